@@ -1,0 +1,302 @@
+#pragma once
+// The embedded reactive engine: a deterministic, single-threaded dependency graph.
+//
+// Nodes are variables (inputs written by the user) and derived fields (formulas over
+// other nodes). Writes open a transaction; commit() propagates them glitch-free in
+// height order, computing each stale strict node at most once, and returns a revision.
+// Lazy fields compute when read. reject() drops the open transaction; undo()/redo()
+// walk committed revisions; branch() gives a what-if copy that never reaches its parent.
+//
+// Thread-safety: none. A Graph is owned by one thread (an embedding program, or one
+// partition actor); distinct Graphs, including branches, may live on distinct threads.
+//
+// Invariants (checked by check_invariants()):
+//   1. height(n) > height(d) for every dependency d of n; variables have height 0.
+//   2. A stale node's dependents are all stale.
+//   3. Outside a transaction no strict (eager) node is stale.
+//   4. dependents(d) lists n exactly as often as dependencies(n) lists d.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mgraph/graph/status.hpp"
+#include "mgraph/graph/value.hpp"
+
+namespace mgraph {
+
+/// Dense index of a node in one Graph (and in its branches).
+using NodeId = std::uint32_t;
+inline constexpr NodeId kNoNode = UINT32_MAX;
+
+/// Identifies a committed state. Revisions only grow; undo returns to an older one.
+using Revision = std::uint64_t;
+
+/// Index of a FieldSpec registered with Graph::add_spec.
+using SpecId = std::uint32_t;
+
+class Context;
+class Graph;
+struct GraphState;
+
+/// A derived field's computation. It reads its inputs through the Context and returns
+/// the new value. It must be deterministic and must not touch the Graph directly.
+using Formula = std::function<Value(Context&)>;
+
+/// Custom equality for the cutoff: returning true means "unchanged", so dependents
+/// are not recomputed. Empty means Value's operator==.
+using Equality = std::function<bool(const Value&, const Value&)>;
+
+/// When a derived field computes.
+enum class Evaluation : std::uint8_t {
+  strict,  ///< during commit(), whenever an input changed
+  lazy,    ///< when read; observed or exported lazy fields behave as strict
+};
+
+/// How a derived field's dependencies are known.
+enum class Dependencies : std::uint8_t {
+  tracked,   ///< recorded on every computation from Context::read (they may change)
+  declared,  ///< fixed when the field is defined; read with Context::input(k)
+};
+
+/// What a family of derived fields shares: formula, timing, equality. Many nodes can
+/// share one spec, which keeps a node at a few dozen bytes.
+struct FieldSpec {
+  Formula formula;
+  Evaluation evaluation = Evaluation::strict;
+  Dependencies dependencies = Dependencies::declared;
+  Equality equality;  ///< empty: Value::operator==
+  std::string name;   ///< for messages; nodes have their own names too
+};
+
+struct GraphOptions {
+  /// Committed revisions kept for undo(). 0 disables undo (reject() still works).
+  std::size_t history_limit = 0;
+};
+
+/// A resolved exported field, as reported by Graph::compute() to a partition.
+struct Resolution {
+  NodeId node = kNoNode;
+  bool changed = false;
+  Value value;
+};
+
+/// Counts describing one commit.
+struct CommitStats {
+  Revision revision = 0;
+  std::size_t computed = 0;  ///< formulas run
+  std::size_t changed = 0;   ///< nodes whose value changed (variables included)
+};
+
+/// Handle for Graph::unobserve.
+using ObserverId = std::uint64_t;
+using Observer = std::function<void(NodeId, const Value&)>;
+
+/// Definition of a cycle resolution group (seed 003's start/end/duration): member
+/// fields that compute one another through a set of formulas, of which each
+/// transaction activates an acyclic subset chosen from what was proposed.
+struct GroupFormula {
+  std::size_t output = 0;            ///< index into CycleGroupDef::members
+  std::vector<std::size_t> inputs;   ///< indices into CycleGroupDef::members
+  std::function<Value(std::span<const Value>)> compute;  ///< inputs in the order above
+  std::string name;
+};
+
+struct CycleGroupDef {
+  std::string name;
+  std::vector<std::string> members;        ///< one derived field is created per member
+  std::vector<Value> initial;              ///< initial value per member (null if short)
+  std::vector<GroupFormula> formulas;      ///< declaration order breaks ties
+  std::vector<std::size_t> default_formulas;  ///< indices into formulas
+};
+
+/// A created cycle group: its member fields, in CycleGroupDef order.
+struct CycleGroup {
+  std::uint32_t id = 0;
+  std::vector<NodeId> members;
+  NodeId dispatcher = kNoNode;  ///< hidden node holding the active resolution
+};
+
+/// The interface a formula sees while it runs.
+class Context {
+ public:
+  /// The k-th declared input. REQUIRES: the field has declared dependencies, k < input_count().
+  const Value& input(std::size_t k);
+  std::size_t input_count() const;
+  /// The current value of `node`, brought up to date. With tracked dependencies the
+  /// read is recorded as a dependency; with declared ones `node` must be declared.
+  const Value& read(NodeId node);
+  /// This field's previous committed value (null before its first computation).
+  /// Reading it is not a dependency: it is how accumulators and running totals work.
+  const Value& self() const;
+  /// The same as self(): ChronoGraph's PreviousValue.
+  const Value& previous() const { return self(); }
+  /// Whether a value was proposed for this field in the current transaction.
+  bool has_proposed() const;
+  /// The proposed value (ProposedValue), or null when none was proposed.
+  const Value& proposed() const;
+  /// The proposed value if any, else the previous value (ProposedOrPrevious).
+  const Value& proposed_or_previous() const;
+  /// Rolls back the whole transaction; commit() returns StatusCode::rejected with `reason`.
+  [[noreturn]] void reject(std::string reason);
+  /// The field being computed.
+  NodeId node() const { return node_; }
+  /// Current value of a node without recording a dependency and without computing it.
+  const Value& peek(NodeId node) const;
+
+ private:
+  friend struct GraphState;
+  Context(GraphState& g, NodeId node, std::uint32_t track_begin)
+      : g_(g), node_(node), track_begin_(track_begin) {}
+  GraphState& g_;
+  NodeId node_;
+  std::uint32_t track_begin_;
+  std::uint32_t reads_ = 0;
+};
+
+class Graph {
+ public:
+  explicit Graph(GraphOptions options = {});
+  ~Graph();
+  Graph(Graph&&) noexcept;
+  Graph& operator=(Graph&&) noexcept;
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  // ---- Structure (not versioned: undo and reject restore values, not shape) ----
+
+  /// Adds an input with an initial value (visible immediately, no commit needed).
+  NodeId add_variable(Value initial, std::string name = {});
+  /// Adds a mirror: a variable that holds another partition's field (see mark_mirror).
+  NodeId add_mirror(Value initial, std::string name = {});
+  /// Registers a spec that derived fields can share.
+  SpecId add_spec(FieldSpec spec);
+  /// Adds a derived field; `inputs` are its declared dependencies (ignored for tracked
+  /// specs). It is computed by the next commit (or read, if lazy).
+  Result<NodeId> add_derived(SpecId spec, std::span<const NodeId> inputs, std::string name = {});
+  Result<NodeId> add_derived(SpecId spec, std::initializer_list<NodeId> inputs,
+                             std::string name = {}) {
+    return add_derived(spec, std::span<const NodeId>(inputs.begin(), inputs.size()),
+                       std::move(name));
+  }
+  /// Convenience: a strict field with tracked dependencies and its own spec.
+  NodeId add_formula(Formula formula, std::string name = {});
+  /// Replaces a field's formula and declared inputs (a variable becomes derived).
+  /// Fails with StatusCode::cycle, naming the whole path, if an input depends on `node`.
+  /// Clears undo/redo history, since old revisions had another shape.
+  Status define(NodeId node, SpecId spec, std::span<const NodeId> inputs);
+  /// Creates a cycle resolution group; see CycleGroupDef.
+  Result<CycleGroup> add_cycle_group(CycleGroupDef def);
+  /// Keep flag of a group member: prefer keeping its previous value over computing it.
+  Status set_keep(const CycleGroup& group, std::size_t member, bool keep);
+  /// Marks a field exported (read by other partitions): it is computed eagerly and
+  /// reported by mark()/compute().
+  void set_exported(NodeId node, bool exported);
+
+  void set_name(NodeId node, std::string name);
+  /// The node's name, or "#<id>" if it has none.
+  std::string name(NodeId node) const;
+  std::size_t node_count() const;
+  bool is_variable(NodeId node) const;
+  bool is_lazy(NodeId node) const;
+  std::uint32_t height(NodeId node) const;
+  std::span<const NodeId> dependencies(NodeId node) const;
+  std::span<const NodeId> dependents(NodeId node) const;
+  /// Reserves room for `nodes` nodes and `edges` dependency edges.
+  void reserve(std::size_t nodes, std::size_t edges);
+
+  // ---- Writes and reads ----
+
+  /// Sets a variable inside the open transaction (opening one if needed).
+  Status write(NodeId node, Value value);
+  /// Proposes a value for a field. A variable takes it as a write; a derived field's
+  /// formula decides (proposed_or_previous(), proposed(), reject()).
+  Status propose(NodeId node, Value value);
+  /// The node's value, computing it (and whatever it needs) if it is stale. Inside an
+  /// open transaction this is the transaction's value.
+  const Value& read(NodeId node);
+  /// The value as of the last commit, without computing anything (stale lazy fields
+  /// give their last computed value). Valid while a transaction is open.
+  Value committed(NodeId node) const;
+  bool is_stale(NodeId node) const;
+  /// As read(), but reports a cycle, rejection or failing formula met on the way
+  /// (read() then returns the node's last value).
+  Result<Value> try_read(NodeId node);
+
+  // ---- Transactions ----
+
+  /// Propagates the open transaction and makes it the new revision. On a cycle, a
+  /// rejection or a failing formula, everything is rolled back and the error returned.
+  /// Without changes the revision stays as it is.
+  Result<CommitStats> commit();
+  /// Drops the open transaction (ChronoGraph's reject()).
+  void reject();
+  /// Returns to the revision before the last committed one. REQUIRES no open transaction.
+  Status undo();
+  /// Re-applies the last undone revision.
+  Status redo();
+  bool can_undo() const;
+  bool can_redo() const;
+  bool in_transaction() const;
+  Revision revision() const;
+  /// A what-if copy: writes and commits on either side never reach the other.
+  /// Copy-on-write at graph granularity: O(1) now, the first change on either side
+  /// copies the state. Observers stay with this graph.
+  Graph branch() const;
+
+  // ---- Stepwise transaction, for a partition actor (EPOCHS.md) ----
+
+  /// Marks stale everything downstream of this transaction's writes and proposals.
+  /// Appends the exported fields that became stale to `exported_stale` if given.
+  Status mark(std::vector<NodeId>* exported_stale = nullptr);
+  /// A remote field became stale: marks its mirror and what depends on it.
+  Status mark_mirror(NodeId mirror, std::vector<NodeId>* exported_stale = nullptr);
+  /// Computes every stale field whose stale inputs are resolved, in height order,
+  /// stopping where a stale mirror is unresolved. Appends resolved exported fields.
+  Status compute(std::vector<Resolution>* resolved = nullptr);
+  /// The remote field resolved: `changed` with its value, or unchanged.
+  Status resolve_mirror(NodeId mirror, bool changed, Value value);
+  /// Fields still waiting for a mirror (0 when compute() has finished everything).
+  std::size_t pending_count() const;
+  /// Same as reject(): drops the open transaction.
+  void abort() { reject(); }
+
+  // ---- Observers (the embedded form of effects and subscriptions) ----
+
+  /// Calls `observer(node, value)` after each commit in which the node's value
+  /// changed. Observing a lazy field makes it compute at commit.
+  ObserverId observe(NodeId node, Observer observer);
+  void unobserve(ObserverId id);
+
+  // ---- Introspection ----
+
+  /// Nodes whose value changed in the last commit, in the order they changed.
+  std::span<const NodeId> last_changed() const;
+  /// Heap bytes held by the graph's node and edge storage.
+  std::size_t memory_bytes() const;
+  /// Checks invariants 1-4; a description of the first violation otherwise.
+  Status check_invariants() const;
+  /// Test hook: moves the internal change stamp close to its wrap-around point.
+  void set_stamp_for_testing(std::uint32_t stamp);
+
+ private:
+  explicit Graph(std::shared_ptr<GraphState> state);
+  GraphState& mut();               // detaches a shared state first
+  const GraphState& state() const { return *state_; }
+  void run_observers();
+
+  std::shared_ptr<GraphState> state_;
+  struct ObserverEntry {
+    ObserverId id;
+    NodeId node;
+    Observer fn;
+  };
+  std::vector<ObserverEntry> observers_;
+  ObserverId next_observer_id_ = 1;
+};
+
+}  // namespace mgraph

@@ -1,0 +1,667 @@
+// Graph: structure, the public API, and copy-on-write branching.
+
+#include "mgraph/graph/graph.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "graph_state.hpp"
+#include "mgraph/graph/cycle_resolution.hpp"
+
+namespace mgraph {
+
+namespace {
+constexpr SpecId kVariableSpec = 0;
+constexpr SpecId kMirrorSpec = 1;
+
+Status unknown_node(NodeId n, std::size_t count) {
+  return Status(StatusCode::not_found, "node #" + std::to_string(n) + " does not exist (graph has " +
+                                           std::to_string(count) + " nodes)");
+}
+}  // namespace
+
+// ---- GraphState: structure ----
+
+GraphState::GraphState(GraphOptions opts) : options(opts) {
+  SpecEntry var;
+  var.kind = SpecKind::variable;
+  var.spec.name = "variable";
+  specs.push_back(var);
+  SpecEntry mirror;
+  mirror.kind = SpecKind::mirror;
+  mirror.spec.name = "mirror";
+  specs.push_back(mirror);
+}
+
+std::string GraphState::name_of(NodeId n) const {
+  auto it = names.find(n);
+  if (it != names.end()) return it->second;
+  return "#" + std::to_string(n);
+}
+
+NodeId GraphState::new_node(SpecId s, Value initial, std::string name) {
+  MG_ASSERT_MSG(values.size() < kNoNode, "node ids exhausted");
+  const auto id = static_cast<NodeId>(values.size());
+  values.push_back(std::move(initial));
+  meta.push_back(0);
+  spec.push_back(s);
+  deps.emplace_back();
+  rdeps.emplace_back();
+  changed_at.push_back(0);
+  computed_at.push_back(s <= kMirrorSpec ? 1 : 0);
+  if (!name.empty()) names.emplace(id, std::move(name));
+  return id;
+}
+
+void GraphState::set_deps(NodeId n, std::span<const NodeId> new_deps) {
+  for (NodeId d : deps_of(n)) edges.remove_one(rdeps[d], n);
+  edges.assign(deps[n], new_deps);
+  std::uint32_t h = 0;
+  for (NodeId d : new_deps) {
+    edges.push_back(rdeps[d], n);
+    h = std::max(h, height(d) + 1);
+  }
+  if (h > height(n)) raise_height(n, h);
+}
+
+Status GraphState::check_cycle(NodeId node, std::span<const NodeId> inputs) const {
+  // A cycle exists if `node` is reachable from an input through dependencies. Only
+  // nodes higher than `node` can depend on it, which bounds the search.
+  for (NodeId in : inputs) {
+    if (in == node) {
+      return Status(StatusCode::cycle, "defining " + name_of(node) +
+                                           " closes a cycle: " + name_of(node) + " -> " +
+                                           name_of(node));
+    }
+    if (height(in) <= height(node) && !is_variable(node) && height(node) != 0) continue;
+    std::unordered_map<NodeId, NodeId> parent{{in, kNoNode}};
+    std::vector<NodeId> stack{in};
+    while (!stack.empty()) {
+      const NodeId x = stack.back();
+      stack.pop_back();
+      for (NodeId d : deps_of(x)) {
+        if (parent.count(d) != 0) continue;
+        parent[d] = x;
+        if (d == node) {
+          std::vector<NodeId> path{node};
+          for (NodeId p = x; p != kNoNode; p = parent[p]) path.push_back(p);
+          std::string text = name_of(node);
+          for (NodeId p : std::vector<NodeId>(path.rbegin(), path.rend())) text += " -> " + name_of(p);
+          return Status(StatusCode::cycle, "defining " + name_of(node) + " to read " +
+                                               name_of(in) + " closes a cycle: " + text);
+        }
+        stack.push_back(d);
+      }
+    }
+  }
+  return Status::ok();
+}
+
+// ---- Context ----
+
+const Value& Context::input(std::size_t k) {
+  const std::span<const NodeId> ds = g_.deps_of(node_);
+  if (k >= ds.size()) {
+    throw std::out_of_range("input " + std::to_string(k) + " of " + g_.name_of(node_) +
+                            " does not exist (it has " + std::to_string(ds.size()) + ")");
+  }
+  const NodeId d = ds[k];
+  if (g_.has(d, kStale) && !g_.ensure(d)) throw BlockedError{};
+  return g_.values[d];
+}
+
+std::size_t Context::input_count() const { return g_.deps[node_].count; }
+
+const Value& Context::read(NodeId node) {
+  if (node >= g_.values.size()) {
+    throw std::out_of_range(g_.name_of(node_) + " reads node #" + std::to_string(node) +
+                            " which does not exist");
+  }
+  if (g_.spec_of(node_).tracked) {
+    g_.track.push_back(node);
+    ++reads_;
+  } else {
+    const std::span<const NodeId> ds = g_.deps_of(node_);
+    if (std::find(ds.begin(), ds.end(), node) == ds.end()) {
+      throw std::logic_error(g_.name_of(node_) + " reads " + g_.name_of(node) +
+                             ", which is not one of its declared inputs");
+    }
+  }
+  if (g_.has(node, kStale)) {
+    if (g_.has(node, kVisiting)) throw CycleError{g_.cycle_path(node)};
+    if (!g_.ensure(node)) throw BlockedError{};
+  }
+  return g_.values[node];
+}
+
+const Value& Context::self() const { return g_.values[node_]; }
+
+bool Context::has_proposed() const { return g_.proposals.count(node_) != 0; }
+
+const Value& Context::proposed() const {
+  static const Value kNull;
+  auto it = g_.proposals.find(node_);
+  return it == g_.proposals.end() ? kNull : it->second;
+}
+
+const Value& Context::proposed_or_previous() const {
+  auto it = g_.proposals.find(node_);
+  return it == g_.proposals.end() ? g_.values[node_] : it->second;
+}
+
+void Context::reject(std::string reason) { throw RejectError{node_, std::move(reason)}; }
+
+const Value& Context::peek(NodeId node) const {
+  if (node >= g_.values.size()) {
+    throw std::out_of_range(g_.name_of(node_) + " peeks at node #" + std::to_string(node) +
+                            " which does not exist");
+  }
+  return g_.values[node];
+}
+
+// ---- Graph ----
+
+Graph::Graph(GraphOptions options) : state_(std::make_shared<GraphState>(options)) {}
+Graph::Graph(std::shared_ptr<GraphState> state) : state_(std::move(state)) {}
+Graph::~Graph() = default;
+Graph::Graph(Graph&&) noexcept = default;
+Graph& Graph::operator=(Graph&&) noexcept = default;
+
+GraphState& Graph::mut() {
+  if (state_.use_count() > 1) state_ = std::make_shared<GraphState>(*state_);
+  return *state_;
+}
+
+Graph Graph::branch() const { return Graph(state_); }
+
+NodeId Graph::add_variable(Value initial, std::string name) {
+  GraphState& g = mut();
+  const NodeId n = g.new_node(kVariableSpec, std::move(initial), std::move(name));
+  g.changed_at[n] = g.stamp;
+  return n;
+}
+
+NodeId Graph::add_mirror(Value initial, std::string name) {
+  GraphState& g = mut();
+  const NodeId n = g.new_node(kMirrorSpec, std::move(initial), std::move(name));
+  g.changed_at[n] = g.stamp;
+  return n;
+}
+
+SpecId Graph::add_spec(FieldSpec spec) {
+  GraphState& g = mut();
+  SpecEntry e;
+  e.kind = SpecKind::formula;
+  e.lazy = spec.evaluation == Evaluation::lazy;
+  e.tracked = spec.dependencies == Dependencies::tracked;
+  e.spec = std::move(spec);
+  MG_ASSERT(g.specs.size() < UINT32_MAX);
+  g.specs.push_back(std::move(e));
+  return static_cast<SpecId>(g.specs.size() - 1);
+}
+
+Result<NodeId> Graph::add_derived(SpecId spec, std::span<const NodeId> inputs, std::string name) {
+  GraphState& g = mut();
+  if (spec >= g.specs.size() || g.specs[spec].kind != SpecKind::formula) {
+    return Status(StatusCode::invalid_argument,
+                  "spec " + std::to_string(spec) + " is not a formula spec from add_spec()");
+  }
+  if (!g.specs[spec].spec.formula) {
+    return Status(StatusCode::invalid_argument, "spec " + g.specs[spec].spec.name + " has no formula");
+  }
+  for (NodeId in : inputs) {
+    if (in >= g.values.size()) return unknown_node(in, g.values.size());
+  }
+  const NodeId n = g.new_node(spec, Value(), std::move(name));
+  if (!g.specs[spec].tracked) g.set_deps(n, inputs);
+  g.set(n, kStale | kForce);
+  g.pending_new.push_back(n);
+  return n;
+}
+
+NodeId Graph::add_formula(Formula formula, std::string name) {
+  FieldSpec spec;
+  spec.formula = std::move(formula);
+  spec.dependencies = Dependencies::tracked;
+  spec.name = name;
+  const SpecId s = add_spec(std::move(spec));
+  return add_derived(s, std::span<const NodeId>{}, std::move(name)).value();
+}
+
+Status Graph::define(NodeId node, SpecId spec, std::span<const NodeId> inputs) {
+  GraphState& g = mut();
+  if (node >= g.values.size()) return unknown_node(node, g.values.size());
+  if (g.txn_open) {
+    return Status(StatusCode::failed_precondition,
+                  "define(" + g.name_of(node) + ") inside an open transaction: commit or reject first");
+  }
+  if (spec >= g.specs.size() || g.specs[spec].kind != SpecKind::formula) {
+    return Status(StatusCode::invalid_argument, "spec " + std::to_string(spec) + " is not a formula spec");
+  }
+  for (NodeId in : inputs) {
+    if (in >= g.values.size()) return unknown_node(in, g.values.size());
+  }
+  const bool tracked = g.specs[spec].tracked;
+  if (!tracked) {
+    if (Status s = g.check_cycle(node, inputs); !s) return s;
+  }
+  g.spec[node] = spec;
+  g.set_deps(node, tracked ? std::span<const NodeId>{} : inputs);
+  // Recomputed by the next commit as if new; mark() then marks its dependents.
+  g.set(node, kStale | kForce);
+  g.computed_at[node] = 0;
+  if (std::find(g.pending_new.begin(), g.pending_new.end(), node) == g.pending_new.end()) {
+    g.pending_new.push_back(node);
+  }
+  g.undo_stack.clear();
+  g.redo_stack.clear();
+  return Status::ok();
+}
+
+Result<CycleGroup> Graph::add_cycle_group(CycleGroupDef def) {
+  GraphState& g = mut();
+  const std::size_t n = def.members.size();
+  if (n == 0 || n > kGroupMembersMax) {
+    return Status(StatusCode::invalid_argument, "cycle group " + def.name + " has " + std::to_string(n) +
+                                                    " members; 1 to " + std::to_string(kGroupMembersMax) +
+                                                    " are allowed");
+  }
+  if (def.formulas.size() > kGroupFormulasMax) {
+    return Status(StatusCode::invalid_argument, "cycle group " + def.name + " has more than " +
+                                                    std::to_string(kGroupFormulasMax) + " formulas");
+  }
+  for (std::size_t fi = 0; fi < def.formulas.size(); ++fi) {
+    const GroupFormula& f = def.formulas[fi];
+    const std::string fname = f.name.empty() ? "formula " + std::to_string(fi) : f.name;
+    if (f.output >= n || !f.compute) {
+      return Status(StatusCode::invalid_argument,
+                    "cycle group " + def.name + ": " + fname + " has no valid output or computation");
+    }
+    for (std::size_t i : f.inputs) {
+      if (i >= n || i == f.output) {
+        return Status(StatusCode::invalid_argument,
+                      "cycle group " + def.name + ": " + fname + " has an invalid input " + std::to_string(i));
+      }
+    }
+  }
+  for (std::size_t d : def.default_formulas) {
+    if (d >= def.formulas.size()) {
+      return Status(StatusCode::invalid_argument, "cycle group " + def.name + ": default formula " +
+                                                      std::to_string(d) + " does not exist");
+    }
+  }
+  const auto gid = static_cast<std::uint32_t>(g.groups.size());
+  GroupState gs;
+  gs.keep.assign(n, false);
+
+  SpecEntry dispatcher;
+  dispatcher.kind = SpecKind::group_dispatcher;
+  dispatcher.group = gid;
+  dispatcher.spec.name = def.name + ".dispatcher";
+  g.specs.push_back(dispatcher);
+  gs.dispatcher = g.new_node(static_cast<SpecId>(g.specs.size() - 1), Value(), def.name + ".dispatcher");
+  g.set(gs.dispatcher, kStale | kForce);
+  g.pending_new.push_back(gs.dispatcher);
+  g.set_height(gs.dispatcher, 1);
+
+  for (std::size_t i = 0; i < n; ++i) {
+    SpecEntry member;
+    member.kind = SpecKind::group_member;
+    member.tracked = true;
+    member.group = gid;
+    member.member = static_cast<std::uint32_t>(i);
+    member.spec.name = def.members[i];
+    g.specs.push_back(member);
+    Value initial = i < def.initial.size() ? def.initial[i] : Value();
+    const NodeId m = g.new_node(static_cast<SpecId>(g.specs.size() - 1), std::move(initial),
+                                def.name.empty() ? def.members[i] : def.name + "." + def.members[i]);
+    g.set(m, kStale | kForce);
+    g.pending_new.push_back(m);
+    gs.members.push_back(m);
+  }
+  gs.def = std::move(def);
+  CycleGroup out{gid, gs.members, gs.dispatcher};
+  g.groups.push_back(std::move(gs));
+  return out;
+}
+
+Status Graph::set_keep(const CycleGroup& group, std::size_t member, bool keep) {
+  GraphState& g = mut();
+  if (group.id >= g.groups.size() || member >= g.groups[group.id].members.size()) {
+    return Status(StatusCode::not_found, "no such cycle group member");
+  }
+  GroupState& gs = g.groups[group.id];
+  if (gs.keep[member] == keep) return Status::ok();
+  g.input_stamp();
+  gs.keep[member] = keep;
+  g.set(gs.dispatcher, kForce);
+  g.forced.push_back(gs.dispatcher);
+  return Status::ok();
+}
+
+void Graph::set_exported(NodeId node, bool exported) {
+  GraphState& g = mut();
+  MG_ASSERT(node < g.values.size());
+  if (exported) {
+    g.set(node, kExported);
+  } else {
+    g.clear(node, kExported);
+  }
+}
+
+void Graph::set_name(NodeId node, std::string name) {
+  GraphState& g = mut();
+  MG_ASSERT(node < g.values.size());
+  g.names[node] = std::move(name);
+}
+
+std::string Graph::name(NodeId node) const { return state().name_of(node); }
+std::size_t Graph::node_count() const { return state().values.size(); }
+bool Graph::is_variable(NodeId node) const { return state().is_variable(node); }
+bool Graph::is_lazy(NodeId node) const { return state().spec_of(node).lazy; }
+std::uint32_t Graph::height(NodeId node) const { return state().height(node); }
+std::span<const NodeId> Graph::dependencies(NodeId node) const { return state().deps_of(node); }
+std::span<const NodeId> Graph::dependents(NodeId node) const { return state().rdeps_of(node); }
+
+void Graph::reserve(std::size_t nodes, std::size_t edge_count) {
+  GraphState& g = mut();
+  g.values.reserve(nodes);
+  g.meta.reserve(nodes);
+  g.spec.reserve(nodes);
+  g.deps.reserve(nodes);
+  g.rdeps.reserve(nodes);
+  g.changed_at.reserve(nodes);
+  g.computed_at.reserve(nodes);
+  g.edges.reserve(2 * edge_count);
+}
+
+Status Graph::write(NodeId node, Value value) {
+  GraphState& g = mut();
+  if (node >= g.values.size()) return unknown_node(node, g.values.size());
+  if (!g.is_variable(node)) {
+    return Status(StatusCode::invalid_argument,
+                  g.name_of(node) + " is a derived field: write() sets variables; use propose()");
+  }
+  if (g.spec[node] == kMirrorSpec) {
+    return Status(StatusCode::invalid_argument,
+                  g.name_of(node) + " is a mirror of a remote field: use resolve_mirror()");
+  }
+  return g.write(node, std::move(value));
+}
+
+Status Graph::propose(NodeId node, Value value) {
+  GraphState& g = mut();
+  if (node >= g.values.size()) return unknown_node(node, g.values.size());
+  if (g.is_variable(node)) return write(node, std::move(value));
+  const SpecEntry& se = g.spec_of(node);
+  if (se.kind == SpecKind::group_dispatcher) {
+    return Status(StatusCode::invalid_argument, g.name_of(node) + " is internal to its cycle group");
+  }
+  g.input_stamp();
+  g.proposals[node] = std::move(value);
+  g.set(node, kForce);
+  g.forced.push_back(node);
+  if (se.kind == SpecKind::group_member) {
+    const NodeId d = g.groups[se.group].dispatcher;
+    g.set(d, kForce);
+    g.forced.push_back(d);
+  }
+  return Status::ok();
+}
+
+const Value& Graph::read(NodeId node) {
+  const GraphState& g = state();
+  MG_ASSERT_MSG(node < g.values.size(), "read of a node that does not exist");
+  if (!g.has(node, kStale) && g.written.empty() && g.forced.empty()) return g.values[node];
+  return mut().read(node, nullptr);
+}
+
+Result<Value> Graph::try_read(NodeId node) {
+  GraphState& g = mut();
+  if (node >= g.values.size()) return unknown_node(node, g.values.size());
+  Status error;
+  const Value& v = g.read(node, &error);
+  if (!error) return error;
+  return v;
+}
+
+Value Graph::committed(NodeId node) const {
+  const GraphState& g = state();
+  MG_ASSERT(node < g.values.size());
+  if (g.has(node, kJournaled)) {
+    for (std::size_t i = g.journal.values.size(); i-- > 0;) {
+      if (g.journal.values[i].node == node) return g.journal.values[i].value;
+    }
+  }
+  return g.values[node];
+}
+
+bool Graph::is_stale(NodeId node) const { return state().has(node, kStale); }
+
+Result<CommitStats> Graph::commit() {
+  Result<CommitStats> r = mut().commit();
+  if (r.is_ok() && r->changed > 0 && !observers_.empty()) run_observers();
+  return r;
+}
+
+void Graph::run_observers() {
+  // Copy: an observer may write (opening the next transaction) or unobserve.
+  const std::vector<NodeId> changed(state().last_changed.begin(), state().last_changed.end());
+  std::unordered_set<NodeId> hit;
+  for (NodeId n : changed) {
+    if (state().has(n, kObserved)) hit.insert(n);
+  }
+  if (hit.empty()) return;
+  const std::vector<ObserverEntry> obs = observers_;
+  for (NodeId n : changed) {
+    if (hit.count(n) == 0) continue;
+    for (const ObserverEntry& o : obs) {
+      if (o.node == n) o.fn(n, committed(n));
+    }
+  }
+}
+
+void Graph::reject() { mut().rollback(); }
+
+Status Graph::undo() {
+  GraphState& g = mut();
+  if (g.txn_open) {
+    return Status(StatusCode::failed_precondition, "a transaction is open: commit() or reject() it before undo()");
+  }
+  if (g.undo_stack.empty()) {
+    return Status(StatusCode::failed_precondition,
+                  g.options.history_limit == 0 ? "undo is off (GraphOptions::history_limit is 0)"
+                                               : "nothing to undo");
+  }
+  RevisionRecord rec = std::move(g.undo_stack.back());
+  g.undo_stack.pop_back();
+  g.swap_record(rec);
+  g.revision = rec.before;
+  g.last_changed.clear();
+  for (const JournalEntry& e : rec.values) g.last_changed.push_back(e.node);
+  g.redo_stack.push_back(std::move(rec));
+  return Status::ok();
+}
+
+Status Graph::redo() {
+  GraphState& g = mut();
+  if (g.txn_open) {
+    return Status(StatusCode::failed_precondition, "a transaction is open: commit() or reject() it before redo()");
+  }
+  if (g.redo_stack.empty()) return Status(StatusCode::failed_precondition, "nothing to redo");
+  RevisionRecord rec = std::move(g.redo_stack.back());
+  g.redo_stack.pop_back();
+  g.swap_record(rec);
+  g.revision = rec.after;
+  g.last_changed.clear();
+  for (const JournalEntry& e : rec.values) g.last_changed.push_back(e.node);
+  g.undo_stack.push_back(std::move(rec));
+  return Status::ok();
+}
+
+bool Graph::can_undo() const { return !state().undo_stack.empty(); }
+bool Graph::can_redo() const { return !state().redo_stack.empty(); }
+bool Graph::in_transaction() const { return state().txn_open; }
+Revision Graph::revision() const { return state().revision; }
+
+// ---- Stepwise ----
+
+Status Graph::mark(std::vector<NodeId>* exported_stale) {
+  GraphState& g = mut();
+  g.open_txn();
+  g.mark(exported_stale);
+  return Status::ok();
+}
+
+Status Graph::mark_mirror(NodeId mirror, std::vector<NodeId>* exported_stale) {
+  GraphState& g = mut();
+  if (mirror >= g.values.size()) return unknown_node(mirror, g.values.size());
+  if (g.spec[mirror] != kMirrorSpec) {
+    return Status(StatusCode::invalid_argument, g.name_of(mirror) + " is not a mirror");
+  }
+  g.input_stamp();
+  if (g.computing) {
+    return Status(StatusCode::failed_precondition,
+                  "mark_mirror(" + g.name_of(mirror) + ") after compute() started: marking must finish first");
+  }
+  if (g.has(mirror, kStale)) return Status::ok();
+  g.set(mirror, kStale | kMirrorPending);
+  g.marked.push_back(mirror);
+  g.mark_dependents(mirror, exported_stale);
+  return Status::ok();
+}
+
+Status Graph::compute(std::vector<Resolution>* resolved) {
+  GraphState& g = mut();
+  g.open_txn();
+  try {
+    if (!g.written.empty() || !g.forced.empty() || !g.pending_new.empty()) g.mark(nullptr);
+    g.computing = true;
+    g.compute_buckets(resolved);
+  } catch (const CycleError& e) {
+    g.unwind();
+    return Status(StatusCode::cycle, "dependency cycle " + e.path);
+  } catch (const RejectError& e) {
+    g.unwind();
+    return Status(StatusCode::rejected, g.name_of(e.node) + " rejected the transaction: " + e.reason);
+  } catch (const std::exception& e) {
+    const std::string where = g.frames.empty() ? std::string("a formula") : g.name_of(g.frames.back().node);
+    g.unwind();
+    return Status(StatusCode::formula_error, "formula of " + where + " failed: " + e.what());
+  }
+  return Status::ok();
+}
+
+Status Graph::resolve_mirror(NodeId mirror, bool changed, Value value) {
+  GraphState& g = mut();
+  if (mirror >= g.values.size()) return unknown_node(mirror, g.values.size());
+  if (g.spec[mirror] != kMirrorSpec) {
+    return Status(StatusCode::invalid_argument, g.name_of(mirror) + " is not a mirror");
+  }
+  if (!g.has(mirror, kMirrorPending)) {
+    return Status(StatusCode::failed_precondition, g.name_of(mirror) + " was not marked stale in this transaction");
+  }
+  const std::uint32_t s = g.input_stamp();
+  g.clear(mirror, kStale | kMirrorPending);
+  if (changed && !(g.values[mirror] == value)) {
+    g.journal_value(mirror);
+    g.values[mirror] = std::move(value);
+    g.changed_at[mirror] = s;
+  }
+  return Status::ok();
+}
+
+std::size_t Graph::pending_count() const { return state().deferred.size(); }
+
+// ---- Observers ----
+
+ObserverId Graph::observe(NodeId node, Observer observer) {
+  GraphState& g = mut();
+  MG_ASSERT(node < g.values.size());
+  g.set(node, kObserved);
+  if (g.has(node, kStale) && !g.is_variable(node)) {
+    // A stale lazy field becomes eager: the next commit must compute it.
+    g.forced.push_back(node);
+  }
+  const ObserverId id = next_observer_id_++;
+  observers_.push_back(ObserverEntry{id, node, std::move(observer)});
+  return id;
+}
+
+void Graph::unobserve(ObserverId id) {
+  auto it = std::find_if(observers_.begin(), observers_.end(), [&](const ObserverEntry& o) { return o.id == id; });
+  if (it == observers_.end()) return;
+  const NodeId node = it->node;
+  observers_.erase(it);
+  const bool still = std::any_of(observers_.begin(), observers_.end(),
+                                 [&](const ObserverEntry& o) { return o.node == node; });
+  if (!still) mut().clear(node, kObserved);
+}
+
+// ---- Introspection ----
+
+std::span<const NodeId> Graph::last_changed() const { return state().last_changed; }
+
+std::size_t Graph::memory_bytes() const {
+  const GraphState& g = state();
+  return g.values.capacity() * sizeof(Value) + g.meta.capacity() * sizeof(std::uint32_t) +
+         g.spec.capacity() * sizeof(SpecId) + g.deps.capacity() * sizeof(Span) +
+         g.rdeps.capacity() * sizeof(Span) + g.changed_at.capacity() * sizeof(std::uint32_t) +
+         g.computed_at.capacity() * sizeof(std::uint32_t) + g.edges.bytes();
+}
+
+Status Graph::check_invariants() const {
+  const GraphState& g = state();
+  const std::size_t n = g.values.size();
+  std::unordered_map<std::uint64_t, int> edge_balance;
+  for (NodeId x = 0; x < n; ++x) {
+    const std::string where = g.name_of(x);
+    if (g.is_variable(x) && g.height(x) != 0) {
+      return Status(StatusCode::internal, "variable " + where + " has height " + std::to_string(g.height(x)));
+    }
+    for (NodeId d : g.deps_of(x)) {
+      if (g.height(x) <= g.height(d)) {
+        return Status(StatusCode::internal, "invariant 1: " + where + " (height " + std::to_string(g.height(x)) +
+                                                ") is not above its input " + g.name_of(d) + " (height " +
+                                                std::to_string(g.height(d)) + ")");
+      }
+      ++edge_balance[(std::uint64_t{d} << 32) | x];
+    }
+    for (NodeId r : g.rdeps_of(x)) --edge_balance[(std::uint64_t{x} << 32) | r];
+    if (g.has(x, kStale) && g.computed_at[x] != 0) {
+      for (NodeId r : g.rdeps_of(x)) {
+        if (!g.has(r, kStale)) {
+          return Status(StatusCode::internal, "invariant 2: " + where + " is stale but its dependent " +
+                                                  g.name_of(r) + " is not");
+        }
+      }
+      if (!g.txn_open && g.is_eager(x) && g.computed_at[x] != 0) {
+        return Status(StatusCode::internal, "invariant 3: eager " + where + " is stale outside a transaction");
+      }
+    }
+    if (!g.txn_open && (g.has(x, kVisiting) || g.has(x, kJournaled) || g.has(x, kWritten))) {
+      return Status(StatusCode::internal, "transaction flags left on " + where + " outside a transaction");
+    }
+  }
+  for (const auto& [edge, balance] : edge_balance) {
+    if (balance != 0) {
+      return Status(StatusCode::internal, "invariant 4: edge " + g.name_of(static_cast<NodeId>(edge & 0xffffffff)) +
+                                              " -> " + g.name_of(static_cast<NodeId>(edge >> 32)) +
+                                              " is listed unevenly in dependencies and dependents");
+    }
+  }
+  return Status::ok();
+}
+
+void Graph::set_stamp_for_testing(std::uint32_t stamp) {
+  GraphState& g = mut();
+  MG_ASSERT(!g.txn_open);
+  for (NodeId x = 0; x < g.values.size(); ++x) {
+    MG_ASSERT_MSG(!g.has(x, kStale) || g.computed_at[x] == 0, "stale nodes carry stamp order");
+    g.changed_at[x] = std::min(g.changed_at[x], stamp);
+    if (g.computed_at[x] != 0) g.computed_at[x] = stamp;
+  }
+  g.stamp = stamp;
+}
+
+}  // namespace mgraph

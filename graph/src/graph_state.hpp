@@ -1,0 +1,200 @@
+#pragma once
+// The state behind a Graph handle: node storage (structure of arrays), the open
+// transaction, and history. Shared between a graph and its branches until either
+// side changes (copy-on-write in Graph::mut()).
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "edge_arena.hpp"
+#include "mgraph/graph/graph.hpp"
+
+namespace mgraph {
+
+// Per-node flag bits, stored in the low byte of `meta` (the height is above them).
+enum NodeFlag : std::uint32_t {
+  kStale = 1u << 0,          ///< value may be out of date
+  kWritten = 1u << 1,        ///< variable: written since the last mark(); derived: marked in this txn
+  kJournaled = 1u << 2,      ///< old value saved in this transaction's journal
+  kVisiting = 1u << 3,       ///< on the evaluation stack (cycle detection)
+  kMirrorPending = 1u << 4,  ///< mirror marked stale and not yet resolved
+  kForce = 1u << 5,          ///< must recompute: new, proposed or redefined
+  kObserved = 1u << 6,       ///< has an observer: computed eagerly
+  kExported = 1u << 7,       ///< read by other partitions: computed eagerly, reported
+};
+inline constexpr std::uint32_t kMarked = kWritten;  // same bit, on derived nodes
+inline constexpr std::uint32_t kFlagBits = 8;
+inline constexpr std::uint32_t kFlagMask = (1u << kFlagBits) - 1;
+/// Largest height a node can have (24 bits above the flags).
+inline constexpr std::uint32_t kHeightMax = (1u << (32 - kFlagBits)) - 1;
+
+enum class SpecKind : std::uint8_t { variable, mirror, formula, group_member, group_dispatcher };
+
+struct SpecEntry {
+  FieldSpec spec;
+  SpecKind kind = SpecKind::formula;
+  bool lazy = false;
+  bool tracked = false;
+  std::uint32_t group = 0;   ///< group members and dispatchers
+  std::uint32_t member = 0;  ///< group members
+};
+
+/// One node's value before the transaction changed it.
+struct JournalEntry {
+  NodeId node;
+  std::uint32_t changed_at;
+  Value value;
+};
+
+/// One node's dependency list before the transaction changed it.
+struct DepsEntry {
+  NodeId node;
+  std::vector<NodeId> deps;
+};
+
+/// What one committed revision changed; undo and redo swap these with the live state.
+struct RevisionRecord {
+  Revision before = 0;
+  Revision after = 0;
+  std::vector<JournalEntry> values;
+  std::vector<DepsEntry> deps;
+};
+
+struct GroupState {
+  CycleGroupDef def;
+  std::vector<NodeId> members;
+  std::vector<bool> keep;
+  NodeId dispatcher = kNoNode;
+};
+
+/// Thrown inside the engine (never across the API) to unwind a running formula.
+struct CycleError {
+  std::string path;
+};
+struct RejectError {
+  NodeId node;
+  std::string reason;
+};
+struct BlockedError {};
+
+struct GraphState {
+  explicit GraphState(GraphOptions opts);
+
+  // ---- Node storage, indexed by NodeId ----
+  std::vector<Value> values;
+  std::vector<std::uint32_t> meta;  ///< height << kFlagBits | flags
+  std::vector<SpecId> spec;
+  std::vector<Span> deps;
+  std::vector<Span> rdeps;
+  std::vector<std::uint32_t> changed_at;   ///< stamp of the last value change
+  std::vector<std::uint32_t> computed_at;  ///< stamp of the last computation (0: never)
+  EdgeArena edges;
+  std::vector<SpecEntry> specs;  ///< 0: variable, 1: mirror
+  std::unordered_map<NodeId, std::string> names;
+  std::vector<GroupState> groups;
+
+  GraphOptions options;
+
+  // ---- Transaction ----
+  bool txn_open = false;
+  std::uint32_t stamp = 1;  ///< stamp of the open (or last) transaction
+  struct Written {
+    NodeId node;
+    std::uint32_t journal_index;
+  };
+  std::vector<Written> written;      ///< variables written since the last mark()
+  std::vector<NodeId> forced;        ///< derived nodes to recompute (proposals, redefinitions)
+  std::vector<NodeId> pending_new;   ///< derived nodes never computed yet
+  std::unordered_map<NodeId, Value> proposals;
+  std::vector<NodeId> marked;        ///< nodes marked stale in this transaction
+  std::vector<NodeId> prestale_cleared;  ///< stale before this txn, computed during it
+  std::vector<std::vector<NodeId>> buckets;  ///< eager stale nodes by height
+  std::uint32_t bucket_lo = UINT32_MAX;
+  std::uint32_t bucket_hi = 0;
+  std::vector<NodeId> deferred;      ///< waiting for a mirror
+  std::unordered_set<NodeId> blocked;
+  RevisionRecord journal;            ///< the open transaction's changes
+  std::unordered_set<NodeId> deps_journaled;
+  std::vector<NodeId> exported_marked;   ///< exported nodes marked in this transaction
+  std::unordered_set<NodeId> exported_reported;
+  bool stamp_computed = false;       ///< a formula ran at the current stamp
+  bool computing = false;            ///< compute() ran in this transaction
+  std::size_t computed_count = 0;
+
+  // ---- History ----
+  std::deque<RevisionRecord> undo_stack;
+  std::vector<RevisionRecord> redo_stack;
+  Revision revision = 0;
+  Revision next_revision = 1;
+  std::vector<NodeId> last_changed;
+
+  // ---- Scratch (empty between calls) ----
+  struct Frame {
+    NodeId node;
+    std::uint32_t next_dep;
+    bool need;
+  };
+  std::vector<Frame> frames;
+  std::vector<NodeId> track;      ///< tracked reads of running formulas, stacked
+  std::vector<NodeId> mark_stack;
+
+  // ---- Node accessors ----
+  std::uint32_t flags(NodeId n) const { return meta[n] & kFlagMask; }
+  bool has(NodeId n, std::uint32_t f) const { return (meta[n] & f) != 0; }
+  void set(NodeId n, std::uint32_t f) { meta[n] |= f; }
+  void clear(NodeId n, std::uint32_t f) { meta[n] &= ~f; }
+  std::uint32_t height(NodeId n) const { return meta[n] >> kFlagBits; }
+  void set_height(NodeId n, std::uint32_t h) {
+    MG_ASSERT_MSG(h <= kHeightMax, "graph deeper than kHeightMax");
+    meta[n] = (h << kFlagBits) | (meta[n] & kFlagMask);
+  }
+  const SpecEntry& spec_of(NodeId n) const { return specs[spec[n]]; }
+  bool is_variable(NodeId n) const { return spec[n] <= 1; }
+  bool is_eager(NodeId n) const {
+    return !spec_of(n).lazy || has(n, kObserved | kExported);
+  }
+  std::span<const NodeId> deps_of(NodeId n) const { return edges.get(deps[n]); }
+  std::span<const NodeId> rdeps_of(NodeId n) const { return edges.get(rdeps[n]); }
+  std::string name_of(NodeId n) const;
+
+  // ---- Structure ----
+  NodeId new_node(SpecId s, Value initial, std::string name);
+  void set_deps(NodeId n, std::span<const NodeId> new_deps);
+  void raise_height(NodeId n, std::uint32_t h);
+  Status check_cycle(NodeId node, std::span<const NodeId> inputs) const;
+
+  // ---- Transactions (propagation.cpp, transaction.cpp) ----
+  void open_txn();
+  void journal_value(NodeId n);
+  Status write(NodeId n, Value v);
+  void mark(std::vector<NodeId>* exported_stale);
+  /// The stamp for a new input change, bumped if formulas already ran at the current one.
+  std::uint32_t input_stamp();
+  void invalidate_lazy_after_swap(const RevisionRecord& rec);
+  void finalize_commit();
+  void mark_node(NodeId n, std::vector<NodeId>* exported_stale);
+  void mark_dependents(NodeId n, std::vector<NodeId>* exported_stale);
+  void bucket_push(NodeId n);
+  /// Computes eager stale nodes in height order. Throws CycleError/RejectError.
+  void compute_buckets(std::vector<Resolution>* resolved);
+  /// Brings `n` up to date. Returns false if it waits for a mirror.
+  bool ensure(NodeId n);
+  void run_formula(NodeId n);
+  void finish_node(NodeId n, Value v);
+  Value eval_group_member(Context& ctx, const SpecEntry& se);
+  Value eval_group_dispatcher(NodeId n, const SpecEntry& se);
+  void unwind();
+  void rollback();
+  Result<CommitStats> commit();
+  void swap_record(RevisionRecord& rec);
+  std::uint32_t next_stamp();
+  void renormalize_stamps();
+  const Value& read(NodeId n, Status* error);
+  std::string cycle_path(NodeId again) const;
+};
+
+}  // namespace mgraph

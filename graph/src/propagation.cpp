@@ -1,0 +1,262 @@
+// Marking and computing: the push-pull core of a transaction.
+//
+// mark() walks dependents of changed inputs and flags them stale, queueing eager
+// ones by height. compute_buckets() then visits queued nodes in ascending height;
+// ensure() brings a node up to date after its stale inputs, iteratively (no
+// recursion for chains), and runs the formula only if an input changed since the
+// node's last computation (equality cutoff). Heights make the order glitch-free:
+// when a node runs, every input that can change in this transaction is final.
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "graph_state.hpp"
+
+namespace mgraph {
+
+void GraphState::bucket_push(NodeId n) {
+  const std::uint32_t h = height(n);
+  if (buckets.size() <= h) buckets.resize(std::size_t{h} + 1);
+  buckets[h].push_back(n);
+  bucket_lo = std::min(bucket_lo, h);
+  bucket_hi = std::max(bucket_hi, h);
+}
+
+void GraphState::mark_node(NodeId start, std::vector<NodeId>* exported_stale) {
+  mark_stack.push_back(start);
+  while (!mark_stack.empty()) {
+    const NodeId x = mark_stack.back();
+    mark_stack.pop_back();
+    if (has(x, kStale)) continue;  // invariant 2: its dependents are stale already
+    set(x, kStale | kMarked);
+    marked.push_back(x);
+    if (is_eager(x)) bucket_push(x);
+    if (has(x, kExported)) {
+      exported_marked.push_back(x);
+      if (exported_stale != nullptr) exported_stale->push_back(x);
+    }
+    for (NodeId d : rdeps_of(x)) {
+      if (!has(d, kStale)) mark_stack.push_back(d);
+    }
+  }
+}
+
+void GraphState::mark_dependents(NodeId n, std::vector<NodeId>* exported_stale) {
+  for (NodeId d : rdeps_of(n)) {
+    if (!has(d, kStale)) mark_node(d, exported_stale);
+  }
+}
+
+void GraphState::mark(std::vector<NodeId>* exported_stale) {
+  for (const Written& w : written) {
+    const NodeId v = w.node;
+    clear(v, kWritten);
+    JournalEntry& e = journal.values[w.journal_index];
+    MG_ASSERT(e.node == v);
+    if (values[v] == e.value) {
+      // Written back to its committed value: no change, no journal entry.
+      changed_at[v] = e.changed_at;
+      clear(v, kJournaled);
+      e.node = kNoNode;
+      continue;
+    }
+    mark_dependents(v, exported_stale);
+  }
+  written.clear();
+  for (NodeId n : pending_new) {
+    if (!has(n, kMarked)) {
+      set(n, kStale | kMarked);
+      marked.push_back(n);
+      if (is_eager(n)) bucket_push(n);
+      if (has(n, kExported)) {
+        exported_marked.push_back(n);
+        if (exported_stale != nullptr) exported_stale->push_back(n);
+      }
+    }
+    mark_dependents(n, exported_stale);  // dependents of a redefined field
+  }
+  for (NodeId n : forced) {
+    if (has(n, kStale)) {
+      if (!has(n, kMarked)) {
+        // Stale lazy node from an earlier transaction: it now has to run in this one.
+        set(n, kMarked);
+        marked.push_back(n);
+        prestale_cleared.push_back(n);
+        bucket_push(n);
+      }
+    } else {
+      mark_node(n, exported_stale);
+      if (!is_eager(n)) bucket_push(n);  // a proposal must be decided in this transaction
+    }
+  }
+  forced.clear();
+}
+
+bool GraphState::ensure(NodeId root) {
+  if (!has(root, kStale)) return true;
+  if (has(root, kMirrorPending) || (!blocked.empty() && blocked.count(root) != 0)) return false;
+  if (has(root, kVisiting)) throw CycleError{cycle_path(root)};
+  const std::size_t base = frames.size();
+  frames.push_back(Frame{root, 0, false});
+  set(root, kVisiting);
+  while (frames.size() > base) {
+    Frame& f = frames.back();
+    const NodeId x = f.node;
+    if (!f.need && (has(x, kForce) || computed_at[x] == 0)) f.need = true;
+    const bool tracked = spec_of(x).tracked;
+    const std::span<const NodeId> ds = deps_of(x);
+    bool descended = false;
+    while (f.next_dep < ds.size()) {
+      // A tracked formula may read other inputs this time: stop at the first change.
+      if (tracked && f.need) break;
+      const NodeId d = ds[f.next_dep];
+      if (has(d, kStale)) {
+        if (has(d, kMirrorPending) || (!blocked.empty() && blocked.count(d) != 0)) {
+          for (std::size_t i = base; i < frames.size(); ++i) {
+            clear(frames[i].node, kVisiting);
+            blocked.insert(frames[i].node);
+          }
+          frames.resize(base);
+          return false;
+        }
+        if (has(d, kVisiting)) throw CycleError{cycle_path(d)};
+        set(d, kVisiting);
+        frames.push_back(Frame{d, 0, false});  // invalidates f
+        descended = true;
+        break;
+      }
+      if (changed_at[d] > computed_at[x]) f.need = true;
+      ++f.next_dep;
+    }
+    if (descended) continue;
+    if (f.need) {
+      run_formula(x);  // may stack frames of its own and pop them again
+    } else {
+      clear(x, kStale);
+      if (txn_open && !has(x, kMarked)) prestale_cleared.push_back(x);
+    }
+    clear(x, kVisiting);
+    frames.pop_back();
+  }
+  return true;
+}
+
+void GraphState::run_formula(NodeId x) {
+  const SpecEntry& se = spec_of(x);
+  const auto track_begin = static_cast<std::uint32_t>(track.size());
+  Context ctx(*this, x, track_begin);
+  Value v;
+  switch (se.kind) {
+    case SpecKind::formula: v = se.spec.formula(ctx); break;
+    case SpecKind::group_member: v = eval_group_member(ctx, se); break;
+    case SpecKind::group_dispatcher: v = eval_group_dispatcher(x, se); break;
+    case SpecKind::variable:
+    case SpecKind::mirror: MG_ASSERT_MSG(false, "variables have no formula");
+  }
+  if (se.tracked) {
+    const std::span<const NodeId> reads(track.data() + track_begin, track.size() - track_begin);
+    const std::span<const NodeId> old = deps_of(x);
+    if (!std::equal(reads.begin(), reads.end(), old.begin(), old.end())) {
+      std::vector<NodeId> unique;
+      unique.reserve(reads.size());
+      std::unordered_set<NodeId> seen;
+      for (NodeId r : reads) {
+        if (seen.insert(r).second) unique.push_back(r);
+      }
+      if (!std::equal(unique.begin(), unique.end(), old.begin(), old.end())) {
+        if (txn_open && deps_journaled.insert(x).second) {
+          journal.deps.push_back(DepsEntry{x, std::vector<NodeId>(old.begin(), old.end())});
+        }
+        set_deps(x, unique);
+      }
+    }
+    track.resize(track_begin);
+  }
+  ++computed_count;
+  stamp_computed = true;
+  finish_node(x, std::move(v));
+}
+
+void GraphState::finish_node(NodeId x, Value v) {
+  const SpecEntry& se = spec_of(x);
+  const bool same = se.spec.equality ? se.spec.equality(values[x], v) : values[x] == v;
+  computed_at[x] = stamp;
+  clear(x, kStale | kForce);
+  if (txn_open && !has(x, kMarked)) prestale_cleared.push_back(x);
+  if (!same) {
+    if (txn_open) journal_value(x);
+    values[x] = std::move(v);
+    changed_at[x] = stamp;
+  }
+}
+
+void GraphState::compute_buckets(std::vector<Resolution>* resolved) {
+  for (NodeId n : deferred) {
+    if (has(n, kStale)) bucket_push(n);
+  }
+  deferred.clear();
+  blocked.clear();
+  for (std::uint32_t h = bucket_lo; h <= bucket_hi && h < buckets.size(); ++h) {
+    // Index access: raising a height may resize `buckets` while this loop runs.
+    for (std::size_t i = 0; i < buckets[h].size(); ++i) {
+      const NodeId n = buckets[h][i];
+      if (!has(n, kStale) || height(n) != h) continue;
+      bool done = false;
+      try {
+        done = ensure(n);
+      } catch (const BlockedError&) {
+        // A formula read a node that waits for a mirror: retry after it resolves.
+        unwind();
+        blocked.insert(n);
+      }
+      if (!done) deferred.push_back(n);
+    }
+    buckets[h].clear();
+  }
+  bucket_lo = UINT32_MAX;
+  bucket_hi = 0;
+  if (resolved != nullptr) {
+    for (NodeId n : exported_marked) {
+      if (has(n, kStale) || !exported_reported.insert(n).second) continue;
+      resolved->push_back(Resolution{n, has(n, kJournaled), values[n]});
+    }
+  }
+}
+
+void GraphState::unwind() {
+  for (const Frame& f : frames) clear(f.node, kVisiting);
+  frames.clear();
+  track.clear();
+}
+
+std::string GraphState::cycle_path(NodeId again) const {
+  // The frames from `again` to the top form the cycle: each reads the next.
+  std::string path;
+  std::size_t start = frames.size();
+  for (std::size_t i = frames.size(); i-- > 0;) {
+    if (frames[i].node == again) {
+      start = i;
+      break;
+    }
+  }
+  for (std::size_t i = start; i < frames.size(); ++i) path += name_of(frames[i].node) + " -> ";
+  path += name_of(again);
+  return path;
+}
+
+void GraphState::raise_height(NodeId start, std::uint32_t h_min) {
+  std::vector<std::pair<NodeId, std::uint32_t>> stack{{start, h_min}};
+  const std::size_t steps_max = (values.size() + 1) * (values.size() + 1);
+  for (std::size_t steps = 0; !stack.empty(); ++steps) {
+    MG_ASSERT_MSG(steps < steps_max, "height propagation did not terminate (cycle)");
+    auto [x, h] = stack.back();
+    stack.pop_back();
+    if (height(x) >= h) continue;
+    MG_ASSERT_MSG(h <= values.size(), "height exceeds node count: dependency cycle");
+    set_height(x, h);
+    if (has(x, kStale) && is_eager(x) && txn_open) bucket_push(x);
+    for (NodeId d : rdeps_of(x)) stack.push_back({d, h + 1});
+  }
+}
+
+}  // namespace mgraph

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds mgraph twice and runs every test with ctest:
+#   1. Release with -Wall -Wextra -Werror          (build/)
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
+# Usage: scripts/test.sh [--no-asan] [extra ctest arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+asan=1
+ctest_args=()
+for a in "$@"; do
+  case "$a" in
+    --no-asan) asan=0 ;;
+    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    *) ctest_args+=("$a") ;;
+  esac
+done
+
+./scripts/setup.sh
+jobs=$(nproc)
+
+run_pass() {
+  local dir=$1; shift
+  echo "== configure $dir ($*)"
+  cmake -S . -B "$dir" -G Ninja -DMGRAPH_WERROR=ON "$@"
+  echo "== build $dir"
+  cmake --build "$dir" -j "$jobs"
+  echo "== test $dir"
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" "${ctest_args[@]}")
+}
+
+run_pass build -DCMAKE_BUILD_TYPE=Release
+if [ "$asan" = 1 ]; then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  # The sanitizer pass skips the benchmarks: they are measured in Release only.
+  run_pass build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMGRAPH_SANITIZE=ON -DMGRAPH_BUILD_BENCH=OFF
+fi
+echo "== all test passes green"
