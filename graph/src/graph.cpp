@@ -61,7 +61,14 @@ void GraphState::set_deps(NodeId n, std::span<const NodeId> new_deps) {
     edges.push_back(rdeps[d], n);
     h = std::max(h, height(d) + 1);
   }
-  if (h > height(n)) raise_height(n, h);
+  // Heights follow the current edges exactly, so dependencies that come and go (cycle
+  // groups switching formulas) do not ratchet them up forever. Lowering a node needs
+  // nothing else: its dependents stay above it.
+  if (h > height(n)) {
+    raise_height(n, h);
+  } else if (h < height(n) && !is_variable(n)) {
+    set_height(n, std::max<std::uint32_t>(h, 1));
+  }
 }
 
 Status GraphState::check_cycle(NodeId node, std::span<const NodeId> inputs) const {

@@ -1,0 +1,753 @@
+// Unit tests of the engine, one behaviour each.
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "mgraph/graph/graph.hpp"
+
+namespace mgraph {
+namespace {
+
+double num(const Value& v) { return v.number(); }
+
+/// Formula families used across tests; each counts its runs per node.
+struct Counts {
+  std::map<NodeId, int> runs;
+  int total() const {
+    int t = 0;
+    for (auto& [n, c] : runs) t += c;
+    return t;
+  }
+};
+
+SpecId sum_spec(Graph& g, Counts* counts = nullptr, Evaluation ev = Evaluation::strict) {
+  FieldSpec s;
+  s.evaluation = ev;
+  s.formula = [counts](Context& c) {
+    if (counts) ++counts->runs[c.node()];
+    double t = 0;
+    for (std::size_t i = 0; i < c.input_count(); ++i) t += c.input(i).number();
+    return Value(t);
+  };
+  return g.add_spec(std::move(s));
+}
+
+TEST(Propagation, CommitRecomputesDerivedFieldsFromDeclaredInputs) {
+  Graph g;
+  NodeId a = g.add_variable(1.0, "a");
+  NodeId b = g.add_variable(2.0, "b");
+  SpecId sum = sum_spec(g);
+  NodeId s = g.add_derived(sum, {a, b}, "s").value();
+  NodeId t = g.add_derived(sum, {s, a}, "t").value();
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(s)), 3);
+  EXPECT_EQ(num(g.read(t)), 4);
+  ASSERT_TRUE(g.write(a, 10.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(s)), 12);
+  EXPECT_EQ(num(g.read(t)), 22);
+  EXPECT_EQ(g.height(a), 0u);
+  EXPECT_EQ(g.height(s), 1u);
+  EXPECT_EQ(g.height(t), 2u);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
+TEST(Propagation, TracksDependenciesReadByTheFormula) {
+  Graph g;
+  NodeId cond = g.add_variable(true, "cond");
+  NodeId a = g.add_variable(1.0, "a");
+  NodeId b = g.add_variable(2.0, "b");
+  int runs = 0;
+  NodeId pick = g.add_formula(
+      [&](Context& c) {
+        ++runs;
+        return c.read(cond).as_bool() ? c.read(a) : c.read(b);
+      },
+      "pick");
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(pick)), 1);
+  EXPECT_EQ(std::vector<NodeId>(g.dependencies(pick).begin(), g.dependencies(pick).end()),
+            (std::vector<NodeId>{cond, a}));
+  // b is not read now: writing it does not recompute pick.
+  ASSERT_TRUE(g.write(b, 5.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(runs, 1);
+  ASSERT_TRUE(g.write(cond, false).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(pick)), 5);
+  EXPECT_EQ(runs, 2);
+  // Now a is no longer a dependency.
+  ASSERT_TRUE(g.write(a, 100.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(runs, 2);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
+TEST(Propagation, RecomputesEachNodeOncePerCommitAndNeverSeesMixedInputs) {
+  // Diamond: x -> y = x + 1, z = 2x -> w checks y - 1 == z / 2 (glitch detector).
+  Graph g;
+  NodeId x = g.add_variable(1.0, "x");
+  Counts counts;
+  FieldSpec plus1{[&](Context& c) {
+                    ++counts.runs[c.node()];
+                    return Value(c.input(0).number() + 1);
+                  },
+                  Evaluation::strict, Dependencies::declared, {}, "plus1"};
+  FieldSpec times2{[&](Context& c) {
+                     ++counts.runs[c.node()];
+                     return Value(c.input(0).number() * 2);
+                   },
+                   Evaluation::strict, Dependencies::declared, {}, "times2"};
+  bool glitch = false;
+  FieldSpec check{[&](Context& c) {
+                    ++counts.runs[c.node()];
+                    const double y = c.input(0).number();
+                    const double z = c.input(1).number();
+                    if (y - 1 != z / 2) glitch = true;
+                    return Value(y + z);
+                  },
+                  Evaluation::strict, Dependencies::declared, {}, "check"};
+  NodeId y = g.add_derived(g.add_spec(plus1), {x}).value();
+  NodeId z = g.add_derived(g.add_spec(times2), {x}).value();
+  // A longer path to w as well, so heights differ: w reads y (h1), z (h1) and yy (h2).
+  NodeId yy = g.add_derived(g.add_spec(plus1), {y}).value();
+  NodeId w = g.add_derived(g.add_spec(check), {y, z, yy}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  for (int i = 0; i < 50; ++i) {
+    counts.runs.clear();
+    ASSERT_TRUE(g.write(x, double(i * 7 % 13)).is_ok());
+    ASSERT_TRUE(g.commit().is_ok());
+    for (auto& [node, c] : counts.runs) EXPECT_LE(c, 1) << "node " << node << " ran twice";
+  }
+  EXPECT_FALSE(glitch);
+  EXPECT_EQ(num(g.read(w)), num(g.read(y)) + num(g.read(z)));
+}
+
+TEST(Propagation, EqualityCutoffStopsUnchangedValues) {
+  Graph g;
+  NodeId x = g.add_variable(4.0, "x");
+  Counts counts;
+  FieldSpec parity{[&](Context& c) {
+                     ++counts.runs[c.node()];
+                     return Value(std::fmod(c.input(0).number(), 2.0));
+                   },
+                   Evaluation::strict, Dependencies::declared, {}, "parity"};
+  NodeId p = g.add_derived(g.add_spec(parity), {x}).value();
+  NodeId q = g.add_derived(sum_spec(g, &counts), {p}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  ASSERT_TRUE(g.write(x, 6.0).is_ok());  // parity stays 0
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(counts.runs[p], 2);
+  EXPECT_EQ(counts.runs[q], 1);  // cut off
+  ASSERT_TRUE(g.write(x, 7.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(counts.runs[q], 2);
+  EXPECT_EQ(num(g.read(q)), 1);
+}
+
+TEST(Propagation, CustomEqualityDecidesWhatChanged) {
+  Graph g;
+  NodeId x = g.add_variable(1.0, "x");
+  FieldSpec rough{[](Context& c) { return c.input(0); }, Evaluation::strict, Dependencies::declared,
+                  [](const Value& a, const Value& b) {
+                    return a.is_number() && b.is_number() && std::abs(a.number() - b.number()) < 1;
+                  },
+                  "rough"};
+  NodeId r = g.add_derived(g.add_spec(rough), {x}).value();
+  Counts counts;
+  NodeId s = g.add_derived(sum_spec(g, &counts), {r}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  ASSERT_TRUE(g.write(x, 1.5).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(r)), 1);  // within tolerance: keeps the old value
+  EXPECT_EQ(counts.runs[s], 1);
+  ASSERT_TRUE(g.write(x, 3.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(s)), 3);
+  EXPECT_EQ(counts.runs[s], 2);
+}
+
+TEST(Propagation, WritingTheSameValueBackIsNoChange) {
+  Graph g;
+  NodeId x = g.add_variable(1.0, "x");
+  Counts counts;
+  NodeId s = g.add_derived(sum_spec(g, &counts), {x}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  const Revision r = g.revision();
+  ASSERT_TRUE(g.write(x, 9.0).is_ok());
+  ASSERT_TRUE(g.write(x, 1.0).is_ok());
+  auto stats = g.commit();
+  ASSERT_TRUE(stats.is_ok());
+  EXPECT_EQ(stats->revision, r);
+  EXPECT_EQ(counts.runs[s], 1);
+}
+
+TEST(Lazy, LazyFieldsComputeOnReadStrictOnesOnCommit) {
+  Graph g;
+  NodeId x = g.add_variable(1.0, "x");
+  Counts strict_counts, lazy_counts;
+  NodeId s = g.add_derived(sum_spec(g, &strict_counts), {x}, "strict").value();
+  NodeId l = g.add_derived(sum_spec(g, &lazy_counts, Evaluation::lazy), {x}, "lazy").value();
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(strict_counts.runs[s], 1);
+  EXPECT_EQ(lazy_counts.runs[l], 0);
+  EXPECT_TRUE(g.is_stale(l));
+  EXPECT_EQ(num(g.read(l)), 1);
+  EXPECT_EQ(lazy_counts.runs[l], 1);
+  EXPECT_EQ(num(g.read(l)), 1);  // cached
+  EXPECT_EQ(lazy_counts.runs[l], 1);
+  for (int i = 2; i < 5; ++i) {
+    ASSERT_TRUE(g.write(x, double(i)).is_ok());
+    ASSERT_TRUE(g.commit().is_ok());
+  }
+  EXPECT_EQ(lazy_counts.runs[l], 1);  // three commits, no reads: no work
+  EXPECT_EQ(num(g.read(l)), 4);
+  EXPECT_EQ(lazy_counts.runs[l], 2);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
+TEST(Lazy, StrictFieldsPullTheLazyFieldsTheyRead) {
+  Graph g;
+  NodeId x = g.add_variable(1.0);
+  NodeId l = g.add_derived(sum_spec(g, nullptr, Evaluation::lazy), {x}).value();
+  NodeId s = g.add_derived(sum_spec(g), {l, x}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_FALSE(g.is_stale(l));
+  ASSERT_TRUE(g.write(x, 5.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(s)), 10);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
+TEST(Transactions, CommitReturnsANewRevisionOnlyWhenSomethingChanged) {
+  Graph g;
+  NodeId x = g.add_variable(1.0);
+  g.add_derived(sum_spec(g), {x}).value();
+  auto r1 = g.commit();
+  ASSERT_TRUE(r1.is_ok());
+  auto r2 = g.commit();
+  ASSERT_TRUE(r2.is_ok());
+  EXPECT_EQ(r1->revision, r2->revision);
+  ASSERT_TRUE(g.write(x, 2.0).is_ok());
+  auto r3 = g.commit();
+  ASSERT_TRUE(r3.is_ok());
+  EXPECT_GT(r3->revision, r2->revision);
+  EXPECT_EQ(r3->changed, 2u);
+  EXPECT_EQ(r3->computed, 1u);
+}
+
+TEST(Transactions, RejectRestoresTheLastRevision) {
+  Graph g;
+  NodeId x = g.add_variable(1.0);
+  NodeId s = g.add_derived(sum_spec(g), {x}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  const Revision r = g.revision();
+  ASSERT_TRUE(g.write(x, 7.0).is_ok());
+  EXPECT_EQ(num(g.read(s)), 7);  // the open transaction's value
+  EXPECT_EQ(num(g.committed(s)), 1);
+  g.reject();
+  EXPECT_FALSE(g.in_transaction());
+  EXPECT_EQ(num(g.read(x)), 1);
+  EXPECT_EQ(num(g.read(s)), 1);
+  EXPECT_EQ(g.revision(), r);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
+TEST(Transactions, UndoAndRedoWalkTheHistory) {
+  Graph g(GraphOptions{.history_limit = 10});
+  NodeId x = g.add_variable(0.0);
+  NodeId s = g.add_derived(sum_spec(g), {x}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  std::vector<Revision> revs{g.revision()};
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(g.write(x, double(i)).is_ok());
+    revs.push_back(g.commit()->revision);
+  }
+  ASSERT_TRUE(g.undo().is_ok());
+  EXPECT_EQ(num(g.read(s)), 2);
+  EXPECT_EQ(g.revision(), revs[2]);
+  ASSERT_TRUE(g.undo().is_ok());
+  EXPECT_EQ(num(g.read(s)), 1);
+  ASSERT_TRUE(g.redo().is_ok());
+  EXPECT_EQ(num(g.read(s)), 2);
+  EXPECT_EQ(g.revision(), revs[2]);
+  // A new commit discards what could be redone.
+  ASSERT_TRUE(g.write(x, 10.0).is_ok());
+  const Revision fresh = g.commit()->revision;
+  EXPECT_GT(fresh, revs[3]);
+  EXPECT_FALSE(g.can_redo());
+  EXPECT_FALSE(g.redo().is_ok());
+  ASSERT_TRUE(g.undo().is_ok());
+  EXPECT_EQ(num(g.read(s)), 2);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
+TEST(Transactions, HistoryLimitBoundsUndo) {
+  Graph g(GraphOptions{.history_limit = 2});
+  NodeId x = g.add_variable(0.0);
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(g.write(x, double(i)).is_ok());
+    ASSERT_TRUE(g.commit().is_ok());
+  }
+  EXPECT_TRUE(g.undo().is_ok());
+  EXPECT_TRUE(g.undo().is_ok());
+  Status third = g.undo();
+  EXPECT_FALSE(third.is_ok());
+  EXPECT_EQ(num(g.read(x)), 3);
+  Graph off;
+  NodeId y = off.add_variable(0.0);
+  ASSERT_TRUE(off.write(y, 1.0).is_ok());
+  ASSERT_TRUE(off.commit().is_ok());
+  Status none = off.undo();
+  EXPECT_NE(none.message().find("history_limit"), std::string::npos);
+}
+
+TEST(Transactions, UndoNeedsNoOpenTransaction) {
+  Graph g(GraphOptions{.history_limit = 4});
+  NodeId x = g.add_variable(0.0);
+  ASSERT_TRUE(g.write(x, 1.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  ASSERT_TRUE(g.write(x, 2.0).is_ok());
+  Status s = g.undo();
+  EXPECT_EQ(s.code(), StatusCode::failed_precondition);
+}
+
+TEST(Branch, ChangesNeverReachTheOtherSide) {
+  Graph g;
+  NodeId x = g.add_variable(5.0);
+  NodeId s = g.add_derived(sum_spec(g), {x}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  Graph b = g.branch();
+  EXPECT_EQ(num(b.read(s)), 5);
+  ASSERT_TRUE(b.write(x, 10.0).is_ok());
+  ASSERT_TRUE(b.commit().is_ok());
+  EXPECT_EQ(num(b.read(s)), 10);
+  EXPECT_EQ(num(g.read(s)), 5);
+  ASSERT_TRUE(g.write(x, 1.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(s)), 1);
+  EXPECT_EQ(num(b.read(s)), 10);
+  // A branch of a branch, and new nodes on one side only.
+  Graph bb = b.branch();
+  NodeId extra = bb.add_variable(3.0);
+  EXPECT_EQ(bb.node_count(), g.node_count() + 1);
+  EXPECT_EQ(num(bb.read(extra)), 3);
+}
+
+TEST(Branch, ObserversStayWithTheirGraph) {
+  Graph g;
+  NodeId x = g.add_variable(1.0);
+  NodeId s = g.add_derived(sum_spec(g), {x}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  int fired = 0;
+  g.observe(s, [&](NodeId, const Value&) { ++fired; });
+  Graph b = g.branch();
+  ASSERT_TRUE(b.write(x, 2.0).is_ok());
+  ASSERT_TRUE(b.commit().is_ok());
+  EXPECT_EQ(fired, 0);
+  ASSERT_TRUE(g.write(x, 3.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(fired, 1);
+}
+
+TEST(SelfReference, AccumulatorReadsItsPreviousValue) {
+  Graph g(GraphOptions{.history_limit = 8});
+  NodeId in = g.add_variable(0.0, "in");
+  FieldSpec acc{[](Context& c) {
+                  const double prev = c.self().is_null() ? 0 : c.self().number();
+                  return Value(prev + c.input(0).number());
+                },
+                Evaluation::strict, Dependencies::declared, {}, "running_total"};
+  NodeId total = g.add_derived(g.add_spec(acc), {in}, "total").value();
+  ASSERT_TRUE(g.commit().is_ok());
+  for (double v : {5.0, 3.0, 2.0}) {
+    ASSERT_TRUE(g.write(in, v).is_ok());
+    ASSERT_TRUE(g.commit().is_ok());
+  }
+  EXPECT_EQ(num(g.read(total)), 10);
+  // Not a cycle, and not recomputed when nothing changed.
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(total)), 10);
+  // Undo restores the accumulated value exactly.
+  ASSERT_TRUE(g.undo().is_ok());
+  EXPECT_EQ(num(g.read(total)), 8);
+  ASSERT_TRUE(g.write(in, 1.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(total)), 9);
+}
+
+TEST(Cycles, DefiningAnEdgeThatClosesACycleIsRejectedWithThePath) {
+  Graph g;
+  NodeId a = g.add_variable(1.0, "a");
+  SpecId sum = sum_spec(g);
+  NodeId b = g.add_derived(sum, {a}, "b").value();
+  NodeId c = g.add_derived(sum, {b}, "c").value();
+  ASSERT_TRUE(g.commit().is_ok());
+  Status s = g.define(a, sum, std::vector<NodeId>{c});
+  ASSERT_EQ(s.code(), StatusCode::cycle);
+  EXPECT_NE(s.message().find("a -> c -> b -> a"), std::string::npos) << s.message();
+  Status self = g.define(b, sum, std::vector<NodeId>{b});
+  EXPECT_EQ(self.code(), StatusCode::cycle);
+  // The graph is unchanged.
+  EXPECT_TRUE(g.is_variable(a));
+  ASSERT_TRUE(g.write(a, 2.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(c)), 2);
+  // Redefining without a cycle works and recomputes.
+  NodeId d = g.add_variable(10.0, "d");
+  ASSERT_TRUE(g.define(b, sum, std::vector<NodeId>{a, d}).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(c)), 12);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
+TEST(Cycles, ADynamicCycleFailsTheCommitAndLeavesTheGraphAsItWas) {
+  Graph g;
+  NodeId flag = g.add_variable(false, "flag");
+  NodeId base = g.add_variable(1.0, "base");
+  NodeId p = kNoNode;
+  NodeId q = g.add_formula([&](Context& c) { return Value(c.read(p).number() + 1); }, "q");
+  p = g.add_formula(
+      [&](Context& c) {
+        if (c.read(flag).as_bool()) return Value(c.read(q).number() * 2);
+        return c.read(base);
+      },
+      "p");
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(q)), 2);
+  const Revision r = g.revision();
+  ASSERT_TRUE(g.write(flag, true).is_ok());
+  auto res = g.commit();
+  ASSERT_FALSE(res.is_ok());
+  EXPECT_EQ(res.status().code(), StatusCode::cycle);
+  EXPECT_NE(res.status().message().find("p -> q -> p"), std::string::npos) << res.status().message();
+  EXPECT_EQ(g.revision(), r);
+  EXPECT_FALSE(g.read(flag).as_bool());
+  EXPECT_EQ(num(g.read(p)), 1);
+  EXPECT_EQ(num(g.read(q)), 2);
+  EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().to_string();
+  // And it goes on working.
+  ASSERT_TRUE(g.write(base, 4.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(q)), 5);
+}
+
+TEST(Proposed, FormulaDecidesBetweenProposedAndPrevious) {
+  Graph g;
+  NodeId max = g.add_variable(10.0, "max");
+  FieldSpec clamp{[&](Context& c) {
+                    const Value& v = c.proposed_or_previous();
+                    const double m = c.read(max).number();
+                    if (v.is_null()) return Value(0.0);
+                    return Value(std::min(v.number(), m));
+                  },
+                  Evaluation::strict, Dependencies::tracked, {}, "clamp"};
+  NodeId f = g.add_derived(g.add_spec(clamp), std::span<const NodeId>{}, "value").value();
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(f)), 0);
+  ASSERT_TRUE(g.propose(f, 7.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(f)), 7);
+  ASSERT_TRUE(g.propose(f, 70.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(f)), 10);
+  // No proposal: previous value, clamped by the new max.
+  ASSERT_TRUE(g.write(max, 5.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(f)), 5);
+}
+
+TEST(Proposed, ProposedValueAndPreviousValueAreDistinct) {
+  Graph g;
+  NodeId trigger = g.add_variable(0.0);
+  std::vector<std::pair<Value, Value>> seen;
+  FieldSpec spec{[&](Context& c) {
+                   c.read(trigger);
+                   seen.push_back({c.proposed(), c.previous()});
+                   return c.has_proposed() ? c.proposed() : Value(c.previous().is_null() ? 1.0 : c.previous().number() + 1);
+                 },
+                 Evaluation::strict, Dependencies::tracked, {}, "f"};
+  NodeId f = g.add_derived(g.add_spec(spec), std::span<const NodeId>{}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  ASSERT_TRUE(g.propose(f, 42.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  ASSERT_TRUE(g.write(trigger, 1.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_TRUE(seen[0].first.is_null());
+  EXPECT_EQ(seen[1].first, Value(42.0));
+  EXPECT_EQ(seen[1].second, Value(1.0));
+  EXPECT_TRUE(seen[2].first.is_null());
+  EXPECT_EQ(seen[2].second, Value(42.0));
+  EXPECT_EQ(num(g.read(f)), 43);
+}
+
+TEST(Proposed, RejectRollsBackTheWholeTransactionWithTheReason) {
+  Graph g;
+  NodeId other = g.add_variable(1.0, "other");
+  NodeId dep = g.add_derived(sum_spec(g), {other}, "dep").value();
+  FieldSpec positive{[](Context& c) {
+                       const Value& v = c.proposed_or_previous();
+                       if (v.is_number() && v.number() < 0) c.reject("must not be negative");
+                       return v;
+                     },
+                     Evaluation::strict, Dependencies::tracked, {}, "positive"};
+  NodeId f = g.add_derived(g.add_spec(positive), std::span<const NodeId>{}, "amount").value();
+  ASSERT_TRUE(g.commit().is_ok());
+  ASSERT_TRUE(g.write(other, 50.0).is_ok());
+  ASSERT_TRUE(g.propose(f, -3.0).is_ok());
+  auto res = g.commit();
+  ASSERT_FALSE(res.is_ok());
+  EXPECT_EQ(res.status().code(), StatusCode::rejected);
+  EXPECT_NE(res.status().message().find("amount rejected the transaction: must not be negative"),
+            std::string::npos)
+      << res.status().message();
+  EXPECT_EQ(num(g.read(other)), 1);  // the other write was rolled back too
+  EXPECT_EQ(num(g.read(dep)), 1);
+  EXPECT_TRUE(g.read(f).is_null());
+  ASSERT_TRUE(g.propose(f, 3.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(f)), 3);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
+TEST(Errors, AThrowingFormulaFailsTheCommitAndRollsBack) {
+  Graph g;
+  NodeId x = g.add_variable(1.0, "x");
+  NodeId f = g.add_formula(
+      [&](Context& c) {
+        const double v = c.read(x).number();
+        if (v > 100) throw std::runtime_error("too large");
+        return Value(v);
+      },
+      "checked");
+  ASSERT_TRUE(g.commit().is_ok());
+  ASSERT_TRUE(g.write(x, 1000.0).is_ok());
+  auto res = g.commit();
+  ASSERT_FALSE(res.is_ok());
+  EXPECT_EQ(res.status().code(), StatusCode::formula_error);
+  EXPECT_NE(res.status().message().find("formula of checked failed: too large"), std::string::npos);
+  EXPECT_EQ(num(g.read(f)), 1);
+  EXPECT_EQ(num(g.read(x)), 1);
+}
+
+TEST(Errors, WritesNameTheNodeAndTheFix) {
+  Graph g;
+  NodeId x = g.add_variable(1.0, "x");
+  NodeId s = g.add_derived(sum_spec(g), {x}, "total").value();
+  Status w = g.write(s, 3.0);
+  EXPECT_EQ(w.code(), StatusCode::invalid_argument);
+  EXPECT_NE(w.message().find("total is a derived field"), std::string::npos);
+  EXPECT_EQ(g.write(999, 1.0).code(), StatusCode::not_found);
+  EXPECT_EQ(g.add_derived(12345, {x}).status().code(), StatusCode::invalid_argument);
+  FieldSpec declared{[&](Context& c) { return c.read(x); }, Evaluation::strict,
+                     Dependencies::declared, {}, "bad"};
+  NodeId y = g.add_variable(0.0, "y");
+  g.add_derived(g.add_spec(declared), {y}, "sneaky").value();
+  auto res = g.commit();
+  ASSERT_FALSE(res.is_ok());
+  EXPECT_NE(res.status().message().find("not one of its declared inputs"), std::string::npos);
+}
+
+TEST(CycleGroup, StartEndDurationResolveAsSeed003Describes) {
+  Graph g(GraphOptions{.history_limit = 4});
+  CycleGroupDef def;
+  def.name = "task";
+  def.members = {"start", "end", "duration"};
+  def.initial = {Value(0.0), Value(10.0), Value(10.0)};
+  auto minus = [](std::span<const Value> in) { return Value(in[0].number() - in[1].number()); };
+  auto plus = [](std::span<const Value> in) { return Value(in[0].number() + in[1].number()); };
+  def.formulas = {GroupFormula{0, {1, 2}, minus, "start = end - duration"},
+                  GroupFormula{1, {0, 2}, plus, "end = start + duration"},
+                  GroupFormula{2, {1, 0}, minus, "duration = end - start"}};
+  def.default_formulas = {1};
+  CycleGroup task = g.add_cycle_group(def).value();
+  const NodeId S = task.members[0], E = task.members[1], D = task.members[2];
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(E)), 10);
+
+  // User sets start and duration: end is computed (E = S + D).
+  ASSERT_TRUE(g.propose(S, 5.0).is_ok());
+  ASSERT_TRUE(g.propose(D, 3.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(S)), 5);
+  EXPECT_EQ(num(g.read(D)), 3);
+  EXPECT_EQ(num(g.read(E)), 8);
+
+  // Only duration: the default formula moves the end.
+  ASSERT_TRUE(g.propose(D, 4.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(E)), 9);
+  EXPECT_EQ(num(g.read(S)), 5);
+
+  // End and duration: start is computed.
+  ASSERT_TRUE(g.propose(E, 20.0).is_ok());
+  ASSERT_TRUE(g.propose(D, 6.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(S)), 14);
+
+  // Only end, with start kept: duration follows.
+  ASSERT_TRUE(g.set_keep(task, 0, true).is_ok());
+  ASSERT_TRUE(g.propose(E, 30.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(S)), 14);
+  EXPECT_EQ(num(g.read(D)), 16);
+
+  // Only end, nothing kept: the first declared applicable formula moves the start.
+  ASSERT_TRUE(g.set_keep(task, 0, false).is_ok());
+  ASSERT_TRUE(g.propose(E, 40.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(S)), 24);
+  EXPECT_EQ(num(g.read(D)), 16);
+  EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().to_string();
+
+  // History covers groups too.
+  ASSERT_TRUE(g.undo().is_ok());
+  EXPECT_EQ(num(g.read(S)), 14);
+  EXPECT_EQ(num(g.read(E)), 30);
+}
+
+TEST(Observers, RunAfterCommitsThatChangeTheNode) {
+  Graph g;
+  NodeId x = g.add_variable(1.0);
+  NodeId parity = g.add_formula([&](Context& c) { return Value(std::fmod(c.read(x).number(), 2.0)); });
+  ASSERT_TRUE(g.commit().is_ok());
+  std::vector<double> seen;
+  ObserverId id = g.observe(parity, [&](NodeId, const Value& v) { seen.push_back(v.number()); });
+  for (double v : {2.0, 4.0, 5.0, 7.0, 8.0}) {
+    ASSERT_TRUE(g.write(x, v).is_ok());
+    ASSERT_TRUE(g.commit().is_ok());
+  }
+  EXPECT_EQ(seen, (std::vector<double>{0, 1, 0}));
+  g.unobserve(id);
+  ASSERT_TRUE(g.write(x, 9.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(seen.size(), 3u);
+}
+
+TEST(Observers, ObservingALazyFieldMakesItComputeAtCommit) {
+  Graph g;
+  NodeId x = g.add_variable(1.0);
+  Counts counts;
+  NodeId l = g.add_derived(sum_spec(g, &counts, Evaluation::lazy), {x}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  int fired = 0;
+  g.observe(l, [&](NodeId, const Value&) { ++fired; });
+  ASSERT_TRUE(g.write(x, 2.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(fired, 1);
+  EXPECT_FALSE(g.is_stale(l));
+}
+
+TEST(Stepwise, ComputeStopsAtUnresolvedMirrorsAndReportsExportedFields) {
+  // Partition view: m mirrors a remote field; e is exported, local reads only x.
+  Graph g;
+  NodeId x = g.add_variable(1.0, "x");
+  NodeId m = g.add_mirror(10.0, "m");
+  SpecId sum = sum_spec(g);
+  NodeId local = g.add_derived(sum, {x}, "local").value();
+  NodeId mixed = g.add_derived(sum, {x, m}, "mixed").value();
+  NodeId e = g.add_derived(sum, {mixed}, "e").value();
+  g.set_exported(e, true);
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(e)), 11);
+
+  ASSERT_TRUE(g.write(x, 2.0).is_ok());
+  std::vector<NodeId> stale;
+  ASSERT_TRUE(g.mark(&stale).is_ok());
+  EXPECT_EQ(stale, std::vector<NodeId>{e});
+  ASSERT_TRUE(g.mark_mirror(m, &stale).is_ok());
+  std::vector<Resolution> resolved;
+  ASSERT_TRUE(g.compute(&resolved).is_ok());
+  EXPECT_FALSE(g.is_stale(local));
+  EXPECT_EQ(num(g.read(local)), 2);
+  EXPECT_TRUE(g.is_stale(mixed));
+  EXPECT_TRUE(resolved.empty());
+  EXPECT_GT(g.pending_count(), 0u);
+  EXPECT_EQ(g.commit().status().code(), StatusCode::failed_precondition);
+  EXPECT_EQ(num(g.committed(local)), 1);  // committed values stay readable
+
+  ASSERT_TRUE(g.resolve_mirror(m, true, 20.0).is_ok());
+  ASSERT_TRUE(g.compute(&resolved).is_ok());
+  EXPECT_EQ(g.pending_count(), 0u);
+  ASSERT_EQ(resolved.size(), 1u);
+  EXPECT_EQ(resolved[0].node, e);
+  EXPECT_TRUE(resolved[0].changed);
+  EXPECT_EQ(num(resolved[0].value), 22);
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(e)), 22);
+
+  // An unchanged mirror resolves as unchanged: mixed is cut off.
+  ASSERT_TRUE(g.mark_mirror(m).is_ok());
+  ASSERT_TRUE(g.resolve_mirror(m, false, Value()).is_ok());
+  resolved.clear();
+  ASSERT_TRUE(g.compute(&resolved).is_ok());
+  ASSERT_EQ(resolved.size(), 1u);
+  EXPECT_FALSE(resolved[0].changed);
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
+TEST(Stepwise, AbortDropsAPartlyComputedTransaction) {
+  Graph g;
+  NodeId x = g.add_variable(1.0);
+  NodeId m = g.add_mirror(1.0);
+  SpecId sum = sum_spec(g);
+  NodeId a = g.add_derived(sum, {x}).value();
+  NodeId b = g.add_derived(sum, {a, m}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  ASSERT_TRUE(g.write(x, 5.0).is_ok());
+  ASSERT_TRUE(g.mark().is_ok());
+  ASSERT_TRUE(g.mark_mirror(m).is_ok());
+  ASSERT_TRUE(g.compute().is_ok());
+  EXPECT_EQ(num(g.read(a)), 5);
+  g.abort();
+  EXPECT_EQ(num(g.read(a)), 1);
+  EXPECT_EQ(num(g.read(b)), 2);
+  EXPECT_FALSE(g.is_stale(b));
+  EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().to_string();
+}
+
+TEST(Stamps, PropagationStaysExactAcrossTheStampWrapAround) {
+  Graph g;
+  NodeId x = g.add_variable(0.0);
+  Counts counts;
+  NodeId l = g.add_derived(sum_spec(g, &counts, Evaluation::lazy), {x}).value();
+  NodeId s = g.add_derived(sum_spec(g, &counts), {x}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  g.read(l);
+  g.set_stamp_for_testing(UINT32_MAX - (1u << 20) - 3);
+  for (int i = 1; i <= 10; ++i) {
+    ASSERT_TRUE(g.write(x, double(i)).is_ok());
+    ASSERT_TRUE(g.commit().is_ok());
+    if (i % 3 == 0) {
+      EXPECT_EQ(num(g.read(l)), i);
+    }
+    EXPECT_EQ(num(g.read(s)), i);
+  }
+  EXPECT_EQ(counts.runs[s], 11);
+  EXPECT_EQ(num(g.read(l)), 10);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
+TEST(Memory, AScalarDerivedNodeWithTwoInputsTakesAtMost64Bytes) {
+  constexpr std::size_t kVars = 1000, kNodes = 100000;
+  Graph g;
+  g.reserve(kVars + kNodes, 2 * kNodes);
+  for (std::size_t i = 0; i < kVars; ++i) g.add_variable(double(i));
+  SpecId sum = sum_spec(g);
+  const std::size_t before = g.memory_bytes();
+  // Each node reads two others, and is read by two later nodes on average.
+  for (std::size_t i = 0; i < kNodes; ++i) {
+    const auto a = static_cast<NodeId>(i < 2 ? i : kVars + (i * 7919) % i);
+    const auto b = static_cast<NodeId>(i < 2 ? i + 2 : kVars + (i * 104729 + 1) % i);
+    g.add_derived(sum, {a, b}).value();
+  }
+  ASSERT_TRUE(g.commit().is_ok());
+  const double per_node = double(g.memory_bytes() - before) / kNodes;
+  EXPECT_LE(per_node, 64.0 * 1.05) << per_node << " bytes per node";
+}
+
+}  // namespace
+}  // namespace mgraph
