@@ -141,7 +141,11 @@ const Value& Context::read(NodeId node) {
   return g_.values[node];
 }
 
-const Value& Context::self() const { return g_.values[node_]; }
+const Value& Context::self() const {
+  // Normally the slot still holds the committed value; a node recomputed twice in one
+  // transaction (a write after a read) finds it in the journal.
+  return g_.has(node_, kJournaled) ? g_.txn_start_value(node_) : g_.values[node_];
+}
 
 bool Context::has_proposed() const { return g_.proposals.count(node_) != 0; }
 
@@ -153,7 +157,7 @@ const Value& Context::proposed() const {
 
 const Value& Context::proposed_or_previous() const {
   auto it = g_.proposals.find(node_);
-  return it == g_.proposals.end() ? g_.values[node_] : it->second;
+  return it == g_.proposals.end() ? self() : it->second;
 }
 
 void Context::reject(std::string reason) { throw RejectError{node_, std::move(reason)}; }
@@ -201,6 +205,7 @@ SpecId Graph::add_spec(FieldSpec spec) {
   e.kind = SpecKind::formula;
   e.lazy = spec.evaluation == Evaluation::lazy;
   e.tracked = spec.dependencies == Dependencies::tracked;
+  e.custom_equality = static_cast<bool>(spec.equality);
   e.spec = std::move(spec);
   MG_ASSERT(g.specs.size() < UINT32_MAX);
   g.specs.push_back(std::move(e));
@@ -339,10 +344,10 @@ Status Graph::set_keep(const CycleGroup& group, std::size_t member, bool keep) {
   }
   GroupState& gs = g.groups[group.id];
   if (gs.keep[member] == keep) return Status::ok();
+  if (g.computed_in_txn) g.reset_computations();
   g.input_stamp();
   gs.keep[member] = keep;
-  g.set(gs.dispatcher, kForce);
-  g.forced.push_back(gs.dispatcher);
+  g.force(gs.dispatcher);
   return Status::ok();
 }
 
@@ -404,15 +409,11 @@ Status Graph::propose(NodeId node, Value value) {
   if (se.kind == SpecKind::group_dispatcher) {
     return Status(StatusCode::invalid_argument, g.name_of(node) + " is internal to its cycle group");
   }
+  if (g.computed_in_txn) g.reset_computations();
   g.input_stamp();
   g.proposals[node] = std::move(value);
-  g.set(node, kForce);
-  g.forced.push_back(node);
-  if (se.kind == SpecKind::group_member) {
-    const NodeId d = g.groups[se.group].dispatcher;
-    g.set(d, kForce);
-    g.forced.push_back(d);
-  }
+  g.force(node);
+  if (se.kind == SpecKind::group_member) g.force(g.groups[se.group].dispatcher);
   return Status::ok();
 }
 
@@ -433,14 +434,8 @@ Result<Value> Graph::try_read(NodeId node) {
 }
 
 Value Graph::committed(NodeId node) const {
-  const GraphState& g = state();
-  MG_ASSERT(node < g.values.size());
-  if (g.has(node, kJournaled)) {
-    for (std::size_t i = g.journal.values.size(); i-- > 0;) {
-      if (g.journal.values[i].node == node) return g.journal.values[i].value;
-    }
-  }
-  return g.values[node];
+  MG_ASSERT(node < state().values.size());
+  return state().txn_start_value(node);
 }
 
 bool Graph::is_stale(NodeId node) const { return state().has(node, kStale); }
@@ -480,9 +475,11 @@ Status Graph::undo() {
                   g.options.history_limit == 0 ? "undo is off (GraphOptions::history_limit is 0)"
                                                : "nothing to undo");
   }
+  g.unapply(g.ambient);
+  g.ambient = RevisionRecord{};
   RevisionRecord rec = std::move(g.undo_stack.back());
   g.undo_stack.pop_back();
-  g.swap_record(rec);
+  g.unapply(rec);
   g.revision = rec.before;
   g.last_changed.clear();
   for (const JournalEntry& e : rec.values) g.last_changed.push_back(e.node);
@@ -496,9 +493,11 @@ Status Graph::redo() {
     return Status(StatusCode::failed_precondition, "a transaction is open: commit() or reject() it before redo()");
   }
   if (g.redo_stack.empty()) return Status(StatusCode::failed_precondition, "nothing to redo");
+  g.unapply(g.ambient);
+  g.ambient = RevisionRecord{};
   RevisionRecord rec = std::move(g.redo_stack.back());
   g.redo_stack.pop_back();
-  g.swap_record(rec);
+  g.apply(rec);
   g.revision = rec.after;
   g.last_changed.clear();
   for (const JournalEntry& e : rec.values) g.last_changed.push_back(e.node);
@@ -544,7 +543,7 @@ Status Graph::compute(std::vector<Resolution>* resolved) {
   try {
     if (!g.written.empty() || !g.forced.empty() || !g.pending_new.empty()) g.mark(nullptr);
     g.computing = true;
-    g.compute_buckets(resolved);
+    g.compute_pending(resolved);
   } catch (const CycleError& e) {
     g.unwind();
     return Status(StatusCode::cycle, "dependency cycle " + e.path);

@@ -39,6 +39,7 @@ struct SpecEntry {
   SpecKind kind = SpecKind::formula;
   bool lazy = false;
   bool tracked = false;
+  bool custom_equality = false;  ///< spec.equality is set (cached off the hot path)
   std::uint32_t group = 0;   ///< group members and dispatchers
   std::uint32_t member = 0;  ///< group members
 };
@@ -56,12 +57,29 @@ struct DepsEntry {
   std::vector<NodeId> deps;
 };
 
-/// What one committed revision changed; undo and redo swap these with the live state.
+/// A node that went from stale to fresh.
+struct Freshened {
+  NodeId node;
+  std::uint32_t computed_at;  ///< the other side's computation stamp (swapped by undo/redo)
+  bool was_stale;             ///< stale before the transaction (not marked by it)
+};
+
+/// What one committed revision changed, exactly: values with their change stamps,
+/// dependency lists, which nodes it brought up to date and which it left stale.
+/// Undo and redo swap these with the live state, so one record serves both.
 struct RevisionRecord {
   Revision before = 0;
   Revision after = 0;
   std::vector<JournalEntry> values;
   std::vector<DepsEntry> deps;
+  std::vector<Freshened> freshened;
+  std::vector<NodeId> left_stale;  ///< marked by this revision and still stale after it
+  /// Lazy fields computed after this revision outside any transaction, undone first.
+  std::vector<RevisionRecord> after_pulls;
+
+  bool empty() const {
+    return values.empty() && deps.empty() && freshened.empty() && left_stale.empty();
+  }
 };
 
 struct GroupState {
@@ -111,10 +129,11 @@ struct GraphState {
   std::vector<NodeId> pending_new;   ///< derived nodes never computed yet
   std::unordered_map<NodeId, Value> proposals;
   std::vector<NodeId> marked;        ///< nodes marked stale in this transaction
-  std::vector<NodeId> prestale_cleared;  ///< stale before this txn, computed during it
-  std::vector<std::vector<NodeId>> buckets;  ///< eager stale nodes by height
-  std::uint32_t bucket_lo = UINT32_MAX;
-  std::uint32_t bucket_hi = 0;
+  std::vector<Freshened> freshened;  ///< nodes that went from stale to fresh in this txn
+  std::vector<NodeId> forced_txn;    ///< every forced node of this transaction
+  bool computed_in_txn = false;      ///< a node was brought up to date in this txn
+  std::vector<NodeId> queue;         ///< nodes to compute in this transaction
+  std::size_t queue_pos = 0;         ///< queue[0, queue_pos) has been processed
   std::vector<NodeId> deferred;      ///< waiting for a mirror
   std::unordered_set<NodeId> blocked;
   RevisionRecord journal;            ///< the open transaction's changes
@@ -131,6 +150,8 @@ struct GraphState {
   Revision revision = 0;
   Revision next_revision = 1;
   std::vector<NodeId> last_changed;
+  /// Lazy computations since the last commit, outside transactions (history only).
+  RevisionRecord ambient;
 
   // ---- Scratch (empty between calls) ----
   struct Frame {
@@ -174,26 +195,45 @@ struct GraphState {
   void mark(std::vector<NodeId>* exported_stale);
   /// The stamp for a new input change, bumped if formulas already ran at the current one.
   std::uint32_t input_stamp();
-  void invalidate_lazy_after_swap(const RevisionRecord& rec);
   void finalize_commit();
   void mark_node(NodeId n, std::vector<NodeId>* exported_stale);
   void mark_dependents(NodeId n, std::vector<NodeId>* exported_stale);
-  void bucket_push(NodeId n);
-  /// Computes eager stale nodes in height order. Throws CycleError/RejectError.
-  void compute_buckets(std::vector<Resolution>* resolved);
+  /// Computes the queued stale nodes. Throws CycleError/RejectError.
+  void compute_pending(std::vector<Resolution>* resolved);
   /// Brings `n` up to date. Returns false if it waits for a mirror.
   bool ensure(NodeId n);
+  bool try_compute_in_order(NodeId n);
   void run_formula(NodeId n);
   void finish_node(NodeId n, Value v);
   Value eval_group_member(Context& ctx, const SpecEntry& se);
   Value eval_group_dispatcher(NodeId n, const SpecEntry& se);
   void unwind();
   void rollback();
+  void force(NodeId n) {
+    set(n, kForce);
+    forced.push_back(n);
+    forced_txn.push_back(n);
+  }
+  /// Undoes every computation of the open transaction but keeps its writes, so the
+  /// transaction's state is again its start plus its writes (a write after a read).
+  void reset_computations();
+  void note_fresh(NodeId n, std::uint32_t old_computed_at) {
+    if (txn_open) {
+      freshened.push_back(Freshened{n, old_computed_at, !has(n, kMarked)});
+      computed_in_txn = true;
+    } else if (options.history_limit > 0) {
+      ambient.freshened.push_back(Freshened{n, old_computed_at, true});
+    }
+  }
   Result<CommitStats> commit();
-  void swap_record(RevisionRecord& rec);
+  /// Takes the live state from after `rec` to before it, and back.
+  void unapply(RevisionRecord& rec);
+  void apply(RevisionRecord& rec);
   std::uint32_t next_stamp();
   void renormalize_stamps();
   const Value& read(NodeId n, Status* error);
+  /// The value `n` had when this transaction began (its journaled value if it changed).
+  const Value& txn_start_value(NodeId n) const;
   std::string cycle_path(NodeId again) const;
 };
 

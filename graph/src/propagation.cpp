@@ -1,11 +1,12 @@
 // Marking and computing: the push-pull core of a transaction.
 //
-// mark() walks dependents of changed inputs and flags them stale, queueing eager
-// ones by height. compute_buckets() then visits queued nodes in ascending height;
-// ensure() brings a node up to date after its stale inputs, iteratively (no
-// recursion for chains), and runs the formula only if an input changed since the
-// node's last computation (equality cutoff). Heights make the order glitch-free:
-// when a node runs, every input that can change in this transaction is final.
+// mark() walks dependents of changed inputs, flags them stale and queues the eager
+// ones. compute_pending() then brings each queued node up to date with ensure(),
+// which first brings the node's stale inputs up to date, iteratively (no recursion
+// for chains), and runs the formula only if an input changed since the node's last
+// computation (equality cutoff). Marking finishes before computing starts, so a
+// node runs only when every input that can change in this transaction is final:
+// glitch-free, and at most once per node since computing clears the stale flag.
 
 #include <algorithm>
 #include <unordered_set>
@@ -13,14 +14,6 @@
 #include "graph_state.hpp"
 
 namespace mgraph {
-
-void GraphState::bucket_push(NodeId n) {
-  const std::uint32_t h = height(n);
-  if (buckets.size() <= h) buckets.resize(std::size_t{h} + 1);
-  buckets[h].push_back(n);
-  bucket_lo = std::min(bucket_lo, h);
-  bucket_hi = std::max(bucket_hi, h);
-}
 
 void GraphState::mark_node(NodeId start, std::vector<NodeId>* exported_stale) {
   mark_stack.push_back(start);
@@ -30,7 +23,7 @@ void GraphState::mark_node(NodeId start, std::vector<NodeId>* exported_stale) {
     if (has(x, kStale)) continue;  // invariant 2: its dependents are stale already
     set(x, kStale | kMarked);
     marked.push_back(x);
-    if (is_eager(x)) bucket_push(x);
+    if (is_eager(x)) queue.push_back(x);
     if (has(x, kExported)) {
       exported_marked.push_back(x);
       if (exported_stale != nullptr) exported_stale->push_back(x);
@@ -64,29 +57,24 @@ void GraphState::mark(std::vector<NodeId>* exported_stale) {
   }
   written.clear();
   for (NodeId n : pending_new) {
-    if (!has(n, kMarked)) {
-      set(n, kStale | kMarked);
-      marked.push_back(n);
-      if (is_eager(n)) bucket_push(n);
-      if (has(n, kExported)) {
-        exported_marked.push_back(n);
-        if (exported_stale != nullptr) exported_stale->push_back(n);
-      }
+    // New or redefined: stale since it was defined, so not "marked" by this
+    // transaction; a repeated mark() may queue it twice, which compute skips.
+    if (!has(n, kStale)) continue;  // computed already in this transaction (read)
+    if (is_eager(n)) queue.push_back(n);
+    if (has(n, kExported)) {
+      exported_marked.push_back(n);
+      if (exported_stale != nullptr) exported_stale->push_back(n);
     }
     mark_dependents(n, exported_stale);  // dependents of a redefined field
   }
   for (NodeId n : forced) {
     if (has(n, kStale)) {
-      if (!has(n, kMarked)) {
-        // Stale lazy node from an earlier transaction: it now has to run in this one.
-        set(n, kMarked);
-        marked.push_back(n);
-        prestale_cleared.push_back(n);
-        bucket_push(n);
-      }
+      // Stale already (new, or a lazy node from an earlier transaction): it now has
+      // to run in this one.
+      queue.push_back(n);
     } else {
       mark_node(n, exported_stale);
-      if (!is_eager(n)) bucket_push(n);  // a proposal must be decided in this transaction
+      if (!is_eager(n)) queue.push_back(n);  // a proposal must be decided in this transaction
     }
   }
   forced.clear();
@@ -132,8 +120,8 @@ bool GraphState::ensure(NodeId root) {
     if (f.need) {
       run_formula(x);  // may stack frames of its own and pop them again
     } else {
+      note_fresh(x, computed_at[x]);
       clear(x, kStale);
-      if (txn_open && !has(x, kMarked)) prestale_cleared.push_back(x);
     }
     clear(x, kVisiting);
     frames.pop_back();
@@ -166,6 +154,8 @@ void GraphState::run_formula(NodeId x) {
       if (!std::equal(unique.begin(), unique.end(), old.begin(), old.end())) {
         if (txn_open && deps_journaled.insert(x).second) {
           journal.deps.push_back(DepsEntry{x, std::vector<NodeId>(old.begin(), old.end())});
+        } else if (!txn_open && options.history_limit > 0) {
+          ambient.deps.push_back(DepsEntry{x, std::vector<NodeId>(old.begin(), old.end())});
         }
         set_deps(x, unique);
       }
@@ -179,42 +169,68 @@ void GraphState::run_formula(NodeId x) {
 
 void GraphState::finish_node(NodeId x, Value v) {
   const SpecEntry& se = spec_of(x);
-  const bool same = se.spec.equality ? se.spec.equality(values[x], v) : values[x] == v;
+  const bool same = se.custom_equality ? se.spec.equality(values[x], v) : values[x] == v;
+  note_fresh(x, computed_at[x]);
   computed_at[x] = stamp;
   clear(x, kStale | kForce);
-  if (txn_open && !has(x, kMarked)) prestale_cleared.push_back(x);
-  if (!same) {
-    if (txn_open) journal_value(x);
-    values[x] = std::move(v);
-    changed_at[x] = stamp;
+  if (same) return;
+  if (txn_open) {
+    if (!has(x, kJournaled)) {
+      // The old value moves into the journal: no copy, no reference count traffic.
+      journal.values.push_back(JournalEntry{x, changed_at[x], std::move(values[x])});
+      set(x, kJournaled);
+    }
+  } else if (options.history_limit > 0) {
+    ambient.values.push_back(JournalEntry{x, changed_at[x], std::move(values[x])});
   }
+  values[x] = std::move(v);
+  changed_at[x] = stamp;
 }
 
-void GraphState::compute_buckets(std::vector<Resolution>* resolved) {
-  for (NodeId n : deferred) {
-    if (has(n, kStale)) bucket_push(n);
+bool GraphState::try_compute_in_order(NodeId n) {
+  // Fast path for a declared node whose inputs are all up to date, which is every
+  // node of a strict graph visited in height order. Anything else goes to ensure().
+  const SpecEntry& se = spec_of(n);
+  if (se.tracked || has(n, kForce) || computed_at[n] == 0) return false;
+  bool need = false;
+  const std::uint32_t at = computed_at[n];
+  for (NodeId d : deps_of(n)) {
+    if (has(d, kStale)) return false;
+    need |= changed_at[d] > at;
   }
+  if (need) {
+    set(n, kVisiting);
+    frames.push_back(Frame{n, 0, true});
+    run_formula(n);
+    frames.pop_back();
+    clear(n, kVisiting);
+  } else {
+    note_fresh(n, computed_at[n]);
+    clear(n, kStale);
+  }
+  return true;
+}
+
+void GraphState::compute_pending(std::vector<Resolution>* resolved) {
+  for (NodeId n : deferred) queue.push_back(n);
   deferred.clear();
   blocked.clear();
-  for (std::uint32_t h = bucket_lo; h <= bucket_hi && h < buckets.size(); ++h) {
-    // Index access: raising a height may resize `buckets` while this loop runs.
-    for (std::size_t i = 0; i < buckets[h].size(); ++i) {
-      const NodeId n = buckets[h][i];
-      if (!has(n, kStale) || height(n) != h) continue;
-      bool done = false;
-      try {
-        done = ensure(n);
-      } catch (const BlockedError&) {
-        // A formula read a node that waits for a mirror: retry after it resolves.
-        unwind();
-        blocked.insert(n);
-      }
-      if (!done) deferred.push_back(n);
+  // Pull order: ensure() computes a node's stale inputs before the node, so the
+  // order of the queue does not matter for correctness; mark order makes the fast
+  // path (every input already fresh) the common case.
+  for (; queue_pos < queue.size(); ++queue_pos) {
+    const NodeId n = queue[queue_pos];
+    if (!has(n, kStale)) continue;
+    bool done = false;
+    try {
+      done = try_compute_in_order(n) || ensure(n);
+    } catch (const BlockedError&) {
+      // A formula read a node that waits for a mirror: retry after it resolves.
+      unwind();
+      blocked.insert(n);
     }
-    buckets[h].clear();
+    if (!done) deferred.push_back(n);
   }
-  bucket_lo = UINT32_MAX;
-  bucket_hi = 0;
   if (resolved != nullptr) {
     for (NodeId n : exported_marked) {
       if (has(n, kStale) || !exported_reported.insert(n).second) continue;
@@ -254,7 +270,6 @@ void GraphState::raise_height(NodeId start, std::uint32_t h_min) {
     MG_ASSERT_MSG(steps == 0 || x != start, "height propagation returned to its start: cycle");
     if (height(x) >= h) continue;
     set_height(x, h);
-    if (has(x, kStale) && is_eager(x) && txn_open) bucket_push(x);
     for (NodeId d : rdeps_of(x)) stack.push_back({d, h + 1});
   }
 }

@@ -28,6 +28,10 @@ void GraphState::open_txn() {
   txn_open = true;
   computing = false;
   next_stamp();
+  // Lazy fields read since they were defined are no longer new.
+  pending_new.erase(std::remove_if(pending_new.begin(), pending_new.end(),
+                                   [&](NodeId n) { return computed_at[n] != 0; }),
+                    pending_new.end());
 }
 
 std::uint32_t GraphState::input_stamp() {
@@ -43,6 +47,7 @@ void GraphState::journal_value(NodeId n) {
 }
 
 Status GraphState::write(NodeId n, Value v) {
+  if (computed_in_txn) reset_computations();
   const std::uint32_t s = input_stamp();
   if (!has(n, kJournaled)) {
     journal_value(n);
@@ -77,24 +82,30 @@ void GraphState::rollback() {
   for (std::size_t i = journal.deps.size(); i-- > 0;) {
     set_deps(journal.deps[i].node, journal.deps[i].deps);
   }
+  // Whatever this transaction brought up to date was stale before it: stale again,
+  // with its old computation stamp. Then nodes this transaction marked were fresh.
+  for (std::size_t i = freshened.size(); i-- > 0;) {
+    computed_at[freshened[i].node] = freshened[i].computed_at;
+    set(freshened[i].node, kStale);
+  }
   for (NodeId x : marked) clear(x, kStale | kMarked | kMirrorPending);
-  for (NodeId x : prestale_cleared) set(x, kStale | kForce);
   for (NodeId x : pending_new) {
     set(x, kStale | kForce);
     computed_at[x] = 0;
   }
   for (const Written& w : written) clear(w.node, kWritten);
-  for (const auto& [node, value] : proposals) {
-    if (computed_at[node] != 0) clear(node, kForce);
+  for (NodeId n : forced_txn) {
+    if (computed_at[n] != 0) clear(n, kForce);
   }
-  for (std::uint32_t h = bucket_lo; h <= bucket_hi && h < buckets.size(); ++h) buckets[h].clear();
-  bucket_lo = UINT32_MAX;
-  bucket_hi = 0;
+  queue.clear();
+  queue_pos = 0;
   written.clear();
   forced.clear();
+  forced_txn.clear();
   proposals.clear();
   marked.clear();
-  prestale_cleared.clear();
+  freshened.clear();
+  computed_in_txn = false;
   deferred.clear();
   blocked.clear();
   exported_marked.clear();
@@ -105,16 +116,81 @@ void GraphState::rollback() {
   txn_open = false;
 }
 
+void GraphState::reset_computations() {
+  unwind();
+  for (std::size_t i = journal.values.size(); i-- > 0;) {
+    JournalEntry& e = journal.values[i];
+    if (e.node == kNoNode || is_variable(e.node)) continue;
+    values[e.node] = std::move(e.value);
+    changed_at[e.node] = e.changed_at;
+    clear(e.node, kJournaled);
+    e.node = kNoNode;
+  }
+  for (std::size_t i = journal.deps.size(); i-- > 0;) {
+    set_deps(journal.deps[i].node, journal.deps[i].deps);
+  }
+  journal.deps.clear();
+  deps_journaled.clear();
+  for (std::size_t i = freshened.size(); i-- > 0;) {
+    computed_at[freshened[i].node] = freshened[i].computed_at;
+    set(freshened[i].node, kStale);
+  }
+  freshened.clear();
+  for (NodeId n : forced_txn) set(n, kForce);
+  queue.clear();
+  queue_pos = 0;
+  for (NodeId x : marked) {
+    if (has(x, kStale) && !is_variable(x) && is_eager(x)) queue.push_back(x);
+  }
+  for (NodeId n : forced_txn) {
+    if (has(n, kStale)) queue.push_back(n);
+  }
+  for (NodeId n : pending_new) {
+    if (has(n, kStale)) queue.push_back(n);
+  }
+  deferred.clear();
+  blocked.clear();
+  exported_reported.clear();
+  computed_in_txn = false;
+}
+
 void GraphState::finalize_commit() {
   last_changed.clear();
-  for (const JournalEntry& e : journal.values) {
+  for (JournalEntry& e : journal.values) {
     if (e.node == kNoNode) continue;
-    last_changed.push_back(e.node);
     clear(e.node, kJournaled);
+    const SpecEntry& se = spec_of(e.node);
+    if (se.custom_equality ? se.spec.equality(e.value, values[e.node]) : e.value == values[e.node]) {
+      // Changed and changed back within the transaction: not a change.
+      changed_at[e.node] = e.changed_at;
+      e.node = kNoNode;
+      continue;
+    }
+    // A lazy field filling its cache is not a change of the graph's state.
+    if (is_eager(e.node) || is_variable(e.node)) last_changed.push_back(e.node);
   }
-  for (NodeId x : marked) clear(x, kMarked);
+  const bool keep_history = options.history_limit > 0;
+  RevisionRecord rec;
+  for (NodeId x : marked) {
+    clear(x, kMarked);
+    if (keep_history && has(x, kStale) && !is_variable(x)) rec.left_stale.push_back(x);
+  }
+  if (keep_history) {
+    rec.values = std::move(journal.values);
+    rec.values.erase(std::remove_if(rec.values.begin(), rec.values.end(),
+                                    [](const JournalEntry& e) { return e.node == kNoNode; }),
+                     rec.values.end());
+    rec.deps = std::move(journal.deps);
+    rec.freshened = std::move(freshened);
+    journal = RevisionRecord{};
+    freshened = {};
+  }
   marked.clear();
-  prestale_cleared.clear();
+  queue.clear();
+  queue_pos = 0;
+  freshened.clear();
+  computed_in_txn = false;
+  forced_txn.clear();
   pending_new.erase(std::remove_if(pending_new.begin(), pending_new.end(),
                                    [&](NodeId n) { return computed_at[n] != 0; }),
                     pending_new.end());
@@ -123,19 +199,25 @@ void GraphState::finalize_commit() {
   exported_reported.clear();
   deps_journaled.clear();
   if (!last_changed.empty()) {
-    journal.before = revision;
-    journal.after = next_revision++;
-    revision = journal.after;
+    rec.before = revision;
+    rec.after = next_revision++;
+    revision = rec.after;
     redo_stack.clear();
-    if (options.history_limit > 0) {
-      // Drop entries that a write-back made dead before keeping the record.
-      auto& v = journal.values;
-      v.erase(std::remove_if(v.begin(), v.end(), [](const JournalEntry& e) { return e.node == kNoNode; }),
-              v.end());
-      undo_stack.push_back(std::move(journal));
-      journal = RevisionRecord{};
+    if (keep_history) {
+      if (!undo_stack.empty() && !ambient.empty()) {
+        undo_stack.back().after_pulls.push_back(std::move(ambient));
+      }
+      ambient = RevisionRecord{};
+      undo_stack.push_back(std::move(rec));
       while (undo_stack.size() > options.history_limit) undo_stack.pop_front();
     }
+  } else if (keep_history) {
+    // No value changed, but flags, stamps and dependencies may have: they go with
+    // the pulls since the last revision, which undo takes back first.
+    for (auto& v : rec.values) ambient.values.push_back(std::move(v));
+    for (auto& d : rec.deps) ambient.deps.push_back(std::move(d));
+    for (auto& f : rec.freshened) ambient.freshened.push_back(f);
+    for (NodeId n : rec.left_stale) ambient.left_stale.push_back(n);
   }
   journal.values.clear();
   journal.deps.clear();
@@ -143,13 +225,16 @@ void GraphState::finalize_commit() {
 }
 
 Result<CommitStats> GraphState::commit() {
-  if (!txn_open && pending_new.empty()) return CommitStats{revision, 0, 0};
+  if (!txn_open && pending_new.empty()) {
+    last_changed.clear();
+    return CommitStats{revision, 0, 0};
+  }
   open_txn();
   computed_count = 0;
   try {
     mark(nullptr);
     computing = true;
-    compute_buckets(nullptr);
+    compute_pending(nullptr);
   } catch (const CycleError& e) {
     rollback();
     return Status(StatusCode::cycle,
@@ -173,8 +258,10 @@ Result<CommitStats> GraphState::commit() {
   return CommitStats{revision, computed, last_changed.size()};
 }
 
-void GraphState::swap_record(RevisionRecord& rec) {
-  next_stamp();
+void GraphState::unapply(RevisionRecord& rec) {
+  for (std::size_t i = rec.after_pulls.size(); i-- > 0;) unapply(rec.after_pulls[i]);
+  rec.after_pulls.clear();
+  for (NodeId n : rec.left_stale) clear(n, kStale);
   for (std::size_t i = rec.values.size(); i-- > 0;) {
     JournalEntry& e = rec.values[i];
     std::swap(values[e.node], e.value);
@@ -187,57 +274,29 @@ void GraphState::swap_record(RevisionRecord& rec) {
     set_deps(e.node, e.deps);
     e.deps = std::move(now);
   }
-  invalidate_lazy_after_swap(rec);
-}
-
-void GraphState::invalidate_lazy_after_swap(const RevisionRecord& rec) {
-  // Lazy fields computed after the record's revision hold values of the other side
-  // of the swap. A lazy field with an eager node downstream was pulled by that node's
-  // computation and is consistent; every other lazy field downstream becomes stale.
-  // Post-order over dependents gives descendants before ancestors.
-  std::unordered_map<NodeId, bool> keep;  // node -> has an eager descendant
-  std::vector<std::pair<NodeId, std::uint32_t>> stack;
-  std::vector<NodeId> order;
-  auto candidate = [&](NodeId d) { return !is_eager(d) && !has(d, kStale); };
-  for (const JournalEntry& e : rec.values) {
-    for (NodeId d : rdeps_of(e.node)) {
-      if (!candidate(d) || keep.count(d) != 0) continue;
-      keep[d] = false;
-      stack.push_back({d, 0});
-      while (!stack.empty()) {
-        auto& [x, i] = stack.back();
-        const std::span<const NodeId> rd = rdeps_of(x);
-        if (i < rd.size()) {
-          const NodeId y = rd[i++];
-          if (candidate(y) && keep.count(y) == 0) {
-            keep[y] = false;
-            stack.push_back({y, 0});
-          }
-          continue;
-        }
-        bool eager_below = false;
-        for (NodeId y : rd) {
-          if (is_eager(y)) eager_below = true;
-          auto it = keep.find(y);
-          if (it != keep.end() && it->second) eager_below = true;
-        }
-        keep[x] = eager_below;
-        order.push_back(x);
-        stack.pop_back();
-      }
-    }
-  }
-  for (NodeId x : order) {
-    if (!keep[x]) set(x, kStale | kForce);
+  for (std::size_t i = rec.freshened.size(); i-- > 0;) {
+    Freshened& f = rec.freshened[i];
+    std::swap(computed_at[f.node], f.computed_at);
+    if (f.was_stale) set(f.node, kStale);
   }
 }
 
-Status undo_precondition(const GraphState& g) {
-  if (g.txn_open) {
-    return Status(StatusCode::failed_precondition,
-                  "a transaction is open: commit() or reject() it before undo/redo");
+void GraphState::apply(RevisionRecord& rec) {
+  for (Freshened& f : rec.freshened) {
+    std::swap(computed_at[f.node], f.computed_at);
+    clear(f.node, kStale);
   }
-  return Status::ok();
+  for (DepsEntry& e : rec.deps) {
+    const std::span<const NodeId> cur = deps_of(e.node);
+    std::vector<NodeId> now(cur.begin(), cur.end());
+    set_deps(e.node, e.deps);
+    e.deps = std::move(now);
+  }
+  for (JournalEntry& e : rec.values) {
+    std::swap(values[e.node], e.value);
+    std::swap(changed_at[e.node], e.changed_at);
+  }
+  for (NodeId n : rec.left_stale) set(n, kStale);
 }
 
 void GraphState::renormalize_stamps() {
@@ -264,6 +323,15 @@ void GraphState::renormalize_stamps() {
   }
   stamp = 1;
   stamp_computed = false;
+}
+
+const Value& GraphState::txn_start_value(NodeId n) const {
+  if (has(n, kJournaled)) {
+    for (std::size_t i = journal.values.size(); i-- > 0;) {
+      if (journal.values[i].node == n) return journal.values[i].value;
+    }
+  }
+  return values[n];
 }
 
 const Value& GraphState::read(NodeId n, Status* error) {
