@@ -106,18 +106,10 @@ Status GraphState::check_cycle(NodeId node, std::span<const NodeId> inputs) cons
 
 // ---- Context ----
 
-const Value& Context::input(std::size_t k) {
-  const std::span<const NodeId> ds = g_.deps_of(node_);
-  if (k >= ds.size()) {
-    throw std::out_of_range("input " + std::to_string(k) + " of " + g_.name_of(node_) +
-                            " does not exist (it has " + std::to_string(ds.size()) + ")");
-  }
-  const NodeId d = ds[k];
-  if (g_.has(d, kStale) && !g_.ensure(d)) throw BlockedError{};
-  return g_.values[d];
+void Context::input_out_of_range(std::size_t k) const {
+  throw std::out_of_range("input " + std::to_string(k) + " of " + g_.name_of(node_) +
+                          " does not exist (it has " + std::to_string(input_count_) + ")");
 }
-
-std::size_t Context::input_count() const { return g_.deps[node_].count; }
 
 const Value& Context::read(NodeId node) {
   if (node >= g_.values.size()) {
@@ -126,7 +118,6 @@ const Value& Context::read(NodeId node) {
   }
   if (g_.spec_of(node_).tracked) {
     g_.track.push_back(node);
-    ++reads_;
   } else {
     const std::span<const NodeId> ds = g_.deps_of(node_);
     if (std::find(ds.begin(), ds.end(), node) == ds.end()) {
@@ -551,7 +542,7 @@ Status Graph::compute(std::vector<Resolution>* resolved) {
     g.unwind();
     return Status(StatusCode::rejected, g.name_of(e.node) + " rejected the transaction: " + e.reason);
   } catch (const std::exception& e) {
-    const std::string where = g.frames.empty() ? std::string("a formula") : g.name_of(g.frames.back().node);
+    const std::string where = g.running_node_name();
     g.unwind();
     return Status(StatusCode::formula_error, "formula of " + where + " failed: " + e.what());
   }

@@ -131,7 +131,9 @@ struct GraphState {
   std::vector<NodeId> marked;        ///< nodes marked stale in this transaction
   std::vector<Freshened> freshened;  ///< nodes that went from stale to fresh in this txn
   std::vector<NodeId> forced_txn;    ///< every forced node of this transaction
-  bool computed_in_txn = false;      ///< a node was brought up to date in this txn
+  bool rewritten = false;            ///< a variable was written again after a mark()
+  bool computed_in_txn = false;      ///< compute ran (or a read pulled) in this txn
+  NodeId current = kNoNode;          ///< node of a running fast-path formula
   std::vector<NodeId> queue;         ///< nodes to compute in this transaction
   std::size_t queue_pos = 0;         ///< queue[0, queue_pos) has been processed
   std::vector<NodeId> deferred;      ///< waiting for a mirror
@@ -217,10 +219,16 @@ struct GraphState {
   /// Undoes every computation of the open transaction but keeps its writes, so the
   /// transaction's state is again its start plus its writes (a write after a read).
   void reset_computations();
-  void note_fresh(NodeId n, std::uint32_t old_computed_at) {
+  /// Records a stale-to-fresh transition where rollback or undo needs it: nodes that
+  /// were stale before the transaction (marked ones just turn fresh again on
+  /// rollback), and every node when history is kept.
+  [[gnu::always_inline]] void note_fresh(NodeId n, std::uint32_t old_computed_at) {
+    if (txn_open && has(n, kMarked) && options.history_limit == 0) return;  // hot path
     if (txn_open) {
-      freshened.push_back(Freshened{n, old_computed_at, !has(n, kMarked)});
-      computed_in_txn = true;
+      const bool was_stale = !has(n, kMarked);
+      if (was_stale || options.history_limit > 0) {
+        freshened.push_back(Freshened{n, old_computed_at, was_stale});
+      }
     } else if (options.history_limit > 0) {
       ambient.freshened.push_back(Freshened{n, old_computed_at, true});
     }
@@ -235,6 +243,11 @@ struct GraphState {
   /// The value `n` had when this transaction began (its journaled value if it changed).
   const Value& txn_start_value(NodeId n) const;
   std::string cycle_path(NodeId again) const;
+  /// The formula running when an exception escaped, for messages.
+  std::string running_node_name() const {
+    if (!frames.empty()) return name_of(frames.back().node);
+    return current == kNoNode ? std::string("a formula") : name_of(current);
+  }
 };
 
 }  // namespace mgraph

@@ -132,7 +132,8 @@ bool GraphState::ensure(NodeId root) {
 void GraphState::run_formula(NodeId x) {
   const SpecEntry& se = spec_of(x);
   const auto track_begin = static_cast<std::uint32_t>(track.size());
-  Context ctx(*this, x, track_begin);
+  const Span ds = deps[x];
+  Context ctx(*this, x, values.data(), edges.get(ds).data(), se.tracked ? 0u : ds.count);
   Value v;
   switch (se.kind) {
     case SpecKind::formula: v = se.spec.formula(ctx); break;
@@ -189,25 +190,31 @@ void GraphState::finish_node(NodeId x, Value v) {
 
 bool GraphState::try_compute_in_order(NodeId n) {
   // Fast path for a declared node whose inputs are all up to date, which is every
-  // node of a strict graph visited in height order. Anything else goes to ensure().
+  // node of a strict graph visited in pull order. A declared formula reads only its
+  // inputs, so it cannot start another computation: no evaluation frame is needed.
   const SpecEntry& se = spec_of(n);
-  if (se.tracked || has(n, kForce) || computed_at[n] == 0) return false;
+  if (se.tracked || se.kind != SpecKind::formula || has(n, kForce) || computed_at[n] == 0) {
+    return false;
+  }
   bool need = false;
   const std::uint32_t at = computed_at[n];
-  for (NodeId d : deps_of(n)) {
+  const std::span<const NodeId> ds = deps_of(n);
+  for (NodeId d : ds) {
     if (has(d, kStale)) return false;
     need |= changed_at[d] > at;
   }
-  if (need) {
-    set(n, kVisiting);
-    frames.push_back(Frame{n, 0, true});
-    run_formula(n);
-    frames.pop_back();
-    clear(n, kVisiting);
-  } else {
-    note_fresh(n, computed_at[n]);
+  if (!need) {
+    note_fresh(n, at);
     clear(n, kStale);
+    return true;
   }
+  current = n;
+  Context ctx(*this, n, values.data(), ds.data(), static_cast<std::uint32_t>(ds.size()));
+  Value v = se.spec.formula(ctx);
+  ++computed_count;
+  stamp_computed = true;
+  finish_node(n, std::move(v));
+  current = kNoNode;
   return true;
 }
 
@@ -218,6 +225,7 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
   // Pull order: ensure() computes a node's stale inputs before the node, so the
   // order of the queue does not matter for correctness; mark order makes the fast
   // path (every input already fresh) the common case.
+  computed_in_txn = txn_open;
   for (; queue_pos < queue.size(); ++queue_pos) {
     const NodeId n = queue[queue_pos];
     if (!has(n, kStale)) continue;
@@ -243,6 +251,7 @@ void GraphState::unwind() {
   for (const Frame& f : frames) clear(f.node, kVisiting);
   frames.clear();
   track.clear();
+  current = kNoNode;
 }
 
 std::string GraphState::cycle_path(NodeId again) const {

@@ -64,6 +64,7 @@ Status GraphState::write(NodeId n, Value v) {
     }
     written.push_back(Written{n, index});
     set(n, kWritten);
+    rewritten = true;
   }
   values[n] = std::move(v);
   changed_at[n] = s;
@@ -106,6 +107,7 @@ void GraphState::rollback() {
   marked.clear();
   freshened.clear();
   computed_in_txn = false;
+  rewritten = false;
   deferred.clear();
   blocked.clear();
   exported_marked.clear();
@@ -136,6 +138,15 @@ void GraphState::reset_computations() {
     set(freshened[i].node, kStale);
   }
   freshened.clear();
+  for (NodeId x : marked) {
+    if (!is_variable(x)) set(x, kStale);
+  }
+  // Marked nodes keep the computation stamp of this transaction; a new stamp on the
+  // inputs still changed makes them recompute, exactly as in a fresh transaction.
+  const std::uint32_t s = next_stamp();
+  for (const JournalEntry& e : journal.values) {
+    if (e.node != kNoNode) changed_at[e.node] = s;
+  }
   for (NodeId n : forced_txn) set(n, kForce);
   queue.clear();
   queue_pos = 0;
@@ -160,7 +171,9 @@ void GraphState::finalize_commit() {
     if (e.node == kNoNode) continue;
     clear(e.node, kJournaled);
     const SpecEntry& se = spec_of(e.node);
-    if (se.custom_equality ? se.spec.equality(e.value, values[e.node]) : e.value == values[e.node]) {
+    // Only a variable written again after a mark() can end where it started.
+    if (rewritten &&
+        (se.custom_equality ? se.spec.equality(e.value, values[e.node]) : e.value == values[e.node])) {
       // Changed and changed back within the transaction: not a change.
       changed_at[e.node] = e.changed_at;
       e.node = kNoNode;
@@ -190,6 +203,7 @@ void GraphState::finalize_commit() {
   queue_pos = 0;
   freshened.clear();
   computed_in_txn = false;
+  rewritten = false;
   forced_txn.clear();
   pending_new.erase(std::remove_if(pending_new.begin(), pending_new.end(),
                                    [&](NodeId n) { return computed_at[n] != 0; }),
@@ -243,7 +257,7 @@ Result<CommitStats> GraphState::commit() {
     rollback();
     return Status(StatusCode::rejected, name_of(e.node) + " rejected the transaction: " + e.reason);
   } catch (const std::exception& e) {
-    const std::string where = frames.empty() ? std::string("a formula") : name_of(frames.back().node);
+    const std::string where = running_node_name();
     rollback();
     return Status(StatusCode::formula_error, "formula of " + where + " failed: " + e.what() +
                                                  "; the transaction was rolled back");
@@ -338,6 +352,7 @@ const Value& GraphState::read(NodeId n, Status* error) {
   if (!has(n, kStale) && written.empty() && forced.empty()) return values[n];
   try {
     if (!written.empty() || !forced.empty()) mark(nullptr);
+    if (txn_open) computed_in_txn = true;
     ensure(n);
   } catch (const CycleError& e) {
     unwind();
@@ -351,7 +366,7 @@ const Value& GraphState::read(NodeId n, Status* error) {
       *error = Status(StatusCode::failed_precondition, name_of(n) + " waits for a mirror");
     }
   } catch (const std::exception& e) {
-    const std::string where = frames.empty() ? name_of(n) : name_of(frames.back().node);
+    const std::string where = frames.empty() && current == kNoNode ? name_of(n) : running_node_name();
     unwind();
     if (error) *error = Status(StatusCode::formula_error, "formula of " + where + " failed: " + e.what());
   }

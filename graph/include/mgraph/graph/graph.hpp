@@ -125,8 +125,11 @@ struct CycleGroup {
 class Context {
  public:
   /// The k-th declared input. REQUIRES: the field has declared dependencies, k < input_count().
-  const Value& input(std::size_t k);
-  std::size_t input_count() const;
+  const Value& input(std::size_t k) {
+    if (k >= input_count_) input_out_of_range(k);
+    return values_[inputs_[k]];
+  }
+  std::size_t input_count() const { return input_count_; }
   /// The current value of `node`, brought up to date. With tracked dependencies the
   /// read is recorded as a dependency; with declared ones `node` must be declared.
   const Value& read(NodeId node);
@@ -150,12 +153,17 @@ class Context {
 
  private:
   friend struct GraphState;
-  Context(GraphState& g, NodeId node, std::uint32_t track_begin)
-      : g_(g), node_(node), track_begin_(track_begin) {}
+  // Declared inputs are up to date before the formula runs and nothing the formula
+  // can do moves node or edge storage, so the views stay valid while it runs.
+  Context(GraphState& g, NodeId node, const Value* values, const NodeId* inputs,
+          std::uint32_t input_count)
+      : g_(g), values_(values), inputs_(inputs), input_count_(input_count), node_(node) {}
+  [[noreturn]] void input_out_of_range(std::size_t k) const;
   GraphState& g_;
+  const Value* values_;
+  const NodeId* inputs_;
+  std::uint32_t input_count_;
   NodeId node_;
-  std::uint32_t track_begin_;
-  std::uint32_t reads_ = 0;
 };
 
 class Graph {
