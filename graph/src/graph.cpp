@@ -135,7 +135,7 @@ const Value& Context::read(NodeId node) {
 const Value& Context::self() const {
   // Normally the slot still holds the committed value; a node recomputed twice in one
   // transaction (a write after a read) finds it in the journal.
-  return g_.has(node_, kJournaled) ? g_.txn_start_value(node_) : g_.values[node_];
+  return g_.journaled(node_) ? g_.txn_start_value(node_) : g_.values[node_];
 }
 
 bool Context::has_proposed() const { return g_.proposals.count(node_) != 0; }
@@ -178,16 +178,13 @@ Graph Graph::branch() const { return Graph(state_); }
 
 NodeId Graph::add_variable(Value initial, std::string name) {
   GraphState& g = mut();
-  const NodeId n = g.new_node(kVariableSpec, std::move(initial), std::move(name));
-  g.changed_at[n] = g.stamp;
-  return n;
+  // Change stamp 0: an initial value is no change in any transaction.
+  return g.new_node(kVariableSpec, std::move(initial), std::move(name));
 }
 
 NodeId Graph::add_mirror(Value initial, std::string name) {
   GraphState& g = mut();
-  const NodeId n = g.new_node(kMirrorSpec, std::move(initial), std::move(name));
-  g.changed_at[n] = g.stamp;
-  return n;
+  return g.new_node(kMirrorSpec, std::move(initial), std::move(name));
 }
 
 SpecId Graph::add_spec(FieldSpec spec) {
@@ -636,7 +633,7 @@ Status Graph::check_invariants() const {
         return Status(StatusCode::internal, "invariant 3: eager " + where + " is stale outside a transaction");
       }
     }
-    if (!g.txn_open && (g.has(x, kVisiting) || g.has(x, kJournaled) || g.has(x, kWritten))) {
+    if (!g.txn_open && (g.has(x, kVisiting) || g.has(x, kWritten))) {
       return Status(StatusCode::internal, "transaction flags left on " + where + " outside a transaction");
     }
   }

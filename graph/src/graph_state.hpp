@@ -19,7 +19,7 @@ namespace mgraph {
 enum NodeFlag : std::uint32_t {
   kStale = 1u << 0,          ///< value may be out of date
   kWritten = 1u << 1,        ///< variable: written since the last mark(); derived: marked in this txn
-  kJournaled = 1u << 2,      ///< old value saved in this transaction's journal
+  kUnused2 = 1u << 2,
   kVisiting = 1u << 3,       ///< on the evaluation stack (cycle detection)
   kMirrorPending = 1u << 4,  ///< mirror marked stale and not yet resolved
   kForce = 1u << 5,          ///< must recompute: new, proposed or redefined
@@ -120,6 +120,7 @@ struct GraphState {
   // ---- Transaction ----
   bool txn_open = false;
   std::uint32_t stamp = 1;  ///< stamp of the open (or last) transaction
+  std::uint32_t txn_first_stamp = 1;  ///< first stamp of the open transaction
   struct Written {
     NodeId node;
     std::uint32_t journal_index;
@@ -134,7 +135,8 @@ struct GraphState {
   bool rewritten = false;            ///< a variable was written again after a mark()
   bool computed_in_txn = false;      ///< compute ran (or a read pulled) in this txn
   NodeId current = kNoNode;          ///< node of a running fast-path formula
-  std::vector<NodeId> queue;         ///< nodes to compute in this transaction
+  std::size_t marked_pos = 0;        ///< marked[0, marked_pos) went through compute
+  std::vector<NodeId> queue;         ///< other nodes to compute (new, forced, deferred)
   std::size_t queue_pos = 0;         ///< queue[0, queue_pos) has been processed
   std::vector<NodeId> deferred;      ///< waiting for a mirror
   std::unordered_set<NodeId> blocked;
@@ -177,6 +179,9 @@ struct GraphState {
   }
   const SpecEntry& spec_of(NodeId n) const { return specs[spec[n]]; }
   bool is_variable(NodeId n) const { return spec[n] <= 1; }
+  /// Whether this transaction changed `n` (its old value is in the journal): a change
+  /// stamp from this transaction says so, without a flag to clear at commit.
+  bool journaled(NodeId n) const { return txn_open && changed_at[n] >= txn_first_stamp; }
   bool is_eager(NodeId n) const {
     return !spec_of(n).lazy || has(n, kObserved | kExported);
   }
@@ -204,9 +209,9 @@ struct GraphState {
   void compute_pending(std::vector<Resolution>* resolved);
   /// Brings `n` up to date. Returns false if it waits for a mirror.
   bool ensure(NodeId n);
-  bool try_compute_in_order(NodeId n);
+  [[gnu::always_inline]] inline bool try_compute_in_order(NodeId n);
   void run_formula(NodeId n);
-  void finish_node(NodeId n, Value v);
+  [[gnu::always_inline]] inline void finish_node(NodeId n, Value v);
   Value eval_group_member(Context& ctx, const SpecEntry& se);
   Value eval_group_dispatcher(NodeId n, const SpecEntry& se);
   void unwind();

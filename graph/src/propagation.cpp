@@ -22,8 +22,7 @@ void GraphState::mark_node(NodeId start, std::vector<NodeId>* exported_stale) {
     mark_stack.pop_back();
     if (has(x, kStale)) continue;  // invariant 2: its dependents are stale already
     set(x, kStale | kMarked);
-    marked.push_back(x);
-    if (is_eager(x)) queue.push_back(x);
+    marked.push_back(x);  // compute() walks this list for the eager ones
     if (has(x, kExported)) {
       exported_marked.push_back(x);
       if (exported_stale != nullptr) exported_stale->push_back(x);
@@ -49,7 +48,6 @@ void GraphState::mark(std::vector<NodeId>* exported_stale) {
     if (values[v] == e.value) {
       // Written back to its committed value: no change, no journal entry.
       changed_at[v] = e.changed_at;
-      clear(v, kJournaled);
       e.node = kNoNode;
       continue;
     }
@@ -78,6 +76,55 @@ void GraphState::mark(std::vector<NodeId>* exported_stale) {
     }
   }
   forced.clear();
+}
+
+inline void GraphState::finish_node(NodeId x, Value v) {
+  const SpecEntry& se = spec_of(x);
+  const bool same = se.custom_equality ? se.spec.equality(values[x], v) : values[x] == v;
+  note_fresh(x, computed_at[x]);
+  computed_at[x] = stamp;
+  clear(x, kStale | kForce);
+  if (same) return;
+  if (txn_open) {
+    if (!journaled(x)) {
+      // The old value moves into the journal: no copy, no reference count traffic.
+      journal.values.emplace_back(x, changed_at[x], std::move(values[x]));
+    }
+  } else if (options.history_limit > 0) {
+    ambient.values.push_back(JournalEntry{x, changed_at[x], std::move(values[x])});
+  }
+  values[x] = std::move(v);
+  changed_at[x] = stamp;
+}
+
+inline bool GraphState::try_compute_in_order(NodeId n) {
+  // Fast path for a declared node whose inputs are all up to date, which is every
+  // node of a strict graph visited in pull order. A declared formula reads only its
+  // inputs, so it cannot start another computation: no evaluation frame is needed.
+  const SpecEntry& se = spec_of(n);
+  if (se.tracked || se.kind != SpecKind::formula || has(n, kForce) || computed_at[n] == 0) {
+    return false;
+  }
+  bool need = false;
+  const std::uint32_t at = computed_at[n];
+  const std::span<const NodeId> ds = deps_of(n);
+  for (NodeId d : ds) {
+    if (has(d, kStale)) return false;
+    need |= changed_at[d] > at;
+  }
+  if (!need) {
+    note_fresh(n, at);
+    clear(n, kStale);
+    return true;
+  }
+  current = n;
+  Context ctx(*this, n, values.data(), ds.data(), static_cast<std::uint32_t>(ds.size()));
+  Value v = se.spec.formula(ctx);
+  ++computed_count;
+  stamp_computed = true;
+  finish_node(n, std::move(v));
+  current = kNoNode;
+  return true;
 }
 
 bool GraphState::ensure(NodeId root) {
@@ -168,56 +215,6 @@ void GraphState::run_formula(NodeId x) {
   finish_node(x, std::move(v));
 }
 
-void GraphState::finish_node(NodeId x, Value v) {
-  const SpecEntry& se = spec_of(x);
-  const bool same = se.custom_equality ? se.spec.equality(values[x], v) : values[x] == v;
-  note_fresh(x, computed_at[x]);
-  computed_at[x] = stamp;
-  clear(x, kStale | kForce);
-  if (same) return;
-  if (txn_open) {
-    if (!has(x, kJournaled)) {
-      // The old value moves into the journal: no copy, no reference count traffic.
-      journal.values.push_back(JournalEntry{x, changed_at[x], std::move(values[x])});
-      set(x, kJournaled);
-    }
-  } else if (options.history_limit > 0) {
-    ambient.values.push_back(JournalEntry{x, changed_at[x], std::move(values[x])});
-  }
-  values[x] = std::move(v);
-  changed_at[x] = stamp;
-}
-
-bool GraphState::try_compute_in_order(NodeId n) {
-  // Fast path for a declared node whose inputs are all up to date, which is every
-  // node of a strict graph visited in pull order. A declared formula reads only its
-  // inputs, so it cannot start another computation: no evaluation frame is needed.
-  const SpecEntry& se = spec_of(n);
-  if (se.tracked || se.kind != SpecKind::formula || has(n, kForce) || computed_at[n] == 0) {
-    return false;
-  }
-  bool need = false;
-  const std::uint32_t at = computed_at[n];
-  const std::span<const NodeId> ds = deps_of(n);
-  for (NodeId d : ds) {
-    if (has(d, kStale)) return false;
-    need |= changed_at[d] > at;
-  }
-  if (!need) {
-    note_fresh(n, at);
-    clear(n, kStale);
-    return true;
-  }
-  current = n;
-  Context ctx(*this, n, values.data(), ds.data(), static_cast<std::uint32_t>(ds.size()));
-  Value v = se.spec.formula(ctx);
-  ++computed_count;
-  stamp_computed = true;
-  finish_node(n, std::move(v));
-  current = kNoNode;
-  return true;
-}
-
 void GraphState::compute_pending(std::vector<Resolution>* resolved) {
   for (NodeId n : deferred) queue.push_back(n);
   deferred.clear();
@@ -226,9 +223,7 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
   // order of the queue does not matter for correctness; mark order makes the fast
   // path (every input already fresh) the common case.
   computed_in_txn = txn_open;
-  for (; queue_pos < queue.size(); ++queue_pos) {
-    const NodeId n = queue[queue_pos];
-    if (!has(n, kStale)) continue;
+  auto process = [&](NodeId n) {
     bool done = false;
     try {
       done = try_compute_in_order(n) || ensure(n);
@@ -238,11 +233,19 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
       blocked.insert(n);
     }
     if (!done) deferred.push_back(n);
+  };
+  for (; marked_pos < marked.size(); ++marked_pos) {
+    const NodeId n = marked[marked_pos];
+    if (has(n, kStale) && !is_variable(n) && is_eager(n)) process(n);
+  }
+  for (; queue_pos < queue.size(); ++queue_pos) {
+    const NodeId n = queue[queue_pos];
+    if (has(n, kStale)) process(n);
   }
   if (resolved != nullptr) {
     for (NodeId n : exported_marked) {
       if (has(n, kStale) || !exported_reported.insert(n).second) continue;
-      resolved->push_back(Resolution{n, has(n, kJournaled), values[n]});
+      resolved->push_back(Resolution{n, journaled(n), values[n]});
     }
   }
 }

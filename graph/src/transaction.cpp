@@ -27,7 +27,7 @@ void GraphState::open_txn() {
   if (stamp >= UINT32_MAX - kStampHeadroom) renormalize_stamps();
   txn_open = true;
   computing = false;
-  next_stamp();
+  txn_first_stamp = next_stamp();
   // Lazy fields read since they were defined are no longer new.
   pending_new.erase(std::remove_if(pending_new.begin(), pending_new.end(),
                                    [&](NodeId n) { return computed_at[n] != 0; }),
@@ -41,15 +41,14 @@ std::uint32_t GraphState::input_stamp() {
 }
 
 void GraphState::journal_value(NodeId n) {
-  if (has(n, kJournaled)) return;
+  if (journaled(n)) return;
   journal.values.push_back(JournalEntry{n, changed_at[n], values[n]});
-  set(n, kJournaled);
 }
 
 Status GraphState::write(NodeId n, Value v) {
   if (computed_in_txn) reset_computations();
   const std::uint32_t s = input_stamp();
-  if (!has(n, kJournaled)) {
+  if (!journaled(n)) {
     journal_value(n);
     written.push_back(Written{n, static_cast<std::uint32_t>(journal.values.size() - 1)});
     set(n, kWritten);
@@ -78,7 +77,6 @@ void GraphState::rollback() {
     if (e.node == kNoNode) continue;
     values[e.node] = std::move(e.value);
     changed_at[e.node] = e.changed_at;
-    clear(e.node, kJournaled);
   }
   for (std::size_t i = journal.deps.size(); i-- > 0;) {
     set_deps(journal.deps[i].node, journal.deps[i].deps);
@@ -98,6 +96,7 @@ void GraphState::rollback() {
   for (NodeId n : forced_txn) {
     if (computed_at[n] != 0) clear(n, kForce);
   }
+  marked_pos = 0;
   queue.clear();
   queue_pos = 0;
   written.clear();
@@ -125,7 +124,6 @@ void GraphState::reset_computations() {
     if (e.node == kNoNode || is_variable(e.node)) continue;
     values[e.node] = std::move(e.value);
     changed_at[e.node] = e.changed_at;
-    clear(e.node, kJournaled);
     e.node = kNoNode;
   }
   for (std::size_t i = journal.deps.size(); i-- > 0;) {
@@ -148,11 +146,9 @@ void GraphState::reset_computations() {
     if (e.node != kNoNode) changed_at[e.node] = s;
   }
   for (NodeId n : forced_txn) set(n, kForce);
+  marked_pos = 0;
   queue.clear();
   queue_pos = 0;
-  for (NodeId x : marked) {
-    if (has(x, kStale) && !is_variable(x) && is_eager(x)) queue.push_back(x);
-  }
   for (NodeId n : forced_txn) {
     if (has(n, kStale)) queue.push_back(n);
   }
@@ -169,7 +165,6 @@ void GraphState::finalize_commit() {
   last_changed.clear();
   for (JournalEntry& e : journal.values) {
     if (e.node == kNoNode) continue;
-    clear(e.node, kJournaled);
     const SpecEntry& se = spec_of(e.node);
     // Only a variable written again after a mark() can end where it started.
     if (rewritten &&
@@ -199,6 +194,7 @@ void GraphState::finalize_commit() {
     freshened = {};
   }
   marked.clear();
+  marked_pos = 0;
   queue.clear();
   queue_pos = 0;
   freshened.clear();
@@ -340,7 +336,7 @@ void GraphState::renormalize_stamps() {
 }
 
 const Value& GraphState::txn_start_value(NodeId n) const {
-  if (has(n, kJournaled)) {
+  if (journaled(n)) {
     for (std::size_t i = journal.values.size(); i-- > 0;) {
       if (journal.values[i].node == n) return journal.values[i].value;
     }

@@ -1,0 +1,105 @@
+#pragma once
+// Syntax tree of a schema file (*.mgs), as the parser produces it: names are not yet
+// resolved and nothing is typed. See docs/SCHEMA.md for the grammar.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mgraph/graph/schema/diagnostic.hpp"
+#include "mgraph/graph/value.hpp"
+
+namespace mgraph::schema::ast {
+
+enum class ExprKind : std::uint8_t {
+  literal,  ///< `literal` holds the value
+  name,     ///< `text` is an identifier
+  self,     ///< the field's previous value
+  member,   ///< args[0].text
+  each,     ///< args[0][*]
+  call,     ///< text(args...)
+  unary,    ///< text is "-" or "not"
+  binary,   ///< args[0] text args[1]; text is the operator ("+", "and", "<=", ...)
+  cond,     ///< if args[0] then args[1] else args[2]
+  list,     ///< [args...]: a tensor literal
+};
+
+struct Expr {
+  ExprKind kind = ExprKind::literal;
+  SourceLoc loc;
+  std::string text;
+  Value literal;
+  std::vector<std::unique_ptr<Expr>> args;
+};
+
+/// `@name` or `@name(literal, ...)` after a member.
+struct Annotation {
+  std::string name;
+  SourceLoc loc;
+  std::vector<Value> args;
+};
+
+/// `name: type [= expr] annotations`.
+struct Field {
+  std::string name;
+  SourceLoc loc;
+  std::string type;
+  SourceLoc type_loc;
+  std::unique_ptr<Expr> value;  ///< null when there is no `=`
+  std::vector<Annotation> annotations;
+};
+
+/// `name: one|many Target via [one|many] inverse annotations`.
+struct Relation {
+  std::string name;
+  SourceLoc loc;
+  bool many = false;
+  std::string target;
+  SourceLoc target_loc;
+  bool inverse_many = false;
+  std::string inverse;
+  SourceLoc inverse_loc;
+  std::vector<Annotation> annotations;
+};
+
+/// `effect name: bool|counter|queue when expr annotations`.
+struct Effect {
+  std::string name;
+  SourceLoc loc;
+  std::string kind;
+  SourceLoc kind_loc;
+  std::unique_ptr<Expr> when;
+  std::vector<Annotation> annotations;
+};
+
+/// `member = expr [@default]` inside a cycle group.
+struct GroupRule {
+  std::string member;
+  SourceLoc loc;
+  std::unique_ptr<Expr> value;
+  bool is_default = false;
+};
+
+/// `cycle name(a, b, c) { rules }`.
+struct CycleGroup {
+  std::string name;
+  SourceLoc loc;
+  std::vector<std::string> members;
+  std::vector<SourceLoc> member_locs;
+  std::vector<GroupRule> rules;
+};
+
+struct Entity {
+  std::string name;
+  SourceLoc loc;
+  std::vector<Field> fields;
+  std::vector<Relation> relations;
+  std::vector<Effect> effects;
+  std::vector<CycleGroup> groups;
+};
+
+struct Schema {
+  std::vector<Entity> entities;
+};
+
+}  // namespace mgraph::schema::ast
