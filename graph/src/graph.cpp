@@ -435,18 +435,26 @@ Result<CommitStats> Graph::commit() {
 }
 
 void Graph::run_observers() {
-  // Copy: an observer may write (opening the next transaction) or unobserve.
+  // An observer may write (opening the next transaction), observe or unobserve: walk
+  // a copy of the changed list and look each observer up again before calling it.
   const std::vector<NodeId> changed(state().last_changed.begin(), state().last_changed.end());
-  std::unordered_set<NodeId> hit;
   for (NodeId n : changed) {
-    if (state().has(n, kObserved)) hit.insert(n);
-  }
-  if (hit.empty()) return;
-  const std::vector<ObserverEntry> obs = observers_;
-  for (NodeId n : changed) {
-    if (hit.count(n) == 0) continue;
-    for (const ObserverEntry& o : obs) {
-      if (o.node == n) o.fn(n, committed(n));
+    if (!state().has(n, kObserved)) continue;
+    auto it = observers_.find(n);
+    if (it == observers_.end()) continue;
+    observer_scratch_.clear();
+    for (const auto& [id, fn] : it->second) observer_scratch_.push_back(id);
+    const std::vector<ObserverId> ids = observer_scratch_;
+    for (ObserverId id : ids) {
+      auto node_it = observers_.find(n);
+      if (node_it == observers_.end()) break;
+      for (const auto& [oid, fn] : node_it->second) {
+        if (oid == id) {
+          const std::shared_ptr<const Observer> call = fn;  // survives unobserve() inside
+          (*call)(n, committed(n));
+          break;
+        }
+      }
     }
   }
 }
@@ -578,18 +586,23 @@ ObserverId Graph::observe(NodeId node, Observer observer) {
     g.forced.push_back(node);
   }
   const ObserverId id = next_observer_id_++;
-  observers_.push_back(ObserverEntry{id, node, std::move(observer)});
+  observers_[node].emplace_back(id, std::make_shared<const Observer>(std::move(observer)));
+  observer_nodes_.emplace(id, node);
   return id;
 }
 
 void Graph::unobserve(ObserverId id) {
-  auto it = std::find_if(observers_.begin(), observers_.end(), [&](const ObserverEntry& o) { return o.id == id; });
-  if (it == observers_.end()) return;
-  const NodeId node = it->node;
-  observers_.erase(it);
-  const bool still = std::any_of(observers_.begin(), observers_.end(),
-                                 [&](const ObserverEntry& o) { return o.node == node; });
-  if (!still) mut().clear(node, kObserved);
+  auto where = observer_nodes_.find(id);
+  if (where == observer_nodes_.end()) return;
+  const NodeId node = where->second;
+  observer_nodes_.erase(where);
+  auto& list = observers_[node];
+  list.erase(std::remove_if(list.begin(), list.end(), [&](const auto& e) { return e.first == id; }),
+             list.end());
+  if (list.empty()) {
+    observers_.erase(node);
+    mut().clear(node, kObserved);
+  }
 }
 
 // ---- Introspection ----
@@ -601,7 +614,11 @@ std::size_t Graph::memory_bytes() const {
   return g.values.capacity() * sizeof(Value) + g.meta.capacity() * sizeof(std::uint32_t) +
          g.spec.capacity() * sizeof(SpecId) + g.deps.capacity() * sizeof(Span) +
          g.rdeps.capacity() * sizeof(Span) + g.changed_at.capacity() * sizeof(std::uint32_t) +
-         g.computed_at.capacity() * sizeof(std::uint32_t) + g.edges.bytes();
+         g.computed_at.capacity() * sizeof(std::uint32_t) + g.edges.bytes() +
+         // transaction scratch kept between commits
+         g.journal.values.capacity() * sizeof(JournalEntry) + g.marked.capacity() * sizeof(NodeId) +
+         g.queue.capacity() * sizeof(NodeId) + g.last_changed.capacity() * sizeof(NodeId) +
+         g.freshened.capacity() * sizeof(Freshened) + g.mark_stack.capacity() * sizeof(NodeId);
 }
 
 Status Graph::check_invariants() const {

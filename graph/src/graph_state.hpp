@@ -203,6 +203,7 @@ struct GraphState {
   /// The stamp for a new input change, bumped if formulas already ran at the current one.
   std::uint32_t input_stamp();
   void finalize_commit();
+  void trim_scratch();
   void mark_node(NodeId n, std::vector<NodeId>* exported_stale);
   void mark_dependents(NodeId n, std::vector<NodeId>* exported_stale);
   /// Computes the queued stale nodes. Throws CycleError/RejectError.

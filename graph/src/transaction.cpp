@@ -232,6 +232,26 @@ void GraphState::finalize_commit() {
   journal.values.clear();
   journal.deps.clear();
   txn_open = false;
+  trim_scratch();
+}
+
+void GraphState::trim_scratch() {
+  // A huge transaction (the first evaluation of a large graph) must not pin its
+  // scratch memory for the graph's lifetime; ordinary ones keep their capacity.
+  constexpr std::size_t kScratchKeepMax = std::size_t{1} << 16;
+  auto trim = [](auto& v) {
+    if (v.capacity() > kScratchKeepMax) {
+      v.clear();
+      v.shrink_to_fit();
+    }
+  };
+  trim(journal.values);
+  trim(marked);
+  trim(queue);
+  trim(freshened);
+  trim(mark_stack);
+  trim(pending_new);
+  trim(forced_txn);
 }
 
 Result<CommitStats> GraphState::commit() {

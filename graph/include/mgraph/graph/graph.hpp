@@ -22,6 +22,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "mgraph/graph/status.hpp"
@@ -298,12 +300,12 @@ class Graph {
   void run_observers();
 
   std::shared_ptr<GraphState> state_;
-  struct ObserverEntry {
-    ObserverId id;
-    NodeId node;
-    Observer fn;
-  };
-  std::vector<ObserverEntry> observers_;
+  // Observers by node: a commit that changes k observed nodes costs O(k), whatever
+  // the number of observers elsewhere.
+  std::unordered_map<NodeId, std::vector<std::pair<ObserverId, std::shared_ptr<const Observer>>>>
+      observers_;
+  std::unordered_map<ObserverId, NodeId> observer_nodes_;
+  std::vector<ObserverId> observer_scratch_;
   ObserverId next_observer_id_ = 1;
 };
 

@@ -1,0 +1,157 @@
+// BENCH.md shapes chain, broad, fanin and cellx-1000 / cellx-5000. All derived nodes are
+// strict: commit() brings them up to date and the reads that follow are plain lookups.
+
+#include <memory>
+#include <vector>
+
+#include "engine/harness.hpp"
+
+namespace mgraph::bench {
+namespace {
+
+Value plus_one(Context& context) { return Value(context.input(0).as_double() + 1.0); }
+Value copy_input(Context& context) { return Value(context.input(0).as_double()); }
+Value add_inputs(Context& context) {
+  return Value(context.input(0).as_double() + context.input(1).as_double());
+}
+Value subtract_inputs(Context& context) {
+  return Value(context.input(0).as_double() - context.input(1).as_double());
+}
+
+/// chain: h = 0; c[0] = h + 1, c[i] = c[i-1] + 1. update: h = u, read c[999].
+class Chain final : public Shape {
+ public:
+  static constexpr std::size_t kLength = 1000;
+
+  Chain() : Shape(Evaluation::strict) {
+    graph_.reserve(kLength + 1, kLength);
+    head_ = add_variable(0);
+    const SpecId spec = add_spec(plus_one, "plus_one");
+    NodeId previous = head_;
+    for (std::size_t i = 0; i < kLength; ++i) previous = add_derived(spec, {previous});
+    tail_ = previous;
+    commit();
+    read(tail_);
+  }
+
+  double update(std::uint64_t u) override {
+    write(head_, static_cast<double>(u));
+    commit();
+    return read(tail_);
+  }
+
+ private:
+  NodeId head_ = kNoNode;
+  NodeId tail_ = kNoNode;
+};
+
+/// broad: s = 0; b[i] = s + i. update: s = u, Σ read(b[i]). One spec serves all b[i]: the
+/// offset i is the node's distance from b[0] (nodes get consecutive ids).
+class Broad final : public Shape {
+ public:
+  static constexpr std::size_t kWidth = 1000;
+
+  Broad() : Shape(Evaluation::strict) {
+    graph_.reserve(kWidth + 1, kWidth);
+    source_ = add_variable(0);
+    const SpecId spec = add_spec(
+        [this](Context& context) {
+          return Value(context.input(0).as_double() + static_cast<double>(context.node() - first_));
+        },
+        "source_plus_offset");
+    for (std::size_t i = 0; i < kWidth; ++i) {
+      const NodeId node = add_derived(spec, {source_});
+      if (i == 0) first_ = node;
+      MG_ASSERT(node == first_ + i);
+      nodes_.push_back(node);
+    }
+    commit();
+    for (NodeId node : nodes_) read(node);
+  }
+
+  double update(std::uint64_t u) override {
+    write(source_, static_cast<double>(u));
+    commit();
+    double sum = 0;
+    for (NodeId node : nodes_) sum += read(node);
+    return sum;
+  }
+
+ private:
+  NodeId source_ = kNoNode;
+  NodeId first_ = kNoNode;
+  std::vector<NodeId> nodes_;
+};
+
+/// fanin: x[i] = i; sum = Σ x[i] in one node. update: x[u mod 1000] = u + 1000, read sum.
+class Fanin final : public Shape {
+ public:
+  static constexpr std::size_t kWidth = 1000;
+
+  Fanin() : Shape(Evaluation::strict) {
+    graph_.reserve(kWidth + 1, kWidth);
+    for (std::size_t i = 0; i < kWidth; ++i)
+      sources_.push_back(add_variable(static_cast<double>(i)));
+    sum_ = add_derived(add_spec(sum_inputs, "sum"), sources_);
+    commit();
+    read(sum_);
+  }
+
+  double update(std::uint64_t u) override {
+    write(sources_[u % kWidth], static_cast<double>(u + 1000));
+    commit();
+    return read(sum_);
+  }
+
+ private:
+  std::vector<NodeId> sources_;
+  NodeId sum_ = kNoNode;
+};
+
+/// cellx: layers of (a, b, c, d) with a' = b, b' = a - c, c' = b + d, d' = c. update: the
+/// start cells become (4,3,2,1) for odd u, (1,2,3,4) for even u, in one transaction;
+/// result a + 3b + 7c + 11d of the last layer.
+class Cellx final : public Shape {
+ public:
+  explicit Cellx(std::size_t layers) : Shape(Evaluation::strict) {
+    graph_.reserve(4 * (layers + 1), 6 * layers);
+    for (int k = 0; k < 4; ++k) start_[k] = add_variable(k + 1.0);
+    const SpecId copy = add_spec(copy_input, "copy");
+    const SpecId add = add_spec(add_inputs, "add");
+    const SpecId subtract = add_spec(subtract_inputs, "subtract");
+    NodeId a = start_[0], b = start_[1], c = start_[2], d = start_[3];
+    for (std::size_t layer = 0; layer < layers; ++layer) {
+      const NodeId a_next = add_derived(copy, {b});
+      const NodeId b_next = add_derived(subtract, {a, c});
+      const NodeId c_next = add_derived(add, {b, d});
+      const NodeId d_next = add_derived(copy, {c});
+      a = a_next, b = b_next, c = c_next, d = d_next;
+    }
+    end_[0] = a, end_[1] = b, end_[2] = c, end_[3] = d;
+    commit();
+    for (NodeId node : end_) read(node);
+  }
+
+  double update(std::uint64_t u) override {
+    const bool odd = (u % 2) == 1;
+    for (int k = 0; k < 4; ++k) write(start_[k], odd ? 4.0 - k : 1.0 + k);
+    commit();
+    return read(end_[0]) + 3 * read(end_[1]) + 7 * read(end_[2]) + 11 * read(end_[3]);
+  }
+
+ private:
+  NodeId start_[4] = {};
+  NodeId end_[4] = {};
+};
+
+}  // namespace
+
+void register_small_shapes() {
+  register_shape({"chain", 100, 105050.0, [] { return std::make_unique<Chain>(); }});
+  register_shape({"broad", 100, 55000000.0, [] { return std::make_unique<Broad>(); }});
+  register_shape({"fanin", 2500, 4376501000.0, [] { return std::make_unique<Fanin>(); }});
+  register_shape({"cellx-1000", 20, 200.0, [] { return std::make_unique<Cellx>(1000); }});
+  register_shape({"cellx-5000", 20, -1300.0, [] { return std::make_unique<Cellx>(5000); }});
+}
+
+}  // namespace mgraph::bench

@@ -1,0 +1,174 @@
+#pragma once
+// A checked schema: entities with typed fields, relations named in both directions,
+// derived fields compiled to closures, incremental aggregates and cycle groups.
+//
+// compile_schema() parses, resolves every name, types every formula and compiles it
+// once; evaluation then indexes arrays and never looks a name up.
+//
+// Record layout: every record of an entity owns `local_count` graph nodes, addressed by
+// a *local* index: 0 is the `exists` flag, 1..F the fields in declaration order, then
+// one node per relation (the linked id for `one`, a membership version for `many`),
+// then hidden nodes appended by the compiler (aggregate state, effect conditions,
+// cycle-group dispatchers).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mgraph/graph/schema/diagnostic.hpp"
+#include "mgraph/graph/status.hpp"
+#include "mgraph/graph/value.hpp"
+
+namespace mgraph::schema {
+
+inline constexpr std::uint32_t kNone = UINT32_MAX;
+/// Entities, and members per entity, one schema may declare.
+inline constexpr std::size_t kEntitiesMax = 4096;
+inline constexpr std::size_t kMembersMax = 4096;
+/// Semantic errors reported before the checker gives up.
+inline constexpr std::size_t kDiagnosticsMax = 20;
+
+enum class Type : std::uint8_t { null, boolean, integer, real, string, tensor };
+/// "null", "bool", "int", "float", "string", "tensor".
+const char* type_name(Type type);
+/// The zero of a type: false, 0, 0.0, "", an empty vector; null for null.
+Value zero_of(Type type);
+/// `v` as a value of `type` (an int widens to float); an error when it is not one.
+Result<Value> coerce(const Value& v, Type type);
+
+/// Execution timing (seed 000 §3). Parsed and stored; only `immediate` changes evaluation now.
+enum class Timing : std::uint8_t { immediate, on_completion, conditional, temporal, batched };
+const char* timing_name(Timing timing);
+
+enum class FieldKind : std::uint8_t { state, derived, effect, member };
+enum class EffectKind : std::uint8_t { boolean, counter, queue };
+
+/// What a running formula sees. Implemented by the document store (graph formulas)
+/// and by cycle groups; compiled closures only call these.
+class Frame {
+ public:
+  virtual ~Frame() = default;
+  /// The formula's k-th input slot (CompiledFormula::slots[k]) of the current record.
+  virtual Value slot(std::uint32_t k) = 0;
+  /// The field's previous value, or the zero of its type before the first computation.
+  virtual Value self() = 0;
+  /// Id of the record the formula runs for.
+  virtual std::uint64_t record() = 0;
+  /// Node `local` of record `id`, read as a dependency. REQUIRES: a tracked formula.
+  virtual Value read(std::uint64_t id, std::uint32_t local) = 0;
+  /// Members of many-relation node `local` of record `id` (read as a dependency), sorted.
+  virtual const std::vector<std::uint64_t>& members(std::uint64_t id, std::uint32_t local) = 0;
+};
+
+using Eval = std::function<Value(Frame&)>;
+
+struct CompiledFormula {
+  Eval eval;
+  Type type = Type::null;
+  /// Locals read through Frame::slot, in slot order.
+  std::vector<std::uint32_t> slots;
+  /// Walks relations or scans collections: dependencies are tracked, not declared.
+  bool tracked = false;
+  bool reads_self = false;
+};
+
+struct FieldOptions {
+  bool lazy = false;
+  bool versioned = false;
+  double tolerance = -1;  ///< >= 0: custom equality |a - b| <= tolerance (float, tensor)
+  Timing timing = Timing::immediate;
+  std::vector<Value> timing_args;
+};
+
+struct FieldDef {
+  std::string name;
+  SourceLoc loc;
+  FieldKind kind = FieldKind::state;
+  Type type = Type::null;
+  Value initial;  ///< state and member fields
+  FieldOptions options;
+  EffectKind effect_kind = EffectKind::boolean;
+  CompiledFormula formula;  ///< derived: the value; effect: the condition
+  std::uint32_t cond_local = kNone;  ///< effect: hidden node holding the condition
+  std::uint32_t group = kNone;       ///< member: its cycle group
+};
+
+struct RelationDef {
+  std::string name;
+  SourceLoc loc;
+  bool many = false;
+  std::uint32_t target = kNone;   ///< entity index
+  std::uint32_t inverse = kNone;  ///< relation index in the target entity
+};
+
+enum class AggOp : std::uint8_t { count, sum, avg, min, max, any, every };
+const char* agg_name(AggOp op);
+
+/// An aggregate over `relation[*].field` kept incrementally per record: count and sum
+/// nodes (count, sum, avg, any, every) or one value node fed by an ordered multiset
+/// (min, max).
+struct AggregateDef {
+  AggOp op = AggOp::count;
+  std::uint32_t relation = kNone;
+  std::uint32_t field = kNone;  ///< field of the target entity; kNone for count
+  Type elem = Type::null;
+  std::uint32_t count_local = kNone;
+  std::uint32_t sum_local = kNone;    ///< sum/avg/any/every
+  std::uint32_t value_local = kNone;  ///< min/max
+};
+
+struct GroupRuleDef {
+  std::uint32_t output = 0;            ///< index into GroupDef::members
+  std::vector<std::uint32_t> inputs;   ///< indices into members, in slot order
+  CompiledFormula formula;
+  bool is_default = false;
+  std::string text;
+};
+
+struct GroupDef {
+  std::string name;
+  std::vector<std::uint32_t> members;  ///< field indices
+  std::vector<GroupRuleDef> rules;
+  std::uint32_t dispatcher_local = kNone;
+};
+
+struct EntityDef {
+  std::string name;
+  SourceLoc loc;
+  std::vector<FieldDef> fields;
+  std::vector<RelationDef> relations;
+  std::vector<AggregateDef> aggregates;
+  std::vector<GroupDef> groups;
+  /// Derived and effect fields, dependencies first (the order records create them in).
+  std::vector<std::uint32_t> creation_order;
+  std::uint32_t local_count = 1;
+
+  static constexpr std::uint32_t exists_local = 0;
+  std::uint32_t field_local(std::uint32_t f) const { return 1 + f; }
+  std::uint32_t relation_local(std::uint32_t r) const {
+    return 1 + static_cast<std::uint32_t>(fields.size()) + r;
+  }
+  std::uint32_t find_field(std::string_view name) const;
+  std::uint32_t find_relation(std::string_view name) const;
+};
+
+struct Schema {
+  SourceFile source;
+  std::vector<EntityDef> entities;
+  std::uint32_t find_entity(std::string_view name) const;
+};
+
+struct CompileOptions {
+  /// Aggregates over `rel[*].state_field` kept incrementally from mutation events. Off:
+  /// every aggregate rescans its collection when it recomputes (the full-recompute path).
+  bool incremental_aggregates = true;
+};
+
+/// Parses and checks a schema file. Errors carry file:line:col, the line and a caret;
+/// several semantic errors are reported at once (up to kDiagnosticsMax).
+Result<std::shared_ptr<const Schema>> compile_schema(const SourceFile& file,
+                                                     CompileOptions options = {});
+
+}  // namespace mgraph::schema

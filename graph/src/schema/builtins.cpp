@@ -1,0 +1,360 @@
+// Function calls of the formula language: aggregates over collections (incremental or
+// scanning), scalar math, strings and tensors.
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "compiler.hpp"
+#include "ops.hpp"
+
+namespace mgraph::schema {
+namespace {
+
+bool numeric(Type t) { return t == Type::integer || t == Type::real; }
+
+struct AggName {
+  const char* name;
+  AggOp op;
+};
+constexpr AggName kAggregates[] = {{"count", AggOp::count}, {"sum", AggOp::sum},
+                                   {"avg", AggOp::avg},     {"min", AggOp::min},
+                                   {"max", AggOp::max},     {"any", AggOp::any},
+                                   {"every", AggOp::every}};
+
+Value as_real(const Value& v) { return v.is_int() ? Value(static_cast<double>(v.as_int())) : v; }
+
+}  // namespace
+
+bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typed* out) {
+  const bool records_only = arg.kind == Typed::Kind::collection ||
+                            (arg.kind == Typed::Kind::each && arg.field == kNone);
+  if (records_only && op != AggOp::count) {
+    return error(e.loc, std::string(agg_name(op)) + " needs a field of every member, e.g. " +
+                            agg_name(op) + "(items[*].price)");
+  }
+  const Type elem = arg.type;
+  if ((op == AggOp::any || op == AggOp::every) && elem != Type::boolean) {
+    return error(e.loc, std::string(agg_name(op)) + " needs bool members, got " + type_name(elem));
+  }
+  if ((op == AggOp::sum || op == AggOp::avg || op == AggOp::min || op == AggOp::max) &&
+      !numeric(elem)) {
+    return error(e.loc, std::string(agg_name(op)) + " needs numeric members, got " + type_name(elem));
+  }
+  out->kind = Typed::Kind::value;
+  out->constant = false;
+  out->type = op == AggOp::count                          ? Type::integer
+              : op == AggOp::avg                          ? Type::real
+              : (op == AggOp::any || op == AggOp::every)  ? Type::boolean
+                                                          : elem;
+  EntityDef& ent = schema_.entities[entity_];
+  const EntityDef& target = schema_.entities[arg.path.back().target];
+  const bool state_member = arg.field == kNone || target.fields[arg.field].kind == FieldKind::state;
+  if (options_.incremental_aggregates && arg.path.size() == 1 && state_member) {
+    // Kept from mutation events; the formula only reads the aggregate's state nodes.
+    const std::uint32_t rel = arg.path[0].relation;
+    const std::uint32_t field = op == AggOp::count ? kNone : arg.field;
+    AggregateDef* def = nullptr;
+    for (AggregateDef& d : ent.aggregates) {
+      const bool same_family = (d.op == AggOp::min || d.op == AggOp::max)
+                                   ? d.op == op
+                                   : (op != AggOp::min && op != AggOp::max);
+      if (d.relation == rel && d.field == field && same_family) def = &d;
+    }
+    if (def == nullptr) {
+      ent.aggregates.push_back(AggregateDef{op, rel, field, elem});
+      def = &ent.aggregates.back();
+      if (op == AggOp::min || op == AggOp::max) {
+        def->value_local = ent.local_count++;
+      } else {
+        def->count_local = ent.local_count++;
+        if (field != kNone) def->sum_local = ent.local_count++;
+      }
+    }
+    if (op == AggOp::min || op == AggOp::max) {
+      const std::uint32_t k = slot_of(def->value_local);
+      out->eval = [k](Frame& f) { return f.slot(k); };
+      return true;
+    }
+    const std::uint32_t kc = slot_of(def->count_local);
+    const std::uint32_t ks = def->sum_local == kNone ? kNone : slot_of(def->sum_local);
+    switch (op) {
+      case AggOp::count: out->eval = [kc](Frame& f) { return f.slot(kc); }; break;
+      case AggOp::sum: out->eval = [ks](Frame& f) { return f.slot(ks); }; break;
+      case AggOp::avg:
+        out->eval = [kc, ks](Frame& f) {
+          const double n = ops::num(f.slot(kc));
+          return Value(n == 0 ? 0.0 : ops::num(f.slot(ks)) / n);
+        };
+        break;
+      case AggOp::any: out->eval = [ks](Frame& f) { return Value(ops::num(f.slot(ks)) > 0); }; break;
+      default:
+        out->eval = [kc, ks](Frame& f) { return Value(ops::num(f.slot(ks)) == ops::num(f.slot(kc))); };
+        break;
+    }
+    return true;
+  }
+  // The full-recompute path: walk the collection on every computation.
+  current_->tracked = true;
+  const std::uint32_t local = arg.field == kNone ? kNone : target.field_local(arg.field);
+  const bool ints = elem == Type::integer;
+  out->eval = [path = arg.path, local, op, ints](Frame& fr) {
+    std::int64_t n = 0, isum = 0;
+    double sum = 0;
+    Value best;
+    walk_path(fr, path, 0, fr.record(), [&](std::uint64_t id) {
+      ++n;
+      if (local == kNone) return;
+      const Value v = fr.read(id, local);
+      if (ints) {
+        isum += v.is_int() ? v.as_int() : 0;
+      } else {
+        sum += ops::num(v);
+      }
+      if (op == AggOp::min || op == AggOp::max) {
+        if (best.is_null() || (op == AggOp::min ? ops::num(v) < ops::num(best)
+                                                : ops::num(v) > ops::num(best))) {
+          best = v;
+        }
+      }
+    });
+    const double total = ints ? static_cast<double>(isum) : sum;
+    switch (op) {
+      case AggOp::count: return Value(n);
+      case AggOp::sum: return ints ? Value(isum) : Value(sum);
+      case AggOp::avg: return Value(n == 0 ? 0.0 : total / static_cast<double>(n));
+      case AggOp::any: return Value(total > 0);
+      case AggOp::every: return Value(total == static_cast<double>(n));
+      default: return best.is_null() ? (ints ? Value(std::int64_t{0}) : Value(0.0)) : best;
+    }
+  };
+  return true;
+}
+
+bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
+  const std::string& fn = e.text;
+  out->kind = Typed::Kind::value;
+  // Aggregates take a collection or a pattern as their first argument.
+  for (const AggName& a : kAggregates) {
+    if (fn != a.name) continue;
+    if (e.args.empty()) return error(e.loc, fn + " needs an argument");
+    Typed first;
+    if (!expr(*e.args[0], &first)) return false;
+    if (first.kind != Typed::Kind::value) {
+      if (e.args.size() != 1) return error(e.loc, fn + " over a collection takes one argument");
+      if (restricted_) return error(e.loc, "a cycle rule may not aggregate");
+      return aggregate(e, a.op, first, out);
+    }
+    break;  // a value: min(a, b), sum(tensor), ... below
+  }
+  if (fn == "wavg") {
+    if (e.args.size() != 2) return error(e.loc, "wavg(values, weights) takes two patterns");
+    Typed v, w;
+    if (!expr(*e.args[0], &v) || !expr(*e.args[1], &w)) return false;
+    if (v.kind != Typed::Kind::each || w.kind != Typed::Kind::each || v.field == kNone ||
+        w.field == kNone || !numeric(v.type) || !numeric(w.type) || v.path.size() != w.path.size()) {
+      return error(e.loc, "wavg takes two numeric patterns over the same collection, e.g. "
+                          "wavg(items[*].price, items[*].qty)");
+    }
+    current_->tracked = true;
+    const EntityDef& target = schema_.entities[v.path.back().target];
+    const std::uint32_t lv = target.field_local(v.field), lw = target.field_local(w.field);
+    out->type = Type::real;
+    out->constant = false;
+    out->eval = [path = v.path, lv, lw](Frame& fr) {
+      double num = 0, den = 0;
+      walk_path(fr, path, 0, fr.record(), [&](std::uint64_t id) {
+        const double wt = ops::num(fr.read(id, lw));
+        num += wt * ops::num(fr.read(id, lv));
+        den += wt;
+      });
+      return Value(den == 0 ? 0.0 : num / den);
+    };
+    return true;
+  }
+
+  std::vector<Typed> args(e.args.size());
+  bool ok = true;
+  for (std::size_t i = 0; i < e.args.size(); ++i) ok = value_of(*e.args[i], &args[i]) && ok;
+  if (!ok) return false;
+  out->constant = std::all_of(args.begin(), args.end(), [](const Typed& t) { return t.constant; });
+  std::vector<Eval> fs;
+  for (Typed& t : args) fs.push_back(std::move(t.eval));
+  auto arity = [&](std::size_t lo, std::size_t hi) {
+    if (args.size() >= lo && args.size() <= hi) return true;
+    return error(e.loc, fn + " takes " + std::to_string(lo) +
+                            (hi != lo ? " to " + std::to_string(hi) : std::string()) + " arguments");
+  };
+  auto want = [&](std::size_t i, bool okay, const char* what) {
+    if (okay) return true;
+    return error(e.args[i]->loc, fn + ": argument " + std::to_string(i + 1) + " must be " + what +
+                                     ", got " + type_name(args[i].type));
+  };
+  auto is_num = [&](std::size_t i) { return want(i, numeric(args[i].type), "a number"); };
+  auto is_int = [&](std::size_t i) { return want(i, args[i].type == Type::integer, "an int"); };
+  auto is_str = [&](std::size_t i) { return want(i, args[i].type == Type::string, "a string"); };
+  auto is_tensor = [&](std::size_t i) { return want(i, args[i].type == Type::tensor, "a tensor"); };
+  auto set = [&](Type t, Eval f) {
+    out->type = t;
+    out->eval = std::move(f);
+    return true;
+  };
+
+  // ---- scalar math ----
+  using UnaryMath = double (*)(double);
+  static const std::map<std::string, UnaryMath> kMath = {
+      {"abs", [](double x) { return std::fabs(x); }},   {"sqrt", [](double x) { return std::sqrt(x); }},
+      {"floor", [](double x) { return std::floor(x); }}, {"ceil", [](double x) { return std::ceil(x); }},
+      {"round", [](double x) { return std::round(x); }}, {"exp", [](double x) { return std::exp(x); }},
+      {"log", [](double x) { return std::log(x); }}};
+  if (auto it = kMath.find(fn); it != kMath.end()) {
+    if (!arity(1, 1) || !is_num(0)) return false;
+    return set(Type::real, [f = fs[0], m = it->second](Frame& fr) { return Value(m(ops::num(f(fr)))); });
+  }
+  if (fn == "pow") {
+    if (!arity(2, 2) || !is_num(0) || !is_num(1)) return false;
+    return set(Type::real, [a = fs[0], b = fs[1]](Frame& fr) {
+      return Value(std::pow(ops::num(a(fr)), ops::num(b(fr))));
+    });
+  }
+  if ((fn == "min" || fn == "max") && args.size() >= 2) {
+    Type t = Type::integer;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      if (!is_num(i)) return false;
+      if (args[i].type == Type::real) t = Type::real;
+    }
+    const bool is_min = fn == "min";
+    return set(t, [fs, is_min, t](Frame& fr) {
+      Value best = fs[0](fr);
+      for (std::size_t i = 1; i < fs.size(); ++i) {
+        Value v = fs[i](fr);
+        if (is_min ? ops::num(v) < ops::num(best) : ops::num(v) > ops::num(best)) best = v;
+      }
+      return t == Type::real ? as_real(best) : best;
+    });
+  }
+  // ---- strings ----
+  if (fn == "len") {
+    if (!arity(1, 1) || !want(0, args[0].type == Type::string || args[0].type == Type::tensor,
+                              "a string or a tensor")) {
+      return false;
+    }
+    return set(Type::integer, [f = fs[0]](Frame& fr) {
+      const Value v = f(fr);
+      return Value(static_cast<std::int64_t>(v.is_string() ? v.as_string().size()
+                                                           : ops::as_tensor(v).size()));
+    });
+  }
+  if (fn == "upper" || fn == "lower") {
+    if (!arity(1, 1) || !is_str(0)) return false;
+    const bool up = fn == "upper";
+    return set(Type::string, [f = fs[0], up](Frame& fr) {
+      std::string s(f(fr).as_string());
+      for (char& ch : s) ch = static_cast<char>(up ? std::toupper(static_cast<unsigned char>(ch))
+                                                   : std::tolower(static_cast<unsigned char>(ch)));
+      return Value(s);
+    });
+  }
+  if (fn == "concat") {
+    if (!arity(1, 64)) return false;
+    return set(Type::string, [fs](Frame& fr) {
+      std::string s;
+      for (const Eval& f : fs) {
+        const Value v = f(fr);
+        s += v.is_string() ? std::string(v.as_string()) : v.to_json();
+      }
+      return Value(s);
+    });
+  }
+  if (fn == "str") {
+    if (!arity(1, 1)) return false;
+    return set(Type::string, [f = fs[0]](Frame& fr) {
+      const Value v = f(fr);
+      return v.is_string() ? v : Value(v.to_json());
+    });
+  }
+  if (fn == "substr") {
+    if (!arity(2, 3) || !is_str(0) || !is_int(1) || (args.size() == 3 && !is_int(2))) return false;
+    return set(Type::string, [fs](Frame& fr) {
+      const Value s = fs[0](fr);
+      const std::string_view v = s.as_string();
+      const auto start = static_cast<std::size_t>(std::clamp<std::int64_t>(fs[1](fr).as_int(), 0,
+                                                   static_cast<std::int64_t>(v.size())));
+      std::size_t n = std::string_view::npos;
+      if (fs.size() == 3) n = static_cast<std::size_t>(std::max<std::int64_t>(0, fs[2](fr).as_int()));
+      return Value(v.substr(start, n));
+    });
+  }
+  if (fn == "contains" || fn == "starts_with") {
+    if (!arity(2, 2) || !is_str(0) || !is_str(1)) return false;
+    const bool prefix = fn == "starts_with";
+    return set(Type::boolean, [a = fs[0], b = fs[1], prefix](Frame& fr) {
+      const Value x = a(fr), y = b(fr);
+      return Value(prefix ? x.as_string().substr(0, y.as_string().size()) == y.as_string()
+                          : x.as_string().find(y.as_string()) != std::string_view::npos);
+    });
+  }
+  // ---- tensors ----
+  if (fn == "sum" || fn == "min" || fn == "max" || fn == "avg" || fn == "count") {
+    if (!arity(1, 1) || !is_tensor(0)) return false;
+    if (fn == "count") {
+      return set(Type::integer, [f = fs[0]](Frame& fr) {
+        return Value(static_cast<std::int64_t>(ops::as_tensor(f(fr)).size()));
+      });
+    }
+    Value (*r)(const Value&) = fn == "sum" ? ops::reduce_sum : fn == "min" ? ops::reduce_min
+                               : fn == "max" ? ops::reduce_max
+                                             : [](const Value& v) { return ops::mean(v, -1); };
+    return set(Type::real, [f = fs[0], r](Frame& fr) { return r(f(fr)); });
+  }
+  if (fn == "mean" || fn == "std") {
+    if (!arity(1, 2) || !is_tensor(0) || (args.size() == 2 && !is_int(1))) return false;
+    const bool m = fn == "mean";
+    return set(args.size() == 2 ? Type::tensor : Type::real, [fs, m](Frame& fr) {
+      const std::int64_t axis = fs.size() == 2 ? fs[1](fr).as_int() : -1;
+      return m ? ops::mean(fs[0](fr), axis) : ops::stddev(fs[0](fr), axis);
+    });
+  }
+  if (fn == "slice") {
+    if (!arity(2, 3) || !is_tensor(0) || !is_int(1) || (args.size() == 3 && !is_int(2))) return false;
+    return set(Type::tensor, [fs](Frame& fr) {
+      std::optional<std::int64_t> end;
+      if (fs.size() == 3) end = fs[2](fr).as_int();
+      return ops::slice(fs[0](fr), fs[1](fr).as_int(), end);
+    });
+  }
+  if (fn == "window_avg") {
+    if (!arity(2, 2) || !is_tensor(0) || !is_int(1)) return false;
+    return set(Type::real, [a = fs[0], n = fs[1]](Frame& fr) {
+      return ops::window_avg(a(fr), n(fr).as_int());
+    });
+  }
+  if (fn == "dot" || fn == "matmul") {
+    if (!arity(2, 2) || !is_tensor(0) || !is_tensor(1)) return false;
+    const bool d = fn == "dot";
+    return set(d ? Type::real : Type::tensor, [a = fs[0], b = fs[1], d](Frame& fr) {
+      return d ? ops::dot(a(fr), b(fr)) : ops::matmul(a(fr), b(fr));
+    });
+  }
+  if (fn == "transpose" || fn == "correlate") {
+    if (!arity(1, 1) || !is_tensor(0)) return false;
+    const bool t = fn == "transpose";
+    return set(Type::tensor, [a = fs[0], t](Frame& fr) {
+      return t ? ops::transpose(a(fr)) : ops::correlate(a(fr));
+    });
+  }
+  if (fn == "reshape") {
+    if (!arity(2, 1 + Tensor::rank_max) || !is_tensor(0)) return false;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      if (!is_int(i)) return false;
+    }
+    return set(Type::tensor, [fs](Frame& fr) {
+      std::vector<std::int64_t> dims;
+      for (std::size_t i = 1; i < fs.size(); ++i) dims.push_back(fs[i](fr).as_int());
+      return ops::reshape(fs[0](fr), dims);
+    });
+  }
+  return error(e.loc, "unknown function '" + fn + "'");
+}
+
+}  // namespace mgraph::schema

@@ -1,0 +1,483 @@
+// compile_schema: declarations, relations and their inverses, field kinds and types,
+// formula compilation, annotations, cycle groups, and immediate-cycle detection.
+
+#include <algorithm>
+#include <functional>
+
+#include "compiler.hpp"
+#include "mgraph/graph/schema/parser.hpp"
+#include "ops.hpp"
+
+namespace mgraph::schema {
+namespace {
+
+bool parse_type(std::string_view s, Type* t) {
+  static constexpr std::pair<std::string_view, Type> kTypes[] = {
+      {"bool", Type::boolean}, {"int", Type::integer},  {"float", Type::real},
+      {"string", Type::string}, {"tensor", Type::tensor}};
+  for (auto [name, type] : kTypes) {
+    if (s == name) {
+      *t = type;
+      return true;
+    }
+  }
+  return false;
+}
+
+// A formula that names nothing is a constant: the field is state with that default.
+bool names_nothing(const ast::Expr& e) {
+  if (e.kind == ast::ExprKind::name || e.kind == ast::ExprKind::self ||
+      e.kind == ast::ExprKind::member || e.kind == ast::ExprKind::each) {
+    return false;
+  }
+  return std::all_of(e.args.begin(), e.args.end(), [](const auto& a) { return names_nothing(*a); });
+}
+
+/// Evaluates constant formulas at compile time.
+class ConstantFrame final : public Frame {
+ public:
+  Value slot(std::uint32_t) override { throw ops::FormulaError("a constant reads no field"); }
+  Value self() override { return Value(); }
+  std::uint64_t record() override { return 0; }
+  Value read(std::uint64_t, std::uint32_t) override {
+    throw ops::FormulaError("a constant reads no field");
+  }
+  const std::vector<std::uint64_t>& members(std::uint64_t, std::uint32_t) override { return none_; }
+
+ private:
+  std::vector<std::uint64_t> none_;
+};
+
+class Checker {
+ public:
+  Checker(Schema& schema, const CompileOptions& options) : s_(schema), options_(options) {}
+
+  bool run(const ast::Schema& tree) {
+    declare(tree);
+    if (!diags_.empty()) return false;
+    relate(tree);
+    if (!diags_.empty()) return false;
+    for (EntityDef& e : s_.entities) {
+      e.local_count = 1 + static_cast<std::uint32_t>(e.fields.size() + e.relations.size());
+    }
+    // Group members are marked first: an aggregate over a member is not fed by updates.
+    for (std::uint32_t i = 0; i < tree.entities.size(); ++i) mark_members(i, tree.entities[i]);
+    for (std::uint32_t i = 0; i < tree.entities.size(); ++i) formulas(i, tree.entities[i]);
+    for (std::uint32_t i = 0; i < tree.entities.size(); ++i) groups(i, tree.entities[i]);
+    if (diags_.empty()) {
+      for (std::uint32_t i = 0; i < s_.entities.size(); ++i) order(i);
+    }
+    return diags_.empty();
+  }
+  const std::vector<Diagnostic>& diagnostics() const { return diags_; }
+
+ private:
+  bool error(SourceLoc loc, std::string message) {
+    if (diags_.size() < kDiagnosticsMax) diags_.push_back({loc, std::move(message)});
+    return false;
+  }
+
+  bool name_taken(const EntityDef& e, std::string_view name) const {
+    return e.find_field(name) != kNone || e.find_relation(name) != kNone;
+  }
+
+  void declare(const ast::Schema& tree) {
+    if (tree.entities.size() > kEntitiesMax) {
+      error({1, 1}, "more than " + std::to_string(kEntitiesMax) + " entities");
+      return;
+    }
+    for (const ast::Entity& a : tree.entities) {
+      if (s_.find_entity(a.name) != kNone) error(a.loc, "entity " + a.name + " is declared twice");
+      EntityDef e;
+      e.name = a.name;
+      e.loc = a.loc;
+      if (a.fields.size() + a.effects.size() + a.relations.size() > kMembersMax) {
+        error(a.loc, "entity " + a.name + " has more than " + std::to_string(kMembersMax) + " members");
+      }
+      for (const ast::Field& f : a.fields) {
+        if (name_taken(e, f.name)) error(f.loc, "'" + f.name + "' is declared twice in " + a.name);
+        FieldDef d;
+        d.name = f.name;
+        d.loc = f.loc;
+        if (!parse_type(f.type, &d.type)) {
+          error(f.type_loc, "unknown type '" + f.type + "' (bool, int, float, string, tensor)");
+        }
+        d.kind = (f.value == nullptr || names_nothing(*f.value)) ? FieldKind::state : FieldKind::derived;
+        options(f.annotations, &d);
+        e.fields.push_back(std::move(d));
+      }
+      for (const ast::Effect& fx : a.effects) {
+        if (name_taken(e, fx.name)) error(fx.loc, "'" + fx.name + "' is declared twice in " + a.name);
+        FieldDef d;
+        d.name = fx.name;
+        d.loc = fx.loc;
+        d.kind = FieldKind::effect;
+        if (fx.kind == "bool") {
+          d.effect_kind = EffectKind::boolean;
+        } else if (fx.kind == "counter" || fx.kind == "queue") {
+          d.effect_kind = fx.kind == "counter" ? EffectKind::counter : EffectKind::queue;
+        } else {
+          error(fx.kind_loc, "unknown effect kind '" + fx.kind + "' (bool, counter, queue)");
+        }
+        d.type = d.effect_kind == EffectKind::boolean ? Type::boolean : Type::integer;
+        options(fx.annotations, &d);
+        e.fields.push_back(std::move(d));
+      }
+      // Relation names are reserved now so that a field may not shadow them.
+      for (const ast::Relation& r : a.relations) {
+        if (name_taken(e, r.name)) error(r.loc, "'" + r.name + "' is declared twice in " + a.name);
+        RelationDef d;
+        d.name = r.name;
+        d.loc = r.loc;
+        d.many = r.many;
+        e.relations.push_back(std::move(d));
+        for (const ast::Annotation& an : r.annotations) {
+          error(an.loc, "unknown annotation @" + an.name + " on a relation");
+        }
+      }
+      s_.entities.push_back(std::move(e));
+    }
+  }
+
+  void options(const std::vector<ast::Annotation>& as, FieldDef* d) {
+    static constexpr std::pair<std::string_view, Timing> kTimings[] = {
+        {"immediate", Timing::immediate}, {"on_completion", Timing::on_completion},
+        {"conditional", Timing::conditional}, {"temporal", Timing::temporal},
+        {"batched", Timing::batched}};
+    for (const ast::Annotation& a : as) {
+      bool timing = false;
+      for (auto [name, t] : kTimings) {
+        if (a.name == name) {
+          d->options.timing = t;
+          d->options.timing_args = a.args;
+          timing = true;
+        }
+      }
+      if (timing) continue;
+      if (a.name == "lazy") {
+        if (d->kind != FieldKind::derived) error(a.loc, "@lazy applies to derived fields only");
+        d->options.lazy = true;
+      } else if (a.name == "versioned") {
+        d->options.versioned = true;
+      } else if (a.name == "tolerance") {
+        if (a.args.size() != 1 || !a.args[0].is_number() || a.args[0].number() < 0) {
+          error(a.loc, "@tolerance takes one non-negative number");
+        } else if (d->type != Type::real && d->type != Type::tensor) {
+          error(a.loc, "@tolerance applies to float and tensor fields");
+        } else {
+          d->options.tolerance = a.args[0].number();
+        }
+      } else {
+        error(a.loc, "unknown annotation @" + a.name +
+                         " (lazy, versioned, tolerance, immediate, on_completion, conditional, "
+                         "temporal, batched)");
+      }
+    }
+  }
+
+  void relate(const ast::Schema& tree) {
+    struct Pending {
+      std::uint32_t entity, relation;
+      const ast::Relation* a;
+    };
+    std::vector<Pending> missing;
+    for (std::uint32_t i = 0; i < tree.entities.size(); ++i) {
+      for (std::uint32_t r = 0; r < tree.entities[i].relations.size(); ++r) {
+        const ast::Relation& a = tree.entities[i].relations[r];
+        const std::uint32_t t = s_.find_entity(a.target);
+        if (t == kNone) {
+          error(a.target_loc, "unknown entity '" + a.target + "'");
+          continue;
+        }
+        s_.entities[i].relations[r].target = t;
+        EntityDef& target = s_.entities[t];
+        const std::uint32_t inv = target.find_relation(a.inverse);
+        if (inv == kNone) {
+          if (target.find_field(a.inverse) != kNone) {
+            error(a.inverse_loc, "inverse '" + a.inverse + "' is a field of " + target.name);
+            continue;
+          }
+          missing.push_back({i, r, &a});
+          continue;
+        }
+        const ast::Relation& b = tree.entities[t].relations[inv];
+        if (b.target != s_.entities[i].name || b.inverse != a.name || b.many != a.inverse_many) {
+          error(a.inverse_loc, "inverse " + target.name + "." + a.inverse + " is declared as '" +
+                                   (b.many ? "many " : "one ") + b.target + " via " + b.inverse +
+                                   "', which does not mirror " + s_.entities[i].name + "." + a.name);
+          continue;
+        }
+        s_.entities[i].relations[r].inverse = inv;
+      }
+    }
+    for (const Pending& p : missing) {
+      EntityDef& target = s_.entities[s_.entities[p.entity].relations[p.relation].target];
+      const std::uint32_t existing = target.find_relation(p.a->inverse);
+      if (existing != kNone) {
+        // Two relations claim the same implicit inverse.
+        error(p.a->inverse_loc, "inverse " + target.name + "." + p.a->inverse +
+                                    " is already the inverse of another relation");
+        continue;
+      }
+      RelationDef d;
+      d.name = p.a->inverse;
+      d.loc = p.a->inverse_loc;
+      d.many = p.a->inverse_many;
+      d.target = p.entity;
+      d.inverse = p.relation;
+      target.relations.push_back(std::move(d));
+      s_.entities[p.entity].relations[p.relation].inverse =
+          static_cast<std::uint32_t>(target.relations.size() - 1);
+    }
+  }
+
+  void formulas(std::uint32_t ei, const ast::Entity& a) {
+    ExprCompiler c(s_, ei, options_, &diags_);
+    own_deps_.resize(s_.entities.size());
+    own_deps_[ei].assign(s_.entities[ei].fields.size(), {});
+    auto compile_field = [&](std::uint32_t f, const ast::Expr& expr) {
+      FieldDef& d = s_.entities[ei].fields[f];
+      c.set_self_type(d.kind == FieldKind::derived ? d.type : Type::null);
+      CompiledFormula cf;
+      if (!c.compile(expr, &cf)) return;
+      own_deps_[ei][f] = c.own_fields();
+      const Type want = d.kind == FieldKind::effect ? Type::boolean : d.type;
+      const bool fits = cf.type == want || cf.type == Type::null ||
+                        (want == Type::real && cf.type == Type::integer);
+      if (!fits) {
+        error(expr.loc, std::string(d.kind == FieldKind::effect ? "the condition of effect "
+                                                                : "field ") +
+                            d.name + " is " + type_name(want) + " but its formula gives " +
+                            type_name(cf.type));
+        return;
+      }
+      if (d.kind == FieldKind::derived || d.kind == FieldKind::effect) {
+        s_.entities[ei].fields[f].formula = std::move(cf);
+        return;
+      }
+      ConstantFrame frame;
+      try {
+        Result<Value> v = coerce(cf.eval(frame), d.type);
+        if (!v.is_ok()) {
+          error(expr.loc, v.status().message());
+          return;
+        }
+        s_.entities[ei].fields[f].initial = std::move(v).value();
+      } catch (const std::exception& ex) {
+        error(expr.loc, std::string("default of ") + d.name + " fails: " + ex.what());
+      }
+    };
+    std::uint32_t f = 0;
+    for (const ast::Field& af : a.fields) {
+      FieldDef& d = s_.entities[ei].fields[f];
+      if (af.value != nullptr) {
+        compile_field(f, *af.value);
+      } else {
+        d.initial = zero_of(d.type);
+      }
+      ++f;
+    }
+    for (const ast::Effect& fx : a.effects) {
+      compile_field(f, *fx.when);
+      s_.entities[ei].fields[f].cond_local = s_.entities[ei].local_count++;
+      ++f;
+    }
+  }
+
+  void mark_members(std::uint32_t ei, const ast::Entity& a) {
+    EntityDef& ent = s_.entities[ei];
+    for (std::uint32_t gi = 0; gi < a.groups.size(); ++gi) {
+      const ast::CycleGroup& g = a.groups[gi];
+      for (std::size_t m = 0; m < g.members.size(); ++m) {
+        const std::uint32_t f = ent.find_field(g.members[m]);
+        if (f == kNone) {
+          error(g.member_locs[m], "unknown field '" + g.members[m] + "' in entity " + ent.name);
+        } else if (ent.fields[f].kind != FieldKind::state || ent.fields[f].group != kNone) {
+          error(g.member_locs[m], "member " + g.members[m] +
+                                      " must be a state field of no other group (the group computes it)");
+        } else {
+          ent.fields[f].kind = FieldKind::member;
+          ent.fields[f].group = gi;
+        }
+      }
+    }
+  }
+
+  void groups(std::uint32_t ei, const ast::Entity& a) {
+    for (std::uint32_t gi = 0; gi < a.groups.size(); ++gi) {
+      const ast::CycleGroup& g = a.groups[gi];
+      EntityDef& ent = s_.entities[ei];
+      GroupDef def;
+      def.name = g.name;
+      for (const std::string& m : g.members) {
+        const std::uint32_t f = ent.find_field(m);
+        if (f != kNone && ent.fields[f].group == gi) def.members.push_back(f);
+      }
+      if (def.members.size() != g.members.size()) continue;
+      ExprCompiler c(s_, ei, options_, &diags_);
+      c.restrict_to(def.members);
+      for (const ast::GroupRule& r : g.rules) {
+        const auto out = std::find(g.members.begin(), g.members.end(), r.member);
+        if (out == g.members.end()) {
+          error(r.loc, "'" + r.member + "' is not a member of cycle group " + g.name);
+          continue;
+        }
+        GroupRuleDef rule;
+        rule.output = static_cast<std::uint32_t>(out - g.members.begin());
+        rule.is_default = r.is_default;
+        rule.text = r.member;
+        if (!c.compile(*r.value, &rule.formula)) continue;
+        const FieldDef& target = ent.fields[def.members[rule.output]];
+        if (!(rule.formula.type == target.type ||
+              (target.type == Type::real && rule.formula.type == Type::integer))) {
+          error(r.value->loc, "member " + target.name + " is " + type_name(target.type) +
+                                  " but this rule gives " + type_name(rule.formula.type));
+          continue;
+        }
+        for (std::uint32_t local : rule.formula.slots) {
+          const auto it = std::find_if(def.members.begin(), def.members.end(), [&](std::uint32_t m) {
+            return ent.field_local(m) == local;
+          });
+          rule.inputs.push_back(static_cast<std::uint32_t>(it - def.members.begin()));
+        }
+        def.rules.push_back(std::move(rule));
+      }
+      def.dispatcher_local = ent.local_count++;
+      ent.groups.push_back(std::move(def));
+    }
+  }
+
+  // Depth-first over own-field reads: an edge back to a field on the stack is an
+  // immediate cycle (the same record would need its own value). Post-order gives
+  // the creation order, dependencies first.
+  void order(std::uint32_t ei) {
+    EntityDef& ent = s_.entities[ei];
+    const std::size_t n = ent.fields.size();
+    std::vector<int> state(n, 0);  // 0 new, 1 on stack, 2 done
+    std::vector<std::uint32_t> stack;
+    std::function<bool(std::uint32_t)> visit = [&](std::uint32_t f) {
+      if (state[f] == 2) return true;
+      if (state[f] == 1) {
+        std::string path;
+        const auto from = std::find(stack.begin(), stack.end(), f);
+        for (auto it = from; it != stack.end(); ++it) path += ent.name + "." + ent.fields[*it].name + " -> ";
+        path += ent.name + "." + ent.fields[f].name;
+        return error(ent.fields[f].loc, "immediate cycle: " + path);
+      }
+      state[f] = 1;
+      stack.push_back(f);
+      for (std::uint32_t d : own_deps_[ei][f]) {
+        if (!visit(d)) return false;
+      }
+      stack.pop_back();
+      state[f] = 2;
+      const FieldKind k = ent.fields[f].kind;
+      if (k == FieldKind::derived || k == FieldKind::effect) ent.creation_order.push_back(f);
+      return true;
+    };
+    for (std::uint32_t f = 0; f < n; ++f) {
+      stack.clear();
+      if (!visit(f)) return;
+    }
+  }
+
+  Schema& s_;
+  const CompileOptions& options_;
+  std::vector<Diagnostic> diags_;
+  std::vector<std::vector<std::vector<std::uint32_t>>> own_deps_;
+};
+
+}  // namespace
+
+const char* type_name(Type type) {
+  switch (type) {
+    case Type::null: return "null";
+    case Type::boolean: return "bool";
+    case Type::integer: return "int";
+    case Type::real: return "float";
+    case Type::string: return "string";
+    case Type::tensor: return "tensor";
+  }
+  return "?";
+}
+
+Value zero_of(Type type) {
+  switch (type) {
+    case Type::boolean: return Value(false);
+    case Type::integer: return Value(std::int64_t{0});
+    case Type::real: return Value(0.0);
+    case Type::string: return Value("");
+    case Type::tensor: return Tensor::vector({});
+    default: return Value();
+  }
+}
+
+Result<Value> coerce(const Value& v, Type type) {
+  switch (type) {
+    case Type::boolean:
+      if (v.is_bool()) return v;
+      break;
+    case Type::integer:
+      if (v.is_int()) return v;
+      break;
+    case Type::real:
+      if (v.is_double()) return v;
+      if (v.is_int()) return Value(static_cast<double>(v.as_int()));
+      break;
+    case Type::string:
+      if (v.is_string()) return v;
+      break;
+    case Type::tensor:
+      if (v.is_tensor()) return v;
+      break;
+    case Type::null: return v;
+  }
+  return Status(StatusCode::invalid_argument, std::string("expected ") + type_name(type) + ", got " +
+                                                  v.to_json());
+}
+
+const char* timing_name(Timing timing) {
+  static constexpr const char* kNames[] = {"immediate", "on_completion", "conditional", "temporal",
+                                           "batched"};
+  return kNames[static_cast<int>(timing)];
+}
+
+const char* agg_name(AggOp op) {
+  static constexpr const char* kNames[] = {"count", "sum", "avg", "min", "max", "any", "every"};
+  return kNames[static_cast<int>(op)];
+}
+
+std::uint32_t EntityDef::find_field(std::string_view n) const {
+  for (std::uint32_t i = 0; i < fields.size(); ++i) {
+    if (fields[i].name == n) return i;
+  }
+  return kNone;
+}
+
+std::uint32_t EntityDef::find_relation(std::string_view n) const {
+  for (std::uint32_t i = 0; i < relations.size(); ++i) {
+    if (relations[i].name == n) return i;
+  }
+  return kNone;
+}
+
+std::uint32_t Schema::find_entity(std::string_view n) const {
+  for (std::uint32_t i = 0; i < entities.size(); ++i) {
+    if (entities[i].name == n) return i;
+  }
+  return kNone;
+}
+
+Result<std::shared_ptr<const Schema>> compile_schema(const SourceFile& file, CompileOptions options) {
+  Result<ast::Schema> tree = parse_schema(file);
+  if (!tree.is_ok()) return tree.status();
+  auto schema = std::make_shared<Schema>();
+  schema->source = file;
+  Checker checker(*schema, options);
+  if (!checker.run(tree.value())) {
+    return Status(StatusCode::invalid_argument, format_diagnostics(file, checker.diagnostics()));
+  }
+  return std::shared_ptr<const Schema>(std::move(schema));
+}
+
+}  // namespace mgraph::schema

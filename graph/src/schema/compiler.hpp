@@ -1,0 +1,80 @@
+#pragma once
+// Private interface between the schema checker and the formula compiler.
+
+#include <vector>
+
+#include "mgraph/graph/schema/ast.hpp"
+#include "mgraph/graph/schema/schema.hpp"
+
+namespace mgraph::schema {
+
+/// One hop of a relation path from the record a formula runs for.
+struct Step {
+  bool many = false;
+  std::uint32_t relation = kNone;  ///< relation index in the entity the hop starts from
+  std::uint32_t local = kNone;     ///< that relation's node local
+  std::uint32_t target = kNone;    ///< entity reached
+};
+
+/// What a sub-expression denotes while compiling.
+struct Typed {
+  enum class Kind : std::uint8_t { value, record, collection, each };
+  Kind kind = Kind::value;
+  Type type = Type::null;  ///< value, or the element type of an `each` with a field
+  Eval eval;               ///< value only
+  bool constant = true;    ///< value only: reads no field and not self
+  std::uint32_t entity = kNone;  ///< record/collection/each: the entity reached
+  std::vector<Step> path;
+  std::uint32_t field = kNone;  ///< each: the field read from every record (kNone: records)
+  SourceLoc loc;
+};
+
+/// Compiles the formulas of one entity. Restricting `allowed_fields` (cycle-group rules)
+/// forbids relations, aggregates, self and every field outside the set.
+class ExprCompiler {
+ public:
+  ExprCompiler(Schema& schema, std::uint32_t entity, const CompileOptions& options,
+               std::vector<Diagnostic>* diags)
+      : schema_(schema), entity_(entity), options_(options), diags_(diags) {}
+
+  void restrict_to(std::vector<std::uint32_t> fields) { allowed_ = std::move(fields); restricted_ = true; }
+  /// The type `self` has in this formula (the declared type of the field).
+  void set_self_type(Type t) { self_type_ = t; }
+
+  /// Compiles `e` into `out`; false after reporting a diagnostic.
+  bool compile(const ast::Expr& e, CompiledFormula* out);
+  /// Own fields the last compiled formula reads directly (for immediate-cycle detection).
+  const std::vector<std::uint32_t>& own_fields() const { return own_fields_; }
+
+ private:
+  bool expr(const ast::Expr& e, Typed* out);
+  bool name(const ast::Expr& e, Typed* out);
+  bool member(const ast::Expr& e, Typed* out);
+  bool unary(const ast::Expr& e, Typed* out);
+  bool binary(const ast::Expr& e, Typed* out);
+  bool cond(const ast::Expr& e, Typed* out);
+  bool list(const ast::Expr& e, Typed* out);
+  bool call(const ast::Expr& e, Typed* out);
+  bool aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typed* out);
+  bool value_of(const ast::Expr& e, Typed* out);  ///< expr() that must be a value
+  bool error(SourceLoc loc, std::string message);
+  std::uint32_t slot_of(std::uint32_t local);
+  Typed field_value(std::uint32_t field, SourceLoc loc);
+
+  Schema& schema_;
+  std::uint32_t entity_;
+  const CompileOptions& options_;
+  std::vector<Diagnostic>* diags_;
+  bool restricted_ = false;
+  std::vector<std::uint32_t> allowed_;
+  Type self_type_ = Type::null;
+  CompiledFormula* current_ = nullptr;
+  std::vector<std::uint32_t> own_fields_;
+};
+
+/// Calls `fn(id)` for every record reached from `start` along `path` (one hops follow
+/// the linked id, many hops every member), reading each hop as a dependency.
+void walk_path(Frame& frame, const std::vector<Step>& path, std::size_t i, std::uint64_t start,
+               const std::function<void(std::uint64_t)>& fn);
+
+}  // namespace mgraph::schema

@@ -1,0 +1,319 @@
+// Formula compiler: resolves names against the schema, types every sub-expression and
+// builds closures. Each closure captures only indices (slots, locals), so evaluation
+// never looks a name up.
+
+#include <algorithm>
+#include <cmath>
+
+#include "compiler.hpp"
+#include "ops.hpp"
+
+namespace mgraph::schema {
+namespace {
+
+bool numeric(Type t) { return t == Type::integer || t == Type::real; }
+
+// Recursion depth of walk_path is the path length, which the parser's depth bounds.
+}  // namespace
+
+void walk_path(Frame& frame, const std::vector<Step>& path, std::size_t i, std::uint64_t start,
+               const std::function<void(std::uint64_t)>& fn) {
+  if (i == path.size()) {
+    fn(start);
+    return;
+  }
+  if (!path[i].many) {
+    const Value id = frame.read(start, path[i].local);
+    if (id.is_int()) walk_path(frame, path, i + 1, static_cast<std::uint64_t>(id.as_int()), fn);
+    return;
+  }
+  for (std::uint64_t m : frame.members(start, path[i].local)) walk_path(frame, path, i + 1, m, fn);
+}
+
+bool ExprCompiler::error(SourceLoc loc, std::string message) {
+  if (diags_->size() < kDiagnosticsMax) diags_->push_back({loc, std::move(message)});
+  return false;
+}
+
+std::uint32_t ExprCompiler::slot_of(std::uint32_t local) {
+  auto& s = current_->slots;
+  auto it = std::find(s.begin(), s.end(), local);
+  if (it != s.end()) return static_cast<std::uint32_t>(it - s.begin());
+  s.push_back(local);
+  return static_cast<std::uint32_t>(s.size() - 1);
+}
+
+bool ExprCompiler::compile(const ast::Expr& e, CompiledFormula* out) {
+  *out = CompiledFormula{};
+  current_ = out;
+  own_fields_.clear();
+  Typed t;
+  if (!value_of(e, &t)) return false;
+  out->eval = std::move(t.eval);
+  out->type = t.type;
+  return true;
+}
+
+bool ExprCompiler::value_of(const ast::Expr& e, Typed* out) {
+  if (!expr(e, out)) return false;
+  switch (out->kind) {
+    case Typed::Kind::value: return true;
+    case Typed::Kind::record:
+      return error(e.loc, "a related record is not a value; read one of its fields (rel.field)");
+    case Typed::Kind::collection:
+    case Typed::Kind::each:
+      return error(e.loc,
+                   "a collection is not a value; aggregate it, e.g. count(...) or sum(items[*].x)");
+  }
+  return false;
+}
+
+bool ExprCompiler::expr(const ast::Expr& e, Typed* out) {
+  out->loc = e.loc;
+  switch (e.kind) {
+    case ast::ExprKind::literal: {
+      const Value v = e.literal;
+      out->type = v.is_bool()     ? Type::boolean
+                  : v.is_int()    ? Type::integer
+                  : v.is_double() ? Type::real
+                  : v.is_string() ? Type::string
+                                  : Type::null;
+      out->eval = [v](Frame&) { return v; };
+      return true;
+    }
+    case ast::ExprKind::self: {
+      if (restricted_ || self_type_ == Type::null) {
+        return error(e.loc, "'self' is only allowed in the formula of a derived field");
+      }
+      current_->reads_self = true;
+      out->type = self_type_;
+      out->constant = false;
+      out->eval = [](Frame& f) { return f.self(); };
+      return true;
+    }
+    case ast::ExprKind::name: return name(e, out);
+    case ast::ExprKind::member: return member(e, out);
+    case ast::ExprKind::each: {
+      if (!expr(*e.args[0], out)) return false;
+      if (out->kind != Typed::Kind::collection) {
+        return error(e.loc, "[*] applies to a many-relation (e.g. items[*])");
+      }
+      out->kind = Typed::Kind::each;
+      return true;
+    }
+    case ast::ExprKind::unary: return unary(e, out);
+    case ast::ExprKind::binary: return binary(e, out);
+    case ast::ExprKind::cond: return cond(e, out);
+    case ast::ExprKind::list: return list(e, out);
+    case ast::ExprKind::call: return call(e, out);
+  }
+  return false;
+}
+
+Typed ExprCompiler::field_value(std::uint32_t field, SourceLoc loc) {
+  const EntityDef& ent = schema_.entities[entity_];
+  Typed t;
+  t.loc = loc;
+  t.type = ent.fields[field].type;
+  t.constant = false;
+  own_fields_.push_back(field);
+  const std::uint32_t k = slot_of(ent.field_local(field));
+  t.eval = [k](Frame& f) { return f.slot(k); };
+  return t;
+}
+
+bool ExprCompiler::name(const ast::Expr& e, Typed* out) {
+  const EntityDef& ent = schema_.entities[entity_];
+  const std::uint32_t f = ent.find_field(e.text);
+  if (f != kNone) {
+    if (restricted_ && std::find(allowed_.begin(), allowed_.end(), f) == allowed_.end()) {
+      return error(e.loc, "a cycle rule may only read members of its group, not '" + e.text + "'");
+    }
+    *out = field_value(f, e.loc);
+    return true;
+  }
+  const std::uint32_t r = ent.find_relation(e.text);
+  if (r != kNone) {
+    if (restricted_) return error(e.loc, "a cycle rule may not follow relations");
+    const RelationDef& rel = ent.relations[r];
+    out->kind = rel.many ? Typed::Kind::collection : Typed::Kind::record;
+    out->entity = rel.target;
+    out->path = {Step{rel.many, r, ent.relation_local(r), rel.target}};
+    out->constant = false;
+    return true;
+  }
+  return error(e.loc, "unknown name '" + e.text + "' in entity " + ent.name);
+}
+
+bool ExprCompiler::member(const ast::Expr& e, Typed* out) {
+  Typed base;
+  if (!expr(*e.args[0], &base)) return false;
+  if (base.kind == Typed::Kind::value) {
+    return error(e.loc, "'." + e.text + "' needs a related record on its left");
+  }
+  if (base.kind == Typed::Kind::collection) {
+    return error(e.loc, "use [*] to reach '" + e.text + "' of every member (e.g. items[*]." +
+                            e.text + ")");
+  }
+  if (base.kind == Typed::Kind::each && base.field != kNone) {
+    return error(e.loc, "'" + e.text + "' follows a field, not a record");
+  }
+  const EntityDef& target = schema_.entities[base.entity];
+  const std::uint32_t f = target.find_field(e.text);
+  const std::uint32_t r = target.find_relation(e.text);
+  if (f == kNone && r == kNone) {
+    return error(e.loc, "unknown field '" + e.text + "' in entity " + target.name);
+  }
+  *out = base;
+  out->loc = e.loc;
+  if (r != kNone) {
+    const RelationDef& rel = target.relations[r];
+    out->path.push_back(Step{rel.many, r, target.relation_local(r), rel.target});
+    out->entity = rel.target;
+    if (rel.many) {
+      out->kind = Typed::Kind::collection;
+    } else if (base.kind == Typed::Kind::record) {
+      out->kind = Typed::Kind::record;
+    }
+    return true;
+  }
+  out->type = target.fields[f].type;
+  if (base.kind == Typed::Kind::each) {
+    out->field = f;
+    return true;
+  }
+  // A field of a related record: follow the one-hops, the zero of its type when unlinked.
+  current_->tracked = true;
+  out->kind = Typed::Kind::value;
+  out->constant = false;
+  const std::uint32_t local = target.field_local(f);
+  const Value zero = zero_of(out->type);
+  out->eval = [path = base.path, local, zero](Frame& fr) {
+    Value v = zero;
+    walk_path(fr, path, 0, fr.record(), [&](std::uint64_t id) { v = fr.read(id, local); });
+    return v;
+  };
+  return true;
+}
+
+bool ExprCompiler::unary(const ast::Expr& e, Typed* out) {
+  Typed a;
+  if (!value_of(*e.args[0], &a)) return false;
+  *out = a;
+  if (e.text == "not") {
+    if (a.type != Type::boolean) return error(e.loc, std::string("'not' needs a bool, got ") + type_name(a.type));
+    out->eval = [f = std::move(a.eval)](Frame& fr) { return Value(!ops::truthy(f(fr))); };
+    return true;
+  }
+  if (!numeric(a.type) && a.type != Type::tensor) {
+    return error(e.loc, std::string("'-' needs a number or a tensor, got ") + type_name(a.type));
+  }
+  out->eval = [f = std::move(a.eval)](Frame& fr) { return ops::negate(f(fr)); };
+  return true;
+}
+
+bool ExprCompiler::binary(const ast::Expr& e, Typed* out) {
+  Typed a, b;
+  const bool ok_a = value_of(*e.args[0], &a);
+  const bool ok_b = value_of(*e.args[1], &b);
+  if (!ok_a || !ok_b) return false;
+  out->constant = a.constant && b.constant;
+  const std::string& op = e.text;
+  auto mismatch = [&] {
+    return error(e.loc, "operator '" + op + "' cannot combine " + type_name(a.type) + " and " +
+                            type_name(b.type));
+  };
+  Eval fa = std::move(a.eval), fb = std::move(b.eval);
+  if (op == "and" || op == "or") {
+    if (a.type != Type::boolean || b.type != Type::boolean) return mismatch();
+    out->type = Type::boolean;
+    const bool is_and = op == "and";
+    out->eval = [fa, fb, is_and](Frame& fr) {
+      const bool x = ops::truthy(fa(fr));
+      if (x != is_and) return Value(x);  // short circuit
+      return Value(ops::truthy(fb(fr)));
+    };
+    return true;
+  }
+  if (op == "==" || op == "!=" || op == "<" || op == "<=" || op == ">" || op == ">=") {
+    const bool eq = op == "==" || op == "!=";
+    const bool comparable = (numeric(a.type) && numeric(b.type)) ||
+                            (a.type == Type::string && b.type == Type::string) ||
+                            (eq && (a.type == b.type || a.type == Type::null || b.type == Type::null));
+    if (!comparable) return mismatch();
+    out->type = Type::boolean;
+    out->eval = [fa, fb, op](Frame& fr) { return ops::compare(op, fa(fr), fb(fr)); };
+    return true;
+  }
+  const char c = op[0];
+  if (a.type == Type::tensor || b.type == Type::tensor) {
+    if (!(a.type == Type::tensor || numeric(a.type)) || !(b.type == Type::tensor || numeric(b.type)) ||
+        c == '%') {
+      return mismatch();
+    }
+    out->type = Type::tensor;
+  } else if (a.type == Type::string || b.type == Type::string) {
+    if (c != '+' || a.type != b.type) return mismatch();
+    out->type = Type::string;
+  } else if (numeric(a.type) && numeric(b.type)) {
+    out->type = (a.type == Type::integer && b.type == Type::integer && c != '/') ? Type::integer
+                                                                                 : Type::real;
+  } else {
+    return mismatch();
+  }
+  // `/` always divides as floats: 1 / 2 is 0.5, as in a spreadsheet.
+  const bool to_real = out->type == Type::real;
+  out->eval = [fa, fb, c, to_real](Frame& fr) {
+    Value v = ops::arith(c, fa(fr), fb(fr));
+    return to_real && v.is_int() ? Value(static_cast<double>(v.as_int())) : v;
+  };
+  return true;
+}
+
+bool ExprCompiler::cond(const ast::Expr& e, Typed* out) {
+  Typed c, a, b;
+  const bool ok = value_of(*e.args[0], &c) & value_of(*e.args[1], &a) & value_of(*e.args[2], &b);
+  if (!ok) return false;
+  if (c.type != Type::boolean) return error(e.args[0]->loc, std::string("'if' needs a bool condition, got ") + type_name(c.type));
+  Type t = a.type;
+  if (a.type != b.type) {
+    if (numeric(a.type) && numeric(b.type)) {
+      t = Type::real;
+    } else if (a.type == Type::null || b.type == Type::null) {
+      t = a.type == Type::null ? b.type : a.type;
+    } else {
+      return error(e.loc, std::string("the branches of 'if' differ: ") + type_name(a.type) + " and " +
+                              type_name(b.type));
+    }
+  }
+  out->type = t;
+  out->constant = c.constant && a.constant && b.constant;
+  out->eval = [fc = std::move(c.eval), fa = std::move(a.eval), fb = std::move(b.eval), t](Frame& fr) {
+    Value v = ops::truthy(fc(fr)) ? fa(fr) : fb(fr);
+    return t == Type::real && v.is_int() ? Value(static_cast<double>(v.as_int())) : v;
+  };
+  return true;
+}
+
+bool ExprCompiler::list(const ast::Expr& e, Typed* out) {
+  std::vector<Eval> items;
+  out->type = Type::tensor;
+  for (const auto& arg : e.args) {
+    Typed t;
+    if (!value_of(*arg, &t)) return false;
+    if (!numeric(t.type) && t.type != Type::tensor) {
+      return error(arg->loc, std::string("tensor literals hold numbers, got ") + type_name(t.type));
+    }
+    out->constant = out->constant && t.constant;
+    items.push_back(std::move(t.eval));
+  }
+  out->eval = [items = std::move(items)](Frame& fr) {
+    std::vector<Value> vs;
+    vs.reserve(items.size());
+    for (const Eval& f : items) vs.push_back(f(fr));
+    return ops::list(vs);
+  };
+  return true;
+}
+
+}  // namespace mgraph::schema

@@ -1,0 +1,42 @@
+#pragma once
+// Runtime operations of compiled formulas on Values: arithmetic with int/float
+// promotion, string concatenation, elementwise tensor math with scalar broadcast, and
+// the tensor functions. A type error that the checker could not rule out throws
+// FormulaError, which the engine turns into StatusCode::formula_error and a rollback.
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "mgraph/graph/value.hpp"
+
+namespace mgraph::schema::ops {
+
+struct FormulaError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Value arith(char op, const Value& a, const Value& b);  ///< + - * / %
+Value compare(std::string_view op, const Value& a, const Value& b);
+Value negate(const Value& a);
+bool truthy(const Value& v);  ///< REQUIRES a bool (null counts as false)
+double num(const Value& v);   ///< a number (bool as 0/1, null as 0)
+
+Tensor as_tensor(const Value& v);
+Value slice(const Value& v, std::int64_t start, std::optional<std::int64_t> end);
+Value window_avg(const Value& v, std::int64_t n);
+Value dot(const Value& a, const Value& b);
+Value matmul(const Value& a, const Value& b);
+Value transpose(const Value& a);
+Value reshape(const Value& a, const std::vector<std::int64_t>& dims);
+/// Over all elements (axis < 0) or along an axis of a matrix (0: per column, 1: per row).
+Value mean(const Value& a, std::int64_t axis);
+Value stddev(const Value& a, std::int64_t axis);  ///< population standard deviation
+Value reduce_sum(const Value& a);
+Value reduce_min(const Value& a);
+Value reduce_max(const Value& a);
+/// Pearson correlation matrix of the columns of a matrix (rows are observations).
+Value correlate(const Value& a);
+Value list(const std::vector<Value>& items);  ///< [1, 2] or [[1, 2], [3, 4]]
+
+}  // namespace mgraph::schema::ops

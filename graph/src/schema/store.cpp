@@ -1,0 +1,656 @@
+// Store: records as graph nodes, compiled formulas as shared FieldSpecs, relations,
+// mutation events and the transaction journal of Store-side state.
+
+#include "mgraph/graph/schema/store.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ops.hpp"
+
+namespace mgraph::schema {
+
+const char* mutation_name(MutationType type) {
+  static constexpr const char* kNames[] = {"create", "update", "delete", "link", "unlink"};
+  return kNames[static_cast<int>(type)];
+}
+
+/// The Frame a compiled formula sees inside the Graph: slots are the declared inputs
+/// (declared formulas) or the record's own nodes read as tracked dependencies.
+class Store::FieldFrame final : public Frame {
+ public:
+  FieldFrame(Store& s, Context& c, RecordId id, const CompiledFormula& f, Type self_type)
+      : s_(s), c_(c), id_(id), f_(f), self_type_(self_type) {}
+  Value slot(std::uint32_t k) override {
+    if (!f_.tracked) return c_.input(k);
+    return c_.read(s_.records_[id_ - 1].nodes[f_.slots[k]]);
+  }
+  Value self() override {
+    const Value& v = c_.self();
+    return v.is_null() ? zero_of(self_type_) : v;
+  }
+  std::uint64_t record() override { return id_; }
+  Value read(std::uint64_t id, std::uint32_t local) override {
+    MG_ASSERT(id >= 1 && id <= s_.records_.size());
+    return c_.read(s_.records_[id - 1].nodes[local]);
+  }
+  const std::vector<std::uint64_t>& members(std::uint64_t id, std::uint32_t local) override {
+    MG_ASSERT(id >= 1 && id <= s_.records_.size());
+    const Record& r = s_.records_[id - 1];
+    c_.read(r.nodes[local]);  // the membership version: a dependency on the collection
+    const EntityDef& e = s_.schema_->entities[r.entity];
+    return r.members[local - e.relation_local(0)];
+  }
+
+ private:
+  Store& s_;
+  Context& c_;
+  RecordId id_;
+  const CompiledFormula& f_;
+  Type self_type_;
+};
+
+namespace {
+
+/// Frame of a cycle-group rule: its slots are the member values the group passes in.
+class SpanFrame final : public Frame {
+ public:
+  explicit SpanFrame(std::span<const Value> in) : in_(in) {}
+  Value slot(std::uint32_t k) override { return in_[k]; }
+  Value self() override { return Value(); }
+  std::uint64_t record() override { return 0; }
+  Value read(std::uint64_t, std::uint32_t) override {
+    throw ops::FormulaError("a cycle rule reads group members only");
+  }
+  const std::vector<std::uint64_t>& members(std::uint64_t, std::uint32_t) override {
+    throw ops::FormulaError("a cycle rule reads group members only");
+  }
+
+ private:
+  std::span<const Value> in_;
+};
+
+Value checked(Result<Value> v, const std::string& where) {
+  if (!v.is_ok()) throw ops::FormulaError(where + ": " + v.status().message());
+  return std::move(v).value();
+}
+
+Equality tolerance_equality(double tol) {
+  return [tol](const Value& a, const Value& b) {
+    if (a.is_double() && b.is_double()) return std::fabs(a.as_double() - b.as_double()) <= tol;
+    if (a.is_tensor() && b.is_tensor()) {
+      const Tensor x = a.as_tensor(), y = b.as_tensor();
+      if (!std::equal(x.shape().begin(), x.shape().end(), y.shape().begin(), y.shape().end())) {
+        return false;
+      }
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        if (std::fabs(x.data()[i] - y.data()[i]) > tol) return false;
+      }
+      return true;
+    }
+    return a == b;
+  };
+}
+
+}  // namespace
+
+Store::Store(std::shared_ptr<const Schema> schema, StoreOptions options)
+    : schema_(std::move(schema)), options_(options),
+      graph_(GraphOptions{.history_limit = options.history_limit}) {
+  MG_ASSERT(schema_ != nullptr);
+  build_specs();
+}
+
+void Store::build_specs() {
+  const auto& ents = schema_->entities;
+  specs_.resize(ents.size());
+  watchers_.resize(ents.size());
+  for (std::uint32_t ei = 0; ei < ents.size(); ++ei) watchers_[ei].resize(ents[ei].fields.size());
+  for (std::uint32_t ei = 0; ei < ents.size(); ++ei) {
+    const EntityDef& e = ents[ei];
+    for (std::uint32_t a = 0; a < e.aggregates.size(); ++a) {
+      const AggregateDef& ag = e.aggregates[a];
+      if (ag.field == kNone) continue;
+      const RelationDef& rel = e.relations[ag.relation];
+      watchers_[rel.target][ag.field].push_back({ei, a, rel.inverse});
+    }
+    specs_[ei].assign(2 * e.fields.size(), 0);
+    for (std::uint32_t f = 0; f < e.fields.size(); ++f) {
+      const FieldDef& d = e.fields[f];
+      if (d.kind != FieldKind::derived && d.kind != FieldKind::effect) continue;
+      const CompiledFormula* cf = &d.formula;
+      const std::string where = e.name + "." + d.name;
+      FieldSpec value;
+      value.name = where;
+      value.dependencies = cf->tracked ? Dependencies::tracked : Dependencies::declared;
+      if (d.kind == FieldKind::derived) {
+        value.evaluation = d.options.lazy ? Evaluation::lazy : Evaluation::strict;
+        if (d.options.tolerance >= 0) value.equality = tolerance_equality(d.options.tolerance);
+        value.formula = [this, cf, type = d.type, where](Context& c) {
+          FieldFrame frame(*this, c, owner_[c.node()], *cf, type);
+          return checked(coerce(cf->eval(frame), type), where);
+        };
+        specs_[ei][f] = graph_.add_spec(std::move(value));
+        continue;
+      }
+      // An effect is two nodes: its condition, and the effect, which changes only when the
+      // condition does (equality cutoff) or when it is acknowledged (a proposal).
+      value.formula = [this, cf, where](Context& c) {
+        FieldFrame frame(*this, c, owner_[c.node()], *cf, Type::boolean);
+        return checked(coerce(cf->eval(frame), Type::boolean), where);
+      };
+      specs_[ei][e.fields.size() + f] = graph_.add_spec(std::move(value));
+      FieldSpec fx;
+      fx.name = where;
+      fx.dependencies = Dependencies::declared;
+      fx.formula = [kind = d.effect_kind](Context& c) {
+        const Value& prev = c.self();
+        const bool boolean = kind == EffectKind::boolean;
+        const std::int64_t pending = prev.is_int() ? prev.as_int() : 0;
+        if (c.has_proposed()) return boolean ? Value(false) : Value(std::max<std::int64_t>(0, pending - 1));
+        if (!ops::truthy(c.input(0))) return prev.is_null() ? (boolean ? Value(false) : Value(std::int64_t{0})) : prev;
+        return boolean ? Value(true) : Value(pending + 1);
+      };
+      specs_[ei][f] = graph_.add_spec(std::move(fx));
+    }
+  }
+}
+
+std::string Store::node_name(RecordId id, std::string_view what) const {
+  return schema_->entities[records_[id - 1].entity].name + "#" + std::to_string(id) + "." +
+         std::string(what);
+}
+
+Result<RecordId> Store::create(std::string_view entity, const FieldValues& values) {
+  const std::uint32_t ei = schema_->find_entity(entity);
+  if (ei == kNone) return Status(StatusCode::not_found, "unknown entity '" + std::string(entity) + "'");
+  const EntityDef& e = schema_->entities[ei];
+  std::vector<Value> initial;
+  for (const FieldDef& f : e.fields) initial.push_back(f.initial);
+  for (const auto& [name, v] : values) {
+    const std::uint32_t f = e.find_field(name);
+    if (f == kNone) return Status(StatusCode::not_found, "unknown field '" + name + "' in entity " + e.name);
+    const FieldDef& d = e.fields[f];
+    if (d.kind != FieldKind::state && d.kind != FieldKind::member) {
+      return Status(StatusCode::invalid_argument, e.name + "." + name + " is computed; it cannot be given");
+    }
+    Result<Value> c = coerce(v, d.type);
+    if (!c.is_ok()) return Status(StatusCode::invalid_argument, e.name + "." + name + ": " + c.status().message());
+    initial[f] = std::move(c).value();
+  }
+  const RecordId id = records_.size() + 1;
+  records_.push_back(Record{ei, {}, {}, {}});
+  if (Status s = create_nodes(id, initial); !s.is_ok()) return s;
+  MG_ASSERT(records_[id - 1].nodes.size() == e.local_count);
+  if (Status s = write(records_[id - 1].nodes[EntityDef::exists_local], Value(true)); !s.is_ok()) return s;
+  MutationEvent ev;
+  ev.type = MutationType::create;
+  ev.entity = ei;
+  ev.record = id;
+  ev.values = std::move(initial);
+  emit(std::move(ev));
+  return id;
+}
+
+Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
+  Record& r = records_[id - 1];
+  const EntityDef& e = schema_->entities[r.entity];
+  r.nodes.assign(e.local_count, kNoNode);
+  auto own = [&](NodeId n) {
+    if (owner_.size() <= n) owner_.resize(n + 1, 0);
+    owner_[n] = id;
+    return n;
+  };
+  r.nodes[EntityDef::exists_local] = own(graph_.add_variable(Value(false), node_name(id, "exists")));
+  for (std::uint32_t f = 0; f < e.fields.size(); ++f) {
+    if (e.fields[f].kind == FieldKind::state) {
+      r.nodes[e.field_local(f)] = own(graph_.add_variable(initial[f], node_name(id, e.fields[f].name)));
+    }
+  }
+  r.members.resize(e.relations.size());
+  for (std::uint32_t rel = 0; rel < e.relations.size(); ++rel) {
+    const RelationDef& d = e.relations[rel];
+    r.nodes[e.relation_local(rel)] = own(graph_.add_variable(
+        d.many ? Value(std::int64_t{0}) : Value(), node_name(id, d.name)));
+  }
+  r.bags.resize(e.aggregates.size());
+  for (const AggregateDef& a : e.aggregates) {
+    const std::string base = e.relations[a.relation].name + "." + agg_name(a.op);
+    const Value zero = a.elem == Type::real ? Value(0.0) : Value(std::int64_t{0});
+    if (a.value_local != kNone) {
+      r.nodes[a.value_local] = own(graph_.add_variable(zero, node_name(id, base)));
+    } else {
+      r.nodes[a.count_local] = own(graph_.add_variable(Value(std::int64_t{0}), node_name(id, base + ".count")));
+      if (a.sum_local != kNone) r.nodes[a.sum_local] = own(graph_.add_variable(zero, node_name(id, base + ".sum")));
+    }
+  }
+  for (const GroupDef& g : e.groups) {
+    CycleGroupDef def;
+    def.name = node_name(id, g.name);
+    for (std::uint32_t m : g.members) {
+      def.members.push_back(node_name(id, e.fields[m].name));
+      def.initial.push_back(initial[m]);
+    }
+    for (const GroupRuleDef& rule : g.rules) {
+      GroupFormula gf;
+      gf.output = rule.output;
+      gf.inputs.assign(rule.inputs.begin(), rule.inputs.end());
+      gf.name = rule.text;
+      const Type type = e.fields[g.members[rule.output]].type;
+      gf.compute = [cf = &rule.formula, type](std::span<const Value> in) {
+        SpanFrame frame(in);
+        return checked(coerce(cf->eval(frame), type), "cycle rule");
+      };
+      if (rule.is_default) def.default_formulas.push_back(def.formulas.size());
+      def.formulas.push_back(std::move(gf));
+    }
+    Result<CycleGroup> cg = graph_.add_cycle_group(std::move(def));
+    if (!cg.is_ok()) return cg.status();
+    for (std::size_t m = 0; m < g.members.size(); ++m) r.nodes[e.field_local(g.members[m])] = own(cg->members[m]);
+    r.nodes[g.dispatcher_local] = own(cg->dispatcher);
+  }
+  for (std::uint32_t f : e.creation_order) {
+    const FieldDef& d = e.fields[f];
+    std::vector<NodeId> inputs;
+    if (!d.formula.tracked) {
+      for (std::uint32_t local : d.formula.slots) {
+        MG_ASSERT(r.nodes[local] != kNoNode);
+        inputs.push_back(r.nodes[local]);
+      }
+    }
+    if (d.kind == FieldKind::effect) {
+      Result<NodeId> cond = graph_.add_derived(specs_[r.entity][e.fields.size() + f], inputs,
+                                               node_name(id, d.name + "?"));
+      if (!cond.is_ok()) return cond.status();
+      r.nodes[d.cond_local] = own(*cond);
+      inputs = {*cond};
+    }
+    Result<NodeId> n = graph_.add_derived(specs_[r.entity][f], inputs, node_name(id, d.name));
+    if (!n.is_ok()) return n.status();
+    r.nodes[e.field_local(f)] = own(*n);
+  }
+  versions_.resize(graph_.node_count(), 0);
+  return Status::ok();
+}
+
+const Store::Record* Store::find(RecordId id) const {
+  return id >= 1 && id <= records_.size() ? &records_[id - 1] : nullptr;
+}
+
+Result<Store::Record*> Store::live(RecordId id) {
+  if (find(id) == nullptr) return Status(StatusCode::not_found, "no record #" + std::to_string(id));
+  Record& r = records_[id - 1];
+  const Value& e = graph_.read(r.nodes[EntityDef::exists_local]);
+  if (!e.is_bool() || !e.as_bool()) {
+    return Status(StatusCode::not_found, "record #" + std::to_string(id) + " does not exist (deleted or rolled back)");
+  }
+  return &r;
+}
+
+bool Store::exists(RecordId id) { return live(id).is_ok(); }
+
+Result<std::uint32_t> Store::entity_of(RecordId id) const {
+  const Record* r = find(id);
+  if (r == nullptr) return Status(StatusCode::not_found, "no record #" + std::to_string(id));
+  return r->entity;
+}
+
+Status Store::check_field(const Record& r, std::string_view field, std::uint32_t* index) const {
+  const EntityDef& e = schema_->entities[r.entity];
+  *index = e.find_field(field);
+  if (*index == kNone) return Status(StatusCode::not_found, "unknown field '" + std::string(field) + "' in entity " + e.name);
+  return Status::ok();
+}
+
+std::vector<Value> Store::field_values(const Record& r) {
+  std::vector<Value> out;
+  const EntityDef& e = schema_->entities[r.entity];
+  for (std::uint32_t f = 0; f < e.fields.size(); ++f) {
+    out.push_back(e.fields[f].kind == FieldKind::state || e.fields[f].kind == FieldKind::member
+                      ? graph_.read(r.nodes[e.field_local(f)])
+                      : Value());
+  }
+  return out;
+}
+
+void Store::emit(MutationEvent e) {
+  for (const auto& l : listeners_) l(e);
+}
+
+Status Store::write(NodeId node, Value v) { return graph_.write(node, std::move(v)); }
+
+Status Store::update(RecordId id, const FieldValues& values) {
+  Result<Record*> rr = live(id);
+  if (!rr.is_ok()) return rr.status();
+  Record& r = **rr;
+  const EntityDef& e = schema_->entities[r.entity];
+  MutationEvent ev;
+  ev.type = MutationType::update;
+  ev.entity = r.entity;
+  ev.record = id;
+  ev.old_values = field_values(r);
+  for (const auto& [name, v] : values) {
+    std::uint32_t f = 0;
+    if (Status s = check_field(r, name, &f); !s.is_ok()) return s;
+    const FieldDef& d = e.fields[f];
+    Result<Value> c = coerce(v, d.type);
+    if (!c.is_ok()) return Status(StatusCode::invalid_argument, e.name + "." + name + ": " + c.status().message());
+    const NodeId n = r.nodes[e.field_local(f)];
+    if (d.kind == FieldKind::member) {
+      if (Status s = graph_.propose(n, *c); !s.is_ok()) return s;
+      continue;
+    }
+    if (d.kind != FieldKind::state) {
+      return Status(StatusCode::invalid_argument, e.name + "." + name + " is computed by its formula; it cannot be written");
+    }
+    const Value old = graph_.read(n);
+    if (Status s = write(n, *c); !s.is_ok()) return s;
+    if (old == *c) continue;
+    // Incremental aggregates of every record this one belongs to, through the inverse.
+    for (const Watcher& w : watchers_[r.entity][f]) {
+      const RelationDef& inv = e.relations[w.inverse];
+      if (inv.many) {
+        for (RecordId o : r.members[w.inverse]) aggregate_change(o, w.aggregate, old, *c);
+      } else {
+        const Value o = graph_.read(r.nodes[e.relation_local(w.inverse)]);
+        if (o.is_int()) aggregate_change(static_cast<RecordId>(o.as_int()), w.aggregate, old, *c);
+      }
+    }
+  }
+  ev.values = field_values(r);
+  for (std::uint32_t f = 0; f < ev.values.size(); ++f) {
+    if (ev.values[f] != ev.old_values[f]) ev.diff.push_back(f);
+  }
+  emit(std::move(ev));
+  return Status::ok();
+}
+
+Status Store::remove(RecordId id) {
+  Result<Record*> rr = live(id);
+  if (!rr.is_ok()) return rr.status();
+  const std::uint32_t ei = (*rr)->entity;
+  const EntityDef& e = schema_->entities[ei];
+  for (std::uint32_t rel = 0; rel < e.relations.size(); ++rel) {
+    Record& r = records_[id - 1];
+    if (e.relations[rel].many) {
+      const std::vector<RecordId> ms = r.members[rel];  // a copy: unlinking edits the list
+      for (RecordId m : ms) {
+        if (Status s = unlink(id, e.relations[rel].name, m); !s.is_ok()) return s;
+      }
+    } else {
+      const Value o = graph_.read(r.nodes[e.relation_local(rel)]);
+      if (o.is_int()) {
+        if (Status s = unlink(id, e.relations[rel].name, static_cast<RecordId>(o.as_int())); !s.is_ok()) return s;
+      }
+    }
+  }
+  MutationEvent ev;
+  ev.type = MutationType::remove;
+  ev.entity = ei;
+  ev.record = id;
+  ev.old_values = field_values(records_[id - 1]);
+  if (Status s = write(records_[id - 1].nodes[EntityDef::exists_local], Value(false)); !s.is_ok()) return s;
+  emit(std::move(ev));
+  return Status::ok();
+}
+
+Status Store::link(RecordId id, std::string_view relation, RecordId other) {
+  Result<Record*> rr = live(id);
+  if (!rr.is_ok()) return rr.status();
+  const std::uint32_t rel = schema_->entities[(*rr)->entity].find_relation(relation);
+  if (rel == kNone) return Status(StatusCode::not_found, "unknown relation '" + std::string(relation) + "' in entity " + schema_->entities[(*rr)->entity].name);
+  return connect(id, rel, other, true);
+}
+
+Status Store::unlink(RecordId id, std::string_view relation, RecordId other) {
+  Result<Record*> rr = live(id);
+  if (!rr.is_ok()) return rr.status();
+  const std::uint32_t rel = schema_->entities[(*rr)->entity].find_relation(relation);
+  if (rel == kNone) return Status(StatusCode::not_found, "unknown relation '" + std::string(relation) + "' in entity " + schema_->entities[(*rr)->entity].name);
+  return connect(id, rel, other, false);
+}
+
+Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
+  const Record& ra = records_[a - 1];
+  const EntityDef& ea = schema_->entities[ra.entity];
+  const RelationDef& d = ea.relations[rel];
+  Result<Record*> rb = live(b);
+  if (!rb.is_ok()) return rb.status();
+  if ((*rb)->entity != d.target) {
+    return Status(StatusCode::invalid_argument, ea.name + "." + d.name + " links to " +
+                                                    schema_->entities[d.target].name + ", not to #" + std::to_string(b));
+  }
+  const EntityDef& eb = schema_->entities[d.target];
+  const RelationDef& inv = eb.relations[d.inverse];
+  const std::string what = ea.name + "#" + std::to_string(a) + "." + d.name + " and #" + std::to_string(b);
+  // Check both sides before changing either, so a refused link changes nothing.
+  auto linked = [&](const Record& r, std::uint32_t local, std::uint32_t relation, bool many, RecordId to) {
+    if (many) {
+      const auto& m = r.members[relation];
+      return std::binary_search(m.begin(), m.end(), to);
+    }
+    const Value v = graph_.read(r.nodes[local]);
+    return v.is_int() && static_cast<RecordId>(v.as_int()) == to;
+  };
+  const bool is_linked = linked(ra, ea.relation_local(rel), rel, d.many, b);
+  if (insert == is_linked) {
+    return Status(StatusCode::failed_precondition, what + (insert ? " are already linked" : " are not linked"));
+  }
+  if (insert) {
+    auto occupied = [&](const Record& r, std::uint32_t local) { return !graph_.read(r.nodes[local]).is_null(); };
+    if (!d.many && occupied(ra, ea.relation_local(rel))) {
+      return Status(StatusCode::failed_precondition, ea.name + "#" + std::to_string(a) + "." + d.name + " is already linked; unlink it first");
+    }
+    if (!inv.many && occupied(**rb, eb.relation_local(d.inverse))) {
+      return Status(StatusCode::failed_precondition, eb.name + "#" + std::to_string(b) + "." + inv.name + " is already linked; unlink it first");
+    }
+  }
+  const int sign = insert ? 1 : -1;
+  set_side(a, rel, b, insert);
+  set_side(b, d.inverse, a, insert);
+  for (std::uint32_t g = 0; g < ea.aggregates.size(); ++g) {
+    if (ea.aggregates[g].relation == rel) aggregate_member(a, g, b, sign);
+  }
+  for (std::uint32_t g = 0; g < eb.aggregates.size(); ++g) {
+    if (eb.aggregates[g].relation == d.inverse) aggregate_member(b, g, a, sign);
+  }
+  MutationEvent ev;
+  ev.type = insert ? MutationType::link : MutationType::unlink;
+  ev.entity = ra.entity;
+  ev.record = a;
+  ev.relation = rel;
+  ev.other = b;
+  emit(std::move(ev));
+  return Status::ok();
+}
+
+void Store::set_side(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
+  Record& r = records_[a - 1];
+  const EntityDef& e = schema_->entities[r.entity];
+  const NodeId n = r.nodes[e.relation_local(rel)];
+  if (e.relations[rel].many) {
+    const Op op{true, insert, a, rel, b, 0};
+    apply(op, true);
+    pending_.push_back(op);
+    MG_ASSERT(write(n, Value(graph_.read(n).as_int() + 1)).is_ok());
+  } else {
+    MG_ASSERT(write(n, insert ? Value(static_cast<std::int64_t>(b)) : Value()).is_ok());
+  }
+}
+
+void Store::apply(const Op& op, bool forward) {
+  Record& r = records_[op.record - 1];
+  const bool insert = forward == op.insert;
+  if (op.membership) {
+    auto& m = r.members[op.index];
+    const auto it = std::lower_bound(m.begin(), m.end(), op.other);
+    if (insert) {
+      MG_ASSERT(it == m.end() || *it != op.other);
+      m.insert(it, op.other);
+    } else {
+      MG_ASSERT(it != m.end() && *it == op.other);
+      m.erase(it);
+    }
+    return;
+  }
+  auto& bag = r.bags[op.index];
+  if (insert) {
+    ++bag[op.value];
+  } else {
+    auto it = bag.find(op.value);
+    MG_ASSERT(it != bag.end());
+    if (--it->second == 0) bag.erase(it);
+  }
+}
+
+void Store::aggregate_member(RecordId owner, std::uint32_t agg, RecordId member, int sign) {
+  Record& o = records_[owner - 1];
+  const AggregateDef& a = schema_->entities[o.entity].aggregates[agg];
+  const Record& m = records_[member - 1];
+  const Value v = a.field == kNone ? Value() : graph_.read(m.nodes[schema_->entities[m.entity].field_local(a.field)]);
+  if (a.value_local != kNone) {
+    bag_op(owner, agg, ops::num(v), sign > 0);
+    return;
+  }
+  const NodeId count = o.nodes[a.count_local];
+  MG_ASSERT(write(count, Value(graph_.read(count).as_int() + sign)).is_ok());
+  if (a.sum_local == kNone) return;
+  aggregate_change(owner, agg, sign > 0 ? Value() : v, sign > 0 ? v : Value());
+}
+
+void Store::aggregate_change(RecordId owner, std::uint32_t agg, const Value& old_v, const Value& new_v) {
+  Record& o = records_[owner - 1];
+  const AggregateDef& a = schema_->entities[o.entity].aggregates[agg];
+  if (a.value_local != kNone) {
+    // Only a change of a present member: joins and leaves go through aggregate_member.
+    if (!old_v.is_null()) bag_op(owner, agg, ops::num(old_v), false);
+    if (!new_v.is_null()) bag_op(owner, agg, ops::num(new_v), true);
+    return;
+  }
+  const NodeId sum = o.nodes[a.sum_local];
+  const Value cur = graph_.read(sum);
+  if (cur.is_int()) {
+    const auto as_int = [](const Value& v) -> std::int64_t {
+      return v.is_int() ? v.as_int() : (v.is_bool() && v.as_bool() ? 1 : 0);
+    };
+    MG_ASSERT(write(sum, Value(cur.as_int() + as_int(new_v) - as_int(old_v))).is_ok());
+  } else {
+    MG_ASSERT(write(sum, Value(cur.as_double() + ops::num(new_v) - ops::num(old_v))).is_ok());
+  }
+}
+
+void Store::bag_op(RecordId owner, std::uint32_t agg, double v, bool insert) {
+  const Op op{false, insert, owner, agg, 0, v};
+  apply(op, true);
+  pending_.push_back(op);
+  refresh_bag_value(owner, agg);
+}
+
+void Store::refresh_bag_value(RecordId owner, std::uint32_t agg) {
+  Record& o = records_[owner - 1];
+  const AggregateDef& a = schema_->entities[o.entity].aggregates[agg];
+  const auto& bag = o.bags[agg];
+  double best = 0;
+  if (!bag.empty()) best = a.op == AggOp::min ? bag.begin()->first : bag.rbegin()->first;
+  const Value v = a.elem == Type::real ? Value(best) : Value(static_cast<std::int64_t>(best));
+  MG_ASSERT(write(o.nodes[a.value_local], v).is_ok());
+}
+
+Status Store::set(RecordId id, std::string_view field, Value value) {
+  Result<Record*> rr = live(id);
+  if (!rr.is_ok()) return rr.status();
+  Record& r = **rr;
+  std::uint32_t f = 0;
+  if (Status s = check_field(r, field, &f); !s.is_ok()) return s;
+  const EntityDef& e = schema_->entities[r.entity];
+  const FieldDef& d = e.fields[f];
+  switch (d.kind) {
+    case FieldKind::state:
+    case FieldKind::member: return update(id, {{std::string(field), std::move(value)}});
+    case FieldKind::effect: return graph_.propose(r.nodes[e.field_local(f)], Value(false));
+    case FieldKind::derived: break;
+  }
+  return Status(StatusCode::invalid_argument, e.name + "." + std::string(field) + " is computed by its formula; it takes no proposed value");
+}
+
+Result<CommitStats> Store::commit() {
+  const Revision before = graph_.revision();
+  Result<CommitStats> res = graph_.commit();
+  if (!res.is_ok()) {
+    for (std::size_t i = pending_.size(); i-- > 0;) apply(pending_[i], false);
+    pending_.clear();
+    return res;
+  }
+  if (graph_.revision() != before) {
+    undo_.push_back(std::move(pending_));
+    while (undo_.size() > options_.history_limit) undo_.pop_front();
+    redo_.clear();
+    versions_.resize(graph_.node_count(), 0);
+    for (NodeId n : graph_.last_changed()) ++versions_[n];
+  } else {
+    // No value changed: the operations cancelled out (a value changed and changed back).
+    for (std::size_t i = pending_.size(); i-- > 0;) apply(pending_[i], false);
+  }
+  pending_.clear();
+  return res;
+}
+
+void Store::reject() {
+  graph_.reject();
+  for (std::size_t i = pending_.size(); i-- > 0;) apply(pending_[i], false);
+  pending_.clear();
+}
+
+Status Store::undo() {
+  if (graph_.in_transaction()) return Status(StatusCode::failed_precondition, "commit or reject the open transaction before undo");
+  if (Status s = graph_.undo(); !s.is_ok()) return s;
+  MG_ASSERT(!undo_.empty());
+  std::vector<Op> ops = std::move(undo_.back());
+  undo_.pop_back();
+  for (std::size_t i = ops.size(); i-- > 0;) apply(ops[i], false);
+  redo_.push_back(std::move(ops));
+  return Status::ok();
+}
+
+Status Store::redo() {
+  if (graph_.in_transaction()) return Status(StatusCode::failed_precondition, "commit or reject the open transaction before redo");
+  if (Status s = graph_.redo(); !s.is_ok()) return s;
+  MG_ASSERT(!redo_.empty());
+  std::vector<Op> ops = std::move(redo_.back());
+  redo_.pop_back();
+  for (const Op& op : ops) apply(op, true);
+  undo_.push_back(std::move(ops));
+  return Status::ok();
+}
+
+Result<NodeId> Store::node_of(RecordId id, std::string_view field) const {
+  const Record* r = find(id);
+  if (r == nullptr) return Status(StatusCode::not_found, "no record #" + std::to_string(id));
+  const EntityDef& e = schema_->entities[r->entity];
+  const std::uint32_t f = e.find_field(field);
+  if (f != kNone) return r->nodes[e.field_local(f)];
+  const std::uint32_t rel = e.find_relation(field);
+  if (rel != kNone) return r->nodes[e.relation_local(rel)];
+  return Status(StatusCode::not_found, "unknown field '" + std::string(field) + "' in entity " + e.name);
+}
+
+Result<Value> Store::get(RecordId id, std::string_view field) {
+  Result<Record*> rr = live(id);
+  if (!rr.is_ok()) return rr.status();
+  Result<NodeId> n = node_of(id, field);
+  if (!n.is_ok()) return n.status();
+  return graph_.try_read(*n);
+}
+
+Result<std::vector<RecordId>> Store::members(RecordId id, std::string_view relation) const {
+  const Record* r = find(id);
+  if (r == nullptr) return Status(StatusCode::not_found, "no record #" + std::to_string(id));
+  const EntityDef& e = schema_->entities[r->entity];
+  const std::uint32_t rel = e.find_relation(relation);
+  if (rel == kNone || !e.relations[rel].many) {
+    return Status(StatusCode::not_found, "no many-relation '" + std::string(relation) + "' in entity " + e.name);
+  }
+  return r->members[rel];
+}
+
+}  // namespace mgraph::schema

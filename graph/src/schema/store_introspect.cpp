@@ -1,0 +1,56 @@
+// Store::explain and Store::dot: why a field has its value, and the graph as Graphviz.
+
+#include "mgraph/graph/schema/store.hpp"
+
+namespace mgraph::schema {
+namespace {
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string dot_id(std::string_view s) { return json_string(s); }
+
+}  // namespace
+
+Result<std::string> Store::explain(RecordId id, std::string_view field) {
+  Result<Value> v = get(id, field);
+  if (!v.is_ok()) return v.status();
+  const NodeId n = node_of(id, field).value();
+  std::string out = "{\"explain\":" + json_string(graph_.name(n)) + ",\"value\":" + v->to_json() +
+                    ",\"kind\":\"" + (graph_.is_variable(n) ? "state" : "derived") + "\",\"inputs\":[";
+  bool first = true;
+  for (NodeId d : graph_.dependencies(n)) {
+    if (!first) out += ",";
+    first = false;
+    out += "{\"name\":" + json_string(graph_.name(d)) + ",\"value\":" + graph_.read(d).to_json() + "}";
+  }
+  return out + "]}";
+}
+
+std::string Store::dot() {
+  std::string out = "digraph mgraph {\n  rankdir=LR;\n";
+  for (NodeId n = 0; n < graph_.node_count(); ++n) {
+    out += "  n" + std::to_string(n) + " [label=" + dot_id(graph_.name(n)) +
+           (graph_.is_variable(n) ? ", shape=box" : "") + "];\n";
+  }
+  for (NodeId n = 0; n < graph_.node_count(); ++n) {
+    for (NodeId d : graph_.dependencies(n)) {
+      out += "  n" + std::to_string(d) + " -> n" + std::to_string(n) + ";\n";
+    }
+  }
+  return out + "}";
+}
+
+}  // namespace mgraph::schema
