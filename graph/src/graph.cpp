@@ -471,8 +471,7 @@ Status Graph::undo() {
                   g.options.history_limit == 0 ? "undo is off (GraphOptions::history_limit is 0)"
                                                : "nothing to undo");
   }
-  g.unapply(g.ambient);
-  g.ambient = RevisionRecord{};
+  g.unapply_ambient();
   RevisionRecord rec = std::move(g.undo_stack.back());
   g.undo_stack.pop_back();
   g.unapply(rec);
@@ -489,8 +488,7 @@ Status Graph::redo() {
     return Status(StatusCode::failed_precondition, "a transaction is open: commit() or reject() it before redo()");
   }
   if (g.redo_stack.empty()) return Status(StatusCode::failed_precondition, "nothing to redo");
-  g.unapply(g.ambient);
-  g.ambient = RevisionRecord{};
+  g.unapply_ambient();
   RevisionRecord rec = std::move(g.redo_stack.back());
   g.redo_stack.pop_back();
   g.apply(rec);

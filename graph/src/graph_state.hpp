@@ -74,8 +74,10 @@ struct RevisionRecord {
   std::vector<DepsEntry> deps;
   std::vector<Freshened> freshened;
   std::vector<NodeId> left_stale;  ///< marked by this revision and still stale after it
-  /// Lazy fields computed after this revision outside any transaction, undone first.
+  /// What happened after this revision and before the next one (lazy computations
+  /// outside transactions, commits that changed no value), undone first, latest first.
   std::vector<RevisionRecord> after_pulls;
+  bool pull_segment = false;  ///< records lazy computations outside a transaction
 
   bool empty() const {
     return values.empty() && deps.empty() && freshened.empty() && left_stale.empty();
@@ -154,8 +156,20 @@ struct GraphState {
   Revision revision = 0;
   Revision next_revision = 1;
   std::vector<NodeId> last_changed;
-  /// Lazy computations since the last commit, outside transactions (history only).
-  RevisionRecord ambient;
+  /// What changed flags, stamps or caches since the last revision (history only), in
+  /// order: lazy computations outside transactions and commits without a change.
+  std::vector<RevisionRecord> ambient;
+  RevisionRecord& pulls() {
+    if (ambient.empty() || !ambient.back().pull_segment) {
+      ambient.emplace_back();
+      ambient.back().pull_segment = true;
+    }
+    return ambient.back();
+  }
+  void unapply_ambient() {
+    for (std::size_t i = ambient.size(); i-- > 0;) unapply(ambient[i]);
+    ambient.clear();
+  }
 
   // ---- Scratch (empty between calls) ----
   struct Frame {
@@ -236,7 +250,7 @@ struct GraphState {
         freshened.push_back(Freshened{n, old_computed_at, was_stale});
       }
     } else if (options.history_limit > 0) {
-      ambient.freshened.push_back(Freshened{n, old_computed_at, true});
+      pulls().freshened.push_back(Freshened{n, old_computed_at, true});
     }
   }
   Result<CommitStats> commit();

@@ -91,7 +91,7 @@ inline void GraphState::finish_node(NodeId x, Value v) {
       journal.values.emplace_back(x, changed_at[x], std::move(values[x]));
     }
   } else if (options.history_limit > 0) {
-    ambient.values.push_back(JournalEntry{x, changed_at[x], std::move(values[x])});
+    pulls().values.push_back(JournalEntry{x, changed_at[x], std::move(values[x])});
   }
   values[x] = std::move(v);
   changed_at[x] = stamp;
@@ -203,7 +203,7 @@ void GraphState::run_formula(NodeId x) {
         if (txn_open && deps_journaled.insert(x).second) {
           journal.deps.push_back(DepsEntry{x, std::vector<NodeId>(old.begin(), old.end())});
         } else if (!txn_open && options.history_limit > 0) {
-          ambient.deps.push_back(DepsEntry{x, std::vector<NodeId>(old.begin(), old.end())});
+          pulls().deps.push_back(DepsEntry{x, std::vector<NodeId>(old.begin(), old.end())});
         }
         set_deps(x, unique);
       }

@@ -214,20 +214,17 @@ void GraphState::finalize_commit() {
     revision = rec.after;
     redo_stack.clear();
     if (keep_history) {
-      if (!undo_stack.empty() && !ambient.empty()) {
-        undo_stack.back().after_pulls.push_back(std::move(ambient));
+      if (!undo_stack.empty()) {
+        for (auto& r : ambient) undo_stack.back().after_pulls.push_back(std::move(r));
       }
-      ambient = RevisionRecord{};
+      ambient.clear();
       undo_stack.push_back(std::move(rec));
       while (undo_stack.size() > options.history_limit) undo_stack.pop_front();
     }
   } else if (keep_history) {
     // No value changed, but flags, stamps and dependencies may have: they go with
     // the pulls since the last revision, which undo takes back first.
-    for (auto& v : rec.values) ambient.values.push_back(std::move(v));
-    for (auto& d : rec.deps) ambient.deps.push_back(std::move(d));
-    for (auto& f : rec.freshened) ambient.freshened.push_back(f);
-    for (NodeId n : rec.left_stale) ambient.left_stale.push_back(n);
+    if (!rec.empty()) ambient.push_back(std::move(rec));
   }
   journal.values.clear();
   journal.deps.clear();
