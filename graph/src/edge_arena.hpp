@@ -49,6 +49,7 @@ class EdgeArena {
   /// REQUIRES: `ids` does not point into this arena.
   void assign(Span& s, std::span<const NodeId> ids);
   void reserve(std::size_t entries) { data_.reserve(entries); }
+  void shrink_to_fit() { data_.shrink_to_fit(); }
   std::size_t bytes() const;
 
  private:

@@ -375,6 +375,47 @@ void Graph::reserve(std::size_t nodes, std::size_t edge_count) {
   g.edges.reserve(2 * edge_count);
 }
 
+Status Graph::compact() {
+  GraphState& g = mut();
+  if (g.txn_open) {
+    return Status(StatusCode::failed_precondition, "compact() inside an open transaction");
+  }
+  const std::size_t n = g.values.size();
+  std::size_t entries = 0;
+  for (NodeId x = 0; x < n; ++x) {
+    for (const Span s : {g.deps[x], g.rdeps[x]}) {
+      if (s.count > 0) entries += EdgeArena::class_capacity()[EdgeArena::class_for(s.count)];
+    }
+  }
+  EdgeArena fresh;
+  fresh.reserve(entries);
+  std::vector<NodeId> tmp;
+  for (NodeId x = 0; x < n; ++x) {
+    for (auto* spans : {&g.deps, &g.rdeps}) {
+      const std::span<const NodeId> cur = g.edges.get((*spans)[x]);
+      tmp.assign(cur.begin(), cur.end());
+      Span s;
+      fresh.assign(s, tmp);
+      (*spans)[x] = s;
+    }
+  }
+  g.edges = std::move(fresh);
+  g.values.shrink_to_fit();
+  g.meta.shrink_to_fit();
+  g.spec.shrink_to_fit();
+  g.deps.shrink_to_fit();
+  g.rdeps.shrink_to_fit();
+  g.changed_at.shrink_to_fit();
+  g.computed_at.shrink_to_fit();
+  for (auto* v : {&g.marked, &g.queue, &g.mark_stack, &g.pending_new, &g.forced, &g.forced_txn,
+                  &g.last_changed}) {
+    v->shrink_to_fit();
+  }
+  g.journal.values.shrink_to_fit();
+  g.freshened.shrink_to_fit();
+  return Status::ok();
+}
+
 Status Graph::write(NodeId node, Value value) {
   GraphState& g = mut();
   if (node >= g.values.size()) return unknown_node(node, g.values.size());

@@ -218,6 +218,9 @@ class Graph {
   std::span<const NodeId> dependents(NodeId node) const;
   /// Reserves room for `nodes` nodes and `edges` dependency edges.
   void reserve(std::size_t nodes, std::size_t edges);
+  /// Rewrites edge storage without slack and gives spare capacity back, after bulk
+  /// building. O(nodes + edges). REQUIRES: no open transaction.
+  Status compact();
 
   // ---- Writes and reads ----
 
