@@ -43,7 +43,7 @@ NodeId GraphState::new_node(SpecId s, Value initial, std::string name) {
   MG_ASSERT_MSG(values.size() < kNoNode, "node ids exhausted");
   const auto id = static_cast<NodeId>(values.size());
   values.push_back(std::move(initial));
-  meta.push_back(0);
+  meta.push_back(specs[s].lazy ? std::uint32_t{kLazy} : 0u);
   spec.push_back(s);
   deps.emplace_back();
   rdeps.emplace_back();
@@ -245,7 +245,7 @@ Status Graph::define(NodeId node, SpecId spec, std::span<const NodeId> inputs) {
   if (!tracked) {
     if (Status s = g.check_cycle(node, inputs); !s) return s;
   }
-  g.spec[node] = spec;
+  g.set_spec(node, spec);
   g.set_deps(node, tracked ? std::span<const NodeId>{} : inputs);
   // Recomputed by the next commit as if new; mark() then marks its dependents.
   g.set(node, kStale | kForce);
@@ -567,7 +567,7 @@ Status Graph::mark_mirror(NodeId mirror, std::vector<NodeId>* exported_stale) {
   }
   if (g.has(mirror, kStale)) return Status::ok();
   g.set(mirror, kStale | kMirrorPending);
-  g.marked.push_back(mirror);
+  g.marked_mirrors.push_back(mirror);
   g.mark_dependents(mirror, exported_stale);
   return Status::ok();
 }
@@ -711,6 +711,7 @@ void Graph::set_stamp_for_testing(std::uint32_t stamp) {
     g.changed_at[x] = std::min(g.changed_at[x], stamp);
     if (g.computed_at[x] != 0) g.computed_at[x] = stamp;
   }
+  g.clamp_history_stamps(stamp);
   g.stamp = stamp;
 }
 

@@ -19,7 +19,7 @@ namespace mgraph {
 enum NodeFlag : std::uint32_t {
   kStale = 1u << 0,          ///< value may be out of date
   kWritten = 1u << 1,        ///< variable: written since the last mark(); derived: marked in this txn
-  kUnused2 = 1u << 2,
+  kLazy = 1u << 2,            ///< copy of the spec's laziness, so the hot path needs no spec
   kVisiting = 1u << 3,       ///< on the evaluation stack (cycle detection)
   kMirrorPending = 1u << 4,  ///< mirror marked stale and not yet resolved
   kForce = 1u << 5,          ///< must recompute: new, proposed or redefined
@@ -131,7 +131,8 @@ struct GraphState {
   std::vector<NodeId> forced;        ///< derived nodes to recompute (proposals, redefinitions)
   std::vector<NodeId> pending_new;   ///< derived nodes never computed yet
   std::unordered_map<NodeId, Value> proposals;
-  std::vector<NodeId> marked;        ///< nodes marked stale in this transaction
+  std::vector<NodeId> marked;        ///< derived nodes marked stale in this transaction
+  std::vector<NodeId> marked_mirrors;  ///< mirrors marked stale in this transaction
   std::vector<Freshened> freshened;  ///< nodes that went from stale to fresh in this txn
   std::vector<NodeId> forced_txn;    ///< every forced node of this transaction
   bool rewritten = false;            ///< a variable was written again after a mark()
@@ -196,8 +197,14 @@ struct GraphState {
   /// Whether this transaction changed `n` (its old value is in the journal): a change
   /// stamp from this transaction says so, without a flag to clear at commit.
   bool journaled(NodeId n) const { return txn_open && changed_at[n] >= txn_first_stamp; }
-  bool is_eager(NodeId n) const {
-    return !spec_of(n).lazy || has(n, kObserved | kExported);
+  bool is_eager(NodeId n) const { return (meta[n] & kLazy) == 0 || has(n, kObserved | kExported); }
+  void set_spec(NodeId n, SpecId s) {
+    spec[n] = s;
+    if (specs[s].lazy) {
+      set(n, kLazy);
+    } else {
+      clear(n, kLazy);
+    }
   }
   std::span<const NodeId> deps_of(NodeId n) const { return edges.get(deps[n]); }
   std::span<const NodeId> rdeps_of(NodeId n) const { return edges.get(rdeps[n]); }
@@ -259,6 +266,7 @@ struct GraphState {
   void apply(RevisionRecord& rec);
   std::uint32_t next_stamp();
   void renormalize_stamps();
+  void clamp_history_stamps(std::uint32_t s);
   const Value& read(NodeId n, Status* error);
   /// The value `n` had when this transaction began (its journaled value if it changed).
   const Value& txn_start_value(NodeId n) const;

@@ -236,7 +236,7 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
   };
   for (; marked_pos < marked.size(); ++marked_pos) {
     const NodeId n = marked[marked_pos];
-    if (has(n, kStale) && !is_variable(n) && is_eager(n)) process(n);
+    if (has(n, kStale) && is_eager(n)) process(n);
   }
   for (; queue_pos < queue.size(); ++queue_pos) {
     const NodeId n = queue[queue_pos];

@@ -87,7 +87,9 @@ void GraphState::rollback() {
     computed_at[freshened[i].node] = freshened[i].computed_at;
     set(freshened[i].node, kStale);
   }
-  for (NodeId x : marked) clear(x, kStale | kMarked | kMirrorPending);
+  for (NodeId x : marked) clear(x, kStale | kMarked);
+  for (NodeId x : marked_mirrors) clear(x, kStale | kMirrorPending);
+  marked_mirrors.clear();
   for (NodeId x : pending_new) {
     set(x, kStale | kForce);
     computed_at[x] = 0;
@@ -136,9 +138,7 @@ void GraphState::reset_computations() {
     set(freshened[i].node, kStale);
   }
   freshened.clear();
-  for (NodeId x : marked) {
-    if (!is_variable(x)) set(x, kStale);
-  }
+  for (NodeId x : marked) set(x, kStale);
   // Marked nodes keep the computation stamp of this transaction; a new stamp on the
   // inputs still changed makes them recompute, exactly as in a fresh transaction.
   const std::uint32_t s = next_stamp();
@@ -175,13 +175,13 @@ void GraphState::finalize_commit() {
       continue;
     }
     // A lazy field filling its cache is not a change of the graph's state.
-    if (is_eager(e.node) || is_variable(e.node)) last_changed.push_back(e.node);
+    if (is_eager(e.node)) last_changed.push_back(e.node);  // variables are never lazy
   }
   const bool keep_history = options.history_limit > 0;
   RevisionRecord rec;
   for (NodeId x : marked) {
     clear(x, kMarked);
-    if (keep_history && has(x, kStale) && !is_variable(x)) rec.left_stale.push_back(x);
+    if (keep_history && has(x, kStale)) rec.left_stale.push_back(x);
   }
   if (keep_history) {
     rec.values = std::move(journal.values);
@@ -194,6 +194,7 @@ void GraphState::finalize_commit() {
     freshened = {};
   }
   marked.clear();
+  marked_mirrors.clear();
   marked_pos = 0;
   queue.clear();
   queue_pos = 0;
@@ -275,6 +276,12 @@ Result<CommitStats> GraphState::commit() {
     return Status(StatusCode::formula_error, "formula of " + where + " failed: " + e.what() +
                                                  "; the transaction was rolled back");
   }
+  std::size_t unresolved = 0;
+  for (NodeId m : marked_mirrors) unresolved += has(m, kMirrorPending) ? 1 : 0;
+  if (unresolved != 0 && deferred.empty()) {
+    return Status(StatusCode::failed_precondition,
+                  std::to_string(unresolved) + " mirrors were marked stale and not resolved");
+  }
   if (!deferred.empty()) {
     return Status(StatusCode::failed_precondition,
                   std::to_string(deferred.size()) +
@@ -342,14 +349,23 @@ void GraphState::renormalize_stamps() {
     changed_at[n] = 1;
     if (computed_at[n] != 0) computed_at[n] = 1;
   }
-  for (auto& rec : undo_stack) {
-    for (auto& e : rec.values) e.changed_at = 1;
-  }
-  for (auto& rec : redo_stack) {
-    for (auto& e : rec.values) e.changed_at = 1;
-  }
+  clamp_history_stamps(1);
   stamp = 1;
   stamp_computed = false;
+}
+
+void GraphState::clamp_history_stamps(std::uint32_t s) {
+  // Stamps inside history records must stay comparable with the live ones. A node
+  // that a record would make stale again gets computed_at 0, so it recomputes once
+  // when read, which is what its staleness meant.
+  auto clamp = [s](RevisionRecord& rec, auto& self) -> void {
+    for (auto& e : rec.values) e.changed_at = std::min(e.changed_at, s);
+    for (auto& f : rec.freshened) f.computed_at = f.was_stale || f.computed_at == 0 ? 0 : s;
+    for (auto& r : rec.after_pulls) self(r, self);
+  };
+  for (auto& rec : undo_stack) clamp(rec, clamp);
+  for (auto& rec : redo_stack) clamp(rec, clamp);
+  for (auto& rec : ambient) clamp(rec, clamp);
 }
 
 const Value& GraphState::txn_start_value(NodeId n) const {

@@ -17,18 +17,17 @@ struct AggName {
   const char* name;
   AggOp op;
 };
-constexpr AggName kAggregates[] = {{"count", AggOp::count}, {"sum", AggOp::sum},
-                                   {"avg", AggOp::avg},     {"min", AggOp::min},
-                                   {"max", AggOp::max},     {"any", AggOp::any},
-                                   {"every", AggOp::every}};
+constexpr AggName kAggregates[] = {
+    {"count", AggOp::count}, {"sum", AggOp::sum}, {"avg", AggOp::avg},    {"min", AggOp::min},
+    {"max", AggOp::max},     {"any", AggOp::any}, {"every", AggOp::every}};
 
 Value as_real(const Value& v) { return v.is_int() ? Value(static_cast<double>(v.as_int())) : v; }
 
 }  // namespace
 
 bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typed* out) {
-  const bool records_only = arg.kind == Typed::Kind::collection ||
-                            (arg.kind == Typed::Kind::each && arg.field == kNone);
+  const bool records_only =
+      arg.kind == Typed::Kind::collection || (arg.kind == Typed::Kind::each && arg.field == kNone);
   if (records_only && op != AggOp::count) {
     return error(e.loc, std::string(agg_name(op)) + " needs a field of every member, e.g. " +
                             agg_name(op) + "(items[*].price)");
@@ -39,14 +38,15 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typ
   }
   if ((op == AggOp::sum || op == AggOp::avg || op == AggOp::min || op == AggOp::max) &&
       !numeric(elem)) {
-    return error(e.loc, std::string(agg_name(op)) + " needs numeric members, got " + type_name(elem));
+    return error(e.loc,
+                 std::string(agg_name(op)) + " needs numeric members, got " + type_name(elem));
   }
   out->kind = Typed::Kind::value;
   out->constant = false;
-  out->type = op == AggOp::count                          ? Type::integer
-              : op == AggOp::avg                          ? Type::real
-              : (op == AggOp::any || op == AggOp::every)  ? Type::boolean
-                                                          : elem;
+  out->type = op == AggOp::count                         ? Type::integer
+              : op == AggOp::avg                         ? Type::real
+              : (op == AggOp::any || op == AggOp::every) ? Type::boolean
+                                                         : elem;
   EntityDef& ent = schema_.entities[entity_];
   const EntityDef& target = schema_.entities[arg.path.back().target];
   const bool state_member = arg.field == kNone || target.fields[arg.field].kind == FieldKind::state;
@@ -76,20 +76,30 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typ
       out->eval = [k](Frame& f) { return f.slot(k); };
       return true;
     }
-    const std::uint32_t kc = slot_of(def->count_local);
-    const std::uint32_t ks = def->sum_local == kNone ? kNone : slot_of(def->sum_local);
+    // Only the state nodes this operation needs become inputs.
+    const bool needs_count = op != AggOp::sum && op != AggOp::any;
+    const std::uint32_t kc = needs_count ? slot_of(def->count_local) : kNone;
+    const std::uint32_t ks = op == AggOp::count ? kNone : slot_of(def->sum_local);
     switch (op) {
-      case AggOp::count: out->eval = [kc](Frame& f) { return f.slot(kc); }; break;
-      case AggOp::sum: out->eval = [ks](Frame& f) { return f.slot(ks); }; break;
+      case AggOp::count:
+        out->eval = [kc](Frame& f) { return f.slot(kc); };
+        break;
+      case AggOp::sum:
+        out->eval = [ks](Frame& f) { return f.slot(ks); };
+        break;
       case AggOp::avg:
         out->eval = [kc, ks](Frame& f) {
           const double n = ops::num(f.slot(kc));
           return Value(n == 0 ? 0.0 : ops::num(f.slot(ks)) / n);
         };
         break;
-      case AggOp::any: out->eval = [ks](Frame& f) { return Value(ops::num(f.slot(ks)) > 0); }; break;
+      case AggOp::any:
+        out->eval = [ks](Frame& f) { return Value(ops::num(f.slot(ks)) > 0); };
+        break;
       default:
-        out->eval = [kc, ks](Frame& f) { return Value(ops::num(f.slot(ks)) == ops::num(f.slot(kc))); };
+        out->eval = [kc, ks](Frame& f) {
+          return Value(ops::num(f.slot(ks)) == ops::num(f.slot(kc)));
+        };
         break;
     }
     return true;
@@ -112,20 +122,26 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typ
         sum += ops::num(v);
       }
       if (op == AggOp::min || op == AggOp::max) {
-        if (best.is_null() || (op == AggOp::min ? ops::num(v) < ops::num(best)
-                                                : ops::num(v) > ops::num(best))) {
+        if (best.is_null() ||
+            (op == AggOp::min ? ops::num(v) < ops::num(best) : ops::num(v) > ops::num(best))) {
           best = v;
         }
       }
     });
     const double total = ints ? static_cast<double>(isum) : sum;
     switch (op) {
-      case AggOp::count: return Value(n);
-      case AggOp::sum: return ints ? Value(isum) : Value(sum);
-      case AggOp::avg: return Value(n == 0 ? 0.0 : total / static_cast<double>(n));
-      case AggOp::any: return Value(total > 0);
-      case AggOp::every: return Value(total == static_cast<double>(n));
-      default: return best.is_null() ? (ints ? Value(std::int64_t{0}) : Value(0.0)) : best;
+      case AggOp::count:
+        return Value(n);
+      case AggOp::sum:
+        return ints ? Value(isum) : Value(sum);
+      case AggOp::avg:
+        return Value(n == 0 ? 0.0 : total / static_cast<double>(n));
+      case AggOp::any:
+        return Value(total > 0);
+      case AggOp::every:
+        return Value(total == static_cast<double>(n));
+      default:
+        return best.is_null() ? (ints ? Value(std::int64_t{0}) : Value(0.0)) : best;
     }
   };
   return true;
@@ -152,9 +168,11 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
     Typed v, w;
     if (!expr(*e.args[0], &v) || !expr(*e.args[1], &w)) return false;
     if (v.kind != Typed::Kind::each || w.kind != Typed::Kind::each || v.field == kNone ||
-        w.field == kNone || !numeric(v.type) || !numeric(w.type) || v.path.size() != w.path.size()) {
-      return error(e.loc, "wavg takes two numeric patterns over the same collection, e.g. "
-                          "wavg(items[*].price, items[*].qty)");
+        w.field == kNone || !numeric(v.type) || !numeric(w.type) ||
+        v.path.size() != w.path.size()) {
+      return error(e.loc,
+                   "wavg takes two numeric patterns over the same collection, e.g. "
+                   "wavg(items[*].price, items[*].qty)");
     }
     current_->tracked = true;
     const EntityDef& target = schema_.entities[v.path.back().target];
@@ -183,7 +201,8 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
   auto arity = [&](std::size_t lo, std::size_t hi) {
     if (args.size() >= lo && args.size() <= hi) return true;
     return error(e.loc, fn + " takes " + std::to_string(lo) +
-                            (hi != lo ? " to " + std::to_string(hi) : std::string()) + " arguments");
+                            (hi != lo ? " to " + std::to_string(hi) : std::string()) +
+                            " arguments");
   };
   auto want = [&](std::size_t i, bool okay, const char* what) {
     if (okay) return true;
@@ -202,14 +221,17 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
 
   // ---- scalar math ----
   using UnaryMath = double (*)(double);
-  static const std::map<std::string, UnaryMath> kMath = {
-      {"abs", [](double x) { return std::fabs(x); }},   {"sqrt", [](double x) { return std::sqrt(x); }},
-      {"floor", [](double x) { return std::floor(x); }}, {"ceil", [](double x) { return std::ceil(x); }},
-      {"round", [](double x) { return std::round(x); }}, {"exp", [](double x) { return std::exp(x); }},
-      {"log", [](double x) { return std::log(x); }}};
+  static const std::map<std::string, UnaryMath> kMath = {{"abs", [](double x) { return std::fabs(x); }},
+                                                         {"sqrt", [](double x) { return std::sqrt(x); }},
+                                                         {"floor", [](double x) { return std::floor(x); }},
+                                                         {"ceil", [](double x) { return std::ceil(x); }},
+                                                         {"round", [](double x) { return std::round(x); }},
+                                                         {"exp", [](double x) { return std::exp(x); }},
+                                                         {"log", [](double x) { return std::log(x); }}};
   if (auto it = kMath.find(fn); it != kMath.end()) {
     if (!arity(1, 1) || !is_num(0)) return false;
-    return set(Type::real, [f = fs[0], m = it->second](Frame& fr) { return Value(m(ops::num(f(fr)))); });
+    return set(Type::real,
+               [f = fs[0], m = it->second](Frame& fr) { return Value(m(ops::num(f(fr)))); });
   }
   if (fn == "pow") {
     if (!arity(2, 2) || !is_num(0) || !is_num(1)) return false;
@@ -250,8 +272,9 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
     const bool up = fn == "upper";
     return set(Type::string, [f = fs[0], up](Frame& fr) {
       std::string s(f(fr).as_string());
-      for (char& ch : s) ch = static_cast<char>(up ? std::toupper(static_cast<unsigned char>(ch))
-                                                   : std::tolower(static_cast<unsigned char>(ch)));
+      for (char& ch : s)
+        ch = static_cast<char>(up ? std::toupper(static_cast<unsigned char>(ch))
+                                  : std::tolower(static_cast<unsigned char>(ch)));
       return Value(s);
     });
   }
@@ -278,10 +301,11 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
     return set(Type::string, [fs](Frame& fr) {
       const Value s = fs[0](fr);
       const std::string_view v = s.as_string();
-      const auto start = static_cast<std::size_t>(std::clamp<std::int64_t>(fs[1](fr).as_int(), 0,
-                                                   static_cast<std::int64_t>(v.size())));
+      const auto start = static_cast<std::size_t>(
+          std::clamp<std::int64_t>(fs[1](fr).as_int(), 0, static_cast<std::int64_t>(v.size())));
       std::size_t n = std::string_view::npos;
-      if (fs.size() == 3) n = static_cast<std::size_t>(std::max<std::int64_t>(0, fs[2](fr).as_int()));
+      if (fs.size() == 3)
+        n = static_cast<std::size_t>(std::max<std::int64_t>(0, fs[2](fr).as_int()));
       return Value(v.substr(start, n));
     });
   }
@@ -302,7 +326,8 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
         return Value(static_cast<std::int64_t>(ops::as_tensor(f(fr)).size()));
       });
     }
-    Value (*r)(const Value&) = fn == "sum" ? ops::reduce_sum : fn == "min" ? ops::reduce_min
+    Value (*r)(const Value&) = fn == "sum"   ? ops::reduce_sum
+                               : fn == "min" ? ops::reduce_min
                                : fn == "max" ? ops::reduce_max
                                              : [](const Value& v) { return ops::mean(v, -1); };
     return set(Type::real, [f = fs[0], r](Frame& fr) { return r(f(fr)); });
@@ -316,7 +341,8 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
     });
   }
   if (fn == "slice") {
-    if (!arity(2, 3) || !is_tensor(0) || !is_int(1) || (args.size() == 3 && !is_int(2))) return false;
+    if (!arity(2, 3) || !is_tensor(0) || !is_int(1) || (args.size() == 3 && !is_int(2)))
+      return false;
     return set(Type::tensor, [fs](Frame& fr) {
       std::optional<std::int64_t> end;
       if (fs.size() == 3) end = fs[2](fr).as_int();

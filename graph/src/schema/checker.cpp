@@ -12,9 +12,11 @@ namespace mgraph::schema {
 namespace {
 
 bool parse_type(std::string_view s, Type* t) {
-  static constexpr std::pair<std::string_view, Type> kTypes[] = {
-      {"bool", Type::boolean}, {"int", Type::integer},  {"float", Type::real},
-      {"string", Type::string}, {"tensor", Type::tensor}};
+  static constexpr std::pair<std::string_view, Type> kTypes[] = {{"bool", Type::boolean},
+                                                                 {"int", Type::integer},
+                                                                 {"float", Type::real},
+                                                                 {"string", Type::string},
+                                                                 {"tensor", Type::tensor}};
   for (auto [name, type] : kTypes) {
     if (s == name) {
       *t = type;
@@ -54,8 +56,8 @@ class Checker {
 
   bool run(const ast::Schema& tree) {
     declare(tree);
-    if (!diags_.empty()) return false;
-    relate(tree);
+    // Relations only need names, so their errors are reported along with declaration errors.
+    if (s_.entities.size() == tree.entities.size()) relate(tree);
     if (!diags_.empty()) return false;
     for (EntityDef& e : s_.entities) {
       e.local_count = 1 + static_cast<std::uint32_t>(e.fields.size() + e.relations.size());
@@ -92,7 +94,8 @@ class Checker {
       e.name = a.name;
       e.loc = a.loc;
       if (a.fields.size() + a.effects.size() + a.relations.size() > kMembersMax) {
-        error(a.loc, "entity " + a.name + " has more than " + std::to_string(kMembersMax) + " members");
+        error(a.loc,
+              "entity " + a.name + " has more than " + std::to_string(kMembersMax) + " members");
       }
       for (const ast::Field& f : a.fields) {
         if (name_taken(e, f.name)) error(f.loc, "'" + f.name + "' is declared twice in " + a.name);
@@ -102,12 +105,14 @@ class Checker {
         if (!parse_type(f.type, &d.type)) {
           error(f.type_loc, "unknown type '" + f.type + "' (bool, int, float, string, tensor)");
         }
-        d.kind = (f.value == nullptr || names_nothing(*f.value)) ? FieldKind::state : FieldKind::derived;
+        d.kind =
+            (f.value == nullptr || names_nothing(*f.value)) ? FieldKind::state : FieldKind::derived;
         options(f.annotations, &d);
         e.fields.push_back(std::move(d));
       }
       for (const ast::Effect& fx : a.effects) {
-        if (name_taken(e, fx.name)) error(fx.loc, "'" + fx.name + "' is declared twice in " + a.name);
+        if (name_taken(e, fx.name))
+          error(fx.loc, "'" + fx.name + "' is declared twice in " + a.name);
         FieldDef d;
         d.name = fx.name;
         d.loc = fx.loc;
@@ -141,8 +146,10 @@ class Checker {
 
   void options(const std::vector<ast::Annotation>& as, FieldDef* d) {
     static constexpr std::pair<std::string_view, Timing> kTimings[] = {
-        {"immediate", Timing::immediate}, {"on_completion", Timing::on_completion},
-        {"conditional", Timing::conditional}, {"temporal", Timing::temporal},
+        {"immediate", Timing::immediate},
+        {"on_completion", Timing::on_completion},
+        {"conditional", Timing::conditional},
+        {"temporal", Timing::temporal},
         {"batched", Timing::batched}};
     for (const ast::Annotation& a : as) {
       bool timing = false;
@@ -204,7 +211,8 @@ class Checker {
         if (b.target != s_.entities[i].name || b.inverse != a.name || b.many != a.inverse_many) {
           error(a.inverse_loc, "inverse " + target.name + "." + a.inverse + " is declared as '" +
                                    (b.many ? "many " : "one ") + b.target + " via " + b.inverse +
-                                   "', which does not mirror " + s_.entities[i].name + "." + a.name);
+                                   "', which does not mirror " + s_.entities[i].name + "." +
+                                   a.name);
           continue;
         }
         s_.entities[i].relations[r].inverse = inv;
@@ -245,10 +253,10 @@ class Checker {
       const bool fits = cf.type == want || cf.type == Type::null ||
                         (want == Type::real && cf.type == Type::integer);
       if (!fits) {
-        error(expr.loc, std::string(d.kind == FieldKind::effect ? "the condition of effect "
-                                                                : "field ") +
-                            d.name + " is " + type_name(want) + " but its formula gives " +
-                            type_name(cf.type));
+        error(expr.loc,
+              std::string(d.kind == FieldKind::effect ? "the condition of effect " : "field ") +
+                  d.name + " is " + type_name(want) + " but its formula gives " +
+                  type_name(cf.type));
         return;
       }
       if (d.kind == FieldKind::derived || d.kind == FieldKind::effect) {
@@ -293,8 +301,9 @@ class Checker {
         if (f == kNone) {
           error(g.member_locs[m], "unknown field '" + g.members[m] + "' in entity " + ent.name);
         } else if (ent.fields[f].kind != FieldKind::state || ent.fields[f].group != kNone) {
-          error(g.member_locs[m], "member " + g.members[m] +
-                                      " must be a state field of no other group (the group computes it)");
+          error(g.member_locs[m],
+                "member " + g.members[m] +
+                    " must be a state field of no other group (the group computes it)");
         } else {
           ent.fields[f].kind = FieldKind::member;
           ent.fields[f].group = gi;
@@ -335,9 +344,9 @@ class Checker {
           continue;
         }
         for (std::uint32_t local : rule.formula.slots) {
-          const auto it = std::find_if(def.members.begin(), def.members.end(), [&](std::uint32_t m) {
-            return ent.field_local(m) == local;
-          });
+          const auto it =
+              std::find_if(def.members.begin(), def.members.end(),
+                           [&](std::uint32_t m) { return ent.field_local(m) == local; });
           rule.inputs.push_back(static_cast<std::uint32_t>(it - def.members.begin()));
         }
         def.rules.push_back(std::move(rule));
@@ -360,7 +369,8 @@ class Checker {
       if (state[f] == 1) {
         std::string path;
         const auto from = std::find(stack.begin(), stack.end(), f);
-        for (auto it = from; it != stack.end(); ++it) path += ent.name + "." + ent.fields[*it].name + " -> ";
+        for (auto it = from; it != stack.end(); ++it)
+          path += ent.name + "." + ent.fields[*it].name + " -> ";
         path += ent.name + "." + ent.fields[f].name;
         return error(ent.fields[f].loc, "immediate cycle: " + path);
       }
@@ -391,24 +401,36 @@ class Checker {
 
 const char* type_name(Type type) {
   switch (type) {
-    case Type::null: return "null";
-    case Type::boolean: return "bool";
-    case Type::integer: return "int";
-    case Type::real: return "float";
-    case Type::string: return "string";
-    case Type::tensor: return "tensor";
+    case Type::null:
+      return "null";
+    case Type::boolean:
+      return "bool";
+    case Type::integer:
+      return "int";
+    case Type::real:
+      return "float";
+    case Type::string:
+      return "string";
+    case Type::tensor:
+      return "tensor";
   }
   return "?";
 }
 
 Value zero_of(Type type) {
   switch (type) {
-    case Type::boolean: return Value(false);
-    case Type::integer: return Value(std::int64_t{0});
-    case Type::real: return Value(0.0);
-    case Type::string: return Value("");
-    case Type::tensor: return Tensor::vector({});
-    default: return Value();
+    case Type::boolean:
+      return Value(false);
+    case Type::integer:
+      return Value(std::int64_t{0});
+    case Type::real:
+      return Value(0.0);
+    case Type::string:
+      return Value("");
+    case Type::tensor:
+      return Tensor::vector({});
+    default:
+      return Value();
   }
 }
 
@@ -430,10 +452,11 @@ Result<Value> coerce(const Value& v, Type type) {
     case Type::tensor:
       if (v.is_tensor()) return v;
       break;
-    case Type::null: return v;
+    case Type::null:
+      return v;
   }
-  return Status(StatusCode::invalid_argument, std::string("expected ") + type_name(type) + ", got " +
-                                                  v.to_json());
+  return Status(StatusCode::invalid_argument,
+                std::string("expected ") + type_name(type) + ", got " + v.to_json());
 }
 
 const char* timing_name(Timing timing) {
@@ -468,7 +491,8 @@ std::uint32_t Schema::find_entity(std::string_view n) const {
   return kNone;
 }
 
-Result<std::shared_ptr<const Schema>> compile_schema(const SourceFile& file, CompileOptions options) {
+Result<std::shared_ptr<const Schema>> compile_schema(const SourceFile& file,
+                                                     CompileOptions options) {
   Result<ast::Schema> tree = parse_schema(file);
   if (!tree.is_ok()) return tree.status();
   auto schema = std::make_shared<Schema>();

@@ -20,9 +20,9 @@ struct Step {
 struct Typed {
   enum class Kind : std::uint8_t { value, record, collection, each };
   Kind kind = Kind::value;
-  Type type = Type::null;  ///< value, or the element type of an `each` with a field
-  Eval eval;               ///< value only
-  bool constant = true;    ///< value only: reads no field and not self
+  Type type = Type::null;        ///< value, or the element type of an `each` with a field
+  Eval eval;                     ///< value only
+  bool constant = true;          ///< value only: reads no field and not self
   std::uint32_t entity = kNone;  ///< record/collection/each: the entity reached
   std::vector<Step> path;
   std::uint32_t field = kNone;  ///< each: the field read from every record (kNone: records)
@@ -37,7 +37,10 @@ class ExprCompiler {
                std::vector<Diagnostic>* diags)
       : schema_(schema), entity_(entity), options_(options), diags_(diags) {}
 
-  void restrict_to(std::vector<std::uint32_t> fields) { allowed_ = std::move(fields); restricted_ = true; }
+  void restrict_to(std::vector<std::uint32_t> fields) {
+    allowed_ = std::move(fields);
+    restricted_ = true;
+  }
   /// The type `self` has in this formula (the declared type of the field).
   void set_self_type(Type t) { self_type_ = t; }
 

@@ -57,7 +57,8 @@ bool ExprCompiler::compile(const ast::Expr& e, CompiledFormula* out) {
 bool ExprCompiler::value_of(const ast::Expr& e, Typed* out) {
   if (!expr(e, out)) return false;
   switch (out->kind) {
-    case Typed::Kind::value: return true;
+    case Typed::Kind::value:
+      return true;
     case Typed::Kind::record:
       return error(e.loc, "a related record is not a value; read one of its fields (rel.field)");
     case Typed::Kind::collection:
@@ -91,8 +92,10 @@ bool ExprCompiler::expr(const ast::Expr& e, Typed* out) {
       out->eval = [](Frame& f) { return f.self(); };
       return true;
     }
-    case ast::ExprKind::name: return name(e, out);
-    case ast::ExprKind::member: return member(e, out);
+    case ast::ExprKind::name:
+      return name(e, out);
+    case ast::ExprKind::member:
+      return member(e, out);
     case ast::ExprKind::each: {
       if (!expr(*e.args[0], out)) return false;
       if (out->kind != Typed::Kind::collection) {
@@ -101,11 +104,16 @@ bool ExprCompiler::expr(const ast::Expr& e, Typed* out) {
       out->kind = Typed::Kind::each;
       return true;
     }
-    case ast::ExprKind::unary: return unary(e, out);
-    case ast::ExprKind::binary: return binary(e, out);
-    case ast::ExprKind::cond: return cond(e, out);
-    case ast::ExprKind::list: return list(e, out);
-    case ast::ExprKind::call: return call(e, out);
+    case ast::ExprKind::unary:
+      return unary(e, out);
+    case ast::ExprKind::binary:
+      return binary(e, out);
+    case ast::ExprKind::cond:
+      return cond(e, out);
+    case ast::ExprKind::list:
+      return list(e, out);
+    case ast::ExprKind::call:
+      return call(e, out);
   }
   return false;
 }
@@ -152,8 +160,8 @@ bool ExprCompiler::member(const ast::Expr& e, Typed* out) {
     return error(e.loc, "'." + e.text + "' needs a related record on its left");
   }
   if (base.kind == Typed::Kind::collection) {
-    return error(e.loc, "use [*] to reach '" + e.text + "' of every member (e.g. items[*]." +
-                            e.text + ")");
+    return error(
+        e.loc, "use [*] to reach '" + e.text + "' of every member (e.g. items[*]." + e.text + ")");
   }
   if (base.kind == Typed::Kind::each && base.field != kNone) {
     return error(e.loc, "'" + e.text + "' follows a field, not a record");
@@ -201,7 +209,8 @@ bool ExprCompiler::unary(const ast::Expr& e, Typed* out) {
   if (!value_of(*e.args[0], &a)) return false;
   *out = a;
   if (e.text == "not") {
-    if (a.type != Type::boolean) return error(e.loc, std::string("'not' needs a bool, got ") + type_name(a.type));
+    if (a.type != Type::boolean)
+      return error(e.loc, std::string("'not' needs a bool, got ") + type_name(a.type));
     out->eval = [f = std::move(a.eval)](Frame& fr) { return Value(!ops::truthy(f(fr))); };
     return true;
   }
@@ -237,9 +246,10 @@ bool ExprCompiler::binary(const ast::Expr& e, Typed* out) {
   }
   if (op == "==" || op == "!=" || op == "<" || op == "<=" || op == ">" || op == ">=") {
     const bool eq = op == "==" || op == "!=";
-    const bool comparable = (numeric(a.type) && numeric(b.type)) ||
-                            (a.type == Type::string && b.type == Type::string) ||
-                            (eq && (a.type == b.type || a.type == Type::null || b.type == Type::null));
+    const bool comparable =
+        (numeric(a.type) && numeric(b.type)) ||
+        (a.type == Type::string && b.type == Type::string) ||
+        (eq && (a.type == b.type || a.type == Type::null || b.type == Type::null));
     if (!comparable) return mismatch();
     out->type = Type::boolean;
     out->eval = [fa, fb, op](Frame& fr) { return ops::compare(op, fa(fr), fb(fr)); };
@@ -247,8 +257,8 @@ bool ExprCompiler::binary(const ast::Expr& e, Typed* out) {
   }
   const char c = op[0];
   if (a.type == Type::tensor || b.type == Type::tensor) {
-    if (!(a.type == Type::tensor || numeric(a.type)) || !(b.type == Type::tensor || numeric(b.type)) ||
-        c == '%') {
+    if (!(a.type == Type::tensor || numeric(a.type)) ||
+        !(b.type == Type::tensor || numeric(b.type)) || c == '%') {
       return mismatch();
     }
     out->type = Type::tensor;
@@ -274,7 +284,9 @@ bool ExprCompiler::cond(const ast::Expr& e, Typed* out) {
   Typed c, a, b;
   const bool ok = value_of(*e.args[0], &c) & value_of(*e.args[1], &a) & value_of(*e.args[2], &b);
   if (!ok) return false;
-  if (c.type != Type::boolean) return error(e.args[0]->loc, std::string("'if' needs a bool condition, got ") + type_name(c.type));
+  if (c.type != Type::boolean)
+    return error(e.args[0]->loc,
+                 std::string("'if' needs a bool condition, got ") + type_name(c.type));
   Type t = a.type;
   if (a.type != b.type) {
     if (numeric(a.type) && numeric(b.type)) {
@@ -282,13 +294,14 @@ bool ExprCompiler::cond(const ast::Expr& e, Typed* out) {
     } else if (a.type == Type::null || b.type == Type::null) {
       t = a.type == Type::null ? b.type : a.type;
     } else {
-      return error(e.loc, std::string("the branches of 'if' differ: ") + type_name(a.type) + " and " +
-                              type_name(b.type));
+      return error(e.loc, std::string("the branches of 'if' differ: ") + type_name(a.type) +
+                              " and " + type_name(b.type));
     }
   }
   out->type = t;
   out->constant = c.constant && a.constant && b.constant;
-  out->eval = [fc = std::move(c.eval), fa = std::move(a.eval), fb = std::move(b.eval), t](Frame& fr) {
+  out->eval = [fc = std::move(c.eval), fa = std::move(a.eval), fb = std::move(b.eval),
+               t](Frame& fr) {
     Value v = ops::truthy(fc(fr)) ? fa(fr) : fb(fr);
     return t == Type::real && v.is_int() ? Value(static_cast<double>(v.as_int())) : v;
   };

@@ -16,11 +16,16 @@ Tensor make_tensor(std::span<const std::size_t> shape, std::span<const double> d
 
 double apply(char op, double x, double y) {
   switch (op) {
-    case '+': return x + y;
-    case '-': return x - y;
-    case '*': return x * y;
-    case '/': return x / y;
-    default: return std::fmod(x, y);
+    case '+':
+      return x + y;
+    case '-':
+      return x - y;
+    case '*':
+      return x * y;
+    case '/':
+      return x / y;
+    default:
+      return std::fmod(x, y);
   }
 }
 
@@ -114,7 +119,8 @@ Value compare(std::string_view op, const Value& a, const Value& b) {
 }
 
 Value negate(const Value& a) {
-  if (a.is_int()) return Value(static_cast<std::int64_t>(0 - static_cast<std::uint64_t>(a.as_int())));
+  if (a.is_int())
+    return Value(static_cast<std::int64_t>(0 - static_cast<std::uint64_t>(a.as_int())));
   if (a.is_tensor()) return elementwise('*', a, Value(-1.0));
   return Value(-num(a));
 }
@@ -125,7 +131,8 @@ Value slice(const Value& v, std::int64_t start, std::optional<std::int64_t> end)
   const auto n = static_cast<std::int64_t>(t.size());
   auto clamp = [n](std::int64_t i) { return std::clamp(i < 0 ? n + i : i, std::int64_t{0}, n); };
   const std::int64_t b = clamp(start), e = std::max(b, end ? clamp(*end) : n);
-  return Tensor::vector(t.data().subspan(static_cast<std::size_t>(b), static_cast<std::size_t>(e - b)));
+  return Tensor::vector(
+      t.data().subspan(static_cast<std::size_t>(b), static_cast<std::size_t>(e - b)));
 }
 
 Value window_avg(const Value& v, std::int64_t n) {
@@ -250,7 +257,8 @@ Value list(const std::vector<Value>& items) {
   std::vector<double> data;
   for (const Value& x : items) {
     const Tensor t = as_tensor(x);
-    if (!std::equal(t.shape().begin(), t.shape().end(), first.shape().begin(), first.shape().end())) {
+    if (!std::equal(t.shape().begin(), t.shape().end(), first.shape().begin(),
+                    first.shape().end())) {
       type_error("rows of a tensor literal differ in shape");
     }
     data.insert(data.end(), t.data().begin(), t.data().end());

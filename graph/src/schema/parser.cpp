@@ -17,8 +17,8 @@ struct SyntaxError {
 };
 
 bool is_reserved(std::string_view s) {
-  static constexpr std::string_view kReserved[] = {"if",   "then",  "else", "and",  "or",
-                                                   "not",  "true",  "false", "null", "self",
+  static constexpr std::string_view kReserved[] = {"if",     "then",   "else",  "and",  "or",
+                                                   "not",    "true",   "false", "null", "self",
                                                    "entity", "effect", "cycle"};
   for (std::string_view r : kReserved) {
     if (s == r) return true;
@@ -64,20 +64,25 @@ class Parser {
   }
   static std::string describe(const Token& t) {
     switch (t.kind) {
-      case Tok::end: return "end of file";
-      case Tok::string: return "string \"" + t.text + "\"";
-      default: return "'" + t.text + "'";
+      case Tok::end:
+        return "end of file";
+      case Tok::string:
+        return "string \"" + t.text + "\"";
+      default:
+        return "'" + t.text + "'";
     }
   }
   [[noreturn]] static void fail(SourceLoc loc, std::string message) {
     throw SyntaxError{{loc, std::move(message)}};
   }
   void expect_punct(std::string_view p) {
-    if (!is_punct(p)) fail(peek().loc, "expected '" + std::string(p) + "', found " + describe(peek()));
+    if (!is_punct(p))
+      fail(peek().loc, "expected '" + std::string(p) + "', found " + describe(peek()));
     next();
   }
   void expect_word(std::string_view w) {
-    if (!is_word(w)) fail(peek().loc, "expected '" + std::string(w) + "', found " + describe(peek()));
+    if (!is_word(w))
+      fail(peek().loc, "expected '" + std::string(w) + "', found " + describe(peek()));
     next();
   }
   Token name(const char* what) {
@@ -146,7 +151,8 @@ class Parser {
     expect_word("via");
     if (is_word("one") || is_word("many")) {
       // `via many posts` names the inverse's cardinality; a bare inverse name is `one`.
-      if (peek(1).kind == Tok::ident && !is_reserved(peek(1).text)) r.inverse_many = next().text == "many";
+      if (peek(1).kind == Tok::ident && !is_reserved(peek(1).text))
+        r.inverse_many = next().text == "many";
     }
     Token inv = name("the inverse relation's name");
     r.inverse = inv.text;
@@ -391,7 +397,8 @@ class Parser {
         next();
         return e;
       }
-      case Tok::end: fail(t.loc, "expected an expression, found end of file");
+      case Tok::end:
+        fail(t.loc, "expected an expression, found end of file");
       case Tok::punct: {
         if (t.text == "(") {
           next();
@@ -411,7 +418,8 @@ class Parser {
         }
         fail(t.loc, "expected an expression, found " + describe(t));
       }
-      case Tok::ident: break;
+      case Tok::ident:
+        break;
     }
     if (t.text == "true" || t.text == "false") {
       auto e = node(ast::ExprKind::literal, t.loc);
@@ -445,8 +453,8 @@ class Parser {
 template <class T, class F>
 Result<T> run(const SourceFile& file, F&& body) {
   if (file.text.size() > kSourceBytesMax) {
-    return Status(StatusCode::out_of_range, file.name + ": schema larger than " +
-                                                std::to_string(kSourceBytesMax) + " bytes");
+    return Status(StatusCode::out_of_range,
+                  file.name + ": schema larger than " + std::to_string(kSourceBytesMax) + " bytes");
   }
   std::vector<Token> tokens;
   Diagnostic d;

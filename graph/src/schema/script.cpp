@@ -97,7 +97,8 @@ class Cursor {
     }
     double d = 0;
     auto [p, ec] = std::from_chars(w.data(), w.data() + w.size(), d);
-    if (ec != std::errc() || p != w.data() + w.size()) return bad("bad value '" + std::string(w) + "'");
+    if (ec != std::errc() || p != w.data() + w.size())
+      return bad("bad value '" + std::string(w) + "'");
     return Value(d);
   }
   std::string_view rest() {
@@ -161,7 +162,8 @@ Result<RecordId> ScriptRunner::resolve(std::string_view ref) const {
     if (ec == std::errc() && p == digits.data() + digits.size()) return id;
   }
   const auto it = aliases_.find(ref);
-  if (it == aliases_.end()) return Status(StatusCode::not_found, "unknown record '" + std::string(ref) + "'");
+  if (it == aliases_.end())
+    return Status(StatusCode::not_found, "unknown record '" + std::string(ref) + "'");
   return it->second;
 }
 
@@ -179,8 +181,9 @@ std::size_t ScriptRunner::run(std::string_view script, std::string* out) {
 }
 
 bool ScriptRunner::run_line(std::string_view line, std::size_t line_no, std::string* out) {
-  Status s = line.size() > kScriptLineMax ? bad("line longer than " + std::to_string(kScriptLineMax) + " bytes")
-                                          : execute(line, out);
+  Status s = line.size() > kScriptLineMax
+                 ? bad("line longer than " + std::to_string(kScriptLineMax) + " bytes")
+                 : execute(line, out);
   if (s.is_ok()) return true;
   *out += "{\"error\":" + json_string(s.message()) + ",\"code\":\"" + status_code_name(s.code()) +
           "\",\"line\":" + std::to_string(line_no) + "}\n";

@@ -95,7 +95,8 @@ Equality tolerance_equality(double tol) {
 }  // namespace
 
 Store::Store(std::shared_ptr<const Schema> schema, StoreOptions options)
-    : schema_(std::move(schema)), options_(options),
+    : schema_(std::move(schema)),
+      options_(options),
       graph_(GraphOptions{.history_limit = options.history_limit}) {
   MG_ASSERT(schema_ != nullptr);
   build_specs();
@@ -147,8 +148,10 @@ void Store::build_specs() {
         const Value& prev = c.self();
         const bool boolean = kind == EffectKind::boolean;
         const std::int64_t pending = prev.is_int() ? prev.as_int() : 0;
-        if (c.has_proposed()) return boolean ? Value(false) : Value(std::max<std::int64_t>(0, pending - 1));
-        if (!ops::truthy(c.input(0))) return prev.is_null() ? (boolean ? Value(false) : Value(std::int64_t{0})) : prev;
+        if (c.has_proposed())
+          return boolean ? Value(false) : Value(std::max<std::int64_t>(0, pending - 1));
+        if (!ops::truthy(c.input(0)))
+          return prev.is_null() ? (boolean ? Value(false) : Value(std::int64_t{0})) : prev;
         return boolean ? Value(true) : Value(pending + 1);
       };
       specs_[ei][f] = graph_.add_spec(std::move(fx));
@@ -163,26 +166,32 @@ std::string Store::node_name(RecordId id, std::string_view what) const {
 
 Result<RecordId> Store::create(std::string_view entity, const FieldValues& values) {
   const std::uint32_t ei = schema_->find_entity(entity);
-  if (ei == kNone) return Status(StatusCode::not_found, "unknown entity '" + std::string(entity) + "'");
+  if (ei == kNone)
+    return Status(StatusCode::not_found, "unknown entity '" + std::string(entity) + "'");
   const EntityDef& e = schema_->entities[ei];
   std::vector<Value> initial;
   for (const FieldDef& f : e.fields) initial.push_back(f.initial);
   for (const auto& [name, v] : values) {
     const std::uint32_t f = e.find_field(name);
-    if (f == kNone) return Status(StatusCode::not_found, "unknown field '" + name + "' in entity " + e.name);
+    if (f == kNone)
+      return Status(StatusCode::not_found, "unknown field '" + name + "' in entity " + e.name);
     const FieldDef& d = e.fields[f];
     if (d.kind != FieldKind::state && d.kind != FieldKind::member) {
-      return Status(StatusCode::invalid_argument, e.name + "." + name + " is computed; it cannot be given");
+      return Status(StatusCode::invalid_argument,
+                    e.name + "." + name + " is computed; it cannot be given");
     }
     Result<Value> c = coerce(v, d.type);
-    if (!c.is_ok()) return Status(StatusCode::invalid_argument, e.name + "." + name + ": " + c.status().message());
+    if (!c.is_ok())
+      return Status(StatusCode::invalid_argument,
+                    e.name + "." + name + ": " + c.status().message());
     initial[f] = std::move(c).value();
   }
   const RecordId id = records_.size() + 1;
   records_.push_back(Record{ei, {}, {}, {}});
   if (Status s = create_nodes(id, initial); !s.is_ok()) return s;
   MG_ASSERT(records_[id - 1].nodes.size() == e.local_count);
-  if (Status s = write(records_[id - 1].nodes[EntityDef::exists_local], Value(true)); !s.is_ok()) return s;
+  if (Status s = write(records_[id - 1].nodes[EntityDef::exists_local], Value(true)); !s.is_ok())
+    return s;
   MutationEvent ev;
   ev.type = MutationType::create;
   ev.entity = ei;
@@ -201,17 +210,19 @@ Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
     owner_[n] = id;
     return n;
   };
-  r.nodes[EntityDef::exists_local] = own(graph_.add_variable(Value(false), node_name(id, "exists")));
+  r.nodes[EntityDef::exists_local] =
+      own(graph_.add_variable(Value(false), node_name(id, "exists")));
   for (std::uint32_t f = 0; f < e.fields.size(); ++f) {
     if (e.fields[f].kind == FieldKind::state) {
-      r.nodes[e.field_local(f)] = own(graph_.add_variable(initial[f], node_name(id, e.fields[f].name)));
+      r.nodes[e.field_local(f)] =
+          own(graph_.add_variable(initial[f], node_name(id, e.fields[f].name)));
     }
   }
   r.members.resize(e.relations.size());
   for (std::uint32_t rel = 0; rel < e.relations.size(); ++rel) {
     const RelationDef& d = e.relations[rel];
-    r.nodes[e.relation_local(rel)] = own(graph_.add_variable(
-        d.many ? Value(std::int64_t{0}) : Value(), node_name(id, d.name)));
+    r.nodes[e.relation_local(rel)] =
+        own(graph_.add_variable(d.many ? Value(std::int64_t{0}) : Value(), node_name(id, d.name)));
   }
   r.bags.resize(e.aggregates.size());
   for (const AggregateDef& a : e.aggregates) {
@@ -220,8 +231,10 @@ Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
     if (a.value_local != kNone) {
       r.nodes[a.value_local] = own(graph_.add_variable(zero, node_name(id, base)));
     } else {
-      r.nodes[a.count_local] = own(graph_.add_variable(Value(std::int64_t{0}), node_name(id, base + ".count")));
-      if (a.sum_local != kNone) r.nodes[a.sum_local] = own(graph_.add_variable(zero, node_name(id, base + ".sum")));
+      r.nodes[a.count_local] =
+          own(graph_.add_variable(Value(std::int64_t{0}), node_name(id, base + ".count")));
+      if (a.sum_local != kNone)
+        r.nodes[a.sum_local] = own(graph_.add_variable(zero, node_name(id, base + ".sum")));
     }
   }
   for (const GroupDef& g : e.groups) {
@@ -246,7 +259,8 @@ Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
     }
     Result<CycleGroup> cg = graph_.add_cycle_group(std::move(def));
     if (!cg.is_ok()) return cg.status();
-    for (std::size_t m = 0; m < g.members.size(); ++m) r.nodes[e.field_local(g.members[m])] = own(cg->members[m]);
+    for (std::size_t m = 0; m < g.members.size(); ++m)
+      r.nodes[e.field_local(g.members[m])] = own(cg->members[m]);
     r.nodes[g.dispatcher_local] = own(cg->dispatcher);
   }
   for (std::uint32_t f : e.creation_order) {
@@ -282,7 +296,8 @@ Result<Store::Record*> Store::live(RecordId id) {
   Record& r = records_[id - 1];
   const Value& e = graph_.read(r.nodes[EntityDef::exists_local]);
   if (!e.is_bool() || !e.as_bool()) {
-    return Status(StatusCode::not_found, "record #" + std::to_string(id) + " does not exist (deleted or rolled back)");
+    return Status(StatusCode::not_found,
+                  "record #" + std::to_string(id) + " does not exist (deleted or rolled back)");
   }
   return &r;
 }
@@ -298,7 +313,9 @@ Result<std::uint32_t> Store::entity_of(RecordId id) const {
 Status Store::check_field(const Record& r, std::string_view field, std::uint32_t* index) const {
   const EntityDef& e = schema_->entities[r.entity];
   *index = e.find_field(field);
-  if (*index == kNone) return Status(StatusCode::not_found, "unknown field '" + std::string(field) + "' in entity " + e.name);
+  if (*index == kNone)
+    return Status(StatusCode::not_found,
+                  "unknown field '" + std::string(field) + "' in entity " + e.name);
   return Status::ok();
 }
 
@@ -334,14 +351,17 @@ Status Store::update(RecordId id, const FieldValues& values) {
     if (Status s = check_field(r, name, &f); !s.is_ok()) return s;
     const FieldDef& d = e.fields[f];
     Result<Value> c = coerce(v, d.type);
-    if (!c.is_ok()) return Status(StatusCode::invalid_argument, e.name + "." + name + ": " + c.status().message());
+    if (!c.is_ok())
+      return Status(StatusCode::invalid_argument,
+                    e.name + "." + name + ": " + c.status().message());
     const NodeId n = r.nodes[e.field_local(f)];
     if (d.kind == FieldKind::member) {
       if (Status s = graph_.propose(n, *c); !s.is_ok()) return s;
       continue;
     }
     if (d.kind != FieldKind::state) {
-      return Status(StatusCode::invalid_argument, e.name + "." + name + " is computed by its formula; it cannot be written");
+      return Status(StatusCode::invalid_argument,
+                    e.name + "." + name + " is computed by its formula; it cannot be written");
     }
     const Value old = graph_.read(n);
     if (Status s = write(n, *c); !s.is_ok()) return s;
@@ -380,7 +400,9 @@ Status Store::remove(RecordId id) {
     } else {
       const Value o = graph_.read(r.nodes[e.relation_local(rel)]);
       if (o.is_int()) {
-        if (Status s = unlink(id, e.relations[rel].name, static_cast<RecordId>(o.as_int())); !s.is_ok()) return s;
+        if (Status s = unlink(id, e.relations[rel].name, static_cast<RecordId>(o.as_int()));
+            !s.is_ok())
+          return s;
       }
     }
   }
@@ -389,7 +411,8 @@ Status Store::remove(RecordId id) {
   ev.entity = ei;
   ev.record = id;
   ev.old_values = field_values(records_[id - 1]);
-  if (Status s = write(records_[id - 1].nodes[EntityDef::exists_local], Value(false)); !s.is_ok()) return s;
+  if (Status s = write(records_[id - 1].nodes[EntityDef::exists_local], Value(false)); !s.is_ok())
+    return s;
   emit(std::move(ev));
   return Status::ok();
 }
@@ -398,7 +421,10 @@ Status Store::link(RecordId id, std::string_view relation, RecordId other) {
   Result<Record*> rr = live(id);
   if (!rr.is_ok()) return rr.status();
   const std::uint32_t rel = schema_->entities[(*rr)->entity].find_relation(relation);
-  if (rel == kNone) return Status(StatusCode::not_found, "unknown relation '" + std::string(relation) + "' in entity " + schema_->entities[(*rr)->entity].name);
+  if (rel == kNone)
+    return Status(StatusCode::not_found, "unknown relation '" + std::string(relation) +
+                                             "' in entity " +
+                                             schema_->entities[(*rr)->entity].name);
   return connect(id, rel, other, true);
 }
 
@@ -406,7 +432,10 @@ Status Store::unlink(RecordId id, std::string_view relation, RecordId other) {
   Result<Record*> rr = live(id);
   if (!rr.is_ok()) return rr.status();
   const std::uint32_t rel = schema_->entities[(*rr)->entity].find_relation(relation);
-  if (rel == kNone) return Status(StatusCode::not_found, "unknown relation '" + std::string(relation) + "' in entity " + schema_->entities[(*rr)->entity].name);
+  if (rel == kNone)
+    return Status(StatusCode::not_found, "unknown relation '" + std::string(relation) +
+                                             "' in entity " +
+                                             schema_->entities[(*rr)->entity].name);
   return connect(id, rel, other, false);
 }
 
@@ -418,13 +447,16 @@ Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
   if (!rb.is_ok()) return rb.status();
   if ((*rb)->entity != d.target) {
     return Status(StatusCode::invalid_argument, ea.name + "." + d.name + " links to " +
-                                                    schema_->entities[d.target].name + ", not to #" + std::to_string(b));
+                                                    schema_->entities[d.target].name +
+                                                    ", not to #" + std::to_string(b));
   }
   const EntityDef& eb = schema_->entities[d.target];
   const RelationDef& inv = eb.relations[d.inverse];
-  const std::string what = ea.name + "#" + std::to_string(a) + "." + d.name + " and #" + std::to_string(b);
+  const std::string what =
+      ea.name + "#" + std::to_string(a) + "." + d.name + " and #" + std::to_string(b);
   // Check both sides before changing either, so a refused link changes nothing.
-  auto linked = [&](const Record& r, std::uint32_t local, std::uint32_t relation, bool many, RecordId to) {
+  auto linked = [&](const Record& r, std::uint32_t local, std::uint32_t relation, bool many,
+                    RecordId to) {
     if (many) {
       const auto& m = r.members[relation];
       return std::binary_search(m.begin(), m.end(), to);
@@ -434,15 +466,22 @@ Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
   };
   const bool is_linked = linked(ra, ea.relation_local(rel), rel, d.many, b);
   if (insert == is_linked) {
-    return Status(StatusCode::failed_precondition, what + (insert ? " are already linked" : " are not linked"));
+    return Status(StatusCode::failed_precondition,
+                  what + (insert ? " are already linked" : " are not linked"));
   }
   if (insert) {
-    auto occupied = [&](const Record& r, std::uint32_t local) { return !graph_.read(r.nodes[local]).is_null(); };
+    auto occupied = [&](const Record& r, std::uint32_t local) {
+      return !graph_.read(r.nodes[local]).is_null();
+    };
     if (!d.many && occupied(ra, ea.relation_local(rel))) {
-      return Status(StatusCode::failed_precondition, ea.name + "#" + std::to_string(a) + "." + d.name + " is already linked; unlink it first");
+      return Status(
+          StatusCode::failed_precondition,
+          ea.name + "#" + std::to_string(a) + "." + d.name + " is already linked; unlink it first");
     }
     if (!inv.many && occupied(**rb, eb.relation_local(d.inverse))) {
-      return Status(StatusCode::failed_precondition, eb.name + "#" + std::to_string(b) + "." + inv.name + " is already linked; unlink it first");
+      return Status(StatusCode::failed_precondition, eb.name + "#" + std::to_string(b) + "." +
+                                                         inv.name +
+                                                         " is already linked; unlink it first");
     }
   }
   const int sign = insert ? 1 : -1;
@@ -507,7 +546,9 @@ void Store::aggregate_member(RecordId owner, std::uint32_t agg, RecordId member,
   Record& o = records_[owner - 1];
   const AggregateDef& a = schema_->entities[o.entity].aggregates[agg];
   const Record& m = records_[member - 1];
-  const Value v = a.field == kNone ? Value() : graph_.read(m.nodes[schema_->entities[m.entity].field_local(a.field)]);
+  const Value v = a.field == kNone
+                      ? Value()
+                      : graph_.read(m.nodes[schema_->entities[m.entity].field_local(a.field)]);
   if (a.value_local != kNone) {
     bag_op(owner, agg, ops::num(v), sign > 0);
     return;
@@ -518,7 +559,8 @@ void Store::aggregate_member(RecordId owner, std::uint32_t agg, RecordId member,
   aggregate_change(owner, agg, sign > 0 ? Value() : v, sign > 0 ? v : Value());
 }
 
-void Store::aggregate_change(RecordId owner, std::uint32_t agg, const Value& old_v, const Value& new_v) {
+void Store::aggregate_change(RecordId owner, std::uint32_t agg, const Value& old_v,
+                             const Value& new_v) {
   Record& o = records_[owner - 1];
   const AggregateDef& a = schema_->entities[o.entity].aggregates[agg];
   if (a.value_local != kNone) {
@@ -566,11 +608,16 @@ Status Store::set(RecordId id, std::string_view field, Value value) {
   const FieldDef& d = e.fields[f];
   switch (d.kind) {
     case FieldKind::state:
-    case FieldKind::member: return update(id, {{std::string(field), std::move(value)}});
-    case FieldKind::effect: return graph_.propose(r.nodes[e.field_local(f)], Value(false));
-    case FieldKind::derived: break;
+    case FieldKind::member:
+      return update(id, {{std::string(field), std::move(value)}});
+    case FieldKind::effect:
+      return graph_.propose(r.nodes[e.field_local(f)], Value(false));
+    case FieldKind::derived:
+      break;
   }
-  return Status(StatusCode::invalid_argument, e.name + "." + std::string(field) + " is computed by its formula; it takes no proposed value");
+  return Status(StatusCode::invalid_argument,
+                e.name + "." + std::string(field) +
+                    " is computed by its formula; it takes no proposed value");
 }
 
 Result<CommitStats> Store::commit() {
@@ -602,7 +649,9 @@ void Store::reject() {
 }
 
 Status Store::undo() {
-  if (graph_.in_transaction()) return Status(StatusCode::failed_precondition, "commit or reject the open transaction before undo");
+  if (graph_.in_transaction())
+    return Status(StatusCode::failed_precondition,
+                  "commit or reject the open transaction before undo");
   if (Status s = graph_.undo(); !s.is_ok()) return s;
   MG_ASSERT(!undo_.empty());
   std::vector<Op> ops = std::move(undo_.back());
@@ -613,7 +662,9 @@ Status Store::undo() {
 }
 
 Status Store::redo() {
-  if (graph_.in_transaction()) return Status(StatusCode::failed_precondition, "commit or reject the open transaction before redo");
+  if (graph_.in_transaction())
+    return Status(StatusCode::failed_precondition,
+                  "commit or reject the open transaction before redo");
   if (Status s = graph_.redo(); !s.is_ok()) return s;
   MG_ASSERT(!redo_.empty());
   std::vector<Op> ops = std::move(redo_.back());
@@ -631,7 +682,8 @@ Result<NodeId> Store::node_of(RecordId id, std::string_view field) const {
   if (f != kNone) return r->nodes[e.field_local(f)];
   const std::uint32_t rel = e.find_relation(field);
   if (rel != kNone) return r->nodes[e.relation_local(rel)];
-  return Status(StatusCode::not_found, "unknown field '" + std::string(field) + "' in entity " + e.name);
+  return Status(StatusCode::not_found,
+                "unknown field '" + std::string(field) + "' in entity " + e.name);
 }
 
 Result<Value> Store::get(RecordId id, std::string_view field) {
@@ -648,7 +700,8 @@ Result<std::vector<RecordId>> Store::members(RecordId id, std::string_view relat
   const EntityDef& e = schema_->entities[r->entity];
   const std::uint32_t rel = e.find_relation(relation);
   if (rel == kNone || !e.relations[rel].many) {
-    return Status(StatusCode::not_found, "no many-relation '" + std::string(relation) + "' in entity " + e.name);
+    return Status(StatusCode::not_found,
+                  "no many-relation '" + std::string(relation) + "' in entity " + e.name);
   }
   return r->members[rel];
 }

@@ -29,12 +29,14 @@ Result<std::string> Store::explain(RecordId id, std::string_view field) {
   if (!v.is_ok()) return v.status();
   const NodeId n = node_of(id, field).value();
   std::string out = "{\"explain\":" + json_string(graph_.name(n)) + ",\"value\":" + v->to_json() +
-                    ",\"kind\":\"" + (graph_.is_variable(n) ? "state" : "derived") + "\",\"inputs\":[";
+                    ",\"kind\":\"" + (graph_.is_variable(n) ? "state" : "derived") +
+                    "\",\"inputs\":[";
   bool first = true;
   for (NodeId d : graph_.dependencies(n)) {
     if (!first) out += ",";
     first = false;
-    out += "{\"name\":" + json_string(graph_.name(d)) + ",\"value\":" + graph_.read(d).to_json() + "}";
+    out +=
+        "{\"name\":" + json_string(graph_.name(d)) + ",\"value\":" + graph_.read(d).to_json() + "}";
   }
   return out + "]}";
 }

@@ -90,7 +90,7 @@ struct FieldDef {
   Value initial;  ///< state and member fields
   FieldOptions options;
   EffectKind effect_kind = EffectKind::boolean;
-  CompiledFormula formula;  ///< derived: the value; effect: the condition
+  CompiledFormula formula;           ///< derived: the value; effect: the condition
   std::uint32_t cond_local = kNone;  ///< effect: hidden node holding the condition
   std::uint32_t group = kNone;       ///< member: its cycle group
 };
@@ -120,8 +120,8 @@ struct AggregateDef {
 };
 
 struct GroupRuleDef {
-  std::uint32_t output = 0;            ///< index into GroupDef::members
-  std::vector<std::uint32_t> inputs;   ///< indices into members, in slot order
+  std::uint32_t output = 0;           ///< index into GroupDef::members
+  std::vector<std::uint32_t> inputs;  ///< indices into members, in slot order
   CompiledFormula formula;
   bool is_default = false;
   std::string text;

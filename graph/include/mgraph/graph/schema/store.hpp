@@ -39,8 +39,8 @@ struct MutationEvent {
   MutationType type = MutationType::create;
   std::uint32_t entity = kNone;
   RecordId record = 0;
-  std::vector<Value> values;      ///< the record's fields after (create, update)
-  std::vector<Value> old_values;  ///< the record's fields before (update, remove)
+  std::vector<Value> values;        ///< the record's fields after (create, update)
+  std::vector<Value> old_values;    ///< the record's fields before (update, remove)
   std::vector<std::uint32_t> diff;  ///< fields an update changed
   std::uint32_t relation = kNone;
   RecordId other = 0;
