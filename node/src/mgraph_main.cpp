@@ -1,0 +1,24 @@
+// mgraph: the client command line. Subcommands so far: eval (the embedded engine).
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "eval_command.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mgraph: reactive computation engine"};
+  app.require_subcommand(1);
+  mgraph::node::EvalOptions eval;
+  CLI::App* eval_cmd = app.add_subcommand("eval", "Run a schema in the embedded engine");
+  eval_cmd->add_option("schema", eval.schema_path, "Schema file (*.mgs)")->required();
+  eval_cmd->add_option("--script", eval.script_path,
+                       "Script file, one command per line (default: stdin)");
+  eval_cmd->add_flag("--interactive,-i", eval.interactive, "Read-eval-print loop with history");
+  // CLI11 reports usage errors by exception; they stop here, at the program boundary.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return mgraph::node::run_eval(eval, std::cin, std::cout, std::cerr);
+}

@@ -1,0 +1,157 @@
+// Store::compact: drop log entries that no retained checkpoint needs.
+//
+// Step 1 (one transaction): check that every scope's newest checkpoint is at or after
+// before_epoch - 1, delete the checkpoints that would need deleted entries, and raise the
+// meta bound "log_compacted_before". From then on readers never look below the bound.
+// Step 2 (bounded transactions): delete the entries below the bound. A crash between or
+// within the steps leaves entries below the bound that nobody reads; the next compact()
+// deletes them.
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "encoding.hpp"
+#include "mgraph/persistence/store.hpp"
+#include "store_impl.hpp"
+
+namespace mgraph::persistence {
+namespace {
+
+using detail::Cursor;
+using detail::StoreImpl;
+using detail::WriteTxn;
+
+struct ScopeNewest {
+  std::string scope;
+  std::uint64_t epoch = 0;
+};
+
+/// Step 1, inside `txn`. Sets `bound` to the new compaction bound.
+Status retire_checkpoints(WriteTxn& txn, std::uint64_t before_epoch, std::uint64_t& bound) {
+  StoreImpl& store = txn.store();
+  auto last = detail::last_logged_epoch(store, txn.get());
+  if (!last) return last.status();
+  if (before_epoch > *last + 1) {
+    return Status(StatusCode::invalid_argument,
+                  store.data_file + ": compact before epoch " + std::to_string(before_epoch) +
+                      " reaches past the last logged epoch " + std::to_string(*last));
+  }
+  auto count = detail::entry_count(store, txn.get(), store.checkpoints_dbi);
+  if (!count) return count.status();
+  std::vector<ScopeNewest> newest;
+  std::vector<std::string> stale_keys;
+  {
+    Cursor cursor;
+    Status s = cursor.open(store, txn.get(), store.checkpoints_dbi, "mdb_cursor_open(checkpoints)");
+    if (!s) return s;
+    MDB_val k{}, v{};
+    int rc = cursor.get(k, v, MDB_FIRST);
+    for (std::uint64_t i = 0; rc == 0 && i <= *count; ++i) {
+      const char* key = static_cast<const char*>(k.mv_data);
+      const std::size_t scope_bytes = k.mv_size > 0 ? static_cast<unsigned char>(key[0]) : 0;
+      if (k.mv_size != 1 + scope_bytes + 8 || scope_bytes == 0) {
+        return Status(StatusCode::corruption, store.data_file +
+                                                  ": checkpoints database: malformed key of " +
+                                                  std::to_string(k.mv_size) + " bytes");
+      }
+      const std::string_view scope(key + 1, scope_bytes);
+      const std::uint64_t epoch = detail::get_u64(key + 1 + scope_bytes);
+      if (newest.empty() || newest.back().scope != scope) {
+        newest.push_back(ScopeNewest{std::string(scope), epoch});
+      } else {
+        newest.back().epoch = epoch;  // keys of one scope come in epoch order
+      }
+      if (epoch + 1 < before_epoch) stale_keys.emplace_back(key, k.mv_size);
+      rc = cursor.get(k, v, MDB_NEXT);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) return store.error(rc, "mdb_cursor_get(checkpoints)");
+  }
+  if (newest.empty() && before_epoch > 1) {
+    return Status(StatusCode::failed_precondition,
+                  store.data_file + ": compact before epoch " + std::to_string(before_epoch) +
+                      " refused: no checkpoint exists, so every scope needs the whole log");
+  }
+  for (const ScopeNewest& scope : newest) {
+    if (scope.epoch + 1 < before_epoch) {
+      return Status(StatusCode::failed_precondition,
+                    store.data_file + ": compact before epoch " + std::to_string(before_epoch) +
+                        " refused: scope '" + scope.scope +
+                        "' has its newest checkpoint at epoch " + std::to_string(scope.epoch) +
+                        " and needs the log from epoch " + std::to_string(scope.epoch + 1) +
+                        " on; checkpoint it first");
+    }
+  }
+  for (const std::string& key : stale_keys) {
+    MDB_val k{key.size(), const_cast<char*>(key.data())};
+    Status s =
+        txn.check(mdb_del(txn.get(), store.checkpoints_dbi, &k, nullptr), "mdb_del(checkpoints)");
+    if (!s) return s;
+  }
+  bound = std::max(store.compacted_before, before_epoch);
+  if (bound == store.compacted_before) return Status::ok();
+  char bytes[8];
+  detail::put_u64(bytes, bound);
+  return detail::put_meta(txn, detail::meta_log_compacted_before, {bytes, sizeof bytes});
+}
+
+/// Step 2: deletes up to compact_entries_per_txn_max entries below `bound`.
+Status delete_log_below(WriteTxn& txn, std::uint64_t bound, bool& done) {
+  StoreImpl& store = txn.store();
+  Cursor cursor;
+  Status s = cursor.open(store, txn.get(), store.log_dbi, "mdb_cursor_open(log)");
+  if (!s) return s;
+  done = false;
+  for (std::size_t deleted = 0; deleted < compact_entries_per_txn_max; ++deleted) {
+    MDB_val k{}, v{};
+    const int rc = cursor.get(k, v, MDB_FIRST);
+    if (rc == MDB_NOTFOUND) break;
+    if (rc != 0) return store.error(rc, "mdb_cursor_get(log, MDB_FIRST)");
+    if (k.mv_size != detail::log_key_bytes) {
+      return Status(StatusCode::corruption, store.data_file + ": log database: key of " +
+                                                std::to_string(k.mv_size) + " bytes, expected 8");
+    }
+    if (detail::get_u64(static_cast<const char*>(k.mv_data)) >= bound) break;
+    s = txn.check(mdb_cursor_del(cursor.raw(), 0), "mdb_cursor_del(log)");
+    if (!s) return s;
+  }
+  // done unless this transaction stopped at its bound with entries possibly left.
+  MDB_val k{}, v{};
+  const int rc = cursor.get(k, v, MDB_FIRST);
+  if (rc != 0 && rc != MDB_NOTFOUND) return store.error(rc, "mdb_cursor_get(log, MDB_FIRST)");
+  done = rc == MDB_NOTFOUND || (k.mv_size == detail::log_key_bytes &&
+                                detail::get_u64(static_cast<const char*>(k.mv_data)) >= bound);
+  return Status::ok();
+}
+
+}  // namespace
+
+Status Store::compact(std::uint64_t before_epoch) {
+  StoreImpl& store = *impl_;
+  if (before_epoch == 0) {
+    return Status(StatusCode::invalid_argument, store.data_file + ": compact before epoch 0");
+  }
+  std::uint64_t bound = 0;
+  Status s = store.run_write(
+      "compact", [&](WriteTxn& txn) { return retire_checkpoints(txn, before_epoch, bound); });
+  if (!s) return s;
+  store.compacted_before = bound;
+  auto entries = [&]() -> Result<std::uint64_t> {
+    detail::ReadTxn txn(store);
+    Status begun = txn.begin("compact");
+    if (!begun) return begun;
+    return detail::entry_count(store, txn.get(), store.log_dbi);
+  }();
+  if (!entries) return entries.status();
+  const std::uint64_t rounds_max = *entries / compact_entries_per_txn_max + 2;
+  for (std::uint64_t round = 0; round < rounds_max; ++round) {
+    bool done = false;
+    s = store.run_write("compact log",
+                        [&](WriteTxn& txn) { return delete_log_below(txn, bound, done); });
+    if (!s || done) return s;
+  }
+  return Status::ok();
+}
+
+}  // namespace mgraph::persistence
