@@ -2,6 +2,8 @@
 # Installs what is missing, builds mgraph twice and runs every test with ctest:
 #   1. Release with -Wall -Wextra -Werror          (build/)
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
+# then fuzzes the schema language for 60 s with clang and libFuzzer (scripts/fuzz.sh,
+# build-fuzz/); set MGRAPH_SKIP_FUZZ=1 in the environment to skip that step.
 # Usage: scripts/test.sh [--no-asan] [extra ctest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +13,7 @@ ctest_args=()
 for a in "$@"; do
   case "$a" in
     --no-asan) asan=0 ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) ctest_args+=("$a") ;;
   esac
 done
@@ -35,5 +37,10 @@ if [ "$asan" = 1 ]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   # The sanitizer pass skips the benchmarks: they are measured in Release only.
   run_pass build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMGRAPH_SANITIZE=ON -DMGRAPH_BUILD_BENCH=OFF
+fi
+if [ "${MGRAPH_SKIP_FUZZ:-0}" = 1 ]; then
+  echo "== fuzz skipped (MGRAPH_SKIP_FUZZ=1)"
+else
+  ./scripts/fuzz.sh 60
 fi
 echo "== all test passes green"

@@ -75,12 +75,11 @@ Prepared& prepared() {
 }
 
 int failures = 0;
+const char* program = "mgraph_bench_engine";
 
 void report_failure(Prepared& p, std::string failure) {
   p.failure = std::move(failure);
-  ++failures;
-  std::fprintf(stderr, "\n*** mgraph_bench_engine: %s FAILED: %s ***\n\n", p.key.c_str(),
-               p.failure.c_str());
+  mgraph::bench::report_failure(p.key, p.failure);
 }
 
 /// Builds def's shape unless it is the current one, then runs u = 1..V and compares the
@@ -113,8 +112,8 @@ void prepare(const ShapeDef& def) {
   std::snprintf(line, sizeof line, "checksum %.17g, expected %.17g (V = %llu)", checksum, *expected,
                 static_cast<unsigned long long>(def.verify_updates));
   if (!(checksum == *expected)) return report_failure(p, std::string("mismatch: ") + line);
-  std::fprintf(stderr, "mgraph_bench_engine: %s %s OK; built in %.2f s, %.1f bytes/node\n",
-               def.key.c_str(), line, build_time.count(), p.bytes_per_node);
+  std::fprintf(stderr, "%s: %s %s OK; built in %.2f s, %.1f bytes/node\n", program, def.key.c_str(),
+               line, build_time.count(), p.bytes_per_node);
 }
 
 void run(benchmark::State& state, const ShapeDef& def) {
@@ -152,6 +151,14 @@ benchmark::internal::Benchmark* register_shape(ShapeDef def) {
 }
 
 int failure_count() { return failures; }
+
+void report_failure(const std::string& key, const std::string& message) {
+  ++failures;
+  std::fprintf(stderr, "\n*** %s: %s FAILED: %s ***\n\n", program, key.c_str(), message.c_str());
+}
+
+void set_program_name(const char* name) { program = name; }
+const char* program_name() { return program; }
 
 std::size_t resident_bytes() {
   std::FILE* file = std::fopen("/proc/self/statm", "r");

@@ -128,6 +128,13 @@ benchmark::internal::Benchmark* register_shape(ShapeDef def);
 
 /// Benchmarks that failed (checksum mismatch or engine error) so far in this process.
 int failure_count();
+/// Counts a failure of benchmark `key` that the Shape runner does not see and prints it.
+void report_failure(const std::string& key, const std::string& message);
+
+/// The name this process's messages start with ("mgraph_bench_engine" unless set).
+/// REQUIRES: `name` outlives every benchmark run.
+void set_program_name(const char* name);
+const char* program_name();
 
 /// Resident set size of this process in bytes (from /proc/self/statm).
 std::size_t resident_bytes();

@@ -293,8 +293,8 @@ Result<CommitStats> GraphState::commit() {
 }
 
 void GraphState::unapply(RevisionRecord& rec) {
+  // What followed the revision is taken back first, and kept: redo replays it.
   for (std::size_t i = rec.after_pulls.size(); i-- > 0;) unapply(rec.after_pulls[i]);
-  rec.after_pulls.clear();
   for (NodeId n : rec.left_stale) clear(n, kStale);
   for (std::size_t i = rec.values.size(); i-- > 0;) {
     JournalEntry& e = rec.values[i];
@@ -331,6 +331,7 @@ void GraphState::apply(RevisionRecord& rec) {
     std::swap(changed_at[e.node], e.changed_at);
   }
   for (NodeId n : rec.left_stale) set(n, kStale);
+  for (RevisionRecord& r : rec.after_pulls) apply(r);
 }
 
 void GraphState::renormalize_stamps() {
@@ -381,7 +382,8 @@ const Value& GraphState::read(NodeId n, Status* error) {
   if (!has(n, kStale) && written.empty() && forced.empty()) return values[n];
   try {
     if (!written.empty() || !forced.empty()) mark(nullptr);
-    if (txn_open) computed_in_txn = true;
+    // Only a read that computes makes a later write undo computations.
+    if (txn_open && has(n, kStale)) computed_in_txn = true;
     ensure(n);
   } catch (const CycleError& e) {
     unwind();

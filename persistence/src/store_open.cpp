@@ -276,16 +276,6 @@ Status open_databases(StoreImpl& store) {
 
 }  // namespace
 
-const char* durability_name(Durability durability) {
-  switch (durability) {
-    case Durability::sync:
-      return "sync";
-    case Durability::nosync:
-      return "nosync";
-  }
-  return "unknown";
-}
-
 Result<std::unique_ptr<Store>> Store::open(const std::string& directory,
                                            const StoreOptions& options) {
   Status s = validate_options(directory, options);

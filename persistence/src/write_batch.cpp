@@ -39,22 +39,4 @@ void WriteBatch::clear() {
   checkpoints_.clear();
 }
 
-const char* ledger_kind_name(LedgerKind kind) {
-  switch (kind) {
-    case LedgerKind::transition:
-      return "transition";
-    case LedgerKind::delivery_attempt:
-      return "delivery_attempt";
-    case LedgerKind::delivery_failure:
-      return "delivery_failure";
-    case LedgerKind::ack:
-      return "ack";
-    case LedgerKind::dead_letter:
-      return "dead_letter";
-    case LedgerKind::dead_letter_retry:
-      return "dead_letter_retry";
-  }
-  return "unknown";
-}
-
 }  // namespace mgraph::persistence

@@ -35,11 +35,20 @@
 //   S5. A commit creates a revision iff a variable or a strict derived node CHANGED.
 //       Revisions only grow: a new one exceeds every revision issued before on that
 //       graph. reject() drops T; undo()/redo() restore whole States (values and deps).
-//   S6. history_limit h: at most h undo steps. Whether the first commit after build
-//       (or after a structure change) can itself be undone is not specified, so the
-//       model never undoes past it and does not compare can_undo() there; likewise a
-//       branch's history before the branch point, and redo entries that a no-change
-//       commit may or may not discard.
+//   S6. history_limit h: at most h undo steps; undo()/redo() beyond them fail and change
+//       nothing. Whether the first commit after build (or after a structure change) can
+//       itself be undone is not specified, so the model never undoes past it and does
+//       not compare can_undo() there; likewise a branch's history before the branch
+//       point, and redo entries that a no-change commit may or may not discard.
+//       reject() keeps redo entries: a dropped transaction never happened.
+//   S7. branch() copies the State and the open-transaction-free graph; afterwards the
+//       two evolve independently. Structure changes (new nodes) are not versioned: the
+//       model adds them to the committed State and restarts the history there (S6).
+//   S8. Reads, check_invariants() and set_stamp_for_testing() change no value.
+//
+// What the model leaves open is not compared: when lazy fields compute, how many
+// formulas a commit runs (it must equal CommitStats::computed and each field runs at
+// most once per state), and which lazy fields last_changed() lists.
 
 #include <algorithm>
 #include <cmath>

@@ -18,11 +18,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <span>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -193,6 +195,10 @@ std::string describe(const Scenario& s) {
   for (std::size_t i = 0; i < s.defs.size(); ++i) {
     out << "  " << node_ref(static_cast<NodeId>(i)) << " = " << describe(s.defs[i]) << "\n";
   }
+  out << "  (after every action, on every graph: check_invariants(), then read() of each node in\n"
+      << "   id order -- lazy ones only if sparse=0 -- unless a transaction is open and\n"
+      << "   verify_in_tx=0; graphs above " << cross_check_nodes_max
+      << " nodes: only the one acted on)\n";
   out << "  t0 build, commit\n";
   for (const Action& a : s.actions) out << "  " << describe(a) << "\n";
   return out.str();
@@ -459,9 +465,10 @@ class Runner {
         auto r = t.graph.add_derived(
             spec, pass_inputs ? std::span<const NodeId>(d.inputs) : std::span<const NodeId>(),
             name);
-        if (!r.is_ok())
+        if (!r.is_ok()) {
           return fail("status: add_derived(" + node_ref(static_cast<NodeId>(i)) +
                       ") failed: " + r.status().to_string());
+        }
         got = *r;
       }
       if (got != i) {
@@ -771,6 +778,11 @@ struct Mix {
   bool sparse = false;       ///< lazy nodes read only by read and verify actions
   bool verify_in_tx = true;  ///< compare (and read) while a transaction is open
   std::size_t seeds_default = 300;
+  /// Graph size and action count; 0 draws them as draw_size() and draw_action_count() do.
+  std::size_t nodes_min = 0;
+  std::size_t nodes_max = 0;
+  std::size_t actions_min = 0;
+  std::size_t actions_max = 0;
 };
 
 Value fresh_value(Rng& rng, bool is_double) {
@@ -1218,10 +1230,18 @@ std::pair<Scenario, std::string> run_seed(const Mix& mix, std::uint64_t seed) {
   s.history_limit = mix.undo ? limits[1 + rng.below(6)] : limits[rng.below(2)];
   s.sparse = mix.sparse;
   s.verify_in_tx = mix.verify_in_tx;
-  const std::size_t n = draw_size(rng);
+  const std::size_t n =
+      mix.nodes_max == 0
+          ? draw_size(rng)
+          : static_cast<std::size_t>(rng.between(static_cast<std::int64_t>(mix.nodes_min),
+                                                 static_cast<std::int64_t>(mix.nodes_max)));
   s.defs = make_defs(rng, mix, n);
   s.initial_nodes = mix.grow ? std::max<std::size_t>(2, n * rng.between(40, 80) / 100) : n;
-  const std::size_t actions = draw_action_count(rng, n);
+  const std::size_t actions =
+      mix.actions_max == 0
+          ? draw_action_count(rng, n)
+          : static_cast<std::size_t>(rng.between(static_cast<std::int64_t>(mix.actions_min),
+                                                 static_cast<std::int64_t>(mix.actions_max)));
   Runner r(s);
   for (std::size_t k = 0; k < actions && !r.failed(); ++k) {
     for (Action& a : next_actions(rng, r, mix, s.defs)) {
@@ -1244,24 +1264,30 @@ std::pair<Scenario, std::string> run_seed(const Mix& mix, std::uint64_t seed) {
   return {std::move(s), failure};
 }
 
-std::string report(const Mix& mix, const Scenario& s, const std::string& failure) {
-  std::ostringstream out;
-  out << "\nProperty failure: " << mix.name << " seed " << s.seed << " (" << s.defs.size()
-      << " nodes, " << s.actions.size() << " actions)\n  " << failure << "\n"
-      << "  replay: MGRAPH_PROPERTY_SEED=" << s.seed
-      << " ./mgraph_graph_tests --gtest_filter=Property." << current_test_name() << "\n";
+/// Reports a failing seed at once (so a crash while shrinking loses nothing), then
+/// shrinks it and reports what is left.
+void report(const Mix& mix, const Scenario& s, const std::string& failure) {
+  ADD_FAILURE() << "\nProperty failure: " << mix.name << " seed " << s.seed << " (" << s.defs.size()
+                << " nodes, " << s.actions.size() << " actions)\n  " << failure
+                << "\n  replay: MGRAPH_PROPERTY_SEED=" << s.seed
+                << " ./mgraph_graph_tests --gtest_filter=Property." << current_test_name();
+  std::fflush(stdout);
+  std::snprintf(g_crash_note, sizeof g_crash_note,
+                "\n[property] died while shrinking the failure of Property.%s seed %llu\n",
+                current_test_name(), static_cast<unsigned long long>(s.seed));
   Shrinker shrinker(failure_kind(failure));
   const Scenario small = shrinker.shrink(s);
   Runner r(small);
   if (r.run_all()) {
-    out << "Shrunk (" << shrinker.attempts() << " replays) to " << small.defs.size() << " nodes, "
-        << small.actions.size() << " actions; fails with:\n  " << r.failure() << "\n  at action #"
-        << r.failed_at() << "\n"
-        << describe(small);
+    ADD_FAILURE() << "Seed " << s.seed << " shrunk (" << shrinker.attempts() << " replays) to "
+                  << small.defs.size() << " nodes, " << small.actions.size()
+                  << " actions; fails with:\n  " << r.failure() << "\n  at action #"
+                  << r.failed_at() << "\n"
+                  << describe(small);
   } else {
-    out << "(shrinking lost the failure)\n" << describe(s);
+    ADD_FAILURE() << "Seed " << s.seed << ": shrinking lost the failure; the whole scenario:\n"
+                  << describe(s);
   }
-  return out.str();
 }
 
 void run_mix(const Mix& mix) {
@@ -1284,7 +1310,7 @@ void run_mix(const Mix& mix) {
     ++failures;
     if (reported < reported_max) {
       ++reported;
-      ADD_FAILURE() << report(mix, scenario, failure);
+      report(mix, scenario, failure);
     }
   }
   g_crash_note[0] = '\0';
@@ -1354,6 +1380,38 @@ constexpr Mix kEverything{.name = "everything",
                           .branch = true,
                           .grow = true,
                           .stamp = true};
+// Small graphs, long histories: many undo/redo steps over lazy fields left stale, with
+// writes that come back to the committed value.
+constexpr Mix kHistoryStress{.name = "history_stress",
+                             .salt = 0x4157,
+                             .lazy = 600,
+                             .tracked = 400,
+                             .dynamic = 350,
+                             .accumulate = 250,
+                             .custom_eq = 250,
+                             .undo = true,
+                             .sparse = true,
+                             .seeds_default = 2000,
+                             .nodes_min = 6,
+                             .nodes_max = 40,
+                             .actions_min = 150,
+                             .actions_max = 300};
+// Small graphs, long runs of branches, each undone, redone and written on its own.
+constexpr Mix kBranchStress{.name = "branch_stress",
+                            .salt = 0xb57,
+                            .lazy = 400,
+                            .tracked = 400,
+                            .dynamic = 350,
+                            .accumulate = 250,
+                            .custom_eq = 250,
+                            .undo = true,
+                            .branch = true,
+                            .stamp = true,
+                            .seeds_default = 1000,
+                            .nodes_min = 6,
+                            .nodes_max = 40,
+                            .actions_min = 150,
+                            .actions_max = 300};
 
 // ---------------------------------------------------------------------------------------
 // Randomized tests, one per feature mix so that ctest runs them in parallel.
@@ -1366,6 +1424,8 @@ TEST(Property, BranchesStayIndependent) { run_mix(kBranches); }
 TEST(Property, LazyFieldsLeftStaleAcrossCommitsMatch) { run_mix(kSparse); }
 TEST(Property, StructureGrowingBetweenCommitsMatches) { run_mix(kGrowing); }
 TEST(Property, AllFeaturesTogetherMatchTheModel) { run_mix(kEverything); }
+TEST(Property, LongHistoriesOfSmallGraphsMatch) { run_mix(kHistoryStress); }
+TEST(Property, LongRunsOfSmallBranchesMatch) { run_mix(kBranchStress); }
 
 // ---------------------------------------------------------------------------------------
 // The model on hand-computed cases: each feature changes what the oracle expects.
@@ -1812,6 +1872,75 @@ TEST(PropertyRegression, UndoAfterAWriteBackCommitKeepsLazyDependentsStale) {
   commit_ok(g);
   EXPECT_EQ(int_of(g.read(l2)), 5) << "l2 = l1 = p";
   EXPECT_EQ(int_of(g.read(l3)), -5);
+}
+
+TEST(PropertyRegression, RedoKeepsLazyDependentsStale) {
+  Graph g(GraphOptions{8});
+  const NodeId x = g.add_variable(Value(std::int64_t{10}), "x");
+  const NodeId a = g.add_variable(Value(std::int64_t{0}), "a");
+  const NodeId b = g.add_variable(Value(std::int64_t{0}), "b");
+  const NodeId s = derived(g, spec_of(g, [](Context& k) { return k.input(0); }), {x}, "s");
+  const NodeId l1 =
+      derived(g,
+              spec_of(
+                  g, [](Context& k) { return Value(2 * int_of(k.input(0))); }, Evaluation::lazy),
+              {s}, "l1");
+  const NodeId c =
+      derived(g, spec_of(g, [](Context& k) { return Value(0 * int_of(k.input(0))); }), {b}, "c");
+  const NodeId l2 =
+      derived(g,
+              spec_of(
+                  g, [](Context& k) { return Value(int_of(k.input(0)) + int_of(k.input(1))); },
+                  Evaluation::lazy),
+              {l1, c}, "l2");
+  commit_ok(g);
+  write_ok(g, a, 0);  // the same value
+  EXPECT_EQ(int_of(g.read(c)), 0);
+  write_ok(g, a, 14);
+  commit_ok(g);  // revision A
+  write_ok(g, b, 3);
+  EXPECT_EQ(int_of(g.read(c)), 0);
+  write_ok(g, b, 0);
+  EXPECT_EQ(commit_ok(g).changed, 0u);  // net unchanged
+  write_ok(g, x, 8);
+  commit_ok(g);  // revision B
+  ASSERT_TRUE(g.undo().is_ok());
+  ASSERT_TRUE(g.undo().is_ok());
+  ASSERT_TRUE(g.redo().is_ok());
+  ASSERT_TRUE(g.redo().is_ok());
+  const Status st = g.check_invariants();
+  EXPECT_TRUE(st.is_ok()) << st.to_string();
+  write_ok(g, x, 9);
+  commit_ok(g);
+  EXPECT_EQ(int_of(g.read(l2)), 18) << "l2 = 2 * x + 0";
+}
+
+TEST(PropertyRegression, UndoTwiceThenRedoTwiceRecomputesALazyField) {
+  Graph g(GraphOptions{3});
+  const NodeId x = g.add_variable(Value(std::int64_t{1}), "x");
+  const NodeId u = g.add_variable(Value(std::int64_t{5}), "u");
+  const NodeId s =
+      derived(g, spec_of(g, [](Context& k) { return Value(int_of(k.input(0)) + 1); }), {x}, "s");
+  const NodeId l = derived(g,
+                           spec_of(
+                               g, [](Context& k) { return k.input(0); }, Evaluation::lazy),
+                           {s}, "l");
+  commit_ok(g);
+  write_ok(g, u, -11);
+  EXPECT_EQ(int_of(g.read(l)), 2);
+  commit_ok(g);  // revision A
+  write_ok(g, x, 10);
+  EXPECT_EQ(int_of(g.read(s)), 11);
+  write_ok(g, x, 1);
+  EXPECT_EQ(commit_ok(g).changed, 0u);  // net unchanged
+  write_ok(g, x, -22);
+  commit_ok(g);  // revision B
+  ASSERT_TRUE(g.undo().is_ok());
+  ASSERT_TRUE(g.undo().is_ok());
+  ASSERT_TRUE(g.redo().is_ok());
+  ASSERT_TRUE(g.redo().is_ok());
+  EXPECT_EQ(int_of(g.read(s)), -21);
+  EXPECT_EQ(int_of(g.read(l)), -21) << "l = s after redo";
 }
 
 }  // namespace

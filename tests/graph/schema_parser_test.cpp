@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "mgraph/graph/schema/parser.hpp"
 #include "mgraph/graph/schema/schema.hpp"
+#include "mgraph/graph/schema/store.hpp"
 
 namespace mgraph::schema {
 namespace {
@@ -135,6 +139,175 @@ TEST(SchemaParser, RejectsDeepNestingWithoutCrashing) {
   EXPECT_NE(compile_error(deep).find("nested too deeply"), std::string::npos);
   EXPECT_NE(compile_error("entity A { s: string = \"open }").find("unterminated string"),
             std::string::npos);
+}
+
+// ---- Found by tests/fuzz/schema_fuzz.cpp: each crashed, aborted or hit UB before ----
+
+std::shared_ptr<const Schema> compiled(const std::string& text) {
+  auto r = compile_schema(SourceFile{"t.mgs", text});
+  EXPECT_TRUE(r.is_ok()) << r.status().message();
+  return r.is_ok() ? std::move(r).value() : nullptr;
+}
+
+std::string repeated(std::string_view piece, std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) out += piece;
+  return out;
+}
+
+TEST(SchemaFuzz, LongOperatorChainsAreBoundedLikeNesting) {
+  // A chain grows the tree by a loop, not by recursion: it overflowed the stack of the
+  // compiler before the parser bounded the tree's height.
+  EXPECT_NE(compile_error("entity A { x: int = 1" + repeated(" + 1", 20000) + " }")
+                .find("nested too deeply"),
+            std::string::npos);
+  EXPECT_NE(compile_error("entity A { r: one A via s  x: int = " + repeated("r.", 20000) + "x }")
+                .find("nested too deeply"),
+            std::string::npos);
+  EXPECT_NE(compile_error("entity A { b: bool = true" + repeated(" and true", 20000) + " }")
+                .find("nested too deeply"),
+            std::string::npos);
+  // Below the bound a chain still compiles.
+  EXPECT_NE(compiled("entity A { x: int = 1" + repeated(" + 1", 150) + " }"), nullptr);
+}
+
+TEST(SchemaFuzz, WavgNeedsBothPatternsOverTheSameCollection) {
+  // Two collections of the same length of path passed the check, and the weights were
+  // then read from the values' records at the weights' node index: out of bounds.
+  const std::string msg = compile_error(
+      "entity O { a: many X via o1  b: many Y via o2  w: float = wavg(a[*].p, b[*].q) }\n"
+      "entity X { p: float = 0 }\n"
+      "entity Y { z1: float = 0  z2: float = 0  q: float = 2 }\n");
+  EXPECT_NE(msg.find("wavg takes two numeric patterns over the same collection"), std::string::npos)
+      << msg;
+  EXPECT_NE(compiled("entity O { a: many X via o  w: float = wavg(a[*].p, a[*].q) }\n"
+                     "entity X { p: float = 0  q: float = 1 }\n"),
+            nullptr);
+}
+
+TEST(SchemaFuzz, NullArgumentsOfTypedFunctionsCountAsZero) {
+  // `if c then null else 1` is typed int but may give null; the accessors asserted on it.
+  auto schema = compiled(R"(entity A {
+    b: bool = true
+    sub: string = substr("abc", if true then null else 1)
+    up: string = upper(if b then null else "a")
+    has: bool = contains("abc", if b then null else "z")
+    s: tensor = slice([1, 2, 3], if b then null else 1)
+  })");
+  ASSERT_NE(schema, nullptr);
+  const EntityDef& a = schema->entities[0];
+  EXPECT_EQ(a.fields[a.find_field("sub")].initial, Value("abc"));
+  Store store(schema);
+  const RecordId id = store.create("A", {}).value();
+  ASSERT_TRUE(store.commit().is_ok());
+  EXPECT_EQ(store.get(id, "up").value(), Value(""));
+  EXPECT_EQ(store.get(id, "has").value(), Value(true));
+  EXPECT_EQ(store.get(id, "s").value(), Value(Tensor::vector(std::vector<double>{1, 2, 3})));
+  ASSERT_TRUE(store.update(id, {{"b", Value(false)}}).is_ok());
+  ASSERT_TRUE(store.commit().is_ok());
+  EXPECT_EQ(store.get(id, "up").value(), Value("A"));
+  EXPECT_EQ(store.get(id, "has").value(), Value(false));
+  // A null window is a window of 0: a formula error and a rollback, not an abort.
+  Store windows(
+      compiled("entity W { b: bool = true\n"
+               "  w: float = window_avg([1, 2], if b then null else 1) }"));
+  ASSERT_TRUE(windows.create("W", {}).is_ok());
+  const Result<CommitStats> r = windows.commit();
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("window_avg needs a positive window"), std::string::npos)
+      << r.status().message();
+}
+
+TEST(SchemaFuzz, IntMinModuloMinusOneIsZero) {
+  // x86 traps on INT64_MIN % -1; C++ calls it undefined.
+  auto schema = compiled("entity A { x: int = (-9223372036854775807 - 1) % -1 }");
+  ASSERT_NE(schema, nullptr);
+  EXPECT_EQ(schema->entities[0].fields[0].initial, Value(std::int64_t{0}));
+}
+
+TEST(SchemaFuzz, AxisStatisticsOfEmptyMatricesAreZeroOrNaN) {
+  // Eigen's mean of an empty column reads an element that is not there.
+  auto schema = compiled(R"(entity A {
+    m: tensor = mean(reshape([], 0, 3), 0)
+    s: tensor = std(reshape([], 0, 2), 0)
+    c: tensor = correlate(reshape([], 0, 2))
+  })");
+  ASSERT_NE(schema, nullptr);
+  const EntityDef& a = schema->entities[0];
+  EXPECT_EQ(a.fields[0].initial, Value(Tensor::vector(std::vector<double>{0, 0, 0})));
+  EXPECT_EQ(a.fields[1].initial, Value(Tensor::vector(std::vector<double>{0, 0})));
+  const Tensor c = a.fields[2].initial.as_tensor();
+  ASSERT_EQ(c.size(), 4u);
+  for (double x : c.data()) EXPECT_TRUE(std::isnan(x));
+}
+
+TEST(SchemaFuzz, HugeTensorResultsAreFormulaErrors) {
+  // A 20000 x 20000 result exceeds Tensor::elements_max; Eigen was asked for 3.2 GB.
+  const std::string v = "[1" + repeated(", 1", 19999) + "]";
+  const std::string msg = compile_error("entity A { m: tensor = matmul(transpose(" + v + "), " + v +
+                                        ")  c: tensor = correlate(reshape(" + v + ", 1, 20000)) }");
+  EXPECT_NE(msg.find("matmul: the result would have more than elements_max elements"),
+            std::string::npos);
+  EXPECT_NE(msg.find("correlate: the result would have more than elements_max elements"),
+            std::string::npos);
+}
+
+TEST(SchemaFuzz, StringResultsAreBounded) {
+  // Each field doubles the string: 8 bytes times 2^20 would have been 8 MiB, and forty
+  // fields exhaust any memory.
+  std::string text = "entity A { a: string = \"xxxxxxxx\"  b0: string = a + a";
+  for (int i = 1; i <= 20; ++i) {
+    text += "  b" + std::to_string(i) + ": string = b" + std::to_string(i - 1) + " + b" +
+            std::to_string(i - 1);
+  }
+  Store store(compiled(text + " }"));
+  ASSERT_TRUE(store.create("A", {}).is_ok());
+  const Result<CommitStats> r = store.commit();
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("exceeds the limit"), std::string::npos)
+      << r.status().message();
+}
+
+TEST(SchemaFuzz, SelfInverseRelationDoesNotLinkARecordToItself) {
+  // Both sides of `r` are the same list: a self-link entered the record twice and the
+  // journal's membership assertion aborted.
+  Store store(compiled("entity P { r: many P via many r  n: int = count(r) }"));
+  const RecordId a = store.create("P", {}).value();
+  const RecordId b = store.create("P", {}).value();
+  const Status self = store.link(a, "r", a);
+  EXPECT_EQ(self.code(), StatusCode::invalid_argument);
+  EXPECT_NE(self.message().find("is its own inverse"), std::string::npos) << self.message();
+  ASSERT_TRUE(store.link(a, "r", b).is_ok());
+  ASSERT_TRUE(store.commit().is_ok());
+  EXPECT_EQ(store.members(a, "r").value(), std::vector<RecordId>{b});
+  EXPECT_EQ(store.members(b, "r").value(), std::vector<RecordId>{a});
+  EXPECT_EQ(store.get(b, "n").value(), Value(std::int64_t{1}));
+}
+
+TEST(SchemaFuzz, IntAggregatesNearTheLimitsWrapOrSaturate) {
+  // The incremental sum overflowed int64 (UB), and the min/max multiset cast 2^63 back
+  // to int64 (UB). Both aggregate paths must agree.
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  for (const bool incremental : {true, false}) {
+    auto r = compile_schema(SourceFile{"t.mgs",
+                                       "entity O { items: many I via o  s: int = sum(items[*].q)"
+                                       "  hi: int = max(items[*].q) }\nentity I { q: int = 0 }\n"},
+                            CompileOptions{incremental});
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    Store store(std::move(r).value());
+    const RecordId o = store.create("O", {}).value();
+    const RecordId i = store.create("I", {{"q", Value(kMax)}}).value();
+    const RecordId j = store.create("I", {{"q", Value(std::int64_t{1})}}).value();
+    ASSERT_TRUE(store.link(o, "items", i).is_ok());
+    ASSERT_TRUE(store.link(o, "items", j).is_ok());
+    ASSERT_TRUE(store.commit().is_ok());
+    EXPECT_EQ(store.get(o, "s").value(), Value(std::numeric_limits<std::int64_t>::min()))
+        << "incremental " << incremental;
+    EXPECT_EQ(store.get(o, "hi").value(), Value(kMax)) << "incremental " << incremental;
+    ASSERT_TRUE(store.update(j, {{"q", Value(std::int64_t{4})}}).is_ok());
+    ASSERT_TRUE(store.commit().is_ok());
+    EXPECT_EQ(store.get(o, "s").value(), Value(std::numeric_limits<std::int64_t>::min() + 3));
+  }
 }
 
 }  // namespace

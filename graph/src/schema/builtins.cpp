@@ -23,6 +23,12 @@ constexpr AggName kAggregates[] = {
 
 Value as_real(const Value& v) { return v.is_int() ? Value(static_cast<double>(v.as_int())) : v; }
 
+/// Whether two patterns walk the same relations from the formula's record.
+bool same_path(const std::vector<Step>& a, const std::vector<Step>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const Step& x, const Step& y) { return x.relation == y.relation; });
+}
+
 }  // namespace
 
 bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typed* out) {
@@ -117,7 +123,7 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typ
       if (local == kNone) return;
       const Value v = fr.read(id, local);
       if (ints) {
-        isum += v.is_int() ? v.as_int() : 0;
+        isum = ops::add_wrapping(isum, v.is_int() ? v.as_int() : 0);
       } else {
         sum += ops::num(v);
       }
@@ -168,8 +174,7 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
     Typed v, w;
     if (!expr(*e.args[0], &v) || !expr(*e.args[1], &w)) return false;
     if (v.kind != Typed::Kind::each || w.kind != Typed::Kind::each || v.field == kNone ||
-        w.field == kNone || !numeric(v.type) || !numeric(w.type) ||
-        v.path.size() != w.path.size()) {
+        w.field == kNone || !numeric(v.type) || !numeric(w.type) || !same_path(v.path, w.path)) {
       return error(e.loc,
                    "wavg takes two numeric patterns over the same collection, e.g. "
                    "wavg(items[*].price, items[*].qty)");
@@ -271,7 +276,7 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
     if (!arity(1, 1) || !is_str(0)) return false;
     const bool up = fn == "upper";
     return set(Type::string, [f = fs[0], up](Frame& fr) {
-      std::string s(f(fr).as_string());
+      std::string s(ops::text(f(fr)));
       for (char& ch : s)
         ch = static_cast<char>(up ? std::toupper(static_cast<unsigned char>(ch))
                                   : std::tolower(static_cast<unsigned char>(ch)));
@@ -285,27 +290,28 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
       for (const Eval& f : fs) {
         const Value v = f(fr);
         s += v.is_string() ? std::string(v.as_string()) : v.to_json();
+        if (s.size() > ops::kStringBytesMax) break;  // text_value reports it
       }
-      return Value(s);
+      return ops::text_value(std::move(s));
     });
   }
   if (fn == "str") {
     if (!arity(1, 1)) return false;
     return set(Type::string, [f = fs[0]](Frame& fr) {
       const Value v = f(fr);
-      return v.is_string() ? v : Value(v.to_json());
+      return v.is_string() ? v : ops::text_value(v.to_json());
     });
   }
   if (fn == "substr") {
     if (!arity(2, 3) || !is_str(0) || !is_int(1) || (args.size() == 3 && !is_int(2))) return false;
     return set(Type::string, [fs](Frame& fr) {
       const Value s = fs[0](fr);
-      const std::string_view v = s.as_string();
-      const auto start = static_cast<std::size_t>(
-          std::clamp<std::int64_t>(fs[1](fr).as_int(), 0, static_cast<std::int64_t>(v.size())));
+      const std::string_view v = ops::text(s);
+      const auto start = static_cast<std::size_t>(std::clamp<std::int64_t>(
+          ops::integer(fs[1](fr)), 0, static_cast<std::int64_t>(v.size())));
       std::size_t n = std::string_view::npos;
       if (fs.size() == 3)
-        n = static_cast<std::size_t>(std::max<std::int64_t>(0, fs[2](fr).as_int()));
+        n = static_cast<std::size_t>(std::max<std::int64_t>(0, ops::integer(fs[2](fr))));
       return Value(v.substr(start, n));
     });
   }
@@ -314,8 +320,9 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
     const bool prefix = fn == "starts_with";
     return set(Type::boolean, [a = fs[0], b = fs[1], prefix](Frame& fr) {
       const Value x = a(fr), y = b(fr);
-      return Value(prefix ? x.as_string().substr(0, y.as_string().size()) == y.as_string()
-                          : x.as_string().find(y.as_string()) != std::string_view::npos);
+      const std::string_view hay = ops::text(x), needle = ops::text(y);
+      return Value(prefix ? hay.substr(0, needle.size()) == needle
+                          : hay.find(needle) != std::string_view::npos);
     });
   }
   // ---- tensors ----
@@ -336,7 +343,7 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
     if (!arity(1, 2) || !is_tensor(0) || (args.size() == 2 && !is_int(1))) return false;
     const bool m = fn == "mean";
     return set(args.size() == 2 ? Type::tensor : Type::real, [fs, m](Frame& fr) {
-      const std::int64_t axis = fs.size() == 2 ? fs[1](fr).as_int() : -1;
+      const std::int64_t axis = fs.size() == 2 ? ops::integer(fs[1](fr)) : -1;
       return m ? ops::mean(fs[0](fr), axis) : ops::stddev(fs[0](fr), axis);
     });
   }
@@ -345,14 +352,14 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
       return false;
     return set(Type::tensor, [fs](Frame& fr) {
       std::optional<std::int64_t> end;
-      if (fs.size() == 3) end = fs[2](fr).as_int();
-      return ops::slice(fs[0](fr), fs[1](fr).as_int(), end);
+      if (fs.size() == 3) end = ops::integer(fs[2](fr));
+      return ops::slice(fs[0](fr), ops::integer(fs[1](fr)), end);
     });
   }
   if (fn == "window_avg") {
     if (!arity(2, 2) || !is_tensor(0) || !is_int(1)) return false;
     return set(Type::real, [a = fs[0], n = fs[1]](Frame& fr) {
-      return ops::window_avg(a(fr), n(fr).as_int());
+      return ops::window_avg(a(fr), ops::integer(n(fr)));
     });
   }
   if (fn == "dot" || fn == "matmul") {
@@ -376,7 +383,7 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
     }
     return set(Type::tensor, [fs](Frame& fr) {
       std::vector<std::int64_t> dims;
-      for (std::size_t i = 1; i < fs.size(); ++i) dims.push_back(fs[i](fr).as_int());
+      for (std::size_t i = 1; i < fs.size(); ++i) dims.push_back(ops::integer(fs[i](fr)));
       return ops::reshape(fs[0](fr), dims);
     });
   }

@@ -26,6 +26,9 @@ struct Typed {
   std::uint32_t entity = kNone;  ///< record/collection/each: the entity reached
   std::vector<Step> path;
   std::uint32_t field = kNone;  ///< each: the field read from every record (kNone: records)
+  /// value only: eval is exactly `frame.slot(slot)` (an own field), so an operator can
+  /// read the slot without the call through eval. kNone otherwise.
+  std::uint32_t slot = kNone;
   SourceLoc loc;
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "compiler.hpp"
 #include "ops.hpp"
@@ -12,6 +13,72 @@ namespace mgraph::schema {
 namespace {
 
 bool numeric(Type t) { return t == Type::integer || t == Type::real; }
+
+/// Evaluates constant operands once, at compile time: they read nothing.
+class ConstantFrame final : public Frame {
+ public:
+  Value slot(std::uint32_t) override { throw ops::FormulaError("a constant reads no field"); }
+  Value self() override { throw ops::FormulaError("a constant reads no field"); }
+  std::uint64_t record() override { return 0; }
+  Value read(std::uint64_t, std::uint32_t) override {
+    throw ops::FormulaError("a constant reads no field");
+  }
+  const std::vector<std::uint64_t>& members(std::uint64_t, std::uint32_t) override {
+    throw ops::FormulaError("a constant reads no field");
+  }
+};
+
+/// A number as ops::arith reads it (ops::num), with the double case inline.
+inline double real_of(const Value& v) { return v.is_double() ? v.as_double() : ops::num(v); }
+
+/// An operand of float arithmetic: a folded constant, an own field's slot, or a closure.
+struct RealOperand {
+  enum class Kind : std::uint8_t { constant, slot, eval };
+  Kind kind = Kind::eval;
+  double constant = 0;
+  std::uint32_t slot = kNone;
+  Eval eval;
+
+  double get(Frame& fr) const {
+    switch (kind) {
+      case Kind::constant:
+        return constant;
+      case Kind::slot:
+        return real_of(fr.slot(slot));
+      case Kind::eval:
+        break;
+    }
+    return real_of(eval(fr));
+  }
+};
+
+RealOperand real_operand(const Typed& t, Eval eval) {
+  RealOperand op;
+  if (t.constant) {
+    try {
+      ConstantFrame frame;
+      op.constant = real_of(eval(frame));
+      op.kind = RealOperand::Kind::constant;
+      return op;
+    } catch (const ops::FormulaError&) {
+      // Left to fail at run time, where the error names the field.
+    }
+  }
+  if (t.slot != kNone) {
+    op.kind = RealOperand::Kind::slot;
+    op.slot = t.slot;
+    return op;
+  }
+  op.eval = std::move(eval);
+  return op;
+}
+
+template <class Op>
+Eval real_binary(RealOperand x, RealOperand y) {
+  return [x = std::move(x), y = std::move(y)](Frame& fr) {
+    return Value(Op{}(x.get(fr), y.get(fr)));
+  };
+}
 
 // Recursion depth of walk_path is the path length, which the parser's depth bounds.
 }  // namespace
@@ -71,6 +138,7 @@ bool ExprCompiler::value_of(const ast::Expr& e, Typed* out) {
 
 bool ExprCompiler::expr(const ast::Expr& e, Typed* out) {
   out->loc = e.loc;
+  out->slot = kNone;
   switch (e.kind) {
     case ast::ExprKind::literal: {
       const Value v = e.literal;
@@ -127,6 +195,7 @@ Typed ExprCompiler::field_value(std::uint32_t field, SourceLoc loc) {
   own_fields_.push_back(field);
   const std::uint32_t k = slot_of(ent.field_local(field));
   t.eval = [k](Frame& f) { return f.slot(k); };
+  t.slot = k;
   return t;
 }
 
@@ -208,6 +277,7 @@ bool ExprCompiler::unary(const ast::Expr& e, Typed* out) {
   Typed a;
   if (!value_of(*e.args[0], &a)) return false;
   *out = a;
+  out->slot = kNone;  // eval is replaced below
   if (e.text == "not") {
     if (a.type != Type::boolean)
       return error(e.loc, std::string("'not' needs a bool, got ") + type_name(a.type));
@@ -273,6 +343,27 @@ bool ExprCompiler::binary(const ast::Expr& e, Typed* out) {
   }
   // `/` always divides as floats: 1 / 2 is 0.5, as in a spreadsheet.
   const bool to_real = out->type == Type::real;
+  if (to_real && c != '%' && numeric(a.type) && numeric(b.type)) {
+    // Float arithmetic on numbers: what ops::arith computes for these types (both read as
+    // ops::num, the result a double), without its dispatch; constants are folded and own
+    // fields read straight from their slots.
+    RealOperand x = real_operand(a, std::move(fa)), y = real_operand(b, std::move(fb));
+    switch (c) {
+      case '+':
+        out->eval = real_binary<std::plus<double>>(std::move(x), std::move(y));
+        break;
+      case '-':
+        out->eval = real_binary<std::minus<double>>(std::move(x), std::move(y));
+        break;
+      case '*':
+        out->eval = real_binary<std::multiplies<double>>(std::move(x), std::move(y));
+        break;
+      default:
+        out->eval = real_binary<std::divides<double>>(std::move(x), std::move(y));
+        break;
+    }
+    return true;
+  }
   out->eval = [fa, fb, c, to_real](Frame& fr) {
     Value v = ops::arith(c, fa(fr), fb(fr));
     return to_real && v.is_int() ? Value(static_cast<double>(v.as_int())) : v;
@@ -282,8 +373,11 @@ bool ExprCompiler::binary(const ast::Expr& e, Typed* out) {
 
 bool ExprCompiler::cond(const ast::Expr& e, Typed* out) {
   Typed c, a, b;
-  const bool ok = value_of(*e.args[0], &c) & value_of(*e.args[1], &a) & value_of(*e.args[2], &b);
-  if (!ok) return false;
+  // All three are compiled, so that each reports its own errors.
+  const bool ok_c = value_of(*e.args[0], &c);
+  const bool ok_a = value_of(*e.args[1], &a);
+  const bool ok_b = value_of(*e.args[2], &b);
+  if (!ok_c || !ok_a || !ok_b) return false;
   if (c.type != Type::boolean)
     return error(e.args[0]->loc,
                  std::string("'if' needs a bool condition, got ") + type_name(c.type));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace mgraph::schema::ops {
 namespace {
@@ -49,6 +50,21 @@ Value elementwise(char op, const Value& a, const Value& b) {
   return make_tensor(t.shape(), out);
 }
 
+void check_text_bytes(std::size_t bytes) {
+  if (bytes > kStringBytesMax) {
+    type_error("a string of " + std::to_string(bytes) + " bytes exceeds the limit of " +
+               std::to_string(kStringBytesMax));
+  }
+}
+
+/// Throws when a result of rows x cols would exceed Tensor::elements_max; checked before
+/// Eigen allocates it, as Tensor::make checks shapes.
+void check_elements(std::size_t rows, std::size_t cols, const char* fn) {
+  if (cols != 0 && rows > Tensor::elements_max / cols) {
+    type_error(std::string(fn) + ": the result would have more than elements_max elements");
+  }
+}
+
 Tensor matrix_of(const Value& v, const char* fn) {
   Tensor t = as_tensor(v);
   if (t.rank() > 2) type_error(std::string(fn) + " takes a vector or a matrix");
@@ -62,6 +78,40 @@ double num(const Value& v) {
   if (v.is_bool()) return v.as_bool() ? 1 : 0;
   if (v.is_null()) return 0;
   type_error(std::string("expected a number, got ") + value_type_name(v.type()));
+}
+
+std::int64_t integer(const Value& v) {
+  if (v.is_int()) return v.as_int();
+  if (v.is_null()) return 0;
+  type_error(std::string("expected an int, got ") + value_type_name(v.type()));
+}
+
+std::string_view text(const Value& v) {
+  if (v.is_string()) return v.as_string();
+  if (v.is_null()) return {};
+  type_error(std::string("expected a string, got ") + value_type_name(v.type()));
+}
+
+Value text_value(std::string s) {
+  check_text_bytes(s.size());
+  return Value(s);
+}
+
+std::int64_t add_wrapping(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+
+std::int64_t sub_wrapping(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+
+std::int64_t saturating_int(double x) {
+  // 2^63 is exact as a double; every double below it converts without overflow.
+  constexpr double kTwo63 = 9223372036854775808.0;
+  if (std::isnan(x)) return 0;
+  if (x >= kTwo63) return std::numeric_limits<std::int64_t>::max();
+  if (x < -kTwo63) return std::numeric_limits<std::int64_t>::min();
+  return static_cast<std::int64_t>(x);
 }
 
 bool truthy(const Value& v) {
@@ -80,13 +130,15 @@ Value arith(char op, const Value& a, const Value& b) {
   if (a.is_tensor() || b.is_tensor()) return elementwise(op, a, b);
   if (op == '+' && (a.is_string() || b.is_string())) {
     if (!a.is_string() || !b.is_string()) type_error("'+' joins two strings");
+    check_text_bytes(a.as_string().size() + b.as_string().size());
     return Value(std::string(a.as_string()) + std::string(b.as_string()));
   }
   if (a.is_int() && b.is_int() && op != '/') {
     const std::int64_t x = a.as_int(), y = b.as_int();
     if (op == '%') {
       if (y == 0) type_error("integer modulo by zero");
-      return Value(x % y);
+      // INT64_MIN % -1 overflows (x86 traps); the remainder by -1 is always 0.
+      return Value(y == -1 ? std::int64_t{0} : x % y);
     }
     // Wrap-around is defined through unsigned arithmetic; overflow is not undefined.
     const auto ux = static_cast<std::uint64_t>(x), uy = static_cast<std::uint64_t>(y);
@@ -155,6 +207,8 @@ Value dot(const Value& a, const Value& b) {
 Value matmul(const Value& a, const Value& b) {
   const Tensor x = matrix_of(a, "matmul"), y = matrix_of(b, "matmul");
   if (x.as_matrix().cols() != y.as_matrix().rows()) type_error("matmul: inner dimensions differ");
+  check_elements(static_cast<std::size_t>(x.as_matrix().rows()),
+                 static_cast<std::size_t>(y.as_matrix().cols()), "matmul");
   return Tensor::matrix(x.as_matrix() * y.as_matrix());
 }
 
@@ -200,6 +254,12 @@ Value mean(const Value& a, std::int64_t axis) {
   const Tensor m = matrix_of(a, "mean");
   if (axis > 1) type_error("mean: axis must be 0 or 1");
   const auto mat = m.as_matrix();
+  // Eigen's mean of an empty row or column reads an element that is not there; the mean
+  // of nothing is 0, as for empty aggregates.
+  if (mat.size() == 0) {
+    return Tensor::vector(
+        std::vector<double>(static_cast<std::size_t>(axis == 0 ? mat.cols() : mat.rows()), 0.0));
+  }
   Eigen::VectorXd r = axis == 0 ? Eigen::VectorXd(mat.colwise().mean().transpose())
                                 : Eigen::VectorXd(mat.rowwise().mean());
   return Tensor::vector({r.data(), static_cast<std::size_t>(r.size())});
@@ -217,7 +277,8 @@ Value stddev(const Value& a, std::int64_t axis) {
   if (axis > 1) type_error("std: axis must be 0 or 1");
   Eigen::MatrixXd mat = matrix_of(a, "std").as_matrix();
   if (axis == 1) mat.transposeInPlace();
-  Eigen::VectorXd r(mat.cols());
+  Eigen::VectorXd r = Eigen::VectorXd::Zero(mat.cols());
+  if (mat.rows() == 0) return Tensor::vector({r.data(), static_cast<std::size_t>(r.size())});
   for (Eigen::Index c = 0; c < mat.cols(); ++c) {
     const double m = mat.col(c).mean();
     r[c] = std::sqrt((mat.col(c).array() - m).square().mean());
@@ -228,9 +289,14 @@ Value stddev(const Value& a, std::int64_t axis) {
 Value correlate(const Value& a) {
   const Tensor t = as_tensor(a);
   if (t.rank() != 2) type_error("correlate takes a matrix (rows are observations)");
+  check_elements(t.dim(1), t.dim(1), "correlate");
   Eigen::MatrixXd m = t.as_matrix();
-  const Eigen::RowVectorXd mu = m.colwise().mean();
-  m.rowwise() -= mu;
+  // Without rows every correlation is undefined (NaN below); Eigen's mean of an empty
+  // column would read an element that is not there.
+  if (m.rows() > 0) {
+    const Eigen::RowVectorXd mu = m.colwise().mean();
+    m.rowwise() -= mu;
+  }
   const Eigen::MatrixXd cov = m.transpose() * m;
   Eigen::MatrixXd r(cov.rows(), cov.cols());
   for (Eigen::Index i = 0; i < cov.rows(); ++i) {
@@ -252,6 +318,9 @@ Value list(const std::vector<Value>& items) {
   }
   // Nested lists stack equally shaped tensors along a new first axis.
   const Tensor first = items[0].as_tensor();
+  // Checked before copying: nested literals multiply sizes, and the copy would grow past
+  // what Tensor::make then refuses.
+  check_elements(items.size(), first.size(), "tensor literal");
   std::vector<std::size_t> shape{items.size()};
   shape.insert(shape.end(), first.shape().begin(), first.shape().end());
   std::vector<double> data;

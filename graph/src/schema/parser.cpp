@@ -4,6 +4,7 @@
 
 #include "mgraph/graph/schema/parser.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -240,6 +241,9 @@ class Parser {
   }
 
   // ---- expressions ----
+  // Two bounds keep recursion finite. DepthGuard bounds the parser's own (parentheses
+  // create no node); adopt() bounds the height of the tree, which the checker, compiler
+  // and evaluation recurse over, and which a chain such as 1 + 1 + ... grows by a loop.
   struct DepthGuard {
     explicit DepthGuard(Parser& p, SourceLoc loc) : p_(p) {
       if (++p_.depth_ > kExprDepthMax) fail(loc, "expression nested too deeply");
@@ -255,12 +259,18 @@ class Parser {
     e->text = std::move(text);
     return e;
   }
+  /// Appends `child` to `parent`; fails when the tree would exceed kExprDepthMax.
+  static void adopt(ast::Expr& parent, std::unique_ptr<ast::Expr> child) {
+    parent.height = std::max(parent.height, child->height + 1);
+    if (parent.height > kExprDepthMax) fail(parent.loc, "expression nested too deeply");
+    parent.args.push_back(std::move(child));
+  }
   static std::unique_ptr<ast::Expr> binary(std::string op, SourceLoc loc,
                                            std::unique_ptr<ast::Expr> a,
                                            std::unique_ptr<ast::Expr> b) {
     auto e = node(ast::ExprKind::binary, loc, std::move(op));
-    e->args.push_back(std::move(a));
-    e->args.push_back(std::move(b));
+    adopt(*e, std::move(a));
+    adopt(*e, std::move(b));
     return e;
   }
 
@@ -268,11 +278,11 @@ class Parser {
     DepthGuard guard(*this, peek().loc);
     if (is_word("if")) {
       auto e = node(ast::ExprKind::cond, next().loc);
-      e->args.push_back(expr());
+      adopt(*e, expr());
       expect_word("then");
-      e->args.push_back(expr());
+      adopt(*e, expr());
       expect_word("else");
-      e->args.push_back(expr());
+      adopt(*e, expr());
       return e;
     }
     return disjunction();
@@ -297,7 +307,7 @@ class Parser {
     if (is_word("not") || is_punct("!")) {
       DepthGuard guard(*this, peek().loc);
       auto e = node(ast::ExprKind::unary, next().loc, "not");
-      e->args.push_back(negation());
+      adopt(*e, negation());
       return e;
     }
     return comparison();
@@ -342,7 +352,7 @@ class Parser {
         return operand;
       }
       auto e = node(ast::ExprKind::unary, loc, "-");
-      e->args.push_back(std::move(operand));
+      adopt(*e, std::move(operand));
       return e;
     }
     return postfix();
@@ -356,14 +366,14 @@ class Parser {
         Token n = name("a field or relation name after '.'");
         auto m = node(ast::ExprKind::member, n.loc, n.text);
         (void)loc;
-        m->args.push_back(std::move(e));
+        adopt(*m, std::move(e));
         e = std::move(m);
       } else if (is_punct("[") && is_punct("*", 1)) {
         SourceLoc loc = next().loc;
         next();
         expect_punct("]");
         auto m = node(ast::ExprKind::each, loc);
-        m->args.push_back(std::move(e));
+        adopt(*m, std::move(e));
         e = std::move(m);
       } else {
         return e;
@@ -409,7 +419,7 @@ class Parser {
         if (t.text == "[") {
           auto e = node(ast::ExprKind::list, next().loc);
           while (!is_punct("]")) {
-            e->args.push_back(expr());
+            adopt(*e, expr());
             if (!is_punct(",")) break;
             next();
           }
@@ -437,7 +447,7 @@ class Parser {
     next();
     auto call = node(ast::ExprKind::call, n.loc, n.text);
     while (!is_punct(")")) {
-      call->args.push_back(expr());
+      adopt(*call, expr());
       if (!is_punct(",")) break;
       next();
     }

@@ -4,6 +4,7 @@
 #include "mgraph/graph/schema/store.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include "ops.hpp"
@@ -19,33 +20,37 @@ const char* mutation_name(MutationType type) {
 /// (declared formulas) or the record's own nodes read as tracked dependencies.
 class Store::FieldFrame final : public Frame {
  public:
-  FieldFrame(Store& s, Context& c, RecordId id, const CompiledFormula& f, Type self_type)
-      : s_(s), c_(c), id_(id), f_(f), self_type_(self_type) {}
+  FieldFrame(Store& s, Context& c, const CompiledFormula& f, Type self_type)
+      : s_(s), c_(c), f_(f), self_type_(self_type) {}
   Value slot(std::uint32_t k) override {
     if (!f_.tracked) return c_.input(k);
-    return c_.read(s_.records_[id_ - 1].nodes[f_.slots[k]]);
+    return c_.read(s_.node(s_.records_[record() - 1], f_.slots[k]));
   }
   Value self() override {
     const Value& v = c_.self();
     return v.is_null() ? zero_of(self_type_) : v;
   }
-  std::uint64_t record() override { return id_; }
+  /// Looked up on first use: a formula over declared inputs never needs it.
+  std::uint64_t record() override {
+    if (id_ == 0) id_ = s_.owner_[c_.node()];
+    return id_;
+  }
   Value read(std::uint64_t id, std::uint32_t local) override {
     MG_ASSERT(id >= 1 && id <= s_.records_.size());
-    return c_.read(s_.records_[id - 1].nodes[local]);
+    return c_.read(s_.node(s_.records_[id - 1], local));
   }
   const std::vector<std::uint64_t>& members(std::uint64_t id, std::uint32_t local) override {
     MG_ASSERT(id >= 1 && id <= s_.records_.size());
     const Record& r = s_.records_[id - 1];
-    c_.read(r.nodes[local]);  // the membership version: a dependency on the collection
+    c_.read(s_.node(r, local));  // the membership version: a dependency on the collection
     const EntityDef& e = s_.schema_->entities[r.entity];
-    return r.members[local - e.relation_local(0)];
+    return r.extra->members[local - e.relation_local(0)];
   }
 
  private:
   Store& s_;
   Context& c_;
-  RecordId id_;
+  RecordId id_ = 0;
   const CompiledFormula& f_;
   Type self_type_;
 };
@@ -75,6 +80,16 @@ Value checked(Result<Value> v, const std::string& where) {
   return std::move(v).value();
 }
 
+/// A formula's result as a value of its field's type: coerce(), without building a
+/// Result when the value has the type already (the common case).
+Value typed(Value v, Type type, const std::string& where) {
+  const bool same = (type == Type::real && v.is_double()) ||
+                    (type == Type::integer && v.is_int()) ||
+                    (type == Type::boolean && v.is_bool());
+  if (same) return v;
+  return checked(coerce(v, type), where);
+}
+
 Equality tolerance_equality(double tol) {
   return [tol](const Value& a, const Value& b) {
     if (a.is_double() && b.is_double()) return std::fabs(a.as_double() - b.as_double()) <= tol;
@@ -102,10 +117,57 @@ Store::Store(std::shared_ptr<const Schema> schema, StoreOptions options)
   build_specs();
 }
 
+std::uint32_t Store::find_field(std::uint32_t entity, std::string_view name) const {
+  const auto& index = field_index_[entity];
+  if (index.empty()) return schema_->entities[entity].find_field(name);
+  const auto it = index.find(name);
+  return it == index.end() ? kNone : it->second;
+}
+
 void Store::build_specs() {
   const auto& ents = schema_->entities;
+  // Field names of large entities are hashed; a short list is faster to scan.
+  constexpr std::size_t kScannedFieldsMax = 16;
+  field_index_.resize(ents.size());
+  for (std::uint32_t ei = 0; ei < ents.size(); ++ei) {
+    if (ents[ei].fields.size() <= kScannedFieldsMax) continue;
+    for (std::uint32_t f = 0; f < ents[ei].fields.size(); ++f)
+      field_index_[ei].emplace(ents[ei].fields[f].name, f);
+  }
   specs_.resize(ents.size());
   watchers_.resize(ents.size());
+  // Node layout of a record: the order create_nodes creates its nodes in, as offsets from
+  // its first node, by local index (invariant 5).
+  layouts_.resize(ents.size());
+  for (std::uint32_t ei = 0; ei < ents.size(); ++ei) {
+    const EntityDef& e = ents[ei];
+    std::vector<std::uint32_t>& layout = layouts_[ei];
+    layout.assign(e.local_count, kNone);
+    std::uint32_t next = 0;
+    layout[EntityDef::exists_local] = next++;
+    for (std::uint32_t f = 0; f < e.fields.size(); ++f) {
+      if (e.fields[f].kind == FieldKind::state) layout[e.field_local(f)] = next++;
+    }
+    for (std::uint32_t rel = 0; rel < e.relations.size(); ++rel)
+      layout[e.relation_local(rel)] = next++;
+    for (const AggregateDef& a : e.aggregates) {
+      if (a.value_local != kNone) {
+        layout[a.value_local] = next++;
+      } else {
+        layout[a.count_local] = next++;
+        if (a.sum_local != kNone) layout[a.sum_local] = next++;
+      }
+    }
+    for (const GroupDef& g : e.groups) {  // Graph::add_cycle_group: dispatcher, then members
+      layout[g.dispatcher_local] = next++;
+      for (std::uint32_t m : g.members) layout[e.field_local(m)] = next++;
+    }
+    for (std::uint32_t f : e.creation_order) {
+      if (e.fields[f].kind == FieldKind::effect) layout[e.fields[f].cond_local] = next++;
+      layout[e.field_local(f)] = next++;
+    }
+    MG_ASSERT(next == e.local_count);
+  }
   for (std::uint32_t ei = 0; ei < ents.size(); ++ei) watchers_[ei].resize(ents[ei].fields.size());
   for (std::uint32_t ei = 0; ei < ents.size(); ++ei) {
     const EntityDef& e = ents[ei];
@@ -128,8 +190,8 @@ void Store::build_specs() {
         value.evaluation = d.options.lazy ? Evaluation::lazy : Evaluation::strict;
         if (d.options.tolerance >= 0) value.equality = tolerance_equality(d.options.tolerance);
         value.formula = [this, cf, type = d.type, where](Context& c) {
-          FieldFrame frame(*this, c, owner_[c.node()], *cf, type);
-          return checked(coerce(cf->eval(frame), type), where);
+          FieldFrame frame(*this, c, *cf, type);
+          return typed(cf->eval(frame), type, where);
         };
         specs_[ei][f] = graph_.add_spec(std::move(value));
         continue;
@@ -137,8 +199,8 @@ void Store::build_specs() {
       // An effect is two nodes: its condition, and the effect, which changes only when the
       // condition does (equality cutoff) or when it is acknowledged (a proposal).
       value.formula = [this, cf, where](Context& c) {
-        FieldFrame frame(*this, c, owner_[c.node()], *cf, Type::boolean);
-        return checked(coerce(cf->eval(frame), Type::boolean), where);
+        FieldFrame frame(*this, c, *cf, Type::boolean);
+        return typed(cf->eval(frame), Type::boolean, where);
       };
       specs_[ei][e.fields.size() + f] = graph_.add_spec(std::move(value));
       FieldSpec fx;
@@ -172,7 +234,7 @@ Result<RecordId> Store::create(std::string_view entity, const FieldValues& value
   std::vector<Value> initial;
   for (const FieldDef& f : e.fields) initial.push_back(f.initial);
   for (const auto& [name, v] : values) {
-    const std::uint32_t f = e.find_field(name);
+    const std::uint32_t f = find_field(ei, name);
     if (f == kNone)
       return Status(StatusCode::not_found, "unknown field '" + name + "' in entity " + e.name);
     const FieldDef& d = e.fields[f];
@@ -187,11 +249,14 @@ Result<RecordId> Store::create(std::string_view entity, const FieldValues& value
     initial[f] = std::move(c).value();
   }
   const RecordId id = records_.size() + 1;
-  records_.push_back(Record{ei, {}, {}, {}});
-  if (Status s = create_nodes(id, initial); !s.is_ok()) return s;
-  MG_ASSERT(records_[id - 1].nodes.size() == e.local_count);
-  if (Status s = write(records_[id - 1].nodes[EntityDef::exists_local], Value(true)); !s.is_ok())
+  records_.push_back(Record{ei, kNoNode, nullptr});
+  if (Status s = create_nodes(id, initial); !s.is_ok()) {
+    records_[id - 1].base = kNoNode;  // never live: its nodes are incomplete
     return s;
+  }
+  if (Status s = write(node(records_[id - 1], EntityDef::exists_local), Value(true)); !s.is_ok())
+    return s;
+  if (listeners_.empty()) return id;
   MutationEvent ev;
   ev.type = MutationType::create;
   ev.entity = ei;
@@ -204,38 +269,42 @@ Result<RecordId> Store::create(std::string_view entity, const FieldValues& value
 Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
   Record& r = records_[id - 1];
   const EntityDef& e = schema_->entities[r.entity];
-  r.nodes.assign(e.local_count, kNoNode);
-  auto own = [&](NodeId n) {
+  const std::vector<std::uint32_t>& layout = layouts_[r.entity];
+  r.base = static_cast<NodeId>(graph_.node_count());
+  // Every node lands where the entity's layout says (invariant 5).
+  auto own = [&](std::uint32_t local, NodeId n) {
+    MG_ASSERT(n == r.base + layout[local]);
     if (owner_.size() <= n) owner_.resize(n + 1, 0);
     owner_[n] = id;
-    return n;
   };
-  r.nodes[EntityDef::exists_local] =
-      own(graph_.add_variable(Value(false), node_name(id, "exists")));
+  // Variables carry no name in the Graph (a name there costs a hash-map entry and a
+  // string per node): the Store names them from their record and local (display_name).
+  // Derived fields keep theirs, for the engine's cycle and formula messages.
+  own(EntityDef::exists_local, graph_.add_variable(Value(false)));
   for (std::uint32_t f = 0; f < e.fields.size(); ++f) {
-    if (e.fields[f].kind == FieldKind::state) {
-      r.nodes[e.field_local(f)] =
-          own(graph_.add_variable(initial[f], node_name(id, e.fields[f].name)));
-    }
+    if (e.fields[f].kind == FieldKind::state)
+      own(e.field_local(f), graph_.add_variable(initial[f]));
   }
-  r.members.resize(e.relations.size());
   for (std::uint32_t rel = 0; rel < e.relations.size(); ++rel) {
-    const RelationDef& d = e.relations[rel];
-    r.nodes[e.relation_local(rel)] =
-        own(graph_.add_variable(d.many ? Value(std::int64_t{0}) : Value(), node_name(id, d.name)));
+    own(e.relation_local(rel),
+        graph_.add_variable(e.relations[rel].many ? Value(std::int64_t{0}) : Value()));
   }
-  r.bags.resize(e.aggregates.size());
   for (const AggregateDef& a : e.aggregates) {
-    const std::string base = e.relations[a.relation].name + "." + agg_name(a.op);
     const Value zero = a.elem == Type::real ? Value(0.0) : Value(std::int64_t{0});
     if (a.value_local != kNone) {
-      r.nodes[a.value_local] = own(graph_.add_variable(zero, node_name(id, base)));
+      own(a.value_local, graph_.add_variable(zero));
     } else {
-      r.nodes[a.count_local] =
-          own(graph_.add_variable(Value(std::int64_t{0}), node_name(id, base + ".count")));
-      if (a.sum_local != kNone)
-        r.nodes[a.sum_local] = own(graph_.add_variable(zero, node_name(id, base + ".sum")));
+      own(a.count_local, graph_.add_variable(Value(std::int64_t{0})));
+      if (a.sum_local != kNone) own(a.sum_local, graph_.add_variable(zero));
     }
+  }
+  // Memberships (many-relations) and min/max bags; a record with neither allocates none.
+  const bool many = std::any_of(e.relations.begin(), e.relations.end(),
+                                [](const RelationDef& d) { return d.many; });
+  if (many || !e.aggregates.empty()) {
+    r.extra = std::make_unique<Collections>();
+    r.extra->members.resize(e.relations.size());
+    r.extra->bags.resize(e.aggregates.size());
   }
   for (const GroupDef& g : e.groups) {
     CycleGroupDef def;
@@ -259,30 +328,29 @@ Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
     }
     Result<CycleGroup> cg = graph_.add_cycle_group(std::move(def));
     if (!cg.is_ok()) return cg.status();
+    own(g.dispatcher_local, cg->dispatcher);
     for (std::size_t m = 0; m < g.members.size(); ++m)
-      r.nodes[e.field_local(g.members[m])] = own(cg->members[m]);
-    r.nodes[g.dispatcher_local] = own(cg->dispatcher);
+      own(e.field_local(g.members[m]), cg->members[m]);
   }
+  std::vector<NodeId>& inputs = inputs_scratch_;
   for (std::uint32_t f : e.creation_order) {
     const FieldDef& d = e.fields[f];
-    std::vector<NodeId> inputs;
+    inputs.clear();
     if (!d.formula.tracked) {
-      for (std::uint32_t local : d.formula.slots) {
-        MG_ASSERT(r.nodes[local] != kNoNode);
-        inputs.push_back(r.nodes[local]);
-      }
+      for (std::uint32_t local : d.formula.slots) inputs.push_back(node(r, local));
     }
     if (d.kind == FieldKind::effect) {
       Result<NodeId> cond = graph_.add_derived(specs_[r.entity][e.fields.size() + f], inputs,
                                                node_name(id, d.name + "?"));
       if (!cond.is_ok()) return cond.status();
-      r.nodes[d.cond_local] = own(*cond);
+      own(d.cond_local, *cond);
       inputs = {*cond};
     }
     Result<NodeId> n = graph_.add_derived(specs_[r.entity][f], inputs, node_name(id, d.name));
     if (!n.is_ok()) return n.status();
-    r.nodes[e.field_local(f)] = own(*n);
+    own(e.field_local(f), *n);
   }
+  MG_ASSERT(graph_.node_count() == r.base + e.local_count);
   versions_.resize(graph_.node_count(), 0);
   return Status::ok();
 }
@@ -294,7 +362,7 @@ const Store::Record* Store::find(RecordId id) const {
 Result<Store::Record*> Store::live(RecordId id) {
   if (find(id) == nullptr) return Status(StatusCode::not_found, "no record #" + std::to_string(id));
   Record& r = records_[id - 1];
-  const Value& e = graph_.read(r.nodes[EntityDef::exists_local]);
+  const Value e = r.base == kNoNode ? Value() : current(node(r, EntityDef::exists_local));
   if (!e.is_bool() || !e.as_bool()) {
     return Status(StatusCode::not_found,
                   "record #" + std::to_string(id) + " does not exist (deleted or rolled back)");
@@ -312,7 +380,7 @@ Result<std::uint32_t> Store::entity_of(RecordId id) const {
 
 Status Store::check_field(const Record& r, std::string_view field, std::uint32_t* index) const {
   const EntityDef& e = schema_->entities[r.entity];
-  *index = e.find_field(field);
+  *index = find_field(r.entity, field);
   if (*index == kNone)
     return Status(StatusCode::not_found,
                   "unknown field '" + std::string(field) + "' in entity " + e.name);
@@ -323,9 +391,10 @@ std::vector<Value> Store::field_values(const Record& r) {
   std::vector<Value> out;
   const EntityDef& e = schema_->entities[r.entity];
   for (std::uint32_t f = 0; f < e.fields.size(); ++f) {
-    out.push_back(e.fields[f].kind == FieldKind::state || e.fields[f].kind == FieldKind::member
-                      ? graph_.read(r.nodes[e.field_local(f)])
-                      : Value());
+    // Group members are derived nodes: their value in the transaction needs the engine.
+    out.push_back(e.fields[f].kind == FieldKind::state    ? current(node(r, e.field_local(f)))
+                  : e.fields[f].kind == FieldKind::member ? graph_.read(node(r, e.field_local(f)))
+                                                          : Value());
   }
   return out;
 }
@@ -334,18 +403,87 @@ void Store::emit(MutationEvent e) {
   for (const auto& l : listeners_) l(e);
 }
 
-Status Store::write(NodeId node, Value v) { return graph_.write(node, std::move(v)); }
+Status Store::write(NodeId node, Value v) {
+  // A transaction committed or dropped behind the Store's back leaves nothing to remember.
+  if (!txn_nodes_.empty() && !txn_current()) end_transaction();
+  if (Status s = graph_.write(node, v); !s.is_ok()) return s;
+  if (txn_nodes_.empty()) txn_revision_ = graph_.revision();
+  const std::uint32_t found = txn_find(node);
+  if (found != kNone) {
+    txn_values_[found] = std::move(v);
+    return Status::ok();
+  }
+  if (2 * (txn_nodes_.size() + 1) > txn_table_.size()) txn_rehash(2 * txn_table_.size());
+  std::uint32_t h = txn_hash(node);
+  const std::uint32_t mask = static_cast<std::uint32_t>(txn_table_.size() - 1);
+  while (txn_table_[h] != 0) h = (h + 1) & mask;
+  txn_table_[h] = static_cast<std::uint32_t>(txn_nodes_.size() + 1);
+  txn_nodes_.push_back(node);
+  txn_values_.push_back(std::move(v));
+  return Status::ok();
+}
+
+std::uint32_t Store::txn_hash(NodeId node) const {
+  // Fibonacci hashing: the top bits of the product index the table.
+  return static_cast<std::uint32_t>(node * 0x9E3779B1u) >> txn_shift_;
+}
+
+bool Store::txn_current() const {
+  return graph_.in_transaction() && graph_.revision() == txn_revision_;
+}
+
+std::uint32_t Store::txn_find(NodeId node) const {
+  if (txn_nodes_.empty() || !txn_current()) return kNone;
+  const std::uint32_t mask = static_cast<std::uint32_t>(txn_table_.size() - 1);
+  for (std::uint32_t h = txn_hash(node);; h = (h + 1) & mask) {
+    const std::uint32_t e = txn_table_[h];
+    if (e == 0) return kNone;
+    if (txn_nodes_[e - 1] == node) return e - 1;
+  }
+}
+
+void Store::txn_rehash(std::size_t size) {
+  size = std::max<std::size_t>(size, kTxnTableMin);
+  txn_table_.assign(size, 0);
+  txn_shift_ = static_cast<std::uint32_t>(32 - std::countr_zero(size));
+  const std::uint32_t mask = static_cast<std::uint32_t>(size - 1);
+  for (std::uint32_t i = 0; i < txn_nodes_.size(); ++i) {
+    std::uint32_t h = txn_hash(txn_nodes_[i]);
+    while (txn_table_[h] != 0) h = (h + 1) & mask;
+    txn_table_[h] = i + 1;
+  }
+}
+
+Value Store::current(NodeId node) const {
+  const std::uint32_t found = txn_find(node);
+  if (found != kNone) return txn_values_[found];
+  // Not written in this transaction: the committed value is the current one (O(1) for a
+  // node the transaction did not journal).
+  return graph_.committed(node);
+}
+
+void Store::end_transaction() {
+  if (txn_nodes_.empty()) return;
+  txn_nodes_.clear();
+  txn_values_.clear();
+  // A table grown by a large transaction shrinks back, so small ones stay in cache.
+  txn_rehash(kTxnTableMin);
+}
 
 Status Store::update(RecordId id, const FieldValues& values) {
   Result<Record*> rr = live(id);
   if (!rr.is_ok()) return rr.status();
   Record& r = **rr;
   const EntityDef& e = schema_->entities[r.entity];
+  // The event carries the whole record twice: built only when someone listens.
+  const bool listened = !listeners_.empty();
   MutationEvent ev;
-  ev.type = MutationType::update;
-  ev.entity = r.entity;
-  ev.record = id;
-  ev.old_values = field_values(r);
+  if (listened) {
+    ev.type = MutationType::update;
+    ev.entity = r.entity;
+    ev.record = id;
+    ev.old_values = field_values(r);
+  }
   for (const auto& [name, v] : values) {
     std::uint32_t f = 0;
     if (Status s = check_field(r, name, &f); !s.is_ok()) return s;
@@ -354,7 +492,7 @@ Status Store::update(RecordId id, const FieldValues& values) {
     if (!c.is_ok())
       return Status(StatusCode::invalid_argument,
                     e.name + "." + name + ": " + c.status().message());
-    const NodeId n = r.nodes[e.field_local(f)];
+    const NodeId n = node(r, e.field_local(f));
     if (d.kind == FieldKind::member) {
       if (Status s = graph_.propose(n, *c); !s.is_ok()) return s;
       continue;
@@ -363,20 +501,21 @@ Status Store::update(RecordId id, const FieldValues& values) {
       return Status(StatusCode::invalid_argument,
                     e.name + "." + name + " is computed by its formula; it cannot be written");
     }
-    const Value old = graph_.read(n);
+    const Value old = current(n);
     if (Status s = write(n, *c); !s.is_ok()) return s;
     if (old == *c) continue;
     // Incremental aggregates of every record this one belongs to, through the inverse.
     for (const Watcher& w : watchers_[r.entity][f]) {
       const RelationDef& inv = e.relations[w.inverse];
       if (inv.many) {
-        for (RecordId o : r.members[w.inverse]) aggregate_change(o, w.aggregate, old, *c);
+        for (RecordId o : r.extra->members[w.inverse]) aggregate_change(o, w.aggregate, old, *c);
       } else {
-        const Value o = graph_.read(r.nodes[e.relation_local(w.inverse)]);
+        const Value o = current(node(r, e.relation_local(w.inverse)));
         if (o.is_int()) aggregate_change(static_cast<RecordId>(o.as_int()), w.aggregate, old, *c);
       }
     }
   }
+  if (!listened) return Status::ok();
   ev.values = field_values(r);
   for (std::uint32_t f = 0; f < ev.values.size(); ++f) {
     if (ev.values[f] != ev.old_values[f]) ev.diff.push_back(f);
@@ -393,12 +532,12 @@ Status Store::remove(RecordId id) {
   for (std::uint32_t rel = 0; rel < e.relations.size(); ++rel) {
     Record& r = records_[id - 1];
     if (e.relations[rel].many) {
-      const std::vector<RecordId> ms = r.members[rel];  // a copy: unlinking edits the list
+      const std::vector<RecordId> ms = r.extra->members[rel];  // a copy: unlinking edits the list
       for (RecordId m : ms) {
         if (Status s = unlink(id, e.relations[rel].name, m); !s.is_ok()) return s;
       }
     } else {
-      const Value o = graph_.read(r.nodes[e.relation_local(rel)]);
+      const Value o = current(node(r, e.relation_local(rel)));
       if (o.is_int()) {
         if (Status s = unlink(id, e.relations[rel].name, static_cast<RecordId>(o.as_int()));
             !s.is_ok())
@@ -411,7 +550,7 @@ Status Store::remove(RecordId id) {
   ev.entity = ei;
   ev.record = id;
   ev.old_values = field_values(records_[id - 1]);
-  if (Status s = write(records_[id - 1].nodes[EntityDef::exists_local], Value(false)); !s.is_ok())
+  if (Status s = write(node(records_[id - 1], EntityDef::exists_local), Value(false)); !s.is_ok())
     return s;
   emit(std::move(ev));
   return Status::ok();
@@ -452,26 +591,32 @@ Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
   }
   const EntityDef& eb = schema_->entities[d.target];
   const RelationDef& inv = eb.relations[d.inverse];
-  const std::string what =
-      ea.name + "#" + std::to_string(a) + "." + d.name + " and #" + std::to_string(b);
+  // A relation that is its own inverse (`friends: many P via many friends`) writes both
+  // sides at once; a record linked to itself would enter the same side twice.
+  if (insert && a == b && d.inverse == rel) {
+    return Status(StatusCode::invalid_argument, ea.name + "." + d.name +
+                                                    " is its own inverse; it cannot link #" +
+                                                    std::to_string(a) + " to itself");
+  }
   // Check both sides before changing either, so a refused link changes nothing.
   auto linked = [&](const Record& r, std::uint32_t local, std::uint32_t relation, bool many,
                     RecordId to) {
     if (many) {
-      const auto& m = r.members[relation];
+      const auto& m = r.extra->members[relation];
       return std::binary_search(m.begin(), m.end(), to);
     }
-    const Value v = graph_.read(r.nodes[local]);
+    const Value v = current(node(r, local));
     return v.is_int() && static_cast<RecordId>(v.as_int()) == to;
   };
   const bool is_linked = linked(ra, ea.relation_local(rel), rel, d.many, b);
   if (insert == is_linked) {
     return Status(StatusCode::failed_precondition,
-                  what + (insert ? " are already linked" : " are not linked"));
+                  ea.name + "#" + std::to_string(a) + "." + d.name + " and #" +
+                      std::to_string(b) + (insert ? " are already linked" : " are not linked"));
   }
   if (insert) {
     auto occupied = [&](const Record& r, std::uint32_t local) {
-      return !graph_.read(r.nodes[local]).is_null();
+      return !current(node(r, local)).is_null();
     };
     if (!d.many && occupied(ra, ea.relation_local(rel))) {
       return Status(
@@ -493,6 +638,7 @@ Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
   for (std::uint32_t g = 0; g < eb.aggregates.size(); ++g) {
     if (eb.aggregates[g].relation == d.inverse) aggregate_member(b, g, a, sign);
   }
+  if (listeners_.empty()) return Status::ok();
   MutationEvent ev;
   ev.type = insert ? MutationType::link : MutationType::unlink;
   ev.entity = ra.entity;
@@ -506,12 +652,12 @@ Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
 void Store::set_side(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
   Record& r = records_[a - 1];
   const EntityDef& e = schema_->entities[r.entity];
-  const NodeId n = r.nodes[e.relation_local(rel)];
+  const NodeId n = node(r, e.relation_local(rel));
   if (e.relations[rel].many) {
     const Op op{true, insert, a, rel, b, 0};
     apply(op, true);
     pending_.push_back(op);
-    MG_ASSERT(write(n, Value(graph_.read(n).as_int() + 1)).is_ok());
+    MG_ASSERT(write(n, Value(current(n).as_int() + 1)).is_ok());
   } else {
     MG_ASSERT(write(n, insert ? Value(static_cast<std::int64_t>(b)) : Value()).is_ok());
   }
@@ -521,7 +667,7 @@ void Store::apply(const Op& op, bool forward) {
   Record& r = records_[op.record - 1];
   const bool insert = forward == op.insert;
   if (op.membership) {
-    auto& m = r.members[op.index];
+    auto& m = r.extra->members[op.index];
     const auto it = std::lower_bound(m.begin(), m.end(), op.other);
     if (insert) {
       MG_ASSERT(it == m.end() || *it != op.other);
@@ -532,7 +678,7 @@ void Store::apply(const Op& op, bool forward) {
     }
     return;
   }
-  auto& bag = r.bags[op.index];
+  auto& bag = r.extra->bags[op.index];
   if (insert) {
     ++bag[op.value];
   } else {
@@ -548,13 +694,13 @@ void Store::aggregate_member(RecordId owner, std::uint32_t agg, RecordId member,
   const Record& m = records_[member - 1];
   const Value v = a.field == kNone
                       ? Value()
-                      : graph_.read(m.nodes[schema_->entities[m.entity].field_local(a.field)]);
+                      : current(node(m, schema_->entities[m.entity].field_local(a.field)));
   if (a.value_local != kNone) {
     bag_op(owner, agg, ops::num(v), sign > 0);
     return;
   }
-  const NodeId count = o.nodes[a.count_local];
-  MG_ASSERT(write(count, Value(graph_.read(count).as_int() + sign)).is_ok());
+  const NodeId count = node(o, a.count_local);
+  MG_ASSERT(write(count, Value(current(count).as_int() + sign)).is_ok());
   if (a.sum_local == kNone) return;
   aggregate_change(owner, agg, sign > 0 ? Value() : v, sign > 0 ? v : Value());
 }
@@ -569,13 +715,15 @@ void Store::aggregate_change(RecordId owner, std::uint32_t agg, const Value& old
     if (!new_v.is_null()) bag_op(owner, agg, ops::num(new_v), true);
     return;
   }
-  const NodeId sum = o.nodes[a.sum_local];
-  const Value cur = graph_.read(sum);
+  const NodeId sum = node(o, a.sum_local);
+  const Value cur = current(sum);
   if (cur.is_int()) {
     const auto as_int = [](const Value& v) -> std::int64_t {
       return v.is_int() ? v.as_int() : (v.is_bool() && v.as_bool() ? 1 : 0);
     };
-    MG_ASSERT(write(sum, Value(cur.as_int() + as_int(new_v) - as_int(old_v))).is_ok());
+    const std::int64_t next =
+        ops::sub_wrapping(ops::add_wrapping(cur.as_int(), as_int(new_v)), as_int(old_v));
+    MG_ASSERT(write(sum, Value(next)).is_ok());
   } else {
     MG_ASSERT(write(sum, Value(cur.as_double() + ops::num(new_v) - ops::num(old_v))).is_ok());
   }
@@ -591,11 +739,11 @@ void Store::bag_op(RecordId owner, std::uint32_t agg, double v, bool insert) {
 void Store::refresh_bag_value(RecordId owner, std::uint32_t agg) {
   Record& o = records_[owner - 1];
   const AggregateDef& a = schema_->entities[o.entity].aggregates[agg];
-  const auto& bag = o.bags[agg];
+  const auto& bag = o.extra->bags[agg];
   double best = 0;
   if (!bag.empty()) best = a.op == AggOp::min ? bag.begin()->first : bag.rbegin()->first;
-  const Value v = a.elem == Type::real ? Value(best) : Value(static_cast<std::int64_t>(best));
-  MG_ASSERT(write(o.nodes[a.value_local], v).is_ok());
+  const Value v = a.elem == Type::real ? Value(best) : Value(ops::saturating_int(best));
+  MG_ASSERT(write(node(o, a.value_local), v).is_ok());
 }
 
 Status Store::set(RecordId id, std::string_view field, Value value) {
@@ -611,7 +759,7 @@ Status Store::set(RecordId id, std::string_view field, Value value) {
     case FieldKind::member:
       return update(id, {{std::string(field), std::move(value)}});
     case FieldKind::effect:
-      return graph_.propose(r.nodes[e.field_local(f)], Value(false));
+      return graph_.propose(node(r, e.field_local(f)), Value(false));
     case FieldKind::derived:
       break;
   }
@@ -623,6 +771,7 @@ Status Store::set(RecordId id, std::string_view field, Value value) {
 Result<CommitStats> Store::commit() {
   const Revision before = graph_.revision();
   Result<CommitStats> res = graph_.commit();
+  end_transaction();
   if (!res.is_ok()) {
     for (std::size_t i = pending_.size(); i-- > 0;) apply(pending_[i], false);
     pending_.clear();
@@ -644,6 +793,7 @@ Result<CommitStats> Store::commit() {
 
 void Store::reject() {
   graph_.reject();
+  end_transaction();
   for (std::size_t i = pending_.size(); i-- > 0;) apply(pending_[i], false);
   pending_.clear();
 }
@@ -652,6 +802,7 @@ Status Store::undo() {
   if (graph_.in_transaction())
     return Status(StatusCode::failed_precondition,
                   "commit or reject the open transaction before undo");
+  end_transaction();
   if (Status s = graph_.undo(); !s.is_ok()) return s;
   MG_ASSERT(!undo_.empty());
   std::vector<Op> ops = std::move(undo_.back());
@@ -665,6 +816,7 @@ Status Store::redo() {
   if (graph_.in_transaction())
     return Status(StatusCode::failed_precondition,
                   "commit or reject the open transaction before redo");
+  end_transaction();
   if (Status s = graph_.redo(); !s.is_ok()) return s;
   MG_ASSERT(!redo_.empty());
   std::vector<Op> ops = std::move(redo_.back());
@@ -677,11 +829,13 @@ Status Store::redo() {
 Result<NodeId> Store::node_of(RecordId id, std::string_view field) const {
   const Record* r = find(id);
   if (r == nullptr) return Status(StatusCode::not_found, "no record #" + std::to_string(id));
+  if (r->base == kNoNode)
+    return Status(StatusCode::not_found, "record #" + std::to_string(id) + " was never created");
   const EntityDef& e = schema_->entities[r->entity];
-  const std::uint32_t f = e.find_field(field);
-  if (f != kNone) return r->nodes[e.field_local(f)];
+  const std::uint32_t f = find_field(r->entity, field);
+  if (f != kNone) return node(*r, e.field_local(f));
   const std::uint32_t rel = e.find_relation(field);
-  if (rel != kNone) return r->nodes[e.relation_local(rel)];
+  if (rel != kNone) return node(*r, e.relation_local(rel));
   return Status(StatusCode::not_found,
                 "unknown field '" + std::string(field) + "' in entity " + e.name);
 }
@@ -703,7 +857,7 @@ Result<std::vector<RecordId>> Store::members(RecordId id, std::string_view relat
     return Status(StatusCode::not_found,
                   "no many-relation '" + std::string(relation) + "' in entity " + e.name);
   }
-  return r->members[rel];
+  return r->extra->members[rel];
 }
 
 }  // namespace mgraph::schema

@@ -24,19 +24,40 @@ std::string dot_id(std::string_view s) { return json_string(s); }
 
 }  // namespace
 
+std::string Store::display_name(NodeId n) const {
+  if (n >= owner_.size() || owner_[n] == 0 || !graph_.is_variable(n)) return graph_.name(n);
+  const RecordId id = owner_[n];
+  const Record& r = records_[id - 1];
+  if (r.base == kNoNode) return graph_.name(n);
+  const EntityDef& e = schema_->entities[r.entity];
+  std::uint32_t local = 0;
+  while (local < e.local_count && node(r, local) != n) ++local;
+  if (local == EntityDef::exists_local) return node_name(id, "exists");
+  if (local < e.relation_local(0)) return node_name(id, e.fields[local - 1].name);
+  if (local < e.relation_local(0) + e.relations.size())
+    return node_name(id, e.relations[local - e.relation_local(0)].name);
+  for (const AggregateDef& a : e.aggregates) {
+    const std::string base = e.relations[a.relation].name + "." + agg_name(a.op);
+    if (local == a.value_local) return node_name(id, base);
+    if (local == a.count_local) return node_name(id, base + ".count");
+    if (local == a.sum_local) return node_name(id, base + ".sum");
+  }
+  return graph_.name(n);
+}
+
 Result<std::string> Store::explain(RecordId id, std::string_view field) {
   Result<Value> v = get(id, field);
   if (!v.is_ok()) return v.status();
   const NodeId n = node_of(id, field).value();
-  std::string out = "{\"explain\":" + json_string(graph_.name(n)) + ",\"value\":" + v->to_json() +
+  std::string out = "{\"explain\":" + json_string(display_name(n)) + ",\"value\":" + v->to_json() +
                     ",\"kind\":\"" + (graph_.is_variable(n) ? "state" : "derived") +
                     "\",\"inputs\":[";
   bool first = true;
   for (NodeId d : graph_.dependencies(n)) {
     if (!first) out += ",";
     first = false;
-    out +=
-        "{\"name\":" + json_string(graph_.name(d)) + ",\"value\":" + graph_.read(d).to_json() + "}";
+    out += "{\"name\":" + json_string(display_name(d)) +
+           ",\"value\":" + graph_.read(d).to_json() + "}";
   }
   return out + "]}";
 }
@@ -44,7 +65,7 @@ Result<std::string> Store::explain(RecordId id, std::string_view field) {
 std::string Store::dot() {
   std::string out = "digraph mgraph {\n  rankdir=LR;\n";
   for (NodeId n = 0; n < graph_.node_count(); ++n) {
-    out += "  n" + std::to_string(n) + " [label=" + dot_id(graph_.name(n)) +
+    out += "  n" + std::to_string(n) + " [label=" + dot_id(display_name(n)) +
            (graph_.is_variable(n) ? ", shape=box" : "") + "];\n";
   }
   for (NodeId n = 0; n < graph_.node_count(); ++n) {

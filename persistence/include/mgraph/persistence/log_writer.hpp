@@ -68,6 +68,7 @@ class LogWriter {
   std::uint64_t durable_epoch() const { return durable_epoch_; }
   /// Epoch of the last queued entry (durable or pending).
   std::uint64_t last_appended_epoch() const { return last_appended_epoch_; }
+  /// Appends queued and not yet committed.
   std::size_t pending_count() const { return pending_.log_count(); }
   /// Commits done by this writer (each one transaction, one fsync in sync mode).
   std::uint64_t commit_count() const { return commit_count_; }

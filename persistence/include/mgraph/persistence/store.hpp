@@ -89,6 +89,7 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
+  /// Paths, format, creation info, map size and compaction bound.
   StoreInfo info() const;
 
   /// Commits every operation of `batch` in one write transaction (one fsync in sync mode),

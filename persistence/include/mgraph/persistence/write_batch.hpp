@@ -35,12 +35,15 @@ class WriteBatch {
   /// Forget every queued operation; keeps the allocated capacity.
   void clear();
 
+  /// True when no operation is queued.
   bool empty() const { return op_count() == 0; }
+  /// Operations queued, of every kind.
   std::size_t op_count() const {
     return log_.size() + history_.size() + ledger_.size() + checkpoints_.size();
   }
   /// Payload bytes queued (batches, values, details, states, scopes).
   std::size_t payload_bytes() const { return arena_.size(); }
+  /// Log appends queued.
   std::size_t log_count() const { return log_.size(); }
   /// Epoch of the last queued log entry; 0 when none is queued.
   std::uint64_t last_log_epoch() const { return log_.empty() ? 0 : log_.back().epoch; }

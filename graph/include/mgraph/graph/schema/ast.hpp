@@ -30,6 +30,9 @@ struct Expr {
   std::string text;
   Value literal;
   std::vector<std::unique_ptr<Expr>> args;
+  /// Nodes on the longest path down to a leaf. The parser keeps it <= kExprDepthMax, so
+  /// whatever walks a tree recursively (checker, compiler, evaluation) has bounded depth.
+  std::uint32_t height = 1;
 };
 
 /// `@name` or `@name(literal, ...)` after a member.

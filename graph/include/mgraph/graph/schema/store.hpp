@@ -12,6 +12,16 @@
 //   3. Store-side state that the Graph does not version (memberships, min/max
 //      multisets) changes only through journaled operations, so reject/undo/redo
 //      undo them in step with the Graph.
+//   4. The variables of records (exists, state fields, relation and aggregate nodes) are
+//      written only through the Store. Inside a transaction the Store reads them through
+//      current(): the values it wrote in this transaction, else the committed value. A
+//      Graph::read there would mark the pending writes and make the next write revisit
+//      the whole transaction journal, which turns a batch of n mutations into O(n^2).
+//      What it wrote is forgotten when the transaction ends, also when Graph::commit or
+//      reject ends it directly (txn_current()).
+//   5. A record's nodes are consecutive: node `local` of a record is its first node plus
+//      layouts_[entity][local], the order create_nodes creates them in. A record keeps
+//      only that first node, so it needs no node list of its own.
 //
 // Thread-safety: none, as Graph.
 
@@ -19,6 +29,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string_view>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -103,11 +115,14 @@ class Store {
 
  private:
   class FieldFrame;
-  struct Record {
-    std::uint32_t entity = kNone;
-    std::vector<NodeId> nodes;                          ///< by local index
+  struct Collections {
     std::vector<std::vector<RecordId>> members;         ///< by relation index (many only)
     std::vector<std::map<double, std::uint32_t>> bags;  ///< by aggregate index (min/max)
+  };
+  struct Record {
+    std::uint32_t entity = kNone;
+    NodeId base = kNoNode;  ///< its first node; kNoNode if its creation failed
+    std::unique_ptr<Collections> extra;  ///< null for entities without many-relations
   };
   /// A journaled change to Store-side state; applying it with `insert` flipped undoes it.
   struct Op {
@@ -123,14 +138,27 @@ class Store {
   };
 
   Result<Record*> live(RecordId id);
+  /// Node `local` of a record (invariant 5). REQUIRES: r.base != kNoNode.
+  NodeId node(const Record& r, std::uint32_t local) const {
+    return r.base + layouts_[r.entity][local];
+  }
   const Record* find(RecordId id) const;
   Status check_field(const Record& r, std::string_view field, std::uint32_t* index) const;
+  /// EntityDef::find_field, through field_index_ for large entities.
+  std::uint32_t find_field(std::uint32_t entity, std::string_view name) const;
   void build_specs();
   Status create_nodes(RecordId id, const std::vector<Value>& initial);
   std::string node_name(RecordId id, std::string_view what) const;
+  /// "Entity#id.what" of a record's node; the Graph's name for other nodes.
+  std::string display_name(NodeId n) const;
   std::vector<Value> field_values(const Record& r);
   void emit(MutationEvent e);
+  /// Writes a variable in the open transaction (opening one) and remembers the value.
   Status write(NodeId node, Value v);
+  /// The value of variable `node` in the open transaction (invariant 4). O(1).
+  Value current(NodeId node) const;
+  /// Forgets the values written in the transaction that just ended.
+  void end_transaction();
 
   Status connect(RecordId a, std::uint32_t rel, RecordId b, bool insert);
   void set_side(RecordId a, std::uint32_t rel, RecordId b, bool insert);
@@ -148,11 +176,33 @@ class Store {
   std::vector<std::uint64_t> versions_;
   /// specs_[entity][field]; effect conditions at fields.size() + field.
   std::vector<std::vector<SpecId>> specs_;
+  std::vector<std::vector<std::uint32_t>> layouts_;  ///< [entity][local]: offset from base
+  /// [entity]: field name -> index, for entities with many fields (else empty). The views
+  /// point into schema_, which the Store keeps alive.
+  std::vector<std::unordered_map<std::string_view, std::uint32_t>> field_index_;
   std::vector<std::vector<std::vector<Watcher>>> watchers_;  ///< [entity][field]
   std::vector<Op> pending_;
   std::deque<std::vector<Op>> undo_;
   std::vector<std::vector<Op>> redo_;
   std::vector<std::function<void(const MutationEvent&)>> listeners_;
+  /// Index of `node` in txn_nodes_, kNone if this transaction did not write it.
+  std::uint32_t txn_find(NodeId node) const;
+  /// Whether txn_nodes_ belong to the Graph's open transaction: false once it ended
+  /// behind the Store's back (Graph::commit or reject called directly).
+  bool txn_current() const;
+  std::uint32_t txn_hash(NodeId node) const;
+  void txn_rehash(std::size_t size);  ///< REQUIRES: size a power of two
+  static constexpr std::size_t kTxnTableMin = 64;
+  // Variables written in the open transaction and their values (txn_nodes_[i] holds
+  // txn_values_[i]), found through an open-addressing table of indices + 1 (0: empty)
+  // that is at most half full. It grows with the transaction and shrinks back after it,
+  // so a small transaction's lookups stay in cache whatever the store's size.
+  std::vector<NodeId> txn_nodes_;
+  std::vector<Value> txn_values_;
+  std::vector<std::uint32_t> txn_table_ = std::vector<std::uint32_t>(kTxnTableMin, 0);
+  std::uint32_t txn_shift_ = 32 - 6;  ///< 32 - log2(txn_table_.size())
+  Revision txn_revision_ = 0;         ///< the Graph's revision when txn_nodes_ began
+  std::vector<NodeId> inputs_scratch_;  ///< create_nodes: declared inputs of one field
 };
 
 }  // namespace mgraph::schema
