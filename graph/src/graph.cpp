@@ -502,41 +502,43 @@ void Graph::run_observers() {
 
 void Graph::reject() { mut().rollback(); }
 
-Status Graph::undo() {
-  GraphState& g = mut();
-  if (g.txn_open) {
-    return Status(StatusCode::failed_precondition, "a transaction is open: commit() or reject() it before undo()");
-  }
-  if (g.undo_stack.empty()) {
-    return Status(StatusCode::failed_precondition,
-                  g.options.history_limit == 0 ? "undo is off (GraphOptions::history_limit is 0)"
-                                               : "nothing to undo");
-  }
-  g.unapply_ambient();
-  RevisionRecord rec = std::move(g.undo_stack.back());
-  g.undo_stack.pop_back();
-  g.unapply(rec);
-  g.revision = rec.before;
-  g.last_changed.clear();
-  for (const JournalEntry& e : rec.values) g.last_changed.push_back(e.node);
-  g.redo_stack.push_back(std::move(rec));
-  return Status::ok();
-}
+Status Graph::undo() { return step_history(/*forward=*/false); }
 
-Status Graph::redo() {
+Status Graph::redo() { return step_history(/*forward=*/true); }
+
+Status Graph::step_history(bool forward) {
   GraphState& g = mut();
+  const char* what = forward ? "redo" : "undo";
   if (g.txn_open) {
-    return Status(StatusCode::failed_precondition, "a transaction is open: commit() or reject() it before redo()");
+    return Status(StatusCode::failed_precondition,
+                  std::string("a transaction is open: commit() or reject() it before ") + what + "()");
   }
-  if (g.redo_stack.empty()) return Status(StatusCode::failed_precondition, "nothing to redo");
+  const bool empty = forward ? g.redo_stack.empty() : g.undo_stack.empty();
+  if (empty) {
+    return Status(StatusCode::failed_precondition,
+                  !forward && g.options.history_limit == 0
+                      ? "undo is off (GraphOptions::history_limit is 0)"
+                      : std::string("nothing to ") + what);
+  }
   g.unapply_ambient();
-  RevisionRecord rec = std::move(g.redo_stack.back());
-  g.redo_stack.pop_back();
-  g.apply(rec);
-  g.revision = rec.after;
+  RevisionRecord rec;
+  if (forward) {
+    rec = std::move(g.redo_stack.back());
+    g.redo_stack.pop_back();
+    g.apply(rec);
+  } else {
+    rec = std::move(g.undo_stack.back());
+    g.undo_stack.pop_back();
+    g.unapply(rec);
+  }
+  g.revision = forward ? rec.after : rec.before;
   g.last_changed.clear();
   for (const JournalEntry& e : rec.values) g.last_changed.push_back(e.node);
-  g.undo_stack.push_back(std::move(rec));
+  if (forward) {
+    g.undo_stack.push_back(std::move(rec));
+  } else {
+    g.redo_stack.push_back(std::move(rec));
+  }
   return Status::ok();
 }
 
@@ -579,16 +581,10 @@ Status Graph::compute(std::vector<Resolution>* resolved) {
     if (!g.written.empty() || !g.forced.empty() || !g.pending_new.empty()) g.mark(nullptr);
     g.computing = true;
     g.compute_pending(resolved);
-  } catch (const CycleError& e) {
+  } catch (...) {
+    const Status failed = g.failure_status(std::current_exception(), kNoNode);
     g.unwind();
-    return Status(StatusCode::cycle, "dependency cycle " + e.path);
-  } catch (const RejectError& e) {
-    g.unwind();
-    return Status(StatusCode::rejected, g.name_of(e.node) + " rejected the transaction: " + e.reason);
-  } catch (const std::exception& e) {
-    const std::string where = g.running_node_name();
-    g.unwind();
-    return Status(StatusCode::formula_error, "formula of " + where + " failed: " + e.what());
+    return failed;
   }
   return Status::ok();
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -268,6 +269,9 @@ struct GraphState {
   void renormalize_stamps();
   void clamp_history_stamps(std::uint32_t s);
   const Value& read(NodeId n, Status* error);
+  /// The Status for an exception that escaped a computation (cycle, rejection, a
+  /// formula's own exception). Call before unwinding: it names the running formula.
+  Status failure_status(std::exception_ptr failure, NodeId reading) const;
   /// The value `n` had when this transaction began (its journaled value if it changed).
   const Value& txn_start_value(NodeId n) const;
   std::string cycle_path(NodeId again) const;

@@ -263,18 +263,10 @@ Result<CommitStats> GraphState::commit() {
     mark(nullptr);
     computing = true;
     compute_pending(nullptr);
-  } catch (const CycleError& e) {
+  } catch (...) {
+    const Status failed = failure_status(std::current_exception(), kNoNode);
     rollback();
-    return Status(StatusCode::cycle,
-                  "dependency cycle " + e.path + "; the transaction was rolled back");
-  } catch (const RejectError& e) {
-    rollback();
-    return Status(StatusCode::rejected, name_of(e.node) + " rejected the transaction: " + e.reason);
-  } catch (const std::exception& e) {
-    const std::string where = running_node_name();
-    rollback();
-    return Status(StatusCode::formula_error, "formula of " + where + " failed: " + e.what() +
-                                                 "; the transaction was rolled back");
+    return Status(failed.code(), failed.message() + "; the transaction was rolled back");
   }
   std::size_t unresolved = 0;
   for (NodeId m : marked_mirrors) unresolved += has(m, kMirrorPending) ? 1 : 0;
@@ -385,23 +377,34 @@ const Value& GraphState::read(NodeId n, Status* error) {
     // Only a read that computes makes a later write undo computations.
     if (txn_open && has(n, kStale)) computed_in_txn = true;
     ensure(n);
-  } catch (const CycleError& e) {
+  } catch (...) {
+    const Status failed = failure_status(std::current_exception(), n);
     unwind();
-    if (error) *error = Status(StatusCode::cycle, "dependency cycle " + e.path);
-  } catch (const RejectError& e) {
-    unwind();
-    if (error) *error = Status(StatusCode::rejected, name_of(e.node) + " rejected: " + e.reason);
-  } catch (const BlockedError&) {
-    unwind();
-    if (error) {
-      *error = Status(StatusCode::failed_precondition, name_of(n) + " waits for a mirror");
-    }
-  } catch (const std::exception& e) {
-    const std::string where = frames.empty() && current == kNoNode ? name_of(n) : running_node_name();
-    unwind();
-    if (error) *error = Status(StatusCode::formula_error, "formula of " + where + " failed: " + e.what());
+    if (error) *error = failed;
   }
   return values[n];
+}
+
+Status GraphState::failure_status(std::exception_ptr failure, NodeId reading) const {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const CycleError& e) {
+    return Status(StatusCode::cycle, "dependency cycle " + e.path);
+  } catch (const RejectError& e) {
+    return Status(StatusCode::rejected, name_of(e.node) + " rejected the transaction: " + e.reason);
+  } catch (const BlockedError&) {
+    return Status(StatusCode::failed_precondition,
+                  (reading == kNoNode ? std::string("a field") : name_of(reading)) +
+                      " waits for an unresolved mirror");
+  } catch (const std::exception& e) {
+    const bool nothing_running = frames.empty() && current == kNoNode;
+    const std::string where =
+        nothing_running && reading != kNoNode ? name_of(reading) : running_node_name();
+    return Status(StatusCode::formula_error, "formula of " + where + " failed: " + e.what());
+  } catch (...) {
+    return Status(StatusCode::formula_error,
+                  "formula of " + running_node_name() + " threw something that is not a std::exception");
+  }
 }
 
 }  // namespace mgraph

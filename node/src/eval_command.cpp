@@ -2,11 +2,13 @@
 
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <vector>
 
 #include "mgraph/graph/schema/schema.hpp"
 #include "mgraph/graph/schema/script.hpp"
+#include "persistent_session.hpp"
 
 namespace mgraph::node {
 namespace {
@@ -23,10 +25,39 @@ bool read_file(const std::string& path, std::string* text) {
   return true;
 }
 
+/// Runs lines through the runner, and through the persistent session when there is one.
+class LineRunner {
+ public:
+  LineRunner(schema::ScriptRunner& runner, PersistentSession* session, std::ostream& err)
+      : runner_(runner), session_(session), err_(err) {}
+
+  /// Runs one line; false when the session must stop (an epoch could not be logged).
+  bool run(std::string_view line, std::size_t line_no, std::string* printed) {
+    bool ok = true;
+    if (session_ == nullptr) {
+      ok = runner_.run_line(line, line_no, printed);
+    } else if (Status s = session_->run_line(line, line_no, printed, &ok); !s.is_ok()) {
+      err_ << s.message() << "\n";
+      fatal_ = true;
+      return false;
+    }
+    if (!ok) ++errors_;
+    return true;
+  }
+
+  int exit_code() const { return fatal_ ? 2 : errors_ == 0 ? 0 : 1; }
+
+ private:
+  schema::ScriptRunner& runner_;
+  PersistentSession* session_;
+  std::ostream& err_;
+  std::size_t errors_ = 0;
+  bool fatal_ = false;
+};
+
 // The REPL: `history` lists earlier lines, `!N` runs line N again.
-int repl(schema::ScriptRunner& runner, std::istream& in, std::ostream& out) {
+int repl(LineRunner& runner, std::istream& in, std::ostream& out) {
   std::vector<std::string> history;
-  std::size_t errors = 0;
   std::string line;
   for (std::size_t n = 1;; ++n) {
     out << "mgraph> " << std::flush;
@@ -48,11 +79,12 @@ int repl(schema::ScriptRunner& runner, std::istream& in, std::ostream& out) {
     if (history.size() == kHistoryMax) history.erase(history.begin());
     history.push_back(line);
     std::string printed;
-    if (!runner.run_line(line, n, &printed)) ++errors;
+    const bool go_on = runner.run(line, n, &printed);
     out << printed;
+    if (!go_on) break;
   }
   out << "\n";
-  return errors == 0 ? 0 : 1;
+  return runner.exit_code();
 }
 
 }  // namespace
@@ -70,7 +102,18 @@ int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, st
     return 2;
   }
   schema::ScriptRunner runner(std::move(compiled).value());
-  if (options.interactive) return repl(runner, in, out);
+  std::unique_ptr<PersistentSession> session;
+  if (!options.data_dir.empty()) {
+    auto opened =
+        PersistentSession::open(options.data_dir, options.schema_path, file.text, runner);
+    if (!opened.is_ok()) {
+      err << opened.status().message() << "\n";
+      return 2;
+    }
+    session = std::move(opened).value();
+  }
+  LineRunner lines(runner, session.get(), err);
+  if (options.interactive) return repl(lines, in, out);
   std::string script;
   if (!options.script_path.empty()) {
     if (!read_file(options.script_path, &script)) {
@@ -82,10 +125,20 @@ int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, st
     ss << in.rdbuf();
     script = ss.str();
   }
+  // Line by line, as ScriptRunner::run does, so that a failed log write stops the run.
   std::string printed;
-  const std::size_t errors = runner.run(script, &printed);
+  std::size_t line_no = 0, start = 0;
+  while (start <= script.size()) {
+    std::size_t end = script.find('\n', start);
+    if (end == std::string::npos) end = script.size();
+    ++line_no;
+    const bool go_on =
+        lines.run(std::string_view(script).substr(start, end - start), line_no, &printed);
+    if (!go_on) break;
+    start = end + 1;
+  }
   out << printed << std::flush;
-  return errors == 0 ? 0 : 1;
+  return lines.exit_code();
 }
 
 }  // namespace mgraph::node

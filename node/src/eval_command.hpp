@@ -1,6 +1,7 @@
 #pragma once
-// `mgraph eval SCHEMA.mgs [--script FILE] [--interactive]`: loads a schema into an
-// embedded Store and runs script commands (docs/SCRIPTS.md).
+// `mgraph eval SCHEMA.mgs [--script FILE] [--interactive] [--data DIR]`: loads a schema
+// into an embedded Store and runs script commands (docs/SCRIPTS.md); with --data the
+// session is persistent (persistent_session.hpp).
 
 #include <iosfwd>
 #include <string>
@@ -11,10 +12,12 @@ struct EvalOptions {
   std::string schema_path;
   std::string script_path;  ///< empty: read commands from stdin
   bool interactive = false;
+  std::string data_dir;  ///< empty: in memory only; else the LMDB store to reopen and log to
 };
 
 /// Returns the process exit code: 0 when every command succeeded, 1 when any failed,
-/// 2 when the schema or the script could not be loaded.
+/// 2 when the schema, the script or the data directory could not be loaded, or an epoch
+/// could not be logged (the run stops there).
 int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, std::ostream& err);
 
 }  // namespace mgraph::node

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--script", eval.script_path,
                        "Script file, one command per line (default: stdin)");
   eval_cmd->add_flag("--interactive,-i", eval.interactive, "Read-eval-print loop with history");
+  eval_cmd->add_option("--data", eval.data_dir,
+                       "Data directory (LMDB store): replays its log, then logs every commit");
   // CLI11 reports usage errors by exception; they stop here, at the program boundary.
   try {
     app.parse(argc, argv);

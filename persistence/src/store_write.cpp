@@ -60,8 +60,8 @@ Result<bool> seek_before(const StoreImpl& store, Cursor& cursor, detail::Key key
   return true;
 }
 
-/// True when the cursor's current key exists, is >= `key` and starts with key's first
-/// `prefix_bytes` bytes.
+/// Seeks the first key >= `key` (left in `k`); true when there is one and it starts with
+/// the first `prefix_bytes` bytes of `key`.
 Result<bool> next_shares_prefix(const StoreImpl& store, Cursor& cursor, detail::Key key,
                                 std::size_t prefix_bytes, MDB_val& k, const char* db) {
   k = key.val();

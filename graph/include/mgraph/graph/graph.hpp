@@ -294,11 +294,13 @@ class Graph {
   /// Checks invariants 1-4; a description of the first violation otherwise.
   Status check_invariants() const;
   /// Test hook: moves the internal change stamp close to its wrap-around point.
+  /// REQUIRES: no open transaction and no stale node that was computed before.
   void set_stamp_for_testing(std::uint32_t stamp);
 
  private:
   explicit Graph(std::shared_ptr<GraphState> state);
   GraphState& mut();               // detaches a shared state first
+  Status step_history(bool forward);
   const GraphState& state() const { return *state_; }
   void run_observers();
 
