@@ -88,7 +88,7 @@ inline void GraphState::finish_node(NodeId x, Value v) {
   if (txn_open) {
     if (!journaled(x)) {
       // The old value moves into the journal: no copy, no reference count traffic.
-      journal.values.emplace_back(x, changed_at[x], std::move(values[x]));
+      journal.values.push_back(JournalEntry{x, changed_at[x], std::move(values[x])});
     }
   } else if (options.history_limit > 0) {
     pulls().values.push_back(JournalEntry{x, changed_at[x], std::move(values[x])});
