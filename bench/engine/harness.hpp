@@ -145,6 +145,9 @@ void trim_heap();
 Value sum_inputs(Context& context);
 
 void register_small_shapes();
+/// BENCH.md's chain and fanin on C++ callables, for benchmarks that compare against them.
+std::unique_ptr<Shape> make_chain_shape();
+std::unique_ptr<Shape> make_fanin_shape();
 void register_commit_shapes();
 void register_scale_shapes();
 void register_memory_shapes();

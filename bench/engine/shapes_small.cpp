@@ -146,6 +146,9 @@ class Cellx final : public Shape {
 
 }  // namespace
 
+std::unique_ptr<Shape> make_chain_shape() { return std::make_unique<Chain>(); }
+std::unique_ptr<Shape> make_fanin_shape() { return std::make_unique<Fanin>(); }
+
 void register_small_shapes() {
   register_shape({"chain", 100, 105050.0, [] { return std::make_unique<Chain>(); }});
   register_shape({"broad", 100, 55000000.0, [] { return std::make_unique<Broad>(); }});

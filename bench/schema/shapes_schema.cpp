@@ -116,74 +116,16 @@ class SchemaFanin final : public StoreShape {
   FieldValues write_;
 };
 
-Value plus_one(Context& context) { return Value(context.input(0).as_double() + 1.0); }
-
-/// bench/engine's chain: h = 0; c[0] = h + 1, c[i] = c[i-1] + 1; strict, declared inputs.
-class CppChain final : public Shape {
- public:
-  CppChain() : Shape(Evaluation::strict) {
-    graph_.reserve(kChainLength + 1, kChainLength);
-    head_ = add_variable(0);
-    const SpecId spec = add_spec(plus_one, "plus_one");
-    NodeId previous = head_;
-    for (std::size_t i = 0; i < kChainLength; ++i) previous = add_derived(spec, {previous});
-    tail_ = previous;
-    commit();
-    read(tail_);
-  }
-
-  double update(std::uint64_t u) override {
-    write(head_, static_cast<double>(u));
-    commit();
-    return read(tail_);
-  }
-
-  void add_counters(benchmark::UserCounters& counters) const override {
-    counters["computed"] = static_cast<double>(last_commit_.computed);
-  }
-
- private:
-  NodeId head_ = kNoNode;
-  NodeId tail_ = kNoNode;
-};
-
-/// bench/engine's fanin: x[i] = i; sum = Σ x[i] in one node with 1000 declared inputs.
-class CppFanin final : public Shape {
- public:
-  CppFanin() : Shape(Evaluation::strict) {
-    graph_.reserve(kFaninWidth + 1, kFaninWidth);
-    for (std::size_t i = 0; i < kFaninWidth; ++i)
-      sources_.push_back(add_variable(static_cast<double>(i)));
-    sum_ = add_derived(add_spec(sum_inputs, "sum"), sources_);
-    commit();
-    read(sum_);
-  }
-
-  double update(std::uint64_t u) override {
-    write(sources_[u % kFaninWidth], static_cast<double>(u + 1000));
-    commit();
-    return read(sum_);
-  }
-
-  void add_counters(benchmark::UserCounters& counters) const override {
-    counters["computed"] = static_cast<double>(last_commit_.computed);
-  }
-
- private:
-  std::vector<NodeId> sources_;
-  NodeId sum_ = kNoNode;
-};
-
 }  // namespace
 
 void register_schema_shapes() {
   register_shape({"schema-chain", 100, 105050.0, [] { return std::make_unique<SchemaChain>(); }});
-  register_shape({"cpp-chain", 100, 105050.0, [] { return std::make_unique<CppChain>(); }});
+  register_shape({"cpp-chain", 100, 105050.0, [] { return make_chain_shape(); }});
   register_shape(
       {"schema-fanin", 2500, 4376501000.0, [] { return std::make_unique<SchemaFanin>(true); }});
   register_shape({"schema-fanin-scan", 2500, 4376501000.0,
                   [] { return std::make_unique<SchemaFanin>(false); }});
-  register_shape({"cpp-fanin", 2500, 4376501000.0, [] { return std::make_unique<CppFanin>(); }});
+  register_shape({"cpp-fanin", 2500, 4376501000.0, [] { return make_fanin_shape(); }});
 }
 
 }  // namespace mgraph::bench

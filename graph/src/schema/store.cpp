@@ -556,7 +556,8 @@ Status Store::remove(RecordId id) {
   return Status::ok();
 }
 
-Status Store::link(RecordId id, std::string_view relation, RecordId other) {
+Status Store::connect_named(RecordId id, std::string_view relation, RecordId other,
+                            bool insert) {
   Result<Record*> rr = live(id);
   if (!rr.is_ok()) return rr.status();
   const std::uint32_t rel = schema_->entities[(*rr)->entity].find_relation(relation);
@@ -564,18 +565,15 @@ Status Store::link(RecordId id, std::string_view relation, RecordId other) {
     return Status(StatusCode::not_found, "unknown relation '" + std::string(relation) +
                                              "' in entity " +
                                              schema_->entities[(*rr)->entity].name);
-  return connect(id, rel, other, true);
+  return connect(id, rel, other, insert);
+}
+
+Status Store::link(RecordId id, std::string_view relation, RecordId other) {
+  return connect_named(id, relation, other, true);
 }
 
 Status Store::unlink(RecordId id, std::string_view relation, RecordId other) {
-  Result<Record*> rr = live(id);
-  if (!rr.is_ok()) return rr.status();
-  const std::uint32_t rel = schema_->entities[(*rr)->entity].find_relation(relation);
-  if (rel == kNone)
-    return Status(StatusCode::not_found, "unknown relation '" + std::string(relation) +
-                                             "' in entity " +
-                                             schema_->entities[(*rr)->entity].name);
-  return connect(id, rel, other, false);
+  return connect_named(id, relation, other, false);
 }
 
 Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {

@@ -161,6 +161,8 @@ class Store {
   void end_transaction();
 
   Status connect(RecordId a, std::uint32_t rel, RecordId b, bool insert);
+  /// link()/unlink() by relation name.
+  Status connect_named(RecordId id, std::string_view relation, RecordId other, bool insert);
   void set_side(RecordId a, std::uint32_t rel, RecordId b, bool insert);
   void aggregate_member(RecordId owner, std::uint32_t agg, RecordId member, int sign);
   void aggregate_change(RecordId owner, std::uint32_t agg, const Value& old_v, const Value& new_v);
