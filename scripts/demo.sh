@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on an example: installs what is missing, builds (Release), then runs
-# the embedded engine demo. Once the cluster exists this script also starts a 3-node
+# the embedded engine demo, then a schema example through `mgraph eval`. Once the cluster exists this script also starts a 3-node
 # cluster on loopback from cluster-configs/local-3.toml and stops it cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 echo "== configure and build (build/, Release)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release > build.log 2>&1 || { cat build.log; exit 1; }
-cmake --build build -j "$(nproc)" --target mgraph_embedded_demo >> build.log 2>&1 || { tail -50 build.log; exit 1; }
+cmake --build build -j "$(nproc)" --target mgraph_embedded_demo mgraph >> build.log 2>&1 || { tail -50 build.log; exit 1; }
 rm -f build.log
 
 echo
