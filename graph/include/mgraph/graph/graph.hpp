@@ -204,7 +204,7 @@ class Graph {
   /// Keep flag of a group member: prefer keeping its previous value over computing it.
   Status set_keep(const CycleGroup& group, std::size_t member, bool keep);
   /// Marks a field exported (read by other partitions): it is computed eagerly and
-  /// reported by mark()/compute().
+  /// reported by mark()/compute(). REQUIRES: node < node_count().
   void set_exported(NodeId node, bool exported);
 
   void set_name(NodeId node, std::string name);
@@ -230,7 +230,8 @@ class Graph {
   /// formula decides (proposed_or_previous(), proposed(), reject()).
   Status propose(NodeId node, Value value);
   /// The node's value, computing it (and whatever it needs) if it is stale. Inside an
-  /// open transaction this is the transaction's value.
+  /// open transaction this is the transaction's value. REQUIRES: node < node_count()
+  /// (try_read() reports a bad id instead).
   const Value& read(NodeId node);
   /// The value as of the last commit, without computing anything (stale lazy fields
   /// give their last computed value). Valid while a transaction is open.
@@ -282,6 +283,7 @@ class Graph {
 
   /// Calls `observer(node, value)` after each commit in which the node's value
   /// changed. Observing a lazy field makes it compute at commit.
+  /// REQUIRES: node < node_count().
   ObserverId observe(NodeId node, Observer observer);
   void unobserve(ObserverId id);
 
