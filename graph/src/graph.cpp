@@ -127,6 +127,7 @@ const Value& Context::read(NodeId node) {
   }
   if (g_.has(node, kStale)) {
     if (g_.has(node, kVisiting)) throw CycleError{g_.cycle_path(node)};
+    if (g_.nest_depth >= kNestMax) throw NeedFirst{node};
     if (!g_.ensure(node)) throw BlockedError{};
   }
   return g_.values[node];

@@ -101,6 +101,15 @@ struct RejectError {
   std::string reason;
 };
 struct BlockedError {};
+/// A formula read a stale node while formulas were already nested kNestMax deep: the
+/// formula is abandoned, `node` is computed first on the explicit stack, and the
+/// formula runs again (formulas are deterministic). Keeps the C++ stack bounded for
+/// deep chains of tracked fields that were never computed.
+struct NeedFirst {
+  NodeId node;
+};
+/// Formulas running inside one another (a tracked read of a stale node) at most.
+inline constexpr std::uint32_t kNestMax = 128;
 
 struct GraphState {
   explicit GraphState(GraphOptions opts);
@@ -139,6 +148,7 @@ struct GraphState {
   bool rewritten = false;            ///< a variable was written again after a mark()
   bool computed_in_txn = false;      ///< compute ran (or a read pulled) in this txn
   NodeId current = kNoNode;          ///< node of a running fast-path formula
+  std::uint32_t nest_depth = 0;      ///< formulas running inside one another now
   std::size_t marked_pos = 0;        ///< marked[0, marked_pos) went through compute
   std::vector<NodeId> queue;         ///< other nodes to compute (new, forced, deferred)
   std::size_t queue_pos = 0;         ///< queue[0, queue_pos) has been processed

@@ -165,7 +165,18 @@ bool GraphState::ensure(NodeId root) {
     }
     if (descended) continue;
     if (f.need) {
-      run_formula(x);  // may stack frames of its own and pop them again
+      const std::size_t track_size = track.size();
+      try {
+        run_formula(x);  // may stack frames of its own and pop them again
+      } catch (const NeedFirst& first) {
+        // Too deep to nest: compute `first.node` on this loop's stack, then run x again.
+        track.resize(track_size);
+        const NodeId d = first.node;
+        if (has(d, kVisiting)) throw CycleError{cycle_path(d)};
+        set(d, kVisiting);
+        frames.push_back(Frame{d, 0, false});
+        continue;
+      }
     } else {
       note_fresh(x, computed_at[x]);
       clear(x, kStale);
@@ -182,6 +193,11 @@ void GraphState::run_formula(NodeId x) {
   const Span ds = deps[x];
   Context ctx(*this, x, values.data(), edges.get(ds).data(), se.tracked ? 0u : ds.count);
   Value v;
+  struct NestGuard {
+    std::uint32_t& depth;
+    explicit NestGuard(std::uint32_t& d) : depth(d) { ++depth; }
+    ~NestGuard() { --depth; }
+  } nest(nest_depth);
   switch (se.kind) {
     case SpecKind::formula: v = se.spec.formula(ctx); break;
     case SpecKind::group_member: v = eval_group_member(ctx, se); break;

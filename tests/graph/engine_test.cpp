@@ -220,6 +220,47 @@ TEST(Lazy, StrictFieldsPullTheLazyFieldsTheyRead) {
   EXPECT_TRUE(g.check_invariants().is_ok());
 }
 
+TEST(Lazy, ADeepChainOfTrackedLazyFieldsComputesWithoutADeepStack) {
+  // Reading the end of a never-computed chain nests one formula per link; past a bound
+  // the engine continues on its own stack instead of the C++ one.
+  constexpr int kLength = 200000;
+  Graph g;
+  NodeId prev = g.add_variable(0.0, "start");
+  FieldSpec link{nullptr, Evaluation::lazy, Dependencies::tracked, {}, "link"};
+  for (int i = 0; i < kLength; ++i) {
+    const NodeId p = prev;
+    link.formula = [p](Context& c) { return Value(c.read(p).number() + 1); };
+    prev = g.add_derived(g.add_spec(link), std::span<const NodeId>{}).value();
+  }
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(prev)), kLength);
+  ASSERT_TRUE(g.write(0, 5.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(prev)), kLength + 5);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
+TEST(Cycles, ADeepDynamicCycleIsReportedNotOverflowed) {
+  constexpr int kLength = 1000;
+  Graph g;
+  NodeId head = kNoNode;
+  NodeId prev = kNoNode;
+  FieldSpec link{nullptr, Evaluation::lazy, Dependencies::tracked, {}, "link"};
+  std::vector<NodeId> chain;
+  for (int i = 0; i < kLength; ++i) {
+    link.formula = [&chain, i](Context& c) {
+      // Each link reads the next one; the last reads the first.
+      return Value(c.read(chain[(i + 1) % kLength]).number() + 1);
+    };
+    prev = g.add_derived(g.add_spec(link), std::span<const NodeId>{}).value();
+    chain.push_back(prev);
+    if (head == kNoNode) head = prev;
+  }
+  Result<Value> r = g.try_read(head);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), StatusCode::cycle);
+}
+
 TEST(Transactions, CommitReturnsANewRevisionOnlyWhenSomethingChanged) {
   Graph g;
   NodeId x = g.add_variable(1.0);
