@@ -239,56 +239,53 @@ Result<std::optional<HistoryEntry>> Store::value_at(std::uint64_t field_id,
   return std::optional<HistoryEntry>(std::move(entry));
 }
 
-Result<std::vector<HistoryEntry>> Store::history(std::uint64_t field_id, std::uint64_t version_from,
-                                                 std::size_t entries_max) const {
-  const StoreImpl& store = *impl_;
+namespace {
+/// Reads up to `entries_max` records of `dbi` from `key` onwards while their first 8 bytes
+/// (the field id) match `key`'s, decoding each with `decode`. `what` names the read in errors.
+template <class Entry, class Decode>
+Result<std::vector<Entry>> scan_field(StoreImpl& store, MDB_dbi dbi, detail::Key key,
+                                      std::size_t key_bytes, std::size_t entries_max,
+                                      const char* what, Decode decode) {
   Status s = check_entries_max(store, entries_max);
   if (!s) return s;
-  ReadTxn txn(*impl_);
-  s = txn.begin("history");
+  ReadTxn txn(store);
+  s = txn.begin(what);
   if (!s) return s;
   Cursor cursor;
-  s = cursor.open(store, txn.get(), store.history_dbi, "mdb_cursor_open(history)");
+  s = cursor.open(store, txn.get(), dbi, std::string("mdb_cursor_open(") + what + ")");
   if (!s) return s;
-  detail::Key key = detail::history_key(field_id, version_from);
   const std::string_view prefix = key.view().substr(0, 8);
-  std::vector<HistoryEntry> out;
+  std::vector<Entry> out;
   MDB_val k = key.val(), v{};
   int rc = cursor.get(k, v, MDB_SET_RANGE);
-  while (rc == 0 && out.size() < entries_max && has_prefix(k, prefix, detail::history_key_bytes)) {
-    s = detail::decode_history(store.data_file, k, v, out.emplace_back());
+  while (rc == 0 && out.size() < entries_max && has_prefix(k, prefix, key_bytes)) {
+    s = decode(store.data_file, k, v, out.emplace_back());
     if (!s) return s;
     rc = cursor.get(k, v, MDB_NEXT);
   }
-  if (rc != 0 && rc != MDB_NOTFOUND) return store.error(rc, "mdb_cursor_get(history)");
+  if (rc != 0 && rc != MDB_NOTFOUND) {
+    return store.error(rc, std::string("mdb_cursor_get(") + what + ")");
+  }
   return out;
+}
+}  // namespace
+
+Result<std::vector<HistoryEntry>> Store::history(std::uint64_t field_id, std::uint64_t version_from,
+                                                 std::size_t entries_max) const {
+  return scan_field<HistoryEntry>(*impl_, impl_->history_dbi,
+                                  detail::history_key(field_id, version_from),
+                                  detail::history_key_bytes, entries_max, "history",
+                                  detail::decode_history);
 }
 
 Result<std::vector<LedgerEntry>> Store::audit_trail(std::uint64_t effect_field_id,
                                                     std::uint64_t version_from,
                                                     std::uint64_t seq_from,
                                                     std::size_t entries_max) const {
-  const StoreImpl& store = *impl_;
-  Status s = check_entries_max(store, entries_max);
-  if (!s) return s;
-  ReadTxn txn(*impl_);
-  s = txn.begin("audit_trail");
-  if (!s) return s;
-  Cursor cursor;
-  s = cursor.open(store, txn.get(), store.ledger_dbi, "mdb_cursor_open(ledger)");
-  if (!s) return s;
-  detail::Key key = detail::ledger_key(effect_field_id, version_from, seq_from);
-  const std::string_view prefix = key.view().substr(0, 8);
-  std::vector<LedgerEntry> out;
-  MDB_val k = key.val(), v{};
-  int rc = cursor.get(k, v, MDB_SET_RANGE);
-  while (rc == 0 && out.size() < entries_max && has_prefix(k, prefix, detail::ledger_key_bytes)) {
-    s = detail::decode_ledger(store.data_file, k, v, out.emplace_back());
-    if (!s) return s;
-    rc = cursor.get(k, v, MDB_NEXT);
-  }
-  if (rc != 0 && rc != MDB_NOTFOUND) return store.error(rc, "mdb_cursor_get(ledger)");
-  return out;
+  return scan_field<LedgerEntry>(*impl_, impl_->ledger_dbi,
+                                 detail::ledger_key(effect_field_id, version_from, seq_from),
+                                 detail::ledger_key_bytes, entries_max, "ledger",
+                                 detail::decode_ledger);
 }
 
 }  // namespace mgraph::persistence
