@@ -13,6 +13,7 @@
 
 #include "edge_arena.hpp"
 #include "mgraph/graph/graph.hpp"
+#include "mgraph/graph/image.hpp"
 
 namespace mgraph {
 
@@ -43,46 +44,6 @@ struct SpecEntry {
   bool custom_equality = false;  ///< spec.equality is set (cached off the hot path)
   std::uint32_t group = 0;   ///< group members and dispatchers
   std::uint32_t member = 0;  ///< group members
-};
-
-/// One node's value before the transaction changed it.
-struct JournalEntry {
-  NodeId node;
-  std::uint32_t changed_at;
-  Value value;
-};
-
-/// One node's dependency list before the transaction changed it.
-struct DepsEntry {
-  NodeId node;
-  std::vector<NodeId> deps;
-};
-
-/// A node that went from stale to fresh.
-struct Freshened {
-  NodeId node;
-  std::uint32_t computed_at;  ///< the other side's computation stamp (swapped by undo/redo)
-  bool was_stale;             ///< stale before the transaction (not marked by it)
-};
-
-/// What one committed revision changed, exactly: values with their change stamps,
-/// dependency lists, which nodes it brought up to date and which it left stale.
-/// Undo and redo swap these with the live state, so one record serves both.
-struct RevisionRecord {
-  Revision before = 0;
-  Revision after = 0;
-  std::vector<JournalEntry> values;
-  std::vector<DepsEntry> deps;
-  std::vector<Freshened> freshened;
-  std::vector<NodeId> left_stale;  ///< marked by this revision and still stale after it
-  /// What happened after this revision and before the next one (lazy computations
-  /// outside transactions, commits that changed no value), undone first, latest first.
-  std::vector<RevisionRecord> after_pulls;
-  bool pull_segment = false;  ///< records lazy computations outside a transaction
-
-  bool empty() const {
-    return values.empty() && deps.empty() && freshened.empty() && left_stale.empty();
-  }
 };
 
 struct GroupState {

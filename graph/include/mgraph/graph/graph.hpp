@@ -44,6 +44,7 @@ using SpecId = std::uint32_t;
 class Context;
 class Graph;
 struct GraphState;
+struct GraphImage;
 
 /// A derived field's computation. It reads its inputs through the Context and returns
 /// the new value. It must be deterministic and must not touch the Graph directly.
@@ -286,6 +287,22 @@ class Graph {
   /// REQUIRES: node < node_count().
   ObserverId observe(NodeId node, Observer observer);
   void unobserve(ObserverId id);
+
+  // ---- Checkpoints (image.hpp) ----
+
+  /// Fingerprint of the structure: the node count and every node's spec id. Two graphs
+  /// built by the same sequence of definitions have the same shape.
+  std::uint64_t shape() const;
+  /// The state as plain data: values, stale flags, heights, stamps, dependency lists,
+  /// keep flags and undo/redo history. Fails (failed_precondition) inside a
+  /// transaction, and while fields added since the last commit wait for their first
+  /// computation. O(nodes + edges + history).
+  Result<GraphImage> export_image() const;
+  /// Puts back the state that export_image() took from a graph with the same shape
+  /// (rebuilt by the same definitions). Observers and exported flags stay as they are
+  /// here. Fails (invalid_argument, failed_precondition), changing nothing, when the
+  /// shape differs, the image is inconsistent or a transaction is open.
+  Status import_image(GraphImage image);
 
   // ---- Introspection ----
 

@@ -24,6 +24,10 @@ class ScriptRunner {
   std::size_t run(std::string_view script, std::string* out);
 
   Store& store() { return *store_; }
+  /// The session's state (Store and aliases), for a checkpoint. As Store::export_image.
+  Result<RunnerImage> export_image();
+  /// Takes back a session's state into this runner, which must be new.
+  Status import_image(RunnerImage image);
 
  private:
   Status execute(std::string_view line, std::string* out);

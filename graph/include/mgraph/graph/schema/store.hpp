@@ -37,6 +37,7 @@
 
 #include "mgraph/graph/graph.hpp"
 #include "mgraph/graph/schema/schema.hpp"
+#include "mgraph/graph/schema/store_image.hpp"
 
 namespace mgraph::schema {
 
@@ -107,6 +108,15 @@ class Store {
   Result<std::string> explain(RecordId id, std::string_view field);
   /// The graph in Graphviz dot.
   std::string dot();
+
+  // ---- Checkpoints (store_image.hpp) ----
+
+  /// The documents' state, history included. Fails (failed_precondition) inside a
+  /// transaction, or when a failed creation left nodes that a rebuild would not make.
+  Result<StoreImage> export_image();
+  /// Rebuilds the records of `image` in this Store, which must be new (no records),
+  /// and takes back their state. On failure the Store is unusable: discard it.
+  Status import_image(StoreImage image);
 
   /// Called with every mutation event, after the Store has applied it.
   void on_event(std::function<void(const MutationEvent&)> listener) {

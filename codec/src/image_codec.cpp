@@ -1,0 +1,432 @@
+#include "mgraph/codec/image_codec.hpp"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/array.h>
+#include <kj/exception.h>
+
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mgraph/codec/wire/image.capnp.h"
+
+namespace mgraph::codec {
+namespace {
+
+constexpr char kMagic[4] = {'M', 'G', 'I', 'M'};
+constexpr std::size_t kPrefixBytes = 8;
+/// Deepest nesting a decoder follows (history records hold records).
+constexpr int kNestingLimit = 128;
+
+/// Thrown while decoding a message whose content (not its framing) is bad.
+struct DecodeError {
+  std::string what;
+};
+
+// ---- Encoding ----
+
+/// Thrown while encoding a list longer than a Cap'n Proto list can be.
+struct EncodeError {
+  std::string what;
+};
+
+/// Elements in one Cap'n Proto list at most.
+constexpr std::size_t kListMax = (std::size_t{1} << 29) - 1;
+
+/// A list length for init*(); throws EncodeError beyond kListMax.
+unsigned n(std::size_t size) {
+  if (size > kListMax) {
+    throw EncodeError{"a list of " + std::to_string(size) + " elements exceeds the format's " +
+                      std::to_string(kListMax)};
+  }
+  return static_cast<unsigned>(size);
+}
+
+void put_value(wire::Value::Builder b, const Value& v) {
+  switch (v.type()) {
+    case ValueType::null:
+      b.setNull();
+      return;
+    case ValueType::boolean:
+      b.setBoolean(v.as_bool());
+      return;
+    case ValueType::int64:
+      b.setInt64(v.as_int());
+      return;
+    case ValueType::float64:
+      b.setFloat64(v.as_double());
+      return;
+    case ValueType::string: {
+      const std::string_view s = v.as_string();
+      b.setText(capnp::Text::Reader(s.data(), s.size()));
+      return;
+    }
+    case ValueType::tensor: {
+      const Tensor t = v.as_tensor();
+      auto tb = b.initTensor();
+      auto shape = tb.initShape(static_cast<unsigned>(t.rank()));
+      for (std::size_t i = 0; i < t.rank(); ++i) shape.set(static_cast<unsigned>(i), t.dim(i));
+      const std::span<const double> data = t.data();
+      auto db = tb.initData(n(data.size()));
+      for (std::size_t i = 0; i < data.size(); ++i) db.set(static_cast<unsigned>(i), data[i]);
+      return;
+    }
+  }
+}
+
+template <typename ListBuilder, typename Vec>
+void put_list(ListBuilder b, const Vec& v) {
+  for (std::size_t i = 0; i < v.size(); ++i) b.set(static_cast<unsigned>(i), v[i]);
+}
+
+void put_record(wire::RevisionRecord::Builder b, const RevisionRecord& r) {
+  b.setBefore(r.before);
+  b.setAfter(r.after);
+  auto values = b.initValues(n(r.values.size()));
+  for (std::size_t i = 0; i < r.values.size(); ++i) {
+    auto e = values[static_cast<unsigned>(i)];
+    e.setNode(r.values[i].node);
+    e.setChangedAt(r.values[i].changed_at);
+    put_value(e.initValue(), r.values[i].value);
+  }
+  auto deps = b.initDeps(n(r.deps.size()));
+  for (std::size_t i = 0; i < r.deps.size(); ++i) {
+    auto e = deps[static_cast<unsigned>(i)];
+    e.setNode(r.deps[i].node);
+    put_list(e.initDeps(n(r.deps[i].deps.size())), r.deps[i].deps);
+  }
+  auto fresh = b.initFreshened(n(r.freshened.size()));
+  for (std::size_t i = 0; i < r.freshened.size(); ++i) {
+    auto e = fresh[static_cast<unsigned>(i)];
+    e.setNode(r.freshened[i].node);
+    e.setComputedAt(r.freshened[i].computed_at);
+    e.setWasStale(r.freshened[i].was_stale);
+  }
+  put_list(b.initLeftStale(n(r.left_stale.size())), r.left_stale);
+  auto after = b.initAfterPulls(n(r.after_pulls.size()));
+  for (std::size_t i = 0; i < r.after_pulls.size(); ++i)
+    put_record(after[static_cast<unsigned>(i)], r.after_pulls[i]);
+  b.setPullSegment(r.pull_segment);
+}
+
+void put_records(capnp::List<wire::RevisionRecord>::Builder b,
+                 const std::vector<RevisionRecord>& v) {
+  for (std::size_t i = 0; i < v.size(); ++i) put_record(b[static_cast<unsigned>(i)], v[i]);
+}
+
+void put_graph(wire::GraphImage::Builder b, const GraphImage& g) {
+  b.setShape(g.shape);
+  auto values = b.initValues(n(g.values.size()));
+  for (std::size_t i = 0; i < g.values.size(); ++i)
+    put_value(values[static_cast<unsigned>(i)], g.values[i]);
+  put_list(b.initMeta(n(g.meta.size())), g.meta);
+  put_list(b.initChangedAt(n(g.changed_at.size())), g.changed_at);
+  put_list(b.initComputedAt(n(g.computed_at.size())), g.computed_at);
+  put_list(b.initDepOffsets(n(g.dep_offsets.size())), g.dep_offsets);
+  put_list(b.initDepIds(n(g.dep_ids.size())), g.dep_ids);
+  put_list(b.initRdepOffsets(n(g.rdep_offsets.size())), g.rdep_offsets);
+  put_list(b.initRdepIds(n(g.rdep_ids.size())), g.rdep_ids);
+  auto keep = b.initGroupKeep(n(g.group_keep.size()));
+  for (std::size_t i = 0; i < g.group_keep.size(); ++i) {
+    auto k = keep.init(static_cast<unsigned>(i), n(g.group_keep[i].size()));
+    for (std::size_t j = 0; j < g.group_keep[i].size(); ++j)
+      k.set(static_cast<unsigned>(j), g.group_keep[i][j]);
+  }
+  b.setStamp(g.stamp);
+  b.setTxnFirstStamp(g.txn_first_stamp);
+  b.setStampComputed(g.stamp_computed);
+  b.setRevision(g.revision);
+  b.setNextRevision(g.next_revision);
+  put_list(b.initLastChanged(n(g.last_changed.size())), g.last_changed);
+  put_list(b.initPendingNew(n(g.pending_new.size())), g.pending_new);
+  put_list(b.initForced(n(g.forced.size())), g.forced);
+  put_records(b.initUndo(n(g.undo.size())), g.undo);
+  put_records(b.initRedo(n(g.redo.size())), g.redo);
+  put_records(b.initAmbient(n(g.ambient.size())), g.ambient);
+}
+
+void put_ops(capnp::List<capnp::List<wire::StoreOp>>::Builder b,
+             const std::vector<std::vector<schema::StoreOpImage>>& steps) {
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    auto ops = b.init(static_cast<unsigned>(i), n(steps[i].size()));
+    for (std::size_t j = 0; j < steps[i].size(); ++j) {
+      const schema::StoreOpImage& o = steps[i][j];
+      auto ob = ops[static_cast<unsigned>(j)];
+      ob.setMembership(o.membership);
+      ob.setInsert(o.insert);
+      ob.setRecord(o.record);
+      ob.setIndex(o.index);
+      ob.setOther(o.other);
+      ob.setValue(o.value);
+    }
+  }
+}
+
+void put_store(wire::StoreImage::Builder b, const schema::StoreImage& s) {
+  auto records = b.initRecords(n(s.records.size()));
+  for (std::size_t i = 0; i < s.records.size(); ++i) {
+    const schema::RecordImage& r = s.records[i];
+    auto rb = records[static_cast<unsigned>(i)];
+    rb.setEntity(r.entity);
+    rb.setBase(r.base);
+    rb.setHasCollections(r.has_collections);
+    auto members = rb.initMembers(n(r.members.size()));
+    for (std::size_t k = 0; k < r.members.size(); ++k)
+      put_list(members.init(static_cast<unsigned>(k), n(r.members[k].size())),
+               r.members[k]);
+    auto bags = rb.initBags(n(r.bags.size()));
+    for (std::size_t k = 0; k < r.bags.size(); ++k) {
+      auto bag = bags.init(static_cast<unsigned>(k), n(r.bags[k].size()));
+      for (std::size_t j = 0; j < r.bags[k].size(); ++j) {
+        bag[static_cast<unsigned>(j)].setValue(r.bags[k][j].first);
+        bag[static_cast<unsigned>(j)].setCount(r.bags[k][j].second);
+      }
+    }
+  }
+  put_list(b.initVersions(n(s.versions.size())), s.versions);
+  put_ops(b.initUndo(n(s.undo.size())), s.undo);
+  put_ops(b.initRedo(n(s.redo.size())), s.redo);
+  put_graph(b.initGraph(), s.graph);
+}
+
+std::string finish(capnp::MallocMessageBuilder& message) {
+  const kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
+  const kj::ArrayPtr<const kj::byte> bytes = words.asBytes();
+  std::string out(kPrefixBytes + bytes.size(), '\0');
+  std::memcpy(out.data(), kMagic, 4);
+  for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<char>((kImageFormatVersion >> (8 * i)) & 0xff);
+  std::memcpy(out.data() + kPrefixBytes, bytes.begin(), bytes.size());
+  return out;
+}
+
+// ---- Decoding ----
+
+Value get_value(wire::Value::Reader r) {
+  switch (r.which()) {
+    case wire::Value::NULL_:
+      return Value();
+    case wire::Value::BOOLEAN:
+      return Value(r.getBoolean());
+    case wire::Value::INT64:
+      return Value(static_cast<std::int64_t>(r.getInt64()));
+    case wire::Value::FLOAT64:
+      return Value(r.getFloat64());
+    case wire::Value::TEXT: {
+      const capnp::Text::Reader t = r.getText();
+      return Value(std::string_view(t.cStr(), t.size()));
+    }
+    case wire::Value::TENSOR: {
+      const auto t = r.getTensor();
+      std::vector<std::size_t> shape;
+      for (const std::uint64_t d : t.getShape()) shape.push_back(static_cast<std::size_t>(d));
+      std::vector<double> data;
+      data.reserve(t.getData().size());
+      for (const double x : t.getData()) data.push_back(x);
+      Result<Tensor> made = Tensor::make(shape, data);
+      if (!made.is_ok()) throw DecodeError{"bad tensor: " + made.status().message()};
+      return Value(*made);
+    }
+  }
+  throw DecodeError{"value of an unknown kind"};
+}
+
+template <typename T, typename ListReader>
+std::vector<T> get_list(ListReader r) {
+  std::vector<T> out;
+  out.reserve(r.size());
+  for (const auto x : r) out.push_back(static_cast<T>(x));
+  return out;
+}
+
+RevisionRecord get_record(wire::RevisionRecord::Reader r) {
+  RevisionRecord out;
+  out.before = r.getBefore();
+  out.after = r.getAfter();
+  for (const auto e : r.getValues())
+    out.values.push_back(JournalEntry{e.getNode(), e.getChangedAt(), get_value(e.getValue())});
+  for (const auto e : r.getDeps())
+    out.deps.push_back(DepsEntry{e.getNode(), get_list<NodeId>(e.getDeps())});
+  for (const auto e : r.getFreshened())
+    out.freshened.push_back(Freshened{e.getNode(), e.getComputedAt(), e.getWasStale()});
+  out.left_stale = get_list<NodeId>(r.getLeftStale());
+  for (const auto a : r.getAfterPulls()) out.after_pulls.push_back(get_record(a));
+  out.pull_segment = r.getPullSegment();
+  return out;
+}
+
+std::vector<RevisionRecord> get_records(capnp::List<wire::RevisionRecord>::Reader r) {
+  std::vector<RevisionRecord> out;
+  out.reserve(r.size());
+  for (const auto x : r) out.push_back(get_record(x));
+  return out;
+}
+
+GraphImage get_graph(wire::GraphImage::Reader r) {
+  GraphImage g;
+  g.shape = r.getShape();
+  g.values.reserve(r.getValues().size());
+  for (const auto v : r.getValues()) g.values.push_back(get_value(v));
+  g.meta = get_list<std::uint32_t>(r.getMeta());
+  g.changed_at = get_list<std::uint32_t>(r.getChangedAt());
+  g.computed_at = get_list<std::uint32_t>(r.getComputedAt());
+  g.dep_offsets = get_list<std::uint64_t>(r.getDepOffsets());
+  g.dep_ids = get_list<NodeId>(r.getDepIds());
+  g.rdep_offsets = get_list<std::uint64_t>(r.getRdepOffsets());
+  g.rdep_ids = get_list<NodeId>(r.getRdepIds());
+  for (const auto k : r.getGroupKeep()) g.group_keep.push_back(get_list<bool>(k));
+  g.stamp = r.getStamp();
+  g.txn_first_stamp = r.getTxnFirstStamp();
+  g.stamp_computed = r.getStampComputed();
+  g.revision = r.getRevision();
+  g.next_revision = r.getNextRevision();
+  g.last_changed = get_list<NodeId>(r.getLastChanged());
+  g.pending_new = get_list<NodeId>(r.getPendingNew());
+  g.forced = get_list<NodeId>(r.getForced());
+  g.undo = get_records(r.getUndo());
+  g.redo = get_records(r.getRedo());
+  g.ambient = get_records(r.getAmbient());
+  return g;
+}
+
+std::vector<std::vector<schema::StoreOpImage>> get_ops(
+    capnp::List<capnp::List<wire::StoreOp>>::Reader r) {
+  std::vector<std::vector<schema::StoreOpImage>> out;
+  out.reserve(r.size());
+  for (const auto step : r) {
+    auto& ops = out.emplace_back();
+    ops.reserve(step.size());
+    for (const auto o : step) {
+      ops.push_back(schema::StoreOpImage{o.getMembership(), o.getInsert(), o.getRecord(),
+                                         o.getIndex(), o.getOther(), o.getValue()});
+    }
+  }
+  return out;
+}
+
+schema::StoreImage get_store(wire::StoreImage::Reader r) {
+  schema::StoreImage s;
+  s.records.reserve(r.getRecords().size());
+  for (const auto rr : r.getRecords()) {
+    schema::RecordImage ri;
+    ri.entity = rr.getEntity();
+    ri.base = rr.getBase();
+    ri.has_collections = rr.getHasCollections();
+    for (const auto m : rr.getMembers()) ri.members.push_back(get_list<schema::RecordId>(m));
+    for (const auto bag : rr.getBags()) {
+      auto& out = ri.bags.emplace_back();
+      for (const auto e : bag) out.emplace_back(e.getValue(), e.getCount());
+    }
+    s.records.push_back(std::move(ri));
+  }
+  s.versions = get_list<std::uint64_t>(r.getVersions());
+  s.undo = get_ops(r.getUndo());
+  s.redo = get_ops(r.getRedo());
+  s.graph = get_graph(r.getGraph());
+  return s;
+}
+
+/// Checks the prefix, copies the message into aligned words and runs `read` on its
+/// root; every failure becomes a Status naming `what`.
+template <typename Root, typename Fn>
+auto decode(std::string_view bytes, const char* what, Fn read) -> Result<decltype(read(
+    std::declval<typename Root::Reader>()))> {
+  auto fail = [what](const std::string& why) {
+    return Status(StatusCode::corruption, std::string(what) + ": " + why);
+  };
+  if (bytes.size() < kPrefixBytes || std::memcmp(bytes.data(), kMagic, 4) != 0)
+    return fail("not an mgraph image (no 'MGIM' prefix)");
+  std::uint32_t version = 0;
+  for (int i = 0; i < 4; ++i)
+    version |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[4 + i])) << (8 * i);
+  if (version != kImageFormatVersion) {
+    return Status(StatusCode::failed_precondition,
+                  std::string(what) + ": format version " + std::to_string(version) +
+                      ", this build reads version " + std::to_string(kImageFormatVersion));
+  }
+  const std::string_view body = bytes.substr(kPrefixBytes);
+  if (body.size() % sizeof(capnp::word) != 0)
+    return fail("message length " + std::to_string(body.size()) + " is not a whole number of words");
+  // Cap'n Proto reads 8-byte-aligned words: copy out of the (unaligned) byte buffer.
+  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(body.size() / sizeof(capnp::word));
+  if (!body.empty()) std::memcpy(words.begin(), body.data(), body.size());
+  capnp::ReaderOptions options;
+  // Every word is read about once; history lists are read once more by their checks.
+  options.traversalLimitInWords = 4 * words.size() + 1024;
+  options.nestingLimit = kNestingLimit;
+  try {
+    capnp::FlatArrayMessageReader reader(words.asPtr(), options);
+    if (reader.getEnd() != words.end()) return fail("trailing bytes after the message");
+    return read(reader.getRoot<Root>());
+  } catch (const DecodeError& e) {
+    return fail(e.what);
+  } catch (const kj::Exception& e) {
+    return fail(std::string(e.getDescription().cStr()));
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+}
+
+}  // namespace
+
+template <typename Fn>
+Result<std::string> encode(const char* what, Fn build) {
+  try {
+    capnp::MallocMessageBuilder message;
+    build(message);
+    return finish(message);
+  } catch (const EncodeError& e) {
+    return Status(StatusCode::out_of_range, std::string(what) + ": " + e.what);
+  } catch (const kj::Exception& e) {
+    return Status(StatusCode::internal, std::string(what) + ": " + e.getDescription().cStr());
+  }
+}
+
+Result<std::string> encode_graph_image(const GraphImage& image) {
+  return encode("graph image", [&](capnp::MallocMessageBuilder& m) {
+    put_graph(m.initRoot<wire::GraphImage>(), image);
+  });
+}
+
+Result<GraphImage> decode_graph_image(std::string_view bytes) {
+  return decode<wire::GraphImage>(bytes, "graph image",
+                                  [](wire::GraphImage::Reader r) { return get_graph(r); });
+}
+
+Result<std::string> encode_runner_image(const schema::RunnerImage& image) {
+  return encode("session image", [&](capnp::MallocMessageBuilder& message) {
+  auto root = message.initRoot<wire::RunnerImage>();
+  put_store(root.initStore(), image.store);
+  auto aliases = root.initAliases(n(image.aliases.size()));
+  for (std::size_t i = 0; i < image.aliases.size(); ++i) {
+    const auto& [name, id] = image.aliases[i];
+    aliases[static_cast<unsigned>(i)].setName(capnp::Text::Reader(name.data(), name.size()));
+    aliases[static_cast<unsigned>(i)].setRecord(id);
+  }
+  });
+}
+
+Result<schema::RunnerImage> decode_runner_image(std::string_view bytes) {
+  return decode<wire::RunnerImage>(bytes, "session image", [](wire::RunnerImage::Reader r) {
+    schema::RunnerImage im;
+    im.store = get_store(r.getStore());
+    for (const auto a : r.getAliases()) {
+      const capnp::Text::Reader name = a.getName();
+      im.aliases.emplace_back(std::string(name.cStr(), name.size()), a.getRecord());
+    }
+    return im;
+  });
+}
+
+Result<std::string> encode_value(const Value& value) {
+  return encode("value", [&](capnp::MallocMessageBuilder& m) {
+    put_value(m.initRoot<wire::Value>(), value);
+  });
+}
+
+Result<Value> decode_value(std::string_view bytes) {
+  return decode<wire::Value>(bytes, "value", [](wire::Value::Reader r) { return get_value(r); });
+}
+
+}  // namespace mgraph::codec

@@ -1,0 +1,203 @@
+// Graph::export_image / import_image: the state of a graph as plain data (image.hpp).
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "graph_state.hpp"
+#include "mgraph/graph/image.hpp"
+
+namespace mgraph {
+namespace {
+
+/// Flags that are state (kept in an image); the others follow the structure (kLazy),
+/// the owner (kObserved, kExported) or exist only inside a transaction.
+constexpr std::uint32_t kImageFlags = kStale | kForce;
+
+Status bad_image(const std::string& what) {
+  return Status(StatusCode::invalid_argument, "graph image: " + what);
+}
+
+/// Checks that every node id a history record names is below `n`, recursively.
+bool record_in_range(const RevisionRecord& r, std::size_t n, std::size_t depth) {
+  if (depth > 64) return false;
+  for (const JournalEntry& e : r.values) {
+    if (e.node >= n) return false;
+  }
+  for (const DepsEntry& e : r.deps) {
+    if (e.node >= n) return false;
+    for (NodeId d : e.deps) {
+      if (d >= n) return false;
+    }
+  }
+  for (const Freshened& f : r.freshened) {
+    if (f.node >= n) return false;
+  }
+  for (NodeId x : r.left_stale) {
+    if (x >= n) return false;
+  }
+  for (const RevisionRecord& a : r.after_pulls) {
+    if (!record_in_range(a, n, depth + 1)) return false;
+  }
+  return true;
+}
+
+/// Flattens per-node edge lists into offsets + ids.
+void flatten(const GraphState& g, const std::vector<Span>& spans, std::vector<std::uint64_t>* offsets,
+             std::vector<NodeId>* ids) {
+  offsets->reserve(spans.size() + 1);
+  offsets->push_back(0);
+  for (const Span s : spans) {
+    const std::span<const NodeId> list = g.edges.get(s);
+    ids->insert(ids->end(), list.begin(), list.end());
+    offsets->push_back(ids->size());
+  }
+}
+
+/// Whether offsets/ids describe `n` lists of node ids below `n`.
+bool lists_valid(const std::vector<std::uint64_t>& offsets, const std::vector<NodeId>& ids,
+                 std::size_t n) {
+  if (offsets.size() != n + 1 || offsets.front() != 0 || offsets.back() != ids.size()) return false;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (offsets[i] > offsets[i + 1] || offsets[i + 1] - offsets[i] > EdgeArena::list_max) {
+      return false;
+    }
+  }
+  return std::all_of(ids.begin(), ids.end(), [n](NodeId d) { return d < n; });
+}
+
+}  // namespace
+
+std::uint64_t Graph::shape() const {
+  const GraphState& g = state();
+  // 64-bit FNV-1a over the node count, the spec count and each node's spec id.
+  std::uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= (v >> (8 * i)) & 0xff;
+      h *= 1099511628211ull;
+    }
+  };
+  mix(g.values.size());
+  mix(g.specs.size());
+  mix(g.groups.size());
+  for (const SpecId s : g.spec) mix(s);
+  return h;
+}
+
+Result<GraphImage> Graph::export_image() const {
+  const GraphState& g = state();
+  if (g.txn_open) {
+    return Status(StatusCode::failed_precondition,
+                  "export_image() inside an open transaction: commit() or reject() it first");
+  }
+  GraphImage im;
+  im.shape = shape();
+  const std::size_t n = g.values.size();
+  im.values = g.values;
+  im.meta.resize(n);
+  for (std::size_t x = 0; x < n; ++x) {
+    im.meta[x] = (g.meta[x] & ~kFlagMask) | (g.meta[x] & kImageFlags);
+  }
+  im.changed_at = g.changed_at;
+  im.computed_at = g.computed_at;
+  flatten(g, g.deps, &im.dep_offsets, &im.dep_ids);
+  flatten(g, g.rdeps, &im.rdep_offsets, &im.rdep_ids);
+  for (const GroupState& gs : g.groups) im.group_keep.push_back(gs.keep);
+  im.stamp = g.stamp;
+  im.txn_first_stamp = g.txn_first_stamp;
+  im.stamp_computed = g.stamp_computed;
+  im.revision = g.revision;
+  im.next_revision = g.next_revision;
+  im.last_changed = g.last_changed;
+  im.pending_new = g.pending_new;
+  im.forced = g.forced;
+  im.undo.assign(g.undo_stack.begin(), g.undo_stack.end());
+  im.redo = g.redo_stack;
+  im.ambient = g.ambient;
+  return im;
+}
+
+Status Graph::import_image(GraphImage im) {
+  const GraphState& cur = state();
+  if (cur.txn_open) {
+    return Status(StatusCode::failed_precondition,
+                  "import_image() inside an open transaction: commit() or reject() it first");
+  }
+  const std::size_t n = cur.values.size();
+  if (im.shape != shape()) {
+    return Status(StatusCode::failed_precondition,
+                  "graph image: taken from a graph of another structure (shape " +
+                      std::to_string(im.shape) + ", this graph " + std::to_string(shape()) +
+                      ", " + std::to_string(n) + " nodes)");
+  }
+  // Everything is checked before anything changes.
+  if (im.values.size() != n || im.meta.size() != n || im.changed_at.size() != n ||
+      im.computed_at.size() != n) {
+    return bad_image("per-node arrays do not have " + std::to_string(n) + " entries");
+  }
+  if (!lists_valid(im.dep_offsets, im.dep_ids, n) || !lists_valid(im.rdep_offsets, im.rdep_ids, n)) {
+    return bad_image("dependency lists are malformed or name nodes out of range");
+  }
+  for (std::size_t x = 0; x < n; ++x) {
+    if ((im.meta[x] & kFlagMask & ~kImageFlags) != 0)
+      return bad_image("node " + std::to_string(x) + " has transient flags set");
+    if ((im.meta[x] & kStale) != 0 && cur.is_variable(static_cast<NodeId>(x)))
+      return bad_image("variable " + std::to_string(x) + " is marked stale");
+  }
+  if (im.group_keep.size() != cur.groups.size()) return bad_image("wrong number of cycle groups");
+  for (std::size_t i = 0; i < cur.groups.size(); ++i) {
+    if (im.group_keep[i].size() != cur.groups[i].members.size())
+      return bad_image("keep flags of cycle group " + std::to_string(i) + " have the wrong size");
+  }
+  auto in_range = [n](const std::vector<NodeId>& v) {
+    return std::all_of(v.begin(), v.end(), [n](NodeId x) { return x < n; });
+  };
+  if (!in_range(im.last_changed) || !in_range(im.pending_new) || !in_range(im.forced))
+    return bad_image("node lists name nodes out of range");
+  for (const auto* stack : {&im.undo, &im.redo, &im.ambient}) {
+    for (const RevisionRecord& r : *stack) {
+      if (!record_in_range(r, n, 0)) return bad_image("history names nodes out of range");
+    }
+  }
+  if (im.stamp == 0 || im.txn_first_stamp > im.stamp || im.revision >= im.next_revision)
+    return bad_image("stamps or revisions are inconsistent");
+
+  GraphState& g = mut();
+  g.values = std::move(im.values);
+  for (std::size_t x = 0; x < n; ++x) {
+    g.meta[x] = (im.meta[x] & ~kFlagMask) | (im.meta[x] & kImageFlags) |
+                (g.meta[x] & (kLazy | kObserved | kExported));
+  }
+  g.changed_at = std::move(im.changed_at);
+  g.computed_at = std::move(im.computed_at);
+  EdgeArena fresh;
+  fresh.reserve(im.dep_ids.size() + im.rdep_ids.size());
+  for (std::size_t x = 0; x < n; ++x) {
+    Span d;
+    fresh.assign(d, std::span<const NodeId>(im.dep_ids.data() + im.dep_offsets[x],
+                                            im.dep_offsets[x + 1] - im.dep_offsets[x]));
+    g.deps[x] = d;
+    Span r;
+    fresh.assign(r, std::span<const NodeId>(im.rdep_ids.data() + im.rdep_offsets[x],
+                                            im.rdep_offsets[x + 1] - im.rdep_offsets[x]));
+    g.rdeps[x] = r;
+  }
+  g.edges = std::move(fresh);
+  for (std::size_t i = 0; i < g.groups.size(); ++i) g.groups[i].keep = std::move(im.group_keep[i]);
+  g.stamp = im.stamp;
+  g.txn_first_stamp = im.txn_first_stamp;
+  g.stamp_computed = im.stamp_computed;
+  g.revision = im.revision;
+  g.next_revision = im.next_revision;
+  g.last_changed = std::move(im.last_changed);
+  g.pending_new = std::move(im.pending_new);
+  g.forced = std::move(im.forced);
+  g.undo_stack.assign(std::make_move_iterator(im.undo.begin()),
+                      std::make_move_iterator(im.undo.end()));
+  g.redo_stack = std::move(im.redo);
+  g.ambient = std::move(im.ambient);
+  return Status::ok();
+}
+
+}  // namespace mgraph
