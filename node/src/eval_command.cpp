@@ -25,6 +25,16 @@ bool read_file(const std::string& path, std::string* text) {
   return true;
 }
 
+/// Whether the line is the `checkpoint` command (persistent sessions only).
+bool is_checkpoint(std::string_view line) {
+  const std::size_t b = line.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return false;
+  line.remove_prefix(b);
+  if (!line.starts_with("checkpoint")) return false;
+  line.remove_prefix(10);
+  return line.empty() || line[0] == ' ' || line[0] == '\t' || line[0] == '\r' || line[0] == '#';
+}
+
 /// Runs lines through the runner, and through the persistent session when there is one.
 class LineRunner {
  public:
@@ -34,7 +44,11 @@ class LineRunner {
   /// Runs one line; false when the session must stop (an epoch could not be logged).
   bool run(std::string_view line, std::size_t line_no, std::string* printed) {
     bool ok = true;
-    if (session_ == nullptr) {
+    if (session_ == nullptr && is_checkpoint(line)) {
+      *printed += "{\"error\":\"checkpoint needs a data directory (--data DIR)\",\"line\":" +
+                  std::to_string(line_no) + "}\n";
+      ok = false;
+    } else if (session_ == nullptr) {
       ok = runner_.run_line(line, line_no, printed);
     } else if (Status s = session_->run_line(line, line_no, printed, &ok); !s.is_ok()) {
       err_ << s.message() << "\n";
@@ -105,7 +119,8 @@ int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, st
   std::unique_ptr<PersistentSession> session;
   if (!options.data_dir.empty()) {
     auto opened =
-        PersistentSession::open(options.data_dir, options.schema_path, file.text, runner);
+        PersistentSession::open(options.data_dir, options.schema_path, file.text, runner,
+                                SessionOptions{options.checkpoint_every, options.compact_log});
     if (!opened.is_ok()) {
       err << opened.status().message() << "\n";
       return 2;

@@ -1,8 +1,10 @@
 #pragma once
-// `mgraph eval SCHEMA.mgs [--script FILE] [--interactive] [--data DIR]`: loads a schema
+// `mgraph eval SCHEMA.mgs [--script FILE] [--interactive] [--data DIR [--checkpoint-every N]
+// [--compact-log]]`: loads a schema
 // into an embedded Store and runs script commands (docs/SCRIPTS.md); with --data the
 // session is persistent (persistent_session.hpp).
 
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 
@@ -13,6 +15,8 @@ struct EvalOptions {
   std::string script_path;  ///< empty: read commands from stdin
   bool interactive = false;
   std::string data_dir;  ///< empty: in memory only; else the LMDB store to reopen and log to
+  std::uint64_t checkpoint_every = 1000;  ///< with data_dir: epochs between checkpoints (0: none)
+  bool compact_log = false;  ///< with data_dir: delete log entries a checkpoint covers
 };
 
 /// Returns the process exit code: 0 when every command succeeded, 1 when any failed,

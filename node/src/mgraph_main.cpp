@@ -15,7 +15,16 @@ int main(int argc, char** argv) {
                        "Script file, one command per line (default: stdin)");
   eval_cmd->add_flag("--interactive,-i", eval.interactive, "Read-eval-print loop with history");
   eval_cmd->add_option("--data", eval.data_dir,
-                       "Data directory (LMDB store): replays its log, then logs every commit");
+                       "Data directory (LMDB store): loads its newest checkpoint and replays "
+                       "the log after it, then logs every commit");
+  eval_cmd
+      ->add_option("--checkpoint-every", eval.checkpoint_every,
+                   "With --data: store a checkpoint every N epochs (0: only on the "
+                   "`checkpoint` command)")
+      ->default_val(1000)
+      ->check(CLI::NonNegativeNumber);
+  eval_cmd->add_flag("--compact-log", eval.compact_log,
+                     "With --data: after each checkpoint, delete the log entries it covers");
   // CLI11 reports usage errors by exception; they stop here, at the program boundary.
   try {
     app.parse(argc, argv);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "mgraph/codec/image_codec.hpp"
 #include "mgraph/persistence/write_batch.hpp"
 
 namespace mgraph::node {
@@ -69,16 +70,18 @@ std::uint64_t schema_content_hash(std::string_view schema_text) {
 
 PersistentSession::PersistentSession(std::unique_ptr<persistence::Store> store,
                                      std::string directory, std::string header,
-                                     schema::ScriptRunner& runner)
+                                     schema::ScriptRunner& runner, SessionOptions options)
     : store_(std::move(store)),
       directory_(std::move(directory)),
       header_(std::move(header)),
-      runner_(&runner) {}
+      runner_(&runner),
+      options_(options) {}
 
 Result<std::unique_ptr<PersistentSession>> PersistentSession::open(const std::string& directory,
                                                                    const std::string& schema_name,
                                                                    std::string_view schema_text,
-                                                                   schema::ScriptRunner& runner) {
+                                                                   schema::ScriptRunner& runner,
+                                                                   SessionOptions session_options) {
   persistence::StoreOptions options;
   options.durability = persistence::Durability::sync;
   options.create_if_missing = true;
@@ -91,13 +94,62 @@ Result<std::unique_ptr<PersistentSession>> PersistentSession::open(const std::st
   std::string header = std::string(kEvalLogMagic) + " " + std::to_string(kEvalLogVersion) +
                        "\nschema " + hex16(hash) + " " + schema_name + "\n";
   std::unique_ptr<PersistentSession> session(new PersistentSession(
-      std::move(store).value(), directory, std::move(header), runner));
+      std::move(store).value(), directory, std::move(header), runner, session_options));
   if (Status s = session->replay(hash, schema_name); !s.is_ok()) return s;
   return session;
 }
 
+Status PersistentSession::load_checkpoint(std::uint64_t epoch, std::string_view state,
+                                         std::uint64_t schema_hash,
+                                         const std::string& schema_name) {
+  const std::string where = directory_ + ": checkpoint at epoch " + std::to_string(epoch) + ": ";
+  std::string_view rest = state;
+  std::string_view line;
+  if (!next_line(&rest, &line) || !line.starts_with(kEvalCheckpointMagic) ||
+      line.size() <= kEvalCheckpointMagic.size() || line[kEvalCheckpointMagic.size()] != ' ') {
+    return Status(StatusCode::corruption, where + "not an `mgraph eval` checkpoint (no '" +
+                                              std::string(kEvalCheckpointMagic) + "' header)");
+  }
+  const std::string_view version = line.substr(kEvalCheckpointMagic.size() + 1);
+  if (version != std::to_string(kEvalCheckpointVersion)) {
+    return Status(StatusCode::failed_precondition,
+                  where + "checkpoint format version " + std::string(version) +
+                      ", this build reads version " + std::to_string(kEvalCheckpointVersion));
+  }
+  if (!next_line(&rest, &line) || !line.starts_with("schema ") || line.size() < 7 + 16)
+    return Status(StatusCode::corruption, where + "missing the schema line of the header");
+  const std::string_view saved_hash = line.substr(7, 16);
+  if (saved_hash != hex16(schema_hash)) {
+    const std::string_view saved_name = line.size() > 24 ? line.substr(24) : std::string_view{};
+    return Status(StatusCode::failed_precondition,
+                  where + "written for another schema ('" + std::string(saved_name) +
+                      "', content hash " + std::string(saved_hash) + "), not for '" +
+                      schema_name + "' (content hash " + hex16(schema_hash) +
+                      "); use the schema the data directory was created with, or another "
+                      "--data directory");
+  }
+  Result<schema::RunnerImage> image = codec::decode_runner_image(rest);
+  if (!image.is_ok()) return Status(image.status().code(), where + image.status().message());
+  if (Status s = runner_->import_image(std::move(image).value()); !s.is_ok())
+    return Status(s.code(), where + s.message());
+  loaded_checkpoint_ = epoch;
+  checkpoint_epoch_ = epoch;
+  last_epoch_ = epoch;
+  return Status::ok();
+}
+
 Status PersistentSession::replay(std::uint64_t schema_hash, const std::string& schema_name) {
-  persistence::LogCursor cursor = store_->log_cursor(0);
+  Result<persistence::Recovery> recovery = store_->recover(kEvalScope);
+  if (!recovery.is_ok()) {
+    return Status(recovery.status().code(),
+                  directory_ + ": cannot start recovery: " + recovery.status().message());
+  }
+  if (recovery->checkpoint) {
+    const persistence::Checkpoint& cp = *recovery->checkpoint;
+    if (Status s = load_checkpoint(cp.epoch, cp.state, schema_hash, schema_name); !s.is_ok())
+      return s;
+  }
+  persistence::LogCursor& cursor = recovery->log;
   std::string discarded;
   // Each iteration replays one epoch; the log is finite.
   for (;;) {
@@ -179,8 +231,24 @@ Status PersistentSession::replay(std::uint64_t schema_hash, const std::string& s
 
 Status PersistentSession::run_line(std::string_view line, std::size_t line_no, std::string* out,
                                    bool* line_ok) {
-  *line_ok = runner_->run_line(line, line_no, out);
   const std::string_view cmd = command_of(line);
+  if (cmd == "checkpoint") {
+    std::size_t bytes = 0;
+    const Status s = take_checkpoint(&bytes);
+    *line_ok = s.is_ok();
+    if (s.is_ok()) {
+      *out += "{\"checkpoint\":" + std::to_string(checkpoint_epoch_) +
+              ",\"bytes\":" + std::to_string(bytes) + "}\n";
+      return Status::ok();
+    }
+    if (s.code() == StatusCode::failed_precondition) {  // a user error: the session goes on
+      *out += "{\"error\":" + Value(s.message()).to_json() + ",\"line\":" +
+              std::to_string(line_no) + "}\n";
+      return Status::ok();
+    }
+    return s;  // the store failed: as for an epoch that cannot be logged
+  }
+  *line_ok = runner_->run_line(line, line_no, out);
   // Oversized lines fail before running; they changed nothing and are not logged.
   if (!is_logged(cmd) || line.size() > schema::kScriptLineMax) return Status::ok();
   pending_ += *line_ok ? "+ " : "! ";
@@ -205,6 +273,55 @@ Status PersistentSession::log_epoch() {
   }
   last_epoch_ = epoch;
   pending_.clear();
+  if (options_.checkpoint_every == 0 || epoch % options_.checkpoint_every != 0) return Status::ok();
+  std::size_t bytes = 0;
+  const Status s = take_checkpoint(&bytes);
+  if (s.code() == StatusCode::failed_precondition) {
+    // This state cannot be saved as an image (see Store::export_image); the log alone
+    // still reopens the session, so the session goes on without this checkpoint.
+    if (!checkpoint_warned_) {
+      std::fprintf(stderr, "%s: no checkpoint at epoch %llu: %s\n", directory_.c_str(),
+                   static_cast<unsigned long long>(epoch), s.message().c_str());
+      checkpoint_warned_ = true;
+    }
+    return Status::ok();
+  }
+  return s;
+}
+
+Status PersistentSession::take_checkpoint(std::size_t* bytes) {
+  if (runner_->store().graph().in_transaction()) {
+    return Status(StatusCode::failed_precondition,
+                  "cannot checkpoint inside an open transaction: commit or reject it first");
+  }
+  Result<schema::RunnerImage> image = runner_->export_image();
+  if (!image.is_ok()) {
+    return Status(image.status().code(), "cannot checkpoint: " + image.status().message());
+  }
+  Result<std::string> encoded = codec::encode_runner_image(*image);
+  if (!encoded.is_ok()) {
+    return Status(StatusCode::failed_precondition,
+                  "cannot checkpoint: " + encoded.status().message());
+  }
+  // The header names the schema as the log's does, with the checkpoint magic.
+  std::string state = std::string(kEvalCheckpointMagic) + " " +
+                      std::to_string(kEvalCheckpointVersion) + "\n" +
+                      header_.substr(header_.find('\n') + 1);
+  state += *encoded;
+  persistence::WriteBatch wb;
+  wb.put_checkpoint(kEvalScope, last_epoch_, state);
+  if (Status s = store_->write(wb); !s.is_ok()) {
+    return Status(s.code(), directory_ + ": cannot store the checkpoint at epoch " +
+                                std::to_string(last_epoch_) + ": " + s.message());
+  }
+  checkpoint_epoch_ = last_epoch_;
+  *bytes = encoded->size();
+  if (options_.compact_log && last_epoch_ > 0) {
+    if (Status s = store_->compact(last_epoch_ + 1); !s.is_ok()) {
+      return Status(s.code(), directory_ + ": cannot compact the log up to epoch " +
+                                  std::to_string(last_epoch_) + ": " + s.message());
+    }
+  }
   return Status::ok();
 }
 

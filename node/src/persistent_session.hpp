@@ -5,8 +5,13 @@
 // Every line that changes state (create, update, delete, link, unlink, set, ack, commit,
 // reject, undo, redo) is buffered with its outcome. When a `commit`, `undo` or `redo`
 // succeeds, the buffer becomes one epoch of the store's input log, written and fsync'ed
-// before the next line runs. Opening replays every epoch through a fresh runner, silently,
-// and checks that each line has the outcome it had when it was logged, so the reopened
+// before the next line runs.
+//
+// Every `checkpoint_every` epochs, and on the `checkpoint` command, the session's whole
+// state (documents, versions, undo/redo history, aliases: a RunnerImage encoded by the
+// codec) is stored as a checkpoint of scope "eval" at the last epoch. Opening loads the
+// newest checkpoint, then replays the epochs after it through the runner, silently, and
+// checks that each line has the outcome it had when it was logged, so the reopened
 // session is exactly the state the logged lines produced.
 
 #include <cstdint>
@@ -25,6 +30,20 @@ namespace mgraph::node {
 inline constexpr std::string_view kEvalLogMagic = "mgraph-eval-log";
 inline constexpr std::uint32_t kEvalLogVersion = 1;
 
+/// First line of every checkpoint's state; the number is the checkpoint format version.
+inline constexpr std::string_view kEvalCheckpointMagic = "mgraph-eval-checkpoint";
+inline constexpr std::uint32_t kEvalCheckpointVersion = 1;
+/// Checkpoint scope of an `mgraph eval` session in its store.
+inline constexpr std::string_view kEvalScope = "eval";
+
+struct SessionOptions {
+  /// A checkpoint after every this many epochs; 0: only on the `checkpoint` command.
+  std::uint64_t checkpoint_every = 1000;
+  /// After each checkpoint, delete the log entries it covers (their lines are no
+  /// longer needed to reopen; they are no longer there to read either).
+  bool compact_log = false;
+};
+
 /// 64-bit FNV-1a of the schema file's bytes: the schema a data directory belongs to.
 std::uint64_t schema_content_hash(std::string_view schema_text);
 
@@ -38,29 +57,43 @@ class PersistentSession {
   static Result<std::unique_ptr<PersistentSession>> open(const std::string& directory,
                                                          const std::string& schema_name,
                                                          std::string_view schema_text,
-                                                         schema::ScriptRunner& runner);
+                                                         schema::ScriptRunner& runner,
+                                                         SessionOptions options = {});
 
   /// Runs one line like ScriptRunner::run_line (returns in *line_ok whether it succeeded)
-  /// and logs an epoch when the line ends one. A non-ok Status means the epoch could not
-  /// be made durable: the in-memory state is ahead of the log and the session must stop.
+  /// and logs an epoch when the line ends one; `checkpoint` takes a checkpoint. A non-ok
+  /// Status means the epoch could not be made durable: the in-memory state is ahead of
+  /// the log and the session must stop.
   Status run_line(std::string_view line, std::size_t line_no, std::string* out, bool* line_ok);
 
-  /// Epochs replayed by open().
+  /// Epochs replayed by open() (after the checkpoint it loaded, if any).
   std::uint64_t replayed_epochs() const { return replayed_; }
+  /// Epoch of the checkpoint open() loaded; 0 when it replayed the log from the start.
+  std::uint64_t loaded_checkpoint() const { return loaded_checkpoint_; }
   /// Last epoch in the log.
   std::uint64_t last_epoch() const { return last_epoch_; }
 
  private:
   PersistentSession(std::unique_ptr<persistence::Store> store, std::string directory,
-                    std::string header, schema::ScriptRunner& runner);
+                    std::string header, schema::ScriptRunner& runner, SessionOptions options);
 
   Status replay(std::uint64_t schema_hash, const std::string& schema_name);
+  /// Loads `state` (a checkpoint at `epoch`) into the fresh runner.
+  Status load_checkpoint(std::uint64_t epoch, std::string_view state, std::uint64_t schema_hash,
+                         const std::string& schema_name);
   Status log_epoch();
+  /// Stores the runner's state as the checkpoint at last_epoch_; *bytes gets the size of
+  /// its image (without the header, which names the schema file).
+  Status take_checkpoint(std::size_t* bytes);
 
   std::unique_ptr<persistence::Store> store_;
   std::string directory_;
   std::string header_;  ///< the batch header of this schema
   schema::ScriptRunner* runner_;
+  SessionOptions options_;
+  std::uint64_t loaded_checkpoint_ = 0;
+  std::uint64_t checkpoint_epoch_ = 0;  ///< epoch of the newest checkpoint (0: none)
+  bool checkpoint_warned_ = false;      ///< an automatic checkpoint failed once
   std::string pending_;  ///< logged lines since the last epoch, each "+ line\n" or "! line\n"
   std::uint64_t last_epoch_ = 0;
   std::uint64_t replayed_ = 0;

@@ -3,12 +3,16 @@
 #                  run's stdout must equal X.expected, so later runs see earlier commits.
 #   MODE=mismatch: after run 1, other.mgs on the same DIR must exit 2 with a message
 #                  naming DIR, the epoch and both schemas; then orders.mgs still works.
+#   MODE=checkpoint: as reopen, but a checkpoint after every epoch and the log compacted
+#                  behind it, so each reopen must load the checkpoint (the log alone no
+#                  longer holds the records); then a `checkpoint` command, and a reopen
+#                  that undoes past it.
 # Inputs: MGRAPH (the binary), SRC (this directory), DIR (scratch data directory).
 file(REMOVE_RECURSE ${DIR})
 
 function(run_eval schema script expected)
   execute_process(COMMAND ${MGRAPH} eval ${SRC}/${schema} --data ${DIR}
-                          --script ${SRC}/${script}
+                          --script ${SRC}/${script} ${ARGN}
                   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "${script}: exit code ${rc}, expected 0\nstderr:\n${err}")
@@ -24,6 +28,12 @@ if(MODE STREQUAL "reopen")
   run_eval(orders.mgs first.mgscript first.expected)
   run_eval(orders.mgs second.mgscript second.expected)
   run_eval(orders.mgs third.mgscript third.expected)
+elseif(MODE STREQUAL "checkpoint")
+  run_eval(orders.mgs first.mgscript first.expected --checkpoint-every 1 --compact-log)
+  run_eval(orders.mgs second.mgscript second.expected --checkpoint-every 1 --compact-log)
+  run_eval(orders.mgs third.mgscript third.expected --checkpoint-every 1 --compact-log)
+  run_eval(orders.mgs fourth.mgscript fourth.expected --checkpoint-every 0 --compact-log)
+  run_eval(orders.mgs fifth.mgscript fifth.expected --checkpoint-every 0)
 elseif(MODE STREQUAL "mismatch")
   run_eval(orders.mgs first.mgscript first.expected)
   execute_process(COMMAND ${MGRAPH} eval ${SRC}/other.mgs --data ${DIR}
