@@ -15,17 +15,25 @@
 //                      iteration = one update touching one aggregate: Item k (mulberry32(3))
 //                      gets a new price, commit, read Order.total. The checksum of the first
 //                      1000 updates is checked against the same updates on a plain array.
+//   doc-checkpoint     loads D documents as doc-load does (untimed), then times the two
+//                      halves of a checkpoint: save (Store::export_image + encoding) and
+//                      restore (decoding + import_image into a new Store). The restored
+//                      store passes doc-load's check. Counters: save_s, restore_s,
+//                      bytes_per_document, and the time to reload the same documents by
+//                      running their mutations again (reload_s), which a log replay costs.
 //   doc-update-hot/N   as doc-update/N, but k is drawn from the first 1000 Items only: the
 //                      same work per update on a store of N documents whose touched part
 //                      stays in cache, which separates the store's work from memory latency.
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "mgraph/codec/image_codec.hpp"
 #include "schema/schema_common.hpp"
 
 namespace mgraph::bench {
@@ -154,6 +162,66 @@ void doc_load(benchmark::State& state, std::size_t documents) {
   state.counters["rss_bytes_per_document"] = rss_per_document;
 }
 
+void doc_checkpoint(benchmark::State& state, std::size_t documents) {
+  Result<std::shared_ptr<const schema::Schema>> compiled = compile_text("orders.mgs", kOrderSchema);
+  if (!compiled.is_ok()) {
+    report_failure("doc-checkpoint", compiled.status().to_string());
+    state.SkipWithError("compile_schema failed");
+    return;
+  }
+  std::string error;
+  double save_s = 0, restore_s = 0, reload_s = 0, bytes = 0;
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
+  for (auto _ : state) {
+    auto store = std::make_unique<schema::Store>(*compiled);
+    std::vector<RecordId> orders;
+    const Clock::time_point t0 = Clock::now();
+    error = load(*store, documents, &orders);
+    const Clock::time_point t1 = Clock::now();
+    if (!error.empty()) break;
+    Result<schema::StoreImage> image = store->export_image();
+    Result<std::string> encoded =
+        image.is_ok() ? codec::encode_runner_image(schema::RunnerImage{std::move(image).value(), {}})
+                      : Result<std::string>(image.status());
+    const Clock::time_point t2 = Clock::now();
+    store.reset();
+    if (!encoded.is_ok()) {
+      error = "save: " + encoded.status().to_string();
+      break;
+    }
+    const Clock::time_point t3 = Clock::now();
+    auto restored = std::make_unique<schema::Store>(*compiled);
+    Result<schema::RunnerImage> decoded = codec::decode_runner_image(*encoded);
+    const Status imported = decoded.is_ok() ? restored->import_image(std::move(decoded->store))
+                                            : decoded.status();
+    const Clock::time_point t4 = Clock::now();
+    if (!imported.is_ok()) {
+      error = "restore: " + imported.to_string();
+      break;
+    }
+    error = check_load(*restored, orders);
+    if (!error.empty()) break;
+    reload_s = seconds(t0, t1);
+    save_s = seconds(t1, t2);
+    restore_s = seconds(t3, t4);
+    bytes = static_cast<double>(encoded->size());
+    state.SetIterationTime(save_s + restore_s);
+  }
+  if (!error.empty()) {
+    report_failure("doc-checkpoint", error);
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  state.counters["documents"] = static_cast<double>(documents);
+  state.counters["save_s"] = save_s;
+  state.counters["restore_s"] = restore_s;
+  state.counters["reload_s"] = reload_s;
+  state.counters["bytes_per_document"] = bytes / static_cast<double>(documents);
+}
+
 /// doc-update/N: one Order, N - 1 Items linked to it; updates pick among the first
 /// `picked` Items.
 class DocUpdate final : public StoreShape {
@@ -240,6 +308,13 @@ void register_document_benchmarks(std::size_t load_documents) {
       ->Iterations(1)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
+  benchmark::RegisterBenchmark("doc-checkpoint",
+                               [load_documents](benchmark::State& state) {
+                                 doc_checkpoint(state, load_documents);
+                               })
+      ->Iterations(1)
+      ->Unit(benchmark::kMillisecond)
+      ->UseManualTime();
   for (std::size_t n : {std::size_t{1000}, std::size_t{1000000}}) {
     register_shape({"doc-update/" + std::to_string(n), kUpdateVerify, std::nullopt,
                     [n] { return std::make_unique<DocUpdate>(n, n); }});

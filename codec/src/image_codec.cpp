@@ -4,6 +4,7 @@
 #include <capnp/serialize.h>
 #include <kj/array.h>
 #include <kj/exception.h>
+#include <kj/io.h>
 
 #include <cstring>
 #include <string>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "mgraph/codec/wire/image.capnp.h"
+#include "mgraph/graph/assert.hpp"
 
 namespace mgraph::codec {
 namespace {
@@ -192,12 +194,14 @@ void put_store(wire::StoreImage::Builder b, const schema::StoreImage& s) {
 }
 
 std::string finish(capnp::MallocMessageBuilder& message) {
-  const kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
-  const kj::ArrayPtr<const kj::byte> bytes = words.asBytes();
-  std::string out(kPrefixBytes + bytes.size(), '\0');
+  // Straight into the output: no intermediate flat array of the whole message.
+  const std::size_t body = capnp::computeSerializedSizeInWords(message) * sizeof(capnp::word);
+  std::string out(kPrefixBytes + body, '\0');
   std::memcpy(out.data(), kMagic, 4);
   for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<char>((kImageFormatVersion >> (8 * i)) & 0xff);
-  std::memcpy(out.data() + kPrefixBytes, bytes.begin(), bytes.size());
+  kj::ArrayOutputStream stream(kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()) + kPrefixBytes, body));
+  capnp::writeMessage(stream, message);
+  MG_ASSERT(stream.getArray().size() == body);
   return out;
 }
 
