@@ -8,7 +8,7 @@
 
 #include "mgraph/graph/schema/schema.hpp"
 #include "mgraph/graph/schema/script.hpp"
-#include "persistent_session.hpp"
+#include "mgraph/node/persistent_session.hpp"
 
 namespace mgraph::node {
 namespace {

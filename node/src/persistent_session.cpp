@@ -1,4 +1,4 @@
-#include "persistent_session.hpp"
+#include "mgraph/node/persistent_session.hpp"
 
 #include <chrono>
 #include <cstdio>

@@ -1,6 +1,7 @@
 #pragma once
-// `mgraph eval --data DIR`: the script runner made persistent through the LMDB input log
-// (docs/SCRIPTS.md, section "Persistent sessions").
+// `mgraph eval --data DIR` and its C++ form (library mgraph_session; examples/
+// persistent_demo.cpp): the script runner made persistent through the LMDB input log and
+// checkpoints (docs/SCRIPTS.md, section "Persistent sessions").
 //
 // Every line that changes state (create, update, delete, link, unlink, set, ack, commit,
 // reject, undo, redo) is buffered with its outcome. When a `commit`, `undo` or `redo`
