@@ -25,14 +25,21 @@ bool read_file(const std::string& path, std::string* text) {
   return true;
 }
 
-/// Whether the line is the `checkpoint` command (persistent sessions only).
-bool is_checkpoint(std::string_view line) {
+/// The command of a line that only a persistent session runs (checkpoint, history,
+/// audit), or "" for every other line.
+std::string_view session_command(std::string_view line) {
   const std::size_t b = line.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return false;
+  if (b == std::string_view::npos) return {};
   line.remove_prefix(b);
-  if (!line.starts_with("checkpoint")) return false;
-  line.remove_prefix(10);
-  return line.empty() || line[0] == ' ' || line[0] == '\t' || line[0] == '\r' || line[0] == '#';
+  for (const std::string_view cmd : {"checkpoint", "history", "audit"}) {
+    if (!line.starts_with(cmd)) continue;
+    const std::string_view after = line.substr(cmd.size());
+    if (after.empty() || after[0] == ' ' || after[0] == '\t' || after[0] == '\r' ||
+        after[0] == '#') {
+      return cmd;
+    }
+  }
+  return {};
 }
 
 /// Runs lines through the runner, and through the persistent session when there is one.
@@ -44,9 +51,10 @@ class LineRunner {
   /// Runs one line; false when the session must stop (an epoch could not be logged).
   bool run(std::string_view line, std::size_t line_no, std::string* printed) {
     bool ok = true;
-    if (session_ == nullptr && is_checkpoint(line)) {
-      *printed += "{\"error\":\"checkpoint needs a data directory (--data DIR)\",\"line\":" +
-                  std::to_string(line_no) + "}\n";
+    if (const std::string_view cmd = session_command(line); session_ == nullptr && !cmd.empty()) {
+      *printed += "{\"error\":\"" + std::string(cmd) +
+                  " needs a data directory (--data DIR)\",\"code\":\"failed precondition\","
+                  "\"line\":" + std::to_string(line_no) + "}\n";
       ok = false;
     } else if (session_ == nullptr) {
       ok = runner_.run_line(line, line_no, printed);

@@ -1,6 +1,9 @@
 #include "mgraph/node/persistent_session.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <utility>
 
@@ -50,6 +53,25 @@ bool next_line(std::string_view* rest, std::string_view* line) {
     rest->remove_prefix(nl + 1);
   }
   return true;
+}
+
+/// The JSON error line the script runner prints, for the commands the session handles.
+std::string error_line(const Status& s, std::size_t line_no) {
+  return "{\"error\":" + Value(s.message()).to_json() + ",\"code\":\"" +
+         status_code_name(s.code()) + "\",\"line\":" + std::to_string(line_no) + "}\n";
+}
+
+/// The rest of `line` after its command word, trimmed.
+std::string_view args_of(std::string_view line, std::string_view cmd) {
+  std::string_view rest = line.substr(line.find(cmd) + cmd.size());
+  // '#' also starts record ids (#3.total): only " #" starts a comment here.
+  const std::size_t b = rest.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return {};
+  rest.remove_prefix(b);
+  const std::size_t comment = rest.find(" #");
+  if (comment != std::string_view::npos) rest = rest.substr(0, comment);
+  const std::size_t e = rest.find_last_not_of(" \t\r");
+  return rest.substr(0, e + 1);
 }
 
 std::string trim_newline(std::string s) {
@@ -242,11 +264,16 @@ Status PersistentSession::run_line(std::string_view line, std::size_t line_no, s
       return Status::ok();
     }
     if (s.code() == StatusCode::failed_precondition) {  // a user error: the session goes on
-      *out += "{\"error\":" + Value(s.message()).to_json() + ",\"line\":" +
-              std::to_string(line_no) + "}\n";
+      *out += error_line(s, line_no);
       return Status::ok();
     }
     return s;  // the store failed: as for an epoch that cannot be logged
+  }
+  if (cmd == "history" || cmd == "audit") {
+    const Status s = query(cmd, line, out);
+    *line_ok = s.is_ok();
+    if (!s.is_ok()) *out += error_line(s, line_no);
+    return Status::ok();
   }
   *line_ok = runner_->run_line(line, line_no, out);
   // Oversized lines fail before running; they changed nothing and are not logged.
@@ -267,6 +294,10 @@ Status PersistentSession::log_epoch() {
   batch += pending_;
   persistence::WriteBatch wb;
   wb.append_log(epoch, time_ns, batch);
+  if (Status s = record_versions(wb, epoch, time_ns); !s.is_ok()) {
+    return Status(s.code(), directory_ + ": cannot record the versions of epoch " +
+                                std::to_string(epoch) + ": " + s.message());
+  }
   if (Status s = store_->write(wb); !s.is_ok()) {
     return Status(s.code(), directory_ + ": cannot log epoch " + std::to_string(epoch) + ": " +
                                 s.message());
@@ -287,6 +318,157 @@ Status PersistentSession::log_epoch() {
     return Status::ok();
   }
   return s;
+}
+
+Status PersistentSession::record_versions(persistence::WriteBatch& wb, std::uint64_t epoch,
+                                         std::uint64_t time_ns) {
+  schema::Store& store = runner_->store();
+  Graph& graph = store.graph();
+  for (const NodeId n : graph.last_changed()) {
+    const schema::Store::NodeField nf = store.field_at(n);
+    if (nf.field == nullptr) continue;
+    const bool effect = nf.field->kind == schema::FieldKind::effect;
+    if (!effect && !nf.field->options.versioned) continue;
+    const Value value = graph.committed(n);
+    Result<std::string> encoded = codec::encode_value(value);
+    if (!encoded.is_ok()) return encoded.status();
+    persistence::HistoryEntry h;
+    h.field_id = n;
+    h.version = store.version(n);
+    h.epoch = epoch;
+    h.time_ns = time_ns;
+    h.value = std::move(encoded).value();
+    wb.put_history(h);
+    if (!effect) continue;
+    // Acknowledgements lower an effect (bool true -> false, counter and queue one fewer);
+    // triggers raise it. The value before comes from this run or the stored history.
+    Value before;
+    if (auto it = effect_values_.find(n); it != effect_values_.end()) {
+      before = it->second;
+    } else {
+      Result<std::optional<persistence::HistoryEntry>> last = store_->value_at(n, epoch - 1);
+      if (!last.is_ok()) return last.status();
+      if (*last) {
+        Result<Value> v = codec::decode_value((*last)->value);
+        if (!v.is_ok()) return v.status();
+        before = std::move(v).value();
+      }
+    }
+    const bool ack = (before.is_bool() && value.is_bool() && before.as_bool() && !value.as_bool()) ||
+                     (before.is_int() && value.is_int() && value.as_int() < before.as_int());
+    persistence::LedgerEntry t;
+    t.effect_field_id = n;
+    t.version = h.version;
+    t.seq = 0;
+    t.kind = persistence::LedgerKind::transition;
+    t.epoch = epoch;
+    t.time_ns = time_ns;
+    t.detail = value.to_json();
+    wb.put_ledger(t);
+    if (ack) {
+      t.seq = 1;
+      t.kind = persistence::LedgerKind::ack;
+      t.detail = before.to_json() + " -> " + value.to_json();
+      wb.put_ledger(t);
+    }
+    effect_values_[n] = value;
+  }
+  return Status::ok();
+}
+
+Status PersistentSession::query(std::string_view cmd, std::string_view line, std::string* out) {
+  std::string_view args = args_of(line, cmd);
+  std::string_view ref = args.substr(0, args.find_first_of(" \t"));
+  std::string_view at_text;
+  if (ref.size() < args.size()) {
+    std::string_view rest = args.substr(ref.size());
+    rest.remove_prefix(rest.find_first_not_of(" \t"));
+    if (cmd != "history" || !rest.starts_with("at ")) {
+      return Status(StatusCode::invalid_argument,
+                    "unexpected '" + std::string(rest) + "'; usage: history REF.field [at EPOCH], "
+                    "audit REF.effect");
+    }
+    at_text = rest.substr(3);
+    at_text.remove_prefix(std::min(at_text.size(), at_text.find_first_not_of(" \t")));
+  }
+  Result<NodeId> node = runner_->field_node(ref);
+  if (!node.is_ok()) return node.status();
+  const schema::Store::NodeField nf = runner_->store().field_at(*node);
+  const bool effect = nf.field != nullptr && nf.field->kind == schema::FieldKind::effect;
+  if (nf.field == nullptr || (!effect && !nf.field->options.versioned)) {
+    return Status(StatusCode::failed_precondition,
+                  std::string(ref) + " keeps no history: only effects and fields marked "
+                  "@versioned do");
+  }
+  if (cmd == "audit" && !effect)
+    return Status(StatusCode::failed_precondition, std::string(ref) + " is not an effect");
+  const std::string name = Value(ref).to_json();
+  if (cmd == "audit") {
+    std::string json = "{\"audit\":" + name + ",\"records\":[";
+    std::uint64_t version = 0, seq = 0;
+    bool first = true;
+    // Page by page; bounded by the trail's length.
+    for (;;) {
+      Result<std::vector<persistence::LedgerEntry>> page = store_->audit_trail(*node, version, seq);
+      if (!page.is_ok()) return page.status();
+      for (const persistence::LedgerEntry& e : *page) {
+        json += first ? "" : ",";
+        first = false;
+        json += "{\"version\":" + std::to_string(e.version) + ",\"seq\":" +
+                std::to_string(e.seq) + ",\"kind\":\"" + persistence::ledger_kind_name(e.kind) +
+                "\",\"epoch\":" + std::to_string(e.epoch) + ",\"time_ns\":" +
+                std::to_string(e.time_ns) + ",\"detail\":" + Value(e.detail).to_json() + "}";
+      }
+      if (page->size() < persistence::read_entries_max) break;
+      version = page->back().version;
+      seq = page->back().seq + 1;
+    }
+    *out += json + "]}\n";
+    return Status::ok();
+  }
+  auto entry_json = [](const persistence::HistoryEntry& e) -> Result<std::string> {
+    Result<Value> v = codec::decode_value(e.value);
+    if (!v.is_ok()) return v.status();
+    return "{\"version\":" + std::to_string(e.version) + ",\"epoch\":" +
+           std::to_string(e.epoch) + ",\"time_ns\":" + std::to_string(e.time_ns) +
+           ",\"value\":" + v->to_json() + "}";
+  };
+  if (!at_text.empty()) {
+    std::uint64_t epoch = 0;
+    const auto [p, ec] = std::from_chars(at_text.data(), at_text.data() + at_text.size(), epoch);
+    if (ec != std::errc() || p != at_text.data() + at_text.size()) {
+      return Status(StatusCode::invalid_argument,
+                    "'" + std::string(at_text) + "' is not an epoch number");
+    }
+    Result<std::optional<persistence::HistoryEntry>> e = store_->value_at(*node, epoch);
+    if (!e.is_ok()) return e.status();
+    std::string json = "{\"history\":" + name + ",\"at\":" + std::to_string(epoch) + ",\"version\":";
+    if (!*e) {
+      *out += json + "null}\n";
+      return Status::ok();
+    }
+    Result<std::string> one = entry_json(**e);
+    if (!one.is_ok()) return one.status();
+    *out += json + *one + "}\n";
+    return Status::ok();
+  }
+  std::string json = "{\"history\":" + name + ",\"versions\":[";
+  std::uint64_t from = 0;
+  bool first = true;
+  for (;;) {
+    Result<std::vector<persistence::HistoryEntry>> page = store_->history(*node, from);
+    if (!page.is_ok()) return page.status();
+    for (const persistence::HistoryEntry& e : *page) {
+      Result<std::string> one = entry_json(e);
+      if (!one.is_ok()) return one.status();
+      json += (first ? "" : ",") + *one;
+      first = false;
+    }
+    if (page->size() < persistence::read_entries_max) break;
+    from = page->back().version + 1;
+  }
+  *out += json + "]}\n";
+  return Status::ok();
 }
 
 Status PersistentSession::take_checkpoint(std::size_t* bytes) {

@@ -167,6 +167,18 @@ Result<RecordId> ScriptRunner::resolve(std::string_view ref) const {
   return it->second;
 }
 
+Result<NodeId> ScriptRunner::field_node(std::string_view ref_field) const {
+  std::string_view ref, field;
+  if (!split_ref(ref_field, &ref, &field)) {
+    std::string message(ref_field);
+    message.append(" is not REF.field");
+    return Status(StatusCode::invalid_argument, std::move(message));
+  }
+  Result<RecordId> id = resolve(ref);
+  if (!id.is_ok()) return id.status();
+  return store_->node_of(*id, field);
+}
+
 std::size_t ScriptRunner::run(std::string_view script, std::string* out) {
   std::size_t errors = 0, line_no = 0, start = 0;
   // Each iteration consumes one line.

@@ -779,8 +779,7 @@ Result<CommitStats> Store::commit() {
     undo_.push_back(std::move(pending_));
     while (undo_.size() > options_.history_limit) undo_.pop_front();
     redo_.clear();
-    versions_.resize(graph_.node_count(), 0);
-    for (NodeId n : graph_.last_changed()) ++versions_[n];
+    count_versions();
   } else {
     // No value changed: the operations cancelled out (a value changed and changed back).
     for (std::size_t i = pending_.size(); i-- > 0;) apply(pending_[i], false);
@@ -796,6 +795,15 @@ void Store::reject() {
   pending_.clear();
 }
 
+void Store::count_versions() {
+  versions_.resize(graph_.node_count(), 0);
+  // Lazy fields filling their cache are not changes of the documents (a commit does not
+  // report them either).
+  for (NodeId n : graph_.last_changed()) {
+    if (!graph_.is_lazy(n)) ++versions_[n];
+  }
+}
+
 Status Store::undo() {
   if (graph_.in_transaction())
     return Status(StatusCode::failed_precondition,
@@ -807,6 +815,7 @@ Status Store::undo() {
   undo_.pop_back();
   for (std::size_t i = ops.size(); i-- > 0;) apply(ops[i], false);
   redo_.push_back(std::move(ops));
+  count_versions();
   return Status::ok();
 }
 
@@ -821,6 +830,7 @@ Status Store::redo() {
   redo_.pop_back();
   for (const Op& op : ops) apply(op, true);
   undo_.push_back(std::move(ops));
+  count_versions();
   return Status::ok();
 }
 

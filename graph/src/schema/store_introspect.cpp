@@ -45,6 +45,23 @@ std::string Store::display_name(NodeId n) const {
   return graph_.name(n);
 }
 
+Store::NodeField Store::field_at(NodeId n) const {
+  NodeField out;
+  if (n >= owner_.size() || owner_[n] == 0) return out;
+  out.record = owner_[n];
+  const Record& r = records_[out.record - 1];
+  out.entity = r.entity;
+  if (r.base == kNoNode) return out;
+  const EntityDef& e = schema_->entities[r.entity];
+  for (std::uint32_t f = 0; f < e.fields.size(); ++f) {
+    if (node(r, e.field_local(f)) == n) {
+      out.field = &e.fields[f];
+      break;
+    }
+  }
+  return out;
+}
+
 Result<std::string> Store::explain(RecordId id, std::string_view field) {
   Result<Value> v = get(id, field);
   if (!v.is_ok()) return v.status();

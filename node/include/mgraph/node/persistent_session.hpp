@@ -14,16 +14,24 @@
 // newest checkpoint, then replays the epochs after it through the runner, silently, and
 // checks that each line has the outcome it had when it was logged, so the reopened
 // session is exactly the state the logged lines produced.
+//
+// Each epoch also stores, in the same LMDB transaction, a version history entry for every
+// changed field that is an effect or marked @versioned ((node id, version) -> value,
+// epoch, time), and for effect fields a ledger record per change (a `transition`, plus an
+// `ack` when the change is an acknowledgement). `history REF.field [at EPOCH]` and
+// `audit REF.effect` read them back.
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "mgraph/graph/schema/script.hpp"
 #include "mgraph/graph/status.hpp"
 #include "mgraph/persistence/store.hpp"
+#include "mgraph/persistence/write_batch.hpp"
 
 namespace mgraph::node {
 
@@ -83,6 +91,10 @@ class PersistentSession {
   Status load_checkpoint(std::uint64_t epoch, std::string_view state, std::uint64_t schema_hash,
                          const std::string& schema_name);
   Status log_epoch();
+  /// Adds the history and ledger records of the last commit/undo/redo to `wb`.
+  Status record_versions(persistence::WriteBatch& wb, std::uint64_t epoch, std::uint64_t time_ns);
+  /// `history REF.field [at EPOCH]` and `audit REF.effect`: appends the JSON line.
+  Status query(std::string_view cmd, std::string_view line, std::string* out);
   /// Stores the runner's state as the checkpoint at last_epoch_; *bytes gets the size of
   /// its image (without the header, which names the schema file).
   Status take_checkpoint(std::size_t* bytes);
@@ -95,6 +107,8 @@ class PersistentSession {
   std::uint64_t loaded_checkpoint_ = 0;
   std::uint64_t checkpoint_epoch_ = 0;  ///< epoch of the newest checkpoint (0: none)
   bool checkpoint_warned_ = false;      ///< an automatic checkpoint failed once
+  /// Last stored value of each effect field seen this run (else read from the history).
+  std::unordered_map<NodeId, Value> effect_values_;
   std::string pending_;  ///< logged lines since the last epoch, each "+ line\n" or "! line\n"
   std::uint64_t last_epoch_ = 0;
   std::uint64_t replayed_ = 0;

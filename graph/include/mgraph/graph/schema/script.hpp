@@ -24,6 +24,8 @@ class ScriptRunner {
   std::size_t run(std::string_view script, std::string* out);
 
   Store& store() { return *store_; }
+  /// The node of "REF.field": REF an alias or #N, field a field or relation name.
+  Result<NodeId> field_node(std::string_view ref_field) const;
   /// The session's state (Store and aliases), for a checkpoint. As Store::export_image.
   Result<RunnerImage> export_image();
   /// Takes back a session's state into this runner, which must be new.

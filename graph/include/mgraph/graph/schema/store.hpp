@@ -97,8 +97,17 @@ class Store {
   // ---- Reads ----
 
   Result<Value> get(RecordId id, std::string_view field);
-  /// Times the field changed in a commit.
+  /// Times the field's value changed: in commits, and by undo and redo, which change
+  /// values too. A (field, version) pair names one value.
   std::uint64_t version(NodeId node) const { return node < versions_.size() ? versions_[node] : 0; }
+  /// What a node holds: its record and, for a field's node, the field's definition (null
+  /// for exists flags, relations, aggregates and hidden effect conditions).
+  struct NodeField {
+    RecordId record = 0;
+    std::uint32_t entity = kNone;
+    const FieldDef* field = nullptr;
+  };
+  NodeField field_at(NodeId node) const;
   Result<NodeId> node_of(RecordId id, std::string_view field) const;
   bool exists(RecordId id);
   Result<std::uint32_t> entity_of(RecordId id) const;
@@ -169,6 +178,8 @@ class Store {
   Value current(NodeId node) const;
   /// Forgets the values written in the transaction that just ended.
   void end_transaction();
+  /// Counts a new version for every field the last commit, undo or redo changed.
+  void count_versions();
 
   Status connect(RecordId a, std::uint32_t rel, RecordId b, bool insert);
   /// link()/unlink() by relation name.

@@ -1,0 +1,113 @@
+// Version history and the effect ledger of persistent sessions: every change of an effect
+// or @versioned field is stored with its epoch in the epoch's own LMDB transaction, and
+// `history` / `audit` read it back, also after reopening.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <initializer_list>
+#include <regex>
+#include <string>
+
+#include "mgraph/graph/schema/script.hpp"
+#include "mgraph/node/persistent_session.hpp"
+
+namespace mgraph::node {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kSchema = R"(entity Order {
+  items: many Item via order
+  total: float = sum(items[*].price) @versioned
+  plain: float = total * 2
+  effect big: bool when total > 100
+  effect alerts: counter when total > 50
+}
+entity Item { price: float = 0 @versioned }
+)";
+
+class SessionHistory : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (fs::temp_directory_path() / ("mgraph_history_" + std::to_string(::getpid()))).string();
+    fs::remove_all(dir_);
+    auto compiled = schema::compile_schema(schema::SourceFile{"h.mgs", kSchema});
+    ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+    schema_ = std::move(compiled).value();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  /// Opens a new session on the directory and runs `lines`; returns what they print with
+  /// every time_ns replaced by T.
+  std::string run(std::initializer_list<const char*> lines) {
+    schema::ScriptRunner runner(schema_);
+    auto session = PersistentSession::open(dir_, "h.mgs", kSchema, runner);
+    EXPECT_TRUE(session.is_ok()) << session.status().message();
+    if (!session.is_ok()) return {};
+    std::string out;
+    std::size_t n = 0;
+    for (const char* line : lines) {
+      bool ok = false;
+      EXPECT_TRUE((*session)->run_line(line, ++n, &out, &ok).is_ok());
+    }
+    return std::regex_replace(out, std::regex("\"time_ns\":[0-9]+"), "T");
+  }
+
+  std::string dir_;
+  std::shared_ptr<const schema::Schema> schema_;
+};
+
+TEST_F(SessionHistory, VersionedFieldsKeepEveryValueWithItsEpoch) {
+  run({"create Order o", "create Item a price=60", "link o.items a", "commit",  // epoch 1
+       "update a price=120", "commit",                                           // epoch 2
+       "update a price=10", "commit",                                            // epoch 3
+       "undo"});                                                                 // epoch 4
+  EXPECT_EQ(run({"history o.total"}),
+            "{\"history\":\"o.total\",\"versions\":["
+            "{\"version\":1,\"epoch\":1,T,\"value\":60},"
+            "{\"version\":2,\"epoch\":2,T,\"value\":120},"
+            "{\"version\":3,\"epoch\":3,T,\"value\":10},"
+            "{\"version\":4,\"epoch\":4,T,\"value\":120}]}\n");
+  EXPECT_EQ(run({"history a.price at 3", "history a.price at 0"}),
+            "{\"history\":\"a.price\",\"at\":3,\"version\":{\"version\":2,\"epoch\":3,T,\"value\":10}}\n"
+            "{\"history\":\"a.price\",\"at\":0,\"version\":null}\n");
+  // The history continues after reopening, and `get` names the same version.
+  const std::string later = run({"update a price=7", "commit", "get o.total", "history o.total"});
+  EXPECT_NE(later.find("{\"get\":\"o.total\",\"value\":7,\"version\":5,"), std::string::npos)
+      << later;
+  EXPECT_NE(later.find("{\"version\":5,\"epoch\":5,T,\"value\":7}]}"), std::string::npos) << later;
+}
+
+TEST_F(SessionHistory, EffectsKeepAnAuditTrailWithAcknowledgements) {
+  run({"create Order o", "create Item a price=120", "link o.items a", "commit",  // trigger
+       "ack o.big", "commit"});                                                  // ack
+  // After reopening, an ack is still recognised against the stored history.
+  run({"update a price=50", "commit", "update a price=150", "commit", "ack o.big", "commit"});
+  EXPECT_EQ(run({"audit o.big"}),
+            "{\"audit\":\"o.big\",\"records\":["
+            "{\"version\":1,\"seq\":0,\"kind\":\"transition\",\"epoch\":1,T,\"detail\":\"true\"},"
+            "{\"version\":2,\"seq\":0,\"kind\":\"transition\",\"epoch\":2,T,\"detail\":\"false\"},"
+            "{\"version\":2,\"seq\":1,\"kind\":\"ack\",\"epoch\":2,T,\"detail\":\"true -> false\"},"
+            "{\"version\":3,\"seq\":0,\"kind\":\"transition\",\"epoch\":4,T,\"detail\":\"true\"},"
+            "{\"version\":4,\"seq\":0,\"kind\":\"transition\",\"epoch\":5,T,\"detail\":\"false\"},"
+            "{\"version\":4,\"seq\":1,\"kind\":\"ack\",\"epoch\":5,T,\"detail\":\"true -> false\"}]}\n");
+  const std::string counter = run({"audit o.alerts", "ack o.alerts", "commit", "audit o.alerts"});
+  EXPECT_NE(counter.find("\"kind\":\"ack\",\"epoch\":6,T,\"detail\":\"2 -> 1\""), std::string::npos)
+      << counter;
+}
+
+TEST_F(SessionHistory, QueriesOnFieldsWithoutHistoryAreErrors) {
+  const std::string out = run({"create Order o", "commit", "history o.plain", "audit o.total",
+                               "history nobody.total", "history o.total at x",
+                               "history o.total sideways"});
+  EXPECT_NE(out.find("o.plain keeps no history"), std::string::npos) << out;
+  EXPECT_NE(out.find("o.total is not an effect"), std::string::npos) << out;
+  EXPECT_NE(out.find("unknown record 'nobody'"), std::string::npos) << out;
+  EXPECT_NE(out.find("'x' is not an epoch number"), std::string::npos) << out;
+  EXPECT_NE(out.find("usage: history REF.field [at EPOCH]"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace mgraph::node
