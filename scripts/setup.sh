@@ -12,7 +12,7 @@ packages=(
   libgtest-dev googletest libgmock-dev
   libbenchmark-dev
   libeigen3-dev
-  libtomlplusplus-dev libcli11-dev
+  libtomlplusplus-dev libcli11-dev libedit-dev
   libspdlog-dev libfmt-dev
   clang libclang-rt-14-dev
 )

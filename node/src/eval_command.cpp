@@ -1,5 +1,9 @@
 #include "eval_command.hpp"
 
+#include <editline/readline.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -77,13 +81,63 @@ class LineRunner {
   bool fatal_ = false;
 };
 
+/// Where a terminal REPL keeps its line history between runs: $MGRAPH_HISTORY, else
+/// ~/.mgraph_history, else nowhere.
+std::string history_file() {
+  if (const char* f = std::getenv("MGRAPH_HISTORY"); f != nullptr) return f;
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0')
+    return std::string(home) + "/.mgraph_history";
+  return {};
+}
+
+/// Reads REPL lines: with line editing (libedit: arrow keys, search, history kept in
+/// history_file()) when both ends are a terminal, else plain lines from `in` with a
+/// prompt on `out` (pipes, tests).
+class LineReader {
+ public:
+  LineReader(std::istream& in, std::ostream& out, bool terminal)
+      : in_(in), out_(out), terminal_(terminal) {
+    if (!terminal_) return;
+    file_ = history_file();
+    using_history();
+    stifle_history(static_cast<int>(kHistoryMax));
+    if (!file_.empty()) read_history(file_.c_str());
+  }
+  ~LineReader() {
+    if (terminal_ && !file_.empty()) write_history(file_.c_str());
+  }
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  /// The next line; false at end of input.
+  bool next(std::string* line) {
+    if (!terminal_) {
+      out_ << "mgraph> " << std::flush;
+      return static_cast<bool>(std::getline(in_, *line));
+    }
+    out_ << std::flush;
+    char* got = readline("mgraph> ");
+    if (got == nullptr) return false;
+    line->assign(got);
+    std::free(got);
+    if (!line->empty()) add_history(line->c_str());
+    return true;
+  }
+
+ private:
+  std::istream& in_;
+  std::ostream& out_;
+  bool terminal_;
+  std::string file_;
+};
+
 // The REPL: `history` lists earlier lines, `!N` runs line N again.
-int repl(LineRunner& runner, std::istream& in, std::ostream& out) {
+int repl(LineRunner& runner, std::istream& in, std::ostream& out, bool terminal) {
   std::vector<std::string> history;
   std::string line;
+  LineReader reader(in, out, terminal);
   for (std::size_t n = 1;; ++n) {
-    out << "mgraph> " << std::flush;
-    if (!std::getline(in, line)) break;
+    if (!reader.next(&line)) break;
     if (line == "history") {
       for (std::size_t i = 0; i < history.size(); ++i)
         out << "  " << i + 1 << "  " << history[i] << "\n";
@@ -136,7 +190,12 @@ int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, st
     session = std::move(opened).value();
   }
   LineRunner lines(runner, session.get(), err);
-  if (options.interactive) return repl(lines, in, out);
+  if (options.interactive) {
+    // Line editing only between terminals: a REPL fed by a pipe reads plain lines.
+    const bool terminal = &in == &std::cin && &out == &std::cout && ::isatty(STDIN_FILENO) == 1 &&
+                          ::isatty(STDOUT_FILENO) == 1;
+    return repl(lines, in, out, terminal);
+  }
   std::string script;
   if (!options.script_path.empty()) {
     if (!read_file(options.script_path, &script)) {
