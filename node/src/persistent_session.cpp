@@ -41,6 +41,13 @@ std::string hex16(std::uint64_t v) {
   return buf;
 }
 
+/// Checks the two header lines of a log batch or a checkpoint ("MAGIC VERSION", then
+/// "schema HASH NAME") and removes them from *rest. `where` prefixes every message;
+/// `kind` names the record ("log entry", "checkpoint").
+Status check_header(std::string_view* rest, std::string_view magic, std::uint32_t version,
+                    const std::string& where, const char* kind, std::uint64_t schema_hash,
+                    const std::string& schema_name);
+
 /// Splits off the next '\n'-terminated line of `rest`; false when none is left.
 bool next_line(std::string_view* rest, std::string_view* line) {
   if (rest->empty()) return false;
@@ -77,6 +84,36 @@ std::string_view args_of(std::string_view line, std::string_view cmd) {
 std::string trim_newline(std::string s) {
   while (!s.empty() && s.back() == '\n') s.pop_back();
   return s;
+}
+
+Status check_header(std::string_view* rest, std::string_view magic, std::uint32_t version,
+                    const std::string& where, const char* kind, std::uint64_t schema_hash,
+                    const std::string& schema_name) {
+  std::string_view line;
+  if (!next_line(rest, &line) || !line.starts_with(magic) || line.size() <= magic.size() ||
+      line[magic.size()] != ' ') {
+    return Status(StatusCode::corruption, where + "not an `mgraph eval` " + kind + " (no '" +
+                                              std::string(magic) + "' header)");
+  }
+  const std::string_view found = line.substr(magic.size() + 1);
+  if (found != std::to_string(version)) {
+    return Status(StatusCode::failed_precondition,
+                  where + kind + " format version " + std::string(found) +
+                      ", this build reads version " + std::to_string(version));
+  }
+  if (!next_line(rest, &line) || !line.starts_with("schema ") || line.size() < 7 + 16)
+    return Status(StatusCode::corruption, where + "missing the schema line of the header");
+  const std::string_view saved_hash = line.substr(7, 16);
+  if (saved_hash != hex16(schema_hash)) {
+    const std::string_view saved_name = line.size() > 24 ? line.substr(24) : std::string_view{};
+    return Status(StatusCode::failed_precondition,
+                  where + "written for another schema ('" + std::string(saved_name) +
+                      "', content hash " + std::string(saved_hash) + "), not for '" +
+                      schema_name + "' (content hash " + hex16(schema_hash) +
+                      "); use the schema the data directory was created with, or another "
+                      "--data directory");
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -126,29 +163,10 @@ Status PersistentSession::load_checkpoint(std::uint64_t epoch, std::string_view 
                                          const std::string& schema_name) {
   const std::string where = directory_ + ": checkpoint at epoch " + std::to_string(epoch) + ": ";
   std::string_view rest = state;
-  std::string_view line;
-  if (!next_line(&rest, &line) || !line.starts_with(kEvalCheckpointMagic) ||
-      line.size() <= kEvalCheckpointMagic.size() || line[kEvalCheckpointMagic.size()] != ' ') {
-    return Status(StatusCode::corruption, where + "not an `mgraph eval` checkpoint (no '" +
-                                              std::string(kEvalCheckpointMagic) + "' header)");
-  }
-  const std::string_view version = line.substr(kEvalCheckpointMagic.size() + 1);
-  if (version != std::to_string(kEvalCheckpointVersion)) {
-    return Status(StatusCode::failed_precondition,
-                  where + "checkpoint format version " + std::string(version) +
-                      ", this build reads version " + std::to_string(kEvalCheckpointVersion));
-  }
-  if (!next_line(&rest, &line) || !line.starts_with("schema ") || line.size() < 7 + 16)
-    return Status(StatusCode::corruption, where + "missing the schema line of the header");
-  const std::string_view saved_hash = line.substr(7, 16);
-  if (saved_hash != hex16(schema_hash)) {
-    const std::string_view saved_name = line.size() > 24 ? line.substr(24) : std::string_view{};
-    return Status(StatusCode::failed_precondition,
-                  where + "written for another schema ('" + std::string(saved_name) +
-                      "', content hash " + std::string(saved_hash) + "), not for '" +
-                      schema_name + "' (content hash " + hex16(schema_hash) +
-                      "); use the schema the data directory was created with, or another "
-                      "--data directory");
+  if (Status s = check_header(&rest, kEvalCheckpointMagic, kEvalCheckpointVersion, where,
+                              "checkpoint", schema_hash, schema_name);
+      !s.is_ok()) {
+    return s;
   }
   Result<schema::RunnerImage> image = codec::decode_runner_image(rest);
   if (!image.is_ok()) return Status(image.status().code(), where + image.status().message());
@@ -188,33 +206,12 @@ Status PersistentSession::replay(std::uint64_t schema_hash, const std::string& s
       return Status(StatusCode::corruption, where + what);
     };
     std::string_view rest = entry->batch;
+    if (Status s = check_header(&rest, kEvalLogMagic, kEvalLogVersion, where, "log entry",
+                                schema_hash, schema_name);
+        !s.is_ok()) {
+      return s;
+    }
     std::string_view line;
-    // Header line 1: magic and format version.
-    if (!next_line(&rest, &line) || !line.starts_with(kEvalLogMagic) ||
-        line.size() <= kEvalLogMagic.size() || line[kEvalLogMagic.size()] != ' ') {
-      return corrupt("not an `mgraph eval` log entry (no '" + std::string(kEvalLogMagic) +
-                     "' header)");
-    }
-    const std::string_view version = line.substr(kEvalLogMagic.size() + 1);
-    if (version != std::to_string(kEvalLogVersion)) {
-      return Status(StatusCode::failed_precondition,
-                    where + "log format version " + std::string(version) +
-                        ", this build reads version " + std::to_string(kEvalLogVersion));
-    }
-    // Header line 2: "schema HASH NAME".
-    if (!next_line(&rest, &line) || !line.starts_with("schema ") || line.size() < 7 + 16) {
-      return corrupt("missing the schema line of the header");
-    }
-    const std::string_view logged_hash = line.substr(7, 16);
-    const std::string_view logged_name = line.size() > 24 ? line.substr(24) : std::string_view{};
-    if (logged_hash != hex16(schema_hash)) {
-      return Status(StatusCode::failed_precondition,
-                    where + "written for another schema ('" + std::string(logged_name) +
-                        "', content hash " + std::string(logged_hash) + "), not for '" +
-                        schema_name + "' (content hash " + hex16(schema_hash) +
-                        "); use the schema the data directory was created with, or another "
-                        "--data directory");
-    }
     // Body: "+ line" (succeeded when logged) or "! line" (failed), the last one ending
     // the epoch.
     std::size_t n = 0;

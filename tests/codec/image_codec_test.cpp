@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "support/prng.hpp"
 #include "mgraph/codec/image_codec.hpp"
 #include "mgraph/graph/graph.hpp"
 #include "mgraph/graph/schema/script.hpp"
@@ -257,17 +258,7 @@ entity Order {
 entity Item { price: float = 0  flag: bool = false  twice: float = price * 2 }
 )";
 
-/// splitmix64: one seeded, portable generator.
-struct Rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  std::uint64_t below(std::uint64_t n) { return next() % n; }
-};
+using Rng = mgraph::testing::Prng;
 
 /// A random script line over kShop with records 1..n.
 std::string random_line(Rng& rng, std::uint64_t n) {
@@ -291,7 +282,7 @@ std::string random_line(Rng& rng, std::uint64_t n) {
 TEST(ImageCodec, RestoredRandomSessionsContinueExactly) {
   const auto schema = compile("shop.mgs", kShop);
   for (std::uint64_t seed = 1; seed <= 40; ++seed) {
-    Rng rng{seed};
+    Rng rng(seed);
     std::vector<std::string> script;
     for (int i = 0; i < 400; ++i) script.push_back(random_line(rng, 1 + script.size() / 8));
     schema::ScriptRunner a(schema, schema::StoreOptions{16});
@@ -341,7 +332,7 @@ TEST(ImageCodec, SessionImagesRefuseAnotherSchemaAndCorruption) {
   }
   // Flipped bytes: decoding or importing may fail or not, but never crashes (ASan/UBSan).
   // Catching corruption is the storage's checksum's job (CRC-32C on every record).
-  Rng rng{7};
+  Rng rng(7);
   for (int k = 0; k < 300; ++k) {
     std::string bad = bytes;
     bad[8 + rng.below(bad.size() - 8)] ^= static_cast<char>(1 + rng.below(255));

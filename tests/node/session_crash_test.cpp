@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "support/prng.hpp"
 #include "mgraph/graph/schema/script.hpp"
 
 namespace mgraph::node {
@@ -45,23 +46,13 @@ entity Item { price: float = 0 }
 constexpr int kSilenceMsMax = 30'000;      ///< watchdog on every wait for the child
 constexpr std::size_t kOutputMax = 1 << 24;  ///< bytes one child may print
 
-/// splitmix64.
-struct Rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  std::uint64_t below(std::uint64_t n) { return next() % n; }
-};
+using Rng = mgraph::testing::Prng;
 
 /// The fixed stream of transactions: txns[k - 1] is commit k's lines, ending in `commit`.
 /// Record ids follow from the creates (ids are never reused), so the stream is valid
 /// from any commit on, whatever was killed before.
 std::vector<std::vector<std::string>> make_stream(std::uint64_t seed, std::size_t count) {
-  Rng rng{seed};
+  Rng rng(seed);
   std::vector<std::vector<std::string>> txns;
   std::vector<std::uint64_t> orders, items;
   std::uint64_t next_id = 2;  // #1 is the Counter
@@ -227,7 +218,7 @@ TEST(SessionCrash, KilledSessionsReopenWithEveryReportedCommitAndNothingElse) {
   const std::vector<std::string> args = {MGRAPH_BINARY, "eval", schema_path,
                                          "--data", (dir / "data").string(),
                                          "--checkpoint-every", "3", "--compact-log", "-i"};
-  Rng rng{seed * 7919};
+  Rng rng(seed * 7919);
   std::uint64_t durable = 0;  // commits known durable
   std::uint64_t unreported = 0;  // kills after which more was durable than reported
   for (std::uint64_t kill = 1; kill <= kills; ++kill) {

@@ -8,24 +8,11 @@
 #include <string>
 #include <string_view>
 
+#include "support/prng.hpp"
+
 namespace mgraph::persistence::testing {
 
-/// splitmix64: one seeded, portable generator for every random choice of the tests.
-class Prng {
- public:
-  explicit Prng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  /// Uniform enough in [0, bound) for test choices. REQUIRES: bound > 0.
-  std::uint64_t below(std::uint64_t bound) { return next() % bound; }
-
- private:
-  std::uint64_t state_;
-};
+using mgraph::testing::Prng;
 
 inline void put_be64(std::string& out, std::uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8)
