@@ -7,26 +7,6 @@
 
 namespace mgraph::actors {
 
-const char* message_kind_name(MessageKind kind) {
-  switch (kind) {
-    case MessageKind::begin:
-      return "begin";
-    case MessageKind::mark:
-      return "mark";
-    case MessageKind::compute:
-      return "compute";
-    case MessageKind::resolve:
-      return "resolve";
-    case MessageKind::idle:
-      return "idle";
-    case MessageKind::commit:
-      return "commit";
-    case MessageKind::abort:
-      return "abort";
-  }
-  return "unknown";
-}
-
 // ---- CreditCounter ----
 
 void CreditCounter::add(std::uint32_t exponent) {

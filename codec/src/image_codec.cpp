@@ -12,71 +12,16 @@
 #include <vector>
 
 #include "mgraph/codec/wire/image.capnp.h"
-#include "mgraph/graph/assert.hpp"
+#include "wire.hpp"
 
 namespace mgraph::codec {
 namespace {
 
-constexpr char kMagic[4] = {'M', 'G', 'I', 'M'};
-constexpr std::size_t kPrefixBytes = 8;
-/// Deepest nesting a decoder follows (history records hold records).
-constexpr int kNestingLimit = 128;
+using namespace detail;  // NOLINT: the shared wire helpers (wire.hpp)
 
-/// Thrown while decoding a message whose content (not its framing) is bad.
-struct DecodeError {
-  std::string what;
-};
+constexpr char kImageMagic[4] = {'M', 'G', 'I', 'M'};
 
 // ---- Encoding ----
-
-/// Thrown while encoding a list longer than a Cap'n Proto list can be.
-struct EncodeError {
-  std::string what;
-};
-
-/// Elements in one Cap'n Proto list at most.
-constexpr std::size_t kListMax = (std::size_t{1} << 29) - 1;
-
-/// A list length for init*(); throws EncodeError beyond kListMax.
-unsigned n(std::size_t size) {
-  if (size > kListMax) {
-    throw EncodeError{"a list of " + std::to_string(size) + " elements exceeds the format's " +
-                      std::to_string(kListMax)};
-  }
-  return static_cast<unsigned>(size);
-}
-
-void put_value(wire::Value::Builder b, const Value& v) {
-  switch (v.type()) {
-    case ValueType::null:
-      b.setNull();
-      return;
-    case ValueType::boolean:
-      b.setBoolean(v.as_bool());
-      return;
-    case ValueType::int64:
-      b.setInt64(v.as_int());
-      return;
-    case ValueType::float64:
-      b.setFloat64(v.as_double());
-      return;
-    case ValueType::string: {
-      const std::string_view s = v.as_string();
-      b.setText(capnp::Text::Reader(s.data(), s.size()));
-      return;
-    }
-    case ValueType::tensor: {
-      const Tensor t = v.as_tensor();
-      auto tb = b.initTensor();
-      auto shape = tb.initShape(static_cast<unsigned>(t.rank()));
-      for (std::size_t i = 0; i < t.rank(); ++i) shape.set(static_cast<unsigned>(i), t.dim(i));
-      const std::span<const double> data = t.data();
-      auto db = tb.initData(n(data.size()));
-      for (std::size_t i = 0; i < data.size(); ++i) db.set(static_cast<unsigned>(i), data[i]);
-      return;
-    }
-  }
-}
 
 template <typename ListBuilder, typename Vec>
 void put_list(ListBuilder b, const Vec& v) {
@@ -193,56 +138,7 @@ void put_store(wire::StoreImage::Builder b, const schema::StoreImage& s) {
   put_graph(b.initGraph(), s.graph);
 }
 
-std::string finish(capnp::MallocMessageBuilder& message) {
-  // Straight into the output: no intermediate flat array of the whole message.
-  const std::size_t body = capnp::computeSerializedSizeInWords(message) * sizeof(capnp::word);
-  std::string out(kPrefixBytes + body, '\0');
-  std::memcpy(out.data(), kMagic, 4);
-  for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<char>((kImageFormatVersion >> (8 * i)) & 0xff);
-  kj::ArrayOutputStream stream(kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()) + kPrefixBytes, body));
-  capnp::writeMessage(stream, message);
-  MG_ASSERT(stream.getArray().size() == body);
-  return out;
-}
-
 // ---- Decoding ----
-
-Value get_value(wire::Value::Reader r) {
-  switch (r.which()) {
-    case wire::Value::NULL_:
-      return Value();
-    case wire::Value::BOOLEAN:
-      return Value(r.getBoolean());
-    case wire::Value::INT64:
-      return Value(static_cast<std::int64_t>(r.getInt64()));
-    case wire::Value::FLOAT64:
-      return Value(r.getFloat64());
-    case wire::Value::TEXT: {
-      const capnp::Text::Reader t = r.getText();
-      return Value(std::string_view(t.cStr(), t.size()));
-    }
-    case wire::Value::TENSOR: {
-      const auto t = r.getTensor();
-      std::vector<std::size_t> shape;
-      for (const std::uint64_t d : t.getShape()) shape.push_back(static_cast<std::size_t>(d));
-      std::vector<double> data;
-      data.reserve(t.getData().size());
-      for (const double x : t.getData()) data.push_back(x);
-      Result<Tensor> made = Tensor::make(shape, data);
-      if (!made.is_ok()) throw DecodeError{"bad tensor: " + made.status().message()};
-      return Value(*made);
-    }
-  }
-  throw DecodeError{"value of an unknown kind"};
-}
-
-template <typename T, typename ListReader>
-std::vector<T> get_list(ListReader r) {
-  std::vector<T> out;
-  out.reserve(r.size());
-  for (const auto x : r) out.push_back(static_cast<T>(x));
-  return out;
-}
 
 RevisionRecord get_record(wire::RevisionRecord::Reader r) {
   RevisionRecord out;
@@ -331,75 +227,21 @@ schema::StoreImage get_store(wire::StoreImage::Reader r) {
   return s;
 }
 
-/// Checks the prefix, copies the message into aligned words and runs `read` on its
-/// root; every failure becomes a Status naming `what`.
-template <typename Root, typename Fn>
-auto decode(std::string_view bytes, const char* what, Fn read) -> Result<decltype(read(
-    std::declval<typename Root::Reader>()))> {
-  auto fail = [what](const std::string& why) {
-    return Status(StatusCode::corruption, std::string(what) + ": " + why);
-  };
-  if (bytes.size() < kPrefixBytes || std::memcmp(bytes.data(), kMagic, 4) != 0)
-    return fail("not an mgraph image (no 'MGIM' prefix)");
-  std::uint32_t version = 0;
-  for (int i = 0; i < 4; ++i)
-    version |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[4 + i])) << (8 * i);
-  if (version != kImageFormatVersion) {
-    return Status(StatusCode::failed_precondition,
-                  std::string(what) + ": format version " + std::to_string(version) +
-                      ", this build reads version " + std::to_string(kImageFormatVersion));
-  }
-  const std::string_view body = bytes.substr(kPrefixBytes);
-  if (body.size() % sizeof(capnp::word) != 0)
-    return fail("message length " + std::to_string(body.size()) + " is not a whole number of words");
-  // Cap'n Proto reads 8-byte-aligned words: copy out of the (unaligned) byte buffer.
-  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(body.size() / sizeof(capnp::word));
-  if (!body.empty()) std::memcpy(words.begin(), body.data(), body.size());
-  capnp::ReaderOptions options;
-  // Every word is read about once; history lists are read once more by their checks.
-  options.traversalLimitInWords = 4 * words.size() + 1024;
-  options.nestingLimit = kNestingLimit;
-  try {
-    capnp::FlatArrayMessageReader reader(words.asPtr(), options);
-    if (reader.getEnd() != words.end()) return fail("trailing bytes after the message");
-    return read(reader.getRoot<Root>());
-  } catch (const DecodeError& e) {
-    return fail(e.what);
-  } catch (const kj::Exception& e) {
-    return fail(std::string(e.getDescription().cStr()));
-  } catch (const std::exception& e) {
-    return fail(e.what());
-  }
-}
-
 }  // namespace
 
-template <typename Fn>
-Result<std::string> encode(const char* what, Fn build) {
-  try {
-    capnp::MallocMessageBuilder message;
-    build(message);
-    return finish(message);
-  } catch (const EncodeError& e) {
-    return Status(StatusCode::out_of_range, std::string(what) + ": " + e.what);
-  } catch (const kj::Exception& e) {
-    return Status(StatusCode::internal, std::string(what) + ": " + e.getDescription().cStr());
-  }
-}
-
 Result<std::string> encode_graph_image(const GraphImage& image) {
-  return encode("graph image", [&](capnp::MallocMessageBuilder& m) {
+  return encode("graph image", kImageMagic, kImageFormatVersion, [&](capnp::MallocMessageBuilder& m) {
     put_graph(m.initRoot<wire::GraphImage>(), image);
   });
 }
 
 Result<GraphImage> decode_graph_image(std::string_view bytes) {
-  return decode<wire::GraphImage>(bytes, "graph image",
+  return decode<wire::GraphImage>(bytes, "graph image", kImageMagic, kImageFormatVersion,
                                   [](wire::GraphImage::Reader r) { return get_graph(r); });
 }
 
 Result<std::string> encode_runner_image(const schema::RunnerImage& image) {
-  return encode("session image", [&](capnp::MallocMessageBuilder& message) {
+  return encode("session image", kImageMagic, kImageFormatVersion, [&](capnp::MallocMessageBuilder& message) {
   auto root = message.initRoot<wire::RunnerImage>();
   put_store(root.initStore(), image.store);
   auto aliases = root.initAliases(n(image.aliases.size()));
@@ -412,7 +254,7 @@ Result<std::string> encode_runner_image(const schema::RunnerImage& image) {
 }
 
 Result<schema::RunnerImage> decode_runner_image(std::string_view bytes) {
-  return decode<wire::RunnerImage>(bytes, "session image", [](wire::RunnerImage::Reader r) {
+  return decode<wire::RunnerImage>(bytes, "session image", kImageMagic, kImageFormatVersion, [](wire::RunnerImage::Reader r) {
     schema::RunnerImage im;
     im.store = get_store(r.getStore());
     for (const auto a : r.getAliases()) {
@@ -424,13 +266,13 @@ Result<schema::RunnerImage> decode_runner_image(std::string_view bytes) {
 }
 
 Result<std::string> encode_value(const Value& value) {
-  return encode("value", [&](capnp::MallocMessageBuilder& m) {
+  return encode("value", kImageMagic, kImageFormatVersion, [&](capnp::MallocMessageBuilder& m) {
     put_value(m.initRoot<wire::Value>(), value);
   });
 }
 
 Result<Value> decode_value(std::string_view bytes) {
-  return decode<wire::Value>(bytes, "value", [](wire::Value::Reader r) { return get_value(r); });
+  return decode<wire::Value>(bytes, "value", kImageMagic, kImageFormatVersion, [](wire::Value::Reader r) { return get_value(r); });
 }
 
 }  // namespace mgraph::codec

@@ -1,7 +1,8 @@
 // The epoch protocol (docs/EPOCHS.md) against the embedded oracle: random DAGs split over
 // random partitions, random writes per epoch, messages delivered in random order by a
 // simulated network. After every epoch each partition's fields and mirrors equal what one
-// Graph holding everything computes, every field computed at most once per epoch.
+// Graph holding everything computes, every field computed at most once per epoch. Every
+// message is encoded and decoded on its way (codec/epoch_codec.hpp).
 
 #include <gtest/gtest.h>
 
@@ -143,7 +144,13 @@ class SimCluster {
     while (!net.empty()) {
       ASSERT_LT(++steps, 1'000'000u) << "epoch " << e << " does not terminate";
       const std::size_t pick = rng_.below(net.size());
-      Message m = std::move(net[pick]);
+      // Every message travels as bytes, as between nodes.
+      Result<std::string> bytes = codec::encode_epoch_message(net[pick]);
+      ASSERT_TRUE(bytes.is_ok()) << bytes.status().message();
+      Result<Message> decoded = codec::decode_epoch_message(*bytes);
+      ASSERT_TRUE(decoded.is_ok()) << decoded.status().message();
+      ASSERT_TRUE(*decoded == net[pick]);
+      Message m = std::move(decoded).value();
       net[pick] = std::move(net.back());
       net.pop_back();
       if (m.to == kCoordinator) {

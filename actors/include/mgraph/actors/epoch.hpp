@@ -16,6 +16,8 @@
 // credit 1; every message carries a share of its sender's credit; a partition that goes
 // idle returns what it holds. Shares are powers of two, 2^-k, sent as the exponent k, so
 // splitting never runs out and the coordinator sums them exactly (CreditCounter).
+// Messages are codec::EpochMessage; their bytes (codec/epoch_codec.hpp) are what actors
+// exchange.
 
 #include <cstdint>
 #include <map>
@@ -24,42 +26,21 @@
 #include <unordered_map>
 #include <vector>
 
+#include "mgraph/codec/epoch_codec.hpp"
 #include "mgraph/graph/graph.hpp"
 #include "mgraph/graph/status.hpp"
 
 namespace mgraph::actors {
 
-using FieldId = std::uint64_t;  ///< a field's cluster-wide id
-using PartitionId = std::uint32_t;
-using Epoch = std::uint64_t;
-inline constexpr PartitionId kCoordinator = ~PartitionId{0};
-
-enum class MessageKind : std::uint8_t { begin, mark, compute, resolve, idle, commit, abort };
-const char* message_kind_name(MessageKind kind);
-
-struct FieldWrite {
-  FieldId field = 0;
-  Value value;
-};
-
-struct FieldResolution {
-  FieldId field = 0;
-  bool changed = false;
-  Value value;  ///< when changed
-};
-
-/// Everything the protocol sends. Which members are used depends on `kind`.
-struct Message {
-  MessageKind kind = MessageKind::begin;
-  Epoch epoch = 0;
-  PartitionId from = kCoordinator;
-  PartitionId to = kCoordinator;
-  std::vector<FieldWrite> writes;            ///< begin
-  std::vector<FieldId> fields;               ///< mark: remote fields now stale
-  std::vector<FieldResolution> resolutions;  ///< resolve
-  std::vector<std::uint32_t> credit;         ///< shares 2^-k, by exponent k
-  std::string reason;                        ///< abort, and idle after a failure
-};
+using codec::Epoch;
+using codec::FieldId;
+using codec::FieldResolution;
+using codec::FieldWrite;
+using codec::kCoordinator;
+using codec::MessageKind;
+using codec::message_kind_name;
+using codec::PartitionId;
+using Message = codec::EpochMessage;
 
 /// Exact sum of credit shares 2^-k: a binary fraction with one bit per exponent.
 class CreditCounter {
