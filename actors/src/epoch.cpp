@@ -40,7 +40,27 @@ std::vector<std::uint32_t> split_whole(std::size_t n) {
 
 }  // namespace
 
+// ---- FieldValueDigest ----
+
+void FieldValueDigest::add(FieldId field, const Value& value) {
+  // FNV-1a over the field id and the value's JSON; summed, so the order does not matter.
+  std::uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](unsigned char c) {
+    h ^= c;
+    h *= 1099511628211ull;
+  };
+  for (int i = 0; i < 8; ++i) mix(static_cast<unsigned char>(field >> (8 * i)));
+  for (const char c : value.to_json()) mix(static_cast<unsigned char>(c));
+  sum_ += h;
+}
+
 // ---- PartitionCore ----
+
+std::uint64_t PartitionCore::digest() const {
+  FieldValueDigest d;
+  for (const auto& [field, node] : layout_.owned) d.add(field, graph_.committed(node));
+  return d.value();
+}
 
 PartitionCore::PartitionCore(PartitionId id, Graph graph, PartitionLayout layout)
     : id_(id), graph_(std::move(graph)), layout_(std::move(layout)) {

@@ -80,6 +80,7 @@ caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<Part
         core->handle(*m, out.get());
         route(self, *routes, out.get());
       },
+      [=](digest_atom) -> std::uint64_t { return core->digest(); },
   };
 }
 

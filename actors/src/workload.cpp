@@ -117,6 +117,14 @@ std::shared_ptr<PartitionCore> Workload::build_partition(PartitionId p, int* com
   return std::make_shared<PartitionCore>(p, std::move(g), std::move(l));
 }
 
+std::uint64_t Workload::oracle_digest(PartitionId p) const {
+  FieldValueDigest d;
+  for (FieldId f = 0; f < owner_.size(); ++f) {
+    if (owner_[f] == p) d.add(f, oracle_.committed(oracle_nodes_[f]));
+  }
+  return d.value();
+}
+
 std::vector<FieldWrite> Workload::writes(Epoch e) const {
   Prng rng(spec_.seed * 0x100000001b3ull + e);
   std::vector<FieldWrite> out;

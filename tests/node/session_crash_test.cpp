@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "support/child_process.hpp"
 #include "support/prng.hpp"
 #include "mgraph/graph/schema/script.hpp"
 
@@ -106,51 +107,13 @@ std::string verify_script(const std::vector<std::vector<std::string>>& txns, std
   return s;
 }
 
-struct Child {
-  pid_t pid = -1;
-  int in = -1;   ///< its stdin
-  int out = -1;  ///< its stdout
-  std::string printed;
-};
+using Child = mgraph::testing::ChildProcess;
 
-/// Starts `mgraph eval SCHEMA --data DIR -i ...` with pipes on stdin and stdout.
-Child spawn(const std::vector<std::string>& args) {
-  int to[2], from[2];
-  EXPECT_EQ(::pipe(to), 0);
-  EXPECT_EQ(::pipe(from), 0);
-  Child c;
-  c.pid = ::fork();
-  if (c.pid == 0) {
-    ::dup2(to[0], STDIN_FILENO);
-    ::dup2(from[1], STDOUT_FILENO);
-    ::close(to[0]);
-    ::close(to[1]);
-    ::close(from[0]);
-    ::close(from[1]);
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(to[0]);
-  ::close(from[1]);
-  c.in = to[1];
-  c.out = from[0];
-  return c;
-}
+/// Starts the binary with pipes on stdin and stdout.
+Child spawn(const std::vector<std::string>& args) { return Child::spawn(args); }
 
 /// Reads what the child printed, waiting at most the watchdog; false on EOF or silence.
-bool read_some(Child& c) {
-  pollfd pfd{c.out, POLLIN, 0};
-  const int ready = ::poll(&pfd, 1, kSilenceMsMax);
-  if (ready <= 0) return false;
-  char buf[4096];
-  const ssize_t got = ::read(c.out, buf, sizeof buf);
-  if (got <= 0) return false;
-  c.printed.append(buf, static_cast<std::size_t>(got));
-  return c.printed.size() < kOutputMax;
-}
+bool read_some(Child& c) { return c.read_some(kSilenceMsMax, kOutputMax); }
 
 /// The largest K of the `get #1.seq` reports printed so far (0: none).
 std::uint64_t reported(const std::string& printed) {

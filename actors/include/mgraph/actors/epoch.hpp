@@ -55,6 +55,16 @@ class CreditCounter {
   bool whole_ = false;
 };
 
+/// Order-independent fingerprint of (field, value) pairs: feed each pair, read value().
+class FieldValueDigest {
+ public:
+  void add(FieldId field, const Value& value);
+  std::uint64_t value() const { return sum_; }
+
+ private:
+  std::uint64_t sum_ = 0;
+};
+
 /// What a partition owns: a graph with local fields and mirrors of remote ones.
 struct PartitionLayout {
   std::unordered_map<FieldId, NodeId> owned;    ///< fields this partition computes or holds
@@ -73,6 +83,10 @@ class PartitionCore {
   PartitionId id() const { return id_; }
   Graph& graph() { return graph_; }
   const PartitionLayout& layout() const { return layout_; }
+
+  /// A fingerprint of the committed values of the owned fields (FieldValueDigest), to
+  /// compare partitions with an oracle across processes.
+  std::uint64_t digest() const;
 
   /// Handles one message; appends what it sends (to partitions and the coordinator).
   /// A failure (a formula error, a rejection, a bad message) makes the partition answer

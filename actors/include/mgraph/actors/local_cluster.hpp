@@ -19,9 +19,11 @@ namespace mgraph::actors {
 using epoch_atom = caf::atom_constant<caf::atom("mg_epoch")>;  ///< a protocol message
 using peers_atom = caf::atom_constant<caf::atom("mg_peers")>;  ///< who is who
 using run_atom = caf::atom_constant<caf::atom("mg_run")>;      ///< client: run one epoch
+using digest_atom = caf::atom_constant<caf::atom("mg_digest")>;  ///< partition: its digest
 
 /// A partition: handles protocol messages with `core` and sends what it emits. Before
-/// the first epoch it must get (peers_atom, partitions by id, coordinator).
+/// the first epoch it must get (peers_atom, partitions by id, coordinator). Answers
+/// (digest_atom) with PartitionCore::digest() as a uint64_t.
 caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionCore> core);
 
 /// The coordinator: `owner` maps every writable field to its partition. Before the first

@@ -42,6 +42,10 @@ class Workload {
   /// `computed`, if given, counts the computations of each field (indexed by FieldId).
   std::shared_ptr<PartitionCore> build_partition(PartitionId p, int* computed = nullptr);
 
+  /// FieldValueDigest of the oracle's committed values of the fields partition p owns:
+  /// what PartitionCore::digest() of a correct partition p gives.
+  std::uint64_t oracle_digest(PartitionId p) const;
+
   /// Deterministic writes for epoch e (1 to 4 variables), the same on every node.
   std::vector<FieldWrite> writes(Epoch e) const;
 
