@@ -63,7 +63,8 @@ void start_next(caf::event_based_actor* self, CoordinatorState& s) {
 
 }  // namespace
 
-caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionCore> core) {
+caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionCore> core,
+                              MessageObserver observe) {
   auto routes = std::make_shared<Routes>();
   auto out = std::make_shared<std::vector<Message>>();
   return {
@@ -77,6 +78,7 @@ caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<Part
           self->quit(caf::make_error(caf::sec::invalid_argument, m.status().message()));
           return;
         }
+        if (observe) observe(m->kind);
         core->handle(*m, out.get());
         route(self, *routes, out.get());
       },

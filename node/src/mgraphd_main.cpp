@@ -4,8 +4,13 @@
 // number of epochs through the epoch protocol, checks every partition against the oracle
 // (the same workload in one Graph), prints a summary and stops the cluster.
 //
-//   mgraphd --config cluster-configs/local-3.toml --node n2 [--port-file F]
+//   mgraphd --config cluster-configs/local-3.toml --node n2 [--port-file F] [--metrics H:P]
 //   mgraphd --config cluster-configs/local-3.toml --node n1 --peer n2=127.0.0.1:PORT ...
+//           [--hold]
+//
+// --metrics serves Prometheus metrics (node_metrics.hpp) on HOST:PORT (port 0: the OS
+// chooses; the node prints it). --hold makes the coordinator wait, after its summary,
+// until its standard input ends before it stops the cluster (to scrape final metrics).
 //
 // Exit codes: 0 success, 1 a check failed (an epoch or a partition disagreed with the
 // oracle), 2 bad configuration or arguments, 3 network or actor failure.
@@ -25,6 +30,7 @@
 #include <vector>
 
 #include "cluster_config.hpp"
+#include "node_metrics.hpp"
 #include "mgraph/actors/local_cluster.hpp"
 #include "mgraph/actors/workload.hpp"
 
@@ -58,6 +64,8 @@ struct Args {
   std::string port_file;
   std::vector<std::string> peers;  ///< NAME=HOST:PORT
   std::int64_t epochs = -1;        ///< -1: the configuration's
+  std::string metrics;             ///< HOST:PORT, empty: no metrics
+  bool hold = false;
 };
 
 int fail(int code, const std::string& message) {
@@ -94,10 +102,30 @@ int run(const Args& args) {
   cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{cfg};
 
+  std::unique_ptr<mgraph::node::NodeMetrics> metrics;
+  if (!args.metrics.empty()) {
+    auto served = mgraph::node::NodeMetrics::serve(args.metrics);
+    if (!served.is_ok()) return fail(3, served.status().message());
+    metrics = std::move(served).value();
+    std::cout << "mgraphd " << args.node << ": metrics on "
+              << args.metrics.substr(0, args.metrics.rfind(':')) << ":" << metrics->port()
+              << "/metrics" << std::endl;
+  }
+  mgraph::actors::MessageObserver observe;
+  if (metrics) observe = [m = metrics.get()](mgraph::actors::MessageKind k) { m->message(k); };
+
   mgraph::actors::Workload workload(config.workload);
   std::vector<caf::actor> local;
-  for (const PartitionId p : self_config->partitions)
-    local.push_back(sys.spawn(mgraph::actors::partition_actor, workload.build_partition(p)));
+  std::size_t fields = 0;
+  for (const PartitionId p : self_config->partitions) {
+    std::shared_ptr<mgraph::actors::PartitionCore> core = workload.build_partition(p);
+    fields += core->layout().owned.size();
+    local.push_back(sys.spawn(mgraph::actors::partition_actor, std::move(core), observe));
+  }
+  if (metrics) {
+    metrics->partitions().Set(static_cast<double>(local.size()));
+    metrics->fields().Set(static_cast<double>(fields));
+  }
   const caf::actor node = sys.spawn(node_actor, local);
   auto bound = sys.middleman().publish(node, self_config->port, self_config->host.c_str());
   if (!bound) {
@@ -168,11 +196,17 @@ int run(const Args& args) {
     for (const mgraph::actors::FieldWrite& w : begin.writes)
       (void)workload.oracle().write(workload.oracle_node(w.field), w.value);
     const bool oracle_ok = workload.oracle().commit().is_ok();
+    const auto sent = std::chrono::steady_clock::now();
     client->request(coordinator, kRequestTimeout, mgraph::actors::run_atom::value, e,
                     mgraph::codec::encode_epoch_message(begin).value())
         .receive(
             [&](bool ok, const std::string& reason) {
               (ok ? committed : aborted) += 1;
+              if (metrics) {
+                metrics->epoch(ok, std::chrono::duration<double>(
+                                       std::chrono::steady_clock::now() - sent)
+                                       .count());
+              }
               if (ok != oracle_ok) {
                 exit_code = 1;
                 std::cerr << "mgraphd: epoch " << e << (ok ? " committed" : " aborted (" + reason + ")")
@@ -214,6 +248,12 @@ int run(const Args& args) {
               seconds, seconds > 0 ? static_cast<double>(committed + aborted) / seconds : 0.0,
               matching, partitions.size());
   std::fflush(stdout);
+  if (args.hold) {
+    std::cout << "mgraphd " << args.node << ": holding until standard input ends" << std::endl;
+    std::string ignored;
+    while (std::getline(std::cin, ignored)) {
+    }
+  }
   // Stop the cluster: every node, this one last.
   for (const caf::actor& n : node_actors) client->send(n, stop_atom::value);
   client->send_exit(coordinator, caf::exit_reason::user_shutdown);
@@ -230,6 +270,9 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", args.port_file, "Write the port this node listens on to FILE");
   app.add_option("--peer", args.peers, "NAME=HOST:PORT of another node (overrides the file)");
   app.add_option("--epochs", args.epochs, "Epochs to run (coordinator; default: the file's)");
+  app.add_option("--metrics", args.metrics, "Serve Prometheus metrics on HOST:PORT (0: any port)");
+  app.add_flag("--hold", args.hold,
+               "Coordinator: after the run, wait until standard input ends, then stop the cluster");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -28,7 +28,11 @@ TEST(LocalCluster, ActorsRunEpochsLikeTheOracle) {
     SimCluster cluster(seed, 20 + seed * 5, 2 + seed % 3);
     const caf::actor coordinator = sys.spawn(coordinator_actor, cluster.owners());
     std::vector<caf::actor> partitions;
-    for (const auto& core : cluster.parts()) partitions.push_back(sys.spawn(partition_actor, core));
+    std::size_t handled = 0;
+    for (const auto& core : cluster.parts()) {
+      partitions.push_back(
+          sys.spawn(partition_actor, core, MessageObserver([&handled](MessageKind) { ++handled; })));
+    }
     caf::anon_send(coordinator, peers_atom::value, partitions);
     for (const caf::actor& p : partitions) caf::anon_send(p, peers_atom::value, partitions, coordinator);
     sched.run();
@@ -55,6 +59,7 @@ TEST(LocalCluster, ActorsRunEpochsLikeTheOracle) {
       ASSERT_TRUE(done);
       if (::testing::Test::HasFatalFailure()) return;
     }
+    EXPECT_GT(handled, 30u);  // every partition message passed the observer
     caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
     for (const caf::actor& p : partitions) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     sched.run();

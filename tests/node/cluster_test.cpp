@@ -2,7 +2,10 @@
 // coordinator node connects to the others, runs epochs through the protocol, checks every
 // partition against the oracle and stops the cluster; every process exits cleanly.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -96,6 +99,77 @@ TEST_F(Cluster, ThreeNodesOnLoopbackRunEpochsLikeTheOracleAndStopCleanly) {
   EXPECT_EQ(n3.finish(kSilenceMs), 0) << n3.printed;
   EXPECT_NE(n2.printed.find("mgraphd n2: stopped"), std::string::npos) << n2.printed;
   EXPECT_NE(n3.printed.find("mgraphd n3: stopped"), std::string::npos) << n3.printed;
+}
+
+/// GET http://127.0.0.1:PORT/metrics; the body, or "" on any failure.
+std::string scrape(const std::string& port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return {};
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(port)));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string request =
+        "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      // Until the server closes the connection (HTTP/1.0), bounded by the response size.
+      for (ssize_t got; response.size() < (1u << 22) && (got = ::read(fd, buf, sizeof buf)) > 0;)
+        response.append(buf, static_cast<std::size_t>(got));
+    }
+  }
+  ::close(fd);
+  const std::size_t body = response.find("\r\n\r\n");
+  return body == std::string::npos ? std::string() : response.substr(body + 4);
+}
+
+/// The port a node printed in "metrics on 127.0.0.1:PORT/metrics".
+std::string metrics_port_of(ChildProcess& c) {
+  const std::string key = "metrics on 127.0.0.1:";
+  if (!c.read_until("/metrics", kSilenceMs)) return {};
+  const std::size_t at = c.printed.find(key);
+  if (at == std::string::npos) return {};
+  const std::size_t end = c.printed.find('/', at + key.size());
+  return c.printed.substr(at + key.size(), end - at - key.size());
+}
+
+TEST_F(Cluster, NodesServePrometheusMetrics) {
+  const std::string config = write_config(kThreeNodes);
+  std::vector<std::string> a2 = args(config, "n2"), a3 = args(config, "n3");
+  a2.insert(a2.end(), {"--metrics", "127.0.0.1:0"});
+  ChildProcess n2 = ChildProcess::spawn(a2);
+  ChildProcess n3 = ChildProcess::spawn(a3);
+  const std::string m2 = metrics_port_of(n2);
+  ASSERT_FALSE(m2.empty()) << n2.printed;
+  const std::string p2 = port_of(n2), p3 = port_of(n3);
+  ASSERT_FALSE(p2.empty() || p3.empty()) << n2.printed << n3.printed;
+  const std::string before = scrape(m2);
+  EXPECT_NE(before.find("mgraph_partitions 2"), std::string::npos) << before;
+  EXPECT_NE(before.find("mgraph_protocol_messages_total{kind=\"begin\"} 0"), std::string::npos)
+      << before;
+
+  std::vector<std::string> a1 = args(config, "n1");
+  a1.insert(a1.end(), {"--peer", "n2=127.0.0.1:" + p2, "--peer", "n3=127.0.0.1:" + p3,
+                       "--metrics", "127.0.0.1:0", "--hold", "--epochs", "40"});
+  ChildProcess n1 = ChildProcess::spawn(a1);
+  const std::string m1 = metrics_port_of(n1);
+  ASSERT_FALSE(m1.empty()) << n1.printed;
+  ASSERT_TRUE(n1.read_until("holding until standard input ends", kSilenceMs)) << n1.printed;
+  const std::string coordinator = scrape(m1);
+  EXPECT_NE(coordinator.find("mgraph_epochs_total{outcome=\"committed\"} 40"), std::string::npos)
+      << coordinator;
+  EXPECT_NE(coordinator.find("mgraph_epoch_seconds_count 40"), std::string::npos) << coordinator;
+  const std::string after = scrape(m2);
+  EXPECT_EQ(after.find("mgraph_protocol_messages_total{kind=\"compute\"} 0"), std::string::npos)
+      << after;
+  EXPECT_NE(after.find("mgraph_protocol_messages_total{kind=\"compute\"}"), std::string::npos)
+      << after;
+  n1.close_input();  // ends the hold: n1 stops the cluster
+  EXPECT_EQ(n1.finish(kSilenceMs), 0) << n1.printed;
+  EXPECT_EQ(n2.finish(kSilenceMs), 0) << n2.printed;
+  EXPECT_EQ(n3.finish(kSilenceMs), 0) << n3.printed;
 }
 
 TEST_F(Cluster, BadConfigurationsAreRefusedNamingTheFileAndTheProblem) {

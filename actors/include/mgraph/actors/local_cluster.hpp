@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -23,8 +24,11 @@ using digest_atom = caf::atom_constant<caf::atom("mg_digest")>;  ///< partition:
 
 /// A partition: handles protocol messages with `core` and sends what it emits. Before
 /// the first epoch it must get (peers_atom, partitions by id, coordinator). Answers
-/// (digest_atom) with PartitionCore::digest() as a uint64_t.
-caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionCore> core);
+/// (digest_atom) with PartitionCore::digest() as a uint64_t. `observe`, if set, is called
+/// with the kind of every protocol message it handles (metrics).
+using MessageObserver = std::function<void(MessageKind)>;
+caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionCore> core,
+                              MessageObserver observe);
 
 /// The coordinator: `owner` maps every writable field to its partition. Before the first
 /// epoch it must get (peers_atom, partitions by id).
