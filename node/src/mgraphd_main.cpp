@@ -8,6 +8,10 @@
 //   mgraphd --config cluster-configs/local-3.toml --node n1 --peer n2=127.0.0.1:PORT ...
 //           [--hold]
 //
+// --data DIR (coordinator) logs every epoch's writes to the LMDB input log in DIR, fsync'ed
+// before the epoch starts; a later run on the same DIR first runs the logged epochs again
+// (the partitions start from the workload), then continues after them.
+//
 // --metrics serves Prometheus metrics (node_metrics.hpp) on HOST:PORT (port 0: the OS
 // chooses; the node prints it). --hold makes the coordinator wait, after its summary,
 // until its standard input ends before it stops the cluster (to scrape final metrics).
@@ -33,6 +37,8 @@
 #include "node_metrics.hpp"
 #include "mgraph/actors/local_cluster.hpp"
 #include "mgraph/actors/workload.hpp"
+#include "mgraph/persistence/store.hpp"
+#include "mgraph/persistence/write_batch.hpp"
 
 namespace {
 
@@ -65,6 +71,7 @@ struct Args {
   std::vector<std::string> peers;  ///< NAME=HOST:PORT
   std::int64_t epochs = -1;        ///< -1: the configuration's
   std::string metrics;             ///< HOST:PORT, empty: no metrics
+  std::string data;                ///< coordinator: input log directory, empty: none
   bool hold = false;
 };
 
@@ -186,13 +193,25 @@ int run(const Args& args) {
   for (const caf::actor& p : partitions)
     client->send(p, mgraph::actors::peers_atom::value, partitions, coordinator);
 
+  // The input log: epochs logged by earlier runs are run again first.
+  std::unique_ptr<mgraph::persistence::Store> store;
+  std::uint64_t logged = 0;
+  if (!args.data.empty()) {
+    mgraph::persistence::StoreOptions options;
+    options.durability = mgraph::persistence::Durability::sync;
+    options.create_if_missing = true;
+    auto opened = mgraph::persistence::Store::open(args.data, options);
+    if (!opened.is_ok()) return fail(3, args.data + ": " + opened.status().message());
+    store = std::move(opened).value();
+    auto last = store->last_epoch();
+    if (!last.is_ok()) return fail(3, args.data + ": " + last.status().message());
+    logged = *last;
+  }
+
   // The epochs, each checked against the oracle.
   int exit_code = 0;
   std::uint64_t committed = 0, aborted = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (Epoch e = 1; e <= epochs && exit_code == 0; ++e) {
-    mgraph::actors::Message begin;
-    begin.writes = workload.writes(e);
+  auto run_epoch = [&](Epoch e, const mgraph::actors::Message& begin) {
     for (const mgraph::actors::FieldWrite& w : begin.writes)
       (void)workload.oracle().write(workload.oracle_node(w.field), w.value);
     const bool oracle_ok = workload.oracle().commit().is_ok();
@@ -217,8 +236,49 @@ int run(const Args& args) {
               exit_code = 3;
               std::cerr << "mgraphd: epoch " << e << ": " << sys.render(err) << "\n";
             });
-    if (epochs >= 10 && e % (epochs / 10) == 0) {
-      std::cout << "mgraphd " << args.node << ": epoch " << e << "/" << epochs << std::endl;
+  };
+  if (store) {
+    mgraph::persistence::LogCursor cursor = store->log_cursor(0);
+    // One logged epoch per iteration; the log is finite.
+    for (std::uint64_t replayed = 0; exit_code == 0;) {
+      auto next = cursor.next();
+      if (!next.is_ok()) return fail(3, args.data + ": " + next.status().message());
+      if (*next == nullptr) {
+        std::cout << "mgraphd " << args.node << ": replayed " << replayed << " logged epochs from "
+                  << args.data << std::endl;
+        break;
+      }
+      auto begin = mgraph::codec::decode_epoch_message((*next)->batch);
+      if (!begin.is_ok()) {
+        return fail(3, args.data + ": epoch " + std::to_string((*next)->epoch) + ": " +
+                           begin.status().message());
+      }
+      run_epoch((*next)->epoch, *begin);
+      ++replayed;
+    }
+  }
+  committed = aborted = 0;  // the summary counts this run's new epochs
+  const auto start = std::chrono::steady_clock::now();
+  for (Epoch e = logged + 1; e <= logged + epochs && exit_code == 0; ++e) {
+    mgraph::actors::Message begin;
+    begin.writes = workload.writes(e);
+    if (store) {
+      // Durable before the epoch starts: a crash after this replays it.
+      mgraph::persistence::WriteBatch wb;
+      const auto now = std::chrono::system_clock::now().time_since_epoch();
+      wb.append_log(e, static_cast<std::uint64_t>(
+                           std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()),
+                    mgraph::codec::encode_epoch_message(begin).value());
+      if (mgraph::Status s = store->write(wb); !s.is_ok()) {
+        exit_code = 3;
+        std::cerr << "mgraphd: " << args.data << ": cannot log epoch " << e << ": " << s.message()
+                  << "\n";
+        break;
+      }
+    }
+    run_epoch(e, begin);
+    if (epochs >= 10 && (e - logged) % (epochs / 10) == 0) {
+      std::cout << "mgraphd " << args.node << ": epoch " << e - logged << "/" << epochs << std::endl;
     }
   }
   const double seconds =
@@ -270,6 +330,8 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", args.port_file, "Write the port this node listens on to FILE");
   app.add_option("--peer", args.peers, "NAME=HOST:PORT of another node (overrides the file)");
   app.add_option("--epochs", args.epochs, "Epochs to run (coordinator; default: the file's)");
+  app.add_option("--data", args.data,
+                 "Coordinator: input log directory; logged epochs are run again first");
   app.add_option("--metrics", args.metrics, "Serve Prometheus metrics on HOST:PORT (0: any port)");
   app.add_flag("--hold", args.hold,
                "Coordinator: after the run, wait until standard input ends, then stop the cluster");

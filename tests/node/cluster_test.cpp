@@ -3,6 +3,7 @@
 // partition against the oracle and stops the cluster; every process exits cleanly.
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -170,6 +171,64 @@ TEST_F(Cluster, NodesServePrometheusMetrics) {
   EXPECT_EQ(n1.finish(kSilenceMs), 0) << n1.printed;
   EXPECT_EQ(n2.finish(kSilenceMs), 0) << n2.printed;
   EXPECT_EQ(n3.finish(kSilenceMs), 0) << n3.printed;
+}
+
+/// Starts n2 and n3, then n1 with `extra` arguments; returns the three processes.
+struct Nodes {
+  ChildProcess n1, n2, n3;
+};
+
+Nodes start_cluster(const std::string& config, const std::vector<std::string>& extra,
+                    std::vector<std::string> (*args)(const std::string&, const std::string&),
+                    std::string (*port_of)(ChildProcess&)) {
+  Nodes n;
+  n.n2 = ChildProcess::spawn(args(config, "n2"));
+  n.n3 = ChildProcess::spawn(args(config, "n3"));
+  const std::string p2 = port_of(n.n2), p3 = port_of(n.n3);
+  std::vector<std::string> a1 = args(config, "n1");
+  a1.insert(a1.end(), {"--peer", "n2=127.0.0.1:" + p2, "--peer", "n3=127.0.0.1:" + p3});
+  a1.insert(a1.end(), extra.begin(), extra.end());
+  n.n1 = ChildProcess::spawn(a1);
+  return n;
+}
+
+/// The number in "replayed N logged epochs".
+std::uint64_t replayed(const std::string& printed) {
+  const std::string key = "replayed ";
+  const std::size_t at = printed.find(key);
+  return at == std::string::npos ? ~0ull : std::stoull(printed.substr(at + key.size()));
+}
+
+TEST_F(Cluster, TheCoordinatorsInputLogSurvivesAKilledCluster) {
+  const std::string config = write_config(kThreeNodes);
+  const std::string data = (dir_ / "log").string();
+  // Run 1: killed, every node, while it runs epochs (after epoch 40 of 400 completed).
+  Nodes a = start_cluster(config, {"--data", data, "--epochs", "400"}, &Cluster::args,
+                          &Cluster::port_of);
+  ASSERT_TRUE(a.n1.read_until("epoch 40/400", kSilenceMs)) << a.n1.printed;
+  for (ChildProcess* c : {&a.n1, &a.n2, &a.n3}) ::kill(c->pid, SIGKILL);
+  for (ChildProcess* c : {&a.n1, &a.n2, &a.n3}) EXPECT_EQ(c->finish(kSilenceMs), -1);
+  // Run 2: a fresh cluster runs every logged epoch again, then 10 more; all partitions
+  // equal the oracle, which replays the same log.
+  Nodes b = start_cluster(config, {"--data", data, "--epochs", "10"}, &Cluster::args,
+                          &Cluster::port_of);
+  EXPECT_EQ(b.n1.finish(kSilenceMs), 0) << b.n1.printed;
+  const std::uint64_t again = replayed(b.n1.printed);
+  EXPECT_GE(again, 40u) << b.n1.printed;
+  EXPECT_LE(again, 400u) << b.n1.printed;
+  EXPECT_NE(b.n1.printed.find("10 epochs (10 committed, 0 aborted)"), std::string::npos)
+      << b.n1.printed;
+  EXPECT_NE(b.n1.printed.find("5 of 5 partitions equal the oracle"), std::string::npos)
+      << b.n1.printed;
+  EXPECT_EQ(b.n2.finish(kSilenceMs), 0);
+  EXPECT_EQ(b.n3.finish(kSilenceMs), 0);
+  // Run 3: the log now holds the replayed epochs once and the 10 new ones.
+  Nodes c = start_cluster(config, {"--data", data, "--epochs", "0"}, &Cluster::args,
+                          &Cluster::port_of);
+  EXPECT_EQ(c.n1.finish(kSilenceMs), 0) << c.n1.printed;
+  EXPECT_EQ(replayed(c.n1.printed), again + 10) << c.n1.printed;
+  EXPECT_EQ(c.n2.finish(kSilenceMs), 0);
+  EXPECT_EQ(c.n3.finish(kSilenceMs), 0);
 }
 
 TEST_F(Cluster, BadConfigurationsAreRefusedNamingTheFileAndTheProblem) {
