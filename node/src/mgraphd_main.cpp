@@ -12,6 +12,8 @@
 // before the epoch starts; a later run on the same DIR first runs the logged epochs again
 // (the partitions start from the workload), then continues after them.
 //
+// --admin PATH serves the node-local admin socket (admin_server.hpp; client: mgraphctl).
+//
 // --metrics serves Prometheus metrics (node_metrics.hpp) on HOST:PORT (port 0: the OS
 // chooses; the node prints it). --hold makes the coordinator wait, after its summary,
 // until its standard input ends before it stops the cluster (to scrape final metrics).
@@ -23,6 +25,7 @@
 #include <caf/io/all.hpp>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -33,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "admin_server.hpp"
 #include "cluster_config.hpp"
 #include "node_metrics.hpp"
 #include "mgraph/actors/local_cluster.hpp"
@@ -72,6 +76,7 @@ struct Args {
   std::int64_t epochs = -1;        ///< -1: the configuration's
   std::string metrics;             ///< HOST:PORT, empty: no metrics
   std::string data;                ///< coordinator: input log directory, empty: none
+  std::string admin;               ///< admin socket path, empty: none
   bool hold = false;
 };
 
@@ -147,8 +152,38 @@ int run(const Args& args) {
     std::ofstream(args.port_file + ".tmp") << *bound << "\n";
     std::rename((args.port_file + ".tmp").c_str(), args.port_file.c_str());
   }
+  // Counters the admin socket reads while the epochs run.
+  std::atomic<std::uint64_t> committed{0}, aborted{0};
+  std::atomic<bool> shutdown_requested{false};
+  std::unique_ptr<mgraph::node::AdminServer> admin;
+  if (!args.admin.empty()) {
+    const std::string listen = self_config->host + ":" + std::to_string(*bound);
+    auto handler = [&, listen](const std::string& command) -> std::string {
+      if (command == "status") {
+        std::string parts;
+        for (const PartitionId p : self_config->partitions)
+          parts += (parts.empty() ? "" : ",") + std::to_string(p);
+        return "{\"node\":\"" + args.node + "\",\"listen\":\"" + listen +
+               "\",\"coordinator\":" + (self_config->coordinator ? "true" : "false") +
+               ",\"partitions\":[" + parts + "],\"epochs\":{\"committed\":" +
+               std::to_string(committed.load()) + ",\"aborted\":" +
+               std::to_string(aborted.load()) + "}}";
+      }
+      if (command == "shutdown") {
+        shutdown_requested = true;
+        if (!self_config->coordinator) caf::anon_send(node, stop_atom::value);
+        return "{\"shutdown\":\"" + args.node + "\"}";
+      }
+      if (command == "help") return "{\"commands\":[\"status\",\"shutdown\",\"help\"]}";
+      return "{\"error\":\"unknown command '" + command + "'; try help\"}";
+    };
+    auto started = mgraph::node::AdminServer::start(args.admin, handler);
+    if (!started.is_ok()) return fail(3, started.status().message());
+    admin = std::move(started).value();
+    std::cout << "mgraphd " << args.node << ": admin socket " << args.admin << std::endl;
+  }
   if (!self_config->coordinator) {
-    sys.await_all_actors_done();  // until the coordinator sends stop
+    sys.await_all_actors_done();  // until the coordinator or the admin socket says stop
     std::cout << "mgraphd " << args.node << ": stopped" << std::endl;
     return 0;
   }
@@ -210,7 +245,6 @@ int run(const Args& args) {
 
   // The epochs, each checked against the oracle.
   int exit_code = 0;
-  std::uint64_t committed = 0, aborted = 0;
   auto run_epoch = [&](Epoch e, const mgraph::actors::Message& begin) {
     for (const mgraph::actors::FieldWrite& w : begin.writes)
       (void)workload.oracle().write(workload.oracle_node(w.field), w.value);
@@ -259,7 +293,7 @@ int run(const Args& args) {
   }
   committed = aborted = 0;  // the summary counts this run's new epochs
   const auto start = std::chrono::steady_clock::now();
-  for (Epoch e = logged + 1; e <= logged + epochs && exit_code == 0; ++e) {
+  for (Epoch e = logged + 1; e <= logged + epochs && exit_code == 0 && !shutdown_requested; ++e) {
     mgraph::actors::Message begin;
     begin.writes = workload.writes(e);
     if (store) {
@@ -301,12 +335,13 @@ int run(const Args& args) {
               std::cerr << "mgraphd: partition " << p << ": " << sys.render(err) << "\n";
             });
   }
+  const std::uint64_t done = committed + aborted;
   std::printf("mgraphd %s: %llu epochs (%llu committed, %llu aborted) in %.2f s, %.0f epochs/s; "
               "%zu of %zu partitions equal the oracle\n",
-              args.node.c_str(), static_cast<unsigned long long>(committed + aborted),
-              static_cast<unsigned long long>(committed), static_cast<unsigned long long>(aborted),
-              seconds, seconds > 0 ? static_cast<double>(committed + aborted) / seconds : 0.0,
-              matching, partitions.size());
+              args.node.c_str(), static_cast<unsigned long long>(done),
+              static_cast<unsigned long long>(committed.load()),
+              static_cast<unsigned long long>(aborted.load()), seconds,
+              seconds > 0 ? static_cast<double>(done) / seconds : 0.0, matching, partitions.size());
   std::fflush(stdout);
   if (args.hold) {
     std::cout << "mgraphd " << args.node << ": holding until standard input ends" << std::endl;
@@ -330,6 +365,7 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", args.port_file, "Write the port this node listens on to FILE");
   app.add_option("--peer", args.peers, "NAME=HOST:PORT of another node (overrides the file)");
   app.add_option("--epochs", args.epochs, "Epochs to run (coordinator; default: the file's)");
+  app.add_option("--admin", args.admin, "Serve the admin socket (mgraphctl) at PATH");
   app.add_option("--data", args.data,
                  "Coordinator: input log directory; logged epochs are run again first");
   app.add_option("--metrics", args.metrics, "Serve Prometheus metrics on HOST:PORT (0: any port)");

@@ -231,6 +231,63 @@ TEST_F(Cluster, TheCoordinatorsInputLogSurvivesAKilledCluster) {
   EXPECT_EQ(c.n3.finish(kSilenceMs), 0);
 }
 
+/// Runs `mgraphctl --socket PATH command`; its output, and its exit code in *rc.
+std::string mgraphctl(const std::string& socket, const std::string& command, int* rc) {
+  ChildProcess c = ChildProcess::spawn({MGRAPHCTL_BINARY, "--socket", socket, command}, true);
+  *rc = c.finish(kSilenceMs);
+  return c.printed;
+}
+
+TEST_F(Cluster, TheAdminSocketReportsStatusAndShutsANodeDown) {
+  const std::string config = write_config(kThreeNodes);
+  const std::string s1 = (dir_ / "n1.sock").string(), s2 = (dir_ / "n2.sock").string();
+  std::vector<std::string> a2 = args(config, "n2");
+  a2.insert(a2.end(), {"--admin", s2});
+  ChildProcess n2 = ChildProcess::spawn(a2);
+  ChildProcess n3 = ChildProcess::spawn(args(config, "n3"));
+  const std::string p2 = port_of(n2), p3 = port_of(n3);
+  ASSERT_TRUE(n2.read_until("admin socket", kSilenceMs)) << n2.printed;
+  EXPECT_EQ(fs::status(s2).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  int rc = 0;
+  std::string out = mgraphctl(s2, "status", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("\"node\":\"n2\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"partitions\":[1,4]"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"coordinator\":false"), std::string::npos) << out;
+  out = mgraphctl(s2, "frobnicate", &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("unknown command 'frobnicate'"), std::string::npos) << out;
+
+  std::vector<std::string> a1 = args(config, "n1");
+  a1.insert(a1.end(), {"--peer", "n2=127.0.0.1:" + p2, "--peer", "n3=127.0.0.1:" + p3,
+                       "--admin", s1, "--hold", "--epochs", "25"});
+  ChildProcess n1 = ChildProcess::spawn(a1);
+  ASSERT_TRUE(n1.read_until("holding until standard input ends", kSilenceMs)) << n1.printed;
+  out = mgraphctl(s1, "status", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("\"coordinator\":true"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"epochs\":{\"committed\":25,\"aborted\":0}"), std::string::npos) << out;
+  n1.close_input();
+  EXPECT_EQ(n1.finish(kSilenceMs), 0) << n1.printed;
+  EXPECT_EQ(n2.finish(kSilenceMs), 0) << n2.printed;
+  EXPECT_EQ(n3.finish(kSilenceMs), 0) << n3.printed;
+  EXPECT_FALSE(fs::exists(s2));  // removed when the node stops
+  out = mgraphctl(s2, "status", &rc);
+  EXPECT_EQ(rc, 3) << out;
+  EXPECT_NE(out.find("cannot reach the node's admin socket"), std::string::npos) << out;
+
+  // A node alone, stopped through its socket.
+  std::vector<std::string> lone = args(config, "n3");
+  lone.insert(lone.end(), {"--admin", (dir_ / "n3.sock").string()});
+  ChildProcess n3b = ChildProcess::spawn(lone);
+  ASSERT_TRUE(n3b.read_until("admin socket", kSilenceMs)) << n3b.printed;
+  out = mgraphctl((dir_ / "n3.sock").string(), "shutdown", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(n3b.finish(kSilenceMs), 0) << n3b.printed;
+  EXPECT_NE(n3b.printed.find("mgraphd n3: stopped"), std::string::npos) << n3b.printed;
+}
+
 TEST_F(Cluster, BadConfigurationsAreRefusedNamingTheFileAndTheProblem) {
   struct Case {
     const char* text;
