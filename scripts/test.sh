@@ -2,8 +2,8 @@
 # Installs what is missing, builds mgraph twice and runs every test with ctest:
 #   1. Release with -Wall -Wextra -Werror          (build/)
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
-# then fuzzes the schema language for 60 s with clang and libFuzzer (scripts/fuzz.sh,
-# build-fuzz/); set MGRAPH_SKIP_FUZZ=1 in the environment to skip that step.
+# then fuzzes the schema language and checkpoint images for 60 s in all with clang and
+# libFuzzer (scripts/fuzz.sh, build-fuzz/); set MGRAPH_SKIP_FUZZ=1 to skip that step.
 # Usage: scripts/test.sh [--no-asan] [extra ctest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,8 +1,10 @@
 // Graph::export_image / import_image: the state of a graph as plain data (image.hpp).
 
 #include <algorithm>
+#include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "graph_state.hpp"
 #include "mgraph/graph/image.hpp"
@@ -13,6 +15,11 @@ namespace {
 /// Flags that are state (kept in an image); the others follow the structure (kLazy),
 /// the owner (kObserved, kExported) or exist only inside a transaction.
 constexpr std::uint32_t kImageFlags = kStale | kForce;
+/// Flags an import keeps from the graph it fills: every flag that is neither state nor
+/// transient, i.e. those that follow the structure or the owner (kLazy, kObserved,
+/// kExported and any structure flag added later).
+constexpr std::uint32_t kKeptFlags =
+    kFlagMask & ~(kImageFlags | kWritten | kVisiting | kMirrorPending);
 
 Status bad_image(const std::string& what) {
   return Status(StatusCode::invalid_argument, "graph image: " + what);
@@ -64,6 +71,53 @@ bool lists_valid(const std::vector<std::uint64_t>& offsets, const std::vector<No
     }
   }
   return std::all_of(ids.begin(), ids.end(), [n](NodeId d) { return d < n; });
+}
+
+/// Graph invariants 1-4 (graph.hpp) over the state in `im`, with the structure of `g`:
+/// which nodes are variables, and which are eager (lazy flags follow the structure,
+/// observed and exported flags stay as they are in `g`). REQUIRES: the per-node arrays
+/// have g's node count and the edge lists are valid (lists_valid).
+Status check_image_invariants(const GraphState& g, const GraphImage& im) {
+  const std::size_t n = im.values.size();
+  auto height = [&im](std::size_t x) { return im.meta[x] >> kFlagBits; };
+  auto stale = [&im](std::size_t x) { return (im.meta[x] & kStale) != 0; };
+  auto list = [](const std::vector<std::uint64_t>& offsets, const std::vector<NodeId>& ids,
+                 std::size_t x) {
+    return std::span<const NodeId>(ids.data() + offsets[x], offsets[x + 1] - offsets[x]);
+  };
+  // Every edge as (input << 32 | dependent), once from each side: equal when sorted.
+  std::vector<std::uint64_t> forward, backward;
+  forward.reserve(im.dep_ids.size());
+  backward.reserve(im.rdep_ids.size());
+  for (std::size_t x = 0; x < n; ++x) {
+    auto where = [x] { return "node " + std::to_string(x); };
+    if (g.is_variable(static_cast<NodeId>(x)) && height(x) != 0)
+      return bad_image("variable " + std::to_string(x) + " has height " +
+                       std::to_string(height(x)));
+    for (const NodeId d : list(im.dep_offsets, im.dep_ids, x)) {
+      if (height(x) <= height(d)) {
+        return bad_image(where() + " (height " + std::to_string(height(x)) +
+                         ") is not above its input " + std::to_string(d) + " (height " +
+                         std::to_string(height(d)) + ")");
+      }
+      forward.push_back((std::uint64_t{d} << 32) | x);
+    }
+    for (const NodeId r : list(im.rdep_offsets, im.rdep_ids, x))
+      backward.push_back((std::uint64_t{x} << 32) | r);
+    if (stale(x) && im.computed_at[x] != 0) {
+      for (const NodeId r : list(im.rdep_offsets, im.rdep_ids, x)) {
+        if (!stale(r))
+          return bad_image(where() + " is stale but its dependent " + std::to_string(r) +
+                           " is not");
+      }
+      if (g.is_eager(static_cast<NodeId>(x))) return bad_image("eager " + where() + " is stale");
+    }
+  }
+  std::sort(forward.begin(), forward.end());
+  std::sort(backward.begin(), backward.end());
+  if (forward != backward)
+    return bad_image("dependency and dependent lists do not list the same edges");
+  return Status::ok();
 }
 
 }  // namespace
@@ -145,6 +199,7 @@ Status Graph::import_image(GraphImage im) {
     if ((im.meta[x] & kStale) != 0 && cur.is_variable(static_cast<NodeId>(x)))
       return bad_image("variable " + std::to_string(x) + " is marked stale");
   }
+  if (Status s = check_image_invariants(cur, im); !s.is_ok()) return s;
   if (im.group_keep.size() != cur.groups.size()) return bad_image("wrong number of cycle groups");
   for (std::size_t i = 0; i < cur.groups.size(); ++i) {
     if (im.group_keep[i].size() != cur.groups[i].members.size())
@@ -167,7 +222,7 @@ Status Graph::import_image(GraphImage im) {
   g.values = std::move(im.values);
   for (std::size_t x = 0; x < n; ++x) {
     g.meta[x] = (im.meta[x] & ~kFlagMask) | (im.meta[x] & kImageFlags) |
-                (g.meta[x] & (kLazy | kObserved | kExported));
+                (g.meta[x] & kKeptFlags);
   }
   g.changed_at = std::move(im.changed_at);
   g.computed_at = std::move(im.computed_at);

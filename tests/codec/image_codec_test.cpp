@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -203,6 +204,87 @@ TEST(ImageCodec, ImportRejectsInconsistentImages) {
   (void)d;
 }
 
+/// A graph for the invariant checks below: variables a and b, strict d = a, e = d + 1,
+/// and lazy l = d * 2, committed, with l read (so computed, and fresh).
+struct Diamond {
+  Graph g;
+  NodeId a, b, d, e, l;
+  Diamond() {
+    a = g.add_variable(Value(1));
+    b = g.add_variable(Value(2));
+    const NodeId va = a;
+    d = g.add_formula([va](Context& c) { return c.read(va); });
+    const NodeId vd = d;
+    e = g.add_formula([vd](Context& c) { return Value(c.read(vd).as_int() + 1); });
+    FieldSpec spec;
+    spec.evaluation = Evaluation::lazy;
+    spec.formula = [](Context& c) { return Value(c.input(0).as_int() * 2); };
+    l = g.add_derived(g.add_spec(std::move(spec)), {d}).value();
+    EXPECT_TRUE(g.commit().is_ok());
+    EXPECT_EQ(g.read(l), Value(2));
+  }
+};
+
+/// Removes the first `id` from list `node` of an offsets + ids encoding.
+void drop_from_list(std::vector<std::uint64_t>* offsets, std::vector<NodeId>* ids, NodeId node,
+                    NodeId id) {
+  for (std::uint64_t k = (*offsets)[node]; k < (*offsets)[node + 1]; ++k) {
+    if ((*ids)[k] != id) continue;
+    ids->erase(ids->begin() + static_cast<std::ptrdiff_t>(k));
+    for (std::size_t i = node + 1; i < offsets->size(); ++i) --(*offsets)[i];
+    return;
+  }
+  ADD_FAILURE() << id << " is not in list " << node;
+}
+
+// Found by mgraph_image_fuzz: import_image checked that every node id was in range but
+// not that the state was consistent, so it accepted images that broke invariants 1-4
+// (an edge listed on one side only, a node not above its input, a stale node with a
+// fresh dependent), leaving a graph that marks and computes wrongly.
+TEST(ImageCodec, ImportRejectsImagesThatBreakGraphInvariants) {
+  Diamond base;
+  const GraphImage good = base.g.export_image().value();
+  // d is fresh, strict and one above a variable: its meta is exactly 1 << the height shift.
+  const int height_shift = std::countr_zero(good.meta[base.d]);
+  ASSERT_EQ(good.meta[base.d], 1u << height_shift);
+  auto import_into_fresh = [](GraphImage im) {
+    Diamond h;
+    const Status s = h.g.import_image(std::move(im));
+    EXPECT_TRUE(h.g.check_invariants().is_ok());
+    return s;
+  };
+  ASSERT_TRUE(import_into_fresh(good).is_ok());
+  auto expect_refused = [&](GraphImage im, const char* what, const char* message) {
+    const Status s = import_into_fresh(std::move(im));
+    EXPECT_EQ(s.code(), StatusCode::invalid_argument) << what;
+    EXPECT_NE(s.message().find(message), std::string::npos) << what << ": " << s.message();
+  };
+
+  GraphImage im = good;
+  drop_from_list(&im.rdep_offsets, &im.rdep_ids, base.a, base.d);
+  expect_refused(im, "a dependency without its dependent entry", "do not list the same edges");
+  im = good;
+  drop_from_list(&im.dep_offsets, &im.dep_ids, base.d, base.a);
+  expect_refused(im, "a dependent entry without its dependency", "do not list the same edges");
+  im = good;
+  im.meta[base.e] = good.meta[base.d];  // e at d's height
+  expect_refused(im, "a node not above its input", "is not above its input");
+  im = good;
+  im.meta[base.b] |= 1u << height_shift;
+  expect_refused(im, "a variable with a height", "variable 1 has height 1");
+  im = good;
+  im.meta[base.d] |= 1;  // stale, while e and l are fresh
+  expect_refused(im, "a stale node with fresh dependents", "is stale but its dependent");
+  im = good;
+  im.meta[base.e] |= 1;
+  expect_refused(im, "a stale strict node outside a transaction", "eager node 3 is stale");
+
+  // Consistent staleness stays accepted: a stale lazy field, and a never-computed node.
+  im = good;
+  im.meta[base.l] |= 1;
+  EXPECT_TRUE(import_into_fresh(im).is_ok());
+}
+
 /// Runs an example's script with a checkpoint after every line: the restored session
 /// prints exactly what the original prints for the rest of the script.
 void check_example(const std::string& name) {
@@ -245,6 +327,8 @@ TEST(ImageCodec, RestoredExampleSessionsContinueExactly) {
   }
 }
 
+// Aggregates over a state field and over a derived one (twice): the engine may keep them
+// in different kinds of nodes, whose structure flags an import must keep.
 constexpr const char* kShop = R"(
 entity Order {
   items: many Item via order
@@ -254,6 +338,8 @@ entity Order {
   all: bool = every(items[*].flag)
   big: bool = total > 100
   effect shipped: counter when big
+  twice_total: float = sum(items[*].twice)
+  twice_high: float = max(items[*].twice)
 }
 entity Item { price: float = 0  flag: bool = false  twice: float = price * 2 }
 )";
@@ -341,6 +427,30 @@ TEST(ImageCodec, SessionImagesRefuseAnotherSchemaAndCorruption) {
     schema::ScriptRunner c(shop);
     (void)c.import_image(std::move(d).value());
   }
+}
+
+// The same check on a session image (the fuzzer's first finding was of this kind): an
+// aggregate's input edge dropped from its dependents' side.
+TEST(ImageCodec, SessionImportRejectsAnEdgeListedOnOneSide) {
+  const auto shop = compile("shop.mgs", kShop);
+  schema::ScriptRunner a(shop);
+  std::string out;
+  for (const char* line : {"create Order o", "create Item i price=5", "link o.items i", "commit"})
+    ASSERT_TRUE(a.run_line(line, 1, &out)) << out;
+  schema::RunnerImage im = a.export_image().value();
+  GraphImage& g = im.store.graph;
+  NodeId input = kNoNode;
+  for (NodeId x = 0; x + 1 < g.dep_offsets.size() && input == kNoNode; ++x) {
+    if (g.dep_offsets[x + 1] > g.dep_offsets[x]) {
+      input = g.dep_ids[g.dep_offsets[x]];
+      drop_from_list(&g.rdep_offsets, &g.rdep_ids, input, x);
+    }
+  }
+  ASSERT_NE(input, kNoNode);
+  schema::ScriptRunner b(shop);
+  const Status s = b.import_image(decode_runner_image(encode_runner_image(im).value()).value());
+  EXPECT_EQ(s.code(), StatusCode::invalid_argument);
+  EXPECT_NE(s.message().find("do not list the same edges"), std::string::npos) << s.message();
 }
 
 }  // namespace
