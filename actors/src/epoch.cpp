@@ -89,49 +89,53 @@ void PartitionCore::go_idle(std::vector<Message>* out, std::string reason) {
   out->push_back(std::move(idle));
 }
 
+const std::vector<PartitionId>* PartitionCore::subscribers_of(NodeId n, FieldId* field) const {
+  const auto f = field_of_.find(n);
+  if (f == field_of_.end()) return nullptr;
+  const auto subs = layout_.subscribers.find(f->second);
+  if (subs == layout_.subscribers.end()) return nullptr;
+  *field = f->second;
+  return &subs->second;
+}
+
+Message PartitionCore::to_peer(MessageKind kind, PartitionId to) {
+  Message m;
+  m.kind = kind;
+  m.epoch = epoch_;
+  m.from = id_;
+  m.to = to;
+  m.credit.push_back(split_credit());
+  return m;
+}
+
 void PartitionCore::send_marks(const std::vector<NodeId>& stale, std::vector<Message>* out) {
   // One Mark per destination, listing every field it mirrors that became stale.
   std::map<PartitionId, std::vector<FieldId>> by_destination;
+  FieldId field = 0;
   for (const NodeId n : stale) {
-    const auto f = field_of_.find(n);
-    if (f == field_of_.end()) continue;
-    const auto subs = layout_.subscribers.find(f->second);
-    if (subs == layout_.subscribers.end()) continue;
-    for (const PartitionId p : subs->second) by_destination[p].push_back(f->second);
+    const std::vector<PartitionId>* subs = subscribers_of(n, &field);
+    if (subs == nullptr) continue;
+    for (const PartitionId p : *subs) by_destination[p].push_back(field);
   }
   for (auto& [p, fields] : by_destination) {
-    Message m;
-    m.kind = MessageKind::mark;
-    m.epoch = epoch_;
-    m.from = id_;
-    m.to = p;
-    m.fields = std::move(fields);
-    m.credit.push_back(split_credit());
-    out->push_back(std::move(m));
+    out->push_back(to_peer(MessageKind::mark, p));
+    out->back().fields = std::move(fields);
   }
 }
 
 void PartitionCore::send_resolutions(const std::vector<Resolution>& resolved,
                                      std::vector<Message>* out) {
   std::map<PartitionId, std::vector<FieldResolution>> by_destination;
+  FieldId field = 0;
   for (const Resolution& r : resolved) {
-    const auto f = field_of_.find(r.node);
-    if (f == field_of_.end()) continue;
-    const auto subs = layout_.subscribers.find(f->second);
-    if (subs == layout_.subscribers.end()) continue;
-    for (const PartitionId p : subs->second) {
-      by_destination[p].push_back(FieldResolution{f->second, r.changed, r.changed ? r.value : Value()});
-    }
+    const std::vector<PartitionId>* subs = subscribers_of(r.node, &field);
+    if (subs == nullptr) continue;
+    for (const PartitionId p : *subs)
+      by_destination[p].push_back(FieldResolution{field, r.changed, r.changed ? r.value : Value()});
   }
   for (auto& [p, resolutions] : by_destination) {
-    Message m;
-    m.kind = MessageKind::resolve;
-    m.epoch = epoch_;
-    m.from = id_;
-    m.to = p;
-    m.resolutions = std::move(resolutions);
-    m.credit.push_back(split_credit());
-    out->push_back(std::move(m));
+    out->push_back(to_peer(MessageKind::resolve, p));
+    out->back().resolutions = std::move(resolutions);
   }
 }
 

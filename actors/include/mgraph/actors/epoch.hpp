@@ -98,6 +98,10 @@ class PartitionCore {
   void send_marks(const std::vector<NodeId>& stale, std::vector<Message>* out);
   void send_resolutions(const std::vector<Resolution>& resolved, std::vector<Message>* out);
   void go_idle(std::vector<Message>* out, std::string reason = {});
+  /// The partitions mirroring owned node `n` (and its field id in *field); null if none.
+  const std::vector<PartitionId>* subscribers_of(NodeId n, FieldId* field) const;
+  /// A message of this epoch to partition `to`, carrying a share of the held credit.
+  Message to_peer(MessageKind kind, PartitionId to);
   /// Takes one share of the held credit for an outgoing message.
   std::uint32_t split_credit();
   Status apply(const Message& m);
