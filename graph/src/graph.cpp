@@ -43,7 +43,7 @@ NodeId GraphState::new_node(SpecId s, Value initial, std::string name) {
   MG_ASSERT_MSG(values.size() < kNoNode, "node ids exhausted");
   const auto id = static_cast<NodeId>(values.size());
   values.push_back(std::move(initial));
-  meta.push_back(specs[s].lazy ? std::uint32_t{kLazy} : 0u);
+  meta.push_back(structure_flags(s));
   spec.push_back(s);
   deps.emplace_back();
   rdeps.emplace_back();
@@ -154,6 +154,11 @@ const Value& Context::proposed_or_previous() const {
 
 void Context::reject(std::string reason) { throw RejectError{node_, std::move(reason)}; }
 
+std::span<const InputChange> Context::changes() const {
+  if (g_.running_incremental != node_ || g_.running_changes == nullptr) return {};
+  return *g_.running_changes;
+}
+
 const Value& Context::peek(NodeId node) const {
   if (node >= g_.values.size()) {
     throw std::out_of_range(g_.name_of(node_) + " peeks at node #" + std::to_string(node) +
@@ -191,7 +196,8 @@ NodeId Graph::add_mirror(Value initial, std::string name) {
 SpecId Graph::add_spec(FieldSpec spec) {
   GraphState& g = mut();
   SpecEntry e;
-  e.kind = SpecKind::formula;
+  e.kind = spec.dependencies == Dependencies::incremental ? SpecKind::incremental
+                                                          : SpecKind::formula;
   e.lazy = spec.evaluation == Evaluation::lazy;
   e.tracked = spec.dependencies == Dependencies::tracked;
   e.custom_equality = static_cast<bool>(spec.equality);
@@ -203,12 +209,19 @@ SpecId Graph::add_spec(FieldSpec spec) {
 
 Result<NodeId> Graph::add_derived(SpecId spec, std::span<const NodeId> inputs, std::string name) {
   GraphState& g = mut();
-  if (spec >= g.specs.size() || g.specs[spec].kind != SpecKind::formula) {
+  if (spec >= g.specs.size() || (g.specs[spec].kind != SpecKind::formula &&
+                                 g.specs[spec].kind != SpecKind::incremental)) {
     return Status(StatusCode::invalid_argument,
                   "spec " + std::to_string(spec) + " is not a formula spec from add_spec()");
   }
   if (!g.specs[spec].spec.formula) {
     return Status(StatusCode::invalid_argument, "spec " + g.specs[spec].spec.name + " has no formula");
+  }
+  if (g.specs[spec].kind == SpecKind::incremental && g.specs[spec].lazy) {
+    // Its changes are relative to the previous computation, which must be the last commit.
+    return Status(StatusCode::invalid_argument,
+                  "spec " + g.specs[spec].spec.name + " is incremental and lazy; incremental "
+                                                      "fields are strict");
   }
   for (NodeId in : inputs) {
     if (in >= g.values.size()) return unknown_node(in, g.values.size());
@@ -236,8 +249,14 @@ Status Graph::define(NodeId node, SpecId spec, std::span<const NodeId> inputs) {
     return Status(StatusCode::failed_precondition,
                   "define(" + g.name_of(node) + ") inside an open transaction: commit or reject first");
   }
-  if (spec >= g.specs.size() || g.specs[spec].kind != SpecKind::formula) {
+  if (spec >= g.specs.size() || (g.specs[spec].kind != SpecKind::formula &&
+                                 g.specs[spec].kind != SpecKind::incremental)) {
     return Status(StatusCode::invalid_argument, "spec " + std::to_string(spec) + " is not a formula spec");
+  }
+  if (g.specs[spec].kind == SpecKind::incremental && g.specs[spec].lazy) {
+    return Status(StatusCode::invalid_argument,
+                  "spec " + g.specs[spec].spec.name + " is incremental and lazy; incremental "
+                                                      "fields are strict");
   }
   for (NodeId in : inputs) {
     if (in >= g.values.size()) return unknown_node(in, g.values.size());
@@ -256,6 +275,157 @@ Status Graph::define(NodeId node, SpecId spec, std::span<const NodeId> inputs) {
   }
   g.undo_stack.clear();
   g.redo_stack.clear();
+  return Status::ok();
+}
+
+bool GraphState::reaches(NodeId from, NodeId to, std::vector<NodeId>* path) const {
+  // `to` depends on `from` only through dependents of `from` lower than `to` (invariant 1),
+  // so the walk stays below height(to): O(1) when `from` is already above `to`.
+  if (from == to) {
+    if (path != nullptr) *path = {to};
+    return true;
+  }
+  if (height(from) >= height(to)) return false;
+  std::unordered_map<NodeId, NodeId> parent{{from, kNoNode}};
+  std::vector<NodeId> stack{from};
+  while (!stack.empty()) {
+    const NodeId x = stack.back();
+    stack.pop_back();
+    for (NodeId d : rdeps_of(x)) {
+      if (parent.count(d) != 0) continue;
+      parent[d] = x;
+      if (d == to) {
+        if (path != nullptr) {
+          path->clear();
+          for (NodeId p = d; p != kNoNode; p = parent[p]) path->push_back(p);
+        }
+        return true;
+      }
+      if (height(d) < height(to)) stack.push_back(d);
+    }
+  }
+  return false;
+}
+
+namespace {
+
+Status check_incremental(const GraphState& g, NodeId node, NodeId input) {
+  const std::size_t n = g.values.size();
+  if (node >= n) return unknown_node(node, n);
+  if (input >= n) return unknown_node(input, n);
+  if (g.spec_of(node).kind != SpecKind::incremental) {
+    return Status(StatusCode::invalid_argument,
+                  g.name_of(node) + " is not an incremental field (Dependencies::incremental)");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+std::uint32_t GraphState::input_position(NodeId node, NodeId input) {
+  const std::span<const NodeId> ds = deps_of(node);
+  // Short lists are scanned; long ones keep an index, so that unlinking every member of a
+  // large collection is not quadratic. The index is a cache: checked on every use and
+  // rebuilt when the list changed behind it (define, import_image).
+  constexpr std::size_t kScannedInputsMax = 32;
+  if (ds.size() <= kScannedInputsMax) {
+    input_index.erase(node);
+    const auto it = std::find(ds.begin(), ds.end(), input);
+    return it == ds.end() ? kNoNode : static_cast<std::uint32_t>(it - ds.begin());
+  }
+  auto& index = input_index[node];
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (attempt == 1 || index.size() != ds.size()) {
+      index.clear();
+      for (std::uint32_t k = 0; k < ds.size(); ++k) index[ds[k]] = k;
+    }
+    const auto it = index.find(input);
+    if (it != index.end() && it->second < ds.size() && ds[it->second] == input) return it->second;
+  }
+  return kNoNode;
+}
+
+void GraphState::remove_input_at(NodeId node, NodeId input, std::uint32_t pos) {
+  // Moved to the front first, where EdgeArena::remove_one finds it at once.
+  const std::span<NodeId> ds = edges.get_mut(deps[node]);
+  MG_ASSERT(pos < ds.size() && ds[pos] == input);
+  std::swap(ds[0], ds[pos]);
+  edges.remove_one(deps[node], input);  // the last input takes its place
+  edges.remove_one(rdeps[input], node);
+  const auto it = input_index.find(node);
+  if (it == input_index.end()) return;
+  auto& index = it->second;
+  index.erase(input);
+  const std::span<const NodeId> now = deps_of(node);
+  if (pos != 0 && pos < now.size()) index[now[pos]] = pos;
+  if (!now.empty()) index[now[0]] = 0;
+}
+
+void GraphState::add_input_edge(NodeId node, NodeId input) {
+  edges.push_back(deps[node], input);
+  edges.push_back(rdeps[input], node);
+  if (height(node) <= height(input)) raise_height(node, height(input) + 1);
+  const auto it = input_index.find(node);
+  if (it != input_index.end()) it->second[input] = deps[node].count - 1;
+}
+
+Status Graph::add_input(NodeId node, NodeId input) {
+  GraphState& g = mut();
+  if (Status s = check_incremental(g, node, input); !s) return s;
+  std::vector<NodeId> path;
+  if (g.reaches(node, input, &path)) {
+    std::string text = g.name_of(node);
+    for (NodeId p : path) text += " -> " + g.name_of(p);
+    return Status(StatusCode::cycle, "adding " + g.name_of(input) + " as an input of " +
+                                         g.name_of(node) + " closes a cycle: " + text);
+  }
+  if (g.computed_in_txn) g.reset_computations();
+  g.input_stamp();
+  g.add_input_edge(node, input);
+  g.note_input(node, input, InputEvent::added, Value());
+  if (!g.has(node, kForce)) g.force(node);
+  return Status::ok();
+}
+
+Status Graph::remove_input(NodeId node, NodeId input) {
+  GraphState& g = mut();
+  if (Status s = check_incremental(g, node, input); !s) return s;
+  const std::uint32_t pos = g.input_position(node, input);
+  if (pos == kNoNode) {
+    return Status(StatusCode::not_found,
+                  g.name_of(input) + " is not an input of " + g.name_of(node));
+  }
+  if (g.computed_in_txn) g.reset_computations();
+  g.input_stamp();
+  // What the node's computations so far have seen of it: its value when the transaction began.
+  const Value old = g.start_value(input);
+  g.remove_input_at(node, input, pos);
+  g.note_input(node, input, InputEvent::removed, old);
+  if (!g.has(node, kForce)) g.force(node);
+  return Status::ok();
+}
+
+Status Graph::restore_input(NodeId node, NodeId input, bool present) {
+  GraphState& g = mut();
+  if (Status s = check_incremental(g, node, input); !s) return s;
+  if (g.txn_open) {
+    return Status(StatusCode::failed_precondition,
+                  "restore_input(" + g.name_of(node) + ") inside an open transaction");
+  }
+  if (!present) {
+    const std::uint32_t pos = g.input_position(node, input);
+    if (pos == kNoNode) {
+      return Status(StatusCode::not_found,
+                    g.name_of(input) + " is not an input of " + g.name_of(node));
+    }
+    g.remove_input_at(node, input, pos);
+    return Status::ok();
+  }
+  if (g.reaches(node, input, nullptr)) {
+    return Status(StatusCode::cycle, "restoring " + g.name_of(input) + " as an input of " +
+                                         g.name_of(node) + " closes a cycle");
+  }
+  g.add_input_edge(node, input);
   return Status::ok();
 }
 
@@ -469,6 +639,14 @@ Value Graph::committed(NodeId node) const {
 }
 
 bool Graph::is_stale(NodeId node) const { return state().has(node, kStale); }
+
+bool Graph::ran_in_transaction(NodeId node) const {
+  const GraphState& g = state();
+  MG_ASSERT(node < g.values.size() && g.has(node, kIncremental));
+  // Undone computations of incremental fields take their old stamp back (note_fresh
+  // records them for reset_computations and rollback).
+  return g.computed_at[node] >= g.txn_first_stamp;
+}
 
 Result<CommitStats> Graph::commit() {
   Result<CommitStats> r = mut().commit();

@@ -17,7 +17,7 @@
 
 namespace mgraph {
 
-// Per-node flag bits, stored in the low byte of `meta` (the height is above them).
+// Per-node flag bits, stored in the low bits of `meta` (the height is above them).
 enum NodeFlag : std::uint32_t {
   kStale = 1u << 0,          ///< value may be out of date
   kWritten = 1u << 1,        ///< variable: written since the last mark(); derived: marked in this txn
@@ -27,14 +27,27 @@ enum NodeFlag : std::uint32_t {
   kForce = 1u << 5,          ///< must recompute: new, proposed or redefined
   kObserved = 1u << 6,       ///< has an observer: computed eagerly
   kExported = 1u << 7,       ///< read by other partitions: computed eagerly, reported
+  /// Copy of "the spec is incremental" (Dependencies::incremental), so that marking can
+  /// note which input made such a node stale without looking at its spec.
+  kIncremental = 1u << 8,
 };
 inline constexpr std::uint32_t kMarked = kWritten;  // same bit, on derived nodes
-inline constexpr std::uint32_t kFlagBits = 8;
+inline constexpr std::uint32_t kFlagBits = 9;
+static_assert(kFlagBits == kImageFlagBits, "image.hpp documents the meta layout");
+/// Flags that follow the structure (the node's spec), not the state.
+inline constexpr std::uint32_t kStructureFlags = kLazy | kIncremental;
 inline constexpr std::uint32_t kFlagMask = (1u << kFlagBits) - 1;
-/// Largest height a node can have (24 bits above the flags).
+/// Largest height a node can have (23 bits above the flags).
 inline constexpr std::uint32_t kHeightMax = (1u << (32 - kFlagBits)) - 1;
 
-enum class SpecKind : std::uint8_t { variable, mirror, formula, group_member, group_dispatcher };
+enum class SpecKind : std::uint8_t {
+  variable,
+  mirror,
+  formula,
+  group_member,
+  group_dispatcher,
+  incremental,  ///< a formula over Dependencies::incremental inputs
+};
 
 struct SpecEntry {
   FieldSpec spec;
@@ -51,6 +64,28 @@ struct GroupState {
   std::vector<NodeId> members;
   std::vector<bool> keep;
   NodeId dispatcher = kNoNode;
+};
+
+/// How the open transaction touched one input of an incremental node.
+enum class InputEvent : std::uint8_t { marked, added, removed };
+
+/// One input of an incremental node touched in the open transaction: whether it was an
+/// input when the transaction began, with its value then, and whether it is one now.
+struct TouchedInput {
+  NodeId input;
+  bool was_input;
+  bool is_input;
+  Value old_value;  ///< valid if was_input
+};
+
+/// The inputs of one incremental node touched in the open transaction. Kept until the
+/// transaction ends (also across reset_computations), since a computation always starts
+/// from the node's value at the start of the transaction.
+struct InputLog {
+  NodeId node;
+  std::vector<TouchedInput> inputs;
+  std::vector<NodeId> pull;  ///< inputs with is_input, brought up to date before it runs
+  bool pull_dirty = false;   ///< an input was removed after `pull` was built
 };
 
 /// Thrown inside the engine (never across the API) to unwind a running formula.
@@ -118,6 +153,17 @@ struct GraphState {
   RevisionRecord journal;            ///< the open transaction's changes
   std::unordered_set<NodeId> deps_journaled;
   std::vector<NodeId> exported_marked;   ///< exported nodes marked in this transaction
+  /// Incremental nodes' touched inputs in this transaction: logs by node, and the index
+  /// of each (node, input) pair in its log.
+  std::vector<InputLog> input_logs;
+  std::unordered_map<NodeId, std::uint32_t> input_log_of;
+  std::unordered_map<std::uint64_t, std::uint32_t> touched_index;
+  /// The changes the running incremental formula sees (Context::changes()).
+  const std::vector<InputChange>* running_changes = nullptr;
+  NodeId running_incremental = kNoNode;
+  /// Positions of the inputs of incremental nodes with long input lists (input_position):
+  /// a cache of the dependency lists, rebuilt when found stale.
+  std::unordered_map<NodeId, std::unordered_map<NodeId, std::uint32_t>> input_index;
   std::unordered_set<NodeId> exported_reported;
   bool stamp_computed = false;       ///< a formula ran at the current stamp
   bool computing = false;            ///< compute() ran in this transaction
@@ -172,11 +218,16 @@ struct GraphState {
   bool is_eager(NodeId n) const { return (meta[n] & kLazy) == 0 || has(n, kObserved | kExported); }
   void set_spec(NodeId n, SpecId s) {
     spec[n] = s;
-    if (specs[s].lazy) {
-      set(n, kLazy);
-    } else {
-      clear(n, kLazy);
-    }
+    clear(n, kStructureFlags);
+    set(n, structure_flags(s));
+  }
+  std::uint32_t structure_flags(SpecId s) const {
+    return (specs[s].lazy ? std::uint32_t{kLazy} : 0u) |
+           (specs[s].kind == SpecKind::incremental ? std::uint32_t{kIncremental} : 0u);
+  }
+  /// The value `n` had when the transaction began: O(1) unless this transaction changed it.
+  const Value& start_value(NodeId n) const {
+    return journaled(n) ? txn_start_value(n) : values[n];
   }
   std::span<const NodeId> deps_of(NodeId n) const { return edges.get(deps[n]); }
   std::span<const NodeId> rdeps_of(NodeId n) const { return edges.get(rdeps[n]); }
@@ -198,7 +249,32 @@ struct GraphState {
   void finalize_commit();
   void trim_scratch();
   void mark_node(NodeId n, std::vector<NodeId>* exported_stale);
-  void mark_dependents(NodeId n, std::vector<NodeId>* exported_stale);
+  /// Marks the dependents of `n`, whose value at the start of the transaction was
+  /// `old_value` (null: its value now, or its journaled one).
+  void mark_dependents(NodeId n, std::vector<NodeId>* exported_stale,
+                       const Value* old_value = nullptr);
+  /// Notes that the transaction touched `input` of incremental node `node`.
+  void note_input(NodeId node, NodeId input, InputEvent event, const Value& old_value);
+  /// note_input for a marked input whose start value is `old_value` (null: start_value()).
+  /// Out of line: marking calls it rarely, and its loops stay small.
+  [[gnu::noinline, gnu::cold]] void note_marked(NodeId node, NodeId input, const Value* old_value);
+  /// The inputs an incremental node's computation must bring up to date first: all of
+  /// them before its first computation, else those the transaction touched.
+  std::span<const NodeId> incremental_pull(NodeId n);
+  Value eval_incremental(NodeId n, Context& ctx, const SpecEntry& se);
+  void clear_input_logs() {
+    if (!input_logs.empty()) clear_input_logs_now();
+  }
+  void clear_input_logs_now();
+  /// Position of `input` in the inputs of incremental node `node`, kNoNode if absent.
+  std::uint32_t input_position(NodeId node, NodeId input);
+  /// Takes input `input`, at `pos`, from incremental node `node`. O(1).
+  void remove_input_at(NodeId node, NodeId input, std::uint32_t pos);
+  /// Gives incremental node `node` the input `input`. REQUIRES: not an input yet.
+  void add_input_edge(NodeId node, NodeId input);
+  /// Whether `to` depends on `from`, through dependents of `from` lower than `to`;
+  /// the path from `to` back to `from` in `path` if so.
+  bool reaches(NodeId from, NodeId to, std::vector<NodeId>* path) const;
   /// Computes the queued stale nodes. Throws CycleError/RejectError.
   void compute_pending(std::vector<Resolution>* resolved);
   /// Brings `n` up to date. Returns false if it waits for a mirror.
@@ -221,6 +297,7 @@ struct GraphState {
   /// Records a stale-to-fresh transition where rollback or undo needs it: nodes that
   /// were stale before the transaction (marked ones just turn fresh again on
   /// rollback), and every node when history is kept.
+  /// (eval_incremental records incremental nodes that run in every case.)
   [[gnu::always_inline]] void note_fresh(NodeId n, std::uint32_t old_computed_at) {
     if (txn_open && has(n, kMarked) && options.history_limit == 0) return;  // hot path
     if (txn_open) {

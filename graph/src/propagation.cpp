@@ -28,15 +28,112 @@ void GraphState::mark_node(NodeId start, std::vector<NodeId>* exported_stale) {
       if (exported_stale != nullptr) exported_stale->push_back(x);
     }
     for (NodeId d : rdeps_of(x)) {
+      if (has(d, kIncremental)) [[unlikely]] note_marked(d, x, nullptr);
       if (!has(d, kStale)) mark_stack.push_back(d);
     }
   }
 }
 
-void GraphState::mark_dependents(NodeId n, std::vector<NodeId>* exported_stale) {
+void GraphState::mark_dependents(NodeId n, std::vector<NodeId>* exported_stale,
+                                 const Value* old_value) {
   for (NodeId d : rdeps_of(n)) {
+    if (has(d, kIncremental)) [[unlikely]] note_marked(d, n, old_value);
     if (!has(d, kStale)) mark_node(d, exported_stale);
   }
+}
+
+void GraphState::note_marked(NodeId node, NodeId input, const Value* old_value) {
+  note_input(node, input, InputEvent::marked,
+             old_value != nullptr ? *old_value : start_value(input));
+}
+
+void GraphState::note_input(NodeId node, NodeId input, InputEvent event, const Value& old_value) {
+  const auto [log_it, new_log] =
+      input_log_of.try_emplace(node, static_cast<std::uint32_t>(input_logs.size()));
+  if (new_log) input_logs.push_back(InputLog{node, {}, {}, false});
+  InputLog& log = input_logs[log_it->second];
+  const std::uint64_t key = (std::uint64_t{node} << 32) | input;
+  const auto [it, first] =
+      touched_index.try_emplace(key, static_cast<std::uint32_t>(log.inputs.size()));
+  if (first) {
+    // The first touch tells what the node's computations so far have seen of the input.
+    const bool was = event != InputEvent::added;
+    log.inputs.push_back(TouchedInput{input, was, event != InputEvent::removed,
+                                      was ? old_value : Value()});
+    if (event != InputEvent::removed) log.pull.push_back(input);
+    return;
+  }
+  TouchedInput& t = log.inputs[it->second];
+  if (event == InputEvent::added && !t.is_input) {
+    t.is_input = true;
+    log.pull.push_back(input);
+  } else if (event == InputEvent::removed && t.is_input) {
+    t.is_input = false;
+    log.pull_dirty = true;
+  }
+}
+
+std::span<const NodeId> GraphState::incremental_pull(NodeId n) {
+  if (computed_at[n] == 0) return deps_of(n);
+  const auto it = input_log_of.find(n);
+  if (it == input_log_of.end()) return {};
+  InputLog& log = input_logs[it->second];
+  if (log.pull_dirty) {
+    // Only between marking and computing: nothing notes inputs while formulas run.
+    log.pull.clear();
+    for (const TouchedInput& t : log.inputs) {
+      if (t.is_input) log.pull.push_back(t.input);
+    }
+    log.pull_dirty = false;
+  }
+  return log.pull;
+}
+
+Value GraphState::eval_incremental(NodeId n, Context& ctx, const SpecEntry& se) {
+  // A computation taken back (reset_computations, rollback) must give its stamp back too,
+  // so that Graph::ran_in_transaction tells; note_fresh skips marked nodes without history.
+  if (txn_open && has(n, kMarked) && options.history_limit == 0) {
+    freshened.push_back(Freshened{n, computed_at[n], false});
+  }
+  std::vector<InputChange> changes;
+  if (computed_at[n] == 0) {
+    // The first computation (or the first since a rollback made it new again): every
+    // input is added, and self() is null.
+    const std::span<const NodeId> ds = deps_of(n);
+    changes.reserve(ds.size());
+    for (NodeId d : ds) changes.push_back(InputChange{d, false, true, Value(), values[d]});
+  } else if (const auto it = input_log_of.find(n); it != input_log_of.end()) {
+    const InputLog& log = input_logs[it->second];
+    changes.reserve(log.inputs.size());
+    for (const TouchedInput& t : log.inputs) {
+      if (!t.was_input && !t.is_input) continue;
+      const Value now = t.is_input ? values[t.input] : Value();
+      if (t.was_input && t.is_input && t.old_value == now) continue;
+      changes.push_back(InputChange{t.input, t.was_input, t.is_input, t.old_value, now});
+    }
+  }
+  // A formula that reads a stale node may nest another computation: restore on the way out.
+  struct Running {
+    GraphState& g;
+    const std::vector<InputChange>* changes;
+    NodeId node;
+    Running(GraphState& gs, const std::vector<InputChange>* c, NodeId x)
+        : g(gs), changes(gs.running_changes), node(gs.running_incremental) {
+      g.running_changes = c;
+      g.running_incremental = x;
+    }
+    ~Running() {
+      g.running_changes = changes;
+      g.running_incremental = node;
+    }
+  } running(*this, &changes, n);
+  return se.spec.formula(ctx);
+}
+
+void GraphState::clear_input_logs_now() {
+  input_logs.clear();
+  input_log_of.clear();
+  touched_index.clear();
 }
 
 void GraphState::mark(std::vector<NodeId>* exported_stale) {
@@ -51,7 +148,7 @@ void GraphState::mark(std::vector<NodeId>* exported_stale) {
       e.node = kNoNode;
       continue;
     }
-    mark_dependents(v, exported_stale);
+    mark_dependents(v, exported_stale, &e.value);
   }
   written.clear();
   for (NodeId n : pending_new) {
@@ -139,7 +236,7 @@ bool GraphState::ensure(NodeId root) {
     const NodeId x = f.node;
     if (!f.need && (has(x, kForce) || computed_at[x] == 0)) f.need = true;
     const bool tracked = spec_of(x).tracked;
-    const std::span<const NodeId> ds = deps_of(x);
+    const std::span<const NodeId> ds = has(x, kIncremental) ? incremental_pull(x) : deps_of(x);
     bool descended = false;
     while (f.next_dep < ds.size()) {
       // A tracked formula may read other inputs this time: stop at the first change.
@@ -191,7 +288,8 @@ void GraphState::run_formula(NodeId x) {
   const SpecEntry& se = spec_of(x);
   const auto track_begin = static_cast<std::uint32_t>(track.size());
   const Span ds = deps[x];
-  Context ctx(*this, x, values.data(), edges.get(ds).data(), se.tracked ? 0u : ds.count);
+  const bool declared = !se.tracked && se.kind != SpecKind::incremental;
+  Context ctx(*this, x, values.data(), edges.get(ds).data(), declared ? ds.count : 0u);
   Value v;
   struct NestGuard {
     std::uint32_t& depth;
@@ -202,6 +300,7 @@ void GraphState::run_formula(NodeId x) {
     case SpecKind::formula: v = se.spec.formula(ctx); break;
     case SpecKind::group_member: v = eval_group_member(ctx, se); break;
     case SpecKind::group_dispatcher: v = eval_group_dispatcher(x, se); break;
+    case SpecKind::incremental: v = eval_incremental(x, ctx, se); break;
     case SpecKind::variable:
     case SpecKind::mirror: MG_ASSERT_MSG(false, "variables have no formula");
   }

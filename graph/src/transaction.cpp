@@ -114,6 +114,7 @@ void GraphState::rollback() {
   exported_marked.clear();
   exported_reported.clear();
   deps_journaled.clear();
+  clear_input_logs();
   journal.values.clear();
   journal.deps.clear();
   txn_open = false;
@@ -209,6 +210,7 @@ void GraphState::finalize_commit() {
   exported_marked.clear();
   exported_reported.clear();
   deps_journaled.clear();
+  clear_input_logs();
   if (!last_changed.empty()) {
     rec.before = revision;
     rec.after = next_revision++;

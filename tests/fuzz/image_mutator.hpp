@@ -23,10 +23,8 @@ using Rng = mgraph::testing::Prng;
 /// True one time in n. REQUIRES: n > 0.
 inline bool one_in(Rng& rng, std::uint64_t n) { return rng.below(n) == 0; }
 
-/// Bits of GraphImage::meta below the height: graph_state.hpp's kFlagBits, which the
-/// target cannot include. Keep them in step; a mismatch only makes height mutations land
-/// on flag bits, which imports refuse, so the fuzzer would test heights less.
-inline constexpr std::uint32_t kMetaFlagBits = 8;
+/// Bits of GraphImage::meta below the height (image.hpp; graph_state.hpp asserts it).
+inline constexpr std::uint32_t kMetaFlagBits = kImageFlagBits;
 
 /// A node id: nearly always one of the n nodes, now and then just past them.
 inline NodeId any_node(Rng& rng, std::size_t n) {

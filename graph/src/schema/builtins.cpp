@@ -1,5 +1,5 @@
-// Function calls of the formula language: aggregates over collections (incremental or
-// scanning), scalar math, strings and tensors.
+// Function calls of the formula language: scalar math, strings and tensors; aggregates
+// over collections are compiled in aggregates.cpp.
 
 #include <algorithm>
 #include <cmath>
@@ -23,135 +23,7 @@ constexpr AggName kAggregates[] = {
 
 Value as_real(const Value& v) { return v.is_int() ? Value(static_cast<double>(v.as_int())) : v; }
 
-/// Whether two patterns walk the same relations from the formula's record.
-bool same_path(const std::vector<Step>& a, const std::vector<Step>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](const Step& x, const Step& y) { return x.relation == y.relation; });
-}
-
 }  // namespace
-
-bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typed* out) {
-  const bool records_only =
-      arg.kind == Typed::Kind::collection || (arg.kind == Typed::Kind::each && arg.field == kNone);
-  if (records_only && op != AggOp::count) {
-    return error(e.loc, std::string(agg_name(op)) + " needs a field of every member, e.g. " +
-                            agg_name(op) + "(items[*].price)");
-  }
-  const Type elem = arg.type;
-  if ((op == AggOp::any || op == AggOp::every) && elem != Type::boolean) {
-    return error(e.loc, std::string(agg_name(op)) + " needs bool members, got " + type_name(elem));
-  }
-  if ((op == AggOp::sum || op == AggOp::avg || op == AggOp::min || op == AggOp::max) &&
-      !numeric(elem)) {
-    return error(e.loc,
-                 std::string(agg_name(op)) + " needs numeric members, got " + type_name(elem));
-  }
-  out->kind = Typed::Kind::value;
-  out->constant = false;
-  out->type = op == AggOp::count                         ? Type::integer
-              : op == AggOp::avg                         ? Type::real
-              : (op == AggOp::any || op == AggOp::every) ? Type::boolean
-                                                         : elem;
-  EntityDef& ent = schema_.entities[entity_];
-  const EntityDef& target = schema_.entities[arg.path.back().target];
-  const bool state_member = arg.field == kNone || target.fields[arg.field].kind == FieldKind::state;
-  if (options_.incremental_aggregates && arg.path.size() == 1 && state_member) {
-    // Kept from mutation events; the formula only reads the aggregate's state nodes.
-    const std::uint32_t rel = arg.path[0].relation;
-    const std::uint32_t field = op == AggOp::count ? kNone : arg.field;
-    AggregateDef* def = nullptr;
-    for (AggregateDef& d : ent.aggregates) {
-      const bool same_family = (d.op == AggOp::min || d.op == AggOp::max)
-                                   ? d.op == op
-                                   : (op != AggOp::min && op != AggOp::max);
-      if (d.relation == rel && d.field == field && same_family) def = &d;
-    }
-    if (def == nullptr) {
-      ent.aggregates.push_back(AggregateDef{op, rel, field, elem});
-      def = &ent.aggregates.back();
-      if (op == AggOp::min || op == AggOp::max) {
-        def->value_local = ent.local_count++;
-      } else {
-        def->count_local = ent.local_count++;
-        if (field != kNone) def->sum_local = ent.local_count++;
-      }
-    }
-    if (op == AggOp::min || op == AggOp::max) {
-      const std::uint32_t k = slot_of(def->value_local);
-      out->eval = [k](Frame& f) { return f.slot(k); };
-      return true;
-    }
-    // Only the state nodes this operation needs become inputs.
-    const bool needs_count = op != AggOp::sum && op != AggOp::any;
-    const std::uint32_t kc = needs_count ? slot_of(def->count_local) : kNone;
-    const std::uint32_t ks = op == AggOp::count ? kNone : slot_of(def->sum_local);
-    switch (op) {
-      case AggOp::count:
-        out->eval = [kc](Frame& f) { return f.slot(kc); };
-        break;
-      case AggOp::sum:
-        out->eval = [ks](Frame& f) { return f.slot(ks); };
-        break;
-      case AggOp::avg:
-        out->eval = [kc, ks](Frame& f) {
-          const double n = ops::num(f.slot(kc));
-          return Value(n == 0 ? 0.0 : ops::num(f.slot(ks)) / n);
-        };
-        break;
-      case AggOp::any:
-        out->eval = [ks](Frame& f) { return Value(ops::num(f.slot(ks)) > 0); };
-        break;
-      default:
-        out->eval = [kc, ks](Frame& f) {
-          return Value(ops::num(f.slot(ks)) == ops::num(f.slot(kc)));
-        };
-        break;
-    }
-    return true;
-  }
-  // The full-recompute path: walk the collection on every computation.
-  current_->tracked = true;
-  const std::uint32_t local = arg.field == kNone ? kNone : target.field_local(arg.field);
-  const bool ints = elem == Type::integer;
-  out->eval = [path = arg.path, local, op, ints](Frame& fr) {
-    std::int64_t n = 0, isum = 0;
-    double sum = 0;
-    Value best;
-    walk_path(fr, path, 0, fr.record(), [&](std::uint64_t id) {
-      ++n;
-      if (local == kNone) return;
-      const Value v = fr.read(id, local);
-      if (ints) {
-        isum = ops::add_wrapping(isum, v.is_int() ? v.as_int() : 0);
-      } else {
-        sum += ops::num(v);
-      }
-      if (op == AggOp::min || op == AggOp::max) {
-        if (best.is_null() ||
-            (op == AggOp::min ? ops::num(v) < ops::num(best) : ops::num(v) > ops::num(best))) {
-          best = v;
-        }
-      }
-    });
-    const double total = ints ? static_cast<double>(isum) : sum;
-    switch (op) {
-      case AggOp::count:
-        return Value(n);
-      case AggOp::sum:
-        return ints ? Value(isum) : Value(sum);
-      case AggOp::avg:
-        return Value(n == 0 ? 0.0 : total / static_cast<double>(n));
-      case AggOp::any:
-        return Value(total > 0);
-      case AggOp::every:
-        return Value(total == static_cast<double>(n));
-      default:
-        return best.is_null() ? (ints ? Value(std::int64_t{0}) : Value(0.0)) : best;
-    }
-  };
-  return true;
-}
 
 bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
   const std::string& fn = e.text;
@@ -169,32 +41,7 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
     }
     break;  // a value: min(a, b), sum(tensor), ... below
   }
-  if (fn == "wavg") {
-    if (e.args.size() != 2) return error(e.loc, "wavg(values, weights) takes two patterns");
-    Typed v, w;
-    if (!expr(*e.args[0], &v) || !expr(*e.args[1], &w)) return false;
-    if (v.kind != Typed::Kind::each || w.kind != Typed::Kind::each || v.field == kNone ||
-        w.field == kNone || !numeric(v.type) || !numeric(w.type) || !same_path(v.path, w.path)) {
-      return error(e.loc,
-                   "wavg takes two numeric patterns over the same collection, e.g. "
-                   "wavg(items[*].price, items[*].qty)");
-    }
-    current_->tracked = true;
-    const EntityDef& target = schema_.entities[v.path.back().target];
-    const std::uint32_t lv = target.field_local(v.field), lw = target.field_local(w.field);
-    out->type = Type::real;
-    out->constant = false;
-    out->eval = [path = v.path, lv, lw](Frame& fr) {
-      double num = 0, den = 0;
-      walk_path(fr, path, 0, fr.record(), [&](std::uint64_t id) {
-        const double wt = ops::num(fr.read(id, lw));
-        num += wt * ops::num(fr.read(id, lv));
-        den += wt;
-      });
-      return Value(den == 0 ? 0.0 : num / den);
-    };
-    return true;
-  }
+  if (fn == "wavg") return wavg(e, out);
 
   std::vector<Typed> args(e.args.size());
   bool ok = true;

@@ -1,6 +1,8 @@
 #pragma once
 // Private interface between the schema checker and the formula compiler.
 
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "mgraph/graph/schema/ast.hpp"
@@ -62,6 +64,49 @@ class ExprCompiler {
   bool list(const ast::Expr& e, Typed* out);
   bool call(const ast::Expr& e, Typed* out);
   bool aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typed* out);
+  bool wavg(const ast::Expr& e, Typed* out);
+
+  // ---- Accumulators (aggregates.cpp) ----
+
+ public:
+  /// What one level of a pattern aggregate keeps: `members` stands for the count, and
+  /// `product` for wavg's numerator (field * weight).
+  struct Quantity {
+    AccKind kind = AccKind::members;
+    std::uint32_t field = kNone;   ///< field of the entity the pattern ends at
+    std::uint32_t weight = kNone;  ///< product: the weight's field
+  };
+  /// The local of entity `ent` that holds `q` over path[i..] for each of its records;
+  /// path[i..] contains a many-hop.
+  std::uint32_t level(std::uint32_t ent, const std::vector<Step>& path, std::size_t i,
+                      const Quantity& q);
+  /// `def` as an accumulator of `ent` (an equal one is shared); its local.
+  std::uint32_t accumulator(std::uint32_t ent, AggregateDef def);
+  /// A hidden node of `ent` reading `local` of the record `hops` (one-hops) reach, `zero`
+  /// when one is unlinked; `local` kNone reads `true` for the record itself.
+  std::uint32_t through(std::uint32_t ent, std::vector<Step> hops, std::uint32_t local,
+                        Value zero, Type type);
+  /// A hidden node of `ent` holding the product of its locals `x` and `w`, as a float.
+  std::uint32_t product(std::uint32_t ent, std::uint32_t x, std::uint32_t w);
+  bool computed_local(std::uint32_t ent, std::uint32_t local) const;
+  Type local_type(std::uint32_t ent, std::uint32_t local) const;
+  std::string local_name(std::uint32_t ent, std::uint32_t local) const;
+  /// Where a formula finds the accumulators of a pattern: its own record's (slots, declared
+  /// dependencies), or those of the record the pattern's leading one-hops reach (tracked;
+  /// `zeros` when a hop is unlinked).
+  struct Accumulated {
+    bool own = true;
+    std::vector<std::uint32_t> slots;   ///< own: slot per quantity
+    std::vector<Step> prefix;           ///< else: the leading one-hops
+    std::vector<std::uint32_t> locals;  ///< else: local per quantity in the record reached
+    std::vector<Value> zeros;
+  };
+
+ private:
+  /// The accumulators holding `qs` over `path`. REQUIRES: `path` has a many-hop.
+  Accumulated accumulated(const std::vector<Step>& path, const std::vector<Quantity>& qs);
+  /// The full-recompute path: walks the collection on every computation.
+  Eval scan(const std::vector<Step>& path, std::uint32_t local, AggOp op, bool ints);
   bool value_of(const ast::Expr& e, Typed* out);  ///< expr() that must be a value
   bool error(SourceLoc loc, std::string message);
   std::uint32_t slot_of(std::uint32_t local);

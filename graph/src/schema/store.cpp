@@ -23,6 +23,7 @@ class Store::FieldFrame final : public Frame {
   FieldFrame(Store& s, Context& c, const CompiledFormula& f, Type self_type)
       : s_(s), c_(c), f_(f), self_type_(self_type) {}
   Value slot(std::uint32_t k) override {
+    ++s_.values_read_;
     if (!f_.tracked) return c_.input(k);
     return c_.read(s_.node(s_.records_[record() - 1], f_.slots[k]));
   }
@@ -37,6 +38,7 @@ class Store::FieldFrame final : public Frame {
   }
   Value read(std::uint64_t id, std::uint32_t local) override {
     MG_ASSERT(id >= 1 && id <= s_.records_.size());
+    ++s_.values_read_;
     return c_.read(s_.node(s_.records_[id - 1], local));
   }
   const std::vector<std::uint64_t>& members(std::uint64_t id, std::uint32_t local) override {
@@ -44,7 +46,9 @@ class Store::FieldFrame final : public Frame {
     const Record& r = s_.records_[id - 1];
     c_.read(s_.node(r, local));  // the membership version: a dependency on the collection
     const EntityDef& e = s_.schema_->entities[r.entity];
-    return r.extra->members[local - e.relation_local(0)];
+    const auto& members = r.extra->members[local - e.relation_local(0)];
+    s_.values_read_ += 1 + members.size();
+    return members;
   }
 
  private:
@@ -150,14 +154,7 @@ void Store::build_specs() {
     }
     for (std::uint32_t rel = 0; rel < e.relations.size(); ++rel)
       layout[e.relation_local(rel)] = next++;
-    for (const AggregateDef& a : e.aggregates) {
-      if (a.value_local != kNone) {
-        layout[a.value_local] = next++;
-      } else {
-        layout[a.count_local] = next++;
-        if (a.sum_local != kNone) layout[a.sum_local] = next++;
-      }
-    }
+    for (const AggregateDef& a : e.aggregates) layout[a.local] = next++;
     for (const GroupDef& g : e.groups) {  // Graph::add_cycle_group: dispatcher, then members
       layout[g.dispatcher_local] = next++;
       for (std::uint32_t m : g.members) layout[e.field_local(m)] = next++;
@@ -166,16 +163,23 @@ void Store::build_specs() {
       if (e.fields[f].kind == FieldKind::effect) layout[e.fields[f].cond_local] = next++;
       layout[e.field_local(f)] = next++;
     }
+    for (const HiddenDef& h : e.hidden) layout[h.local] = next++;
     MG_ASSERT(next == e.local_count);
   }
-  for (std::uint32_t ei = 0; ei < ents.size(); ++ei) watchers_[ei].resize(ents[ei].fields.size());
+  build_accumulators();
+  hidden_specs_.resize(ents.size());
   for (std::uint32_t ei = 0; ei < ents.size(); ++ei) {
     const EntityDef& e = ents[ei];
-    for (std::uint32_t a = 0; a < e.aggregates.size(); ++a) {
-      const AggregateDef& ag = e.aggregates[a];
-      if (ag.field == kNone) continue;
-      const RelationDef& rel = e.relations[ag.relation];
-      watchers_[rel.target][ag.field].push_back({ei, a, rel.inverse});
+    for (const HiddenDef& h : e.hidden) {
+      FieldSpec spec;
+      spec.name = e.name + "." + h.name;
+      spec.dependencies = h.formula.tracked ? Dependencies::tracked : Dependencies::declared;
+      // A hidden value may be null (a hop unlinked): no coercion to a field's type.
+      spec.formula = [this, cf = &h.formula](Context& c) {
+        FieldFrame frame(*this, c, *cf, Type::null);
+        return cf->eval(frame);
+      };
+      hidden_specs_[ei].push_back(graph_.add_spec(std::move(spec)));
     }
     specs_[ei].assign(2 * e.fields.size(), 0);
     for (std::uint32_t f = 0; f < e.fields.size(); ++f) {
@@ -289,14 +293,17 @@ Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
     own(e.relation_local(rel),
         graph_.add_variable(e.relations[rel].many ? Value(std::int64_t{0}) : Value()));
   }
-  for (const AggregateDef& a : e.aggregates) {
-    const Value zero = a.elem == Type::real ? Value(0.0) : Value(std::int64_t{0});
-    if (a.value_local != kNone) {
-      own(a.value_local, graph_.add_variable(zero));
-    } else {
-      own(a.count_local, graph_.add_variable(Value(std::int64_t{0})));
-      if (a.sum_local != kNone) own(a.sum_local, graph_.add_variable(zero));
+  for (std::uint32_t k = 0; k < e.aggregates.size(); ++k) {
+    const AggregateDef& a = e.aggregates[k];
+    if (!a.computed) {
+      own(a.local, graph_.add_variable(initial_of(a)));
+      continue;
     }
+    // Its inputs, the members' sources, come with the links (add_inputs).
+    Result<NodeId> n = graph_.add_derived(acc_specs_[r.entity][k], std::span<const NodeId>{},
+                                          node_name(id, a.name));
+    if (!n.is_ok()) return n.status();
+    own(a.local, *n);
   }
   // Memberships (many-relations) and min/max bags; a record with neither allocates none.
   const bool many = std::any_of(e.relations.begin(), e.relations.end(),
@@ -349,6 +356,17 @@ Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
     Result<NodeId> n = graph_.add_derived(specs_[r.entity][f], inputs, node_name(id, d.name));
     if (!n.is_ok()) return n.status();
     own(e.field_local(f), *n);
+  }
+  for (std::uint32_t k = 0; k < e.hidden.size(); ++k) {
+    const CompiledFormula& cf = e.hidden[k].formula;
+    inputs.clear();
+    if (!cf.tracked) {
+      for (std::uint32_t local : cf.slots) inputs.push_back(node(r, local));
+    }
+    Result<NodeId> n =
+        graph_.add_derived(hidden_specs_[r.entity][k], inputs, node_name(id, e.hidden[k].name));
+    if (!n.is_ok()) return n.status();
+    own(e.hidden[k].local, *n);
   }
   MG_ASSERT(graph_.node_count() == r.base + e.local_count);
   versions_.resize(graph_.node_count(), 0);
@@ -406,6 +424,8 @@ void Store::emit(MutationEvent e) {
 Status Store::write(NodeId node, Value v) {
   // A transaction committed or dropped behind the Store's back leaves nothing to remember.
   if (!txn_nodes_.empty() && !txn_current()) end_transaction();
+  // Multiset changes of a transaction that ended behind the Store's back are void.
+  if (!deferred_bags_.empty() && !graph_.in_transaction()) clear_deferred_bags();
   if (Status s = graph_.write(node, v); !s.is_ok()) return s;
   if (txn_nodes_.empty()) txn_revision_ = graph_.revision();
   const std::uint32_t found = txn_find(node);
@@ -504,16 +524,8 @@ Status Store::update(RecordId id, const FieldValues& values) {
     const Value old = current(n);
     if (Status s = write(n, *c); !s.is_ok()) return s;
     if (old == *c) continue;
-    // Incremental aggregates of every record this one belongs to, through the inverse.
-    for (const Watcher& w : watchers_[r.entity][f]) {
-      const RelationDef& inv = e.relations[w.inverse];
-      if (inv.many) {
-        for (RecordId o : r.extra->members[w.inverse]) aggregate_change(o, w.aggregate, old, *c);
-      } else {
-        const Value o = current(node(r, e.relation_local(w.inverse)));
-        if (o.is_int()) aggregate_change(static_cast<RecordId>(o.as_int()), w.aggregate, old, *c);
-      }
-    }
+    // Accumulators of every record this one belongs to, through the inverse.
+    if (!watchers_[r.entity][e.field_local(f)].empty()) notify(id, e.field_local(f), old, *c);
   }
   if (!listened) return Status::ok();
   ev.values = field_values(r);
@@ -627,14 +639,26 @@ Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
                                                          " is already linked; unlink it first");
     }
   }
-  const int sign = insert ? 1 : -1;
-  set_side(a, rel, b, insert);
-  set_side(b, d.inverse, a, insert);
-  for (std::uint32_t g = 0; g < ea.aggregates.size(); ++g) {
-    if (ea.aggregates[g].relation == rel) aggregate_member(a, g, b, sign);
+  // Inputs of incremental accumulators first: adding one refuses a cycle, and then the
+  // link changes nothing.
+  if (insert) {
+    if (Status s = add_inputs(a, rel, b, d.inverse); !s.is_ok()) return s;
   }
-  for (std::uint32_t g = 0; g < eb.aggregates.size(); ++g) {
-    if (eb.aggregates[g].relation == d.inverse) aggregate_member(b, g, a, sign);
+  // Each side's accumulators join (leave) together with the membership through which
+  // the member reaches them: `a` reaches b's notifications through b's inverse list.
+  // Otherwise, with nested patterns over a self-inverse relation, a change that one
+  // side's join makes would reach the other side's accumulator before its own join
+  // counts the member, and count it twice.
+  if (insert) {
+    set_side(b, d.inverse, a, true);
+    join(a, rel, b, 1);
+    set_side(a, rel, b, true);
+    join(b, d.inverse, a, 1);
+  } else {
+    join(b, d.inverse, a, -1);
+    set_side(a, rel, b, false);
+    join(a, rel, b, -1);
+    set_side(b, d.inverse, a, false);
   }
   if (listeners_.empty()) return Status::ok();
   MutationEvent ev;
@@ -686,64 +710,6 @@ void Store::apply(const Op& op, bool forward) {
   }
 }
 
-void Store::aggregate_member(RecordId owner, std::uint32_t agg, RecordId member, int sign) {
-  Record& o = records_[owner - 1];
-  const AggregateDef& a = schema_->entities[o.entity].aggregates[agg];
-  const Record& m = records_[member - 1];
-  const Value v = a.field == kNone
-                      ? Value()
-                      : current(node(m, schema_->entities[m.entity].field_local(a.field)));
-  if (a.value_local != kNone) {
-    bag_op(owner, agg, ops::num(v), sign > 0);
-    return;
-  }
-  const NodeId count = node(o, a.count_local);
-  MG_ASSERT(write(count, Value(current(count).as_int() + sign)).is_ok());
-  if (a.sum_local == kNone) return;
-  aggregate_change(owner, agg, sign > 0 ? Value() : v, sign > 0 ? v : Value());
-}
-
-void Store::aggregate_change(RecordId owner, std::uint32_t agg, const Value& old_v,
-                             const Value& new_v) {
-  Record& o = records_[owner - 1];
-  const AggregateDef& a = schema_->entities[o.entity].aggregates[agg];
-  if (a.value_local != kNone) {
-    // Only a change of a present member: joins and leaves go through aggregate_member.
-    if (!old_v.is_null()) bag_op(owner, agg, ops::num(old_v), false);
-    if (!new_v.is_null()) bag_op(owner, agg, ops::num(new_v), true);
-    return;
-  }
-  const NodeId sum = node(o, a.sum_local);
-  const Value cur = current(sum);
-  if (cur.is_int()) {
-    const auto as_int = [](const Value& v) -> std::int64_t {
-      return v.is_int() ? v.as_int() : (v.is_bool() && v.as_bool() ? 1 : 0);
-    };
-    const std::int64_t next =
-        ops::sub_wrapping(ops::add_wrapping(cur.as_int(), as_int(new_v)), as_int(old_v));
-    MG_ASSERT(write(sum, Value(next)).is_ok());
-  } else {
-    MG_ASSERT(write(sum, Value(cur.as_double() + ops::num(new_v) - ops::num(old_v))).is_ok());
-  }
-}
-
-void Store::bag_op(RecordId owner, std::uint32_t agg, double v, bool insert) {
-  const Op op{false, insert, owner, agg, 0, v};
-  apply(op, true);
-  pending_.push_back(op);
-  refresh_bag_value(owner, agg);
-}
-
-void Store::refresh_bag_value(RecordId owner, std::uint32_t agg) {
-  Record& o = records_[owner - 1];
-  const AggregateDef& a = schema_->entities[o.entity].aggregates[agg];
-  const auto& bag = o.extra->bags[agg];
-  double best = 0;
-  if (!bag.empty()) best = a.op == AggOp::min ? bag.begin()->first : bag.rbegin()->first;
-  const Value v = a.elem == Type::real ? Value(best) : Value(ops::saturating_int(best));
-  MG_ASSERT(write(node(o, a.value_local), v).is_ok());
-}
-
 Status Store::set(RecordId id, std::string_view field, Value value) {
   Result<Record*> rr = live(id);
   if (!rr.is_ok()) return rr.status();
@@ -771,10 +737,12 @@ Result<CommitStats> Store::commit() {
   Result<CommitStats> res = graph_.commit();
   end_transaction();
   if (!res.is_ok()) {
-    for (std::size_t i = pending_.size(); i-- > 0;) apply(pending_[i], false);
+    clear_deferred_bags();
+    restore(pending_, false);
     pending_.clear();
     return res;
   }
+  if (!deferred_bags_.empty()) apply_deferred_bags();
   if (graph_.revision() != before) {
     undo_.push_back(std::move(pending_));
     while (undo_.size() > options_.history_limit) undo_.pop_front();
@@ -782,7 +750,7 @@ Result<CommitStats> Store::commit() {
     count_versions();
   } else {
     // No value changed: the operations cancelled out (a value changed and changed back).
-    for (std::size_t i = pending_.size(); i-- > 0;) apply(pending_[i], false);
+    restore(pending_, false);
   }
   pending_.clear();
   return res;
@@ -791,7 +759,8 @@ Result<CommitStats> Store::commit() {
 void Store::reject() {
   graph_.reject();
   end_transaction();
-  for (std::size_t i = pending_.size(); i-- > 0;) apply(pending_[i], false);
+  if (!deferred_bags_.empty()) clear_deferred_bags();
+  restore(pending_, false);
   pending_.clear();
 }
 
@@ -813,7 +782,7 @@ Status Store::undo() {
   MG_ASSERT(!undo_.empty());
   std::vector<Op> ops = std::move(undo_.back());
   undo_.pop_back();
-  for (std::size_t i = ops.size(); i-- > 0;) apply(ops[i], false);
+  restore(ops, false);
   redo_.push_back(std::move(ops));
   count_versions();
   return Status::ok();
@@ -828,7 +797,7 @@ Status Store::redo() {
   MG_ASSERT(!redo_.empty());
   std::vector<Op> ops = std::move(redo_.back());
   redo_.pop_back();
-  for (const Op& op : ops) apply(op, true);
+  restore(ops, true);
   undo_.push_back(std::move(ops));
   count_versions();
   return Status::ok();

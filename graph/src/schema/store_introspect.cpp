@@ -37,10 +37,7 @@ std::string Store::display_name(NodeId n) const {
   if (local < e.relation_local(0) + e.relations.size())
     return node_name(id, e.relations[local - e.relation_local(0)].name);
   for (const AggregateDef& a : e.aggregates) {
-    const std::string base = e.relations[a.relation].name + "." + agg_name(a.op);
-    if (local == a.value_local) return node_name(id, base);
-    if (local == a.count_local) return node_name(id, base + ".count");
-    if (local == a.sum_local) return node_name(id, base + ".sum");
+    if (local == a.local) return node_name(id, a.name);
   }
   return graph_.name(n);
 }

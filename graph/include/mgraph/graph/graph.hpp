@@ -64,6 +64,22 @@ enum class Evaluation : std::uint8_t {
 enum class Dependencies : std::uint8_t {
   tracked,   ///< recorded on every computation from Context::read (they may change)
   declared,  ///< fixed when the field is defined; read with Context::input(k)
+  /// Added and removed one at a time (Graph::add_input, remove_input). A computation
+  /// receives the inputs that changed since the previous one, with their old and new
+  /// values (Context::changes()), so it costs O(changes), not O(inputs): a running sum
+  /// over many inputs. The formula computes its value from self() and the changes; the
+  /// first computation sees every input as added. Always strict.
+  incremental,
+};
+
+/// One input of an incremental field (Dependencies::incremental) that changed since the
+/// field's previous computation: its value changed, or it was added or removed.
+struct InputChange {
+  NodeId input = kNoNode;
+  bool was_input = false;  ///< an input at the previous computation (old_value is valid)
+  bool is_input = false;   ///< an input now (new_value is valid)
+  Value old_value;         ///< its value at the previous computation
+  Value new_value;         ///< its value now
 };
 
 /// What a family of derived fields shares: formula, timing, equality. Many nodes can
@@ -153,6 +169,9 @@ class Context {
   NodeId node() const { return node_; }
   /// Current value of a node without recording a dependency and without computing it.
   const Value& peek(NodeId node) const;
+  /// Incremental fields: the inputs that changed since the previous computation, each
+  /// once, in the order they were first touched in the transaction. Empty for others.
+  std::span<const InputChange> changes() const;
 
  private:
   friend struct GraphState;
@@ -200,6 +219,21 @@ class Graph {
   /// Fails with StatusCode::cycle, naming the whole path, if an input depends on `node`.
   /// Clears undo/redo history, since old revisions had another shape.
   Status define(NodeId node, SpecId spec, std::span<const NodeId> inputs);
+  /// Adds `input` to the inputs of an incremental field in the open transaction (opening
+  /// one): its next computation sees it as added. Fails with StatusCode::cycle, naming
+  /// the path, if `input` depends on `node`; then nothing changes. O(1) beside that check,
+  /// which walks only the dependents of `node` lower than `input`.
+  /// REQUIRES: `input` is not an input of `node` yet.
+  Status add_input(NodeId node, NodeId input);
+  /// Removes an input of an incremental field in the open transaction (opening one): its
+  /// next computation sees it as removed, with the value it had when the transaction
+  /// began. O(1) (amortized: a long input list keeps an index of positions).
+  Status remove_input(NodeId node, NodeId input);
+  /// Adds (`present`) or removes an input of an incremental field outside a transaction,
+  /// as a change of structure that no computation sees: for an owner that journals the
+  /// inputs itself and puts them back after reject(), undo() or redo() restored the
+  /// values. REQUIRES: no open transaction; when adding, `input` is not an input yet.
+  Status restore_input(NodeId node, NodeId input, bool present);
   /// Creates a cycle resolution group; see CycleGroupDef.
   Result<CycleGroup> add_cycle_group(CycleGroupDef def);
   /// Keep flag of a group member: prefer keeping its previous value over computing it.
@@ -238,6 +272,11 @@ class Graph {
   /// give their last computed value). Valid while a transaction is open.
   Value committed(NodeId node) const;
   bool is_stale(NodeId node) const;
+  /// Whether the formula of incremental field `node` ran in the open transaction (with
+  /// none open: in the last one) and that computation stands; a write after a read in a
+  /// transaction takes computations back. For formulas that keep state beside their
+  /// value. REQUIRES: `node` is an incremental field (Dependencies::incremental).
+  bool ran_in_transaction(NodeId node) const;
   /// As read(), but reports a cycle, rejection or failing formula met on the way
   /// (read() then returns the node's last value).
   Result<Value> try_read(NodeId node);

@@ -57,13 +57,17 @@ struct RevisionRecord {
   }
 };
 
+/// Bits of GraphImage::meta below the height (the engine's flag bits).
+inline constexpr std::uint32_t kImageFlagBits = 9;
+
 /// Everything about a Graph that is not its structure, at rest (no open transaction).
 struct GraphImage {
   /// Fingerprint of the structure: node count and each node's spec (Graph::shape()).
   std::uint64_t shape = 0;
   std::vector<Value> values;
-  /// Per node: height << 8 | flags, of which only stale (bit 0) and force (bit 5) are
-  /// state; the others follow the structure or exist only inside a transaction.
+  /// Per node: height << kImageFlagBits | flags, of which only stale (bit 0) and force
+  /// (bit 5) are state; the others follow the structure or exist only inside a
+  /// transaction.
   std::vector<std::uint32_t> meta;
   std::vector<std::uint32_t> changed_at;
   std::vector<std::uint32_t> computed_at;

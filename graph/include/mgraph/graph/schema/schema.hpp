@@ -8,8 +8,8 @@
 // Record layout: every record of an entity owns `local_count` graph nodes, addressed by
 // a *local* index: 0 is the `exists` flag, 1..F the fields in declaration order, then
 // one node per relation (the linked id for `one`, a membership version for `many`),
-// then hidden nodes appended by the compiler (aggregate state, effect conditions,
-// cycle-group dispatchers).
+// then hidden nodes appended by the compiler (accumulators, effect conditions,
+// cycle-group dispatchers, values read through relations and products for wavg).
 
 #include <cstdint>
 #include <functional>
@@ -106,17 +106,48 @@ struct RelationDef {
 enum class AggOp : std::uint8_t { count, sum, avg, min, max, any, every };
 const char* agg_name(AggOp op);
 
-/// An aggregate over `relation[*].field` kept incrementally per record: count and sum
-/// nodes (count, sum, avg, any, every) or one value node fed by an ordered multiset
-/// (min, max).
+/// How an accumulator combines what the members of its relation contribute.
+enum class AccKind : std::uint8_t {
+  members,  ///< how many members there are
+  present,  ///< how many members' sources are not null (a path of one-hops that ends)
+  sum,      ///< the sum of the sources (a bool counts 1; int sums wrap around)
+  product,  ///< the sum of source * weight (the numerator of wavg)
+  min,      ///< the least source, from an ordered multiset; null without members
+  max,      ///< the greatest source, likewise
+};
+const char* acc_kind_name(AccKind kind);
+
+/// An accumulator: one number every record of an entity keeps about the members of one
+/// of its many-relations. Aggregates read them: count, sum, avg (sum / members), any and
+/// every (the number of true members against all), min, max, wavg (product / sum of the
+/// weights). A nested pattern (`orders[*].items[*].price`) is an accumulator over the
+/// accumulators of the entity in between, and a one-hop inside a pattern is a hidden node
+/// (HiddenDef) that reads through it.
+///
+/// A source the Store writes (a state field, or an accumulator that is itself a variable)
+/// makes the accumulator a variable that the Store updates from mutation events: O(1) per
+/// event, O(log n) for min/max. A computed source (derived field, group member, effect,
+/// hidden node, computed accumulator) makes it an incremental field
+/// (Dependencies::incremental) whose inputs are the members' sources: the engine hands it
+/// the sources that changed in the transaction, so it also costs O(changes).
 struct AggregateDef {
-  AggOp op = AggOp::count;
+  AccKind kind = AccKind::members;
   std::uint32_t relation = kNone;
-  std::uint32_t field = kNone;  ///< field of the target entity; kNone for count
-  Type elem = Type::null;
-  std::uint32_t count_local = kNone;
-  std::uint32_t sum_local = kNone;    ///< sum/avg/any/every
-  std::uint32_t value_local = kNone;  ///< min/max
+  std::uint32_t source = kNone;  ///< local of the member entity (all kinds but members)
+  std::uint32_t weight = kNone;  ///< product: local of the second factor
+  Type type = Type::integer;     ///< integer or real
+  std::uint32_t local = kNone;   ///< the owner's node holding it
+  bool computed = false;         ///< the source is computed: `local` is an incremental field
+  std::string name;              ///< e.g. "items.sum(price)", for messages and explain
+};
+
+/// A hidden derived node of every record of an entity, a source of accumulators: a value
+/// read through one-relations (null, or the zero of an accumulator, when a hop is
+/// unlinked), or the product of two of the record's values.
+struct HiddenDef {
+  std::string name;
+  CompiledFormula formula;
+  std::uint32_t local = kNone;
 };
 
 struct GroupRuleDef {
@@ -140,6 +171,7 @@ struct EntityDef {
   std::vector<FieldDef> fields;
   std::vector<RelationDef> relations;
   std::vector<AggregateDef> aggregates;
+  std::vector<HiddenDef> hidden;  ///< created after the fields, in this order
   std::vector<GroupDef> groups;
   /// Derived and effect fields, dependencies first (the order records create them in).
   std::vector<std::uint32_t> creation_order;
@@ -161,8 +193,8 @@ struct Schema {
 };
 
 struct CompileOptions {
-  /// Aggregates over `rel[*].state_field` kept incrementally from mutation events. Off:
-  /// every aggregate rescans its collection when it recomputes (the full-recompute path).
+  /// Aggregates kept incrementally in accumulators (AggregateDef). Off: every aggregate
+  /// rescans its collection when it recomputes (the full-recompute path).
   bool incremental_aggregates = true;
 };
 

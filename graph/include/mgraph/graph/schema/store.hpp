@@ -4,14 +4,20 @@
 // Every record owns the nodes of its entity's layout (schema.hpp). Writes, links and
 // deletes produce mutation events (interaqt's RecordMutationEvent) that keep
 // incremental aggregates up to date inside the same transaction: O(1) per event for
-// count/sum/avg/any/every, O(log n) for min/max (an ordered multiset), never a rescan.
+// count/sum/avg/any/every/wavg, O(log n) for min/max (an ordered multiset), never a
+// rescan; over computed fields the engine hands the changes of the members' values
+// (Dependencies::incremental) in the same transaction.
 //
 // Invariants:
 //   1. A record id is its index in records_ plus one; ids are never reused.
 //   2. members of a many-relation are sorted and mirror the inverse side exactly.
 //   3. Store-side state that the Graph does not version (memberships, min/max
 //      multisets) changes only through journaled operations, so reject/undo/redo
-//      undo them in step with the Graph.
+//      undo them in step with the Graph. The inputs of an incremental accumulator (over
+//      computed sources) are exactly the sources of its members: they follow the
+//      membership operations, live and when restored (restore()). Its multiset changes
+//      at commit, from its computations that stand (deferred_bags_, empty between
+//      transactions).
 //   4. The variables of records (exists, state fields, relation and aggregate nodes) are
 //      written only through the Store. Inside a transaction the Store reads them through
 //      current(): the values it wrote in this transaction, else the committed value. A
@@ -136,7 +142,9 @@ class Store {
   class FieldFrame;
   struct Collections {
     std::vector<std::vector<RecordId>> members;         ///< by relation index (many only)
-    std::vector<std::map<double, std::uint32_t>> bags;  ///< by aggregate index (min/max)
+    /// By aggregate (accumulator) index, min/max only: the members' values. For an
+    /// accumulator over computed sources it changes at Store::commit (deferred_bags_).
+    std::vector<std::map<double, std::uint32_t>> bags;
   };
   struct Record {
     std::uint32_t entity = kNone;
@@ -152,8 +160,24 @@ class Store {
     RecordId other = 0;       ///< membership
     double value = 0;         ///< multiset
   };
-  struct Watcher {  ///< aggregate `aggregate` of entity `entity` reads this field via `inverse`
+  /// Accumulator `aggregate` of entity `entity` combines this local of its members, which
+  /// reach their owners through their relation `inverse`.
+  struct Watcher {
     std::uint32_t entity, aggregate, inverse;
+  };
+  /// What the incremental field `node` (a min/max accumulator over computed sources)
+  /// found in its last computation of the open transaction: the values to take out of
+  /// and put into its multiset at commit, if that computation stands then.
+  struct DeferredBag {
+    NodeId node = kNoNode;
+    RecordId owner = 0;
+    std::uint32_t aggregate = 0;
+    std::vector<double> removed, added;
+  };
+  /// An input of an incremental field to restore (restore()).
+  struct EdgeChange {
+    NodeId node, input;
+    bool present;
   };
 
   Result<Record*> live(RecordId id);
@@ -185,11 +209,42 @@ class Store {
   /// link()/unlink() by relation name.
   Status connect_named(RecordId id, std::string_view relation, RecordId other, bool insert);
   void set_side(RecordId a, std::uint32_t rel, RecordId b, bool insert);
-  void aggregate_member(RecordId owner, std::uint32_t agg, RecordId member, int sign);
-  void aggregate_change(RecordId owner, std::uint32_t agg, const Value& old_v, const Value& new_v);
-  void bag_op(RecordId owner, std::uint32_t agg, double v, bool insert);
   void apply(const Op& op, bool forward);
+
+  // ---- Accumulators (store_aggregates.cpp) ----
+
+  /// Watchers and the specs of incremental accumulators. REQUIRES: layouts_ built.
+  void build_accumulators();
+  static Value initial_of(const AggregateDef& a);
+  /// Adds the sources of `b` (`a`) to the incremental accumulators of `a` over `rel` (of
+  /// `b` over `inverse`) before a link; on a cycle none stays added.
+  Status add_inputs(RecordId a, std::uint32_t rel, RecordId b, std::uint32_t inverse);
+  /// `member` joins (sign 1) or leaves (-1) the accumulators of `owner` over `rel`.
+  void join(RecordId owner, std::uint32_t rel, RecordId member, int sign);
+  void acc_join(RecordId owner, std::uint32_t agg, RecordId member, int sign);
+  /// Local `local` of `member`, a source of accumulator `agg` of `owner`, changed.
+  void acc_change(RecordId owner, std::uint32_t agg, RecordId member, std::uint32_t local,
+                  const Value& old_v, const Value& new_v);
+  /// The Store wrote local `local` of record `id`: the accumulators over it follow.
+  void notify(RecordId id, std::uint32_t local, const Value& old_v, const Value& new_v);
+  /// Writes accumulator `agg` of `owner`, whose value now is `old` (acc_value()).
+  void write_acc(RecordId owner, std::uint32_t agg, const Value& old, Value v);
+  void set_acc(RecordId owner, const Record& o, const AggregateDef& a, NodeId n, const Value& old,
+               Value v);
+  Value acc_value(RecordId owner, std::uint32_t agg) const;
+  void add_to_acc(RecordId owner, const Record& o, const AggregateDef& a, const Value& old_v,
+                  const Value& new_v);
+  void bag_op(RecordId owner, std::uint32_t agg, double v, bool insert);
   void refresh_bag_value(RecordId owner, std::uint32_t agg);
+  /// Formulas of incremental accumulators (Dependencies::incremental).
+  Value incremental_sum(Context& c, const AggregateDef& a);
+  Value incremental_bag(Context& c, std::uint32_t entity, std::uint32_t agg);
+  /// Applies journaled operations (forward, or backward in reverse order) outside a
+  /// transaction, with the inputs of incremental accumulators that memberships imply.
+  void restore(const std::vector<Op>& ops, bool forward);
+  /// At commit: the multiset changes of computations that stand, journaled in pending_.
+  void apply_deferred_bags();
+  void clear_deferred_bags();
 
   std::shared_ptr<const Schema> schema_;
   StoreOptions options_;
@@ -203,7 +258,19 @@ class Store {
   /// [entity]: field name -> index, for entities with many fields (else empty). The views
   /// point into schema_, which the Store keeps alive.
   std::vector<std::unordered_map<std::string_view, std::uint32_t>> field_index_;
-  std::vector<std::vector<std::vector<Watcher>>> watchers_;  ///< [entity][field]
+  std::vector<std::vector<std::vector<Watcher>>> watchers_;  ///< [entity][local]
+  std::vector<std::vector<SpecId>> acc_specs_;     ///< [entity][aggregate]: computed ones
+  std::vector<std::vector<SpecId>> hidden_specs_;  ///< [entity][hidden node]
+  /// Min/max multiset changes found by incremental accumulators in the open transaction
+  /// (DeferredBag), and the index of each node's entry. Empty outside a transaction.
+  std::vector<DeferredBag> deferred_bags_;
+  std::unordered_map<NodeId, std::uint32_t> deferred_index_;
+  std::vector<EdgeChange> edge_scratch_;  ///< restore()
+  /// Values the Store's formulas looked at: slots, reads and member lists of compiled
+  /// formulas, and input changes of incremental accumulators. A measure of work that
+  /// tests read (StoreProbe) to tell an incremental update from a rescan.
+  std::uint64_t values_read_ = 0;
+  friend struct StoreProbe;
   std::vector<Op> pending_;
   std::deque<std::vector<Op>> undo_;
   std::vector<std::vector<Op>> redo_;
