@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "support/prng.hpp"
 #include "mgraph/graph/schema/store.hpp"
 
 namespace mgraph::schema {
@@ -114,17 +115,7 @@ std::shared_ptr<const Schema> compiled(const char* text, bool incremental) {
   return std::move(r).value();
 }
 
-/// splitmix64: one seeded, portable generator.
-struct Rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  std::uint64_t below(std::uint64_t n) { return next() % n; }
-};
+using Rng = mgraph::testing::Prng;
 
 bool close(const Value& a, const Value& b) {
   if (a.is_double() && b.is_double()) {

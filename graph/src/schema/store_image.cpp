@@ -55,15 +55,8 @@ Result<StoreImage> Store::export_image() {
   }
   im.versions = versions_;
   im.versions.resize(graph_.node_count(), 0);
-  auto ops_out = [](const std::vector<Op>& ops) {
-    std::vector<StoreOpImage> out;
-    out.reserve(ops.size());
-    for (const Op& op : ops)
-      out.push_back(StoreOpImage{op.membership, op.insert, op.record, op.index, op.other, op.value});
-    return out;
-  };
-  for (const auto& ops : undo_) im.undo.push_back(ops_out(ops));
-  for (const auto& ops : redo_) im.redo.push_back(ops_out(ops));
+  im.undo.assign(undo_.begin(), undo_.end());
+  im.redo = redo_;
   Result<GraphImage> g = graph_.export_image();
   if (!g.is_ok()) return g.status();
   im.graph = std::move(g).value();
@@ -126,7 +119,7 @@ Status Store::import_image(StoreImage im) {
                        : o.index >= r->extra->bags.size()) {
         return false;
       }
-      out->push_back(Op{o.membership, o.insert, o.record, o.index, o.other, o.value});
+      out->push_back(o);
     }
     return true;
   };

@@ -152,14 +152,8 @@ class Store {
     std::unique_ptr<Collections> extra;  ///< null for entities without many-relations
   };
   /// A journaled change to Store-side state; applying it with `insert` flipped undoes it.
-  struct Op {
-    bool membership = true;  ///< else a min/max multiset
-    bool insert = true;
-    RecordId record = 0;
-    std::uint32_t index = 0;  ///< relation or aggregate index
-    RecordId other = 0;       ///< membership
-    double value = 0;         ///< multiset
-  };
+  /// The same struct is what an image keeps of the undo/redo history.
+  using Op = StoreOpImage;
   /// Accumulator `aggregate` of entity `entity` combines this local of its members, which
   /// reach their owners through their relation `inverse`.
   struct Watcher {
