@@ -33,7 +33,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "admin_server.hpp"
@@ -53,8 +52,6 @@ using stop_atom = caf::atom_constant<caf::atom("mg_stop")>;    ///< node: shut d
 
 /// How long a request to another node may take before the run fails.
 constexpr auto kRequestTimeout = std::chrono::seconds(30);
-/// Connection attempts to a peer that is not listening yet, 100 ms apart.
-constexpr int kConnectAttempts = 100;
 
 /// The node actor: answers (nodes_atom) with its partitions' handles in configuration
 /// order; (stop_atom) stops them and itself.
@@ -139,6 +136,16 @@ int run(const Args& args) {
     metrics->fields().Set(static_cast<double>(fields));
   }
   const caf::actor node = sys.spawn(node_actor, local);
+  // The actor system's destructor waits for every actor: whatever way run() returns, this
+  // node's actors stop first (already stopped ones ignore it).
+  struct StopLocal {
+    const caf::actor& node;
+    const std::vector<caf::actor>& local;
+    ~StopLocal() {
+      caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+      for (const caf::actor& p : local) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+    }
+  } stop_local{node, local};
   auto bound = sys.middleman().publish(node, self_config->port, self_config->host.c_str());
   if (!bound) {
     return fail(3, "cannot listen on " + self_config->host + ":" +
@@ -199,14 +206,11 @@ int run(const Args& args) {
     if (n.name != args.node) {
       const auto& [host, port] = addresses[n.name];
       if (port == 0) return fail(2, "node " + n.name + " has port 0: give --peer " + n.name + "=HOST:PORT");
-      caf::expected<caf::actor> remote = caf::sec::cannot_connect_to_node;
-      for (int attempt = 0; attempt < kConnectAttempts && !remote; ++attempt) {
-        if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        remote = sys.middleman().remote_actor(host, port);
-      }
+      // The other nodes are started first (they print the port they listen on).
+      caf::expected<caf::actor> remote = sys.middleman().remote_actor(host, port);
       if (!remote) {
         return fail(3, "cannot reach node " + n.name + " at " + host + ":" + std::to_string(port) +
-                           ": " + sys.render(remote.error()));
+                           " (is it running?): " + sys.render(remote.error()));
       }
       handle = *remote;
     }

@@ -317,6 +317,14 @@ TEST_F(Cluster, BadConfigurationsAreRefusedNamingTheFileAndTheProblem) {
   ChildProcess p = ChildProcess::spawn(args(write_config(kThreeNodes), "n9"), true);
   EXPECT_EQ(p.finish(kSilenceMs), 2);
   EXPECT_NE(p.printed.find("no node named 'n9'"), std::string::npos) << p.printed;
+  // A peer that is not running: the coordinator says so and exits 3.
+  std::vector<std::string> a1 = args(write_config(kThreeNodes), "n1");
+  a1.insert(a1.end(), {"--peer", "n2=127.0.0.1:1", "--peer", "n3=127.0.0.1:1"});
+  ChildProcess lonely = ChildProcess::spawn(a1, true);
+  EXPECT_EQ(lonely.finish(kSilenceMs), 3) << lonely.printed;
+  EXPECT_NE(lonely.printed.find("cannot reach node n2 at 127.0.0.1:1 (is it running?)"),
+            std::string::npos)
+      << lonely.printed;
 }
 
 }  // namespace
