@@ -250,15 +250,19 @@ void CoordinatorCore::begin(Epoch epoch, std::map<PartitionId, std::vector<Field
   const std::vector<std::uint32_t> shares = split_whole(writes.size());
   std::size_t i = 0;
   for (auto& [p, w] : writes) {
-    Message m;
-    m.kind = MessageKind::begin;
-    m.epoch = epoch;
-    m.from = kCoordinator;
-    m.to = p;
-    m.writes = std::move(w);
-    m.credit.push_back(shares[i++]);
-    out->push_back(std::move(m));
+    out->push_back(to_partition(MessageKind::begin, p));
+    out->back().writes = std::move(w);
+    out->back().credit.push_back(shares[i++]);
   }
+}
+
+Message CoordinatorCore::to_partition(MessageKind kind, PartitionId to) const {
+  Message m;
+  m.kind = kind;
+  m.epoch = epoch_;
+  m.from = kCoordinator;
+  m.to = to;
+  return m;
 }
 
 void CoordinatorCore::start_phase(MessageKind kind, std::vector<Message>* out) {
@@ -267,26 +271,16 @@ void CoordinatorCore::start_phase(MessageKind kind, std::vector<Message>* out) {
   std::size_t i = 0;
   for (const auto& [p, unused] : participants_) {
     (void)unused;
-    Message m;
-    m.kind = kind;
-    m.epoch = epoch_;
-    m.from = kCoordinator;
-    m.to = p;
-    m.credit.push_back(shares[i++]);
-    out->push_back(std::move(m));
+    out->push_back(to_partition(kind, p));
+    out->back().credit.push_back(shares[i++]);
   }
 }
 
 void CoordinatorCore::finish(bool committed, std::vector<Message>* out) {
   for (const auto& [p, unused] : participants_) {
     (void)unused;
-    Message m;
-    m.kind = committed ? MessageKind::commit : MessageKind::abort;
-    m.epoch = epoch_;
-    m.from = kCoordinator;
-    m.to = p;
-    m.reason = failure_;
-    out->push_back(std::move(m));
+    out->push_back(to_partition(committed ? MessageKind::commit : MessageKind::abort, p));
+    out->back().reason = failure_;
   }
   result_ = EpochResult{epoch_, committed, failure_, participants_.size()};
   phase_ = Phase::none;

@@ -143,6 +143,8 @@ class CoordinatorCore {
 
  private:
   enum class Phase : std::uint8_t { none, mark, compute };
+  /// A message of the current epoch from the coordinator to partition `to`.
+  Message to_partition(MessageKind kind, PartitionId to) const;
   void start_phase(MessageKind kind, std::vector<Message>* out);
   void finish(bool committed, std::vector<Message>* out);
 
