@@ -14,6 +14,7 @@ packages=(
   libeigen3-dev
   libtomlplusplus-dev libcli11-dev libedit-dev
   libspdlog-dev libfmt-dev
+  nlohmann-json3-dev
   clang libclang-rt-14-dev
 )
 
