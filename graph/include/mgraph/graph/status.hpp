@@ -41,6 +41,7 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
   /// "code: message", or "ok".
   std::string to_string() const;
+  friend bool operator==(const Status&, const Status&) = default;
 
  private:
   StatusCode code_ = StatusCode::ok;

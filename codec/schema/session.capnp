@@ -1,0 +1,67 @@
+@0xd3c1f7a2b4e6908c;
+# Typed operations on a document store and their results (session/operation.hpp): the
+# requests and answers of the client protocol, and what the input log keeps of each epoch.
+# Field numbers are the format; never renumber them.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("mgraph::codec::wire");
+using Image = import "image.capnp";
+
+struct RecordRef {
+  id @0 :UInt64;
+  createdBy @1 :List(UInt32);   # earlier create ops of the batch, latest first
+  text @2 :Text;
+}
+
+struct FieldValue {
+  name @0 :Text;
+  value @1 :Image.Value;
+}
+
+struct Op {
+  enum Kind {
+    create @0;
+    update @1;
+    remove @2;
+    link @3;
+    unlink @4;
+    set @5;
+    ack @6;
+    commit @7;
+    reject @8;
+    undo @9;
+    redo @10;
+    get @11;
+    explain @12;
+    dot @13;
+    invalid @14;
+  }
+  kind @0 :Kind;
+  refs @1 :List(RecordRef);
+  entity @2 :Text;
+  name @3 :Text;
+  values @4 :List(FieldValue);
+  value @5 :Image.Value;
+  text @6 :Text;
+  errorCode @7 :UInt8;
+  errorMessage @8 :Text;
+}
+
+struct Batch {
+  ops @0 :List(Op);
+}
+
+struct OpResult {
+  code @0 :UInt8;
+  message @1 :Text;
+  created @2 :UInt64;
+  value @3 :Image.Value;
+  version @4 :UInt64;
+  revision @5 :UInt64;
+  changed @6 :UInt64;
+  text @7 :Text;
+}
+
+struct BatchResult {
+  results @0 :List(OpResult);
+}

@@ -1,0 +1,164 @@
+#include "mgraph/codec/session_codec.hpp"
+
+#include <utility>
+
+#include "session_wire.hpp"
+#include "wire.hpp"
+
+namespace mgraph::codec {
+namespace detail {
+namespace {
+
+constexpr std::uint8_t kStatusCodeMax = static_cast<std::uint8_t>(StatusCode::internal);
+
+capnp::Text::Reader text(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
+
+std::string get_text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+Status get_status(std::uint8_t code, capnp::Text::Reader message) {
+  if (code > kStatusCodeMax) throw DecodeError{"unknown status code " + std::to_string(code)};
+  if (code == 0) {
+    if (message.size() != 0) throw DecodeError{"an ok status carries a message"};
+    return Status::ok();
+  }
+  return Status(static_cast<StatusCode>(code), get_text(message));
+}
+
+void put_values(capnp::List<wire::FieldValue>::Builder b, const session::FieldValues& values) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    b[static_cast<unsigned>(i)].setName(text(values[i].first));
+    put_value(b[static_cast<unsigned>(i)].initValue(), values[i].second);
+  }
+}
+
+}  // namespace
+
+void put_batch(wire::Batch::Builder b, const session::Batch& batch) {
+  auto ops = b.initOps(n(batch.size()));
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const session::Op& op = batch[i];
+    auto o = ops[static_cast<unsigned>(i)];
+    o.setKind(static_cast<wire::Op::Kind>(op.kind));
+    auto refs = o.initRefs(n(op.refs.size()));
+    for (std::size_t k = 0; k < op.refs.size(); ++k) {
+      refs[static_cast<unsigned>(k)].setId(op.refs[k].id);
+      auto by = refs[static_cast<unsigned>(k)].initCreatedBy(n(op.refs[k].created_by.size()));
+      for (std::size_t j = 0; j < op.refs[k].created_by.size(); ++j)
+        by.set(static_cast<unsigned>(j), op.refs[k].created_by[j]);
+      refs[static_cast<unsigned>(k)].setText(text(op.refs[k].text));
+    }
+    o.setEntity(text(op.entity));
+    o.setName(text(op.name));
+    put_values(o.initValues(n(op.values.size())), op.values);
+    put_value(o.initValue(), op.value);
+    o.setText(text(op.text));
+    o.setErrorCode(static_cast<std::uint8_t>(op.error.code()));
+    o.setErrorMessage(text(op.error.message()));
+  }
+}
+
+session::Batch get_batch(wire::Batch::Reader r) {
+  if (r.getOps().size() > session::kBatchOpsMax) {
+    throw DecodeError{"a batch of " + std::to_string(r.getOps().size()) +
+                      " operations exceeds " + std::to_string(session::kBatchOpsMax)};
+  }
+  session::Batch batch;
+  batch.reserve(r.getOps().size());
+  for (const auto o : r.getOps()) {
+    const auto kind = static_cast<std::size_t>(o.getKind());
+    if (kind >= session::kOpKinds) throw DecodeError{"unknown operation kind " + std::to_string(kind)};
+    session::Op op;
+    op.kind = static_cast<session::OpKind>(kind);
+    for (const auto ref : o.getRefs()) {
+      session::RecordRef x{ref.getId(), get_list<std::uint32_t>(ref.getCreatedBy()),
+                           get_text(ref.getText())};
+      for (const std::uint32_t by : x.created_by) {
+        if (by >= batch.size()) {
+          throw DecodeError{"operation " + std::to_string(batch.size()) +
+                            " names the record of operation " + std::to_string(by) +
+                            ", which is not an earlier one"};
+        }
+      }
+      op.refs.push_back(std::move(x));
+    }
+    op.entity = get_text(o.getEntity());
+    op.name = get_text(o.getName());
+    for (const auto fv : o.getValues()) op.values.emplace_back(get_text(fv.getName()), get_value(fv.getValue()));
+    op.value = get_value(o.getValue());
+    op.text = get_text(o.getText());
+    op.error = get_status(o.getErrorCode(), o.getErrorMessage());
+    batch.push_back(std::move(op));
+  }
+  return batch;
+}
+
+void put_batch_result(wire::BatchResult::Builder b, const session::BatchResult& result) {
+  auto rs = b.initResults(n(result.size()));
+  for (std::size_t i = 0; i < result.size(); ++i) {
+    const session::OpResult& x = result[i];
+    auto o = rs[static_cast<unsigned>(i)];
+    o.setCode(static_cast<std::uint8_t>(x.status.code()));
+    o.setMessage(text(x.status.message()));
+    o.setCreated(x.created);
+    put_value(o.initValue(), x.value);
+    o.setVersion(x.version);
+    o.setRevision(x.revision);
+    o.setChanged(x.changed);
+    o.setText(text(x.text));
+  }
+}
+
+session::BatchResult get_batch_result(wire::BatchResult::Reader r) {
+  if (r.getResults().size() > session::kBatchOpsMax) {
+    throw DecodeError{"a result of " + std::to_string(r.getResults().size()) +
+                      " operations exceeds " + std::to_string(session::kBatchOpsMax)};
+  }
+  session::BatchResult result;
+  result.reserve(r.getResults().size());
+  for (const auto o : r.getResults()) {
+    session::OpResult x;
+    x.status = get_status(o.getCode(), o.getMessage());
+    x.created = o.getCreated();
+    x.value = get_value(o.getValue());
+    x.version = o.getVersion();
+    x.revision = o.getRevision();
+    x.changed = o.getChanged();
+    x.text = get_text(o.getText());
+    result.push_back(std::move(x));
+  }
+  return result;
+}
+
+}  // namespace detail
+
+namespace {
+constexpr char kBatchMagic[4] = {'M', 'G', 'O', 'P'};
+constexpr char kResultMagic[4] = {'M', 'G', 'O', 'R'};
+}  // namespace
+
+Result<std::string> encode_batch(const session::Batch& batch) {
+  return detail::encode("operation batch", kBatchMagic, kSessionFormatVersion,
+                        [&](capnp::MallocMessageBuilder& m) {
+                          detail::put_batch(m.initRoot<wire::Batch>(), batch);
+                        });
+}
+
+Result<session::Batch> decode_batch(std::string_view bytes) {
+  return detail::decode<wire::Batch>(bytes, "operation batch", kBatchMagic, kSessionFormatVersion,
+                                     [](wire::Batch::Reader r) { return detail::get_batch(r); });
+}
+
+Result<std::string> encode_batch_result(const session::BatchResult& result) {
+  return detail::encode("batch result", kResultMagic, kSessionFormatVersion,
+                        [&](capnp::MallocMessageBuilder& m) {
+                          detail::put_batch_result(m.initRoot<wire::BatchResult>(), result);
+                        });
+}
+
+Result<session::BatchResult> decode_batch_result(std::string_view bytes) {
+  return detail::decode<wire::BatchResult>(
+      bytes, "batch result", kResultMagic, kSessionFormatVersion,
+      [](wire::BatchResult::Reader r) { return detail::get_batch_result(r); });
+}
+
+}  // namespace mgraph::codec

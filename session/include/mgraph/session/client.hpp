@@ -1,0 +1,91 @@
+#pragma once
+// A script session: lines of the script language in, printed lines out, over a Backend
+// that applies batches of operations — a Store in this process (StoreBackend) or a cluster
+// (the client protocol). The client keeps the aliases the script gives records.
+//
+// Embedded, every line is a batch of its own and prints at once. Connected, the lines of
+// an open transaction travel together: the batch is sent when a line commits or rejects
+// it, or at the end of the input; a read or undo/redo outside a transaction goes alone.
+// Results print in line order either way, so both print the same bytes for any script
+// (only when they print differs). Inside a batch a record created earlier is named by its
+// create op (RecordRef::created_by), because its id is known only once the batch has run.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mgraph/graph/schema/store.hpp"
+#include "mgraph/session/classifier.hpp"
+#include "mgraph/session/executor.hpp"
+#include "mgraph/session/printer.hpp"
+
+namespace mgraph::session {
+
+/// Applies batches of operations somewhere.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  /// Applies `batch` in order; one result per op. A failure of the backend itself (not of
+  /// an op) is the Status.
+  virtual Result<BatchResult> run(const Batch& batch) = 0;
+};
+
+/// A Store in this process. Its open transaction stays open between batches.
+class StoreBackend final : public Backend {
+ public:
+  /// REQUIRES: `store` outlives the backend.
+  explicit StoreBackend(schema::Store& store) : executor_(store) {}
+  Result<BatchResult> run(const Batch& batch) override { return executor_.run(batch); }
+
+ private:
+  StoreExecutor executor_;
+};
+
+struct ClientOptions {
+  /// Send the lines of a transaction as one batch (a remote backend); else line by line.
+  bool batch_transactions = false;
+  PrintOptions print;
+};
+
+class ScriptClient {
+ public:
+  /// REQUIRES: `backend` outlives the client.
+  ScriptClient(Backend& backend, ClientOptions options) : backend_(backend), options_(options) {}
+
+  /// Runs one line; appends what is printed now (for this line or earlier batched ones)
+  /// to `out`. Returns the number of lines whose operation failed among those printed.
+  std::size_t run_line(std::string_view line, std::size_t line_no, std::string* out);
+  /// Sends what is still batched (the end of the input). Returns failures, as run_line.
+  std::size_t finish(std::string* out);
+  /// A backend failure ends the session: the lines it held are lost and this says why.
+  const Status& failure() const { return failure_; }
+
+  /// The record a script name means now: an alias or "#N".
+  Result<RecordId> record(std::string_view name) const;
+  const std::map<std::string, RecordId, std::less<>>& aliases() const { return aliases_; }
+  void set_aliases(std::map<std::string, RecordId, std::less<>> aliases) {
+    aliases_ = std::move(aliases);
+  }
+
+ private:
+  struct Pending {
+    std::size_t line_no;
+    std::string alias;
+  };
+  Result<RecordRef> resolve(std::string_view name) const;
+  std::size_t flush(std::string* out);
+
+  Backend& backend_;
+  ClientOptions options_;
+  std::map<std::string, RecordId, std::less<>> aliases_;
+  /// Aliases given in the batch being gathered: name -> its create ops, the latest first.
+  std::map<std::string, std::vector<std::uint32_t>, std::less<>> batch_aliases_;
+  Batch batch_;
+  std::vector<Pending> pending_;
+  bool mutated_ = false;  ///< the batch holds a mutation: a transaction may be open
+  Status failure_;
+};
+
+}  // namespace mgraph::session

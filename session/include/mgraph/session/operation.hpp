@@ -1,0 +1,96 @@
+#pragma once
+// Typed operations on a document store: what a script line means, independent of the
+// script's text, of where the store lives and of how the operation travels. The one
+// command classifier (classifier.hpp) turns a line into an Op; an executor applies a
+// batch of Ops to a Store in order (executor.hpp), in this process or on the cluster; the
+// printer (printer.hpp) turns each OpResult into the line `mgraph eval` prints. The codec
+// encodes both (codec/session_codec.hpp) for the client protocol and the input log.
+//
+// A batch is applied in order, each op seeing the effect of the ones before it, exactly as
+// the lines of a script are; a failing op changes nothing of its own and the batch goes on.
+// A record created earlier in the same batch is named by the index of its create op
+// (RecordRef::created_by), because its id is known only once the batch runs.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mgraph/graph/status.hpp"
+#include "mgraph/graph/value.hpp"
+
+namespace mgraph::session {
+
+using RecordId = std::uint64_t;
+
+/// Operations in one batch at most: a batch is one request of the client protocol.
+inline constexpr std::size_t kBatchOpsMax = std::size_t{1} << 20;
+
+/// A record named by an operation.
+struct RecordRef {
+  /// The record's id; with created_by set, the record the name meant before the batch
+  /// (0: none).
+  RecordId id = 0;
+  /// Indexes in the batch of the earlier create ops that gave this name, the latest first:
+  /// the first of them that succeeded names the record; when none did, `id` does.
+  std::vector<std::uint32_t> created_by;
+  /// How the script named it (an alias, or "#N"), for the message when nothing is named.
+  std::string text;
+  friend bool operator==(const RecordRef&, const RecordRef&) = default;
+};
+
+enum class OpKind : std::uint8_t {
+  create,   ///< entity, values; an alias is the client's business
+  update,   ///< refs[0], values
+  remove,   ///< refs[0]
+  link,     ///< refs[0].name refs[1]
+  unlink,   ///< refs[0].name refs[1]
+  set,      ///< refs[0].name = value (a proposal, or an acknowledgement of an effect)
+  ack,      ///< refs[0].name
+  commit,
+  reject,
+  undo,
+  redo,
+  get,      ///< refs[0].name; text is the "REF.field" as written, echoed in the answer
+  explain,  ///< refs[0].name
+  dot,
+  /// A line the client could not turn into an operation: `error` is the answer, unless
+  /// one of `refs` (the names it resolved before it failed) names no record.
+  invalid,
+};
+inline constexpr std::size_t kOpKinds = static_cast<std::size_t>(OpKind::invalid) + 1;
+const char* op_kind_name(OpKind kind);
+
+/// Whether an op changes the documents (and so opens a transaction when it succeeds).
+bool is_mutation(OpKind kind);
+
+using FieldValues = std::vector<std::pair<std::string, Value>>;
+
+struct Op {
+  OpKind kind = OpKind::invalid;
+  std::vector<RecordRef> refs;
+  std::string entity;  ///< create
+  std::string name;    ///< the field or relation of set, ack, link, unlink, get, explain
+  FieldValues values;  ///< create, update
+  Value value;         ///< set
+  std::string text;    ///< get: the reference as written
+  Status error;        ///< invalid
+  friend bool operator==(const Op&, const Op&) = default;
+};
+
+/// What applying one op gave.
+struct OpResult {
+  Status status;           ///< ok, or why the op failed (it then changed nothing itself)
+  RecordId created = 0;    ///< create: the new record
+  Value value;             ///< get
+  std::uint64_t version = 0;
+  std::uint64_t revision = 0;  ///< get, commit, undo, redo: the revision after the op
+  std::uint64_t changed = 0;   ///< commit, undo, redo: fields whose value changed
+  std::string text;            ///< explain, dot
+  friend bool operator==(const OpResult&, const OpResult&) = default;
+};
+
+using Batch = std::vector<Op>;
+using BatchResult = std::vector<OpResult>;
+
+}  // namespace mgraph::session

@@ -1,0 +1,215 @@
+// The command classifier: a line is split into a command word and arguments read with a
+// small cursor; values are literals of the script language (graph/schema/literal.hpp).
+
+#include "mgraph/session/classifier.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <utility>
+
+#include "mgraph/graph/schema/literal.hpp"
+
+namespace mgraph::session {
+namespace {
+
+Status bad(std::string message) { return Status(StatusCode::invalid_argument, std::move(message)); }
+
+class Cursor {
+ public:
+  explicit Cursor(std::string_view s) : s_(s) {}
+  void skip() {
+    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+  }
+  bool done() {
+    skip();
+    return i_ >= s_.size() || s_[i_] == '#';
+  }
+  /// A word: letters, digits, '_', '#', and '.' (a reference such as o1.items).
+  std::string_view word() {
+    skip();
+    const std::size_t b = i_;
+    while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_' ||
+                              s_[i_] == '#' || s_[i_] == '.')) {
+      ++i_;
+    }
+    return s_.substr(b, i_ - b);
+  }
+  bool eat(char c) {
+    skip();
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  Result<Value> value() {
+    std::size_t consumed = 0;
+    Result<Value> v = schema::parse_literal_prefix(s_.substr(i_), &consumed);
+    i_ += consumed;
+    return v;
+  }
+  std::string_view rest() {
+    skip();
+    return s_.substr(i_);
+  }
+
+ private:
+  std::string_view s_;
+  std::size_t i_ = 0;
+};
+
+/// Splits "ref.field" at its last dot.
+bool split_ref(std::string_view s, std::string_view* ref, std::string_view* field) {
+  const std::size_t dot = s.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == s.size()) return false;
+  *ref = s.substr(0, dot);
+  *field = s.substr(dot + 1);
+  return true;
+}
+
+Result<FieldValues> assignments(Cursor& c) {
+  FieldValues out;
+  for (std::size_t n = 0; !c.done() && n < kScriptLineMax; ++n) {
+    const std::string_view name = c.word();
+    if (name.empty() || !c.eat('=')) return bad("expected field=value");
+    Result<Value> v = c.value();
+    if (!v.is_ok()) return v.status();
+    out.emplace_back(std::string(name), std::move(v).value());
+  }
+  return out;
+}
+
+/// Builds the Op of one line; a failure leaves the op as it stands (its refs so far).
+class LineClassifier {
+ public:
+  LineClassifier(std::string_view line, const RefResolver& resolve) : c_(line), resolve_(resolve) {}
+
+  std::optional<Classified> run() {
+    if (c_.done()) return std::nullopt;
+    const std::string_view cmd = c_.word();
+    const Status s = parse(cmd);
+    if (!s.is_ok()) {
+      out_.op.kind = OpKind::invalid;
+      out_.op.error = s;
+      out_.alias.clear();
+    }
+    return std::move(out_);
+  }
+
+ private:
+  Status parse(std::string_view cmd) {
+    Op& op = out_.op;
+    if (cmd == "create") {
+      op.kind = OpKind::create;
+      op.entity = std::string(c_.word());
+      Cursor probe = c_;
+      const std::string_view w = probe.word();
+      if (!w.empty() && !probe.eat('=')) out_.alias = std::string(c_.word());
+      return take_values();
+    }
+    if (cmd == "update") {
+      op.kind = OpKind::update;
+      if (Status s = record(c_.word()); !s.is_ok()) return s;
+      return take_values();
+    }
+    if (cmd == "delete") {
+      op.kind = OpKind::remove;
+      if (Status s = record(c_.word()); !s.is_ok()) return s;
+      return end();
+    }
+    if (cmd == "link" || cmd == "unlink") {
+      op.kind = cmd == "link" ? OpKind::link : OpKind::unlink;
+      if (Status s = field_ref(cmd); !s.is_ok()) return s;
+      if (Status s = record(c_.word()); !s.is_ok()) return s;
+      return end();
+    }
+    if (cmd == "set" || cmd == "ack") {
+      op.kind = cmd == "set" ? OpKind::set : OpKind::ack;
+      if (Status s = field_ref(cmd); !s.is_ok()) return s;
+      op.value = Value(false);
+      if (cmd == "set") {
+        c_.eat('=');
+        Result<Value> parsed = c_.value();
+        if (!parsed.is_ok()) return parsed.status();
+        op.value = std::move(parsed).value();
+      }
+      return end();
+    }
+    if (cmd == "commit" || cmd == "reject" || cmd == "undo" || cmd == "redo" || cmd == "dot") {
+      op.kind = cmd == "commit"   ? OpKind::commit
+                : cmd == "reject" ? OpKind::reject
+                : cmd == "undo"   ? OpKind::undo
+                : cmd == "redo"   ? OpKind::redo
+                                  : OpKind::dot;
+      return end();
+    }
+    if (cmd == "get" || cmd == "explain") {
+      op.kind = cmd == "get" ? OpKind::get : OpKind::explain;
+      op.text = std::string(c_.rest());
+      if (Status s = field_ref(cmd); !s.is_ok()) return s;
+      return end();
+    }
+    return bad("unknown command '" + std::string(cmd) +
+               "' (create, update, delete, link, unlink, set, ack, commit, reject, undo, redo, "
+               "get, explain, dot)");
+  }
+
+  Status record(std::string_view name) {
+    Result<RecordRef> r = resolve_(name);
+    if (!r.is_ok()) return r.status();
+    out_.op.refs.push_back(std::move(r).value());
+    return Status::ok();
+  }
+  Status field_ref(std::string_view cmd) {
+    std::string_view ref, field;
+    if (!split_ref(c_.word(), &ref, &field)) return bad(std::string(cmd) + " needs REF.field");
+    if (Status s = record(ref); !s.is_ok()) return s;
+    out_.op.name = std::string(field);
+    return Status::ok();
+  }
+  Status take_values() {
+    Result<FieldValues> fv = assignments(c_);
+    if (!fv.is_ok()) return fv.status();
+    out_.op.values = std::move(fv).value();
+    return Status::ok();
+  }
+  Status end() {
+    if (!c_.done()) return bad("unexpected '" + std::string(c_.rest()) + "'");
+    return Status::ok();
+  }
+
+  Cursor c_;
+  const RefResolver& resolve_;
+  Classified out_;
+};
+
+}  // namespace
+
+std::optional<RecordId> record_id_of(std::string_view name) {
+  const std::size_t hash = name.find('#');
+  if (hash == std::string_view::npos) return std::nullopt;
+  RecordId id = 0;
+  const std::string_view digits = name.substr(hash + 1);
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+  if (ec != std::errc() || p != digits.data() + digits.size()) return std::nullopt;
+  return id;
+}
+
+std::optional<Classified> classify(std::string_view line, const RefResolver& resolve) {
+  if (line.size() > kScriptLineMax) {
+    Classified c;
+    c.op.kind = OpKind::invalid;
+    c.op.error = bad("line longer than " + std::to_string(kScriptLineMax) + " bytes");
+    return c;
+  }
+  return LineClassifier(line, resolve).run();
+}
+
+Result<Value> parse_script_value(std::string_view text) {
+  Cursor c(text);
+  Result<Value> v = c.value();
+  if (v.is_ok() && !c.done()) return bad("unexpected text after the value");
+  return v;
+}
+
+}  // namespace mgraph::session

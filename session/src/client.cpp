@@ -1,0 +1,76 @@
+#include "mgraph/session/client.hpp"
+
+namespace mgraph::session {
+
+Result<RecordId> ScriptClient::record(std::string_view name) const {
+  if (const std::optional<RecordId> id = record_id_of(name)) return *id;
+  const auto it = aliases_.find(name);
+  if (it == aliases_.end())
+    return Status(StatusCode::not_found, "unknown record '" + std::string(name) + "'");
+  return it->second;
+}
+
+Result<RecordRef> ScriptClient::resolve(std::string_view name) const {
+  RecordRef ref;
+  ref.text = std::string(name);
+  if (const std::optional<RecordId> id = record_id_of(name)) {
+    ref.id = *id;
+    return ref;
+  }
+  const auto in_batch = batch_aliases_.find(name);
+  const auto known = aliases_.find(name);
+  if (in_batch == batch_aliases_.end() && known == aliases_.end())
+    return Status(StatusCode::not_found, "unknown record '" + ref.text + "'");
+  if (known != aliases_.end()) ref.id = known->second;
+  if (in_batch != batch_aliases_.end()) ref.created_by = in_batch->second;
+  return ref;
+}
+
+std::size_t ScriptClient::run_line(std::string_view line, std::size_t line_no, std::string* out) {
+  if (!failure_.is_ok()) return 0;
+  std::optional<Classified> c =
+      classify(line, [this](std::string_view name) { return resolve(name); });
+  if (!c) return 0;
+  const OpKind kind = c->op.kind;
+  if (kind == OpKind::create && !c->alias.empty()) {
+    std::vector<std::uint32_t>& ops = batch_aliases_[c->alias];
+    ops.insert(ops.begin(), static_cast<std::uint32_t>(batch_.size()));
+  }
+  batch_.push_back(std::move(c->op));
+  pending_.push_back(Pending{line_no, std::move(c->alias)});
+  mutated_ = mutated_ || is_mutation(kind);
+  // Embedded: every line goes at once. Connected: a transaction's lines go together, and
+  // a line outside one goes alone.
+  const bool send = !options_.batch_transactions || !mutated_ || ends_transaction(kind) ||
+                    batch_.size() >= kBatchOpsMax;
+  return send ? flush(out) : 0;
+}
+
+std::size_t ScriptClient::finish(std::string* out) { return flush(out); }
+
+std::size_t ScriptClient::flush(std::string* out) {
+  if (batch_.empty() || !failure_.is_ok()) return 0;
+  Result<BatchResult> results = backend_.run(batch_);
+  if (results.is_ok() && results->size() != batch_.size()) {
+    results = Status(StatusCode::corruption,
+                     "the backend answered " + std::to_string(results->size()) + " results for " +
+                         std::to_string(batch_.size()) + " operations");
+  }
+  std::size_t failed = 0;
+  if (!results.is_ok()) {
+    failure_ = results.status();
+  } else {
+    for (std::size_t i = 0; i < batch_.size(); ++i) {
+      const OpResult& r = (*results)[i];
+      if (!print_result(batch_[i], r, pending_[i].line_no, options_.print, out)) ++failed;
+      if (r.status.is_ok() && !pending_[i].alias.empty()) aliases_[pending_[i].alias] = r.created;
+    }
+  }
+  batch_.clear();
+  pending_.clear();
+  batch_aliases_.clear();
+  mutated_ = false;
+  return failed;
+}
+
+}  // namespace mgraph::session

@@ -1,0 +1,123 @@
+#include "mgraph/session/executor.hpp"
+
+#include "mgraph/graph/assert.hpp"
+
+namespace mgraph::session {
+
+Result<RecordId> StoreExecutor::resolve(const RecordRef& ref, const BatchResult& earlier) {
+  for (const std::uint32_t op : ref.created_by) {
+    MG_ASSERT_MSG(op < earlier.size(), "a reference to a later operation");
+    if (earlier[op].status.is_ok()) return earlier[op].created;
+  }
+  if (ref.id != 0) return ref.id;
+  return Status(StatusCode::not_found, "unknown record '" + ref.text + "'");
+}
+
+OpResult StoreExecutor::apply(const Op& op, const BatchResult& earlier) {
+  OpResult out;
+  switch (op.kind) {
+    case OpKind::invalid:
+      // A name that meant a record created earlier in the batch fails first, as resolving
+      // it would have when the line ran.
+      for (const RecordRef& ref : op.refs) {
+        if (Result<RecordId> id = resolve(ref, earlier); !id.is_ok()) {
+          out.status = id.status();
+          return out;
+        }
+      }
+      out.status = op.error;
+      return out;
+    case OpKind::get:
+    case OpKind::explain:
+    case OpKind::dot:
+      out.status = read(op, earlier, &out);
+      return out;
+    default:
+      out.status = mutate(op, earlier, &out);
+      return out;
+  }
+}
+
+BatchResult StoreExecutor::run(const Batch& batch) {
+  BatchResult results;
+  results.reserve(batch.size());
+  for (const Op& op : batch) results.push_back(apply(op, results));
+  return results;
+}
+
+void StoreExecutor::transition_result(OpResult* out) {
+  out->revision = store_.graph().revision();
+  out->changed = store_.graph().last_changed().size();
+}
+
+Status StoreExecutor::mutate(const Op& op, const BatchResult& earlier, OpResult* out) {
+  std::vector<RecordId> ids;
+  for (const RecordRef& ref : op.refs) {
+    Result<RecordId> id = resolve(ref, earlier);
+    if (!id.is_ok()) return id.status();
+    ids.push_back(*id);
+  }
+  switch (op.kind) {
+    case OpKind::create: {
+      Result<RecordId> id = store_.create(op.entity, op.values);
+      if (!id.is_ok()) return id.status();
+      out->created = *id;
+      return Status::ok();
+    }
+    case OpKind::update:
+      return store_.update(ids.at(0), op.values);
+    case OpKind::remove:
+      return store_.remove(ids.at(0));
+    case OpKind::link:
+      return store_.link(ids.at(0), op.name, ids.at(1));
+    case OpKind::unlink:
+      return store_.unlink(ids.at(0), op.name, ids.at(1));
+    case OpKind::set:
+      return store_.set(ids.at(0), op.name, op.value);
+    case OpKind::ack:
+      return store_.set(ids.at(0), op.name, Value(false));
+    case OpKind::commit: {
+      Result<CommitStats> c = store_.commit();
+      if (!c.is_ok()) return c.status();
+      out->revision = c->revision;
+      out->changed = c->changed;
+      return Status::ok();
+    }
+    case OpKind::reject:
+      store_.reject();
+      out->revision = store_.graph().revision();
+      return Status::ok();
+    case OpKind::undo:
+    case OpKind::redo: {
+      const Status s = op.kind == OpKind::undo ? store_.undo() : store_.redo();
+      if (s.is_ok()) transition_result(out);
+      return s;
+    }
+    default:
+      return Status(StatusCode::internal,
+                    std::string("not a mutation: ") + op_kind_name(op.kind));
+  }
+}
+
+Status StoreExecutor::read(const Op& op, const BatchResult& earlier, OpResult* out) {
+  if (op.kind == OpKind::dot) {
+    out->text = store_.dot();
+    return Status::ok();
+  }
+  Result<RecordId> id = resolve(op.refs.at(0), earlier);
+  if (!id.is_ok()) return id.status();
+  if (op.kind == OpKind::explain) {
+    Result<std::string> e = store_.explain(*id, op.name);
+    if (!e.is_ok()) return e.status();
+    out->text = std::move(e).value();
+    return Status::ok();
+  }
+  Result<Value> v = store_.get(*id, op.name);
+  if (!v.is_ok()) return v.status();
+  out->value = std::move(v).value();
+  out->version = store_.version(store_.node_of(*id, op.name).value());
+  out->revision = store_.graph().revision();
+  return Status::ok();
+}
+
+}  // namespace mgraph::session

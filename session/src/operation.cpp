@@ -1,0 +1,27 @@
+#include "mgraph/session/operation.hpp"
+
+namespace mgraph::session {
+
+const char* op_kind_name(OpKind kind) {
+  static constexpr const char* kNames[kOpKinds] = {
+      "create", "update", "delete", "link", "unlink", "set",  "ack",    "commit",
+      "reject", "undo",   "redo",   "get",  "explain", "dot", "invalid"};
+  return kNames[static_cast<std::size_t>(kind)];
+}
+
+bool is_mutation(OpKind kind) {
+  switch (kind) {
+    case OpKind::create:
+    case OpKind::update:
+    case OpKind::remove:
+    case OpKind::link:
+    case OpKind::unlink:
+    case OpKind::set:
+    case OpKind::ack:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace mgraph::session
