@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "mgraph/graph/assert.hpp"
+#include "mgraph/graph/hash.hpp"
 
 namespace mgraph::actors {
 
@@ -43,15 +44,8 @@ std::vector<std::uint32_t> split_whole(std::size_t n) {
 // ---- FieldValueDigest ----
 
 void FieldValueDigest::add(FieldId field, const Value& value) {
-  // FNV-1a over the field id and the value's JSON; summed, so the order does not matter.
-  std::uint64_t h = 14695981039346656037ull;
-  auto mix = [&h](unsigned char c) {
-    h ^= c;
-    h *= 1099511628211ull;
-  };
-  for (int i = 0; i < 8; ++i) mix(static_cast<unsigned char>(field >> (8 * i)));
-  for (const char c : value.to_json()) mix(static_cast<unsigned char>(c));
-  sum_ += h;
+  // Over the field id and the value's JSON; summed, so the order does not matter.
+  sum_ += Fnv1a64().u64(field).bytes(value.to_json()).value();
 }
 
 // ---- PartitionCore ----

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "graph_state.hpp"
+#include "mgraph/graph/hash.hpp"
 #include "mgraph/graph/image.hpp"
 
 namespace mgraph {
@@ -124,19 +125,11 @@ Status check_image_invariants(const GraphState& g, const GraphImage& im) {
 
 std::uint64_t Graph::shape() const {
   const GraphState& g = state();
-  // 64-bit FNV-1a over the node count, the spec count and each node's spec id.
-  std::uint64_t h = 14695981039346656037ull;
-  auto mix = [&h](std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) {
-      h ^= (v >> (8 * i)) & 0xff;
-      h *= 1099511628211ull;
-    }
-  };
-  mix(g.values.size());
-  mix(g.specs.size());
-  mix(g.groups.size());
-  for (const SpecId s : g.spec) mix(s);
-  return h;
+  // Over the node count, the spec count and each node's spec id.
+  Fnv1a64 h;
+  h.u64(g.values.size()).u64(g.specs.size()).u64(g.groups.size());
+  for (const SpecId s : g.spec) h.u64(s);
+  return h.value();
 }
 
 Result<GraphImage> Graph::export_image() const {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "mgraph/graph/hash.hpp"
 #include "mgraph/persistence/store.hpp"
 #include "support/field_writes.hpp"
 
@@ -27,9 +28,7 @@ constexpr std::size_t pipe_bytes_max = std::size_t{64} << 20;
 Status fail(const std::string& message) { return Status(StatusCode::internal, message); }
 
 std::uint64_t digest(const SumState& state) {
-  std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
-  for (char c : state.encode()) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
-  return h;
+  return fnv1a64(state.encode());
 }
 
 /// A running writer process and the read end of its stdout.

@@ -1,0 +1,96 @@
+#pragma once
+// The user's documents on the cluster: client batches of typed operations
+// (session/operation.hpp) ordered into epochs by a sequencer, logged before they run, and
+// applied by the partition that owns the documents.
+//
+//   client ──(transact_atom, Batch bytes)──▶ sequencer, on the coordinator node
+//   sequencer: epoch e = next; log (e, batch) durably if the batch changes anything
+//   sequencer ──(apply_atom, e, Batch bytes)──▶ partition ── BatchResult bytes ──▶ client
+//
+// A batch runs whole, in order, and leaves no transaction open: the next batch may be
+// another client's. Every document lives on partition 0 for now; placing records on
+// several partitions is the next step of the cluster (docs/CLUSTER.md).
+//
+// The cores (DocumentPartition, Sequencer) have no I/O and no CAF; the actors are thin.
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mgraph/codec/epoch_codec.hpp"
+#include "mgraph/graph/schema/store.hpp"
+#include "mgraph/session/executor.hpp"
+
+namespace mgraph::actors {
+
+using transact_atom = caf::atom_constant<caf::atom("mg_txn")>;   ///< client -> sequencer
+using apply_atom = caf::atom_constant<caf::atom("mg_apply")>;    ///< sequencer -> partition
+using schema_atom = caf::atom_constant<caf::atom("mg_schema")>;  ///< -> (name, source, fingerprint)
+
+/// Whether a batch must be logged: it can change the documents or the revision history.
+bool changes_documents(const session::Batch& batch);
+
+/// The documents of one partition: a Store and the executor applying batches to it.
+/// Thread-safety: none (an actor owns it).
+class DocumentPartition {
+ public:
+  explicit DocumentPartition(std::shared_ptr<const schema::Schema> schema,
+                             schema::StoreOptions options = {});
+  /// Applies a batch; a transaction the batch left open is rejected.
+  session::BatchResult run(const session::Batch& batch);
+  schema::Store& store() { return store_; }
+
+ private:
+  schema::Store store_;
+  session::StoreExecutor executor_;
+};
+
+/// Where the sequencer keeps epochs: appended durably before they run, read back in order
+/// when it starts. LMDB on a node (node/), memory in tests.
+class EpochLog {
+ public:
+  virtual ~EpochLog() = default;
+  virtual Status append(codec::Epoch epoch, std::string_view batch) = 0;
+  /// Calls `f` with every logged epoch in order; stops at the first error.
+  virtual Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) = 0;
+  /// The last logged epoch (0: none).
+  virtual Result<codec::Epoch> last() = 0;
+};
+
+/// Epochs in memory: a log for tests and for nodes without a data directory.
+class MemoryEpochLog final : public EpochLog {
+ public:
+  Status append(codec::Epoch epoch, std::string_view batch) override;
+  Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) override;
+  Result<codec::Epoch> last() override;
+
+ private:
+  std::vector<std::pair<codec::Epoch, std::string>> epochs_;
+};
+
+/// What a node tells clients and peers about its schema.
+struct SchemaInfo {
+  std::string name;
+  std::string source;
+  std::uint64_t fingerprint = 0;
+};
+
+/// A partition holding documents. Answers (apply_atom, epoch, Batch bytes) with the bytes
+/// of the BatchResult, and (schema_atom) with the schema's name, source and fingerprint.
+caf::behavior document_partition_actor(caf::event_based_actor* self,
+                                       std::shared_ptr<DocumentPartition> partition,
+                                       SchemaInfo schema);
+
+/// The sequencer. Answers (transact_atom, Batch bytes) with BatchResult bytes (the
+/// partition answers the client directly), or an error for bytes that are no batch or a
+/// log that cannot be written. First it sends the logged epochs to `partition` again, so
+/// the documents are what they were before a restart; they arrive before any client's.
+/// REQUIRES: `log` outlives the actor.
+caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor partition, EpochLog* log);
+
+}  // namespace mgraph::actors
