@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "command_line.hpp"
 #include "eval_command.hpp"
 
 int main(int argc, char** argv) {
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return mgraph::node::usage_exit(app, e);
   }
   return mgraph::node::run_eval(eval, std::cin, std::cout, std::cerr);
 }

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "admin_server.hpp"
+#include "command_line.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"mgraphctl: admin commands for one mgraphd node"};
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return mgraph::node::usage_exit(app, e);
   }
   const mgraph::Result<std::string> answer = mgraph::node::admin_request(socket, command);
   if (!answer.is_ok()) {

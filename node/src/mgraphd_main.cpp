@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "admin_server.hpp"
+#include "command_line.hpp"
 #include "cluster_config.hpp"
 #include "node_metrics.hpp"
 #include "mgraph/actors/local_cluster.hpp"
@@ -378,7 +379,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return mgraph::node::usage_exit(app, e);
   }
   return run(args);
 }
