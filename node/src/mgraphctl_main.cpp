@@ -8,6 +8,7 @@
 // 3 the node could not be reached.
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 #include <string>
 
@@ -15,6 +16,8 @@
 #include "command_line.hpp"
 
 int main(int argc, char** argv) {
+  // A node that closes the connection early makes a write fail with EPIPE, not kill us.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"mgraphctl: admin commands for one mgraphd node"};
   std::string socket;
   std::string command;

@@ -27,6 +27,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -186,7 +187,11 @@ int run(const Args& args) {
       return "{\"error\":\"unknown command '" + command + "'; try help\"}";
     };
     auto started = mgraph::node::AdminServer::start(args.admin, handler);
-    if (!started.is_ok()) return fail(3, started.status().message());
+    if (!started.is_ok()) {
+      // A PATH that is not a socket is a bad argument; one in use, like a busy port, is not.
+      const bool bad_path = started.status().code() == mgraph::StatusCode::invalid_argument;
+      return fail(bad_path ? 2 : 3, started.status().message());
+    }
     admin = std::move(started).value();
     std::cout << "mgraphd " << args.node << ": admin socket " << args.admin << std::endl;
   }
@@ -363,6 +368,8 @@ int run(const Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Writes to a peer that has gone (an admin client, a scraper) fail with EPIPE instead.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"mgraphd: one node of an mgraph cluster"};
   Args args;
   app.add_option("--config", args.config, "Cluster configuration (TOML)")->required();
