@@ -1,7 +1,7 @@
 #pragma once
 // The node-local admin interface of mgraphd: a unix-domain socket (mode 0600, so only the
 // node's user can reach it) taking one command line per connection and answering one
-// JSON line. `mgraphctl` is its client; mgraphd_main.cpp has the commands.
+// JSON line. `mgraphctl` is its client; the commands are in admin_commands.hpp.
 //
 // Hostile or careless clients cannot stall it: up to admin_clients_max connections are
 // served at once (more get a "busy" answer), each must send its line within

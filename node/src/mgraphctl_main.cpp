@@ -5,15 +5,25 @@
 //   mgraphctl --socket /run/mgraph/n1.sock shutdown
 //
 // Exit codes: 0 the node answered ok, 1 it answered with an error, 2 bad arguments,
-// 3 the node could not be reached.
+// 3 the node could not be reached or its answer is not JSON.
 
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "admin_server.hpp"
 #include "command_line.hpp"
+
+namespace {
+
+/// True when `answer` is an error answer: a JSON object with an "error" key.
+bool is_error(const nlohmann::json& answer) {
+  return answer.is_object() && answer.contains("error");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // A node that closes the connection early makes a write fail with EPIPE, not kill us.
@@ -28,11 +38,20 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return mgraph::node::usage_exit(app, e);
   }
+  if (command.find('\n') != std::string::npos) {
+    std::cerr << "mgraphctl: a command is one line\n";
+    return 2;
+  }
   const mgraph::Result<std::string> answer = mgraph::node::admin_request(socket, command);
   if (!answer.is_ok()) {
     std::cerr << "mgraphctl: " << answer.status().message() << "\n";
     return 3;
   }
+  const nlohmann::json parsed = nlohmann::json::parse(*answer, nullptr, false);
+  if (parsed.is_discarded()) {
+    std::cerr << "mgraphctl: " << socket << ": the answer is not JSON: " << *answer << "\n";
+    return 3;
+  }
   std::cout << *answer << "\n";
-  return answer->rfind("{\"error\"", 0) == 0 ? 1 : 0;
+  return is_error(parsed) ? 1 : 0;
 }

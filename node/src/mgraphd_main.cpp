@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "admin_commands.hpp"
 #include "admin_server.hpp"
 #include "command_line.hpp"
 #include "cluster_config.hpp"
@@ -166,26 +167,17 @@ int run(const Args& args) {
   std::atomic<bool> shutdown_requested{false};
   std::unique_ptr<mgraph::node::AdminServer> admin;
   if (!args.admin.empty()) {
-    const std::string listen = self_config->host + ":" + std::to_string(*bound);
-    auto handler = [&, listen](const std::string& command) -> std::string {
-      if (command == "status") {
-        std::string parts;
-        for (const PartitionId p : self_config->partitions)
-          parts += (parts.empty() ? "" : ",") + std::to_string(p);
-        return "{\"node\":\"" + args.node + "\",\"listen\":\"" + listen +
-               "\",\"coordinator\":" + (self_config->coordinator ? "true" : "false") +
-               ",\"partitions\":[" + parts + "],\"epochs\":{\"committed\":" +
-               std::to_string(committed.load()) + ",\"aborted\":" +
-               std::to_string(aborted.load()) + "}}";
-      }
-      if (command == "shutdown") {
-        shutdown_requested = true;
-        if (!self_config->coordinator) caf::anon_send(node, stop_atom::value);
-        return "{\"shutdown\":\"" + args.node + "\"}";
-      }
-      if (command == "help") return "{\"commands\":[\"status\",\"shutdown\",\"help\"]}";
-      return "{\"error\":\"unknown command '" + command + "'; try help\"}";
-    };
+    auto handler = mgraph::node::admin_commands(
+        {.node = args.node,
+         .listen = self_config->host + ":" + std::to_string(*bound),
+         .coordinator = self_config->coordinator,
+         .partitions = self_config->partitions,
+         .committed = &committed,
+         .aborted = &aborted},
+        [&] {
+          shutdown_requested = true;
+          if (!self_config->coordinator) caf::anon_send(node, stop_atom::value);
+        });
     auto started = mgraph::node::AdminServer::start(args.admin, handler);
     if (!started.is_ok()) {
       // A PATH that is not a socket is a bad argument; one in use, like a busy port, is not.

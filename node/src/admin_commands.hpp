@@ -1,0 +1,34 @@
+#pragma once
+// The commands of mgraphd's admin socket (admin_server.hpp), each answered with one line
+// of JSON built by a JSON library, so nothing a client sends can change the answer's shape:
+//   status    the node: name, listen address, coordinator or not, partitions, epochs run
+//   shutdown  stops the node (the coordinator: after the current epoch, stopping all)
+//   help      the commands
+// Anything else: {"error":"unknown command '...'; try help"}.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "admin_server.hpp"
+
+namespace mgraph::node {
+
+/// What `status` reports. The counters are read at each request: they must outlive the
+/// handler (and the AdminServer using it).
+struct NodeStatus {
+  std::string node;
+  std::string listen;  ///< HOST:PORT
+  bool coordinator = false;
+  std::vector<std::uint32_t> partitions;
+  const std::atomic<std::uint64_t>* committed = nullptr;
+  const std::atomic<std::uint64_t>* aborted = nullptr;
+};
+
+/// The admin commands of a node described by `status`; `shutdown` is called, on the admin
+/// socket's thread, for the shutdown command.
+AdminServer::Handler admin_commands(NodeStatus status, std::function<void()> shutdown);
+
+}  // namespace mgraph::node
