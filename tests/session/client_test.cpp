@@ -11,6 +11,7 @@
 
 #include "mgraph/codec/session_codec.hpp"
 #include "mgraph/session/client.hpp"
+#include "support/schema_gen.hpp"
 #include "support/script_gen.hpp"
 
 namespace mgraph::session {
@@ -174,6 +175,26 @@ TEST(ScriptClient, RandomScriptsPrintTheSameBatchedAsLineByLine) {
     }
   }
   EXPECT_GE(scripts, 125u);
+}
+
+TEST(ScriptClient, RandomScriptsOnRandomSchemasPrintTheSameBatchedAsLineByLine) {
+  std::size_t compared = 0, failing_lines = 0;
+  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+    testing::SchemaGenerator schemas(seed);
+    const std::string text = schemas.schema();
+    auto compiled = schema::compile_schema(schema::SourceFile{"random.mgs", text});
+    ASSERT_TRUE(compiled.is_ok()) << "seed " << seed << ": " << compiled.status().message() << "\n"
+                                  << text;
+    testing::ScriptGenerator gen(**compiled, seed);
+    const std::string script = gen.script(200);
+    const Outcome e = embedded(*compiled, script);
+    const Outcome b = batched(*compiled, script);
+    ASSERT_EQ(b.out, e.out) << "seed " << seed << "\n" << text << "\n" << script;
+    failing_lines += e.failed;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 60u);
+  EXPECT_GT(failing_lines, 60u);  // the error paths are compared too
 }
 
 }  // namespace

@@ -27,18 +27,18 @@ class ScriptGenerator {
 
   std::string line() {
     const std::uint64_t roll = rng_.below(100);
-    if (aliases_.empty() || roll < 18) return create();
-    if (roll < 38) return update();
+    if (aliases_.empty() || roll < 15) return create();
+    if (roll < 32) return update();
     if (roll < 46) return link(true);
     if (roll < 50) return link(false);
-    if (roll < 53) return "delete " + any_ref();
-    if (roll < 58) return set();
-    if (roll < 70) return get("get");
+    if (roll < 52) return "delete " + any_ref();
+    if (roll < 57) return set();
+    if (roll < 71) return get("get");
     if (roll < 72) return get("explain");
-    if (roll < 84) return "commit";
-    if (roll < 88) return "reject";
-    if (roll < 92) return "undo";
-    if (roll < 95) return "redo";
+    if (roll < 88) return "commit";
+    if (roll < 90) return "reject";
+    if (roll < 94) return "undo";
+    if (roll < 96) return "redo";
     if (roll < 97) return "# a comment";
     return junk();
   }
@@ -56,7 +56,15 @@ class ScriptGenerator {
     // Aliases are reused now and then: a name may be given twice.
     std::string name = "r";
     name += std::to_string(rng_.below(3 * aliases_.size() + 4));
-    aliases_.push_back(Alias{name, e});
+    // A name given again means the new record once its creation stands: keep the latest.
+    bool known = false;
+    for (Alias& a : aliases_) {
+      if (a.name == name) {
+        a.entity = e;
+        known = true;
+      }
+    }
+    if (!known) aliases_.push_back(Alias{name, e});
     return "create " + entity(e).name + " " + name + assignments(e, 2);
   }
 
