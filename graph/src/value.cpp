@@ -4,7 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <new>
-#include <sstream>
+
+#include "mgraph/graph/json.hpp"
 
 namespace mgraph {
 namespace detail {
@@ -224,61 +225,30 @@ bool Value::heap_equal(const Value& a, const Value& b) {
   return a.as_tensor() == b.as_tensor();
 }
 
-namespace {
-void append_double(std::ostringstream& out, double d) {
-  if (std::isnan(d) || std::isinf(d)) {
-    out << "null";
-    return;
-  }
-  out.precision(17);
-  out << d;
-}
-void append_json_string(std::ostringstream& out, std::string_view s) {
-  out << '"';
-  for (char c : s) {
-    switch (c) {
-      case '"': out << "\\\""; break;
-      case '\\': out << "\\\\"; break;
-      case '\n': out << "\\n"; break;
-      case '\t': out << "\\t"; break;
-      case '\r': out << "\\r"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out << buf;
-        } else {
-          out << c;
-        }
-    }
-  }
-  out << '"';
-}
-}  // namespace
-
 std::string Value::to_json() const {
-  std::ostringstream out;
   switch (type_) {
-    case ValueType::null: out << "null"; break;
-    case ValueType::boolean: out << (b_ ? "true" : "false"); break;
-    case ValueType::int64: out << i_; break;
-    case ValueType::float64: append_double(out, d_); break;
-    case ValueType::string: append_json_string(out, as_string()); break;
+    case ValueType::null: return "null";
+    case ValueType::boolean: return b_ ? "true" : "false";
+    case ValueType::int64: return std::to_string(i_);
+    case ValueType::float64: return json::number(d_);
+    case ValueType::string: return json::quote(as_string());
     case ValueType::tensor: {
       Tensor t = as_tensor();
-      out << "{\"shape\":[";
-      for (std::size_t i = 0; i < t.rank(); ++i) out << (i ? "," : "") << t.dim(i);
-      out << "],\"data\":[";
-      auto d = t.data();
-      for (std::size_t i = 0; i < d.size(); ++i) {
-        if (i) out << ',';
-        append_double(out, d[i]);
+      std::string out = "{\"shape\":[";
+      for (std::size_t i = 0; i < t.rank(); ++i) {
+        if (i != 0) out += ',';
+        out += std::to_string(t.dim(i));
       }
-      out << "]}";
-      break;
+      out += "],\"data\":[";
+      const auto d = t.data();
+      for (std::size_t i = 0; i < d.size(); ++i) {
+        if (i != 0) out += ',';
+        out += json::number(d[i]);
+      }
+      return out + "]}";
     }
   }
-  return out.str();
+  return "null";
 }
 
 }  // namespace mgraph

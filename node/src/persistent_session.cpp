@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "mgraph/codec/image_codec.hpp"
+#include "mgraph/graph/json.hpp"
 #include "mgraph/persistence/write_batch.hpp"
 
 namespace mgraph::node {
@@ -64,8 +65,11 @@ bool next_line(std::string_view* rest, std::string_view* line) {
 
 /// The JSON error line the script runner prints, for the commands the session handles.
 std::string error_line(const Status& s, std::size_t line_no) {
-  return "{\"error\":" + Value(s.message()).to_json() + ",\"code\":\"" +
-         status_code_name(s.code()) + "\",\"line\":" + std::to_string(line_no) + "}\n";
+  return json::Object()
+      .str("error", s.message())
+      .str("code", status_code_name(s.code()))
+      .unum("line", line_no)
+      .line();
 }
 
 /// The rest of `line` after its command word, trimmed.
@@ -256,8 +260,7 @@ Status PersistentSession::run_line(std::string_view line, std::size_t line_no, s
     const Status s = take_checkpoint(&bytes);
     *line_ok = s.is_ok();
     if (s.is_ok()) {
-      *out += "{\"checkpoint\":" + std::to_string(checkpoint_epoch_) +
-              ",\"bytes\":" + std::to_string(bytes) + "}\n";
+      *out += json::Object().unum("checkpoint", checkpoint_epoch_).unum("bytes", bytes).line();
       return Status::ok();
     }
     if (s.code() == StatusCode::failed_precondition) {  // a user error: the session goes on
@@ -399,9 +402,8 @@ Status PersistentSession::query(std::string_view cmd, std::string_view line, std
   }
   if (cmd == "audit" && !effect)
     return Status(StatusCode::failed_precondition, std::string(ref) + " is not an effect");
-  const std::string name = Value(ref).to_json();
   if (cmd == "audit") {
-    std::string json = "{\"audit\":" + name + ",\"records\":[";
+    std::string records = "[";
     std::uint64_t version = 0, seq = 0;
     bool first = true;
     // Page by page; bounded by the trail's length.
@@ -409,47 +411,56 @@ Status PersistentSession::query(std::string_view cmd, std::string_view line, std
       Result<std::vector<persistence::LedgerEntry>> page = store_->audit_trail(*node, version, seq);
       if (!page.is_ok()) return page.status();
       for (const persistence::LedgerEntry& e : *page) {
-        json += first ? "" : ",";
+        records += first ? "" : ",";
         first = false;
-        json += "{\"version\":" + std::to_string(e.version) + ",\"seq\":" +
-                std::to_string(e.seq) + ",\"kind\":\"" + persistence::ledger_kind_name(e.kind) +
-                "\",\"epoch\":" + std::to_string(e.epoch) + ",\"time_ns\":" +
-                std::to_string(e.time_ns) + ",\"detail\":" + Value(e.detail).to_json() + "}";
+        records += json::Object()
+                       .unum("version", e.version)
+                       .unum("seq", e.seq)
+                       .str("kind", persistence::ledger_kind_name(e.kind))
+                       .unum("epoch", e.epoch)
+                       .unum("time_ns", e.time_ns)
+                       .str("detail", e.detail)
+                       .done();
       }
       if (page->size() < persistence::read_entries_max) break;
       version = page->back().version;
       seq = page->back().seq + 1;
     }
-    *out += json + "]}\n";
+    *out += json::Object().str("audit", ref).raw("records", records + "]").line();
     return Status::ok();
   }
   auto entry_json = [](const persistence::HistoryEntry& e) -> Result<std::string> {
     Result<Value> v = codec::decode_value(e.value);
     if (!v.is_ok()) return v.status();
-    return "{\"version\":" + std::to_string(e.version) + ",\"epoch\":" +
-           std::to_string(e.epoch) + ",\"time_ns\":" + std::to_string(e.time_ns) +
-           ",\"value\":" + v->to_json() + "}";
+    return json::Object()
+        .unum("version", e.version)
+        .unum("epoch", e.epoch)
+        .unum("time_ns", e.time_ns)
+        .raw("value", v->to_json())
+        .done();
   };
   if (!at_text.empty()) {
     std::uint64_t epoch = 0;
     const auto [p, ec] = std::from_chars(at_text.data(), at_text.data() + at_text.size(), epoch);
     if (ec != std::errc() || p != at_text.data() + at_text.size()) {
-      return Status(StatusCode::invalid_argument,
-                    "'" + std::string(at_text) + "' is not an epoch number");
+      std::string message = "'";
+      message.append(at_text).append("' is not an epoch number");
+      return Status(StatusCode::invalid_argument, std::move(message));
     }
     Result<std::optional<persistence::HistoryEntry>> e = store_->value_at(*node, epoch);
     if (!e.is_ok()) return e.status();
-    std::string json = "{\"history\":" + name + ",\"at\":" + std::to_string(epoch) + ",\"version\":";
+    json::Object json;
+    json.str("history", ref).unum("at", epoch);
     if (!*e) {
-      *out += json + "null}\n";
+      *out += json.raw("version", "null").line();
       return Status::ok();
     }
     Result<std::string> one = entry_json(**e);
     if (!one.is_ok()) return one.status();
-    *out += json + *one + "}\n";
+    *out += json.raw("version", *one).line();
     return Status::ok();
   }
-  std::string json = "{\"history\":" + name + ",\"versions\":[";
+  std::string versions = "[";
   std::uint64_t from = 0;
   bool first = true;
   for (;;) {
@@ -458,13 +469,13 @@ Status PersistentSession::query(std::string_view cmd, std::string_view line, std
     for (const persistence::HistoryEntry& e : *page) {
       Result<std::string> one = entry_json(e);
       if (!one.is_ok()) return one.status();
-      json += (first ? "" : ",") + *one;
+      versions += (first ? "" : ",") + *one;
       first = false;
     }
     if (page->size() < persistence::read_entries_max) break;
     from = page->back().version + 1;
   }
-  *out += json + "]}\n";
+  *out += json::Object().str("history", ref).raw("versions", versions + "]").line();
   return Status::ok();
 }
 

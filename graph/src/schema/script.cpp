@@ -6,21 +6,13 @@
 #include <cctype>
 #include <charconv>
 
+#include "mgraph/graph/json.hpp"
 #include "ops.hpp"
 
 namespace mgraph::schema {
 namespace {
 
 constexpr std::size_t kValueDepthMax = 8;
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
-  }
-  return out + "\"";
-}
 
 Status bad(std::string message) { return Status(StatusCode::invalid_argument, std::move(message)); }
 
@@ -197,8 +189,11 @@ bool ScriptRunner::run_line(std::string_view line, std::size_t line_no, std::str
                  ? bad("line longer than " + std::to_string(kScriptLineMax) + " bytes")
                  : execute(line, out);
   if (s.is_ok()) return true;
-  *out += "{\"error\":" + json_string(s.message()) + ",\"code\":\"" + status_code_name(s.code()) +
-          "\",\"line\":" + std::to_string(line_no) + "}\n";
+  *out += json::Object()
+              .str("error", s.message())
+              .str("code", status_code_name(s.code()))
+              .unum("line", line_no)
+              .line();
   return false;
 }
 
@@ -298,9 +293,12 @@ Status ScriptRunner::execute(std::string_view line, std::string* out) {
     Result<Value> v = store_->get(id, field);
     if (!v.is_ok()) return v.status();
     const NodeId node = store_->node_of(id, field).value();
-    *out += "{\"get\":" + json_string(text) + ",\"value\":" + v->to_json() +
-            ",\"version\":" + std::to_string(store_->version(node)) +
-            ",\"revision\":" + std::to_string(store_->graph().revision()) + "}\n";
+    *out += json::Object()
+                .str("get", text)
+                .raw("value", v->to_json())
+                .unum("version", store_->version(node))
+                .unum("revision", store_->graph().revision())
+                .line();
     return Status::ok();
   }
   return bad("unknown command '" + std::string(cmd) +

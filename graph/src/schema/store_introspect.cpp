@@ -2,10 +2,13 @@
 
 #include "mgraph/graph/schema/store.hpp"
 
+#include "mgraph/graph/json.hpp"
+
 namespace mgraph::schema {
 namespace {
 
-std::string json_string(std::string_view s) {
+/// A Graphviz quoted ID: quotes and backslashes escaped, control characters as spaces.
+std::string dot_id(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     if (c == '"' || c == '\\') {
@@ -19,8 +22,6 @@ std::string json_string(std::string_view s) {
   }
   return out + "\"";
 }
-
-std::string dot_id(std::string_view s) { return json_string(s); }
 
 }  // namespace
 
@@ -63,17 +64,18 @@ Result<std::string> Store::explain(RecordId id, std::string_view field) {
   Result<Value> v = get(id, field);
   if (!v.is_ok()) return v.status();
   const NodeId n = node_of(id, field).value();
-  std::string out = "{\"explain\":" + json_string(display_name(n)) + ",\"value\":" + v->to_json() +
-                    ",\"kind\":\"" + (graph_.is_variable(n) ? "state" : "derived") +
-                    "\",\"inputs\":[";
-  bool first = true;
+  std::string inputs = "[";
   for (NodeId d : graph_.dependencies(n)) {
-    if (!first) out += ",";
-    first = false;
-    out += "{\"name\":" + json_string(display_name(d)) +
-           ",\"value\":" + graph_.read(d).to_json() + "}";
+    if (inputs.size() > 1) inputs += ',';
+    inputs +=
+        json::Object().str("name", display_name(d)).raw("value", graph_.read(d).to_json()).done();
   }
-  return out + "]}";
+  return json::Object()
+      .str("explain", display_name(n))
+      .raw("value", v->to_json())
+      .str("kind", graph_.is_variable(n) ? "state" : "derived")
+      .raw("inputs", inputs + "]")
+      .done();
 }
 
 std::string Store::dot() {
