@@ -109,6 +109,7 @@ class Checker {
             (f.value == nullptr || names_nothing(*f.value)) ? FieldKind::state : FieldKind::derived;
         options(f.annotations, &d);
         e.fields.push_back(std::move(d));
+        e.index_names();
       }
       for (const ast::Effect& fx : a.effects) {
         if (name_taken(e, fx.name))
@@ -127,6 +128,7 @@ class Checker {
         d.type = d.effect_kind == EffectKind::boolean ? Type::boolean : Type::integer;
         options(fx.annotations, &d);
         e.fields.push_back(std::move(d));
+        e.index_names();
       }
       // Relation names are reserved now so that a field may not shadow them.
       for (const ast::Relation& r : a.relations) {
@@ -136,11 +138,13 @@ class Checker {
         d.loc = r.loc;
         d.many = r.many;
         e.relations.push_back(std::move(d));
+        e.index_names();
         for (const ast::Annotation& an : r.annotations) {
           error(an.loc, "unknown annotation @" + an.name + " on a relation");
         }
       }
       s_.entities.push_back(std::move(e));
+      s_.index_names();
     }
   }
 
@@ -234,6 +238,7 @@ class Checker {
       d.target = p.entity;
       d.inverse = p.relation;
       target.relations.push_back(std::move(d));
+      target.index_names();
       s_.entities[p.entity].relations[p.relation].inverse =
           static_cast<std::uint32_t>(target.relations.size() - 1);
     }
@@ -470,26 +475,46 @@ const char* agg_name(AggOp op) {
   return kNames[static_cast<int>(op)];
 }
 
-std::uint32_t EntityDef::find_field(std::string_view n) const {
-  for (std::uint32_t i = 0; i < fields.size(); ++i) {
-    if (fields[i].name == n) return i;
+namespace {
+
+/// The first of `items` named `n`: in `index` (covering items[0, indexed)), else by a scan
+/// of the rest.
+template <typename Items>
+std::uint32_t find_name(const NameIndex& index, std::uint32_t indexed, const Items& items,
+                        std::string_view n) {
+  if (const auto it = index.find(n); it != index.end()) return it->second;
+  for (std::uint32_t i = indexed; i < items.size(); ++i) {
+    if (items[i].name == n) return i;
   }
   return kNone;
+}
+
+/// Adds items[*indexed, size) to `index`; an earlier item of the same name stays.
+template <typename Items>
+void index_items(NameIndex* index, std::uint32_t* indexed, const Items& items) {
+  for (; *indexed < items.size(); ++*indexed) index->emplace(items[*indexed].name, *indexed);
+}
+
+}  // namespace
+
+std::uint32_t EntityDef::find_field(std::string_view n) const {
+  return find_name(field_names, indexed_fields, fields, n);
 }
 
 std::uint32_t EntityDef::find_relation(std::string_view n) const {
-  for (std::uint32_t i = 0; i < relations.size(); ++i) {
-    if (relations[i].name == n) return i;
-  }
-  return kNone;
+  return find_name(relation_names, indexed_relations, relations, n);
+}
+
+void EntityDef::index_names() {
+  index_items(&field_names, &indexed_fields, fields);
+  index_items(&relation_names, &indexed_relations, relations);
 }
 
 std::uint32_t Schema::find_entity(std::string_view n) const {
-  for (std::uint32_t i = 0; i < entities.size(); ++i) {
-    if (entities[i].name == n) return i;
-  }
-  return kNone;
+  return find_name(entity_names, indexed_entities, entities, n);
 }
+
+void Schema::index_names() { index_items(&entity_names, &indexed_entities, entities); }
 
 Result<std::shared_ptr<const Schema>> compile_schema(const SourceFile& file,
                                                      CompileOptions options) {

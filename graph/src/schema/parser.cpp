@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "lexer.hpp"
+#include "mgraph/graph/schema/schema.hpp"
 
 namespace mgraph::schema {
 namespace {
@@ -31,10 +32,14 @@ class Parser {
  public:
   explicit Parser(std::vector<Token> tokens) : t_(std::move(tokens)) {}
 
+  // Counts are bounded as the declarations are read, before anything is built for them:
+  // the checker's work grows with their product, and a file of 16 MiB holds a million.
   ast::Schema schema() {
     ast::Schema s;
     while (!at_end()) {
       if (!is_word("entity")) fail(peek().loc, "expected 'entity', found " + describe(peek()));
+      if (s.entities.size() == kEntitiesMax)
+        fail(peek().loc, "more than " + std::to_string(kEntitiesMax) + " entities");
       s.entities.push_back(entity());
     }
     return s;
@@ -101,12 +106,17 @@ class Parser {
     e.name = n.text;
     e.loc = n.loc;
     expect_punct("{");
+    std::size_t members = 0;
     // Each member consumes tokens or fails, so the loop ends with the file.
     while (!is_punct("}")) {
       if (at_end()) fail(peek().loc, "expected '}' to close entity " + e.name);
       if (is_punct(";") || is_punct(",")) {
         next();
         continue;
+      }
+      if (members++ == kMembersMax) {
+        fail(peek().loc,
+             "entity " + e.name + " has more than " + std::to_string(kMembersMax) + " members");
       }
       if (is_word("effect")) {
         e.effects.push_back(effect());
@@ -185,7 +195,12 @@ class Parser {
     g.name = n.text;
     g.loc = n.loc;
     expect_punct("(");
+    // A group's members are distinct fields of its entity, hence at most kMembersMax.
     while (true) {
+      if (g.members.size() == kMembersMax) {
+        fail(peek().loc, "cycle group " + g.name + " has more than " +
+                             std::to_string(kMembersMax) + " members");
+      }
       Token m = name("a member field");
       g.members.push_back(m.text);
       g.member_locs.push_back(m.loc);
@@ -199,6 +214,10 @@ class Parser {
       if (is_punct(";") || is_punct(",")) {
         next();
         continue;
+      }
+      if (g.rules.size() == kMembersMax) {
+        fail(peek().loc, "cycle group " + g.name + " has more than " +
+                             std::to_string(kMembersMax) + " rules");
       }
       ast::GroupRule rule;
       Token m = name("a member field");

@@ -15,6 +15,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "mgraph/graph/schema/diagnostic.hpp"
@@ -165,6 +167,14 @@ struct GroupDef {
   std::uint32_t dispatcher_local = kNone;
 };
 
+/// Hashes names for lookups by std::string_view in a map keyed by std::string.
+struct NameHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+/// Names to indices; of equal names, the first one declared.
+using NameIndex = std::unordered_map<std::string, std::uint32_t, NameHash, std::equal_to<>>;
+
 struct EntityDef {
   std::string name;
   SourceLoc loc;
@@ -182,14 +192,32 @@ struct EntityDef {
   std::uint32_t relation_local(std::uint32_t r) const {
     return 1 + static_cast<std::uint32_t>(fields.size()) + r;
   }
+  /// The first field (relation) of that name, or kNone: a hash lookup among the names
+  /// index_names() saw, then a scan of those added since.
   std::uint32_t find_field(std::string_view name) const;
   std::uint32_t find_relation(std::string_view name) const;
+  /// Indexes the fields and relations added since the last call (names must not change
+  /// afterwards). The checker calls it as it declares them, so that looking names up
+  /// stays O(1) with thousands of members.
+  void index_names();
+
+  NameIndex field_names;
+  NameIndex relation_names;
+  std::uint32_t indexed_fields = 0;
+  std::uint32_t indexed_relations = 0;
 };
 
 struct Schema {
   SourceFile source;
   std::vector<EntityDef> entities;
+  /// As EntityDef::find_field, for entities.
   std::uint32_t find_entity(std::string_view name) const;
+  /// Indexes the entities added since the last call (not their members: see
+  /// EntityDef::index_names).
+  void index_names();
+
+  NameIndex entity_names;
+  std::uint32_t indexed_entities = 0;
 };
 
 struct CompileOptions {
