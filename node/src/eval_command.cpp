@@ -1,15 +1,20 @@
 #include "eval_command.hpp"
 
 #include <editline/readline.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <vector>
 
+#include "mgraph/graph/json.hpp"
+#include "mgraph/graph/schema/parser.hpp"
 #include "mgraph/graph/schema/schema.hpp"
 #include "mgraph/graph/schema/script.hpp"
 #include "mgraph/node/persistent_session.hpp"
@@ -20,14 +25,100 @@ namespace {
 /// Lines of REPL history kept; older ones are dropped.
 constexpr std::size_t kHistoryMax = 1000;
 
-bool read_file(const std::string& path, std::string* text) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  *text = ss.str();
-  return true;
+/// Bytes LineSource reads from its stream at a time.
+constexpr std::size_t kReadChunkBytes = std::size_t{64} << 10;
+/// Bytes of one line LineSource keeps: one more than a script line may have, so that the
+/// runner still sees (and refuses) a longer one.
+constexpr std::size_t kLineKept = schema::kScriptLineMax + 1;
+
+/// Opens `path` (a schema or a script: `what`) for reading. A directory opens on Linux and
+/// then reads as empty, so it is refused here, as is anything that cannot be opened.
+Status open_input(const std::string& path, const char* what, std::ifstream* f) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status(StatusCode::not_found,
+                  path + ": cannot read the " + what + " file: " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return Status(StatusCode::invalid_argument,
+                  path + ": cannot read the " + what + " file: is a directory");
+  }
+  f->open(path, std::ios::binary);
+  if (!*f) {
+    return Status(StatusCode::io_error,
+                  path + ": cannot read the " + what + " file: " + std::strerror(errno));
+  }
+  return Status::ok();
 }
+
+/// Reads the schema file, at most one byte more than the parser accepts (it then reports
+/// the file as too large), so that a huge file or a device is never read whole.
+Status read_schema(const std::string& path, std::string* text) {
+  std::ifstream f;
+  if (Status s = open_input(path, "schema", &f); !s.is_ok()) return s;
+  text->resize(schema::kSourceBytesMax + 1);
+  f.read(text->data(), static_cast<std::streamsize>(text->size()));
+  text->resize(static_cast<std::size_t>(f.gcount()));
+  if (f.bad()) return Status(StatusCode::io_error, path + ": cannot read the schema file");
+  return Status::ok();
+}
+
+/// Splits a stream into lines with bounded memory: it reads what the stream has (never
+/// waiting for more than one byte), and keeps at most kLineKept bytes of a line.
+/// Before it waits for input, it flushes `flush`, so that every answer is out before the
+/// next question is read.
+class LineSource {
+ public:
+  LineSource(std::istream& in, std::ostream* flush) : sb_(*in.rdbuf()), flush_(flush) {}
+
+  /// The next line, without its '\n'; false at the end of the input.
+  bool next(std::string* line) {
+    line->clear();
+    bool any = false;
+    // Each iteration consumes buffered bytes or reads more; the input is finite.
+    for (;;) {
+      if (pos_ == len_ && !fill()) return any;
+      any = true;
+      const char* begin = buf_.data() + pos_;
+      const char* end = buf_.data() + len_;
+      const char* nl = std::find(begin, end, '\n');
+      // line->size() <= kLineKept always: what is beyond it is dropped.
+      line->append(begin, std::min(static_cast<std::size_t>(nl - begin), kLineKept - line->size()));
+      pos_ = static_cast<std::size_t>(nl - buf_.data());
+      if (nl != end) {
+        ++pos_;
+        return true;
+      }
+    }
+  }
+
+ private:
+  /// Reads at least one byte; false at the end of the input.
+  bool fill() {
+    if (flush_ != nullptr) *flush_ << std::flush;
+    pos_ = len_ = 0;
+    std::streamsize avail = sb_.in_avail();
+    if (avail <= 0) {
+      if (std::char_traits<char>::eq_int_type(sb_.sgetc(), std::char_traits<char>::eof()))
+        return false;
+      avail = sb_.in_avail();
+    }
+    if (avail <= 0) {  // an unbuffered stream (stdin synced with stdio): one byte
+      buf_[0] = std::char_traits<char>::to_char_type(sb_.sbumpc());
+      len_ = 1;
+      return true;
+    }
+    const auto want = std::min(static_cast<std::size_t>(avail), buf_.size());
+    len_ = static_cast<std::size_t>(sb_.sgetn(buf_.data(), static_cast<std::streamsize>(want)));
+    return len_ > 0;
+  }
+
+  std::streambuf& sb_;
+  std::ostream* flush_;
+  std::vector<char> buf_ = std::vector<char>(kReadChunkBytes);
+  std::size_t pos_ = 0;
+  std::size_t len_ = 0;
+};
 
 /// The command of a line that only a persistent session runs (checkpoint, history,
 /// audit), or "" for every other line.
@@ -56,9 +147,11 @@ class LineRunner {
   bool run(std::string_view line, std::size_t line_no, std::string* printed) {
     bool ok = true;
     if (const std::string_view cmd = session_command(line); session_ == nullptr && !cmd.empty()) {
-      *printed += "{\"error\":\"" + std::string(cmd) +
-                  " needs a data directory (--data DIR)\",\"code\":\"failed precondition\","
-                  "\"line\":" + std::to_string(line_no) + "}\n";
+      *printed += json::Object()
+                      .str("error", std::string(cmd) + " needs a data directory (--data DIR)")
+                      .str("code", status_code_name(StatusCode::failed_precondition))
+                      .unum("line", line_no)
+                      .line();
       ok = false;
     } else if (session_ == nullptr) {
       ok = runner_.run_line(line, line_no, printed);
@@ -91,12 +184,12 @@ std::string history_file() {
 }
 
 /// Reads REPL lines: with line editing (libedit: arrow keys, search, history kept in
-/// history_file()) when both ends are a terminal, else plain lines from `in` with a
-/// prompt on `out` (pipes, tests).
+/// history_file()) when both ends are a terminal, else plain lines from `in` (bounded as
+/// LineSource bounds them) with a prompt on `out` (pipes, tests).
 class LineReader {
  public:
   LineReader(std::istream& in, std::ostream& out, bool terminal)
-      : in_(in), out_(out), terminal_(terminal) {
+      : lines_(in, &out), out_(out), terminal_(terminal) {
     if (!terminal_) return;
     file_ = history_file();
     using_history();
@@ -113,7 +206,7 @@ class LineReader {
   bool next(std::string* line) {
     if (!terminal_) {
       out_ << "mgraph> " << std::flush;
-      return static_cast<bool>(std::getline(in_, *line));
+      return lines_.next(line);
     }
     out_ << std::flush;
     char* got = readline("mgraph> ");
@@ -125,7 +218,7 @@ class LineReader {
   }
 
  private:
-  std::istream& in_;
+  LineSource lines_;
   std::ostream& out_;
   bool terminal_;
   std::string file_;
@@ -146,7 +239,10 @@ int repl(LineRunner& runner, std::istream& in, std::ostream& out, bool terminal)
     if (line.size() > 1 && line[0] == '!') {
       const std::size_t k = std::strtoul(line.c_str() + 1, nullptr, 10);
       if (k == 0 || k > history.size()) {
-        out << "{\"error\":\"no history entry " << line.substr(1) << "\",\"line\":" << n << "}\n";
+        out << json::Object()
+                   .str("error", "no history entry " + line.substr(1))
+                   .unum("line", n)
+                   .line();
         continue;
       }
       line = history[k - 1];
@@ -159,7 +255,7 @@ int repl(LineRunner& runner, std::istream& in, std::ostream& out, bool terminal)
     out << printed;
     if (!go_on) break;
   }
-  out << "\n";
+  out << "\n" << std::flush;
   return runner.exit_code();
 }
 
@@ -168,14 +264,21 @@ int repl(LineRunner& runner, std::istream& in, std::ostream& out, bool terminal)
 int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, std::ostream& err) {
   schema::SourceFile file;
   file.name = options.schema_path;
-  if (!read_file(options.schema_path, &file.text)) {
-    err << options.schema_path << ": cannot read the schema file\n";
+  if (Status s = read_schema(options.schema_path, &file.text); !s.is_ok()) {
+    err << s.message() << "\n";
     return 2;
   }
   auto compiled = schema::compile_schema(file);
   if (!compiled.is_ok()) {
     err << compiled.status().message() << "\n";
     return 2;
+  }
+  std::ifstream script_file;
+  if (!options.interactive && !options.script_path.empty()) {
+    if (Status s = open_input(options.script_path, "script", &script_file); !s.is_ok()) {
+      err << s.message() << "\n";
+      return 2;
+    }
   }
   schema::ScriptRunner runner(std::move(compiled).value());
   std::unique_ptr<PersistentSession> session;
@@ -196,30 +299,17 @@ int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, st
                           ::isatty(STDOUT_FILENO) == 1;
     return repl(lines, in, out, terminal);
   }
-  std::string script;
-  if (!options.script_path.empty()) {
-    if (!read_file(options.script_path, &script)) {
-      err << options.script_path << ": cannot read the script file\n";
-      return 2;
-    }
-  } else {
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    script = ss.str();
-  }
-  // Line by line, as ScriptRunner::run does, so that a failed log write stops the run.
-  std::string printed;
-  std::size_t line_no = 0, start = 0;
-  while (start <= script.size()) {
-    std::size_t end = script.find('\n', start);
-    if (end == std::string::npos) end = script.size();
-    ++line_no;
-    const bool go_on =
-        lines.run(std::string_view(script).substr(start, end - start), line_no, &printed);
+  // Line by line, as ScriptRunner::run does, so that a failed log write stops the run;
+  // each line's output goes out before the next input is awaited (LineSource flushes).
+  LineSource source(options.script_path.empty() ? in : script_file, &out);
+  std::string line, printed;
+  for (std::size_t line_no = 1; source.next(&line); ++line_no) {
+    printed.clear();
+    const bool go_on = lines.run(line, line_no, &printed);
+    out << printed;
     if (!go_on) break;
-    start = end + 1;
   }
-  out << printed << std::flush;
+  out << std::flush;
   return lines.exit_code();
 }
 

@@ -32,5 +32,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return mgraph::node::usage_exit(app, e);
   }
+  // Unsynced streams buffer stdin, so that eval reads what a pipe holds in one call
+  // instead of a byte at a time; eval flushes its output itself.
+  std::ios::sync_with_stdio(false);
   return mgraph::node::run_eval(eval, std::cin, std::cout, std::cerr);
 }
