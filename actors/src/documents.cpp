@@ -86,6 +86,9 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor partition
   auto epoch = std::make_shared<codec::Epoch>(0);
   // The logged epochs first, in order: the partition handles them before any client's.
   const Status replayed = log->replay([&](codec::Epoch e, std::string_view batch) {
+    // A logged batch that does not decode would be lost without a word: stop instead.
+    if (Result<session::Batch> b = codec::decode_batch(batch); !b.is_ok())
+      return Status(b.status().code(), "epoch " + std::to_string(e) + ": " + b.status().message());
     self->send(partition, apply_atom::value, e, std::string(batch));
     *epoch = e;
     return Status::ok();

@@ -14,12 +14,15 @@ std::string line_of(const Json& j) {
 }
 
 std::string status_answer(const NodeStatus& s) {
-  return line_of(
-      Json{{"node", s.node},
-           {"listen", s.listen},
-           {"coordinator", s.coordinator},
-           {"partitions", s.partitions},
-           {"epochs", Json{{"committed", s.committed->load()}, {"aborted", s.aborted->load()}}}});
+  Json j{{"node", s.node},
+         {"listen", s.listen},
+         {"coordinator", s.coordinator},
+         {"partitions", s.partitions},
+         {"epochs", Json{{"committed", s.committed->load()}, {"aborted", s.aborted->load()}}}};
+  if (s.more) {
+    for (auto& [key, value] : s.more().items()) j[key] = value;
+  }
+  return line_of(j);
 }
 
 }  // namespace

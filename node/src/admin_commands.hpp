@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "admin_server.hpp"
 
 namespace mgraph::node {
@@ -25,6 +27,9 @@ struct NodeStatus {
   std::vector<std::uint32_t> partitions;
   const std::atomic<std::uint64_t>* committed = nullptr;
   const std::atomic<std::uint64_t>* aborted = nullptr;
+  /// More members of the status answer, read at each request (peers, client port, ...);
+  /// may be empty. Called on the admin socket's thread.
+  std::function<nlohmann::ordered_json()> more;
 };
 
 /// The admin commands of a node described by `status`; `shutdown` is called, on the admin

@@ -173,7 +173,8 @@ int run(const Args& args) {
          .coordinator = self_config->coordinator,
          .partitions = self_config->partitions,
          .committed = &committed,
-         .aborted = &aborted},
+         .aborted = &aborted,
+         .more = {}},
         [&] {
           shutdown_requested = true;
           if (!self_config->coordinator) caf::anon_send(node, stop_atom::value);

@@ -1,20 +1,15 @@
 #include "mgraph/session/printer.hpp"
 
-#include <nlohmann/json.hpp>
+#include "mgraph/graph/json.hpp"
 
 namespace mgraph::session {
-namespace {
-
-/// A JSON string; bytes that are not UTF-8 become U+FFFD, so the line stays valid JSON.
-std::string quoted(const std::string& s) {
-  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-}  // namespace
 
 std::string error_line(const Status& status, std::size_t line_no) {
-  return "{\"error\":" + quoted(status.message()) + ",\"code\":\"" +
-         status_code_name(status.code()) + "\",\"line\":" + std::to_string(line_no) + "}\n";
+  return json::Object()
+      .str("error", status.message())
+      .str("code", status_code_name(status.code()))
+      .unum("line", line_no)
+      .line();
 }
 
 bool print_result(const Op& op, const OpResult& result, std::size_t line_no,
@@ -25,9 +20,12 @@ bool print_result(const Op& op, const OpResult& result, std::size_t line_no,
   }
   switch (op.kind) {
     case OpKind::get:
-      *out += "{\"get\":" + quoted(op.text) + ",\"value\":" + result.value.to_json() +
-              ",\"version\":" + std::to_string(result.version) +
-              ",\"revision\":" + std::to_string(result.revision) + "}\n";
+      *out += json::Object()
+                  .str("get", op.text)
+                  .raw("value", result.value.to_json())
+                  .unum("version", result.version)
+                  .unum("revision", result.revision)
+                  .line();
       break;
     case OpKind::explain:
     case OpKind::dot:
@@ -37,9 +35,10 @@ bool print_result(const Op& op, const OpResult& result, std::size_t line_no,
     case OpKind::undo:
     case OpKind::redo:
       if (options.echo_transitions) {
-        *out += std::string("{\"") + op_kind_name(op.kind) +
-                "\":" + std::to_string(result.revision) +
-                ",\"changed\":" + std::to_string(result.changed) + "}\n";
+        *out += json::Object()
+                    .unum(op_kind_name(op.kind), result.revision)
+                    .unum("changed", result.changed)
+                    .line();
       }
       break;
     default:
