@@ -9,7 +9,7 @@
 #include <string>
 
 #include "mgraph/graph/schema/schema.hpp"
-#include "mgraph/graph/schema/script.hpp"
+#include "mgraph/session/script_runner.hpp"
 #include "mgraph/node/persistent_session.hpp"
 
 namespace {
@@ -31,7 +31,7 @@ bool run_session(const std::string& dir, std::initializer_list<const char*> line
     std::fprintf(stderr, "%s\n", schema.status().message().c_str());
     return false;
   }
-  mgraph::schema::ScriptRunner runner(*schema);
+  mgraph::session::ScriptRunner runner(*schema);
   mgraph::node::SessionOptions options;
   options.checkpoint_every = 2;  // small, to show reopening from a checkpoint
   auto session = mgraph::node::PersistentSession::open(dir, "demo.mgs", kSchema, runner, options);

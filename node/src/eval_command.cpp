@@ -16,7 +16,7 @@
 #include "mgraph/graph/json.hpp"
 #include "mgraph/graph/schema/parser.hpp"
 #include "mgraph/graph/schema/schema.hpp"
-#include "mgraph/graph/schema/script.hpp"
+#include "mgraph/session/script_runner.hpp"
 #include "mgraph/node/persistent_session.hpp"
 
 namespace mgraph::node {
@@ -29,7 +29,7 @@ constexpr std::size_t kHistoryMax = 1000;
 constexpr std::size_t kReadChunkBytes = std::size_t{64} << 10;
 /// Bytes of one line LineSource keeps: one more than a script line may have, so that the
 /// runner still sees (and refuses) a longer one.
-constexpr std::size_t kLineKept = schema::kScriptLineMax + 1;
+constexpr std::size_t kLineKept = session::kScriptLineMax + 1;
 
 /// Opens `path` (a schema or a script: `what`) for reading. A directory opens on Linux and
 /// then reads as empty, so it is refused here, as is anything that cannot be opened.
@@ -140,7 +140,7 @@ std::string_view session_command(std::string_view line) {
 /// Runs lines through the runner, and through the persistent session when there is one.
 class LineRunner {
  public:
-  LineRunner(schema::ScriptRunner& runner, PersistentSession* session, std::ostream& err)
+  LineRunner(session::ScriptRunner& runner, PersistentSession* session, std::ostream& err)
       : runner_(runner), session_(session), err_(err) {}
 
   /// Runs one line; false when the session must stop (an epoch could not be logged).
@@ -167,7 +167,7 @@ class LineRunner {
   int exit_code() const { return fatal_ ? 2 : errors_ == 0 ? 0 : 1; }
 
  private:
-  schema::ScriptRunner& runner_;
+  session::ScriptRunner& runner_;
   PersistentSession* session_;
   std::ostream& err_;
   std::size_t errors_ = 0;
@@ -280,7 +280,7 @@ int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, st
       return 2;
     }
   }
-  schema::ScriptRunner runner(std::move(compiled).value());
+  session::ScriptRunner runner(std::move(compiled).value());
   std::unique_ptr<PersistentSession> session;
   if (!options.data_dir.empty()) {
     auto opened =

@@ -133,7 +133,7 @@ std::uint64_t schema_content_hash(std::string_view schema_text) {
 
 PersistentSession::PersistentSession(std::unique_ptr<persistence::Store> store,
                                      std::string directory, std::string header,
-                                     schema::ScriptRunner& runner, SessionOptions options)
+                                     session::ScriptRunner& runner, SessionOptions options)
     : store_(std::move(store)),
       directory_(std::move(directory)),
       header_(std::move(header)),
@@ -143,7 +143,7 @@ PersistentSession::PersistentSession(std::unique_ptr<persistence::Store> store,
 Result<std::unique_ptr<PersistentSession>> PersistentSession::open(const std::string& directory,
                                                                    const std::string& schema_name,
                                                                    std::string_view schema_text,
-                                                                   schema::ScriptRunner& runner,
+                                                                   session::ScriptRunner& runner,
                                                                    SessionOptions session_options) {
   persistence::StoreOptions options;
   options.durability = persistence::Durability::sync;
@@ -277,7 +277,7 @@ Status PersistentSession::run_line(std::string_view line, std::size_t line_no, s
   }
   *line_ok = runner_->run_line(line, line_no, out);
   // Oversized lines fail before running; they changed nothing and are not logged.
-  if (!is_logged(cmd) || line.size() > schema::kScriptLineMax) return Status::ok();
+  if (!is_logged(cmd) || line.size() > session::kScriptLineMax) return Status::ok();
   pending_ += *line_ok ? "+ " : "! ";
   pending_ += line;
   pending_ += '\n';

@@ -13,7 +13,7 @@
 #include "support/prng.hpp"
 #include "mgraph/codec/image_codec.hpp"
 #include "mgraph/graph/graph.hpp"
-#include "mgraph/graph/schema/script.hpp"
+#include "mgraph/session/script_runner.hpp"
 
 namespace mgraph::codec {
 namespace {
@@ -39,7 +39,7 @@ std::shared_ptr<const schema::Schema> compile(const std::string& name, const std
 }
 
 /// The runner's image, encoded.
-std::string checkpoint(schema::ScriptRunner& runner) {
+std::string checkpoint(session::ScriptRunner& runner) {
   Result<schema::RunnerImage> im = runner.export_image();
   EXPECT_TRUE(im.is_ok()) << im.status().message();
   Result<std::string> bytes = encode_runner_image(*im);
@@ -47,7 +47,7 @@ std::string checkpoint(schema::ScriptRunner& runner) {
   return std::move(bytes).value();
 }
 
-void restore(schema::ScriptRunner& runner, const std::string& bytes) {
+void restore(session::ScriptRunner& runner, const std::string& bytes) {
   Result<schema::RunnerImage> im = decode_runner_image(bytes);
   ASSERT_TRUE(im.is_ok()) << im.status().message();
   const Status s = runner.import_image(std::move(im).value());
@@ -294,7 +294,7 @@ void check_example(const std::string& name) {
   ASSERT_FALSE(lines.empty());
   const auto schema = compile(name + ".mgs", schema_text);
   for (std::size_t cut = 0; cut <= lines.size(); ++cut) {
-    schema::ScriptRunner a(schema, schema::StoreOptions{64});
+    session::ScriptRunner a(schema, schema::StoreOptions{64});
     std::string out_a, out_b;
     for (std::size_t i = 0; i < cut; ++i) a.run_line(lines[i], i + 1, &out_a);
     Result<schema::RunnerImage> im = a.export_image();
@@ -303,7 +303,7 @@ void check_example(const std::string& name) {
       EXPECT_EQ(im.status().code(), StatusCode::failed_precondition) << im.status().message();
       continue;
     }
-    schema::ScriptRunner b(schema, schema::StoreOptions{64});
+    session::ScriptRunner b(schema, schema::StoreOptions{64});
     restore(b, encode_runner_image(*im).value());
     for (std::size_t i = cut; i < lines.size(); ++i) {
       out_a.clear();
@@ -371,7 +371,7 @@ TEST(ImageCodec, RestoredRandomSessionsContinueExactly) {
     Rng rng(seed);
     std::vector<std::string> script;
     for (int i = 0; i < 400; ++i) script.push_back(random_line(rng, 1 + script.size() / 8));
-    schema::ScriptRunner a(schema, schema::StoreOptions{16});
+    session::ScriptRunner a(schema, schema::StoreOptions{16});
     std::string out;
     std::size_t cut = 0;
     // Run to a random commit point past the middle, where an image can be taken.
@@ -383,7 +383,7 @@ TEST(ImageCodec, RestoredRandomSessionsContinueExactly) {
       }
     }
     ASSERT_GT(cut, 0u) << "seed " << seed;
-    schema::ScriptRunner b(schema, schema::StoreOptions{16});
+    session::ScriptRunner b(schema, schema::StoreOptions{16});
     restore(b, checkpoint(a));
     for (std::size_t i = cut; i < script.size(); ++i) {
       std::string out_a, out_b;
@@ -401,14 +401,14 @@ TEST(ImageCodec, RestoredRandomSessionsContinueExactly) {
 
 TEST(ImageCodec, SessionImagesRefuseAnotherSchemaAndCorruption) {
   const auto shop = compile("shop.mgs", kShop);
-  schema::ScriptRunner a(shop);
+  session::ScriptRunner a(shop);
   std::string out;
   for (const char* line : {"create Order o", "create Item i price=5", "link o.items i", "commit"})
     ASSERT_TRUE(a.run_line(line, 1, &out)) << out;
   const std::string bytes = checkpoint(a);
 
   const auto other = compile("other.mgs", "entity Thing { x: int = 0  y: int = x + 1 }");
-  schema::ScriptRunner b(other);
+  session::ScriptRunner b(other);
   Result<schema::RunnerImage> im = decode_runner_image(bytes);
   ASSERT_TRUE(im.is_ok());
   EXPECT_FALSE(b.import_image(std::move(im).value()).is_ok());
@@ -424,7 +424,7 @@ TEST(ImageCodec, SessionImagesRefuseAnotherSchemaAndCorruption) {
     bad[8 + rng.below(bad.size() - 8)] ^= static_cast<char>(1 + rng.below(255));
     Result<schema::RunnerImage> d = decode_runner_image(bad);
     if (!d.is_ok()) continue;
-    schema::ScriptRunner c(shop);
+    session::ScriptRunner c(shop);
     (void)c.import_image(std::move(d).value());
   }
 }
@@ -433,7 +433,7 @@ TEST(ImageCodec, SessionImagesRefuseAnotherSchemaAndCorruption) {
 // aggregate's input edge dropped from its dependents' side.
 TEST(ImageCodec, SessionImportRejectsAnEdgeListedOnOneSide) {
   const auto shop = compile("shop.mgs", kShop);
-  schema::ScriptRunner a(shop);
+  session::ScriptRunner a(shop);
   std::string out;
   for (const char* line : {"create Order o", "create Item i price=5", "link o.items i", "commit"})
     ASSERT_TRUE(a.run_line(line, 1, &out)) << out;
@@ -447,7 +447,7 @@ TEST(ImageCodec, SessionImportRejectsAnEdgeListedOnOneSide) {
     }
   }
   ASSERT_NE(input, kNoNode);
-  schema::ScriptRunner b(shop);
+  session::ScriptRunner b(shop);
   const Status s = b.import_image(decode_runner_image(encode_runner_image(im).value()).value());
   EXPECT_EQ(s.code(), StatusCode::invalid_argument);
   EXPECT_NE(s.message().find("do not list the same edges"), std::string::npos) << s.message();

@@ -37,7 +37,7 @@
 #include "image_mutator.hpp"
 #include "mgraph/codec/image_codec.hpp"
 #include "mgraph/graph/schema/schema.hpp"
-#include "mgraph/graph/schema/script.hpp"
+#include "mgraph/session/script_runner.hpp"
 
 extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size);
 
@@ -45,6 +45,7 @@ namespace {
 
 using namespace mgraph;
 using namespace mgraph::schema;
+using mgraph::session::ScriptRunner;
 
 /// Larger inputs are refused (scripts/fuzz.sh also passes -max_len with this value).
 constexpr std::size_t kInputBytesMax = std::size_t{64} << 10;

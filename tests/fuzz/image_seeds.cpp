@@ -20,7 +20,7 @@
 #include "image_fuzz_schema.hpp"
 #include "mgraph/codec/image_codec.hpp"
 #include "mgraph/graph/schema/schema.hpp"
-#include "mgraph/graph/schema/script.hpp"
+#include "mgraph/session/script_runner.hpp"
 
 namespace {
 
@@ -98,7 +98,7 @@ bool write_file(const std::string& path, const std::string& bytes) {
 /// Runs the seed's script and returns its session's encoded image, or an error.
 Result<std::string> image_of(const std::shared_ptr<const schema::Schema>& schema,
                              const Seed& seed) {
-  schema::ScriptRunner runner(schema, schema::StoreOptions{fuzz::kImageHistoryLimit});
+  session::ScriptRunner runner(schema, schema::StoreOptions{fuzz::kImageHistoryLimit});
   std::string out;
   if (const std::size_t failed = runner.run(seed.script, &out); failed != 0) {
     return Status(StatusCode::internal, std::to_string(failed) + " script lines failed:\n" + out);

@@ -25,12 +25,13 @@
 
 #include "mgraph/graph/schema/parser.hpp"
 #include "mgraph/graph/schema/schema.hpp"
-#include "mgraph/graph/schema/script.hpp"
+#include "mgraph/session/script_runner.hpp"
 
 namespace {
 
 using namespace mgraph;
 using namespace mgraph::schema;
+using mgraph::session::ScriptRunner;
 
 /// Larger inputs are refused (scripts/fuzz.sh also passes -max_len with this value).
 constexpr std::size_t kInputBytesMax = std::size_t{64} << 10;

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "mgraph/graph/schema/schema.hpp"
-#include "mgraph/graph/schema/script.hpp"
+#include "mgraph/session/script_runner.hpp"
 #include "mgraph/graph/value.hpp"
 
 namespace mgraph {
@@ -90,7 +90,7 @@ TEST(Json, ValuesOfAnyBytesRenderAsValidJson) {
 TEST(Json, ScriptOutputIsValidUtf8WhateverTheInput) {
   auto schema = schema::compile_schema({"t.mgs", "entity P { name: string }"});
   ASSERT_TRUE(schema.is_ok()) << schema.status().message();
-  schema::ScriptRunner runner(std::move(schema).value());
+  session::ScriptRunner runner(std::move(schema).value());
   std::string out;
   const std::string script = "create P p name=\"a\xff\xc3\"\ncommit\nget p.name\nget p.name \xfe\n";
   EXPECT_EQ(runner.run(script, &out), 1u);

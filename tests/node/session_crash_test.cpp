@@ -27,7 +27,7 @@
 
 #include "support/child_process.hpp"
 #include "support/prng.hpp"
-#include "mgraph/graph/schema/script.hpp"
+#include "mgraph/session/script_runner.hpp"
 
 namespace mgraph::node {
 namespace {
@@ -149,7 +149,7 @@ std::string run_to_end(std::vector<std::string> args, const fs::path& script_fil
 std::string oracle(const std::shared_ptr<const schema::Schema>& schema,
                    const std::vector<std::vector<std::string>>& txns, std::uint64_t k,
                    const std::string& script) {
-  schema::ScriptRunner runner(schema);
+  session::ScriptRunner runner(schema);
   std::string discard;
   for (std::uint64_t i = 0; i < k; ++i) {
     // Some lines fail (a link of an Item already linked): the session logged them as

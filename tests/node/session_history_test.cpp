@@ -9,7 +9,7 @@
 #include <initializer_list>
 #include <string>
 
-#include "mgraph/graph/schema/script.hpp"
+#include "mgraph/session/script_runner.hpp"
 #include "mgraph/node/persistent_session.hpp"
 
 namespace mgraph::node {
@@ -41,7 +41,7 @@ class SessionHistory : public ::testing::Test {
   /// Opens a new session on the directory and runs `lines`; returns what they print with
   /// every time_ns replaced by T.
   std::string run(std::initializer_list<const char*> lines) {
-    schema::ScriptRunner runner(schema_);
+    session::ScriptRunner runner(schema_);
     auto session = PersistentSession::open(dir_, "h.mgs", kSchema, runner);
     EXPECT_TRUE(session.is_ok()) << session.status().message();
     if (!session.is_ok()) return {};

@@ -1,10 +1,9 @@
-// Store::export_image / import_image and the script runner's: the state of a schema
+// Store::export_image / import_image: the state of a schema
 // session as plain data, for checkpoints (store_image.hpp).
 
 #include <string>
 #include <utility>
 
-#include "mgraph/graph/schema/script.hpp"
 #include "mgraph/graph/schema/store.hpp"
 
 namespace mgraph::schema {
@@ -134,29 +133,6 @@ Status Store::import_image(StoreImage im) {
     if (!ops_in(ops, &redo_.back())) return bad_image("a redo step names a bad collection");
   }
   return graph_.import_image(std::move(im.graph));
-}
-
-Result<RunnerImage> ScriptRunner::export_image() {
-  Result<StoreImage> s = store_->export_image();
-  if (!s.is_ok()) return s.status();
-  RunnerImage im;
-  im.store = std::move(s).value();
-  im.aliases.assign(aliases_.begin(), aliases_.end());
-  return im;
-}
-
-Status ScriptRunner::import_image(RunnerImage im) {
-  if (!aliases_.empty()) {
-    return Status(StatusCode::failed_precondition,
-                  "import_image() needs a new runner; this one already named records");
-  }
-  for (auto& [name, id] : im.aliases) {
-    if (id == 0 || id > im.store.records.size())
-      return bad_image("alias '" + name + "' names no record");
-  }
-  if (Status s = store_->import_image(std::move(im.store)); !s.is_ok()) return s;
-  for (auto& [name, id] : im.aliases) aliases_.emplace(std::move(name), id);
-  return Status::ok();
 }
 
 }  // namespace mgraph::schema

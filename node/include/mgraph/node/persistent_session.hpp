@@ -28,7 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "mgraph/graph/schema/script.hpp"
+#include "mgraph/session/script_runner.hpp"
 #include "mgraph/graph/status.hpp"
 #include "mgraph/persistence/store.hpp"
 #include "mgraph/persistence/write_batch.hpp"
@@ -66,7 +66,7 @@ class PersistentSession {
   static Result<std::unique_ptr<PersistentSession>> open(const std::string& directory,
                                                          const std::string& schema_name,
                                                          std::string_view schema_text,
-                                                         schema::ScriptRunner& runner,
+                                                         session::ScriptRunner& runner,
                                                          SessionOptions options = {});
 
   /// Runs one line like ScriptRunner::run_line (returns in *line_ok whether it succeeded)
@@ -84,7 +84,7 @@ class PersistentSession {
 
  private:
   PersistentSession(std::unique_ptr<persistence::Store> store, std::string directory,
-                    std::string header, schema::ScriptRunner& runner, SessionOptions options);
+                    std::string header, session::ScriptRunner& runner, SessionOptions options);
 
   Status replay(std::uint64_t schema_hash, const std::string& schema_name);
   /// Loads `state` (a checkpoint at `epoch`) into the fresh runner.
@@ -102,7 +102,7 @@ class PersistentSession {
   std::unique_ptr<persistence::Store> store_;
   std::string directory_;
   std::string header_;  ///< the batch header of this schema
-  schema::ScriptRunner* runner_;
+  session::ScriptRunner* runner_;
   SessionOptions options_;
   std::uint64_t loaded_checkpoint_ = 0;
   std::uint64_t checkpoint_epoch_ = 0;  ///< epoch of the newest checkpoint (0: none)
