@@ -1,0 +1,134 @@
+#pragma once
+// The client protocol of a cluster: the Cluster interface of codec/schema/client.capnp over
+// Cap'n Proto RPC on TCP. A ClientServer serves it from a kj event loop on a thread of its
+// own and hands every request to a ClientHandler, which may answer from any thread; a
+// ClientConnection calls it synchronously, every call under a deadline; a RemoteBackend runs
+// a script session's batches through a connection. Nothing here exposes Cap'n Proto or kj.
+//
+// Hostile peers are bounded by ClientServerLimits: a request larger than the limit (or a
+// frame claiming to be) closes its connection before anything is allocated for it; content
+// the session layer cannot take is answered with an error and the connection goes on;
+// connections, calls in flight and idle time are bounded.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "mgraph/graph/status.hpp"
+#include "mgraph/session/client.hpp"
+#include "mgraph/session/operation.hpp"
+
+namespace mgraph::codec {
+
+/// The schema a cluster serves.
+struct SchemaInfo {
+  std::string name;    ///< the schema file's name
+  std::string source;  ///< its text
+  std::uint64_t fingerprint = 0;
+  friend bool operator==(const SchemaInfo&, const SchemaInfo&) = default;
+};
+
+/// What serves client requests. Called on the RPC thread; `done` may be called from any
+/// thread, exactly once (the server must cope with it being called after the client left).
+class ClientHandler {
+ public:
+  virtual ~ClientHandler() = default;
+  /// Applies `batch`; `done` receives one result per op, or why the batch did not run (the
+  /// client gets it as an error). Must not block: the RPC thread serves every connection.
+  virtual void transact(session::Batch batch,
+                        std::function<void(Result<session::BatchResult>)> done) = 0;
+  /// The schema served; called on the RPC thread.
+  virtual SchemaInfo schema() = 0;
+};
+
+struct ClientServerLimits {
+  /// Bytes of one request message, and words read decoding it (Cap'n Proto's traversal limit
+  /// of the connection): a frame claiming more closes the connection before its segments are
+  /// allocated. 64 MiB holds a batch far beyond any script's transaction and bounds what one
+  /// message costs the server.
+  std::size_t request_bytes_max = std::size_t{64} << 20;
+  /// Connections served at once: one more is closed as soon as it is accepted. 256 sessions
+  /// are many for one cluster; each may hold `request_bytes_max` in flight.
+  std::size_t connections_max = 256;
+  /// transact calls of one connection the handler holds: one more is refused with an error.
+  /// A call counts until the handler answers it, even after its client stopped waiting, and
+  /// the whole server holds `connections_max * calls_in_flight_max` at most, so clients that
+  /// leave and come back cannot queue more. A script session has one in flight; 64 leaves
+  /// room for pipelining clients while bounding the work one connection can queue.
+  std::size_t calls_in_flight_max = 64;
+  /// A connection with no call in flight and no call started for this long is closed, so
+  /// connections that never call cannot hold `connections_max` slots for good. Ten minutes
+  /// leaves a person time to type a transaction.
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
+};
+
+/// Serves the Cluster interface on HOST:PORT (port 0: OS chooses) on its own thread running a
+/// kj event loop.
+class ClientServer {
+ public:
+  /// Listens on `host`:`port` and starts serving. REQUIRES: `handler` outlives the server.
+  static Result<std::unique_ptr<ClientServer>> start(const std::string& host, std::uint16_t port,
+                                                     ClientHandler& handler,
+                                                     ClientServerLimits limits = {});
+  /// The port listened on (the OS's choice when started with port 0).
+  std::uint16_t port() const;
+  /// Connections being served now.
+  std::size_t connections() const;
+  /// Stops accepting, closes every connection and joins the thread. A `done` called later
+  /// is ignored.
+  ~ClientServer();
+
+  ClientServer(const ClientServer&) = delete;
+  ClientServer& operator=(const ClientServer&) = delete;
+
+  struct Impl;
+
+ private:
+  explicit ClientServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// A synchronous client (its own kj event loop on the calling thread, shared by the
+/// connections of that thread). Every call has a deadline. Use a connection on the thread
+/// that made it only. After a transport failure (the server gone, a deadline passed) every
+/// later call fails: whether a batch in flight was applied is unknown.
+class ClientConnection {
+ public:
+  /// Connects to `host`:`port`; `timeout` bounds the connection and then each call.
+  static Result<std::unique_ptr<ClientConnection>> connect(const std::string& host,
+                                                           std::uint16_t port,
+                                                           std::chrono::milliseconds timeout);
+  /// Applies `batch` on the server: one result per op, or why not (io_error: the transport;
+  /// corruption: an answer that is not one; otherwise the server's error).
+  Result<session::BatchResult> transact(const session::Batch& batch);
+  /// The schema the server serves.
+  Result<SchemaInfo> schema();
+  ~ClientConnection();
+
+  ClientConnection(const ClientConnection&) = delete;
+  ClientConnection& operator=(const ClientConnection&) = delete;
+
+  struct Impl;
+
+ private:
+  explicit ClientConnection(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// A session::Backend over a connection (what `mgraph eval --connect` runs scripts through).
+class RemoteBackend final : public session::Backend {
+ public:
+  /// REQUIRES: `connection` outlives the backend.
+  explicit RemoteBackend(ClientConnection& connection) : connection_(connection) {}
+  Result<session::BatchResult> run(const session::Batch& batch) override {
+    return connection_.transact(batch);
+  }
+
+ private:
+  ClientConnection& connection_;
+};
+
+}  // namespace mgraph::codec

@@ -1,0 +1,156 @@
+// The client side of the client protocol: a two-party RPC client on the calling thread's kj
+// event loop, waited on synchronously under a deadline.
+
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+
+#include <utility>
+
+#include "mgraph/codec/client_rpc.hpp"
+#include "mgraph/codec/wire/client.capnp.h"
+#include "rpc/rpc_status.hpp"
+#include "session_wire.hpp"
+#include "wire.hpp"
+
+namespace mgraph::codec {
+namespace {
+
+using VatId = capnp::rpc::twoparty::VatId;
+
+/// Bytes of one answer at most (the client's traversal limit). An answer outgrows its batch
+/// (values, explain and dot texts), so it gets four times a request's default bound.
+constexpr std::size_t kAnswerBytesMax = std::size_t{256} << 20;
+
+std::string get_text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+/// The kj event loop of one thread, shared by the connections made on it (a thread can
+/// have one loop only).
+struct ThreadLoop {
+  kj::AsyncIoContext io = kj::setupAsyncIo();
+};
+
+std::shared_ptr<ThreadLoop> thread_loop() {
+  thread_local std::weak_ptr<ThreadLoop> current;
+  if (std::shared_ptr<ThreadLoop> loop = current.lock()) return loop;
+  auto loop = std::make_shared<ThreadLoop>();
+  current = loop;
+  return loop;
+}
+
+}  // namespace
+
+struct ClientConnection::Impl {
+  /// Runs `work` on the loop until it ends or the deadline passes. A transport failure or a
+  /// missed deadline breaks the connection: every later call fails with it.
+  Status wait(kj::Promise<void> work, const std::string& what);
+
+  // Destroyed in reverse order: the capability and the RPC system before the stream, the
+  // loop last.
+  std::shared_ptr<ThreadLoop> loop;
+  std::chrono::milliseconds timeout{0};
+  std::string peer;
+  kj::Own<kj::AsyncIoStream> stream;
+  kj::Own<capnp::TwoPartyVatNetwork> network;
+  kj::Own<capnp::RpcSystem<VatId>> rpc;
+  wire::Cluster::Client cluster = nullptr;
+  Status broken;
+};
+
+Status ClientConnection::Impl::wait(kj::Promise<void> work, const std::string& what) {
+  if (!broken.is_ok()) return broken;
+  bool late = false;
+  auto deadline = loop->io.provider->getTimer()
+                      .afterDelay(timeout.count() * kj::MILLISECONDS)
+                      .then([&late] { late = true; });
+  try {
+    work.exclusiveJoin(kj::mv(deadline)).wait(loop->io.waitScope);
+  } catch (const kj::Exception& e) {
+    Status status = rpc::from_exception(e, what + " (" + peer + ")");
+    if (e.getType() == kj::Exception::Type::DISCONNECTED) broken = status;
+    return status;
+  }
+  if (late) {
+    broken = Status(StatusCode::io_error, what + " (" + peer + "): no answer within " +
+                                              std::to_string(timeout.count()) + " ms");
+    return broken;
+  }
+  return Status::ok();
+}
+
+ClientConnection::ClientConnection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ClientConnection::~ClientConnection() = default;
+
+Result<std::unique_ptr<ClientConnection>> ClientConnection::connect(
+    const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
+  auto impl = std::make_unique<Impl>();
+  impl->timeout = timeout;
+  impl->peer = host + ":" + std::to_string(port);
+  try {
+    impl->loop = thread_loop();
+  } catch (const kj::Exception& e) {
+    return Status(StatusCode::io_error, std::string("no event loop: ") + e.getDescription().cStr());
+  }
+  Impl& c = *impl;
+  Status status = c.wait(c.loop->io.provider->getNetwork()
+                             .parseAddress(host, port)
+                             .then([](kj::Own<kj::NetworkAddress> a) { return a->connect(); })
+                             .then([&c](kj::Own<kj::AsyncIoStream> s) { c.stream = kj::mv(s); }),
+                         "connect");
+  if (!status.is_ok()) return Status(StatusCode::io_error, status.message());
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = kAnswerBytesMax / sizeof(capnp::word);
+  c.network = kj::heap<capnp::TwoPartyVatNetwork>(*c.stream, capnp::rpc::twoparty::Side::CLIENT,
+                                                  options);
+  c.rpc = kj::heap<capnp::RpcSystem<VatId>>(capnp::makeRpcClient(*c.network));
+  capnp::word scratch[4] = {};
+  capnp::MallocMessageBuilder message(scratch);
+  auto server = message.initRoot<VatId>();
+  server.setSide(capnp::rpc::twoparty::Side::SERVER);
+  c.cluster = c.rpc->bootstrap(server).castAs<wire::Cluster>();
+  return std::unique_ptr<ClientConnection>(new ClientConnection(std::move(impl)));
+}
+
+Result<session::BatchResult> ClientConnection::transact(const session::Batch& batch) {
+  auto request = impl_->cluster.transactRequest();
+  try {
+    detail::put_batch(request.initBatch(), batch);
+  } catch (const detail::EncodeError& e) {
+    return Status(StatusCode::out_of_range, "operation batch: " + e.what);
+  } catch (const kj::Exception& e) {
+    return Status(StatusCode::internal,
+                  std::string("operation batch: ") + e.getDescription().cStr());
+  }
+  Result<session::BatchResult> out = Status(StatusCode::internal, "no answer");
+  auto read = [&out](capnp::Response<wire::Cluster::TransactResults>&& response) {
+    try {
+      out = detail::get_batch_result(response.getResult());
+    } catch (const detail::DecodeError& e) {
+      out = Status(StatusCode::corruption, "batch result: " + e.what);
+    } catch (const kj::Exception& e) {
+      out = Status(StatusCode::corruption,
+                   std::string("batch result: ") + e.getDescription().cStr());
+    }
+  };
+  if (Status s = impl_->wait(request.send().then(read), "transact"); !s.is_ok()) return s;
+  if (out.is_ok() && out->size() != batch.size()) {
+    return Status(StatusCode::corruption, "batch result: " + std::to_string(out->size()) +
+                                              " results for " + std::to_string(batch.size()) +
+                                              " operations");
+  }
+  return out;
+}
+
+Result<SchemaInfo> ClientConnection::schema() {
+  SchemaInfo info;
+  auto read = [&info](capnp::Response<wire::Cluster::SchemaResults>&& response) {
+    info.name = get_text(response.getName());
+    info.source = get_text(response.getSource());
+    info.fingerprint = response.getFingerprint();
+  };
+  Status s = impl_->wait(impl_->cluster.schemaRequest().send().then(read), "schema");
+  if (!s.is_ok()) return s;
+  return info;
+}
+
+}  // namespace mgraph::codec

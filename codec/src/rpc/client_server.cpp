@@ -1,0 +1,391 @@
+// The server side of the client protocol: a kj event loop on a thread of its own accepts
+// connections, runs a two-party RPC system on each and hands requests to the ClientHandler.
+// Answers come back through cross-thread promise fulfillers, so the handler may call `done`
+// on any thread; the reply is always sent from the event loop's thread.
+
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "mgraph/codec/client_rpc.hpp"
+#include "mgraph/codec/wire/client.capnp.h"
+#include "rpc/rpc_status.hpp"
+#include "session_wire.hpp"
+#include "wire.hpp"
+
+namespace mgraph::codec {
+namespace {
+
+using Answer = Result<session::BatchResult>;
+using VatId = capnp::rpc::twoparty::VatId;
+
+/// After a failed accept (out of file descriptors, say), wait this long before the next one
+/// rather than spinning on the error.
+constexpr auto kAcceptRetryDelay = 100 * kj::MILLISECONDS;
+
+capnp::Text::Reader text(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
+
+kj::Duration duration(std::chrono::milliseconds ms) { return ms.count() * kj::MILLISECONDS; }
+
+/// Calls handed to the handler and not answered yet, of one connection or of the whole
+/// server. Shared with `done`, which may outlive both: the count falls when the handler
+/// answers (or drops `done`), not when the client stops waiting.
+struct Held {
+  std::atomic<std::size_t> calls{0};
+};
+
+/// What the calls of one connection share with the watch that closes it when idle; touched
+/// on the event loop's thread only.
+struct Activity {
+  explicit Activity(kj::TimePoint now) : last(now) {}
+  kj::TimePoint last;  ///< when a call last started or was answered
+  std::shared_ptr<Held> held = std::make_shared<Held>();
+};
+
+/// The handler's answer to one call, on its way to the event loop. The answer travels beside
+/// the promise, not in it: kj's storage of a non-trivial promise value trips g++ 12's
+/// maybe-uninitialized check.
+struct Slot {
+  std::mutex mutex;
+  std::optional<Answer> answer;
+};
+
+/// What every copy of one call's `done` shares. Giving stores the answer and wakes the loop
+/// through a cross-thread fulfiller, which does nothing once the call is gone (cancelled when
+/// its connection ended or the server stopped). Dropped unused, it rejects the call.
+class Reply {
+ public:
+  Reply(std::shared_ptr<Slot> slot, kj::Own<kj::CrossThreadPromiseFulfiller<void>> ready,
+        std::shared_ptr<Held> connection, std::shared_ptr<Held> server)
+      : slot_(std::move(slot)), ready_(kj::mv(ready)), connection_(std::move(connection)),
+        server_(std::move(server)) {
+    ++connection_->calls;
+    ++server_->calls;
+  }
+  ~Reply() { release(); }
+  Reply(const Reply&) = delete;
+  Reply& operator=(const Reply&) = delete;
+
+  /// Any thread; only the first call counts.
+  void give(Answer answer) {
+    std::lock_guard<std::mutex> lock(slot_->mutex);
+    if (slot_->answer.has_value()) return;
+    slot_->answer.emplace(std::move(answer));
+    release();
+    ready_->fulfill();
+  }
+
+ private:
+  void release() {
+    if (released_.exchange(true)) return;
+    --connection_->calls;
+    --server_->calls;
+  }
+
+  std::shared_ptr<Slot> slot_;
+  kj::Own<kj::CrossThreadPromiseFulfiller<void>> ready_;
+  std::shared_ptr<Held> connection_;
+  std::shared_ptr<Held> server_;
+  std::atomic<bool> released_{false};
+};
+
+/// The Cluster interface as one connection sees it.
+class ClusterService final : public wire::Cluster::Server {
+ public:
+  /// REQUIRES: `canceler` outlives every call made through the service (the connection's).
+  ClusterService(ClientHandler& handler, const ClientServerLimits& limits, kj::Timer& timer,
+                 std::shared_ptr<Activity> activity, std::shared_ptr<Held> server_held,
+                 kj::Canceler& canceler)
+      : handler_(handler), limits_(limits), timer_(timer), activity_(std::move(activity)),
+        server_held_(std::move(server_held)), canceler_(canceler) {}
+
+  kj::Promise<void> transact(TransactContext context) override;
+  kj::Promise<void> schema(SchemaContext context) override;
+
+ private:
+  /// The request's batch; an RPC error for content the session layer cannot take.
+  static session::Batch decode(wire::Batch::Reader r);
+  static void answer(TransactContext& context, Answer answer);
+  static Answer take(Slot& slot);
+  /// Why a new call may not be handed to the handler now; ok when it may.
+  Status admit() const;
+
+  ClientHandler& handler_;
+  const ClientServerLimits& limits_;
+  kj::Timer& timer_;
+  std::shared_ptr<Activity> activity_;
+  std::shared_ptr<Held> server_held_;
+  kj::Canceler& canceler_;
+};
+
+/// The records an op of `kind` names (operation.hpp): the executor reads that many refs
+/// without checking, so a batch from the network must have them.
+std::size_t refs_needed(session::OpKind kind) {
+  switch (kind) {
+    case session::OpKind::link:
+    case session::OpKind::unlink:
+      return 2;
+    case session::OpKind::update:
+    case session::OpKind::remove:
+    case session::OpKind::set:
+    case session::OpKind::ack:
+    case session::OpKind::get:
+    case session::OpKind::explain:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+session::Batch ClusterService::decode(wire::Batch::Reader r) {
+  auto refuse = [](const std::string& why) {
+    return rpc::to_exception(Status(StatusCode::corruption, "operation batch: " + why));
+  };
+  session::Batch batch;
+  try {
+    batch = detail::get_batch(r);
+  } catch (const detail::DecodeError& e) {
+    throw refuse(e.what);
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].refs.size() < refs_needed(batch[i].kind)) {
+      throw refuse("operation " + std::to_string(i) + " (" + op_kind_name(batch[i].kind) +
+                   ") names " + std::to_string(batch[i].refs.size()) + " records, not " +
+                   std::to_string(refs_needed(batch[i].kind)));
+    }
+  }
+  return batch;
+}
+
+Answer ClusterService::take(Slot& slot) {
+  std::lock_guard<std::mutex> lock(slot.mutex);
+  return std::move(*slot.answer);
+}
+
+void ClusterService::answer(TransactContext& context, Answer answer) {
+  if (!answer.is_ok()) throw rpc::to_exception(answer.status());
+  try {
+    detail::put_batch_result(context.getResults().initResult(), *answer);
+  } catch (const detail::EncodeError& e) {
+    throw rpc::to_exception(Status(StatusCode::out_of_range, "batch result: " + e.what));
+  }
+}
+
+Status ClusterService::admit() const {
+  if (activity_->held->calls.load() >= limits_.calls_in_flight_max) {
+    return Status(StatusCode::out_of_range, "more than " +
+                                                std::to_string(limits_.calls_in_flight_max) +
+                                                " calls in flight on one connection");
+  }
+  // Calls whose connection has ended still count until the handler answers them, so
+  // reconnecting does not let a client queue more work.
+  const std::size_t server_max = limits_.connections_max * limits_.calls_in_flight_max;
+  if (server_held_->calls.load() >= server_max) {
+    return Status(StatusCode::out_of_range,
+                  "more than " + std::to_string(server_max) + " calls in flight on the server");
+  }
+  return Status::ok();
+}
+
+kj::Promise<void> ClusterService::transact(TransactContext context) {
+  activity_->last = timer_.now();
+  if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
+  session::Batch batch = decode(context.getParams().getBatch());
+  context.releaseParams();
+  auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+  auto slot = std::make_shared<Slot>();
+  auto reply = std::make_shared<Reply>(slot, kj::mv(paf.fulfiller), activity_->held,
+                                       server_held_);
+  handler_.transact(std::move(batch), [reply](Answer a) { reply->give(std::move(a)); });
+  reply.reset();  // the handler's copies of `done` are the only owners now
+  auto answered = [context, slot, activity = activity_, &timer = timer_]() mutable {
+    activity->last = timer.now();
+    answer(context, take(*slot));
+  };
+  auto dropped = [](kj::Exception&&) {
+    throw rpc::to_exception(
+        Status(StatusCode::internal, "the server dropped the batch unanswered"));
+  };
+  // Wrapped, the call is cancelled (and `done` made a no-op) as soon as its connection ends,
+  // whatever the RPC system still holds.
+  return canceler_.wrap(paf.promise.then(kj::mv(answered), kj::mv(dropped)));
+}
+
+kj::Promise<void> ClusterService::schema(SchemaContext context) {
+  activity_->last = timer_.now();
+  const SchemaInfo info = handler_.schema();
+  auto results = context.getResults();
+  results.setName(text(info.name));
+  results.setSource(text(info.source));
+  results.setFingerprint(info.fingerprint);
+  return kj::READY_NOW;
+}
+
+/// One accepted connection: its stream, the two-party network over it and the RPC system.
+/// Members are destroyed in reverse order: the RPC system before what it runs on, then the
+/// calls it left pending, cancelled.
+struct Connection {
+  Connection(kj::Own<kj::AsyncIoStream> s, const capnp::ReaderOptions& options,
+             kj::Function<capnp::Capability::Client(kj::Canceler&)> service)
+      : stream(kj::mv(s)),
+        network(*stream, capnp::rpc::twoparty::Side::SERVER, options),
+        rpc(capnp::makeRpcServer(network, service(canceler))) {
+    rpc.setFlowLimit(options.traversalLimitInWords);
+  }
+  kj::Canceler canceler;
+  kj::Own<kj::AsyncIoStream> stream;
+  capnp::TwoPartyVatNetwork network;
+  capnp::RpcSystem<VatId> rpc;
+};
+
+}  // namespace
+
+struct ClientServer::Impl {
+  Impl(ClientHandler& h, ClientServerLimits l) : handler(h), limits(l) {}
+  /// The event loop's thread: listens, reports through `started`, serves until stopped.
+  void run(const std::string& host, std::uint16_t wanted, std::promise<Status>& started);
+
+  ClientHandler& handler;
+  const ClientServerLimits limits;
+  std::uint16_t port = 0;
+  std::atomic<std::size_t> connections{0};
+  std::shared_ptr<Held> held = std::make_shared<Held>();
+  /// Created on the loop's thread before `started` is set; fulfilled to stop the loop.
+  kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop;
+  std::thread thread;
+};
+
+namespace {
+
+/// What the event loop runs: the accept loop and the connections it started.
+class Serving final : private kj::TaskSet::ErrorHandler {
+ public:
+  Serving(ClientServer::Impl& server, kj::Timer& timer, kj::ConnectionReceiver& listener)
+      : server_(server), timer_(timer), listener_(listener) {
+    // The traversal limit bounds both a frame's claimed size, checked before its segments
+    // are allocated, and the words read decoding it.
+    options_.traversalLimitInWords = server.limits.request_bytes_max / sizeof(capnp::word);
+  }
+
+  kj::Promise<void> accept_loop();
+
+ private:
+  void serve(kj::Own<kj::AsyncIoStream> stream);
+  /// Resolves when the connection has been idle for the limit: no call in flight, none
+  /// started or finished since.
+  kj::Promise<void> idle(std::shared_ptr<Activity> activity);
+  /// A failed connection ends alone; the server goes on.
+  void taskFailed(kj::Exception&&) override {}
+
+  ClientServer::Impl& server_;
+  kj::Timer& timer_;
+  kj::ConnectionReceiver& listener_;
+  capnp::ReaderOptions options_;
+  kj::TaskSet tasks_{*this};
+};
+
+kj::Promise<void> Serving::accept_loop() {
+  return listener_.accept()
+      .then(
+          [this](kj::Own<kj::AsyncIoStream>&& stream) -> kj::Promise<void> {
+            serve(kj::mv(stream));
+            return kj::READY_NOW;
+          },
+          [this](kj::Exception&&) { return timer_.afterDelay(kAcceptRetryDelay); })
+      .then([this] { return accept_loop(); });
+}
+
+void Serving::serve(kj::Own<kj::AsyncIoStream> stream) {
+  // Over the limit, the stream is dropped here: the connection closes at once.
+  if (server_.connections.load() >= server_.limits.connections_max) return;
+  auto activity = std::make_shared<Activity>(timer_.now());
+  auto service = [this, activity](kj::Canceler& canceler) -> capnp::Capability::Client {
+    return kj::heap<ClusterService>(server_.handler, server_.limits, timer_, activity,
+                                    server_.held, canceler);
+  };
+  auto connection = kj::heap<Connection>(kj::mv(stream), options_, kj::mv(service));
+  ++server_.connections;
+  auto ended = connection->network.onDisconnect().exclusiveJoin(idle(std::move(activity)));
+  tasks_.add(ended.attach(kj::mv(connection),
+                          kj::defer([&count = server_.connections] { --count; })));
+}
+
+kj::Promise<void> Serving::idle(std::shared_ptr<Activity> activity) {
+  const kj::Duration limit = duration(server_.limits.idle_timeout);
+  // While a call is in flight the connection is not idle: look again a full period later.
+  const bool busy = activity->held->calls.load() > 0;
+  const kj::TimePoint due = busy ? timer_.now() + limit : activity->last + limit;
+  return timer_.atTime(due).then([this, activity, limit]() -> kj::Promise<void> {
+    const bool idle_now = activity->held->calls.load() == 0;
+    if (idle_now && timer_.now() - activity->last >= limit) return kj::READY_NOW;
+    return idle(activity);
+  });
+}
+
+}  // namespace
+
+void ClientServer::Impl::run(const std::string& host, std::uint16_t wanted,
+                             std::promise<Status>& started) {
+  bool reported = false;
+  auto failure = [&](const char* why) {
+    return Status(StatusCode::io_error,
+                  "serving clients on " + host + ":" + std::to_string(wanted) + ": " + why);
+  };
+  try {
+    kj::AsyncIoContext io = kj::setupAsyncIo();
+    auto address = io.provider->getNetwork().parseAddress(host, wanted).wait(io.waitScope);
+    kj::Own<kj::ConnectionReceiver> listener = address->listen();
+    port = static_cast<std::uint16_t>(listener->getPort());
+    auto stopped = kj::newPromiseAndCrossThreadFulfiller<void>();
+    stop = kj::mv(stopped.fulfiller);
+    Serving serving(*this, io.provider->getTimer(), *listener);
+    kj::Promise<void> accepting = serving.accept_loop();
+    reported = true;
+    started.set_value(Status::ok());
+    stopped.promise.exclusiveJoin(kj::mv(accepting)).wait(io.waitScope);
+  } catch (const kj::Exception& e) {
+    if (!reported) started.set_value(failure(e.getDescription().cStr()));
+  } catch (const std::exception& e) {
+    if (!reported) started.set_value(failure(e.what()));
+  }
+}
+
+ClientServer::ClientServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<ClientServer>> ClientServer::start(const std::string& host,
+                                                          std::uint16_t port,
+                                                          ClientHandler& handler,
+                                                          ClientServerLimits limits) {
+  auto impl = std::make_unique<Impl>(handler, limits);
+  std::promise<Status> started;
+  std::future<Status> result = started.get_future();
+  // The promise lives in the thread, so that setting it never races with its destruction.
+  impl->thread = std::thread([&impl = *impl, host, port, started = std::move(started)]() mutable {
+    impl.run(host, port, started);
+  });
+  Status status = result.get();
+  if (!status.is_ok()) {
+    impl->thread.join();
+    return status;
+  }
+  return std::unique_ptr<ClientServer>(new ClientServer(std::move(impl)));
+}
+
+std::uint16_t ClientServer::port() const { return impl_->port; }
+
+std::size_t ClientServer::connections() const { return impl_->connections.load(); }
+
+ClientServer::~ClientServer() {
+  // The loop may have ended on its own (an error); fulfilling a promise that is gone is a
+  // no-op.
+  impl_->stop->fulfill();
+  impl_->thread.join();
+}
+
+}  // namespace mgraph::codec
