@@ -8,9 +8,9 @@
 #include <gtest/gtest.h>
 #include <kj/async-io.h>
 
+#include <array>
 #include <cstring>
 #include <limits>
-#include <optional>
 
 #include "mgraph/codec/wire/client.capnp.h"
 #include "rpc/rpc_support.hpp"
@@ -106,23 +106,34 @@ void with_raw_client(std::uint16_t port, Fn fn) {
 
 /// A batch whose ops list claims `n` operations of zero words each: a few bytes on the wire
 /// that decode as `n` ops.
-struct AmplifiedBatch {
-  explicit AmplifiedBatch(std::uint64_t n) {
-    const std::uint64_t root = std::uint64_t{1} << 48;                // struct: 0 data, 1 pointer
-    const std::uint64_t list = 1 | (std::uint64_t{7} << 32);          // inline composite, 0 words
-    const std::uint64_t tag = n << 2;                                  // n structs of 0 words
+class AmplifiedBatch {
+ public:
+  explicit AmplifiedBatch(std::uint64_t n) : words_(make_words(n)), reader_(segments(), options()) {}
+  wire::Batch::Reader root() { return reader_.getRoot<wire::Batch>(); }
+
+ private:
+  static std::array<capnp::word, 3> make_words(std::uint64_t n) {
+    const std::uint64_t root = std::uint64_t{1} << 48;          // struct: 0 data, 1 pointer
+    const std::uint64_t list = 1 | (std::uint64_t{7} << 32);    // inline composite, 0 words
+    const std::uint64_t tag = n << 2;                            // n structs of 0 words
     const std::uint64_t raw[3] = {root, list, tag};
-    std::memcpy(words, raw, sizeof raw);
+    std::array<capnp::word, 3> out;
+    std::memcpy(out.data(), raw, sizeof raw);
+    return out;
   }
-  wire::Batch::Reader root() {
-    capnp::ReaderOptions options;
-    options.traversalLimitInWords = std::numeric_limits<std::uint64_t>::max();
-    reader.emplace(kj::arrayPtr(&segment, 1), options);
-    return reader->getRoot<wire::Batch>();
+  static capnp::ReaderOptions options() {
+    capnp::ReaderOptions o;
+    o.traversalLimitInWords = std::numeric_limits<std::uint64_t>::max();
+    return o;
   }
-  capnp::word words[3];
-  kj::ArrayPtr<const capnp::word> segment{words, 3};
-  std::optional<capnp::SegmentArrayMessageReader> reader;
+  kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments() {
+    segment_ = kj::ArrayPtr<const capnp::word>(words_.data(), words_.size());
+    return kj::arrayPtr(&segment_, 1);
+  }
+
+  std::array<capnp::word, 3> words_;
+  kj::ArrayPtr<const capnp::word> segment_;
+  capnp::SegmentArrayMessageReader reader_;
 };
 
 TEST(HostileRpc, RandomBytesNeverStopTheServer) {
