@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 
 namespace mgraph::node {
@@ -56,19 +57,27 @@ Result<ClusterConfig> load_cluster_config(const std::string& path) {
   if (cluster == nullptr) return bad(path, "no [cluster] table");
   Result<std::int64_t> seed = integer(path, *cluster, "seed", 1, 0, INT64_MAX, "cluster");
   Result<std::int64_t> fields = integer(path, *cluster, "fields", 100, 4, 10'000'000, "cluster");
-  Result<std::int64_t> parts = integer(path, *cluster, "partitions", 3, 1, 4096, "cluster");
+  Result<std::int64_t> parts = integer(path, *cluster, "partitions", 1, 1, 4096, "cluster");
   Result<std::int64_t> epochs = integer(path, *cluster, "epochs", 100, 0, INT64_MAX, "cluster");
   for (const auto* r : {&seed, &fields, &parts, &epochs}) {
     if (!r->is_ok()) return r->status();
   }
   c.workload.seed = static_cast<std::uint64_t>(*seed);
   c.workload.fields = static_cast<std::size_t>(*fields);
-  c.workload.partitions = static_cast<std::size_t>(*parts);
-  c.epochs = static_cast<std::uint64_t>(*epochs);
+  c.workload.epochs = static_cast<std::uint64_t>(*epochs);
+  c.partitions = static_cast<std::size_t>(*parts);
+  if (const toml::node* schema = cluster->get("schema")) {
+    const std::optional<std::string> file = schema->value<std::string>();
+    if (!file || file->empty()) {
+      return bad(path, "cluster.schema must be the path of a *.mgs file (line " +
+                           std::to_string(schema->source().begin.line) + ")");
+    }
+    c.schema = (std::filesystem::path(path).parent_path() / *file).string();
+  }
 
   const toml::array* nodes = root["node"].as_array();
   if (nodes == nullptr || nodes->empty()) return bad(path, "no [[node]] entries");
-  std::vector<int> hosted(c.workload.partitions, 0);
+  std::vector<int> hosted(c.partitions, 0);
   for (std::size_t i = 0; i < nodes->size(); ++i) {
     const toml::table* t = (*nodes)[i].as_table();
     const std::string where = "node " + std::to_string(i + 1);
@@ -82,17 +91,20 @@ Result<ClusterConfig> load_cluster_config(const std::string& path) {
     Result<std::int64_t> port = integer(path, *t, "port", 0, 0, 65535, "node " + n.name);
     if (!port.is_ok()) return port.status();
     n.port = static_cast<std::uint16_t>(*port);
+    Result<std::int64_t> client_port = integer(path, *t, "client_port", 0, 0, 65535, "node " + n.name);
+    if (!client_port.is_ok()) return client_port.status();
+    n.client_port = static_cast<std::uint16_t>(*client_port);
     n.coordinator = (*t)["coordinator"].value_or(false);
     const toml::array* ps = (*t)["partitions"].as_array();
     if (ps == nullptr) return bad(path, "node " + n.name + " has no partitions list");
     for (const toml::node& p : *ps) {
       const std::optional<std::int64_t> id = p.value<std::int64_t>();
-      if (!id || *id < 0 || static_cast<std::size_t>(*id) >= c.workload.partitions) {
+      if (!id || *id < 0 || static_cast<std::size_t>(*id) >= c.partitions) {
         return bad(path, "node " + n.name + " names a partition outside [0, " +
-                             std::to_string(c.workload.partitions) + ")");
+                             std::to_string(c.partitions) + ")");
       }
       ++hosted[static_cast<std::size_t>(*id)];
-      n.partitions.push_back(static_cast<actors::PartitionId>(*id));
+      n.partitions.push_back(static_cast<codec::PartitionId>(*id));
     }
     c.nodes.push_back(std::move(n));
   }

@@ -1,15 +1,18 @@
 #pragma once
 // The cluster configuration file (TOML; cluster-configs/local-3.toml):
 //
-//   [cluster]  seed, fields, partitions (the synthetic workload), epochs (to run)
-//   [[node]]   name, host, port (0: the OS chooses), coordinator (bool, exactly one
-//              node), partitions (ids it hosts; every partition on exactly one node)
+//   [cluster]  schema (the *.mgs file every node serves, relative to the configuration
+//              file), partitions; for the cluster benchmark instead of a schema: seed,
+//              fields (the synthetic workload) and epochs (to run)
+//   [[node]]   name, host, port (peers; 0: the OS chooses), client_port (clients; 0: the
+//              OS chooses), coordinator (bool, exactly one node), partitions (ids it
+//              hosts; every partition on exactly one node)
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "mgraph/actors/workload.hpp"
+#include "mgraph/codec/epoch_codec.hpp"
 #include "mgraph/graph/status.hpp"
 
 namespace mgraph::node {
@@ -18,13 +21,24 @@ struct NodeConfig {
   std::string name;
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
+  std::uint16_t client_port = 0;
   bool coordinator = false;
-  std::vector<actors::PartitionId> partitions;
+  std::vector<codec::PartitionId> partitions;
+};
+
+/// The synthetic workload of the cluster benchmark (bench/cluster/workload.hpp).
+struct WorkloadConfig {
+  std::uint64_t seed = 1;
+  std::size_t fields = 100;
+  std::uint64_t epochs = 100;  ///< epochs the coordinator runs
 };
 
 struct ClusterConfig {
-  actors::WorkloadSpec workload;
-  std::uint64_t epochs = 100;
+  /// The schema file, as a path relative to the working directory (the file's own entry
+  /// is relative to the configuration file); empty: none given.
+  std::string schema;
+  std::size_t partitions = 1;
+  WorkloadConfig workload;
   std::vector<NodeConfig> nodes;
 
   const NodeConfig* find(const std::string& name) const;

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "mgraph/codec/client_rpc.hpp"
 #include "mgraph/graph/json.hpp"
 #include "mgraph/graph/schema/parser.hpp"
 #include "mgraph/graph/schema/schema.hpp"
@@ -21,6 +24,19 @@
 
 namespace mgraph::node {
 namespace {
+
+/// How long connecting to a cluster may take.
+constexpr std::chrono::milliseconds kConnectTimeout{5000};
+
+/// A TCP port: digits only, 1 to 65535.
+bool parse_port(std::string_view text, std::uint16_t* port) {
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535)
+    return false;
+  *port = static_cast<std::uint16_t>(value);
+  return true;
+}
 
 /// Lines of REPL history kept; older ones are dropped.
 constexpr std::size_t kHistoryMax = 1000;
@@ -137,14 +153,27 @@ std::string_view session_command(std::string_view line) {
   return {};
 }
 
-/// Runs lines through the runner, and through the persistent session when there is one.
-class LineRunner {
+/// Where the lines of a script go: an embedded session, or a cluster.
+class Lines {
  public:
-  LineRunner(session::ScriptRunner& runner, PersistentSession* session, std::ostream& err)
+  virtual ~Lines() = default;
+  /// Runs one line; false when the session must stop (an epoch could not be logged, the
+  /// cluster is gone).
+  virtual bool run(std::string_view line, std::size_t line_no, std::string* printed) = 0;
+  /// The end of the input: what is still held is sent; false as for run().
+  virtual bool finish(std::string* printed) = 0;
+  /// 0 when every line succeeded, 1 when any failed, 2 or 3 when the session stopped.
+  virtual int exit_code() const = 0;
+};
+
+/// Runs lines through the embedded runner, and through the persistent session when there
+/// is one.
+class LocalLines final : public Lines {
+ public:
+  LocalLines(session::ScriptRunner& runner, PersistentSession* session, std::ostream& err)
       : runner_(runner), session_(session), err_(err) {}
 
-  /// Runs one line; false when the session must stop (an epoch could not be logged).
-  bool run(std::string_view line, std::size_t line_no, std::string* printed) {
+  bool run(std::string_view line, std::size_t line_no, std::string* printed) override {
     bool ok = true;
     if (const std::string_view cmd = session_command(line); session_ == nullptr && !cmd.empty()) {
       *printed += json::Object()
@@ -163,8 +192,8 @@ class LineRunner {
     if (!ok) ++errors_;
     return true;
   }
-
-  int exit_code() const { return fatal_ ? 2 : errors_ == 0 ? 0 : 1; }
+  bool finish(std::string*) override { return true; }
+  int exit_code() const override { return fatal_ ? 2 : errors_ == 0 ? 0 : 1; }
 
  private:
   session::ScriptRunner& runner_;
@@ -172,6 +201,47 @@ class LineRunner {
   std::ostream& err_;
   std::size_t errors_ = 0;
   bool fatal_ = false;
+};
+
+/// Runs lines on a cluster: the lines of a transaction travel as one batch when it
+/// commits or rejects (session/client.hpp), so answers to them print then.
+class ConnectedLines final : public Lines {
+ public:
+  ConnectedLines(session::Backend& backend, session::PrintOptions print, std::ostream& err)
+      : client_(backend, {.batch_transactions = true, .print = print}), err_(err) {}
+
+  bool run(std::string_view line, std::size_t line_no, std::string* printed) override {
+    if (const std::string_view cmd = session_command(line); !cmd.empty()) {
+      // Not sent: the cluster keeps its own log and checkpoints (mgraphctl).
+      *printed += json::Object()
+                      .str("error", std::string(cmd) + " is not available on a cluster")
+                      .str("code", status_code_name(StatusCode::failed_precondition))
+                      .unum("line", line_no)
+                      .line();
+      ++errors_;
+      return true;
+    }
+    errors_ += client_.run_line(line, line_no, printed);
+    return check();
+  }
+  bool finish(std::string* printed) override {
+    errors_ += client_.finish(printed);
+    return check();
+  }
+  int exit_code() const override { return lost_ ? 3 : errors_ == 0 ? 0 : 1; }
+
+ private:
+  bool check() {
+    if (client_.failure().is_ok()) return true;
+    err_ << "mgraph: " << client_.failure().message() << "\n";
+    lost_ = true;
+    return false;
+  }
+
+  session::ScriptClient client_;
+  std::ostream& err_;
+  std::size_t errors_ = 0;
+  bool lost_ = false;
 };
 
 /// Where a terminal REPL keeps its line history between runs: $MGRAPH_HISTORY, else
@@ -225,7 +295,7 @@ class LineReader {
 };
 
 // The REPL: `history` lists earlier lines, `!N` runs line N again.
-int repl(LineRunner& runner, std::istream& in, std::ostream& out, bool terminal) {
+int repl(Lines& runner, std::istream& in, std::ostream& out, bool terminal) {
   std::vector<std::string> history;
   std::string line;
   LineReader reader(in, out, terminal);
@@ -253,15 +323,73 @@ int repl(LineRunner& runner, std::istream& in, std::ostream& out, bool terminal)
     std::string printed;
     const bool go_on = runner.run(line, n, &printed);
     out << printed;
-    if (!go_on) break;
+    if (!go_on) return runner.exit_code();
   }
-  out << "\n" << std::flush;
+  std::string printed;
+  runner.finish(&printed);
+  out << printed << "\n" << std::flush;
   return runner.exit_code();
+}
+
+/// Runs the script (or the REPL) through `lines`.
+int run_lines(const EvalOptions& options, Lines& lines, std::istream& in, std::istream& script,
+              std::ostream& out) {
+  if (options.interactive) {
+    // Line editing only between terminals: a REPL fed by a pipe reads plain lines.
+    const bool terminal = &in == &std::cin && &out == &std::cout && ::isatty(STDIN_FILENO) == 1 &&
+                          ::isatty(STDOUT_FILENO) == 1;
+    return repl(lines, in, out, terminal);
+  }
+  // Line by line, so that a failed log write stops the run; each line's output goes out
+  // before the next input is awaited (LineSource flushes).
+  LineSource source(script, &out);
+  std::string line, printed;
+  for (std::size_t line_no = 1; source.next(&line); ++line_no) {
+    printed.clear();
+    const bool go_on = lines.run(line, line_no, &printed);
+    out << printed;
+    if (!go_on) return lines.exit_code();
+  }
+  printed.clear();
+  lines.finish(&printed);
+  out << printed << std::flush;
+  return lines.exit_code();
+}
+
+/// `mgraph eval --connect HOST:PORT`: the same script language against a cluster.
+int run_connected(const EvalOptions& options, std::istream& in, std::istream& script,
+                  std::ostream& out, std::ostream& err) {
+  const std::size_t colon = options.connect.rfind(':');
+  std::uint16_t port = 0;
+  if (colon == std::string::npos || !parse_port(options.connect.substr(colon + 1), &port)) {
+    err << "mgraph: --connect " << options.connect << ": expected HOST:PORT with a port in 1..65535\n";
+    return 2;
+  }
+  const std::string host = options.connect.substr(0, colon);
+  auto connection = codec::ClientConnection::connect(host, port, kConnectTimeout);
+  if (!connection.is_ok()) {
+    err << "mgraph: cannot reach the cluster at " << options.connect << ": "
+        << connection.status().message() << "\n";
+    return 3;
+  }
+  codec::RemoteBackend backend(**connection);
+  ConnectedLines lines(backend, {.echo_transitions = options.interactive || options.echo_commits},
+                       err);
+  return run_lines(options, lines, in, script, out);
 }
 
 }  // namespace
 
 int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, std::ostream& err) {
+  std::ifstream script_file;
+  if (!options.interactive && !options.script_path.empty()) {
+    if (Status s = open_input(options.script_path, "script", &script_file); !s.is_ok()) {
+      err << s.message() << "\n";
+      return 2;
+    }
+  }
+  std::istream& script = options.script_path.empty() ? in : script_file;
+  if (!options.connect.empty()) return run_connected(options, in, script, out, err);
   schema::SourceFile file;
   file.name = options.schema_path;
   if (Status s = read_schema(options.schema_path, &file.text); !s.is_ok()) {
@@ -273,14 +401,9 @@ int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, st
     err << compiled.status().message() << "\n";
     return 2;
   }
-  std::ifstream script_file;
-  if (!options.interactive && !options.script_path.empty()) {
-    if (Status s = open_input(options.script_path, "script", &script_file); !s.is_ok()) {
-      err << s.message() << "\n";
-      return 2;
-    }
-  }
-  session::ScriptRunner runner(std::move(compiled).value());
+  session::ScriptRunner runner(
+      std::move(compiled).value(), schema::StoreOptions{},
+      {.echo_transitions = options.interactive || options.echo_commits});
   std::unique_ptr<PersistentSession> session;
   if (!options.data_dir.empty()) {
     auto opened =
@@ -292,25 +415,8 @@ int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, st
     }
     session = std::move(opened).value();
   }
-  LineRunner lines(runner, session.get(), err);
-  if (options.interactive) {
-    // Line editing only between terminals: a REPL fed by a pipe reads plain lines.
-    const bool terminal = &in == &std::cin && &out == &std::cout && ::isatty(STDIN_FILENO) == 1 &&
-                          ::isatty(STDOUT_FILENO) == 1;
-    return repl(lines, in, out, terminal);
-  }
-  // Line by line, as ScriptRunner::run does, so that a failed log write stops the run;
-  // each line's output goes out before the next input is awaited (LineSource flushes).
-  LineSource source(options.script_path.empty() ? in : script_file, &out);
-  std::string line, printed;
-  for (std::size_t line_no = 1; source.next(&line); ++line_no) {
-    printed.clear();
-    const bool go_on = lines.run(line, line_no, &printed);
-    out << printed;
-    if (!go_on) break;
-  }
-  out << std::flush;
-  return lines.exit_code();
+  LocalLines lines(runner, session.get(), err);
+  return run_lines(options, lines, in, script, out);
 }
 
 }  // namespace mgraph::node

@@ -1,8 +1,9 @@
 #pragma once
-// `mgraph eval SCHEMA.mgs [--script FILE] [--interactive] [--data DIR [--checkpoint-every N]
-// [--compact-log]]`: loads a schema
-// into an embedded Store and runs script commands (docs/SCRIPTS.md); with --data the
-// session is persistent (persistent_session.hpp).
+// `mgraph eval SCHEMA.mgs [--script FILE] [--interactive] [--echo-commits] [--data DIR
+// [--checkpoint-every N] [--compact-log]]`: loads a schema into an embedded Store and runs
+// script commands (docs/SCRIPTS.md); with --data the session is persistent
+// (persistent_session.hpp). `mgraph eval --connect HOST:PORT [--script FILE] [-i]` runs the
+// same commands on a cluster, which prints the same bytes.
 
 #include <cstdint>
 #include <iosfwd>
@@ -17,11 +18,16 @@ struct EvalOptions {
   std::string data_dir;  ///< empty: in memory only; else the LMDB store to reopen and log to
   std::uint64_t checkpoint_every = 1000;  ///< with data_dir: epochs between checkpoints (0: none)
   bool compact_log = false;  ///< with data_dir: delete log entries a checkpoint covers
+  /// HOST:PORT of a cluster node: run the script there (the schema is the cluster's).
+  std::string connect;
+  /// Answer commit, undo and redo with a line (the REPL always does).
+  bool echo_commits = false;
 };
 
 /// Returns the process exit code: 0 when every command succeeded, 1 when any failed,
 /// 2 when the schema, the script or the data directory could not be loaded, or an epoch
-/// could not be logged (the run stops there).
+/// could not be logged (the run stops there), 3 when the cluster could not be reached or
+/// was lost (--connect).
 int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, std::ostream& err);
 
 }  // namespace mgraph::node

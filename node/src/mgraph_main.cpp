@@ -1,4 +1,5 @@
-// mgraph: the client command line. Subcommands so far: eval (the embedded engine).
+// mgraph: the client command line. Subcommands so far: eval (a script on a schema, embedded
+// or on a cluster).
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -10,8 +11,17 @@ int main(int argc, char** argv) {
   CLI::App app{"mgraph: reactive computation engine"};
   app.require_subcommand(1);
   mgraph::node::EvalOptions eval;
-  CLI::App* eval_cmd = app.add_subcommand("eval", "Run a schema in the embedded engine");
-  eval_cmd->add_option("schema", eval.schema_path, "Schema file (*.mgs)")->required();
+  CLI::App* eval_cmd =
+      app.add_subcommand("eval", "Run a script on a schema: embedded, or on a cluster (--connect)");
+  CLI::Option* schema =
+      eval_cmd->add_option("schema", eval.schema_path, "Schema file (*.mgs), for the embedded engine");
+  CLI::Option* connect = eval_cmd->add_option(
+      "--connect", eval.connect,
+      "HOST:PORT of a cluster node's client port: run the script on the cluster");
+  schema->excludes(connect);
+  eval_cmd->add_flag("--echo-commits", eval.echo_commits,
+                     "Answer commit, undo and redo with {\"commit\":REVISION,\"changed\":N} "
+                     "(the REPL always does)");
   eval_cmd->add_option("--script", eval.script_path,
                        "Script file, one command per line (default: stdin)");
   eval_cmd->add_flag("--interactive,-i", eval.interactive, "Read-eval-print loop with history");
@@ -31,6 +41,14 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return mgraph::node::usage_exit(app, e);
+  }
+  if (eval.schema_path.empty() == eval.connect.empty()) {
+    std::cerr << "error: give a schema file or --connect HOST:PORT\n\n" << eval_cmd->help();
+    return 2;
+  }
+  if (!eval.connect.empty() && !eval.data_dir.empty()) {
+    std::cerr << "error: --data is for the embedded engine; a cluster keeps its own log\n";
+    return 2;
   }
   // Unsynced streams buffer stdin, so that eval reads what a pipe holds in one call
   // instead of a byte at a time; eval flushes its output itself.

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "mgraph/actors/epoch.hpp"
-#include "mgraph/actors/workload.hpp"
+#include "cluster/workload.hpp"
 #include "mgraph/codec/epoch_codec.hpp"
 #include "support/prng.hpp"
 

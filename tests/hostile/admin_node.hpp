@@ -28,23 +28,24 @@ constexpr int kSilenceMs = 60'000;  ///< watchdog on a wait for a node that shou
 /// running instead fails the test after this long.
 constexpr int kQuickExitMs = 10'000;
 
-/// n2 is not the coordinator: with --admin it runs until `mgraphctl shutdown`.
+/// n2 is not the coordinator: it serves its admin socket while it retries the coordinator,
+/// which never listens (port 1 refuses connections), until `mgraphctl shutdown`.
 constexpr const char* kTwoNodes = R"(
 [cluster]
-seed = 11
-fields = 40
-partitions = 2
-epochs = 5
+schema = "s.mgs"
+partitions = 1
 
 [[node]]
 name = "n1"
+port = 1
 coordinator = true
 partitions = [0]
 
 [[node]]
 name = "n2"
-partitions = [1]
+partitions = []
 )";
+constexpr const char* kSchema = "entity Account { balance: float = 0 }\n";
 
 /// A unix socket connected to `path`, or -1.
 inline int connect_to(const std::string& path) {
@@ -105,6 +106,7 @@ class AdminNode : public ::testing::Test {
     fs::create_directories(dir_);
     config_ = (dir_ / "cluster.toml").string();
     std::ofstream(config_) << kTwoNodes;
+    std::ofstream(dir_ / "s.mgs") << kSchema;
   }
   /// Kills the nodes a failed test left running (finish() reaps the others).
   void TearDown() override {

@@ -40,7 +40,7 @@ class Cluster : public ::testing::Test {
   }
 
   static std::vector<std::string> args(const std::string& config, const std::string& node) {
-    return {MGRAPHD_BINARY, "--config", config, "--node", node};
+    return {MGRAPH_CLUSTER_BENCH_BINARY, "--config", config, "--node", node};
   }
 
   /// The port a node printed in "listening on HOST:PORT".

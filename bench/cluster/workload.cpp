@@ -1,4 +1,4 @@
-#include "mgraph/actors/workload.hpp"
+#include "cluster/workload.hpp"
 
 #include <algorithm>
 #include <stdexcept>

@@ -1,0 +1,37 @@
+#include "client_gateway.hpp"
+
+#include "mgraph/codec/session_codec.hpp"
+
+namespace mgraph::node {
+
+void ClientGateway::transact(session::Batch batch,
+                             std::function<void(Result<session::BatchResult>)> done) {
+  const caf::actor sequencer = state_.sequencer();
+  if (!sequencer) {
+    done(Status(StatusCode::failed_precondition,
+                "the cluster is not ready: this node does not reach the coordinator's sequencer "
+                "yet (mgraphctl status shows the peers); try again"));
+    return;
+  }
+  Result<std::string> bytes = codec::encode_batch(batch);
+  if (!bytes.is_ok()) {
+    done(bytes.status());
+    return;
+  }
+  state_.count_batch();
+  sys_.spawn([sequencer, bytes = std::move(bytes).value(), done](caf::event_based_actor* self) {
+    self->request(sequencer, kBatchTimeout, actors::transact_atom::value, bytes)
+        .then(
+            [done](const std::string& answer) { done(codec::decode_batch_result(answer)); },
+            [self, done](caf::error& e) {
+              done(Status(StatusCode::io_error, "the cluster did not run the batch: " +
+                                                    self->system().render(e)));
+            });
+  });
+}
+
+codec::SchemaInfo ClientGateway::schema() {
+  return codec::SchemaInfo{schema_.name, schema_.source, schema_.fingerprint};
+}
+
+}  // namespace mgraph::node

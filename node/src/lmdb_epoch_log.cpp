@@ -1,0 +1,43 @@
+#include "lmdb_epoch_log.hpp"
+
+#include "mgraph/persistence/write_batch.hpp"
+
+namespace mgraph::node {
+
+Result<std::unique_ptr<LmdbEpochLog>> LmdbEpochLog::open(const std::string& directory,
+                                                         Clock clock) {
+  persistence::StoreOptions options;
+  options.durability = persistence::Durability::sync;
+  options.create_if_missing = true;
+  Result<std::unique_ptr<persistence::Store>> store = persistence::Store::open(directory, options);
+  if (!store.is_ok()) return Status(store.status().code(), directory + ": " + store.status().message());
+  return std::unique_ptr<LmdbEpochLog>(
+      new LmdbEpochLog(std::move(store).value(), directory, std::move(clock)));
+}
+
+Status LmdbEpochLog::append(codec::Epoch epoch, std::string_view batch) {
+  persistence::WriteBatch wb;
+  wb.append_log(epoch, clock_(), batch);
+  if (Status s = store_->write(wb); !s.is_ok())
+    return Status(s.code(), directory_ + ": cannot log epoch " + std::to_string(epoch) + ": " + s.message());
+  return Status::ok();
+}
+
+Status LmdbEpochLog::replay(const std::function<Status(codec::Epoch, std::string_view)>& f) {
+  persistence::LogCursor cursor = store_->log_cursor(0);
+  // One entry per iteration; the log is finite.
+  for (;;) {
+    Result<const persistence::LogEntry*> next = cursor.next();
+    if (!next.is_ok()) return Status(next.status().code(), directory_ + ": " + next.status().message());
+    if (*next == nullptr) return Status::ok();
+    if (Status s = f((*next)->epoch, (*next)->batch); !s.is_ok()) return s;
+  }
+}
+
+Result<codec::Epoch> LmdbEpochLog::last() {
+  Result<std::uint64_t> last = store_->last_epoch();
+  if (!last.is_ok()) return Status(last.status().code(), directory_ + ": " + last.status().message());
+  return *last;
+}
+
+}  // namespace mgraph::node

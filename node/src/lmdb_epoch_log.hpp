@@ -1,0 +1,36 @@
+#pragma once
+// The sequencer's epoch log (actors/documents.hpp) in a node's LMDB store: each epoch one
+// entry of the input log, its batch of typed operations as the codec encodes it, written
+// and fsync'ed before the epoch runs.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "mgraph/actors/documents.hpp"
+#include "mgraph/persistence/store.hpp"
+
+namespace mgraph::node {
+
+class LmdbEpochLog final : public actors::EpochLog {
+ public:
+  /// The wall clock, in nanoseconds since the Unix epoch: the time an epoch is logged at.
+  using Clock = std::function<std::uint64_t()>;
+
+  /// Opens (creating when missing) the store in `directory`; errors name it.
+  static Result<std::unique_ptr<LmdbEpochLog>> open(const std::string& directory, Clock clock);
+
+  Status append(codec::Epoch epoch, std::string_view batch) override;
+  Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) override;
+  Result<codec::Epoch> last() override;
+
+ private:
+  LmdbEpochLog(std::unique_ptr<persistence::Store> store, std::string directory, Clock clock)
+      : store_(std::move(store)), directory_(std::move(directory)), clock_(std::move(clock)) {}
+
+  std::unique_ptr<persistence::Store> store_;
+  std::string directory_;
+  Clock clock_;
+};
+
+}  // namespace mgraph::node

@@ -1,0 +1,71 @@
+#include "node_state.hpp"
+
+namespace mgraph::node {
+
+const char* peer_state_name(PeerState s) {
+  switch (s) {
+    case PeerState::unreachable:
+      return "unreachable";
+    case PeerState::up:
+      return "up";
+    case PeerState::refused:
+      return "refused";
+  }
+  return "unknown";
+}
+
+void NodeState::set_peer(const std::string& name, PeerState state, std::string detail) {
+  std::lock_guard lock(mu_);
+  peers_[name] = Peer{state, std::move(detail)};
+}
+
+nlohmann::ordered_json NodeState::peers_json() const {
+  std::lock_guard lock(mu_);
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& [name, p] : peers_) {
+    out[name] = {{"state", peer_state_name(p.state)}, {"detail", p.detail}};
+  }
+  return out;
+}
+
+void NodeState::set_sequencer(caf::actor sequencer) {
+  std::lock_guard lock(mu_);
+  sequencer_ = std::move(sequencer);
+}
+
+caf::actor NodeState::sequencer() const {
+  std::lock_guard lock(mu_);
+  return sequencer_;
+}
+
+void NodeState::stop(int exit_code, const std::string& reason) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    stop_.emplace(exit_code, reason);
+  }
+  stopped_.notify_all();
+}
+
+std::pair<int, std::string> NodeState::wait_for_stop() {
+  std::unique_lock lock(mu_);
+  stopped_.wait(lock, [this] { return stop_.has_value(); });
+  return *stop_;
+}
+
+bool NodeState::stopping() const {
+  std::lock_guard lock(mu_);
+  return stop_.has_value();
+}
+
+std::uint64_t NodeState::batches_served() const {
+  std::lock_guard lock(mu_);
+  return batches_;
+}
+
+void NodeState::count_batch() {
+  std::lock_guard lock(mu_);
+  ++batches_;
+}
+
+}  // namespace mgraph::node

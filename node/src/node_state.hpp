@@ -1,0 +1,58 @@
+#pragma once
+// What a running node knows about itself and its cluster, shared between its actors, the
+// client gateway (another thread), the admin socket and the main thread: peers and their
+// state, the sequencer's handle, and why the node must stop, if it must.
+//
+// Thread-safety: every member function may be called from any thread.
+
+#include <caf/all.hpp>
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "mgraph/graph/status.hpp"
+
+namespace mgraph::node {
+
+enum class PeerState : std::uint8_t { unreachable, up, refused };
+const char* peer_state_name(PeerState s);
+
+class NodeState {
+ public:
+  void set_peer(const std::string& name, PeerState state, std::string detail = {});
+  /// {"NAME": {"state": "up"|"unreachable"|"refused", "detail": "..."}, ...}
+  nlohmann::ordered_json peers_json() const;
+
+  void set_sequencer(caf::actor sequencer);
+  caf::actor sequencer() const;
+
+  /// Asks the node to stop: `exit_code` 0 for a requested shutdown, else a failure (the
+  /// first reason given wins).
+  void stop(int exit_code, const std::string& reason);
+  /// Blocks until stop() was called; returns its exit code and reason.
+  std::pair<int, std::string> wait_for_stop();
+  bool stopping() const;
+
+  std::uint64_t batches_served() const;
+  void count_batch();
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable stopped_;
+  struct Peer {
+    PeerState state = PeerState::unreachable;
+    std::string detail;
+  };
+  std::map<std::string, Peer> peers_;
+  caf::actor sequencer_;
+  std::optional<std::pair<int, std::string>> stop_;
+  std::uint64_t batches_ = 0;
+};
+
+}  // namespace mgraph::node

@@ -1,0 +1,239 @@
+#include "service.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "admin_commands.hpp"
+#include "admin_server.hpp"
+#include "client_gateway.hpp"
+#include "cluster_node.hpp"
+#include "lmdb_epoch_log.hpp"
+#include "mgraph/graph/hash.hpp"
+#include "mgraph/graph/schema/schema.hpp"
+#include "node_metrics.hpp"
+#include "node_state.hpp"
+
+namespace mgraph::node {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// The partition that holds the documents (one partition for now).
+constexpr actors::PartitionId kDocumentsPartition = 0;
+
+int fail(int code, const std::string& node, const std::string& message) {
+  std::cerr << "mgraphd " << node << ": " << message << std::endl;
+  return code;
+}
+
+/// The schema file the configuration names, compiled; errors carry file:line:col.
+Result<std::pair<std::shared_ptr<const schema::Schema>, actors::SchemaInfo>> load_schema(
+    const ServiceOptions& o) {
+  std::ifstream in(o.config.schema, std::ios::binary);
+  if (!in || fs::is_directory(o.config.schema)) {
+    return Status(StatusCode::invalid_argument,
+                  o.config_path + ": cannot read the schema file " + o.config.schema);
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  schema::SourceFile file{o.config.schema, text.str()};
+  auto compiled = schema::compile_schema(file);
+  if (!compiled.is_ok()) return compiled.status();
+  actors::SchemaInfo info{fs::path(o.config.schema).filename().string(), file.text,
+                          fnv1a64(file.text)};
+  return std::make_pair(std::move(compiled).value(), std::move(info));
+}
+
+/// The wall clock, in nanoseconds since the Unix epoch (the time an epoch is logged at).
+std::uint64_t wall_clock_ns() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+/// SIGINT and SIGTERM, taken by one thread (sigwait) instead of handlers: a signal asks the
+/// node to stop like `mgraphctl shutdown`. Blocked in every thread started after this.
+class SignalWatch {
+ public:
+  explicit SignalWatch(NodeState& state) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    thread_ = std::thread([this, &state] {
+      int sig = 0;
+      // One signal ends the wait: either a real one, or the one the destructor sends.
+      if (sigwait(&set_, &sig) == 0 && !done_) state.stop(0, std::string("signal ") + strsignal(sig));
+    });
+  }
+  ~SignalWatch() {
+    done_ = true;
+    pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+  }
+
+ private:
+  sigset_t set_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+void configure(caf::actor_system_config& cfg) {
+  cfg.load<caf::io::middleman>();
+  // Round trips of ~50 us instead of ~400 us on loopback.
+  cfg.set("middleman.workers", std::size_t{0});
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  // A peer that stops answering is noticed (down messages) within a few seconds.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
+  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+}
+
+}  // namespace
+
+int run_service(const ServiceOptions& o) {
+  const NodeConfig* self = o.config.find(o.node);
+  if (self == nullptr) return fail(2, o.node, o.config_path + ": no node named '" + o.node + "'");
+  auto loaded = load_schema(o);
+  if (!loaded.is_ok()) return fail(2, o.node, loaded.status().message());
+  auto [schema, info] = std::move(loaded).value();
+
+  NodeState state;
+  SignalWatch signals(state);  // before any other thread starts
+  caf::actor_system_config cfg;
+  configure(cfg);
+  caf::actor_system sys{cfg};
+
+  const NodeIdentity id{o.node, info, self->coordinator};
+  caf::actor documents;
+  for (const actors::PartitionId p : self->partitions) {
+    if (p == kDocumentsPartition) {
+      documents = sys.spawn(actors::document_partition_actor,
+                            std::make_shared<actors::DocumentPartition>(schema), info);
+    }
+  }
+  std::unique_ptr<actors::EpochLog> log;
+  if (self->coordinator) {
+    if (o.data.empty()) {
+      log = std::make_unique<actors::MemoryEpochLog>();
+    } else {
+      auto opened = LmdbEpochLog::open(o.data, wall_clock_ns);
+      if (!opened.is_ok()) return fail(3, o.node, opened.status().message());
+      log = std::move(opened).value();
+    }
+  }
+  std::string documents_node;
+  for (const NodeConfig& n : o.config.nodes) {
+    for (const actors::PartitionId p : n.partitions) {
+      if (p == kDocumentsPartition) documents_node = n.name;
+    }
+  }
+  const caf::actor node =
+      sys.spawn(node_actor, id, &state, documents, CoordinatorSetup{documents_node, log.get()});
+  // Whatever way this returns, the node's actors stop first (the actor system's
+  // destructor waits for them).
+  struct StopActors {
+    std::vector<caf::actor> actors;
+    ~StopActors() {
+      for (const caf::actor& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    }
+  } stop_actors{{node}};
+  if (documents) stop_actors.actors.push_back(documents);
+
+  auto bound = sys.middleman().publish(node, self->port, self->host.c_str());
+  if (!bound) {
+    return fail(3, o.node, "cannot listen on " + self->host + ":" + std::to_string(self->port) +
+                               ": " + sys.render(bound.error()));
+  }
+  if (!self->coordinator) {
+    const NodeConfig& c = o.config.coordinator();
+    LinkTarget target{c.name, c.host, c.port};
+    if (const auto it = o.peers.find(c.name); it != o.peers.end()) {
+      target.host = it->second.first;
+      target.port = it->second.second;
+    }
+    if (target.port == 0) {
+      return fail(2, o.node, "the coordinator " + c.name +
+                                 " has port 0 in the configuration: give --peer " + c.name +
+                                 "=HOST:PORT");
+    }
+    stop_actors.actors.push_back(sys.spawn(link_actor, target, id, node, documents, &state));
+  }
+
+  ClientGateway gateway(sys, state, info);
+  auto clients = codec::ClientServer::start(self->host, self->client_port, gateway);
+  if (!clients.is_ok()) {
+    return fail(3, o.node, "cannot serve clients on " + self->host + ":" +
+                               std::to_string(self->client_port) + ": " + clients.status().message());
+  }
+  std::cout << "mgraphd " << o.node << ": listening on " << self->host << ":" << *bound
+            << " (peers), " << self->host << ":" << (*clients)->port() << " (clients); schema "
+            << info.name << "; partitions";
+  for (const actors::PartitionId p : self->partitions) std::cout << " " << p;
+  std::cout << (self->coordinator ? "; coordinator" : "") << std::endl;
+  if (!o.port_file.empty()) {
+    const std::string tmp = o.port_file + ".tmp";
+    std::ofstream(tmp) << nlohmann::json{{"peer", *bound}, {"client", (*clients)->port()}}.dump()
+                       << "\n";
+    std::error_code ec;
+    fs::rename(tmp, o.port_file, ec);
+    if (ec) return fail(3, o.node, "cannot write --port-file " + o.port_file + ": " + ec.message());
+  }
+
+  std::atomic<std::uint64_t> committed{0}, aborted{0};
+  std::unique_ptr<AdminServer> admin;
+  if (!o.admin.empty()) {
+    NodeStatus status{.node = o.node,
+                      .listen = self->host + ":" + std::to_string(*bound),
+                      .coordinator = self->coordinator,
+                      .partitions = self->partitions,
+                      .committed = &committed,
+                      .aborted = &aborted,
+                      .more = [&state, port = (*clients)->port(), host = self->host] {
+                        return nlohmann::ordered_json{
+                            {"clients", host + ":" + std::to_string(port)},
+                            {"batches", state.batches_served()},
+                            {"ready", static_cast<bool>(state.sequencer())},
+                            {"peers", state.peers_json()}};
+                      }};
+    auto started = AdminServer::start(o.admin, admin_commands(status, [&state] {
+                                        state.stop(0, "mgraphctl shutdown");
+                                      }));
+    if (!started.is_ok()) {
+      // A PATH that is not a socket is a bad argument; one in use, like a busy port, is not.
+      const bool bad_path = started.status().code() == StatusCode::invalid_argument;
+      return fail(bad_path ? 2 : 3, o.node, started.status().message());
+    }
+    admin = std::move(started).value();
+    std::cout << "mgraphd " << o.node << ": admin socket " << o.admin << std::endl;
+  }
+  std::unique_ptr<NodeMetrics> metrics;
+  if (!o.metrics.empty()) {
+    auto served = NodeMetrics::serve(o.metrics);
+    if (!served.is_ok()) return fail(3, o.node, served.status().message());
+    metrics = std::move(served).value();
+    std::cout << "mgraphd " << o.node << ": metrics on port " << metrics->port() << std::endl;
+  }
+
+  const auto [code, reason] = state.wait_for_stop();
+  // Clients first: no new batch starts; the actors finish the one they run, then stop.
+  clients->reset();
+  admin.reset();
+  std::cout << "mgraphd " << o.node << ": stopping (" << reason << ")" << std::endl;
+  if (code != 0) std::cerr << "mgraphd " << o.node << ": " << reason << std::endl;
+  return code;
+}
+
+}  // namespace mgraph::node
