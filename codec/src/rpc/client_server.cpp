@@ -148,14 +148,20 @@ std::size_t refs_needed(session::OpKind kind) {
 }
 
 session::Batch ClusterService::decode(wire::Batch::Reader r) {
-  auto refuse = [](const std::string& why) {
-    return rpc::to_exception(Status(StatusCode::corruption, "operation batch: " + why));
+  auto refuse = [](const std::string& why, StatusCode code = StatusCode::corruption) {
+    return rpc::to_exception(Status(code, "operation batch: " + why));
   };
   session::Batch batch;
   try {
     batch = detail::get_batch(r);
   } catch (const detail::DecodeError& e) {
     throw refuse(e.what);
+  } catch (const kj::Exception& e) {
+    // The reader's bounds: the traversal limit is the request size limit, so running out of
+    // it is a request too large; anything else is a malformed message.
+    const std::string why = e.getDescription().cStr();
+    const bool too_large = why.find("traversal limit") != std::string::npos;
+    throw refuse(why, too_large ? StatusCode::out_of_range : StatusCode::corruption);
   }
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (batch[i].refs.size() < refs_needed(batch[i].kind)) {

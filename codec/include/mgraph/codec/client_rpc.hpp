@@ -47,8 +47,10 @@ class ClientHandler {
 struct ClientServerLimits {
   /// Bytes of one request message, and words read decoding it (Cap'n Proto's traversal limit
   /// of the connection): a frame claiming more closes the connection before its segments are
-  /// allocated. 64 MiB holds a batch far beyond any script's transaction and bounds what one
-  /// message costs the server.
+  /// allocated; a request whose decoding reads more is answered with out_of_range. The
+  /// decoder reads a batch's list of ops more than once, so a batch of many small ops must
+  /// encode in about half of this. 64 MiB holds a batch far beyond any script's transaction
+  /// and bounds what one message costs the server.
   std::size_t request_bytes_max = std::size_t{64} << 20;
   /// Connections served at once: one more is closed as soon as it is accepted. 256 sessions
   /// are many for one cluster; each may hold `request_bytes_max` in flight.
