@@ -58,13 +58,14 @@ void put_batch(wire::Batch::Builder b, const session::Batch& batch) {
 }
 
 session::Batch get_batch(wire::Batch::Reader r) {
-  if (r.getOps().size() > session::kBatchOpsMax) {
-    throw DecodeError{"a batch of " + std::to_string(r.getOps().size()) +
-                      " operations exceeds " + std::to_string(session::kBatchOpsMax)};
+  const auto ops = r.getOps();  // read once: each read counts against the traversal limit
+  if (ops.size() > session::kBatchOpsMax) {
+    throw DecodeError{"a batch of " + std::to_string(ops.size()) + " operations exceeds " +
+                      std::to_string(session::kBatchOpsMax)};
   }
   session::Batch batch;
-  batch.reserve(r.getOps().size());
-  for (const auto o : r.getOps()) {
+  batch.reserve(ops.size());
+  for (const auto o : ops) {
     const auto kind = static_cast<std::size_t>(o.getKind());
     if (kind >= session::kOpKinds) throw DecodeError{"unknown operation kind " + std::to_string(kind)};
     session::Op op;
@@ -87,6 +88,12 @@ session::Batch get_batch(wire::Batch::Reader r) {
     op.value = get_value(o.getValue());
     op.text = get_text(o.getText());
     op.error = get_status(o.getErrorCode(), o.getErrorMessage());
+    if (op.kind != session::OpKind::invalid && op.refs.size() != session::refs_of(op.kind)) {
+      throw DecodeError{"operation " + std::to_string(batch.size()) + " (" +
+                        session::op_kind_name(op.kind) + ") names " +
+                        std::to_string(op.refs.size()) + " records, not " +
+                        std::to_string(session::refs_of(op.kind))};
+    }
     batch.push_back(std::move(op));
   }
   return batch;
@@ -109,13 +116,14 @@ void put_batch_result(wire::BatchResult::Builder b, const session::BatchResult& 
 }
 
 session::BatchResult get_batch_result(wire::BatchResult::Reader r) {
-  if (r.getResults().size() > session::kBatchOpsMax) {
-    throw DecodeError{"a result of " + std::to_string(r.getResults().size()) +
-                      " operations exceeds " + std::to_string(session::kBatchOpsMax)};
+  const auto results = r.getResults();  // read once: each read counts against the limit
+  if (results.size() > session::kBatchOpsMax) {
+    throw DecodeError{"a result of " + std::to_string(results.size()) + " operations exceeds " +
+                      std::to_string(session::kBatchOpsMax)};
   }
   session::BatchResult result;
-  result.reserve(r.getResults().size());
-  for (const auto o : r.getResults()) {
+  result.reserve(results.size());
+  for (const auto o : results) {
     session::OpResult x;
     x.status = get_status(o.getCode(), o.getMessage());
     x.created = o.getCreated();

@@ -20,7 +20,8 @@ std::string status_answer(const NodeStatus& s) {
          {"partitions", s.partitions},
          {"epochs", Json{{"committed", s.committed->load()}, {"aborted", s.aborted->load()}}}};
   if (s.more) {
-    for (auto& [key, value] : s.more().items()) j[key] = value;
+    const Json more = s.more();  // held: items() refers to it
+    for (const auto& [key, value] : more.items()) j[key] = value;
   }
   return line_of(j);
 }

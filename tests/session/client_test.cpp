@@ -115,6 +115,25 @@ TEST(ScriptClient, PrintsWhatEvalPrintsForEveryExample) {
   }
 }
 
+TEST(StoreExecutor, AnOpWithoutTheRecordsItsKindNamesIsAnErrorNotACrash) {
+  auto schema = compile(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
+  ASSERT_NE(schema, nullptr);
+  schema::Store store(schema);
+  StoreExecutor executor(store);
+  Batch batch(3);
+  batch[0].kind = OpKind::get;  // no record
+  batch[1].kind = OpKind::link;
+  batch[1].refs.push_back(RecordRef{1, {}, "#1"});
+  batch[2].kind = OpKind::create;
+  batch[2].entity = "Order";
+  const BatchResult r = executor.run(batch);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].status.message(), "a get operation names 1 records, not 0");
+  EXPECT_EQ(r[1].status.code(), StatusCode::invalid_argument);
+  EXPECT_TRUE(r[2].status.is_ok());
+  EXPECT_EQ(r[2].created, 1u);
+}
+
 TEST(ScriptClient, BatchesTheLinesOfATransaction) {
   auto schema = compile(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
   ASSERT_NE(schema, nullptr);

@@ -128,25 +128,6 @@ class ClusterService final : public wire::Cluster::Server {
   kj::Canceler& canceler_;
 };
 
-/// The records an op of `kind` names (operation.hpp): the executor reads that many refs
-/// without checking, so a batch from the network must have them.
-std::size_t refs_needed(session::OpKind kind) {
-  switch (kind) {
-    case session::OpKind::link:
-    case session::OpKind::unlink:
-      return 2;
-    case session::OpKind::update:
-    case session::OpKind::remove:
-    case session::OpKind::set:
-    case session::OpKind::ack:
-    case session::OpKind::get:
-    case session::OpKind::explain:
-      return 1;
-    default:
-      return 0;
-  }
-}
-
 session::Batch ClusterService::decode(wire::Batch::Reader r) {
   auto refuse = [](const std::string& why, StatusCode code = StatusCode::corruption) {
     return rpc::to_exception(Status(code, "operation batch: " + why));
@@ -162,13 +143,6 @@ session::Batch ClusterService::decode(wire::Batch::Reader r) {
     const std::string why = e.getDescription().cStr();
     const bool too_large = why.find("traversal limit") != std::string::npos;
     throw refuse(why, too_large ? StatusCode::out_of_range : StatusCode::corruption);
-  }
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (batch[i].refs.size() < refs_needed(batch[i].kind)) {
-      throw refuse("operation " + std::to_string(i) + " (" + op_kind_name(batch[i].kind) +
-                   ") names " + std::to_string(batch[i].refs.size()) + " records, not " +
-                   std::to_string(refs_needed(batch[i].kind)));
-    }
   }
   return batch;
 }

@@ -64,6 +64,9 @@ const char* op_kind_name(OpKind kind);
 /// Whether an op changes the documents (and so opens a transaction when it succeeds).
 bool is_mutation(OpKind kind);
 
+/// How many records an op of `kind` names (its refs); `invalid` names any number.
+std::size_t refs_of(OpKind kind);
+
 using FieldValues = std::vector<std::pair<std::string, Value>>;
 
 struct Op {
