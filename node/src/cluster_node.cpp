@@ -39,6 +39,11 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
     for (const auto& [name, r] : *nodes) self->send(r.node, sequencer_atom::value, *sequencer);
   };
   if (id.coordinator && documents && setup.documents_node == id.name) start_sequencer(documents);
+  // The sequencer stops with this actor (it is monitored, not linked, so that its failure
+  // stops the node with a reason instead of killing this actor silently).
+  self->attach_functor([=](const caf::error&) {
+    if (*sequencer) caf::anon_send_exit(*sequencer, caf::exit_reason::user_shutdown);
+  });
   self->set_down_handler([=](const caf::down_msg& down) {
     if (*sequencer && down.source == sequencer->address()) {
       state->stop(3, "the sequencer stopped: " + self->system().render(down.reason));
