@@ -51,6 +51,22 @@ Status validate_options(const std::string& directory, const StoreOptions& option
   return Status::ok();
 }
 
+/// A directory with LMDB's lock.mdb but no data.mdb held a store whose data file was
+/// deleted or moved: LMDB would silently start an empty one there, so it is refused. A new
+/// or empty directory (no lock.mdb either) is where a store is created.
+Status check_not_deleted(const StoreImpl& store) {
+  const std::string lock_file = store.directory + "/lock.mdb";
+  struct stat st {};
+  if (::stat(lock_file.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status::ok();
+    return errno_status(errno, "stat " + lock_file);
+  }
+  return Status(StatusCode::failed_precondition,
+                store.data_file + ": missing, but " + lock_file +
+                    " is there: the store's data file was deleted or moved. Restore it; or, to "
+                    "start an empty store, use a new or empty directory");
+}
+
 /// Makes sure the directory exists and that data.mdb, if there, is at least as long as
 /// LMDB's two meta pages: LMDB would silently treat an empty file as a new environment.
 Status prepare_directory(const StoreImpl& store) {
@@ -74,7 +90,7 @@ Status prepare_directory(const StoreImpl& store) {
                                                ": no such file: the directory holds no store "
                                                "(create_if_missing is off)");
     }
-    return Status::ok();
+    return check_not_deleted(store);
   }
   const auto meta_pages_bytes = static_cast<std::uint64_t>(2 * ::sysconf(_SC_PAGESIZE));
   if (static_cast<std::uint64_t>(st.st_size) < meta_pages_bytes) {
