@@ -131,10 +131,12 @@ std::uint64_t schema_content_hash(std::string_view schema_text) {
   return h;
 }
 
-PersistentSession::PersistentSession(std::unique_ptr<persistence::Store> store,
+PersistentSession::PersistentSession(persistence::DirectoryLock lock,
+                                     std::unique_ptr<persistence::Store> store,
                                      std::string directory, std::string header,
                                      session::ScriptRunner& runner, SessionOptions options)
-    : store_(std::move(store)),
+    : lock_(std::move(lock)),
+      store_(std::move(store)),
       directory_(std::move(directory)),
       header_(std::move(header)),
       runner_(&runner),
@@ -145,6 +147,12 @@ Result<std::unique_ptr<PersistentSession>> PersistentSession::open(const std::st
                                                                    std::string_view schema_text,
                                                                    session::ScriptRunner& runner,
                                                                    SessionOptions session_options) {
+  // The lock first: a second process must not even open the environment.
+  auto lock = persistence::DirectoryLock::acquire(directory);
+  if (!lock.is_ok()) {
+    return Status(lock.status().code(),
+                  directory + ": cannot open the data directory: " + lock.status().message());
+  }
   persistence::StoreOptions options;
   options.durability = persistence::Durability::sync;
   options.create_if_missing = true;
@@ -156,8 +164,9 @@ Result<std::unique_ptr<PersistentSession>> PersistentSession::open(const std::st
   const std::uint64_t hash = schema_content_hash(schema_text);
   std::string header = std::string(kEvalLogMagic) + " " + std::to_string(kEvalLogVersion) +
                        "\nschema " + hex16(hash) + " " + schema_name + "\n";
-  std::unique_ptr<PersistentSession> session(new PersistentSession(
-      std::move(store).value(), directory, std::move(header), runner, session_options));
+  std::unique_ptr<PersistentSession> session(
+      new PersistentSession(std::move(lock).value(), std::move(store).value(), directory,
+                            std::move(header), runner, session_options));
   if (Status s = session->replay(hash, schema_name); !s.is_ok()) return s;
   return session;
 }

@@ -30,6 +30,7 @@
 
 #include "mgraph/session/script_runner.hpp"
 #include "mgraph/graph/status.hpp"
+#include "mgraph/persistence/directory_lock.hpp"
 #include "mgraph/persistence/store.hpp"
 #include "mgraph/persistence/write_batch.hpp"
 
@@ -60,9 +61,13 @@ std::uint64_t schema_content_hash(std::string_view schema_text);
 class PersistentSession {
  public:
   /// Opens (or creates) the store in `directory` and replays its log into `runner`, which
-  /// must be fresh. Fails, naming `directory` and the epoch, when the store cannot be
-  /// opened, an epoch is corrupt, was written for another schema (hash of `schema_text`
-  /// differs) or replays differently. REQUIRES: `runner` outlives the session.
+  /// must be fresh. The session holds the directory's lock (persistence::DirectoryLock)
+  /// until it is destroyed. Fails, naming `directory` (and the epoch), when another
+  /// process uses the directory ("DIR is in use by process PID"), when the store cannot
+  /// be opened (a new or empty directory gets a new store; one whose data.mdb is gone
+  /// while lock.mdb remains is refused), an epoch is corrupt, was written for another
+  /// schema (hash of `schema_text` differs) or replays differently.
+  /// REQUIRES: `runner` outlives the session.
   static Result<std::unique_ptr<PersistentSession>> open(const std::string& directory,
                                                          const std::string& schema_name,
                                                          std::string_view schema_text,
@@ -83,8 +88,9 @@ class PersistentSession {
   std::uint64_t last_epoch() const { return last_epoch_; }
 
  private:
-  PersistentSession(std::unique_ptr<persistence::Store> store, std::string directory,
-                    std::string header, session::ScriptRunner& runner, SessionOptions options);
+  PersistentSession(persistence::DirectoryLock lock, std::unique_ptr<persistence::Store> store,
+                    std::string directory, std::string header, session::ScriptRunner& runner,
+                    SessionOptions options);
 
   Status replay(std::uint64_t schema_hash, const std::string& schema_name);
   /// Loads `state` (a checkpoint at `epoch`) into the fresh runner.
@@ -99,6 +105,7 @@ class PersistentSession {
   /// its image (without the header, which names the schema file).
   Status take_checkpoint(std::size_t* bytes);
 
+  persistence::DirectoryLock lock_;  ///< released after store_ is closed
   std::unique_ptr<persistence::Store> store_;
   std::string directory_;
   std::string header_;  ///< the batch header of this schema
