@@ -71,6 +71,12 @@ struct GraphImage {
   undo @18 :List(RevisionRecord);
   redo @19 :List(RevisionRecord);
   ambient @20 :List(RevisionRecord);
+  # Session images of version 2: the length of each node's list instead of the offsets
+  # (small numbers, which the packed encoding shrinks to a byte or none). Set only when
+  # the offsets are well formed (0 first, never decreasing, the id count last); then
+  # depOffsets and rdepOffsets stay empty.
+  depCounts @21 :List(UInt32);
+  rdepCounts @22 :List(UInt32);
 }
 
 struct StoreOp {

@@ -28,6 +28,44 @@ void put_list(ListBuilder b, const Vec& v) {
   for (std::size_t i = 0; i < v.size(); ++i) b.set(static_cast<unsigned>(i), v[i]);
 }
 
+/// How a session image of version 2 is written (a graph image keeps version 1's way).
+struct Packing {
+  /// List lengths instead of offsets (GraphImage depCounts, rdepCounts), empty member
+  /// and bag lists left out.
+  bool compact = false;
+  /// Each vector of the image is freed once it is in the message, so that the image and
+  /// the message are never both whole: set only by write_runner_image, which owns the
+  /// (non-const) image it was given; hence the const_cast.
+  bool consume = false;
+
+  template <typename V>
+  void done(const V& v) const {
+    if (consume) V().swap(const_cast<V&>(v));
+  }
+};
+
+/// The lengths of the lists `offsets` delimits among `ids`; false when the offsets are not
+/// well formed (not starting at 0, decreasing, not ending at ids' size, too long a list).
+bool counts_of(const std::vector<std::uint64_t>& offsets, std::size_t ids,
+               std::vector<std::uint32_t>* counts) {
+  if (offsets.empty() || offsets.front() != 0 || offsets.back() != ids) return false;
+  counts->resize(offsets.size() - 1);
+  for (std::size_t i = 0; i + 1 < offsets.size(); ++i) {
+    if (offsets[i + 1] < offsets[i] || offsets[i + 1] - offsets[i] > UINT32_MAX) return false;
+    (*counts)[i] = static_cast<std::uint32_t>(offsets[i + 1] - offsets[i]);
+  }
+  return true;
+}
+
+/// Offsets from list lengths: 0, then the running sums.
+std::vector<std::uint64_t> offsets_of(capnp::List<std::uint32_t>::Reader counts) {
+  std::vector<std::uint64_t> offsets;
+  offsets.reserve(counts.size() + 1);
+  offsets.push_back(0);
+  for (const std::uint32_t c : counts) offsets.push_back(offsets.back() + c);
+  return offsets;
+}
+
 void put_record(wire::RevisionRecord::Builder b, const RevisionRecord& r) {
   b.setBefore(r.before);
   b.setAfter(r.after);
@@ -63,18 +101,35 @@ void put_records(capnp::List<wire::RevisionRecord>::Builder b,
   for (std::size_t i = 0; i < v.size(); ++i) put_record(b[static_cast<unsigned>(i)], v[i]);
 }
 
-void put_graph(wire::GraphImage::Builder b, const GraphImage& g) {
+void put_graph(wire::GraphImage::Builder b, const GraphImage& g, Packing packing) {
   b.setShape(g.shape);
   auto values = b.initValues(n(g.values.size()));
   for (std::size_t i = 0; i < g.values.size(); ++i)
     put_value(values[static_cast<unsigned>(i)], g.values[i]);
+  packing.done(g.values);
   put_list(b.initMeta(n(g.meta.size())), g.meta);
+  packing.done(g.meta);
   put_list(b.initChangedAt(n(g.changed_at.size())), g.changed_at);
+  packing.done(g.changed_at);
   put_list(b.initComputedAt(n(g.computed_at.size())), g.computed_at);
-  put_list(b.initDepOffsets(n(g.dep_offsets.size())), g.dep_offsets);
+  packing.done(g.computed_at);
+  std::vector<std::uint32_t> counts;
+  if (packing.compact && counts_of(g.dep_offsets, g.dep_ids.size(), &counts)) {
+    put_list(b.initDepCounts(n(counts.size())), counts);
+  } else {
+    put_list(b.initDepOffsets(n(g.dep_offsets.size())), g.dep_offsets);
+  }
+  packing.done(g.dep_offsets);
   put_list(b.initDepIds(n(g.dep_ids.size())), g.dep_ids);
-  put_list(b.initRdepOffsets(n(g.rdep_offsets.size())), g.rdep_offsets);
+  packing.done(g.dep_ids);
+  if (packing.compact && counts_of(g.rdep_offsets, g.rdep_ids.size(), &counts)) {
+    put_list(b.initRdepCounts(n(counts.size())), counts);
+  } else {
+    put_list(b.initRdepOffsets(n(g.rdep_offsets.size())), g.rdep_offsets);
+  }
+  packing.done(g.rdep_offsets);
   put_list(b.initRdepIds(n(g.rdep_ids.size())), g.rdep_ids);
+  packing.done(g.rdep_ids);
   auto keep = b.initGroupKeep(n(g.group_keep.size()));
   for (std::size_t i = 0; i < g.group_keep.size(); ++i) {
     auto k = keep.init(static_cast<unsigned>(i), n(g.group_keep[i].size()));
@@ -90,8 +145,11 @@ void put_graph(wire::GraphImage::Builder b, const GraphImage& g) {
   put_list(b.initPendingNew(n(g.pending_new.size())), g.pending_new);
   put_list(b.initForced(n(g.forced.size())), g.forced);
   put_records(b.initUndo(n(g.undo.size())), g.undo);
+  packing.done(g.undo);
   put_records(b.initRedo(n(g.redo.size())), g.redo);
+  packing.done(g.redo);
   put_records(b.initAmbient(n(g.ambient.size())), g.ambient);
+  packing.done(g.ambient);
 }
 
 void put_ops(capnp::List<capnp::List<wire::StoreOp>>::Builder b,
@@ -111,7 +169,7 @@ void put_ops(capnp::List<capnp::List<wire::StoreOp>>::Builder b,
   }
 }
 
-void put_store(wire::StoreImage::Builder b, const schema::StoreImage& s) {
+void put_store(wire::StoreImage::Builder b, const schema::StoreImage& s, Packing packing) {
   auto records = b.initRecords(n(s.records.size()));
   for (std::size_t i = 0; i < s.records.size(); ++i) {
     const schema::RecordImage& r = s.records[i];
@@ -119,6 +177,7 @@ void put_store(wire::StoreImage::Builder b, const schema::StoreImage& s) {
     rb.setEntity(r.entity);
     rb.setBase(r.base);
     rb.setHasCollections(r.has_collections);
+    if (packing.compact && r.members.empty() && r.bags.empty()) continue;  // null lists
     auto members = rb.initMembers(n(r.members.size()));
     for (std::size_t k = 0; k < r.members.size(); ++k)
       put_list(members.init(static_cast<unsigned>(k), n(r.members[k].size())),
@@ -132,10 +191,12 @@ void put_store(wire::StoreImage::Builder b, const schema::StoreImage& s) {
       }
     }
   }
+  packing.done(s.records);
   put_list(b.initVersions(n(s.versions.size())), s.versions);
+  packing.done(s.versions);
   put_ops(b.initUndo(n(s.undo.size())), s.undo);
   put_ops(b.initRedo(n(s.redo.size())), s.redo);
-  put_graph(b.initGraph(), s.graph);
+  put_graph(b.initGraph(), s.graph, packing);
 }
 
 // ---- Decoding ----
@@ -171,9 +232,11 @@ GraphImage get_graph(wire::GraphImage::Reader r) {
   g.meta = get_list<std::uint32_t>(r.getMeta());
   g.changed_at = get_list<std::uint32_t>(r.getChangedAt());
   g.computed_at = get_list<std::uint32_t>(r.getComputedAt());
-  g.dep_offsets = get_list<std::uint64_t>(r.getDepOffsets());
+  g.dep_offsets = r.hasDepCounts() ? offsets_of(r.getDepCounts())
+                                   : get_list<std::uint64_t>(r.getDepOffsets());
   g.dep_ids = get_list<NodeId>(r.getDepIds());
-  g.rdep_offsets = get_list<std::uint64_t>(r.getRdepOffsets());
+  g.rdep_offsets = r.hasRdepCounts() ? offsets_of(r.getRdepCounts())
+                                     : get_list<std::uint64_t>(r.getRdepOffsets());
   g.rdep_ids = get_list<NodeId>(r.getRdepIds());
   for (const auto k : r.getGroupKeep()) g.group_keep.push_back(get_list<bool>(k));
   g.stamp = r.getStamp();
@@ -231,7 +294,7 @@ schema::StoreImage get_store(wire::StoreImage::Reader r) {
 
 Result<std::string> encode_graph_image(const GraphImage& image) {
   return encode("graph image", kImageMagic, kImageFormatVersion, [&](capnp::MallocMessageBuilder& m) {
-    put_graph(m.initRoot<wire::GraphImage>(), image);
+    put_graph(m.initRoot<wire::GraphImage>(), image, Packing{});
   });
 }
 
@@ -240,29 +303,63 @@ Result<GraphImage> decode_graph_image(std::string_view bytes) {
                                   [](wire::GraphImage::Reader r) { return get_graph(r); });
 }
 
-Result<std::string> encode_runner_image(const schema::RunnerImage& image) {
-  return encode("session image", kImageMagic, kImageFormatVersion, [&](capnp::MallocMessageBuilder& message) {
-  auto root = message.initRoot<wire::RunnerImage>();
-  put_store(root.initStore(), image.store);
+namespace {
+
+void put_runner(wire::RunnerImage::Builder root, const schema::RunnerImage& image,
+                Packing packing) {
+  put_store(root.initStore(), image.store, packing);
   auto aliases = root.initAliases(n(image.aliases.size()));
   for (std::size_t i = 0; i < image.aliases.size(); ++i) {
     const auto& [name, id] = image.aliases[i];
     aliases[static_cast<unsigned>(i)].setName(capnp::Text::Reader(name.data(), name.size()));
     aliases[static_cast<unsigned>(i)].setRecord(id);
   }
+}
+
+schema::RunnerImage get_runner(wire::RunnerImage::Reader r) {
+  schema::RunnerImage im;
+  im.store = get_store(r.getStore());
+  for (const auto a : r.getAliases()) {
+    const capnp::Text::Reader name = a.getName();
+    im.aliases.emplace_back(std::string(name.cStr(), name.size()), a.getRecord());
+  }
+  return im;
+}
+
+/// write_runner_image; `consume`: the image may be emptied as it is written.
+Status write_runner(const schema::RunnerImage& image, bool consume,
+                    const std::function<Status(std::string_view)>& sink) {
+  return write_packed("session image", kImageMagic, kRunnerImageFormatVersion, sink,
+                      [&](capnp::MallocMessageBuilder& message) {
+                        put_runner(message.initRoot<wire::RunnerImage>(), image,
+                                   Packing{.compact = true, .consume = consume});
+                      });
+}
+
+}  // namespace
+
+Status write_runner_image(schema::RunnerImage image,
+                          const std::function<Status(std::string_view)>& sink) {
+  return write_runner(image, true, sink);
+}
+
+Result<std::string> encode_runner_image(const schema::RunnerImage& image) {
+  std::string out;
+  const Status s = write_runner(image, false, [&](std::string_view piece) {
+    out.append(piece);
+    return Status::ok();
   });
+  if (!s.is_ok()) return s;
+  return out;
 }
 
 Result<schema::RunnerImage> decode_runner_image(std::string_view bytes) {
-  return decode<wire::RunnerImage>(bytes, "session image", kImageMagic, kImageFormatVersion, [](wire::RunnerImage::Reader r) {
-    schema::RunnerImage im;
-    im.store = get_store(r.getStore());
-    for (const auto a : r.getAliases()) {
-      const capnp::Text::Reader name = a.getName();
-      im.aliases.emplace_back(std::string(name.cStr(), name.size()), a.getRecord());
-    }
-    return im;
-  });
+  if (version_of(bytes, kImageMagic) == kImageFormatVersion) {  // plain, as written before
+    return decode<wire::RunnerImage>(bytes, "session image", kImageMagic, kImageFormatVersion,
+                                     get_runner);
+  }
+  return decode_packed<wire::RunnerImage>(bytes, "session image", kImageMagic,
+                                          kRunnerImageFormatVersion, get_runner);
 }
 
 Result<std::string> encode_value(const Value& value) {

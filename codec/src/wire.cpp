@@ -88,6 +88,22 @@ std::string finish(capnp::MallocMessageBuilder& message, const char (&magic)[4],
   return out;
 }
 
+std::uint32_t version_of(std::string_view bytes, const char (&magic)[4]) {
+  if (bytes.size() < kPrefixBytes || std::memcmp(bytes.data(), magic, 4) != 0) return 0;
+  std::uint32_t found = 0;
+  for (int i = 0; i < 4; ++i)
+    found |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[4 + i])) << (8 * i);
+  return found;
+}
+
+void SinkStream::write(const void* buffer, size_t size) {
+  if (failed_) return;
+  Status s = sink_(std::string_view(static_cast<const char*>(buffer), size));
+  if (s.is_ok()) return;
+  failed_ = true;
+  throw SinkError{std::move(s)};
+}
+
 Status unframe(std::string_view bytes, const char* what, const char (&magic)[4],
                std::uint32_t version, kj::Array<capnp::word>* words) {
   auto fail = [what](const std::string& why) {
@@ -111,6 +127,37 @@ Status unframe(std::string_view bytes, const char* what, const char (&magic)[4],
   // Cap'n Proto reads 8-byte-aligned words: copy out of the (unaligned) byte buffer.
   *words = kj::heapArray<capnp::word>(body.size() / sizeof(capnp::word));
   if (!body.empty()) std::memcpy(words->begin(), body.data(), body.size());
+  return Status::ok();
+}
+
+Status unframe_packed(std::string_view bytes, const char* what, const char (&magic)[4],
+                      std::uint32_t version, kj::Array<capnp::word>* words) {
+  auto fail = [what](const std::string& why) {
+    return Status(StatusCode::corruption, std::string(what) + ": " + why);
+  };
+  if (bytes.size() < kPrefixBytes || std::memcmp(bytes.data(), magic, 4) != 0) {
+    return fail(std::string("not an mgraph ") + what + " (no '" + std::string(magic, 4) +
+                "' prefix)");
+  }
+  if (const std::uint32_t found = version_of(bytes, magic); found != version) {
+    return Status(StatusCode::failed_precondition,
+                  std::string(what) + ": format version " + std::to_string(found) +
+                      ", this build reads version " + std::to_string(version));
+  }
+  const auto packed = kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()) + kPrefixBytes,
+                                   bytes.size() - kPrefixBytes);
+  try {
+    // Counted first without unpacking, so that the words are allocated once, at their
+    // size; then the message is read as a plain one is (read_words), with its bounds.
+    const std::size_t count = capnp::computeUnpackedSizeInWords(packed);
+    *words = kj::heapArray<capnp::word>(count);
+    kj::ArrayInputStream input(packed);
+    capnp::_::PackedInputStream unpacked(input);
+    unpacked.read(words->begin(), count * sizeof(capnp::word));
+    if (input.tryGetReadBuffer().size() != 0) return fail("trailing bytes after the message");
+  } catch (const kj::Exception& e) {
+    return fail(std::string(e.getDescription().cStr()));
+  }
   return Status::ok();
 }
 

@@ -5,11 +5,14 @@
 // and every Cap'n Proto error, into a Status.
 
 #include <capnp/message.h>
+#include <capnp/serialize-packed.h>
 #include <capnp/serialize.h>
 #include <kj/array.h>
 #include <kj/exception.h>
+#include <kj/io.h>
 
 #include <cstdint>
+#include <functional>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -77,14 +80,59 @@ Result<std::string> encode(const char* what, const char (&magic)[4], std::uint32
 Status unframe(std::string_view bytes, const char* what, const char (&magic)[4],
                std::uint32_t version, kj::Array<capnp::word>* words);
 
-/// Decodes `bytes` and runs `read` on the root of type `Root`; every failure becomes a
-/// Status naming `what`.
+/// The format version in the prefix of `bytes` (0 when there is no prefix with `magic`).
+std::uint32_t version_of(std::string_view bytes, const char (&magic)[4]);
+
+/// Thrown by a SinkStream when its sink fails; carries the sink's Status out of Cap'n Proto.
+struct SinkError {
+  Status status;
+};
+
+/// A kj::OutputStream that hands every piece written to it to a callback.
+class SinkStream final : public kj::OutputStream {
+ public:
+  explicit SinkStream(const std::function<Status(std::string_view)>& sink) : sink_(sink) {}
+  /// Throws SinkError when the sink fails; ignores what is written after that (a
+  /// buffered stream flushes again while the error unwinds).
+  void write(const void* buffer, size_t size) override;
+
+ private:
+  const std::function<Status(std::string_view)>& sink_;
+  bool failed_ = false;
+};
+
+/// Builds a message with `build`, then writes the prefix (`magic`, `version`) and the
+/// message in Cap'n Proto's packed encoding to `sink`, piece by piece: the encoding is
+/// never held whole. Returns the sink's first failure, or an error naming `what`.
+template <typename Fn>
+Status write_packed(const char* what, const char (&magic)[4], std::uint32_t version,
+                    const std::function<Status(std::string_view)>& sink, Fn build) {
+  try {
+    capnp::MallocMessageBuilder message;
+    build(message);
+    char prefix[kPrefixBytes];
+    std::memcpy(prefix, magic, 4);
+    for (int i = 0; i < 4; ++i) prefix[4 + i] = static_cast<char>((version >> (8 * i)) & 0xff);
+    if (Status s = sink(std::string_view(prefix, sizeof prefix)); !s.is_ok()) return s;
+    SinkStream stream(sink);
+    kj::BufferedOutputStreamWrapper buffered(stream);
+    capnp::writePackedMessage(buffered, message);
+    buffered.flush();
+    return Status::ok();
+  } catch (const SinkError& e) {
+    return e.status;
+  } catch (const EncodeError& e) {
+    return Status(StatusCode::out_of_range, std::string(what) + ": " + e.what);
+  } catch (const kj::Exception& e) {
+    return Status(StatusCode::internal, std::string(what) + ": " + e.getDescription().cStr());
+  }
+}
+
+/// Runs `read` on the root of type `Root` of the message in `words`; every failure becomes
+/// a Status naming `what`.
 template <typename Root, typename Fn>
-auto decode(std::string_view bytes, const char* what, const char (&magic)[4],
-            std::uint32_t version, Fn read)
+auto read_words(const kj::Array<capnp::word>& words, const char* what, Fn read)
     -> Result<decltype(read(std::declval<typename Root::Reader>()))> {
-  kj::Array<capnp::word> words;
-  if (Status s = unframe(bytes, what, magic, version, &words); !s.is_ok()) return s;
   auto fail = [what](const std::string& why) {
     return Status(StatusCode::corruption, std::string(what) + ": " + why);
   };
@@ -103,6 +151,32 @@ auto decode(std::string_view bytes, const char* what, const char (&magic)[4],
   } catch (const std::exception& e) {
     return fail(e.what());
   }
+}
+
+/// Decodes `bytes` and runs `read` on the root of type `Root`; every failure becomes a
+/// Status naming `what`.
+template <typename Root, typename Fn>
+auto decode(std::string_view bytes, const char* what, const char (&magic)[4],
+            std::uint32_t version, Fn read)
+    -> Result<decltype(read(std::declval<typename Root::Reader>()))> {
+  kj::Array<capnp::word> words;
+  if (Status s = unframe(bytes, what, magic, version, &words); !s.is_ok()) return s;
+  return read_words<Root>(words, what, read);
+}
+
+/// As unframe(), for a message in the packed encoding (write_packed): checks the prefix,
+/// then unpacks the message into *words.
+Status unframe_packed(std::string_view bytes, const char* what, const char (&magic)[4],
+                      std::uint32_t version, kj::Array<capnp::word>* words);
+
+/// As decode(), for a message in the packed encoding (write_packed).
+template <typename Root, typename Fn>
+auto decode_packed(std::string_view bytes, const char* what, const char (&magic)[4],
+                   std::uint32_t version, Fn read)
+    -> Result<decltype(read(std::declval<typename Root::Reader>()))> {
+  kj::Array<capnp::word> words;
+  if (Status s = unframe_packed(bytes, what, magic, version, &words); !s.is_ok()) return s;
+  return read_words<Root>(words, what, read);
 }
 
 }  // namespace mgraph::codec::detail
