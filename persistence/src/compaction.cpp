@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint_parts.hpp"
 #include "encoding.hpp"
 #include "mgraph/persistence/store.hpp"
 #include "store_impl.hpp"
@@ -41,7 +42,12 @@ Status retire_checkpoints(WriteTxn& txn, std::uint64_t before_epoch, std::uint64
   auto count = detail::entry_count(store, txn.get(), store.checkpoints_dbi);
   if (!count) return count.status();
   std::vector<ScopeNewest> newest;
-  std::vector<std::string> stale_keys;
+  struct Stale {
+    std::string key;
+    std::string scope;
+    std::uint64_t epoch;
+  };
+  std::vector<Stale> stale;
   {
     Cursor cursor;
     Status s = cursor.open(store, txn.get(), store.checkpoints_dbi, "mdb_cursor_open(checkpoints)");
@@ -49,21 +55,18 @@ Status retire_checkpoints(WriteTxn& txn, std::uint64_t before_epoch, std::uint64
     MDB_val k{}, v{};
     int rc = cursor.get(k, v, MDB_FIRST);
     for (std::uint64_t i = 0; rc == 0 && i <= *count; ++i) {
-      const char* key = static_cast<const char*>(k.mv_data);
-      const std::size_t scope_bytes = k.mv_size > 0 ? static_cast<unsigned char>(key[0]) : 0;
-      if (k.mv_size != 1 + scope_bytes + 8 || scope_bytes == 0) {
-        return Status(StatusCode::corruption, store.data_file +
-                                                  ": checkpoints database: malformed key of " +
-                                                  std::to_string(k.mv_size) + " bytes");
-      }
-      const std::string_view scope(key + 1, scope_bytes);
-      const std::uint64_t epoch = detail::get_u64(key + 1 + scope_bytes);
-      if (newest.empty() || newest.back().scope != scope) {
-        newest.push_back(ScopeNewest{std::string(scope), epoch});
+      detail::CheckpointKey key;
+      Status parsed = detail::parse_checkpoint_key(store, k, &key);
+      if (!parsed) return parsed;
+      if (newest.empty() || newest.back().scope != key.scope) {
+        newest.push_back(ScopeNewest{std::string(key.scope), key.epoch});
       } else {
-        newest.back().epoch = epoch;  // keys of one scope come in epoch order
+        newest.back().epoch = key.epoch;  // keys of one scope come in epoch order
       }
-      if (epoch + 1 < before_epoch) stale_keys.emplace_back(key, k.mv_size);
+      if (key.epoch + 1 < before_epoch) {
+        stale.push_back(Stale{std::string(static_cast<const char*>(k.mv_data), k.mv_size),
+                              std::string(key.scope), key.epoch});
+      }
       rc = cursor.get(k, v, MDB_NEXT);
     }
     if (rc != 0 && rc != MDB_NOTFOUND) return store.error(rc, "mdb_cursor_get(checkpoints)");
@@ -83,10 +86,12 @@ Status retire_checkpoints(WriteTxn& txn, std::uint64_t before_epoch, std::uint64
                         " on; checkpoint it first");
     }
   }
-  for (const std::string& key : stale_keys) {
-    MDB_val k{key.size(), const_cast<char*>(key.data())};
+  for (const Stale& old : stale) {
+    MDB_val k{old.key.size(), const_cast<char*>(old.key.data())};
     Status s =
         txn.check(mdb_del(txn.get(), store.checkpoints_dbi, &k, nullptr), "mdb_del(checkpoints)");
+    // Its parts, if it had any, and any a writer left unfinished at that epoch.
+    if (s) s = detail::delete_parts(txn, old.scope, old.epoch, 0, true);
     if (!s) return s;
   }
   bound = std::max(store.compacted_before, before_epoch);

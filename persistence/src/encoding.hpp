@@ -31,10 +31,11 @@ inline std::uint32_t get_u32(const char* in) {
   return v;
 }
 
-/// A key built on the stack: at most a scope, its length byte and one u64.
+/// A key built on the stack: at most a scope, its length byte, two u64 and a u32 (the
+/// key of a checkpoint part).
 class Key {
  public:
-  static constexpr std::size_t bytes_max = 1 + scope_bytes_max + 8;
+  static constexpr std::size_t bytes_max = 1 + scope_bytes_max + 8 + 8 + 4;
 
   MDB_val val() { return MDB_val{size_, bytes_}; }
   std::string_view view() const { return {bytes_, size_}; }
@@ -43,6 +44,12 @@ class Key {
     MG_ASSERT(size_ + 8 <= bytes_max);
     put_u64(bytes_ + size_, v);
     size_ += 8;
+    return *this;
+  }
+  Key& u32(std::uint32_t v) {
+    MG_ASSERT(size_ + 4 <= bytes_max);
+    put_u32(bytes_ + size_, v);
+    size_ += 4;
     return *this;
   }
   /// A length-prefixed byte string: keeps "a" + epoch apart from "ab" + epoch.
@@ -63,9 +70,22 @@ class Key {
 inline constexpr std::size_t log_key_bytes = 8;
 inline Key log_key(std::uint64_t epoch) { return Key().u64(epoch); }
 
-/// checkpoints: scope length (1 byte), scope, epoch (8 bytes).
+/// checkpoints: scope length (1 byte), scope, epoch (8 bytes): a checkpoint in one record.
 inline Key checkpoint_key(std::string_view scope, std::uint64_t epoch) {
   return Key().scope(scope).u64(epoch);
+}
+
+/// checkpoints, format 2: scope length, scope, epoch, generation (8 bytes): the record that
+/// completes a checkpoint stored in parts (CheckpointWriter). It sorts after the one-record
+/// key of the same epoch, and a later generation after an earlier one.
+inline Key parted_checkpoint_key(std::string_view scope, std::uint64_t epoch, std::uint64_t gen) {
+  return Key().scope(scope).u64(epoch).u64(gen);
+}
+
+/// checkpoint_parts: scope length, scope, epoch, generation, part index (4 bytes).
+inline Key checkpoint_part_key(std::string_view scope, std::uint64_t epoch, std::uint64_t gen,
+                               std::uint32_t index) {
+  return Key().scope(scope).u64(epoch).u64(gen).u32(index);
 }
 
 /// history: field id (8 bytes), version (8 bytes).

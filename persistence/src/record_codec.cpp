@@ -49,6 +49,8 @@ const char* db_name(Db db) {
       return "ledger";
     case Db::meta:
       return "meta";
+    case Db::checkpoint_parts:
+      return "checkpoint_parts";
   }
   return "unknown";
 }

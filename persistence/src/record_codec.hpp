@@ -26,6 +26,7 @@ enum class Db : char {
   history = 'H',
   ledger = 'E',
   meta = 'M',
+  checkpoint_parts = 'P',  ///< format 2
 };
 
 /// Name of the database as LMDB knows it ("log", "checkpoints", ...).
@@ -37,6 +38,8 @@ inline constexpr std::size_t checkpoint_header_bytes = 0;  //
 inline constexpr std::size_t history_header_bytes = 16;    // epoch, time_ns
 inline constexpr std::size_t ledger_header_bytes = 17;     // kind, epoch, time_ns
 inline constexpr std::size_t meta_header_bytes = 0;        //
+inline constexpr std::size_t parted_checkpoint_header_bytes = 12;  // part count, state bytes
+inline constexpr std::size_t checkpoint_part_header_bytes = 0;     //
 
 /// Writes the checksum into value[0, 4), computed over the rest of the value.
 /// REQUIRES: value_size >= checksum_bytes and the rest of the value is filled in.

@@ -68,6 +68,8 @@ MDB_dbi StoreImpl::dbi(Db db) const {
       return ledger_dbi;
     case Db::meta:
       return meta_dbi;
+    case Db::checkpoint_parts:
+      return parts_dbi;
   }
   MG_ASSERT_MSG(false, "unknown database");
   return 0;

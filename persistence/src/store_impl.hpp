@@ -32,6 +32,8 @@ struct StoreImpl {
   MDB_dbi history_dbi = 0;
   MDB_dbi ledger_dbi = 0;
   MDB_dbi meta_dbi = 0;
+  MDB_dbi parts_dbi = 0;        ///< checkpoint_parts; valid when has_parts_db
+  bool has_parts_db = false;    ///< a store of format 1 gets it with its first parted checkpoint
   std::uint64_t map_size_bytes = 0;
   std::uint64_t map_growth_count = 0;
   std::uint32_t format_version = 0;

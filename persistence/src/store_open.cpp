@@ -172,7 +172,8 @@ Status create_databases(StoreImpl& store) {
   const auto created_ns =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
   return store.run_write("create store", [&](WriteTxn& txn) -> Status {
-    for (Db db : {Db::log, Db::checkpoints, Db::history, Db::ledger, Db::meta}) {
+    for (Db db : {Db::log, Db::checkpoints, Db::history, Db::ledger, Db::meta,
+                  Db::checkpoint_parts}) {
       MDB_dbi dbi = 0;
       const int rc = mdb_dbi_open(txn.get(), detail::db_name(db), MDB_CREATE, &dbi);
       Status s = txn.check(rc, std::string("mdb_dbi_open(") + detail::db_name(db) + ", create)");
@@ -211,11 +212,12 @@ Status load_meta(StoreImpl& store, MDB_txn* txn) {
                   store.data_file + ": meta record 'format_version' is missing or not 4 bytes");
   }
   store.format_version = detail::get_u32((*version)->data());
-  if (store.format_version != format_version) {
+  if (store.format_version < format_version_oldest || store.format_version > format_version) {
     return Status(StatusCode::failed_precondition,
                   store.data_file + ": store format version " +
-                      std::to_string(store.format_version) +
-                      ", but this build reads format version " + std::to_string(format_version) +
+                      std::to_string(store.format_version) + ", but this build reads format " +
+                      "versions " + std::to_string(format_version_oldest) + " to " +
+                      std::to_string(format_version) +
                       " only: open it with a matching mgraph build or migrate it");
   }
   auto created = detail::get_meta_u64(store, txn, detail::meta_created_time_ns, 0);
@@ -285,6 +287,18 @@ Status open_databases(StoreImpl& store) {
       if (db == Db::history) store.history_dbi = dbi;
       if (db == Db::ledger) store.ledger_dbi = dbi;
     }
+    // Created with the store since format 2; a store of format 1 gets it with its first
+    // checkpoint in parts (CheckpointWriter).
+    const int rc = mdb_dbi_open(txn.get(), detail::db_name(Db::checkpoint_parts), 0,
+                                &store.parts_dbi);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+      if (rc == MDB_INCOMPATIBLE) {
+        return Status(StatusCode::corruption,
+                      store.data_file + ": the store has no 'checkpoint_parts' database");
+      }
+      return store.error(rc, "mdb_dbi_open(checkpoint_parts)");
+    }
+    store.has_parts_db = rc == 0;
     return txn.commit("open store");  // keeps the database handles
   }
   return Status(StatusCode::internal, store.data_file + ": meta database missing after creation");
@@ -305,7 +319,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& directory,
   if (s) s = check_data_file_size(*impl);
   if (s) s = open_databases(*impl);
   if (!s) return s;
-  MG_ASSERT(impl->format_version == format_version && impl->map_size_bytes > 0);
+  MG_ASSERT(impl->format_version >= format_version_oldest &&
+            impl->format_version <= format_version && impl->map_size_bytes > 0);
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "checkpoint_parts.hpp"
 #include "encoding.hpp"
 #include "mgraph/persistence/store.hpp"
 #include "store_impl.hpp"
@@ -128,24 +129,27 @@ Result<std::optional<Checkpoint>> Store::newest_checkpoint(std::string_view scop
   Cursor cursor;
   s = cursor.open(store, txn.get(), store.checkpoints_dbi, "mdb_cursor_open(checkpoints)");
   if (!s) return s;
-  detail::Key newest_possible = detail::checkpoint_key(scope, u64_max);
-  const std::size_t key_size = newest_possible.view().size();
-  const std::string_view prefix = newest_possible.view().substr(0, key_size - 8);
+  // The largest key the scope can have (epoch and generation all ones), then the record
+  // at or before it: a scope's keys sort by epoch, and at one epoch a checkpoint in parts
+  // (a longer key, see encoding.hpp) after one in a single record.
+  detail::Key newest_possible = detail::parted_checkpoint_key(scope, u64_max, u64_max);
+  const detail::Key scope_key = detail::Key().scope(scope);
+  const std::string_view prefix = scope_key.view();
   MDB_val k = newest_possible.val(), v{};
   int rc = cursor.get(k, v, MDB_SET_RANGE);
-  if (rc == 0 &&
-      !(has_prefix(k, prefix, key_size) &&
-        detail::get_u64(static_cast<const char*>(k.mv_data) + prefix.size()) == u64_max)) {
+  if (rc == 0 && detail::as_view(k) != newest_possible.view()) {
     rc = cursor.get(k, v, MDB_PREV);
   } else if (rc == MDB_NOTFOUND) {
     rc = cursor.get(k, v, MDB_LAST);
   }
-  if (rc == MDB_NOTFOUND || (rc == 0 && !has_prefix(k, prefix, key_size))) {
+  if (rc == MDB_NOTFOUND ||
+      (rc == 0 && !(k.mv_size > prefix.size() &&
+                    std::memcmp(k.mv_data, prefix.data(), prefix.size()) == 0))) {
     return std::optional<Checkpoint>();
   }
   if (rc != 0) return store.error(rc, "mdb_cursor_get(checkpoints)");
   Checkpoint checkpoint;
-  s = detail::decode_checkpoint(store.data_file, k, v, checkpoint);
+  s = detail::load_checkpoint(store, txn.get(), k, v, checkpoint);
   if (!s) return s;
   return std::optional<Checkpoint>(std::move(checkpoint));
 }

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "checkpoint_parts.hpp"
 #include "encoding.hpp"
 #include "mgraph/persistence/store.hpp"
 #include "store_impl.hpp"
@@ -185,7 +186,8 @@ Status put_checkpoint(WriteTxn& txn, std::string_view scope, std::uint64_t epoch
   if (!s) return s;
   detail::fill_plain(out, state);
   detail::seal(detail::Db::checkpoints, key.view(), out, size);
-  return Status::ok();
+  // A checkpoint in parts at the same epoch is replaced too (with its parts).
+  return detail::delete_checkpoints_at(txn, scope, epoch, key.view());
 }
 
 }  // namespace

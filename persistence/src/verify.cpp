@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "checkpoint_parts.hpp"
 #include "encoding.hpp"
 #include "mgraph/persistence/store.hpp"
 #include "store_impl.hpp"
@@ -68,7 +69,7 @@ Result<VerifyReport> Store::verify() const {
   Checkpoint checkpoint;
   auto checkpoints =
       scan(store, txn.get(), store.checkpoints_dbi, "checkpoints", [&](MDB_val& k, MDB_val& v) {
-        Status decoded = detail::decode_checkpoint(store.data_file, k, v, checkpoint);
+        Status decoded = detail::load_checkpoint(store, txn.get(), k, v, checkpoint);
         if (!decoded) return decoded;
         if (checkpoint.epoch > last_epoch) {
           return broken(store, "checkpoint of scope '" + checkpoint.scope + "' at epoch " +
@@ -80,6 +81,18 @@ Result<VerifyReport> Store::verify() const {
       });
   if (!checkpoints) return checkpoints.status();
   report.checkpoints = *checkpoints;
+  if (store.has_parts_db) {
+    // Each part checksummed (those of complete checkpoints were read above; the rest are
+    // parts a writer left unfinished, which no reader uses and the next writer deletes).
+    auto parts = scan(store, txn.get(), store.parts_dbi, "checkpoint_parts",
+                      [&](MDB_val& k, MDB_val& v) {
+                        return detail::check_value(store.data_file, detail::Db::checkpoint_parts,
+                                                   k, v, detail::checkpoint_part_header_bytes,
+                                                   "checkpoint part");
+                      });
+    if (!parts) return parts.status();
+    report.checkpoint_parts = *parts;
+  }
 
   HistoryEntry previous_history, history_entry;
   bool have_previous = false;

@@ -13,8 +13,20 @@ inline constexpr std::size_t scope_bytes_max = 128;
 /// One log record's batch. Larger epochs must be split by the coordinator.
 inline constexpr std::size_t log_batch_bytes_max = std::size_t{64} << 20;
 
-/// One checkpoint's state bytes (a partition's serialized graph).
+/// One checkpoint's state bytes (a partition's serialized graph) in one record (WriteBatch).
 inline constexpr std::size_t checkpoint_state_bytes_max = std::size_t{1} << 30;
+
+/// Bytes of each part of a checkpoint written in parts (CheckpointWriter): each part is
+/// one record in its own write transaction, so neither a transaction's dirty pages nor the
+/// writer's buffer grows with the checkpoint. The default, and the accepted range (the
+/// smallest, for tests that want many parts; the largest, to keep one part's transaction
+/// small against the map and the page cache).
+inline constexpr std::size_t checkpoint_part_bytes_default = std::size_t{16} << 20;
+inline constexpr std::size_t checkpoint_part_bytes_min = std::size_t{1} << 10;
+inline constexpr std::size_t checkpoint_part_bytes_max = std::size_t{256} << 20;
+/// Parts of one checkpoint: a reader assembles the state in memory, so this bounds it too
+/// (with the default part size, 16 GiB).
+inline constexpr std::uint32_t checkpoint_parts_max = 1024;
 
 /// One historical field value.
 inline constexpr std::size_t history_value_bytes_max = std::size_t{16} << 20;

@@ -23,8 +23,12 @@ namespace detail {
 struct StoreImpl;
 }  // namespace detail
 
-/// On-disk format this build reads and writes (meta key "format_version").
-inline constexpr std::uint32_t format_version = 1;
+/// On-disk format this build writes (meta key "format_version"): 2 added checkpoints
+/// stored in parts (database checkpoint_parts). A store of format 1 is read as well, and
+/// becomes format 2 with its first checkpoint in parts.
+inline constexpr std::uint32_t format_version = 2;
+/// Oldest on-disk format this build reads.
+inline constexpr std::uint32_t format_version_oldest = 1;
 /// Value of meta key "magic": marks an LMDB environment as an mgraph store.
 inline constexpr std::string_view store_magic = "mgraph.persistence";
 
@@ -55,7 +59,10 @@ struct VerifyReport {
   std::uint64_t history_entries = 0;
   std::uint64_t ledger_entries = 0;
   std::uint64_t meta_entries = 0;
+  std::uint64_t checkpoint_parts = 0;  ///< parts of checkpoints stored in parts
 };
+
+class CheckpointWriter;
 
 /// The LMDB store of one node.
 ///
@@ -65,7 +72,8 @@ struct VerifyReport {
 ///  2. history: per field, versions strictly increase and epochs never decrease.
 ///  3. ledger: per (effect field, version), seq strictly increases, the first record is a
 ///     transition, and that version exists in history (effect fields always keep history).
-///  4. checkpoints: a checkpoint's epoch is at most the last logged epoch.
+///  4. checkpoints: a checkpoint's epoch is at most the last logged epoch; one stored in
+///     parts (CheckpointWriter) is seen by readers only once all its parts are.
 ///  5. every record carries a CRC-32C over its database, key and value; every read checks it.
 ///  6. compaction never deletes a log entry that the newest checkpoint of any scope still
 ///     needs, so recovery from every retained checkpoint is exact.
@@ -156,6 +164,7 @@ class Store {
   Result<VerifyReport> verify() const;
 
  private:
+  friend class CheckpointWriter;
   explicit Store(std::unique_ptr<detail::StoreImpl> impl);
 
   std::unique_ptr<detail::StoreImpl> impl_;
