@@ -9,6 +9,7 @@
 
 #include "mgraph/codec/image_codec.hpp"
 #include "mgraph/graph/json.hpp"
+#include "mgraph/persistence/checkpoint_writer.hpp"
 #include "mgraph/persistence/write_batch.hpp"
 
 namespace mgraph::node {
@@ -43,11 +44,11 @@ std::string hex16(std::uint64_t v) {
 }
 
 /// Checks the two header lines of a log batch or a checkpoint ("MAGIC VERSION", then
-/// "schema HASH NAME") and removes them from *rest. `where` prefixes every message;
-/// `kind` names the record ("log entry", "checkpoint").
-Status check_header(std::string_view* rest, std::string_view magic, std::uint32_t version,
-                    const std::string& where, const char* kind, std::uint64_t schema_hash,
-                    const std::string& schema_name);
+/// "schema HASH NAME") and removes them from *rest. VERSION must be in [oldest, version].
+/// `where` prefixes every message; `kind` names the record ("log entry", "checkpoint").
+Status check_header(std::string_view* rest, std::string_view magic, std::uint32_t oldest,
+                    std::uint32_t version, const std::string& where, const char* kind,
+                    std::uint64_t schema_hash, const std::string& schema_name);
 
 /// Splits off the next '\n'-terminated line of `rest`; false when none is left.
 bool next_line(std::string_view* rest, std::string_view* line) {
@@ -90,9 +91,9 @@ std::string trim_newline(std::string s) {
   return s;
 }
 
-Status check_header(std::string_view* rest, std::string_view magic, std::uint32_t version,
-                    const std::string& where, const char* kind, std::uint64_t schema_hash,
-                    const std::string& schema_name) {
+Status check_header(std::string_view* rest, std::string_view magic, std::uint32_t oldest,
+                    std::uint32_t version, const std::string& where, const char* kind,
+                    std::uint64_t schema_hash, const std::string& schema_name) {
   std::string_view line;
   if (!next_line(rest, &line) || !line.starts_with(magic) || line.size() <= magic.size() ||
       line[magic.size()] != ' ') {
@@ -100,10 +101,14 @@ Status check_header(std::string_view* rest, std::string_view magic, std::uint32_
                                               std::string(magic) + "' header)");
   }
   const std::string_view found = line.substr(magic.size() + 1);
-  if (found != std::to_string(version)) {
+  std::uint32_t number = 0;
+  const auto [end, ec] = std::from_chars(found.data(), found.data() + found.size(), number);
+  if (ec != std::errc() || end != found.data() + found.size() || number < oldest ||
+      number > version) {
     return Status(StatusCode::failed_precondition,
                   where + kind + " format version " + std::string(found) +
-                      ", this build reads version " + std::to_string(version));
+                      ", this build reads versions " + std::to_string(oldest) + " to " +
+                      std::to_string(version));
   }
   if (!next_line(rest, &line) || !line.starts_with("schema ") || line.size() < 7 + 16)
     return Status(StatusCode::corruption, where + "missing the schema line of the header");
@@ -176,8 +181,9 @@ Status PersistentSession::load_checkpoint(std::uint64_t epoch, std::string_view 
                                          const std::string& schema_name) {
   const std::string where = directory_ + ": checkpoint at epoch " + std::to_string(epoch) + ": ";
   std::string_view rest = state;
-  if (Status s = check_header(&rest, kEvalCheckpointMagic, kEvalCheckpointVersion, where,
-                              "checkpoint", schema_hash, schema_name);
+  if (Status s = check_header(&rest, kEvalCheckpointMagic, kEvalCheckpointOldestVersion,
+                              kEvalCheckpointVersion, where, "checkpoint", schema_hash,
+                              schema_name);
       !s.is_ok()) {
     return s;
   }
@@ -219,8 +225,8 @@ Status PersistentSession::replay(std::uint64_t schema_hash, const std::string& s
       return Status(StatusCode::corruption, where + what);
     };
     std::string_view rest = entry->batch;
-    if (Status s = check_header(&rest, kEvalLogMagic, kEvalLogVersion, where, "log entry",
-                                schema_hash, schema_name);
+    if (Status s = check_header(&rest, kEvalLogMagic, kEvalLogVersion, kEvalLogVersion, where,
+                                "log entry", schema_hash, schema_name);
         !s.is_ok()) {
       return s;
     }
@@ -497,24 +503,32 @@ Status PersistentSession::take_checkpoint(std::size_t* bytes) {
   if (!image.is_ok()) {
     return Status(image.status().code(), "cannot checkpoint: " + image.status().message());
   }
-  Result<std::string> encoded = codec::encode_runner_image(*image);
-  if (!encoded.is_ok()) {
-    return Status(StatusCode::failed_precondition,
-                  "cannot checkpoint: " + encoded.status().message());
-  }
-  // The header names the schema as the log's does, with the checkpoint magic.
-  std::string state = std::string(kEvalCheckpointMagic) + " " +
-                      std::to_string(kEvalCheckpointVersion) + "\n" +
-                      header_.substr(header_.find('\n') + 1);
-  state += *encoded;
-  persistence::WriteBatch wb;
-  wb.put_checkpoint(kEvalScope, last_epoch_, state);
-  if (Status s = store_->write(wb); !s.is_ok()) {
+  auto stored = [&](const Status& s) {
     return Status(s.code(), directory_ + ": cannot store the checkpoint at epoch " +
                                 std::to_string(last_epoch_) + ": " + s.message());
+  };
+  auto writer = persistence::CheckpointWriter::begin(*store_, kEvalScope, last_epoch_,
+                                                     options_.checkpoint_part_bytes);
+  if (!writer.is_ok()) return stored(writer.status());
+  // The header names the schema as the log's does, with the checkpoint magic; the image
+  // follows, streamed from the encoder into the store part by part.
+  const std::string header = std::string(kEvalCheckpointMagic) + " " +
+                             std::to_string(kEvalCheckpointVersion) + "\n" +
+                             header_.substr(header_.find('\n') + 1);
+  Status store_error = writer->append(header);
+  if (!store_error.is_ok()) return stored(store_error);
+  const Status encoded = codec::write_runner_image(
+      std::move(image).value(), [&](std::string_view bytes) {
+        store_error = writer->append(bytes);
+        return store_error;
+      });
+  if (!store_error.is_ok()) return stored(store_error);
+  if (!encoded.is_ok()) {  // the image does not fit the format: the session goes on
+    return Status(StatusCode::failed_precondition, "cannot checkpoint: " + encoded.message());
   }
+  if (Status s = writer->finish(); !s.is_ok()) return stored(s);
   checkpoint_epoch_ = last_epoch_;
-  *bytes = encoded->size();
+  *bytes = writer->state_bytes() - header.size();
   if (options_.compact_log && last_epoch_ > 0) {
     if (Status s = store_->compact(last_epoch_ + 1); !s.is_ok()) {
       return Status(s.code(), directory_ + ": cannot compact the log up to epoch " +

@@ -117,5 +117,34 @@ TEST(SessionStore, ASecondProcessIsRefusedAndNamesTheHolder) {
   EXPECT_NE(out.find("{\"get\":\"p.n\",\"value\":3,"), std::string::npos) << out;
 }
 
+TEST(SessionStore, ACheckpointIsASmallMultipleOfTheLogAndSpansParts) {
+  ScratchDir dir;
+  const std::string schema = dir.file("s.mgs", kSchema);
+  const std::string data = dir.sub("d");
+  // 500,000 one-field records: their log is ~10 MB; their checkpoint was 96 MB of plain
+  // Cap'n Proto words, written in one transaction.
+  constexpr std::size_t kRecords = 500'000;
+  std::string script;
+  for (std::size_t i = 0; i < kRecords; ++i)
+    script.append("create P n=").append(std::to_string(i)).append("\n");
+  script += "commit\nupdate #7 n=-7\ncommit\ncheckpoint\n";
+  const std::size_t log_bytes = script.size() + 2 * (kRecords + 3);  // "+ " per line
+  std::string out;
+  ASSERT_EQ(run_eval(schema, data, script, &out, {"--checkpoint-every", "0", "--compact-log"}),
+            0)
+      << out.substr(0, 2000);
+  const std::size_t at = out.find("{\"checkpoint\":2,\"bytes\":");
+  ASSERT_NE(at, std::string::npos) << out.substr(0, 2000);
+  const std::size_t bytes = std::stoul(out.substr(out.find(':', at + 14) + 1));
+  EXPECT_LT(bytes, 3 * log_bytes) << "checkpoint " << bytes << " bytes, log " << log_bytes;
+  // Larger than one part (16 MiB): the reopen below reads it back from its parts, and
+  // only from them, the log being compacted.
+  EXPECT_GT(bytes, std::size_t{16} << 20);
+  EXPECT_EQ(run_eval(schema, data, "get #7.n\nget #500000.n\nundo\nget #7.n\n", &out), 0) << out;
+  EXPECT_NE(out.find("{\"get\":\"#7.n\",\"value\":-7,"), std::string::npos) << out;
+  EXPECT_NE(out.find("{\"get\":\"#500000.n\",\"value\":499999,"), std::string::npos) << out;
+  EXPECT_NE(out.find("{\"get\":\"#7.n\",\"value\":6,"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace mgraph

@@ -10,7 +10,8 @@
 //
 // Every `checkpoint_every` epochs, and on the `checkpoint` command, the session's whole
 // state (documents, versions, undo/redo history, aliases: a RunnerImage encoded by the
-// codec) is stored as a checkpoint of scope "eval" at the last epoch. Opening loads the
+// codec) is stored as a checkpoint of scope "eval" at the last epoch, streamed from the
+// encoder into the store in parts of bounded size. Opening loads the
 // newest checkpoint, then replays the epochs after it through the runner, silently, and
 // checks that each line has the outcome it had when it was logged, so the reopened
 // session is exactly the state the logged lines produced.
@@ -40,9 +41,11 @@ namespace mgraph::node {
 inline constexpr std::string_view kEvalLogMagic = "mgraph-eval-log";
 inline constexpr std::uint32_t kEvalLogVersion = 1;
 
-/// First line of every checkpoint's state; the number is the checkpoint format version.
+/// First line of every checkpoint's state; the number is the checkpoint format version:
+/// 2 since the session image is packed (codec::kRunnerImageFormatVersion); 1 is read too.
 inline constexpr std::string_view kEvalCheckpointMagic = "mgraph-eval-checkpoint";
-inline constexpr std::uint32_t kEvalCheckpointVersion = 1;
+inline constexpr std::uint32_t kEvalCheckpointVersion = 2;
+inline constexpr std::uint32_t kEvalCheckpointOldestVersion = 1;
 /// Checkpoint scope of an `mgraph eval` session in its store.
 inline constexpr std::string_view kEvalScope = "eval";
 
@@ -52,6 +55,10 @@ struct SessionOptions {
   /// After each checkpoint, delete the log entries it covers (their lines are no
   /// longer needed to reopen; they are no longer there to read either).
   bool compact_log = false;
+  /// A checkpoint is stored in parts of this many bytes, each in its own transaction
+  /// (persistence::CheckpointWriter), so that memory and transactions stay bounded
+  /// whatever its size. Tests make it small to get many parts.
+  std::size_t checkpoint_part_bytes = persistence::checkpoint_part_bytes_default;
 };
 
 /// 64-bit FNV-1a of the schema file's bytes: the schema a data directory belongs to.
