@@ -499,6 +499,14 @@ Status PersistentSession::take_checkpoint(std::size_t* bytes) {
     return Status(StatusCode::failed_precondition,
                   "cannot checkpoint inside an open transaction: commit or reject it first");
   }
+  // Lines run since the last epoch (a rejected transaction, failed lines) are logged only
+  // with the next one; replayed after a checkpoint that already holds their effects (a
+  // record id they used), they would apply twice.
+  if (!pending_.empty()) {
+    return Status(StatusCode::failed_precondition,
+                  "cannot checkpoint with lines not yet logged (a rejected transaction or "
+                  "failed lines since the last commit): commit first");
+  }
   Result<schema::RunnerImage> image = runner_->export_image();
   if (!image.is_ok()) {
     return Status(image.status().code(), "cannot checkpoint: " + image.status().message());
