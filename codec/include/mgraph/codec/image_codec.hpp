@@ -3,8 +3,8 @@
 // Proto message (codec/schema/image.capnp) after an 8-byte prefix, "MGIM" and the
 // format version (u32, little-endian); session images use the packed encoding.
 // Decoding checks the prefix, bounds the reader (traversal and nesting limits) and
-// validates every value; a bad input gives a Status, never a crash. Whether the image fits its graph is Graph::import_image's
-// check, not the codec's.
+// validates every value; a bad input gives a Status, never a crash. Whether the image
+// fits its graph is Graph::import_image's check, not the codec's.
 
 #include <cstdint>
 #include <functional>
