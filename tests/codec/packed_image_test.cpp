@@ -12,7 +12,7 @@
 
 #include "mgraph/codec/image_codec.hpp"
 #include "mgraph/graph/schema/schema.hpp"
-#include "mgraph/graph/schema/script.hpp"
+#include "mgraph/session/script_runner.hpp"
 
 namespace mgraph::codec {
 namespace {
@@ -70,7 +70,7 @@ schema::RunnerImage small_session_image() {
       {"t.mgs", "entity O { items: many I via o\n total: int = sum(items[*].v) }\n"
                 "entity I { v: int }"});
   EXPECT_TRUE(schema.is_ok());
-  schema::ScriptRunner runner(std::move(schema).value());
+  session::ScriptRunner runner(std::move(schema).value());
   std::string out;
   runner.run("create O o\ncreate I a v=1\ncreate I b v=2\nlink o.items a\nlink o.items b\n"
              "commit\nupdate a v=5\ncommit\n",

@@ -49,7 +49,8 @@ TEST_F(Mgraphctl, CommandsCannotChangeTheShapeOfTheAnswer) {
   const std::string status = mgraphctl(socket, "status", &rc);
   EXPECT_EQ(rc, 0) << status;
   EXPECT_EQ(keys_of(status),
-            (std::set<std::string>{"node", "listen", "coordinator", "partitions", "epochs"}))
+            (std::set<std::string>{"node", "listen", "coordinator", "partitions", "epochs", "clients",
+                                   "batches", "ready", "peers"}))
       << status;
   expect_alive_then_stop(socket, node);
 }
