@@ -6,13 +6,19 @@
 // number of epochs through the epoch protocol, checks every partition against the oracle
 // (the same workload in one Graph), prints a summary and stops the cluster.
 //
-//   mgraphd --config cluster-configs/local-3.toml --node n2 [--port-file F] [--metrics H:P]
-//   mgraphd --config cluster-configs/local-3.toml --node n1 --peer n2=127.0.0.1:PORT ...
+//   mgraph_cluster_bench --config cluster-configs/bench-3.toml --node n2 [--port-file F]
+//   mgraph_cluster_bench --config cluster-configs/bench-3.toml --node n1 --peer n2=...
 //           [--hold]
 //
 // --data DIR (coordinator) logs every epoch's writes to the LMDB input log in DIR, fsync'ed
 // before the epoch starts; a later run on the same DIR first runs the logged epochs again
-// (the partitions start from the workload), then continues after them.
+// (the partitions start from the workload), then continues after them. DIR is opened and
+// every logged epoch decoded before the node listens or connects: a path that is not a
+// usable input log is refused at once.
+//
+// The peer port: CAF listens on 127.0.0.1 at a port the OS chooses; the node's address
+// from the configuration is served by the peer guard (peer_guard.hpp), which relays to CAF
+// and closes a connection whose BASP frame claims more than peer_frame_bytes_max.
 //
 // --admin PATH serves the node-local admin socket (admin_server.hpp; client: mgraphctl).
 //
@@ -21,17 +27,21 @@
 // until its standard input ends before it stops the cluster (to scrape final metrics).
 //
 // Exit codes: 0 success, 1 a check failed (an epoch or a partition disagreed with the
-// oracle), 2 bad configuration or arguments, 3 network or actor failure.
+// oracle), 2 bad configuration or arguments (also: a --data path that is not a usable
+// input log, a --port-file that cannot be written), 3 network, actor or storage failure
+// while running. Whatever the exit path, the node's actors stop first, and the coordinator
+// tells every node it already reached to stop.
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -43,6 +53,7 @@
 #include "command_line.hpp"
 #include "cluster_config.hpp"
 #include "node_metrics.hpp"
+#include "peer_guard.hpp"
 #include "mgraph/actors/local_cluster.hpp"
 #include "cluster/workload.hpp"
 #include "mgraph/persistence/store.hpp"
@@ -75,7 +86,7 @@ struct Args {
   std::string node;
   std::string port_file;
   std::vector<std::string> peers;  ///< NAME=HOST:PORT
-  std::int64_t epochs = -1;        ///< -1: the configuration's
+  std::int64_t epochs = -1;        ///< -1: the configuration's, else in [0, epochs_max]
   std::string metrics;             ///< HOST:PORT, empty: no metrics
   std::string data;                ///< coordinator: input log directory, empty: none
   std::string admin;               ///< admin socket path, empty: none
@@ -87,6 +98,112 @@ int fail(int code, const std::string& message) {
   return code;
 }
 
+/// Options only the coordinator uses are refused on the other nodes (they would be ignored).
+mgraph::Status check_role(const Args& args, const mgraph::node::NodeConfig& self) {
+  if (self.coordinator) return mgraph::Status();
+  const char* option = !args.data.empty()  ? "--data"
+                       : args.hold         ? "--hold"
+                       : !args.peers.empty() ? "--peer"
+                       : args.epochs >= 0  ? "--epochs"
+                                           : nullptr;
+  if (option == nullptr) return mgraph::Status();
+  return mgraph::Status(mgraph::StatusCode::invalid_argument,
+                        std::string(option) + " is for the coordinator node; " + self.name +
+                            " is not the coordinator");
+}
+
+using Addresses = std::map<std::string, std::pair<std::string, std::uint16_t>>;
+
+/// Adds --peer NAME=HOST:PORT to `addresses`: NAME another node of the configuration
+/// (once), HOST not empty, PORT 1 to 5 digits in [1, 65535].
+mgraph::Status add_peer(const std::string& peer, const mgraph::node::ClusterConfig& config,
+                        const std::string& self, std::map<std::string, bool>& given,
+                        Addresses& addresses) {
+  auto bad = [&](const std::string& what) {
+    return mgraph::Status(mgraph::StatusCode::invalid_argument, "--peer " + peer + ": " + what);
+  };
+  const std::size_t eq = peer.find('='), colon = peer.rfind(':');
+  if (eq == std::string::npos || colon == std::string::npos || colon < eq)
+    return bad("expected NAME=HOST:PORT");
+  const std::string name = peer.substr(0, eq), host = peer.substr(eq + 1, colon - eq - 1);
+  const std::string digits = peer.substr(colon + 1);
+  if (config.find(name) == nullptr) return bad("no node named '" + name + "'");
+  if (name == self) return bad("that is this node");
+  if (given[name]) return bad("a second address for node " + name);
+  if (host.empty()) return bad("no host");
+  const bool all_digits = !digits.empty() && digits.size() <= 5 &&
+                          digits.find_first_not_of("0123456789") == std::string::npos;
+  const unsigned long port = all_digits ? std::stoul(digits) : 0;
+  if (port == 0 || port > 65535) return bad("the port must be a number in [1, 65535]");
+  given[name] = true;
+  addresses[name] = {host, static_cast<std::uint16_t>(port)};
+  return mgraph::Status();
+}
+
+/// The coordinator's input log and the last epoch it holds.
+struct InputLog {
+  std::unique_ptr<mgraph::persistence::Store> store;
+  std::uint64_t logged = 0;
+};
+
+/// Opens (or creates) the input log in `dir` and decodes every logged epoch once, so that a
+/// path that is not a usable input log (a file, a truncated store, another program's store)
+/// is refused before the node listens or connects. Errors name `dir`.
+mgraph::Result<InputLog> open_input_log(const std::string& dir) {
+  auto bad = [&](const std::string& what) {
+    // Store errors name the file already; the path is said once.
+    const bool named = what.rfind(dir, 0) == 0;
+    return mgraph::Status(mgraph::StatusCode::invalid_argument,
+                          "--data " + (named ? what : dir + ": " + what));
+  };
+  mgraph::persistence::StoreOptions options;
+  options.durability = mgraph::persistence::Durability::sync;
+  options.create_if_missing = true;
+  auto opened = mgraph::persistence::Store::open(dir, options);
+  if (!opened.is_ok()) return bad(opened.status().message());
+  InputLog log{std::move(opened).value(), 0};
+  auto last = log.store->last_epoch();
+  if (!last.is_ok()) return bad(last.status().message());
+  log.logged = *last;
+  mgraph::persistence::LogCursor cursor = log.store->log_cursor(0);
+  // One logged epoch per iteration; the log is finite.
+  for (;;) {
+    auto next = cursor.next();
+    if (!next.is_ok()) return bad(next.status().message());
+    if (*next == nullptr) return log;
+    auto begin = mgraph::codec::decode_epoch_message((*next)->batch);
+    if (!begin.is_ok()) {
+      return bad("logged epoch " + std::to_string((*next)->epoch) +
+                 " is not an epoch of a cluster run (" + begin.status().message() +
+                 "); is this another program's store?");
+    }
+  }
+}
+
+/// Writes `port` to `path` (through PATH.tmp and a rename, so that a reader never sees a
+/// partial file); the reason on failure.
+mgraph::Status write_port_file(const std::string& path, std::uint16_t port) {
+  auto bad = [&](const std::string& what) {
+    return mgraph::Status(mgraph::StatusCode::io_error,
+                          "--port-file " + path + ": " + what + ": " + std::strerror(errno));
+  };
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  if (f == nullptr) return bad("cannot create " + tmp);
+  const bool written = std::fprintf(f, "%u\n", static_cast<unsigned>(port)) > 0;
+  if (std::fclose(f) != 0 || !written) {
+    mgraph::Status s = bad("cannot write " + tmp);
+    std::remove(tmp.c_str());
+    return s;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    mgraph::Status s = bad("cannot rename " + tmp + " to it");
+    std::remove(tmp.c_str());
+    return s;
+  }
+  return mgraph::Status();
+}
+
 int run(const Args& args) {
   auto loaded = mgraph::node::load_cluster_config(args.config);
   if (!loaded.is_ok()) return fail(2, loaded.status().message());
@@ -94,20 +211,27 @@ int run(const Args& args) {
   const mgraph::node::NodeConfig* self_config = config.find(args.node);
   if (self_config == nullptr)
     return fail(2, args.config + ": no node named '" + args.node + "'");
+  if (mgraph::Status s = check_role(args, *self_config); !s.is_ok()) return fail(2, s.message());
   // Peer addresses given on the command line override the file's.
-  std::map<std::string, std::pair<std::string, std::uint16_t>> addresses;
+  Addresses addresses;
   for (const mgraph::node::NodeConfig& n : config.nodes) addresses[n.name] = {n.host, n.port};
+  std::map<std::string, bool> given;
   for (const std::string& peer : args.peers) {
-    const std::size_t eq = peer.find('='), colon = peer.rfind(':');
-    if (eq == std::string::npos || colon == std::string::npos || colon < eq)
-      return fail(2, "--peer " + peer + ": expected NAME=HOST:PORT");
-    const std::string name = peer.substr(0, eq);
-    if (config.find(name) == nullptr) return fail(2, "--peer " + peer + ": no node named '" + name + "'");
-    const unsigned long port = std::strtoul(peer.c_str() + colon + 1, nullptr, 10);
-    if (port == 0 || port > 65535) return fail(2, "--peer " + peer + ": bad port");
-    addresses[name] = {peer.substr(eq + 1, colon - eq - 1), static_cast<std::uint16_t>(port)};
+    mgraph::Status s = add_peer(peer, config, args.node, given, addresses);
+    if (!s.is_ok()) return fail(2, s.message());
+  }
+  for (const mgraph::node::NodeConfig& n : config.nodes) {
+    if (self_config->coordinator && n.name != args.node && addresses[n.name].second == 0)
+      return fail(2, "node " + n.name + " has port 0: give --peer " + n.name + "=HOST:PORT");
   }
   const std::uint64_t epochs = args.epochs >= 0 ? static_cast<std::uint64_t>(args.epochs) : config.workload.epochs;
+  // The input log is checked before this node listens or connects to any other.
+  InputLog input;
+  if (!args.data.empty()) {
+    auto opened = open_input_log(args.data);
+    if (!opened.is_ok()) return fail(2, opened.status().message());
+    input = std::move(opened).value();
+  }
 
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
@@ -121,7 +245,7 @@ int run(const Args& args) {
     auto served = mgraph::node::NodeMetrics::serve(args.metrics);
     if (!served.is_ok()) return fail(3, served.status().message());
     metrics = std::move(served).value();
-    std::cout << "mgraphd " << args.node << ": metrics on "
+    std::cout << "mgraph_cluster_bench " << args.node << ": metrics on "
               << args.metrics.substr(0, args.metrics.rfind(':')) << ":" << metrics->port()
               << "/metrics" << std::endl;
   }
@@ -152,18 +276,28 @@ int run(const Args& args) {
       for (const caf::actor& p : local) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     }
   } stop_local{node, local};
-  auto bound = sys.middleman().publish(node, self_config->port, self_config->host.c_str());
-  if (!bound) {
-    return fail(3, "cannot listen on " + self_config->host + ":" +
-                       std::to_string(self_config->port) + ": " + sys.render(bound.error()));
-  }
-  std::cout << "mgraphd " << args.node << ": listening on " << self_config->host << ":" << *bound
-            << ", partitions";
+  // CAF on loopback only; the peer guard serves the configured address and relays to it.
+  auto inner = sys.middleman().publish(node, 0, "127.0.0.1");
+  if (!inner) return fail(3, "cannot listen on 127.0.0.1: " + sys.render(inner.error()));
+  mgraph::node::PeerGuardOptions guard_options;
+  guard_options.host = self_config->host;
+  guard_options.port = self_config->port;
+  guard_options.inner_port = *inner;
+  guard_options.frame_bytes_max = config.peer_frame_bytes_max;
+  guard_options.report = [name = args.node](const std::string& what) {
+    std::cerr << ("mgraph_cluster_bench " + name + ": " + what + "\n") << std::flush;
+  };
+  auto guarded = mgraph::node::PeerGuard::start(std::move(guard_options));
+  if (!guarded.is_ok()) return fail(3, guarded.status().message());
+  const std::unique_ptr<mgraph::node::PeerGuard> guard = std::move(guarded).value();
+  const std::uint16_t listen_port = guard->port();
+  std::cout << "mgraph_cluster_bench " << args.node << ": listening on " << self_config->host << ":"
+            << listen_port << ", partitions";
   for (const PartitionId p : self_config->partitions) std::cout << " " << p;
   std::cout << std::endl;
   if (!args.port_file.empty()) {
-    std::ofstream(args.port_file + ".tmp") << *bound << "\n";
-    std::rename((args.port_file + ".tmp").c_str(), args.port_file.c_str());
+    if (mgraph::Status s = write_port_file(args.port_file, listen_port); !s.is_ok())
+      return fail(2, s.message());
   }
   // Counters the admin socket reads while the epochs run.
   std::atomic<std::uint64_t> committed{0}, aborted{0};
@@ -172,7 +306,7 @@ int run(const Args& args) {
   if (!args.admin.empty()) {
     auto handler = mgraph::node::admin_commands(
         {.node = args.node,
-         .listen = self_config->host + ":" + std::to_string(*bound),
+         .listen = self_config->host + ":" + std::to_string(listen_port),
          .coordinator = self_config->coordinator,
          .partitions = self_config->partitions,
          .committed = &committed,
@@ -189,11 +323,11 @@ int run(const Args& args) {
       return fail(bad_path ? 2 : 3, started.status().message());
     }
     admin = std::move(started).value();
-    std::cout << "mgraphd " << args.node << ": admin socket " << args.admin << std::endl;
+    std::cout << "mgraph_cluster_bench " << args.node << ": admin socket " << args.admin << std::endl;
   }
   if (!self_config->coordinator) {
     sys.await_all_actors_done();  // until the coordinator or the admin socket says stop
-    std::cout << "mgraphd " << args.node << ": stopped" << std::endl;
+    std::cout << "mgraph_cluster_bench " << args.node << ": stopped" << std::endl;
     return 0;
   }
 
@@ -201,13 +335,24 @@ int run(const Args& args) {
   caf::scoped_actor client{sys};
   std::vector<caf::actor> partitions(config.partitions);
   std::vector<caf::actor> node_actors;
+  caf::actor coordinator;
+  // Whatever way run() returns from here on, every node reached so far is told to stop
+  // (this one last) and so is the coordinator actor, so that no process waits forever.
+  struct StopCluster {
+    caf::scoped_actor& client;
+    const std::vector<caf::actor>& nodes;
+    const caf::actor& coordinator;
+    ~StopCluster() {
+      for (const caf::actor& n : nodes) client->send(n, stop_atom::value);
+      if (coordinator) client->send_exit(coordinator, caf::exit_reason::user_shutdown);
+    }
+  } stop_cluster{client, node_actors, coordinator};
   int network_error = 0;
   std::string network_message;
   for (const mgraph::node::NodeConfig& n : config.nodes) {
     caf::actor handle = node;
     if (n.name != args.node) {
-      const auto& [host, port] = addresses[n.name];
-      if (port == 0) return fail(2, "node " + n.name + " has port 0: give --peer " + n.name + "=HOST:PORT");
+      const auto& [host, port] = addresses[n.name];  // not 0: checked before listening
       // The other nodes are started first (they print the port they listen on).
       caf::expected<caf::actor> remote = sys.middleman().remote_actor(host, port);
       if (!remote) {
@@ -229,25 +374,14 @@ int run(const Args& args) {
             });
     if (network_error != 0) return fail(network_error, network_message);
   }
-  const caf::actor coordinator = sys.spawn(mgraph::actors::coordinator_actor, workload.owners());
+  coordinator = sys.spawn(mgraph::actors::coordinator_actor, workload.owners());
   client->send(coordinator, mgraph::actors::peers_atom::value, partitions);
   for (const caf::actor& p : partitions)
     client->send(p, mgraph::actors::peers_atom::value, partitions, coordinator);
 
   // The input log: epochs logged by earlier runs are run again first.
-  std::unique_ptr<mgraph::persistence::Store> store;
-  std::uint64_t logged = 0;
-  if (!args.data.empty()) {
-    mgraph::persistence::StoreOptions options;
-    options.durability = mgraph::persistence::Durability::sync;
-    options.create_if_missing = true;
-    auto opened = mgraph::persistence::Store::open(args.data, options);
-    if (!opened.is_ok()) return fail(3, args.data + ": " + opened.status().message());
-    store = std::move(opened).value();
-    auto last = store->last_epoch();
-    if (!last.is_ok()) return fail(3, args.data + ": " + last.status().message());
-    logged = *last;
-  }
+  const std::unique_ptr<mgraph::persistence::Store>& store = input.store;
+  const std::uint64_t logged = input.logged;
 
   // The epochs, each checked against the oracle.
   int exit_code = 0;
@@ -268,13 +402,13 @@ int run(const Args& args) {
               }
               if (ok != oracle_ok) {
                 exit_code = 1;
-                std::cerr << "mgraphd: epoch " << e << (ok ? " committed" : " aborted (" + reason + ")")
+                std::cerr << "mgraph_cluster_bench: epoch " << e << (ok ? " committed" : " aborted (" + reason + ")")
                           << " but the oracle " << (oracle_ok ? "committed" : "aborted") << "\n";
               }
             },
             [&](const caf::error& err) {
               exit_code = 3;
-              std::cerr << "mgraphd: epoch " << e << ": " << sys.render(err) << "\n";
+              std::cerr << "mgraph_cluster_bench: epoch " << e << ": " << sys.render(err) << "\n";
             });
   };
   if (store) {
@@ -284,7 +418,7 @@ int run(const Args& args) {
       auto next = cursor.next();
       if (!next.is_ok()) return fail(3, args.data + ": " + next.status().message());
       if (*next == nullptr) {
-        std::cout << "mgraphd " << args.node << ": replayed " << replayed << " logged epochs from "
+        std::cout << "mgraph_cluster_bench " << args.node << ": replayed " << replayed << " logged epochs from "
                   << args.data << std::endl;
         break;
       }
@@ -318,7 +452,7 @@ int run(const Args& args) {
     }
     run_epoch(e, begin);
     if (epochs >= 10 && (e - logged) % (epochs / 10) == 0) {
-      std::cout << "mgraphd " << args.node << ": epoch " << e - logged << "/" << epochs << std::endl;
+      std::cout << "mgraph_cluster_bench " << args.node << ": epoch " << e - logged << "/" << epochs << std::endl;
     }
   }
   const double seconds =
@@ -333,16 +467,16 @@ int run(const Args& args) {
                 ++matching;
               } else {
                 exit_code = 1;
-                std::cerr << "mgraphd: partition " << p << " differs from the oracle\n";
+                std::cerr << "mgraph_cluster_bench: partition " << p << " differs from the oracle\n";
               }
             },
             [&](const caf::error& err) {
               exit_code = 3;
-              std::cerr << "mgraphd: partition " << p << ": " << sys.render(err) << "\n";
+              std::cerr << "mgraph_cluster_bench: partition " << p << ": " << sys.render(err) << "\n";
             });
   }
   const std::uint64_t done = committed + aborted;
-  std::printf("mgraphd %s: %llu epochs (%llu committed, %llu aborted) in %.2f s, %.0f epochs/s; "
+  std::printf("mgraph_cluster_bench %s: %llu epochs (%llu committed, %llu aborted) in %.2f s, %.0f epochs/s; "
               "%zu of %zu partitions equal the oracle\n",
               args.node.c_str(), static_cast<unsigned long long>(done),
               static_cast<unsigned long long>(committed.load()),
@@ -350,15 +484,12 @@ int run(const Args& args) {
               seconds > 0 ? static_cast<double>(done) / seconds : 0.0, matching, partitions.size());
   std::fflush(stdout);
   if (args.hold) {
-    std::cout << "mgraphd " << args.node << ": holding until standard input ends" << std::endl;
+    std::cout << "mgraph_cluster_bench " << args.node << ": holding until standard input ends" << std::endl;
     std::string ignored;
     while (std::getline(std::cin, ignored)) {
     }
   }
-  // Stop the cluster: every node, this one last.
-  for (const caf::actor& n : node_actors) client->send(n, stop_atom::value);
-  client->send_exit(coordinator, caf::exit_reason::user_shutdown);
-  return exit_code;
+  return exit_code;  // stop_cluster stops every node, this one last
 }
 
 }  // namespace
@@ -372,7 +503,8 @@ int main(int argc, char** argv) {
   app.add_option("--node", args.node, "This node's name in the configuration")->required();
   app.add_option("--port-file", args.port_file, "Write the port this node listens on to FILE");
   app.add_option("--peer", args.peers, "NAME=HOST:PORT of another node (overrides the file)");
-  app.add_option("--epochs", args.epochs, "Epochs to run (coordinator; default: the file's)");
+  app.add_option("--epochs", args.epochs, "Epochs to run (coordinator; default: the file's)")
+      ->check(CLI::Range(std::int64_t{0}, mgraph::node::epochs_max));
   app.add_option("--admin", args.admin, "Serve the admin socket (mgraphctl) at PATH");
   app.add_option("--data", args.data,
                  "Coordinator: input log directory; logged epochs are run again first");

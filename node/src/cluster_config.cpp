@@ -1,32 +1,239 @@
 #include "cluster_config.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <span>
 #include <sstream>
 
 namespace mgraph::node {
 namespace {
 
+using Keys = std::span<const std::string_view>;
+
+/// The keys each table may hold.
+constexpr std::string_view top_keys[] = {"cluster", "node"};
+constexpr std::string_view cluster_keys[] = {"schema", "seed", "fields", "partitions", "epochs",
+                                             "peer_frame_bytes_max"};
+constexpr std::string_view node_keys[] = {"name",        "host",        "port",
+                                           "client_port", "coordinator", "partitions"};
+
 Status bad(const std::string& path, const std::string& what) {
   return Status(StatusCode::invalid_argument, path + ": " + what);
 }
 
-/// An integer entry in [lo, hi], or `fallback` when absent.
+/// "FILE:LINE:COL: what".
+Status bad_at(const std::string& path, const toml::source_region& at, const std::string& what) {
+  std::ostringstream s;
+  s << path << ":" << at.begin.line << ":" << at.begin.column << ": " << what;
+  return Status(StatusCode::invalid_argument, s.str());
+}
+
+std::string join(Keys keys) {
+  std::string out;
+  for (std::string_view k : keys) out += (out.empty() ? "" : ", ") + std::string(k);
+  return out;
+}
+
+/// Every key of `t` is one of `known`. `table` names it in messages ("[cluster]"; empty
+/// at the top level), `prefix` heads the names of tables inside it ("cluster.").
+Status check_keys(const std::string& path, const toml::table& t, Keys known,
+                  const std::string& table, const std::string& prefix) {
+  for (auto&& [key, value] : t) {
+    if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
+    const std::string name(key.str());
+    std::string what;
+    if (value.is_table()) {
+      what = "unknown table [" + prefix + name + "]";
+    } else if (value.is_array_of_tables()) {
+      what = "unknown table [[" + prefix + name + "]]";
+    } else {
+      what = "unknown key '" + name + "'" + (table.empty() ? "" : " in " + table);
+    }
+    return bad_at(path, key.source(), what + "; known: " + join(known));
+  }
+  return Status();
+}
+
+/// An integer entry of `t` in [lo, hi] (a float, even 3.0, is not one), or `fallback`
+/// when absent; `why` gives the reason for the range.
 Result<std::int64_t> integer(const std::string& path, const toml::table& t, const char* key,
                              std::int64_t fallback, std::int64_t lo, std::int64_t hi,
-                             const std::string& where) {
+                             const std::string& where, const char* why = nullptr) {
   const toml::node* n = t.get(key);
   if (n == nullptr) return fallback;
-  const std::optional<std::int64_t> v = n->value<std::int64_t>();
-  if (!v || *v < lo || *v > hi) {
+  const toml::value<std::int64_t>* v = n->as_integer();
+  if (v == nullptr || v->get() < lo || v->get() > hi) {
     std::ostringstream s;
-    s << where << "." << key << " must be an integer in [" << lo << ", " << hi << "] (line "
-      << n->source().begin.line << ")";
-    return bad(path, s.str());
+    s << where << "." << key << " must be an integer in [" << lo << ", " << hi << "]";
+    if (why != nullptr) s << " (" << why << ")";
+    return bad_at(path, n->source(), s.str());
   }
-  return *v;
+  return v->get();
+}
+
+/// A string entry of `t` of 1 to `bytes_max` bytes, or `fallback` when absent (nullopt:
+/// required).
+Result<std::string> string(const std::string& path, const toml::table& t, const char* key,
+                           const std::optional<std::string>& fallback, std::size_t bytes_max,
+                           const std::string& where) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) {
+    if (fallback) return *fallback;
+    return bad_at(path, t.source(), where + " has no " + key);
+  }
+  const toml::value<std::string>* v = n->as_string();
+  if (v == nullptr || v->get().empty() || v->get().size() > bytes_max) {
+    return bad_at(
+        path, n->source(),
+        where + "." + key + " must be a string of 1 to " + std::to_string(bytes_max) + " bytes");
+  }
+  return v->get();
+}
+
+Status parse_cluster_table(const std::string& path, const toml::table& root, ClusterConfig& c) {
+  const toml::node* node = root.get("cluster");
+  if (node == nullptr) return bad(path, "no [cluster] table");
+  const toml::table* cluster = node->as_table();
+  if (cluster == nullptr) return bad_at(path, node->source(), "cluster must be a table, [cluster]");
+  if (Status s = check_keys(path, *cluster, cluster_keys, "[cluster]", "cluster."); !s.is_ok())
+    return s;
+  auto seed = integer(path, *cluster, "seed", 1, 0, INT64_MAX, "cluster");
+  auto fields = integer(path, *cluster, "fields", 100, fields_min, fields_max, "cluster",
+                        "a node builds the whole workload; larger ones take minutes and GBs");
+  auto parts = integer(path, *cluster, "partitions", 3, 1, partitions_max, "cluster",
+                       "one actor each; every partition is sent the handles of all");
+  auto epochs = integer(path, *cluster, "epochs", 100, 0, epochs_max, "cluster");
+  auto frame = integer(path, *cluster, "peer_frame_bytes_max", peer_frame_bytes_default,
+                       peer_frame_bytes_lower, peer_frame_bytes_upper, "cluster",
+                       "each peer connection may make a node hold one frame of this size");
+  for (const Result<std::int64_t>* r : {&seed, &fields, &parts, &epochs, &frame}) {
+    if (!r->is_ok()) return r->status();
+  }
+  c.workload.seed = static_cast<std::uint64_t>(*seed);
+  c.workload.fields = static_cast<std::size_t>(*fields);
+  c.partitions = static_cast<std::size_t>(*parts);
+  c.workload.epochs = static_cast<std::uint64_t>(*epochs);
+  c.peer_frame_bytes_max = static_cast<std::uint32_t>(*frame);
+  if (const toml::node* schema = cluster->get("schema"); schema != nullptr) {
+    const toml::value<std::string>* file = schema->as_string();
+    if (file == nullptr || file->get().empty()) {
+      return bad_at(path, schema->source(), "cluster.schema must be the path of a *.mgs file");
+    }
+    c.schema = (std::filesystem::path(path).parent_path() / file->get()).string();
+  }
+  return Status();
+}
+
+/// The partitions list of node `n`; `hosted_by[p]` names the node hosting p so far.
+Status parse_partitions(const std::string& path, const toml::table& t, NodeConfig& n,
+                        std::vector<std::string>& hosted_by) {
+  const toml::node* list = t.get("partitions");
+  if (list == nullptr)
+    return bad_at(path, t.source(), "node " + n.name + " has no partitions list");
+  const toml::array* ps = list->as_array();
+  if (ps == nullptr)
+    return bad_at(path, list->source(), "node " + n.name + ".partitions must be a list");
+  for (const toml::node& p : *ps) {
+    const toml::value<std::int64_t>* id = p.as_integer();
+    if (id == nullptr || id->get() < 0 || static_cast<std::size_t>(id->get()) >= hosted_by.size()) {
+      return bad_at(path, p.source(),
+                    "node " + n.name + " names a partition outside [0, " +
+                        std::to_string(hosted_by.size()) + ") or not an integer");
+    }
+    std::string& host = hosted_by[static_cast<std::size_t>(id->get())];
+    if (!host.empty()) {
+      return bad_at(path, p.source(),
+                    "partition " + std::to_string(id->get()) + " is hosted by 2 nodes (" + host +
+                        " and " + n.name + "); each needs exactly one");
+    }
+    host = n.name;
+    n.partitions.push_back(static_cast<codec::PartitionId>(id->get()));
+  }
+  return Status();
+}
+
+Result<NodeConfig> parse_node(const std::string& path, const toml::table& t, std::size_t index,
+                              const ClusterConfig& c, std::vector<std::string>& hosted_by) {
+  const std::string where = "node " + std::to_string(index + 1);
+  if (Status s = check_keys(path, t, node_keys, "[[node]]", "node."); !s.is_ok()) return s;
+  NodeConfig n;
+  Result<std::string> name = string(path, t, "name", std::nullopt, node_name_bytes_max, where);
+  if (!name.is_ok()) return name.status();
+  if (!valid_node_name(*name)) {
+    return bad_at(path, t.get("name")->source(),
+                  where + ".name must be 1 to " + std::to_string(node_name_bytes_max) +
+                      " of A-Z a-z 0-9 _ . - (it appears in --peer NAME=HOST:PORT)");
+  }
+  n.name = std::move(name).value();
+  if (c.find(n.name) != nullptr) {
+    return bad_at(path, t.get("name")->source(), "two nodes are named '" + n.name + "'");
+  }
+  Result<std::string> host = string(path, t, "host", n.host, host_bytes_max, "node " + n.name);
+  if (!host.is_ok()) return host.status();
+  n.host = std::move(host).value();
+  Result<std::int64_t> port = integer(path, t, "port", 0, 0, 65535, "node " + n.name);
+  if (!port.is_ok()) return port.status();
+  n.port = static_cast<std::uint16_t>(*port);
+  Result<std::int64_t> client_port = integer(path, t, "client_port", 0, 0, 65535, "node " + n.name);
+  if (!client_port.is_ok()) return client_port.status();
+  n.client_port = static_cast<std::uint16_t>(*client_port);
+  if (const toml::node* co = t.get("coordinator"); co != nullptr) {
+    if (!co->is_boolean())
+      return bad_at(path, co->source(), "node " + n.name + ".coordinator must be true or false");
+    n.coordinator = co->as_boolean()->get();
+  }
+  if (Status s = parse_partitions(path, t, n, hosted_by); !s.is_ok()) return s;
+  return n;
+}
+
+Status parse_nodes(const std::string& path, const toml::table& root, ClusterConfig& c) {
+  const toml::node* node = root.get("node");
+  if (node == nullptr) return bad(path, "no [[node]] entries");
+  const toml::array* nodes = node->as_array();
+  if (nodes == nullptr)
+    return bad_at(path, node->source(), "node must be [[node]] entries, not [node]");
+  if (nodes->empty()) return bad_at(path, node->source(), "no [[node]] entries");
+  if (nodes->size() > nodes_max) {
+    return bad_at(path, (*nodes)[nodes_max].source(),
+                  "more than " + std::to_string(nodes_max) + " nodes");
+  }
+  std::vector<std::string> hosted_by(c.partitions);
+  for (std::size_t i = 0; i < nodes->size(); ++i) {
+    const toml::table* t = (*nodes)[i].as_table();
+    if (t == nullptr)
+      return bad_at(path, (*nodes)[i].source(),
+                    "node " + std::to_string(i + 1) + " is not a table");
+    Result<NodeConfig> n = parse_node(path, *t, i, c, hosted_by);
+    if (!n.is_ok()) return n.status();
+    if (n->coordinator && std::any_of(c.nodes.begin(), c.nodes.end(),
+                                      [](const NodeConfig& o) { return o.coordinator; })) {
+      return bad_at(path, t->get("coordinator")->source(),
+                    "node " + n->name + " is coordinator too; exactly one node must be");
+    }
+    c.nodes.push_back(std::move(n).value());
+  }
+  const auto unhosted = std::find(hosted_by.begin(), hosted_by.end(), std::string());
+  if (unhosted != hosted_by.end()) {
+    const toml::node* parts = root["cluster"]["partitions"].node();
+    const toml::source_region at =
+        parts != nullptr ? parts->source() : root["cluster"].node()->source();
+    return bad_at(path, at,
+                  "partition " + std::to_string(unhosted - hosted_by.begin()) +
+                      " is hosted by 0 nodes; each needs exactly one");
+  }
+  if (std::none_of(c.nodes.begin(), c.nodes.end(),
+                   [](const NodeConfig& n) { return n.coordinator; })) {
+    return bad_at(path, node->source(), "0 nodes are coordinator; exactly one must be");
+  }
+  return Status();
 }
 
 }  // namespace
@@ -39,87 +246,66 @@ const NodeConfig* ClusterConfig::find(const std::string& name) const {
 }
 
 const NodeConfig& ClusterConfig::coordinator() const {
-  return *std::find_if(nodes.begin(), nodes.end(), [](const NodeConfig& n) { return n.coordinator; });
+  return *std::find_if(nodes.begin(), nodes.end(),
+                       [](const NodeConfig& n) { return n.coordinator; });
+}
+
+bool valid_node_name(std::string_view name) {
+  if (name.empty() || name.size() > node_name_bytes_max) return false;
+  return std::all_of(name.begin(), name.end(), [](char ch) {
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch == '.' || ch == '-';
+  });
+}
+
+Result<ClusterConfig> parse_cluster_config(std::string_view text, const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    return bad_at(path, e.source(), std::string(e.description()));
+  }
+  if (Status s = check_keys(path, root, top_keys, "", ""); !s.is_ok()) return s;
+  ClusterConfig c;
+  if (Status s = parse_cluster_table(path, root, c); !s.is_ok()) return s;
+  if (Status s = parse_nodes(path, root, c); !s.is_ok()) return s;
+  return c;
 }
 
 Result<ClusterConfig> load_cluster_config(const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream s;
-    s << "line " << e.source().begin.line << ", column " << e.source().begin.column << ": "
-      << e.description();
-    return bad(path, s.str());
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return bad(path, std::string("cannot read: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) {
+    return bad(path, S_ISDIR(st.st_mode) ? "is a directory, not a configuration file"
+                                         : "is not a regular file");
   }
-  ClusterConfig c;
-  const toml::table* cluster = root["cluster"].as_table();
-  if (cluster == nullptr) return bad(path, "no [cluster] table");
-  Result<std::int64_t> seed = integer(path, *cluster, "seed", 1, 0, INT64_MAX, "cluster");
-  Result<std::int64_t> fields = integer(path, *cluster, "fields", 100, 4, 10'000'000, "cluster");
-  Result<std::int64_t> parts = integer(path, *cluster, "partitions", 1, 1, 4096, "cluster");
-  Result<std::int64_t> epochs = integer(path, *cluster, "epochs", 100, 0, INT64_MAX, "cluster");
-  for (const auto* r : {&seed, &fields, &parts, &epochs}) {
-    if (!r->is_ok()) return r->status();
+  if (static_cast<std::uint64_t>(st.st_size) > config_bytes_max) {
+    return bad(path,
+               "larger than " + std::to_string(config_bytes_max) + " bytes; not a configuration");
   }
-  c.workload.seed = static_cast<std::uint64_t>(*seed);
-  c.workload.fields = static_cast<std::size_t>(*fields);
-  c.workload.epochs = static_cast<std::uint64_t>(*epochs);
-  c.partitions = static_cast<std::size_t>(*parts);
-  if (const toml::node* schema = cluster->get("schema")) {
-    const std::optional<std::string> file = schema->value<std::string>();
-    if (!file || file->empty()) {
-      return bad(path, "cluster.schema must be the path of a *.mgs file (line " +
-                           std::to_string(schema->source().begin.line) + ")");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return bad(path, std::string("cannot read: ") + std::strerror(errno));
+  // Read at most one byte past the bound, in case the file grew since stat().
+  std::string text(config_bytes_max + 1, '\0');
+  std::size_t got = 0;
+  while (got < text.size()) {  // each pass reads at least one byte or ends
+    const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      return bad(path, std::string("cannot read: ") + std::strerror(error));
     }
-    c.schema = (std::filesystem::path(path).parent_path() / *file).string();
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
   }
-
-  const toml::array* nodes = root["node"].as_array();
-  if (nodes == nullptr || nodes->empty()) return bad(path, "no [[node]] entries");
-  std::vector<int> hosted(c.partitions, 0);
-  for (std::size_t i = 0; i < nodes->size(); ++i) {
-    const toml::table* t = (*nodes)[i].as_table();
-    const std::string where = "node " + std::to_string(i + 1);
-    if (t == nullptr) return bad(path, where + " is not a table");
-    NodeConfig n;
-    const std::optional<std::string> name = (*t)["name"].value<std::string>();
-    if (!name || name->empty()) return bad(path, where + " has no name");
-    n.name = *name;
-    if (c.find(n.name) != nullptr) return bad(path, "two nodes are named '" + n.name + "'");
-    n.host = (*t)["host"].value_or(std::string("127.0.0.1"));
-    Result<std::int64_t> port = integer(path, *t, "port", 0, 0, 65535, "node " + n.name);
-    if (!port.is_ok()) return port.status();
-    n.port = static_cast<std::uint16_t>(*port);
-    Result<std::int64_t> client_port = integer(path, *t, "client_port", 0, 0, 65535, "node " + n.name);
-    if (!client_port.is_ok()) return client_port.status();
-    n.client_port = static_cast<std::uint16_t>(*client_port);
-    n.coordinator = (*t)["coordinator"].value_or(false);
-    const toml::array* ps = (*t)["partitions"].as_array();
-    if (ps == nullptr) return bad(path, "node " + n.name + " has no partitions list");
-    for (const toml::node& p : *ps) {
-      const std::optional<std::int64_t> id = p.value<std::int64_t>();
-      if (!id || *id < 0 || static_cast<std::size_t>(*id) >= c.partitions) {
-        return bad(path, "node " + n.name + " names a partition outside [0, " +
-                             std::to_string(c.partitions) + ")");
-      }
-      ++hosted[static_cast<std::size_t>(*id)];
-      n.partitions.push_back(static_cast<codec::PartitionId>(*id));
-    }
-    c.nodes.push_back(std::move(n));
+  ::close(fd);
+  if (got > config_bytes_max) {
+    return bad(path,
+               "larger than " + std::to_string(config_bytes_max) + " bytes; not a configuration");
   }
-  for (std::size_t p = 0; p < hosted.size(); ++p) {
-    if (hosted[p] != 1) {
-      return bad(path, "partition " + std::to_string(p) + " is hosted by " +
-                           std::to_string(hosted[p]) + " nodes; each needs exactly one");
-    }
-  }
-  const auto coordinators = std::count_if(c.nodes.begin(), c.nodes.end(),
-                                          [](const NodeConfig& n) { return n.coordinator; });
-  if (coordinators != 1) {
-    return bad(path, std::to_string(coordinators) + " nodes are coordinator; exactly one must be");
-  }
-  return c;
+  text.resize(got);
+  return parse_cluster_config(text, path);
 }
 
 }  // namespace mgraph::node

@@ -1,21 +1,57 @@
 #pragma once
 // The cluster configuration file (TOML; cluster-configs/local-3.toml):
 //
-//   [cluster]  schema (the *.mgs file every node serves, relative to the configuration
-//              file), partitions; for the cluster benchmark instead of a schema: seed,
-//              fields (the synthetic workload) and epochs (to run)
+//   [cluster]  schema (the *.mgs file every mgraphd node serves, relative to this file),
+//              partitions, peer_frame_bytes_max (largest BASP frame a node's peer port
+//              accepts); for the cluster benchmark (mgraph_cluster_bench): seed, fields
+//              (the synthetic workload) and epochs (to run)
 //   [[node]]   name, host, port (peers; 0: the OS chooses), client_port (clients; 0: the
 //              OS chooses), coordinator (bool, exactly one node), partitions (ids it
 //              hosts; every partition on exactly one node)
+//
+// Nothing else is accepted: an unknown table or key, a value of the wrong type or out of
+// its range is an error naming the file, the line and the column ("FILE:LINE:COL: what").
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mgraph/codec/epoch_codec.hpp"
 #include "mgraph/graph/status.hpp"
 
 namespace mgraph::node {
+
+/// Largest configuration file read: a cluster of 4096 partitions over a few nodes is
+/// about 25 KB, so anything near this is not a configuration.
+inline constexpr std::size_t config_bytes_max = 1u << 20;
+/// Fewest workload fields: the workload's DAG needs a few variables and derived fields.
+inline constexpr std::int64_t fields_min = 4;
+/// Most workload fields: every node builds the whole workload and the coordinator also
+/// the oracle; at 10^6 fields that takes ~6 s and ~600 MB on the coordinator (2 cores),
+/// at 10^7 it was not listening after 90 s at 4.6 GB.
+inline constexpr std::int64_t fields_max = 1'000'000;
+/// Most partitions: one actor each, and every partition is sent the handles of all
+/// (a message of ~150 KB at 4096).
+inline constexpr std::int64_t partitions_max = 4096;
+/// Most epochs in one run: ~20 days at 600 epochs/s, and epoch numbers of many runs over
+/// one input log stay far from overflowing.
+inline constexpr std::int64_t epochs_max = 1'000'000'000;
+/// Nodes in a cluster: the coordinator connects to each in turn at start.
+inline constexpr std::size_t nodes_max = 256;
+/// Longest node name: names appear in --peer NAME=HOST:PORT and in every message.
+inline constexpr std::size_t node_name_bytes_max = 64;
+/// Longest host: a DNS name has at most 253 characters.
+inline constexpr std::size_t host_bytes_max = 253;
+/// Default largest BASP frame payload a peer may send. The largest a cluster within these
+/// limits sends is the list of every partition's handle, ~160 KB at partitions_max
+/// (measured; epoch messages of 10^6 fields stay under 1 KB): 25 times that.
+inline constexpr std::int64_t peer_frame_bytes_default = 4 << 20;
+/// Smallest peer_frame_bytes_max: that list of 4096 handles still fits.
+inline constexpr std::int64_t peer_frame_bytes_lower = 256 << 10;
+/// Largest peer_frame_bytes_max: each open peer connection may make CAF hold one frame of
+/// this size, so it bounds what a peer that sends nothing else can pin.
+inline constexpr std::int64_t peer_frame_bytes_upper = 256 << 20;
 
 struct NodeConfig {
   std::string name;
@@ -34,18 +70,26 @@ struct WorkloadConfig {
 };
 
 struct ClusterConfig {
-  /// The schema file, as a path relative to the working directory (the file's own entry
-  /// is relative to the configuration file); empty: none given.
+  /// The schema file, as a path from the working directory (the file's entry is relative
+  /// to the configuration file); empty: none given.
   std::string schema;
-  std::size_t partitions = 1;
+  std::size_t partitions = 3;
   WorkloadConfig workload;
+  std::uint32_t peer_frame_bytes_max = peer_frame_bytes_default;
   std::vector<NodeConfig> nodes;
 
   const NodeConfig* find(const std::string& name) const;
   const NodeConfig& coordinator() const;
 };
 
-/// Reads and checks a configuration file; errors name the file and what is wrong.
+/// Reads and checks a configuration file (a regular file of at most config_bytes_max);
+/// errors name the file and, where there is one, the line and column.
 Result<ClusterConfig> load_cluster_config(const std::string& path);
+
+/// Checks configuration text; `path` names it in errors.
+Result<ClusterConfig> parse_cluster_config(std::string_view text, const std::string& path);
+
+/// True for a usable node name: 1 to node_name_bytes_max of [A-Za-z0-9_.-].
+bool valid_node_name(std::string_view name);
 
 }  // namespace mgraph::node

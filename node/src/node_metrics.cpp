@@ -1,13 +1,30 @@
 #include "node_metrics.hpp"
 
 #include <exception>
+#include <string>
+#include <vector>
 
 namespace mgraph::node {
+
+namespace {
+
+/// Connections civetweb serves at once (a thread each): a scraper is answered at once while
+/// up to 31 other connections (idle, or sending a request slowly) are open.
+constexpr int metrics_threads = 32;
+/// How long a connection may take to send its request, or to take the answer: a scraper
+/// sends a few hundred bytes at once, so 1 s is ample; an idle or slow connection frees its
+/// thread after it (civetweb's default is 30 s). With more than metrics_threads - 1 such
+/// connections, a scrape waits about request_timeout_ms for each metrics_threads of them.
+constexpr int request_timeout_ms = 1000;
+
+}  // namespace
 
 Result<std::unique_ptr<NodeMetrics>> NodeMetrics::serve(const std::string& address) {
   std::unique_ptr<NodeMetrics> m(new NodeMetrics());
   try {
-    m->exposer_ = std::make_unique<prometheus::Exposer>(address);
+    m->exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+        "listening_ports", address, "num_threads", std::to_string(metrics_threads),
+        "request_timeout_ms", std::to_string(request_timeout_ms), "enable_keep_alive", "no"});
   } catch (const std::exception& e) {
     return Status(StatusCode::io_error, "cannot serve metrics on " + address + ": " + e.what());
   }

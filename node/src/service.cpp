@@ -25,6 +25,7 @@
 #include "mgraph/graph/schema/schema.hpp"
 #include "node_metrics.hpp"
 #include "node_state.hpp"
+#include "peer_guard.hpp"
 
 namespace mgraph::node {
 namespace {
@@ -152,11 +153,21 @@ int run_service(const ServiceOptions& o) {
   } stop_actors{{node}};
   if (documents) stop_actors.actors.push_back(documents);
 
-  auto bound = sys.middleman().publish(node, self->port, self->host.c_str());
-  if (!bound) {
-    return fail(3, o.node, "cannot listen on " + self->host + ":" + std::to_string(self->port) +
-                               ": " + sys.render(bound.error()));
-  }
+  // CAF on loopback only; the peer guard serves the configured address and relays to it,
+  // closing a connection whose frame claims more than peer_frame_bytes_max.
+  auto inner = sys.middleman().publish(node, 0, "127.0.0.1");
+  if (!inner) return fail(3, o.node, "cannot listen on 127.0.0.1: " + sys.render(inner.error()));
+  PeerGuardOptions guard_options;
+  guard_options.host = self->host;
+  guard_options.port = self->port;
+  guard_options.inner_port = *inner;
+  guard_options.frame_bytes_max = o.config.peer_frame_bytes_max;
+  guard_options.report = [name = o.node](const std::string& what) {
+    std::cerr << ("mgraphd " + name + ": " + what + "\n") << std::flush;
+  };
+  auto guard = PeerGuard::start(std::move(guard_options));
+  if (!guard.is_ok()) return fail(3, o.node, guard.status().message());
+  const std::uint16_t bound = (*guard)->port();
   if (!self->coordinator) {
     const NodeConfig& c = o.config.coordinator();
     LinkTarget target{c.name, c.host, c.port};
@@ -178,14 +189,14 @@ int run_service(const ServiceOptions& o) {
     return fail(3, o.node, "cannot serve clients on " + self->host + ":" +
                                std::to_string(self->client_port) + ": " + clients.status().message());
   }
-  std::cout << "mgraphd " << o.node << ": listening on " << self->host << ":" << *bound
+  std::cout << "mgraphd " << o.node << ": listening on " << self->host << ":" << bound
             << " (peers), " << self->host << ":" << (*clients)->port() << " (clients); schema "
             << info.name << "; partitions";
   for (const actors::PartitionId p : self->partitions) std::cout << " " << p;
   std::cout << (self->coordinator ? "; coordinator" : "") << std::endl;
   if (!o.port_file.empty()) {
     const std::string tmp = o.port_file + ".tmp";
-    std::ofstream(tmp) << nlohmann::json{{"peer", *bound}, {"client", (*clients)->port()}}.dump()
+    std::ofstream(tmp) << nlohmann::json{{"peer", bound}, {"client", (*clients)->port()}}.dump()
                        << "\n";
     std::error_code ec;
     fs::rename(tmp, o.port_file, ec);
@@ -196,7 +207,7 @@ int run_service(const ServiceOptions& o) {
   std::unique_ptr<AdminServer> admin;
   if (!o.admin.empty()) {
     NodeStatus status{.node = o.node,
-                      .listen = self->host + ":" + std::to_string(*bound),
+                      .listen = self->host + ":" + std::to_string(bound),
                       .coordinator = self->coordinator,
                       .partitions = self->partitions,
                       .committed = &committed,

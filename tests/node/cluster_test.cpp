@@ -98,8 +98,8 @@ TEST_F(Cluster, ThreeNodesOnLoopbackRunEpochsLikeTheOracleAndStopCleanly) {
   // The coordinator stopped the others.
   EXPECT_EQ(n2.finish(kSilenceMs), 0) << n2.printed;
   EXPECT_EQ(n3.finish(kSilenceMs), 0) << n3.printed;
-  EXPECT_NE(n2.printed.find("mgraphd n2: stopped"), std::string::npos) << n2.printed;
-  EXPECT_NE(n3.printed.find("mgraphd n3: stopped"), std::string::npos) << n3.printed;
+  EXPECT_NE(n2.printed.find("mgraph_cluster_bench n2: stopped"), std::string::npos) << n2.printed;
+  EXPECT_NE(n3.printed.find("mgraph_cluster_bench n3: stopped"), std::string::npos) << n3.printed;
 }
 
 /// GET http://127.0.0.1:PORT/metrics; the body, or "" on any failure.
@@ -285,7 +285,7 @@ TEST_F(Cluster, TheAdminSocketReportsStatusAndShutsANodeDown) {
   out = mgraphctl((dir_ / "n3.sock").string(), "shutdown", &rc);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_EQ(n3b.finish(kSilenceMs), 0) << n3b.printed;
-  EXPECT_NE(n3b.printed.find("mgraphd n3: stopped"), std::string::npos) << n3b.printed;
+  EXPECT_NE(n3b.printed.find("mgraph_cluster_bench n3: stopped"), std::string::npos) << n3b.printed;
 }
 
 TEST_F(Cluster, BadConfigurationsAreRefusedNamingTheFileAndTheProblem) {
@@ -295,7 +295,7 @@ TEST_F(Cluster, BadConfigurationsAreRefusedNamingTheFileAndTheProblem) {
   };
   const Case cases[] = {
       {"[cluster]\nfields = 10\npartitions = 2\n", "no [[node]] entries"},
-      {"[cluster\n", "line 1"},
+      {"[cluster\n", ":1:9: "},
       {"[cluster]\npartitions = 2\n[[node]]\nname = \"a\"\ncoordinator = true\npartitions = [0]\n",
        "partition 1 is hosted by 0 nodes"},
       {"[cluster]\npartitions = 1\n[[node]]\nname = \"a\"\npartitions = [0]\n",
@@ -311,7 +311,7 @@ TEST_F(Cluster, BadConfigurationsAreRefusedNamingTheFileAndTheProblem) {
     std::vector<std::string> a = args(config, "a");
     ChildProcess p = ChildProcess::spawn(a, /*merge_stderr=*/true);
     EXPECT_EQ(p.finish(kSilenceMs), 2) << c.text;
-    EXPECT_NE(p.printed.find(config + ": "), std::string::npos) << p.printed;
+    EXPECT_NE(p.printed.find(config + ":"), std::string::npos) << p.printed;
     EXPECT_NE(p.printed.find(c.expected), std::string::npos) << p.printed;
   }
   ChildProcess p = ChildProcess::spawn(args(write_config(kThreeNodes), "n9"), true);
