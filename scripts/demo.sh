@@ -2,15 +2,15 @@
 # The main job on an example: installs what is missing, builds (Release), then runs
 # the embedded engine demo, then a schema example through `mgraph eval`, then a persistent
 # session that is closed and reopened from its LMDB checkpoint, then a 3-node cluster on
-# loopback from cluster-configs/local-3.toml, which runs its epochs, checks every partition
-# against the oracle and stops cleanly.
+# loopback (cluster-configs/local-3.toml) serving examples/shop.mgs to a client
+# (`mgraph eval --connect`), whose output must equal the embedded run's, stopped cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
 echo "== configure and build (build/, Release)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release > build.log 2>&1 || { cat build.log; exit 1; }
-cmake --build build -j "$(nproc)" --target mgraph_embedded_demo mgraph mgraph_persistent_demo mgraphd >> build.log 2>&1 || { tail -50 build.log; exit 1; }
+cmake --build build -j "$(nproc)" --target mgraph_embedded_demo mgraph mgraph_persistent_demo mgraphd mgraphctl >> build.log 2>&1 || { tail -50 build.log; exit 1; }
 rm -f build.log
 
 echo
@@ -41,24 +41,51 @@ fi
 
 if [ -x build/node/mgraphd ]; then
   echo
-  echo "== a 3-node cluster on loopback: cluster-configs/local-3.toml"
+  echo "== a 3-node cluster on loopback serving examples/shop.mgs (cluster-configs/local-3.toml)"
   config=cluster-configs/local-3.toml
-  # n2 and n3 listen on ports the OS chooses and write them to files; n1 (the
-  # coordinator) connects to them, runs the epochs and stops the cluster.
-  ./build/node/mgraphd --config "$config" --node n2 --port-file "$demo_dir/n2.port" &
+  # n1 coordinates: it sequences and logs every batch. The documents' partition lives on n2,
+  # so every batch crosses nodes; the client talks to n3. Ports are chosen by the OS and
+  # written as JSON to --port-file; n2 and n3 learn the coordinator's with --peer.
+  port_of() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1"; }
+  wait_for() {
+    for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done
+    echo "demo: $1 did not appear within 10 s" >&2
+    exit 1
+  }
+  ./build/node/mgraphd --config "$config" --node n1 --port-file "$demo_dir/n1.json" \
+    --data "$demo_dir/n1.data" --admin "$demo_dir/n1.sock" &
   pids="$!"
-  ./build/node/mgraphd --config "$config" --node n3 --port-file "$demo_dir/n3.port" &
-  pids="$pids $!"
+  wait_for "$demo_dir/n1.json"
+  peer="n1=127.0.0.1:$(port_of "$demo_dir/n1.json" peer)"
+  for n in n2 n3; do
+    ./build/node/mgraphd --config "$config" --node "$n" --peer "$peer" \
+      --port-file "$demo_dir/$n.json" --admin "$demo_dir/$n.sock" &
+    pids="$pids $!"
+  done
+  wait_for "$demo_dir/n2.json"
+  wait_for "$demo_dir/n3.json"
   for _ in $(seq 100); do
-    [ -s "$demo_dir/n2.port" ] && [ -s "$demo_dir/n3.port" ] && break
+    ./build/node/mgraphctl --socket "$demo_dir/n3.sock" status 2>/dev/null | grep -q '"ready":true' && break
     sleep 0.1
   done
-  if ! [ -s "$demo_dir/n2.port" ] || ! [ -s "$demo_dir/n3.port" ]; then
-    echo "demo: n2 or n3 did not start listening within 10 s" >&2
+  echo
+  echo "== mgraphctl status (n3)"
+  ./build/node/mgraphctl --socket "$demo_dir/n3.sock" status
+  client="127.0.0.1:$(port_of "$demo_dir/n3.json" client)"
+  echo
+  echo "== mgraph eval --connect $client --script examples/shop.mgscript --echo-commits"
+  ./build/node/mgraph eval --connect "$client" --script examples/shop.mgscript --echo-commits \
+    | tee "$demo_dir/connected.out"
+  ./build/node/mgraph eval examples/shop.mgs --script examples/shop.mgscript --echo-commits \
+    > "$demo_dir/embedded.out"
+  if cmp -s "$demo_dir/connected.out" "$demo_dir/embedded.out"; then
+    echo "== the cluster printed exactly what the embedded engine prints"
+  else
+    echo "demo: the cluster's output differs from the embedded engine's:" >&2
+    diff "$demo_dir/embedded.out" "$demo_dir/connected.out" >&2 || true
     exit 1
   fi
-  ./build/node/mgraphd --config "$config" --node n1 \
-    --peer "n2=127.0.0.1:$(cat "$demo_dir/n2.port")" --peer "n3=127.0.0.1:$(cat "$demo_dir/n3.port")"
+  for n in n3 n2 n1; do ./build/node/mgraphctl --socket "$demo_dir/$n.sock" shutdown; done
   for pid in $pids; do wait "$pid"; done
   pids=""
   echo "== cluster stopped"
