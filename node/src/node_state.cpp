@@ -29,8 +29,16 @@ nlohmann::ordered_json NodeState::peers_json() const {
 }
 
 void NodeState::set_sequencer(caf::actor sequencer) {
-  std::lock_guard lock(mu_);
-  sequencer_ = std::move(sequencer);
+  std::function<void()> ready;
+  {
+    std::lock_guard lock(mu_);
+    sequencer_ = std::move(sequencer);
+    if (sequencer_ && !was_ready_) {
+      was_ready_ = true;
+      ready = on_ready_;
+    }
+  }
+  if (ready) ready();
 }
 
 caf::actor NodeState::sequencer() const {

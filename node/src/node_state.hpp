@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -29,7 +30,13 @@ class NodeState {
   /// {"NAME": {"state": "up"|"unreachable"|"refused", "detail": "..."}, ...}
   nlohmann::ordered_json peers_json() const;
 
+  /// The sequencer's handle (none: the coordinator is not reachable). `on_ready` is called,
+  /// on the caller's thread, the first time a handle is set.
   void set_sequencer(caf::actor sequencer);
+  void on_ready(std::function<void()> f) {
+    std::lock_guard lock(mu_);
+    on_ready_ = std::move(f);
+  }
   caf::actor sequencer() const;
 
   /// Asks the node to stop: `exit_code` 0 for a requested shutdown, else a failure (the
@@ -51,6 +58,8 @@ class NodeState {
   };
   std::map<std::string, Peer> peers_;
   caf::actor sequencer_;
+  std::function<void()> on_ready_;
+  bool was_ready_ = false;
   std::optional<std::pair<int, std::string>> stop_;
   std::uint64_t batches_ = 0;
 };

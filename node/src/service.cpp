@@ -113,6 +113,10 @@ int run_service(const ServiceOptions& o) {
 
   NodeState state;
   SignalWatch signals(state);  // before any other thread starts
+  state.on_ready([name = o.node] {
+    std::cout << ("mgraphd " + name + ": ready (the coordinator's sequencer is reachable)\n")
+              << std::flush;
+  });
   caf::actor_system_config cfg;
   configure(cfg);
   caf::actor_system sys{cfg};

@@ -1,0 +1,223 @@
+// mgraphd serving a user's schema: three processes on 127.0.0.1 with ports from the OS —
+// n1 coordinates, the documents' partition lives on n2, clients talk to n3 — and
+// `mgraph eval --connect` against them prints exactly what `mgraph eval SCHEMA` prints, for
+// every example and for random schemas and scripts. A node whose schema differs is refused;
+// a node started before its coordinator retries until it appears; SIGTERM stops a node.
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+
+#include "mgraph/graph/schema/schema.hpp"
+#include "support/child_process.hpp"
+#include "support/schema_gen.hpp"
+#include "support/script_gen.hpp"
+
+namespace mgraph::node {
+namespace {
+
+namespace fs = std::filesystem;
+using mgraph::testing::ChildProcess;
+
+constexpr int kSilenceMs = 60'000;  ///< watchdog on every wait for a process
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+/// A configuration of three nodes serving `schema`; n1's peer port given (0: the OS's).
+std::string three_nodes(const std::string& schema, int n1_port = 0) {
+  return "[cluster]\nschema = \"" + schema + "\"\npartitions = 1\n\n" +
+         "[[node]]\nname = \"n1\"\nport = " + std::to_string(n1_port) +
+         "\ncoordinator = true\npartitions = []\n\n"
+         "[[node]]\nname = \"n2\"\npartitions = [0]\n\n"
+         "[[node]]\nname = \"n3\"\npartitions = []\n";
+}
+
+class Service : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = fs::temp_directory_path() /
+           ("mgraph_service_" + std::to_string(::getpid()) + "_" + test.substr(0, 20));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    for (ChildProcess* c : {&n1_, &n2_, &n3_}) {
+      if (c->pid > 0) {
+        ::kill(c->pid, SIGKILL);
+        c->finish(kSilenceMs);
+      }
+    }
+    fs::remove_all(dir_);
+  }
+
+  std::string file(const std::string& name, const std::string& text) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+  static std::vector<std::string> node(const std::string& config, const std::string& name) {
+    return {MGRAPHD_BINARY, "--config", config, "--node", name};
+  }
+  /// The port a node printed before `what` ("(peers)" or "(clients)").
+  static int port_of(ChildProcess& c, const std::string& what) {
+    if (!c.read_until(what, kSilenceMs)) return 0;
+    const std::size_t end = c.printed.find(" " + what);
+    const std::size_t colon = c.printed.rfind(':', end);
+    return std::stoi(c.printed.substr(colon + 1, end - colon - 1));
+  }
+
+  /// Starts the three nodes serving `schema_text`; the client port of n3 (0 on failure).
+  int start(const std::string& schema_text) {
+    file("schema.mgs", schema_text);
+    const std::string config = file("cluster.toml", three_nodes("schema.mgs"));
+    n1_ = ChildProcess::spawn(node(config, "n1"), true);
+    const int peer = port_of(n1_, "(peers)");
+    if (peer == 0) return 0;
+    const std::string to_n1 = "n1=127.0.0.1:" + std::to_string(peer);
+    std::vector<std::string> a2 = node(config, "n2"), a3 = node(config, "n3");
+    for (auto* a : {&a2, &a3}) a->insert(a->end(), {"--peer", to_n1});
+    n2_ = ChildProcess::spawn(a2, true);
+    n3_ = ChildProcess::spawn(a3, true);
+    // Ready: n3 reaches the sequencer, which exists once n2 registered its partition.
+    if (!n3_.read_until(": ready", kSilenceMs)) return 0;
+    return port_of(n3_, "(clients)");
+  }
+  void stop_all() {
+    for (ChildProcess* c : {&n3_, &n2_, &n1_}) {
+      ::kill(c->pid, SIGTERM);
+      EXPECT_EQ(c->finish(kSilenceMs), 0) << c->printed;
+      EXPECT_NE(c->printed.find(": stopped"), std::string::npos) << c->printed;
+      c->pid = -1;
+    }
+  }
+
+  /// `mgraph ARGS...`: its standard output; its exit code in *rc.
+  static std::string mgraph(const std::vector<std::string>& args, int* rc) {
+    std::vector<std::string> argv{MGRAPH_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ChildProcess c = ChildProcess::spawn(argv);
+    ::close(c.in);
+    c.in = -1;
+    *rc = c.finish(kSilenceMs);
+    return c.printed;
+  }
+
+  fs::path dir_;
+  ChildProcess n1_, n2_, n3_;
+};
+
+TEST_F(Service, EveryExamplePrintsItsExpectedOutputThroughTheCluster) {
+  std::size_t examples = 0;
+  for (const auto& e : fs::directory_iterator(MGRAPH_EXAMPLES_DIR)) {
+    const fs::path script = fs::path(e.path()).replace_extension(".mgscript");
+    if (e.path().extension() != ".mgs" || !fs::exists(script)) continue;
+    SCOPED_TRACE(e.path().string());
+    const int client = start(read(e.path()));
+    ASSERT_GT(client, 0) << n1_.printed << n2_.printed << n3_.printed;
+    int rc = 0;
+    const std::string out = mgraph(
+        {"eval", "--connect", "127.0.0.1:" + std::to_string(client), "--script", script.string()},
+        &rc);
+    EXPECT_EQ(out, read(fs::path(e.path()).replace_extension(".expected")));
+    const fs::path exit_file = fs::path(e.path()).replace_extension(".exit");
+    EXPECT_EQ(rc, fs::exists(exit_file) ? std::stoi(read(exit_file)) : 0);
+    stop_all();
+    ++examples;
+  }
+  EXPECT_GE(examples, 6u);
+}
+
+TEST_F(Service, RandomSchemasAndScriptsPrintTheSameOnTheClusterAsEmbedded) {
+  constexpr std::uint64_t kSeeds = 20;
+  for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    testing::SchemaGenerator schemas(seed * 101);
+    const std::string text = schemas.schema();
+    auto compiled = schema::compile_schema(schema::SourceFile{"random.mgs", text});
+    ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+    testing::ScriptGenerator scripts(**compiled, seed);
+    const std::string script = file("script.mgscript", scripts.script(150));
+    const int client = start(text);
+    ASSERT_GT(client, 0) << n1_.printed << n2_.printed << n3_.printed;
+    int rc_cluster = 0, rc_embedded = 0;
+    const std::string cluster = mgraph(
+        {"eval", "--connect", "127.0.0.1:" + std::to_string(client), "--script", script},
+        &rc_cluster);
+    const std::string embedded =
+        mgraph({"eval", (dir_ / "schema.mgs").string(), "--script", script}, &rc_embedded);
+    ASSERT_EQ(cluster, embedded) << text << "\n" << read(script);
+    EXPECT_EQ(rc_cluster, rc_embedded);
+    stop_all();
+  }
+}
+
+TEST_F(Service, ANodeWithAnotherSchemaIsRefused) {
+  file("schema.mgs", "entity A { x: int = 0 }\n");
+  file("other.mgs", "entity A { x: int = 1 }\n");
+  const std::string config = file("cluster.toml", three_nodes("schema.mgs"));
+  std::string other_config = three_nodes("other.mgs");
+  const std::string other = file("other.toml", other_config);
+  n1_ = ChildProcess::spawn(node(config, "n1"), true);
+  const int peer = port_of(n1_, "(peers)");
+  ASSERT_GT(peer, 0) << n1_.printed;
+  std::vector<std::string> a2 = node(other, "n2");
+  a2.insert(a2.end(), {"--peer", "n1=127.0.0.1:" + std::to_string(peer)});
+  ChildProcess refused = ChildProcess::spawn(a2, true);
+  EXPECT_EQ(refused.finish(kSilenceMs), 2) << refused.printed;
+  EXPECT_NE(refused.printed.find("fingerprint"), std::string::npos) << refused.printed;
+  EXPECT_NE(refused.printed.find("start every node with the same schema file"), std::string::npos)
+      << refused.printed;
+}
+
+TEST_F(Service, ANodeStartedBeforeItsCoordinatorRetriesUntilItAppears) {
+  // A port from the OS for n1: bound, read, released, then given to n1 in the file.
+  const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int port = ntohs(addr.sin_port);
+  ::close(probe);
+  file("schema.mgs", "entity A { x: int = 0  y: int = x * 2 }\n");
+  const std::string config = file("cluster.toml", three_nodes("schema.mgs", port));
+  n2_ = ChildProcess::spawn(node(config, "n2"), true);
+  // n2 serves clients meanwhile, and says the cluster is not ready.
+  const int client = port_of(n2_, "(clients)");
+  ASSERT_GT(client, 0) << n2_.printed;
+  const std::string script = file("s.mgscript", "create A a x=4\ncommit\nget a.y\n");
+  int rc = 0;
+  mgraph({"eval", "--connect", "127.0.0.1:" + std::to_string(client), "--script", script}, &rc);
+  EXPECT_EQ(rc, 3);
+  n1_ = ChildProcess::spawn(node(config, "n1"), true);
+  ASSERT_TRUE(n2_.read_until(": ready", kSilenceMs)) << n2_.printed << n1_.printed;
+  const std::string out = mgraph(
+      {"eval", "--connect", "127.0.0.1:" + std::to_string(client), "--script", script}, &rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(out, "{\"get\":\"a.y\",\"value\":8,\"version\":1,\"revision\":1}\n");
+  for (ChildProcess* c : {&n2_, &n1_}) {
+    ::kill(c->pid, SIGTERM);
+    EXPECT_EQ(c->finish(kSilenceMs), 0) << c->printed;
+    c->pid = -1;
+  }
+}
+
+}  // namespace
+}  // namespace mgraph::node
