@@ -19,6 +19,7 @@
 #include "mgraph/graph/json.hpp"
 #include "mgraph/graph/schema/parser.hpp"
 #include "mgraph/graph/schema/schema.hpp"
+#include "mgraph/session/classifier.hpp"
 #include "mgraph/session/script_runner.hpp"
 #include "mgraph/node/persistent_session.hpp"
 
@@ -136,21 +137,10 @@ class LineSource {
   std::size_t len_ = 0;
 };
 
-/// The command of a line that only a persistent session runs (checkpoint, history,
-/// audit), or "" for every other line.
+/// The persistent-session command a line starts with (checkpoint, history, audit), or "".
 std::string_view session_command(std::string_view line) {
-  const std::size_t b = line.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return {};
-  line.remove_prefix(b);
-  for (const std::string_view cmd : {"checkpoint", "history", "audit"}) {
-    if (!line.starts_with(cmd)) continue;
-    const std::string_view after = line.substr(cmd.size());
-    if (after.empty() || after[0] == ' ' || after[0] == '\t' || after[0] == '\r' ||
-        after[0] == '#') {
-      return cmd;
-    }
-  }
-  return {};
+  const std::string_view word = session::command_word(line);
+  return session::is_session_command(word) ? word : std::string_view();
 }
 
 /// Where the lines of a script go: an embedded session, or a cluster.

@@ -9,6 +9,7 @@
 
 #include "mgraph/codec/image_codec.hpp"
 #include "mgraph/graph/json.hpp"
+#include "mgraph/session/classifier.hpp"
 #include "mgraph/persistence/checkpoint_writer.hpp"
 #include "mgraph/persistence/write_batch.hpp"
 
@@ -16,25 +17,14 @@ namespace mgraph::node {
 namespace {
 
 /// The command word of a script line ("" for blank and comment lines).
-std::string_view command_of(std::string_view line) {
-  std::size_t b = 0;
-  while (b < line.size() && (line[b] == ' ' || line[b] == '\t' || line[b] == '\r')) ++b;
-  std::size_t e = b;
-  while (e < line.size() && line[e] != ' ' && line[e] != '\t' && line[e] != '\r' && line[e] != '#')
-    ++e;
-  return line.substr(b, e - b);
-}
-
-/// Lines that change the runner's state, hence are logged.
+/// Whether a line with this command word is logged, and whether its success ends an epoch.
 bool is_logged(std::string_view cmd) {
-  return cmd == "create" || cmd == "update" || cmd == "delete" || cmd == "link" ||
-         cmd == "unlink" || cmd == "set" || cmd == "ack" || cmd == "commit" ||
-         cmd == "reject" || cmd == "undo" || cmd == "redo";
+  const std::optional<session::OpKind> kind = session::op_kind_of(cmd);
+  return kind && session::is_logged(*kind);
 }
-
-/// Lines whose success ends an epoch.
 bool ends_epoch(std::string_view cmd) {
-  return cmd == "commit" || cmd == "undo" || cmd == "redo";
+  const std::optional<session::OpKind> kind = session::op_kind_of(cmd);
+  return kind && session::ends_epoch(*kind);
 }
 
 std::string hex16(std::uint64_t v) {
@@ -251,7 +241,7 @@ Status PersistentSession::replay(std::uint64_t schema_hash, const std::string& s
                                            trim_newline(discarded)
                                      : std::string("failed when logged but now succeeds")));
       }
-      last_cmd = command_of(text);
+      last_cmd = session::command_word(text);
       last_ok = ok;
     }
     if (n == 0 || !last_ok || !ends_epoch(last_cmd))
@@ -269,7 +259,7 @@ Status PersistentSession::replay(std::uint64_t schema_hash, const std::string& s
 
 Status PersistentSession::run_line(std::string_view line, std::size_t line_no, std::string* out,
                                    bool* line_ok) {
-  const std::string_view cmd = command_of(line);
+  const std::string_view cmd = session::command_word(line);
   if (cmd == "checkpoint") {
     std::size_t bytes = 0;
     const Status s = take_checkpoint(&bytes);

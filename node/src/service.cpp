@@ -134,8 +134,9 @@ int run_service(const ServiceOptions& o) {
     if (o.data.empty()) {
       log = std::make_unique<actors::MemoryEpochLog>();
     } else {
+      // A path that is no usable epoch log is a bad argument, refused before listening.
       auto opened = LmdbEpochLog::open(o.data, wall_clock_ns);
-      if (!opened.is_ok()) return fail(3, o.node, opened.status().message());
+      if (!opened.is_ok()) return fail(2, o.node, "--data " + opened.status().message());
       log = std::move(opened).value();
     }
   }

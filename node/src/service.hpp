@@ -33,7 +33,8 @@ struct ServiceOptions {
 };
 
 /// Runs the node until it is stopped. Returns the exit code: 0 stopped as asked, 2 bad
-/// configuration or schema (or refused by the coordinator), 3 network or storage failure.
+/// configuration, schema or --data directory (or refused by the coordinator), 3 network or
+/// storage failure.
 int run_service(const ServiceOptions& options);
 
 }  // namespace mgraph::node

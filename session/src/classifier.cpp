@@ -87,7 +87,7 @@ class LineClassifier {
   std::optional<Classified> run() {
     if (c_.done()) return std::nullopt;
     const std::string_view cmd = c_.word();
-    const Status s = parse(cmd);
+    const Status s = parse(cmd, op_kind_of(cmd));
     if (!s.is_ok()) {
       out_.op.kind = OpKind::invalid;
       out_.op.error = s;
@@ -97,61 +97,52 @@ class LineClassifier {
   }
 
  private:
-  Status parse(std::string_view cmd) {
+  Status parse(std::string_view cmd, std::optional<OpKind> kind) {
     Op& op = out_.op;
-    if (cmd == "create") {
-      op.kind = OpKind::create;
-      op.entity = std::string(c_.word());
-      Cursor probe = c_;
-      const std::string_view w = probe.word();
-      if (!w.empty() && !probe.eat('=')) out_.alias = std::string(c_.word());
-      return take_values();
+    if (!kind) {
+      return bad("unknown command '" + std::string(cmd) +
+                 "' (create, update, delete, link, unlink, set, ack, commit, reject, undo, "
+                 "redo, get, explain, dot)");
     }
-    if (cmd == "update") {
-      op.kind = OpKind::update;
-      if (Status s = record(c_.word()); !s.is_ok()) return s;
-      return take_values();
-    }
-    if (cmd == "delete") {
-      op.kind = OpKind::remove;
-      if (Status s = record(c_.word()); !s.is_ok()) return s;
-      return end();
-    }
-    if (cmd == "link" || cmd == "unlink") {
-      op.kind = cmd == "link" ? OpKind::link : OpKind::unlink;
-      if (Status s = field_ref(cmd); !s.is_ok()) return s;
-      if (Status s = record(c_.word()); !s.is_ok()) return s;
-      return end();
-    }
-    if (cmd == "set" || cmd == "ack") {
-      op.kind = cmd == "set" ? OpKind::set : OpKind::ack;
-      if (Status s = field_ref(cmd); !s.is_ok()) return s;
-      op.value = Value(false);
-      if (cmd == "set") {
-        c_.eat('=');
-        Result<Value> parsed = c_.value();
-        if (!parsed.is_ok()) return parsed.status();
-        op.value = std::move(parsed).value();
+    op.kind = *kind;
+    switch (*kind) {
+      case OpKind::create: {
+        op.entity = std::string(c_.word());
+        Cursor probe = c_;
+        const std::string_view w = probe.word();
+        if (!w.empty() && !probe.eat('=')) out_.alias = std::string(c_.word());
+        return take_values();
       }
-      return end();
+      case OpKind::update:
+        if (Status s = record(c_.word()); !s.is_ok()) return s;
+        return take_values();
+      case OpKind::remove:
+        if (Status s = record(c_.word()); !s.is_ok()) return s;
+        return end();
+      case OpKind::link:
+      case OpKind::unlink:
+        if (Status s = field_ref(cmd); !s.is_ok()) return s;
+        if (Status s = record(c_.word()); !s.is_ok()) return s;
+        return end();
+      case OpKind::set:
+      case OpKind::ack:
+        if (Status s = field_ref(cmd); !s.is_ok()) return s;
+        op.value = Value(false);
+        if (*kind == OpKind::set) {
+          c_.eat('=');
+          Result<Value> parsed = c_.value();
+          if (!parsed.is_ok()) return parsed.status();
+          op.value = std::move(parsed).value();
+        }
+        return end();
+      case OpKind::get:
+      case OpKind::explain:
+        op.text = std::string(c_.rest());
+        if (Status s = field_ref(cmd); !s.is_ok()) return s;
+        return end();
+      default:  // commit, reject, undo, redo, dot: nothing follows
+        return end();
     }
-    if (cmd == "commit" || cmd == "reject" || cmd == "undo" || cmd == "redo" || cmd == "dot") {
-      op.kind = cmd == "commit"   ? OpKind::commit
-                : cmd == "reject" ? OpKind::reject
-                : cmd == "undo"   ? OpKind::undo
-                : cmd == "redo"   ? OpKind::redo
-                                  : OpKind::dot;
-      return end();
-    }
-    if (cmd == "get" || cmd == "explain") {
-      op.kind = cmd == "get" ? OpKind::get : OpKind::explain;
-      op.text = std::string(c_.rest());
-      if (Status s = field_ref(cmd); !s.is_ok()) return s;
-      return end();
-    }
-    return bad("unknown command '" + std::string(cmd) +
-               "' (create, update, delete, link, unlink, set, ack, commit, reject, undo, redo, "
-               "get, explain, dot)");
   }
 
   Status record(std::string_view name) {
@@ -183,7 +174,41 @@ class LineClassifier {
   Classified out_;
 };
 
+/// Every command word of the script language that names an operation: the one table.
+constexpr std::pair<std::string_view, OpKind> kCommandWords[] = {
+    {"create", OpKind::create}, {"update", OpKind::update},   {"delete", OpKind::remove},
+    {"link", OpKind::link},     {"unlink", OpKind::unlink},   {"set", OpKind::set},
+    {"ack", OpKind::ack},       {"commit", OpKind::commit},   {"reject", OpKind::reject},
+    {"undo", OpKind::undo},     {"redo", OpKind::redo},       {"get", OpKind::get},
+    {"explain", OpKind::explain}, {"dot", OpKind::dot}};
+
 }  // namespace
+
+std::string_view command_word(std::string_view line) {
+  Cursor c(line);
+  if (c.done()) return {};
+  return c.word();
+}
+
+std::optional<OpKind> op_kind_of(std::string_view word) {
+  for (const auto& [w, kind] : kCommandWords) {
+    if (w == word) return kind;
+  }
+  return std::nullopt;
+}
+
+bool is_session_command(std::string_view word) {
+  return word == "checkpoint" || word == "history" || word == "audit";
+}
+
+bool is_logged(OpKind kind) {
+  return is_mutation(kind) || kind == OpKind::commit || kind == OpKind::reject ||
+         kind == OpKind::undo || kind == OpKind::redo;
+}
+
+bool ends_epoch(OpKind kind) {
+  return kind == OpKind::commit || kind == OpKind::undo || kind == OpKind::redo;
+}
 
 std::optional<RecordId> record_id_of(std::string_view name) {
   const std::size_t hash = name.find('#');

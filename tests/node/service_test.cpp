@@ -219,5 +219,23 @@ TEST_F(Service, ANodeStartedBeforeItsCoordinatorRetriesUntilItAppears) {
   }
 }
 
+TEST_F(Service, ACoordinatorWithAnUnusableDataDirectoryStopsAtOnce) {
+  file("schema.mgs", "entity A { x: int = 0 }\n");
+  const std::string config = file("cluster.toml", three_nodes("schema.mgs"));
+  const std::string not_a_directory = file("plain", "not a store");
+  const std::string garbage = (dir_ / "garbage").string();
+  fs::create_directories(garbage);
+  file("garbage/data.mdb", std::string(8192, 'x'));
+  for (const std::string& data : {not_a_directory, garbage}) {
+    SCOPED_TRACE(data);
+    std::vector<std::string> args = node(config, "n1");
+    args.insert(args.end(), {"--data", data});
+    ChildProcess c = ChildProcess::spawn(args, true);
+    EXPECT_EQ(c.finish(kSilenceMs), 2) << c.printed;
+    EXPECT_NE(c.printed.find("--data " + data), std::string::npos) << c.printed;
+    EXPECT_EQ(c.printed.find("listening"), std::string::npos) << c.printed;
+  }
+}
+
 }  // namespace
 }  // namespace mgraph::node

@@ -31,6 +31,24 @@ struct Classified {
 /// and parsing stops at the first error, as executing the line would.
 std::optional<Classified> classify(std::string_view line, const RefResolver& resolve);
 
+/// The command word of a line: its first word (letters, digits, '_', '#', '.') after
+/// blanks; empty for a blank line or a comment.
+std::string_view command_word(std::string_view line);
+
+/// The operation a command word names; nullopt for any other word, the persistent-session
+/// commands among them.
+std::optional<OpKind> op_kind_of(std::string_view word);
+
+/// The commands a persistent embedded session answers itself (`mgraph eval --data`):
+/// checkpoint, history, audit.
+bool is_session_command(std::string_view word);
+
+/// Whether an op of `kind` changes what a persistent session must log: mutations, commit,
+/// reject, undo and redo.
+bool is_logged(OpKind kind);
+/// Whether a successful op of `kind` makes a new revision: commit, undo, redo.
+bool ends_epoch(OpKind kind);
+
 /// The record id in "#N" or "Entity#N"; nullopt for anything else (an alias).
 std::optional<RecordId> record_id_of(std::string_view name);
 
