@@ -13,6 +13,7 @@
 #include "mgraph/actors/documents.hpp"
 #include "mgraph/codec/session_codec.hpp"
 #include "mgraph/session/client.hpp"
+#include "support/schema_files.hpp"
 #include "support/script_gen.hpp"
 
 namespace mgraph::actors {
@@ -20,18 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::compile_file;
+using testing::read_file;
 
-std::shared_ptr<const schema::Schema> compile(const fs::path& p) {
-  auto compiled = schema::compile_schema(schema::SourceFile{p.string(), read(p)});
-  EXPECT_TRUE(compiled.is_ok()) << compiled.status().message();
-  return compiled.is_ok() ? std::move(compiled).value() : nullptr;
-}
 
 /// A sequencer and a partition over one log; batches sent and answered deterministically.
 class ActorCluster final : public session::Backend {
@@ -117,13 +109,13 @@ TEST_F(Documents, ExamplesPrintWhatTheyPrintEmbedded) {
     const fs::path script = fs::path(e.path()).replace_extension(".mgscript");
     if (!fs::exists(script)) continue;
     SCOPED_TRACE(e.path().string());
-    auto schema = compile(e.path());
+    auto schema = compile_file(e.path());
     ASSERT_NE(schema, nullptr);
     MemoryEpochLog log;
     ActorCluster cluster(sys, schema, &log);
     session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
-    EXPECT_EQ(run_lines(client, split(read(script)), 1),
-              read(fs::path(e.path()).replace_extension(".expected")));
+    EXPECT_EQ(run_lines(client, split(read_file(script)), 1),
+              read_file(fs::path(e.path()).replace_extension(".expected")));
     ++examples;
   }
   EXPECT_GE(examples, 5u);
@@ -131,7 +123,7 @@ TEST_F(Documents, ExamplesPrintWhatTheyPrintEmbedded) {
 
 TEST_F(Documents, ASequencerStartedAgainOnItsLogBringsTheDocumentsBack) {
   const fs::path mgs = fs::path(MGRAPH_EXAMPLES_DIR) / "nested_totals.mgs";
-  auto schema = compile(mgs);
+  auto schema = compile_file(mgs);
   ASSERT_NE(schema, nullptr);
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -162,7 +154,7 @@ TEST_F(Documents, ASequencerStartedAgainOnItsLogBringsTheDocumentsBack) {
 }
 
 TEST_F(Documents, BadBytesGetAnErrorAndTheSequencerServesOn) {
-  auto schema = compile(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
+  auto schema = compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
   ASSERT_NE(schema, nullptr);
   MemoryEpochLog log;
   ActorCluster cluster(sys, schema, &log);

@@ -21,6 +21,7 @@
 #include "mgraph/graph/schema/schema.hpp"
 #include "support/child_process.hpp"
 #include "support/schema_gen.hpp"
+#include "support/schema_files.hpp"
 #include "support/script_gen.hpp"
 
 namespace mgraph::node {
@@ -31,12 +32,8 @@ using mgraph::testing::ChildProcess;
 
 constexpr int kSilenceMs = 60'000;  ///< watchdog on every wait for a process
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::compile_file;
+using testing::read_file;
 
 /// A configuration of three nodes serving `schema`; n1's peer port given (0: the OS's).
 std::string three_nodes(const std::string& schema, int n1_port = 0) {
@@ -128,15 +125,15 @@ TEST_F(Service, EveryExamplePrintsItsExpectedOutputThroughTheCluster) {
     const fs::path script = fs::path(e.path()).replace_extension(".mgscript");
     if (e.path().extension() != ".mgs" || !fs::exists(script)) continue;
     SCOPED_TRACE(e.path().string());
-    const int client = start(read(e.path()));
+    const int client = start(read_file(e.path()));
     ASSERT_GT(client, 0) << n1_.printed << n2_.printed << n3_.printed;
     int rc = 0;
     const std::string out = mgraph(
         {"eval", "--connect", "127.0.0.1:" + std::to_string(client), "--script", script.string()},
         &rc);
-    EXPECT_EQ(out, read(fs::path(e.path()).replace_extension(".expected")));
+    EXPECT_EQ(out, read_file(fs::path(e.path()).replace_extension(".expected")));
     const fs::path exit_file = fs::path(e.path()).replace_extension(".exit");
-    EXPECT_EQ(rc, fs::exists(exit_file) ? std::stoi(read(exit_file)) : 0);
+    EXPECT_EQ(rc, fs::exists(exit_file) ? std::stoi(read_file(exit_file)) : 0);
     stop_all();
     ++examples;
   }
@@ -161,7 +158,7 @@ TEST_F(Service, RandomSchemasAndScriptsPrintTheSameOnTheClusterAsEmbedded) {
         &rc_cluster);
     const std::string embedded =
         mgraph({"eval", (dir_ / "schema.mgs").string(), "--script", script}, &rc_embedded);
-    ASSERT_EQ(cluster, embedded) << text << "\n" << read(script);
+    ASSERT_EQ(cluster, embedded) << text << "\n" << read_file(script);
     EXPECT_EQ(rc_cluster, rc_embedded);
     stop_all();
   }

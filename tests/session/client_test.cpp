@@ -12,6 +12,7 @@
 #include "mgraph/codec/session_codec.hpp"
 #include "mgraph/session/client.hpp"
 #include "support/schema_gen.hpp"
+#include "support/schema_files.hpp"
 #include "support/script_gen.hpp"
 
 namespace mgraph::session {
@@ -19,19 +20,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::compile_file;
+using testing::read_file;
 
-std::shared_ptr<const schema::Schema> compile(const fs::path& p) {
-  schema::SourceFile file{p.string(), read(p)};
-  auto compiled = schema::compile_schema(file);
-  EXPECT_TRUE(compiled.is_ok()) << compiled.status().message();
-  return compiled.is_ok() ? std::move(compiled).value() : nullptr;
-}
 
 /// A backend as a cluster node is one: batches arrive as bytes, run on its own Store, and
 /// a batch may not leave a transaction open (the next batch may be another client's).
@@ -106,17 +97,17 @@ TEST(ScriptClient, PrintsWhatEvalPrintsForEveryExample) {
   ASSERT_GE(found.size(), 5u);
   for (const fs::path& mgs : found) {
     SCOPED_TRACE(mgs.string());
-    auto schema = compile(mgs);
+    auto schema = compile_file(mgs);
     ASSERT_NE(schema, nullptr);
-    const std::string script = read(fs::path(mgs).replace_extension(".mgscript"));
-    const std::string expected = read(fs::path(mgs).replace_extension(".expected"));
+    const std::string script = read_file(fs::path(mgs).replace_extension(".mgscript"));
+    const std::string expected = read_file(fs::path(mgs).replace_extension(".expected"));
     EXPECT_EQ(embedded(schema, script).out, expected);
     EXPECT_EQ(batched(schema, script).out, expected);
   }
 }
 
 TEST(StoreExecutor, AnOpWithoutTheRecordsItsKindNamesIsAnErrorNotACrash) {
-  auto schema = compile(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
+  auto schema = compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
   ASSERT_NE(schema, nullptr);
   schema::Store store(schema);
   StoreExecutor executor(store);
@@ -135,7 +126,7 @@ TEST(StoreExecutor, AnOpWithoutTheRecordsItsKindNamesIsAnErrorNotACrash) {
 }
 
 TEST(ScriptClient, BatchesTheLinesOfATransaction) {
-  auto schema = compile(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
+  auto schema = compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
   ASSERT_NE(schema, nullptr);
   const std::string script =
       "create Order o1\ncreate Item i1 price=10\nlink o1.items i1\nget o1.subtotal\ncommit\n"
@@ -149,7 +140,7 @@ TEST(ScriptClient, BatchesTheLinesOfATransaction) {
 }
 
 TEST(ScriptClient, ANameGivenTwiceInABatchMeansTheLatestCreationThatStood) {
-  auto schema = compile(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
+  auto schema = compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
   ASSERT_NE(schema, nullptr);
   // The second creation of o1 fails (a computed field is given), so o1 keeps meaning the
   // first; a create that fails in a batch leaves an alias unknown as it was.
@@ -165,7 +156,7 @@ TEST(ScriptClient, ANameGivenTwiceInABatchMeansTheLatestCreationThatStood) {
 }
 
 TEST(ScriptClient, EchoesCommitsUndosAndRedosWhenAsked) {
-  auto schema = compile(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
+  auto schema = compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
   ASSERT_NE(schema, nullptr);
   schema::Store store(schema);
   StoreBackend backend(store);
@@ -181,7 +172,7 @@ TEST(ScriptClient, EchoesCommitsUndosAndRedosWhenAsked) {
 TEST(ScriptClient, RandomScriptsPrintTheSameBatchedAsLineByLine) {
   std::size_t scripts = 0;
   for (const fs::path& mgs : examples()) {
-    auto schema = compile(mgs);
+    auto schema = compile_file(mgs);
     ASSERT_NE(schema, nullptr);
     for (std::uint64_t seed = 1; seed <= 25; ++seed) {
       testing::ScriptGenerator gen(*schema, seed * 7919 + scripts);
