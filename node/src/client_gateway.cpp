@@ -3,6 +3,24 @@
 #include "mgraph/codec/session_codec.hpp"
 
 namespace mgraph::node {
+namespace {
+
+using Done = std::function<void(Result<session::BatchResult>)>;
+
+/// A short-lived actor: sends one batch to the sequencer and hands the answer to `done`.
+/// Its state comes as spawn arguments: CAF 0.17 dereferences a null argument tuple for a
+/// function actor spawned without any (UBSan reports it).
+void batch_request(caf::event_based_actor* self, caf::actor sequencer, std::string bytes,
+                   Done done) {
+  self->request(sequencer, kBatchTimeout, actors::transact_atom::value, bytes)
+      .then([done](const std::string& answer) { done(codec::decode_batch_result(answer)); },
+            [self, done](caf::error& e) {
+              done(Status(StatusCode::io_error,
+                          "the cluster did not run the batch: " + self->system().render(e)));
+            });
+}
+
+}  // namespace
 
 void ClientGateway::transact(session::Batch batch,
                              std::function<void(Result<session::BatchResult>)> done) {
@@ -19,15 +37,7 @@ void ClientGateway::transact(session::Batch batch,
     return;
   }
   state_.count_batch();
-  sys_.spawn([sequencer, bytes = std::move(bytes).value(), done](caf::event_based_actor* self) {
-    self->request(sequencer, kBatchTimeout, actors::transact_atom::value, bytes)
-        .then(
-            [done](const std::string& answer) { done(codec::decode_batch_result(answer)); },
-            [self, done](caf::error& e) {
-              done(Status(StatusCode::io_error, "the cluster did not run the batch: " +
-                                                    self->system().render(e)));
-            });
-  });
+  sys_.spawn(batch_request, sequencer, std::move(bytes).value(), std::move(done));
 }
 
 codec::SchemaInfo ClientGateway::schema() {
