@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "support/child_process.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace mgraph {
 namespace {
@@ -36,29 +37,9 @@ constexpr bool kSanitized = true;
 constexpr bool kSanitized = false;
 #endif
 
-/// A fresh directory under the test's temporary directory, removed at the end.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "mgraph-eval-input-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  std::string file(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+/// This file's scratch directories.
+struct ScratchDir : mgraph::testing::ScratchDir {
+  ScratchDir() : mgraph::testing::ScratchDir("mgraph-eval-input") {}
 };
 
 constexpr const char* kSchema = "entity P {\n  name: string\n  n: int\n}\n";

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "support/child_process.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace mgraph {
 namespace {
@@ -26,29 +27,9 @@ constexpr int kSilenceMs = 20'000;
 
 constexpr const char* kSchema = "entity P {\n  n: int\n}\n";
 
-/// A fresh directory under the test's temporary directory, removed at the end.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "mgraph-session-store-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  std::string file(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-  std::string sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+/// This file's scratch directories.
+struct ScratchDir : mgraph::testing::ScratchDir {
+  ScratchDir() : mgraph::testing::ScratchDir("mgraph-session-store") {}
 };
 
 /// Runs `mgraph eval SCHEMA --data DIR [extra]` on `script`; exit code, output in *printed
