@@ -31,7 +31,7 @@ using schema::RecordId;
 constexpr std::size_t kChainLength = 1000;
 /// The C++ shapes run on a Graph without undo history (GraphOptions' default); the schema
 /// shapes do the same, so the ratio compares formulas and the Store layer only.
-constexpr schema::StoreOptions kNoHistory{.history_limit = 0};
+constexpr schema::StoreOptions kNoHistory{.history_limit = 0, .placement = {}};
 constexpr std::size_t kFaninWidth = 1000;
 
 /// `entity Chain { h: float = 0  c0: float = h + 1  c1: float = c0 + 1  ...  c999 }`

@@ -369,8 +369,8 @@ void GraphState::add_input_edge(NodeId node, NodeId input) {
   if (it != input_index.end()) it->second[input] = deps[node].count - 1;
 }
 
-Status Graph::add_input(NodeId node, NodeId input) {
-  GraphState& g = mut();
+Status Graph::check_input(NodeId node, NodeId input) const {
+  const GraphState& g = state();
   if (Status s = check_incremental(g, node, input); !s) return s;
   std::vector<NodeId> path;
   if (g.reaches(node, input, &path)) {
@@ -379,6 +379,12 @@ Status Graph::add_input(NodeId node, NodeId input) {
     return Status(StatusCode::cycle, "adding " + g.name_of(input) + " as an input of " +
                                          g.name_of(node) + " closes a cycle: " + text);
   }
+  return Status::ok();
+}
+
+Status Graph::add_input(NodeId node, NodeId input) {
+  if (Status s = check_input(node, input); !s) return s;
+  GraphState& g = mut();
   if (g.computed_in_txn) g.reset_computations();
   g.input_stamp();
   g.add_input_edge(node, input);
@@ -726,12 +732,25 @@ bool Graph::can_redo() const { return !state().redo_stack.empty(); }
 bool Graph::in_transaction() const { return state().txn_open; }
 Revision Graph::revision() const { return state().revision; }
 
+void Graph::begin() { mut().open_txn(); }
+
 // ---- Stepwise ----
 
 Status Graph::mark(std::vector<NodeId>* exported_stale) {
   GraphState& g = mut();
   g.open_txn();
-  g.mark(exported_stale);
+  // Writes after a finished compute() start another round of the same transaction (a
+  // read inside it needed every value): marking may start again.
+  if (g.computing && g.deferred.empty()) {
+    g.computing = false;
+    // Everything the last round marked is resolved and reported: the new round reports
+    // what it marks again.
+    g.exported_marked.clear();
+    g.exported_stale_reported = 0;
+    g.exported_reported.clear();
+  }
+  g.mark(nullptr);
+  g.report_exported_stale(exported_stale);
   return Status::ok();
 }
 
@@ -749,7 +768,8 @@ Status Graph::mark_mirror(NodeId mirror, std::vector<NodeId>* exported_stale) {
   if (g.has(mirror, kStale)) return Status::ok();
   g.set(mirror, kStale | kMirrorPending);
   g.marked_mirrors.push_back(mirror);
-  g.mark_dependents(mirror, exported_stale);
+  g.mark_dependents(mirror, nullptr);
+  g.report_exported_stale(exported_stale);
   return Status::ok();
 }
 
@@ -788,6 +808,7 @@ Status Graph::resolve_mirror(NodeId mirror, bool changed, Value value) {
 }
 
 std::size_t Graph::pending_count() const { return state().deferred.size(); }
+std::span<const NodeId> Graph::pending() const { return state().deferred; }
 
 // ---- Observers ----
 

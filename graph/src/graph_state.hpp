@@ -153,6 +153,16 @@ struct GraphState {
   RevisionRecord journal;            ///< the open transaction's changes
   std::unordered_set<NodeId> deps_journaled;
   std::vector<NodeId> exported_marked;   ///< exported nodes marked in this transaction
+  /// exported_marked before this index was reported by Graph::mark()/mark_mirror(); marks
+  /// made inside reads and compute() are reported by the next of those calls.
+  std::size_t exported_stale_reported = 0;
+  /// Appends to `out` the exported nodes marked since the last report that are still stale.
+  void report_exported_stale(std::vector<NodeId>* out) {
+    for (; exported_stale_reported < exported_marked.size(); ++exported_stale_reported) {
+      const NodeId n = exported_marked[exported_stale_reported];
+      if (out != nullptr && has(n, kStale)) out->push_back(n);
+    }
+  }
   /// Incremental nodes' touched inputs in this transaction: logs by node, and the index
   /// of each (node, input) pair in its log.
   std::vector<InputLog> input_logs;

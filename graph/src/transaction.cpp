@@ -112,6 +112,7 @@ void GraphState::rollback() {
   deferred.clear();
   blocked.clear();
   exported_marked.clear();
+  exported_stale_reported = 0;
   exported_reported.clear();
   deps_journaled.clear();
   clear_input_logs();
@@ -208,6 +209,7 @@ void GraphState::finalize_commit() {
                     pending_new.end());
   proposals.clear();
   exported_marked.clear();
+  exported_stale_reported = 0;
   exported_reported.clear();
   deps_journaled.clear();
   clear_input_logs();

@@ -294,7 +294,7 @@ void check_example(const std::string& name) {
   ASSERT_FALSE(lines.empty());
   const auto schema = compile(name + ".mgs", schema_text);
   for (std::size_t cut = 0; cut <= lines.size(); ++cut) {
-    session::ScriptRunner a(schema, schema::StoreOptions{64});
+    session::ScriptRunner a(schema, schema::StoreOptions{.history_limit = 64, .placement = {}});
     std::string out_a, out_b;
     for (std::size_t i = 0; i < cut; ++i) a.run_line(lines[i], i + 1, &out_a);
     Result<schema::RunnerImage> im = a.export_image();
@@ -303,7 +303,7 @@ void check_example(const std::string& name) {
       EXPECT_EQ(im.status().code(), StatusCode::failed_precondition) << im.status().message();
       continue;
     }
-    session::ScriptRunner b(schema, schema::StoreOptions{64});
+    session::ScriptRunner b(schema, schema::StoreOptions{.history_limit = 64, .placement = {}});
     restore(b, encode_runner_image(*im).value());
     for (std::size_t i = cut; i < lines.size(); ++i) {
       out_a.clear();
@@ -371,7 +371,7 @@ TEST(ImageCodec, RestoredRandomSessionsContinueExactly) {
     Rng rng(seed);
     std::vector<std::string> script;
     for (int i = 0; i < 400; ++i) script.push_back(random_line(rng, 1 + script.size() / 8));
-    session::ScriptRunner a(schema, schema::StoreOptions{16});
+    session::ScriptRunner a(schema, schema::StoreOptions{.history_limit = 16, .placement = {}});
     std::string out;
     std::size_t cut = 0;
     // Run to a random commit point past the middle, where an image can be taken.
@@ -383,7 +383,7 @@ TEST(ImageCodec, RestoredRandomSessionsContinueExactly) {
       }
     }
     ASSERT_GT(cut, 0u) << "seed " << seed;
-    session::ScriptRunner b(schema, schema::StoreOptions{16});
+    session::ScriptRunner b(schema, schema::StoreOptions{.history_limit = 16, .placement = {}});
     restore(b, checkpoint(a));
     for (std::size_t i = cut; i < script.size(); ++i) {
       std::string out_a, out_b;

@@ -113,7 +113,7 @@ void fuzz_runner_image(std::string_view bytes) {
                    "a re-decoded image does not encode");
   if (once != twice) violated("image encoding is not a fixpoint", "");
 
-  ScriptRunner runner(fuzz_schema(), StoreOptions{fuzz::kImageHistoryLimit});
+  ScriptRunner runner(fuzz_schema(), StoreOptions{.history_limit = fuzz::kImageHistoryLimit, .placement = {}});
   if (Status s = runner.import_image(std::move(decoded).value()); !s.is_ok()) {
     check_error(s, "ScriptRunner::import_image");
     return;
@@ -122,7 +122,7 @@ void fuzz_runner_image(std::string_view bytes) {
     violated("import_image accepted an image that breaks an invariant", s.message());
   }
   const std::string exported = checkpoint(runner, "an imported session does not export");
-  ScriptRunner again(fuzz_schema(), StoreOptions{fuzz::kImageHistoryLimit});
+  ScriptRunner again(fuzz_schema(), StoreOptions{.history_limit = fuzz::kImageHistoryLimit, .placement = {}});
   RunnerImage im = value_or_die(codec::decode_runner_image(exported), "an export does not decode");
   if (Status s = again.import_image(std::move(im)); !s.is_ok()) {
     violated("an export of an imported session is refused", s.message());

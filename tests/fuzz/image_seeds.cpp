@@ -98,7 +98,7 @@ bool write_file(const std::string& path, const std::string& bytes) {
 /// Runs the seed's script and returns its session's encoded image, or an error.
 Result<std::string> image_of(const std::shared_ptr<const schema::Schema>& schema,
                              const Seed& seed) {
-  session::ScriptRunner runner(schema, schema::StoreOptions{fuzz::kImageHistoryLimit});
+  session::ScriptRunner runner(schema, schema::StoreOptions{.history_limit = fuzz::kImageHistoryLimit, .placement = {}});
   std::string out;
   if (const std::size_t failed = runner.run(seed.script, &out); failed != 0) {
     return Status(StatusCode::internal, std::to_string(failed) + " script lines failed:\n" + out);

@@ -123,7 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const std::shared_ptr<const Schema>& schema = compiled.value();
   if (field_count(*schema) > kStoreFieldsMax) return 0;
-  ScriptRunner runner(schema, StoreOptions{kHistoryLimit});
+  ScriptRunner runner(schema, StoreOptions{.history_limit = kHistoryLimit, .placement = {}});
   seed_records(runner, *schema);
   run_script(runner, script);
   return 0;

@@ -13,12 +13,19 @@
 #include "mgraph/session/client.hpp"
 #include "support/schema_gen.hpp"
 #include "support/schema_files.hpp"
+#include "support/script_outcome.hpp"
 #include "support/script_gen.hpp"
 
 namespace mgraph::session {
 namespace {
 
 namespace fs = std::filesystem;
+
+using testing::Outcome;
+using testing::run_script;
+const auto embedded = testing::run_embedded;
+
+std::vector<fs::path> examples() { return testing::scripted_examples(MGRAPH_EXAMPLES_DIR); }
 
 using testing::compile_file;
 using testing::read_file;
@@ -51,28 +58,6 @@ class LoopbackBackend final : public Backend {
   std::size_t batches_ = 0;
 };
 
-struct Outcome {
-  std::string out;
-  std::size_t failed = 0;
-};
-
-Outcome run_script(ScriptClient& client, const std::string& script) {
-  Outcome r;
-  std::istringstream in(script);
-  std::string line;
-  for (std::size_t n = 1; std::getline(in, line); ++n) r.failed += client.run_line(line, n, &r.out);
-  r.failed += client.finish(&r.out);
-  EXPECT_TRUE(client.failure().is_ok()) << client.failure().message();
-  return r;
-}
-
-Outcome embedded(std::shared_ptr<const schema::Schema> schema, const std::string& script) {
-  schema::Store store(std::move(schema));
-  StoreBackend backend(store);
-  ScriptClient client(backend, ClientOptions{});
-  return run_script(client, script);
-}
-
 Outcome batched(std::shared_ptr<const schema::Schema> schema, const std::string& script,
             std::size_t* batches = nullptr) {
   LoopbackBackend backend(std::move(schema));
@@ -80,16 +65,6 @@ Outcome batched(std::shared_ptr<const schema::Schema> schema, const std::string&
   Outcome r = run_script(client, script);
   if (batches != nullptr) *batches = backend.batches();
   return r;
-}
-
-std::vector<fs::path> examples() {
-  std::vector<fs::path> out;
-  for (const auto& e : fs::directory_iterator(MGRAPH_EXAMPLES_DIR)) {
-    if (e.path().extension() == ".mgs" && fs::exists(fs::path(e.path()).replace_extension(".mgscript")))
-      out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 TEST(ScriptClient, PrintsWhatEvalPrintsForEveryExample) {

@@ -19,7 +19,11 @@ namespace mgraph::testing {
 
 class SchemaGenerator {
  public:
-  explicit SchemaGenerator(std::uint64_t seed) : rng_(seed) {}
+  struct Options {
+    bool lazy = true;  ///< now and then a derived field @lazy
+  };
+  explicit SchemaGenerator(std::uint64_t seed, Options options = {true})
+      : rng_(seed), options_(options) {}
 
   std::string schema() {
     const std::size_t n = 2 + rng_.below(3);
@@ -162,7 +166,7 @@ class SchemaGenerator {
     for (const std::string& r : e.declared) out += std::string("  ") + r + "\n";
     for (std::size_t i = 0; i < e.derived.size(); ++i) {
       out += std::string("  ") + e.derived[i].name + ": float = " + formula(e, i);
-      if (rng_.below(8) == 0) out += " @lazy";
+      if (rng_.below(8) == 0 && options_.lazy) out += " @lazy";
       out += "\n";
     }
     if (rng_.below(3) == 0) {
@@ -180,6 +184,7 @@ class SchemaGenerator {
   }
 
   Prng rng_;
+  Options options_;
   std::vector<Entity> entities_;
 };
 

@@ -7,6 +7,7 @@
 #include <bit>
 #include <cmath>
 
+#include "mgraph/graph/hash.hpp"
 #include "ops.hpp"
 
 namespace mgraph::schema {
@@ -270,7 +271,87 @@ Result<RecordId> Store::create(std::string_view entity, const FieldValues& value
   return id;
 }
 
+std::uint32_t Placement::partition_of(std::uint64_t id, std::uint32_t partitions,
+                                      std::uint64_t salt) {
+  if (partitions <= 1) return 0;
+  return static_cast<std::uint32_t>(Fnv1a64().u64(salt).u64(id).value() % partitions);
+}
+
+bool Store::is_input_local(std::uint32_t entity, std::uint32_t local) const {
+  const EntityDef& e = schema_->entities[entity];
+  if (local == EntityDef::exists_local) return true;
+  if (local < e.relation_local(0)) return e.fields[local - 1].kind == FieldKind::state;
+  if (local < e.relation_local(0) + e.relations.size()) return true;
+  for (const AggregateDef& a : e.aggregates) {
+    if (a.local == local) return !a.computed;
+  }
+  return false;
+}
+
+std::string Store::computed_local_name(std::uint32_t entity, std::uint32_t local) const {
+  const EntityDef& e = schema_->entities[entity];
+  if (local >= 1 && local < e.relation_local(0)) return e.fields[local - 1].name;
+  for (const AggregateDef& a : e.aggregates) {
+    if (a.local == local) return a.name;
+  }
+  for (const FieldDef& f : e.fields) {
+    if (f.kind == FieldKind::effect && f.cond_local == local) return f.name + "?";
+  }
+  for (const HiddenDef& h : e.hidden) {
+    if (h.local == local) return h.name;
+  }
+  for (const GroupDef& g : e.groups) {
+    if (g.dispatcher_local == local) return g.name;
+  }
+  MG_ASSERT_MSG(false, "a local that is no node");
+  return {};
+}
+
+void Store::create_mirror_nodes(RecordId id, const std::vector<Value>& initial) {
+  Record& r = records_[id - 1];
+  const EntityDef& e = schema_->entities[r.entity];
+  const std::vector<std::uint32_t>& layout = layouts_[r.entity];
+  r.base = static_cast<NodeId>(graph_.node_count());
+  std::vector<std::uint32_t> local_at(e.local_count, kNone);
+  for (std::uint32_t local = 0; local < e.local_count; ++local) local_at[layout[local]] = local;
+  owner_.resize(r.base + e.local_count, 0);
+  for (std::uint32_t offset = 0; offset < e.local_count; ++offset) {
+    const std::uint32_t local = local_at[offset];
+    NodeId n = kNoNode;
+    if (!is_input_local(r.entity, local)) {
+      n = graph_.add_mirror(Value(), node_name(id, computed_local_name(r.entity, local)));
+    } else if (local == EntityDef::exists_local) {
+      n = graph_.add_variable(Value(false));
+    } else if (local < e.relation_local(0)) {
+      n = graph_.add_variable(initial[local - 1]);
+    } else if (local < e.relation_local(0) + e.relations.size()) {
+      n = graph_.add_variable(e.relations[local - e.relation_local(0)].many
+                                  ? Value(std::int64_t{0})
+                                  : Value());
+    } else {
+      const auto a = std::find_if(e.aggregates.begin(), e.aggregates.end(),
+                                  [&](const AggregateDef& d) { return d.local == local; });
+      MG_ASSERT(a != e.aggregates.end());
+      n = graph_.add_variable(initial_of(*a));
+    }
+    MG_ASSERT(n == r.base + offset);
+    owner_[n] = id;
+  }
+  const bool many = std::any_of(e.relations.begin(), e.relations.end(),
+                                [](const RelationDef& d) { return d.many; });
+  if (many || !e.aggregates.empty()) {
+    r.extra = std::make_unique<Collections>();
+    r.extra->members.resize(e.relations.size());
+    r.extra->bags.resize(e.aggregates.size());
+  }
+  versions_.resize(graph_.node_count(), 0);
+}
+
 Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
+  if (!owns(id)) {
+    create_mirror_nodes(id, initial);
+    return Status::ok();
+  }
   Record& r = records_[id - 1];
   const EntityDef& e = schema_->entities[r.entity];
   const std::vector<std::uint32_t>& layout = layouts_[r.entity];
@@ -370,6 +451,12 @@ Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
   }
   MG_ASSERT(graph_.node_count() == r.base + e.local_count);
   versions_.resize(graph_.node_count(), 0);
+  if (options_.placement.partitions > 1) {
+    // Other partitions mirror every computed node: they learn of its changes.
+    for (std::uint32_t local = 0; local < e.local_count; ++local) {
+      if (!is_input_local(r.entity, local)) graph_.set_exported(node(r, local), true);
+    }
+  }
   return Status::ok();
 }
 
@@ -514,6 +601,11 @@ Status Store::update(RecordId id, const FieldValues& values) {
                     e.name + "." + name + ": " + c.status().message());
     const NodeId n = node(r, e.field_local(f));
     if (d.kind == FieldKind::member) {
+      // The owner's group decides; elsewhere the member is a mirror of its decision.
+      if (!owns(id)) {
+        graph_.begin();
+        continue;
+      }
       if (Status s = graph_.propose(n, *c); !s.is_ok()) return s;
       continue;
     }
@@ -557,14 +649,18 @@ Status Store::remove(RecordId id) {
       }
     }
   }
+  // The event reads group members through the engine: only when someone listens (a read
+  // would compute part of the transaction before the partitions marked it).
   MutationEvent ev;
-  ev.type = MutationType::remove;
-  ev.entity = ei;
-  ev.record = id;
-  ev.old_values = field_values(records_[id - 1]);
+  if (!listeners_.empty()) {
+    ev.type = MutationType::remove;
+    ev.entity = ei;
+    ev.record = id;
+    ev.old_values = field_values(records_[id - 1]);
+  }
   if (Status s = write(node(records_[id - 1], EntityDef::exists_local), Value(false)); !s.is_ok())
     return s;
-  emit(std::move(ev));
+  if (!listeners_.empty()) emit(std::move(ev));
   return Status::ok();
 }
 
@@ -588,7 +684,32 @@ Status Store::unlink(RecordId id, std::string_view relation, RecordId other) {
   return connect_named(id, relation, other, false);
 }
 
-Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
+Status Store::check_link(RecordId id, std::string_view relation, RecordId other) {
+  Result<Record*> rr = live(id);
+  if (!rr.is_ok()) return rr.status();
+  const std::uint32_t rel = schema_->entities[(*rr)->entity].find_relation(relation);
+  if (rel == kNone)
+    return connect_named(id, relation, other, true);  // the same error, and no change
+  if (Status s = check_connect(id, rel, other, true); !s.is_ok()) return s;
+  const std::uint32_t inverse = schema_->entities[(*rr)->entity].relations[rel].inverse;
+  // The inputs are added as link() adds them (a second one may close a cycle through the
+  // first), then taken back: added and removed in one transaction, the fields see no change.
+  if (Status s = add_inputs(id, rel, other, inverse); !s.is_ok()) return s;
+  auto take_back = [&](RecordId owner, std::uint32_t r, RecordId member) {
+    if (!owns(owner)) return;
+    const Record& o = records_[owner - 1];
+    const Record& m = records_[member - 1];
+    for (const AggregateDef& g : schema_->entities[o.entity].aggregates) {
+      if (g.computed && g.relation == r)
+        MG_ASSERT(graph_.remove_input(node(o, g.local), node(m, g.source)).is_ok());
+    }
+  };
+  take_back(other, inverse, id);
+  take_back(id, rel, other);
+  return Status::ok();
+}
+
+Status Store::check_connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
   const Record& ra = records_[a - 1];
   const EntityDef& ea = schema_->entities[ra.entity];
   const RelationDef& d = ea.relations[rel];
@@ -639,6 +760,14 @@ Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
                                                          " is already linked; unlink it first");
     }
   }
+  return Status::ok();
+}
+
+Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
+  if (Status s = check_connect(a, rel, b, insert); !s.is_ok()) return s;
+  const Record& ra = records_[a - 1];
+  const EntityDef& ea = schema_->entities[ra.entity];
+  const RelationDef& d = ea.relations[rel];
   // Inputs of incremental accumulators first: adding one refuses a cycle, and then the
   // link changes nothing.
   if (insert) {
@@ -723,6 +852,10 @@ Status Store::set(RecordId id, std::string_view field, Value value) {
     case FieldKind::member:
       return update(id, {{std::string(field), std::move(value)}});
     case FieldKind::effect:
+      if (!owns(id)) {  // the owner's effect takes the acknowledgement
+        graph_.begin();
+        return Status::ok();
+      }
       return graph_.propose(node(r, e.field_local(f)), Value(false));
     case FieldKind::derived:
       break;

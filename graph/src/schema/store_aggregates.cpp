@@ -212,6 +212,7 @@ Status Store::add_inputs(RecordId a, std::uint32_t rel, RecordId b, std::uint32_
   if (!deferred_bags_.empty() && !graph_.in_transaction()) clear_deferred_bags();
   std::vector<std::pair<NodeId, NodeId>> added;
   auto add = [&](RecordId owner, std::uint32_t relation, RecordId member) {
+    if (!owns(owner)) return Status::ok();  // its accumulators are mirrors here
     const Record& o = records_[owner - 1];
     const Record& m = records_[member - 1];
     for (const AggregateDef& g : schema_->entities[o.entity].aggregates) {
@@ -239,7 +240,7 @@ void Store::join(RecordId owner, std::uint32_t rel, RecordId member, int sign) {
     if (aggs[g].relation != rel) continue;
     if (!aggs[g].computed) {
       acc_join(owner, g, member, sign);
-    } else if (sign < 0) {  // a join added the input before the link (add_inputs)
+    } else if (sign < 0 && owns(owner)) {  // add_inputs added it before the link
       const NodeId in = node(records_[member - 1], aggs[g].source);
       MG_ASSERT(graph_.remove_input(node(o, aggs[g].local), in).is_ok());
     }
@@ -251,6 +252,7 @@ void Store::restore(const std::vector<Op>& ops, bool forward) {
   auto one = [&](const Op& op) {
     apply(op, forward);
     if (!op.membership) return;
+    if (!owns(op.record)) return;  // its computed accumulators are mirrors here
     const Record& r = records_[op.record - 1];
     for (const AggregateDef& a : schema_->entities[r.entity].aggregates) {
       if (!a.computed || a.relation != op.index) continue;

@@ -78,6 +78,47 @@ Result<std::string> Store::explain(RecordId id, std::string_view field) {
       .done();
 }
 
+std::size_t Store::owned_changed() const {
+  std::size_t n = 0;
+  for (NodeId x : graph_.last_changed()) {
+    if (x < owner_.size() && owner_[x] != 0 && owns(owner_[x]) && !graph_.is_lazy(x)) ++n;
+  }
+  return n;
+}
+
+Store::DotParts Store::dot_parts() {
+  DotParts out;
+  const std::size_t count = graph_.node_count();
+  out.nodes.resize(count);
+  out.edges.resize(count);
+  for (NodeId n = 0; n < count; ++n) {
+    if (n < owner_.size() && owner_[n] != 0 && !owns(owner_[n])) continue;
+    out.nodes[n] = "  n" + std::to_string(n) + " [label=" + dot_id(display_name(n)) +
+                   (graph_.is_variable(n) ? ", shape=box" : "") + "];\n";
+    for (NodeId d : graph_.dependencies(n))
+      out.edges[n] += "  n" + std::to_string(d) + " -> n" + std::to_string(n) + ";\n";
+  }
+  return out;
+}
+
+std::string Store::merge_dot(const std::vector<DotParts>& parts) {
+  std::string out = "digraph mgraph {\n  rankdir=LR;\n";
+  std::size_t count = 0;
+  for (const DotParts& p : parts) count = std::max(count, p.nodes.size());
+  for (int edges = 0; edges < 2; ++edges) {
+    for (std::size_t n = 0; n < count; ++n) {
+      for (const DotParts& p : parts) {
+        const auto& lines = edges ? p.edges : p.nodes;
+        if (n < lines.size() && !lines[n].empty()) {
+          out += lines[n];
+          break;
+        }
+      }
+    }
+  }
+  return out + "}";
+}
+
 std::string Store::dot() {
   std::string out = "digraph mgraph {\n  rankdir=LR;\n";
   for (NodeId n = 0; n < graph_.node_count(); ++n) {

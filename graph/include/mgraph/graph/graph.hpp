@@ -225,6 +225,8 @@ class Graph {
   /// which walks only the dependents of `node` lower than `input`.
   /// REQUIRES: `input` is not an input of `node` yet.
   Status add_input(NodeId node, NodeId input);
+  /// What add_input() would answer, changing nothing.
+  Status check_input(NodeId node, NodeId input) const;
   /// Removes an input of an incremental field in the open transaction (opening one): its
   /// next computation sees it as removed, with the value it had when the transaction
   /// began. O(1) (amortized: a long input list keeps an index of positions).
@@ -289,6 +291,9 @@ class Graph {
   Result<CommitStats> commit();
   /// Drops the open transaction (ChronoGraph's reject()).
   void reject();
+  /// Opens a transaction if none is open, as a write would: for a partition that applies
+  /// an op whose change is made by another partition (a proposal to a mirrored field).
+  void begin();
   /// Returns to the revision before the last committed one. REQUIRES no open transaction.
   Status undo();
   /// Re-applies the last undone revision.
@@ -305,7 +310,9 @@ class Graph {
   // ---- Stepwise transaction, for a partition actor (EPOCHS.md) ----
 
   /// Marks stale everything downstream of this transaction's writes and proposals.
-  /// Appends the exported fields that became stale to `exported_stale` if given.
+  /// Appends the exported fields that became stale to `exported_stale` if given. After a
+  /// compute() that finished (nothing waits for a mirror), it starts another round of
+  /// marking and computing in the same transaction, for writes made since.
   Status mark(std::vector<NodeId>* exported_stale = nullptr);
   /// A remote field became stale: marks its mirror and what depends on it.
   Status mark_mirror(NodeId mirror, std::vector<NodeId>* exported_stale = nullptr);
@@ -316,6 +323,8 @@ class Graph {
   Status resolve_mirror(NodeId mirror, bool changed, Value value);
   /// Fields still waiting for a mirror (0 when compute() has finished everything).
   std::size_t pending_count() const;
+  /// Those fields.
+  std::span<const NodeId> pending() const;
   /// Same as reject(): drops the open transaction.
   void abort() { reject(); }
 

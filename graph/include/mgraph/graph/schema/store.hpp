@@ -65,9 +65,33 @@ struct MutationEvent {
   RecordId other = 0;
 };
 
+/// Where records live when the documents are spread over partitions (the cluster's
+/// partitioned documents, actors/partitioned.hpp). Every partition's Store holds every
+/// record, in the same order and at the same node ids; a record is *owned* by one
+/// partition, a stable function of its id. The owner computes the record's derived
+/// fields, accumulators over computed sources, effects and cycle groups; elsewhere those
+/// nodes are mirrors (Graph::add_mirror) that the owner's resolutions fill. The inputs —
+/// the exists flag, state fields, relations, memberships and accumulators the Store
+/// writes — are applied on every partition alike, so structure checks give the same
+/// answer everywhere and undo/redo stay local.
+struct Placement {
+  std::uint32_t partition = 0;
+  std::uint32_t partitions = 1;  ///< 1: one Store owns everything (the embedded engine)
+  /// Varies the placement (tests place records at random); 0 on a cluster.
+  std::uint64_t salt = 0;
+
+  /// The partition owning record `id`: FNV-1a of (salt, id) modulo `partitions`.
+  static std::uint32_t partition_of(std::uint64_t id, std::uint32_t partitions,
+                                    std::uint64_t salt = 0);
+  bool owns(std::uint64_t id) const {
+    return partitions <= 1 || partition_of(id, partitions, salt) == partition;
+  }
+};
+
 struct StoreOptions {
   /// Committed revisions kept for undo().
   std::size_t history_limit = 64;
+  Placement placement;
 };
 
 using FieldValues = std::vector<std::pair<std::string, Value>>;
@@ -80,6 +104,21 @@ class Store {
 
   const Schema& schema() const { return *schema_; }
   Graph& graph() { return graph_; }
+  const Placement& placement() const { return options_.placement; }
+  /// Whether this Store computes record `id` (always, unless partitioned).
+  bool owns(RecordId id) const { return options_.placement.owns(id); }
+  /// Of the nodes the last commit, undo or redo changed, those of records this Store owns,
+  /// lazy fields aside: a partition's share of CommitStats::changed.
+  std::size_t owned_changed() const;
+  /// Graphviz lines of the nodes of owned records: `nodes[n]` declares node n, `edges[n]`
+  /// its incoming edges; empty for nodes owned elsewhere. Partitions' parts merge into
+  /// what dot() prints for the whole graph.
+  struct DotParts {
+    std::vector<std::string> nodes, edges;
+  };
+  DotParts dot_parts();
+  /// The text dot() prints, from the parts of every partition.
+  static std::string merge_dot(const std::vector<DotParts>& parts);
 
   // ---- Mutations (inside the open transaction; commit() makes them a revision) ----
 
@@ -90,6 +129,10 @@ class Store {
   /// Unlinks every relation of the record, then deletes it.
   Status remove(RecordId id);
   Status link(RecordId id, std::string_view relation, RecordId other);
+  /// What link() would answer, changing no value: its checks, and the cycle checks of the
+  /// accumulator inputs this Store would add (on a partitioned cluster, those of the
+  /// records it owns). Like link(), it may leave a transaction open.
+  Status check_link(RecordId id, std::string_view relation, RecordId other);
   Status unlink(RecordId id, std::string_view relation, RecordId other);
   /// Proposes a value: a write for state fields and group members; for an effect an
   /// acknowledgement (bool: true -> false; counter and queue: one fewer pending).
@@ -185,6 +228,14 @@ class Store {
   std::uint32_t find_field(std::uint32_t entity, std::string_view name) const;
   void build_specs();
   Status create_nodes(RecordId id, const std::vector<Value>& initial);
+  /// create_nodes for a record owned by another partition: inputs as variables, computed
+  /// nodes as mirrors named as the owner names them, in the same node order.
+  void create_mirror_nodes(RecordId id, const std::vector<Value>& initial);
+  /// Whether local `local` of an entity is an input (written by the Store on every
+  /// partition) rather than computed.
+  bool is_input_local(std::uint32_t entity, std::uint32_t local) const;
+  /// The name a computed node of a record carries after "Entity#id.".
+  std::string computed_local_name(std::uint32_t entity, std::uint32_t local) const;
   std::string node_name(RecordId id, std::string_view what) const;
   /// "Entity#id.what" of a record's node; the Graph's name for other nodes.
   std::string display_name(NodeId n) const;
@@ -200,6 +251,8 @@ class Store {
   void count_versions();
 
   Status connect(RecordId a, std::uint32_t rel, RecordId b, bool insert);
+  /// connect()'s checks before it changes anything (the inputs' cycle check aside).
+  Status check_connect(RecordId a, std::uint32_t rel, RecordId b, bool insert);
   /// link()/unlink() by relation name.
   Status connect_named(RecordId id, std::string_view relation, RecordId other, bool insert);
   void set_side(RecordId a, std::uint32_t rel, RecordId b, bool insert);
