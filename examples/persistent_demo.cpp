@@ -10,7 +10,7 @@
 
 #include "mgraph/graph/schema/schema.hpp"
 #include "mgraph/session/script_runner.hpp"
-#include "mgraph/node/persistent_session.hpp"
+#include "mgraph/session/persistent_session.hpp"
 
 namespace {
 
@@ -32,9 +32,9 @@ bool run_session(const std::string& dir, std::initializer_list<const char*> line
     return false;
   }
   mgraph::session::ScriptRunner runner(*schema);
-  mgraph::node::SessionOptions options;
+  mgraph::session::SessionOptions options;
   options.checkpoint_every = 2;  // small, to show reopening from a checkpoint
-  auto session = mgraph::node::PersistentSession::open(dir, "demo.mgs", kSchema, runner, options);
+  auto session = mgraph::session::PersistentSession::open(dir, "demo.mgs", kSchema, runner, options);
   if (!session.is_ok()) {
     std::fprintf(stderr, "%s\n", session.status().message().c_str());
     return false;

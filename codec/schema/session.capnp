@@ -65,3 +65,13 @@ struct OpResult {
 struct BatchResult {
   results @0 :List(OpResult);
 }
+
+# One epoch of a persistent embedded session's input log (session/persistent_session.hpp):
+# the operations its lines meant, in order, the result each had when it ran (replay checks
+# that each has it again), and the alias each line gave the record it created (empty:
+# none; aliases are the script's, so they are not part of an operation).
+struct AppliedBatch {
+  batch @0 :Batch;
+  results @1 :BatchResult;
+  aliases @2 :List(Text);
+}

@@ -142,6 +142,7 @@ session::BatchResult get_batch_result(wire::BatchResult::Reader r) {
 namespace {
 constexpr char kBatchMagic[4] = {'M', 'G', 'O', 'P'};
 constexpr char kResultMagic[4] = {'M', 'G', 'O', 'R'};
+constexpr char kAppliedMagic[4] = {'M', 'G', 'O', 'A'};
 }  // namespace
 
 Result<std::string> encode_batch(const session::Batch& batch) {
@@ -167,6 +168,45 @@ Result<session::BatchResult> decode_batch_result(std::string_view bytes) {
   return detail::decode<wire::BatchResult>(
       bytes, "batch result", kResultMagic, kSessionFormatVersion,
       [](wire::BatchResult::Reader r) { return detail::get_batch_result(r); });
+}
+
+Result<std::string> encode_applied_batch(const session::AppliedBatch& applied) {
+  if (applied.results.size() != applied.ops.size() || applied.aliases.size() != applied.ops.size()) {
+    return Status(StatusCode::invalid_argument,
+                  "applied batch: " + std::to_string(applied.ops.size()) + " operations, " +
+                      std::to_string(applied.results.size()) + " results, " +
+                      std::to_string(applied.aliases.size()) + " aliases");
+  }
+  return detail::encode("applied batch", kAppliedMagic, kSessionFormatVersion,
+                        [&](capnp::MallocMessageBuilder& m) {
+                          auto root = m.initRoot<wire::AppliedBatch>();
+                          detail::put_batch(root.initBatch(), applied.ops);
+                          detail::put_batch_result(root.initResults(), applied.results);
+                          auto aliases = root.initAliases(detail::n(applied.aliases.size()));
+                          for (std::size_t i = 0; i < applied.aliases.size(); ++i) {
+                            aliases.set(static_cast<unsigned>(i),
+                                        detail::text(applied.aliases[i]));
+                          }
+                        });
+}
+
+Result<session::AppliedBatch> decode_applied_batch(std::string_view bytes) {
+  return detail::decode<wire::AppliedBatch>(
+      bytes, "applied batch", kAppliedMagic, kSessionFormatVersion,
+      [](wire::AppliedBatch::Reader r) {
+        session::AppliedBatch applied;
+        applied.ops = detail::get_batch(r.getBatch());
+        applied.results = detail::get_batch_result(r.getResults());
+        const auto aliases = r.getAliases();  // read once: each read counts against the limit
+        if (applied.results.size() != applied.ops.size() || aliases.size() != applied.ops.size()) {
+          throw detail::DecodeError{"applied batch: " + std::to_string(applied.ops.size()) +
+                                    " operations, " + std::to_string(applied.results.size()) +
+                                    " results, " + std::to_string(aliases.size()) + " aliases"};
+        }
+        applied.aliases.reserve(aliases.size());
+        for (const auto a : aliases) applied.aliases.push_back(detail::get_text(a));
+        return applied;
+      });
 }
 
 }  // namespace mgraph::codec

@@ -21,7 +21,7 @@
 #include "mgraph/graph/schema/schema.hpp"
 #include "mgraph/session/classifier.hpp"
 #include "mgraph/session/script_runner.hpp"
-#include "mgraph/node/persistent_session.hpp"
+#include "mgraph/session/persistent_session.hpp"
 
 namespace mgraph::node {
 namespace {
@@ -160,7 +160,8 @@ class Lines {
 /// is one.
 class LocalLines final : public Lines {
  public:
-  LocalLines(session::ScriptRunner& runner, PersistentSession* session, std::ostream& err)
+  LocalLines(session::ScriptRunner& runner, session::PersistentSession* session,
+             std::ostream& err)
       : runner_(runner), session_(session), err_(err) {}
 
   bool run(std::string_view line, std::size_t line_no, std::string* printed) override {
@@ -187,7 +188,7 @@ class LocalLines final : public Lines {
 
  private:
   session::ScriptRunner& runner_;
-  PersistentSession* session_;
+  session::PersistentSession* session_;
   std::ostream& err_;
   std::size_t errors_ = 0;
   bool fatal_ = false;
@@ -394,11 +395,13 @@ int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, st
   session::ScriptRunner runner(
       std::move(compiled).value(), schema::StoreOptions{},
       {.echo_transitions = options.interactive || options.echo_commits});
-  std::unique_ptr<PersistentSession> session;
+  std::unique_ptr<session::PersistentSession> session;
   if (!options.data_dir.empty()) {
     auto opened =
-        PersistentSession::open(options.data_dir, options.schema_path, file.text, runner,
-                                SessionOptions{options.checkpoint_every, options.compact_log});
+        session::PersistentSession::open(options.data_dir, options.schema_path, file.text,
+                                         runner,
+                                         session::SessionOptions{options.checkpoint_every,
+                                                                 options.compact_log});
     if (!opened.is_ok()) {
       err << opened.status().message() << "\n";
       return 2;

@@ -2,8 +2,8 @@
 // `mgraph eval SCHEMA.mgs [--script FILE] [--interactive] [--echo-commits] [--data DIR
 // [--checkpoint-every N] [--compact-log]]`: loads a schema into an embedded Store and runs
 // script commands (docs/SCRIPTS.md); with --data the session is persistent
-// (persistent_session.hpp). `mgraph eval --connect HOST:PORT [--script FILE] [-i]` runs the
-// same commands on a cluster, which prints the same bytes.
+// (session/persistent_session.hpp). `mgraph eval --connect HOST:PORT [--script FILE] [-i]`
+// runs the same commands on a cluster, which prints the same bytes.
 
 #include <cstdint>
 #include <iosfwd>

@@ -26,7 +26,8 @@ Result<RecordRef> ScriptClient::resolve(std::string_view name) const {
   return ref;
 }
 
-std::size_t ScriptClient::run_line(std::string_view line, std::size_t line_no, std::string* out) {
+std::size_t ScriptClient::run_line(std::string_view line, std::size_t line_no, std::string* out,
+                                   AppliedBatch* applied) {
   if (!failure_.is_ok()) return 0;
   std::optional<Classified> c =
       classify(line, [this](std::string_view name) { return resolve(name); });
@@ -43,12 +44,43 @@ std::size_t ScriptClient::run_line(std::string_view line, std::size_t line_no, s
   // a line outside one goes alone.
   const bool send = !options_.batch_transactions || !mutated_ || ends_transaction(kind) ||
                     batch_.size() >= kBatchOpsMax;
-  return send ? flush(out) : 0;
+  return send ? flush(out, applied) : 0;
 }
 
-std::size_t ScriptClient::finish(std::string* out) { return flush(out); }
+std::size_t ScriptClient::finish(std::string* out) { return flush(out, nullptr); }
 
-std::size_t ScriptClient::flush(std::string* out) {
+Result<BatchResult> ScriptClient::apply(const Batch& ops, const std::vector<std::string>& aliases) {
+  if (!batch_.empty()) {
+    return Status(StatusCode::failed_precondition,
+                  "cannot apply operations while lines are batched");
+  }
+  if (aliases.size() != ops.size()) {
+    return Status(StatusCode::invalid_argument,
+                  std::to_string(aliases.size()) + " aliases for " + std::to_string(ops.size()) +
+                      " operations");
+  }
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (!aliases[i].empty() && ops[i].kind != OpKind::create) {
+      return Status(StatusCode::invalid_argument,
+                    "operation " + std::to_string(i) + " (" + op_kind_name(ops[i].kind) +
+                        ") gives an alias; only a create does");
+    }
+  }
+  Result<BatchResult> results = backend_.run(ops);
+  if (!results.is_ok()) return results.status();
+  if (results->size() != ops.size()) {
+    return Status(StatusCode::corruption,
+                  "the backend answered " + std::to_string(results->size()) + " results for " +
+                      std::to_string(ops.size()) + " operations");
+  }
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if ((*results)[i].status.is_ok() && !aliases[i].empty())
+      aliases_[aliases[i]] = (*results)[i].created;
+  }
+  return results;
+}
+
+std::size_t ScriptClient::flush(std::string* out, AppliedBatch* applied) {
   if (batch_.empty() || !failure_.is_ok()) return 0;
   Result<BatchResult> results = backend_.run(batch_);
   if (results.is_ok() && results->size() != batch_.size()) {
@@ -64,6 +96,13 @@ std::size_t ScriptClient::flush(std::string* out) {
       const OpResult& r = (*results)[i];
       if (!print_result(batch_[i], r, pending_[i].line_no, options_.print, out)) ++failed;
       if (r.status.is_ok() && !pending_[i].alias.empty()) aliases_[pending_[i].alias] = r.created;
+    }
+    if (applied != nullptr) {
+      for (std::size_t i = 0; i < batch_.size(); ++i) {
+        applied->ops.push_back(std::move(batch_[i]));
+        applied->results.push_back(std::move((*results)[i]));
+        applied->aliases.push_back(std::move(pending_[i].alias));
+      }
     }
   }
   batch_.clear();

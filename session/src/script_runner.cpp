@@ -8,8 +8,9 @@ ScriptRunner::ScriptRunner(std::shared_ptr<const schema::Schema> schema,
       backend_(*store_),
       client_(backend_, ClientOptions{.batch_transactions = false, .print = print}) {}
 
-bool ScriptRunner::run_line(std::string_view line, std::size_t line_no, std::string* out) {
-  return client_.run_line(line, line_no, out) == 0;
+bool ScriptRunner::run_line(std::string_view line, std::size_t line_no, std::string* out,
+                            AppliedBatch* applied) {
+  return client_.run_line(line, line_no, out, applied) == 0;
 }
 
 std::size_t ScriptRunner::run(std::string_view script, std::string* out) {

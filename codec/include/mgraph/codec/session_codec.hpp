@@ -1,8 +1,9 @@
 #pragma once
 // Batches of typed operations and their results (session/operation.hpp) as bytes: a
-// Cap'n Proto message (codec/schema/session.capnp) after an 8-byte prefix, "MGOP" or
-// "MGOR" and the format version. Requests and answers of the client protocol use the same
-// structures; the input log keeps each epoch's batch in these bytes. Decoding bounds the
+// Cap'n Proto message (codec/schema/session.capnp) after an 8-byte prefix, "MGOP", "MGOR"
+// or "MGOA" and the format version. Requests and answers of the client protocol use the
+// same structures; the cluster's input log keeps each epoch's batch in these bytes, a
+// persistent embedded session's log each epoch's applied batch (ops, results, aliases). Decoding bounds the
 // reader and validates every enum, status code and value: bad bytes give a Status.
 
 #include <string>
@@ -19,5 +20,8 @@ Result<std::string> encode_batch(const session::Batch& batch);
 Result<session::Batch> decode_batch(std::string_view bytes);
 Result<std::string> encode_batch_result(const session::BatchResult& result);
 Result<session::BatchResult> decode_batch_result(std::string_view bytes);
+/// Decoding also checks that there is one result and one alias per op.
+Result<std::string> encode_applied_batch(const session::AppliedBatch& applied);
+Result<session::AppliedBatch> decode_applied_batch(std::string_view bytes);
 
 }  // namespace mgraph::codec

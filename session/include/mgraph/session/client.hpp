@@ -56,11 +56,20 @@ class ScriptClient {
 
   /// Runs one line; appends what is printed now (for this line or earlier batched ones)
   /// to `out`. Returns the number of lines whose operation failed among those printed.
-  std::size_t run_line(std::string_view line, std::size_t line_no, std::string* out);
+  /// With `applied`, also appends each operation sent now, its result and its alias.
+  std::size_t run_line(std::string_view line, std::size_t line_no, std::string* out,
+                       AppliedBatch* applied = nullptr);
   /// Sends what is still batched (the end of the input). Returns failures, as run_line.
   std::size_t finish(std::string* out);
   /// A backend failure ends the session: the lines it held are lost and this says why.
   const Status& failure() const { return failure_; }
+
+  /// Applies operations this or another client applied before (a persistent session's
+  /// replay): `ops` in order, printing nothing, then gives each of `aliases` (one per op,
+  /// empty: none) to the record its create made, when that create succeeded, as run_line
+  /// does. One result per op. Fails, applying nothing, when lines are still batched or an
+  /// alias belongs to an op that is not a create.
+  Result<BatchResult> apply(const Batch& ops, const std::vector<std::string>& aliases);
 
   /// The record a script name means now: an alias or "#N".
   Result<RecordId> record(std::string_view name) const;
@@ -75,7 +84,7 @@ class ScriptClient {
     std::string alias;
   };
   Result<RecordRef> resolve(std::string_view name) const;
-  std::size_t flush(std::string* out);
+  std::size_t flush(std::string* out, AppliedBatch* applied);
 
   Backend& backend_;
   ClientOptions options_;

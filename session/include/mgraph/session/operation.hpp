@@ -96,4 +96,16 @@ struct OpResult {
 using Batch = std::vector<Op>;
 using BatchResult = std::vector<OpResult>;
 
+/// Operations as a script client applied them: each with the result it had and the alias
+/// its line gave the record it creates (empty: none; only a create gives one). Aliases
+/// are the client's, so they travel beside the ops, never in them. A persistent session
+/// logs one of these per epoch (persistent_session.hpp).
+struct AppliedBatch {
+  Batch ops;
+  BatchResult results;
+  std::vector<std::string> aliases;  ///< one per op
+  bool empty() const { return ops.empty(); }
+  friend bool operator==(const AppliedBatch&, const AppliedBatch&) = default;
+};
+
 }  // namespace mgraph::session

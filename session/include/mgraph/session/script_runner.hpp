@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mgraph/graph/schema/store.hpp"
 #include "mgraph/graph/schema/store_image.hpp"
@@ -20,7 +21,15 @@ class ScriptRunner {
 
   /// Runs one line; appends what it prints (zero or more '\n'-terminated lines) to `out`.
   /// Returns false when the line failed; the error is printed as JSON with `line_no`.
-  bool run_line(std::string_view line, std::size_t line_no, std::string* out);
+  /// With `applied`, also appends the operation the line meant (none for a blank line or
+  /// a comment), its result and the alias the line gives (ScriptClient::run_line).
+  bool run_line(std::string_view line, std::size_t line_no, std::string* out,
+                AppliedBatch* applied = nullptr);
+  /// Applies operations that lines applied before, and their aliases, printing nothing
+  /// (ScriptClient::apply): a persistent session's replay.
+  Result<BatchResult> apply(const Batch& ops, const std::vector<std::string>& aliases) {
+    return client_.apply(ops, aliases);
+  }
   /// Runs every line of a script; returns the number of failed lines.
   std::size_t run(std::string_view script, std::string* out);
 

@@ -4,17 +4,24 @@
 // checkpoints (docs/SCRIPTS.md, section "Persistent sessions").
 //
 // Every line that changes state (create, update, delete, link, unlink, set, ack, commit,
-// reject, undo, redo) is buffered with its outcome. When a `commit`, `undo` or `redo`
-// succeeds, the buffer becomes one epoch of the store's input log, written and fsync'ed
-// before the next line runs.
+// reject, undo, redo) is kept as the typed operation it meant (classifier.hpp), with its
+// result and the alias it gave. When a `commit`, `undo` or `redo` succeeds, these become
+// one epoch of the store's input log — an AppliedBatch encoded by the codec
+// (codec/session_codec.hpp) — written and fsync'ed before the next line runs. The runner
+// names every record by id when its line runs, so a logged op names records by id, those
+// created earlier in the same epoch included; aliases travel beside the ops. A change of
+// the script grammar is therefore not a change of the log's format.
 //
 // Every `checkpoint_every` epochs, and on the `checkpoint` command, the session's whole
 // state (documents, versions, undo/redo history, aliases: a RunnerImage encoded by the
 // codec) is stored as a checkpoint of scope "eval" at the last epoch, streamed from the
-// encoder into the store in parts of bounded size. Opening loads the
-// newest checkpoint, then replays the epochs after it through the runner, silently, and
-// checks that each line has the outcome it had when it was logged, so the reopened
-// session is exactly the state the logged lines produced.
+// encoder into the store in parts of bounded size. Opening loads the newest checkpoint,
+// then applies the operations of the epochs after it through the runner (which gives
+// their aliases as their lines did), and checks that each op has the outcome it had when
+// it was logged (success or failure, and the record a create made), so the reopened
+// session is exactly the state the logged lines produced. Epochs of format version 1
+// (script text, one line each) are still replayed line by line; new epochs are always
+// written in the current version.
 //
 // Each epoch also stores, in the same LMDB transaction, a version history entry for every
 // changed field that is an effect or marked @versioned ((node id, version) -> value,
@@ -35,11 +42,15 @@
 #include "mgraph/persistence/store.hpp"
 #include "mgraph/persistence/write_batch.hpp"
 
-namespace mgraph::node {
+namespace mgraph::session {
 
-/// First line of every epoch's batch; the number is the batch format version.
+/// First line of every epoch's log entry; the number is the entry's format version: 2
+/// since an entry holds typed operations (the two header lines, then the encoded
+/// AppliedBatch); 1 (the header, then the script lines, each "+ line" or "! line") is
+/// read too.
 inline constexpr std::string_view kEvalLogMagic = "mgraph-eval-log";
-inline constexpr std::uint32_t kEvalLogVersion = 1;
+inline constexpr std::uint32_t kEvalLogVersion = 2;
+inline constexpr std::uint32_t kEvalLogOldestVersion = 1;
 
 /// First line of every checkpoint's state; the number is the checkpoint format version:
 /// 2 since the session image is packed (codec::kRunnerImageFormatVersion); 1 is read too.
@@ -52,7 +63,7 @@ inline constexpr std::string_view kEvalScope = "eval";
 struct SessionOptions {
   /// A checkpoint after every this many epochs; 0: only on the `checkpoint` command.
   std::uint64_t checkpoint_every = 1000;
-  /// After each checkpoint, delete the log entries it covers (their lines are no
+  /// After each checkpoint, delete the log entries it covers (their operations are no
   /// longer needed to reopen; they are no longer there to read either).
   bool compact_log = false;
   /// A checkpoint is stored in parts of this many bytes, each in its own transaction
@@ -63,6 +74,11 @@ struct SessionOptions {
 
 /// 64-bit FNV-1a of the schema file's bytes: the schema a data directory belongs to.
 std::uint64_t schema_content_hash(std::string_view schema_text);
+
+/// The two header lines of a log entry or a checkpoint: "MAGIC VERSION", then
+/// "schema HASH NAME" (HASH: schema_content_hash, 16 hex digits), each ending in '\n'.
+std::string eval_header(std::string_view magic, std::uint32_t version, std::uint64_t schema_hash,
+                        std::string_view schema_name);
 
 /// Thread-safety: none; one session per data directory per process.
 class PersistentSession {
@@ -78,11 +94,12 @@ class PersistentSession {
   static Result<std::unique_ptr<PersistentSession>> open(const std::string& directory,
                                                          const std::string& schema_name,
                                                          std::string_view schema_text,
-                                                         session::ScriptRunner& runner,
+                                                         ScriptRunner& runner,
                                                          SessionOptions options = {});
 
   /// Runs one line like ScriptRunner::run_line (returns in *line_ok whether it succeeded)
-  /// and logs an epoch when the line ends one; `checkpoint` takes a checkpoint. A non-ok
+  /// and logs an epoch when the line ends one; `checkpoint` takes a checkpoint, `history`
+  /// and `audit` read the stored history. A non-ok
   /// Status means the epoch could not be made durable: the in-memory state is ahead of
   /// the log and the session must stop.
   Status run_line(std::string_view line, std::size_t line_no, std::string* out, bool* line_ok);
@@ -96,13 +113,21 @@ class PersistentSession {
 
  private:
   PersistentSession(persistence::DirectoryLock lock, std::unique_ptr<persistence::Store> store,
-                    std::string directory, std::string header, session::ScriptRunner& runner,
-                    SessionOptions options);
+                    std::string directory, std::uint64_t schema_hash, std::string schema_name,
+                    ScriptRunner& runner, SessionOptions options);
 
-  Status replay(std::uint64_t schema_hash, const std::string& schema_name);
+  Status replay();
+  /// Replays the body of one log entry of format version 1 (script lines) or 2 (an
+  /// AppliedBatch); `where` names the directory and the epoch.
+  Status replay_lines(std::string_view body, const std::string& where);
+  Status replay_ops(std::string_view body, const std::string& where);
   /// Loads `state` (a checkpoint at `epoch`) into the fresh runner.
-  Status load_checkpoint(std::uint64_t epoch, std::string_view state, std::uint64_t schema_hash,
-                         const std::string& schema_name);
+  Status load_checkpoint(std::uint64_t epoch, std::string_view state);
+  /// Checks the header of a log entry or checkpoint and removes it from *rest; *version
+  /// gets its format version, which must be in [oldest, newest].
+  Status check_header(std::string_view* rest, std::string_view magic, std::uint32_t oldest,
+                      std::uint32_t newest, const std::string& where, const char* kind,
+                      std::uint32_t* version) const;
   Status log_epoch();
   /// Adds the history and ledger records of the last commit/undo/redo to `wb`.
   Status record_versions(persistence::WriteBatch& wb, std::uint64_t epoch, std::uint64_t time_ns);
@@ -115,17 +140,19 @@ class PersistentSession {
   persistence::DirectoryLock lock_;  ///< released after store_ is closed
   std::unique_ptr<persistence::Store> store_;
   std::string directory_;
-  std::string header_;  ///< the batch header of this schema
-  session::ScriptRunner* runner_;
+  std::uint64_t schema_hash_;
+  std::string schema_name_;
+  ScriptRunner* runner_;
   SessionOptions options_;
   std::uint64_t loaded_checkpoint_ = 0;
   std::uint64_t checkpoint_epoch_ = 0;  ///< epoch of the newest checkpoint (0: none)
   bool checkpoint_warned_ = false;      ///< an automatic checkpoint failed once
   /// Last stored value of each effect field seen this run (else read from the history).
   std::unordered_map<NodeId, Value> effect_values_;
-  std::string pending_;  ///< logged lines since the last epoch, each "+ line\n" or "! line\n"
+  /// The logged lines since the last epoch: their operations, results and aliases.
+  AppliedBatch pending_;
   std::uint64_t last_epoch_ = 0;
   std::uint64_t replayed_ = 0;
 };
 
-}  // namespace mgraph::node
+}  // namespace mgraph::session

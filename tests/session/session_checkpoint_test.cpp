@@ -12,10 +12,10 @@
 #include <string_view>
 
 #include "mgraph/session/script_runner.hpp"
-#include "mgraph/node/persistent_session.hpp"
+#include "mgraph/session/persistent_session.hpp"
 #include "mgraph/persistence/store.hpp"
 
-namespace mgraph::node {
+namespace mgraph::session {
 namespace {
 
 namespace fs = std::filesystem;
@@ -80,11 +80,11 @@ class SessionCheckpoint : public ::testing::Test {
   static std::string everything(PersistentSession& session) {
     return everything([&](const std::string& line) { return run(session, line); });
   }
-  static std::string everything(session::ScriptRunner& runner) {
+  static std::string everything(ScriptRunner& runner) {
     return everything([&](const std::string& line) { return run(runner, line); });
   }
   /// What `line` prints in the runner alone (an error line when it fails).
-  static std::string run(session::ScriptRunner& runner, const std::string& line) {
+  static std::string run(ScriptRunner& runner, const std::string& line) {
     std::string out;
     runner.run_line(line, 1, &out);
     return out;
@@ -95,7 +95,7 @@ class SessionCheckpoint : public ::testing::Test {
 };
 
 TEST_F(SessionCheckpoint, ACheckpointInManyPartsReopensIdentically) {
-  session::ScriptRunner original(schema_);
+  ScriptRunner original(schema_);
   auto session = PersistentSession::open(dir_, "p.mgs", kSchema, original, options());
   ASSERT_TRUE(session.is_ok()) << session.status().message();
   for (std::size_t o = 1; o <= kOrders; ++o) {
@@ -128,7 +128,7 @@ TEST_F(SessionCheckpoint, ACheckpointInManyPartsReopensIdentically) {
     EXPECT_EQ(report->log_entries, 0u);  // compacted: only the checkpoint rebuilds it
   }
 
-  session::ScriptRunner reopened(schema_);
+  ScriptRunner reopened(schema_);
   auto again = PersistentSession::open(dir_, "p.mgs", kSchema, reopened, options());
   ASSERT_TRUE(again.is_ok()) << again.status().message();
   EXPECT_EQ((*again)->loaded_checkpoint(), 61u);
@@ -149,7 +149,7 @@ TEST_F(SessionCheckpoint, ACheckpointInManyPartsReopensIdentically) {
 // used it again: the record committed next reopened as #4, not #3.
 TEST_F(SessionCheckpoint, NoCheckpointWhileLinesWaitForTheNextEpoch) {
   {
-    session::ScriptRunner runner(schema_);
+    ScriptRunner runner(schema_);
     auto session = PersistentSession::open(dir_, "p.mgs", kSchema, runner, options());
     ASSERT_TRUE(session.is_ok()) << session.status().message();
     run(**session, "create Order a");
@@ -162,11 +162,11 @@ TEST_F(SessionCheckpoint, NoCheckpointWhileLinesWaitForTheNextEpoch) {
     run(**session, "commit");
     EXPECT_NE(run(**session, "get #3.note").find("\"value\":\"third\""), std::string::npos);
   }
-  session::ScriptRunner runner(schema_);
+  ScriptRunner runner(schema_);
   auto session = PersistentSession::open(dir_, "p.mgs", kSchema, runner, options());
   ASSERT_TRUE(session.is_ok()) << session.status().message();
   EXPECT_NE(run(**session, "get #3.note").find("\"value\":\"third\""), std::string::npos);
 }
 
 }  // namespace
-}  // namespace mgraph::node
+}  // namespace mgraph::session

@@ -1,30 +1,29 @@
-#include "mgraph/node/persistent_session.hpp"
+#include "mgraph/session/persistent_session.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <optional>
+#include <iterator>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 #include "mgraph/codec/image_codec.hpp"
+#include "mgraph/codec/session_codec.hpp"
+#include "mgraph/graph/hash.hpp"
 #include "mgraph/graph/json.hpp"
 #include "mgraph/session/classifier.hpp"
+#include "mgraph/session/printer.hpp"
 #include "mgraph/persistence/checkpoint_writer.hpp"
 #include "mgraph/persistence/write_batch.hpp"
 
-namespace mgraph::node {
+namespace mgraph::session {
 namespace {
 
-/// The command word of a script line ("" for blank and comment lines).
-/// Whether a line with this command word is logged, and whether its success ends an epoch.
+/// Whether a line with this command word is logged.
 bool is_logged(std::string_view cmd) {
-  const std::optional<session::OpKind> kind = session::op_kind_of(cmd);
+  const std::optional<OpKind> kind = op_kind_of(cmd);
   return kind && session::is_logged(*kind);
-}
-bool ends_epoch(std::string_view cmd) {
-  const std::optional<session::OpKind> kind = session::op_kind_of(cmd);
-  return kind && session::ends_epoch(*kind);
 }
 
 std::string hex16(std::uint64_t v) {
@@ -32,13 +31,6 @@ std::string hex16(std::uint64_t v) {
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
   return buf;
 }
-
-/// Checks the two header lines of a log batch or a checkpoint ("MAGIC VERSION", then
-/// "schema HASH NAME") and removes them from *rest. VERSION must be in [oldest, version].
-/// `where` prefixes every message; `kind` names the record ("log entry", "checkpoint").
-Status check_header(std::string_view* rest, std::string_view magic, std::uint32_t oldest,
-                    std::uint32_t version, const std::string& where, const char* kind,
-                    std::uint64_t schema_hash, const std::string& schema_name);
 
 /// Splits off the next '\n'-terminated line of `rest`; false when none is left.
 bool next_line(std::string_view* rest, std::string_view* line) {
@@ -52,15 +44,6 @@ bool next_line(std::string_view* rest, std::string_view* line) {
     rest->remove_prefix(nl + 1);
   }
   return true;
-}
-
-/// The JSON error line the script runner prints, for the commands the session handles.
-std::string error_line(const Status& s, std::size_t line_no) {
-  return json::Object()
-      .str("error", s.message())
-      .str("code", status_code_name(s.code()))
-      .unum("line", line_no)
-      .line();
 }
 
 /// The rest of `line` after its command word, trimmed.
@@ -81,66 +64,53 @@ std::string trim_newline(std::string s) {
   return s;
 }
 
-Status check_header(std::string_view* rest, std::string_view magic, std::uint32_t oldest,
-                    std::uint32_t version, const std::string& where, const char* kind,
-                    std::uint64_t schema_hash, const std::string& schema_name) {
-  std::string_view line;
-  if (!next_line(rest, &line) || !line.starts_with(magic) || line.size() <= magic.size() ||
-      line[magic.size()] != ' ') {
-    return Status(StatusCode::corruption, where + "not an `mgraph eval` " + kind + " (no '" +
-                                              std::string(magic) + "' header)");
+/// An operation as a message names it: its kind and what it names ("update o1",
+/// "set o1.note", "create Order").
+std::string describe(const Op& op) {
+  std::string out = op_kind_name(op.kind);
+  if (op.kind == OpKind::create) out.append(" ").append(op.entity);
+  for (std::size_t i = 0; i < op.refs.size(); ++i) {
+    const RecordRef& ref = op.refs[i];
+    out.append(" ");
+    if (ref.text.empty()) {
+      out.append("#").append(std::to_string(ref.id));
+    } else {
+      out.append(ref.text);
+    }
+    if (i == 0 && !op.name.empty()) out.append(".").append(op.name);
   }
-  const std::string_view found = line.substr(magic.size() + 1);
-  std::uint32_t number = 0;
-  const auto [end, ec] = std::from_chars(found.data(), found.data() + found.size(), number);
-  if (ec != std::errc() || end != found.data() + found.size() || number < oldest ||
-      number > version) {
-    return Status(StatusCode::failed_precondition,
-                  where + kind + " format version " + std::string(found) +
-                      ", this build reads versions " + std::to_string(oldest) + " to " +
-                      std::to_string(version));
-  }
-  if (!next_line(rest, &line) || !line.starts_with("schema ") || line.size() < 7 + 16)
-    return Status(StatusCode::corruption, where + "missing the schema line of the header");
-  const std::string_view saved_hash = line.substr(7, 16);
-  if (saved_hash != hex16(schema_hash)) {
-    const std::string_view saved_name = line.size() > 24 ? line.substr(24) : std::string_view{};
-    return Status(StatusCode::failed_precondition,
-                  where + "written for another schema ('" + std::string(saved_name) +
-                      "', content hash " + std::string(saved_hash) + "), not for '" +
-                      schema_name + "' (content hash " + hex16(schema_hash) +
-                      "); use the schema the data directory was created with, or another "
-                      "--data directory");
-  }
-  return Status::ok();
+  return out;
 }
 
 }  // namespace
 
-std::uint64_t schema_content_hash(std::string_view schema_text) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (const char c : schema_text) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  return h;
+std::uint64_t schema_content_hash(std::string_view schema_text) { return fnv1a64(schema_text); }
+
+std::string eval_header(std::string_view magic, std::uint32_t version, std::uint64_t schema_hash,
+                        std::string_view schema_name) {
+  std::string header(magic);
+  header.append(" ").append(std::to_string(version)).append("\nschema ").append(hex16(schema_hash));
+  header.append(" ").append(schema_name).append("\n");
+  return header;
 }
 
 PersistentSession::PersistentSession(persistence::DirectoryLock lock,
                                      std::unique_ptr<persistence::Store> store,
-                                     std::string directory, std::string header,
-                                     session::ScriptRunner& runner, SessionOptions options)
+                                     std::string directory, std::uint64_t schema_hash,
+                                     std::string schema_name, ScriptRunner& runner,
+                                     SessionOptions options)
     : lock_(std::move(lock)),
       store_(std::move(store)),
       directory_(std::move(directory)),
-      header_(std::move(header)),
+      schema_hash_(schema_hash),
+      schema_name_(std::move(schema_name)),
       runner_(&runner),
       options_(options) {}
 
 Result<std::unique_ptr<PersistentSession>> PersistentSession::open(const std::string& directory,
                                                                    const std::string& schema_name,
                                                                    std::string_view schema_text,
-                                                                   session::ScriptRunner& runner,
+                                                                   ScriptRunner& runner,
                                                                    SessionOptions session_options) {
   // The lock first: a second process must not even open the environment.
   auto lock = persistence::DirectoryLock::acquire(directory);
@@ -156,24 +126,55 @@ Result<std::unique_ptr<PersistentSession>> PersistentSession::open(const std::st
     return Status(store.status().code(),
                   directory + ": cannot open the data directory: " + store.status().message());
   }
-  const std::uint64_t hash = schema_content_hash(schema_text);
-  std::string header = std::string(kEvalLogMagic) + " " + std::to_string(kEvalLogVersion) +
-                       "\nschema " + hex16(hash) + " " + schema_name + "\n";
-  std::unique_ptr<PersistentSession> session(
-      new PersistentSession(std::move(lock).value(), std::move(store).value(), directory,
-                            std::move(header), runner, session_options));
-  if (Status s = session->replay(hash, schema_name); !s.is_ok()) return s;
+  std::unique_ptr<PersistentSession> session(new PersistentSession(
+      std::move(lock).value(), std::move(store).value(), directory,
+      schema_content_hash(schema_text), schema_name, runner, session_options));
+  if (Status s = session->replay(); !s.is_ok()) return s;
   return session;
 }
 
-Status PersistentSession::load_checkpoint(std::uint64_t epoch, std::string_view state,
-                                         std::uint64_t schema_hash,
-                                         const std::string& schema_name) {
+Status PersistentSession::check_header(std::string_view* rest, std::string_view magic,
+                                       std::uint32_t oldest, std::uint32_t newest,
+                                       const std::string& where, const char* kind,
+                                       std::uint32_t* version) const {
+  std::string_view line;
+  if (!next_line(rest, &line) || !line.starts_with(magic) || line.size() <= magic.size() ||
+      line[magic.size()] != ' ') {
+    return Status(StatusCode::corruption, where + "not an `mgraph eval` " + kind + " (no '" +
+                                              std::string(magic) + "' header)");
+  }
+  const std::string_view found = line.substr(magic.size() + 1);
+  std::uint32_t number = 0;
+  const auto [end, ec] = std::from_chars(found.data(), found.data() + found.size(), number);
+  if (ec != std::errc() || end != found.data() + found.size() || number < oldest ||
+      number > newest) {
+    return Status(StatusCode::failed_precondition,
+                  where + kind + " format version " + std::string(found) +
+                      ", this build reads versions " + std::to_string(oldest) + " to " +
+                      std::to_string(newest));
+  }
+  *version = number;
+  if (!next_line(rest, &line) || !line.starts_with("schema ") || line.size() < 7 + 16)
+    return Status(StatusCode::corruption, where + "missing the schema line of the header");
+  const std::string_view saved_hash = line.substr(7, 16);
+  if (saved_hash != hex16(schema_hash_)) {
+    const std::string_view saved_name = line.size() > 24 ? line.substr(24) : std::string_view{};
+    return Status(StatusCode::failed_precondition,
+                  where + "written for another schema ('" + std::string(saved_name) +
+                      "', content hash " + std::string(saved_hash) + "), not for '" +
+                      schema_name_ + "' (content hash " + hex16(schema_hash_) +
+                      "); use the schema the data directory was created with, or another "
+                      "--data directory");
+  }
+  return Status::ok();
+}
+
+Status PersistentSession::load_checkpoint(std::uint64_t epoch, std::string_view state) {
   const std::string where = directory_ + ": checkpoint at epoch " + std::to_string(epoch) + ": ";
   std::string_view rest = state;
+  std::uint32_t version = 0;
   if (Status s = check_header(&rest, kEvalCheckpointMagic, kEvalCheckpointOldestVersion,
-                              kEvalCheckpointVersion, where, "checkpoint", schema_hash,
-                              schema_name);
+                              kEvalCheckpointVersion, where, "checkpoint", &version);
       !s.is_ok()) {
     return s;
   }
@@ -187,7 +188,7 @@ Status PersistentSession::load_checkpoint(std::uint64_t epoch, std::string_view 
   return Status::ok();
 }
 
-Status PersistentSession::replay(std::uint64_t schema_hash, const std::string& schema_name) {
+Status PersistentSession::replay() {
   Result<persistence::Recovery> recovery = store_->recover(kEvalScope);
   if (!recovery.is_ok()) {
     return Status(recovery.status().code(),
@@ -195,11 +196,9 @@ Status PersistentSession::replay(std::uint64_t schema_hash, const std::string& s
   }
   if (recovery->checkpoint) {
     const persistence::Checkpoint& cp = *recovery->checkpoint;
-    if (Status s = load_checkpoint(cp.epoch, cp.state, schema_hash, schema_name); !s.is_ok())
-      return s;
+    if (Status s = load_checkpoint(cp.epoch, cp.state); !s.is_ok()) return s;
   }
   persistence::LogCursor& cursor = recovery->log;
-  std::string discarded;
   // Each iteration replays one epoch; the log is finite.
   for (;;) {
     Result<const persistence::LogEntry*> next = cursor.next();
@@ -211,41 +210,15 @@ Status PersistentSession::replay(std::uint64_t schema_hash, const std::string& s
     const persistence::LogEntry* entry = *next;
     if (entry == nullptr) break;
     const std::string where = directory_ + ": epoch " + std::to_string(entry->epoch) + ": ";
-    auto corrupt = [&](const std::string& what) {
-      return Status(StatusCode::corruption, where + what);
-    };
-    std::string_view rest = entry->batch;
-    if (Status s = check_header(&rest, kEvalLogMagic, kEvalLogVersion, kEvalLogVersion, where,
-                                "log entry", schema_hash, schema_name);
+    std::string_view body = entry->batch;
+    std::uint32_t version = 0;
+    if (Status s = check_header(&body, kEvalLogMagic, kEvalLogOldestVersion, kEvalLogVersion,
+                                where, "log entry", &version);
         !s.is_ok()) {
       return s;
     }
-    std::string_view line;
-    // Body: "+ line" (succeeded when logged) or "! line" (failed), the last one ending
-    // the epoch.
-    std::size_t n = 0;
-    std::string_view last_cmd;
-    bool last_ok = false;
-    while (next_line(&rest, &line)) {
-      ++n;
-      if (line.size() < 2 || (line[0] != '+' && line[0] != '!') || line[1] != ' ')
-        return corrupt("line " + std::to_string(n) + " of the batch is malformed");
-      const bool logged_ok = line[0] == '+';
-      const std::string_view text = line.substr(2);
-      discarded.clear();
-      const bool ok = runner_->run_line(text, n, &discarded);
-      if (ok != logged_ok) {
-        return Status(StatusCode::failed_precondition,
-                      where + "replays differently: '" + std::string(text) + "' " +
-                          (logged_ok ? "succeeded when logged but now fails: " +
-                                           trim_newline(discarded)
-                                     : std::string("failed when logged but now succeeds")));
-      }
-      last_cmd = session::command_word(text);
-      last_ok = ok;
-    }
-    if (n == 0 || !last_ok || !ends_epoch(last_cmd))
-      return corrupt("the batch does not end with a successful commit, undo or redo");
+    const Status s = version == 1 ? replay_lines(body, where) : replay_ops(body, where);
+    if (!s.is_ok()) return s;
     last_epoch_ = entry->epoch;
     ++replayed_;
   }
@@ -257,9 +230,87 @@ Status PersistentSession::replay(std::uint64_t schema_hash, const std::string& s
   return Status::ok();
 }
 
+Status PersistentSession::replay_lines(std::string_view body, const std::string& where) {
+  // Version 1: "+ line" (succeeded when logged) or "! line" (failed), the last one ending
+  // the epoch; each line runs again through the runner.
+  std::string discarded;
+  std::string_view line;
+  std::size_t n = 0;
+  std::string_view last_cmd;
+  bool last_ok = false;
+  while (next_line(&body, &line)) {
+    ++n;
+    if (line.size() < 2 || (line[0] != '+' && line[0] != '!') || line[1] != ' ') {
+      return Status(StatusCode::corruption,
+                    where + "line " + std::to_string(n) + " of the batch is malformed");
+    }
+    const bool logged_ok = line[0] == '+';
+    const std::string_view text = line.substr(2);
+    discarded.clear();
+    const bool ok = runner_->run_line(text, n, &discarded);
+    if (ok != logged_ok) {
+      return Status(StatusCode::failed_precondition,
+                    where + "replays differently: '" + std::string(text) + "' " +
+                        (logged_ok ? "succeeded when logged but now fails: " +
+                                         trim_newline(discarded)
+                                   : std::string("failed when logged but now succeeds")));
+    }
+    last_cmd = command_word(text);
+    last_ok = ok;
+  }
+  const std::optional<OpKind> last_kind = op_kind_of(last_cmd);
+  if (n == 0 || !last_ok || !last_kind || !ends_epoch(*last_kind)) {
+    return Status(StatusCode::corruption,
+                  where + "the batch does not end with a successful commit, undo or redo");
+  }
+  return Status::ok();
+}
+
+Status PersistentSession::replay_ops(std::string_view body, const std::string& where) {
+  Result<AppliedBatch> logged = codec::decode_applied_batch(body);
+  if (!logged.is_ok()) return Status(StatusCode::corruption, where + logged.status().message());
+  const AppliedBatch& epoch = *logged;
+  if (epoch.empty() || !epoch.results.back().status.is_ok() ||
+      !ends_epoch(epoch.ops.back().kind)) {
+    return Status(StatusCode::corruption,
+                  where + "the batch does not end with a successful commit, undo or redo");
+  }
+  for (std::size_t i = 0; i < epoch.ops.size(); ++i) {
+    if (!is_logged(epoch.ops[i].kind) && epoch.ops[i].kind != OpKind::invalid) {
+      return Status(StatusCode::corruption,
+                    where + "operation " + std::to_string(i + 1) + " (" +
+                        op_kind_name(epoch.ops[i].kind) + ") changes nothing to log");
+    }
+  }
+  Result<BatchResult> results = runner_->apply(epoch.ops, epoch.aliases);
+  if (!results.is_ok()) return Status(results.status().code(), where + results.status().message());
+  for (std::size_t i = 0; i < epoch.ops.size(); ++i) {
+    const OpResult& then = epoch.results[i];
+    const OpResult& now = (*results)[i];
+    const std::string op = "operation " + std::to_string(i + 1) + " of " +
+                           std::to_string(epoch.ops.size()) + " ('" + describe(epoch.ops[i]) + "') ";
+    if (then.status.is_ok() != now.status.is_ok()) {
+      return Status(StatusCode::failed_precondition,
+                    where + "replays differently: " + op +
+                        (then.status.is_ok()
+                             ? "succeeded when logged but now fails: " + now.status.message()
+                             : "failed when logged (" + then.status.message() +
+                                   ") but now succeeds"));
+    }
+    // Later ops name the records a create made by id: it must be the same record.
+    if (then.created != now.created) {
+      return Status(StatusCode::failed_precondition,
+                    where + "replays differently: " + op + "created record #" +
+                        std::to_string(then.created) + " when logged but now #" +
+                        std::to_string(now.created));
+    }
+  }
+  return Status::ok();
+}
+
 Status PersistentSession::run_line(std::string_view line, std::size_t line_no, std::string* out,
                                    bool* line_ok) {
-  const std::string_view cmd = session::command_word(line);
+  const std::string_view cmd = command_word(line);
   if (cmd == "checkpoint") {
     std::size_t bytes = 0;
     const Status s = take_checkpoint(&bytes);
@@ -280,13 +331,23 @@ Status PersistentSession::run_line(std::string_view line, std::size_t line_no, s
     if (!s.is_ok()) *out += error_line(s, line_no);
     return Status::ok();
   }
-  *line_ok = runner_->run_line(line, line_no, out);
+  AppliedBatch applied;
+  *line_ok = runner_->run_line(line, line_no, out, &applied);
   // Oversized lines fail before running; they changed nothing and are not logged.
-  if (!is_logged(cmd) || line.size() > session::kScriptLineMax) return Status::ok();
-  pending_ += *line_ok ? "+ " : "! ";
-  pending_ += line;
-  pending_ += '\n';
-  if (*line_ok && ends_epoch(cmd)) return log_epoch();
+  if (!is_logged(cmd) || line.size() > kScriptLineMax || applied.empty()) return Status::ok();
+  // The runner resolves every name when its line runs, so its ops name records by id; a
+  // reference to an op of the same batch (none from an embedded runner) moves with it.
+  const auto offset = static_cast<std::uint32_t>(pending_.ops.size());
+  for (Op& op : applied.ops) {
+    for (RecordRef& ref : op.refs) {
+      for (std::uint32_t& by : ref.created_by) by += offset;
+    }
+  }
+  const bool ends = *line_ok && ends_epoch(applied.ops.back().kind);
+  std::move(applied.ops.begin(), applied.ops.end(), std::back_inserter(pending_.ops));
+  std::move(applied.results.begin(), applied.results.end(), std::back_inserter(pending_.results));
+  std::move(applied.aliases.begin(), applied.aliases.end(), std::back_inserter(pending_.aliases));
+  if (ends) return log_epoch();
   return Status::ok();
 }
 
@@ -295,8 +356,13 @@ Status PersistentSession::log_epoch() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   const auto time_ns =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
-  std::string batch = header_;
-  batch += pending_;
+  Result<std::string> ops = codec::encode_applied_batch(pending_);
+  if (!ops.is_ok()) {
+    return Status(ops.status().code(), directory_ + ": cannot encode epoch " +
+                                           std::to_string(epoch) + ": " + ops.status().message());
+  }
+  std::string batch = eval_header(kEvalLogMagic, kEvalLogVersion, schema_hash_, schema_name_);
+  batch += *ops;
   persistence::WriteBatch wb;
   wb.append_log(epoch, time_ns, batch);
   if (Status s = record_versions(wb, epoch, time_ns); !s.is_ok()) {
@@ -308,7 +374,7 @@ Status PersistentSession::log_epoch() {
                                 s.message());
   }
   last_epoch_ = epoch;
-  pending_.clear();
+  pending_ = AppliedBatch{};
   if (options_.checkpoint_every == 0 || epoch % options_.checkpoint_every != 0) return Status::ok();
   std::size_t bytes = 0;
   const Status s = take_checkpoint(&bytes);
@@ -510,9 +576,8 @@ Status PersistentSession::take_checkpoint(std::size_t* bytes) {
   if (!writer.is_ok()) return stored(writer.status());
   // The header names the schema as the log's does, with the checkpoint magic; the image
   // follows, streamed from the encoder into the store part by part.
-  const std::string header = std::string(kEvalCheckpointMagic) + " " +
-                             std::to_string(kEvalCheckpointVersion) + "\n" +
-                             header_.substr(header_.find('\n') + 1);
+  const std::string header =
+      eval_header(kEvalCheckpointMagic, kEvalCheckpointVersion, schema_hash_, schema_name_);
   Status store_error = writer->append(header);
   if (!store_error.is_ok()) return stored(store_error);
   const Status encoded = codec::write_runner_image(
@@ -536,4 +601,4 @@ Status PersistentSession::take_checkpoint(std::size_t* bytes) {
   return Status::ok();
 }
 
-}  // namespace mgraph::node
+}  // namespace mgraph::session

@@ -10,9 +10,9 @@
 #include <string>
 
 #include "mgraph/session/script_runner.hpp"
-#include "mgraph/node/persistent_session.hpp"
+#include "mgraph/session/persistent_session.hpp"
 
-namespace mgraph::node {
+namespace mgraph::session {
 namespace {
 
 namespace fs = std::filesystem;
@@ -41,7 +41,7 @@ class SessionHistory : public ::testing::Test {
   /// Opens a new session on the directory and runs `lines`; returns what they print with
   /// every time_ns replaced by T.
   std::string run(std::initializer_list<const char*> lines) {
-    session::ScriptRunner runner(schema_);
+    ScriptRunner runner(schema_);
     auto session = PersistentSession::open(dir_, "h.mgs", kSchema, runner);
     EXPECT_TRUE(session.is_ok()) << session.status().message();
     if (!session.is_ok()) return {};
@@ -123,4 +123,4 @@ TEST_F(SessionHistory, QueriesOnFieldsWithoutHistoryAreErrors) {
 }
 
 }  // namespace
-}  // namespace mgraph::node
+}  // namespace mgraph::session
