@@ -1,5 +1,6 @@
 #include "mgraph/codec/session_codec.hpp"
 
+#include <functional>
 #include <utility>
 
 #include "session_wire.hpp"
@@ -33,27 +34,36 @@ void put_values(capnp::List<wire::FieldValue>::Builder b, const session::FieldVa
 
 }  // namespace
 
+// Empty texts and lists and null values are left unset: they read back the same (a
+// struct's defaults), and a message without them is smaller — the input log of a
+// persistent session keeps every op.
+
 void put_batch(wire::Batch::Builder b, const session::Batch& batch) {
   auto ops = b.initOps(n(batch.size()));
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const session::Op& op = batch[i];
     auto o = ops[static_cast<unsigned>(i)];
     o.setKind(static_cast<wire::Op::Kind>(op.kind));
-    auto refs = o.initRefs(n(op.refs.size()));
-    for (std::size_t k = 0; k < op.refs.size(); ++k) {
-      refs[static_cast<unsigned>(k)].setId(op.refs[k].id);
-      auto by = refs[static_cast<unsigned>(k)].initCreatedBy(n(op.refs[k].created_by.size()));
-      for (std::size_t j = 0; j < op.refs[k].created_by.size(); ++j)
-        by.set(static_cast<unsigned>(j), op.refs[k].created_by[j]);
-      refs[static_cast<unsigned>(k)].setText(text(op.refs[k].text));
+    if (!op.refs.empty()) {
+      auto refs = o.initRefs(n(op.refs.size()));
+      for (std::size_t k = 0; k < op.refs.size(); ++k) {
+        auto r = refs[static_cast<unsigned>(k)];
+        r.setId(op.refs[k].id);
+        if (!op.refs[k].created_by.empty()) {
+          auto by = r.initCreatedBy(n(op.refs[k].created_by.size()));
+          for (std::size_t j = 0; j < op.refs[k].created_by.size(); ++j)
+            by.set(static_cast<unsigned>(j), op.refs[k].created_by[j]);
+        }
+        if (!op.refs[k].text.empty()) r.setText(text(op.refs[k].text));
+      }
     }
-    o.setEntity(text(op.entity));
-    o.setName(text(op.name));
-    put_values(o.initValues(n(op.values.size())), op.values);
-    put_value(o.initValue(), op.value);
-    o.setText(text(op.text));
+    if (!op.entity.empty()) o.setEntity(text(op.entity));
+    if (!op.name.empty()) o.setName(text(op.name));
+    if (!op.values.empty()) put_values(o.initValues(n(op.values.size())), op.values);
+    if (!op.value.is_null()) put_value(o.initValue(), op.value);
+    if (!op.text.empty()) o.setText(text(op.text));
     o.setErrorCode(static_cast<std::uint8_t>(op.error.code()));
-    o.setErrorMessage(text(op.error.message()));
+    if (!op.error.message().empty()) o.setErrorMessage(text(op.error.message()));
   }
 }
 
@@ -105,13 +115,13 @@ void put_batch_result(wire::BatchResult::Builder b, const session::BatchResult& 
     const session::OpResult& x = result[i];
     auto o = rs[static_cast<unsigned>(i)];
     o.setCode(static_cast<std::uint8_t>(x.status.code()));
-    o.setMessage(text(x.status.message()));
+    if (!x.status.message().empty()) o.setMessage(text(x.status.message()));
     o.setCreated(x.created);
-    put_value(o.initValue(), x.value);
+    if (!x.value.is_null()) put_value(o.initValue(), x.value);
     o.setVersion(x.version);
     o.setRevision(x.revision);
     o.setChanged(x.changed);
-    o.setText(text(x.text));
+    if (!x.text.empty()) o.setText(text(x.text));
   }
 }
 
@@ -177,21 +187,29 @@ Result<std::string> encode_applied_batch(const session::AppliedBatch& applied) {
                       std::to_string(applied.results.size()) + " results, " +
                       std::to_string(applied.aliases.size()) + " aliases");
   }
-  return detail::encode("applied batch", kAppliedMagic, kSessionFormatVersion,
-                        [&](capnp::MallocMessageBuilder& m) {
-                          auto root = m.initRoot<wire::AppliedBatch>();
-                          detail::put_batch(root.initBatch(), applied.ops);
-                          detail::put_batch_result(root.initResults(), applied.results);
-                          auto aliases = root.initAliases(detail::n(applied.aliases.size()));
-                          for (std::size_t i = 0; i < applied.aliases.size(); ++i) {
-                            aliases.set(static_cast<unsigned>(i),
-                                        detail::text(applied.aliases[i]));
-                          }
-                        });
+  // Packed: most words of an op and its result are zeros (empty texts, null values), and
+  // the log keeps every epoch.
+  std::string out;
+  const std::function<Status(std::string_view)> sink = [&out](std::string_view piece) {
+    out.append(piece);
+    return Status::ok();
+  };
+  const Status s = detail::write_packed(
+      "applied batch", kAppliedMagic, kSessionFormatVersion, sink,
+      [&](capnp::MallocMessageBuilder& m) {
+        auto root = m.initRoot<wire::AppliedBatch>();
+        detail::put_batch(root.initBatch(), applied.ops);
+        detail::put_batch_result(root.initResults(), applied.results);
+        auto aliases = root.initAliases(detail::n(applied.aliases.size()));
+        for (std::size_t i = 0; i < applied.aliases.size(); ++i)
+          aliases.set(static_cast<unsigned>(i), detail::text(applied.aliases[i]));
+      });
+  if (!s.is_ok()) return s;
+  return out;
 }
 
 Result<session::AppliedBatch> decode_applied_batch(std::string_view bytes) {
-  return detail::decode<wire::AppliedBatch>(
+  return detail::decode_packed<wire::AppliedBatch>(
       bytes, "applied batch", kAppliedMagic, kSessionFormatVersion,
       [](wire::AppliedBatch::Reader r) {
         session::AppliedBatch applied;

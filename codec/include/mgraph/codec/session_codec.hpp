@@ -20,6 +20,7 @@ Result<std::string> encode_batch(const session::Batch& batch);
 Result<session::Batch> decode_batch(std::string_view bytes);
 Result<std::string> encode_batch_result(const session::BatchResult& result);
 Result<session::BatchResult> decode_batch_result(std::string_view bytes);
+/// In Cap'n Proto's packed encoding (after the prefix), since the log keeps every epoch.
 /// Decoding also checks that there is one result and one alias per op.
 Result<std::string> encode_applied_batch(const session::AppliedBatch& applied);
 Result<session::AppliedBatch> decode_applied_batch(std::string_view bytes);
