@@ -34,7 +34,8 @@ bool run_session(const std::string& dir, std::initializer_list<const char*> line
   mgraph::session::ScriptRunner runner(*schema);
   mgraph::session::SessionOptions options;
   options.checkpoint_every = 2;  // small, to show reopening from a checkpoint
-  auto session = mgraph::session::PersistentSession::open(dir, "demo.mgs", kSchema, runner, options);
+  auto session =
+      mgraph::session::PersistentSession::open(dir, "demo.mgs", kSchema, runner, options);
   if (!session.is_ok()) {
     std::fprintf(stderr, "%s\n", session.status().message().c_str());
     return false;

@@ -181,7 +181,8 @@ Result<session::BatchResult> decode_batch_result(std::string_view bytes) {
 }
 
 Result<std::string> encode_applied_batch(const session::AppliedBatch& applied) {
-  if (applied.results.size() != applied.ops.size() || applied.aliases.size() != applied.ops.size()) {
+  if (applied.results.size() != applied.ops.size() ||
+      applied.aliases.size() != applied.ops.size()) {
     return Status(StatusCode::invalid_argument,
                   "applied batch: " + std::to_string(applied.ops.size()) + " operations, " +
                       std::to_string(applied.results.size()) + " results, " +

@@ -288,7 +288,8 @@ Status PersistentSession::replay_ops(std::string_view body, const std::string& w
     const OpResult& then = epoch.results[i];
     const OpResult& now = (*results)[i];
     const std::string op = "operation " + std::to_string(i + 1) + " of " +
-                           std::to_string(epoch.ops.size()) + " ('" + describe(epoch.ops[i]) + "') ";
+                           std::to_string(epoch.ops.size()) + " ('" + describe(epoch.ops[i]) +
+                           "') ";
     if (then.status.is_ok() != now.status.is_ok()) {
       return Status(StatusCode::failed_precondition,
                     where + "replays differently: " + op +

@@ -133,7 +133,8 @@ TEST_F(SessionLog, AnEpochDecodesToTheTypedOperationsOfItsLines) {
   const std::string head = header(kEvalLogVersion);
   ASSERT_EQ(kEvalLogVersion, 2u);
   ASSERT_EQ(entry.substr(0, head.size()), head);
-  Result<AppliedBatch> logged = codec::decode_applied_batch(std::string_view(entry).substr(head.size()));
+  Result<AppliedBatch> logged =
+      codec::decode_applied_batch(std::string_view(entry).substr(head.size()));
   ASSERT_TRUE(logged.is_ok()) << logged.status().message();
 
   // The lines as typed operations: records named by id (o1 is #1, i1 #2), also those

@@ -3,8 +3,9 @@
 // Cap'n Proto message (codec/schema/session.capnp) after an 8-byte prefix, "MGOP", "MGOR"
 // or "MGOA" and the format version. Requests and answers of the client protocol use the
 // same structures; the cluster's input log keeps each epoch's batch in these bytes, a
-// persistent embedded session's log each epoch's applied batch (ops, results, aliases). Decoding bounds the
-// reader and validates every enum, status code and value: bad bytes give a Status.
+// persistent embedded session's log each epoch's applied batch (ops, results, aliases).
+// Decoding bounds the reader and validates every enum, status code and value: bad bytes
+// give a Status.
 
 #include <string>
 #include <string_view>
