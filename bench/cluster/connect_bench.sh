@@ -29,21 +29,9 @@ trap cleanup EXIT
   echo "get c.spent"
 } > "$dir/script.mgscript"
 
-port_of() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1"; }
-wait_for() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; exit 1; }
-config=cluster-configs/local-3.toml
-"$build/node/mgraphd" --config "$config" --node n1 --port-file "$dir/n1.json" > /dev/null &
-pids="$!"
-wait_for "$dir/n1.json"
-peer="n1=127.0.0.1:$(port_of "$dir/n1.json" peer)"
-for node in n2 n3; do
-  "$build/node/mgraphd" --config "$config" --node "$node" --peer "$peer" \
-    --port-file "$dir/$node.json" > "$dir/$node.log" &
-  pids="$pids $!"
-done
-wait_for "$dir/n3.json"
-for _ in $(seq 100); do grep -q ": ready" "$dir/n3.log" && break; sleep 0.1; done
-client="127.0.0.1:$(port_of "$dir/n3.json" client)"
+# shellcheck source=bench/cluster/local_cluster.sh
+. bench/cluster/local_cluster.sh
+start_local_cluster "$build" "$dir"
 
 start=$(date +%s.%N)
 "$build/node/mgraph" eval --connect "$client" --script "$dir/script.mgscript" > "$dir/connected.out"

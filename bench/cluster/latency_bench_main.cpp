@@ -1,0 +1,177 @@
+// mgraph_latency_bench: the round-trip latency of single transactions through the client
+// protocol of a running cluster serving examples/shop.mgs (cluster-configs/local-3.toml;
+// bench/cluster/latency_bench.sh starts one and runs this against it).
+//
+//   mgraph_latency_bench --connect 127.0.0.1:PORT [--transactions 2000] [--warmup 100] [--json]
+//
+// It connects like `mgraph eval --connect` (codec::ClientConnection, one connection, one
+// transaction in flight), creates one customer with two orders of one item each, then
+// times --warmup + --transactions transactions, each the two lines
+//   update i1 price=P      (P changes every time: the item's line, its order's subtotal and
+//   commit                  total, the customer's spent and both orders' share recompute)
+// sent as one batch, from before the update line is classified to after the commit's
+// result is decoded. The warm-up transactions are not counted. It prints the count, p50,
+// p90, p99, max and mean in microseconds and the transactions per second (one line of
+// text, or of JSON with --json).
+//
+// Exit codes: 0 measured, 1 a line of the setup or of a transaction failed (is the cluster
+// serving examples/shop.mgs?), 2 bad arguments, 3 the cluster could not be reached or the
+// connection failed.
+
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster/latency_stats.hpp"
+#include "command_line.hpp"
+#include "mgraph/codec/client_rpc.hpp"
+#include "mgraph/session/client.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// The records every transaction works on: a customer, two orders, an item in each.
+constexpr const char* kSetup[] = {
+    "create Customer c name=\"latency\"",
+    "create Order o1",
+    "create Order o2",
+    "create Item i1 price=1",
+    "create Item i2 price=2",
+    "link c.orders o1",
+    "link c.orders o2",
+    "link o1.items i1",
+    "link o2.items i2",
+    "commit",
+};
+
+struct Args {
+  std::string connect;
+  std::uint64_t transactions = 2000;
+  std::uint64_t warmup = 100;
+  std::int64_t timeout_ms = 5000;
+  bool json = false;
+};
+
+int fail(int code, const std::string& message) {
+  std::cerr << "mgraph_latency_bench: " << message << "\n";
+  return code;
+}
+
+/// HOST:PORT with a port in 1..65535.
+bool split_address(const std::string& address, std::string* host, std::uint16_t* port) {
+  const std::size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  const std::string_view digits = std::string_view(address).substr(colon + 1);
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || end != digits.data() + digits.size() || value == 0 || value > 65535)
+    return false;
+  *host = address.substr(0, colon);
+  *port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+/// Runs one script line; what went wrong, or an empty string. A failed line prints an error
+/// object, which is quoted.
+std::string run(mgraph::session::ScriptClient& client, std::string_view line, std::size_t line_no) {
+  std::string printed;
+  const std::size_t failures = client.run_line(line, line_no, &printed);
+  if (!client.failure().is_ok()) return client.failure().message();
+  if (failures != 0) return std::string("line '") + std::string(line) + "' failed: " + printed;
+  return {};
+}
+
+int measure(const Args& args) {
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split_address(args.connect, &host, &port))
+    return fail(2, "--connect " + args.connect + ": expected HOST:PORT with a port in 1..65535");
+  auto connection = mgraph::codec::ClientConnection::connect(
+      host, port, std::chrono::milliseconds(args.timeout_ms));
+  if (!connection.is_ok()) {
+    return fail(3, "cannot reach the cluster at " + args.connect + ": " +
+                       connection.status().message());
+  }
+  mgraph::codec::RemoteBackend backend(**connection);
+  mgraph::session::ScriptClient client(backend, {.batch_transactions = true, .print = {}});
+  std::size_t line_no = 0;
+  for (const char* line : kSetup) {
+    if (std::string why = run(client, line, ++line_no); !why.empty()) {
+      return fail(client.failure().is_ok() ? 1 : 3,
+                  "setup: " + why + " (the benchmark needs a cluster serving examples/shop.mgs)");
+    }
+  }
+  std::vector<double> us;
+  us.reserve(args.transactions);
+  const std::uint64_t total = args.warmup + args.transactions;
+  const Clock::time_point start_all = Clock::now();
+  Clock::time_point start_counted = start_all;
+  for (std::uint64_t k = 0; k < total; ++k) {
+    if (k == args.warmup) start_counted = Clock::now();
+    // 1..40, never the value before: every transaction changes the documents.
+    const std::string update = "update i1 price=" + std::to_string(1 + k % 40);
+    const Clock::time_point t0 = Clock::now();
+    std::string why = run(client, update, ++line_no);
+    if (why.empty()) why = run(client, "commit", ++line_no);
+    const Clock::time_point t1 = Clock::now();
+    if (!why.empty()) {
+      return fail(client.failure().is_ok() ? 1 : 3,
+                  "transaction " + std::to_string(k + 1) + ": " + why);
+    }
+    if (k >= args.warmup) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start_counted).count();
+  const mgraph::bench::LatencySummary s = mgraph::bench::summarize(std::move(us));
+  const double per_second = seconds > 0 ? static_cast<double>(s.count) / seconds : 0.0;
+  if (args.json) {
+    nlohmann::ordered_json j{{"connect", args.connect},
+                             {"transaction", "update i1 price=P; commit"},
+                             {"warmup", args.warmup}};
+    mgraph::bench::add_to(j, s);
+    j["transactions_per_second"] = per_second;
+    std::cout << j.dump() << std::endl;
+    return 0;
+  }
+  std::printf("mgraph_latency_bench: %zu transactions (update + commit) through %s after %llu "
+              "warm-up: p50 %.0f us, p90 %.0f us, p99 %.0f us, max %.0f us, mean %.0f us; "
+              "%.0f transactions/s\n",
+              s.count, args.connect.c_str(), static_cast<unsigned long long>(args.warmup),
+              s.p50_us, s.p90_us, s.p99_us, s.max_us, s.mean_us, per_second);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  CLI::App app{
+      "mgraph_latency_bench: round-trip latency of single transactions (update + commit) "
+      "through a cluster's client port; the cluster must serve examples/shop.mgs "
+      "(cluster-configs/local-3.toml)"};
+  Args args;
+  app.add_option("--connect", args.connect, "HOST:PORT of a node's client port")->required();
+  app.add_option("--transactions", args.transactions, "Transactions timed (default 2000)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+  app.add_option("--warmup", args.warmup, "Transactions run first and not timed (default 100)")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{100'000'000}));
+  app.add_option("--timeout-ms", args.timeout_ms,
+                 "Bound on connecting and on each transaction, ms (default 5000)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
+  app.add_flag("--json", args.json, "Print one line of JSON instead of text");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return mgraph::node::usage_exit(app, e);
+  }
+  return measure(args);
+}

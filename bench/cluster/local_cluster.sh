@@ -1,0 +1,25 @@
+# Sourced by the cluster's benchmark scripts (connect_bench.sh, latency_bench.sh): starts
+# the 3 mgraphd nodes of cluster-configs/local-3.toml on loopback (ports from the OS;
+# sequencer on n1, documents on n2) and waits until n3 is ready.
+#   start_local_cluster BUILD_DIR WORK_DIR
+# Sets $pids (the nodes' process ids, for the caller's cleanup) and $client (n3's client
+# address, HOST:PORT). Run from the repository's root.
+
+port_of() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1"; }
+wait_for() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; exit 1; }
+
+start_local_cluster() {
+  local build=$1 dir=$2 config=cluster-configs/local-3.toml peer node
+  "$build/node/mgraphd" --config "$config" --node n1 --port-file "$dir/n1.json" > /dev/null &
+  pids="$!"
+  wait_for "$dir/n1.json"
+  peer="n1=127.0.0.1:$(port_of "$dir/n1.json" peer)"
+  for node in n2 n3; do
+    "$build/node/mgraphd" --config "$config" --node "$node" --peer "$peer" \
+      --port-file "$dir/$node.json" > "$dir/$node.log" &
+    pids="$pids $!"
+  done
+  wait_for "$dir/n3.json"
+  for _ in $(seq 100); do grep -q ": ready" "$dir/n3.log" && break; sleep 0.1; done
+  client="127.0.0.1:$(port_of "$dir/n3.json" client)"
+}
