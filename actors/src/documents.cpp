@@ -1,5 +1,7 @@
 #include "mgraph/actors/documents.hpp"
 
+#include <chrono>
+#include <deque>
 #include <utility>
 
 #include "mgraph/codec/session_codec.hpp"
@@ -27,9 +29,11 @@ DocumentPartition::DocumentPartition(std::shared_ptr<const schema::Schema> schem
                                      schema::StoreOptions options)
     : store_(std::move(schema), options), executor_(store_) {}
 
-session::BatchResult DocumentPartition::run(const session::Batch& batch) {
+session::BatchResult DocumentPartition::run(const session::Batch& batch, bool* committed) {
+  const auto before = store_.graph().revision();
   session::BatchResult results = executor_.run(batch);
   if (store_.graph().in_transaction()) store_.reject();
+  if (committed != nullptr) *committed = store_.graph().revision() != before;
   return results;
 }
 
@@ -67,23 +71,36 @@ caf::error bad_request(const Status& s) {
 caf::behavior document_partition_actor(caf::event_based_actor* self,
                                        std::shared_ptr<DocumentPartition> partition,
                                        SchemaInfo schema) {
-  (void)self;
+  // Where outcomes of epochs go (none until a sequencer asks).
+  auto reporter = std::make_shared<caf::actor>();
   return {
-      [partition](apply_atom, codec::Epoch, const std::string& bytes) -> caf::result<std::string> {
+      [self, partition, reporter](apply_atom, codec::Epoch epoch,
+                                  const std::string& bytes) -> caf::result<std::string> {
         Result<session::Batch> batch = codec::decode_batch(bytes);
         if (!batch.is_ok()) return bad_request(batch.status());
-        Result<std::string> answer = codec::encode_batch_result(partition->run(*batch));
+        bool committed = false;
+        session::BatchResult results = partition->run(*batch, &committed);
+        if (*reporter && changes_documents(*batch)) {
+          self->send(*reporter, outcome_atom::value, epoch, committed);
+        }
+        Result<std::string> answer = codec::encode_batch_result(results);
         if (!answer.is_ok()) return bad_request(answer.status());
         return std::move(answer).value();
       },
+      [reporter](report_atom, const caf::actor& to) { *reporter = to; },
       [schema](schema_atom) {
         return caf::make_message(schema.name, schema.source, schema.fingerprint);
       },
   };
 }
 
-caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor partition, EpochLog* log) {
+caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor partition, EpochLog* log,
+                              EpochObserver observe) {
+  using Clock = std::chrono::steady_clock;
   auto epoch = std::make_shared<codec::Epoch>(0);
+  // Before any epoch: the partition reports outcomes here (messages from one actor to
+  // another arrive in the order sent).
+  if (observe) self->send(partition, report_atom::value, caf::actor_cast<caf::actor>(self));
   // The logged epochs first, in order: the partition handles them before any client's.
   const Status replayed = log->replay([&](codec::Epoch e, std::string_view batch) {
     // A logged batch that does not decode would be lost without a word: stop instead.
@@ -97,8 +114,11 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor partition
     self->quit(caf::make_error(caf::sec::runtime_error, "epoch log: " + replayed.message()));
     return {};
   }
+  const codec::Epoch replayed_last = *epoch;
+  // The epochs numbered here whose outcome is still to come, oldest first, and when.
+  auto in_flight = std::make_shared<std::deque<std::pair<codec::Epoch, Clock::time_point>>>();
   return {
-      [self, partition, log, epoch](transact_atom, const std::string& bytes)
+      [self, partition, log, epoch, in_flight, observe](transact_atom, const std::string& bytes)
           -> caf::delegated<caf::message> {
         Result<session::Batch> batch = codec::decode_batch(bytes);
         if (!batch.is_ok()) {
@@ -114,8 +134,24 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor partition
             return {};
           }
           ++*epoch;
+          if (observe) in_flight->emplace_back(*epoch, Clock::now());
         }
         return self->delegate(partition, apply_atom::value, *epoch, bytes);
+      },
+      [in_flight, observe, replayed_last](outcome_atom, codec::Epoch e, bool committed) {
+        if (!observe) return;
+        if (e <= replayed_last) {
+          observe(EpochOutcome{e, committed, true, 0});
+          return;
+        }
+        // In order; an epoch whose outcome never came (none should) is dropped here.
+        while (!in_flight->empty() && in_flight->front().first < e) in_flight->pop_front();
+        double seconds = 0;
+        if (!in_flight->empty() && in_flight->front().first == e) {
+          seconds = std::chrono::duration<double>(Clock::now() - in_flight->front().second).count();
+          in_flight->pop_front();
+        }
+        observe(EpochOutcome{e, committed, false, seconds});
       },
       // Results of the epochs run again at the start: nobody waits for them.
       [](const std::string&) {},

@@ -300,7 +300,7 @@ int run(const Args& args) {
       return fail(2, s.message());
   }
   // Counters the admin socket reads while the epochs run.
-  std::atomic<std::uint64_t> committed{0}, aborted{0};
+  std::atomic<std::uint64_t> committed{0}, aborted{0}, last{0};
   std::atomic<bool> shutdown_requested{false};
   std::unique_ptr<mgraph::node::AdminServer> admin;
   if (!args.admin.empty()) {
@@ -311,6 +311,7 @@ int run(const Args& args) {
          .partitions = self_config->partitions,
          .committed = &committed,
          .aborted = &aborted,
+         .last = &last,
          .more = {}},
         [&] {
           shutdown_requested = true;
@@ -395,10 +396,12 @@ int run(const Args& args) {
         .receive(
             [&](bool ok, const std::string& reason) {
               (ok ? committed : aborted) += 1;
+              last = e;
               if (metrics) {
                 metrics->epoch(ok, std::chrono::duration<double>(
                                        std::chrono::steady_clock::now() - sent)
                                        .count());
+                metrics->last_epoch(e);
               }
               if (ok != oracle_ok) {
                 exit_code = 1;

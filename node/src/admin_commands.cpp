@@ -18,7 +18,9 @@ std::string status_answer(const NodeStatus& s) {
          {"listen", s.listen},
          {"coordinator", s.coordinator},
          {"partitions", s.partitions},
-         {"epochs", Json{{"committed", s.committed->load()}, {"aborted", s.aborted->load()}}}};
+         {"epochs", Json{{"committed", s.committed->load()},
+                         {"aborted", s.aborted->load()},
+                         {"last", s.last->load()}}}};
   if (s.more) {
     const Json more = s.more();  // held: items() refers to it
     for (const auto& [key, value] : more.items()) j[key] = value;

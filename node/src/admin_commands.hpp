@@ -2,6 +2,7 @@
 // The commands of mgraphd's admin socket (admin_server.hpp), each answered with one line
 // of JSON built by a JSON library, so nothing a client sends can change the answer's shape:
 //   status    the node: name, listen address, coordinator or not, partitions, epochs run
+//             (committed, aborted, the last epoch's number)
 //   shutdown  stops the node (the coordinator: after the current epoch, stopping all)
 //   help      the commands
 // Anything else: {"error":"unknown command '...'; try help"}.
@@ -27,6 +28,7 @@ struct NodeStatus {
   std::vector<std::uint32_t> partitions;
   const std::atomic<std::uint64_t>* committed = nullptr;
   const std::atomic<std::uint64_t>* aborted = nullptr;
+  const std::atomic<std::uint64_t>* last = nullptr;  ///< the last epoch's number (0: none)
   /// More members of the status answer, read at each request (peers, client port, ...);
   /// may be empty. Called on the admin socket's thread.
   std::function<nlohmann::ordered_json()> more;

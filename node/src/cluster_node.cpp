@@ -33,7 +33,7 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
       self->demonitor(*sequencer);
       self->send_exit(*sequencer, caf::exit_reason::user_shutdown);
     }
-    *sequencer = self->spawn(actors::sequencer_actor, partition, setup.log);
+    *sequencer = self->spawn(actors::sequencer_actor, partition, setup.log, setup.observe);
     self->monitor(*sequencer);
     state->set_sequencer(*sequencer);
     for (const auto& [name, r] : *nodes) self->send(r.node, sequencer_atom::value, *sequencer);

@@ -46,6 +46,8 @@ struct CoordinatorSetup {
   /// Node hosting the documents' partition (partition 0) — this one or another.
   std::string documents_node;
   actors::EpochLog* log = nullptr;  ///< outlives the actor
+  /// Given every epoch's outcome by the sequencer (on its thread); may be empty.
+  actors::EpochObserver observe;
 };
 
 /// The node actor every node publishes. `local_partitions`: this node's partition actors,

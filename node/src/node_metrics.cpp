@@ -63,6 +63,11 @@ Result<std::unique_ptr<NodeMetrics>> NodeMetrics::serve(const std::string& addre
                            .Add({}, prometheus::Histogram::BucketBoundaries{
                                         0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                         0.025, 0.05, 0.1, 0.25, 0.5, 1});
+  m->last_epoch_ = &prometheus::BuildGauge()
+                        .Name("mgraph_last_epoch")
+                        .Help("The number of the last epoch this node coordinated (0: none)")
+                        .Register(*m->registry_)
+                        .Add({});
   m->exposer_->RegisterCollectable(m->registry_);
   return m;
 }

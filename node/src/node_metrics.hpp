@@ -5,6 +5,7 @@
 //   mgraph_protocol_messages_total{kind}   counter  protocol messages its partitions handled
 //   mgraph_epochs_total{outcome}           counter  epochs run (coordinator node)
 //   mgraph_epoch_seconds                   histogram  time from Begin to the answer
+//   mgraph_last_epoch                      gauge    the last epoch's number (coordinator node)
 
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
@@ -13,6 +14,7 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -33,7 +35,10 @@ class NodeMetrics {
   prometheus::Gauge& fields() { return *fields_; }
   /// Counts one handled message; safe from any thread.
   void message(actors::MessageKind kind) { messages_[static_cast<std::size_t>(kind)]->Increment(); }
+  /// Counts one epoch run, committed or aborted, and how long it took; safe from any thread.
   void epoch(bool committed, double seconds);
+  /// The number of the last epoch run; safe from any thread.
+  void last_epoch(std::uint64_t epoch) { last_epoch_->Set(static_cast<double>(epoch)); }
 
  private:
   NodeMetrics() = default;
@@ -47,6 +52,7 @@ class NodeMetrics {
   prometheus::Counter* committed_ = nullptr;
   prometheus::Counter* aborted_ = nullptr;
   prometheus::Histogram* epoch_seconds_ = nullptr;
+  prometheus::Gauge* last_epoch_ = nullptr;
 };
 
 }  // namespace mgraph::node

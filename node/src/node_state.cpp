@@ -76,4 +76,9 @@ void NodeState::count_batch() {
   ++batches_;
 }
 
+void NodeState::count_epoch(const actors::EpochOutcome& outcome) {
+  if (!outcome.replayed) (outcome.committed ? committed_ : aborted_).fetch_add(1);
+  last_epoch_.store(outcome.epoch);
+}
+
 }  // namespace mgraph::node

@@ -7,6 +7,7 @@
 
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <cstdint>
@@ -17,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mgraph/actors/documents.hpp"
 #include "mgraph/graph/status.hpp"
 
 namespace mgraph::node {
@@ -49,6 +51,15 @@ class NodeState {
   std::uint64_t batches_served() const;
   void count_batch();
 
+  /// Counts an epoch the sequencer on this node ran (the coordinator; see
+  /// actors::EpochOutcome): replayed ones only move last_epoch.
+  void count_epoch(const actors::EpochOutcome& outcome);
+  /// Epochs of client batches run since this node started: committed, aborted
+  /// (actors::batch_committed), and the number of the last one run, replayed or not (0: none).
+  const std::atomic<std::uint64_t>& epochs_committed() const { return committed_; }
+  const std::atomic<std::uint64_t>& epochs_aborted() const { return aborted_; }
+  const std::atomic<std::uint64_t>& last_epoch() const { return last_epoch_; }
+
  private:
   mutable std::mutex mu_;
   std::condition_variable stopped_;
@@ -62,6 +73,7 @@ class NodeState {
   bool was_ready_ = false;
   std::optional<std::pair<int, std::string>> stop_;
   std::uint64_t batches_ = 0;
+  std::atomic<std::uint64_t> committed_{0}, aborted_{0}, last_epoch_{0};
 };
 
 }  // namespace mgraph::node

@@ -117,6 +117,15 @@ int run_service(const ServiceOptions& o) {
     std::cout << ("mgraphd " + name + ": ready (the coordinator's sequencer is reachable)\n")
               << std::flush;
   });
+  // Before the actor system: the sequencer counts into `state` and `metrics` until the
+  // actor system's destructor has stopped it.
+  std::unique_ptr<NodeMetrics> metrics;
+  if (!o.metrics.empty()) {
+    auto served = NodeMetrics::serve(o.metrics);
+    if (!served.is_ok()) return fail(3, o.node, served.status().message());
+    metrics = std::move(served).value();
+    std::cout << "mgraphd " << o.node << ": metrics on port " << metrics->port() << std::endl;
+  }
   caf::actor_system_config cfg;
   configure(cfg);
   caf::actor_system sys{cfg};
@@ -146,8 +155,17 @@ int run_service(const ServiceOptions& o) {
       if (p == kDocumentsPartition) documents_node = n.name;
     }
   }
-  const caf::actor node =
-      sys.spawn(node_actor, id, &state, documents, CoordinatorSetup{documents_node, log.get()});
+  actors::EpochObserver observe;
+  if (self->coordinator) {
+    observe = [&state, m = metrics.get()](const actors::EpochOutcome& outcome) {
+      state.count_epoch(outcome);
+      if (m == nullptr) return;
+      if (!outcome.replayed) m->epoch(outcome.committed, outcome.seconds);
+      m->last_epoch(outcome.epoch);
+    };
+  }
+  const caf::actor node = sys.spawn(node_actor, id, &state, documents,
+                                    CoordinatorSetup{documents_node, log.get(), observe});
   // Whatever way this returns, the node's actors stop first (the actor system's
   // destructor waits for them).
   struct StopActors {
@@ -208,15 +226,15 @@ int run_service(const ServiceOptions& o) {
     if (ec) return fail(3, o.node, "cannot write --port-file " + o.port_file + ": " + ec.message());
   }
 
-  std::atomic<std::uint64_t> committed{0}, aborted{0};
   std::unique_ptr<AdminServer> admin;
   if (!o.admin.empty()) {
     NodeStatus status{.node = o.node,
                       .listen = self->host + ":" + std::to_string(bound),
                       .coordinator = self->coordinator,
                       .partitions = self->partitions,
-                      .committed = &committed,
-                      .aborted = &aborted,
+                      .committed = &state.epochs_committed(),
+                      .aborted = &state.epochs_aborted(),
+                      .last = &state.last_epoch(),
                       .more = [&state, port = (*clients)->port(), host = self->host] {
                         return nlohmann::ordered_json{
                             {"clients", host + ":" + std::to_string(port)},
@@ -234,13 +252,6 @@ int run_service(const ServiceOptions& o) {
     }
     admin = std::move(started).value();
     std::cout << "mgraphd " << o.node << ": admin socket " << o.admin << std::endl;
-  }
-  std::unique_ptr<NodeMetrics> metrics;
-  if (!o.metrics.empty()) {
-    auto served = NodeMetrics::serve(o.metrics);
-    if (!served.is_ok()) return fail(3, o.node, served.status().message());
-    metrics = std::move(served).value();
-    std::cout << "mgraphd " << o.node << ": metrics on port " << metrics->port() << std::endl;
   }
 
   const auto [code, reason] = state.wait_for_stop();

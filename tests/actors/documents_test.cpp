@@ -29,11 +29,11 @@ using testing::read_file;
 class ActorCluster final : public session::Backend {
  public:
   ActorCluster(caf::actor_system& sys, std::shared_ptr<const schema::Schema> schema,
-               EpochLog* log)
+               EpochLog* log, EpochObserver observe = {})
       : sys_(sys), sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
     partition_ = sys.spawn(document_partition_actor, std::make_shared<DocumentPartition>(schema),
                            SchemaInfo{"test", schema->source.text, 7});
-    sequencer_ = sys.spawn(sequencer_actor, partition_, log);
+    sequencer_ = sys.spawn(sequencer_actor, partition_, log, std::move(observe));
     sched_.run();
   }
   ~ActorCluster() override {
@@ -170,6 +170,51 @@ TEST_F(Documents, BadBytesGetAnErrorAndTheSequencerServesOn) {
   Result<codec::Epoch> last = log.last();
   ASSERT_TRUE(last.is_ok());
   EXPECT_EQ(*last, 1u);  // the read was not logged
+}
+
+TEST_F(Documents, TheSequencerObservesEveryEpochsOutcomeInOrder) {
+  auto schema = compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
+  ASSERT_NE(schema, nullptr);
+  MemoryEpochLog log;
+  std::vector<EpochOutcome> seen;
+  const std::vector<std::string> lines = {
+      "create Item i price=4", "commit",          // 1: committed
+      "get i.price",                              // a read: no epoch
+      "update i price=5",      "reject",          // 2: rejected by the client
+      "update i price=6",      "commit",          // 3: committed
+      "undo",                                     // 4: committed (a new revision)
+      "update i nosuch=1",     "commit",          // 5: the update failed: nothing committed
+      "update i price=7",                         // 6: left open, rejected by the partition
+  };
+  {
+    ActorCluster cluster(sys, schema, &log, [&](const EpochOutcome& o) { seen.push_back(o); });
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    run_lines(client, lines, 1);
+  }
+  const std::vector<std::pair<codec::Epoch, bool>> expected = {
+      {1, true}, {2, false}, {3, true}, {4, true}, {5, false}, {6, false}};
+  ASSERT_EQ(seen.size(), expected.size());
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    SCOPED_TRACE("epoch " + std::to_string(expected[i].first));
+    EXPECT_EQ(seen[i].epoch, expected[i].first);
+    EXPECT_EQ(seen[i].committed, expected[i].second);
+    EXPECT_FALSE(seen[i].replayed);
+    EXPECT_GE(seen[i].seconds, 0.0);
+  }
+  // Started again on the same log: the six epochs are replayed, then a new one counts.
+  seen.clear();
+  ActorCluster restarted(sys, schema, &log, [&](const EpochOutcome& o) { seen.push_back(o); });
+  session::ScriptClient client(restarted, {.batch_transactions = true, .print = {}});
+  run_lines(client, {"create Item j price=1", "commit"}, 1);
+  ASSERT_EQ(seen.size(), 7u);
+  for (std::size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(seen[i].epoch, expected[i].first);
+    EXPECT_EQ(seen[i].committed, expected[i].second);
+    EXPECT_TRUE(seen[i].replayed);
+  }
+  EXPECT_EQ(seen[6].epoch, 7u);
+  EXPECT_TRUE(seen[6].committed);
+  EXPECT_FALSE(seen[6].replayed);
 }
 
 }  // namespace

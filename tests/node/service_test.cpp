@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -19,8 +20,11 @@
 #include <vector>
 
 
+#include <nlohmann/json.hpp>
+
 #include "mgraph/graph/schema/schema.hpp"
 #include "support/child_process.hpp"
+#include "support/metrics_scrape.hpp"
 #include "support/schema_gen.hpp"
 #include "support/schema_files.hpp"
 #include "support/script_gen.hpp"
@@ -90,11 +94,14 @@ class Service : public ::testing::Test {
     return std::stoi(c.printed.substr(colon + 1, end - colon - 1));
   }
 
-  /// Starts the three nodes serving `schema_text`; the client port of n3 (0 on failure).
-  int start(const std::string& schema_text) {
+  /// Starts the three nodes serving `schema_text`, n1 with `n1_args` too; the client port
+  /// of n3 (0 on failure).
+  int start(const std::string& schema_text, const std::vector<std::string>& n1_args = {}) {
     file("schema.mgs", schema_text);
     const std::string config = file("cluster.toml", three_nodes("schema.mgs"));
-    n1_ = ChildProcess::spawn(node(config, "n1"), true);
+    std::vector<std::string> a1 = node(config, "n1");
+    a1.insert(a1.end(), n1_args.begin(), n1_args.end());
+    n1_ = ChildProcess::spawn(a1, true);
     const int peer = port_of(n1_, "(peers)");
     if (peer == 0) return 0;
     const std::string to_n1 = "n1=127.0.0.1:" + std::to_string(peer);
@@ -174,6 +181,100 @@ TEST_F(Service, RandomSchemasAndScriptsPrintTheSameOnTheClusterAsEmbedded) {
     stop_all();
   }
 }
+
+/// `mgraphctl --socket SOCKET status` parsed; null when it fails.
+nlohmann::json status_of(const std::string& socket) {
+  ChildProcess c = ChildProcess::spawn({MGRAPHCTL_BINARY, "--socket", socket, "status"});
+  const int rc = c.finish(kSilenceMs);
+  if (rc != 0) return nullptr;
+  return nlohmann::json::parse(c.printed, nullptr, false);
+}
+
+TEST_F(Service, TheCoordinatorsStatusAndMetricsCountTheEpochsClientsRan) {
+  const std::string s1 = (dir_ / "n1.sock").string(), s3 = (dir_ / "n3.sock").string();
+  const int client = start("entity A { x: int = 0  y: int = x * 2 }\n",
+                           {"--admin", s1, "--metrics", "127.0.0.1:0"});
+  ASSERT_GT(client, 0) << n1_.printed << n2_.printed << n3_.printed;
+  ASSERT_TRUE(n1_.read_until("admin socket", kSilenceMs)) << n1_.printed;
+  const std::size_t at = n1_.printed.find("metrics on port ");
+  ASSERT_NE(at, std::string::npos) << n1_.printed;
+  const int metrics = std::atoi(n1_.printed.c_str() + at + std::string("metrics on port ").size());
+  ASSERT_GT(metrics, 0) << n1_.printed;
+  // Nothing ran yet.
+  nlohmann::json status = status_of(s1);
+  ASSERT_TRUE(status.is_object()) << status;
+  EXPECT_EQ(status["epochs"], (nlohmann::json{{"committed", 0}, {"aborted", 0}, {"last", 0}}));
+
+  // 1 + kUpdates committed epochs; a rejected one; reads (no epoch); a failed update whose
+  // commit changes nothing; a transaction left open at the end (the partition rejects it).
+  constexpr int kUpdates = 20;
+  std::string script = "create A a x=1\ncommit\n";
+  for (int i = 0; i < kUpdates; ++i) script += "update a x=" + std::to_string(i + 2) + "\ncommit\n";
+  script += "update a x=99\nreject\nget a.y\nget a.x\nupdate a nosuch=1\ncommit\nupdate a x=100\n";
+  const std::uint64_t committed = 1 + kUpdates, aborted = 3;
+  int rc = 0;
+  const std::string out = mgraph({"eval", "--connect", "127.0.0.1:" + std::to_string(client),
+                                  "--script", file("s.mgscript", script)},
+                                 &rc);
+  EXPECT_EQ(rc, 1) << out;  // the failed update
+  EXPECT_NE(out.find("\"value\":" + std::to_string(2 * (kUpdates + 1))), std::string::npos) << out;
+
+  // The client has its answers; the outcomes reach the sequencer apart from them, so the
+  // status is read until it has counted every epoch (or the watchdog's time has passed).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kSilenceMs);
+  do {
+    status = status_of(s1);
+    ASSERT_TRUE(status.is_object()) << status;
+  } while (status["epochs"]["committed"].get<std::uint64_t>() +
+                   status["epochs"]["aborted"].get<std::uint64_t>() <
+               committed + aborted &&
+           std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(status["epochs"], (nlohmann::json{{"committed", committed},
+                                              {"aborted", aborted},
+                                              {"last", committed + aborted}}));
+  EXPECT_EQ(status["batches"], 0) << status;  // no client used n1's gateway
+  const std::string scraped = testing::scrape_metrics(metrics);
+  EXPECT_NE(scraped.find("mgraph_epochs_total{outcome=\"committed\"} " + std::to_string(committed)),
+            std::string::npos)
+      << scraped;
+  EXPECT_NE(scraped.find("mgraph_epochs_total{outcome=\"aborted\"} " + std::to_string(aborted)),
+            std::string::npos)
+      << scraped;
+  EXPECT_NE(scraped.find("mgraph_last_epoch " + std::to_string(committed + aborted)),
+            std::string::npos)
+      << scraped;
+  EXPECT_NE(scraped.find("mgraph_epoch_seconds_count " + std::to_string(committed + aborted)),
+            std::string::npos)
+      << scraped;
+  stop_all();
+}
+
+#ifdef MGRAPH_LATENCY_BENCH_BINARY
+TEST_F(Service, TheLatencyBenchmarkRunsAgainstTheCluster) {
+  const int client = start(read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs"));
+  ASSERT_GT(client, 0) << n1_.printed << n2_.printed << n3_.printed;
+  ChildProcess bench = ChildProcess::spawn({MGRAPH_LATENCY_BENCH_BINARY, "--connect",
+                                            "127.0.0.1:" + std::to_string(client),
+                                            "--transactions", "20", "--warmup", "2", "--json"},
+                                           true);
+  ASSERT_EQ(bench.finish(kSilenceMs), 0) << bench.printed;
+  const nlohmann::json j = nlohmann::json::parse(bench.printed, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << bench.printed;
+  EXPECT_EQ(j["count"], 20) << j;
+  EXPECT_GT(j["p50_us"].get<double>(), 0) << j;
+  EXPECT_LE(j["p50_us"].get<double>(), j["p99_us"].get<double>()) << j;
+  EXPECT_LE(j["p99_us"].get<double>(), j["max_us"].get<double>()) << j;
+  // A cluster serving another schema is refused with a reason (exit code 1).
+  stop_all();
+  const int other = start("entity A { x: int = 0 }\n");
+  ASSERT_GT(other, 0) << n1_.printed << n2_.printed << n3_.printed;
+  ChildProcess refused = ChildProcess::spawn(
+      {MGRAPH_LATENCY_BENCH_BINARY, "--connect", "127.0.0.1:" + std::to_string(other)}, true);
+  EXPECT_EQ(refused.finish(kSilenceMs), 1) << refused.printed;
+  EXPECT_NE(refused.printed.find("examples/shop.mgs"), std::string::npos) << refused.printed;
+  stop_all();
+}
+#endif
 
 TEST_F(Service, ANodeWithAnotherSchemaIsRefused) {
   file("schema.mgs", "entity A { x: int = 0 }\n");

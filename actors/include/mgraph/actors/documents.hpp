@@ -6,6 +6,7 @@
 //   client ──(transact_atom, Batch bytes)──▶ sequencer, on the coordinator node
 //   sequencer: epoch e = next; log (e, batch) durably if the batch changes anything
 //   sequencer ──(apply_atom, e, Batch bytes)──▶ partition ── BatchResult bytes ──▶ client
+//   partition ──(outcome_atom, e, committed)──▶ sequencer   (epochs only, off the client's path)
 //
 // A batch runs whole, in order, and leaves no transaction open: the next batch may be
 // another client's. Every document lives on partition 0 for now; placing records on
@@ -31,9 +32,28 @@ namespace mgraph::actors {
 using transact_atom = caf::atom_constant<caf::atom("mg_txn")>;   ///< client -> sequencer
 using apply_atom = caf::atom_constant<caf::atom("mg_apply")>;    ///< sequencer -> partition
 using schema_atom = caf::atom_constant<caf::atom("mg_schema")>;  ///< -> (name, source, fingerprint)
+using report_atom = caf::atom_constant<caf::atom("mg_report")>;  ///< sequencer -> partition
+using outcome_atom = caf::atom_constant<caf::atom("mg_outcome")>;  ///< partition -> sequencer
 
 /// Whether a batch must be logged: it can change the documents or the revision history.
+/// Such a batch is an epoch: the sequencer numbers it.
 bool changes_documents(const session::Batch& batch);
+
+/// What the sequencer learns about an epoch once the partition has run it.
+struct EpochOutcome {
+  codec::Epoch epoch = 0;
+  /// The batch changed the documents: their revision after it differs from before (a
+  /// commit, undo or redo in it took effect). Else it aborted: the documents are as they
+  /// were, because its transaction was rejected (a reject op; left open, so the partition
+  /// rejected it; a commit that failed) or because none of its changes succeeded.
+  bool committed = false;
+  /// Run again from the log when the sequencer started (counted by the run that logged it).
+  bool replayed = false;
+  /// From the sequencer numbering the epoch to learning its outcome (0 when replayed).
+  double seconds = 0;
+};
+/// Called on the sequencer's thread, once per epoch, in epoch order.
+using EpochObserver = std::function<void(const EpochOutcome&)>;
 
 /// The documents of one partition: a Store and the executor applying batches to it.
 /// Thread-safety: none (an actor owns it).
@@ -41,8 +61,9 @@ class DocumentPartition {
  public:
   explicit DocumentPartition(std::shared_ptr<const schema::Schema> schema,
                              schema::StoreOptions options = {});
-  /// Applies a batch; a transaction the batch left open is rejected.
-  session::BatchResult run(const session::Batch& batch);
+  /// Applies a batch; a transaction the batch left open is rejected. `*committed`, if
+  /// given: whether the documents' revision changed (a commit, undo or redo took effect).
+  session::BatchResult run(const session::Batch& batch, bool* committed = nullptr);
   schema::Store& store() { return store_; }
 
  private:
@@ -82,6 +103,8 @@ struct SchemaInfo {
 
 /// A partition holding documents. Answers (apply_atom, epoch, Batch bytes) with the bytes
 /// of the BatchResult, and (schema_atom) with the schema's name, source and fingerprint.
+/// After (report_atom, actor) it also sends that actor (outcome_atom, epoch, committed)
+/// for every batch it runs that changes documents, before it answers the batch.
 caf::behavior document_partition_actor(caf::event_based_actor* self,
                                        std::shared_ptr<DocumentPartition> partition,
                                        SchemaInfo schema);
@@ -90,7 +113,11 @@ caf::behavior document_partition_actor(caf::event_based_actor* self,
 /// partition answers the client directly), or an error for bytes that are no batch or a
 /// log that cannot be written. First it sends the logged epochs to `partition` again, so
 /// the documents are what they were before a restart; they arrive before any client's.
+/// With an `observe`r, it asks the partition for the outcome of every epoch and passes
+/// each to it: a client may have its answer a moment before the outcome is observed (the
+/// outcome travels apart, so that counting adds nothing to a client's round trip).
 /// REQUIRES: `log` outlives the actor.
-caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor partition, EpochLog* log);
+caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor partition, EpochLog* log,
+                              EpochObserver observe);
 
 }  // namespace mgraph::actors
