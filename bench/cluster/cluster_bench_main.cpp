@@ -20,6 +20,13 @@
 // from the configuration is served by the peer guard (peer_guard.hpp), which relays to CAF
 // and closes a connection whose BASP frame claims more than peer_frame_bytes_max.
 //
+// --cross N (coordinator) makes every new epoch a single write of a variable whose cone —
+// the variable and every field reading it, directly or not — lies on exactly N partitions
+// (the epoch's participants) hosted by N different nodes, drawn from all such variables of
+// the workload; without it an
+// epoch writes 1 to 4 random variables. Either way the summary is followed by the epochs'
+// latency (from the run request to its answer): p50, p90, p99 and max.
+//
 // --admin PATH serves the node-local admin socket (admin_server.hpp; client: mgraphctl).
 //
 // --metrics serves Prometheus metrics (node_metrics.hpp) on HOST:PORT (port 0: the OS
@@ -55,6 +62,7 @@
 #include "node_metrics.hpp"
 #include "peer_guard.hpp"
 #include "mgraph/actors/local_cluster.hpp"
+#include "cluster/latency_stats.hpp"
 #include "cluster/workload.hpp"
 #include "mgraph/persistence/store.hpp"
 #include "mgraph/persistence/write_batch.hpp"
@@ -87,6 +95,7 @@ struct Args {
   std::string port_file;
   std::vector<std::string> peers;  ///< NAME=HOST:PORT
   std::int64_t epochs = -1;        ///< -1: the configuration's, else in [0, epochs_max]
+  std::int64_t cross = 0;          ///< > 0: single writes whose cone spans this many partitions
   std::string metrics;             ///< HOST:PORT, empty: no metrics
   std::string data;                ///< coordinator: input log directory, empty: none
   std::string admin;               ///< admin socket path, empty: none
@@ -105,6 +114,7 @@ mgraph::Status check_role(const Args& args, const mgraph::node::NodeConfig& self
                        : args.hold         ? "--hold"
                        : !args.peers.empty() ? "--peer"
                        : args.epochs >= 0  ? "--epochs"
+                       : args.cross > 0    ? "--cross"
                                            : nullptr;
   if (option == nullptr) return mgraph::Status();
   return mgraph::Status(mgraph::StatusCode::invalid_argument,
@@ -225,6 +235,10 @@ int run(const Args& args) {
       return fail(2, "node " + n.name + " has port 0: give --peer " + n.name + "=HOST:PORT");
   }
   const std::uint64_t epochs = args.epochs >= 0 ? static_cast<std::uint64_t>(args.epochs) : config.workload.epochs;
+  if (args.cross > 0 && static_cast<std::uint64_t>(args.cross) > config.partitions) {
+    return fail(2, "--cross " + std::to_string(args.cross) + ": the configuration has " +
+                       std::to_string(config.partitions) + " partitions");
+  }
   // The input log is checked before this node listens or connects to any other.
   InputLog input;
   if (!args.data.empty()) {
@@ -254,6 +268,26 @@ int run(const Args& args) {
 
   mgraph::actors::Workload workload(mgraph::actors::WorkloadSpec{
       config.workload.seed, config.workload.fields, config.partitions, std::nullopt});
+  // --cross: the variables an epoch may write.
+  std::vector<mgraph::actors::FieldId> crossing;
+  if (args.cross > 0) {
+    std::map<PartitionId, std::string> host_of;
+    for (const mgraph::node::NodeConfig& n : config.nodes) {
+      for (const PartitionId p : n.partitions) host_of[p] = n.name;
+    }
+    // Exactly N partitions, each on another node: every participant is another process.
+    for (const mgraph::actors::FieldId f :
+         workload.variables_crossing(static_cast<std::size_t>(args.cross))) {
+      std::map<std::string, int> nodes;
+      for (const PartitionId p : workload.cone_partitions(f)) ++nodes[host_of[p]];
+      if (nodes.size() == static_cast<std::size_t>(args.cross)) crossing.push_back(f);
+    }
+    if (crossing.empty()) {
+      return fail(2, "--cross " + std::to_string(args.cross) +
+                         ": no variable of this workload reaches exactly that many partitions "
+                         "on as many nodes (try another seed, or more fields)");
+    }
+  }
   std::vector<caf::actor> local;
   std::size_t fields = 0;
   for (const PartitionId p : self_config->partitions) {
@@ -386,6 +420,8 @@ int run(const Args& args) {
 
   // The epochs, each checked against the oracle.
   int exit_code = 0;
+  std::vector<double> latency_us;  // of this run's new epochs
+  bool timing = false;
   auto run_epoch = [&](Epoch e, const mgraph::actors::Message& begin) {
     for (const mgraph::actors::FieldWrite& w : begin.writes)
       (void)workload.oracle().write(workload.oracle_node(w.field), w.value);
@@ -395,12 +431,12 @@ int run(const Args& args) {
                     mgraph::codec::encode_epoch_message(begin).value())
         .receive(
             [&](bool ok, const std::string& reason) {
+              const auto took = std::chrono::steady_clock::now() - sent;
+              if (timing) latency_us.push_back(std::chrono::duration<double, std::micro>(took).count());
               (ok ? committed : aborted) += 1;
               last = e;
               if (metrics) {
-                metrics->epoch(ok, std::chrono::duration<double>(
-                                       std::chrono::steady_clock::now() - sent)
-                                       .count());
+                metrics->epoch(ok, std::chrono::duration<double>(took).count());
                 metrics->last_epoch(e);
               }
               if (ok != oracle_ok) {
@@ -435,10 +471,16 @@ int run(const Args& args) {
     }
   }
   committed = aborted = 0;  // the summary counts this run's new epochs
+  timing = true;
+  if (args.cross > 0) {
+    std::cout << "mgraph_cluster_bench " << args.node << ": every epoch writes one of "
+              << crossing.size() << " variables whose cone spans " << args.cross
+              << " partitions on as many nodes" << std::endl;
+  }
   const auto start = std::chrono::steady_clock::now();
   for (Epoch e = logged + 1; e <= logged + epochs && exit_code == 0 && !shutdown_requested; ++e) {
     mgraph::actors::Message begin;
-    begin.writes = workload.writes(e);
+    begin.writes = crossing.empty() ? workload.writes(e) : workload.single_write(e, crossing);
     if (store) {
       // Durable before the epoch starts: a crash after this replays it.
       mgraph::persistence::WriteBatch wb;
@@ -485,6 +527,13 @@ int run(const Args& args) {
               static_cast<unsigned long long>(committed.load()),
               static_cast<unsigned long long>(aborted.load()), seconds,
               seconds > 0 ? static_cast<double>(done) / seconds : 0.0, matching, partitions.size());
+  const mgraph::bench::LatencySummary lat = mgraph::bench::summarize(std::move(latency_us));
+  std::printf("mgraph_cluster_bench %s: epoch latency (%s) over %zu epochs: p50 %.0f us, "
+              "p90 %.0f us, p99 %.0f us, max %.0f us\n",
+              args.node.c_str(),
+              args.cross > 0 ? ("one write crossing " + std::to_string(args.cross) + " partitions").c_str()
+                             : "1-4 random writes",
+              lat.count, lat.p50_us, lat.p90_us, lat.p99_us, lat.max_us);
   std::fflush(stdout);
   if (args.hold) {
     std::cout << "mgraph_cluster_bench " << args.node << ": holding until standard input ends" << std::endl;
@@ -508,6 +557,10 @@ int main(int argc, char** argv) {
   app.add_option("--peer", args.peers, "NAME=HOST:PORT of another node (overrides the file)");
   app.add_option("--epochs", args.epochs, "Epochs to run (coordinator; default: the file's)")
       ->check(CLI::Range(std::int64_t{0}, mgraph::node::epochs_max));
+  app.add_option("--cross", args.cross,
+                 "Coordinator: each epoch writes one variable whose cone spans exactly N "
+                 "partitions on N different nodes (default: 1-4 random variables)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{4096}));
   app.add_option("--admin", args.admin, "Serve the admin socket (mgraphctl) at PATH");
   app.add_option("--data", args.data,
                  "Coordinator: input log directory; logged epochs are run again first");

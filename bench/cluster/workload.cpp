@@ -137,4 +137,47 @@ std::vector<FieldWrite> Workload::writes(Epoch e) const {
   return out;
 }
 
+std::vector<PartitionId> Workload::cone_partitions(FieldId f) const {
+  // Readers of each field (the inverse of the inputs), then a walk from f.
+  std::vector<std::vector<FieldId>> readers(defs_.size());
+  for (FieldId g = 0; g < defs_.size(); ++g) {
+    for (const FieldId i : defs_[g].inputs) readers[i].push_back(g);
+  }
+  std::vector<bool> seen(defs_.size(), false);
+  std::vector<FieldId> stack{f};
+  seen[f] = true;
+  std::vector<PartitionId> out;
+  while (!stack.empty()) {
+    const FieldId g = stack.back();
+    stack.pop_back();
+    if (std::find(out.begin(), out.end(), owner_[g]) == out.end()) out.push_back(owner_[g]);
+    for (const FieldId r : readers[g]) {
+      if (!seen[r]) {
+        seen[r] = true;
+        stack.push_back(r);
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<FieldId> Workload::variables_crossing(std::size_t count) const {
+  std::vector<FieldId> out;
+  for (FieldId f = 0; f < defs_.size(); ++f) {
+    if (defs_[f].variable && cone_partitions(f).size() == count) out.push_back(f);
+  }
+  return out;
+}
+
+std::vector<FieldWrite> Workload::single_write(Epoch e, const std::vector<FieldId>& among) const {
+  MG_ASSERT(!among.empty());
+  Prng rng(spec_.seed * 0x100000001b3ull + e);
+  const FieldId f = among[rng.below(among.size())];
+  // Another value than the oracle's (the committed one before epoch e): the write changes f.
+  const std::int64_t now = oracle_.committed(oracle_nodes_[f]).as_int();
+  const std::int64_t value = (now + 1 + static_cast<std::int64_t>(rng.below(98))) % 100;
+  return {FieldWrite{f, Value(value)}};
+}
+
 }  // namespace mgraph::actors

@@ -49,6 +49,16 @@ class Workload {
   /// Deterministic writes for epoch e (1 to 4 variables), the same on every node.
   std::vector<FieldWrite> writes(Epoch e) const;
 
+  /// The partitions a write of field f reaches: its owner and the owners of every field
+  /// that reads it, directly or not (the participants of an epoch writing only f).
+  std::vector<PartitionId> cone_partitions(FieldId f) const;
+  /// The variables whose cone_partitions() are exactly `count` partitions, in field order.
+  std::vector<FieldId> variables_crossing(std::size_t count) const;
+  /// One write for epoch e: a variable drawn from `among` (not empty) and a value in
+  /// [0, 100) other than its value in the oracle now (so the write changes it). The same on
+  /// every node whose oracle has run the same epochs.
+  std::vector<FieldWrite> single_write(Epoch e, const std::vector<FieldId>& among) const;
+
  private:
   struct FieldDef {
     bool variable = true;

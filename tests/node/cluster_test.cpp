@@ -211,6 +211,24 @@ TEST_F(Cluster, TheCoordinatorsInputLogSurvivesAKilledCluster) {
   EXPECT_EQ(c.n3.finish(kSilenceMs), 0);
 }
 
+TEST_F(Cluster, SingleWritesCrossingTwoPartitionsRunLikeTheOracleWithTheirLatency) {
+  const std::string config = write_config(kThreeNodes);
+  Nodes c = start_cluster(config, {"--epochs", "30", "--cross", "2"}, &Cluster::args,
+                          &Cluster::port_of);
+  EXPECT_EQ(c.n1.finish(kSilenceMs), 0) << c.n1.printed;
+  EXPECT_NE(c.n1.printed.find("whose cone spans 2 partitions on as many nodes"), std::string::npos)
+      << c.n1.printed;
+  EXPECT_NE(c.n1.printed.find("30 epochs (30 committed, 0 aborted)"), std::string::npos)
+      << c.n1.printed;
+  EXPECT_NE(c.n1.printed.find("5 of 5 partitions equal the oracle"), std::string::npos)
+      << c.n1.printed;
+  EXPECT_NE(c.n1.printed.find("epoch latency (one write crossing 2 partitions) over 30 epochs: p50 "),
+            std::string::npos)
+      << c.n1.printed;
+  EXPECT_EQ(c.n2.finish(kSilenceMs), 0) << c.n2.printed;
+  EXPECT_EQ(c.n3.finish(kSilenceMs), 0) << c.n3.printed;
+}
+
 /// Runs `mgraphctl --socket PATH command`; its output, and its exit code in *rc.
 std::string mgraphctl(const std::string& socket, const std::string& command, int* rc) {
   ChildProcess c = ChildProcess::spawn({MGRAPHCTL_BINARY, "--socket", socket, command}, true);
