@@ -36,6 +36,31 @@ TEST(CreditCounter, SharesSumExactly) {
   EXPECT_TRUE(c.whole());
 }
 
+TEST(EpochProtocol, ASingleWriteInvolvesExactlyThePartitionsOfItsCone) {
+  std::size_t epochs = 0;
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    SimCluster cluster(seed, 60 + seed * 10, 2 + seed % 3);
+    Epoch e = 0;
+    for (std::size_t cross = 1; cross <= 3; ++cross) {
+      const std::vector<FieldId> among = cluster.workload().variables_crossing(cross);
+      for (const FieldId f : among) {
+        ASSERT_TRUE(cluster.workload().is_variable(f));
+        ASSERT_EQ(cluster.workload().cone_partitions(f).size(), cross);
+      }
+      if (among.empty()) continue;
+      for (int i = 0; i < 10; ++i) {
+        cluster.single_write_epoch(++e, among);
+        if (::testing::Test::HasFatalFailure()) return;
+        // Every partition of the cone takes part (marking reaches it), and no other.
+        EXPECT_EQ(cluster.result().participants, cross) << "epoch " << e;
+        ++epochs;
+      }
+    }
+  }
+  EXPECT_GT(epochs, 200u);
+}
+
 TEST(EpochProtocol, PartitionedGraphsEqualTheOracleUnderRandomDelivery) {
   std::size_t messages = 0, committed = 0, aborted = 0;
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {

@@ -57,6 +57,29 @@ class SimCluster {
   void epoch(Epoch e) {
     bool oracle_ok = false;
     std::map<PartitionId, std::vector<FieldWrite>> writes = next_writes(&oracle_ok);
+    run(e, std::move(writes), oracle_ok);
+  }
+
+  /// Runs epoch e writing one variable of `among` (Workload::single_write) on the cluster
+  /// and the oracle; checks the outcome.
+  void single_write_epoch(Epoch e, const std::vector<FieldId>& among) {
+    std::map<PartitionId, std::vector<FieldWrite>> writes;
+    for (const FieldWrite& w : workload_.single_write(e, among)) {
+      writes[workload_.owner(w.field)].push_back(w);
+      EXPECT_TRUE(workload_.oracle().write(workload_.oracle_node(w.field), w.value).is_ok());
+    }
+    const bool oracle_ok = workload_.oracle().commit().is_ok();
+    std::fill(computed_.begin(), computed_.end(), 0);
+    run(e, std::move(writes), oracle_ok);
+  }
+
+  const Workload& workload() const { return workload_; }
+  /// The last epoch's outcome as the coordinator saw it.
+  const EpochResult& result() const { return coordinator_.result(); }
+
+  /// Runs epoch e with `writes` (already applied to the oracle, whose commit gave
+  /// `oracle_ok`) through a simulated network; checks the outcome.
+  void run(Epoch e, std::map<PartitionId, std::vector<FieldWrite>> writes, bool oracle_ok) {
     std::vector<Message> net;
     coordinator_.begin(e, std::move(writes), &net);
     std::size_t steps = 0;
