@@ -6,7 +6,7 @@
 # the epochs, checks every partition against the oracle, prints its summary and latency
 # line, and stops the cluster.
 # Usage: bench/cluster/epoch_latency_bench.sh [EPOCHS] [BUILD_DIR] [CROSS]
-#        (defaults: 2000, build, 2)
+#        (defaults: 2000, build, 2; CROSS 0: the workload's 1-4 random writes per epoch)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 epochs=${1:-2000}
@@ -18,7 +18,7 @@ dir=$(mktemp -d)
 pids=""
 cleanup() {
   # shellcheck disable=SC2086 # a list of process ids
-  [ -n "$pids" ] && kill $pids 2>/dev/null
+  [ -n "$pids" ] && kill $pids 2>/dev/null || true  # nodes that already stopped
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -31,4 +31,6 @@ for node in n2 n3; do
   wait_for "$dir/$node.port"
   peers+=(--peer "$node=127.0.0.1:$(cat "$dir/$node.port")")
 done
-"$bench" --config "$config" --node n1 "${peers[@]}" --epochs "$epochs" --cross "$cross"
+cross_args=()
+[ "$cross" != 0 ] && cross_args=(--cross "$cross")
+"$bench" --config "$config" --node n1 "${peers[@]}" --epochs "$epochs" "${cross_args[@]}"
