@@ -13,7 +13,7 @@ dir=$(mktemp -d)
 pids=""
 cleanup() {
   # shellcheck disable=SC2086 # a list of process ids
-  [ -n "$pids" ] && kill $pids 2>/dev/null || true  # nodes that already stopped
+  if [ -n "$pids" ]; then kill $pids 2>/dev/null || true; fi  # some may have stopped
   rm -rf "$dir"
 }
 trap cleanup EXIT

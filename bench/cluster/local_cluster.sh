@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the cluster's benchmark scripts (connect_bench.sh, latency_bench.sh): starts
 # the 3 mgraphd nodes of cluster-configs/local-3.toml on loopback (ports from the OS;
 # sequencer on n1, documents on n2) and waits until n3 is ready.
@@ -21,5 +22,6 @@ start_local_cluster() {
   done
   wait_for "$dir/n3.json"
   for _ in $(seq 100); do grep -q ": ready" "$dir/n3.log" && break; sleep 0.1; done
+  # shellcheck disable=SC2034 # read by the sourcing script
   client="127.0.0.1:$(port_of "$dir/n3.json" client)"
 }
