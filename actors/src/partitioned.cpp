@@ -49,16 +49,17 @@ OpResult PartitionedDocuments::apply(const session::Op& op, const session::Batch
         out.status = id.status();
         return out;
       }
-      const std::uint32_t owner =
-          schema::Placement::partition_of(*id, partitions(), options_.salt);
+      const std::uint32_t owner = owner_of(*id);
       schema::Store& store = *stores_[owner];
       // A read that names nothing fails before it computes anything, as in one Store, and
       // an input's value needs no computation.
-      const Result<NodeId> node =
-          store.exists(*id) ? store.node_of(*id, op.name) : Result<NodeId>(kNoNode);
-      const bool computed = node.is_ok() && *node != kNoNode && !store.graph().is_variable(*node);
-      if (computed && in_transaction()) {
-        if (Status s = stabilize(); !s.is_ok()) {
+      bool computed = false;
+      if (store.exists(*id)) {
+        const Result<NodeId> node = store.node_of(*id, op.name);
+        computed = node.is_ok() && !store.graph().is_variable(*node);
+      }
+      if (computed) {
+        if (Status s = settle_for_read(); !s.is_ok()) {
           out.status = s;
           return out;
         }
@@ -67,11 +68,9 @@ OpResult PartitionedDocuments::apply(const session::Op& op, const session::Batch
     }
     case OpKind::dot: {
       OpResult out;
-      if (in_transaction()) {
-        if (Status s = stabilize(); !s.is_ok()) {
-          out.status = s;
-          return out;
-        }
+      if (Status s = settle_for_read(); !s.is_ok()) {
+        out.status = s;
+        return out;
       }
       std::vector<schema::Store::DotParts> parts;
       for (auto& store : stores_) parts.push_back(store->dot_parts());
@@ -86,7 +85,7 @@ OpResult PartitionedDocuments::apply(const session::Op& op, const session::Batch
       Result<session::RecordId> b = session::StoreExecutor::resolve(op.refs[1], earlier);
       if (!a.is_ok() || !b.is_ok()) return everywhere(op, earlier);
       for (const session::RecordId id : {*a, *b}) {
-        const std::uint32_t owner = schema::Placement::partition_of(id, partitions(), options_.salt);
+        const std::uint32_t owner = owner_of(id);
         if (Status s = stores_[owner]->check_link(*a, op.name, *b); !s.is_ok()) {
           // A refused link may have opened the transaction (inputs added before the one
           // that closed the cycle): then it is open everywhere.
@@ -138,6 +137,14 @@ OpResult PartitionedDocuments::transition(const session::Op& op,
   out.changed = 0;
   for (const auto& store : stores_) out.changed += store->owned_changed();
   return out;
+}
+
+std::uint32_t PartitionedDocuments::owner_of(session::RecordId id) const {
+  return schema::Placement::partition_of(id, partitions(), options_.salt);
+}
+
+Status PartitionedDocuments::settle_for_read() {
+  return in_transaction() ? stabilize() : Status::ok();
 }
 
 bool PartitionedDocuments::in_transaction() const {

@@ -749,7 +749,7 @@ Status Graph::mark(std::vector<NodeId>* exported_stale) {
     g.exported_stale_reported = 0;
     g.exported_reported.clear();
   }
-  g.mark(nullptr);
+  g.mark();
   g.report_exported_stale(exported_stale);
   return Status::ok();
 }
@@ -768,7 +768,7 @@ Status Graph::mark_mirror(NodeId mirror, std::vector<NodeId>* exported_stale) {
   if (g.has(mirror, kStale)) return Status::ok();
   g.set(mirror, kStale | kMirrorPending);
   g.marked_mirrors.push_back(mirror);
-  g.mark_dependents(mirror, nullptr);
+  g.mark_dependents(mirror);
   g.report_exported_stale(exported_stale);
   return Status::ok();
 }
@@ -777,7 +777,7 @@ Status Graph::compute(std::vector<Resolution>* resolved) {
   GraphState& g = mut();
   g.open_txn();
   try {
-    if (!g.written.empty() || !g.forced.empty() || !g.pending_new.empty()) g.mark(nullptr);
+    if (!g.written.empty() || !g.forced.empty() || !g.pending_new.empty()) g.mark();
     g.computing = true;
     g.compute_pending(resolved);
   } catch (...) {

@@ -154,7 +154,8 @@ struct GraphState {
   std::unordered_set<NodeId> deps_journaled;
   std::vector<NodeId> exported_marked;   ///< exported nodes marked in this transaction
   /// exported_marked before this index was reported by Graph::mark()/mark_mirror(); marks
-  /// made inside reads and compute() are reported by the next of those calls.
+  /// made inside reads and compute() are reported by the next of those calls. The one way
+  /// exported fields that became stale are reported.
   std::size_t exported_stale_reported = 0;
   /// Appends to `out` the exported nodes marked since the last report that are still stale.
   void report_exported_stale(std::vector<NodeId>* out) {
@@ -253,16 +254,17 @@ struct GraphState {
   void open_txn();
   void journal_value(NodeId n);
   Status write(NodeId n, Value v);
-  void mark(std::vector<NodeId>* exported_stale);
+  /// Marks what this transaction's writes, new fields and proposals make stale. Exported
+  /// fields it marks go to exported_marked (reported by report_exported_stale()).
+  void mark();
   /// The stamp for a new input change, bumped if formulas already ran at the current one.
   std::uint32_t input_stamp();
   void finalize_commit();
   void trim_scratch();
-  void mark_node(NodeId n, std::vector<NodeId>* exported_stale);
+  void mark_node(NodeId n);
   /// Marks the dependents of `n`, whose value at the start of the transaction was
   /// `old_value` (null: its value now, or its journaled one).
-  void mark_dependents(NodeId n, std::vector<NodeId>* exported_stale,
-                       const Value* old_value = nullptr);
+  void mark_dependents(NodeId n, const Value* old_value = nullptr);
   /// Notes that the transaction touched `input` of incremental node `node`.
   void note_input(NodeId node, NodeId input, InputEvent event, const Value& old_value);
   /// note_input for a marked input whose start value is `old_value` (null: start_value()).

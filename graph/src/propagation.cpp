@@ -15,7 +15,7 @@
 
 namespace mgraph {
 
-void GraphState::mark_node(NodeId start, std::vector<NodeId>* exported_stale) {
+void GraphState::mark_node(NodeId start) {
   mark_stack.push_back(start);
   while (!mark_stack.empty()) {
     const NodeId x = mark_stack.back();
@@ -23,10 +23,7 @@ void GraphState::mark_node(NodeId start, std::vector<NodeId>* exported_stale) {
     if (has(x, kStale)) continue;  // invariant 2: its dependents are stale already
     set(x, kStale | kMarked);
     marked.push_back(x);  // compute() walks this list for the eager ones
-    if (has(x, kExported)) {
-      exported_marked.push_back(x);
-      if (exported_stale != nullptr) exported_stale->push_back(x);
-    }
+    if (has(x, kExported)) exported_marked.push_back(x);
     for (NodeId d : rdeps_of(x)) {
       if (has(d, kIncremental)) [[unlikely]] note_marked(d, x, nullptr);
       if (!has(d, kStale)) mark_stack.push_back(d);
@@ -34,11 +31,10 @@ void GraphState::mark_node(NodeId start, std::vector<NodeId>* exported_stale) {
   }
 }
 
-void GraphState::mark_dependents(NodeId n, std::vector<NodeId>* exported_stale,
-                                 const Value* old_value) {
+void GraphState::mark_dependents(NodeId n, const Value* old_value) {
   for (NodeId d : rdeps_of(n)) {
     if (has(d, kIncremental)) [[unlikely]] note_marked(d, n, old_value);
-    if (!has(d, kStale)) mark_node(d, exported_stale);
+    if (!has(d, kStale)) mark_node(d);
   }
 }
 
@@ -136,7 +132,7 @@ void GraphState::clear_input_logs_now() {
   touched_index.clear();
 }
 
-void GraphState::mark(std::vector<NodeId>* exported_stale) {
+void GraphState::mark() {
   for (const Written& w : written) {
     const NodeId v = w.node;
     clear(v, kWritten);
@@ -148,7 +144,7 @@ void GraphState::mark(std::vector<NodeId>* exported_stale) {
       e.node = kNoNode;
       continue;
     }
-    mark_dependents(v, exported_stale, &e.value);
+    mark_dependents(v, &e.value);
   }
   written.clear();
   for (NodeId n : pending_new) {
@@ -156,11 +152,8 @@ void GraphState::mark(std::vector<NodeId>* exported_stale) {
     // transaction; a repeated mark() may queue it twice, which compute skips.
     if (!has(n, kStale)) continue;  // computed already in this transaction (read)
     if (is_eager(n)) queue.push_back(n);
-    if (has(n, kExported)) {
-      exported_marked.push_back(n);
-      if (exported_stale != nullptr) exported_stale->push_back(n);
-    }
-    mark_dependents(n, exported_stale);  // dependents of a redefined field
+    if (has(n, kExported)) exported_marked.push_back(n);
+    mark_dependents(n);  // dependents of a redefined field
   }
   for (NodeId n : forced) {
     if (has(n, kStale)) {
@@ -168,7 +161,7 @@ void GraphState::mark(std::vector<NodeId>* exported_stale) {
       // to run in this one.
       queue.push_back(n);
     } else {
-      mark_node(n, exported_stale);
+      mark_node(n);
       if (!is_eager(n)) queue.push_back(n);  // a proposal must be decided in this transaction
     }
   }

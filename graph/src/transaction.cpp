@@ -264,7 +264,7 @@ Result<CommitStats> GraphState::commit() {
   open_txn();
   computed_count = 0;
   try {
-    mark(nullptr);
+    mark();
     computing = true;
     compute_pending(nullptr);
   } catch (...) {
@@ -377,7 +377,7 @@ const Value& GraphState::txn_start_value(NodeId n) const {
 const Value& GraphState::read(NodeId n, Status* error) {
   if (!has(n, kStale) && written.empty() && forced.empty()) return values[n];
   try {
-    if (!written.empty() || !forced.empty()) mark(nullptr);
+    if (!written.empty() || !forced.empty()) mark();
     // Only a read that computes makes a later write undo computations.
     if (txn_open && has(n, kStale)) computed_in_txn = true;
     ensure(n);

@@ -167,6 +167,7 @@ void Store::build_specs() {
     for (const HiddenDef& h : e.hidden) layout[h.local] = next++;
     MG_ASSERT(next == e.local_count);
   }
+  build_mirror_plans();
   build_accumulators();
   hidden_specs_.resize(ents.size());
   for (std::uint32_t ei = 0; ei < ents.size(); ++ei) {
@@ -277,49 +278,59 @@ std::uint32_t Placement::partition_of(std::uint64_t id, std::uint32_t partitions
   return static_cast<std::uint32_t>(Fnv1a64().u64(salt).u64(id).value() % partitions);
 }
 
-bool Store::is_input_local(std::uint32_t entity, std::uint32_t local) const {
-  const EntityDef& e = schema_->entities[entity];
-  if (local == EntityDef::exists_local) return true;
-  if (local < e.relation_local(0)) return e.fields[local - 1].kind == FieldKind::state;
-  if (local < e.relation_local(0) + e.relations.size()) return true;
-  for (const AggregateDef& a : e.aggregates) {
-    if (a.local == local) return !a.computed;
+void Store::build_mirror_plans() {
+  const auto& ents = schema_->entities;
+  mirror_plans_.resize(ents.size());
+  for (std::uint32_t ei = 0; ei < ents.size(); ++ei) {
+    const EntityDef& e = ents[ei];
+    std::vector<MirrorNode>& plan = mirror_plans_[ei];
+    plan.assign(e.local_count, MirrorNode{});
+    for (std::uint32_t local = 0; local < e.local_count; ++local) plan[layouts_[ei][local]].local = local;
+    // Computed nodes: named as the owner's engine names them (create_nodes).
+    auto computed = [&](std::uint32_t local, std::string name) {
+      MirrorNode& m = plan[layouts_[ei][local]];
+      m.input = false;
+      m.name = std::move(name);
+    };
+    for (std::uint32_t f = 0; f < e.fields.size(); ++f) {
+      const FieldDef& d = e.fields[f];
+      if (d.kind != FieldKind::state) computed(e.field_local(f), d.name);
+      if (d.kind == FieldKind::effect) computed(d.cond_local, d.name + "?");
+    }
+    for (std::uint32_t k = 0; k < e.aggregates.size(); ++k) {
+      const AggregateDef& a = e.aggregates[k];
+      if (a.computed) {
+        computed(a.local, a.name);
+      } else {
+        plan[layouts_[ei][a.local]].aggregate = k;
+      }
+    }
+    for (const HiddenDef& h : e.hidden) computed(h.local, h.name);
+    for (const GroupDef& g : e.groups) computed(g.dispatcher_local, g.name);
   }
-  return false;
 }
 
-std::string Store::computed_local_name(std::uint32_t entity, std::uint32_t local) const {
-  const EntityDef& e = schema_->entities[entity];
-  if (local >= 1 && local < e.relation_local(0)) return e.fields[local - 1].name;
-  for (const AggregateDef& a : e.aggregates) {
-    if (a.local == local) return a.name;
-  }
-  for (const FieldDef& f : e.fields) {
-    if (f.kind == FieldKind::effect && f.cond_local == local) return f.name + "?";
-  }
-  for (const HiddenDef& h : e.hidden) {
-    if (h.local == local) return h.name;
-  }
-  for (const GroupDef& g : e.groups) {
-    if (g.dispatcher_local == local) return g.name;
-  }
-  MG_ASSERT_MSG(false, "a local that is no node");
-  return {};
+void Store::make_collections(Record& r) const {
+  const EntityDef& e = schema_->entities[r.entity];
+  const bool many = std::any_of(e.relations.begin(), e.relations.end(),
+                                [](const RelationDef& d) { return d.many; });
+  if (!many && e.aggregates.empty()) return;  // a record with neither allocates none
+  r.extra = std::make_unique<Collections>();
+  r.extra->members.resize(e.relations.size());
+  r.extra->bags.resize(e.aggregates.size());
 }
 
 void Store::create_mirror_nodes(RecordId id, const std::vector<Value>& initial) {
   Record& r = records_[id - 1];
   const EntityDef& e = schema_->entities[r.entity];
-  const std::vector<std::uint32_t>& layout = layouts_[r.entity];
   r.base = static_cast<NodeId>(graph_.node_count());
-  std::vector<std::uint32_t> local_at(e.local_count, kNone);
-  for (std::uint32_t local = 0; local < e.local_count; ++local) local_at[layout[local]] = local;
   owner_.resize(r.base + e.local_count, 0);
+  const std::vector<MirrorNode>& plan = mirror_plans_[r.entity];
   for (std::uint32_t offset = 0; offset < e.local_count; ++offset) {
-    const std::uint32_t local = local_at[offset];
+    const std::uint32_t local = plan[offset].local;
     NodeId n = kNoNode;
-    if (!is_input_local(r.entity, local)) {
-      n = graph_.add_mirror(Value(), node_name(id, computed_local_name(r.entity, local)));
+    if (!plan[offset].input) {
+      n = graph_.add_mirror(Value(), node_name(id, plan[offset].name));
     } else if (local == EntityDef::exists_local) {
       n = graph_.add_variable(Value(false));
     } else if (local < e.relation_local(0)) {
@@ -329,21 +340,13 @@ void Store::create_mirror_nodes(RecordId id, const std::vector<Value>& initial) 
                                   ? Value(std::int64_t{0})
                                   : Value());
     } else {
-      const auto a = std::find_if(e.aggregates.begin(), e.aggregates.end(),
-                                  [&](const AggregateDef& d) { return d.local == local; });
-      MG_ASSERT(a != e.aggregates.end());
-      n = graph_.add_variable(initial_of(*a));
+      MG_ASSERT(plan[offset].aggregate != kNone);
+      n = graph_.add_variable(initial_of(e.aggregates[plan[offset].aggregate]));
     }
     MG_ASSERT(n == r.base + offset);
     owner_[n] = id;
   }
-  const bool many = std::any_of(e.relations.begin(), e.relations.end(),
-                                [](const RelationDef& d) { return d.many; });
-  if (many || !e.aggregates.empty()) {
-    r.extra = std::make_unique<Collections>();
-    r.extra->members.resize(e.relations.size());
-    r.extra->bags.resize(e.aggregates.size());
-  }
+  make_collections(r);
   versions_.resize(graph_.node_count(), 0);
 }
 
@@ -386,14 +389,7 @@ Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
     if (!n.is_ok()) return n.status();
     own(a.local, *n);
   }
-  // Memberships (many-relations) and min/max bags; a record with neither allocates none.
-  const bool many = std::any_of(e.relations.begin(), e.relations.end(),
-                                [](const RelationDef& d) { return d.many; });
-  if (many || !e.aggregates.empty()) {
-    r.extra = std::make_unique<Collections>();
-    r.extra->members.resize(e.relations.size());
-    r.extra->bags.resize(e.aggregates.size());
-  }
+  make_collections(r);
   for (const GroupDef& g : e.groups) {
     CycleGroupDef def;
     def.name = node_name(id, g.name);
@@ -453,8 +449,8 @@ Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
   versions_.resize(graph_.node_count(), 0);
   if (options_.placement.partitions > 1) {
     // Other partitions mirror every computed node: they learn of its changes.
-    for (std::uint32_t local = 0; local < e.local_count; ++local) {
-      if (!is_input_local(r.entity, local)) graph_.set_exported(node(r, local), true);
+    for (const MirrorNode& m : mirror_plans_[r.entity]) {
+      if (!m.input) graph_.set_exported(node(r, m.local), true);
     }
   }
   return Status::ok();

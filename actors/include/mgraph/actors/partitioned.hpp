@@ -85,6 +85,9 @@ class PartitionedDocuments {
   /// Mark and compute rounds until every partition's open transaction is computed
   /// through. On failure every partition's transaction is rejected.
   Status stabilize();
+  /// stabilize() when a transaction is open: what a read of computed values needs.
+  Status settle_for_read();
+  std::uint32_t owner_of(session::RecordId id) const;
   void broadcast(std::uint32_t from, const std::vector<NodeId>& stale);
   void broadcast(std::uint32_t from, const std::vector<Resolution>& resolved);
   Message take();

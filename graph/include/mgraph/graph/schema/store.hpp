@@ -231,11 +231,11 @@ class Store {
   /// create_nodes for a record owned by another partition: inputs as variables, computed
   /// nodes as mirrors named as the owner names them, in the same node order.
   void create_mirror_nodes(RecordId id, const std::vector<Value>& initial);
-  /// Whether local `local` of an entity is an input (written by the Store on every
-  /// partition) rather than computed.
-  bool is_input_local(std::uint32_t entity, std::uint32_t local) const;
-  /// The name a computed node of a record carries after "Entity#id.".
-  std::string computed_local_name(std::uint32_t entity, std::uint32_t local) const;
+  /// mirror_plans_, from layouts_.
+  void build_mirror_plans();
+  /// The memberships (many-relations) and min/max bags of a new record, if its entity has
+  /// either.
+  void make_collections(Record& r) const;
   std::string node_name(RecordId id, std::string_view what) const;
   /// "Entity#id.what" of a record's node; the Graph's name for other nodes.
   std::string display_name(NodeId n) const;
@@ -302,6 +302,16 @@ class Store {
   /// specs_[entity][field]; effect conditions at fields.size() + field.
   std::vector<std::vector<SpecId>> specs_;
   std::vector<std::vector<std::uint32_t>> layouts_;  ///< [entity][local]: offset from base
+  /// A record's node at one offset of its layout, as a partition that does not own the
+  /// record creates it: an input (written on every partition, a variable), or a computed
+  /// node (a mirror, named as the owner's engine names it after "Entity#id.").
+  struct MirrorNode {
+    std::uint32_t local = 0;
+    bool input = true;
+    std::uint32_t aggregate = kNone;  ///< an accumulator the Store keeps: its index
+    std::string name;
+  };
+  std::vector<std::vector<MirrorNode>> mirror_plans_;  ///< [entity][offset]
   /// [entity]: field name -> index, for entities with many fields (else empty). The views
   /// point into schema_, which the Store keeps alive.
   std::vector<std::unordered_map<std::string_view, std::uint32_t>> field_index_;
