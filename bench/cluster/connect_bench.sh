@@ -8,15 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 n=${1:-10000}
 build=${2:-build}
-dir=$(mktemp -d)
-pids=""
-cleanup() {
-  # shellcheck disable=SC2086 # a list of process ids
-  if [ -n "$pids" ]; then kill $pids 2>/dev/null || true; fi  # some may have stopped
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
+# shellcheck source=bench/cluster/local_cluster.sh
+. bench/cluster/local_cluster.sh
 # The script: one customer, then per transaction an order linked to it and a commit.
 {
   echo "create Customer c name=\"bench\""
@@ -29,8 +22,6 @@ trap cleanup EXIT
   echo "get c.spent"
 } > "$dir/script.mgscript"
 
-# shellcheck source=bench/cluster/local_cluster.sh
-. bench/cluster/local_cluster.sh
 start_local_cluster "$build" "$dir"
 
 start=$(date +%s.%N)

@@ -14,15 +14,8 @@ build=${2:-build}
 cross=${3:-2}
 bench="$build/bench/cluster/mgraph_cluster_bench"
 config=cluster-configs/bench-3.toml
-dir=$(mktemp -d)
-pids=""
-cleanup() {
-  # shellcheck disable=SC2086 # a list of process ids
-  if [ -n "$pids" ]; then kill $pids 2>/dev/null || true; fi  # some may have stopped
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-wait_for() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; exit 1; }
+# shellcheck source=bench/cluster/local_cluster.sh
+. bench/cluster/local_cluster.sh
 
 peers=()
 for node in n2 n3; do

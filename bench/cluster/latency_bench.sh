@@ -9,15 +9,6 @@ cd "$(dirname "$0")/../.."
 n=${1:-2000}
 build=${2:-build}
 shift $(( $# < 2 ? $# : 2 ))
-dir=$(mktemp -d)
-pids=""
-cleanup() {
-  # shellcheck disable=SC2086 # a list of process ids
-  if [ -n "$pids" ]; then kill $pids 2>/dev/null || true; fi  # some may have stopped
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
 # shellcheck source=bench/cluster/local_cluster.sh
 . bench/cluster/local_cluster.sh
 start_local_cluster "$build" "$dir"

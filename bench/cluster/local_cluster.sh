@@ -1,10 +1,21 @@
 # shellcheck shell=bash
-# Sourced by the cluster's benchmark scripts (connect_bench.sh, latency_bench.sh): starts
-# the 3 mgraphd nodes of cluster-configs/local-3.toml on loopback (ports from the OS;
-# sequencer on n1, documents on n2) and waits until n3 is ready.
+# Sourced by the cluster's benchmark scripts (connect_bench.sh, latency_bench.sh,
+# epoch_latency_bench.sh), from the repository's root. Sourcing it makes a scratch
+# directory $dir and a trap that, on exit, stops the processes listed in $pids and removes
+# $dir.
 #   start_local_cluster BUILD_DIR WORK_DIR
-# Sets $pids (the nodes' process ids, for the caller's cleanup) and $client (n3's client
-# address, HOST:PORT). Run from the repository's root.
+# starts the 3 mgraphd nodes of cluster-configs/local-3.toml on loopback (ports from the
+# OS; sequencer on n1, documents on n2), waits until n3 is ready, adds the nodes to $pids
+# and sets $client (n3's client address, HOST:PORT).
+
+dir=$(mktemp -d)
+pids=""
+cleanup() {
+  # shellcheck disable=SC2086 # a list of process ids
+  if [ -n "$pids" ]; then kill $pids 2>/dev/null || true; fi  # some may have stopped
+  rm -rf "$dir"
+}
+trap cleanup EXIT
 
 port_of() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1"; }
 wait_for() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; exit 1; }
@@ -12,7 +23,7 @@ wait_for() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; e
 start_local_cluster() {
   local build=$1 dir=$2 config=cluster-configs/local-3.toml peer node
   "$build/node/mgraphd" --config "$config" --node n1 --port-file "$dir/n1.json" > /dev/null &
-  pids="$!"
+  pids="$pids $!"
   wait_for "$dir/n1.json"
   peer="n1=127.0.0.1:$(port_of "$dir/n1.json" peer)"
   for node in n2 n3; do
