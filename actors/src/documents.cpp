@@ -23,20 +23,6 @@ bool changes_documents(const session::Batch& batch) {
   return false;
 }
 
-// ---- DocumentPartition ----
-
-DocumentPartition::DocumentPartition(std::shared_ptr<const schema::Schema> schema,
-                                     schema::StoreOptions options)
-    : store_(std::move(schema), options), executor_(store_) {}
-
-session::BatchResult DocumentPartition::run(const session::Batch& batch, bool* committed) {
-  const auto before = store_.graph().revision();
-  session::BatchResult results = executor_.run(batch);
-  if (store_.graph().in_transaction()) store_.reject();
-  if (committed != nullptr) *committed = store_.graph().revision() != before;
-  return results;
-}
-
 // ---- MemoryEpochLog ----
 
 Status MemoryEpochLog::append(codec::Epoch epoch, std::string_view batch) {
@@ -68,45 +54,103 @@ caf::error bad_request(const Status& s) {
 
 }  // namespace
 
-caf::behavior document_partition_actor(caf::event_based_actor* self,
-                                       std::shared_ptr<DocumentPartition> partition,
-                                       SchemaInfo schema) {
-  // Where outcomes of epochs go (none until a sequencer asks).
-  auto reporter = std::make_shared<caf::actor>();
+caf::behavior partition_actor(caf::event_based_actor*, std::shared_ptr<PartitionServer> server) {
   return {
-      [self, partition, reporter](apply_atom, codec::Epoch epoch,
+      [server](partition_atom, const std::string& bytes) { return server->serve_bytes(bytes); },
+  };
+}
+
+ActorPartitions::ActorPartitions(caf::actor_system& system, std::vector<caf::actor> partitions,
+                                 caf::timespan timeout)
+    : system_(system), partitions_(std::move(partitions)), timeout_(timeout) {}
+
+std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>& calls) {
+  std::vector<codec::PartitionReply> replies(calls.size());
+  if (!self_) self_ = std::make_unique<caf::scoped_actor>(system_);
+  caf::scoped_actor& self = *self_;
+  auto unavailable = [&](std::size_t i, const std::string& why) {
+    replies[i].status = Status(StatusCode::io_error, "unavailable: partition " +
+                                                         std::to_string(calls[i].first) + ": " + why);
+  };
+  using Handle = decltype(self->request(caf::actor(), timeout_, partition_atom::value, std::string()));
+  std::vector<std::pair<std::size_t, Handle>> waiting;
+  waiting.reserve(calls.size());
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    const auto& [to, request] = calls[i];
+    Result<std::string> bytes = codec::encode_partition_request(request);
+    if (!bytes.is_ok()) {
+      replies[i].status = bytes.status();
+      continue;
+    }
+    if (to >= partitions_.size() || !partitions_[to]) {
+      unavailable(i, "no actor");
+      continue;
+    }
+    waiting.emplace_back(i, self->request(partitions_[to], timeout_, partition_atom::value,
+                                          std::move(bytes).value()));
+  }
+  // Every request is out: the partitions work at once; their replies are taken in order.
+  for (auto& [i, handle] : waiting) {
+    handle.receive(
+        [&, i = i](const std::string& bytes) {
+          Result<codec::PartitionReply> reply = codec::decode_partition_reply(bytes);
+          if (reply.is_ok()) {
+            replies[i] = std::move(reply).value();
+          } else {
+            replies[i].status = reply.status();
+          }
+        },
+        [&, i = i](const caf::error& e) { unavailable(i, system_.render(e)); });
+  }
+  return replies;
+}
+
+caf::behavior documents_driver_actor(caf::event_based_actor* self,
+                                     std::shared_ptr<PartitionedDocuments> documents,
+                                     SchemaInfo schema) {
+  // The sequencer runs its log from the start: the partitions must hold nothing before.
+  if (Status s = documents->reset(); !s.is_ok()) {
+    self->quit(caf::make_error(caf::sec::runtime_error, "the partitions cannot be emptied: " + s.message()));
+    return {};
+  }
+  // Where outcomes of epochs go (none until a sequencer asks). Weak: the sequencer holds
+  // this actor, and a detached actor that a cycle keeps alive would hold up the actor
+  // system's shutdown.
+  auto reporter = std::make_shared<caf::actor_addr>();
+  return {
+      [self, documents, reporter](apply_atom, codec::Epoch epoch,
                                   const std::string& bytes) -> caf::result<std::string> {
         Result<session::Batch> batch = codec::decode_batch(bytes);
         if (!batch.is_ok()) return bad_request(batch.status());
         bool committed = false;
-        session::BatchResult results = partition->run(*batch, &committed);
-        if (*reporter && changes_documents(*batch)) {
-          self->send(*reporter, outcome_atom::value, epoch, committed);
+        session::BatchResult results = documents->run(*batch, &committed);
+        if (auto to = caf::actor_cast<caf::actor>(*reporter); to && changes_documents(*batch)) {
+          self->send(to, outcome_atom::value, epoch, committed);
         }
         Result<std::string> answer = codec::encode_batch_result(results);
         if (!answer.is_ok()) return bad_request(answer.status());
         return std::move(answer).value();
       },
-      [reporter](report_atom, const caf::actor& to) { *reporter = to; },
+      [reporter](report_atom, const caf::actor& to) { *reporter = to.address(); },
       [schema](schema_atom) {
         return caf::make_message(schema.name, schema.source, schema.fingerprint);
       },
   };
 }
 
-caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor partition, EpochLog* log,
+caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
                               EpochObserver observe) {
   using Clock = std::chrono::steady_clock;
   auto epoch = std::make_shared<codec::Epoch>(0);
-  // Before any epoch: the partition reports outcomes here (messages from one actor to
+  // Before any epoch: the driver reports outcomes here (messages from one actor to
   // another arrive in the order sent).
-  if (observe) self->send(partition, report_atom::value, caf::actor_cast<caf::actor>(self));
-  // The logged epochs first, in order: the partition handles them before any client's.
+  if (observe) self->send(driver, report_atom::value, caf::actor_cast<caf::actor>(self));
+  // The logged epochs first, in order: the driver handles them before any client's.
   const Status replayed = log->replay([&](codec::Epoch e, std::string_view batch) {
     // A logged batch that does not decode would be lost without a word: stop instead.
     if (Result<session::Batch> b = codec::decode_batch(batch); !b.is_ok())
       return Status(b.status().code(), "epoch " + std::to_string(e) + ": " + b.status().message());
-    self->send(partition, apply_atom::value, e, std::string(batch));
+    self->send(driver, apply_atom::value, e, std::string(batch));
     *epoch = e;
     return Status::ok();
   });
@@ -118,7 +162,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor partition
   // The epochs numbered here whose outcome is still to come, oldest first, and when.
   auto in_flight = std::make_shared<std::deque<std::pair<codec::Epoch, Clock::time_point>>>();
   return {
-      [self, partition, log, epoch, in_flight, observe](transact_atom, const std::string& bytes)
+      [self, driver, log, epoch, in_flight, observe](transact_atom, const std::string& bytes)
           -> caf::delegated<caf::message> {
         Result<session::Batch> batch = codec::decode_batch(bytes);
         if (!batch.is_ok()) {
@@ -136,7 +180,14 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor partition
           ++*epoch;
           if (observe) in_flight->emplace_back(*epoch, Clock::now());
         }
-        return self->delegate(partition, apply_atom::value, *epoch, bytes);
+        // The sequencer answers, not the driver: only local actors ever hold the driver (a
+        // detached actor), so nothing remote keeps it from ending at shutdown. Replies
+        // come in the order of the requests: the driver takes one batch at a time.
+        auto rp = self->make_response_promise();
+        self->request(driver, caf::infinite, apply_atom::value, *epoch, bytes)
+            .then([rp](std::string& answer) mutable { rp.deliver(std::move(answer)); },
+                  [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return {};
       },
       [in_flight, observe, replayed_last](outcome_atom, codec::Epoch e, bool committed) {
         if (!observe) return;

@@ -8,134 +8,412 @@
 
 namespace mgraph::actors {
 
+using codec::PartitionReply;
+using codec::PartitionRequest;
+using codec::PartitionRequestKind;
 using session::OpKind;
 using session::OpResult;
 
-PartitionedDocuments::PartitionedDocuments(std::shared_ptr<const schema::Schema> schema,
-                                           Options options)
-    : options_(std::move(options)) {
-  MG_ASSERT(options_.partitions >= 1);
-  for (std::uint32_t p = 0; p < options_.partitions; ++p) {
+// ---- PartitionServer ----
+
+PartitionServer::PartitionServer(std::shared_ptr<const schema::Schema> schema,
+                                 schema::StoreOptions options)
+    : schema_(std::move(schema)),
+      options_(options),
+      store_(std::make_unique<schema::Store>(schema_, options_)),
+      executor_(std::make_unique<session::StoreExecutor>(*store_)) {}
+
+PartitionReply PartitionServer::serve(const PartitionRequest& q) {
+  PartitionReply a;
+  if (q.kind == PartitionRequestKind::reset) {
+    executor_.reset();
+    store_ = std::make_unique<schema::Store>(schema_, options_);
+    executor_ = std::make_unique<session::StoreExecutor>(*store_);
+    earlier_.clear();
+  }
+  Graph& g = store_->graph();
+  switch (q.kind) {
+    case PartitionRequestKind::apply:
+      if (q.batch != batch_) {
+        batch_ = q.batch;
+        earlier_.clear();
+      }
+      if (q.first < earlier_.size() || q.first - earlier_.size() > session::kBatchOpsMax ||
+          q.ops.size() > session::kBatchOpsMax) {
+        a.status = Status(StatusCode::invalid_argument,
+                          "apply: ops from index " + std::to_string(q.first) + " after " +
+                              std::to_string(earlier_.size()) + " ops of the batch");
+        break;
+      }
+      earlier_.resize(q.first);
+      for (const session::Op& op : q.ops) {
+        earlier_.push_back(executor_->apply(op, earlier_));
+        a.results.push_back(earlier_.back());
+      }
+      break;
+    case PartitionRequestKind::check_link:
+      a.status = store_->check_link(q.record, q.name, q.other);
+      break;
+    case PartitionRequestKind::begin:
+      g.begin();
+      break;
+    case PartitionRequestKind::mark:
+      a.status = g.mark(&a.stale);
+      break;
+    case PartitionRequestKind::deliver:
+      for (const codec::PartitionMessage& m : q.messages) {
+        if (m.resolve) {
+          std::vector<Resolution> resolved;
+          a.status = g.resolve_mirror(m.node, m.changed, m.value);
+          if (a.status.is_ok()) a.status = g.compute(&resolved);
+          for (Resolution& r : resolved) {
+            a.resolved.push_back(codec::PartitionMessage{true, r.node, r.changed, std::move(r.value)});
+          }
+        } else {
+          a.status = g.mark_mirror(m.node, &a.stale);
+        }
+        if (!a.status.is_ok()) break;
+      }
+      break;
+    case PartitionRequestKind::compute: {
+      std::vector<Resolution> resolved;
+      a.status = g.compute(&resolved);
+      for (Resolution& r : resolved) {
+        a.resolved.push_back(codec::PartitionMessage{true, r.node, r.changed, std::move(r.value)});
+      }
+      break;
+    }
+    case PartitionRequestKind::pending:
+      for (const NodeId n : g.pending()) a.pending.emplace_back(n, g.name(n));
+      break;
+    case PartitionRequestKind::reject:
+      store_->reject();
+      break;
+    case PartitionRequestKind::probe:
+      if (store_->exists(q.record)) {
+        const Result<NodeId> node = store_->node_of(q.record, q.name);
+        a.computed = node.is_ok() && !g.is_variable(*node);
+      }
+      break;
+    case PartitionRequestKind::dot: {
+      schema::Store::DotParts parts = store_->dot_parts();
+      a.dot_nodes = std::move(parts.nodes);
+      a.dot_edges = std::move(parts.edges);
+      break;
+    }
+    case PartitionRequestKind::reset:
+      break;
+  }
+  a.in_transaction = g.in_transaction();
+  a.revision = g.revision();
+  a.owned_changed = store_->owned_changed();
+  return a;
+}
+
+std::string PartitionServer::serve_bytes(std::string_view bytes) {
+  PartitionReply a;
+  Result<PartitionRequest> q = codec::decode_partition_request(bytes);
+  if (q.is_ok()) {
+    a = serve(*q);
+  } else {
+    a.status = q.status();
+    a.in_transaction = store_->graph().in_transaction();
+    a.revision = store_->graph().revision();
+  }
+  Result<std::string> out = codec::encode_partition_reply(a);
+  if (out.is_ok()) return std::move(out).value();
+  // Too large to encode (a list beyond the format's bound): say so instead.
+  PartitionReply failed;
+  failed.status = out.status();
+  failed.in_transaction = store_->graph().in_transaction();
+  return codec::encode_partition_reply(failed).value();
+}
+
+// ---- LocalPartitions ----
+
+LocalPartitions::LocalPartitions(std::shared_ptr<const schema::Schema> schema, Options options)
+    : through_bytes_(options.through_bytes) {
+  MG_ASSERT(options.partitions >= 1);
+  for (std::uint32_t p = 0; p < options.partitions; ++p) {
     schema::StoreOptions so;
-    so.history_limit = options_.history_limit;
-    so.placement = schema::Placement{p, options_.partitions, options_.salt};
-    stores_.push_back(std::make_unique<schema::Store>(schema, so));
-    executors_.push_back(std::make_unique<session::StoreExecutor>(*stores_.back()));
+    so.history_limit = options.history_limit;
+    so.placement = schema::Placement{p, options.partitions, options.salt};
+    servers_.push_back(std::make_unique<PartitionServer>(schema, so));
   }
 }
 
-session::BatchResult PartitionedDocuments::run(const session::Batch& batch) {
-  session::BatchResult results;
-  results.reserve(batch.size());
-  for (const session::Op& op : batch) results.push_back(apply(op, results));
-  if (in_transaction()) reject_all();
-  return results;
+std::vector<PartitionReply> LocalPartitions::call(const std::vector<Call>& calls) {
+  std::vector<PartitionReply> replies;
+  replies.reserve(calls.size());
+  for (const auto& [to, request] : calls) {
+    MG_ASSERT(to < size());
+    if (!through_bytes_) {
+      replies.push_back(servers_[to]->serve(request));
+      continue;
+    }
+    Result<std::string> bytes = codec::encode_partition_request(request);
+    MG_ASSERT_MSG(bytes.is_ok(), bytes.status().message().c_str());
+    Result<PartitionReply> reply = codec::decode_partition_reply(servers_[to]->serve_bytes(*bytes));
+    MG_ASSERT_MSG(reply.is_ok(), reply.status().message().c_str());
+    replies.push_back(std::move(reply).value());
+  }
+  return replies;
 }
 
-OpResult PartitionedDocuments::apply(const session::Op& op, const session::BatchResult& earlier) {
-  if (partitions() == 1) return executors_[0]->apply(op, earlier);
-  switch (op.kind) {
+// ---- PartitionedDocuments ----
+
+PartitionedDocuments::PartitionedDocuments(std::shared_ptr<const schema::Schema> schema,
+                                           Options options)
+    : PartitionedDocuments(
+          std::make_unique<LocalPartitions>(
+              std::move(schema),
+              LocalPartitions::Options{options.partitions, options.salt, options.history_limit,
+                                       options.through_bytes}),
+          options) {}
+
+PartitionedDocuments::PartitionedDocuments(std::unique_ptr<PartitionSet> set, Options options)
+    : options_(std::move(options)), set_(std::move(set)), open_(set_->size(), false) {
+  MG_ASSERT(set_->size() >= 1);
+  options_.partitions = set_->size();
+}
+
+namespace {
+
+/// Ops every partition applies alike, with no coordination between them.
+bool applied_everywhere(OpKind kind) {
+  switch (kind) {
     case OpKind::commit:
     case OpKind::undo:
     case OpKind::redo:
-      return transition(op, earlier);
     case OpKind::get:
-    case OpKind::explain: {
-      // A malformed op gets the executor's answer, alike everywhere.
-      if (op.refs.size() != session::refs_of(op.kind)) return executors_[0]->apply(op, earlier);
-      OpResult out;
-      Result<session::RecordId> id = session::StoreExecutor::resolve(op.refs[0], earlier);
-      if (!id.is_ok()) {
-        out.status = id.status();
-        return out;
-      }
-      const std::uint32_t owner = owner_of(*id);
-      schema::Store& store = *stores_[owner];
-      // A read that names nothing fails before it computes anything, as in one Store, and
-      // an input's value needs no computation.
-      bool computed = false;
-      if (store.exists(*id)) {
-        const Result<NodeId> node = store.node_of(*id, op.name);
-        computed = node.is_ok() && !store.graph().is_variable(*node);
-      }
-      if (computed) {
-        if (Status s = settle_for_read(); !s.is_ok()) {
-          out.status = s;
-          return out;
-        }
-      }
-      return executors_[owner]->apply(op, earlier);
-    }
-    case OpKind::dot: {
-      OpResult out;
-      if (Status s = settle_for_read(); !s.is_ok()) {
-        out.status = s;
-        return out;
-      }
-      std::vector<schema::Store::DotParts> parts;
-      for (auto& store : stores_) parts.push_back(store->dot_parts());
-      out.text = schema::Store::merge_dot(parts);
-      return out;
-    }
-    case OpKind::link: {
-      // Only the owners hold the accumulators a link adds inputs to, so only they can
-      // tell that it closes a cycle: they check first, and a refused link goes nowhere.
-      if (op.refs.size() != 2) return everywhere(op, earlier);
-      Result<session::RecordId> a = session::StoreExecutor::resolve(op.refs[0], earlier);
-      Result<session::RecordId> b = session::StoreExecutor::resolve(op.refs[1], earlier);
-      if (!a.is_ok() || !b.is_ok()) return everywhere(op, earlier);
-      for (const session::RecordId id : {*a, *b}) {
-        const std::uint32_t owner = owner_of(id);
-        if (Status s = stores_[owner]->check_link(*a, op.name, *b); !s.is_ok()) {
-          // A refused link may have opened the transaction (inputs added before the one
-          // that closed the cycle): then it is open everywhere.
-          if (stores_[owner]->graph().in_transaction()) {
-            for (auto& store : stores_) store->graph().begin();
-          }
-          OpResult out;
-          out.status = s;
-          return out;
-        }
-      }
-      return everywhere(op, earlier);
-    }
+    case OpKind::explain:
+    case OpKind::dot:
+    case OpKind::link:
+      return false;
     default:
-      return everywhere(op, earlier);
+      return true;
   }
 }
 
-OpResult PartitionedDocuments::everywhere(const session::Op& op,
-                                          const session::BatchResult& earlier) {
-  OpResult first = executors_[0]->apply(op, earlier);
-  for (std::uint32_t p = 1; p < partitions(); ++p) {
-    const OpResult other = executors_[p]->apply(op, earlier);
-    if (other.status == first.status && other.created == first.created) continue;
-    // Inputs are applied alike everywhere: a difference is a defect, never an answer.
-    OpResult out;
-    out.status = Status(StatusCode::internal,
-                        std::string("partitions disagree on a ") + session::op_kind_name(op.kind) +
-                            ": partition 0 says '" + first.status.message() + "', partition " +
-                            std::to_string(p) + " '" + other.status.message() + "'");
-    return out;
+OpResult failed(Status s) {
+  OpResult out;
+  out.status = std::move(s);
+  return out;
+}
+
+}  // namespace
+
+session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool* committed) {
+  session::BatchResult results;
+  results.reserve(batch.size());
+  const std::uint64_t revision_before = revision_;
+  ++batch_;
+  if (partitions() == 1) {
+    // One partition needs no coordination: the whole batch in one request.
+    everywhere(batch, 0, batch.size(), &results);
+  } else {
+    for (std::size_t i = 0; i < batch.size();) {
+      const session::Op& op = batch[i];
+      if (applied_everywhere(op.kind)) {
+        std::size_t j = i + 1;
+        while (j < batch.size() && applied_everywhere(batch[j].kind)) ++j;
+        everywhere(batch, i, j, &results);
+        i = j;
+        continue;
+      }
+      switch (op.kind) {
+        case OpKind::get:
+        case OpKind::explain:
+          results.push_back(read(op, results));
+          break;
+        case OpKind::dot:
+          results.push_back(dot());
+          break;
+        case OpKind::link:
+          results.push_back(link(batch, results));
+          break;
+        default:
+          results.push_back(transition(batch, results));
+          break;
+      }
+      ++i;
+    }
+  }
+  if (in_transaction()) reject_all();
+  if (committed != nullptr) *committed = revision_ != revision_before;
+  return results;
+}
+
+Status PartitionedDocuments::reset() {
+  queue_.clear();
+  PartitionRequest q;
+  q.kind = PartitionRequestKind::reset;
+  std::vector<PartitionReply> replies;
+  return send_all(q, &replies);
+}
+
+Status PartitionedDocuments::send(const std::vector<PartitionSet::Call>& calls,
+                                  std::vector<PartitionReply>* replies) {
+  *replies = set_->call(calls);
+  MG_ASSERT(replies->size() == calls.size());
+  Status first;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    const PartitionReply& a = (*replies)[i];
+    open_[calls[i].first] = a.in_transaction;
+    if (calls[i].first == 0) revision_ = a.revision;
+    if (!a.status.is_ok() && first.is_ok()) first = a.status;
   }
   return first;
 }
 
-OpResult PartitionedDocuments::transition(const session::Op& op,
-                                          const session::BatchResult& earlier) {
-  // A commit computes what is new even with no transaction open: fields of a record whose
-  // creation was rejected still compute at the next commit, as in one Store.
-  if (op.kind == OpKind::commit) {
-    if (Status s = stabilize(); !s.is_ok()) {
-      OpResult out;
-      out.status = Status(s.code(), s.message() + "; the transaction was rolled back");
-      return out;
+Status PartitionedDocuments::send_all(const PartitionRequest& request,
+                                      std::vector<PartitionReply>* replies) {
+  std::vector<PartitionSet::Call> calls;
+  calls.reserve(partitions());
+  for (std::uint32_t p = 0; p < partitions(); ++p) calls.emplace_back(p, request);
+  return send(calls, replies);
+}
+
+void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t first,
+                                      std::size_t last, session::BatchResult* results) {
+  PartitionRequest q;
+  q.kind = PartitionRequestKind::apply;
+  q.batch = batch_;
+  q.first = static_cast<std::uint32_t>(first);
+  q.ops.assign(batch.begin() + static_cast<std::ptrdiff_t>(first),
+               batch.begin() + static_cast<std::ptrdiff_t>(last));
+  std::vector<PartitionReply> replies;
+  const Status s = send_all(q, &replies);
+  owned_changed_ = 0;
+  for (const PartitionReply& a : replies) owned_changed_ += a.owned_changed;
+  for (std::size_t i = first; i < last; ++i) {
+    const std::size_t k = i - first;
+    if (!s.is_ok() || replies[0].results.size() != q.ops.size()) {
+      // A partition that did not apply the ops (unreachable, or a refused request).
+      results->push_back(failed(s.is_ok() ? Status(StatusCode::internal, "a partition applied " +
+                                                       std::to_string(replies[0].results.size()) +
+                                                       " of " + std::to_string(q.ops.size()) + " operations")
+                                          : s));
+      continue;
+    }
+    OpResult out = replies[0].results[k];
+    for (std::uint32_t p = 1; p < partitions(); ++p) {
+      const OpResult& other = replies[p].results.size() == q.ops.size() ? replies[p].results[k] : OpResult{};
+      if (other.status == out.status && other.created == out.created) continue;
+      // Inputs are applied alike everywhere: a difference is a defect, never an answer.
+      out = failed(Status(StatusCode::internal,
+                          std::string("partitions disagree on a ") +
+                              session::op_kind_name(batch[i].kind) + ": partition 0 says '" +
+                              replies[0].results[k].status.message() + "', partition " +
+                              std::to_string(p) + " '" + other.status.message() + "'"));
+      break;
+    }
+    results->push_back(std::move(out));
+  }
+}
+
+OpResult PartitionedDocuments::apply_on(std::uint32_t partition, const session::Op& op,
+                                        std::size_t index) {
+  PartitionRequest q;
+  q.kind = PartitionRequestKind::apply;
+  q.batch = batch_;
+  q.first = static_cast<std::uint32_t>(index);
+  q.ops.push_back(op);
+  std::vector<PartitionReply> replies;
+  if (Status s = send({{partition, std::move(q)}}, &replies); !s.is_ok()) return failed(s);
+  if (replies[0].results.size() != 1) return failed(Status(StatusCode::internal, "no result from a partition"));
+  return replies[0].results[0];
+}
+
+OpResult PartitionedDocuments::read(const session::Op& op, const session::BatchResult& earlier) {
+  // A malformed op gets the executor's answer, alike everywhere.
+  if (op.refs.size() != session::refs_of(op.kind)) return apply_on(0, op, earlier.size());
+  Result<session::RecordId> id = session::StoreExecutor::resolve(op.refs[0], earlier);
+  if (!id.is_ok()) return failed(id.status());
+  const std::uint32_t owner = owner_of(*id);
+  // A read that names nothing fails before it computes anything, as in one Store, and an
+  // input's value needs no computation; nor does anything outside a transaction.
+  if (in_transaction()) {
+    PartitionRequest q;
+    q.kind = PartitionRequestKind::probe;
+    q.record = *id;
+    q.name = op.name;
+    std::vector<PartitionReply> replies;
+    if (Status s = send({{owner, std::move(q)}}, &replies); !s.is_ok()) return failed(s);
+    if (replies[0].computed) {
+      if (Status s = settle_for_read(); !s.is_ok()) return failed(s);
     }
   }
-  OpResult out = everywhere(op, earlier);
+  return apply_on(owner, op, earlier.size());
+}
+
+OpResult PartitionedDocuments::dot() {
+  if (Status s = settle_for_read(); !s.is_ok()) return failed(s);
+  PartitionRequest q;
+  q.kind = PartitionRequestKind::dot;
+  std::vector<PartitionReply> replies;
+  if (Status s = send_all(q, &replies); !s.is_ok()) return failed(s);
+  std::vector<schema::Store::DotParts> parts;
+  for (PartitionReply& a : replies) parts.push_back({std::move(a.dot_nodes), std::move(a.dot_edges)});
+  OpResult out;
+  out.text = schema::Store::merge_dot(parts);
+  return out;
+}
+
+OpResult PartitionedDocuments::link(const session::Batch& batch,
+                                    const session::BatchResult& earlier) {
+  const std::size_t index = earlier.size();
+  const session::Op& op = batch[index];
+  session::BatchResult out;
+  // Only the owners hold the accumulators a link adds inputs to, so only they can tell
+  // that it closes a cycle: they check first, and a refused link goes nowhere.
+  if (op.refs.size() == 2) {
+    Result<session::RecordId> a = session::StoreExecutor::resolve(op.refs[0], earlier);
+    Result<session::RecordId> b = session::StoreExecutor::resolve(op.refs[1], earlier);
+    if (a.is_ok() && b.is_ok()) {
+      std::vector<std::uint32_t> owners{owner_of(*a), owner_of(*b)};
+      if (owners[0] == owners[1]) owners.pop_back();
+      for (const std::uint32_t owner : owners) {
+        PartitionRequest q;
+        q.kind = PartitionRequestKind::check_link;
+        q.record = *a;
+        q.name = op.name;
+        q.other = *b;
+        std::vector<PartitionReply> replies;
+        const Status s = send({{owner, std::move(q)}}, &replies);
+        if (s.is_ok()) continue;
+        // A refused link may have opened the transaction (inputs added before the one
+        // that closed the cycle): then it is open everywhere.
+        if (open_[owner]) {
+          PartitionRequest begin;
+          begin.kind = PartitionRequestKind::begin;
+          std::vector<PartitionReply> ignored;
+          if (Status b2 = send_all(begin, &ignored); !b2.is_ok()) return failed(b2);
+        }
+        return failed(s);
+      }
+    }
+  }
+  session::BatchResult one;
+  everywhere(batch, index, index + 1, &one);
+  return one.front();
+}
+
+OpResult PartitionedDocuments::transition(const session::Batch& batch,
+                                          const session::BatchResult& earlier) {
+  const std::size_t index = earlier.size();
+  // A commit computes what is new even with no transaction open: fields of a record whose
+  // creation was rejected still compute at the next commit, as in one Store.
+  if (batch[index].kind == OpKind::commit) {
+    if (Status s = stabilize(); !s.is_ok()) {
+      return failed(Status(s.code(), s.message() + "; the transaction was rolled back"));
+    }
+  }
+  session::BatchResult one;
+  everywhere(batch, index, index + 1, &one);
+  OpResult out = std::move(one.front());
   if (!out.status.is_ok()) return out;
-  out.changed = 0;
-  for (const auto& store : stores_) out.changed += store->owned_changed();
+  out.changed = owned_changed_;
   return out;
 }
 
@@ -148,47 +426,64 @@ Status PartitionedDocuments::settle_for_read() {
 }
 
 bool PartitionedDocuments::in_transaction() const {
-  for (const auto& store : stores_) {
-    if (store->graph().in_transaction()) return true;
-  }
-  return false;
+  return std::find(open_.begin(), open_.end(), true) != open_.end();
 }
 
 void PartitionedDocuments::reject_all() {
   queue_.clear();
-  for (auto& store : stores_) store->reject();
+  PartitionRequest q;
+  q.kind = PartitionRequestKind::reject;
+  std::vector<PartitionReply> ignored;
+  (void)send_all(q, &ignored);
 }
 
-void PartitionedDocuments::broadcast(std::uint32_t from, const std::vector<NodeId>& stale) {
-  for (const NodeId n : stale) {
+void PartitionedDocuments::queue(std::uint32_t from, const PartitionReply& reply) {
+  for (const NodeId n : reply.stale) {
     for (std::uint32_t q = 0; q < partitions(); ++q) {
       if (q == from) continue;
-      queue_.push_back(Message{q, false, n, false, Value()});
+      queue_.push_back(Queued{q, codec::PartitionMessage{false, n, false, Value()}});
       ++traffic_.marks;
     }
   }
-}
-
-void PartitionedDocuments::broadcast(std::uint32_t from, const std::vector<Resolution>& resolved) {
-  for (const Resolution& r : resolved) {
+  for (const codec::PartitionMessage& r : reply.resolved) {
     for (std::uint32_t q = 0; q < partitions(); ++q) {
       if (q == from) continue;
-      queue_.push_back(Message{q, true, r.node, r.changed, r.value});
+      queue_.push_back(Queued{q, r});
       ++traffic_.resolutions;
     }
   }
 }
 
-PartitionedDocuments::Message PartitionedDocuments::take() {
-  MG_ASSERT(!queue_.empty());
-  std::size_t i = 0;
-  if (options_.choose) {
-    i = options_.choose(queue_.size());
-    MG_ASSERT(i < queue_.size());
+Status PartitionedDocuments::drain() {
+  std::vector<PartitionReply> replies;
+  while (!queue_.empty()) {
+    std::vector<PartitionSet::Call> calls;
+    if (options_.choose) {
+      const std::size_t i = options_.choose(queue_.size());
+      MG_ASSERT(i < queue_.size());
+      PartitionRequest q;
+      q.kind = PartitionRequestKind::deliver;
+      q.messages.push_back(std::move(queue_[i].message));
+      calls.emplace_back(queue_[i].to, std::move(q));
+      queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      // Everything queued at once, one request per partition, in the order it was sent.
+      std::vector<std::size_t> slot(partitions(), SIZE_MAX);
+      for (Queued& m : queue_) {
+        if (slot[m.to] == SIZE_MAX) {
+          slot[m.to] = calls.size();
+          PartitionRequest q;
+          q.kind = PartitionRequestKind::deliver;
+          calls.emplace_back(m.to, std::move(q));
+        }
+        calls[slot[m.to]].second.messages.push_back(std::move(m.message));
+      }
+      queue_.clear();
+    }
+    if (Status s = send(calls, &replies); !s.is_ok()) return s;
+    for (std::size_t i = 0; i < calls.size(); ++i) queue(calls[i].first, replies[i]);
   }
-  Message m = std::move(queue_[i]);
-  queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
-  return m;
+  return Status::ok();
 }
 
 Status PartitionedDocuments::stabilize() {
@@ -197,41 +492,23 @@ Status PartitionedDocuments::stabilize() {
     reject_all();
     return s;
   };
+  std::vector<PartitionReply> replies;
   // Mark: every partition's own writes, then the Marks they cause, until none is left.
-  for (std::uint32_t p = 0; p < partitions(); ++p) {
-    stale_scratch_.clear();
-    if (Status s = stores_[p]->graph().mark(&stale_scratch_); !s.is_ok()) return fail(s);
-    broadcast(p, stale_scratch_);
-  }
-  while (!queue_.empty()) {
-    const Message m = take();
-    MG_ASSERT(!m.resolve);
-    stale_scratch_.clear();
-    if (Status s = stores_[m.to]->graph().mark_mirror(m.node, &stale_scratch_); !s.is_ok())
-      return fail(s);
-    broadcast(m.to, stale_scratch_);
-  }
+  PartitionRequest q;
+  q.kind = PartitionRequestKind::mark;
+  if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
+  for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
+  if (Status s = drain(); !s.is_ok()) return fail(s);
   // Compute: what no mirror holds back, then whatever each Resolve releases.
-  for (std::uint32_t p = 0; p < partitions(); ++p) {
-    resolved_scratch_.clear();
-    if (Status s = stores_[p]->graph().compute(&resolved_scratch_); !s.is_ok()) return fail(s);
-    broadcast(p, resolved_scratch_);
-  }
-  while (!queue_.empty()) {
-    Message m = take();
-    MG_ASSERT(m.resolve);
-    Graph& g = stores_[m.to]->graph();
-    if (Status s = g.resolve_mirror(m.node, m.changed, std::move(m.value)); !s.is_ok())
-      return fail(s);
-    resolved_scratch_.clear();
-    if (Status s = g.compute(&resolved_scratch_); !s.is_ok()) return fail(s);
-    broadcast(m.to, resolved_scratch_);
-  }
+  q.kind = PartitionRequestKind::compute;
+  if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
+  for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
+  if (Status s = drain(); !s.is_ok()) return fail(s);
   // Fields still waiting wait on one another through other partitions.
+  q.kind = PartitionRequestKind::pending;
+  if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
   std::vector<std::pair<NodeId, std::string>> waiting;
-  for (const auto& store : stores_) {
-    for (const NodeId n : store->graph().pending()) waiting.emplace_back(n, store->graph().name(n));
-  }
+  for (const PartitionReply& a : replies) waiting.insert(waiting.end(), a.pending.begin(), a.pending.end());
   if (waiting.empty()) return Status::ok();
   std::sort(waiting.begin(), waiting.end());
   std::string names;

@@ -8,7 +8,6 @@
 
 namespace mgraph::codec {
 namespace detail {
-namespace {
 
 constexpr std::uint8_t kStatusCodeMax = static_cast<std::uint8_t>(StatusCode::internal);
 
@@ -24,6 +23,8 @@ Status get_status(std::uint8_t code, capnp::Text::Reader message) {
   }
   return Status(static_cast<StatusCode>(code), get_text(message));
 }
+
+namespace {
 
 void put_values(capnp::List<wire::FieldValue>::Builder b, const session::FieldValues& values) {
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -67,7 +68,7 @@ void put_batch(wire::Batch::Builder b, const session::Batch& batch) {
   }
 }
 
-session::Batch get_batch(wire::Batch::Reader r) {
+session::Batch get_batch(wire::Batch::Reader r, std::size_t first) {
   const auto ops = r.getOps();  // read once: each read counts against the traversal limit
   if (ops.size() > session::kBatchOpsMax) {
     throw DecodeError{"a batch of " + std::to_string(ops.size()) + " operations exceeds " +
@@ -84,8 +85,8 @@ session::Batch get_batch(wire::Batch::Reader r) {
       session::RecordRef x{ref.getId(), get_list<std::uint32_t>(ref.getCreatedBy()),
                            get_text(ref.getText())};
       for (const std::uint32_t by : x.created_by) {
-        if (by >= batch.size()) {
-          throw DecodeError{"operation " + std::to_string(batch.size()) +
+        if (by >= first + batch.size()) {
+          throw DecodeError{"operation " + std::to_string(first + batch.size()) +
                             " names the record of operation " + std::to_string(by) +
                             ", which is not an earlier one"};
         }

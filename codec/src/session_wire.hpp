@@ -6,10 +6,21 @@
 #include "mgraph/codec/wire/session.capnp.h"
 #include "mgraph/session/operation.hpp"
 
+#include <cstdint>
+#include <string>
+
 namespace mgraph::codec::detail {
 
+/// A Cap'n Proto text that reads `s` (no copy).
+capnp::Text::Reader text(const std::string& s);
+std::string get_text(capnp::Text::Reader t);
+/// A status from its code and message; throws DecodeError for an unknown code, or an ok
+/// code that carries a message.
+Status get_status(std::uint8_t code, capnp::Text::Reader message);
+
 void put_batch(wire::Batch::Builder b, const session::Batch& batch);
-session::Batch get_batch(wire::Batch::Reader r);
+/// `first`: the index of the first op in its batch (the ops may be the tail of a batch).
+session::Batch get_batch(wire::Batch::Reader r, std::size_t first = 0);
 void put_batch_result(wire::BatchResult::Builder b, const session::BatchResult& result);
 session::BatchResult get_batch_result(wire::BatchResult::Reader r);
 

@@ -16,33 +16,65 @@ std::string hex(std::uint64_t v) {
 
 struct Registered {
   caf::actor node;
-  caf::actor documents;
 };
 
 }  // namespace
 
 caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeState* state,
-                         caf::actor documents, CoordinatorSetup setup) {
+                         std::vector<caf::actor> partitions, CoordinatorSetup setup) {
   auto nodes = std::make_shared<std::map<std::string, Registered>>();
   auto sequencer = std::make_shared<caf::actor>();
-  // The coordinator starts the sequencer as soon as it knows the documents' partition.
-  auto start_sequencer = [=](const caf::actor& partition) {
-    // A node that hosts the documents registered again: a new sequencer runs the log
-    // again on its new partition. The old one stops without stopping this node.
+  auto driver = std::make_shared<caf::actor>();
+  // Every partition's actor, by partition id, as far as known.
+  auto all = std::make_shared<std::vector<caf::actor>>(setup.partitions);
+  // Notes a node's partition actors; whether any differs from what was known.
+  auto place = [=](const std::string& name, const std::vector<caf::actor>& actors) {
+    const std::vector<codec::PartitionId>& ids = setup.placement.at(name);
+    bool changed = false;
+    for (std::size_t i = 0; i < ids.size() && i < actors.size(); ++i) {
+      changed |= (*all)[ids[i]] != actors[i];
+      (*all)[ids[i]] = actors[i];
+    }
+    return changed;
+  };
+  // The coordinator starts the driver and the sequencer once it has every partition.
+  auto start_sequencer = [=] {
+    for (const caf::actor& p : *all) {
+      if (!p) return;
+    }
+    // A node registered again: a new driver empties every partition and a new sequencer
+    // runs the log again. The old ones stop without stopping this node.
     if (*sequencer) {
       self->demonitor(*sequencer);
       self->send_exit(*sequencer, caf::exit_reason::user_shutdown);
+      self->send_exit(*driver, caf::exit_reason::user_shutdown);
     }
-    *sequencer = self->spawn(actors::sequencer_actor, partition, setup.log, setup.observe);
+    auto documents = std::make_shared<actors::PartitionedDocuments>(
+        std::make_unique<actors::ActorPartitions>(self->system(), *all,
+                                                  caf::timespan{kPartitionRequestTimeout}),
+        actors::PartitionedDocuments::Options{});
+    // Detached: it waits for the partitions' replies on its own thread.
+    *driver = self->system().spawn<caf::detached>(actors::documents_driver_actor, documents,
+                                                  id.schema);
+    *sequencer = self->spawn(actors::sequencer_actor, *driver, setup.log, setup.observe);
     self->monitor(*sequencer);
     state->set_sequencer(*sequencer);
     for (const auto& [name, r] : *nodes) self->send(r.node, sequencer_atom::value, *sequencer);
   };
-  if (id.coordinator && documents && setup.documents_node == id.name) start_sequencer(documents);
-  // The sequencer stops with this actor (it is monitored, not linked, so that its failure
-  // stops the node with a reason instead of killing this actor silently).
+  if (id.coordinator) {
+    place(id.name, partitions);
+    start_sequencer();
+  }
+  // The sequencer and the driver stop with this actor (the sequencer is monitored, not
+  // linked, so that its failure stops the node with a reason instead of killing this actor
+  // silently).
+  // The handles go too: the driver is detached, and the actor system's shutdown waits until
+  // nothing holds it.
   self->attach_functor([=](const caf::error&) {
     if (*sequencer) caf::anon_send_exit(*sequencer, caf::exit_reason::user_shutdown);
+    if (*driver) caf::anon_send_exit(*driver, caf::exit_reason::user_shutdown);
+    *sequencer = caf::actor();
+    *driver = caf::actor();
   });
   self->set_down_handler([=](const caf::down_msg& down) {
     if (*sequencer && down.source == sequencer->address()) {
@@ -58,7 +90,7 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
   });
   return {
       [=](register_atom, const std::string& name, std::uint64_t fingerprint,
-          const caf::actor& node, const caf::actor& docs) -> caf::result<caf::actor> {
+          const caf::actor& node, const std::vector<caf::actor>& hosted) -> caf::result<caf::actor> {
         if (!id.coordinator) {
           return caf::make_error(caf::sec::invalid_argument,
                                  "node " + id.name + " does not coordinate; register with the coordinator");
@@ -72,10 +104,24 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
           state->set_peer(name, PeerState::refused, why);
           return caf::make_error(caf::sec::invalid_argument, why);
         }
+        const auto placed = setup.placement.find(name);
+        if (placed == setup.placement.end() || name == id.name ||
+            placed->second.size() != hosted.size()) {
+          const std::string why =
+              placed == setup.placement.end() || name == id.name
+                  ? "the coordinator " + id.name + " has no node " + name + " in its configuration"
+                  : "node " + name + " hosts " + std::to_string(hosted.size()) +
+                        " partitions, the coordinator's configuration gives it " +
+                        std::to_string(placed->second.size()) +
+                        "; start every node with the same configuration";
+          state->set_peer(name, PeerState::refused, why);
+          return caf::make_error(caf::sec::invalid_argument, why);
+        }
         self->monitor(node);
-        (*nodes)[name] = Registered{node, docs};
+        (*nodes)[name] = Registered{node};
         state->set_peer(name, PeerState::up);
-        if (name == setup.documents_node && docs) start_sequencer(docs);
+        // A node hosting no partition, or the same ones, changes nothing for the documents.
+        if (place(name, hosted) || !*sequencer) start_sequencer();
         return *sequencer;
       },
       [=](sequencer_atom, const caf::actor& s) { state->set_sequencer(s); },
@@ -86,7 +132,7 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
 }
 
 caf::behavior link_actor(caf::event_based_actor* self, LinkTarget target, NodeIdentity id,
-                         caf::actor node, caf::actor documents, NodeState* state) {
+                         caf::actor node, std::vector<caf::actor> partitions, NodeState* state) {
   auto backoff = std::make_shared<std::chrono::milliseconds>(kLinkBackoffFirst);
   auto coordinator = std::make_shared<caf::actor>();
   auto retry_later = [=](const std::string& why) {
@@ -105,7 +151,7 @@ caf::behavior link_actor(caf::event_based_actor* self, LinkTarget target, NodeId
                 return;
               }
               self->request(remote, kLinkRequestTimeout, register_atom::value, id.name,
-                            id.schema.fingerprint, node, documents)
+                            id.schema.fingerprint, node, partitions)
                   .then(
                       [=](const caf::actor& sequencer) {
                         *backoff = kLinkBackoffFirst;

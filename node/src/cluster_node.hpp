@@ -2,14 +2,16 @@
 // How the nodes of a cluster find each other. Every node publishes a node actor on its
 // peer port. A node that does not coordinate links to the coordinator's: it connects
 // (retrying with backoff while the coordinator is unreachable), registers with its name,
-// its schema's fingerprint and the partitions it hosts, and learns the sequencer's handle.
-// The coordinator refuses a node whose schema differs; once it knows the partition that
-// holds the documents (its own, or a registered node's) it starts the sequencer and tells
-// every registered node.
+// its schema's fingerprint and the actors of the partitions it hosts, and learns the
+// sequencer's handle. The coordinator refuses a node whose schema differs, or that its
+// configuration does not know; once it has every partition's actor (its own and the
+// registered nodes') it starts the documents' driver over them and the sequencer, and
+// tells every registered node. A node that registers again (it restarted) starts both
+// again: the driver empties every partition, the sequencer runs the log again.
 //
 //   node ──connect──▶ coordinator's node actor
-//   node ──(register_atom, name, fingerprint, node actor, partitions)──▶ coordinator
-//   coordinator ──sequencer (or none yet) | error: schema differs──▶ node
+//   node ──(register_atom, name, fingerprint, node actor, partition actors)──▶ coordinator
+//   coordinator ──sequencer (or none yet) | error: schema differs, unknown node──▶ node
 //   coordinator ──(sequencer_atom, sequencer)──▶ registered nodes, when it starts one
 
 #include <caf/all.hpp>
@@ -19,6 +21,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include "mgraph/actors/partitioned.hpp"
 
 #include "mgraph/actors/documents.hpp"
 #include "node_state.hpp"
@@ -34,6 +38,9 @@ inline constexpr std::chrono::milliseconds kLinkBackoffFirst{50};
 inline constexpr std::chrono::milliseconds kLinkBackoffMax{2000};
 /// How long one connect or register request may take.
 inline constexpr std::chrono::seconds kLinkRequestTimeout{10};
+/// How long the driver waits for a partition's reply before it calls it unavailable: far
+/// beyond any one request's work (a batch's ops, one phase of an epoch) on a live node.
+inline constexpr std::chrono::seconds kPartitionRequestTimeout{30};
 
 struct NodeIdentity {
   std::string name;
@@ -41,19 +48,21 @@ struct NodeIdentity {
   bool coordinator = false;
 };
 
-/// What the coordinator's node actor needs to start the sequencer.
+/// What the coordinator's node actor needs to start the driver and the sequencer.
 struct CoordinatorSetup {
-  /// Node hosting the documents' partition (partition 0) — this one or another.
-  std::string documents_node;
+  /// The partitions each node hosts, by name, in the order of the configuration (every
+  /// partition on one node); the number of partitions.
+  std::map<std::string, std::vector<codec::PartitionId>> placement;
+  std::uint32_t partitions = 0;
   actors::EpochLog* log = nullptr;  ///< outlives the actor
   /// Given every epoch's outcome by the sequencer (on its thread); may be empty.
   actors::EpochObserver observe;
 };
 
-/// The node actor every node publishes. `local_partitions`: this node's partition actors,
-/// in the order of its configuration; `documents` the one holding the documents, if here.
+/// The node actor every node publishes. `partitions`: this node's partition actors, in the
+/// order of its configuration.
 caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeState* state,
-                         caf::actor documents, CoordinatorSetup setup);
+                         std::vector<caf::actor> partitions, CoordinatorSetup setup);
 
 struct LinkTarget {
   std::string coordinator;  ///< its name
@@ -62,8 +71,8 @@ struct LinkTarget {
 };
 
 /// A non-coordinator node's link to the coordinator (see above). `node` is this node's
-/// node actor; `documents` its documents' partition, if it hosts it.
+/// node actor; `partitions` its partition actors, in the order of its configuration.
 caf::behavior link_actor(caf::event_based_actor* self, LinkTarget target, NodeIdentity id,
-                         caf::actor node, caf::actor documents, NodeState* state);
+                         caf::actor node, std::vector<caf::actor> partitions, NodeState* state);
 
 }  // namespace mgraph::node

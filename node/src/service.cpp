@@ -32,9 +32,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// The partition that holds the documents (one partition for now).
-constexpr actors::PartitionId kDocumentsPartition = 0;
-
 int fail(int code, const std::string& node, const std::string& message) {
   std::cerr << "mgraphd " << node << ": " << message << std::endl;
   return code;
@@ -131,12 +128,14 @@ int run_service(const ServiceOptions& o) {
   caf::actor_system sys{cfg};
 
   const NodeIdentity id{o.node, info, self->coordinator};
-  caf::actor documents;
-  for (const actors::PartitionId p : self->partitions) {
-    if (p == kDocumentsPartition) {
-      documents = sys.spawn(actors::document_partition_actor,
-                            std::make_shared<actors::DocumentPartition>(schema), info);
-    }
+  // This node's partitions: each a Store placed as the configuration says (salt 0).
+  const auto partition_count = static_cast<std::uint32_t>(o.config.partitions);
+  std::vector<caf::actor> partitions;
+  for (const codec::PartitionId p : self->partitions) {
+    schema::StoreOptions so;
+    so.placement = schema::Placement{p, partition_count, 0};
+    partitions.push_back(
+        sys.spawn(actors::partition_actor, std::make_shared<actors::PartitionServer>(schema, so)));
   }
   std::unique_ptr<actors::EpochLog> log;
   if (self->coordinator) {
@@ -149,12 +148,8 @@ int run_service(const ServiceOptions& o) {
       log = std::move(opened).value();
     }
   }
-  std::string documents_node;
-  for (const NodeConfig& n : o.config.nodes) {
-    for (const actors::PartitionId p : n.partitions) {
-      if (p == kDocumentsPartition) documents_node = n.name;
-    }
-  }
+  std::map<std::string, std::vector<codec::PartitionId>> placement;
+  for (const NodeConfig& n : o.config.nodes) placement[n.name] = n.partitions;
   actors::EpochObserver observe;
   if (self->coordinator) {
     observe = [&state, m = metrics.get()](const actors::EpochOutcome& outcome) {
@@ -164,17 +159,21 @@ int run_service(const ServiceOptions& o) {
       m->last_epoch(outcome.epoch);
     };
   }
-  const caf::actor node = sys.spawn(node_actor, id, &state, documents,
-                                    CoordinatorSetup{documents_node, log.get(), observe});
+  const caf::actor node =
+      sys.spawn(node_actor, id, &state, partitions,
+                CoordinatorSetup{std::move(placement), partition_count, log.get(), observe});
   // Whatever way this returns, the node's actors stop first (the actor system's
-  // destructor waits for them).
+  // destructor waits for them), and `state` lets go of the sequencer: a handle outliving
+  // the actor system would keep the documents' driver, a detached actor, from ending.
   struct StopActors {
+    NodeState& state;
     std::vector<caf::actor> actors;
     ~StopActors() {
+      state.set_sequencer(caf::actor());
       for (const caf::actor& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     }
-  } stop_actors{{node}};
-  if (documents) stop_actors.actors.push_back(documents);
+  } stop_actors{state, {node}};
+  for (const caf::actor& p : partitions) stop_actors.actors.push_back(p);
 
   // CAF on loopback only; the peer guard serves the configured address and relays to it,
   // closing a connection whose frame claims more than peer_frame_bytes_max.
@@ -203,7 +202,7 @@ int run_service(const ServiceOptions& o) {
                                  " has port 0 in the configuration: give --peer " + c.name +
                                  "=HOST:PORT");
     }
-    stop_actors.actors.push_back(sys.spawn(link_actor, target, id, node, documents, &state));
+    stop_actors.actors.push_back(sys.spawn(link_actor, target, id, node, partitions, &state));
   }
 
   ClientGateway gateway(sys, state, info);
@@ -215,7 +214,7 @@ int run_service(const ServiceOptions& o) {
   std::cout << "mgraphd " << o.node << ": listening on " << self->host << ":" << bound
             << " (peers), " << self->host << ":" << (*clients)->port() << " (clients); schema "
             << info.name << "; partitions";
-  for (const actors::PartitionId p : self->partitions) std::cout << " " << p;
+  for (const codec::PartitionId p : self->partitions) std::cout << " " << p;
   std::cout << (self->coordinator ? "; coordinator" : "") << std::endl;
   if (!o.port_file.empty()) {
     const std::string tmp = o.port_file + ".tmp";

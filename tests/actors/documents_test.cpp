@@ -1,6 +1,8 @@
-// The user's documents in actors: a sequencer and a document partition scheduled by CAF's
-// deterministic test coordinator. Scripts run through them print what they print
-// embedded; a sequencer started again on the same epoch log brings the documents back.
+// The user's documents in actors: a sequencer and the documents' driver (over partitions in
+// its process, every request and reply through its bytes) scheduled by CAF's deterministic
+// test coordinator; and the driver over partition actors in a threaded actor system.
+// Scripts run through them print what they print embedded; a sequencer started again on
+// the same epoch log brings the documents back.
 
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
@@ -25,13 +27,18 @@ using testing::compile_file;
 using testing::read_file;
 
 
-/// A sequencer and a partition over one log; batches sent and answered deterministically.
+/// A sequencer and the documents' driver over one log; batches sent and answered
+/// deterministically.
 class ActorCluster final : public session::Backend {
  public:
   ActorCluster(caf::actor_system& sys, std::shared_ptr<const schema::Schema> schema,
-               EpochLog* log, EpochObserver observe = {})
+               EpochLog* log, EpochObserver observe = {}, std::uint32_t partitions = 1)
       : sys_(sys), sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
-    partition_ = sys.spawn(document_partition_actor, std::make_shared<DocumentPartition>(schema),
+    PartitionedDocuments::Options options;
+    options.partitions = partitions;
+    options.through_bytes = true;
+    partition_ = sys.spawn(documents_driver_actor,
+                           std::make_shared<PartitionedDocuments>(schema, options),
                            SchemaInfo{"test", schema->source.text, 7});
     sequencer_ = sys.spawn(sequencer_actor, partition_, log, std::move(observe));
     sched_.run();
@@ -111,11 +118,14 @@ TEST_F(Documents, ExamplesPrintWhatTheyPrintEmbedded) {
     SCOPED_TRACE(e.path().string());
     auto schema = compile_file(e.path());
     ASSERT_NE(schema, nullptr);
-    MemoryEpochLog log;
-    ActorCluster cluster(sys, schema, &log);
-    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
-    EXPECT_EQ(run_lines(client, split(read_file(script)), 1),
-              read_file(fs::path(e.path()).replace_extension(".expected")));
+    for (const std::uint32_t partitions : {1u, 3u}) {
+      MemoryEpochLog log;
+      ActorCluster cluster(sys, schema, &log, {}, partitions);
+      session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+      EXPECT_EQ(run_lines(client, split(read_file(script)), 1),
+                read_file(fs::path(e.path()).replace_extension(".expected")))
+          << partitions << " partitions";
+    }
     ++examples;
   }
   EXPECT_GE(examples, 5u);

@@ -13,6 +13,7 @@
 
 #include "mgraph/session/client.hpp"
 #include "support/prng.hpp"
+#include "support/same_output.hpp"
 #include "support/script_outcome.hpp"
 #include "support/schema_files.hpp"
 #include "support/schema_gen.hpp"
@@ -60,48 +61,6 @@ Outcome partitioned(std::shared_ptr<const schema::Schema> schema, const std::str
   Outcome r = run_script(client, script);
   if (traffic != nullptr) *traffic = documents.traffic();
   return r;
-}
-
-/// Whether the cluster printed what the embedded engine printed, line by line. A cycle
-/// is refused by both on the same line, but its message may differ: through fields on
-/// several partitions the cluster names the fields that wait on one another rather than
-/// the path the engine walked, and of several cycles in one transaction it may name
-/// another one first.
-::testing::AssertionResult same_output(const std::string& cluster, const std::string& embedded,
-                                       bool* link_cycle = nullptr) {
-  std::istringstream a(cluster), b(embedded);
-  std::string x, y;
-  for (std::size_t n = 1;; ++n) {
-    const bool more_a = static_cast<bool>(std::getline(a, x));
-    const bool more_b = static_cast<bool>(std::getline(b, y));
-    if (!more_a && !more_b) return ::testing::AssertionSuccess();
-    if (x == y) continue;
-    const bool both_cycles = x.find("dependency cycle") != std::string::npos &&
-                             y.find("dependency cycle") != std::string::npos &&
-                             x.find(R"("code":"cycle")") != std::string::npos &&
-                             y.find(R"("code":"cycle")") != std::string::npos;
-    if (both_cycles) {
-      // A read inside a transaction met the cycle: one Store keeps the transaction open,
-      // the cluster rejects it (docs/CLUSTER.md); what follows may part.
-      if (y.find("rolled back") == std::string::npos && link_cycle != nullptr) {
-        *link_cycle = true;
-        return ::testing::AssertionSuccess();
-      }
-      continue;
-    }
-    // A cycle that one Store and the cluster refuse at different lines: a link that closes
-    // a cycle through records on several partitions (one Store refuses the link, the
-    // cluster the transaction at its commit), or a cycle met by a read inside a
-    // transaction (docs/CLUSTER.md, "Documents across partitions").
-    const bool cycle_here = y.find(R"("code":"cycle")") != std::string::npos ||
-                            x.find(R"("code":"cycle")") != std::string::npos;
-    if (link_cycle != nullptr && cycle_here) {
-      *link_cycle = true;
-      return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure() << "output line " << n << "\n  cluster:  " << x
-                                         << "\n  embedded: " << y;
-  }
 }
 
 TEST(PartitionedDocuments, PlacementIsStableAndSpreadsRecords) {
@@ -160,7 +119,7 @@ TEST(PartitionedDocuments, RandomScriptsOnRandomSchemasPrintWhatTheEmbeddedEngin
     const Cluster c{static_cast<std::uint32_t>(1 + pick.below(8)), pick.next(), pick.next() | 1};
     const Outcome d = partitioned(*compiled, script, c);
     bool link_cycle = false;
-    ASSERT_TRUE(same_output(d.out, e.out, &link_cycle)) << "seed " << seed << " on " << c.partitions << " partitions\n"
+    ASSERT_TRUE(testing::same_output(d.out, e.out, &link_cycle)) << "seed " << seed << " on " << c.partitions << " partitions\n"
                             << text << "\n"
                             << script;
     if (link_cycle) {

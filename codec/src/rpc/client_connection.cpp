@@ -21,7 +21,7 @@ using VatId = capnp::rpc::twoparty::VatId;
 /// (values, explain and dot texts), so it gets four times a request's default bound.
 constexpr std::size_t kAnswerBytesMax = std::size_t{256} << 20;
 
-std::string get_text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+using detail::get_text;
 
 /// The kj event loop of one thread, shared by the connections made on it (a thread can
 /// have one loop only).

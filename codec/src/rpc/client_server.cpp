@@ -33,7 +33,7 @@ constexpr auto kAcceptRetryDelay = 100 * kj::MILLISECONDS;
 /// trips g++ 12's maybe-uninitialized check in kj::Maybe under the sanitizers.
 constexpr capnp::MessageSize kSizeHint{1024, 0};
 
-capnp::Text::Reader text(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
+using detail::text;
 
 kj::Duration duration(std::chrono::milliseconds ms) { return ms.count() * kj::MILLISECONDS; }
 

@@ -1,18 +1,19 @@
 #pragma once
 // The user's documents on the cluster: client batches of typed operations
 // (session/operation.hpp) ordered into epochs by a sequencer, logged before they run, and
-// applied by the partition that owns the documents.
+// applied by the driver to the partitions that hold the documents.
 //
 //   client ──(transact_atom, Batch bytes)──▶ sequencer, on the coordinator node
 //   sequencer: epoch e = next; log (e, batch) durably if the batch changes anything
-//   sequencer ──(apply_atom, e, Batch bytes)──▶ partition ── BatchResult bytes ──▶ client
-//   partition ──(outcome_atom, e, committed)──▶ sequencer   (epochs only, off the client's path)
+//   sequencer ──(apply_atom, e, Batch bytes)──▶ driver ── BatchResult bytes ──▶ sequencer ──▶ client
+//   driver ◀──(partition_atom, request/reply bytes)──▶ each partition (partitioned.hpp)
+//   driver ──(outcome_atom, e, committed)──▶ sequencer   (epochs only, off the client's path)
 //
 // A batch runs whole, in order, and leaves no transaction open: the next batch may be
-// another client's. Every document lives on partition 0 for now; placing records on
-// several partitions is the next step of the cluster (docs/CLUSTER.md).
+// another client's.
 //
-// The cores (DocumentPartition, Sequencer) have no I/O and no CAF; the actors are thin.
+// The cores (PartitionedDocuments, PartitionServer) have no I/O and no CAF; the actors
+// are thin.
 
 #include <caf/all.hpp>
 
@@ -23,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mgraph/actors/partitioned.hpp"
 #include "mgraph/codec/epoch_codec.hpp"
 #include "mgraph/graph/schema/store.hpp"
 #include "mgraph/session/executor.hpp"
@@ -30,21 +32,22 @@
 namespace mgraph::actors {
 
 using transact_atom = caf::atom_constant<caf::atom("mg_txn")>;   ///< client -> sequencer
-using apply_atom = caf::atom_constant<caf::atom("mg_apply")>;    ///< sequencer -> partition
+using apply_atom = caf::atom_constant<caf::atom("mg_apply")>;    ///< sequencer -> driver
 using schema_atom = caf::atom_constant<caf::atom("mg_schema")>;  ///< -> (name, source, fingerprint)
-using report_atom = caf::atom_constant<caf::atom("mg_report")>;  ///< sequencer -> partition
-using outcome_atom = caf::atom_constant<caf::atom("mg_outcome")>;  ///< partition -> sequencer
+using report_atom = caf::atom_constant<caf::atom("mg_report")>;  ///< sequencer -> driver
+using outcome_atom = caf::atom_constant<caf::atom("mg_outcome")>;  ///< driver -> sequencer
+using partition_atom = caf::atom_constant<caf::atom("mg_part")>;  ///< driver -> partition
 
 /// Whether a batch must be logged: it can change the documents or the revision history.
 /// Such a batch is an epoch: the sequencer numbers it.
 bool changes_documents(const session::Batch& batch);
 
-/// What the sequencer learns about an epoch once the partition has run it.
+/// What the sequencer learns about an epoch once the driver has run it.
 struct EpochOutcome {
   codec::Epoch epoch = 0;
   /// The batch changed the documents: their revision after it differs from before (a
   /// commit, undo or redo in it took effect). Else it aborted: the documents are as they
-  /// were, because its transaction was rejected (a reject op; left open, so the partition
+  /// were, because its transaction was rejected (a reject op; left open, so the driver
   /// rejected it; a commit that failed) or because none of its changes succeeded.
   bool committed = false;
   /// Run again from the log when the sequencer started (counted by the run that logged it).
@@ -54,22 +57,6 @@ struct EpochOutcome {
 };
 /// Called on the sequencer's thread, once per epoch, in epoch order.
 using EpochObserver = std::function<void(const EpochOutcome&)>;
-
-/// The documents of one partition: a Store and the executor applying batches to it.
-/// Thread-safety: none (an actor owns it).
-class DocumentPartition {
- public:
-  explicit DocumentPartition(std::shared_ptr<const schema::Schema> schema,
-                             schema::StoreOptions options = {});
-  /// Applies a batch; a transaction the batch left open is rejected. `*committed`, if
-  /// given: whether the documents' revision changed (a commit, undo or redo took effect).
-  session::BatchResult run(const session::Batch& batch, bool* committed = nullptr);
-  schema::Store& store() { return store_; }
-
- private:
-  schema::Store store_;
-  session::StoreExecutor executor_;
-};
 
 /// Where the sequencer keeps epochs: appended durably before they run, read back in order
 /// when it starts. LMDB on a node (node/), memory in tests.
@@ -101,23 +88,48 @@ struct SchemaInfo {
   std::uint64_t fingerprint = 0;
 };
 
-/// A partition holding documents. Answers (apply_atom, epoch, Batch bytes) with the bytes
-/// of the BatchResult, and (schema_atom) with the schema's name, source and fingerprint.
-/// After (report_atom, actor) it also sends that actor (outcome_atom, epoch, committed)
-/// for every batch it runs that changes documents, before it answers the batch.
-caf::behavior document_partition_actor(caf::event_based_actor* self,
-                                       std::shared_ptr<DocumentPartition> partition,
-                                       SchemaInfo schema);
+/// A partition's actor: answers (partition_atom, request bytes) with the reply's bytes
+/// (codec/partition_codec.hpp), one request at a time.
+caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionServer> server);
+
+/// Partitions reached as actors (partition_actor), from a driver that may block: each
+/// call sends every request at once and waits for every reply, at most `timeout` — a
+/// partition that does not answer in time, or is gone, gets an "unavailable" reply naming
+/// it. Calls from an actor must come from a detached one (it blocks its thread).
+class ActorPartitions final : public PartitionSet {
+ public:
+  ActorPartitions(caf::actor_system& system, std::vector<caf::actor> partitions,
+                  caf::timespan timeout);
+  std::uint32_t size() const override { return static_cast<std::uint32_t>(partitions_.size()); }
+  std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) override;
+
+ private:
+  caf::actor_system& system_;
+  std::vector<caf::actor> partitions_;
+  caf::timespan timeout_;
+  /// Made on the first call, on the caller's thread; it sends every request after.
+  std::unique_ptr<caf::scoped_actor> self_;
+};
+
+/// The documents' driver, where the sequencer sends its epochs. Answers (apply_atom, epoch,
+/// Batch bytes) with the bytes of the BatchResult, and (schema_atom) with the schema's
+/// name, source and fingerprint. After (report_atom, actor) it also sends that actor
+/// (outcome_atom, epoch, committed) for every batch it runs that changes documents, before
+/// it answers the batch. Over ActorPartitions it blocks while the partitions work: spawn it
+/// detached.
+caf::behavior documents_driver_actor(caf::event_based_actor* self,
+                                     std::shared_ptr<PartitionedDocuments> documents,
+                                     SchemaInfo schema);
 
 /// The sequencer. Answers (transact_atom, Batch bytes) with BatchResult bytes (the
-/// partition answers the client directly), or an error for bytes that are no batch or a
-/// log that cannot be written. First it sends the logged epochs to `partition` again, so
+/// driver's answer, passed on), or an error for bytes that are no batch or a
+/// log that cannot be written. First it sends the logged epochs to `driver` again, so
 /// the documents are what they were before a restart; they arrive before any client's.
-/// With an `observe`r, it asks the partition for the outcome of every epoch and passes
+/// With an `observe`r, it asks the driver for the outcome of every epoch and passes
 /// each to it: a client may have its answer a moment before the outcome is observed (the
 /// outcome travels apart, so that counting adds nothing to a client's round trip).
 /// REQUIRES: `log` outlives the actor.
-caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor partition, EpochLog* log,
+caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
                               EpochObserver observe);
 
 }  // namespace mgraph::actors

@@ -1,7 +1,10 @@
 #pragma once
 // The user's documents spread over partitions: the core of a cluster's document epochs,
-// with no I/O and no CAF, and the network between partitions as a queue whose delivery
-// order a test chooses.
+// with no I/O and no CAF. A driver (PartitionedDocuments) runs batches of typed operations
+// by sending requests to the partitions (PartitionServer), through a PartitionSet: calls in
+// this process (LocalPartitions), or CAF actors on several nodes (partition_actors.hpp).
+// Every Mark and Resolve between partitions travels through the driver, which therefore
+// sees the end of every phase exactly.
 //
 // Every partition holds a Store with the same records at the same node ids; a record is
 // owned by one partition (schema::Placement: FNV-1a of its id modulo the partition count).
@@ -10,14 +13,16 @@
 // is computed only by the owner, and other partitions hold it as mirrors. A transaction
 // ends in the stepwise protocol of the engine (docs/EPOCHS.md):
 //
-//   ops ──▶ every partition applies each input op; the results must agree
+//   ops ──apply──▶ every partition applies each input op; the results must agree
 //   commit, or a read inside the transaction:
-//     mark:     each partition marks what its writes make stale; each exported field that
-//               became stale is a Mark message to the other partitions, which mark their
-//               mirror of it and what depends on it there (more Marks), until none is left
-//     compute:  each partition computes what no unresolved mirror holds back; each exported
-//               field it resolves is a Resolve message (value, or unchanged) to the others,
-//               which resolve the mirror and compute further, until none is left
+//     mark:     each partition marks what its writes make stale and returns the exported
+//               fields that became stale; the driver delivers each as a Mark to the other
+//               partitions, which mark their mirror of it and what depends on it there,
+//               returning more, until none is left
+//     compute:  each partition computes what no unresolved mirror holds back and returns
+//               the exported fields it resolved (value, or unchanged); the driver delivers
+//               each as a Resolve to the others, which resolve the mirror and compute
+//               further, until none is left
 //     commit:   every partition commits; a commit's count of changed fields is the sum of
 //               each partition's share of its own records
 //   undo, redo: every partition walks its own history: all revisions were made in step
@@ -25,9 +30,9 @@
 // Why it is glitch-free and terminates exactly: marking ends everywhere before any field
 // is computed (no Resolve is sent before the last Mark is delivered), so a field that a
 // remote change reaches is stale when it would compute and waits for its mirror; each
-// field is computed at most once per round, and a round ends when the queue is empty —
-// the in-process network cannot lose a message, so an empty queue is quiescence. Fields
-// still waiting then wait on one another through other partitions: a cycle across
+// field is computed at most once per round, and a round ends when the driver holds no
+// message and no request is out — it is the only one who sends, so that is quiescence.
+// Fields still waiting then wait on one another through other partitions: a cycle across
 // partitions, which rejects the transaction everywhere.
 //
 // Thread-safety: none.
@@ -35,36 +40,97 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
+#include "mgraph/codec/partition_codec.hpp"
 #include "mgraph/graph/schema/store.hpp"
 #include "mgraph/session/executor.hpp"
 
 namespace mgraph::actors {
 
-class PartitionedDocuments {
+/// One partition's documents, answering the driver's requests (codec/partition_codec.hpp).
+/// Every request is checked: a malformed one is answered with an error, never a crash.
+class PartitionServer {
  public:
-  /// Picks which of `queued` (>= 1) messages the network delivers next; null: the oldest.
-  using Chooser = std::function<std::size_t(std::size_t queued)>;
+  PartitionServer(std::shared_ptr<const schema::Schema> schema, schema::StoreOptions options);
+  codec::PartitionReply serve(const codec::PartitionRequest& request);
+  /// The bytes of serve()'s reply to the request in `bytes`; bad bytes get an error reply.
+  std::string serve_bytes(std::string_view bytes);
+  schema::Store& store() { return *store_; }
 
+ private:
+  std::shared_ptr<const schema::Schema> schema_;
+  schema::StoreOptions options_;
+  std::unique_ptr<schema::Store> store_;
+  std::unique_ptr<session::StoreExecutor> executor_;
+  /// The results of the current batch's ops so far here; ops applied only elsewhere (a
+  /// read on another owner) leave an empty result, which no reference names.
+  std::uint64_t batch_ = 0;
+  session::BatchResult earlier_;
+};
+
+/// How the driver reaches the partitions.
+class PartitionSet {
+ public:
+  using Call = std::pair<std::uint32_t, codec::PartitionRequest>;
+  virtual ~PartitionSet() = default;
+  virtual std::uint32_t size() const = 0;
+  /// Sends every request (to its partition) at once and returns the replies in the same
+  /// order. A partition that cannot be reached answers with an error status.
+  virtual std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) = 0;
+};
+
+/// Partitions in this process, called directly (or through their bytes, which tests use to
+/// run the codec on every request and reply).
+class LocalPartitions final : public PartitionSet {
+ public:
   struct Options {
     std::uint32_t partitions = 1;
     std::uint64_t salt = 0;  ///< varies the placement (schema::Placement::salt)
     std::size_t history_limit = 64;
+    bool through_bytes = false;
+  };
+  /// REQUIRES: 1 <= options.partitions.
+  LocalPartitions(std::shared_ptr<const schema::Schema> schema, Options options);
+  std::uint32_t size() const override { return static_cast<std::uint32_t>(servers_.size()); }
+  std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) override;
+  PartitionServer& server(std::uint32_t partition) { return *servers_[partition]; }
+
+ private:
+  bool through_bytes_;
+  std::vector<std::unique_ptr<PartitionServer>> servers_;
+};
+
+class PartitionedDocuments {
+ public:
+  /// Picks which of `queued` (>= 1) messages the network delivers next, alone; null: every
+  /// queued message at once, each partition taking its own in the order they were sent.
+  using Chooser = std::function<std::size_t(std::size_t queued)>;
+
+  struct Options {
+    std::uint32_t partitions = 1;  ///< with the schema: LocalPartitions of this many
+    std::uint64_t salt = 0;        ///< the placement's salt; the partitions' must be the same
+    std::size_t history_limit = 64;
+    bool through_bytes = false;    ///< LocalPartitions::Options::through_bytes
     Chooser choose;
   };
 
+  /// Documents on `options.partitions` partitions in this process.
   /// REQUIRES: 1 <= options.partitions.
   PartitionedDocuments(std::shared_ptr<const schema::Schema> schema, Options options);
+  /// Documents on the partitions `set` reaches (options.partitions is ignored).
+  PartitionedDocuments(std::unique_ptr<PartitionSet> set, Options options);
 
-  /// Applies a batch, as DocumentPartition::run does for one partition; a transaction the
-  /// batch left open is rejected.
-  session::BatchResult run(const session::Batch& batch);
-  /// Applies one op; `earlier` holds the results of the ops before it in its batch.
-  session::OpResult apply(const session::Op& op, const session::BatchResult& earlier);
+  /// Applies a batch, in order, as one Store would; a transaction the batch left open is
+  /// rejected. `*committed`, if given: whether a commit, undo or redo of it took effect.
+  session::BatchResult run(const session::Batch& batch, bool* committed = nullptr);
+  /// Empties every partition: the documents as the schema starts them, no revision. What a
+  /// driver does before it runs a log from its start.
+  Status reset();
 
-  std::uint32_t partitions() const { return static_cast<std::uint32_t>(stores_.size()); }
-  schema::Store& store(std::uint32_t partition) { return *stores_[partition]; }
+  std::uint32_t partitions() const { return set_->size(); }
+  PartitionSet& set() { return *set_; }
 
   /// Messages between partitions so far.
   struct Traffic {
@@ -74,36 +140,50 @@ class PartitionedDocuments {
   const Traffic& traffic() const { return traffic_; }
 
  private:
-  struct Message {
+  struct Queued {
     std::uint32_t to = 0;
-    bool resolve = false;  ///< Resolve, else Mark
-    NodeId node = kNoNode;
-    bool changed = false;
-    Value value;
+    codec::PartitionMessage message;
   };
+
+  /// Ops [first, last) of `batch`, which every partition applies alike, on every partition;
+  /// their results appended to *results.
+  void everywhere(const session::Batch& batch, std::size_t first, std::size_t last,
+                  session::BatchResult* results);
+  session::OpResult read(const session::Op& op, const session::BatchResult& earlier);
+  session::OpResult dot();
+  session::OpResult link(const session::Batch& batch, const session::BatchResult& earlier);
+  /// commit, undo, redo: one result with the changed fields of every partition.
+  session::OpResult transition(const session::Batch& batch, const session::BatchResult& earlier);
+
+  /// Sends `calls`, notes each partition's open transaction; the first failure (in the
+  /// order of `calls`) or ok.
+  Status send(const std::vector<PartitionSet::Call>& calls,
+              std::vector<codec::PartitionReply>* replies);
+  /// The same request to every partition.
+  Status send_all(const codec::PartitionRequest& request,
+                  std::vector<codec::PartitionReply>* replies);
+  /// One op on one partition.
+  session::OpResult apply_on(std::uint32_t partition, const session::Op& op, std::size_t index);
 
   /// Mark and compute rounds until every partition's open transaction is computed
   /// through. On failure every partition's transaction is rejected.
   Status stabilize();
+  /// Delivers what is queued, all at once or as `choose` picks, until nothing is.
+  Status drain();
   /// stabilize() when a transaction is open: what a read of computed values needs.
   Status settle_for_read();
   std::uint32_t owner_of(session::RecordId id) const;
-  void broadcast(std::uint32_t from, const std::vector<NodeId>& stale);
-  void broadcast(std::uint32_t from, const std::vector<Resolution>& resolved);
-  Message take();
+  void queue(std::uint32_t from, const codec::PartitionReply& reply);
   bool in_transaction() const;
   void reject_all();
-  /// Applies `op` on every partition; the results must agree.
-  session::OpResult everywhere(const session::Op& op, const session::BatchResult& earlier);
-  /// commit, undo, redo: one result with the changed fields of every partition.
-  session::OpResult transition(const session::Op& op, const session::BatchResult& earlier);
 
   Options options_;
-  std::vector<std::unique_ptr<schema::Store>> stores_;
-  std::vector<std::unique_ptr<session::StoreExecutor>> executors_;
-  std::vector<Message> queue_;
-  std::vector<NodeId> stale_scratch_;
-  std::vector<Resolution> resolved_scratch_;
+  std::unique_ptr<PartitionSet> set_;
+  std::vector<bool> open_;  ///< each partition's transaction, as its last reply said
+  std::uint64_t batch_ = 0;          ///< batches run so far: the number of the current one
+  std::uint64_t revision_ = 0;       ///< partition 0's, as its last reply said
+  std::uint64_t owned_changed_ = 0;  ///< the sum over partitions, after the last apply
+  std::vector<Queued> queue_;
   Traffic traffic_;
 };
 

@@ -1,0 +1,81 @@
+#pragma once
+// What the documents' driver asks one partition of a cluster, and what it answers
+// (actors/partitioned.hpp has the protocol), as plain values and as bytes: a Cap'n Proto
+// message (codec/schema/partition.capnp) after an 8-byte prefix, "MGPQ" or "MGPR" and the
+// format version. The same bytes travel between actors in one process and between nodes.
+// Decoding bounds the reader and validates every enum, status code and value: bad bytes
+// give a Status, never a crash.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "mgraph/graph/graph.hpp"
+#include "mgraph/graph/status.hpp"
+#include "mgraph/session/operation.hpp"
+
+namespace mgraph::codec {
+
+inline constexpr std::uint32_t kPartitionFormatVersion = 1;
+
+/// A Mark (the field `node` became stale on its owner) or a Resolve (its value for the
+/// epoch: changed and the value, or unchanged), for the partitions that mirror it.
+struct PartitionMessage {
+  bool resolve = false;
+  NodeId node = kNoNode;
+  bool changed = false;
+  Value value;
+  friend bool operator==(const PartitionMessage&, const PartitionMessage&) = default;
+};
+
+enum class PartitionRequestKind : std::uint8_t {
+  apply,       ///< apply `ops` in order: ops[0] is op `first` of batch number `batch`
+  check_link,  ///< what linking `record`.`name` to `other` would answer, changing nothing
+  begin,       ///< open a transaction (another partition's op opened one)
+  mark,        ///< mark what this partition's writes made stale
+  deliver,     ///< take `messages` (all Marks or all Resolves), in order
+  compute,     ///< compute what no unresolved mirror holds back
+  pending,     ///< the fields still waiting
+  reject,      ///< reject the open transaction
+  probe,       ///< whether `record`.`name` is a computed field here
+  dot,         ///< this partition's part of the graph's Graphviz text
+  reset,       ///< drop every record and revision: the documents as the schema starts them
+};
+const char* partition_request_kind_name(PartitionRequestKind kind);
+
+struct PartitionRequest {
+  PartitionRequestKind kind = PartitionRequestKind::apply;
+  std::uint64_t batch = 0;
+  std::uint32_t first = 0;
+  session::Batch ops;
+  std::vector<PartitionMessage> messages;
+  std::uint64_t record = 0;
+  std::string name;
+  std::uint64_t other = 0;
+  friend bool operator==(const PartitionRequest&, const PartitionRequest&) = default;
+};
+
+/// Every reply says whether the partition's transaction is open after the request, its
+/// revision, and how many of its own fields its last commit, undo or redo changed.
+struct PartitionReply {
+  Status status;
+  session::BatchResult results;             ///< apply
+  std::vector<NodeId> stale;                ///< mark, deliver of Marks: exported fields now stale
+  std::vector<PartitionMessage> resolved;   ///< compute, deliver of Resolves (as Resolves)
+  std::vector<std::pair<NodeId, std::string>> pending;  ///< pending: node and name
+  bool in_transaction = false;
+  std::uint64_t revision = 0;
+  std::uint64_t owned_changed = 0;
+  bool computed = false;                    ///< probe
+  std::vector<std::string> dot_nodes, dot_edges;  ///< dot
+  friend bool operator==(const PartitionReply&, const PartitionReply&) = default;
+};
+
+Result<std::string> encode_partition_request(const PartitionRequest& request);
+Result<PartitionRequest> decode_partition_request(std::string_view bytes);
+Result<std::string> encode_partition_reply(const PartitionReply& reply);
+Result<PartitionReply> decode_partition_reply(std::string_view bytes);
+
+}  // namespace mgraph::codec

@@ -1,0 +1,61 @@
+@0xe7a3c95b1d2f4086;
+# Requests of the documents' driver to one partition of a cluster and the partition's
+# replies (codec/include/mgraph/codec/partition_codec.hpp, actors/partitioned.hpp), in one
+# process and between nodes alike. Field numbers are the format; never renumber them.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("mgraph::codec::wire");
+using Image = import "image.capnp";
+using Session = import "session.capnp";
+
+# A Mark (a remote field became stale) or a Resolve (it has its value for the epoch).
+struct PartitionMessage {
+  resolve @0 :Bool;
+  node @1 :UInt32;
+  changed @2 :Bool;
+  value @3 :Image.Value;
+}
+
+struct PartitionRequest {
+  enum Kind {
+    apply @0;
+    checkLink @1;
+    begin @2;
+    mark @3;
+    deliver @4;
+    compute @5;
+    pending @6;
+    reject @7;
+    probe @8;
+    dot @9;
+    reset @10;
+  }
+  kind @0 :Kind;
+  first @1 :UInt32;               # apply: the index in its batch of ops[0]
+  ops @2 :Session.Batch;          # apply
+  messages @3 :List(PartitionMessage);  # deliver
+  record @4 :UInt64;              # checkLink, probe
+  name @5 :Text;                  # checkLink: the relation; probe: the field
+  other @6 :UInt64;               # checkLink
+  batch @7 :UInt64;               # apply: which batch of the driver's the ops belong to
+}
+
+struct PendingField {
+  node @0 :UInt32;
+  name @1 :Text;
+}
+
+struct PartitionReply {
+  code @0 :UInt8;
+  message @1 :Text;
+  results @2 :Session.BatchResult;          # apply
+  stale @3 :List(UInt32);                   # mark, deliver of Marks
+  resolved @4 :List(PartitionMessage);      # compute, deliver of Resolves
+  pending @5 :List(PendingField);           # pending
+  inTransaction @6 :Bool;
+  ownedChanged @7 :UInt64;
+  computed @8 :Bool;                        # probe
+  dotNodes @9 :List(Text);                  # dot
+  dotEdges @10 :List(Text);
+  revision @11 :UInt64;
+}

@@ -1,0 +1,150 @@
+#include "mgraph/codec/partition_codec.hpp"
+
+#include "mgraph/codec/wire/partition.capnp.h"
+#include "session_wire.hpp"
+#include "wire.hpp"
+
+namespace mgraph::codec {
+namespace {
+
+constexpr char kRequestMagic[4] = {'M', 'G', 'P', 'Q'};
+constexpr char kReplyMagic[4] = {'M', 'G', 'P', 'R'};
+constexpr auto kKindMax = static_cast<std::uint16_t>(PartitionRequestKind::reset);
+
+void put_messages(capnp::List<wire::PartitionMessage>::Builder b,
+                  const std::vector<PartitionMessage>& messages) {
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    auto m = b[static_cast<unsigned>(i)];
+    m.setResolve(messages[i].resolve);
+    m.setNode(messages[i].node);
+    m.setChanged(messages[i].changed);
+    detail::put_value(m.initValue(), messages[i].value);
+  }
+}
+
+std::vector<PartitionMessage> get_messages(capnp::List<wire::PartitionMessage>::Reader r) {
+  std::vector<PartitionMessage> out;
+  out.reserve(r.size());
+  for (const auto m : r) {
+    out.push_back(PartitionMessage{m.getResolve(), m.getNode(), m.getChanged(),
+                                   detail::get_value(m.getValue())});
+  }
+  return out;
+}
+
+void put_texts(capnp::List<capnp::Text>::Builder b, const std::vector<std::string>& texts) {
+  for (std::size_t i = 0; i < texts.size(); ++i)
+    b.set(static_cast<unsigned>(i), detail::text(texts[i]));
+}
+
+std::vector<std::string> get_texts(capnp::List<capnp::Text>::Reader r) {
+  std::vector<std::string> out;
+  out.reserve(r.size());
+  for (const auto t : r) out.push_back(detail::get_text(t));
+  return out;
+}
+
+}  // namespace
+
+const char* partition_request_kind_name(PartitionRequestKind kind) {
+  switch (kind) {
+    case PartitionRequestKind::apply: return "apply";
+    case PartitionRequestKind::check_link: return "check_link";
+    case PartitionRequestKind::begin: return "begin";
+    case PartitionRequestKind::mark: return "mark";
+    case PartitionRequestKind::deliver: return "deliver";
+    case PartitionRequestKind::compute: return "compute";
+    case PartitionRequestKind::pending: return "pending";
+    case PartitionRequestKind::reject: return "reject";
+    case PartitionRequestKind::probe: return "probe";
+    case PartitionRequestKind::dot: return "dot";
+    case PartitionRequestKind::reset: return "reset";
+  }
+  return "unknown";
+}
+
+Result<std::string> encode_partition_request(const PartitionRequest& q) {
+  return detail::encode(
+      "partition request", kRequestMagic, kPartitionFormatVersion,
+      [&](capnp::MallocMessageBuilder& m) {
+        auto root = m.initRoot<wire::PartitionRequest>();
+        root.setKind(static_cast<wire::PartitionRequest::Kind>(q.kind));
+        root.setBatch(q.batch);
+        root.setFirst(q.first);
+        if (!q.ops.empty()) detail::put_batch(root.initOps(), q.ops);
+        if (!q.messages.empty()) put_messages(root.initMessages(detail::n(q.messages.size())), q.messages);
+        root.setRecord(q.record);
+        if (!q.name.empty()) root.setName(detail::text(q.name));
+        root.setOther(q.other);
+      });
+}
+
+Result<PartitionRequest> decode_partition_request(std::string_view bytes) {
+  return detail::decode<wire::PartitionRequest>(
+      bytes, "partition request", kRequestMagic, kPartitionFormatVersion,
+      [](wire::PartitionRequest::Reader r) {
+        const auto kind = static_cast<std::uint16_t>(r.getKind());
+        if (kind > kKindMax) throw detail::DecodeError{"unknown request kind " + std::to_string(kind)};
+        PartitionRequest q;
+        q.kind = static_cast<PartitionRequestKind>(kind);
+        q.batch = r.getBatch();
+        q.first = r.getFirst();
+        if (r.hasOps()) q.ops = detail::get_batch(r.getOps(), q.first);
+        q.messages = get_messages(r.getMessages());
+        q.record = r.getRecord();
+        q.name = detail::get_text(r.getName());
+        q.other = r.getOther();
+        return q;
+      });
+}
+
+Result<std::string> encode_partition_reply(const PartitionReply& a) {
+  return detail::encode(
+      "partition reply", kReplyMagic, kPartitionFormatVersion,
+      [&](capnp::MallocMessageBuilder& m) {
+        auto root = m.initRoot<wire::PartitionReply>();
+        root.setCode(static_cast<std::uint8_t>(a.status.code()));
+        if (!a.status.is_ok()) root.setMessage(detail::text(a.status.message()));
+        if (!a.results.empty()) detail::put_batch_result(root.initResults(), a.results);
+        if (!a.stale.empty()) {
+          auto stale = root.initStale(detail::n(a.stale.size()));
+          for (std::size_t i = 0; i < a.stale.size(); ++i) stale.set(static_cast<unsigned>(i), a.stale[i]);
+        }
+        if (!a.resolved.empty()) put_messages(root.initResolved(detail::n(a.resolved.size())), a.resolved);
+        if (!a.pending.empty()) {
+          auto pending = root.initPending(detail::n(a.pending.size()));
+          for (std::size_t i = 0; i < a.pending.size(); ++i) {
+            pending[static_cast<unsigned>(i)].setNode(a.pending[i].first);
+            pending[static_cast<unsigned>(i)].setName(detail::text(a.pending[i].second));
+          }
+        }
+        root.setInTransaction(a.in_transaction);
+        root.setRevision(a.revision);
+        root.setOwnedChanged(a.owned_changed);
+        root.setComputed(a.computed);
+        if (!a.dot_nodes.empty()) put_texts(root.initDotNodes(detail::n(a.dot_nodes.size())), a.dot_nodes);
+        if (!a.dot_edges.empty()) put_texts(root.initDotEdges(detail::n(a.dot_edges.size())), a.dot_edges);
+      });
+}
+
+Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
+  return detail::decode<wire::PartitionReply>(
+      bytes, "partition reply", kReplyMagic, kPartitionFormatVersion,
+      [](wire::PartitionReply::Reader r) {
+        PartitionReply a;
+        a.status = detail::get_status(r.getCode(), r.getMessage());
+        if (r.hasResults()) a.results = detail::get_batch_result(r.getResults());
+        a.stale = detail::get_list<NodeId>(r.getStale());
+        a.resolved = get_messages(r.getResolved());
+        for (const auto p : r.getPending()) a.pending.emplace_back(p.getNode(), detail::get_text(p.getName()));
+        a.in_transaction = r.getInTransaction();
+        a.revision = r.getRevision();
+        a.owned_changed = r.getOwnedChanged();
+        a.computed = r.getComputed();
+        a.dot_nodes = get_texts(r.getDotNodes());
+        a.dot_edges = get_texts(r.getDotEdges());
+        return a;
+      });
+}
+
+}  // namespace mgraph::codec
