@@ -3,7 +3,9 @@
 # the embedded engine demo, then a schema example through `mgraph eval`, then a persistent
 # session that is closed and reopened from its LMDB checkpoint, then a 3-node cluster on
 # loopback (cluster-configs/local-3.toml) serving examples/shop.mgs to a client
-# (`mgraph eval --connect`), whose output must equal the embedded run's, stopped cleanly.
+# (`mgraph eval --connect`), whose output must equal the embedded run's; each node then
+# shows what its partitions computed (the documents are spread over all three), and the
+# cluster is stopped cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,8 +45,10 @@ if [ -x build/node/mgraphd ]; then
   echo
   echo "== a 3-node cluster on loopback serving examples/shop.mgs (cluster-configs/local-3.toml)"
   config=cluster-configs/local-3.toml
-  # n1 coordinates: it sequences and logs every batch. The documents' partition lives on n2,
-  # so every batch crosses nodes; the client talks to n3. Ports are chosen by the OS and
+  # n1 coordinates: it sequences and logs every batch, and its driver runs each over the
+  # partitions. The documents are spread over 4 partitions on all three nodes, so an
+  # order's total on one node sums items whose lines were computed on others; the client
+  # talks to n3. Ports are chosen by the OS and
   # written as JSON to --port-file; n2 and n3 learn the coordinator's with --peer.
   port_of() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1"; }
   wait_for() {
@@ -85,6 +89,15 @@ if [ -x build/node/mgraphd ]; then
     diff "$demo_dir/embedded.out" "$demo_dir/connected.out" >&2 || true
     exit 1
   fi
+  echo
+  echo "== what each node's partitions did (mgraphctl status: partition_work)"
+  echo "   owned_fields_changed: fields of the records it owns that commits, undo and redo changed"
+  echo "   values_sent: values it computed that formulas on other partitions read"
+  for n in n1 n2 n3; do
+    work=$(./build/node/mgraphctl --socket "$demo_dir/$n.sock" status \
+      | sed -n 's/.*"partition_work":\(\[.*\]\).*/\1/p')
+    echo "   $n: $work"
+  done
   for n in n3 n2 n1; do ./build/node/mgraphctl --socket "$demo_dir/$n.sock" shutdown; done
   for pid in $pids; do wait "$pid"; done
   pids=""

@@ -49,6 +49,10 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
       for (const session::Op& op : q.ops) {
         earlier_.push_back(executor_->apply(op, earlier_));
         a.results.push_back(earlier_.back());
+        const bool transition = op.kind == OpKind::commit || op.kind == OpKind::undo ||
+                                op.kind == OpKind::redo;
+        if (transition && earlier_.back().status.is_ok())
+          counters_.owned_changed += store_->owned_changed();
       }
       break;
     case PartitionRequestKind::check_link:
@@ -107,6 +111,8 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   a.in_transaction = g.in_transaction();
   a.revision = g.revision();
   a.owned_changed = store_->owned_changed();
+  ++counters_.requests;
+  counters_.resolutions += a.resolved.size();
   return a;
 }
 

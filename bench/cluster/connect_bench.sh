@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Times one script of N transactions (each a create, an update and a commit on
 # examples/shop.mgs, then a get) run by `mgraph eval --connect` against a 3-node loopback
-# cluster (cluster-configs/local-3.toml: sequencer on n1, documents on n2, client on n3),
+# cluster (cluster-configs/local-3.toml: sequencer on n1, documents on 4 partitions over all three, client on n3),
 # and the same script embedded; prints both and the time per transaction.
 # Usage: bench/cluster/connect_bench.sh [N] [BUILD_DIR]   (defaults: 10000, build)
 set -euo pipefail

@@ -5,7 +5,7 @@
 # $dir.
 #   start_local_cluster BUILD_DIR WORK_DIR
 # starts the 3 mgraphd nodes of cluster-configs/local-3.toml on loopback (ports from the
-# OS; sequencer on n1, documents on n2), waits until n3 is ready, adds the nodes to $pids
+# OS; sequencer on n1, documents on 4 partitions over all three), waits until n3 is ready, adds the nodes to $pids
 # and sets $client (n3's client address, HOST:PORT).
 
 dir=$(mktemp -d)

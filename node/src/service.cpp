@@ -131,11 +131,13 @@ int run_service(const ServiceOptions& o) {
   // This node's partitions: each a Store placed as the configuration says (salt 0).
   const auto partition_count = static_cast<std::uint32_t>(o.config.partitions);
   std::vector<caf::actor> partitions;
+  std::vector<std::shared_ptr<const actors::PartitionServer>> servers;  // for their counters
   for (const codec::PartitionId p : self->partitions) {
     schema::StoreOptions so;
     so.placement = schema::Placement{p, partition_count, 0};
-    partitions.push_back(
-        sys.spawn(actors::partition_actor, std::make_shared<actors::PartitionServer>(schema, so)));
+    auto server = std::make_shared<actors::PartitionServer>(schema, so);
+    servers.push_back(server);
+    partitions.push_back(sys.spawn(actors::partition_actor, std::move(server)));
   }
   std::unique_ptr<actors::EpochLog> log;
   if (self->coordinator) {
@@ -234,12 +236,23 @@ int run_service(const ServiceOptions& o) {
                       .committed = &state.epochs_committed(),
                       .aborted = &state.epochs_aborted(),
                       .last = &state.last_epoch(),
-                      .more = [&state, port = (*clients)->port(), host = self->host] {
+                      .more = [&state, &servers, ids = self->partitions,
+                               port = (*clients)->port(), host = self->host] {
+                        // What each partition hosted here did: its share of the documents.
+                        nlohmann::ordered_json work = nlohmann::ordered_json::array();
+                        for (std::size_t i = 0; i < servers.size(); ++i) {
+                          const auto& c = servers[i]->counters();
+                          work.push_back({{"partition", ids[i]},
+                                          {"requests", c.requests.load()},
+                                          {"owned_fields_changed", c.owned_changed.load()},
+                                          {"values_sent", c.resolutions.load()}});
+                        }
                         return nlohmann::ordered_json{
                             {"clients", host + ":" + std::to_string(port)},
                             {"batches", state.batches_served()},
                             {"ready", static_cast<bool>(state.sequencer())},
-                            {"peers", state.peers_json()}};
+                            {"peers", state.peers_json()},
+                            {"partition_work", std::move(work)}};
                       }};
     auto started = AdminServer::start(o.admin, admin_commands(status, [&state] {
                                         state.stop(0, "mgraphctl shutdown");

@@ -37,6 +37,7 @@
 //
 // Thread-safety: none.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -59,6 +60,16 @@ class PartitionServer {
   std::string serve_bytes(std::string_view bytes);
   schema::Store& store() { return *store_; }
 
+  /// What this partition did since it started, readable from any thread.
+  struct Counters {
+    std::atomic<std::uint64_t> requests{0};
+    /// Fields of records it owns that its commits, undos and redos changed.
+    std::atomic<std::uint64_t> owned_changed{0};
+    /// Values of fields it owns that it resolved for the partitions that mirror them.
+    std::atomic<std::uint64_t> resolutions{0};
+  };
+  const Counters& counters() const { return counters_; }
+
  private:
   std::shared_ptr<const schema::Schema> schema_;
   schema::StoreOptions options_;
@@ -68,6 +79,7 @@ class PartitionServer {
   /// read on another owner) leave an empty result, which no reference names.
   std::uint64_t batch_ = 0;
   session::BatchResult earlier_;
+  Counters counters_;
 };
 
 /// How the driver reaches the partitions.
