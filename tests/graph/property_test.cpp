@@ -33,6 +33,7 @@
 
 #include "mgraph/graph/graph.hpp"
 #include "property_model.hpp"
+#include "support/env.hpp"
 
 namespace mgraph::property {
 namespace {
@@ -1209,11 +1210,7 @@ void install_crash_note() {
   std::signal(SIGSEGV, on_fatal_signal);
 }
 
-std::uint64_t env_u64(const char* name, std::uint64_t fallback) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return fallback;
-  return std::strtoull(v, nullptr, 10);
-}
+using testing::env_u64;
 
 const char* current_test_name() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();

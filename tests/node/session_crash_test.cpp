@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "support/child_process.hpp"
+#include "support/env.hpp"
 #include "support/prng.hpp"
 #include "mgraph/session/script_runner.hpp"
 
@@ -161,14 +162,11 @@ std::string oracle(const std::shared_ptr<const schema::Schema>& schema,
   return out;
 }
 
-std::uint64_t from_env(const char* name, std::uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? fallback : std::strtoull(v, nullptr, 10);
-}
+using testing::env_u64;
 
 TEST(SessionCrash, KilledSessionsReopenWithEveryReportedCommitAndNothingElse) {
-  const std::uint64_t kills = from_env("MGRAPH_SESSION_KILLS", 30);
-  const std::uint64_t seed = from_env("MGRAPH_SESSION_SEED", 1);
+  const std::uint64_t kills = env_u64("MGRAPH_SESSION_KILLS", 30);
+  const std::uint64_t seed = env_u64("MGRAPH_SESSION_SEED", 1);
   const fs::path dir = fs::temp_directory_path() /
                        ("mgraph_session_crash_" + std::to_string(::getpid()));
   fs::remove_all(dir);

@@ -11,24 +11,22 @@
 #include <string>
 
 #include "crash_harness.hpp"
+#include "support/env.hpp"
 #include "support/store_fixture.hpp"
 #include "support/temp_dir.hpp"
 
 namespace mgraph::persistence {
 namespace {
 
-std::uint64_t from_env(const char* name, std::uint64_t fallback) {
-  const char* text = std::getenv(name);
-  return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 10) : fallback;
-}
+using mgraph::testing::env_u64;
 
 TEST(Crash, AKilledWriterNeverLosesAnEpochReportedDurable) {
   testing::TempDir dir;
   testing::CrashTestOptions options;
   options.writer_path = MGRAPH_PERSISTENCE_CRASH_WRITER;
   options.store_dir = dir.sub("store");
-  options.kills = from_env("MGRAPH_CRASH_KILLS", 100);
-  options.seed = from_env("MGRAPH_CRASH_SEED", 20240611);
+  options.kills = env_u64("MGRAPH_CRASH_KILLS", 100);
+  options.seed = env_u64("MGRAPH_CRASH_SEED", 20240611);
   testing::CrashTestReport report;
   MG_ASSERT_OK(testing::run_crash_test(options, report));
   EXPECT_EQ(report.kills, options.kills);
