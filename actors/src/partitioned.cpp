@@ -1,6 +1,8 @@
 #include "mgraph/actors/partitioned.hpp"
 
 #include <algorithm>
+#include <map>
+#include <unordered_set>
 #include <string>
 #include <utility>
 
@@ -87,9 +89,24 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
       }
       break;
     }
-    case PartitionRequestKind::pending:
-      for (const NodeId n : g.pending()) a.pending.emplace_back(n, g.name(n));
+    case PartitionRequestKind::pending: {
+      // The computed fields the waiting ones reach through stale inputs, each with the
+      // stale fields it reads: the driver joins every partition's into one graph.
+      std::vector<NodeId> todo(g.pending().begin(), g.pending().end());
+      std::unordered_set<NodeId> seen(todo.begin(), todo.end());
+      while (!todo.empty()) {
+        const NodeId n = todo.back();
+        todo.pop_back();
+        codec::PendingField f{n, g.name(n), {}};
+        for (const NodeId d : g.dependencies(n)) {
+          if (!g.is_stale(d)) continue;
+          f.waits_on.push_back(d);
+          if (!g.is_variable(d) && seen.insert(d).second) todo.push_back(d);
+        }
+        a.pending.push_back(std::move(f));
+      }
       break;
+    }
     case PartitionRequestKind::reject:
       store_->reject();
       break;
@@ -513,13 +530,61 @@ Status PartitionedDocuments::stabilize() {
   // Fields still waiting wait on one another through other partitions.
   q.kind = PartitionRequestKind::pending;
   if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
-  std::vector<std::pair<NodeId, std::string>> waiting;
-  for (const PartitionReply& a : replies) waiting.insert(waiting.end(), a.pending.begin(), a.pending.end());
+  std::map<NodeId, std::pair<std::uint32_t, codec::PendingField>> waiting;  // by node
+  for (std::uint32_t p = 0; p < partitions(); ++p) {
+    for (codec::PendingField& f : replies[p].pending) {
+      const NodeId n = f.node;
+      waiting.emplace(n, std::make_pair(p, std::move(f)));
+    }
+  }
   if (waiting.empty()) return Status::ok();
-  std::sort(waiting.begin(), waiting.end());
+  return fail(Status(StatusCode::cycle, cycle_message(waiting)));
+}
+
+std::string PartitionedDocuments::cycle_message(
+    const std::map<NodeId, std::pair<std::uint32_t, codec::PendingField>>& waiting) {
+  auto label = [&](NodeId n) {
+    const auto& [p, f] = waiting.at(n);
+    return f.name + " (partition " + std::to_string(p) + ")";
+  };
+  // Fields wait on fields, across partitions (a mirror's node id is its field's): a walk
+  // along waits-on edges among the waiting fields finds the cycle that holds them.
+  enum Color : std::uint8_t { white, grey, black };
+  std::map<NodeId, Color> color;
+  std::vector<NodeId> path;
+  std::vector<std::pair<NodeId, std::size_t>> stack;  // node, next edge
+  for (const auto& [start, unused] : waiting) {
+    if (color[start] != white) continue;
+    stack.emplace_back(start, 0);
+    color[start] = grey;
+    path.push_back(start);
+    while (!stack.empty()) {
+      auto& [n, next] = stack.back();
+      const std::vector<NodeId>& edges = waiting.at(n).second.waits_on;
+      if (next == edges.size()) {
+        color[n] = black;
+        path.pop_back();
+        stack.pop_back();
+        continue;
+      }
+      const NodeId d = edges[next++];
+      if (waiting.count(d) == 0) continue;
+      if (color[d] == grey) {
+        std::string text = "dependency cycle across partitions: ";
+        const auto from = std::find(path.begin(), path.end(), d);
+        for (auto it = from; it != path.end(); ++it) text += label(*it) + " -> ";
+        return text + label(d);
+      }
+      if (color[d] == black) continue;
+      color[d] = grey;
+      path.push_back(d);
+      stack.emplace_back(d, 0);
+    }
+  }
+  // No cycle among them (a defect): name them all.
   std::string names;
-  for (const auto& [n, name] : waiting) names += (names.empty() ? "" : ", ") + name;
-  return fail(Status(StatusCode::cycle, "dependency cycle across partitions among " + names));
+  for (const auto& [n, unused] : waiting) names += (names.empty() ? "" : ", ") + label(n);
+  return "dependency cycle across partitions among " + names;
 }
 
 }  // namespace mgraph::actors

@@ -40,9 +40,11 @@ struct PartitionRequest {
   batch @7 :UInt64;               # apply: which batch of the driver's the ops belong to
 }
 
+# A computed field still waiting when no message is left, and the stale fields it reads.
 struct PendingField {
   node @0 :UInt32;
   name @1 :Text;
+  waitsOn @2 :List(UInt32);
 }
 
 struct PartitionReply {

@@ -114,8 +114,12 @@ Result<std::string> encode_partition_reply(const PartitionReply& a) {
         if (!a.pending.empty()) {
           auto pending = root.initPending(detail::n(a.pending.size()));
           for (std::size_t i = 0; i < a.pending.size(); ++i) {
-            pending[static_cast<unsigned>(i)].setNode(a.pending[i].first);
-            pending[static_cast<unsigned>(i)].setName(detail::text(a.pending[i].second));
+            auto p = pending[static_cast<unsigned>(i)];
+            p.setNode(a.pending[i].node);
+            p.setName(detail::text(a.pending[i].name));
+            const std::vector<NodeId>& waits = a.pending[i].waits_on;
+            auto w = p.initWaitsOn(detail::n(waits.size()));
+            for (std::size_t k = 0; k < waits.size(); ++k) w.set(static_cast<unsigned>(k), waits[k]);
           }
         }
         root.setInTransaction(a.in_transaction);
@@ -136,7 +140,10 @@ Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
         if (r.hasResults()) a.results = detail::get_batch_result(r.getResults());
         a.stale = detail::get_list<NodeId>(r.getStale());
         a.resolved = get_messages(r.getResolved());
-        for (const auto p : r.getPending()) a.pending.emplace_back(p.getNode(), detail::get_text(p.getName()));
+        for (const auto p : r.getPending()) {
+          a.pending.push_back(PendingField{p.getNode(), detail::get_text(p.getName()),
+                                           detail::get_list<NodeId>(p.getWaitsOn())});
+        }
         a.in_transaction = r.getInTransaction();
         a.revision = r.getRevision();
         a.owned_changed = r.getOwnedChanged();

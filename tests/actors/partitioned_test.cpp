@@ -105,6 +105,39 @@ TEST(PartitionedDocuments, ValuesComputedOnOnePartitionReachFormulasOnAnother) {
   EXPECT_GT(traffic.resolutions, 0u);
 }
 
+TEST(PartitionedDocuments, ALinkClosingACycleAcrossPartitionsRejectsItsTransactionWithThePath) {
+  auto compiled = schema::compile_schema(schema::SourceFile{"cycle.mgs", R"(
+entity A {
+  x: int = 1
+  next: one A via many prev
+  y: int = x + sum(prev[*].y)
+}
+)"});
+  ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+  // Records 1 and 2 on different partitions of 4 (salt 0), so the cycle crosses them.
+  ASSERT_NE(schema::Placement::partition_of(1, 4), schema::Placement::partition_of(2, 4));
+  const std::string script =
+      "create A a1\ncreate A a2 x=2\ncommit\n"
+      "update a1 x=5\nlink a1.next a2\nlink a2.next a1\ncommit\n"
+      "get a1.y\nget a2.y\nget a1.x\n";
+  for (const std::uint64_t order : {0, 7}) {
+    SCOPED_TRACE("order " + std::to_string(order));
+    const Outcome o = partitioned(*compiled, script, Cluster{4, 0, order, order != 0});
+    const std::string p1 = std::to_string(schema::Placement::partition_of(1, 4));
+    const std::string p2 = std::to_string(schema::Placement::partition_of(2, 4));
+    // The whole path, each field with the partition computing it; nothing of the
+    // transaction (the update, both links) stays anywhere.
+    EXPECT_EQ(o.out,
+              "{\"error\":\"dependency cycle across partitions: A#1.prev.sum(y) (partition " + p1 +
+                  ") -> A#2.y (partition " + p2 + ") -> A#2.prev.sum(y) (partition " + p2 +
+                  ") -> A#1.y (partition " + p1 + ") -> A#1.prev.sum(y) (partition " + p1 +
+                  "); the transaction was rolled back\",\"code\":\"cycle\",\"line\":7}\n"
+                  "{\"get\":\"a1.y\",\"value\":1,\"version\":1,\"revision\":1}\n"
+                  "{\"get\":\"a2.y\",\"value\":2,\"version\":1,\"revision\":1}\n"
+                  "{\"get\":\"a1.x\",\"value\":1,\"version\":0,\"revision\":1}\n");
+  }
+}
+
 TEST(PartitionedDocuments, RandomScriptsOnRandomSchemasPrintWhatTheEmbeddedEnginePrints) {
   // Seeds run until 500 compared whole; a seed whose outputs part where one Store refuses
   // a link closing a cycle across partitions, or where a read met a cycle, is compared up

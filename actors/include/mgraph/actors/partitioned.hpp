@@ -40,6 +40,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -184,6 +185,10 @@ class PartitionedDocuments {
   Status drain();
   /// stabilize() when a transaction is open: what a read of computed values needs.
   Status settle_for_read();
+  /// The cycle that holds the fields still waiting (by node: the partition computing it
+  /// and what it waits on), as the path round it.
+  static std::string cycle_message(
+      const std::map<NodeId, std::pair<std::uint32_t, codec::PendingField>>& waiting);
   std::uint32_t owner_of(session::RecordId id) const;
   void queue(std::uint32_t from, const codec::PartitionReply& reply);
   bool in_transaction() const;

@@ -37,13 +37,22 @@ enum class PartitionRequestKind : std::uint8_t {
   mark,        ///< mark what this partition's writes made stale
   deliver,     ///< take `messages` (all Marks or all Resolves), in order
   compute,     ///< compute what no unresolved mirror holds back
-  pending,     ///< the fields still waiting
+  pending,     ///< the fields still waiting, and what each waits on
   reject,      ///< reject the open transaction
   probe,       ///< whether `record`.`name` is a computed field here
   dot,         ///< this partition's part of the graph's Graphviz text
   reset,       ///< drop every record and revision: the documents as the schema starts them
 };
 const char* partition_request_kind_name(PartitionRequestKind kind);
+
+/// A computed field still waiting when no message is left, and the stale fields it reads
+/// (node ids are the same on every partition: a mirror's is its owner's field's).
+struct PendingField {
+  NodeId node = kNoNode;
+  std::string name;
+  std::vector<NodeId> waits_on;
+  friend bool operator==(const PendingField&, const PendingField&) = default;
+};
 
 struct PartitionRequest {
   PartitionRequestKind kind = PartitionRequestKind::apply;
@@ -64,7 +73,7 @@ struct PartitionReply {
   session::BatchResult results;             ///< apply
   std::vector<NodeId> stale;                ///< mark, deliver of Marks: exported fields now stale
   std::vector<PartitionMessage> resolved;   ///< compute, deliver of Resolves (as Resolves)
-  std::vector<std::pair<NodeId, std::string>> pending;  ///< pending: node and name
+  std::vector<PendingField> pending;         ///< pending
   bool in_transaction = false;
   std::uint64_t revision = 0;
   std::uint64_t owned_changed = 0;
