@@ -1,0 +1,186 @@
+// The documents' driver over partition actors (actors/documents.hpp) in a threaded CAF
+// actor system, every request and reply travelling as bytes between actors: every example
+// prints its expected output on one and on three partitions; a partition actor that is
+// gone is reported as unavailable, by name, and the others answer.
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mgraph/actors/documents.hpp"
+#include "mgraph/session/client.hpp"
+#include "support/schema_files.hpp"
+#include "support/script_outcome.hpp"
+
+namespace mgraph::actors {
+namespace {
+
+namespace fs = std::filesystem;
+
+using codec::PartitionReply;
+using codec::PartitionRequest;
+using codec::PartitionRequestKind;
+
+const caf::timespan kTimeout{std::chrono::seconds(30)};
+
+/// A client's view of the documents: whole batches, none leaving a transaction open.
+class DocumentsBackend final : public session::Backend {
+ public:
+  explicit DocumentsBackend(PartitionedDocuments& documents) : documents_(documents) {}
+  Result<session::BatchResult> run(const session::Batch& batch) override {
+    return documents_.run(batch);
+  }
+
+ private:
+  PartitionedDocuments& documents_;
+};
+
+/// `n` partition actors, partition p placed as p of n (salt 0, as on a cluster).
+std::vector<caf::actor> spawn_partitions(caf::actor_system& sys,
+                                         std::shared_ptr<const schema::Schema> schema,
+                                         std::uint32_t n) {
+  std::vector<caf::actor> out;
+  for (std::uint32_t p = 0; p < n; ++p) {
+    schema::StoreOptions so;
+    so.placement = schema::Placement{p, n, 0};
+    out.push_back(sys.spawn(partition_actor, std::make_shared<PartitionServer>(schema, so)));
+  }
+  return out;
+}
+
+/// Sends exit to `actor` and waits (bounded) until it is gone.
+::testing::AssertionResult stop(caf::actor_system& sys, const caf::actor& actor) {
+  caf::scoped_actor watcher{sys};
+  watcher->monitor(actor);
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  bool down = false;
+  watcher->receive(
+      [&](const caf::down_msg& m) { down = m.source == actor.address(); },
+      caf::after(std::chrono::seconds(30)) >> [] {});
+  return down ? ::testing::AssertionSuccess() : ::testing::AssertionFailure() << "no down message";
+}
+
+void stop_all(const std::vector<caf::actor>& actors) {
+  for (const caf::actor& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+struct PartitionActors : ::testing::Test {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+};
+
+TEST_F(PartitionActors, EveryExamplePrintsItsExpectedOutputOnOneAndThreePartitions) {
+  const std::vector<fs::path> examples = testing::scripted_examples(MGRAPH_EXAMPLES_DIR);
+  ASSERT_GE(examples.size(), 5u);
+  for (const fs::path& mgs : examples) {
+    auto schema = testing::compile_file(mgs);
+    ASSERT_NE(schema, nullptr);
+    const std::string script = testing::read_file(fs::path(mgs).replace_extension(".mgscript"));
+    const std::string expected = testing::read_file(fs::path(mgs).replace_extension(".expected"));
+    for (const std::uint32_t n : {1u, 3u}) {
+      SCOPED_TRACE(mgs.filename().string() + " on " + std::to_string(n) + " partition actors");
+      const std::vector<caf::actor> actors = spawn_partitions(sys, schema, n);
+      {
+        PartitionedDocuments documents(std::make_unique<ActorPartitions>(sys, actors, kTimeout),
+                                       PartitionedDocuments::Options{});
+        ASSERT_EQ(documents.partitions(), n);
+        DocumentsBackend backend(documents);
+        session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
+        const testing::Outcome o = testing::run_script(client, script);
+        EXPECT_EQ(o.out, expected);
+        // Several partitions exchanged marks and resolutions through the driver for the
+        // scripts that compute across records.
+        if (n > 1 && mgs.filename() == "shop.mgs") {
+          EXPECT_GT(documents.traffic().marks, 0u);
+          EXPECT_GT(documents.traffic().resolutions, 0u);
+        }
+      }  // the driver and its scoped actor go before the partitions
+      stop_all(actors);
+    }
+  }
+}
+
+TEST_F(PartitionActors, APartitionActorThatIsGoneIsUnavailableAndTheOthersAnswer) {
+  const fs::path mgs = fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs";
+  auto schema = testing::compile_file(mgs);
+  ASSERT_NE(schema, nullptr);
+  const std::vector<caf::actor> actors = spawn_partitions(sys, schema, 3);
+  PartitionRequest pending;
+  pending.kind = PartitionRequestKind::pending;
+  const std::vector<PartitionSet::Call> to_all = {{0, pending}, {1, pending}, {2, pending}};
+  {
+    auto set = std::make_unique<ActorPartitions>(sys, actors, kTimeout);
+    ActorPartitions& partitions = *set;
+    ASSERT_EQ(partitions.size(), 3u);
+    // All three answer.
+    std::vector<PartitionReply> replies = partitions.call(to_all);
+    ASSERT_EQ(replies.size(), 3u);
+    for (const PartitionReply& a : replies) EXPECT_TRUE(a.status.is_ok()) << a.status.message();
+
+    // Documents over them, with a record on every partition.
+    PartitionedDocuments documents(std::move(set), PartitionedDocuments::Options{});
+    DocumentsBackend backend(documents);
+    {
+      session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
+      const testing::Outcome o = testing::run_script(
+          client, "create Item i price=4\ncreate Order o\nlink o.items i\ncommit\nget o.subtotal\n");
+      EXPECT_EQ(o.failed, 0u) << o.out;
+      EXPECT_NE(o.out.find("\"value\":4"), std::string::npos) << o.out;
+    }
+
+    // Partition 1 is sent an exit and is gone.
+    ASSERT_TRUE(stop(sys, actors[1]));
+
+    replies = partitions.call(to_all);
+    ASSERT_EQ(replies.size(), 3u);
+    EXPECT_TRUE(replies[0].status.is_ok()) << replies[0].status.message();
+    EXPECT_TRUE(replies[2].status.is_ok()) << replies[2].status.message();
+    EXPECT_FALSE(replies[1].status.is_ok());
+    EXPECT_NE(replies[1].status.message().find("unavailable: partition 1"), std::string::npos)
+        << replies[1].status.message();
+    // Alone, and more than once: each call is answered.
+    for (int k = 0; k < 3; ++k) {
+      replies = partitions.call({{1, pending}});
+      ASSERT_EQ(replies.size(), 1u);
+      EXPECT_FALSE(replies[0].status.is_ok());
+      EXPECT_NE(replies[0].status.message().find("unavailable: partition 1"), std::string::npos)
+          << replies[0].status.message();
+    }
+    // A partition with no actor at all.
+    replies = partitions.call({{3, pending}});
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_NE(replies[0].status.message().find("unavailable: partition 3"), std::string::npos)
+        << replies[0].status.message();
+
+    // The documents' batches now fail, saying why, and nothing is left open.
+    bool committed = true;
+    const session::BatchResult results = documents.run(
+        {[] {
+           session::Op op;
+           op.kind = session::OpKind::create;
+           op.entity = "Item";
+           return op;
+         }(),
+         [] {
+           session::Op op;
+           op.kind = session::OpKind::commit;
+           return op;
+         }()},
+        &committed);
+    ASSERT_EQ(results.size(), 2u);
+    for (const session::OpResult& r : results) {
+      EXPECT_FALSE(r.status.is_ok());
+      EXPECT_NE(r.status.message().find("unavailable: partition 1"), std::string::npos) << r.status.message();
+    }
+    EXPECT_FALSE(committed);
+  }  // the driver and its scoped actor go before the partitions and the actor system
+  stop_all(actors);
+}
+
+}  // namespace
+}  // namespace mgraph::actors
