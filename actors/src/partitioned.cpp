@@ -142,6 +142,7 @@ std::string PartitionServer::serve_bytes(std::string_view bytes) {
     a.status = q.status();
     a.in_transaction = store_->graph().in_transaction();
     a.revision = store_->graph().revision();
+    a.owned_changed = store_->owned_changed();
   }
   Result<std::string> out = codec::encode_partition_reply(a);
   if (out.is_ok()) return std::move(out).value();
@@ -149,6 +150,8 @@ std::string PartitionServer::serve_bytes(std::string_view bytes) {
   PartitionReply failed;
   failed.status = out.status();
   failed.in_transaction = store_->graph().in_transaction();
+  failed.revision = store_->graph().revision();
+  failed.owned_changed = store_->owned_changed();
   return codec::encode_partition_reply(failed).value();
 }
 

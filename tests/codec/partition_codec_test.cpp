@@ -91,7 +91,7 @@ PartitionReply sample_reply() {
                 PartitionMessage{true, 5, true, Value("resolved text")},
                 PartitionMessage{true, 6, true, Value(std::int64_t{1} << 50)},
                 PartitionMessage{true, 8, true, Value(true)}};
-  a.pending = {{3, "o.total"}, {9, "i.price"}, {10, ""}};
+  a.pending = {{3, "o.total", {4, 9}}, {9, "i.price", {}}, {10, "", {3}}};
   a.in_transaction = true;
   a.revision = 123456789012ull;
   a.owned_changed = 77;
