@@ -75,6 +75,13 @@ TEST(PartitionedDocuments, PlacementIsStableAndSpreadsRecords) {
     ++per[p];
   }
   for (std::size_t n : per) EXPECT_GT(n, 800u);
+  // Not by parity: records made in pairs (an order and its item) do not all land on one
+  // partition of 2 or 4.
+  for (const std::uint32_t n : {2u, 4u}) {
+    std::vector<std::size_t> even(n, 0);
+    for (std::uint64_t id = 2; id <= 4000; id += 2) ++even[schema::Placement::partition_of(id, n)];
+    for (std::size_t k : even) EXPECT_GT(k, 2000 / n * 8 / 10) << n << " partitions";
+  }
   EXPECT_EQ(schema::Placement::partition_of(7, 1), 0u);
   EXPECT_NE(schema::Placement::partition_of(7, 1000, 1), schema::Placement::partition_of(7, 1000, 2));
 }

@@ -275,7 +275,9 @@ Result<RecordId> Store::create(std::string_view entity, const FieldValues& value
 std::uint32_t Placement::partition_of(std::uint64_t id, std::uint32_t partitions,
                                       std::uint64_t salt) {
   if (partitions <= 1) return 0;
-  return static_cast<std::uint32_t>(Fnv1a64().u64(salt).u64(id).value() % partitions);
+  // The high half: modulo a power of two, FNV-1a's low bits depend only on the low bits
+  // of each byte, which would place records by the parity of their ids.
+  return static_cast<std::uint32_t>((Fnv1a64().u64(salt).u64(id).value() >> 32) % partitions);
 }
 
 void Store::build_mirror_plans() {

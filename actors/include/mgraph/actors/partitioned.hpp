@@ -7,7 +7,7 @@
 // sees the end of every phase exactly.
 //
 // Every partition holds a Store with the same records at the same node ids; a record is
-// owned by one partition (schema::Placement: FNV-1a of its id modulo the partition count).
+// owned by one partition (schema::Placement: the high half of FNV-1a of its id modulo the partition count).
 // Inputs — creations, state fields, links, memberships, deletions — are applied by every
 // partition, so every structural check answers alike everywhere; what the schema computes
 // is computed only by the owner, and other partitions hold it as mirrors. A transaction

@@ -80,7 +80,8 @@ struct Placement {
   /// Varies the placement (tests place records at random); 0 on a cluster.
   std::uint64_t salt = 0;
 
-  /// The partition owning record `id`: FNV-1a of (salt, id) modulo `partitions`.
+  /// The partition owning record `id`: the high 32 bits of FNV-1a of (salt, id) modulo
+  /// `partitions`.
   static std::uint32_t partition_of(std::uint64_t id, std::uint32_t partitions,
                                     std::uint64_t salt = 0);
   bool owns(std::uint64_t id) const {
