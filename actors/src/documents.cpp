@@ -54,9 +54,14 @@ caf::error bad_request(const Status& s) {
 
 }  // namespace
 
-caf::behavior partition_actor(caf::event_based_actor*, std::shared_ptr<PartitionServer> server) {
+caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionServer> server) {
   return {
-      [server](partition_atom, const std::string& bytes) { return server->serve_bytes(bytes); },
+      [self, server](partition_atom, std::uint64_t call, std::uint32_t index,
+                     const std::string& bytes) {
+        // A plain message back, not a response: see ActorPartitions::call.
+        self->send(caf::actor_cast<caf::actor>(self->current_sender()), partition_atom::value,
+                   call, index, server->serve_bytes(bytes));
+      },
   };
 }
 
@@ -64,17 +69,37 @@ ActorPartitions::ActorPartitions(caf::actor_system& system, std::vector<caf::act
                                  caf::timespan timeout)
     : system_(system), partitions_(std::move(partitions)), timeout_(timeout) {}
 
+ActorPartitions::~ActorPartitions() = default;
+
 std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>& calls) {
   std::vector<codec::PartitionReply> replies(calls.size());
-  if (!self_) self_ = std::make_unique<caf::scoped_actor>(system_);
-  caf::scoped_actor& self = *self_;
   auto unavailable = [&](std::size_t i, const std::string& why) {
     replies[i].status = Status(StatusCode::io_error, "unavailable: partition " +
                                                          std::to_string(calls[i].first) + ": " + why);
   };
-  using Handle = decltype(self->request(caf::actor(), timeout_, partition_atom::value, std::string()));
-  std::vector<std::pair<std::size_t, Handle>> waiting;
-  waiting.reserve(calls.size());
+  // One requester for every call: a new actor per call would make each remote node build
+  // a proxy for it. Requests and replies are plain messages tagged with the call's number
+  // and the request's index, not CAF requests: a CAF request's timeout message arrives
+  // even after its reply, and unawaited ones would pile up in a long-lived mailbox. A reply
+  // to an earlier call (one that timed out) is dropped when it comes.
+  if (!self_) {
+    // Watched from the start: a partition that is gone answers at once, not at the timeout.
+    self_ = std::make_unique<caf::scoped_actor>(system_);
+    gone_.assign(partitions_.size(), std::string());
+    for (const caf::actor& p : partitions_) {
+      if (p) (*self_)->monitor(p);
+    }
+  }
+  caf::scoped_actor& self = *self_;
+  auto down = [&](const caf::down_msg& d) {
+    for (std::size_t p = 0; p < partitions_.size(); ++p) {
+      if (partitions_[p] && partitions_[p].address() == d.source)
+        gone_[p] = "gone (" + system_.render(d.reason) + ")";
+    }
+  };
+  const std::uint64_t call = ++calls_;
+  std::vector<bool> waiting(calls.size(), false);
+  std::size_t outstanding = 0;
   for (std::size_t i = 0; i < calls.size(); ++i) {
     const auto& [to, request] = calls[i];
     Result<std::string> bytes = codec::encode_partition_request(request);
@@ -86,13 +111,26 @@ std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>
       unavailable(i, "no actor");
       continue;
     }
-    waiting.emplace_back(i, self->request(partitions_[to], timeout_, partition_atom::value,
-                                          std::move(bytes).value()));
+    if (!gone_[to].empty()) {
+      unavailable(i, gone_[to]);
+      continue;
+    }
+    self->send(partitions_[to], partition_atom::value, call, static_cast<std::uint32_t>(i),
+               std::move(bytes).value());
+    waiting[i] = true;
+    ++outstanding;
   }
-  // Every request is out: the partitions work at once; their replies are taken in order.
-  for (auto& [i, handle] : waiting) {
-    handle.receive(
-        [&, i = i](const std::string& bytes) {
+  // Every request is out: the partitions work at once.
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  bool timed_out = false;
+  while (outstanding > 0 && !timed_out) {
+    const auto left = std::max(deadline - std::chrono::steady_clock::now(),
+                               std::chrono::steady_clock::duration::zero());
+    self->receive(
+        [&](partition_atom, std::uint64_t c, std::uint32_t i, const std::string& bytes) {
+          if (c != call || i >= waiting.size() || !waiting[i]) return;
+          waiting[i] = false;
+          --outstanding;
           Result<codec::PartitionReply> reply = codec::decode_partition_reply(bytes);
           if (reply.is_ok()) {
             replies[i] = std::move(reply).value();
@@ -100,7 +138,23 @@ std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>
             replies[i].status = reply.status();
           }
         },
-        [&, i = i](const caf::error& e) { unavailable(i, system_.render(e)); });
+        [&](const caf::down_msg& d) {
+          down(d);
+          for (std::size_t i = 0; i < calls.size(); ++i) {
+            if (!waiting[i] || gone_[calls[i].first].empty()) continue;
+            waiting[i] = false;
+            --outstanding;
+            unavailable(i, gone_[calls[i].first]);
+          }
+        },
+        caf::after(std::chrono::duration_cast<caf::timespan>(left)) >> [&] { timed_out = true; });
+  }
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    if (waiting[i]) {
+      unavailable(i, "no reply within " +
+                         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout_).count()) +
+                         " ms");
+    }
   }
   return replies;
 }

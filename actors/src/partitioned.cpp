@@ -124,6 +124,9 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
     }
     case PartitionRequestKind::reset:
       break;
+    case PartitionRequestKind::add_revision:
+      a.status = store_->add_revision();
+      break;
   }
   a.in_transaction = g.in_transaction();
   a.revision = g.revision();
@@ -198,7 +201,10 @@ PartitionedDocuments::PartitionedDocuments(std::shared_ptr<const schema::Schema>
           options) {}
 
 PartitionedDocuments::PartitionedDocuments(std::unique_ptr<PartitionSet> set, Options options)
-    : options_(std::move(options)), set_(std::move(set)), open_(set_->size(), false) {
+    : options_(std::move(options)),
+      set_(std::move(set)),
+      open_(set_->size(), false),
+      revisions_(set_->size(), 0) {
   MG_ASSERT(set_->size() >= 1);
   options_.partitions = set_->size();
 }
@@ -286,6 +292,7 @@ Status PartitionedDocuments::send(const std::vector<PartitionSet::Call>& calls,
   for (std::size_t i = 0; i < calls.size(); ++i) {
     const PartitionReply& a = (*replies)[i];
     open_[calls[i].first] = a.in_transaction;
+    revisions_[calls[i].first] = a.revision;
     if (calls[i].first == 0) revision_ = a.revision;
     if (!a.status.is_ok() && first.is_ok()) first = a.status;
   }
@@ -434,12 +441,45 @@ OpResult PartitionedDocuments::transition(const session::Batch& batch,
     if (Status s = stabilize(); !s.is_ok()) {
       return failed(Status(s.code(), s.message() + "; the transaction was rolled back"));
     }
+    // A partition whose transaction changed nothing it sees (its fields read elsewhere
+    // did not change) opens one anyway: every partition makes the revision, in step.
+    if (in_transaction()) {
+      std::vector<PartitionSet::Call> calls;
+      for (std::uint32_t p = 0; p < partitions(); ++p) {
+        if (open_[p]) continue;
+        PartitionRequest q;
+        q.kind = PartitionRequestKind::begin;
+        calls.emplace_back(p, std::move(q));
+      }
+      std::vector<PartitionReply> replies;
+      if (!calls.empty()) {
+        if (Status s = send(calls, &replies); !s.is_ok()) return failed(s);
+      }
+    }
   }
   session::BatchResult one;
   everywhere(batch, index, index + 1, &one);
   OpResult out = std::move(one.front());
   if (!out.status.is_ok()) return out;
   out.changed = owned_changed_;
+  if (batch[index].kind == OpKind::commit) {
+    // A partition makes a revision when a value it holds changed; one whose fields did not
+    // change (those of its records that others read were not touched) makes an empty one,
+    // so that every partition has the same revisions.
+    const std::uint64_t newest = *std::max_element(revisions_.begin(), revisions_.end());
+    std::vector<PartitionSet::Call> calls;
+    for (std::uint32_t p = 0; p < partitions(); ++p) {
+      if (revisions_[p] == newest) continue;
+      PartitionRequest q;
+      q.kind = PartitionRequestKind::add_revision;
+      calls.emplace_back(p, std::move(q));
+    }
+    std::vector<PartitionReply> replies;
+    if (!calls.empty()) {
+      if (Status s = send(calls, &replies); !s.is_ok()) return failed(s);
+    }
+    out.revision = newest;
+  }
   return out;
 }
 

@@ -29,6 +29,7 @@ struct PartitionRequest {
     probe @8;
     dot @9;
     reset @10;
+    addRevision @11;
   }
   kind @0 :Kind;
   first @1 :UInt32;               # apply: the index in its batch of ops[0]

@@ -9,7 +9,7 @@ namespace {
 
 constexpr char kRequestMagic[4] = {'M', 'G', 'P', 'Q'};
 constexpr char kReplyMagic[4] = {'M', 'G', 'P', 'R'};
-constexpr auto kKindMax = static_cast<std::uint16_t>(PartitionRequestKind::reset);
+constexpr auto kKindMax = static_cast<std::uint16_t>(PartitionRequestKind::add_revision);
 
 void put_messages(capnp::List<wire::PartitionMessage>::Builder b,
                   const std::vector<PartitionMessage>& messages) {
@@ -59,6 +59,7 @@ const char* partition_request_kind_name(PartitionRequestKind kind) {
     case PartitionRequestKind::probe: return "probe";
     case PartitionRequestKind::dot: return "dot";
     case PartitionRequestKind::reset: return "reset";
+    case PartitionRequestKind::add_revision: return "add_revision";
   }
   return "unknown";
 }

@@ -734,6 +734,16 @@ Revision Graph::revision() const { return state().revision; }
 
 void Graph::begin() { mut().open_txn(); }
 
+Status Graph::add_revision() {
+  GraphState& g = mut();
+  if (g.txn_open) {
+    return Status(StatusCode::failed_precondition, "add_revision() inside a transaction");
+  }
+  g.last_changed.clear();
+  g.push_revision(RevisionRecord{});
+  return Status::ok();
+}
+
 // ---- Stepwise ----
 
 Status Graph::mark(std::vector<NodeId>* exported_stale) {

@@ -260,6 +260,8 @@ struct GraphState {
   /// The stamp for a new input change, bumped if formulas already ran at the current one.
   std::uint32_t input_stamp();
   void finalize_commit();
+  /// Makes `rec` the revision after the current one (undo takes it back first).
+  void push_revision(RevisionRecord rec);
   void trim_scratch();
   void mark_node(NodeId n);
   /// Marks the dependents of `n`, whose value at the start of the transaction was

@@ -163,6 +163,21 @@ void GraphState::reset_computations() {
   computed_in_txn = false;
 }
 
+void GraphState::push_revision(RevisionRecord rec) {
+  rec.before = revision;
+  rec.after = next_revision++;
+  revision = rec.after;
+  redo_stack.clear();
+  if (options.history_limit > 0) {
+    if (!undo_stack.empty()) {
+      for (auto& r : ambient) undo_stack.back().after_pulls.push_back(std::move(r));
+    }
+    ambient.clear();
+    undo_stack.push_back(std::move(rec));
+    while (undo_stack.size() > options.history_limit) undo_stack.pop_front();
+  }
+}
+
 void GraphState::finalize_commit() {
   last_changed.clear();
   for (JournalEntry& e : journal.values) {
@@ -214,18 +229,7 @@ void GraphState::finalize_commit() {
   deps_journaled.clear();
   clear_input_logs();
   if (!last_changed.empty()) {
-    rec.before = revision;
-    rec.after = next_revision++;
-    revision = rec.after;
-    redo_stack.clear();
-    if (keep_history) {
-      if (!undo_stack.empty()) {
-        for (auto& r : ambient) undo_stack.back().after_pulls.push_back(std::move(r));
-      }
-      ambient.clear();
-      undo_stack.push_back(std::move(rec));
-      while (undo_stack.size() > options.history_limit) undo_stack.pop_front();
-    }
+    push_revision(std::move(rec));
   } else if (keep_history) {
     // No value changed, but flags, stamps and dependencies may have: they go with
     // the pulls since the last revision, which undo takes back first.

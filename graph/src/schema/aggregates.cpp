@@ -159,6 +159,7 @@ std::uint32_t ExprCompiler::through(std::uint32_t ent, std::vector<Step> hops, s
   for (const HiddenDef& h : owner.hidden) {
     if (h.name == name) return h.local;
   }
+  read_elsewhere(hops.back().target, local);
   HiddenDef h;
   h.name = std::move(name);
   h.formula.tracked = true;
@@ -274,6 +275,7 @@ ExprCompiler::Accumulated ExprCompiler::accumulated(const std::vector<Step>& pat
       continue;
     }
     const Type t = local_type(owner, local);
+    read_elsewhere(owner, local);
     acc.locals.push_back(local);
     acc.zeros.push_back(bag(q.kind) ? Value() : zero_of(t));
   }
@@ -286,6 +288,7 @@ ExprCompiler::Accumulated ExprCompiler::accumulated(const std::vector<Step>& pat
 
 Eval ExprCompiler::scan(const std::vector<Step>& path, std::uint32_t local, AggOp op, bool ints) {
   current_->tracked = true;
+  read_elsewhere(path.back().target, local);
   return [path, local, op, ints](Frame& fr) {
     std::int64_t n = 0, isum = 0;
     double sum = 0;
@@ -425,6 +428,8 @@ bool ExprCompiler::wavg(const ast::Expr& e, Typed* out) {
   current_->tracked = true;
   const EntityDef& target = schema_.entities[v.path.back().target];
   const std::uint32_t lv = target.field_local(v.field), lw = target.field_local(w.field);
+  read_elsewhere(v.path.back().target, lv);
+  read_elsewhere(v.path.back().target, lw);
   out->eval = [path = v.path, lv, lw](Frame& fr) {
     double num = 0, den = 0;
     walk_path(fr, path, 0, fr.record(), [&](std::uint64_t id) {

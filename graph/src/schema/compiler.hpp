@@ -58,6 +58,10 @@ class ExprCompiler {
   bool expr(const ast::Expr& e, Typed* out);
   bool name(const ast::Expr& e, Typed* out);
   bool member(const ast::Expr& e, Typed* out);
+  /// Notes that a formula of another record reads `local` of entity `entity`.
+  void read_elsewhere(std::uint32_t entity, std::uint32_t local) {
+    if (local != kNone) schema_.entities[entity].read_elsewhere.push_back(local);
+  }
   bool unary(const ast::Expr& e, Typed* out);
   bool binary(const ast::Expr& e, Typed* out);
   bool cond(const ast::Expr& e, Typed* out);

@@ -264,6 +264,7 @@ bool ExprCompiler::member(const ast::Expr& e, Typed* out) {
   out->kind = Typed::Kind::value;
   out->constant = false;
   const std::uint32_t local = target.field_local(f);
+  read_elsewhere(base.entity, local);
   const Value zero = zero_of(out->type);
   out->eval = [path = base.path, local, zero](Frame& fr) {
     Value v = zero;

@@ -309,6 +309,17 @@ void Store::build_mirror_plans() {
     }
     for (const HiddenDef& h : e.hidden) computed(h.local, h.name);
     for (const GroupDef& g : e.groups) computed(g.dispatcher_local, g.name);
+    for (const std::uint32_t local : e.read_elsewhere) plan[layouts_[ei][local]].read_elsewhere = true;
+  }
+  // Accumulators over computed sources read every member's source.
+  for (const EntityDef& e : ents) {
+    for (const AggregateDef& a : e.aggregates) {
+      if (!a.computed) continue;
+      const std::uint32_t member = e.relations[a.relation].target;
+      for (const std::uint32_t local : {a.source, a.weight}) {
+        if (local != kNone) mirror_plans_[member][layouts_[member][local]].read_elsewhere = true;
+      }
+    }
   }
 }
 
@@ -450,9 +461,10 @@ Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
   MG_ASSERT(graph_.node_count() == r.base + e.local_count);
   versions_.resize(graph_.node_count(), 0);
   if (options_.placement.partitions > 1) {
-    // Other partitions mirror every computed node: they learn of its changes.
+    // Other partitions mirror every computed node; they learn of the changes of those
+    // that formulas of other records read.
     for (const MirrorNode& m : mirror_plans_[r.entity]) {
-      if (!m.input) graph_.set_exported(node(r, m.local), true);
+      if (!m.input && m.read_elsewhere) graph_.set_exported(node(r, m.local), true);
     }
   }
   return Status::ok();
@@ -902,6 +914,19 @@ void Store::count_versions() {
   for (NodeId n : graph_.last_changed()) {
     if (!graph_.is_lazy(n)) ++versions_[n];
   }
+}
+
+Status Store::add_revision() {
+  if (graph_.in_transaction()) {
+    return Status(StatusCode::failed_precondition,
+                  "commit or reject the open transaction before add_revision");
+  }
+  if (Status s = graph_.add_revision(); !s.is_ok()) return s;
+  undo_.emplace_back();  // nothing to restore
+  while (undo_.size() > options_.history_limit) undo_.pop_front();
+  redo_.clear();
+  count_versions();
+  return Status::ok();
 }
 
 Status Store::undo() {

@@ -88,18 +88,21 @@ struct SchemaInfo {
   std::uint64_t fingerprint = 0;
 };
 
-/// A partition's actor: answers (partition_atom, request bytes) with the reply's bytes
+/// A partition's actor: answers (partition_atom, call, index, request bytes) with a
+/// message (partition_atom, call, index, reply bytes) to its sender
 /// (codec/partition_codec.hpp), one request at a time.
 caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionServer> server);
 
 /// Partitions reached as actors (partition_actor), from a driver that may block: each
 /// call sends every request at once and waits for every reply, at most `timeout` — a
-/// partition that does not answer in time, or is gone, gets an "unavailable" reply naming
-/// it. Calls from an actor must come from a detached one (it blocks its thread).
+/// partition that does not answer in time, or is gone (it is monitored), gets an
+/// "unavailable" reply naming it. Calls
+/// must come from one thread; from an actor, a detached one (it blocks its thread).
 class ActorPartitions final : public PartitionSet {
  public:
   ActorPartitions(caf::actor_system& system, std::vector<caf::actor> partitions,
                   caf::timespan timeout);
+  ~ActorPartitions() override;
   std::uint32_t size() const override { return static_cast<std::uint32_t>(partitions_.size()); }
   std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) override;
 
@@ -109,6 +112,8 @@ class ActorPartitions final : public PartitionSet {
   caf::timespan timeout_;
   /// Made on the first call, on the caller's thread; it sends every request after.
   std::unique_ptr<caf::scoped_actor> self_;
+  std::uint64_t calls_ = 0;
+  std::vector<std::string> gone_;  ///< per partition: why it is gone (empty: it is not)
 };
 
 /// The documents' driver, where the sequencer sends its epochs. Answers (apply_atom, epoch,

@@ -42,6 +42,7 @@ enum class PartitionRequestKind : std::uint8_t {
   probe,       ///< whether `record`.`name` is a computed field here
   dot,         ///< this partition's part of the graph's Graphviz text
   reset,       ///< drop every record and revision: the documents as the schema starts them
+  add_revision,  ///< a revision that changes nothing here (another partition's commit changed something)
 };
 const char* partition_request_kind_name(PartitionRequestKind kind);
 

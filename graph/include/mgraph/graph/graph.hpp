@@ -295,6 +295,10 @@ class Graph {
   /// an op whose change is made by another partition (a proposal to a mirrored field).
   void begin();
   /// Returns to the revision before the last committed one. REQUIRES no open transaction.
+  /// Makes a revision in which nothing changed here: what a partition does when another
+  /// partition's commit changed something, so that every partition's revisions stay in
+  /// step and undo and redo walk them together. REQUIRES: no open transaction.
+  Status add_revision();
   Status undo();
   /// Re-applies the last undone revision.
   Status redo();

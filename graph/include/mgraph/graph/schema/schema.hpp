@@ -186,6 +186,10 @@ struct EntityDef {
   /// Derived and effect fields, dependencies first (the order records create them in).
   std::vector<std::uint32_t> creation_order;
   std::uint32_t local_count = 1;
+  /// Locals that formulas of other records read (through a one-hop, a scan, or as the
+  /// source of an accumulator over computed values), possibly repeated: on a partitioned
+  /// cluster only these, of a record's computed nodes, travel to other partitions.
+  std::vector<std::uint32_t> read_elsewhere;
 
   static constexpr std::uint32_t exists_local = 0;
   std::uint32_t field_local(std::uint32_t f) const { return 1 + f; }

@@ -141,6 +141,9 @@ class Store {
 
   Result<CommitStats> commit();
   void reject();
+  /// A revision in which nothing of this Store changed (Graph::add_revision): a partition
+  /// keeps in step with another whose commit changed something.
+  Status add_revision();
   Status undo();
   Status redo();
 
@@ -311,6 +314,9 @@ class Store {
     bool input = true;
     std::uint32_t aggregate = kNone;  ///< an accumulator the Store keeps: its index
     std::string name;
+    /// A computed node that formulas of other records read: its owner sends its changes
+    /// to the other partitions. Others change nothing elsewhere and stay at the owner.
+    bool read_elsewhere = false;
   };
   std::vector<std::vector<MirrorNode>> mirror_plans_;  ///< [entity][offset]
   /// [entity]: field name -> index, for entities with many fields (else empty). The views
