@@ -131,6 +131,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   a.in_transaction = g.in_transaction();
   a.revision = g.revision();
   a.owned_changed = store_->owned_changed();
+  a.waiting = static_cast<std::uint32_t>(g.pending_count());
   ++counters_.requests;
   counters_.resolutions += a.resolved.size();
   return a;
@@ -204,7 +205,8 @@ PartitionedDocuments::PartitionedDocuments(std::unique_ptr<PartitionSet> set, Op
     : options_(std::move(options)),
       set_(std::move(set)),
       open_(set_->size(), false),
-      revisions_(set_->size(), 0) {
+      revisions_(set_->size(), 0),
+      waiting_(set_->size(), 0) {
   MG_ASSERT(set_->size() >= 1);
   options_.partitions = set_->size();
 }
@@ -293,6 +295,7 @@ Status PartitionedDocuments::send(const std::vector<PartitionSet::Call>& calls,
     const PartitionReply& a = (*replies)[i];
     open_[calls[i].first] = a.in_transaction;
     revisions_[calls[i].first] = a.revision;
+    waiting_[calls[i].first] = a.waiting;
     if (calls[i].first == 0) revision_ = a.revision;
     if (!a.status.is_ok() && first.is_ok()) first = a.status;
   }
@@ -570,7 +573,10 @@ Status PartitionedDocuments::stabilize() {
   if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
   for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
   if (Status s = drain(); !s.is_ok()) return fail(s);
-  // Fields still waiting wait on one another through other partitions.
+  // Fields still waiting wait on one another through other partitions. Each partition's
+  // last reply said how many wait there: none, and the epoch is computed through.
+  if (std::all_of(waiting_.begin(), waiting_.end(), [](std::uint32_t n) { return n == 0; }))
+    return Status::ok();
   q.kind = PartitionRequestKind::pending;
   if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
   std::map<NodeId, std::pair<std::uint32_t, codec::PendingField>> waiting;  // by node

@@ -61,4 +61,5 @@ struct PartitionReply {
   dotNodes @9 :List(Text);                  # dot
   dotEdges @10 :List(Text);
   revision @11 :UInt64;
+  waiting @12 :UInt32;                      # fields waiting for a mirror
 }

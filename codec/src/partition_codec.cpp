@@ -125,6 +125,7 @@ Result<std::string> encode_partition_reply(const PartitionReply& a) {
         }
         root.setInTransaction(a.in_transaction);
         root.setRevision(a.revision);
+        root.setWaiting(a.waiting);
         root.setOwnedChanged(a.owned_changed);
         root.setComputed(a.computed);
         if (!a.dot_nodes.empty()) put_texts(root.initDotNodes(detail::n(a.dot_nodes.size())), a.dot_nodes);
@@ -147,6 +148,7 @@ Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
         }
         a.in_transaction = r.getInTransaction();
         a.revision = r.getRevision();
+        a.waiting = r.getWaiting();
         a.owned_changed = r.getOwnedChanged();
         a.computed = r.getComputed();
         a.dot_nodes = get_texts(r.getDotNodes());

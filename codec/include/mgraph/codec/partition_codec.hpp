@@ -68,7 +68,8 @@ struct PartitionRequest {
 };
 
 /// Every reply says whether the partition's transaction is open after the request, its
-/// revision, and how many of its own fields its last commit, undo or redo changed.
+/// revision, how many of its own fields its last commit, undo or redo changed, and how
+/// many fields wait for a mirror.
 struct PartitionReply {
   Status status;
   session::BatchResult results;             ///< apply
@@ -78,6 +79,7 @@ struct PartitionReply {
   bool in_transaction = false;
   std::uint64_t revision = 0;
   std::uint64_t owned_changed = 0;
+  std::uint32_t waiting = 0;  ///< fields waiting for a mirror after the request
   bool computed = false;                    ///< probe
   std::vector<std::string> dot_nodes, dot_edges;  ///< dot
   friend bool operator==(const PartitionReply&, const PartitionReply&) = default;
