@@ -753,11 +753,21 @@ Status Graph::mark(std::vector<NodeId>* exported_stale) {
   // read inside it needed every value): marking may start again.
   if (g.computing && g.deferred.empty()) {
     g.computing = false;
-    // Everything the last round marked is resolved and reported: the new round reports
-    // what it marks again.
-    g.exported_marked.clear();
+    // What the last round reported is resolved: the new round reports what it marks
+    // again. Fields marked since the last report (a read inside the transaction marks
+    // from the writes before it) are still to be reported.
+    g.exported_marked.erase(
+        g.exported_marked.begin(),
+        g.exported_marked.begin() + static_cast<std::ptrdiff_t>(g.exported_stale_reported));
     g.exported_stale_reported = 0;
     g.exported_reported.clear();
+    // Of those, the ones a read has computed since are announced too: the other
+    // partitions mark their mirrors, and compute() sends the value.
+    if (exported_stale != nullptr) {
+      for (const NodeId n : g.exported_marked) {
+        if (!g.has(n, kStale)) exported_stale->push_back(n);
+      }
+    }
   }
   g.mark();
   g.report_exported_stale(exported_stale);
