@@ -444,21 +444,6 @@ OpResult PartitionedDocuments::transition(const session::Batch& batch,
     if (Status s = stabilize(); !s.is_ok()) {
       return failed(Status(s.code(), s.message() + "; the transaction was rolled back"));
     }
-    // A partition whose transaction changed nothing it sees (its fields read elsewhere
-    // did not change) opens one anyway: every partition makes the revision, in step.
-    if (in_transaction()) {
-      std::vector<PartitionSet::Call> calls;
-      for (std::uint32_t p = 0; p < partitions(); ++p) {
-        if (open_[p]) continue;
-        PartitionRequest q;
-        q.kind = PartitionRequestKind::begin;
-        calls.emplace_back(p, std::move(q));
-      }
-      std::vector<PartitionReply> replies;
-      if (!calls.empty()) {
-        if (Status s = send(calls, &replies); !s.is_ok()) return failed(s);
-      }
-    }
   }
   session::BatchResult one;
   everywhere(batch, index, index + 1, &one);
@@ -507,20 +492,16 @@ void PartitionedDocuments::reject_all() {
 }
 
 void PartitionedDocuments::queue(std::uint32_t from, const PartitionReply& reply) {
-  for (const NodeId n : reply.stale) {
+  auto to_others = [&](const codec::PartitionMessage& m, std::uint64_t* count) {
     for (std::uint32_t q = 0; q < partitions(); ++q) {
       if (q == from) continue;
-      queue_.push_back(Queued{q, codec::PartitionMessage{false, n, false, Value()}});
-      ++traffic_.marks;
+      queue_.push_back(Queued{q, m});
+      ++*count;
     }
-  }
-  for (const codec::PartitionMessage& r : reply.resolved) {
-    for (std::uint32_t q = 0; q < partitions(); ++q) {
-      if (q == from) continue;
-      queue_.push_back(Queued{q, r});
-      ++traffic_.resolutions;
-    }
-  }
+  };
+  for (const NodeId n : reply.stale)
+    to_others(codec::PartitionMessage{false, n, false, Value()}, &traffic_.marks);
+  for (const codec::PartitionMessage& r : reply.resolved) to_others(r, &traffic_.resolutions);
 }
 
 Status PartitionedDocuments::drain() {

@@ -6,6 +6,8 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
+#include "documents_backend.hpp"
+
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -28,17 +30,7 @@ using codec::PartitionRequestKind;
 
 const caf::timespan kTimeout{std::chrono::seconds(30)};
 
-/// A client's view of the documents: whole batches, none leaving a transaction open.
-class DocumentsBackend final : public session::Backend {
- public:
-  explicit DocumentsBackend(PartitionedDocuments& documents) : documents_(documents) {}
-  Result<session::BatchResult> run(const session::Batch& batch) override {
-    return documents_.run(batch);
-  }
-
- private:
-  PartitionedDocuments& documents_;
-};
+using DocumentsBackend = testing::DocumentsBackend;
 
 /// `n` partition actors, partition p placed as p of n (salt 0, as on a cluster).
 std::vector<caf::actor> spawn_partitions(caf::actor_system& sys,

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "documents_backend.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -31,17 +33,7 @@ const auto embedded = testing::run_embedded;
 
 std::vector<fs::path> examples() { return testing::scripted_examples(MGRAPH_EXAMPLES_DIR); }
 
-/// A client's view of a cluster: whole batches, none leaving a transaction open.
-class PartitionedBackend final : public session::Backend {
- public:
-  explicit PartitionedBackend(PartitionedDocuments& documents) : documents_(documents) {}
-  Result<session::BatchResult> run(const session::Batch& batch) override {
-    return documents_.run(batch);
-  }
-
- private:
-  PartitionedDocuments& documents_;
-};
+using DocumentsBackend = testing::DocumentsBackend;
 
 struct Cluster {
   std::uint32_t partitions = 1;
@@ -60,7 +52,7 @@ Outcome partitioned(std::shared_ptr<const schema::Schema> schema, const std::str
   options.through_bytes = c.through_bytes;
   if (c.order_seed != 0) options.choose = [order](std::size_t n) { return order->below(n); };
   PartitionedDocuments documents(std::move(schema), options);
-  PartitionedBackend backend(documents);
+  DocumentsBackend backend(documents);
   session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
   Outcome r = run_script(client, script);
   if (traffic != nullptr) *traffic = documents.traffic();
