@@ -66,8 +66,11 @@ caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<Part
 }
 
 ActorPartitions::ActorPartitions(caf::actor_system& system, std::vector<caf::actor> partitions,
-                                 caf::timespan timeout)
-    : system_(system), partitions_(std::move(partitions)), timeout_(timeout) {}
+                                 caf::timespan timeout, std::function<void()> pump)
+    : system_(system),
+      partitions_(std::move(partitions)),
+      timeout_(timeout),
+      pump_(std::move(pump)) {}
 
 ActorPartitions::~ActorPartitions() = default;
 
@@ -121,6 +124,7 @@ std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>
     ++outstanding;
   }
   // Every request is out: the partitions work at once.
+  if (pump_) pump_();
   const auto deadline = std::chrono::steady_clock::now() + timeout_;
   bool timed_out = false;
   while (outstanding > 0 && !timed_out) {

@@ -1,6 +1,7 @@
 // The user's documents in actors: a sequencer and the documents' driver (over partitions in
 // its process, every request and reply through its bytes) scheduled by CAF's deterministic
-// test coordinator; and the driver over partition actors in a threaded actor system.
+// test coordinator; and the driver over partition actors that the deterministic scheduler
+// runs in a random order.
 // Scripts run through them print what they print embedded; a sequencer started again on
 // the same epoch log brings the documents back.
 
@@ -12,11 +13,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "documents_backend.hpp"
 #include "mgraph/actors/documents.hpp"
 #include "mgraph/codec/session_codec.hpp"
 #include "mgraph/session/client.hpp"
+#include "support/prng.hpp"
+#include "support/same_output.hpp"
 #include "support/schema_files.hpp"
+#include "support/schema_gen.hpp"
 #include "support/script_gen.hpp"
+#include "support/script_outcome.hpp"
 
 namespace mgraph::actors {
 namespace {
@@ -225,6 +231,58 @@ TEST_F(Documents, TheSequencerObservesEveryEpochsOutcomeInOrder) {
   EXPECT_EQ(seen[6].epoch, 7u);
   EXPECT_TRUE(seen[6].committed);
   EXPECT_FALSE(seen[6].replayed);
+}
+
+TEST_F(Documents, PartitionActorsRunInARandomOrderPrintWhatOneStorePrints) {
+  // Random schemas and scripts on 1-8 partition actors with random placement: CAF's
+  // deterministic scheduler runs the actors' jobs in a random order, and odd seeds also
+  // deliver the driver's messages one at a time in a random order. Seeds run until 100
+  // compare whole (testing::same_output for the documented cycle differences).
+  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  std::size_t compared = 0, cut = 0;
+  for (std::uint64_t seed = 1; compared < 100; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    testing::SchemaGenerator schemas(seed, {.lazy = false});
+    auto compiled = schema::compile_schema(schema::SourceFile{"random.mgs", schemas.schema()});
+    ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+    const std::string script = testing::ScriptGenerator(**compiled, seed).script(120);
+    const testing::Outcome e = testing::run_embedded(*compiled, script);
+    testing::Prng pick(seed * 131 + 5);
+    const auto partitions = static_cast<std::uint32_t>(1 + pick.below(8));
+    const std::uint64_t salt = pick.next();
+    std::vector<caf::actor> actors;
+    for (std::uint32_t p = 0; p < partitions; ++p) {
+      schema::StoreOptions so;
+      so.placement = schema::Placement{p, partitions, salt};
+      actors.push_back(sys.spawn(partition_actor, std::make_shared<PartitionServer>(*compiled, so)));
+    }
+    sched.run();
+    auto pump = [&sched, &pick] {
+      while (sched.has_job()) {
+        std::swap(sched.jobs.front(), sched.jobs[pick.below(sched.jobs.size())]);
+        sched.run_once();
+      }
+    };
+    PartitionedDocuments::Options options;
+    options.salt = salt;
+    if (seed % 2 == 1) options.choose = [&pick](std::size_t n) { return pick.below(n); };
+    testing::Outcome d;
+    {
+      PartitionedDocuments documents(
+          std::make_unique<ActorPartitions>(sys, actors, caf::timespan{std::chrono::seconds(10)}, pump),
+          options);
+      testing::DocumentsBackend backend(documents);
+      session::ScriptClient client(backend, {.batch_transactions = true, .print = {}});
+      d = testing::run_script(client, script);
+    }
+    for (const caf::actor& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sched.run();
+    bool at_cycle = false;
+    ASSERT_TRUE(testing::same_output(d.out, e.out, &at_cycle))
+        << partitions << " partitions\n" << schemas.schema() << "\n" << script;
+    ++(at_cycle ? cut : compared);
+  }
+  EXPECT_LE(cut, 30u);
 }
 
 }  // namespace

@@ -100,8 +100,10 @@ caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<Part
 /// must come from one thread; from an actor, a detached one (it blocks its thread).
 class ActorPartitions final : public PartitionSet {
  public:
+  /// `pump`, if given, is called once a call's requests are out, before its replies are
+  /// awaited: where a test's deterministic scheduler runs the partitions.
   ActorPartitions(caf::actor_system& system, std::vector<caf::actor> partitions,
-                  caf::timespan timeout);
+                  caf::timespan timeout, std::function<void()> pump = {});
   ~ActorPartitions() override;
   std::uint32_t size() const override { return static_cast<std::uint32_t>(partitions_.size()); }
   std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) override;
@@ -110,6 +112,7 @@ class ActorPartitions final : public PartitionSet {
   caf::actor_system& system_;
   std::vector<caf::actor> partitions_;
   caf::timespan timeout_;
+  std::function<void()> pump_;
   /// Made on the first call, on the caller's thread; it sends every request after.
   std::unique_ptr<caf::scoped_actor> self_;
   std::uint64_t calls_ = 0;
