@@ -53,8 +53,10 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
         a.results.push_back(earlier_.back());
         const bool transition = op.kind == OpKind::commit || op.kind == OpKind::undo ||
                                 op.kind == OpKind::redo;
-        if (transition && earlier_.back().status.is_ok())
-          counters_.owned_changed += store_->owned_changed();
+        if (transition && earlier_.back().status.is_ok()) {
+          a.owned_changed = store_->owned_changed();
+          counters_.owned_changed += a.owned_changed;
+        }
       }
       break;
     case PartitionRequestKind::check_link:
@@ -130,7 +132,6 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   }
   a.in_transaction = g.in_transaction();
   a.revision = g.revision();
-  a.owned_changed = store_->owned_changed();
   a.waiting = static_cast<std::uint32_t>(g.pending_count());
   ++counters_.requests;
   counters_.resolutions += a.resolved.size();
@@ -146,7 +147,6 @@ std::string PartitionServer::serve_bytes(std::string_view bytes) {
     a.status = q.status();
     a.in_transaction = store_->graph().in_transaction();
     a.revision = store_->graph().revision();
-    a.owned_changed = store_->owned_changed();
   }
   Result<std::string> out = codec::encode_partition_reply(a);
   if (out.is_ok()) return std::move(out).value();
@@ -155,7 +155,6 @@ std::string PartitionServer::serve_bytes(std::string_view bytes) {
   failed.status = out.status();
   failed.in_transaction = store_->graph().in_transaction();
   failed.revision = store_->graph().revision();
-  failed.owned_changed = store_->owned_changed();
   return codec::encode_partition_reply(failed).value();
 }
 

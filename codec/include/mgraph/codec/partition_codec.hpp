@@ -68,8 +68,8 @@ struct PartitionRequest {
 };
 
 /// Every reply says whether the partition's transaction is open after the request, its
-/// revision, how many of its own fields its last commit, undo or redo changed, and how
-/// many fields wait for a mirror.
+/// revision and how many fields wait for a mirror; an apply's, how many of the fields of
+/// its own records the last commit, undo or redo among its ops changed (0: none of them).
 struct PartitionReply {
   Status status;
   session::BatchResult results;             ///< apply
