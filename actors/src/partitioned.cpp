@@ -239,7 +239,7 @@ OpResult failed(Status s) {
 session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool* committed) {
   session::BatchResult results;
   results.reserve(batch.size());
-  const std::uint64_t revision_before = revision_;
+  const std::uint64_t revision_before = revisions_[0];
   ++batch_;
   if (partitions() == 1) {
     // One partition needs no coordination: the whole batch in one request.
@@ -273,7 +273,7 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
     }
   }
   if (in_transaction()) reject_all();
-  if (committed != nullptr) *committed = revision_ != revision_before;
+  if (committed != nullptr) *committed = revisions_[0] != revision_before;
   return results;
 }
 
@@ -295,7 +295,6 @@ Status PartitionedDocuments::send(const std::vector<PartitionSet::Call>& calls,
     open_[calls[i].first] = a.in_transaction;
     revisions_[calls[i].first] = a.revision;
     waiting_[calls[i].first] = a.waiting;
-    if (calls[i].first == 0) revision_ = a.revision;
     if (!a.status.is_ok() && first.is_ok()) first = a.status;
   }
   return first;

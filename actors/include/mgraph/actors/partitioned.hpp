@@ -200,7 +200,6 @@ class PartitionedDocuments {
   std::vector<std::uint64_t> revisions_;  ///< each partition's revision, likewise
   std::vector<std::uint32_t> waiting_;    ///< each partition's fields waiting for a mirror
   std::uint64_t batch_ = 0;          ///< batches run so far: the number of the current one
-  std::uint64_t revision_ = 0;       ///< partition 0's, as its last reply said
   std::uint64_t owned_changed_ = 0;  ///< the sum over partitions, after the last apply
   std::vector<Queued> queue_;
   Traffic traffic_;
