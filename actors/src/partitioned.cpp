@@ -366,8 +366,9 @@ OpResult PartitionedDocuments::read(const session::Op& op, const session::BatchR
   if (!id.is_ok()) return failed(id.status());
   const std::uint32_t owner = owner_of(*id);
   // A read that names nothing fails before it computes anything, as in one Store, and an
-  // input's value needs no computation; nor does anything outside a transaction.
-  if (in_transaction()) {
+  // input's value needs no computation; nor does anything outside a transaction, nor a
+  // read at a revision (refused inside one).
+  if (in_transaction() && !op.at) {
     PartitionRequest q;
     q.kind = PartitionRequestKind::probe;
     q.record = *id;

@@ -45,6 +45,8 @@ struct Op {
   text @6 :Text;
   errorCode @7 :UInt8;
   errorMessage @8 :Text;
+  hasAt @9 :Bool;               # get: read at revision `at`, not the current one
+  at @10 :UInt64;
 }
 
 struct Batch {

@@ -65,6 +65,10 @@ void put_batch(wire::Batch::Builder b, const session::Batch& batch) {
     if (!op.text.empty()) o.setText(text(op.text));
     o.setErrorCode(static_cast<std::uint8_t>(op.error.code()));
     if (!op.error.message().empty()) o.setErrorMessage(text(op.error.message()));
+    if (op.at) {
+      o.setHasAt(true);
+      o.setAt(*op.at);
+    }
   }
 }
 
@@ -99,6 +103,7 @@ session::Batch get_batch(wire::Batch::Reader r, std::size_t first) {
     op.value = get_value(o.getValue());
     op.text = get_text(o.getText());
     op.error = get_status(o.getErrorCode(), o.getErrorMessage());
+    if (o.getHasAt()) op.at = o.getAt();
     if (op.kind != session::OpKind::invalid && op.refs.size() != session::refs_of(op.kind)) {
       throw DecodeError{"operation " + std::to_string(batch.size()) + " (" +
                         session::op_kind_name(op.kind) + ") names " +

@@ -639,6 +639,53 @@ Result<Value> Graph::try_read(NodeId node) {
   return v;
 }
 
+Result<Value> Graph::value_at(NodeId node, Revision revision) const {
+  const GraphState& g = state();
+  if (node >= g.values.size()) return unknown_node(node, g.values.size());
+  if (g.txn_open) {
+    return Status(StatusCode::failed_precondition,
+                  "a transaction is open: commit or reject it before reading at revision " +
+                      std::to_string(revision));
+  }
+  if (revision == g.revision) return g.values[node];
+  if ((g.meta[node] & kLazy) != 0) {
+    return Status(StatusCode::invalid_argument,
+                  "a lazy field has no value kept at a past revision (revision " +
+                      std::to_string(revision) + "; now " + std::to_string(g.revision) + ")");
+  }
+  // Walk the journals as undo() and redo() would apply them, following only `node`: a
+  // journal entry holds the value the node takes when its record is applied the other way.
+  Value v = g.values[node];
+  const auto back = [&](const RevisionRecord& rec, const auto& self) -> void {
+    for (std::size_t i = rec.after_pulls.size(); i-- > 0;) self(rec.after_pulls[i], self);
+    for (std::size_t i = rec.values.size(); i-- > 0;) {
+      if (rec.values[i].node == node) v = rec.values[i].value;
+    }
+  };
+  const auto forth = [&](const RevisionRecord& rec, const auto& self) -> void {
+    for (const JournalEntry& e : rec.values) {
+      if (e.node == node) v = e.value;
+    }
+    for (const RevisionRecord& r : rec.after_pulls) self(r, self);
+  };
+  for (std::size_t i = g.ambient.size(); i-- > 0;) back(g.ambient[i], back);
+  const Value now = v;
+  for (std::size_t i = g.undo_stack.size(); i-- > 0;) {
+    back(g.undo_stack[i], back);
+    if (g.undo_stack[i].before == revision) return v;
+  }
+  v = now;
+  for (std::size_t i = g.redo_stack.size(); i-- > 0;) {
+    forth(g.redo_stack[i], forth);
+    if (g.redo_stack[i].after == revision) return v;
+  }
+  return Status(StatusCode::not_found,
+                "revision " + std::to_string(revision) +
+                    " is not one that undo or redo can reach (now " +
+                    std::to_string(g.revision) + ", " + std::to_string(g.undo_stack.size()) +
+                    " to undo, " + std::to_string(g.redo_stack.size()) + " to redo)");
+}
+
 Value Graph::committed(NodeId node) const {
   MG_ASSERT(node < state().values.size());
   return state().txn_start_value(node);
@@ -755,10 +802,15 @@ Status Graph::mark(std::vector<NodeId>* exported_stale) {
     g.computing = false;
     // What the last round reported is resolved: the new round reports what it marks
     // again. Fields marked since the last report (a read inside the transaction marks
-    // from the writes before it) are still to be reported.
-    g.exported_marked.erase(
-        g.exported_marked.begin(),
-        g.exported_marked.begin() + static_cast<std::ptrdiff_t>(g.exported_stale_reported));
+    // from the writes before it) are still to be reported. A write after that round took
+    // its computations back (reset_computations): the fields it reported and resolved
+    // are announced again, since the values other partitions hold are no longer theirs.
+    if (!g.exported_taken_back) {
+      g.exported_marked.erase(
+          g.exported_marked.begin(),
+          g.exported_marked.begin() + static_cast<std::ptrdiff_t>(g.exported_stale_reported));
+    }
+    g.exported_taken_back = false;
     g.exported_stale_reported = 0;
     g.exported_reported.clear();
     // Of those, the ones a read has computed since are announced too: the other

@@ -157,6 +157,9 @@ struct GraphState {
   /// made inside reads and compute() are reported by the next of those calls. The one way
   /// exported fields that became stale are reported.
   std::size_t exported_stale_reported = 0;
+  /// reset_computations() took back computations after a compute() round: exported
+  /// fields whose values other partitions received may hold other values now.
+  bool exported_taken_back = false;
   /// Appends to `out` the exported nodes marked since the last report that are still stale.
   void report_exported_stale(std::vector<NodeId>* out) {
     for (; exported_stale_reported < exported_marked.size(); ++exported_stale_reported) {

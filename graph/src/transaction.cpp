@@ -113,6 +113,7 @@ void GraphState::rollback() {
   blocked.clear();
   exported_marked.clear();
   exported_stale_reported = 0;
+  exported_taken_back = false;
   exported_reported.clear();
   deps_journaled.clear();
   clear_input_logs();
@@ -123,6 +124,7 @@ void GraphState::rollback() {
 
 void GraphState::reset_computations() {
   unwind();
+  if (computing) exported_taken_back = true;
   for (std::size_t i = journal.values.size(); i-- > 0;) {
     JournalEntry& e = journal.values[i];
     if (e.node == kNoNode || is_variable(e.node)) continue;
@@ -225,6 +227,7 @@ void GraphState::finalize_commit() {
   proposals.clear();
   exported_marked.clear();
   exported_stale_reported = 0;
+  exported_taken_back = false;
   exported_reported.clear();
   deps_journaled.clear();
   clear_input_logs();

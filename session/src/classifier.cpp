@@ -136,10 +136,27 @@ class LineClassifier {
         }
         return end();
       case OpKind::get:
-      case OpKind::explain:
+      case OpKind::explain: {
         op.text = std::string(c_.rest());
+        Cursor ref = c_;
         if (Status s = field_ref(cmd); !s.is_ok()) return s;
+        if (*kind == OpKind::get) {
+          Cursor probe = c_;
+          if (probe.word() == "at") {
+            op.text = std::string(ref.word());
+            c_ = probe;
+            const std::string_view n = c_.word();
+            std::uint64_t revision = 0;
+            const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), revision);
+            if (n.empty() || ec != std::errc() || end != n.data() + n.size()) {
+              return bad("get REF.field at REVISION needs a revision number, not '" +
+                         std::string(n.empty() ? c_.rest() : n) + "'");
+            }
+            op.at = revision;
+          }
+        }
         return end();
+      }
       default:  // commit, reject, undo, redo, dot: nothing follows
         return end();
     }

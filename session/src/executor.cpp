@@ -120,6 +120,13 @@ Status StoreExecutor::read(const Op& op, const BatchResult& earlier, OpResult* o
     out->text = std::move(e).value();
     return Status::ok();
   }
+  if (op.at) {
+    Result<Value> v = store_.get_at(*id, op.name, *op.at);
+    if (!v.is_ok()) return v.status();
+    out->value = std::move(v).value();
+    out->revision = *op.at;
+    return Status::ok();
+  }
   Result<Value> v = store_.get(*id, op.name);
   if (!v.is_ok()) return v.status();
   out->value = std::move(v).value();

@@ -20,6 +20,15 @@ bool print_result(const Op& op, const OpResult& result, std::size_t line_no,
   }
   switch (op.kind) {
     case OpKind::get:
+      if (op.at) {
+        // A past value has no version: versions count changes up to now.
+        *out += json::Object()
+                    .str("get", op.text)
+                    .raw("value", result.value.to_json())
+                    .unum("at", result.revision)
+                    .line();
+        break;
+      }
       *out += json::Object()
                   .str("get", op.text)
                   .raw("value", result.value.to_json())

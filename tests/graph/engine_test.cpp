@@ -324,6 +324,39 @@ TEST(Transactions, UndoAndRedoWalkTheHistory) {
   EXPECT_TRUE(g.check_invariants().is_ok());
 }
 
+TEST(Transactions, ValueAtReadsEveryRevisionUndoAndRedoReach) {
+  Graph g(GraphOptions{.history_limit = 10});
+  NodeId x = g.add_variable(0.0);
+  NodeId s = g.add_derived(sum_spec(g), {x}).value();
+  NodeId l = g.add_derived(sum_spec(g, nullptr, Evaluation::lazy), {x}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  std::vector<Revision> revs{g.revision()};
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(g.write(x, double(i)).is_ok());
+    revs.push_back(g.commit()->revision);
+  }
+  ASSERT_TRUE(g.undo().is_ok());  // now at revs[2]; revs[3] can be redone
+  for (std::size_t i = 0; i < revs.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(num(g.value_at(x, revs[i]).value()), double(i));
+    EXPECT_EQ(num(g.value_at(s, revs[i]).value()), double(i));
+  }
+  // Reading computes nothing and changes nothing.
+  EXPECT_EQ(g.revision(), revs[2]);
+  EXPECT_EQ(num(g.read(s)), 2);
+  // A lazy field keeps no past values; at the current revision it is a plain value.
+  EXPECT_EQ(g.value_at(l, revs[1]).status().code(), StatusCode::invalid_argument);
+  EXPECT_TRUE(g.value_at(l, revs[2]).is_ok());
+  EXPECT_EQ(g.value_at(s, 999).status().code(), StatusCode::not_found);
+  ASSERT_TRUE(g.write(x, 7.0).is_ok());
+  EXPECT_EQ(g.value_at(s, revs[1]).status().code(), StatusCode::failed_precondition);
+  ASSERT_TRUE(g.commit().is_ok());
+  // The new commit dropped what could be redone.
+  EXPECT_EQ(g.value_at(s, revs[3]).status().code(), StatusCode::not_found);
+  EXPECT_EQ(num(g.value_at(s, revs[2]).value()), 2);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
 TEST(Transactions, HistoryLimitBoundsUndo) {
   Graph g(GraphOptions{.history_limit = 2});
   NodeId x = g.add_variable(0.0);

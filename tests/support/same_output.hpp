@@ -19,11 +19,22 @@ inline ::testing::AssertionResult same_output(const std::string& cluster, const 
                                        bool* link_cycle = nullptr) {
   std::istringstream a(cluster), b(embedded);
   std::string x, y;
+  // A read inside a transaction met a cycle, with the same message both ways: one Store
+  // keeps the transaction open, the cluster rejects it; what follows may part.
+  bool read_cycle = false;
   for (std::size_t n = 1;; ++n) {
     const bool more_a = static_cast<bool>(std::getline(a, x));
     const bool more_b = static_cast<bool>(std::getline(b, y));
     if (!more_a && !more_b) return ::testing::AssertionSuccess();
-    if (x == y) continue;
+    if (x == y) {
+      read_cycle = read_cycle || (x.find(R"("code":"cycle")") != std::string::npos &&
+                                  x.find("rolled back") == std::string::npos);
+      continue;
+    }
+    if (read_cycle && link_cycle != nullptr) {
+      *link_cycle = true;
+      return ::testing::AssertionSuccess();
+    }
     const bool both_cycles = x.find("dependency cycle") != std::string::npos &&
                              y.find("dependency cycle") != std::string::npos &&
                              x.find(R"("code":"cycle")") != std::string::npos &&

@@ -35,10 +35,10 @@ class ScriptGenerator {
     if (roll < 57) return set();
     if (roll < 71) return get("get");
     if (roll < 72) return get("explain");
-    if (roll < 88) return "commit";
+    if (roll < 88) return transition("commit");
     if (roll < 90) return "reject";
-    if (roll < 94) return "undo";
-    if (roll < 96) return "redo";
+    if (roll < 94) return transition("undo");
+    if (roll < 96) return transition("redo");
     if (roll < 97) return "# a comment";
     return junk();
   }
@@ -98,6 +98,11 @@ class ScriptGenerator {
     return std::string(insert ? "link " : "unlink ") + a.name + "." + r.name + " " + other;
   }
 
+  std::string transition(const char* word) {
+    ++transitions_;
+    return word;
+  }
+
   std::string get(const char* cmd) {
     const Alias& a = pick_alias();
     const schema::EntityDef& e = entity(a.entity);
@@ -105,7 +110,10 @@ class ScriptGenerator {
     if (n == 0 || rng_.below(20) == 0) return std::string(cmd) + " " + a.name + ".missing";
     const std::size_t k = rng_.below(n);
     const std::string& name = k < e.fields.size() ? e.fields[k].name : e.relations[k - e.fields.size()].name;
-    return std::string(cmd) + " " + a.name + "." + name;
+    std::string out = std::string(cmd) + " " + a.name + "." + name;
+    // A read at a past revision: one undo or redo reaches, or not.
+    if (cmd[0] == 'g' && rng_.below(4) == 0) out += " at " + std::to_string(rng_.below(transitions_ + 2));
+    return out;
   }
 
   std::string junk() {
@@ -155,6 +163,7 @@ class ScriptGenerator {
   }
 
   const schema::Schema& s_;
+  std::uint64_t transitions_ = 0;  ///< commit, undo and redo lines so far
   Prng rng_;
   std::vector<Alias> aliases_;
 };

@@ -981,6 +981,22 @@ Result<Value> Store::get(RecordId id, std::string_view field) {
   return graph_.try_read(*n);
 }
 
+Result<Value> Store::get_at(RecordId id, std::string_view field, Revision revision) {
+  if (revision == graph_.revision() && !graph_.in_transaction()) return get(id, field);
+  const Record* r = find(id);
+  if (r == nullptr) return Status(StatusCode::not_found, "no record #" + std::to_string(id));
+  Result<NodeId> n = node_of(id, field);
+  if (!n.is_ok()) return n.status();
+  Result<Value> v = graph_.value_at(*n, revision);
+  if (!v.is_ok()) return v.status();
+  Result<Value> e = graph_.value_at(node(*r, EntityDef::exists_local), revision);
+  if (!e.is_ok() || !e->is_bool() || !e->as_bool()) {
+    return Status(StatusCode::not_found, "record #" + std::to_string(id) +
+                                             " did not exist at revision " + std::to_string(revision));
+  }
+  return v;
+}
+
 Result<std::vector<RecordId>> Store::members(RecordId id, std::string_view relation) const {
   const Record* r = find(id);
   if (r == nullptr) return Status(StatusCode::not_found, "no record #" + std::to_string(id));

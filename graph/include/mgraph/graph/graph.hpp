@@ -282,6 +282,12 @@ class Graph {
   /// As read(), but reports a cycle, rejection or failing formula met on the way
   /// (read() then returns the node's last value).
   Result<Value> try_read(NodeId node);
+  /// The value the node had at `revision`, one of the revisions undo() and redo() can
+  /// reach (or the current one), computing nothing: read from the journals those keep.
+  /// Fails with failed_precondition inside a transaction, with not_found for a revision
+  /// not kept (or never made), and with invalid_argument for a lazy node at a past
+  /// revision (a lazy value was perhaps never computed there). O(journal entries walked).
+  Result<Value> value_at(NodeId node, Revision revision) const;
 
   // ---- Transactions ----
 

@@ -12,6 +12,7 @@
 // (RecordRef::created_by), because its id is known only once the batch runs.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -78,6 +79,8 @@ struct Op {
   Value value;         ///< set
   std::string text;    ///< get: the reference as written
   Status error;        ///< invalid
+  /// get: the revision to read at (one undo or redo can reach); none: the current one.
+  std::optional<std::uint64_t> at;
   friend bool operator==(const Op&, const Op&) = default;
 };
 

@@ -150,6 +150,9 @@ class Store {
   // ---- Reads ----
 
   Result<Value> get(RecordId id, std::string_view field);
+  /// The field's value at `revision`, one that undo or redo can reach (Graph::value_at):
+  /// the record must have existed then. At the current revision, get().
+  Result<Value> get_at(RecordId id, std::string_view field, Revision revision);
   /// Times the field's value changed: in commits, and by undo and redo, which change
   /// values too. A (field, version) pair names one value.
   std::uint64_t version(NodeId node) const { return node < versions_.size() ? versions_[node] : 0; }
