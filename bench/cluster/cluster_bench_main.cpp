@@ -62,7 +62,7 @@
 #include "node_metrics.hpp"
 #include "peer_guard.hpp"
 #include "mgraph/actors/local_cluster.hpp"
-#include "cluster/latency_stats.hpp"
+#include "latency_stats.hpp"
 #include "cluster/workload.hpp"
 #include "mgraph/persistence/store.hpp"
 #include "mgraph/persistence/write_batch.hpp"

@@ -31,7 +31,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cluster/latency_stats.hpp"
+#include "latency_stats.hpp"
 #include "command_line.hpp"
 #include "mgraph/codec/client_rpc.hpp"
 #include "mgraph/session/client.hpp"
@@ -67,20 +67,6 @@ int fail(int code, const std::string& message) {
   return code;
 }
 
-/// HOST:PORT with a port in 1..65535.
-bool split_address(const std::string& address, std::string* host, std::uint16_t* port) {
-  const std::size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  const std::string_view digits = std::string_view(address).substr(colon + 1);
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (ec != std::errc() || end != digits.data() + digits.size() || value == 0 || value > 65535)
-    return false;
-  *host = address.substr(0, colon);
-  *port = static_cast<std::uint16_t>(value);
-  return true;
-}
-
 /// Runs one script line; what went wrong, or an empty string. A failed line prints an error
 /// object, which is quoted.
 std::string run(mgraph::session::ScriptClient& client, std::string_view line, std::size_t line_no) {
@@ -94,7 +80,7 @@ std::string run(mgraph::session::ScriptClient& client, std::string_view line, st
 int measure(const Args& args) {
   std::string host;
   std::uint16_t port = 0;
-  if (!split_address(args.connect, &host, &port))
+  if (!mgraph::node::split_address(args.connect, &host, &port))
     return fail(2, "--connect " + args.connect + ": expected HOST:PORT with a port in 1..65535");
   auto connection = mgraph::codec::ClientConnection::connect(
       host, port, std::chrono::milliseconds(args.timeout_ms));

@@ -6,26 +6,9 @@
 #include <utility>
 
 #include "mgraph/graph/assert.hpp"
+#include "mgraph/graph/prng.hpp"
 
 namespace mgraph::actors {
-namespace {
-
-/// splitmix64: portable, so every node draws the same workload from the same seed.
-class Prng {
- public:
-  explicit Prng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t below(std::uint64_t bound) {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return (z ^ (z >> 31)) % bound;
-  }
-
- private:
-  std::uint64_t state_;
-};
-
-}  // namespace
 
 Workload::Workload(WorkloadSpec spec) : spec_(spec) {
   MG_ASSERT(spec_.fields >= 4 && spec_.partitions >= 1);

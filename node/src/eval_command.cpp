@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "command_line.hpp"
 #include "mgraph/codec/client_rpc.hpp"
 #include "mgraph/graph/json.hpp"
 #include "mgraph/graph/schema/parser.hpp"
@@ -28,16 +29,6 @@ namespace {
 
 /// How long connecting to a cluster may take.
 constexpr std::chrono::milliseconds kConnectTimeout{5000};
-
-/// A TCP port: digits only, 1 to 65535.
-bool parse_port(std::string_view text, std::uint16_t* port) {
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535)
-    return false;
-  *port = static_cast<std::uint16_t>(value);
-  return true;
-}
 
 /// Lines of REPL history kept; older ones are dropped.
 constexpr std::size_t kHistoryMax = 1000;
@@ -350,13 +341,12 @@ int run_lines(const EvalOptions& options, Lines& lines, std::istream& in, std::i
 /// `mgraph eval --connect HOST:PORT`: the same script language against a cluster.
 int run_connected(const EvalOptions& options, std::istream& in, std::istream& script,
                   std::ostream& out, std::ostream& err) {
-  const std::size_t colon = options.connect.rfind(':');
+  std::string host;
   std::uint16_t port = 0;
-  if (colon == std::string::npos || !parse_port(options.connect.substr(colon + 1), &port)) {
+  if (!split_address(options.connect, &host, &port)) {
     err << "mgraph: --connect " << options.connect << ": expected HOST:PORT with a port in 1..65535\n";
     return 2;
   }
-  const std::string host = options.connect.substr(0, colon);
   auto connection = codec::ClientConnection::connect(host, port, kConnectTimeout);
   if (!connection.is_ok()) {
     err << "mgraph: cannot reach the cluster at " << options.connect << ": "

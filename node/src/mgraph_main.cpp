@@ -1,9 +1,13 @@
-// mgraph: the client command line. Subcommands so far: eval (a script on a schema, embedded
-// or on a cluster).
+// mgraph: the client command line. Subcommands: eval (a script on a schema, embedded or on
+// a cluster) and bench (load on a cluster from concurrent clients).
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <csignal>
 #include <iostream>
 
+#include "bench_command.hpp"
 #include "command_line.hpp"
 #include "eval_command.hpp"
 
@@ -36,11 +40,49 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   eval_cmd->add_flag("--compact-log", eval.compact_log,
                      "With --data: after each checkpoint, delete the log entries it covers");
+  mgraph::node::BenchOptions bench;
+  CLI::App* bench_cmd = app.add_subcommand(
+      "bench",
+      "Load a cluster: concurrent clients write random state fields of the schema it serves "
+      "(each client its own records, linked along the schema's relations) and commit; prints "
+      "throughput and latency percentiles");
+  bench_cmd->add_option("--connect", bench.connect, "HOST:PORT of a node's client port")->required();
+  bench_cmd->add_option("--clients", bench.clients, "Concurrent clients, one connection each")
+      ->default_val(4)
+      ->check(CLI::Range(1u, 1024u));
+  bench_cmd
+      ->add_option("--transactions", bench.transactions, "Timed transactions per client")
+      ->default_val(1000)
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000}));
+  bench_cmd
+      ->add_option("--warmup", bench.warmup, "Transactions per client run first, not timed")
+      ->default_val(20)
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1'000'000'000}));
+  bench_cmd->add_option("--writes", bench.writes, "Field writes per transaction")
+      ->default_val(1)
+      ->check(CLI::Range(1u, 10'000u));
+  bench_cmd->add_option("--records", bench.records, "Records of each entity per client")
+      ->default_val(4)
+      ->check(CLI::Range(1u, 100'000u));
+  bench_cmd->add_option("--seed", bench.seed, "Seed of the workload's random choices")->default_val(1);
+  bench_cmd
+      ->add_option("--timeout-ms", bench.timeout_ms, "Bound on connecting and on each transaction, ms")
+      ->default_val(5000)
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
+  bench_cmd->add_flag("--json", bench.json, "Print one line of JSON instead of text");
+  bool progress = false, no_progress = false;
+  bench_cmd->add_flag("--progress", progress, "A progress line on stderr every second (default: when stderr is a terminal)");
+  bench_cmd->add_flag("--no-progress", no_progress, "No progress lines")->excludes("--progress");
   // CLI11 reports usage errors by exception; they stop here, at the program boundary.
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return mgraph::node::usage_exit(app, e);
+  }
+  if (bench_cmd->parsed()) {
+    std::signal(SIGPIPE, SIG_IGN);
+    bench.progress = progress || (!no_progress && ::isatty(STDERR_FILENO) == 1);
+    return mgraph::node::run_bench(bench, std::cout, std::cerr);
   }
   if (eval.schema_path.empty() == eval.connect.empty()) {
     std::cerr << "error: give a schema file or --connect HOST:PORT\n\n" << eval_cmd->help();

@@ -317,6 +317,60 @@ TEST_F(Service, TheLatencyBenchmarkRunsAgainstTheCluster) {
 }
 #endif
 
+TEST_F(Service, TheLoadToolRunsConcurrentClientsOnTheSchemaTheClusterServes) {
+  const std::string s1 = (dir_ / "n1.sock").string();
+  const int client = start(read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs"), {"--admin", s1});
+  ASSERT_GT(client, 0) << n1_.printed << n2_.printed << n3_.printed;
+  const std::string address = "127.0.0.1:" + std::to_string(client);
+  constexpr int kClients = 3, kTransactions = 30, kWarmup = 2;
+  int rc = 0;
+  const std::string out = mgraph({"bench", "--connect", address, "--clients", std::to_string(kClients),
+                                  "--transactions", std::to_string(kTransactions), "--warmup",
+                                  std::to_string(kWarmup), "--writes", "2", "--records", "3", "--json",
+                                  "--no-progress"},
+                                 &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << out;
+  EXPECT_EQ(j["schema"], "schema.mgs") << j;  // the file name the cluster serves
+  EXPECT_EQ(j["count"], kClients * kTransactions) << j;
+  EXPECT_EQ(j["failed"], 0) << j;
+  EXPECT_GT(j["transactions_per_second"].get<double>(), 0) << j;
+  EXPECT_DOUBLE_EQ(j["field_writes_per_second"].get<double>(), 2 * j["transactions_per_second"].get<double>());
+  EXPECT_LE(j["p50_us"].get<double>(), j["p95_us"].get<double>()) << j;
+  EXPECT_LE(j["p95_us"].get<double>(), j["p99_us"].get<double>()) << j;
+  EXPECT_LE(j["p99_us"].get<double>(), j["max_us"].get<double>()) << j;
+  // Every transaction was an epoch of the cluster: each client's creates and links, then
+  // its warm-up and timed transactions (a write of the value already there changes nothing
+  // and counts as aborted).
+  const std::uint64_t at_least = kClients * (1 + kWarmup + kTransactions);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kSilenceMs);
+  nlohmann::json status;
+  do {
+    status = status_of(s1);
+    ASSERT_TRUE(status.is_object()) << status;
+  } while (status["epochs"]["last"].get<std::uint64_t>() < at_least &&
+           std::chrono::steady_clock::now() < deadline);
+  EXPECT_GE(status["epochs"]["last"].get<std::uint64_t>(), at_least) << status;
+  EXPECT_GT(status["epochs"]["committed"].get<std::uint64_t>(), kClients * kTransactions / 2) << status;
+
+  // Bad addresses: refused (2), or nobody there (3), each with the reason.
+  std::string err = mgraph({"bench", "--connect", "nohost"}, &rc);
+  EXPECT_EQ(rc, 2) << err;
+  stop_all();
+  ChildProcess gone = ChildProcess::spawn({MGRAPH_BINARY, "bench", "--connect", address, "--timeout-ms", "500"}, true);
+  EXPECT_EQ(gone.finish(kSilenceMs), 3) << gone.printed;
+  EXPECT_NE(gone.printed.find("cannot reach the cluster"), std::string::npos) << gone.printed;
+  // A schema without a field a transaction could write: nothing to measure (1).
+  const int other = start("entity A { kids: many A via parent  n: int = count(kids) }\n");
+  ASSERT_GT(other, 0) << n1_.printed << n2_.printed << n3_.printed;
+  ChildProcess nothing =
+      ChildProcess::spawn({MGRAPH_BINARY, "bench", "--connect", "127.0.0.1:" + std::to_string(other)}, true);
+  EXPECT_EQ(nothing.finish(kSilenceMs), 1) << nothing.printed;
+  EXPECT_NE(nothing.printed.find("no state field"), std::string::npos) << nothing.printed;
+  stop_all();
+}
+
 TEST_F(Service, ANodeWithAnotherSchemaIsRefused) {
   file("schema.mgs", "entity A { x: int = 0 }\n");
   file("other.mgs", "entity A { x: int = 1 }\n");
