@@ -1,8 +1,10 @@
 #include "mgraph/actors/documents.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <utility>
+#include <vector>
 
 #include "mgraph/codec/session_codec.hpp"
 
@@ -219,33 +221,55 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   const codec::Epoch replayed_last = *epoch;
   // The epochs numbered here whose outcome is still to come, oldest first, and when.
   auto in_flight = std::make_shared<std::deque<std::pair<codec::Epoch, Clock::time_point>>>();
+  // Batches received and not yet logged, in order of arrival. A flush message to itself,
+  // sent with the first of them, arrives after every batch already in the mailbox: those
+  // are logged together.
+  struct Pending {
+    std::string bytes;
+    bool changes = false;  ///< an epoch: logged before it runs
+    caf::response_promise rp;
+  };
+  auto pending = std::make_shared<std::deque<Pending>>();
   return {
-      [self, driver, log, epoch, in_flight, observe](transact_atom, const std::string& bytes)
-          -> caf::delegated<caf::message> {
+      [self, pending](transact_atom, const std::string& bytes) -> caf::delegated<caf::message> {
         Result<session::Batch> batch = codec::decode_batch(bytes);
+        auto rp = self->make_response_promise();
         if (!batch.is_ok()) {
-          auto rp = self->make_response_promise();
           rp.deliver(bad_request(batch.status()));
           return {};
         }
-        if (changes_documents(*batch)) {
-          // Durable before it runs: a crash after this runs it again at the next start.
-          if (Status s = log->append(*epoch + 1, bytes); !s.is_ok()) {
-            auto rp = self->make_response_promise();
-            rp.deliver(caf::make_error(caf::sec::runtime_error, "epoch log: " + s.message()));
-            return {};
-          }
-          ++*epoch;
-          if (observe) in_flight->emplace_back(*epoch, Clock::now());
-        }
-        // The sequencer answers, not the driver: only local actors ever hold the driver (a
-        // detached actor), so nothing remote keeps it from ending at shutdown. Replies
-        // come in the order of the requests: the driver takes one batch at a time.
-        auto rp = self->make_response_promise();
-        self->request(driver, caf::infinite, apply_atom::value, *epoch, bytes)
-            .then([rp](std::string& answer) mutable { rp.deliver(std::move(answer)); },
-                  [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        if (pending->empty()) self->send(self, flush_atom::value);
+        pending->push_back(Pending{bytes, changes_documents(*batch), std::move(rp)});
         return {};
+      },
+      [self, driver, log, epoch, in_flight, observe, pending](flush_atom) {
+        const std::size_t n = std::min(pending->size(), kGroupCommitBatchesMax);
+        if (n == 0) return;
+        // Durable before they run: a crash after this runs them again at the next start.
+        std::vector<std::pair<codec::Epoch, std::string_view>> epochs;
+        for (std::size_t i = 0; i < n; ++i) {
+          if ((*pending)[i].changes) epochs.emplace_back(*epoch + epochs.size() + 1, (*pending)[i].bytes);
+        }
+        const Status logged = epochs.empty() ? Status::ok() : log->append_group(epochs);
+        for (std::size_t i = 0; i < n; ++i) {
+          Pending p = std::move(pending->front());
+          pending->pop_front();
+          if (!logged.is_ok()) {
+            p.rp.deliver(caf::make_error(caf::sec::runtime_error, "epoch log: " + logged.message()));
+            continue;
+          }
+          if (p.changes) {
+            ++*epoch;
+            if (observe) in_flight->emplace_back(*epoch, Clock::now());
+          }
+          // The sequencer answers, not the driver: only local actors ever hold the driver
+          // (a detached actor), so nothing remote keeps it from ending at shutdown. Replies
+          // come in the order of the requests: the driver takes one batch at a time.
+          self->request(driver, caf::infinite, apply_atom::value, *epoch, std::move(p.bytes))
+              .then([rp = p.rp](std::string& answer) mutable { rp.deliver(std::move(answer)); },
+                    [rp = p.rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        }
+        if (!pending->empty()) self->send(self, flush_atom::value);
       },
       [in_flight, observe, replayed_last](outcome_atom, codec::Epoch e, bool committed) {
         if (!observe) return;

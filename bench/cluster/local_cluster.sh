@@ -1,10 +1,10 @@
 # shellcheck shell=bash
 # Sourced by the cluster's benchmark scripts (connect_bench.sh, latency_bench.sh,
-# epoch_latency_bench.sh), from the repository's root. Sourcing it makes a scratch
+# load_bench.sh, epoch_latency_bench.sh), from the repository's root. Sourcing it makes a scratch
 # directory $dir and a trap that, on exit, stops the processes listed in $pids and removes
 # $dir.
-#   start_local_cluster BUILD_DIR WORK_DIR
-# starts the 3 mgraphd nodes of cluster-configs/local-3.toml on loopback (ports from the
+#   start_local_cluster BUILD_DIR WORK_DIR [N1_ARGS...]
+# starts the 3 mgraphd nodes (n1, the coordinator, with N1_ARGS too, e.g. --data DIR) of cluster-configs/local-3.toml on loopback (ports from the
 # OS; sequencer on n1, documents on 4 partitions over all three), waits until n3 is ready, adds the nodes to $pids
 # and sets $client (n3's client address, HOST:PORT).
 
@@ -22,7 +22,8 @@ wait_for() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; e
 
 start_local_cluster() {
   local build=$1 dir=$2 config=cluster-configs/local-3.toml peer node
-  "$build/node/mgraphd" --config "$config" --node n1 --port-file "$dir/n1.json" > /dev/null &
+  shift 2
+  "$build/node/mgraphd" --config "$config" --node n1 --port-file "$dir/n1.json" "$@" > /dev/null &
   pids="$pids $!"
   wait_for "$dir/n1.json"
   peer="n1=127.0.0.1:$(port_of "$dir/n1.json" peer)"

@@ -23,6 +23,18 @@ Status LmdbEpochLog::append(codec::Epoch epoch, std::string_view batch) {
   return Status::ok();
 }
 
+Status LmdbEpochLog::append_group(const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs) {
+  if (epochs.empty()) return Status::ok();
+  persistence::WriteBatch wb;
+  const std::uint64_t now = clock_();
+  for (const auto& [epoch, batch] : epochs) wb.append_log(epoch, now, batch);
+  if (Status s = store_->write(wb); !s.is_ok()) {
+    return Status(s.code(), directory_ + ": cannot log epochs " + std::to_string(epochs.front().first) +
+                                "-" + std::to_string(epochs.back().first) + ": " + s.message());
+  }
+  return Status::ok();
+}
+
 Status LmdbEpochLog::replay(const std::function<Status(codec::Epoch, std::string_view)>& f) {
   persistence::LogCursor cursor = store_->log_cursor(0);
   // One entry per iteration; the log is finite.

@@ -6,6 +6,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "mgraph/actors/documents.hpp"
 #include "mgraph/persistence/store.hpp"
@@ -21,6 +24,8 @@ class LmdbEpochLog final : public actors::EpochLog {
   static Result<std::unique_ptr<LmdbEpochLog>> open(const std::string& directory, Clock clock);
 
   Status append(codec::Epoch epoch, std::string_view batch) override;
+  /// One LMDB transaction, one sync, for the whole group.
+  Status append_group(const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs) override;
   Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) override;
   Result<codec::Epoch> last() override;
 

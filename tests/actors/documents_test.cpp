@@ -64,6 +64,21 @@ class ActorCluster final : public session::Backend {
     if (!answer.is_ok()) return answer.status();
     return codec::decode_batch_result(*answer);
   }
+  /// Sends every batch at once, then runs the actors: the answers' bytes (or errors), in
+  /// the order they arrived.
+  std::vector<Result<std::string>> raw_all(const std::vector<std::string>& batches) {
+    caf::scoped_actor client{sys_};
+    for (const std::string& bytes : batches) client->send(sequencer_, transact_atom::value, bytes);
+    sched_.run();
+    std::vector<Result<std::string>> out;
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      client->receive(
+          [&](const std::string& answer) { out.emplace_back(answer); },
+          [&](const caf::error& e) { out.emplace_back(Status(StatusCode::invalid_argument, sys_.render(e))); },
+          caf::after(std::chrono::seconds(0)) >> [&] { out.emplace_back(Status(StatusCode::internal, "no answer")); });
+    }
+    return out;
+  }
   /// Sends bytes as a batch; the answer's bytes or the error.
   Result<std::string> raw(const std::string& bytes) {
     caf::scoped_actor client{sys_};
@@ -189,6 +204,80 @@ TEST_F(Documents, BadBytesGetAnErrorAndTheSequencerServesOn) {
   Result<codec::Epoch> last = log.last();
   ASSERT_TRUE(last.is_ok());
   EXPECT_EQ(*last, 1u);  // the read was not logged
+}
+
+/// A log that counts its groups and can be made to fail.
+class CountingLog final : public EpochLog {
+ public:
+  Status append(codec::Epoch epoch, std::string_view batch) override {
+    return append_group({{epoch, batch}});
+  }
+  Status append_group(const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs) override {
+    if (fail) return Status(StatusCode::io_error, "disk full");
+    groups.push_back(epochs.size());
+    return inner.append_group(epochs);
+  }
+  Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) override {
+    return inner.replay(f);
+  }
+  Result<codec::Epoch> last() override { return inner.last(); }
+
+  MemoryEpochLog inner;
+  std::vector<std::size_t> groups;  ///< epochs per sync
+  bool fail = false;
+};
+
+TEST_F(Documents, BatchesThatArriveTogetherAreLoggedWithOneSyncAndAnsweredInOrder) {
+  auto schema = compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
+  ASSERT_NE(schema, nullptr);
+  CountingLog log;
+  ActorCluster cluster(sys, schema, &log);
+  auto batch = [&](const std::vector<std::string>& lines) {
+    session::Batch b;
+    for (const std::string& line : lines) {
+      std::optional<session::Classified> c = session::classify(line, [](std::string_view name) -> Result<session::RecordRef> {
+        return session::RecordRef{session::record_id_of(name).value_or(0), {}, std::string(name)};
+      });
+      b.push_back(std::move(c->op));
+    }
+    Result<std::string> bytes = codec::encode_batch(b);
+    EXPECT_TRUE(bytes.is_ok());
+    return *bytes;
+  };
+  // Five batches in the mailbox at once: four epochs and a read between them.
+  const std::vector<std::string> batches = {
+      batch({"create Item price=4", "commit"}), batch({"update #1 price=5", "commit"}),
+      batch({"get #1.price"}), batch({"update #1 price=6", "commit"}),
+      batch({"update #1 price=7", "commit"})};
+  const std::vector<Result<std::string>> answers = cluster.raw_all(batches);
+  ASSERT_EQ(answers.size(), batches.size());
+  EXPECT_EQ(log.groups, (std::vector<std::size_t>{4}));  // one sync for the four epochs
+  ASSERT_TRUE(answers[2].is_ok()) << answers[2].status().message();
+  Result<session::BatchResult> read = codec::decode_batch_result(*answers[2]);
+  ASSERT_TRUE(read.is_ok());
+  EXPECT_EQ((*read)[0].value, Value(5.0));  // after the two epochs before it, not the later ones
+  for (std::size_t i : {0, 1, 3, 4}) {
+    ASSERT_TRUE(answers[i].is_ok()) << i;
+    Result<session::BatchResult> r = codec::decode_batch_result(*answers[i]);
+    ASSERT_TRUE(r.is_ok());
+    EXPECT_TRUE(r->back().status.is_ok()) << i << ": " << r->back().status.message();
+  }
+  Result<codec::Epoch> last = log.last();
+  ASSERT_TRUE(last.is_ok());
+  EXPECT_EQ(*last, 4u);
+  // A log that cannot be written: every batch of the group gets the error, nothing runs.
+  log.fail = true;
+  const std::vector<Result<std::string>> refused =
+      cluster.raw_all({batch({"update #1 price=8", "commit"}), batch({"update #1 price=9", "commit"})});
+  ASSERT_EQ(refused.size(), 2u);
+  for (const Result<std::string>& r : refused) {
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_NE(r.status().message().find("disk full"), std::string::npos) << r.status().message();
+  }
+  log.fail = false;
+  const std::vector<Result<std::string>> after = cluster.raw_all({batch({"get #1.price"})});
+  ASSERT_TRUE(after[0].is_ok());
+  EXPECT_EQ(codec::decode_batch_result(*after[0])->at(0).value, Value(7.0));
 }
 
 TEST_F(Documents, TheSequencerObservesEveryEpochsOutcomeInOrder) {

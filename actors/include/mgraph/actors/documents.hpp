@@ -37,6 +37,7 @@ using schema_atom = caf::atom_constant<caf::atom("mg_schema")>;  ///< -> (name, 
 using report_atom = caf::atom_constant<caf::atom("mg_report")>;  ///< sequencer -> driver
 using outcome_atom = caf::atom_constant<caf::atom("mg_outcome")>;  ///< driver -> sequencer
 using partition_atom = caf::atom_constant<caf::atom("mg_part")>;  ///< driver -> partition
+using flush_atom = caf::atom_constant<caf::atom("mg_flush")>;    ///< sequencer -> itself
 
 /// Whether a batch must be logged: it can change the documents or the revision history.
 /// Such a batch is an epoch: the sequencer numbers it.
@@ -64,6 +65,14 @@ class EpochLog {
  public:
   virtual ~EpochLog() = default;
   virtual Status append(codec::Epoch epoch, std::string_view batch) = 0;
+  /// Several epochs, in order, durable together (group commit: one sync for all). On
+  /// failure none of them may be taken as logged. The default appends one at a time.
+  virtual Status append_group(const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs) {
+    for (const auto& [epoch, batch] : epochs) {
+      if (Status s = append(epoch, batch); !s.is_ok()) return s;
+    }
+    return Status::ok();
+  }
   /// Calls `f` with every logged epoch in order; stops at the first error.
   virtual Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) = 0;
   /// The last logged epoch (0: none).
@@ -129,9 +138,15 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                      std::shared_ptr<PartitionedDocuments> documents,
                                      SchemaInfo schema);
 
+/// Batches the sequencer logs with one sync at most (group commit); more wait for the next.
+inline constexpr std::size_t kGroupCommitBatchesMax = 1024;
+
 /// The sequencer. Answers (transact_atom, Batch bytes) with BatchResult bytes (the
 /// driver's answer, passed on), or an error for bytes that are no batch or a
-/// log that cannot be written. First it sends the logged epochs to `driver` again, so
+/// log that cannot be written. Group commit: the batches that arrive while it is busy
+/// (up to kGroupCommitBatchesMax) are logged together, with one sync, then sent to the
+/// driver in the order they came; each client is answered after its batch is durable and
+/// run. First it sends the logged epochs to `driver` again, so
 /// the documents are what they were before a restart; they arrive before any client's.
 /// With an `observe`r, it asks the driver for the outcome of every epoch and passes
 /// each to it: a client may have its answer a moment before the outcome is observed (the
