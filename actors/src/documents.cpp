@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mgraph/codec/session_codec.hpp"
+#include "mgraph/session/merge.hpp"
 
 namespace mgraph::actors {
 
@@ -191,6 +192,30 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         if (!answer.is_ok()) return bad_request(answer.status());
         return std::move(answer).value();
       },
+      [self, documents, reporter](apply_group_atom, codec::Epoch epoch,
+                                  const std::string& bytes) -> caf::result<std::vector<std::string>> {
+        Result<std::vector<std::string>> raw = codec::decode_batch_group(bytes);
+        if (!raw.is_ok()) return bad_request(raw.status());
+        std::vector<session::Batch> batches;
+        for (const std::string& b : *raw) {
+          Result<session::Batch> batch = codec::decode_batch(b);
+          if (!batch.is_ok()) return bad_request(batch.status());
+          batches.push_back(std::move(batch).value());
+        }
+        bool committed = false;
+        const std::vector<session::BatchResult> results = session::run_merged(
+            batches, [&](const session::Batch& b, bool* c) { return documents->run(b, c); }, &committed);
+        if (auto to = caf::actor_cast<caf::actor>(*reporter)) {
+          self->send(to, outcome_atom::value, epoch, committed);
+        }
+        std::vector<std::string> answers;
+        for (const session::BatchResult& r : results) {
+          Result<std::string> answer = codec::encode_batch_result(r);
+          if (!answer.is_ok()) return bad_request(answer.status());
+          answers.push_back(std::move(answer).value());
+        }
+        return answers;
+      },
       [reporter](report_atom, const caf::actor& to) { *reporter = to.address(); },
       [schema](schema_atom) {
         return caf::make_message(schema.name, schema.source, schema.fingerprint);
@@ -206,11 +231,20 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   // another arrive in the order sent).
   if (observe) self->send(driver, report_atom::value, caf::actor_cast<caf::actor>(self));
   // The logged epochs first, in order: the driver handles them before any client's.
-  const Status replayed = log->replay([&](codec::Epoch e, std::string_view batch) {
+  const Status replayed = log->replay([&](codec::Epoch e, std::string_view bytes) {
     // A logged batch that does not decode would be lost without a word: stop instead.
-    if (Result<session::Batch> b = codec::decode_batch(batch); !b.is_ok())
-      return Status(b.status().code(), "epoch " + std::to_string(e) + ": " + b.status().message());
-    self->send(driver, apply_atom::value, e, std::string(batch));
+    auto bad = [e](const Status& s) { return Status(s.code(), "epoch " + std::to_string(e) + ": " + s.message()); };
+    if (codec::is_batch_group(bytes)) {
+      Result<std::vector<std::string>> group = codec::decode_batch_group(bytes);
+      if (!group.is_ok()) return bad(group.status());
+      for (const std::string& b : *group) {
+        if (Result<session::Batch> batch = codec::decode_batch(b); !batch.is_ok()) return bad(batch.status());
+      }
+      self->send(driver, apply_group_atom::value, e, std::string(bytes));
+    } else {
+      if (Result<session::Batch> b = codec::decode_batch(bytes); !b.is_ok()) return bad(b.status());
+      self->send(driver, apply_atom::value, e, std::string(bytes));
+    }
     *epoch = e;
     return Status::ok();
   });
@@ -221,55 +255,139 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   const codec::Epoch replayed_last = *epoch;
   // The epochs numbered here whose outcome is still to come, oldest first, and when.
   auto in_flight = std::make_shared<std::deque<std::pair<codec::Epoch, Clock::time_point>>>();
-  // Batches received and not yet logged, in order of arrival. A flush message to itself,
-  // sent with the first of them, arrives after every batch already in the mailbox: those
-  // are logged together.
+  // Batches received and not yet logged, in order of arrival. While fewer than
+  // kEpochsAtDriver requests are at the driver, a flush message to itself, sent with the
+  // first of them, arrives after every batch already in the mailbox: those are logged
+  // together. Otherwise they wait for the driver's next answer: the batches that arrive
+  // while an epoch runs make the next one.
   struct Pending {
     std::string bytes;
-    bool changes = false;  ///< an epoch: logged before it runs
+    bool changes = false;    ///< an epoch: logged before it runs
+    bool mergeable = false;  ///< may share its epoch with its neighbours (session/merge.hpp)
+    std::size_t ops = 0;
     caf::response_promise rp;
   };
-  auto pending = std::make_shared<std::deque<Pending>>();
+  struct Queue {
+    std::deque<Pending> pending;
+    bool flush_sent = false;
+    std::size_t at_driver = 0;  ///< requests sent to the driver and not answered
+    /// Sends the flush message when one is due.
+    void flush_if_due(caf::event_based_actor* self) {
+      if (flush_sent || pending.empty() || at_driver >= kEpochsAtDriver) return;
+      flush_sent = true;
+      self->send(self, flush_atom::value);
+    }
+  };
+  auto queue = std::make_shared<Queue>();
+  auto pending = std::shared_ptr<std::deque<Pending>>(queue, &queue->pending);
+  // A driver's answer: one request fewer at the driver, perhaps time for the next epochs.
+  auto answered = [self, queue] {
+    --queue->at_driver;
+    queue->flush_if_due(self);
+  };
   return {
-      [self, pending](transact_atom, const std::string& bytes) -> caf::delegated<caf::message> {
+      [self, queue](transact_atom, const std::string& bytes) -> caf::delegated<caf::message> {
         Result<session::Batch> batch = codec::decode_batch(bytes);
         auto rp = self->make_response_promise();
         if (!batch.is_ok()) {
           rp.deliver(bad_request(batch.status()));
           return {};
         }
-        if (pending->empty()) self->send(self, flush_atom::value);
-        pending->push_back(Pending{bytes, changes_documents(*batch), std::move(rp)});
+        queue->pending.push_back(Pending{bytes, changes_documents(*batch), session::mergeable(*batch),
+                                         batch->size(), std::move(rp)});
+        queue->flush_if_due(self);
         return {};
       },
-      [self, driver, log, epoch, in_flight, observe, pending](flush_atom) {
+      [self, driver, log, epoch, in_flight, observe, pending, queue, answered](flush_atom) {
+        queue->flush_sent = false;
         const std::size_t n = std::min(pending->size(), kGroupCommitBatchesMax);
         if (n == 0) return;
+        // Epochs: a batch that reads only runs between them; a run of mergeable batches
+        // (two or more) is one epoch.
+        struct Run {
+          std::size_t first, count;
+          bool changes;
+          std::string group;  ///< the BatchGroup's bytes of a merged run
+        };
+        std::vector<Run> runs;
+        for (std::size_t i = 0; i < n;) {
+          std::size_t j = i + 1, ops = (*pending)[i].ops;
+          if ((*pending)[i].mergeable) {
+            while (j < n && (*pending)[j].mergeable && j - i < session::kMergedBatchesMax &&
+                   ops + (*pending)[j].ops <= session::kMergedOpsMax) {
+              ops += (*pending)[j].ops;
+              ++j;
+            }
+          }
+          runs.push_back(Run{i, j - i, (*pending)[i].changes, {}});
+          i = j;
+        }
+        Status logged;
+        for (Run& r : runs) {
+          if (r.count < 2) continue;
+          std::vector<std::string_view> batches;
+          for (std::size_t k = r.first; k < r.first + r.count; ++k) batches.push_back((*pending)[k].bytes);
+          Result<std::string> group = codec::encode_batch_group(batches);
+          if (!group.is_ok()) logged = group.status();
+          else r.group = std::move(group).value();
+        }
         // Durable before they run: a crash after this runs them again at the next start.
         std::vector<std::pair<codec::Epoch, std::string_view>> epochs;
-        for (std::size_t i = 0; i < n; ++i) {
-          if ((*pending)[i].changes) epochs.emplace_back(*epoch + epochs.size() + 1, (*pending)[i].bytes);
+        for (const Run& r : runs) {
+          if (!r.changes) continue;
+          epochs.emplace_back(*epoch + epochs.size() + 1,
+                              r.count >= 2 ? std::string_view(r.group) : std::string_view((*pending)[r.first].bytes));
         }
-        const Status logged = epochs.empty() ? Status::ok() : log->append_group(epochs);
-        for (std::size_t i = 0; i < n; ++i) {
-          Pending p = std::move(pending->front());
-          pending->pop_front();
+        if (logged.is_ok() && !epochs.empty()) logged = log->append_group(epochs);
+        for (Run& r : runs) {
+          std::vector<Pending> batch;
+          for (std::size_t k = 0; k < r.count; ++k) {
+            batch.push_back(std::move(pending->front()));
+            pending->pop_front();
+          }
           if (!logged.is_ok()) {
-            p.rp.deliver(caf::make_error(caf::sec::runtime_error, "epoch log: " + logged.message()));
+            for (Pending& p : batch)
+              p.rp.deliver(caf::make_error(caf::sec::runtime_error, "epoch log: " + logged.message()));
             continue;
           }
-          if (p.changes) {
+          if (r.changes) {
             ++*epoch;
             if (observe) in_flight->emplace_back(*epoch, Clock::now());
           }
           // The sequencer answers, not the driver: only local actors ever hold the driver
           // (a detached actor), so nothing remote keeps it from ending at shutdown. Replies
-          // come in the order of the requests: the driver takes one batch at a time.
-          self->request(driver, caf::infinite, apply_atom::value, *epoch, std::move(p.bytes))
-              .then([rp = p.rp](std::string& answer) mutable { rp.deliver(std::move(answer)); },
-                    [rp = p.rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+          // come in the order of the requests: the driver takes one epoch at a time.
+          ++queue->at_driver;
+          if (r.count < 2) {
+            self->request(driver, caf::infinite, apply_atom::value, *epoch, std::move(batch[0].bytes))
+                .then(
+                    [rp = batch[0].rp, answered](std::string& answer) mutable {
+                      rp.deliver(std::move(answer));
+                      answered();
+                    },
+                    [rp = batch[0].rp, answered](caf::error& e) mutable {
+                      rp.deliver(std::move(e));
+                      answered();
+                    });
+            continue;
+          }
+          auto rps = std::make_shared<std::vector<caf::response_promise>>();
+          for (Pending& p : batch) rps->push_back(std::move(p.rp));
+          self->request(driver, caf::infinite, apply_group_atom::value, *epoch, std::move(r.group))
+              .then(
+                  [rps, answered](std::vector<std::string>& answers) {
+                    for (std::size_t k = 0; k < rps->size(); ++k) {
+                      if (k < answers.size()) (*rps)[k].deliver(std::move(answers[k]));
+                      else (*rps)[k].deliver(caf::make_error(caf::sec::runtime_error, "no answer for a batch of the epoch"));
+                    }
+                    answered();
+                  },
+                  [rps, answered](caf::error& e) {
+                    for (caf::response_promise& rp : *rps) rp.deliver(e);
+                    answered();
+                  });
         }
-        if (!pending->empty()) self->send(self, flush_atom::value);
+        queue->flush_if_due(self);
       },
       [in_flight, observe, replayed_last](outcome_atom, codec::Epoch e, bool committed) {
         if (!observe) return;
@@ -288,6 +406,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       },
       // Results of the epochs run again at the start: nobody waits for them.
       [](const std::string&) {},
+      [](const std::vector<std::string>&) {},
   };
 }
 

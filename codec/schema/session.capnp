@@ -64,6 +64,12 @@ struct OpResult {
   text @7 :Text;
 }
 
+# Several clients' batches the sequencer runs as one epoch (session/merge.hpp), each as
+# encoded for the client protocol: what the cluster's input log keeps of such an epoch.
+struct BatchGroup {
+  batches @0 :List(Data);
+}
+
 struct BatchResult {
   results @0 :List(OpResult);
 }

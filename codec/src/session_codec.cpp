@@ -157,6 +157,9 @@ session::BatchResult get_batch_result(wire::BatchResult::Reader r) {
 
 namespace {
 constexpr char kBatchMagic[4] = {'M', 'G', 'O', 'P'};
+constexpr char kGroupMagic[4] = {'M', 'G', 'O', 'G'};
+/// Batches in one group at most, when decoding (the sequencer makes far fewer).
+constexpr std::size_t kGroupBatchesMax = std::size_t{1} << 16;
 constexpr char kResultMagic[4] = {'M', 'G', 'O', 'R'};
 constexpr char kAppliedMagic[4] = {'M', 'G', 'O', 'A'};
 }  // namespace
@@ -171,6 +174,37 @@ Result<std::string> encode_batch(const session::Batch& batch) {
 Result<session::Batch> decode_batch(std::string_view bytes) {
   return detail::decode<wire::Batch>(bytes, "operation batch", kBatchMagic, kSessionFormatVersion,
                                      [](wire::Batch::Reader r) { return detail::get_batch(r); });
+}
+
+Result<std::string> encode_batch_group(const std::vector<std::string_view>& batches) {
+  return detail::encode("batch group", kGroupMagic, kSessionFormatVersion,
+                        [&](capnp::MallocMessageBuilder& m) {
+                          auto list = m.initRoot<wire::BatchGroup>().initBatches(detail::n(batches.size()));
+                          for (std::size_t i = 0; i < batches.size(); ++i) {
+                            list.set(static_cast<unsigned>(i),
+                                     capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(batches[i].data()),
+                                                         batches[i].size()));
+                          }
+                        });
+}
+
+Result<std::vector<std::string>> decode_batch_group(std::string_view bytes) {
+  return detail::decode<wire::BatchGroup>(
+      bytes, "batch group", kGroupMagic, kSessionFormatVersion, [](wire::BatchGroup::Reader r) {
+        const auto list = r.getBatches();  // read once: each read counts against the limit
+        if (list.size() > kGroupBatchesMax) {
+          throw detail::DecodeError{"a group of " + std::to_string(list.size()) + " batches exceeds " +
+                                    std::to_string(kGroupBatchesMax)};
+        }
+        std::vector<std::string> out;
+        out.reserve(list.size());
+        for (const auto d : list) out.emplace_back(reinterpret_cast<const char*>(d.begin()), d.size());
+        return out;
+      });
+}
+
+bool is_batch_group(std::string_view bytes) {
+  return bytes.size() >= 4 && std::equal(kGroupMagic, kGroupMagic + 4, bytes.begin());
 }
 
 Result<std::string> encode_batch_result(const session::BatchResult& result) {

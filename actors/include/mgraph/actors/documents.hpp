@@ -33,6 +33,7 @@ namespace mgraph::actors {
 
 using transact_atom = caf::atom_constant<caf::atom("mg_txn")>;   ///< client -> sequencer
 using apply_atom = caf::atom_constant<caf::atom("mg_apply")>;    ///< sequencer -> driver
+using apply_group_atom = caf::atom_constant<caf::atom("mg_applyg")>;  ///< sequencer -> driver
 using schema_atom = caf::atom_constant<caf::atom("mg_schema")>;  ///< -> (name, source, fingerprint)
 using report_atom = caf::atom_constant<caf::atom("mg_report")>;  ///< sequencer -> driver
 using outcome_atom = caf::atom_constant<caf::atom("mg_outcome")>;  ///< driver -> sequencer
@@ -129,7 +130,9 @@ class ActorPartitions final : public PartitionSet {
 };
 
 /// The documents' driver, where the sequencer sends its epochs. Answers (apply_atom, epoch,
-/// Batch bytes) with the bytes of the BatchResult, and (schema_atom) with the schema's
+/// Batch bytes) with the bytes of the BatchResult, (apply_group_atom, epoch, BatchGroup
+/// bytes) with one BatchResult's bytes per batch (run as one epoch: session/merge.hpp),
+/// and (schema_atom) with the schema's
 /// name, source and fingerprint. After (report_atom, actor) it also sends that actor
 /// (outcome_atom, epoch, committed) for every batch it runs that changes documents, before
 /// it answers the batch. Over ActorPartitions it blocks while the partitions work: spawn it
@@ -140,13 +143,18 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
 
 /// Batches the sequencer logs with one sync at most (group commit); more wait for the next.
 inline constexpr std::size_t kGroupCommitBatchesMax = 1024;
+/// Requests the sequencer has at the driver at most: one epoch running, the next logged
+/// and waiting (its log write overlapped the running one); batches that arrive meanwhile
+/// wait at the sequencer and make the epoch after.
+inline constexpr std::size_t kEpochsAtDriver = 2;
 
 /// The sequencer. Answers (transact_atom, Batch bytes) with BatchResult bytes (the
 /// driver's answer, passed on), or an error for bytes that are no batch or a
 /// log that cannot be written. Group commit: the batches that arrive while it is busy
 /// (up to kGroupCommitBatchesMax) are logged together, with one sync, then sent to the
 /// driver in the order they came; each client is answered after its batch is durable and
-/// run. First it sends the logged epochs to `driver` again, so
+/// run. Batching: consecutive batches of those that session::mergeable accepts (up to
+/// session::kMergedBatchesMax) become one epoch, logged as one BatchGroup. First it sends the logged epochs to `driver` again, so
 /// the documents are what they were before a restart; they arrive before any client's.
 /// With an `observe`r, it asks the driver for the outcome of every epoch and passes
 /// each to it: a client may have its answer a moment before the outcome is observed (the

@@ -1,7 +1,7 @@
 #pragma once
 // Batches of typed operations and their results (session/operation.hpp) as bytes: a
-// Cap'n Proto message (codec/schema/session.capnp) after an 8-byte prefix, "MGOP", "MGOR"
-// or "MGOA" and the format version. Requests and answers of the client protocol use the
+// Cap'n Proto message (codec/schema/session.capnp) after an 8-byte prefix, "MGOP", "MGOG",
+// "MGOR" or "MGOA" and the format version. Requests and answers of the client protocol use the
 // same structures; the cluster's input log keeps each epoch's batch in these bytes, a
 // persistent embedded session's log each epoch's applied batch (ops, results, aliases).
 // Decoding bounds the reader and validates every enum, status code and value: bad bytes
@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mgraph/graph/status.hpp"
 #include "mgraph/session/operation.hpp"
@@ -19,6 +20,11 @@ inline constexpr std::uint32_t kSessionFormatVersion = 1;
 
 Result<std::string> encode_batch(const session::Batch& batch);
 Result<session::Batch> decode_batch(std::string_view bytes);
+/// Batches (each in encode_batch's bytes) that run as one epoch (session/merge.hpp):
+/// "MGOG". A log entry holds either form; is_batch_group tells which.
+Result<std::string> encode_batch_group(const std::vector<std::string_view>& batches);
+Result<std::vector<std::string>> decode_batch_group(std::string_view bytes);
+bool is_batch_group(std::string_view bytes);
 Result<std::string> encode_batch_result(const session::BatchResult& result);
 Result<session::BatchResult> decode_batch_result(std::string_view bytes);
 /// In Cap'n Proto's packed encoding (after the prefix), since the log keeps every epoch.
