@@ -285,8 +285,99 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     --queue->at_driver;
     queue->flush_if_due(self);
   };
+  // Logs the waiting batches (one sync) and sends them to the driver, as epochs.
+  auto flush = [self, driver, log, epoch, in_flight, observe, pending, queue, answered]() {
+    const std::size_t n = std::min(pending->size(), kGroupCommitBatchesMax);
+    if (n == 0) return;
+    // Epochs: a batch that reads only runs between them; a run of mergeable batches
+    // (two or more) is one epoch.
+    struct Run {
+      std::size_t first, count;
+      bool changes;
+      std::string group;  ///< the BatchGroup's bytes of a merged run
+    };
+    std::vector<Run> runs;
+    for (std::size_t i = 0; i < n;) {
+      std::size_t j = i + 1, ops = (*pending)[i].ops;
+      if ((*pending)[i].mergeable) {
+        while (j < n && (*pending)[j].mergeable && j - i < session::kMergedBatchesMax &&
+               ops + (*pending)[j].ops <= session::kMergedOpsMax) {
+          ops += (*pending)[j].ops;
+          ++j;
+        }
+      }
+      runs.push_back(Run{i, j - i, (*pending)[i].changes, {}});
+      i = j;
+    }
+    Status logged;
+    for (Run& r : runs) {
+      if (r.count < 2) continue;
+      std::vector<std::string_view> batches;
+      for (std::size_t k = r.first; k < r.first + r.count; ++k) batches.push_back((*pending)[k].bytes);
+      Result<std::string> group = codec::encode_batch_group(batches);
+      if (!group.is_ok()) logged = group.status();
+      else r.group = std::move(group).value();
+    }
+    // Durable before they run: a crash after this runs them again at the next start.
+    std::vector<std::pair<codec::Epoch, std::string_view>> epochs;
+    for (const Run& r : runs) {
+      if (!r.changes) continue;
+      epochs.emplace_back(*epoch + epochs.size() + 1,
+                          r.count >= 2 ? std::string_view(r.group) : std::string_view((*pending)[r.first].bytes));
+    }
+    if (logged.is_ok() && !epochs.empty()) logged = log->append_group(epochs);
+    for (Run& r : runs) {
+      std::vector<Pending> batch;
+      for (std::size_t k = 0; k < r.count; ++k) {
+        batch.push_back(std::move(pending->front()));
+        pending->pop_front();
+      }
+      if (!logged.is_ok()) {
+        for (Pending& p : batch)
+          p.rp.deliver(caf::make_error(caf::sec::runtime_error, "epoch log: " + logged.message()));
+        continue;
+      }
+      if (r.changes) {
+        ++*epoch;
+        if (observe) in_flight->emplace_back(*epoch, Clock::now());
+      }
+      // The sequencer answers, not the driver: only local actors ever hold the driver
+      // (a detached actor), so nothing remote keeps it from ending at shutdown. Replies
+      // come in the order of the requests: the driver takes one epoch at a time.
+      ++queue->at_driver;
+      if (r.count < 2) {
+        self->request(driver, caf::infinite, apply_atom::value, *epoch, std::move(batch[0].bytes))
+            .then(
+                [rp = batch[0].rp, answered](std::string& answer) mutable {
+                  rp.deliver(std::move(answer));
+                  answered();
+                },
+                [rp = batch[0].rp, answered](caf::error& e) mutable {
+                  rp.deliver(std::move(e));
+                  answered();
+                });
+        continue;
+      }
+      auto rps = std::make_shared<std::vector<caf::response_promise>>();
+      for (Pending& p : batch) rps->push_back(std::move(p.rp));
+      self->request(driver, caf::infinite, apply_group_atom::value, *epoch, std::move(r.group))
+          .then(
+              [rps, answered](std::vector<std::string>& answers) {
+                for (std::size_t k = 0; k < rps->size(); ++k) {
+                  if (k < answers.size()) (*rps)[k].deliver(std::move(answers[k]));
+                  else (*rps)[k].deliver(caf::make_error(caf::sec::runtime_error, "no answer for a batch of the epoch"));
+                }
+                answered();
+              },
+              [rps, answered](caf::error& e) {
+                for (caf::response_promise& rp : *rps) rp.deliver(e);
+                answered();
+              });
+    }
+    queue->flush_if_due(self);
+  };
   return {
-      [self, queue](transact_atom, const std::string& bytes) -> caf::delegated<caf::message> {
+      [self, queue, flush](transact_atom, const std::string& bytes) -> caf::delegated<caf::message> {
         Result<session::Batch> batch = codec::decode_batch(bytes);
         auto rp = self->make_response_promise();
         if (!batch.is_ok()) {
@@ -295,99 +386,18 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         }
         queue->pending.push_back(Pending{bytes, changes_documents(*batch), session::mergeable(*batch),
                                          batch->size(), std::move(rp)});
-        queue->flush_if_due(self);
+        // An idle driver takes it at once (a lone client waits for no message); otherwise
+        // it waits for the flush, with whatever arrives meanwhile.
+        if (queue->at_driver == 0 && !queue->flush_sent) {
+          flush();
+        } else {
+          queue->flush_if_due(self);
+        }
         return {};
       },
-      [self, driver, log, epoch, in_flight, observe, pending, queue, answered](flush_atom) {
+      [queue, flush](flush_atom) {
         queue->flush_sent = false;
-        const std::size_t n = std::min(pending->size(), kGroupCommitBatchesMax);
-        if (n == 0) return;
-        // Epochs: a batch that reads only runs between them; a run of mergeable batches
-        // (two or more) is one epoch.
-        struct Run {
-          std::size_t first, count;
-          bool changes;
-          std::string group;  ///< the BatchGroup's bytes of a merged run
-        };
-        std::vector<Run> runs;
-        for (std::size_t i = 0; i < n;) {
-          std::size_t j = i + 1, ops = (*pending)[i].ops;
-          if ((*pending)[i].mergeable) {
-            while (j < n && (*pending)[j].mergeable && j - i < session::kMergedBatchesMax &&
-                   ops + (*pending)[j].ops <= session::kMergedOpsMax) {
-              ops += (*pending)[j].ops;
-              ++j;
-            }
-          }
-          runs.push_back(Run{i, j - i, (*pending)[i].changes, {}});
-          i = j;
-        }
-        Status logged;
-        for (Run& r : runs) {
-          if (r.count < 2) continue;
-          std::vector<std::string_view> batches;
-          for (std::size_t k = r.first; k < r.first + r.count; ++k) batches.push_back((*pending)[k].bytes);
-          Result<std::string> group = codec::encode_batch_group(batches);
-          if (!group.is_ok()) logged = group.status();
-          else r.group = std::move(group).value();
-        }
-        // Durable before they run: a crash after this runs them again at the next start.
-        std::vector<std::pair<codec::Epoch, std::string_view>> epochs;
-        for (const Run& r : runs) {
-          if (!r.changes) continue;
-          epochs.emplace_back(*epoch + epochs.size() + 1,
-                              r.count >= 2 ? std::string_view(r.group) : std::string_view((*pending)[r.first].bytes));
-        }
-        if (logged.is_ok() && !epochs.empty()) logged = log->append_group(epochs);
-        for (Run& r : runs) {
-          std::vector<Pending> batch;
-          for (std::size_t k = 0; k < r.count; ++k) {
-            batch.push_back(std::move(pending->front()));
-            pending->pop_front();
-          }
-          if (!logged.is_ok()) {
-            for (Pending& p : batch)
-              p.rp.deliver(caf::make_error(caf::sec::runtime_error, "epoch log: " + logged.message()));
-            continue;
-          }
-          if (r.changes) {
-            ++*epoch;
-            if (observe) in_flight->emplace_back(*epoch, Clock::now());
-          }
-          // The sequencer answers, not the driver: only local actors ever hold the driver
-          // (a detached actor), so nothing remote keeps it from ending at shutdown. Replies
-          // come in the order of the requests: the driver takes one epoch at a time.
-          ++queue->at_driver;
-          if (r.count < 2) {
-            self->request(driver, caf::infinite, apply_atom::value, *epoch, std::move(batch[0].bytes))
-                .then(
-                    [rp = batch[0].rp, answered](std::string& answer) mutable {
-                      rp.deliver(std::move(answer));
-                      answered();
-                    },
-                    [rp = batch[0].rp, answered](caf::error& e) mutable {
-                      rp.deliver(std::move(e));
-                      answered();
-                    });
-            continue;
-          }
-          auto rps = std::make_shared<std::vector<caf::response_promise>>();
-          for (Pending& p : batch) rps->push_back(std::move(p.rp));
-          self->request(driver, caf::infinite, apply_group_atom::value, *epoch, std::move(r.group))
-              .then(
-                  [rps, answered](std::vector<std::string>& answers) {
-                    for (std::size_t k = 0; k < rps->size(); ++k) {
-                      if (k < answers.size()) (*rps)[k].deliver(std::move(answers[k]));
-                      else (*rps)[k].deliver(caf::make_error(caf::sec::runtime_error, "no answer for a batch of the epoch"));
-                    }
-                    answered();
-                  },
-                  [rps, answered](caf::error& e) {
-                    for (caf::response_promise& rp : *rps) rp.deliver(e);
-                    answered();
-                  });
-        }
-        queue->flush_if_due(self);
+        flush();
       },
       [in_flight, observe, replayed_last](outcome_atom, codec::Epoch e, bool committed) {
         if (!observe) return;
