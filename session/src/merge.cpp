@@ -7,21 +7,8 @@ namespace mgraph::session {
 
 bool mergeable(const Batch& batch) {
   if (batch.size() < 2 || batch.back().kind != OpKind::commit) return false;
-  return std::all_of(batch.begin(), batch.end() - 1, [](const Op& op) {
-    switch (op.kind) {
-      case OpKind::create:
-      case OpKind::update:
-      case OpKind::remove:
-      case OpKind::link:
-      case OpKind::unlink:
-      case OpKind::set:
-      case OpKind::ack:
-      case OpKind::invalid:
-        return true;
-      default:
-        return false;
-    }
-  });
+  return std::all_of(batch.begin(), batch.end() - 1,
+                     [](const Op& op) { return is_mutation(op.kind) || op.kind == OpKind::invalid; });
 }
 
 namespace {

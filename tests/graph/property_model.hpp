@@ -59,25 +59,21 @@
 #include <vector>
 
 #include "mgraph/graph/graph.hpp"
+#include "mgraph/graph/prng.hpp"
 
 namespace mgraph::property {
 
-/// splitmix64 (Steele, Lea, Flood 2014): tiny, portable, identical on every platform,
-/// so a seed printed by a failing run replays the same graph and operations anywhere.
+/// The project's splitmix64 (mgraph/graph/prng.hpp) with the draws the model needs: a
+/// seed printed by a failing run replays the same graph and operations anywhere.
 class Rng {
  public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
+  explicit Rng(std::uint64_t seed) : prng_(seed) {}
 
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
+  std::uint64_t next() { return prng_.next(); }
   /// In [0, bound). The modulo bias is negligible here and keeps the stream portable.
   std::uint64_t below(std::uint64_t bound) {
     MG_ASSERT(bound > 0);
-    return next() % bound;
+    return prng_.below(bound);
   }
   /// In [lo, hi], both inclusive. REQUIRES: lo <= hi.
   std::int64_t between(std::int64_t lo, std::int64_t hi) {
@@ -90,7 +86,7 @@ class Rng {
   bool chance(unsigned per_mille) { return below(1000) < per_mille; }
 
  private:
-  std::uint64_t state_;
+  Prng prng_;
 };
 
 /// What a node computes. Every op reads its inputs in order, except select and prefix,
