@@ -224,7 +224,8 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
 }
 
 caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
-                              EpochObserver observe) {
+                              EpochObserver observe, BatchingOptions batching) {
+  batching.transactions_max = std::clamp<std::size_t>(batching.transactions_max, 1, session::kMergedBatchesMax);
   using Clock = std::chrono::steady_clock;
   auto epoch = std::make_shared<codec::Epoch>(0);
   // Before any epoch: the driver reports outcomes here (messages from one actor to
@@ -286,7 +287,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     queue->flush_if_due(self);
   };
   // Logs the waiting batches (one sync) and sends them to the driver, as epochs.
-  auto flush = [self, driver, log, epoch, in_flight, observe, pending, queue, answered]() {
+  auto flush = [self, driver, log, epoch, in_flight, observe, pending, queue, answered, batching]() {
     const std::size_t n = std::min(pending->size(), kGroupCommitBatchesMax);
     if (n == 0) return;
     // Epochs: a batch that reads only runs between them; a run of mergeable batches
@@ -298,11 +299,13 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     };
     std::vector<Run> runs;
     for (std::size_t i = 0; i < n;) {
-      std::size_t j = i + 1, ops = (*pending)[i].ops;
+      std::size_t j = i + 1, ops = (*pending)[i].ops, bytes = (*pending)[i].bytes.size();
       if ((*pending)[i].mergeable) {
-        while (j < n && (*pending)[j].mergeable && j - i < session::kMergedBatchesMax &&
-               ops + (*pending)[j].ops <= session::kMergedOpsMax) {
+        while (j < n && (*pending)[j].mergeable && j - i < batching.transactions_max &&
+               ops + (*pending)[j].ops <= session::kMergedOpsMax &&
+               bytes + (*pending)[j].bytes.size() <= batching.bytes_max) {
           ops += (*pending)[j].ops;
+          bytes += (*pending)[j].bytes.size();
           ++j;
         }
       }

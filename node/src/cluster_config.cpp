@@ -21,7 +21,8 @@ using Keys = std::span<const std::string_view>;
 /// The keys each table may hold.
 constexpr std::string_view top_keys[] = {"cluster", "node"};
 constexpr std::string_view cluster_keys[] = {"schema", "seed", "fields", "partitions", "epochs",
-                                             "peer_frame_bytes_max"};
+                                             "peer_frame_bytes_max", "batch_transactions_max",
+                                             "batch_bytes_max"};
 constexpr std::string_view node_keys[] = {"name",        "host",        "port",
                                            "client_port", "coordinator", "partitions"};
 
@@ -114,9 +115,16 @@ Status parse_cluster_table(const std::string& path, const toml::table& root, Clu
   auto frame = integer(path, *cluster, "peer_frame_bytes_max", peer_frame_bytes_default,
                        peer_frame_bytes_lower, peer_frame_bytes_upper, "cluster",
                        "each peer connection may make a node hold one frame of this size");
-  for (const Result<std::int64_t>* r : {&seed, &fields, &parts, &epochs, &frame}) {
+  auto batch = integer(path, *cluster, "batch_transactions_max", batch_transactions_default, 1,
+                       batch_transactions_upper, "cluster",
+                       "a failed epoch runs each of its transactions again alone");
+  auto batch_bytes = integer(path, *cluster, "batch_bytes_max", batch_bytes_default, batch_bytes_lower,
+                             batch_bytes_upper, "cluster");
+  for (const Result<std::int64_t>* r : {&seed, &fields, &parts, &epochs, &frame, &batch, &batch_bytes}) {
     if (!r->is_ok()) return r->status();
   }
+  c.batch_transactions_max = static_cast<std::size_t>(*batch);
+  c.batch_bytes_max = static_cast<std::size_t>(*batch_bytes);
   c.workload.seed = static_cast<std::uint64_t>(*seed);
   c.workload.fields = static_cast<std::size_t>(*fields);
   c.partitions = static_cast<std::size_t>(*parts);

@@ -52,6 +52,17 @@ inline constexpr std::int64_t peer_frame_bytes_lower = 256 << 10;
 /// Largest peer_frame_bytes_max: each open peer connection may make CAF hold one frame of
 /// this size, so it bounds what a peer that sends nothing else can pin.
 inline constexpr std::int64_t peer_frame_bytes_upper = 256 << 20;
+/// Default client transactions in one epoch (batching): enough that 64 concurrent clients
+/// share an epoch, few enough that a failed epoch's re-run (each alone) stays short.
+inline constexpr std::int64_t batch_transactions_default = 64;
+/// Largest batch_transactions_max: session::kMergedBatchesMax.
+inline constexpr std::int64_t batch_transactions_upper = 1024;
+/// Default bytes of one epoch's transactions together: one log entry, one driver run.
+inline constexpr std::int64_t batch_bytes_default = 4 << 20;
+/// Bounds of batch_bytes_max: one client request may be 64 MiB (the client protocol's
+/// bound); a larger one still runs, alone.
+inline constexpr std::int64_t batch_bytes_lower = 1 << 10;
+inline constexpr std::int64_t batch_bytes_upper = 64 << 20;
 
 struct NodeConfig {
   std::string name;
@@ -76,6 +87,10 @@ struct ClusterConfig {
   std::size_t partitions = 3;
   WorkloadConfig workload;
   std::uint32_t peer_frame_bytes_max = peer_frame_bytes_default;
+  /// Batching (actors::BatchingOptions): client transactions in one epoch at most, and
+  /// their bytes together.
+  std::size_t batch_transactions_max = batch_transactions_default;
+  std::size_t batch_bytes_max = batch_bytes_default;
   std::vector<NodeConfig> nodes;
 
   const NodeConfig* find(const std::string& name) const;

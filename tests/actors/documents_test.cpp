@@ -41,7 +41,8 @@ using testing::read_file;
 class ActorCluster final : public session::Backend {
  public:
   ActorCluster(caf::actor_system& sys, std::shared_ptr<const schema::Schema> schema,
-               EpochLog* log, EpochObserver observe = {}, std::uint32_t partitions = 1)
+               EpochLog* log, EpochObserver observe = {}, std::uint32_t partitions = 1,
+               BatchingOptions batching = {})
       : sys_(sys), sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
     PartitionedDocuments::Options options;
     options.partitions = partitions;
@@ -49,7 +50,7 @@ class ActorCluster final : public session::Backend {
     partition_ = sys.spawn(documents_driver_actor,
                            std::make_shared<PartitionedDocuments>(schema, options),
                            SchemaInfo{"test", schema->source.text, 7});
-    sequencer_ = sys.spawn(sequencer_actor, partition_, log, std::move(observe));
+    sequencer_ = sys.spawn(sequencer_actor, partition_, log, std::move(observe), batching);
     sched_.run();
   }
   ~ActorCluster() override {
@@ -288,6 +289,47 @@ TEST_F(Documents, BatchesThatArriveTogetherShareEpochsAndOneSyncAndAreAnsweredIn
   const session::OpResult price = codec::decode_batch_result(*again[0])->at(0);
   EXPECT_EQ(price.value, Value(7.0));
   EXPECT_EQ(price.revision, 3u);  // three epochs, three revisions
+}
+
+TEST_F(Documents, TheBatchingBoundsLimitWhatSharesAnEpoch) {
+  auto schema = compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
+  ASSERT_NE(schema, nullptr);
+  auto txn = [](double price) {
+    session::Batch b;
+    session::Op update;
+    update.kind = session::OpKind::update;
+    update.refs.push_back(session::RecordRef{1, {}, "#1"});
+    update.values.emplace_back("price", Value(price));
+    session::Op commit;
+    commit.kind = session::OpKind::commit;
+    b.push_back(update);
+    b.push_back(commit);
+    return codec::encode_batch(b).value();
+  };
+  session::Op create;
+  create.kind = session::OpKind::create;
+  create.entity = "Item";
+  session::Op commit;
+  commit.kind = session::OpKind::commit;
+  const std::string setup = codec::encode_batch({create, commit}).value();
+  // Six transactions behind the one the idle driver takes at once: with at most 2 per
+  // epoch they make 3 epochs; with 1, 6; with a byte bound below two of them, 6 too.
+  struct Bound {
+    BatchingOptions batching;
+    codec::Epoch epochs;
+  };
+  for (const Bound& b : {Bound{{2, 1 << 20}, 1 + 1 + 3}, Bound{{1, 1 << 20}, 1 + 1 + 6},
+                         Bound{{64, txn(1).size() + 1}, 1 + 1 + 6}, Bound{{}, 1 + 1 + 1}}) {
+    SCOPED_TRACE(std::to_string(b.batching.transactions_max) + " transactions, " +
+                 std::to_string(b.batching.bytes_max) + " bytes");
+    CountingLog log;
+    ActorCluster cluster(sys, schema, &log, {}, 1, b.batching);
+    ASSERT_TRUE(cluster.raw(setup).is_ok());
+    const std::vector<Result<std::string>> answers =
+        cluster.raw_all({txn(1), txn(2), txn(3), txn(4), txn(5), txn(6), txn(7)});
+    for (const Result<std::string>& a : answers) ASSERT_TRUE(a.is_ok()) << a.status().message();
+    EXPECT_EQ(log.last().value(), b.epochs);
+  }
 }
 
 TEST_F(Documents, TheSequencerObservesEveryEpochsOutcomeInOrder) {

@@ -53,7 +53,7 @@ std::string with(const Case& c) {
 const Case kCases[] = {
     // Unknown tables and keys: a typo must not be ignored.
     {6, "epoch = 5", ":6:1: unknown key 'epoch' in [cluster]; known: schema, seed, fields, partitions, "
-                     "epochs, peer_frame_bytes_max"},
+                     "epochs, peer_frame_bytes_max, batch_transactions_max, batch_bytes_max"},
     {11, "prot = 7000", ":11:1: unknown key 'prot' in [[node]]; known: name, host, port, client_port, "
                         "coordinator, partitions"},
     {1, "[clustr]", ":1:2: unknown table [clustr]; known: cluster, node"},
@@ -86,6 +86,11 @@ const Case kCases[] = {
     {6, "peer_frame_bytes_max = 1000", ":6:24: cluster.peer_frame_bytes_max must be an integer "
                                        "in [262144, 268435456]"},
     {6, "peer_frame_bytes_max = 4294967295", ":6:24: cluster.peer_frame_bytes_max must be"},
+    {6, "batch_transactions_max = 0", ":6:26: cluster.batch_transactions_max must be an integer in "
+                                      "[1, 1024] (a failed epoch runs each of its transactions again alone)"},
+    {6, "batch_transactions_max = 1025", ":6:26: cluster.batch_transactions_max must be an integer in [1, 1024]"},
+    {6, "batch_bytes_max = 512", ":6:19: cluster.batch_bytes_max must be an integer in [1024, 67108864]"},
+    {6, "batch_bytes_max = \"4M\"", ":6:19: cluster.batch_bytes_max must be an integer"},
     {0, "port = 65536", ":15:8: node b.port must be an integer in [0, 65535]"},
     {0, "port = -1", ":15:8: node b.port must be an integer in [0, 65535]"},
     {8, "name = \"\"", ":8:8: node 1.name must be a string of 1 to 64 bytes"},
@@ -155,6 +160,14 @@ TEST(Config, TheShippedAndTheValidConfigurationsLoad) {
       "c.toml");
   ASSERT_TRUE(limit.is_ok()) << limit.status().message();
   EXPECT_EQ(limit->peer_frame_bytes_max, 262144u);
+  EXPECT_EQ(loaded->batch_transactions_max, 64u);
+  EXPECT_EQ(loaded->batch_bytes_max, std::size_t{4} << 20);
+  auto batching = node::parse_cluster_config(
+      std::string(valid).insert(valid.find("\n[[node]]"), "\nbatch_transactions_max = 1\nbatch_bytes_max = 1024"),
+      "c.toml");
+  ASSERT_TRUE(batching.is_ok()) << batching.status().message();
+  EXPECT_EQ(batching->batch_transactions_max, 1u);
+  EXPECT_EQ(batching->batch_bytes_max, 1024u);
   auto shipped =
       node::load_cluster_config(std::string(MGRAPH_SOURCE_DIR) + "/cluster-configs/local-3.toml");
   EXPECT_TRUE(shipped.is_ok()) << shipped.status().message();

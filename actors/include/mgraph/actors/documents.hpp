@@ -143,6 +143,14 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
 
 /// Batches the sequencer logs with one sync at most (group commit); more wait for the next.
 inline constexpr std::size_t kGroupCommitBatchesMax = 1024;
+
+/// How the sequencer makes epochs of several clients' transactions (session/merge.hpp).
+struct BatchingOptions {
+  /// Transactions in one epoch at most (1: each alone); at most session::kMergedBatchesMax.
+  std::size_t transactions_max = 64;
+  /// Their encoded bytes together at most: a bound on one epoch's log entry and work.
+  std::size_t bytes_max = std::size_t{4} << 20;
+};
 /// Requests the sequencer has at the driver at most: one epoch running, the next logged
 /// and waiting (its log write overlapped the running one); batches that arrive meanwhile
 /// wait at the sequencer and make the epoch after.
@@ -153,14 +161,14 @@ inline constexpr std::size_t kEpochsAtDriver = 2;
 /// log that cannot be written. Group commit: the batches that arrive while it is busy
 /// (up to kGroupCommitBatchesMax) are logged together, with one sync, then sent to the
 /// driver in the order they came; each client is answered after its batch is durable and
-/// run. Batching: consecutive batches of those that session::mergeable accepts (up to
-/// session::kMergedBatchesMax) become one epoch, logged as one BatchGroup. First it sends the logged epochs to `driver` again, so
+/// run. Batching: consecutive batches of those that session::mergeable accepts (within
+/// `batching`'s bounds and session::kMergedOpsMax) become one epoch, logged as one BatchGroup. First it sends the logged epochs to `driver` again, so
 /// the documents are what they were before a restart; they arrive before any client's.
 /// With an `observe`r, it asks the driver for the outcome of every epoch and passes
 /// each to it: a client may have its answer a moment before the outcome is observed (the
 /// outcome travels apart, so that counting adds nothing to a client's round trip).
 /// REQUIRES: `log` outlives the actor.
 caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
-                              EpochObserver observe);
+                              EpochObserver observe, BatchingOptions batching);
 
 }  // namespace mgraph::actors

@@ -20,10 +20,11 @@
 
 namespace mgraph::session {
 
-/// Transactions in one merged epoch at most: a bound on the work one failure repeats.
-inline constexpr std::size_t kMergedBatchesMax = 64;
+/// Transactions in one merged epoch at most, whatever a configuration asks: a bound on the
+/// work one failure repeats (each runs again alone).
+inline constexpr std::size_t kMergedBatchesMax = 1024;
 /// Operations of one merged epoch at most (the transactions' ops together).
-inline constexpr std::size_t kMergedOpsMax = 4096;
+inline constexpr std::size_t kMergedOpsMax = std::size_t{1} << 16;
 
 /// Whether `batch` may share an epoch with others: create, update, delete, link, unlink,
 /// set, ack and lines that did not parse, then one commit, its last op.
