@@ -224,9 +224,10 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
 }
 
 caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
-                              EpochObserver observe, BatchingOptions batching) {
+                              EpochObserver observe, SequencerOptions options) {
+  BatchingOptions batching = options.batching;
   batching.transactions_max = std::clamp<std::size_t>(batching.transactions_max, 1, session::kMergedBatchesMax);
-  using Clock = std::chrono::steady_clock;
+  const SteadyClock now = options.now ? std::move(options.now) : system_steady_clock();
   auto epoch = std::make_shared<codec::Epoch>(0);
   // Before any epoch: the driver reports outcomes here (messages from one actor to
   // another arrive in the order sent).
@@ -255,7 +256,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   }
   const codec::Epoch replayed_last = *epoch;
   // The epochs numbered here whose outcome is still to come, oldest first, and when.
-  auto in_flight = std::make_shared<std::deque<std::pair<codec::Epoch, Clock::time_point>>>();
+  auto in_flight = std::make_shared<std::deque<std::pair<codec::Epoch, std::chrono::steady_clock::time_point>>>();
   // Batches received and not yet logged, in order of arrival. While fewer than
   // kEpochsAtDriver requests are at the driver, a flush message to itself, sent with the
   // first of them, arrives after every batch already in the mailbox: those are logged
@@ -287,7 +288,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     queue->flush_if_due(self);
   };
   // Logs the waiting batches (one sync) and sends them to the driver, as epochs.
-  auto flush = [self, driver, log, epoch, in_flight, observe, pending, queue, answered, batching]() {
+  auto flush = [self, driver, log, epoch, in_flight, observe, pending, queue, answered, batching, now]() {
     const std::size_t n = std::min(pending->size(), kGroupCommitBatchesMax);
     if (n == 0) return;
     // Epochs: a batch that reads only runs between them; a run of mergeable batches
@@ -342,7 +343,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       }
       if (r.changes) {
         ++*epoch;
-        if (observe) in_flight->emplace_back(*epoch, Clock::now());
+        if (observe) in_flight->emplace_back(*epoch, now());
       }
       // The sequencer answers, not the driver: only local actors ever hold the driver
       // (a detached actor), so nothing remote keeps it from ending at shutdown. Replies
@@ -402,7 +403,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         queue->flush_sent = false;
         flush();
       },
-      [in_flight, observe, replayed_last](outcome_atom, codec::Epoch e, bool committed) {
+      [in_flight, observe, replayed_last, now](outcome_atom, codec::Epoch e, bool committed) {
         if (!observe) return;
         if (e <= replayed_last) {
           observe(EpochOutcome{e, committed, true, 0});
@@ -412,7 +413,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         while (!in_flight->empty() && in_flight->front().first < e) in_flight->pop_front();
         double seconds = 0;
         if (!in_flight->empty() && in_flight->front().first == e) {
-          seconds = std::chrono::duration<double>(Clock::now() - in_flight->front().second).count();
+          seconds = std::chrono::duration<double>(now() - in_flight->front().second).count();
           in_flight->pop_front();
         }
         observe(EpochOutcome{e, committed, false, seconds});

@@ -56,7 +56,7 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
     // Detached: it waits for the partitions' replies on its own thread.
     *driver = self->system().spawn<caf::detached>(actors::documents_driver_actor, documents,
                                                   id.schema);
-    *sequencer = self->spawn(actors::sequencer_actor, *driver, setup.log, setup.observe, setup.batching);
+    *sequencer = self->spawn(actors::sequencer_actor, *driver, setup.log, setup.observe, setup.sequencer);
     self->monitor(*sequencer);
     state->set_sequencer(*sequencer);
     for (const auto& [name, r] : *nodes) self->send(r.node, sequencer_atom::value, *sequencer);

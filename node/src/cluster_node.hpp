@@ -57,7 +57,7 @@ struct CoordinatorSetup {
   actors::EpochLog* log = nullptr;  ///< outlives the actor
   /// Given every epoch's outcome by the sequencer (on its thread); may be empty.
   actors::EpochObserver observe;
-  actors::BatchingOptions batching;
+  actors::SequencerOptions sequencer;
 };
 
 /// The node actor every node publishes. `partitions`: this node's partition actors, in the

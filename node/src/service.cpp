@@ -164,8 +164,8 @@ int run_service(const ServiceOptions& o) {
   const caf::actor node =
       sys.spawn(node_actor, id, &state, partitions,
                 CoordinatorSetup{std::move(placement), partition_count, log.get(), observe,
-                                 actors::BatchingOptions{o.config.batch_transactions_max,
-                                                         o.config.batch_bytes_max}});
+                                 actors::SequencerOptions{{o.config.batch_transactions_max,
+                                                           o.config.batch_bytes_max}}});
   // Whatever way this returns, the node's actors stop first (the actor system's
   // destructor waits for them), and `state` lets go of the sequencer: a handle outliving
   // the actor system would keep the documents' driver, a detached actor, from ending.

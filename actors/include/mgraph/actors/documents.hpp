@@ -18,6 +18,7 @@
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -151,6 +152,18 @@ struct BatchingOptions {
   /// Their encoded bytes together at most: a bound on one epoch's log entry and work.
   std::size_t bytes_max = std::size_t{4} << 20;
 };
+
+/// The sequencer's clock, for an epoch's time from its number to its outcome (the seam
+/// tests control).
+using SteadyClock = std::function<std::chrono::steady_clock::time_point()>;
+inline SteadyClock system_steady_clock() {
+  return [] { return std::chrono::steady_clock::now(); };
+}
+
+struct SequencerOptions {
+  BatchingOptions batching;
+  SteadyClock now = system_steady_clock();
+};
 /// Requests the sequencer has at the driver at most: one epoch running, the next logged
 /// and waiting (its log write overlapped the running one); batches that arrive meanwhile
 /// wait at the sequencer and make the epoch after.
@@ -169,6 +182,6 @@ inline constexpr std::size_t kEpochsAtDriver = 2;
 /// outcome travels apart, so that counting adds nothing to a client's round trip).
 /// REQUIRES: `log` outlives the actor.
 caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
-                              EpochObserver observe, BatchingOptions batching);
+                              EpochObserver observe, SequencerOptions options);
 
 }  // namespace mgraph::actors
