@@ -80,8 +80,10 @@ ActorPartitions::~ActorPartitions() = default;
 std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>& calls) {
   std::vector<codec::PartitionReply> replies(calls.size());
   auto unavailable = [&](std::size_t i, const std::string& why) {
-    replies[i].status = Status(StatusCode::io_error, "unavailable: partition " +
-                                                         std::to_string(calls[i].first) + ": " + why);
+    const std::uint32_t p = calls[i].first;
+    const std::string where = p < hosts_.size() && !hosts_[p].empty() ? " (" + hosts_[p] + ")" : "";
+    replies[i].status =
+        Status(StatusCode::io_error, "unavailable: partition " + std::to_string(p) + where + ": " + why);
   };
   // One requester for every call: a new actor per call would make each remote node build
   // a proxy for it. Requests and replies are plain messages tagged with the call's number

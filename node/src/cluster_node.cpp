@@ -49,10 +49,17 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
       self->send_exit(*sequencer, caf::exit_reason::user_shutdown);
       self->send_exit(*driver, caf::exit_reason::user_shutdown);
     }
-    auto documents = std::make_shared<actors::PartitionedDocuments>(
-        std::make_unique<actors::ActorPartitions>(self->system(), *all,
-                                                  caf::timespan{kPartitionRequestTimeout}),
-        actors::PartitionedDocuments::Options{});
+    auto partitions = std::make_unique<actors::ActorPartitions>(self->system(), *all,
+                                                                caf::timespan{kPartitionRequestTimeout});
+    std::vector<std::string> hosts(setup.partitions);
+    for (const auto& [name, ids] : setup.placement) {
+      for (const codec::PartitionId p : ids) {
+        if (p < hosts.size()) hosts[p] = "node " + name;
+      }
+    }
+    partitions->set_hosts(std::move(hosts));
+    auto documents = std::make_shared<actors::PartitionedDocuments>(std::move(partitions),
+                                                                    actors::PartitionedDocuments::Options{});
     // Detached: it waits for the partitions' replies on its own thread.
     *driver = self->system().spawn<caf::detached>(actors::documents_driver_actor, documents,
                                                   id.schema);

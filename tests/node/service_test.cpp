@@ -416,6 +416,29 @@ TEST_F(Service, ConcurrentClientsSharingEpochsLoseNothingAndALoggedClusterComesB
   stop_all();
 }
 
+TEST_F(Service, ANodeKilledMidRunMakesTransactionsFailAtOnceNamingItsPartitionsAndNode) {
+  const int client = start(read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs"));
+  ASSERT_GT(client, 0) << n1_.printed << n2_.printed << n3_.printed;
+  const std::string address = "127.0.0.1:" + std::to_string(client);
+  int rc = 0;
+  std::string out = mgraph({"eval", "--connect", address, "--script", file("a.mgscript", "create Customer c\ncommit\n")}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  // n2 hosts partitions 1 and 2 (kSpread).
+  ::kill(n2_.pid, SIGKILL);
+  n2_.finish(kSilenceMs);
+  n2_.pid = -1;
+  // Answered as soon as the coordinator learns n2 is gone, not after the driver's 30 s
+  // bound on a reply (kPartitionRequestTimeout): this wait's own bound is a third of it.
+  ChildProcess c = ChildProcess::spawn(
+      {MGRAPH_BINARY, "eval", "--connect", address, "--script", file("b.mgscript", "create Customer d\ncommit\n")});
+  rc = c.finish(10'000);
+  out = c.printed;
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("unavailable: partition "), std::string::npos) << out;
+  EXPECT_NE(out.find("(node n2)"), std::string::npos) << out;
+  EXPECT_NE(out.find("the transaction was rolled back"), std::string::npos) << out;
+}
+
 TEST_F(Service, ANodeWithAnotherSchemaIsRefused) {
   file("schema.mgs", "entity A { x: int = 0 }\n");
   file("other.mgs", "entity A { x: int = 1 }\n");

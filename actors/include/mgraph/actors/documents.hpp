@@ -115,6 +115,8 @@ class ActorPartitions final : public PartitionSet {
   /// awaited: where a test's deterministic scheduler runs the partitions.
   ActorPartitions(caf::actor_system& system, std::vector<caf::actor> partitions,
                   caf::timespan timeout, std::function<void()> pump = {});
+  /// Names where each partition lives (e.g. its node), in "unavailable" replies.
+  void set_hosts(std::vector<std::string> hosts) { hosts_ = std::move(hosts); }
   ~ActorPartitions() override;
   std::uint32_t size() const override { return static_cast<std::uint32_t>(partitions_.size()); }
   std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) override;
@@ -128,6 +130,7 @@ class ActorPartitions final : public PartitionSet {
   std::unique_ptr<caf::scoped_actor> self_;
   std::uint64_t calls_ = 0;
   std::vector<std::string> gone_;  ///< per partition: why it is gone (empty: it is not)
+  std::vector<std::string> hosts_;  ///< per partition: where it lives (empty: not known)
 };
 
 /// The documents' driver, where the sequencer sends its epochs. Answers (apply_atom, epoch,
