@@ -69,7 +69,7 @@ if [ -x build/node/mgraphd ]; then
   wait_for "$demo_dir/n2.json"
   wait_for "$demo_dir/n3.json"
   for _ in $(seq 100); do
-    ./build/node/mgraphctl --socket "$demo_dir/n3.sock" status 2>/dev/null | grep -q '"ready":true' && break
+    ./build/node/mgraphctl --json --socket "$demo_dir/n3.sock" status 2>/dev/null | grep -q '"ready":true' && break
     sleep 0.1
   done
   echo
@@ -94,7 +94,7 @@ if [ -x build/node/mgraphd ]; then
   echo "   owned_fields_changed: fields of the records it owns that commits, undo and redo changed"
   echo "   values_sent: values it computed that formulas on other partitions read"
   for n in n1 n2 n3; do
-    work=$(./build/node/mgraphctl --socket "$demo_dir/$n.sock" status \
+    work=$(./build/node/mgraphctl --json --socket "$demo_dir/$n.sock" status \
       | sed -n 's/.*"partition_work":\(\[.*\]\).*/\1/p')
     echo "   $n: $work"
   done

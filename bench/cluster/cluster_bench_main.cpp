@@ -346,7 +346,9 @@ int run(const Args& args) {
          .committed = &committed,
          .aborted = &aborted,
          .last = &last,
-         .more = {}},
+         .more = {},
+         .partitions_work = {},
+         .epochs = {}},
         [&] {
           shutdown_requested = true;
           if (!self_config->coordinator) caf::anon_send(node, stop_atom::value);

@@ -32,7 +32,14 @@ struct NodeStatus {
   /// More members of the status answer, read at each request (peers, client port, ...);
   /// may be empty. Called on the admin socket's thread.
   std::function<nlohmann::ordered_json()> more;
+  /// What each partition hosted here did: [{"partition":P, ...counters}]; may be empty.
+  std::function<nlohmann::ordered_json()> partitions_work;
+  /// The last N epochs this node counted (NodeState::recent_epochs); may be empty.
+  std::function<nlohmann::ordered_json(std::size_t)> epochs;
 };
+
+/// Epochs `epochs` answers without a count, and at most.
+inline constexpr std::size_t kEpochsShownDefault = 20;
 
 /// The admin commands of a node described by `status`; `shutdown` is called, on the admin
 /// socket's thread, for the shutdown command.

@@ -1,5 +1,7 @@
 #include "node_state.hpp"
 
+#include <cmath>
+
 namespace mgraph::node {
 
 const char* peer_state_name(PeerState s) {
@@ -79,6 +81,23 @@ void NodeState::count_batch() {
 void NodeState::count_epoch(const actors::EpochOutcome& outcome) {
   if (!outcome.replayed) (outcome.committed ? committed_ : aborted_).fetch_add(1);
   last_epoch_.store(outcome.epoch);
+  std::lock_guard lock(mu_);
+  recent_.push_back(outcome);
+  if (recent_.size() > kRecentEpochsMax) recent_.pop_front();
+}
+
+nlohmann::ordered_json NodeState::recent_epochs(std::size_t n) const {
+  std::lock_guard lock(mu_);
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  const std::size_t first = recent_.size() > n ? recent_.size() - n : 0;
+  for (std::size_t i = first; i < recent_.size(); ++i) {
+    const actors::EpochOutcome& e = recent_[i];
+    out.push_back({{"epoch", e.epoch},
+                   {"committed", e.committed},
+                   {"replayed", e.replayed},
+                   {"ms", std::round(e.seconds * 1e6) / 1e3}});  // to the microsecond
+  }
+  return out;
 }
 
 }  // namespace mgraph::node

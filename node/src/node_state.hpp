@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <functional>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,6 +23,10 @@
 #include "mgraph/graph/status.hpp"
 
 namespace mgraph::node {
+
+/// Epochs a node keeps for `mgraphctl epochs`: enough to look back over a burst, small
+/// (about 40 KB).
+inline constexpr std::size_t kRecentEpochsMax = 1024;
 
 enum class PeerState : std::uint8_t { unreachable, up, refused };
 const char* peer_state_name(PeerState s);
@@ -59,6 +64,9 @@ class NodeState {
   const std::atomic<std::uint64_t>& epochs_committed() const { return committed_; }
   const std::atomic<std::uint64_t>& epochs_aborted() const { return aborted_; }
   const std::atomic<std::uint64_t>& last_epoch() const { return last_epoch_; }
+  /// The last `n` epochs counted (at most kRecentEpochsMax kept), oldest first:
+  /// [{"epoch":E,"committed":bool,"replayed":bool,"ms":T}, ...].
+  nlohmann::ordered_json recent_epochs(std::size_t n) const;
 
  private:
   mutable std::mutex mu_;
@@ -74,6 +82,7 @@ class NodeState {
   std::optional<std::pair<int, std::string>> stop_;
   std::uint64_t batches_ = 0;
   std::atomic<std::uint64_t> committed_{0}, aborted_{0}, last_epoch_{0};
+  std::deque<actors::EpochOutcome> recent_;  ///< the last kRecentEpochsMax, oldest first
 };
 
 }  // namespace mgraph::node

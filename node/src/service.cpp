@@ -238,8 +238,14 @@ int run_service(const ServiceOptions& o) {
                       .committed = &state.epochs_committed(),
                       .aborted = &state.epochs_aborted(),
                       .last = &state.last_epoch(),
-                      .more = [&state, &servers, ids = self->partitions,
-                               port = (*clients)->port(), host = self->host] {
+                      .more = [&state, port = (*clients)->port(), host = self->host] {
+                        return nlohmann::ordered_json{
+                            {"clients", host + ":" + std::to_string(port)},
+                            {"batches", state.batches_served()},
+                            {"ready", static_cast<bool>(state.sequencer())},
+                            {"peers", state.peers_json()}};
+                      },
+                      .partitions_work = [&servers, ids = self->partitions] {
                         // What each partition hosted here did: its share of the documents.
                         nlohmann::ordered_json work = nlohmann::ordered_json::array();
                         for (std::size_t i = 0; i < servers.size(); ++i) {
@@ -249,13 +255,9 @@ int run_service(const ServiceOptions& o) {
                                           {"owned_fields_changed", c.owned_changed.load()},
                                           {"values_sent", c.resolutions.load()}});
                         }
-                        return nlohmann::ordered_json{
-                            {"clients", host + ":" + std::to_string(port)},
-                            {"batches", state.batches_served()},
-                            {"ready", static_cast<bool>(state.sequencer())},
-                            {"peers", state.peers_json()},
-                            {"partition_work", std::move(work)}};
-                      }};
+                        return work;
+                      },
+                      .epochs = [&state](std::size_t n) { return state.recent_epochs(n); }};
     auto started = AdminServer::start(o.admin, admin_commands(status, [&state] {
                                         state.stop(0, "mgraphctl shutdown");
                                       }));

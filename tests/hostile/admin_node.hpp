@@ -87,11 +87,11 @@ inline std::string error_of(const std::string& answer) {
   return error ? j["error"].get<std::string>() : std::string{};
 }
 
-/// `mgraphctl --socket PATH command`: its standard output (stderr stays the test's, unless
-/// `merge`), and its exit code in *rc.
+/// `mgraphctl --json --socket PATH command`: its standard output (stderr stays the test's,
+/// unless `merge`), and its exit code in *rc.
 inline std::string mgraphctl(const std::string& socket, const std::string& command, int* rc,
                              bool merge = false) {
-  ChildProcess c = ChildProcess::spawn({MGRAPHCTL_BINARY, "--socket", socket, command}, merge);
+  ChildProcess c = ChildProcess::spawn({MGRAPHCTL_BINARY, "--json", "--socket", socket, command}, merge);
   *rc = c.finish(kSilenceMs);
   return c.printed;
 }

@@ -94,7 +94,7 @@ TEST(CommandLine, BadArgumentsExitTwoWithTheUsage) {
       {ctl, "--socket", "/tmp/x.sock"},                       // no command
       {ctl, "--socket"},                                      // an option without its value
       {ctl, "--socket", "/tmp/x.sock", "--bogus", "status"},  // an unknown option
-      {ctl, "--socket", "/tmp/x.sock", "status", "extra"},    // one word too many
+      {ctl, "--jsn", "--socket", "/tmp/x.sock", "status"},   // a misspelt option
       {d},
       {d, "--config", "c.toml"},
       {d, "--config", "c.toml", "--node", "n1", "--bogus"},
@@ -105,6 +105,8 @@ TEST(CommandLine, BadArgumentsExitTwoWithTheUsage) {
       {mg, "eval"},
       {mg, "eval", "s.mgs", "--bogus"},
       {mg, "eval", "s.mgs", "--checkpoint-every", "-1"},
+      {mg, "bench"},                                          // no --connect
+      {mg, "bench", "--connect", "127.0.0.1:1", "--clients", "0"},
   };
   for (const std::vector<std::string>& args : cases) {
     std::string line;
@@ -121,7 +123,8 @@ TEST(CommandLine, HelpExitsZero) {
        std::vector<std::vector<std::string>>{{MGRAPHCTL_BINARY, "--help"},
                                              {MGRAPHD_BINARY, "--help"},
                                              {MGRAPH_BINARY, "--help"},
-                                             {MGRAPH_BINARY, "eval", "--help"}}) {
+                                             {MGRAPH_BINARY, "eval", "--help"},
+                                             {MGRAPH_BINARY, "bench", "--help"}}) {
     int rc = 0;
     const std::string out = run(args, &rc);
     EXPECT_EQ(rc, 0) << args[0] << "\n" << out;

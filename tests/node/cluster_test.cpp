@@ -229,9 +229,9 @@ TEST_F(Cluster, SingleWritesCrossingTwoPartitionsRunLikeTheOracleWithTheirLatenc
   EXPECT_EQ(c.n3.finish(kSilenceMs), 0) << c.n3.printed;
 }
 
-/// Runs `mgraphctl --socket PATH command`; its output, and its exit code in *rc.
+/// Runs `mgraphctl --json --socket PATH command`; its output, and its exit code in *rc.
 std::string mgraphctl(const std::string& socket, const std::string& command, int* rc) {
-  ChildProcess c = ChildProcess::spawn({MGRAPHCTL_BINARY, "--socket", socket, command}, true);
+  ChildProcess c = ChildProcess::spawn({MGRAPHCTL_BINARY, "--json", "--socket", socket, command}, true);
   *rc = c.finish(kSilenceMs);
   return c.printed;
 }

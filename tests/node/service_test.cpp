@@ -225,7 +225,7 @@ TEST_F(Service, RandomSchemasAndScriptsPrintTheSameOnTheClusterAsEmbedded) {
 
 /// `mgraphctl --socket SOCKET status` parsed; null when it fails.
 nlohmann::json status_of(const std::string& socket) {
-  ChildProcess c = ChildProcess::spawn({MGRAPHCTL_BINARY, "--socket", socket, "status"});
+  ChildProcess c = ChildProcess::spawn({MGRAPHCTL_BINARY, "--json", "--socket", socket, "status"});
   const int rc = c.finish(kSilenceMs);
   if (rc != 0) return nullptr;
   return nlohmann::json::parse(c.printed, nullptr, false);
@@ -274,6 +274,36 @@ TEST_F(Service, TheCoordinatorsStatusAndMetricsCountTheEpochsClientsRan) {
                                               {"aborted", aborted},
                                               {"last", committed + aborted}}));
   EXPECT_EQ(status["batches"], 0) << status;  // no client used n1's gateway
+
+  // The last epochs, oldest first, and bad counts refused with the reason.
+  auto ctl = [](const std::vector<std::string>& args, int* code) {
+    std::vector<std::string> argv{MGRAPHCTL_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ChildProcess c = ChildProcess::spawn(argv, true);
+    *code = c.finish(kSilenceMs);
+    return c.printed;
+  };
+  int code = 0;
+  std::string answer = ctl({"--json", "--socket", s1, "epochs", "--last", "3"}, &code);
+  ASSERT_EQ(code, 0) << answer;
+  const nlohmann::json recent = nlohmann::json::parse(answer, nullptr, false);
+  ASSERT_TRUE(recent.is_object()) << answer;
+  ASSERT_EQ(recent["epochs"].size(), 3u) << answer;
+  EXPECT_EQ(recent["epochs"][2]["epoch"], committed + aborted) << answer;
+  EXPECT_EQ(recent["epochs"][1]["epoch"], committed + aborted - 1) << answer;
+  EXPECT_EQ(recent["epochs"][2]["committed"], false) << answer;  // the transaction left open
+  for (const std::string bad : {"0", "1025", "x"}) {
+    answer = ctl({"--socket", s1, "epochs", "--last", bad}, &code);
+    EXPECT_EQ(code, 1) << answer;
+    EXPECT_NE(answer.find("N must be an integer in [1, 1024]"), std::string::npos) << answer;
+  }
+  // Readable by default: lines for the status, a table for the partitions.
+  answer = ctl({"--socket", s1, "status"}, &code);
+  EXPECT_EQ(code, 0) << answer;
+  EXPECT_NE(answer.find("epochs:\n  committed: " + std::to_string(committed) + "\n"), std::string::npos) << answer;
+  answer = ctl({"--socket", s1, "partitions"}, &code);
+  EXPECT_EQ(code, 0) << answer;
+  EXPECT_NE(answer.find("partitions:\n  partition  requests"), std::string::npos) << answer;
   const std::string scraped = testing::scrape_metrics(metrics);
   EXPECT_NE(scraped.find("mgraph_epochs_total{outcome=\"committed\"} " + std::to_string(committed)),
             std::string::npos)
