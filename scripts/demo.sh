@@ -90,14 +90,15 @@ if [ -x build/node/mgraphd ]; then
     exit 1
   fi
   echo
-  echo "== what each node's partitions did (mgraphctl status: partition_work)"
+  echo "== what each node's partitions did (mgraphctl partitions)"
   echo "   owned_fields_changed: fields of the records it owns that commits, undo and redo changed"
   echo "   values_sent: values it computed that formulas on other partitions read"
   for n in n1 n2 n3; do
-    work=$(./build/node/mgraphctl --json --socket "$demo_dir/$n.sock" status \
-      | sed -n 's/.*"partition_work":\(\[.*\]\).*/\1/p')
-    echo "   $n: $work"
+    ./build/node/mgraphctl --socket "$demo_dir/$n.sock" partitions | sed 's/^/   /'
   done
+  echo
+  echo "== the coordinator's last epochs (mgraphctl epochs --last 3)"
+  ./build/node/mgraphctl --socket "$demo_dir/n1.sock" epochs --last 3 | sed 's/^/   /'
   for n in n3 n2 n1; do ./build/node/mgraphctl --socket "$demo_dir/$n.sock" shutdown; done
   for pid in $pids; do wait "$pid"; done
   pids=""
