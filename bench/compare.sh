@@ -262,8 +262,8 @@ def floor_times(text):
             return {k: float(v) for k, v in data.items() if k in shapes and isinstance(v, (int, float))}
     num = r"[-+]?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?"
     timed = re.compile(r"(" + num + r")\s*(ns|us|µs|μs|ms|s)(?![A-Za-z])")
-    header_cols = None
-    header_col = None
+    unit_word = re.compile(r"(?<![A-Za-z])(ns|us|µs|μs|ms)(?![A-Za-z])")
+    header = None  # (column count, index of the timed column, its unit)
 
     def cols(line):
         return [c.strip() for c in (line.strip().strip("|").split("|") if "|" in line else line.split())]
@@ -272,10 +272,11 @@ def floor_times(text):
         named = [s for s in shapes if re.search(r"(?<![\w-])" + re.escape(s) + r"(?![\w-])", line)]
         if not named:
             # a header naming a time unit in one of its columns
-            for i, c in enumerate(cols(line)):
-                if re.search(r"(?<![A-Za-z])(ns|us|µs|μs|ms)(?![A-Za-z])", c):
-                    header_cols, header_col = cols(line), i
-                    header_unit = re.search(r"(?<![A-Za-z])(ns|us|µs|μs|ms)(?![A-Za-z])", c).group(1)
+            heads = cols(line)
+            for i, c in enumerate(heads):
+                u = unit_word.search(c)
+                if u:
+                    header = (len(heads), i, u.group(1))
                     break
             continue
         shape = max(named, key=len)
@@ -284,13 +285,12 @@ def floor_times(text):
         if m:
             out[shape] = float(m.group(1).replace(",", "")) * TO_US[m.group(2)]
             continue
-        if header_col is not None:
-            row = cols(line)
-            if len(row) == len(header_cols):
-                try:
-                    out[shape] = float(row[header_col].replace(",", "")) * TO_US[header_unit]
-                except ValueError:
-                    pass
+        row = cols(line)
+        if header is not None and len(row) == header[0]:
+            try:
+                out[shape] = float(row[header[1]].replace(",", "")) * TO_US[header[2]]
+            except ValueError:
+                pass
     return out
 
 
