@@ -314,6 +314,26 @@ TEST(SchemaIncremental, SelfRelationsMatchFullRecomputeOnLongRandomStreams) {
   }
 }
 
+/// Nested patterns over a relation of an entity with itself: a record may be linked to
+/// itself, and then reaches its own accumulators through the side the link sets.
+constexpr const char* kTree = R"(
+entity N {
+  v: int = 0
+  parent: one N via many kids
+  top: int = max(kids[*].kids[*].v)
+  low: int = min(kids[*].kids[*].v)
+  total: int = sum(kids[*].kids[*].v)
+  mean: float = avg(kids[*].kids[*].v)
+}
+)";
+
+TEST(SchemaIncremental, NestedPatternsOverRecordsLinkedToThemselvesMatchFullRecompute) {
+  for (std::uint64_t seed = 31; seed <= 36; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    Twins(kTree, seed).run(1500);
+  }
+}
+
 // ---- No rescan: one member of 10,000 changes, O(1) values are looked at ----
 
 constexpr int kMembers = 10000;

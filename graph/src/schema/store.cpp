@@ -788,7 +788,17 @@ Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
   // Otherwise, with nested patterns over a self-inverse relation, a change that one
   // side's join makes would reach the other side's accumulator before its own join
   // counts the member, and count it twice.
-  if (insert) {
+  if (insert && a == b) {
+    // A record linked to itself reaches its own accumulators through the sides being set:
+    // set first, a change its join makes to an inner accumulator (nested patterns) would
+    // reach its outer one before that one counts it. Both joins first, the outer one counts
+    // the inner value as it is after the change (inner accumulators join first); unlinking
+    // takes the sides away last, so there the notification finds the member counted.
+    join(a, rel, b, 1);
+    join(b, d.inverse, a, 1);
+    set_side(b, d.inverse, a, true);
+    set_side(a, rel, b, true);
+  } else if (insert) {
     set_side(b, d.inverse, a, true);
     join(a, rel, b, 1);
     set_side(a, rel, b, true);
