@@ -327,10 +327,23 @@ entity N {
 }
 )";
 
+/// The same over an n:n relation, with patterns that go out one side and back the other.
+constexpr const char* kNet = R"(
+entity P {
+  v: int = 0
+  out: many P via many in
+  low: int = min(in[*].out[*].v)
+  total: int = sum(in[*].out[*].v)
+  top: int = max(out[*].in[*].v)
+  two: int = count(out[*].out[*].v)
+}
+)";
+
 TEST(SchemaIncremental, NestedPatternsOverRecordsLinkedToThemselvesMatchFullRecompute) {
   for (std::uint64_t seed = 31; seed <= 36; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     Twins(kTree, seed).run(1500);
+    Twins(kNet, seed).run(1500);
   }
 }
 

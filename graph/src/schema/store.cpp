@@ -789,13 +789,14 @@ Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
   // side's join makes would reach the other side's accumulator before its own join
   // counts the member, and count it twice.
   if (insert && a == b) {
-    // A record linked to itself reaches its own accumulators through the sides being set:
-    // set first, a change its join makes to an inner accumulator (nested patterns) would
-    // reach its outer one before that one counts it. Both joins first, the outer one counts
-    // the inner value as it is after the change (inner accumulators join first); unlinking
-    // takes the sides away last, so there the notification finds the member counted.
-    join(a, rel, b, 1);
-    join(b, d.inverse, a, 1);
+    // A record linked to itself reaches its own accumulators through the sides being set.
+    // Set first, a change its join makes to an inner accumulator (nested patterns) would
+    // reach an outer one before that one counts it; joined relation by relation, an outer
+    // one over one side could count the inner value over the other before it changes. So
+    // it joins every accumulator of both sides, inner ones first, and then the sides are
+    // set: each outer one counts the inner value as it is. (Unlinking takes the sides away
+    // last, so there a notification finds the member counted.)
+    join_self(a, rel, d.inverse);
     set_side(b, d.inverse, a, true);
     set_side(a, rel, b, true);
   } else if (insert) {

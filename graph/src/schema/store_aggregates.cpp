@@ -247,6 +247,15 @@ void Store::join(RecordId owner, std::uint32_t rel, RecordId member, int sign) {
   }
 }
 
+void Store::join_self(RecordId id, std::uint32_t rel, std::uint32_t inverse) {
+  const Record& r = records_[id - 1];
+  const auto& aggs = schema_->entities[r.entity].aggregates;
+  for (std::uint32_t g = 0; g < aggs.size(); ++g) {
+    if ((aggs[g].relation == rel || aggs[g].relation == inverse) && !aggs[g].computed)
+      acc_join(id, g, id, 1);
+  }
+}
+
 void Store::restore(const std::vector<Op>& ops, bool forward) {
   edge_scratch_.clear();
   auto one = [&](const Op& op) {

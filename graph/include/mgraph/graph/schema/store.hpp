@@ -275,6 +275,9 @@ class Store {
   Status add_inputs(RecordId a, std::uint32_t rel, RecordId b, std::uint32_t inverse);
   /// `member` joins (sign 1) or leaves (-1) the accumulators of `owner` over `rel`.
   void join(RecordId owner, std::uint32_t rel, RecordId member, int sign);
+  /// Record `id` joins its own accumulators over `rel` and over its inverse, in the order
+  /// of the entity's aggregates (an inner one before the outer ones over it).
+  void join_self(RecordId id, std::uint32_t rel, std::uint32_t inverse);
   void acc_join(RecordId owner, std::uint32_t agg, RecordId member, int sign);
   /// Local `local` of `member`, a source of accumulator `agg` of `owner`, changed.
   void acc_change(RecordId owner, std::uint32_t agg, RecordId member, std::uint32_t local,
