@@ -802,22 +802,20 @@ Status Graph::mark(std::vector<NodeId>* exported_stale) {
     g.computing = false;
     // What the last round reported is resolved: the new round reports what it marks
     // again. Fields marked since the last report (a read inside the transaction marks
-    // from the writes before it) are still to be reported. A write after that round took
-    // its computations back (reset_computations): the fields it reported and resolved
-    // are announced again, since the values other partitions hold are no longer theirs.
-    if (!g.exported_taken_back) {
-      g.exported_marked.erase(
-          g.exported_marked.begin(),
-          g.exported_marked.begin() + static_cast<std::ptrdiff_t>(g.exported_stale_reported));
-    }
+    // from the writes before it) are still to be reported. A write after an earlier round
+    // took its computations back (reset_computations): every field this transaction
+    // reported, in any round, is announced again, since the values other partitions hold
+    // are no longer its own.
+    const std::size_t from = g.exported_taken_back ? 0 : g.exported_stale_reported;
+    g.exported_round_begin = from;
+    g.exported_stale_reported = from;
     g.exported_taken_back = false;
-    g.exported_stale_reported = 0;
     g.exported_reported.clear();
     // Of those, the ones a read has computed since are announced too: the other
     // partitions mark their mirrors, and compute() sends the value.
     if (exported_stale != nullptr) {
-      for (const NodeId n : g.exported_marked) {
-        if (!g.has(n, kStale)) exported_stale->push_back(n);
+      for (std::size_t i = from; i < g.exported_marked.size(); ++i) {
+        if (!g.has(g.exported_marked[i], kStale)) exported_stale->push_back(g.exported_marked[i]);
       }
     }
   }

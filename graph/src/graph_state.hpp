@@ -152,7 +152,10 @@ struct GraphState {
   std::unordered_set<NodeId> blocked;
   RevisionRecord journal;            ///< the open transaction's changes
   std::unordered_set<NodeId> deps_journaled;
-  std::vector<NodeId> exported_marked;   ///< exported nodes marked in this transaction
+  /// Exported nodes marked in this transaction, in every round (a node may appear again).
+  std::vector<NodeId> exported_marked;
+  /// Where the current round's part of exported_marked begins: what compute() resolves.
+  std::size_t exported_round_begin = 0;
   /// exported_marked before this index was reported by Graph::mark()/mark_mirror(); marks
   /// made inside reads and compute() are reported by the next of those calls. The one way
   /// exported fields that became stale are reported.

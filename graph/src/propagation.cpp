@@ -351,7 +351,8 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
     if (has(n, kStale)) process(n);
   }
   if (resolved != nullptr) {
-    for (NodeId n : exported_marked) {
+    for (std::size_t i = exported_round_begin; i < exported_marked.size(); ++i) {
+      const NodeId n = exported_marked[i];
       if (has(n, kStale) || !exported_reported.insert(n).second) continue;
       resolved->push_back(Resolution{n, journaled(n), values[n]});
     }

@@ -114,6 +114,7 @@ void GraphState::rollback() {
   exported_marked.clear();
   exported_stale_reported = 0;
   exported_taken_back = false;
+  exported_round_begin = 0;
   exported_reported.clear();
   deps_journaled.clear();
   clear_input_logs();
@@ -228,6 +229,7 @@ void GraphState::finalize_commit() {
   exported_marked.clear();
   exported_stale_reported = 0;
   exported_taken_back = false;
+  exported_round_begin = 0;
   exported_reported.clear();
   deps_journaled.clear();
   clear_input_logs();

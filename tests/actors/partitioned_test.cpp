@@ -196,6 +196,44 @@ entity E2 {
   }
 }
 
+TEST(PartitionedDocuments, AWriteAfterTwoReadsAnnouncesWhatTheFirstOneSent) {
+  // The first read computes r1.d0 and r1.d1 and sends d1 out; the second read is a round
+  // of its own; the link then takes the first round's computations back. The next round
+  // must announce every field the transaction sent, in any round, or the partition summing
+  // r1.d1 keeps the value from before the link (differential soak, seed 97673).
+  auto compiled = schema::compile_schema(schema::SourceFile{"two_reads.mgs", R"(
+entity E0 {
+  a: int = 3
+  f0: float = 0.5
+  i1: int = 1
+  d0: float = i1 + max(q1[*].d1)
+  d1: float = d0 * sum(q1[*].q0[*].d0)
+}
+entity E1 {
+  a: int = 0
+  r0: one E1 via many q0
+  r1: one E0 via many q1
+  d0: float = a + r1.f0
+  d1: float = d0 - 5
+}
+)"});
+  ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+  const std::string script =
+      "create E0 r2 a=-29\ncreate E0 r3 f0=97.5\ncreate E1 r1 a=7\ncommit\nupdate r1 a=-40\n"
+      "create E0 r9 i1=109 a=124\nexplain r9.d1\nget r2.d0\nlink r3.q1 r1\nget r3.d0\ncommit\nget r3.d0\n";
+  const Outcome e = embedded(*compiled, script);
+  EXPECT_NE(e.out.find(R"({"get":"r3.d0","value":53.5,)"), std::string::npos) << e.out;
+  // The soak's placement (6 partitions, its salt and message order), and others.
+  testing::Prng pick(97673 * 31 + 7);
+  const auto partitions = static_cast<std::uint32_t>(1 + pick.below(8));
+  const std::uint64_t salt = pick.next(), order = pick.next() | 1;
+  for (const Cluster& c : {Cluster{partitions, salt, order, false}, Cluster{partitions, salt, 0, true},
+                           Cluster{2, 0, 0, false}, Cluster{4, 9, 3, false}}) {
+    SCOPED_TRACE(std::to_string(c.partitions) + " partitions, salt " + std::to_string(c.salt));
+    EXPECT_EQ(partitioned(*compiled, script, c).out, e.out);
+  }
+}
+
 TEST(PartitionedDocuments, NoFormulaSeesTwoEpochsAcrossPartitions) {
   // Glitch freedom: each epoch moves money inside pairs of accounts spread over the
   // partitions, so every pair's sum and the pool's total stay the same at every epoch
