@@ -945,11 +945,13 @@ Status Store::undo() {
     return Status(StatusCode::failed_precondition,
                   "commit or reject the open transaction before undo");
   end_transaction();
-  if (Status s = graph_.undo(); !s.is_ok()) return s;
+  if (!graph_.can_undo()) return graph_.undo();  // its reason
   MG_ASSERT(!undo_.empty());
   std::vector<Op> ops = std::move(undo_.back());
   undo_.pop_back();
-  restore(ops, false);
+  restore(ops, false, true);
+  MG_ASSERT(graph_.undo().is_ok());
+  restore(ops, false, false);
   redo_.push_back(std::move(ops));
   count_versions();
   return Status::ok();
@@ -960,11 +962,13 @@ Status Store::redo() {
     return Status(StatusCode::failed_precondition,
                   "commit or reject the open transaction before redo");
   end_transaction();
-  if (Status s = graph_.redo(); !s.is_ok()) return s;
+  if (!graph_.can_redo()) return graph_.redo();  // its reason
   MG_ASSERT(!redo_.empty());
   std::vector<Op> ops = std::move(redo_.back());
   redo_.pop_back();
-  restore(ops, true);
+  restore(ops, true, true);
+  MG_ASSERT(graph_.redo().is_ok());
+  restore(ops, true, false);
   undo_.push_back(std::move(ops));
   count_versions();
   return Status::ok();

@@ -257,9 +257,14 @@ void Store::join_self(RecordId id, std::uint32_t rel, std::uint32_t inverse) {
 }
 
 void Store::restore(const std::vector<Op>& ops, bool forward) {
+  restore(ops, forward, true);
+  restore(ops, forward, false);
+}
+
+void Store::restore(const std::vector<Op>& ops, bool forward, bool removals) {
   edge_scratch_.clear();
   auto one = [&](const Op& op) {
-    apply(op, forward);
+    if (!removals) apply(op, forward);
     if (!op.membership) return;
     if (!owns(op.record)) return;  // its computed accumulators are mirrors here
     const Record& r = records_[op.record - 1];
@@ -281,7 +286,6 @@ void Store::restore(const std::vector<Op>& ops, bool forward) {
                    [](const EdgeChange& x, const EdgeChange& y) {
                      return x.node != y.node ? x.node < y.node : x.input < y.input;
                    });
-  std::size_t adds = 0;
   for (std::size_t i = 0; i < edge_scratch_.size();) {
     std::size_t j = i;
     while (j < edge_scratch_.size() && edge_scratch_[j].node == edge_scratch_[i].node &&
@@ -289,17 +293,10 @@ void Store::restore(const std::vector<Op>& ops, bool forward) {
       ++j;
     }
     const EdgeChange first = edge_scratch_[i], last = edge_scratch_[j - 1];
-    if (first.present == last.present && (j - i) % 2 == 1) {
-      if (!last.present) {
-        MG_ASSERT(graph_.restore_input(last.node, last.input, false).is_ok());
-      } else {
-        edge_scratch_[adds++] = last;
-      }
-    }
+    if (first.present == last.present && (j - i) % 2 == 1 && last.present != removals)
+      MG_ASSERT(graph_.restore_input(last.node, last.input, last.present).is_ok());
     i = j;
   }
-  for (std::size_t i = 0; i < adds; ++i)
-    MG_ASSERT(graph_.restore_input(edge_scratch_[i].node, edge_scratch_[i].input, true).is_ok());
   edge_scratch_.clear();
 }
 

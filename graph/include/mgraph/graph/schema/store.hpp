@@ -299,6 +299,10 @@ class Store {
   /// Applies journaled operations (forward, or backward in reverse order) outside a
   /// transaction, with the inputs of incremental accumulators that memberships imply.
   void restore(const std::vector<Op>& ops, bool forward);
+  /// Undo and redo in two steps around the Graph's own: first only the inputs `ops` take
+  /// away from incremental fields (`removals`), then the rest. The Graph's step may give a
+  /// tracked formula an input that, with one of those still there, would close a cycle.
+  void restore(const std::vector<Op>& ops, bool forward, bool removals);
   /// At commit: the multiset changes of computations that stand, journaled in pending_.
   void apply_deferred_bags();
   void clear_deferred_bags();
