@@ -869,7 +869,10 @@ Status Graph::resolve_mirror(NodeId mirror, bool changed, Value value) {
   }
   const std::uint32_t s = g.input_stamp();
   g.clear(mirror, kStale | kMirrorPending);
-  if (changed && !(g.values[mirror] == value)) {
+  // "Unchanged" is against the start of the transaction: an earlier round of it may have
+  // resolved another value here, which a write then took back on the owner.
+  if (!changed) value = g.txn_start_value(mirror);
+  if (!(g.values[mirror] == value)) {
     g.journal_value(mirror);
     g.values[mirror] = std::move(value);
     g.changed_at[mirror] = s;

@@ -763,6 +763,33 @@ TEST(Stepwise, ComputeStopsAtUnresolvedMirrorsAndReportsExportedFields) {
   EXPECT_TRUE(g.check_invariants().is_ok());
 }
 
+TEST(Stepwise, AnUnchangedResolutionTakesBackWhatAnEarlierRoundResolved) {
+  Graph g;
+  NodeId x = g.add_variable(1.0, "x");
+  NodeId m = g.add_mirror(10.0, "m");
+  NodeId e = g.add_derived(sum_spec(g), {x, m}, "e").value();
+  g.set_exported(e, true);
+  ASSERT_TRUE(g.commit().is_ok());
+  // Round 1 of a transaction: the remote field is resolved as changed.
+  ASSERT_TRUE(g.write(x, 2.0).is_ok());
+  ASSERT_TRUE(g.mark().is_ok());
+  ASSERT_TRUE(g.mark_mirror(m).is_ok());
+  ASSERT_TRUE(g.resolve_mirror(m, true, 20.0).is_ok());
+  ASSERT_TRUE(g.compute().is_ok());
+  EXPECT_EQ(num(g.read(e)), 22);
+  // Round 2: on its owner a write took that back; it resolves as unchanged since the
+  // transaction began, so the mirror holds its value from then again.
+  ASSERT_TRUE(g.mark().is_ok());
+  ASSERT_TRUE(g.mark_mirror(m).is_ok());
+  ASSERT_TRUE(g.resolve_mirror(m, false, Value()).is_ok());
+  ASSERT_TRUE(g.compute().is_ok());
+  EXPECT_EQ(num(g.read(e)), 12);
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(m)), 10);
+  EXPECT_EQ(num(g.read(e)), 12);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
 TEST(Stepwise, AbortDropsAPartlyComputedTransaction) {
   Graph g;
   NodeId x = g.add_variable(1.0);

@@ -329,7 +329,9 @@ class Graph {
   /// Computes every stale field whose stale inputs are resolved, in height order,
   /// stopping where a stale mirror is unresolved. Appends resolved exported fields.
   Status compute(std::vector<Resolution>* resolved = nullptr);
-  /// The remote field resolved: `changed` with its value, or unchanged.
+  /// The remote field resolved: `changed` with its value, or unchanged since the
+  /// transaction began (then the mirror takes back its value from then, which an earlier
+  /// round of the transaction may have changed).
   Status resolve_mirror(NodeId mirror, bool changed, Value value);
   /// Fields still waiting for a mirror (0 when compute() has finished everything).
   std::size_t pending_count() const;
