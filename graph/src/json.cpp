@@ -13,6 +13,10 @@ std::string quote(std::string_view text) {
 
 std::string number(double d) {
   if (std::isnan(d) || std::isinf(d)) return "null";
+  // Zero prints as 0 whatever its sign: -0 equals 0, so whether a computation gave -0 is
+  // not a change of the value (the cutoff keeps the zero it had), and a document that
+  // printed -0 or 0 by the order its fields were computed in would differ for nothing.
+  if (d == 0) d = 0.0;
   // "%.17g", as an ostream with precision 17 writes it: the format every expected output
   // of the examples was recorded with.
   char buf[32];

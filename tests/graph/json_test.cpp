@@ -58,6 +58,8 @@ TEST(Json, QuotesEscapesAndReplacesInvalidUtf8) {
 TEST(Json, NumbersKeepSeventeenDigits) {
   EXPECT_EQ(json::number(2.5), "2.5");
   EXPECT_EQ(json::number(3.0), "3");
+  EXPECT_EQ(json::number(-0.0), "0");  // -0 equals 0: the cutoff does not tell them apart
+  EXPECT_EQ(json::number(-1e-300 * 1e-300), "0");
   EXPECT_EQ(json::number(0.1), "0.10000000000000001");
   EXPECT_EQ(json::number(28.8), "28.800000000000001");
   EXPECT_EQ(json::number(1e300), "1.0000000000000001e+300");
