@@ -58,6 +58,9 @@ struct ClientConnection::Impl {
 
 Status ClientConnection::Impl::wait(kj::Promise<void> work, const std::string& what) {
   if (!broken.is_ok()) return broken;
+  // kj's timer reads the clock when the loop polls: after the loop sat idle, a deadline
+  // would count from the last poll and could be past already.
+  loop->io.waitScope.poll();
   bool late = false;
   auto deadline = loop->io.provider->getTimer()
                       .afterDelay(timeout.count() * kj::MILLISECONDS)
