@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -50,6 +52,16 @@ Result<codec::Epoch> MemoryEpochLog::last() { return epochs_.empty() ? 0 : epoch
 // ---- Actors ----
 
 namespace {
+
+/// Why an epoch that did not commit was cut short by an unavailable partition (the first
+/// such op's error), or nothing when it failed on its own (a formula, a rejection: running
+/// it again fails the same way, so the log keeps it).
+std::optional<std::string> cut_short(const session::BatchResult& results) {
+  for (const session::OpResult& r : results) {
+    if (r.status.code() == StatusCode::io_error) return r.status.message();
+  }
+  return std::nullopt;
+}
 
 caf::error bad_request(const Status& s) {
   return caf::make_error(caf::sec::invalid_argument, s.message());
@@ -188,6 +200,9 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         bool committed = false;
         session::BatchResult results = documents->run(*batch, &committed);
         if (auto to = caf::actor_cast<caf::actor>(*reporter); to && changes_documents(*batch)) {
+          if (std::optional<std::string> why = committed ? std::nullopt : cut_short(results)) {
+            self->send(to, cancel_atom::value, epoch, *why);
+          }
           self->send(to, outcome_atom::value, epoch, committed);
         }
         Result<std::string> answer = codec::encode_batch_result(results);
@@ -208,6 +223,12 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         const std::vector<session::BatchResult> results = session::run_merged(
             batches, [&](const session::Batch& b, bool* c) { return documents->run(b, c); }, &committed);
         if (auto to = caf::actor_cast<caf::actor>(*reporter)) {
+          for (const session::BatchResult& r : results) {
+            if (std::optional<std::string> why = committed ? std::nullopt : cut_short(r)) {
+              self->send(to, cancel_atom::value, epoch, *why);
+              break;
+            }
+          }
           self->send(to, outcome_atom::value, epoch, committed);
         }
         std::vector<std::string> answers;
@@ -233,23 +254,38 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   auto epoch = std::make_shared<codec::Epoch>(0);
   // Before any epoch: the driver reports outcomes here (messages from one actor to
   // another arrive in the order sent).
-  if (observe) self->send(driver, report_atom::value, caf::actor_cast<caf::actor>(self));
+  // Also where it tells which epochs to cancel.
+  self->send(driver, report_atom::value, caf::actor_cast<caf::actor>(self));
+  // A logged batch that does not decode would be lost without a word: stop instead.
+  auto bad = [](codec::Epoch e, const Status& s) {
+    return Status(s.code(), "epoch " + std::to_string(e) + ": " + s.message());
+  };
+  // The epochs cancelled after they were logged (they did not run: a partition was
+  // unavailable), known before any runs again: a cancellation comes after its epoch.
+  std::set<codec::Epoch> cancelled;
+  Status replayed = log->replay([&](codec::Epoch e, std::string_view bytes) {
+    if (!codec::is_epoch_cancel(bytes)) return Status::ok();
+    Result<codec::EpochCancel> c = codec::decode_epoch_cancel(bytes);
+    if (!c.is_ok()) return bad(e, c.status());
+    cancelled.insert(c->epoch);
+    return Status::ok();
+  });
   // The logged epochs first, in order: the driver handles them before any client's.
-  const Status replayed = log->replay([&](codec::Epoch e, std::string_view bytes) {
-    // A logged batch that does not decode would be lost without a word: stop instead.
-    auto bad = [e](const Status& s) { return Status(s.code(), "epoch " + std::to_string(e) + ": " + s.message()); };
+  if (replayed.is_ok()) replayed = log->replay([&](codec::Epoch e, std::string_view bytes) {
+    *epoch = e;  // a cancellation or a cancelled epoch keeps its number
+    if (codec::is_epoch_cancel(bytes) || cancelled.count(e) != 0) return Status::ok();
+    auto bad_e = [&](const Status& s) { return bad(e, s); };
     if (codec::is_batch_group(bytes)) {
       Result<std::vector<std::string>> group = codec::decode_batch_group(bytes);
-      if (!group.is_ok()) return bad(group.status());
+      if (!group.is_ok()) return bad_e(group.status());
       for (const std::string& b : *group) {
-        if (Result<session::Batch> batch = codec::decode_batch(b); !batch.is_ok()) return bad(batch.status());
+        if (Result<session::Batch> batch = codec::decode_batch(b); !batch.is_ok()) return bad_e(batch.status());
       }
       self->send(driver, apply_group_atom::value, e, std::string(bytes));
     } else {
-      if (Result<session::Batch> b = codec::decode_batch(bytes); !b.is_ok()) return bad(b.status());
+      if (Result<session::Batch> b = codec::decode_batch(bytes); !b.is_ok()) return bad_e(b.status());
       self->send(driver, apply_atom::value, e, std::string(bytes));
     }
-    *epoch = e;
     return Status::ok();
   });
   if (!replayed.is_ok()) {
@@ -404,6 +440,22 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       [queue, flush](flush_atom) {
         queue->flush_sent = false;
         flush();
+      },
+      // Before the driver answers the epoch's clients: durable before they hear that it
+      // was rolled back, or the log would run it again at the next start. An epoch run
+      // again from the log committed the first time; its failure now says nothing of it.
+      [self, log, epoch, replayed_last](cancel_atom, codec::Epoch e, const std::string& reason) {
+        if (e <= replayed_last) return;
+        Result<std::string> bytes = codec::encode_epoch_cancel(codec::EpochCancel{e, reason});
+        Status logged = bytes.is_ok() ? log->append(*epoch + 1, *bytes) : bytes.status();
+        if (!logged.is_ok()) {
+          // Its clients would be told it was rolled back while the log still holds it.
+          self->quit(caf::make_error(caf::sec::runtime_error,
+                                     "epoch log: cannot cancel epoch " + std::to_string(e) + ": " +
+                                         logged.message()));
+          return;
+        }
+        ++*epoch;
       },
       [in_flight, observe, replayed_last, now](outcome_atom, codec::Epoch e, bool committed) {
         if (!observe) return;

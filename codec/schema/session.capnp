@@ -70,6 +70,14 @@ struct BatchGroup {
   batches @0 :List(Data);
 }
 
+# An earlier epoch of the cluster's input log that did not run and must not run when the
+# log is run again: logged after it when a partition it needed was unavailable and the
+# others rolled it back, before its clients are told so.
+struct EpochCancel {
+  epoch @0 :UInt64;
+  reason @1 :Text;
+}
+
 struct BatchResult {
   results @0 :List(OpResult);
 }

@@ -158,6 +158,7 @@ session::BatchResult get_batch_result(wire::BatchResult::Reader r) {
 namespace {
 constexpr char kBatchMagic[4] = {'M', 'G', 'O', 'P'};
 constexpr char kGroupMagic[4] = {'M', 'G', 'O', 'G'};
+constexpr char kCancelMagic[4] = {'M', 'G', 'O', 'X'};
 /// Batches in one group at most, when decoding (the sequencer makes far fewer).
 constexpr std::size_t kGroupBatchesMax = std::size_t{1} << 16;
 constexpr char kResultMagic[4] = {'M', 'G', 'O', 'R'};
@@ -205,6 +206,26 @@ Result<std::vector<std::string>> decode_batch_group(std::string_view bytes) {
 
 bool is_batch_group(std::string_view bytes) {
   return bytes.size() >= 4 && std::equal(kGroupMagic, kGroupMagic + 4, bytes.begin());
+}
+
+Result<std::string> encode_epoch_cancel(const EpochCancel& cancel) {
+  return detail::encode("epoch cancel", kCancelMagic, kSessionFormatVersion,
+                        [&](capnp::MallocMessageBuilder& m) {
+                          auto root = m.initRoot<wire::EpochCancel>();
+                          root.setEpoch(cancel.epoch);
+                          root.setReason(cancel.reason);
+                        });
+}
+
+Result<EpochCancel> decode_epoch_cancel(std::string_view bytes) {
+  return detail::decode<wire::EpochCancel>(
+      bytes, "epoch cancel", kCancelMagic, kSessionFormatVersion, [](wire::EpochCancel::Reader r) {
+        return EpochCancel{r.getEpoch(), detail::get_text(r.getReason())};
+      });
+}
+
+bool is_epoch_cancel(std::string_view bytes) {
+  return bytes.size() >= 4 && std::equal(kCancelMagic, kCancelMagic + 4, bytes.begin());
 }
 
 Result<std::string> encode_batch_result(const session::BatchResult& result) {

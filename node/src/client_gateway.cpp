@@ -10,14 +10,36 @@ using Done = std::function<void(Result<session::BatchResult>)>;
 /// A short-lived actor: sends one batch to the sequencer and hands the answer to `done`.
 /// Its state comes as spawn arguments: CAF 0.17 dereferences a null argument tuple for a
 /// function actor spawned without any (UBSan reports it).
+/// The sequencer is monitored: one that stops before it answers (the coordinator lost, or
+/// a node registering again starts a new one) delivers nothing in CAF 0.17, and the client
+/// must hear at once, not after kBatchTimeout.
 void batch_request(caf::event_based_actor* self, caf::actor sequencer, std::string bytes,
                    Done done) {
+  auto answered = std::make_shared<bool>(false);
+  auto answer = [answered, done](Result<session::BatchResult> r) {
+    if (*answered) return;
+    *answered = true;
+    done(std::move(r));
+  };
+  self->monitor(sequencer);
+  self->set_down_handler([self, answer](const caf::down_msg& down) {
+    answer(Status(StatusCode::io_error,
+                  "unavailable: the coordinator's sequencer stopped before answering (" +
+                      self->system().render(down.reason) +
+                      "); the batch may have run: read before sending it again"));
+    self->quit();
+  });
   self->request(sequencer, kBatchTimeout, actors::transact_atom::value, bytes)
-      .then([done](const std::string& answer) { done(codec::decode_batch_result(answer)); },
-            [self, done](caf::error& e) {
-              done(Status(StatusCode::io_error,
+      .then(
+          [self, answer](const std::string& a) {
+            answer(codec::decode_batch_result(a));
+            self->quit();
+          },
+          [self, answer](caf::error& e) {
+            answer(Status(StatusCode::io_error,
                           "the cluster did not run the batch: " + self->system().render(e)));
-            });
+            self->quit();
+          });
 }
 
 }  // namespace

@@ -37,18 +37,30 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
     }
     return changed;
   };
+  // A sequencer and driver being replaced, by address: the new ones start when both are
+  // gone, so that the old sequencer never logs while the new one reads the log, and the
+  // old driver never runs an epoch on partitions the new one has emptied.
+  auto retiring = std::make_shared<std::set<caf::actor_addr>>();
   // The coordinator starts the driver and the sequencer once it has every partition.
   auto start_sequencer = [=] {
     for (const caf::actor& p : *all) {
       if (!p) return;
     }
     // A node registered again: a new driver empties every partition and a new sequencer
-    // runs the log again. The old ones stop without stopping this node.
+    // runs the log again. The old ones stop without stopping this node; the down handler
+    // calls this again when they are gone.
     if (*sequencer) {
-      self->demonitor(*sequencer);
+      self->monitor(*driver);
+      retiring->insert(sequencer->address());
+      retiring->insert(driver->address());
       self->send_exit(*sequencer, caf::exit_reason::user_shutdown);
       self->send_exit(*driver, caf::exit_reason::user_shutdown);
+      *sequencer = caf::actor();
+      *driver = caf::actor();
+      state->set_sequencer(caf::actor());
+      return;
     }
+    if (!retiring->empty()) return;
     auto partitions = std::make_unique<actors::ActorPartitions>(self->system(), *all,
                                                                 caf::timespan{kPartitionRequestTimeout});
     std::vector<std::string> hosts(setup.partitions);
@@ -84,6 +96,10 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
     *driver = caf::actor();
   });
   self->set_down_handler([=](const caf::down_msg& down) {
+    if (retiring->erase(down.source) != 0) {
+      if (retiring->empty()) start_sequencer();
+      return;
+    }
     if (*sequencer && down.source == sequencer->address()) {
       state->stop(3, "the sequencer stopped: " + self->system().render(down.reason));
       return;

@@ -188,6 +188,51 @@ TEST_F(Documents, ASequencerStartedAgainOnItsLogBringsTheDocumentsBack) {
   }
 }
 
+TEST_F(Documents, AnEpochCancelledInTheLogDoesNotRunAgainAndKeepsItsNumber) {
+  // An epoch a partition's loss cut short is cancelled in the log (the driver asks, the
+  // sequencer logs it before the epoch's clients hear): a sequencer started again on the
+  // log runs every epoch but that one, and numbers new epochs after the cancellation.
+  auto schema = schema::compile_schema(
+      schema::SourceFile{"t.mgs", "entity A { x: int = 0  y: int = x * 2 }\n"});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  MemoryEpochLog log;
+  std::map<std::string, session::RecordId, std::less<>> aliases;
+  {
+    ActorCluster cluster(sys, *schema, &log);
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    EXPECT_EQ(run_lines(client, {"create A a x=1", "commit", "update a x=5", "commit", "get a.y"}, 1),
+              "{\"get\":\"a.y\",\"value\":10,\"version\":2,\"revision\":2}\n");
+    aliases = client.aliases();
+  }
+  ASSERT_EQ(*log.last(), 2u);
+  Result<std::string> cancel = codec::encode_epoch_cancel({2, "unavailable: partition 1 (node n2): gone"});
+  ASSERT_TRUE(cancel.is_ok());
+  ASSERT_TRUE(log.append(3, *cancel).is_ok());
+  ActorCluster again(sys, *schema, &log);
+  session::ScriptClient client(again, {.batch_transactions = true, .print = {}});
+  client.set_aliases(aliases);
+  EXPECT_EQ(run_lines(client, {"get a.y", "update a x=7", "commit", "get a.y"}, 1),
+            "{\"get\":\"a.y\",\"value\":2,\"version\":1,\"revision\":1}\n"
+            "{\"get\":\"a.y\",\"value\":14,\"version\":2,\"revision\":2}\n");
+  EXPECT_EQ(*log.last(), 4u);
+}
+
+TEST(EpochCancel, RoundTripsAndIsToldFromBatches) {
+  Result<std::string> bytes = codec::encode_epoch_cancel({41, "unavailable: partition 3"});
+  ASSERT_TRUE(bytes.is_ok());
+  EXPECT_TRUE(codec::is_epoch_cancel(*bytes));
+  EXPECT_FALSE(codec::is_batch_group(*bytes));
+  Result<codec::EpochCancel> back = codec::decode_epoch_cancel(*bytes);
+  ASSERT_TRUE(back.is_ok());
+  EXPECT_EQ(back->epoch, 41u);
+  EXPECT_EQ(back->reason, "unavailable: partition 3");
+  Result<std::string> batch = codec::encode_batch({});
+  ASSERT_TRUE(batch.is_ok());
+  EXPECT_FALSE(codec::is_epoch_cancel(*batch));
+  EXPECT_FALSE(codec::decode_epoch_cancel(*batch).is_ok());
+  EXPECT_FALSE(codec::decode_epoch_cancel(bytes->substr(0, bytes->size() - 3)).is_ok());
+}
+
 TEST_F(Documents, BadBytesGetAnErrorAndTheSequencerServesOn) {
   auto schema = compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
   ASSERT_NE(schema, nullptr);

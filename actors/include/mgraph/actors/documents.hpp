@@ -40,6 +40,7 @@ using report_atom = caf::atom_constant<caf::atom("mg_report")>;  ///< sequencer 
 using outcome_atom = caf::atom_constant<caf::atom("mg_outcome")>;  ///< driver -> sequencer
 using partition_atom = caf::atom_constant<caf::atom("mg_part")>;  ///< driver -> partition
 using flush_atom = caf::atom_constant<caf::atom("mg_flush")>;    ///< sequencer -> itself
+using cancel_atom = caf::atom_constant<caf::atom("mg_cancel")>;  ///< driver -> sequencer
 
 /// Whether a batch must be logged: it can change the documents or the revision history.
 /// Such a batch is an epoch: the sequencer numbers it.
@@ -138,9 +139,10 @@ class ActorPartitions final : public PartitionSet {
 /// bytes) with one BatchResult's bytes per batch (run as one epoch: session/merge.hpp),
 /// and (schema_atom) with the schema's
 /// name, source and fingerprint. After (report_atom, actor) it also sends that actor
-/// (outcome_atom, epoch, committed) for every batch it runs that changes documents, before
-/// it answers the batch. Over ActorPartitions it blocks while the partitions work: spawn it
-/// detached.
+/// (outcome_atom, epoch, committed) for every batch it runs that changes documents, and
+/// (cancel_atom, epoch, reason) for an epoch that did not commit because a partition was
+/// unavailable (an op failed with io_error: the others rolled it back), before it answers
+/// the batch. Over ActorPartitions it blocks while the partitions work: spawn it detached.
 caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                      std::shared_ptr<PartitionedDocuments> documents,
                                      SchemaInfo schema);

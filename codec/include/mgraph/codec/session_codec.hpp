@@ -25,6 +25,15 @@ Result<session::Batch> decode_batch(std::string_view bytes);
 Result<std::string> encode_batch_group(const std::vector<std::string_view>& batches);
 Result<std::vector<std::string>> decode_batch_group(std::string_view bytes);
 bool is_batch_group(std::string_view bytes);
+/// A log entry cancelling an earlier epoch (it did not run; a replay skips it), with why:
+/// "MGOX". is_epoch_cancel tells it from a batch or a group.
+struct EpochCancel {
+  std::uint64_t epoch = 0;
+  std::string reason;
+};
+Result<std::string> encode_epoch_cancel(const EpochCancel& cancel);
+Result<EpochCancel> decode_epoch_cancel(std::string_view bytes);
+bool is_epoch_cancel(std::string_view bytes);
 Result<std::string> encode_batch_result(const session::BatchResult& result);
 Result<session::BatchResult> decode_batch_result(std::string_view bytes);
 /// In Cap'n Proto's packed encoding (after the prefix), since the log keeps every epoch.
