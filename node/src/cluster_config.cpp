@@ -22,7 +22,7 @@ using Keys = std::span<const std::string_view>;
 constexpr std::string_view top_keys[] = {"cluster", "node"};
 constexpr std::string_view cluster_keys[] = {"schema", "seed", "fields", "partitions", "epochs",
                                              "peer_frame_bytes_max", "batch_transactions_max",
-                                             "batch_bytes_max"};
+                                             "batch_bytes_max", "peer_timeout_ms"};
 constexpr std::string_view node_keys[] = {"name",        "host",        "port",
                                            "client_port", "coordinator", "partitions"};
 
@@ -120,11 +120,16 @@ Status parse_cluster_table(const std::string& path, const toml::table& root, Clu
                        "a failed epoch runs each of its transactions again alone");
   auto batch_bytes = integer(path, *cluster, "batch_bytes_max", batch_bytes_default, batch_bytes_lower,
                              batch_bytes_upper, "cluster");
-  for (const Result<std::int64_t>* r : {&seed, &fields, &parts, &epochs, &frame, &batch, &batch_bytes}) {
+  auto peer_timeout = integer(path, *cluster, "peer_timeout_ms", peer_timeout_ms_default,
+                              peer_timeout_ms_lower, peer_timeout_ms_upper, "cluster",
+                              "a peer silent this long is taken as lost");
+  for (const Result<std::int64_t>* r :
+       {&seed, &fields, &parts, &epochs, &frame, &batch, &batch_bytes, &peer_timeout}) {
     if (!r->is_ok()) return r->status();
   }
   c.batch_transactions_max = static_cast<std::size_t>(*batch);
   c.batch_bytes_max = static_cast<std::size_t>(*batch_bytes);
+  c.peer_timeout = std::chrono::milliseconds(*peer_timeout);
   c.workload.seed = static_cast<std::uint64_t>(*seed);
   c.workload.fields = static_cast<std::size_t>(*fields);
   c.partitions = static_cast<std::size_t>(*parts);

@@ -3,7 +3,8 @@
 //
 //   [cluster]  schema (the *.mgs file every mgraphd node serves, relative to this file),
 //              partitions, peer_frame_bytes_max (largest BASP frame a node's peer port
-//              accepts); for the cluster benchmark (mgraph_cluster_bench): seed, fields
+//              accepts), batch_transactions_max, batch_bytes_max (batching),
+//              peer_timeout_ms (a peer silent this long is lost); for the cluster benchmark (mgraph_cluster_bench): seed, fields
 //              (the synthetic workload) and epochs (to run)
 //   [[node]]   name, host, port (peers; 0: the OS chooses), client_port (clients; 0: the
 //              OS chooses), coordinator (bool, exactly one node), partitions (ids it
@@ -12,6 +13,7 @@
 // Nothing else is accepted: an unknown table or key, a value of the wrong type or out of
 // its range is an error naming the file, the line and the column ("FILE:LINE:COL: what").
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -63,6 +65,16 @@ inline constexpr std::int64_t batch_bytes_default = 4 << 20;
 /// bound); a larger one still runs, alone.
 inline constexpr std::int64_t batch_bytes_lower = 1 << 10;
 inline constexpr std::int64_t batch_bytes_upper = 64 << 20;
+/// Default time after which a peer that sent nothing, not even a heartbeat (sent every
+/// tenth of it), is taken as lost: its partitions become "unavailable" and a node whose
+/// coordinator is lost says so and links again. A loaded node on a busy machine still
+/// sends its heartbeats well within 5 s; a client waits at most this for the verdict.
+inline constexpr std::int64_t peer_timeout_ms_default = 5000;
+/// Bounds of peer_timeout_ms: below 100 ms a scheduling hiccup would drop healthy peers;
+/// above 10 minutes a stopped node would hold every transaction far longer than any
+/// client waits.
+inline constexpr std::int64_t peer_timeout_ms_lower = 100;
+inline constexpr std::int64_t peer_timeout_ms_upper = 600'000;
 
 struct NodeConfig {
   std::string name;
@@ -91,6 +103,8 @@ struct ClusterConfig {
   /// their bytes together.
   std::size_t batch_transactions_max = batch_transactions_default;
   std::size_t batch_bytes_max = batch_bytes_default;
+  /// A peer silent this long is lost (heartbeats every tenth of it).
+  std::chrono::milliseconds peer_timeout{peer_timeout_ms_default};
   std::vector<NodeConfig> nodes;
 
   const NodeConfig* find(const std::string& name) const;

@@ -143,8 +143,11 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
         self->monitor(node);
         (*nodes)[name] = Registered{node};
         state->set_peer(name, PeerState::up);
-        // A node hosting no partition, or the same ones, changes nothing for the documents.
-        if (place(name, hosted) || !*sequencer) start_sequencer();
+        // Once the sequencer runs, every partition was placed: a node that registers and
+        // hosts partitions comes back — restarted, or its link was lost (a stopped process
+        // that goes on) — and its partitions may have missed or half-applied an epoch, so
+        // they start over from the log. A node hosting none changes nothing for the documents.
+        if (place(name, hosted) || !*sequencer || !hosted.empty()) start_sequencer();
         return *sequencer;
       },
       [=](sequencer_atom, const caf::actor& s) { state->set_sequencer(s); },

@@ -89,14 +89,19 @@ class SignalWatch {
   std::thread thread_;
 };
 
-void configure(caf::actor_system_config& cfg) {
+/// Shortest heartbeat interval: a tenth of the shortest peer timeout.
+constexpr std::chrono::milliseconds kHeartbeatMin{10};
+
+void configure(caf::actor_system_config& cfg, std::chrono::milliseconds peer_timeout) {
   cfg.load<caf::io::middleman>();
   // Round trips of ~50 us instead of ~400 us on loopback.
   cfg.set("middleman.workers", std::size_t{0});
   cfg.set("scheduler.policy", caf::atom("sharing"));
-  // A peer that stops answering is noticed (down messages) within a few seconds.
-  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
-  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+  // A peer that sends nothing for peer_timeout, heartbeats included, is dropped: down
+  // messages make its partitions unavailable and its links try again. Ten heartbeats fit
+  // in the timeout, so a few late ones do not drop a live peer.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::max(peer_timeout / 10, kHeartbeatMin)});
+  cfg.set("middleman.connection-timeout", caf::timespan{peer_timeout});
 }
 
 }  // namespace
@@ -124,7 +129,7 @@ int run_service(const ServiceOptions& o) {
     std::cout << "mgraphd " << o.node << ": metrics on port " << metrics->port() << std::endl;
   }
   caf::actor_system_config cfg;
-  configure(cfg);
+  configure(cfg, o.config.peer_timeout);
   caf::actor_system sys{cfg};
 
   const NodeIdentity id{o.node, info, self->coordinator};

@@ -52,6 +52,8 @@ constexpr int kSilenceMs = 60'000;  ///< watchdog on every wait for a process
 constexpr std::chrono::milliseconds kCallTimeout{20'000};
 /// Transactions acknowledged between two kills at most (at least one).
 constexpr int kBetweenKillsMax = 6;
+/// The cluster's peer_timeout_ms: a stopped node is lost after it.
+constexpr std::chrono::milliseconds kPeerTimeout{1000};
 /// Gets in one batch when the ledger is read back.
 constexpr int kReadsPerBatch = 100;
 /// The client's pause after a failed transaction, doubling while they fail.
@@ -165,7 +167,7 @@ class KillNine : public ::testing::Test {
     ASSERT_GT(peer_port_, 0);
     // n1 coordinates and hosts partition 0, n2 partitions 1 and 2, n3 partition 3.
     std::ofstream(dir_ / "cluster.toml")
-        << "[cluster]\nschema = \"schema.mgs\"\npartitions = 4\n\n"
+        << "[cluster]\nschema = \"schema.mgs\"\npartitions = 4\npeer_timeout_ms = " << kPeerTimeout.count() << "\n\n"
         << "[[node]]\nname = \"n1\"\nport = " << peer_port_ << "\ncoordinator = true\npartitions = [0]\n\n"
         << "[[node]]\nname = \"n2\"\npartitions = [1, 2]\n\n"
         << "[[node]]\nname = \"n3\"\npartitions = [3]\n";
@@ -371,6 +373,37 @@ class KillNine : public ::testing::Test {
   std::set<int> acknowledged_, rolled_back_, unknown_;
   int rollbacks_ = 0;
 };
+
+TEST_F(KillNine, AStoppedNodeIsCalledUnavailableAndRejoinsWhenItGoesOn) {
+  const int port = start();
+  ASSERT_GT(port, 0) << n1_.printed << n2_.printed << n3_.printed;
+  Client client(port);
+  ASSERT_NO_FATAL_FAILURE(create_ledger(client, 4));
+  ASSERT_TRUE(mark(client, 1));
+  // SIGSTOP: n2's connections stay open, and it answers nothing, heartbeats included.
+  ::kill(n2_.pid, SIGSTOP);
+  const auto stopped = std::chrono::steady_clock::now();
+  std::size_t failures = 0;
+  const std::optional<std::string> out = client.run({"update e2 amount=1", "commit"}, &failures);
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped).count();
+  ASSERT_TRUE(out.has_value()) << client.failure();
+  EXPECT_NE(out->find("unavailable: partition 1 (node n2)"), std::string::npos) << *out;
+  std::cout << "a stopped node was called unavailable after " << waited << " s\n";
+  // Within the configured timeout, not CAF's default (5 s) or the driver's bound on a
+  // reply (30 s); the slack is for a loaded machine.
+  EXPECT_LT(waited, 4.0 * std::chrono::duration<double>(kPeerTimeout).count());
+  ::kill(n2_.pid, SIGCONT);
+  // It finds its link gone, registers again, and the cluster commits again.
+  bool back = false;
+  for (int attempt = 0; attempt < 200 && !back; ++attempt) {
+    back = mark(client, 3);
+    if (!back) std::this_thread::sleep_for(kRetryPauseMax / 4);
+  }
+  EXPECT_TRUE(back);
+  const auto [marked, total] = read_back(client, 4);
+  EXPECT_EQ(marked, (std::set<int>{1, 3}));
+  EXPECT_EQ(total, 2);
+}
 
 TEST_F(KillNine, ANodeKilledAndRestartedUnderLoadLosesNoAcknowledgedTransaction) {
   run_with_kills("n2");
