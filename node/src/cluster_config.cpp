@@ -20,7 +20,7 @@ using Keys = std::span<const std::string_view>;
 
 /// The keys each table may hold.
 constexpr std::string_view top_keys[] = {"cluster", "node"};
-constexpr std::string_view cluster_keys[] = {"schema", "seed", "fields", "partitions", "epochs",
+constexpr std::string_view cluster_keys[] = {"name", "schema", "seed", "fields", "partitions", "epochs",
                                              "peer_frame_bytes_max", "batch_transactions_max",
                                              "batch_bytes_max", "peer_timeout_ms"};
 constexpr std::string_view node_keys[] = {"name",        "host",        "port",
@@ -129,6 +129,15 @@ Status parse_cluster_table(const std::string& path, const toml::table& root, Clu
   }
   c.batch_transactions_max = static_cast<std::size_t>(*batch);
   c.batch_bytes_max = static_cast<std::size_t>(*batch_bytes);
+  Result<std::string> name = string(path, *cluster, "name", std::string(cluster_name_default),
+                                    node_name_bytes_max, "cluster");
+  if (!name.is_ok()) return name.status();
+  if (!valid_node_name(*name)) {
+    return bad_at(path, cluster->get("name")->source(),
+                  "cluster.name must be 1 to " + std::to_string(node_name_bytes_max) +
+                      " of A-Z a-z 0-9 _ . -");
+  }
+  c.name = std::move(name).value();
   c.peer_timeout = std::chrono::milliseconds(*peer_timeout);
   c.workload.seed = static_cast<std::uint64_t>(*seed);
   c.workload.fields = static_cast<std::size_t>(*fields);

@@ -1,7 +1,7 @@
 #pragma once
 // The cluster configuration file (TOML; cluster-configs/local-3.toml):
 //
-//   [cluster]  schema (the *.mgs file every mgraphd node serves, relative to this file),
+//   [cluster]  name (checked when a node registers: a cluster's nodes share it), schema (the *.mgs file every mgraphd node serves, relative to this file),
 //              partitions, peer_frame_bytes_max (largest BASP frame a node's peer port
 //              accepts), batch_transactions_max, batch_bytes_max (batching),
 //              peer_timeout_ms (a peer silent this long is lost); for the cluster benchmark (mgraph_cluster_bench): seed, fields
@@ -65,6 +65,9 @@ inline constexpr std::int64_t batch_bytes_default = 4 << 20;
 /// bound); a larger one still runs, alone.
 inline constexpr std::int64_t batch_bytes_lower = 1 << 10;
 inline constexpr std::int64_t batch_bytes_upper = 64 << 20;
+/// The cluster's name when the file gives none. Two clusters on one network should be
+/// named, so that a --peer address of the other cluster is refused.
+inline constexpr std::string_view cluster_name_default = "mgraph";
 /// Default time after which a peer that sent nothing, not even a heartbeat (sent every
 /// tenth of it), is taken as lost: its partitions become "unavailable" and a node whose
 /// coordinator is lost says so and links again. A loaded node on a busy machine still
@@ -93,6 +96,8 @@ struct WorkloadConfig {
 };
 
 struct ClusterConfig {
+  /// Who the nodes are: a node registers with a coordinator of the same name only.
+  std::string name{cluster_name_default};
   /// The schema file, as a path from the working directory (the file's entry is relative
   /// to the configuration file); empty: none given.
   std::string schema;

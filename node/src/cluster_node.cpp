@@ -112,11 +112,20 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
     }
   });
   return {
-      [=](register_atom, const std::string& name, std::uint64_t fingerprint,
-          const caf::actor& node, const std::vector<caf::actor>& hosted) -> caf::result<caf::actor> {
+      [=](register_atom, const std::string& cluster, const std::string& name,
+          std::uint64_t fingerprint, const caf::actor& node,
+          const std::vector<caf::actor>& hosted) -> caf::result<caf::actor> {
         if (!id.coordinator) {
           return caf::make_error(caf::sec::invalid_argument,
-                                 "node " + id.name + " does not coordinate; register with the coordinator");
+                                 "node " + id.name + " of cluster '" + id.cluster +
+                                     "' does not coordinate; give --peer the coordinator's address");
+        }
+        if (cluster != id.cluster) {
+          const std::string why = "node " + name + " belongs to cluster '" + cluster +
+                                  "', the coordinator " + id.name + " to cluster '" + id.cluster +
+                                  "'; check --peer and the configuration's [cluster] name";
+          state->set_peer(name, PeerState::refused, why);
+          return caf::make_error(caf::sec::invalid_argument, why);
         }
         if (fingerprint != id.schema.fingerprint) {
           const std::string why = "node " + name + " serves a schema with fingerprint " +
@@ -176,7 +185,7 @@ caf::behavior link_actor(caf::event_based_actor* self, LinkTarget target, NodeId
                 retry_later("nothing is published at " + target.host + ":" + std::to_string(target.port));
                 return;
               }
-              self->request(remote, kLinkRequestTimeout, register_atom::value, id.name,
+              self->request(remote, kLinkRequestTimeout, register_atom::value, id.cluster, id.name,
                             id.schema.fingerprint, node, partitions)
                   .then(
                       [=](const caf::actor& sequencer) {

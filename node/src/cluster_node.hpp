@@ -3,15 +3,18 @@
 // peer port. A node that does not coordinate links to the coordinator's: it connects
 // (retrying with backoff while the coordinator is unreachable), registers with its name,
 // its schema's fingerprint and the actors of the partitions it hosts, and learns the
-// sequencer's handle. The coordinator refuses a node whose schema differs, or that its
-// configuration does not know; once it has every partition's actor (its own and the
+// sequencer's handle. The coordinator refuses a node of another cluster (by the
+// configuration's cluster name), whose schema differs, or that its configuration does not
+// know; a node that is not the coordinator refuses every registration (a --peer address
+// naming the wrong node); once it has every partition's actor (its own and the
 // registered nodes') it starts the documents' driver over them and the sequencer, and
 // tells every registered node. A node that registers again (it restarted) starts both
 // again: the driver empties every partition, the sequencer runs the log again.
 //
 //   node ──connect──▶ coordinator's node actor
-//   node ──(register_atom, name, fingerprint, node actor, partition actors)──▶ coordinator
-//   coordinator ──sequencer (or none yet) | error: schema differs, unknown node──▶ node
+//   node ──(register_atom, cluster, name, fingerprint, node actor, partition actors)──▶ coordinator
+//   coordinator ──sequencer (or none yet) | error: another cluster, schema differs,
+//                 unknown node, not the coordinator──▶ node
 //   coordinator ──(sequencer_atom, sequencer)──▶ registered nodes, when it starts one
 
 #include <caf/all.hpp>
@@ -43,6 +46,7 @@ inline constexpr std::chrono::seconds kLinkRequestTimeout{10};
 inline constexpr std::chrono::seconds kPartitionRequestTimeout{30};
 
 struct NodeIdentity {
+  std::string cluster;  ///< the configuration's [cluster] name
   std::string name;
   actors::SchemaInfo schema;
   bool coordinator = false;

@@ -132,7 +132,7 @@ int run_service(const ServiceOptions& o) {
   configure(cfg, o.config.peer_timeout);
   caf::actor_system sys{cfg};
 
-  const NodeIdentity id{o.node, info, self->coordinator};
+  const NodeIdentity id{o.config.name, o.node, info, self->coordinator};
   // This node's partitions: each a Store placed as the configuration says (salt 0).
   const auto partition_count = static_cast<std::uint32_t>(o.config.partitions);
   std::vector<caf::actor> partitions;

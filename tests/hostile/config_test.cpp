@@ -52,7 +52,7 @@ std::string with(const Case& c) {
 
 const Case kCases[] = {
     // Unknown tables and keys: a typo must not be ignored.
-    {6, "epoch = 5", ":6:1: unknown key 'epoch' in [cluster]; known: schema, seed, fields, partitions, "
+    {6, "epoch = 5", ":6:1: unknown key 'epoch' in [cluster]; known: name, schema, seed, fields, partitions, "
                      "epochs, peer_frame_bytes_max, batch_transactions_max, batch_bytes_max, "
                      "peer_timeout_ms"},
     {11, "prot = 7000", ":11:1: unknown key 'prot' in [[node]]; known: name, host, port, client_port, "
@@ -92,6 +92,8 @@ const Case kCases[] = {
     {6, "batch_transactions_max = 1025", ":6:26: cluster.batch_transactions_max must be an integer in [1, 1024]"},
     {6, "batch_bytes_max = 512", ":6:19: cluster.batch_bytes_max must be an integer in [1024, 67108864]"},
     {6, "batch_bytes_max = \"4M\"", ":6:19: cluster.batch_bytes_max must be an integer"},
+    {6, "name = \"a b\"", ":6:8: cluster.name must be 1 to 64 of A-Z a-z 0-9 _ . -"},
+    {6, "name = 7", ":6:8: cluster.name must be a string of 1 to 64 bytes"},
     {6, "peer_timeout_ms = 50", ":6:19: cluster.peer_timeout_ms must be an integer in [100, 600000]"},
     {6, "peer_timeout_ms = 1.5", ":6:19: cluster.peer_timeout_ms must be an integer"},
     {0, "port = 65536", ":15:8: node b.port must be an integer in [0, 65535]"},
@@ -172,6 +174,7 @@ TEST(Config, TheShippedAndTheValidConfigurationsLoad) {
   EXPECT_EQ(batching->batch_transactions_max, 1u);
   EXPECT_EQ(batching->batch_bytes_max, 1024u);
   EXPECT_EQ(loaded->peer_timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(loaded->name, "mgraph");
   auto timeout = node::parse_cluster_config(
       std::string(valid).insert(valid.find("\n[[node]]"), "\npeer_timeout_ms = 250"), "c.toml");
   ASSERT_TRUE(timeout.is_ok()) << timeout.status().message();

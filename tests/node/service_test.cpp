@@ -487,6 +487,36 @@ TEST_F(Service, ANodeWithAnotherSchemaIsRefused) {
       << refused.printed;
 }
 
+TEST_F(Service, ANodeOfAnotherClusterOrPointedAtTheWrongNodeIsRefused) {
+  file("schema.mgs", "entity A { x: int = 0 }\n");
+  const std::string config = file("cluster.toml", three_nodes("schema.mgs"));
+  std::string named = three_nodes("schema.mgs");
+  named.insert(named.find("schema ="), "name = \"staging\"\n");
+  const std::string other = file("staging.toml", named);
+  n1_ = ChildProcess::spawn(node(config, "n1"), true);
+  const int peer = port_of(n1_, "(peers)");
+  ASSERT_GT(peer, 0) << n1_.printed;
+  // The same schema and node names, another cluster: refused, both named.
+  std::vector<std::string> a2 = node(other, "n2");
+  a2.insert(a2.end(), {"--peer", "n1=127.0.0.1:" + std::to_string(peer)});
+  ChildProcess refused = ChildProcess::spawn(a2, true);
+  EXPECT_EQ(refused.finish(kSilenceMs), 2) << refused.printed;
+  EXPECT_NE(refused.printed.find("node n2 belongs to cluster 'staging', the coordinator n1 to cluster 'mgraph'"),
+            std::string::npos) << refused.printed;
+  // A --peer address that names n3, which does not coordinate: refused, saying so.
+  std::vector<std::string> a3 = node(config, "n3");
+  a3.insert(a3.end(), {"--peer", "n1=127.0.0.1:" + std::to_string(peer)});
+  n3_ = ChildProcess::spawn(a3, true);
+  const int n3_peer = port_of(n3_, "(peers)");
+  ASSERT_GT(n3_peer, 0) << n3_.printed;
+  std::vector<std::string> wrong = node(config, "n2");
+  wrong.insert(wrong.end(), {"--peer", "n1=127.0.0.1:" + std::to_string(n3_peer)});
+  ChildProcess misled = ChildProcess::spawn(wrong, true);
+  EXPECT_EQ(misled.finish(kSilenceMs), 2) << misled.printed;
+  EXPECT_NE(misled.printed.find("node n3 of cluster 'mgraph' does not coordinate"), std::string::npos)
+      << misled.printed;
+}
+
 TEST_F(Service, ANodeStartedBeforeItsCoordinatorRetriesUntilItAppears) {
   // A port from the OS for n1: bound, read, released, then given to n1 in the file.
   const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
