@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <map>
 #include <optional>
 #include <set>
 #include <utility>
@@ -246,8 +247,80 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
   };
 }
 
+namespace {
+
+/// The transactions the sequencer has seen, by id: each one's answer once there is one,
+/// meanwhile the clients that sent the same id again and wait for the first's. Oldest
+/// first in `order`, forgotten beyond kTxnsRemembered ids or kTxnAnswerBytesRemembered
+/// bytes of answers (never while a client waits for it).
+class SeenTxns {
+ public:
+  /// Whether `id` was seen: then `rp` gets its answer, now or when it comes.
+  bool answer_again(const session::TxnId& id, caf::response_promise& rp) {
+    auto it = seen_.find(id);
+    if (it == seen_.end()) return false;
+    if (it->second.answer) rp.deliver(*it->second.answer);
+    else it->second.waiting.push_back(rp);
+    return true;
+  }
+  /// A first send of `id` (none: nothing to remember).
+  void start(const session::TxnId& id) {
+    if (id.empty() || !seen_.emplace(id, Seen{}).second) return;
+    order_.push_back(id);
+  }
+  void finish(const session::TxnId& id, const std::string& answer) {
+    auto it = seen_.find(id);
+    if (it == seen_.end()) return;
+    for (caf::response_promise& rp : it->second.waiting) rp.deliver(answer);
+    it->second.waiting.clear();
+    it->second.answer = answer;
+    answer_bytes_ += answer.size();
+    forget_oldest();
+  }
+  /// No outcome to remember (the log failed, the driver is gone): the waiting clients get
+  /// the error, and a later send runs the batch.
+  void fail(const session::TxnId& id, const caf::error& e) {
+    auto it = seen_.find(id);
+    if (it == seen_.end()) return;
+    for (caf::response_promise& rp : it->second.waiting) rp.deliver(e);
+    seen_.erase(it);
+  }
+
+ private:
+  struct Seen {
+    std::optional<std::string> answer;
+    std::vector<caf::response_promise> waiting;
+  };
+  void forget_oldest() {
+    // Each pass drops one id: bounded by the number remembered.
+    while (!order_.empty() && (order_.size() > kTxnsRemembered || answer_bytes_ > kTxnAnswerBytesRemembered)) {
+      auto it = seen_.find(order_.front());
+      if (it != seen_.end()) {
+        if (!it->second.answer) return;  // still running: kept
+        answer_bytes_ -= it->second.answer->size();
+        seen_.erase(it);
+      }
+      order_.pop_front();
+    }
+  }
+
+  std::map<session::TxnId, Seen> seen_;
+  std::deque<session::TxnId> order_;
+  std::size_t answer_bytes_ = 0;
+};
+
+/// The transaction id of a logged or received batch's bytes (empty when it has none or
+/// the bytes are not a single batch).
+session::TxnId txn_of(std::string_view bytes) {
+  Result<session::TxnId> id = codec::decode_batch_txn(bytes);
+  return id.is_ok() ? *id : session::TxnId{};
+}
+
+}  // namespace
+
 caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
                               EpochObserver observe, SequencerOptions options) {
+  auto txns = std::make_shared<SeenTxns>();
   BatchingOptions batching = options.batching;
   batching.transactions_max = std::clamp<std::size_t>(batching.transactions_max, 1, session::kMergedBatchesMax);
   const SteadyClock now = options.now ? std::move(options.now) : system_steady_clock();
@@ -275,16 +348,31 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     *epoch = e;  // a cancellation or a cancelled epoch keeps its number
     if (codec::is_epoch_cancel(bytes) || cancelled.count(e) != 0) return Status::ok();
     auto bad_e = [&](const Status& s) { return bad(e, s); };
+    // Nobody waits for these answers; each is remembered for its transaction id.
     if (codec::is_batch_group(bytes)) {
       Result<std::vector<std::string>> group = codec::decode_batch_group(bytes);
       if (!group.is_ok()) return bad_e(group.status());
+      std::vector<session::TxnId> ids;
       for (const std::string& b : *group) {
         if (Result<session::Batch> batch = codec::decode_batch(b); !batch.is_ok()) return bad_e(batch.status());
+        ids.push_back(txn_of(b));
+        txns->start(ids.back());
       }
-      self->send(driver, apply_group_atom::value, e, std::string(bytes));
+      self->request(driver, caf::infinite, apply_group_atom::value, e, std::string(bytes))
+          .then(
+              [txns, ids](const std::vector<std::string>& answers) {
+                for (std::size_t k = 0; k < ids.size() && k < answers.size(); ++k) txns->finish(ids[k], answers[k]);
+              },
+              [txns, ids](const caf::error& err) {
+                for (const session::TxnId& id : ids) txns->fail(id, err);
+              });
     } else {
       if (Result<session::Batch> b = codec::decode_batch(bytes); !b.is_ok()) return bad_e(b.status());
-      self->send(driver, apply_atom::value, e, std::string(bytes));
+      const session::TxnId id = txn_of(bytes);
+      txns->start(id);
+      self->request(driver, caf::infinite, apply_atom::value, e, std::string(bytes))
+          .then([txns, id](const std::string& answer) { txns->finish(id, answer); },
+                [txns, id](const caf::error& err) { txns->fail(id, err); });
     }
     return Status::ok();
   });
@@ -302,6 +390,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   // while an epoch runs make the next one.
   struct Pending {
     std::string bytes;
+    session::TxnId txn;  ///< the client's id (empty: none)
     bool changes = false;    ///< an epoch: logged before it runs
     bool mergeable = false;  ///< may share its epoch with its neighbours (session/merge.hpp)
     std::size_t ops = 0;
@@ -326,7 +415,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     queue->flush_if_due(self);
   };
   // Logs the waiting batches (one sync) and sends them to the driver, as epochs.
-  auto flush = [self, driver, log, epoch, in_flight, observe, pending, queue, answered, batching, now]() {
+  auto flush = [self, driver, log, epoch, in_flight, observe, pending, queue, answered, batching, now, txns]() {
     const std::size_t n = std::min(pending->size(), kGroupCommitBatchesMax);
     if (n == 0) return;
     // Epochs: a batch that reads only runs between them; a run of mergeable batches
@@ -375,8 +464,11 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         pending->pop_front();
       }
       if (!logged.is_ok()) {
-        for (Pending& p : batch)
-          p.rp.deliver(caf::make_error(caf::sec::runtime_error, "epoch log: " + logged.message()));
+        for (Pending& p : batch) {
+          const caf::error e = caf::make_error(caf::sec::runtime_error, "epoch log: " + logged.message());
+          txns->fail(p.txn, e);
+          p.rp.deliver(e);
+        }
         continue;
       }
       if (r.changes) {
@@ -390,28 +482,41 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       if (r.count < 2) {
         self->request(driver, caf::infinite, apply_atom::value, *epoch, std::move(batch[0].bytes))
             .then(
-                [rp = batch[0].rp, answered](std::string& answer) mutable {
+                [rp = batch[0].rp, txn = batch[0].txn, answered, txns](std::string& answer) mutable {
+                  txns->finish(txn, answer);
                   rp.deliver(std::move(answer));
                   answered();
                 },
-                [rp = batch[0].rp, answered](caf::error& e) mutable {
+                [rp = batch[0].rp, txn = batch[0].txn, answered, txns](caf::error& e) mutable {
+                  txns->fail(txn, e);
                   rp.deliver(std::move(e));
                   answered();
                 });
         continue;
       }
       auto rps = std::make_shared<std::vector<caf::response_promise>>();
-      for (Pending& p : batch) rps->push_back(std::move(p.rp));
+      auto ids = std::make_shared<std::vector<session::TxnId>>();
+      for (Pending& p : batch) {
+        rps->push_back(std::move(p.rp));
+        ids->push_back(p.txn);
+      }
       self->request(driver, caf::infinite, apply_group_atom::value, *epoch, std::move(r.group))
           .then(
-              [rps, answered](std::vector<std::string>& answers) {
+              [rps, ids, answered, txns](std::vector<std::string>& answers) {
                 for (std::size_t k = 0; k < rps->size(); ++k) {
-                  if (k < answers.size()) (*rps)[k].deliver(std::move(answers[k]));
-                  else (*rps)[k].deliver(caf::make_error(caf::sec::runtime_error, "no answer for a batch of the epoch"));
+                  if (k < answers.size()) {
+                    txns->finish((*ids)[k], answers[k]);
+                    (*rps)[k].deliver(std::move(answers[k]));
+                  } else {
+                    const caf::error e = caf::make_error(caf::sec::runtime_error, "no answer for a batch of the epoch");
+                    txns->fail((*ids)[k], e);
+                    (*rps)[k].deliver(e);
+                  }
                 }
                 answered();
               },
-              [rps, answered](caf::error& e) {
+              [rps, ids, answered, txns](caf::error& e) {
+                for (const session::TxnId& id : *ids) txns->fail(id, e);
                 for (caf::response_promise& rp : *rps) rp.deliver(e);
                 answered();
               });
@@ -419,14 +524,18 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     queue->flush_if_due(self);
   };
   return {
-      [self, queue, flush](transact_atom, const std::string& bytes) -> caf::delegated<caf::message> {
+      [self, queue, flush, txns](transact_atom, const std::string& bytes) -> caf::delegated<caf::message> {
         Result<session::Batch> batch = codec::decode_batch(bytes);
         auto rp = self->make_response_promise();
         if (!batch.is_ok()) {
           rp.deliver(bad_request(batch.status()));
           return {};
         }
-        queue->pending.push_back(Pending{bytes, changes_documents(*batch), session::mergeable(*batch),
+        // Sent again: the first send's outcome, without running it again.
+        const session::TxnId txn = txn_of(bytes);
+        if (!txn.empty() && txns->answer_again(txn, rp)) return {};
+        txns->start(txn);
+        queue->pending.push_back(Pending{bytes, txn, changes_documents(*batch), session::mergeable(*batch),
                                          batch->size(), std::move(rp)});
         // An idle driver takes it at once (a lone client waits for no message); otherwise
         // it waits for the flush, with whatever arrives meanwhile.
@@ -472,9 +581,6 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         }
         observe(EpochOutcome{e, committed, false, seconds});
       },
-      // Results of the epochs run again at the start: nobody waits for them.
-      [](const std::string&) {},
-      [](const std::vector<std::string>&) {},
   };
 }
 

@@ -51,6 +51,9 @@ struct Op {
 
 struct Batch {
   ops @0 :List(Op);
+  # The client's transaction id (session::TxnId); both zero: none.
+  txnClient @1 :UInt64;
+  txnSeq @2 :UInt64;
 }
 
 struct OpResult {

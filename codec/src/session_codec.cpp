@@ -165,11 +165,21 @@ constexpr char kResultMagic[4] = {'M', 'G', 'O', 'R'};
 constexpr char kAppliedMagic[4] = {'M', 'G', 'O', 'A'};
 }  // namespace
 
-Result<std::string> encode_batch(const session::Batch& batch) {
+Result<std::string> encode_batch(const session::Batch& batch, session::TxnId txn) {
   return detail::encode("operation batch", kBatchMagic, kSessionFormatVersion,
                         [&](capnp::MallocMessageBuilder& m) {
-                          detail::put_batch(m.initRoot<wire::Batch>(), batch);
+                          auto root = m.initRoot<wire::Batch>();
+                          detail::put_batch(root, batch);
+                          root.setTxnClient(txn.client);
+                          root.setTxnSeq(txn.seq);
                         });
+}
+
+Result<session::TxnId> decode_batch_txn(std::string_view bytes) {
+  return detail::decode<wire::Batch>(bytes, "operation batch", kBatchMagic, kSessionFormatVersion,
+                                     [](wire::Batch::Reader r) {
+                                       return session::TxnId{r.getTxnClient(), r.getTxnSeq()};
+                                     });
 }
 
 Result<session::Batch> decode_batch(std::string_view bytes) {

@@ -44,7 +44,7 @@ void batch_request(caf::event_based_actor* self, caf::actor sequencer, std::stri
 
 }  // namespace
 
-void ClientGateway::transact(session::Batch batch,
+void ClientGateway::transact(session::Batch batch, session::TxnId txn,
                              std::function<void(Result<session::BatchResult>)> done) {
   const caf::actor sequencer = state_.sequencer();
   if (!sequencer) {
@@ -53,7 +53,8 @@ void ClientGateway::transact(session::Batch batch,
                 "yet (mgraphctl status shows the peers); try again"));
     return;
   }
-  Result<std::string> bytes = codec::encode_batch(batch);
+  // The id travels in the batch's bytes: the sequencer logs it with the batch.
+  Result<std::string> bytes = codec::encode_batch(batch, txn);
   if (!bytes.is_ok()) {
     done(bytes.status());
     return;

@@ -23,7 +23,7 @@ class ClientGateway final : public codec::ClientHandler {
   ClientGateway(caf::actor_system& sys, NodeState& state, actors::SchemaInfo schema)
       : sys_(sys), state_(state), schema_(std::move(schema)) {}
 
-  void transact(session::Batch batch,
+  void transact(session::Batch batch, session::TxnId txn,
                 std::function<void(Result<session::BatchResult>)> done) override;
   codec::SchemaInfo schema() override;
 

@@ -217,6 +217,61 @@ TEST_F(Documents, AnEpochCancelledInTheLogDoesNotRunAgainAndKeepsItsNumber) {
   EXPECT_EQ(*log.last(), 4u);
 }
 
+TEST_F(Documents, ATransactionSentAgainIsAnsweredWithItsFirstOutcomeEvenAfterARestart) {
+  // A client that lost an answer sends the batch again with the same transaction id: it
+  // gets the first outcome and nothing runs twice — while the first is still running
+  // (both sent at once), after it, and from a sequencer started again on the log.
+  auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", "entity A { x: int = 0 }\n"});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  session::Op create;
+  create.kind = session::OpKind::create;
+  create.entity = "A";
+  create.values = {{"x", Value(std::int64_t{3})}};
+  session::Op commit;
+  commit.kind = session::OpKind::commit;
+  const session::Batch batch{create, commit};
+  const session::TxnId first{0x5eed, 1}, second{0x5eed, 2};
+  Result<std::string> once = codec::encode_batch(batch, first);
+  Result<std::string> other = codec::encode_batch(batch, second);
+  ASSERT_TRUE(once.is_ok() && other.is_ok());
+  Result<session::TxnId> id = codec::decode_batch_txn(*once);
+  ASSERT_TRUE(id.is_ok());
+  EXPECT_EQ(*id, first);
+  auto created = [](const Result<std::string>& answer) -> session::RecordId {
+    if (!answer.is_ok()) return 0;
+    Result<session::BatchResult> r = codec::decode_batch_result(*answer);
+    return r.is_ok() && r->size() == 2 ? r->front().created : 0;
+  };
+  MemoryEpochLog log;
+  {
+    ActorCluster cluster(sys, *schema, &log);
+    const std::vector<Result<std::string>> answers = cluster.raw_all({*once, *once});
+    ASSERT_EQ(answers.size(), 2u);
+    ASSERT_TRUE(answers[0].is_ok() && answers[1].is_ok());
+    EXPECT_EQ(*answers[0], *answers[1]);
+    EXPECT_EQ(created(answers[0]), 1u);
+    EXPECT_EQ(created(cluster.raw(*once)), 1u);  // after it: the same record, not another
+    EXPECT_EQ(created(cluster.raw(*other)), 2u);  // another id: another transaction
+  }
+  EXPECT_EQ(*log.last(), 2u);
+  ActorCluster again(sys, *schema, &log);
+  EXPECT_EQ(created(again.raw(*once)), 1u);
+  EXPECT_EQ(created(again.raw(*other)), 2u);
+  session::Op get;
+  get.kind = session::OpKind::get;
+  get.refs = {session::RecordRef{3, {}, "#3"}};
+  get.name = "x";
+  get.text = "#3.x";
+  Result<std::string> read = codec::encode_batch({get});
+  ASSERT_TRUE(read.is_ok());
+  Result<std::string> answer = again.raw(*read);
+  ASSERT_TRUE(answer.is_ok());
+  Result<session::BatchResult> r = codec::decode_batch_result(*answer);
+  ASSERT_TRUE(r.is_ok() && r->size() == 1);
+  EXPECT_FALSE(r->front().status.is_ok()) << "a third record exists";
+  EXPECT_EQ(*log.last(), 2u);
+}
+
 TEST(EpochCancel, RoundTripsAndIsToldFromBatches) {
   Result<std::string> bytes = codec::encode_epoch_cancel({41, "unavailable: partition 3"});
   ASSERT_TRUE(bytes.is_ok());

@@ -133,7 +133,8 @@ TEST(ClientRpc, ConcurrentClientsAreAllAnswered) {
 class RefusingHandler final : public ClientHandler {
  public:
   bool drop = false;
-  void transact(session::Batch, std::function<void(Result<session::BatchResult>)> done) override {
+  void transact(session::Batch, session::TxnId,
+                std::function<void(Result<session::BatchResult>)> done) override {
     if (!drop) done(Status(StatusCode::failed_precondition, "the cluster is read-only"));
   }
   SchemaInfo schema() override { return {}; }

@@ -105,7 +105,7 @@ class StoreHandler final : public codec::ClientHandler {
     worker_.join();
   }
 
-  void transact(session::Batch batch, Done done) override {
+  void transact(session::Batch batch, session::TxnId, Done done) override {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       jobs_.emplace_back(std::move(batch), std::move(done));

@@ -4,6 +4,7 @@
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 
+#include <random>
 #include <utility>
 
 #include "mgraph/codec/client_rpc.hpp"
@@ -114,10 +115,24 @@ Result<std::unique_ptr<ClientConnection>> ClientConnection::connect(
   return std::unique_ptr<ClientConnection>(new ClientConnection(std::move(impl)));
 }
 
-Result<session::BatchResult> ClientConnection::transact(const session::Batch& batch) {
+std::uint64_t random_client_id() {
+  std::random_device source;
+  // Bounded: a random source that gives zero twice in a row is broken, not unlucky.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const std::uint64_t id = (std::uint64_t{source()} << 32) ^ source();
+    if (id != 0) return id;
+  }
+  return 1;
+}
+
+Result<session::BatchResult> ClientConnection::transact(const session::Batch& batch,
+                                                        session::TxnId txn) {
   auto request = impl_->cluster.transactRequest();
   try {
-    detail::put_batch(request.initBatch(), batch);
+    auto b = request.initBatch();
+    detail::put_batch(b, batch);
+    b.setTxnClient(txn.client);
+    b.setTxnSeq(txn.seq);
   } catch (const detail::EncodeError& e) {
     return Status(StatusCode::out_of_range, "operation batch: " + e.what);
   } catch (const kj::Exception& e) {

@@ -180,13 +180,15 @@ Status ClusterService::admit() const {
 kj::Promise<void> ClusterService::transact(TransactContext context) {
   activity_->last = timer_.now();
   if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
-  session::Batch batch = decode(context.getParams().getBatch());
+  const auto params = context.getParams().getBatch();
+  session::Batch batch = decode(params);
+  const session::TxnId txn{params.getTxnClient(), params.getTxnSeq()};
   context.releaseParams();
   auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
   auto slot = std::make_shared<Slot>();
   auto reply = std::make_shared<Reply>(slot, kj::mv(paf.fulfiller), activity_->held,
                                        server_held_);
-  handler_.transact(std::move(batch), [reply](Answer a) { reply->give(std::move(a)); });
+  handler_.transact(std::move(batch), txn, [reply](Answer a) { reply->give(std::move(a)); });
   reply.reset();  // the handler's copies of `done` are the only owners now
   auto answered = [context, slot, activity = activity_, &timer = timer_]() mutable {
     activity->last = timer.now();

@@ -174,6 +174,14 @@ struct SequencerOptions {
 /// wait at the sequencer and make the epoch after.
 inline constexpr std::size_t kEpochsAtDriver = 2;
 
+/// Transaction ids the sequencer remembers with their outcome: a client sends a batch again
+/// within seconds of losing its answer (a reconnect, a coordinator's restart), and 65,536
+/// ids are minutes of transactions at today's rates.
+inline constexpr std::size_t kTxnsRemembered = 65536;
+/// Bytes of remembered answers at most (a get's answer can be large): older ids are
+/// forgotten first; a batch sent again after its id was forgotten runs again.
+inline constexpr std::size_t kTxnAnswerBytesRemembered = std::size_t{64} << 20;
+
 /// The sequencer. Answers (transact_atom, Batch bytes) with BatchResult bytes (the
 /// driver's answer, passed on), or an error for bytes that are no batch or a
 /// log that cannot be written. Group commit: the batches that arrive while it is busy
@@ -185,6 +193,11 @@ inline constexpr std::size_t kEpochsAtDriver = 2;
 /// With an `observe`r, it asks the driver for the outcome of every epoch and passes
 /// each to it: a client may have its answer a moment before the outcome is observed (the
 /// outcome travels apart, so that counting adds nothing to a client's round trip).
+/// Transaction ids (session::TxnId, in the batch's bytes, so logged with it): a batch
+/// whose id it has seen — sent again by a client that lost the answer, even after a
+/// restart, since the log's batches carry their ids — is answered with the first outcome
+/// (at once, or when the first is answered) and not run again. It remembers the last
+/// kTxnsRemembered ids and kTxnAnswerBytesRemembered bytes of their answers.
 /// REQUIRES: `log` outlives the actor.
 caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
                               EpochObserver observe, SequencerOptions options);

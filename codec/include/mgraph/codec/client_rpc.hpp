@@ -36,9 +36,10 @@ struct SchemaInfo {
 class ClientHandler {
  public:
   virtual ~ClientHandler() = default;
-  /// Applies `batch`; `done` receives one result per op, or why the batch did not run (the
-  /// client gets it as an error). Must not block: the RPC thread serves every connection.
-  virtual void transact(session::Batch batch,
+  /// Applies `batch`, which the client named `txn` (maybe empty: session::TxnId); `done`
+  /// receives one result per op, or why the batch did not run (the client gets it as an
+  /// error). Must not block: the RPC thread serves every connection.
+  virtual void transact(session::Batch batch, session::TxnId txn,
                         std::function<void(Result<session::BatchResult>)> done) = 0;
   /// The schema served; called on the RPC thread.
   virtual SchemaInfo schema() = 0;
@@ -104,8 +105,10 @@ class ClientConnection {
                                                            std::uint16_t port,
                                                            std::chrono::milliseconds timeout);
   /// Applies `batch` on the server: one result per op, or why not (io_error: the transport;
-  /// corruption: an answer that is not one; otherwise the server's error).
-  Result<session::BatchResult> transact(const session::Batch& batch);
+  /// corruption: an answer that is not one; otherwise the server's error). With a `txn` the
+  /// server has seen (this or another connection, before a restart of the cluster too), it
+  /// answers with that transaction's outcome and applies nothing.
+  Result<session::BatchResult> transact(const session::Batch& batch, session::TxnId txn = {});
   /// The schema the server serves.
   Result<SchemaInfo> schema();
   ~ClientConnection();
@@ -120,17 +123,29 @@ class ClientConnection {
   std::unique_ptr<Impl> impl_;
 };
 
+/// A transaction id's client part no other client is likely to have: 64 bits from the
+/// operating system's random source, never zero.
+std::uint64_t random_client_id();
+
 /// A session::Backend over a connection (what `mgraph eval --connect` runs scripts through).
+/// Each batch goes with a transaction id of its own: `client` and a counter from 1.
 class RemoteBackend final : public session::Backend {
  public:
   /// REQUIRES: `connection` outlives the backend.
-  explicit RemoteBackend(ClientConnection& connection) : connection_(connection) {}
+  explicit RemoteBackend(ClientConnection& connection, std::uint64_t client = random_client_id())
+      : connection_(connection), client_(client) {}
   Result<session::BatchResult> run(const session::Batch& batch) override {
-    return connection_.transact(batch);
+    last_ = session::TxnId{client_, ++seq_};
+    return connection_.transact(batch, last_);
   }
+  /// The id the last batch went with: send it again with this to learn its outcome.
+  session::TxnId last_txn() const { return last_; }
 
  private:
   ClientConnection& connection_;
+  std::uint64_t client_;
+  std::uint64_t seq_ = 0;
+  session::TxnId last_;
 };
 
 }  // namespace mgraph::codec

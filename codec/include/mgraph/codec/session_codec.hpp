@@ -18,8 +18,11 @@ namespace mgraph::codec {
 
 inline constexpr std::uint32_t kSessionFormatVersion = 1;
 
-Result<std::string> encode_batch(const session::Batch& batch);
+/// With the client's transaction id, when it gave one.
+Result<std::string> encode_batch(const session::Batch& batch, session::TxnId txn = {});
 Result<session::Batch> decode_batch(std::string_view bytes);
+/// The transaction id in encode_batch's bytes (empty when none was given).
+Result<session::TxnId> decode_batch_txn(std::string_view bytes);
 /// Batches (each in encode_batch's bytes) that run as one epoch (session/merge.hpp):
 /// "MGOG". A log entry holds either form; is_batch_group tells which.
 Result<std::string> encode_batch_group(const std::vector<std::string_view>& batches);

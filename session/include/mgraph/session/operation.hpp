@@ -96,6 +96,17 @@ struct OpResult {
   friend bool operator==(const OpResult&, const OpResult&) = default;
 };
 
+/// A client's name for one transaction: a random part chosen once per client and a counter.
+/// A cluster that is sent a transaction id it has seen answers with the first outcome
+/// instead of applying the batch again, so a client that lost an answer can send the
+/// batch again safely. Zero: no id (every send is a new transaction).
+struct TxnId {
+  std::uint64_t client = 0;
+  std::uint64_t seq = 0;
+  bool empty() const { return client == 0 && seq == 0; }
+  friend auto operator<=>(const TxnId&, const TxnId&) = default;
+};
+
 using Batch = std::vector<Op>;
 using BatchResult = std::vector<OpResult>;
 
