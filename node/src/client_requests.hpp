@@ -13,7 +13,7 @@ namespace mgraph::node {
 enum class ClientRequestKind : std::uint8_t {
   read,    ///< a batch that changes nothing (only get, explain, dot): no epoch
   write,   ///< a batch the sequencer numbers and logs: an epoch, or its share of one
-  schema,  ///< the schema the cluster serves (a client asks once, when it connects)
+  schema,  ///< the schema the cluster serves (`mgraph bench` asks once per run)
 };
 inline constexpr std::size_t kClientRequestKinds = 3;
 
