@@ -24,20 +24,21 @@ constexpr int request_timeout_ms = 1000;
 /// PERFORMANCE.md); a client waits at most kBatchTimeout (60 s).
 const prometheus::Histogram::BucketBoundaries& seconds_buckets() {
   static const prometheus::Histogram::BucketBoundaries b{
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-      2.5,    5,       10,     60};
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+      0.1,    0.25,    0.5,    1,     2.5,    5,     10,   60};
   return b;
 }
 /// An fsync on a disk takes 0.05-20 ms; the memory log microseconds.
 const prometheus::Histogram::BucketBoundaries& log_buckets() {
-  static const prometheus::Histogram::BucketBoundaries b{
-      0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-      0.25,    0.5,     1};
+  static const prometheus::Histogram::BucketBoundaries b{0.00001, 0.00005, 0.0001, 0.00025, 0.0005,
+                                                         0.001,   0.0025,  0.005,  0.01,    0.025,
+                                                         0.05,    0.1,     0.25,   0.5,     1};
   return b;
 }
 /// Transactions in one epoch: 1 to batch_transactions_max (at most 1,024), in powers of two.
 const prometheus::Histogram::BucketBoundaries& transactions_buckets() {
-  static const prometheus::Histogram::BucketBoundaries b{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+  static const prometheus::Histogram::BucketBoundaries b{1,  2,   4,   8,   16,  32,
+                                                         64, 128, 256, 512, 1024};
   return b;
 }
 
@@ -84,7 +85,8 @@ class NodeMetrics::ScrapedGauges final : public prometheus::Collectable {
     auto log = gauge_family("mgraph_log_size_bytes",
                             "Bytes of the epoch log's file (coordinator with --data; else 0)");
     add_gauge(log, sources_.log_size_bytes ? static_cast<double>(sources_.log_size_bytes()) : 0);
-    auto ready = gauge_family("mgraph_ready", "1 while this node reaches the coordinator's sequencer");
+    auto ready =
+        gauge_family("mgraph_ready", "1 while this node reaches the coordinator's sequencer");
     add_gauge(ready, sources_.ready && sources_.ready() ? 1 : 0);
     return {std::move(fields), std::move(peers), std::move(log), std::move(ready)};
   }
@@ -163,14 +165,16 @@ Result<std::unique_ptr<NodeMetrics>> NodeMetrics::serve(const std::string& addre
     const std::string kind = client_request_kind_name(static_cast<ClientRequestKind>(k));
     for (std::size_t o = 0; o < kClientRequestOutcomes; ++o) {
       m->client_requests_[k][o] = &requests.Add(
-          {{"kind", kind}, {"outcome", client_request_outcome_name(static_cast<ClientRequestOutcome>(o))}});
+          {{"kind", kind},
+           {"outcome", client_request_outcome_name(static_cast<ClientRequestOutcome>(o))}});
     }
     m->client_seconds_[k] = &request_seconds.Add({{"kind", kind}}, seconds_buckets());
   }
   m->log_append_seconds_ = &prometheus::BuildHistogram()
                                 .Name("mgraph_log_append_seconds")
-                                .Help("Time of one append of the epoch log: a group of epochs "
-                                      "written and synced together")
+                                .Help(
+                                    "Time of one append of the epoch log: a group of epochs "
+                                    "written and synced together")
                                 .Register(r)
                                 .Add({}, log_buckets());
   m->log_bytes_ = &prometheus::BuildCounter()
@@ -209,8 +213,10 @@ void NodeMetrics::client_request(ClientRequestKind kind, ClientRequestOutcome ou
 
 void NodeMetrics::log_append(bool ok, std::size_t bytes, double seconds) {
   log_append_seconds_->Observe(seconds);
-  if (ok) log_bytes_->Increment(static_cast<double>(bytes));
-  else log_failures_->Increment();
+  if (ok)
+    log_bytes_->Increment(static_cast<double>(bytes));
+  else
+    log_failures_->Increment();
 }
 
 void NodeMetrics::read_at_scrape(ScrapeSources sources) { scraped_->set(std::move(sources)); }

@@ -182,12 +182,13 @@ int run_service(const ServiceOptions& o) {
       log = std::move(opened).value();
     }
     if (metrics) {
-      log = std::make_unique<TimedEpochLog>(std::move(log), [m = metrics.get()](const LogAppend& a) {
-        m->log_append(a.ok, a.bytes, a.seconds);
-      });
+      log = std::make_unique<TimedEpochLog>(
+          std::move(log),
+          [m = metrics.get()](const LogAppend& a) { m->log_append(a.ok, a.bytes, a.seconds); });
     }
   }
-  if (metrics) read_at_scrape(*metrics, state, self->partitions, servers, self->coordinator ? o.data : "");
+  if (metrics)
+    read_at_scrape(*metrics, state, self->partitions, servers, self->coordinator ? o.data : "");
   std::map<std::string, std::vector<codec::PartitionId>> placement;
   for (const NodeConfig& n : o.config.nodes) placement[n.name] = n.partitions;
   actors::EpochObserver observe;

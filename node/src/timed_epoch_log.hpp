@@ -33,7 +33,8 @@ class TimedEpochLog final : public actors::EpochLog {
                 actors::SteadyClock now = actors::system_steady_clock());
 
   Status append(codec::Epoch epoch, std::string_view batch) override;
-  Status append_group(const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs) override;
+  Status append_group(
+      const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs) override;
   Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) override {
     return inner_->replay(f);
   }

@@ -324,8 +324,9 @@ TEST_F(Documents, TheBatchingBoundsLimitWhatSharesAnEpoch) {
                  std::to_string(b.batching.bytes_max) + " bytes");
     CountingLog log;
     std::vector<EpochOutcome> seen;
-    ActorCluster cluster(sys, schema, &log, [&](const EpochOutcome& o) { seen.push_back(o); }, 1,
-                         SequencerOptions{b.batching});
+    ActorCluster cluster(
+        sys, schema, &log, [&](const EpochOutcome& o) { seen.push_back(o); }, 1,
+        SequencerOptions{b.batching});
     ASSERT_TRUE(cluster.raw(setup).is_ok());
     const std::vector<Result<std::string>> answers =
         cluster.raw_all({txn(1), txn(2), txn(3), txn(4), txn(5), txn(6), txn(7)});

@@ -256,8 +256,9 @@ TEST(PartitionServer, ItsCountersSayHowLargeItsGraphIsAfterEachRequest) {
   ASSERT_TRUE(a.status.is_ok()) << a.status.message();
   const std::uint64_t empty = s->counters().graph_nodes.load();
   EXPECT_EQ(empty, s->store().graph().node_count());
-  a = s->serve(apply(1, 0, {create("Order"), create("Item", {{"price", Value(2.0)}}),
-                            plain(session::OpKind::commit)}));
+  a = s->serve(apply(
+      1, 0,
+      {create("Order"), create("Item", {{"price", Value(2.0)}}), plain(session::OpKind::commit)}));
   ASSERT_TRUE(a.status.is_ok()) << a.status.message();
   EXPECT_GT(s->counters().graph_nodes.load(), empty);
   EXPECT_EQ(s->counters().graph_nodes.load(), s->store().graph().node_count());

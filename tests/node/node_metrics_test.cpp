@@ -89,7 +89,8 @@ TEST(NodeMetrics, WhatTheNodeCountsShowsInTheNextScrape) {
   m->log_append(false, 40, 0.25);
   const std::string text = scrape(*m);
   EXPECT_EQ(metric_value(text, "mgraph_client_requests_total{kind=\"write\",outcome=\"ok\"}"), 2.0);
-  EXPECT_EQ(metric_value(text, "mgraph_client_requests_total{kind=\"read\",outcome=\"not_ready\"}"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_client_requests_total{kind=\"read\",outcome=\"not_ready\"}"),
+            1.0);
   EXPECT_EQ(metric_value(text, "mgraph_client_request_seconds_count{kind=\"write\"}"), 2.0);
   EXPECT_DOUBLE_EQ(*metric_value(text, "mgraph_client_request_seconds_sum{kind=\"write\"}"), 0.006);
   EXPECT_EQ(metric_value(text, "mgraph_epochs_total{outcome=\"committed\"}"), 1.0);
@@ -147,8 +148,9 @@ TEST(TimedEpochLog, EachAppendIsTimedByItsClockAndPassedOn) {
   actors::SteadyClock clock = [ticks] {
     return std::chrono::steady_clock::time_point(std::chrono::milliseconds(2 * ++*ticks));
   };
-  TimedEpochLog log(std::make_unique<actors::MemoryEpochLog>(),
-                    [&](const LogAppend& a) { seen.push_back(a); }, clock);
+  TimedEpochLog log(
+      std::make_unique<actors::MemoryEpochLog>(), [&](const LogAppend& a) { seen.push_back(a); },
+      clock);
   ASSERT_TRUE(log.append(1, "abc").is_ok());
   ASSERT_TRUE(log.append_group({{2, "de"}, {3, "fghi"}}).is_ok());
   ASSERT_TRUE(log.append_group({}).is_ok());  // nothing written, nothing observed
@@ -165,7 +167,8 @@ TEST(TimedEpochLog, EachAppendIsTimedByItsClockAndPassedOn) {
   ASSERT_TRUE(log.replay([&](codec::Epoch e, std::string_view b) {
                    replayed += std::to_string(e) + ":" + std::string(b) + " ";
                    return Status::ok();
-                 }).is_ok());
+                 })
+                  .is_ok());
   EXPECT_EQ(replayed, "1:abc 2:de 3:fghi ");
 }
 

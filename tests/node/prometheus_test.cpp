@@ -85,11 +85,8 @@ class PrometheusServer {
                    const fs::path& log, int port)
       : log_(log), port_(port) {
     const std::vector<std::string> args = {
-        binary,
-        "--config.file=" + config.string(),
-        "--storage.tsdb.path=" + data.string(),
-        "--web.listen-address=127.0.0.1:" + std::to_string(port),
-        "--log.level=warn"};
+        binary, "--config.file=" + config.string(), "--storage.tsdb.path=" + data.string(),
+        "--web.listen-address=127.0.0.1:" + std::to_string(port), "--log.level=warn"};
     pid_ = ::fork();
     if (pid_ == 0) {
       const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -149,8 +146,11 @@ std::vector<std::string> dashboard_queries(const nlohmann::json& j) {
   std::vector<std::string> out;
   if (j.is_object()) {
     for (const auto& [key, value] : j.items()) {
-      if (key == "expr" && value.is_string()) out.push_back(value.get<std::string>());
-      else for (std::string& q : dashboard_queries(value)) out.push_back(std::move(q));
+      if (key == "expr" && value.is_string()) {
+        out.push_back(value.get<std::string>());
+        continue;
+      }
+      for (std::string& q : dashboard_queries(value)) out.push_back(std::move(q));
     }
   } else if (j.is_array()) {
     for (const nlohmann::json& v : j) {
@@ -288,8 +288,8 @@ class Metrics : public ::testing::Test {
   /// Runs `script` through `mgraph eval --connect` to n2; its exit code.
   int run_script(const std::string& script) {
     ChildProcess c = ChildProcess::spawn(
-        {MGRAPH_BINARY, "eval", "--connect", "127.0.0.1:" + std::to_string(n2_client_),
-         "--script", write("s.mgscript", script)},
+        {MGRAPH_BINARY, "eval", "--connect", "127.0.0.1:" + std::to_string(n2_client_), "--script",
+         write("s.mgscript", script)},
         true);
     const int rc = c.finish(kSilenceMs);
     script_output_ = c.printed;
@@ -312,6 +312,26 @@ std::string workload_script() {
 }
 constexpr int kCommitted = 1 + kUpdates, kAborted = 2;
 constexpr int kWritesOk = 1 + kUpdates + 1, kWritesFailed = 1, kReadsOk = 1;
+
+/// A Prometheus configuration that scrapes `targets` ("HOST:PORT") every second as the job
+/// "mgraph" and loads the rules in `rules`.
+std::string prometheus_config(const std::vector<std::string>& targets, const fs::path& rules) {
+  std::string list;
+  for (const std::string& t : targets)
+    list += std::string(list.empty() ? "" : ", ") + "\"" + t + "\"";
+  return std::string("global:\n") +
+         "  scrape_interval: 1s\n"
+         "  scrape_timeout: 1s\n"
+         "  evaluation_interval: 1s\n"
+         "rule_files:\n"
+         "  - " +
+         rules.string() + "\n" +
+         "scrape_configs:\n"
+         "  - job_name: mgraph\n"
+         "    static_configs:\n"
+         "      - targets: [" +
+         list + "]\n";
+}
 
 /// Between two rounds of polling Prometheus, which scrapes and evaluates once a second: a
 /// pause that keeps the loop from spinning, not a synchronisation (each round checks).
@@ -351,17 +371,9 @@ TEST_F(Metrics, ARealPrometheusServerScrapesWhatTheNodesCounted) {
 
   const std::string n1 = "127.0.0.1:" + std::to_string(n1_metrics_);
   const std::string n2 = "127.0.0.1:" + std::to_string(n2_metrics_);
-  const std::string config = write("prometheus.yml", R"(global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files:
-  - )" + (kSource / "cluster-configs" / "prometheus-rules.yml").string() + R"(
-scrape_configs:
-  - job_name: mgraph
-    static_configs:
-      - targets: [")" + n1 + "\", \"" + n2 + R"("]
-)");
+  const std::string config =
+      write("prometheus.yml",
+            prometheus_config({n1, n2}, kSource / "cluster-configs" / "prometheus-rules.yml"));
   const int port = free_port();
   ASSERT_GT(port, 0);
   PrometheusServer server(prometheus, config, dir_ / "tsdb", dir_ / "prometheus.log", port);
@@ -383,7 +395,8 @@ scrape_configs:
       // A lone client's transactions never share an epoch.
       equals("mgraph_epoch_transactions_sum{" + on(n1) + "}", kCommitted + kAborted),
       equals("mgraph_epoch_transactions_bucket{le=\"1\"," + on(n1) + "}", kCommitted + kAborted),
-      equals("mgraph_client_requests_total{kind=\"write\",outcome=\"ok\"," + on(n2) + "}", kWritesOk),
+      equals("mgraph_client_requests_total{kind=\"write\",outcome=\"ok\"," + on(n2) + "}",
+             kWritesOk),
       equals("mgraph_client_requests_total{kind=\"write\",outcome=\"failed\"," + on(n2) + "}",
              kWritesFailed),
       equals("mgraph_client_requests_total{kind=\"read\",outcome=\"ok\"," + on(n2) + "}", kReadsOk),
@@ -481,10 +494,10 @@ TEST_F(Metrics, EveryMetricTheDashboardAndRulesNameIsExportedByARunningNode) {
     EXPECT_TRUE(testing::exports_metric(n2, name)) << name << " is not exported by n2:\n" << n2;
   }
   // The names were read: the families the dashboard is about are among them.
-  for (const char* family : {"mgraph_epochs_total", "mgraph_epoch_seconds_bucket",
-                             "mgraph_epoch_transactions_bucket", "mgraph_client_requests_total",
-                             "mgraph_log_append_seconds_bucket", "mgraph_peer_up",
-                             "mgraph_partition_fields"}) {
+  for (const char* family :
+       {"mgraph_epochs_total", "mgraph_epoch_seconds_bucket", "mgraph_epoch_transactions_bucket",
+        "mgraph_client_requests_total", "mgraph_log_append_seconds_bucket", "mgraph_peer_up",
+        "mgraph_partition_fields"}) {
     EXPECT_EQ(used.count(family), 1u) << family;
   }
   // The resolution of suffixes can fail: a name no family has is not taken as exported.
@@ -495,7 +508,8 @@ TEST_F(Metrics, EveryMetricTheDashboardAndRulesNameIsExportedByARunningNode) {
 TEST(NodeWithoutItsCoordinator, ShowsItsPeerDownAndCountsTheRequestsItRefuses) {
   // n2 alone: its coordinator never comes, so it is not ready and refuses clients.
   nodes_without_leak_report();
-  const fs::path dir = fs::temp_directory_path() / ("mgraph_prometheus_alone_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("mgraph_prometheus_alone_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::ofstream(dir / "schema.mgs") << kSchema;
@@ -509,10 +523,10 @@ TEST(NodeWithoutItsCoordinator, ShowsItsPeerDownAndCountsTheRequestsItRefuses) {
   const int metrics = metrics_port_of(n2);
   ASSERT_GT(client, 0) << n2.printed;
   ASSERT_GT(metrics, 0) << n2.printed;
-  ChildProcess eval = ChildProcess::spawn({MGRAPH_BINARY, "eval", "--connect",
-                                           "127.0.0.1:" + std::to_string(client), "--script",
-                                           (dir / "s.mgscript").string()},
-                                          true);
+  ChildProcess eval = ChildProcess::spawn(
+      {MGRAPH_BINARY, "eval", "--connect", "127.0.0.1:" + std::to_string(client), "--script",
+       (dir / "s.mgscript").string()},
+      true);
   EXPECT_NE(eval.finish(kSilenceMs), 0) << eval.printed;
   EXPECT_NE(eval.printed.find("not ready"), std::string::npos) << eval.printed;
   // The link to n1 marks its peer down when its actor starts, on a scheduler thread: read
@@ -526,9 +540,13 @@ TEST(NodeWithoutItsCoordinator, ShowsItsPeerDownAndCountsTheRequestsItRefuses) {
       break;
     pace_polls();
   }
-  EXPECT_EQ(testing::metric_value(text, "mgraph_client_requests_total{kind=\"write\",outcome=\"not_ready\"}"), 1.0)
+  EXPECT_EQ(testing::metric_value(
+                text, "mgraph_client_requests_total{kind=\"write\",outcome=\"not_ready\"}"),
+            1.0)
       << text;
-  EXPECT_EQ(testing::metric_value(text, "mgraph_client_requests_total{kind=\"write\",outcome=\"ok\"}"), 0.0);
+  EXPECT_EQ(
+      testing::metric_value(text, "mgraph_client_requests_total{kind=\"write\",outcome=\"ok\"}"),
+      0.0);
   EXPECT_EQ(testing::metric_value(text, "mgraph_peer_up{peer=\"n1\"}"), 0.0) << text;
   EXPECT_EQ(testing::metric_value(text, "mgraph_ready"), 0.0);
   EXPECT_EQ(testing::metric_value(text, "mgraph_partitions"), 2.0);

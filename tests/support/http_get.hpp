@@ -17,7 +17,7 @@
 namespace mgraph::testing {
 
 struct HttpResponse {
-  int status = 0;    ///< 0: no answer (refused, cut short, or past the deadline)
+  int status = 0;  ///< 0: no answer (refused, cut short, or past the deadline)
   std::string body;
 };
 
@@ -34,8 +34,8 @@ inline HttpResponse http_get(int port, const std::string& target, int timeout_ms
   std::string response;
   bool closed = false;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string request = std::string("GET ") + target +
-                                " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    const std::string request =
+        std::string("GET ") + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
         static_cast<ssize_t>(request.size())) {
       const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -49,8 +49,10 @@ inline HttpResponse http_get(int port, const std::string& target, int timeout_ms
         if (::poll(&pfd, 1, static_cast<int>(left)) <= 0) continue;
         char buf[4096];
         const ssize_t got = ::recv(fd, buf, sizeof buf, 0);
-        if (got <= 0) closed = true;
-        else response.append(buf, static_cast<std::size_t>(got));
+        if (got <= 0)
+          closed = true;
+        else
+          response.append(buf, static_cast<std::size_t>(got));
       }
     }
   }
