@@ -20,8 +20,8 @@ constexpr int metrics_threads = 32;
 /// connections, a scrape waits about request_timeout_ms for each metrics_threads of them.
 constexpr int request_timeout_ms = 1000;
 
-/// Durations on the client's path: an epoch runs in 0.1-50 ms on loopback (docs/
-/// PERFORMANCE.md); a client waits at most kBatchTimeout (60 s).
+/// Durations on the client's path: an epoch runs in 0.1-50 ms on loopback
+/// (docs/PERFORMANCE.md); a client waits at most kBatchTimeout (60 s).
 const prometheus::Histogram::BucketBoundaries& seconds_buckets() {
   static const prometheus::Histogram::BucketBoundaries b{
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
