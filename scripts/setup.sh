@@ -9,6 +9,7 @@ packages=(
   libcapnp-dev capnproto
   liblmdb-dev lmdb-utils
   prometheus-cpp-dev
+  prometheus
   libgtest-dev googletest libgmock-dev
   libbenchmark-dev
   libeigen3-dev

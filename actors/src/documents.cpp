@@ -381,8 +381,14 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     return {};
   }
   const codec::Epoch replayed_last = *epoch;
-  // The epochs numbered here whose outcome is still to come, oldest first, and when.
-  auto in_flight = std::make_shared<std::deque<std::pair<codec::Epoch, std::chrono::steady_clock::time_point>>>();
+  // The epochs numbered here whose outcome is still to come, oldest first: when each was
+  // numbered and how many client transactions share it.
+  struct InFlight {
+    codec::Epoch epoch;
+    std::chrono::steady_clock::time_point numbered;
+    std::size_t transactions;
+  };
+  auto in_flight = std::make_shared<std::deque<InFlight>>();
   // Batches received and not yet logged, in order of arrival. While fewer than
   // kEpochsAtDriver requests are at the driver, a flush message to itself, sent with the
   // first of them, arrives after every batch already in the mailbox: those are logged
@@ -473,7 +479,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       }
       if (r.changes) {
         ++*epoch;
-        if (observe) in_flight->emplace_back(*epoch, now());
+        if (observe) in_flight->push_back(InFlight{*epoch, now(), r.count});
       }
       // The sequencer answers, not the driver: only local actors ever hold the driver
       // (a detached actor), so nothing remote keeps it from ending at shutdown. Replies
@@ -569,17 +575,19 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       [in_flight, observe, replayed_last, now](outcome_atom, codec::Epoch e, bool committed) {
         if (!observe) return;
         if (e <= replayed_last) {
-          observe(EpochOutcome{e, committed, true, 0});
+          observe(EpochOutcome{e, committed, true, 0, 0});
           return;
         }
         // In order; an epoch whose outcome never came (none should) is dropped here.
-        while (!in_flight->empty() && in_flight->front().first < e) in_flight->pop_front();
+        while (!in_flight->empty() && in_flight->front().epoch < e) in_flight->pop_front();
         double seconds = 0;
-        if (!in_flight->empty() && in_flight->front().first == e) {
-          seconds = std::chrono::duration<double>(now() - in_flight->front().second).count();
+        std::size_t transactions = 0;
+        if (!in_flight->empty() && in_flight->front().epoch == e) {
+          seconds = std::chrono::duration<double>(now() - in_flight->front().numbered).count();
+          transactions = in_flight->front().transactions;
           in_flight->pop_front();
         }
-        observe(EpochOutcome{e, committed, false, seconds});
+        observe(EpochOutcome{e, committed, false, seconds, transactions});
       },
   };
 }

@@ -135,6 +135,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   a.waiting = static_cast<std::uint32_t>(g.pending_count());
   ++counters_.requests;
   counters_.resolutions += a.resolved.size();
+  counters_.graph_nodes = store_->graph().node_count();
   return a;
 }
 

@@ -290,14 +290,20 @@ int run(const Args& args) {
   }
   std::vector<caf::actor> local;
   std::size_t fields = 0;
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> owned;  // per partition: its fields
   for (const PartitionId p : self_config->partitions) {
     std::shared_ptr<mgraph::actors::PartitionCore> core = workload.build_partition(p);
     fields += core->layout().owned.size();
+    owned.emplace_back(p, core->layout().owned.size());
     local.push_back(sys.spawn(mgraph::actors::partition_actor, std::move(core), observe));
   }
   if (metrics) {
     metrics->partitions().Set(static_cast<double>(local.size()));
     metrics->fields().Set(static_cast<double>(fields));
+    // The workload's partitions keep their fields: their sizes never change.
+    mgraph::node::ScrapeSources sources;
+    sources.partition_fields = [owned] { return owned; };
+    metrics->read_at_scrape(std::move(sources));
   }
   const caf::actor node = sys.spawn(node_actor, local);
   // The actor system's destructor waits for every actor: whatever way run() returns, this

@@ -44,10 +44,28 @@ void batch_request(caf::event_based_actor* self, caf::actor sequencer, std::stri
 
 }  // namespace
 
+ClientRequestKind client_request_kind(const session::Batch& batch) {
+  return actors::changes_documents(batch) ? ClientRequestKind::write : ClientRequestKind::read;
+}
+
+ClientRequestOutcome client_request_outcome(const Result<session::BatchResult>& answer) {
+  if (!answer.is_ok()) return ClientRequestOutcome::error;
+  for (const session::OpResult& r : *answer) {
+    if (!r.status.is_ok()) return ClientRequestOutcome::failed;
+  }
+  return ClientRequestOutcome::ok;
+}
+
 void ClientGateway::transact(session::Batch batch, session::TxnId txn,
                              std::function<void(Result<session::BatchResult>)> done) {
+  const ClientRequestKind kind = client_request_kind(batch);
+  const auto start = now_();
+  auto observe = [this, kind, start](ClientRequestOutcome outcome) {
+    if (observe_) observe_(kind, outcome, std::chrono::duration<double>(now_() - start).count());
+  };
   const caf::actor sequencer = state_.sequencer();
   if (!sequencer) {
+    observe(ClientRequestOutcome::not_ready);
     done(Status(StatusCode::failed_precondition,
                 "the cluster is not ready: this node does not reach the coordinator's sequencer "
                 "yet (mgraphctl status shows the peers); try again"));
@@ -56,15 +74,31 @@ void ClientGateway::transact(session::Batch batch, session::TxnId txn,
   // The id travels in the batch's bytes: the sequencer logs it with the batch.
   Result<std::string> bytes = codec::encode_batch(batch, txn);
   if (!bytes.is_ok()) {
+    observe(ClientRequestOutcome::error);
     done(bytes.status());
     return;
   }
   state_.count_batch();
+  if (observe_) {
+    // The answer may come after the gateway is gone: the wrapper holds copies, not `this`.
+    done = [done = std::move(done), observe = observe_, now = now_, kind,
+            start](Result<session::BatchResult> answer) {
+      observe(kind, client_request_outcome(answer),
+              std::chrono::duration<double>(now() - start).count());
+      done(std::move(answer));
+    };
+  }
   sys_.spawn(batch_request, sequencer, std::move(bytes).value(), std::move(done));
 }
 
 codec::SchemaInfo ClientGateway::schema() {
-  return codec::SchemaInfo{schema_.name, schema_.source, schema_.fingerprint};
+  const auto start = now_();
+  codec::SchemaInfo info{schema_.name, schema_.source, schema_.fingerprint};
+  if (observe_) {
+    observe_(ClientRequestKind::schema, ClientRequestOutcome::ok,
+             std::chrono::duration<double>(now_() - start).count());
+  }
+  return info;
 }
 
 }  // namespace mgraph::node

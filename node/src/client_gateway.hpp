@@ -2,12 +2,14 @@
 // Clients of any node reach the cluster's sequencer through the node's gateway: the client
 // protocol's server (codec/client_rpc.hpp) hands it each request on its own thread; the
 // gateway sends the batch to the sequencer — on this node or another — from a short-lived
-// actor and answers when the sequencer's partition has run it.
+// actor and answers when the sequencer's partition has run it. It tells an observer (the
+// node's metrics) what each request was and how it ended (client_requests.hpp).
 
 #include <caf/all.hpp>
 
 #include <chrono>
 
+#include "client_requests.hpp"
 #include "mgraph/actors/documents.hpp"
 #include "mgraph/codec/client_rpc.hpp"
 #include "node_state.hpp"
@@ -17,11 +19,23 @@ namespace mgraph::node {
 /// How long a batch may take from the gateway to its answer before the client gets an error.
 inline constexpr std::chrono::seconds kBatchTimeout{60};
 
+/// The kind of a batch: a write if the sequencer makes an epoch of it (actors::changes_documents).
+ClientRequestKind client_request_kind(const session::Batch& batch);
+/// How an answered batch ended: `failed` if any op failed.
+ClientRequestOutcome client_request_outcome(const Result<session::BatchResult>& answer);
+
 class ClientGateway final : public codec::ClientHandler {
  public:
-  /// REQUIRES: `sys` and `state` outlive the gateway.
-  ClientGateway(caf::actor_system& sys, NodeState& state, actors::SchemaInfo schema)
-      : sys_(sys), state_(state), schema_(std::move(schema)) {}
+  /// REQUIRES: `sys` and `state` outlive the gateway; `observe` (may be empty) is callable
+  /// until the actor system has stopped (answers may come after the gateway is gone).
+  ClientGateway(caf::actor_system& sys, NodeState& state, actors::SchemaInfo schema,
+                ClientRequestObserver observe = {},
+                actors::SteadyClock now = actors::system_steady_clock())
+      : sys_(sys),
+        state_(state),
+        schema_(std::move(schema)),
+        observe_(std::move(observe)),
+        now_(std::move(now)) {}
 
   void transact(session::Batch batch, session::TxnId txn,
                 std::function<void(Result<session::BatchResult>)> done) override;
@@ -31,6 +45,8 @@ class ClientGateway final : public codec::ClientHandler {
   caf::actor_system& sys_;
   NodeState& state_;
   actors::SchemaInfo schema_;
+  ClientRequestObserver observe_;
+  actors::SteadyClock now_;
 };
 
 }  // namespace mgraph::node

@@ -1,12 +1,33 @@
 #pragma once
-// The Prometheus metrics of an mgraphd node, served on /metrics (prometheus-cpp). Names:
-//   mgraph_partitions                      gauge    partitions this node hosts
-//   mgraph_fields                          gauge    fields those partitions own
-//   mgraph_protocol_messages_total{kind}   counter  protocol messages its partitions handled
-//   mgraph_epochs_total{outcome}           counter  epochs run (coordinator node)
-//   mgraph_epoch_seconds                   histogram  time from Begin to the answer
-//   mgraph_last_epoch                      gauge    the last epoch's number (coordinator node)
+// The Prometheus metrics of a node (mgraphd, and mgraph_cluster_bench's nodes), served on
+// /metrics by prometheus-cpp. Every family is named here, once; docs/CLUSTER.md ("Metrics")
+// says what each means. Labels take values from closed sets only, so a node exports a
+// bounded number of series (at most, with the configuration's bounds: 4,096 partitions,
+// 256 nodes):
+//
+//   family                               type       labels              series at most
+//   mgraph_partitions                    gauge      -                   1
+//   mgraph_fields                        gauge      -                   1
+//   mgraph_partition_fields              gauge      partition           partitions hosted
+//   mgraph_protocol_messages_total       counter    kind                7
+//   mgraph_epochs_total                  counter    outcome             2
+//   mgraph_epoch_seconds                 histogram  -                   1
+//   mgraph_epoch_transactions            histogram  -                   1
+//   mgraph_last_epoch                    gauge      -                   1
+//   mgraph_client_requests_total         counter    kind, outcome       3 x 4
+//   mgraph_client_request_seconds        histogram  kind                3
+//   mgraph_log_append_seconds            histogram  -                   1
+//   mgraph_log_appended_bytes_total      counter    -                   1
+//   mgraph_log_append_failures_total     counter    -                   1
+//   mgraph_log_size_bytes                gauge      -                   1
+//   mgraph_peer_up                       gauge      peer                other nodes (255)
+//   mgraph_ready                         gauge      -                   1
+//
+// Counters and histograms are counted as things happen (lock-free, from any thread);
+// gauges of state that other parts own (a partition's size, a peer's state, the log file's
+// size) are read when a scrape comes, through ScrapeSources.
 
+#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
@@ -15,18 +36,37 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "client_requests.hpp"
 #include "mgraph/actors/epoch.hpp"
 #include "mgraph/graph/status.hpp"
 
 namespace mgraph::node {
 
+/// Where the gauges read at scrape time come from; each may be empty (then its family has
+/// no series, or 0 for a family without labels). Called on the exposer's threads: each must
+/// be thread-safe and must not block for long.
+struct ScrapeSources {
+  /// (partition id, nodes of its graph) per partition hosted: mgraph_partition_fields.
+  std::function<std::vector<std::pair<std::uint32_t, std::uint64_t>>()> partition_fields;
+  /// (node name, up) per peer this node knows of: mgraph_peer_up.
+  std::function<std::vector<std::pair<std::string, bool>>()> peers;
+  /// Bytes of the epoch log's file: mgraph_log_size_bytes.
+  std::function<std::uint64_t()> log_size_bytes;
+  /// Whether this node reaches the coordinator's sequencer: mgraph_ready.
+  std::function<bool()> ready;
+};
+
 class NodeMetrics {
  public:
   /// Serves the metrics on `address` ("HOST:PORT"; port 0: the OS chooses).
   static Result<std::unique_ptr<NodeMetrics>> serve(const std::string& address);
+  ~NodeMetrics();
 
   /// The port the exposer listens on.
   int port() const { return port_; }
@@ -37,14 +77,25 @@ class NodeMetrics {
   void message(actors::MessageKind kind) { messages_[static_cast<std::size_t>(kind)]->Increment(); }
   /// Counts one epoch run, committed or aborted, and how long it took; safe from any thread.
   void epoch(bool committed, double seconds);
+  /// How many client transactions shared an epoch (batching); safe from any thread.
+  void epoch_transactions(std::size_t transactions);
   /// The number of the last epoch run; safe from any thread.
   void last_epoch(std::uint64_t epoch) { last_epoch_->Set(static_cast<double>(epoch)); }
+  /// Counts one client request answered; safe from any thread.
+  void client_request(ClientRequestKind kind, ClientRequestOutcome outcome, double seconds);
+  /// Counts one append of the epoch log (its batches' `bytes`, one write and sync; failed
+  /// or not); safe from any thread.
+  void log_append(bool ok, std::size_t bytes, double seconds);
+  /// Sets where the scrape-time gauges come from (replacing any earlier sources); safe from
+  /// any thread, also while a scrape runs.
+  void read_at_scrape(ScrapeSources sources);
 
  private:
+  class ScrapedGauges;
   NodeMetrics() = default;
 
-  std::unique_ptr<prometheus::Exposer> exposer_;
   std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<ScrapedGauges> scraped_;
   int port_ = 0;
   prometheus::Gauge* partitions_ = nullptr;
   prometheus::Gauge* fields_ = nullptr;
@@ -52,7 +103,16 @@ class NodeMetrics {
   prometheus::Counter* committed_ = nullptr;
   prometheus::Counter* aborted_ = nullptr;
   prometheus::Histogram* epoch_seconds_ = nullptr;
+  prometheus::Histogram* epoch_transactions_ = nullptr;
   prometheus::Gauge* last_epoch_ = nullptr;
+  std::array<std::array<prometheus::Counter*, kClientRequestOutcomes>, kClientRequestKinds>
+      client_requests_{};
+  std::array<prometheus::Histogram*, kClientRequestKinds> client_seconds_{};
+  prometheus::Histogram* log_append_seconds_ = nullptr;
+  prometheus::Counter* log_bytes_ = nullptr;
+  prometheus::Counter* log_failures_ = nullptr;
+  /// Last: destroyed first, so that no scrape runs while the rest goes.
+  std::unique_ptr<prometheus::Exposer> exposer_;
 };
 
 }  // namespace mgraph::node

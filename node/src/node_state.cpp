@@ -30,6 +30,13 @@ nlohmann::ordered_json NodeState::peers_json() const {
   return out;
 }
 
+std::vector<std::pair<std::string, PeerState>> NodeState::peers() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::string, PeerState>> out;
+  for (const auto& [name, p] : peers_) out.emplace_back(name, p.state);
+  return out;
+}
+
 void NodeState::set_sequencer(caf::actor sequencer) {
   std::function<void()> ready;
   {

@@ -16,6 +16,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,6 +38,8 @@ class NodeState {
   void set_peer(const std::string& name, PeerState state, std::string detail = {});
   /// {"NAME": {"state": "up"|"unreachable"|"refused", "detail": "..."}, ...}
   nlohmann::ordered_json peers_json() const;
+  /// Every peer this node knows of and its state, by name.
+  std::vector<std::pair<std::string, PeerState>> peers() const;
 
   /// The sequencer's handle (none: the coordinator is not reachable). `on_ready` is called,
   /// on the caller's thread, the first time a handle is set.

@@ -26,6 +26,7 @@
 #include "node_metrics.hpp"
 #include "node_state.hpp"
 #include "peer_guard.hpp"
+#include "timed_epoch_log.hpp"
 
 namespace mgraph::node {
 namespace {
@@ -104,6 +105,37 @@ void configure(caf::actor_system_config& cfg, std::chrono::milliseconds peer_tim
   cfg.set("middleman.connection-timeout", caf::timespan{peer_timeout});
 }
 
+/// The node's metrics that are read when a scrape comes: its partitions' sizes, its peers,
+/// whether it is ready and (with --data) the epoch log file's size.
+void read_at_scrape(NodeMetrics& metrics, const NodeState& state,
+                    const std::vector<codec::PartitionId>& ids,
+                    const std::vector<std::shared_ptr<const actors::PartitionServer>>& servers,
+                    const std::string& data) {
+  metrics.partitions().Set(static_cast<double>(ids.size()));
+  ScrapeSources sources;
+  sources.partition_fields = [ids, servers] {
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> out;
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+      out.emplace_back(ids[i], servers[i]->counters().graph_nodes.load());
+    }
+    return out;
+  };
+  sources.peers = [&state] {
+    std::vector<std::pair<std::string, bool>> out;
+    for (const auto& [name, peer] : state.peers()) out.emplace_back(name, peer == PeerState::up);
+    return out;
+  };
+  sources.ready = [&state] { return static_cast<bool>(state.sequencer()); };
+  if (!data.empty()) {
+    sources.log_size_bytes = [file = (fs::path(data) / "data.mdb").string()]() -> std::uint64_t {
+      std::error_code ec;
+      const std::uintmax_t bytes = fs::file_size(file, ec);
+      return ec ? 0 : static_cast<std::uint64_t>(bytes);
+    };
+  }
+  metrics.read_at_scrape(std::move(sources));
+}
+
 }  // namespace
 
 int run_service(const ServiceOptions& o) {
@@ -154,7 +186,14 @@ int run_service(const ServiceOptions& o) {
       if (!opened.is_ok()) return fail(2, o.node, "--data " + opened.status().message());
       log = std::move(opened).value();
     }
+    if (metrics) {
+      log = std::make_unique<TimedEpochLog>(
+          std::move(log),
+          [m = metrics.get()](const LogAppend& a) { m->log_append(a.ok, a.bytes, a.seconds); });
+    }
   }
+  if (metrics)
+    read_at_scrape(*metrics, state, self->partitions, servers, self->coordinator ? o.data : "");
   std::map<std::string, std::vector<codec::PartitionId>> placement;
   for (const NodeConfig& n : o.config.nodes) placement[n.name] = n.partitions;
   actors::EpochObserver observe;
@@ -162,7 +201,10 @@ int run_service(const ServiceOptions& o) {
     observe = [&state, m = metrics.get()](const actors::EpochOutcome& outcome) {
       state.count_epoch(outcome);
       if (m == nullptr) return;
-      if (!outcome.replayed) m->epoch(outcome.committed, outcome.seconds);
+      if (!outcome.replayed) {
+        m->epoch(outcome.committed, outcome.seconds);
+        m->epoch_transactions(outcome.transactions);
+      }
       m->last_epoch(outcome.epoch);
     };
   }
@@ -214,7 +256,13 @@ int run_service(const ServiceOptions& o) {
     stop_actors.actors.push_back(sys.spawn(link_actor, target, id, node, partitions, &state));
   }
 
-  ClientGateway gateway(sys, state, info);
+  ClientRequestObserver observe_clients;
+  if (metrics) {
+    observe_clients = [m = metrics.get()](ClientRequestKind k, ClientRequestOutcome o, double s) {
+      m->client_request(k, o, s);
+    };
+  }
+  ClientGateway gateway(sys, state, info, std::move(observe_clients));
   auto clients = codec::ClientServer::start(self->host, self->client_port, gateway);
   if (!clients.is_ok()) {
     return fail(3, o.node, "cannot serve clients on " + self->host + ":" +

@@ -423,12 +423,24 @@ TEST_F(Documents, TheBatchingBoundsLimitWhatSharesAnEpoch) {
     SCOPED_TRACE(std::to_string(b.batching.transactions_max) + " transactions, " +
                  std::to_string(b.batching.bytes_max) + " bytes");
     CountingLog log;
-    ActorCluster cluster(sys, schema, &log, {}, 1, SequencerOptions{b.batching});
+    std::vector<EpochOutcome> seen;
+    ActorCluster cluster(
+        sys, schema, &log, [&](const EpochOutcome& o) { seen.push_back(o); }, 1,
+        SequencerOptions{b.batching});
     ASSERT_TRUE(cluster.raw(setup).is_ok());
     const std::vector<Result<std::string>> answers =
         cluster.raw_all({txn(1), txn(2), txn(3), txn(4), txn(5), txn(6), txn(7)});
     for (const Result<std::string>& a : answers) ASSERT_TRUE(a.is_ok()) << a.status().message();
     EXPECT_EQ(log.last().value(), b.epochs);
+    // Each epoch's outcome says how many transactions shared it: all 8, within the bound.
+    ASSERT_EQ(seen.size(), b.epochs);
+    std::size_t transactions = 0;
+    for (const EpochOutcome& o : seen) {
+      EXPECT_GE(o.transactions, 1u);
+      EXPECT_LE(o.transactions, std::max<std::size_t>(b.batching.transactions_max, 1));
+      transactions += o.transactions;
+    }
+    EXPECT_EQ(transactions, 8u);
   }
 }
 
@@ -466,6 +478,7 @@ TEST_F(Documents, TheSequencerObservesEveryEpochsOutcomeInOrder) {
     EXPECT_EQ(seen[i].committed, expected[i].second);
     EXPECT_FALSE(seen[i].replayed);
     EXPECT_DOUBLE_EQ(seen[i].seconds, 0.001);
+    EXPECT_EQ(seen[i].transactions, 1u);  // a lone client's transactions run alone
   }
   // Started again on the same log: the six epochs are replayed, then a new one counts.
   seen.clear();
@@ -477,6 +490,7 @@ TEST_F(Documents, TheSequencerObservesEveryEpochsOutcomeInOrder) {
     EXPECT_EQ(seen[i].epoch, expected[i].first);
     EXPECT_EQ(seen[i].committed, expected[i].second);
     EXPECT_TRUE(seen[i].replayed);
+    EXPECT_EQ(seen[i].transactions, 0u);
   }
   EXPECT_EQ(seen[6].epoch, 7u);
   EXPECT_TRUE(seen[6].committed);

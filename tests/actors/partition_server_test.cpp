@@ -249,6 +249,24 @@ TEST(PartitionServer, OpsOfABatchSentAgainAreRefusedAndTheBatchGoesOn) {
   serves_on(*s, 3, second_item, "price", Value(5.0));
 }
 
+TEST(PartitionServer, ItsCountersSayHowLargeItsGraphIsAfterEachRequest) {
+  auto s = server(0, 1);
+  EXPECT_EQ(s->counters().graph_nodes.load(), 0u);  // no request yet
+  PartitionReply a = s->serve(of_kind(PartitionRequestKind::reset));
+  ASSERT_TRUE(a.status.is_ok()) << a.status.message();
+  const std::uint64_t empty = s->counters().graph_nodes.load();
+  EXPECT_EQ(empty, s->store().graph().node_count());
+  a = s->serve(apply(
+      1, 0,
+      {create("Order"), create("Item", {{"price", Value(2.0)}}), plain(session::OpKind::commit)}));
+  ASSERT_TRUE(a.status.is_ok()) << a.status.message();
+  EXPECT_GT(s->counters().graph_nodes.load(), empty);
+  EXPECT_EQ(s->counters().graph_nodes.load(), s->store().graph().node_count());
+  a = s->serve(of_kind(PartitionRequestKind::reset));
+  EXPECT_EQ(s->counters().graph_nodes.load(), empty);
+  EXPECT_EQ(s->counters().requests.load(), 3u);
+}
+
 TEST(PartitionServer, GarbageBytesGetAnErrorReplyAndTheServerServesOn) {
   auto s = server(0, 1);
   // A transaction left open: the error replies say so.

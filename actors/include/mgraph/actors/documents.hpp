@@ -56,8 +56,12 @@ struct EpochOutcome {
   bool committed = false;
   /// Run again from the log when the sequencer started (counted by the run that logged it).
   bool replayed = false;
-  /// From the sequencer numbering the epoch to learning its outcome (0 when replayed).
+  /// From the sequencer numbering the epoch to learning its outcome (0 when replayed). The
+  /// epoch is durable when numbered: its log write is not part of this time.
   double seconds = 0;
+  /// Client transactions that shared the epoch (batching: 1 to transactions_max; 0 when
+  /// replayed).
+  std::size_t transactions = 0;
 };
 /// Called on the sequencer's thread, once per epoch, in epoch order.
 using EpochObserver = std::function<void(const EpochOutcome&)>;

@@ -68,6 +68,9 @@ class PartitionServer {
     std::atomic<std::uint64_t> owned_changed{0};
     /// Values of fields it owns that it resolved for the partitions that mirror them.
     std::atomic<std::uint64_t> resolutions{0};
+    /// Nodes of its graph after its last request: fields of every record (its own and
+    /// mirrors of the others') and the hidden nodes formulas need; the partition's size.
+    std::atomic<std::uint64_t> graph_nodes{0};
   };
   const Counters& counters() const { return counters_; }
 

@@ -1,0 +1,187 @@
+// A node's metrics endpoint (node/src/node_metrics.hpp) served and scraped in one process:
+// every family is there from the start, with every series of its closed label sets at 0;
+// what the node counts shows in the next scrape; gauges of state other parts own are read
+// at each scrape. And the epoch log wrapper that times appends (timed_epoch_log.hpp).
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "node_metrics.hpp"
+#include "support/http_get.hpp"
+#include "support/metrics_text.hpp"
+#include "timed_epoch_log.hpp"
+
+namespace mgraph::node {
+namespace {
+
+using testing::metric_types;
+using testing::metric_value;
+
+std::unique_ptr<NodeMetrics> serve() {
+  auto served = NodeMetrics::serve("127.0.0.1:0");
+  EXPECT_TRUE(served.is_ok()) << served.status().message();
+  return served.is_ok() ? std::move(served).value() : nullptr;
+}
+
+std::string scrape(const NodeMetrics& m) {
+  const testing::HttpResponse r = testing::http_get(m.port(), "/metrics");
+  EXPECT_EQ(r.status, 200);
+  return r.body;
+}
+
+TEST(NodeMetrics, EveryFamilyIsExportedFromTheStartWithItsType) {
+  auto m = serve();
+  ASSERT_NE(m, nullptr);
+  const std::string text = scrape(*m);
+  const std::map<std::string, std::string> types = metric_types(text);
+  const std::map<std::string, std::string> expected = {
+      {"mgraph_partitions", "gauge"},
+      {"mgraph_fields", "gauge"},
+      {"mgraph_partition_fields", "gauge"},
+      {"mgraph_protocol_messages_total", "counter"},
+      {"mgraph_epochs_total", "counter"},
+      {"mgraph_epoch_seconds", "histogram"},
+      {"mgraph_epoch_transactions", "histogram"},
+      {"mgraph_last_epoch", "gauge"},
+      {"mgraph_client_requests_total", "counter"},
+      {"mgraph_client_request_seconds", "histogram"},
+      {"mgraph_log_append_seconds", "histogram"},
+      {"mgraph_log_appended_bytes_total", "counter"},
+      {"mgraph_log_append_failures_total", "counter"},
+      {"mgraph_log_size_bytes", "gauge"},
+      {"mgraph_peer_up", "gauge"},
+      {"mgraph_ready", "gauge"},
+  };
+  for (const auto& [name, type] : expected) {
+    const auto it = types.find(name);
+    ASSERT_NE(it, types.end()) << name << " missing from\n" << text;
+    EXPECT_EQ(it->second, type) << name;
+  }
+  // Every (kind, outcome) at 0 before any request: a rate sees the first one.
+  for (const char* kind : {"read", "write", "schema"}) {
+    for (const char* outcome : {"ok", "failed", "not_ready", "error"}) {
+      const std::string series = std::string("mgraph_client_requests_total{kind=\"") + kind +
+                                 "\",outcome=\"" + outcome + "\"}";
+      EXPECT_EQ(metric_value(text, series), 0.0) << series;
+    }
+  }
+  // No source given: scalar gauges read 0, labelled ones have no series.
+  EXPECT_EQ(metric_value(text, "mgraph_ready"), 0.0);
+  EXPECT_EQ(metric_value(text, "mgraph_log_size_bytes"), 0.0);
+  EXPECT_EQ(text.find("mgraph_peer_up{"), std::string::npos) << text;
+}
+
+TEST(NodeMetrics, WhatTheNodeCountsShowsInTheNextScrape) {
+  auto m = serve();
+  ASSERT_NE(m, nullptr);
+  m->client_request(ClientRequestKind::write, ClientRequestOutcome::ok, 0.002);
+  m->client_request(ClientRequestKind::write, ClientRequestOutcome::ok, 0.004);
+  m->client_request(ClientRequestKind::read, ClientRequestOutcome::not_ready, 0);
+  m->epoch(true, 0.001);
+  m->epoch(false, 0.003);
+  m->epoch_transactions(1);
+  m->epoch_transactions(5);
+  m->log_append(true, 100, 0.0005);
+  m->log_append(false, 40, 0.25);
+  const std::string text = scrape(*m);
+  EXPECT_EQ(metric_value(text, "mgraph_client_requests_total{kind=\"write\",outcome=\"ok\"}"), 2.0);
+  EXPECT_EQ(metric_value(text, "mgraph_client_requests_total{kind=\"read\",outcome=\"not_ready\"}"),
+            1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_client_request_seconds_count{kind=\"write\"}"), 2.0);
+  EXPECT_DOUBLE_EQ(*metric_value(text, "mgraph_client_request_seconds_sum{kind=\"write\"}"), 0.006);
+  EXPECT_EQ(metric_value(text, "mgraph_epochs_total{outcome=\"committed\"}"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_epochs_total{outcome=\"aborted\"}"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_epoch_transactions_sum"), 6.0);
+  EXPECT_EQ(metric_value(text, "mgraph_epoch_transactions_bucket{le=\"4\"}"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_epoch_transactions_bucket{le=\"8\"}"), 2.0);
+  EXPECT_EQ(metric_value(text, "mgraph_log_append_seconds_count"), 2.0);
+  EXPECT_EQ(metric_value(text, "mgraph_log_appended_bytes_total"), 100.0);  // the failed one not
+  EXPECT_EQ(metric_value(text, "mgraph_log_append_failures_total"), 1.0);
+}
+
+TEST(NodeMetrics, GaugesOfOtherPartsStateAreReadAtEachScrape) {
+  auto m = serve();
+  ASSERT_NE(m, nullptr);
+  auto fields = std::make_shared<std::atomic<std::uint64_t>>(10);
+  auto up = std::make_shared<std::atomic<bool>>(true);
+  ScrapeSources sources;
+  sources.partition_fields = [fields] {
+    return std::vector<std::pair<std::uint32_t, std::uint64_t>>{{3, fields->load()}, {7, 1}};
+  };
+  sources.peers = [up] { return std::vector<std::pair<std::string, bool>>{{"n2", up->load()}}; };
+  sources.log_size_bytes = [] { return std::uint64_t{4096}; };
+  sources.ready = [] { return true; };
+  m->read_at_scrape(std::move(sources));
+  std::string text = scrape(*m);
+  EXPECT_EQ(metric_value(text, "mgraph_partition_fields{partition=\"3\"}"), 10.0) << text;
+  EXPECT_EQ(metric_value(text, "mgraph_partition_fields{partition=\"7\"}"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_peer_up{peer=\"n2\"}"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_log_size_bytes"), 4096.0);
+  EXPECT_EQ(metric_value(text, "mgraph_ready"), 1.0);
+  fields->store(25);
+  up->store(false);
+  text = scrape(*m);
+  EXPECT_EQ(metric_value(text, "mgraph_partition_fields{partition=\"3\"}"), 25.0);
+  EXPECT_EQ(metric_value(text, "mgraph_peer_up{peer=\"n2\"}"), 0.0);
+}
+
+/// A log whose appends fail, as a full disk's would.
+class FailingLog final : public actors::EpochLog {
+ public:
+  Status append(codec::Epoch, std::string_view) override {
+    return Status(StatusCode::io_error, "disk full");
+  }
+  Status replay(const std::function<Status(codec::Epoch, std::string_view)>&) override {
+    return Status::ok();
+  }
+  Result<codec::Epoch> last() override { return codec::Epoch{0}; }
+};
+
+TEST(TimedEpochLog, EachAppendIsTimedByItsClockAndPassedOn) {
+  std::vector<LogAppend> seen;
+  // A clock that moves 2 ms at every reading: two readings per append.
+  auto ticks = std::make_shared<int>(0);
+  actors::SteadyClock clock = [ticks] {
+    return std::chrono::steady_clock::time_point(std::chrono::milliseconds(2 * ++*ticks));
+  };
+  TimedEpochLog log(
+      std::make_unique<actors::MemoryEpochLog>(), [&](const LogAppend& a) { seen.push_back(a); },
+      clock);
+  ASSERT_TRUE(log.append(1, "abc").is_ok());
+  ASSERT_TRUE(log.append_group({{2, "de"}, {3, "fghi"}}).is_ok());
+  ASSERT_TRUE(log.append_group({}).is_ok());  // nothing written, nothing observed
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].epochs, 1u);
+  EXPECT_EQ(seen[0].bytes, 3u);
+  EXPECT_DOUBLE_EQ(seen[0].seconds, 0.002);
+  EXPECT_TRUE(seen[0].ok);
+  EXPECT_EQ(seen[1].epochs, 2u);
+  EXPECT_EQ(seen[1].bytes, 6u);
+  // What the wrapped log holds: every epoch, in order.
+  EXPECT_EQ(log.last().value(), 3u);
+  std::string replayed;
+  ASSERT_TRUE(log.replay([&](codec::Epoch e, std::string_view b) {
+                   replayed += std::to_string(e) + ":" + std::string(b) + " ";
+                   return Status::ok();
+                 })
+                  .is_ok());
+  EXPECT_EQ(replayed, "1:abc 2:de 3:fghi ");
+}
+
+TEST(TimedEpochLog, AFailedAppendIsReportedAndItsErrorReturned) {
+  std::vector<LogAppend> seen;
+  TimedEpochLog log(std::make_unique<FailingLog>(), [&](const LogAppend& a) { seen.push_back(a); });
+  const Status s = log.append_group({{1, "x"}, {2, "y"}});
+  EXPECT_EQ(s.code(), StatusCode::io_error);
+  EXPECT_EQ(s.message(), "disk full");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_FALSE(seen[0].ok);
+  EXPECT_EQ(seen[0].epochs, 2u);
+}
+
+}  // namespace
+}  // namespace mgraph::node
