@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "mgraph/codec/resending_backend.hpp"
 #include "mgraph/session/client.hpp"
 #include "rpc/rpc_support.hpp"
 
@@ -19,6 +20,12 @@ using namespace mgraph::testing;
 
 std::unique_ptr<ClientServer> serve(ClientHandler& handler, ClientServerLimits limits = {}) {
   auto server = ClientServer::start("127.0.0.1", 0, handler, limits);
+  EXPECT_TRUE(server.is_ok()) << server.status().message();
+  return server.is_ok() ? std::move(server).value() : nullptr;
+}
+
+std::unique_ptr<ClientServer> serve_on(ClientHandler& handler, std::uint16_t port) {
+  auto server = ClientServer::start("127.0.0.1", port, handler);
   EXPECT_TRUE(server.is_ok()) << server.status().message();
   return server.is_ok() ? std::move(server).value() : nullptr;
 }
@@ -93,6 +100,122 @@ TEST(ClientRpc, AConnectionIdleForLongerThanItsDeadlineIsAnsweredAsUsual) {
   std::this_thread::sleep_for(2 * kDeadline);
   Result<SchemaInfo> got = (*c)->schema();
   EXPECT_TRUE(got.is_ok()) << got.status().message();
+}
+
+/// Answers the first `fail` batches with `error`, the rest through a Store; notes each
+/// batch's transaction id.
+class FlakyHandler final : public ClientHandler {
+ public:
+  FlakyHandler(std::shared_ptr<const schema::Schema> schema, int fail, Status error)
+      : store_(std::move(schema)), fail_(fail), error_(std::move(error)) {}
+  void transact(session::Batch batch, session::TxnId txn,
+                std::function<void(Result<session::BatchResult>)> done) override {
+    txns.push_back(txn);
+    if (fail_ > 0) {
+      --fail_;
+      done(error_);
+      return;
+    }
+    session::StoreBackend backend(store_);
+    done(backend.run(batch));
+  }
+  SchemaInfo schema() override { return {}; }
+  std::vector<session::TxnId> txns;  ///< on the server's thread; read after it stopped
+
+ private:
+  schema::Store store_;
+  int fail_;
+  Status error_;
+};
+
+/// A fake clock the resending backend's pauses advance.
+struct FakeTime {
+  std::chrono::steady_clock::time_point now{};
+  std::vector<std::chrono::milliseconds> pauses;
+  ResendOptions options(std::chrono::milliseconds patience) {
+    ResendOptions o;
+    o.patience = patience;
+    o.now = [this] { return now; };
+    o.pause = [this](std::chrono::milliseconds d) {
+      pauses.push_back(d);
+      now += d;
+    };
+    return o;
+  }
+};
+
+TEST(ResendingBackend, ABatchWhoseAnswerWasLostIsSentAgainWithTheSameId) {
+  auto schema = compile(order_schema());
+  ASSERT_NE(schema, nullptr);
+  FlakyHandler handler(schema, 2,
+                       Status(StatusCode::io_error, "unavailable: the sequencer stopped; the batch may have run"));
+  auto server = serve(handler);
+  ASSERT_NE(server, nullptr);
+  FakeTime time;
+  ResendingBackend backend(
+      [&] { return ClientConnection::connect("127.0.0.1", server->port(), kCallTimeout); },
+      time.options(std::chrono::seconds(10)), 77);
+  Result<session::BatchResult> r = backend.run(order_batch(0.5));
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(backend.resends(), 2u);
+  EXPECT_EQ(time.pauses, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(20), std::chrono::milliseconds(40)}));
+  ASSERT_TRUE(backend.run(order_batch(0.25)).is_ok());
+  server.reset();
+  // The first batch three times under one id, then the next batch under the next.
+  const session::TxnId a{77, 1}, b{77, 2};
+  EXPECT_EQ(handler.txns, (std::vector<session::TxnId>{a, a, a, b}));
+}
+
+TEST(ResendingBackend, ErrorsAResendCannotChangeAndTheEndOfPatienceAreReturned) {
+  auto schema = compile(order_schema());
+  ASSERT_NE(schema, nullptr);
+  FlakyHandler refusing(schema, 1, Status(StatusCode::invalid_argument, "permission denied: role read cannot write"));
+  auto server = serve(refusing);
+  ASSERT_NE(server, nullptr);
+  FakeTime time;
+  auto connect = [&] { return ClientConnection::connect("127.0.0.1", server->port(), kCallTimeout); };
+  ResendingBackend once(connect, time.options(std::chrono::seconds(10)));
+  Result<session::BatchResult> r = once.run(order_batch(0.5));
+  EXPECT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("permission denied"), std::string::npos) << r.status().message();
+  EXPECT_EQ(once.resends(), 0u);
+  server.reset();
+  FlakyHandler down(schema, 1000, Status(StatusCode::failed_precondition, "the cluster is not ready"));
+  server = serve(down);
+  ASSERT_NE(server, nullptr);
+  ResendingBackend patient(connect, time.options(std::chrono::milliseconds(500)));
+  r = patient.run(order_batch(0.5));
+  ASSERT_FALSE(r.is_ok());
+  // Sends at 0, 20, 60, 140 and 300 ms; the next pause would end past 500.
+  EXPECT_NE(r.status().message().find("the cluster is not ready (tried 5 times; gave up after 500 ms)"),
+            std::string::npos) << r.status().message();
+}
+
+TEST(ResendingBackend, AScriptGoesOnAcrossAServerStartedAgainOnItsPort) {
+  auto schema = compile(order_schema());
+  ASSERT_NE(schema, nullptr);
+  FlakyHandler first(schema, 0, Status::ok());
+  auto server = serve(first);
+  ASSERT_NE(server, nullptr);
+  const std::uint16_t port = server->port();
+  FlakyHandler second(schema, 0, Status::ok());
+  FakeTime time;
+  ResendOptions options = time.options(std::chrono::seconds(10));
+  // The server stops after the first batch; the backend's first pause starts it again.
+  options.pause = [&](std::chrono::milliseconds d) {
+    time.now += d;
+    if (!server) server = serve_on(second, port);
+  };
+  ResendingBackend backend([&] { return ClientConnection::connect("127.0.0.1", port, kCallTimeout); },
+                           options, 5);
+  ASSERT_TRUE(backend.run(order_batch(0.5)).is_ok());
+  server.reset();
+  Result<session::BatchResult> r = backend.run(order_batch(0.25));
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_GE(backend.resends(), 1u);
+  server.reset();
+  EXPECT_EQ(first.txns, (std::vector<session::TxnId>{{5, 1}}));
+  EXPECT_EQ(second.txns, (std::vector<session::TxnId>{{5, 2}}));
 }
 
 TEST(ClientRpc, ConcurrentClientsAreAllAnswered) {
