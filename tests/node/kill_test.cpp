@@ -8,8 +8,11 @@
 //     an aggregate, equals the number of marked records);
 //   - none that the cluster said was rolled back is there: a batch is logged before it
 //     runs, so one cut short by the kill is cancelled in the log before its client hears;
-//   - a transaction whose answer never came, or came as "the batch may have run", is there
-//     or not;
+//   - the client sends a batch whose answer was lost (the transport, "the batch may have
+//     run") again with the same transaction id until it is answered, and the cluster
+//     answers an id it knows with the first outcome: so every transaction ends acknowledged
+//     or rolled back, none of unknown outcome, and the marked records are exactly the
+//     acknowledged ones — exactly once, across kills of the coordinator too;
 //   - a cluster started again from the coordinator's log holds the same.
 // Kills per test: MGRAPH_KILLS (default 15, so 30 in all); where the kills fall in the load:
 // MGRAPH_KILL_SEED (default 1). scripts/soak-cluster.sh runs many rounds of both.
@@ -36,6 +39,7 @@
 #include <vector>
 
 #include "mgraph/codec/client_rpc.hpp"
+#include "mgraph/codec/resending_backend.hpp"
 #include "mgraph/session/client.hpp"
 #include "support/child_process.hpp"
 #include "support/env.hpp"
@@ -56,6 +60,8 @@ constexpr int kBetweenKillsMax = 6;
 constexpr std::chrono::milliseconds kPeerTimeout{1000};
 /// Gets in one batch when the ledger is read back.
 constexpr int kReadsPerBatch = 100;
+/// How long a client sends a batch again while its answer is lost: far beyond a restart.
+constexpr std::chrono::milliseconds kResendPatience{30'000};
 /// The client's pause after a failed transaction, doubling while they fail.
 constexpr std::chrono::milliseconds kRetryPause{10};
 constexpr std::chrono::milliseconds kRetryPauseMax{320};
@@ -89,61 +95,54 @@ int client_port_of(ChildProcess& c) {
   return std::stoi(c.printed.substr(colon + 1, end - colon - 1));
 }
 
-/// A script client of n3 that reconnects when its connection fails, keeping the aliases
-/// it learnt.
+/// A script client of n3. A batch whose answer is lost is sent again with the same
+/// transaction id, on a new connection when needed (codec::ResendingBackend), for up to
+/// kResendPatience: the cluster answers with its first outcome, so every transaction the
+/// client sends ends acknowledged or rolled back, and none runs twice.
 class Client {
  public:
-  explicit Client(int port) : port_(port) {}
-  /// A client of another cluster knowing the records `other` named.
-  Client(int port, const Client& other)
-      : port_(port), aliases_(other.script_ ? other.script_->aliases() : other.aliases_) {}
+  explicit Client(int port) : Client(port, {}) {}
+  /// A client of a cluster knowing the records `other` named (another cluster's, too).
+  Client(int port, const Client& other) : Client(port, other.script_->aliases()) {}
 
   /// Runs `lines` (a transaction ending in commit, or reads): what was printed, or nothing
-  /// when the transport failed (the client reconnects at the next call).
+  /// when no answer came within the patience (the client then starts a new session).
   std::optional<std::string> run(const std::vector<std::string>& lines, std::size_t* failures) {
     *failures = 0;
-    if (!connected()) {
-      failure_ = "cannot connect to 127.0.0.1:" + std::to_string(port_);
-      return std::nullopt;
-    }
     std::string out;
     std::size_t n = 0;
     for (const std::string& line : lines) *failures += script_->run_line(line, ++n, &out);
     *failures += script_->finish(&out);
     if (!script_->failure().is_ok()) {
       failure_ = script_->failure().message();
-      drop();
+      start(script_->aliases());
       return std::nullopt;
     }
     return out;
   }
-  /// Why the last call that failed in the transport did.
+  /// Why the last call that got no answer did not.
   const std::string& failure() const { return failure_; }
 
  private:
-  bool connected() {
-    if (script_) return true;
-    auto c = codec::ClientConnection::connect("127.0.0.1", static_cast<std::uint16_t>(port_), kCallTimeout);
-    if (!c.is_ok()) return false;
-    connection_ = std::move(c).value();
-    backend_ = std::make_unique<codec::RemoteBackend>(*connection_);
+  using Aliases = std::map<std::string, session::RecordId, std::less<>>;
+  Client(int port, const Aliases& aliases) : port_(port) { start(aliases); }
+  void start(const Aliases& aliases) {
+    codec::ResendOptions options;
+    options.patience = kResendPatience;
+    script_.reset();
+    backend_ = std::make_unique<codec::ResendingBackend>(
+        [port = port_] {
+          return codec::ClientConnection::connect("127.0.0.1", static_cast<std::uint16_t>(port), kCallTimeout);
+        },
+        options);
     script_ = std::make_unique<session::ScriptClient>(
         *backend_, session::ClientOptions{.batch_transactions = true, .print = {}});
-    script_->set_aliases(aliases_);
-    return true;
-  }
-  void drop() {
-    aliases_ = script_->aliases();
-    script_.reset();
-    backend_.reset();
-    connection_.reset();
+    script_->set_aliases(aliases);
   }
 
   int port_;
   std::string failure_;
-  std::map<std::string, session::RecordId, std::less<>> aliases_;
-  std::unique_ptr<codec::ClientConnection> connection_;
-  std::unique_ptr<codec::RemoteBackend> backend_;
+  std::unique_ptr<codec::ResendingBackend> backend_;
   std::unique_ptr<session::ScriptClient> script_;
 };
 
@@ -280,6 +279,8 @@ class KillNine : public ::testing::Test {
   std::set<int> read_back_checked(Client& client, int entries) {
     const auto [marked, total] = read_back(client, entries);
     for (const int k : acknowledged_) EXPECT_TRUE(marked.count(k)) << "acknowledged transaction " << k << " lost";
+    EXPECT_TRUE(unknown_.empty()) << unknown_.size() << " transactions got no answer within "
+                                  << kResendPatience.count() << " ms of resending";
     for (const int k : marked) {
       EXPECT_TRUE(acknowledged_.count(k) || unknown_.count(k))
           << "entry " << k << (rolled_back_.count(k) ? " answered as rolled back" : " never sent")
