@@ -108,7 +108,7 @@ namespace {
 TEST(SchemaLimits, CycleGroupsTheEngineCannotResolveAreRefusedAtCompileTime) {
   std::string fields, names;
   for (int i = 0; i < 17; ++i) {
-    fields += "  m" + std::to_string(i) + ": float = 0\n";
+    fields += std::string("  m") + std::to_string(i) + ": float = 0\n";
     names += std::string(i ? ", " : "") + "m" + std::to_string(i);
   }
   const std::string wide = compile_error("entity E {\n" + fields + "  cycle g(" + names +
@@ -119,7 +119,7 @@ TEST(SchemaLimits, CycleGroupsTheEngineCannotResolveAreRefusedAtCompileTime) {
             0u)
       << wide;
   std::string rules;
-  for (int i = 0; i < 16; ++i) rules += "    a = b + " + std::to_string(i) + "\n";
+  for (int i = 0; i < 16; ++i) rules += std::string("    a = b + ") + std::to_string(i) + "\n";
   const std::string many =
       compile_error("entity E {\n  a: float = 0  b: float = 0\n  cycle g(a, b) {\n" + rules + "  }\n}\n");
   EXPECT_NE(many.find("cycle group g has 16 rules; the engine resolves groups of at most 15"),
