@@ -977,6 +977,10 @@ Status Graph::check_invariants() const {
       return Status(StatusCode::internal, "transaction flags left on " + where + " outside a transaction");
     }
   }
+  if (!g.txn_open && !g.kept.empty()) {
+    return Status(StatusCode::internal, "invariant 5: " + g.name_of(*g.kept.begin()) +
+                                            " is kept if possible outside a transaction");
+  }
   for (const auto& [edge, balance] : edge_balance) {
     if (balance != 0) {
       return Status(StatusCode::internal, "invariant 4: edge " + g.name_of(static_cast<NodeId>(edge & 0xffffffff)) +

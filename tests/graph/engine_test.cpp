@@ -668,7 +668,8 @@ TEST(CycleGroup, StartEndDurationResolveAsSeed003Describes) {
   EXPECT_EQ(num(g.read(S)), 14);
   EXPECT_EQ(num(g.read(D)), 16);
 
-  // Only end, nothing kept: the first declared applicable formula moves the start.
+  // Only end, nothing kept: start = end - duration and duration = end - start tie; the
+  // resolver's walk finds the start's rule first (declaration order among equals).
   ASSERT_TRUE(g.set_keep(task, 0, false).is_ok());
   ASSERT_TRUE(g.propose(E, 40.0).is_ok());
   ASSERT_TRUE(g.commit().is_ok());
@@ -733,6 +734,7 @@ TEST(CycleGroup, KeepIfPossibleLastsOneTransaction) {
   ASSERT_TRUE(g.keep_if_possible(S).is_ok());
   EXPECT_TRUE(g.in_transaction());
   g.reject();
+  EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().to_string();
   ASSERT_TRUE(g.propose(E, 50.0).is_ok());
   ASSERT_TRUE(g.commit().is_ok());
   EXPECT_EQ(num(g.read(S)), 20);

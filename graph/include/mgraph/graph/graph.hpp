@@ -15,6 +15,8 @@
 //   2. A stale node's dependents are all stale.
 //   3. Outside a transaction no strict (eager) node is stale.
 //   4. dependents(d) lists n exactly as often as dependencies(n) lists d.
+//   5. Outside a transaction no cycle-group member is kept if possible
+//      (keep_if_possible() lasts one transaction).
 
 #include <cstdint>
 #include <functional>
