@@ -47,6 +47,7 @@ struct Op {
   errorMessage @8 :Text;
   hasAt @9 :Bool;               # get: read at revision `at`, not the current one
   at @10 :UInt64;
+  keep @11 :List(Text);         # update: group members kept if possible (keep=NAME)
 }
 
 struct Batch {

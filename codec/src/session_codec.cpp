@@ -61,6 +61,10 @@ void put_batch(wire::Batch::Builder b, const session::Batch& batch) {
     if (!op.entity.empty()) o.setEntity(text(op.entity));
     if (!op.name.empty()) o.setName(text(op.name));
     if (!op.values.empty()) put_values(o.initValues(n(op.values.size())), op.values);
+    if (!op.keep.empty()) {
+      auto keep = o.initKeep(n(op.keep.size()));
+      for (std::size_t k = 0; k < op.keep.size(); ++k) keep.set(static_cast<unsigned>(k), text(op.keep[k]));
+    }
     if (!op.value.is_null()) put_value(o.initValue(), op.value);
     if (!op.text.empty()) o.setText(text(op.text));
     o.setErrorCode(static_cast<std::uint8_t>(op.error.code()));
@@ -100,6 +104,7 @@ session::Batch get_batch(wire::Batch::Reader r, std::size_t first) {
     op.entity = get_text(o.getEntity());
     op.name = get_text(o.getName());
     for (const auto fv : o.getValues()) op.values.emplace_back(get_text(fv.getName()), get_value(fv.getValue()));
+    for (const auto k : o.getKeep()) op.keep.push_back(get_text(k));
     op.value = get_value(o.getValue());
     op.text = get_text(o.getText());
     op.error = get_status(o.getErrorCode(), o.getErrorMessage());

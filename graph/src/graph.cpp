@@ -470,6 +470,7 @@ Result<CycleGroup> Graph::add_cycle_group(CycleGroupDef def) {
   const auto gid = static_cast<std::uint32_t>(g.groups.size());
   GroupState gs;
   gs.keep.assign(n, false);
+  gs.shape = g.group_shape(def);
 
   SpecEntry dispatcher;
   dispatcher.kind = SpecKind::group_dispatcher;
@@ -513,6 +514,20 @@ Status Graph::set_keep(const CycleGroup& group, std::size_t member, bool keep) {
   g.input_stamp();
   gs.keep[member] = keep;
   g.force(gs.dispatcher);
+  return Status::ok();
+}
+
+Status Graph::keep_if_possible(NodeId node) {
+  GraphState& g = mut();
+  if (node >= g.values.size()) return unknown_node(node, g.values.size());
+  if (g.is_variable(node) || g.spec_of(node).kind != SpecKind::group_member) {
+    return Status(StatusCode::invalid_argument,
+                  g.name_of(node) + " is not a member of a cycle group: only members can be kept");
+  }
+  if (g.computed_in_txn) g.reset_computations();
+  g.input_stamp();
+  if (!g.kept.insert(node).second) return Status::ok();
+  g.force(g.groups[g.spec_of(node).group].dispatcher);
   return Status::ok();
 }
 
@@ -961,6 +976,10 @@ Status Graph::check_invariants() const {
     if (!g.txn_open && (g.has(x, kVisiting) || g.has(x, kWritten))) {
       return Status(StatusCode::internal, "transaction flags left on " + where + " outside a transaction");
     }
+  }
+  if (!g.txn_open && !g.kept.empty()) {
+    return Status(StatusCode::internal, "invariant 5: " + g.name_of(*g.kept.begin()) +
+                                            " is kept if possible outside a transaction");
   }
   for (const auto& [edge, balance] : edge_balance) {
     if (balance != 0) {

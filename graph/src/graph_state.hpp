@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "edge_arena.hpp"
+#include "mgraph/graph/cycle_resolution.hpp"
 #include "mgraph/graph/graph.hpp"
 #include "mgraph/graph/image.hpp"
 
@@ -62,8 +64,9 @@ struct SpecEntry {
 struct GroupState {
   CycleGroupDef def;
   std::vector<NodeId> members;
-  std::vector<bool> keep;
+  std::vector<bool> keep;  ///< Graph::set_keep: kept in every transaction
   NodeId dispatcher = kNoNode;
+  std::uint32_t shape = 0;  ///< index into GraphState::group_memos
 };
 
 /// How the open transaction touched one input of an incremental node.
@@ -122,6 +125,10 @@ struct GraphState {
   std::vector<SpecEntry> specs;  ///< 0: variable, 1: mirror
   std::unordered_map<NodeId, std::string> names;
   std::vector<GroupState> groups;
+  /// One resolution memo per group shape (member count, formula outputs and inputs,
+  /// defaults), found by that shape: every record of an entity shares its group's memo.
+  std::vector<CycleResolutionMemo> group_memos;
+  std::map<std::vector<std::uint32_t>, std::uint32_t> group_shapes;
 
   GraphOptions options;
 
@@ -137,6 +144,7 @@ struct GraphState {
   std::vector<NodeId> forced;        ///< derived nodes to recompute (proposals, redefinitions)
   std::vector<NodeId> pending_new;   ///< derived nodes never computed yet
   std::unordered_map<NodeId, Value> proposals;
+  std::unordered_set<NodeId> kept;   ///< group members kept if possible (Graph::keep_if_possible)
   std::vector<NodeId> marked;        ///< derived nodes marked stale in this transaction
   std::vector<NodeId> marked_mirrors;  ///< mirrors marked stale in this transaction
   std::vector<Freshened> freshened;  ///< nodes that went from stale to fresh in this txn
@@ -304,6 +312,8 @@ struct GraphState {
   [[gnu::always_inline]] inline void finish_node(NodeId n, Value v);
   Value eval_group_member(Context& ctx, const SpecEntry& se);
   Value eval_group_dispatcher(NodeId n, const SpecEntry& se);
+  /// The index of the memo of `def`'s shape in group_memos, added if new.
+  std::uint32_t group_shape(const CycleGroupDef& def);
   void unwind();
   void rollback();
   void force(NodeId n) {

@@ -105,6 +105,7 @@ void GraphState::rollback() {
   forced.clear();
   forced_txn.clear();
   proposals.clear();
+  kept.clear();
   marked.clear();
   freshened.clear();
   computed_in_txn = false;
@@ -226,6 +227,7 @@ void GraphState::finalize_commit() {
                                    [&](NodeId n) { return computed_at[n] != 0; }),
                     pending_new.end());
   proposals.clear();
+  kept.clear();
   exported_marked.clear();
   exported_stale_reported = 0;
   exported_taken_back = false;

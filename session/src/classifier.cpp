@@ -67,11 +67,35 @@ bool split_ref(std::string_view s, std::string_view* ref, std::string_view* fiel
   return true;
 }
 
-Result<FieldValues> assignments(Cursor& c) {
+/// The member of `keep=MEMBER`: a name where a value would be a literal. Values are
+/// literals and a name is none (true, false and null are values), so `keep=start` keeps
+/// start while `keep=1` still writes a field named keep.
+std::optional<std::string_view> kept_member(Cursor& c, std::string_view name) {
+  if (name != "keep") return std::nullopt;
+  Cursor probe = c;
+  probe.skip();
+  const std::string_view rest = probe.rest();
+  if (rest.empty() || !(std::isalpha(static_cast<unsigned char>(rest[0])) || rest[0] == '_')) {
+    return std::nullopt;
+  }
+  const std::string_view member = probe.word();
+  if (member == "true" || member == "false" || member == "null") return std::nullopt;
+  c = probe;
+  return member;
+}
+
+/// field=value ...; with `keep` given (update), also keep=MEMBER.
+Result<FieldValues> assignments(Cursor& c, std::vector<std::string>* keep) {
   FieldValues out;
   for (std::size_t n = 0; !c.done() && n < kScriptLineMax; ++n) {
     const std::string_view name = c.word();
     if (name.empty() || !c.eat('=')) return bad("expected field=value");
+    if (keep) {
+      if (const auto member = kept_member(c, name)) {
+        keep->emplace_back(*member);
+        continue;
+      }
+    }
     Result<Value> v = c.value();
     if (!v.is_ok()) return v.status();
     out.emplace_back(std::string(name), std::move(v).value());
@@ -111,11 +135,11 @@ class LineClassifier {
         Cursor probe = c_;
         const std::string_view w = probe.word();
         if (!w.empty() && !probe.eat('=')) out_.alias = std::string(c_.word());
-        return take_values();
+        return take_values(nullptr);
       }
       case OpKind::update:
         if (Status s = record(c_.word()); !s.is_ok()) return s;
-        return take_values();
+        return take_values(&op.keep);
       case OpKind::remove:
         if (Status s = record(c_.word()); !s.is_ok()) return s;
         return end();
@@ -175,8 +199,8 @@ class LineClassifier {
     out_.op.name = std::string(field);
     return Status::ok();
   }
-  Status take_values() {
-    Result<FieldValues> fv = assignments(c_);
+  Status take_values(std::vector<std::string>* keep) {
+    Result<FieldValues> fv = assignments(c_, keep);
     if (!fv.is_ok()) return fv.status();
     out_.op.values = std::move(fv).value();
     return Status::ok();

@@ -73,7 +73,7 @@ Status StoreExecutor::mutate(const Op& op, const BatchResult& earlier, OpResult*
       return Status::ok();
     }
     case OpKind::update:
-      return store_.update(ids.at(0), op.values);
+      return store_.update(ids.at(0), op.values, op.keep);
     case OpKind::remove:
       return store_.remove(ids.at(0));
     case OpKind::link:

@@ -12,7 +12,7 @@ namespace {
 
 session::AppliedBatch sample() {
   session::AppliedBatch b;
-  b.ops.resize(4);
+  b.ops.resize(5);
   b.ops[0].kind = session::OpKind::create;
   b.ops[0].entity = "Order";
   b.ops[0].values = {{"note", Value("a")}, {"n", Value(3)}};
@@ -22,12 +22,16 @@ session::AppliedBatch sample() {
   b.ops[2].kind = session::OpKind::invalid;
   b.ops[2].error = Status(StatusCode::not_found, "unknown record 'x'");
   b.ops[3].kind = session::OpKind::commit;
-  b.results.resize(4);
+  b.ops[4].kind = session::OpKind::update;
+  b.ops[4].refs = {session::RecordRef{3, {}, "t"}};
+  b.ops[4].values = {{"end", Value(20.0)}};
+  b.ops[4].keep = {"start", "duration"};
+  b.results.resize(5);
   b.results[0].created = 1;
   b.results[2].status = b.ops[2].error;
   b.results[3].revision = 7;
   b.results[3].changed = 2;
-  b.aliases = {"o1", "", "", ""};
+  b.aliases = {"o1", "", "", "", ""};
   return b;
 }
 

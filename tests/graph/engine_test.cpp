@@ -668,7 +668,8 @@ TEST(CycleGroup, StartEndDurationResolveAsSeed003Describes) {
   EXPECT_EQ(num(g.read(S)), 14);
   EXPECT_EQ(num(g.read(D)), 16);
 
-  // Only end, nothing kept: the first declared applicable formula moves the start.
+  // Only end, nothing kept: start = end - duration and duration = end - start tie; the
+  // resolver's walk finds the start's rule first (declaration order among equals).
   ASSERT_TRUE(g.set_keep(task, 0, false).is_ok());
   ASSERT_TRUE(g.propose(E, 40.0).is_ok());
   ASSERT_TRUE(g.commit().is_ok());
@@ -680,6 +681,91 @@ TEST(CycleGroup, StartEndDurationResolveAsSeed003Describes) {
   ASSERT_TRUE(g.undo().is_ok());
   EXPECT_EQ(num(g.read(S)), 14);
   EXPECT_EQ(num(g.read(E)), 30);
+}
+
+/// Start, end, duration (0, 10, 10) with end = start + duration as the default.
+CycleGroup start_end_duration(Graph& g) {
+  CycleGroupDef def;
+  def.name = "task";
+  def.members = {"start", "end", "duration"};
+  def.initial = {Value(0.0), Value(10.0), Value(10.0)};
+  auto minus = [](std::span<const Value> in) { return Value(in[0].number() - in[1].number()); };
+  auto plus = [](std::span<const Value> in) { return Value(in[0].number() + in[1].number()); };
+  def.formulas = {GroupFormula{0, {1, 2}, minus, "start = end - duration"},
+                  GroupFormula{1, {0, 2}, plus, "end = start + duration"},
+                  GroupFormula{2, {1, 0}, minus, "duration = end - start"}};
+  def.default_formulas = {1};
+  return g.add_cycle_group(def).value();
+}
+
+TEST(CycleGroup, ADefaultFormulaOverwritesAnInconsistentProposal) {
+  Graph g;
+  const CycleGroup task = start_end_duration(g);
+  ASSERT_TRUE(g.commit().is_ok());
+  ASSERT_TRUE(g.propose(task.members[0], 5.0).is_ok());
+  ASSERT_TRUE(g.propose(task.members[1], 100.0).is_ok());
+  ASSERT_TRUE(g.propose(task.members[2], 3.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(task.members[0])), 5);
+  EXPECT_EQ(num(g.read(task.members[1])), 8);  // not the proposed 100
+  EXPECT_EQ(num(g.read(task.members[2])), 3);
+}
+
+TEST(CycleGroup, KeepIfPossibleLastsOneTransaction) {
+  Graph g(GraphOptions{.history_limit = 4});
+  const CycleGroup task = start_end_duration(g);
+  const NodeId S = task.members[0], E = task.members[1], D = task.members[2];
+  ASSERT_TRUE(g.commit().is_ok());
+
+  // End proposed, start kept: the duration follows.
+  ASSERT_TRUE(g.propose(E, 30.0).is_ok());
+  ASSERT_TRUE(g.keep_if_possible(S).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(S)), 0);
+  EXPECT_EQ(num(g.read(D)), 30);
+
+  // The flag went with the commit: the start moves now (its rule is tried first).
+  ASSERT_TRUE(g.propose(E, 40.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(S)), 10);
+  EXPECT_EQ(num(g.read(D)), 30);
+
+  // reject() drops it too.
+  ASSERT_TRUE(g.keep_if_possible(S).is_ok());
+  EXPECT_TRUE(g.in_transaction());
+  g.reject();
+  EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().to_string();
+  ASSERT_TRUE(g.propose(E, 50.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(S)), 20);
+
+  // A kept member that is also proposed counts as proposed; the duration follows.
+  ASSERT_TRUE(g.propose(S, 0.0).is_ok());
+  ASSERT_TRUE(g.keep_if_possible(S).is_ok());
+  ASSERT_TRUE(g.keep_if_possible(E).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(D)), 50);
+
+  ASSERT_TRUE(g.undo().is_ok());
+  EXPECT_EQ(num(g.read(S)), 20);
+  EXPECT_EQ(num(g.read(D)), 30);
+  ASSERT_TRUE(g.redo().is_ok());
+  EXPECT_EQ(num(g.read(D)), 50);
+  EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().to_string();
+}
+
+TEST(CycleGroup, OnlyMembersCanBeKept) {
+  Graph g;
+  const CycleGroup task = start_end_duration(g);
+  const NodeId x = g.add_variable(1.0, "x");
+  ASSERT_TRUE(g.commit().is_ok());
+  const Status on_variable = g.keep_if_possible(x);
+  EXPECT_EQ(on_variable.code(), StatusCode::invalid_argument);
+  EXPECT_NE(on_variable.message().find("x is not a member of a cycle group"), std::string::npos)
+      << on_variable.message();
+  EXPECT_EQ(g.keep_if_possible(task.dispatcher).code(), StatusCode::invalid_argument);
+  EXPECT_EQ(g.keep_if_possible(12345).code(), StatusCode::not_found);
+  EXPECT_FALSE(g.in_transaction());
 }
 
 TEST(Observers, RunAfterCommitsThatChangeTheNode) {

@@ -101,3 +101,38 @@ TEST(SchemaLimits, DuplicateNamesFindTheFirstDeclaration) {
 
 }  // namespace
 }  // namespace mgraph::schema
+
+namespace mgraph::schema {
+namespace {
+
+TEST(SchemaLimits, CycleGroupsTheEngineCannotResolveAreRefusedAtCompileTime) {
+  std::string fields, names;
+  for (int i = 0; i < 17; ++i) {
+    fields += std::string("  m") + std::to_string(i) + ": float = 0\n";
+    names += std::string(i ? ", " : "") + "m" + std::to_string(i);
+  }
+  const std::string wide = compile_error("entity E {\n" + fields + "  cycle g(" + names +
+                                         ") { m0 = m1 }\n}\n");
+  EXPECT_EQ(wide.rfind("t.mgs:19:9: error: cycle group g has 17 members; the engine resolves "
+                       "groups of at most 16",
+                       0),
+            0u)
+      << wide;
+  std::string rules;
+  for (int i = 0; i < 16; ++i) rules += std::string("    a = b + ") + std::to_string(i) + "\n";
+  const std::string many =
+      compile_error("entity E {\n  a: float = 0  b: float = 0\n  cycle g(a, b) {\n" + rules + "  }\n}\n");
+  EXPECT_NE(many.find("cycle group g has 16 rules; the engine resolves groups of at most 15"),
+            std::string::npos)
+      << many;
+  const std::string self =
+      compile_error("entity E {\n  a: float = 0  b: float = 0\n  cycle g(a, b) { a = a + b }\n}\n");
+  EXPECT_EQ(self.rfind("t.mgs:3:19: error: the rule for a reads a: a rule computes its member "
+                       "from the other members",
+                       0),
+            0u)
+      << self;
+}
+
+}  // namespace
+}  // namespace mgraph::schema

@@ -192,3 +192,50 @@ TEST(SchemaStore, UndoRestoresMembershipAndMinMax) {
 
 }  // namespace
 }  // namespace mgraph::schema
+
+namespace mgraph::schema {
+namespace {
+
+constexpr const char* kTask = R"(
+entity Task {
+  start: float = 0  end: float = 10  duration: float = 10  note: string = ""
+  cycle schedule(start, end, duration) {
+    start = end - duration
+    end = start + duration  @default
+    duration = end - start
+  }
+  late: bool = end > 20
+}
+)";
+
+TEST(SchemaStore, UpdateKeepsNamedMembersForOneTransaction) {
+  auto compiled = compile_schema(SourceFile{"task.mgs", kTask});
+  ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+  Store s(std::move(compiled).value());
+  const RecordId t = s.create("Task", {}).value();
+  ASSERT_TRUE(s.commit().is_ok());
+  const std::string keep_start[] = {"start"};
+  ASSERT_TRUE(s.update(t, {{"end", Value(30.0)}}, keep_start).is_ok());
+  ASSERT_TRUE(s.commit().is_ok());
+  EXPECT_EQ(s.get(t, "start").value(), Value(0.0));
+  EXPECT_EQ(s.get(t, "duration").value(), Value(30.0));
+  ASSERT_TRUE(s.update(t, {{"end", Value(40.0)}}).is_ok());
+  ASSERT_TRUE(s.commit().is_ok());
+  EXPECT_EQ(s.get(t, "start").value(), Value(10.0));
+
+  // A name that is not a member fails the update before it writes anything.
+  const std::string keep_late[] = {"late"};
+  const Status late = s.update(t, {{"note", Value("x")}}, keep_late);
+  EXPECT_EQ(late.code(), StatusCode::invalid_argument);
+  EXPECT_EQ(late.message(),
+            "Task.late is not a member of a cycle group: keep= names a member, as keep=start");
+  const std::string keep_nothing[] = {"nothing"};
+  const Status nothing = s.update(t, {{"note", Value("x")}}, keep_nothing);
+  EXPECT_EQ(nothing.code(), StatusCode::not_found);
+  EXPECT_EQ(nothing.message(), "unknown field 'nothing' in entity Task");
+  EXPECT_FALSE(s.graph().in_transaction());
+  EXPECT_EQ(s.get(t, "note").value(), Value(""));
+}
+
+}  // namespace
+}  // namespace mgraph::schema

@@ -45,6 +45,28 @@ TEST(Classifier, CreateTakesEntityAliasAndValues) {
   EXPECT_EQ(c->op.values.size(), 1u);
 }
 
+TEST(Classifier, UpdateKeepsMembersNamedWhereAValueWouldBeALiteral) {
+  Op op = op_of("update a end=20 keep=start keep=duration");
+  EXPECT_EQ(op.kind, OpKind::update);
+  ASSERT_EQ(op.values.size(), 1u);
+  EXPECT_EQ(op.values[0].first, "end");
+  EXPECT_EQ(op.keep, (std::vector<std::string>{"start", "duration"}));
+  // A literal after keep= writes a field named keep.
+  op = op_of("update a keep=1 flag=true keep=\"s\" keep=false keep=null keep=_x");
+  EXPECT_EQ(op.kind, OpKind::update);
+  ASSERT_EQ(op.values.size(), 5u);
+  EXPECT_EQ(op.values[0], (std::pair<std::string, Value>{"keep", Value(std::int64_t{1})}));
+  EXPECT_EQ(op.values[2].second, Value(std::string("s")));
+  EXPECT_EQ(op.values[3].second, Value(false));
+  EXPECT_EQ(op.values[4].second, Value());
+  EXPECT_EQ(op.keep, (std::vector<std::string>{"_x"}));
+  // Create takes no keep flags: there the name is a value, and not a literal.
+  op = op_of("create Task t keep=start");
+  EXPECT_EQ(op.kind, OpKind::invalid);
+  EXPECT_TRUE(op.keep.empty());
+  EXPECT_EQ(op_of("update a keep=").kind, OpKind::invalid);
+}
+
 TEST(Classifier, EveryCommandWordHasItsKind) {
   EXPECT_EQ(op_of("update a x=1").kind, OpKind::update);
   EXPECT_EQ(op_of("delete a").kind, OpKind::remove);

@@ -70,7 +70,18 @@ class ScriptGenerator {
 
   std::string update() {
     const Alias& a = pick_alias();
-    return "update " + a.name + assignments(a.entity, 1 + rng_.below(2));
+    return "update " + a.name + assignments(a.entity, 1 + rng_.below(2)) + keep(a.entity);
+  }
+
+  /// Now and then keep=MEMBER for an entity with a cycle group (only those draw from the
+  /// generator here, so scripts over schemas without groups stay as they were).
+  std::string keep(std::uint32_t e) {
+    std::vector<const schema::FieldDef*> members;
+    for (const schema::FieldDef& f : entity(e).fields) {
+      if (f.kind == schema::FieldKind::member) members.push_back(&f);
+    }
+    if (members.empty() || rng_.below(3) != 0) return "";
+    return " keep=" + members[rng_.below(members.size())]->name;
   }
 
   std::string set() {

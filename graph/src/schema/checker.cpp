@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "compiler.hpp"
+#include "mgraph/graph/cycle_resolution.hpp"
 #include "mgraph/graph/schema/parser.hpp"
 #include "ops.hpp"
 
@@ -354,7 +355,23 @@ class Checker {
                            [&](std::uint32_t m) { return ent.field_local(m) == local; });
           rule.inputs.push_back(static_cast<std::uint32_t>(it - def.members.begin()));
         }
+        if (std::find(rule.inputs.begin(), rule.inputs.end(), rule.output) != rule.inputs.end()) {
+          error(r.loc, "the rule for " + r.member + " reads " + r.member +
+                                  ": a rule computes its member from the other members");
+          continue;
+        }
         def.rules.push_back(std::move(rule));
+      }
+      // The engine's bounds (cycle_resolution.hpp), so a record never fails to be created.
+      if (def.members.size() > kGroupMembersMax) {
+        error(g.loc, "cycle group " + g.name + " has " + std::to_string(def.members.size()) +
+                         " members; the engine resolves groups of at most " +
+                         std::to_string(kGroupMembersMax));
+      }
+      if (def.rules.size() > kGroupFormulasMax) {
+        error(g.loc, "cycle group " + g.name + " has " + std::to_string(def.rules.size()) +
+                         " rules; the engine resolves groups of at most " +
+                         std::to_string(kGroupFormulasMax));
       }
       def.dispatcher_local = ent.local_count++;
       ent.groups.push_back(std::move(def));

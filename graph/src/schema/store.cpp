@@ -587,11 +587,22 @@ void Store::end_transaction() {
   txn_rehash(kTxnTableMin);
 }
 
-Status Store::update(RecordId id, const FieldValues& values) {
+Status Store::update(RecordId id, const FieldValues& values, std::span<const std::string> keep) {
   Result<Record*> rr = live(id);
   if (!rr.is_ok()) return rr.status();
   Record& r = **rr;
   const EntityDef& e = schema_->entities[r.entity];
+  std::vector<NodeId> kept;
+  for (const std::string& name : keep) {
+    std::uint32_t f = 0;
+    if (Status s = check_field(r, name, &f); !s.is_ok()) return s;
+    if (e.fields[f].kind != FieldKind::member) {
+      return Status(StatusCode::invalid_argument,
+                    e.name + "." + name +
+                        " is not a member of a cycle group: keep= names a member, as keep=start");
+    }
+    kept.push_back(node(r, e.field_local(f)));
+  }
   // The event carries the whole record twice: built only when someone listens.
   const bool listened = !listeners_.empty();
   MutationEvent ev;
@@ -628,6 +639,14 @@ Status Store::update(RecordId id, const FieldValues& values) {
     if (old == *c) continue;
     // Accumulators of every record this one belongs to, through the inverse.
     if (!watchers_[r.entity][e.field_local(f)].empty()) notify(id, e.field_local(f), old, *c);
+  }
+  for (const NodeId n : kept) {
+    // As for proposals: the owner's group decides.
+    if (!owns(id)) {
+      graph_.begin();
+      continue;
+    }
+    if (Status s = graph_.keep_if_possible(n); !s.is_ok()) return s;
   }
   if (!listened) return Status::ok();
   ev.values = field_values(r);

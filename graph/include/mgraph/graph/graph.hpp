@@ -15,6 +15,8 @@
 //   2. A stale node's dependents are all stale.
 //   3. Outside a transaction no strict (eager) node is stale.
 //   4. dependents(d) lists n exactly as often as dependencies(n) lists d.
+//   5. Outside a transaction no cycle-group member is kept if possible
+//      (keep_if_possible() lasts one transaction).
 
 #include <cstdint>
 #include <functional>
@@ -129,7 +131,7 @@ struct CycleGroupDef {
   std::string name;
   std::vector<std::string> members;        ///< one derived field is created per member
   std::vector<Value> initial;              ///< initial value per member (null if short)
-  std::vector<GroupFormula> formulas;      ///< declaration order breaks ties
+  std::vector<GroupFormula> formulas;      ///< declaration order: the resolver's walk order
   std::vector<std::size_t> default_formulas;  ///< indices into formulas
 };
 
@@ -238,7 +240,8 @@ class Graph {
   Status restore_input(NodeId node, NodeId input, bool present);
   /// Creates a cycle resolution group; see CycleGroupDef.
   Result<CycleGroup> add_cycle_group(CycleGroupDef def);
-  /// Keep flag of a group member: prefer keeping its previous value over computing it.
+  /// Keep flag of a group member for every transaction from now on: prefer keeping its
+  /// value over computing it, as far as the other input allows (cycle_resolution.hpp).
   Status set_keep(const CycleGroup& group, std::size_t member, bool keep);
   /// Marks a field exported (read by other partitions): it is computed eagerly and
   /// reported by mark()/compute(). REQUIRES: node < node_count().
@@ -266,6 +269,11 @@ class Graph {
   /// Proposes a value for a field. A variable takes it as a write; a derived field's
   /// formula decides (proposed_or_previous(), proposed(), reject()).
   Status propose(NodeId node, Value value);
+  /// Asks the open transaction (opening one) to keep a cycle-group member's value if the
+  /// other input allows it (ChronoGraph's keepIfPossible): its group's resolution weighs
+  /// computing it against computing another member (cycle_resolution.hpp). Lasts until
+  /// commit() or reject(). Fails with invalid_argument for a node that is not a member.
+  Status keep_if_possible(NodeId member);
   /// The node's value, computing it (and whatever it needs) if it is stale. Inside an
   /// open transaction this is the transaction's value. REQUIRES: node < node_count()
   /// (try_read() reports a bad id instead).

@@ -76,6 +76,8 @@ struct Op {
   std::string entity;  ///< create
   std::string name;    ///< the field or relation of set, ack, link, unlink, get, explain
   FieldValues values;  ///< create, update
+  /// update: cycle-group members to keep if possible in this transaction (`keep=NAME`).
+  std::vector<std::string> keep;
   Value value;         ///< set
   std::string text;    ///< get: the reference as written
   Status error;        ///< invalid

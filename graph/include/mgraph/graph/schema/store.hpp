@@ -35,9 +35,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
+#include <string>
 #include <string_view>
 #include <unordered_map>
-#include <string>
 #include <utility>
 #include <vector>
 
@@ -125,8 +126,10 @@ class Store {
 
   /// Creates a record with the given state fields (others take their defaults).
   Result<RecordId> create(std::string_view entity, const FieldValues& values);
-  /// Writes state fields; a cycle-group member receives a proposed value.
-  Status update(RecordId id, const FieldValues& values);
+  /// Writes state fields; a cycle-group member receives a proposed value. Members named
+  /// in `keep` are kept if possible in this transaction (Graph::keep_if_possible); a name
+  /// that is not a member of the record fails the update before anything is written.
+  Status update(RecordId id, const FieldValues& values, std::span<const std::string> keep = {});
   /// Unlinks every relation of the record, then deletes it.
   Status remove(RecordId id);
   Status link(RecordId id, std::string_view relation, RecordId other);
