@@ -8,6 +8,8 @@
 //   [[node]]   name, host, port (peers; 0: the OS chooses), client_port (clients; 0: the
 //              OS chooses), coordinator (bool, exactly one node), partitions (ids it
 //              hosts; every partition on exactly one node)
+//   [clients]  allow_anonymous (bool: clients without a token are served), anonymous_role
+//              (what they may do); [[clients.token]] name, sha256 (of the token), role
 //
 // Nothing else is accepted: an unknown table or key, a value of the wrong type or out of
 // its range is an error naming the file, the line and the column ("FILE:LINE:COL: what").
@@ -17,8 +19,10 @@
 #include <string_view>
 #include <vector>
 
+#include "client_tokens.hpp"
 #include "mgraph/codec/epoch_codec.hpp"
 #include "mgraph/graph/status.hpp"
+#include "mgraph/session/access.hpp"
 
 namespace mgraph::node {
 
@@ -73,6 +77,15 @@ struct NodeConfig {
   std::vector<codec::PartitionId> partitions;
 };
 
+/// Who may use the client ports ([clients]; service.cpp turns it into each node's rules).
+struct ClientsConfig {
+  /// Clients that present no token are served, with anonymous_role. Without tokens a node
+  /// serves anonymous clients on loopback anyway; elsewhere only when this says so.
+  bool allow_anonymous = false;
+  session::Role anonymous_role = session::Role::admin;
+  std::vector<TokenEntry> tokens;  ///< [[clients.token]], in the file's order
+};
+
 /// The synthetic workload of the cluster benchmark (bench/cluster/workload.hpp).
 struct WorkloadConfig {
   std::uint64_t seed = 1;
@@ -92,6 +105,7 @@ struct ClusterConfig {
   std::size_t batch_transactions_max = batch_transactions_default;
   std::size_t batch_bytes_max = batch_bytes_default;
   std::vector<NodeConfig> nodes;
+  ClientsConfig clients;
 
   const NodeConfig* find(const std::string& name) const;
   const NodeConfig& coordinator() const;

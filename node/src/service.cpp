@@ -106,6 +106,9 @@ int run_service(const ServiceOptions& o) {
   if (self == nullptr) return fail(2, o.node, o.config_path + ": no node named '" + o.node + "'");
   auto loaded = load_schema(o);
   if (!loaded.is_ok()) return fail(2, o.node, loaded.status().message());
+  // Refused before anything listens: a node that would serve anyone on the network.
+  auto access = client_access(o.config.clients, o.node, self->host);
+  if (!access.is_ok()) return fail(2, o.node, o.config_path + ": " + access.status().message());
   auto [schema, info] = std::move(loaded).value();
 
   NodeState state;
@@ -210,7 +213,9 @@ int run_service(const ServiceOptions& o) {
   }
 
   ClientGateway gateway(sys, state, info);
-  auto clients = codec::ClientServer::start(self->host, self->client_port, gateway);
+  const std::string access_text = describe(*access, o.config.clients.tokens.size());
+  auto clients = codec::ClientServer::start(self->host, self->client_port, gateway, {},
+                                            std::move(access).value());
   if (!clients.is_ok()) {
     return fail(3, o.node, "cannot serve clients on " + self->host + ":" +
                                std::to_string(self->client_port) + ": " + clients.status().message());
@@ -219,7 +224,7 @@ int run_service(const ServiceOptions& o) {
             << " (peers), " << self->host << ":" << (*clients)->port() << " (clients); schema "
             << info.name << "; partitions";
   for (const codec::PartitionId p : self->partitions) std::cout << " " << p;
-  std::cout << (self->coordinator ? "; coordinator" : "") << std::endl;
+  std::cout << (self->coordinator ? "; coordinator" : "") << "; " << access_text << std::endl;
   if (!o.port_file.empty()) {
     const std::string tmp = o.port_file + ".tmp";
     std::ofstream(tmp) << nlohmann::json{{"peer", bound}, {"client", (*clients)->port()}}.dump()

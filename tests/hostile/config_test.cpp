@@ -56,7 +56,7 @@ const Case kCases[] = {
                      "epochs, peer_frame_bytes_max, batch_transactions_max, batch_bytes_max"},
     {11, "prot = 7000", ":11:1: unknown key 'prot' in [[node]]; known: name, host, port, client_port, "
                         "coordinator, partitions"},
-    {1, "[clustr]", ":1:2: unknown table [clustr]; known: cluster, node"},
+    {1, "[clustr]", ":1:2: unknown table [clustr]; known: cluster, node, clients"},
     {0, "[cluster.extra]\nx = 1", ":15:10: unknown table [cluster.extra]"},
     {0, "[[nodes]]\nname = \"c\"", ":15:3: unknown table [[nodes]]"},
     {0, "[extra]", ":15:2: unknown table [extra]"},
@@ -115,6 +115,34 @@ const Case kCases[] = {
     {1, "[cluster", ":1:9: Error while parsing table header"},
     {3, "fields = 1\nfields = 2", ":4:10: Error while parsing key-value pair: cannot redefine "
                                "existing integer 'fields'"},
+    // Client tokens ([clients], [[clients.token]]): a token's digest, never the token.
+    {0, "[clients]\nallow_anonymous = \"yes\"", ":16:19: clients.allow_anonymous must be true or false"},
+    {0, "[clients]\nanonymous_role = \"root\"",
+     ":16:18: clients.anonymous_role must be \"read\", \"write\" or \"admin\""},
+    {0, "[clients]\ntokens = []", ":16:1: unknown key 'tokens' in [clients]; known: allow_anonymous, "
+                                "anonymous_role, token"},
+    {0, "[clients]\ntoken = 5", ":16:9: clients.token must be [[clients.token]] entries"},
+    {0, "[[clients.token]]\nname = \"ci\"\nrole = \"write\"\nsha256 = \"s3cret-token\"",
+     ":18:10: token ci.sha256 must be 64 hex digits, the SHA-256 of the token (mgraph token hash); "
+     "never the token itself"},
+    {0, "[[clients.token]]\nname = \"ci\"\nrole = \"write\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg\"",
+     ":18:10: token ci.sha256 must be 64 hex digits"},
+    {0, "[[clients.token]]\nname = \"ci\"\nrole = \"write\"", ":15:1: token ci has no sha256"},
+    {0, "[[clients.token]]\nname = \"ci\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"",
+     ":15:1: token ci has no role (\"read\", \"write\" or \"admin\")"},
+    {0, "[[clients.token]]\nname = \"ci\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"owner\"",
+     ":18:8: token ci.role must be \"read\", \"write\" or \"admin\""},
+    {0, "[[clients.token]]\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"read\"", ":15:1: clients.token 1 has no name"},
+    {0, "[[clients.token]]\nname = \"c i\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"read\"",
+     ":16:8: clients.token 1.name must be 1 to 64 of A-Z a-z 0-9 _ . -"},
+    {0, "[[clients.token]]\nname = \"ci\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"read\"\ntoken = \"t\"",
+     ":19:1: unknown key 'token' in [[clients.token]]; known: name, sha256, role"},
+    {0, "[[clients.token]]\nname = \"ci\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"read\"\n"
+        "[[clients.token]]\nname = \"ci\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"read\"",
+     ":20:8: two tokens are named 'ci'"},
+    {0, "[[clients.token]]\nname = \"ci\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"read\"\n"
+        "[[clients.token]]\nname = \"ops\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"admin\"",
+     ":21:10: tokens ci and ops have the same sha256"},
 };
 
 TEST(Config, EveryBadInputIsRefusedWithFileLineAndColumn) {
@@ -168,9 +196,38 @@ TEST(Config, TheShippedAndTheValidConfigurationsLoad) {
   ASSERT_TRUE(batching.is_ok()) << batching.status().message();
   EXPECT_EQ(batching->batch_transactions_max, 1u);
   EXPECT_EQ(batching->batch_bytes_max, 1024u);
+  // Listening addresses default to loopback: a port beyond this machine is written down.
+  EXPECT_EQ(loaded->nodes[0].host, "127.0.0.1");
+  EXPECT_EQ(loaded->nodes[0].port, 0);
+  EXPECT_EQ(loaded->nodes[0].client_port, 0);
+  EXPECT_FALSE(loaded->clients.allow_anonymous);
+  EXPECT_TRUE(loaded->clients.tokens.empty());
   auto shipped =
       node::load_cluster_config(std::string(MGRAPH_SOURCE_DIR) + "/cluster-configs/local-3.toml");
   EXPECT_TRUE(shipped.is_ok()) << shipped.status().message();
+}
+
+TEST(Config, ClientTokensLoadAsDigestsWithTheirRoles) {
+  std::string valid;
+  for (const std::string& line : kValid) valid += line + "\n";
+  const std::string a(64, 'a');
+  const std::string b = "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef";
+  auto loaded = node::parse_cluster_config(
+      valid + "[clients]\nallow_anonymous = true\nanonymous_role = \"read\"\n"
+              "[[clients.token]]\nname = \"ci\"\nsha256 = \"" + a + "\"\nrole = \"write\"\n"
+              "[[clients.token]]\nname = \"ops\"\nsha256 = \"" + b + "\"\nrole = \"admin\"\n",
+      "c.toml");
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();
+  const node::ClientsConfig& c = loaded->clients;
+  EXPECT_TRUE(c.allow_anonymous);
+  EXPECT_EQ(c.anonymous_role, session::Role::read);
+  ASSERT_EQ(c.tokens.size(), 2u);
+  EXPECT_EQ(c.tokens[0].name, "ci");
+  EXPECT_EQ(c.tokens[0].role, session::Role::write);
+  EXPECT_EQ(node::to_hex(c.tokens[0].sha256), a);
+  EXPECT_EQ(c.tokens[1].name, "ops");
+  EXPECT_EQ(c.tokens[1].role, session::Role::admin);
+  EXPECT_EQ(node::to_hex(c.tokens[1].sha256), "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
 }
 
 /// mgraphd --config PATH --node a: its exit code; what it printed in *printed.
