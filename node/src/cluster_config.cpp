@@ -13,13 +13,15 @@
 #include <span>
 #include <sstream>
 
+#include "mgraph/graph/assert.hpp"
+
 namespace mgraph::node {
 namespace {
 
 using Keys = std::span<const std::string_view>;
 
 /// The keys each table may hold.
-constexpr std::string_view top_keys[] = {"cluster", "node", "clients"};
+constexpr std::string_view top_keys[] = {"cluster", "node", "clients", "tls"};
 constexpr std::string_view cluster_keys[] = {"schema", "seed", "fields", "partitions", "epochs",
                                              "peer_frame_bytes_max", "batch_transactions_max",
                                              "batch_bytes_max"};
@@ -27,6 +29,11 @@ constexpr std::string_view node_keys[] = {"name",        "host",        "port",
                                            "client_port", "coordinator", "partitions"};
 constexpr std::string_view clients_keys[] = {"allow_anonymous", "anonymous_role", "token"};
 constexpr std::string_view token_keys[] = {"name", "sha256", "role"};
+constexpr std::string_view tls_keys[] = {"ca", "cert", "key"};
+/// Longest path of a TLS file as written in the configuration.
+constexpr std::size_t tls_path_bytes_max = 4096;
+/// What "{node}" in [tls] cert and key stands for.
+constexpr std::string_view node_placeholder = "{node}";
 
 Status bad(const std::string& path, const std::string& what) {
   return Status(StatusCode::invalid_argument, path + ": " + what);
@@ -342,7 +349,38 @@ Status parse_clients(const std::string& path, const toml::table& root, ClusterCo
   return Status();
 }
 
+Status parse_tls(const std::string& path, const toml::table& root, ClusterConfig& c) {
+  const toml::node* node = root.get("tls");
+  if (node == nullptr) return Status();
+  const toml::table* tls = node->as_table();
+  if (tls == nullptr) return bad_at(path, node->source(), "tls must be a table, [tls]");
+  if (Status s = check_keys(path, *tls, tls_keys, "[tls]", "tls."); !s.is_ok()) return s;
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  TlsFiles files;
+  for (const auto& [key, out] : {std::pair{"ca", &files.ca}, std::pair{"cert", &files.cert},
+                                 std::pair{"key", &files.key}}) {
+    Result<std::string> file = string(path, *tls, key, std::nullopt, tls_path_bytes_max, "[tls]");
+    if (!file.is_ok()) return file.status();
+    *out = (dir / *file).string();
+  }
+  c.tls = std::move(files);
+  return Status();
+}
+
 }  // namespace
+
+TlsFiles ClusterConfig::tls_files(const std::string& name) const {
+  MG_ASSERT(tls.has_value());
+  TlsFiles files = *tls;
+  for (std::string* p : {&files.cert, &files.key}) {
+    // Each pass replaces one placeholder with a name that holds none: bounded.
+    for (std::size_t at = p->find(node_placeholder); at != std::string::npos;
+         at = p->find(node_placeholder, at + name.size())) {
+      p->replace(at, node_placeholder.size(), name);
+    }
+  }
+  return files;
+}
 
 const NodeConfig* ClusterConfig::find(const std::string& name) const {
   for (const NodeConfig& n : nodes) {
@@ -376,6 +414,7 @@ Result<ClusterConfig> parse_cluster_config(std::string_view text, const std::str
   if (Status s = parse_cluster_table(path, root, c); !s.is_ok()) return s;
   if (Status s = parse_nodes(path, root, c); !s.is_ok()) return s;
   if (Status s = parse_clients(path, root, c); !s.is_ok()) return s;
+  if (Status s = parse_tls(path, root, c); !s.is_ok()) return s;
   return c;
 }
 

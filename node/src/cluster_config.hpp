@@ -8,6 +8,8 @@
 //   [[node]]   name, host, port (peers; 0: the OS chooses), client_port (clients; 0: the
 //              OS chooses), coordinator (bool, exactly one node), partitions (ids it
 //              hosts; every partition on exactly one node)
+//   [tls]      ca, cert, key: PEM files for TLS between nodes, relative to this file; "{node}"
+//              in cert and key stands for the node's name
 //   [clients]  allow_anonymous (bool: clients without a token are served), anonymous_role
 //              (what they may do); [[clients.token]] name, sha256 (of the token), role
 //
@@ -15,11 +17,13 @@
 // its range is an error naming the file, the line and the column ("FILE:LINE:COL: what").
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "client_tokens.hpp"
+#include "peer_tls.hpp"
 #include "mgraph/codec/epoch_codec.hpp"
 #include "mgraph/graph/status.hpp"
 #include "mgraph/session/access.hpp"
@@ -106,6 +110,12 @@ struct ClusterConfig {
   std::size_t batch_bytes_max = batch_bytes_default;
   std::vector<NodeConfig> nodes;
   ClientsConfig clients;
+  /// [tls]: links between nodes are TLS, both ends checked against `ca`. Paths from the
+  /// working directory; cert and key may hold "{node}" (tls_files() replaces it).
+  std::optional<TlsFiles> tls;
+
+  /// The TLS files of node `name`. REQUIRES: tls.
+  TlsFiles tls_files(const std::string& name) const;
 
   const NodeConfig* find(const std::string& name) const;
   const NodeConfig& coordinator() const;

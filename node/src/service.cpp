@@ -182,6 +182,16 @@ int run_service(const ServiceOptions& o) {
   } stop_actors{state, {node}};
   for (const caf::actor& p : partitions) stop_actors.actors.push_back(p);
 
+  // [tls]: every link to another node is TLS, terminated by the peer guards.
+  std::shared_ptr<const TlsContext> tls;
+  if (o.config.tls) {
+    auto loaded_tls = TlsContext::load(o.config.tls_files(o.node));
+    if (!loaded_tls.is_ok()) return fail(2, o.node, o.config_path + ": " + loaded_tls.status().message());
+    tls = std::move(loaded_tls).value();
+  }
+  auto report = [name = o.node](const std::string& what) {
+    std::cerr << ("mgraphd " + name + ": " + what + "\n") << std::flush;
+  };
   // CAF on loopback only; the peer guard serves the configured address and relays to it,
   // closing a connection whose frame claims more than peer_frame_bytes_max.
   auto inner = sys.middleman().publish(node, 0, "127.0.0.1");
@@ -191,12 +201,12 @@ int run_service(const ServiceOptions& o) {
   guard_options.port = self->port;
   guard_options.inner_port = *inner;
   guard_options.frame_bytes_max = o.config.peer_frame_bytes_max;
-  guard_options.report = [name = o.node](const std::string& what) {
-    std::cerr << ("mgraphd " + name + ": " + what + "\n") << std::flush;
-  };
+  guard_options.report = report;
+  guard_options.tls = tls;
   auto guard = PeerGuard::start(std::move(guard_options));
   if (!guard.is_ok()) return fail(3, o.node, guard.status().message());
   const std::uint16_t bound = (*guard)->port();
+  std::unique_ptr<PeerGuard> outbound;
   if (!self->coordinator) {
     const NodeConfig& c = o.config.coordinator();
     LinkTarget target{c.name, c.host, c.port};
@@ -208,6 +218,22 @@ int run_service(const ServiceOptions& o) {
       return fail(2, o.node, "the coordinator " + c.name +
                                  " has port 0 in the configuration: give --peer " + c.name +
                                  "=HOST:PORT");
+    }
+    if (tls) {
+      // CAF links to a guard of this node on loopback, which dials the coordinator with TLS.
+      PeerGuardOptions out;
+      out.host = "127.0.0.1";
+      out.frame_bytes_max = o.config.peer_frame_bytes_max;
+      out.report = report;
+      out.tls = tls;
+      out.dial_host = target.host;
+      out.dial_port = target.port;
+      out.dial_name = target.coordinator;
+      auto started = PeerGuard::start(std::move(out));
+      if (!started.is_ok()) return fail(3, o.node, started.status().message());
+      outbound = std::move(started).value();
+      target.host = "127.0.0.1";
+      target.port = outbound->port();
     }
     stop_actors.actors.push_back(sys.spawn(link_actor, target, id, node, partitions, &state));
   }
@@ -224,7 +250,8 @@ int run_service(const ServiceOptions& o) {
             << " (peers), " << self->host << ":" << (*clients)->port() << " (clients); schema "
             << info.name << "; partitions";
   for (const codec::PartitionId p : self->partitions) std::cout << " " << p;
-  std::cout << (self->coordinator ? "; coordinator" : "") << "; " << access_text << std::endl;
+  std::cout << (self->coordinator ? "; coordinator" : "") << "; " << access_text
+            << (tls ? "; peers over TLS" : "") << std::endl;
   if (!o.port_file.empty()) {
     const std::string tmp = o.port_file + ".tmp";
     std::ofstream(tmp) << nlohmann::json{{"peer", bound}, {"client", (*clients)->port()}}.dump()

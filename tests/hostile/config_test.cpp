@@ -230,6 +230,44 @@ TEST(Config, ClientTokensLoadAsDigestsWithTheirRoles) {
   EXPECT_EQ(node::to_hex(c.tokens[1].sha256), "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
 }
 
+TEST(Config, TlsPathsAreRelativeToTheFileAndNodeStandsForTheNodesName) {
+  std::string valid;
+  for (const std::string& line : kValid) valid += line + "\n";
+  const std::string tls =
+      "[tls]\nca = \"certs/ca.crt\"\ncert = \"certs/{node}.crt\"\nkey = \"/keys/{node}/{node}.key\"\n";
+  auto loaded = node::parse_cluster_config(valid + tls, "conf/c.toml");
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();
+  ASSERT_TRUE(loaded->tls.has_value());
+  const node::TlsFiles files = loaded->tls_files("b");
+  EXPECT_EQ(files.ca, "conf/certs/ca.crt");
+  EXPECT_EQ(files.cert, "conf/certs/b.crt");
+  EXPECT_EQ(files.key, "/keys/b/b.key");  // an absolute path stays as written
+  auto plain = node::parse_cluster_config(valid, "c.toml");
+  ASSERT_TRUE(plain.is_ok());
+  EXPECT_FALSE(plain->tls.has_value());
+  // Each key is required, and nothing else is accepted.
+  auto no_key = node::parse_cluster_config(valid + "[tls]\nca = \"a\"\ncert = \"b\"\n", "c.toml");
+  ASSERT_FALSE(no_key.is_ok());
+  EXPECT_EQ(no_key.status().message(), "c.toml:15:1: [tls] has no key");
+  auto typo = node::parse_cluster_config(valid + "[tls]\nca = \"a\"\ncrt = \"b\"\n", "c.toml");
+  ASSERT_FALSE(typo.is_ok());
+  EXPECT_EQ(typo.status().message(), "c.toml:17:1: unknown key 'crt' in [tls]; known: ca, cert, key");
+  auto empty = node::parse_cluster_config(valid + "[tls]\nca = \"\"\n", "c.toml");
+  ASSERT_FALSE(empty.is_ok());
+  EXPECT_EQ(empty.status().message(), "c.toml:16:6: [tls].ca must be a string of 1 to 4096 bytes");
+}
+
+TEST(Config, TheBenchmarksNodesRefuseTls) {
+  ScratchDir dir("mgraph_bench_tls");
+  std::string valid;
+  for (const std::string& line : kValid) valid += line + "\n";
+  const std::string path =
+      dir.write("c.toml", valid + "[tls]\nca = \"ca.crt\"\ncert = \"a.crt\"\nkey = \"a.key\"\n");
+  ChildProcess p = ChildProcess::spawn(node_args(path, "a"), /*merge_stderr=*/true);
+  EXPECT_EQ(p.finish(kSilenceMs), 2) << p.printed;
+  EXPECT_NE(p.printed.find(path + ": [tls] is for mgraphd"), std::string::npos) << p.printed;
+}
+
 /// mgraphd --config PATH --node a: its exit code; what it printed in *printed.
 int mgraphd_with(const std::string& path, std::string* printed) {
   ChildProcess p = ChildProcess::spawn(node_args(path, "a"), /*merge_stderr=*/true);
