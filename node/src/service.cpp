@@ -270,9 +270,12 @@ int run_service(const ServiceOptions& o) {
                       .committed = &state.epochs_committed(),
                       .aborted = &state.epochs_aborted(),
                       .last = &state.last_epoch(),
-                      .more = [&state, port = (*clients)->port(), host = self->host] {
+                      .more = [&state, port = (*clients)->port(), host = self->host,
+                               access_text, peer_tls = tls != nullptr] {
                         return nlohmann::ordered_json{
                             {"clients", host + ":" + std::to_string(port)},
+                            {"client_access", access_text},
+                            {"peer_tls", peer_tls},
                             {"batches", state.batches_served()},
                             {"ready", static_cast<bool>(state.sequencer())},
                             {"peers", state.peers_json()}};

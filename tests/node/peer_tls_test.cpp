@@ -86,8 +86,10 @@ class PeerTls : public ::testing::Test {
            "/{node}.key\"\n";
   }
 
-  ChildProcess start(const std::string& config, const std::string& node, int n1_peer) {
+  ChildProcess start(const std::string& config, const std::string& node, int n1_peer,
+                     const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args{MGRAPHD_BINARY, "--config", config, "--node", node};
+    args.insert(args.end(), extra.begin(), extra.end());
     if (n1_peer != 0) args.insert(args.end(), {"--peer", "n1=127.0.0.1:" + std::to_string(n1_peer)});
     return ChildProcess::spawn(args, /*merge_stderr=*/true);
   }
@@ -117,7 +119,8 @@ TEST_F(PeerTls, NodesSignedByTheClusterCaLinkOverTlsAndOthersCannotJoin) {
   // certificate was signed by another CA.
   const std::string intruder = config("intruder.toml", tls_table("certs/ca.crt", "other"));
 
-  n1_ = start(good, "n1", 0);
+  const std::string admin = (dir_ / "n1.sock").string();
+  n1_ = start(good, "n1", 0, {"--admin", admin});
   const int peer = port_of(n1_, "(peers)");
   ASSERT_NE(peer, 0) << n1_.printed;
   EXPECT_NE(n1_.printed.find("; peers over TLS"), std::string::npos) << n1_.printed;
@@ -145,6 +148,9 @@ TEST_F(PeerTls, NodesSignedByTheClusterCaLinkOverTlsAndOthersCannotJoin) {
   const int client = port_of(n2_, "(clients)");
   ASSERT_NE(client, 0) << n2_.printed;
   expect_served(client);
+  std::string status;
+  ASSERT_EQ(run({MGRAPHCTL_BINARY, "--socket", admin, "--json", "status"}, &status), 0) << status;
+  EXPECT_NE(status.find("\"peer_tls\":true"), std::string::npos) << status;
   for (ChildProcess* c : {&n2_, &n1_}) {
     ::kill(c->pid, SIGTERM);
     EXPECT_EQ(c->finish(kSilenceMs), 0) << c->printed;
