@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "client_login.hpp"
 #include "command_line.hpp"
 #include "latency_stats.hpp"
 #include "mgraph/codec/client_rpc.hpp"
@@ -344,6 +345,10 @@ class Bench {
 int run_bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   std::string host;
   std::uint16_t port = 0;
+  if (Status s = check_token(options.token); !s.is_ok()) {
+    err << "mgraph bench: " << s.message() << "\n";
+    return 2;
+  }
   if (!split_address(options.connect, &host, &port)) {
     err << "mgraph bench: --connect " << options.connect
         << ": expected HOST:PORT with a port in 1..65535\n";

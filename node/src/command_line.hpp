@@ -10,29 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "mgraph/graph/status.hpp"
-
 namespace mgraph::node {
-
-/// The exit code of a client the node refused: no token or one it does not accept
-/// (unauthenticated), or a role that may not do what was asked (permission denied).
-inline constexpr int kExitRefused = 4;
-
-/// Whether the node refused the client (kExitRefused) rather than failed.
-inline bool refused(const Status& status) {
-  return status.code() == StatusCode::unauthenticated ||
-         status.code() == StatusCode::permission_denied;
-}
-
-/// What to print for a failure of the client protocol: a refusal with its code first
-/// ("unauthenticated: ...", "permission denied: ..."), and a hint when no token was given.
-inline std::string client_failure(const Status& status, bool token_given) {
-  if (!refused(status)) return status.message();
-  std::string text = status.to_string();
-  if (status.code() == StatusCode::unauthenticated && !token_given)
-    text += " (give --token TOKEN or set MGRAPH_TOKEN)";
-  return text;
-}
 
 /// The exit code for the parse error `e` of `app`, after printing: for --help, the help on
 /// stdout (0); otherwise the error and the usage on stderr (2, bad arguments).

@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "client_login.hpp"
 #include "command_line.hpp"
 #include "mgraph/codec/client_rpc.hpp"
 #include "mgraph/graph/json.hpp"
@@ -351,6 +352,10 @@ int run_connected(const EvalOptions& options, std::istream& in, std::istream& sc
     err << "mgraph: --connect " << options.connect << ": expected HOST:PORT with a port in 1..65535\n";
     return 2;
   }
+  if (Status s = check_token(options.token); !s.is_ok()) {
+    err << "mgraph: " << s.message() << "\n";
+    return 2;
+  }
   auto connection = codec::ClientConnection::connect(host, port, kConnectTimeout, options.token);
   if (!connection.is_ok()) {
     const Status& s = connection.status();
@@ -361,7 +366,7 @@ int run_connected(const EvalOptions& options, std::istream& in, std::istream& sc
     }
     err << "mgraph: cannot reach the cluster at " << options.connect << ": " << s.message()
         << "\n";
-    return s.code() == StatusCode::invalid_argument ? 2 : 3;
+    return 3;
   }
   codec::RemoteBackend backend(**connection);
   ConnectedLines lines(backend, {.echo_transitions = options.interactive || options.echo_commits},

@@ -146,6 +146,18 @@ TEST_F(ClientTokens, TokenHashPrintsTheDigestTokenNewPutInItsEntry) {
   EXPECT_NE(printed.find("--role root: expected read, write or admin"), std::string::npos);
   EXPECT_EQ(run({MGRAPH_BINARY, "token", "new", "--name", "a b"}, &printed), 2);
   EXPECT_NE(printed.find("--name a b: expected 1 to 64 of"), std::string::npos);
+  // A token no login can carry is a bad argument, before any connection.
+  for (const char* command : {"eval", "bench"}) {
+    EXPECT_EQ(run({MGRAPH_BINARY, command, "--connect", "127.0.0.1:1", "--token",
+                   std::string(1025, 't')},
+                  &printed),
+              2)
+        << printed;
+    EXPECT_NE(printed.find("--token (or MGRAPH_TOKEN): a token has at most 1024 bytes, this "
+                           "one 1025"),
+              std::string::npos)
+        << printed;
+  }
 }
 
 TEST_F(ClientTokens, EachTokenActsWithItsRoleAndOthersAreRefusedWhileTheNodeGoesOn) {
