@@ -16,6 +16,7 @@ packages=(
   libtomlplusplus-dev libcli11-dev libedit-dev
   libspdlog-dev libfmt-dev
   nlohmann-json3-dev
+  libssl-dev openssl
   clang libclang-rt-14-dev
 )
 

@@ -218,6 +218,9 @@ int run(const Args& args) {
   auto loaded = mgraph::node::load_cluster_config(args.config);
   if (!loaded.is_ok()) return fail(2, loaded.status().message());
   mgraph::node::ClusterConfig config = std::move(loaded).value();
+  if (config.tls) {
+    return fail(2, args.config + ": [tls] is for mgraphd; the benchmark's nodes link without TLS");
+  }
   const mgraph::node::NodeConfig* self_config = config.find(args.node);
   if (self_config == nullptr)
     return fail(2, args.config + ": no node named '" + args.node + "'");

@@ -2,15 +2,30 @@
 # The client protocol of a cluster (codec/client_rpc.hpp): Cap'n Proto RPC over TCP. A client
 # sends batches of typed operations and reads the schema the cluster serves. Ordinals are the
 # format; never renumber them.
+#
+# The connection's bootstrap capability is a Cluster acting with the node's anonymous role:
+# on a node that requires tokens it has none, and every call but login is refused with
+# "unauthenticated: ...". login trades a token for a Cluster acting with the token's role.
 
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("mgraph::codec::wire");
 using Session = import "session.capnp";
 
+# What a client may do (session/access.hpp).
+enum Role {
+  read @0;
+  write @1;
+  admin @2;
+}
+
 interface Cluster {
   # Applies the batch in order; one result per operation. A batch the server cannot decode
-  # (or refuses: too large, too many calls in flight) is answered with an RPC error.
+  # (or refuses: too large, too many calls in flight, an operation the role may not apply) is
+  # answered with an RPC error.
   transact @0 (batch :Session.Batch) -> (result :Session.BatchResult);
   # The schema the cluster serves: its file name, its text and its fingerprint.
   schema @1 () -> (name :Text, source :Text, fingerprint :UInt64);
+  # A Cluster acting with the role of `token`; an RPC error "unauthenticated: ..." when the
+  # node accepts no such token.
+  login @2 (token :Text) -> (cluster :Cluster, role :Role);
 }

@@ -60,6 +60,8 @@ const char* status_code_name(StatusCode code) {
     case StatusCode::io_error: return "I/O error";
     case StatusCode::corruption: return "corruption";
     case StatusCode::internal: return "internal error";
+    case StatusCode::unauthenticated: return "unauthenticated";
+    case StatusCode::permission_denied: return "permission denied";
   }
   return "unknown";
 }

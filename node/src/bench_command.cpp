@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "client_login.hpp"
 #include "command_line.hpp"
 #include "latency_stats.hpp"
 #include "mgraph/codec/client_rpc.hpp"
@@ -146,17 +147,25 @@ class Bench {
 
   int run(std::ostream& out, std::ostream& err) {
     const std::chrono::milliseconds timeout(options_.timeout_ms);
-    auto first = codec::ClientConnection::connect(host_, port_, timeout);
+    auto first = codec::ClientConnection::connect(host_, port_, timeout, options_.token);
     if (!first.is_ok()) {
+      if (refused(first.status())) return refuse(first.status(), err);
       err << "mgraph bench: cannot reach the cluster at " << options_.connect << ": "
           << first.status().message() << "\n";
       return 3;
     }
     Result<codec::SchemaInfo> info = (*first)->schema();
     if (!info.is_ok()) {
+      if (refused(info.status())) return refuse(info.status(), err);
       err << "mgraph bench: " << options_.connect << ": cannot read the schema: "
           << info.status().message() << "\n";
       return 3;
+    }
+    // A load writes: refused now, not by every client's first transaction.
+    if ((*first)->role() == session::Role::read) {
+      return refuse(Status(StatusCode::permission_denied,
+                           "role read cannot write; mgraph bench needs a write token"),
+                    err);
     }
     auto compiled = schema::compile_schema(schema::SourceFile{info->name, info->source});
     if (!compiled.is_ok()) {
@@ -184,6 +193,12 @@ class Bench {
   }
 
  private:
+  int refuse(const Status& why, std::ostream& err) const {
+    err << "mgraph bench: " << options_.connect << ": "
+        << client_failure(why, !options_.token.empty()) << "\n";
+    return kExitRefused;
+  }
+
   void client(const Workload& workload, std::uint32_t c, std::chrono::milliseconds timeout) {
     ClientRun& run = runs_[c];
     auto done = [this] {
@@ -191,7 +206,7 @@ class Bench {
       ++finished_;
       changed_.notify_all();
     };
-    auto connection = codec::ClientConnection::connect(host_, port_, timeout);
+    auto connection = codec::ClientConnection::connect(host_, port_, timeout, options_.token);
     if (!connection.is_ok()) {
       run.failure = connection.status();
       done();
@@ -278,8 +293,11 @@ class Bench {
       failed += r.failed;
       refused += r.links_refused;
       if (!r.failure.is_ok()) {
-        err << "mgraph bench: client " << c << ": " << r.failure.message() << "\n";
-        code = r.failure.code() == StatusCode::failed_precondition ? 1 : 3;
+        err << "mgraph bench: client " << c << ": "
+            << client_failure(r.failure, !options_.token.empty()) << "\n";
+        code = r.failure.code() == StatusCode::failed_precondition ? 1
+               : node::refused(r.failure)                         ? kExitRefused
+                                                                  : 3;
       }
     }
     const bench::LatencySummary s = bench::summarize(std::move(all));
@@ -327,6 +345,10 @@ class Bench {
 int run_bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   std::string host;
   std::uint16_t port = 0;
+  if (Status s = check_token(options.token); !s.is_ok()) {
+    err << "mgraph bench: " << s.message() << "\n";
+    return 2;
+  }
   if (!split_address(options.connect, &host, &port)) {
     err << "mgraph bench: --connect " << options.connect
         << ": expected HOST:PORT with a port in 1..65535\n";

@@ -13,6 +13,7 @@ namespace mgraph::node {
 
 struct BenchOptions {
   std::string connect;                ///< HOST:PORT of a node's client port
+  std::string token;                  ///< client token to log in with (empty: none)
   std::uint32_t clients = 4;          ///< concurrent clients, one connection each
   std::uint64_t transactions = 1000;  ///< timed transactions per client
   std::uint64_t warmup = 20;          ///< transactions per client run first, not timed
@@ -26,7 +27,8 @@ struct BenchOptions {
 
 /// Runs the load; the summary goes to `out`, progress and errors to `err`. Exit codes: 0
 /// measured, 1 the schema has nothing to write or the setup failed, 2 bad arguments, 3 the
-/// cluster could not be reached or a connection failed.
+/// cluster could not be reached or a connection failed, 4 the node refused the token or the
+/// role (a read token cannot write).
 int run_bench(const BenchOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace mgraph::node

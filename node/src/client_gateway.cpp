@@ -1,5 +1,9 @@
 #include "client_gateway.hpp"
 
+#include <arpa/inet.h>
+
+#include <memory>
+
 #include "mgraph/codec/session_codec.hpp"
 
 namespace mgraph::node {
@@ -99,6 +103,43 @@ codec::SchemaInfo ClientGateway::schema() {
              std::chrono::duration<double>(now_() - start).count());
   }
   return info;
+}
+
+bool is_loopback(std::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr v4{};
+  const std::string text(host);
+  return ::inet_pton(AF_INET, text.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+Result<codec::ClientAccess> client_access(const ClientsConfig& clients, const std::string& node,
+                                          const std::string& host) {
+  codec::ClientAccess access;
+  access.anonymous = std::nullopt;
+  if (clients.allow_anonymous || (clients.tokens.empty() && is_loopback(host))) {
+    access.anonymous = clients.anonymous_role;
+  }
+  if (!clients.tokens.empty()) {
+    auto table = std::make_shared<const TokenTable>(clients.tokens);
+    access.login = [table](std::string_view token) { return table->check(token); };
+    return access;
+  }
+  if (!access.anonymous) {
+    return Status(StatusCode::failed_precondition,
+                  "node " + node + " would serve clients on " + host +
+                      ", beyond this machine, to anyone: add [[clients.token]] entries (mgraph "
+                      "token new) or set [clients] allow_anonymous = true");
+  }
+  return access;
+}
+
+std::string describe(const codec::ClientAccess& access, std::size_t tokens) {
+  std::string anonymous;
+  if (access.anonymous) anonymous = std::string("act as ") + session::role_name(*access.anonymous);
+  if (tokens == 0) return "clients " + anonymous;
+  std::string text = "clients need a token (" + std::to_string(tokens) + " configured)";
+  if (access.anonymous) text += " or " + anonymous + " without one";
+  return text;
 }
 
 }  // namespace mgraph::node

@@ -11,6 +11,7 @@
 
 #include "client_requests.hpp"
 #include "mgraph/actors/documents.hpp"
+#include "cluster_config.hpp"
 #include "mgraph/codec/client_rpc.hpp"
 #include "node_state.hpp"
 
@@ -48,5 +49,22 @@ class ClientGateway final : public codec::ClientHandler {
   ClientRequestObserver observe_;
   actors::SteadyClock now_;
 };
+
+/// Whether `host` reaches this machine only: "localhost", "::1" or an address in 127.0.0.0/8.
+bool is_loopback(std::string_view host);
+
+/// Who may use the client port of a node listening on `host`, from [clients]:
+///   - with tokens: a client logs in with one and acts with its role; one without a token is
+///     served only with allow_anonymous (anonymous_role);
+///   - without tokens: every client acts with anonymous_role, on loopback always, elsewhere
+///     only with allow_anonymous = true. Without it that is an error (failed_precondition)
+///     naming the node and `host`: a port anyone on the network reaches must not serve
+///     anyone by default.
+Result<codec::ClientAccess> client_access(const ClientsConfig& clients, const std::string& node,
+                                          const std::string& host);
+
+/// How `access` lets clients in, for the line mgraphd prints when it listens: "clients need
+/// a token (2 configured)", "... or act as read without one", "clients act as admin".
+std::string describe(const codec::ClientAccess& access, std::size_t tokens);
 
 }  // namespace mgraph::node

@@ -13,18 +13,27 @@
 #include <span>
 #include <sstream>
 
+#include "mgraph/graph/assert.hpp"
+
 namespace mgraph::node {
 namespace {
 
 using Keys = std::span<const std::string_view>;
 
 /// The keys each table may hold.
-constexpr std::string_view top_keys[] = {"cluster", "node"};
+constexpr std::string_view top_keys[] = {"cluster", "node", "clients", "tls"};
 constexpr std::string_view cluster_keys[] = {"name", "schema", "seed", "fields", "partitions", "epochs",
                                              "peer_frame_bytes_max", "batch_transactions_max",
                                              "batch_bytes_max", "peer_timeout_ms"};
 constexpr std::string_view node_keys[] = {"name",        "host",        "port",
                                            "client_port", "coordinator", "partitions"};
+constexpr std::string_view clients_keys[] = {"allow_anonymous", "anonymous_role", "token"};
+constexpr std::string_view token_keys[] = {"name", "sha256", "role"};
+constexpr std::string_view tls_keys[] = {"ca", "cert", "key"};
+/// Longest path of a TLS file as written in the configuration.
+constexpr std::size_t tls_path_bytes_max = 4096;
+/// What "{node}" in [tls] cert and key stands for.
+constexpr std::string_view node_placeholder = "{node}";
 
 Status bad(const std::string& path, const std::string& what) {
   return Status(StatusCode::invalid_argument, path + ": " + what);
@@ -258,7 +267,134 @@ Status parse_nodes(const std::string& path, const toml::table& root, ClusterConf
   return Status();
 }
 
+/// A role entry ("read", "write" or "admin") of `t`, or `fallback` when absent.
+Result<session::Role> role(const std::string& path, const toml::table& t, const char* key,
+                           session::Role fallback, const std::string& where) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return fallback;
+  const toml::value<std::string>* v = n->as_string();
+  const std::optional<session::Role> r = v != nullptr ? session::parse_role(v->get()) : std::nullopt;
+  if (!r) {
+    return bad_at(path, n->source(),
+                  where + "." + key + " must be \"read\", \"write\" or \"admin\"");
+  }
+  return *r;
+}
+
+/// One [[clients.token]] entry; `known` are the entries before it.
+Result<TokenEntry> parse_token(const std::string& path, const toml::table& t, std::size_t index,
+                               const std::vector<TokenEntry>& known) {
+  const std::string where = "clients.token " + std::to_string(index + 1);
+  if (Status s = check_keys(path, t, token_keys, "[[clients.token]]", "clients.token.");
+      !s.is_ok())
+    return s;
+  TokenEntry e;
+  Result<std::string> name = string(path, t, "name", std::nullopt, kTokenNameBytesMax, where);
+  if (!name.is_ok()) return name.status();
+  if (!valid_token_name(*name)) {
+    return bad_at(path, t.get("name")->source(),
+                  where + ".name must be 1 to " + std::to_string(kTokenNameBytesMax) +
+                      " of A-Z a-z 0-9 _ . -");
+  }
+  e.name = std::move(name).value();
+  for (const TokenEntry& k : known) {
+    if (k.name == e.name) {
+      return bad_at(path, t.get("name")->source(), "two tokens are named '" + e.name + "'");
+    }
+  }
+  const std::string here = "token " + e.name;
+  Result<std::string> hex = string(path, t, "sha256", std::nullopt, 64, here);
+  std::optional<TokenDigest> digest;
+  if (hex.is_ok()) digest = parse_digest(*hex);
+  if (!digest) {
+    if (!hex.is_ok() && t.get("sha256") == nullptr) return hex.status();
+    return bad_at(path, t.get("sha256")->source(),
+                  here + ".sha256 must be 64 hex digits, the SHA-256 of the token (mgraph token "
+                         "hash); never the token itself");
+  }
+  e.sha256 = *digest;
+  for (const TokenEntry& k : known) {
+    if (k.sha256 == e.sha256) {
+      return bad_at(path, t.get("sha256")->source(),
+                    "tokens " + k.name + " and " + e.name + " have the same sha256");
+    }
+  }
+  if (t.get("role") == nullptr) {
+    return bad_at(path, t.source(), here + " has no role (\"read\", \"write\" or \"admin\")");
+  }
+  Result<session::Role> r = role(path, t, "role", session::Role::read, here);
+  if (!r.is_ok()) return r.status();
+  e.role = *r;
+  return e;
+}
+
+Status parse_clients(const std::string& path, const toml::table& root, ClusterConfig& c) {
+  const toml::node* node = root.get("clients");
+  if (node == nullptr) return Status();
+  const toml::table* clients = node->as_table();
+  if (clients == nullptr) return bad_at(path, node->source(), "clients must be a table, [clients]");
+  if (Status s = check_keys(path, *clients, clients_keys, "[clients]", "clients."); !s.is_ok())
+    return s;
+  if (const toml::node* a = clients->get("allow_anonymous"); a != nullptr) {
+    if (!a->is_boolean())
+      return bad_at(path, a->source(), "clients.allow_anonymous must be true or false");
+    c.clients.allow_anonymous = a->as_boolean()->get();
+  }
+  Result<session::Role> anonymous =
+      role(path, *clients, "anonymous_role", session::Role::admin, "clients");
+  if (!anonymous.is_ok()) return anonymous.status();
+  c.clients.anonymous_role = *anonymous;
+  const toml::node* tokens = clients->get("token");
+  if (tokens == nullptr) return Status();
+  const toml::array* list = tokens->as_array();
+  if (list == nullptr || !list->is_array_of_tables()) {
+    return bad_at(path, tokens->source(),
+                  "clients.token must be [[clients.token]] entries (name, sha256, role)");
+  }
+  if (list->size() > kTokensMax) {
+    return bad_at(path, (*list)[kTokensMax].source(),
+                  "more than " + std::to_string(kTokensMax) + " tokens");
+  }
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    Result<TokenEntry> e = parse_token(path, *(*list)[i].as_table(), i, c.clients.tokens);
+    if (!e.is_ok()) return e.status();
+    c.clients.tokens.push_back(std::move(e).value());
+  }
+  return Status();
+}
+
+Status parse_tls(const std::string& path, const toml::table& root, ClusterConfig& c) {
+  const toml::node* node = root.get("tls");
+  if (node == nullptr) return Status();
+  const toml::table* tls = node->as_table();
+  if (tls == nullptr) return bad_at(path, node->source(), "tls must be a table, [tls]");
+  if (Status s = check_keys(path, *tls, tls_keys, "[tls]", "tls."); !s.is_ok()) return s;
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  TlsFiles files;
+  for (const auto& [key, out] : {std::pair{"ca", &files.ca}, std::pair{"cert", &files.cert},
+                                 std::pair{"key", &files.key}}) {
+    Result<std::string> file = string(path, *tls, key, std::nullopt, tls_path_bytes_max, "[tls]");
+    if (!file.is_ok()) return file.status();
+    *out = (dir / *file).string();
+  }
+  c.tls = std::move(files);
+  return Status();
+}
+
 }  // namespace
+
+TlsFiles ClusterConfig::tls_files(const std::string& name) const {
+  MG_ASSERT(tls.has_value());
+  TlsFiles files = *tls;
+  for (std::string* p : {&files.cert, &files.key}) {
+    // Each pass replaces one placeholder with a name that holds none: bounded.
+    for (std::size_t at = p->find(node_placeholder); at != std::string::npos;
+         at = p->find(node_placeholder, at + name.size())) {
+      p->replace(at, node_placeholder.size(), name);
+    }
+  }
+  return files;
+}
 
 const NodeConfig* ClusterConfig::find(const std::string& name) const {
   for (const NodeConfig& n : nodes) {
@@ -291,6 +427,8 @@ Result<ClusterConfig> parse_cluster_config(std::string_view text, const std::str
   ClusterConfig c;
   if (Status s = parse_cluster_table(path, root, c); !s.is_ok()) return s;
   if (Status s = parse_nodes(path, root, c); !s.is_ok()) return s;
+  if (Status s = parse_clients(path, root, c); !s.is_ok()) return s;
+  if (Status s = parse_tls(path, root, c); !s.is_ok()) return s;
   return c;
 }
 

@@ -9,18 +9,26 @@
 //   [[node]]   name, host, port (peers; 0: the OS chooses), client_port (clients; 0: the
 //              OS chooses), coordinator (bool, exactly one node), partitions (ids it
 //              hosts; every partition on exactly one node)
+//   [tls]      ca, cert, key: PEM files for TLS between nodes, relative to this file; "{node}"
+//              in cert and key stands for the node's name
+//   [clients]  allow_anonymous (bool: clients without a token are served), anonymous_role
+//              (what they may do); [[clients.token]] name, sha256 (of the token), role
 //
 // Nothing else is accepted: an unknown table or key, a value of the wrong type or out of
 // its range is an error naming the file, the line and the column ("FILE:LINE:COL: what").
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "client_tokens.hpp"
+#include "peer_tls.hpp"
 #include "mgraph/codec/epoch_codec.hpp"
 #include "mgraph/graph/status.hpp"
+#include "mgraph/session/access.hpp"
 
 namespace mgraph::node {
 
@@ -88,6 +96,15 @@ struct NodeConfig {
   std::vector<codec::PartitionId> partitions;
 };
 
+/// Who may use the client ports ([clients]; service.cpp turns it into each node's rules).
+struct ClientsConfig {
+  /// Clients that present no token are served, with anonymous_role. Without tokens a node
+  /// serves anonymous clients on loopback anyway; elsewhere only when this says so.
+  bool allow_anonymous = false;
+  session::Role anonymous_role = session::Role::admin;
+  std::vector<TokenEntry> tokens;  ///< [[clients.token]], in the file's order
+};
+
 /// The synthetic workload of the cluster benchmark (bench/cluster/workload.hpp).
 struct WorkloadConfig {
   std::uint64_t seed = 1;
@@ -111,6 +128,13 @@ struct ClusterConfig {
   /// A peer silent this long is lost (heartbeats every tenth of it).
   std::chrono::milliseconds peer_timeout{peer_timeout_ms_default};
   std::vector<NodeConfig> nodes;
+  ClientsConfig clients;
+  /// [tls]: links between nodes are TLS, both ends checked against `ca`. Paths from the
+  /// working directory; cert and key may hold "{node}" (tls_files() replaces it).
+  std::optional<TlsFiles> tls;
+
+  /// The TLS files of node `name`. REQUIRES: tls.
+  TlsFiles tls_files(const std::string& name) const;
 
   const NodeConfig* find(const std::string& name) const;
   const NodeConfig& coordinator() const;

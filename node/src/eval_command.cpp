@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "client_login.hpp"
 #include "command_line.hpp"
 #include "mgraph/codec/client_rpc.hpp"
 #include "mgraph/graph/json.hpp"
@@ -189,8 +190,10 @@ class LocalLines final : public Lines {
 /// commits or rejects (session/client.hpp), so answers to them print then.
 class ConnectedLines final : public Lines {
  public:
-  ConnectedLines(session::Backend& backend, session::PrintOptions print, std::ostream& err)
-      : client_(backend, {.batch_transactions = true, .print = print}), err_(err) {}
+  ConnectedLines(session::Backend& backend, session::PrintOptions print, bool token_given,
+                 std::ostream& err)
+      : client_(backend, {.batch_transactions = true, .print = print}), err_(err),
+        token_given_(token_given) {}
 
   bool run(std::string_view line, std::size_t line_no, std::string* printed) override {
     if (const std::string_view cmd = session_command(line); !cmd.empty()) {
@@ -210,20 +213,22 @@ class ConnectedLines final : public Lines {
     errors_ += client_.finish(printed);
     return check();
   }
-  int exit_code() const override { return lost_ ? 3 : errors_ == 0 ? 0 : 1; }
+  int exit_code() const override {
+    if (!client_.failure().is_ok()) return refused(client_.failure()) ? kExitRefused : 3;
+    return errors_ == 0 ? 0 : 1;
+  }
 
  private:
   bool check() {
     if (client_.failure().is_ok()) return true;
-    err_ << "mgraph: " << client_.failure().message() << "\n";
-    lost_ = true;
+    err_ << "mgraph: " << client_failure(client_.failure(), token_given_) << "\n";
     return false;
   }
 
   session::ScriptClient client_;
   std::ostream& err_;
+  const bool token_given_;
   std::size_t errors_ = 0;
-  bool lost_ = false;
 };
 
 /// Where a terminal REPL keeps its line history between runs: $MGRAPH_HISTORY, else
@@ -347,15 +352,25 @@ int run_connected(const EvalOptions& options, std::istream& in, std::istream& sc
     err << "mgraph: --connect " << options.connect << ": expected HOST:PORT with a port in 1..65535\n";
     return 2;
   }
-  auto connection = codec::ClientConnection::connect(host, port, kConnectTimeout);
+  if (Status s = check_token(options.token); !s.is_ok()) {
+    err << "mgraph: " << s.message() << "\n";
+    return 2;
+  }
+  auto connection = codec::ClientConnection::connect(host, port, kConnectTimeout, options.token);
   if (!connection.is_ok()) {
-    err << "mgraph: cannot reach the cluster at " << options.connect << ": "
-        << connection.status().message() << "\n";
+    const Status& s = connection.status();
+    if (refused(s)) {
+      err << "mgraph: " << options.connect << ": " << client_failure(s, !options.token.empty())
+          << "\n";
+      return kExitRefused;
+    }
+    err << "mgraph: cannot reach the cluster at " << options.connect << ": " << s.message()
+        << "\n";
     return 3;
   }
   codec::RemoteBackend backend(**connection);
   ConnectedLines lines(backend, {.echo_transitions = options.interactive || options.echo_commits},
-                       err);
+                       !options.token.empty(), err);
   return run_lines(options, lines, in, script, out);
 }
 

@@ -20,6 +20,8 @@ struct EvalOptions {
   bool compact_log = false;  ///< with data_dir: delete log entries a checkpoint covers
   /// HOST:PORT of a cluster node: run the script there (the schema is the cluster's).
   std::string connect;
+  /// With connect: the client token to log in with (empty: none; unused embedded).
+  std::string token;
   /// Answer commit, undo and redo with a line (the REPL always does).
   bool echo_commits = false;
 };
@@ -27,7 +29,7 @@ struct EvalOptions {
 /// Returns the process exit code: 0 when every command succeeded, 1 when any failed,
 /// 2 when the schema, the script or the data directory could not be loaded, or an epoch
 /// could not be logged (the run stops there), 3 when the cluster could not be reached or
-/// was lost (--connect).
+/// was lost (--connect), 4 when the node refused the token or the role (--connect).
 int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, std::ostream& err);
 
 }  // namespace mgraph::node

@@ -1,5 +1,6 @@
 // mgraph: the client command line. Subcommands: eval (a script on a schema, embedded or on
-// a cluster) and bench (load on a cluster from concurrent clients).
+// a cluster), bench (load on a cluster from concurrent clients) and token (client tokens for
+// a cluster's configuration).
 
 #include <CLI/CLI.hpp>
 #include <unistd.h>
@@ -10,6 +11,20 @@
 #include "bench_command.hpp"
 #include "command_line.hpp"
 #include "eval_command.hpp"
+#include "token_command.hpp"
+
+namespace {
+
+/// --token TOKEN on `cmd`, also read from MGRAPH_TOKEN (the command line shows in `ps`; the
+/// environment does not).
+void add_token_option(CLI::App* cmd, std::string& token) {
+  cmd->add_option("--token", token,
+                  "Client token to log in with (a node with [[clients.token]] entries requires "
+                  "one); default: $MGRAPH_TOKEN")
+      ->envname("MGRAPH_TOKEN");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"mgraph: reactive computation engine"};
@@ -23,6 +38,7 @@ int main(int argc, char** argv) {
       "--connect", eval.connect,
       "HOST:PORT of a cluster node's client port: run the script on the cluster");
   schema->excludes(connect);
+  add_token_option(eval_cmd, eval.token);
   eval_cmd->add_flag("--echo-commits", eval.echo_commits,
                      "Answer commit, undo and redo with {\"commit\":REVISION,\"changed\":N} "
                      "(the REPL always does)");
@@ -47,6 +63,7 @@ int main(int argc, char** argv) {
       "(each client its own records, linked along the schema's relations) and commit; prints "
       "throughput and latency percentiles");
   bench_cmd->add_option("--connect", bench.connect, "HOST:PORT of a node's client port")->required();
+  add_token_option(bench_cmd, bench.token);
   bench_cmd->add_option("--clients", bench.clients, "Concurrent clients, one connection each")
       ->default_val(4)
       ->check(CLI::Range(1u, 1024u));
@@ -73,12 +90,26 @@ int main(int argc, char** argv) {
   bool progress = false, no_progress = false;
   bench_cmd->add_flag("--progress", progress, "A progress line on stderr every second (default: when stderr is a terminal)");
   bench_cmd->add_flag("--no-progress", no_progress, "No progress lines")->excludes("--progress");
+  mgraph::node::TokenOptions token;
+  CLI::App* token_cmd = app.add_subcommand("token", "Client tokens for a cluster's configuration");
+  token_cmd->require_subcommand(1);
+  CLI::App* token_new = token_cmd->add_subcommand(
+      "new", "Make a random token; print it and the [[clients.token]] entry (its SHA-256) to "
+             "paste into the configuration");
+  token_new->add_option("--name", token.name, "The entry's name (who holds the token)")
+      ->default_val("client");
+  token_new->add_option("--role", token.role, "What the token may do: read, write or admin")
+      ->default_val("write");
+  CLI::App* token_hash = token_cmd->add_subcommand(
+      "hash", "Read a token from stdin (one line) and print its SHA-256, the entry's sha256");
   // CLI11 reports usage errors by exception; they stop here, at the program boundary.
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return mgraph::node::usage_exit(app, e);
   }
+  if (token_new->parsed()) return mgraph::node::run_token_new(token, std::cout, std::cerr);
+  if (token_hash->parsed()) return mgraph::node::run_token_hash(std::cin, std::cout, std::cerr);
   if (bench_cmd->parsed()) {
     std::signal(SIGPIPE, SIG_IGN);
     bench.progress = progress || (!no_progress && ::isatty(STDERR_FILENO) == 1);

@@ -9,6 +9,14 @@
 // longer than frame_time_max. One thread with poll(), a bounded number of connections,
 // fixed buffers allocated at start: no allocation per connection or per frame.
 //
+// With TLS (options.tls) the guard also terminates TLS on the peer side with OpenSSL
+// (peer_tls.hpp): it decrypts what the peer sends, follows the frames in the plaintext as
+// above, and encrypts what CAF answers. A node that does not coordinate runs a second
+// guard the other way round (options.dial_port): it listens on 127.0.0.1 for its own CAF's
+// connection to the coordinator, dials the coordinator's guard with TLS, and checks the
+// frames coming back. So every link between nodes is TLS with both certificates checked,
+// and every frame towards CAF is bounded, whichever side opened the link.
+//
 // BASP frame (caf/io/basp/header.hpp), big-endian: operation u8, padding u8, padding u8,
 // flags u8, payload_len u32, operation_data u64, source_actor u64, dest_actor u64; then
 // payload_len bytes of payload.
@@ -26,6 +34,7 @@
 #include <vector>
 
 #include "mgraph/graph/status.hpp"
+#include "peer_tls.hpp"
 
 namespace mgraph::node {
 
@@ -69,6 +78,14 @@ struct PeerGuardOptions {
   std::size_t connections_max = 32;
   /// Called on the guard's thread for every connection it closes for a violation.
   std::function<void(const std::string& what)> report;
+  /// TLS on the peer side (mutual, against the cluster's CA); null: plain bytes.
+  std::shared_ptr<const TlsContext> tls;
+  /// Outbound: each connection accepted on host:port (CAF's, on 127.0.0.1) is relayed to
+  /// dial_host:dial_port, the peer `dial_name` (the name its certificate must carry).
+  /// 0: inbound, relaying to CAF at inner_port.
+  std::uint16_t dial_port = 0;
+  std::string dial_host;
+  std::string dial_name;
 };
 
 /// What the guard has done so far (each counter is read atomically).
@@ -77,6 +94,7 @@ struct PeerGuardCounts {
   std::uint64_t oversized = 0;    ///< closed: a header claimed more than frame_bytes_max
   std::uint64_t too_slow = 0;     ///< closed: a frame took longer than frame_time_max
   std::uint64_t turned_away = 0;  ///< closed at once: connections_max were open
+  std::uint64_t tls_refused = 0;  ///< closed: the TLS handshake (or a TLS record) failed
 };
 
 class PeerGuard {
@@ -96,13 +114,22 @@ class PeerGuard {
 
  private:
   PeerGuard(PeerGuardOptions options, int listener, int wake_read, int wake_write,
-            std::uint16_t port);
+            std::uint16_t port, std::vector<char> dial_address);
   void serve();
   bool step();
   void accept_one();
   void close_slot(Slot& slot);
   void violation(Slot& slot, std::atomic<std::uint64_t>& counter, const std::string& what);
   void handle(Slot& slot, short outer_events, short inner_events);
+  /// Starts the connection that relays an accepted one; its fd, or -1.
+  int dial();
+  /// Reads from the peer into slot.up (through TLS when configured): bytes added. An
+  /// unauthenticated Status is a TLS failure to report; io_error a socket error.
+  Result<std::size_t> read_outer(Slot& slot, bool readable);
+  /// Writes slot.down to the peer (through TLS when configured), advancing a handshake.
+  Status write_outer(Slot& slot);
+  /// Whether the peer side has something to send now.
+  bool outer_output(const Slot& slot) const;
 
   PeerGuardOptions options_;
   int listener_;
@@ -110,7 +137,9 @@ class PeerGuard {
   std::uint16_t port_;
   std::vector<Slot> slots_;
   std::vector<pollfd> fds_;  ///< reserved at start: the wake pipe, the listener, two a slot
-  std::atomic<std::uint64_t> accepted_{0}, oversized_{0}, too_slow_{0}, turned_away_{0};
+  std::vector<char> dial_address_;  ///< outbound: the peer's sockaddr, resolved at start
+  std::atomic<std::uint64_t> accepted_{0}, oversized_{0}, too_slow_{0}, turned_away_{0},
+      tls_refused_{0};
   std::thread thread_;
 };
 

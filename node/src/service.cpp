@@ -143,6 +143,9 @@ int run_service(const ServiceOptions& o) {
   if (self == nullptr) return fail(2, o.node, o.config_path + ": no node named '" + o.node + "'");
   auto loaded = load_schema(o);
   if (!loaded.is_ok()) return fail(2, o.node, loaded.status().message());
+  // Refused before anything listens: a node that would serve anyone on the network.
+  auto access = client_access(o.config.clients, o.node, self->host);
+  if (!access.is_ok()) return fail(2, o.node, o.config_path + ": " + access.status().message());
   auto [schema, info] = std::move(loaded).value();
 
   NodeState state;
@@ -226,6 +229,16 @@ int run_service(const ServiceOptions& o) {
   } stop_actors{state, {node}};
   for (const caf::actor& p : partitions) stop_actors.actors.push_back(p);
 
+  // [tls]: every link to another node is TLS, terminated by the peer guards.
+  std::shared_ptr<const TlsContext> tls;
+  if (o.config.tls) {
+    auto loaded_tls = TlsContext::load(o.config.tls_files(o.node));
+    if (!loaded_tls.is_ok()) return fail(2, o.node, o.config_path + ": " + loaded_tls.status().message());
+    tls = std::move(loaded_tls).value();
+  }
+  auto report = [name = o.node](const std::string& what) {
+    std::cerr << ("mgraphd " + name + ": " + what + "\n") << std::flush;
+  };
   // CAF on loopback only; the peer guard serves the configured address and relays to it,
   // closing a connection whose frame claims more than peer_frame_bytes_max.
   auto inner = sys.middleman().publish(node, 0, "127.0.0.1");
@@ -235,12 +248,12 @@ int run_service(const ServiceOptions& o) {
   guard_options.port = self->port;
   guard_options.inner_port = *inner;
   guard_options.frame_bytes_max = o.config.peer_frame_bytes_max;
-  guard_options.report = [name = o.node](const std::string& what) {
-    std::cerr << ("mgraphd " + name + ": " + what + "\n") << std::flush;
-  };
+  guard_options.report = report;
+  guard_options.tls = tls;
   auto guard = PeerGuard::start(std::move(guard_options));
   if (!guard.is_ok()) return fail(3, o.node, guard.status().message());
   const std::uint16_t bound = (*guard)->port();
+  std::unique_ptr<PeerGuard> outbound;
   if (!self->coordinator) {
     const NodeConfig& c = o.config.coordinator();
     LinkTarget target{c.name, c.host, c.port};
@@ -253,6 +266,22 @@ int run_service(const ServiceOptions& o) {
                                  " has port 0 in the configuration: give --peer " + c.name +
                                  "=HOST:PORT");
     }
+    if (tls) {
+      // CAF links to a guard of this node on loopback, which dials the coordinator with TLS.
+      PeerGuardOptions out;
+      out.host = "127.0.0.1";
+      out.frame_bytes_max = o.config.peer_frame_bytes_max;
+      out.report = report;
+      out.tls = tls;
+      out.dial_host = target.host;
+      out.dial_port = target.port;
+      out.dial_name = target.coordinator;
+      auto started = PeerGuard::start(std::move(out));
+      if (!started.is_ok()) return fail(3, o.node, started.status().message());
+      outbound = std::move(started).value();
+      target.host = "127.0.0.1";
+      target.port = outbound->port();
+    }
     stop_actors.actors.push_back(sys.spawn(link_actor, target, id, node, partitions, &state));
   }
 
@@ -263,7 +292,9 @@ int run_service(const ServiceOptions& o) {
     };
   }
   ClientGateway gateway(sys, state, info, std::move(observe_clients));
-  auto clients = codec::ClientServer::start(self->host, self->client_port, gateway);
+  const std::string access_text = describe(*access, o.config.clients.tokens.size());
+  auto clients = codec::ClientServer::start(self->host, self->client_port, gateway, {},
+                                            std::move(access).value());
   if (!clients.is_ok()) {
     return fail(3, o.node, "cannot serve clients on " + self->host + ":" +
                                std::to_string(self->client_port) + ": " + clients.status().message());
@@ -272,7 +303,8 @@ int run_service(const ServiceOptions& o) {
             << " (peers), " << self->host << ":" << (*clients)->port() << " (clients); schema "
             << info.name << "; partitions";
   for (const codec::PartitionId p : self->partitions) std::cout << " " << p;
-  std::cout << (self->coordinator ? "; coordinator" : "") << std::endl;
+  std::cout << (self->coordinator ? "; coordinator" : "") << "; " << access_text
+            << (tls ? "; peers over TLS" : "") << std::endl;
   if (!o.port_file.empty()) {
     const std::string tmp = o.port_file + ".tmp";
     std::ofstream(tmp) << nlohmann::json{{"peer", bound}, {"client", (*clients)->port()}}.dump()
@@ -291,9 +323,12 @@ int run_service(const ServiceOptions& o) {
                       .committed = &state.epochs_committed(),
                       .aborted = &state.epochs_aborted(),
                       .last = &state.last_epoch(),
-                      .more = [&state, port = (*clients)->port(), host = self->host] {
+                      .more = [&state, port = (*clients)->port(), host = self->host,
+                               access_text, peer_tls = tls != nullptr] {
                         return nlohmann::ordered_json{
                             {"clients", host + ":" + std::to_string(port)},
+                            {"client_access", access_text},
+                            {"peer_tls", peer_tls},
                             {"batches", state.batches_served()},
                             {"ready", static_cast<bool>(state.sequencer())},
                             {"peers", state.peers_json()}};

@@ -57,7 +57,7 @@ const Case kCases[] = {
                      "peer_timeout_ms"},
     {11, "prot = 7000", ":11:1: unknown key 'prot' in [[node]]; known: name, host, port, client_port, "
                         "coordinator, partitions"},
-    {1, "[clustr]", ":1:2: unknown table [clustr]; known: cluster, node"},
+    {1, "[clustr]", ":1:2: unknown table [clustr]; known: cluster, node, clients"},
     {0, "[cluster.extra]\nx = 1", ":15:10: unknown table [cluster.extra]"},
     {0, "[[nodes]]\nname = \"c\"", ":15:3: unknown table [[nodes]]"},
     {0, "[extra]", ":15:2: unknown table [extra]"},
@@ -120,6 +120,34 @@ const Case kCases[] = {
     {1, "[cluster", ":1:9: Error while parsing table header"},
     {3, "fields = 1\nfields = 2", ":4:10: Error while parsing key-value pair: cannot redefine "
                                "existing integer 'fields'"},
+    // Client tokens ([clients], [[clients.token]]): a token's digest, never the token.
+    {0, "[clients]\nallow_anonymous = \"yes\"", ":16:19: clients.allow_anonymous must be true or false"},
+    {0, "[clients]\nanonymous_role = \"root\"",
+     ":16:18: clients.anonymous_role must be \"read\", \"write\" or \"admin\""},
+    {0, "[clients]\ntokens = []", ":16:1: unknown key 'tokens' in [clients]; known: allow_anonymous, "
+                                "anonymous_role, token"},
+    {0, "[clients]\ntoken = 5", ":16:9: clients.token must be [[clients.token]] entries"},
+    {0, "[[clients.token]]\nname = \"ci\"\nrole = \"write\"\nsha256 = \"s3cret-token\"",
+     ":18:10: token ci.sha256 must be 64 hex digits, the SHA-256 of the token (mgraph token hash); "
+     "never the token itself"},
+    {0, "[[clients.token]]\nname = \"ci\"\nrole = \"write\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg\"",
+     ":18:10: token ci.sha256 must be 64 hex digits"},
+    {0, "[[clients.token]]\nname = \"ci\"\nrole = \"write\"", ":15:1: token ci has no sha256"},
+    {0, "[[clients.token]]\nname = \"ci\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"",
+     ":15:1: token ci has no role (\"read\", \"write\" or \"admin\")"},
+    {0, "[[clients.token]]\nname = \"ci\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"owner\"",
+     ":18:8: token ci.role must be \"read\", \"write\" or \"admin\""},
+    {0, "[[clients.token]]\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"read\"", ":15:1: clients.token 1 has no name"},
+    {0, "[[clients.token]]\nname = \"c i\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"read\"",
+     ":16:8: clients.token 1.name must be 1 to 64 of A-Z a-z 0-9 _ . -"},
+    {0, "[[clients.token]]\nname = \"ci\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"read\"\ntoken = \"t\"",
+     ":19:1: unknown key 'token' in [[clients.token]]; known: name, sha256, role"},
+    {0, "[[clients.token]]\nname = \"ci\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"read\"\n"
+        "[[clients.token]]\nname = \"ci\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"read\"",
+     ":20:8: two tokens are named 'ci'"},
+    {0, "[[clients.token]]\nname = \"ci\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"read\"\n"
+        "[[clients.token]]\nname = \"ops\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nrole = \"admin\"",
+     ":21:10: tokens ci and ops have the same sha256"},
 };
 
 TEST(Config, EveryBadInputIsRefusedWithFileLineAndColumn) {
@@ -179,9 +207,76 @@ TEST(Config, TheShippedAndTheValidConfigurationsLoad) {
       std::string(valid).insert(valid.find("\n[[node]]"), "\npeer_timeout_ms = 250"), "c.toml");
   ASSERT_TRUE(timeout.is_ok()) << timeout.status().message();
   EXPECT_EQ(timeout->peer_timeout, std::chrono::milliseconds(250));
+  // Listening addresses default to loopback: a port beyond this machine is written down.
+  EXPECT_EQ(loaded->nodes[0].host, "127.0.0.1");
+  EXPECT_EQ(loaded->nodes[0].port, 0);
+  EXPECT_EQ(loaded->nodes[0].client_port, 0);
+  EXPECT_FALSE(loaded->clients.allow_anonymous);
+  EXPECT_TRUE(loaded->clients.tokens.empty());
   auto shipped =
       node::load_cluster_config(std::string(MGRAPH_SOURCE_DIR) + "/cluster-configs/local-3.toml");
   EXPECT_TRUE(shipped.is_ok()) << shipped.status().message();
+}
+
+TEST(Config, ClientTokensLoadAsDigestsWithTheirRoles) {
+  std::string valid;
+  for (const std::string& line : kValid) valid += line + "\n";
+  const std::string a(64, 'a');
+  const std::string b = "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef";
+  auto loaded = node::parse_cluster_config(
+      valid + "[clients]\nallow_anonymous = true\nanonymous_role = \"read\"\n"
+              "[[clients.token]]\nname = \"ci\"\nsha256 = \"" + a + "\"\nrole = \"write\"\n"
+              "[[clients.token]]\nname = \"ops\"\nsha256 = \"" + b + "\"\nrole = \"admin\"\n",
+      "c.toml");
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();
+  const node::ClientsConfig& c = loaded->clients;
+  EXPECT_TRUE(c.allow_anonymous);
+  EXPECT_EQ(c.anonymous_role, session::Role::read);
+  ASSERT_EQ(c.tokens.size(), 2u);
+  EXPECT_EQ(c.tokens[0].name, "ci");
+  EXPECT_EQ(c.tokens[0].role, session::Role::write);
+  EXPECT_EQ(node::to_hex(c.tokens[0].sha256), a);
+  EXPECT_EQ(c.tokens[1].name, "ops");
+  EXPECT_EQ(c.tokens[1].role, session::Role::admin);
+  EXPECT_EQ(node::to_hex(c.tokens[1].sha256), "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+}
+
+TEST(Config, TlsPathsAreRelativeToTheFileAndNodeStandsForTheNodesName) {
+  std::string valid;
+  for (const std::string& line : kValid) valid += line + "\n";
+  const std::string tls =
+      "[tls]\nca = \"certs/ca.crt\"\ncert = \"certs/{node}.crt\"\nkey = \"/keys/{node}/{node}.key\"\n";
+  auto loaded = node::parse_cluster_config(valid + tls, "conf/c.toml");
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();
+  ASSERT_TRUE(loaded->tls.has_value());
+  const node::TlsFiles files = loaded->tls_files("b");
+  EXPECT_EQ(files.ca, "conf/certs/ca.crt");
+  EXPECT_EQ(files.cert, "conf/certs/b.crt");
+  EXPECT_EQ(files.key, "/keys/b/b.key");  // an absolute path stays as written
+  auto plain = node::parse_cluster_config(valid, "c.toml");
+  ASSERT_TRUE(plain.is_ok());
+  EXPECT_FALSE(plain->tls.has_value());
+  // Each key is required, and nothing else is accepted.
+  auto no_key = node::parse_cluster_config(valid + "[tls]\nca = \"a\"\ncert = \"b\"\n", "c.toml");
+  ASSERT_FALSE(no_key.is_ok());
+  EXPECT_EQ(no_key.status().message(), "c.toml:15:1: [tls] has no key");
+  auto typo = node::parse_cluster_config(valid + "[tls]\nca = \"a\"\ncrt = \"b\"\n", "c.toml");
+  ASSERT_FALSE(typo.is_ok());
+  EXPECT_EQ(typo.status().message(), "c.toml:17:1: unknown key 'crt' in [tls]; known: ca, cert, key");
+  auto empty = node::parse_cluster_config(valid + "[tls]\nca = \"\"\n", "c.toml");
+  ASSERT_FALSE(empty.is_ok());
+  EXPECT_EQ(empty.status().message(), "c.toml:16:6: [tls].ca must be a string of 1 to 4096 bytes");
+}
+
+TEST(Config, TheBenchmarksNodesRefuseTls) {
+  ScratchDir dir("mgraph_bench_tls");
+  std::string valid;
+  for (const std::string& line : kValid) valid += line + "\n";
+  const std::string path =
+      dir.write("c.toml", valid + "[tls]\nca = \"ca.crt\"\ncert = \"a.crt\"\nkey = \"a.key\"\n");
+  ChildProcess p = ChildProcess::spawn(node_args(path, "a"), /*merge_stderr=*/true);
+  EXPECT_EQ(p.finish(kSilenceMs), 2) << p.printed;
+  EXPECT_NE(p.printed.find(path + ": [tls] is for mgraphd"), std::string::npos) << p.printed;
 }
 
 /// mgraphd --config PATH --node a: its exit code; what it printed in *printed.

@@ -50,8 +50,13 @@ TEST_F(Mgraphctl, CommandsCannotChangeTheShapeOfTheAnswer) {
   EXPECT_EQ(rc, 0) << status;
   EXPECT_EQ(keys_of(status),
             (std::set<std::string>{"node", "listen", "coordinator", "partitions", "epochs", "clients",
-                                   "batches", "ready", "peers", "partition_work"}))
+                                   "client_access", "peer_tls", "batches", "ready", "peers",
+                                   "partition_work"}))
       << status;
+  // A node on loopback without tokens or [tls] says so.
+  const nlohmann::json parsed = nlohmann::json::parse(status);
+  EXPECT_EQ(parsed.at("client_access"), "clients act as admin") << status;
+  EXPECT_EQ(parsed.at("peer_tls"), false) << status;
   expect_alive_then_stop(socket, node);
 }
 

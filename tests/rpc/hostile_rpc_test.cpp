@@ -9,6 +9,7 @@
 #include <kj/async-io.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <limits>
 
@@ -415,6 +416,58 @@ TEST(HostileRpc, ClientsThatLeaveCannotQueueWorkBeyondTheLimit) {
   handler.release();
   ASSERT_TRUE(handler.wait_answered(2));
   expect_served(*server);
+}
+
+}  // namespace
+}  // namespace mgraph::codec
+
+namespace mgraph::codec {
+namespace {
+
+TEST(HostileRpc, LoginsTheClientNeverSendsAreRefusedAndTheServerGoesOn) {
+  auto schema = order_schema();
+  ASSERT_NE(schema, nullptr);
+  StoreHandler handler(schema);
+  ClientAccess access;
+  access.anonymous = std::nullopt;
+  std::atomic<int> checked{0};
+  access.login = [&checked](std::string_view token) -> Result<session::Role> {
+    ++checked;
+    if (token == "the-one-good-token") return session::Role::write;
+    return Status(StatusCode::unauthenticated, "the token is not one this node accepts");
+  };
+  auto started = ClientServer::start("127.0.0.1", 0, handler, {}, std::move(access));
+  ASSERT_TRUE(started.is_ok()) << started.status().message();
+  auto& server = *started;
+  with_raw_client(server->port(), [&](RawClient& raw) {
+    auto login = [&](const std::string& token) {
+      auto request = raw.cluster().loginRequest();
+      request.setToken(capnp::Text::Reader(token.data(), token.size()));
+      return raw.error_of(request.send());
+    };
+    // Over the bound: refused before it is checked (or hashed, on a node).
+    EXPECT_NE(login(std::string(kTokenBytesMax + 1, 't')).find(
+                  "unauthenticated: a token has at most 1024 bytes"),
+              std::string::npos);
+    EXPECT_NE(login("").find("unauthenticated: the token is empty"), std::string::npos);
+    EXPECT_EQ(checked.load(), 0);
+    // Guesses, one after another on one connection: each refused alike.
+    for (int i = 0; i < 100; ++i) {
+      EXPECT_NE(login("guess-" + std::to_string(i)).find("unauthenticated: the token is not one"),
+                std::string::npos);
+    }
+    EXPECT_EQ(checked.load(), 100);
+    // A login does not change the bootstrap capability: it is still refused.
+    EXPECT_EQ(login("the-one-good-token"), "");
+    EXPECT_NE(raw.error_of(raw.cluster().schemaRequest().send()).find("unauthenticated"),
+              std::string::npos);
+  });
+  auto c = ClientConnection::connect("127.0.0.1", server->port(), kCallTimeout,
+                                     "the-one-good-token");
+  ASSERT_TRUE(c.is_ok()) << c.status().message();
+  Result<session::BatchResult> r = (*c)->transact(order_batch(0.5));
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ((*r)[2].value, Value(0.5));
 }
 
 }  // namespace

@@ -44,6 +44,8 @@ struct ClientConnection::Impl {
   /// Runs `work` on the loop until it ends or the deadline passes. A transport failure or a
   /// missed deadline breaks the connection: every later call fails with it.
   Status wait(kj::Promise<void> work, const std::string& what);
+  /// Trades the bootstrap capability for the one `token` gives.
+  Status login(const std::string& token);
 
   // Destroyed in reverse order: the capability and the RPC system before the stream, the
   // loop last.
@@ -54,6 +56,7 @@ struct ClientConnection::Impl {
   kj::Own<capnp::TwoPartyVatNetwork> network;
   kj::Own<capnp::RpcSystem<VatId>> rpc;
   wire::Cluster::Client cluster = nullptr;
+  std::optional<session::Role> role;
   Status broken;
 };
 
@@ -86,7 +89,8 @@ ClientConnection::ClientConnection(std::unique_ptr<Impl> impl) : impl_(std::move
 ClientConnection::~ClientConnection() = default;
 
 Result<std::unique_ptr<ClientConnection>> ClientConnection::connect(
-    const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
+    const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout,
+    const std::string& token) {
   auto impl = std::make_unique<Impl>();
   impl->timeout = timeout;
   impl->peer = host + ":" + std::to_string(port);
@@ -112,8 +116,36 @@ Result<std::unique_ptr<ClientConnection>> ClientConnection::connect(
   auto server = message.initRoot<VatId>();
   server.setSide(capnp::rpc::twoparty::Side::SERVER);
   c.cluster = c.rpc->bootstrap(server).castAs<wire::Cluster>();
+  if (!token.empty()) {
+    if (Status s = c.login(token); !s.is_ok()) return s;
+  }
   return std::unique_ptr<ClientConnection>(new ClientConnection(std::move(impl)));
 }
+
+Status ClientConnection::Impl::login(const std::string& token) {
+  if (token.size() > kTokenBytesMax) {
+    return Status(StatusCode::invalid_argument,
+                  "a token has at most " + std::to_string(kTokenBytesMax) + " bytes");
+  }
+  auto request = cluster.loginRequest();
+  request.setToken(capnp::Text::Reader(token.data(), token.size()));
+  wire::Cluster::Client granted = nullptr;
+  std::uint16_t granted_role = 0;
+  auto read = [&](capnp::Response<wire::Cluster::LoginResults>&& response) {
+    granted = response.getCluster();
+    granted_role = static_cast<std::uint16_t>(response.getRole());
+  };
+  if (Status s = wait(request.send().then(read), "login"); !s.is_ok()) return s;
+  if (granted_role > static_cast<std::uint16_t>(session::Role::admin)) {
+    return Status(StatusCode::corruption,
+                  "login (" + peer + "): unknown role " + std::to_string(granted_role));
+  }
+  cluster = kj::mv(granted);
+  role = static_cast<session::Role>(granted_role);
+  return Status::ok();
+}
+
+std::optional<session::Role> ClientConnection::role() const { return impl_->role; }
 
 std::uint64_t random_client_id() {
   std::random_device source;

@@ -102,17 +102,25 @@ class Reply {
 /// The Cluster interface as one connection sees it.
 class ClusterService final : public wire::Cluster::Server {
  public:
-  /// REQUIRES: `canceler` outlives every call made through the service (the connection's).
-  ClusterService(ClientHandler& handler, const ClientServerLimits& limits, kj::Timer& timer,
-                 std::shared_ptr<Activity> activity, std::shared_ptr<Held> server_held,
-                 kj::Canceler& canceler)
-      : handler_(handler), limits_(limits), timer_(timer), activity_(std::move(activity)),
-        server_held_(std::move(server_held)), canceler_(canceler) {}
+  /// Acts with `role` (none: only login is served). REQUIRES: `canceler` outlives every call
+  /// made through the service (the connection's).
+  ClusterService(ClientHandler& handler, const ClientServerLimits& limits,
+                 const ClientAccess& access, std::optional<session::Role> role,
+                 kj::Timer& timer, std::shared_ptr<Activity> activity,
+                 std::shared_ptr<Held> server_held, kj::Canceler& canceler)
+      : handler_(handler), limits_(limits), access_(access), role_(role), timer_(timer),
+        activity_(std::move(activity)), server_held_(std::move(server_held)),
+        canceler_(canceler) {}
 
   kj::Promise<void> transact(TransactContext context) override;
   kj::Promise<void> schema(SchemaContext context) override;
+  kj::Promise<void> login(LoginContext context) override;
 
  private:
+  /// The role calls act with; unauthenticated when the connection has not logged in.
+  Result<session::Role> role() const;
+  /// The role `token` gives, or why none (unauthenticated).
+  Result<session::Role> check(capnp::Text::Reader token) const;
   /// The request's batch; an RPC error for content the session layer cannot take.
   static session::Batch decode(wire::Batch::Reader r);
   static void answer(TransactContext& context, Answer answer);
@@ -122,6 +130,8 @@ class ClusterService final : public wire::Cluster::Server {
 
   ClientHandler& handler_;
   const ClientServerLimits& limits_;
+  const ClientAccess& access_;
+  const std::optional<session::Role> role_;
   kj::Timer& timer_;
   std::shared_ptr<Activity> activity_;
   std::shared_ptr<Held> server_held_;
@@ -177,13 +187,36 @@ Status ClusterService::admit() const {
   return Status::ok();
 }
 
+Result<session::Role> ClusterService::role() const {
+  if (role_) return *role_;
+  return Status(StatusCode::unauthenticated, "this node requires a token: log in first");
+}
+
+Result<session::Role> ClusterService::check(capnp::Text::Reader token) const {
+  if (token.size() == 0) return Status(StatusCode::unauthenticated, "the token is empty");
+  if (token.size() > kTokenBytesMax) {
+    return Status(StatusCode::unauthenticated,
+                  "a token has at most " + std::to_string(kTokenBytesMax) + " bytes");
+  }
+  if (!access_.login) return Status(StatusCode::unauthenticated, "this node accepts no tokens");
+  Result<session::Role> role = access_.login(std::string_view(token.cStr(), token.size()));
+  if (!role.is_ok() && role.status().code() != StatusCode::unauthenticated) {
+    return Status(StatusCode::unauthenticated, role.status().message());
+  }
+  return role;
+}
+
 kj::Promise<void> ClusterService::transact(TransactContext context) {
   activity_->last = timer_.now();
+  const Result<session::Role> acting = role();
+  if (!acting.is_ok()) throw rpc::to_exception(acting.status());
   if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
   const auto params = context.getParams().getBatch();
   session::Batch batch = decode(params);
   const session::TxnId txn{params.getTxnClient(), params.getTxnSeq()};
   context.releaseParams();
+  // Before the handler: a refused batch goes nowhere, so it changes nothing.
+  if (Status s = session::permit(*acting, batch); !s.is_ok()) throw rpc::to_exception(s);
   auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
   auto slot = std::make_shared<Slot>();
   auto reply = std::make_shared<Reply>(slot, kj::mv(paf.fulfiller), activity_->held,
@@ -205,11 +238,26 @@ kj::Promise<void> ClusterService::transact(TransactContext context) {
 
 kj::Promise<void> ClusterService::schema(SchemaContext context) {
   activity_->last = timer_.now();
+  if (const Result<session::Role> acting = role(); !acting.is_ok()) {
+    throw rpc::to_exception(acting.status());
+  }
   const SchemaInfo info = handler_.schema();
   auto results = context.getResults(kSizeHint);
   results.setName(text(info.name));
   results.setSource(text(info.source));
   results.setFingerprint(info.fingerprint);
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> ClusterService::login(LoginContext context) {
+  activity_->last = timer_.now();
+  const Result<session::Role> granted = check(context.getParams().getToken());
+  context.releaseParams();
+  if (!granted.is_ok()) throw rpc::to_exception(granted.status());
+  auto results = context.getResults(kSizeHint);
+  results.setCluster(kj::heap<ClusterService>(handler_, limits_, access_, *granted, timer_,
+                                              activity_, server_held_, canceler_));
+  results.setRole(static_cast<wire::Role>(static_cast<std::uint16_t>(*granted)));
   return kj::READY_NOW;
 }
 
@@ -233,12 +281,14 @@ struct Connection {
 }  // namespace
 
 struct ClientServer::Impl {
-  Impl(ClientHandler& h, ClientServerLimits l) : handler(h), limits(l) {}
+  Impl(ClientHandler& h, ClientServerLimits l, ClientAccess a)
+      : handler(h), limits(l), access(std::move(a)) {}
   /// The event loop's thread: listens, reports through `started`, serves until stopped.
   void run(const std::string& host, std::uint16_t wanted, std::promise<Status>& started);
 
   ClientHandler& handler;
   const ClientServerLimits limits;
+  const ClientAccess access;
   std::uint16_t port = 0;
   std::atomic<std::size_t> connections{0};
   std::shared_ptr<Held> held = std::make_shared<Held>();
@@ -292,8 +342,9 @@ void Serving::serve(kj::Own<kj::AsyncIoStream> stream) {
   if (server_.connections.load() >= server_.limits.connections_max) return;
   auto activity = std::make_shared<Activity>(timer_.now());
   auto service = [this, activity](kj::Canceler& canceler) -> capnp::Capability::Client {
-    return kj::heap<ClusterService>(server_.handler, server_.limits, timer_, activity,
-                                    server_.held, canceler);
+    return kj::heap<ClusterService>(server_.handler, server_.limits, server_.access,
+                                    server_.access.anonymous, timer_, activity, server_.held,
+                                    canceler);
   };
   auto connection = kj::heap<Connection>(kj::mv(stream), options_, kj::mv(service));
   ++server_.connections;
@@ -347,8 +398,9 @@ ClientServer::ClientServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 Result<std::unique_ptr<ClientServer>> ClientServer::start(const std::string& host,
                                                           std::uint16_t port,
                                                           ClientHandler& handler,
-                                                          ClientServerLimits limits) {
-  auto impl = std::make_unique<Impl>(handler, limits);
+                                                          ClientServerLimits limits,
+                                                          ClientAccess access) {
+  auto impl = std::make_unique<Impl>(handler, limits, std::move(access));
   std::promise<Status> started;
   std::future<Status> result = started.get_future();
   // The promise lives in the thread, so that setting it never races with its destruction.

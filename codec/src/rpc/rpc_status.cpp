@@ -8,7 +8,7 @@ namespace {
 /// What the RPC system puts before the description of an exception thrown by the peer.
 constexpr std::string_view kRemotePrefix = "remote exception: ";
 constexpr auto kFirstErrorCode = static_cast<unsigned>(StatusCode::invalid_argument);
-constexpr auto kLastErrorCode = static_cast<unsigned>(StatusCode::internal);
+constexpr auto kLastErrorCode = static_cast<unsigned>(StatusCode::permission_denied);
 
 }  // namespace
 

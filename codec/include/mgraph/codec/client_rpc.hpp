@@ -5,6 +5,10 @@
 // ClientConnection calls it synchronously, every call under a deadline; a RemoteBackend runs
 // a script session's batches through a connection. Nothing here exposes Cap'n Proto or kj.
 //
+// Who may do what is the server's ClientAccess: a connection starts with the anonymous role
+// (none on a node that requires tokens) and may log in with a token for the token's role;
+// every batch is checked against the role before the handler sees it (session/access.hpp).
+//
 // Hostile peers are bounded by ClientServerLimits: a request larger than the limit (or a
 // frame claiming to be) closes its connection before anything is allocated for it; content
 // the session layer cannot take is answered with an error and the connection goes on;
@@ -15,9 +19,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "mgraph/graph/status.hpp"
+#include "mgraph/session/access.hpp"
 #include "mgraph/session/client.hpp"
 #include "mgraph/session/operation.hpp"
 
@@ -68,6 +75,21 @@ struct ClientServerLimits {
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
 };
 
+/// Longest token a login may present: a token is a secret of a few dozen characters (`mgraph
+/// token new` makes 64); the bound keeps a hostile login from making the server hash
+/// megabytes.
+inline constexpr std::size_t kTokenBytesMax = 1024;
+
+/// Who may do what on a ClientServer.
+struct ClientAccess {
+  /// The role of a connection that has not logged in; none: it must log in before any call.
+  /// Admin by default: a server given no access rules serves as it always did.
+  std::optional<session::Role> anonymous = session::Role::admin;
+  /// The role of a token presented by login, or why it is refused (unauthenticated). Called
+  /// on the RPC thread with at most kTokenBytesMax bytes. Empty: every login is refused.
+  std::function<Result<session::Role>(std::string_view token)> login;
+};
+
 /// Serves the Cluster interface on HOST:PORT (port 0: OS chooses) on its own thread running a
 /// kj event loop.
 class ClientServer {
@@ -75,7 +97,8 @@ class ClientServer {
   /// Listens on `host`:`port` and starts serving. REQUIRES: `handler` outlives the server.
   static Result<std::unique_ptr<ClientServer>> start(const std::string& host, std::uint16_t port,
                                                      ClientHandler& handler,
-                                                     ClientServerLimits limits = {});
+                                                     ClientServerLimits limits = {},
+                                                     ClientAccess access = {});
   /// The port listened on (the OS's choice when started with port 0).
   std::uint16_t port() const;
   /// Connections being served now.
@@ -100,10 +123,16 @@ class ClientServer {
 /// later call fails: whether a batch in flight was applied is unknown.
 class ClientConnection {
  public:
-  /// Connects to `host`:`port`; `timeout` bounds the connection and then each call.
+  /// Connects to `host`:`port`; `timeout` bounds the connection and then each call. With a
+  /// `token`, logs in with it first: a token the node refuses fails the connect
+  /// (unauthenticated). Without one, the connection acts with the node's anonymous role, and
+  /// a node that requires tokens refuses its calls (unauthenticated).
   static Result<std::unique_ptr<ClientConnection>> connect(const std::string& host,
                                                            std::uint16_t port,
-                                                           std::chrono::milliseconds timeout);
+                                                           std::chrono::milliseconds timeout,
+                                                           const std::string& token = {});
+  /// The role the node gave the token; none without a token.
+  std::optional<session::Role> role() const;
   /// Applies `batch` on the server: one result per op, or why not (io_error: the transport;
   /// corruption: an answer that is not one; otherwise the server's error). With a `txn` the
   /// server has seen (this or another connection, before a restart of the cluster too), it

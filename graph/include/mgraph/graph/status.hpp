@@ -22,6 +22,9 @@ enum class StatusCode : unsigned char {
   io_error,             ///< storage or network failure
   corruption,           ///< stored or received bytes are not what they claim to be
   internal,             ///< a bug in mgraph
+  // Appended after internal: codes travel as numbers (codec/), so existing ones keep theirs.
+  unauthenticated,    ///< a client presented no token, or one the node does not accept
+  permission_denied,  ///< the client's role may not do what it asked
 };
 
 /// Name of a status code, for messages ("cycle", "rejected", ...).
