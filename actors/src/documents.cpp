@@ -1,4 +1,5 @@
 #include "mgraph/actors/documents.hpp"
+#include "mgraph/actors/inspect.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -25,6 +26,25 @@ bool changes_documents(const session::Batch& batch) {
   }
   return false;
 }
+
+namespace {
+
+/// EpochOutcome::reason of an epoch that ran the batches with `results`: the first failed
+/// op's error, else that no change took effect (a transaction left open, or nothing
+/// changed); empty when it committed.
+std::string abort_reason(bool committed, const std::vector<session::BatchResult>& results) {
+  if (committed) return {};
+  for (const session::BatchResult& batch : results) {
+    for (const session::OpResult& r : batch) {
+      if (!r.status.is_ok()) {
+        return std::string(status_code_name(r.status.code())) + ": " + r.status.message();
+      }
+    }
+  }
+  return "no change took effect (a transaction rejected or left open, or nothing changed)";
+}
+
+}  // namespace
 
 // ---- MemoryEpochLog ----
 
@@ -64,6 +84,12 @@ caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<Part
         // A plain message back, not a response: see ActorPartitions::call.
         self->send(caf::actor_cast<caf::actor>(self->current_sender()), partition_atom::value,
                    call, index, server->serve_bytes(bytes));
+      },
+      [server](inspect_atom, std::uint64_t record, const std::string& field) {
+        return inspect_field(server->store(), record, field);
+      },
+      [server](inspect_atom, const std::vector<std::uint32_t>& nodes) {
+        return inspect_nodes(server->store(), nodes);
       },
   };
 }
@@ -188,7 +214,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         bool committed = false;
         session::BatchResult results = documents->run(*batch, &committed);
         if (auto to = caf::actor_cast<caf::actor>(*reporter); to && changes_documents(*batch)) {
-          self->send(to, outcome_atom::value, epoch, committed);
+          self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, {results}));
         }
         Result<std::string> answer = codec::encode_batch_result(results);
         if (!answer.is_ok()) return bad_request(answer.status());
@@ -208,7 +234,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         const std::vector<session::BatchResult> results = session::run_merged(
             batches, [&](const session::Batch& b, bool* c) { return documents->run(b, c); }, &committed);
         if (auto to = caf::actor_cast<caf::actor>(*reporter)) {
-          self->send(to, outcome_atom::value, epoch, committed);
+          self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, results));
         }
         std::vector<std::string> answers;
         for (const session::BatchResult& r : results) {
@@ -405,10 +431,11 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         queue->flush_sent = false;
         flush();
       },
-      [in_flight, observe, replayed_last, now](outcome_atom, codec::Epoch e, bool committed) {
+      [in_flight, observe, replayed_last, now](outcome_atom, codec::Epoch e, bool committed,
+                                               const std::string& reason) {
         if (!observe) return;
         if (e <= replayed_last) {
-          observe(EpochOutcome{e, committed, true, 0});
+          observe(EpochOutcome{e, committed, true, 0, reason});
           return;
         }
         // In order; an epoch whose outcome never came (none should) is dropped here.
@@ -418,7 +445,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
           seconds = std::chrono::duration<double>(now() - in_flight->front().second).count();
           in_flight->pop_front();
         }
-        observe(EpochOutcome{e, committed, false, seconds});
+        observe(EpochOutcome{e, committed, false, seconds, reason});
       },
       // Results of the epochs run again at the start: nobody waits for them.
       [](const std::string&) {},

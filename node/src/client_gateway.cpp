@@ -24,6 +24,18 @@ void batch_request(caf::event_based_actor* self, caf::actor sequencer, std::stri
 
 void ClientGateway::transact(session::Batch batch,
                              std::function<void(Result<session::BatchResult>)> done) {
+  if (!state_.begin_transaction()) {
+    done(Status(StatusCode::io_error,
+                "unavailable: node draining (mgraphctl drain): it takes no new transactions; "
+                "send them to another node"));
+    return;
+  }
+  // Counted in flight until its answer went out, whatever way it goes. The state, not
+  // the gateway: the state outlives the actor system that may answer last.
+  done = [state = &state_, inner = std::move(done)](Result<session::BatchResult> r) {
+    inner(std::move(r));
+    state->end_transaction();
+  };
   const caf::actor sequencer = state_.sequencer();
   if (!sequencer) {
     done(Status(StatusCode::failed_precondition,

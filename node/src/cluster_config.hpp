@@ -5,6 +5,9 @@
 //              partitions, peer_frame_bytes_max (largest BASP frame a node's peer port
 //              accepts); for the cluster benchmark (mgraph_cluster_bench): seed, fields
 //              (the synthetic workload) and epochs (to run)
+//   [log]      level (the node's initial log level: trace, debug, info, warn, error, off;
+//              mgraphd --log-level overrides it), slow_epoch_ms (the coordinator logs an
+//              epoch taking this long or longer as slow_epoch; 0: never)
 //   [[node]]   name, host, port (peers; 0: the OS chooses), client_port (clients; 0: the
 //              OS chooses), coordinator (bool, exactly one node), partitions (ids it
 //              hosts; every partition on exactly one node)
@@ -64,6 +67,18 @@ inline constexpr std::int64_t batch_bytes_default = 4 << 20;
 inline constexpr std::int64_t batch_bytes_lower = 1 << 10;
 inline constexpr std::int64_t batch_bytes_upper = 64 << 20;
 
+/// Default slow_epoch_ms: a hundred times an epoch of the 3-node configuration on loopback
+/// (~10 ms with an fsync), so only an epoch something held up is logged.
+inline constexpr std::int64_t slow_epoch_ms_default = 1000;
+/// Largest slow_epoch_ms: an hour; longer is no longer "slow" but stuck.
+inline constexpr std::int64_t slow_epoch_ms_upper = 3'600'000;
+
+/// [log] (log.hpp).
+struct LogConfig {
+  std::string level = "info";
+  std::uint64_t slow_epoch_ms = slow_epoch_ms_default;
+};
+
 struct NodeConfig {
   std::string name;
   std::string host = "127.0.0.1";
@@ -92,6 +107,7 @@ struct ClusterConfig {
   std::size_t batch_transactions_max = batch_transactions_default;
   std::size_t batch_bytes_max = batch_bytes_default;
   std::vector<NodeConfig> nodes;
+  LogConfig log;
 
   const NodeConfig* find(const std::string& name) const;
   const NodeConfig& coordinator() const;

@@ -50,7 +50,7 @@ TEST_F(Mgraphctl, CommandsCannotChangeTheShapeOfTheAnswer) {
   EXPECT_EQ(rc, 0) << status;
   EXPECT_EQ(keys_of(status),
             (std::set<std::string>{"node", "listen", "coordinator", "partitions", "epochs", "clients",
-                                   "batches", "ready", "peers", "partition_work"}))
+                                   "batches", "ready", "peers", "draining", "partition_work"}))
       << status;
   expect_alive_then_stop(socket, node);
 }

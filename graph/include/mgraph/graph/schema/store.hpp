@@ -105,6 +105,7 @@ class Store {
 
   const Schema& schema() const { return *schema_; }
   Graph& graph() { return graph_; }
+  const Graph& graph() const { return graph_; }
   const Placement& placement() const { return options_.placement; }
   /// Whether this Store computes record `id` (always, unless partitioned).
   bool owns(RecordId id) const { return options_.placement.owns(id); }
