@@ -37,9 +37,16 @@ std::string view_json(const schema::Store& store, std::uint32_t node) {
 
 std::string inspect_field(const schema::Store& store, schema::RecordId record,
                           std::string_view field) {
+  const Result<std::uint32_t> entity = store.entity_of(record);
+  if (!entity.is_ok()) return error_json(entity.status().message());
+  const std::string& name = store.schema().entities[*entity].name;
   const Result<NodeId> node = store.node_of(record, field);
-  if (!node.is_ok()) return error_json(node.status().message());
-  return json::Object().unum("node", *node).unum("nodes", store.graph().node_count()).done();
+  if (!node.is_ok()) return json::Object().str("error", node.status().message()).str("entity", name).done();
+  return json::Object()
+      .unum("node", *node)
+      .str("entity", name)
+      .unum("nodes", store.graph().node_count())
+      .done();
 }
 
 std::string inspect_nodes(const schema::Store& store, std::span<const std::uint32_t> nodes) {

@@ -103,17 +103,16 @@ Result<std::uint32_t> resolve(const PartitionAccess& a, const FieldRef& ref,
   }
   Result<Json> found = a.field(a.hosted.front(), ref.record, ref.field);
   if (!found.is_ok()) return found.status();
+  if (!ref.entity.empty() && found->contains("entity") && (*found)["entity"] != ref.entity) {
+    return Status(StatusCode::not_found, "record #" + std::to_string(ref.record) + " is " +
+                                             (*found)["entity"].get<std::string>() + ", not " +
+                                             ref.entity);
+  }
   if (found->contains("error")) {
     return Status(StatusCode::not_found, (*found)["error"].get<std::string>());
   }
   const auto node = (*found)["node"].get<std::uint32_t>();
   if (Status s = describe(a, {node}, views); !s.is_ok()) return s;
-  const std::string name = (*views)[node].raw["name"].get<std::string>();
-  if (!ref.entity.empty() && name.rfind(ref.entity + "#", 0) != 0) {
-    return Status(StatusCode::not_found, "record #" + std::to_string(ref.record) + " is " +
-                                             name.substr(0, name.find('#')) + ", not " +
-                                             ref.entity);
-  }
   return node;
 }
 

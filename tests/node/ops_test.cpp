@@ -160,6 +160,7 @@ TEST_F(FieldTrace, BadReferencesAreRefusedWithTheReason) {
   };
   EXPECT_EQ(message({"", 99, "total"}), "no record #99");
   EXPECT_EQ(message({"Item", 1, "total"}), "record #1 is Order, not Item");
+  EXPECT_EQ(message({"Item", 1, "price"}), "record #1 is Order, not Item");
   EXPECT_EQ(message({"", 1, "nosuch"}), "unknown field 'nosuch' in entity Order");
   PartitionAccess empty = access_;
   empty.hosted.clear();

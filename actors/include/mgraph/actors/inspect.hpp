@@ -5,7 +5,7 @@
 // the middle of an epoch too, without disturbing it. Answers are JSON text (graph/json.hpp)
 // for the node's admin commands to assemble (node/src/field_trace.hpp).
 //
-//   admin ──(inspect_atom, record, field)──▶ partition  ──▶ {"node":N,"nodes":COUNT} | {"error":...}
+//   admin ──(inspect_atom, record, field)──▶ partition  ──▶ {"node":N,...} | {"error":...}
 //   admin ──(inspect_atom, [node ids])──▶ partition     ──▶ {"nodes":COUNT,"views":[...]}
 
 #include <cstddef>
@@ -22,9 +22,10 @@ namespace mgraph::actors {
 /// the admin command walking a neighbourhood asks level by level within this.
 inline constexpr std::size_t kInspectNodesMax = 4096;
 
-/// `{"node":N,"nodes":COUNT}`: the node holding field (or relation) `field` of record
-/// `record`, and how many nodes the partition's graph has; `{"error":MESSAGE}` when the
-/// record or the field does not exist.
+/// `{"node":N,"entity":"Order","nodes":COUNT}`: the node holding field (or relation)
+/// `field` of record `record`, the record's entity, and how many nodes the partition's
+/// graph has; `{"error":MESSAGE}` when the record does not exist, and with its "entity"
+/// when the field does not.
 std::string inspect_field(const schema::Store& store, schema::RecordId record,
                           std::string_view field);
 
