@@ -1,5 +1,6 @@
 #include "client_gateway.hpp"
 
+#include "log.hpp"
 #include "mgraph/codec/session_codec.hpp"
 
 namespace mgraph::node {
@@ -49,6 +50,7 @@ void ClientGateway::transact(session::Batch batch,
     return;
   }
   state_.count_batch();
+  if (log::enabled(log::Level::debug)) log::debug("client_batch", {{"ops", batch.size()}});
   sys_.spawn(batch_request, sequencer, std::move(bytes).value(), std::move(done));
 }
 
