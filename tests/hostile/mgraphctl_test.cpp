@@ -100,6 +100,11 @@ TEST(CommandLine, BadArgumentsExitTwoWithTheUsage) {
       {d, "--config", "c.toml", "--node", "n1", "--bogus"},
       {d, "--config", "c.toml", "--node", "n1", "--epochs", "many"},
       {d, "--config", "c.toml", "--node", "n1", "surplus"},
+      {d, "--config", "c.toml", "--node", "n1", "--log-level", "loud"},
+      {ctl, "--socket", "/tmp/x.sock", "explain"},                 // no REF.field
+      {ctl, "--socket", "/tmp/x.sock", "explain", "#1.x", "--depth"},
+      {ctl, "--socket", "/tmp/x.sock", "drain", "--timeout", "-1"},
+      {ctl, "--socket", "/tmp/x.sock", "log-level", "info", "extra"},
       {mg},
       {mg, "frobnicate"},
       {mg, "eval"},
@@ -121,6 +126,10 @@ TEST(CommandLine, BadArgumentsExitTwoWithTheUsage) {
 TEST(CommandLine, HelpExitsZero) {
   for (const std::vector<std::string>& args :
        std::vector<std::vector<std::string>>{{MGRAPHCTL_BINARY, "--help"},
+                                             {MGRAPHCTL_BINARY, "explain", "--help"},
+                                             {MGRAPHCTL_BINARY, "dot", "--help"},
+                                             {MGRAPHCTL_BINARY, "log-level", "--help"},
+                                             {MGRAPHCTL_BINARY, "drain", "--help"},
                                              {MGRAPHD_BINARY, "--help"},
                                              {MGRAPH_BINARY, "--help"},
                                              {MGRAPH_BINARY, "eval", "--help"},
