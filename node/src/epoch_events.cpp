@@ -4,10 +4,10 @@
 
 namespace mgraph::node {
 
-EpochEvents::EpochEvents(std::uint64_t slow_epoch_ms, std::uint64_t replay_total, Clock clock)
-    : slow_epoch_ms_(slow_epoch_ms), replay_total_(replay_total), clock_(std::move(clock)) {
+EpochEvents::EpochEvents(std::uint64_t slow_epoch_ms, std::uint64_t replay_last, Clock clock)
+    : slow_epoch_ms_(slow_epoch_ms), replay_last_(replay_last), clock_(std::move(clock)) {
   started_ = last_progress_ = now();
-  if (replay_total_ > 0) log::info("recovery_start", {{"epochs", replay_total_}});
+  if (replay_last_ > 0) log::info("recovery_start", {{"last_epoch", replay_last_}});
 }
 
 std::chrono::steady_clock::time_point EpochEvents::now() const {
@@ -18,13 +18,14 @@ void EpochEvents::observe(const actors::EpochOutcome& outcome) {
   if (outcome.replayed) {
     ++replayed_;
     const auto t = now();
-    if (replayed_ == replay_total_) {
-      log::info("recovery_done", {{"epochs", replay_total_},
+    if (outcome.epoch >= replay_last_) {
+      log::info("recovery_done", {{"epochs", replayed_},
+                                  {"last_epoch", outcome.epoch},
                                   {"seconds", std::chrono::duration<double>(t - started_).count()}});
     } else if (t - last_progress_ >= recovery_progress_interval) {
       last_progress_ = t;
-      log::info("recovery_progress", {{"replayed", replayed_}, {"epochs", replay_total_},
-                                      {"epoch", outcome.epoch}});
+      log::info("recovery_progress", {{"epochs", replayed_}, {"epoch", outcome.epoch},
+                                      {"last_epoch", replay_last_}});
     }
     return;
   }

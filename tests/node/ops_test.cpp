@@ -324,9 +324,9 @@ TEST_F(Log, EpochEventsLogAbortsSlowEpochsAndRecoveryProgress) {
   events.observe({4, true, false, 0.05, ""});  // fast: nothing
   events.observe({5, false, false, 0.2, "rejected: discount above 1"});
   const std::string p = "2026-12-02T20:31:00.123Z ";
-  EXPECT_EQ(out_.str(), p + "info node=n1 event=recovery_start epochs=3\n" +
-                            p + "info node=n1 event=recovery_progress replayed=1 epochs=3 epoch=1\n" +
-                            p + "info node=n1 event=recovery_done epochs=3 seconds=1.500\n" +
+  EXPECT_EQ(out_.str(), p + "info node=n1 event=recovery_start last_epoch=3\n" +
+                            p + "info node=n1 event=recovery_progress epochs=1 epoch=1 last_epoch=3\n" +
+                            p + "info node=n1 event=recovery_done epochs=3 last_epoch=3 seconds=1.500\n" +
                             p + "info node=n1 event=epoch_aborted epoch=5 reason=\"rejected: discount above 1\"\n" +
                             p + "warn node=n1 event=slow_epoch epoch=5 ms=200.000 threshold_ms=100\n");
 }

@@ -565,6 +565,12 @@ TEST_F(Service, ConcurrentClientsSharingEpochsLoseNothingAndALoggedClusterComesB
       mgraph({"eval", "--connect", "127.0.0.1:" + std::to_string(again), "--script", file("r.mgscript", reads)}, &rc);
   EXPECT_EQ(after, before);
   stop_all();
+  // The restarted coordinator logged running its log again, up to its last epoch.
+  const std::string key = "event=recovery_start last_epoch=";
+  const std::size_t at = n1_.printed.find(key);
+  ASSERT_NE(at, std::string::npos) << n1_.printed;
+  const std::string last = n1_.printed.substr(at + key.size(), n1_.printed.find('\n', at) - at - key.size());
+  EXPECT_NE(n1_.printed.find(" last_epoch=" + last + " seconds="), std::string::npos) << n1_.printed;
 }
 
 TEST_F(Service, ANodeKilledMidRunMakesTransactionsFailAtOnceNamingItsPartitionsAndNode) {
