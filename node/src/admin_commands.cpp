@@ -152,7 +152,13 @@ AdminServer::Handler admin_commands(NodeStatus status, std::function<void()> shu
     const std::vector<std::string> args(words.empty() ? words.end() : words.begin() + 1, words.end());
     if (word == "epochs") return epochs_answer(status, args);
     if (word == "explain" || word == "dot") {
-      const std::string answer = word == "explain" ? explain_answer(status, args) : dot_answer(status, args);
+      std::string answer;
+      try {
+        answer = word == "explain" ? explain_answer(status, args) : dot_answer(status, args);
+      } catch (const nlohmann::json::exception& e) {
+        // A partition's answer not of the shape inspect.hpp gives: a bug, not a crash.
+        return error_answer(word + ": internal error: " + e.what());
+      }
       if (answer.size() <= admin_answer_max) return answer;
       return error_answer(word + ": the answer would take " + std::to_string(answer.size()) +
                           " bytes, more than " + std::to_string(admin_answer_max) +

@@ -184,6 +184,8 @@ int run_service(const ServiceOptions& o) {
     metrics = std::move(served).value();
     std::cout << "mgraphd " << o.node << ": metrics on port " << metrics->port() << std::endl;
   }
+  // Likewise before the actor system: the sequencer logs through it until it stops.
+  std::unique_ptr<EpochEvents> events;
   caf::actor_system_config cfg;
   configure(cfg);
   caf::actor_system sys{cfg};
@@ -214,7 +216,6 @@ int run_service(const ServiceOptions& o) {
   std::map<std::string, std::vector<codec::PartitionId>> placement;
   for (const NodeConfig& n : o.config.nodes) placement[n.name] = n.partitions;
   actors::EpochObserver observe;
-  std::unique_ptr<EpochEvents> events;
   if (self->coordinator) {
     Result<codec::Epoch> logged = log->last();
     if (!logged.is_ok()) return fail(3, "--data " + o.data + ": " + logged.status().message());
