@@ -198,6 +198,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 3600.0));
   app.add_subcommand("shutdown", "Stops the node; on the coordinator, after the current epoch, the cluster");
   app.add_subcommand("help", "The node's list of commands");
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    sub->footer("Also: --socket PATH (required), the node's admin socket; --json, the node's JSON "
+                "answer instead of readable lines. Exit codes: 0 ok, 1 the node answered an "
+                "error, 2 bad arguments, 3 the node could not be reached.");
+  }
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
