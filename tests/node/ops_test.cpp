@@ -7,7 +7,6 @@
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -20,6 +19,7 @@
 #include "mgraph/actors/partitioned.hpp"
 #include "mgraph/session/client.hpp"
 #include "node_state.hpp"
+#include "support/dot_graph.hpp"
 #include "support/script_outcome.hpp"
 
 namespace mgraph::node {
@@ -178,35 +178,10 @@ TEST_F(FieldTrace, BadReferencesAreRefusedWithTheReason) {
   EXPECT_EQ(ok->field, "total");
 }
 
-/// The labels of a dot graph's nodes by id, and its edges as (from label, to label).
-struct Dot {
-  std::map<std::string, std::string> labels;
-  std::set<std::pair<std::string, std::string>> edges;
-  std::set<std::string> dashed;
-};
-Dot parse_dot(const std::string& text) {
-  Dot d;
-  EXPECT_EQ(text.rfind("digraph mgraph {\n", 0), 0u) << text;
-  EXPECT_EQ(text.substr(text.size() - 2), "\n}") << text;
-  const std::regex node(R"re(^  (n\d+) \[label="([^"]*)"(, shape=box)?(, style=dashed)?\];$)re");
-  const std::regex edge(R"(^  (n\d+) -> (n\d+);$)");
-  std::istringstream in(text);
-  std::vector<std::pair<std::string, std::string>> raw_edges;
-  for (std::string line; std::getline(in, line);) {
-    std::smatch m;
-    if (std::regex_match(line, m, node)) {
-      d.labels[m[1]] = m[2];
-      if (m[4].matched) d.dashed.insert(m[2]);
-    } else if (std::regex_match(line, m, edge)) {
-      raw_edges.emplace_back(m[1], m[2]);
-    } else {
-      EXPECT_TRUE(line == "digraph mgraph {" || line == "  rankdir=LR;" || line == "}") << line;
-    }
-  }
-  for (const auto& [from, to] : raw_edges) {
-    EXPECT_TRUE(d.labels.count(from) && d.labels.count(to)) << from << " -> " << to;
-    d.edges.emplace(d.labels[from], d.labels[to]);
-  }
+/// The graph `text` draws; a malformed one fails the test.
+testing::DotGraph parse_dot(const std::string& text) {
+  testing::DotGraph d = testing::parse_dot(text);
+  EXPECT_TRUE(d.well_formed) << text;
   return d;
 }
 
@@ -219,7 +194,7 @@ TEST_F(FieldTrace, DotOfAFieldDrawsItAndItsInputsDownToTheDepth) {
   const std::string name = "Item#" + std::to_string(item);
   Result<std::string> text = dot_graph(access_, &ref, 1);
   ASSERT_TRUE(text.is_ok()) << text.status().message();
-  const Dot d = parse_dot(*text);
+  const testing::DotGraph d = parse_dot(*text);
   std::set<std::string> labels;
   for (const auto& [id, label] : d.labels) labels.insert(label);
   EXPECT_EQ(labels, (std::set<std::string>{name + ".line", name + ".price", name + ".qty"})) << *text;
@@ -236,7 +211,7 @@ TEST_F(FieldTrace, DotOfTheWholeGraphHasEveryNodeAndRemoteOnesDashed) {
   run(kFourItems);
   Result<std::string> text = dot_graph(access_, nullptr, 0);
   ASSERT_TRUE(text.is_ok()) << text.status().message();
-  const Dot d = parse_dot(*text);
+  const testing::DotGraph d = parse_dot(*text);
   EXPECT_EQ(d.labels.size(), store(0).graph().node_count());
   for (std::uint64_t id = 2; id <= 5; ++id) {
     const std::string line = "Item#" + std::to_string(id) + ".line";

@@ -14,7 +14,6 @@
 
 #include <array>
 #include <map>
-#include <regex>
 #include <set>
 #include <chrono>
 #include <cstdio>
@@ -31,6 +30,7 @@
 #include "mgraph/graph/schema/schema.hpp"
 #include "mgraph/graph/schema/store.hpp"
 #include "support/child_process.hpp"
+#include "support/dot_graph.hpp"
 #include "support/metrics_scrape.hpp"
 #include "support/prng.hpp"
 #include "support/schema_gen.hpp"
@@ -390,15 +390,10 @@ TEST_F(Service, TheAdminSocketExplainsDrawsDrainsAndSetsTheLogLevel) {
   answer = mgraphctl({"--socket", s1, "dot", "Order#1.total", "--depth", "1"}, &code);
   ASSERT_EQ(code, 0) << answer;
   EXPECT_EQ(answer.rfind("digraph mgraph {\n  rankdir=LR;\n", 0), 0u) << answer;
-  const std::regex node_line(R"re(  n(\d+) \[label="([^"]*)")re"), edge_line(R"(  n(\d+) -> n(\d+);)");
-  std::map<std::string, std::string> labels;
-  std::set<std::pair<std::string, std::string>> edges;
-  for (std::sregex_iterator it(answer.begin(), answer.end(), node_line), end; it != end; ++it) {
-    labels[(*it)[1]] = (*it)[2];
-  }
-  for (std::sregex_iterator it(answer.begin(), answer.end(), edge_line), end; it != end; ++it) {
-    edges.emplace(labels[(*it)[1]], labels[(*it)[2]]);
-  }
+  const testing::DotGraph graph = testing::parse_dot(answer.substr(0, answer.size() - 1));  // its '\n'
+  EXPECT_TRUE(graph.well_formed) << answer;
+  const auto& labels = graph.labels;
+  const auto& edges = graph.edges;
   if (on_n1) {
     EXPECT_EQ(labels.size(), 3u) << answer;
     EXPECT_EQ(edges, (std::set<std::pair<std::string, std::string>>{
