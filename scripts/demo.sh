@@ -97,6 +97,10 @@ if [ -x build/node/mgraphd ]; then
     ./build/node/mgraphctl --socket "$demo_dir/$n.sock" partitions | sed 's/^/   /'
   done
   echo
+  echo "== why o1's total is what it is (mgraphctl explain Order#2.total, on n3)"
+  echo "   inputs computed on another node are named with their partition and node"
+  ./build/node/mgraphctl --socket "$demo_dir/n3.sock" explain Order#2.total | sed 's/^/   /'
+  echo
   echo "== the coordinator's last epochs (mgraphctl epochs --last 3)"
   ./build/node/mgraphctl --socket "$demo_dir/n1.sock" epochs --last 3 | sed 's/^/   /'
   for n in n3 n2 n1; do ./build/node/mgraphctl --socket "$demo_dir/$n.sock" shutdown; done

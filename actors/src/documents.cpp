@@ -1,4 +1,5 @@
 #include "mgraph/actors/documents.hpp"
+#include "mgraph/actors/inspect.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -28,6 +29,25 @@ bool changes_documents(const session::Batch& batch) {
   }
   return false;
 }
+
+namespace {
+
+/// EpochOutcome::reason of an epoch that ran the batches with `results`: the first failed
+/// op's error, else that no change took effect (a transaction left open, or nothing
+/// changed); empty when it committed.
+std::string abort_reason(bool committed, const std::vector<session::BatchResult>& results) {
+  if (committed) return {};
+  for (const session::BatchResult& batch : results) {
+    for (const session::OpResult& r : batch) {
+      if (!r.status.is_ok()) {
+        return std::string(status_code_name(r.status.code())) + ": " + r.status.message();
+      }
+    }
+  }
+  return "no change took effect (a transaction rejected or left open, or nothing changed)";
+}
+
+}  // namespace
 
 // ---- MemoryEpochLog ----
 
@@ -77,6 +97,12 @@ caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<Part
         // A plain message back, not a response: see ActorPartitions::call.
         self->send(caf::actor_cast<caf::actor>(self->current_sender()), partition_atom::value,
                    call, index, server->serve_bytes(bytes));
+      },
+      [server](inspect_atom, std::uint64_t record, const std::string& field) {
+        return inspect_field(server->store(), record, field);
+      },
+      [server](inspect_atom, const std::vector<std::uint32_t>& nodes) {
+        return inspect_nodes(server->store(), nodes);
       },
   };
 }
@@ -204,7 +230,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
           if (std::optional<std::string> why = committed ? std::nullopt : cut_short(results)) {
             self->send(to, cancel_atom::value, epoch, *why);
           }
-          self->send(to, outcome_atom::value, epoch, committed);
+          self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, {results}));
         }
         Result<std::string> answer = codec::encode_batch_result(results);
         if (!answer.is_ok()) return bad_request(answer.status());
@@ -230,7 +256,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
               break;
             }
           }
-          self->send(to, outcome_atom::value, epoch, committed);
+          self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, results));
         }
         std::vector<std::string> answers;
         for (const session::BatchResult& r : results) {
@@ -572,10 +598,11 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         }
         ++*epoch;
       },
-      [in_flight, observe, replayed_last, now](outcome_atom, codec::Epoch e, bool committed) {
+      [in_flight, observe, replayed_last, now](outcome_atom, codec::Epoch e, bool committed,
+                                               const std::string& reason) {
         if (!observe) return;
         if (e <= replayed_last) {
-          observe(EpochOutcome{e, committed, true, 0, 0});
+          observe(EpochOutcome{e, committed, true, 0, 0, reason});
           return;
         }
         // In order; an epoch whose outcome never came (none should) is dropped here.
@@ -587,7 +614,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
           transactions = in_flight->front().transactions;
           in_flight->pop_front();
         }
-        observe(EpochOutcome{e, committed, false, seconds, transactions});
+        observe(EpochOutcome{e, committed, false, seconds, transactions, reason});
       },
   };
 }

@@ -357,7 +357,9 @@ int run(const Args& args) {
          .last = &last,
          .more = {},
          .partitions_work = {},
-         .epochs = {}},
+         .epochs = {},
+         .documents = {},
+         .drain = {}},
         [&] {
           shutdown_requested = true;
           if (!self_config->coordinator) caf::anon_send(node, stop_atom::value);

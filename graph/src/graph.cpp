@@ -550,6 +550,10 @@ void Graph::set_name(NodeId node, std::string name) {
 std::string Graph::name(NodeId node) const { return state().name_of(node); }
 std::size_t Graph::node_count() const { return state().values.size(); }
 bool Graph::is_variable(NodeId node) const { return state().is_variable(node); }
+bool Graph::is_mirror(NodeId node) const {
+  MG_ASSERT(node < state().values.size());
+  return state().spec_of(node).kind == SpecKind::mirror;
+}
 bool Graph::is_lazy(NodeId node) const { return state().spec_of(node).lazy; }
 std::uint32_t Graph::height(NodeId node) const { return state().height(node); }
 std::span<const NodeId> Graph::dependencies(NodeId node) const { return state().deps_of(node); }

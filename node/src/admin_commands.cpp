@@ -2,11 +2,13 @@
 
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "log.hpp"
 #include "node_state.hpp"
 
 namespace mgraph::node {
@@ -65,6 +67,81 @@ std::string epochs_answer(const NodeStatus& s, const std::vector<std::string>& a
   return line_of(j);
 }
 
+/// `[REF.field] [--depth N]` of explain and dot: the field (null when absent and
+/// `optional`) and the depth.
+Status parse_trace_args(const std::string& command, const std::vector<std::string>& args,
+                        bool optional, std::optional<FieldRef>* ref, std::uint32_t* depth) {
+  const std::string usage = command == "explain" ? "usage: explain REF.field [--depth N]"
+                                                 : "usage: dot [REF.field] [--depth N]";
+  *depth = trace_depth_default;
+  bool depth_given = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--depth") {
+      if (i + 1 == args.size()) return Status(StatusCode::invalid_argument, usage);
+      const std::string& n = args[++i];
+      const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), *depth);
+      if (ec != std::errc() || end != n.data() + n.size() || *depth > trace_depth_max) {
+        return Status(StatusCode::invalid_argument,
+                      command + " --depth N: N must be an integer in [0, " +
+                          std::to_string(trace_depth_max) + "], not '" + n + "'");
+      }
+      depth_given = true;
+    } else if (!ref->has_value() && args[i].rfind("--", 0) != 0) {
+      Result<FieldRef> parsed = parse_field_ref(args[i]);
+      if (!parsed.is_ok()) return Status(StatusCode::invalid_argument, command + ": " + parsed.status().message());
+      *ref = std::move(parsed).value();
+    } else {
+      return Status(StatusCode::invalid_argument, usage);
+    }
+  }
+  if (!optional && !ref->has_value()) return Status(StatusCode::invalid_argument, usage);
+  if (depth_given && !ref->has_value()) {
+    return Status(StatusCode::invalid_argument, "dot --depth N needs a field: dot REF.field --depth N");
+  }
+  return Status::ok();
+}
+
+std::string no_documents(const std::string& command) {
+  return error_answer(command + ": this process holds no documents (an mgraphd node does)");
+}
+
+std::string explain_answer(const NodeStatus& s, const std::vector<std::string>& args) {
+  std::optional<FieldRef> ref;
+  std::uint32_t depth = 0;
+  if (Status p = parse_trace_args("explain", args, false, &ref, &depth); !p.is_ok()) return error_answer(p.message());
+  if (!s.documents) return no_documents("explain");
+  Result<Json> trace = explain_field(*s.documents, *ref, depth);
+  if (!trace.is_ok()) return error_answer("explain: " + trace.status().message());
+  Json j{{"node", s.node}};
+  for (const auto& [key, value] : trace->items()) j[key] = value;
+  return line_of(j);
+}
+
+std::string dot_answer(const NodeStatus& s, const std::vector<std::string>& args) {
+  std::optional<FieldRef> ref;
+  std::uint32_t depth = 0;
+  if (Status p = parse_trace_args("dot", args, true, &ref, &depth); !p.is_ok()) return error_answer(p.message());
+  if (!s.documents) return no_documents("dot");
+  Result<std::string> dot = dot_graph(*s.documents, ref ? &*ref : nullptr, depth);
+  if (!dot.is_ok()) return error_answer("dot: " + dot.status().message());
+  return line_of(Json{{"node", s.node}, {"dot", *dot}});
+}
+
+std::string log_level_answer(const NodeStatus& s, const std::vector<std::string>& args) {
+  if (args.size() > 1) return error_answer("usage: log-level [trace|debug|info|warn|error|off]");
+  const log::Level was = log::level();
+  if (args.size() == 1) {
+    Result<log::Level> level = log::parse_level(args[0]);
+    if (!level.is_ok()) return error_answer("log-level: " + level.status().message());
+    log::set_level(*level);
+    // At warn, so that it shows at any level but off.
+    log::warn("log_level", {{"level", log::level_name(*level)}, {"was", log::level_name(was)}});
+  }
+  return line_of(Json{{"node", s.node},
+                      {"log_level", log::level_name(log::level())},
+                      {"was", log::level_name(was)}});
+}
+
 }  // namespace
 
 AdminServer::Handler admin_commands(NodeStatus status, std::function<void()> shutdown) {
@@ -74,6 +151,27 @@ AdminServer::Handler admin_commands(NodeStatus status, std::function<void()> shu
     const std::string word = words.empty() ? std::string() : words[0];
     const std::vector<std::string> args(words.empty() ? words.end() : words.begin() + 1, words.end());
     if (word == "epochs") return epochs_answer(status, args);
+    if (word == "explain" || word == "dot") {
+      std::string answer;
+      try {
+        answer = word == "explain" ? explain_answer(status, args) : dot_answer(status, args);
+      } catch (const nlohmann::json::exception& e) {
+        // A partition's answer not of the shape inspect.hpp gives: a bug, not a crash.
+        return error_answer(word + ": internal error: " + e.what());
+      }
+      if (answer.size() <= admin_answer_max) return answer;
+      return error_answer(word + ": the answer would take " + std::to_string(answer.size()) +
+                          " bytes, more than " + std::to_string(admin_answer_max) +
+                          "; give a smaller --depth");
+    }
+    if (word == "log-level") return log_level_answer(status, args);
+    if (command == "drain") {
+      if (!status.drain) return error_answer("drain: this process takes no client transactions");
+      Json j{{"node", status.node}};
+      const Json drained = status.drain();
+      for (const auto& [key, value] : drained.items()) j[key] = value;
+      return line_of(j);
+    }
     if (word == "partitions" && args.empty()) {
       return line_of(Json{{"node", status.node},
                           {"partitions", status.partitions_work ? status.partitions_work() : Json::array()}});
@@ -84,7 +182,11 @@ AdminServer::Handler admin_commands(NodeStatus status, std::function<void()> shu
       return line_of(Json{{"shutdown", status.node}});
     }
     if (command == "help")
-      return line_of(Json{{"commands", Json::array({"status", "partitions", "epochs [--last N]", "shutdown", "help"})}});
+      return line_of(Json{{"commands", Json::array({"status", "partitions", "epochs [--last N]",
+                                                       "explain REF.field [--depth N]",
+                                                       "dot [REF.field] [--depth N]",
+                                                       "log-level [trace|debug|info|warn|error|off]",
+                                                       "drain", "shutdown", "help"})}});
     return error_answer("unknown command '" + command + "'; try help");
   };
 }

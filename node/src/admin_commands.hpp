@@ -1,10 +1,16 @@
 #pragma once
 // The commands of mgraphd's admin socket (admin_server.hpp), each answered with one line
 // of JSON built by a JSON library, so nothing a client sends can change the answer's shape:
-//   status    the node: name, listen address, coordinator or not, partitions, epochs run
-//             (committed, aborted, the last epoch's number)
-//   shutdown  stops the node (the coordinator: after the current epoch, stopping all)
-//   help      the commands
+//   status      the node: name, listen address, coordinator or not, partitions, epochs run
+//               (committed, aborted, the last epoch's number)
+//   partitions  what each partition hosted here did
+//   epochs [--last N]            the coordinator's last epochs
+//   explain REF.field [--depth N]  a field's dependency trace (field_trace.hpp)
+//   dot [REF.field] [--depth N]  the graph, or a field's neighbourhood, in Graphviz dot
+//   log-level [LEVEL]            shows or sets the log's level (log.hpp)
+//   drain       stops taking client transactions; answers how many are still in flight
+//   shutdown    stops the node (the coordinator: after the current epoch, stopping all)
+//   help        the commands
 // Anything else: {"error":"unknown command '...'; try help"}.
 
 #include <atomic>
@@ -16,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin_server.hpp"
+#include "field_trace.hpp"
 
 namespace mgraph::node {
 
@@ -36,6 +43,11 @@ struct NodeStatus {
   std::function<nlohmann::ordered_json()> partitions_work;
   /// The last N epochs this node counted (NodeState::recent_epochs); may be empty.
   std::function<nlohmann::ordered_json(std::size_t)> epochs;
+  /// This node's partitions, for explain and dot; null: this process holds no documents.
+  std::shared_ptr<const PartitionAccess> documents;
+  /// Drains the node (idempotent): new client transactions are refused from then on;
+  /// answers {"draining":true,"in_flight":N,"drained":N==0}. Null: drain is refused.
+  std::function<nlohmann::ordered_json()> drain;
 };
 
 /// Epochs `epochs` answers without a count, and at most.

@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -23,8 +24,6 @@ using Clock = std::chrono::steady_clock;
 /// How long mgraphctl waits for the whole answer: the node answers or closes within
 /// admin_request_deadline; the rest is margin for a loaded host.
 constexpr std::chrono::milliseconds answer_wait_max{5000};
-/// Largest answer mgraphctl reads: answers are one short line.
-constexpr std::size_t answer_max = std::size_t{1} << 20;
 /// Pending connections the kernel queues while the server is busy with others.
 constexpr int listen_backlog_max = 16;
 
@@ -78,6 +77,14 @@ bool send_all(int fd, const std::string& s) {
 
 /// Answers a client and ends its connection. A client that has gone is no error.
 void answer_and_close(int fd, const std::string& answer) {
+  // Blocking from here, bounded by a send timeout: an answer larger than the socket's
+  // buffer (a dot graph) goes out whole while mgraphctl reads it, and a client that does
+  // not read costs at most admin_answer_send_timeout.
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) (void)::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  const auto ms = admin_answer_send_timeout.count();
+  const timeval limit{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  (void)::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
   (void)send_all(fd, answer + "\n");
   ::close(fd);
 }
@@ -240,7 +247,9 @@ void AdminServer::serve() {
     const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (client < 0) continue;
     if (clients.size() < admin_clients_max) {
-      clients.push_back({client, now + admin_request_deadline, {}});
+      // Now, not the `now` from before poll, which may have waited for minutes: a deadline
+      // from then would have passed already.
+      clients.push_back({client, Clock::now() + admin_request_deadline, {}});
     } else {
       answer_and_close(client, error_answer("busy: " + std::to_string(admin_clients_max) +
                                             " admin clients connected; try again"));
@@ -263,7 +272,7 @@ Result<std::string> admin_request(const std::string& path, const std::string& co
   char buf[4096];
   const Clock::time_point deadline = Clock::now() + answer_wait_max;
   // Until the node closes the connection, bounded by the answer's size and a deadline.
-  while (answer.size() < answer_max) {
+  while (answer.size() < admin_answer_max) {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
     pollfd pfd{fd.fd, POLLIN, 0};
     if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;

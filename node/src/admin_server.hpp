@@ -29,6 +29,11 @@ constexpr std::size_t admin_clients_max = 8;
 /// Time from a connection to the end of its command line (the whole line, not per byte):
 /// `mgraphctl` sends its line at once, so only a stalled or hostile client takes longer.
 constexpr std::chrono::milliseconds admin_request_deadline{2000};
+/// Largest answer mgraphctl reads, and the node sends: most answers are one short line;
+/// the largest are dot graphs, which the node bounds (field_trace.hpp) below this.
+constexpr std::size_t admin_answer_max = std::size_t{1} << 20;
+/// Time the server waits to send an answer to a client that does not read it.
+constexpr std::chrono::milliseconds admin_answer_send_timeout{2000};
 
 class AdminServer {
  public:

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "log.hpp"
 #include "mgraph/codec/session_codec.hpp"
 
 namespace mgraph::node {
@@ -62,6 +63,18 @@ ClientRequestOutcome client_request_outcome(const Result<session::BatchResult>& 
 
 void ClientGateway::transact(session::Batch batch, session::TxnId txn,
                              std::function<void(Result<session::BatchResult>)> done) {
+  if (!state_.begin_transaction()) {
+    done(Status(StatusCode::io_error,
+                "unavailable: node draining (mgraphctl drain): it takes no new transactions; "
+                "send them to another node"));
+    return;
+  }
+  // Counted in flight until its answer went out, whatever way it goes. The state, not
+  // the gateway: the state outlives the actor system that may answer last.
+  done = [state = &state_, inner = std::move(done)](Result<session::BatchResult> r) {
+    inner(std::move(r));
+    state->end_transaction();
+  };
   const ClientRequestKind kind = client_request_kind(batch);
   const auto start = now_();
   auto observe = [this, kind, start](ClientRequestOutcome outcome) {
@@ -92,6 +105,7 @@ void ClientGateway::transact(session::Batch batch, session::TxnId txn,
       done(std::move(answer));
     };
   }
+  if (log::enabled(log::Level::debug)) log::debug("client_batch", {{"ops", batch.size()}});
   sys_.spawn(batch_request, sequencer, std::move(bytes).value(), std::move(done));
 }
 

@@ -1,4 +1,5 @@
 #include "cluster_config.hpp"
+#include "log.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -21,7 +22,8 @@ namespace {
 using Keys = std::span<const std::string_view>;
 
 /// The keys each table may hold.
-constexpr std::string_view top_keys[] = {"cluster", "node", "clients", "tls"};
+constexpr std::string_view top_keys[] = {"cluster", "node", "clients", "tls", "log"};
+constexpr std::string_view log_keys[] = {"level", "slow_epoch_ms"};
 constexpr std::string_view cluster_keys[] = {"name", "schema", "seed", "fields", "partitions", "epochs",
                                              "peer_frame_bytes_max", "batch_transactions_max",
                                              "batch_bytes_max", "peer_timeout_ms"};
@@ -416,6 +418,27 @@ bool valid_node_name(std::string_view name) {
   });
 }
 
+/// [log]: level (a log level's name), slow_epoch_ms.
+Status parse_log_table(const std::string& path, const toml::table& root, LogConfig& c) {
+  const toml::node* node = root.get("log");
+  if (node == nullptr) return Status();
+  const toml::table* t = node->as_table();
+  if (t == nullptr) return bad_at(path, node->source(), "log must be a table, [log]");
+  if (Status s = check_keys(path, *t, log_keys, "[log]", "log."); !s.is_ok()) return s;
+  auto level = string(path, *t, "level", std::string("info"), 16, "log");
+  if (!level.is_ok()) return level.status();
+  if (!log::parse_level(*level).is_ok()) {
+    return bad_at(path, t->get("level")->source(),
+                  "log.level must be one of trace, debug, info, warn, error, off, not '" + *level + "'");
+  }
+  auto slow = integer(path, *t, "slow_epoch_ms", slow_epoch_ms_default, 0, slow_epoch_ms_upper,
+                      "log", "0 logs no slow epoch");
+  if (!slow.is_ok()) return slow.status();
+  c.level = *level;
+  c.slow_epoch_ms = static_cast<std::uint64_t>(*slow);
+  return Status();
+}
+
 Result<ClusterConfig> parse_cluster_config(std::string_view text, const std::string& path) {
   toml::table root;
   try {
@@ -429,6 +452,7 @@ Result<ClusterConfig> parse_cluster_config(std::string_view text, const std::str
   if (Status s = parse_nodes(path, root, c); !s.is_ok()) return s;
   if (Status s = parse_clients(path, root, c); !s.is_ok()) return s;
   if (Status s = parse_tls(path, root, c); !s.is_ok()) return s;
+  if (Status s = parse_log_table(path, root, c.log); !s.is_ok()) return s;
   return c;
 }
 

@@ -6,6 +6,9 @@
 //              accepts), batch_transactions_max, batch_bytes_max (batching),
 //              peer_timeout_ms (a peer silent this long is lost); for the cluster benchmark (mgraph_cluster_bench): seed, fields
 //              (the synthetic workload) and epochs (to run)
+//   [log]      level (the node's initial log level: trace, debug, info, warn, error, off;
+//              mgraphd --log-level overrides it), slow_epoch_ms (the coordinator logs an
+//              epoch taking this long or longer as slow_epoch; 0: never)
 //   [[node]]   name, host, port (peers; 0: the OS chooses), client_port (clients; 0: the
 //              OS chooses), coordinator (bool, exactly one node), partitions (ids it
 //              hosts; every partition on exactly one node)
@@ -87,6 +90,18 @@ inline constexpr std::int64_t peer_timeout_ms_default = 5000;
 inline constexpr std::int64_t peer_timeout_ms_lower = 100;
 inline constexpr std::int64_t peer_timeout_ms_upper = 600'000;
 
+/// Default slow_epoch_ms: a hundred times an epoch of the 3-node configuration on loopback
+/// (~10 ms with an fsync), so only an epoch something held up is logged.
+inline constexpr std::int64_t slow_epoch_ms_default = 1000;
+/// Largest slow_epoch_ms: an hour; longer is no longer "slow" but stuck.
+inline constexpr std::int64_t slow_epoch_ms_upper = 3'600'000;
+
+/// [log] (log.hpp).
+struct LogConfig {
+  std::string level = "info";
+  std::uint64_t slow_epoch_ms = slow_epoch_ms_default;
+};
+
 struct NodeConfig {
   std::string name;
   std::string host = "127.0.0.1";
@@ -135,6 +150,7 @@ struct ClusterConfig {
 
   /// The TLS files of node `name`. REQUIRES: tls.
   TlsFiles tls_files(const std::string& name) const;
+  LogConfig log;
 
   const NodeConfig* find(const std::string& name) const;
   const NodeConfig& coordinator() const;

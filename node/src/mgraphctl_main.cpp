@@ -5,14 +5,23 @@
 //   mgraphctl --socket /run/mgraph/n1.sock status
 //   mgraphctl --socket /run/mgraph/n1.sock partitions
 //   mgraphctl --socket /run/mgraph/n1.sock epochs --last 50
+//   mgraphctl --socket /run/mgraph/n1.sock explain Order#1.total --depth 2
+//   mgraphctl --socket /run/mgraph/n1.sock dot Order#1.total > total.dot
+//   mgraphctl --socket /run/mgraph/n1.sock log-level debug
+//   mgraphctl --socket /run/mgraph/n1.sock drain --timeout 30
 //   mgraphctl --json --socket /run/mgraph/n1.sock status
 //   mgraphctl --socket /run/mgraph/n1.sock shutdown
 //
-// Exit codes: 0 the node answered ok, 1 it answered with an error, 2 bad arguments,
-// 3 the node could not be reached or its answer is not JSON.
+// Each command is a subcommand with its own --help. Any other word is sent as it is, and
+// the node answers an unknown command with an error.
+//
+// Exit codes: 0 the node answered ok, 1 it answered with an error (or drain timed out),
+// 2 bad arguments, 3 the node could not be reached or its answer is not JSON.
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <csignal>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -25,6 +34,10 @@
 namespace {
 
 using Json = nlohmann::ordered_json;  // the node's order of keys
+
+/// How often `drain` asks the node again while transactions are in flight: an answer
+/// needs a round trip of the clients', milliseconds.
+constexpr std::chrono::milliseconds kDrainPoll{20};
 
 /// True when `answer` is an error answer: a JSON object with an "error" key.
 bool is_error(const Json& answer) { return answer.is_object() && answer.contains("error"); }
@@ -86,54 +99,147 @@ void print_readable(const Json& j, const std::string& indent, std::ostream& out)
   }
 }
 
+/// One field of an explain trace and its inputs, indented by level.
+void print_trace(const Json& f, const std::string& indent, std::ostream& out) {
+  out << indent << cell(f["name"]);
+  if (f.contains("value")) out << " = " << cell(f["value"]);
+  out << "  (" << cell(f["kind"]);
+  if (f.contains("version")) out << ", version " << cell(f["version"]);
+  out << ", partition " << cell(f["partition"]) << " on " << cell(f["node"]);
+  if (f.value("remote", false)) out << ", remote: explain it on " << cell(f["node"]);
+  out << ")";
+  if (f.contains("definition")) out << "  " << cell(f["definition"]);
+  out << "\n";
+  if (f.contains("inputs")) {
+    for (const Json& in : f["inputs"]) print_trace(in, indent + "  ", out);
+  }
+  if (f.contains("inputs_shown_above")) {
+    out << indent << "  (its " << cell(f["inputs_shown_above"]) << " inputs: above)\n";
+  }
+  if (f.contains("inputs_not_shown")) {
+    out << indent << "  (" << cell(f["inputs_not_shown"]) << " more inputs, not shown: --depth)\n";
+  }
+}
+
+/// Sends `command`; the parsed answer, or the exit code when there is none (3).
+int request(const std::string& socket, const std::string& command, std::string* raw, Json* parsed) {
+  const mgraph::Result<std::string> answer = mgraph::node::admin_request(socket, command);
+  if (!answer.is_ok()) {
+    std::cerr << "mgraphctl: " << answer.status().message() << "\n";
+    return 3;
+  }
+  *raw = *answer;
+  *parsed = Json::parse(*answer, nullptr, false);
+  if (parsed->is_discarded() || !parsed->is_object()) {
+    std::cerr << "mgraphctl: " << socket << ": the answer is not a JSON object: " << *answer << "\n";
+    return 3;
+  }
+  return 0;
+}
+
+/// `drain`: asks again until nothing is in flight, or `timeout_s` has passed.
+int drain(const std::string& socket, double timeout_s, std::string* raw, Json* parsed) {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(timeout_s));
+  // Bounded by the deadline; each pass one short request.
+  for (;;) {
+    if (const int rc = request(socket, "drain", raw, parsed); rc != 0) return rc;
+    if (is_error(*parsed) || (*parsed)["drained"] == true) return 0;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::cerr << "mgraphctl: drain: " << cell((*parsed)["in_flight"])
+                << " transactions still in flight after " << timeout_s << " s\n";
+      return 1;
+    }
+    std::this_thread::sleep_for(kDrainPoll);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // A node that closes the connection early makes a write fail with EPIPE, not kill us.
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"mgraphctl: admin commands for one mgraphd node"};
+  app.fallthrough();  // --socket and --json also after the command
   std::string socket;
-  std::string command;
+  std::string raw_command;
   bool json = false;
   app.add_option("--socket", socket, "The node's admin socket (mgraphd --admin PATH)")->required();
   app.add_flag("--json", json, "Print the node's JSON answer (one line) instead of readable lines");
-  std::string last;
-  app.add_option("command", command,
-                 "status | partitions | epochs (the coordinator's last epochs) | shutdown | help")
-      ->required();
-  app.add_option("--last", last, "With epochs: how many, 1 to 1024 (default 20)");
+  app.add_option("command", raw_command,
+                 "Any other command line, sent as it is (the node answers an unknown one with an "
+                 "error)");
+  std::string last, ref, level, depth;
+  double timeout_s = 60;
+  app.add_subcommand("status", "The node: name, addresses, partitions, peers, epochs counted");
+  app.add_subcommand("partitions", "What each partition hosted on the node did");
+  app.add_subcommand("epochs", "The coordinator's last epochs, oldest first")
+      ->add_option("--last", last, "How many, 1 to 1024 (default 20)");
+  CLI::App* explain = app.add_subcommand(
+      "explain",
+      "A field's dependency trace: its value, version, kind and definition, and its inputs "
+      "down to --depth, across this node's partitions; inputs computed on another node are "
+      "shown as references (partition, node), to explain there");
+  explain->add_option("REF.field", ref, "The field: #N.field or Entity#N.field (record ids)")->required();
+  explain->add_option("--depth", depth, "Levels of inputs shown, 0 to 16 (default 3)");
+  CLI::App* dot = app.add_subcommand(
+      "dot",
+      "The graph in Graphviz dot as this node sees it (at most 2000 nodes), or a field's "
+      "neighbourhood: the field and its inputs down to --depth");
+  dot->add_option("REF.field", ref, "The field: #N.field or Entity#N.field (record ids)");
+  dot->add_option("--depth", depth, "With REF.field: levels of inputs drawn, 0 to 16 (default 3)");
+  app.add_subcommand("log-level", "Shows the node's log level, or sets it")
+      ->add_option("LEVEL", level, "trace, debug, info, warn, error or off");
+  app.add_subcommand("drain",
+                     "Stops the node taking client transactions (new ones get \"unavailable: node "
+                     "draining\") and waits until those in flight have their answers")
+      ->add_option("--timeout", timeout_s, "Seconds to wait for the transactions in flight (default 60)")
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_subcommand("shutdown", "Stops the node; on the coordinator, after the current epoch, the cluster");
+  app.add_subcommand("help", "The node's list of commands");
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    sub->footer("Also: --socket PATH (required), the node's admin socket; --json, the node's JSON "
+                "answer instead of readable lines. Exit codes: 0 ok, 1 the node answered an "
+                "error, 2 bad arguments, 3 the node could not be reached.");
+  }
+  app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return mgraph::node::usage_exit(app, e);
   }
-  if (!last.empty()) {
-    if (command != "epochs") {
-      std::cerr << "error: --last is for the epochs command\n\n" << app.help() << std::flush;
-      return 2;
-    }
-    command += " --last " + last;  // the node checks the count and names it if it is bad
+  const std::vector<CLI::App*> chosen = app.get_subcommands();
+  if (chosen.empty() == raw_command.empty()) {
+    std::cerr << "error: give one command\n\n" << app.help() << std::flush;
+    return 2;
   }
+  std::string command = chosen.empty() ? raw_command : chosen[0]->get_name();
+  for (const std::string* arg : {&ref, &level}) {
+    if (!arg->empty()) command += " " + *arg;
+  }
+  if (!last.empty()) command += " --last " + last;  // the node checks counts and names bad ones
+  if (!depth.empty()) command += " --depth " + depth;
   if (command.find('\n') != std::string::npos) {
     std::cerr << "mgraphctl: a command is one line\n";
     return 2;
   }
-  const mgraph::Result<std::string> answer = mgraph::node::admin_request(socket, command);
-  if (!answer.is_ok()) {
-    std::cerr << "mgraphctl: " << answer.status().message() << "\n";
-    return 3;
-  }
-  const Json parsed = Json::parse(*answer, nullptr, false);
-  if (parsed.is_discarded() || !parsed.is_object()) {
-    std::cerr << "mgraphctl: " << socket << ": the answer is not a JSON object: " << *answer << "\n";
-    return 3;
-  }
+  std::string raw;
+  Json parsed;
+  const int rc = command == "drain" ? drain(socket, timeout_s, &raw, &parsed)
+                                    : request(socket, command, &raw, &parsed);
+  if (rc != 0 && raw.empty()) return rc;
   if (json) {
-    std::cout << *answer << "\n";
+    std::cout << raw << "\n";
   } else if (is_error(parsed)) {
     std::cerr << "mgraphctl: " << cell(parsed["error"]) << "\n";
+  } else if (parsed.contains("dot")) {
+    std::cout << cell(parsed["dot"]) << "\n";  // the graph itself, for dot -Tsvg
+  } else if (parsed.contains("explain")) {
+    print_trace(parsed["field"], "", std::cout);
   } else {
     print_readable(parsed, "", std::cout);
   }
+  if (rc != 0) return rc;
   return is_error(parsed) ? 1 : 0;
 }

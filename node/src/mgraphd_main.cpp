@@ -4,6 +4,7 @@
 //
 //   mgraphd --config cluster-configs/local-3.toml --node n1 [--data DIR] [--admin PATH]
 //           [--metrics HOST:PORT] [--port-file FILE] [--peer NAME=HOST:PORT ...]
+//           [--log-level trace|debug|info|warn|error|off]
 //
 // Exit codes: 0 stopped as asked, 2 bad arguments, configuration or schema (or refused by
 // the coordinator), 3 network or storage failure.
@@ -18,6 +19,7 @@
 
 #include "cluster_config.hpp"
 #include "command_line.hpp"
+#include "log.hpp"
 #include "service.hpp"
 
 namespace {
@@ -54,6 +56,13 @@ int main(int argc, char** argv) {
   app.add_option("--admin", o.admin, "Serve the admin socket (mgraphctl) at PATH");
   app.add_option("--data", o.data, "Coordinator: the epoch log's directory (LMDB)");
   app.add_option("--metrics", o.metrics, "Serve Prometheus metrics on HOST:PORT (0: any port)");
+  app.add_option("--log-level", o.log_level,
+                 "Log level at start: trace, debug, info, warn, error or off (default: the "
+                 "configuration's [log] level, else info); the log goes to stderr")
+      ->check([](const std::string& level) {
+        const auto parsed = mgraph::node::log::parse_level(level);
+        return parsed.is_ok() ? std::string() : parsed.status().message();
+      });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "log.hpp"
+
 namespace mgraph::node {
 
 const char* peer_state_name(PeerState s) {
@@ -17,8 +19,46 @@ const char* peer_state_name(PeerState s) {
 }
 
 void NodeState::set_peer(const std::string& name, PeerState state, std::string detail) {
-  std::lock_guard lock(mu_);
-  peers_[name] = Peer{state, std::move(detail)};
+  bool changed = false, was_known = false;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = peers_.find(name);
+    was_known = it != peers_.end();
+    changed = !was_known || it->second.state != state || it->second.detail != detail;
+    peers_[name] = Peer{state, detail};
+  }
+  if (!changed) return;
+  // Retries of an unreachable coordinator repeat the same detail: logged once.
+  const std::string event = std::string("peer_") + peer_state_name(state);
+  log::Fields fields{{"peer", name}};
+  if (!detail.empty()) fields.emplace_back("detail", detail);
+  if (state == PeerState::refused) {
+    log::error(event, fields);
+  } else if (state == PeerState::unreachable && was_known) {
+    log::warn(event, fields);  // lost, or still not reached after the first try
+  } else {
+    log::info(event, fields);
+  }
+}
+
+bool NodeState::begin_transaction() {
+  in_flight_.fetch_add(1);
+  if (!draining_.load()) return true;
+  in_flight_.fetch_sub(1);
+  return false;
+}
+
+void NodeState::end_transaction() {
+  if (in_flight_.fetch_sub(1) == 1 && draining_.load()) log::info("drained");
+}
+
+std::uint64_t NodeState::drain() {
+  if (!draining_.exchange(true)) {
+    const std::uint64_t in_flight = in_flight_.load();
+    log::info("drain_start", {{"in_flight", in_flight}});
+    if (in_flight == 0) log::info("drained");
+  }
+  return in_flight_.load();
 }
 
 nlohmann::ordered_json NodeState::peers_json() const {

@@ -35,6 +35,7 @@ const char* peer_state_name(PeerState s);
 
 class NodeState {
  public:
+  /// Notes a peer's state; a change is logged (peer_up, peer_unreachable, peer_refused).
   void set_peer(const std::string& name, PeerState state, std::string detail = {});
   /// {"NAME": {"state": "up"|"unreachable"|"refused", "detail": "..."}, ...}
   nlohmann::ordered_json peers_json() const;
@@ -59,6 +60,18 @@ class NodeState {
 
   std::uint64_t batches_served() const;
   void count_batch();
+
+  /// Draining (mgraphctl drain): a client transaction starts only while the node does not
+  /// drain. begin_transaction() counts it in flight, or answers false (draining) and
+  /// counts nothing; end_transaction() when its answer went out. Counting first and
+  /// checking after makes drain() exact: a transaction either sees the drain and is
+  /// refused, or drain() sees it in flight.
+  bool begin_transaction();
+  void end_transaction();
+  /// Starts draining (idempotent); the transactions still in flight.
+  std::uint64_t drain();
+  bool draining() const { return draining_.load(); }
+  std::uint64_t in_flight() const { return in_flight_.load(); }
 
   /// Counts an epoch the sequencer on this node ran (the coordinator; see
   /// actors::EpochOutcome): replayed ones only move last_epoch.
@@ -86,6 +99,8 @@ class NodeState {
   std::optional<std::pair<int, std::string>> stop_;
   std::uint64_t batches_ = 0;
   std::atomic<std::uint64_t> committed_{0}, aborted_{0}, last_epoch_{0};
+  std::atomic<bool> draining_{false};
+  std::atomic<std::uint64_t> in_flight_{0};
   std::deque<actors::EpochOutcome> recent_;  ///< the last kRecentEpochsMax, oldest first
 };
 

@@ -19,8 +19,12 @@
 #include "admin_commands.hpp"
 #include "admin_server.hpp"
 #include "client_gateway.hpp"
+#include "epoch_events.hpp"
+#include "field_trace.hpp"
+#include "log.hpp"
 #include "cluster_node.hpp"
 #include "lmdb_epoch_log.hpp"
+#include "mgraph/actors/inspect.hpp"
 #include "mgraph/graph/hash.hpp"
 #include "mgraph/graph/schema/schema.hpp"
 #include "node_metrics.hpp"
@@ -33,9 +37,63 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int fail(int code, const std::string& node, const std::string& message) {
-  std::cerr << "mgraphd " << node << ": " << message << std::endl;
+/// Logs why the node cannot start (or go on) and returns its exit code.
+int fail(int code, const std::string& message) {
+  log::error("start_failed", {{"exit_code", code}, {"error", message}});
   return code;
+}
+
+/// How long the admin socket waits for a partition's inspect answer: the partition answers
+/// between two of the driver's requests, and mgraphctl waits 5 s for the whole answer.
+constexpr std::chrono::milliseconds kInspectTimeout{2000};
+
+/// Asks a partition actor (actors/inspect.hpp) from the admin socket's thread.
+template <typename... Args>
+Result<nlohmann::json> inspect(caf::actor_system& sys, const caf::actor& partition,
+                               std::uint32_t id, const Args&... args) {
+  Result<nlohmann::json> out = Status(StatusCode::internal, "no answer");
+  caf::scoped_actor self{sys};
+  self->request(partition, caf::timespan{kInspectTimeout}, actors::inspect_atom::value, args...)
+      .receive(
+          [&](const std::string& answer) {
+            nlohmann::json j = nlohmann::json::parse(answer, nullptr, false);
+            if (j.is_discarded()) {
+              out = Status(StatusCode::internal, "partition " + std::to_string(id) + " answered no JSON");
+            } else {
+              out = std::move(j);
+            }
+          },
+          [&](caf::error& e) {
+            out = Status(StatusCode::io_error,
+                         "partition " + std::to_string(id) + " did not answer: " + sys.render(e));
+          });
+  return out;
+}
+
+/// explain and dot reach this node's partitions through their actors.
+std::shared_ptr<PartitionAccess> partition_access(caf::actor_system& sys, const ServiceOptions& o,
+                                                  const NodeConfig& self,
+                                                  const std::vector<caf::actor>& actors,
+                                                  const std::string& schema_source) {
+  auto a = std::make_shared<PartitionAccess>();
+  a->partitions = static_cast<std::uint32_t>(o.config.partitions);
+  a->hosted = self.partitions;
+  for (const NodeConfig& n : o.config.nodes) {
+    for (const codec::PartitionId p : n.partitions) a->hosts[p] = n.name;
+  }
+  std::istringstream lines(schema_source);
+  for (std::string line; std::getline(lines, line);) a->schema_lines.push_back(line);
+  auto actor_of = [ids = self.partitions, actors](std::uint32_t p) {
+    const auto it = std::find(ids.begin(), ids.end(), p);
+    return it == ids.end() ? caf::actor() : actors[static_cast<std::size_t>(it - ids.begin())];
+  };
+  a->field = [&sys, actor_of](std::uint32_t p, std::uint64_t record, const std::string& field) {
+    return inspect(sys, actor_of(p), p, record, field);
+  };
+  a->nodes = [&sys, actor_of](std::uint32_t p, const std::vector<std::uint32_t>& nodes) {
+    return inspect(sys, actor_of(p), p, nodes);
+  };
+  return a;
 }
 
 /// The schema file the configuration names, compiled; errors carry file:line:col.
@@ -139,13 +197,15 @@ void read_at_scrape(NodeMetrics& metrics, const NodeState& state,
 }  // namespace
 
 int run_service(const ServiceOptions& o) {
+  const std::string& level = o.log_level.empty() ? o.config.log.level : o.log_level;
+  log::init(o.node, log::parse_level(level).value());  // both checked when read
   const NodeConfig* self = o.config.find(o.node);
-  if (self == nullptr) return fail(2, o.node, o.config_path + ": no node named '" + o.node + "'");
+  if (self == nullptr) return fail(2, o.config_path + ": no node named '" + o.node + "'");
   auto loaded = load_schema(o);
-  if (!loaded.is_ok()) return fail(2, o.node, loaded.status().message());
+  if (!loaded.is_ok()) return fail(2, loaded.status().message());
   // Refused before anything listens: a node that would serve anyone on the network.
   auto access = client_access(o.config.clients, o.node, self->host);
-  if (!access.is_ok()) return fail(2, o.node, o.config_path + ": " + access.status().message());
+  if (!access.is_ok()) return fail(2, o.config_path + ": " + access.status().message());
   auto [schema, info] = std::move(loaded).value();
 
   NodeState state;
@@ -153,16 +213,19 @@ int run_service(const ServiceOptions& o) {
   state.on_ready([name = o.node] {
     std::cout << ("mgraphd " + name + ": ready (the coordinator's sequencer is reachable)\n")
               << std::flush;
+    log::info("ready");
   });
   // Before the actor system: the sequencer counts into `state` and `metrics` until the
   // actor system's destructor has stopped it.
   std::unique_ptr<NodeMetrics> metrics;
   if (!o.metrics.empty()) {
     auto served = NodeMetrics::serve(o.metrics);
-    if (!served.is_ok()) return fail(3, o.node, served.status().message());
+    if (!served.is_ok()) return fail(3, served.status().message());
     metrics = std::move(served).value();
     std::cout << "mgraphd " << o.node << ": metrics on port " << metrics->port() << std::endl;
   }
+  // Likewise before the actor system: the sequencer logs through it until it stops.
+  std::unique_ptr<EpochEvents> events;
   caf::actor_system_config cfg;
   configure(cfg, o.config.peer_timeout);
   caf::actor_system sys{cfg};
@@ -186,7 +249,7 @@ int run_service(const ServiceOptions& o) {
     } else {
       // A path that is no usable epoch log is a bad argument, refused before listening.
       auto opened = LmdbEpochLog::open(o.data, wall_clock_ns);
-      if (!opened.is_ok()) return fail(2, o.node, "--data " + opened.status().message());
+      if (!opened.is_ok()) return fail(2, "--data " + opened.status().message());
       log = std::move(opened).value();
     }
     if (metrics) {
@@ -201,7 +264,11 @@ int run_service(const ServiceOptions& o) {
   for (const NodeConfig& n : o.config.nodes) placement[n.name] = n.partitions;
   actors::EpochObserver observe;
   if (self->coordinator) {
-    observe = [&state, m = metrics.get()](const actors::EpochOutcome& outcome) {
+    Result<codec::Epoch> logged = log->last();
+    if (!logged.is_ok()) return fail(3, "--data " + o.data + ": " + logged.status().message());
+    events = std::make_unique<EpochEvents>(o.config.log.slow_epoch_ms, *logged);
+    observe = [&state, m = metrics.get(), e = events.get()](const actors::EpochOutcome& outcome) {
+      e->observe(outcome);
       state.count_epoch(outcome);
       if (m == nullptr) return;
       if (!outcome.replayed) {
@@ -233,16 +300,16 @@ int run_service(const ServiceOptions& o) {
   std::shared_ptr<const TlsContext> tls;
   if (o.config.tls) {
     auto loaded_tls = TlsContext::load(o.config.tls_files(o.node));
-    if (!loaded_tls.is_ok()) return fail(2, o.node, o.config_path + ": " + loaded_tls.status().message());
+    if (!loaded_tls.is_ok()) return fail(2, o.config_path + ": " + loaded_tls.status().message());
     tls = std::move(loaded_tls).value();
   }
-  auto report = [name = o.node](const std::string& what) {
-    std::cerr << ("mgraphd " + name + ": " + what + "\n") << std::flush;
+  auto report = [](const std::string& what) {
+    log::warn("peer_connection_closed", {{"detail", what}});
   };
   // CAF on loopback only; the peer guard serves the configured address and relays to it,
   // closing a connection whose frame claims more than peer_frame_bytes_max.
   auto inner = sys.middleman().publish(node, 0, "127.0.0.1");
-  if (!inner) return fail(3, o.node, "cannot listen on 127.0.0.1: " + sys.render(inner.error()));
+  if (!inner) return fail(3, "cannot listen on 127.0.0.1: " + sys.render(inner.error()));
   PeerGuardOptions guard_options;
   guard_options.host = self->host;
   guard_options.port = self->port;
@@ -251,7 +318,7 @@ int run_service(const ServiceOptions& o) {
   guard_options.report = report;
   guard_options.tls = tls;
   auto guard = PeerGuard::start(std::move(guard_options));
-  if (!guard.is_ok()) return fail(3, o.node, guard.status().message());
+  if (!guard.is_ok()) return fail(3, guard.status().message());
   const std::uint16_t bound = (*guard)->port();
   std::unique_ptr<PeerGuard> outbound;
   if (!self->coordinator) {
@@ -262,7 +329,7 @@ int run_service(const ServiceOptions& o) {
       target.port = it->second.second;
     }
     if (target.port == 0) {
-      return fail(2, o.node, "the coordinator " + c.name +
+      return fail(2, "the coordinator " + c.name +
                                  " has port 0 in the configuration: give --peer " + c.name +
                                  "=HOST:PORT");
     }
@@ -277,7 +344,7 @@ int run_service(const ServiceOptions& o) {
       out.dial_port = target.port;
       out.dial_name = target.coordinator;
       auto started = PeerGuard::start(std::move(out));
-      if (!started.is_ok()) return fail(3, o.node, started.status().message());
+      if (!started.is_ok()) return fail(3, started.status().message());
       outbound = std::move(started).value();
       target.host = "127.0.0.1";
       target.port = outbound->port();
@@ -296,7 +363,7 @@ int run_service(const ServiceOptions& o) {
   auto clients = codec::ClientServer::start(self->host, self->client_port, gateway, {},
                                             std::move(access).value());
   if (!clients.is_ok()) {
-    return fail(3, o.node, "cannot serve clients on " + self->host + ":" +
+    return fail(3, "cannot serve clients on " + self->host + ":" +
                                std::to_string(self->client_port) + ": " + clients.status().message());
   }
   std::cout << "mgraphd " << o.node << ": listening on " << self->host << ":" << bound
@@ -305,13 +372,20 @@ int run_service(const ServiceOptions& o) {
   for (const codec::PartitionId p : self->partitions) std::cout << " " << p;
   std::cout << (self->coordinator ? "; coordinator" : "") << "; " << access_text
             << (tls ? "; peers over TLS" : "") << std::endl;
+  std::string hosted;
+  for (const codec::PartitionId p : self->partitions) hosted += (hosted.empty() ? "" : ",") + std::to_string(p);
+  log::info("node_start", {{"peers", self->host + ":" + std::to_string(bound)},
+                           {"clients", self->host + ":" + std::to_string((*clients)->port())},
+                           {"schema", info.name},
+                           {"partitions", hosted.empty() ? std::string("none") : hosted},
+                           {"coordinator", self->coordinator}});
   if (!o.port_file.empty()) {
     const std::string tmp = o.port_file + ".tmp";
     std::ofstream(tmp) << nlohmann::json{{"peer", bound}, {"client", (*clients)->port()}}.dump()
                        << "\n";
     std::error_code ec;
     fs::rename(tmp, o.port_file, ec);
-    if (ec) return fail(3, o.node, "cannot write --port-file " + o.port_file + ": " + ec.message());
+    if (ec) return fail(3, "cannot write --port-file " + o.port_file + ": " + ec.message());
   }
 
   std::unique_ptr<AdminServer> admin;
@@ -331,7 +405,8 @@ int run_service(const ServiceOptions& o) {
                             {"peer_tls", peer_tls},
                             {"batches", state.batches_served()},
                             {"ready", static_cast<bool>(state.sequencer())},
-                            {"peers", state.peers_json()}};
+                            {"peers", state.peers_json()},
+                            {"draining", state.draining()}};
                       },
                       .partitions_work = [&servers, ids = self->partitions] {
                         // What each partition hosted here did: its share of the documents.
@@ -345,14 +420,21 @@ int run_service(const ServiceOptions& o) {
                         }
                         return work;
                       },
-                      .epochs = [&state](std::size_t n) { return state.recent_epochs(n); }};
+                      .epochs = [&state](std::size_t n) { return state.recent_epochs(n); },
+                      .documents = partition_access(sys, o, *self, partitions, info.source),
+                      .drain = [&state] {
+                        const std::uint64_t in_flight = state.drain();
+                        return nlohmann::ordered_json{{"draining", true},
+                                                      {"in_flight", in_flight},
+                                                      {"drained", in_flight == 0}};
+                      }};
     auto started = AdminServer::start(o.admin, admin_commands(status, [&state] {
                                         state.stop(0, "mgraphctl shutdown");
                                       }));
     if (!started.is_ok()) {
       // A PATH that is not a socket is a bad argument; one in use, like a busy port, is not.
       const bool bad_path = started.status().code() == StatusCode::invalid_argument;
-      return fail(bad_path ? 2 : 3, o.node, started.status().message());
+      return fail(bad_path ? 2 : 3, started.status().message());
     }
     admin = std::move(started).value();
     std::cout << "mgraphd " << o.node << ": admin socket " << o.admin << std::endl;
@@ -363,7 +445,11 @@ int run_service(const ServiceOptions& o) {
   clients->reset();
   admin.reset();
   std::cout << "mgraphd " << o.node << ": stopping (" << reason << ")" << std::endl;
-  if (code != 0) std::cerr << "mgraphd " << o.node << ": " << reason << std::endl;
+  if (code != 0) {
+    log::error("node_stop", {{"exit_code", code}, {"reason", reason}});
+  } else {
+    log::info("node_stop", {{"reason", reason}});
+  }
   return code;
 }
 

@@ -30,6 +30,7 @@ struct ServiceOptions {
   std::string data;       ///< coordinator: the epoch log's LMDB directory (empty: memory)
   std::string admin;      ///< admin socket path (empty: none)
   std::string metrics;    ///< HOST:PORT for /metrics (empty: none)
+  std::string log_level;  ///< the log's level at start (empty: the configuration's [log] level)
 };
 
 /// Runs the node until it is stopped. Returns the exit code: 0 stopped as asked, 2 bad

@@ -936,5 +936,18 @@ TEST(Memory, AScalarDerivedNodeWithTwoInputsTakesAtMost64Bytes) {
   EXPECT_LE(per_node, 64.0 * 1.05) << per_node << " bytes per node";
 }
 
+
+TEST(Introspection, IsMirrorTellsMirrorsFromVariablesAndDerivedFields) {
+  Graph g;
+  const NodeId x = g.add_variable(1.0, "x");
+  const NodeId m = g.add_mirror(10.0, "m");
+  const NodeId d = g.add_derived(sum_spec(g), {x, m}, "d").value();
+  EXPECT_FALSE(g.is_mirror(x));
+  EXPECT_TRUE(g.is_mirror(m));
+  EXPECT_FALSE(g.is_mirror(d));
+  // A mirror is a variable too: nothing computes it here.
+  EXPECT_TRUE(g.is_variable(m));
+}
+
 }  // namespace
 }  // namespace mgraph

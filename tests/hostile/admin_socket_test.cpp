@@ -14,9 +14,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "admin_node.hpp"
+#include "admin_server.hpp"
 
 namespace mgraph::hostile {
 namespace {
@@ -42,6 +44,20 @@ TEST_F(AdminSocket, ClientsThatLeaveBeforeTheirAnswerDoNotStopTheNode) {
     EXPECT_TRUE(send_bytes(fd, sent));
     ::close(fd);
   }
+  expect_alive_then_stop(socket, node);
+}
+
+TEST_F(AdminSocket, ACommandAfterTheServerWasIdleLongerThanTheDeadlineIsAnswered) {
+  const std::string socket = path("n2.sock");
+  ChildProcess node = serving_node(socket);
+  // The idle spell is what is tested, not a wait for something: the server once took a new
+  // connection's deadline from before it waited, so the first command after it was
+  // refused at once with "no command line within 2000 ms".
+  std::this_thread::sleep_for(node::admin_request_deadline + std::chrono::milliseconds(500));
+  int rc = 0;
+  const std::string out = mgraphctl(socket, "status", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("\"node\":\"n2\""), std::string::npos) << out;
   expect_alive_then_stop(socket, node);
 }
 

@@ -118,6 +118,13 @@ const Case kCases[] = {
     {7, "[node]", ":12:1: Error while parsing table header: cannot redefine existing table "
                   "'node' as array-of-tables"},
     {1, "[cluster", ":1:9: Error while parsing table header"},
+    // [log].
+    {0, "[log]\nlevel = \"loud\"",
+     ":16:9: log.level must be one of trace, debug, info, warn, error, off, not 'loud'"},
+    {0, "[log]\nlevel = 3", ":16:9: log.level must be a string of 1 to 16 bytes"},
+    {0, "[log]\nslow_epoch_ms = -1",
+     ":16:17: log.slow_epoch_ms must be an integer in [0, 3600000] (0 logs no slow epoch)"},
+    {0, "[log]\nlevl = \"info\"", ":16:1: unknown key 'levl' in [log]; known: level, slow_epoch_ms"},
     {3, "fields = 1\nfields = 2", ":4:10: Error while parsing key-value pair: cannot redefine "
                                "existing integer 'fields'"},
     // Client tokens ([clients], [[clients.token]]): a token's digest, never the token.
@@ -193,6 +200,12 @@ TEST(Config, TheShippedAndTheValidConfigurationsLoad) {
       "c.toml");
   ASSERT_TRUE(limit.is_ok()) << limit.status().message();
   EXPECT_EQ(limit->peer_frame_bytes_max, 262144u);
+  EXPECT_EQ(loaded->log.level, "info");
+  EXPECT_EQ(loaded->log.slow_epoch_ms, 1000u);
+  auto logging = node::parse_cluster_config(valid + "[log]\nlevel = \"warn\"\nslow_epoch_ms = 0\n", "c.toml");
+  ASSERT_TRUE(logging.is_ok()) << logging.status().message();
+  EXPECT_EQ(logging->log.level, "warn");
+  EXPECT_EQ(logging->log.slow_epoch_ms, 0u);
   EXPECT_EQ(loaded->batch_transactions_max, 64u);
   EXPECT_EQ(loaded->batch_bytes_max, std::size_t{4} << 20);
   auto batching = node::parse_cluster_config(

@@ -51,7 +51,7 @@ TEST_F(Mgraphctl, CommandsCannotChangeTheShapeOfTheAnswer) {
   EXPECT_EQ(keys_of(status),
             (std::set<std::string>{"node", "listen", "coordinator", "partitions", "epochs", "clients",
                                    "client_access", "peer_tls", "batches", "ready", "peers",
-                                   "partition_work"}))
+                                   "draining", "partition_work"}))
       << status;
   // A node on loopback without tokens or [tls] says so.
   const nlohmann::json parsed = nlohmann::json::parse(status);
@@ -105,6 +105,11 @@ TEST(CommandLine, BadArgumentsExitTwoWithTheUsage) {
       {d, "--config", "c.toml", "--node", "n1", "--bogus"},
       {d, "--config", "c.toml", "--node", "n1", "--epochs", "many"},
       {d, "--config", "c.toml", "--node", "n1", "surplus"},
+      {d, "--config", "c.toml", "--node", "n1", "--log-level", "loud"},
+      {ctl, "--socket", "/tmp/x.sock", "explain"},                 // no REF.field
+      {ctl, "--socket", "/tmp/x.sock", "explain", "#1.x", "--depth"},
+      {ctl, "--socket", "/tmp/x.sock", "drain", "--timeout", "-1"},
+      {ctl, "--socket", "/tmp/x.sock", "log-level", "info", "extra"},
       {mg},
       {mg, "frobnicate"},
       {mg, "eval"},
@@ -126,6 +131,10 @@ TEST(CommandLine, BadArgumentsExitTwoWithTheUsage) {
 TEST(CommandLine, HelpExitsZero) {
   for (const std::vector<std::string>& args :
        std::vector<std::vector<std::string>>{{MGRAPHCTL_BINARY, "--help"},
+                                             {MGRAPHCTL_BINARY, "explain", "--help"},
+                                             {MGRAPHCTL_BINARY, "dot", "--help"},
+                                             {MGRAPHCTL_BINARY, "log-level", "--help"},
+                                             {MGRAPHCTL_BINARY, "drain", "--help"},
                                              {MGRAPHD_BINARY, "--help"},
                                              {MGRAPH_BINARY, "--help"},
                                              {MGRAPH_BINARY, "eval", "--help"},

@@ -228,7 +228,8 @@ TEST_F(ClientTokens, ANodeBeyondLoopbackWithoutTokensRefusesToStart) {
   const std::string path = config("host = \"0.0.0.0\"", "");
   std::string printed;
   EXPECT_EQ(run({MGRAPHD_BINARY, "--config", path, "--node", "n1"}, &printed), 2) << printed;
-  EXPECT_NE(printed.find("mgraphd n1: " + path +
+  // The log's start_failed line (node=n1) carries the reason.
+  EXPECT_NE(printed.find("node=n1 event=start_failed exit_code=2 error=\"" + path +
                          ": node n1 would serve clients on 0.0.0.0, beyond this machine, to "
                          "anyone: add [[clients.token]] entries (mgraph token new) or set "
                          "[clients] allow_anonymous = true"),

@@ -136,13 +136,14 @@ TEST_F(PeerTls, NodesSignedByTheClusterCaLinkOverTlsAndOthersCannotJoin) {
 
   n2_ = start(intruder, "n2", peer);
   ASSERT_TRUE(n1_.read_until("TLS handshake failed", kSilenceMs)) << n1_.printed;
-  EXPECT_NE(n1_.printed.find("mgraphd n1: peer 127.0.0.1:"), std::string::npos) << n1_.printed;
+  EXPECT_NE(n1_.printed.find("node=n1 event=peer_connection_closed detail=\"peer 127.0.0.1:"), std::string::npos)
+      << n1_.printed;
   EXPECT_NE(n1_.printed.find(": TLS handshake failed: certificate verify failed (unable to get "
                              "local issuer certificate); connection closed"),
             std::string::npos)
       << n1_.printed;
   // The intruder hears why and names the node it tried to reach; it never becomes ready.
-  ASSERT_TRUE(n2_.read_until("mgraphd n2: peer n1 (127.0.0.1:" + std::to_string(peer) + "): TLS",
+  ASSERT_TRUE(n2_.read_until("node=n2 event=peer_connection_closed detail=\"peer n1 (127.0.0.1:" + std::to_string(peer) + "): TLS",
                              kSilenceMs))
       << n2_.printed;
   EXPECT_EQ(n2_.printed.find(": ready"), std::string::npos) << n2_.printed;

@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <map>
+#include <set>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -26,7 +28,9 @@
 #include <nlohmann/json.hpp>
 
 #include "mgraph/graph/schema/schema.hpp"
+#include "mgraph/graph/schema/store.hpp"
 #include "support/child_process.hpp"
+#include "support/dot_graph.hpp"
 #include "support/metrics_scrape.hpp"
 #include "support/prng.hpp"
 #include "support/schema_gen.hpp"
@@ -320,6 +324,118 @@ TEST_F(Service, TheCoordinatorsStatusAndMetricsCountTheEpochsClientsRan) {
   stop_all();
 }
 
+/// `mgraphctl ARGS...` (stdout and stderr merged); its exit code in *code.
+std::string mgraphctl(const std::vector<std::string>& args, int* code) {
+  std::vector<std::string> argv{MGRAPHCTL_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ChildProcess c = ChildProcess::spawn(argv, true);
+  *code = c.finish(kSilenceMs);
+  return c.printed;
+}
+
+TEST_F(Service, TheAdminSocketExplainsDrawsDrainsAndSetsTheLogLevel) {
+  const std::string s1 = (dir_ / "n1.sock").string();
+  const int client = start(
+      "entity Order {\n  discount: float = 0\n  items: many Item via order\n"
+      "  subtotal: float = sum(items[*].price)\n  total: float = subtotal * (1 - discount)\n}\n"
+      "entity Item { price: float = 0 }\n",
+      {"--admin", s1});
+  ASSERT_GT(client, 0) << n1_.printed << n2_.printed << n3_.printed;
+  ASSERT_TRUE(n1_.read_until("admin socket", kSilenceMs)) << n1_.printed;
+  // The structured log on stderr: the node's start and its peers.
+  EXPECT_NE(n1_.printed.find(" info node=n1 event=node_start "), std::string::npos) << n1_.printed;
+  EXPECT_TRUE(n1_.read_until(" info node=n1 event=peer_up peer=n2", kSilenceMs)) << n1_.printed;
+  int rc = 0;
+  const std::string to = "127.0.0.1:" + std::to_string(client);
+  const std::string out = mgraph({"eval", "--connect", to, "--script",
+                                  file("s.mgscript", "create Order o discount=0.5\ncreate Item a price=10\n"
+                                                     "create Item b price=30\nlink o.items a\n"
+                                                     "link o.items b\ncommit\nupdate o nosuch=1\ncommit\n")},
+                                 &rc);
+  EXPECT_EQ(rc, 1) << out;  // the failed update
+  // The aborted epoch is logged with the driver's reason.
+  EXPECT_TRUE(n1_.read_until("event=epoch_aborted epoch=2 reason=\"not found: unknown field 'nosuch'", kSilenceMs))
+      << n1_.printed;
+
+  // explain: n1 hosts partition 0 of 4; the order's total is computed there or elsewhere.
+  int code = 0;
+  std::string answer = mgraphctl({"--json", "--socket", s1, "explain", "Order#1.total", "--depth", "2"}, &code);
+  ASSERT_EQ(code, 0) << answer;
+  const nlohmann::json trace = nlohmann::json::parse(answer, nullptr, false);
+  ASSERT_TRUE(trace.is_object()) << answer;
+  const nlohmann::json& total = trace["field"];
+  const bool on_n1 = schema::Placement::partition_of(1, 4) == 0;
+  if (on_n1) {
+    EXPECT_EQ(total["value"], 20.0) << answer;
+    EXPECT_EQ(total["version"], 1) << answer;
+    EXPECT_EQ(total["definition"], "total: float = subtotal * (1 - discount)") << answer;
+    ASSERT_EQ(total["inputs"].size(), 2u) << answer;
+    EXPECT_EQ(total["inputs"][0]["value"], 40.0) << answer;
+  } else {
+    EXPECT_EQ(total["remote"], true) << answer;
+    EXPECT_NE(total["node"], "n1") << answer;
+  }
+  // The discount is a state field: every partition holds it.
+  answer = mgraphctl({"--socket", s1, "explain", "#1.discount"}, &code);
+  EXPECT_EQ(code, 0) << answer;
+  EXPECT_EQ(answer.rfind("Order#1.discount = 0.5  (state, version 0, partition ", 0), 0u) << answer;
+  answer = mgraphctl({"--socket", s1, "explain", "Item#1.price"}, &code);
+  EXPECT_EQ(code, 1) << answer;
+  EXPECT_NE(answer.find("record #1 is Order, not Item"), std::string::npos) << answer;
+  answer = mgraphctl({"--socket", s1, "explain", "o.total"}, &code);
+  EXPECT_EQ(code, 1) << answer;
+  EXPECT_NE(answer.find("an alias belongs to a client's script"), std::string::npos) << answer;
+
+  // dot of the field at depth 1: readable output is the graph itself.
+  answer = mgraphctl({"--socket", s1, "dot", "Order#1.total", "--depth", "1"}, &code);
+  ASSERT_EQ(code, 0) << answer;
+  EXPECT_EQ(answer.rfind("digraph mgraph {\n  rankdir=LR;\n", 0), 0u) << answer;
+  const testing::DotGraph graph = testing::parse_dot(answer.substr(0, answer.size() - 1));  // its '\n'
+  EXPECT_TRUE(graph.well_formed) << answer;
+  const auto& labels = graph.labels;
+  const auto& edges = graph.edges;
+  if (on_n1) {
+    EXPECT_EQ(labels.size(), 3u) << answer;
+    EXPECT_EQ(edges, (std::set<std::pair<std::string, std::string>>{
+                         {"Order#1.subtotal", "Order#1.total"}, {"Order#1.discount", "Order#1.total"}}))
+        << answer;
+  } else {
+    EXPECT_EQ(labels.size(), 1u) << answer;
+  }
+  answer = mgraphctl({"--json", "--socket", s1, "dot"}, &code);
+  ASSERT_EQ(code, 0) << answer;
+  EXPECT_NE(answer.find("Order#1.discount"), std::string::npos) << answer;
+
+  // log-level: the change is logged, at the new level; a bad level is refused.
+  answer = mgraphctl({"--json", "--socket", s1, "log-level", "debug"}, &code);
+  EXPECT_EQ(code, 0) << answer;
+  EXPECT_NE(answer.find("\"log_level\":\"debug\",\"was\":\"info\""), std::string::npos) << answer;
+  EXPECT_TRUE(n1_.read_until(" warn node=n1 event=log_level level=debug was=info", kSilenceMs)) << n1_.printed;
+  answer = mgraphctl({"--socket", s1, "log-level", "loud"}, &code);
+  EXPECT_EQ(code, 1) << answer;
+  EXPECT_NE(answer.find("not 'loud'"), std::string::npos) << answer;
+
+  // drain n1: its clients are refused; n3 still serves.
+  const int n1_client = port_of(n1_, "(clients)");
+  ASSERT_GT(n1_client, 0) << n1_.printed;
+  answer = mgraphctl({"--json", "--socket", s1, "drain", "--timeout", "30"}, &code);
+  EXPECT_EQ(code, 0) << answer;
+  EXPECT_NE(answer.find("\"draining\":true,\"in_flight\":0,\"drained\":true"), std::string::npos) << answer;
+  EXPECT_TRUE(n1_.read_until("event=drained", kSilenceMs)) << n1_.printed;
+  const std::string get = file("get.mgscript", "get #1.discount\n");
+  std::vector<std::string> eval{"eval", "--connect", "127.0.0.1:" + std::to_string(n1_client), "--script", get};
+  ChildProcess refused = ChildProcess::spawn({MGRAPH_BINARY, eval[0], eval[1], eval[2], eval[3], eval[4]}, true);
+  EXPECT_EQ(refused.finish(kSilenceMs), 3) << refused.printed;
+  EXPECT_NE(refused.printed.find("unavailable: node draining"), std::string::npos) << refused.printed;
+  const std::string served = mgraph({"eval", "--connect", to, "--script", get}, &rc);
+  EXPECT_EQ(rc, 0) << served;
+  EXPECT_NE(served.find("\"value\":0.5"), std::string::npos) << served;
+  const nlohmann::json status = status_of(s1);
+  EXPECT_EQ(status["draining"], true) << status;
+  stop_all();
+  EXPECT_NE(n1_.printed.find(" info node=n1 event=node_stop reason=\"signal "), std::string::npos) << n1_.printed;
+}
+
 #ifdef MGRAPH_LATENCY_BENCH_BINARY
 TEST_F(Service, TheLatencyBenchmarkRunsAgainstTheCluster) {
   const int client = start(read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs"));
@@ -444,6 +560,12 @@ TEST_F(Service, ConcurrentClientsSharingEpochsLoseNothingAndALoggedClusterComesB
       mgraph({"eval", "--connect", "127.0.0.1:" + std::to_string(again), "--script", file("r.mgscript", reads)}, &rc);
   EXPECT_EQ(after, before);
   stop_all();
+  // The restarted coordinator logged running its log again, up to its last epoch.
+  const std::string key = "event=recovery_start last_epoch=";
+  const std::size_t at = n1_.printed.find(key);
+  ASSERT_NE(at, std::string::npos) << n1_.printed;
+  const std::string last = n1_.printed.substr(at + key.size(), n1_.printed.find('\n', at) - at - key.size());
+  EXPECT_NE(n1_.printed.find(" last_epoch=" + last + " seconds="), std::string::npos) << n1_.printed;
 }
 
 TEST_F(Service, ANodeKilledMidRunMakesTransactionsFailAtOnceNamingItsPartitionsAndNode) {

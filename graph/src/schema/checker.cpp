@@ -487,6 +487,11 @@ const char* timing_name(Timing timing) {
   return kNames[static_cast<int>(timing)];
 }
 
+const char* field_kind_name(FieldKind kind) {
+  static constexpr const char* kNames[] = {"state", "derived", "effect", "member"};
+  return kNames[static_cast<int>(kind)];
+}
+
 const char* agg_name(AggOp op) {
   static constexpr const char* kNames[] = {"count", "sum", "avg", "min", "max", "any", "every"};
   return kNames[static_cast<int>(op)];

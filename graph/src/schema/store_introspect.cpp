@@ -2,6 +2,7 @@
 
 #include "mgraph/graph/schema/store.hpp"
 
+#include "mgraph/graph/assert.hpp"
 #include "mgraph/graph/json.hpp"
 
 namespace mgraph::schema {
@@ -56,6 +57,28 @@ Store::NodeField Store::field_at(NodeId n) const {
       out.field = &e.fields[f];
       break;
     }
+  }
+  return out;
+}
+
+Store::NodeView Store::describe(NodeId n) const {
+  MG_ASSERT(n < graph_.node_count());
+  NodeView out;
+  const NodeField f = field_at(n);
+  out.name = display_name(n);
+  out.record = f.record;
+  out.value = graph_.committed(n);
+  out.version = version(n);
+  out.mirror = graph_.is_mirror(n);
+  out.lazy = graph_.is_lazy(n);
+  const std::span<const NodeId> inputs = graph_.dependencies(n);
+  out.inputs.assign(inputs.begin(), inputs.end());
+  if (f.field != nullptr) {
+    out.kind = field_kind_name(f.field->kind);
+    out.line = f.field->loc.line;
+  } else {
+    // A mirror of a computed node holds no formula here: what the owner computes.
+    out.kind = graph_.is_variable(n) && !out.mirror ? "input" : "computed";
   }
   return out;
 }

@@ -7,7 +7,7 @@
 //   sequencer: epoch e = next; log (e, batch) durably if the batch changes anything
 //   sequencer ──(apply_atom, e, Batch bytes)──▶ driver ── BatchResult bytes ──▶ sequencer ──▶ client
 //   driver ◀──(partition_atom, request/reply bytes)──▶ each partition (partitioned.hpp)
-//   driver ──(outcome_atom, e, committed)──▶ sequencer   (epochs only, off the client's path)
+//   driver ──(outcome_atom, e, committed, reason)──▶ sequencer   (epochs only, off the client's path)
 //
 // A batch runs whole, in order, and leaves no transaction open: the next batch may be
 // another client's.
@@ -41,6 +41,7 @@ using outcome_atom = caf::atom_constant<caf::atom("mg_outcome")>;  ///< driver -
 using partition_atom = caf::atom_constant<caf::atom("mg_part")>;  ///< driver -> partition
 using flush_atom = caf::atom_constant<caf::atom("mg_flush")>;    ///< sequencer -> itself
 using cancel_atom = caf::atom_constant<caf::atom("mg_cancel")>;  ///< driver -> sequencer
+using inspect_atom = caf::atom_constant<caf::atom("mg_insp")>;  ///< admin -> partition (inspect.hpp)
 
 /// Whether a batch must be logged: it can change the documents or the revision history.
 /// Such a batch is an epoch: the sequencer numbers it.
@@ -62,6 +63,9 @@ struct EpochOutcome {
   /// Client transactions that shared the epoch (batching: 1 to transactions_max; 0 when
   /// replayed).
   std::size_t transactions = 0;
+  /// Aborted: the first failed op's error ("rejected: ..."), or why nothing of it applied;
+  /// empty when committed.
+  std::string reason;
 };
 /// Called on the sequencer's thread, once per epoch, in epoch order.
 using EpochObserver = std::function<void(const EpochOutcome&)>;
@@ -106,7 +110,9 @@ struct SchemaInfo {
 
 /// A partition's actor: answers (partition_atom, call, index, request bytes) with a
 /// message (partition_atom, call, index, reply bytes) to its sender
-/// (codec/partition_codec.hpp), one request at a time.
+/// (codec/partition_codec.hpp), one request at a time. Also answers the admin socket's
+/// (inspect_atom, record, field) and (inspect_atom, node ids) with inspect_field's and
+/// inspect_nodes' JSON (inspect.hpp), which read without computing anything.
 caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionServer> server);
 
 /// Partitions reached as actors (partition_actor), from a driver that may block: each
@@ -143,10 +149,11 @@ class ActorPartitions final : public PartitionSet {
 /// bytes) with one BatchResult's bytes per batch (run as one epoch: session/merge.hpp),
 /// and (schema_atom) with the schema's
 /// name, source and fingerprint. After (report_atom, actor) it also sends that actor
-/// (outcome_atom, epoch, committed) for every batch it runs that changes documents, and
-/// (cancel_atom, epoch, reason) for an epoch that did not commit because a partition was
-/// unavailable (an op failed with io_error: the others rolled it back), before it answers
-/// the batch. Over ActorPartitions it blocks while the partitions work: spawn it detached.
+/// (outcome_atom, epoch, committed, reason: EpochOutcome::reason) for every batch it runs
+/// that changes documents, and (cancel_atom, epoch, reason) for an epoch that did not
+/// commit because a partition was unavailable (an op failed with io_error: the others
+/// rolled it back), before it answers the batch. Over ActorPartitions it blocks while the
+/// partitions work: spawn it detached.
 caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                      std::shared_ptr<PartitionedDocuments> documents,
                                      SchemaInfo schema);

@@ -252,6 +252,9 @@ class Graph {
   std::string name(NodeId node) const;
   std::size_t node_count() const;
   bool is_variable(NodeId node) const;
+  /// Whether the node is a mirror (add_mirror): a variable holding another partition's
+  /// field, written only by resolve_mirror(). REQUIRES: node < node_count().
+  bool is_mirror(NodeId node) const;
   bool is_lazy(NodeId node) const;
   std::uint32_t height(NodeId node) const;
   std::span<const NodeId> dependencies(NodeId node) const;

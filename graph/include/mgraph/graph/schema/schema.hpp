@@ -45,6 +45,8 @@ enum class Timing : std::uint8_t { immediate, on_completion, conditional, tempor
 const char* timing_name(Timing timing);
 
 enum class FieldKind : std::uint8_t { state, derived, effect, member };
+/// "state", "derived", "effect", "member".
+const char* field_kind_name(FieldKind kind);
 enum class EffectKind : std::uint8_t { boolean, counter, queue };
 
 /// What a running formula sees. Implemented by the document store (graph formulas)

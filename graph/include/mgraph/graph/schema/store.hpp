@@ -106,6 +106,7 @@ class Store {
 
   const Schema& schema() const { return *schema_; }
   Graph& graph() { return graph_; }
+  const Graph& graph() const { return graph_; }
   const Placement& placement() const { return options_.placement; }
   /// Whether this Store computes record `id` (always, unless partitioned).
   bool owns(RecordId id) const { return options_.placement.owns(id); }
@@ -174,6 +175,25 @@ class Store {
   Result<std::vector<RecordId>> members(RecordId id, std::string_view relation) const;
   /// JSON: the field's value and each input with its value.
   Result<std::string> explain(RecordId id, std::string_view field);
+  /// What a node is and holds, read without computing anything, so it may be called at any
+  /// moment, inside a transaction too (the admin socket's explain and dot).
+  struct NodeView {
+    std::string name;        ///< "Entity#id.field" (display_name), else the graph's name
+    RecordId record = 0;     ///< the record it belongs to; 0: none
+    /// The field's kind (state, derived, effect, member); for a record's node that is no
+    /// field, "input" if the Store writes it (exists flag, relation, accumulator) and
+    /// "computed" if a formula does (aggregate, hidden node).
+    const char* kind = "input";
+    Value value;             ///< as of the last commit (Graph::committed)
+    std::uint64_t version = 0;
+    /// Another partition computes it (its record's owner); here it is a mirror.
+    bool mirror = false;
+    bool lazy = false;
+    std::uint32_t line = 0;  ///< the schema line defining the field; 0: no field
+    std::vector<NodeId> inputs;  ///< its dependencies (none for inputs and mirrors)
+  };
+  /// REQUIRES: node < graph().node_count().
+  NodeView describe(NodeId node) const;
   /// The graph in Graphviz dot.
   std::string dot();
 
