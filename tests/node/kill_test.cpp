@@ -43,6 +43,7 @@
 #include "mgraph/session/client.hpp"
 #include "support/child_process.hpp"
 #include "support/env.hpp"
+#include "support/node_processes.hpp"
 #include "support/prng.hpp"
 
 namespace mgraph::node {
@@ -73,19 +74,6 @@ constexpr const char* kSchema =
     "}\n"
     "entity Entry { amount: int = 0 }\n";
 
-/// A port from the OS, bound and released: the coordinator's peer port must stay the same
-/// across its restarts, because the other nodes were told it.
-int free_port() {
-  const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
-  socklen_t len = sizeof addr;
-  if (::getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
-  ::close(probe);
-  return ntohs(addr.sin_port);
-}
 
 /// The port a node printed before " (clients)".
 int client_port_of(ChildProcess& c) {
@@ -148,21 +136,12 @@ class Client {
 
 class KillNine : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    // As in the service tests: CAF 0.17 can leave a reference cycle of its own behind when
-    // a node stops while a peer is connected; the nodes keep every other ASan check.
-    const char* asan = std::getenv("ASAN_OPTIONS");
-    const std::string options = std::string(asan != nullptr ? asan : "") + ":detect_leaks=0";
-    ::setenv("ASAN_OPTIONS", options.c_str(), 1);
-  }
+  static void SetUpTestSuite() { mgraph::testing::no_leak_report_in_nodes(); }
   void SetUp() override {
-    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = fs::temp_directory_path() /
-           ("mgraph_kill_" + std::to_string(::getpid()) + "_" + test.substr(0, 20));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = mgraph::testing::fresh_test_dir("mgraph_kill");
     std::ofstream(dir_ / "schema.mgs") << kSchema;
-    peer_port_ = free_port();
+    // The coordinator's peer port stays the same across its restarts: the others were told it.
+    peer_port_ = mgraph::testing::free_loopback_port();
     ASSERT_GT(peer_port_, 0);
     // n1 coordinates and hosts partition 0, n2 partitions 1 and 2, n3 partition 3.
     std::ofstream(dir_ / "cluster.toml")

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/child_process.hpp"
+#include "support/node_processes.hpp"
 
 namespace mgraph::node {
 namespace {
@@ -44,20 +45,9 @@ int port_of(ChildProcess& c, const std::string& what) {
 
 class PeerTls : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    // As in node.Service: under AddressSanitizer the nodes keep its error checks but not
-    // LeakSanitizer's exit report, since CAF 0.17's middleman can leave a reference cycle
-    // when a node stops while a peer is connected (CAF's own objects only).
-    const char* asan = std::getenv("ASAN_OPTIONS");
-    const std::string options = std::string(asan != nullptr ? asan : "") + ":detect_leaks=0";
-    ::setenv("ASAN_OPTIONS", options.c_str(), 1);
-  }
+  static void SetUpTestSuite() { mgraph::testing::no_leak_report_in_nodes(); }
   void SetUp() override {
-    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = fs::temp_directory_path() /
-           ("mgraph_tls_" + std::to_string(::getpid()) + "_" + test.substr(0, 20));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = mgraph::testing::fresh_test_dir("mgraph_tls");
     fs::copy_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs", dir_ / "schema.mgs");
   }
   void TearDown() override {

@@ -32,6 +32,7 @@
 #include "support/child_process.hpp"
 #include "support/http_get.hpp"
 #include "support/metrics_text.hpp"
+#include "support/node_processes.hpp"
 
 namespace mgraph::node {
 namespace {
@@ -59,23 +60,6 @@ std::string find_program(const std::string& program) {
 constexpr const char* kMissing =
     " is not installed: it comes with the Debian package prometheus, which scripts/setup.sh "
     "installs (apt-get install prometheus)";
-
-/// A port nobody listens on now: bound to 0, read, released (for a program that takes a
-/// port only as an argument).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  if (fd >= 0) ::close(fd);
-  return port;
-}
 
 /// A Prometheus server in a child process, its output in a log file; stopped (SIGTERM, then
 /// SIGKILL after 10 s) however the test ends.
@@ -238,14 +222,6 @@ int metrics_port_of(const ChildProcess& c) {
   return at == std::string::npos ? 0 : std::atoi(c.printed.c_str() + at + key.size());
 }
 
-/// For the nodes this process starts, as node.Service does: CAF 0.17 may leave a reference
-/// cycle when a node stops while a peer is connected (indirect leaks, all CAF's), so the
-/// nodes under AddressSanitizer skip LeakSanitizer's exit report; this process keeps it.
-void nodes_without_leak_report() {
-  const char* asan = std::getenv("ASAN_OPTIONS");
-  const std::string options = std::string(asan != nullptr ? asan : "") + ":detect_leaks=0";
-  ::setenv("ASAN_OPTIONS", options.c_str(), 1);
-}
 
 /// A small schema, and a configuration of two nodes serving it: n1 coordinates and hosts
 /// partition 0, n2 hosts partitions 1 and 2.
@@ -268,7 +244,7 @@ partitions = [1, 2]
 /// hosts partitions 1 and 2 and serves the client. Both serve /metrics on OS-chosen ports.
 class Metrics : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { nodes_without_leak_report(); }
+  static void SetUpTestSuite() { mgraph::testing::no_leak_report_in_nodes(); }
   void SetUp() override {
     const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     dir_ = fs::temp_directory_path() /
@@ -396,7 +372,7 @@ TEST_F(Metrics, ARealPrometheusServerScrapesWhatTheNodesCounted) {
   const std::string config =
       write("prometheus.yml",
             prometheus_config({n1, n2}, kSource / "cluster-configs" / "prometheus-rules.yml"));
-  const int port = free_port();
+  const int port = mgraph::testing::free_loopback_port();
   ASSERT_GT(port, 0);
   PrometheusServer server(prometheus, config, dir_ / "tsdb", dir_ / "prometheus.log", port);
   ASSERT_TRUE(server.started());
@@ -529,7 +505,7 @@ TEST_F(Metrics, EveryMetricTheDashboardAndRulesNameIsExportedByARunningNode) {
 
 TEST(NodeWithoutItsCoordinator, ShowsItsPeerDownAndCountsTheRequestsItRefuses) {
   // n2 alone: its coordinator never comes, so it is not ready and refuses clients.
-  nodes_without_leak_report();
+  mgraph::testing::no_leak_report_in_nodes();
   const fs::path dir =
       fs::temp_directory_path() / ("mgraph_prometheus_alone_" + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -537,7 +513,7 @@ TEST(NodeWithoutItsCoordinator, ShowsItsPeerDownAndCountsTheRequestsItRefuses) {
   std::ofstream(dir / "schema.mgs") << kSchema;
   std::ofstream(dir / "cluster.toml") << kConfig;
   std::ofstream(dir / "s.mgscript") << "create A a x=1\ncommit\n";
-  const int nobody = free_port();  // where n1 would be
+  const int nobody = mgraph::testing::free_loopback_port();  // where n1 would be
   ChildProcess n2 = ChildProcess::spawn(
       {MGRAPHD_BINARY, "--config", (dir / "cluster.toml").string(), "--node", "n2", "--peer",
        "n1=127.0.0.1:" + std::to_string(nobody), "--metrics", "127.0.0.1:0"});

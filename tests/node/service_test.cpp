@@ -32,6 +32,7 @@
 #include "support/child_process.hpp"
 #include "support/dot_graph.hpp"
 #include "support/metrics_scrape.hpp"
+#include "support/node_processes.hpp"
 #include "support/prng.hpp"
 #include "support/schema_gen.hpp"
 #include "support/env.hpp"
@@ -73,23 +74,8 @@ std::string three_nodes(const std::string& schema, int n1_port = 0,
 
 class Service : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    // The nodes under AddressSanitizer keep its error checks but not LeakSanitizer's exit
-    // report: CAF 0.17's middleman can leave its broker, the proxies of a peer and the
-    // actors they name in a reference cycle when a node stops while a peer is connected
-    // (only indirect leaks, all CAF's, about 1 run in 20). The test process itself and every
-    // other test keep leak detection.
-    const char* asan = std::getenv("ASAN_OPTIONS");
-    const std::string options = std::string(asan != nullptr ? asan : "") + ":detect_leaks=0";
-    ::setenv("ASAN_OPTIONS", options.c_str(), 1);
-  }
-  void SetUp() override {
-    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = fs::temp_directory_path() /
-           ("mgraph_service_" + std::to_string(::getpid()) + "_" + test.substr(0, 20));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  static void SetUpTestSuite() { mgraph::testing::no_leak_report_in_nodes(); }
+  void SetUp() override { dir_ = mgraph::testing::fresh_test_dir("mgraph_service"); }
   void TearDown() override {
     for (ChildProcess* c : {&n1_, &n2_, &n3_}) {
       if (c->pid > 0) {
@@ -640,16 +626,9 @@ TEST_F(Service, ANodeOfAnotherClusterOrPointedAtTheWrongNodeIsRefused) {
 }
 
 TEST_F(Service, ANodeStartedBeforeItsCoordinatorRetriesUntilItAppears) {
-  // A port from the OS for n1: bound, read, released, then given to n1 in the file.
-  const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const int port = ntohs(addr.sin_port);
-  ::close(probe);
+  // A port from the OS for n1, given to n1 in the file.
+  const int port = mgraph::testing::free_loopback_port();
+  ASSERT_GT(port, 0);
   file("schema.mgs", "entity A { x: int = 0  y: int = x * 2 }\n");
   // n3 hosts nothing and stays down: the documents need only n1 and n2.
   const std::string config =

@@ -1,0 +1,59 @@
+#pragma once
+// What the tests that start mgraphd processes share: a directory of their own, a port from
+// the OS for a program that takes one only as an argument, and the sanitizer options the
+// nodes inherit.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace mgraph::testing {
+
+/// Under AddressSanitizer the nodes a test starts keep its error checks but not
+/// LeakSanitizer's exit report: CAF 0.17's middleman can leave its broker, the proxies of a
+/// peer and the actors they name in a reference cycle when a node stops while a peer is
+/// connected (indirect leaks, all CAF's, about 1 run in 20). The test process itself keeps
+/// leak detection: the option is read by each process as it starts. Call from
+/// SetUpTestSuite, before any node starts.
+inline void no_leak_report_in_nodes() {
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  const std::string options = std::string(asan != nullptr ? asan : "") + ":detect_leaks=0";
+  ::setenv("ASAN_OPTIONS", options.c_str(), 1);
+}
+
+/// A port nobody listens on now: bound to 0 on 127.0.0.1, read, released (0 on failure).
+/// For a program that takes a port only as an argument, or one that must keep its port
+/// across a restart; another process could take it in between, and the test then fails.
+inline int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  if (fd >= 0) ::close(fd);
+  return port;
+}
+
+/// An empty directory for the running test: PREFIX_PID_NAME (the test's name cut to 20
+/// characters), removed first if a killed run left it.
+inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
+  const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    (prefix + "_" + std::to_string(::getpid()) + "_" + test.substr(0, 20));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace mgraph::testing
