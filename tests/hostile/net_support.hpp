@@ -156,4 +156,33 @@ inline std::string basp_header(std::uint32_t payload_len, unsigned char operatio
   return h;
 }
 
+/// A stand-in for CAF behind the peer guard: listens on 127.0.0.1 at a port the OS
+/// chooses.
+struct Upstream {
+  int listener = -1;
+  std::uint16_t port = 0;
+  int wait_ms;  ///< bound of accept()
+  explicit Upstream(int wait) : wait_ms(wait) {
+    listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::listen(listener, 16) == 0 &&
+        ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port = ntohs(addr.sin_port);
+    }
+  }
+  ~Upstream() { ::close(listener); }
+  Upstream(const Upstream&) = delete;
+  Upstream& operator=(const Upstream&) = delete;
+  /// The next connection the guard makes; -1 if none within wait_ms.
+  int accept() const {
+    pollfd pfd{listener, POLLIN, 0};
+    if (::poll(&pfd, 1, wait_ms) <= 0) return -1;
+    return ::accept(listener, nullptr, nullptr);
+  }
+};
+
 }  // namespace mgraph::hostile

@@ -58,30 +58,6 @@ TEST(BaspFrameReader, SkipsPayloadsSoTheNextHeaderIsTheOneChecked) {
   EXPECT_FALSE(r.feed(fine.data(), fine.size()));
 }
 
-/// A stand-in for CAF: listens on 127.0.0.1 at a port the OS chooses.
-struct Upstream {
-  int listener = -1;
-  std::uint16_t port = 0;
-  Upstream() {
-    listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        ::listen(listener, 16) == 0 &&
-        ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port = ntohs(addr.sin_port);
-    }
-  }
-  ~Upstream() { ::close(listener); }
-  /// The next connection the guard makes; -1 if none within kWaitMs.
-  int accept() const {
-    pollfd pfd{listener, POLLIN, 0};
-    if (::poll(&pfd, 1, kWaitMs) <= 0) return -1;
-    return ::accept(listener, nullptr, nullptr);
-  }
-};
 
 /// Reads exactly `n` bytes from `fd` within kWaitMs; fewer if it closes or goes silent.
 std::string read_exactly(int fd, std::size_t n) {
@@ -107,7 +83,7 @@ std::unique_ptr<PeerGuard> start_guard(const Upstream& up, PeerGuardOptions opti
 }
 
 TEST(PeerGuard, RelaysFramesBothWaysUnchanged) {
-  Upstream up;
+  Upstream up(kWaitMs);
   ASSERT_NE(up.port, 0);
   std::unique_ptr<PeerGuard> guard = start_guard(up);
   ASSERT_TRUE(guard);
@@ -133,7 +109,7 @@ TEST(PeerGuard, RelaysFramesBothWaysUnchanged) {
 }
 
 TEST(PeerGuard, AnOversizedClaimClosesBothSidesBeforeCafSeesIt) {
-  Upstream up;
+  Upstream up(kWaitMs);
   std::unique_ptr<PeerGuard> guard = start_guard(up);
   ASSERT_TRUE(guard);
   for (const std::uint32_t claim : {kMax + 1, 200'000'000u, 0xFFFFFFFFu}) {
@@ -156,7 +132,7 @@ TEST(PeerGuard, AnOversizedClaimClosesBothSidesBeforeCafSeesIt) {
 }
 
 TEST(PeerGuard, FramesThatNeverCompleteAreClosedAfterTheFrameTime) {
-  Upstream up;
+  Upstream up(kWaitMs);
   PeerGuardOptions options;
   options.frame_time_max = std::chrono::milliseconds(200);
   std::unique_ptr<PeerGuard> guard = start_guard(up, options);
@@ -187,7 +163,7 @@ TEST(PeerGuard, FramesThatNeverCompleteAreClosedAfterTheFrameTime) {
 }
 
 TEST(PeerGuard, ConnectionsBeyondTheMaximumAreTurnedAway) {
-  Upstream up;
+  Upstream up(kWaitMs);
   PeerGuardOptions options;
   options.connections_max = 2;
   std::unique_ptr<PeerGuard> guard = start_guard(up, options);
@@ -216,7 +192,7 @@ TEST(PeerGuard, ConnectionsBeyondTheMaximumAreTurnedAway) {
 TEST(PeerGuard, ACafThatIsGoneClosesThePeersConnection) {
   std::unique_ptr<PeerGuard> guard;
   {
-    Upstream up;
+    Upstream up(kWaitMs);
     guard = start_guard(up);
     ASSERT_TRUE(guard);
   }  // nothing listens at the inner port any more

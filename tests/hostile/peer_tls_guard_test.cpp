@@ -64,29 +64,6 @@ const Certs& certs() {
   return made;
 }
 
-/// A stand-in for CAF: listens on 127.0.0.1 at a port the OS chooses.
-struct Upstream {
-  int listener = -1;
-  std::uint16_t port = 0;
-  Upstream() {
-    listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        ::listen(listener, 16) == 0 &&
-        ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port = ntohs(addr.sin_port);
-    }
-  }
-  ~Upstream() { ::close(listener); }
-  int accept() const {
-    pollfd pfd{listener, POLLIN, 0};
-    if (::poll(&pfd, 1, kWaitMs) <= 0) return -1;
-    return ::accept(listener, nullptr, nullptr);
-  }
-};
 
 /// A blocking TLS client of the test (each read and write bounded by kWaitMs).
 class TlsClient {
@@ -160,7 +137,7 @@ std::unique_ptr<PeerGuard> start_tls_guard(const Upstream& up, std::vector<std::
 
 TEST(PeerTlsGuard, AnAuthenticatedPeersFramesPassButAnOversizedClaimIsStillClosed) {
   ASSERT_TRUE(certs().ok());
-  Upstream up;
+  Upstream up(kWaitMs);
   std::vector<std::string> reports;  // written by the guard's thread until it stops
   std::unique_ptr<PeerGuard> guard = start_tls_guard(up, &reports);
   ASSERT_TRUE(guard);
@@ -192,7 +169,7 @@ TEST(PeerTlsGuard, AnAuthenticatedPeersFramesPassButAnOversizedClaimIsStillClose
 
 TEST(PeerTlsGuard, APeerWithAnotherCasCertificateOrWithoutTlsGetsNoByteToCaf) {
   ASSERT_TRUE(certs().ok());
-  Upstream up;
+  Upstream up(kWaitMs);
   std::vector<std::string> reports;
   std::unique_ptr<PeerGuard> guard = start_tls_guard(up, &reports);
   ASSERT_TRUE(guard);
