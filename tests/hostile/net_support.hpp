@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -154,6 +155,21 @@ inline std::string basp_header(std::uint32_t payload_len, unsigned char operatio
   for (int i = 0; i < 4; ++i) h[4 + i] = static_cast<char>(payload_len >> (24 - 8 * i));
   h[15] = 3;  // operation_data: any
   return h;
+}
+
+/// Reads exactly `n` bytes from `fd`, each wait at most `wait_ms`; fewer if it closes or
+/// goes silent.
+inline std::string read_exactly(int fd, std::size_t n, int wait_ms) {
+  std::string got;
+  char buf[4096];
+  while (got.size() < n) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, wait_ms) <= 0) break;
+    const ssize_t r = ::recv(fd, buf, std::min(sizeof buf, n - got.size()), 0);
+    if (r <= 0) break;
+    got.append(buf, static_cast<std::size_t>(r));
+  }
+  return got;
 }
 
 /// A stand-in for CAF behind the peer guard: listens on 127.0.0.1 at a port the OS

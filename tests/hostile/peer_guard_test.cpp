@@ -58,21 +58,6 @@ TEST(BaspFrameReader, SkipsPayloadsSoTheNextHeaderIsTheOneChecked) {
   EXPECT_FALSE(r.feed(fine.data(), fine.size()));
 }
 
-
-/// Reads exactly `n` bytes from `fd` within kWaitMs; fewer if it closes or goes silent.
-std::string read_exactly(int fd, std::size_t n) {
-  std::string got;
-  char buf[4096];
-  while (got.size() < n) {
-    pollfd pfd{fd, POLLIN, 0};
-    if (::poll(&pfd, 1, kWaitMs) <= 0) break;
-    const ssize_t r = ::recv(fd, buf, std::min(sizeof buf, n - got.size()), 0);
-    if (r <= 0) break;
-    got.append(buf, static_cast<std::size_t>(r));
-  }
-  return got;
-}
-
 std::unique_ptr<PeerGuard> start_guard(const Upstream& up, PeerGuardOptions options = {}) {
   options.host = "127.0.0.1";
   options.inner_port = up.port;
@@ -96,10 +81,10 @@ TEST(PeerGuard, RelaysFramesBothWaysUnchanged) {
   for (int i = 0; frames.size() < 100'000; ++i)
     frames += basp_header(100) + std::string(100, static_cast<char>('a' + i % 26));
   ASSERT_TRUE(send_all(client, frames));
-  EXPECT_EQ(read_exactly(caf, frames.size()), frames);
+  EXPECT_EQ(read_exactly(caf, frames.size(), kWaitMs), frames);
   const std::string answer(200'000, 'r');  // the other way: not parsed, passed on
   ASSERT_TRUE(send_all(caf, answer));
-  EXPECT_EQ(read_exactly(client, answer.size()), answer);
+  EXPECT_EQ(read_exactly(client, answer.size(), kWaitMs), answer);
   EXPECT_EQ(guard->counts().accepted, 1u);
   EXPECT_EQ(guard->counts().oversized, 0u);
   // CAF closes: the guard closes the peer's side too.
@@ -119,7 +104,7 @@ TEST(PeerGuard, AnOversizedClaimClosesBothSidesBeforeCafSeesIt) {
     // A legitimate frame first, passed on; then the forged header, never passed on.
     const std::string first = basp_header(10) + std::string(10, 'x');
     ASSERT_TRUE(send_all(client, first));
-    ASSERT_EQ(read_exactly(caf, first.size()), first);
+    ASSERT_EQ(read_exactly(caf, first.size(), kWaitMs), first);
     send_all(client, basp_header(claim));
     std::string leaked;
     EXPECT_TRUE(closed_within(caf, kWaitMs, &leaked)) << claim;
@@ -153,10 +138,10 @@ TEST(PeerGuard, FramesThatNeverCompleteAreClosedAfterTheFrameTime) {
   const int client = connect_loopback(guard->port());
   const int caf = up.accept();
   ASSERT_TRUE(send_all(client, basp_header(0)));
-  ASSERT_EQ(read_exactly(caf, 32).size(), 32u);
+  ASSERT_EQ(read_exactly(caf, 32, kWaitMs).size(), 32u);
   EXPECT_FALSE(closed_within(client, 600)) << "closed while idle between frames";
   ASSERT_TRUE(send_all(client, basp_header(0)));
-  EXPECT_EQ(read_exactly(caf, 32).size(), 32u);
+  EXPECT_EQ(read_exactly(caf, 32, kWaitMs).size(), 32u);
   EXPECT_EQ(guard->counts().too_slow, 3u);
   ::close(caf);
   ::close(client);
@@ -185,7 +170,7 @@ TEST(PeerGuard, ConnectionsBeyondTheMaximumAreTurnedAway) {
   const int caf = up.accept();
   ASSERT_GE(caf, 0);
   ASSERT_TRUE(send_all(fourth, basp_header(0)));
-  EXPECT_EQ(read_exactly(caf, 32).size(), 32u);
+  EXPECT_EQ(read_exactly(caf, 32, kWaitMs).size(), 32u);
   for (int fd : {cafs[0], cafs[1], clients[1], fourth, caf}) ::close(fd);
 }
 

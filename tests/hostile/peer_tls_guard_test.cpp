@@ -64,7 +64,6 @@ const Certs& certs() {
   return made;
 }
 
-
 /// A blocking TLS client of the test (each read and write bounded by kWaitMs).
 class TlsClient {
  public:
@@ -110,19 +109,6 @@ class TlsClient {
   bool connected_ = false;
 };
 
-std::string read_exactly(int fd, std::size_t n) {
-  std::string got;
-  char buf[4096];
-  while (got.size() < n) {
-    pollfd pfd{fd, POLLIN, 0};
-    if (::poll(&pfd, 1, kWaitMs) <= 0) break;
-    const ssize_t r = ::recv(fd, buf, std::min(sizeof buf, n - got.size()), 0);
-    if (r <= 0) break;
-    got.append(buf, static_cast<std::size_t>(r));
-  }
-  return got;
-}
-
 std::unique_ptr<PeerGuard> start_tls_guard(const Upstream& up, std::vector<std::string>* reports) {
   PeerGuardOptions options;
   options.host = "127.0.0.1";
@@ -151,7 +137,7 @@ TEST(PeerTlsGuard, AnAuthenticatedPeersFramesPassButAnOversizedClaimIsStillClose
   for (int i = 0; frames.size() < 200'000; ++i)
     frames += basp_header(100) + std::string(100, static_cast<char>('a' + i % 26));
   ASSERT_TRUE(client.write(frames));
-  EXPECT_EQ(read_exactly(caf, frames.size()), frames);  // decrypted, unchanged
+  EXPECT_EQ(read_exactly(caf, frames.size(), kWaitMs), frames);  // decrypted, unchanged
   const std::string answer(300'000, 'r');
   ASSERT_TRUE(send_all(caf, answer));
   EXPECT_EQ(client.read(answer.size()), answer);  // encrypted back

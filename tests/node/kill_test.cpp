@@ -153,12 +153,7 @@ class KillNine : public ::testing::Test {
     seed_ = mgraph::testing::env_u64("MGRAPH_KILL_SEED", 1);
   }
   void TearDown() override {
-    for (ChildProcess* c : {&n1_, &n2_, &n3_}) {
-      if (c->pid > 0) {
-        ::kill(c->pid, SIGKILL);
-        c->finish(kSilenceMs);
-      }
-    }
+    mgraph::testing::kill_all({&n1_, &n2_, &n3_}, kSilenceMs);
     fs::remove_all(dir_);
   }
 

@@ -51,12 +51,7 @@ class PeerTls : public ::testing::Test {
     fs::copy_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs", dir_ / "schema.mgs");
   }
   void TearDown() override {
-    for (ChildProcess* c : {&n1_, &n2_}) {
-      if (c->pid > 0) {
-        ::kill(c->pid, SIGKILL);
-        c->finish(kSilenceMs);
-      }
-    }
+    mgraph::testing::kill_all({&n1_, &n2_}, kSilenceMs);
     fs::remove_all(dir_);
   }
 

@@ -77,12 +77,7 @@ class Service : public ::testing::Test {
   static void SetUpTestSuite() { mgraph::testing::no_leak_report_in_nodes(); }
   void SetUp() override { dir_ = mgraph::testing::fresh_test_dir("mgraph_service"); }
   void TearDown() override {
-    for (ChildProcess* c : {&n1_, &n2_, &n3_}) {
-      if (c->pid > 0) {
-        ::kill(c->pid, SIGKILL);
-        c->finish(kSilenceMs);
-      }
-    }
+    mgraph::testing::kill_all({&n1_, &n2_, &n3_}, kSilenceMs);
     fs::remove_all(dir_);
   }
 

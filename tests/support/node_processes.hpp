@@ -1,9 +1,10 @@
 #pragma once
 // What the tests that start mgraphd processes share: a directory of their own, a port from
-// the OS for a program that takes one only as an argument, and the sanitizer options the
-// nodes inherit.
+// the OS for a program that takes one only as an argument, the sanitizer options the
+// nodes inherit, and killing what is left at the end.
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,7 +12,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
+
+#include "support/child_process.hpp"
 
 namespace mgraph::testing {
 
@@ -54,6 +58,16 @@ inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+/// Kills each process still running (SIGKILL) and reaps it: what a test leaves at its end.
+inline void kill_all(std::initializer_list<ChildProcess*> processes, int silence_ms) {
+  for (ChildProcess* c : processes) {
+    if (c->pid <= 0) continue;
+    ::kill(c->pid, SIGKILL);
+    c->finish(silence_ms);
+    c->pid = -1;
+  }
 }
 
 }  // namespace mgraph::testing
