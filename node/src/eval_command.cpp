@@ -18,6 +18,7 @@
 #include "client_login.hpp"
 #include "command_line.hpp"
 #include "mgraph/codec/client_rpc.hpp"
+#include "mgraph/codec/resending_backend.hpp"
 #include "mgraph/graph/json.hpp"
 #include "mgraph/graph/schema/parser.hpp"
 #include "mgraph/graph/schema/schema.hpp"
@@ -356,9 +357,22 @@ int run_connected(const EvalOptions& options, std::istream& in, std::istream& sc
     err << "mgraph: " << s.message() << "\n";
     return 2;
   }
-  auto connection = codec::ClientConnection::connect(host, port, kConnectTimeout, options.token);
-  if (!connection.is_ok()) {
-    const Status& s = connection.status();
+  // A batch whose answer is lost (the coordinator restarting, a connection dropped) is
+  // sent again with the same transaction id: the cluster answers an id it has seen with
+  // its first outcome, so the script goes on and nothing runs twice.
+  codec::ResendOptions resend;
+  resend.patience = options.resend_patience;
+  resend.on_resend = [&err](const Status& why, std::chrono::milliseconds pause) {
+    err << "mgraph: no answer from the cluster (" << why.message() << "); sending again in "
+        << pause.count() << " ms\n";
+  };
+  codec::ResendingBackend backend(
+      [host, port, token = options.token] {
+        return codec::ClientConnection::connect(host, port, kConnectTimeout, token);
+      },
+      std::move(resend));
+  // The first connection fails the run at once: a wrong address is not waited for.
+  if (Status s = backend.open(); !s.is_ok()) {
     if (refused(s)) {
       err << "mgraph: " << options.connect << ": " << client_failure(s, !options.token.empty())
           << "\n";
@@ -368,7 +382,6 @@ int run_connected(const EvalOptions& options, std::istream& in, std::istream& sc
         << "\n";
     return 3;
   }
-  codec::RemoteBackend backend(**connection);
   ConnectedLines lines(backend, {.echo_transitions = options.interactive || options.echo_commits},
                        !options.token.empty(), err);
   return run_lines(options, lines, in, script, out);

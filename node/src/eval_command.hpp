@@ -5,6 +5,7 @@
 // (session/persistent_session.hpp). `mgraph eval --connect HOST:PORT [--script FILE] [-i]`
 // runs the same commands on a cluster, which prints the same bytes.
 
+#include <chrono>
 #include <cstdint>
 #include <iosfwd>
 #include <string>
@@ -22,6 +23,9 @@ struct EvalOptions {
   std::string connect;
   /// With connect: the client token to log in with (empty: none; unused embedded).
   std::string token;
+  /// With connect: how long a batch whose answer was lost is sent again (same transaction
+  /// id) before the run stops with exit code 3 (0: never sent again).
+  std::chrono::milliseconds resend_patience{30'000};
   /// Answer commit, undo and redo with a line (the REPL always does).
   bool echo_commits = false;
 };

@@ -42,6 +42,16 @@ int main(int argc, char** argv) {
   eval_cmd->add_flag("--echo-commits", eval.echo_commits,
                      "Answer commit, undo and redo with {\"commit\":REVISION,\"changed\":N} "
                      "(the REPL always does)");
+  eval_cmd
+      ->add_option_function<double>(
+          "--resend-patience",
+          [&eval](double seconds) {
+            eval.resend_patience = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+          },
+          "With --connect: seconds a batch whose answer was lost (a coordinator restarting, a "
+          "dropped connection) is sent again with the same transaction id before the run "
+          "stops (default 30; 0: never)")
+      ->check(CLI::Range(0.0, 86400.0));
   eval_cmd->add_option("--script", eval.script_path,
                        "Script file, one command per line (default: stdin)");
   eval_cmd->add_flag("--interactive,-i", eval.interactive, "Read-eval-print loop with history");

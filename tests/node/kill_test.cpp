@@ -380,6 +380,28 @@ TEST_F(KillNine, AStoppedNodeIsCalledUnavailableAndRejoinsWhenItGoesOn) {
   EXPECT_EQ(total, 2);
 }
 
+TEST_F(KillNine, AShellScriptGoesOnAcrossAKilledCoordinatorAndRunsEachTransactionOnce) {
+  const int port = start();
+  ASSERT_GT(port, 0) << n1_.printed << n2_.printed << n3_.printed;
+  ChildProcess shell = ChildProcess::spawn(
+      {MGRAPH_BINARY, "eval", "--connect", "127.0.0.1:" + std::to_string(port), "--echo-commits"}, true);
+  const std::string first = "create Ledger L\ncreate Entry e1\nlink e1.ledger L\nupdate e1 amount=1\ncommit\n";
+  ASSERT_EQ(::write(shell.in, first.data(), first.size()), static_cast<ssize_t>(first.size()));
+  ASSERT_TRUE(shell.read_until("{\"commit\":", kSilenceMs)) << shell.printed;
+  kill_nine("n1");
+  // Sent while the coordinator is down: the shell says it has no answer and sends again.
+  const std::string second = "create Entry e2\nlink e2.ledger L\nupdate e2 amount=1\ncommit\n";
+  ASSERT_EQ(::write(shell.in, second.data(), second.size()), static_cast<ssize_t>(second.size()));
+  ASSERT_TRUE(shell.read_until("sending again in", kSilenceMs)) << shell.printed;
+  launch("n1");
+  const std::string reads = "get L.total\n";
+  ASSERT_EQ(::write(shell.in, reads.data(), reads.size()), static_cast<ssize_t>(reads.size()));
+  shell.close_input();
+  EXPECT_EQ(shell.finish(kSilenceMs), 0) << shell.printed;
+  // Both transactions applied once: the total counts two entries.
+  EXPECT_NE(shell.printed.find("{\"get\":\"L.total\",\"value\":2,"), std::string::npos) << shell.printed;
+}
+
 TEST_F(KillNine, ANodeKilledAndRestartedUnderLoadLosesNoAcknowledgedTransaction) {
   run_with_kills("n2");
 }

@@ -404,8 +404,11 @@ TEST_F(Service, TheAdminSocketExplainsDrawsDrainsAndSetsTheLogLevel) {
   EXPECT_NE(answer.find("\"draining\":true,\"in_flight\":0,\"drained\":true"), std::string::npos) << answer;
   EXPECT_TRUE(n1_.read_until("event=drained", kSilenceMs)) << n1_.printed;
   const std::string get = file("get.mgscript", "get #1.discount\n");
-  std::vector<std::string> eval{"eval", "--connect", "127.0.0.1:" + std::to_string(n1_client), "--script", get};
-  ChildProcess refused = ChildProcess::spawn({MGRAPH_BINARY, eval[0], eval[1], eval[2], eval[3], eval[4]}, true);
+  // Without resends: a client that resends waits for the drained node's return instead.
+  ChildProcess refused = ChildProcess::spawn({MGRAPH_BINARY, "eval", "--connect",
+                                              "127.0.0.1:" + std::to_string(n1_client),
+                                              "--resend-patience", "0", "--script", get},
+                                             true);
   EXPECT_EQ(refused.finish(kSilenceMs), 3) << refused.printed;
   EXPECT_NE(refused.printed.find("unavailable: node draining"), std::string::npos) << refused.printed;
   const std::string served = mgraph({"eval", "--connect", to, "--script", get}, &rc);
@@ -620,7 +623,7 @@ TEST_F(Service, ANodeOfAnotherClusterOrPointedAtTheWrongNodeIsRefused) {
       << misled.printed;
 }
 
-TEST_F(Service, ANodeStartedBeforeItsCoordinatorRetriesUntilItAppears) {
+TEST_F(Service, ANodeStartedBeforeItsCoordinatorAndItsClientsWaitUntilItAppears) {
   // A port from the OS for n1, given to n1 in the file.
   const int port = mgraph::testing::free_loopback_port();
   ASSERT_GT(port, 0);
@@ -633,15 +636,20 @@ TEST_F(Service, ANodeStartedBeforeItsCoordinatorRetriesUntilItAppears) {
   const int client = port_of(n2_, "(clients)");
   ASSERT_GT(client, 0) << n2_.printed;
   const std::string script = file("s.mgscript", "create A a x=4\ncommit\nget a.y\n");
+  const std::string address = "127.0.0.1:" + std::to_string(client);
   int rc = 0;
-  mgraph({"eval", "--connect", "127.0.0.1:" + std::to_string(client), "--script", script}, &rc);
-  EXPECT_EQ(rc, 3);
+  // A client that does not resend stops at once.
+  std::string out = mgraph({"eval", "--connect", address, "--resend-patience", "0", "--script", script}, &rc);
+  EXPECT_EQ(rc, 3) << out;
+  // One that does waits, saying so, and goes on once the coordinator is there.
+  ChildProcess waiting = ChildProcess::spawn({MGRAPH_BINARY, "eval", "--connect", address, "--script", script}, true);
+  ASSERT_TRUE(waiting.read_until("sending again in", kSilenceMs)) << waiting.printed;
+  EXPECT_NE(waiting.printed.find("mgraph: no answer from the cluster ("), std::string::npos) << waiting.printed;
   n1_ = ChildProcess::spawn(node(config, "n1"), true);
-  ASSERT_TRUE(n2_.read_until(": ready", kSilenceMs)) << n2_.printed << n1_.printed;
-  const std::string out = mgraph(
-      {"eval", "--connect", "127.0.0.1:" + std::to_string(client), "--script", script}, &rc);
-  EXPECT_EQ(rc, 0);
-  EXPECT_EQ(out, "{\"get\":\"a.y\",\"value\":8,\"version\":1,\"revision\":1}\n");
+  EXPECT_EQ(waiting.finish(kSilenceMs), 0) << waiting.printed;
+  EXPECT_NE(waiting.printed.find("{\"get\":\"a.y\",\"value\":8,\"version\":1,\"revision\":1}\n"),
+            std::string::npos) << waiting.printed;
+  EXPECT_TRUE(n2_.read_until(": ready", kSilenceMs)) << n2_.printed << n1_.printed;
   for (ChildProcess* c : {&n2_, &n1_}) {
     ::kill(c->pid, SIGTERM);
     EXPECT_EQ(c->finish(kSilenceMs), 0) << c->printed;

@@ -218,6 +218,37 @@ TEST(ResendingBackend, AScriptGoesOnAcrossAServerStartedAgainOnItsPort) {
   EXPECT_EQ(second.txns, (std::vector<session::TxnId>{{5, 2}}));
 }
 
+TEST(ResendingBackend, ARefusedLoginIsNotRetriedAndEveryResendIsAnnounced) {
+  FakeTime time;
+  int connects = 0;
+  ResendingBackend refused(
+      [&]() -> Result<std::unique_ptr<ClientConnection>> {
+        ++connects;
+        return Status(StatusCode::unauthenticated, "the node does not accept this token");
+      },
+      time.options(std::chrono::seconds(10)));
+  EXPECT_EQ(refused.run(order_batch(0.5)).status().code(), StatusCode::unauthenticated);
+  EXPECT_EQ(connects, 1);
+  EXPECT_TRUE(time.pauses.empty());
+  // Nothing listens: each failed connection is announced with its reason and the pause.
+  std::vector<std::pair<std::string, std::chrono::milliseconds>> told;
+  ResendOptions options = time.options(std::chrono::milliseconds(100));
+  options.on_resend = [&](const Status& why, std::chrono::milliseconds pause) {
+    told.emplace_back(why.message(), pause);
+  };
+  ResendingBackend down(
+      []() -> Result<std::unique_ptr<ClientConnection>> {
+        return Status(StatusCode::io_error, "connection refused");
+      },
+      options);
+  EXPECT_EQ(down.run(order_batch(0.5)).status().code(), StatusCode::io_error);
+  // Sends at 0, 20 and 60 ms; the next pause (80 ms) would end past 100.
+  const std::vector<std::pair<std::string, std::chrono::milliseconds>> expected{
+      {"connection refused", std::chrono::milliseconds(20)},
+      {"connection refused", std::chrono::milliseconds(40)}};
+  EXPECT_EQ(told, expected);
+}
+
 TEST(ClientRpc, ConcurrentClientsAreAllAnswered) {
   constexpr int kClients = 4;
   constexpr int kBatches = 25;

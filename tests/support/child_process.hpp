@@ -3,6 +3,7 @@
 // and stdout (stderr stays the test's unless merged), read with a watchdog so that a hung child fails
 // the test instead of hanging it.
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,8 +24,10 @@ struct ChildProcess {
   static ChildProcess spawn(const std::vector<std::string>& args, bool merge_stderr = false) {
     int to[2], from[2];
     ChildProcess c;
-    if (::pipe(to) != 0) return c;
-    if (::pipe(from) != 0) {
+    // Close-on-exec: a child started later must not inherit this one's pipe ends (a
+    // stdin kept open by another process would never end).
+    if (::pipe2(to, O_CLOEXEC) != 0) return c;
+    if (::pipe2(from, O_CLOEXEC) != 0) {
       ::close(to[0]);
       ::close(to[1]);
       return c;

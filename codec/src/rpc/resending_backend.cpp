@@ -42,6 +42,7 @@ Result<session::BatchResult> ResendingBackend::run(const session::Batch& batch) 
   for (std::uint64_t sends = 1;; ++sends) {
     if (sends > 1) ++resends_;
     Status status = open();
+    if (!status.is_ok() && !worth_resending(status)) return status;
     if (status.is_ok()) {
       Result<session::BatchResult> answer = connection_->transact(batch, txn);
       if (answer.is_ok() || !worth_resending(answer.status())) return answer;
@@ -54,6 +55,7 @@ Result<session::BatchResult> ResendingBackend::run(const session::Batch& batch) 
                                        " times; gave up after " +
                                        std::to_string(options_.patience.count()) + " ms)");
     }
+    if (options_.on_resend) options_.on_resend(status, pause);
     options_.pause(pause);
     pause = std::min(pause * 2, options_.pause_max);
   }

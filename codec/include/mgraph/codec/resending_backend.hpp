@@ -30,6 +30,8 @@ struct ResendOptions {
   /// The seams tests control: the time, and waiting (default: the steady clock, sleeping).
   std::function<std::chrono::steady_clock::time_point()> now;
   std::function<void(std::chrono::milliseconds)> pause;
+  /// Told before each pause why the batch goes again (for a client that shows progress).
+  std::function<void(const Status& why, std::chrono::milliseconds pause)> on_resend;
 };
 
 /// Whether an error from ClientConnection::transact leaves the batch's outcome unknown or
@@ -44,6 +46,7 @@ class ResendingBackend final : public session::Backend {
   ResendingBackend(Connect connect, ResendOptions options, std::uint64_t client = random_client_id());
 
   /// Connects now: the first connection's error, for a client that wants to fail early.
+  /// A refusal (a wrong token, say) is never retried, by open() or by run().
   Status open();
   Result<session::BatchResult> run(const session::Batch& batch) override;
   /// Batches sent again so far.
