@@ -84,6 +84,27 @@ std::optional<std::string> cut_short(const session::BatchResult& results) {
   return std::nullopt;
 }
 
+/// Whether a batch's answer tells its client that a transaction of it took effect: a
+/// commit, undo or redo that succeeded.
+bool told_committed(const session::Batch& batch, const session::BatchResult& results) {
+  for (std::size_t k = 0; k < batch.size() && k < results.size(); ++k) {
+    const session::OpKind kind = batch[k].kind;
+    const bool transition =
+        kind == session::OpKind::commit || kind == session::OpKind::undo || kind == session::OpKind::redo;
+    if (transition && results[k].status.is_ok()) return true;
+  }
+  return false;
+}
+
+/// Why a batch must not run when the log runs again: an unavailable partition cut it short
+/// and its client is told it did not commit (whatever some partitions did meanwhile: the
+/// log, not they, is what the cluster holds after it starts again).
+std::optional<std::string> to_cancel(const session::Batch& batch, const session::BatchResult& results) {
+  std::optional<std::string> why = cut_short(results);
+  if (why && told_committed(batch, results)) return std::nullopt;
+  return why;
+}
+
 caf::error bad_request(const Status& s) {
   return caf::make_error(caf::sec::invalid_argument, s.message());
 }
@@ -227,8 +248,9 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         bool committed = false;
         session::BatchResult results = documents->run(*batch, &committed);
         if (auto to = caf::actor_cast<caf::actor>(*reporter); to && changes_documents(*batch)) {
-          if (std::optional<std::string> why = committed ? std::nullopt : cut_short(results)) {
-            self->send(to, cancel_atom::value, epoch, *why);
+          if (std::optional<std::string> why = to_cancel(*batch, results)) {
+            self->send(to, cancel_atom::value, epoch, *why, std::vector<std::uint32_t>{});
+            committed = false;
           }
           self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, {results}));
         }
@@ -250,11 +272,22 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         const std::vector<session::BatchResult> results = session::run_merged(
             batches, [&](const session::Batch& b, bool* c) { return documents->run(b, c); }, &committed);
         if (auto to = caf::actor_cast<caf::actor>(*reporter)) {
-          for (const session::BatchResult& r : results) {
-            if (std::optional<std::string> why = committed ? std::nullopt : cut_short(r)) {
-              self->send(to, cancel_atom::value, epoch, *why);
-              break;
+          // A merged run that failed ran its batches alone: some may have committed
+          // before a partition was lost, and only the others are cancelled.
+          std::vector<std::uint32_t> cut;
+          std::string why;
+          for (std::size_t k = 0; k < results.size() && k < batches.size(); ++k) {
+            if (std::optional<std::string> w = to_cancel(batches[k], results[k])) {
+              if (cut.empty()) why = *w;
+              cut.push_back(static_cast<std::uint32_t>(k));
             }
+          }
+          if (!cut.empty()) {
+            if (cut.size() == batches.size()) {
+              cut.clear();  // the whole epoch
+              committed = false;
+            }
+            self->send(to, cancel_atom::value, epoch, why, cut);
           }
           self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, results));
         }
@@ -286,6 +319,7 @@ class SeenTxns {
     auto it = seen_.find(id);
     if (it == seen_.end()) return false;
     if (it->second.answer) rp.deliver(*it->second.answer);
+    else if (it->second.doubt) rp.deliver(*it->second.doubt);
     else it->second.waiting.push_back(rp);
     return true;
   }
@@ -303,6 +337,17 @@ class SeenTxns {
     answer_bytes_ += answer.size();
     forget_oldest();
   }
+  /// A logged transaction whose outcome is not known until the log runs whole again (a
+  /// later start): its run from the log was cut short by an unavailable partition, or the
+  /// driver stopped before it answered. Every send of it gets `e` meanwhile, and none runs
+  /// it as a new transaction: that would apply it twice once the log runs again.
+  void doubt(const session::TxnId& id, const caf::error& e) {
+    auto it = seen_.find(id);
+    if (it == seen_.end()) return;
+    for (caf::response_promise& rp : it->second.waiting) rp.deliver(e);
+    it->second.waiting.clear();
+    it->second.doubt = e;
+  }
   /// No outcome to remember (the log failed, the driver is gone): the waiting clients get
   /// the error, and a later send runs the batch.
   void fail(const session::TxnId& id, const caf::error& e) {
@@ -315,6 +360,7 @@ class SeenTxns {
  private:
   struct Seen {
     std::optional<std::string> answer;
+    std::optional<caf::error> doubt;  ///< doubt(): the answer every send gets for now
     std::vector<caf::response_promise> waiting;
   };
   void forget_oldest() {
@@ -322,7 +368,7 @@ class SeenTxns {
     while (!order_.empty() && (order_.size() > kTxnsRemembered || answer_bytes_ > kTxnAnswerBytesRemembered)) {
       auto it = seen_.find(order_.front());
       if (it != seen_.end()) {
-        if (!it->second.answer) return;  // still running: kept
+        if (!it->second.answer) return;  // still running or in doubt: kept
         answer_bytes_ -= it->second.answer->size();
         seen_.erase(it);
       }
@@ -342,6 +388,22 @@ session::TxnId txn_of(std::string_view bytes) {
   return id.is_ok() ? *id : session::TxnId{};
 }
 
+/// Remembers the answer of a logged transaction run again from the log. A run cut short
+/// by an unavailable partition says nothing of the transaction: the first run may have
+/// committed it (and its client been told so), and the log runs it again at the next
+/// start, when the partition is back. So it is in doubt until then, not rolled back.
+void remember_replayed(SeenTxns& txns, const session::TxnId& id, const std::string& answer) {
+  Result<session::BatchResult> result = codec::decode_batch_result(answer);
+  std::optional<std::string> why = result.is_ok() ? cut_short(*result) : std::nullopt;
+  if (!why) {
+    txns.finish(id, answer);
+    return;
+  }
+  txns.doubt(id, caf::make_error(caf::sec::runtime_error,
+                                 "unavailable: the transaction is in the log and could not run again ("
+                                 + *why + "); the batch may have run: it runs when the partition is back"));
+}
+
 }  // namespace
 
 caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
@@ -355,29 +417,58 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   // another arrive in the order sent).
   // Also where it tells which epochs to cancel.
   self->send(driver, report_atom::value, caf::actor_cast<caf::actor>(self));
+  // Without its driver it stops at once: the batches it would log could not run until
+  // the log runs again, and their clients would wait for nothing.
+  self->monitor(driver);
+  self->set_down_handler([self, driver_addr = driver.address()](const caf::down_msg& down) {
+    if (down.source != driver_addr) return;
+    self->quit(down.reason ? down.reason
+                           : caf::make_error(caf::sec::runtime_error, "the documents' driver stopped"));
+  });
   // A logged batch that does not decode would be lost without a word: stop instead.
   auto bad = [](codec::Epoch e, const Status& s) {
     return Status(s.code(), "epoch " + std::to_string(e) + ": " + s.message());
   };
   // The epochs cancelled after they were logged (they did not run: a partition was
   // unavailable), known before any runs again: a cancellation comes after its epoch.
-  std::set<codec::Epoch> cancelled;
+  // Each with the merged epoch's batches that did not run (none listed: the whole epoch).
+  std::map<codec::Epoch, std::vector<std::uint32_t>> cancelled;
   Status replayed = log->replay([&](codec::Epoch e, std::string_view bytes) {
     if (!codec::is_epoch_cancel(bytes)) return Status::ok();
     Result<codec::EpochCancel> c = codec::decode_epoch_cancel(bytes);
     if (!c.is_ok()) return bad(e, c.status());
-    cancelled.insert(c->epoch);
+    cancelled[c->epoch] = std::move(c->members);
     return Status::ok();
   });
   // The logged epochs first, in order: the driver handles them before any client's.
   if (replayed.is_ok()) replayed = log->replay([&](codec::Epoch e, std::string_view bytes) {
     *epoch = e;  // a cancellation or a cancelled epoch keeps its number
-    if (codec::is_epoch_cancel(bytes) || cancelled.count(e) != 0) return Status::ok();
+    const auto cancel = cancelled.find(e);
+    if (codec::is_epoch_cancel(bytes) || (cancel != cancelled.end() && cancel->second.empty())) {
+      return Status::ok();
+    }
     auto bad_e = [&](const Status& s) { return bad(e, s); };
     // Nobody waits for these answers; each is remembered for its transaction id.
+    auto run_alone = [&](std::string batch) {
+      const session::TxnId id = txn_of(batch);
+      txns->start(id);
+      self->request(driver, caf::infinite, apply_atom::value, e, std::move(batch))
+          .then([txns, id](const std::string& answer) { remember_replayed(*txns, id, answer); },
+                [txns, id](const caf::error& err) { txns->doubt(id, err); });
+    };
     if (codec::is_batch_group(bytes)) {
       Result<std::vector<std::string>> group = codec::decode_batch_group(bytes);
       if (!group.is_ok()) return bad_e(group.status());
+      if (cancel != cancelled.end()) {
+        // Some of its batches were cut short after the merged run failed and the batches
+        // ran alone: the others run alone again, as they did.
+        for (std::uint32_t k = 0; k < group->size(); ++k) {
+          if (std::binary_search(cancel->second.begin(), cancel->second.end(), k)) continue;
+          if (Result<session::Batch> b = codec::decode_batch((*group)[k]); !b.is_ok()) return bad_e(b.status());
+          run_alone(std::move((*group)[k]));
+        }
+        return Status::ok();
+      }
       std::vector<session::TxnId> ids;
       for (const std::string& b : *group) {
         if (Result<session::Batch> batch = codec::decode_batch(b); !batch.is_ok()) return bad_e(batch.status());
@@ -387,18 +478,16 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       self->request(driver, caf::infinite, apply_group_atom::value, e, std::string(bytes))
           .then(
               [txns, ids](const std::vector<std::string>& answers) {
-                for (std::size_t k = 0; k < ids.size() && k < answers.size(); ++k) txns->finish(ids[k], answers[k]);
+                for (std::size_t k = 0; k < ids.size() && k < answers.size(); ++k) {
+                  remember_replayed(*txns, ids[k], answers[k]);
+                }
               },
               [txns, ids](const caf::error& err) {
-                for (const session::TxnId& id : ids) txns->fail(id, err);
+                for (const session::TxnId& id : ids) txns->doubt(id, err);
               });
     } else {
       if (Result<session::Batch> b = codec::decode_batch(bytes); !b.is_ok()) return bad_e(b.status());
-      const session::TxnId id = txn_of(bytes);
-      txns->start(id);
-      self->request(driver, caf::infinite, apply_atom::value, e, std::string(bytes))
-          .then([txns, id](const std::string& answer) { txns->finish(id, answer); },
-                [txns, id](const caf::error& err) { txns->fail(id, err); });
+      run_alone(std::string(bytes));
     }
     return Status::ok();
   });
@@ -519,8 +608,10 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                   rp.deliver(std::move(answer));
                   answered();
                 },
-                [rp = batch[0].rp, txn = batch[0].txn, answered, txns](caf::error& e) mutable {
-                  txns->fail(txn, e);
+                [rp = batch[0].rp, txn = batch[0].txn, changes = r.changes, answered, txns](caf::error& e) mutable {
+                  // A logged batch may run when the log runs again: never as a new one.
+                  if (changes) txns->doubt(txn, e);
+                  else txns->fail(txn, e);
                   rp.deliver(std::move(e));
                   answered();
                 });
@@ -541,14 +632,14 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                     (*rps)[k].deliver(std::move(answers[k]));
                   } else {
                     const caf::error e = caf::make_error(caf::sec::runtime_error, "no answer for a batch of the epoch");
-                    txns->fail((*ids)[k], e);
+                    txns->doubt((*ids)[k], e);
                     (*rps)[k].deliver(e);
                   }
                 }
                 answered();
               },
               [rps, ids, answered, txns](caf::error& e) {
-                for (const session::TxnId& id : *ids) txns->fail(id, e);
+                for (const session::TxnId& id : *ids) txns->doubt(id, e);
                 for (caf::response_promise& rp : *rps) rp.deliver(e);
                 answered();
               });
@@ -585,9 +676,10 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       // Before the driver answers the epoch's clients: durable before they hear that it
       // was rolled back, or the log would run it again at the next start. An epoch run
       // again from the log committed the first time; its failure now says nothing of it.
-      [self, log, epoch, replayed_last](cancel_atom, codec::Epoch e, const std::string& reason) {
+      [self, log, epoch, replayed_last](cancel_atom, codec::Epoch e, const std::string& reason,
+                                        const std::vector<std::uint32_t>& members) {
         if (e <= replayed_last) return;
-        Result<std::string> bytes = codec::encode_epoch_cancel(codec::EpochCancel{e, reason});
+        Result<std::string> bytes = codec::encode_epoch_cancel(codec::EpochCancel{e, reason, members});
         Status logged = bytes.is_ok() ? log->append(*epoch + 1, *bytes) : bytes.status();
         if (!logged.is_ok()) {
           // Its clients would be told it was rolled back while the log still holds it.

@@ -229,6 +229,11 @@ bool applied_everywhere(OpKind kind) {
   }
 }
 
+/// Ops that end a transaction (or act outside one).
+bool is_transition(OpKind kind) {
+  return kind == OpKind::commit || kind == OpKind::reject || kind == OpKind::undo || kind == OpKind::redo;
+}
+
 OpResult failed(Status s) {
   OpResult out;
   out.status = std::move(s);
@@ -293,10 +298,13 @@ Status PartitionedDocuments::send(const std::vector<PartitionSet::Call>& calls,
   Status first;
   for (std::size_t i = 0; i < calls.size(); ++i) {
     const PartitionReply& a = (*replies)[i];
+    if (!a.status.is_ok() && first.is_ok()) first = a.status;
+    // Unreachable (io_error): the reply did not come from the partition and says nothing
+    // of its state; what the driver last learned of it stands.
+    if (a.status.code() == StatusCode::io_error) continue;
     open_[calls[i].first] = a.in_transaction;
     revisions_[calls[i].first] = a.revision;
     waiting_[calls[i].first] = a.waiting;
-    if (!a.status.is_ok() && first.is_ok()) first = a.status;
   }
   return first;
 }
@@ -438,6 +446,16 @@ OpResult PartitionedDocuments::link(const session::Batch& batch,
 OpResult PartitionedDocuments::transition(const session::Batch& batch,
                                           const session::BatchResult& earlier) {
   const std::size_t index = earlier.size();
+  // An op of this transaction that could not reach a partition (io_error) may have been
+  // applied by the others and not by it: the transaction cannot commit, everywhere.
+  if (batch[index].kind == OpKind::commit) {
+    for (std::size_t k = index; k-- > 0 && !is_transition(batch[k].kind);) {
+      if (earlier[k].status.code() != StatusCode::io_error) continue;
+      reject_all();
+      return failed(Status(StatusCode::io_error,
+                           earlier[k].status.message() + "; the transaction was rolled back"));
+    }
+  }
   // A commit computes what is new even with no transaction open: fields of a record whose
   // creation was rejected still compute at the next commit, as in one Store.
   if (batch[index].kind == OpKind::commit) {
@@ -463,8 +481,13 @@ OpResult PartitionedDocuments::transition(const session::Batch& batch,
       calls.emplace_back(p, std::move(q));
     }
     std::vector<PartitionReply> replies;
+    // A partition lost here committed or not: the epoch is cancelled either way (the
+    // driver cancels an epoch its clients are told did not commit) and runs nowhere once
+    // the cluster runs its log again.
     if (!calls.empty()) {
-      if (Status s = send(calls, &replies); !s.is_ok()) return failed(s);
+      if (Status s = send(calls, &replies); !s.is_ok()) {
+        return failed(Status(s.code(), s.message() + "; the transaction was rolled back"));
+      }
     }
     out.revision = newest;
   }

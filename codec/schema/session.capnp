@@ -80,6 +80,10 @@ struct BatchGroup {
 struct EpochCancel {
   epoch @0 :UInt64;
   reason @1 :Text;
+  # Of a merged epoch (a BatchGroup) whose batches ran alone after the merged run failed:
+  # the indexes of those that were cut short, the others having committed. Empty: the
+  # whole epoch.
+  members @2 :List(UInt32);
 }
 
 struct BatchResult {

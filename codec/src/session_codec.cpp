@@ -229,13 +229,17 @@ Result<std::string> encode_epoch_cancel(const EpochCancel& cancel) {
                           auto root = m.initRoot<wire::EpochCancel>();
                           root.setEpoch(cancel.epoch);
                           root.setReason(cancel.reason);
+                          auto members = root.initMembers(static_cast<unsigned>(cancel.members.size()));
+                          for (unsigned i = 0; i < cancel.members.size(); ++i) members.set(i, cancel.members[i]);
                         });
 }
 
 Result<EpochCancel> decode_epoch_cancel(std::string_view bytes) {
   return detail::decode<wire::EpochCancel>(
       bytes, "epoch cancel", kCancelMagic, kSessionFormatVersion, [](wire::EpochCancel::Reader r) {
-        return EpochCancel{r.getEpoch(), detail::get_text(r.getReason())};
+        EpochCancel c{r.getEpoch(), detail::get_text(r.getReason()), {}};
+        for (std::uint32_t m : r.getMembers()) c.members.push_back(m);
+        return c;
       });
 }
 

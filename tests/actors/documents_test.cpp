@@ -205,7 +205,7 @@ TEST_F(Documents, AnEpochCancelledInTheLogDoesNotRunAgainAndKeepsItsNumber) {
     aliases = client.aliases();
   }
   ASSERT_EQ(*log.last(), 2u);
-  Result<std::string> cancel = codec::encode_epoch_cancel({2, "unavailable: partition 1 (node n2): gone"});
+  Result<std::string> cancel = codec::encode_epoch_cancel({2, "unavailable: partition 1 (node n2): gone", {}});
   ASSERT_TRUE(cancel.is_ok());
   ASSERT_TRUE(log.append(3, *cancel).is_ok());
   ActorCluster again(sys, *schema, &log);
@@ -273,7 +273,7 @@ TEST_F(Documents, ATransactionSentAgainIsAnsweredWithItsFirstOutcomeEvenAfterARe
 }
 
 TEST(EpochCancel, RoundTripsAndIsToldFromBatches) {
-  Result<std::string> bytes = codec::encode_epoch_cancel({41, "unavailable: partition 3"});
+  Result<std::string> bytes = codec::encode_epoch_cancel({41, "unavailable: partition 3", {0, 2}});
   ASSERT_TRUE(bytes.is_ok());
   EXPECT_TRUE(codec::is_epoch_cancel(*bytes));
   EXPECT_FALSE(codec::is_batch_group(*bytes));
@@ -281,6 +281,7 @@ TEST(EpochCancel, RoundTripsAndIsToldFromBatches) {
   ASSERT_TRUE(back.is_ok());
   EXPECT_EQ(back->epoch, 41u);
   EXPECT_EQ(back->reason, "unavailable: partition 3");
+  EXPECT_EQ(back->members, (std::vector<std::uint32_t>{0, 2}));
   Result<std::string> batch = codec::encode_batch({});
   ASSERT_TRUE(batch.is_ok());
   EXPECT_FALSE(codec::is_epoch_cancel(*batch));

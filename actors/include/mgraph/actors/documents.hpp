@@ -150,9 +150,11 @@ class ActorPartitions final : public PartitionSet {
 /// and (schema_atom) with the schema's
 /// name, source and fingerprint. After (report_atom, actor) it also sends that actor
 /// (outcome_atom, epoch, committed, reason: EpochOutcome::reason) for every batch it runs
-/// that changes documents, and (cancel_atom, epoch, reason) for an epoch that did not
-/// commit because a partition was unavailable (an op failed with io_error: the others
-/// rolled it back), before it answers the batch. Over ActorPartitions it blocks while the
+/// that changes documents, and (cancel_atom, epoch, reason, members) for an epoch that did
+/// not commit because a partition was unavailable (an op failed with io_error: the others
+/// rolled it back; members: those of a merged epoch's batches that were cut short after
+/// the others committed alone, none listed for the whole epoch), before it answers the
+/// batch. Over ActorPartitions it blocks while the
 /// partitions work: spawn it detached.
 caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                      std::shared_ptr<PartitionedDocuments> documents,

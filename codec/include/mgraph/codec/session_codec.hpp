@@ -33,6 +33,9 @@ bool is_batch_group(std::string_view bytes);
 struct EpochCancel {
   std::uint64_t epoch = 0;
   std::string reason;
+  /// A merged epoch's batches that did not run (indexes in its BatchGroup, ascending),
+  /// the others having committed; empty: the whole epoch.
+  std::vector<std::uint32_t> members;
 };
 Result<std::string> encode_epoch_cancel(const EpochCancel& cancel);
 Result<EpochCancel> decode_epoch_cancel(std::string_view bytes);

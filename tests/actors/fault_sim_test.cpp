@@ -1,0 +1,453 @@
+// The documents' cluster — sequencer, driver, partitions and clients — in one process under
+// a simulated network, with faults, replayable from a seed.
+//
+// CAF's deterministic scheduler runs one actor job at a time, picked at random among those
+// ready (so messages between the sequencer, the driver and the clients arrive in a random
+// order and after random delays), and the driver delivers the partitions' Marks and
+// Resolves one at a time in a random order. Faults, at random points of that schedule:
+//   - the coordinator crashes: the sequencer and the driver stop where they are, with
+//     everything they held in memory (batches received and not yet logged, epochs being
+//     run, answers not yet sent); the log keeps what was appended (an append is durable
+//     when it returns);
+//   - a partition becomes unavailable before or after it serves a request (then its reply
+//     is lost): the driver rolls the epoch back and cancels it in the log; the partition's
+//     node comes back some steps later, which restarts the coordinator on its log with
+//     every partition empty, as a cluster does when a node rejoins.
+// Clients send transactions with ids, one at a time each, and send every one whose answer
+// they have not had again (same id) to the coordinator that starts after a crash.
+//
+// Each transaction creates an Entry with a distinct tag and links it to the ledger, whose
+// aggregates count the entries and sum their tags and their tags' squares. After the run,
+// and after one more restart from the log: every transaction was answered (none of unknown
+// outcome), and the ledger's three aggregates equal those of exactly the acknowledged
+// transactions — so none acknowledged is lost, none answered "rolled back" is there, and
+// none is there twice — which is also what the embedded engine gives for them.
+//
+// Seeds: MGRAPH_SIM_SEEDS (default 500) from MGRAPH_SIM_FIRST_SEED (default 1);
+// scripts/soak-sim.sh runs more.
+
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mgraph/actors/documents.hpp"
+#include "mgraph/codec/session_codec.hpp"
+#include "mgraph/graph/schema/parser.hpp"
+#include "mgraph/session/client.hpp"
+#include "support/env.hpp"
+#include "support/prng.hpp"
+
+namespace mgraph::actors {
+namespace {
+
+using Rng = mgraph::testing::Prng;
+
+constexpr const char* kSchema =
+    "entity Ledger {\n"
+    "  entries: many Entry via ledger\n"
+    "  n: int = count(entries)\n"
+    "  tags: int = sum(entries[*].tag)\n"
+    "  squares: int = sum(entries[*].square)\n"
+    "}\n"
+    "entity Entry {\n"
+    "  tag: int = 0\n"
+    "  square: int = tag * tag\n"
+    "}\n";
+
+constexpr std::size_t kClients = 3;
+constexpr std::size_t kTxnsPerClient = 6;
+/// Scheduler steps in one seed's run at most: a run that has not ended by then hangs.
+constexpr std::size_t kStepsMax = 100'000;
+/// Faults in one seed's run at most, so that every run ends.
+constexpr int kCrashesMax = 3;
+constexpr int kPartitionLossesMax = 2;
+/// The ledger's record id: the first record the cluster creates.
+constexpr session::RecordId kLedger = 1;
+
+/// Partitions in this process that the simulation takes down: a partition that is down
+/// answers every request "unavailable", as ActorPartitions answers for a lost node.
+class FaultyPartitions final : public PartitionSet {
+ public:
+  /// `down` is shared with the simulation, which decides when a partition goes down
+  /// (`fails`, asked before and after each request a partition serves) and brings it back.
+  FaultyPartitions(std::unique_ptr<LocalPartitions> inner, std::shared_ptr<std::vector<bool>> down,
+                   std::function<bool()> fails)
+      : inner_(std::move(inner)), down_(std::move(down)), fails_(std::move(fails)) {}
+
+  std::uint32_t size() const override { return inner_->size(); }
+  std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) override {
+    std::vector<codec::PartitionReply> replies(calls.size());
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      const std::uint32_t p = calls[i].first;
+      if (!(*down_)[p] && fails_()) (*down_)[p] = true;  // lost before it serves
+      if (!(*down_)[p]) {
+        replies[i] = std::move(inner_->call({calls[i]}).front());
+        if (fails_()) (*down_)[p] = true;  // served, and lost before its reply left
+      }
+      if ((*down_)[p]) {
+        replies[i] = codec::PartitionReply{};
+        replies[i].status = Status(StatusCode::io_error, "unavailable: partition " + std::to_string(p) +
+                                                             " (node sim" + std::to_string(p) + "): lost");
+      }
+    }
+    return replies;
+  }
+
+ private:
+  std::unique_ptr<LocalPartitions> inner_;
+  std::shared_ptr<std::vector<bool>> down_;
+  std::function<bool()> fails_;
+};
+
+session::Op get_op(const std::string& field) {
+  session::Op op;
+  op.kind = session::OpKind::get;
+  op.refs = {session::RecordRef{kLedger, {}, "L"}};
+  op.name = field;
+  op.text = "L." + field;
+  return op;
+}
+
+/// Creates an Entry tagged `tag`, links it to the ledger, commits.
+session::Batch entry_txn(std::int64_t tag) {
+  session::Op create;
+  create.kind = session::OpKind::create;
+  create.entity = "Entry";
+  create.values = {{"tag", Value(tag)}};
+  session::Op link;
+  link.kind = session::OpKind::link;
+  link.refs = {session::RecordRef{0, {0}, "e"}, session::RecordRef{kLedger, {}, "L"}};
+  link.name = "ledger";
+  session::Op commit;
+  commit.kind = session::OpKind::commit;
+  return {create, link, commit};
+}
+
+/// The ledger's aggregates.
+struct Totals {
+  std::int64_t n = 0, tags = 0, squares = 0;
+  friend bool operator==(const Totals&, const Totals&) = default;
+};
+
+std::string show(const Totals& t) {
+  return "n=" + std::to_string(t.n) + " tags=" + std::to_string(t.tags) + " squares=" + std::to_string(t.squares);
+}
+
+/// One client: its transactions in order, the one it waits for, what it was told.
+struct SimClient {
+  std::unique_ptr<caf::scoped_actor> self;
+  std::uint64_t id = 0;
+  std::size_t next = 0;                     ///< transactions sent so far (the next's index)
+  std::optional<std::int64_t> waiting;      ///< the tag of the transaction awaiting its answer
+  std::string bytes;                        ///< that transaction's bytes, sent again as they are
+  bool resend = false;                      ///< answered with an error: to send again
+};
+
+class FaultSimulation {
+ public:
+  FaultSimulation(caf::actor_system& sys, std::shared_ptr<const schema::Schema> schema, std::uint64_t seed)
+      : sys_(sys),
+        sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
+        schema_(std::move(schema)),
+        rng_(seed) {
+    partitions_ = static_cast<std::uint32_t>(1 + rng_.below(4));
+    salt_ = rng_.next();
+    batching_.transactions_max = 1 + rng_.below(8);
+    // Faults per step: a few per run, at different points for every seed.
+    crash_per_mille_ = 2 + rng_.below(20);
+    loss_per_10k_ = rng_.below(15);
+    down_ = std::make_shared<std::vector<bool>>(partitions_, false);
+    for (std::size_t c = 0; c < kClients; ++c) {
+      SimClient client;
+      client.self = std::make_unique<caf::scoped_actor>(sys_);
+      client.id = 0x51000 + c;
+      clients_.push_back(std::move(client));
+    }
+  }
+  ~FaultSimulation() { stop(); }
+
+  /// Runs the clients' transactions through crashes and losses; false (with a failure
+  /// recorded) when the run did not end.
+  void run() {
+    start();
+    ASSERT_TRUE(send_alone(make_ledger())) << "the ledger could not be created";
+    std::size_t step = 0;
+    for (; step < kStepsMax && !done(); ++step) {
+      for (SimClient& c : clients_) receive(c);
+      for (SimClient& c : clients_) {
+        if (c.resend && rng_.below(4) == 0) {
+          c.resend = false;
+          ++resends_;
+          (*c.self)->send(sequencer_, transact_atom::value, c.bytes);
+        }
+        if (!c.waiting && c.next < kTxnsPerClient && rng_.below(4) == 0) send_next(c);
+      }
+      const bool lost = std::find(down_->begin(), down_->end(), true) != down_->end();
+      if (lost && (++down_steps_ > 50 || !sched_.has_job())) {
+        restart();  // the lost partition's node came back
+        continue;
+      }
+      if (crashes_ < kCrashesMax && rng_.below(1000) < crash_per_mille_) {
+        ++crashes_;
+        restart();  // the coordinator crashed
+        continue;
+      }
+      if (sched_.has_job()) {
+        std::swap(sched_.jobs.front(), sched_.jobs[rng_.below(sched_.jobs.size())]);
+        sched_.run_once();
+      } else {
+        // Nothing to run: every client waiting must have had its answer.
+        for (SimClient& c : clients_) receive(c);
+        for (const SimClient& c : clients_) {
+          if (c.resend) continue;  // sent again at a later step
+          ASSERT_FALSE(c.waiting) << "client " << c.id << " waits for tag " << *c.waiting
+                                  << " and the cluster has nothing left to do (step " << step << ")";
+        }
+      }
+    }
+    ASSERT_LT(step, kStepsMax) << "the run did not end";
+  }
+
+  /// The ledger's aggregates, read after one more restart from the log.
+  std::optional<Totals> read_back() {
+    faults_ = false;
+    restart();
+    session::Batch reads{get_op("n"), get_op("tags"), get_op("squares")};
+    Result<std::string> bytes = codec::encode_batch(reads);
+    if (!bytes.is_ok()) return std::nullopt;
+    Result<std::string> answer = ask(*bytes);
+    if (!answer.is_ok()) {
+      ADD_FAILURE() << answer.status().message();
+      return std::nullopt;
+    }
+    Result<session::BatchResult> r = codec::decode_batch_result(*answer);
+    if (!r.is_ok() || r->size() != 3) return std::nullopt;
+    Totals t;
+    std::int64_t* fields[] = {&t.n, &t.tags, &t.squares};
+    for (std::size_t i = 0; i < 3; ++i) {
+      if (!(*r)[i].status.is_ok()) {
+        ADD_FAILURE() << (*r)[i].status.message();
+        return std::nullopt;
+      }
+      *fields[i] = (*r)[i].value.as_int();
+    }
+    return t;
+  }
+
+  /// What the acknowledged transactions, and they alone, give.
+  Totals expected() const {
+    Totals t;
+    for (const std::int64_t tag : acknowledged_) {
+      ++t.n;
+      t.tags += tag;
+      t.squares += tag * tag;
+    }
+    return t;
+  }
+
+  const std::set<std::int64_t>& acknowledged() const { return acknowledged_; }
+  const std::set<std::int64_t>& rolled_back() const { return rolled_back_; }
+  int crashes() const { return crashes_; }
+  int losses() const { return losses_; }
+  std::uint32_t partitions() const { return partitions_; }
+  std::size_t resends() const { return resends_; }
+  std::size_t doubts() const { return doubts_; }
+
+ private:
+  session::Batch make_ledger() const {
+    session::Op create;
+    create.kind = session::OpKind::create;
+    create.entity = "Ledger";
+    session::Op commit;
+    commit.kind = session::OpKind::commit;
+    return {create, commit};
+  }
+
+  void start() {
+    auto local = std::make_unique<LocalPartitions>(
+        schema_, LocalPartitions::Options{partitions_, salt_, 64, /*through_bytes=*/true});
+    std::fill(down_->begin(), down_->end(), false);
+    down_steps_ = 0;
+    auto set = std::make_unique<FaultyPartitions>(std::move(local), down_, [this] {
+      if (!faults_ || losses_ >= kPartitionLossesMax || rng_.below(10'000) >= loss_per_10k_) return false;
+      ++losses_;
+      return true;
+    });
+    PartitionedDocuments::Options options;
+    options.salt = salt_;
+    options.choose = [this](std::size_t n) { return rng_.below(n); };
+    driver_ = sys_.spawn(documents_driver_actor,
+                         std::make_shared<PartitionedDocuments>(std::move(set), options),
+                         SchemaInfo{"sim", schema_->source.text, 1});
+    SequencerOptions sequencer;
+    sequencer.batching = batching_;
+    sequencer.now = [this] { return clock_; };
+    sequencer_ = sys_.spawn(sequencer_actor, driver_, &log_, EpochObserver{}, sequencer);
+  }
+
+  /// The coordinator stops where it is, losing what it held in memory.
+  void stop() {
+    if (!sequencer_) return;
+    caf::anon_send_exit(sequencer_, caf::exit_reason::kill);
+    caf::anon_send_exit(driver_, caf::exit_reason::kill);
+    sched_.run();
+    sequencer_ = caf::actor{};
+    driver_ = caf::actor{};
+  }
+
+  /// A new coordinator on the log (every partition empty: it runs the log again); every
+  /// client sends the transaction it waits for again, with the same id.
+  void restart() {
+    clock_ += std::chrono::seconds(1);
+    for (SimClient& c : clients_) receive(c);  // answers sent before the stop arrive
+    stop();
+    for (SimClient& c : clients_) receive(c);
+    start();
+    for (SimClient& c : clients_) {
+      if (!c.waiting) continue;
+      c.resend = false;
+      ++resends_;
+      (*c.self)->send(sequencer_, transact_atom::value, c.bytes);
+    }
+  }
+
+  bool done() const {
+    for (const SimClient& c : clients_) {
+      if (c.waiting || c.next < kTxnsPerClient) return false;
+    }
+    return true;
+  }
+
+  void send_next(SimClient& c) {
+    const std::int64_t tag = static_cast<std::int64_t>(1 + c.next * kClients + (c.id - 0x51000));
+    ++c.next;
+    Result<std::string> bytes = codec::encode_batch(entry_txn(tag), session::TxnId{c.id, c.next});
+    ASSERT_TRUE(bytes.is_ok()) << bytes.status().message();
+    c.waiting = tag;
+    c.bytes = *bytes;
+    (*c.self)->send(sequencer_, transact_atom::value, c.bytes);
+  }
+
+  /// Takes the client's answer if one came: acknowledged or rolled back.
+  void receive(SimClient& c) {
+    bool more = true;
+    while (more) {
+      (*c.self)->receive(
+          [&](const std::string& answer) {
+            ASSERT_TRUE(c.waiting) << "client " << c.id << " was answered twice";
+            Result<session::BatchResult> r = codec::decode_batch_result(answer);
+            ASSERT_TRUE(r.is_ok()) << r.status().message();
+            bool ok = r->size() == 3;
+            for (const session::OpResult& op : *r) ok = ok && op.status.is_ok();
+            (ok ? acknowledged_ : rolled_back_).insert(*c.waiting);
+            c.waiting.reset();
+          },
+          // No outcome (the transaction is in doubt until the log runs whole again, or the
+          // coordinator is stopping): the client sends it again at once, as a client
+          // that resends does, and to the next coordinator if this one stops.
+          [&](const caf::error& e) {
+            ASSERT_TRUE(c.waiting) << "client " << c.id << ": " << sys_.render(e);
+            ++doubts_;
+            c.resend = true;
+          },
+          caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
+    }
+  }
+
+  /// Sends a batch without an id from a client of its own and runs the cluster until it
+  /// is answered (no faults).
+  Result<std::string> ask(const std::string& bytes) {
+    caf::scoped_actor asker{sys_};
+    asker->send(sequencer_, transact_atom::value, bytes);
+    sched_.run();
+    Result<std::string> out = Status(StatusCode::internal, "no answer");
+    asker->receive([&](const std::string& answer) { out = answer; },
+                   [&](const caf::error& e) { out = Status(StatusCode::internal, sys_.render(e)); },
+                   caf::after(std::chrono::seconds(0)) >> [] {});
+    return out;
+  }
+  bool send_alone(const session::Batch& batch) {
+    faults_ = false;  // none while the ledger is made
+    Result<std::string> bytes = codec::encode_batch(batch);
+    Result<std::string> answer = bytes.is_ok() ? ask(*bytes) : bytes.status();
+    faults_ = true;
+    if (!answer.is_ok()) return false;
+    Result<session::BatchResult> r = codec::decode_batch_result(*answer);
+    return r.is_ok() && r->size() == 2 && r->front().status.is_ok() && r->front().created == kLedger;
+  }
+
+  caf::actor_system& sys_;
+  caf::scheduler::test_coordinator& sched_;
+  std::shared_ptr<const schema::Schema> schema_;
+  Rng rng_;
+  std::uint32_t partitions_ = 1;
+  std::uint64_t salt_ = 0;
+  BatchingOptions batching_;
+  std::uint64_t crash_per_mille_ = 0;  ///< per scheduler step
+  std::uint64_t loss_per_10k_ = 0;     ///< per request a partition serves, before and after
+  std::shared_ptr<std::vector<bool>> down_;
+  std::size_t down_steps_ = 0;
+  std::chrono::steady_clock::time_point clock_{};
+  MemoryEpochLog log_;
+  caf::actor sequencer_, driver_;
+  std::vector<SimClient> clients_;
+  std::set<std::int64_t> acknowledged_, rolled_back_;
+  bool faults_ = true;  ///< partitions may be lost
+  int crashes_ = 0, losses_ = 0;
+  std::size_t resends_ = 0, doubts_ = 0;
+};
+
+struct Fixture : ::testing::Test {
+  Fixture() : sys(config()) {}
+  static caf::actor_system_config& config() {
+    static caf::actor_system_config cfg;
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    return cfg;
+  }
+  caf::actor_system sys;
+};
+using FaultSim = Fixture;
+
+TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPartitions) {
+  auto compiled = schema::compile_schema(schema::SourceFile{"ledger.mgs", kSchema});
+  ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+  const std::uint64_t seeds = mgraph::testing::env_u64("MGRAPH_SIM_SEEDS", 500);
+  const std::uint64_t first = mgraph::testing::env_u64("MGRAPH_SIM_FIRST_SEED", 1);
+  std::size_t acknowledged = 0, rolled_back = 0, crashes = 0, losses = 0, resends = 0, doubts = 0;
+  for (std::uint64_t seed = first; seed < first + seeds; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed) + " (MGRAPH_SIM_FIRST_SEED=" + std::to_string(seed) +
+                 " MGRAPH_SIM_SEEDS=1 replays it)");
+    FaultSimulation sim(sys, *compiled, seed);
+    ASSERT_NO_FATAL_FAILURE(sim.run());
+    const std::optional<Totals> held = sim.read_back();
+    ASSERT_TRUE(held.has_value());
+    ASSERT_EQ(*held, sim.expected()) << "held " << show(*held) << ", acknowledged " << show(sim.expected())
+                                     << "; " << sim.partitions() << " partitions, " << sim.crashes()
+                                     << " crashes, " << sim.losses() << " partition losses";
+    ASSERT_EQ(sim.acknowledged().size() + sim.rolled_back().size(), kClients * kTxnsPerClient);
+    acknowledged += sim.acknowledged().size();
+    rolled_back += sim.rolled_back().size();
+    crashes += static_cast<std::size_t>(sim.crashes());
+    losses += static_cast<std::size_t>(sim.losses());
+    resends += sim.resends();
+    doubts += sim.doubts();
+  }
+  // The faults happened: the runs are not all fault-free.
+  EXPECT_GT(crashes, seeds / 2);
+  EXPECT_GT(losses, seeds / 4);
+  EXPECT_GT(rolled_back, 0u);
+  std::printf("%llu seeds: %zu transactions acknowledged, %zu rolled back, %zu coordinator crashes, "
+              "%zu partition losses, %zu transactions sent again, %zu answered \"in doubt\" meanwhile\n",
+              static_cast<unsigned long long>(seeds), acknowledged, rolled_back, crashes, losses, resends, doubts);
+}
+
+}  // namespace
+}  // namespace mgraph::actors
