@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "net_support.hpp"
 #include "support/child_process.hpp"
 
 namespace mgraph::hostile {
@@ -23,7 +24,6 @@ namespace mgraph::hostile {
 namespace fs = std::filesystem;
 using mgraph::testing::ChildProcess;
 
-constexpr int kSilenceMs = 60'000;  ///< watchdog on a wait for a node that should answer
 /// Watchdog on a node that should exit at once (a refused argument): a node that keeps
 /// running instead fails the test after this long.
 constexpr int kQuickExitMs = 10'000;
