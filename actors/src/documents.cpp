@@ -122,8 +122,10 @@ caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<Part
       [server](inspect_atom, std::uint64_t record, const std::string& field) {
         return inspect_field(server->store(), record, field);
       },
-      [server](inspect_atom, const std::vector<std::uint32_t>& nodes) {
-        return inspect_nodes(server->store(), nodes);
+      [server](inspect_atom, const std::string& packed) {
+        const std::optional<std::vector<std::uint32_t>> nodes = unpack_node_ids(packed);
+        if (!nodes) return std::string(R"({"error":"node ids: a length not a multiple of 4"})");
+        return inspect_nodes(server->store(), *nodes);
       },
   };
 }

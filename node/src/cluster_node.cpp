@@ -78,7 +78,8 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
     *sequencer = self->spawn(actors::sequencer_actor, *driver, setup.log, setup.observe, setup.sequencer);
     self->monitor(*sequencer);
     state->set_sequencer(*sequencer);
-    for (const auto& [name, r] : *nodes) self->send(r.node, sequencer_atom::value, *sequencer);
+    state->set_partitions(*all);
+    for (const auto& [name, r] : *nodes) self->send(r.node, sequencer_atom::value, *sequencer, *all);
   };
   if (id.coordinator) {
     place(id.name, partitions);
@@ -157,9 +158,15 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
         // that goes on) — and its partitions may have missed or half-applied an epoch, so
         // they start over from the log. A node hosting none changes nothing for the documents.
         if (place(name, hosted) || !*sequencer || !hosted.empty()) start_sequencer();
+        // Every partition's actor too, for reads across nodes (a node that hosts none
+        // registers without restarting the sequencer, so the broadcast missed it).
+        if (*sequencer) self->send(node, sequencer_atom::value, *sequencer, *all);
         return *sequencer;
       },
-      [=](sequencer_atom, const caf::actor& s) { state->set_sequencer(s); },
+      [=](sequencer_atom, const caf::actor& s, const std::vector<caf::actor>& partitions) {
+        state->set_sequencer(s);
+        state->set_partitions(partitions);
+      },
       [=](actors::schema_atom) {
         return caf::make_message(id.schema.name, id.schema.source, id.schema.fingerprint);
       },

@@ -15,7 +15,8 @@
 //   node ──(register_atom, cluster, name, fingerprint, node actor, partition actors)──▶ coordinator
 //   coordinator ──sequencer (or none yet) | error: another cluster, schema differs,
 //                 unknown node, not the coordinator──▶ node
-//   coordinator ──(sequencer_atom, sequencer)──▶ registered nodes, when it starts one
+//   coordinator ──(sequencer_atom, sequencer, every partition's actor)──▶ registered nodes,
+//                 when it starts one, and a node that registers while one runs
 
 #include <caf/all.hpp>
 

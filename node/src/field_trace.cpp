@@ -19,6 +19,7 @@ struct View {
   Json raw;  ///< inspect_nodes' view, from the partition that knows it best here
   std::uint32_t partition = 0;
   bool remote = false;  ///< computed by a partition on another node
+  std::string unanswered;  ///< remote: why its owner, asked, did not answer
   std::vector<std::uint32_t> inputs;
 };
 
@@ -38,6 +39,10 @@ std::string host_of(const PartitionAccess& a, std::uint32_t p) {
 
 bool hosted(const PartitionAccess& a, std::uint32_t p) {
   return std::find(a.hosted.begin(), a.hosted.end(), p) != a.hosted.end();
+}
+
+bool reachable(const PartitionAccess& a, std::uint32_t p) {
+  return hosted(a, p) || (a.reaches && a.reaches(p));
 }
 
 /// The views of `ids` from partition `p`, chunked to the partition's bound.
@@ -69,8 +74,8 @@ Status ask(const PartitionAccess& a, std::uint32_t p, const std::vector<std::uin
   return Status::ok();
 }
 
-/// Describes `ids` into *views: asks home, then the owners hosted here of what home only
-/// mirrors; a mirror whose owner is elsewhere becomes remote.
+/// Describes `ids` into *views: asks home, then the owners of what home only mirrors; a
+/// mirror whose owner cannot be asked, or did not answer from another node, becomes remote.
 Status describe(const PartitionAccess& a, const std::vector<std::uint32_t>& ids,
                 std::map<std::uint32_t, View>* views) {
   const std::uint32_t home = a.hosted.front();
@@ -79,7 +84,7 @@ Status describe(const PartitionAccess& a, const std::vector<std::uint32_t>& ids,
   std::map<std::uint32_t, std::vector<std::uint32_t>> again;  // owner -> nodes
   for (auto& [n, v] : got) {
     if (!v.raw["mirror"].get<bool>()) continue;
-    if (hosted(a, v.partition) && v.partition != home) {
+    if (reachable(a, v.partition) && v.partition != home) {
       again[v.partition].push_back(n);
     } else {
       v.remote = true;
@@ -87,7 +92,17 @@ Status describe(const PartitionAccess& a, const std::vector<std::uint32_t>& ids,
     }
   }
   for (const auto& [owner, nodes] : again) {
-    if (Status s = ask(a, owner, nodes, &got); !s.is_ok()) return s;
+    std::map<std::uint32_t, View> owned;
+    if (Status s = ask(a, owner, nodes, &owned); !s.is_ok()) {
+      if (hosted(a, owner)) return s;
+      for (const std::uint32_t n : nodes) {
+        got[n].remote = true;  // that node did not answer: the reference stands
+        got[n].inputs.clear();
+        got[n].unanswered = s.message();
+      }
+      continue;
+    }
+    for (auto& [n, v] : owned) got[n] = std::move(v);
   }
   for (auto& [n, v] : got) (*views)[n] = std::move(v);
   return Status::ok();
@@ -151,6 +166,7 @@ Ordered field_json(const PartitionAccess& a, const std::map<std::uint32_t, View>
   j["node"] = host_of(a, v.partition);
   if (v.remote) {
     j["remote"] = true;  // its value and inputs: on that node
+    if (!v.unanswered.empty()) j["unanswered"] = v.unanswered;
     return j;
   }
   if (v.raw["lazy"].get<bool>()) j["lazy"] = true;

@@ -5,12 +5,14 @@
 // Every partition holds every record at the same node ids (actors/partitioned.hpp): the
 // inputs (state fields, relations, memberships, accumulators the Store writes) everywhere
 // alike, what formulas compute only at the record's owner, as a mirror elsewhere. So a
-// node asks any partition it hosts (the *home*, its first) what each node is, asks again
-// the owner of a node the home only mirrors if this node hosts that owner too, and shows
-// a node whose owner lives on another node as a *remote* reference — its partition and
-// node, without value or inputs (a mirror's value here may be older than its owner's:
-// only mirrors a partition reads are kept up to date): `mgraphctl explain` on that node
-// continues the trace. Values are the committed ones (Store::describe computes nothing).
+// node asks any partition it hosts (the *home*, its first) what each node is, and asks
+// again the owner of a node the home only mirrors — on this node, or on another node
+// through the partition actors the coordinator sent (`reaches`). A node whose owner cannot
+// be asked (not known yet, or it did not answer) is shown as a *remote* reference — its
+// partition and node, without value or inputs (a mirror's value here may be older than
+// its owner's: only mirrors a partition reads are kept up to date): `mgraphctl explain`
+// on that node continues the trace. Values are the committed ones (Store::describe
+// computes nothing).
 //
 // Bounded: depth at most trace_depth_max, at most trace_inputs_max inputs shown per
 // field and trace_fields_max fields per trace; `dot` of the whole graph refuses a graph
@@ -55,6 +57,8 @@ struct PartitionAccess {
   /// inspect_nodes' JSON from partition p.
   std::function<Result<nlohmann::json>(std::uint32_t p, const std::vector<std::uint32_t>& nodes)>
       nodes;
+  /// Whether partition p, hosted elsewhere, can be asked too (none: only hosted ones).
+  std::function<bool(std::uint32_t p)> reaches;
 };
 
 /// A field named as `get REF.field` names it (docs/SCRIPTS.md) by id: `#N.field` or

@@ -107,6 +107,7 @@ void print_trace(const Json& f, const std::string& indent, std::ostream& out) {
   if (f.contains("version")) out << ", version " << cell(f["version"]);
   out << ", partition " << cell(f["partition"]) << " on " << cell(f["node"]);
   if (f.value("remote", false)) out << ", remote: explain it on " << cell(f["node"]);
+  if (f.contains("unanswered")) out << "; " << cell(f["unanswered"]);
   out << ")";
   if (f.contains("definition")) out << "  " << cell(f["definition"]);
   out << "\n";

@@ -95,6 +95,16 @@ caf::actor NodeState::sequencer() const {
   return sequencer_;
 }
 
+void NodeState::set_partitions(std::vector<caf::actor> partitions) {
+  std::lock_guard lock(mu_);
+  partitions_ = std::move(partitions);
+}
+
+caf::actor NodeState::partition(std::uint32_t p) const {
+  std::lock_guard lock(mu_);
+  return p < partitions_.size() ? partitions_[p] : caf::actor();
+}
+
 void NodeState::stop(int exit_code, const std::string& reason) {
   {
     std::lock_guard lock(mu_);

@@ -50,6 +50,10 @@ class NodeState {
     on_ready_ = std::move(f);
   }
   caf::actor sequencer() const;
+  /// Every partition's actor, by partition, as the coordinator sent them (for reading
+  /// across nodes: mgraphctl explain, dot); partition(p) is none while unknown.
+  void set_partitions(std::vector<caf::actor> partitions);
+  caf::actor partition(std::uint32_t p) const;
 
   /// Asks the node to stop: `exit_code` 0 for a requested shutdown, else a failure (the
   /// first reason given wins).
@@ -94,6 +98,7 @@ class NodeState {
   };
   std::map<std::string, Peer> peers_;
   caf::actor sequencer_;
+  std::vector<caf::actor> partitions_;
   std::function<void()> on_ready_;
   bool was_ready_ = false;
   std::optional<std::pair<int, std::string>> stop_;

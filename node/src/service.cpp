@@ -70,11 +70,12 @@ Result<nlohmann::json> inspect(caf::actor_system& sys, const caf::actor& partiti
   return out;
 }
 
-/// explain and dot reach this node's partitions through their actors.
+/// explain and dot reach partitions through their actors: this node's, and other nodes'
+/// once the coordinator sent them.
 std::shared_ptr<PartitionAccess> partition_access(caf::actor_system& sys, const ServiceOptions& o,
                                                   const NodeConfig& self,
                                                   const std::vector<caf::actor>& actors,
-                                                  const std::string& schema_source) {
+                                                  const std::string& schema_source, const NodeState& state) {
   auto a = std::make_shared<PartitionAccess>();
   a->partitions = static_cast<std::uint32_t>(o.config.partitions);
   a->hosted = self.partitions;
@@ -83,15 +84,17 @@ std::shared_ptr<PartitionAccess> partition_access(caf::actor_system& sys, const 
   }
   std::istringstream lines(schema_source);
   for (std::string line; std::getline(lines, line);) a->schema_lines.push_back(line);
-  auto actor_of = [ids = self.partitions, actors](std::uint32_t p) {
+  // This node's partitions, then those of other nodes the coordinator told it of.
+  auto actor_of = [ids = self.partitions, actors, &state](std::uint32_t p) {
     const auto it = std::find(ids.begin(), ids.end(), p);
-    return it == ids.end() ? caf::actor() : actors[static_cast<std::size_t>(it - ids.begin())];
+    return it == ids.end() ? state.partition(p) : actors[static_cast<std::size_t>(it - ids.begin())];
   };
+  a->reaches = [&state](std::uint32_t p) { return static_cast<bool>(state.partition(p)); };
   a->field = [&sys, actor_of](std::uint32_t p, std::uint64_t record, const std::string& field) {
     return inspect(sys, actor_of(p), p, record, field);
   };
   a->nodes = [&sys, actor_of](std::uint32_t p, const std::vector<std::uint32_t>& nodes) {
-    return inspect(sys, actor_of(p), p, nodes);
+    return inspect(sys, actor_of(p), p, actors::pack_node_ids(nodes));
   };
   return a;
 }
@@ -421,7 +424,7 @@ int run_service(const ServiceOptions& o) {
                         return work;
                       },
                       .epochs = [&state](std::size_t n) { return state.recent_epochs(n); },
-                      .documents = partition_access(sys, o, *self, partitions, info.source),
+                      .documents = partition_access(sys, o, *self, partitions, info.source, state),
                       .drain = [&state] {
                         const std::uint64_t in_flight = state.drain();
                         return nlohmann::ordered_json{{"draining", true},

@@ -111,7 +111,7 @@ struct SchemaInfo {
 /// A partition's actor: answers (partition_atom, call, index, request bytes) with a
 /// message (partition_atom, call, index, reply bytes) to its sender
 /// (codec/partition_codec.hpp), one request at a time. Also answers the admin socket's
-/// (inspect_atom, record, field) and (inspect_atom, node ids) with inspect_field's and
+/// (inspect_atom, record, field) and (inspect_atom, packed node ids) with inspect_field's and
 /// inspect_nodes' JSON (inspect.hpp), which read without computing anything.
 caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionServer> server);
 

@@ -6,13 +6,18 @@
 // for the node's admin commands to assemble (node/src/field_trace.hpp).
 //
 //   admin ──(inspect_atom, record, field)──▶ partition  ──▶ {"node":N,...} | {"error":...}
-//   admin ──(inspect_atom, [node ids])──▶ partition     ──▶ {"nodes":COUNT,"views":[...]}
+//   admin ──(inspect_atom, packed node ids)──▶ partition ──▶ {"nodes":COUNT,"views":[...]}
+//
+// Node ids travel packed in a string (pack_node_ids): a partition on another node is
+// asked through CAF's serialization, which carries strings but not vectors of 32-bit ids.
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mgraph/graph/schema/store.hpp"
 
@@ -35,5 +40,9 @@ std::string inspect_field(const schema::Store& store, schema::RecordId record,
 /// `{"node":N,"error":"no node N"}` for an id the graph does not have. More than
 /// kInspectNodesMax ids: `{"error":...}`.
 std::string inspect_nodes(const schema::Store& store, std::span<const std::uint32_t> nodes);
+
+/// Node ids as 4 little-endian bytes each, and back (nullopt: a length not a multiple of 4).
+std::string pack_node_ids(std::span<const std::uint32_t> nodes);
+std::optional<std::vector<std::uint32_t>> unpack_node_ids(std::string_view packed);
 
 }  // namespace mgraph::actors
