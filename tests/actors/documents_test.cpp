@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "deterministic_system.hpp"
 #include "documents_backend.hpp"
 #include "mgraph/actors/documents.hpp"
 #include "mgraph/codec/session_codec.hpp"
@@ -99,15 +100,7 @@ class ActorCluster final : public session::Backend {
   caf::actor partition_, sequencer_;
 };
 
-struct Fixture : ::testing::Test {
-  Fixture() : sys(config()) {}
-  static caf::actor_system_config& config() {
-    static caf::actor_system_config cfg;
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    return cfg;
-  }
-  caf::actor_system sys;
-};
+using Fixture = testing::DeterministicSystem;
 
 std::string run_lines(session::ScriptClient& client, const std::vector<std::string>& lines,
                       std::size_t first_line_no) {

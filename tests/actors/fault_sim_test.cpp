@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "deterministic_system.hpp"
 #include "mgraph/actors/documents.hpp"
 #include "mgraph/codec/session_codec.hpp"
 #include "mgraph/graph/schema/parser.hpp"
@@ -405,16 +406,7 @@ class FaultSimulation {
   std::size_t resends_ = 0, doubts_ = 0;
 };
 
-struct Fixture : ::testing::Test {
-  Fixture() : sys(config()) {}
-  static caf::actor_system_config& config() {
-    static caf::actor_system_config cfg;
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    return cfg;
-  }
-  caf::actor_system sys;
-};
-using FaultSim = Fixture;
+using FaultSim = mgraph::testing::DeterministicSystem;
 
 TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPartitions) {
   auto compiled = schema::compile_schema(schema::SourceFile{"ledger.mgs", kSchema});
