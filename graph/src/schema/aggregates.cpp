@@ -12,6 +12,7 @@
 // numerator and the sum of the weights.
 
 #include <algorithm>
+#include <cstdio>
 
 #include "compiler.hpp"
 #include "ops.hpp"
@@ -26,6 +27,76 @@ bool bag(AccKind k) { return k == AccKind::min || k == AccKind::max; }
 bool same_path(const std::vector<Step>& a, const std::vector<Step>& b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(),
                     [](const Step& x, const Step& y) { return x.relation == y.relation; });
+}
+
+/// `e` as source text, for the names of hidden nodes (`price where qty > 0`). Its depth
+/// is the tree's height, which the parser bounds.
+void append_text(const ast::Expr& e, std::string* out) {
+  auto arg = [&](std::size_t i) { append_text(*e.args[i], out); };
+  switch (e.kind) {
+    case ast::ExprKind::literal:
+      if (e.literal.is_bool()) {
+        *out += e.literal.as_bool() ? "true" : "false";
+      } else if (e.literal.is_int()) {
+        *out += std::to_string(e.literal.as_int());
+      } else if (e.literal.is_double()) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", e.literal.as_double());
+        *out += buf;
+      } else if (e.literal.is_string()) {
+        *out += '"';
+        *out += e.literal.as_string();
+        *out += '"';
+      } else {
+        *out += "null";
+      }
+      return;
+    case ast::ExprKind::name:
+    case ast::ExprKind::self:
+      *out += e.text;
+      return;
+    case ast::ExprKind::member:
+      arg(0);
+      *out += '.';
+      *out += e.text;
+      return;
+    case ast::ExprKind::each:
+      arg(0);
+      *out += "[*]";
+      return;
+    case ast::ExprKind::unary:
+      *out += e.text == "not" ? "not " : "-";
+      arg(0);
+      return;
+    case ast::ExprKind::binary:
+    case ast::ExprKind::filter:
+      *out += '(';
+      arg(0);
+      *out += ' ';
+      *out += e.text;
+      *out += ' ';
+      arg(1);
+      *out += ')';
+      return;
+    case ast::ExprKind::cond:
+      *out += "(if ";
+      arg(0);
+      *out += " then ";
+      arg(1);
+      *out += " else ";
+      arg(2);
+      *out += ')';
+      return;
+    case ast::ExprKind::call:
+    case ast::ExprKind::list:
+      *out += e.kind == ast::ExprKind::call ? e.text + "(" : std::string("[");
+      for (std::size_t i = 0; i < e.args.size(); ++i) {
+        if (i > 0) *out += ", ";
+        arg(i);
+      }
+      *out += e.kind == ast::ExprKind::call ? ')' : ']';
+      return;
+  }
 }
 
 /// The formula reading accumulators `acc` and combining their values with `combine`.
@@ -176,6 +247,50 @@ std::uint32_t ExprCompiler::through(std::uint32_t ent, std::vector<Step> hops, s
   return e.hidden.back().local;
 }
 
+std::uint32_t ExprCompiler::filtered(std::uint32_t ent, std::uint32_t field,
+                                     const ast::Expr& where) {
+  ExprCompiler sub(schema_, ent, options_, diags_);
+  CompiledFormula cond;
+  if (!sub.compile(where, &cond)) return kNone;
+  const EntityDef& e = schema_.entities[ent];
+  if (cond.type != Type::boolean) {
+    error(where.loc, std::string("'where' needs a bool condition over the fields of ") + e.name +
+                         ", got " + type_name(cond.type));
+    return kNone;
+  }
+  std::string name = field == kNone ? std::string("exists") : e.fields[field].name;
+  name += " where ";
+  std::string text;
+  append_text(where, &text);
+  // The outer parentheses of a binary condition say nothing in a name.
+  if (where.kind == ast::ExprKind::binary) text = text.substr(1, text.size() - 2);
+  name += text;
+  for (const HiddenDef& h : e.hidden) {
+    if (h.name == name) return h.local;
+  }
+  HiddenDef h;
+  h.name = std::move(name);
+  h.formula = std::move(cond);
+  h.formula.type = field == kNone ? Type::boolean : e.fields[field].type;
+  std::uint32_t k = kNone;
+  if (field != kNone) {
+    // The field's slot, shared with the condition when it reads the field too.
+    auto& slots = h.formula.slots;
+    const std::uint32_t local = e.field_local(field);
+    const auto it = std::find(slots.begin(), slots.end(), local);
+    k = static_cast<std::uint32_t>(it - slots.begin());
+    if (it == slots.end()) slots.push_back(local);
+  }
+  h.formula.eval = [holds = std::move(h.formula.eval), k](Frame& fr) {
+    if (!ops::truthy(holds(fr))) return Value();
+    return k == kNone ? Value(true) : fr.slot(k);
+  };
+  EntityDef& owner = schema_.entities[ent];
+  h.local = owner.local_count++;
+  owner.hidden.push_back(std::move(h));
+  return owner.hidden.back().local;
+}
+
 std::uint32_t ExprCompiler::product(std::uint32_t ent, std::uint32_t x, std::uint32_t w) {
   std::string name = local_name(ent, x);
   name += " * ";
@@ -229,19 +344,28 @@ std::uint32_t ExprCompiler::level(std::uint32_t ent, const std::vector<Step>& pa
   // which counts as no member, as a scan that cannot follow the hop).
   const bool trailing = j < path.size();
   const EntityDef& end = schema_.entities[path.back().target];
-  auto source = [&](std::uint32_t field) {
-    if (!trailing) return schema_.entities[member].field_local(field);
-    const Type t = field == kNone ? Type::boolean : end.fields[field].type;
-    return through(member, {path.begin() + static_cast<std::ptrdiff_t>(j), path.end()},
-                   field == kNone ? kNone : end.field_local(field), Value(), t);
+  // A filtered quantity reads the end entity's hidden node instead of the field: null
+  // where the condition does not hold, which counts as no member too.
+  auto source = [&](std::uint32_t field, std::uint32_t filter) {
+    const std::uint32_t at_end = filter != kNone  ? filter
+                                 : field == kNone ? kNone
+                                                  : end.field_local(field);
+    if (!trailing) return at_end;
+    const Type t = filter != kNone   ? local_type(path.back().target, filter)
+                   : field == kNone ? Type::boolean
+                                    : end.fields[field].type;
+    return through(member, {path.begin() + static_cast<std::ptrdiff_t>(j), path.end()}, at_end,
+                   Value(), t);
   };
   switch (q.kind) {
-    case AccKind::members:
-      def.kind = trailing ? AccKind::present : AccKind::members;
-      if (trailing) def.source = source(q.field);
+    case AccKind::members: {
+      const bool some = trailing || q.filtered != kNone;
+      def.kind = some ? AccKind::present : AccKind::members;
+      if (some) def.source = source(q.field, q.filtered);
       break;
+    }
     case AccKind::product: {
-      const std::uint32_t x = source(q.field), w = source(q.weight);
+      const std::uint32_t x = source(q.field, kNone), w = source(q.weight, kNone);
       if (!computed_local(member, x) && !computed_local(member, w)) {
         def.kind = AccKind::product;
         def.source = x;
@@ -256,7 +380,7 @@ std::uint32_t ExprCompiler::level(std::uint32_t ent, const std::vector<Step>& pa
     }
     default:
       def.kind = q.kind;
-      def.source = source(q.field);
+      def.source = source(q.field, q.filtered);
   }
   return accumulator(ent, std::move(def));
 }
@@ -286,17 +410,23 @@ ExprCompiler::Accumulated ExprCompiler::accumulated(const std::vector<Step>& pat
   return acc;
 }
 
-Eval ExprCompiler::scan(const std::vector<Step>& path, std::uint32_t local, AggOp op, bool ints) {
+Eval ExprCompiler::scan(const std::vector<Step>& path, std::uint32_t local, AggOp op, bool ints,
+                        bool filtered) {
   current_->tracked = true;
   read_elsewhere(path.back().target, local);
-  return [path, local, op, ints](Frame& fr) {
+  return [path, local, op, ints, filtered](Frame& fr) {
     std::int64_t n = 0, isum = 0;
     double sum = 0;
     Value best;
     walk_path(fr, path, 0, fr.record(), [&](std::uint64_t id) {
-      ++n;
-      if (local == kNone) return;
+      if (local == kNone) {
+        ++n;
+        return;
+      }
       const Value v = fr.read(id, local);
+      if (filtered && v.is_null()) return;  // the member's condition does not hold
+      ++n;
+      if (filtered && op == AggOp::count) return;
       if (ints) {
         isum = ops::add_wrapping(isum, v.is_int() ? v.as_int() : 0);
       } else {
@@ -327,7 +457,8 @@ Eval ExprCompiler::scan(const std::vector<Step>& path, std::uint32_t local, AggO
   };
 }
 
-bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typed* out) {
+bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg,
+                             const ast::Expr* where, Typed* out) {
   const bool records_only =
       arg.kind == Typed::Kind::collection || (arg.kind == Typed::Kind::each && arg.field == kNone);
   if (records_only && op != AggOp::count) {
@@ -349,19 +480,29 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typ
               : op == AggOp::avg                         ? Type::real
               : (op == AggOp::any || op == AggOp::every) ? Type::boolean
                                                          : elem;
-  const EntityDef& target = schema_.entities[arg.path.back().target];
+  const std::uint32_t end_entity = arg.path.back().target;
+  const EntityDef& target = schema_.entities[end_entity];
   const std::uint32_t field = op == AggOp::count ? kNone : arg.field;
+  // A condition on the members: a hidden node of the end entity holds what the member
+  // contributes, or null where the condition does not hold.
+  std::uint32_t filter = kNone;
+  if (where != nullptr) {
+    filter = filtered(end_entity, field, *where);
+    if (filter == kNone) return false;
+  }
   const bool has_many =
       std::any_of(arg.path.begin(), arg.path.end(), [](const Step& s) { return s.many; });
   if (!options_.incremental_aggregates || !has_many) {
     // Without a many-hop the pattern reaches at most one record: its scan is O(1).
-    out->eval = scan(arg.path, field == kNone ? kNone : target.field_local(field), op,
-                     elem == Type::integer);
+    const std::uint32_t local = filter != kNone  ? filter
+                                : field == kNone ? kNone
+                                                 : target.field_local(field);
+    out->eval = scan(arg.path, local, op, elem == Type::integer, filter != kNone);
     return true;
   }
   // Count counts the members the whole path reaches, so it follows the field's hops too.
-  const Quantity count{AccKind::members, arg.field};
-  const Quantity sum{AccKind::sum, arg.field};
+  const Quantity count{AccKind::members, arg.field, kNone, filter};
+  const Quantity sum{AccKind::sum, arg.field, kNone, filter};
   switch (op) {
     case AggOp::count:
       out->eval = combined(accumulated(arg.path, {count}),
@@ -393,7 +534,8 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typ
     default: {
       // Without members the multiset is empty: the accumulator is null, the result 0.
       const Value zero = zero_of(elem);
-      const Quantity best{op == AggOp::min ? AccKind::min : AccKind::max, arg.field};
+      const Quantity best{op == AggOp::min ? AccKind::min : AccKind::max, arg.field, kNone,
+                          filter};
       out->eval = combined(accumulated(arg.path, {best}),
                            [zero](const Value* v) { return v[0].is_null() ? zero : v[0]; });
     }
@@ -403,6 +545,13 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typ
 
 bool ExprCompiler::wavg(const ast::Expr& e, Typed* out) {
   if (e.args.size() != 2) return error(e.loc, "wavg(values, weights) takes two patterns");
+  for (const auto& a : e.args) {
+    if (a->kind == ast::ExprKind::filter) {
+      return error(a->loc,
+                   "wavg takes no 'where'; filter both factors instead, e.g. "
+                   "sum(items[*].x where c) / sum(items[*].w where c) with x the product");
+    }
+  }
   Typed v, w;
   if (!expr(*e.args[0], &v) || !expr(*e.args[1], &w)) return false;
   if (v.kind != Typed::Kind::each || w.kind != Typed::Kind::each || v.field == kNone ||

@@ -182,6 +182,10 @@ bool ExprCompiler::expr(const ast::Expr& e, Typed* out) {
       return list(e, out);
     case ast::ExprKind::call:
       return call(e, out);
+    case ast::ExprKind::filter:
+      return error(e.loc,
+                   "'where' filters the members of an aggregate: it goes inside count, sum, "
+                   "avg, min, max, any or every, e.g. count(items[*] where price > 10)");
   }
   return false;
 }

@@ -21,7 +21,7 @@ struct SyntaxError {
 bool is_reserved(std::string_view s) {
   static constexpr std::string_view kReserved[] = {"if",     "then",   "else",  "and",  "or",
                                                    "not",    "true",   "false", "null", "self",
-                                                   "entity", "effect", "cycle"};
+                                                   "entity", "effect", "cycle",  "where"};
   for (std::string_view r : kReserved) {
     if (s == r) return true;
   }
@@ -466,7 +466,15 @@ class Parser {
     next();
     auto call = node(ast::ExprKind::call, n.loc, n.text);
     while (!is_punct(")")) {
-      adopt(*call, expr());
+      auto arg = expr();
+      if (is_word("where")) {
+        // `pattern where condition`: the aggregate counts the members the condition holds for.
+        auto filter = node(ast::ExprKind::filter, next().loc, "where");
+        adopt(*filter, std::move(arg));
+        adopt(*filter, expr());
+        arg = std::move(filter);
+      }
+      adopt(*call, std::move(arg));
       if (!is_punct(",")) break;
       next();
     }
