@@ -120,7 +120,7 @@ Eval combined(ExprCompiler::Accumulated acc, Combine combine) {
   return [acc = std::move(acc), combine](Frame& fr) {
     Value v[kQuantitiesMax];
     for (std::size_t j = 0; j < acc.locals.size(); ++j) v[j] = acc.zeros[j];
-    walk_path(fr, acc.prefix, 0, fr.record(), [&](std::uint64_t id) {
+    walk_path(fr, acc.prefix, 0, acc.start != 0 ? acc.start : fr.record(), [&](std::uint64_t id) {
       for (std::size_t j = 0; j < acc.locals.size(); ++j) v[j] = fr.read(id, acc.locals[j]);
     });
     return combine(v);
@@ -386,12 +386,17 @@ std::uint32_t ExprCompiler::level(std::uint32_t ent, const std::vector<Step>& pa
 }
 
 ExprCompiler::Accumulated ExprCompiler::accumulated(const std::vector<Step>& path,
-                                                    const std::vector<Quantity>& qs) {
+                                                    const std::vector<Quantity>& qs,
+                                                    bool from_global) {
   std::size_t k = 0;
   while (!path[k].many) ++k;
   Accumulated acc;
-  acc.own = k == 0;
-  const std::uint32_t owner = acc.own ? entity_ : path[k - 1].target;
+  // A pattern from the global record: the accumulators are the global record's, read by
+  // every formula of another entity through its fixed id.
+  acc.own = k == 0 && !from_global;
+  if (from_global) acc.start = kGlobalRecord;
+  const std::uint32_t owner = k == 0 ? (from_global ? schema_.global_entity : entity_)
+                                     : path[k - 1].target;
   for (const Quantity& q : qs) {
     const std::uint32_t local = level(owner, path, k, q);
     if (acc.own) {
@@ -411,14 +416,16 @@ ExprCompiler::Accumulated ExprCompiler::accumulated(const std::vector<Step>& pat
 }
 
 Eval ExprCompiler::scan(const std::vector<Step>& path, std::uint32_t local, AggOp op, bool ints,
-                        bool filtered) {
+                        bool filtered, bool from_global) {
   current_->tracked = true;
   read_elsewhere(path.back().target, local);
-  return [path, local, op, ints, filtered](Frame& fr) {
+  if (from_global) read_elsewhere(schema_.global_entity, path[0].local);
+  return [path, local, op, ints, filtered, from_global](Frame& fr) {
     std::int64_t n = 0, isum = 0;
     double sum = 0;
     Value best;
-    walk_path(fr, path, 0, fr.record(), [&](std::uint64_t id) {
+    const std::uint64_t start = from_global ? kGlobalRecord : fr.record();
+    walk_path(fr, path, 0, start, [&](std::uint64_t id) {
       if (local == kNone) {
         ++n;
         return;
@@ -497,7 +504,8 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg,
     const std::uint32_t local = filter != kNone  ? filter
                                 : field == kNone ? kNone
                                                  : target.field_local(field);
-    out->eval = scan(arg.path, local, op, elem == Type::integer, filter != kNone);
+    out->eval =
+        scan(arg.path, local, op, elem == Type::integer, filter != kNone, arg.from_global);
     return true;
   }
   // Count counts the members the whole path reaches, so it follows the field's hops too.
@@ -505,11 +513,11 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg,
   const Quantity sum{AccKind::sum, arg.field, kNone, filter};
   switch (op) {
     case AggOp::count:
-      out->eval = combined(accumulated(arg.path, {count}),
+      out->eval = combined(accumulated(arg.path, {count}, arg.from_global),
                            [](const Value* v) { return Value(ops::integer(v[0])); });
       break;
     case AggOp::sum: {
-      Accumulated acc = accumulated(arg.path, {sum});
+      Accumulated acc = accumulated(arg.path, {sum}, arg.from_global);
       if (acc.own) {
         out->eval = [k = acc.slots[0]](Frame& f) { return f.slot(k); };  // the hot case
       } else {
@@ -518,17 +526,17 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg,
       break;
     }
     case AggOp::avg:
-      out->eval = combined(accumulated(arg.path, {count, sum}), [](const Value* v) {
+      out->eval = combined(accumulated(arg.path, {count, sum}, arg.from_global), [](const Value* v) {
         const double n = ops::num(v[0]);
         return Value(n == 0 ? 0.0 : ops::num(v[1]) / n);
       });
       break;
     case AggOp::any:
-      out->eval = combined(accumulated(arg.path, {sum}),
+      out->eval = combined(accumulated(arg.path, {sum}, arg.from_global),
                            [](const Value* v) { return Value(ops::num(v[0]) > 0); });
       break;
     case AggOp::every:
-      out->eval = combined(accumulated(arg.path, {count, sum}),
+      out->eval = combined(accumulated(arg.path, {count, sum}, arg.from_global),
                            [](const Value* v) { return Value(ops::num(v[1]) == ops::num(v[0])); });
       break;
     default: {
@@ -536,7 +544,7 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg,
       const Value zero = zero_of(elem);
       const Quantity best{op == AggOp::min ? AccKind::min : AccKind::max, arg.field, kNone,
                           filter};
-      out->eval = combined(accumulated(arg.path, {best}),
+      out->eval = combined(accumulated(arg.path, {best}, arg.from_global),
                            [zero](const Value* v) { return v[0].is_null() ? zero : v[0]; });
     }
   }
@@ -555,7 +563,8 @@ bool ExprCompiler::wavg(const ast::Expr& e, Typed* out) {
   Typed v, w;
   if (!expr(*e.args[0], &v) || !expr(*e.args[1], &w)) return false;
   if (v.kind != Typed::Kind::each || w.kind != Typed::Kind::each || v.field == kNone ||
-      w.field == kNone || !numeric(v.type) || !numeric(w.type) || !same_path(v.path, w.path)) {
+      w.field == kNone || !numeric(v.type) || !numeric(w.type) || !same_path(v.path, w.path) ||
+      v.from_global != w.from_global) {
     return error(e.loc,
                  "wavg takes two numeric patterns over the same collection, e.g. "
                  "wavg(items[*].price, items[*].qty)");
@@ -568,7 +577,8 @@ bool ExprCompiler::wavg(const ast::Expr& e, Typed* out) {
   if (options_.incremental_aggregates && has_many) {
     const Quantity numerator{AccKind::product, v.field, w.field};
     const Quantity weights{AccKind::sum, w.field};
-    out->eval = combined(accumulated(v.path, {numerator, weights}), [](const Value* x) {
+    out->eval = combined(accumulated(v.path, {numerator, weights}, v.from_global),
+                         [](const Value* x) {
       const double den = ops::num(x[1]);
       return Value(den == 0 ? 0.0 : ops::num(x[0]) / den);
     });
@@ -579,9 +589,10 @@ bool ExprCompiler::wavg(const ast::Expr& e, Typed* out) {
   const std::uint32_t lv = target.field_local(v.field), lw = target.field_local(w.field);
   read_elsewhere(v.path.back().target, lv);
   read_elsewhere(v.path.back().target, lw);
-  out->eval = [path = v.path, lv, lw](Frame& fr) {
+  if (v.from_global) read_elsewhere(schema_.global_entity, v.path[0].local);
+  out->eval = [path = v.path, lv, lw, global = v.from_global](Frame& fr) {
     double num = 0, den = 0;
-    walk_path(fr, path, 0, fr.record(), [&](std::uint64_t id) {
+    walk_path(fr, path, 0, global ? kGlobalRecord : fr.record(), [&](std::uint64_t id) {
       const double wt = ops::num(fr.read(id, lw));
       num += wt * ops::num(fr.read(id, lv));
       den += wt;

@@ -60,6 +60,8 @@ class Checker {
     // Relations only need names, so their errors are reported along with declaration errors.
     if (s_.entities.size() == tree.entities.size()) relate(tree);
     if (!diags_.empty()) return false;
+    globals(tree);
+    if (!diags_.empty()) return false;
     for (EntityDef& e : s_.entities) {
       e.local_count = 1 + static_cast<std::uint32_t>(e.fields.size() + e.relations.size());
     }
@@ -242,6 +244,71 @@ class Checker {
       target.index_names();
       s_.entities[p.entity].relations[p.relation].inverse =
           static_cast<std::uint32_t>(target.relations.size() - 1);
+    }
+  }
+
+  /// Entities that formulas of `ei` name as a whole (`count(Order)`): names that are no
+  /// field or relation of `ei` but an entity's. Recursion is bounded by the tree's height.
+  void whole_entities(std::uint32_t ei, const ast::Expr& e, std::vector<bool>* named) const {
+    if (e.kind == ast::ExprKind::name && e.text != kGlobalEntity) {
+      const EntityDef& own = s_.entities[ei];
+      const std::uint32_t t = s_.find_entity(e.text);
+      if (t != kNone && own.find_field(e.text) == kNone && own.find_relation(e.text) == kNone)
+        (*named)[t] = true;
+    }
+    for (const auto& a : e.args) whole_entities(ei, *a, named);
+  }
+
+  /// The global entity: the `global` declarations (the parser puts them in an entity of
+  /// that name, the last one), and a relation from it to every entity that a formula
+  /// aggregates as a whole, which the Store keeps (RelationDef::implicit): `Order` on the
+  /// global entity, with the inverse `global` on Order.
+  void globals(const ast::Schema& tree) {
+    std::vector<bool> named(s_.entities.size(), false);
+    for (std::uint32_t i = 0; i < tree.entities.size(); ++i) {
+      for (const ast::Field& f : tree.entities[i].fields) {
+        if (f.value != nullptr) whole_entities(i, *f.value, &named);
+      }
+      for (const ast::Effect& fx : tree.entities[i].effects) whole_entities(i, *fx.when, &named);
+    }
+    const bool declared = !tree.entities.empty() && tree.entities.back().name == kGlobalEntity;
+    const bool aggregated = std::find(named.begin(), named.end(), true) != named.end();
+    if (!declared && !aggregated) return;
+    if (!declared) {
+      EntityDef g;
+      g.name = std::string(kGlobalEntity);
+      s_.entities.push_back(std::move(g));
+      s_.index_names();
+      named.push_back(false);
+    }
+    const auto gi = static_cast<std::uint32_t>(s_.entities.size() - 1);
+    s_.global_entity = gi;
+    for (std::uint32_t t = 0; t < gi; ++t) {
+      if (!named[t]) continue;
+      EntityDef& g = s_.entities[gi];
+      EntityDef& target = s_.entities[t];
+      if (const std::uint32_t f = g.find_field(target.name); f != kNone) {
+        error(g.fields[f].loc, "global '" + target.name + "' has the name of entity " +
+                                   target.name + ", which a formula aggregates as a whole");
+        continue;
+      }
+      RelationDef all;
+      all.name = target.name;
+      all.loc = target.loc;
+      all.many = true;
+      all.target = t;
+      all.inverse = static_cast<std::uint32_t>(target.relations.size());
+      all.implicit = true;
+      RelationDef back;
+      back.name = std::string(kGlobalEntity);
+      back.loc = target.loc;
+      back.target = gi;
+      back.inverse = static_cast<std::uint32_t>(g.relations.size());
+      back.implicit = true;
+      g.relations.push_back(std::move(all));
+      g.index_names();
+      target.relations.push_back(std::move(back));
+      target.index_names();
     }
   }
 

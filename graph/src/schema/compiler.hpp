@@ -31,6 +31,9 @@ struct Typed {
   /// value only: eval is exactly `frame.slot(slot)` (an own field), so an operator can
   /// read the slot without the call through eval. kNone otherwise.
   std::uint32_t slot = kNone;
+  /// record/collection/each: `path` starts at the global record (kGlobalRecord), not at
+  /// the formula's own (`global.rate`, `Order[*].total` outside the global entity).
+  bool from_global = false;
   SourceLoc loc;
 };
 
@@ -114,15 +117,18 @@ class ExprCompiler {
     std::vector<Step> prefix;           ///< else: the leading one-hops
     std::vector<std::uint32_t> locals;  ///< else: local per quantity in the record reached
     std::vector<Value> zeros;
+    /// else: the record the prefix starts at; 0: the formula's own.
+    std::uint64_t start = 0;
   };
 
  private:
   /// The accumulators holding `qs` over `path`. REQUIRES: `path` has a many-hop.
-  Accumulated accumulated(const std::vector<Step>& path, const std::vector<Quantity>& qs);
+  Accumulated accumulated(const std::vector<Step>& path, const std::vector<Quantity>& qs,
+                          bool from_global = false);
   /// The full-recompute path: walks the collection on every computation.
   /// `filtered`: `local` is a filtered() node, and a null there is no member.
   Eval scan(const std::vector<Step>& path, std::uint32_t local, AggOp op, bool ints,
-            bool filtered = false);
+            bool filtered = false, bool from_global = false);
   bool value_of(const ast::Expr& e, Typed* out);  ///< expr() that must be a value
   bool error(SourceLoc loc, std::string message);
   std::uint32_t slot_of(std::uint32_t local);
