@@ -248,7 +248,7 @@ std::uint32_t ExprCompiler::through(std::uint32_t ent, std::vector<Step> hops, s
 }
 
 std::uint32_t ExprCompiler::filtered(std::uint32_t ent, std::uint32_t field,
-                                     const ast::Expr& where) {
+                                     const ast::Expr& where, bool keep_null) {
   ExprCompiler sub(schema_, ent, options_, diags_);
   CompiledFormula cond;
   if (!sub.compile(where, &cond)) return kNone;
@@ -265,6 +265,10 @@ std::uint32_t ExprCompiler::filtered(std::uint32_t ent, std::uint32_t field,
   // The outer parentheses of a binary condition say nothing in a name.
   if (where.kind == ast::ExprKind::binary) text = text.substr(1, text.size() - 2);
   name += text;
+  // A null value of a nullable field counts as 0 where the condition holds (count, sum,
+  // avg, any, every), and as no value for min and max.
+  const bool zero_null = !keep_null && field != kNone && e.fields[field].nullable;
+  if (zero_null) name += " (null as 0)";
   for (const HiddenDef& h : e.hidden) {
     if (h.name == name) return h.local;
   }
@@ -281,9 +285,12 @@ std::uint32_t ExprCompiler::filtered(std::uint32_t ent, std::uint32_t field,
     k = static_cast<std::uint32_t>(it - slots.begin());
     if (it == slots.end()) slots.push_back(local);
   }
-  h.formula.eval = [holds = std::move(h.formula.eval), k](Frame& fr) {
+  h.formula.eval = [holds = std::move(h.formula.eval), k,
+                    zero = zero_null ? zero_of(h.formula.type) : Value()](Frame& fr) {
     if (!ops::truthy(holds(fr))) return Value();
-    return k == kNone ? Value(true) : fr.slot(k);
+    if (k == kNone) return Value(true);
+    Value v = fr.slot(k);
+    return v.is_null() ? zero : v;
   };
   EntityDef& owner = schema_.entities[ent];
   h.local = owner.local_count++;
@@ -439,7 +446,7 @@ Eval ExprCompiler::scan(const std::vector<Step>& path, std::uint32_t local, AggO
       } else {
         sum += ops::num(v);
       }
-      if (op == AggOp::min || op == AggOp::max) {
+      if ((op == AggOp::min || op == AggOp::max) && !v.is_null()) {  // null: no value
         if (best.is_null() ||
             (op == AggOp::min ? ops::num(v) < ops::num(best) : ops::num(v) > ops::num(best))) {
           best = v;
@@ -494,7 +501,7 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg,
   // contributes, or null where the condition does not hold.
   std::uint32_t filter = kNone;
   if (where != nullptr) {
-    filter = filtered(end_entity, field, *where);
+    filter = filtered(end_entity, field, *where, op == AggOp::min || op == AggOp::max);
     if (filter == kNone) return false;
   }
   const bool has_many =

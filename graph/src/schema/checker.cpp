@@ -110,6 +110,7 @@ class Checker {
         }
         d.kind =
             (f.value == nullptr || names_nothing(*f.value)) ? FieldKind::state : FieldKind::derived;
+        d.nullable = f.nullable;
         options(f.annotations, &d);
         e.fields.push_back(std::move(d));
         e.index_names();
@@ -338,7 +339,17 @@ class Checker {
       }
       ConstantFrame frame;
       try {
-        Result<Value> v = coerce(cf.eval(frame), d.type);
+        const Value constant = cf.eval(frame);
+        if (constant.is_null()) {
+          if (d.nullable) {
+            s_.entities[ei].fields[f].initial = Value();
+          } else {
+            error(expr.loc, "field " + d.name + " is not nullable: declare it " +
+                                type_name(d.type) + "? to let it hold null");
+          }
+          return;
+        }
+        Result<Value> v = coerce(constant, d.type);
         if (!v.is_ok()) {
           error(expr.loc, v.status().message());
           return;
@@ -354,7 +365,7 @@ class Checker {
       if (af.value != nullptr) {
         compile_field(f, *af.value);
       } else {
-        d.initial = zero_of(d.type);
+        d.initial = d.nullable ? Value() : zero_of(d.type);
       }
       ++f;
     }
@@ -373,6 +384,10 @@ class Checker {
         const std::uint32_t f = ent.find_field(g.members[m]);
         if (f == kNone) {
           error(g.member_locs[m], "unknown field '" + g.members[m] + "' in entity " + ent.name);
+        } else if (ent.fields[f].nullable) {
+          error(g.member_locs[m], "member " + g.members[m] +
+                                      " is nullable: the members of a cycle group always hold a "
+                                      "value");
         } else if (ent.fields[f].kind != FieldKind::state || ent.fields[f].group != kNone) {
           error(g.member_locs[m],
                 "member " + g.members[m] +

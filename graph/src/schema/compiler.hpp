@@ -102,7 +102,9 @@ class ExprCompiler {
   /// A hidden node of `ent` holding its field `field` (true for kNone) where `where`, a
   /// bool formula over `ent`'s record, holds, and null elsewhere; kNone after reporting an
   /// error in `where`.
-  std::uint32_t filtered(std::uint32_t ent, std::uint32_t field, const ast::Expr& where);
+  /// `keep_null`: a null value stays null (min, max), else it reads as 0 (a nullable field).
+  std::uint32_t filtered(std::uint32_t ent, std::uint32_t field, const ast::Expr& where,
+                         bool keep_null);
   /// A hidden node of `ent` holding the product of its locals `x` and `w`, as a float.
   std::uint32_t product(std::uint32_t ent, std::uint32_t x, std::uint32_t w);
   bool computed_local(std::uint32_t ent, std::uint32_t local) const;

@@ -155,6 +155,10 @@ class Parser {
     Token ty = name("a type (bool, int, float, string, tensor)");
     f.type = ty.text;
     f.type_loc = ty.loc;
+    if (is_punct("?")) {
+      next();
+      f.nullable = true;
+    }
     if (is_punct("=")) {
       next();
       f.value = expr();

@@ -95,6 +95,21 @@ Value typed(Value v, Type type, const std::string& where) {
   return checked(coerce(v, type), where);
 }
 
+/// A value written to state field `d` of entity `e`: null only if the field is nullable,
+/// else coerce()'s value of its type.
+Result<Value> written(const EntityDef& e, const FieldDef& d, const Value& v) {
+  if (v.is_null()) {
+    if (d.nullable) return v;
+    return Status(StatusCode::invalid_argument,
+                  e.name + "." + d.name + " is " + type_name(d.type) +
+                      ", not nullable: declare it " + type_name(d.type) + "? to let it hold null");
+  }
+  Result<Value> c = coerce(v, d.type);
+  if (!c.is_ok())
+    return Status(StatusCode::invalid_argument, e.name + "." + d.name + ": " + c.status().message());
+  return c;
+}
+
 Equality tolerance_equality(double tol) {
   return [tol](const Value& a, const Value& b) {
     if (a.is_double() && b.is_double()) return std::fabs(a.as_double() - b.as_double()) <= tol;
@@ -217,9 +232,11 @@ void Store::build_specs() {
       if (d.kind == FieldKind::derived) {
         value.evaluation = d.options.lazy ? Evaluation::lazy : Evaluation::strict;
         if (d.options.tolerance >= 0) value.equality = tolerance_equality(d.options.tolerance);
-        value.formula = [this, cf, type = d.type, where](Context& c) {
+        value.formula = [this, cf, type = d.type, nullable = d.nullable, where](Context& c) {
           FieldFrame frame(*this, c, *cf, type);
-          return typed(cf->eval(frame), type, where);
+          Value v = cf->eval(frame);
+          if (nullable && v.is_null()) return v;  // `TYPE?`: no value
+          return typed(std::move(v), type, where);
         };
         specs_[ei][f] = graph_.add_spec(std::move(value));
         continue;
@@ -275,10 +292,8 @@ Result<RecordId> Store::create(std::string_view entity, const FieldValues& value
       return Status(StatusCode::invalid_argument,
                     e.name + "." + name + " is computed; it cannot be given");
     }
-    Result<Value> c = coerce(v, d.type);
-    if (!c.is_ok())
-      return Status(StatusCode::invalid_argument,
-                    e.name + "." + name + ": " + c.status().message());
+    Result<Value> c = written(e, d, v);
+    if (!c.is_ok()) return c.status();
     initial[f] = std::move(c).value();
   }
   const RecordId id = records_.size() + 1;
@@ -654,10 +669,8 @@ Status Store::update(RecordId id, const FieldValues& values, std::span<const std
     std::uint32_t f = 0;
     if (Status s = check_field(r, name, &f); !s.is_ok()) return s;
     const FieldDef& d = e.fields[f];
-    Result<Value> c = coerce(v, d.type);
-    if (!c.is_ok())
-      return Status(StatusCode::invalid_argument,
-                    e.name + "." + name + ": " + c.status().message());
+    Result<Value> c = written(e, d, v);
+    if (!c.is_ok()) return c.status();
     const NodeId n = node(r, e.field_local(f));
     if (d.kind == FieldKind::member) {
       // The owner's group decides; elsewhere the member is a mirror of its decision.

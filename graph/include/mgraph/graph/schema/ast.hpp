@@ -49,6 +49,7 @@ struct Field {
   SourceLoc loc;
   std::string type;
   SourceLoc type_loc;
+  bool nullable = false;        ///< `TYPE?`: the field may hold null
   std::unique_ptr<Expr> value;  ///< null when there is no `=`
   std::vector<Annotation> annotations;
 };

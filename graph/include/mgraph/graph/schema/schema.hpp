@@ -91,6 +91,8 @@ struct FieldDef {
   SourceLoc loc;
   FieldKind kind = FieldKind::state;
   Type type = Type::null;
+  /// `TYPE?`: the field may hold null (no value); its default is null unless it has one.
+  bool nullable = false;
   Value initial;  ///< state and member fields
   FieldOptions options;
   EffectKind effect_kind = EffectKind::boolean;
