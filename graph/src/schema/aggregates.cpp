@@ -563,8 +563,8 @@ bool ExprCompiler::wavg(const ast::Expr& e, Typed* out) {
   for (const auto& a : e.args) {
     if (a->kind == ast::ExprKind::filter) {
       return error(a->loc,
-                   "wavg takes no 'where'; filter both factors instead, e.g. "
-                   "sum(items[*].x where c) / sum(items[*].w where c) with x the product");
+                   "wavg takes no 'where': divide two filtered sums instead, e.g. "
+                   "sum(items[*].amount where c) / sum(items[*].qty where c)");
     }
   }
   Typed v, w;

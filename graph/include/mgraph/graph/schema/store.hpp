@@ -9,7 +9,9 @@
 // (Dependencies::incremental) in the same transaction.
 //
 // Invariants:
-//   1. A record id is its index in records_ plus one; ids are never reused.
+//   1. A record id is its index in records_ plus one; ids are never reused. With a global
+//      entity (global values, aggregates over whole entities), record 1 is the global
+//      record, created with the Store outside any transaction (create_global()).
 //   2. members of a many-relation are sorted and mirror the inverse side exactly.
 //   3. Store-side state that the Graph does not version (memberships, min/max
 //      multisets) changes only through journaled operations, so reject/undo/redo
