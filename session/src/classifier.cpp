@@ -134,7 +134,11 @@ class LineClassifier {
         op.entity = std::string(c_.word());
         Cursor probe = c_;
         const std::string_view w = probe.word();
-        if (!w.empty() && !probe.eat('=')) out_.alias = std::string(c_.word());
+        if (!w.empty() && !probe.eat('=')) {
+          out_.alias = std::string(c_.word());
+          if (out_.alias == kGlobalRef)
+            return bad("'global' names the record of the global values; give another alias");
+        }
         return take_values(nullptr);
       }
       case OpKind::update:

@@ -4,6 +4,7 @@ namespace mgraph::session {
 
 Result<RecordId> ScriptClient::record(std::string_view name) const {
   if (const std::optional<RecordId> id = record_id_of(name)) return *id;
+  if (name == kGlobalRef) return schema::kGlobalRecord;
   const auto it = aliases_.find(name);
   if (it == aliases_.end())
     return Status(StatusCode::not_found, "unknown record '" + std::string(name) + "'");
@@ -15,6 +16,11 @@ Result<RecordRef> ScriptClient::resolve(std::string_view name) const {
   ref.text = std::string(name);
   if (const std::optional<RecordId> id = record_id_of(name)) {
     ref.id = *id;
+    return ref;
+  }
+  if (name == kGlobalRef) {
+    // The store checks that its schema has global values (StoreExecutor).
+    ref.id = schema::kGlobalRecord;
     return ref;
   }
   const auto in_batch = batch_aliases_.find(name);

@@ -1,6 +1,7 @@
 #include "mgraph/session/executor.hpp"
 
 #include "mgraph/graph/assert.hpp"
+#include "mgraph/session/classifier.hpp"
 
 namespace mgraph::session {
 
@@ -11,6 +12,16 @@ Result<RecordId> StoreExecutor::resolve(const RecordRef& ref, const BatchResult&
   }
   if (ref.id != 0) return ref.id;
   return Status(StatusCode::not_found, "unknown record '" + ref.text + "'");
+}
+
+Result<RecordId> StoreExecutor::record(const RecordRef& ref, const BatchResult& earlier) const {
+  Result<RecordId> id = resolve(ref, earlier);
+  if (id.is_ok() && ref.text == kGlobalRef && ref.created_by.empty() &&
+      store_.schema().global_entity == schema::kNone) {
+    return Status(StatusCode::not_found,
+                  "unknown record 'global': the schema declares no global values");
+  }
+  return id;
 }
 
 OpResult StoreExecutor::apply(const Op& op, const BatchResult& earlier) {
@@ -61,7 +72,7 @@ void StoreExecutor::transition_result(OpResult* out) {
 Status StoreExecutor::mutate(const Op& op, const BatchResult& earlier, OpResult* out) {
   std::vector<RecordId> ids;
   for (const RecordRef& ref : op.refs) {
-    Result<RecordId> id = resolve(ref, earlier);
+    Result<RecordId> id = record(ref, earlier);
     if (!id.is_ok()) return id.status();
     ids.push_back(*id);
   }
@@ -112,7 +123,7 @@ Status StoreExecutor::read(const Op& op, const BatchResult& earlier, OpResult* o
     out->text = store_.dot();
     return Status::ok();
   }
-  Result<RecordId> id = resolve(op.refs.at(0), earlier);
+  Result<RecordId> id = record(op.refs.at(0), earlier);
   if (!id.is_ok()) return id.status();
   if (op.kind == OpKind::explain) {
     Result<std::string> e = store_.explain(*id, op.name);

@@ -12,6 +12,7 @@
 // numerator and the sum of the weights.
 
 #include <algorithm>
+#include <cstdio>
 
 #include "compiler.hpp"
 #include "ops.hpp"
@@ -26,6 +27,76 @@ bool bag(AccKind k) { return k == AccKind::min || k == AccKind::max; }
 bool same_path(const std::vector<Step>& a, const std::vector<Step>& b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(),
                     [](const Step& x, const Step& y) { return x.relation == y.relation; });
+}
+
+/// `e` as source text, for the names of hidden nodes (`price where qty > 0`). Its depth
+/// is the tree's height, which the parser bounds.
+void append_text(const ast::Expr& e, std::string* out) {
+  auto arg = [&](std::size_t i) { append_text(*e.args[i], out); };
+  switch (e.kind) {
+    case ast::ExprKind::literal:
+      if (e.literal.is_bool()) {
+        *out += e.literal.as_bool() ? "true" : "false";
+      } else if (e.literal.is_int()) {
+        *out += std::to_string(e.literal.as_int());
+      } else if (e.literal.is_double()) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", e.literal.as_double());
+        *out += buf;
+      } else if (e.literal.is_string()) {
+        *out += '"';
+        *out += e.literal.as_string();
+        *out += '"';
+      } else {
+        *out += "null";
+      }
+      return;
+    case ast::ExprKind::name:
+    case ast::ExprKind::self:
+      *out += e.text;
+      return;
+    case ast::ExprKind::member:
+      arg(0);
+      *out += '.';
+      *out += e.text;
+      return;
+    case ast::ExprKind::each:
+      arg(0);
+      *out += "[*]";
+      return;
+    case ast::ExprKind::unary:
+      *out += e.text == "not" ? "not " : "-";
+      arg(0);
+      return;
+    case ast::ExprKind::binary:
+    case ast::ExprKind::filter:
+      *out += '(';
+      arg(0);
+      *out += ' ';
+      *out += e.text;
+      *out += ' ';
+      arg(1);
+      *out += ')';
+      return;
+    case ast::ExprKind::cond:
+      *out += "(if ";
+      arg(0);
+      *out += " then ";
+      arg(1);
+      *out += " else ";
+      arg(2);
+      *out += ')';
+      return;
+    case ast::ExprKind::call:
+    case ast::ExprKind::list:
+      *out += e.kind == ast::ExprKind::call ? e.text + "(" : std::string("[");
+      for (std::size_t i = 0; i < e.args.size(); ++i) {
+        if (i > 0) *out += ", ";
+        arg(i);
+      }
+      *out += e.kind == ast::ExprKind::call ? ')' : ']';
+      return;
+  }
 }
 
 /// The formula reading accumulators `acc` and combining their values with `combine`.
@@ -49,7 +120,7 @@ Eval combined(ExprCompiler::Accumulated acc, Combine combine) {
   return [acc = std::move(acc), combine](Frame& fr) {
     Value v[kQuantitiesMax];
     for (std::size_t j = 0; j < acc.locals.size(); ++j) v[j] = acc.zeros[j];
-    walk_path(fr, acc.prefix, 0, fr.record(), [&](std::uint64_t id) {
+    walk_path(fr, acc.prefix, 0, acc.start != 0 ? acc.start : fr.record(), [&](std::uint64_t id) {
       for (std::size_t j = 0; j < acc.locals.size(); ++j) v[j] = fr.read(id, acc.locals[j]);
     });
     return combine(v);
@@ -176,6 +247,57 @@ std::uint32_t ExprCompiler::through(std::uint32_t ent, std::vector<Step> hops, s
   return e.hidden.back().local;
 }
 
+std::uint32_t ExprCompiler::filtered(std::uint32_t ent, std::uint32_t field,
+                                     const ast::Expr& where, bool keep_null) {
+  ExprCompiler sub(schema_, ent, options_, diags_);
+  CompiledFormula cond;
+  if (!sub.compile(where, &cond)) return kNone;
+  const EntityDef& e = schema_.entities[ent];
+  if (cond.type != Type::boolean) {
+    error(where.loc, std::string("'where' needs a bool condition over the fields of ") + e.name +
+                         ", got " + type_name(cond.type));
+    return kNone;
+  }
+  std::string name = field == kNone ? std::string("exists") : e.fields[field].name;
+  name += " where ";
+  std::string text;
+  append_text(where, &text);
+  // The outer parentheses of a binary condition say nothing in a name.
+  if (where.kind == ast::ExprKind::binary) text = text.substr(1, text.size() - 2);
+  name += text;
+  // A null value of a nullable field counts as 0 where the condition holds (count, sum,
+  // avg, any, every), and as no value for min and max.
+  const bool zero_null = !keep_null && field != kNone && e.fields[field].nullable;
+  if (zero_null) name += " (null as 0)";
+  for (const HiddenDef& h : e.hidden) {
+    if (h.name == name) return h.local;
+  }
+  HiddenDef h;
+  h.name = std::move(name);
+  h.formula = std::move(cond);
+  h.formula.type = field == kNone ? Type::boolean : e.fields[field].type;
+  std::uint32_t k = kNone;
+  if (field != kNone) {
+    // The field's slot, shared with the condition when it reads the field too.
+    auto& slots = h.formula.slots;
+    const std::uint32_t local = e.field_local(field);
+    const auto it = std::find(slots.begin(), slots.end(), local);
+    k = static_cast<std::uint32_t>(it - slots.begin());
+    if (it == slots.end()) slots.push_back(local);
+  }
+  h.formula.eval = [holds = std::move(h.formula.eval), k,
+                    zero = zero_null ? zero_of(h.formula.type) : Value()](Frame& fr) {
+    if (!ops::truthy(holds(fr))) return Value();
+    if (k == kNone) return Value(true);
+    Value v = fr.slot(k);
+    return v.is_null() ? zero : v;
+  };
+  EntityDef& owner = schema_.entities[ent];
+  h.local = owner.local_count++;
+  owner.hidden.push_back(std::move(h));
+  return owner.hidden.back().local;
+}
+
 std::uint32_t ExprCompiler::product(std::uint32_t ent, std::uint32_t x, std::uint32_t w) {
   std::string name = local_name(ent, x);
   name += " * ";
@@ -229,19 +351,28 @@ std::uint32_t ExprCompiler::level(std::uint32_t ent, const std::vector<Step>& pa
   // which counts as no member, as a scan that cannot follow the hop).
   const bool trailing = j < path.size();
   const EntityDef& end = schema_.entities[path.back().target];
-  auto source = [&](std::uint32_t field) {
-    if (!trailing) return schema_.entities[member].field_local(field);
-    const Type t = field == kNone ? Type::boolean : end.fields[field].type;
-    return through(member, {path.begin() + static_cast<std::ptrdiff_t>(j), path.end()},
-                   field == kNone ? kNone : end.field_local(field), Value(), t);
+  // A filtered quantity reads the end entity's hidden node instead of the field: null
+  // where the condition does not hold, which counts as no member too.
+  auto source = [&](std::uint32_t field, std::uint32_t filter) {
+    const std::uint32_t at_end = filter != kNone  ? filter
+                                 : field == kNone ? kNone
+                                                  : end.field_local(field);
+    if (!trailing) return at_end;
+    const Type t = filter != kNone   ? local_type(path.back().target, filter)
+                   : field == kNone ? Type::boolean
+                                    : end.fields[field].type;
+    return through(member, {path.begin() + static_cast<std::ptrdiff_t>(j), path.end()}, at_end,
+                   Value(), t);
   };
   switch (q.kind) {
-    case AccKind::members:
-      def.kind = trailing ? AccKind::present : AccKind::members;
-      if (trailing) def.source = source(q.field);
+    case AccKind::members: {
+      const bool some = trailing || q.filtered != kNone;
+      def.kind = some ? AccKind::present : AccKind::members;
+      if (some) def.source = source(q.field, q.filtered);
       break;
+    }
     case AccKind::product: {
-      const std::uint32_t x = source(q.field), w = source(q.weight);
+      const std::uint32_t x = source(q.field, kNone), w = source(q.weight, kNone);
       if (!computed_local(member, x) && !computed_local(member, w)) {
         def.kind = AccKind::product;
         def.source = x;
@@ -256,18 +387,23 @@ std::uint32_t ExprCompiler::level(std::uint32_t ent, const std::vector<Step>& pa
     }
     default:
       def.kind = q.kind;
-      def.source = source(q.field);
+      def.source = source(q.field, q.filtered);
   }
   return accumulator(ent, std::move(def));
 }
 
 ExprCompiler::Accumulated ExprCompiler::accumulated(const std::vector<Step>& path,
-                                                    const std::vector<Quantity>& qs) {
+                                                    const std::vector<Quantity>& qs,
+                                                    bool from_global) {
   std::size_t k = 0;
   while (!path[k].many) ++k;
   Accumulated acc;
-  acc.own = k == 0;
-  const std::uint32_t owner = acc.own ? entity_ : path[k - 1].target;
+  // A pattern from the global record: the accumulators are the global record's, read by
+  // every formula of another entity through its fixed id.
+  acc.own = k == 0 && !from_global;
+  if (from_global) acc.start = kGlobalRecord;
+  const std::uint32_t owner = k == 0 ? (from_global ? schema_.global_entity : entity_)
+                                     : path[k - 1].target;
   for (const Quantity& q : qs) {
     const std::uint32_t local = level(owner, path, k, q);
     if (acc.own) {
@@ -286,23 +422,31 @@ ExprCompiler::Accumulated ExprCompiler::accumulated(const std::vector<Step>& pat
   return acc;
 }
 
-Eval ExprCompiler::scan(const std::vector<Step>& path, std::uint32_t local, AggOp op, bool ints) {
+Eval ExprCompiler::scan(const std::vector<Step>& path, std::uint32_t local, AggOp op, bool ints,
+                        bool filtered, bool from_global) {
   current_->tracked = true;
   read_elsewhere(path.back().target, local);
-  return [path, local, op, ints](Frame& fr) {
+  if (from_global) read_elsewhere(schema_.global_entity, path[0].local);
+  return [path, local, op, ints, filtered, from_global](Frame& fr) {
     std::int64_t n = 0, isum = 0;
     double sum = 0;
     Value best;
-    walk_path(fr, path, 0, fr.record(), [&](std::uint64_t id) {
-      ++n;
-      if (local == kNone) return;
+    const std::uint64_t start = from_global ? kGlobalRecord : fr.record();
+    walk_path(fr, path, 0, start, [&](std::uint64_t id) {
+      if (local == kNone) {
+        ++n;
+        return;
+      }
       const Value v = fr.read(id, local);
+      if (filtered && v.is_null()) return;  // the member's condition does not hold
+      ++n;
+      if (filtered && op == AggOp::count) return;
       if (ints) {
         isum = ops::add_wrapping(isum, v.is_int() ? v.as_int() : 0);
       } else {
         sum += ops::num(v);
       }
-      if (op == AggOp::min || op == AggOp::max) {
+      if ((op == AggOp::min || op == AggOp::max) && !v.is_null()) {  // null: no value
         if (best.is_null() ||
             (op == AggOp::min ? ops::num(v) < ops::num(best) : ops::num(v) > ops::num(best))) {
           best = v;
@@ -327,7 +471,8 @@ Eval ExprCompiler::scan(const std::vector<Step>& path, std::uint32_t local, AggO
   };
 }
 
-bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typed* out) {
+bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg,
+                             const ast::Expr* where, Typed* out) {
   const bool records_only =
       arg.kind == Typed::Kind::collection || (arg.kind == Typed::Kind::each && arg.field == kNone);
   if (records_only && op != AggOp::count) {
@@ -349,26 +494,37 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typ
               : op == AggOp::avg                         ? Type::real
               : (op == AggOp::any || op == AggOp::every) ? Type::boolean
                                                          : elem;
-  const EntityDef& target = schema_.entities[arg.path.back().target];
+  const std::uint32_t end_entity = arg.path.back().target;
+  const EntityDef& target = schema_.entities[end_entity];
   const std::uint32_t field = op == AggOp::count ? kNone : arg.field;
+  // A condition on the members: a hidden node of the end entity holds what the member
+  // contributes, or null where the condition does not hold.
+  std::uint32_t filter = kNone;
+  if (where != nullptr) {
+    filter = filtered(end_entity, field, *where, op == AggOp::min || op == AggOp::max);
+    if (filter == kNone) return false;
+  }
   const bool has_many =
       std::any_of(arg.path.begin(), arg.path.end(), [](const Step& s) { return s.many; });
   if (!options_.incremental_aggregates || !has_many) {
     // Without a many-hop the pattern reaches at most one record: its scan is O(1).
-    out->eval = scan(arg.path, field == kNone ? kNone : target.field_local(field), op,
-                     elem == Type::integer);
+    const std::uint32_t local = filter != kNone  ? filter
+                                : field == kNone ? kNone
+                                                 : target.field_local(field);
+    out->eval =
+        scan(arg.path, local, op, elem == Type::integer, filter != kNone, arg.from_global);
     return true;
   }
   // Count counts the members the whole path reaches, so it follows the field's hops too.
-  const Quantity count{AccKind::members, arg.field};
-  const Quantity sum{AccKind::sum, arg.field};
+  const Quantity count{AccKind::members, arg.field, kNone, filter};
+  const Quantity sum{AccKind::sum, arg.field, kNone, filter};
   switch (op) {
     case AggOp::count:
-      out->eval = combined(accumulated(arg.path, {count}),
+      out->eval = combined(accumulated(arg.path, {count}, arg.from_global),
                            [](const Value* v) { return Value(ops::integer(v[0])); });
       break;
     case AggOp::sum: {
-      Accumulated acc = accumulated(arg.path, {sum});
+      Accumulated acc = accumulated(arg.path, {sum}, arg.from_global);
       if (acc.own) {
         out->eval = [k = acc.slots[0]](Frame& f) { return f.slot(k); };  // the hot case
       } else {
@@ -377,24 +533,25 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typ
       break;
     }
     case AggOp::avg:
-      out->eval = combined(accumulated(arg.path, {count, sum}), [](const Value* v) {
+      out->eval = combined(accumulated(arg.path, {count, sum}, arg.from_global), [](const Value* v) {
         const double n = ops::num(v[0]);
         return Value(n == 0 ? 0.0 : ops::num(v[1]) / n);
       });
       break;
     case AggOp::any:
-      out->eval = combined(accumulated(arg.path, {sum}),
+      out->eval = combined(accumulated(arg.path, {sum}, arg.from_global),
                            [](const Value* v) { return Value(ops::num(v[0]) > 0); });
       break;
     case AggOp::every:
-      out->eval = combined(accumulated(arg.path, {count, sum}),
+      out->eval = combined(accumulated(arg.path, {count, sum}, arg.from_global),
                            [](const Value* v) { return Value(ops::num(v[1]) == ops::num(v[0])); });
       break;
     default: {
       // Without members the multiset is empty: the accumulator is null, the result 0.
       const Value zero = zero_of(elem);
-      const Quantity best{op == AggOp::min ? AccKind::min : AccKind::max, arg.field};
-      out->eval = combined(accumulated(arg.path, {best}),
+      const Quantity best{op == AggOp::min ? AccKind::min : AccKind::max, arg.field, kNone,
+                          filter};
+      out->eval = combined(accumulated(arg.path, {best}, arg.from_global),
                            [zero](const Value* v) { return v[0].is_null() ? zero : v[0]; });
     }
   }
@@ -403,10 +560,18 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typ
 
 bool ExprCompiler::wavg(const ast::Expr& e, Typed* out) {
   if (e.args.size() != 2) return error(e.loc, "wavg(values, weights) takes two patterns");
+  for (const auto& a : e.args) {
+    if (a->kind == ast::ExprKind::filter) {
+      return error(a->loc,
+                   "wavg takes no 'where': divide two filtered sums instead, e.g. "
+                   "sum(items[*].amount where c) / sum(items[*].qty where c)");
+    }
+  }
   Typed v, w;
   if (!expr(*e.args[0], &v) || !expr(*e.args[1], &w)) return false;
   if (v.kind != Typed::Kind::each || w.kind != Typed::Kind::each || v.field == kNone ||
-      w.field == kNone || !numeric(v.type) || !numeric(w.type) || !same_path(v.path, w.path)) {
+      w.field == kNone || !numeric(v.type) || !numeric(w.type) || !same_path(v.path, w.path) ||
+      v.from_global != w.from_global) {
     return error(e.loc,
                  "wavg takes two numeric patterns over the same collection, e.g. "
                  "wavg(items[*].price, items[*].qty)");
@@ -419,7 +584,8 @@ bool ExprCompiler::wavg(const ast::Expr& e, Typed* out) {
   if (options_.incremental_aggregates && has_many) {
     const Quantity numerator{AccKind::product, v.field, w.field};
     const Quantity weights{AccKind::sum, w.field};
-    out->eval = combined(accumulated(v.path, {numerator, weights}), [](const Value* x) {
+    out->eval = combined(accumulated(v.path, {numerator, weights}, v.from_global),
+                         [](const Value* x) {
       const double den = ops::num(x[1]);
       return Value(den == 0 ? 0.0 : ops::num(x[0]) / den);
     });
@@ -430,9 +596,10 @@ bool ExprCompiler::wavg(const ast::Expr& e, Typed* out) {
   const std::uint32_t lv = target.field_local(v.field), lw = target.field_local(w.field);
   read_elsewhere(v.path.back().target, lv);
   read_elsewhere(v.path.back().target, lw);
-  out->eval = [path = v.path, lv, lw](Frame& fr) {
+  if (v.from_global) read_elsewhere(schema_.global_entity, v.path[0].local);
+  out->eval = [path = v.path, lv, lw, global = v.from_global](Frame& fr) {
     double num = 0, den = 0;
-    walk_path(fr, path, 0, fr.record(), [&](std::uint64_t id) {
+    walk_path(fr, path, 0, global ? kGlobalRecord : fr.record(), [&](std::uint64_t id) {
       const double wt = ops::num(fr.read(id, lw));
       num += wt * ops::num(fr.read(id, lv));
       den += wt;

@@ -32,12 +32,23 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
   for (const AggName& a : kAggregates) {
     if (fn != a.name) continue;
     if (e.args.empty()) return error(e.loc, fn + " needs an argument");
+    const ast::Expr* pattern = e.args[0].get();
+    const ast::Expr* where = nullptr;
+    if (pattern->kind == ast::ExprKind::filter) {
+      where = pattern->args[1].get();
+      pattern = pattern->args[0].get();
+    }
     Typed first;
-    if (!expr(*e.args[0], &first)) return false;
+    if (!expr(*pattern, &first)) return false;
     if (first.kind != Typed::Kind::value) {
       if (e.args.size() != 1) return error(e.loc, fn + " over a collection takes one argument");
       if (restricted_) return error(e.loc, "a cycle rule may not aggregate");
-      return aggregate(e, a.op, first, out);
+      return aggregate(e, a.op, first, where, out);
+    }
+    if (where != nullptr) {
+      return error(e.args[0]->loc,
+                   "'where' filters the members of a collection, e.g. " + fn +
+                       "(items[*].price where qty > 0); " + fn + "'s argument is a value");
     }
     break;  // a value: min(a, b), sum(tensor), ... below
   }

@@ -60,6 +60,8 @@ class Checker {
     // Relations only need names, so their errors are reported along with declaration errors.
     if (s_.entities.size() == tree.entities.size()) relate(tree);
     if (!diags_.empty()) return false;
+    globals(tree);
+    if (!diags_.empty()) return false;
     for (EntityDef& e : s_.entities) {
       e.local_count = 1 + static_cast<std::uint32_t>(e.fields.size() + e.relations.size());
     }
@@ -108,6 +110,7 @@ class Checker {
         }
         d.kind =
             (f.value == nullptr || names_nothing(*f.value)) ? FieldKind::state : FieldKind::derived;
+        d.nullable = f.nullable;
         options(f.annotations, &d);
         e.fields.push_back(std::move(d));
         e.index_names();
@@ -245,6 +248,71 @@ class Checker {
     }
   }
 
+  /// Entities that formulas of `ei` name as a whole (`count(Order)`): names that are no
+  /// field or relation of `ei` but an entity's. Recursion is bounded by the tree's height.
+  void whole_entities(std::uint32_t ei, const ast::Expr& e, std::vector<bool>* named) const {
+    if (e.kind == ast::ExprKind::name && e.text != kGlobalEntity) {
+      const EntityDef& own = s_.entities[ei];
+      const std::uint32_t t = s_.find_entity(e.text);
+      if (t != kNone && own.find_field(e.text) == kNone && own.find_relation(e.text) == kNone)
+        (*named)[t] = true;
+    }
+    for (const auto& a : e.args) whole_entities(ei, *a, named);
+  }
+
+  /// The global entity: the `global` declarations (the parser puts them in an entity of
+  /// that name, the last one), and a relation from it to every entity that a formula
+  /// aggregates as a whole, which the Store keeps (RelationDef::implicit): `Order` on the
+  /// global entity, with the inverse `global` on Order.
+  void globals(const ast::Schema& tree) {
+    std::vector<bool> named(s_.entities.size(), false);
+    for (std::uint32_t i = 0; i < tree.entities.size(); ++i) {
+      for (const ast::Field& f : tree.entities[i].fields) {
+        if (f.value != nullptr) whole_entities(i, *f.value, &named);
+      }
+      for (const ast::Effect& fx : tree.entities[i].effects) whole_entities(i, *fx.when, &named);
+    }
+    const bool declared = !tree.entities.empty() && tree.entities.back().name == kGlobalEntity;
+    const bool aggregated = std::find(named.begin(), named.end(), true) != named.end();
+    if (!declared && !aggregated) return;
+    if (!declared) {
+      EntityDef g;
+      g.name = std::string(kGlobalEntity);
+      s_.entities.push_back(std::move(g));
+      s_.index_names();
+      named.push_back(false);
+    }
+    const auto gi = static_cast<std::uint32_t>(s_.entities.size() - 1);
+    s_.global_entity = gi;
+    for (std::uint32_t t = 0; t < gi; ++t) {
+      if (!named[t]) continue;
+      EntityDef& g = s_.entities[gi];
+      EntityDef& target = s_.entities[t];
+      if (const std::uint32_t f = g.find_field(target.name); f != kNone) {
+        error(g.fields[f].loc, "global '" + target.name + "' has the name of entity " +
+                                   target.name + ", which a formula aggregates as a whole");
+        continue;
+      }
+      RelationDef all;
+      all.name = target.name;
+      all.loc = target.loc;
+      all.many = true;
+      all.target = t;
+      all.inverse = static_cast<std::uint32_t>(target.relations.size());
+      all.implicit = true;
+      RelationDef back;
+      back.name = std::string(kGlobalEntity);
+      back.loc = target.loc;
+      back.target = gi;
+      back.inverse = static_cast<std::uint32_t>(g.relations.size());
+      back.implicit = true;
+      g.relations.push_back(std::move(all));
+      g.index_names();
+      target.relations.push_back(std::move(back));
+      target.index_names();
+    }
+  }
+
   void formulas(std::uint32_t ei, const ast::Entity& a) {
     ExprCompiler c(s_, ei, options_, &diags_);
     own_deps_.resize(s_.entities.size());
@@ -271,7 +339,17 @@ class Checker {
       }
       ConstantFrame frame;
       try {
-        Result<Value> v = coerce(cf.eval(frame), d.type);
+        const Value constant = cf.eval(frame);
+        if (constant.is_null()) {
+          if (d.nullable) {
+            s_.entities[ei].fields[f].initial = Value();
+          } else {
+            error(expr.loc, "field " + d.name + " is not nullable: declare it " +
+                                type_name(d.type) + "? to let it hold null");
+          }
+          return;
+        }
+        Result<Value> v = coerce(constant, d.type);
         if (!v.is_ok()) {
           error(expr.loc, v.status().message());
           return;
@@ -287,7 +365,7 @@ class Checker {
       if (af.value != nullptr) {
         compile_field(f, *af.value);
       } else {
-        d.initial = zero_of(d.type);
+        d.initial = d.nullable ? Value() : zero_of(d.type);
       }
       ++f;
     }
@@ -306,6 +384,10 @@ class Checker {
         const std::uint32_t f = ent.find_field(g.members[m]);
         if (f == kNone) {
           error(g.member_locs[m], "unknown field '" + g.members[m] + "' in entity " + ent.name);
+        } else if (ent.fields[f].nullable) {
+          error(g.member_locs[m], "member " + g.members[m] +
+                                      " is nullable: the members of a cycle group always hold a "
+                                      "value");
         } else if (ent.fields[f].kind != FieldKind::state || ent.fields[f].group != kNone) {
           error(g.member_locs[m],
                 "member " + g.members[m] +

@@ -31,6 +31,9 @@ struct Typed {
   /// value only: eval is exactly `frame.slot(slot)` (an own field), so an operator can
   /// read the slot without the call through eval. kNone otherwise.
   std::uint32_t slot = kNone;
+  /// record/collection/each: `path` starts at the global record (kGlobalRecord), not at
+  /// the formula's own (`global.rate`, `Order[*].total` outside the global entity).
+  bool from_global = false;
   SourceLoc loc;
 };
 
@@ -67,7 +70,9 @@ class ExprCompiler {
   bool cond(const ast::Expr& e, Typed* out);
   bool list(const ast::Expr& e, Typed* out);
   bool call(const ast::Expr& e, Typed* out);
-  bool aggregate(const ast::Expr& e, AggOp op, const Typed& arg, Typed* out);
+  /// `where`: the members' condition (`count(items[*] where price > 10)`), or null.
+  bool aggregate(const ast::Expr& e, AggOp op, const Typed& arg, const ast::Expr* where,
+                 Typed* out);
   bool wavg(const ast::Expr& e, Typed* out);
 
   // ---- Accumulators (aggregates.cpp) ----
@@ -79,6 +84,10 @@ class ExprCompiler {
     AccKind kind = AccKind::members;
     std::uint32_t field = kNone;   ///< field of the entity the pattern ends at
     std::uint32_t weight = kNone;  ///< product: the weight's field
+    /// A filtered aggregate: the hidden node of the pattern's end entity holding the
+    /// field (true for a count) where the condition holds, else null (filtered()). It
+    /// replaces `field`, and a count counts the members where it is not null.
+    std::uint32_t filtered = kNone;
   };
   /// The local of entity `ent` that holds `q` over path[i..] for each of its records;
   /// path[i..] contains a many-hop.
@@ -90,6 +99,12 @@ class ExprCompiler {
   /// when one is unlinked; `local` kNone reads `true` for the record itself.
   std::uint32_t through(std::uint32_t ent, std::vector<Step> hops, std::uint32_t local,
                         Value zero, Type type);
+  /// A hidden node of `ent` holding its field `field` (true for kNone) where `where`, a
+  /// bool formula over `ent`'s record, holds, and null elsewhere; kNone after reporting an
+  /// error in `where`.
+  /// `keep_null`: a null value stays null (min, max), else it reads as 0 (a nullable field).
+  std::uint32_t filtered(std::uint32_t ent, std::uint32_t field, const ast::Expr& where,
+                         bool keep_null);
   /// A hidden node of `ent` holding the product of its locals `x` and `w`, as a float.
   std::uint32_t product(std::uint32_t ent, std::uint32_t x, std::uint32_t w);
   bool computed_local(std::uint32_t ent, std::uint32_t local) const;
@@ -104,13 +119,18 @@ class ExprCompiler {
     std::vector<Step> prefix;           ///< else: the leading one-hops
     std::vector<std::uint32_t> locals;  ///< else: local per quantity in the record reached
     std::vector<Value> zeros;
+    /// else: the record the prefix starts at; 0: the formula's own.
+    std::uint64_t start = 0;
   };
 
  private:
   /// The accumulators holding `qs` over `path`. REQUIRES: `path` has a many-hop.
-  Accumulated accumulated(const std::vector<Step>& path, const std::vector<Quantity>& qs);
+  Accumulated accumulated(const std::vector<Step>& path, const std::vector<Quantity>& qs,
+                          bool from_global = false);
   /// The full-recompute path: walks the collection on every computation.
-  Eval scan(const std::vector<Step>& path, std::uint32_t local, AggOp op, bool ints);
+  /// `filtered`: `local` is a filtered() node, and a null there is no member.
+  Eval scan(const std::vector<Step>& path, std::uint32_t local, AggOp op, bool ints,
+            bool filtered = false, bool from_global = false);
   bool value_of(const ast::Expr& e, Typed* out);  ///< expr() that must be a value
   bool error(SourceLoc loc, std::string message);
   std::uint32_t slot_of(std::uint32_t local);

@@ -182,6 +182,10 @@ bool ExprCompiler::expr(const ast::Expr& e, Typed* out) {
       return list(e, out);
     case ast::ExprKind::call:
       return call(e, out);
+    case ast::ExprKind::filter:
+      return error(e.loc,
+                   "'where' filters the members of an aggregate: it goes inside count, sum, "
+                   "avg, min, max, any or every, e.g. count(items[*] where price > 10)");
   }
   return false;
 }
@@ -201,6 +205,20 @@ Typed ExprCompiler::field_value(std::uint32_t field, SourceLoc loc) {
 
 bool ExprCompiler::name(const ast::Expr& e, Typed* out) {
   const EntityDef& ent = schema_.entities[entity_];
+  if (e.text == kGlobalEntity) {
+    if (schema_.global_entity == kNone) {
+      return error(e.loc,
+                   "'global' names the global values, and this schema declares none "
+                   "(global NAME: TYPE [= ...] at the top level)");
+    }
+    if (restricted_) return error(e.loc, "a cycle rule may only read members of its group");
+    out->kind = Typed::Kind::record;
+    out->entity = schema_.global_entity;
+    out->path.clear();
+    out->from_global = entity_ != schema_.global_entity;
+    out->constant = false;
+    return true;
+  }
   const std::uint32_t f = ent.find_field(e.text);
   if (f != kNone) {
     if (restricted_ && std::find(allowed_.begin(), allowed_.end(), f) == allowed_.end()) {
@@ -216,8 +234,23 @@ bool ExprCompiler::name(const ast::Expr& e, Typed* out) {
     out->kind = rel.many ? Typed::Kind::collection : Typed::Kind::record;
     out->entity = rel.target;
     out->path = {Step{rel.many, r, ent.relation_local(r), rel.target}};
+    out->from_global = false;
     out->constant = false;
     return true;
+  }
+  // An entity as a whole (`count(Order)`): the global record's relation to all its records.
+  if (schema_.global_entity != kNone && schema_.find_entity(e.text) != kNone) {
+    const EntityDef& g = schema_.entities[schema_.global_entity];
+    const std::uint32_t all = g.find_relation(e.text);
+    if (all != kNone && g.relations[all].implicit) {
+      if (restricted_) return error(e.loc, "a cycle rule may not aggregate");
+      out->kind = Typed::Kind::collection;
+      out->entity = g.relations[all].target;
+      out->path = {Step{true, all, g.relation_local(all), out->entity}};
+      out->from_global = true;
+      out->constant = false;
+      return true;
+    }
   }
   return error(e.loc, "unknown name '" + e.text + "' in entity " + ent.name);
 }
@@ -240,6 +273,10 @@ bool ExprCompiler::member(const ast::Expr& e, Typed* out) {
   const std::uint32_t r = target.find_relation(e.text);
   if (f == kNone && r == kNone) {
     return error(e.loc, "unknown field '" + e.text + "' in entity " + target.name);
+  }
+  if (f != kNone && base.kind == Typed::Kind::record && base.path.empty() && !base.from_global) {
+    *out = field_value(f, e.loc);  // `global.x` in a global formula: its own field
+    return true;
   }
   *out = base;
   out->loc = e.loc;
@@ -266,9 +303,10 @@ bool ExprCompiler::member(const ast::Expr& e, Typed* out) {
   const std::uint32_t local = target.field_local(f);
   read_elsewhere(base.entity, local);
   const Value zero = zero_of(out->type);
-  out->eval = [path = base.path, local, zero](Frame& fr) {
+  out->eval = [path = base.path, local, zero, global = base.from_global](Frame& fr) {
     Value v = zero;
-    walk_path(fr, path, 0, fr.record(), [&](std::uint64_t id) { v = fr.read(id, local); });
+    walk_path(fr, path, 0, global ? kGlobalRecord : fr.record(),
+              [&](std::uint64_t id) { v = fr.read(id, local); });
     return v;
   };
   return true;

@@ -133,8 +133,9 @@ Value arith(char op, const Value& a, const Value& b) {
     check_text_bytes(a.as_string().size() + b.as_string().size());
     return Value(std::string(a.as_string()) + std::string(b.as_string()));
   }
-  if (a.is_int() && b.is_int() && op != '/') {
-    const std::int64_t x = a.as_int(), y = b.as_int();
+  // Null reads as 0 of the other operand's type (an int stays an int).
+  if ((a.is_int() || a.is_null()) && (b.is_int() || b.is_null()) && op != '/') {
+    const std::int64_t x = integer(a), y = integer(b);
     if (op == '%') {
       if (y == 0) type_error("integer modulo by zero");
       // INT64_MIN % -1 overflows (x86 traps); the remainder by -1 is always 0.
@@ -149,6 +150,10 @@ Value arith(char op, const Value& a, const Value& b) {
 }
 
 Value compare(std::string_view op, const Value& a, const Value& b) {
+  // `x == null` asks whether x has no value (a nullable field): null equals null only.
+  // Ordering reads null as 0, as arithmetic does.
+  if ((op == "==" || op == "!=") && (a.is_null() || b.is_null()))
+    return Value((a.is_null() && b.is_null()) == (op == "=="));
   int c = 0;
   if ((a.is_number() || a.is_null()) && (b.is_number() || b.is_null())) {
     const double x = num(a), y = num(b);

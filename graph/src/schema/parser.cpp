@@ -21,7 +21,8 @@ struct SyntaxError {
 bool is_reserved(std::string_view s) {
   static constexpr std::string_view kReserved[] = {"if",     "then",   "else",  "and",  "or",
                                                    "not",    "true",   "false", "null", "self",
-                                                   "entity", "effect", "cycle"};
+                                                   "entity", "effect", "cycle",  "where",
+                                                   "global"};
   for (std::string_view r : kReserved) {
     if (s == r) return true;
   }
@@ -36,12 +37,25 @@ class Parser {
   // the checker's work grows with their product, and a file of 16 MiB holds a million.
   ast::Schema schema() {
     ast::Schema s;
+    // `global NAME: TYPE [= expr]` declarations gather in one entity, the last one.
+    ast::Entity globals;
+    globals.name = "global";
     while (!at_end()) {
-      if (!is_word("entity")) fail(peek().loc, "expected 'entity', found " + describe(peek()));
+      if (is_word("global")) {
+        const SourceLoc loc = next().loc;
+        if (globals.fields.empty()) globals.loc = loc;
+        if (globals.fields.size() == kMembersMax)
+          fail(loc, "more than " + std::to_string(kMembersMax) + " global values");
+        globals.fields.push_back(field());
+        continue;
+      }
+      if (!is_word("entity"))
+        fail(peek().loc, "expected 'entity' or 'global', found " + describe(peek()));
       if (s.entities.size() == kEntitiesMax)
         fail(peek().loc, "more than " + std::to_string(kEntitiesMax) + " entities");
       s.entities.push_back(entity());
     }
+    if (!globals.fields.empty()) s.entities.push_back(std::move(globals));
     return s;
   }
 
@@ -141,6 +155,10 @@ class Parser {
     Token ty = name("a type (bool, int, float, string, tensor)");
     f.type = ty.text;
     f.type_loc = ty.loc;
+    if (is_punct("?")) {
+      next();
+      f.nullable = true;
+    }
     if (is_punct("=")) {
       next();
       f.value = expr();
@@ -461,12 +479,22 @@ class Parser {
       return e;
     }
     if (t.text == "self") return node(ast::ExprKind::self, next().loc, "self");
+    // `global.NAME`: the record of the global values.
+    if (t.text == "global") return node(ast::ExprKind::name, next().loc, "global");
     Token n = name("an expression");
     if (!is_punct("(")) return node(ast::ExprKind::name, n.loc, n.text);
     next();
     auto call = node(ast::ExprKind::call, n.loc, n.text);
     while (!is_punct(")")) {
-      adopt(*call, expr());
+      auto arg = expr();
+      if (is_word("where")) {
+        // `pattern where condition`: the aggregate counts the members the condition holds for.
+        auto filter = node(ast::ExprKind::filter, next().loc, "where");
+        adopt(*filter, std::move(arg));
+        adopt(*filter, expr());
+        arg = std::move(filter);
+      }
+      adopt(*call, std::move(arg));
       if (!is_punct(",")) break;
       next();
     }

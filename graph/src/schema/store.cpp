@@ -95,6 +95,21 @@ Value typed(Value v, Type type, const std::string& where) {
   return checked(coerce(v, type), where);
 }
 
+/// A value written to state field `d` of entity `e`: null only if the field is nullable,
+/// else coerce()'s value of its type.
+Result<Value> written(const EntityDef& e, const FieldDef& d, const Value& v) {
+  if (v.is_null()) {
+    if (d.nullable) return v;
+    return Status(StatusCode::invalid_argument,
+                  e.name + "." + d.name + " is " + type_name(d.type) +
+                      ", not nullable: declare it " + type_name(d.type) + "? to let it hold null");
+  }
+  Result<Value> c = coerce(v, d.type);
+  if (!c.is_ok())
+    return Status(StatusCode::invalid_argument, e.name + "." + d.name + ": " + c.status().message());
+  return c;
+}
+
 Equality tolerance_equality(double tol) {
   return [tol](const Value& a, const Value& b) {
     if (a.is_double() && b.is_double()) return std::fabs(a.as_double() - b.as_double()) <= tol;
@@ -120,6 +135,28 @@ Store::Store(std::shared_ptr<const Schema> schema, StoreOptions options)
       graph_(GraphOptions{.history_limit = options.history_limit}) {
   MG_ASSERT(schema_ != nullptr);
   build_specs();
+  if (schema_->global_entity != kNone) create_global();
+}
+
+void Store::create_global() {
+  const EntityDef& g = schema_->entities[schema_->global_entity];
+  std::vector<Value> initial;
+  for (const FieldDef& f : g.fields) initial.push_back(f.initial);
+  records_.push_back(Record{schema_->global_entity, kNoNode, nullptr});
+  MG_ASSERT(records_.size() == kGlobalRecord);
+  MG_ASSERT(create_nodes(kGlobalRecord, initial, true).is_ok());
+}
+
+Status Store::check_named(std::uint32_t entity, std::uint32_t rel) const {
+  const EntityDef& e = schema_->entities[entity];
+  const RelationDef& d = e.relations[rel];
+  if (!d.implicit) return Status::ok();
+  const RelationDef& inv = schema_->entities[d.target].relations[d.inverse];
+  const std::string whole = d.many ? d.name : inv.name;
+  return Status(StatusCode::invalid_argument,
+                e.name + "." + d.name + " is kept by the store: every " + whole +
+                    " record is a member of global." + whole + " from its creation to its "
+                    "deletion, for the aggregates over all of them");
 }
 
 std::uint32_t Store::find_field(std::uint32_t entity, std::string_view name) const {
@@ -195,9 +232,11 @@ void Store::build_specs() {
       if (d.kind == FieldKind::derived) {
         value.evaluation = d.options.lazy ? Evaluation::lazy : Evaluation::strict;
         if (d.options.tolerance >= 0) value.equality = tolerance_equality(d.options.tolerance);
-        value.formula = [this, cf, type = d.type, where](Context& c) {
+        value.formula = [this, cf, type = d.type, nullable = d.nullable, where](Context& c) {
           FieldFrame frame(*this, c, *cf, type);
-          return typed(cf->eval(frame), type, where);
+          Value v = cf->eval(frame);
+          if (nullable && v.is_null()) return v;  // `TYPE?`: no value
+          return typed(std::move(v), type, where);
         };
         specs_[ei][f] = graph_.add_spec(std::move(value));
         continue;
@@ -237,6 +276,11 @@ Result<RecordId> Store::create(std::string_view entity, const FieldValues& value
   if (ei == kNone)
     return Status(StatusCode::not_found, "unknown entity '" + std::string(entity) + "'");
   const EntityDef& e = schema_->entities[ei];
+  if (ei == schema_->global_entity) {
+    return Status(StatusCode::invalid_argument,
+                  "the global record exists from the start and is the only one; write its "
+                  "values with set global.NAME = VALUE");
+  }
   std::vector<Value> initial;
   for (const FieldDef& f : e.fields) initial.push_back(f.initial);
   for (const auto& [name, v] : values) {
@@ -248,10 +292,8 @@ Result<RecordId> Store::create(std::string_view entity, const FieldValues& value
       return Status(StatusCode::invalid_argument,
                     e.name + "." + name + " is computed; it cannot be given");
     }
-    Result<Value> c = coerce(v, d.type);
-    if (!c.is_ok())
-      return Status(StatusCode::invalid_argument,
-                    e.name + "." + name + ": " + c.status().message());
+    Result<Value> c = written(e, d, v);
+    if (!c.is_ok()) return c.status();
     initial[f] = std::move(c).value();
   }
   const RecordId id = records_.size() + 1;
@@ -262,6 +304,17 @@ Result<RecordId> Store::create(std::string_view entity, const FieldValues& value
   }
   if (Status s = write(node(records_[id - 1], EntityDef::exists_local), Value(true)); !s.is_ok())
     return s;
+  // A record of an entity aggregated as a whole joins the global record's relation to it.
+  for (std::uint32_t rel = 0; rel < e.relations.size(); ++rel) {
+    const RelationDef& d = e.relations[rel];
+    if (!d.implicit) continue;
+    if (Status s = connect(kGlobalRecord, d.inverse, id, true); !s.is_ok()) {
+      // A cycle through an aggregate over the whole entity: the record is not created.
+      MG_ASSERT(write(node(records_[id - 1], EntityDef::exists_local), Value(false)).is_ok());
+      records_[id - 1].base = kNoNode;
+      return s;
+    }
+  }
   if (listeners_.empty()) return id;
   MutationEvent ev;
   ev.type = MutationType::create;
@@ -333,7 +386,7 @@ void Store::make_collections(Record& r) const {
   r.extra->bags.resize(e.aggregates.size());
 }
 
-void Store::create_mirror_nodes(RecordId id, const std::vector<Value>& initial) {
+void Store::create_mirror_nodes(RecordId id, const std::vector<Value>& initial, bool exists) {
   Record& r = records_[id - 1];
   const EntityDef& e = schema_->entities[r.entity];
   r.base = static_cast<NodeId>(graph_.node_count());
@@ -345,7 +398,7 @@ void Store::create_mirror_nodes(RecordId id, const std::vector<Value>& initial) 
     if (!plan[offset].input) {
       n = graph_.add_mirror(Value(), node_name(id, plan[offset].name));
     } else if (local == EntityDef::exists_local) {
-      n = graph_.add_variable(Value(false));
+      n = graph_.add_variable(Value(exists));
     } else if (local < e.relation_local(0)) {
       n = graph_.add_variable(initial[local - 1]);
     } else if (local < e.relation_local(0) + e.relations.size()) {
@@ -363,9 +416,9 @@ void Store::create_mirror_nodes(RecordId id, const std::vector<Value>& initial) 
   versions_.resize(graph_.node_count(), 0);
 }
 
-Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
+Status Store::create_nodes(RecordId id, const std::vector<Value>& initial, bool exists) {
   if (!owns(id)) {
-    create_mirror_nodes(id, initial);
+    create_mirror_nodes(id, initial, exists);
     return Status::ok();
   }
   Record& r = records_[id - 1];
@@ -381,7 +434,7 @@ Status Store::create_nodes(RecordId id, const std::vector<Value>& initial) {
   // Variables carry no name in the Graph (a name there costs a hash-map entry and a
   // string per node): the Store names them from their record and local (display_name).
   // Derived fields keep theirs, for the engine's cycle and formula messages.
-  own(EntityDef::exists_local, graph_.add_variable(Value(false)));
+  own(EntityDef::exists_local, graph_.add_variable(Value(exists)));
   for (std::uint32_t f = 0; f < e.fields.size(); ++f) {
     if (e.fields[f].kind == FieldKind::state)
       own(e.field_local(f), graph_.add_variable(initial[f]));
@@ -616,10 +669,8 @@ Status Store::update(RecordId id, const FieldValues& values, std::span<const std
     std::uint32_t f = 0;
     if (Status s = check_field(r, name, &f); !s.is_ok()) return s;
     const FieldDef& d = e.fields[f];
-    Result<Value> c = coerce(v, d.type);
-    if (!c.is_ok())
-      return Status(StatusCode::invalid_argument,
-                    e.name + "." + name + ": " + c.status().message());
+    Result<Value> c = written(e, d, v);
+    if (!c.is_ok()) return c.status();
     const NodeId n = node(r, e.field_local(f));
     if (d.kind == FieldKind::member) {
       // The owner's group decides; elsewhere the member is a mirror of its decision.
@@ -661,19 +712,23 @@ Status Store::remove(RecordId id) {
   Result<Record*> rr = live(id);
   if (!rr.is_ok()) return rr.status();
   const std::uint32_t ei = (*rr)->entity;
+  if (ei == schema_->global_entity) {
+    return Status(StatusCode::invalid_argument,
+                  "the global record cannot be deleted; write its values with set");
+  }
   const EntityDef& e = schema_->entities[ei];
+  // Implicit relations too: the record leaves the aggregates over its whole entity.
   for (std::uint32_t rel = 0; rel < e.relations.size(); ++rel) {
     Record& r = records_[id - 1];
     if (e.relations[rel].many) {
       const std::vector<RecordId> ms = r.extra->members[rel];  // a copy: unlinking edits the list
       for (RecordId m : ms) {
-        if (Status s = unlink(id, e.relations[rel].name, m); !s.is_ok()) return s;
+        if (Status s = connect(id, rel, m, false); !s.is_ok()) return s;
       }
     } else {
       const Value o = current(node(r, e.relation_local(rel)));
       if (o.is_int()) {
-        if (Status s = unlink(id, e.relations[rel].name, static_cast<RecordId>(o.as_int()));
-            !s.is_ok())
+        if (Status s = connect(id, rel, static_cast<RecordId>(o.as_int()), false); !s.is_ok())
           return s;
       }
     }
@@ -702,6 +757,7 @@ Status Store::connect_named(RecordId id, std::string_view relation, RecordId oth
     return Status(StatusCode::not_found, "unknown relation '" + std::string(relation) +
                                              "' in entity " +
                                              schema_->entities[(*rr)->entity].name);
+  if (Status s = check_named((*rr)->entity, rel); !s.is_ok()) return s;
   return connect(id, rel, other, insert);
 }
 
@@ -719,6 +775,7 @@ Status Store::check_link(RecordId id, std::string_view relation, RecordId other)
   const std::uint32_t rel = schema_->entities[(*rr)->entity].find_relation(relation);
   if (rel == kNone)
     return connect_named(id, relation, other, true);  // the same error, and no change
+  if (Status s = check_named((*rr)->entity, rel); !s.is_ok()) return s;
   if (Status s = check_connect(id, rel, other, true); !s.is_ok()) return s;
   const std::uint32_t inverse = schema_->entities[(*rr)->entity].relations[rel].inverse;
   // The inputs are added as link() adds them (a second one may close a cycle through the

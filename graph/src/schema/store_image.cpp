@@ -63,10 +63,14 @@ Result<StoreImage> Store::export_image() {
 }
 
 Status Store::import_image(StoreImage im) {
-  if (!records_.empty() || graph_.node_count() != 0) {
+  // A new Store: no records but the global one, which it created with itself.
+  const std::size_t preset = schema_->global_entity != kNone ? 1 : 0;
+  if (records_.size() != preset || (preset == 0 && graph_.node_count() != 0) ||
+      graph_.revision() != 0 || graph_.in_transaction()) {
     return Status(StatusCode::failed_precondition,
                   "import_image() needs a new Store; this one already has records");
   }
+  if (im.records.size() < preset) return bad_image("the global record is missing");
   const std::size_t n_entities = schema_->entities.size();
   // The records first: their nodes, in the order a live store created them.
   for (std::size_t i = 0; i < im.records.size(); ++i) {
@@ -75,17 +79,27 @@ Status Store::import_image(StoreImage im) {
     if (ri.entity >= n_entities) return bad_image(where + "unknown entity index");
     const EntityDef& e = schema_->entities[ri.entity];
     const RecordId id = i + 1;
-    records_.push_back(Record{ri.entity, kNoNode, nullptr});
+    if (i < preset) {
+      // The global record, already built: the same entity at the same nodes.
+      if (ri.entity != records_[i].entity || ri.base != records_[i].base)
+        return bad_image(where + "is not the global record");
+    } else {
+      records_.push_back(Record{ri.entity, kNoNode, nullptr});
+    }
     if (ri.base == kNoNode) {
       if (ri.has_collections) return bad_image(where + "a failed record has collections");
       continue;
     }
-    if (ri.base != graph_.node_count()) return bad_image(where + "its nodes are not where expected");
-    std::vector<Value> initial;
-    initial.reserve(e.fields.size());
-    for (const FieldDef& f : e.fields) initial.push_back(f.initial);
-    if (Status s = create_nodes(id, initial); !s.is_ok()) {
-      return Status(s.code(), "store image: " + where + "cannot rebuild its nodes: " + s.message());
+    if (i >= preset) {
+      if (ri.base != graph_.node_count())
+        return bad_image(where + "its nodes are not where expected");
+      std::vector<Value> initial;
+      initial.reserve(e.fields.size());
+      for (const FieldDef& f : e.fields) initial.push_back(f.initial);
+      if (Status s = create_nodes(id, initial); !s.is_ok()) {
+        return Status(s.code(),
+                      "store image: " + where + "cannot rebuild its nodes: " + s.message());
+      }
     }
     Record& r = records_[i];
     if (ri.has_collections != (r.extra != nullptr) ||

@@ -14,6 +14,9 @@ namespace mgraph::session {
 
 /// Bytes accepted in one script line; longer lines are an error.
 inline constexpr std::size_t kScriptLineMax = std::size_t{1} << 20;
+/// The name scripts give the record of the global values (`set global.rate = 0.2`);
+/// no alias may take it.
+inline constexpr std::string_view kGlobalRef = "global";
 
 /// Names a record: an alias, "#N" or "Entity#N". Unknown names fail with not_found.
 using RefResolver = std::function<Result<RecordRef>(std::string_view name)>;

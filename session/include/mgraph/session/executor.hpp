@@ -23,6 +23,8 @@ class StoreExecutor {
 
   /// The record a reference names, given the results of the ops before it.
   static Result<RecordId> resolve(const RecordRef& ref, const BatchResult& earlier);
+  /// resolve(), and for `global` a check that the store's schema has global values.
+  Result<RecordId> record(const RecordRef& ref, const BatchResult& earlier) const;
 
  private:
   Status mutate(const Op& op, const BatchResult& earlier, OpResult* out);

@@ -22,6 +22,7 @@ enum class ExprKind : std::uint8_t {
   binary,   ///< args[0] text args[1]; text is the operator ("+", "and", "<=", ...)
   cond,     ///< if args[0] then args[1] else args[2]
   list,     ///< [args...]: a tensor literal
+  filter,   ///< args[0] where args[1]: an aggregate's pattern and its members' condition
 };
 
 struct Expr {
@@ -48,6 +49,7 @@ struct Field {
   SourceLoc loc;
   std::string type;
   SourceLoc type_loc;
+  bool nullable = false;        ///< `TYPE?`: the field may hold null
   std::unique_ptr<Expr> value;  ///< null when there is no `=`
   std::vector<Annotation> annotations;
 };

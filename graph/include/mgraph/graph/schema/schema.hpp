@@ -91,6 +91,8 @@ struct FieldDef {
   SourceLoc loc;
   FieldKind kind = FieldKind::state;
   Type type = Type::null;
+  /// `TYPE?`: the field may hold null (no value); its default is null unless it has one.
+  bool nullable = false;
   Value initial;  ///< state and member fields
   FieldOptions options;
   EffectKind effect_kind = EffectKind::boolean;
@@ -105,6 +107,9 @@ struct RelationDef {
   bool many = false;
   std::uint32_t target = kNone;   ///< entity index
   std::uint32_t inverse = kNone;  ///< relation index in the target entity
+  /// Kept by the Store, not by links: the global record's relation to every record of an
+  /// entity that a formula aggregates as a whole (`count(Order)`), and its inverse.
+  bool implicit = false;
 };
 
 enum class AggOp : std::uint8_t { count, sum, avg, min, max, any, every };
@@ -213,9 +218,20 @@ struct EntityDef {
   std::uint32_t indexed_relations = 0;
 };
 
+/// The record holding the global values (`global NAME: TYPE`) and the accumulators of
+/// aggregates over whole entities: the first record of a Store whose schema has a global
+/// entity, created with the Store.
+inline constexpr std::uint64_t kGlobalRecord = 1;
+/// The name of the global entity (a reserved word, so no declared entity has it).
+inline constexpr std::string_view kGlobalEntity = "global";
+
 struct Schema {
   SourceFile source;
   std::vector<EntityDef> entities;
+  /// The global entity, the last one, or kNone when the schema declares no global value
+  /// and aggregates no entity as a whole. Its relation named after an entity (`Order`)
+  /// has every record of it as members (RelationDef::implicit).
+  std::uint32_t global_entity = kNone;
   /// As EntityDef::find_field, for entities.
   std::uint32_t find_entity(std::string_view name) const;
   /// Indexes the entities added since the last call (not their members: see

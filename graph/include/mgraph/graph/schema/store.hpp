@@ -9,7 +9,9 @@
 // (Dependencies::incremental) in the same transaction.
 //
 // Invariants:
-//   1. A record id is its index in records_ plus one; ids are never reused.
+//   1. A record id is its index in records_ plus one; ids are never reused. With a global
+//      entity (global values, aggregates over whole entities), record 1 is the global
+//      record, created with the Store outside any transaction (create_global()).
 //   2. members of a many-relation are sorted and mirror the inverse side exactly.
 //   3. Store-side state that the Graph does not version (memberships, min/max
 //      multisets) changes only through journaled operations, so reject/undo/redo
@@ -257,10 +259,18 @@ class Store {
   /// EntityDef::find_field, through field_index_ for large entities.
   std::uint32_t find_field(std::uint32_t entity, std::string_view name) const;
   void build_specs();
-  Status create_nodes(RecordId id, const std::vector<Value>& initial);
+  /// `exists`: the exists flag's first value (true only for the global record, which
+  /// exists from the start, outside any transaction).
+  Status create_nodes(RecordId id, const std::vector<Value>& initial, bool exists = false);
   /// create_nodes for a record owned by another partition: inputs as variables, computed
   /// nodes as mirrors named as the owner names them, in the same node order.
-  void create_mirror_nodes(RecordId id, const std::vector<Value>& initial);
+  void create_mirror_nodes(RecordId id, const std::vector<Value>& initial, bool exists = false);
+  /// The global record (kGlobalRecord), when the schema has a global entity: created with
+  /// the Store, before any transaction, so no undo takes it away.
+  void create_global();
+  /// Why `rel` of entity `entity` cannot be linked or unlinked by name (an implicit
+  /// relation, kept by the Store), or ok.
+  Status check_named(std::uint32_t entity, std::uint32_t rel) const;
   /// mirror_plans_, from layouts_.
   void build_mirror_plans();
   /// The memberships (many-relations) and min/max bags of a new record, if its entity has
