@@ -522,8 +522,8 @@ TEST(NodeWithoutItsCoordinator, ShowsItsPeerDownAndCountsTheRequestsItRefuses) {
   ASSERT_GT(client, 0) << n2.printed;
   ASSERT_GT(metrics, 0) << n2.printed;
   ChildProcess eval = ChildProcess::spawn(
-      {MGRAPH_BINARY, "eval", "--connect", "127.0.0.1:" + std::to_string(client), "--script",
-       (dir / "s.mgscript").string()},
+      {MGRAPH_BINARY, "eval", "--connect", "127.0.0.1:" + std::to_string(client), "--resend-patience", "0",
+       "--script", (dir / "s.mgscript").string()},
       true);
   EXPECT_NE(eval.finish(kSilenceMs), 0) << eval.printed;
   EXPECT_NE(eval.printed.find("not ready"), std::string::npos) << eval.printed;
