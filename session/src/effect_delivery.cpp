@@ -57,7 +57,8 @@ Status EffectDeliveries::offer(DeliveryKey key, std::uint64_t epoch, EffectPaylo
   return Status::ok();
 }
 
-std::vector<Delivery> EffectDeliveries::due(DeliveryTime now, std::size_t limit) {
+std::vector<Delivery> EffectDeliveries::due(DeliveryTime now, std::size_t limit,
+                                            const std::function<bool(const Delivery&)>& wanted) {
   std::vector<std::pair<DeliveryTime, DeliveryKey>> ripe;
   for (auto it = schedule_.begin(); it != schedule_.end() && it->first <= now; ++it) {
     ripe.push_back(*it);
@@ -74,7 +75,7 @@ std::vector<Delivery> EffectDeliveries::due(DeliveryTime now, std::size_t limit)
       pending_.erase(it);
       continue;
     }
-    if (out.size() >= limit) continue;
+    if (out.size() >= limit || (wanted && !wanted(d))) continue;
     schedule_.erase({when, key});
     ++d.attempts;
     d.next_due = now + d.policy.delay_after(d.attempts);
@@ -139,6 +140,11 @@ std::optional<DeliveryTime> EffectDeliveries::next_wakeup() const {
 const Delivery* EffectDeliveries::find_pending(DeliveryKey key) const {
   auto it = pending_.find(key);
   return it == pending_.end() ? nullptr : &it->second;
+}
+
+const Delivery* EffectDeliveries::find_dead(DeliveryKey key) const {
+  auto it = dead_.find(key);
+  return it == dead_.end() ? nullptr : &it->second;
 }
 
 void EffectDeliveries::settle(DeliveryKey key) {

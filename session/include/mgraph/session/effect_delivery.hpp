@@ -28,6 +28,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -104,7 +105,10 @@ class EffectDeliveries {
   /// Deliveries to send now (at most `limit`, earliest due first): each gets its attempt
   /// counted and its next due time set. Before that, deliveries whose last attempt went
   /// unacknowledged for its delay become dead letters.
-  std::vector<Delivery> due(DeliveryTime now, std::size_t limit = SIZE_MAX);
+  /// With `wanted`, only the deliveries it accepts are sent (the others stay due, and die
+  /// on time all the same).
+  std::vector<Delivery> due(DeliveryTime now, std::size_t limit = SIZE_MAX,
+                            const std::function<bool(const Delivery&)>& wanted = {});
 
   AckOutcome ack(DeliveryKey key);
 
@@ -120,10 +124,12 @@ class EffectDeliveries {
   std::optional<DeliveryTime> next_wakeup() const;
   std::size_t pending() const { return pending_.size(); }
   const Delivery* find_pending(DeliveryKey key) const;
+  const Delivery* find_dead(DeliveryKey key) const;
+  /// Acknowledged or dropped (and still remembered): an ack now answers duplicate.
+  bool settled(DeliveryKey key) const { return settled_.count(key) != 0; }
 
  private:
   void settle(DeliveryKey key);
-  bool settled(DeliveryKey key) const { return settled_.count(key) != 0; }
   /// Moves pending deliveries whose last attempt timed out at `now` to the dead letters.
   void expire(DeliveryTime now);
 
