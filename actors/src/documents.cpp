@@ -210,6 +210,8 @@ std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>
   return replies;
 }
 
+namespace {
+
 /// The acknowledgements of deliveries in `batch` that took effect: ack ops naming a
 /// delivery key (session::Op::text) that succeeded, in an epoch that committed.
 void acked_keys(const session::Batch& batch, const session::BatchResult& results, bool committed,
@@ -233,6 +235,8 @@ std::string report_bytes(codec::EffectReport& report, bool committed) {
   Result<std::string> bytes = codec::encode_effect_report(report);
   return bytes.is_ok() ? std::move(bytes).value() : std::string();
 }
+
+}  // namespace
 
 caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                      std::shared_ptr<PartitionedDocuments> documents,
