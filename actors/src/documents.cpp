@@ -1,4 +1,5 @@
 #include "mgraph/actors/documents.hpp"
+#include "mgraph/actors/effect_outbox.hpp"
 #include "mgraph/actors/inspect.hpp"
 
 #include <algorithm>
@@ -10,7 +11,9 @@
 #include <utility>
 #include <vector>
 
+#include "mgraph/codec/partition_codec.hpp"
 #include "mgraph/codec/session_codec.hpp"
+#include "mgraph/session/effect_delivery.hpp"
 #include "mgraph/session/merge.hpp"
 
 namespace mgraph::actors {
@@ -230,6 +233,34 @@ std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>
   return replies;
 }
 
+namespace {
+
+/// The acknowledgements of deliveries in `batch` that took effect: ack ops naming a
+/// delivery key (session::Op::text) that succeeded, in an epoch that committed.
+void acked_keys(const session::Batch& batch, const session::BatchResult& results, bool committed,
+                codec::EffectReport* report) {
+  if (!committed) return;
+  for (std::size_t i = 0; i < batch.size() && i < results.size(); ++i) {
+    if (batch[i].kind != session::OpKind::ack || batch[i].text.empty() || !results[i].status.is_ok()) {
+      continue;
+    }
+    if (Result<session::DeliveryKey> k = session::parse_delivery_key(batch[i].text); k.is_ok()) {
+      report->acked.emplace_back(k->field, k->version);
+    }
+  }
+}
+
+/// The report's bytes for the outcome message; empty when it is empty (or, never expected,
+/// cannot be encoded).
+std::string report_bytes(codec::EffectReport& report, bool committed) {
+  if (!committed) report.triggers.clear();
+  if (report.empty()) return {};
+  Result<std::string> bytes = codec::encode_effect_report(report);
+  return bytes.is_ok() ? std::move(bytes).value() : std::string();
+}
+
+}  // namespace
+
 caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                      std::shared_ptr<PartitionedDocuments> documents,
                                      SchemaInfo schema) {
@@ -254,7 +285,11 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
             self->send(to, cancel_atom::value, epoch, *why, std::vector<std::uint32_t>{});
             committed = false;
           }
-          self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, {results}));
+          codec::EffectReport report;
+          report.triggers = documents->effects();
+          acked_keys(*batch, results, committed, &report);
+          self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, {results}),
+                     report_bytes(report, committed));
         }
         Result<std::string> answer = codec::encode_batch_result(results);
         if (!answer.is_ok()) return bad_request(answer.status());
@@ -271,8 +306,20 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
           batches.push_back(std::move(batch).value());
         }
         bool committed = false;
+        codec::EffectReport report;
         const std::vector<session::BatchResult> results = session::run_merged(
-            batches, [&](const session::Batch& b, bool* c) { return documents->run(b, c); }, &committed);
+            batches,
+            [&](const session::Batch& b, bool* c) {
+              session::BatchResult r = documents->run(b, c);
+              report.triggers.insert(report.triggers.end(), documents->effects().begin(),
+                                     documents->effects().end());
+              return r;
+            },
+            &committed);
+        for (std::size_t k = 0; k < batches.size() && k < results.size(); ++k) {
+          // A batch that ran alone and did not commit acked nothing.
+          acked_keys(batches[k], results[k], committed && told_committed(batches[k], results[k]), &report);
+        }
         if (auto to = caf::actor_cast<caf::actor>(*reporter)) {
           // A merged run that failed ran its batches alone: some may have committed
           // before a partition was lost, and only the others are cancelled.
@@ -291,7 +338,8 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
             }
             self->send(to, cancel_atom::value, epoch, why, cut);
           }
-          self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, results));
+          self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, results),
+                     report_bytes(report, committed));
         }
         std::vector<std::string> answers;
         for (const session::BatchResult& r : results) {
@@ -411,6 +459,7 @@ void remember_replayed(SeenTxns& txns, const session::TxnId& id, const std::stri
 caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
                               EpochObserver observe, SequencerOptions options) {
   auto txns = std::make_shared<SeenTxns>();
+  auto effects = std::make_shared<EffectOutbox>();
   BatchingOptions batching = options.batching;
   batching.transactions_max = std::clamp<std::size_t>(batching.transactions_max, 1, session::kMergedBatchesMax);
   const SteadyClock now = options.now ? std::move(options.now) : system_steady_clock();
@@ -649,6 +698,33 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     queue->flush_if_due(self);
   };
   return {
+      [effects, now](effects_poll_atom, const std::vector<std::string>& names, std::uint32_t max) {
+        return effects->poll(names, max, now());
+      },
+      [self, effects, now](effects_ack_atom, std::uint64_t field,
+                           std::uint64_t version) -> caf::result<std::string> {
+        const session::DeliveryKey key{field, version};
+        Result<session::Batch> batch = effects->start_ack(key, now());
+        if (!batch.is_ok()) return batch.status().message();  // unknown or duplicate
+        Result<std::string> bytes = codec::encode_batch(*batch, session::TxnId{});
+        if (!bytes.is_ok()) return bad_request(bytes.status());
+        // An input transaction like any client's: logged, run, replayed after a restart.
+        auto rp = self->make_response_promise<std::string>();
+        self->request(caf::actor_cast<caf::actor>(self), caf::infinite, transact_atom::value, std::move(bytes).value())
+            .then(
+                [rp, effects, key](const std::string& answer) mutable {
+                  rp.deliver(effects->finish_ack(key, codec::decode_batch_result(answer)));
+                },
+                [rp, effects, key](caf::error& e) mutable {
+                  effects->finish_ack(key, Status(StatusCode::io_error, "the ack did not run"));
+                  rp.deliver(std::move(e));
+                });
+        return rp;
+      },
+      [effects, now](dead_letters_atom, const std::string& command, std::uint64_t field,
+                     std::uint64_t version) {
+        return effects->dead_letter_command(command, session::DeliveryKey{field, version}, now());
+      },
       [self, queue, flush, txns](transact_atom, const std::string& bytes) -> caf::delegated<caf::message> {
         Result<session::Batch> batch = codec::decode_batch(bytes);
         auto rp = self->make_response_promise();
@@ -692,8 +768,11 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         }
         ++*epoch;
       },
-      [in_flight, observe, replayed_last, now](outcome_atom, codec::Epoch e, bool committed,
-                                               const std::string& reason) {
+      [in_flight, observe, replayed_last, now, effects](outcome_atom, codec::Epoch e, bool committed,
+                                                        const std::string& reason,
+                                                        const std::string& report) {
+        // The epoch was logged before it ran and has committed: its effects are owed now.
+        if (!report.empty()) effects->report(e, report, now());
         if (!observe) return;
         if (e <= replayed_last) {
           observe(EpochOutcome{e, committed, true, 0, 0, reason});

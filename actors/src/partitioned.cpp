@@ -25,6 +25,40 @@ PartitionServer::PartitionServer(std::shared_ptr<const schema::Schema> schema,
       store_(std::make_unique<schema::Store>(schema_, options_)),
       executor_(std::make_unique<session::StoreExecutor>(*store_)) {}
 
+void PartitionServer::raised_effects(std::vector<codec::EffectTrigger>* out) {
+  // An effect raised by the commit: a bool now true, a counter (or queue) above its value
+  // at the revision before. Acknowledgements lower it and raise nothing; so do undo and
+  // redo, which walk the history rather than make news.
+  Graph& g = store_->graph();
+  for (const NodeId n : g.last_changed()) {
+    const schema::Store::NodeField nf = store_->field_at(n);
+    if (nf.field == nullptr || nf.field->kind != schema::FieldKind::effect || !store_->owns(nf.record)) {
+      continue;
+    }
+    const Value now = g.committed(n);
+    bool raised = false;
+    if (now.is_bool()) {
+      raised = now.as_bool();
+    } else if (now.is_int()) {
+      Result<Value> before = g.revision() > 0
+                                 ? store_->get_at(nf.record, nf.field->name, g.revision() - 1)
+                                 : Result<Value>(Value(std::int64_t{0}));
+      // A record created by this commit has no value before it: the effect started at 0.
+      const std::int64_t was = before.is_ok() && before->is_int() ? before->as_int() : 0;
+      raised = now.as_int() > was;
+    }
+    if (!raised) continue;
+    codec::EffectTrigger t;
+    t.node = n;
+    t.version = store_->version(n);
+    t.record = nf.record;
+    t.effect = schema_->entities[nf.entity].name + "." + nf.field->name;
+    t.value = now;
+    t.policy = nf.field->options.retry;
+    out->push_back(std::move(t));
+  }
+}
+
 PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   PartitionReply a;
   if (q.kind == PartitionRequestKind::reset) {
@@ -56,6 +90,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
         if (transition && earlier_.back().status.is_ok()) {
           a.owned_changed = store_->owned_changed();
           counters_.owned_changed += a.owned_changed;
+          if (op.kind == OpKind::commit) raised_effects(&a.effects);
         }
       }
       break;
@@ -247,6 +282,7 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
   results.reserve(batch.size());
   const std::uint64_t revision_before = revisions_[0];
   ++batch_;
+  effects_.clear();
   if (partitions() == 1) {
     // One partition needs no coordination: the whole batch in one request.
     everywhere(batch, 0, batch.size(), &results);
@@ -329,6 +365,9 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
   const Status s = send_all(q, &replies);
   owned_changed_ = 0;
   for (const PartitionReply& a : replies) owned_changed_ += a.owned_changed;
+  if (s.is_ok()) {
+    for (const PartitionReply& a : replies) effects_.insert(effects_.end(), a.effects.begin(), a.effects.end());
+  }
   for (std::size_t i = first; i < last; ++i) {
     const std::size_t k = i - first;
     if (!s.is_ok() || replies[0].results.size() != q.ops.size()) {

@@ -359,7 +359,8 @@ int run(const Args& args) {
          .partitions_work = {},
          .epochs = {},
          .documents = {},
-         .drain = {}},
+         .drain = {},
+         .dead_letters = {}},
         [&] {
           shutdown_requested = true;
           if (!self_config->coordinator) caf::anon_send(node, stop_atom::value);

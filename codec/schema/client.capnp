@@ -28,4 +28,13 @@ interface Cluster {
   # A Cluster acting with the role of `token`; an RPC error "unauthenticated: ..." when the
   # node accepts no such token.
   login @2 (token :Text) -> (cluster :Cluster, role :Role);
+  # Effect deliveries (docs/CLUSTER.md, "Effects"), a request/poll pair: the deliveries of
+  # the named effects ("Entity.effect") due now, at most `max`, each the JSON object
+  # `mgraph effects consume` prints. A delivery not acknowledged is due again per its
+  # effect's @retry.
+  pollEffects @3 (effects :List(Text), max :UInt32) -> (deliveries :List(Text));
+  # Acknowledges delivery (field, version), as a transaction the cluster logs: its outcome,
+  # "acked", "acked_dead_letter", "duplicate" or "unknown" (nothing ran), or "failed: ...".
+  # The role must be write or admin.
+  ackEffect @4 (field :UInt64, version :UInt64) -> (outcome :Text);
 }

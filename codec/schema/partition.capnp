@@ -62,4 +62,31 @@ struct PartitionReply {
   dotEdges @10 :List(Text);
   revision @11 :UInt64;
   waiting @12 :UInt32;                      # fields waiting for a mirror
+  effects @13 :List(EffectTrigger);         # apply: effects its commits raised
+}
+
+# An effect field of a record the partition owns that a commit raised (bool false -> true,
+# a counter up): one delivery for the effect's consumers, with the effect's retry policy.
+struct EffectTrigger {
+  node @0 :UInt32;
+  version @1 :UInt64;
+  record @2 :UInt64;
+  effect @3 :Text;
+  value @4 :Image.Value;
+  initialMs @5 :UInt64;
+  multiplier @6 :Float64;
+  maxDelayMs @7 :UInt64;
+  maxAttempts @8 :UInt32;
+}
+
+struct DeliveryKey {
+  field @0 :UInt64;
+  version @1 :UInt64;
+}
+
+# What an epoch did to effect deliveries (driver -> sequencer): the effects it raised and
+# the deliveries its acknowledgements name.
+struct EffectReport {
+  triggers @0 :List(EffectTrigger);
+  acked @1 :List(DeliveryKey);
 }

@@ -1,5 +1,9 @@
 #include "mgraph/codec/partition_codec.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+
 #include "mgraph/codec/wire/partition.capnp.h"
 #include "session_wire.hpp"
 #include "wire.hpp"
@@ -28,6 +32,47 @@ std::vector<PartitionMessage> get_messages(capnp::List<wire::PartitionMessage>::
   for (const auto m : r) {
     out.push_back(PartitionMessage{m.getResolve(), m.getNode(), m.getChanged(),
                                    detail::get_value(m.getValue())});
+  }
+  return out;
+}
+
+constexpr char kEffectsMagic[4] = {'M', 'G', 'F', 'X'};
+
+void put_triggers(capnp::List<wire::EffectTrigger>::Builder b,
+                  const std::vector<EffectTrigger>& triggers) {
+  for (std::size_t i = 0; i < triggers.size(); ++i) {
+    auto t = b[static_cast<unsigned>(i)];
+    const EffectTrigger& x = triggers[i];
+    t.setNode(x.node);
+    t.setVersion(x.version);
+    t.setRecord(x.record);
+    t.setEffect(detail::text(x.effect));
+    detail::put_value(t.initValue(), x.value);
+    t.setInitialMs(static_cast<std::uint64_t>(x.policy.initial.count()));
+    t.setMultiplier(x.policy.multiplier);
+    t.setMaxDelayMs(static_cast<std::uint64_t>(x.policy.max_delay.count()));
+    t.setMaxAttempts(x.policy.max_attempts);
+  }
+}
+
+std::vector<EffectTrigger> get_triggers(capnp::List<wire::EffectTrigger>::Reader r) {
+  std::vector<EffectTrigger> out;
+  out.reserve(r.size());
+  for (const auto t : r) {
+    EffectTrigger x;
+    x.node = t.getNode();
+    x.version = t.getVersion();
+    x.record = t.getRecord();
+    x.effect = detail::get_text(t.getEffect());
+    x.value = detail::get_value(t.getValue());
+    // Out-of-range numbers are left for RetryPolicy::check where the delivery is offered.
+    x.policy.initial = std::chrono::milliseconds(
+        static_cast<std::int64_t>(std::min<std::uint64_t>(t.getInitialMs(), INT64_MAX)));
+    x.policy.multiplier = t.getMultiplier();
+    x.policy.max_delay = std::chrono::milliseconds(
+        static_cast<std::int64_t>(std::min<std::uint64_t>(t.getMaxDelayMs(), INT64_MAX)));
+    x.policy.max_attempts = t.getMaxAttempts();
+    out.push_back(std::move(x));
   }
   return out;
 }
@@ -130,6 +175,7 @@ Result<std::string> encode_partition_reply(const PartitionReply& a) {
         root.setComputed(a.computed);
         if (!a.dot_nodes.empty()) put_texts(root.initDotNodes(detail::n(a.dot_nodes.size())), a.dot_nodes);
         if (!a.dot_edges.empty()) put_texts(root.initDotEdges(detail::n(a.dot_edges.size())), a.dot_edges);
+        if (!a.effects.empty()) put_triggers(root.initEffects(detail::n(a.effects.size())), a.effects);
       });
 }
 
@@ -153,7 +199,36 @@ Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
         a.computed = r.getComputed();
         a.dot_nodes = get_texts(r.getDotNodes());
         a.dot_edges = get_texts(r.getDotEdges());
+        a.effects = get_triggers(r.getEffects());
         return a;
+      });
+}
+
+Result<std::string> encode_effect_report(const EffectReport& report) {
+  return detail::encode(
+      "effect report", kEffectsMagic, kPartitionFormatVersion, [&](capnp::MallocMessageBuilder& m) {
+        auto root = m.initRoot<wire::EffectReport>();
+        if (!report.triggers.empty()) {
+          put_triggers(root.initTriggers(detail::n(report.triggers.size())), report.triggers);
+        }
+        if (!report.acked.empty()) {
+          auto acked = root.initAcked(detail::n(report.acked.size()));
+          for (std::size_t i = 0; i < report.acked.size(); ++i) {
+            acked[static_cast<unsigned>(i)].setField(report.acked[i].first);
+            acked[static_cast<unsigned>(i)].setVersion(report.acked[i].second);
+          }
+        }
+      });
+}
+
+Result<EffectReport> decode_effect_report(std::string_view bytes) {
+  return detail::decode<wire::EffectReport>(
+      bytes, "effect report", kEffectsMagic, kPartitionFormatVersion,
+      [](wire::EffectReport::Reader r) {
+        EffectReport report;
+        report.triggers = get_triggers(r.getTriggers());
+        for (const auto k : r.getAcked()) report.acked.emplace_back(k.getField(), k.getVersion());
+        return report;
       });
 }
 

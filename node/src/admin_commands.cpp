@@ -1,5 +1,7 @@
 #include "admin_commands.hpp"
 
+#include "mgraph/session/effect_delivery.hpp"
+
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -142,6 +144,26 @@ std::string log_level_answer(const NodeStatus& s, const std::vector<std::string>
                       {"was", log::level_name(was)}});
 }
 
+std::string dlq_answer(const NodeStatus& s, const std::vector<std::string>& args) {
+  static constexpr const char* kUsage =
+      "usage: dlq list | dlq retry FIELD:VERSION | dlq drop FIELD:VERSION";
+  if (!s.dead_letters) return error_answer("dlq: this process holds no effect deliveries");
+  const bool list = args.size() == 1 && args[0] == "list";
+  const bool keyed = args.size() == 2 && (args[0] == "retry" || args[0] == "drop");
+  if (!list && !keyed) return error_answer(kUsage);
+  session::DeliveryKey key;
+  if (keyed) {
+    Result<session::DeliveryKey> k = session::parse_delivery_key(args[1]);
+    if (!k.is_ok()) return error_answer("dlq " + args[0] + ": " + k.status().message());
+    key = *k;
+  }
+  Result<Json> answer = s.dead_letters(args[0], key.field, key.version);
+  if (!answer.is_ok()) return error_answer("dlq " + args[0] + ": " + answer.status().message());
+  Json j{{"node", s.node}};
+  for (const auto& [k, v] : answer->items()) j[k] = v;
+  return line_of(j);
+}
+
 }  // namespace
 
 AdminServer::Handler admin_commands(NodeStatus status, std::function<void()> shutdown) {
@@ -165,6 +187,7 @@ AdminServer::Handler admin_commands(NodeStatus status, std::function<void()> shu
                           "; give a smaller --depth");
     }
     if (word == "log-level") return log_level_answer(status, args);
+    if (word == "dlq") return dlq_answer(status, args);
     if (command == "drain") {
       if (!status.drain) return error_answer("drain: this process takes no client transactions");
       Json j{{"node", status.node}};
@@ -186,7 +209,9 @@ AdminServer::Handler admin_commands(NodeStatus status, std::function<void()> shu
                                                        "explain REF.field [--depth N]",
                                                        "dot [REF.field] [--depth N]",
                                                        "log-level [trace|debug|info|warn|error|off]",
-                                                       "drain", "shutdown", "help"})}});
+                                                       "drain",
+                                                       "dlq list | retry FIELD:VERSION | drop FIELD:VERSION",
+                                                       "shutdown", "help"})}});
     return error_answer("unknown command '" + command + "'; try help");
   };
 }

@@ -9,6 +9,9 @@
 //   dot [REF.field] [--depth N]  the graph, or a field's neighbourhood, in Graphviz dot
 //   log-level [LEVEL]            shows or sets the log's level (log.hpp)
 //   drain       stops taking client transactions; answers how many are still in flight
+//   dlq list | dlq retry FIELD:VERSION | dlq drop FIELD:VERSION
+//               the cluster's effect dead letters (docs/CLUSTER.md, "Effects"), at the
+//               coordinator's sequencer: listed, sent again from attempt 1, or dropped
 //   shutdown    stops the node (the coordinator: after the current epoch, stopping all)
 //   help        the commands
 // Anything else: {"error":"unknown command '...'; try help"}.
@@ -48,6 +51,11 @@ struct NodeStatus {
   /// Drains the node (idempotent): new client transactions are refused from then on;
   /// answers {"draining":true,"in_flight":N,"drained":N==0}. Null: drain is refused.
   std::function<nlohmann::ordered_json()> drain;
+  /// The dead letter command ("list", "retry", "drop") for delivery (field, version), asked
+  /// of the sequencer: its JSON answer, or why there is none. Null: dlq is refused.
+  std::function<Result<nlohmann::ordered_json>(const std::string& command, std::uint64_t field,
+                                               std::uint64_t version)>
+      dead_letters;
 };
 
 /// Epochs `epochs` answers without a count, and at most.

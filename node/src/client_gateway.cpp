@@ -47,6 +47,42 @@ void batch_request(caf::event_based_actor* self, caf::actor sequencer, std::stri
           });
 }
 
+using TextsDone = std::function<void(codec::ClientHandler::Texts)>;
+
+/// A short-lived actor: sends one effect request (`message`) to the sequencer and hands the
+/// answer — the deliveries, or an ack's outcome as one text — to `done`. As batch_request,
+/// with the sequencer monitored.
+std::vector<std::string> texts(std::vector<std::string> deliveries) { return deliveries; }
+std::vector<std::string> texts(std::string outcome) { return {std::move(outcome)}; }
+
+template <typename T>
+void effects_request(caf::event_based_actor* self, caf::actor sequencer, caf::message message,
+                     TextsDone done) {
+  auto answered = std::make_shared<bool>(false);
+  auto answer = [answered, done](codec::ClientHandler::Texts r) {
+    if (*answered) return;
+    *answered = true;
+    done(std::move(r));
+  };
+  self->monitor(sequencer);
+  self->set_down_handler([self, answer](const caf::down_msg& down) {
+    answer(Status(StatusCode::io_error, "unavailable: the coordinator's sequencer stopped (" +
+                                            self->system().render(down.reason) + ")"));
+    self->quit();
+  });
+  self->request(sequencer, kBatchTimeout, std::move(message))
+      .then(
+          [self, answer](const T& x) {
+            answer(texts(x));
+            self->quit();
+          },
+          [self, answer](caf::error& e) {
+            answer(Status(StatusCode::io_error,
+                          "the cluster did not answer: " + self->system().render(e)));
+            self->quit();
+          });
+}
+
 }  // namespace
 
 ClientRequestKind client_request_kind(const session::Batch& batch) {
@@ -154,6 +190,33 @@ std::string describe(const codec::ClientAccess& access, std::size_t tokens) {
   std::string text = "clients need a token (" + std::to_string(tokens) + " configured)";
   if (access.anonymous) text += " or " + anonymous + " without one";
   return text;
+}
+
+void ClientGateway::poll_effects(std::vector<std::string> effects, std::uint32_t max,
+                                 std::function<void(Texts)> done) {
+  const caf::actor sequencer = state_.sequencer();
+  if (!sequencer) {
+    done(Status(StatusCode::failed_precondition,
+                "the cluster is not ready: this node does not reach the coordinator's sequencer "
+                "yet; try again"));
+    return;
+  }
+  sys_.spawn(effects_request<std::vector<std::string>>, sequencer,
+             caf::make_message(actors::effects_poll_atom::value, std::move(effects), max),
+             std::move(done));
+}
+
+void ClientGateway::ack_effect(std::uint64_t field, std::uint64_t version,
+                               std::function<void(Texts)> done) {
+  const caf::actor sequencer = state_.sequencer();
+  if (!sequencer) {
+    done(Status(StatusCode::failed_precondition,
+                "the cluster is not ready: this node does not reach the coordinator's sequencer "
+                "yet; try again"));
+    return;
+  }
+  sys_.spawn(effects_request<std::string>, sequencer,
+             caf::make_message(actors::effects_ack_atom::value, field, version), std::move(done));
 }
 
 }  // namespace mgraph::node

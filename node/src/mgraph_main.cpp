@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "bench_command.hpp"
+#include "effects_command.hpp"
 #include "command_line.hpp"
 #include "eval_command.hpp"
 #include "token_command.hpp"
@@ -100,6 +101,33 @@ int main(int argc, char** argv) {
   bool progress = false, no_progress = false;
   bench_cmd->add_flag("--progress", progress, "A progress line on stderr every second (default: when stderr is a terminal)");
   bench_cmd->add_flag("--no-progress", no_progress, "No progress lines")->excludes("--progress");
+  mgraph::node::EffectsConsumeOptions consume;
+  CLI::App* effects_cmd = app.add_subcommand("effects", "Effect deliveries of a cluster");
+  effects_cmd->require_subcommand(1);
+  CLI::App* consume_cmd = effects_cmd->add_subcommand(
+      "consume",
+      "Print each delivery of the named effects as one JSON line and acknowledge it "
+      "(docs/CLUSTER.md, \"Effects\")");
+  consume_cmd->add_option("effects", consume.effects, "Effects to consume (Entity.effect)")
+      ->required();
+  consume_cmd->add_option("--connect", consume.connect, "HOST:PORT of a node's client port")
+      ->required();
+  add_token_option(consume_cmd, consume.token);
+  consume_cmd->add_flag("--manual-ack", consume.manual_ack,
+                        "Print deliveries without acknowledging them (they come again per @retry)");
+  consume_cmd->add_option("--max", consume.max, "Stop after N deliveries (default: never)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000}));
+  consume_cmd
+      ->add_option("--wait-ms", consume.wait_ms,
+                   "Stop after this long with nothing delivered (default: never)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400'000}));
+  consume_cmd->add_option("--poll-ms", consume.poll_ms, "Pause between polls that found nothing")
+      ->default_val(100)
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{60'000}));
+  consume_cmd
+      ->add_option("--timeout-ms", consume.timeout_ms, "Bound on connecting and on each call, ms")
+      ->default_val(5000)
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
   mgraph::node::TokenOptions token;
   CLI::App* token_cmd = app.add_subcommand("token", "Client tokens for a cluster's configuration");
   token_cmd->require_subcommand(1);
@@ -117,6 +145,10 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return mgraph::node::usage_exit(app, e);
+  }
+  if (consume_cmd->parsed()) {
+    std::signal(SIGPIPE, SIG_IGN);
+    return mgraph::node::run_effects_consume(consume, std::cout, std::cerr);
   }
   if (token_new->parsed()) return mgraph::node::run_token_new(token, std::cout, std::cerr);
   if (token_hash->parsed()) return mgraph::node::run_token_hash(std::cin, std::cout, std::cerr);

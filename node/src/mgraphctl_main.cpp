@@ -197,6 +197,13 @@ int main(int argc, char** argv) {
                      "draining\") and waits until those in flight have their answers")
       ->add_option("--timeout", timeout_s, "Seconds to wait for the transactions in flight (default 60)")
       ->check(CLI::Range(0.0, 3600.0));
+  std::string dlq_action, dlq_key;
+  CLI::App* dlq = app.add_subcommand(
+      "dlq", "The cluster's effect dead letters: list them, send one again (retry) or drop it");
+  dlq->add_option("ACTION", dlq_action, "list, retry or drop")
+      ->required()
+      ->check(CLI::IsMember({"list", "retry", "drop"}));
+  dlq->add_option("KEY", dlq_key, "retry, drop: the delivery's key, FIELD:VERSION");
   app.add_subcommand("shutdown", "Stops the node; on the coordinator, after the current epoch, the cluster");
   app.add_subcommand("help", "The node's list of commands");
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
@@ -216,7 +223,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string command = chosen.empty() ? raw_command : chosen[0]->get_name();
-  for (const std::string* arg : {&ref, &level}) {
+  for (const std::string* arg : {&ref, &level, &dlq_action, &dlq_key}) {
     if (!arg->empty()) command += " " + *arg;
   }
   if (!last.empty()) command += " --last " + last;  // the node checks counts and names bad ones

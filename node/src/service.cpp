@@ -70,6 +70,35 @@ Result<nlohmann::json> inspect(caf::actor_system& sys, const caf::actor& partiti
   return out;
 }
 
+/// mgraphctl dlq: asks the sequencer (actors/documents.hpp) from the admin socket's thread.
+Result<nlohmann::ordered_json> dead_letters(caf::actor_system& sys, const caf::actor& sequencer,
+                                            const std::string& command, std::uint64_t field,
+                                            std::uint64_t version) {
+  if (!sequencer) {
+    return Status(StatusCode::failed_precondition,
+                  "this node does not reach the coordinator's sequencer yet");
+  }
+  Result<nlohmann::ordered_json> out = Status(StatusCode::internal, "no answer");
+  caf::scoped_actor self{sys};
+  self->request(sequencer, caf::timespan{kInspectTimeout}, actors::dead_letters_atom::value,
+                command, field, version)
+      .receive(
+          [&](const std::string& answer) {
+            nlohmann::ordered_json j = nlohmann::ordered_json::parse(answer, nullptr, false);
+            if (j.is_discarded()) {
+              out = Status(StatusCode::internal, "the sequencer answered no JSON");
+            } else if (j.contains("error")) {
+              out = Status(StatusCode::invalid_argument, j["error"].get<std::string>());
+            } else {
+              out = std::move(j);
+            }
+          },
+          [&](caf::error& e) {
+            out = Status(StatusCode::io_error, "the sequencer did not answer: " + sys.render(e));
+          });
+  return out;
+}
+
 /// explain and dot reach partitions through their actors: this node's, and other nodes'
 /// once the coordinator sent them.
 std::shared_ptr<PartitionAccess> partition_access(caf::actor_system& sys, const ServiceOptions& o,
@@ -430,6 +459,10 @@ int run_service(const ServiceOptions& o) {
                         return nlohmann::ordered_json{{"draining", true},
                                                       {"in_flight", in_flight},
                                                       {"drained", in_flight == 0}};
+                      },
+                      .dead_letters = [&sys, &state](const std::string& command, std::uint64_t field,
+                                                     std::uint64_t version) {
+                        return dead_letters(sys, state.sequencer(), command, field, version);
                       }};
     auto started = AdminServer::start(o.admin, admin_commands(status, [&state] {
                                         state.stop(0, "mgraphctl shutdown");

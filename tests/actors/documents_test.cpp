@@ -15,6 +15,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "deterministic_system.hpp"
 #include "documents_backend.hpp"
 #include "mgraph/actors/documents.hpp"
@@ -81,6 +83,19 @@ class ActorCluster final : public session::Backend {
     }
     return out;
   }
+  /// A consumer's poll for `effects`: the deliveries due (JSON objects).
+  std::vector<std::string> poll(std::vector<std::string> effects, std::uint32_t max = 100) {
+    return ask<std::vector<std::string>>(effects_poll_atom::value, std::move(effects), max);
+  }
+  /// A consumer's ack of (field, version): its outcome.
+  std::string ack(std::uint64_t field, std::uint64_t version) {
+    return ask<std::string>(effects_ack_atom::value, field, version);
+  }
+  /// The admin socket's dead letter command: its JSON.
+  std::string dead_letters(const std::string& command, std::uint64_t field = 0,
+                           std::uint64_t version = 0) {
+    return ask<std::string>(dead_letters_atom::value, command, field, version);
+  }
   /// Sends bytes as a batch; the answer's bytes or the error.
   Result<std::string> raw(const std::string& bytes) {
     caf::scoped_actor client{sys_};
@@ -95,6 +110,20 @@ class ActorCluster final : public session::Backend {
   }
 
  private:
+  /// Sends the message to the sequencer, runs the actors and returns its answer of type T
+  /// (a default T when none came: the test's expectations then fail).
+  template <typename T, typename... Ts>
+  T ask(Ts&&... xs) {
+    caf::scoped_actor client{sys_};
+    client->send(sequencer_, std::forward<Ts>(xs)...);
+    sched_.run();
+    T out{};
+    client->receive([&](const T& answer) { out = answer; },
+                    [&](const caf::error& e) { ADD_FAILURE() << sys_.render(e); },
+                    caf::after(std::chrono::seconds(0)) >> [] { ADD_FAILURE() << "no answer"; });
+    return out;
+  }
+
   caf::actor_system& sys_;
   caf::scheduler::test_coordinator& sched_;
   caf::actor partition_, sequencer_;
@@ -263,6 +292,135 @@ TEST_F(Documents, ATransactionSentAgainIsAnsweredWithItsFirstOutcomeEvenAfterARe
   ASSERT_TRUE(r.is_ok() && r->size() == 1);
   EXPECT_FALSE(r->front().status.is_ok()) << "a third record exists";
   EXPECT_EQ(*log.last(), 2u);
+}
+
+/// A delivery's JSON, read back.
+nlohmann::json delivery(const std::string& text) { return nlohmann::json::parse(text); }
+
+/// The sequencer's clock in the effect tests: moved by hand.
+struct ManualClock {
+  std::chrono::steady_clock::time_point t = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  SequencerOptions options() {
+    SequencerOptions o;
+    o.now = [this] { return t; };
+    return o;
+  }
+};
+
+constexpr const char* kEffectSchema =
+    "entity Order {\n  total: int = 0\n"
+    "  effect big: bool when total > 100 @retry(100, 2, 1000, 3)\n}\n";
+
+TEST_F(Documents, AnEffectIsDeliveredOnceItsEpochCommittedAndAnAckSettlesItThroughTheLog) {
+  auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", kEffectSchema});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  MemoryEpochLog log;
+  ManualClock clock;
+  std::string out;
+  std::uint64_t field = 0, version = 0;
+  for (const std::uint32_t partitions : {1u, 3u}) {
+    SCOPED_TRACE(std::to_string(partitions) + " partitions");
+    MemoryEpochLog fresh;
+    ActorCluster cluster(sys, *schema, &fresh, {}, partitions, clock.options());
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    for (const char* line : {"create Order o total=5", "create Order p total=7", "commit"}) {
+      client.run_line(line, 1, &out);
+    }
+    EXPECT_TRUE(cluster.poll({"Order.big"}).empty());
+    for (const char* line : {"update p total=500", "commit"}) client.run_line(line, 1, &out);
+    // Only the effects asked for.
+    EXPECT_TRUE(cluster.poll({"Order.other"}).empty());
+    const std::vector<std::string> first = cluster.poll({"Order.big"});
+    ASSERT_EQ(first.size(), 1u);
+    const nlohmann::json d = delivery(first[0]);
+    EXPECT_EQ(d["record"], 2);
+    EXPECT_EQ(d["effect"], "Order.big");
+    EXPECT_EQ(d["value"], true);
+    EXPECT_EQ(d["attempt"], 1);
+    EXPECT_GT(d["epoch"].get<std::uint64_t>(), 1u);
+    field = d["key"]["field"];
+    version = d["key"]["version"];
+    // Not due again before the policy's 100 ms; then sent again with the same key.
+    EXPECT_TRUE(cluster.poll({"Order.big"}).empty());
+    clock.t += std::chrono::milliseconds(100);
+    const std::vector<std::string> again = cluster.poll({"Order.big"});
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(delivery(again[0])["key"], d["key"]);
+    EXPECT_EQ(delivery(again[0])["attempt"], 2);
+    // A stale ack of an older version, then the ack, then the same ack again.
+    EXPECT_EQ(cluster.ack(field, version - 1), "unknown");
+    EXPECT_EQ(cluster.ack(field, version), "acked");
+    EXPECT_EQ(cluster.ack(field, version), "duplicate");
+    client.run_line("get p.big", 1, &out);
+    EXPECT_NE(out.find("\"value\":false"), std::string::npos) << out;
+    clock.t += std::chrono::seconds(10);
+    EXPECT_TRUE(cluster.poll({"Order.big"}).empty());
+    EXPECT_EQ(cluster.dead_letters("list"), "{\"dead_letters\":[]}");
+  }
+  // On a log: a sequencer started again replays the trigger and the ack; nothing is owed.
+  {
+    ActorCluster cluster(sys, *schema, &log, {}, 1, clock.options());
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    for (const char* line : {"create Order o total=5", "create Order p total=500", "commit"}) {
+      client.run_line(line, 1, &out);
+    }
+    const std::vector<std::string> sent = cluster.poll({"Order.big"});
+    ASSERT_EQ(sent.size(), 1u);
+    const nlohmann::json d = delivery(sent[0]);
+    EXPECT_EQ(cluster.ack(d["key"]["field"], d["key"]["version"]), "acked");
+  }
+  ActorCluster restarted(sys, *schema, &log, {}, 1, clock.options());
+  clock.t += std::chrono::seconds(10);
+  EXPECT_TRUE(restarted.poll({"Order.big"}).empty());
+  EXPECT_EQ(restarted.dead_letters("list"), "{\"dead_letters\":[]}");
+}
+
+TEST_F(Documents, AnUnacknowledgedEffectIsResentThenADeadLetterRetriedOrDropped) {
+  auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", kEffectSchema});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  MemoryEpochLog log;
+  ManualClock clock;
+  ActorCluster cluster(sys, *schema, &log, {}, 2, clock.options());
+  session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+  std::string out;
+  for (const char* line : {"create Order o total=500", "create Order p total=600", "commit"}) {
+    client.run_line(line, 1, &out);
+  }
+  // @retry(100, 2, 1000, 3): sent at 0, 100 and 300 ms; dead at 700 ms.
+  std::vector<std::pair<int, int>> sends;  // (ms, attempt)
+  for (int ms = 0; ms <= 1000; ++ms) {
+    for (const std::string& x : cluster.poll({"Order.big"})) {
+      if (delivery(x)["record"] == 1) sends.emplace_back(ms, delivery(x)["attempt"]);
+    }
+    clock.t += std::chrono::milliseconds(1);
+  }
+  EXPECT_EQ(sends, (std::vector<std::pair<int, int>>{{0, 1}, {100, 2}, {300, 3}}));
+  const nlohmann::json dead = nlohmann::json::parse(cluster.dead_letters("list"))["dead_letters"];
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0]["attempts"], 3);
+  const std::uint64_t f1 = dead[0]["key"]["field"], v1 = dead[0]["key"]["version"];
+  const std::uint64_t f2 = dead[1]["key"]["field"], v2 = dead[1]["key"]["version"];
+  // Retried: sent again from attempt 1.
+  EXPECT_EQ(cluster.dead_letters("retry", f1, v1),
+            "{\"ok\":true,\"key\":\"" + std::to_string(f1) + ":" + std::to_string(v1) + "\"}");
+  const std::vector<std::string> resent = cluster.poll({"Order.big"});
+  ASSERT_EQ(resent.size(), 1u);
+  EXPECT_EQ(delivery(resent[0])["attempt"], 1);
+  EXPECT_EQ(cluster.ack(f1, v1), "acked");
+  // Dropped: gone, and a late ack of it runs nothing.
+  EXPECT_EQ(cluster.dead_letters("drop", f2, v2),
+            "{\"ok\":true,\"key\":\"" + std::to_string(f2) + ":" + std::to_string(v2) + "\"}");
+  EXPECT_EQ(cluster.ack(f2, v2), "duplicate");
+  EXPECT_EQ(cluster.dead_letters("list"), "{\"dead_letters\":[]}");
+  EXPECT_EQ(cluster.dead_letters("drop", f2, v2),
+            "{\"error\":\"no dead letter " + std::to_string(f2) + ":" + std::to_string(v2) + "\"}");
+  EXPECT_EQ(cluster.dead_letters("purge"),
+            "{\"error\":\"unknown dead letter command 'purge' (list, retry, drop)\"}");
+  // The acked record's effect is down; the dropped one's is still up (nobody acked it).
+  client.run_line("get o.big", 1, &out);
+  client.run_line("get p.big", 1, &out);
+  EXPECT_NE(out.find("\"value\":false"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"value\":true"), std::string::npos) << out;
 }
 
 TEST(EpochCancel, RoundTripsAndIsToldFromBatches) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -71,6 +72,20 @@ PartitionRequest sample_request(PartitionRequestKind kind) {
   return q;
 }
 
+EffectTrigger sample_trigger() {
+  EffectTrigger t;
+  t.node = 17;
+  t.version = 4;
+  t.record = 9;
+  t.effect = "Order.big";
+  t.value = Value(std::int64_t{3});
+  t.policy.initial = std::chrono::milliseconds(50);
+  t.policy.multiplier = 1.5;
+  t.policy.max_delay = std::chrono::milliseconds(400);
+  t.policy.max_attempts = 4;
+  return t;
+}
+
 PartitionReply sample_reply() {
   PartitionReply a;
   a.status = Status(StatusCode::cycle, "dependency cycle across partitions among o.total");
@@ -98,6 +113,7 @@ PartitionReply sample_reply() {
   a.computed = true;
   a.dot_nodes = {"n0 [label=\"o.total\"];", "", "n2 [label=\"i.price\"];"};
   a.dot_edges = {"", "n0 -> n1;", "n1 -> n2;\nn0 -> n2;"};
+  a.effects = {sample_trigger()};
   return a;
 }
 
@@ -165,6 +181,7 @@ TEST(PartitionCodec, AReplyWithEveryMemberSetRoundTrips) {
   EXPECT_EQ(back->computed, a.computed);
   EXPECT_EQ(back->dot_nodes, a.dot_nodes);
   EXPECT_EQ(back->dot_edges, a.dot_edges);
+  EXPECT_EQ(back->effects, a.effects);
 
   // An ok reply, and the default one.
   PartitionReply ok = a;
@@ -176,6 +193,23 @@ TEST(PartitionCodec, AReplyWithEveryMemberSetRoundTrips) {
   Result<PartitionReply> empty_back = decode_partition_reply(encode_partition_reply(empty).value());
   ASSERT_TRUE(empty_back.is_ok()) << empty_back.status().message();
   EXPECT_TRUE(*empty_back == empty);
+}
+
+TEST(PartitionCodec, AnEffectReportRoundTripsAndBadBytesAreRefused) {
+  EffectReport r;
+  r.triggers = {sample_trigger(), sample_trigger()};
+  r.triggers[1].value = Value(true);
+  r.acked = {{17, 3}, {2, 1}};
+  Result<std::string> bytes = encode_effect_report(r);
+  ASSERT_TRUE(bytes.is_ok()) << bytes.status().message();
+  Result<EffectReport> back = decode_effect_report(*bytes);
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  EXPECT_EQ(*back, r);
+  EXPECT_FALSE(decode_effect_report(bytes->substr(0, bytes->size() - 3)).is_ok());
+  EXPECT_FALSE(decode_effect_report("MGPR").is_ok());
+  Result<EffectReport> empty = decode_effect_report(encode_effect_report({}).value());
+  ASSERT_TRUE(empty.is_ok());
+  EXPECT_TRUE(empty->empty());
 }
 
 TEST(PartitionCodec, EmptyForeignAndOtherVersionBytesAreRefused) {

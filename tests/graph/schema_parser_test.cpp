@@ -126,6 +126,61 @@ TEST(SchemaParser, AnnotationsAreChecked) {
   EXPECT_DOUBLE_EQ(f.options.tolerance, 0.01);
 }
 
+TEST(SchemaParser, RetryOnAnEffectSetsItsPolicyAndDefaultsOtherwise) {
+  auto ok = compile_schema(SourceFile{"t.mgs",
+                                      "entity A {\n  x: int = 0\n"
+                                      "  effect hot: bool when x > 1 @retry(50, 1.5, 400, 4)\n"
+                                      "  effect warm: counter when x > 0\n}\n"});
+  ASSERT_TRUE(ok.is_ok()) << ok.status().message();
+  const EntityDef& a = (*ok)->entities[0];
+  const RetryPolicy& hot = a.fields[a.find_field("hot")].options.retry;
+  EXPECT_EQ(hot.initial, std::chrono::milliseconds(50));
+  EXPECT_DOUBLE_EQ(hot.multiplier, 1.5);
+  EXPECT_EQ(hot.max_delay, std::chrono::milliseconds(400));
+  EXPECT_EQ(hot.max_attempts, 4u);
+  EXPECT_EQ(a.fields[a.find_field("warm")].options.retry, RetryPolicy{});
+  // The pauses grow by the multiplier up to the cap.
+  EXPECT_EQ(hot.delay_after(1), std::chrono::milliseconds(50));
+  EXPECT_EQ(hot.delay_after(2), std::chrono::milliseconds(75));
+  EXPECT_EQ(hot.delay_after(3), std::chrono::milliseconds(112));
+  EXPECT_EQ(hot.delay_after(9), std::chrono::milliseconds(400));
+  EXPECT_EQ(RetryPolicy{}.delay_after(1000), std::chrono::milliseconds(60'000));
+}
+
+TEST(SchemaParser, RetryErrorsNameTheArgumentAndTheBound) {
+  auto err = [](const std::string& annotation) {
+    return compile_error("entity A {\n  x: int = 0\n  effect e: bool when x > 1 " + annotation +
+                         "\n}\n");
+  };
+  EXPECT_NE(err("@retry(1, 2)").find("t.mgs:3:30: error: @retry takes (initial_ms, multiplier, "
+                                     "max_delay_ms, max_attempts), e.g. @retry(1000, 2, 60000, "
+                                     "8); got 2 arguments"),
+            std::string::npos)
+      << err("@retry(1, 2)");
+  EXPECT_NE(err("@retry(1.5, 2, 10, 3)").find("@retry: initial_ms must be an integer, got 1.5"),
+            std::string::npos);
+  EXPECT_NE(err("@retry(10, \"x\", 10, 3)").find("@retry: multiplier must be a number, got \"x\""),
+            std::string::npos);
+  EXPECT_NE(err("@retry(0, 2, 10, 3)")
+                .find("@retry on effect 'e': initial delay 0 ms is outside [1 ms, 86400000 ms]"),
+            std::string::npos)
+      << err("@retry(0, 2, 10, 3)");
+  EXPECT_NE(err("@retry(10, 0.5, 10, 3)").find("multiplier 0.500000 is outside [1, 100]"),
+            std::string::npos);
+  EXPECT_NE(err("@retry(10, 2, 5, 3)")
+                .find("max delay 5 ms is outside [the initial delay 10 ms, 86400000 ms]"),
+            std::string::npos);
+  EXPECT_NE(err("@retry(10, 2, 50, 0)").find("max attempts 0 is outside [1, 1000]"),
+            std::string::npos);
+  EXPECT_NE(err("@retry(10, 2, 50, 5000)").find("max attempts 5000 is outside [1, 1000]"),
+            std::string::npos);
+  EXPECT_NE(err("@retry(-1, 2, 50, 3)").find("@retry: initial_ms must not be negative, got -1"),
+            std::string::npos);
+  EXPECT_NE(compile_error("entity A { x: int = 0 @retry(10, 2, 50, 3) }")
+                .find("@retry applies to effects only ('x' is a state field)"),
+            std::string::npos);
+}
+
 TEST(SchemaParser, CycleRulesReadOnlyTheirMembers) {
   const std::string msg = compile_error(
       "entity T { s: float = 0  e: float = 0  other: float = 1\n"

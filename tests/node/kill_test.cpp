@@ -166,6 +166,18 @@ class KillNine : public ::testing::Test {
     }
     return a;
   }
+  /// The last lines each node printed, for a failure's message.
+  std::string tails() {
+    std::string out;
+    for (const char* name : {"n1", "n2", "n3"}) {
+      ChildProcess& c = process(name);
+      while (c.pid > 0 && c.read_some(0)) {
+      }
+      const std::size_t from = c.printed.size() > 4000 ? c.printed.size() - 4000 : 0;
+      out += std::string("---- ") + name + " (last lines)\n" + c.printed.substr(from) + "\n";
+    }
+    return out;
+  }
   ChildProcess& process(const std::string& name) { return name == "n1" ? n1_ : name == "n2" ? n2_ : n3_; }
   void launch(const std::string& name) { process(name) = ChildProcess::spawn(args(name), true); }
   void kill_nine(const std::string& name) {
@@ -324,7 +336,8 @@ class KillNine : public ::testing::Test {
       stop = true;
     }
     load.join();
-    ASSERT_TRUE(recovered) << "acknowledged " << acknowledged << " of " << sent << " sent";
+    ASSERT_TRUE(recovered) << "acknowledged " << acknowledged << " of " << sent << " sent; the client's last failure: "
+                           << client.failure() << "\n" << tails();
     // An entry is sent once: at most one of the three outcomes.
     const std::set<int> marked = read_back_checked(client, entries);
     std::cout << victim << ": seed " << seed_ << ", " << kills_ << " kills, " << sent << " transactions, "

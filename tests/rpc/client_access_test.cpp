@@ -198,6 +198,33 @@ TEST(ClientAccess, AnonymousClientsActWithTheAnonymousRole) {
   EXPECT_TRUE((*writer)->transact(order_batch(0.5)).is_ok());
 }
 
+TEST(ClientAccess, AnyRoleMayPollEffectsAndOnlyWriteAndAdminMayAckThem) {
+  ClientAccess access = tokens_required();
+  access.anonymous = Role::read;
+  Served s = serve(std::move(access));
+  ASSERT_NE(s.server, nullptr);
+  auto reader = connect(s, kReadToken);
+  ASSERT_TRUE(reader.is_ok());
+  // The handler here delivers no effects: its answer reaches the client as it is.
+  Result<std::vector<std::string>> polled = (*reader)->poll_effects({"Order.big"}, 10);
+  ASSERT_FALSE(polled.is_ok());
+  EXPECT_EQ(polled.status().to_string(), "failed precondition: this server delivers no effects");
+  Result<std::string> acked = (*reader)->ack_effect(3, 1);
+  ASSERT_FALSE(acked.is_ok());
+  EXPECT_EQ(acked.status().to_string(),
+            "permission denied: role read cannot acknowledge effects");
+  auto writer = connect(s, kWriteToken);
+  ASSERT_TRUE(writer.is_ok());
+  Result<std::string> written = (*writer)->ack_effect(3, 1);
+  ASSERT_FALSE(written.is_ok());
+  EXPECT_EQ(written.status().code(), StatusCode::failed_precondition);
+  // More effect names than a poll may carry are refused before the handler sees them.
+  Result<std::vector<std::string>> many =
+      (*writer)->poll_effects(std::vector<std::string>(kPollEffectNamesMax + 1, "Order.big"), 10);
+  ASSERT_FALSE(many.is_ok());
+  EXPECT_EQ(many.status().to_string(), "out of range: pollEffects: 257 effect names; at most 256");
+}
+
 TEST(ClientAccess, WithoutRulesEveryClientIsAdminAndNoTokenIsAccepted) {
   Served s = serve(ClientAccess{});
   ASSERT_NE(s.server, nullptr);

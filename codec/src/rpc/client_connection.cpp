@@ -203,4 +203,32 @@ Result<SchemaInfo> ClientConnection::schema() {
   return info;
 }
 
+Result<std::vector<std::string>> ClientConnection::poll_effects(
+    const std::vector<std::string>& effects, std::uint32_t max) {
+  auto request = impl_->cluster.pollEffectsRequest();
+  auto names = request.initEffects(static_cast<unsigned>(effects.size()));
+  for (std::size_t i = 0; i < effects.size(); ++i) {
+    names.set(static_cast<unsigned>(i), capnp::Text::Reader(effects[i].data(), effects[i].size()));
+  }
+  request.setMax(max);
+  std::vector<std::string> out;
+  auto read = [&out](capnp::Response<wire::Cluster::PollEffectsResults>&& response) {
+    for (const auto d : response.getDeliveries()) out.push_back(get_text(d));
+  };
+  if (Status s = impl_->wait(request.send().then(read), "pollEffects"); !s.is_ok()) return s;
+  return out;
+}
+
+Result<std::string> ClientConnection::ack_effect(std::uint64_t field, std::uint64_t version) {
+  auto request = impl_->cluster.ackEffectRequest();
+  request.setField(field);
+  request.setVersion(version);
+  std::string outcome;
+  auto read = [&outcome](capnp::Response<wire::Cluster::AckEffectResults>&& response) {
+    outcome = get_text(response.getOutcome());
+  };
+  if (Status s = impl_->wait(request.send().then(read), "ackEffect"); !s.is_ok()) return s;
+  return outcome;
+}
+
 }  // namespace mgraph::codec

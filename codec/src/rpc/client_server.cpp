@@ -55,17 +55,21 @@ struct Activity {
 /// The handler's answer to one call, on its way to the event loop. The answer travels beside
 /// the promise, not in it: kj's storage of a non-trivial promise value trips g++ 12's
 /// maybe-uninitialized check.
+template <typename A = Answer>
 struct Slot {
   std::mutex mutex;
-  std::optional<Answer> answer;
+  std::optional<A> answer;
 };
+/// The answer of the effect calls: deliveries, or an ack's outcome as one text.
+using Texts = ClientHandler::Texts;
 
 /// What every copy of one call's `done` shares. Giving stores the answer and wakes the loop
 /// through a cross-thread fulfiller, which does nothing once the call is gone (cancelled when
 /// its connection ended or the server stopped). Dropped unused, it rejects the call.
+template <typename A = Answer>
 class Reply {
  public:
-  Reply(std::shared_ptr<Slot> slot, kj::Own<kj::CrossThreadPromiseFulfiller<void>> ready,
+  Reply(std::shared_ptr<Slot<A>> slot, kj::Own<kj::CrossThreadPromiseFulfiller<void>> ready,
         std::shared_ptr<Held> connection, std::shared_ptr<Held> server)
       : slot_(std::move(slot)), ready_(kj::mv(ready)), connection_(std::move(connection)),
         server_(std::move(server)) {
@@ -77,7 +81,7 @@ class Reply {
   Reply& operator=(const Reply&) = delete;
 
   /// Any thread; only the first call counts.
-  void give(Answer answer) {
+  void give(A answer) {
     std::lock_guard<std::mutex> lock(slot_->mutex);
     if (slot_->answer.has_value()) return;
     slot_->answer.emplace(std::move(answer));
@@ -92,7 +96,7 @@ class Reply {
     --server_->calls;
   }
 
-  std::shared_ptr<Slot> slot_;
+  std::shared_ptr<Slot<A>> slot_;
   kj::Own<kj::CrossThreadPromiseFulfiller<void>> ready_;
   std::shared_ptr<Held> connection_;
   std::shared_ptr<Held> server_;
@@ -115,6 +119,8 @@ class ClusterService final : public wire::Cluster::Server {
   kj::Promise<void> transact(TransactContext context) override;
   kj::Promise<void> schema(SchemaContext context) override;
   kj::Promise<void> login(LoginContext context) override;
+  kj::Promise<void> pollEffects(PollEffectsContext context) override;
+  kj::Promise<void> ackEffect(AckEffectContext context) override;
 
  private:
   /// The role calls act with; unauthenticated when the connection has not logged in.
@@ -124,7 +130,15 @@ class ClusterService final : public wire::Cluster::Server {
   /// The request's batch; an RPC error for content the session layer cannot take.
   static session::Batch decode(wire::Batch::Reader r);
   static void answer(TransactContext& context, Answer answer);
-  static Answer take(Slot& slot);
+  template <typename A>
+  static A take(Slot<A>& slot) {
+    std::lock_guard<std::mutex> lock(slot.mutex);
+    return std::move(*slot.answer);
+  }
+  /// Hands a call to the handler through `start` (which gets the `done` to call) and fills
+  /// the results with `fill` once it answered, on the loop's thread.
+  template <typename Context, typename Start, typename Fill>
+  kj::Promise<void> handed(Context context, Start start, Fill fill);
   /// Why a new call may not be handed to the handler now; ok when it may.
   Status admit() const;
 
@@ -157,10 +171,6 @@ session::Batch ClusterService::decode(wire::Batch::Reader r) {
   return batch;
 }
 
-Answer ClusterService::take(Slot& slot) {
-  std::lock_guard<std::mutex> lock(slot.mutex);
-  return std::move(*slot.answer);
-}
 
 void ClusterService::answer(TransactContext& context, Answer answer) {
   if (!answer.is_ok()) throw rpc::to_exception(answer.status());
@@ -218,8 +228,8 @@ kj::Promise<void> ClusterService::transact(TransactContext context) {
   // Before the handler: a refused batch goes nowhere, so it changes nothing.
   if (Status s = session::permit(*acting, batch); !s.is_ok()) throw rpc::to_exception(s);
   auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
-  auto slot = std::make_shared<Slot>();
-  auto reply = std::make_shared<Reply>(slot, kj::mv(paf.fulfiller), activity_->held,
+  auto slot = std::make_shared<Slot<>>();
+  auto reply = std::make_shared<Reply<>>(slot, kj::mv(paf.fulfiller), activity_->held,
                                        server_held_);
   handler_.transact(std::move(batch), txn, [reply](Answer a) { reply->give(std::move(a)); });
   reply.reset();  // the handler's copies of `done` are the only owners now
@@ -247,6 +257,77 @@ kj::Promise<void> ClusterService::schema(SchemaContext context) {
   results.setSource(text(info.source));
   results.setFingerprint(info.fingerprint);
   return kj::READY_NOW;
+}
+
+template <typename Context, typename Start, typename Fill>
+kj::Promise<void> ClusterService::handed(Context context, Start start, Fill fill) {
+  auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+  auto slot = std::make_shared<Slot<Texts>>();
+  auto reply = std::make_shared<Reply<Texts>>(slot, kj::mv(paf.fulfiller), activity_->held,
+                                              server_held_);
+  start([reply](Texts a) { reply->give(std::move(a)); });
+  reply.reset();
+  auto answered = [context, slot, fill, activity = activity_, &timer = timer_]() mutable {
+    activity->last = timer.now();
+    Texts a = take(*slot);
+    if (!a.is_ok()) throw rpc::to_exception(a.status());
+    fill(context, *a);
+  };
+  auto dropped = [](kj::Exception&&) {
+    throw rpc::to_exception(Status(StatusCode::internal, "the server dropped the call unanswered"));
+  };
+  return canceler_.wrap(paf.promise.then(kj::mv(answered), kj::mv(dropped)));
+}
+
+kj::Promise<void> ClusterService::pollEffects(PollEffectsContext context) {
+  activity_->last = timer_.now();
+  const Result<session::Role> acting = role();
+  if (!acting.is_ok()) throw rpc::to_exception(acting.status());
+  if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
+  const auto params = context.getParams();
+  if (params.getEffects().size() > kPollEffectNamesMax) {
+    throw rpc::to_exception(Status(StatusCode::out_of_range,
+                                   "pollEffects: " + std::to_string(params.getEffects().size()) +
+                                       " effect names; at most " +
+                                       std::to_string(kPollEffectNamesMax)));
+  }
+  std::vector<std::string> effects;
+  for (const auto e : params.getEffects()) effects.emplace_back(e.cStr(), e.size());
+  const std::uint32_t max = params.getMax();
+  context.releaseParams();
+  return handed(
+      context,
+      [&](std::function<void(Texts)> done) {
+        handler_.poll_effects(std::move(effects), max, std::move(done));
+      },
+      [](PollEffectsContext& c, const std::vector<std::string>& deliveries) {
+        auto list = c.getResults(kSizeHint).initDeliveries(static_cast<unsigned>(deliveries.size()));
+        for (std::size_t i = 0; i < deliveries.size(); ++i) {
+          list.set(static_cast<unsigned>(i), text(deliveries[i]));
+        }
+      });
+}
+
+kj::Promise<void> ClusterService::ackEffect(AckEffectContext context) {
+  activity_->last = timer_.now();
+  const Result<session::Role> acting = role();
+  if (!acting.is_ok()) throw rpc::to_exception(acting.status());
+  // An ack changes the documents (it lowers the effect): a write.
+  if (!session::may_apply(*acting, session::OpKind::ack)) {
+    throw rpc::to_exception(Status(StatusCode::permission_denied,
+                                   std::string{"role "} + session::role_name(*acting) +
+                                       " cannot acknowledge effects"));
+  }
+  if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
+  const std::uint64_t field = context.getParams().getField();
+  const std::uint64_t version = context.getParams().getVersion();
+  context.releaseParams();
+  return handed(
+      context,
+      [&](std::function<void(Texts)> done) { handler_.ack_effect(field, version, std::move(done)); },
+      [](AckEffectContext& c, const std::vector<std::string>& outcome) {
+        c.getResults(kSizeHint).setOutcome(text(outcome.empty() ? std::string() : outcome[0]));
+      });
 }
 
 kj::Promise<void> ClusterService::login(LoginContext context) {
@@ -424,6 +505,15 @@ ClientServer::~ClientServer() {
   // no-op.
   impl_->stop->fulfill();
   impl_->thread.join();
+}
+
+void ClientHandler::poll_effects(std::vector<std::string>, std::uint32_t,
+                                 std::function<void(Texts)> done) {
+  done(Status(StatusCode::failed_precondition, "this server delivers no effects"));
+}
+
+void ClientHandler::ack_effect(std::uint64_t, std::uint64_t, std::function<void(Texts)> done) {
+  done(Status(StatusCode::failed_precondition, "this server delivers no effects"));
 }
 
 }  // namespace mgraph::codec

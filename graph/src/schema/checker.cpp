@@ -172,6 +172,8 @@ class Checker {
       if (a.name == "lazy") {
         if (d->kind != FieldKind::derived) error(a.loc, "@lazy applies to derived fields only");
         d->options.lazy = true;
+      } else if (a.name == "retry") {
+        retry(a, d);
       } else if (a.name == "versioned") {
         d->options.versioned = true;
       } else if (a.name == "tolerance") {
@@ -184,10 +186,59 @@ class Checker {
         }
       } else {
         error(a.loc, "unknown annotation @" + a.name +
-                         " (lazy, versioned, tolerance, immediate, on_completion, conditional, "
-                         "temporal, batched)");
+                         " (lazy, versioned, tolerance, retry, immediate, on_completion, "
+                         "conditional, temporal, batched)");
       }
     }
+  }
+
+  /// `@retry(initial_ms, multiplier, max_delay_ms, max_attempts)` on an effect.
+  void retry(const ast::Annotation& a, FieldDef* d) {
+    if (d->kind != FieldKind::effect) {
+      error(a.loc, "@retry applies to effects only ('" + d->name + "' is a " +
+                       field_kind_name(d->kind) + " field)");
+      return;
+    }
+    static constexpr const char* kUsage =
+        "@retry takes (initial_ms, multiplier, max_delay_ms, max_attempts), e.g. "
+        "@retry(1000, 2, 60000, 8)";
+    if (a.args.size() != 4) {
+      error(a.loc, std::string{kUsage} + "; got " + std::to_string(a.args.size()) +
+                       " argument" + (a.args.size() == 1 ? "" : "s"));
+      return;
+    }
+    const char* const kWhat[] = {"initial_ms", "multiplier", "max_delay_ms", "max_attempts"};
+    for (std::size_t i = 0; i < 4; ++i) {
+      const bool ok = i == 1 ? a.args[i].is_number() : a.args[i].is_int();
+      if (!ok) {
+        error(a.loc, std::string{"@retry: "} + kWhat[i] + " must be " +
+                         (i == 1 ? "a number" : "an integer") + ", got " + a.args[i].to_json() +
+                         " (" + kUsage + ")");
+        return;
+      }
+    }
+    for (std::size_t i : {0, 2, 3}) {
+      if (a.args[i].as_int() < 0) {
+        error(a.loc, std::string{"@retry: "} + kWhat[i] + " must not be negative, got " +
+                         a.args[i].to_json());
+        return;
+      }
+    }
+    if (a.args[3].as_int() > std::int64_t{kRetryAttemptsMax}) {
+      error(a.loc, "@retry on effect '" + d->name + "': max attempts " + a.args[3].to_json() +
+                       " is outside [1, " + std::to_string(kRetryAttemptsMax) + "]");
+      return;
+    }
+    RetryPolicy p;
+    p.initial = std::chrono::milliseconds(a.args[0].as_int());
+    p.multiplier = a.args[1].number();
+    p.max_delay = std::chrono::milliseconds(a.args[2].as_int());
+    p.max_attempts = static_cast<std::uint32_t>(a.args[3].as_int());
+    if (Status s = p.check(); !s.is_ok()) {
+      error(a.loc, "@retry on effect '" + d->name + "': " + s.message());
+      return;
+    }
+    d->options.retry = p;
   }
 
   void relate(const ast::Schema& tree) {
@@ -561,6 +612,37 @@ Result<Value> coerce(const Value& v, Type type) {
   }
   return Status(StatusCode::invalid_argument,
                 std::string("expected ") + type_name(type) + ", got " + v.to_json());
+}
+
+std::chrono::milliseconds RetryPolicy::delay_after(std::uint32_t attempt) const {
+  // Multiplied step by step and capped each time, so that no power overflows.
+  double ms = static_cast<double>(initial.count());
+  const double cap = static_cast<double>(max_delay.count());
+  for (std::uint32_t k = 1; k < attempt && ms < cap; ++k) ms *= multiplier;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::min(ms, cap)));
+}
+
+Status RetryPolicy::check() const {
+  auto bad = [](std::string what) {
+    return Status(StatusCode::invalid_argument, std::move(what));
+  };
+  const auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; };
+  if (initial < kRetryDelayMin || initial > kRetryDelayMax) {
+    return bad("initial delay " + ms(initial) + " is outside [" + ms(kRetryDelayMin) + ", " +
+               ms(kRetryDelayMax) + "]");
+  }
+  if (!(multiplier >= kRetryMultiplierMin && multiplier <= kRetryMultiplierMax)) {
+    return bad("multiplier " + std::to_string(multiplier) + " is outside [1, 100]");
+  }
+  if (max_delay < initial || max_delay > kRetryDelayMax) {
+    return bad("max delay " + ms(max_delay) + " is outside [the initial delay " + ms(initial) +
+               ", " + ms(kRetryDelayMax) + "]");
+  }
+  if (max_attempts < 1 || max_attempts > kRetryAttemptsMax) {
+    return bad("max attempts " + std::to_string(max_attempts) + " is outside [1, " +
+               std::to_string(kRetryAttemptsMax) + "]");
+  }
+  return Status::ok();
 }
 
 const char* timing_name(Timing timing) {

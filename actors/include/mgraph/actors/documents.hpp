@@ -7,7 +7,7 @@
 //   sequencer: epoch e = next; log (e, batch) durably if the batch changes anything
 //   sequencer ──(apply_atom, e, Batch bytes)──▶ driver ── BatchResult bytes ──▶ sequencer ──▶ client
 //   driver ◀──(partition_atom, request/reply bytes)──▶ each partition (partitioned.hpp)
-//   driver ──(outcome_atom, e, committed, reason)──▶ sequencer   (epochs only, off the client's path)
+//   driver ──(outcome_atom, e, committed, reason, effects)──▶ sequencer   (epochs only, off the client's path)
 //
 // A batch runs whole, in order, and leaves no transaction open: the next batch may be
 // another client's.
@@ -42,6 +42,11 @@ using partition_atom = caf::atom_constant<caf::atom("mg_part")>;  ///< driver ->
 using flush_atom = caf::atom_constant<caf::atom("mg_flush")>;    ///< sequencer -> itself
 using cancel_atom = caf::atom_constant<caf::atom("mg_cancel")>;  ///< driver -> sequencer
 using inspect_atom = caf::atom_constant<caf::atom("mg_insp")>;  ///< admin -> partition (inspect.hpp)
+/// Effect deliveries at the sequencer (effect_outbox.hpp): a consumer's poll, its ack, and
+/// the admin socket's dead letter commands.
+using effects_poll_atom = caf::atom_constant<caf::atom("mg_fxpoll")>;
+using effects_ack_atom = caf::atom_constant<caf::atom("mg_fxack")>;
+using dead_letters_atom = caf::atom_constant<caf::atom("mg_dlq")>;
 
 /// Whether a batch must be logged: it can change the documents or the revision history.
 /// Such a batch is an epoch: the sequencer numbers it.
@@ -149,12 +154,13 @@ class ActorPartitions final : public PartitionSet {
 /// bytes) with one BatchResult's bytes per batch (run as one epoch: session/merge.hpp),
 /// and (schema_atom) with the schema's
 /// name, source and fingerprint. After (report_atom, actor) it also sends that actor
-/// (outcome_atom, epoch, committed, reason: EpochOutcome::reason) for every batch it runs
-/// that changes documents, and (cancel_atom, epoch, reason, members) for an epoch that did
-/// not commit because a partition was unavailable (an op failed with io_error: the others
-/// rolled it back; members: those of a merged epoch's batches that were cut short after
-/// the others committed alone, none listed for the whole epoch), before it answers the
-/// batch. Over ActorPartitions it blocks while the
+/// (outcome_atom, epoch, committed, reason: EpochOutcome::reason, effects: the bytes of a
+/// codec::EffectReport, empty when the epoch raised and acked no effect) for every batch it
+/// runs that changes documents, and (cancel_atom, epoch, reason, members) for an epoch that
+/// did not commit because a partition was unavailable (an op failed with io_error: the
+/// others rolled it back; members: those of a merged epoch's batches that were cut short
+/// after the others committed alone, none listed for the whole epoch), before it answers
+/// the batch. Over ActorPartitions it blocks while the
 /// partitions work: spawn it detached.
 caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                      std::shared_ptr<PartitionedDocuments> documents,
@@ -211,6 +217,12 @@ inline constexpr std::size_t kTxnAnswerBytesRemembered = std::size_t{64} << 20;
 /// restart, since the log's batches carry their ids — is answered with the first outcome
 /// (at once, or when the first is answered) and not run again. It remembers the last
 /// kTxnsRemembered ids and kTxnAnswerBytesRemembered bytes of their answers.
+/// Effects (docs/CLUSTER.md, "Effects"): the driver reports what each epoch's commits
+/// raised and which deliveries its acks named; the sequencer keeps the deliveries owed
+/// (EffectOutbox) and answers (effects_poll_atom, effect names, max) with the deliveries
+/// due now, one JSON object each; (effects_ack_atom, field, version) with the ack's
+/// outcome, after running the acknowledgement as a batch of its own (logged and replayed
+/// like any); (dead_letters_atom, "list"|"retry"|"drop", field, version) with JSON.
 /// REQUIRES: `log` outlives the actor.
 caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
                               EpochObserver observe, SequencerOptions options);

@@ -75,6 +75,9 @@ class PartitionServer {
   const Counters& counters() const { return counters_; }
 
  private:
+  /// The effects of owned records the last commit raised (codec::EffectTrigger).
+  void raised_effects(std::vector<codec::EffectTrigger>* out);
+
   std::shared_ptr<const schema::Schema> schema_;
   schema::StoreOptions options_;
   std::unique_ptr<schema::Store> store_;
@@ -145,6 +148,10 @@ class PartitionedDocuments {
   /// driver does before it runs a log from its start.
   Status reset();
 
+  /// The effects the last run's commits raised, each on the partition owning its record,
+  /// in the order the partitions answered (what the sequencer offers its consumers).
+  const std::vector<codec::EffectTrigger>& effects() const { return effects_; }
+
   std::uint32_t partitions() const { return set_->size(); }
   PartitionSet& set() { return *set_; }
 
@@ -206,6 +213,7 @@ class PartitionedDocuments {
   std::uint64_t owned_changed_ = 0;  ///< the sum over partitions, after the last apply
   std::vector<Queued> queue_;
   Traffic traffic_;
+  std::vector<codec::EffectTrigger> effects_;  ///< raised by the current run
 };
 
 }  // namespace mgraph::actors

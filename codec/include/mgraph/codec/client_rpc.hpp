@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mgraph/graph/status.hpp"
 #include "mgraph/session/access.hpp"
@@ -50,7 +51,19 @@ class ClientHandler {
                         std::function<void(Result<session::BatchResult>)> done) = 0;
   /// The schema served; called on the RPC thread.
   virtual SchemaInfo schema() = 0;
+  /// Effect deliveries (docs/CLUSTER.md, "Effects"), answered like transact: the deliveries
+  /// of `effects` due now (at most `max`, JSON objects), and the outcome of an ack (one
+  /// text). By default the server delivers no effects (failed_precondition).
+  using Texts = Result<std::vector<std::string>>;
+  virtual void poll_effects(std::vector<std::string> effects, std::uint32_t max,
+                            std::function<void(Texts)> done);
+  virtual void ack_effect(std::uint64_t field, std::uint64_t version,
+                          std::function<void(Texts)> done);
 };
+
+/// Effect names one poll may name: a consumer follows a few effects, and the bound keeps one
+/// poll's filtering small.
+inline constexpr std::size_t kPollEffectNamesMax = 256;
 
 struct ClientServerLimits {
   /// Bytes of one request message, and words read decoding it (Cap'n Proto's traversal limit
@@ -140,6 +153,11 @@ class ClientConnection {
   Result<session::BatchResult> transact(const session::Batch& batch, session::TxnId txn = {});
   /// The schema the server serves.
   Result<SchemaInfo> schema();
+  /// The deliveries of `effects` due now (at most `max`), each a JSON object.
+  Result<std::vector<std::string>> poll_effects(const std::vector<std::string>& effects,
+                                                std::uint32_t max);
+  /// Acknowledges delivery (field, version): the outcome the server gives.
+  Result<std::string> ack_effect(std::uint64_t field, std::uint64_t version);
   ~ClientConnection();
 
   ClientConnection(const ClientConnection&) = delete;

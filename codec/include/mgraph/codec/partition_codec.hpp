@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mgraph/graph/graph.hpp"
+#include "mgraph/graph/schema/schema.hpp"
 #include "mgraph/graph/status.hpp"
 #include "mgraph/session/operation.hpp"
 
@@ -67,6 +68,30 @@ struct PartitionRequest {
   friend bool operator==(const PartitionRequest&, const PartitionRequest&) = default;
 };
 
+/// An effect a commit raised on a record the partition owns: one delivery (session/
+/// effect_delivery.hpp) keyed by (node, version), with the effect's retry policy.
+struct EffectTrigger {
+  NodeId node = kNoNode;
+  std::uint64_t version = 0;
+  std::uint64_t record = 0;
+  std::string effect;  ///< "Entity.name"
+  Value value;         ///< after the commit
+  schema::RetryPolicy policy;
+  friend bool operator==(const EffectTrigger&, const EffectTrigger&) = default;
+};
+
+/// What an epoch did to effect deliveries, from the driver to the sequencer: the effects
+/// its commits raised, and the delivery keys its acknowledgements named (acks that
+/// succeeded in a committed epoch).
+struct EffectReport {
+  std::vector<EffectTrigger> triggers;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> acked;  ///< (field, version)
+  bool empty() const { return triggers.empty() && acked.empty(); }
+  friend bool operator==(const EffectReport&, const EffectReport&) = default;
+};
+Result<std::string> encode_effect_report(const EffectReport& report);
+Result<EffectReport> decode_effect_report(std::string_view bytes);
+
 /// Every reply says whether the partition's transaction is open after the request, its
 /// revision and how many fields wait for a mirror; an apply's, how many of the fields of
 /// its own records the last commit, undo or redo among its ops changed (0: none of them).
@@ -82,6 +107,7 @@ struct PartitionReply {
   std::uint32_t waiting = 0;  ///< fields waiting for a mirror after the request
   bool computed = false;                    ///< probe
   std::vector<std::string> dot_nodes, dot_edges;  ///< dot
+  std::vector<EffectTrigger> effects;       ///< apply: effects its commits raised here
   friend bool operator==(const PartitionReply&, const PartitionReply&) = default;
 };
 

@@ -79,7 +79,9 @@ struct Op {
   /// update: cycle-group members to keep if possible in this transaction (`keep=NAME`).
   std::vector<std::string> keep;
   Value value;         ///< set
-  std::string text;    ///< get: the reference as written
+  /// get: the reference as written; ack: the delivery key acknowledged ("FIELD:VERSION",
+  /// session/effect_delivery.hpp), set by the cluster for a consumer's ack (empty: a script's)
+  std::string text;
   Status error;        ///< invalid
   /// get: the revision to read at (one undo or redo can reach); none: the current one.
   std::optional<std::uint64_t> at;

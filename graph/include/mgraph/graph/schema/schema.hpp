@@ -11,6 +11,7 @@
 // then hidden nodes appended by the compiler (accumulators, effect conditions,
 // cycle-group dispatchers, values read through relations and products for wavg).
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -78,12 +79,42 @@ struct CompiledFormula {
   bool reads_self = false;
 };
 
+/// How an effect's deliveries are sent again until acknowledged (`@retry(initial,
+/// multiplier, max_delay, max_attempts)` on the effect; these defaults when absent): the
+/// first send is at once, attempt k+1 follows attempt k by initial * multiplier^(k-1),
+/// capped at max_delay; when max_attempts sends have gone unacknowledged for the delay
+/// after the last, the delivery is a dead letter (session/effect_delivery.hpp).
+struct RetryPolicy {
+  std::chrono::milliseconds initial{1'000};
+  double multiplier = 2.0;
+  std::chrono::milliseconds max_delay{60'000};
+  std::uint32_t max_attempts = 8;
+  /// The pause after attempt `attempt` (1-based) before the next one, or before the
+  /// delivery becomes a dead letter after the last.
+  std::chrono::milliseconds delay_after(std::uint32_t attempt) const;
+  /// Ok, or what is out of bounds (the bounds below), naming the value.
+  Status check() const;
+  friend bool operator==(const RetryPolicy&, const RetryPolicy&) = default;
+};
+/// Bounds of a retry policy. Delays: at least a millisecond (a zero delay would resend in
+/// a loop), at most a day (a consumer gone longer than that is for the dead letters).
+inline constexpr std::chrono::milliseconds kRetryDelayMin{1};
+inline constexpr std::chrono::milliseconds kRetryDelayMax{24 * 3'600'000};
+/// A multiplier below 1 would shrink the pauses; above 100 the second pause is already
+/// the cap for any useful initial delay.
+inline constexpr double kRetryMultiplierMin = 1.0;
+inline constexpr double kRetryMultiplierMax = 100.0;
+/// Sends of one delivery: bounded so that a consumer that never acknowledges ends its
+/// deliveries as dead letters instead of being sent them for ever.
+inline constexpr std::uint32_t kRetryAttemptsMax = 1'000;
+
 struct FieldOptions {
   bool lazy = false;
   bool versioned = false;
   double tolerance = -1;  ///< >= 0: custom equality |a - b| <= tolerance (float, tensor)
   Timing timing = Timing::immediate;
   std::vector<Value> timing_args;
+  RetryPolicy retry;  ///< effect: `@retry(...)`, or the defaults
 };
 
 struct FieldDef {

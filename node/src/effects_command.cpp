@@ -1,0 +1,104 @@
+#include "effects_command.hpp"
+
+#include <algorithm>
+#include <ostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "client_login.hpp"
+#include "command_line.hpp"
+#include "mgraph/codec/client_rpc.hpp"
+
+namespace mgraph::node {
+namespace {
+
+/// Deliveries asked for in one poll: the server's bound (actors::kPollDeliveriesMax) at most.
+constexpr std::uint32_t kPollBatch = 100;
+
+}  // namespace
+
+int run_effects_consume(const EffectsConsumeOptions& o, std::ostream& out, std::ostream& err) {
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split_address(o.connect, &host, &port)) {
+    err << "mgraph effects consume: --connect " << o.connect
+        << ": expected HOST:PORT with a port in 1..65535\n";
+    return 2;
+  }
+  if (o.effects.empty()) {
+    err << "mgraph effects consume: name at least one effect (Entity.effect)\n";
+    return 2;
+  }
+  if (o.effects.size() > codec::kPollEffectNamesMax) {
+    err << "mgraph effects consume: " << o.effects.size() << " effects named; at most "
+        << codec::kPollEffectNamesMax << "\n";
+    return 2;
+  }
+  for (const std::string& e : o.effects) {
+    const std::size_t dot = e.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == e.size()) {
+      err << "mgraph effects consume: '" << e << "' is no effect name (Entity.effect)\n";
+      return 2;
+    }
+  }
+  if (Status s = check_token(o.token); !s.is_ok()) {
+    err << "mgraph effects consume: " << s.message() << "\n";
+    return 2;
+  }
+  const std::chrono::milliseconds timeout(o.timeout_ms);
+  auto connection = codec::ClientConnection::connect(host, port, timeout, o.token);
+  if (!connection.is_ok()) {
+    err << "mgraph effects consume: " << o.connect << ": "
+        << client_failure(connection.status(), !o.token.empty()) << "\n";
+    return 3;
+  }
+  const auto pause = o.pause ? o.pause : [](std::chrono::milliseconds ms) {
+    std::this_thread::sleep_for(ms);
+  };
+  std::uint64_t printed = 0;
+  std::int64_t idle_ms = 0;
+  while (o.max == 0 || printed < o.max) {
+    const std::uint32_t ask = o.max == 0 ? kPollBatch
+                                         : static_cast<std::uint32_t>(std::min<std::uint64_t>(
+                                               kPollBatch, o.max - printed));
+    Result<std::vector<std::string>> got = (*connection)->poll_effects(o.effects, ask);
+    if (!got.is_ok()) {
+      err << "mgraph effects consume: poll: " << client_failure(got.status(), !o.token.empty())
+          << "\n";
+      return 4;
+    }
+    if (got->empty()) {
+      if (o.wait_ms > 0 && idle_ms >= o.wait_ms) return 0;
+      pause(std::chrono::milliseconds(o.poll_ms));
+      idle_ms += o.poll_ms;
+      continue;
+    }
+    idle_ms = 0;
+    for (const std::string& text : *got) {
+      // Read back and printed by nlohmann-json: one valid line whatever the server sent.
+      const nlohmann::ordered_json d = nlohmann::ordered_json::parse(text, nullptr, false);
+      if (d.is_discarded() || !d.contains("key") || !d["key"].contains("field") ||
+          !d["key"].contains("version")) {
+        err << "mgraph effects consume: the cluster sent no delivery: " << text << "\n";
+        return 4;
+      }
+      out << d.dump() << "\n" << std::flush;
+      ++printed;
+      if (o.manual_ack) continue;
+      Result<std::string> outcome = (*connection)->ack_effect(d["key"]["field"].get<std::uint64_t>(),
+                                                              d["key"]["version"].get<std::uint64_t>());
+      if (!outcome.is_ok()) {
+        err << "mgraph effects consume: ack: " << client_failure(outcome.status(), !o.token.empty())
+            << "\n";
+        return 4;
+      }
+      if (outcome->rfind("failed", 0) == 0) {
+        err << "mgraph effects consume: ack of " << d["key"].dump() << ": " << *outcome << "\n";
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace mgraph::node

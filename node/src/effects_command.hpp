@@ -1,0 +1,40 @@
+#pragma once
+// `mgraph effects consume --connect HOST:PORT [--token T] EFFECT... [--manual-ack] [--max N]
+// [--wait-ms MS] [--poll-ms MS]`: a consumer of a cluster's effect deliveries
+// (docs/CLUSTER.md, "Effects"). It polls the client protocol for the named effects and
+// prints each delivery as one JSON line,
+//   {"key":{"field":F,"version":V},"epoch":E,"record":R,"effect":"…","value":…,"attempt":N}
+// then acknowledges it (unless --manual-ack): the cluster runs the ack as a transaction and
+// sends the delivery no more. A delivery not acknowledged comes again per the effect's
+// @retry, with the same key and the next attempt number.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace mgraph::node {
+
+struct EffectsConsumeOptions {
+  std::string connect;
+  std::string token;
+  std::vector<std::string> effects;  ///< "Entity.effect"
+  bool manual_ack = false;
+  /// Stop after this many deliveries printed (0: never).
+  std::uint64_t max = 0;
+  /// Stop after this long with nothing delivered (0: never).
+  std::int64_t wait_ms = 0;
+  /// Pause between polls that found nothing.
+  std::int64_t poll_ms = 100;
+  std::int64_t timeout_ms = 5000;  ///< bound on connecting and on each call
+  /// The seam tests control: waiting between polls (default: sleeping).
+  std::function<void(std::chrono::milliseconds)> pause;
+};
+
+/// Exit codes: 0 done (--max reached, or --wait-ms passed idle), 2 bad arguments, 3 the
+/// cluster cannot be reached or refuses the client, 4 a poll or an ack failed.
+int run_effects_consume(const EffectsConsumeOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace mgraph::node

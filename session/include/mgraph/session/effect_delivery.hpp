@@ -1,0 +1,144 @@
+#pragma once
+// Effect deliveries as a plain state machine: which changes of effect fields are owed to
+// consumers, when each is due to be sent (again), and which have become dead letters. No
+// clock, threads or I/O: the owner (the cluster's coordinator, a test) passes the time in,
+// sends what `due` returns, and feeds acknowledgements back (docs/CLUSTER.md, "Effects").
+//
+//   offer ──▶ pending ──due(now)──▶ sent (attempt k) ──ack──▶ gone (remembered as acked)
+//                ▲                        │ no ack for delay_after(k)
+//                │                        ▼
+//                │            k < max_attempts: due again
+//                │            k = max_attempts: dead letter ──drop──▶ gone
+//                └──────────────retry─────────────────┘
+//
+// A delivery is keyed by its idempotency key, (effect field, version): the version is the
+// field's version after the change that triggered it, so every change is a distinct
+// delivery, and a consumer that sees a key twice (a resend whose first ack was lost) knows
+// it has handled it. Attempts are counted from 1; attempt k+1 is due delay_after(k) after
+// attempt k (RetryPolicy, schema.hpp); the last attempt's delay passing unacknowledged
+// makes the delivery a dead letter, which stays until `retry` (pending again, attempts from
+// 1) or `drop`.
+//
+// Acknowledgements are never errors: acking a pending delivery or a dead letter removes it
+// (`acked`, `acked_dead_letter`); acking a key acked or dropped before answers `duplicate`
+// and changes nothing (a late or repeated ack after a redelivery); acking a key never
+// offered, or forgotten (below), answers `unknown` and changes nothing, which is also how
+// a stale ack of a version older than any kept is ignored.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mgraph/graph/schema/schema.hpp"
+#include "mgraph/graph/status.hpp"
+#include "mgraph/graph/value.hpp"
+#include "mgraph/session/operation.hpp"
+
+namespace mgraph::session {
+
+using RetryPolicy = schema::RetryPolicy;
+using DeliveryClock = std::chrono::steady_clock;
+using DeliveryTime = DeliveryClock::time_point;
+
+/// Deliveries owed (pending and dead letters together): beyond this, a consumer that never
+/// acknowledges would grow the owner's memory without bound, so new offers are refused
+/// (out_of_range) until some are acknowledged or dropped.
+inline constexpr std::size_t kDeliveriesMax = 1'000'000;
+/// Keys of acknowledged or dropped deliveries remembered to answer a repeated ack
+/// `duplicate`; the oldest are forgotten first (a repeated ack then answers `unknown`,
+/// which changes nothing either).
+inline constexpr std::size_t kSettledKeysMax = 100'000;
+
+/// The idempotency key of a delivery: the effect field and its version after the change.
+struct DeliveryKey {
+  std::uint64_t field = 0;
+  std::uint64_t version = 0;
+  friend auto operator<=>(const DeliveryKey&, const DeliveryKey&) = default;
+};
+/// "FIELD:VERSION", the form the shell and mgraphctl print and read.
+std::string delivery_key_text(DeliveryKey key);
+/// Parses "FIELD:VERSION" (decimal); an error naming the text otherwise.
+Result<DeliveryKey> parse_delivery_key(std::string_view text);
+
+/// What a consumer is told.
+struct EffectPayload {
+  RecordId record = 0;
+  std::string effect;  ///< the effect's name ("Order.big")
+  Value value;         ///< the effect's value after the change (bool; counter and queue: the count)
+  friend bool operator==(const EffectPayload&, const EffectPayload&) = default;
+};
+
+struct Delivery {
+  DeliveryKey key;
+  std::uint64_t epoch = 0;  ///< the committed, durable epoch that made the change
+  EffectPayload payload;
+  RetryPolicy policy;
+  std::uint32_t attempts = 0;  ///< sends so far (the one `due` just returned included)
+  DeliveryTime next_due{};     ///< pending: when it is due (again); dead: when it died
+  friend bool operator==(const Delivery&, const Delivery&) = default;
+};
+
+enum class AckOutcome : std::uint8_t {
+  acked,              ///< a pending delivery, now gone
+  acked_dead_letter,  ///< a dead letter, handled after all, now gone
+  duplicate,          ///< acked or dropped before: nothing changes
+  unknown,            ///< never offered or long forgotten: nothing changes
+};
+/// "acked", "acked_dead_letter", "duplicate", "unknown".
+const char* ack_outcome_name(AckOutcome outcome);
+
+/// Thread-safety: none (an actor owns it).
+class EffectDeliveries {
+ public:
+  /// Adds a delivery, due at `now`. An offer of a key already owed or settled changes
+  /// nothing and is ok (an epoch replayed after a restart offers its changes again).
+  /// out_of_range when kDeliveriesMax are owed; invalid_argument for a bad policy.
+  Status offer(DeliveryKey key, std::uint64_t epoch, EffectPayload payload, RetryPolicy policy,
+               DeliveryTime now);
+
+  /// Deliveries to send now (at most `limit`, earliest due first): each gets its attempt
+  /// counted and its next due time set. Before that, deliveries whose last attempt went
+  /// unacknowledged for its delay become dead letters.
+  /// With `wanted`, only the deliveries it accepts are sent (the others stay due, and die
+  /// on time all the same).
+  std::vector<Delivery> due(DeliveryTime now, std::size_t limit = SIZE_MAX,
+                            const std::function<bool(const Delivery&)>& wanted = {});
+
+  AckOutcome ack(DeliveryKey key);
+
+  /// Dead letter `key` pending again, due at `now`, its attempts counted from 1 again.
+  /// not_found when `key` is no dead letter.
+  Status retry(DeliveryKey key, DeliveryTime now);
+  /// Forgets dead letter `key` (a later ack answers duplicate). not_found when it is none.
+  Status drop(DeliveryKey key);
+
+  /// Dead letters in key order.
+  std::vector<Delivery> dead_letters() const;
+  /// When the next pending delivery is due or dies; none when nothing is pending.
+  std::optional<DeliveryTime> next_wakeup() const;
+  std::size_t pending() const { return pending_.size(); }
+  const Delivery* find_pending(DeliveryKey key) const;
+  const Delivery* find_dead(DeliveryKey key) const;
+  /// Acknowledged or dropped (and still remembered): an ack now answers duplicate.
+  bool settled(DeliveryKey key) const { return settled_.count(key) != 0; }
+
+ private:
+  void settle(DeliveryKey key);
+  /// Moves pending deliveries whose last attempt timed out at `now` to the dead letters.
+  void expire(DeliveryTime now);
+
+  std::map<DeliveryKey, Delivery> pending_;
+  std::map<DeliveryKey, Delivery> dead_;
+  /// Pending keys by when they are next due (or die).
+  std::set<std::pair<DeliveryTime, DeliveryKey>> schedule_;
+  std::set<DeliveryKey> settled_;
+  std::deque<DeliveryKey> settled_order_;  ///< oldest first, to forget
+};
+
+}  // namespace mgraph::session

@@ -1,0 +1,159 @@
+#include "mgraph/session/effect_delivery.hpp"
+
+#include <charconv>
+#include <utility>
+
+namespace mgraph::session {
+
+std::string delivery_key_text(DeliveryKey key) {
+  return std::to_string(key.field) + ":" + std::to_string(key.version);
+}
+
+Result<DeliveryKey> parse_delivery_key(std::string_view text) {
+  const auto bad = [&] {
+    return Status(StatusCode::invalid_argument,
+                  std::string{"'"} + std::string(text) + "' is no delivery key (FIELD:VERSION, e.g. 12:3)");
+  };
+  const std::size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return bad();
+  DeliveryKey key;
+  auto number = [](std::string_view s, std::uint64_t* out) {
+    if (s.empty()) return false;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && end == s.data() + s.size();
+  };
+  if (!number(text.substr(0, colon), &key.field) || !number(text.substr(colon + 1), &key.version)) {
+    return bad();
+  }
+  return key;
+}
+
+const char* ack_outcome_name(AckOutcome outcome) {
+  static constexpr const char* kNames[] = {"acked", "acked_dead_letter", "duplicate", "unknown"};
+  return kNames[static_cast<std::size_t>(outcome)];
+}
+
+Status EffectDeliveries::offer(DeliveryKey key, std::uint64_t epoch, EffectPayload payload,
+                               RetryPolicy policy, DeliveryTime now) {
+  if (pending_.count(key) != 0 || dead_.count(key) != 0 || settled(key)) return Status::ok();
+  if (Status s = policy.check(); !s.is_ok()) {
+    return Status(StatusCode::invalid_argument, std::string{"delivery "} + delivery_key_text(key) + " of " +
+                                                    payload.effect + ": " + s.message());
+  }
+  if (pending_.size() + dead_.size() >= kDeliveriesMax) {
+    return Status(StatusCode::out_of_range,
+                  std::string{"delivery "} + delivery_key_text(key) + " of " + payload.effect + " refused: " +
+                      std::to_string(kDeliveriesMax) +
+                      " deliveries are owed already (acknowledge or drop some)");
+  }
+  Delivery d;
+  d.key = key;
+  d.epoch = epoch;
+  d.payload = std::move(payload);
+  d.policy = policy;
+  d.next_due = now;
+  pending_.emplace(key, std::move(d));
+  schedule_.emplace(now, key);
+  return Status::ok();
+}
+
+std::vector<Delivery> EffectDeliveries::due(DeliveryTime now, std::size_t limit,
+                                            const std::function<bool(const Delivery&)>& wanted) {
+  std::vector<std::pair<DeliveryTime, DeliveryKey>> ripe;
+  for (auto it = schedule_.begin(); it != schedule_.end() && it->first <= now; ++it) {
+    ripe.push_back(*it);
+  }
+  std::vector<Delivery> out;
+  for (const auto& [when, key] : ripe) {
+    auto it = pending_.find(key);
+    MG_ASSERT(it != pending_.end());
+    Delivery& d = it->second;
+    if (d.attempts >= d.policy.max_attempts) {
+      schedule_.erase({when, key});
+      d.next_due = when;
+      dead_.emplace(key, std::move(d));
+      pending_.erase(it);
+      continue;
+    }
+    if (out.size() >= limit || (wanted && !wanted(d))) continue;
+    schedule_.erase({when, key});
+    ++d.attempts;
+    d.next_due = now + d.policy.delay_after(d.attempts);
+    schedule_.emplace(d.next_due, key);
+    out.push_back(d);
+  }
+  return out;
+}
+
+AckOutcome EffectDeliveries::ack(DeliveryKey key) {
+  if (auto it = pending_.find(key); it != pending_.end()) {
+    schedule_.erase({it->second.next_due, key});
+    pending_.erase(it);
+    settle(key);
+    return AckOutcome::acked;
+  }
+  if (dead_.erase(key) != 0) {
+    settle(key);
+    return AckOutcome::acked_dead_letter;
+  }
+  return settled(key) ? AckOutcome::duplicate : AckOutcome::unknown;
+}
+
+Status EffectDeliveries::retry(DeliveryKey key, DeliveryTime now) {
+  auto it = dead_.find(key);
+  if (it == dead_.end()) {
+    return Status(StatusCode::not_found, std::string{"no dead letter "} + delivery_key_text(key) +
+                                             (pending_.count(key) != 0 ? " (it is still pending)"
+                                                                       : ""));
+  }
+  Delivery d = std::move(it->second);
+  dead_.erase(it);
+  d.attempts = 0;
+  d.next_due = now;
+  schedule_.emplace(now, key);
+  pending_.emplace(key, std::move(d));
+  return Status::ok();
+}
+
+Status EffectDeliveries::drop(DeliveryKey key) {
+  if (dead_.erase(key) == 0) {
+    return Status(StatusCode::not_found, std::string{"no dead letter "} + delivery_key_text(key) +
+                                             (pending_.count(key) != 0 ? " (it is still pending)"
+                                                                       : ""));
+  }
+  settle(key);
+  return Status::ok();
+}
+
+std::vector<Delivery> EffectDeliveries::dead_letters() const {
+  std::vector<Delivery> out;
+  out.reserve(dead_.size());
+  for (const auto& [key, d] : dead_) out.push_back(d);
+  return out;
+}
+
+std::optional<DeliveryTime> EffectDeliveries::next_wakeup() const {
+  if (schedule_.empty()) return std::nullopt;
+  return schedule_.begin()->first;
+}
+
+const Delivery* EffectDeliveries::find_pending(DeliveryKey key) const {
+  auto it = pending_.find(key);
+  return it == pending_.end() ? nullptr : &it->second;
+}
+
+const Delivery* EffectDeliveries::find_dead(DeliveryKey key) const {
+  auto it = dead_.find(key);
+  return it == dead_.end() ? nullptr : &it->second;
+}
+
+void EffectDeliveries::settle(DeliveryKey key) {
+  if (!settled_.insert(key).second) return;
+  settled_order_.push_back(key);
+  if (settled_order_.size() > kSettledKeysMax) {
+    settled_.erase(settled_order_.front());
+    settled_order_.pop_front();
+  }
+}
+
+}  // namespace mgraph::session

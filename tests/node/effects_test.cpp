@@ -1,0 +1,177 @@
+// Effect deliveries end to end (docs/CLUSTER.md, "Effects"): a one-node mgraphd cluster, a
+// script through `mgraph eval --connect` that triggers an effect, consumers through
+// `mgraph effects consume`, and `mgraphctl dlq` on the node's admin socket. A consumer that
+// acks gets the delivery once and a second consumer nothing more; a consumer that does not
+// ack gets it again after the @retry pause, then it is a dead letter, retried by mgraphctl.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "support/child_process.hpp"
+#include "support/node_processes.hpp"
+
+namespace mgraph::node {
+namespace {
+
+namespace fs = std::filesystem;
+using mgraph::testing::ChildProcess;
+
+constexpr int kSilenceMs = 60'000;  ///< watchdog on every wait for a process
+
+/// Runs `args`; its exit code, and what it printed on stdout (and stderr, after) in *printed.
+int run(const std::vector<std::string>& args, std::string* printed) {
+  ChildProcess c = ChildProcess::spawn(args, /*merge_stderr=*/true);
+  ::close(c.in);
+  c.in = -1;
+  const int rc = c.finish(kSilenceMs);
+  *printed = c.printed;
+  return rc;
+}
+
+std::vector<nlohmann::json> lines_of(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    out.push_back(nlohmann::json::parse(line, nullptr, false));
+    EXPECT_FALSE(out.back().is_discarded()) << "not JSON: " << line;
+  }
+  return out;
+}
+
+class Effects : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { testing::no_leak_report_in_nodes(); }
+  void SetUp() override { dir_ = testing::fresh_test_dir("mgraph_effects"); }
+  void TearDown() override {
+    testing::kill_all({&node_}, kSilenceMs);
+    fs::remove_all(dir_);
+  }
+
+  std::string file(const std::string& name, const std::string& text) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+
+  /// Starts a one-node cluster serving `schema` with an admin socket; its client port.
+  int start(const std::string& schema) {
+    file("schema.mgs", schema);
+    const std::string config =
+        file("cluster.toml",
+             "[cluster]\nschema = \"schema.mgs\"\npartitions = 1\n\n[[node]]\nname = \"n1\"\n"
+             "coordinator = true\npartitions = [0]\n");
+    admin_ = (dir_ / "admin.sock").string();
+    node_ = ChildProcess::spawn(
+        {MGRAPHD_BINARY, "--config", config, "--node", "n1", "--admin", admin_}, true);
+    if (!node_.read_until(": ready", kSilenceMs) || !node_.read_until(" (clients)", kSilenceMs) ||
+        !node_.read_until("admin socket", kSilenceMs)) {
+      return 0;
+    }
+    const std::size_t end = node_.printed.find(" (clients)");
+    const std::size_t colon = node_.printed.rfind(':', end);
+    if (end == std::string::npos || colon == std::string::npos) return 0;
+    return std::stoi(node_.printed.substr(colon + 1, end - colon - 1));
+  }
+
+  int eval(const std::string& script, std::string* printed) {
+    return run({MGRAPH_BINARY, "eval", "--connect", address(), "--script",
+                file("script.mgscript", script)},
+               printed);
+  }
+
+  int consume(const std::vector<std::string>& extra, std::string* printed) {
+    std::vector<std::string> args{"/usr/bin/env", "-u", "MGRAPH_TOKEN", MGRAPH_BINARY, "effects",
+                                  "consume", "--connect", address(), "Order.big", "--poll-ms", "20"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args, printed);
+  }
+
+  nlohmann::json dlq(const std::vector<std::string>& words) {
+    std::vector<std::string> args{MGRAPHCTL_BINARY, "--socket", admin_, "--json", "dlq"};
+    args.insert(args.end(), words.begin(), words.end());
+    std::string printed;
+    EXPECT_EQ(run(args, &printed), 0) << printed;
+    return nlohmann::json::parse(printed, nullptr, false);
+  }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  fs::path dir_;
+  std::string admin_;
+  int port_ = 0;
+  ChildProcess node_;
+};
+
+TEST_F(Effects, AConsumerGetsTheDeliveryAndAcksItAndASecondConsumerGetsNothingMore) {
+  port_ = start("entity Order {\n  total: int = 0\n"
+                "  effect big: bool when total > 100 @retry(200, 1, 200, 5)\n}\n");
+  ASSERT_NE(port_, 0) << node_.printed;
+  std::string out;
+  ASSERT_EQ(eval("create Order small total=5\ncreate Order o total=500\ncommit\n", &out), 0) << out;
+  ASSERT_EQ(consume({"--max", "1"}, &out), 0) << out;
+  const std::vector<nlohmann::json> got = lines_of(out);
+  ASSERT_EQ(got.size(), 1u) << out;
+  EXPECT_EQ(got[0]["record"], 2) << out;
+  EXPECT_EQ(got[0]["effect"], "Order.big");
+  EXPECT_EQ(got[0]["value"], true);
+  EXPECT_EQ(got[0]["attempt"], 1);
+  EXPECT_GE(got[0]["epoch"].get<int>(), 1);
+  EXPECT_TRUE(got[0]["key"]["field"].is_number() && got[0]["key"]["version"].is_number()) << out;
+  // Acknowledged: past several retry pauses, a second consumer gets nothing.
+  EXPECT_EQ(consume({"--wait-ms", "1000"}, &out), 0) << out;
+  EXPECT_EQ(out, "");
+  // The ack ran as a transaction: the effect is down.
+  ASSERT_EQ(eval("get #2.big\n", &out), 0) << out;
+  EXPECT_NE(out.find("\"value\":false"), std::string::npos) << out;
+  EXPECT_EQ(dlq({"list"})["dead_letters"], nlohmann::json::array());
+  // Bad arguments are named.
+  EXPECT_EQ(run({MGRAPH_BINARY, "effects", "consume", "--connect", address(), "big"}, &out), 2);
+  EXPECT_NE(out.find("'big' is no effect name (Entity.effect)"), std::string::npos) << out;
+}
+
+TEST_F(Effects, AnUnackedDeliveryComesAgainAfterItsPauseThenIsADeadLetterThatRetryResends) {
+  port_ = start("entity Order {\n  total: int = 0\n"
+                "  effect big: bool when total > 100 @retry(200, 1, 200, 2)\n}\n");
+  ASSERT_NE(port_, 0) << node_.printed;
+  std::string out;
+  ASSERT_EQ(eval("create Order o total=500\ncommit\n", &out), 0) << out;
+  ASSERT_EQ(consume({"--manual-ack", "--max", "2"}, &out), 0) << out;
+  const std::vector<nlohmann::json> got = lines_of(out);
+  ASSERT_EQ(got.size(), 2u) << out;
+  EXPECT_EQ(got[0]["key"], got[1]["key"]);
+  EXPECT_EQ(got[0]["attempt"], 1);
+  EXPECT_EQ(got[1]["attempt"], 2);
+  // Two attempts, unacknowledged: nothing more comes, and it is a dead letter.
+  EXPECT_EQ(consume({"--wait-ms", "600"}, &out), 0) << out;
+  EXPECT_EQ(out, "");
+  const nlohmann::json dead = dlq({"list"});
+  ASSERT_EQ(dead["dead_letters"].size(), 1u) << dead.dump();
+  EXPECT_EQ(dead["dead_letters"][0]["key"], got[0]["key"]);
+  EXPECT_EQ(dead["dead_letters"][0]["attempts"], 2);
+  const std::string key = std::to_string(got[0]["key"]["field"].get<std::uint64_t>()) + ":" +
+                          std::to_string(got[0]["key"]["version"].get<std::uint64_t>());
+  EXPECT_EQ(dlq({"retry", key})["ok"], true);
+  ASSERT_EQ(consume({"--max", "1"}, &out), 0) << out;
+  const std::vector<nlohmann::json> again = lines_of(out);
+  ASSERT_EQ(again.size(), 1u) << out;
+  EXPECT_EQ(again[0]["key"], got[0]["key"]);
+  EXPECT_EQ(again[0]["attempt"], 1);
+  EXPECT_EQ(dlq({"list"})["dead_letters"], nlohmann::json::array());
+  // A key that is no dead letter is an error naming it (exit code 1).
+  std::string printed;
+  EXPECT_EQ(run({MGRAPHCTL_BINARY, "--socket", admin_, "dlq", "drop", key}, &printed), 1);
+  EXPECT_NE(printed.find("no dead letter " + key), std::string::npos) << printed;
+}
+
+}  // namespace
+}  // namespace mgraph::node

@@ -1,0 +1,175 @@
+// Effect deliveries (session/effect_delivery.hpp) on a clock the test moves: a consumer
+// that never acks ends dead-lettered after max_attempts sends at the policy's times; a late
+// ack after a redelivery settles it once; a second ack and an unknown key change nothing;
+// dead letters are retried and dropped.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "mgraph/session/effect_delivery.hpp"
+
+namespace mgraph::session {
+namespace {
+
+using std::chrono::milliseconds;
+
+const DeliveryTime t0 = DeliveryTime{} + std::chrono::hours(1);
+
+RetryPolicy short_policy() {
+  RetryPolicy p;
+  p.initial = milliseconds(100);
+  p.multiplier = 2;
+  p.max_delay = milliseconds(300);
+  p.max_attempts = 4;
+  return p;
+}
+
+EffectPayload payload(RecordId record) { return {record, "Order.big", Value(true)}; }
+
+/// Calls due() every millisecond from `from` to `to` and records when each key was sent.
+std::vector<std::pair<milliseconds, std::uint32_t>> drive(EffectDeliveries& d, DeliveryTime from,
+                                                          DeliveryTime to) {
+  std::vector<std::pair<milliseconds, std::uint32_t>> sends;
+  for (DeliveryTime t = from; t <= to; t += milliseconds(1)) {
+    for (const Delivery& x : d.due(t)) {
+      sends.emplace_back(std::chrono::duration_cast<milliseconds>(t - t0), x.attempts);
+    }
+  }
+  return sends;
+}
+
+TEST(EffectDelivery, ANeverAckingConsumerEndsDeadLetteredAfterMaxAttemptsAtThePolicysTimes) {
+  EffectDeliveries d;
+  const DeliveryKey key{7, 3};
+  ASSERT_TRUE(d.offer(key, 12, payload(5), short_policy(), t0).is_ok());
+  const auto sends = drive(d, t0, t0 + milliseconds(2'000));
+  // Sent at once, then after 100, 200 and 300 (capped) ms; dead 300 ms after the fourth.
+  const std::vector<std::pair<milliseconds, std::uint32_t>> want = {
+      {milliseconds(0), 1}, {milliseconds(100), 2}, {milliseconds(300), 3}, {milliseconds(600), 4}};
+  EXPECT_EQ(sends, want);
+  EXPECT_EQ(d.pending(), 0u);
+  const std::vector<Delivery> dead = d.dead_letters();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].key, key);
+  EXPECT_EQ(dead[0].epoch, 12u);
+  EXPECT_EQ(dead[0].payload, payload(5));
+  EXPECT_EQ(dead[0].attempts, 4u);
+  EXPECT_EQ(dead[0].next_due, t0 + milliseconds(900));
+  EXPECT_FALSE(d.next_wakeup().has_value());
+}
+
+TEST(EffectDelivery, ADeliveryDiesOnlyWhenTheLastAttemptsDelayHasPassed) {
+  EffectDeliveries d;
+  RetryPolicy p = short_policy();
+  p.max_attempts = 1;
+  ASSERT_TRUE(d.offer({1, 1}, 1, payload(1), p, t0).is_ok());
+  ASSERT_EQ(d.due(t0).size(), 1u);
+  EXPECT_EQ(d.next_wakeup(), t0 + milliseconds(100));
+  EXPECT_TRUE(d.due(t0 + milliseconds(99)).empty());
+  EXPECT_TRUE(d.dead_letters().empty());
+  EXPECT_TRUE(d.due(t0 + milliseconds(100)).empty());
+  EXPECT_EQ(d.dead_letters().size(), 1u);
+}
+
+TEST(EffectDelivery, ALateAckAfterARedeliveryWinsOnceAndTheDeliveryIsGone) {
+  EffectDeliveries d;
+  const DeliveryKey key{7, 3};
+  ASSERT_TRUE(d.offer(key, 12, payload(5), short_policy(), t0).is_ok());
+  ASSERT_EQ(d.due(t0).size(), 1u);
+  const std::vector<Delivery> again = d.due(t0 + milliseconds(100));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempts, 2u);
+  // The consumer acks both sends it got: the first ack settles, the second is a duplicate.
+  EXPECT_EQ(d.ack(key), AckOutcome::acked);
+  EXPECT_EQ(d.ack(key), AckOutcome::duplicate);
+  EXPECT_EQ(d.pending(), 0u);
+  EXPECT_TRUE(drive(d, t0 + milliseconds(100), t0 + milliseconds(5'000)).empty());
+  EXPECT_TRUE(d.dead_letters().empty());
+  // Offered again (an epoch replayed after a restart): still settled, nothing to send.
+  ASSERT_TRUE(d.offer(key, 12, payload(5), short_policy(), t0).is_ok());
+  EXPECT_EQ(d.pending(), 0u);
+}
+
+TEST(EffectDelivery, AckingAnUnknownKeyOrAnOlderVersionChangesNothing) {
+  EffectDeliveries d;
+  ASSERT_TRUE(d.offer({7, 3}, 12, payload(5), short_policy(), t0).is_ok());
+  EXPECT_EQ(d.ack({7, 2}), AckOutcome::unknown);  // a stale ack of an older version
+  EXPECT_EQ(d.ack({8, 3}), AckOutcome::unknown);
+  EXPECT_EQ(d.pending(), 1u);
+  EXPECT_EQ(d.due(t0).size(), 1u);
+  EXPECT_STREQ(ack_outcome_name(AckOutcome::unknown), "unknown");
+}
+
+TEST(EffectDelivery, DeadLettersAreRetriedFromAttemptOneOrDropped) {
+  EffectDeliveries d;
+  RetryPolicy p = short_policy();
+  p.max_attempts = 1;
+  ASSERT_TRUE(d.offer({1, 1}, 1, payload(1), p, t0).is_ok());
+  ASSERT_TRUE(d.offer({2, 1}, 1, payload(2), p, t0).is_ok());
+  ASSERT_EQ(d.due(t0).size(), 2u);
+  EXPECT_TRUE(d.due(t0 + milliseconds(100)).empty());
+  ASSERT_EQ(d.dead_letters().size(), 2u);
+
+  const DeliveryTime later = t0 + milliseconds(1'000);
+  ASSERT_TRUE(d.retry({1, 1}, later).is_ok());
+  const std::vector<Delivery> sent = d.due(later);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].key, (DeliveryKey{1, 1}));
+  EXPECT_EQ(sent[0].attempts, 1u);
+  EXPECT_EQ(d.ack({1, 1}), AckOutcome::acked);
+
+  ASSERT_TRUE(d.drop({2, 1}).is_ok());
+  EXPECT_TRUE(d.dead_letters().empty());
+  EXPECT_EQ(d.ack({2, 1}), AckOutcome::duplicate);
+  const Status again = d.drop({2, 1});
+  EXPECT_EQ(again.to_string(), "not found: no dead letter 2:1");
+  EXPECT_EQ(d.retry({9, 9}, later).to_string(), "not found: no dead letter 9:9");
+}
+
+TEST(EffectDelivery, AnAckOfADeadLetterSettlesIt) {
+  EffectDeliveries d;
+  RetryPolicy p = short_policy();
+  p.max_attempts = 1;
+  ASSERT_TRUE(d.offer({1, 1}, 1, payload(1), p, t0).is_ok());
+  ASSERT_EQ(d.due(t0).size(), 1u);
+  EXPECT_TRUE(d.due(t0 + milliseconds(100)).empty());
+  EXPECT_EQ(d.ack({1, 1}), AckOutcome::acked_dead_letter);
+  EXPECT_TRUE(d.dead_letters().empty());
+  EXPECT_EQ(d.ack({1, 1}), AckOutcome::duplicate);
+}
+
+TEST(EffectDelivery, DueSendsEarliestFirstUpToTheLimitAndKeepsTheRestDue) {
+  EffectDeliveries d;
+  for (std::uint64_t v = 1; v <= 5; ++v) {
+    ASSERT_TRUE(d.offer({1, v}, v, payload(v), short_policy(), t0 + milliseconds(v)).is_ok());
+  }
+  const std::vector<Delivery> first = d.due(t0 + milliseconds(10), 2);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].key.version, 1u);
+  EXPECT_EQ(first[1].key.version, 2u);
+  EXPECT_EQ(d.due(t0 + milliseconds(10)).size(), 3u);
+}
+
+TEST(EffectDelivery, BadPoliciesAndKeysAreRefusedWithContext) {
+  EffectDeliveries d;
+  RetryPolicy p;
+  p.max_attempts = 0;
+  const Status s = d.offer({1, 1}, 1, payload(1), p, t0);
+  EXPECT_EQ(s.to_string(),
+            "invalid argument: delivery 1:1 of Order.big: max attempts 0 is outside [1, 1000]");
+  EXPECT_EQ(d.pending(), 0u);
+  auto key = parse_delivery_key("12:3");
+  ASSERT_TRUE(key.is_ok());
+  EXPECT_EQ(*key, (DeliveryKey{12, 3}));
+  EXPECT_EQ(delivery_key_text(*key), "12:3");
+  for (const char* bad : {"", "12", "12:", ":3", "a:3", "12:3x", "-1:3"}) {
+    const auto r = parse_delivery_key(bad);
+    ASSERT_FALSE(r.is_ok()) << bad;
+    EXPECT_EQ(r.status().message(),
+              std::string{"'"} + bad + "' is no delivery key (FIELD:VERSION, e.g. 12:3)");
+  }
+}
+
+}  // namespace
+}  // namespace mgraph::session
