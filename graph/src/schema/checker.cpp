@@ -171,6 +171,11 @@ class Checker {
         d->options.lazy = true;
       } else if (a.name == "versioned") {
         d->options.versioned = true;
+      } else if (a.name == "fail_transaction") {
+        if (d->kind != FieldKind::derived && d->kind != FieldKind::effect) {
+          error(a.loc, "@fail_transaction applies to derived and effect fields only");
+        }
+        d->options.fail_transaction = true;
       } else if (a.name == "tolerance") {
         if (a.args.size() != 1 || !a.args[0].is_number() || a.args[0].number() < 0) {
           error(a.loc, "@tolerance takes one non-negative number");
@@ -181,7 +186,8 @@ class Checker {
         }
       } else {
         error(a.loc, "unknown annotation @" + a.name +
-                         " (lazy, versioned, tolerance, immediate, on_completion, conditional, "
+                          " (lazy, versioned, fail_transaction, tolerance, immediate, on_completion, "
+                         "conditional, "
                          "temporal, batched)");
       }
     }
