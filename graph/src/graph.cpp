@@ -951,6 +951,15 @@ std::size_t Graph::memory_bytes() const {
          g.freshened.capacity() * sizeof(Freshened) + g.mark_stack.capacity() * sizeof(NodeId);
 }
 
+const char* field_state_name(FieldState state) {
+  switch (state) {
+    case FieldState::ok: return "ok";
+    case FieldState::failed: return "failed";
+    case FieldState::blocked: return "blocked";
+  }
+  return "unknown";
+}
+
 FieldCondition Graph::condition(NodeId node) const {
   const GraphState& g = state();
   MG_ASSERT_MSG(node < g.values.size(), "condition() of a node that does not exist");

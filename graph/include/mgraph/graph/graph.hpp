@@ -117,6 +117,9 @@ enum class FieldState : std::uint8_t {
   blocked,  ///< an input is failed or blocked: it keeps its last good value
 };
 
+/// "ok", "failed", "blocked": as `get` and `explain` print a state.
+const char* field_state_name(FieldState state);
+
 /// A field's state beside its value (Graph::condition).
 struct FieldCondition {
   FieldState state = FieldState::ok;
