@@ -19,8 +19,8 @@ std::string view_json(const schema::Store& store, std::uint32_t node) {
     if (inputs.size() > 1) inputs += ',';
     inputs += std::to_string(in);
   }
-  return json::Object()
-      .unum("node", node)
+  json::Object out;
+  out.unum("node", node)
       .str("name", v.name)
       .unum("record", v.record)
       .str("kind", v.kind)
@@ -29,8 +29,13 @@ std::string view_json(const schema::Store& store, std::uint32_t node) {
       .boolean("mirror", v.mirror)
       .boolean("lazy", v.lazy)
       .unum("line", v.line)
-      .raw("inputs", inputs + "]")
-      .done();
+      .raw("inputs", inputs + "]");
+  if (v.state != FieldState::ok) {
+    out.str("state", field_state_name(v.state));
+    if (v.state == FieldState::blocked) out.str("blocked_by", v.blocked_by);
+    out.str("reason", v.reason);
+  }
+  return out.done();
 }
 
 }  // namespace

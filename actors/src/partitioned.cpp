@@ -171,6 +171,8 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   ++counters_.requests;
   counters_.resolutions += a.resolved.size();
   counters_.graph_nodes = store_->graph().node_count();
+  counters_.fields_failed = store_->graph().failed_count();
+  counters_.formula_failures = store_->graph().formula_failures();
   return a;
 }
 

@@ -49,6 +49,9 @@ Workload::Workload(WorkloadSpec spec) : spec_(spec) {
 SpecId Workload::add_spec(Graph& g, FieldId f, int* counter) const {
   FieldSpec s;
   s.dependencies = Dependencies::declared;
+  // The refused value aborts its epoch (tests count aborts): a failure of the transaction,
+  // not only of the field.
+  s.fail_transaction = true;
   s.formula = [d = defs_[f], fail = spec_.fail_value, counter](Context& c) {
     if (counter != nullptr) ++*counter;
     std::int64_t sum = d.bias;

@@ -66,6 +66,11 @@ struct OpResult {
   revision @5 :UInt64;
   changed @6 :UInt64;
   text @7 :Text;
+  # get: the field's condition (mgraph::FieldState: 0 ok, 1 failed, 2 blocked), the failed
+  # field a blocked one waits for, and the failed formula's error.
+  state @8 :UInt8;
+  cause @9 :Text;
+  reason @10 :Text;
 }
 
 # Several clients' batches the sequencer runs as one epoch (session/merge.hpp), each as

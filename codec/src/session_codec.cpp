@@ -133,6 +133,9 @@ void put_batch_result(wire::BatchResult::Builder b, const session::BatchResult& 
     o.setRevision(x.revision);
     o.setChanged(x.changed);
     if (!x.text.empty()) o.setText(text(x.text));
+    o.setState(static_cast<std::uint8_t>(x.state));
+    if (!x.cause.empty()) o.setCause(text(x.cause));
+    if (!x.reason.empty()) o.setReason(text(x.reason));
   }
 }
 
@@ -153,6 +156,13 @@ session::BatchResult get_batch_result(wire::BatchResult::Reader r) {
     x.revision = o.getRevision();
     x.changed = o.getChanged();
     x.text = get_text(o.getText());
+    if (o.getState() > static_cast<std::uint8_t>(FieldState::blocked)) {
+      throw DecodeError{"a result names field state " + std::to_string(o.getState()) +
+                        ", which does not exist"};
+    }
+    x.state = static_cast<FieldState>(o.getState());
+    x.cause = get_text(o.getCause());
+    x.reason = get_text(o.getReason());
     result.push_back(std::move(x));
   }
   return result;

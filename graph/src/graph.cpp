@@ -130,6 +130,9 @@ const Value& Context::read(NodeId node) {
     if (g_.nest_depth >= kNestMax) throw NeedFirst{node};
     if (!g_.ensure(node)) throw BlockedError{};
   }
+  if (!g_.conditions.empty()) [[unlikely]] {
+    if (const NodeId cause = g_.failure_cause(node); cause != kNoNode) throw InputFailed{cause};
+  }
   return g_.values[node];
 }
 
@@ -948,6 +951,32 @@ std::size_t Graph::memory_bytes() const {
          g.freshened.capacity() * sizeof(Freshened) + g.mark_stack.capacity() * sizeof(NodeId);
 }
 
+const char* field_state_name(FieldState state) {
+  switch (state) {
+    case FieldState::ok: return "ok";
+    case FieldState::failed: return "failed";
+    case FieldState::blocked: return "blocked";
+  }
+  return "unknown";
+}
+
+FieldCondition Graph::condition(NodeId node) const {
+  const GraphState& g = state();
+  MG_ASSERT_MSG(node < g.values.size(), "condition() of a node that does not exist");
+  const auto it = g.conditions.find(node);
+  if (it == g.conditions.end()) return FieldCondition{};
+  FieldCondition c = it->second;
+  if (c.state == FieldState::blocked) {
+    const auto cause = g.conditions.find(c.cause);
+    if (cause != g.conditions.end()) c.reason = cause->second.reason;
+  }
+  return c;
+}
+
+std::size_t Graph::failed_count() const { return state().conditions.size(); }
+
+std::uint64_t Graph::formula_failures() const { return state().formula_failures; }
+
 Status Graph::check_invariants() const {
   const GraphState& g = state();
   const std::size_t n = g.values.size();
@@ -979,6 +1008,27 @@ Status Graph::check_invariants() const {
     }
     if (!g.txn_open && (g.has(x, kVisiting) || g.has(x, kWritten))) {
       return Status(StatusCode::internal, "transaction flags left on " + where + " outside a transaction");
+    }
+  }
+  for (const auto& [x, c] : g.conditions) {
+    const std::string where = g.name_of(x);
+    if (g.is_variable(x) || c.state == FieldState::ok) {
+      return Status(StatusCode::internal, "invariant 6: " + where + " has a condition entry but is " +
+                                              (g.is_variable(x) ? "a variable" : "ok"));
+    }
+    if (c.state == FieldState::failed && c.cause != x) {
+      return Status(StatusCode::internal, "invariant 6: failed " + where + " names another cause");
+    }
+    if (c.state == FieldState::blocked) {
+      if (c.cause == x || c.cause >= n) {
+        return Status(StatusCode::internal, "invariant 6: blocked " + where + " names a bad cause");
+      }
+      const auto cause = g.conditions.find(c.cause);
+      const bool cause_failed = cause != g.conditions.end() && cause->second.state == FieldState::failed;
+      if (!g.txn_open && !g.has(x, kStale) && g.is_eager(x) && !cause_failed) {
+        return Status(StatusCode::internal, "invariant 6: " + where + " is blocked by " +
+                                                g.name_of(c.cause) + ", which is not failed");
+      }
     }
   }
   if (!g.txn_open && !g.kept.empty()) {

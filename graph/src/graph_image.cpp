@@ -245,6 +245,8 @@ Status Graph::import_image(GraphImage im) {
                       std::make_move_iterator(im.undo.end()));
   g.redo_stack = std::move(im.redo);
   g.ambient = std::move(im.ambient);
+  // Images carry no conditions yet (image.hpp): every field starts ok.
+  g.conditions.clear();
   return Status::ok();
 }
 

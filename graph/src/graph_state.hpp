@@ -100,6 +100,10 @@ struct RejectError {
   std::string reason;
 };
 struct BlockedError {};
+/// A tracked formula read a failed or blocked field: it is blocked by `cause`.
+struct InputFailed {
+  NodeId cause;
+};
 /// A formula read a stale node while formulas were already nested kNestMax deep: the
 /// formula is abandoned, `node` is computed first on the explicit stack, and the
 /// formula runs again (formulas are deterministic). Keeps the C++ stack bounded for
@@ -129,6 +133,10 @@ struct GraphState {
   /// defaults), found by that shape: every record of an entity shares its group's memo.
   std::vector<CycleResolutionMemo> group_memos;
   std::map<std::vector<std::uint32_t>, std::uint32_t> group_shapes;
+  /// Fields whose condition is not ok (failed or blocked; Graph::condition). Empty in the
+  /// common case, which is all the hot path looks at.
+  std::unordered_map<NodeId, FieldCondition> conditions;
+  std::uint64_t formula_failures = 0;  ///< Graph::formula_failures
 
   GraphOptions options;
 
@@ -310,6 +318,27 @@ struct GraphState {
   [[gnu::always_inline]] inline bool try_compute_in_order(NodeId n);
   void run_formula(NodeId n);
   [[gnu::always_inline]] inline void finish_node(NodeId n, Value v);
+  /// finish_node without the condition: stores a computed value.
+  [[gnu::always_inline]] inline void finish_value(NodeId n, Value v);
+  // ---- Failed fields (propagation.cpp) ----
+  /// Gives `n` condition `c`, journaling the old one; a change of condition is a change
+  /// of the node (its change stamp moves), so that dependents recompute.
+  void set_condition(NodeId n, FieldCondition c);
+  /// The failed field an input of declared or incremental node `n` is failed or blocked
+  /// by, or kNoNode. REQUIRES: !conditions.empty().
+  [[gnu::cold]] NodeId failed_input(NodeId n);
+  /// The failed field that `input` is or waits for, or kNoNode.
+  NodeId failure_cause(NodeId input) const {
+    const auto it = conditions.find(input);
+    if (it == conditions.end()) return kNoNode;
+    return it->second.state == FieldState::failed ? input : it->second.cause;
+  }
+  /// `n` ends this computation without a new value, with condition `c` (failed, blocked).
+  [[gnu::cold]] void settle_failed(NodeId n, FieldCondition c);
+  /// The running formula of `n` threw `e`: fails `n`, or rethrows for fail_transaction.
+  [[gnu::cold]] void formula_threw(NodeId n, const std::exception& e);
+  /// Swaps `e` with the live condition of its node (undo, redo).
+  void swap_condition(ConditionEntry& e);
   Value eval_group_member(Context& ctx, const SpecEntry& se);
   Value eval_group_dispatcher(NodeId n, const SpecEntry& se);
   /// The index of the memo of `def`'s shape in group_memos, added if new.

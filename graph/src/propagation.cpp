@@ -169,6 +169,11 @@ void GraphState::mark() {
 }
 
 inline void GraphState::finish_node(NodeId x, Value v) {
+  if (!conditions.empty()) [[unlikely]] set_condition(x, FieldCondition{});  // recovered
+  finish_value(x, std::move(v));
+}
+
+inline void GraphState::finish_value(NodeId x, Value v) {
   const SpecEntry& se = spec_of(x);
   const bool same = se.custom_equality ? se.spec.equality(values[x], v) : values[x] == v;
   note_fresh(x, computed_at[x]);
@@ -207,12 +212,22 @@ inline bool GraphState::try_compute_in_order(NodeId n) {
     clear(n, kStale);
     return true;
   }
+  if (!conditions.empty()) [[unlikely]] {
+    if (const NodeId cause = failed_input(n); cause != kNoNode) {
+      settle_failed(n, FieldCondition{FieldState::blocked, cause, {}});
+      return true;
+    }
+  }
   current = n;
   Context ctx(*this, n, values.data(), ds.data(), static_cast<std::uint32_t>(ds.size()));
-  Value v = se.spec.formula(ctx);
-  ++computed_count;
-  stamp_computed = true;
-  finish_node(n, std::move(v));
+  try {
+    Value v = se.spec.formula(ctx);
+    ++computed_count;
+    stamp_computed = true;
+    finish_node(n, std::move(v));
+  } catch (const std::exception& e) {
+    formula_threw(n, e);
+  }
   current = kNoNode;
   return true;
 }
@@ -279,6 +294,13 @@ bool GraphState::ensure(NodeId root) {
 
 void GraphState::run_formula(NodeId x) {
   const SpecEntry& se = spec_of(x);
+  if (!conditions.empty() && se.kind == SpecKind::formula && !se.tracked) [[unlikely]] {
+    // Declared inputs are up to date: a failed or blocked one blocks the formula.
+    if (const NodeId cause = failed_input(x); cause != kNoNode) {
+      settle_failed(x, FieldCondition{FieldState::blocked, cause, {}});
+      return;
+    }
+  }
   const auto track_begin = static_cast<std::uint32_t>(track.size());
   const Span ds = deps[x];
   const bool declared = !se.tracked && se.kind != SpecKind::incremental;
@@ -289,14 +311,32 @@ void GraphState::run_formula(NodeId x) {
     explicit NestGuard(std::uint32_t& d) : depth(d) { ++depth; }
     ~NestGuard() { --depth; }
   } nest(nest_depth);
+  NodeId blocked_by = kNoNode;  // a tracked read met a failed or blocked field
+  bool threw = false;
+  std::string error;
   switch (se.kind) {
-    case SpecKind::formula: v = se.spec.formula(ctx); break;
+    case SpecKind::formula:
+      try {
+        v = se.spec.formula(ctx);
+      } catch (const InputFailed& f) {
+        blocked_by = f.cause;
+      } catch (const std::exception& e) {
+        ++formula_failures;
+        if (se.spec.fail_transaction) throw;
+        threw = true;
+        error = e.what();
+      }
+      break;
+    // Cycle-group rules and incremental formulas keep rolling the transaction back: a
+    // resolution is all members or none, and an incremental value cannot skip changes.
     case SpecKind::group_member: v = eval_group_member(ctx, se); break;
     case SpecKind::group_dispatcher: v = eval_group_dispatcher(x, se); break;
     case SpecKind::incremental: v = eval_incremental(x, ctx, se); break;
     case SpecKind::variable:
     case SpecKind::mirror: MG_ASSERT_MSG(false, "variables have no formula");
   }
+  // A tracked formula that stopped at a failed field depends on what it read so far,
+  // that field included: it runs again when one of them changes (or recovers).
   if (se.tracked) {
     const std::span<const NodeId> reads(track.data() + track_begin, track.size() - track_begin);
     const std::span<const NodeId> old = deps_of(x);
@@ -320,7 +360,91 @@ void GraphState::run_formula(NodeId x) {
   }
   ++computed_count;
   stamp_computed = true;
+  if (blocked_by != kNoNode || threw) [[unlikely]] {
+    settle_failed(x, threw ? FieldCondition{FieldState::failed, x, std::move(error)}
+                           : FieldCondition{FieldState::blocked, blocked_by, {}});
+    return;
+  }
+  if (se.kind == SpecKind::incremental && !conditions.empty()) [[unlikely]] {
+    // An incremental field computes on over a failed input's last good value (it never
+    // changes while failed) and is blocked by it, so its dependents wait.
+    if (const NodeId cause = failed_input(x); cause != kNoNode) {
+      set_condition(x, FieldCondition{FieldState::blocked, cause, {}});
+      finish_value(x, std::move(v));
+      return;
+    }
+  }
   finish_node(x, std::move(v));
+}
+
+// ---- Failed fields ----
+
+void GraphState::set_condition(NodeId n, FieldCondition c) {
+  const auto it = conditions.find(n);
+  if (it == conditions.end() ? c.state == FieldState::ok : it->second == c) return;
+  FieldCondition old;
+  if (it != conditions.end()) old = std::move(it->second);
+  if (c.state == FieldState::ok) {
+    conditions.erase(it);  // not end(): an ok node with no entry returned above
+  } else if (it != conditions.end()) {
+    it->second = std::move(c);
+  } else {
+    conditions.emplace(n, std::move(c));
+  }
+  // The value is journaled with its stamp, as a change of value would be: rollback and
+  // undo restore both, and the revision counts the node as changed.
+  if (txn_open) {
+    journal.conditions.push_back(ConditionEntry{n, std::move(old)});
+    if (!journaled(n)) journal.values.push_back(JournalEntry{n, changed_at[n], values[n]});
+  } else if (options.history_limit > 0) {
+    RevisionRecord& rec = pulls();
+    rec.conditions.push_back(ConditionEntry{n, std::move(old)});
+    rec.values.push_back(JournalEntry{n, changed_at[n], values[n]});
+  }
+  changed_at[n] = stamp;
+}
+
+NodeId GraphState::failed_input(NodeId n) {
+  // The failing input with the least id, so that the cause named does not depend on the
+  // order of a hash table: the same state names the same cause on every replay.
+  NodeId input = kNoNode;
+  const std::span<const NodeId> ds = deps_of(n);
+  if (has(n, kIncremental) && conditions.size() < ds.size()) {
+    for (const auto& entry : conditions) {
+      if (entry.first < input && input_position(n, entry.first) != kNoNode) input = entry.first;
+    }
+  } else {
+    for (NodeId d : ds) {
+      if (d < input && conditions.count(d) != 0) input = d;
+    }
+  }
+  return input == kNoNode ? kNoNode : failure_cause(input);
+}
+
+void GraphState::settle_failed(NodeId n, FieldCondition c) {
+  note_fresh(n, computed_at[n]);
+  computed_at[n] = stamp;
+  clear(n, kStale | kForce);
+  set_condition(n, std::move(c));
+}
+
+void GraphState::formula_threw(NodeId n, const std::exception& e) {
+  ++formula_failures;
+  if (spec_of(n).spec.fail_transaction) throw;  // rethrows `e`: commit() rolls back
+  ++computed_count;
+  stamp_computed = true;
+  settle_failed(n, FieldCondition{FieldState::failed, n, e.what()});
+}
+
+void GraphState::swap_condition(ConditionEntry& e) {
+  const auto it = conditions.find(e.node);
+  FieldCondition live;
+  if (it != conditions.end()) {
+    live = std::move(it->second);
+    conditions.erase(it);
+  }
+  if (e.condition.state != FieldState::ok) conditions.emplace(e.node, std::move(e.condition));
+  e.condition = std::move(live);
 }
 
 void GraphState::compute_pending(std::vector<Resolution>* resolved) {

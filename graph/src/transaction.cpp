@@ -81,6 +81,8 @@ void GraphState::rollback() {
   for (std::size_t i = journal.deps.size(); i-- > 0;) {
     set_deps(journal.deps[i].node, journal.deps[i].deps);
   }
+  for (std::size_t i = journal.conditions.size(); i-- > 0;) swap_condition(journal.conditions[i]);
+  journal.conditions.clear();
   // Whatever this transaction brought up to date was stale before it: stale again,
   // with its old computation stamp. Then nodes this transaction marked were fresh.
   for (std::size_t i = freshened.size(); i-- > 0;) {
@@ -139,6 +141,9 @@ void GraphState::reset_computations() {
   }
   journal.deps.clear();
   deps_journaled.clear();
+  // Every condition belongs to a derived node: all of them go back.
+  for (std::size_t i = journal.conditions.size(); i-- > 0;) swap_condition(journal.conditions[i]);
+  journal.conditions.clear();
   for (std::size_t i = freshened.size(); i-- > 0;) {
     computed_at[freshened[i].node] = freshened[i].computed_at;
     set(freshened[i].node, kStale);
@@ -210,6 +215,7 @@ void GraphState::finalize_commit() {
                                     [](const JournalEntry& e) { return e.node == kNoNode; }),
                      rec.values.end());
     rec.deps = std::move(journal.deps);
+    rec.conditions = std::move(journal.conditions);
     rec.freshened = std::move(freshened);
     journal = RevisionRecord{};
     freshened = {};
@@ -244,6 +250,7 @@ void GraphState::finalize_commit() {
   }
   journal.values.clear();
   journal.deps.clear();
+  journal.conditions.clear();
   txn_open = false;
   trim_scratch();
 }
@@ -315,6 +322,7 @@ void GraphState::unapply(RevisionRecord& rec) {
     set_deps(e.node, e.deps);
     e.deps = std::move(now);
   }
+  for (std::size_t i = rec.conditions.size(); i-- > 0;) swap_condition(rec.conditions[i]);
   for (std::size_t i = rec.freshened.size(); i-- > 0;) {
     Freshened& f = rec.freshened[i];
     std::swap(computed_at[f.node], f.computed_at);
@@ -333,6 +341,7 @@ void GraphState::apply(RevisionRecord& rec) {
     set_deps(e.node, e.deps);
     e.deps = std::move(now);
   }
+  for (ConditionEntry& e : rec.conditions) swap_condition(e);
   for (JournalEntry& e : rec.values) {
     std::swap(values[e.node], e.value);
     std::swap(changed_at[e.node], e.changed_at);
@@ -407,6 +416,9 @@ Status GraphState::failure_status(std::exception_ptr failure, NodeId reading) co
     return Status(StatusCode::cycle, "dependency cycle " + e.path);
   } catch (const RejectError& e) {
     return Status(StatusCode::rejected, name_of(e.node) + " rejected the transaction: " + e.reason);
+  } catch (const InputFailed& e) {
+    return Status(StatusCode::formula_error, running_node_name() + " reads " + name_of(e.cause) +
+                                                 ", whose formula failed");
   } catch (const BlockedError&) {
     return Status(StatusCode::failed_precondition,
                   (reading == kNoNode ? std::string("a field") : name_of(reading)) +

@@ -161,6 +161,12 @@ Ordered field_json(const PartitionAccess& a, const std::map<std::uint32_t, View>
   if (!v.remote) {
     j["value"] = v.raw["value"];
     j["version"] = v.raw["version"];
+    // A failed or blocked field: its value is the last good one, and why.
+    if (v.raw.contains("state")) {
+      j["state"] = v.raw["state"];
+      if (v.raw.contains("blocked_by")) j["blocked_by"] = v.raw["blocked_by"];
+      j["reason"] = v.raw["reason"];
+    }
   }
   j["partition"] = v.partition;
   j["node"] = host_of(a, v.partition);

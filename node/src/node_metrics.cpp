@@ -88,7 +88,24 @@ class NodeMetrics::ScrapedGauges final : public prometheus::Collectable {
     auto ready =
         gauge_family("mgraph_ready", "1 while this node reaches the coordinator's sequencer");
     add_gauge(ready, sources_.ready && sources_.ready() ? 1 : 0);
-    return {std::move(fields), std::move(peers), std::move(log), std::move(ready)};
+    const std::pair<std::uint64_t, std::uint64_t> failures =
+        sources_.failures ? sources_.failures() : std::pair<std::uint64_t, std::uint64_t>{0, 0};
+    auto failed = gauge_family("mgraph_fields_failed",
+                               "Fields of the hosted partitions whose formula failed, or that "
+                               "are blocked by one, keeping their last good value");
+    add_gauge(failed, static_cast<double>(failures.first));
+    // A counter the partitions keep: read at scrape time, typed as a counter.
+    prometheus::MetricFamily formula_failures;
+    formula_failures.name = "mgraph_formula_failures_total";
+    formula_failures.help =
+        "Formulas that failed (threw, or gave a float field NaN or an infinity) in the hosted "
+        "partitions since the node started; their transactions committed all the same";
+    formula_failures.type = prometheus::MetricType::Counter;
+    prometheus::ClientMetric count;
+    count.counter.value = static_cast<double>(failures.second);
+    formula_failures.metric.push_back(std::move(count));
+    return {std::move(fields), std::move(peers), std::move(log), std::move(ready),
+            std::move(failed), std::move(formula_failures)};
   }
 
  private:

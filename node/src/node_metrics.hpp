@@ -22,6 +22,8 @@
 //   mgraph_log_size_bytes                gauge      -                   1
 //   mgraph_peer_up                       gauge      peer                other nodes (255)
 //   mgraph_ready                         gauge      -                   1
+//   mgraph_fields_failed                 gauge      -                   1
+//   mgraph_formula_failures_total        counter    -                   1
 //
 // Counters and histograms are counted as things happen (lock-free, from any thread);
 // gauges of state that other parts own (a partition's size, a peer's state, the log file's
@@ -60,6 +62,9 @@ struct ScrapeSources {
   std::function<std::uint64_t()> log_size_bytes;
   /// Whether this node reaches the coordinator's sequencer: mgraph_ready.
   std::function<bool()> ready;
+  /// (fields failed or blocked now, formulas failed since start) over the partitions
+  /// hosted: mgraph_fields_failed, mgraph_formula_failures_total.
+  std::function<std::pair<std::uint64_t, std::uint64_t>()> failures;
 };
 
 class NodeMetrics {

@@ -216,6 +216,14 @@ void read_at_scrape(NodeMetrics& metrics, const NodeState& state,
     return out;
   };
   sources.ready = [&state] { return static_cast<bool>(state.sequencer()); };
+  sources.failures = [servers] {
+    std::pair<std::uint64_t, std::uint64_t> out{0, 0};
+    for (const auto& server : servers) {
+      out.first += server->counters().fields_failed.load();
+      out.second += server->counters().formula_failures.load();
+    }
+    return out;
+  };
   if (!data.empty()) {
     sources.log_size_bytes = [file = (fs::path(data) / "data.mdb").string()]() -> std::uint64_t {
       std::error_code ec;

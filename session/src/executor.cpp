@@ -141,8 +141,13 @@ Status StoreExecutor::read(const Op& op, const BatchResult& earlier, OpResult* o
   Result<Value> v = store_.get(*id, op.name);
   if (!v.is_ok()) return v.status();
   out->value = std::move(v).value();
-  out->version = store_.version(store_.node_of(*id, op.name).value());
+  const NodeId node = store_.node_of(*id, op.name).value();
+  out->version = store_.version(node);
   out->revision = store_.graph().revision();
+  FieldCondition c = store_.graph().condition(node);
+  out->state = c.state;
+  if (c.state == FieldState::blocked) out->cause = store_.graph().name(c.cause);
+  out->reason = std::move(c.reason);
   return Status::ok();
 }
 

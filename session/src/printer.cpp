@@ -29,12 +29,20 @@ bool print_result(const Op& op, const OpResult& result, std::size_t line_no,
                     .line();
         break;
       }
-      *out += json::Object()
-                  .str("get", op.text)
-                  .raw("value", result.value.to_json())
-                  .unum("version", result.version)
-                  .unum("revision", result.revision)
-                  .line();
+      {
+        json::Object line;
+        line.str("get", op.text)
+            .raw("value", result.value.to_json())
+            .unum("version", result.version)
+            .unum("revision", result.revision);
+        // A failed or blocked field shows its last good value, and why it is not newer.
+        if (result.state != FieldState::ok) {
+          line.str("state", field_state_name(result.state));
+          if (result.state == FieldState::blocked) line.str("blocked_by", result.cause);
+          line.str("reason", result.reason);
+        }
+        *out += line.line();
+      }
       break;
     case OpKind::explain:
     case OpKind::dot:

@@ -543,6 +543,67 @@ TEST_F(Documents, BatchesThatArriveTogetherShareEpochsAndOneSyncAndAreAnsweredIn
   EXPECT_EQ(price.revision, 3u);  // three epochs, three revisions
 }
 
+TEST_F(Documents, AFailingFormulaOnOneRecordDoesNotFailAnotherClientsTransactionInItsEpoch) {
+  // docs/SCHEMA.md, "Failed fields": client A's write makes Item #1's formula fail; client
+  // B's write to Item #2 shares the epoch and commits. Over three partitions, and again
+  // after a restart on the log.
+  auto schema = compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "failed_fields.mgs");
+  ASSERT_NE(schema, nullptr);
+  CountingLog log;
+  auto batch = [&](const std::vector<std::string>& lines) {
+    session::Batch b;
+    for (const std::string& line : lines) {
+      std::optional<session::Classified> c = session::classify(line, [](std::string_view name) -> Result<session::RecordRef> {
+        return session::RecordRef{session::record_id_of(name).value_or(0), {}, std::string(name)};
+      });
+      b.push_back(std::move(c->op));
+    }
+    Result<std::string> bytes = codec::encode_batch(b);
+    EXPECT_TRUE(bytes.is_ok());
+    return *bytes;
+  };
+  const std::string reads = batch({"get #1.unit", "get #1.label", "get #2.label", "get #2.net"});
+  auto check_reads = [&](const Result<std::string>& answer) {
+    ASSERT_TRUE(answer.is_ok()) << answer.status().message();
+    Result<session::BatchResult> r = codec::decode_batch_result(*answer);
+    ASSERT_TRUE(r.is_ok());
+    ASSERT_EQ(r->size(), 4u);
+    const session::OpResult& unit = (*r)[0];
+    EXPECT_EQ(unit.value, Value(20.0));  // its last good value
+    EXPECT_EQ(unit.state, FieldState::failed);
+    EXPECT_EQ(unit.reason, "Item.unit: the result is infinite; a float field holds finite numbers");
+    EXPECT_EQ((*r)[1].state, FieldState::blocked);
+    EXPECT_EQ((*r)[1].cause, "Item#1.unit");
+    EXPECT_EQ((*r)[1].value, Value("small"));
+    EXPECT_EQ((*r)[2].state, FieldState::ok);
+    EXPECT_EQ((*r)[2].value, Value("big"));  // client B's write went through
+    EXPECT_EQ((*r)[3].value, Value(150.0));
+  };
+  {
+    ActorCluster cluster(sys, schema, &log, {}, 3);
+    const std::vector<Result<std::string>> created = cluster.raw_all(
+        {batch({"create Item price=40 qty=2", "create Item price=30", "commit"})});
+    ASSERT_TRUE(created[0].is_ok()) << created[0].status().message();
+    // The first batch goes straight to the idle driver; the two behind it share an epoch.
+    const std::vector<Result<std::string>> answers = cluster.raw_all(
+        {reads, batch({"update #1 qty=0", "commit"}), batch({"update #2 price=150", "commit"})});
+    ASSERT_EQ(answers.size(), 3u);
+    EXPECT_EQ(log.groups, (std::vector<std::size_t>{1, 1}));  // the create; A and B in one epoch
+    for (std::size_t i : {1, 2}) {
+      ASSERT_TRUE(answers[i].is_ok()) << i << ": " << answers[i].status().message();
+      Result<session::BatchResult> r = codec::decode_batch_result(*answers[i]);
+      ASSERT_TRUE(r.is_ok());
+      EXPECT_TRUE(r->back().status.is_ok()) << i << ": " << r->back().status.message();
+    }
+    check_reads(cluster.raw_all({reads})[0]);
+  }
+  Result<codec::Epoch> last = log.last();
+  ASSERT_TRUE(last.is_ok());
+  EXPECT_EQ(*last, 2u);  // the create, and the epoch A and B shared
+  ActorCluster restarted(sys, schema, &log, {}, 3);
+  check_reads(restarted.raw_all({reads})[0]);
+}
+
 TEST_F(Documents, TheBatchingBoundsLimitWhatSharesAnEpoch) {
   auto schema = compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
   ASSERT_NE(schema, nullptr);

@@ -253,13 +253,13 @@ entity Pair {
   members: many Acct via pair
   left: one Acct via many left_of
   right: one Acct via many right_of
-  ok: int = 1 % (if left.v + right.v == 20 then 1 else 0)
+  ok: int = 1 % (if left.v + right.v == 20 then 1 else 0)  @fail_transaction
   seen: int = left.v - right.v
 }
 entity Pool {
   accts: many Acct via pool
   total: int = sum(accts[*].v)
-  ok: int = 1 % (if total == 80 then 1 else 0)
+  ok: int = 1 % (if total == 80 then 1 else 0)  @fail_transaction
 }
 )"});
   ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();

@@ -586,16 +586,19 @@ TEST(Proposed, RejectRollsBackTheWholeTransactionWithTheReason) {
   EXPECT_TRUE(g.check_invariants().is_ok());
 }
 
-TEST(Errors, AThrowingFormulaFailsTheCommitAndRollsBack) {
+TEST(Errors, AThrowingFailTransactionFormulaFailsTheCommitAndRollsBack) {
+  // Without fail_transaction only the field fails (failed_fields_test.cpp).
   Graph g;
   NodeId x = g.add_variable(1.0, "x");
-  NodeId f = g.add_formula(
-      [&](Context& c) {
-        const double v = c.read(x).number();
-        if (v > 100) throw std::runtime_error("too large");
-        return Value(v);
-      },
-      "checked");
+  FieldSpec spec;
+  spec.dependencies = Dependencies::tracked;
+  spec.fail_transaction = true;
+  spec.formula = [&](Context& c) {
+    const double v = c.read(x).number();
+    if (v > 100) throw std::runtime_error("too large");
+    return Value(v);
+  };
+  NodeId f = g.add_derived(g.add_spec(std::move(spec)), {}, "checked").value();
   ASSERT_TRUE(g.commit().is_ok());
   ASSERT_TRUE(g.write(x, 1000.0).is_ok());
   auto res = g.commit();
@@ -618,10 +621,12 @@ TEST(Errors, WritesNameTheNodeAndTheFix) {
   FieldSpec declared{[&](Context& c) { return c.read(x); }, Evaluation::strict,
                      Dependencies::declared, {}, "bad"};
   NodeId y = g.add_variable(0.0, "y");
-  g.add_derived(g.add_spec(declared), {y}, "sneaky").value();
-  auto res = g.commit();
-  ASSERT_FALSE(res.is_ok());
-  EXPECT_NE(res.status().message().find("not one of its declared inputs"), std::string::npos);
+  const NodeId sneaky = g.add_derived(g.add_spec(declared), {y}, "sneaky").value();
+  ASSERT_TRUE(g.commit().is_ok());  // a formula's error fails its field only
+  EXPECT_EQ(g.condition(sneaky).state, FieldState::failed);
+  EXPECT_NE(g.condition(sneaky).reason.find("sneaky reads x, which is not one of its declared inputs"),
+            std::string::npos)
+      << g.condition(sneaky).reason;
 }
 
 TEST(CycleGroup, StartEndDurationResolveAsSeed003Describes) {

@@ -86,8 +86,22 @@ TEST(SchemaFormula, TensorFunctions) {
   EXPECT_EQ(s->get(a, "total").value(), Value(14.0));
 }
 
-TEST(SchemaFormula, RuntimeErrorFailsTheCommitAndRollsBack) {
+TEST(SchemaFormula, RuntimeErrorFailsTheFieldAndTheCommitStands) {
   auto s = store_for("entity A { v: tensor = [1, 2]  w: tensor = [1, 2]  d: float = dot(v, w) }");
+  const RecordId a = s->create("A", {}).value();
+  ASSERT_TRUE(s->commit().is_ok());
+  ASSERT_TRUE(s->update(a, {{"w", Value(Tensor::make({3}, {1, 2, 3}).value())}}).is_ok());
+  ASSERT_TRUE(s->commit().is_ok());
+  EXPECT_EQ(s->get(a, "w").value(), Value(Tensor::make({3}, {1, 2, 3}).value()));
+  EXPECT_EQ(s->get(a, "d").value(), Value(5.0));  // the last good value
+  const FieldCondition c = s->graph().condition(s->node_of(a, "d").value());
+  EXPECT_EQ(c.state, FieldState::failed);
+  EXPECT_NE(c.reason.find("dot of tensors of different sizes"), std::string::npos) << c.reason;
+}
+
+TEST(SchemaFormula, FailTransactionMakesARuntimeErrorRollBack) {
+  auto s = store_for(
+      "entity A { v: tensor = [1, 2]  w: tensor = [1, 2]  d: float = dot(v, w) @fail_transaction }");
   const RecordId a = s->create("A", {}).value();
   ASSERT_TRUE(s->commit().is_ok());
   ASSERT_TRUE(s->update(a, {{"w", Value(Tensor::make({3}, {1, 2, 3}).value())}}).is_ok());
@@ -95,7 +109,78 @@ TEST(SchemaFormula, RuntimeErrorFailsTheCommitAndRollsBack) {
   ASSERT_FALSE(res.is_ok());
   EXPECT_EQ(res.status().code(), StatusCode::formula_error);
   EXPECT_NE(res.status().message().find("dot of tensors of different sizes"), std::string::npos);
-  EXPECT_EQ(s->get(a, "d").value(), Value(5.0));
+  EXPECT_EQ(s->get(a, "w").value(), Value(Tensor::make({2}, {1, 2}).value()));
+  EXPECT_EQ(s->graph().condition(s->node_of(a, "d").value()).state, FieldState::ok);
+}
+
+TEST(SchemaFormula, FailTransactionAppliesToComputedFieldsOnly) {
+  auto r = compile_schema(SourceFile{"t.mgs", "entity A { x: int = 1 @fail_transaction }"});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("@fail_transaction applies to derived and effect fields only"),
+            std::string::npos)
+      << r.status().message();
+}
+
+TEST(SchemaFormula, DivisionByZeroAndNaNFailAFloatFieldUntilTheInputsChange) {
+  auto s = store_for(
+      "entity A { a: float = 1  b: float = 2  n: int = 5  k: int = 1\n"
+      "  q: float = a / b  r: float = sqrt(a - b)  m: int = n % k  shown: float = q * 10 }");
+  const RecordId a = s->create("A", {}).value();
+  ASSERT_TRUE(s->commit().is_ok());
+  auto cond = [&](const char* f) { return s->graph().condition(s->node_of(a, f).value()); };
+  EXPECT_EQ(s->get(a, "shown").value(), Value(5.0));
+  // Float division by zero: infinite; sqrt of a negative: NaN; int modulo by zero.
+  ASSERT_TRUE(s->update(a, {{"b", Value(0.0)}, {"k", Value(std::int64_t{0})}}).is_ok());
+  ASSERT_TRUE(s->commit().is_ok());
+  EXPECT_EQ(cond("q").state, FieldState::failed);
+  EXPECT_EQ(cond("q").reason, "A.q: the result is infinite; a float field holds finite numbers");
+  EXPECT_EQ(s->get(a, "q").value(), Value(0.5));
+  EXPECT_EQ(cond("m").state, FieldState::failed);
+  EXPECT_NE(cond("m").reason.find("integer modulo by zero"), std::string::npos) << cond("m").reason;
+  EXPECT_EQ(cond("shown").state, FieldState::blocked);
+  EXPECT_EQ(cond("shown").cause, s->node_of(a, "q").value());
+  EXPECT_EQ(s->get(a, "shown").value(), Value(5.0));
+  ASSERT_TRUE(s->update(a, {{"a", Value(-1.0)}, {"b", Value(1.0)}}).is_ok());
+  ASSERT_TRUE(s->commit().is_ok());
+  EXPECT_EQ(cond("q").state, FieldState::ok);
+  EXPECT_EQ(cond("r").state, FieldState::failed);
+  EXPECT_EQ(cond("r").reason, "A.r: the result is NaN; a float field holds finite numbers");
+  EXPECT_EQ(s->get(a, "shown").value(), Value(-10.0));
+  EXPECT_EQ(cond("shown").state, FieldState::ok);
+  EXPECT_TRUE(s->graph().check_invariants().is_ok());
+}
+
+TEST(SchemaFormula, AnAggregateOverAFailedMemberIsBlocked) {
+  auto s = store_for(
+      "entity Order { items: many Item via order  total: float = sum(items[*].net)"
+      "  shown: float = total }\n"
+      "entity Item { price: float = 1  qty: float = 1  net: float = price / qty }");
+  const RecordId o = s->create("Order", {}).value();
+  const RecordId i1 = s->create("Item", {{"price", Value(10.0)}}).value();
+  const RecordId i2 = s->create("Item", {{"price", Value(4.0)}}).value();
+  ASSERT_TRUE(s->link(o, "items", i1).is_ok());
+  ASSERT_TRUE(s->link(o, "items", i2).is_ok());
+  ASSERT_TRUE(s->commit().is_ok());
+  EXPECT_EQ(s->get(o, "total").value(), Value(14.0));
+  auto cond = [&](RecordId r, const char* f) { return s->graph().condition(s->node_of(r, f).value()); };
+  ASSERT_TRUE(s->update(i1, {{"qty", Value(0.0)}}).is_ok());
+  ASSERT_TRUE(s->update(i2, {{"price", Value(6.0)}}).is_ok());
+  ASSERT_TRUE(s->commit().is_ok());
+  EXPECT_EQ(cond(i1, "net").state, FieldState::failed);
+  // The order's total is blocked by the failed member, and what reads it keeps its value.
+  EXPECT_EQ(cond(o, "total").state, FieldState::blocked);
+  EXPECT_EQ(cond(o, "total").cause, s->node_of(i1, "net").value());
+  EXPECT_EQ(s->get(o, "total").value(), Value(14.0));
+  EXPECT_EQ(cond(o, "shown").state, FieldState::blocked);
+  EXPECT_EQ(s->get(o, "shown").value(), Value(14.0));
+  ASSERT_TRUE(s->update(i1, {{"qty", Value(2.0)}}).is_ok());
+  ASSERT_TRUE(s->commit().is_ok());
+  EXPECT_EQ(s->get(o, "total").value(), Value(11.0));
+  EXPECT_EQ(s->get(o, "shown").value(), Value(11.0));
+  EXPECT_EQ(cond(o, "total").state, FieldState::ok);
+  EXPECT_EQ(cond(o, "shown").state, FieldState::ok);
+  EXPECT_EQ(s->graph().failed_count(), 0u);
+  EXPECT_TRUE(s->graph().check_invariants().is_ok());
 }
 
 TEST(SchemaFormula, SelfAccumulatesAndDeclaredFieldsUseDeclaredInputs) {

@@ -55,6 +55,8 @@ TEST(NodeMetrics, EveryFamilyIsExportedFromTheStartWithItsType) {
       {"mgraph_log_size_bytes", "gauge"},
       {"mgraph_peer_up", "gauge"},
       {"mgraph_ready", "gauge"},
+      {"mgraph_fields_failed", "gauge"},
+      {"mgraph_formula_failures_total", "counter"},
   };
   for (const auto& [name, type] : expected) {
     const auto it = types.find(name);
@@ -115,8 +117,12 @@ TEST(NodeMetrics, GaugesOfOtherPartsStateAreReadAtEachScrape) {
   sources.peers = [up] { return std::vector<std::pair<std::string, bool>>{{"n2", up->load()}}; };
   sources.log_size_bytes = [] { return std::uint64_t{4096}; };
   sources.ready = [] { return true; };
+  auto failed = std::make_shared<std::atomic<std::uint64_t>>(2);
+  sources.failures = [failed] { return std::pair<std::uint64_t, std::uint64_t>{failed->load(), 5}; };
   m->read_at_scrape(std::move(sources));
   std::string text = scrape(*m);
+  EXPECT_EQ(metric_value(text, "mgraph_fields_failed"), 2.0) << text;
+  EXPECT_EQ(metric_value(text, "mgraph_formula_failures_total"), 5.0) << text;
   EXPECT_EQ(metric_value(text, "mgraph_partition_fields{partition=\"3\"}"), 10.0) << text;
   EXPECT_EQ(metric_value(text, "mgraph_partition_fields{partition=\"7\"}"), 1.0);
   EXPECT_EQ(metric_value(text, "mgraph_peer_up{peer=\"n2\"}"), 1.0);
@@ -124,7 +130,9 @@ TEST(NodeMetrics, GaugesOfOtherPartsStateAreReadAtEachScrape) {
   EXPECT_EQ(metric_value(text, "mgraph_ready"), 1.0);
   fields->store(25);
   up->store(false);
+  failed->store(0);
   text = scrape(*m);
+  EXPECT_EQ(metric_value(text, "mgraph_fields_failed"), 0.0);
   EXPECT_EQ(metric_value(text, "mgraph_partition_fields{partition=\"3\"}"), 25.0);
   EXPECT_EQ(metric_value(text, "mgraph_peer_up{peer=\"n2\"}"), 0.0);
 }

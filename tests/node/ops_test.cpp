@@ -138,6 +138,23 @@ TEST_F(FieldTrace, ExplainShowsValuesVersionsDefinitionsAndWhereRemoteInputsLive
   }
 }
 
+TEST_F(FieldTrace, ExplainShowsAFailedFieldWithItsReasonAndLastGoodValue) {
+  run(kFourItems);
+  std::uint64_t id = 2;
+  while (id <= 5 && !here(id)) ++id;
+  ASSERT_LE(id, 5u) << "no item on this node: the test would show nothing";
+  // price * qty is infinite: the line fails (docs/SCHEMA.md, "Failed fields").
+  run("update #" + std::to_string(id) + " price=1e308\ncommit\n");
+  Result<nlohmann::ordered_json> trace = explain_field(access_, FieldRef{"Item", id, "line"}, 1);
+  ASSERT_TRUE(trace.is_ok()) << trace.status().message();
+  const Json line = Json::parse(trace->dump())["field"];
+  EXPECT_EQ(line["value"], 20.0 * static_cast<double>(id - 1)) << line;  // its last good value
+  EXPECT_EQ(line["state"], "failed") << line;
+  EXPECT_EQ(line["reason"], "Item.line: the result is infinite; a float field holds finite numbers");
+  EXPECT_FALSE(line.contains("blocked_by")) << line;
+  EXPECT_FALSE(line["inputs"][0].contains("state")) << line;  // the price is fine
+}
+
 TEST_F(FieldTrace, DepthZeroShowsTheFieldAlone) {
   run(kFourItems);
   for (std::uint64_t id = 2; id <= 5; ++id) {

@@ -13,12 +13,13 @@
 namespace mgraph::session {
 namespace {
 
-/// Documents of `entity A { x: int = 1  y: int = 10 % x }` (x = 0 fails y's formula),
+/// Documents of `entity A { x: int = 1  y: int = 10 % x @fail_transaction }` (x = 0 fails
+/// y's formula, which rolls its transaction back),
 /// applied the way the cluster's driver applies a batch: no transaction left open.
 class Documents {
  public:
   Documents()
-      : store_(schema::compile_schema(schema::SourceFile{"a.mgs", "entity A { x: int = 1  y: int = 10 % x }\n"})
+      : store_(schema::compile_schema(schema::SourceFile{"a.mgs", "entity A { x: int = 1  y: int = 10 % x @fail_transaction }\n"})
                    .value()),
         executor_(store_) {}
 

@@ -176,6 +176,11 @@ class Checker {
         retry(a, d);
       } else if (a.name == "versioned") {
         d->options.versioned = true;
+      } else if (a.name == "fail_transaction") {
+        if (d->kind != FieldKind::derived && d->kind != FieldKind::effect) {
+          error(a.loc, "@fail_transaction applies to derived and effect fields only");
+        }
+        d->options.fail_transaction = true;
       } else if (a.name == "tolerance") {
         if (a.args.size() != 1 || !a.args[0].is_number() || a.args[0].number() < 0) {
           error(a.loc, "@tolerance takes one non-negative number");
@@ -186,8 +191,8 @@ class Checker {
         }
       } else {
         error(a.loc, "unknown annotation @" + a.name +
-                         " (lazy, versioned, tolerance, retry, immediate, on_completion, "
-                         "conditional, temporal, batched)");
+                         " (lazy, versioned, fail_transaction, tolerance, retry, immediate, "
+                         "on_completion, conditional, temporal, batched)");
       }
     }
   }

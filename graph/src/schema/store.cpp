@@ -87,12 +87,25 @@ Value checked(Result<Value> v, const std::string& where) {
 
 /// A formula's result as a value of its field's type: coerce(), without building a
 /// Result when the value has the type already (the common case).
+/// NaN or an infinity where a float field's value should be: a FormulaError, so that the
+/// field fails (docs/SCHEMA.md "Failed fields"). Tensors may hold NaN (an undefined
+/// correlation says so).
+[[noreturn, gnu::cold]] void not_finite(double x, const std::string& where) {
+  throw ops::FormulaError(where + ": the result is " + (std::isnan(x) ? "NaN" : "infinite") +
+                          "; a float field holds finite numbers");
+}
+
 Value typed(Value v, Type type, const std::string& where) {
   const bool same = (type == Type::real && v.is_double()) ||
                     (type == Type::integer && v.is_int()) ||
                     (type == Type::boolean && v.is_bool());
-  if (same) return v;
-  return checked(coerce(v, type), where);
+  if (same) {
+    if (type == Type::real && !std::isfinite(v.as_double())) [[unlikely]] not_finite(v.as_double(), where);
+    return v;
+  }
+  Value c = checked(coerce(v, type), where);
+  if (c.is_double() && !std::isfinite(c.as_double())) [[unlikely]] not_finite(c.as_double(), where);
+  return c;
 }
 
 /// A value written to state field `d` of entity `e`: null only if the field is nullable,
@@ -229,6 +242,7 @@ void Store::build_specs() {
       FieldSpec value;
       value.name = where;
       value.dependencies = cf->tracked ? Dependencies::tracked : Dependencies::declared;
+      value.fail_transaction = d.options.fail_transaction;
       if (d.kind == FieldKind::derived) {
         value.evaluation = d.options.lazy ? Evaluation::lazy : Evaluation::strict;
         if (d.options.tolerance >= 0) value.equality = tolerance_equality(d.options.tolerance);

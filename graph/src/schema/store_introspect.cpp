@@ -80,7 +80,19 @@ Store::NodeView Store::describe(NodeId n) const {
     // A mirror of a computed node holds no formula here: what the owner computes.
     out.kind = graph_.is_variable(n) && !out.mirror ? "input" : "computed";
   }
+  FieldCondition c = graph_.condition(n);
+  out.state = c.state;
+  if (c.state == FieldState::blocked) out.blocked_by = display_name(c.cause);
+  out.reason = std::move(c.reason);
   return out;
+}
+
+void Store::add_condition(json::Object& out, NodeId n) const {
+  const FieldCondition c = graph_.condition(n);
+  if (c.state == FieldState::ok) return;
+  out.str("state", field_state_name(c.state));
+  if (c.state == FieldState::blocked) out.str("blocked_by", display_name(c.cause));
+  out.str("reason", c.reason);
 }
 
 Result<std::string> Store::explain(RecordId id, std::string_view field) {
@@ -90,15 +102,17 @@ Result<std::string> Store::explain(RecordId id, std::string_view field) {
   std::string inputs = "[";
   for (NodeId d : graph_.dependencies(n)) {
     if (inputs.size() > 1) inputs += ',';
-    inputs +=
-        json::Object().str("name", display_name(d)).raw("value", graph_.read(d).to_json()).done();
+    json::Object input;
+    input.str("name", display_name(d)).raw("value", graph_.read(d).to_json());
+    add_condition(input, d);
+    inputs += input.done();
   }
-  return json::Object()
-      .str("explain", display_name(n))
+  json::Object out;
+  out.str("explain", display_name(n))
       .raw("value", v->to_json())
-      .str("kind", graph_.is_variable(n) ? "state" : "derived")
-      .raw("inputs", inputs + "]")
-      .done();
+      .str("kind", graph_.is_variable(n) ? "state" : "derived");
+  add_condition(out, n);  // why the value is not newer, when it is not
+  return out.raw("inputs", inputs + "]").done();
 }
 
 std::size_t Store::owned_changed() const {

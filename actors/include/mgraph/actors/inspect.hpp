@@ -36,7 +36,9 @@ std::string inspect_field(const schema::Store& store, schema::RecordId record,
 
 /// `{"nodes":COUNT,"views":[VIEW,...]}`, one VIEW per id in `nodes`, in order:
 /// `{"node":N,"name":"Order#1.total","record":1,"kind":"derived","value":V,"version":K,
-/// "mirror":false,"lazy":false,"line":L,"inputs":[N,...]}` (Store::NodeView), or
+/// "mirror":false,"lazy":false,"line":L,"inputs":[N,...]}` (Store::NodeView), followed
+/// for a failed or blocked field by `"state":"failed"|"blocked"`, `"blocked_by":NAME`
+/// (blocked) and `"reason":TEXT`, or
 /// `{"node":N,"error":"no node N"}` for an id the graph does not have. More than
 /// kInspectNodesMax ids: `{"error":...}`.
 std::string inspect_nodes(const schema::Store& store, std::span<const std::uint32_t> nodes);

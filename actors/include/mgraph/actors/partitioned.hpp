@@ -71,6 +71,10 @@ class PartitionServer {
     /// Nodes of its graph after its last request: fields of every record (its own and
     /// mirrors of the others') and the hidden nodes formulas need; the partition's size.
     std::atomic<std::uint64_t> graph_nodes{0};
+    /// Fields failed or blocked after its last request (docs/SCHEMA.md, "Failed fields").
+    std::atomic<std::uint64_t> fields_failed{0};
+    /// Formulas that failed in its graph since it started (Graph::formula_failures).
+    std::atomic<std::uint64_t> formula_failures{0};
   };
   const Counters& counters() const { return counters_; }
 

@@ -17,6 +17,18 @@
 //   4. dependents(d) lists n exactly as often as dependencies(n) lists d.
 //   5. Outside a transaction no cycle-group member is kept if possible
 //      (keep_if_possible() lasts one transaction).
+//   6. Only derived fields have a condition other than ok (condition()); a blocked
+//      field names as its cause a field other than itself, and outside a transaction
+//      the cause of a fresh, eager blocked field is failed.
+//
+// Failed fields (docs/SCHEMA.md): a formula that throws a std::exception does not roll
+// the transaction back. Its field keeps its last good value and becomes failed, with the
+// exception's message as reason; dependents that would read it keep their last good
+// values and become blocked, naming the failed field (incremental fields compute on, over
+// the failed input's last good value, and are blocked too). A change of condition counts
+// as a change of the field: it is journaled with the value, so reject(), undo() and redo()
+// restore it, and dependents recompute when their input recovers. Engine errors (cycles),
+// reject() and FieldSpec::fail_transaction still roll the transaction back.
 
 #include <cstdint>
 #include <functional>
@@ -92,6 +104,31 @@ struct FieldSpec {
   Dependencies dependencies = Dependencies::declared;
   Equality equality;  ///< empty: Value::operator==
   std::string name;   ///< for messages; nodes have their own names too
+  /// A formula that throws rolls the whole transaction back (StatusCode::formula_error)
+  /// instead of failing only its field: for fields whose failure must stop every write.
+  bool fail_transaction = false;
+};
+
+/// Whether a derived field's value is the result of its formula (see the comment above
+/// Graph, "Failed fields").
+enum class FieldState : std::uint8_t {
+  ok,
+  failed,   ///< its formula threw: it keeps its last good value
+  blocked,  ///< an input is failed or blocked: it keeps its last good value
+};
+
+/// "ok", "failed", "blocked": as `get` and `explain` print a state.
+const char* field_state_name(FieldState state);
+
+/// A field's state beside its value (Graph::condition).
+struct FieldCondition {
+  FieldState state = FieldState::ok;
+  /// failed: the field itself; blocked: the failed field it waits for (never itself).
+  NodeId cause = kNoNode;
+  /// failed: the formula's error message. Graph::condition() gives a blocked field the
+  /// reason of its cause; the engine keeps it empty there.
+  std::string reason;
+  friend bool operator==(const FieldCondition&, const FieldCondition&) = default;
 };
 
 struct GraphOptions {
@@ -290,9 +327,19 @@ class Graph {
   /// transaction takes computations back. For formulas that keep state beside their
   /// value. REQUIRES: `node` is an incremental field (Dependencies::incremental).
   bool ran_in_transaction(NodeId node) const;
-  /// As read(), but reports a cycle, rejection or failing formula met on the way
-  /// (read() then returns the node's last value).
+  /// As read(), but reports a cycle, rejection or failing fail_transaction formula met on
+  /// the way (read() then returns the node's last value). A failed field is no error
+  /// here: it reads its last good value (condition() tells).
   Result<Value> try_read(NodeId node);
+  /// Whether the node's value is its formula's result, or why not (failed, blocked by a
+  /// failed input). Variables are always ok. A stale lazy field tells the condition of its
+  /// last computation. REQUIRES: node < node_count().
+  FieldCondition condition(NodeId node) const;
+  /// Fields now failed or blocked (0 in the common case).
+  std::size_t failed_count() const;
+  /// Formulas that failed (threw) in this graph since it was made, whether their
+  /// transaction was committed or not: a counter for metrics.
+  std::uint64_t formula_failures() const;
   /// The value the node had at `revision`, one of the revisions undo() and redo() can
   /// reach (or the current one), computing nothing: read from the journals those keep.
   /// Fails with failed_precondition inside a transaction, with not_found for a revision
@@ -303,7 +350,8 @@ class Graph {
   // ---- Transactions ----
 
   /// Propagates the open transaction and makes it the new revision. On a cycle, a
-  /// rejection or a failing formula, everything is rolled back and the error returned.
+  /// rejection or a failing FieldSpec::fail_transaction formula, everything is rolled
+  /// back and the error returned; other failing formulas fail their fields only.
   /// Without changes the revision stays as it is.
   Result<CommitStats> commit();
   /// Drops the open transaction (ChronoGraph's reject()).
@@ -381,7 +429,7 @@ class Graph {
   std::span<const NodeId> last_changed() const;
   /// Heap bytes held by the graph's node and edge storage.
   std::size_t memory_bytes() const;
-  /// Checks invariants 1-4; a description of the first violation otherwise.
+  /// Checks invariants 1-6; a description of the first violation otherwise.
   Status check_invariants() const;
   /// Test hook: moves the internal change stamp close to its wrap-around point.
   /// REQUIRES: no open transaction and no stale node that was computed before.

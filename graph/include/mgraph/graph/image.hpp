@@ -37,6 +37,12 @@ struct Freshened {
   bool was_stale;             ///< stale before the transaction (not marked by it)
 };
 
+/// One node's condition (failed, blocked) before the transaction changed it.
+struct ConditionEntry {
+  NodeId node;
+  FieldCondition condition;
+};
+
 /// What one committed revision changed, exactly: values with their change stamps,
 /// dependency lists, which nodes it brought up to date and which it left stale.
 /// Undo and redo swap these with the live state, so one record serves both.
@@ -47,13 +53,18 @@ struct RevisionRecord {
   std::vector<DepsEntry> deps;
   std::vector<Freshened> freshened;
   std::vector<NodeId> left_stale;  ///< marked by this revision and still stale after it
+  /// Conditions the revision changed, in the order it changed them (a node may repeat).
+  /// Not in checkpoint images yet (codec/): a restored graph has every field ok until its
+  /// formula runs again.
+  std::vector<ConditionEntry> conditions;
   /// What happened after this revision and before the next one (lazy computations
   /// outside transactions, commits that changed no value), undone first, latest first.
   std::vector<RevisionRecord> after_pulls;
   bool pull_segment = false;  ///< records lazy computations outside a transaction
 
   bool empty() const {
-    return values.empty() && deps.empty() && freshened.empty() && left_stale.empty();
+    return values.empty() && deps.empty() && freshened.empty() && left_stale.empty() &&
+           conditions.empty();
   }
 };
 

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "mgraph/graph/graph.hpp"
 #include "mgraph/graph/status.hpp"
 #include "mgraph/graph/value.hpp"
 
@@ -97,6 +98,11 @@ struct OpResult {
   std::uint64_t revision = 0;  ///< get, commit, undo, redo: the revision after the op
   std::uint64_t changed = 0;   ///< commit, undo, redo: fields whose value changed
   std::string text;            ///< explain, dot
+  /// get: whether the value is its formula's result (docs/SCHEMA.md "Failed fields"):
+  /// failed or blocked keep their last good value. ok for a value read at a past revision.
+  FieldState state = FieldState::ok;
+  std::string cause;   ///< get, blocked: the failed field it waits for ("Item#2.net")
+  std::string reason;  ///< get, failed or blocked: the failed formula's error
   friend bool operator==(const OpResult&, const OpResult&) = default;
 };
 

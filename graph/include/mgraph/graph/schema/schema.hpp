@@ -111,6 +111,9 @@ inline constexpr std::uint32_t kRetryAttemptsMax = 1'000;
 struct FieldOptions {
   bool lazy = false;
   bool versioned = false;
+  /// @fail_transaction: a failing formula rolls its transaction back instead of failing
+  /// the field (docs/SCHEMA.md "Failed fields").
+  bool fail_transaction = false;
   double tolerance = -1;  ///< >= 0: custom equality |a - b| <= tolerance (float, tensor)
   Timing timing = Timing::immediate;
   std::vector<Value> timing_args;

@@ -48,6 +48,10 @@
 #include "mgraph/graph/schema/schema.hpp"
 #include "mgraph/graph/schema/store_image.hpp"
 
+namespace mgraph::json {
+class Object;
+}
+
 namespace mgraph::schema {
 
 using RecordId = std::uint64_t;
@@ -193,6 +197,10 @@ class Store {
     bool lazy = false;
     std::uint32_t line = 0;  ///< the schema line defining the field; 0: no field
     std::vector<NodeId> inputs;  ///< its dependencies (none for inputs and mirrors)
+    /// Graph::condition: failed or blocked fields keep their last good value.
+    FieldState state = FieldState::ok;
+    std::string blocked_by;  ///< blocked: the failed field's name (display_name)
+    std::string reason;      ///< failed, blocked: the failed formula's error
   };
   /// REQUIRES: node < graph().node_count().
   NodeView describe(NodeId node) const;
@@ -279,6 +287,8 @@ class Store {
   std::string node_name(RecordId id, std::string_view what) const;
   /// "Entity#id.what" of a record's node; the Graph's name for other nodes.
   std::string display_name(NodeId n) const;
+  /// Adds "state", "blocked_by" and "reason" to `out` when `n` is failed or blocked.
+  void add_condition(json::Object& out, NodeId n) const;
   std::vector<Value> field_values(const Record& r);
   void emit(MutationEvent e);
   /// Writes a variable in the open transaction (opening one) and remembers the value.
