@@ -186,10 +186,10 @@ void GraphState::finalize_commit() {
   last_changed.clear();
   for (JournalEntry& e : journal.values) {
     if (e.node == kNoNode) continue;
-    const SpecEntry& se = spec_of(e.node);
     // Only a variable written again after a mark() can end where it started.
-    if (rewritten &&
-        (se.custom_equality ? se.spec.equality(e.value, values[e.node]) : e.value == values[e.node])) {
+    if (rewritten && (spec_of(e.node).custom_equality
+                          ? spec_of(e.node).spec.equality(e.value, values[e.node])
+                          : e.value == values[e.node])) {
       // Changed and changed back within the transaction: not a change.
       changed_at[e.node] = e.changed_at;
       e.node = kNoNode;
@@ -265,6 +265,9 @@ void GraphState::trim_scratch() {
   trim(mark_stack);
   trim(pending_new);
   trim(forced_txn);
+  trim(lean_scheduled);
+  trim(lean_levels);
+  trim(lean_height_bits);
 }
 
 Result<CommitStats> GraphState::commit() {
@@ -274,10 +277,15 @@ Result<CommitStats> GraphState::commit() {
   }
   open_txn();
   computed_count = 0;
+  const bool lean = lean_eligible();
   try {
-    mark();
-    computing = true;
-    compute_pending(nullptr);
+    if (lean) {
+      propagate_lean();
+    } else {
+      mark();
+      computing = true;
+      compute_pending(nullptr);
+    }
   } catch (...) {
     const Status failed = failure_status(std::current_exception(), kNoNode);
     rollback();
@@ -296,7 +304,7 @@ Result<CommitStats> GraphState::commit() {
   }
   const std::size_t computed = computed_count;
   finalize_commit();
-  return CommitStats{revision, computed, last_changed.size()};
+  return CommitStats{revision, computed, last_changed.size(), lean};
 }
 
 void GraphState::unapply(RevisionRecord& rec) {
