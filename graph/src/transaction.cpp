@@ -266,8 +266,12 @@ void GraphState::trim_scratch() {
   trim(pending_new);
   trim(forced_txn);
   trim(lean_scheduled);
-  trim(lean_levels);
-  trim(lean_height_bits);
+  // The height lists and their bits go together (both are empty between commits).
+  if (lean_levels.capacity() > kScratchKeepMax) {
+    trim(lean_levels);
+    lean_height_bits.clear();
+    lean_height_bits.shrink_to_fit();
+  }
 }
 
 Result<CommitStats> GraphState::commit() {

@@ -161,6 +161,27 @@ TEST(Lean, AThrowingFormulaRollsBackAndLeavesHistoryUsable) {
   EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().message();
 }
 
+TEST(Lean, ADeepChainGivesBackItsHeightListsAndStaysCorrect) {
+  // Deeper than the scratch a graph keeps between commits (2^16 entries): every lean
+  // commit grows the height lists again and gives them back at its end.
+  constexpr std::size_t kDepth = (std::size_t{1} << 16) + 100;
+  Graph g;
+  const NodeId x = g.add_variable(0.0, "x");
+  const SpecId sum = sum_spec(g);
+  NodeId last = x;
+  for (std::size_t i = 0; i < kDepth; ++i) last = g.add_derived(sum, {last}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  const std::size_t settled = g.memory_bytes();
+  for (double v : {1.0, 2.0, 3.0}) {
+    ASSERT_TRUE(g.write(x, v).is_ok());
+    const CommitStats stats = g.commit().value();
+    ASSERT_TRUE(stats.lean);
+    EXPECT_EQ(stats.computed, kDepth);
+    EXPECT_EQ(g.read(last).number(), v);
+    EXPECT_LE(g.memory_bytes(), settled);
+  }
+}
+
 // ---- The lean path against the general one on random graphs ----
 
 /// Random strict declared graphs, built twice by the same choices: `lean` as it is,
