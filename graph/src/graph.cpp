@@ -49,6 +49,7 @@ NodeId GraphState::new_node(SpecId s, Value initial, std::string name) {
   rdeps.emplace_back();
   changed_at.push_back(0);
   computed_at.push_back(s <= kMirrorSpec ? 1 : 0);
+  lean_blockers += spec_blocks_lean(s) ? 1 : 0;
   if (!name.empty()) names.emplace(id, std::move(name));
   return id;
 }
@@ -537,6 +538,13 @@ Status Graph::keep_if_possible(NodeId node) {
 void Graph::set_exported(NodeId node, bool exported) {
   GraphState& g = mut();
   MG_ASSERT(node < g.values.size());
+  if (exported != g.has(node, kExported)) {
+    if (exported) {
+      ++g.lean_blockers;
+    } else {
+      --g.lean_blockers;
+    }
+  }
   if (exported) {
     g.set(node, kExported);
   } else {
@@ -948,7 +956,10 @@ std::size_t Graph::memory_bytes() const {
          // transaction scratch kept between commits
          g.journal.values.capacity() * sizeof(JournalEntry) + g.marked.capacity() * sizeof(NodeId) +
          g.queue.capacity() * sizeof(NodeId) + g.last_changed.capacity() * sizeof(NodeId) +
-         g.freshened.capacity() * sizeof(Freshened) + g.mark_stack.capacity() * sizeof(NodeId);
+         g.freshened.capacity() * sizeof(Freshened) + g.mark_stack.capacity() * sizeof(NodeId) +
+         g.lean_scheduled.capacity() * sizeof(GraphState::LeanEntry) +
+         g.lean_levels.capacity() * sizeof(GraphState::LeanLevel) +
+         g.lean_height_bits.capacity() * sizeof(std::uint64_t);
 }
 
 const char* field_state_name(FieldState state) {

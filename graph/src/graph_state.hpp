@@ -223,6 +223,43 @@ struct GraphState {
     ambient.clear();
   }
 
+  // ---- Lean commit (lean.cpp) ----
+  /// Nodes that keep commit() on the general path: derived fields that are not strict
+  /// with declared dependencies (lazy, tracked, incremental, cycle-group nodes), mirrors,
+  /// and exported fields (counted once more each). Zero: every commit whose transaction
+  /// only wrote variables takes the lean path.
+  std::uint32_t lean_blockers = 0;
+  /// Whether nodes of spec `s` keep commit() off the lean path.
+  bool spec_blocks_lean(SpecId s) const {
+    const SpecEntry& e = specs[s];
+    return e.kind != SpecKind::variable &&
+           (e.kind != SpecKind::formula || e.lazy || e.tracked);
+  }
+  /// One node the lean propagation will compute, in its height's list (`next`: the
+  /// index of the following entry of that height, kLeanEnd at the end).
+  struct LeanEntry {
+    NodeId node;
+    std::uint32_t next;
+  };
+  static constexpr std::uint32_t kLeanEnd = UINT32_MAX;
+  struct LeanLevel {
+    std::uint32_t head = kLeanEnd;
+    std::uint32_t tail = kLeanEnd;
+  };
+  std::vector<LeanEntry> lean_scheduled;   ///< scratch: nodes scheduled by this commit
+  std::vector<LeanLevel> lean_levels;      ///< by height: that height's scheduled nodes
+  std::vector<std::uint64_t> lean_height_bits;  ///< by height: a bit per height with a list
+  /// Whether commit() can propagate the open transaction with propagate_lean().
+  bool lean_eligible() const;
+  /// Commit's propagation for a transaction that only wrote variables, in a graph whose
+  /// derived fields are all strict with declared inputs: computes exactly the fields an
+  /// input of which changed, in height order, without marking first. Throws what a
+  /// formula throws, leaving the state for rollback().
+  void propagate_lean();
+  /// A variable of `written` that mark() or propagate_lean() handles: its old value, or
+  /// null if it was written back to the value it had (then it is no change at all).
+  const Value* settle_written(const Written& w);
+
   // ---- Scratch (empty between calls) ----
   struct Frame {
     NodeId node;
@@ -250,6 +287,8 @@ struct GraphState {
   bool journaled(NodeId n) const { return txn_open && changed_at[n] >= txn_first_stamp; }
   bool is_eager(NodeId n) const { return (meta[n] & kLazy) == 0 || has(n, kObserved | kExported); }
   void set_spec(NodeId n, SpecId s) {
+    lean_blockers -= spec_blocks_lean(spec[n]) ? 1 : 0;
+    lean_blockers += spec_blocks_lean(s) ? 1 : 0;
     spec[n] = s;
     clear(n, kStructureFlags);
     set(n, structure_flags(s));
@@ -317,9 +356,11 @@ struct GraphState {
   bool ensure(NodeId n);
   [[gnu::always_inline]] inline bool try_compute_in_order(NodeId n);
   void run_formula(NodeId n);
-  [[gnu::always_inline]] inline void finish_node(NodeId n, Value v);
-  /// finish_node without the condition: stores a computed value.
-  [[gnu::always_inline]] inline void finish_value(NodeId n, Value v);
+  /// Stores a computed value (journal, stamps, flags) and clears a failed or blocked
+  /// condition; whether the value changed.
+  [[gnu::always_inline]] inline bool finish_node(NodeId n, Value&& v);
+  /// finish_node without the condition: stores a computed value; whether it changed.
+  [[gnu::always_inline]] inline bool finish_value(NodeId n, Value&& v);
   // ---- Failed fields (propagation.cpp) ----
   /// Gives `n` condition `c`, journaling the old one; a change of condition is a change
   /// of the node (its change stamp moves), so that dependents recompute.

@@ -9,6 +9,7 @@
 // glitch-free, and at most once per node since computing clears the stale flag.
 
 #include <algorithm>
+#include <bit>
 #include <unordered_set>
 
 #include "graph_state.hpp"
@@ -132,19 +133,23 @@ void GraphState::clear_input_logs_now() {
   touched_index.clear();
 }
 
+const Value* GraphState::settle_written(const Written& w) {
+  const NodeId v = w.node;
+  clear(v, kWritten);
+  JournalEntry& e = journal.values[w.journal_index];
+  MG_ASSERT(e.node == v);
+  if (values[v] == e.value) {
+    // Written back to its committed value: no change, no journal entry.
+    changed_at[v] = e.changed_at;
+    e.node = kNoNode;
+    return nullptr;
+  }
+  return &e.value;
+}
+
 void GraphState::mark() {
   for (const Written& w : written) {
-    const NodeId v = w.node;
-    clear(v, kWritten);
-    JournalEntry& e = journal.values[w.journal_index];
-    MG_ASSERT(e.node == v);
-    if (values[v] == e.value) {
-      // Written back to its committed value: no change, no journal entry.
-      changed_at[v] = e.changed_at;
-      e.node = kNoNode;
-      continue;
-    }
-    mark_dependents(v, &e.value);
+    if (const Value* old_value = settle_written(w)) mark_dependents(w.node, old_value);
   }
   written.clear();
   for (NodeId n : pending_new) {
@@ -168,18 +173,18 @@ void GraphState::mark() {
   forced.clear();
 }
 
-inline void GraphState::finish_node(NodeId x, Value v) {
+inline bool GraphState::finish_node(NodeId x, Value&& v) {
   if (!conditions.empty()) [[unlikely]] set_condition(x, FieldCondition{});  // recovered
-  finish_value(x, std::move(v));
+  return finish_value(x, std::move(v));
 }
 
-inline void GraphState::finish_value(NodeId x, Value v) {
+inline bool GraphState::finish_value(NodeId x, Value&& v) {
   const SpecEntry& se = spec_of(x);
   const bool same = se.custom_equality ? se.spec.equality(values[x], v) : values[x] == v;
   note_fresh(x, computed_at[x]);
   computed_at[x] = stamp;
   clear(x, kStale | kForce);
-  if (same) return;
+  if (same) return false;
   if (txn_open) {
     if (!journaled(x)) {
       // The old value moves into the journal: no copy, no reference count traffic.
@@ -190,6 +195,7 @@ inline void GraphState::finish_value(NodeId x, Value v) {
   }
   values[x] = std::move(v);
   changed_at[x] = stamp;
+  return true;
 }
 
 inline bool GraphState::try_compute_in_order(NodeId n) {
@@ -481,6 +487,116 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
       resolved->push_back(Resolution{n, journaled(n), values[n]});
     }
   }
+}
+
+bool GraphState::lean_eligible() const {
+  // Every O(1): the first term is kept by the structure calls, the others say that the
+  // transaction only wrote variables and nothing has marked or computed in it yet.
+  return lean_blockers == 0 && marked.empty() && forced.empty() && forced_txn.empty() &&
+         pending_new.empty() && proposals.empty() && kept.empty() && !computed_in_txn &&
+         marked_mirrors.empty() && queue.empty() && deferred.empty() && input_logs.empty();
+}
+
+void GraphState::propagate_lean() {
+  // Push instead of mark-then-pull. Marking exists for what a lean graph does not have:
+  // lazy fields that stay stale (invariant 2), formulas that read undeclared nodes, fields
+  // waiting for mirrors, exported fields to report. Here a node is scheduled when an input
+  // changed and computed when its height comes up, when every input is final since inputs
+  // are lower (invariant 1): glitch-free, each node at most once, and nothing past an
+  // unchanged value (the cutoff) is touched at all. Scheduled nodes carry kStale | kMarked
+  // as marked ones do, so finish_node() records them as the general path does.
+  std::uint32_t low = kLeanEnd;  // lowest and highest height scheduled
+  std::uint32_t high = 0;
+  // Structure does not change while formulas run: its columns can be held in locals,
+  // which spares reloading them after every store.
+  std::uint32_t* const meta_of = meta.data();
+  const Span* const rdeps_at = rdeps.data();
+  auto schedule_dependents = [&](NodeId n) __attribute__((always_inline)) {
+    for (NodeId d : edges.get(rdeps_at[n])) {
+      const std::uint32_t m = meta_of[d];
+      if ((m & kStale) != 0) continue;  // scheduled already
+      meta_of[d] = m | kStale | kMarked;
+      const std::uint32_t h = m >> kFlagBits;
+      if (h >= lean_levels.size()) [[unlikely]] {
+        lean_levels.resize(std::size_t{h} + 1);
+        lean_height_bits.resize(std::size_t{h} / 64 + 1);
+      }
+      const auto index = static_cast<std::uint32_t>(lean_scheduled.size());
+      lean_scheduled.push_back(LeanEntry{d, kLeanEnd});
+      LeanLevel& level = lean_levels[h];
+      if (level.head == kLeanEnd) {
+        level.head = index;
+        lean_height_bits[h / 64] |= std::uint64_t{1} << (h % 64);
+        low = std::min(low, h);
+        high = std::max(high, h);
+      } else {
+        lean_scheduled[level.tail].next = index;
+      }
+      level.tail = index;
+    }
+  };
+  try {
+    for (const Written& w : written) {
+      if (settle_written(w) != nullptr) schedule_dependents(w.node);
+    }
+    written.clear();
+    // Heights with a list, lowest first: a scan of the bit words between the lowest and
+    // the highest scheduled height (a level schedules only higher ones, which the scan
+    // still meets since it reads each word again).
+    for (std::size_t word = low / 64; low != kLeanEnd && word <= high / 64;) {
+      const std::uint64_t bits = lean_height_bits[word];
+      if (bits == 0) {
+        ++word;
+        continue;
+      }
+      lean_height_bits[word] = bits & (bits - 1);
+      const auto h = static_cast<std::uint32_t>(word * 64 + std::countr_zero(bits));
+      std::uint32_t i = lean_levels[h].head;
+      lean_levels[h] = LeanLevel{};
+      for (; i != kLeanEnd; i = lean_scheduled[i].next) {
+        const NodeId x = lean_scheduled[i].node;
+        current = x;
+        bool changed = false;
+        if (!conditions.empty()) [[unlikely]] {
+          // A failed or blocked field exists: the general routine blocks x behind a
+          // failed input, or fails it, or recovers it. A change of condition moves its
+          // change stamp as a change of value does.
+          run_formula(x);
+          changed = changed_at[x] == stamp;
+        } else {
+          const SpecEntry& se = spec_of(x);
+          const std::span<const NodeId> ds = deps_of(x);
+          Context ctx(*this, x, values.data(), ds.data(), static_cast<std::uint32_t>(ds.size()));
+          Value v;
+          try {
+            v = se.spec.formula(ctx);
+          } catch (const std::exception& e) {
+            formula_threw(x, e);  // fails x (its dependents are blocked), or rethrows
+            clear(x, kMarked);
+            schedule_dependents(x);
+            continue;
+          }
+          changed = finish_node(x, std::move(v));
+          ++computed_count;
+        }
+        clear(x, kMarked);
+        if (changed) schedule_dependents(x);
+      }
+    }
+    stamp_computed = stamp_computed || !lean_scheduled.empty();
+  } catch (...) {
+    // Hand the scheduled nodes to rollback() as marked ones: it makes them fresh again.
+    stamp_computed = true;
+    for (const LeanEntry& e : lean_scheduled) {
+      marked.push_back(e.node);
+      lean_levels[height(e.node)] = LeanLevel{};
+    }
+    std::fill(lean_height_bits.begin(), lean_height_bits.end(), 0);
+    lean_scheduled.clear();
+    throw;
+  }
+  lean_scheduled.clear();
+  current = kNoNode;
 }
 
 void GraphState::unwind() {

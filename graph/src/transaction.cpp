@@ -191,10 +191,10 @@ void GraphState::finalize_commit() {
   last_changed.clear();
   for (JournalEntry& e : journal.values) {
     if (e.node == kNoNode) continue;
-    const SpecEntry& se = spec_of(e.node);
     // Only a variable written again after a mark() can end where it started.
-    if (rewritten &&
-        (se.custom_equality ? se.spec.equality(e.value, values[e.node]) : e.value == values[e.node])) {
+    if (rewritten && (spec_of(e.node).custom_equality
+                          ? spec_of(e.node).spec.equality(e.value, values[e.node])
+                          : e.value == values[e.node])) {
       // Changed and changed back within the transaction: not a change.
       changed_at[e.node] = e.changed_at;
       e.node = kNoNode;
@@ -272,6 +272,13 @@ void GraphState::trim_scratch() {
   trim(mark_stack);
   trim(pending_new);
   trim(forced_txn);
+  trim(lean_scheduled);
+  // The height lists and their bits go together (both are empty between commits).
+  if (lean_levels.capacity() > kScratchKeepMax) {
+    trim(lean_levels);
+    lean_height_bits.clear();
+    lean_height_bits.shrink_to_fit();
+  }
 }
 
 Result<CommitStats> GraphState::commit() {
@@ -281,10 +288,15 @@ Result<CommitStats> GraphState::commit() {
   }
   open_txn();
   computed_count = 0;
+  const bool lean = lean_eligible();
   try {
-    mark();
-    computing = true;
-    compute_pending(nullptr);
+    if (lean) {
+      propagate_lean();
+    } else {
+      mark();
+      computing = true;
+      compute_pending(nullptr);
+    }
   } catch (...) {
     const Status failed = failure_status(std::current_exception(), kNoNode);
     rollback();
@@ -303,7 +315,7 @@ Result<CommitStats> GraphState::commit() {
   }
   const std::size_t computed = computed_count;
   finalize_commit();
-  return CommitStats{revision, computed, last_changed.size()};
+  return CommitStats{revision, computed, last_changed.size(), lean};
 }
 
 void GraphState::unapply(RevisionRecord& rec) {

@@ -148,6 +148,10 @@ struct CommitStats {
   Revision revision = 0;
   std::size_t computed = 0;  ///< formulas run
   std::size_t changed = 0;   ///< nodes whose value changed (variables included)
+  /// Propagated by the lean path: the graph's derived fields are all strict with declared
+  /// inputs, none exported, no mirror, and the transaction only wrote variables
+  /// (DECISIONS.md "Lean commit"). The same results either way.
+  bool lean = false;
 };
 
 /// Handle for Graph::unobserve.

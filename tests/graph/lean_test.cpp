@@ -1,0 +1,376 @@
+// The lean commit (DECISIONS.md "Lean commit"): when it is taken, and that it gives what
+// the general path gives, compared on the same random graphs and writes.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mgraph/graph/graph.hpp"
+#include "mgraph/graph/prng.hpp"
+
+namespace mgraph {
+namespace {
+
+SpecId sum_spec(Graph& g, std::map<NodeId, int>* runs = nullptr) {
+  FieldSpec s;
+  s.formula = [runs](Context& c) {
+    if (runs != nullptr) ++(*runs)[c.node()];
+    double t = 0;
+    for (std::size_t i = 0; i < c.input_count(); ++i) t += c.input(i).number();
+    return Value(t);
+  };
+  s.name = "sum";
+  return g.add_spec(std::move(s));
+}
+
+TEST(Lean, TakenOnlyForStrictDeclaredFieldsAndWritesOfVariables) {
+  Graph g;
+  const NodeId x = g.add_variable(1.0, "x");
+  const NodeId s = g.add_derived(sum_spec(g), {x}, "s").value();
+  auto commit = [&] { return g.commit().value(); };
+  // A new field waits for its first computation: the general path.
+  EXPECT_FALSE(commit().lean);
+  ASSERT_TRUE(g.write(x, 2.0).is_ok());
+  CommitStats stats = commit();
+  EXPECT_TRUE(stats.lean);
+  EXPECT_EQ(stats.computed, 1u);
+  EXPECT_EQ(g.read(s).number(), 2.0);
+  // A read inside the transaction marks and computes: the commit finishes that way.
+  ASSERT_TRUE(g.write(x, 3.0).is_ok());
+  EXPECT_EQ(g.read(s).number(), 3.0);
+  EXPECT_FALSE(commit().lean);
+  // An exported field keeps every commit on the general path, which reports it.
+  g.set_exported(s, true);
+  ASSERT_TRUE(g.write(x, 4.0).is_ok());
+  EXPECT_FALSE(commit().lean);
+  g.set_exported(s, false);
+  ASSERT_TRUE(g.write(x, 5.0).is_ok());
+  EXPECT_TRUE(commit().lean);
+  // So does a lazy field anywhere in the graph, until it is redefined strict.
+  FieldSpec lazy;
+  lazy.formula = [](Context& c) { return c.input(0); };
+  lazy.evaluation = Evaluation::lazy;
+  const NodeId l = g.add_derived(g.add_spec(std::move(lazy)), {x}, "l").value();
+  ASSERT_TRUE(g.write(x, 6.0).is_ok());
+  EXPECT_FALSE(commit().lean);
+  EXPECT_EQ(g.read(l).number(), 6.0);
+  const NodeId l_inputs[] = {x};
+  ASSERT_TRUE(g.define(l, sum_spec(g), l_inputs).is_ok());
+  EXPECT_FALSE(commit().lean);  // computes the redefined field
+  ASSERT_TRUE(g.write(x, 7.0).is_ok());
+  stats = commit();
+  EXPECT_TRUE(stats.lean);
+  EXPECT_EQ(stats.computed, 2u);
+  EXPECT_EQ(g.read(l).number(), 7.0);
+}
+
+TEST(Lean, RunsEachFieldOnceInHeightOrderAndStopsAtUnchangedValues) {
+  // x -> a -> b -> c and x -> d, e = b + d: e must see b and d of the same write.
+  Graph g;
+  std::map<NodeId, int> runs;
+  const SpecId sum = sum_spec(g, &runs);
+  FieldSpec clamp;  // min(input, 10): a cutoff once the input passes 10
+  clamp.formula = [&runs](Context& c) {
+    ++runs[c.node()];
+    return Value(std::min(c.input(0).number(), 10.0));
+  };
+  const SpecId clamp10 = g.add_spec(std::move(clamp));
+  const NodeId x = g.add_variable(1.0, "x");
+  const NodeId a = g.add_derived(clamp10, {x}, "a").value();
+  const NodeId b = g.add_derived(sum, {a}, "b").value();
+  const NodeId c = g.add_derived(sum, {b}, "c").value();
+  const NodeId d = g.add_derived(sum, {x}, "d").value();
+  FieldSpec check;
+  check.formula = [&runs, x, b, d](Context& ctx) -> Value {
+    ++runs[ctx.node()];
+    // b is min(x, 10) and d is x: a glitch would pair a new one with an old one.
+    const double x_now = ctx.peek(x).number();
+    if (ctx.input(1).number() != x_now || ctx.input(0).number() != std::min(x_now, 10.0)) {
+      throw std::logic_error("glitch: inputs of different writes");
+    }
+    return Value(ctx.input(0).number() + ctx.input(1).number());
+  };
+  const NodeId e = g.add_derived(g.add_spec(std::move(check)), {b, d}, "e").value();
+  ASSERT_TRUE(g.commit().is_ok());
+  runs.clear();
+  ASSERT_TRUE(g.write(x, 4.0).is_ok());
+  CommitStats stats = g.commit().value();
+  ASSERT_TRUE(stats.lean);
+  EXPECT_EQ(stats.computed, 5u);
+  for (NodeId n : {a, b, c, d, e}) EXPECT_EQ(runs[n], 1) << g.name(n);
+  EXPECT_EQ(g.read(e).number(), 8.0);
+  ASSERT_TRUE(g.write(x, 20.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(g.read(c).number(), 10.0);
+  // From 20 to 30, a stays 10: b and c are not run; d and e are.
+  runs.clear();
+  ASSERT_TRUE(g.write(x, 30.0).is_ok());
+  stats = g.commit().value();
+  ASSERT_TRUE(stats.lean);
+  EXPECT_EQ(stats.computed, 3u);
+  EXPECT_EQ(runs.count(b) + runs.count(c), 0u);
+  EXPECT_EQ(runs[a], 1);
+  EXPECT_EQ(g.read(e).number(), 40.0);
+  EXPECT_EQ(stats.changed, 3u);  // x, d, e
+}
+
+TEST(Lean, AFailingFormulaFailsItsFieldAndBlocksItsDependentsAsOnTheGeneralPath) {
+  Graph g(GraphOptions{.history_limit = 4});
+  const NodeId x = g.add_variable(1.0, "x");
+  FieldSpec checked;
+  checked.formula = [](Context& c) -> Value {
+    if (c.input(0).number() > 100) throw std::runtime_error("too large");
+    return Value(c.input(0).number() * 2);
+  };
+  checked.name = "checked";
+  const NodeId b = g.add_derived(g.add_spec(std::move(checked)), {x}, "b").value();
+  const NodeId c = g.add_derived(sum_spec(g), {b, x}, "c").value();
+  ASSERT_TRUE(g.commit().is_ok());
+  ASSERT_TRUE(g.write(x, 1000.0).is_ok());
+  Result<CommitStats> stats = g.commit();
+  ASSERT_TRUE(stats.is_ok()) << stats.status().message();
+  EXPECT_TRUE(stats->lean);
+  EXPECT_EQ(g.condition(b).state, FieldState::failed);
+  EXPECT_EQ(g.condition(b).reason, "too large");
+  EXPECT_EQ(g.condition(c).state, FieldState::blocked);
+  EXPECT_EQ(g.read(b).number(), 2.0);  // the last good values
+  EXPECT_EQ(g.read(c).number(), 3.0);
+  // Recovered on the next lean commit, with its dependents.
+  ASSERT_TRUE(g.write(x, 3.0).is_ok());
+  stats = g.commit();
+  ASSERT_TRUE(stats.is_ok());
+  EXPECT_EQ(g.condition(b).state, FieldState::ok);
+  EXPECT_EQ(g.condition(c).state, FieldState::ok);
+  EXPECT_EQ(g.read(c).number(), 9.0);
+  ASSERT_TRUE(g.undo().is_ok());
+  EXPECT_EQ(g.condition(b).state, FieldState::failed);
+  EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().message();
+}
+
+TEST(Lean, AThrowingFormulaRollsBackAndLeavesHistoryUsable) {
+  Graph g(GraphOptions{.history_limit = 4});
+  const NodeId x = g.add_variable(1.0, "x");
+  const NodeId a = g.add_derived(sum_spec(g), {x}, "a").value();
+  FieldSpec checked;
+  checked.formula = [](Context& c) -> Value {
+    if (c.input(0).number() > 100) throw std::runtime_error("too large");
+    return Value(c.input(0).number() * 2);
+  };
+  checked.name = "checked";
+  checked.fail_transaction = true;  // the rollback, not a failed field
+  const NodeId b = g.add_derived(g.add_spec(std::move(checked)), {a}, "b").value();
+  const NodeId c = g.add_derived(sum_spec(g), {b, x}, "c").value();
+  ASSERT_TRUE(g.commit().is_ok());
+  ASSERT_TRUE(g.write(x, 2.0).is_ok());
+  ASSERT_TRUE(g.commit().value().lean);
+  const Revision before = g.revision();
+  ASSERT_TRUE(g.write(x, 1000.0).is_ok());
+  Result<CommitStats> failed = g.commit();
+  ASSERT_FALSE(failed.is_ok());
+  EXPECT_EQ(failed.status().code(), StatusCode::formula_error);
+  EXPECT_NE(failed.status().message().find("formula of b failed: too large"), std::string::npos)
+      << failed.status().message();
+  EXPECT_EQ(g.revision(), before);
+  EXPECT_FALSE(g.in_transaction());
+  for (NodeId n : {x, a, b, c}) EXPECT_FALSE(g.is_stale(n)) << g.name(n);
+  EXPECT_EQ(g.read(a).number(), 2.0);
+  EXPECT_EQ(g.read(b).number(), 4.0);
+  EXPECT_EQ(g.read(c).number(), 6.0);
+  EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().message();
+  // The graph goes on as if the failed transaction never was.
+  ASSERT_TRUE(g.write(x, 3.0).is_ok());
+  ASSERT_TRUE(g.commit().value().lean);
+  EXPECT_EQ(g.read(c).number(), 9.0);
+  ASSERT_TRUE(g.undo().is_ok());
+  EXPECT_EQ(g.read(c).number(), 6.0);
+  ASSERT_TRUE(g.undo().is_ok());
+  EXPECT_EQ(g.read(c).number(), 3.0);
+  ASSERT_TRUE(g.redo().is_ok());
+  ASSERT_TRUE(g.redo().is_ok());
+  EXPECT_EQ(g.read(c).number(), 9.0);
+  EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().message();
+}
+
+TEST(Lean, ADeepChainGivesBackItsHeightListsAndStaysCorrect) {
+  // Deeper than the scratch a graph keeps between commits (2^16 entries): every lean
+  // commit grows the height lists again and gives them back at its end.
+  constexpr std::size_t kDepth = (std::size_t{1} << 16) + 100;
+  Graph g;
+  const NodeId x = g.add_variable(0.0, "x");
+  const SpecId sum = sum_spec(g);
+  NodeId last = x;
+  for (std::size_t i = 0; i < kDepth; ++i) last = g.add_derived(sum, {last}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  const std::size_t settled = g.memory_bytes();
+  for (double v : {1.0, 2.0, 3.0}) {
+    ASSERT_TRUE(g.write(x, v).is_ok());
+    const CommitStats stats = g.commit().value();
+    ASSERT_TRUE(stats.lean);
+    EXPECT_EQ(stats.computed, kDepth);
+    EXPECT_EQ(g.read(last).number(), v);
+    EXPECT_LE(g.memory_bytes(), settled);
+  }
+}
+
+// ---- The lean path against the general one on random graphs ----
+
+/// Random strict declared graphs, built twice by the same choices: `lean` as it is,
+/// `general` with one more variable, exported, which keeps it on the general path.
+struct Twin {
+  Graph lean;
+  Graph general;
+  std::vector<NodeId> variables;
+  std::size_t nodes = 0;
+
+  Twin(std::uint64_t seed, std::size_t history)
+      : lean(GraphOptions{.history_limit = history}),
+        general(GraphOptions{.history_limit = history}) {
+    Prng rng(seed);
+    for (Graph* g : {&lean, &general}) add_specs(*g);
+    const std::size_t count = 40 + rng.below(160);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (i < 4 || rng.below(4) == 0) {
+        // 0 at first, so that the first commit, which computes every field, succeeds.
+        for (Graph* g : {&lean, &general}) g->add_variable(Value(std::int64_t{0}));
+        variables.push_back(static_cast<NodeId>(i));
+        continue;
+      }
+      const SpecId spec = rng.below(kSpecs);
+      std::vector<NodeId> inputs(1 + rng.below(3));
+      for (NodeId& in : inputs) {
+        // Mostly recent nodes, so that chains form; sometimes any earlier one.
+        const std::uint64_t back = rng.below(3) == 0 ? i : std::min<std::uint64_t>(i, 6);
+        in = static_cast<NodeId>(i - 1 - rng.below(back));
+      }
+      for (Graph* g : {&lean, &general}) g->add_derived(spec_ids[spec], inputs).value();
+    }
+    nodes = count;
+    general.set_exported(general.add_variable(0.0, "blocker"), true);
+    EXPECT_TRUE(lean.commit().is_ok());
+    EXPECT_TRUE(general.commit().is_ok());
+  }
+
+  static constexpr std::uint64_t kSpecs = 5;
+  SpecId spec_ids[kSpecs] = {};
+
+  void add_specs(Graph& g) {
+    // int64 sum; min(sum, 3) (cutoffs); parity with a custom equality; a formula that
+    // throws on a value the writes reach now and then (its field fails, its dependents are
+    // blocked), and the same one failing the whole transaction (fail_transaction).
+    FieldSpec sum;
+    sum.formula = [](Context& c) {
+      std::int64_t t = 0;
+      for (std::size_t i = 0; i < c.input_count(); ++i) t += c.input(i).as_int();
+      return Value(t);
+    };
+    FieldSpec clamp;
+    clamp.formula = [](Context& c) {
+      std::int64_t t = 0;
+      for (std::size_t i = 0; i < c.input_count(); ++i) t += c.input(i).as_int();
+      return Value(std::min<std::int64_t>(t, 3));
+    };
+    FieldSpec parity;  // the value is the sum; "equal" when the parity is the same
+    parity.formula = sum.formula;
+    parity.equality = [](const Value& a, const Value& b) {
+      return a.is_int() && b.is_int() && (a.as_int() - b.as_int()) % 2 == 0;
+    };
+    FieldSpec fragile;
+    fragile.formula = [](Context& c) -> Value {
+      const std::int64_t v = c.input(0).as_int();
+      if (v == 5) throw std::runtime_error("five");
+      return Value(v % 4);
+    };
+    fragile.name = "fragile";
+    FieldSpec strict = fragile;
+    strict.name = "strict";
+    strict.fail_transaction = true;
+    spec_ids[0] = g.add_spec(std::move(sum));
+    spec_ids[1] = g.add_spec(std::move(clamp));
+    spec_ids[2] = g.add_spec(std::move(parity));
+    spec_ids[3] = g.add_spec(std::move(fragile));
+    spec_ids[4] = g.add_spec(std::move(strict));
+  }
+
+  std::string compare(const std::string& step) {
+    for (NodeId n = 0; n < nodes; ++n) {
+      if (!(lean.read(n) == general.read(n))) {
+        return step + ": node " + std::to_string(n) + " is " + lean.read(n).to_json() +
+               " on the lean path, " + general.read(n).to_json() + " on the general one";
+      }
+      if (!(lean.condition(n) == general.condition(n))) {
+        return step + ": node " + std::to_string(n) + "'s condition differs between the paths";
+      }
+      if (lean.condition(n).state != FieldState::ok) ++failed_or_blocked;
+    }
+    std::vector<NodeId> a(lean.last_changed().begin(), lean.last_changed().end());
+    std::vector<NodeId> b(general.last_changed().begin(), general.last_changed().end());
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    if (a != b) return step + ": the changed nodes differ";
+    if (Status s = lean.check_invariants(); !s) return step + ": " + s.message();
+    return {};
+  }
+  std::size_t failed_or_blocked = 0;  ///< fields seen failed or blocked over the run
+};
+
+void run_twins(std::size_t history) {
+  constexpr std::uint64_t kSeeds = 60;
+  constexpr int kSteps = 40;
+  int failed_commits = 0;  // the rollback of a lean commit must be exercised too
+  std::size_t failed_fields = 0;  // and a field failing without one
+  for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    Twin t(seed * 7919 + history, history);
+    Prng rng(seed);
+    int lean_commits = 0;
+    for (int step = 0; step < kSteps; ++step) {
+      const std::string where = "seed " + std::to_string(seed) + " step " + std::to_string(step);
+      const std::uint64_t what = rng.below(10);
+      if (history > 0 && what == 0) {
+        const bool a = t.lean.undo().is_ok();
+        ASSERT_EQ(a, t.general.undo().is_ok()) << where;
+      } else if (history > 0 && what == 1) {
+        const bool a = t.lean.redo().is_ok();
+        ASSERT_EQ(a, t.general.redo().is_ok()) << where;
+      } else {
+        const std::size_t writes = 1 + rng.below(3);
+        for (std::size_t k = 0; k < writes; ++k) {
+          const NodeId v = t.variables[rng.below(t.variables.size())];
+          const Value value(static_cast<std::int64_t>(rng.below(7)));
+          ASSERT_TRUE(t.lean.write(v, value).is_ok());
+          ASSERT_TRUE(t.general.write(v, value).is_ok());
+        }
+        Result<CommitStats> a = t.lean.commit();
+        Result<CommitStats> b = t.general.commit();
+        ASSERT_EQ(a.is_ok(), b.is_ok()) << where << ": " << (a.is_ok() ? b : a).status().message();
+        if (a.is_ok()) {
+          ASSERT_TRUE(a->lean) << where;
+          ASSERT_FALSE(b->lean) << where;
+          ++lean_commits;
+          EXPECT_EQ(a->revision, b->revision) << where;
+          EXPECT_EQ(a->computed, b->computed) << where;
+          EXPECT_EQ(a->changed, b->changed) << where;
+        } else {
+          ++failed_commits;
+          // Which failing formula runs first may differ: the paths order nodes differently.
+          EXPECT_EQ(a.status().code(), b.status().code()) << where;
+        }
+      }
+      const std::string diff = t.compare(where);
+      ASSERT_TRUE(diff.empty()) << diff;
+    }
+    EXPECT_GT(lean_commits, 0) << "seed " << seed;
+    failed_fields += t.failed_or_blocked;
+  }
+  EXPECT_GT(failed_commits, 0);
+  EXPECT_GT(failed_fields, 0u);
+}
+
+TEST(Lean, MatchesTheGeneralPathOnRandomGraphs) { run_twins(0); }
+TEST(Lean, MatchesTheGeneralPathWithUndoAndRedo) { run_twins(3); }
+
+}  // namespace
+}  // namespace mgraph
