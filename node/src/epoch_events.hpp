@@ -7,6 +7,9 @@
 //                             so far, the `epoch` reached, of `last_epoch`), so a long
 //                             replay shows it moves
 //   recovery_done      info   the last of them ran (`epochs`, `last_epoch`, `seconds`)
+// A new sequencer (a node registered again) runs the whole log again: a recovery of its
+// own, up to the last epoch seen before, logged once like the first — never a line per
+// epoch run again, which would grow with the log at every restart.
 // Called on the sequencer's thread, in epoch order (actors::EpochObserver).
 
 #include <chrono>
@@ -32,10 +35,16 @@ class EpochEvents {
 
  private:
   std::chrono::steady_clock::time_point now() const;
+  /// Logs recovery_done: the recovery ran up to `epoch`.
+  void done(std::uint64_t epoch, std::chrono::steady_clock::time_point t);
 
   std::uint64_t slow_epoch_ms_;
   std::uint64_t replay_last_;
   std::uint64_t replayed_ = 0;
+  bool recovering_ = false;        ///< between recovery_start and recovery_done
+  bool replay_seen_ = false;       ///< a replayed outcome came since start
+  std::uint64_t last_replayed_ = 0;  ///< the epoch of the last replayed outcome
+  std::uint64_t seen_last_ = 0;    ///< the highest epoch with an outcome (or the log's at start)
   Clock clock_;
   std::chrono::steady_clock::time_point started_, last_progress_;
 };

@@ -24,6 +24,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -66,6 +67,16 @@ constexpr std::chrono::milliseconds kResendPatience{30'000};
 /// The client's pause after a failed transaction, doubling while they fail.
 constexpr std::chrono::milliseconds kRetryPause{10};
 constexpr std::chrono::milliseconds kRetryPauseMax{320};
+/// How often the waits of the run read what the nodes printed: a node writes its log to a
+/// pipe, and a pipe nobody reads fills (64 KiB) and blocks the thread that logs — the
+/// sequencer's, when it reports an epoch. Far below every bound the test checks.
+constexpr std::chrono::milliseconds kDrainEvery{50};
+/// What the test keeps of a node's output while it runs: the last lines, for a failure's
+/// message (the reads stop once a ChildProcess holds 16 MiB).
+constexpr std::size_t kKeptOutputBytes = std::size_t{1} << 20;
+/// Reads per node per drain: a node that prints faster than the test reads still lets
+/// the wait go on.
+constexpr int kDrainReadsMax = 64;
 
 constexpr const char* kSchema =
     "entity Ledger {\n"
@@ -179,6 +190,16 @@ class KillNine : public ::testing::Test {
     return out;
   }
   ChildProcess& process(const std::string& name) { return name == "n1" ? n1_ : name == "n2" ? n2_ : n3_; }
+  /// Reads what every running node printed so far, without waiting, keeping the last
+  /// kKeptOutputBytes of each.
+  void drain() {
+    for (const char* name : {"n1", "n2", "n3"}) {
+      ChildProcess& c = process(name);
+      for (int k = 0; k < kDrainReadsMax && c.pid > 0 && c.read_some(0); ++k) {
+      }
+      if (c.printed.size() > kKeptOutputBytes) c.printed.erase(0, c.printed.size() - kKeptOutputBytes);
+    }
+  }
   void launch(const std::string& name) { process(name) = ChildProcess::spawn(args(name), true); }
   void kill_nine(const std::string& name) {
     ChildProcess& c = process(name);
@@ -314,12 +335,19 @@ class KillNine : public ::testing::Test {
         std::this_thread::sleep_for(pause);
       }
     });
-    // Waits until `n` transactions were acknowledged in all, or the loader gave up.
+    // Waits until `n` transactions were acknowledged in all, or the loader gave up, at
+    // most kSilenceMs; reads the nodes' output meanwhile, every kDrainEvery.
     auto acknowledged_reach = [&](int n) {
-      std::unique_lock<std::mutex> lock(mu);
-      return progressed.wait_for(lock, std::chrono::milliseconds(kSilenceMs),
-                                 [&] { return acknowledged >= n || sent == entries; }) &&
-             acknowledged >= n;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kSilenceMs);
+      for (;;) {
+        drain();
+        std::unique_lock<std::mutex> lock(mu);
+        const auto slice = std::min(deadline, std::chrono::steady_clock::now() + kDrainEvery);
+        if (progressed.wait_until(lock, slice, [&] { return acknowledged >= n || sent == entries; })) {
+          return acknowledged >= n;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+      }
     };
     mgraph::testing::Prng rng(seed_);
     int target = 0;
@@ -336,6 +364,7 @@ class KillNine : public ::testing::Test {
       stop = true;
     }
     load.join();
+    drain();
     ASSERT_TRUE(recovered) << "acknowledged " << acknowledged << " of " << sent << " sent; the client's last failure: "
                            << client.failure() << "\n" << tails();
     // An entry is sent once: at most one of the three outcomes.

@@ -323,6 +323,28 @@ TEST_F(Log, EpochEventsLogAbortsSlowEpochsAndRecoveryProgress) {
                             p + "warn node=n1 event=slow_epoch epoch=5 ms=200.000 threshold_ms=100\n");
 }
 
+TEST_F(Log, EachRunOfTheLogAgainIsOneRecoveryNotALinePerEpoch) {
+  std::chrono::steady_clock::time_point now{};
+  EpochEvents events(0, 0, [&now] { return now; });  // a fresh log: no recovery at start
+  for (codec::Epoch e = 1; e <= 3; ++e) events.observe({e, true, false, 0.01, 1, ""});
+  // A node registered again: a new sequencer runs epochs 1..3 again, then takes epoch 4.
+  for (int restart = 0; restart < 2; ++restart) {
+    now += std::chrono::milliseconds(250);
+    for (codec::Epoch e = 1; e <= 3; ++e) events.observe({e, true, true, 0, 0, ""});
+    now += std::chrono::milliseconds(250);
+  }
+  events.observe({4, true, false, 0.01, 1, ""});
+  // Again, the last epoch cancelled (no outcome): the first new epoch ends the recovery.
+  events.observe({1, true, true, 0, 0, ""});
+  events.observe({2, true, true, 0, 0, ""});
+  events.observe({5, true, false, 0.01, 1, ""});
+  const std::string p = "2026-12-02T20:31:00.123Z ";
+  const std::string pair = p + "info node=n1 event=recovery_start last_epoch=3\n" + p +
+                           "info node=n1 event=recovery_done epochs=3 last_epoch=3 seconds=0.000\n";
+  EXPECT_EQ(out_.str(), pair + pair + p + "info node=n1 event=recovery_start last_epoch=4\n" + p +
+                            "info node=n1 event=recovery_done epochs=2 last_epoch=2 seconds=0.000\n");
+}
+
 TEST_F(Log, DrainingRefusesNewTransactionsAndCountsThoseInFlight) {
   NodeState state;
   ASSERT_TRUE(state.begin_transaction());
