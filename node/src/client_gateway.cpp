@@ -12,6 +12,13 @@ namespace {
 
 using Done = std::function<void(Result<session::BatchResult>)>;
 
+/// What a client is told while this node does not reach the coordinator's sequencer.
+Status not_ready() {
+  return Status(StatusCode::failed_precondition,
+                "the cluster is not ready: this node does not reach the coordinator's sequencer "
+                "yet (mgraphctl status shows the peers); try again");
+}
+
 /// A short-lived actor: sends one batch to the sequencer and hands the answer to `done`.
 /// Its state comes as spawn arguments: CAF 0.17 dereferences a null argument tuple for a
 /// function actor spawned without any (UBSan reports it).
@@ -119,9 +126,7 @@ void ClientGateway::transact(session::Batch batch, session::TxnId txn,
   const caf::actor sequencer = state_.sequencer();
   if (!sequencer) {
     observe(ClientRequestOutcome::not_ready);
-    done(Status(StatusCode::failed_precondition,
-                "the cluster is not ready: this node does not reach the coordinator's sequencer "
-                "yet (mgraphctl status shows the peers); try again"));
+    done(not_ready());
     return;
   }
   // The id travels in the batch's bytes: the sequencer logs it with the batch.
@@ -196,9 +201,7 @@ void ClientGateway::poll_effects(std::vector<std::string> effects, std::uint32_t
                                  std::function<void(Texts)> done) {
   const caf::actor sequencer = state_.sequencer();
   if (!sequencer) {
-    done(Status(StatusCode::failed_precondition,
-                "the cluster is not ready: this node does not reach the coordinator's sequencer "
-                "yet; try again"));
+    done(not_ready());
     return;
   }
   sys_.spawn(effects_request<std::vector<std::string>>, sequencer,
@@ -210,9 +213,7 @@ void ClientGateway::ack_effect(std::uint64_t field, std::uint64_t version,
                                std::function<void(Texts)> done) {
   const caf::actor sequencer = state_.sequencer();
   if (!sequencer) {
-    done(Status(StatusCode::failed_precondition,
-                "the cluster is not ready: this node does not reach the coordinator's sequencer "
-                "yet; try again"));
+    done(not_ready());
     return;
   }
   sys_.spawn(effects_request<std::string>, sequencer,

@@ -16,12 +16,14 @@
 #include <vector>
 
 #include "support/child_process.hpp"
+#include "support/node_processes.hpp"
 
 namespace mgraph::node {
 namespace {
 
 namespace fs = std::filesystem;
 using mgraph::testing::ChildProcess;
+using mgraph::testing::run_to_end;
 
 constexpr int kSilenceMs = 60'000;  ///< watchdog on every wait for a process
 
@@ -30,20 +32,6 @@ struct Token {
   std::string entry;  ///< the [[clients.token]] entry `mgraph token new` printed
 };
 
-/// Runs `args` (argv[0] a path); its exit code, what it printed (stderr too) in *printed;
-/// `input` on its stdin.
-int run(const std::vector<std::string>& args, std::string* printed, const std::string& input = "") {
-  ChildProcess c = ChildProcess::spawn(args, /*merge_stderr=*/true);
-  if (!input.empty()) {
-    const ssize_t wrote = ::write(c.in, input.data(), input.size());
-    EXPECT_EQ(wrote, static_cast<ssize_t>(input.size()));
-  }
-  ::close(c.in);
-  c.in = -1;
-  const int rc = c.finish(kSilenceMs);
-  *printed = c.printed;
-  return rc;
-}
 
 class ClientTokens : public ::testing::Test {
  protected:
@@ -79,7 +67,7 @@ class ClientTokens : public ::testing::Test {
 
   static Token new_token(const std::string& name, const std::string& role) {
     std::string printed;
-    EXPECT_EQ(run({MGRAPH_BINARY, "token", "new", "--name", name, "--role", role}, &printed), 0)
+    EXPECT_EQ(run_to_end({MGRAPH_BINARY, "token", "new", "--name", name, "--role", role}, &printed), 0)
         << printed;
     // std::regex is avoided: g++ 12 warns (maybe-uninitialized) inside it under the sanitizers.
     const std::string marker = "stored anywhere): ";
@@ -118,7 +106,7 @@ class ClientTokens : public ::testing::Test {
                              "127.0.0.1:" + std::to_string(port), "--script",
                              file("script.mgscript", script)});
     args.insert(args.end(), extra.begin(), extra.end());
-    return run(args, printed);
+    return run_to_end(args, printed);
   }
 
   void stop() {
@@ -135,25 +123,25 @@ TEST_F(ClientTokens, TokenHashPrintsTheDigestTokenNewPutInItsEntry) {
   const Token t = new_token("ci", "write");
   ASSERT_EQ(t.token.size(), 64u);
   std::string printed;
-  ASSERT_EQ(run({MGRAPH_BINARY, "token", "hash"}, &printed, t.token + "\n"), 0) << printed;
+  ASSERT_EQ(run_to_end({MGRAPH_BINARY, "token", "hash"}, &printed, t.token + "\n"), 0) << printed;
   EXPECT_EQ(t.entry, "[[clients.token]]\nname = \"ci\"\nrole = \"write\"\nsha256 = \"" +
                          printed.substr(0, 64) + "\"\n");
   // The two-block example of FIPS 180-2 and its SHA-256.
-  ASSERT_EQ(run({MGRAPH_BINARY, "token", "hash"}, &printed, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq\n"), 0);
+  ASSERT_EQ(run_to_end({MGRAPH_BINARY, "token", "hash"}, &printed, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq\n"), 0);
   EXPECT_EQ(printed, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1\n");
   EXPECT_NE(new_token("ci", "write").token, t.token);
   // Refused: a short token, a bad role or name.
-  EXPECT_EQ(run({MGRAPH_BINARY, "token", "hash"}, &printed, "short\n"), 2);
+  EXPECT_EQ(run_to_end({MGRAPH_BINARY, "token", "hash"}, &printed, "short\n"), 2);
   EXPECT_NE(printed.find("expected a token of at least 16 bytes on stdin (got 5)"),
             std::string::npos)
       << printed;
-  EXPECT_EQ(run({MGRAPH_BINARY, "token", "new", "--role", "root"}, &printed), 2);
+  EXPECT_EQ(run_to_end({MGRAPH_BINARY, "token", "new", "--role", "root"}, &printed), 2);
   EXPECT_NE(printed.find("--role root: expected read, write or admin"), std::string::npos);
-  EXPECT_EQ(run({MGRAPH_BINARY, "token", "new", "--name", "a b"}, &printed), 2);
+  EXPECT_EQ(run_to_end({MGRAPH_BINARY, "token", "new", "--name", "a b"}, &printed), 2);
   EXPECT_NE(printed.find("--name a b: expected 1 to 64 of"), std::string::npos);
   // A token no login can carry is a bad argument, before any connection.
   for (const char* command : {"eval", "bench"}) {
-    EXPECT_EQ(run({MGRAPH_BINARY, command, "--connect", "127.0.0.1:1", "--token",
+    EXPECT_EQ(run_to_end({MGRAPH_BINARY, command, "--connect", "127.0.0.1:1", "--token",
                    std::string(1025, 't')},
                   &printed),
               2)
@@ -207,7 +195,7 @@ TEST_F(ClientTokens, EachTokenActsWithItsRoleAndOthersAreRefusedWhileTheNodeGoes
 
   // A load needs a write token: refused at once with the read one.
   std::string bench;
-  EXPECT_EQ(run({"/usr/bin/env", "MGRAPH_TOKEN=" + reader.token, MGRAPH_BINARY, "bench",
+  EXPECT_EQ(run_to_end({"/usr/bin/env", "MGRAPH_TOKEN=" + reader.token, MGRAPH_BINARY, "bench",
                  "--connect", "127.0.0.1:" + std::to_string(port), "--clients", "1",
                  "--transactions", "2", "--warmup", "0", "--no-progress"},
                 &bench),
@@ -227,7 +215,7 @@ TEST_F(ClientTokens, EachTokenActsWithItsRoleAndOthersAreRefusedWhileTheNodeGoes
 TEST_F(ClientTokens, ANodeBeyondLoopbackWithoutTokensRefusesToStart) {
   const std::string path = config("host = \"0.0.0.0\"", "");
   std::string printed;
-  EXPECT_EQ(run({MGRAPHD_BINARY, "--config", path, "--node", "n1"}, &printed), 2) << printed;
+  EXPECT_EQ(run_to_end({MGRAPHD_BINARY, "--config", path, "--node", "n1"}, &printed), 2) << printed;
   // The log's start_failed line (node=n1) carries the reason.
   EXPECT_NE(printed.find("node=n1 event=start_failed exit_code=2 error=\"" + path +
                          ": node n1 would serve clients on 0.0.0.0, beyond this machine, to "

@@ -25,18 +25,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using mgraph::testing::ChildProcess;
+using mgraph::testing::run_to_end;
 
 constexpr int kSilenceMs = 60'000;  ///< watchdog on every wait for a process
 
-/// Runs `args`; its exit code, and what it printed on stdout (and stderr, after) in *printed.
-int run(const std::vector<std::string>& args, std::string* printed) {
-  ChildProcess c = ChildProcess::spawn(args, /*merge_stderr=*/true);
-  ::close(c.in);
-  c.in = -1;
-  const int rc = c.finish(kSilenceMs);
-  *printed = c.printed;
-  return rc;
-}
 
 std::vector<nlohmann::json> lines_of(const std::string& text) {
   std::vector<nlohmann::json> out;
@@ -84,7 +76,7 @@ class Effects : public ::testing::Test {
   }
 
   int eval(const std::string& script, std::string* printed) {
-    return run({MGRAPH_BINARY, "eval", "--connect", address(), "--script",
+    return run_to_end({MGRAPH_BINARY, "eval", "--connect", address(), "--script",
                 file("script.mgscript", script)},
                printed);
   }
@@ -93,14 +85,14 @@ class Effects : public ::testing::Test {
     std::vector<std::string> args{"/usr/bin/env", "-u", "MGRAPH_TOKEN", MGRAPH_BINARY, "effects",
                                   "consume", "--connect", address(), "Order.big", "--poll-ms", "20"};
     args.insert(args.end(), extra.begin(), extra.end());
-    return run(args, printed);
+    return run_to_end(args, printed);
   }
 
   nlohmann::json dlq(const std::vector<std::string>& words) {
     std::vector<std::string> args{MGRAPHCTL_BINARY, "--socket", admin_, "--json", "dlq"};
     args.insert(args.end(), words.begin(), words.end());
     std::string printed;
-    EXPECT_EQ(run(args, &printed), 0) << printed;
+    EXPECT_EQ(run_to_end(args, &printed), 0) << printed;
     return nlohmann::json::parse(printed, nullptr, false);
   }
 
@@ -135,7 +127,7 @@ TEST_F(Effects, AConsumerGetsTheDeliveryAndAcksItAndASecondConsumerGetsNothingMo
   EXPECT_NE(out.find("\"value\":false"), std::string::npos) << out;
   EXPECT_EQ(dlq({"list"})["dead_letters"], nlohmann::json::array());
   // Bad arguments are named.
-  EXPECT_EQ(run({MGRAPH_BINARY, "effects", "consume", "--connect", address(), "big"}, &out), 2);
+  EXPECT_EQ(run_to_end({MGRAPH_BINARY, "effects", "consume", "--connect", address(), "big"}, &out), 2);
   EXPECT_NE(out.find("'big' is no effect name (Entity.effect)"), std::string::npos) << out;
 }
 
@@ -169,7 +161,7 @@ TEST_F(Effects, AnUnackedDeliveryComesAgainAfterItsPauseThenIsADeadLetterThatRet
   EXPECT_EQ(dlq({"list"})["dead_letters"], nlohmann::json::array());
   // A key that is no dead letter is an error naming it (exit code 1).
   std::string printed;
-  EXPECT_EQ(run({MGRAPHCTL_BINARY, "--socket", admin_, "dlq", "drop", key}, &printed), 1);
+  EXPECT_EQ(run_to_end({MGRAPHCTL_BINARY, "--socket", admin_, "dlq", "drop", key}, &printed), 1);
   EXPECT_NE(printed.find("no dead letter " + key), std::string::npos) << printed;
 }
 

@@ -22,18 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using mgraph::testing::ChildProcess;
+using mgraph::testing::run_to_end;
 
 constexpr int kSilenceMs = 60'000;  ///< watchdog on every wait for a process
 
-/// Runs `args`; its exit code, what it printed (stderr too) in *printed.
-int run(const std::vector<std::string>& args, std::string* printed) {
-  ChildProcess c = ChildProcess::spawn(args, /*merge_stderr=*/true);
-  ::close(c.in);
-  c.in = -1;
-  const int rc = c.finish(kSilenceMs);
-  *printed = c.printed;
-  return rc;
-}
 
 /// The port a node printed before `what` ("(peers)" or "(clients)"); 0 if it did not.
 int port_of(ChildProcess& c, const std::string& what) {
@@ -61,7 +53,7 @@ class PeerTls : public ::testing::Test {
                                   (dir_ / dir).string()};
     args.insert(args.end(), nodes.begin(), nodes.end());
     std::string printed;
-    const int rc = run(args, &printed);
+    const int rc = run_to_end(args, &printed);
     EXPECT_EQ(rc, 0) << printed;
     return rc == 0;
   }
@@ -93,7 +85,7 @@ class PeerTls : public ::testing::Test {
     const std::string script = (dir_ / "w.mgscript").string();
     std::ofstream(script) << "create Order o discount=0.25\ncommit\nget o.discount\n";
     std::string out;
-    EXPECT_EQ(run({MGRAPH_BINARY, "eval", "--connect", "127.0.0.1:" + std::to_string(client),
+    EXPECT_EQ(run_to_end({MGRAPH_BINARY, "eval", "--connect", "127.0.0.1:" + std::to_string(client),
                    "--script", script},
                   &out),
               0)
@@ -144,7 +136,7 @@ TEST_F(PeerTls, NodesSignedByTheClusterCaLinkOverTlsAndOthersCannotJoin) {
   ASSERT_NE(client, 0) << n2_.printed;
   expect_served(client);
   std::string status;
-  ASSERT_EQ(run({MGRAPHCTL_BINARY, "--socket", admin, "--json", "status"}, &status), 0) << status;
+  ASSERT_EQ(run_to_end({MGRAPHCTL_BINARY, "--socket", admin, "--json", "status"}, &status), 0) << status;
   EXPECT_NE(status.find("\"peer_tls\":true"), std::string::npos) << status;
   for (ChildProcess* c : {&n2_, &n1_}) {
     ::kill(c->pid, SIGTERM);
@@ -157,12 +149,12 @@ TEST_F(PeerTls, BadTlsFilesAreRefusedNamingTheFile) {
   ASSERT_TRUE(make_certs("certs", {"n1"}));
   std::string printed;
   const std::string missing = config("missing.toml", tls_table("certs/nope.crt", "certs"));
-  EXPECT_EQ(run({MGRAPHD_BINARY, "--config", missing, "--node", "n1"}, &printed), 2) << printed;
+  EXPECT_EQ(run_to_end({MGRAPHD_BINARY, "--config", missing, "--node", "n1"}, &printed), 2) << printed;
   EXPECT_NE(printed.find("tls.ca " + (dir_ / "certs/nope.crt").string()), std::string::npos)
       << printed;
   // n2 has no certificate of its own.
   const std::string no_cert = config("no_cert.toml", tls_table("certs/ca.crt", "certs"));
-  EXPECT_EQ(run({MGRAPHD_BINARY, "--config", no_cert, "--node", "n2", "--peer", "n1=127.0.0.1:1"},
+  EXPECT_EQ(run_to_end({MGRAPHD_BINARY, "--config", no_cert, "--node", "n2", "--peer", "n1=127.0.0.1:1"},
                 &printed),
             2)
       << printed;

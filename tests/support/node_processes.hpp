@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "support/child_process.hpp"
 
@@ -68,6 +69,22 @@ inline void kill_all(std::initializer_list<ChildProcess*> processes, int silence
     c->finish(silence_ms);
     c->pid = -1;
   }
+}
+
+/// Runs `args` (argv[0] a path) with `input` on its stdin, to its end: its exit code (-1
+/// when it went silent for `silence_ms`, or `input` could not be written whole), and what
+/// it printed, stderr too, in *printed.
+inline int run_to_end(const std::vector<std::string>& args, std::string* printed,
+                      const std::string& input = "", int silence_ms = 60'000) {
+  ChildProcess c = ChildProcess::spawn(args, /*merge_stderr=*/true);
+  const bool wrote =
+      input.empty() || ::write(c.in, input.data(), input.size()) == static_cast<ssize_t>(input.size());
+  ::close(c.in);
+  c.in = -1;
+  const int rc = c.finish(silence_ms);
+  *printed = c.printed;
+  if (!wrote) *printed += "\n(its standard input could not be written whole)\n";
+  return wrote ? rc : -1;
 }
 
 }  // namespace mgraph::testing
