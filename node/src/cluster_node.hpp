@@ -63,6 +63,7 @@ struct CoordinatorSetup {
   /// Given every epoch's outcome by the sequencer (on its thread); may be empty.
   actors::EpochObserver observe;
   actors::SequencerOptions sequencer;
+  actors::DriverOptions driver;
 };
 
 /// The node actor every node publishes. `partitions`: this node's partition actors, in the
