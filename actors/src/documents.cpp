@@ -281,6 +281,10 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
   struct Checkpoints {
     codec::Epoch last_run = 0;
     codec::Epoch last_taken = 0;
+    /// The last two checkpoints the sequencer logged (or restored): the partitions keep
+    /// every checkpoint from the older on, since the log may run on from either.
+    codec::Epoch logged_before = 0;
+    codec::Epoch logged_last = 0;
     std::uint64_t since = 0;
     codec::Epoch replayed_last = 0;
     /// An epoch was cut short by an unavailable partition since the last restore: the
@@ -297,7 +301,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
                     "restored: they may differ from the log until it runs again");
     }
     std::uint64_t bytes = 0;
-    if (Status s = documents->checkpoint(ckpt->last_run, ckpt->last_taken, &bytes); !s.is_ok()) return s;
+    if (Status s = documents->checkpoint(ckpt->last_run, ckpt->logged_before, &bytes); !s.is_ok()) return s;
     ckpt->last_taken = ckpt->last_run;
     ckpt->since = 0;
     return bytes;
@@ -412,8 +416,13 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                                                   : caf::sec::invalid_argument,
                                  s.message());
         }
-        *ckpt = Checkpoints{epoch, epoch, 0, replayed_last, false};
+        *ckpt = Checkpoints{epoch, epoch, epoch, epoch, 0, replayed_last, false};
         return true;
+      },
+      [ckpt](checkpoint_logged_atom, codec::Epoch epoch) {
+        if (epoch <= ckpt->logged_last) return;
+        ckpt->logged_before = ckpt->logged_last;
+        ckpt->logged_last = epoch;
       },
       [ckpt, take](checkpoint_atom) -> caf::result<codec::Epoch, std::uint64_t> {
         if (ckpt->last_run == 0) {
@@ -503,6 +512,16 @@ class SeenTxns {
     it->second.doubt = e;
     it->second.final_doubt = true;
     forget_oldest();
+  }
+  /// Every send waiting for a logged transaction's answer gets `e`: the log will not run
+  /// (the partitions could not be restored). They stay seen, in doubt, never run anew.
+  void doubt_waiting(const caf::error& e) {
+    for (auto& [id, seen] : seen_) {
+      if (seen.answer || seen.waiting.empty()) continue;
+      for (caf::response_promise& rp : seen.waiting) rp.deliver(e);
+      seen.waiting.clear();
+      if (!seen.doubt) seen.doubt = e;
+    }
   }
   /// No outcome to remember (the log failed, the driver is gone): the waiting clients get
   /// the error, and a later send runs the batch.
@@ -869,13 +888,15 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   };
   // Checkpoints (docs/CLUSTER.md, "Checkpoints"): the last one logged, and logging one.
   auto last_mark = std::make_shared<codec::Epoch>(marks->empty() ? 0 : marks->back().epoch);
-  auto log_mark = [log, epoch, effects, last_mark, txns](codec::Epoch e, std::uint64_t bytes) -> Status {
+  auto log_mark = [self, driver, log, epoch, effects, last_mark, txns](codec::Epoch e, std::uint64_t bytes) -> Status {
     Result<std::string> entry = codec::encode_epoch_checkpoint(codec::EpochCheckpoint{
         e, bytes, effects->deliveries().owed(),
         txns->recent_answers(kCheckpointAnswersMax, kCheckpointAnswerBytesMax)});
     Status logged = entry.is_ok() ? log->append(*epoch + 1, *entry) : entry.status();
     if (!logged.is_ok()) return Status(logged.code(), "cannot log the checkpoint of epoch " + std::to_string(e) + ": " + logged.message());
     ++*epoch;
+    // From now on the partitions may forget the checkpoints before the one logged before.
+    self->send(driver, checkpoint_logged_atom::value, e);
     // The checkpoint before this one stays restorable (a partition may lack this one):
     // the log keeps what follows it.
     const codec::Epoch keep_after = *last_mark;
@@ -890,6 +911,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   // It calls itself through `weak` (held by the behavior below: a strong capture would be a
   // cycle).
   *restore = [self, driver, marks, first_logged, replayed_last, run_log, queue, effects, now, txns,
+              restored = options.restored,
               weak = std::weak_ptr<std::function<void(std::size_t, std::string)>>(restore)](
                  std::size_t left, std::string why_not) {
     // A checkpoint is usable if the log still holds every entry after it.
@@ -905,7 +927,8 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     }
     self->request(driver, caf::infinite, restore_atom::value, at, replayed_last)
         .then(
-            [self, marks, left, at, run_log, queue, effects, now, txns](bool) {
+            [self, marks, left, at, run_log, queue, effects, now, txns, restored, replayed_last](bool) {
+              if (restored) restored(at, replayed_last);
               if (left > 0) {
                 effects->restore((*marks)[left - 1].owed, now());
                 for (const auto& [id, answer] : (*marks)[left - 1].answers) {
@@ -928,6 +951,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                 queue->refusing = "unavailable: the partitions could not be restored (" + why +
                                   "); the cluster waits for the node to come back";
                 const caf::error refused = caf::make_error(caf::sec::runtime_error, queue->refusing);
+                txns->doubt_waiting(refused);
                 for (Pending& p : queue->pending) {
                   txns->fail(p.txn, refused);
                   p.rp.deliver(refused);

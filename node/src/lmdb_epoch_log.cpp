@@ -36,7 +36,10 @@ Status LmdbEpochLog::append_group(const std::vector<std::pair<codec::Epoch, std:
 }
 
 Status LmdbEpochLog::replay(const std::function<Status(codec::Epoch, std::string_view)>& f) {
-  persistence::LogCursor cursor = store_->log_cursor(0);
+  // From the first entry compaction kept (the sequencer restores the partitions from a
+  // checkpoint recorded after it).
+  const std::uint64_t bound = store_->info().log_compacted_before;
+  persistence::LogCursor cursor = store_->log_cursor(bound > 0 ? bound - 1 : 0);
   // One entry per iteration; the log is finite.
   for (;;) {
     Result<const persistence::LogEntry*> next = cursor.next();

@@ -74,6 +74,24 @@ Result<nlohmann::json> inspect(caf::actor_system& sys, const caf::actor& partiti
   return out;
 }
 
+/// The sequencer's options from the configuration; it logs where each start restored from.
+actors::SequencerOptions sequencer_options(const ClusterConfig& config) {
+  actors::SequencerOptions options;
+  options.batching = {config.batch_transactions_max, config.batch_bytes_max};
+  options.restored = [](codec::Epoch checkpoint, codec::Epoch log_last) {
+    log::info("partitions_restored", {{"checkpoint_epoch", checkpoint}, {"log_last_epoch", log_last}});
+  };
+  return options;
+}
+
+/// An actor's error as its reason alone when it carries one text (CAF renders the
+/// category and code around it).
+std::string reason_of(caf::actor_system& sys, const caf::error& e) {
+  const caf::message& context = e.context();
+  if (context.size() == 1 && context.match_element<std::string>(0)) return context.get_as<std::string>(0);
+  return sys.render(e);
+}
+
 /// mgraphctl checkpoint: asks the sequencer (actors/documents.hpp) from the admin socket's
 /// thread; every partition writes its image meanwhile, so it may take a while.
 Result<nlohmann::ordered_json> checkpoint(caf::actor_system& sys, const caf::actor& sequencer) {
@@ -93,7 +111,7 @@ Result<nlohmann::ordered_json> checkpoint(caf::actor_system& sys, const caf::act
               out = std::move(j);
             }
           },
-          [&](caf::error& e) { out = Status(StatusCode::failed_precondition, sys.render(e)); });
+          [&](caf::error& e) { out = Status(StatusCode::failed_precondition, reason_of(sys, e)); });
   return out;
 }
 
@@ -358,9 +376,7 @@ int run_service(const ServiceOptions& o) {
   const caf::actor node =
       sys.spawn(node_actor, id, &state, partitions,
                 CoordinatorSetup{std::move(placement), partition_count, log.get(), observe,
-                                 actors::SequencerOptions{{o.config.batch_transactions_max,
-                                                           o.config.batch_bytes_max}},
-                                 actors::DriverOptions{o.config.checkpoint_every}});
+                                 sequencer_options(o.config), actors::DriverOptions{o.config.checkpoint_every}});
   // Whatever way this returns, the node's actors stop first (the actor system's
   // destructor waits for them), and `state` lets go of the sequencer: a handle outliving
   // the actor system would keep the documents' driver, a detached actor, from ending.

@@ -864,7 +864,7 @@ TEST_F(Documents, TheBatchingBoundsLimitWhatSharesAnEpoch) {
     std::vector<EpochOutcome> seen;
     ActorCluster cluster(
         sys, schema, &log, [&](const EpochOutcome& o) { seen.push_back(o); }, 1,
-        SequencerOptions{b.batching});
+        SequencerOptions{b.batching, system_steady_clock(), {}});
     ASSERT_TRUE(cluster.raw(setup).is_ok());
     const std::vector<Result<std::string>> answers =
         cluster.raw_all({txn(1), txn(2), txn(3), txn(4), txn(5), txn(6), txn(7)});

@@ -24,6 +24,8 @@
 
 #include <gtest/gtest.h>
 
+#include "mgraph/persistence/store.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -60,6 +62,9 @@ constexpr std::chrono::milliseconds kCallTimeout{20'000};
 constexpr int kBetweenKillsMax = 6;
 /// The cluster's peer_timeout_ms: a stopped node is lost after it.
 constexpr std::chrono::milliseconds kPeerTimeout{1000};
+/// Epochs between checkpoints: a few per round of the test, so that most restarts restore
+/// the partitions from a checkpoint and run a short log after it.
+constexpr int kCheckpointEvery = 7;
 /// Gets in one batch when the ledger is read back.
 constexpr int kReadsPerBatch = 100;
 /// How long a client sends a batch again while its answer is lost: far beyond a restart.
@@ -156,7 +161,8 @@ class KillNine : public ::testing::Test {
     ASSERT_GT(peer_port_, 0);
     // n1 coordinates and hosts partition 0, n2 partitions 1 and 2, n3 partition 3.
     std::ofstream(dir_ / "cluster.toml")
-        << "[cluster]\nschema = \"schema.mgs\"\npartitions = 4\npeer_timeout_ms = " << kPeerTimeout.count() << "\n\n"
+        << "[cluster]\nschema = \"schema.mgs\"\npartitions = 4\npeer_timeout_ms = " << kPeerTimeout.count()
+        << "\ncheckpoint_every = " << kCheckpointEvery << "\n\n"
         << "[[node]]\nname = \"n1\"\nport = " << peer_port_ << "\ncoordinator = true\npartitions = [0]\n\n"
         << "[[node]]\nname = \"n2\"\npartitions = [1, 2]\n\n"
         << "[[node]]\nname = \"n3\"\npartitions = [3]\n";
@@ -170,11 +176,9 @@ class KillNine : public ::testing::Test {
 
   std::vector<std::string> args(const std::string& name) const {
     std::vector<std::string> a{MGRAPHD_BINARY, "--config", (dir_ / "cluster.toml").string(), "--node", name};
-    if (name == "n1") {
-      a.insert(a.end(), {"--data", (dir_ / "n1.data").string()});
-    } else {
-      a.insert(a.end(), {"--peer", "n1=127.0.0.1:" + std::to_string(peer_port_)});
-    }
+    // Every node keeps its partitions' checkpoints; n1 also the epoch log.
+    a.insert(a.end(), {"--data", (dir_ / (name + ".data")).string()});
+    if (name != "n1") a.insert(a.end(), {"--peer", "n1=127.0.0.1:" + std::to_string(peer_port_)});
     return a;
   }
   /// The last lines each node printed, for a failure's message.
@@ -380,6 +384,20 @@ class KillNine : public ::testing::Test {
     ASSERT_GT(again, 0) << n1_.printed << n2_.printed << n3_.printed;
     Client reread(again, client);
     EXPECT_EQ(read_back_checked(reread, entries), marked);
+
+    // The restarts went through checkpoints: every node holds its partitions' images.
+    for (const char* name : {"n3", "n2", "n1"}) kill_nine(name);
+    const std::pair<const char*, std::uint32_t> hosted[] = {{"n1", 0}, {"n2", 1}, {"n2", 2}, {"n3", 3}};
+    for (const auto& [name, partition] : hosted) {
+      mgraph::persistence::StoreOptions options;
+      options.checkpoints_only = true;
+      options.create_if_missing = false;
+      auto store = mgraph::persistence::Store::open((dir_ / (std::string(name) + ".data") / "partitions").string(), options);
+      ASSERT_TRUE(store.is_ok()) << store.status().message();
+      auto newest = (*store)->newest_checkpoint("partition/" + std::to_string(partition));
+      ASSERT_TRUE(newest.is_ok()) << newest.status().message();
+      EXPECT_TRUE(newest->has_value()) << name << " holds no checkpoint of partition " << partition;
+    }
   }
 
   fs::path dir_;

@@ -53,6 +53,7 @@ using dead_letters_atom = caf::atom_constant<caf::atom("mg_dlq")>;
 using restore_atom = caf::atom_constant<caf::atom("mg_restore")>;
 using checkpoint_atom = caf::atom_constant<caf::atom("mg_ckpt")>;
 using checkpointed_atom = caf::atom_constant<caf::atom("mg_ckpted")>;
+using checkpoint_logged_atom = caf::atom_constant<caf::atom("mg_ckptlg")>;
 
 /// Whether a batch must be logged: it can change the documents or the revision history.
 /// Such a batch is an epoch: the sequencer numbers it.
@@ -181,8 +182,8 @@ class ActorPartitions final : public PartitionSet {
 /// error (not_found: a partition has no such checkpoint; io_error: one is unavailable).
 /// Every `checkpoint_every` epochs it runs after `replayed_last`, and on (checkpoint_atom),
 /// it makes every partition store its documents as a checkpoint of the last epoch it ran,
-/// keeping the checkpoint restored or taken before (the sequencer's log may still need
-/// it); the first is reported as (checkpointed_atom, epoch, image bytes) to the
+/// keeping every checkpoint from the one before the last the sequencer logged on
+/// ((checkpoint_logged_atom, epoch) tells it; the log runs on from either); the first is reported as (checkpointed_atom, epoch, image bytes) to the
 /// sequencer, the second answered with (epoch, image bytes) or an error.
 struct DriverOptions {
   /// Epochs between checkpoints (0: only when asked).
@@ -213,6 +214,9 @@ inline SteadyClock system_steady_clock() {
 struct SequencerOptions {
   BatchingOptions batching;
   SteadyClock now = system_steady_clock();
+  /// Called once the partitions are restored, before the log after the checkpoint runs:
+  /// the checkpoint's epoch (0: none, the whole log runs) and the log's last epoch.
+  std::function<void(codec::Epoch checkpoint, codec::Epoch log_last)> restored;
 };
 /// Requests the sequencer has at the driver at most: one epoch running, the next logged
 /// and waiting (its log write overlapped the running one); batches that arrive meanwhile
