@@ -63,6 +63,9 @@ struct CoordinatorSetup {
   /// Given every epoch's outcome by the sequencer (on its thread); may be empty.
   actors::EpochObserver observe;
   actors::SequencerOptions sequencer;
+  /// Where the driver counts its requests to the partitions (sized for every partition);
+  /// may be null.
+  std::shared_ptr<actors::PartitionTraffic> traffic = nullptr;
 };
 
 /// The node actor every node publishes. `partitions`: this node's partition actors, in the
