@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mgraph/codec/partition_codec.hpp"
+#include "mgraph/graph/json.hpp"
 #include "mgraph/codec/session_codec.hpp"
 #include "mgraph/session/effect_delivery.hpp"
 #include "mgraph/session/merge.hpp"
@@ -124,6 +125,11 @@ Status MemoryEpochLog::replay(const std::function<Status(codec::Epoch, std::stri
 }
 
 Result<codec::Epoch> MemoryEpochLog::last() { return epochs_.empty() ? 0 : epochs_.back().first; }
+
+Status MemoryEpochLog::compact(codec::Epoch before) {
+  std::erase_if(epochs_, [before](const auto& entry) { return entry.first < before; });
+  return Status::ok();
+}
 
 // ---- Actors ----
 
@@ -329,21 +335,68 @@ std::string report_bytes(codec::EffectReport& report, bool committed) {
 
 caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                      std::shared_ptr<PartitionedDocuments> documents,
-                                     SchemaInfo schema) {
-  // The sequencer runs its log from the start: the partitions must hold nothing before.
-  if (Status s = documents->reset(); !s.is_ok()) {
-    self->quit(caf::make_error(caf::sec::runtime_error, "the partitions cannot be emptied: " + s.message()));
-    return {};
-  }
+                                     SchemaInfo schema, DriverOptions options) {
   // Where outcomes of epochs go (none until a sequencer asks). Weak: the sequencer holds
   // this actor, and a detached actor that a cycle keeps alive would hold up the actor
   // system's shutdown.
   auto reporter = std::make_shared<caf::actor_addr>();
+  // Checkpoints: the epoch last run, the last checkpoint restored or taken (kept by the
+  // next: the log may need it until the next one is logged), epochs run since, and the
+  // last epoch run again from the log (none of those is checkpointed by itself: the
+  // partitions' stores may hold checkpoints of them from before a restart).
+  struct Checkpoints {
+    codec::Epoch last_run = 0;
+    codec::Epoch last_taken = 0;
+    std::uint64_t since = 0;
+    codec::Epoch replayed_last = 0;
+    /// An epoch was cut short by an unavailable partition since the last restore: the
+    /// partitions may hold what the log does not until they are restored, so no
+    /// checkpoint of them is taken.
+    bool cut = false;
+  };
+  auto ckpt = std::make_shared<Checkpoints>();
+  // Takes a checkpoint of the epoch last run; its image bytes, or why not.
+  auto take = [documents, ckpt]() -> Result<std::uint64_t> {
+    if (ckpt->cut) {
+      return Status(StatusCode::failed_precondition,
+                    "a partition was unavailable during an epoch since the partitions were last "
+                    "restored: they may differ from the log until it runs again");
+    }
+    std::uint64_t bytes = 0;
+    if (Status s = documents->checkpoint(ckpt->last_run, ckpt->last_taken, &bytes); !s.is_ok()) return s;
+    ckpt->last_taken = ckpt->last_run;
+    ckpt->since = 0;
+    return bytes;
+  };
+  // After an epoch that changed documents.
+  auto ran = [ckpt](codec::Epoch epoch, const std::vector<session::BatchResult>& results) {
+    ckpt->last_run = epoch;
+    ++ckpt->since;
+    for (const session::BatchResult& r : results) ckpt->cut |= cut_short(r).has_value();
+  };
+  // Before the next batch runs, a checkpoint of the epoch last run when one is due: taken
+  // here, not at the end of that epoch, so that the sequencer has the epoch's answers and
+  // outcome when it hears of the checkpoint (the answer goes when its handler returns).
+  auto checkpoint_if_due = [self, ckpt, take, reporter, every = options.checkpoint_every] {
+    if (every == 0 || ckpt->since < every || ckpt->last_run <= ckpt->replayed_last ||
+        ckpt->last_run == ckpt->last_taken) {
+      return;
+    }
+    const codec::Epoch epoch = ckpt->last_run;
+    Result<std::uint64_t> bytes = take();
+    // A failed checkpoint is tried again before the next batch; the log keeps what the
+    // partitions would need meanwhile.
+    if (!bytes.is_ok()) return;
+    if (auto to = caf::actor_cast<caf::actor>(*reporter)) {
+      self->send(to, checkpointed_atom::value, epoch, *bytes);
+    }
+  };
   return {
-      [self, documents, reporter](apply_atom, codec::Epoch epoch,
+      [self, documents, reporter, ran, checkpoint_if_due](apply_atom, codec::Epoch epoch,
                                   const std::string& bytes) -> caf::result<std::string> {
         Result<session::Batch> batch = codec::decode_batch(bytes);
         if (!batch.is_ok()) return bad_request(batch.status());
+        checkpoint_if_due();
         bool committed = false;
         (void)documents->take_phases();  // what a batch that read only left
         session::BatchResult results = documents->run(*batch, &committed);
@@ -361,14 +414,16 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                                            std::span(&results, 1))),
                      phase_seconds(documents->take_phases()));
         }
+        if (changes_documents(*batch)) ran(epoch, {results});
         Result<std::string> answer = codec::encode_batch_result(results);
         if (!answer.is_ok()) return bad_request(answer.status());
         return std::move(answer).value();
       },
-      [self, documents, reporter](apply_group_atom, codec::Epoch epoch,
+      [self, documents, reporter, ran, checkpoint_if_due](apply_group_atom, codec::Epoch epoch,
                                   const std::string& bytes) -> caf::result<std::vector<std::string>> {
         Result<std::vector<std::string>> raw = codec::decode_batch_group(bytes);
         if (!raw.is_ok()) return bad_request(raw.status());
+        checkpoint_if_due();
         std::vector<session::Batch> batches;
         for (const std::string& b : *raw) {
           Result<session::Batch> batch = codec::decode_batch(b);
@@ -414,6 +469,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
                      static_cast<std::uint8_t>(abort_class(committed, batches, results)),
                      phase_seconds(documents->take_phases()));
         }
+        ran(epoch, results);
         std::vector<std::string> answers;
         for (const session::BatchResult& r : results) {
           Result<std::string> answer = codec::encode_batch_result(r);
@@ -423,6 +479,27 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         return answers;
       },
       [reporter](report_atom, const caf::actor& to) { *reporter = to.address(); },
+      [documents, ckpt](restore_atom, codec::Epoch epoch, codec::Epoch replayed_last) -> caf::result<bool> {
+        if (Status s = documents->restore(epoch); !s.is_ok()) {
+          return caf::make_error(s.code() == StatusCode::io_error ? caf::sec::request_receiver_down
+                                                                  : caf::sec::invalid_argument,
+                                 s.message());
+        }
+        *ckpt = Checkpoints{epoch, epoch, 0, replayed_last, false};
+        return true;
+      },
+      [ckpt, take](checkpoint_atom) -> caf::result<codec::Epoch, std::uint64_t> {
+        if (ckpt->last_run == 0) {
+          return caf::make_error(caf::sec::invalid_argument, "no epoch has run yet: nothing to checkpoint");
+        }
+        if (ckpt->last_run == ckpt->last_taken) {
+          return caf::make_error(caf::sec::invalid_argument,
+                                 "epoch " + std::to_string(ckpt->last_run) + " is checkpointed already");
+        }
+        Result<std::uint64_t> bytes = take();
+        if (!bytes.is_ok()) return caf::make_error(caf::sec::runtime_error, bytes.status().message());
+        return caf::result<codec::Epoch, std::uint64_t>(ckpt->last_run, *bytes);
+      },
       [schema](schema_atom) {
         return caf::make_message(schema.name, schema.source, schema.fingerprint);
       },
@@ -471,6 +548,35 @@ class SeenTxns {
     it->second.waiting.clear();
     it->second.doubt = e;
   }
+  /// The answers of the last transactions answered, oldest first: at most `count` of them
+  /// and about `bytes` bytes.
+  std::vector<std::pair<session::TxnId, std::string>> recent_answers(std::size_t count,
+                                                                     std::size_t bytes) const {
+    std::vector<std::pair<session::TxnId, std::string>> out;
+    std::size_t taken = 0;
+    for (auto it = order_.rbegin(); it != order_.rend() && out.size() < count; ++it) {
+      const auto found = seen_.find(*it);
+      if (found == seen_.end() || !found->second.answer) continue;
+      if (taken + found->second.answer->size() > bytes) break;
+      taken += found->second.answer->size();
+      out.emplace_back(*it, *found->second.answer);
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+  /// A logged transaction that ran before the checkpoint the partitions were restored
+  /// from, and whose answer the checkpoint did not keep: it is not run again, so its answer
+  /// is not known; every send of it gets `e`, until it is forgotten like an answered one.
+  void ran_before_checkpoint(const session::TxnId& id, const caf::error& e) {
+    start(id);
+    auto it = seen_.find(id);
+    if (it == seen_.end() || it->second.answer) return;  // answered: the checkpoint kept it
+    for (caf::response_promise& rp : it->second.waiting) rp.deliver(e);
+    it->second.waiting.clear();
+    it->second.doubt = e;
+    it->second.final_doubt = true;
+    forget_oldest();
+  }
   /// No outcome to remember (the log failed, the driver is gone): the waiting clients get
   /// the error, and a later send runs the batch.
   void fail(const session::TxnId& id, const caf::error& e) {
@@ -484,6 +590,7 @@ class SeenTxns {
   struct Seen {
     std::optional<std::string> answer;
     std::optional<caf::error> doubt;  ///< doubt(): the answer every send gets for now
+    bool final_doubt = false;         ///< ran_before_checkpoint(): forgotten in its turn
     std::vector<caf::response_promise> waiting;
   };
   void forget_oldest() {
@@ -491,8 +598,8 @@ class SeenTxns {
     while (!order_.empty() && (order_.size() > kTxnsRemembered || answer_bytes_ > kTxnAnswerBytesRemembered)) {
       auto it = seen_.find(order_.front());
       if (it != seen_.end()) {
-        if (!it->second.answer) return;  // still running or in doubt: kept
-        answer_bytes_ -= it->second.answer->size();
+        if (!it->second.answer && !it->second.final_doubt) return;  // still running or in doubt: kept
+        if (it->second.answer) answer_bytes_ -= it->second.answer->size();
         seen_.erase(it);
       }
       order_.pop_front();
@@ -553,25 +660,87 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   auto bad = [](codec::Epoch e, const Status& s) {
     return Status(s.code(), "epoch " + std::to_string(e) + ": " + s.message());
   };
-  // The epochs cancelled after they were logged (they did not run: a partition was
-  // unavailable), known before any runs again: a cancellation comes after its epoch.
-  // Each with the merged epoch's batches that did not run (none listed: the whole epoch).
+  // What the log holds, read once before anything runs: its first entry, the epochs
+  // cancelled after they were logged (they did not run: a partition was unavailable),
+  // each with the merged epoch's batches that did not run (none listed: the whole epoch),
+  // and the checkpoints of every partition it records (the last few, oldest first).
+  codec::Epoch first_logged = 0;
   std::map<codec::Epoch, std::vector<std::uint32_t>> cancelled;
-  Status replayed = log->replay([&](codec::Epoch e, std::string_view bytes) {
+  auto marks = std::make_shared<std::vector<codec::EpochCheckpoint>>();
+  Status scanned = log->replay([&](codec::Epoch e, std::string_view bytes) {
+    if (first_logged == 0) first_logged = e;
+    *epoch = e;  // a cancellation or a checkpoint's entry keeps its number
+    if (codec::is_epoch_checkpoint(bytes)) {
+      Result<codec::EpochCheckpoint> c = codec::decode_epoch_checkpoint(bytes);
+      if (!c.is_ok()) return bad(e, c.status());
+      marks->push_back(std::move(c).value());
+      if (marks->size() > kCheckpointsTried) marks->erase(marks->begin());
+      return Status::ok();
+    }
     if (!codec::is_epoch_cancel(bytes)) return Status::ok();
     Result<codec::EpochCancel> c = codec::decode_epoch_cancel(bytes);
     if (!c.is_ok()) return bad(e, c.status());
     cancelled[c->epoch] = std::move(c->members);
     return Status::ok();
   });
-  // The logged epochs first, in order: the driver handles them before any client's.
-  if (replayed.is_ok()) replayed = log->replay([&](codec::Epoch e, std::string_view bytes) {
-    *epoch = e;  // a cancellation or a cancelled epoch keeps its number
+  if (!scanned.is_ok()) {
+    self->quit(caf::make_error(caf::sec::runtime_error, "epoch log: " + scanned.message()));
+    return {};
+  }
+  const codec::Epoch replayed_last = *epoch;
+  // Every logged transaction is known before any client's message is taken: one sent
+  // again while the partitions are restored waits for its answer from the log, instead
+  // of running as a new one.
+  auto ids_of = [](std::string_view bytes) -> Result<std::vector<session::TxnId>> {
+    if (!codec::is_batch_group(bytes)) return std::vector<session::TxnId>{txn_of(bytes)};
+    Result<std::vector<std::string>> group = codec::decode_batch_group(bytes);
+    if (!group.is_ok()) return group.status();
+    std::vector<session::TxnId> ids;
+    for (const std::string& b : *group) ids.push_back(txn_of(b));
+    return ids;
+  };
+  scanned = log->replay([&](codec::Epoch e, std::string_view bytes) {
     const auto cancel = cancelled.find(e);
-    if (codec::is_epoch_cancel(bytes) || (cancel != cancelled.end() && cancel->second.empty())) {
+    if (codec::is_epoch_cancel(bytes) || codec::is_epoch_checkpoint(bytes) ||
+        (cancel != cancelled.end() && cancel->second.empty())) {
+      return Status::ok();
+    }
+    Result<std::vector<session::TxnId>> ids = ids_of(bytes);
+    if (!ids.is_ok()) return bad(e, ids.status());
+    for (std::uint32_t k = 0; k < ids->size(); ++k) {
+      // A cancelled member of a group is forgotten: sent again, it runs.
+      if (cancel != cancelled.end() && std::binary_search(cancel->second.begin(), cancel->second.end(), k)) continue;
+      txns->start((*ids)[k]);
+    }
+    return Status::ok();
+  });
+  if (!scanned.is_ok()) {
+    self->quit(caf::make_error(caf::sec::runtime_error, "epoch log: " + scanned.message()));
+    return {};
+  }
+  // Sends the logged epochs after `after` (the checkpoint the partitions were restored
+  // from) to the driver, in order: it handles them before any client's. The transactions
+  // of those before it are remembered as run, their answers unknown.
+  auto run_log = [self, log, driver, txns, bad, ids_of, cancelled = std::move(cancelled)](codec::Epoch after) -> Status {
+    return log->replay([&](codec::Epoch e, std::string_view bytes) {
+    const auto cancel = cancelled.find(e);
+    if (codec::is_epoch_cancel(bytes) || codec::is_epoch_checkpoint(bytes) ||
+        (cancel != cancelled.end() && cancel->second.empty())) {
       return Status::ok();
     }
     auto bad_e = [&](const Status& s) { return bad(e, s); };
+    if (e <= after) {
+      if (cancel != cancelled.end()) return Status::ok();  // members cut short: forgotten
+      const caf::error ran = caf::make_error(
+          caf::sec::runtime_error,
+          "the transaction ran in epoch " + std::to_string(e) + ", before the checkpoint of epoch " +
+              std::to_string(after) + " the cluster started from, and its answer is not kept: read "
+              "to learn what it did; it does not run again");
+      Result<std::vector<session::TxnId>> ids = ids_of(bytes);
+      if (!ids.is_ok()) return bad_e(ids.status());
+      for (const session::TxnId& id : *ids) txns->ran_before_checkpoint(id, ran);
+      return Status::ok();
+    }
     // Nobody waits for these answers; each is remembered for its transaction id.
     auto run_alone = [&](std::string batch) {
       const session::TxnId id = txn_of(batch);
@@ -615,11 +784,8 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     }
     return Status::ok();
   });
-  if (!replayed.is_ok()) {
-    self->quit(caf::make_error(caf::sec::runtime_error, "epoch log: " + replayed.message()));
-    return {};
-  }
-  const codec::Epoch replayed_last = *epoch;
+  };
+
   // The epochs numbered here whose outcome is still to come, oldest first: when each was
   // numbered and how many client transactions share it.
   struct InFlight {
@@ -645,9 +811,13 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     std::deque<Pending> pending;
     bool flush_sent = false;
     std::size_t at_driver = 0;  ///< requests sent to the driver and not answered
+    /// The partitions are restored and the log sent to the driver: batches may follow.
+    bool ready = false;
+    /// Why no batch can run (the partitions could not be restored); empty: none.
+    std::string refusing;
     /// Sends the flush message when one is due.
     void flush_if_due(caf::event_based_actor* self) {
-      if (flush_sent || pending.empty() || at_driver >= kEpochsAtDriver) return;
+      if (!ready || flush_sent || pending.empty() || at_driver >= kEpochsAtDriver) return;
       flush_sent = true;
       self->send(self, flush_atom::value);
     }
@@ -770,7 +940,106 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     }
     queue->flush_if_due(self);
   };
+  // Checkpoints (docs/CLUSTER.md, "Checkpoints"): the last one logged, and logging one.
+  auto last_mark = std::make_shared<codec::Epoch>(marks->empty() ? 0 : marks->back().epoch);
+  auto log_mark = [log, epoch, effects, last_mark, txns](codec::Epoch e, std::uint64_t bytes) -> Status {
+    Result<std::string> entry = codec::encode_epoch_checkpoint(codec::EpochCheckpoint{
+        e, bytes, effects->deliveries().owed(),
+        txns->recent_answers(kCheckpointAnswersMax, kCheckpointAnswerBytesMax)});
+    Status logged = entry.is_ok() ? log->append(*epoch + 1, *entry) : entry.status();
+    if (!logged.is_ok()) return Status(logged.code(), "cannot log the checkpoint of epoch " + std::to_string(e) + ": " + logged.message());
+    ++*epoch;
+    // The checkpoint before this one stays restorable (a partition may lack this one):
+    // the log keeps what follows it.
+    const codec::Epoch keep_after = *last_mark;
+    *last_mark = e;
+    if (keep_after > 0) return log->compact(keep_after + 1);
+    return Status::ok();
+  };
+  // The partitions take back the newest checkpoint that every one of them holds (trying
+  // older ones when one lacks it), or start empty when the log still starts at epoch 1;
+  // then the log after it runs, and client batches after that.
+  auto restore = std::make_shared<std::function<void(std::size_t, std::string)>>();
+  // It calls itself through `weak` (held by the behavior below: a strong capture would be a
+  // cycle).
+  *restore = [self, driver, marks, first_logged, replayed_last, run_log, queue, effects, now, txns,
+              weak = std::weak_ptr<std::function<void(std::size_t, std::string)>>(restore)](
+                 std::size_t left, std::string why_not) {
+    // A checkpoint is usable if the log still holds every entry after it.
+    while (left > 0 && first_logged > 1 && (*marks)[left - 1].epoch + 1 < first_logged) --left;
+    const codec::Epoch at = left > 0 ? (*marks)[left - 1].epoch : 0;
+    if (left == 0 && first_logged > 1) {
+      self->quit(caf::make_error(
+          caf::sec::runtime_error,
+          "epoch log: it starts at epoch " + std::to_string(first_logged) +
+              " (the entries before were compacted) and no checkpoint of every partition that "
+              "it records could be restored" + (why_not.empty() ? "" : ": " + why_not)));
+      return;
+    }
+    self->request(driver, caf::infinite, restore_atom::value, at, replayed_last)
+        .then(
+            [self, marks, left, at, run_log, queue, effects, now, txns](bool) {
+              if (left > 0) {
+                effects->restore((*marks)[left - 1].owed, now());
+                for (const auto& [id, answer] : (*marks)[left - 1].answers) {
+                  txns->start(id);
+                  txns->finish(id, answer);
+                }
+              }
+              if (Status s = run_log(at); !s.is_ok()) {
+                self->quit(caf::make_error(caf::sec::runtime_error, "epoch log: " + s.message()));
+                return;
+              }
+              queue->ready = true;
+              queue->flush_if_due(self);
+            },
+            [self, left, weak, queue, txns](caf::error& e) {
+              const std::string why = self->system().render(e);
+              if (e == caf::sec::request_receiver_down) {
+                // A partition is unavailable: nothing can run until its node is back,
+                // registers again and the coordinator starts a new sequencer.
+                queue->refusing = "unavailable: the partitions could not be restored (" + why +
+                                  "); the cluster waits for the node to come back";
+                const caf::error refused = caf::make_error(caf::sec::runtime_error, queue->refusing);
+                for (Pending& p : queue->pending) {
+                  txns->fail(p.txn, refused);
+                  p.rp.deliver(refused);
+                }
+                queue->pending.clear();
+                return;
+              }
+              if (auto again = weak.lock()) (*again)(left == 0 ? 0 : left - 1, why);
+            });
+  };
+  (*restore)(marks->size(), std::string());
   return {
+      [self, driver, queue, log_mark, restore](checkpoint_atom) -> caf::result<std::string> {
+        (void)restore;  // held here for as long as the sequencer lives
+        if (!queue->ready) {
+          return caf::make_error(caf::sec::runtime_error, queue->refusing.empty()
+                                                              ? "the cluster is still starting: no checkpoint yet"
+                                                              : queue->refusing);
+        }
+        auto rp = self->make_response_promise<std::string>();
+        self->request(driver, caf::infinite, checkpoint_atom::value)
+            .then(
+                [self, rp, log_mark](codec::Epoch e, std::uint64_t bytes) mutable {
+                  if (Status s = log_mark(e, bytes); !s.is_ok()) {
+                    rp.deliver(caf::make_error(caf::sec::runtime_error, "epoch log: " + s.message()));
+                    self->quit(caf::make_error(caf::sec::runtime_error, "epoch log: " + s.message()));
+                    return;
+                  }
+                  rp.deliver(json::Object().unum("checkpoint", e).unum("image_bytes", bytes).done());
+                },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      [self, log_mark](checkpointed_atom, codec::Epoch e, std::uint64_t bytes) {
+        // Not logged, the next checkpoint would drop the one before, which the log needs.
+        if (Status s = log_mark(e, bytes); !s.is_ok()) {
+          self->quit(caf::make_error(caf::sec::runtime_error, "epoch log: " + s.message()));
+        }
+      },
       [effects, now](effects_poll_atom, const std::vector<std::string>& names, std::uint32_t max) {
         return effects->poll(names, max, now());
       },
@@ -805,6 +1074,10 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
           rp.deliver(bad_request(batch.status()));
           return {};
         }
+        if (!queue->refusing.empty()) {
+          rp.deliver(caf::make_error(caf::sec::runtime_error, queue->refusing));
+          return {};
+        }
         // Sent again: the first send's outcome, without running it again.
         const session::TxnId txn = txn_of(bytes);
         if (!txn.empty() && txns->answer_again(txn, rp)) return {};
@@ -813,7 +1086,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                                          batch->size(), std::move(rp)});
         // An idle driver takes it at once (a lone client waits for no message); otherwise
         // it waits for the flush, with whatever arrives meanwhile.
-        if (queue->at_driver == 0 && !queue->flush_sent) {
+        if (queue->ready && queue->at_driver == 0 && !queue->flush_sent) {
           flush();
         } else {
           queue->flush_if_due(self);

@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "mgraph/codec/image_codec.hpp"
 #include "mgraph/graph/assert.hpp"
 
 namespace mgraph::actors {
@@ -30,12 +31,91 @@ const char* abort_reason_name(AbortReason reason) {
 
 // ---- PartitionServer ----
 
+// ---- MemoryPartitionCheckpoints ----
+
+Status MemoryPartitionCheckpoints::put(std::uint32_t partition, std::uint64_t epoch,
+                                       std::string_view image, std::uint64_t keep_from) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  images_[{partition, epoch}] = std::string(image);
+  images_.erase(images_.lower_bound({partition, 0}), images_.lower_bound({partition, keep_from}));
+  return Status::ok();
+}
+
+Result<std::optional<std::string>> MemoryPartitionCheckpoints::get(std::uint32_t partition,
+                                                                   std::uint64_t epoch) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = images_.find({partition, epoch});
+  if (it == images_.end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+Status MemoryPartitionCheckpoints::clear(std::uint32_t partition) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  images_.erase(images_.lower_bound({partition, 0}), images_.lower_bound({partition + 1, 0}));
+  return Status::ok();
+}
+
+std::vector<std::uint64_t> MemoryPartitionCheckpoints::epochs(std::uint32_t partition) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::uint64_t> out;
+  for (auto it = images_.lower_bound({partition, 0}); it != images_.end() && it->first.first == partition; ++it) {
+    out.push_back(it->first.second);
+  }
+  return out;
+}
+
+// ---- PartitionServer ----
+
 PartitionServer::PartitionServer(std::shared_ptr<const schema::Schema> schema,
-                                 schema::StoreOptions options)
+                                 schema::StoreOptions options,
+                                 std::shared_ptr<PartitionCheckpoints> checkpoints)
     : schema_(std::move(schema)),
       options_(options),
+      checkpoints_(std::move(checkpoints)),
       store_(std::make_unique<schema::Store>(schema_, options_)),
       executor_(std::make_unique<session::StoreExecutor>(*store_)) {}
+
+void PartitionServer::renew() {
+  executor_.reset();
+  store_ = std::make_unique<schema::Store>(schema_, options_);
+  executor_ = std::make_unique<session::StoreExecutor>(*store_);
+  earlier_.clear();
+}
+
+Status PartitionServer::checkpoint(std::uint64_t epoch, std::uint64_t keep_from, std::uint64_t* bytes) {
+  const std::string what = "partition " + std::to_string(options_.placement.partition) +
+                           ": checkpoint of epoch " + std::to_string(epoch);
+  if (!checkpoints_) return Status(StatusCode::failed_precondition, what + ": no checkpoint store here");
+  Result<schema::StoreImage> image = store_->export_image();
+  if (!image.is_ok()) return Status(image.status().code(), what + ": " + image.status().message());
+  Result<std::string> encoded = codec::encode_runner_image(schema::RunnerImage{std::move(image).value(), {}});
+  if (!encoded.is_ok()) return Status(encoded.status().code(), what + ": " + encoded.status().message());
+  if (Status s = checkpoints_->put(options_.placement.partition, epoch, *encoded, keep_from); !s.is_ok()) {
+    return Status(s.code(), what + ": " + s.message());
+  }
+  *bytes = encoded->size();
+  ++counters_.checkpoints;
+  counters_.checkpoint_bytes = encoded->size();
+  return Status::ok();
+}
+
+Status PartitionServer::restore(std::uint64_t epoch) {
+  const std::uint32_t p = options_.placement.partition;
+  renew();
+  if (epoch == 0) return checkpoints_ ? checkpoints_->clear(p) : Status::ok();
+  const std::string what = "partition " + std::to_string(p) + ": restore of epoch " + std::to_string(epoch);
+  if (!checkpoints_) return Status(StatusCode::failed_precondition, what + ": no checkpoint store here");
+  Result<std::optional<std::string>> bytes = checkpoints_->get(p, epoch);
+  if (!bytes.is_ok()) return Status(bytes.status().code(), what + ": " + bytes.status().message());
+  if (!bytes->has_value()) return Status(StatusCode::not_found, what + ": no checkpoint of that epoch here");
+  Result<schema::RunnerImage> image = codec::decode_runner_image(**bytes);
+  Status s = image.is_ok() ? store_->import_image(std::move(image->store)) : image.status();
+  if (!s.is_ok()) {
+    renew();  // a failed import leaves the Store unusable
+    return Status(s.code(), what + ": " + s.message());
+  }
+  return Status::ok();
+}
 
 void PartitionServer::raised_effects(std::vector<codec::EffectTrigger>* out) {
   // An effect raised by the commit: a bool now true, a counter (or queue) above its value
@@ -73,12 +153,8 @@ void PartitionServer::raised_effects(std::vector<codec::EffectTrigger>* out) {
 
 PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   PartitionReply a;
-  if (q.kind == PartitionRequestKind::reset) {
-    executor_.reset();
-    store_ = std::make_unique<schema::Store>(schema_, options_);
-    executor_ = std::make_unique<session::StoreExecutor>(*store_);
-    earlier_.clear();
-  }
+  if (q.kind == PartitionRequestKind::reset) renew();
+  if (q.kind == PartitionRequestKind::restore) a.status = restore(q.batch);
   Graph& g = store_->graph();
   const std::uint64_t computed_before = g.formulas_computed();
   switch (q.kind) {
@@ -177,6 +253,11 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
     case PartitionRequestKind::add_revision:
       a.status = store_->add_revision();
       break;
+    case PartitionRequestKind::checkpoint:
+      a.status = checkpoint(q.batch, q.other, &a.checkpoint_bytes);
+      break;
+    case PartitionRequestKind::restore:
+      break;
   }
   a.in_transaction = g.in_transaction();
   a.revision = g.revision();
@@ -219,7 +300,7 @@ LocalPartitions::LocalPartitions(std::shared_ptr<const schema::Schema> schema, O
     schema::StoreOptions so;
     so.history_limit = options.history_limit;
     so.placement = schema::Placement{p, options.partitions, options.salt};
-    servers_.push_back(std::make_unique<PartitionServer>(schema, so));
+    servers_.push_back(std::make_unique<PartitionServer>(schema, so, options.checkpoints));
   }
 }
 
@@ -249,7 +330,7 @@ PartitionedDocuments::PartitionedDocuments(std::shared_ptr<const schema::Schema>
           std::make_unique<LocalPartitions>(
               std::move(schema),
               LocalPartitions::Options{options.partitions, options.salt, options.history_limit,
-                                       options.through_bytes}),
+                                       options.through_bytes, options.checkpoints}),
           options) {}
 
 PartitionedDocuments::PartitionedDocuments(std::unique_ptr<PartitionSet> set, Options options)
@@ -369,6 +450,28 @@ Status PartitionedDocuments::reset() {
   queue_.clear();
   PartitionRequest q;
   q.kind = PartitionRequestKind::reset;
+  std::vector<PartitionReply> replies;
+  return send_all(q, &replies);
+}
+
+Status PartitionedDocuments::checkpoint(std::uint64_t epoch, std::uint64_t keep_from,
+                                        std::uint64_t* bytes) {
+  PartitionRequest q;
+  q.kind = PartitionRequestKind::checkpoint;
+  q.batch = epoch;
+  q.other = keep_from;
+  std::vector<PartitionReply> replies;
+  const Status s = send_all(q, &replies);
+  *bytes = 0;
+  for (const PartitionReply& a : replies) *bytes += a.checkpoint_bytes;
+  return s;
+}
+
+Status PartitionedDocuments::restore(std::uint64_t epoch) {
+  queue_.clear();
+  PartitionRequest q;
+  q.kind = PartitionRequestKind::restore;
+  q.batch = epoch;
   std::vector<PartitionReply> replies;
   return send_all(q, &replies);
 }

@@ -360,7 +360,8 @@ int run(const Args& args) {
          .epochs = {},
          .documents = {},
          .drain = {},
-         .dead_letters = {}},
+         .dead_letters = {},
+         .checkpoint = {}},
         [&] {
           shutdown_requested = true;
           if (!self_config->coordinator) caf::anon_send(node, stop_atom::value);

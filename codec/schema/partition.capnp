@@ -30,6 +30,8 @@ struct PartitionRequest {
     dot @9;
     reset @10;
     addRevision @11;
+    checkpoint @12;
+    restore @13;
   }
   kind @0 :Kind;
   first @1 :UInt32;               # apply: the index in its batch of ops[0]
@@ -37,8 +39,9 @@ struct PartitionRequest {
   messages @3 :List(PartitionMessage);  # deliver
   record @4 :UInt64;              # checkLink, probe
   name @5 :Text;                  # checkLink: the relation; probe: the field
-  other @6 :UInt64;               # checkLink
-  batch @7 :UInt64;               # apply: which batch of the driver's the ops belong to
+  other @6 :UInt64;               # checkLink; checkpoint: the oldest epoch kept
+  batch @7 :UInt64;               # apply: which batch of the driver's the ops belong to;
+                                  # checkpoint, restore: the epoch
 }
 
 # A computed field still waiting when no message is left, and the stale fields it reads.
@@ -63,6 +66,7 @@ struct PartitionReply {
   revision @11 :UInt64;
   waiting @12 :UInt32;                      # fields waiting for a mirror
   effects @13 :List(EffectTrigger);         # apply: effects its commits raised
+  checkpointBytes @14 :UInt64;              # checkpoint: the image's size
 }
 
 # An effect field of a record the partition owns that a commit raised (bool false -> true,
@@ -89,4 +93,31 @@ struct DeliveryKey {
 struct EffectReport {
   triggers @0 :List(EffectTrigger);
   acked @1 :List(DeliveryKey);
+}
+
+# A delivery the sequencer owes (session/effect_delivery.hpp), as a checkpoint keeps it:
+# the trigger's node is the key's field.
+struct OwedDelivery {
+  trigger @0 :EffectTrigger;
+  epoch @1 :UInt64;
+  attempts @2 :UInt32;
+  dead @3 :Bool;
+}
+
+# A log entry of the coordinator: every partition holds a checkpoint of `epoch` (its
+# documents after that epoch), and the sequencer's effect deliveries were these then.
+struct EpochCheckpoint {
+  epoch @0 :UInt64;
+  imageBytes @1 :UInt64;
+  owed @2 :List(OwedDelivery);
+  settledFields @3 :List(UInt64);
+  settledVersions @4 :List(UInt64);
+  answers @5 :List(TxnAnswer);  # the last transactions answered, newest last
+}
+
+# A transaction's answer a checkpoint's entry keeps (see EpochCheckpoint.answers).
+struct TxnAnswer {
+  client @0 :UInt64;
+  seq @1 :UInt64;
+  answer @2 :Data;
 }

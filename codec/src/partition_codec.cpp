@@ -13,7 +13,7 @@ namespace {
 
 constexpr char kRequestMagic[4] = {'M', 'G', 'P', 'Q'};
 constexpr char kReplyMagic[4] = {'M', 'G', 'P', 'R'};
-constexpr auto kKindMax = static_cast<std::uint16_t>(PartitionRequestKind::add_revision);
+constexpr auto kKindMax = static_cast<std::uint16_t>(PartitionRequestKind::restore);
 
 void put_messages(capnp::List<wire::PartitionMessage>::Builder b,
                   const std::vector<PartitionMessage>& messages) {
@@ -38,42 +38,44 @@ std::vector<PartitionMessage> get_messages(capnp::List<wire::PartitionMessage>::
 
 constexpr char kEffectsMagic[4] = {'M', 'G', 'F', 'X'};
 
+void put_trigger(wire::EffectTrigger::Builder t, const EffectTrigger& x) {
+  t.setNode(x.node);
+  t.setVersion(x.version);
+  t.setRecord(x.record);
+  t.setEffect(detail::text(x.effect));
+  detail::put_value(t.initValue(), x.value);
+  t.setInitialMs(static_cast<std::uint64_t>(x.policy.initial.count()));
+  t.setMultiplier(x.policy.multiplier);
+  t.setMaxDelayMs(static_cast<std::uint64_t>(x.policy.max_delay.count()));
+  t.setMaxAttempts(x.policy.max_attempts);
+}
+
 void put_triggers(capnp::List<wire::EffectTrigger>::Builder b,
                   const std::vector<EffectTrigger>& triggers) {
-  for (std::size_t i = 0; i < triggers.size(); ++i) {
-    auto t = b[static_cast<unsigned>(i)];
-    const EffectTrigger& x = triggers[i];
-    t.setNode(x.node);
-    t.setVersion(x.version);
-    t.setRecord(x.record);
-    t.setEffect(detail::text(x.effect));
-    detail::put_value(t.initValue(), x.value);
-    t.setInitialMs(static_cast<std::uint64_t>(x.policy.initial.count()));
-    t.setMultiplier(x.policy.multiplier);
-    t.setMaxDelayMs(static_cast<std::uint64_t>(x.policy.max_delay.count()));
-    t.setMaxAttempts(x.policy.max_attempts);
-  }
+  for (std::size_t i = 0; i < triggers.size(); ++i) put_trigger(b[static_cast<unsigned>(i)], triggers[i]);
+}
+
+EffectTrigger get_trigger(wire::EffectTrigger::Reader t) {
+  EffectTrigger x;
+  x.node = t.getNode();
+  x.version = t.getVersion();
+  x.record = t.getRecord();
+  x.effect = detail::get_text(t.getEffect());
+  x.value = detail::get_value(t.getValue());
+  // Out-of-range numbers are left for RetryPolicy::check where the delivery is offered.
+  x.policy.initial = std::chrono::milliseconds(
+      static_cast<std::int64_t>(std::min<std::uint64_t>(t.getInitialMs(), INT64_MAX)));
+  x.policy.multiplier = t.getMultiplier();
+  x.policy.max_delay = std::chrono::milliseconds(
+      static_cast<std::int64_t>(std::min<std::uint64_t>(t.getMaxDelayMs(), INT64_MAX)));
+  x.policy.max_attempts = t.getMaxAttempts();
+  return x;
 }
 
 std::vector<EffectTrigger> get_triggers(capnp::List<wire::EffectTrigger>::Reader r) {
   std::vector<EffectTrigger> out;
   out.reserve(r.size());
-  for (const auto t : r) {
-    EffectTrigger x;
-    x.node = t.getNode();
-    x.version = t.getVersion();
-    x.record = t.getRecord();
-    x.effect = detail::get_text(t.getEffect());
-    x.value = detail::get_value(t.getValue());
-    // Out-of-range numbers are left for RetryPolicy::check where the delivery is offered.
-    x.policy.initial = std::chrono::milliseconds(
-        static_cast<std::int64_t>(std::min<std::uint64_t>(t.getInitialMs(), INT64_MAX)));
-    x.policy.multiplier = t.getMultiplier();
-    x.policy.max_delay = std::chrono::milliseconds(
-        static_cast<std::int64_t>(std::min<std::uint64_t>(t.getMaxDelayMs(), INT64_MAX)));
-    x.policy.max_attempts = t.getMaxAttempts();
-    out.push_back(std::move(x));
-  }
+  for (const auto t : r) out.push_back(get_trigger(t));
   return out;
 }
 
@@ -105,6 +107,8 @@ const char* partition_request_kind_name(PartitionRequestKind kind) {
     case PartitionRequestKind::dot: return "dot";
     case PartitionRequestKind::reset: return "reset";
     case PartitionRequestKind::add_revision: return "add_revision";
+    case PartitionRequestKind::checkpoint: return "checkpoint";
+    case PartitionRequestKind::restore: return "restore";
   }
   return "unknown";
 }
@@ -176,6 +180,7 @@ Result<std::string> encode_partition_reply(const PartitionReply& a) {
         if (!a.dot_nodes.empty()) put_texts(root.initDotNodes(detail::n(a.dot_nodes.size())), a.dot_nodes);
         if (!a.dot_edges.empty()) put_texts(root.initDotEdges(detail::n(a.dot_edges.size())), a.dot_edges);
         if (!a.effects.empty()) put_triggers(root.initEffects(detail::n(a.effects.size())), a.effects);
+        root.setCheckpointBytes(a.checkpoint_bytes);
       });
 }
 
@@ -200,8 +205,96 @@ Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
         a.dot_nodes = get_texts(r.getDotNodes());
         a.dot_edges = get_texts(r.getDotEdges());
         a.effects = get_triggers(r.getEffects());
+        a.checkpoint_bytes = r.getCheckpointBytes();
         return a;
       });
+}
+
+namespace {
+
+constexpr char kCheckpointMagic[4] = {'M', 'G', 'C', 'K'};
+
+EffectTrigger trigger_of(const session::Delivery& d) {
+  EffectTrigger t;
+  t.node = static_cast<NodeId>(d.key.field);
+  t.version = d.key.version;
+  t.record = d.payload.record;
+  t.effect = d.payload.effect;
+  t.value = d.payload.value;
+  t.policy = d.policy;
+  return t;
+}
+
+}  // namespace
+
+Result<std::string> encode_epoch_checkpoint(const EpochCheckpoint& c) {
+  return detail::encode(
+      "epoch checkpoint", kCheckpointMagic, kPartitionFormatVersion, [&](capnp::MallocMessageBuilder& m) {
+        auto root = m.initRoot<wire::EpochCheckpoint>();
+        root.setEpoch(c.epoch);
+        root.setImageBytes(c.image_bytes);
+        auto owed = root.initOwed(detail::n(c.owed.pending.size() + c.owed.dead.size()));
+        unsigned i = 0;
+        for (const bool dead : {false, true}) {
+          for (const session::Delivery& d : dead ? c.owed.dead : c.owed.pending) {
+            auto o = owed[i++];
+            put_trigger(o.initTrigger(), trigger_of(d));
+            o.setEpoch(d.epoch);
+            o.setAttempts(d.attempts);
+            o.setDead(dead);
+          }
+        }
+        auto fields = root.initSettledFields(detail::n(c.owed.settled.size()));
+        auto versions = root.initSettledVersions(detail::n(c.owed.settled.size()));
+        for (unsigned k = 0; k < c.owed.settled.size(); ++k) {
+          fields.set(k, c.owed.settled[k].field);
+          versions.set(k, c.owed.settled[k].version);
+        }
+        auto answers = root.initAnswers(detail::n(c.answers.size()));
+        for (unsigned k = 0; k < c.answers.size(); ++k) {
+          answers[k].setClient(c.answers[k].first.client);
+          answers[k].setSeq(c.answers[k].first.seq);
+          answers[k].setAnswer(capnp::Data::Reader(
+              reinterpret_cast<const kj::byte*>(c.answers[k].second.data()), c.answers[k].second.size()));
+        }
+      });
+}
+
+Result<EpochCheckpoint> decode_epoch_checkpoint(std::string_view bytes) {
+  return detail::decode<wire::EpochCheckpoint>(
+      bytes, "epoch checkpoint", kCheckpointMagic, kPartitionFormatVersion,
+      [](wire::EpochCheckpoint::Reader r) {
+        EpochCheckpoint c;
+        c.epoch = r.getEpoch();
+        c.image_bytes = r.getImageBytes();
+        for (const auto o : r.getOwed()) {
+          const EffectTrigger t = get_trigger(o.getTrigger());
+          session::Delivery d;
+          d.key = session::DeliveryKey{t.node, t.version};
+          d.epoch = o.getEpoch();
+          d.payload = session::EffectPayload{t.record, t.effect, t.value};
+          d.policy = t.policy;
+          d.attempts = o.getAttempts();
+          (o.getDead() ? c.owed.dead : c.owed.pending).push_back(std::move(d));
+        }
+        const auto fields = r.getSettledFields();
+        const auto versions = r.getSettledVersions();
+        if (fields.size() != versions.size()) {
+          throw detail::DecodeError{"settled keys: " + std::to_string(fields.size()) + " fields, " +
+                                    std::to_string(versions.size()) + " versions"};
+        }
+        for (unsigned k = 0; k < fields.size(); ++k) c.owed.settled.push_back({fields[k], versions[k]});
+        for (const auto a : r.getAnswers()) {
+          const auto bytes = a.getAnswer();
+          c.answers.emplace_back(session::TxnId{a.getClient(), a.getSeq()},
+                                 std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
+        }
+        return c;
+      });
+}
+
+bool is_epoch_checkpoint(std::string_view bytes) {
+  return bytes.size() >= 4 && std::equal(kCheckpointMagic, kCheckpointMagic + 4, bytes.begin());
 }
 
 Result<std::string> encode_effect_report(const EffectReport& report) {

@@ -188,6 +188,14 @@ AdminServer::Handler admin_commands(NodeStatus status, std::function<void()> shu
     }
     if (word == "log-level") return log_level_answer(status, args);
     if (word == "dlq") return dlq_answer(status, args);
+    if (command == "checkpoint") {
+      if (!status.checkpoint) return error_answer("checkpoint: this process holds no documents");
+      Result<Json> answer = status.checkpoint();
+      if (!answer.is_ok()) return error_answer("checkpoint: " + answer.status().message());
+      Json j{{"node", status.node}};
+      for (const auto& [k, v] : answer->items()) j[k] = v;
+      return line_of(j);
+    }
     if (command == "drain") {
       if (!status.drain) return error_answer("drain: this process takes no client transactions");
       Json j{{"node", status.node}};
@@ -211,7 +219,7 @@ AdminServer::Handler admin_commands(NodeStatus status, std::function<void()> shu
                                                        "log-level [trace|debug|info|warn|error|off]",
                                                        "drain",
                                                        "dlq list | retry FIELD:VERSION | drop FIELD:VERSION",
-                                                       "shutdown", "help"})}});
+                                                       "checkpoint", "shutdown", "help"})}});
     return error_answer("unknown command '" + command + "'; try help");
   };
 }

@@ -56,6 +56,9 @@ struct NodeStatus {
   std::function<Result<nlohmann::ordered_json>(const std::string& command, std::uint64_t field,
                                                std::uint64_t version)>
       dead_letters;
+  /// Checkpoints every partition now (the sequencer asks the driver): its JSON answer
+  /// ({"checkpoint":EPOCH,"image_bytes":N}), or why not. Null: checkpoint is refused.
+  std::function<Result<nlohmann::ordered_json>()> checkpoint;
 };
 
 /// Epochs `epochs` answers without a count, and at most.

@@ -4,7 +4,8 @@
 //   [cluster]  name (checked when a node registers: a cluster's nodes share it), schema (the *.mgs file every mgraphd node serves, relative to this file),
 //              partitions, peer_frame_bytes_max (largest BASP frame a node's peer port
 //              accepts), batch_transactions_max, batch_bytes_max (batching),
-//              peer_timeout_ms (a peer silent this long is lost); for the cluster benchmark (mgraph_cluster_bench): seed, fields
+//              peer_timeout_ms (a peer silent this long is lost), checkpoint_every (epochs
+//              between checkpoints of every partition; 0: only mgraphctl checkpoint); for the cluster benchmark (mgraph_cluster_bench): seed, fields
 //              (the synthetic workload) and epochs (to run)
 //   [log]      level (the node's initial log level: trace, debug, info, warn, error, off;
 //              mgraphd --log-level overrides it), slow_epoch_ms (the coordinator logs an
@@ -90,6 +91,12 @@ inline constexpr std::int64_t peer_timeout_ms_default = 5000;
 inline constexpr std::int64_t peer_timeout_ms_lower = 100;
 inline constexpr std::int64_t peer_timeout_ms_upper = 600'000;
 
+/// Default checkpoint_every: a checkpoint costs an image of every partition (~1 s for 10^6
+/// documents); 10,000 epochs is a few seconds of a busy cluster's log to run again after a
+/// restart, and the log is compacted as often.
+inline constexpr std::int64_t checkpoint_every_default = 10'000;
+inline constexpr std::int64_t checkpoint_every_upper = 1'000'000'000;
+
 /// Default slow_epoch_ms: a hundred times an epoch of the 3-node configuration on loopback
 /// (~10 ms with an fsync), so only an epoch something held up is logged.
 inline constexpr std::int64_t slow_epoch_ms_default = 1000;
@@ -142,6 +149,8 @@ struct ClusterConfig {
   std::size_t batch_bytes_max = batch_bytes_default;
   /// A peer silent this long is lost (heartbeats every tenth of it).
   std::chrono::milliseconds peer_timeout{peer_timeout_ms_default};
+  /// Epochs between checkpoints of every partition (actors::DriverOptions; 0: on command).
+  std::uint64_t checkpoint_every = checkpoint_every_default;
   std::vector<NodeConfig> nodes;
   ClientsConfig clients;
   /// [tls]: links between nodes are TLS, both ends checked against `ca`. Paths from the

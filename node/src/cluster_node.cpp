@@ -46,8 +46,9 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
     for (const caf::actor& p : *all) {
       if (!p) return;
     }
-    // A node registered again: a new driver empties every partition and a new sequencer
-    // runs the log again. The old ones stop without stopping this node; the down handler
+    // A node registered again: a new driver restores every partition from the last
+    // checkpoint the log records (docs/CLUSTER.md, "Checkpoints") and a new sequencer runs
+    // the log after it. The old ones stop without stopping this node; the down handler
     // calls this again when they are gone.
     if (*sequencer) {
       self->monitor(*driver);
@@ -77,7 +78,7 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
     auto documents = std::make_shared<actors::PartitionedDocuments>(std::move(partitions), options);
     // Detached: it waits for the partitions' replies on its own thread.
     *driver = self->system().spawn<caf::detached>(actors::documents_driver_actor, documents,
-                                                  id.schema);
+                                                  id.schema, setup.driver);
     *sequencer = self->spawn(actors::sequencer_actor, *driver, setup.log, setup.observe, setup.sequencer);
     self->monitor(*sequencer);
     state->set_sequencer(*sequencer);

@@ -63,6 +63,7 @@ struct CoordinatorSetup {
   /// Given every epoch's outcome by the sequencer (on its thread); may be empty.
   actors::EpochObserver observe;
   actors::SequencerOptions sequencer;
+  actors::DriverOptions driver;
   /// Where the driver counts its requests to the partitions (sized for every partition);
   /// may be null.
   std::shared_ptr<actors::PartitionTraffic> traffic = nullptr;

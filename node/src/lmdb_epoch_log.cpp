@@ -46,6 +46,19 @@ Status LmdbEpochLog::replay(const std::function<Status(codec::Epoch, std::string
   }
 }
 
+Status LmdbEpochLog::compact(codec::Epoch before) {
+  if (before <= 1) return Status::ok();
+  persistence::WriteBatch wb;
+  wb.put_checkpoint("log", before - 1, {});
+  Status s = store_->write(wb);
+  if (s.is_ok()) s = store_->compact(before);
+  if (!s.is_ok()) {
+    return Status(s.code(), directory_ + ": cannot compact the log before epoch " + std::to_string(before) + ": " +
+                                s.message());
+  }
+  return Status::ok();
+}
+
 Result<codec::Epoch> LmdbEpochLog::last() {
   Result<std::uint64_t> last = store_->last_epoch();
   if (!last.is_ok()) return Status(last.status().code(), directory_ + ": " + last.status().message());

@@ -28,6 +28,12 @@ class LmdbEpochLog final : public actors::EpochLog {
   Status append_group(const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs) override;
   Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) override;
   Result<codec::Epoch> last() override;
+  /// Deletes the entries before `before`. The store keeps a checkpoint of scope "log" at
+  /// before - 1 (no state: the partitions' checkpoints are on their nodes) so that its
+  /// compaction rule — every scope can still recover — holds.
+  Status compact(codec::Epoch before) override;
+  /// The store's first retained epoch bound (entries below it were compacted away).
+  std::uint64_t compacted_before() const { return store_->info().log_compacted_before; }
 
  private:
   LmdbEpochLog(std::unique_ptr<persistence::Store> store, std::string directory, Clock clock)

@@ -204,6 +204,10 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"list", "retry", "drop"}));
   dlq->add_option("KEY", dlq_key, "retry, drop: the delivery's key, FIELD:VERSION");
+  app.add_subcommand("checkpoint",
+                     "Checkpoints every partition of the cluster now (each node into its --data "
+                     "DIR/partitions) and compacts the coordinator's log; prints the epoch and the "
+                     "images' size");
   app.add_subcommand("shutdown", "Stops the node; on the coordinator, after the current epoch, the cluster");
   app.add_subcommand("help", "The node's list of commands");
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {

@@ -24,6 +24,7 @@
 #include "log.hpp"
 #include "cluster_node.hpp"
 #include "lmdb_epoch_log.hpp"
+#include "lmdb_partition_checkpoints.hpp"
 #include "mgraph/actors/inspect.hpp"
 #include "mgraph/graph/hash.hpp"
 #include "mgraph/graph/schema/schema.hpp"
@@ -46,6 +47,9 @@ int fail(int code, const std::string& message) {
 /// How long the admin socket waits for a partition's inspect answer: the partition answers
 /// between two of the driver's requests, and mgraphctl waits 5 s for the whole answer.
 constexpr std::chrono::milliseconds kInspectTimeout{2000};
+/// How long mgraphctl checkpoint waits: images of 10^7 documents take a minute or two to
+/// write; longer means a partition is stuck (the admin connection is held meanwhile).
+constexpr std::chrono::minutes kCheckpointTimeout{10};
 
 /// Asks a partition actor (actors/inspect.hpp) from the admin socket's thread.
 template <typename... Args>
@@ -67,6 +71,29 @@ Result<nlohmann::json> inspect(caf::actor_system& sys, const caf::actor& partiti
             out = Status(StatusCode::io_error,
                          "partition " + std::to_string(id) + " did not answer: " + sys.render(e));
           });
+  return out;
+}
+
+/// mgraphctl checkpoint: asks the sequencer (actors/documents.hpp) from the admin socket's
+/// thread; every partition writes its image meanwhile, so it may take a while.
+Result<nlohmann::ordered_json> checkpoint(caf::actor_system& sys, const caf::actor& sequencer) {
+  if (!sequencer) {
+    return Status(StatusCode::failed_precondition,
+                  "this node does not reach the coordinator's sequencer yet");
+  }
+  Result<nlohmann::ordered_json> out = Status(StatusCode::internal, "no answer");
+  caf::scoped_actor self{sys};
+  self->request(sequencer, caf::timespan{kCheckpointTimeout}, actors::checkpoint_atom::value)
+      .receive(
+          [&](const std::string& answer) {
+            nlohmann::ordered_json j = nlohmann::ordered_json::parse(answer, nullptr, false);
+            if (j.is_discarded()) {
+              out = Status(StatusCode::internal, "the sequencer answered no JSON");
+            } else {
+              out = std::move(j);
+            }
+          },
+          [&](caf::error& e) { out = Status(StatusCode::failed_precondition, sys.render(e)); });
   return out;
 }
 
@@ -319,15 +346,6 @@ int run_service(const ServiceOptions& o) {
   const NodeIdentity id{o.config.name, o.node, info, self->coordinator};
   // This node's partitions: each a Store placed as the configuration says (salt 0).
   const auto partition_count = static_cast<std::uint32_t>(o.config.partitions);
-  std::vector<caf::actor> partitions;
-  std::vector<std::shared_ptr<const actors::PartitionServer>> servers;  // for their counters
-  for (const codec::PartitionId p : self->partitions) {
-    schema::StoreOptions so;
-    so.placement = schema::Placement{p, partition_count, 0};
-    auto server = std::make_shared<actors::PartitionServer>(schema, so);
-    servers.push_back(server);
-    partitions.push_back(sys.spawn(actors::partition_actor, std::move(server)));
-  }
   std::unique_ptr<actors::EpochLog> log;
   if (self->coordinator) {
     if (o.data.empty()) {
@@ -343,6 +361,25 @@ int run_service(const ServiceOptions& o) {
           std::move(log),
           [m = metrics.get()](const LogAppend& a) { m->log_append(a.ok, a.bytes, a.seconds); });
     }
+  }
+  std::vector<caf::actor> partitions;
+  std::vector<std::shared_ptr<const actors::PartitionServer>> servers;  // for their counters
+  // With --data, the partitions' checkpoints in DIR/partitions (the coordinator's epoch
+  // log is DIR itself); without, none: a restart runs the whole log.
+  std::shared_ptr<LmdbPartitionCheckpoints> checkpoints;
+  if (!o.data.empty()) {
+    std::error_code ec;
+    if (!self->coordinator) fs::create_directories(o.data, ec);  // the coordinator's log makes it
+    auto opened = LmdbPartitionCheckpoints::open((fs::path(o.data) / "partitions").string());
+    if (!opened.is_ok()) return fail(2, "--data " + opened.status().message());
+    checkpoints = std::move(opened).value();
+  }
+  for (const codec::PartitionId p : self->partitions) {
+    schema::StoreOptions so;
+    so.placement = schema::Placement{p, partition_count, 0};
+    auto server = std::make_shared<actors::PartitionServer>(schema, so, checkpoints);
+    servers.push_back(server);
+    partitions.push_back(sys.spawn(actors::partition_actor, std::move(server)));
   }
   // What the coordinator's sequencer and driver count for the metrics.
   std::shared_ptr<actors::EffectCounters> effect_counters;
@@ -381,7 +418,7 @@ int run_service(const ServiceOptions& o) {
                                                            o.config.batch_bytes_max},
                                                           actors::system_steady_clock(),
                                                           effect_counters},
-                                 traffic});
+                                 actors::DriverOptions{o.config.checkpoint_every}, traffic});
   // Whatever way this returns, the node's actors stop first (the actor system's
   // destructor waits for them), and `state` lets go of the sequencer: a handle outliving
   // the actor system would keep the documents' driver, a detached actor, from ending.
@@ -530,7 +567,8 @@ int run_service(const ServiceOptions& o) {
                       .dead_letters = [&sys, &state](const std::string& command, std::uint64_t field,
                                                      std::uint64_t version) {
                         return dead_letters(sys, state.sequencer(), command, field, version);
-                      }};
+                      },
+                      .checkpoint = [&sys, &state] { return checkpoint(sys, state.sequencer()); }};
     auto started = AdminServer::start(o.admin, admin_commands(status, [&state] {
                                         state.stop(0, "mgraphctl shutdown");
                                       }));

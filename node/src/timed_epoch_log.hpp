@@ -39,6 +39,7 @@ class TimedEpochLog final : public actors::EpochLog {
     return inner_->replay(f);
   }
   Result<codec::Epoch> last() override { return inner_->last(); }
+  Status compact(codec::Epoch before) override { return inner_->compact(before); }
 
  private:
   std::unique_ptr<actors::EpochLog> inner_;

@@ -132,8 +132,48 @@ Status delete_log_below(WriteTxn& txn, std::uint64_t bound, bool& done) {
 
 }  // namespace
 
+Status Store::drop_checkpoints_before(std::string_view scope, std::uint64_t epoch) {
+  StoreImpl& store = *impl_;
+  if (scope.empty() || scope.size() > scope_bytes_max) {
+    return Status(StatusCode::invalid_argument,
+                  store.data_file + ": checkpoint scope of " + std::to_string(scope.size()) +
+                      " bytes (1 to " + std::to_string(scope_bytes_max) + " allowed)");
+  }
+  return store.run_write("drop checkpoints", [&](WriteTxn& txn) -> Status {
+    // The scope's epochs below `epoch`, found first: deleting moves the cursor.
+    std::vector<std::uint64_t> epochs;
+    {
+      Cursor cursor;
+      Status s = cursor.open(store, txn.get(), store.checkpoints_dbi, "mdb_cursor_open(checkpoints)");
+      if (!s) return s;
+      detail::Key first = detail::checkpoint_key(scope, 0);
+      MDB_val k = first.val(), v{};
+      int rc = cursor.get(k, v, MDB_SET_RANGE);
+      auto count = detail::entry_count(store, txn.get(), store.checkpoints_dbi);
+      if (!count) return count.status();
+      for (std::uint64_t i = 0; rc == 0 && i <= *count; ++i) {
+        detail::CheckpointKey key;
+        s = detail::parse_checkpoint_key(store, k, &key);
+        if (!s) return s;
+        if (key.scope != scope || key.epoch >= epoch) break;
+        if (epochs.empty() || epochs.back() != key.epoch) epochs.push_back(key.epoch);
+        rc = cursor.get(k, v, MDB_NEXT);
+      }
+      if (rc != 0 && rc != MDB_NOTFOUND) return store.error(rc, "mdb_cursor_get(checkpoints)");
+    }
+    for (const std::uint64_t e : epochs) {
+      if (Status s = detail::delete_checkpoints_at(txn, scope, e, {}); !s) return s;
+    }
+    return Status::ok();
+  });
+}
+
 Status Store::compact(std::uint64_t before_epoch) {
   StoreImpl& store = *impl_;
+  if (store.options.checkpoints_only) {
+    return Status(StatusCode::failed_precondition,
+                  store.data_file + ": compact of a store of checkpoints only (it has no log)");
+  }
   if (before_epoch == 0) {
     return Status(StatusCode::invalid_argument, store.data_file + ": compact before epoch 0");
   }

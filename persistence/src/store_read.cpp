@@ -119,20 +119,24 @@ LogCursor Store::log_cursor(std::uint64_t after_epoch, std::size_t chunk_entries
   return LogCursor(this, after_epoch, chunk_entries_max);
 }
 
-Result<std::optional<Checkpoint>> Store::newest_checkpoint(std::string_view scope) const {
-  const StoreImpl& store = *impl_;
+namespace {
+
+/// The checkpoint of `scope` with the largest epoch <= `epoch`, or nullopt.
+Result<std::optional<Checkpoint>> checkpoint_at_or_before(StoreImpl& store,
+                                                          std::string_view scope,
+                                                          std::uint64_t epoch) {
   Status s = check_scope(store, scope);
   if (!s) return s;
-  ReadTxn txn(*impl_);
+  ReadTxn txn(store);
   s = txn.begin("newest_checkpoint");
   if (!s) return s;
   Cursor cursor;
   s = cursor.open(store, txn.get(), store.checkpoints_dbi, "mdb_cursor_open(checkpoints)");
   if (!s) return s;
-  // The largest key the scope can have (epoch and generation all ones), then the record
+  // The largest key the scope can have at `epoch` (generation all ones), then the record
   // at or before it: a scope's keys sort by epoch, and at one epoch a checkpoint in parts
   // (a longer key, see encoding.hpp) after one in a single record.
-  detail::Key newest_possible = detail::parted_checkpoint_key(scope, u64_max, u64_max);
+  detail::Key newest_possible = detail::parted_checkpoint_key(scope, epoch, u64_max);
   const detail::Key scope_key = detail::Key().scope(scope);
   const std::string_view prefix = scope_key.view();
   MDB_val k = newest_possible.val(), v{};
@@ -152,6 +156,21 @@ Result<std::optional<Checkpoint>> Store::newest_checkpoint(std::string_view scop
   s = detail::load_checkpoint(store, txn.get(), k, v, checkpoint);
   if (!s) return s;
   return std::optional<Checkpoint>(std::move(checkpoint));
+}
+
+}  // namespace
+
+Result<std::optional<Checkpoint>> Store::newest_checkpoint(std::string_view scope) const {
+  return checkpoint_at_or_before(*impl_, scope, u64_max);
+}
+
+Result<std::optional<Checkpoint>> Store::checkpoint_at(std::string_view scope,
+                                                       std::uint64_t epoch) const {
+  Result<std::optional<Checkpoint>> found = checkpoint_at_or_before(*impl_, scope, epoch);
+  if (found.is_ok() && found->has_value() && (*found)->epoch != epoch) {
+    return std::optional<Checkpoint>();
+  }
+  return found;
 }
 
 Result<Recovery> Store::recover(std::string_view scope) const {

@@ -171,7 +171,7 @@ Status put_checkpoint(WriteTxn& txn, std::string_view scope, std::uint64_t epoch
   StoreImpl& store = txn.store();
   const std::string what =
       "checkpoint of scope '" + std::string(scope) + "' at epoch " + std::to_string(epoch);
-  if (epoch > last_epoch) {
+  if (epoch > last_epoch && !store.options.checkpoints_only) {
     return rejected(store, what + " is ahead of the log (last logged epoch " +
                                std::to_string(last_epoch) + ")");
   }
@@ -204,6 +204,9 @@ Status Store::write(const WriteBatch& batch) {
   }
   if (batch.payload_bytes() > write_batch_bytes_max) {
     return too_large(store, "write batch", batch.payload_bytes(), write_batch_bytes_max);
+  }
+  if (store.options.checkpoints_only && !batch.log_.empty()) {
+    return rejected(store, "log append to a store of checkpoints only");
   }
   for (const auto& op : batch.log_) {
     if (op.epoch == 0) return rejected(store, "log append of epoch 0 (epochs start at 1)");

@@ -57,6 +57,34 @@ Status EffectDeliveries::offer(DeliveryKey key, std::uint64_t epoch, EffectPaylo
   return Status::ok();
 }
 
+OwedDeliveries EffectDeliveries::owed() const {
+  OwedDeliveries out;
+  for (const auto& [key, d] : pending_) out.pending.push_back(d);
+  for (const auto& [key, d] : dead_) out.dead.push_back(d);
+  out.settled.assign(settled_order_.begin(), settled_order_.end());
+  return out;
+}
+
+void EffectDeliveries::restore(OwedDeliveries owed, DeliveryTime now) {
+  pending_.clear();
+  dead_.clear();
+  schedule_.clear();
+  settled_.clear();
+  settled_order_.clear();
+  for (Delivery& d : owed.pending) {
+    d.next_due = now;
+    schedule_.emplace(now, d.key);
+    pending_.emplace(d.key, std::move(d));
+  }
+  for (Delivery& d : owed.dead) {
+    d.next_due = now;
+    dead_.emplace(d.key, std::move(d));
+  }
+  for (const DeliveryKey key : owed.settled) {
+    if (settled_.insert(key).second) settled_order_.push_back(key);
+  }
+}
+
 std::vector<Delivery> EffectDeliveries::due(DeliveryTime now, std::size_t limit,
                                             const std::function<bool(const Delivery&)>& wanted) {
   std::vector<std::pair<DeliveryTime, DeliveryKey>> ripe;

@@ -20,6 +20,7 @@
 #include "deterministic_system.hpp"
 #include "documents_backend.hpp"
 #include "mgraph/actors/documents.hpp"
+#include "mgraph/codec/partition_codec.hpp"
 #include "mgraph/codec/session_codec.hpp"
 #include "mgraph/session/client.hpp"
 #include "support/env.hpp"
@@ -45,15 +46,18 @@ class ActorCluster final : public session::Backend {
  public:
   ActorCluster(caf::actor_system& sys, std::shared_ptr<const schema::Schema> schema,
                EpochLog* log, EpochObserver observe = {}, std::uint32_t partitions = 1,
-               SequencerOptions sequencer = {}, SteadyClock driver_clock = nullptr)
+               SequencerOptions sequencer = {}, DriverOptions driver = {},
+               std::shared_ptr<PartitionCheckpoints> checkpoints = nullptr,
+               SteadyClock driver_clock = nullptr)
       : sys_(sys), sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
     PartitionedDocuments::Options options;
     options.partitions = partitions;
     options.through_bytes = true;
     options.now = std::move(driver_clock);
+    options.checkpoints = std::move(checkpoints);
     partition_ = sys.spawn(documents_driver_actor,
                            std::make_shared<PartitionedDocuments>(schema, options),
-                           SchemaInfo{"test", schema->source.text, 7});
+                           SchemaInfo{"test", schema->source.text, 7}, driver);
     sequencer_ = sys.spawn(sequencer_actor, partition_, log, std::move(observe), std::move(sequencer));
     sched_.run();
   }
@@ -96,6 +100,26 @@ class ActorCluster final : public session::Backend {
   std::string dead_letters(const std::string& command, std::uint64_t field = 0,
                            std::uint64_t version = 0) {
     return ask<std::string>(dead_letters_atom::value, command, field, version);
+  }
+  /// The admin socket's checkpoint command: its JSON, or the error.
+  Result<std::string> checkpoint() {
+    caf::scoped_actor client{sys_};
+    client->send(sequencer_, checkpoint_atom::value);
+    sched_.run();
+    Result<std::string> out = Status(StatusCode::internal, "no answer");
+    client->receive([&](const std::string& answer) { out = answer; },
+                    [&](const caf::error& e) { out = Status(StatusCode::invalid_argument, sys_.render(e)); },
+                    caf::after(std::chrono::seconds(0)) >> [] {});
+    return out;
+  }
+  /// Whether the sequencer is still there (it stops on a log it cannot run).
+  bool sequencer_alive() {
+    caf::scoped_actor probe{sys_};
+    bool down = false;
+    probe->monitor(sequencer_);
+    sched_.run();
+    probe->receive([&](const caf::down_msg&) { down = true; }, caf::after(std::chrono::seconds(0)) >> [] {});
+    return !down;
   }
   /// Sends bytes as a batch; the answer's bytes or the error.
   Result<std::string> raw(const std::string& bytes) {
@@ -208,6 +232,182 @@ TEST_F(Documents, ASequencerStartedAgainOnItsLogBringsTheDocumentsBack) {
     for (const std::string& l : first) script += l + "\n";
     for (const std::string& l : second) script += l + "\n";
     ASSERT_EQ(out, embedded(schema, script));
+  }
+}
+
+/// The log's entries that record a checkpoint of every partition, and its first entry.
+struct LogShape {
+  std::vector<codec::EpochCheckpoint> checkpoints;
+  codec::Epoch first = 0;
+};
+LogShape shape_of(EpochLog& log) {
+  LogShape out;
+  EXPECT_TRUE(log.replay([&](codec::Epoch e, std::string_view bytes) {
+                   if (out.first == 0) out.first = e;
+                   if (codec::is_epoch_checkpoint(bytes)) {
+                     Result<codec::EpochCheckpoint> c = codec::decode_epoch_checkpoint(bytes);
+                     if (!c.is_ok()) return c.status();
+                     out.checkpoints.push_back(std::move(c).value());
+                   }
+                   return Status::ok();
+                 }).is_ok());
+  return out;
+}
+
+TEST_F(Documents, ASequencerStartedAgainFromCheckpointsBringsTheDocumentsBackAndRunsOnlyTheLogAfter) {
+  // Generated scripts (creations, updates, links, deletions, undo and redo) cut in three:
+  // the cluster stops twice and starts again from its partitions' checkpoints and the log
+  // after them, which is compacted as checkpoints are logged. The output must be what one
+  // embedded Store prints for the whole script.
+  const fs::path mgs = fs::path(MGRAPH_EXAMPLES_DIR) / "nested_totals.mgs";
+  auto schema = compile_file(mgs);
+  ASSERT_NE(schema, nullptr);
+  std::size_t restored_from_checkpoint = 0, compacted = 0;
+  for (std::uint64_t seed = 1; seed <= 24; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    testing::ScriptGenerator gen(*schema, seed);
+    const std::vector<std::string> lines = split(gen.script(150));
+    const std::uint32_t partitions = 1 + static_cast<std::uint32_t>(seed % 3);
+    DriverOptions driver;
+    driver.checkpoint_every = 1 + seed % 4;
+    auto checkpoints = std::make_shared<MemoryPartitionCheckpoints>();
+    MemoryEpochLog log;
+    std::string out, script;
+    std::map<std::string, session::RecordId, std::less<>> aliases;
+    const std::size_t cuts[] = {0, lines.size() / 3, 2 * lines.size() / 3, lines.size()};
+    std::size_t replayed = 0;
+    for (int part = 0; part < 3; ++part) {
+      std::vector<std::string> piece(lines.begin() + static_cast<std::ptrdiff_t>(cuts[part]),
+                                     lines.begin() + static_cast<std::ptrdiff_t>(cuts[part + 1]));
+      piece.push_back("reject");  // what an open transaction becomes at a stop
+      for (const std::string& l : piece) script += l + "\n";
+      std::size_t replayed_now = 0;
+      ActorCluster cluster(sys, schema, &log,
+                           [&](const EpochOutcome& o) { replayed_now += o.replayed ? 1 : 0; }, partitions,
+                           {}, driver, checkpoints);
+      if (part > 0) {
+        const LogShape shape = shape_of(log);
+        if (!shape.checkpoints.empty()) {
+          ++restored_from_checkpoint;
+          // Only the epochs after the newest checkpoint ran again.
+          EXPECT_LE(replayed_now, *log.last() - shape.checkpoints.back().epoch);
+        }
+        replayed += replayed_now;
+      }
+      session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+      client.set_aliases(aliases);
+      out += run_lines(client, piece, cuts[part] + 1 + static_cast<std::size_t>(part));
+      aliases = client.aliases();
+    }
+    ASSERT_EQ(out, embedded(schema, script));
+    const LogShape shape = shape_of(log);
+    if (shape.checkpoints.size() >= 2) {
+      ++compacted;
+      // The log keeps the entries after the checkpoint before the newest, no more.
+      EXPECT_GT(shape.first, shape.checkpoints.front().epoch);
+      EXPECT_LE(shape.first, shape.checkpoints[shape.checkpoints.size() - 2].epoch + 1);
+    }
+    (void)replayed;
+  }
+  EXPECT_GT(restored_from_checkpoint, 10u);  // the scripts commit enough to checkpoint
+  EXPECT_GT(compacted, 5u);
+}
+
+TEST_F(Documents, TheCheckpointCommandStoresEveryPartitionAndARestartAnswersAsBefore) {
+  auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", "entity A { x: int = 0  y: int = x * 2 }\n"});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  auto checkpoints = std::make_shared<MemoryPartitionCheckpoints>();
+  MemoryEpochLog log;
+  session::Op create;
+  create.kind = session::OpKind::create;
+  create.entity = "A";
+  create.values = {{"x", Value(std::int64_t{4})}};
+  session::Op commit;
+  commit.kind = session::OpKind::commit;
+  Result<std::string> txn = codec::encode_batch({create, commit}, session::TxnId{0xabc, 1});
+  ASSERT_TRUE(txn.is_ok());
+  std::string first_answer;
+  {
+    ActorCluster cluster(sys, *schema, &log, {}, 3, {}, {}, checkpoints);
+    Result<std::string> none = cluster.checkpoint();
+    ASSERT_FALSE(none.is_ok());
+    EXPECT_NE(none.status().message().find("no epoch has run yet"), std::string::npos) << none.status().message();
+    Result<std::string> answer = cluster.raw(*txn);
+    ASSERT_TRUE(answer.is_ok()) << answer.status().message();
+    first_answer = *answer;
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    run_lines(client, {"update #1 x=5", "commit"}, 1);
+    Result<std::string> taken = cluster.checkpoint();
+    ASSERT_TRUE(taken.is_ok()) << taken.status().message();
+    const nlohmann::json j = nlohmann::json::parse(*taken);
+    EXPECT_EQ(j["checkpoint"], 2);
+    EXPECT_GT(j["image_bytes"].get<std::uint64_t>(), 0u);
+    for (std::uint32_t p = 0; p < 3; ++p) EXPECT_EQ(checkpoints->epochs(p), std::vector<std::uint64_t>{2}) << p;
+    Result<std::string> again = cluster.checkpoint();
+    ASSERT_FALSE(again.is_ok());
+    EXPECT_NE(again.status().message().find("checkpointed already"), std::string::npos);
+    run_lines(client, {"update #1 x=6", "commit"}, 1);
+  }
+  const LogShape shape = shape_of(log);
+  ASSERT_EQ(shape.checkpoints.size(), 1u);
+  EXPECT_EQ(shape.checkpoints[0].epoch, 2u);
+  ASSERT_EQ(shape.checkpoints[0].answers.size(), 1u);  // the transaction with an id
+  std::size_t replayed = 0;
+  ActorCluster again(sys, *schema, &log, [&](const EpochOutcome& o) { replayed += o.replayed ? 1 : 0; }, 3, {}, {},
+                     checkpoints);
+  EXPECT_EQ(replayed, 1u);  // the update after the checkpoint
+  session::ScriptClient client(again, {.batch_transactions = true, .print = {}});
+  EXPECT_EQ(run_lines(client, {"get #1.y"}, 1), "{\"get\":\"#1.y\",\"value\":12,\"version\":3,\"revision\":3}\n");
+  // Sent again after the restart: the first answer, kept by the checkpoint; nothing runs.
+  Result<std::string> resent = again.raw(*txn);
+  ASSERT_TRUE(resent.is_ok()) << resent.status().message();
+  EXPECT_EQ(*resent, first_answer);
+  EXPECT_EQ(run_lines(client, {"get #2.x"}, 1).find("\"value\""), std::string::npos);
+}
+
+TEST_F(Documents, APartitionWithoutTheCheckpointMakesTheClusterRunTheWholeLogOrRefuseACompactedOne) {
+  auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", "entity A { x: int = 0  y: int = x * 2 }\n"});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  const std::vector<std::string> lines = {"create A a x=1", "commit", "update a x=2", "commit", "update a x=3",
+                                          "commit",         "update a x=4", "commit", "update a x=5", "commit"};
+  DriverOptions every4;
+  every4.checkpoint_every = 4;
+  {
+    // One checkpoint (epoch 4), so the log is whole: without partition 1's image the
+    // partitions start empty and the whole log runs.
+    auto checkpoints = std::make_shared<MemoryPartitionCheckpoints>();
+    MemoryEpochLog log;
+    {
+      ActorCluster cluster(sys, *schema, &log, {}, 2, {}, every4, checkpoints);
+      session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+      run_lines(client, lines, 1);
+    }
+    ASSERT_EQ(shape_of(log).checkpoints.size(), 1u);
+    ASSERT_EQ(shape_of(log).first, 1u);
+    ASSERT_TRUE(checkpoints->clear(1).is_ok());
+    std::size_t replayed = 0;
+    ActorCluster again(sys, *schema, &log, [&](const EpochOutcome& o) { replayed += o.replayed ? 1 : 0; }, 2, {},
+                       every4, checkpoints);
+    EXPECT_EQ(replayed, 5u);
+    session::ScriptClient client(again, {.batch_transactions = true, .print = {}});
+    EXPECT_EQ(run_lines(client, {"get #1.y"}, 1), "{\"get\":\"#1.y\",\"value\":10,\"version\":5,\"revision\":5}\n");
+  }
+  {
+    // Checkpoints of epochs 1, 2, 3 and 4 (one every epoch) and a compacted log: without
+    // any image of partition 0 nothing can start, and the sequencer stops saying why.
+    DriverOptions every1;
+    every1.checkpoint_every = 1;
+    auto checkpoints = std::make_shared<MemoryPartitionCheckpoints>();
+    MemoryEpochLog log;
+    {
+      ActorCluster cluster(sys, *schema, &log, {}, 2, {}, every1, checkpoints);
+      session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+      run_lines(client, lines, 1);
+    }
+    ASSERT_GT(shape_of(log).first, 1u);
+    ASSERT_TRUE(checkpoints->clear(0).is_ok());
+    ActorCluster again(sys, *schema, &log, {}, 2, {}, every1, checkpoints);
+    EXPECT_FALSE(again.sequencer_alive());
   }
 }
 
@@ -445,6 +645,32 @@ TEST_F(Documents, AnUnacknowledgedEffectIsResentThenADeadLetterRetriedOrDropped)
   client.run_line("get p.big", 1, &out);
   EXPECT_NE(out.find("\"value\":false"), std::string::npos) << out;
   EXPECT_NE(out.find("\"value\":true"), std::string::npos) << out;
+}
+
+TEST_F(Documents, DeliveriesOwedAtACheckpointAreOwedAfterARestartFromIt) {
+  auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", kEffectSchema});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  auto checkpoints = std::make_shared<MemoryPartitionCheckpoints>();
+  MemoryEpochLog log;
+  ManualClock clock;
+  std::string out;
+  nlohmann::json key;
+  {
+    ActorCluster cluster(sys, *schema, &log, {}, 2, clock.options(), {}, checkpoints);
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    for (const char* line : {"create Order o total=500", "commit"}) client.run_line(line, 1, &out);
+    const std::vector<std::string> sent = cluster.poll({"Order.big"});
+    ASSERT_EQ(sent.size(), 1u);
+    key = delivery(sent[0])["key"];
+    ASSERT_TRUE(cluster.checkpoint().is_ok());
+  }
+  // The log after the checkpoint holds no trigger: the delivery comes from the checkpoint.
+  ActorCluster again(sys, *schema, &log, {}, 2, clock.options(), {}, checkpoints);
+  const std::vector<std::string> resent = again.poll({"Order.big"});
+  ASSERT_EQ(resent.size(), 1u);
+  EXPECT_EQ(delivery(resent[0])["key"], key);
+  EXPECT_EQ(delivery(resent[0])["attempt"], 2);  // the attempt before the restart counts
+  EXPECT_EQ(again.ack(key["field"], key["version"]), "acked");
 }
 
 TEST(EpochCancel, RoundTripsAndIsToldFromBatches) {
@@ -752,7 +978,7 @@ TEST_F(Documents, TheDriverTimesThePhasesEachEpochRanThroughItsClock) {
   };
   {
     ActorCluster cluster(sys, schema, &log, [&](const EpochOutcome& o) { seen.push_back(o); }, 3,
-                         {}, driver);
+                         {}, {}, nullptr, driver);
     session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
     run_lines(client,
               {

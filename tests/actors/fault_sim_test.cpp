@@ -40,6 +40,7 @@
 
 #include "deterministic_system.hpp"
 #include "mgraph/actors/documents.hpp"
+#include "mgraph/codec/partition_codec.hpp"
 #include "mgraph/codec/session_codec.hpp"
 #include "mgraph/graph/schema/parser.hpp"
 #include "mgraph/session/client.hpp"
@@ -165,6 +166,9 @@ class FaultSimulation {
     // Faults per step: a few per run, at different points for every seed.
     crash_per_mille_ = 2 + rng_.below(20);
     loss_per_10k_ = rng_.below(15);
+    // Checkpoints every few epochs in three seeds of four (they survive a crash, as the
+    // log does); the others run the whole log at every start.
+    driver_options_.checkpoint_every = rng_.below(4) == 0 ? 0 : 1 + rng_.below(6);
     down_ = std::make_shared<std::vector<bool>>(partitions_, false);
     for (std::size_t c = 0; c < kClients; ++c) {
       SimClient client;
@@ -260,6 +264,15 @@ class FaultSimulation {
   int losses() const { return losses_; }
   std::uint32_t partitions() const { return partitions_; }
   std::size_t resends() const { return resends_; }
+  /// Checkpoints of every partition the log records now (compaction keeps the last ones).
+  std::size_t checkpoints_logged() {
+    std::size_t n = 0;
+    EXPECT_TRUE(log_.replay([&](codec::Epoch, std::string_view bytes) {
+                      n += codec::is_epoch_checkpoint(bytes) ? 1 : 0;
+                      return Status::ok();
+                    }).is_ok());
+    return n;
+  }
   std::size_t doubts() const { return doubts_; }
 
  private:
@@ -274,7 +287,7 @@ class FaultSimulation {
 
   void start() {
     auto local = std::make_unique<LocalPartitions>(
-        schema_, LocalPartitions::Options{partitions_, salt_, 64, /*through_bytes=*/true});
+        schema_, LocalPartitions::Options{partitions_, salt_, 64, /*through_bytes=*/true, checkpoints_});
     std::fill(down_->begin(), down_->end(), false);
     down_steps_ = 0;
     auto set = std::make_unique<FaultyPartitions>(std::move(local), down_, [this] {
@@ -287,7 +300,7 @@ class FaultSimulation {
     options.choose = [this](std::size_t n) { return rng_.below(n); };
     driver_ = sys_.spawn(documents_driver_actor,
                          std::make_shared<PartitionedDocuments>(std::move(set), options),
-                         SchemaInfo{"sim", schema_->source.text, 1});
+                         SchemaInfo{"sim", schema_->source.text, 1}, driver_options_);
     SequencerOptions sequencer;
     sequencer.batching = batching_;
     sequencer.now = [this] { return clock_; };
@@ -398,6 +411,8 @@ class FaultSimulation {
   std::size_t down_steps_ = 0;
   std::chrono::steady_clock::time_point clock_{};
   MemoryEpochLog log_;
+  std::shared_ptr<MemoryPartitionCheckpoints> checkpoints_ = std::make_shared<MemoryPartitionCheckpoints>();
+  DriverOptions driver_options_;
   caf::actor sequencer_, driver_;
   std::vector<SimClient> clients_;
   std::set<std::int64_t> acknowledged_, rolled_back_;
@@ -414,6 +429,7 @@ TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPar
   const std::uint64_t seeds = mgraph::testing::env_u64("MGRAPH_SIM_SEEDS", 500);
   const std::uint64_t first = mgraph::testing::env_u64("MGRAPH_SIM_FIRST_SEED", 1);
   std::size_t acknowledged = 0, rolled_back = 0, crashes = 0, losses = 0, resends = 0, doubts = 0;
+  std::size_t with_checkpoints = 0;
   for (std::uint64_t seed = first; seed < first + seeds; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (MGRAPH_SIM_FIRST_SEED=" + std::to_string(seed) +
                  " MGRAPH_SIM_SEEDS=1 replays it)");
@@ -431,14 +447,18 @@ TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPar
     losses += static_cast<std::size_t>(sim.losses());
     resends += sim.resends();
     doubts += sim.doubts();
+    with_checkpoints += sim.checkpoints_logged() > 0 ? 1 : 0;
   }
   // The faults happened: the runs are not all fault-free.
   EXPECT_GT(crashes, seeds / 2);
   EXPECT_GT(losses, seeds / 4);
   EXPECT_GT(rolled_back, 0u);
+  EXPECT_GT(with_checkpoints, seeds / 2);  // most runs start again from checkpoints
   std::printf("%llu seeds: %zu transactions acknowledged, %zu rolled back, %zu coordinator crashes, "
-              "%zu partition losses, %zu transactions sent again, %zu answered \"in doubt\" meanwhile\n",
-              static_cast<unsigned long long>(seeds), acknowledged, rolled_back, crashes, losses, resends, doubts);
+              "%zu partition losses, %zu transactions sent again, %zu answered \"in doubt\" meanwhile; "
+              "%zu runs with checkpoints in their log\n",
+              static_cast<unsigned long long>(seeds), acknowledged, rolled_back, crashes, losses, resends, doubts,
+              with_checkpoints);
 }
 
 }  // namespace

@@ -103,7 +103,9 @@ TEST(PartitionedDocuments, EachFormulaIsComputedByOnePartitionAndCountedThere) {
     const std::string script = testing::read_file(fs::path(mgs).replace_extension(".mgscript"));
     std::vector<std::uint64_t> totals;
     for (const std::uint32_t n : {1u, 3u}) {
-      auto set = std::make_unique<LocalPartitions>(schema, LocalPartitions::Options{n});
+      LocalPartitions::Options local;
+      local.partitions = n;
+      auto set = std::make_unique<LocalPartitions>(schema, local);
       LocalPartitions& partitions = *set;
       PartitionedDocuments documents(std::move(set), PartitionedDocuments::Options{});
       DocumentsBackend backend(documents);

@@ -21,6 +21,7 @@ constexpr PartitionRequestKind kEveryKind[] = {
     PartitionRequestKind::mark,    PartitionRequestKind::deliver,    PartitionRequestKind::compute,
     PartitionRequestKind::pending, PartitionRequestKind::reject,     PartitionRequestKind::probe,
     PartitionRequestKind::dot,     PartitionRequestKind::reset, PartitionRequestKind::add_revision,
+    PartitionRequestKind::checkpoint, PartitionRequestKind::restore,
 };
 
 Value tensor() { return Value(Tensor::make({2, 2}, {1.5, -2.5, 0.0, 1e300}).value()); }
@@ -114,6 +115,7 @@ PartitionReply sample_reply() {
   a.dot_nodes = {"n0 [label=\"o.total\"];", "", "n2 [label=\"i.price\"];"};
   a.dot_edges = {"", "n0 -> n1;", "n1 -> n2;\nn0 -> n2;"};
   a.effects = {sample_trigger()};
+  a.checkpoint_bytes = 123456789;
   return a;
 }
 
@@ -182,6 +184,7 @@ TEST(PartitionCodec, AReplyWithEveryMemberSetRoundTrips) {
   EXPECT_EQ(back->dot_nodes, a.dot_nodes);
   EXPECT_EQ(back->dot_edges, a.dot_edges);
   EXPECT_EQ(back->effects, a.effects);
+  EXPECT_EQ(back->checkpoint_bytes, a.checkpoint_bytes);
 
   // An ok reply, and the default one.
   PartitionReply ok = a;
@@ -326,14 +329,14 @@ TEST(PartitionCodec, AnUnknownRequestKindIsRefused) {
   // Two requests that differ only in their kind differ in one byte: the kind's.
   PartitionRequest q = sample_request(PartitionRequestKind::apply);
   const std::string apply = encode_partition_request(q).value();
-  q.kind = PartitionRequestKind::add_revision;
+  q.kind = PartitionRequestKind::restore;
   const std::string last = encode_partition_request(q).value();
   const std::size_t at = only_difference(apply, last);
   ASSERT_NE(at, SIZE_MAX);
-  ASSERT_EQ(last[at], static_cast<char>(PartitionRequestKind::add_revision));
+  ASSERT_EQ(last[at], static_cast<char>(PartitionRequestKind::restore));
   // The last kind is accepted; every value after it is refused.
   ASSERT_TRUE(decode_partition_request(last).is_ok());
-  for (const int kind : {12, 13, 100, 255}) {
+  for (const int kind : {14, 15, 100, 255}) {
     SCOPED_TRACE("kind " + std::to_string(kind));
     const Result<PartitionRequest> bad = decode_partition_request(with_byte(apply, at, static_cast<char>(kind)));
     ASSERT_FALSE(bad.is_ok());
@@ -417,6 +420,41 @@ TEST(PartitionCodec, OpsMayNameOnlyRecordsOfEarlierOpsOfTheirBatch) {
   PartitionRequest probe = apply_naming(5, 1, 6);
   probe.kind = PartitionRequestKind::probe;
   EXPECT_FALSE(decode_partition_request(encode_partition_request(probe).value()).is_ok());
+}
+
+TEST(EpochCheckpointCodec, RoundTripsOwedDeliveriesAndAnswersAndIsToldFromOtherEntries) {
+  EpochCheckpoint c;
+  c.epoch = 1234;
+  c.image_bytes = 99999;
+  const EffectTrigger t = sample_trigger();
+  session::Delivery d;
+  d.key = session::DeliveryKey{t.node, t.version};
+  d.epoch = 1200;
+  d.payload = session::EffectPayload{t.record, t.effect, t.value};
+  d.policy = t.policy;
+  d.attempts = 2;
+  c.owed.pending = {d};
+  d.key.version += 1;
+  d.attempts = 5;
+  c.owed.dead = {d};
+  c.owed.settled = {{7, 1}, {7, 3}};
+  c.answers = {{session::TxnId{0xabc, 9}, std::string("answer\0bytes", 12)}};
+  Result<std::string> bytes = encode_epoch_checkpoint(c);
+  ASSERT_TRUE(bytes.is_ok()) << bytes.status().message();
+  EXPECT_TRUE(is_epoch_checkpoint(*bytes));
+  Result<EpochCheckpoint> back = decode_epoch_checkpoint(*bytes);
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  EXPECT_EQ(back->epoch, c.epoch);
+  EXPECT_EQ(back->image_bytes, c.image_bytes);
+  for (session::Delivery* x : {&c.owed.pending[0], &c.owed.dead[0]}) x->next_due = {};
+  EXPECT_EQ(back->owed, c.owed);
+  EXPECT_EQ(back->answers, c.answers);
+  // Other log entries are not checkpoints, and a checkpoint's bytes are no other entry.
+  Result<std::string> report = encode_effect_report(EffectReport{});
+  ASSERT_TRUE(report.is_ok());
+  EXPECT_FALSE(is_epoch_checkpoint(*report));
+  EXPECT_FALSE(decode_epoch_checkpoint(*report).is_ok());
+  EXPECT_FALSE(decode_epoch_checkpoint(bytes->substr(0, bytes->size() / 2)).is_ok());
 }
 
 }  // namespace

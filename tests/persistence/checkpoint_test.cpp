@@ -238,5 +238,77 @@ TEST_F(CheckpointTest, CompactionOfManyEntriesRunsInSeveralTransactions) {
   EXPECT_EQ(report->log_entries, 5u);
 }
 
+TEST_F(CheckpointTest, CheckpointAtFindsExactlyThatEpoch) {
+  log_epochs(0, 30);
+  WriteBatch batch;
+  batch.put_checkpoint("p", 10, "p10");
+  batch.put_checkpoint("p", 20, "p20");
+  batch.put_checkpoint("q", 15, "q15");
+  MG_ASSERT_OK(store_->write(batch));
+  const auto at = [&](std::string_view scope, std::uint64_t epoch) -> std::string {
+    auto found = store_->checkpoint_at(scope, epoch);
+    MG_ASSERT(found.is_ok());
+    return found->has_value() ? (*found)->state : std::string("none");
+  };
+  EXPECT_EQ(at("p", 10), "p10");
+  EXPECT_EQ(at("p", 20), "p20");
+  EXPECT_EQ(at("p", 15), "none");  // p has 10 before it, but not 15 itself
+  EXPECT_EQ(at("p", 30), "none");
+  EXPECT_EQ(at("q", 15), "q15");
+  EXPECT_EQ(at("q", 10), "none");
+}
+
+TEST_F(CheckpointTest, DroppingOldCheckpointsKeepsTheLaterOnesAndOtherScopes) {
+  log_epochs(0, 30);
+  WriteBatch batch;
+  for (const std::uint64_t e : {5, 10, 20, 30}) batch.put_checkpoint("p", e, "p" + std::to_string(e));
+  batch.put_checkpoint("pq", 5, "pq5");
+  batch.put_checkpoint("o", 5, "o5");
+  MG_ASSERT_OK(store_->write(batch));
+  MG_ASSERT_OK(store_->drop_checkpoints_before("p", 20));
+  for (const std::uint64_t e : {5, 10}) {
+    auto found = store_->checkpoint_at("p", e);
+    ASSERT_TRUE(found.is_ok());
+    EXPECT_FALSE(found->has_value()) << e;
+  }
+  for (const std::uint64_t e : {20, 30}) {
+    auto found = store_->checkpoint_at("p", e);
+    ASSERT_TRUE(found.is_ok());
+    EXPECT_TRUE(found->has_value()) << e;
+  }
+  for (const char* scope : {"pq", "o"}) {
+    auto found = store_->checkpoint_at(scope, 5);
+    ASSERT_TRUE(found.is_ok());
+    EXPECT_TRUE(found->has_value()) << scope;
+  }
+  EXPECT_EQ(store_->drop_checkpoints_before("", 3).code(), StatusCode::invalid_argument);
+}
+
+TEST_F(CheckpointTest, AStoreOfCheckpointsOnlyTakesAnyEpochAndRefusesTheLog) {
+  StoreOptions options = testing::fast_options();
+  options.checkpoints_only = true;
+  open(options);
+  WriteBatch batch;
+  batch.put_checkpoint("partition/0", 500, "at 500");  // no log here to be ahead of
+  MG_ASSERT_OK(store_->write(batch));
+  WriteBatch earlier;
+  earlier.put_checkpoint("partition/0", 200, "at 200");  // a log run again from an older one
+  MG_ASSERT_OK(store_->write(earlier));
+  auto found = store_->checkpoint_at("partition/0", 500);
+  ASSERT_TRUE(found.is_ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->state, "at 500");
+  WriteBatch log;
+  log.append_log(1, 0, "x");
+  const Status refused = store_->write(log);
+  EXPECT_EQ(refused.code(), StatusCode::invalid_argument) << refused.to_string();
+  EXPECT_NE(refused.message().find("checkpoints only"), std::string::npos) << refused.to_string();
+  EXPECT_EQ(store_->compact(10).code(), StatusCode::failed_precondition);
+  MG_ASSERT_OK(store_->drop_checkpoints_before("partition/0", 300));
+  found = store_->checkpoint_at("partition/0", 200);
+  ASSERT_TRUE(found.is_ok());
+  EXPECT_FALSE(found->has_value());
+}
+
 }  // namespace
 }  // namespace mgraph::persistence

@@ -49,6 +49,12 @@ using inspect_atom = caf::atom_constant<caf::atom("mg_insp")>;  ///< admin -> pa
 using effects_poll_atom = caf::atom_constant<caf::atom("mg_fxpoll")>;
 using effects_ack_atom = caf::atom_constant<caf::atom("mg_fxack")>;
 using dead_letters_atom = caf::atom_constant<caf::atom("mg_dlq")>;
+/// Checkpoints (docs/CLUSTER.md, "Checkpoints"): the sequencer asks the driver to restore
+/// the partitions before it runs the log, and to checkpoint them (the admin socket's
+/// command); the driver tells the sequencer of the checkpoints it takes by itself.
+using restore_atom = caf::atom_constant<caf::atom("mg_restore")>;
+using checkpoint_atom = caf::atom_constant<caf::atom("mg_ckpt")>;
+using checkpointed_atom = caf::atom_constant<caf::atom("mg_ckpted")>;
 
 /// Whether a batch must be logged: it can change the documents or the revision history.
 /// Such a batch is an epoch: the sequencer numbers it.
@@ -100,6 +106,12 @@ class EpochLog {
   virtual Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) = 0;
   /// The last logged epoch (0: none).
   virtual Result<codec::Epoch> last() = 0;
+  /// Deletes the entries before `before`: a checkpoint of every partition holds what they
+  /// did (the sequencer calls it after logging a checkpoint's entry). The default keeps them.
+  virtual Status compact(codec::Epoch before) {
+    (void)before;
+    return Status::ok();
+  }
 };
 
 /// Epochs in memory: a log for tests and for nodes without a data directory.
@@ -108,6 +120,7 @@ class MemoryEpochLog final : public EpochLog {
   Status append(codec::Epoch epoch, std::string_view batch) override;
   Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) override;
   Result<codec::Epoch> last() override;
+  Status compact(codec::Epoch before) override;
 
  private:
   std::vector<std::pair<codec::Epoch, std::string>> epochs_;
@@ -191,9 +204,22 @@ class ActorPartitions final : public PartitionSet {
 /// after the others committed alone, none listed for the whole epoch), before it answers
 /// the batch. Over ActorPartitions it blocks while the
 /// partitions work: spawn it detached.
+///
+/// Checkpoints: (restore_atom, epoch, replayed_last) makes every partition take back its
+/// checkpoint of `epoch` (0: empty, every checkpoint forgotten) and answers true, or an
+/// error (not_found: a partition has no such checkpoint; io_error: one is unavailable).
+/// Every `checkpoint_every` epochs it runs after `replayed_last`, and on (checkpoint_atom),
+/// it makes every partition store its documents as a checkpoint of the last epoch it ran,
+/// keeping the checkpoint restored or taken before (the sequencer's log may still need
+/// it); the first is reported as (checkpointed_atom, epoch, image bytes) to the
+/// sequencer, the second answered with (epoch, image bytes) or an error.
+struct DriverOptions {
+  /// Epochs between checkpoints (0: only when asked).
+  std::uint64_t checkpoint_every = 0;
+};
 caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                      std::shared_ptr<PartitionedDocuments> documents,
-                                     SchemaInfo schema);
+                                     SchemaInfo schema, DriverOptions options);
 
 /// Batches the sequencer logs with one sync at most (group commit); more wait for the next.
 inline constexpr std::size_t kGroupCommitBatchesMax = 1024;
@@ -216,6 +242,17 @@ struct SequencerOptions {
 /// and waiting (its log write overlapped the running one); batches that arrive meanwhile
 /// wait at the sequencer and make the epoch after.
 inline constexpr std::size_t kEpochsAtDriver = 2;
+
+/// Checkpoints of every partition the sequencer tries to restore when it starts, newest
+/// first: the log keeps the entries after the one before the newest (it is compacted when a
+/// checkpoint is logged), so older ones cannot be run on from; one more is a spare.
+inline constexpr std::size_t kCheckpointsTried = 3;
+
+/// Answers of the last transactions a checkpoint's log entry keeps: the clients that lose
+/// an answer to a restart send their transaction again within seconds, so the newest few
+/// thousand serve them; and the entry stays small beside the checkpoint.
+inline constexpr std::size_t kCheckpointAnswersMax = 4096;
+inline constexpr std::size_t kCheckpointAnswerBytesMax = std::size_t{1} << 20;
 
 /// Transaction ids the sequencer remembers with their outcome: a client sends a batch again
 /// within seconds of losing its answer (a reconnect, a coordinator's restart), and 65,536

@@ -76,6 +76,13 @@ class EffectOutbox {
                                   session::DeliveryTime now);
 
   const session::EffectDeliveries& deliveries() const { return deliveries_; }
+  /// Takes back the deliveries of a checkpoint (session::EffectDeliveries::restore); no
+  /// ack is running then.
+  void restore(session::OwedDeliveries owed, session::DeliveryTime now) {
+    deliveries_.restore(std::move(owed), now);
+    acking_.clear();
+    publish();
+  }
   std::uint64_t errors() const { return errors_; }
   const std::string& last_error() const { return last_error_; }
 

@@ -44,6 +44,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -94,12 +98,45 @@ inline constexpr std::size_t kAbortReasons = 8;
 /// "none", "rejected", "no_change", "invalid_op", "formula_failed", "cycle", "unavailable",
 /// "other".
 const char* abort_reason_name(AbortReason reason);
+/// Where partitions keep their checkpoints: images of their documents, history included,
+/// after an epoch (codec::encode_runner_image). An LMDB store of checkpoints on a node
+/// (node/), memory in tests. Every call may come from another partition's thread.
+class PartitionCheckpoints {
+ public:
+  virtual ~PartitionCheckpoints() = default;
+  /// Stores `image` as `partition`'s checkpoint at `epoch` (replacing one there), durably,
+  /// then forgets its checkpoints before `keep_from`.
+  virtual Status put(std::uint32_t partition, std::uint64_t epoch, std::string_view image,
+                     std::uint64_t keep_from) = 0;
+  /// The partition's checkpoint at `epoch`; nullopt when it has none.
+  virtual Result<std::optional<std::string>> get(std::uint32_t partition, std::uint64_t epoch) = 0;
+  /// Forgets every checkpoint of the partition.
+  virtual Status clear(std::uint32_t partition) = 0;
+};
+
+/// Checkpoints in memory: for tests and simulations (a "crash" keeps them, as a disk would).
+class MemoryPartitionCheckpoints final : public PartitionCheckpoints {
+ public:
+  Status put(std::uint32_t partition, std::uint64_t epoch, std::string_view image,
+             std::uint64_t keep_from) override;
+  Result<std::optional<std::string>> get(std::uint32_t partition, std::uint64_t epoch) override;
+  Status clear(std::uint32_t partition) override;
+  /// The epochs of the partition's checkpoints, oldest first.
+  std::vector<std::uint64_t> epochs(std::uint32_t partition);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::pair<std::uint32_t, std::uint64_t>, std::string> images_;
+};
 
 /// One partition's documents, answering the driver's requests (codec/partition_codec.hpp).
 /// Every request is checked: a malformed one is answered with an error, never a crash.
 class PartitionServer {
  public:
-  PartitionServer(std::shared_ptr<const schema::Schema> schema, schema::StoreOptions options);
+  /// Without `checkpoints`, a checkpoint request is answered with an error and a restore
+  /// only to epoch 0 (the documents as the schema starts them) succeeds.
+  PartitionServer(std::shared_ptr<const schema::Schema> schema, schema::StoreOptions options,
+                  std::shared_ptr<PartitionCheckpoints> checkpoints = nullptr);
   codec::PartitionReply serve(const codec::PartitionRequest& request);
   /// The bytes of serve()'s reply to the request in `bytes`; bad bytes get an error reply.
   std::string serve_bytes(std::string_view bytes);
@@ -123,15 +160,23 @@ class PartitionServer {
     /// only the owner of a record computes its fields, so the partitions' sum is the
     /// cluster's.
     std::atomic<std::uint64_t> formulas_computed{0};
+    /// Checkpoints stored, and the size of the last one's image.
+    std::atomic<std::uint64_t> checkpoints{0};
+    std::atomic<std::uint64_t> checkpoint_bytes{0};
   };
   const Counters& counters() const { return counters_; }
 
  private:
   /// The effects of owned records the last commit raised (codec::EffectTrigger).
   void raised_effects(std::vector<codec::EffectTrigger>* out);
+  /// A new, empty Store (and its executor): the documents as the schema starts them.
+  void renew();
+  Status checkpoint(std::uint64_t epoch, std::uint64_t keep_from, std::uint64_t* bytes);
+  Status restore(std::uint64_t epoch);
 
   std::shared_ptr<const schema::Schema> schema_;
   schema::StoreOptions options_;
+  std::shared_ptr<PartitionCheckpoints> checkpoints_;
   std::unique_ptr<schema::Store> store_;
   std::unique_ptr<session::StoreExecutor> executor_;
   /// The results of the current batch's ops so far here; ops applied only elsewhere (a
@@ -161,6 +206,7 @@ class LocalPartitions final : public PartitionSet {
     std::uint64_t salt = 0;  ///< varies the placement (schema::Placement::salt)
     std::size_t history_limit = 64;
     bool through_bytes = false;
+    std::shared_ptr<PartitionCheckpoints> checkpoints;  ///< shared by the partitions
   };
   /// REQUIRES: 1 <= options.partitions.
   LocalPartitions(std::shared_ptr<const schema::Schema> schema, Options options);
@@ -187,6 +233,7 @@ class PartitionedDocuments {
     Chooser choose;
     /// Times the phases (take_phases) when given; without it no clock is read.
     SteadyClock now = nullptr;
+    std::shared_ptr<PartitionCheckpoints> checkpoints;  ///< LocalPartitions::Options::checkpoints
   };
 
   /// Documents on `options.partitions` partitions in this process.
@@ -201,6 +248,14 @@ class PartitionedDocuments {
   /// Empties every partition: the documents as the schema starts them, no revision. What a
   /// driver does before it runs a log from its start.
   Status reset();
+  /// Every partition stores its documents as its checkpoint of `epoch` (the epoch last run)
+  /// and forgets its checkpoints before `keep_from`. `*bytes`: the images' sizes summed.
+  /// Fails if one partition fails (the others' checkpoints of `epoch` are then not to be
+  /// restored: none is complete).
+  Status checkpoint(std::uint64_t epoch, std::uint64_t keep_from, std::uint64_t* bytes);
+  /// Every partition takes back its checkpoint of `epoch`: the documents as they were after
+  /// it, history included. Epoch 0: empty, as reset(), and every checkpoint forgotten.
+  Status restore(std::uint64_t epoch);
 
   /// The effects the last run's commits raised, each on the partition owning its record,
   /// in the order the partitions answered (what the sequencer offers its consumers).

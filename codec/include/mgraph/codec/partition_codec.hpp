@@ -15,6 +15,7 @@
 #include "mgraph/graph/graph.hpp"
 #include "mgraph/graph/schema/schema.hpp"
 #include "mgraph/graph/status.hpp"
+#include "mgraph/session/effect_delivery.hpp"
 #include "mgraph/session/operation.hpp"
 
 namespace mgraph::codec {
@@ -44,6 +45,12 @@ enum class PartitionRequestKind : std::uint8_t {
   dot,         ///< this partition's part of the graph's Graphviz text
   reset,       ///< drop every record and revision: the documents as the schema starts them
   add_revision,  ///< a revision that changes nothing here (another partition's commit changed something)
+  /// store the documents as they are after epoch `batch` (PartitionCheckpoints), and
+  /// forget the checkpoints before epoch `other`
+  checkpoint,
+  /// take back the documents of the checkpoint at epoch `batch`; 0: as the schema starts
+  /// them, every checkpoint forgotten
+  restore,
 };
 const char* partition_request_kind_name(PartitionRequestKind kind);
 
@@ -90,6 +97,20 @@ struct EffectReport {
   friend bool operator==(const EffectReport&, const EffectReport&) = default;
 };
 Result<std::string> encode_effect_report(const EffectReport& report);
+/// A log entry of the coordinator (actors/documents.hpp): every partition holds a
+/// checkpoint of `epoch`, and the sequencer owed these deliveries after it. "MGCK";
+/// is_epoch_checkpoint tells it from a batch, a group or a cancellation.
+struct EpochCheckpoint {
+  std::uint64_t epoch = 0;
+  std::uint64_t image_bytes = 0;  ///< the partitions' images, summed
+  session::OwedDeliveries owed;   ///< times are not kept: restored as due now
+  /// The answers of the last transactions (by id) before it, oldest first: a client that
+  /// lost one sends the transaction again and is told it after a restart from here.
+  std::vector<std::pair<session::TxnId, std::string>> answers;
+};
+Result<std::string> encode_epoch_checkpoint(const EpochCheckpoint& checkpoint);
+Result<EpochCheckpoint> decode_epoch_checkpoint(std::string_view bytes);
+bool is_epoch_checkpoint(std::string_view bytes);
 Result<EffectReport> decode_effect_report(std::string_view bytes);
 
 /// Every reply says whether the partition's transaction is open after the request, its
@@ -108,6 +129,7 @@ struct PartitionReply {
   bool computed = false;                    ///< probe
   std::vector<std::string> dot_nodes, dot_edges;  ///< dot
   std::vector<EffectTrigger> effects;       ///< apply: effects its commits raised here
+  std::uint64_t checkpoint_bytes = 0;       ///< checkpoint: the size of the image stored
   friend bool operator==(const PartitionReply&, const PartitionReply&) = default;
 };
 

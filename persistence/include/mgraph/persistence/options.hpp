@@ -29,6 +29,11 @@ struct StoreOptions {
   std::uint64_t map_size_max_bytes = std::uint64_t{64} << 30;
   /// Create the directory (its parent must exist) and a new store when none is there.
   bool create_if_missing = true;
+  /// A store of checkpoints whose input log another store keeps (a cluster node's
+  /// partitions: the coordinator logs the epochs). Log appends are refused; a checkpoint
+  /// may be at any epoch (rule 4 of Store is not checked: there is no log to be ahead of);
+  /// drop_checkpoints_before, not compact, retires old ones.
+  bool checkpoints_only = false;
 };
 
 }  // namespace mgraph::persistence

@@ -126,6 +126,12 @@ class Store {
 
   /// Newest checkpoint of `scope`, or nullopt when it has none.
   Result<std::optional<Checkpoint>> newest_checkpoint(std::string_view scope) const;
+  /// The checkpoint of `scope` at exactly `epoch`, or nullopt when there is none.
+  Result<std::optional<Checkpoint>> checkpoint_at(std::string_view scope, std::uint64_t epoch) const;
+  /// Deletes the checkpoints of `scope` whose epoch is below `epoch` (and their parts). The
+  /// log is untouched: in a store that keeps one, recovery uses the newest checkpoint,
+  /// which this never deletes unless it is itself below `epoch`.
+  Status drop_checkpoints_before(std::string_view scope, std::uint64_t epoch);
   /// Newest checkpoint of `scope` and a cursor over the log entries after it.
   Result<Recovery> recover(std::string_view scope) const;
   /// Deletes log entries with epoch < before_epoch, and the checkpoints that would need them.

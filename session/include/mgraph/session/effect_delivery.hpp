@@ -93,6 +93,14 @@ enum class AckOutcome : std::uint8_t {
 /// "acked", "acked_dead_letter", "duplicate", "unknown".
 const char* ack_outcome_name(AckOutcome outcome);
 
+/// What a checkpoint keeps of the deliveries (EffectDeliveries::owed).
+struct OwedDeliveries {
+  std::vector<Delivery> pending;     ///< in key order
+  std::vector<Delivery> dead;        ///< in key order
+  std::vector<DeliveryKey> settled;  ///< oldest first
+  friend bool operator==(const OwedDeliveries&, const OwedDeliveries&) = default;
+};
+
 /// Thread-safety: none (an actor owns it).
 class EffectDeliveries {
  public:
@@ -120,6 +128,11 @@ class EffectDeliveries {
 
   /// Dead letters in key order.
   std::vector<Delivery> dead_letters() const;
+  /// Every delivery owed, dead letter and settled key: what a checkpoint keeps.
+  OwedDeliveries owed() const;
+  /// Replaces everything by `owed` (a checkpoint's): pending deliveries due at `now` with
+  /// their attempts counted so far, dead letters dead since `now`.
+  void restore(OwedDeliveries owed, DeliveryTime now);
   /// When the next pending delivery is due or dies; none when nothing is pending.
   std::optional<DeliveryTime> next_wakeup() const;
   std::size_t pending() const { return pending_.size(); }
