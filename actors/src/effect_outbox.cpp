@@ -53,7 +53,8 @@ void EffectOutbox::report(std::uint64_t epoch, std::string_view bytes, session::
       last_error_ = std::string{"epoch "} + std::to_string(epoch) + ": " + s.message();
     }
   }
-  if (count) counters_->offered.fetch_add(deliveries_.pending() - pending_before, std::memory_order_relaxed);
+  if (count)
+    counters_->offered.fetch_add(deliveries_.pending() - pending_before, std::memory_order_relaxed);
   for (const auto& [field, version] : r->acked) {
     const session::AckOutcome a = deliveries_.ack({field, version});
     if (count && (a == session::AckOutcome::acked || a == session::AckOutcome::acked_dead_letter)) {
@@ -68,8 +69,9 @@ std::vector<std::string> EffectOutbox::poll(const std::vector<std::string>& effe
   const std::set<std::string> wanted(effects.begin(), effects.end());
   std::vector<std::string> out;
   const std::size_t limit = std::min(max, kPollDeliveriesMax);
-  for (const session::Delivery& d :
-       due(now, limit, [&](const session::Delivery& x) { return wanted.count(x.payload.effect) != 0; })) {
+  for (const session::Delivery& d : due(now, limit, [&](const session::Delivery& x) {
+         return wanted.count(x.payload.effect) != 0;
+       })) {
     if (counters_) {
       counters_->sent.fetch_add(1, std::memory_order_relaxed);
       if (d.attempts > 1) counters_->redelivered.fetch_add(1, std::memory_order_relaxed);

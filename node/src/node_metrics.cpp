@@ -254,13 +254,15 @@ Result<std::unique_ptr<NodeMetrics>> NodeMetrics::serve(const std::string& addre
                      .Help("Time the documents' driver spent in each phase of an epoch it ran")
                      .Register(r);
   for (std::size_t p = 0; p < actors::kEpochPhases; ++p) {
-    m->phase_seconds_[p] = &phases.Add(
-        {{"phase", actors::epoch_phase_name(static_cast<actors::EpochPhase>(p))}}, seconds_buckets());
+    m->phase_seconds_[p] =
+        &phases.Add({{"phase", actors::epoch_phase_name(static_cast<actors::EpochPhase>(p))}},
+                    seconds_buckets());
   }
-  auto& aborts = prometheus::BuildCounter()
-                     .Name("mgraph_epoch_aborts_total")
-                     .Help("Epochs this node coordinated that aborted, by the class of their reason")
-                     .Register(r);
+  auto& aborts =
+      prometheus::BuildCounter()
+          .Name("mgraph_epoch_aborts_total")
+          .Help("Epochs this node coordinated that aborted, by the class of their reason")
+          .Register(r);
   for (std::size_t k = 1; k < actors::kAbortReasons; ++k) {
     m->aborts_[k] =
         &aborts.Add({{"reason", actors::abort_reason_name(static_cast<actors::AbortReason>(k))}});

@@ -182,8 +182,9 @@ TEST_F(PartitionActors, EveryRequestAndReplyIsCountedForItsPartitionInBytesAndDe
   auto traffic = std::make_shared<PartitionTraffic>(2);
   auto count = [&](std::uint32_t p) {
     const PartitionTraffic::Counts& c = traffic->partitions[p];
-    return std::vector<std::uint64_t>{c.requests.load(), c.sent_bytes.load(), c.received_bytes.load(),
-                                      c.sent_deltas.load(), c.received_deltas.load()};
+    return std::vector<std::uint64_t>{c.requests.load(), c.sent_bytes.load(),
+                                      c.received_bytes.load(), c.sent_deltas.load(),
+                                      c.received_deltas.load()};
   };
   {
     auto set = std::make_unique<ActorPartitions>(sys, actors, kTimeout);
@@ -203,15 +204,17 @@ TEST_F(PartitionActors, EveryRequestAndReplyIsCountedForItsPartitionInBytesAndDe
     const std::size_t reply0 = codec::encode_partition_reply(replies[0])->size();
     const std::size_t reply1 = codec::encode_partition_reply(replies[1])->size();
     EXPECT_EQ(count(0), (std::vector<std::uint64_t>{1, pending_bytes, reply0, 0, 0}));
-    EXPECT_EQ(count(1), (std::vector<std::uint64_t>{
-                            1, deliver_bytes, reply1, 2, replies[1].stale.size() + replies[1].resolved.size()}));
+    EXPECT_EQ(count(1),
+              (std::vector<std::uint64_t>{1, deliver_bytes, reply1, 2,
+                                          replies[1].stale.size() + replies[1].resolved.size()}));
 
     // Documents over them: with two partitions, every field one reports stale or resolved
     // is delivered to the other, so deltas received and sent match the driver's traffic.
     PartitionedDocuments documents(std::move(set), PartitionedDocuments::Options{});
     const std::vector<std::uint64_t> before0 = count(0), before1 = count(1);
     DocumentsBackend backend(documents);
-    session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
+    session::ScriptClient client(backend,
+                                 session::ClientOptions{.batch_transactions = true, .print = {}});
     // shop.mgs computes across records: its partitions exchange Marks and Resolves.
     (void)testing::run_script(client,
                               testing::read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgscript"));

@@ -109,14 +109,17 @@ TEST(PartitionedDocuments, EachFormulaIsComputedByOnePartitionAndCountedThere) {
       LocalPartitions& partitions = *set;
       PartitionedDocuments documents(std::move(set), PartitionedDocuments::Options{});
       DocumentsBackend backend(documents);
-      session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
+      session::ScriptClient client(backend,
+                                   session::ClientOptions{.batch_transactions = true, .print = {}});
       (void)run_script(client, script);
       std::uint64_t total = 0;
-      for (std::uint32_t p = 0; p < n; ++p) total += partitions.server(p).counters().formulas_computed.load();
+      for (std::uint32_t p = 0; p < n; ++p)
+        total += partitions.server(p).counters().formulas_computed.load();
       totals.push_back(total);
       ASSERT_TRUE(documents.reset().is_ok());
       std::uint64_t after = 0;
-      for (std::uint32_t p = 0; p < n; ++p) after += partitions.server(p).counters().formulas_computed.load();
+      for (std::uint32_t p = 0; p < n; ++p)
+        after += partitions.server(p).counters().formulas_computed.load();
       EXPECT_EQ(after, total);  // a counter: emptying the partition keeps it
     }
     EXPECT_GT(totals[0], 0u);

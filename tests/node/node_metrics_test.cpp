@@ -88,11 +88,12 @@ TEST(NodeMetrics, EveryFamilyIsExportedFromTheStartWithItsType) {
   }
   // Every phase and every abort reason at 0 (a committed epoch has no reason).
   for (const char* phase : {"apply", "mark", "compute", "commit"}) {
-    const std::string series = std::string("mgraph_epoch_phase_seconds_count{phase=\"") + phase + "\"}";
+    const std::string series =
+        std::string("mgraph_epoch_phase_seconds_count{phase=\"") + phase + "\"}";
     EXPECT_EQ(metric_value(text, series), 0.0) << series;
   }
-  for (const char* reason : {"rejected", "no_change", "invalid_op", "formula_failed", "cycle",
-                             "unavailable", "other"}) {
+  for (const char* reason :
+       {"rejected", "no_change", "invalid_op", "formula_failed", "cycle", "unavailable", "other"}) {
     const std::string series = std::string("mgraph_epoch_aborts_total{reason=\"") + reason + "\"}";
     EXPECT_EQ(metric_value(text, series), 0.0) << series;
   }
@@ -137,7 +138,8 @@ TEST(NodeMetrics, WhatTheNodeCountsShowsInTheNextScrape) {
   EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_count{phase=\"apply\"}"), 2.0);
   EXPECT_DOUBLE_EQ(*metric_value(text, "mgraph_epoch_phase_seconds_sum{phase=\"apply\"}"), 0.004);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_count{phase=\"mark\"}"), 1.0);
-  EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_bucket{phase=\"mark\",le=\"0.0005\"}"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_bucket{phase=\"mark\",le=\"0.0005\"}"),
+            1.0);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_count{phase=\"compute\"}"), 0.0);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_count{phase=\"commit\"}"), 1.0);
   EXPECT_EQ(metric_value(text, "mgraph_client_requests_total{kind=\"write\",outcome=\"ok\"}"), 2.0);

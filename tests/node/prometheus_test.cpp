@@ -222,7 +222,6 @@ int metrics_port_of(const ChildProcess& c) {
   return at == std::string::npos ? 0 : std::atoi(c.printed.c_str() + at + key.size());
 }
 
-
 /// A small schema, and a configuration of two nodes serving it: n1 coordinates and hosts
 /// partition 0, n2 hosts partitions 1 and 2. Its effect is raised only above 100.
 constexpr const char* kSchema =
@@ -296,11 +295,11 @@ class Metrics : public ::testing::Test {
   }
   /// A consumer of A.big through n2 that takes `max` deliveries and acks each; its exit code.
   int consume(int max) {
-    ChildProcess c = ChildProcess::spawn(
-        {"/usr/bin/env", "-u", "MGRAPH_TOKEN", MGRAPH_BINARY, "effects", "consume", "--connect",
-         "127.0.0.1:" + std::to_string(n2_client_), "A.big", "--max", std::to_string(max),
-         "--poll-ms", "20"},
-        true);
+    ChildProcess c =
+        ChildProcess::spawn({"/usr/bin/env", "-u", "MGRAPH_TOKEN", MGRAPH_BINARY, "effects",
+                             "consume", "--connect", "127.0.0.1:" + std::to_string(n2_client_),
+                             "A.big", "--max", std::to_string(max), "--poll-ms", "20"},
+                            true);
     const int rc = c.finish(kSilenceMs);
     script_output_ = c.printed;
     return rc;
