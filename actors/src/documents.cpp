@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -49,6 +50,57 @@ std::string abort_reason(bool committed, const std::vector<session::BatchResult>
     }
   }
   return "no change took effect (a transaction rejected or left open, or nothing changed)";
+}
+
+/// abort_reason's class (AbortReason) for an epoch that ran `batches` with `results`.
+AbortReason abort_class(bool committed, std::span<const session::Batch> batches,
+                        std::span<const session::BatchResult> results) {
+  if (committed) return AbortReason::none;
+  for (const session::BatchResult& batch : results) {
+    for (const session::OpResult& r : batch) {
+      switch (r.status.code()) {
+        case StatusCode::ok:
+          continue;
+        case StatusCode::rejected:
+          return AbortReason::rejected;
+        case StatusCode::invalid_argument:
+        case StatusCode::not_found:
+        case StatusCode::out_of_range:
+        case StatusCode::failed_precondition:
+          return AbortReason::invalid_op;
+        case StatusCode::formula_error:
+          return AbortReason::formula_failed;
+        case StatusCode::cycle:
+          return AbortReason::cycle;
+        case StatusCode::io_error:
+          return AbortReason::unavailable;
+        default:
+          return AbortReason::other;
+      }
+    }
+  }
+  for (const session::Batch& batch : batches) {
+    for (const session::Op& op : batch) {
+      if (op.kind == session::OpKind::reject) return AbortReason::rejected;
+    }
+  }
+  return AbortReason::no_change;
+}
+
+/// The phases' seconds as the outcome message carries them: negative for one not run.
+std::vector<double> phase_seconds(const PhaseTimes& t) {
+  std::vector<double> out(kEpochPhases);
+  for (std::size_t p = 0; p < kEpochPhases; ++p) out[p] = t.ran[p] ? t.seconds[p] : -1;
+  return out;
+}
+
+PhaseTimes phase_times(const std::vector<double>& seconds) {
+  PhaseTimes t;
+  for (std::size_t p = 0; p < kEpochPhases && p < seconds.size(); ++p) {
+    t.ran[p] = seconds[p] >= 0;
+    t.seconds[p] = t.ran[p] ? seconds[p] : 0;
+  }
+  return t;
 }
 
 }  // namespace
@@ -194,6 +246,12 @@ std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>
       unavailable(i, gone_[to]);
       continue;
     }
+    if (traffic_ && to < traffic_->partitions.size()) {
+      PartitionTraffic::Counts& t = traffic_->partitions[to];
+      t.requests.fetch_add(1, std::memory_order_relaxed);
+      t.sent_bytes.fetch_add(bytes->size(), std::memory_order_relaxed);
+      t.sent_deltas.fetch_add(request.messages.size(), std::memory_order_relaxed);
+    }
     self->send(partitions_[to], partition_atom::value, call, static_cast<std::uint32_t>(i),
                std::move(bytes).value());
     waiting[i] = true;
@@ -212,7 +270,15 @@ std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>
           waiting[i] = false;
           --outstanding;
           Result<codec::PartitionReply> reply = codec::decode_partition_reply(bytes);
+          PartitionTraffic::Counts* t = traffic_ && calls[i].first < traffic_->partitions.size()
+                                            ? &traffic_->partitions[calls[i].first]
+                                            : nullptr;
+          if (t != nullptr) t->received_bytes.fetch_add(bytes.size(), std::memory_order_relaxed);
           if (reply.is_ok()) {
+            if (t != nullptr) {
+              t->received_deltas.fetch_add(reply->stale.size() + reply->resolved.size(),
+                                           std::memory_order_relaxed);
+            }
             replies[i] = std::move(reply).value();
           } else {
             replies[i].status = reply.status();
@@ -336,6 +402,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         if (!batch.is_ok()) return bad_request(batch.status());
         checkpoint_if_due();
         bool committed = false;
+        (void)documents->take_phases();  // what a batch that read only left
         session::BatchResult results = documents->run(*batch, &committed);
         if (auto to = caf::actor_cast<caf::actor>(*reporter); to && changes_documents(*batch)) {
           if (std::optional<std::string> why = to_cancel(*batch, results)) {
@@ -346,7 +413,10 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
           report.triggers = documents->effects();
           acked_keys(*batch, results, committed, &report);
           self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, {results}),
-                     report_bytes(report, committed));
+                     report_bytes(report, committed),
+                     static_cast<std::uint8_t>(abort_class(committed, std::span(&*batch, 1),
+                                                           std::span(&results, 1))),
+                     phase_seconds(documents->take_phases()));
         }
         if (changes_documents(*batch)) ran(epoch, {results});
         Result<std::string> answer = codec::encode_batch_result(results);
@@ -366,6 +436,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         }
         bool committed = false;
         codec::EffectReport report;
+        (void)documents->take_phases();  // what a batch that read only left
         const std::vector<session::BatchResult> results = session::run_merged(
             batches,
             [&](const session::Batch& b, bool* c) {
@@ -398,7 +469,9 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
             self->send(to, cancel_atom::value, epoch, why, cut);
           }
           self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, results),
-                     report_bytes(report, committed));
+                     report_bytes(report, committed),
+                     static_cast<std::uint8_t>(abort_class(committed, batches, results)),
+                     phase_seconds(documents->take_phases()));
         }
         ran(epoch, results);
         std::vector<std::string> answers;
@@ -585,7 +658,7 @@ void remember_replayed(SeenTxns& txns, const session::TxnId& id, const std::stri
 caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
                               EpochObserver observe, SequencerOptions options) {
   auto txns = std::make_shared<SeenTxns>();
-  auto effects = std::make_shared<EffectOutbox>();
+  auto effects = std::make_shared<EffectOutbox>(options.effect_counters);
   BatchingOptions batching = options.batching;
   batching.transactions_max = std::clamp<std::size_t>(batching.transactions_max, 1, session::kMergedBatchesMax);
   const SteadyClock now = options.now ? std::move(options.now) : system_steady_clock();
@@ -1067,12 +1140,14 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       },
       [in_flight, observe, replayed_last, now, effects](outcome_atom, codec::Epoch e, bool committed,
                                                         const std::string& reason,
-                                                        const std::string& report) {
+                                                        const std::string& report, std::uint8_t why,
+                                                        const std::vector<double>& phases) {
         // The epoch was logged before it ran and has committed: its effects are owed now.
-        if (!report.empty()) effects->report(e, report, now());
+        if (!report.empty()) effects->report(e, report, now(), e <= replayed_last);
         if (!observe) return;
+        const auto abort = static_cast<AbortReason>(why < kAbortReasons ? why : kAbortReasons - 1);
         if (e <= replayed_last) {
-          observe(EpochOutcome{e, committed, true, 0, 0, reason});
+          observe(EpochOutcome{e, committed, true, 0, 0, reason, abort, phase_times(phases)});
           return;
         }
         // In order; an epoch whose outcome never came (none should) is dropped here.
@@ -1084,7 +1159,8 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
           transactions = in_flight->front().transactions;
           in_flight->pop_front();
         }
-        observe(EpochOutcome{e, committed, false, seconds, transactions, reason});
+        observe(EpochOutcome{e, committed, false, seconds, transactions, reason, abort,
+                             phase_times(phases)});
       },
   };
 }

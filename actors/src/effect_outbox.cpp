@@ -15,13 +15,35 @@ std::string key_json(session::DeliveryKey key) {
 
 }  // namespace
 
-void EffectOutbox::report(std::uint64_t epoch, std::string_view bytes, session::DeliveryTime now) {
+std::vector<session::Delivery> EffectOutbox::due(
+    session::DeliveryTime now, std::size_t limit,
+    const std::function<bool(const session::Delivery&)>& wanted) {
+  // `due` only adds dead letters: the growth is what it made.
+  const std::size_t dead_before = deliveries_.dead();
+  std::vector<session::Delivery> out = deliveries_.due(now, limit, wanted);
+  if (counters_) {
+    counters_->dead_lettered.fetch_add(deliveries_.dead() - dead_before, std::memory_order_relaxed);
+  }
+  return out;
+}
+
+void EffectOutbox::publish() {
+  if (!counters_) return;
+  counters_->pending.store(deliveries_.pending(), std::memory_order_relaxed);
+  counters_->dead_letters.store(deliveries_.dead(), std::memory_order_relaxed);
+}
+
+void EffectOutbox::report(std::uint64_t epoch, std::string_view bytes, session::DeliveryTime now,
+                          bool replayed) {
   Result<codec::EffectReport> r = codec::decode_effect_report(bytes);
   if (!r.is_ok()) {
     ++errors_;
     last_error_ = std::string{"epoch "} + std::to_string(epoch) + ": " + r.status().message();
     return;
   }
+  const bool count = counters_ && !replayed;
+  // Offers only add pending deliveries (one already owed or settled changes nothing).
+  const std::size_t pending_before = deliveries_.pending();
   for (codec::EffectTrigger& t : r->triggers) {
     Status s = deliveries_.offer({t.node, t.version}, epoch,
                                  session::EffectPayload{t.record, std::move(t.effect), std::move(t.value)},
@@ -31,7 +53,15 @@ void EffectOutbox::report(std::uint64_t epoch, std::string_view bytes, session::
       last_error_ = std::string{"epoch "} + std::to_string(epoch) + ": " + s.message();
     }
   }
-  for (const auto& [field, version] : r->acked) deliveries_.ack({field, version});
+  if (count)
+    counters_->offered.fetch_add(deliveries_.pending() - pending_before, std::memory_order_relaxed);
+  for (const auto& [field, version] : r->acked) {
+    const session::AckOutcome a = deliveries_.ack({field, version});
+    if (count && (a == session::AckOutcome::acked || a == session::AckOutcome::acked_dead_letter)) {
+      counters_->acked.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  publish();
 }
 
 std::vector<std::string> EffectOutbox::poll(const std::vector<std::string>& effects,
@@ -39,10 +69,13 @@ std::vector<std::string> EffectOutbox::poll(const std::vector<std::string>& effe
   const std::set<std::string> wanted(effects.begin(), effects.end());
   std::vector<std::string> out;
   const std::size_t limit = std::min(max, kPollDeliveriesMax);
-  for (const session::Delivery& d :
-       deliveries_.due(now, limit, [&](const session::Delivery& x) {
+  for (const session::Delivery& d : due(now, limit, [&](const session::Delivery& x) {
          return wanted.count(x.payload.effect) != 0;
        })) {
+    if (counters_) {
+      counters_->sent.fetch_add(1, std::memory_order_relaxed);
+      if (d.attempts > 1) counters_->redelivered.fetch_add(1, std::memory_order_relaxed);
+    }
     out.push_back(json::Object()
                       .raw("key", key_json(d.key))
                       .unum("epoch", d.epoch)
@@ -52,11 +85,13 @@ std::vector<std::string> EffectOutbox::poll(const std::vector<std::string>& effe
                       .unum("attempt", d.attempts)
                       .done());
   }
+  publish();
   return out;
 }
 
 Result<session::Batch> EffectOutbox::start_ack(session::DeliveryKey key, session::DeliveryTime now) {
-  deliveries_.due(now, 0);  // deliveries whose time ran out are dead letters first
+  due(now, 0);  // deliveries whose time ran out are dead letters first
+  publish();
   if (acking_.count(key) != 0 || deliveries_.settled(key)) {
     return Status(StatusCode::failed_precondition, session::ack_outcome_name(session::AckOutcome::duplicate));
   }
@@ -93,7 +128,8 @@ std::string EffectOutbox::finish_ack(session::DeliveryKey key,
 
 std::string EffectOutbox::dead_letter_command(const std::string& command, session::DeliveryKey key,
                                               session::DeliveryTime now) {
-  deliveries_.due(now, 0);
+  due(now, 0);
+  publish();
   if (command == "list") {
     std::string list = "[";
     for (const session::Delivery& d : deliveries_.dead_letters()) {
@@ -118,6 +154,7 @@ std::string EffectOutbox::dead_letter_command(const std::string& command, sessio
     s = Status(StatusCode::invalid_argument,
                std::string{"unknown dead letter command '"} + command + "' (list, retry, drop)");
   }
+  publish();
   if (!s.is_ok()) return json::Object().str("error", s.message()).done();
   return json::Object().boolean("ok", true).str("key", session::delivery_key_text(key)).done();
 }

@@ -17,6 +17,18 @@ using codec::PartitionRequestKind;
 using session::OpKind;
 using session::OpResult;
 
+const char* epoch_phase_name(EpochPhase phase) {
+  static constexpr const char* kNames[kEpochPhases] = {"apply", "mark", "compute", "commit"};
+  return kNames[static_cast<std::size_t>(phase)];
+}
+
+const char* abort_reason_name(AbortReason reason) {
+  static constexpr const char* kNames[kAbortReasons] = {
+      "none", "rejected", "no_change", "invalid_op", "formula_failed", "cycle", "unavailable", "other"};
+  const auto r = static_cast<std::size_t>(reason);
+  return r < kAbortReasons ? kNames[r] : "other";
+}
+
 // ---- PartitionServer ----
 
 // ---- MemoryPartitionCheckpoints ----
@@ -144,6 +156,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   if (q.kind == PartitionRequestKind::reset) renew();
   if (q.kind == PartitionRequestKind::restore) a.status = restore(q.batch);
   Graph& g = store_->graph();
+  const std::uint64_t computed_before = g.formulas_computed();
   switch (q.kind) {
     case PartitionRequestKind::apply:
       if (q.batch != batch_) {
@@ -254,6 +267,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   counters_.graph_nodes = store_->graph().node_count();
   counters_.fields_failed = store_->graph().failed_count();
   counters_.formula_failures = store_->graph().formula_failures();
+  counters_.formulas_computed += g.formulas_computed() - computed_before;
   return a;
 }
 
@@ -329,6 +343,32 @@ PartitionedDocuments::PartitionedDocuments(std::unique_ptr<PartitionSet> set, Op
   options_.partitions = set_->size();
 }
 
+class PartitionedDocuments::PhaseTimer {
+ public:
+  PhaseTimer(PartitionedDocuments& d, EpochPhase phase) : d_(d), phase_(phase) {
+    if (d_.options_.now) start_ = d_.options_.now();
+  }
+  ~PhaseTimer() {
+    if (!d_.options_.now) return;
+    const auto p = static_cast<std::size_t>(phase_);
+    d_.phases_.seconds[p] += std::chrono::duration<double>(d_.options_.now() - start_).count();
+    d_.phases_.ran[p] = true;
+  }
+  PhaseTimer(const PhaseTimer&) = delete;
+  PhaseTimer& operator=(const PhaseTimer&) = delete;
+
+ private:
+  PartitionedDocuments& d_;
+  EpochPhase phase_;
+  std::chrono::steady_clock::time_point start_{};
+};
+
+PhaseTimes PartitionedDocuments::take_phases() {
+  PhaseTimes out = phases_;
+  phases_ = PhaseTimes{};
+  return out;
+}
+
 namespace {
 
 /// Ops every partition applies alike, with no coordination between them.
@@ -368,6 +408,7 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
   effects_.clear();
   if (partitions() == 1) {
     // One partition needs no coordination: the whole batch in one request.
+    PhaseTimer timer(*this, EpochPhase::apply);
     everywhere(batch, 0, batch.size(), &results);
   } else {
     for (std::size_t i = 0; i < batch.size();) {
@@ -375,6 +416,7 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
       if (applied_everywhere(op.kind)) {
         std::size_t j = i + 1;
         while (j < batch.size() && applied_everywhere(batch[j].kind)) ++j;
+        PhaseTimer timer(*this, EpochPhase::apply);
         everywhere(batch, i, j, &results);
         i = j;
         continue;
@@ -387,9 +429,11 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
         case OpKind::dot:
           results.push_back(dot());
           break;
-        case OpKind::link:
+        case OpKind::link: {
+          PhaseTimer timer(*this, EpochPhase::apply);
           results.push_back(link(batch, results));
           break;
+        }
         default:
           results.push_back(transition(batch, results));
           break;
@@ -607,6 +651,7 @@ OpResult PartitionedDocuments::transition(const session::Batch& batch,
       return failed(Status(s.code(), s.message() + "; the transaction was rolled back"));
     }
   }
+  PhaseTimer timer(*this, EpochPhase::commit);
   session::BatchResult one;
   everywhere(batch, index, index + 1, &one);
   OpResult out = std::move(one.front());
@@ -710,13 +755,17 @@ Status PartitionedDocuments::stabilize() {
     return s;
   };
   std::vector<PartitionReply> replies;
-  // Mark: every partition's own writes, then the Marks they cause, until none is left.
   PartitionRequest q;
-  q.kind = PartitionRequestKind::mark;
-  if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
-  for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
-  if (Status s = drain(); !s.is_ok()) return fail(s);
+  {
+    // Mark: every partition's own writes, then the Marks they cause, until none is left.
+    PhaseTimer timer(*this, EpochPhase::mark);
+    q.kind = PartitionRequestKind::mark;
+    if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
+    for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
+    if (Status s = drain(); !s.is_ok()) return fail(s);
+  }
   // Compute: what no mirror holds back, then whatever each Resolve releases.
+  PhaseTimer timer(*this, EpochPhase::compute);
   q.kind = PartitionRequestKind::compute;
   if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
   for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);

@@ -988,6 +988,8 @@ std::size_t Graph::failed_count() const { return state().conditions.size(); }
 
 std::uint64_t Graph::formula_failures() const { return state().formula_failures; }
 
+std::uint64_t Graph::formulas_computed() const { return state().computed_count; }
+
 Status Graph::check_invariants() const {
   const GraphState& g = state();
   const std::size_t n = g.values.size();

@@ -200,7 +200,9 @@ struct GraphState {
   std::unordered_set<NodeId> exported_reported;
   bool stamp_computed = false;       ///< a formula ran at the current stamp
   bool computing = false;            ///< compute() ran in this transaction
-  std::size_t computed_count = 0;
+  /// Formulas run since the graph was made (Graph::formulas_computed); a commit's
+  /// CommitStats::computed is its growth during the commit.
+  std::uint64_t computed_count = 0;
 
   // ---- History ----
   std::deque<RevisionRecord> undo_stack;

@@ -287,7 +287,7 @@ Result<CommitStats> GraphState::commit() {
     return CommitStats{revision, 0, 0};
   }
   open_txn();
-  computed_count = 0;
+  const std::uint64_t computed_before = computed_count;
   const bool lean = lean_eligible();
   try {
     if (lean) {
@@ -313,7 +313,7 @@ Result<CommitStats> GraphState::commit() {
                   std::to_string(deferred.size()) +
                       " fields wait for unresolved mirrors; resolve them before commit");
   }
-  const std::size_t computed = computed_count;
+  const auto computed = static_cast<std::size_t>(computed_count - computed_before);
   finalize_commit();
   return CommitStats{revision, computed, last_changed.size(), lean};
 }

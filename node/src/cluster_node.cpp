@@ -71,8 +71,11 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
       }
     }
     partitions->set_hosts(std::move(hosts));
-    auto documents = std::make_shared<actors::PartitionedDocuments>(std::move(partitions),
-                                                                    actors::PartitionedDocuments::Options{});
+    if (setup.traffic) partitions->set_traffic(setup.traffic);
+    actors::PartitionedDocuments::Options options;
+    // The driver times its phases with the sequencer's clock (EpochOutcome::phases).
+    options.now = setup.sequencer.now;
+    auto documents = std::make_shared<actors::PartitionedDocuments>(std::move(partitions), options);
     // Detached: it waits for the partitions' replies on its own thread.
     *driver = self->system().spawn<caf::detached>(actors::documents_driver_actor, documents,
                                                   id.schema, setup.driver);

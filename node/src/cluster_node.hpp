@@ -64,6 +64,9 @@ struct CoordinatorSetup {
   actors::EpochObserver observe;
   actors::SequencerOptions sequencer;
   actors::DriverOptions driver;
+  /// Where the driver counts its requests to the partitions (sized for every partition);
+  /// may be null.
+  std::shared_ptr<actors::PartitionTraffic> traffic = nullptr;
 };
 
 /// The node actor every node publishes. `partitions`: this node's partition actors, in the

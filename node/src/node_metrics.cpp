@@ -58,6 +58,23 @@ void add_gauge(prometheus::MetricFamily& f, double value, const std::string& lab
   f.metric.push_back(std::move(m));
 }
 
+/// A counter another part keeps, read at scrape time and typed as a counter.
+prometheus::MetricFamily counter_family(const std::string& name, const std::string& help) {
+  prometheus::MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = prometheus::MetricType::Counter;
+  return f;
+}
+
+void add_counter(prometheus::MetricFamily& f, std::uint64_t value, const std::string& label = {},
+                 const std::string& label_value = {}) {
+  prometheus::ClientMetric m;
+  if (!label.empty()) m.label.push_back({label, label_value});
+  m.counter.value = static_cast<double>(value);
+  f.metric.push_back(std::move(m));
+}
+
 }  // namespace
 
 /// The gauges read when a scrape comes, from the sources the node gives.
@@ -95,20 +112,94 @@ class NodeMetrics::ScrapedGauges final : public prometheus::Collectable {
                                "are blocked by one, keeping their last good value");
     add_gauge(failed, static_cast<double>(failures.first));
     // A counter the partitions keep: read at scrape time, typed as a counter.
-    prometheus::MetricFamily formula_failures;
-    formula_failures.name = "mgraph_formula_failures_total";
-    formula_failures.help =
+    auto formula_failures = counter_family(
+        "mgraph_formula_failures_total",
         "Formulas that failed (threw, or gave a float field NaN or an infinity) in the hosted "
-        "partitions since the node started; their transactions committed all the same";
-    formula_failures.type = prometheus::MetricType::Counter;
-    prometheus::ClientMetric count;
-    count.counter.value = static_cast<double>(failures.second);
-    formula_failures.metric.push_back(std::move(count));
-    return {std::move(fields), std::move(peers), std::move(log), std::move(ready),
-            std::move(failed), std::move(formula_failures)};
+        "partitions since the node started; their transactions committed all the same");
+    add_counter(formula_failures, failures.second);
+    auto computed = counter_family(
+        "mgraph_formulas_computed_total",
+        "Formulas each hosted partition ran since the node started (only a record's owner "
+        "computes its fields)");
+    if (sources_.formulas_computed) {
+      for (const auto& [p, n] : sources_.formulas_computed())
+        add_counter(computed, n, "partition", std::to_string(p));
+    }
+    std::vector<prometheus::MetricFamily> out;
+    out.push_back(std::move(fields));
+    out.push_back(std::move(peers));
+    out.push_back(std::move(log));
+    out.push_back(std::move(ready));
+    out.push_back(std::move(failed));
+    out.push_back(std::move(formula_failures));
+    out.push_back(std::move(computed));
+    collect_effects(&out);
+    collect_traffic(&out);
+    return out;
   }
 
  private:
+  /// The coordinator's effect deliveries (0 elsewhere). REQUIRES: mu_ held.
+  void collect_effects(std::vector<prometheus::MetricFamily>* out) const {
+    const EffectCounts e = sources_.effects ? sources_.effects() : EffectCounts{};
+    auto gauge = [&](const char* name, const char* help, std::uint64_t v) {
+      auto f = gauge_family(name, help);
+      add_gauge(f, static_cast<double>(v));
+      out->push_back(std::move(f));
+    };
+    auto counter = [&](const char* name, const char* help, std::uint64_t v) {
+      auto f = counter_family(name, help);
+      add_counter(f, v);
+      out->push_back(std::move(f));
+    };
+    gauge("mgraph_effect_deliveries_pending",
+          "Effect deliveries owed to consumers and not dead: waiting to be sent, or sent and "
+          "not acknowledged (coordinator)",
+          e.pending);
+    gauge("mgraph_effect_dead_letters", "Effect deliveries held as dead letters (coordinator)",
+          e.dead_letters);
+    counter("mgraph_effect_deliveries_offered_total",
+            "Effect deliveries that committed epochs raised (coordinator)", e.offered);
+    counter("mgraph_effect_deliveries_sent_total",
+            "Effect delivery attempts sent to consumers, redeliveries included (coordinator)",
+            e.sent);
+    counter("mgraph_effect_redeliveries_total",
+            "Effect delivery attempts after the first: sent again for want of an ack "
+            "(coordinator)",
+            e.redelivered);
+    counter("mgraph_effect_acks_total",
+            "Effect deliveries settled by a consumer's ack, dead letters included (coordinator)",
+            e.acked);
+    counter("mgraph_effect_dead_lettered_total",
+            "Effect deliveries that used up their attempts without an ack (coordinator)",
+            e.dead_lettered);
+  }
+  /// The driver's traffic per node hosting partitions. REQUIRES: mu_ held.
+  void collect_traffic(std::vector<prometheus::MetricFamily>* out) const {
+    const std::vector<PeerTraffic> traffic =
+        sources_.traffic ? sources_.traffic() : std::vector<PeerTraffic>{};
+    auto family = [&](const char* name, const char* help, std::uint64_t PeerTraffic::*field) {
+      auto f = counter_family(name, help);
+      for (const PeerTraffic& t : traffic) add_counter(f, t.*field, "peer", t.peer);
+      out->push_back(std::move(f));
+    };
+    family("mgraph_peer_requests_total",
+           "Requests the coordinator's driver sent to the partitions the peer hosts",
+           &PeerTraffic::requests);
+    family("mgraph_peer_sent_bytes_total",
+           "Bytes of the driver's requests to the partitions the peer hosts (encoded)",
+           &PeerTraffic::sent_bytes);
+    family("mgraph_peer_received_bytes_total",
+           "Bytes of the replies of the partitions the peer hosts to the driver (encoded)",
+           &PeerTraffic::received_bytes);
+    family("mgraph_peer_sent_deltas_total",
+           "Marks and Resolves of exported fields the driver delivered to the peer's partitions",
+           &PeerTraffic::sent_deltas);
+    family("mgraph_peer_received_deltas_total",
+           "Exported fields the peer's partitions reported stale or resolved to the driver",
+           &PeerTraffic::received_deltas);
+  }
+
   mutable std::mutex mu_;
   ScrapeSources sources_;
 };
@@ -158,6 +249,24 @@ Result<std::unique_ptr<NodeMetrics>> NodeMetrics::serve(const std::string& addre
                            .Help("Time from an epoch's start (numbered and logged) to its outcome")
                            .Register(r)
                            .Add({}, seconds_buckets());
+  auto& phases = prometheus::BuildHistogram()
+                     .Name("mgraph_epoch_phase_seconds")
+                     .Help("Time the documents' driver spent in each phase of an epoch it ran")
+                     .Register(r);
+  for (std::size_t p = 0; p < actors::kEpochPhases; ++p) {
+    m->phase_seconds_[p] =
+        &phases.Add({{"phase", actors::epoch_phase_name(static_cast<actors::EpochPhase>(p))}},
+                    seconds_buckets());
+  }
+  auto& aborts =
+      prometheus::BuildCounter()
+          .Name("mgraph_epoch_aborts_total")
+          .Help("Epochs this node coordinated that aborted, by the class of their reason")
+          .Register(r);
+  for (std::size_t k = 1; k < actors::kAbortReasons; ++k) {
+    m->aborts_[k] =
+        &aborts.Add({{"reason", actors::abort_reason_name(static_cast<actors::AbortReason>(k))}});
+  }
   m->epoch_transactions_ = &prometheus::BuildHistogram()
                                 .Name("mgraph_epoch_transactions")
                                 .Help("Client transactions that shared an epoch (batching)")
@@ -213,6 +322,17 @@ Result<std::unique_ptr<NodeMetrics>> NodeMetrics::serve(const std::string& addre
 void NodeMetrics::epoch(bool committed, double seconds) {
   (committed ? committed_ : aborted_)->Increment();
   epoch_seconds_->Observe(seconds);
+}
+
+void NodeMetrics::epoch_aborted(actors::AbortReason reason) {
+  const auto k = static_cast<std::size_t>(reason);
+  if (k < aborts_.size() && aborts_[k] != nullptr) aborts_[k]->Increment();
+}
+
+void NodeMetrics::epoch_phases(const actors::PhaseTimes& phases) {
+  for (std::size_t p = 0; p < actors::kEpochPhases; ++p) {
+    if (phases.ran[p]) phase_seconds_[p]->Observe(phases.seconds[p]);
+  }
 }
 
 void NodeMetrics::epoch_transactions(std::size_t transactions) {

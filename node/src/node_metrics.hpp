@@ -24,6 +24,21 @@
 //   mgraph_ready                         gauge      -                   1
 //   mgraph_fields_failed                 gauge      -                   1
 //   mgraph_formula_failures_total        counter    -                   1
+//   mgraph_formulas_computed_total       counter    partition           partitions hosted
+//   mgraph_epoch_phase_seconds           histogram  phase               4
+//   mgraph_epoch_aborts_total            counter    reason              7
+//   mgraph_effect_deliveries_pending     gauge      -                   1
+//   mgraph_effect_dead_letters           gauge      -                   1
+//   mgraph_effect_deliveries_offered_total counter  -                   1
+//   mgraph_effect_deliveries_sent_total  counter    -                   1
+//   mgraph_effect_redeliveries_total     counter    -                   1
+//   mgraph_effect_acks_total             counter    -                   1
+//   mgraph_effect_dead_lettered_total    counter    -                   1
+//   mgraph_peer_requests_total           counter    peer                nodes (256)
+//   mgraph_peer_sent_bytes_total         counter    peer                nodes (256)
+//   mgraph_peer_received_bytes_total     counter    peer                nodes (256)
+//   mgraph_peer_sent_deltas_total        counter    peer                nodes (256)
+//   mgraph_peer_received_deltas_total    counter    peer                nodes (256)
 //
 // Counters and histograms are counted as things happen (lock-free, from any thread);
 // gauges of state that other parts own (a partition's size, a peer's state, the log file's
@@ -46,9 +61,32 @@
 
 #include "client_requests.hpp"
 #include "mgraph/actors/epoch.hpp"
+#include "mgraph/actors/partitioned.hpp"
 #include "mgraph/graph/status.hpp"
 
 namespace mgraph::node {
+
+/// The coordinator's effect deliveries (actors::EffectCounters, read at a scrape).
+struct EffectCounts {
+  std::uint64_t pending = 0;
+  std::uint64_t dead_letters = 0;
+  std::uint64_t offered = 0;
+  std::uint64_t sent = 0;
+  std::uint64_t redelivered = 0;
+  std::uint64_t acked = 0;
+  std::uint64_t dead_lettered = 0;
+};
+
+/// The driver's traffic with the partitions one node hosts (actors::PartitionTraffic,
+/// summed over that node's partitions).
+struct PeerTraffic {
+  std::string peer;  ///< the node's name
+  std::uint64_t requests = 0;
+  std::uint64_t sent_bytes = 0;
+  std::uint64_t received_bytes = 0;
+  std::uint64_t sent_deltas = 0;
+  std::uint64_t received_deltas = 0;
+};
 
 /// Where the gauges read at scrape time come from; each may be empty (then its family has
 /// no series, or 0 for a family without labels). Called on the exposer's threads: each must
@@ -65,6 +103,14 @@ struct ScrapeSources {
   /// (fields failed or blocked now, formulas failed since start) over the partitions
   /// hosted: mgraph_fields_failed, mgraph_formula_failures_total.
   std::function<std::pair<std::uint64_t, std::uint64_t>()> failures;
+  /// (partition id, formulas computed since start) per partition hosted:
+  /// mgraph_formulas_computed_total.
+  std::function<std::vector<std::pair<std::uint32_t, std::uint64_t>>()> formulas_computed;
+  /// The effect outbox's counts: mgraph_effect_* (all 0 without it).
+  std::function<EffectCounts()> effects;
+  /// The driver's traffic per node hosting partitions: mgraph_peer_{requests,sent_bytes,
+  /// received_bytes,sent_deltas,received_deltas}_total.
+  std::function<std::vector<PeerTraffic>()> traffic;
 };
 
 class NodeMetrics {
@@ -82,6 +128,11 @@ class NodeMetrics {
   void message(actors::MessageKind kind) { messages_[static_cast<std::size_t>(kind)]->Increment(); }
   /// Counts one epoch run, committed or aborted, and how long it took; safe from any thread.
   void epoch(bool committed, double seconds);
+  /// Counts why an epoch aborted (none: nothing); safe from any thread.
+  void epoch_aborted(actors::AbortReason reason);
+  /// Observes the time of each phase an epoch ran (those that did not run: nothing); safe
+  /// from any thread.
+  void epoch_phases(const actors::PhaseTimes& phases);
   /// How many client transactions shared an epoch (batching); safe from any thread.
   void epoch_transactions(std::size_t transactions);
   /// The number of the last epoch run; safe from any thread.
@@ -109,6 +160,8 @@ class NodeMetrics {
   prometheus::Counter* aborted_ = nullptr;
   prometheus::Histogram* epoch_seconds_ = nullptr;
   prometheus::Histogram* epoch_transactions_ = nullptr;
+  std::array<prometheus::Histogram*, actors::kEpochPhases> phase_seconds_{};
+  std::array<prometheus::Counter*, actors::kAbortReasons> aborts_{};  ///< [none] stays null
   prometheus::Gauge* last_epoch_ = nullptr;
   std::array<std::array<prometheus::Counter*, kClientRequestOutcomes>, kClientRequestKinds>
       client_requests_{};

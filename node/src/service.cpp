@@ -75,9 +75,11 @@ Result<nlohmann::json> inspect(caf::actor_system& sys, const caf::actor& partiti
 }
 
 /// The sequencer's options from the configuration; it logs where each start restored from.
-actors::SequencerOptions sequencer_options(const ClusterConfig& config) {
+actors::SequencerOptions sequencer_options(const ClusterConfig& config,
+                                           std::shared_ptr<actors::EffectCounters> effect_counters) {
   actors::SequencerOptions options;
   options.batching = {config.batch_transactions_max, config.batch_bytes_max};
+  options.effect_counters = std::move(effect_counters);
   options.restored = [](codec::Epoch checkpoint, codec::Epoch log_last) {
     log::info("partitions_restored", {{"checkpoint_epoch", checkpoint}, {"log_last_epoch", log_last}});
   };
@@ -245,7 +247,9 @@ void configure(caf::actor_system_config& cfg, std::chrono::milliseconds peer_tim
 void read_at_scrape(NodeMetrics& metrics, const NodeState& state,
                     const std::vector<codec::PartitionId>& ids,
                     const std::vector<std::shared_ptr<const actors::PartitionServer>>& servers,
-                    const std::string& data) {
+                    const std::string& data, const ClusterConfig& config,
+                    std::shared_ptr<const actors::EffectCounters> effects,
+                    std::shared_ptr<const actors::PartitionTraffic> traffic) {
   metrics.partitions().Set(static_cast<double>(ids.size()));
   ScrapeSources sources;
   sources.partition_fields = [ids, servers] {
@@ -266,6 +270,50 @@ void read_at_scrape(NodeMetrics& metrics, const NodeState& state,
     for (const auto& server : servers) {
       out.first += server->counters().fields_failed.load();
       out.second += server->counters().formula_failures.load();
+    }
+    return out;
+  };
+  sources.formulas_computed = [ids, servers] {
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> out;
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+      out.emplace_back(ids[i], servers[i]->counters().formulas_computed.load());
+    }
+    return out;
+  };
+  if (effects) {
+    sources.effects = [effects] {
+      EffectCounts c;
+      c.pending = effects->pending.load();
+      c.dead_letters = effects->dead_letters.load();
+      c.offered = effects->offered.load();
+      c.sent = effects->sent.load();
+      c.redelivered = effects->redelivered.load();
+      c.acked = effects->acked.load();
+      c.dead_lettered = effects->dead_lettered.load();
+      return c;
+    };
+  }
+  // Every node that hosts partitions, in the configuration's order: 0 until the driver (on
+  // the coordinator) sends it something, so every series exists from the start.
+  std::vector<std::pair<std::string, std::vector<codec::PartitionId>>> hosts;
+  for (const NodeConfig& n : config.nodes) {
+    if (!n.partitions.empty()) hosts.emplace_back(n.name, n.partitions);
+  }
+  sources.traffic = [hosts, traffic] {
+    std::vector<PeerTraffic> out;
+    for (const auto& [name, partitions] : hosts) {
+      PeerTraffic t;
+      t.peer = name;
+      for (const codec::PartitionId p : partitions) {
+        if (!traffic || p >= traffic->partitions.size()) continue;
+        const actors::PartitionTraffic::Counts& c = traffic->partitions[p];
+        t.requests += c.requests.load(std::memory_order_relaxed);
+        t.sent_bytes += c.sent_bytes.load(std::memory_order_relaxed);
+        t.received_bytes += c.received_bytes.load(std::memory_order_relaxed);
+        t.sent_deltas += c.sent_deltas.load(std::memory_order_relaxed);
+        t.received_deltas += c.received_deltas.load(std::memory_order_relaxed);
+      }
+      out.push_back(std::move(t));
     }
     return out;
   };
@@ -353,8 +401,16 @@ int run_service(const ServiceOptions& o) {
     servers.push_back(server);
     partitions.push_back(sys.spawn(actors::partition_actor, std::move(server)));
   }
+  // What the coordinator's sequencer and driver count for the metrics.
+  std::shared_ptr<actors::EffectCounters> effect_counters;
+  std::shared_ptr<actors::PartitionTraffic> traffic;
+  if (metrics && self->coordinator) {
+    effect_counters = std::make_shared<actors::EffectCounters>();
+    traffic = std::make_shared<actors::PartitionTraffic>(partition_count);
+  }
   if (metrics)
-    read_at_scrape(*metrics, state, self->partitions, servers, self->coordinator ? o.data : "");
+    read_at_scrape(*metrics, state, self->partitions, servers, self->coordinator ? o.data : "",
+                   o.config, effect_counters, traffic);
   std::map<std::string, std::vector<codec::PartitionId>> placement;
   for (const NodeConfig& n : o.config.nodes) placement[n.name] = n.partitions;
   actors::EpochObserver observe;
@@ -369,6 +425,8 @@ int run_service(const ServiceOptions& o) {
       if (!outcome.replayed) {
         m->epoch(outcome.committed, outcome.seconds);
         m->epoch_transactions(outcome.transactions);
+        m->epoch_aborted(outcome.why);
+        m->epoch_phases(outcome.phases);
       }
       m->last_epoch(outcome.epoch);
     };
@@ -376,7 +434,8 @@ int run_service(const ServiceOptions& o) {
   const caf::actor node =
       sys.spawn(node_actor, id, &state, partitions,
                 CoordinatorSetup{std::move(placement), partition_count, log.get(), observe,
-                                 sequencer_options(o.config), actors::DriverOptions{o.config.checkpoint_every}});
+                                 sequencer_options(o.config, effect_counters),
+                                 actors::DriverOptions{o.config.checkpoint_every}, traffic});
   // Whatever way this returns, the node's actors stop first (the actor system's
   // destructor waits for them), and `state` lets go of the sequencer: a handle outliving
   // the actor system would keep the documents' driver, a detached actor, from ending.

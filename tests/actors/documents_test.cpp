@@ -47,11 +47,13 @@ class ActorCluster final : public session::Backend {
   ActorCluster(caf::actor_system& sys, std::shared_ptr<const schema::Schema> schema,
                EpochLog* log, EpochObserver observe = {}, std::uint32_t partitions = 1,
                SequencerOptions sequencer = {}, DriverOptions driver = {},
-               std::shared_ptr<PartitionCheckpoints> checkpoints = nullptr)
+               std::shared_ptr<PartitionCheckpoints> checkpoints = nullptr,
+               SteadyClock driver_clock = nullptr)
       : sys_(sys), sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
     PartitionedDocuments::Options options;
     options.partitions = partitions;
     options.through_bytes = true;
+    options.now = std::move(driver_clock);
     options.checkpoints = std::move(checkpoints);
     partition_ = sys.spawn(documents_driver_actor,
                            std::make_shared<PartitionedDocuments>(schema, options),
@@ -499,12 +501,22 @@ nlohmann::json delivery(const std::string& text) { return nlohmann::json::parse(
 /// The sequencer's clock in the effect tests: moved by hand.
 struct ManualClock {
   std::chrono::steady_clock::time_point t = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
-  SequencerOptions options() {
+  /// Counts into `counters` when given (the node's metrics).
+  SequencerOptions options(std::shared_ptr<EffectCounters> counters = nullptr) {
     SequencerOptions o;
     o.now = [this] { return t; };
+    o.effect_counters = std::move(counters);
     return o;
   }
 };
+
+/// The counters as one comparable row: pending, dead letters, offered, sent, redelivered,
+/// acked, dead-lettered.
+std::vector<std::uint64_t> counts(const EffectCounters& c) {
+  return {c.pending.load(), c.dead_letters.load(), c.offered.load(), c.sent.load(),
+          c.redelivered.load(), c.acked.load(), c.dead_lettered.load()};
+}
+using Counts = std::vector<std::uint64_t>;
 
 constexpr const char* kEffectSchema =
     "entity Order {\n  total: int = 0\n"
@@ -520,7 +532,8 @@ TEST_F(Documents, AnEffectIsDeliveredOnceItsEpochCommittedAndAnAckSettlesItThrou
   for (const std::uint32_t partitions : {1u, 3u}) {
     SCOPED_TRACE(std::to_string(partitions) + " partitions");
     MemoryEpochLog fresh;
-    ActorCluster cluster(sys, *schema, &fresh, {}, partitions, clock.options());
+    auto counters = std::make_shared<EffectCounters>();
+    ActorCluster cluster(sys, *schema, &fresh, {}, partitions, clock.options(counters));
     session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
     for (const char* line : {"create Order o total=5", "create Order p total=7", "commit"}) {
       client.run_line(line, 1, &out);
@@ -546,6 +559,8 @@ TEST_F(Documents, AnEffectIsDeliveredOnceItsEpochCommittedAndAnAckSettlesItThrou
     ASSERT_EQ(again.size(), 1u);
     EXPECT_EQ(delivery(again[0])["key"], d["key"]);
     EXPECT_EQ(delivery(again[0])["attempt"], 2);
+    // Pending, dead letters, offered, sent, redelivered, acked, dead-lettered.
+    EXPECT_EQ(counts(*counters), (Counts{1, 0, 1, 2, 1, 0, 0}));
     // A stale ack of an older version, then the ack, then the same ack again.
     EXPECT_EQ(cluster.ack(field, version - 1), "unknown");
     EXPECT_EQ(cluster.ack(field, version), "acked");
@@ -555,6 +570,8 @@ TEST_F(Documents, AnEffectIsDeliveredOnceItsEpochCommittedAndAnAckSettlesItThrou
     clock.t += std::chrono::seconds(10);
     EXPECT_TRUE(cluster.poll({"Order.big"}).empty());
     EXPECT_EQ(cluster.dead_letters("list"), "{\"dead_letters\":[]}");
+    // One ack settled it; the unknown and the duplicate ones ran nothing.
+    EXPECT_EQ(counts(*counters), (Counts{0, 0, 1, 2, 1, 1, 0}));
   }
   // On a log: a sequencer started again replays the trigger and the ack; nothing is owed.
   {
@@ -568,10 +585,13 @@ TEST_F(Documents, AnEffectIsDeliveredOnceItsEpochCommittedAndAnAckSettlesItThrou
     const nlohmann::json d = delivery(sent[0]);
     EXPECT_EQ(cluster.ack(d["key"]["field"], d["key"]["version"]), "acked");
   }
-  ActorCluster restarted(sys, *schema, &log, {}, 1, clock.options());
+  auto counters = std::make_shared<EffectCounters>();
+  ActorCluster restarted(sys, *schema, &log, {}, 1, clock.options(counters));
   clock.t += std::chrono::seconds(10);
   EXPECT_TRUE(restarted.poll({"Order.big"}).empty());
   EXPECT_EQ(restarted.dead_letters("list"), "{\"dead_letters\":[]}");
+  // The replayed trigger and ack are not counted again.
+  EXPECT_EQ(counts(*counters), (Counts{0, 0, 0, 0, 0, 0, 0}));
 }
 
 TEST_F(Documents, AnUnacknowledgedEffectIsResentThenADeadLetterRetriedOrDropped) {
@@ -579,7 +599,8 @@ TEST_F(Documents, AnUnacknowledgedEffectIsResentThenADeadLetterRetriedOrDropped)
   ASSERT_TRUE(schema.is_ok()) << schema.status().message();
   MemoryEpochLog log;
   ManualClock clock;
-  ActorCluster cluster(sys, *schema, &log, {}, 2, clock.options());
+  auto counters = std::make_shared<EffectCounters>();
+  ActorCluster cluster(sys, *schema, &log, {}, 2, clock.options(counters));
   session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
   std::string out;
   for (const char* line : {"create Order o total=500", "create Order p total=600", "commit"}) {
@@ -594,6 +615,8 @@ TEST_F(Documents, AnUnacknowledgedEffectIsResentThenADeadLetterRetriedOrDropped)
     clock.t += std::chrono::milliseconds(1);
   }
   EXPECT_EQ(sends, (std::vector<std::pair<int, int>>{{0, 1}, {100, 2}, {300, 3}}));
+  // Both deliveries sent three times, then dead letters.
+  EXPECT_EQ(counts(*counters), (Counts{0, 2, 2, 6, 4, 0, 2}));
   const nlohmann::json dead = nlohmann::json::parse(cluster.dead_letters("list"))["dead_letters"];
   ASSERT_EQ(dead.size(), 2u);
   EXPECT_EQ(dead[0]["attempts"], 3);
@@ -615,6 +638,8 @@ TEST_F(Documents, AnUnacknowledgedEffectIsResentThenADeadLetterRetriedOrDropped)
             "{\"error\":\"no dead letter " + std::to_string(f2) + ":" + std::to_string(v2) + "\"}");
   EXPECT_EQ(cluster.dead_letters("purge"),
             "{\"error\":\"unknown dead letter command 'purge' (list, retry, drop)\"}");
+  // The retried one sent once more (attempt 1: no redelivery) and acked; the other dropped.
+  EXPECT_EQ(counts(*counters), (Counts{0, 0, 2, 7, 4, 1, 2}));
   // The acked record's effect is down; the dropped one's is still up (nobody acked it).
   client.run_line("get o.big", 1, &out);
   client.run_line("get p.big", 1, &out);
@@ -864,7 +889,11 @@ TEST_F(Documents, TheBatchingBoundsLimitWhatSharesAnEpoch) {
     std::vector<EpochOutcome> seen;
     ActorCluster cluster(
         sys, schema, &log, [&](const EpochOutcome& o) { seen.push_back(o); }, 1,
-        SequencerOptions{b.batching, system_steady_clock(), {}});
+        [&] {
+          SequencerOptions o;
+          o.batching = b.batching;
+          return o;
+        }());
     ASSERT_TRUE(cluster.raw(setup).is_ok());
     const std::vector<Result<std::string>> answers =
         cluster.raw_all({txn(1), txn(2), txn(3), txn(4), txn(5), txn(6), txn(7)});
@@ -909,11 +938,15 @@ TEST_F(Documents, TheSequencerObservesEveryEpochsOutcomeInOrder) {
   }
   const std::vector<std::pair<codec::Epoch, bool>> expected = {
       {1, true}, {2, false}, {3, true}, {4, true}, {5, false}, {6, false}};
+  const std::vector<AbortReason> why = {AbortReason::none,       AbortReason::rejected,
+                                        AbortReason::none,       AbortReason::none,
+                                        AbortReason::invalid_op, AbortReason::no_change};
   ASSERT_EQ(seen.size(), expected.size());
   for (std::size_t i = 0; i < seen.size(); ++i) {
     SCOPED_TRACE("epoch " + std::to_string(expected[i].first));
     EXPECT_EQ(seen[i].epoch, expected[i].first);
     EXPECT_EQ(seen[i].committed, expected[i].second);
+    EXPECT_EQ(abort_reason_name(seen[i].why), std::string(abort_reason_name(why[i]))) << seen[i].reason;
     EXPECT_FALSE(seen[i].replayed);
     EXPECT_DOUBLE_EQ(seen[i].seconds, 0.001);
     EXPECT_EQ(seen[i].transactions, 1u);  // a lone client's transactions run alone
@@ -927,12 +960,59 @@ TEST_F(Documents, TheSequencerObservesEveryEpochsOutcomeInOrder) {
   for (std::size_t i = 0; i < 6; ++i) {
     EXPECT_EQ(seen[i].epoch, expected[i].first);
     EXPECT_EQ(seen[i].committed, expected[i].second);
+    EXPECT_EQ(seen[i].why, why[i]);
     EXPECT_TRUE(seen[i].replayed);
     EXPECT_EQ(seen[i].transactions, 0u);
   }
   EXPECT_EQ(seen[6].epoch, 7u);
   EXPECT_TRUE(seen[6].committed);
   EXPECT_FALSE(seen[6].replayed);
+}
+
+TEST_F(Documents, TheDriverTimesThePhasesEachEpochRanThroughItsClock) {
+  auto schema = compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
+  ASSERT_NE(schema, nullptr);
+  MemoryEpochLog log;
+  std::vector<EpochOutcome> seen;
+  // The driver's clock moves 1 ms at every reading: a phase that ran once takes 1 ms, and
+  // the sequencer's clock (its own) does not see those readings.
+  auto ticks = std::make_shared<int>(0);
+  SteadyClock driver = [ticks] {
+    return std::chrono::steady_clock::time_point(std::chrono::milliseconds(++*ticks));
+  };
+  {
+    ActorCluster cluster(sys, schema, &log, [&](const EpochOutcome& o) { seen.push_back(o); }, 3,
+                         {}, {}, nullptr, driver);
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    run_lines(client,
+              {
+                  "create Order o", "create Item i price=4",  // 1: the creations and the
+                  "link o.items i", "commit",                  //    link are applied apart
+                  "get o.subtotal",                  // a read: no epoch, nothing reported
+                  "update i price=5", "reject",      // 2: applied, then rejected
+                  "update i price=6", "get o.subtotal",  // 3: the read marks and computes;
+                  "update i price=8", "commit",          //    then apply, mark, compute, commit
+                  "undo",                                // 4: a commit phase alone
+              },
+              1);
+  }
+  using Ms = std::array<double, kEpochPhases>;  // by EpochPhase; -1: did not run
+  const std::vector<Ms> expected = {
+      {0.002, 0.001, 0.001, 0.001},
+      {0.001, -1, -1, -1},
+      {0.002, 0.002, 0.002, 0.001},
+      {-1, -1, -1, 0.001},
+  };
+  ASSERT_EQ(seen.size(), expected.size());
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    SCOPED_TRACE("epoch " + std::to_string(i + 1));
+    for (std::size_t p = 0; p < kEpochPhases; ++p) {
+      SCOPED_TRACE(epoch_phase_name(static_cast<EpochPhase>(p)));
+      EXPECT_EQ(seen[i].phases.ran[p], expected[i][p] >= 0);
+      EXPECT_NEAR(seen[i].phases.seconds[p], std::max(expected[i][p], 0.0), 1e-9);
+    }
+  }
+  EXPECT_EQ(seen[1].why, AbortReason::rejected);
 }
 
 TEST_F(Documents, PartitionActorsRunInARandomOrderPrintWhatOneStorePrints) {

@@ -57,6 +57,21 @@ TEST(NodeMetrics, EveryFamilyIsExportedFromTheStartWithItsType) {
       {"mgraph_ready", "gauge"},
       {"mgraph_fields_failed", "gauge"},
       {"mgraph_formula_failures_total", "counter"},
+      {"mgraph_formulas_computed_total", "counter"},
+      {"mgraph_epoch_phase_seconds", "histogram"},
+      {"mgraph_epoch_aborts_total", "counter"},
+      {"mgraph_effect_deliveries_pending", "gauge"},
+      {"mgraph_effect_dead_letters", "gauge"},
+      {"mgraph_effect_deliveries_offered_total", "counter"},
+      {"mgraph_effect_deliveries_sent_total", "counter"},
+      {"mgraph_effect_redeliveries_total", "counter"},
+      {"mgraph_effect_acks_total", "counter"},
+      {"mgraph_effect_dead_lettered_total", "counter"},
+      {"mgraph_peer_requests_total", "counter"},
+      {"mgraph_peer_sent_bytes_total", "counter"},
+      {"mgraph_peer_received_bytes_total", "counter"},
+      {"mgraph_peer_sent_deltas_total", "counter"},
+      {"mgraph_peer_received_deltas_total", "counter"},
   };
   for (const auto& [name, type] : expected) {
     const auto it = types.find(name);
@@ -71,7 +86,23 @@ TEST(NodeMetrics, EveryFamilyIsExportedFromTheStartWithItsType) {
       EXPECT_EQ(metric_value(text, series), 0.0) << series;
     }
   }
-  // No source given: scalar gauges read 0, labelled ones have no series.
+  // Every phase and every abort reason at 0 (a committed epoch has no reason).
+  for (const char* phase : {"apply", "mark", "compute", "commit"}) {
+    const std::string series =
+        std::string("mgraph_epoch_phase_seconds_count{phase=\"") + phase + "\"}";
+    EXPECT_EQ(metric_value(text, series), 0.0) << series;
+  }
+  for (const char* reason :
+       {"rejected", "no_change", "invalid_op", "formula_failed", "cycle", "unavailable", "other"}) {
+    const std::string series = std::string("mgraph_epoch_aborts_total{reason=\"") + reason + "\"}";
+    EXPECT_EQ(metric_value(text, series), 0.0) << series;
+  }
+  EXPECT_EQ(text.find("mgraph_epoch_aborts_total{reason=\"none\"}"), std::string::npos) << text;
+  // No source given: scalar gauges and counters read 0, labelled ones have no series.
+  EXPECT_EQ(metric_value(text, "mgraph_effect_deliveries_pending"), 0.0);
+  EXPECT_EQ(metric_value(text, "mgraph_effect_acks_total"), 0.0);
+  EXPECT_EQ(text.find("mgraph_formulas_computed_total{"), std::string::npos) << text;
+  EXPECT_EQ(text.find("mgraph_peer_sent_bytes_total{"), std::string::npos) << text;
   EXPECT_EQ(metric_value(text, "mgraph_ready"), 0.0);
   EXPECT_EQ(metric_value(text, "mgraph_log_size_bytes"), 0.0);
   EXPECT_EQ(text.find("mgraph_peer_up{"), std::string::npos) << text;
@@ -89,7 +120,28 @@ TEST(NodeMetrics, WhatTheNodeCountsShowsInTheNextScrape) {
   m->epoch_transactions(5);
   m->log_append(true, 100, 0.0005);
   m->log_append(false, 40, 0.25);
+  m->epoch_aborted(actors::AbortReason::rejected);
+  m->epoch_aborted(actors::AbortReason::cycle);
+  m->epoch_aborted(actors::AbortReason::cycle);
+  m->epoch_aborted(actors::AbortReason::none);  // committed: nothing
+  actors::PhaseTimes phases;
+  phases.ran = {true, true, false, true};
+  phases.seconds = {0.001, 0.0004, 0, 0.002};
+  m->epoch_phases(phases);
+  phases.ran = {true, false, false, false};
+  phases.seconds = {0.003, 0, 0, 0};
+  m->epoch_phases(phases);
   const std::string text = scrape(*m);
+  EXPECT_EQ(metric_value(text, "mgraph_epoch_aborts_total{reason=\"rejected\"}"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_epoch_aborts_total{reason=\"cycle\"}"), 2.0);
+  EXPECT_EQ(metric_value(text, "mgraph_epoch_aborts_total{reason=\"other\"}"), 0.0);
+  EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_count{phase=\"apply\"}"), 2.0);
+  EXPECT_DOUBLE_EQ(*metric_value(text, "mgraph_epoch_phase_seconds_sum{phase=\"apply\"}"), 0.004);
+  EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_count{phase=\"mark\"}"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_bucket{phase=\"mark\",le=\"0.0005\"}"),
+            1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_count{phase=\"compute\"}"), 0.0);
+  EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_count{phase=\"commit\"}"), 1.0);
   EXPECT_EQ(metric_value(text, "mgraph_client_requests_total{kind=\"write\",outcome=\"ok\"}"), 2.0);
   EXPECT_EQ(metric_value(text, "mgraph_client_requests_total{kind=\"read\",outcome=\"not_ready\"}"),
             1.0);
@@ -119,8 +171,44 @@ TEST(NodeMetrics, GaugesOfOtherPartsStateAreReadAtEachScrape) {
   sources.ready = [] { return true; };
   auto failed = std::make_shared<std::atomic<std::uint64_t>>(2);
   sources.failures = [failed] { return std::pair<std::uint64_t, std::uint64_t>{failed->load(), 5}; };
+  sources.formulas_computed = [] {
+    return std::vector<std::pair<std::uint32_t, std::uint64_t>>{{3, 40}, {7, 0}};
+  };
+  auto acked = std::make_shared<std::atomic<std::uint64_t>>(1);
+  sources.effects = [acked] {
+    EffectCounts e;
+    e.pending = 2;
+    e.dead_letters = 1;
+    e.offered = 4;
+    e.sent = 6;
+    e.redelivered = 3;
+    e.acked = acked->load();
+    e.dead_lettered = 1;
+    return e;
+  };
+  sources.traffic = [] {
+    PeerTraffic n1{"n1", 10, 1000, 2000, 5, 7};
+    PeerTraffic n2{"n2", 4, 300, 400, 0, 1};
+    return std::vector<PeerTraffic>{n1, n2};
+  };
   m->read_at_scrape(std::move(sources));
   std::string text = scrape(*m);
+  EXPECT_EQ(metric_value(text, "mgraph_formulas_computed_total{partition=\"3\"}"), 40.0) << text;
+  EXPECT_EQ(metric_value(text, "mgraph_formulas_computed_total{partition=\"7\"}"), 0.0);
+  EXPECT_EQ(metric_value(text, "mgraph_effect_deliveries_pending"), 2.0);
+  EXPECT_EQ(metric_value(text, "mgraph_effect_dead_letters"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_effect_deliveries_offered_total"), 4.0);
+  EXPECT_EQ(metric_value(text, "mgraph_effect_deliveries_sent_total"), 6.0);
+  EXPECT_EQ(metric_value(text, "mgraph_effect_redeliveries_total"), 3.0);
+  EXPECT_EQ(metric_value(text, "mgraph_effect_acks_total"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_effect_dead_lettered_total"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_peer_requests_total{peer=\"n1\"}"), 10.0);
+  EXPECT_EQ(metric_value(text, "mgraph_peer_sent_bytes_total{peer=\"n1\"}"), 1000.0);
+  EXPECT_EQ(metric_value(text, "mgraph_peer_received_bytes_total{peer=\"n2\"}"), 400.0);
+  EXPECT_EQ(metric_value(text, "mgraph_peer_sent_deltas_total{peer=\"n1\"}"), 5.0);
+  EXPECT_EQ(metric_value(text, "mgraph_peer_received_deltas_total{peer=\"n2\"}"), 1.0);
+  acked->store(2);
+  EXPECT_EQ(metric_value(scrape(*m), "mgraph_effect_acks_total"), 2.0);
   EXPECT_EQ(metric_value(text, "mgraph_fields_failed"), 2.0) << text;
   EXPECT_EQ(metric_value(text, "mgraph_formula_failures_total"), 5.0) << text;
   EXPECT_EQ(metric_value(text, "mgraph_partition_fields{partition=\"3\"}"), 10.0) << text;

@@ -222,10 +222,10 @@ int metrics_port_of(const ChildProcess& c) {
   return at == std::string::npos ? 0 : std::atoi(c.printed.c_str() + at + key.size());
 }
 
-
 /// A small schema, and a configuration of two nodes serving it: n1 coordinates and hosts
-/// partition 0, n2 hosts partitions 1 and 2.
-constexpr const char* kSchema = "entity A { x: int = 0  y: int = x * 2 }\n";
+/// partition 0, n2 hosts partitions 1 and 2. Its effect is raised only above 100.
+constexpr const char* kSchema =
+    "entity A { x: int = 0  y: int = x * 2  effect big: bool when x > 100 }\n";
 constexpr const char* kConfig = R"([cluster]
 schema = "schema.mgs"
 partitions = 3
@@ -289,6 +289,17 @@ class Metrics : public ::testing::Test {
         {MGRAPH_BINARY, "eval", "--connect", "127.0.0.1:" + std::to_string(n2_client_), "--script",
          write("s.mgscript", script)},
         true);
+    const int rc = c.finish(kSilenceMs);
+    script_output_ = c.printed;
+    return rc;
+  }
+  /// A consumer of A.big through n2 that takes `max` deliveries and acks each; its exit code.
+  int consume(int max) {
+    ChildProcess c =
+        ChildProcess::spawn({"/usr/bin/env", "-u", "MGRAPH_TOKEN", MGRAPH_BINARY, "effects",
+                             "consume", "--connect", "127.0.0.1:" + std::to_string(n2_client_),
+                             "A.big", "--max", std::to_string(max), "--poll-ms", "20"},
+                            true);
     const int rc = c.finish(kSilenceMs);
     script_output_ = c.printed;
     return rc;
@@ -359,6 +370,34 @@ bool single_value(const nlohmann::json& answer, double* value, std::string* show
   return true;
 }
 
+/// Polls every expectation until all hold or the deadline passes (Prometheus scrapes once
+/// a second); a failure for each that does not.
+void expect_all(const PrometheusServer& server, const std::vector<Expected>& expected) {
+  std::vector<std::string> failing;
+  const auto until = std::chrono::steady_clock::now() + kPrometheusDeadline;
+  for (int round = 0;; ++round) {
+    if (round > 0) {
+      if (failing.empty() || std::chrono::steady_clock::now() >= until) break;
+      pace_polls();
+    }
+    ASSERT_TRUE(server.running()) << "prometheus stopped:\n" << server.log();
+    failing.clear();
+    if (!server.ready()) {
+      failing.push_back("prometheus is not ready");
+      continue;
+    }
+    for (const Expected& e : expected) {
+      double value = 0;
+      std::string shown;
+      if (!single_value(server.query(e.query), &value, &shown) || !e.holds(value)) {
+        failing.push_back(e.query + " should be " + e.what + "; Prometheus answered " + shown);
+      }
+    }
+  }
+  for (const std::string& f : failing) ADD_FAILURE() << f;
+  ASSERT_TRUE(failing.empty()) << "prometheus log:\n" << server.log();
+}
+
 TEST_F(Metrics, ARealPrometheusServerScrapesWhatTheNodesCounted) {
   const std::string prometheus = find_program("prometheus");
   ASSERT_FALSE(prometheus.empty()) << "prometheus" << kMissing;
@@ -410,30 +449,8 @@ TEST_F(Metrics, ARealPrometheusServerScrapesWhatTheNodesCounted) {
       equals("mgraph_peer_up{peer=\"n1\"," + on(n2) + "}", 1),
       equals("min(mgraph_ready)", 1),
   };
-  // Polls every expectation until all hold or the deadline passes; a scrape a second.
-  std::vector<std::string> failing;
-  const auto until = std::chrono::steady_clock::now() + kPrometheusDeadline;
-  for (int round = 0;; ++round) {
-    if (round > 0) {
-      if (failing.empty() || std::chrono::steady_clock::now() >= until) break;
-      pace_polls();
-    }
-    ASSERT_TRUE(server.running()) << "prometheus stopped:\n" << server.log();
-    failing.clear();
-    if (!server.ready()) {
-      failing.push_back("prometheus is not ready");
-      continue;
-    }
-    for (const Expected& e : expected) {
-      double value = 0;
-      std::string shown;
-      if (!single_value(server.query(e.query), &value, &shown) || !e.holds(value)) {
-        failing.push_back(e.query + " should be " + e.what + "; Prometheus answered " + shown);
-      }
-    }
-  }
-  for (const std::string& f : failing) ADD_FAILURE() << f;
-  ASSERT_TRUE(failing.empty()) << "prometheus log:\n" << server.log();
+  expect_all(server, expected);
+  if (::testing::Test::HasFatalFailure()) return;
 
   // Every query of the shipped dashboard and rules runs on this server (no parse error, a
   // vector), and the rules were loaded and evaluated.
@@ -460,6 +477,74 @@ TEST_F(Metrics, ARealPrometheusServerScrapesWhatTheNodesCounted) {
   }
   EXPECT_TRUE(single_value(server.query("sum(instance:mgraph_epochs:rate1m)"), &recorded, &shown))
       << shown;
+}
+
+/// Raises the effect once (x above 100), with a rejected transaction before it.
+constexpr const char* kEffectScript =
+    "create A a x=1\ncommit\nupdate a x=5\nreject\nupdate a x=200\ncommit\n";
+
+TEST_F(Metrics, EffectDeliveriesEpochPhasesAndFormulasComputedReachPrometheusExactly) {
+  const std::string prometheus = find_program("prometheus");
+  ASSERT_FALSE(prometheus.empty()) << "prometheus" << kMissing;
+  ASSERT_EQ(run_script(kEffectScript), 0) << script_output_;
+  // A consumer takes the delivery and acks it: the ack is an epoch of its own.
+  ASSERT_EQ(consume(1), 0) << script_output_;
+  ASSERT_NE(script_output_.find("\"effect\":\"A.big\""), std::string::npos) << script_output_;
+  ASSERT_NE(script_output_.find("\"attempt\":1"), std::string::npos) << script_output_;
+
+  const std::string n1 = "127.0.0.1:" + std::to_string(n1_metrics_);
+  const std::string n2 = "127.0.0.1:" + std::to_string(n2_metrics_);
+  const std::string config =
+      write("prometheus.yml",
+            prometheus_config({n1, n2}, kSource / "cluster-configs" / "prometheus-rules.yml"));
+  const int port = mgraph::testing::free_loopback_port();
+  ASSERT_GT(port, 0);
+  PrometheusServer server(prometheus, config, dir_ / "tsdb", dir_ / "prometheus.log", port);
+  ASSERT_TRUE(server.started());
+  auto on = [](const std::string& instance) { return "instance=\"" + instance + "\""; };
+  auto phase = [&](const char* p) {
+    return "mgraph_epoch_phase_seconds_count{phase=\"" + std::string(p) + "\"," + on(n1) + "}";
+  };
+  // Epochs: the creation, the rejected update, the update to 200, the consumer's ack.
+  // Each runs on three partitions: its input ops are applied (apply), and each commit marks,
+  // computes and commits; the rejected one only applies.
+  constexpr int kEpochs = 4, kCommits = 3;
+  // The record's fields are computed by its owner alone, partition 1 (on n2): 3 formulas
+  // run at its creation (y, and the effect's two nodes), 4 for the update to 200 and the
+  // ack together (one partition alone counts the same:
+  // actors.PartitionedDocuments.EachFormulaIsComputedByOnePartitionAndCountedThere).
+  constexpr int kFormulas = 7;
+  const std::vector<Expected> expected = {
+      equals("mgraph_epochs_total{outcome=\"committed\"," + on(n1) + "}", kCommits),
+      equals("mgraph_epoch_aborts_total{reason=\"rejected\"," + on(n1) + "}", 1),
+      equals("sum(mgraph_epoch_aborts_total{" + on(n1) + "})", 1),
+      equals(phase("apply"), kEpochs),
+      equals(phase("mark"), kCommits),
+      equals(phase("compute"), kCommits),
+      equals(phase("commit"), kCommits),
+      positive("mgraph_epoch_phase_seconds_sum{phase=\"apply\"," + on(n1) + "}"),
+      equals("sum(mgraph_epoch_phase_seconds_count{" + on(n2) + "})", 0),
+      equals("mgraph_effect_deliveries_offered_total{" + on(n1) + "}", 1),
+      equals("mgraph_effect_deliveries_sent_total{" + on(n1) + "}", 1),
+      equals("mgraph_effect_redeliveries_total{" + on(n1) + "}", 0),
+      equals("mgraph_effect_acks_total{" + on(n1) + "}", 1),
+      equals("mgraph_effect_dead_lettered_total{" + on(n1) + "}", 0),
+      equals("mgraph_effect_deliveries_pending{" + on(n1) + "}", 0),
+      equals("mgraph_effect_dead_letters{" + on(n1) + "}", 0),
+      equals("mgraph_effect_deliveries_sent_total{" + on(n2) + "}", 0),
+      equals("mgraph_formulas_computed_total{partition=\"1\"," + on(n2) + "}", kFormulas),
+      equals("sum(mgraph_formulas_computed_total)", kFormulas),
+      equals("count(mgraph_formulas_computed_total)", 3),
+      // The driver on n1 sent requests to both nodes' partitions; n2 runs no driver.
+      positive("mgraph_peer_requests_total{peer=\"n1\"," + on(n1) + "}"),
+      positive("mgraph_peer_requests_total{peer=\"n2\"," + on(n1) + "}"),
+      positive("mgraph_peer_sent_bytes_total{peer=\"n2\"," + on(n1) + "}"),
+      positive("mgraph_peer_received_bytes_total{peer=\"n2\"," + on(n1) + "}"),
+      equals("sum(mgraph_peer_requests_total{" + on(n2) + "})", 0),
+      // No field of one record is read by another: no Mark or Resolve between partitions.
+      equals("sum(mgraph_peer_sent_deltas_total)", 0),
+  };
+  expect_all(server, expected);
 }
 
 TEST_F(Metrics, EveryMetricTheDashboardAndRulesNameIsExportedByARunningNode) {
@@ -495,7 +580,12 @@ TEST_F(Metrics, EveryMetricTheDashboardAndRulesNameIsExportedByARunningNode) {
   for (const char* family :
        {"mgraph_epochs_total", "mgraph_epoch_seconds_bucket", "mgraph_epoch_transactions_bucket",
         "mgraph_client_requests_total", "mgraph_log_append_seconds_bucket", "mgraph_peer_up",
-        "mgraph_partition_fields"}) {
+        "mgraph_partition_fields", "mgraph_epoch_phase_seconds_bucket", "mgraph_epoch_aborts_total",
+        "mgraph_formulas_computed_total", "mgraph_effect_deliveries_sent_total",
+        "mgraph_effect_acks_total", "mgraph_effect_redeliveries_total",
+        "mgraph_effect_dead_lettered_total", "mgraph_effect_deliveries_pending",
+        "mgraph_effect_dead_letters", "mgraph_peer_sent_bytes_total",
+        "mgraph_peer_received_bytes_total", "mgraph_peer_sent_deltas_total"}) {
     EXPECT_EQ(used.count(family), 1u) << family;
   }
   // The resolution of suffixes can fail: a name no family has is not taken as exported.

@@ -7,7 +7,7 @@
 //   sequencer: epoch e = next; log (e, batch) durably if the batch changes anything
 //   sequencer ──(apply_atom, e, Batch bytes)──▶ driver ── BatchResult bytes ──▶ sequencer ──▶ client
 //   driver ◀──(partition_atom, request/reply bytes)──▶ each partition (partitioned.hpp)
-//   driver ──(outcome_atom, e, committed, reason, effects)──▶ sequencer   (epochs only, off the client's path)
+//   driver ──(outcome_atom, e, committed, reason, effects, why, phases)──▶ sequencer   (epochs only, off the client's path)
 //
 // A batch runs whole, in order, and leaves no transaction open: the next batch may be
 // another client's.
@@ -17,6 +17,7 @@
 
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <chrono>
 #include <functional>
@@ -25,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mgraph/actors/effect_outbox.hpp"
 #include "mgraph/actors/partitioned.hpp"
 #include "mgraph/codec/epoch_codec.hpp"
 #include "mgraph/graph/schema/store.hpp"
@@ -78,6 +80,11 @@ struct EpochOutcome {
   /// Aborted: the first failed op's error ("rejected: ..."), or why nothing of it applied;
   /// empty when committed.
   std::string reason;
+  /// Aborted: `reason`'s class; none when committed.
+  AbortReason why = AbortReason::none;
+  /// The time the driver spent in each phase of the epoch (PartitionedDocuments::
+  /// take_phases; none ran when the driver reads no clock).
+  PhaseTimes phases = {};
 };
 /// Called on the sequencer's thread, once per epoch, in epoch order.
 using EpochObserver = std::function<void(const EpochOutcome&)>;
@@ -134,6 +141,23 @@ struct SchemaInfo {
 /// inspect_nodes' JSON (inspect.hpp), which read without computing anything.
 caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionServer> server);
 
+/// What a driver over ActorPartitions sent to each partition and got back, by partition
+/// id; counted on the driver's thread, readable from any other. Bytes are the encoded
+/// requests and replies (codec/partition_codec.hpp); deltas the Marks and Resolves of
+/// exported fields: delivered to the partition in its requests (sent), and made stale or
+/// resolved by it in its replies (received).
+struct PartitionTraffic {
+  explicit PartitionTraffic(std::size_t partitions) : partitions(partitions) {}
+  struct Counts {
+    std::atomic<std::uint64_t> requests{0};
+    std::atomic<std::uint64_t> sent_bytes{0};
+    std::atomic<std::uint64_t> received_bytes{0};
+    std::atomic<std::uint64_t> sent_deltas{0};
+    std::atomic<std::uint64_t> received_deltas{0};
+  };
+  std::vector<Counts> partitions;
+};
+
 /// Partitions reached as actors (partition_actor), from a driver that may block: each
 /// call sends every request at once and waits for every reply, at most `timeout` — a
 /// partition that does not answer in time, or is gone (it is monitored), gets an
@@ -147,6 +171,8 @@ class ActorPartitions final : public PartitionSet {
                   caf::timespan timeout, std::function<void()> pump = {});
   /// Names where each partition lives (e.g. its node), in "unavailable" replies.
   void set_hosts(std::vector<std::string> hosts) { hosts_ = std::move(hosts); }
+  /// Counts every request and reply into `traffic` (sized for every partition).
+  void set_traffic(std::shared_ptr<PartitionTraffic> traffic) { traffic_ = std::move(traffic); }
   ~ActorPartitions() override;
   std::uint32_t size() const override { return static_cast<std::uint32_t>(partitions_.size()); }
   std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) override;
@@ -161,6 +187,7 @@ class ActorPartitions final : public PartitionSet {
   std::uint64_t calls_ = 0;
   std::vector<std::string> gone_;  ///< per partition: why it is gone (empty: it is not)
   std::vector<std::string> hosts_;  ///< per partition: where it lives (empty: not known)
+  std::shared_ptr<PartitionTraffic> traffic_;  ///< may be null
 };
 
 /// The documents' driver, where the sequencer sends its epochs. Answers (apply_atom, epoch,
@@ -169,7 +196,9 @@ class ActorPartitions final : public PartitionSet {
 /// and (schema_atom) with the schema's
 /// name, source and fingerprint. After (report_atom, actor) it also sends that actor
 /// (outcome_atom, epoch, committed, reason: EpochOutcome::reason, effects: the bytes of a
-/// codec::EffectReport, empty when the epoch raised and acked no effect) for every batch it
+/// codec::EffectReport, empty when the epoch raised and acked no effect, why: the
+/// AbortReason as a number, phases: seconds per EpochPhase, negative for one that did not
+/// run) for every batch it
 /// runs that changes documents, and (cancel_atom, epoch, reason, members) for an epoch that
 /// did not commit because a partition was unavailable (an op failed with io_error: the
 /// others rolled it back; members: those of a merged epoch's batches that were cut short
@@ -204,16 +233,11 @@ struct BatchingOptions {
   std::size_t bytes_max = std::size_t{4} << 20;
 };
 
-/// The sequencer's clock, for an epoch's time from its number to its outcome (the seam
-/// tests control).
-using SteadyClock = std::function<std::chrono::steady_clock::time_point()>;
-inline SteadyClock system_steady_clock() {
-  return [] { return std::chrono::steady_clock::now(); };
-}
-
 struct SequencerOptions {
   BatchingOptions batching;
   SteadyClock now = system_steady_clock();
+  /// Kept up to date by the sequencer's effect outbox, if given (the node's metrics).
+  std::shared_ptr<EffectCounters> effect_counters = nullptr;
   /// Called once the partitions are restored, before the log after the checkpoint runs:
   /// the checkpoint's epoch (0: none, the whole log runs) and the log's last epoch.
   std::function<void(codec::Epoch checkpoint, codec::Epoch log_last)> restored;

@@ -15,8 +15,11 @@
 // the epoch that ran it settles the delivery; replaying the log after a restart does the
 // same, so what was acknowledged stays acknowledged.
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,11 +33,31 @@ namespace mgraph::actors {
 /// stays a small message.
 inline constexpr std::uint32_t kPollDeliveriesMax = 1024;
 
+/// What an outbox did, for the node's metrics: written on the sequencer's thread, read on
+/// any other. The counters count events since the node started, not those of epochs run
+/// again from the log (which offer and settle their deliveries again); the two gauges are
+/// the outbox's state after its last change. A delivery becomes a dead letter when the
+/// outbox next looks at its deliveries (a poll, an ack, a dlq command), not on a timer.
+struct EffectCounters {
+  std::atomic<std::uint64_t> pending{0};       ///< gauge: owed and not dead (sent or not)
+  std::atomic<std::uint64_t> dead_letters{0};  ///< gauge: dead letters held
+  std::atomic<std::uint64_t> offered{0};       ///< deliveries a committed epoch raised
+  std::atomic<std::uint64_t> sent{0};          ///< attempts sent to consumers (polls)
+  std::atomic<std::uint64_t> redelivered{0};   ///< of those, attempts after the first
+  std::atomic<std::uint64_t> acked{0};         ///< settled by an ack (dead letters included)
+  std::atomic<std::uint64_t> dead_lettered{0};  ///< attempts used up without an ack
+};
+
 class EffectOutbox {
  public:
+  /// `counters`, if given, is kept up to date (the sequencer's metrics).
+  explicit EffectOutbox(std::shared_ptr<EffectCounters> counters = nullptr)
+      : counters_(std::move(counters)) {}
   /// Takes an epoch's EffectReport bytes (codec/partition_codec.hpp). Bad bytes or a refused
   /// offer are counted in errors() with the last one kept: a report never stops the sequencer.
-  void report(std::uint64_t epoch, std::string_view bytes, session::DeliveryTime now);
+  /// `replayed`: the epoch was run again from the log (its offers and acks not counted).
+  void report(std::uint64_t epoch, std::string_view bytes, session::DeliveryTime now,
+              bool replayed = false);
   /// The deliveries of `effects` ("Entity.name") due at `now`, at most min(max,
   /// kPollDeliveriesMax), each as the JSON object a consumer prints:
   /// {"key":{"field":F,"version":V},"epoch":E,"record":R,"effect":"…","value":…,"attempt":N}.
@@ -58,11 +81,19 @@ class EffectOutbox {
   void restore(session::OwedDeliveries owed, session::DeliveryTime now) {
     deliveries_.restore(std::move(owed), now);
     acking_.clear();
+    publish();
   }
   std::uint64_t errors() const { return errors_; }
   const std::string& last_error() const { return last_error_; }
 
  private:
+  /// deliveries_.due(...), counting the deliveries it makes dead letters.
+  std::vector<session::Delivery> due(session::DeliveryTime now, std::size_t limit,
+                                     const std::function<bool(const session::Delivery&)>& wanted = {});
+  /// Sets the gauges of counters_ to the state now.
+  void publish();
+
+  std::shared_ptr<EffectCounters> counters_;  ///< may be null
   session::EffectDeliveries deliveries_;
   /// Keys whose ack batch is running, and whether each was a dead letter.
   std::map<session::DeliveryKey, bool> acking_;

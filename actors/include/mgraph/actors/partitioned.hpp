@@ -37,7 +37,9 @@
 //
 // Thread-safety: none.
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -55,6 +57,47 @@
 
 namespace mgraph::actors {
 
+/// A steady clock as a seam tests control: the driver's phase times (below), the
+/// sequencer's epoch times (documents.hpp), the node's log and client timings.
+using SteadyClock = std::function<std::chrono::steady_clock::time_point()>;
+inline SteadyClock system_steady_clock() {
+  return [] { return std::chrono::steady_clock::now(); };
+}
+
+/// The phases of a transaction the driver waits for (see above), timed per epoch for the
+/// node's mgraph_epoch_phase_seconds. With one partition the whole batch is one request,
+/// its commit computed inside it: all of it is `apply`.
+enum class EpochPhase : std::uint8_t {
+  apply,    ///< input ops applied by every partition (a reject op, a link's check included)
+  mark,     ///< Mark rounds until no exported field becomes stale
+  compute,  ///< compute and Resolve rounds until computed through (a cycle found)
+  commit,   ///< commit, undo or redo on every partition, and the empty revisions
+};
+inline constexpr std::size_t kEpochPhases = 4;
+/// "apply", "mark", "compute", "commit".
+const char* epoch_phase_name(EpochPhase phase);
+/// Seconds spent in each phase (by EpochPhase), and whether the phase ran at all.
+struct PhaseTimes {
+  std::array<double, kEpochPhases> seconds{};
+  std::array<bool, kEpochPhases> ran{};
+};
+
+/// Why an epoch aborted, as a closed set (the node's mgraph_epoch_aborts_total): the code of
+/// its first failed op, else whether it rejected its transaction.
+enum class AbortReason : std::uint8_t {
+  none,            ///< committed
+  rejected,        ///< a reject op, or a formula rejected a proposal (StatusCode::rejected)
+  no_change,       ///< no op failed and none rejected, yet nothing took effect
+  invalid_op,      ///< an op refused: a missing record or field, a bad value, a bound
+  formula_failed,  ///< a @fail_transaction formula failed (StatusCode::formula_error)
+  cycle,           ///< a dependency cycle (in one partition or across partitions)
+  unavailable,     ///< a partition could not be reached (StatusCode::io_error)
+  other,           ///< anything else (a defect, a corrupt request)
+};
+inline constexpr std::size_t kAbortReasons = 8;
+/// "none", "rejected", "no_change", "invalid_op", "formula_failed", "cycle", "unavailable",
+/// "other".
+const char* abort_reason_name(AbortReason reason);
 /// Where partitions keep their checkpoints: images of their documents, history included,
 /// after an epoch (codec::encode_runner_image). An LMDB store of checkpoints on a node
 /// (node/), memory in tests. Every call may come from another partition's thread.
@@ -113,6 +156,10 @@ class PartitionServer {
     std::atomic<std::uint64_t> fields_failed{0};
     /// Formulas that failed in its graph since it started (Graph::formula_failures).
     std::atomic<std::uint64_t> formula_failures{0};
+    /// Formulas its graph ran since it started (Graph::formulas_computed), across resets:
+    /// only the owner of a record computes its fields, so the partitions' sum is the
+    /// cluster's.
+    std::atomic<std::uint64_t> formulas_computed{0};
     /// Checkpoints stored, and the size of the last one's image.
     std::atomic<std::uint64_t> checkpoints{0};
     std::atomic<std::uint64_t> checkpoint_bytes{0};
@@ -184,6 +231,8 @@ class PartitionedDocuments {
     std::size_t history_limit = 64;
     bool through_bytes = false;    ///< LocalPartitions::Options::through_bytes
     Chooser choose;
+    /// Times the phases (take_phases) when given; without it no clock is read.
+    SteadyClock now = nullptr;
     std::shared_ptr<PartitionCheckpoints> checkpoints;  ///< LocalPartitions::Options::checkpoints
   };
 
@@ -222,7 +271,13 @@ class PartitionedDocuments {
   };
   const Traffic& traffic() const { return traffic_; }
 
+  /// The time spent in each phase since the last call (nothing without Options::now),
+  /// then none: what the driver reports with an epoch's outcome.
+  PhaseTimes take_phases();
+
  private:
+  /// Adds the time from its construction to its destruction to a phase.
+  class PhaseTimer;
   struct Queued {
     std::uint32_t to = 0;
     codec::PartitionMessage message;
@@ -274,6 +329,7 @@ class PartitionedDocuments {
   std::vector<Queued> queue_;
   Traffic traffic_;
   std::vector<codec::EffectTrigger> effects_;  ///< raised by the current run
+  PhaseTimes phases_;  ///< since the last take_phases()
 };
 
 }  // namespace mgraph::actors

@@ -344,6 +344,10 @@ class Graph {
   /// Formulas that failed (threw) in this graph since it was made, whether their
   /// transaction was committed or not: a counter for metrics.
   std::uint64_t formula_failures() const;
+  /// Formulas run in this graph since it was made (a failed one included), in commits,
+  /// reads and stepwise compute() alike, whether their transaction was committed or not:
+  /// a counter for metrics.
+  std::uint64_t formulas_computed() const;
   /// The value the node had at `revision`, one of the revisions undo() and redo() can
   /// reach (or the current one), computing nothing: read from the journals those keep.
   /// Fails with failed_precondition inside a transaction, with not_found for a revision

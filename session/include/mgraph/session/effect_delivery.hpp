@@ -136,6 +136,8 @@ class EffectDeliveries {
   /// When the next pending delivery is due or dies; none when nothing is pending.
   std::optional<DeliveryTime> next_wakeup() const;
   std::size_t pending() const { return pending_.size(); }
+  /// Dead letters held (dead_letters().size(), without the copies).
+  std::size_t dead() const { return dead_.size(); }
   const Delivery* find_pending(DeliveryKey key) const;
   const Delivery* find_dead(DeliveryKey key) const;
   /// Acknowledged or dropped (and still remembered): an ack now answers duplicate.
