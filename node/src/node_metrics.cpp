@@ -125,7 +125,25 @@ class NodeMetrics::ScrapedGauges final : public prometheus::Collectable {
       for (const auto& [p, n] : sources_.formulas_computed())
         add_counter(computed, n, "partition", std::to_string(p));
     }
+    auto checkpoints = counter_family(
+        "mgraph_checkpoints_total",
+        "Checkpoints each hosted partition stored since the node started (an image of its "
+        "documents in --data DIR/partitions)");
+    auto checkpoint_bytes = gauge_family("mgraph_checkpoint_image_bytes",
+                                         "Bytes of each hosted partition's last checkpoint image");
+    if (sources_.checkpoints) {
+      for (const ScrapeSources::PartitionCheckpoints& c : sources_.checkpoints()) {
+        add_counter(checkpoints, c.stored, "partition", std::to_string(c.partition));
+        add_gauge(checkpoint_bytes, static_cast<double>(c.last_bytes), "partition", std::to_string(c.partition));
+      }
+    }
+    auto store = gauge_family("mgraph_checkpoint_store_bytes",
+                              "Bytes of the partitions' checkpoint store's file (with --data; else 0)");
+    add_gauge(store, sources_.checkpoint_store_bytes ? static_cast<double>(sources_.checkpoint_store_bytes()) : 0);
     std::vector<prometheus::MetricFamily> out;
+    out.push_back(std::move(checkpoints));
+    out.push_back(std::move(checkpoint_bytes));
+    out.push_back(std::move(store));
     out.push_back(std::move(fields));
     out.push_back(std::move(peers));
     out.push_back(std::move(log));

@@ -106,6 +106,17 @@ struct ScrapeSources {
   /// (partition id, formulas computed since start) per partition hosted:
   /// mgraph_formulas_computed_total.
   std::function<std::vector<std::pair<std::uint32_t, std::uint64_t>>()> formulas_computed;
+  /// (partition id, checkpoints stored since start, bytes of the last one's image) per
+  /// partition hosted: mgraph_checkpoints_total, mgraph_checkpoint_image_bytes.
+  struct PartitionCheckpoints {
+    std::uint32_t partition = 0;
+    std::uint64_t stored = 0;
+    std::uint64_t last_bytes = 0;
+  };
+  std::function<std::vector<PartitionCheckpoints>()> checkpoints;
+  /// Bytes of the partitions' checkpoint store's file (--data DIR/partitions):
+  /// mgraph_checkpoint_store_bytes.
+  std::function<std::uint64_t()> checkpoint_store_bytes;
   /// The effect outbox's counts: mgraph_effect_* (all 0 without it).
   std::function<EffectCounts()> effects;
   /// The driver's traffic per node hosting partitions: mgraph_peer_{requests,sent_bytes,

@@ -243,15 +243,26 @@ void configure(caf::actor_system_config& cfg, std::chrono::milliseconds peer_tim
 }
 
 /// The node's metrics that are read when a scrape comes: its partitions' sizes, its peers,
-/// whether it is ready and (with --data) the epoch log file's size.
+/// whether it is ready, its checkpoints and (with --data) the epoch log's and checkpoint
+/// store's file sizes.
 void read_at_scrape(NodeMetrics& metrics, const NodeState& state,
                     const std::vector<codec::PartitionId>& ids,
                     const std::vector<std::shared_ptr<const actors::PartitionServer>>& servers,
                     const std::string& data, const ClusterConfig& config,
                     std::shared_ptr<const actors::EffectCounters> effects,
-                    std::shared_ptr<const actors::PartitionTraffic> traffic) {
+                    std::shared_ptr<const actors::PartitionTraffic> traffic,
+                    std::shared_ptr<const LmdbPartitionCheckpoints> checkpoints) {
   metrics.partitions().Set(static_cast<double>(ids.size()));
   ScrapeSources sources;
+  sources.checkpoints = [ids, servers] {
+    std::vector<ScrapeSources::PartitionCheckpoints> out;
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+      const auto& c = servers[i]->counters();
+      out.push_back({ids[i], c.checkpoints.load(), c.checkpoint_bytes.load()});
+    }
+    return out;
+  };
+  if (checkpoints) sources.checkpoint_store_bytes = [checkpoints] { return checkpoints->file_bytes(); };
   sources.partition_fields = [ids, servers] {
     std::vector<std::pair<std::uint32_t, std::uint64_t>> out;
     for (std::size_t i = 0; i < servers.size(); ++i) {
@@ -410,7 +421,7 @@ int run_service(const ServiceOptions& o) {
   }
   if (metrics)
     read_at_scrape(*metrics, state, self->partitions, servers, self->coordinator ? o.data : "",
-                   o.config, effect_counters, traffic);
+                   o.config, effect_counters, traffic, checkpoints);
   std::map<std::string, std::vector<codec::PartitionId>> placement;
   for (const NodeConfig& n : o.config.nodes) placement[n.name] = n.partitions;
   actors::EpochObserver observe;

@@ -58,6 +58,9 @@ TEST(NodeMetrics, EveryFamilyIsExportedFromTheStartWithItsType) {
       {"mgraph_fields_failed", "gauge"},
       {"mgraph_formula_failures_total", "counter"},
       {"mgraph_formulas_computed_total", "counter"},
+      {"mgraph_checkpoints_total", "counter"},
+      {"mgraph_checkpoint_image_bytes", "gauge"},
+      {"mgraph_checkpoint_store_bytes", "gauge"},
       {"mgraph_epoch_phase_seconds", "histogram"},
       {"mgraph_epoch_aborts_total", "counter"},
       {"mgraph_effect_deliveries_pending", "gauge"},
@@ -186,6 +189,11 @@ TEST(NodeMetrics, GaugesOfOtherPartsStateAreReadAtEachScrape) {
     e.dead_lettered = 1;
     return e;
   };
+  auto checkpoints = std::make_shared<std::atomic<std::uint64_t>>(1);
+  sources.checkpoints = [checkpoints] {
+    return std::vector<ScrapeSources::PartitionCheckpoints>{{3, checkpoints->load(), 5000}, {7, 0, 0}};
+  };
+  sources.checkpoint_store_bytes = [] { return std::uint64_t{1} << 20; };
   sources.traffic = [] {
     PeerTraffic n1{"n1", 10, 1000, 2000, 5, 7};
     PeerTraffic n2{"n2", 4, 300, 400, 0, 1};
@@ -207,8 +215,14 @@ TEST(NodeMetrics, GaugesOfOtherPartsStateAreReadAtEachScrape) {
   EXPECT_EQ(metric_value(text, "mgraph_peer_received_bytes_total{peer=\"n2\"}"), 400.0);
   EXPECT_EQ(metric_value(text, "mgraph_peer_sent_deltas_total{peer=\"n1\"}"), 5.0);
   EXPECT_EQ(metric_value(text, "mgraph_peer_received_deltas_total{peer=\"n2\"}"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_checkpoints_total{partition=\"3\"}"), 1.0) << text;
+  EXPECT_EQ(metric_value(text, "mgraph_checkpoints_total{partition=\"7\"}"), 0.0);
+  EXPECT_EQ(metric_value(text, "mgraph_checkpoint_image_bytes{partition=\"3\"}"), 5000.0);
+  EXPECT_EQ(metric_value(text, "mgraph_checkpoint_store_bytes"), 1048576.0);
   acked->store(2);
+  checkpoints->store(2);
   EXPECT_EQ(metric_value(scrape(*m), "mgraph_effect_acks_total"), 2.0);
+  EXPECT_EQ(metric_value(scrape(*m), "mgraph_checkpoints_total{partition=\"3\"}"), 2.0);
   EXPECT_EQ(metric_value(text, "mgraph_fields_failed"), 2.0) << text;
   EXPECT_EQ(metric_value(text, "mgraph_formula_failures_total"), 5.0) << text;
   EXPECT_EQ(metric_value(text, "mgraph_partition_fields{partition=\"3\"}"), 10.0) << text;
