@@ -883,8 +883,12 @@ Status Store::add_link_records(RecordId a, std::uint32_t rel, RecordId b,
     }
     if (Status s = write(node(records_[id - 1], EntityDef::exists_local), Value(true)); !s.is_ok())
       return s;
-    if (Status s = connect(id, EntityDef::link_source, ends[k].first, true); !s.is_ok()) return s;
-    if (Status s = connect(id, EntityDef::link_target, ends[k].second, true); !s.is_ok()) return s;
+    Status s = connect(id, EntityDef::link_source, ends[k].first, true);
+    if (s.is_ok()) s = connect(id, EntityDef::link_target, ends[k].second, true);
+    if (!s.is_ok()) {
+      MG_ASSERT(remove_record(id).is_ok());  // half linked: no link finds it
+      return s;
+    }
     if (symmetric) {
       links_[LinkKey{ends[k].first, rel, ends[k].second}] = id;
     } else {
@@ -901,7 +905,7 @@ Status Store::remove_link_records(RecordId a, std::uint32_t rel, RecordId b) {
   const bool symmetric = d.inverse == rel && d.target == records_[a - 1].entity;
   for (int k = 0; k < (symmetric ? 2 : 1); ++k) {
     const RecordId l = k == 0 ? find_link(a, rel, b) : find_link(b, rel, a);
-    MG_ASSERT_MSG(l != 0, "a link of a relation with properties has its link record");
+    if (l == 0) continue;  // only when a link whose second record failed is taken back
     if (Status s = remove_record(l); !s.is_ok()) return s;
   }
   links_.erase(LinkKey{a, rel, b});
@@ -1085,7 +1089,12 @@ Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert,
     set_side(b, d.inverse, a, false);
   }
   if (insert && d.link != kNone) {
-    if (Status s = add_link_records(a, rel, b, link_initial); !s.is_ok()) return s;
+    if (Status s = add_link_records(a, rel, b, link_initial); !s.is_ok()) {
+      // A link record refused (a cycle through its accumulators): the link goes back too,
+      // so that the failed link changes nothing.
+      MG_ASSERT(connect(a, rel, b, false).is_ok());
+      return s;
+    }
   }
   if (listeners_.empty()) return Status::ok();
   MutationEvent ev;
