@@ -320,6 +320,37 @@ entity B { x: int = 0 }  entity C { x: int = 0 })")
             std::string::npos);
 }
 
+TEST(SchemaLinkProperties, ANestedConditionReadsItsOwnMembersLinks) {
+  constexpr const char* kText = R"(
+entity Order {
+  items: many Item via order { qty: int = 1 }
+  tagged: int = count(items[*] where count(tags[*] where link.w > 1) > 0)
+  tagged_big: int = count(items[*] where link.qty > 1 and count(tags[*] where link.w > 1) > 0)
+}
+entity Item { tags: many Tag via many items { w: int = 0 } }
+entity Tag { x: int = 0 }
+)";
+  for (const bool incremental : {true, false}) {
+    Store s(compiled(kText, incremental));
+    const RecordId o = s.create("Order", {}).value();
+    const RecordId i = s.create("Item", {}).value();
+    const RecordId t = s.create("Tag", {}).value();
+    ASSERT_TRUE(s.link(o, "items", i).is_ok());
+    ASSERT_TRUE(s.link(i, "tags", t, {{"w", i64(2)}}).is_ok());
+    ASSERT_TRUE(s.commit().is_ok());
+    EXPECT_EQ(s.get(o, "tagged").value(), i64(1));
+    EXPECT_EQ(s.get(o, "tagged_big").value(), i64(0));
+    ASSERT_TRUE(s.update_link(t, "items", i, {{"w", i64(0)}}).is_ok());
+    ASSERT_TRUE(s.update_link(o, "items", i, {{"qty", i64(5)}}).is_ok());
+    ASSERT_TRUE(s.commit().is_ok());
+    EXPECT_EQ(s.get(o, "tagged").value(), i64(0));
+    ASSERT_TRUE(s.update_link(i, "tags", t, {{"w", i64(3)}}).is_ok());
+    ASSERT_TRUE(s.commit().is_ok());
+    EXPECT_EQ(s.get(o, "tagged").value(), i64(1));
+    EXPECT_EQ(s.get(o, "tagged_big").value(), i64(1));
+  }
+}
+
 TEST(SchemaWsum, IsTheSumOfValueTimesWeightOnBothPaths) {
   constexpr const char* kText = R"(
 entity Order {

@@ -249,6 +249,8 @@ std::uint32_t ExprCompiler::through(std::uint32_t ent, std::vector<Step> hops, s
 
 bool ExprCompiler::mentions_link(const ast::Expr& e) {
   if (e.kind == ast::ExprKind::name) return e.text == "link";
+  // A nested aggregate's condition is about its own members' links.
+  if (e.kind == ast::ExprKind::filter) return mentions_link(*e.args[0]);
   // A member's text is a name after a dot (`x.link`), not the link of this condition.
   return std::any_of(e.args.begin(), e.args.end(),
                      [](const auto& a) { return mentions_link(*a); });
