@@ -270,6 +270,30 @@ TEST(SchemaLinkProperties, AChangedPropertyOfOneLinkAmong10000LooksAtItOnly) {
   EXPECT_EQ(s.get(o, "most").value(), i64(50));
 }
 
+TEST(SchemaLinkProperties, LinkEventsNameTheLinkedRecordsAsLinkRecordsAreMade) {
+  Store s(compiled(kOrders, true));
+  std::vector<MutationEvent> links;
+  s.on_event([&](const MutationEvent& e) {
+    if (e.type == MutationType::link && e.relation != kNone &&
+        s.schema().entities[e.entity].link_of == kNone) {
+      links.push_back(e);
+    }
+  });
+  const RecordId o = s.create("Order", {}).value();
+  // Enough links for the record table to grow while a link is being made.
+  for (int k = 0; k < 300; ++k) {
+    const RecordId i = s.create("Item", {}).value();
+    ASSERT_TRUE(s.link(o, "items", i, {{"qty", i64(k)}}).is_ok());
+  }
+  ASSERT_TRUE(s.commit().is_ok());
+  ASSERT_EQ(links.size(), 300u);
+  for (const MutationEvent& e : links) {
+    EXPECT_EQ(s.schema().entities[e.entity].name, "Order");
+    EXPECT_EQ(e.record, o);
+  }
+  EXPECT_EQ(s.get(o, "units").value(), i64(299 * 300 / 2));
+}
+
 TEST(SchemaLinkProperties, ErrorsNameThePlace) {
   EXPECT_NE(compile_error(R"(
 entity A { bs: many B via a { w: int = x } }

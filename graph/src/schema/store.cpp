@@ -1038,8 +1038,9 @@ Status Store::check_connect(RecordId a, std::uint32_t rel, RecordId b, bool inse
 Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert,
                       const FieldValues* properties) {
   if (Status s = check_connect(a, rel, b, insert); !s.is_ok()) return s;
-  const Record& ra = records_[a - 1];
-  const EntityDef& ea = schema_->entities[ra.entity];
+  // By value: link records are appended to records_ below.
+  const std::uint32_t a_entity = records_[a - 1].entity;
+  const EntityDef& ea = schema_->entities[a_entity];
   const RelationDef& d = ea.relations[rel];
   // A relation with properties: its link records are made after the link, and go before.
   std::vector<Value> link_initial;
@@ -1099,7 +1100,7 @@ Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert,
   if (listeners_.empty()) return Status::ok();
   MutationEvent ev;
   ev.type = insert ? MutationType::link : MutationType::unlink;
-  ev.entity = ra.entity;
+  ev.entity = a_entity;
   ev.record = a;
   ev.relation = rel;
   ev.other = b;
