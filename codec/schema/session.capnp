@@ -35,6 +35,7 @@ struct Op {
     explain @12;
     dot @13;
     invalid @14;
+    updateLink @15;   # writes properties of a link
   }
   kind @0 :Kind;
   refs @1 :List(RecordRef);

@@ -39,6 +39,7 @@ bool may_apply(Role role, OpKind kind) {
     case OpKind::reject:
     case OpKind::undo:
     case OpKind::redo:
+    case OpKind::update_link:
       return role >= Role::write;
   }
   return false;

@@ -24,6 +24,15 @@ class Cursor {
     skip();
     return i_ >= s_.size() || s_[i_] == '#';
   }
+  /// A command word: letters, digits, '_' and '-' (update-link).
+  std::string_view command() {
+    skip();
+    const std::size_t b = i_;
+    while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_' ||
+                              s_[i_] == '-'))
+      ++i_;
+    return s_.substr(b, i_ - b);
+  }
   /// A word: letters, digits, '_', '#', and '.' (a reference such as o1.items).
   std::string_view word() {
     skip();
@@ -110,7 +119,7 @@ class LineClassifier {
 
   std::optional<Classified> run() {
     if (c_.done()) return std::nullopt;
-    const std::string_view cmd = c_.word();
+    const std::string_view cmd = c_.command();
     const Status s = parse(cmd, op_kind_of(cmd));
     if (!s.is_ok()) {
       out_.op.kind = OpKind::invalid;
@@ -125,8 +134,8 @@ class LineClassifier {
     Op& op = out_.op;
     if (!kind) {
       return bad("unknown command '" + std::string(cmd) +
-                 "' (create, update, delete, link, unlink, set, ack, commit, reject, undo, "
-                 "redo, get, explain, dot)");
+                 "' (create, update, delete, link, unlink, update-link, set, ack, commit, "
+                 "reject, undo, redo, get, explain, dot)");
     }
     op.kind = *kind;
     switch (*kind) {
@@ -149,8 +158,14 @@ class LineClassifier {
         return end();
       case OpKind::link:
       case OpKind::unlink:
+      case OpKind::update_link:
         if (Status s = field_ref(cmd); !s.is_ok()) return s;
         if (Status s = record(c_.word()); !s.is_ok()) return s;
+        // The link's properties (a relation with properties, docs/SCHEMA.md).
+        if (*kind != OpKind::unlink) {
+          Cursor probe = c_;
+          if (!probe.word().empty() && probe.eat('=')) return take_values(nullptr);
+        }
         return end();
       case OpKind::set:
       case OpKind::ack:
@@ -225,14 +240,14 @@ constexpr std::pair<std::string_view, OpKind> kCommandWords[] = {
     {"link", OpKind::link},     {"unlink", OpKind::unlink},   {"set", OpKind::set},
     {"ack", OpKind::ack},       {"commit", OpKind::commit},   {"reject", OpKind::reject},
     {"undo", OpKind::undo},     {"redo", OpKind::redo},       {"get", OpKind::get},
-    {"explain", OpKind::explain}, {"dot", OpKind::dot}};
+    {"explain", OpKind::explain}, {"dot", OpKind::dot}, {"update-link", OpKind::update_link}};
 
 }  // namespace
 
 std::string_view command_word(std::string_view line) {
   Cursor c(line);
   if (c.done()) return {};
-  return c.word();
+  return c.command();
 }
 
 std::optional<OpKind> op_kind_of(std::string_view word) {

@@ -88,7 +88,9 @@ Status StoreExecutor::mutate(const Op& op, const BatchResult& earlier, OpResult*
     case OpKind::remove:
       return store_.remove(ids.at(0));
     case OpKind::link:
-      return store_.link(ids.at(0), op.name, ids.at(1));
+      return store_.link(ids.at(0), op.name, ids.at(1), op.values);
+    case OpKind::update_link:
+      return store_.update_link(ids.at(0), op.name, ids.at(1), op.values);
     case OpKind::unlink:
       return store_.unlink(ids.at(0), op.name, ids.at(1));
     case OpKind::set:

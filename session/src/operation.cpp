@@ -5,7 +5,7 @@ namespace mgraph::session {
 const char* op_kind_name(OpKind kind) {
   static constexpr const char* kNames[kOpKinds] = {
       "create", "update", "delete", "link", "unlink", "set",  "ack",    "commit",
-      "reject", "undo",   "redo",   "get",  "explain", "dot", "invalid"};
+      "reject", "undo",   "redo",   "get",  "explain", "dot", "invalid", "update-link"};
   return kNames[static_cast<std::size_t>(kind)];
 }
 
@@ -18,6 +18,7 @@ bool is_mutation(OpKind kind) {
     case OpKind::unlink:
     case OpKind::set:
     case OpKind::ack:
+    case OpKind::update_link:
       return true;
     default:
       return false;
@@ -35,6 +36,7 @@ std::size_t refs_of(OpKind kind) {
       return 1;
     case OpKind::link:
     case OpKind::unlink:
+    case OpKind::update_link:
       return 2;
     default:
       return 0;

@@ -321,7 +321,8 @@ void check_example(const std::string& name) {
 
 TEST(ImageCodec, RestoredExampleSessionsContinueExactly) {
   for (const char* name :
-       {"order_total", "related_count", "stream_stats", "task_schedule", "script_errors"}) {
+       {"order_total", "related_count", "stream_stats", "task_schedule", "script_errors",
+        "relation_property"}) {
     SCOPED_TRACE(name);
     check_example(name);
   }

@@ -52,7 +52,12 @@ class ScriptGenerator {
   const schema::EntityDef& entity(std::uint32_t e) const { return s_.entities[e]; }
 
   std::string create() {
-    const auto e = static_cast<std::uint32_t>(rng_.below(s_.entities.size()));
+    // Link entities (relation properties) are made by links: not created by name.
+    std::vector<std::uint32_t> creatable;
+    for (std::uint32_t k = 0; k < s_.entities.size(); ++k) {
+      if (s_.entities[k].link_of == schema::kNone) creatable.push_back(k);
+    }
+    const std::uint32_t e = creatable[rng_.below(creatable.size())];
     // Aliases are reused now and then: a name may be given twice.
     std::string name = "r";
     name += std::to_string(rng_.below(3 * aliases_.size() + 4));
@@ -96,7 +101,13 @@ class ScriptGenerator {
     const Alias& a = pick_alias();
     const schema::EntityDef& e = entity(a.entity);
     if (e.relations.empty()) return std::string(insert ? "link " : "unlink ") + a.name + ".none " + a.name;
-    const schema::RelationDef& r = e.relations[rng_.below(e.relations.size())];
+    // Relations to link records are kept by the store: not linked by name.
+    std::vector<const schema::RelationDef*> named;
+    for (const schema::RelationDef& d : e.relations) {
+      if (!d.hidden) named.push_back(&d);
+    }
+    if (named.empty()) return std::string(insert ? "link " : "unlink ") + a.name + ".none " + a.name;
+    const schema::RelationDef& r = *named[rng_.below(named.size())];
     // Mostly a record of the right entity; sometimes any record, which may be refused.
     std::string other = any_ref();
     for (std::size_t tries = 0; tries < 8 && rng_.below(10) < 9; ++tries) {
@@ -106,7 +117,18 @@ class ScriptGenerator {
         break;
       }
     }
-    return std::string(insert ? "link " : "unlink ") + a.name + "." + r.name + " " + other;
+    if (r.link == schema::kNone) {
+      return std::string(insert ? "link " : "unlink ") + a.name + "." + r.name + " " + other;
+    }
+    // A relation with properties (only those draw from the generator here, so scripts
+    // over schemas without them stay as they were): values at link, and update-link.
+    const std::uint32_t props = e.relations[r.link].target;
+    if (rng_.below(3) == 0) {
+      return "update-link " + a.name + "." + r.name + " " + other + " " +
+             assignments(props, 1 + rng_.below(2));
+    }
+    if (!insert) return "unlink " + a.name + "." + r.name + " " + other;
+    return "link " + a.name + "." + r.name + " " + other + assignments(props, rng_.below(3));
   }
 
   std::string transition(const char* word) {

@@ -247,18 +247,32 @@ std::uint32_t ExprCompiler::through(std::uint32_t ent, std::vector<Step> hops, s
   return e.hidden.back().local;
 }
 
-std::uint32_t ExprCompiler::filtered(std::uint32_t ent, std::uint32_t field,
-                                     const ast::Expr& where, bool keep_null) {
+bool ExprCompiler::mentions_link(const ast::Expr& e) {
+  if (e.kind == ast::ExprKind::name) return e.text == "link";
+  // A nested aggregate's condition is about its own members' links.
+  if (e.kind == ast::ExprKind::filter) return mentions_link(*e.args[0]);
+  // A member's text is a name after a dot (`x.link`), not the link of this condition.
+  return std::any_of(e.args.begin(), e.args.end(),
+                     [](const auto& a) { return mentions_link(*a); });
+}
+
+std::uint32_t ExprCompiler::filtered(std::uint32_t ent, std::uint32_t local,
+                                     const ast::Expr& where, bool keep_null,
+                                     std::uint32_t link_other) {
   ExprCompiler sub(schema_, ent, options_, diags_);
+  sub.link_other_ = link_other;
   CompiledFormula cond;
   if (!sub.compile(where, &cond)) return kNone;
   const EntityDef& e = schema_.entities[ent];
   if (cond.type != Type::boolean) {
-    error(where.loc, std::string("'where' needs a bool condition over the fields of ") + e.name +
+    const std::string over =
+        link_other != kNone ? schema_.entities[e.relations[link_other].target].name + " and its link"
+                            : e.name;
+    error(where.loc, std::string("'where' needs a bool condition over the fields of ") + over +
                          ", got " + type_name(cond.type));
     return kNone;
   }
-  std::string name = field == kNone ? std::string("exists") : e.fields[field].name;
+  std::string name = local == kNone ? std::string("exists") : local_name(ent, local);
   name += " where ";
   std::string text;
   append_text(where, &text);
@@ -267,7 +281,8 @@ std::uint32_t ExprCompiler::filtered(std::uint32_t ent, std::uint32_t field,
   name += text;
   // A null value of a nullable field counts as 0 where the condition holds (count, sum,
   // avg, any, every), and as no value for min and max.
-  const bool zero_null = !keep_null && field != kNone && e.fields[field].nullable;
+  const bool is_field = local != kNone && local >= 1 && local <= e.fields.size();
+  const bool zero_null = !keep_null && is_field && e.fields[local - 1].nullable;
   if (zero_null) name += " (null as 0)";
   for (const HiddenDef& h : e.hidden) {
     if (h.name == name) return h.local;
@@ -275,12 +290,11 @@ std::uint32_t ExprCompiler::filtered(std::uint32_t ent, std::uint32_t field,
   HiddenDef h;
   h.name = std::move(name);
   h.formula = std::move(cond);
-  h.formula.type = field == kNone ? Type::boolean : e.fields[field].type;
+  h.formula.type = local == kNone ? Type::boolean : local_type(ent, local);
   std::uint32_t k = kNone;
-  if (field != kNone) {
-    // The field's slot, shared with the condition when it reads the field too.
+  if (local != kNone) {
+    // The value's slot, shared with the condition when it reads the field too.
     auto& slots = h.formula.slots;
-    const std::uint32_t local = e.field_local(field);
     const auto it = std::find(slots.begin(), slots.end(), local);
     k = static_cast<std::uint32_t>(it - slots.begin());
     if (it == slots.end()) slots.push_back(local);
@@ -350,17 +364,12 @@ std::uint32_t ExprCompiler::level(std::uint32_t ent, const std::vector<Step>& pa
   // The members' fields, or what trailing one-hops reach from them (null when unlinked,
   // which counts as no member, as a scan that cannot follow the hop).
   const bool trailing = j < path.size();
-  const EntityDef& end = schema_.entities[path.back().target];
   // A filtered quantity reads the end entity's hidden node instead of the field: null
   // where the condition does not hold, which counts as no member too.
-  auto source = [&](std::uint32_t field, std::uint32_t filter) {
-    const std::uint32_t at_end = filter != kNone  ? filter
-                                 : field == kNone ? kNone
-                                                  : end.field_local(field);
+  auto source = [&](std::uint32_t local, std::uint32_t filter) {
+    const std::uint32_t at_end = filter != kNone ? filter : local;
     if (!trailing) return at_end;
-    const Type t = filter != kNone   ? local_type(path.back().target, filter)
-                   : field == kNone ? Type::boolean
-                                    : end.fields[field].type;
+    const Type t = at_end == kNone ? Type::boolean : local_type(path.back().target, at_end);
     return through(member, {path.begin() + static_cast<std::ptrdiff_t>(j), path.end()}, at_end,
                    Value(), t);
   };
@@ -471,8 +480,9 @@ Eval ExprCompiler::scan(const std::vector<Step>& path, std::uint32_t local, AggO
   };
 }
 
-bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg,
-                             const ast::Expr* where, Typed* out) {
+bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& pattern,
+                             const ast::Expr* where, Typed* out, bool not_empty) {
+  Typed arg = pattern;
   const bool records_only =
       arg.kind == Typed::Kind::collection || (arg.kind == Typed::Kind::each && arg.field == kNone);
   if (records_only && op != AggOp::count) {
@@ -494,30 +504,49 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg,
               : op == AggOp::avg                         ? Type::real
               : (op == AggOp::any || op == AggOp::every) ? Type::boolean
                                                          : elem;
+  // A condition that names the link (`count(items[*] where link.qty > 2)`): the pattern
+  // walks the link records, and the condition reads the member through them.
+  std::uint32_t link_other = kNone;
+  if (where != nullptr) {
+    const EntityDef& end = schema_.entities[arg.path.back().target];
+    if (end.link_of == kNone && mentions_link(*where) && end.find_field("link") == kNone &&
+        end.find_relation("link") == kNone) {
+      if (!linkify(&arg, where->loc)) return false;
+    }
+    if (schema_.entities[arg.path.back().target].link_of != kNone) {
+      link_other = schema_.entities[hop_origin(arg)].relations[arg.path.back().relation].link_other;
+    }
+  }
   const std::uint32_t end_entity = arg.path.back().target;
-  const EntityDef& target = schema_.entities[end_entity];
-  const std::uint32_t field = op == AggOp::count ? kNone : arg.field;
+  const std::uint32_t value = op == AggOp::count ? kNone : value_local(arg);
   // A condition on the members: a hidden node of the end entity holds what the member
   // contributes, or null where the condition does not hold.
   std::uint32_t filter = kNone;
   if (where != nullptr) {
-    filter = filtered(end_entity, field, *where, op == AggOp::min || op == AggOp::max);
+    filter = filtered(end_entity, value, *where, op == AggOp::min || op == AggOp::max, link_other);
     if (filter == kNone) return false;
   }
   const bool has_many =
       std::any_of(arg.path.begin(), arg.path.end(), [](const Step& s) { return s.many; });
   if (!options_.incremental_aggregates || !has_many) {
     // Without a many-hop the pattern reaches at most one record: its scan is O(1).
-    const std::uint32_t local = filter != kNone  ? filter
-                                : field == kNone ? kNone
-                                                 : target.field_local(field);
-    out->eval =
+    const std::uint32_t local = filter != kNone ? filter : value;
+    Eval scanned =
         scan(arg.path, local, op, elem == Type::integer, filter != kNone, arg.from_global);
+    if (not_empty && op == AggOp::every) {
+      // Without members the answer is false: a count of the same members says whether.
+      Eval n = scan(arg.path, filter, AggOp::count, false, filter != kNone, arg.from_global);
+      scanned = [scanned = std::move(scanned), n = std::move(n)](Frame& fr) {
+        return Value(ops::integer(n(fr)) > 0 && ops::truthy(scanned(fr)));
+      };
+    }
+    out->eval = std::move(scanned);
     return true;
   }
   // Count counts the members the whole path reaches, so it follows the field's hops too.
-  const Quantity count{AccKind::members, arg.field, kNone, filter};
-  const Quantity sum{AccKind::sum, arg.field, kNone, filter};
+  const std::uint32_t reached = value_local(arg);
+  const Quantity count{AccKind::members, reached, kNone, filter};
+  const Quantity sum{AccKind::sum, reached, kNone, filter};
   switch (op) {
     case AggOp::count:
       out->eval = combined(accumulated(arg.path, {count}, arg.from_global),
@@ -543,14 +572,17 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg,
                            [](const Value* v) { return Value(ops::num(v[0]) > 0); });
       break;
     case AggOp::every:
+      // notEmpty (interaqt's Every): no members is false, not true.
       out->eval = combined(accumulated(arg.path, {count, sum}, arg.from_global),
-                           [](const Value* v) { return Value(ops::num(v[1]) == ops::num(v[0])); });
+                           [not_empty](const Value* v) {
+        const double n = ops::num(v[0]);
+        return Value(ops::num(v[1]) == n && (!not_empty || n > 0));
+      });
       break;
     default: {
       // Without members the multiset is empty: the accumulator is null, the result 0.
       const Value zero = zero_of(elem);
-      const Quantity best{op == AggOp::min ? AccKind::min : AccKind::max, arg.field, kNone,
-                          filter};
+      const Quantity best{op == AggOp::min ? AccKind::min : AccKind::max, reached, kNone, filter};
       out->eval = combined(accumulated(arg.path, {best}, arg.from_global),
                            [zero](const Value* v) { return v[0].is_null() ? zero : v[0]; });
     }
@@ -558,32 +590,57 @@ bool ExprCompiler::aggregate(const ast::Expr& e, AggOp op, const Typed& arg,
   return true;
 }
 
-bool ExprCompiler::wavg(const ast::Expr& e, Typed* out) {
-  if (e.args.size() != 2) return error(e.loc, "wavg(values, weights) takes two patterns");
+bool ExprCompiler::wavg(const ast::Expr& e, Typed* out, bool sum_only) {
+  const char* fn = sum_only ? "wsum" : "wavg";
+  if (e.args.size() != 2) return error(e.loc, std::string(fn) + "(values, weights) takes two patterns");
   for (const auto& a : e.args) {
     if (a->kind == ast::ExprKind::filter) {
-      return error(a->loc,
-                   "wavg takes no 'where': divide two filtered sums instead, e.g. "
-                   "sum(items[*].amount where c) / sum(items[*].qty where c)");
+      return error(a->loc, std::string(fn) +
+                               " takes no 'where': divide two filtered sums instead, e.g. "
+                               "sum(items[*].amount where c) / sum(items[*].qty where c)");
     }
   }
   Typed v, w;
   if (!expr(*e.args[0], &v) || !expr(*e.args[1], &w)) return false;
+  auto usage = [&] {
+    return error(e.loc, std::string(fn) +
+                            " takes two numeric patterns over the same collection, e.g. " + fn +
+                            "(items[*].price, items[*].qty) or " + fn +
+                            "(items[*].price, items[*].link.qty)");
+  };
   if (v.kind != Typed::Kind::each || w.kind != Typed::Kind::each || v.field == kNone ||
-      w.field == kNone || !numeric(v.type) || !numeric(w.type) || !same_path(v.path, w.path) ||
-      v.from_global != w.from_global) {
-    return error(e.loc,
-                 "wavg takes two numeric patterns over the same collection, e.g. "
-                 "wavg(items[*].price, items[*].qty)");
+      w.field == kNone || !numeric(v.type) || !numeric(w.type) ||
+      v.from_global != w.from_global || v.path.size() != w.path.size()) {
+    return usage();
+  }
+  // One over the members and one over their links (`items[*].price`, `items[*].link.qty`):
+  // both walk the links.
+  if (!same_path(v.path, w.path)) {
+    const bool v_link = schema_.entities[v.path.back().target].link_of != kNone;
+    const bool w_link = schema_.entities[w.path.back().target].link_of != kNone;
+    if (v_link == w_link) return usage();
+    Typed& member = v_link ? w : v;
+    const Typed& link = v_link ? v : w;
+    const EntityDef& from = schema_.entities[hop_origin(member)];
+    if (from.relations[member.path.back().relation].link != link.path.back().relation)
+      return usage();
+    if (!linkify(&member, e.loc)) return false;
+    if (!same_path(v.path, w.path)) return usage();
   }
   out->type = Type::real;
   out->constant = false;
   out->kind = Typed::Kind::value;
+  const std::uint32_t lv = value_local(v), lw = value_local(w);
   const bool has_many =
       std::any_of(v.path.begin(), v.path.end(), [](const Step& s) { return s.many; });
   if (options_.incremental_aggregates && has_many) {
-    const Quantity numerator{AccKind::product, v.field, w.field};
-    const Quantity weights{AccKind::sum, w.field};
+    const Quantity numerator{AccKind::product, lv, lw};
+    if (sum_only) {
+      out->eval = combined(accumulated(v.path, {numerator}, v.from_global),
+                           [](const Value* x) { return Value(ops::num(x[0])); });
+      return true;
+    }
+    const Quantity weights{AccKind::sum, lw};
     out->eval = combined(accumulated(v.path, {numerator, weights}, v.from_global),
                          [](const Value* x) {
       const double den = ops::num(x[1]);
@@ -592,18 +649,17 @@ bool ExprCompiler::wavg(const ast::Expr& e, Typed* out) {
     return true;
   }
   current_->tracked = true;
-  const EntityDef& target = schema_.entities[v.path.back().target];
-  const std::uint32_t lv = target.field_local(v.field), lw = target.field_local(w.field);
   read_elsewhere(v.path.back().target, lv);
   read_elsewhere(v.path.back().target, lw);
   if (v.from_global) read_elsewhere(schema_.global_entity, v.path[0].local);
-  out->eval = [path = v.path, lv, lw, global = v.from_global](Frame& fr) {
+  out->eval = [path = v.path, lv, lw, global = v.from_global, sum_only](Frame& fr) {
     double num = 0, den = 0;
     walk_path(fr, path, 0, global ? kGlobalRecord : fr.record(), [&](std::uint64_t id) {
       const double wt = ops::num(fr.read(id, lw));
       num += wt * ops::num(fr.read(id, lv));
       den += wt;
     });
+    if (sum_only) return Value(num);
     return Value(den == 0 ? 0.0 : num / den);
   };
   return true;

@@ -41,9 +41,20 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
     Typed first;
     if (!expr(*pattern, &first)) return false;
     if (first.kind != Typed::Kind::value) {
-      if (e.args.size() != 1) return error(e.loc, fn + " over a collection takes one argument");
+      // every(items[*].ok, notEmpty): false without members (interaqt's notEmpty).
+      bool not_empty = false;
+      if (e.args.size() == 2 && (a.op == AggOp::every || a.op == AggOp::any) &&
+          e.args[1]->kind == ast::ExprKind::name && e.args[1]->text == "notEmpty") {
+        not_empty = true;
+      } else if (e.args.size() != 1) {
+        return error(e.loc, fn + " over a collection takes one argument" +
+                                (a.op == AggOp::every || a.op == AggOp::any
+                                     ? std::string(", and notEmpty: ") + fn +
+                                           "(items[*].ok, notEmpty)"
+                                     : std::string()));
+      }
       if (restricted_) return error(e.loc, "a cycle rule may not aggregate");
-      return aggregate(e, a.op, first, where, out);
+      return aggregate(e, a.op, first, where, out, not_empty);
     }
     if (where != nullptr) {
       return error(e.args[0]->loc,
@@ -52,7 +63,7 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
     }
     break;  // a value: min(a, b), sum(tensor), ... below
   }
-  if (fn == "wavg") return wavg(e, out);
+  if (fn == "wavg" || fn == "wsum") return wavg(e, out, fn == "wsum");
 
   std::vector<Typed> args(e.args.size());
   bool ok = true;

@@ -55,10 +55,12 @@ class Checker {
  public:
   Checker(Schema& schema, const CompileOptions& options) : s_(schema), options_(options) {}
 
-  bool run(const ast::Schema& tree) {
+  bool run(ast::Schema& tree) {
+    link_entities(tree);
     declare(tree);
     // Relations only need names, so their errors are reported along with declaration errors.
     if (s_.entities.size() == tree.entities.size()) relate(tree);
+    if (diags_.empty()) mark_links();
     if (!diags_.empty()) return false;
     globals(tree);
     if (!diags_.empty()) return false;
@@ -80,6 +82,108 @@ class Checker {
   bool error(SourceLoc loc, std::string message) {
     if (diags_.size() < kDiagnosticsMax) diags_.push_back({loc, std::move(message)});
     return false;
+  }
+
+  /// A relation with properties (`items: many Item via order { qty: int = 1 }`) becomes a
+  /// link entity named `Order.items` whose records are its links: its fields are the
+  /// properties, its relation `source` reaches the Order (inverse `Order.items@link`, as
+  /// many as `items`) and `target` the Item (inverse `Item.order@link`). A relation that is
+  /// its own inverse (`friends`) has a link record from each side: `target`'s inverse is
+  /// then `friends@in`, which no formula reads. The link entities go after the declared
+  /// ones, before the global entity (which stays the last).
+  void link_entities(ast::Schema& tree) {
+    const bool has_global = !tree.entities.empty() && tree.entities.back().name == kGlobalEntity;
+    const std::size_t n = tree.entities.size() - (has_global ? 1 : 0);
+    std::vector<ast::Entity> made;
+    for (std::size_t i = 0; i < n; ++i) {
+      ast::Entity& owner = tree.entities[i];
+      for (std::uint32_t r = 0; r < owner.relations.size(); ++r) {
+        ast::Relation& rel = owner.relations[r];
+        if (!rel.has_properties) continue;
+        const bool symmetric = rel.inverse == rel.name && rel.target == owner.name;
+        // Declared on both sides: two sets of properties for one link.
+        for (const ast::Entity& t : tree.entities) {
+          if (t.name != rel.target || symmetric) continue;
+          for (const ast::Relation& b : t.relations) {
+            if (b.name == rel.inverse && b.has_properties && b.inverse == rel.name &&
+                (&t != &owner || &b > &rel)) {
+              error(b.properties_loc, "the properties of " + owner.name + "." + rel.name +
+                                          " are declared on both sides; declare them on one");
+            }
+          }
+        }
+        ast::Entity link;
+        link.name = owner.name + "." + rel.name;
+        link.loc = rel.properties_loc;
+        for (ast::Field& p : rel.properties) {
+          if (p.name == "source" || p.name == "target") {
+            error(p.loc, "a link property may not be named '" + p.name +
+                             "': the link's ends are its source and target");
+          }
+          link.fields.push_back(std::move(p));
+        }
+        rel.properties.clear();
+        ast::Relation source;
+        source.name = "source";
+        source.loc = rel.properties_loc;
+        source.target = owner.name;
+        source.target_loc = rel.loc;
+        source.inverse_many = rel.many;
+        source.inverse = rel.name + "@link";
+        source.inverse_loc = rel.loc;
+        ast::Relation target;
+        target.name = "target";
+        target.loc = rel.properties_loc;
+        target.target = rel.target;
+        target.target_loc = rel.target_loc;
+        target.inverse_many = symmetric || rel.inverse_many;
+        target.inverse = rel.inverse + (symmetric ? "@in" : "@link");
+        target.inverse_loc = rel.inverse_loc;
+        link.relations.push_back(std::move(source));
+        link.relations.push_back(std::move(target));
+        links_.push_back({static_cast<std::uint32_t>(i), r,
+                          static_cast<std::uint32_t>(n + made.size()), symmetric});
+        made.push_back(std::move(link));
+      }
+    }
+    tree.entities.insert(tree.entities.begin() + static_cast<std::ptrdiff_t>(n),
+                         std::make_move_iterator(made.begin()), std::make_move_iterator(made.end()));
+  }
+
+  /// After relate(): the relations to link records, on both sides, and the link entities.
+  void mark_links() {
+    for (const LinkDecl& l : links_) {
+      EntityDef& link = s_.entities[l.link_entity];
+      link.link_of = l.entity;
+      link.link_relation = l.relation;
+      link.relations[EntityDef::link_source].hidden = true;
+      link.relations[EntityDef::link_target].hidden = true;
+      for (const FieldDef& f : link.fields) {
+        if (f.kind != FieldKind::state) {
+          error(f.loc, "link property " + f.name +
+                           " has a formula; a link property is a value given by link and "
+                           "update-link (a constant default is allowed)");
+        }
+      }
+      EntityDef& owner = s_.entities[l.entity];
+      RelationDef& rel = owner.relations[l.relation];
+      const std::uint32_t own_side = owner.find_relation(rel.name + "@link");
+      MG_ASSERT(own_side != kNone);
+      rel.link = own_side;
+      owner.relations[own_side].hidden = true;
+      owner.relations[own_side].link_other = EntityDef::link_target;
+      EntityDef& other = s_.entities[rel.target];
+      if (l.symmetric) {
+        other.relations[other.find_relation(rel.name + "@in")].hidden = true;
+        continue;
+      }
+      RelationDef& inv = other.relations[rel.inverse];
+      const std::uint32_t other_side = other.find_relation(inv.name + "@link");
+      MG_ASSERT(other_side != kNone);
+      inv.link = other_side;
+      other.relations[other_side].hidden = true;
+      other.relations[other_side].link_other = EntityDef::link_source;
+    }
   }
 
   bool name_taken(const EntityDef& e, std::string_view name) const {
@@ -551,6 +655,11 @@ class Checker {
     }
   }
 
+  struct LinkDecl {
+    std::uint32_t entity, relation, link_entity;
+    bool symmetric;
+  };
+  std::vector<LinkDecl> links_;
   Schema& s_;
   const CompileOptions& options_;
   std::vector<Diagnostic> diags_;
@@ -709,12 +818,13 @@ void Schema::index_names() { index_items(&entity_names, &indexed_entities, entit
 
 Result<std::shared_ptr<const Schema>> compile_schema(const SourceFile& file,
                                                      CompileOptions options) {
-  Result<ast::Schema> tree = parse_schema(file);
-  if (!tree.is_ok()) return tree.status();
+  Result<ast::Schema> parsed = parse_schema(file);
+  if (!parsed.is_ok()) return parsed.status();
+  ast::Schema tree = std::move(parsed).value();
   auto schema = std::make_shared<Schema>();
   schema->source = file;
   Checker checker(*schema, options);
-  if (!checker.run(tree.value())) {
+  if (!checker.run(tree)) {
     return Status(StatusCode::invalid_argument, format_diagnostics(file, checker.diagnostics()));
   }
   return std::shared_ptr<const Schema>(std::move(schema));

@@ -28,6 +28,10 @@ struct Typed {
   std::uint32_t entity = kNone;  ///< record/collection/each: the entity reached
   std::vector<Step> path;
   std::uint32_t field = kNone;  ///< each: the field read from every record (kNone: records)
+  /// each with a field, after linkify(): the local of the end entity (a link entity) that
+  /// holds the value, a hidden node reading `field` through the link's other end. kNone:
+  /// the field's own local.
+  std::uint32_t local = kNone;
   /// value only: eval is exactly `frame.slot(slot)` (an own field), so an operator can
   /// read the slot without the call through eval. kNone otherwise.
   std::uint32_t slot = kNone;
@@ -61,6 +65,21 @@ class ExprCompiler {
   bool expr(const ast::Expr& e, Typed* out);
   bool name(const ast::Expr& e, Typed* out);
   bool member(const ast::Expr& e, Typed* out);
+  /// `base.text`: a field or relation of the record(s) `base` reaches, or `link`.
+  bool member_of(Typed base, const std::string& text, SourceLoc loc, Typed* out);
+  /// The entity the last hop of `t`'s path starts from.
+  std::uint32_t hop_origin(const Typed& t) const;
+  /// Replaces the last hop of `t` (a relation with properties) by the hop to its link
+  /// records, so that `t` reaches the link entity; a field of the member becomes a hidden
+  /// node of the link entity reading it through the link's other end. False after an
+  /// error when the hop has no properties.
+  bool linkify(Typed* t, SourceLoc loc);
+  /// The local of the end entity holding the value of `t` (each): Typed::local, else the
+  /// field's; kNone for records.
+  std::uint32_t value_local(const Typed& t) const;
+  /// Whether a `where` condition names `link` (the link's properties) outside a nested
+  /// aggregate's pattern.
+  static bool mentions_link(const ast::Expr& e);
   /// Notes that a formula of another record reads `local` of entity `entity`.
   void read_elsewhere(std::uint32_t entity, std::uint32_t local) {
     if (local != kNone) schema_.entities[entity].read_elsewhere.push_back(local);
@@ -71,9 +90,11 @@ class ExprCompiler {
   bool list(const ast::Expr& e, Typed* out);
   bool call(const ast::Expr& e, Typed* out);
   /// `where`: the members' condition (`count(items[*] where price > 10)`), or null.
+  /// `not_empty`: every(..., notEmpty) is false without members.
   bool aggregate(const ast::Expr& e, AggOp op, const Typed& arg, const ast::Expr* where,
-                 Typed* out);
-  bool wavg(const ast::Expr& e, Typed* out);
+                 Typed* out, bool not_empty = false);
+  /// wavg(values, weights), or with `sum_only` wsum: the sum of value * weight.
+  bool wavg(const ast::Expr& e, Typed* out, bool sum_only);
 
   // ---- Accumulators (aggregates.cpp) ----
 
@@ -82,8 +103,10 @@ class ExprCompiler {
   /// `product` for wavg's numerator (field * weight).
   struct Quantity {
     AccKind kind = AccKind::members;
-    std::uint32_t field = kNone;   ///< field of the entity the pattern ends at
-    std::uint32_t weight = kNone;  ///< product: the weight's field
+    /// Local of the entity the pattern ends at (a field, or a hidden node of a link
+    /// entity); kNone: the members themselves.
+    std::uint32_t field = kNone;
+    std::uint32_t weight = kNone;  ///< product: the weight's local
     /// A filtered aggregate: the hidden node of the pattern's end entity holding the
     /// field (true for a count) where the condition holds, else null (filtered()). It
     /// replaces `field`, and a count counts the members where it is not null.
@@ -99,12 +122,14 @@ class ExprCompiler {
   /// when one is unlinked; `local` kNone reads `true` for the record itself.
   std::uint32_t through(std::uint32_t ent, std::vector<Step> hops, std::uint32_t local,
                         Value zero, Type type);
-  /// A hidden node of `ent` holding its field `field` (true for kNone) where `where`, a
+  /// A hidden node of `ent` holding its local `local` (true for kNone) where `where`, a
   /// bool formula over `ent`'s record, holds, and null elsewhere; kNone after reporting an
   /// error in `where`.
   /// `keep_null`: a null value stays null (min, max), else it reads as 0 (a nullable field).
-  std::uint32_t filtered(std::uint32_t ent, std::uint32_t field, const ast::Expr& where,
-                         bool keep_null);
+  /// `link_other`: `ent` is a link entity seen from one side, and the condition's names
+  /// are the other end's (reached through this relation of `ent`), `link` the link's.
+  std::uint32_t filtered(std::uint32_t ent, std::uint32_t local, const ast::Expr& where,
+                         bool keep_null, std::uint32_t link_other = kNone);
   /// A hidden node of `ent` holding the product of its locals `x` and `w`, as a float.
   std::uint32_t product(std::uint32_t ent, std::uint32_t x, std::uint32_t w);
   bool computed_local(std::uint32_t ent, std::uint32_t local) const;
@@ -144,6 +169,9 @@ class ExprCompiler {
   std::vector<std::uint32_t> allowed_;
   Type self_type_ = Type::null;
   CompiledFormula* current_ = nullptr;
+  /// A `where` over link records: bare names are read through this relation of the link
+  /// entity (the other end), and `link` is the link record itself. kNone: not such.
+  std::uint32_t link_other_ = kNone;
   std::vector<std::uint32_t> own_fields_;
 };
 

@@ -205,6 +205,31 @@ Typed ExprCompiler::field_value(std::uint32_t field, SourceLoc loc) {
 
 bool ExprCompiler::name(const ast::Expr& e, Typed* out) {
   const EntityDef& ent = schema_.entities[entity_];
+  if (link_other_ != kNone) {
+    // A `where` over link records: `link` is the link, other names the member's.
+    if (e.text == "link") {
+      out->kind = Typed::Kind::record;
+      out->entity = entity_;
+      out->path.clear();
+      out->from_global = false;
+      out->constant = false;
+      return true;
+    }
+    const RelationDef& other = ent.relations[link_other_];
+    const EntityDef& member = schema_.entities[other.target];
+    if (member.find_field(e.text) != kNone || member.find_relation(e.text) != kNone) {
+      Typed base;
+      base.kind = Typed::Kind::record;
+      base.entity = other.target;
+      base.path = {Step{false, link_other_, ent.relation_local(link_other_), other.target}};
+      base.constant = false;
+      return member_of(std::move(base), e.text, e.loc, out);
+    }
+    if (ent.find_field(e.text) != kNone) {
+      return error(e.loc, "'" + e.text + "' is a property of the link, not a field of " +
+                              member.name + ": write link." + e.text);
+    }
+  }
   if (e.text == kGlobalEntity) {
     if (schema_.global_entity == kNone) {
       return error(e.loc,
@@ -258,28 +283,79 @@ bool ExprCompiler::name(const ast::Expr& e, Typed* out) {
 bool ExprCompiler::member(const ast::Expr& e, Typed* out) {
   Typed base;
   if (!expr(*e.args[0], &base)) return false;
+  return member_of(std::move(base), e.text, e.loc, out);
+}
+
+std::uint32_t ExprCompiler::hop_origin(const Typed& t) const {
+  MG_ASSERT(!t.path.empty());
+  if (t.path.size() >= 2) return t.path[t.path.size() - 2].target;
+  return t.from_global ? schema_.global_entity : entity_;
+}
+
+std::uint32_t ExprCompiler::value_local(const Typed& t) const {
+  if (t.local != kNone) return t.local;
+  if (t.field == kNone) return kNone;
+  return schema_.entities[t.path.back().target].field_local(t.field);
+}
+
+bool ExprCompiler::linkify(Typed* t, SourceLoc loc) {
+  const EntityDef& from = schema_.entities[hop_origin(*t)];
+  const Step last = t->path.back();
+  const RelationDef& rel = from.relations[last.relation];
+  if (rel.link == kNone) {
+    return error(loc, "'link' names the properties of a relation's links, and " + from.name +
+                          "." + rel.name + " has none (declare them as " + rel.name +
+                          ": ... via ... { name: type = default })");
+  }
+  const RelationDef& to_links = from.relations[rel.link];
+  const std::uint32_t link_entity = to_links.target;
+  t->path.back() = Step{to_links.many, rel.link, from.relation_local(rel.link), link_entity};
+  t->entity = link_entity;
+  if (t->kind == Typed::Kind::each && t->field != kNone) {
+    // The member's field, read through the link's other end by a node of the link record.
+    const EntityDef& link = schema_.entities[link_entity];
+    const std::uint32_t other = to_links.link_other;
+    const std::uint32_t member = link.relations[other].target;
+    t->local = through(link_entity, {Step{false, other, link.relation_local(other), member}},
+                       schema_.entities[member].field_local(t->field), Value(), t->type);
+  }
+  return true;
+}
+
+bool ExprCompiler::member_of(Typed base, const std::string& text, SourceLoc loc, Typed* out) {
   if (base.kind == Typed::Kind::value) {
-    return error(e.loc, "'." + e.text + "' needs a related record on its left");
+    return error(loc, "'." + text + "' needs a related record on its left");
   }
   if (base.kind == Typed::Kind::collection) {
-    return error(
-        e.loc, "use [*] to reach '" + e.text + "' of every member (e.g. items[*]." + e.text + ")");
+    return error(loc,
+                 "use [*] to reach '" + text + "' of every member (e.g. items[*]." + text + ")");
   }
   if (base.kind == Typed::Kind::each && base.field != kNone) {
-    return error(e.loc, "'" + e.text + "' follows a field, not a record");
+    return error(loc, "'" + text + "' follows a field, not a record");
+  }
+  if (text == "link" && !base.path.empty()) {
+    // The link of the last hop (`items[*].link.qty`, `order.link.qty`): its properties.
+    const EntityDef& from = schema_.entities[hop_origin(base)];
+    if (from.relations[base.path.back().relation].link != kNone) {
+      if (!linkify(&base, loc)) return false;
+      *out = std::move(base);
+      out->loc = loc;
+      return true;
+    }
   }
   const EntityDef& target = schema_.entities[base.entity];
-  const std::uint32_t f = target.find_field(e.text);
-  const std::uint32_t r = target.find_relation(e.text);
-  if (f == kNone && r == kNone) {
-    return error(e.loc, "unknown field '" + e.text + "' in entity " + target.name);
+  const std::uint32_t f = target.find_field(text);
+  const std::uint32_t r = target.find_relation(text);
+  if ((f == kNone && r == kNone) || (r != kNone && target.relations[r].hidden)) {
+    if (text == "link" && !base.path.empty()) return linkify(&base, loc);  // its error
+    return error(loc, "unknown field '" + text + "' in entity " + target.name);
   }
   if (f != kNone && base.kind == Typed::Kind::record && base.path.empty() && !base.from_global) {
-    *out = field_value(f, e.loc);  // `global.x` in a global formula: its own field
+    *out = field_value(f, loc);  // `global.x` in a global formula, `link.qty` in a where
     return true;
   }
   *out = base;
-  out->loc = e.loc;
+  out->loc = loc;
   if (r != kNone) {
     const RelationDef& rel = target.relations[r];
     out->path.push_back(Step{rel.many, r, target.relation_local(r), rel.target});

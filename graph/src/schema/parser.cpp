@@ -186,6 +186,24 @@ class Parser {
     Token inv = name("the inverse relation's name");
     r.inverse = inv.text;
     r.inverse_loc = inv.loc;
+    if (is_punct("{")) {
+      // Properties of every link: fields, as an entity's.
+      r.has_properties = true;
+      r.properties_loc = next().loc;
+      while (!is_punct("}")) {
+        if (at_end()) fail(peek().loc, "expected '}' to close the properties of " + r.name);
+        if (is_punct(";") || is_punct(",")) {
+          next();
+          continue;
+        }
+        if (r.properties.size() == kMembersMax) {
+          fail(peek().loc, "relation " + r.name + " has more than " +
+                               std::to_string(kMembersMax) + " properties");
+        }
+        r.properties.push_back(field());
+      }
+      next();
+    }
     r.annotations = annotations();
     return r;
   }

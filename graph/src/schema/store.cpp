@@ -163,6 +163,11 @@ void Store::create_global() {
 Status Store::check_named(std::uint32_t entity, std::uint32_t rel) const {
   const EntityDef& e = schema_->entities[entity];
   const RelationDef& d = e.relations[rel];
+  if (d.hidden) {
+    return Status(StatusCode::invalid_argument,
+                  e.name + "." + d.name +
+                      " is kept by the store with the links of a relation with properties");
+  }
   if (!d.implicit) return Status::ok();
   const RelationDef& inv = schema_->entities[d.target].relations[d.inverse];
   const std::string whole = d.many ? d.name : inv.name;
@@ -285,17 +290,11 @@ std::string Store::node_name(RecordId id, std::string_view what) const {
          std::string(what);
 }
 
-Result<RecordId> Store::create(std::string_view entity, const FieldValues& values) {
-  const std::uint32_t ei = schema_->find_entity(entity);
-  if (ei == kNone)
-    return Status(StatusCode::not_found, "unknown entity '" + std::string(entity) + "'");
+Result<std::vector<Value>> Store::initial_values(std::uint32_t ei,
+                                                 const FieldValues& values) const {
   const EntityDef& e = schema_->entities[ei];
-  if (ei == schema_->global_entity) {
-    return Status(StatusCode::invalid_argument,
-                  "the global record exists from the start and is the only one; write its "
-                  "values with set global.NAME = VALUE");
-  }
   std::vector<Value> initial;
+  initial.reserve(e.fields.size());
   for (const FieldDef& f : e.fields) initial.push_back(f.initial);
   for (const auto& [name, v] : values) {
     const std::uint32_t f = find_field(ei, name);
@@ -310,6 +309,26 @@ Result<RecordId> Store::create(std::string_view entity, const FieldValues& value
     if (!c.is_ok()) return c.status();
     initial[f] = std::move(c).value();
   }
+  return initial;
+}
+
+Result<RecordId> Store::create(std::string_view entity, const FieldValues& values) {
+  const std::uint32_t ei = schema_->find_entity(entity);
+  if (ei == kNone)
+    return Status(StatusCode::not_found, "unknown entity '" + std::string(entity) + "'");
+  const EntityDef& e = schema_->entities[ei];
+  if (ei == schema_->global_entity) {
+    return Status(StatusCode::invalid_argument,
+                  "the global record exists from the start and is the only one; write its "
+                  "values with set global.NAME = VALUE");
+  }
+  if (e.link_of != kNone) {
+    return Status(StatusCode::invalid_argument,
+                  e.name + " holds the properties of links: link records are made by link");
+  }
+  Result<std::vector<Value>> made = initial_values(ei, values);
+  if (!made.is_ok()) return made.status();
+  std::vector<Value> initial = std::move(made).value();
   const RecordId id = records_.size() + 1;
   records_.push_back(Record{ei, kNoNode, nullptr});
   if (Status s = create_nodes(id, initial); !s.is_ok()) {
@@ -654,7 +673,24 @@ void Store::end_transaction() {
   txn_rehash(kTxnTableMin);
 }
 
+Status Store::check_not_link(RecordId id, const char* what) const {
+  const Record* r = find(id);
+  if (r == nullptr || schema_->entities[r->entity].link_of == kNone) return Status::ok();
+  const EntityDef& e = schema_->entities[r->entity];
+  const EntityDef& owner = schema_->entities[e.link_of];
+  return Status(StatusCode::invalid_argument,
+                "#" + std::to_string(id) + " is a link record of " + e.name + "; " + what +
+                    " it through its link (update-link or unlink REF." +
+                    owner.relations[e.link_relation].name + " REF)");
+}
+
 Status Store::update(RecordId id, const FieldValues& values, std::span<const std::string> keep) {
+  if (Status s = check_not_link(id, "write"); !s.is_ok()) return s;
+  return update_record(id, values, keep);
+}
+
+Status Store::update_record(RecordId id, const FieldValues& values,
+                            std::span<const std::string> keep) {
   Result<Record*> rr = live(id);
   if (!rr.is_ok()) return rr.status();
   Record& r = **rr;
@@ -723,6 +759,11 @@ Status Store::update(RecordId id, const FieldValues& values, std::span<const std
 }
 
 Status Store::remove(RecordId id) {
+  if (Status s = check_not_link(id, "delete"); !s.is_ok()) return s;
+  return remove_record(id);
+}
+
+Status Store::remove_record(RecordId id) {
   Result<Record*> rr = live(id);
   if (!rr.is_ok()) return rr.status();
   const std::uint32_t ei = (*rr)->entity;
@@ -763,7 +804,7 @@ Status Store::remove(RecordId id) {
 }
 
 Status Store::connect_named(RecordId id, std::string_view relation, RecordId other,
-                            bool insert) {
+                            bool insert, const FieldValues* properties) {
   Result<Record*> rr = live(id);
   if (!rr.is_ok()) return rr.status();
   const std::uint32_t rel = schema_->entities[(*rr)->entity].find_relation(relation);
@@ -772,11 +813,142 @@ Status Store::connect_named(RecordId id, std::string_view relation, RecordId oth
                                              "' in entity " +
                                              schema_->entities[(*rr)->entity].name);
   if (Status s = check_named((*rr)->entity, rel); !s.is_ok()) return s;
-  return connect(id, rel, other, insert);
+  return connect(id, rel, other, insert, properties);
 }
 
-Status Store::link(RecordId id, std::string_view relation, RecordId other) {
-  return connect_named(id, relation, other, true);
+Status Store::link(RecordId id, std::string_view relation, RecordId other,
+                   const FieldValues& properties) {
+  return connect_named(id, relation, other, true, &properties);
+}
+
+std::size_t Store::LinkKeyHash::operator()(const LinkKey& k) const {
+  return static_cast<std::size_t>(Fnv1a64().u64(k.a).u64(k.rel).u64(k.b).value());
+}
+
+RecordId Store::find_link(RecordId a, std::uint32_t rel, RecordId b) {
+  const Record& ra = records_[a - 1];
+  const EntityDef& ea = schema_->entities[ra.entity];
+  const std::uint32_t side = ea.relations[rel].link;
+  const RelationDef& to_links = ea.relations[side];
+  const EntityDef& link = schema_->entities[to_links.target];
+  const std::uint32_t other = link.relation_local(to_links.link_other);
+  const std::uint32_t back = link.relation_local(
+      to_links.link_other == EntityDef::link_source ? EntityDef::link_target
+                                                    : EntityDef::link_source);
+  auto reaches = [&](RecordId l) {
+    const Record* r = find(l);
+    if (r == nullptr || r->base == kNoNode || r->entity != to_links.target) return false;
+    const Value e = current(node(*r, EntityDef::exists_local));
+    if (!e.is_bool() || !e.as_bool()) return false;
+    const Value x = current(node(*r, other)), y = current(node(*r, back));
+    return x.is_int() && static_cast<RecordId>(x.as_int()) == b && y.is_int() &&
+           static_cast<RecordId>(y.as_int()) == a;
+  };
+  if (const auto it = links_.find(LinkKey{a, rel, b}); it != links_.end() && reaches(it->second))
+    return it->second;
+  // The hint is stale (an undo or redo brought back another link record, or the store was
+  // rebuilt from an image): the links of `a` say.
+  RecordId found = 0;
+  if (to_links.many) {
+    for (RecordId l : ra.extra->members[side]) {
+      if (reaches(l)) {
+        found = l;
+        break;
+      }
+    }
+  } else {
+    const Value l = current(node(ra, ea.relation_local(side)));
+    if (l.is_int() && reaches(static_cast<RecordId>(l.as_int()))) found = static_cast<RecordId>(l.as_int());
+  }
+  if (found != 0) links_[LinkKey{a, rel, b}] = found;
+  return found;
+}
+
+Status Store::add_link_records(RecordId a, std::uint32_t rel, RecordId b,
+                               const std::vector<Value>& initial) {
+  const EntityDef& ea = schema_->entities[records_[a - 1].entity];
+  const RelationDef& d = ea.relations[rel];
+  const RelationDef& to_links = ea.relations[d.link];
+  // The link record's source is the side that declared the properties.
+  const bool a_is_source = to_links.link_other == EntityDef::link_target;
+  const bool symmetric = d.inverse == rel && d.target == records_[a - 1].entity;
+  const std::pair<RecordId, RecordId> ends[2] = {
+      a_is_source ? std::pair{a, b} : std::pair{b, a}, {b, a}};
+  for (int k = 0; k < (symmetric ? 2 : 1); ++k) {
+    const RecordId id = records_.size() + 1;
+    records_.push_back(Record{to_links.target, kNoNode, nullptr});
+    if (Status s = create_nodes(id, initial); !s.is_ok()) {
+      records_[id - 1].base = kNoNode;
+      return s;
+    }
+    if (Status s = write(node(records_[id - 1], EntityDef::exists_local), Value(true)); !s.is_ok())
+      return s;
+    Status s = connect(id, EntityDef::link_source, ends[k].first, true);
+    if (s.is_ok()) s = connect(id, EntityDef::link_target, ends[k].second, true);
+    if (!s.is_ok()) {
+      MG_ASSERT(remove_record(id).is_ok());  // half linked: no link finds it
+      return s;
+    }
+    if (symmetric) {
+      links_[LinkKey{ends[k].first, rel, ends[k].second}] = id;
+    } else {
+      links_[LinkKey{a, rel, b}] = id;
+      links_[LinkKey{b, d.inverse, a}] = id;
+    }
+  }
+  return Status::ok();
+}
+
+Status Store::remove_link_records(RecordId a, std::uint32_t rel, RecordId b) {
+  const EntityDef& ea = schema_->entities[records_[a - 1].entity];
+  const RelationDef& d = ea.relations[rel];
+  const bool symmetric = d.inverse == rel && d.target == records_[a - 1].entity;
+  for (int k = 0; k < (symmetric ? 2 : 1); ++k) {
+    const RecordId l = k == 0 ? find_link(a, rel, b) : find_link(b, rel, a);
+    if (l == 0) continue;  // only when a link whose second record failed is taken back
+    if (Status s = remove_record(l); !s.is_ok()) return s;
+  }
+  links_.erase(LinkKey{a, rel, b});
+  links_.erase(LinkKey{b, d.inverse, a});
+  return Status::ok();
+}
+
+Result<RecordId> Store::link_record(RecordId id, std::string_view relation, RecordId other) {
+  Result<Record*> rr = live(id);
+  if (!rr.is_ok()) return rr.status();
+  const EntityDef& e = schema_->entities[(*rr)->entity];
+  const std::uint32_t rel = e.find_relation(relation);
+  if (rel == kNone || e.relations[rel].hidden) {
+    return Status(StatusCode::not_found,
+                  "unknown relation '" + std::string(relation) + "' in entity " + e.name);
+  }
+  if (e.relations[rel].link == kNone) {
+    return Status(StatusCode::invalid_argument,
+                  e.name + "." + e.relations[rel].name + " has no properties");
+  }
+  if (Result<Record*> ro = live(other); !ro.is_ok()) return ro.status();
+  const RecordId l = find_link(id, rel, other);
+  if (l == 0) {
+    return Status(StatusCode::failed_precondition, e.name + "#" + std::to_string(id) + "." +
+                                                       e.relations[rel].name + " and #" +
+                                                       std::to_string(other) + " are not linked");
+  }
+  return l;
+}
+
+Status Store::update_link(RecordId id, std::string_view relation, RecordId other,
+                          const FieldValues& properties) {
+  Result<RecordId> l = link_record(id, relation, other);
+  if (!l.is_ok()) return l.status();
+  if (Status s = update_record(*l, properties, {}); !s.is_ok()) return s;
+  const Record& r = records_[id - 1];
+  const EntityDef& e = schema_->entities[r.entity];
+  const std::uint32_t rel = e.find_relation(relation);
+  if (e.relations[rel].inverse == rel && e.relations[rel].target == r.entity) {
+    // The other side's link record holds the same properties.
+    return update_record(find_link(other, rel, id), properties, {});
+  }
+  return Status::ok();
 }
 
 Status Store::unlink(RecordId id, std::string_view relation, RecordId other) {
@@ -863,11 +1035,28 @@ Status Store::check_connect(RecordId a, std::uint32_t rel, RecordId b, bool inse
   return Status::ok();
 }
 
-Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
+Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert,
+                      const FieldValues* properties) {
   if (Status s = check_connect(a, rel, b, insert); !s.is_ok()) return s;
-  const Record& ra = records_[a - 1];
-  const EntityDef& ea = schema_->entities[ra.entity];
+  // By value: link records are appended to records_ below.
+  const std::uint32_t a_entity = records_[a - 1].entity;
+  const EntityDef& ea = schema_->entities[a_entity];
   const RelationDef& d = ea.relations[rel];
+  // A relation with properties: its link records are made after the link, and go before.
+  std::vector<Value> link_initial;
+  if (d.link != kNone) {
+    if (insert) {
+      Result<std::vector<Value>> made = initial_values(
+          ea.relations[d.link].target, properties != nullptr ? *properties : FieldValues{});
+      if (!made.is_ok()) return made.status();
+      link_initial = std::move(made).value();
+    } else if (Status s = remove_link_records(a, rel, b); !s.is_ok()) {
+      return s;
+    }
+  } else if (properties != nullptr && !properties->empty()) {
+    return Status(StatusCode::invalid_argument,
+                  ea.name + "." + d.name + " has no properties; its links take no values");
+  }
   // Inputs of incremental accumulators first: adding one refuses a cycle, and then the
   // link changes nothing.
   if (insert) {
@@ -900,10 +1089,18 @@ Status Store::connect(RecordId a, std::uint32_t rel, RecordId b, bool insert) {
     join(a, rel, b, -1);
     set_side(b, d.inverse, a, false);
   }
+  if (insert && d.link != kNone) {
+    if (Status s = add_link_records(a, rel, b, link_initial); !s.is_ok()) {
+      // A link record refused (a cycle through its accumulators): the link goes back too,
+      // so that the failed link changes nothing.
+      MG_ASSERT(connect(a, rel, b, false).is_ok());
+      return s;
+    }
+  }
   if (listeners_.empty()) return Status::ok();
   MutationEvent ev;
   ev.type = insert ? MutationType::link : MutationType::unlink;
-  ev.entity = ra.entity;
+  ev.entity = a_entity;
   ev.record = a;
   ev.relation = rel;
   ev.other = b;

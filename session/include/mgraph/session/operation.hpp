@@ -59,8 +59,11 @@ enum class OpKind : std::uint8_t {
   /// A line the client could not turn into an operation: `error` is the answer, unless
   /// one of `refs` (the names it resolved before it failed) names no record.
   invalid,
+  /// refs[0].name refs[1], values: writes properties of their link (`update-link`). After
+  /// `invalid`: the number of each kind is its number in the codec's format.
+  update_link,
 };
-inline constexpr std::size_t kOpKinds = static_cast<std::size_t>(OpKind::invalid) + 1;
+inline constexpr std::size_t kOpKinds = static_cast<std::size_t>(OpKind::update_link) + 1;
 const char* op_kind_name(OpKind kind);
 
 /// Whether an op changes the documents (and so opens a transaction when it succeeds).
@@ -76,7 +79,7 @@ struct Op {
   std::vector<RecordRef> refs;
   std::string entity;  ///< create
   std::string name;    ///< the field or relation of set, ack, link, unlink, get, explain
-  FieldValues values;  ///< create, update
+  FieldValues values;  ///< create, update; link, update_link: the link's properties
   /// update: cycle-group members to keep if possible in this transaction (`keep=NAME`).
   std::vector<std::string> keep;
   Value value;         ///< set

@@ -65,6 +65,11 @@ struct Relation {
   std::string inverse;
   SourceLoc inverse_loc;
   std::vector<Annotation> annotations;
+  /// `{ name: type = default ... }` after the inverse: properties of every link
+  /// (docs/SCHEMA.md "Relation properties"). `has_properties` also for `{ }`.
+  bool has_properties = false;
+  SourceLoc properties_loc;
+  std::vector<Field> properties;
 };
 
 /// `effect name: bool|counter|queue when expr annotations`.

@@ -144,6 +144,17 @@ struct RelationDef {
   /// Kept by the Store, not by links: the global record's relation to every record of an
   /// entity that a formula aggregates as a whole (`count(Order)`), and its inverse.
   bool implicit = false;
+  /// A relation with properties (`items: many Item via order { qty: int = 1 }`, and its
+  /// inverse): the relation of this entity to its link records (`items@link`), which the
+  /// Store keeps with the links. kNone: no properties.
+  std::uint32_t link = kNone;
+  /// A relation to link records (`items@link`, RelationDef::link of another): the relation
+  /// of the link entity that reaches the other end of the link from this side. kNone:
+  /// not such a relation.
+  std::uint32_t link_other = kNone;
+  /// Kept by the Store with the links of a relation with properties (`items@link`, a link
+  /// entity's `source` and `target`): never linked or unlinked by name.
+  bool hidden = false;
 };
 
 enum class AggOp : std::uint8_t { count, sum, avg, min, max, any, every };
@@ -231,6 +242,15 @@ struct EntityDef {
   /// source of an accumulator over computed values), possibly repeated: on a partitioned
   /// cluster only these, of a record's computed nodes, travel to other partitions.
   std::vector<std::uint32_t> read_elsewhere;
+  /// A link entity (`Order.items`): the records holding the properties of the links of
+  /// relation `link_relation` of entity `link_of` (docs/SCHEMA.md "Relation properties").
+  /// Its relation 0 (`source`) reaches the record of `link_of`, relation 1 (`target`) the
+  /// other. A relation that is its own inverse has two link records per link, one from
+  /// each side, which the Store keeps equal. kNone: an entity of the schema.
+  std::uint32_t link_of = kNone;
+  std::uint32_t link_relation = kNone;
+  static constexpr std::uint32_t link_source = 0;
+  static constexpr std::uint32_t link_target = 1;
 
   static constexpr std::uint32_t exists_local = 0;
   std::uint32_t field_local(std::uint32_t f) const { return 1 + f; }

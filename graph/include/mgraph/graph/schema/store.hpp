@@ -139,7 +139,18 @@ class Store {
   Status update(RecordId id, const FieldValues& values, std::span<const std::string> keep = {});
   /// Unlinks every relation of the record, then deletes it.
   Status remove(RecordId id);
-  Status link(RecordId id, std::string_view relation, RecordId other);
+  /// Links two records. A relation with properties (docs/SCHEMA.md "Relation properties")
+  /// takes their values in `properties` (the others take their defaults) and keeps them in
+  /// a link record of its link entity (two for a relation that is its own inverse, one
+  /// from each side, kept equal); a relation without properties takes none.
+  Status link(RecordId id, std::string_view relation, RecordId other,
+              const FieldValues& properties = {});
+  /// Writes properties of the link between two linked records (either side may name it).
+  Status update_link(RecordId id, std::string_view relation, RecordId other,
+                     const FieldValues& properties);
+  /// The link record holding the properties of the link between two linked records,
+  /// seen from `id`'s side: its fields are the properties (get(), node_of()).
+  Result<RecordId> link_record(RecordId id, std::string_view relation, RecordId other);
   /// What link() would answer, changing no value: its checks, and the cycle checks of the
   /// accumulator inputs this Store would add (on a partitioned cluster, those of the
   /// records it owns). Like link(), it may leave a transaction open.
@@ -300,11 +311,30 @@ class Store {
   /// Counts a new version for every field the last commit, undo or redo changed.
   void count_versions();
 
-  Status connect(RecordId a, std::uint32_t rel, RecordId b, bool insert);
+  Status connect(RecordId a, std::uint32_t rel, RecordId b, bool insert,
+                 const FieldValues* properties = nullptr);
+  /// update() and remove() of any record, link records included (which scripts name
+  /// through their links only).
+  Status update_record(RecordId id, const FieldValues& values, std::span<const std::string> keep);
+  Status remove_record(RecordId id);
+  /// Refuses what a script may not do to a link record by its id.
+  Status check_not_link(RecordId id, const char* what) const;
+  /// The field values of a new record of `entity`: defaults, then `values` (state and group
+  /// members only).
+  Result<std::vector<Value>> initial_values(std::uint32_t entity, const FieldValues& values) const;
+  /// The link record of `a`'s side of relation `rel` (with properties) that reaches `b`,
+  /// or 0. O(1) through links_, else a scan of a's links.
+  RecordId find_link(RecordId a, std::uint32_t rel, RecordId b);
+  /// Creates the link record(s) of a new link of `a`.`rel` to `b`.
+  Status add_link_records(RecordId a, std::uint32_t rel, RecordId b,
+                          const std::vector<Value>& initial);
+  /// Deletes them (before the link goes).
+  Status remove_link_records(RecordId a, std::uint32_t rel, RecordId b);
   /// connect()'s checks before it changes anything (the inputs' cycle check aside).
   Status check_connect(RecordId a, std::uint32_t rel, RecordId b, bool insert);
   /// link()/unlink() by relation name.
-  Status connect_named(RecordId id, std::string_view relation, RecordId other, bool insert);
+  Status connect_named(RecordId id, std::string_view relation, RecordId other, bool insert,
+                       const FieldValues* properties = nullptr);
   void set_side(RecordId a, std::uint32_t rel, RecordId b, bool insert);
   void apply(const Op& op, bool forward);
 
@@ -355,6 +385,18 @@ class Store {
   Graph graph_;
   std::vector<Record> records_;
   std::vector<RecordId> owner_;  ///< by NodeId
+  /// The link record last made for (record, relation, other), a hint for find_link():
+  /// checked before use (undo, redo and images may have changed which one is live).
+  struct LinkKey {
+    RecordId a;
+    std::uint32_t rel;
+    RecordId b;
+    friend bool operator==(const LinkKey&, const LinkKey&) = default;
+  };
+  struct LinkKeyHash {
+    std::size_t operator()(const LinkKey& k) const;
+  };
+  std::unordered_map<LinkKey, RecordId, LinkKeyHash> links_;
   std::vector<std::uint64_t> versions_;
   /// specs_[entity][field]; effect conditions at fields.size() + field.
   std::vector<std::vector<SpecId>> specs_;
