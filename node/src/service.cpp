@@ -94,41 +94,19 @@ std::string reason_of(caf::actor_system& sys, const caf::error& e) {
   return sys.render(e);
 }
 
-/// mgraphctl checkpoint: asks the sequencer (actors/documents.hpp) from the admin socket's
-/// thread; every partition writes its image meanwhile, so it may take a while.
-Result<nlohmann::ordered_json> checkpoint(caf::actor_system& sys, const caf::actor& sequencer) {
+/// An admin command the sequencer answers with a JSON object (actors/documents.hpp),
+/// asked from the admin socket's thread: the object, or why there is none (the sequencer
+/// unreachable, its error, or an object with "error").
+template <typename... Ts>
+Result<nlohmann::ordered_json> ask_sequencer(caf::actor_system& sys, const caf::actor& sequencer,
+                                             caf::timespan timeout, Ts&&... message) {
   if (!sequencer) {
     return Status(StatusCode::failed_precondition,
                   "this node does not reach the coordinator's sequencer yet");
   }
   Result<nlohmann::ordered_json> out = Status(StatusCode::internal, "no answer");
   caf::scoped_actor self{sys};
-  self->request(sequencer, caf::timespan{kCheckpointTimeout}, actors::checkpoint_atom::value)
-      .receive(
-          [&](const std::string& answer) {
-            nlohmann::ordered_json j = nlohmann::ordered_json::parse(answer, nullptr, false);
-            if (j.is_discarded()) {
-              out = Status(StatusCode::internal, "the sequencer answered no JSON");
-            } else {
-              out = std::move(j);
-            }
-          },
-          [&](caf::error& e) { out = Status(StatusCode::failed_precondition, reason_of(sys, e)); });
-  return out;
-}
-
-/// mgraphctl dlq: asks the sequencer (actors/documents.hpp) from the admin socket's thread.
-Result<nlohmann::ordered_json> dead_letters(caf::actor_system& sys, const caf::actor& sequencer,
-                                            const std::string& command, std::uint64_t field,
-                                            std::uint64_t version) {
-  if (!sequencer) {
-    return Status(StatusCode::failed_precondition,
-                  "this node does not reach the coordinator's sequencer yet");
-  }
-  Result<nlohmann::ordered_json> out = Status(StatusCode::internal, "no answer");
-  caf::scoped_actor self{sys};
-  self->request(sequencer, caf::timespan{kInspectTimeout}, actors::dead_letters_atom::value,
-                command, field, version)
+  self->request(sequencer, timeout, std::forward<Ts>(message)...)
       .receive(
           [&](const std::string& answer) {
             nlohmann::ordered_json j = nlohmann::ordered_json::parse(answer, nullptr, false);
@@ -140,10 +118,21 @@ Result<nlohmann::ordered_json> dead_letters(caf::actor_system& sys, const caf::a
               out = std::move(j);
             }
           },
-          [&](caf::error& e) {
-            out = Status(StatusCode::io_error, "the sequencer did not answer: " + sys.render(e));
-          });
+          [&](caf::error& e) { out = Status(StatusCode::failed_precondition, reason_of(sys, e)); });
   return out;
+}
+
+/// mgraphctl checkpoint: every partition writes its image meanwhile, so it may take a while.
+Result<nlohmann::ordered_json> checkpoint(caf::actor_system& sys, const caf::actor& sequencer) {
+  return ask_sequencer(sys, sequencer, caf::timespan{kCheckpointTimeout}, actors::checkpoint_atom::value);
+}
+
+/// mgraphctl dlq.
+Result<nlohmann::ordered_json> dead_letters(caf::actor_system& sys, const caf::actor& sequencer,
+                                            const std::string& command, std::uint64_t field,
+                                            std::uint64_t version) {
+  return ask_sequencer(sys, sequencer, caf::timespan{kInspectTimeout}, actors::dead_letters_atom::value,
+                       command, field, version);
 }
 
 /// explain and dot reach partitions through their actors: this node's, and other nodes'
