@@ -23,6 +23,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM  # the EXIT trap then stops the nodes
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; }
 port_of() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1"; }
