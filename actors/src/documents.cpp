@@ -1047,10 +1047,9 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         auto rp = self->make_response_promise<std::string>();
         self->request(driver, caf::infinite, checkpoint_atom::value)
             .then(
-                [self, rp, log_mark](codec::Epoch e, std::uint64_t bytes) mutable {
+                [rp, log_mark](codec::Epoch e, std::uint64_t bytes) mutable {
                   if (Status s = log_mark(e, bytes); !s.is_ok()) {
                     rp.deliver(caf::make_error(caf::sec::runtime_error, "epoch log: " + s.message()));
-                    self->quit(caf::make_error(caf::sec::runtime_error, "epoch log: " + s.message()));
                     return;
                   }
                   rp.deliver(json::Object().unum("checkpoint", e).unum("image_bytes", bytes).done());
@@ -1058,11 +1057,12 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                 [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;
       },
-      [self, log_mark](checkpointed_atom, codec::Epoch e, std::uint64_t bytes) {
-        // Not logged, the next checkpoint would drop the one before, which the log needs.
-        if (Status s = log_mark(e, bytes); !s.is_ok()) {
-          self->quit(caf::make_error(caf::sec::runtime_error, "epoch log: " + s.message()));
-        }
+      [log_mark](checkpointed_atom, codec::Epoch e, std::uint64_t bytes) {
+        // A checkpoint whose entry could not be logged (or whose log could not be
+        // compacted) changes nothing the cluster relies on: the partitions keep the
+        // checkpoints the log records until the driver hears of a newer one, and the next
+        // checkpoint tries again.
+        (void)log_mark(e, bytes);
       },
       [effects, now](effects_poll_atom, const std::vector<std::string>& names, std::uint32_t max) {
         return effects->poll(names, max, now());

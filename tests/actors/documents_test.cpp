@@ -365,6 +365,62 @@ TEST_F(Documents, TheCheckpointCommandStoresEveryPartitionAndARestartAnswersAsBe
   EXPECT_EQ(run_lines(client, {"get #2.x"}, 1).find("\"value\""), std::string::npos);
 }
 
+/// A log that refuses its first checkpoint entries, as a full disk or an entry over the
+/// log's bound would.
+class RefusingCheckpointsLog final : public EpochLog {
+ public:
+  explicit RefusingCheckpointsLog(int refusals) : refusals_(refusals) {}
+  Status append(codec::Epoch epoch, std::string_view batch) override {
+    if (codec::is_epoch_checkpoint(batch) && refusals_ > 0) {
+      --refusals_;
+      return Status(StatusCode::io_error, "no space left on device");
+    }
+    return inner_.append(epoch, batch);
+  }
+  Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) override { return inner_.replay(f); }
+  Result<codec::Epoch> last() override { return inner_.last(); }
+  Status compact(codec::Epoch before) override { return inner_.compact(before); }
+
+ private:
+  int refusals_;
+  MemoryEpochLog inner_;
+};
+
+TEST_F(Documents, ACheckpointWhoseEntryCannotBeLoggedChangesNothingAndTheNextOneIsTaken) {
+  auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", "entity A { x: int = 0  y: int = x * 2 }\n"});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  auto checkpoints = std::make_shared<MemoryPartitionCheckpoints>();
+  RefusingCheckpointsLog log(3);
+  DriverOptions every1;
+  every1.checkpoint_every = 1;
+  std::vector<std::string> lines = {"create A a x=1", "commit"};
+  for (int k = 2; k <= 8; ++k) lines.insert(lines.end(), {"update a x=" + std::to_string(k), "commit"});
+  {
+    ActorCluster cluster(sys, *schema, &log, {}, 2, {}, every1, checkpoints);
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    // Two epochs: the checkpoint of the first, taken before the second ran, is refused;
+    // the admin's of the second too, answered with the reason; the sequencer goes on.
+    run_lines(client, std::vector<std::string>(lines.begin(), lines.begin() + 4), 1);
+    Result<std::string> refused = cluster.checkpoint();
+    ASSERT_FALSE(refused.is_ok());
+    EXPECT_NE(refused.status().message().find("no space left on device"), std::string::npos)
+        << refused.status().message();
+    run_lines(client, std::vector<std::string>(lines.begin() + 4, lines.end()), 5);
+    EXPECT_TRUE(cluster.sequencer_alive());
+  }
+  // The entries of the first checkpoints were refused, later ones logged; the partitions
+  // kept every checkpoint from the one the log could still need.
+  const LogShape shape = shape_of(log);
+  ASSERT_FALSE(shape.checkpoints.empty());
+  for (std::uint32_t p = 0; p < 2; ++p) {
+    const std::vector<std::uint64_t> held = checkpoints->epochs(p);
+    EXPECT_TRUE(std::find(held.begin(), held.end(), shape.checkpoints.back().epoch) != held.end()) << p;
+  }
+  ActorCluster again(sys, *schema, &log, {}, 2, {}, every1, checkpoints);
+  session::ScriptClient client(again, {.batch_transactions = true, .print = {}});
+  EXPECT_EQ(run_lines(client, {"get #1.y"}, 1), "{\"get\":\"#1.y\",\"value\":16,\"version\":8,\"revision\":8}\n");
+}
+
 TEST_F(Documents, APartitionWithoutTheCheckpointMakesTheClusterRunTheWholeLogOrRefuseACompactedOne) {
   auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", "entity A { x: int = 0  y: int = x * 2 }\n"});
   ASSERT_TRUE(schema.is_ok()) << schema.status().message();
