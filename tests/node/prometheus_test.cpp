@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <functional>
 #include <set>
 #include <sstream>
@@ -242,6 +243,8 @@ partitions = [1, 2]
 
 /// Two nodes serving a small schema: n1 coordinates (partition 0, epoch log in LMDB), n2
 /// hosts partitions 1 and 2 and serves the client. Both serve /metrics on OS-chosen ports.
+std::string prometheus_config(const std::vector<std::string>& targets, const fs::path& rules);
+
 class Metrics : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { mgraph::testing::no_leak_report_in_nodes(); }
@@ -282,6 +285,19 @@ class Metrics : public ::testing::Test {
     const std::string path = (dir_ / name).string();
     std::ofstream(path, std::ios::binary) << text;
     return path;
+  }
+  /// A Prometheus server (the binary `prometheus`) scraping both nodes with the shipped
+  /// rules, on a port from the OS; null when it could not be started.
+  std::unique_ptr<PrometheusServer> scrape_both(const std::string& prometheus) {
+    const std::string config = write(
+        "prometheus.yml",
+        prometheus_config({"127.0.0.1:" + std::to_string(n1_metrics_), "127.0.0.1:" + std::to_string(n2_metrics_)},
+                          kSource / "cluster-configs" / "prometheus-rules.yml"));
+    const int port = mgraph::testing::free_loopback_port();
+    if (port <= 0) return nullptr;
+    auto server = std::make_unique<PrometheusServer>(prometheus, config, dir_ / "tsdb", dir_ / "prometheus.log", port);
+    if (!server->started()) return nullptr;
+    return server;
   }
   /// Runs `script` through `mgraph eval --connect` to n2; its exit code.
   int run_script(const std::string& script) {
@@ -408,13 +424,9 @@ TEST_F(Metrics, ARealPrometheusServerScrapesWhatTheNodesCounted) {
 
   const std::string n1 = "127.0.0.1:" + std::to_string(n1_metrics_);
   const std::string n2 = "127.0.0.1:" + std::to_string(n2_metrics_);
-  const std::string config =
-      write("prometheus.yml",
-            prometheus_config({n1, n2}, kSource / "cluster-configs" / "prometheus-rules.yml"));
-  const int port = mgraph::testing::free_loopback_port();
-  ASSERT_GT(port, 0);
-  PrometheusServer server(prometheus, config, dir_ / "tsdb", dir_ / "prometheus.log", port);
-  ASSERT_TRUE(server.started());
+  std::unique_ptr<PrometheusServer> scraping = scrape_both(prometheus);
+  ASSERT_NE(scraping, nullptr);
+  PrometheusServer& server = *scraping;
 
   auto on = [](const std::string& instance) { return "instance=\"" + instance + "\""; };
   const std::vector<Expected> expected = {
@@ -494,13 +506,9 @@ TEST_F(Metrics, EffectDeliveriesEpochPhasesAndFormulasComputedReachPrometheusExa
 
   const std::string n1 = "127.0.0.1:" + std::to_string(n1_metrics_);
   const std::string n2 = "127.0.0.1:" + std::to_string(n2_metrics_);
-  const std::string config =
-      write("prometheus.yml",
-            prometheus_config({n1, n2}, kSource / "cluster-configs" / "prometheus-rules.yml"));
-  const int port = mgraph::testing::free_loopback_port();
-  ASSERT_GT(port, 0);
-  PrometheusServer server(prometheus, config, dir_ / "tsdb", dir_ / "prometheus.log", port);
-  ASSERT_TRUE(server.started());
+  std::unique_ptr<PrometheusServer> scraping = scrape_both(prometheus);
+  ASSERT_NE(scraping, nullptr);
+  PrometheusServer& server = *scraping;
   auto on = [](const std::string& instance) { return "instance=\"" + instance + "\""; };
   auto phase = [&](const char* p) {
     return "mgraph_epoch_phase_seconds_count{phase=\"" + std::string(p) + "\"," + on(n1) + "}";
