@@ -340,10 +340,10 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
   // this actor, and a detached actor that a cycle keeps alive would hold up the actor
   // system's shutdown.
   auto reporter = std::make_shared<caf::actor_addr>();
-  // Checkpoints: the epoch last run, the last checkpoint restored or taken (kept by the
-  // next: the log may need it until the next one is logged), epochs run since, and the
-  // last epoch run again from the log (none of those is checkpointed by itself: the
-  // partitions' stores may hold checkpoints of them from before a restart).
+  // Checkpoints: the epoch last run, the last checkpoint restored or taken, the last two
+  // the sequencer logged, epochs run since, and the last epoch run again from the log
+  // (none of those is checkpointed by itself: the partitions' stores may hold checkpoints
+  // of them from before a restart).
   struct Checkpoints {
     codec::Epoch last_run = 0;
     codec::Epoch last_taken = 0;

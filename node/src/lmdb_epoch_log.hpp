@@ -32,8 +32,6 @@ class LmdbEpochLog final : public actors::EpochLog {
   /// before - 1 (no state: the partitions' checkpoints are on their nodes) so that its
   /// compaction rule — every scope can still recover — holds.
   Status compact(codec::Epoch before) override;
-  /// The store's first retained epoch bound (entries below it were compacted away).
-  std::uint64_t compacted_before() const { return store_->info().log_compacted_before; }
 
  private:
   LmdbEpochLog(std::unique_ptr<persistence::Store> store, std::string directory, Clock clock)
