@@ -37,4 +37,9 @@ interface Cluster {
   # "acked", "acked_dead_letter", "duplicate" or "unknown" (nothing ran), or "failed: ...".
   # The role must be write or admin.
   ackEffect @4 (field :UInt64, version :UInt64) -> (outcome :Text);
+  # Acknowledges many deliveries at once, each key "FIELD:VERSION": one outcome per key, in
+  # order, as ackEffect answers it. The acks run as transactions of their own, which the
+  # cluster runs together in one epoch (a failing one fails alone). At most
+  # kAckKeysMax keys (codec/client_rpc.hpp). The role must be write or admin.
+  ackEffects @5 (keys :List(Text)) -> (outcomes :List(Text));
 }

@@ -46,6 +46,7 @@ class ClientGateway final : public codec::ClientHandler {
                     std::function<void(Texts)> done) override;
   void ack_effect(std::uint64_t field, std::uint64_t version,
                   std::function<void(Texts)> done) override;
+  void ack_effects(std::vector<std::string> keys, std::function<void(Texts)> done) override;
 
  private:
   caf::actor_system& sys_;

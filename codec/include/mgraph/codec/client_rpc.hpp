@@ -59,11 +59,16 @@ class ClientHandler {
                             std::function<void(Texts)> done);
   virtual void ack_effect(std::uint64_t field, std::uint64_t version,
                           std::function<void(Texts)> done);
+  /// Acks of many deliveries, keys "FIELD:VERSION": one outcome per key, in order.
+  virtual void ack_effects(std::vector<std::string> keys, std::function<void(Texts)> done);
 };
 
 /// Effect names one poll may name: a consumer follows a few effects, and the bound keeps one
 /// poll's filtering small.
 inline constexpr std::size_t kPollEffectNamesMax = 256;
+/// Keys one ackEffects call may name: a consumer acks what one poll gave it (its consumer
+/// asks for 100 at a time), and the bound keeps one call's epoch small.
+inline constexpr std::size_t kAckKeysMax = 1'000;
 
 struct ClientServerLimits {
   /// Bytes of one request message, and words read decoding it (Cap'n Proto's traversal limit
@@ -158,6 +163,9 @@ class ClientConnection {
                                                 std::uint32_t max);
   /// Acknowledges delivery (field, version): the outcome the server gives.
   Result<std::string> ack_effect(std::uint64_t field, std::uint64_t version);
+  /// Acknowledges the deliveries `keys` ("FIELD:VERSION", at most kAckKeysMax) in one call:
+  /// one outcome per key, in order.
+  Result<std::vector<std::string>> ack_effects(const std::vector<std::string>& keys);
   ~ClientConnection();
 
   ClientConnection(const ClientConnection&) = delete;
