@@ -38,6 +38,15 @@ struct Freshened {
   wasStale @2 :Bool;
 }
 
+# A field's condition (graph.hpp FieldCondition): state 0 ok, 1 failed, 2 blocked; the
+# cause (the field itself when failed, the failed input when blocked; 0xFFFFFFFF none).
+struct ConditionEntry {
+  node @0 :UInt32;
+  state @1 :UInt8;
+  cause @2 :UInt32;
+  reason @3 :Text;
+}
+
 struct RevisionRecord {
   before @0 :UInt64;
   after @1 :UInt64;
@@ -47,6 +56,9 @@ struct RevisionRecord {
   leftStale @5 :List(UInt32);
   afterPulls @6 :List(RevisionRecord);
   pullSegment @7 :Bool;
+  # Conditions the revision changed, as they were before it (images before this field
+  # have none: their fields were restored ok).
+  conditions @8 :List(ConditionEntry);
 }
 
 struct GraphImage {
@@ -77,6 +89,8 @@ struct GraphImage {
   # depOffsets and rdepOffsets stay empty.
   depCounts @21 :List(UInt32);
   rdepCounts @22 :List(UInt32);
+  # The fields failed or blocked now, by node (none in images before this field).
+  conditions @23 :List(ConditionEntry);
 }
 
 struct StoreOp {

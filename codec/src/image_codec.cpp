@@ -66,6 +66,16 @@ std::vector<std::uint64_t> offsets_of(capnp::List<std::uint32_t>::Reader counts)
   return offsets;
 }
 
+void put_conditions(capnp::List<wire::ConditionEntry>::Builder b, const std::vector<ConditionEntry>& v) {
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    auto e = b[static_cast<unsigned>(i)];
+    e.setNode(v[i].node);
+    e.setState(static_cast<std::uint8_t>(v[i].condition.state));
+    e.setCause(v[i].condition.cause);
+    e.setReason(capnp::Text::Reader(v[i].condition.reason.data(), v[i].condition.reason.size()));
+  }
+}
+
 void put_record(wire::RevisionRecord::Builder b, const RevisionRecord& r) {
   b.setBefore(r.before);
   b.setAfter(r.after);
@@ -94,6 +104,7 @@ void put_record(wire::RevisionRecord::Builder b, const RevisionRecord& r) {
   for (std::size_t i = 0; i < r.after_pulls.size(); ++i)
     put_record(after[static_cast<unsigned>(i)], r.after_pulls[i]);
   b.setPullSegment(r.pull_segment);
+  if (!r.conditions.empty()) put_conditions(b.initConditions(n(r.conditions.size())), r.conditions);
 }
 
 void put_records(capnp::List<wire::RevisionRecord>::Builder b,
@@ -150,6 +161,7 @@ void put_graph(wire::GraphImage::Builder b, const GraphImage& g, Packing packing
   packing.done(g.redo);
   put_records(b.initAmbient(n(g.ambient.size())), g.ambient);
   packing.done(g.ambient);
+  if (!g.conditions.empty()) put_conditions(b.initConditions(n(g.conditions.size())), g.conditions);
 }
 
 void put_ops(capnp::List<capnp::List<wire::StoreOp>>::Builder b,
@@ -201,6 +213,17 @@ void put_store(wire::StoreImage::Builder b, const schema::StoreImage& s, Packing
 
 // ---- Decoding ----
 
+/// Conditions as stored; Graph::import_image() checks the states and nodes.
+std::vector<ConditionEntry> get_conditions(capnp::List<wire::ConditionEntry>::Reader r) {
+  std::vector<ConditionEntry> out;
+  out.reserve(r.size());
+  for (const auto e : r) {
+    out.push_back(ConditionEntry{e.getNode(), FieldCondition{static_cast<FieldState>(e.getState()), e.getCause(),
+                                                             std::string(e.getReason().cStr(), e.getReason().size())}});
+  }
+  return out;
+}
+
 RevisionRecord get_record(wire::RevisionRecord::Reader r) {
   RevisionRecord out;
   out.before = r.getBefore();
@@ -214,6 +237,7 @@ RevisionRecord get_record(wire::RevisionRecord::Reader r) {
   out.left_stale = get_list<NodeId>(r.getLeftStale());
   for (const auto a : r.getAfterPulls()) out.after_pulls.push_back(get_record(a));
   out.pull_segment = r.getPullSegment();
+  out.conditions = get_conditions(r.getConditions());
   return out;
 }
 
@@ -250,6 +274,7 @@ GraphImage get_graph(wire::GraphImage::Reader r) {
   g.undo = get_records(r.getUndo());
   g.redo = get_records(r.getRedo());
   g.ambient = get_records(r.getAmbient());
+  g.conditions = get_conditions(r.getConditions());
   return g;
 }
 

@@ -27,6 +27,19 @@ Status bad_image(const std::string& what) {
 }
 
 /// Checks that every node id a history record names is below `n`, recursively.
+/// A condition naming nodes in range with a state it may have: failed names the field
+/// itself, blocked another field; ok (only in history: the condition before a change)
+/// names none. Any other state is no state.
+bool condition_valid(const ConditionEntry& c, std::size_t n, bool ok_allowed) {
+  if (c.node >= n) return false;
+  switch (c.condition.state) {
+    case FieldState::ok: return ok_allowed;
+    case FieldState::failed: return c.condition.cause == c.node;
+    case FieldState::blocked: return c.condition.cause < n && c.condition.cause != c.node;
+  }
+  return false;
+}
+
 bool record_in_range(const RevisionRecord& r, std::size_t n, std::size_t depth) {
   if (depth > 64) return false;
   for (const JournalEntry& e : r.values) {
@@ -43,6 +56,9 @@ bool record_in_range(const RevisionRecord& r, std::size_t n, std::size_t depth) 
   }
   for (NodeId x : r.left_stale) {
     if (x >= n) return false;
+  }
+  for (const ConditionEntry& c : r.conditions) {
+    if (!condition_valid(c, n, true)) return false;
   }
   for (const RevisionRecord& a : r.after_pulls) {
     if (!record_in_range(a, n, depth + 1)) return false;
@@ -162,6 +178,10 @@ Result<GraphImage> Graph::export_image() const {
   im.undo.assign(g.undo_stack.begin(), g.undo_stack.end());
   im.redo = g.redo_stack;
   im.ambient = g.ambient;
+  im.conditions.reserve(g.conditions.size());
+  for (const auto& [node, condition] : g.conditions) im.conditions.push_back(ConditionEntry{node, condition});
+  std::sort(im.conditions.begin(), im.conditions.end(),
+            [](const ConditionEntry& a, const ConditionEntry& b) { return a.node < b.node; });
   return im;
 }
 
@@ -210,6 +230,12 @@ Status Graph::import_image(GraphImage im) {
   }
   if (im.stamp == 0 || im.txn_first_stamp > im.stamp || im.revision >= im.next_revision)
     return bad_image("stamps or revisions are inconsistent");
+  for (std::size_t i = 0; i < im.conditions.size(); ++i) {
+    const ConditionEntry& c = im.conditions[i];
+    if (!condition_valid(c, n, false) || cur.is_variable(c.node))
+      return bad_image("the condition of node " + std::to_string(c.node) + " is no condition it may have");
+    if (i > 0 && im.conditions[i - 1].node >= c.node) return bad_image("conditions are not in node order");
+  }
 
   GraphState& g = mut();
   g.values = std::move(im.values);
@@ -245,8 +271,8 @@ Status Graph::import_image(GraphImage im) {
                       std::make_move_iterator(im.undo.end()));
   g.redo_stack = std::move(im.redo);
   g.ambient = std::move(im.ambient);
-  // Images carry no conditions yet (image.hpp): every field starts ok.
   g.conditions.clear();
+  for (ConditionEntry& c : im.conditions) g.conditions.emplace(c.node, std::move(c.condition));
   return Status::ok();
 }
 

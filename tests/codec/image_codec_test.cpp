@@ -287,6 +287,75 @@ TEST(ImageCodec, ImportRejectsImagesThatBreakGraphInvariants) {
 
 /// Runs an example's script with a checkpoint after every line: the restored session
 /// prints exactly what the original prints for the rest of the script.
+TEST(ImageCodec, FailedAndBlockedFieldsKeepTheirStateAcrossAnImageAndRecover) {
+  const auto schema = compile("t.mgs",
+                              "entity Item {\n  price: float = 100\n  qty: int = 4\n"
+                              "  unit: float = price / qty\n  net: float = unit * 0.8\n}\n");
+  const schema::StoreOptions options{.history_limit = 16, .placement = {}};
+  session::ScriptRunner a(schema, options);
+  std::string out;
+  for (const char* line : {"create Item i1", "commit", "update i1 qty=0", "commit"}) {
+    ASSERT_TRUE(a.run_line(line, 1, &out)) << out;
+  }
+  out.clear();
+  a.run_line("get i1.net", 1, &out);
+  ASSERT_NE(out.find("\"state\":\"blocked\""), std::string::npos) << out;
+  const std::string bytes = checkpoint(a);
+  session::ScriptRunner b(schema, options);
+  restore(b, bytes);
+  // The same states, reasons and causes; the same image again.
+  for (const char* line : {"get i1.unit", "get i1.net"}) {
+    std::string out_a, out_b;
+    a.run_line(line, 1, &out_a);
+    b.run_line(line, 1, &out_b);
+    EXPECT_EQ(out_a, out_b) << line;
+  }
+  EXPECT_NE(out.find("Item.unit: the result is infinite"), std::string::npos) << out;
+  EXPECT_EQ(checkpoint(b), bytes);
+  // Both recover alike when the input changes, and undo back past the image brings the
+  // failed state back on both.
+  for (session::ScriptRunner* x : {&a, &b}) {
+    std::string o;
+    ASSERT_TRUE(x->run_line("update i1 qty=5", 1, &o)) << o;
+    ASSERT_TRUE(x->run_line("commit", 1, &o)) << o;
+    o.clear();
+    x->run_line("get i1.net", 1, &o);
+    EXPECT_NE(o.find("\"value\":16"), std::string::npos) << o;
+    EXPECT_EQ(o.find("\"state\""), o.find("\"state\":\"ok\"")) << o;
+    ASSERT_TRUE(x->run_line("undo", 1, &o)) << o;
+    o.clear();
+    x->run_line("get i1.unit", 1, &o);
+    EXPECT_NE(o.find("\"state\":\"failed\""), std::string::npos) << o;
+  }
+  EXPECT_EQ(checkpoint(a), checkpoint(b));
+}
+
+TEST(ImageCodec, ImportRejectsConditionsAFieldCannotHave) {
+  Graph g;
+  const NodeId a = g.add_variable(Value(1));
+  const NodeId f = g.add_formula([a](Context& c) { return c.read(a); });
+  ASSERT_TRUE(g.commit().is_ok());
+  const GraphImage good = g.export_image().value();
+  auto refused = [&](ConditionEntry c, const char* what) {
+    GraphImage im = good;
+    im.conditions.push_back(std::move(c));
+    Graph h;
+    h.add_variable(Value(1));
+    h.add_formula([a](Context& c) { return c.read(a); });
+    ASSERT_TRUE(h.commit().is_ok());
+    const Status s = h.import_image(decode_graph_image(encode_graph_image(im).value()).value());
+    EXPECT_EQ(s.code(), StatusCode::invalid_argument) << what;
+    EXPECT_NE(s.message().find("is no condition it may have"), std::string::npos) << what << ": " << s.message();
+    EXPECT_EQ(h.condition(f).state, FieldState::ok) << what;
+  };
+  refused({f, {FieldState::ok, kNoNode, {}}}, "an ok entry");
+  refused({f, {FieldState::failed, a, "x"}}, "failed naming another field");
+  refused({f, {FieldState::blocked, f, {}}}, "blocked by itself");
+  refused({a, {FieldState::failed, a, "x"}}, "a failed variable");
+  refused({f, {static_cast<FieldState>(7), f, {}}}, "no state");
+  refused({99, {FieldState::failed, 99, "x"}}, "a node out of range");
+}
+
 void check_example(const std::string& name) {
   const std::string dir = MGRAPH_EXAMPLES_DIR;
   const std::string schema_text = read_file(dir + "/" + name + ".mgs");

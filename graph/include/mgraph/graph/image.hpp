@@ -54,8 +54,6 @@ struct RevisionRecord {
   std::vector<Freshened> freshened;
   std::vector<NodeId> left_stale;  ///< marked by this revision and still stale after it
   /// Conditions the revision changed, in the order it changed them (a node may repeat).
-  /// Not in checkpoint images yet (codec/): a restored graph has every field ok until its
-  /// formula runs again.
   std::vector<ConditionEntry> conditions;
   /// What happened after this revision and before the next one (lazy computations
   /// outside transactions, commits that changed no value), undone first, latest first.
@@ -101,6 +99,9 @@ struct GraphImage {
   std::vector<RevisionRecord> undo;  ///< oldest first
   std::vector<RevisionRecord> redo;
   std::vector<RevisionRecord> ambient;
+  /// The fields failed or blocked now (never ok), by node: a restored graph tells the same
+  /// conditions, and a failed field recovers when its inputs change, as in the saved one.
+  std::vector<ConditionEntry> conditions;
 };
 
 }  // namespace mgraph
