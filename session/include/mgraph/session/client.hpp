@@ -59,6 +59,10 @@ class ScriptClient {
   /// With `applied`, also appends each operation sent now, its result and its alias.
   std::size_t run_line(std::string_view line, std::size_t line_no, std::string* out,
                        AppliedBatch* applied = nullptr);
+  /// Runs one line that its caller classified (`classified`: its operation and alias), as
+  /// run_line runs the line it classifies.
+  std::size_t run_classified(Classified classified, std::size_t line_no, std::string* out,
+                             AppliedBatch* applied = nullptr);
   /// Sends what is still batched (the end of the input). Returns failures, as run_line.
   std::size_t finish(std::string* out);
   /// A backend failure ends the session: the lines it held are lost and this says why.
