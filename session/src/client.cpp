@@ -38,19 +38,17 @@ std::size_t ScriptClient::run_line(std::string_view line, std::size_t line_no, s
   std::optional<Classified> c =
       classify(line, [this](std::string_view name) { return resolve(name); });
   if (!c) return 0;
-  return run_classified(std::move(*c), line_no, out, applied);
-}
-
-std::size_t ScriptClient::run_classified(Classified c, std::size_t line_no, std::string* out,
-                                         AppliedBatch* applied) {
-  if (!failure_.is_ok()) return 0;
-  const OpKind kind = c.op.kind;
-  if (kind == OpKind::create && !c.alias.empty()) {
-    std::vector<std::uint32_t>& ops = batch_aliases_[c.alias];
+  const OpKind kind = c->op.kind;
+  if (kind == OpKind::create && !c->alias.empty()) {
+    std::vector<std::uint32_t>& ops = batch_aliases_[c->alias];
     ops.insert(ops.begin(), static_cast<std::uint32_t>(batch_.size()));
   }
-  batch_.push_back(std::move(c.op));
-  pending_.push_back(Pending{line_no, std::move(c.alias)});
+  if (kind == OpKind::clock && c->op.text == "now") {
+    c->op.value = Value(wall_clock_());
+    c->op.text.clear();
+  }
+  batch_.push_back(std::move(c->op));
+  pending_.push_back(Pending{line_no, std::move(c->alias)});
   mutated_ = mutated_ || is_mutation(kind);
   // Embedded: every line goes at once. Connected: a transaction's lines go together, and
   // a line outside one goes alone.

@@ -22,8 +22,6 @@ namespace {
 
 /// Whether a line with this command word is logged.
 bool is_logged(std::string_view cmd) {
-  // `clock` runs as the update of the clock to the time it names (ScriptRunner::run_line).
-  if (cmd == "clock") return true;
   const std::optional<OpKind> kind = op_kind_of(cmd);
   return kind && session::is_logged(*kind);
 }

@@ -10,61 +10,7 @@ ScriptRunner::ScriptRunner(std::shared_ptr<const schema::Schema> schema,
 
 bool ScriptRunner::run_line(std::string_view line, std::size_t line_no, std::string* out,
                             AppliedBatch* applied) {
-  if (command_word(line) == "clock") {
-    return client_.run_classified(Classified{clock_op(line), {}}, line_no, out, applied) == 0;
-  }
   return client_.run_line(line, line_no, out, applied) == 0;
-}
-
-Op ScriptRunner::clock_op(std::string_view line) {
-  Op op;
-  auto invalid = [&](std::string message) {
-    op.kind = OpKind::invalid;
-    op.error = Status(StatusCode::invalid_argument, std::move(message));
-    return op;
-  };
-  std::string_view arg = line.substr(line.find("clock") + 5);
-  const auto trim = [](std::string_view s) {
-    const std::size_t b = s.find_first_not_of(" \t\r");
-    if (b == std::string_view::npos) return std::string_view{};
-    return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
-  };
-  arg = trim(arg);
-  if (const std::size_t hash = arg.find('#'); hash != std::string_view::npos)
-    arg = trim(arg.substr(0, hash));
-  static constexpr const char* kUsage =
-      "clock takes now, +DURATION (+5s, +250ms, +1h) or a UTC time "
-      "(2026-12-03T10:00:00Z)";
-  if (arg.empty() || arg.find_first_of(" \t") != std::string_view::npos) {
-    return invalid(std::string(kUsage));
-  }
-  Result<std::int64_t> now = store_->clock();
-  if (!now.is_ok()) return invalid("clock: " + now.status().message());
-  Result<std::int64_t> ms = now;
-  if (arg == "now") {
-    ms = wall_clock_();
-  } else if (arg.front() == '+') {
-    Result<std::int64_t> d = parse_duration_ms(arg.substr(1));
-    if (!d.is_ok()) return invalid("clock: " + d.status().message() + " (" + kUsage + ")");
-    ms = *now + *d;
-  } else {
-    ms = parse_utc_ms(arg);
-    if (!ms.is_ok()) return invalid("clock: " + ms.status().message() + " (" + kUsage + ")");
-  }
-  if (*ms < 0 || *ms > kTimeMsMax) {
-    return invalid("clock: " + std::to_string(*ms) + " ms is outside the clock's range");
-  }
-  if (*ms < *now) {
-    return invalid("the clock does not go back: it is " + format_utc_ms(*now) + ", not " +
-                   format_utc_ms(*ms) + " (undo takes a tick back)");
-  }
-  op.kind = OpKind::update;
-  RecordRef global;
-  global.id = schema::kGlobalRecord;
-  global.text = std::string(kGlobalRef);
-  op.refs.push_back(std::move(global));
-  op.values.emplace_back(std::string(schema::kClockField), Value(*ms));
-  return op;
 }
 
 std::size_t ScriptRunner::run(std::string_view script, std::string* out) {

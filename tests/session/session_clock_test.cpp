@@ -79,7 +79,7 @@ TEST(SessionClock, BadClockLinesSayWhyAndChangeNothing) {
   EXPECT_EQ(out.find("\"line\":1}"), std::string::npos) << out;
   auto plain = schema::compile_schema(schema::SourceFile{"p.mgs", "entity S { x: int = 0 }"});
   ScriptRunner untimed(std::move(plain).value());
-  EXPECT_NE(run(untimed, {"clock +1s"}).find("clock: this schema has no clock"),
+  EXPECT_NE(run(untimed, {"clock +1s"}).find("\"error\":\"this schema has no clock"),
             std::string::npos);
 }
 

@@ -8,7 +8,6 @@
 #include <string_view>
 #include <vector>
 
-#include "mgraph/graph/clock.hpp"
 #include "mgraph/graph/schema/store.hpp"
 #include "mgraph/graph/schema/store_image.hpp"
 #include "mgraph/session/client.hpp"
@@ -22,12 +21,9 @@ class ScriptRunner {
 
   /// What `clock now` reads (system_wall_clock() unless set): the session's one reading of
   /// the time of day. Tests give it a ManualClock.
-  void set_wall_clock(WallClock clock) { wall_clock_ = std::move(clock); }
+  void set_wall_clock(WallClock clock) { client_.set_wall_clock(std::move(clock)); }
 
   /// Runs one line; appends what it prints (zero or more '\n'-terminated lines) to `out`.
-  /// `clock now|+DURATION|TIME` moves the schema's clock (docs/SCRIPTS.md): the line is the
-  /// update of the global record's clock to the time it names, as a persistent session
-  /// logs it, so that a replay moves it to the same time.
   /// Returns false when the line failed; the error is printed as JSON with `line_no`.
   /// With `applied`, also appends the operation the line meant (none for a blank line or
   /// a comment), its result and the alias the line gives (ScriptClient::run_line).
@@ -50,14 +46,9 @@ class ScriptRunner {
   Status import_image(schema::RunnerImage image);
 
  private:
-  /// The operation of a `clock` line: an update of the clock, or an invalid op that says
-  /// what is wrong.
-  Op clock_op(std::string_view line);
-
   std::unique_ptr<schema::Store> store_;
   StoreBackend backend_;
   ScriptClient client_;
-  WallClock wall_clock_ = system_wall_clock();
 };
 
 }  // namespace mgraph::session
