@@ -219,6 +219,33 @@ TEST(SchemaTiming, ATimedEffectSeesItsConditionAtTheTicksOnly) {
   EXPECT_EQ(t.get(a, "hot"), i64(2));
 }
 
+TEST(SchemaTiming, ConditionalAndOnCompletionEffectsSeeTheirConditionWhenLetThrough) {
+  Timed t(R"(entity Job {
+    load: int = 0  armed: bool = false  done: bool = false
+    effect high: bool when load > 10 @conditional(armed)
+    effect big_result: counter when load > 100 @on_completion(done)
+  })");
+  const RecordId a = t.s->create("Job", {}).value();
+  ASSERT_TRUE(t.s->commit().is_ok());
+  t.put(a, "load", i64(50));
+  EXPECT_EQ(t.get(a, "high"), Value(false));  // not armed: the condition waits
+  t.put(a, "armed", Value(true));
+  EXPECT_EQ(t.get(a, "high"), Value(true));
+  t.put(a, "load", i64(500));
+  EXPECT_EQ(t.get(a, "big_result"), i64(0));
+  t.put(a, "done", Value(true));
+  EXPECT_EQ(t.get(a, "big_result"), i64(1));
+  // Down and up again before the next completion: one more trigger when it completes.
+  t.put(a, "load", i64(0));
+  t.put(a, "done", Value(false));
+  t.put(a, "done", Value(true));
+  EXPECT_EQ(t.get(a, "big_result"), i64(1));  // the condition is false at this completion
+  t.put(a, "load", i64(200));
+  t.put(a, "done", Value(false));
+  t.put(a, "done", Value(true));
+  EXPECT_EQ(t.get(a, "big_result"), i64(2));
+}
+
 TEST(SchemaTiming, TimedFieldsReadRelationsSelfAndGlobals) {
   Timed t(R"(
     global rate: float = 2
