@@ -347,6 +347,9 @@ TEST(SchemaTiming, ATimedFieldSurvivesAnImage) {
   Timed back("entity S { x: int = 1  slow: int = x @every(1s) }");
   ASSERT_TRUE(back.s->import_image(std::move(image).value()).is_ok());
   EXPECT_EQ(back.get(a, "slow"), i64(1));  // the pending change stays pending
+  back.put(a, "x", i64(5));                // the gate's first computation after the image
+  EXPECT_EQ(back.get(a, "slow"), i64(1));
+  back.put(a, "x", i64(2));
   back.tick(1'000);
   EXPECT_EQ(back.get(a, "slow"), i64(2));
   back.put(a, "x", i64(3));
