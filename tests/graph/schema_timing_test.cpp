@@ -269,6 +269,38 @@ TEST(SchemaTiming, TimedFieldsReadRelationsSelfAndGlobals) {
   EXPECT_EQ(t.get(o, "seen"), i64(1));
 }
 
+TEST(SchemaTiming, AFailingTimedFormulaFailsTheFieldOrItsTransaction) {
+  Timed t(R"(entity S {
+    d: int = 1
+    q: int = 100 % d @every(1s)
+    strict: int = 100 % d @every(1s) @fail_transaction
+  })");
+  const RecordId a = t.s->create("S", {}).value();
+  ASSERT_TRUE(t.s->commit().is_ok());
+  // The formula runs at once: the transaction that makes it fail is rolled back for
+  // @fail_transaction, and commits otherwise, the field blocked by its failed value.
+  ASSERT_TRUE(t.s->update(a, {{"d", i64(0)}}).is_ok());
+  const Result<CommitStats> rolled = t.s->commit();
+  EXPECT_EQ(rolled.status().code(), StatusCode::formula_error) << rolled.status().message();
+  EXPECT_EQ(t.get(a, "d"), i64(1));
+  auto lax = store_for("entity S { d: int = 1  q: int = 100 % d @every(1s) }");
+  const RecordId b = lax->create("S", {}).value();
+  ASSERT_TRUE(lax->commit().is_ok());
+  ASSERT_TRUE(lax->update(b, {{"d", i64(0)}}).is_ok());
+  ASSERT_TRUE(lax->commit().is_ok());
+  ASSERT_TRUE(lax->set_clock(1'000).is_ok());
+  ASSERT_TRUE(lax->commit().is_ok());
+  EXPECT_EQ(lax->get(b, "q").value(), i64(0));  // the last good value
+  EXPECT_NE(lax->graph().condition(lax->node_of(b, "q").value()).state, FieldState::ok);
+  ASSERT_TRUE(lax->update(b, {{"d", i64(7)}}).is_ok());
+  ASSERT_TRUE(lax->commit().is_ok());
+  EXPECT_EQ(lax->graph().condition(lax->node_of(b, "q").value()).state, FieldState::ok);
+  EXPECT_EQ(lax->get(b, "q").value(), i64(0));  // recovered, pending until the next tick
+  ASSERT_TRUE(lax->set_clock(2'000).is_ok());
+  ASSERT_TRUE(lax->commit().is_ok());
+  EXPECT_EQ(lax->get(b, "q").value(), i64(2));
+}
+
 /// The state of one record under a random stream of writes and ticks, as the reference:
 /// what each timed field must hold.
 struct Model {

@@ -272,6 +272,10 @@ void Store::build_specs() {
         FieldFrame frame(*this, c, *cf, self_type);
         return cf->eval(frame);
       };
+      // A timed field's formula runs here (TimingDef::value_local): its failure is the
+      // field's, so @fail_transaction goes with it.
+      if (h.before != kNone && e.fields[h.before].timed.value_local == h.local)
+        spec.fail_transaction = e.fields[h.before].options.fail_transaction;
       hidden_specs_[ei].push_back(graph_.add_spec(std::move(spec)));
     }
     specs_[ei].assign(2 * e.fields.size(), 0);
