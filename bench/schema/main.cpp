@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   mgraph::bench::set_program_name("mgraph_bench_schema");
   mgraph::bench::register_schema_shapes();
   mgraph::bench::register_document_benchmarks(load_documents);
+  mgraph::bench::register_timing_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
   const std::size_t benchmarks_run = benchmark::RunSpecifiedBenchmarks();

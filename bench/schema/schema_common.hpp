@@ -48,5 +48,6 @@ class StoreShape : public Shape {
 
 void register_schema_shapes();
 void register_document_benchmarks(std::size_t load_documents);
+void register_timing_benchmarks();
 
 }  // namespace mgraph::bench

@@ -36,6 +36,7 @@ struct Op {
     dot @13;
     invalid @14;
     updateLink @15;   # writes properties of a link
+    clock @16;        # moves the schema's clock: to value, or forward by it (text "+")
   }
   kind @0 :Kind;
   refs @1 :List(RecordRef);

@@ -40,6 +40,7 @@ bool may_apply(Role role, OpKind kind) {
     case OpKind::undo:
     case OpKind::redo:
     case OpKind::update_link:
+    case OpKind::clock:
       return role >= Role::write;
   }
   return false;

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <utility>
 
+#include "mgraph/graph/clock.hpp"
 #include "mgraph/graph/schema/literal.hpp"
 
 namespace mgraph::session {
@@ -112,6 +113,9 @@ Result<FieldValues> assignments(Cursor& c, std::vector<std::string>* keep) {
   return out;
 }
 
+constexpr const char* kClockUsage =
+    "clock takes now, +DURATION (+5s, +250ms, +1h) or a UTC time (2026-12-03T10:00:00Z)";
+
 /// Builds the Op of one line; a failure leaves the op as it stands (its refs so far).
 class LineClassifier {
  public:
@@ -135,7 +139,7 @@ class LineClassifier {
     if (!kind) {
       return bad("unknown command '" + std::string(cmd) +
                  "' (create, update, delete, link, unlink, update-link, set, ack, commit, "
-                 "reject, undo, redo, get, explain, dot)");
+                 "reject, undo, redo, get, explain, dot, clock)");
     }
     op.kind = *kind;
     switch (*kind) {
@@ -200,9 +204,44 @@ class LineClassifier {
         }
         return end();
       }
+      case OpKind::clock:
+        return clock();
       default:  // commit, reject, undo, redo, dot: nothing follows
         return end();
     }
+  }
+
+  /// `clock now`, `clock +DURATION`, `clock TIME` (UTC).
+  Status clock() {
+    static constexpr const char* kUsage = kClockUsage;
+    std::string_view arg = c_.rest();
+    arg = arg.substr(0, arg.find_first_of(" \t\r#"));
+    if (arg.empty()) return bad(kUsage);
+    c_ = Cursor(c_.rest().substr(arg.size()));
+    Op& op = out_.op;
+    if (arg == "now") {
+      op.text = "now";
+    } else if (arg.front() == '+') {
+      Result<std::int64_t> d = parse_duration_ms(arg.substr(1));
+      if (!d.is_ok()) return clock_error(d.status());
+      op.text.assign(1, '+');
+      op.value = Value(*d);
+    } else {
+      Result<std::int64_t> t = parse_utc_ms(arg);
+      if (!t.is_ok()) return clock_error(t.status());
+      op.value = Value(*t);
+    }
+    if (!c_.done()) {
+      std::string message = kUsage;
+      message.append("; unexpected '").append(c_.rest()).append("'");
+      return bad(message);
+    }
+    return Status::ok();
+  }
+  static Status clock_error(const Status& why) {
+    std::string message = "clock: ";
+    message.append(why.message()).append(" (").append(kClockUsage).append(")");
+    return bad(message);
   }
 
   Status record(std::string_view name) {
@@ -240,7 +279,8 @@ constexpr std::pair<std::string_view, OpKind> kCommandWords[] = {
     {"link", OpKind::link},     {"unlink", OpKind::unlink},   {"set", OpKind::set},
     {"ack", OpKind::ack},       {"commit", OpKind::commit},   {"reject", OpKind::reject},
     {"undo", OpKind::undo},     {"redo", OpKind::redo},       {"get", OpKind::get},
-    {"explain", OpKind::explain}, {"dot", OpKind::dot}, {"update-link", OpKind::update_link}};
+    {"explain", OpKind::explain}, {"dot", OpKind::dot}, {"update-link", OpKind::update_link},
+    {"clock", OpKind::clock}};
 
 }  // namespace
 

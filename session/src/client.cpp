@@ -43,6 +43,10 @@ std::size_t ScriptClient::run_line(std::string_view line, std::size_t line_no, s
     std::vector<std::uint32_t>& ops = batch_aliases_[c->alias];
     ops.insert(ops.begin(), static_cast<std::uint32_t>(batch_.size()));
   }
+  if (kind == OpKind::clock && c->op.text == "now") {
+    c->op.value = Value(wall_clock_());
+    c->op.text.clear();
+  }
   batch_.push_back(std::move(c->op));
   pending_.push_back(Pending{line_no, std::move(c->alias)});
   mutated_ = mutated_ || is_mutation(kind);

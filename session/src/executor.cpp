@@ -1,6 +1,7 @@
 #include "mgraph/session/executor.hpp"
 
 #include "mgraph/graph/assert.hpp"
+#include "mgraph/graph/clock.hpp"
 #include "mgraph/session/classifier.hpp"
 
 namespace mgraph::session {
@@ -97,6 +98,23 @@ Status StoreExecutor::mutate(const Op& op, const BatchResult& earlier, OpResult*
       return store_.set(ids.at(0), op.name, op.value);
     case OpKind::ack:
       return store_.set(ids.at(0), op.name, Value(false));
+    case OpKind::clock: {
+      if (!op.value.is_int() || !(op.text.empty() || op.text == "+")) {
+        return Status(StatusCode::invalid_argument,
+                      "a clock operation moves the clock to, or forward by, an int of ms");
+      }
+      std::int64_t to = op.value.as_int();
+      if (op.text == "+") {
+        Result<std::int64_t> now = store_.clock();
+        if (!now.is_ok()) return now.status();
+        if (to < 0 || to > kTimeMsMax) {
+          return Status(StatusCode::invalid_argument, "clock +" + std::to_string(to) +
+                                                          " ms is outside the clock's range");
+        }
+        to += *now;
+      }
+      return store_.set_clock(to);
+    }
     case OpKind::commit: {
       Result<CommitStats> c = store_.commit();
       if (!c.is_ok()) return c.status();

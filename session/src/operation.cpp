@@ -5,7 +5,8 @@ namespace mgraph::session {
 const char* op_kind_name(OpKind kind) {
   static constexpr const char* kNames[kOpKinds] = {
       "create", "update", "delete", "link", "unlink", "set",  "ack",    "commit",
-      "reject", "undo",   "redo",   "get",  "explain", "dot", "invalid", "update-link"};
+      "reject", "undo",   "redo",   "get",  "explain", "dot", "invalid", "update-link",
+      "clock"};
   return kNames[static_cast<std::size_t>(kind)];
 }
 
@@ -19,6 +20,7 @@ bool is_mutation(OpKind kind) {
     case OpKind::set:
     case OpKind::ack:
     case OpKind::update_link:
+    case OpKind::clock:
       return true;
     default:
       return false;

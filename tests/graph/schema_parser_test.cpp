@@ -117,9 +117,10 @@ TEST(SchemaParser, AnnotationsAreChecked) {
   EXPECT_NE(compile_error("entity A { x: int = 0 @sparkly }").find("unknown annotation @sparkly"),
             std::string::npos);
   auto ok = compile_schema(SourceFile{
-      "t.mgs", "entity A { x: float = 0 @tolerance(0.01) @batched(100, 5000) @versioned }"});
+      "t.mgs",
+      "entity A { y: float = 0  x: float = y @tolerance(0.01) @batched(100, 5000) @versioned }"});
   ASSERT_TRUE(ok.is_ok()) << ok.status().message();
-  const FieldDef& f = (*ok)->entities[0].fields[0];
+  const FieldDef& f = (*ok)->entities[0].fields[1];
   EXPECT_EQ(f.options.timing, Timing::batched);
   EXPECT_EQ(f.options.timing_args.size(), 2u);
   EXPECT_TRUE(f.options.versioned);

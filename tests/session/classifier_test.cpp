@@ -154,3 +154,32 @@ TEST(Operations, EveryKindNamesItsRecords) {
 
 }  // namespace
 }  // namespace mgraph::session
+
+namespace mgraph::session {
+namespace {
+
+TEST(Classifier, ClockTakesNowADurationOrAUtcTime) {
+  const Op now = op_of("clock now   # the time of day");
+  EXPECT_EQ(now.kind, OpKind::clock);
+  EXPECT_EQ(now.text, "now");  // the client puts the time it reads there
+  const Op forward = op_of("clock +1500ms");
+  EXPECT_EQ(forward.kind, OpKind::clock);
+  EXPECT_EQ(forward.text, "+");
+  EXPECT_EQ(forward.value, Value(std::int64_t{1500}));
+  const Op to = op_of("clock 2026-12-03T10:00:00Z");
+  EXPECT_EQ(to.kind, OpKind::clock);
+  EXPECT_TRUE(to.text.empty());
+  EXPECT_EQ(to.value, Value(std::int64_t{1'796'292'000'000}));
+  EXPECT_TRUE(is_logged(OpKind::clock));
+  EXPECT_TRUE(is_mutation(OpKind::clock));
+  for (const char* bad : {"clock", "clock +", "clock +5 s", "clock 2026-13-01", "clock later",
+                          "clock now now"}) {
+    const Op op = op_of(bad);
+    EXPECT_EQ(op.kind, OpKind::invalid) << bad;
+    EXPECT_NE(op.error.message().find("clock"), std::string::npos) << bad << ": "
+                                                                   << op.error.message();
+  }
+}
+
+}  // namespace
+}  // namespace mgraph::session

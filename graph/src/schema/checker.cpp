@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "compiler.hpp"
+#include "mgraph/graph/clock.hpp"
 #include "mgraph/graph/cycle_resolution.hpp"
 #include "mgraph/graph/schema/parser.hpp"
 #include "ops.hpp"
@@ -51,6 +52,9 @@ class ConstantFrame final : public Frame {
   std::vector<std::uint64_t> none_;
 };
 
+/// @batched's count at most: a batch is a number of changes, not a schedule.
+constexpr std::int64_t kBatchMax = 1'000'000'000;
+
 class Checker {
  public:
   Checker(Schema& schema, const CompileOptions& options) : s_(schema), options_(options) {}
@@ -72,6 +76,10 @@ class Checker {
     for (std::uint32_t i = 0; i < tree.entities.size(); ++i) formulas(i, tree.entities[i]);
     for (std::uint32_t i = 0; i < tree.entities.size(); ++i) groups(i, tree.entities[i]);
     if (diags_.empty()) {
+      // A global entity the checker made has no formulas, but may have the clock.
+      own_deps_.resize(s_.entities.size());
+      for (std::uint32_t i = 0; i < s_.entities.size(); ++i)
+        own_deps_[i].resize(s_.entities[i].fields.size());
       for (std::uint32_t i = 0; i < s_.entities.size(); ++i) order(i);
     }
     return diags_.empty();
@@ -258,21 +266,31 @@ class Checker {
 
   void options(const std::vector<ast::Annotation>& as, FieldDef* d) {
     static constexpr std::pair<std::string_view, Timing> kTimings[] = {
-        {"immediate", Timing::immediate},
-        {"on_completion", Timing::on_completion},
-        {"conditional", Timing::conditional},
-        {"temporal", Timing::temporal},
-        {"batched", Timing::batched}};
+        {"immediate", Timing::immediate},   {"on_completion", Timing::on_completion},
+        {"conditional", Timing::conditional}, {"every", Timing::temporal},
+        {"at", Timing::temporal},           {"batched", Timing::batched}};
+    const ast::Annotation* timed = nullptr;
     for (const ast::Annotation& a : as) {
       bool timing = false;
       for (auto [name, t] : kTimings) {
-        if (a.name == name) {
-          d->options.timing = t;
-          d->options.timing_args = a.args;
-          timing = true;
+        if (a.name != name) continue;
+        timing = true;
+        if (timed != nullptr) {
+          error(a.loc, "@" + a.name + ": field " + d->name + " already has the timing @" +
+                           timed->name + "; a field has one timing");
+          break;
         }
+        timed = &a;
+        d->options.timing = t;
+        d->options.timing_args = a.args;
+        timing_args(a, d);
       }
       if (timing) continue;
+      if (a.name == "temporal") {
+        error(a.loc, "@temporal is written @every(PERIOD), e.g. @every(5s), or @at(TIME), e.g. "
+                     "@at(\"2026-12-03T10:00:00Z\")");
+        continue;
+      }
       if (a.name == "lazy") {
         if (d->kind != FieldKind::derived) error(a.loc, "@lazy applies to derived fields only");
         d->options.lazy = true;
@@ -296,7 +314,91 @@ class Checker {
       } else {
         error(a.loc, "unknown annotation @" + a.name +
                          " (lazy, versioned, fail_transaction, tolerance, retry, immediate, "
-                         "on_completion, conditional, temporal, batched)");
+                         "every, at, batched, conditional, on_completion)");
+      }
+    }
+    if (timed != nullptr && d->options.timing != Timing::immediate && d->options.lazy) {
+      error(timed->loc, "@" + timed->name + " and @lazy: a timed field is computed when its "
+                        "timing says, a lazy one when it is read; choose one");
+    }
+  }
+
+  /// Checks the arguments of a timing annotation other than its expression (formulas()
+  /// compiles that) and keeps them in d->timed.
+  void timing_args(const ast::Annotation& a, FieldDef* d) {
+    const Timing t = d->options.timing;
+    if (t == Timing::immediate) {
+      if (!a.args.empty()) error(a.loc, "@immediate takes no arguments");
+      return;
+    }
+    if (d->kind != FieldKind::derived && d->kind != FieldKind::effect) {
+      error(a.loc, "@" + a.name + " applies to derived fields and effects ('" + d->name +
+                       "' is a " + field_kind_name(d->kind) + " field, which scripts write)");
+      return;
+    }
+    auto duration = [&](const Value& v, const char* what, std::int64_t* out) {
+      Result<std::int64_t> ms = v.is_int()      ? parse_duration_ms(std::to_string(v.as_int()))
+                                : v.is_string() ? parse_duration_ms(v.as_string())
+                                                : Result<std::int64_t>(Status(
+                                                      StatusCode::invalid_argument,
+                                                      v.to_json() + " is not a duration"));
+      if (!ms.is_ok()) {
+        error(a.loc, "@" + a.name + ": " + what + ": " + ms.status().message());
+        return false;
+      }
+      *out = *ms;
+      return true;
+    };
+    if (a.name == "every") {
+      if (a.args.size() != 1) {
+        error(a.loc, "@every takes one period, e.g. @every(5s), @every(250ms), @every(1h)");
+        return;
+      }
+      if (duration(a.args[0], "the period", &d->timed.period_ms)) needs_clock_ = true;
+    } else if (a.name == "at") {
+      if (a.args.size() != 1 || !(a.args[0].is_string() || a.args[0].is_int())) {
+        error(a.loc, "@at takes one UTC time, e.g. @at(\"2026-12-03T10:00:00Z\"), or "
+                     "milliseconds since 1970");
+        return;
+      }
+      Result<std::int64_t> ms = a.args[0].is_int() ? Result<std::int64_t>(a.args[0].as_int())
+                                                   : parse_utc_ms(a.args[0].as_string());
+      if (ms.is_ok() && (*ms < 0 || *ms > kTimeMsMax)) {
+        ms = Status(StatusCode::invalid_argument,
+                    a.args[0].to_json() + " is outside [0, " + std::to_string(kTimeMsMax) + "]");
+      }
+      if (!ms.is_ok()) {
+        error(a.loc, "@at: " + ms.status().message());
+        return;
+      }
+      d->timed.at = true;
+      d->timed.at_ms = *ms;
+      needs_clock_ = true;
+    } else if (a.name == "batched") {
+      static constexpr const char* kUsage =
+          "@batched takes (count) or (count, interval), e.g. @batched(100) or "
+          "@batched(100, 5s): recomputed after count changes, or when the interval passed";
+      if (a.args.empty() || a.args.size() > 2) {
+        error(a.loc, kUsage);
+        return;
+      }
+      if (!a.args[0].is_int() || a.args[0].as_int() < 1 || a.args[0].as_int() > kBatchMax) {
+        error(a.loc, "@batched: the count must be an integer in [1, " +
+                         std::to_string(kBatchMax) + "], got " + a.args[0].to_json() + " (" +
+                         kUsage + ")");
+        return;
+      }
+      d->timed.count = a.args[0].as_int();
+      if (a.args.size() == 2) {
+        if (duration(a.args[1], "the interval", &d->timed.period_ms)) needs_clock_ = true;
+      }
+    } else if (!a.expr) {
+      // conditional, on_completion: the expression is compiled with the formulas.
+      if (a.name == "conditional") {
+        error(a.loc, "@conditional takes a bool condition, e.g. @conditional(status == \"open\")");
+      } else if (d->kind != FieldKind::effect) {
+        error(a.loc, "@on_completion on a derived field names the bool field that completes, "
+                     "e.g. @on_completion(done)");
       }
     }
   }
@@ -434,7 +536,7 @@ class Checker {
     }
     const bool declared = !tree.entities.empty() && tree.entities.back().name == kGlobalEntity;
     const bool aggregated = std::find(named.begin(), named.end(), true) != named.end();
-    if (!declared && !aggregated) return;
+    if (!declared && !aggregated && !needs_clock_) return;
     if (!declared) {
       EntityDef g;
       g.name = std::string(kGlobalEntity);
@@ -444,6 +546,18 @@ class Checker {
     }
     const auto gi = static_cast<std::uint32_t>(s_.entities.size() - 1);
     s_.global_entity = gi;
+    if (needs_clock_) {
+      // After the declared globals and their effects, whose indices formulas() walks.
+      EntityDef& g = s_.entities[gi];
+      FieldDef clock;
+      clock.name = std::string(kClockField);
+      clock.loc = g.loc;
+      clock.type = Type::integer;
+      clock.initial = Value(std::int64_t{0});
+      s_.clock_field = static_cast<std::uint32_t>(g.fields.size());
+      g.fields.push_back(std::move(clock));
+      g.index_names();
+    }
     for (std::uint32_t t = 0; t < gi; ++t) {
       if (!named[t]) continue;
       EntityDef& g = s_.entities[gi];
@@ -524,6 +638,7 @@ class Checker {
       FieldDef& d = s_.entities[ei].fields[f];
       if (af.value != nullptr) {
         compile_field(f, *af.value);
+        if (d.kind == FieldKind::derived) timing(c, ei, f, af.annotations);
       } else {
         d.initial = d.nullable ? Value() : zero_of(d.type);
       }
@@ -532,8 +647,158 @@ class Checker {
     for (const ast::Effect& fx : a.effects) {
       compile_field(f, *fx.when);
       s_.entities[ei].fields[f].cond_local = s_.entities[ei].local_count++;
+      timing(c, ei, f, fx.annotations);
       ++f;
     }
+  }
+
+  /// A hidden node of entity `ei` created just before field `before`.
+  std::uint32_t helper(std::uint32_t ei, std::uint32_t before, std::string name,
+                       CompiledFormula formula, Type self_type = Type::null) {
+    EntityDef& e = s_.entities[ei];
+    HiddenDef h;
+    h.name = e.fields[before].name + "@" + name;
+    h.formula = std::move(formula);
+    h.local = e.local_count++;
+    h.before = before;
+    h.self_type = self_type;
+    e.hidden.push_back(std::move(h));
+    return e.hidden.back().local;
+  }
+
+  /// The clock read as a dependency, through the global record.
+  CompiledFormula clock_formula(Type type, std::function<Value(std::int64_t)> of) const {
+    CompiledFormula cf;
+    cf.type = type;
+    cf.tracked = true;
+    const std::uint32_t local = s_.entities[s_.global_entity].field_local(s_.clock_field);
+    cf.eval = [local, of = std::move(of)](Frame& frame) {
+      const Value now = frame.read(kGlobalRecord, local);
+      return of(now.is_int() ? now.as_int() : 0);
+    };
+    return cf;
+  }
+
+  /// The helpers of a timed field (TimingDef), once its formula (an effect's condition)
+  /// compiled. The clock field exists: globals() ran.
+  void timing(ExprCompiler& c, std::uint32_t ei, std::uint32_t f,
+              const std::vector<ast::Annotation>& as) {
+    FieldDef& d0 = s_.entities[ei].fields[f];
+    const Timing t = d0.options.timing;
+    if (t == Timing::immediate || !d0.formula.eval) return;
+    const ast::Annotation* a = nullptr;
+    for (const ast::Annotation& x : as) {
+      if (x.name == "every" || x.name == "at" || x.name == "batched" ||
+          x.name == "conditional" || x.name == "on_completion") {
+        a = &x;
+      }
+    }
+    if (a == nullptr) return;
+    // An effect's bare @on_completion: its condition is the completion, as without it
+    // (timing_args() reported the others without an expression).
+    if ((t == Timing::conditional || t == Timing::on_completion) && !a->expr) return;
+    const std::size_t diags = diags_.size();
+    TimingDef timed = d0.timed;
+    std::vector<std::uint32_t> reads;  // own fields the helpers read
+    // The formula computed at once; `self` in it is the value's own previous one.
+    const Type self_type = d0.kind == FieldKind::derived ? d0.type : Type::null;
+    CompiledFormula value = d0.formula;
+    if (t == Timing::conditional) {
+      c.set_self_type(Type::null);
+      CompiledFormula pred;
+      if (!c.compile(*a->expr, &pred)) return;
+      if (pred.reads_self) {
+        error(a->expr->loc, "@conditional: the condition may not read self");
+        return;
+      }
+      if (pred.type != Type::boolean) {
+        error(a->expr->loc, std::string("@conditional needs a bool condition, got ") +
+                                type_name(pred.type));
+        return;
+      }
+      reads = c.own_fields();
+      if (std::find(reads.begin(), reads.end(), f) != reads.end()) {
+        error(a->expr->loc, "@conditional: the condition of " + s_.entities[ei].fields[f].name +
+                                " reads the field itself; it may read the others");
+        return;
+      }
+      timed.triggers.push_back(helper(ei, f, "when", std::move(pred)));
+    } else if (t == Timing::on_completion) {
+      const EntityDef& e = s_.entities[ei];
+      const std::uint32_t done =
+          a->expr->kind == ast::ExprKind::name ? e.find_field(a->expr->text) : kNone;
+      if (done == kNone || done == f || e.fields[done].type != Type::boolean) {
+        error(a->expr->loc, "@on_completion names a bool field of " + e.name +
+                                " that becomes true when the work completes, e.g. "
+                                "@on_completion(done)");
+        return;
+      }
+      timed.completion = done;
+      reads.push_back(done);
+      // How many times `done` became true: it is recomputed only when `done` changes.
+      CompiledFormula edges;
+      edges.type = Type::integer;
+      edges.reads_self = true;
+      edges.slots = {e.field_local(done)};
+      edges.eval = [](Frame& frame) {
+        const Value prev = frame.self();
+        const std::int64_t n = prev.is_int() ? prev.as_int() : 0;
+        const Value now = frame.slot(0);
+        return Value(now.is_bool() && now.as_bool() ? n + 1 : n);
+      };
+      timed.triggers.push_back(helper(ei, f, "completions", std::move(edges)));
+    } else if (t == Timing::temporal) {
+      if (timed.at) {
+        timed.triggers.push_back(helper(ei, f, "at", clock_formula(Type::boolean,
+                                                                   [at = timed.at_ms](std::int64_t now) {
+                                                                     return Value(now >= at);
+                                                                   })));
+      } else {
+        timed.triggers.push_back(helper(ei, f, "every",
+                                        clock_formula(Type::integer, [p = timed.period_ms](
+                                                                         std::int64_t now) {
+                                          return Value(floor_div(now, p));
+                                        })));
+      }
+    }
+    if (diags_.size() != diags) return;
+    timed.value_local = helper(ei, f, "value", std::move(value), self_type);
+    if (t == Timing::batched) {
+      // Changes of the value, counted by a node it alone feeds; the batch number opens
+      // the gate every `count` of them.
+      CompiledFormula changes;
+      changes.type = Type::integer;
+      changes.reads_self = true;
+      changes.slots = {timed.value_local};
+      changes.eval = [](Frame& frame) {
+        const Value prev = frame.self();
+        return Value(prev.is_int() ? prev.as_int() + 1 : std::int64_t{0});
+      };
+      const std::uint32_t counted = helper(ei, f, "changes", std::move(changes));
+      CompiledFormula batch;
+      batch.type = Type::integer;
+      batch.slots = {counted};
+      batch.eval = [n = timed.count](Frame& frame) {
+        const Value k = frame.slot(0);
+        return Value((k.is_int() ? k.as_int() : 0) / n);
+      };
+      timed.triggers.push_back(helper(ei, f, "batch", std::move(batch)));
+      if (timed.period_ms > 0) {
+        timed.triggers.push_back(helper(ei, f, "interval",
+                                        clock_formula(Type::integer, [p = timed.period_ms](
+                                                                         std::int64_t now) {
+                                          return Value(floor_div(now, p));
+                                        })));
+      }
+    }
+    for (std::uint32_t r : reads) {
+      if (r != f) own_deps_[ei][f].push_back(r);
+    }
+    s_.entities[ei].fields[f].timed = std::move(timed);
+  }
+
+  static std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0);
   }
 
   void mark_members(std::uint32_t ei, const ast::Entity& a) {
@@ -664,6 +929,8 @@ class Checker {
   const CompileOptions& options_;
   std::vector<Diagnostic> diags_;
   std::vector<std::vector<std::vector<std::uint32_t>>> own_deps_;
+  /// A field's timing reads the clock: the global entity gets Schema::clock_field.
+  bool needs_clock_ = false;
 };
 
 }  // namespace

@@ -271,6 +271,10 @@ class Parser {
     return g;
   }
 
+  static bool is_time_unit(std::string_view s) {
+    return s == "ms" || s == "s" || s == "m" || s == "h" || s == "d";
+  }
+
   std::vector<ast::Annotation> annotations() {
     std::vector<ast::Annotation> out;
     while (is_punct("@")) {
@@ -279,11 +283,20 @@ class Parser {
       Token n = name("an annotation name");
       a.name = n.text;
       a.loc = n.loc;
-      if (is_punct("(")) {
+      if (is_punct("(") && (a.name == "conditional" || a.name == "on_completion")) {
+        // A predicate, or the name of the field that completes.
+        next();
+        if (!is_punct(")")) a.expr = expr();
+        expect_punct(")");
+      } else if (is_punct("(")) {
         next();
         while (!is_punct(")")) {
           auto e = unary();
           if (e->kind != ast::ExprKind::literal) fail(e->loc, "annotation arguments are literals");
+          if (e->literal.is_int() && peek().kind == Tok::ident && is_time_unit(peek().text)) {
+            // A duration: `5s` lexes as 5 and s.
+            e->literal = Value(std::to_string(e->literal.as_int()) + next().text);
+          }
           a.args.push_back(e->literal);
           if (!is_punct(",")) break;
           next();

@@ -7,6 +7,7 @@
 #include <bit>
 #include <cmath>
 
+#include "mgraph/graph/clock.hpp"
 #include "mgraph/graph/hash.hpp"
 #include "ops.hpp"
 
@@ -140,6 +141,36 @@ Equality tolerance_equality(double tol) {
   };
 }
 
+/// The node of a timed field (an effect's condition), `gated` in an entity of `layout`
+/// (docs/SCHEMA.md "Execution timing"): an incremental field over the value of its formula
+/// (TimingDef::value_local, its first input) and the triggers. It takes the value when it
+/// is first computed and when a trigger changed (conditional: while the predicate holds),
+/// and keeps its own otherwise. The engine computes inputs first, so peek() reads them
+/// up to date.
+Formula timing_gate(const std::vector<std::uint32_t>& layout, std::uint32_t gated,
+                    const FieldDef& d, const std::string& where) {
+  const TimingDef& t = d.timed;
+  const NodeId back_value = layout[gated] - layout[t.value_local];
+  const NodeId back_predicate = d.options.timing == Timing::conditional
+                                    ? layout[gated] - layout[t.triggers.at(0)]
+                                    : kNoNode;
+  const Type type = d.kind == FieldKind::effect ? Type::boolean : d.type;
+  return [back_value, back_predicate, type, nullable = d.nullable && d.kind != FieldKind::effect,
+          where](Context& c) -> Value {
+    const NodeId value = c.node() - back_value;
+    bool first = false, triggered = false;
+    for (const InputChange& ch : c.changes()) {
+      first = first || !ch.was_input;
+      triggered = triggered || ch.input != value;
+    }
+    if (back_predicate != kNoNode) triggered = ops::truthy(c.peek(c.node() - back_predicate));
+    if (!first && !triggered) return c.self();
+    Value v = c.peek(value);
+    if (nullable && v.is_null()) return v;
+    return typed(std::move(v), type, where);
+  };
+}
+
 }  // namespace
 
 Store::Store(std::shared_ptr<const Schema> schema, StoreOptions options)
@@ -216,10 +247,15 @@ void Store::build_specs() {
       for (std::uint32_t m : g.members) layout[e.field_local(m)] = next++;
     }
     for (std::uint32_t f : e.creation_order) {
+      for (const HiddenDef& h : e.hidden) {
+        if (h.before == f) layout[h.local] = next++;
+      }
       if (e.fields[f].kind == FieldKind::effect) layout[e.fields[f].cond_local] = next++;
       layout[e.field_local(f)] = next++;
     }
-    for (const HiddenDef& h : e.hidden) layout[h.local] = next++;
+    for (const HiddenDef& h : e.hidden) {
+      if (h.before == kNone) layout[h.local] = next++;
+    }
     MG_ASSERT(next == e.local_count);
   }
   build_mirror_plans();
@@ -232,10 +268,14 @@ void Store::build_specs() {
       spec.name = e.name + "." + h.name;
       spec.dependencies = h.formula.tracked ? Dependencies::tracked : Dependencies::declared;
       // A hidden value may be null (a hop unlinked): no coercion to a field's type.
-      spec.formula = [this, cf = &h.formula](Context& c) {
-        FieldFrame frame(*this, c, *cf, Type::null);
+      spec.formula = [this, cf = &h.formula, self_type = h.self_type](Context& c) {
+        FieldFrame frame(*this, c, *cf, self_type);
         return cf->eval(frame);
       };
+      // A timed field's formula runs here (TimingDef::value_local): its failure is the
+      // field's, so @fail_transaction goes with it.
+      if (h.before != kNone && e.fields[h.before].timed.value_local == h.local)
+        spec.fail_transaction = e.fields[h.before].options.fail_transaction;
       hidden_specs_[ei].push_back(graph_.add_spec(std::move(spec)));
     }
     specs_[ei].assign(2 * e.fields.size(), 0);
@@ -248,7 +288,15 @@ void Store::build_specs() {
       value.name = where;
       value.dependencies = cf->tracked ? Dependencies::tracked : Dependencies::declared;
       value.fail_transaction = d.options.fail_transaction;
-      if (d.kind == FieldKind::derived) {
+      if (d.timed.gated()) {
+        const std::uint32_t gated = d.kind == FieldKind::effect ? d.cond_local : e.field_local(f);
+        value.dependencies = Dependencies::incremental;
+        if (d.options.tolerance >= 0) value.equality = tolerance_equality(d.options.tolerance);
+        value.formula = timing_gate(layouts_[ei], gated, d, where);
+        specs_[ei][d.kind == FieldKind::effect ? e.fields.size() + f : f] =
+            graph_.add_spec(std::move(value));
+        if (d.kind == FieldKind::derived) continue;
+      } else if (d.kind == FieldKind::derived) {
         value.evaluation = d.options.lazy ? Evaluation::lazy : Evaluation::strict;
         if (d.options.tolerance >= 0) value.equality = tolerance_equality(d.options.tolerance);
         value.formula = [this, cf, type = d.type, nullable = d.nullable, where](Context& c) {
@@ -262,11 +310,13 @@ void Store::build_specs() {
       }
       // An effect is two nodes: its condition, and the effect, which changes only when the
       // condition does (equality cutoff) or when it is acknowledged (a proposal).
-      value.formula = [this, cf, where](Context& c) {
-        FieldFrame frame(*this, c, *cf, Type::boolean);
-        return typed(cf->eval(frame), Type::boolean, where);
-      };
-      specs_[ei][e.fields.size() + f] = graph_.add_spec(std::move(value));
+      if (!d.timed.gated()) {
+        value.formula = [this, cf, where](Context& c) {
+          FieldFrame frame(*this, c, *cf, Type::boolean);
+          return typed(cf->eval(frame), Type::boolean, where);
+        };
+        specs_[ei][e.fields.size() + f] = graph_.add_spec(std::move(value));
+      }
       FieldSpec fx;
       fx.name = where;
       fx.dependencies = Dependencies::declared;
@@ -516,10 +566,31 @@ Status Store::create_nodes(RecordId id, const std::vector<Value>& initial, bool 
       own(e.field_local(g.members[m]), cg->members[m]);
   }
   std::vector<NodeId>& inputs = inputs_scratch_;
+  auto create_hidden = [&](std::uint32_t k) -> Status {
+    const CompiledFormula& cf = e.hidden[k].formula;
+    inputs.clear();
+    if (!cf.tracked) {
+      for (std::uint32_t local : cf.slots) inputs.push_back(node(r, local));
+    }
+    Result<NodeId> n =
+        graph_.add_derived(hidden_specs_[r.entity][k], inputs, node_name(id, e.hidden[k].name));
+    if (!n.is_ok()) return n.status();
+    own(e.hidden[k].local, *n);
+    return Status::ok();
+  };
   for (std::uint32_t f : e.creation_order) {
     const FieldDef& d = e.fields[f];
     inputs.clear();
-    if (!d.formula.tracked) {
+    if (d.timed.gated()) {
+      for (std::uint32_t k = 0; k < e.hidden.size(); ++k) {
+        if (e.hidden[k].before != f) continue;
+        if (Status s = create_hidden(k); !s.is_ok()) return s;
+      }
+      // The gate reads the value of the formula and the triggers (timing_gate).
+      inputs.clear();
+      inputs.push_back(node(r, d.timed.value_local));
+      for (std::uint32_t local : d.timed.triggers) inputs.push_back(node(r, local));
+    } else if (!d.formula.tracked) {
       for (std::uint32_t local : d.formula.slots) inputs.push_back(node(r, local));
     }
     if (d.kind == FieldKind::effect) {
@@ -534,15 +605,8 @@ Status Store::create_nodes(RecordId id, const std::vector<Value>& initial, bool 
     own(e.field_local(f), *n);
   }
   for (std::uint32_t k = 0; k < e.hidden.size(); ++k) {
-    const CompiledFormula& cf = e.hidden[k].formula;
-    inputs.clear();
-    if (!cf.tracked) {
-      for (std::uint32_t local : cf.slots) inputs.push_back(node(r, local));
-    }
-    Result<NodeId> n =
-        graph_.add_derived(hidden_specs_[r.entity][k], inputs, node_name(id, e.hidden[k].name));
-    if (!n.is_ok()) return n.status();
-    own(e.hidden[k].local, *n);
+    if (e.hidden[k].before != kNone) continue;
+    if (Status s = create_hidden(k); !s.is_ok()) return s;
   }
   MG_ASSERT(graph_.node_count() == r.base + e.local_count);
   versions_.resize(graph_.node_count(), 0);
@@ -1145,6 +1209,33 @@ void Store::apply(const Op& op, bool forward) {
     MG_ASSERT(it != bag.end());
     if (--it->second == 0) bag.erase(it);
   }
+}
+
+Result<std::int64_t> Store::clock() {
+  if (schema_->clock_field == kNone) {
+    return Status(StatusCode::failed_precondition,
+                  "this schema has no clock: no field is timed by @every, @at or @batched "
+                  "with an interval");
+  }
+  Result<Value> v = get(kGlobalRecord, kClockField);
+  if (!v.is_ok()) return v.status();
+  return v->is_int() ? v->as_int() : 0;
+}
+
+Status Store::set_clock(std::int64_t ms) {
+  Result<std::int64_t> now = clock();
+  if (!now.is_ok()) return now.status();
+  if (ms < 0 || ms > kTimeMsMax) {
+    return Status(StatusCode::invalid_argument,
+                  "clock " + std::to_string(ms) + " is outside [0, " + std::to_string(kTimeMsMax) +
+                      "] ms since 1970");
+  }
+  if (ms < *now) {
+    return Status(StatusCode::invalid_argument,
+                  "the clock does not go back: it is " + format_utc_ms(*now) + ", not " +
+                      format_utc_ms(ms) + " (undo takes a tick back)");
+  }
+  return update(kGlobalRecord, {{std::string(kClockField), Value(ms)}});
 }
 
 Status Store::set(RecordId id, std::string_view field, Value value) {

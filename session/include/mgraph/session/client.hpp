@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mgraph/graph/clock.hpp"
 #include "mgraph/graph/schema/store.hpp"
 #include "mgraph/session/classifier.hpp"
 #include "mgraph/session/executor.hpp"
@@ -59,6 +60,9 @@ class ScriptClient {
   /// With `applied`, also appends each operation sent now, its result and its alias.
   std::size_t run_line(std::string_view line, std::size_t line_no, std::string* out,
                        AppliedBatch* applied = nullptr);
+  /// What `clock now` reads (system_wall_clock() unless set): the one place a session
+  /// reads the time of day. The op sent holds the time read, so a log replays it.
+  void set_wall_clock(WallClock clock) { wall_clock_ = std::move(clock); }
   /// Sends what is still batched (the end of the input). Returns failures, as run_line.
   std::size_t finish(std::string* out);
   /// A backend failure ends the session: the lines it held are lost and this says why.
@@ -95,6 +99,7 @@ class ScriptClient {
   std::vector<Pending> pending_;
   bool mutated_ = false;  ///< the batch holds a mutation: a transaction may be open
   Status failure_;
+  WallClock wall_clock_ = system_wall_clock();
 };
 
 }  // namespace mgraph::session

@@ -62,8 +62,13 @@ enum class OpKind : std::uint8_t {
   /// refs[0].name refs[1], values: writes properties of their link (`update-link`). After
   /// `invalid`: the number of each kind is its number in the codec's format.
   update_link,
+  /// Moves the schema's clock (docs/SCHEMA.md "Execution timing"): to `value` (ms since
+  /// 1970), or with `text` "+" forward by `value` ms from where it is when the op runs
+  /// (so a replay moves it alike). "now" only inside a client, which sends the time of
+  /// day it reads then (ScriptClient).
+  clock,
 };
-inline constexpr std::size_t kOpKinds = static_cast<std::size_t>(OpKind::update_link) + 1;
+inline constexpr std::size_t kOpKinds = static_cast<std::size_t>(OpKind::clock) + 1;
 const char* op_kind_name(OpKind kind);
 
 /// Whether an op changes the documents (and so opens a transaction when it succeeds).

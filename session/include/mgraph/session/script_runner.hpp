@@ -19,6 +19,10 @@ class ScriptRunner {
   explicit ScriptRunner(std::shared_ptr<const schema::Schema> schema,
                         schema::StoreOptions options = {}, PrintOptions print = {});
 
+  /// What `clock now` reads (system_wall_clock() unless set): the session's one reading of
+  /// the time of day. Tests give it a ManualClock.
+  void set_wall_clock(WallClock clock) { client_.set_wall_clock(std::move(clock)); }
+
   /// Runs one line; appends what it prints (zero or more '\n'-terminated lines) to `out`.
   /// Returns false when the line failed; the error is printed as JSON with `line_no`.
   /// With `applied`, also appends the operation the line meant (none for a blank line or

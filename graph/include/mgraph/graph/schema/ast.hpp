@@ -36,11 +36,14 @@ struct Expr {
   std::uint32_t height = 1;
 };
 
-/// `@name` or `@name(literal, ...)` after a member.
+/// `@name` or `@name(literal, ...)` after a member. A literal count with a unit
+/// (`5s`, `250ms`) is the string "5s". `@conditional(expr)` and `@on_completion(name)`
+/// take an expression, in `expr` (args stays empty).
 struct Annotation {
   std::string name;
   SourceLoc loc;
   std::vector<Value> args;
+  std::shared_ptr<const Expr> expr;
 };
 
 /// `name: type [= expr] annotations`.

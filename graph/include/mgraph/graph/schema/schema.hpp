@@ -41,7 +41,9 @@ Value zero_of(Type type);
 /// `v` as a value of `type` (an int widens to float); an error when it is not one.
 Result<Value> coerce(const Value& v, Type type);
 
-/// Execution timing (seed 000 §3). Parsed and stored; only `immediate` changes evaluation now.
+/// Execution timing (seed 000 §3; docs/SCHEMA.md "Execution timing"): when a derived
+/// field, or an effect's condition, takes the value of its formula. `temporal` is
+/// `@every(period)` or `@at(time)`.
 enum class Timing : std::uint8_t { immediate, on_completion, conditional, temporal, batched };
 const char* timing_name(Timing timing);
 
@@ -120,6 +122,25 @@ struct FieldOptions {
   RetryPolicy retry;  ///< effect: `@retry(...)`, or the defaults
 };
 
+/// A timed field (any timing but immediate) as the Store runs it. Its formula is computed
+/// at once by a hidden node (`value`); the field's own node (the condition's, for an
+/// effect) is a gate, an incremental field over `value` and the `triggers`, that takes
+/// `value` when its record is created and then only when a trigger changes (conditional:
+/// whenever the predicate, the one trigger, holds). Every helper is a HiddenDef created
+/// just before the field (HiddenDef::before). Time is the global record's clock
+/// (Schema::clock_field), which only transactions write: replaying them replays the field.
+struct TimingDef {
+  std::int64_t period_ms = 0;  ///< every: the period; batched: the interval (0: none)
+  std::int64_t at_ms = 0;      ///< at: the time (ms since the Unix epoch)
+  bool at = false;             ///< temporal: `@at`, not `@every`
+  std::int64_t count = 0;      ///< batched: changes of the value per recomputation (0: none)
+  std::uint32_t completion = kNone;  ///< on_completion: the bool field that completes
+  std::uint32_t value_local = kNone;  ///< kNone: the field is not timed
+  /// Locals whose change opens the gate; conditional: the predicate, whose truth does.
+  std::vector<std::uint32_t> triggers;
+  bool gated() const { return value_local != kNone; }
+};
+
 struct FieldDef {
   std::string name;
   SourceLoc loc;
@@ -133,6 +154,7 @@ struct FieldDef {
   CompiledFormula formula;           ///< derived: the value; effect: the condition
   std::uint32_t cond_local = kNone;  ///< effect: hidden node holding the condition
   std::uint32_t group = kNone;       ///< member: its cycle group
+  TimingDef timed;                   ///< derived, effect: how a timing runs (see there)
 };
 
 struct RelationDef {
@@ -202,6 +224,10 @@ struct HiddenDef {
   std::string name;
   CompiledFormula formula;
   std::uint32_t local = kNone;
+  /// A timed field's helper (TimingDef): created just before that field's nodes, since
+  /// the field reads it. kNone: created after all fields.
+  std::uint32_t before = kNone;
+  Type self_type = Type::null;  ///< what `self` reads before the first computation
 };
 
 struct GroupRuleDef {
@@ -278,6 +304,9 @@ struct EntityDef {
 inline constexpr std::uint64_t kGlobalRecord = 1;
 /// The name of the global entity (a reserved word, so no declared entity has it).
 inline constexpr std::string_view kGlobalEntity = "global";
+/// The name of the clock field of the global entity (Schema::clock_field): not a name a
+/// schema or a script line can write, so only the `clock` command sets it.
+inline constexpr std::string_view kClockField = "@clock";
 
 struct Schema {
   SourceFile source;
@@ -286,6 +315,10 @@ struct Schema {
   /// and aggregates no entity as a whole. Its relation named after an entity (`Order`)
   /// has every record of it as members (RelationDef::implicit).
   std::uint32_t global_entity = kNone;
+  /// The clock (`@clock`, ms since the Unix epoch, an int): a state field of the global
+  /// entity that schemas with a time-based timing (`@every`, `@at`, `@batched` with an
+  /// interval) get; only transactions write it (the script command `clock`). kNone: none.
+  std::uint32_t clock_field = kNone;
   /// As EntityDef::find_field, for entities.
   std::uint32_t find_entity(std::string_view name) const;
   /// Indexes the entities added since the last call (not their members: see

@@ -160,6 +160,15 @@ class Store {
   /// acknowledgement (bool: true -> false; counter and queue: one fewer pending).
   Status set(RecordId id, std::string_view field, Value value);
 
+  /// Writes the schema's clock (Schema::clock_field: ms since the Unix epoch) in the open
+  /// transaction, as a state write: time is an input, and the timed fields that read it
+  /// recompute at the commit (docs/SCHEMA.md "Execution timing"). Refused when the schema
+  /// has no clock, when `ms` is negative or past kTimeMsMax, and when the clock would go
+  /// back: undo alone takes it back.
+  Status set_clock(std::int64_t ms);
+  /// The clock in the open transaction; failed_precondition when the schema has none.
+  Result<std::int64_t> clock();
+
   Result<CommitStats> commit();
   void reject();
   /// A revision in which nothing of this Store changed (Graph::add_revision): a partition
