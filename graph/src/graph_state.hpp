@@ -114,6 +114,16 @@ struct NeedFirst {
 /// Formulas running inside one another (a tracked read of a stale node) at most.
 inline constexpr std::uint32_t kNestMax = 128;
 
+/// Throws the std::invalid_argument that fails a kernel field whose input `k` is `v`.
+[[noreturn, gnu::cold]] void kernel_input_not_a_number(const Value& v, std::size_t k);
+/// Input `k` of a kernel (FieldSpec::kernel) as a double: int64 converted, anything else
+/// fails the field.
+inline double kernel_input(const Value& v, std::size_t k) {
+  if (v.is_double()) [[likely]] return v.as_double();
+  if (v.is_int()) return static_cast<double>(v.as_int());
+  kernel_input_not_a_number(v, k);
+}
+
 struct GraphState {
   explicit GraphState(GraphOptions opts);
 
@@ -248,9 +258,13 @@ struct GraphState {
     std::uint32_t head = kLeanEnd;
     std::uint32_t tail = kLeanEnd;
   };
-  std::vector<LeanEntry> lean_scheduled;   ///< scratch: nodes scheduled by this commit
+  /// scratch: nodes scheduled by a commit, in its first entries (its size is room, not
+  /// a count: propagate_lean() counts them)
+  std::vector<LeanEntry> lean_scheduled;
   std::vector<LeanLevel> lean_levels;      ///< by height: that height's scheduled nodes
   std::vector<std::uint64_t> lean_height_bits;  ///< by height: a bit per height with a list
+  /// scratch: the inputs of a kernel (FieldSpec::kernel) with more than 4 of them
+  std::vector<double> kernel_inputs;
   /// Whether commit() can propagate the open transaction with propagate_lean().
   bool lean_eligible() const;
   /// Commit's propagation for a transaction that only wrote variables, in a graph whose
