@@ -236,6 +236,7 @@ SpecId Graph::add_spec(FieldSpec spec) {
   e.tracked = spec.dependencies == Dependencies::tracked;
   e.custom_equality = static_cast<bool>(spec.equality);
   if (spec.kernel != nullptr) spec.formula = kernel_formula(spec.kernel, spec.kernel_data);
+  if (!e.custom_equality) e.lean_kernel = spec.kernel;
   e.spec = std::move(spec);
   MG_ASSERT(g.specs.size() < UINT32_MAX);
   g.specs.push_back(std::move(e));
@@ -993,7 +994,8 @@ std::size_t Graph::memory_bytes() const {
          g.lean_scheduled.capacity() * sizeof(GraphState::LeanEntry) +
          g.lean_levels.capacity() * sizeof(GraphState::LeanLevel) +
          g.lean_height_bits.capacity() * sizeof(std::uint64_t) +
-         g.kernel_inputs.capacity() * sizeof(double);
+         g.kernel_inputs.capacity() * sizeof(double) +
+         (g.lean_layers[0].capacity() + g.lean_layers[1].capacity()) * sizeof(NodeId);
 }
 
 const char* field_state_name(FieldState state) {

@@ -57,6 +57,8 @@ struct SpecEntry {
   bool lazy = false;
   bool tracked = false;
   bool custom_equality = false;  ///< spec.equality is set (cached off the hot path)
+  /// spec.kernel if the lean commit runs it directly (no custom equality), else null
+  ScalarKernel lean_kernel = nullptr;
   std::uint32_t group = 0;   ///< group members and dispatchers
   std::uint32_t member = 0;  ///< group members
 };
@@ -263,6 +265,9 @@ struct GraphState {
   std::vector<LeanEntry> lean_scheduled;
   std::vector<LeanLevel> lean_levels;      ///< by height: that height's scheduled nodes
   std::vector<std::uint64_t> lean_height_bits;  ///< by height: a bit per height with a list
+  /// scratch: the nodes of two consecutive heights, the one computed and the next one
+  /// (used as lean_scheduled is: a size that is room)
+  std::vector<NodeId> lean_layers[2];
   /// scratch: the inputs of a kernel (FieldSpec::kernel) with more than 4 of them
   std::vector<double> kernel_inputs;
   /// Whether commit() can propagate the open transaction with propagate_lean().

@@ -506,10 +506,15 @@ void GraphState::propagate_lean() {
   // unchanged value (the cutoff) is touched at all. Scheduled nodes carry kStale | kMarked
   // as marked ones do, so finish_node() records them as the general path does.
   //
+  // Heights come up in order: `cur` is the one being computed. A node scheduled one
+  // height above goes to the list `next` (the common case: layers, chains); higher ones
+  // to a list per height, found by a bit per height. Once height `cur` is done, the next
+  // one is cur + 1 if `next` holds nodes, else the lowest height with a list.
+  //
   // Structure does not change while formulas run, and nothing but this loop grows the
   // scratch lists: columns and lists are held in locals, which spares reloading them
   // after every store and every call of a formula (DECISIONS.md "Scalar kernels").
-  std::uint32_t low = kLeanEnd;  // lowest and highest height scheduled
+  std::uint32_t low = kLeanEnd;  // lowest and highest height with a list
   std::uint32_t high = 0;
   std::uint32_t* const meta_of = meta.data();
   const Span* const rdeps_at = rdeps.data();
@@ -523,13 +528,20 @@ void GraphState::propagate_lean() {
   const std::uint32_t now_stamp = stamp;
   const std::uint32_t first_stamp = txn_first_stamp;
   const bool keep_history = options.history_limit > 0;
-  // lean_scheduled is used up to `scheduled`; its size is the room it has.
+  std::uint32_t cur = 0;  // variables have height 0
+  // lean_scheduled is used up to `scheduled`; its size is the room it has. The same for
+  // the two lists of lean_layers: the one computed now and `next`.
   std::uint32_t scheduled = 0;
   LeanEntry* sched = lean_scheduled.data();
   std::size_t sched_room = lean_scheduled.size();
   LeanLevel* levels = lean_levels.data();
   std::size_t level_count = lean_levels.size();
   std::uint64_t* height_bits = lean_height_bits.data();
+  int next_list = 0;
+  NodeId* next = lean_layers[0].data();
+  std::size_t next_room = lean_layers[0].size();
+  std::size_t next_size = 0;
+  std::size_t now_size = 0;  // entries of lean_layers[1 - next_list] (the height computed)
   std::uint64_t kernels_run = 0;  // added to computed_count on the way out
   auto schedule_dependents = [&](NodeId n) __attribute__((always_inline)) {
     const Span r = rdeps_at[n];
@@ -539,6 +551,16 @@ void GraphState::propagate_lean() {
       if ((m & kStale) != 0) continue;  // scheduled already
       meta_of[d] = m | kStale | kMarked;
       const std::uint32_t h = m >> kFlagBits;
+      if (h == cur + 1) [[likely]] {
+        if (next_size == next_room) [[unlikely]] {
+          std::vector<NodeId>& list = lean_layers[next_list];
+          list.resize(std::max<std::size_t>(64, 2 * next_room));
+          next = list.data();
+          next_room = list.size();
+        }
+        next[next_size++] = d;
+        continue;
+      }
       if (h >= level_count) [[unlikely]] {
         lean_levels.resize(std::size_t{h} + 1);
         lean_height_bits.resize(std::size_t{h} / 64 + 1);
@@ -582,15 +604,16 @@ void GraphState::propagate_lean() {
     double result;
     try {
       for (std::uint32_t k = 0; k < count; ++k) in[k] = kernel_input(value_at[inputs[k]], k);
-      result = se.spec.kernel(std::span<const double>(in, count), x, se.spec.kernel_data);
+      result = se.lean_kernel(std::span<const double>(in, count), x, se.spec.kernel_data);
     } catch (const std::exception& e) {
       formula_threw(x, e);  // fails x (its dependents are blocked), or rethrows
+      meta_of[x] &= ~kMarked;
       return true;
     }
     ++kernels_run;
     if (keep_history) freshened.push_back(Freshened{x, computed_of[x], false});
     computed_of[x] = now_stamp;
-    meta_of[x] &= ~(kStale | kForce);
+    meta_of[x] &= ~(kStale | kForce | kMarked);
     Value& now = value_at[x];
     // Value's equality for doubles: ==, except that NaN equals NaN.
     if (now.is_double() &&
@@ -604,66 +627,90 @@ void GraphState::propagate_lean() {
     changed_of[x] = now_stamp;
     return true;
   };
+  auto visit = [&](NodeId x) __attribute__((always_inline)) {
+    current = x;
+    bool changed = false;
+    if (!conditions.empty()) [[unlikely]] {
+      // A failed or blocked field exists: the general routine blocks x behind a failed
+      // input, or fails it, or recovers it. A change of condition moves its change stamp
+      // as a change of value does.
+      run_formula(x);
+      changed = changed_at[x] == stamp;
+      meta_of[x] &= ~kMarked;
+    } else if (const SpecEntry& se = spec_entries[spec_at[x]]; se.lean_kernel != nullptr) {
+      changed = run_kernel(x, se);
+    } else {
+      const Span ds = deps_at[x];
+      Context ctx(*this, x, value_at, edge_data + ds.offset, ds.count);
+      Value v;
+      bool threw = false;
+      try {
+        v = se.spec.formula(ctx);
+      } catch (const std::exception& e) {
+        formula_threw(x, e);  // fails x (its dependents are blocked), or rethrows
+        threw = true;
+      }
+      if (threw) [[unlikely]] {
+        changed = true;
+      } else {
+        changed = finish_node(x, std::move(v));
+        ++computed_count;
+      }
+      meta_of[x] &= ~kMarked;
+    }
+    if (changed) schedule_dependents(x);
+  };
   try {
     for (const Written& w : written) {
       if (settle_written(w) != nullptr) schedule_dependents(w.node);
     }
     written.clear();
-    // Heights with a list, lowest first: a scan of the bit words between the lowest and
-    // the highest scheduled height (a level schedules only higher ones, which the scan
-    // still meets since it reads each word again).
-    for (std::size_t word = low / 64; low != kLeanEnd && word <= high / 64;) {
-      const std::uint64_t bits = height_bits[word];
-      if (bits == 0) {
-        ++word;
-        continue;
-      }
-      height_bits[word] = bits & (bits - 1);
-      const auto h = static_cast<std::uint32_t>(word * 64 + std::countr_zero(bits));
-      std::uint32_t i = levels[h].head;
-      levels[h] = LeanLevel{};
-      for (; i != kLeanEnd; i = sched[i].next) {
-        const NodeId x = sched[i].node;
-        current = x;
-        bool changed = false;
-        if (!conditions.empty()) [[unlikely]] {
-          // A failed or blocked field exists: the general routine blocks x behind a
-          // failed input, or fails it, or recovers it. A change of condition moves its
-          // change stamp as a change of value does.
-          run_formula(x);
-          changed = changed_at[x] == stamp;
-        } else if (const SpecEntry& se = spec_entries[spec_at[x]];
-                   se.spec.kernel != nullptr && !se.custom_equality) {
-          changed = run_kernel(x, se);
-        } else {
-          const Span ds = deps_at[x];
-          Context ctx(*this, x, value_at, edge_data + ds.offset, ds.count);
-          Value v;
-          try {
-            v = se.spec.formula(ctx);
-          } catch (const std::exception& e) {
-            formula_threw(x, e);  // fails x (its dependents are blocked), or rethrows
-            meta_of[x] &= ~kMarked;
-            schedule_dependents(x);
-            continue;
+    for (;;) {
+      if (next_size != 0) {
+        ++cur;
+      } else {
+        // The lowest height with a list: every bit at `cur` and below is clear.
+        std::uint32_t h = kLeanEnd;
+        for (std::size_t word = cur / 64; low != kLeanEnd && word <= high / 64; ++word) {
+          if (const std::uint64_t bits = height_bits[word]; bits != 0) {
+            h = static_cast<std::uint32_t>(word * 64 + std::countr_zero(bits));
+            break;
           }
-          changed = finish_node(x, std::move(v));
-          ++computed_count;
         }
-        meta_of[x] &= ~kMarked;
-        if (changed) schedule_dependents(x);
+        if (h == kLeanEnd) break;
+        cur = h;
+      }
+      // `next` holds height cur now: it is computed, while a new `next` fills up.
+      const NodeId* const now = next;
+      now_size = next_size;
+      next_list = 1 - next_list;
+      next = lean_layers[next_list].data();
+      next_room = lean_layers[next_list].size();
+      next_size = 0;
+      for (std::size_t k = 0; k < now_size; ++k) visit(now[k]);
+      now_size = 0;
+      if (cur < level_count && (height_bits[cur / 64] >> (cur % 64) & 1) != 0) {
+        height_bits[cur / 64] &= ~(std::uint64_t{1} << (cur % 64));
+        std::uint32_t i = levels[cur].head;
+        levels[cur] = LeanLevel{};
+        for (; i != kLeanEnd; i = sched[i].next) visit(sched[i].node);
       }
     }
     computed_count += kernels_run;
-    stamp_computed = stamp_computed || scheduled != 0;
+    stamp_computed = stamp_computed || scheduled != 0 || cur != 0;
   } catch (...) {
     // Hand the scheduled nodes to rollback() as marked ones: it makes them fresh again.
+    // Those computed already are fresh, but with history they are in `freshened`, which
+    // rollback() makes stale: they go to it as well (nothing else is in it yet).
     computed_count += kernels_run;
     stamp_computed = true;
+    for (const Freshened& f : freshened) marked.push_back(f.node);
     for (std::uint32_t k = 0; k < scheduled; ++k) {
       marked.push_back(sched[k].node);
       levels[height(sched[k].node)] = LeanLevel{};
     }
+    for (std::size_t k = 0; k < now_size; ++k) marked.push_back(lean_layers[1 - next_list][k]);
+    for (std::size_t k = 0; k < next_size; ++k) marked.push_back(next[k]);
     std::fill(lean_height_bits.begin(), lean_height_bits.end(), 0);
     throw;
   }

@@ -273,6 +273,8 @@ void GraphState::trim_scratch() {
   trim(pending_new);
   trim(forced_txn);
   trim(lean_scheduled);
+  trim(lean_layers[0]);
+  trim(lean_layers[1]);
   // The height lists and their bits go together (both are empty between commits).
   if (lean_levels.capacity() > kScratchKeepMax) {
     trim(lean_levels);
