@@ -270,6 +270,10 @@ struct GraphState {
   std::vector<NodeId> lean_layers[2];
   /// scratch: the inputs of a kernel (FieldSpec::kernel) with more than 4 of them
   std::vector<double> kernel_inputs;
+  /// propagate_lean() for a field computed by its Formula: runs it and stores the value;
+  /// whether it changed (a formula that throws fails x, a change, or rethrows). Out of
+  /// line, so that the loop around the kernels stays small.
+  [[gnu::noinline]] bool lean_formula(NodeId x, const SpecEntry& se);
   /// Whether commit() can propagate the open transaction with propagate_lean().
   bool lean_eligible() const;
   /// Commit's propagation for a transaction that only wrote variables, in a graph whose

@@ -489,6 +489,24 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
   }
 }
 
+bool GraphState::lean_formula(NodeId x, const SpecEntry& se) {
+  const std::span<const NodeId> ds = deps_of(x);
+  Context ctx(*this, x, values.data(), ds.data(), static_cast<std::uint32_t>(ds.size()));
+  bool changed = true;  // a formula that throws fails x: a change
+  Value v;
+  try {
+    v = se.spec.formula(ctx);
+  } catch (const std::exception& e) {
+    formula_threw(x, e);  // fails x (its dependents are blocked), or rethrows
+    clear(x, kMarked);
+    return changed;
+  }
+  changed = finish_node(x, std::move(v));
+  ++computed_count;
+  clear(x, kMarked);
+  return changed;
+}
+
 bool GraphState::lean_eligible() const {
   // Every O(1): the first term is kept by the structure calls, the others say that the
   // transaction only wrote variables and nothing has marked or computed in it yet.
@@ -620,9 +638,7 @@ void GraphState::propagate_lean() {
         (now.as_double() == result || (result != result && now.as_double() != now.as_double()))) {
       return false;
     }
-    if (changed_of[x] < first_stamp) {
-      journal.values.push_back(JournalEntry{x, changed_of[x], std::move(now)});
-    }
+    if (changed_of[x] < first_stamp) journal.values.emplace_back(x, changed_of[x], std::move(now));
     now = Value(result);
     changed_of[x] = now_stamp;
     return true;
@@ -640,23 +656,7 @@ void GraphState::propagate_lean() {
     } else if (const SpecEntry& se = spec_entries[spec_at[x]]; se.lean_kernel != nullptr) {
       changed = run_kernel(x, se);
     } else {
-      const Span ds = deps_at[x];
-      Context ctx(*this, x, value_at, edge_data + ds.offset, ds.count);
-      Value v;
-      bool threw = false;
-      try {
-        v = se.spec.formula(ctx);
-      } catch (const std::exception& e) {
-        formula_threw(x, e);  // fails x (its dependents are blocked), or rethrows
-        threw = true;
-      }
-      if (threw) [[unlikely]] {
-        changed = true;
-      } else {
-        changed = finish_node(x, std::move(v));
-        ++computed_count;
-      }
-      meta_of[x] &= ~kMarked;
+      changed = lean_formula(x, se);
     }
     if (changed) schedule_dependents(x);
   };
