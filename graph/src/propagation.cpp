@@ -666,8 +666,16 @@ void GraphState::propagate_lean() {
     }
     written.clear();
     for (;;) {
+      bool listed = true;  // height cur has a list of its own
       if (next_size != 0) {
+        // `next` holds height cur now: it is computed, while a new `next` fills up.
         ++cur;
+        now_size = next_size;
+        next_list = 1 - next_list;
+        next = lean_layers[next_list].data();
+        next_room = lean_layers[next_list].size();
+        next_size = 0;
+        listed = cur < level_count && (height_bits[cur / 64] >> (cur % 64) & 1) != 0;
       } else {
         // The lowest height with a list: every bit at `cur` and below is clear.
         std::uint32_t h = kLeanEnd;
@@ -680,16 +688,12 @@ void GraphState::propagate_lean() {
         if (h == kLeanEnd) break;
         cur = h;
       }
-      // `next` holds height cur now: it is computed, while a new `next` fills up.
-      const NodeId* const now = next;
-      now_size = next_size;
-      next_list = 1 - next_list;
-      next = lean_layers[next_list].data();
-      next_room = lean_layers[next_list].size();
-      next_size = 0;
-      for (std::size_t k = 0; k < now_size; ++k) visit(now[k]);
-      now_size = 0;
-      if (cur < level_count && (height_bits[cur / 64] >> (cur % 64) & 1) != 0) {
+      if (now_size != 0) {
+        const NodeId* const now = lean_layers[1 - next_list].data();
+        for (std::size_t k = 0; k < now_size; ++k) visit(now[k]);
+        now_size = 0;
+      }
+      if (listed) {
         height_bits[cur / 64] &= ~(std::uint64_t{1} << (cur % 64));
         std::uint32_t i = levels[cur].head;
         levels[cur] = LeanLevel{};
