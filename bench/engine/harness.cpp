@@ -27,6 +27,16 @@ SpecId Shape::add_spec(Formula formula, std::string name, Evaluation evaluation)
   return graph_.add_spec(std::move(spec));
 }
 
+SpecId Shape::add_kernel_spec(ScalarKernel kernel, const void* data, std::string name) {
+  FieldSpec spec;
+  spec.kernel = kernel;
+  spec.kernel_data = data;
+  spec.evaluation = evaluation_;
+  spec.dependencies = Dependencies::declared;
+  spec.name = std::move(name);
+  return graph_.add_spec(std::move(spec));
+}
+
 NodeId Shape::add_variable(double initial) { return graph_.add_variable(Value(initial)); }
 
 NodeId Shape::add_derived(SpecId spec, std::span<const NodeId> inputs) {

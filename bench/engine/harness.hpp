@@ -75,6 +75,8 @@ class Shape {
   /// A spec with declared dependencies and this shape's evaluation mode.
   SpecId add_spec(Formula formula, std::string name);
   SpecId add_spec(Formula formula, std::string name, Evaluation evaluation);
+  /// A spec with declared dependencies, this shape's evaluation mode and a kernel.
+  SpecId add_kernel_spec(ScalarKernel kernel, const void* data, std::string name);
   NodeId add_variable(double initial);
   NodeId add_derived(SpecId spec, std::span<const NodeId> inputs);
   NodeId add_derived(SpecId spec, std::initializer_list<NodeId> inputs) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "engine/harness.hpp"
@@ -36,14 +37,23 @@ Value sum_of_mods(Context& context) {
   return Value(sum);
 }
 
+/// The same as a kernel (FieldSpec::kernel), which the lean commit runs without a Context.
+double sum_of_mods_kernel(std::span<const double> inputs, NodeId, const void*) {
+  double sum = 0;
+  for (double x : inputs) sum += mod_10000(x);
+  return sum;
+}
+
+/// With `kernel`, the formula is a FieldSpec::kernel; without, a Formula on a Context.
 class Commit final : public Shape {
  public:
-  Commit(std::size_t atoms, std::size_t dependencies) : Shape(Evaluation::strict) {
+  Commit(std::size_t atoms, std::size_t dependencies, bool kernel) : Shape(Evaluation::strict) {
     MG_ASSERT(dependencies >= 1 && dependencies < atoms);
     graph_.reserve(atoms, (atoms - dependencies) * dependencies);
     sources_ = dependencies;
     for (std::size_t i = 0; i < dependencies; ++i) boxes_.push_back(add_variable(1));
-    const SpecId spec = add_spec(sum_of_mods, "sum_of_mods");
+    const SpecId spec = kernel ? add_kernel_spec(sum_of_mods_kernel, nullptr, "sum_of_mods")
+                               : add_spec(sum_of_mods, "sum_of_mods");
     std::vector<NodeId> inputs(dependencies);
     for (std::size_t i = dependencies; i < atoms; ++i) {
       for (std::size_t j = 1; j <= dependencies; ++j) inputs[j - 1] = boxes_[i - j];
@@ -69,8 +79,9 @@ class Commit final : public Shape {
 };
 
 ShapeDef commit_shape(const char* key, std::size_t atoms, std::size_t dependencies,
-                      std::uint64_t updates, double checksum) {
-  return {key, updates, checksum, [=] { return std::make_unique<Commit>(atoms, dependencies); }};
+                      std::uint64_t updates, double checksum, bool kernel = true) {
+  return {key, updates, checksum,
+          [=] { return std::make_unique<Commit>(atoms, dependencies, kernel); }};
 }
 
 }  // namespace
@@ -80,6 +91,9 @@ void register_commit_shapes() {
   register_shape(commit_shape("commit-1k-d10", 1000, 10, 20, 985420680.0));
   register_shape(commit_shape("commit-1k-d100", 1000, 100, 20, 8457674250.0));
   register_shape(commit_shape("commit-100k-d10", 100000, 10, 5, 24949823660.0));
+  // The Formula form (on a Context) of the same graphs.
+  register_shape(commit_shape("commit-1k-d1-context", 1000, 1, 20, 89910.0, false));
+  register_shape(commit_shape("commit-1k-d10-context", 1000, 10, 20, 985420680.0, false));
 }
 
 }  // namespace mgraph::bench

@@ -2,12 +2,20 @@
 // strict: commit() brings them up to date and the reads that follow are plain lookups.
 
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "engine/harness.hpp"
 
 namespace mgraph::bench {
 namespace {
+
+// The same formulas as kernels (FieldSpec::kernel): plain functions over the inputs as
+// doubles, which the lean commit runs without a Context or a Value.
+double plus_one_kernel(std::span<const double> in, NodeId, const void*) { return in[0] + 1.0; }
+double copy_kernel(std::span<const double> in, NodeId, const void*) { return in[0]; }
+double add_kernel(std::span<const double> in, NodeId, const void*) { return in[0] + in[1]; }
+double subtract_kernel(std::span<const double> in, NodeId, const void*) { return in[0] - in[1]; }
 
 Value plus_one(Context& context) { return Value(context.input(0).as_double() + 1.0); }
 Value copy_input(Context& context) { return Value(context.input(0).as_double()); }
@@ -19,14 +27,16 @@ Value subtract_inputs(Context& context) {
 }
 
 /// chain: h = 0; c[0] = h + 1, c[i] = c[i-1] + 1. update: h = u, read c[999].
+/// With `kernel`, the formula is a FieldSpec::kernel; without, a Formula on a Context.
 class Chain final : public Shape {
  public:
   static constexpr std::size_t kLength = 1000;
 
-  Chain() : Shape(Evaluation::strict) {
+  explicit Chain(bool kernel) : Shape(Evaluation::strict) {
     graph_.reserve(kLength + 1, kLength);
     head_ = add_variable(0);
-    const SpecId spec = add_spec(plus_one, "plus_one");
+    const SpecId spec = kernel ? add_kernel_spec(plus_one_kernel, nullptr, "plus_one")
+                               : add_spec(plus_one, "plus_one");
     NodeId previous = head_;
     for (std::size_t i = 0; i < kLength; ++i) previous = add_derived(spec, {previous});
     tail_ = previous;
@@ -51,14 +61,22 @@ class Broad final : public Shape {
  public:
   static constexpr std::size_t kWidth = 1000;
 
-  Broad() : Shape(Evaluation::strict) {
+  explicit Broad(bool kernel) : Shape(Evaluation::strict) {
     graph_.reserve(kWidth + 1, kWidth);
     source_ = add_variable(0);
-    const SpecId spec = add_spec(
-        [this](Context& context) {
-          return Value(context.input(0).as_double() + static_cast<double>(context.node() - first_));
-        },
-        "source_plus_offset");
+    const SpecId spec =
+        kernel ? add_kernel_spec(
+                     [](std::span<const double> in, NodeId node, const void* data) {
+                       const NodeId first = static_cast<const Broad*>(data)->first_;
+                       return in[0] + static_cast<double>(node - first);
+                     },
+                     this, "source_plus_offset")
+               : add_spec(
+                     [this](Context& context) {
+                       return Value(context.input(0).as_double() +
+                                    static_cast<double>(context.node() - first_));
+                     },
+                     "source_plus_offset");
     for (std::size_t i = 0; i < kWidth; ++i) {
       const NodeId node = add_derived(spec, {source_});
       if (i == 0) first_ = node;
@@ -113,12 +131,15 @@ class Fanin final : public Shape {
 /// result a + 3b + 7c + 11d of the last layer.
 class Cellx final : public Shape {
  public:
-  explicit Cellx(std::size_t layers) : Shape(Evaluation::strict) {
+  Cellx(std::size_t layers, bool kernel) : Shape(Evaluation::strict) {
     graph_.reserve(4 * (layers + 1), 6 * layers);
     for (int k = 0; k < 4; ++k) start_[k] = add_variable(k + 1.0);
-    const SpecId copy = add_spec(copy_input, "copy");
-    const SpecId add = add_spec(add_inputs, "add");
-    const SpecId subtract = add_spec(subtract_inputs, "subtract");
+    const SpecId copy =
+        kernel ? add_kernel_spec(copy_kernel, nullptr, "copy") : add_spec(copy_input, "copy");
+    const SpecId add =
+        kernel ? add_kernel_spec(add_kernel, nullptr, "add") : add_spec(add_inputs, "add");
+    const SpecId subtract = kernel ? add_kernel_spec(subtract_kernel, nullptr, "subtract")
+                                   : add_spec(subtract_inputs, "subtract");
     NodeId a = start_[0], b = start_[1], c = start_[2], d = start_[3];
     for (std::size_t layer = 0; layer < layers; ++layer) {
       const NodeId a_next = add_derived(copy, {b});
@@ -146,15 +167,21 @@ class Cellx final : public Shape {
 
 }  // namespace
 
-std::unique_ptr<Shape> make_chain_shape() { return std::make_unique<Chain>(); }
+std::unique_ptr<Shape> make_chain_shape() { return std::make_unique<Chain>(false); }
 std::unique_ptr<Shape> make_fanin_shape() { return std::make_unique<Fanin>(); }
 
 void register_small_shapes() {
-  register_shape({"chain", 100, 105050.0, [] { return std::make_unique<Chain>(); }});
-  register_shape({"broad", 100, 55000000.0, [] { return std::make_unique<Broad>(); }});
+  // BENCH.md's keys take the fastest form the API offers for the formula: kernels. The
+  // `-context` variants keep measuring the same graphs with Formula on a Context.
+  register_shape({"chain", 100, 105050.0, [] { return std::make_unique<Chain>(true); }});
+  register_shape({"broad", 100, 55000000.0, [] { return std::make_unique<Broad>(true); }});
   register_shape({"fanin", 2500, 4376501000.0, [] { return std::make_unique<Fanin>(); }});
-  register_shape({"cellx-1000", 20, 200.0, [] { return std::make_unique<Cellx>(1000); }});
-  register_shape({"cellx-5000", 20, -1300.0, [] { return std::make_unique<Cellx>(5000); }});
+  register_shape({"cellx-1000", 20, 200.0, [] { return std::make_unique<Cellx>(1000, true); }});
+  register_shape({"cellx-5000", 20, -1300.0, [] { return std::make_unique<Cellx>(5000, true); }});
+  register_shape({"chain-context", 100, 105050.0, [] { return std::make_unique<Chain>(false); }});
+  register_shape({"broad-context", 100, 55000000.0, [] { return std::make_unique<Broad>(false); }});
+  register_shape(
+      {"cellx-1000-context", 20, 200.0, [] { return std::make_unique<Cellx>(1000, false); }});
 }
 
 }  // namespace mgraph::bench

@@ -35,6 +35,8 @@ class EdgeArena {
 
   std::span<const NodeId> get(Span s) const { return {data_.data() + s.offset, s.count}; }
   std::span<NodeId> get_mut(Span s) { return {data_.data() + s.offset, s.count}; }
+  /// Entry `s.offset + k` is entry k of list `s`; valid until the arena changes.
+  const NodeId* data() const { return data_.data(); }
 
   void push_back(Span& s, NodeId id) {
     MG_ASSERT(s.count < list_max);

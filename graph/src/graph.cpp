@@ -3,6 +3,8 @@
 #include "mgraph/graph/graph.hpp"
 
 #include <algorithm>
+#include <array>
+#include <stdexcept>
 #include <unordered_set>
 
 #include "graph_state.hpp"
@@ -18,7 +20,35 @@ Status unknown_node(NodeId n, std::size_t count) {
   return Status(StatusCode::not_found, "node #" + std::to_string(n) + " does not exist (graph has " +
                                            std::to_string(count) + " nodes)");
 }
+
+// A kernel reads its declared inputs (FieldSpec::kernel).
+Status kernel_spec_status(const SpecEntry& e) {
+  if (e.spec.kernel == nullptr || e.spec.dependencies == Dependencies::declared) return Status::ok();
+  return Status(StatusCode::invalid_argument,
+                "spec " + e.spec.name + " has a kernel, which needs declared dependencies");
+}
+
+// The Context formula of a kernel spec: what reads and the general commit path run.
+Formula kernel_formula(ScalarKernel kernel, const void* data) {
+  return [kernel, data](Context& ctx) -> Value {
+    const std::size_t count = ctx.input_count();
+    std::array<double, 8> local{};
+    std::vector<double> heap;
+    double* in = local.data();
+    if (count > local.size()) {
+      heap.resize(count);
+      in = heap.data();
+    }
+    for (std::size_t k = 0; k < count; ++k) in[k] = kernel_input(ctx.input(k), k);
+    return Value(kernel(std::span<const double>(in, count), ctx.node(), data));
+  };
+}
 }  // namespace
+
+[[noreturn]] void kernel_input_not_a_number(const Value& v, std::size_t k) {
+  throw std::invalid_argument("input " + std::to_string(k) + " is " + value_type_name(v.type()) +
+                              ", not a number");
+}
 
 // ---- GraphState: structure ----
 
@@ -205,6 +235,8 @@ SpecId Graph::add_spec(FieldSpec spec) {
   e.lazy = spec.evaluation == Evaluation::lazy;
   e.tracked = spec.dependencies == Dependencies::tracked;
   e.custom_equality = static_cast<bool>(spec.equality);
+  if (spec.kernel != nullptr) spec.formula = kernel_formula(spec.kernel, spec.kernel_data);
+  if (!e.custom_equality) e.lean_kernel = spec.kernel;
   e.spec = std::move(spec);
   MG_ASSERT(g.specs.size() < UINT32_MAX);
   g.specs.push_back(std::move(e));
@@ -221,6 +253,7 @@ Result<NodeId> Graph::add_derived(SpecId spec, std::span<const NodeId> inputs, s
   if (!g.specs[spec].spec.formula) {
     return Status(StatusCode::invalid_argument, "spec " + g.specs[spec].spec.name + " has no formula");
   }
+  if (Status s = kernel_spec_status(g.specs[spec]); !s.is_ok()) return s;
   if (g.specs[spec].kind == SpecKind::incremental && g.specs[spec].lazy) {
     // Its changes are relative to the previous computation, which must be the last commit.
     return Status(StatusCode::invalid_argument,
@@ -257,6 +290,7 @@ Status Graph::define(NodeId node, SpecId spec, std::span<const NodeId> inputs) {
                                  g.specs[spec].kind != SpecKind::incremental)) {
     return Status(StatusCode::invalid_argument, "spec " + std::to_string(spec) + " is not a formula spec");
   }
+  if (Status s = kernel_spec_status(g.specs[spec]); !s.is_ok()) return s;
   if (g.specs[spec].kind == SpecKind::incremental && g.specs[spec].lazy) {
     return Status(StatusCode::invalid_argument,
                   "spec " + g.specs[spec].spec.name + " is incremental and lazy; incremental "
@@ -959,7 +993,9 @@ std::size_t Graph::memory_bytes() const {
          g.freshened.capacity() * sizeof(Freshened) + g.mark_stack.capacity() * sizeof(NodeId) +
          g.lean_scheduled.capacity() * sizeof(GraphState::LeanEntry) +
          g.lean_levels.capacity() * sizeof(GraphState::LeanLevel) +
-         g.lean_height_bits.capacity() * sizeof(std::uint64_t);
+         g.lean_height_bits.capacity() * sizeof(std::uint64_t) +
+         g.kernel_inputs.capacity() * sizeof(double) +
+         (g.lean_layers[0].capacity() + g.lean_layers[1].capacity()) * sizeof(NodeId);
 }
 
 const char* field_state_name(FieldState state) {

@@ -57,6 +57,8 @@ struct SpecEntry {
   bool lazy = false;
   bool tracked = false;
   bool custom_equality = false;  ///< spec.equality is set (cached off the hot path)
+  /// spec.kernel if the lean commit runs it directly (no custom equality), else null
+  ScalarKernel lean_kernel = nullptr;
   std::uint32_t group = 0;   ///< group members and dispatchers
   std::uint32_t member = 0;  ///< group members
 };
@@ -113,6 +115,16 @@ struct NeedFirst {
 };
 /// Formulas running inside one another (a tracked read of a stale node) at most.
 inline constexpr std::uint32_t kNestMax = 128;
+
+/// Throws the std::invalid_argument that fails a kernel field whose input `k` is `v`.
+[[noreturn, gnu::cold]] void kernel_input_not_a_number(const Value& v, std::size_t k);
+/// Input `k` of a kernel (FieldSpec::kernel) as a double: int64 converted, anything else
+/// fails the field.
+inline double kernel_input(const Value& v, std::size_t k) {
+  if (v.is_double()) [[likely]] return v.as_double();
+  if (v.is_int()) return static_cast<double>(v.as_int());
+  kernel_input_not_a_number(v, k);
+}
 
 struct GraphState {
   explicit GraphState(GraphOptions opts);
@@ -248,9 +260,20 @@ struct GraphState {
     std::uint32_t head = kLeanEnd;
     std::uint32_t tail = kLeanEnd;
   };
-  std::vector<LeanEntry> lean_scheduled;   ///< scratch: nodes scheduled by this commit
+  /// scratch: nodes scheduled by a commit, in its first entries (its size is room, not
+  /// a count: propagate_lean() counts them)
+  std::vector<LeanEntry> lean_scheduled;
   std::vector<LeanLevel> lean_levels;      ///< by height: that height's scheduled nodes
   std::vector<std::uint64_t> lean_height_bits;  ///< by height: a bit per height with a list
+  /// scratch: the nodes of two consecutive heights, the one computed and the next one
+  /// (used as lean_scheduled is: a size that is room)
+  std::vector<NodeId> lean_layers[2];
+  /// scratch: the inputs of a kernel (FieldSpec::kernel) with more than 4 of them
+  std::vector<double> kernel_inputs;
+  /// propagate_lean() for a field computed by its Formula: runs it and stores the value;
+  /// whether it changed (a formula that throws fails x, a change, or rethrows). Out of
+  /// line, so that the loop around the kernels stays small.
+  [[gnu::noinline]] bool lean_formula(NodeId x, const SpecEntry& se);
   /// Whether commit() can propagate the open transaction with propagate_lean().
   bool lean_eligible() const;
   /// Commit's propagation for a transaction that only wrote variables, in a graph whose

@@ -489,6 +489,24 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
   }
 }
 
+bool GraphState::lean_formula(NodeId x, const SpecEntry& se) {
+  const std::span<const NodeId> ds = deps_of(x);
+  Context ctx(*this, x, values.data(), ds.data(), static_cast<std::uint32_t>(ds.size()));
+  bool changed = true;  // a formula that throws fails x: a change
+  Value v;
+  try {
+    v = se.spec.formula(ctx);
+  } catch (const std::exception& e) {
+    formula_threw(x, e);  // fails x (its dependents are blocked), or rethrows
+    clear(x, kMarked);
+    return changed;
+  }
+  changed = finish_node(x, std::move(v));
+  ++computed_count;
+  clear(x, kMarked);
+  return changed;
+}
+
 bool GraphState::lean_eligible() const {
   // Every O(1): the first term is kept by the structure calls, the others say that the
   // transaction only wrote variables and nothing has marked or computed in it yet.
@@ -505,97 +523,201 @@ void GraphState::propagate_lean() {
   // are lower (invariant 1): glitch-free, each node at most once, and nothing past an
   // unchanged value (the cutoff) is touched at all. Scheduled nodes carry kStale | kMarked
   // as marked ones do, so finish_node() records them as the general path does.
-  std::uint32_t low = kLeanEnd;  // lowest and highest height scheduled
+  //
+  // Heights come up in order: `cur` is the one being computed. A node scheduled one
+  // height above goes to the list `next` (the common case: layers, chains); higher ones
+  // to a list per height, found by a bit per height. Once height `cur` is done, the next
+  // one is cur + 1 if `next` holds nodes, else the lowest height with a list.
+  //
+  // Structure does not change while formulas run, and nothing but this loop grows the
+  // scratch lists: columns and lists are held in locals, which spares reloading them
+  // after every store and every call of a formula (DECISIONS.md "Scalar kernels").
+  std::uint32_t low = kLeanEnd;  // lowest and highest height with a list
   std::uint32_t high = 0;
-  // Structure does not change while formulas run: its columns can be held in locals,
-  // which spares reloading them after every store.
   std::uint32_t* const meta_of = meta.data();
   const Span* const rdeps_at = rdeps.data();
+  const Span* const deps_at = deps.data();
+  const NodeId* const edge_data = edges.data();
+  const SpecId* const spec_at = spec.data();
+  const SpecEntry* const spec_entries = specs.data();
+  Value* const value_at = values.data();
+  std::uint32_t* const changed_of = changed_at.data();
+  std::uint32_t* const computed_of = computed_at.data();
+  const std::uint32_t now_stamp = stamp;
+  const std::uint32_t first_stamp = txn_first_stamp;
+  const bool keep_history = options.history_limit > 0;
+  std::uint32_t cur = 0;  // variables have height 0
+  // lean_scheduled is used up to `scheduled`; its size is the room it has. The same for
+  // the two lists of lean_layers: the one computed now and `next`.
+  std::uint32_t scheduled = 0;
+  LeanEntry* sched = lean_scheduled.data();
+  std::size_t sched_room = lean_scheduled.size();
+  LeanLevel* levels = lean_levels.data();
+  std::size_t level_count = lean_levels.size();
+  std::uint64_t* height_bits = lean_height_bits.data();
+  int next_list = 0;
+  NodeId* next = lean_layers[0].data();
+  std::size_t next_room = lean_layers[0].size();
+  std::size_t next_size = 0;
+  std::size_t now_size = 0;  // entries of lean_layers[1 - next_list] (the height computed)
+  std::uint64_t kernels_run = 0;  // added to computed_count on the way out
   auto schedule_dependents = [&](NodeId n) __attribute__((always_inline)) {
-    for (NodeId d : edges.get(rdeps_at[n])) {
+    const Span r = rdeps_at[n];
+    for (const NodeId *d_at = edge_data + r.offset, *end = d_at + r.count; d_at != end; ++d_at) {
+      const NodeId d = *d_at;
       const std::uint32_t m = meta_of[d];
       if ((m & kStale) != 0) continue;  // scheduled already
       meta_of[d] = m | kStale | kMarked;
       const std::uint32_t h = m >> kFlagBits;
-      if (h >= lean_levels.size()) [[unlikely]] {
+      if (h == cur + 1) [[likely]] {
+        if (next_size == next_room) [[unlikely]] {
+          std::vector<NodeId>& list = lean_layers[next_list];
+          list.resize(std::max<std::size_t>(64, 2 * next_room));
+          next = list.data();
+          next_room = list.size();
+        }
+        next[next_size++] = d;
+        continue;
+      }
+      if (h >= level_count) [[unlikely]] {
         lean_levels.resize(std::size_t{h} + 1);
         lean_height_bits.resize(std::size_t{h} / 64 + 1);
+        levels = lean_levels.data();
+        level_count = lean_levels.size();
+        height_bits = lean_height_bits.data();
       }
-      const auto index = static_cast<std::uint32_t>(lean_scheduled.size());
-      lean_scheduled.push_back(LeanEntry{d, kLeanEnd});
-      LeanLevel& level = lean_levels[h];
+      if (scheduled == sched_room) [[unlikely]] {
+        lean_scheduled.resize(std::max<std::size_t>(64, 2 * sched_room));
+        sched = lean_scheduled.data();
+        sched_room = lean_scheduled.size();
+      }
+      const std::uint32_t index = scheduled++;
+      sched[index] = LeanEntry{d, kLeanEnd};
+      LeanLevel& level = levels[h];
       if (level.head == kLeanEnd) {
         level.head = index;
-        lean_height_bits[h / 64] |= std::uint64_t{1} << (h % 64);
+        height_bits[h / 64] |= std::uint64_t{1} << (h % 64);
         low = std::min(low, h);
         high = std::max(high, h);
       } else {
-        lean_scheduled[level.tail].next = index;
+        sched[level.tail].next = index;
       }
       level.tail = index;
     }
+  };
+  // A kernel field (FieldSpec::kernel, no custom equality, no failed field in the graph):
+  // its inputs as doubles, the kernel called directly, the double compared with the old
+  // value and stored in place. No Context, no std::function, no Value built. Whether it
+  // changed (a kernel that throws fails x, which is a change, or rethrows).
+  auto run_kernel = [&](NodeId x, const SpecEntry& se) __attribute__((always_inline)) {
+    const Span ds = deps_at[x];
+    const NodeId* const inputs = edge_data + ds.offset;
+    const std::uint32_t count = ds.count;
+    double local[4];
+    double* in = local;
+    if (count > 4) [[unlikely]] {
+      if (kernel_inputs.size() < count) kernel_inputs.resize(count);
+      in = kernel_inputs.data();
+    }
+    double result;
+    try {
+      for (std::uint32_t k = 0; k < count; ++k) in[k] = kernel_input(value_at[inputs[k]], k);
+      result = se.lean_kernel(std::span<const double>(in, count), x, se.spec.kernel_data);
+    } catch (const std::exception& e) {
+      formula_threw(x, e);  // fails x (its dependents are blocked), or rethrows
+      meta_of[x] &= ~kMarked;
+      return true;
+    }
+    ++kernels_run;
+    if (keep_history) freshened.push_back(Freshened{x, computed_of[x], false});
+    computed_of[x] = now_stamp;
+    meta_of[x] &= ~(kStale | kForce | kMarked);
+    Value& now = value_at[x];
+    // Value's equality for doubles: ==, except that NaN equals NaN.
+    if (now.is_double() &&
+        (now.as_double() == result || (result != result && now.as_double() != now.as_double()))) {
+      return false;
+    }
+    if (changed_of[x] < first_stamp) journal.values.emplace_back(x, changed_of[x], std::move(now));
+    now = Value(result);
+    changed_of[x] = now_stamp;
+    return true;
+  };
+  auto visit = [&](NodeId x) __attribute__((always_inline)) {
+    current = x;
+    bool changed = false;
+    if (!conditions.empty()) [[unlikely]] {
+      // A failed or blocked field exists: the general routine blocks x behind a failed
+      // input, or fails it, or recovers it. A change of condition moves its change stamp
+      // as a change of value does.
+      run_formula(x);
+      changed = changed_at[x] == stamp;
+      meta_of[x] &= ~kMarked;
+    } else if (const SpecEntry& se = spec_entries[spec_at[x]]; se.lean_kernel != nullptr) {
+      changed = run_kernel(x, se);
+    } else {
+      changed = lean_formula(x, se);
+    }
+    if (changed) schedule_dependents(x);
   };
   try {
     for (const Written& w : written) {
       if (settle_written(w) != nullptr) schedule_dependents(w.node);
     }
     written.clear();
-    // Heights with a list, lowest first: a scan of the bit words between the lowest and
-    // the highest scheduled height (a level schedules only higher ones, which the scan
-    // still meets since it reads each word again).
-    for (std::size_t word = low / 64; low != kLeanEnd && word <= high / 64;) {
-      const std::uint64_t bits = lean_height_bits[word];
-      if (bits == 0) {
-        ++word;
-        continue;
-      }
-      lean_height_bits[word] = bits & (bits - 1);
-      const auto h = static_cast<std::uint32_t>(word * 64 + std::countr_zero(bits));
-      std::uint32_t i = lean_levels[h].head;
-      lean_levels[h] = LeanLevel{};
-      for (; i != kLeanEnd; i = lean_scheduled[i].next) {
-        const NodeId x = lean_scheduled[i].node;
-        current = x;
-        bool changed = false;
-        if (!conditions.empty()) [[unlikely]] {
-          // A failed or blocked field exists: the general routine blocks x behind a
-          // failed input, or fails it, or recovers it. A change of condition moves its
-          // change stamp as a change of value does.
-          run_formula(x);
-          changed = changed_at[x] == stamp;
-        } else {
-          const SpecEntry& se = spec_of(x);
-          const std::span<const NodeId> ds = deps_of(x);
-          Context ctx(*this, x, values.data(), ds.data(), static_cast<std::uint32_t>(ds.size()));
-          Value v;
-          try {
-            v = se.spec.formula(ctx);
-          } catch (const std::exception& e) {
-            formula_threw(x, e);  // fails x (its dependents are blocked), or rethrows
-            clear(x, kMarked);
-            schedule_dependents(x);
-            continue;
+    for (;;) {
+      bool listed = true;  // height cur has a list of its own
+      if (next_size != 0) {
+        // `next` holds height cur now: it is computed, while a new `next` fills up.
+        ++cur;
+        now_size = next_size;
+        next_list = 1 - next_list;
+        next = lean_layers[next_list].data();
+        next_room = lean_layers[next_list].size();
+        next_size = 0;
+        listed = cur < level_count && (height_bits[cur / 64] >> (cur % 64) & 1) != 0;
+      } else {
+        // The lowest height with a list: every bit at `cur` and below is clear.
+        std::uint32_t h = kLeanEnd;
+        for (std::size_t word = cur / 64; low != kLeanEnd && word <= high / 64; ++word) {
+          if (const std::uint64_t bits = height_bits[word]; bits != 0) {
+            h = static_cast<std::uint32_t>(word * 64 + std::countr_zero(bits));
+            break;
           }
-          changed = finish_node(x, std::move(v));
-          ++computed_count;
         }
-        clear(x, kMarked);
-        if (changed) schedule_dependents(x);
+        if (h == kLeanEnd) break;
+        cur = h;
+      }
+      if (now_size != 0) {
+        const NodeId* const now = lean_layers[1 - next_list].data();
+        for (std::size_t k = 0; k < now_size; ++k) visit(now[k]);
+        now_size = 0;
+      }
+      if (listed) {
+        height_bits[cur / 64] &= ~(std::uint64_t{1} << (cur % 64));
+        std::uint32_t i = levels[cur].head;
+        levels[cur] = LeanLevel{};
+        for (; i != kLeanEnd; i = sched[i].next) visit(sched[i].node);
       }
     }
-    stamp_computed = stamp_computed || !lean_scheduled.empty();
+    computed_count += kernels_run;
+    stamp_computed = stamp_computed || scheduled != 0 || cur != 0;
   } catch (...) {
     // Hand the scheduled nodes to rollback() as marked ones: it makes them fresh again.
+    // Those computed already are fresh, but with history they are in `freshened`, which
+    // rollback() makes stale: they go to it as well (nothing else is in it yet).
+    computed_count += kernels_run;
     stamp_computed = true;
-    for (const LeanEntry& e : lean_scheduled) {
-      marked.push_back(e.node);
-      lean_levels[height(e.node)] = LeanLevel{};
+    for (const Freshened& f : freshened) marked.push_back(f.node);
+    for (std::uint32_t k = 0; k < scheduled; ++k) {
+      marked.push_back(sched[k].node);
+      levels[height(sched[k].node)] = LeanLevel{};
     }
+    for (std::size_t k = 0; k < now_size; ++k) marked.push_back(lean_layers[1 - next_list][k]);
+    for (std::size_t k = 0; k < next_size; ++k) marked.push_back(next[k]);
     std::fill(lean_height_bits.begin(), lean_height_bits.end(), 0);
-    lean_scheduled.clear();
     throw;
   }
-  lean_scheduled.clear();
   current = kNoNode;
 }
 

@@ -6,6 +6,7 @@
 // so the same record serves both directions.
 
 #include <algorithm>
+#include <bit>
 
 #include "graph_state.hpp"
 
@@ -189,19 +190,32 @@ void GraphState::push_revision(RevisionRecord rec) {
 
 void GraphState::finalize_commit() {
   last_changed.clear();
-  for (JournalEntry& e : journal.values) {
-    if (e.node == kNoNode) continue;
-    // Only a variable written again after a mark() can end where it started.
-    if (rewritten && (spec_of(e.node).custom_equality
-                          ? spec_of(e.node).spec.equality(e.value, values[e.node])
-                          : e.value == values[e.node])) {
-      // Changed and changed back within the transaction: not a change.
-      changed_at[e.node] = e.changed_at;
-      e.node = kNoNode;
-      continue;
+  if (!rewritten) {
+    // The common case, in one pass without growth checks: every entry is a change.
+    if (last_changed.capacity() < journal.values.size()) {
+      // The capacities push_back would have grown to.
+      last_changed.reserve(std::bit_ceil(journal.values.size()));
     }
-    // A lazy field filling its cache is not a change of the graph's state.
-    if (is_eager(e.node)) last_changed.push_back(e.node);  // variables are never lazy
+    last_changed.resize(journal.values.size());
+    NodeId* out = last_changed.data();
+    for (const JournalEntry& e : journal.values) {
+      // A lazy field filling its cache is not a change of the graph's state.
+      if (e.node != kNoNode && is_eager(e.node)) *out++ = e.node;  // variables are never lazy
+    }
+    last_changed.resize(static_cast<std::size_t>(out - last_changed.data()));
+  } else {
+    for (JournalEntry& e : journal.values) {
+      if (e.node == kNoNode) continue;
+      // Only a variable written again after a mark() can end where it started.
+      if (spec_of(e.node).custom_equality ? spec_of(e.node).spec.equality(e.value, values[e.node])
+                                          : e.value == values[e.node]) {
+        // Changed and changed back within the transaction: not a change.
+        changed_at[e.node] = e.changed_at;
+        e.node = kNoNode;
+        continue;
+      }
+      if (is_eager(e.node)) last_changed.push_back(e.node);
+    }
   }
   const bool keep_history = options.history_limit > 0;
   RevisionRecord rec;
@@ -273,6 +287,8 @@ void GraphState::trim_scratch() {
   trim(pending_new);
   trim(forced_txn);
   trim(lean_scheduled);
+  trim(lean_layers[0]);
+  trim(lean_layers[1]);
   // The height lists and their bits go together (both are empty between commits).
   if (lean_levels.capacity() > kScratchKeepMax) {
     trim(lean_levels);

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -212,8 +214,115 @@ TEST(Lean, ADeepChainGivesBackItsHeightListsAndStaysCorrect) {
     ASSERT_TRUE(stats.lean);
     EXPECT_EQ(stats.computed, kDepth);
     EXPECT_EQ(g.read(last).number(), v);
-    EXPECT_LE(g.memory_bytes(), settled);
+    // Beyond the two lists of one height's nodes, which a chain keeps small (64 each).
+    EXPECT_LE(g.memory_bytes(), settled + 2 * 64 * sizeof(NodeId));
   }
+}
+
+// ---- Kernels (FieldSpec::kernel) ----
+
+double plus_data(std::span<const double> in, NodeId, const void* data) {
+  return in[0] + *static_cast<const double*>(data);
+}
+
+TEST(Kernel, RunsOnBothPathsWithTheCutoffOfDoubles) {
+  Graph g(GraphOptions{.history_limit = 4});
+  static const double kTen = 10;
+  FieldSpec plus_ten;
+  plus_ten.kernel = plus_data;
+  plus_ten.kernel_data = &kTen;
+  const SpecId p = g.add_spec(std::move(plus_ten));
+  FieldSpec node_id;  // the field's own id reaches the kernel
+  node_id.kernel = [](std::span<const double>, NodeId node, const void*) {
+    return static_cast<double>(node);
+  };
+  const SpecId id = g.add_spec(std::move(node_id));
+  std::map<NodeId, int> runs;
+  const NodeId x = g.add_variable(std::int64_t{1}, "x");  // int64 inputs are converted
+  const NodeId a = g.add_derived(p, {x}, "a").value();
+  const NodeId b = g.add_derived(id, {a}, "b").value();
+  const NodeId c = g.add_derived(sum_spec(g, &runs), {b}, "c").value();
+  EXPECT_FALSE(g.commit().value().lean);  // first computation: the general path
+  EXPECT_EQ(g.read(a), Value(11.0));
+  EXPECT_EQ(g.read(b), Value(static_cast<double>(b)));
+  EXPECT_EQ(runs[c], 1);
+  ASSERT_TRUE(g.write(x, 2.5).is_ok());
+  CommitStats stats = g.commit().value();
+  EXPECT_TRUE(stats.lean);
+  EXPECT_EQ(stats.computed, 2u);  // a changed, b did not: c is not run
+  EXPECT_EQ(stats.changed, 2u);
+  EXPECT_EQ(g.read(a), Value(12.5));
+  EXPECT_EQ(runs[c], 1);
+  // NaN equals NaN: a NaN result once is a change, the same NaN again is none.
+  ASSERT_TRUE(g.write(x, std::nan("")).is_ok());
+  EXPECT_EQ(g.commit().value().changed, 2u);
+  ASSERT_TRUE(g.write(x, std::nan("")).is_ok());
+  EXPECT_EQ(g.commit().value().changed, 0u);
+  ASSERT_TRUE(g.undo().is_ok());
+  EXPECT_EQ(g.read(a), Value(12.5));
+  ASSERT_TRUE(g.redo().is_ok());
+  EXPECT_TRUE(std::isnan(g.read(a).as_double()));
+  // The value was an int64 before the first computation of a kernel that gives it back:
+  // 1 and 1.0 differ, so the double is a change.
+  const NodeId y = g.add_variable(std::int64_t{3}, "y");
+  const NodeId z = g.add_variable(0.0, "z");
+  FieldSpec pick;
+  pick.kernel = [](std::span<const double> in, NodeId, const void*) { return in[0]; };
+  const SpecId pick_spec = g.add_spec(std::move(pick));
+  const NodeId w = g.add_derived(pick_spec, {z}, "w").value();
+  ASSERT_TRUE(g.commit().is_ok());
+  const NodeId w_inputs[] = {y};
+  ASSERT_TRUE(g.define(w, pick_spec, w_inputs).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(g.read(w), Value(3.0));
+  EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().message();
+}
+
+TEST(Kernel, AnInputThatIsNotANumberFailsTheFieldOnBothPaths) {
+  Graph g;
+  FieldSpec copy;
+  copy.kernel = [](std::span<const double> in, NodeId, const void*) { return in[1]; };
+  copy.name = "copy";
+  const SpecId spec = g.add_spec(std::move(copy));
+  const NodeId x = g.add_variable(1.0, "x");
+  const NodeId y = g.add_variable(2.0, "y");
+  const NodeId a = g.add_derived(spec, {x, y}, "a").value();
+  const NodeId b = g.add_derived(sum_spec(g), {a}, "b").value();
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(g.read(b).number(), 2.0);
+  ASSERT_TRUE(g.write(x, "text").is_ok());
+  const CommitStats stats = g.commit().value();
+  EXPECT_TRUE(stats.lean);
+  EXPECT_EQ(g.condition(a).state, FieldState::failed);
+  EXPECT_EQ(g.condition(a).reason, "input 0 is string, not a number");
+  EXPECT_EQ(g.condition(b).state, FieldState::blocked);
+  EXPECT_EQ(g.read(a).number(), 2.0);  // its last good value
+  ASSERT_TRUE(g.write(x, true).is_ok());  // still not a number, now on the general path
+  EXPECT_EQ(g.condition(a).state, FieldState::failed);
+  ASSERT_TRUE(g.read(b).is_double());  // a read marks: the commit is a general one
+  EXPECT_FALSE(g.commit().value().lean);
+  EXPECT_EQ(g.condition(a).reason, "input 0 is bool, not a number");
+  ASSERT_TRUE(g.write(x, std::int64_t{7}).is_ok());
+  ASSERT_TRUE(g.write(y, 5.0).is_ok());
+  EXPECT_TRUE(g.commit().value().lean);
+  EXPECT_EQ(g.condition(a).state, FieldState::ok);
+  EXPECT_EQ(g.read(b).number(), 5.0);
+}
+
+TEST(Kernel, NeedsDeclaredDependencies) {
+  Graph g;
+  const NodeId x = g.add_variable(1.0, "x");
+  FieldSpec tracked;
+  tracked.kernel = plus_data;
+  tracked.dependencies = Dependencies::tracked;
+  tracked.name = "tracked";
+  const SpecId spec = g.add_spec(std::move(tracked));
+  const Result<NodeId> added = g.add_derived(spec, {x}, "a");
+  ASSERT_FALSE(added.is_ok());
+  EXPECT_EQ(added.status().code(), StatusCode::invalid_argument);
+  const NodeId inputs[] = {x};
+  const NodeId y = g.add_variable(0.0, "y");
+  EXPECT_EQ(g.define(y, spec, inputs).code(), StatusCode::invalid_argument);
 }
 
 // ---- The lean path against the general one on random graphs ----
@@ -254,23 +363,26 @@ struct Twin {
     EXPECT_TRUE(general.commit().is_ok());
   }
 
-  static constexpr std::uint64_t kSpecs = 5;
+  static constexpr std::uint64_t kSpecs = 9;
   SpecId spec_ids[kSpecs] = {};
 
   void add_specs(Graph& g) {
     // int64 sum; min(sum, 3) (cutoffs); parity with a custom equality; a formula that
     // throws on a value the writes reach now and then (its field fails, its dependents are
-    // blocked), and the same one failing the whole transaction (fail_transaction).
+    // blocked), and the same one failing the whole transaction (fail_transaction). Then
+    // the sum, the clamp and both throwing formulas again as kernels (FieldSpec::kernel),
+    // over doubles: the lean path runs those without a Context, the general one through
+    // the Context formula add_spec() makes of them. Formulas take either kind of number.
     FieldSpec sum;
     sum.formula = [](Context& c) {
       std::int64_t t = 0;
-      for (std::size_t i = 0; i < c.input_count(); ++i) t += c.input(i).as_int();
+      for (std::size_t i = 0; i < c.input_count(); ++i) t += whole(c.input(i));
       return Value(t);
     };
     FieldSpec clamp;
     clamp.formula = [](Context& c) {
       std::int64_t t = 0;
-      for (std::size_t i = 0; i < c.input_count(); ++i) t += c.input(i).as_int();
+      for (std::size_t i = 0; i < c.input_count(); ++i) t += whole(c.input(i));
       return Value(std::min<std::int64_t>(t, 3));
     };
     FieldSpec parity;  // the value is the sum; "equal" when the parity is the same
@@ -280,7 +392,7 @@ struct Twin {
     };
     FieldSpec fragile;
     fragile.formula = [](Context& c) -> Value {
-      const std::int64_t v = c.input(0).as_int();
+      const std::int64_t v = whole(c.input(0));
       if (v == 5) throw std::runtime_error("five");
       return Value(v % 4);
     };
@@ -293,6 +405,37 @@ struct Twin {
     spec_ids[2] = g.add_spec(std::move(parity));
     spec_ids[3] = g.add_spec(std::move(fragile));
     spec_ids[4] = g.add_spec(std::move(strict));
+    FieldSpec ksum;
+    ksum.kernel = [](std::span<const double> in, NodeId, const void*) {
+      double t = 0;
+      for (double x : in) t += x;
+      return t;
+    };
+    FieldSpec kclamp;
+    kclamp.kernel = [](std::span<const double> in, NodeId, const void*) {
+      double t = 0;
+      for (double x : in) t += x;
+      return std::min(t, 3.0);
+    };
+    FieldSpec kfragile;  // the kernel_data says by what to divide
+    static const double kFour = 4;
+    kfragile.kernel = [](std::span<const double> in, NodeId, const void* data) {
+      if (in[0] == 5) throw std::runtime_error("five");
+      return std::fmod(in[0], *static_cast<const double*>(data));
+    };
+    kfragile.kernel_data = &kFour;
+    kfragile.name = "kernel fragile";
+    FieldSpec kstrict = kfragile;
+    kstrict.name = "kernel strict";
+    kstrict.fail_transaction = true;
+    spec_ids[5] = g.add_spec(std::move(ksum));
+    spec_ids[6] = g.add_spec(std::move(kclamp));
+    spec_ids[7] = g.add_spec(std::move(kfragile));
+    spec_ids[8] = g.add_spec(std::move(kstrict));
+  }
+  /// An int64 or a double with no fraction, as an int64.
+  static std::int64_t whole(const Value& v) {
+    return v.is_int() ? v.as_int() : static_cast<std::int64_t>(v.as_double());
   }
 
   std::string compare(const std::string& step) {

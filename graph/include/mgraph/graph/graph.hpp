@@ -64,6 +64,13 @@ struct GraphImage;
 /// the new value. It must be deterministic and must not touch the Graph directly.
 using Formula = std::function<Value(Context&)>;
 
+/// A formula over numbers as a plain function (FieldSpec::kernel): `inputs` are the
+/// field's declared inputs in order, as doubles (int64 inputs converted), `node` the field
+/// being computed, `data` the spec's kernel_data. Returns the field's new value, a double.
+/// It must be deterministic; it may throw a std::exception, which fails the field as a
+/// throwing formula does.
+using ScalarKernel = double (*)(std::span<const double> inputs, NodeId node, const void* data);
+
 /// Custom equality for the cutoff: returning true means "unchanged", so dependents
 /// are not recomputed. Empty means Value's operator==.
 using Equality = std::function<bool(const Value&, const Value&)>;
@@ -107,6 +114,14 @@ struct FieldSpec {
   /// A formula that throws rolls the whole transaction back (StatusCode::formula_error)
   /// instead of failing only its field: for fields whose failure must stop every write.
   bool fail_transaction = false;
+  /// The formula as a plain function over doubles, for fields with declared inputs
+  /// (DECISIONS.md "Scalar kernels"). A commit runs it without a Context, a std::function
+  /// call or a Value to build, and compares and stores the double in place. An input that
+  /// is not a number fails the field. When set, add_spec() replaces `formula` by the same
+  /// computation through a Context, which reads and other paths use.
+  ScalarKernel kernel = nullptr;
+  /// Passed to `kernel` as is; nothing copies or frees it, so it must outlive the spec.
+  const void* kernel_data = nullptr;
 };
 
 /// Whether a derived field's value is the result of its formula (see the comment above
