@@ -151,6 +151,16 @@ void PartitionServer::raised_effects(std::vector<codec::EffectTrigger>* out) {
   }
 }
 
+void PartitionServer::changed_fields(std::vector<codec::FieldChange>* out) {
+  Graph& g = store_->graph();
+  for (const NodeId n : g.last_changed()) {
+    const schema::Store::NodeField nf = store_->field_at(n);
+    if (nf.field == nullptr || !store_->owns(nf.record) || g.is_lazy(n)) continue;
+    out->push_back(codec::FieldChange{nf.record, schema_->entities[nf.entity].name,
+                                      nf.field->name, g.committed(n), store_->version(n)});
+  }
+}
+
 PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   PartitionReply a;
   if (q.kind == PartitionRequestKind::reset) renew();
@@ -180,6 +190,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
           a.owned_changed = store_->owned_changed();
           counters_.owned_changed += a.owned_changed;
           if (op.kind == OpKind::commit) raised_effects(&a.effects);
+          changed_fields(&a.changes);
         }
       }
       break;
@@ -406,6 +417,7 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
   const std::uint64_t revision_before = revisions_[0];
   ++batch_;
   effects_.clear();
+  changes_.clear();
   if (partitions() == 1) {
     // One partition needs no coordination: the whole batch in one request.
     PhaseTimer timer(*this, EpochPhase::apply);
@@ -515,7 +527,10 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
   owned_changed_ = 0;
   for (const PartitionReply& a : replies) owned_changed_ += a.owned_changed;
   if (s.is_ok()) {
-    for (const PartitionReply& a : replies) effects_.insert(effects_.end(), a.effects.begin(), a.effects.end());
+    for (const PartitionReply& a : replies) {
+      effects_.insert(effects_.end(), a.effects.begin(), a.effects.end());
+      changes_.insert(changes_.end(), a.changes.begin(), a.changes.end());
+    }
   }
   for (std::size_t i = first; i < last; ++i) {
     const std::size_t k = i - first;

@@ -37,4 +37,15 @@ interface Cluster {
   # "acked", "acked_dead_letter", "duplicate" or "unknown" (nothing ran), or "failed: ...".
   # The role must be write or admin.
   ackEffect @4 (field :UInt64, version :UInt64) -> (outcome :Text);
+  # Subscriptions (docs/CLUSTER.md, "Subscriptions"): the committed epochs after `fromEpoch`
+  # that changed a field or an entity `targets` names ("Entity#N.field", "Entity"), at most
+  # `max`, each the JSON object `mgraph watch` prints; with none yet, waits up to `waitMs`
+  # for one. `through`: the epoch to ask from next. `resume`: the cluster no longer holds
+  # every epoch after `fromEpoch`: read the current values (watchValues) and go on from the
+  # epoch they are read after.
+  watch @5 (targets :List(Text), fromEpoch :UInt64, max :UInt32, waitMs :UInt32)
+      -> (epochs :List(Text), through :UInt64, resume :Bool);
+  # The results of a batch of `get` operations only, read between two epochs, and the last
+  # epoch run before them: the values a subscription goes on from.
+  watchValues @6 (batch :Session.Batch) -> (result :Session.BatchResult, epoch :UInt64);
 }

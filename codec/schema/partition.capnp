@@ -67,6 +67,18 @@ struct PartitionReply {
   waiting @12 :UInt32;                      # fields waiting for a mirror
   effects @13 :List(EffectTrigger);         # apply: effects its commits raised
   checkpointBytes @14 :UInt64;              # checkpoint: the image's size
+  changes @15 :List(FieldChange);           # apply: fields of its records its commits,
+                                            # undos and redos changed (subscriptions)
+}
+
+# A field of a record the partition owns, as a commit, undo or redo left it: what a
+# subscription is told (actors/watch.hpp).
+struct FieldChange {
+  record @0 :UInt64;
+  entity @1 :Text;
+  field @2 :Text;
+  value @3 :Image.Value;
+  version @4 :UInt64;
 }
 
 # An effect field of a record the partition owns that a commit raised (bool false -> true,

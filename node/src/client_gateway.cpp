@@ -90,6 +90,54 @@ void effects_request(caf::event_based_actor* self, caf::actor sequencer, caf::me
           });
 }
 
+Result<codec::WatchAnswer> watch_answer(bool resume, std::uint64_t through, std::vector<std::string> epochs) {
+  return codec::WatchAnswer{std::move(epochs), through, resume};
+}
+
+Result<codec::WatchValues> watch_answer(std::uint64_t epoch, const std::string& bytes) {
+  Result<session::BatchResult> results = codec::decode_batch_result(bytes);
+  if (!results.is_ok()) return results.status();
+  return codec::WatchValues{std::move(results).value(), epoch};
+}
+
+/// A short-lived actor: sends one subscription request (`message`) to the sequencer, which
+/// passes it on, and hands the answer to `done`. As batch_request, with the sequencer
+/// monitored.
+template <typename A, typename... Ts>
+void watch_request(caf::event_based_actor* self, caf::actor sequencer, caf::message message,
+                   std::function<void(Result<A>)> done) {
+  auto answered = std::make_shared<bool>(false);
+  auto answer = [answered, done](Result<A> r) {
+    if (*answered) return;
+    *answered = true;
+    done(std::move(r));
+  };
+  self->monitor(sequencer);
+  self->set_down_handler([self, answer](const caf::down_msg& down) {
+    answer(Status(StatusCode::io_error, "unavailable: the coordinator's sequencer stopped (" +
+                                            self->system().render(down.reason) + ")"));
+    self->quit();
+  });
+  self->request(sequencer, kBatchTimeout, std::move(message))
+      .then(
+          [self, answer](Ts... xs) {
+            answer(watch_answer(std::move(xs)...));
+            self->quit();
+          },
+          [self, answer](caf::error& e) {
+            // The watch actor's own refusals (a name that is no target) carry their reason.
+            const caf::message& context = e.context();
+            if (e.category() == caf::atom("system") &&
+                e.code() == static_cast<std::uint8_t>(caf::sec::invalid_argument) && context.size() == 1 &&
+                context.match_element<std::string>(0)) {
+              answer(Status(StatusCode::invalid_argument, context.get_as<std::string>(0)));
+            } else {
+              answer(Status(StatusCode::io_error, "the cluster did not answer: " + self->system().render(e)));
+            }
+            self->quit();
+          });
+}
+
 }  // namespace
 
 ClientRequestKind client_request_kind(const session::Batch& batch) {
@@ -218,6 +266,38 @@ void ClientGateway::ack_effect(std::uint64_t field, std::uint64_t version,
   }
   sys_.spawn(effects_request<std::string>, sequencer,
              caf::make_message(actors::effects_ack_atom::value, field, version), std::move(done));
+}
+
+}  // namespace mgraph::node
+
+namespace mgraph::node {
+
+void ClientGateway::watch(std::vector<std::string> targets, std::uint64_t from, std::uint32_t max,
+                          std::uint32_t wait_ms, std::function<void(Result<codec::WatchAnswer>)> done) {
+  const caf::actor sequencer = state_.sequencer();
+  if (!sequencer) {
+    done(not_ready());
+    return;
+  }
+  sys_.spawn(watch_request<codec::WatchAnswer, bool, std::uint64_t, std::vector<std::string>>, sequencer,
+             caf::make_message(actors::watch_atom::value, std::move(targets), from, max, wait_ms),
+             std::move(done));
+}
+
+void ClientGateway::watch_values(session::Batch gets,
+                                 std::function<void(Result<codec::WatchValues>)> done) {
+  const caf::actor sequencer = state_.sequencer();
+  if (!sequencer) {
+    done(not_ready());
+    return;
+  }
+  Result<std::string> bytes = codec::encode_batch(gets, session::TxnId{});
+  if (!bytes.is_ok()) {
+    done(bytes.status());
+    return;
+  }
+  sys_.spawn(watch_request<codec::WatchValues, std::uint64_t, std::string>, sequencer,
+             caf::make_message(actors::watch_read_atom::value, std::move(bytes).value()), std::move(done));
 }
 
 }  // namespace mgraph::node

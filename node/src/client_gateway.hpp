@@ -46,6 +46,12 @@ class ClientGateway final : public codec::ClientHandler {
                     std::function<void(Texts)> done) override;
   void ack_effect(std::uint64_t field, std::uint64_t version,
                   std::function<void(Texts)> done) override;
+  /// Subscriptions: polls go to the coordinator's watch actor and reads to its driver,
+  /// both through the sequencer (actors/watch.hpp).
+  void watch(std::vector<std::string> targets, std::uint64_t from, std::uint32_t max,
+             std::uint32_t wait_ms, std::function<void(Result<codec::WatchAnswer>)> done) override;
+  void watch_values(session::Batch gets,
+                    std::function<void(Result<codec::WatchValues>)> done) override;
 
  private:
   caf::actor_system& sys_;

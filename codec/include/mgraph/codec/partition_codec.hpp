@@ -87,6 +87,17 @@ struct EffectTrigger {
   friend bool operator==(const EffectTrigger&, const EffectTrigger&) = default;
 };
 
+/// A field of a record the partition owns, as a commit, undo or redo left it (its value
+/// and version after it): what a subscription is told (actors/watch.hpp).
+struct FieldChange {
+  std::uint64_t record = 0;
+  std::string entity;  ///< the record's entity
+  std::string field;
+  Value value;
+  std::uint64_t version = 0;
+  friend bool operator==(const FieldChange&, const FieldChange&) = default;
+};
+
 /// What an epoch did to effect deliveries, from the driver to the sequencer: the effects
 /// its commits raised, and the delivery keys its acknowledgements named (acks that
 /// succeeded in a committed epoch).
@@ -130,6 +141,7 @@ struct PartitionReply {
   std::vector<std::string> dot_nodes, dot_edges;  ///< dot
   std::vector<EffectTrigger> effects;       ///< apply: effects its commits raised here
   std::uint64_t checkpoint_bytes = 0;       ///< checkpoint: the size of the image stored
+  std::vector<FieldChange> changes;         ///< apply: what its commits, undos, redos changed
   friend bool operator==(const PartitionReply&, const PartitionReply&) = default;
 };
 
