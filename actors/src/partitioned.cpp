@@ -153,11 +153,33 @@ void PartitionServer::raised_effects(std::vector<codec::EffectTrigger>* out) {
 
 void PartitionServer::changed_fields(std::vector<codec::FieldChange>* out) {
   Graph& g = store_->graph();
+  // A record whose exists flag changed was created (or its deletion undone: every field
+  // is news) or deleted: its flag is reported as the field "exists", the Store's name for it.
+  std::vector<std::pair<schema::RecordId, std::uint32_t>> created;
+  const std::size_t first = out->size();
   for (const NodeId n : g.last_changed()) {
     const schema::Store::NodeField nf = store_->field_at(n);
-    if (nf.field == nullptr || !store_->owns(nf.record) || g.is_lazy(n)) continue;
-    out->push_back(codec::FieldChange{nf.record, schema_->entities[nf.entity].name,
-                                      nf.field->name, g.committed(n), store_->version(n)});
+    if (nf.record == 0 || !store_->owns(nf.record) || g.is_lazy(n)) continue;
+    const std::string& entity = schema_->entities[nf.entity].name;
+    if (nf.field == nullptr) {
+      const Value now = g.committed(n);
+      if (!g.is_variable(n) || !now.is_bool() || store_->describe(n).name != entity + "#" + std::to_string(nf.record) + ".exists") {
+        continue;
+      }
+      out->push_back(codec::FieldChange{nf.record, entity, "exists", now, store_->version(n)});
+      if (now.as_bool()) created.emplace_back(nf.record, nf.entity);
+      continue;
+    }
+    out->push_back(codec::FieldChange{nf.record, entity, nf.field->name, g.committed(n), store_->version(n)});
+  }
+  for (const auto& [record, e] : created) {
+    for (const schema::FieldDef& f : schema_->entities[e].fields) {
+      const bool listed = std::any_of(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
+                                      [&](const codec::FieldChange& c) { return c.record == record && c.field == f.name; });
+      const Result<NodeId> n = store_->node_of(record, f.name);
+      if (listed || !n.is_ok() || g.is_lazy(*n)) continue;
+      out->push_back(codec::FieldChange{record, schema_->entities[e].name, f.name, g.committed(*n), store_->version(*n)});
+    }
   }
 }
 

@@ -116,6 +116,9 @@ PartitionReply sample_reply() {
   a.dot_edges = {"", "n0 -> n1;", "n1 -> n2;\nn0 -> n2;"};
   a.effects = {sample_trigger()};
   a.checkpoint_bytes = 123456789;
+  a.changes = {FieldChange{7, "Order", "total", Value(std::int64_t{12}), 3},
+               FieldChange{8, "Customer", "name", Value("Ada"), 0},
+               FieldChange{8, "Customer", "exists", Value(true), 1}};
   return a;
 }
 
@@ -185,6 +188,7 @@ TEST(PartitionCodec, AReplyWithEveryMemberSetRoundTrips) {
   EXPECT_EQ(back->dot_edges, a.dot_edges);
   EXPECT_EQ(back->effects, a.effects);
   EXPECT_EQ(back->checkpoint_bytes, a.checkpoint_bytes);
+  EXPECT_EQ(back->changes, a.changes);
 
   // An ok reply, and the default one.
   PartitionReply ok = a;

@@ -4,6 +4,8 @@
 // fields; a subscriber behind the coordinator's buffer resumes from the current values,
 // then gets the following epochs; names the schema does not have are errors.
 
+#include <signal.h>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -79,6 +81,13 @@ class Watch : public ::testing::Test {
     return args;
   }
 
+  /// The subscriber's exit code once it ended by itself (--count), reaped.
+  int finish_watcher() {
+    const int rc = watcher_.finish(kSilenceMs);
+    watcher_.pid = -1;
+    return rc;
+  }
+
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
   fs::path dir_;
@@ -104,21 +113,21 @@ TEST_F(Watch, EachCommittedEpochThatChangedAWatchedFieldComesInOrderWithOnlyTheW
                  "update p total=8\n"                    // epoch 4: p's total
                  "update o qty=3\n"
                  "commit\n"
-                 "create Customer c name=\"Ada\"\n"      // epoch 5: a customer, any field
-                 "commit\n"
-                 "undo\n"                                // epoch 6: undone, the customer goes
+                 "create Customer c name=\"Ada\"\n"      // epoch 5: a customer: it exists,
+                 "commit\n"                              // with every field
+                 "undo\n"                                // epoch 6: undone, it exists no more
                  "get o.line\n",
                  &out),
             0)
       << out;
-  ASSERT_EQ(watcher_.finish(kSilenceMs), 0) << watcher_.printed;
+  ASSERT_EQ(finish_watcher(), 0) << watcher_.printed;
   EXPECT_EQ(lines_of(watcher_.printed),
             (std::vector<std::string>{
-                R"({"epoch":1,"changes":[{"ref":"Order#1","field":"line","value":10,"version":0},{"ref":"Order#2","field":"total","value":7,"version":0}]})",
-                R"({"epoch":2,"changes":[{"ref":"Order#1","field":"line","value":20,"version":1}]})",
-                R"({"epoch":4,"changes":[{"ref":"Order#2","field":"total","value":8,"version":1},{"ref":"Order#1","field":"line","value":30,"version":2}]})",
-                R"({"epoch":5,"changes":[{"ref":"Customer#3","field":"name","value":"Ada","version":0}]})",
-                R"({"epoch":6,"changes":[{"ref":"Customer#3","field":"name","value":"","version":0}]})",
+                R"({"epoch":1,"changes":[{"ref":"Order#1","field":"line","value":10,"version":1},{"ref":"Order#2","field":"total","value":7,"version":0}]})",
+                R"({"epoch":2,"changes":[{"ref":"Order#1","field":"line","value":20,"version":2}]})",
+                R"({"epoch":4,"changes":[{"ref":"Order#1","field":"line","value":30,"version":3},{"ref":"Order#2","field":"total","value":8,"version":1}]})",
+                R"({"epoch":5,"changes":[{"ref":"Customer#3","field":"exists","value":true,"version":1},{"ref":"Customer#3","field":"name","value":"Ada","version":0}]})",
+                R"({"epoch":6,"changes":[{"ref":"Customer#3","field":"exists","value":false,"version":2}]})",
             }))
       << watcher_.printed << "\nthe script printed:\n" << out;
 }
@@ -143,14 +152,14 @@ TEST_F(Watch, ASubscriberBehindTheBufferResumesFromTheCurrentValuesThenGetsTheFo
             R"({"epoch":4,"snapshot":true,"resumed_from":0,"changes":[{"ref":"Order#1","field":"total","value":4,"version":3}]})"
             "\n");
   ASSERT_EQ(eval("update #1 total=5\ncommit\nupdate #1 qty=9\ncommit\nupdate #1 total=6\ncommit\n", &out), 0) << out;
-  ASSERT_EQ(watcher_.finish(kSilenceMs), 0) << watcher_.printed;
+  ASSERT_EQ(finish_watcher(), 0) << watcher_.printed;
   const std::vector<std::string> got = lines_of(watcher_.printed);
   ASSERT_EQ(got.size(), 3u) << watcher_.printed;
   EXPECT_EQ(got[1], R"({"epoch":5,"changes":[{"ref":"Order#1","field":"total","value":5,"version":4}]})");
   EXPECT_EQ(got[2], R"({"epoch":7,"changes":[{"ref":"Order#1","field":"total","value":6,"version":5}]})");
   // A cursor the buffer still covers gets the epochs themselves.
   ASSERT_EQ(run_to_end(watch_args({"--from", "5", "--count", "1", "Order"}), &out), 0) << out;
-  EXPECT_EQ(out, R"({"epoch":6,"changes":[{"ref":"Order#1","field":"qty","value":9,"version":1},{"ref":"Order#1","field":"line","value":45,"version":5}]})"
+  EXPECT_EQ(out, R"({"epoch":6,"changes":[{"ref":"Order#1","field":"qty","value":9,"version":1},{"ref":"Order#1","field":"line","value":45,"version":6}]})"
                  "\n");
 }
 
@@ -160,8 +169,14 @@ TEST_F(Watch, WithoutFromItPrintsTheCurrentValuesFirstAndNamesWhatTheSchemaDoesN
   std::string out;
   ASSERT_EQ(eval("create Order o total=3\ncommit\n", &out), 0) << out;
   ASSERT_EQ(run_to_end(watch_args({"--count", "1", "Order#1.total", "Order#1.line"}), &out), 0) << out;
-  EXPECT_EQ(out, R"({"epoch":1,"snapshot":true,"changes":[{"ref":"Order#1","field":"total","value":3,"version":0},{"ref":"Order#1","field":"line","value":3,"version":0}]})"
+  EXPECT_EQ(out, R"({"epoch":1,"snapshot":true,"changes":[{"ref":"Order#1","field":"total","value":3,"version":0},{"ref":"Order#1","field":"line","value":3,"version":1}]})"
                  "\n");
+  // Ctrl-C (SIGINT) ends a subscriber cleanly, within its poll's wait.
+  watcher_ = ChildProcess::spawn(watch_args({"--wait-ms", "100", "Order"}));
+  ASSERT_TRUE(watcher_.read_until("\n", kSilenceMs)) << watcher_.printed;
+  EXPECT_EQ(watcher_.printed, R"({"epoch":1,"snapshot":true,"changes":[]})" "\n");
+  ::kill(watcher_.pid, SIGINT);
+  EXPECT_EQ(finish_watcher(), 0) << watcher_.printed;
   struct Bad {
     std::vector<std::string> args;
     std::string message;
