@@ -1105,15 +1105,8 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                 });
         return rp;
       },
-      [self, watch = options.watch](watch_atom a, std::vector<std::string>& names, std::uint64_t from,
-                                    std::uint32_t max, std::uint32_t wait_ms) -> caf::delegated<caf::message> {
-        if (!watch) {
-          self->make_response_promise().deliver(
-              caf::make_error(caf::sec::invalid_argument, "this cluster serves no subscriptions"));
-          return {};
-        }
-        return self->delegate(watch, a, std::move(names), from, max, wait_ms);
-      },
+      // Where subscriptions poll (none: this cluster serves none); gateways ask once.
+      [watch = options.watch](watch_atom) { return watch; },
       [self, driver](watch_read_atom a, std::string& bytes) { return self->delegate(driver, a, std::move(bytes)); },
       [effects, now](dead_letters_atom, const std::string& command, std::uint64_t field,
                      std::uint64_t version) {

@@ -100,11 +100,11 @@ Result<codec::WatchValues> watch_answer(std::uint64_t epoch, const std::string& 
   return codec::WatchValues{std::move(results).value(), epoch};
 }
 
-/// A short-lived actor: sends one subscription request (`message`) to the sequencer, which
-/// passes it on, and hands the answer to `done`. As batch_request, with the sequencer
-/// monitored.
+/// A short-lived actor: sends one subscription request (`message`) to `to` (the watch actor,
+/// or the sequencer, which passes a read on to the driver) and hands the answer to `done`.
+/// As batch_request, with `to` monitored.
 template <typename A, typename... Ts>
-void watch_request(caf::event_based_actor* self, caf::actor sequencer, caf::message message,
+void watch_request(caf::event_based_actor* self, caf::actor to, std::string what, caf::message message,
                    std::function<void(Result<A>)> done) {
   auto answered = std::make_shared<bool>(false);
   auto answer = [answered, done](Result<A> r) {
@@ -112,13 +112,13 @@ void watch_request(caf::event_based_actor* self, caf::actor sequencer, caf::mess
     *answered = true;
     done(std::move(r));
   };
-  self->monitor(sequencer);
-  self->set_down_handler([self, answer](const caf::down_msg& down) {
-    answer(Status(StatusCode::io_error, "unavailable: the coordinator's sequencer stopped (" +
+  self->monitor(to);
+  self->set_down_handler([self, answer, what](const caf::down_msg& down) {
+    answer(Status(StatusCode::io_error, "unavailable: the coordinator's " + what + " stopped (" +
                                             self->system().render(down.reason) + ")"));
     self->quit();
   });
-  self->request(sequencer, kBatchTimeout, std::move(message))
+  self->request(to, kBatchTimeout, std::move(message))
       .then(
           [self, answer](Ts... xs) {
             answer(watch_answer(std::move(xs)...));
@@ -134,6 +134,45 @@ void watch_request(caf::event_based_actor* self, caf::actor sequencer, caf::mess
             } else {
               answer(Status(StatusCode::io_error, "the cluster did not answer: " + self->system().render(e)));
             }
+            self->quit();
+          });
+}
+
+using PollDone = std::function<void(Result<codec::WatchAnswer>)>;
+using WatchRoute = ClientGateway::WatchRoute;
+
+/// A subscription's poll, sent to the watch actor (actors/watch.hpp) directly.
+void watch_poll(caf::event_based_actor* self, caf::actor watch, caf::message message, PollDone done) {
+  watch_request<codec::WatchAnswer, bool, std::uint64_t, std::vector<std::string>>(self, std::move(watch), "watch actor",
+                                                                                 std::move(message), std::move(done));
+}
+
+/// Asks the sequencer where its watch actor is, notes it in `route`, then polls it.
+void watch_route(caf::event_based_actor* self, caf::actor sequencer, std::shared_ptr<WatchRoute> route,
+                 caf::message message, PollDone done) {
+  self->monitor(sequencer);
+  self->set_down_handler([self, done](const caf::down_msg& down) {
+    done(Status(StatusCode::io_error, "unavailable: the coordinator's sequencer stopped (" +
+                                          self->system().render(down.reason) + ")"));
+    self->quit();
+  });
+  self->request(sequencer, kBatchTimeout, actors::watch_atom::value)
+      .then(
+          [self, sequencer, route, message, done](const caf::actor& watch) {
+            if (!watch) {
+              done(Status(StatusCode::failed_precondition, "this cluster serves no subscriptions"));
+            } else {
+              {
+                std::lock_guard<std::mutex> lock(route->mutex);
+                route->sequencer = sequencer;
+                route->watch = watch;
+              }
+              self->system().spawn(watch_poll, watch, message, done);
+            }
+            self->quit();
+          },
+          [self, done](caf::error& e) {
+            done(Status(StatusCode::io_error, "the cluster did not answer: " + self->system().render(e)));
             self->quit();
           });
 }
@@ -279,9 +318,17 @@ void ClientGateway::watch(std::vector<std::string> targets, std::uint64_t from, 
     done(not_ready());
     return;
   }
-  sys_.spawn(watch_request<codec::WatchAnswer, bool, std::uint64_t, std::vector<std::string>>, sequencer,
-             caf::make_message(actors::watch_atom::value, std::move(targets), from, max, wait_ms),
-             std::move(done));
+  caf::message poll = caf::make_message(actors::watch_atom::value, std::move(targets), from, max, wait_ms);
+  caf::actor watch;
+  {
+    std::lock_guard<std::mutex> lock(route_->mutex);
+    if (route_->sequencer == sequencer) watch = route_->watch;
+  }
+  if (watch) {
+    sys_.spawn(watch_poll, std::move(watch), std::move(poll), std::move(done));
+  } else {
+    sys_.spawn(watch_route, sequencer, route_, std::move(poll), std::move(done));
+  }
 }
 
 void ClientGateway::watch_values(session::Batch gets,
@@ -296,7 +343,7 @@ void ClientGateway::watch_values(session::Batch gets,
     done(bytes.status());
     return;
   }
-  sys_.spawn(watch_request<codec::WatchValues, std::uint64_t, std::string>, sequencer,
+  sys_.spawn(watch_request<codec::WatchValues, std::uint64_t, std::string>, sequencer, std::string("sequencer"),
              caf::make_message(actors::watch_read_atom::value, std::move(bytes).value()), std::move(done));
 }
 

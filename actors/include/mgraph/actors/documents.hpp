@@ -248,8 +248,9 @@ struct SequencerOptions {
   /// Called once the partitions are restored, before the log after the checkpoint runs:
   /// the checkpoint's epoch (0: none, the whole log runs) and the log's last epoch.
   std::function<void(codec::Epoch checkpoint, codec::Epoch log_last)> restored;
-  /// Where (watch_atom, ...) goes (watch_actor); (watch_read_atom, ...) goes to the driver.
-  /// Without it, subscriptions are refused.
+  /// The watch actor (watch.hpp), which the sequencer names when asked (watch_atom): polls
+  /// go to it directly, never through the sequencer. (watch_read_atom, ...) goes to the
+  /// driver through the sequencer. None: subscriptions are refused.
   caf::actor watch;
 };
 /// Requests the sequencer has at the driver at most: one epoch running, the next logged

@@ -14,7 +14,8 @@
 // waits (up to `wait`) at the watch actor, never at the sequencer or the driver.
 //
 //   driver ──WatchBuffer::ran (each epoch)──▶ buffer ──notify──▶ watch_actor
-//   client ─(watch_atom)─▶ gateway ─▶ sequencer ─delegate─▶ watch_actor ─▶ client
+//   client ─(watch_atom)─▶ gateway ─▶ watch_actor ─▶ client   (the gateway asks the
+//                                       sequencer once where the watch actor is)
 //   client ─(watch_read_atom, Batch of gets)─▶ gateway ─▶ sequencer ─delegate─▶ driver
 
 #include <caf/all.hpp>
@@ -36,7 +37,8 @@
 
 namespace mgraph::actors {
 
-using watch_atom = caf::atom_constant<caf::atom("mg_watch")>;         ///< -> watch_actor
+/// -> watch_actor: a poll; -> sequencer, alone: where the watch actor is.
+using watch_atom = caf::atom_constant<caf::atom("mg_watch")>;
 using watch_read_atom = caf::atom_constant<caf::atom("mg_watchrd")>;  ///< -> driver
 using watch_epoch_atom = caf::atom_constant<caf::atom("mg_watchep")>;  ///< buffer -> watch_actor
 using watch_timeout_atom = caf::atom_constant<caf::atom("mg_watchto")>;  ///< watch_actor -> itself
