@@ -130,6 +130,7 @@ caf::behavior watch_actor(caf::event_based_actor* self, std::shared_ptr<WatchBuf
     std::vector<WatchTarget> targets;
     codec::Epoch from = 0;
     std::size_t max = 0;
+    std::string key;  ///< the names, from and max: equal keys get equal answers
   };
   auto waiting = std::make_shared<std::map<std::uint64_t, Waiting>>();
   auto next_id = std::make_shared<std::uint64_t>(0);
@@ -153,18 +154,25 @@ caf::behavior watch_actor(caf::event_based_actor* self, std::shared_ptr<WatchBuf
           return;
         }
         const std::uint64_t id = ++*next_id;
-        waiting->emplace(id, Waiting{rp, std::move(targets).value(), from, most});
+        std::string key = std::to_string(from) + " " + std::to_string(most);
+        for (const std::string& name : names) key += "\n" + name;
+        waiting->emplace(id, Waiting{rp, std::move(targets).value(), from, most, std::move(key)});
         const auto wait = std::min<std::chrono::milliseconds>(std::chrono::milliseconds(wait_ms), kWatchWaitMax);
         self->delayed_send(self, wait, watch_timeout_atom::value, id);
       },
       [buffer, waiting, answer](watch_epoch_atom) {
+        // Subscribers of the same names at the same cursor (the common case: many clients
+        // of one field, all caught up) share one read of the buffer.
+        std::map<std::string, WatchBuffer::Answer> read;
         for (auto it = waiting->begin(); it != waiting->end();) {
-          WatchBuffer::Answer a = buffer->read(it->second.targets, it->second.from, it->second.max);
+          auto [at, fresh] = read.try_emplace(it->second.key);
+          if (fresh) at->second = buffer->read(it->second.targets, it->second.from, it->second.max);
+          const WatchBuffer::Answer& a = at->second;
           if (!a.resume && a.epochs.empty()) {
             ++it;
             continue;
           }
-          answer(it->second.promise, std::move(a));
+          answer(it->second.promise, a);
           it = waiting->erase(it);
         }
       },
