@@ -500,7 +500,8 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         if (watch) watch->restored(epoch);
         return true;
       },
-      [documents, ckpt](watch_read_atom, const std::string& bytes) -> caf::result<codec::Epoch, std::string> {
+      [documents, ckpt](watch_read_atom, const std::string& bytes,
+                        const std::vector<std::string>& entities) -> caf::result<codec::Epoch, std::string, std::string> {
         Result<session::Batch> batch = codec::decode_batch(bytes);
         if (!batch.is_ok()) return bad_request(batch.status());
         for (const session::Op& op : *batch) {
@@ -508,7 +509,14 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         }
         Result<std::string> answer = codec::encode_batch_result(documents->run(*batch));
         if (!answer.is_ok()) return bad_request(answer.status());
-        return caf::result<codec::Epoch, std::string>(ckpt->last_run, std::move(answer).value());
+        std::vector<codec::FieldChange> records;
+        for (const std::string& entity : entities) {
+          Result<std::vector<codec::FieldChange>> r = documents->records_of(entity);
+          if (!r.is_ok()) return bad_request(r.status());
+          records.insert(records.end(), r->begin(), r->end());
+        }
+        return caf::result<codec::Epoch, std::string, std::string>(ckpt->last_run, std::move(answer).value(),
+                                                                   watch_changes_json(records));
       },
       [ckpt](checkpoint_logged_atom, codec::Epoch epoch) {
         if (epoch <= ckpt->logged_last) return;
@@ -1107,7 +1115,9 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       },
       // Where subscriptions poll (none: this cluster serves none); gateways ask once.
       [watch = options.watch](watch_atom) { return watch; },
-      [self, driver](watch_read_atom a, std::string& bytes) { return self->delegate(driver, a, std::move(bytes)); },
+      [self, driver](watch_read_atom a, std::string& bytes, std::vector<std::string>& entities) {
+        return self->delegate(driver, a, std::move(bytes), std::move(entities));
+      },
       [effects, now](dead_letters_atom, const std::string& command, std::uint64_t field,
                      std::uint64_t version) {
         return effects->dead_letter_command(command, session::DeliveryKey{field, version}, now());

@@ -183,6 +183,23 @@ void PartitionServer::changed_fields(std::vector<codec::FieldChange>* out) {
   }
 }
 
+Status PartitionServer::records_of(const std::string& entity, std::vector<codec::FieldChange>* out) {
+  const std::uint32_t e = schema_->find_entity(entity);
+  if (e == schema::kNone) return Status(StatusCode::not_found, "no entity " + entity);
+  Graph& g = store_->graph();
+  for (schema::RecordId id = 1;; ++id) {
+    const Result<std::uint32_t> of = store_->entity_of(id);
+    if (!of.is_ok()) break;  // past the last record
+    if (*of != e || !store_->owns(id) || !store_->exists(id)) continue;
+    for (const schema::FieldDef& f : schema_->entities[e].fields) {
+      const Result<NodeId> n = store_->node_of(id, f.name);
+      if (!n.is_ok() || g.is_lazy(*n)) continue;
+      out->push_back(codec::FieldChange{id, entity, f.name, g.committed(*n), store_->version(*n)});
+    }
+  }
+  return Status::ok();
+}
+
 PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   PartitionReply a;
   if (q.kind == PartitionRequestKind::reset) renew();
@@ -290,6 +307,9 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
       a.status = checkpoint(q.batch, q.other, &a.checkpoint_bytes);
       break;
     case PartitionRequestKind::restore:
+      break;
+    case PartitionRequestKind::records:
+      a.status = records_of(q.name, &a.changes);
       break;
   }
   a.in_transaction = g.in_transaction();
@@ -478,6 +498,20 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
   if (in_transaction()) reject_all();
   if (committed != nullptr) *committed = revisions_[0] != revision_before;
   return results;
+}
+
+Result<std::vector<codec::FieldChange>> PartitionedDocuments::records_of(const std::string& entity) {
+  PartitionRequest q;
+  q.kind = PartitionRequestKind::records;
+  q.name = entity;
+  std::vector<PartitionReply> replies;
+  if (Status s = send_all(q, &replies); !s.is_ok()) return s;
+  std::vector<codec::FieldChange> out;
+  for (const PartitionReply& a : replies) out.insert(out.end(), a.changes.begin(), a.changes.end());
+  // By record; the owner lists a record's fields in the schema's order.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const codec::FieldChange& x, const codec::FieldChange& y) { return x.record < y.record; });
+  return out;
 }
 
 Status PartitionedDocuments::reset() {

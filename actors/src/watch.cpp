@@ -13,6 +13,26 @@ bool watches(const WatchTarget& target, const codec::FieldChange& change) {
   return target.record == 0 || (target.record == change.record && target.field == change.field);
 }
 
+namespace {
+
+void append_change(std::string* list, const codec::FieldChange& c) {
+  if (list->size() > 1) *list += ",";
+  *list += json::Object()
+               .str("ref", c.entity + "#" + std::to_string(c.record))
+               .str("field", c.field)
+               .raw("value", c.value.to_json())
+               .unum("version", c.version)
+               .done();
+}
+
+}  // namespace
+
+std::string watch_changes_json(const std::vector<codec::FieldChange>& changes) {
+  std::string list = "[";
+  for (const codec::FieldChange& c : changes) append_change(&list, c);
+  return list + "]";
+}
+
 std::string watch_epoch_json(codec::Epoch epoch, const std::vector<codec::FieldChange>& changes,
                              const std::vector<WatchTarget>& targets) {
   std::string list = "[";
@@ -21,13 +41,7 @@ std::string watch_epoch_json(codec::Epoch epoch, const std::vector<codec::FieldC
         std::none_of(targets.begin(), targets.end(), [&](const WatchTarget& t) { return watches(t, c); })) {
       continue;
     }
-    if (list.size() > 1) list += ",";
-    list += json::Object()
-                .str("ref", c.entity + "#" + std::to_string(c.record))
-                .str("field", c.field)
-                .raw("value", c.value.to_json())
-                .unum("version", c.version)
-                .done();
+    append_change(&list, c);
   }
   return json::Object().unum("epoch", epoch).raw("changes", list + "]").done();
 }

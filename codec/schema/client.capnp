@@ -45,7 +45,9 @@ interface Cluster {
   # epoch they are read after.
   watch @5 (targets :List(Text), fromEpoch :UInt64, max :UInt32, waitMs :UInt32)
       -> (epochs :List(Text), through :UInt64, resume :Bool);
-  # The results of a batch of `get` operations only, read between two epochs, and the last
-  # epoch run before them: the values a subscription goes on from.
-  watchValues @6 (batch :Session.Batch) -> (result :Session.BatchResult, epoch :UInt64);
+  # The results of a batch of `get` operations only, and every field of every record of
+  # `entities` (a JSON array of changes, as in watch's epochs), read between two epochs,
+  # and the last epoch run before them: the values a subscription goes on from.
+  watchValues @6 (batch :Session.Batch, entities :List(Text))
+      -> (result :Session.BatchResult, epoch :UInt64, records :Text);
 }

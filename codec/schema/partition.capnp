@@ -32,13 +32,14 @@ struct PartitionRequest {
     addRevision @11;
     checkpoint @12;
     restore @13;
+    records @14;
   }
   kind @0 :Kind;
   first @1 :UInt32;               # apply: the index in its batch of ops[0]
   ops @2 :Session.Batch;          # apply
   messages @3 :List(PartitionMessage);  # deliver
   record @4 :UInt64;              # checkLink, probe
-  name @5 :Text;                  # checkLink: the relation; probe: the field
+  name @5 :Text;                  # checkLink: the relation; probe: the field; records: the entity
   other @6 :UInt64;               # checkLink; checkpoint: the oldest epoch kept
   batch @7 :UInt64;               # apply: which batch of the driver's the ops belong to;
                                   # checkpoint, restore: the epoch

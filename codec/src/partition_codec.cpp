@@ -13,7 +13,7 @@ namespace {
 
 constexpr char kRequestMagic[4] = {'M', 'G', 'P', 'Q'};
 constexpr char kReplyMagic[4] = {'M', 'G', 'P', 'R'};
-constexpr auto kKindMax = static_cast<std::uint16_t>(PartitionRequestKind::restore);
+constexpr auto kKindMax = static_cast<std::uint16_t>(PartitionRequestKind::records);
 
 void put_messages(capnp::List<wire::PartitionMessage>::Builder b,
                   const std::vector<PartitionMessage>& messages) {
@@ -109,6 +109,7 @@ const char* partition_request_kind_name(PartitionRequestKind kind) {
     case PartitionRequestKind::add_revision: return "add_revision";
     case PartitionRequestKind::checkpoint: return "checkpoint";
     case PartitionRequestKind::restore: return "restore";
+    case PartitionRequestKind::records: return "records";
   }
   return "unknown";
 }

@@ -94,10 +94,10 @@ Result<codec::WatchAnswer> watch_answer(bool resume, std::uint64_t through, std:
   return codec::WatchAnswer{std::move(epochs), through, resume};
 }
 
-Result<codec::WatchValues> watch_answer(std::uint64_t epoch, const std::string& bytes) {
+Result<codec::WatchValues> watch_answer(std::uint64_t epoch, const std::string& bytes, std::string records) {
   Result<session::BatchResult> results = codec::decode_batch_result(bytes);
   if (!results.is_ok()) return results.status();
-  return codec::WatchValues{std::move(results).value(), epoch};
+  return codec::WatchValues{std::move(results).value(), epoch, std::move(records)};
 }
 
 /// A short-lived actor: sends one subscription request (`message`) to `to` (the watch actor,
@@ -331,7 +331,7 @@ void ClientGateway::watch(std::vector<std::string> targets, std::uint64_t from, 
   }
 }
 
-void ClientGateway::watch_values(session::Batch gets,
+void ClientGateway::watch_values(session::Batch gets, std::vector<std::string> entities,
                                  std::function<void(Result<codec::WatchValues>)> done) {
   const caf::actor sequencer = state_.sequencer();
   if (!sequencer) {
@@ -343,8 +343,10 @@ void ClientGateway::watch_values(session::Batch gets,
     done(bytes.status());
     return;
   }
-  sys_.spawn(watch_request<codec::WatchValues, std::uint64_t, std::string>, sequencer, std::string("sequencer"),
-             caf::make_message(actors::watch_read_atom::value, std::move(bytes).value()), std::move(done));
+  sys_.spawn(watch_request<codec::WatchValues, std::uint64_t, std::string, std::string>, sequencer,
+             std::string("sequencer"),
+             caf::make_message(actors::watch_read_atom::value, std::move(bytes).value(), std::move(entities)),
+             std::move(done));
 }
 
 }  // namespace mgraph::node

@@ -52,7 +52,7 @@ class ClientGateway final : public codec::ClientHandler {
   /// sequencer asked once where it is), reads to its driver through the sequencer.
   void watch(std::vector<std::string> targets, std::uint64_t from, std::uint32_t max,
              std::uint32_t wait_ms, std::function<void(Result<codec::WatchAnswer>)> done) override;
-  void watch_values(session::Batch gets,
+  void watch_values(session::Batch gets, std::vector<std::string> entities,
                     std::function<void(Result<codec::WatchValues>)> done) override;
 
   /// Where the current sequencer's watch actor is, once asked: polls go to it directly.

@@ -97,8 +97,14 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
   // The current values of the field targets and the epoch they follow; `strict`: a record
   // that does not exist is an error (when starting), else it is left out (deleted since).
   const session::Batch gets = gets_of(*targets);
+  std::vector<std::string> entities;  // watched whole
+  for (const codec::WatchTarget& t : *targets) {
+    if (t.record == 0 && std::find(entities.begin(), entities.end(), t.entity) == entities.end()) {
+      entities.push_back(t.entity);
+    }
+  }
   auto snapshot = [&](bool strict, std::optional<std::uint64_t> resumed_from) -> Result<std::uint64_t> {
-    Result<codec::WatchValues> values = (*connection)->watch_values(gets);
+    Result<codec::WatchValues> values = (*connection)->watch_values(gets, entities);
     if (!values.is_ok()) return values.status();
     nlohmann::ordered_json changes = nlohmann::ordered_json::array();
     for (std::size_t i = 0; i < gets.size(); ++i) {
@@ -115,6 +121,9 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
       c["version"] = r.version;
       changes.push_back(std::move(c));
     }
+    const nlohmann::ordered_json records = nlohmann::ordered_json::parse(values->records, nullptr, false);
+    if (!records.is_array()) return Status(StatusCode::corruption, "the cluster sent no records: " + values->records);
+    for (const nlohmann::ordered_json& c : records) changes.push_back(c);
     nlohmann::ordered_json line;
     line["epoch"] = values->epoch;
     line["snapshot"] = true;

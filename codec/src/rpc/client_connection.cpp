@@ -252,17 +252,23 @@ Result<WatchAnswer> ClientConnection::watch(const std::vector<std::string>& targ
   return out;
 }
 
-Result<WatchValues> ClientConnection::watch_values(const session::Batch& gets) {
+Result<WatchValues> ClientConnection::watch_values(const session::Batch& gets,
+                                                   const std::vector<std::string>& entities) {
   auto request = impl_->cluster.watchValuesRequest();
   try {
     detail::put_batch(request.initBatch(), gets);
   } catch (const detail::EncodeError& e) {
     return Status(StatusCode::out_of_range, "operation batch: " + e.what);
   }
+  auto names = request.initEntities(static_cast<unsigned>(entities.size()));
+  for (std::size_t i = 0; i < entities.size(); ++i) {
+    names.set(static_cast<unsigned>(i), capnp::Text::Reader(entities[i].data(), entities[i].size()));
+  }
   Result<WatchValues> out = Status(StatusCode::internal, "no answer");
   auto read = [&out](capnp::Response<wire::Cluster::WatchValuesResults>&& response) {
     try {
-      out = WatchValues{detail::get_batch_result(response.getResult()), response.getEpoch()};
+      out = WatchValues{detail::get_batch_result(response.getResult()), response.getEpoch(),
+                        get_text(response.getRecords())};
     } catch (const detail::DecodeError& e) {
       out = Status(StatusCode::corruption, "batch result: " + e.what);
     } catch (const kj::Exception& e) {

@@ -547,6 +547,12 @@ kj::Promise<void> ClusterService::watchValues(WatchValuesContext context) {
   if (!acting.is_ok()) throw rpc::to_exception(acting.status());
   if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
   session::Batch batch = decode(context.getParams().getBatch());
+  if (context.getParams().getEntities().size() > kWatchTargetsMax) {
+    throw rpc::to_exception(Status(StatusCode::out_of_range, "watchValues: at most " +
+                                                                 std::to_string(kWatchTargetsMax) + " entities"));
+  }
+  std::vector<std::string> entities;
+  for (const auto e : context.getParams().getEntities()) entities.emplace_back(e.cStr(), e.size());
   context.releaseParams();
   for (const session::Op& op : batch) {
     if (op.kind != session::OpKind::get) {
@@ -557,7 +563,7 @@ kj::Promise<void> ClusterService::watchValues(WatchValuesContext context) {
   return handed<Result<WatchValues>>(
       context,
       [&](std::function<void(Result<WatchValues>)> done) {
-        handler_.watch_values(std::move(batch), std::move(done));
+        handler_.watch_values(std::move(batch), std::move(entities), std::move(done));
       },
       [](WatchValuesContext& c, const WatchValues& v) {
         auto results = c.getResults(kSizeHint);
@@ -567,6 +573,7 @@ kj::Promise<void> ClusterService::watchValues(WatchValuesContext context) {
           throw rpc::to_exception(Status(StatusCode::out_of_range, "batch result: " + e.what));
         }
         results.setEpoch(v.epoch);
+        results.setRecords(text(v.records));
       });
 }
 
@@ -575,7 +582,8 @@ void ClientHandler::watch(std::vector<std::string>, std::uint64_t, std::uint32_t
   done(Status(StatusCode::failed_precondition, "this server serves no subscriptions"));
 }
 
-void ClientHandler::watch_values(session::Batch, std::function<void(Result<WatchValues>)> done) {
+void ClientHandler::watch_values(session::Batch, std::vector<std::string>,
+                                 std::function<void(Result<WatchValues>)> done) {
   done(Status(StatusCode::failed_precondition, "this server serves no subscriptions"));
 }
 

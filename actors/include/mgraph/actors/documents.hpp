@@ -218,8 +218,9 @@ class ActorPartitions final : public PartitionSet {
 ///
 /// Subscriptions (watch.hpp): with a `watch` buffer it tells the buffer every epoch it runs
 /// (with the fields a committed one changed) and every restore; (watch_read_atom, Batch
-/// bytes of `get`s only) is answered with (the last epoch run, the BatchResult bytes): the
-/// values after that epoch.
+/// bytes of `get`s only, entity names) is answered with (the last epoch run, the
+/// BatchResult bytes, the JSON array of every field of every record of those entities):
+/// the values after that epoch.
 struct DriverOptions {
   /// Epochs between checkpoints (0: only when asked).
   std::uint64_t checkpoint_every = 0;

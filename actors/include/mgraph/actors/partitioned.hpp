@@ -172,6 +172,8 @@ class PartitionServer {
   /// The fields of owned records the last commit, undo or redo changed (lazy ones aside),
   /// with their value and version (codec::FieldChange): what subscriptions are told.
   void changed_fields(std::vector<codec::FieldChange>* out);
+  /// Every field (lazy ones aside) of the records of `entity` it owns that exist, by record.
+  Status records_of(const std::string& entity, std::vector<codec::FieldChange>* out);
   /// A new, empty Store (and its executor): the documents as the schema starts them.
   void renew();
   Status checkpoint(std::uint64_t epoch, std::uint64_t keep_from, std::uint64_t* bytes);
@@ -259,6 +261,10 @@ class PartitionedDocuments {
   /// Every partition takes back its checkpoint of `epoch`: the documents as they were after
   /// it, history included. Epoch 0: empty, as reset(), and every checkpoint forgotten.
   Status restore(std::uint64_t epoch);
+
+  /// Every field of every record of `entity` as the partitions hold them (their owners'),
+  /// by record: what a subscription of the entity starts from. Outside a batch only.
+  Result<std::vector<codec::FieldChange>> records_of(const std::string& entity);
 
   /// The effects the last run's commits raised, each on the partition owning its record,
   /// in the order the partitions answered (what the sequencer offers its consumers).

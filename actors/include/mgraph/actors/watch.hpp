@@ -64,6 +64,8 @@ inline constexpr std::size_t kWatchWaitingMax = 65536;
 /// Whether `target` watches `change`.
 using codec::WatchTarget;
 bool watches(const WatchTarget& target, const codec::FieldChange& change);
+/// The JSON array of `changes` ([{"ref":"Entity#N","field":F,"value":V,"version":K},...]).
+std::string watch_changes_json(const std::vector<codec::FieldChange>& changes);
 /// One epoch's message: {"epoch":E,"changes":[...]} with the changes `targets` watch (all
 /// of them if `targets` is empty), in the order given.
 std::string watch_epoch_json(codec::Epoch epoch, const std::vector<codec::FieldChange>& changes,

@@ -47,10 +47,12 @@ struct WatchAnswer {
   std::uint64_t through = 0;
   bool resume = false;
 };
-/// The values a subscription goes on from: one result per get, read after `epoch`.
+/// The values a subscription goes on from, read after `epoch`: one result per get, and
+/// the fields of the records of the entities asked for (a JSON array of changes).
 struct WatchValues {
   session::BatchResult results;
   std::uint64_t epoch = 0;
+  std::string records = "[]";
 };
 
 /// What serves client requests. Called on the RPC thread; `done` may be called from any
@@ -78,7 +80,8 @@ class ClientHandler {
   /// batch of gets with the epoch they follow. By default none (failed_precondition).
   virtual void watch(std::vector<std::string> targets, std::uint64_t from, std::uint32_t max,
                      std::uint32_t wait_ms, std::function<void(Result<WatchAnswer>)> done);
-  virtual void watch_values(session::Batch gets, std::function<void(Result<WatchValues>)> done);
+  virtual void watch_values(session::Batch gets, std::vector<std::string> entities,
+                            std::function<void(Result<WatchValues>)> done);
 };
 
 /// Effect names one poll may name: a consumer follows a few effects, and the bound keeps one
@@ -182,8 +185,9 @@ class ClientConnection {
   /// deadline.
   Result<WatchAnswer> watch(const std::vector<std::string>& targets, std::uint64_t from,
                             std::uint32_t max, std::uint32_t wait_ms);
-  /// The values of `gets` (get ops only) and the epoch they follow.
-  Result<WatchValues> watch_values(const session::Batch& gets);
+  /// The values of `gets` (get ops only) and of every record of `entities`, and the epoch
+  /// they follow.
+  Result<WatchValues> watch_values(const session::Batch& gets, const std::vector<std::string>& entities);
   ~ClientConnection();
 
   ClientConnection(const ClientConnection&) = delete;

@@ -51,6 +51,9 @@ enum class PartitionRequestKind : std::uint8_t {
   /// take back the documents of the checkpoint at epoch `batch`; 0: as the schema starts
   /// them, every checkpoint forgotten
   restore,
+  /// every field of the records of entity `name` this partition owns (that exist), as
+  /// FieldChanges: what a subscription of the entity reads when it starts or resumes
+  records,
 };
 const char* partition_request_kind_name(PartitionRequestKind kind);
 
