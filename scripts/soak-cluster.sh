@@ -4,7 +4,9 @@
 # and, in the other test, the coordinator (n1) killed with SIGKILL and started again —
 # until N kills of each were done, every round at its own seed (where the kills fall).
 # Each round checks that no acknowledged transaction is lost, none answered as rolled back
-# took effect, and a cluster started again from the coordinator's log holds the same.
+# took effect, and a cluster started again from the coordinator's log holds the same; and
+# that a consumer of the effect each transaction triggers, deduplicating by key, got every
+# acknowledged one exactly once, redelivered across the kills, and acknowledged them all.
 #   Usage: scripts/soak-cluster.sh N [FIRST seed, default 1] [build dir, default build]
 # Example: scripts/soak-cluster.sh 1000     (2,000 kills, about 50 minutes)
 set -euo pipefail
@@ -12,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 if [ $# -lt 1 ] || [ $# -gt 3 ] || ! [[ "$1" =~ ^[1-9][0-9]*$ ]] ||
    { [ $# -ge 2 ] && ! [[ "$2" =~ ^[1-9][0-9]*$ ]]; }; then
-  sed -n '2,9p' "$0"
+  sed -n '2,11p' "$0"
   exit 2
 fi
 kills=$1
@@ -32,7 +34,7 @@ while [ "$done_kills" -lt "$kills" ]; do
   log=$(mktemp)
   status=0
   MGRAPH_KILLS=$n MGRAPH_KILL_SEED=$seed "$build/tests/node/mgraph_kill_tests" >"$log" 2>&1 || status=$?
-  grep -E 'kills,' "$log" || true
+  grep -E 'kills,|effects:' "$log" || true
   if [ "$status" -ne 0 ]; then
     cat "$log"
     rm -f "$log"

@@ -1113,6 +1113,53 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                 });
         return rp;
       },
+      [self, effects, now](effects_ack_atom,
+                           const std::vector<std::string>& keys) -> caf::result<std::vector<std::string>> {
+        // Each ack a batch of its own, all asked of this actor before it takes the next
+        // message: they queue together and share an epoch, and one that fails fails alone.
+        struct Acks {
+          std::vector<std::string> outcomes;
+          std::size_t waiting = 0;
+          caf::typed_response_promise<std::vector<std::string>> rp;
+        };
+        auto acks = std::make_shared<Acks>();
+        acks->outcomes.resize(keys.size());
+        acks->rp = self->make_response_promise<std::vector<std::string>>();
+        auto answered = [acks](std::size_t i, std::string outcome) {
+          acks->outcomes[i] = std::move(outcome);
+          if (--acks->waiting == 0) acks->rp.deliver(std::move(acks->outcomes));
+        };
+        acks->waiting = keys.size() + 1;  // + 1: this loop, so no answer delivers early
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+          const Result<session::DeliveryKey> key = session::parse_delivery_key(keys[i]);
+          if (!key.is_ok()) {
+            answered(i, "failed: " + key.status().message());
+            continue;
+          }
+          Result<session::Batch> batch = effects->start_ack(*key, now());
+          if (!batch.is_ok()) {
+            answered(i, batch.status().message());  // unknown or duplicate
+            continue;
+          }
+          Result<std::string> bytes = codec::encode_batch(*batch, session::TxnId{});
+          if (!bytes.is_ok()) {
+            effects->finish_ack(*key, bytes.status());
+            answered(i, "failed: " + bytes.status().message());
+            continue;
+          }
+          self->request(caf::actor_cast<caf::actor>(self), caf::infinite, transact_atom::value, std::move(bytes).value())
+              .then(
+                  [effects, key = *key, i, answered](const std::string& answer) {
+                    answered(i, effects->finish_ack(key, codec::decode_batch_result(answer)));
+                  },
+                  [effects, key = *key, i, answered](caf::error& e) {
+                    answered(i, effects->finish_ack(key, Status(StatusCode::io_error, "the ack did not run: " +
+                                                                                         to_string(e))));
+                  });
+        }
+        if (--acks->waiting == 0) acks->rp.deliver(std::move(acks->outcomes));
+        return acks->rp;
+      },
       // Where subscriptions poll (none: this cluster serves none); gateways ask once.
       [watch = options.watch](watch_atom) { return watch; },
       [self, driver](watch_read_atom a, std::string& bytes, std::vector<std::string>& entities) {

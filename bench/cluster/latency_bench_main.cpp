@@ -14,11 +14,19 @@
 // p90, p99, max and mean in microseconds and the transactions per second (one line of
 // text, or of JSON with --json).
 //
+// With --effect it times trigger→consumer instead: each round raises the customer's `vip`
+// effect (update i1 price=200; commit: spent passes 100), then polls `Customer.vip` on the
+// same connection, without pausing, until the delivery comes, acknowledges it, and lowers
+// the condition again (update i1 price=1; commit), untimed. The time counted is from before
+// the raising transaction to the delivery in hand: the commit, the delivery's wait for its
+// epoch to be committed (and durable with --data), and the poll.
+//
 // Exit codes: 0 measured, 1 a line of the setup or of a transaction failed (is the cluster
 // serving examples/shop.mgs?), 2 bad arguments, 3 the cluster could not be reached or the
 // connection failed.
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <charconv>
 #include <chrono>
@@ -60,7 +68,27 @@ struct Args {
   std::uint64_t warmup = 100;
   std::int64_t timeout_ms = 5000;
   bool json = false;
+  bool effect = false;
 };
+
+/// Polls one effect's deliveries without pausing, until one comes: the key, or why not. At
+/// most kPollsMax polls (far beyond a delivery's wait on a live cluster).
+constexpr std::uint64_t kPollsMax = 1'000'000;
+mgraph::Result<std::pair<std::uint64_t, std::uint64_t>> await_delivery(mgraph::codec::ClientConnection& c,
+                                                                      const std::string& effect) {
+  for (std::uint64_t k = 0; k < kPollsMax; ++k) {
+    auto got = c.poll_effects({effect}, 1);
+    if (!got.is_ok()) return got.status();
+    if (got->empty()) continue;
+    const nlohmann::json d = nlohmann::json::parse(got->front(), nullptr, false);
+    if (d.is_discarded() || !d.contains("key")) {
+      return mgraph::Status(mgraph::StatusCode::corruption, "not a delivery: " + got->front());
+    }
+    return std::pair{d["key"]["field"].get<std::uint64_t>(), d["key"]["version"].get<std::uint64_t>()};
+  }
+  return mgraph::Status(mgraph::StatusCode::io_error,
+                        "no delivery of " + effect + " in " + std::to_string(kPollsMax) + " polls");
+}
 
 int fail(int code, const std::string& message) {
   std::cerr << "mgraph_latency_bench: " << message << "\n";
@@ -104,6 +132,25 @@ int measure(const Args& args) {
   Clock::time_point start_counted = start_all;
   for (std::uint64_t k = 0; k < total; ++k) {
     if (k == args.warmup) start_counted = Clock::now();
+    if (args.effect) {
+      const Clock::time_point t0 = Clock::now();
+      std::string why = run(client, "update i1 price=200", ++line_no);
+      if (why.empty()) why = run(client, "commit", ++line_no);
+      if (!why.empty()) return fail(client.failure().is_ok() ? 1 : 3, "round " + std::to_string(k + 1) + ": " + why);
+      auto key = await_delivery(**connection, "Customer.vip");
+      const Clock::time_point t1 = Clock::now();
+      if (!key.is_ok()) return fail(3, "round " + std::to_string(k + 1) + ": " + key.status().message());
+      auto outcome = (*connection)->ack_effect(key->first, key->second);
+      if (!outcome.is_ok() || *outcome != "acked") {
+        return fail(3, "round " + std::to_string(k + 1) + ": ack: " +
+                           (outcome.is_ok() ? *outcome : outcome.status().message()));
+      }
+      why = run(client, "update i1 price=1", ++line_no);
+      if (why.empty()) why = run(client, "commit", ++line_no);
+      if (!why.empty()) return fail(client.failure().is_ok() ? 1 : 3, "round " + std::to_string(k + 1) + ": " + why);
+      if (k >= args.warmup) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+      continue;
+    }
     // 1..40, never the value before: every transaction changes the documents.
     const std::string update = "update i1 price=" + std::to_string(1 + k % 40);
     const Clock::time_point t0 = Clock::now();
@@ -121,11 +168,20 @@ int measure(const Args& args) {
   const double per_second = seconds > 0 ? static_cast<double>(s.count) / seconds : 0.0;
   if (args.json) {
     nlohmann::ordered_json j{{"connect", args.connect},
-                             {"transaction", "update i1 price=P; commit"},
+                             {"transaction", args.effect ? "trigger Customer.vip -> delivery polled"
+                                                         : "update i1 price=P; commit"},
                              {"warmup", args.warmup}};
     mgraph::bench::add_to(j, s);
     j["transactions_per_second"] = per_second;
     std::cout << j.dump() << std::endl;
+    return 0;
+  }
+  if (args.effect) {
+    std::printf("mgraph_latency_bench: %zu effect deliveries (trigger -> consumer) through %s after %llu "
+                "warm-up: p50 %.0f us, p90 %.0f us, p99 %.0f us, max %.0f us, mean %.0f us; "
+                "%.0f rounds/s\n",
+                s.count, args.connect.c_str(), static_cast<unsigned long long>(args.warmup),
+                s.p50_us, s.p90_us, s.p99_us, s.max_us, s.mean_us, per_second);
     return 0;
   }
   std::printf("mgraph_latency_bench: %zu transactions (update + commit) through %s after %llu "
@@ -154,6 +210,9 @@ int main(int argc, char** argv) {
                  "Bound on connecting and on each transaction, ms (default 5000)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
   app.add_flag("--json", args.json, "Print one line of JSON instead of text");
+  app.add_flag("--effect", args.effect,
+               "Time trigger -> consumer of the Customer.vip effect instead (each round raises it, "
+               "polls until its delivery comes, acks it and lowers it)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -4,7 +4,7 @@
 # directory $dir and a trap that, on exit, stops the processes listed in $pids and removes
 # $dir.
 #   start_local_cluster BUILD_DIR WORK_DIR [N1_ARGS...]
-# starts the 3 mgraphd nodes (n1, the coordinator, with N1_ARGS too, e.g. --data DIR) of cluster-configs/local-3.toml on loopback (ports from the
+# starts the 3 mgraphd nodes (n1, the coordinator, with N1_ARGS too, e.g. --data DIR) of cluster-configs/local-3.toml (or $CONFIG, a file of the same layout) on loopback (ports from the
 # OS; sequencer on n1, documents on 4 partitions over all three), waits until n3 is ready, adds the nodes to $pids
 # and sets $client (n3's client address, HOST:PORT).
 
@@ -21,7 +21,7 @@ port_of() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1"; }
 wait_for() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; exit 1; }
 
 start_local_cluster() {
-  local build=$1 dir=$2 config=cluster-configs/local-3.toml peer node
+  local build=$1 dir=$2 config=${CONFIG:-cluster-configs/local-3.toml} peer node
   shift 2
   "$build/node/mgraphd" --config "$config" --node n1 --port-file "$dir/n1.json" "$@" > /dev/null &
   pids="$pids $!"

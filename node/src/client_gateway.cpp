@@ -307,6 +307,16 @@ void ClientGateway::ack_effect(std::uint64_t field, std::uint64_t version,
              caf::make_message(actors::effects_ack_atom::value, field, version), std::move(done));
 }
 
+void ClientGateway::ack_effects(std::vector<std::string> keys, std::function<void(Texts)> done) {
+  const caf::actor sequencer = state_.sequencer();
+  if (!sequencer) {
+    done(not_ready());
+    return;
+  }
+  sys_.spawn(effects_request<std::vector<std::string>>, sequencer,
+             caf::make_message(actors::effects_ack_atom::value, std::move(keys)), std::move(done));
+}
+
 }  // namespace mgraph::node
 
 namespace mgraph::node {

@@ -13,8 +13,12 @@
 namespace mgraph::node {
 namespace {
 
-/// Deliveries asked for in one poll: the server's bound (actors::kPollDeliveriesMax) at most.
-constexpr std::uint32_t kPollBatch = 100;
+/// Deliveries asked for in one poll, and so acknowledged in one call: the server's bounds
+/// (actors::kPollDeliveriesMax, codec::kAckKeysMax) at most. A poll answers with what is due
+/// at once, so a large batch costs a lone delivery nothing, and a backlog is taken in few
+/// epochs.
+constexpr std::uint32_t kPollBatch = 1000;
+static_assert(kPollBatch <= codec::kAckKeysMax);
 
 }  // namespace
 
@@ -75,6 +79,7 @@ int run_effects_consume(const EffectsConsumeOptions& o, std::ostream& out, std::
       continue;
     }
     idle_ms = 0;
+    std::vector<std::string> keys;
     for (const std::string& text : *got) {
       // Read back and printed by nlohmann-json: one valid line whatever the server sent.
       const nlohmann::ordered_json d = nlohmann::ordered_json::parse(text, nullptr, false);
@@ -85,16 +90,20 @@ int run_effects_consume(const EffectsConsumeOptions& o, std::ostream& out, std::
       }
       out << d.dump() << "\n" << std::flush;
       ++printed;
-      if (o.manual_ack) continue;
-      Result<std::string> outcome = (*connection)->ack_effect(d["key"]["field"].get<std::uint64_t>(),
-                                                              d["key"]["version"].get<std::uint64_t>());
-      if (!outcome.is_ok()) {
-        err << "mgraph effects consume: ack: " << client_failure(outcome.status(), !o.token.empty())
-            << "\n";
-        return 4;
-      }
-      if (outcome->rfind("failed", 0) == 0) {
-        err << "mgraph effects consume: ack of " << d["key"].dump() << ": " << *outcome << "\n";
+      keys.push_back(std::to_string(d["key"]["field"].get<std::uint64_t>()) + ":" +
+                     std::to_string(d["key"]["version"].get<std::uint64_t>()));
+    }
+    if (o.manual_ack || keys.empty()) continue;
+    // Everything this poll printed, acknowledged in one call (one epoch on the cluster).
+    Result<std::vector<std::string>> outcomes = (*connection)->ack_effects(keys);
+    if (!outcomes.is_ok()) {
+      err << "mgraph effects consume: ack: " << client_failure(outcomes.status(), !o.token.empty())
+          << "\n";
+      return 4;
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if ((*outcomes)[i].rfind("failed", 0) == 0) {
+        err << "mgraph effects consume: ack of " << keys[i] << ": " << (*outcomes)[i] << "\n";
       }
     }
   }

@@ -4,8 +4,8 @@
 // (docs/CLUSTER.md, "Effects"). It polls the client protocol for the named effects and
 // prints each delivery as one JSON line,
 //   {"key":{"field":F,"version":V},"epoch":E,"record":R,"effect":"…","value":…,"attempt":N}
-// then acknowledges it (unless --manual-ack): the cluster runs the ack as a transaction and
-// sends the delivery no more. A delivery not acknowledged comes again per the effect's
+// then acknowledges it (unless --manual-ack): all that one poll gave, in one call; the
+// cluster runs each ack as a transaction, all in one epoch, and sends the delivery no more. A delivery not acknowledged comes again per the effect's
 // @retry, with the same key and the next attempt number.
 
 #include <chrono>

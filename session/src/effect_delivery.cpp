@@ -69,11 +69,13 @@ void EffectDeliveries::restore(OwedDeliveries owed, DeliveryTime now) {
   pending_.clear();
   dead_.clear();
   schedule_.clear();
+  dying_.clear();
   settled_.clear();
   settled_order_.clear();
   for (Delivery& d : owed.pending) {
     d.next_due = now;
     schedule_.emplace(now, d.key);
+    if (d.attempts >= d.policy.max_attempts) dying_.emplace(now, d.key);
     pending_.emplace(d.key, std::move(d));
   }
   for (Delivery& d : owed.dead) {
@@ -87,27 +89,35 @@ void EffectDeliveries::restore(OwedDeliveries owed, DeliveryTime now) {
 
 std::vector<Delivery> EffectDeliveries::due(DeliveryTime now, std::size_t limit,
                                             const std::function<bool(const Delivery&)>& wanted) {
-  std::vector<std::pair<DeliveryTime, DeliveryKey>> ripe;
-  for (auto it = schedule_.begin(); it != schedule_.end() && it->first <= now; ++it) {
-    ripe.push_back(*it);
+  // Deaths first: the deliveries whose last attempt's delay ran out, whether sent now or not.
+  for (auto it = dying_.begin(); it != dying_.end() && it->first <= now; it = dying_.erase(it)) {
+    const auto [when, key] = *it;
+    auto p = pending_.find(key);
+    MG_ASSERT(p != pending_.end());
+    schedule_.erase({when, key});
+    p->second.next_due = when;
+    dead_.emplace(key, std::move(p->second));
+    pending_.erase(p);
   }
+  // Then the sends, earliest due first, visiting no more of the schedule than it takes:
+  // a poll costs O(limit log n) however many deliveries are owed (unless `wanted` passes
+  // over many).
   std::vector<Delivery> out;
-  for (const auto& [when, key] : ripe) {
-    auto it = pending_.find(key);
-    MG_ASSERT(it != pending_.end());
-    Delivery& d = it->second;
-    if (d.attempts >= d.policy.max_attempts) {
-      schedule_.erase({when, key});
-      d.next_due = when;
-      dead_.emplace(key, std::move(d));
-      pending_.erase(it);
+  for (auto it = schedule_.begin(); it != schedule_.end() && it->first <= now && out.size() < limit;) {
+    const DeliveryKey key = it->second;
+    auto p = pending_.find(key);
+    MG_ASSERT(p != pending_.end());
+    Delivery& d = p->second;
+    MG_ASSERT(d.attempts < d.policy.max_attempts);  // else in dying_, and dead by now
+    if (wanted && !wanted(d)) {
+      ++it;
       continue;
     }
-    if (out.size() >= limit || (wanted && !wanted(d))) continue;
-    schedule_.erase({when, key});
+    it = schedule_.erase(it);
     ++d.attempts;
-    d.next_due = now + d.policy.delay_after(d.attempts);
+    d.next_due = now + d.policy.delay_after(d.attempts);  // > now: past this loop's range
     schedule_.emplace(d.next_due, key);
+    if (d.attempts >= d.policy.max_attempts) dying_.emplace(d.next_due, key);
     out.push_back(d);
   }
   return out;
@@ -116,6 +126,7 @@ std::vector<Delivery> EffectDeliveries::due(DeliveryTime now, std::size_t limit,
 AckOutcome EffectDeliveries::ack(DeliveryKey key) {
   if (auto it = pending_.find(key); it != pending_.end()) {
     schedule_.erase({it->second.next_due, key});
+    dying_.erase({it->second.next_due, key});
     pending_.erase(it);
     settle(key);
     return AckOutcome::acked;

@@ -96,6 +96,10 @@ class ActorCluster final : public session::Backend {
   std::string ack(std::uint64_t field, std::uint64_t version) {
     return ask<std::string>(effects_ack_atom::value, field, version);
   }
+  /// A consumer's ack of many keys ("FIELD:VERSION") in one call: an outcome per key.
+  std::vector<std::string> ack_all(std::vector<std::string> keys) {
+    return ask<std::vector<std::string>>(effects_ack_atom::value, std::move(keys));
+  }
   /// The admin socket's dead letter command: its JSON.
   std::string dead_letters(const std::string& command, std::uint64_t field = 0,
                            std::uint64_t version = 0) {
@@ -648,6 +652,56 @@ TEST_F(Documents, AnEffectIsDeliveredOnceItsEpochCommittedAndAnAckSettlesItThrou
   EXPECT_EQ(restarted.dead_letters("list"), "{\"dead_letters\":[]}");
   // The replayed trigger and ack are not counted again.
   EXPECT_EQ(counts(*counters), (Counts{0, 0, 0, 0, 0, 0, 0}));
+}
+
+TEST_F(Documents, AcksOfManyKeysInOneCallShareAnEpochAndEachGetsItsOwnOutcome) {
+  auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", kEffectSchema});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  ManualClock clock;
+  for (const std::uint32_t partitions : {1u, 3u}) {
+    SCOPED_TRACE(std::to_string(partitions) + " partitions");
+    MemoryEpochLog log;
+    auto counters = std::make_shared<EffectCounters>();
+    ActorCluster cluster(sys, *schema, &log, {}, partitions, clock.options(counters));
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    std::string out;
+    for (const char* line : {"create Order a total=500", "create Order b total=500", "create Order c total=500",
+                             "create Order d total=500", "commit", "delete d", "commit"}) {
+      client.run_line(line, 1, &out);
+    }
+    std::map<std::uint64_t, std::string> key_of;  // record → its delivery's key
+    for (const std::string& text : cluster.poll({"Order.big"})) {
+      const nlohmann::json d = delivery(text);
+      key_of[d["record"]] = std::to_string(d["key"]["field"].get<std::uint64_t>()) + ":" +
+                            std::to_string(d["key"]["version"].get<std::uint64_t>());
+    }
+    ASSERT_EQ(key_of.size(), 4u) << out;
+    const std::uint64_t before = *log.last();
+    // a, b and c; a key never offered; a key that is no key; b again; d, whose record is
+    // gone, so its ack fails alone.
+    const std::string stale = key_of[1].substr(0, key_of[1].find(':')) + ":999";
+    const std::vector<std::string> outcomes =
+        cluster.ack_all({key_of[1], key_of[2], key_of[3], stale, "1-2", key_of[2], key_of[4]});
+    ASSERT_EQ(outcomes.size(), 7u);
+    EXPECT_EQ(outcomes[0], "acked");
+    EXPECT_EQ(outcomes[1], "acked");
+    EXPECT_EQ(outcomes[2], "acked");
+    EXPECT_EQ(outcomes[3], "unknown");
+    EXPECT_EQ(outcomes[4], "failed: '1-2' is no delivery key (FIELD:VERSION, e.g. 12:3)");
+    EXPECT_EQ(outcomes[5], "duplicate");
+    EXPECT_EQ(outcomes[6].rfind("failed: ", 0), 0u) << outcomes[6];
+    // Four acks ran in two epochs, not four: the first goes to the idle driver at once, the
+    // others queue behind it and share the next one (d's split off when it failed, and
+    // committed nothing).
+    EXPECT_EQ(*log.last() - before, 2u);
+    for (const char* line : {"get a.big", "get b.big", "get c.big"}) client.run_line(line, 1, &out);
+    EXPECT_EQ(out.find("\"value\":true"), std::string::npos) << out;
+    clock.t += std::chrono::seconds(10);
+    // Only d's delivery is still owed (the others settled).
+    const std::vector<std::string> left = cluster.poll({"Order.big"});
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(delivery(left[0])["record"], 4);
+  }
 }
 
 TEST_F(Documents, AnUnacknowledgedEffectIsResentThenADeadLetterRetriedOrDropped) {

@@ -151,6 +151,37 @@ TEST(EffectDelivery, DueSendsEarliestFirstUpToTheLimitAndKeepsTheRestDue) {
   EXPECT_EQ(d.due(t0 + milliseconds(10)).size(), 3u);
 }
 
+TEST(EffectDelivery, DeliveriesDieOnTimeWhenAPollTakesNoneAndAfterARestore) {
+  EffectDeliveries d;
+  RetryPolicy once = short_policy();
+  once.max_attempts = 1;
+  ASSERT_TRUE(d.offer({1, 1}, 1, payload(1), once, t0).is_ok());
+  ASSERT_TRUE(d.offer({2, 1}, 1, payload(2), short_policy(), t0).is_ok());
+  ASSERT_EQ(d.due(t0).size(), 2u);  // both sent once; {1, 1} had its last attempt
+  // Polls that send nothing (limit 0, or only unwanted effects) still find the death.
+  EXPECT_TRUE(d.due(t0 + milliseconds(100), 0).empty());
+  EXPECT_EQ(d.dead(), 1u);
+  EXPECT_NE(d.find_dead({1, 1}), nullptr);
+  EXPECT_EQ(d.find_dead({1, 1})->next_due, t0 + milliseconds(100));
+  EXPECT_EQ(d.pending(), 1u);
+  // A restored delivery that had its last attempt dies at the restore's time, unsent.
+  OwedDeliveries owed = d.owed();
+  ASSERT_EQ(owed.pending.size(), 1u);
+  owed.pending[0].attempts = owed.pending[0].policy.max_attempts;
+  EffectDeliveries restored;
+  restored.restore(owed, t0 + milliseconds(500));
+  EXPECT_TRUE(restored.due(t0 + milliseconds(500)).empty());
+  EXPECT_EQ(restored.pending(), 0u);
+  EXPECT_EQ(restored.dead(), 2u);
+  // Acked in its last attempt's delay: it does not die.
+  EffectDeliveries acked;
+  ASSERT_TRUE(acked.offer({3, 1}, 1, payload(3), once, t0).is_ok());
+  ASSERT_EQ(acked.due(t0).size(), 1u);
+  EXPECT_EQ(acked.ack({3, 1}), AckOutcome::acked);
+  EXPECT_TRUE(acked.due(t0 + milliseconds(1000)).empty());
+  EXPECT_EQ(acked.dead(), 0u);
+}
+
 TEST(EffectDelivery, BadPoliciesAndKeysAreRefusedWithContext) {
   EffectDeliveries d;
   RetryPolicy p;

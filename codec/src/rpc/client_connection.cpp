@@ -231,6 +231,20 @@ Result<std::string> ClientConnection::ack_effect(std::uint64_t field, std::uint6
   return outcome;
 }
 
+Result<std::vector<std::string>> ClientConnection::ack_effects(const std::vector<std::string>& keys) {
+  auto request = impl_->cluster.ackEffectsRequest();
+  auto list = request.initKeys(static_cast<unsigned>(keys.size()));
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    list.set(static_cast<unsigned>(i), capnp::Text::Reader(keys[i].data(), keys[i].size()));
+  }
+  std::vector<std::string> out;
+  auto read = [&out](capnp::Response<wire::Cluster::AckEffectsResults>&& response) {
+    for (const auto o : response.getOutcomes()) out.push_back(get_text(o));
+  };
+  if (Status s = impl_->wait(request.send().then(read), "ackEffects"); !s.is_ok()) return s;
+  if (out.size() != keys.size()) {
+    return Status(StatusCode::corruption, "ackEffects: " + std::to_string(out.size()) + " outcomes for " +
+                                              std::to_string(keys.size()) + " keys");
 Result<WatchAnswer> ClientConnection::watch(const std::vector<std::string>& targets,
                                             std::uint64_t from, std::uint32_t max,
                                             std::uint32_t wait_ms) {

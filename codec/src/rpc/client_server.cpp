@@ -122,6 +122,7 @@ class ClusterService final : public wire::Cluster::Server {
   kj::Promise<void> login(LoginContext context) override;
   kj::Promise<void> pollEffects(PollEffectsContext context) override;
   kj::Promise<void> ackEffect(AckEffectContext context) override;
+  kj::Promise<void> ackEffects(AckEffectsContext context) override;
   kj::Promise<void> watch(WatchContext context) override;
   kj::Promise<void> watchValues(WatchValuesContext context) override;
 
@@ -144,6 +145,9 @@ class ClusterService final : public wire::Cluster::Server {
   kj::Promise<void> handed(Context context, Start start, Fill fill);
   /// Why a new call may not be handed to the handler now; ok when it may.
   Status admit() const;
+  /// Whether the connection may acknowledge effects now (its role, then admit()); marks
+  /// the connection active.
+  Status admit_ack();
 
   ClientHandler& handler_;
   const ClientServerLimits& limits_;
@@ -311,17 +315,42 @@ kj::Promise<void> ClusterService::pollEffects(PollEffectsContext context) {
       });
 }
 
-kj::Promise<void> ClusterService::ackEffect(AckEffectContext context) {
+Status ClusterService::admit_ack() {
   activity_->last = timer_.now();
   const Result<session::Role> acting = role();
-  if (!acting.is_ok()) throw rpc::to_exception(acting.status());
+  if (!acting.is_ok()) return acting.status();
   // An ack changes the documents (it lowers the effect): a write.
   if (!session::may_apply(*acting, session::OpKind::ack)) {
-    throw rpc::to_exception(Status(StatusCode::permission_denied,
-                                   std::string{"role "} + session::role_name(*acting) +
-                                       " cannot acknowledge effects"));
+    return Status(StatusCode::permission_denied, std::string{"role "} + session::role_name(*acting) +
+                                                     " cannot acknowledge effects");
   }
-  if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
+  return admit();
+}
+
+kj::Promise<void> ClusterService::ackEffects(AckEffectsContext context) {
+  if (Status s = admit_ack(); !s.is_ok()) throw rpc::to_exception(s);
+  const auto params = context.getParams();
+  if (params.getKeys().size() > kAckKeysMax) {
+    throw rpc::to_exception(Status(StatusCode::out_of_range,
+                                   "ackEffects: " + std::to_string(params.getKeys().size()) +
+                                       " keys; at most " + std::to_string(kAckKeysMax)));
+  }
+  std::vector<std::string> keys;
+  for (const auto k : params.getKeys()) keys.emplace_back(k.cStr(), k.size());
+  context.releaseParams();
+  return handed(
+      context,
+      [&](std::function<void(Texts)> done) { handler_.ack_effects(std::move(keys), std::move(done)); },
+      [](AckEffectsContext& c, const std::vector<std::string>& outcomes) {
+        auto list = c.getResults(kSizeHint).initOutcomes(static_cast<unsigned>(outcomes.size()));
+        for (std::size_t i = 0; i < outcomes.size(); ++i) {
+          list.set(static_cast<unsigned>(i), text(outcomes[i]));
+        }
+      });
+}
+
+kj::Promise<void> ClusterService::ackEffect(AckEffectContext context) {
+  if (Status s = admit_ack(); !s.is_ok()) throw rpc::to_exception(s);
   const std::uint64_t field = context.getParams().getField();
   const std::uint64_t version = context.getParams().getVersion();
   context.releaseParams();
@@ -593,6 +622,10 @@ void ClientHandler::poll_effects(std::vector<std::string>, std::uint32_t,
 }
 
 void ClientHandler::ack_effect(std::uint64_t, std::uint64_t, std::function<void(Texts)> done) {
+  done(Status(StatusCode::failed_precondition, "this server delivers no effects"));
+}
+
+void ClientHandler::ack_effects(std::vector<std::string>, std::function<void(Texts)> done) {
   done(Status(StatusCode::failed_precondition, "this server delivers no effects"));
 }
 

@@ -299,7 +299,8 @@ inline constexpr std::size_t kTxnAnswerBytesRemembered = std::size_t{64} << 20;
 /// (EffectOutbox) and answers (effects_poll_atom, effect names, max) with the deliveries
 /// due now, one JSON object each; (effects_ack_atom, field, version) with the ack's
 /// outcome, after running the acknowledgement as a batch of its own (logged and replayed
-/// like any); (dead_letters_atom, "list"|"retry"|"drop", field, version) with JSON.
+/// like any); (effects_ack_atom, keys "FIELD:VERSION") with one outcome per key, the acks
+/// queued together so that they share an epoch; (dead_letters_atom, "list"|"retry"|"drop", field, version) with JSON.
 /// REQUIRES: `log` outlives the actor.
 caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
                               EpochObserver observe, SequencerOptions options);

@@ -75,6 +75,8 @@ class ClientHandler {
                             std::function<void(Texts)> done);
   virtual void ack_effect(std::uint64_t field, std::uint64_t version,
                           std::function<void(Texts)> done);
+  /// Acks of many deliveries, keys "FIELD:VERSION": one outcome per key, in order.
+  virtual void ack_effects(std::vector<std::string> keys, std::function<void(Texts)> done);
   /// Subscriptions (docs/CLUSTER.md, "Subscriptions"), answered like transact: the epochs
   /// after `from` that changed what `targets` names (actors/watch.hpp), and the values of a
   /// batch of gets with the epoch they follow. By default none (failed_precondition).
@@ -87,6 +89,9 @@ class ClientHandler {
 /// Effect names one poll may name: a consumer follows a few effects, and the bound keeps one
 /// poll's filtering small.
 inline constexpr std::size_t kPollEffectNamesMax = 256;
+/// Keys one ackEffects call may name: a consumer acks what one poll gave it (its consumer
+/// asks for 100 at a time), and the bound keeps one call's epoch small.
+inline constexpr std::size_t kAckKeysMax = 1'000;
 
 struct ClientServerLimits {
   /// Bytes of one request message, and words read decoding it (Cap'n Proto's traversal limit
@@ -181,6 +186,9 @@ class ClientConnection {
                                                 std::uint32_t max);
   /// Acknowledges delivery (field, version): the outcome the server gives.
   Result<std::string> ack_effect(std::uint64_t field, std::uint64_t version);
+  /// Acknowledges the deliveries `keys` ("FIELD:VERSION", at most kAckKeysMax) in one call:
+  /// one outcome per key, in order.
+  Result<std::vector<std::string>> ack_effects(const std::vector<std::string>& keys);
   /// A subscription's poll (ClientHandler::watch); `wait_ms` must stay below the call's
   /// deadline.
   Result<WatchAnswer> watch(const std::vector<std::string>& targets, std::uint64_t from,

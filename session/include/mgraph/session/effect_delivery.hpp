@@ -145,13 +145,14 @@ class EffectDeliveries {
 
  private:
   void settle(DeliveryKey key);
-  /// Moves pending deliveries whose last attempt timed out at `now` to the dead letters.
-  void expire(DeliveryTime now);
 
   std::map<DeliveryKey, Delivery> pending_;
   std::map<DeliveryKey, Delivery> dead_;
   /// Pending keys by when they are next due (or die).
   std::set<std::pair<DeliveryTime, DeliveryKey>> schedule_;
+  /// The entries of schedule_ whose deliveries had their last attempt: at that time they
+  /// die instead of being sent again.
+  std::set<std::pair<DeliveryTime, DeliveryKey>> dying_;
   std::set<DeliveryKey> settled_;
   std::deque<DeliveryKey> settled_order_;  ///< oldest first, to forget
 };
