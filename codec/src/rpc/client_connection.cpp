@@ -245,6 +245,10 @@ Result<std::vector<std::string>> ClientConnection::ack_effects(const std::vector
   if (out.size() != keys.size()) {
     return Status(StatusCode::corruption, "ackEffects: " + std::to_string(out.size()) + " outcomes for " +
                                               std::to_string(keys.size()) + " keys");
+  }
+  return out;
+}
+
 Result<WatchAnswer> ClientConnection::watch(const std::vector<std::string>& targets,
                                             std::uint64_t from, std::uint32_t max,
                                             std::uint32_t wait_ms) {
