@@ -359,6 +359,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
     bool cut = false;
   };
   auto ckpt = std::make_shared<Checkpoints>();
+  const std::shared_ptr<WatchBuffer> watch = options.watch;
   // Takes a checkpoint of the epoch last run; its image bytes, or why not.
   auto take = [documents, ckpt]() -> Result<std::uint64_t> {
     if (ckpt->cut) {
@@ -396,7 +397,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
     }
   };
   return {
-      [self, documents, reporter, ran, checkpoint_if_due](apply_atom, codec::Epoch epoch,
+      [self, documents, reporter, ran, checkpoint_if_due, watch](apply_atom, codec::Epoch epoch,
                                   const std::string& bytes) -> caf::result<std::string> {
         Result<session::Batch> batch = codec::decode_batch(bytes);
         if (!batch.is_ok()) return bad_request(batch.status());
@@ -418,12 +419,15 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                                            std::span(&results, 1))),
                      phase_seconds(documents->take_phases()));
         }
-        if (changes_documents(*batch)) ran(epoch, {results});
+        if (changes_documents(*batch)) {
+          ran(epoch, {results});
+          if (watch) watch->ran(epoch, committed && !to_cancel(*batch, results), documents->changes());
+        }
         Result<std::string> answer = codec::encode_batch_result(results);
         if (!answer.is_ok()) return bad_request(answer.status());
         return std::move(answer).value();
       },
-      [self, documents, reporter, ran, checkpoint_if_due](apply_group_atom, codec::Epoch epoch,
+      [self, documents, reporter, ran, checkpoint_if_due, watch](apply_group_atom, codec::Epoch epoch,
                                   const std::string& bytes) -> caf::result<std::vector<std::string>> {
         Result<std::vector<std::string>> raw = codec::decode_batch_group(bytes);
         if (!raw.is_ok()) return bad_request(raw.status());
@@ -436,6 +440,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         }
         bool committed = false;
         codec::EffectReport report;
+        std::vector<codec::FieldChange> changes;  // of the runs that committed
         (void)documents->take_phases();  // what a batch that read only left
         const std::vector<session::BatchResult> results = session::run_merged(
             batches,
@@ -443,6 +448,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
               session::BatchResult r = documents->run(b, c);
               report.triggers.insert(report.triggers.end(), documents->effects().begin(),
                                      documents->effects().end());
+              if (watch && *c) changes.insert(changes.end(), documents->changes().begin(), documents->changes().end());
               return r;
             },
             &committed);
@@ -474,6 +480,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
                      phase_seconds(documents->take_phases()));
         }
         ran(epoch, results);
+        if (watch) watch->ran(epoch, committed, changes);
         std::vector<std::string> answers;
         for (const session::BatchResult& r : results) {
           Result<std::string> answer = codec::encode_batch_result(r);
@@ -483,14 +490,33 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         return answers;
       },
       [reporter](report_atom, const caf::actor& to) { *reporter = to.address(); },
-      [documents, ckpt](restore_atom, codec::Epoch epoch, codec::Epoch replayed_last) -> caf::result<bool> {
+      [documents, ckpt, watch](restore_atom, codec::Epoch epoch, codec::Epoch replayed_last) -> caf::result<bool> {
         if (Status s = documents->restore(epoch); !s.is_ok()) {
           return caf::make_error(s.code() == StatusCode::io_error ? caf::sec::request_receiver_down
                                                                   : caf::sec::invalid_argument,
                                  s.message());
         }
         *ckpt = Checkpoints{epoch, epoch, epoch, epoch, 0, replayed_last, false};
+        if (watch) watch->restored(epoch);
         return true;
+      },
+      [documents, ckpt](watch_read_atom, const std::string& bytes,
+                        const std::vector<std::string>& entities) -> caf::result<codec::Epoch, std::string, std::string> {
+        Result<session::Batch> batch = codec::decode_batch(bytes);
+        if (!batch.is_ok()) return bad_request(batch.status());
+        for (const session::Op& op : *batch) {
+          if (op.kind != session::OpKind::get) return bad_request(Status(StatusCode::invalid_argument, "a watch reads with get only"));
+        }
+        Result<std::string> answer = codec::encode_batch_result(documents->run(*batch));
+        if (!answer.is_ok()) return bad_request(answer.status());
+        std::vector<codec::FieldChange> records;
+        for (const std::string& entity : entities) {
+          Result<std::vector<codec::FieldChange>> r = documents->records_of(entity);
+          if (!r.is_ok()) return bad_request(r.status());
+          records.insert(records.end(), r->begin(), r->end());
+        }
+        return caf::result<codec::Epoch, std::string, std::string>(ckpt->last_run, std::move(answer).value(),
+                                                                   watch_changes_json(records));
       },
       [ckpt](checkpoint_logged_atom, codec::Epoch epoch) {
         if (epoch <= ckpt->logged_last) return;
@@ -1133,6 +1159,11 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         }
         if (--acks->waiting == 0) acks->rp.deliver(std::move(acks->outcomes));
         return acks->rp;
+      },
+      // Where subscriptions poll (none: this cluster serves none); gateways ask once.
+      [watch = options.watch](watch_atom) { return watch; },
+      [self, driver](watch_read_atom a, std::string& bytes, std::vector<std::string>& entities) {
+        return self->delegate(driver, a, std::move(bytes), std::move(entities));
       },
       [effects, now](dead_letters_atom, const std::string& command, std::uint64_t field,
                      std::uint64_t version) {

@@ -151,6 +151,55 @@ void PartitionServer::raised_effects(std::vector<codec::EffectTrigger>* out) {
   }
 }
 
+void PartitionServer::changed_fields(std::vector<codec::FieldChange>* out) {
+  Graph& g = store_->graph();
+  // A record whose exists flag changed was created (or its deletion undone: every field
+  // is news) or deleted: its flag is reported as the field "exists", the Store's name for it.
+  std::vector<std::pair<schema::RecordId, std::uint32_t>> created;
+  const std::size_t first = out->size();
+  for (const NodeId n : g.last_changed()) {
+    const schema::Store::NodeField nf = store_->field_at(n);
+    if (nf.record == 0 || !store_->owns(nf.record) || g.is_lazy(n)) continue;
+    const std::string& entity = schema_->entities[nf.entity].name;
+    if (nf.field == nullptr) {
+      const Value now = g.committed(n);
+      if (!g.is_variable(n) || !now.is_bool() || store_->describe(n).name != entity + "#" + std::to_string(nf.record) + ".exists") {
+        continue;
+      }
+      out->push_back(codec::FieldChange{nf.record, entity, "exists", now, store_->version(n)});
+      if (now.as_bool()) created.emplace_back(nf.record, nf.entity);
+      continue;
+    }
+    out->push_back(codec::FieldChange{nf.record, entity, nf.field->name, g.committed(n), store_->version(n)});
+  }
+  for (const auto& [record, e] : created) {
+    for (const schema::FieldDef& f : schema_->entities[e].fields) {
+      const bool listed = std::any_of(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
+                                      [&](const codec::FieldChange& c) { return c.record == record && c.field == f.name; });
+      const Result<NodeId> n = store_->node_of(record, f.name);
+      if (listed || !n.is_ok() || g.is_lazy(*n)) continue;
+      out->push_back(codec::FieldChange{record, schema_->entities[e].name, f.name, g.committed(*n), store_->version(*n)});
+    }
+  }
+}
+
+Status PartitionServer::records_of(const std::string& entity, std::vector<codec::FieldChange>* out) {
+  const std::uint32_t e = schema_->find_entity(entity);
+  if (e == schema::kNone) return Status(StatusCode::not_found, "no entity " + entity);
+  Graph& g = store_->graph();
+  for (schema::RecordId id = 1;; ++id) {
+    const Result<std::uint32_t> of = store_->entity_of(id);
+    if (!of.is_ok()) break;  // past the last record
+    if (*of != e || !store_->owns(id) || !store_->exists(id)) continue;
+    for (const schema::FieldDef& f : schema_->entities[e].fields) {
+      const Result<NodeId> n = store_->node_of(id, f.name);
+      if (!n.is_ok() || g.is_lazy(*n)) continue;
+      out->push_back(codec::FieldChange{id, entity, f.name, g.committed(*n), store_->version(*n)});
+    }
+  }
+  return Status::ok();
+}
+
 PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   PartitionReply a;
   if (q.kind == PartitionRequestKind::reset) renew();
@@ -180,6 +229,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
           a.owned_changed = store_->owned_changed();
           counters_.owned_changed += a.owned_changed;
           if (op.kind == OpKind::commit) raised_effects(&a.effects);
+          changed_fields(&a.changes);
         }
       }
       break;
@@ -257,6 +307,9 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
       a.status = checkpoint(q.batch, q.other, &a.checkpoint_bytes);
       break;
     case PartitionRequestKind::restore:
+      break;
+    case PartitionRequestKind::records:
+      a.status = records_of(q.name, &a.changes);
       break;
   }
   a.in_transaction = g.in_transaction();
@@ -406,6 +459,7 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
   const std::uint64_t revision_before = revisions_[0];
   ++batch_;
   effects_.clear();
+  changes_.clear();
   if (partitions() == 1) {
     // One partition needs no coordination: the whole batch in one request.
     PhaseTimer timer(*this, EpochPhase::apply);
@@ -444,6 +498,20 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
   if (in_transaction()) reject_all();
   if (committed != nullptr) *committed = revisions_[0] != revision_before;
   return results;
+}
+
+Result<std::vector<codec::FieldChange>> PartitionedDocuments::records_of(const std::string& entity) {
+  PartitionRequest q;
+  q.kind = PartitionRequestKind::records;
+  q.name = entity;
+  std::vector<PartitionReply> replies;
+  if (Status s = send_all(q, &replies); !s.is_ok()) return s;
+  std::vector<codec::FieldChange> out;
+  for (const PartitionReply& a : replies) out.insert(out.end(), a.changes.begin(), a.changes.end());
+  // By record; the owner lists a record's fields in the schema's order.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const codec::FieldChange& x, const codec::FieldChange& y) { return x.record < y.record; });
+  return out;
 }
 
 Status PartitionedDocuments::reset() {
@@ -515,7 +583,10 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
   owned_changed_ = 0;
   for (const PartitionReply& a : replies) owned_changed_ += a.owned_changed;
   if (s.is_ok()) {
-    for (const PartitionReply& a : replies) effects_.insert(effects_.end(), a.effects.begin(), a.effects.end());
+    for (const PartitionReply& a : replies) {
+      effects_.insert(effects_.end(), a.effects.begin(), a.effects.end());
+      changes_.insert(changes_.end(), a.changes.begin(), a.changes.end());
+    }
   }
   for (std::size_t i = first; i < last; ++i) {
     const std::size_t k = i - first;

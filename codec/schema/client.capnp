@@ -42,4 +42,17 @@ interface Cluster {
   # cluster runs together in one epoch (a failing one fails alone). At most
   # kAckKeysMax keys (codec/client_rpc.hpp). The role must be write or admin.
   ackEffects @5 (keys :List(Text)) -> (outcomes :List(Text));
+  # Subscriptions (docs/CLUSTER.md, "Subscriptions"): the committed epochs after `fromEpoch`
+  # that changed a field or an entity `targets` names ("Entity#N.field", "Entity"), at most
+  # `max`, each the JSON object `mgraph watch` prints; with none yet, waits up to `waitMs`
+  # for one. `through`: the epoch to ask from next. `resume`: the cluster no longer holds
+  # every epoch after `fromEpoch`: read the current values (watchValues) and go on from the
+  # epoch they are read after.
+  watch @6 (targets :List(Text), fromEpoch :UInt64, max :UInt32, waitMs :UInt32)
+      -> (epochs :List(Text), through :UInt64, resume :Bool);
+  # The results of a batch of `get` operations only, and every field of every record of
+  # `entities` (a JSON array of changes, as in watch's epochs), read between two epochs,
+  # and the last epoch run before them: the values a subscription goes on from.
+  watchValues @7 (batch :Session.Batch, entities :List(Text))
+      -> (result :Session.BatchResult, epoch :UInt64, records :Text);
 }

@@ -32,13 +32,14 @@ struct PartitionRequest {
     addRevision @11;
     checkpoint @12;
     restore @13;
+    records @14;
   }
   kind @0 :Kind;
   first @1 :UInt32;               # apply: the index in its batch of ops[0]
   ops @2 :Session.Batch;          # apply
   messages @3 :List(PartitionMessage);  # deliver
   record @4 :UInt64;              # checkLink, probe
-  name @5 :Text;                  # checkLink: the relation; probe: the field
+  name @5 :Text;                  # checkLink: the relation; probe: the field; records: the entity
   other @6 :UInt64;               # checkLink; checkpoint: the oldest epoch kept
   batch @7 :UInt64;               # apply: which batch of the driver's the ops belong to;
                                   # checkpoint, restore: the epoch
@@ -67,6 +68,18 @@ struct PartitionReply {
   waiting @12 :UInt32;                      # fields waiting for a mirror
   effects @13 :List(EffectTrigger);         # apply: effects its commits raised
   checkpointBytes @14 :UInt64;              # checkpoint: the image's size
+  changes @15 :List(FieldChange);           # apply: fields of its records its commits,
+                                            # undos and redos changed (subscriptions)
+}
+
+# A field of a record the partition owns, as a commit, undo or redo left it: what a
+# subscription is told (actors/watch.hpp).
+struct FieldChange {
+  record @0 :UInt64;
+  entity @1 :Text;
+  field @2 :Text;
+  value @3 :Image.Value;
+  version @4 :UInt64;
 }
 
 # An effect field of a record the partition owns that a commit raised (bool false -> true,

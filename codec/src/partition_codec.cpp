@@ -13,7 +13,7 @@ namespace {
 
 constexpr char kRequestMagic[4] = {'M', 'G', 'P', 'Q'};
 constexpr char kReplyMagic[4] = {'M', 'G', 'P', 'R'};
-constexpr auto kKindMax = static_cast<std::uint16_t>(PartitionRequestKind::restore);
+constexpr auto kKindMax = static_cast<std::uint16_t>(PartitionRequestKind::records);
 
 void put_messages(capnp::List<wire::PartitionMessage>::Builder b,
                   const std::vector<PartitionMessage>& messages) {
@@ -109,6 +109,7 @@ const char* partition_request_kind_name(PartitionRequestKind kind) {
     case PartitionRequestKind::add_revision: return "add_revision";
     case PartitionRequestKind::checkpoint: return "checkpoint";
     case PartitionRequestKind::restore: return "restore";
+    case PartitionRequestKind::records: return "records";
   }
   return "unknown";
 }
@@ -181,6 +182,18 @@ Result<std::string> encode_partition_reply(const PartitionReply& a) {
         if (!a.dot_edges.empty()) put_texts(root.initDotEdges(detail::n(a.dot_edges.size())), a.dot_edges);
         if (!a.effects.empty()) put_triggers(root.initEffects(detail::n(a.effects.size())), a.effects);
         root.setCheckpointBytes(a.checkpoint_bytes);
+        if (!a.changes.empty()) {
+          auto changes = root.initChanges(detail::n(a.changes.size()));
+          for (std::size_t i = 0; i < a.changes.size(); ++i) {
+            auto c = changes[static_cast<unsigned>(i)];
+            const FieldChange& x = a.changes[i];
+            c.setRecord(x.record);
+            c.setEntity(detail::text(x.entity));
+            c.setField(detail::text(x.field));
+            detail::put_value(c.initValue(), x.value);
+            c.setVersion(x.version);
+          }
+        }
       });
 }
 
@@ -206,6 +219,12 @@ Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
         a.dot_edges = get_texts(r.getDotEdges());
         a.effects = get_triggers(r.getEffects());
         a.checkpoint_bytes = r.getCheckpointBytes();
+        a.changes.reserve(r.getChanges().size());
+        for (const auto c : r.getChanges()) {
+          a.changes.push_back(FieldChange{c.getRecord(), detail::get_text(c.getEntity()),
+                                          detail::get_text(c.getField()),
+                                          detail::get_value(c.getValue()), c.getVersion()});
+        }
         return a;
       });
 }

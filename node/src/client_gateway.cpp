@@ -90,6 +90,93 @@ void effects_request(caf::event_based_actor* self, caf::actor sequencer, caf::me
           });
 }
 
+Result<codec::WatchAnswer> watch_answer(bool resume, std::uint64_t through, std::vector<std::string> epochs) {
+  return codec::WatchAnswer{std::move(epochs), through, resume};
+}
+
+Result<codec::WatchValues> watch_answer(std::uint64_t epoch, const std::string& bytes, std::string records) {
+  Result<session::BatchResult> results = codec::decode_batch_result(bytes);
+  if (!results.is_ok()) return results.status();
+  return codec::WatchValues{std::move(results).value(), epoch, std::move(records)};
+}
+
+/// A short-lived actor: sends one subscription request (`message`) to `to` (the watch actor,
+/// or the sequencer, which passes a read on to the driver) and hands the answer to `done`.
+/// As batch_request, with `to` monitored.
+template <typename A, typename... Ts>
+void watch_request(caf::event_based_actor* self, caf::actor to, std::string what, caf::message message,
+                   std::function<void(Result<A>)> done) {
+  auto answered = std::make_shared<bool>(false);
+  auto answer = [answered, done](Result<A> r) {
+    if (*answered) return;
+    *answered = true;
+    done(std::move(r));
+  };
+  self->monitor(to);
+  self->set_down_handler([self, answer, what](const caf::down_msg& down) {
+    answer(Status(StatusCode::io_error, "unavailable: the coordinator's " + what + " stopped (" +
+                                            self->system().render(down.reason) + ")"));
+    self->quit();
+  });
+  self->request(to, kBatchTimeout, std::move(message))
+      .then(
+          [self, answer](Ts... xs) {
+            answer(watch_answer(std::move(xs)...));
+            self->quit();
+          },
+          [self, answer](caf::error& e) {
+            // The watch actor's own refusals (a name that is no target) carry their reason.
+            const caf::message& context = e.context();
+            if (e.category() == caf::atom("system") &&
+                e.code() == static_cast<std::uint8_t>(caf::sec::invalid_argument) && context.size() == 1 &&
+                context.match_element<std::string>(0)) {
+              answer(Status(StatusCode::invalid_argument, context.get_as<std::string>(0)));
+            } else {
+              answer(Status(StatusCode::io_error, "the cluster did not answer: " + self->system().render(e)));
+            }
+            self->quit();
+          });
+}
+
+using PollDone = std::function<void(Result<codec::WatchAnswer>)>;
+using WatchRoute = ClientGateway::WatchRoute;
+
+/// A subscription's poll, sent to the watch actor (actors/watch.hpp) directly.
+void watch_poll(caf::event_based_actor* self, caf::actor watch, caf::message message, PollDone done) {
+  watch_request<codec::WatchAnswer, bool, std::uint64_t, std::vector<std::string>>(self, std::move(watch), "watch actor",
+                                                                                 std::move(message), std::move(done));
+}
+
+/// Asks the sequencer where its watch actor is, notes it in `route`, then polls it.
+void watch_route(caf::event_based_actor* self, caf::actor sequencer, std::shared_ptr<WatchRoute> route,
+                 caf::message message, PollDone done) {
+  self->monitor(sequencer);
+  self->set_down_handler([self, done](const caf::down_msg& down) {
+    done(Status(StatusCode::io_error, "unavailable: the coordinator's sequencer stopped (" +
+                                          self->system().render(down.reason) + ")"));
+    self->quit();
+  });
+  self->request(sequencer, kBatchTimeout, actors::watch_atom::value)
+      .then(
+          [self, sequencer, route, message, done](const caf::actor& watch) {
+            if (!watch) {
+              done(Status(StatusCode::failed_precondition, "this cluster serves no subscriptions"));
+            } else {
+              {
+                std::lock_guard<std::mutex> lock(route->mutex);
+                route->sequencer = sequencer;
+                route->watch = watch;
+              }
+              self->system().spawn(watch_poll, watch, message, done);
+            }
+            self->quit();
+          },
+          [self, done](caf::error& e) {
+            done(Status(StatusCode::io_error, "the cluster did not answer: " + self->system().render(e)));
+            self->quit();
+          });
+}
+
 }  // namespace
 
 ClientRequestKind client_request_kind(const session::Batch& batch) {
@@ -228,6 +315,48 @@ void ClientGateway::ack_effects(std::vector<std::string> keys, std::function<voi
   }
   sys_.spawn(effects_request<std::vector<std::string>>, sequencer,
              caf::make_message(actors::effects_ack_atom::value, std::move(keys)), std::move(done));
+}
+
+}  // namespace mgraph::node
+
+namespace mgraph::node {
+
+void ClientGateway::watch(std::vector<std::string> targets, std::uint64_t from, std::uint32_t max,
+                          std::uint32_t wait_ms, std::function<void(Result<codec::WatchAnswer>)> done) {
+  const caf::actor sequencer = state_.sequencer();
+  if (!sequencer) {
+    done(not_ready());
+    return;
+  }
+  caf::message poll = caf::make_message(actors::watch_atom::value, std::move(targets), from, max, wait_ms);
+  caf::actor watch;
+  {
+    std::lock_guard<std::mutex> lock(route_->mutex);
+    if (route_->sequencer == sequencer) watch = route_->watch;
+  }
+  if (watch) {
+    sys_.spawn(watch_poll, std::move(watch), std::move(poll), std::move(done));
+  } else {
+    sys_.spawn(watch_route, sequencer, route_, std::move(poll), std::move(done));
+  }
+}
+
+void ClientGateway::watch_values(session::Batch gets, std::vector<std::string> entities,
+                                 std::function<void(Result<codec::WatchValues>)> done) {
+  const caf::actor sequencer = state_.sequencer();
+  if (!sequencer) {
+    done(not_ready());
+    return;
+  }
+  Result<std::string> bytes = codec::encode_batch(gets, session::TxnId{});
+  if (!bytes.is_ok()) {
+    done(bytes.status());
+    return;
+  }
+  sys_.spawn(watch_request<codec::WatchValues, std::uint64_t, std::string, std::string>, sequencer,
+             std::string("sequencer"),
+             caf::make_message(actors::watch_read_atom::value, std::move(bytes).value(), std::move(entities)),
+             std::move(done));
 }
 
 }  // namespace mgraph::node

@@ -8,6 +8,8 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <memory>
+#include <mutex>
 
 #include "client_requests.hpp"
 #include "mgraph/actors/documents.hpp"
@@ -47,6 +49,19 @@ class ClientGateway final : public codec::ClientHandler {
   void ack_effect(std::uint64_t field, std::uint64_t version,
                   std::function<void(Texts)> done) override;
   void ack_effects(std::vector<std::string> keys, std::function<void(Texts)> done) override;
+  /// Subscriptions (actors/watch.hpp): polls go to the coordinator's watch actor (the
+  /// sequencer asked once where it is), reads to its driver through the sequencer.
+  void watch(std::vector<std::string> targets, std::uint64_t from, std::uint32_t max,
+             std::uint32_t wait_ms, std::function<void(Result<codec::WatchAnswer>)> done) override;
+  void watch_values(session::Batch gets, std::vector<std::string> entities,
+                    std::function<void(Result<codec::WatchValues>)> done) override;
+
+  /// Where the current sequencer's watch actor is, once asked: polls go to it directly.
+  struct WatchRoute {
+    std::mutex mutex;
+    caf::actor sequencer;
+    caf::actor watch;
+  };
 
  private:
   caf::actor_system& sys_;
@@ -54,6 +69,7 @@ class ClientGateway final : public codec::ClientHandler {
   actors::SchemaInfo schema_;
   ClientRequestObserver observe_;
   actors::SteadyClock now_;
+  std::shared_ptr<WatchRoute> route_ = std::make_shared<WatchRoute>();
 };
 
 /// Whether `host` reaches this machine only: "localhost", "::1" or an address in 127.0.0.0/8.

@@ -26,7 +26,8 @@ constexpr std::string_view top_keys[] = {"cluster", "node", "clients", "tls", "l
 constexpr std::string_view log_keys[] = {"level", "slow_epoch_ms"};
 constexpr std::string_view cluster_keys[] = {"name", "schema", "seed", "fields", "partitions", "epochs",
                                              "peer_frame_bytes_max", "batch_transactions_max",
-                                             "batch_bytes_max", "peer_timeout_ms", "checkpoint_every"};
+                                             "batch_bytes_max", "peer_timeout_ms", "checkpoint_every",
+                                             "watch_epochs_kept"};
 constexpr std::string_view node_keys[] = {"name",        "host",        "port",
                                            "client_port", "coordinator", "partitions"};
 constexpr std::string_view clients_keys[] = {"allow_anonymous", "anonymous_role", "token"};
@@ -136,10 +137,14 @@ Status parse_cluster_table(const std::string& path, const toml::table& root, Clu
                               "a peer silent this long is taken as lost");
   auto checkpoint_every = integer(path, *cluster, "checkpoint_every", checkpoint_every_default, 0,
                                   checkpoint_every_upper, "cluster");
-  for (const Result<std::int64_t>* r :
-       {&seed, &fields, &parts, &epochs, &frame, &batch, &batch_bytes, &peer_timeout, &checkpoint_every}) {
+  auto watch_kept = integer(path, *cluster, "watch_epochs_kept", watch_epochs_kept_default, 1,
+                            watch_epochs_kept_upper, "cluster",
+                            "the coordinator holds the changes of this many epochs");
+  for (const Result<std::int64_t>* r : {&seed, &fields, &parts, &epochs, &frame, &batch, &batch_bytes,
+                                        &peer_timeout, &checkpoint_every, &watch_kept}) {
     if (!r->is_ok()) return r->status();
   }
+  c.watch_epochs_kept = static_cast<std::size_t>(*watch_kept);
   c.checkpoint_every = static_cast<std::uint64_t>(*checkpoint_every);
   c.batch_transactions_max = static_cast<std::size_t>(*batch);
   c.batch_bytes_max = static_cast<std::size_t>(*batch_bytes);

@@ -5,7 +5,8 @@
 //              partitions, peer_frame_bytes_max (largest BASP frame a node's peer port
 //              accepts), batch_transactions_max, batch_bytes_max (batching),
 //              peer_timeout_ms (a peer silent this long is lost), checkpoint_every (epochs
-//              between checkpoints of every partition; 0: only mgraphctl checkpoint); for the cluster benchmark (mgraph_cluster_bench): seed, fields
+//              between checkpoints of every partition; 0: only mgraphctl checkpoint),
+//              watch_epochs_kept (epochs the coordinator keeps for subscriptions); for the cluster benchmark (mgraph_cluster_bench): seed, fields
 //              (the synthetic workload) and epochs (to run)
 //   [log]      level (the node's initial log level: trace, debug, info, warn, error, off;
 //              mgraphd --log-level overrides it), slow_epoch_ms (the coordinator logs an
@@ -96,6 +97,10 @@ inline constexpr std::int64_t peer_timeout_ms_upper = 600'000;
 /// restart, and the log is compacted as often.
 inline constexpr std::int64_t checkpoint_every_default = 10'000;
 inline constexpr std::int64_t checkpoint_every_upper = 1'000'000'000;
+/// Committed epochs the coordinator keeps for subscriptions (actors::kWatchEpochsKept; a
+/// subscriber further behind reads the current values): 1 … 10^6.
+inline constexpr std::int64_t watch_epochs_kept_default = 4096;
+inline constexpr std::int64_t watch_epochs_kept_upper = 1'000'000;
 
 /// Default slow_epoch_ms: a hundred times an epoch of the 3-node configuration on loopback
 /// (~10 ms with an fsync), so only an epoch something held up is logged.
@@ -151,6 +156,8 @@ struct ClusterConfig {
   std::chrono::milliseconds peer_timeout{peer_timeout_ms_default};
   /// Epochs between checkpoints of every partition (actors::DriverOptions; 0: on command).
   std::uint64_t checkpoint_every = checkpoint_every_default;
+  /// Committed epochs kept for subscriptions (actors::WatchBuffer).
+  std::size_t watch_epochs_kept = watch_epochs_kept_default;
   std::vector<NodeConfig> nodes;
   ClientsConfig clients;
   /// [tls]: links between nodes are TLS, both ends checked against `ca`. Paths from the

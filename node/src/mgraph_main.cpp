@@ -1,6 +1,7 @@
 // mgraph: the client command line. Subcommands: eval (a script on a schema, embedded or on
-// a cluster), bench (load on a cluster from concurrent clients) and token (client tokens for
-// a cluster's configuration).
+// a cluster), bench (load on a cluster from concurrent clients), effects consume, watch
+// (a subscription to a cluster's epochs) and token (client tokens for a cluster's
+// configuration).
 
 #include <CLI/CLI.hpp>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "command_line.hpp"
 #include "eval_command.hpp"
 #include "token_command.hpp"
+#include "watch_command.hpp"
 
 namespace {
 
@@ -24,6 +26,10 @@ void add_token_option(CLI::App* cmd, std::string& token) {
                   "one); default: $MGRAPH_TOKEN")
       ->envname("MGRAPH_TOKEN");
 }
+
+/// Set by SIGINT or SIGTERM while `mgraph watch` runs: it stops after its current poll.
+volatile std::sig_atomic_t watch_stop = 0;
+extern "C" void on_watch_signal(int) { watch_stop = 1; }
 
 }  // namespace
 
@@ -128,6 +134,32 @@ int main(int argc, char** argv) {
       ->add_option("--timeout-ms", consume.timeout_ms, "Bound on connecting and on each call, ms")
       ->default_val(5000)
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
+  mgraph::node::WatchOptions watch;
+  std::uint64_t watch_from = 0;
+  CLI::App* watch_cmd = app.add_subcommand(
+      "watch",
+      "Print each committed epoch that changed the named fields or entities as one JSON line "
+      "(docs/CLUSTER.md, \"Subscriptions\")");
+  watch_cmd
+      ->add_option("targets", watch.targets,
+                   "What to watch: a record's field (Order#1.total) or every field of an entity (Order)")
+      ->required();
+  watch_cmd->add_option("--connect", watch.connect, "HOST:PORT of a node's client port")->required();
+  add_token_option(watch_cmd, watch.token);
+  CLI::Option* from_opt = watch_cmd->add_option(
+      "--from", watch_from,
+      "Go on after this epoch (default: print the current values first and go on after them)");
+  watch_cmd->add_option("--count", watch.count, "Stop after N lines (default: at Ctrl-C)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000}));
+  watch_cmd
+      ->add_option("--wait-ms", watch.wait_ms,
+                   "How long one poll waits at the cluster for an epoch (and Ctrl-C for it), ms")
+      ->default_val(1000)
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000}));
+  watch_cmd
+      ->add_option("--timeout-ms", watch.timeout_ms, "Bound on connecting and on each call beyond --wait-ms, ms")
+      ->default_val(5000)
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
   mgraph::node::TokenOptions token;
   CLI::App* token_cmd = app.add_subcommand("token", "Client tokens for a cluster's configuration");
   token_cmd->require_subcommand(1);
@@ -149,6 +181,14 @@ int main(int argc, char** argv) {
   if (consume_cmd->parsed()) {
     std::signal(SIGPIPE, SIG_IGN);
     return mgraph::node::run_effects_consume(consume, std::cout, std::cerr);
+  }
+  if (watch_cmd->parsed()) {
+    std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGINT, on_watch_signal);
+    std::signal(SIGTERM, on_watch_signal);
+    if (from_opt->count() > 0) watch.from = watch_from;
+    watch.stop = [] { return watch_stop != 0; };
+    return mgraph::node::run_watch(watch, std::cout, std::cerr);
   }
   if (token_new->parsed()) return mgraph::node::run_token_new(token, std::cout, std::cerr);
   if (token_hash->parsed()) return mgraph::node::run_token_hash(std::cin, std::cout, std::cerr);

@@ -431,11 +431,23 @@ int run_service(const ServiceOptions& o) {
       m->last_epoch(outcome.epoch);
     };
   }
+  // Subscriptions (actors/watch.hpp): on the coordinator, the driver fills the buffer and
+  // the watch actor answers polls from it; it outlives the sequencers a restart replaces.
+  actors::SequencerOptions sequencer = sequencer_options(o.config, effect_counters);
+  actors::DriverOptions driver{o.config.checkpoint_every};
+  caf::actor watch;
+  if (self->coordinator) {
+    driver.watch = std::make_shared<actors::WatchBuffer>(o.config.watch_epochs_kept);
+    watch = sys.spawn(actors::watch_actor, driver.watch);
+    driver.watch->set_notify([addr = watch.address()] {
+      if (auto to = caf::actor_cast<caf::actor>(addr)) caf::anon_send(to, actors::watch_epoch_atom::value);
+    });
+    sequencer.watch = watch;
+  }
   const caf::actor node =
       sys.spawn(node_actor, id, &state, partitions,
                 CoordinatorSetup{std::move(placement), partition_count, log.get(), observe,
-                                 sequencer_options(o.config, effect_counters),
-                                 actors::DriverOptions{o.config.checkpoint_every}, traffic});
+                                 std::move(sequencer), std::move(driver), traffic});
   // Whatever way this returns, the node's actors stop first (the actor system's
   // destructor waits for them), and `state` lets go of the sequencer: a handle outliving
   // the actor system would keep the documents' driver, a detached actor, from ending.
@@ -448,6 +460,7 @@ int run_service(const ServiceOptions& o) {
     }
   } stop_actors{state, {node}};
   for (const caf::actor& p : partitions) stop_actors.actors.push_back(p);
+  if (watch) stop_actors.actors.push_back(watch);
 
   // [tls]: every link to another node is TLS, terminated by the peer guards.
   std::shared_ptr<const TlsContext> tls;

@@ -21,7 +21,7 @@ constexpr PartitionRequestKind kEveryKind[] = {
     PartitionRequestKind::mark,    PartitionRequestKind::deliver,    PartitionRequestKind::compute,
     PartitionRequestKind::pending, PartitionRequestKind::reject,     PartitionRequestKind::probe,
     PartitionRequestKind::dot,     PartitionRequestKind::reset, PartitionRequestKind::add_revision,
-    PartitionRequestKind::checkpoint, PartitionRequestKind::restore,
+    PartitionRequestKind::checkpoint, PartitionRequestKind::restore, PartitionRequestKind::records,
 };
 
 Value tensor() { return Value(Tensor::make({2, 2}, {1.5, -2.5, 0.0, 1e300}).value()); }
@@ -116,6 +116,9 @@ PartitionReply sample_reply() {
   a.dot_edges = {"", "n0 -> n1;", "n1 -> n2;\nn0 -> n2;"};
   a.effects = {sample_trigger()};
   a.checkpoint_bytes = 123456789;
+  a.changes = {FieldChange{7, "Order", "total", Value(std::int64_t{12}), 3},
+               FieldChange{8, "Customer", "name", Value("Ada"), 0},
+               FieldChange{8, "Customer", "exists", Value(true), 1}};
   return a;
 }
 
@@ -185,6 +188,7 @@ TEST(PartitionCodec, AReplyWithEveryMemberSetRoundTrips) {
   EXPECT_EQ(back->dot_edges, a.dot_edges);
   EXPECT_EQ(back->effects, a.effects);
   EXPECT_EQ(back->checkpoint_bytes, a.checkpoint_bytes);
+  EXPECT_EQ(back->changes, a.changes);
 
   // An ok reply, and the default one.
   PartitionReply ok = a;
@@ -329,14 +333,14 @@ TEST(PartitionCodec, AnUnknownRequestKindIsRefused) {
   // Two requests that differ only in their kind differ in one byte: the kind's.
   PartitionRequest q = sample_request(PartitionRequestKind::apply);
   const std::string apply = encode_partition_request(q).value();
-  q.kind = PartitionRequestKind::restore;
+  q.kind = PartitionRequestKind::records;
   const std::string last = encode_partition_request(q).value();
   const std::size_t at = only_difference(apply, last);
   ASSERT_NE(at, SIZE_MAX);
-  ASSERT_EQ(last[at], static_cast<char>(PartitionRequestKind::restore));
+  ASSERT_EQ(last[at], static_cast<char>(PartitionRequestKind::records));
   // The last kind is accepted; every value after it is refused.
   ASSERT_TRUE(decode_partition_request(last).is_ok());
-  for (const int kind : {14, 15, 100, 255}) {
+  for (const int kind : {15, 16, 100, 255}) {
     SCOPED_TRACE("kind " + std::to_string(kind));
     const Result<PartitionRequest> bad = decode_partition_request(with_byte(apply, at, static_cast<char>(kind)));
     ASSERT_FALSE(bad.is_ok());

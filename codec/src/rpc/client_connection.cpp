@@ -249,4 +249,56 @@ Result<std::vector<std::string>> ClientConnection::ack_effects(const std::vector
   return out;
 }
 
+Result<WatchAnswer> ClientConnection::watch(const std::vector<std::string>& targets,
+                                            std::uint64_t from, std::uint32_t max,
+                                            std::uint32_t wait_ms) {
+  auto request = impl_->cluster.watchRequest();
+  auto names = request.initTargets(static_cast<unsigned>(targets.size()));
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    names.set(static_cast<unsigned>(i), capnp::Text::Reader(targets[i].data(), targets[i].size()));
+  }
+  request.setFromEpoch(from);
+  request.setMax(max);
+  request.setWaitMs(wait_ms);
+  WatchAnswer out;
+  auto read = [&out](capnp::Response<wire::Cluster::WatchResults>&& response) {
+    for (const auto e : response.getEpochs()) out.epochs.push_back(get_text(e));
+    out.through = response.getThrough();
+    out.resume = response.getResume();
+  };
+  if (Status s = impl_->wait(request.send().then(read), "watch"); !s.is_ok()) return s;
+  return out;
+}
+
+Result<WatchValues> ClientConnection::watch_values(const session::Batch& gets,
+                                                   const std::vector<std::string>& entities) {
+  auto request = impl_->cluster.watchValuesRequest();
+  try {
+    detail::put_batch(request.initBatch(), gets);
+  } catch (const detail::EncodeError& e) {
+    return Status(StatusCode::out_of_range, "operation batch: " + e.what);
+  }
+  auto names = request.initEntities(static_cast<unsigned>(entities.size()));
+  for (std::size_t i = 0; i < entities.size(); ++i) {
+    names.set(static_cast<unsigned>(i), capnp::Text::Reader(entities[i].data(), entities[i].size()));
+  }
+  Result<WatchValues> out = Status(StatusCode::internal, "no answer");
+  auto read = [&out](capnp::Response<wire::Cluster::WatchValuesResults>&& response) {
+    try {
+      out = WatchValues{detail::get_batch_result(response.getResult()), response.getEpoch(),
+                        get_text(response.getRecords())};
+    } catch (const detail::DecodeError& e) {
+      out = Status(StatusCode::corruption, "batch result: " + e.what);
+    } catch (const kj::Exception& e) {
+      out = Status(StatusCode::corruption, std::string("batch result: ") + e.getDescription().cStr());
+    }
+  };
+  if (Status s = impl_->wait(request.send().then(read), "watchValues"); !s.is_ok()) return s;
+  if (out.is_ok() && out->results.size() != gets.size()) {
+    return Status(StatusCode::corruption, "watch values: " + std::to_string(out->results.size()) +
+                                              " results for " + std::to_string(gets.size()) + " reads");
+  }
+  return out;
+}
+
 }  // namespace mgraph::codec

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "mgraph/codec/client_rpc.hpp"
+#include "mgraph/codec/watch_target.hpp"
 #include "mgraph/codec/wire/client.capnp.h"
 #include "rpc/rpc_status.hpp"
 #include "session_wire.hpp"
@@ -122,6 +123,8 @@ class ClusterService final : public wire::Cluster::Server {
   kj::Promise<void> pollEffects(PollEffectsContext context) override;
   kj::Promise<void> ackEffect(AckEffectContext context) override;
   kj::Promise<void> ackEffects(AckEffectsContext context) override;
+  kj::Promise<void> watch(WatchContext context) override;
+  kj::Promise<void> watchValues(WatchValuesContext context) override;
 
  private:
   /// The role calls act with; unauthenticated when the connection has not logged in.
@@ -138,7 +141,7 @@ class ClusterService final : public wire::Cluster::Server {
   }
   /// Hands a call to the handler through `start` (which gets the `done` to call) and fills
   /// the results with `fill` once it answered, on the loop's thread.
-  template <typename Context, typename Start, typename Fill>
+  template <typename A = Texts, typename Context, typename Start, typename Fill>
   kj::Promise<void> handed(Context context, Start start, Fill fill);
   /// Why a new call may not be handed to the handler now; ok when it may.
   Status admit() const;
@@ -263,17 +266,17 @@ kj::Promise<void> ClusterService::schema(SchemaContext context) {
   return kj::READY_NOW;
 }
 
-template <typename Context, typename Start, typename Fill>
+template <typename A, typename Context, typename Start, typename Fill>
 kj::Promise<void> ClusterService::handed(Context context, Start start, Fill fill) {
   auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
-  auto slot = std::make_shared<Slot<Texts>>();
-  auto reply = std::make_shared<Reply<Texts>>(slot, kj::mv(paf.fulfiller), activity_->held,
-                                              server_held_);
-  start([reply](Texts a) { reply->give(std::move(a)); });
+  auto slot = std::make_shared<Slot<A>>();
+  auto reply = std::make_shared<Reply<A>>(slot, kj::mv(paf.fulfiller), activity_->held,
+                                          server_held_);
+  start([reply](A a) { reply->give(std::move(a)); });
   reply.reset();
   auto answered = [context, slot, fill, activity = activity_, &timer = timer_]() mutable {
     activity->last = timer.now();
-    Texts a = take(*slot);
+    A a = take(*slot);
     if (!a.is_ok()) throw rpc::to_exception(a.status());
     fill(context, *a);
   };
@@ -534,6 +537,83 @@ ClientServer::~ClientServer() {
   // no-op.
   impl_->stop->fulfill();
   impl_->thread.join();
+}
+
+kj::Promise<void> ClusterService::watch(WatchContext context) {
+  activity_->last = timer_.now();
+  const Result<session::Role> acting = role();
+  if (!acting.is_ok()) throw rpc::to_exception(acting.status());
+  if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
+  const auto params = context.getParams();
+  if (params.getTargets().size() > kWatchTargetsMax) {
+    throw rpc::to_exception(Status(StatusCode::out_of_range,
+                                   "watch: " + std::to_string(params.getTargets().size()) +
+                                       " names; at most " + std::to_string(kWatchTargetsMax)));
+  }
+  std::vector<std::string> targets;
+  for (const auto t : params.getTargets()) targets.emplace_back(t.cStr(), t.size());
+  const std::uint64_t from = params.getFromEpoch();
+  const std::uint32_t max = params.getMax();
+  const std::uint32_t wait_ms = params.getWaitMs();
+  context.releaseParams();
+  return handed<Result<WatchAnswer>>(
+      context,
+      [&](std::function<void(Result<WatchAnswer>)> done) {
+        handler_.watch(std::move(targets), from, max, wait_ms, std::move(done));
+      },
+      [](WatchContext& c, const WatchAnswer& a) {
+        auto results = c.getResults(kSizeHint);
+        auto list = results.initEpochs(static_cast<unsigned>(a.epochs.size()));
+        for (std::size_t i = 0; i < a.epochs.size(); ++i) list.set(static_cast<unsigned>(i), text(a.epochs[i]));
+        results.setThrough(a.through);
+        results.setResume(a.resume);
+      });
+}
+
+kj::Promise<void> ClusterService::watchValues(WatchValuesContext context) {
+  activity_->last = timer_.now();
+  const Result<session::Role> acting = role();
+  if (!acting.is_ok()) throw rpc::to_exception(acting.status());
+  if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
+  session::Batch batch = decode(context.getParams().getBatch());
+  if (context.getParams().getEntities().size() > kWatchTargetsMax) {
+    throw rpc::to_exception(Status(StatusCode::out_of_range, "watchValues: at most " +
+                                                                 std::to_string(kWatchTargetsMax) + " entities"));
+  }
+  std::vector<std::string> entities;
+  for (const auto e : context.getParams().getEntities()) entities.emplace_back(e.cStr(), e.size());
+  context.releaseParams();
+  for (const session::Op& op : batch) {
+    if (op.kind != session::OpKind::get) {
+      throw rpc::to_exception(Status(StatusCode::invalid_argument, "watchValues: get operations only"));
+    }
+  }
+  if (Status s = session::permit(*acting, batch); !s.is_ok()) throw rpc::to_exception(s);
+  return handed<Result<WatchValues>>(
+      context,
+      [&](std::function<void(Result<WatchValues>)> done) {
+        handler_.watch_values(std::move(batch), std::move(entities), std::move(done));
+      },
+      [](WatchValuesContext& c, const WatchValues& v) {
+        auto results = c.getResults(kSizeHint);
+        try {
+          detail::put_batch_result(results.initResult(), v.results);
+        } catch (const detail::EncodeError& e) {
+          throw rpc::to_exception(Status(StatusCode::out_of_range, "batch result: " + e.what));
+        }
+        results.setEpoch(v.epoch);
+        results.setRecords(text(v.records));
+      });
+}
+
+void ClientHandler::watch(std::vector<std::string>, std::uint64_t, std::uint32_t, std::uint32_t,
+                          std::function<void(Result<WatchAnswer>)> done) {
+  done(Status(StatusCode::failed_precondition, "this server serves no subscriptions"));
+}
+
+void ClientHandler::watch_values(session::Batch, std::vector<std::string>,
+                                 std::function<void(Result<WatchValues>)> done) {
+  done(Status(StatusCode::failed_precondition, "this server serves no subscriptions"));
 }
 
 void ClientHandler::poll_effects(std::vector<std::string>, std::uint32_t,

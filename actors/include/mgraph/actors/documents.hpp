@@ -28,6 +28,7 @@
 
 #include "mgraph/actors/effect_outbox.hpp"
 #include "mgraph/actors/partitioned.hpp"
+#include "mgraph/actors/watch.hpp"
 #include "mgraph/codec/epoch_codec.hpp"
 #include "mgraph/graph/schema/store.hpp"
 #include "mgraph/session/executor.hpp"
@@ -214,9 +215,16 @@ class ActorPartitions final : public PartitionSet {
 /// keeping every checkpoint from the one before the last the sequencer logged on
 /// ((checkpoint_logged_atom, epoch) tells it; the log runs on from either); the first is reported as (checkpointed_atom, epoch, image bytes) to the
 /// sequencer, the second answered with (epoch, image bytes) or an error.
+///
+/// Subscriptions (watch.hpp): with a `watch` buffer it tells the buffer every epoch it runs
+/// (with the fields a committed one changed) and every restore; (watch_read_atom, Batch
+/// bytes of `get`s only, entity names) is answered with (the last epoch run, the
+/// BatchResult bytes, the JSON array of every field of every record of those entities):
+/// the values after that epoch.
 struct DriverOptions {
   /// Epochs between checkpoints (0: only when asked).
   std::uint64_t checkpoint_every = 0;
+  std::shared_ptr<WatchBuffer> watch = nullptr;
 };
 caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                      std::shared_ptr<PartitionedDocuments> documents,
@@ -241,6 +249,10 @@ struct SequencerOptions {
   /// Called once the partitions are restored, before the log after the checkpoint runs:
   /// the checkpoint's epoch (0: none, the whole log runs) and the log's last epoch.
   std::function<void(codec::Epoch checkpoint, codec::Epoch log_last)> restored;
+  /// The watch actor (watch.hpp), which the sequencer names when asked (watch_atom): polls
+  /// go to it directly, never through the sequencer. (watch_read_atom, ...) goes to the
+  /// driver through the sequencer. None: subscriptions are refused.
+  caf::actor watch;
 };
 /// Requests the sequencer has at the driver at most: one epoch running, the next logged
 /// and waiting (its log write overlapped the running one); batches that arrive meanwhile

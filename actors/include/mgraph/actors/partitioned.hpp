@@ -169,6 +169,11 @@ class PartitionServer {
  private:
   /// The effects of owned records the last commit raised (codec::EffectTrigger).
   void raised_effects(std::vector<codec::EffectTrigger>* out);
+  /// The fields of owned records the last commit, undo or redo changed (lazy ones aside),
+  /// with their value and version (codec::FieldChange): what subscriptions are told.
+  void changed_fields(std::vector<codec::FieldChange>* out);
+  /// Every field (lazy ones aside) of the records of `entity` it owns that exist, by record.
+  Status records_of(const std::string& entity, std::vector<codec::FieldChange>* out);
   /// A new, empty Store (and its executor): the documents as the schema starts them.
   void renew();
   Status checkpoint(std::uint64_t epoch, std::uint64_t keep_from, std::uint64_t* bytes);
@@ -257,9 +262,17 @@ class PartitionedDocuments {
   /// it, history included. Epoch 0: empty, as reset(), and every checkpoint forgotten.
   Status restore(std::uint64_t epoch);
 
+  /// Every field of every record of `entity` as the partitions hold them (their owners'),
+  /// by record: what a subscription of the entity starts from. Outside a batch only.
+  Result<std::vector<codec::FieldChange>> records_of(const std::string& entity);
+
   /// The effects the last run's commits raised, each on the partition owning its record,
   /// in the order the partitions answered (what the sequencer offers its consumers).
   const std::vector<codec::EffectTrigger>& effects() const { return effects_; }
+  /// The fields the last run's commits, undos and redos changed, each reported by the
+  /// partition owning its record, in the order they answered (a field changed twice is
+  /// listed twice): what subscriptions are told (actors/watch.hpp).
+  const std::vector<codec::FieldChange>& changes() const { return changes_; }
 
   std::uint32_t partitions() const { return set_->size(); }
   PartitionSet& set() { return *set_; }
@@ -329,6 +342,7 @@ class PartitionedDocuments {
   std::vector<Queued> queue_;
   Traffic traffic_;
   std::vector<codec::EffectTrigger> effects_;  ///< raised by the current run
+  std::vector<codec::FieldChange> changes_;    ///< made by the current run
   PhaseTimes phases_;  ///< since the last take_phases()
 };
 

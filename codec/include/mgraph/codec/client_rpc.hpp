@@ -39,6 +39,22 @@ struct SchemaInfo {
   friend bool operator==(const SchemaInfo&, const SchemaInfo&) = default;
 };
 
+/// A subscription's poll: the epochs' JSON objects, the epoch to poll from next, and
+/// whether the subscriber must read the current values instead (the epochs after its cursor
+/// are no longer held).
+struct WatchAnswer {
+  std::vector<std::string> epochs;
+  std::uint64_t through = 0;
+  bool resume = false;
+};
+/// The values a subscription goes on from, read after `epoch`: one result per get, and
+/// the fields of the records of the entities asked for (a JSON array of changes).
+struct WatchValues {
+  session::BatchResult results;
+  std::uint64_t epoch = 0;
+  std::string records = "[]";
+};
+
 /// What serves client requests. Called on the RPC thread; `done` may be called from any
 /// thread, exactly once (the server must cope with it being called after the client left).
 class ClientHandler {
@@ -61,6 +77,13 @@ class ClientHandler {
                           std::function<void(Texts)> done);
   /// Acks of many deliveries, keys "FIELD:VERSION": one outcome per key, in order.
   virtual void ack_effects(std::vector<std::string> keys, std::function<void(Texts)> done);
+  /// Subscriptions (docs/CLUSTER.md, "Subscriptions"), answered like transact: the epochs
+  /// after `from` that changed what `targets` names (actors/watch.hpp), and the values of a
+  /// batch of gets with the epoch they follow. By default none (failed_precondition).
+  virtual void watch(std::vector<std::string> targets, std::uint64_t from, std::uint32_t max,
+                     std::uint32_t wait_ms, std::function<void(Result<WatchAnswer>)> done);
+  virtual void watch_values(session::Batch gets, std::vector<std::string> entities,
+                            std::function<void(Result<WatchValues>)> done);
 };
 
 /// Effect names one poll may name: a consumer follows a few effects, and the bound keeps one
@@ -166,6 +189,13 @@ class ClientConnection {
   /// Acknowledges the deliveries `keys` ("FIELD:VERSION", at most kAckKeysMax) in one call:
   /// one outcome per key, in order.
   Result<std::vector<std::string>> ack_effects(const std::vector<std::string>& keys);
+  /// A subscription's poll (ClientHandler::watch); `wait_ms` must stay below the call's
+  /// deadline.
+  Result<WatchAnswer> watch(const std::vector<std::string>& targets, std::uint64_t from,
+                            std::uint32_t max, std::uint32_t wait_ms);
+  /// The values of `gets` (get ops only) and of every record of `entities`, and the epoch
+  /// they follow.
+  Result<WatchValues> watch_values(const session::Batch& gets, const std::vector<std::string>& entities);
   ~ClientConnection();
 
   ClientConnection(const ClientConnection&) = delete;

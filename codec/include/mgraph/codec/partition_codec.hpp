@@ -51,6 +51,9 @@ enum class PartitionRequestKind : std::uint8_t {
   /// take back the documents of the checkpoint at epoch `batch`; 0: as the schema starts
   /// them, every checkpoint forgotten
   restore,
+  /// every field of the records of entity `name` this partition owns (that exist), as
+  /// FieldChanges: what a subscription of the entity reads when it starts or resumes
+  records,
 };
 const char* partition_request_kind_name(PartitionRequestKind kind);
 
@@ -85,6 +88,17 @@ struct EffectTrigger {
   Value value;         ///< after the commit
   schema::RetryPolicy policy;
   friend bool operator==(const EffectTrigger&, const EffectTrigger&) = default;
+};
+
+/// A field of a record the partition owns, as a commit, undo or redo left it (its value
+/// and version after it): what a subscription is told (actors/watch.hpp).
+struct FieldChange {
+  std::uint64_t record = 0;
+  std::string entity;  ///< the record's entity
+  std::string field;
+  Value value;
+  std::uint64_t version = 0;
+  friend bool operator==(const FieldChange&, const FieldChange&) = default;
 };
 
 /// What an epoch did to effect deliveries, from the driver to the sequencer: the effects
@@ -130,6 +144,7 @@ struct PartitionReply {
   std::vector<std::string> dot_nodes, dot_edges;  ///< dot
   std::vector<EffectTrigger> effects;       ///< apply: effects its commits raised here
   std::uint64_t checkpoint_bytes = 0;       ///< checkpoint: the size of the image stored
+  std::vector<FieldChange> changes;         ///< apply: what its commits, undos, redos changed
   friend bool operator==(const PartitionReply&, const PartitionReply&) = default;
 };
 

@@ -1,0 +1,130 @@
+#pragma once
+// Subscriptions (docs/CLUSTER.md, "Subscriptions"): a subscriber names fields
+// ("Entity#N.field") or whole entities ("Entity") and is told, in epoch order, each
+// committed epoch that changed something it watches: {"epoch":E,"changes":[{"ref":
+// "Entity#N","field":F,"value":V,"version":K},...]}.
+//
+// Subscribers pull with a cursor: watch(targets, from, max, wait) answers the epochs after
+// `from` that changed a target, from a bounded buffer of the last committed epochs' changes
+// on the coordinator (WatchBuffer); the documents' driver fills it as it runs each epoch.
+// A subscriber whose cursor fell behind the buffer is told to resume: it reads the current
+// values of its fields and the epoch they are the values after (watch_read_atom, answered
+// by the driver between two epochs), and goes on from that epoch. Nothing waits for a
+// subscriber: the driver only appends to the buffer, and a poll that finds nothing new
+// waits (up to `wait`) at the watch actor, never at the sequencer or the driver.
+//
+//   driver ──WatchBuffer::ran (each epoch)──▶ buffer ──notify──▶ watch_actor
+//   client ─(watch_atom)─▶ gateway ─▶ watch_actor ─▶ client   (the gateway asks the
+//                                       sequencer once where the watch actor is)
+//   client ─(watch_read_atom, Batch of gets)─▶ gateway ─▶ sequencer ─delegate─▶ driver
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mgraph/codec/epoch_codec.hpp"
+#include "mgraph/codec/partition_codec.hpp"
+#include "mgraph/codec/watch_target.hpp"
+#include "mgraph/graph/status.hpp"
+
+namespace mgraph::actors {
+
+/// -> watch_actor: a poll; -> sequencer, alone: where the watch actor is.
+using watch_atom = caf::atom_constant<caf::atom("mg_watch")>;
+using watch_read_atom = caf::atom_constant<caf::atom("mg_watchrd")>;  ///< -> driver
+using watch_epoch_atom = caf::atom_constant<caf::atom("mg_watchep")>;  ///< buffer -> watch_actor
+using watch_timeout_atom = caf::atom_constant<caf::atom("mg_watchto")>;  ///< watch_actor -> itself
+
+/// Committed epochs the buffer keeps by default ([cluster] watch_epochs_kept): a few
+/// seconds of epochs at the cluster's rates (hundreds to a few thousand a second), so a
+/// subscriber that paused for a moment (a slow link, a busy client) catches up from the
+/// buffer; one further behind reads the current values instead (resume).
+inline constexpr std::size_t kWatchEpochsKept = 4096;
+/// Changes the buffer keeps at most, whatever the epochs: an epoch that changes a million
+/// fields (a bulk load) must not make the coordinator hold many such epochs; about 100
+/// bytes each, this bounds the buffer near 100 MB.
+inline constexpr std::size_t kWatchChangesKept = std::size_t{1} << 20;
+/// Epochs one answer carries at most.
+inline constexpr std::uint32_t kWatchEpochsPerAnswerMax = 1024;
+/// How long a poll may wait for an epoch at most: below the client's call deadline.
+inline constexpr std::chrono::milliseconds kWatchWaitMax{10000};
+/// Polls waiting at the watch actor at most: the client server's connections times their
+/// calls in flight (codec::ClientServerLimits) on every node is far less; more are answered
+/// at once, empty.
+inline constexpr std::size_t kWatchWaitingMax = 65536;
+
+/// Whether `target` watches `change`.
+using codec::WatchTarget;
+bool watches(const WatchTarget& target, const codec::FieldChange& change);
+/// The JSON array of `changes` ([{"ref":"Entity#N","field":F,"value":V,"version":K},...]).
+std::string watch_changes_json(const std::vector<codec::FieldChange>& changes);
+/// One epoch's message: {"epoch":E,"changes":[...]} with the changes `targets` watch (all
+/// of them if `targets` is empty), in the order given.
+std::string watch_epoch_json(codec::Epoch epoch, const std::vector<codec::FieldChange>& changes,
+                             const std::vector<WatchTarget>& targets);
+
+/// The changes of the last committed epochs, as the driver ran them. Thread-safe: the
+/// driver adds from its thread, the watch actor reads from another.
+class WatchBuffer {
+ public:
+  /// Keeps at most `epochs_max` epochs and about `changes_max` changes (an epoch with more
+  /// is still kept alone).
+  explicit WatchBuffer(std::size_t epochs_max = kWatchEpochsKept,
+                       std::size_t changes_max = kWatchChangesKept);
+
+  /// The partitions were restored to `epoch` (0: emptied): nothing before or at it is held.
+  void restored(codec::Epoch epoch);
+  /// The driver ran `epoch`: committed with `changes` (a field changed twice is kept once,
+  /// as it was last), or aborted (nothing kept). An epoch at or before the newest one (the
+  /// log running again) forgets everything from it on.
+  void ran(codec::Epoch epoch, bool committed, const std::vector<codec::FieldChange>& changes);
+  /// Called after each ran() (outside the buffer's lock): the watch actor's wake-up.
+  void set_notify(std::function<void()> notify);
+
+  struct Answer {
+    /// The buffer no longer holds every epoch after `from`: read the current values.
+    bool resume = false;
+    /// The epoch to poll from next (the last one looked at).
+    codec::Epoch through = 0;
+    std::vector<std::string> epochs;  ///< watch_epoch_json of each epoch that matched
+  };
+  /// The epochs after `from` that changed a target, at most `max`.
+  Answer read(const std::vector<WatchTarget>& targets, codec::Epoch from, std::size_t max) const;
+  /// The newest epoch run (0: none).
+  codec::Epoch newest() const;
+  std::size_t epochs_kept() const;
+
+ private:
+  struct Kept {
+    codec::Epoch epoch = 0;
+    std::vector<codec::FieldChange> changes;
+  };
+  void trim();  ///< REQUIRES: mutex_ held
+
+  const std::size_t epochs_max_;
+  const std::size_t changes_max_;
+  mutable std::mutex mutex_;
+  std::deque<Kept> kept_;
+  std::size_t changes_ = 0;
+  /// Every committed epoch in (floor_, newest_] that changed something is in kept_.
+  codec::Epoch floor_ = 0;
+  codec::Epoch newest_ = 0;
+  std::function<void()> notify_;
+};
+
+/// Serves polls from `buffer`: (watch_atom, targets as text, from, max, wait_ms) answered
+/// with (resume, through, epochs) (WatchBuffer::Answer) — at once when there is something,
+/// else when an epoch brings something or `wait_ms` (at most kWatchWaitMax) passed;
+/// targets that do not parse are an error. (watch_epoch_atom) wakes it: the buffer's
+/// notify sends it.
+caf::behavior watch_actor(caf::event_based_actor* self, std::shared_ptr<WatchBuffer> buffer);
+
+}  // namespace mgraph::actors

@@ -1,0 +1,202 @@
+#include "mgraph/actors/watch.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <utility>
+
+#include "mgraph/graph/json.hpp"
+
+namespace mgraph::actors {
+bool watches(const WatchTarget& target, const codec::FieldChange& change) {
+  if (target.entity != change.entity) return false;
+  return target.record == 0 || (target.record == change.record && target.field == change.field);
+}
+
+namespace {
+
+void append_change(std::string* list, const codec::FieldChange& c) {
+  if (list->size() > 1) *list += ",";
+  *list += json::Object()
+               .str("ref", c.entity + "#" + std::to_string(c.record))
+               .str("field", c.field)
+               .raw("value", c.value.to_json())
+               .unum("version", c.version)
+               .done();
+}
+
+}  // namespace
+
+std::string watch_changes_json(const std::vector<codec::FieldChange>& changes) {
+  std::string list = "[";
+  for (const codec::FieldChange& c : changes) append_change(&list, c);
+  return list + "]";
+}
+
+std::string watch_epoch_json(codec::Epoch epoch, const std::vector<codec::FieldChange>& changes,
+                             const std::vector<WatchTarget>& targets) {
+  std::string list = "[";
+  for (const codec::FieldChange& c : changes) {
+    if (!targets.empty() &&
+        std::none_of(targets.begin(), targets.end(), [&](const WatchTarget& t) { return watches(t, c); })) {
+      continue;
+    }
+    append_change(&list, c);
+  }
+  return json::Object().unum("epoch", epoch).raw("changes", list + "]").done();
+}
+
+WatchBuffer::WatchBuffer(std::size_t epochs_max, std::size_t changes_max)
+    : epochs_max_(std::max<std::size_t>(epochs_max, 1)), changes_max_(changes_max) {}
+
+void WatchBuffer::restored(codec::Epoch epoch) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    kept_.clear();
+    changes_ = 0;
+    floor_ = epoch;
+    newest_ = epoch;
+  }
+  if (notify_) notify_();
+}
+
+void WatchBuffer::ran(codec::Epoch epoch, bool committed, const std::vector<codec::FieldChange>& changes) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (epoch <= newest_) {
+      // The log runs again from before what was held: nothing from `epoch` on stands.
+      while (!kept_.empty() && kept_.back().epoch >= epoch) {
+        changes_ -= kept_.back().changes.size();
+        kept_.pop_back();
+      }
+      floor_ = std::min(floor_, epoch - 1);
+    }
+    newest_ = epoch;
+    if (committed && !changes.empty()) {
+      // One entry per field, as the epoch left it, in the order each first changed.
+      Kept k{epoch, {}};
+      std::map<std::pair<std::uint64_t, std::string_view>, std::size_t> at;
+      for (const codec::FieldChange& c : changes) {
+        const auto [it, fresh] = at.try_emplace({c.record, c.field}, k.changes.size());
+        if (fresh) {
+          k.changes.push_back(c);
+        } else {
+          k.changes[it->second] = c;
+        }
+      }
+      changes_ += k.changes.size();
+      kept_.push_back(std::move(k));
+      trim();
+    }
+  }
+  if (notify_) notify_();
+}
+
+void WatchBuffer::trim() {
+  while (kept_.size() > 1 && (kept_.size() > epochs_max_ || changes_ > changes_max_)) {
+    floor_ = kept_.front().epoch;
+    changes_ -= kept_.front().changes.size();
+    kept_.pop_front();
+  }
+}
+
+void WatchBuffer::set_notify(std::function<void()> notify) { notify_ = std::move(notify); }
+
+WatchBuffer::Answer WatchBuffer::read(const std::vector<WatchTarget>& targets, codec::Epoch from,
+                                      std::size_t max) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Answer a;
+  if (from < floor_) {
+    a.resume = true;
+    a.through = newest_;
+    return a;
+  }
+  a.through = std::max(from, newest_);
+  auto it = std::upper_bound(kept_.begin(), kept_.end(), from,
+                             [](codec::Epoch e, const Kept& k) { return e < k.epoch; });
+  for (; it != kept_.end(); ++it) {
+    const bool hit = std::any_of(it->changes.begin(), it->changes.end(), [&](const codec::FieldChange& c) {
+      return std::any_of(targets.begin(), targets.end(), [&](const WatchTarget& t) { return watches(t, c); });
+    });
+    if (!hit) continue;
+    if (a.epochs.size() == max) {
+      a.through = std::prev(it)->epoch;
+      break;
+    }
+    a.epochs.push_back(watch_epoch_json(it->epoch, it->changes, targets));
+  }
+  return a;
+}
+
+codec::Epoch WatchBuffer::newest() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return newest_;
+}
+
+std::size_t WatchBuffer::epochs_kept() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return kept_.size();
+}
+
+caf::behavior watch_actor(caf::event_based_actor* self, std::shared_ptr<WatchBuffer> buffer) {
+  struct Waiting {
+    caf::response_promise promise;
+    std::vector<WatchTarget> targets;
+    codec::Epoch from = 0;
+    std::size_t max = 0;
+    std::string key;  ///< the names, from and max: equal keys get equal answers
+  };
+  auto waiting = std::make_shared<std::map<std::uint64_t, Waiting>>();
+  auto next_id = std::make_shared<std::uint64_t>(0);
+  auto answer = [](caf::response_promise& rp, WatchBuffer::Answer a) {
+    rp.deliver(a.resume, a.through, std::move(a.epochs));
+  };
+  return {
+      [self, buffer, waiting, next_id, answer](watch_atom, const std::vector<std::string>& names,
+                                               std::uint64_t from, std::uint32_t max,
+                                               std::uint32_t wait_ms) {
+        auto rp = self->make_response_promise();
+        Result<std::vector<WatchTarget>> targets = codec::parse_watch_targets(names);
+        if (!targets.is_ok()) {
+          rp.deliver(caf::make_error(caf::sec::invalid_argument, targets.status().message()));
+          return;
+        }
+        const std::size_t most = std::clamp<std::uint32_t>(max, 1, kWatchEpochsPerAnswerMax);
+        WatchBuffer::Answer a = buffer->read(*targets, from, most);
+        if (a.resume || !a.epochs.empty() || wait_ms == 0 || waiting->size() >= kWatchWaitingMax) {
+          answer(rp, std::move(a));
+          return;
+        }
+        const std::uint64_t id = ++*next_id;
+        std::string key = std::to_string(from) + " " + std::to_string(most);
+        for (const std::string& name : names) key += "\n" + name;
+        waiting->emplace(id, Waiting{rp, std::move(targets).value(), from, most, std::move(key)});
+        const auto wait = std::min<std::chrono::milliseconds>(std::chrono::milliseconds(wait_ms), kWatchWaitMax);
+        self->delayed_send(self, wait, watch_timeout_atom::value, id);
+      },
+      [buffer, waiting, answer](watch_epoch_atom) {
+        // Subscribers of the same names at the same cursor (the common case: many clients
+        // of one field, all caught up) share one read of the buffer.
+        std::map<std::string, WatchBuffer::Answer> read;
+        for (auto it = waiting->begin(); it != waiting->end();) {
+          auto [at, fresh] = read.try_emplace(it->second.key);
+          if (fresh) at->second = buffer->read(it->second.targets, it->second.from, it->second.max);
+          const WatchBuffer::Answer& a = at->second;
+          if (!a.resume && a.epochs.empty()) {
+            ++it;
+            continue;
+          }
+          answer(it->second.promise, a);
+          it = waiting->erase(it);
+        }
+      },
+      [buffer, waiting, answer](watch_timeout_atom, std::uint64_t id) {
+        auto it = waiting->find(id);
+        if (it == waiting->end()) return;
+        answer(it->second.promise, buffer->read(it->second.targets, it->second.from, it->second.max));
+        waiting->erase(it);
+      },
+  };
+}
+
+}  // namespace mgraph::actors

@@ -1,0 +1,179 @@
+#include "watch_command.hpp"
+
+#include <algorithm>
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include "client_login.hpp"
+#include "command_line.hpp"
+#include "mgraph/codec/client_rpc.hpp"
+#include "mgraph/codec/watch_target.hpp"
+#include "mgraph/graph/schema/schema.hpp"
+
+namespace mgraph::node {
+namespace {
+
+/// Epochs asked for in one poll.
+constexpr std::uint32_t kWatchBatch = 256;
+
+/// Why `target` names nothing in `schema`; ok when it names an entity (and its field).
+Status check_target(const schema::Schema& schema, const codec::WatchTarget& target) {
+  const std::uint32_t e = schema.find_entity(target.entity);
+  if (e == schema::kNone) {
+    return Status(StatusCode::not_found, "unknown entity '" + target.entity + "' (the cluster serves " +
+                                             schema.source.name + ")");
+  }
+  if (target.record == 0) return Status::ok();
+  if (schema.entities[e].find_field(target.field) == schema::kNone) {
+    return Status(StatusCode::not_found, "entity " + target.entity + " has no field '" + target.field + "'");
+  }
+  return Status::ok();
+}
+
+/// A `get` of each field target: what watchValues reads.
+session::Batch gets_of(const std::vector<codec::WatchTarget>& targets) {
+  session::Batch batch;
+  for (const codec::WatchTarget& t : targets) {
+    if (t.record == 0) continue;
+    session::Op op;
+    op.kind = session::OpKind::get;
+    op.refs.push_back(session::RecordRef{t.record, {}, "#" + std::to_string(t.record)});
+    op.name = t.field;
+    op.text = t.entity + "#" + std::to_string(t.record) + "." + t.field;
+    batch.push_back(std::move(op));
+  }
+  return batch;
+}
+
+}  // namespace
+
+int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split_address(o.connect, &host, &port)) {
+    err << "mgraph watch: --connect " << o.connect << ": expected HOST:PORT with a port in 1..65535\n";
+    return 2;
+  }
+  Result<std::vector<codec::WatchTarget>> targets = codec::parse_watch_targets(o.targets);
+  if (!targets.is_ok()) {
+    err << "mgraph watch: " << targets.status().message() << "\n";
+    return 2;
+  }
+  if (Status s = check_token(o.token); !s.is_ok()) {
+    err << "mgraph watch: " << s.message() << "\n";
+    return 2;
+  }
+  const std::uint32_t wait_ms = static_cast<std::uint32_t>(o.wait_ms);
+  const std::chrono::milliseconds timeout(o.timeout_ms + o.wait_ms);
+  auto connection = codec::ClientConnection::connect(host, port, timeout, o.token);
+  if (!connection.is_ok()) {
+    err << "mgraph watch: " << o.connect << ": " << client_failure(connection.status(), !o.token.empty()) << "\n";
+    return 3;
+  }
+  // The names are checked against the schema the cluster serves.
+  Result<codec::SchemaInfo> info = (*connection)->schema();
+  if (!info.is_ok()) {
+    err << "mgraph watch: schema: " << client_failure(info.status(), !o.token.empty()) << "\n";
+    return 3;
+  }
+  auto compiled = schema::compile_schema(schema::SourceFile{info->name, info->source});
+  if (!compiled.is_ok()) {
+    err << "mgraph watch: the cluster's schema " << info->name << ": " << compiled.status().message() << "\n";
+    return 3;
+  }
+  for (const codec::WatchTarget& t : *targets) {
+    if (Status s = check_target(**compiled, t); !s.is_ok()) {
+      err << "mgraph watch: " << s.message() << "\n";
+      return 2;
+    }
+  }
+  std::uint64_t printed = 0;
+  auto done = [&] { return (o.count != 0 && printed >= o.count) || (o.stop && o.stop()); };
+  auto print = [&](const nlohmann::ordered_json& line) {
+    out << line.dump() << "\n" << std::flush;
+    ++printed;
+  };
+  // The current values of the field targets and the epoch they follow; `strict`: a record
+  // that does not exist is an error (when starting), else it is left out (deleted since).
+  const session::Batch gets = gets_of(*targets);
+  std::vector<std::string> entities;  // watched whole
+  for (const codec::WatchTarget& t : *targets) {
+    if (t.record == 0 && std::find(entities.begin(), entities.end(), t.entity) == entities.end()) {
+      entities.push_back(t.entity);
+    }
+  }
+  auto snapshot = [&](bool strict, std::optional<std::uint64_t> resumed_from) -> Result<std::uint64_t> {
+    Result<codec::WatchValues> values = (*connection)->watch_values(gets, entities);
+    if (!values.is_ok()) return values.status();
+    nlohmann::ordered_json changes = nlohmann::ordered_json::array();
+    for (std::size_t i = 0; i < gets.size(); ++i) {
+      const session::OpResult& r = values->results[i];
+      if (!r.status.is_ok()) {
+        if (strict) return Status(StatusCode::not_found, gets[i].text + ": " + r.status.message());
+        continue;
+      }
+      const std::size_t dot = gets[i].text.rfind('.');
+      nlohmann::ordered_json c;
+      c["ref"] = gets[i].text.substr(0, dot);
+      c["field"] = gets[i].name;
+      c["value"] = nlohmann::ordered_json::parse(r.value.to_json());
+      c["version"] = r.version;
+      changes.push_back(std::move(c));
+    }
+    const nlohmann::ordered_json records = nlohmann::ordered_json::parse(values->records, nullptr, false);
+    if (!records.is_array()) return Status(StatusCode::corruption, "the cluster sent no records: " + values->records);
+    for (const nlohmann::ordered_json& c : records) changes.push_back(c);
+    nlohmann::ordered_json line;
+    line["epoch"] = values->epoch;
+    line["snapshot"] = true;
+    if (resumed_from) line["resumed_from"] = *resumed_from;
+    line["changes"] = std::move(changes);
+    print(line);
+    return values->epoch;
+  };
+  std::uint64_t from = 0;
+  if (o.from) {
+    from = *o.from;
+  } else {
+    Result<std::uint64_t> at = snapshot(true, std::nullopt);
+    if (!at.is_ok()) {
+      err << "mgraph watch: " << client_failure(at.status(), !o.token.empty()) << "\n";
+      return at.status().code() == StatusCode::not_found ? 2 : 4;
+    }
+    from = *at;
+  }
+  while (!done()) {
+    const std::uint32_t ask = o.count == 0 ? kWatchBatch
+                                           : static_cast<std::uint32_t>(
+                                                 std::min<std::uint64_t>(kWatchBatch, o.count - printed));
+    Result<codec::WatchAnswer> got = (*connection)->watch(o.targets, from, ask, wait_ms);
+    if (!got.is_ok()) {
+      err << "mgraph watch: poll: " << client_failure(got.status(), !o.token.empty()) << "\n";
+      return got.status().code() == StatusCode::invalid_argument ? 2 : 4;
+    }
+    if (got->resume) {
+      Result<std::uint64_t> at = snapshot(false, from);
+      if (!at.is_ok()) {
+        err << "mgraph watch: resume: " << client_failure(at.status(), !o.token.empty()) << "\n";
+        return 4;
+      }
+      from = *at;
+      continue;
+    }
+    for (const std::string& text : got->epochs) {
+      // Read back and printed by nlohmann-json: one valid line whatever the server sent.
+      const nlohmann::ordered_json e = nlohmann::ordered_json::parse(text, nullptr, false);
+      if (e.is_discarded() || !e.contains("epoch") || !e.contains("changes")) {
+        err << "mgraph watch: the cluster sent no epoch: " << text << "\n";
+        return 4;
+      }
+      print(e);
+      if (done()) return 0;
+    }
+    from = std::max(from, got->through);
+  }
+  return 0;
+}
+
+}  // namespace mgraph::node

@@ -1,0 +1,43 @@
+#pragma once
+// `mgraph watch --connect HOST:PORT [--token T] [--from EPOCH] [--count N] TARGET...`: a
+// subscriber to a cluster's committed epochs (docs/CLUSTER.md, "Subscriptions"). A target
+// is a field of one record (`Order#1.total`) or every field of an entity (`Order`). It
+// prints, in epoch order, one JSON line per committed epoch that changed something it
+// watches:
+//   {"epoch":E,"changes":[{"ref":"Order#1","field":"total","value":V,"version":K},...]}
+// Without --from it first prints the watched fields' current values and the epoch they
+// follow, {"epoch":E,"snapshot":true,"changes":[...]}, and goes on after E; with --from F it
+// goes on after epoch F. When the cluster no longer holds the epochs after its cursor (it
+// fell behind the coordinator's buffer), it prints a snapshot with "resumed_from": the
+// cursor, and goes on after the snapshot's epoch.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mgraph::node {
+
+struct WatchOptions {
+  std::string connect;
+  std::string token;
+  std::vector<std::string> targets;  ///< "Entity#N.field" or "Entity"
+  std::optional<std::uint64_t> from;
+  /// Stop after this many lines printed (0: never).
+  std::uint64_t count = 0;
+  /// How long one poll waits at the cluster for an epoch: also how soon a stop is seen.
+  std::int64_t wait_ms = 1000;
+  std::int64_t timeout_ms = 5000;  ///< bound on connecting and on each call, beyond wait_ms
+  /// Whether to stop now (checked between polls): Ctrl-C in mgraph; tests' seam.
+  std::function<bool()> stop;
+};
+
+/// Exit codes: 0 done (--count printed, or stopped), 2 bad arguments (a target that is no
+/// field or entity of the cluster's schema, a record that does not exist), 3 the cluster
+/// unreachable or refusing the client, 4 a poll failed.
+int run_watch(const WatchOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace mgraph::node

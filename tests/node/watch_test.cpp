@@ -1,0 +1,201 @@
+// Subscriptions end to end (docs/CLUSTER.md, "Subscriptions"): a one-node mgraphd cluster
+// (two partitions), scripts through `mgraph eval --connect`, and subscribers through
+// `mgraph watch`: the epochs that changed what they watch, in order, with only the watched
+// fields; a subscriber behind the coordinator's buffer resumes from the current values,
+// then gets the following epochs; names the schema does not have are errors.
+
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "support/child_process.hpp"
+#include "support/node_processes.hpp"
+
+namespace mgraph::node {
+namespace {
+
+namespace fs = std::filesystem;
+using mgraph::testing::ChildProcess;
+using mgraph::testing::run_to_end;
+
+constexpr int kSilenceMs = 60'000;  ///< watchdog on every wait for a process
+
+constexpr const char* kSchema =
+    "entity Customer {\n  name: string = \"\"\n}\n"
+    "entity Order {\n  total: int = 0\n  qty: int = 1\n  line: int = total * qty\n}\n";
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+class Watch : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { testing::no_leak_report_in_nodes(); }
+  void SetUp() override { dir_ = testing::fresh_test_dir("mgraph_watch"); }
+  void TearDown() override {
+    testing::kill_all({&node_, &watcher_}, kSilenceMs);
+    fs::remove_all(dir_);
+  }
+
+  std::string file(const std::string& name, const std::string& text) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+
+  /// Starts a one-node cluster of two partitions serving kSchema, with `extra` [cluster]
+  /// lines; its client port (0: it did not start).
+  int start(const std::string& extra = "") {
+    file("schema.mgs", kSchema);
+    const std::string config =
+        file("cluster.toml", "[cluster]\nschema = \"schema.mgs\"\npartitions = 2\n" + extra +
+                                 "\n[[node]]\nname = \"n1\"\ncoordinator = true\npartitions = [0, 1]\n");
+    node_ = ChildProcess::spawn({MGRAPHD_BINARY, "--config", config, "--node", "n1"}, true);
+    if (!node_.read_until(": ready", kSilenceMs) || !node_.read_until(" (clients)", kSilenceMs)) return 0;
+    const std::size_t end = node_.printed.find(" (clients)");
+    const std::size_t colon = node_.printed.rfind(':', end);
+    if (end == std::string::npos || colon == std::string::npos) return 0;
+    return std::stoi(node_.printed.substr(colon + 1, end - colon - 1));
+  }
+
+  int eval(const std::string& script, std::string* printed) {
+    return run_to_end({MGRAPH_BINARY, "eval", "--connect", address(), "--script", file("script.mgscript", script)},
+                      printed);
+  }
+
+  std::vector<std::string> watch_args(const std::vector<std::string>& extra) const {
+    std::vector<std::string> args{"/usr/bin/env", "-u", "MGRAPH_TOKEN", MGRAPH_BINARY, "watch", "--connect",
+                                  address()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+
+  /// The subscriber's exit code once it ended by itself (--count), reaped.
+  int finish_watcher() {
+    const int rc = watcher_.finish(kSilenceMs);
+    watcher_.pid = -1;
+    return rc;
+  }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  fs::path dir_;
+  int port_ = 0;
+  ChildProcess node_;
+  ChildProcess watcher_;
+};
+
+TEST_F(Watch, EachCommittedEpochThatChangedAWatchedFieldComesInOrderWithOnlyTheWatchedFields) {
+  port_ = start();
+  ASSERT_NE(port_, 0) << node_.printed;
+  // Started first, from epoch 0: every epoch of the script is in the buffer, whenever the
+  // subscriber asks.
+  watcher_ = ChildProcess::spawn(watch_args({"--from", "0", "--count", "5", "Order#1.line", "Order#2.total", "Customer"}));
+  std::string out;
+  ASSERT_EQ(eval("create Order o total=5 qty=2\n"        // epoch 1: #1
+                 "create Order p total=7\n"
+                 "commit\n"
+                 "update o total=10\n"                   // epoch 2: o's line, not p
+                 "commit\n"
+                 "update o qty=1\n"                      // epoch 3: rejected, no line
+                 "reject\n"
+                 "update p total=8\n"                    // epoch 4: p's total
+                 "update o qty=3\n"
+                 "commit\n"
+                 "create Customer c name=\"Ada\"\n"      // epoch 5: a customer: it exists,
+                 "commit\n"                              // with every field
+                 "undo\n"                                // epoch 6: undone, it exists no more
+                 "get o.line\n",
+                 &out),
+            0)
+      << out;
+  ASSERT_EQ(finish_watcher(), 0) << watcher_.printed;
+  EXPECT_EQ(lines_of(watcher_.printed),
+            (std::vector<std::string>{
+                R"({"epoch":1,"changes":[{"ref":"Order#1","field":"line","value":10,"version":1},{"ref":"Order#2","field":"total","value":7,"version":0}]})",
+                R"({"epoch":2,"changes":[{"ref":"Order#1","field":"line","value":20,"version":2}]})",
+                R"({"epoch":4,"changes":[{"ref":"Order#1","field":"line","value":30,"version":3},{"ref":"Order#2","field":"total","value":8,"version":1}]})",
+                R"({"epoch":5,"changes":[{"ref":"Customer#3","field":"exists","value":true,"version":1},{"ref":"Customer#3","field":"name","value":"Ada","version":0}]})",
+                R"({"epoch":6,"changes":[{"ref":"Customer#3","field":"exists","value":false,"version":2}]})",
+            }))
+      << watcher_.printed << "\nthe script printed:\n" << out;
+}
+
+TEST_F(Watch, ASubscriberBehindTheBufferResumesFromTheCurrentValuesThenGetsTheFollowingEpochs) {
+  // Three epochs kept: the four of the first script overrun it, and the three of the second
+  // leave the subscriber's cursor (epoch 4) covered however fast they come.
+  port_ = start("watch_epochs_kept = 3\n");
+  ASSERT_NE(port_, 0) << node_.printed;
+  std::string out;
+  ASSERT_EQ(eval("create Order o total=1\ncommit\n"
+                 "update o total=2\ncommit\n"
+                 "update o total=3\ncommit\n"
+                 "update o total=4\ncommit\n",
+                 &out),
+            0)
+      << out;
+  // Epochs 2 to 4 are kept: from 0 it is told to resume, and reads the values after 4.
+  watcher_ = ChildProcess::spawn(watch_args({"--from", "0", "--count", "3", "Order#1.total"}));
+  ASSERT_TRUE(watcher_.read_until("\n", kSilenceMs)) << watcher_.printed;
+  EXPECT_EQ(watcher_.printed,
+            R"({"epoch":4,"snapshot":true,"resumed_from":0,"changes":[{"ref":"Order#1","field":"total","value":4,"version":3}]})"
+            "\n");
+  ASSERT_EQ(eval("update #1 total=5\ncommit\nupdate #1 qty=9\ncommit\nupdate #1 total=6\ncommit\n", &out), 0) << out;
+  ASSERT_EQ(finish_watcher(), 0) << watcher_.printed;
+  const std::vector<std::string> got = lines_of(watcher_.printed);
+  ASSERT_EQ(got.size(), 3u) << watcher_.printed;
+  EXPECT_EQ(got[1], R"({"epoch":5,"changes":[{"ref":"Order#1","field":"total","value":5,"version":4}]})");
+  EXPECT_EQ(got[2], R"({"epoch":7,"changes":[{"ref":"Order#1","field":"total","value":6,"version":5}]})");
+  // A cursor the buffer still covers gets the epochs themselves.
+  ASSERT_EQ(run_to_end(watch_args({"--from", "5", "--count", "1", "Order"}), &out), 0) << out;
+  EXPECT_EQ(out, R"({"epoch":6,"changes":[{"ref":"Order#1","field":"qty","value":9,"version":1},{"ref":"Order#1","field":"line","value":45,"version":6}]})"
+                 "\n");
+}
+
+TEST_F(Watch, WithoutFromItPrintsTheCurrentValuesFirstAndNamesWhatTheSchemaDoesNotHave) {
+  port_ = start();
+  ASSERT_NE(port_, 0) << node_.printed;
+  std::string out;
+  ASSERT_EQ(eval("create Order o total=3\ncommit\n", &out), 0) << out;
+  ASSERT_EQ(run_to_end(watch_args({"--count", "1", "Order#1.total", "Order#1.line"}), &out), 0) << out;
+  EXPECT_EQ(out, R"({"epoch":1,"snapshot":true,"changes":[{"ref":"Order#1","field":"total","value":3,"version":0},{"ref":"Order#1","field":"line","value":3,"version":1}]})"
+                 "\n");
+  // Ctrl-C (SIGINT) ends a subscriber cleanly, within its poll's wait.
+  watcher_ = ChildProcess::spawn(watch_args({"--wait-ms", "100", "Order"}));
+  ASSERT_TRUE(watcher_.read_until("\n", kSilenceMs)) << watcher_.printed;
+  // Watching the entity, it starts from every field of every record of it.
+  EXPECT_EQ(watcher_.printed,
+            R"({"epoch":1,"snapshot":true,"changes":[{"ref":"Order#1","field":"total","value":3,"version":0},)"
+            R"({"ref":"Order#1","field":"qty","value":1,"version":0},{"ref":"Order#1","field":"line","value":3,"version":1}]})"
+            "\n");
+  ::kill(watcher_.pid, SIGINT);
+  EXPECT_EQ(finish_watcher(), 0) << watcher_.printed;
+  struct Bad {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  for (const Bad& bad : std::vector<Bad>{
+           {{"Invoice"}, "mgraph watch: unknown entity 'Invoice' (the cluster serves schema.mgs)\n"},
+           {{"Order#1.price"}, "mgraph watch: entity Order has no field 'price'\n"},
+           {{"Order#9.total"}, "mgraph watch: Order#9.total: "},
+           {{"Order.total"}, "mgraph watch: 'Order.total' names no field or entity to watch (Entity#N.field or Entity)\n"},
+       }) {
+    std::vector<std::string> args = bad.args;
+    ASSERT_EQ(run_to_end(watch_args(args), &out), 2) << out;
+    EXPECT_EQ(out.rfind(bad.message, 0), 0u) << out;
+  }
+}
+
+}  // namespace
+}  // namespace mgraph::node
