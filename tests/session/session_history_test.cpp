@@ -131,20 +131,21 @@ TEST_F(SessionHistory, EveryTriggerOfAQueueKeepsTheValuesItNamesAndTheClock) {
        "update o total=150 status=\"open\"", "commit",                   // 2: first trigger
        "update o total=50", "clock +2s", "commit",                       // 3: condition false
        "update o total=200 status=\"paid\"", "clock +1s", "commit"});    // 4: second trigger
-  // Acks one by one, also after reopening: the count goes down by one each.
+  // The creation's 0, then each trigger with its values and clock. Acks one by one, also after reopening: the count goes down by one each.
   run({"ack o.notify", "commit", "ack o.notify", "commit", "get o.notify"});
   EXPECT_EQ(run({"audit o.notify"}),
             "{\"audit\":\"o.notify\",\"records\":["
-            "{\"version\":1,\"seq\":0,\"kind\":\"transition\",\"epoch\":2,T,"
+            "{\"version\":1,\"seq\":0,\"kind\":\"transition\",\"epoch\":1,T,\"detail\":\"0\"},"
+            "{\"version\":2,\"seq\":0,\"kind\":\"transition\",\"epoch\":2,T,"
             "\"detail\":\"{\\\"value\\\":1,\\\"values\\\":{\\\"total\\\":150,\\\"status\\\":\\\"open\\\"},"
             "\\\"time\\\":5000}\"},"
-            "{\"version\":2,\"seq\":0,\"kind\":\"transition\",\"epoch\":4,T,"
+            "{\"version\":3,\"seq\":0,\"kind\":\"transition\",\"epoch\":4,T,"
             "\"detail\":\"{\\\"value\\\":2,\\\"values\\\":{\\\"total\\\":200,\\\"status\\\":\\\"paid\\\"},"
             "\\\"time\\\":8000}\"},"
-            "{\"version\":3,\"seq\":0,\"kind\":\"transition\",\"epoch\":5,T,\"detail\":\"1\"},"
-            "{\"version\":3,\"seq\":1,\"kind\":\"ack\",\"epoch\":5,T,\"detail\":\"2 -> 1\"},"
-            "{\"version\":4,\"seq\":0,\"kind\":\"transition\",\"epoch\":6,T,\"detail\":\"0\"},"
-            "{\"version\":4,\"seq\":1,\"kind\":\"ack\",\"epoch\":6,T,\"detail\":\"1 -> 0\"}]}\n");
+            "{\"version\":4,\"seq\":0,\"kind\":\"transition\",\"epoch\":5,T,\"detail\":\"1\"},"
+            "{\"version\":4,\"seq\":1,\"kind\":\"ack\",\"epoch\":5,T,\"detail\":\"2 -> 1\"},"
+            "{\"version\":5,\"seq\":0,\"kind\":\"transition\",\"epoch\":6,T,\"detail\":\"0\"},"
+            "{\"version\":5,\"seq\":1,\"kind\":\"ack\",\"epoch\":6,T,\"detail\":\"1 -> 0\"}]}\n");
 }
 
 TEST_F(SessionHistory, QueriesOnFieldsWithoutHistoryAreErrors) {
