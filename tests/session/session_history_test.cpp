@@ -131,7 +131,8 @@ TEST_F(SessionHistory, EveryTriggerOfAQueueKeepsTheValuesItNamesAndTheClock) {
        "update o total=150 status=\"open\"", "commit",                   // 2: first trigger
        "update o total=50", "clock +2s", "commit",                       // 3: condition false
        "update o total=200 status=\"paid\"", "clock +1s", "commit"});    // 4: second trigger
-  // The creation's 0, then each trigger with its values and clock. Acks one by one, also after reopening: the count goes down by one each.
+  // Acks one by one, also after reopening: the count goes down by one each. The trail:
+  // the creation's 0, each trigger with its values and clock, then the acks.
   run({"ack o.notify", "commit", "ack o.notify", "commit", "get o.notify"});
   EXPECT_EQ(run({"audit o.notify"}),
             "{\"audit\":\"o.notify\",\"records\":["
