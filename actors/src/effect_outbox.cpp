@@ -13,6 +13,14 @@ std::string key_json(session::DeliveryKey key) {
   return json::Object().unum("field", key.field).unum("version", key.version).done();
 }
 
+/// A queue's trigger adds what it carries: "values":{...} and "time" (null: no clock).
+void carried(const session::EffectPayload& p, json::Object* o) {
+  if (!p.queue) return;
+  json::Object values;
+  for (const auto& [name, v] : p.values) values.raw(name, v.to_json());
+  o->raw("values", values.done()).raw("time", p.time.to_json());
+}
+
 }  // namespace
 
 std::vector<session::Delivery> EffectOutbox::due(
@@ -46,7 +54,8 @@ void EffectOutbox::report(std::uint64_t epoch, std::string_view bytes, session::
   const std::size_t pending_before = deliveries_.pending();
   for (codec::EffectTrigger& t : r->triggers) {
     Status s = deliveries_.offer({t.node, t.version}, epoch,
-                                 session::EffectPayload{t.record, std::move(t.effect), std::move(t.value)},
+                                 session::EffectPayload{t.record, std::move(t.effect), std::move(t.value),
+                                                        t.queue, std::move(t.values), std::move(t.time)},
                                  t.policy, now);
     if (!s.is_ok()) {
       ++errors_;
@@ -76,14 +85,14 @@ std::vector<std::string> EffectOutbox::poll(const std::vector<std::string>& effe
       counters_->sent.fetch_add(1, std::memory_order_relaxed);
       if (d.attempts > 1) counters_->redelivered.fetch_add(1, std::memory_order_relaxed);
     }
-    out.push_back(json::Object()
-                      .raw("key", key_json(d.key))
-                      .unum("epoch", d.epoch)
-                      .unum("record", d.payload.record)
-                      .str("effect", d.payload.effect)
-                      .raw("value", d.payload.value.to_json())
-                      .unum("attempt", d.attempts)
-                      .done());
+    json::Object o;
+    o.raw("key", key_json(d.key))
+        .unum("epoch", d.epoch)
+        .unum("record", d.payload.record)
+        .str("effect", d.payload.effect)
+        .raw("value", d.payload.value.to_json());
+    carried(d.payload, &o);
+    out.push_back(o.unum("attempt", d.attempts).done());
   }
   publish();
   return out;
@@ -134,14 +143,14 @@ std::string EffectOutbox::dead_letter_command(const std::string& command, sessio
     std::string list = "[";
     for (const session::Delivery& d : deliveries_.dead_letters()) {
       if (list.size() > 1) list += ",";
-      list += json::Object()
-                  .raw("key", key_json(d.key))
-                  .unum("epoch", d.epoch)
-                  .unum("record", d.payload.record)
-                  .str("effect", d.payload.effect)
-                  .raw("value", d.payload.value.to_json())
-                  .unum("attempts", d.attempts)
-                  .done();
+      json::Object o;
+      o.raw("key", key_json(d.key))
+          .unum("epoch", d.epoch)
+          .unum("record", d.payload.record)
+          .str("effect", d.payload.effect)
+          .raw("value", d.payload.value.to_json());
+      carried(d.payload, &o);
+      list += o.unum("attempts", d.attempts).done();
     }
     return json::Object().raw("dead_letters", list + "]").done();
   }

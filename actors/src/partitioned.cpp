@@ -147,6 +147,13 @@ void PartitionServer::raised_effects(std::vector<codec::EffectTrigger>* out) {
     t.effect = schema_->entities[nf.entity].name + "." + nf.field->name;
     t.value = now;
     t.policy = nf.field->options.retry;
+    if (nf.field->effect_kind == schema::EffectKind::queue) {
+      // A queue's trigger keeps the values it names and the clock as this commit left them.
+      schema::Store::QueueTrigger q = store_->queue_trigger(nf.record, *nf.field);
+      t.queue = true;
+      t.values = std::move(q.values);
+      t.time = std::move(q.time);
+    }
     out->push_back(std::move(t));
   }
 }

@@ -94,6 +94,10 @@ struct EffectTrigger {
   multiplier @6 :Float64;
   maxDelayMs @7 :UInt64;
   maxAttempts @8 :UInt32;
+  queue @9 :Bool;                  # a queue's trigger: it carries the values below
+  valueNames @10 :List(Text);      # the carried fields, in the order the queue names them
+  values @11 :List(Image.Value);   # their values at the trigger
+  time @12 :Image.Value;           # the schema clock (@clock) at the trigger; null: none
 }
 
 struct DeliveryKey {

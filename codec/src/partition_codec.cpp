@@ -48,6 +48,14 @@ void put_trigger(wire::EffectTrigger::Builder t, const EffectTrigger& x) {
   t.setMultiplier(x.policy.multiplier);
   t.setMaxDelayMs(static_cast<std::uint64_t>(x.policy.max_delay.count()));
   t.setMaxAttempts(x.policy.max_attempts);
+  t.setQueue(x.queue);
+  auto names = t.initValueNames(detail::n(x.values.size()));
+  auto values = t.initValues(detail::n(x.values.size()));
+  for (unsigned i = 0; i < x.values.size(); ++i) {
+    names.set(i, detail::text(x.values[i].first));
+    detail::put_value(values[i], x.values[i].second);
+  }
+  detail::put_value(t.initTime(), x.time);
 }
 
 void put_triggers(capnp::List<wire::EffectTrigger>::Builder b,
@@ -69,6 +77,17 @@ EffectTrigger get_trigger(wire::EffectTrigger::Reader t) {
   x.policy.max_delay = std::chrono::milliseconds(
       static_cast<std::int64_t>(std::min<std::uint64_t>(t.getMaxDelayMs(), INT64_MAX)));
   x.policy.max_attempts = t.getMaxAttempts();
+  x.queue = t.getQueue();
+  const auto names = t.getValueNames();
+  const auto values = t.getValues();
+  if (names.size() != values.size()) {
+    throw detail::DecodeError{"effect trigger: " + std::to_string(names.size()) + " names, " +
+                              std::to_string(values.size()) + " values"};
+  }
+  for (unsigned i = 0; i < names.size(); ++i) {
+    x.values.emplace_back(detail::get_text(names[i]), detail::get_value(values[i]));
+  }
+  if (t.hasTime()) x.time = detail::get_value(t.getTime());
   return x;
 }
 
@@ -241,6 +260,9 @@ EffectTrigger trigger_of(const session::Delivery& d) {
   t.effect = d.payload.effect;
   t.value = d.payload.value;
   t.policy = d.policy;
+  t.queue = d.payload.queue;
+  t.values = d.payload.values;
+  t.time = d.payload.time;
   return t;
 }
 
@@ -291,7 +313,7 @@ Result<EpochCheckpoint> decode_epoch_checkpoint(std::string_view bytes) {
           session::Delivery d;
           d.key = session::DeliveryKey{t.node, t.version};
           d.epoch = o.getEpoch();
-          d.payload = session::EffectPayload{t.record, t.effect, t.value};
+          d.payload = session::EffectPayload{t.record, t.effect, t.value, t.queue, t.values, t.time};
           d.policy = t.policy;
           d.attempts = o.getAttempts();
           (o.getDead() ? c.owed.dead : c.owed.pending).push_back(std::move(d));

@@ -436,6 +436,11 @@ Status PersistentSession::record_versions(persistence::WriteBatch& wb, std::uint
     t.epoch = epoch;
     t.time_ns = time_ns;
     t.detail = value.to_json();
+    if (nf.field->effect_kind == schema::EffectKind::queue && value.is_int() &&
+        value.as_int() > (before.is_int() ? before.as_int() : 0)) {
+      // A trigger of a queue keeps what it carries: {"value":N,"values":{...},"time":T}.
+      t.detail = schema::Store::queue_trigger_json(store.queue_trigger(nf.record, *nf.field), &value);
+    }
     wb.put_ledger(t);
     if (ack) {
       t.seq = 1;

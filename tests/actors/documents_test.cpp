@@ -704,6 +704,55 @@ TEST_F(Documents, AcksOfManyKeysInOneCallShareAnEpochAndEachGetsItsOwnOutcome) {
   }
 }
 
+TEST_F(Documents, EachTriggerOfAQueueIsADeliveryWithItsValuesAndTimeAckedOneByOne) {
+  auto schema = schema::compile_schema(schema::SourceFile{
+      "t.mgs",
+      "entity Order {\n  total: int = 0  status: string = \"new\"\n  shown: int = total @every(1s)\n"
+      "  effect notify: queue(total, status) when total > 100\n}\n"});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  ManualClock clock;
+  std::string out;
+  for (const std::uint32_t partitions : {1u, 3u}) {
+    SCOPED_TRACE(std::to_string(partitions) + " partitions");
+    MemoryEpochLog log;
+    ActorCluster cluster(sys, *schema, &log, {}, partitions, clock.options());
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    for (const char* line :
+         {"create Order o", "create Order p", "clock 1970-01-01T00:00:05Z", "commit",
+          "update p total=150 status=\"open\"", "commit",  // the first trigger
+          "update p total=50", "clock +2s", "commit",       // the condition goes false
+          "update p total=200 status=\"paid\"", "clock +1s", "commit"}) {  // the second
+      client.run_line(line, 1, &out);
+    }
+    std::vector<nlohmann::json> sent;
+    for (const std::string& x : cluster.poll({"Order.notify"})) sent.push_back(delivery(x));
+    ASSERT_EQ(sent.size(), 2u) << out;
+    std::sort(sent.begin(), sent.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+      return a["key"]["version"] < b["key"]["version"];
+    });
+    EXPECT_EQ(sent[0]["key"]["field"], sent[1]["key"]["field"]);
+    EXPECT_LT(sent[0]["epoch"], sent[1]["epoch"]);
+    EXPECT_EQ(sent[0]["record"], 3);
+    EXPECT_EQ(sent[0]["value"], 1);
+    EXPECT_EQ(sent[0]["values"], nlohmann::json::parse(R"({"total":150,"status":"open"})"));
+    EXPECT_EQ(sent[0]["time"], 5000);
+    EXPECT_EQ(sent[1]["value"], 2);
+    EXPECT_EQ(sent[1]["values"], nlohmann::json::parse(R"({"total":200,"status":"paid"})"));
+    EXPECT_EQ(sent[1]["time"], 8000);
+    // Acked one by one: each ack takes one off the count.
+    EXPECT_EQ(cluster.ack(sent[0]["key"]["field"], sent[0]["key"]["version"]), "acked");
+    client.run_line("get p.notify", 1, &out);
+    EXPECT_NE(out.find("\"value\":1"), std::string::npos) << out;
+    EXPECT_EQ(cluster.ack(sent[1]["key"]["field"], sent[1]["key"]["version"]), "acked");
+    out.clear();
+    client.run_line("get p.notify", 1, &out);
+    EXPECT_NE(out.find("\"value\":0"), std::string::npos) << out;
+    clock.t += std::chrono::hours(1);
+    EXPECT_TRUE(cluster.poll({"Order.notify"}).empty());
+    EXPECT_EQ(cluster.dead_letters("list"), "{\"dead_letters\":[]}");
+  }
+}
+
 TEST_F(Documents, AnUnacknowledgedEffectIsResentThenADeadLetterRetriedOrDropped) {
   auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", kEffectSchema});
   ASSERT_TRUE(schema.is_ok()) << schema.status().message();

@@ -206,6 +206,10 @@ TEST(PartitionCodec, AnEffectReportRoundTripsAndBadBytesAreRefused) {
   EffectReport r;
   r.triggers = {sample_trigger(), sample_trigger()};
   r.triggers[1].value = Value(true);
+  // A queue's trigger with what it carries.
+  r.triggers[0].queue = true;
+  r.triggers[0].values = {{"total", Value(std::int64_t{150})}, {"note", Value()}};
+  r.triggers[0].time = Value(std::int64_t{5000});
   r.acked = {{17, 3}, {2, 1}};
   Result<std::string> bytes = encode_effect_report(r);
   ASSERT_TRUE(bytes.is_ok()) << bytes.status().message();
@@ -434,7 +438,10 @@ TEST(EpochCheckpointCodec, RoundTripsOwedDeliveriesAndAnswersAndIsToldFromOtherE
   session::Delivery d;
   d.key = session::DeliveryKey{t.node, t.version};
   d.epoch = 1200;
-  d.payload = session::EffectPayload{t.record, t.effect, t.value};
+  // A queue's delivery keeps the values its trigger carried and the clock then.
+  d.payload = session::EffectPayload{t.record, t.effect, t.value, true,
+                                     {{"total", Value(std::int64_t{150})}, {"status", Value(std::string("open"))}},
+                                     Value(std::int64_t{5000})};
   d.policy = t.policy;
   d.attempts = 2;
   c.owed.pending = {d};

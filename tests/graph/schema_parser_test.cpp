@@ -182,6 +182,47 @@ TEST(SchemaParser, RetryErrorsNameTheArgumentAndTheBound) {
             std::string::npos);
 }
 
+TEST(SchemaParser, AQueueNamesTheFieldsEachTriggerCarries) {
+  auto ok = compile_schema(SourceFile{"t.mgs",
+                                      "entity A {\n  total: int = 0\n"
+                                      "  effect notify: queue(total, status, doubled) when total > 100\n"
+                                      "  effect plain: queue when total > 0\n"
+                                      "  status: string = \"new\"  doubled: int = total * 2\n}\n"});
+  ASSERT_TRUE(ok.is_ok()) << ok.status().message();
+  const EntityDef& a = (*ok)->entities[0];
+  const FieldDef& notify = a.fields[a.find_field("notify")];
+  EXPECT_EQ(notify.effect_kind, EffectKind::queue);
+  // In the order written; fields declared after the effect too.
+  EXPECT_EQ(notify.carried, (std::vector<std::uint32_t>{a.find_field("total"), a.find_field("status"),
+                                                         a.find_field("doubled")}));
+  EXPECT_TRUE(a.fields[a.find_field("plain")].carried.empty());
+}
+
+TEST(SchemaParser, QueueFieldErrorsNameTheFieldAndTheKind) {
+  auto err = [](const std::string& effect) {
+    return compile_error("entity A {\n  x: int = 0\n  effect e: " + effect +
+                         " when x > 1\n  effect other: bool when x > 2\n}\n");
+  };
+  EXPECT_NE(err("queue(x, nope)").find("t.mgs:3:22: error: effect e carries unknown field 'nope' of A"),
+            std::string::npos)
+      << err("queue(x, nope)");
+  EXPECT_NE(err("counter(x)").find(
+                "t.mgs:3:13: error: effect e: only a queue carries values with each trigger (counter "
+                "keeps no values); write queue(...)"),
+            std::string::npos)
+      << err("counter(x)");
+  EXPECT_NE(err("bool(x)").find("only a queue carries values with each trigger (bool keeps no values)"),
+            std::string::npos);
+  EXPECT_NE(err("queue()").find("effect e: queue() names no field"), std::string::npos) << err("queue()");
+  EXPECT_NE(err("queue(x, x)").find("t.mgs:3:22: error: effect e carries 'x' twice"), std::string::npos)
+      << err("queue(x, x)");
+  EXPECT_NE(err("queue(other)").find("effect e carries 'other', an effect of A; a queue carries "
+                                     "fields, not effects"),
+            std::string::npos)
+      << err("queue(other)");
+  EXPECT_NE(err("queue(x").find("t.mgs:3:21: error:"), std::string::npos) << err("queue(x");
+}
+
 TEST(SchemaParser, CycleRulesReadOnlyTheirMembers) {
   const std::string msg = compile_error(
       "entity T { s: float = 0  e: float = 0  other: float = 1\n"

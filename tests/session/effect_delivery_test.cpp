@@ -25,7 +25,7 @@ RetryPolicy short_policy() {
   return p;
 }
 
-EffectPayload payload(RecordId record) { return {record, "Order.big", Value(true)}; }
+EffectPayload payload(RecordId record) { return {record, "Order.big", Value(true), false, {}, Value()}; }
 
 /// Calls due() every millisecond from `from` to `to` and records when each key was sent.
 std::vector<std::pair<milliseconds, std::uint32_t>> drive(EffectDeliveries& d, DeliveryTime from,

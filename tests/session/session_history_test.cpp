@@ -42,7 +42,7 @@ class SessionHistory : public ::testing::Test {
   /// every time_ns replaced by T.
   std::string run(std::initializer_list<const char*> lines) {
     ScriptRunner runner(schema_);
-    auto session = PersistentSession::open(dir_, "h.mgs", kSchema, runner);
+    auto session = PersistentSession::open(dir_, "h.mgs", text_, runner);
     EXPECT_TRUE(session.is_ok()) << session.status().message();
     if (!session.is_ok()) return {};
     std::string out;
@@ -68,8 +68,17 @@ class SessionHistory : public ::testing::Test {
     return r.append(out, at, std::string::npos);
   }
 
+  /// Sessions run `text` from now on (a test's own schema).
+  void use_schema(const char* text) {
+    auto compiled = schema::compile_schema(schema::SourceFile{"h.mgs", text});
+    ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+    schema_ = std::move(compiled).value();
+    text_ = text;
+  }
+
   std::string dir_;
   std::shared_ptr<const schema::Schema> schema_;
+  const char* text_ = kSchema;
 };
 
 TEST_F(SessionHistory, VersionedFieldsKeepEveryValueWithItsEpoch) {
@@ -109,6 +118,35 @@ TEST_F(SessionHistory, EffectsKeepAnAuditTrailWithAcknowledgements) {
   const std::string counter = run({"audit o.alerts", "ack o.alerts", "commit", "audit o.alerts"});
   EXPECT_NE(counter.find("\"kind\":\"ack\",\"epoch\":6,T,\"detail\":\"2 -> 1\""), std::string::npos)
       << counter;
+}
+
+TEST_F(SessionHistory, EveryTriggerOfAQueueKeepsTheValuesItNamesAndTheClock) {
+  use_schema(R"(entity Order {
+  total: int = 0  status: string = "new"
+  shown: int = total @every(1s)
+  effect notify: queue(total, status) when total > 100
+}
+)");
+  run({"create Order o", "clock 1970-01-01T00:00:05Z", "commit",        // epoch 1: nothing
+       "update o total=150 status=\"open\"", "commit",                   // 2: first trigger
+       "update o total=50", "clock +2s", "commit",                       // 3: condition false
+       "update o total=200 status=\"paid\"", "clock +1s", "commit"});    // 4: second trigger
+  // Acks one by one, also after reopening: the count goes down by one each. The trail:
+  // the creation's 0, each trigger with its values and clock, then the acks.
+  run({"ack o.notify", "commit", "ack o.notify", "commit", "get o.notify"});
+  EXPECT_EQ(run({"audit o.notify"}),
+            "{\"audit\":\"o.notify\",\"records\":["
+            "{\"version\":1,\"seq\":0,\"kind\":\"transition\",\"epoch\":1,T,\"detail\":\"0\"},"
+            "{\"version\":2,\"seq\":0,\"kind\":\"transition\",\"epoch\":2,T,"
+            "\"detail\":\"{\\\"value\\\":1,\\\"values\\\":{\\\"total\\\":150,\\\"status\\\":\\\"open\\\"},"
+            "\\\"time\\\":5000}\"},"
+            "{\"version\":3,\"seq\":0,\"kind\":\"transition\",\"epoch\":4,T,"
+            "\"detail\":\"{\\\"value\\\":2,\\\"values\\\":{\\\"total\\\":200,\\\"status\\\":\\\"paid\\\"},"
+            "\\\"time\\\":8000}\"},"
+            "{\"version\":4,\"seq\":0,\"kind\":\"transition\",\"epoch\":5,T,\"detail\":\"1\"},"
+            "{\"version\":4,\"seq\":1,\"kind\":\"ack\",\"epoch\":5,T,\"detail\":\"2 -> 1\"},"
+            "{\"version\":5,\"seq\":0,\"kind\":\"transition\",\"epoch\":6,T,\"detail\":\"0\"},"
+            "{\"version\":5,\"seq\":1,\"kind\":\"ack\",\"epoch\":6,T,\"detail\":\"1 -> 0\"}]}\n");
 }
 
 TEST_F(SessionHistory, QueriesOnFieldsWithoutHistoryAreErrors) {

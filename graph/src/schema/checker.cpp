@@ -242,6 +242,7 @@ class Checker {
           error(fx.kind_loc, "unknown effect kind '" + fx.kind + "' (bool, counter, queue)");
         }
         d.type = d.effect_kind == EffectKind::boolean ? Type::boolean : Type::integer;
+        if (fx.has_carried) carried(a, fx, e, &d);
         options(fx.annotations, &d);
         e.fields.push_back(std::move(d));
         e.index_names();
@@ -261,6 +262,39 @@ class Checker {
       }
       s_.entities.push_back(std::move(e));
       s_.index_names();
+    }
+  }
+
+  /// `queue(total, status)`: distinct fields of the effect's record, declared before it
+  /// or after, but no effect (an effect's count is not what a trigger is about).
+  void carried(const ast::Entity& a, const ast::Effect& fx, const EntityDef& e, FieldDef* d) {
+    if (d->effect_kind != EffectKind::queue) {
+      error(fx.kind_loc, "effect " + fx.name + ": only a queue carries values with each trigger (" +
+                             fx.kind + " keeps no values); write queue(...)");
+      return;
+    }
+    if (fx.carried.empty()) {
+      error(fx.kind_loc, "effect " + fx.name +
+                             ": queue() names no field; name the fields each trigger carries, "
+                             "e.g. queue(total, status), or write queue");
+      return;
+    }
+    for (std::size_t i = 0; i < fx.carried.size(); ++i) {
+      const std::string& name = fx.carried[i];
+      const std::uint32_t f = e.find_field(name);
+      const bool effect =
+          std::any_of(a.effects.begin(), a.effects.end(), [&](const ast::Effect& o) { return o.name == name; });
+      if (effect) {
+        error(fx.carried_locs[i], "effect " + fx.name + " carries '" + name + "', an effect of " +
+                                      a.name + "; a queue carries fields, not effects");
+      } else if (f == kNone) {
+        error(fx.carried_locs[i],
+              "effect " + fx.name + " carries unknown field '" + name + "' of " + a.name);
+      } else if (std::find(d->carried.begin(), d->carried.end(), f) != d->carried.end()) {
+        error(fx.carried_locs[i], "effect " + fx.name + " carries '" + name + "' twice");
+      } else {
+        d->carried.push_back(f);
+      }
     }
   }
 

@@ -218,6 +218,24 @@ class Parser {
     Token kind = name("an effect kind (bool, counter, queue)");
     fx.kind = kind.text;
     fx.kind_loc = kind.loc;
+    if (is_punct("(")) {
+      // `queue(total, status)`: the fields each trigger carries; a kind other than queue
+      // is refused by the checker, which names the kind.
+      next();
+      fx.has_carried = true;
+      while (!is_punct(")")) {
+        if (fx.carried.size() == kMembersMax) {
+          fail(peek().loc, "effect " + fx.name + " carries more than " +
+                               std::to_string(kMembersMax) + " fields");
+        }
+        Token f = name("a field the queue carries");
+        fx.carried.push_back(f.text);
+        fx.carried_locs.push_back(f.loc);
+        if (!is_punct(",")) break;
+        next();
+      }
+      expect_punct(")");
+    }
     expect_word("when");
     fx.when = expr();
     fx.annotations = annotations();

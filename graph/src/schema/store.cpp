@@ -9,6 +9,7 @@
 
 #include "mgraph/graph/clock.hpp"
 #include "mgraph/graph/hash.hpp"
+#include "mgraph/graph/json.hpp"
 #include "ops.hpp"
 
 namespace mgraph::schema {
@@ -1372,6 +1373,31 @@ Result<Value> Store::get(RecordId id, std::string_view field) {
   Result<NodeId> n = node_of(id, field);
   if (!n.is_ok()) return n.status();
   return graph_.try_read(*n);
+}
+
+Store::QueueTrigger Store::queue_trigger(RecordId id, const FieldDef& effect) {
+  QueueTrigger t;
+  Result<std::uint32_t> entity = entity_of(id);
+  if (entity.is_ok()) {
+    const EntityDef& e = schema_->entities[*entity];
+    for (const std::uint32_t f : effect.carried) {
+      Result<Value> v = get(id, e.fields[f].name);
+      t.values.emplace_back(e.fields[f].name, v.is_ok() ? std::move(v).value() : Value());
+    }
+  }
+  if (schema_->clock_field != kNone) {
+    Result<Value> now = get(kGlobalRecord, kClockField);
+    if (now.is_ok()) t.time = std::move(now).value();
+  }
+  return t;
+}
+
+std::string Store::queue_trigger_json(const QueueTrigger& trigger, const Value* count) {
+  json::Object values;
+  for (const auto& [name, v] : trigger.values) values.raw(name, v.to_json());
+  json::Object o;
+  if (count != nullptr) o.raw("value", count->to_json());
+  return o.raw("values", values.done()).raw("time", trigger.time.to_json()).done();
 }
 
 Result<Value> Store::get_at(RecordId id, std::string_view field, Revision revision) {

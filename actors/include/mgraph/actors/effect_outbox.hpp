@@ -61,6 +61,8 @@ class EffectOutbox {
   /// The deliveries of `effects` ("Entity.name") due at `now`, at most min(max,
   /// kPollDeliveriesMax), each as the JSON object a consumer prints:
   /// {"key":{"field":F,"version":V},"epoch":E,"record":R,"effect":"…","value":…,"attempt":N}.
+  /// A queue's delivery also has "values":{FIELD:V,...} and "time" (the clock at the trigger,
+  /// null without one) before "attempt".
   std::vector<std::string> poll(const std::vector<std::string>& effects, std::uint32_t max,
                                 session::DeliveryTime now);
   /// The batch acknowledging `key` (an ack op naming the key in its text, then a commit);

@@ -87,6 +87,10 @@ struct EffectTrigger {
   std::string effect;  ///< "Entity.name"
   Value value;         ///< after the commit
   schema::RetryPolicy policy;
+  /// A queue's trigger: what it carries (session::EffectPayload::queue, values, time).
+  bool queue = false;
+  std::vector<std::pair<std::string, Value>> values;
+  Value time;
   friend bool operator==(const EffectTrigger&, const EffectTrigger&) = default;
 };
 

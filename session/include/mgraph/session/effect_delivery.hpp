@@ -71,6 +71,11 @@ struct EffectPayload {
   RecordId record = 0;
   std::string effect;  ///< the effect's name ("Order.big")
   Value value;         ///< the effect's value after the change (bool; counter and queue: the count)
+  /// A queue's trigger (schema::Store::QueueTrigger): the values of the fields it carries,
+  /// by name, and the schema clock at the trigger (null without a clock).
+  bool queue = false;
+  std::vector<std::pair<std::string, Value>> values;
+  Value time;
   friend bool operator==(const EffectPayload&, const EffectPayload&) = default;
 };
 

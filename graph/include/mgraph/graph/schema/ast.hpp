@@ -75,12 +75,17 @@ struct Relation {
   std::vector<Field> properties;
 };
 
-/// `effect name: bool|counter|queue when expr annotations`.
+/// `effect name: bool|counter|queue[(field, ...)] when expr annotations`.
 struct Effect {
   std::string name;
   SourceLoc loc;
   std::string kind;
   SourceLoc kind_loc;
+  /// `queue(total, status)`: the fields whose values each trigger carries. `has_carried`
+  /// also for `queue()`, which the checker refuses.
+  bool has_carried = false;
+  std::vector<std::string> carried;
+  std::vector<SourceLoc> carried_locs;
   std::unique_ptr<Expr> when;
   std::vector<Annotation> annotations;
 };

@@ -155,6 +155,9 @@ struct FieldDef {
   std::uint32_t cond_local = kNone;  ///< effect: hidden node holding the condition
   std::uint32_t group = kNone;       ///< member: its cycle group
   TimingDef timed;                   ///< derived, effect: how a timing runs (see there)
+  /// Queue effect: the fields of its record (indices into EntityDef::fields) whose values
+  /// each trigger carries, in the order written (`queue(total, status)`).
+  std::vector<std::uint32_t> carried;
 };
 
 struct RelationDef {

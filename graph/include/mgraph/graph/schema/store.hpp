@@ -194,6 +194,18 @@ class Store {
     const FieldDef* field = nullptr;
   };
   NodeField field_at(NodeId node) const;
+  /// What a trigger of a queue effect keeps (docs/SCHEMA.md "Queue effects"): the values
+  /// of the fields it carries (FieldDef::carried, in that order) and the clock (`@clock`;
+  /// null when the schema has none), as the record holds them now.
+  struct QueueTrigger {
+    std::vector<std::pair<std::string, Value>> values;
+    Value time;
+    friend bool operator==(const QueueTrigger&, const QueueTrigger&) = default;
+  };
+  QueueTrigger queue_trigger(RecordId id, const FieldDef& effect);
+  /// `{"values":{"total":150,...},"time":5000}`: a QueueTrigger as one object; with
+  /// `count`, the effect's value after the trigger first (`{"value":2,"values":...}`).
+  static std::string queue_trigger_json(const QueueTrigger& trigger, const Value* count = nullptr);
   Result<NodeId> node_of(RecordId id, std::string_view field) const;
   bool exists(RecordId id);
   Result<std::uint32_t> entity_of(RecordId id) const;
