@@ -13,12 +13,22 @@ std::string key_json(session::DeliveryKey key) {
   return json::Object().unum("field", key.field).unum("version", key.version).done();
 }
 
-/// A queue's trigger adds what it carries: "values":{...} and "time" (null: no clock).
-void carried(const session::EffectPayload& p, json::Object* o) {
-  if (!p.queue) return;
-  json::Object values;
-  for (const auto& [name, v] : p.values) values.raw(name, v.to_json());
-  o->raw("values", values.done()).raw("time", p.time.to_json());
+/// A delivery as a consumer and `dlq list` see it: key, epoch, record, effect, value, what
+/// a queue's trigger carries ("values":{...} and "time", null without a clock), and its
+/// attempts under the name `attempts_name`.
+std::string delivery_json(const session::Delivery& d, const char* attempts_name) {
+  json::Object o;
+  o.raw("key", key_json(d.key))
+      .unum("epoch", d.epoch)
+      .unum("record", d.payload.record)
+      .str("effect", d.payload.effect)
+      .raw("value", d.payload.value.to_json());
+  if (d.payload.queue) {
+    json::Object values;
+    for (const auto& [name, v] : d.payload.values) values.raw(name, v.to_json());
+    o.raw("values", values.done()).raw("time", d.payload.time.to_json());
+  }
+  return o.unum(attempts_name, d.attempts).done();
 }
 
 }  // namespace
@@ -85,14 +95,7 @@ std::vector<std::string> EffectOutbox::poll(const std::vector<std::string>& effe
       counters_->sent.fetch_add(1, std::memory_order_relaxed);
       if (d.attempts > 1) counters_->redelivered.fetch_add(1, std::memory_order_relaxed);
     }
-    json::Object o;
-    o.raw("key", key_json(d.key))
-        .unum("epoch", d.epoch)
-        .unum("record", d.payload.record)
-        .str("effect", d.payload.effect)
-        .raw("value", d.payload.value.to_json());
-    carried(d.payload, &o);
-    out.push_back(o.unum("attempt", d.attempts).done());
+    out.push_back(delivery_json(d, "attempt"));
   }
   publish();
   return out;
@@ -143,14 +146,7 @@ std::string EffectOutbox::dead_letter_command(const std::string& command, sessio
     std::string list = "[";
     for (const session::Delivery& d : deliveries_.dead_letters()) {
       if (list.size() > 1) list += ",";
-      json::Object o;
-      o.raw("key", key_json(d.key))
-          .unum("epoch", d.epoch)
-          .unum("record", d.payload.record)
-          .str("effect", d.payload.effect)
-          .raw("value", d.payload.value.to_json());
-      carried(d.payload, &o);
-      list += o.unum("attempts", d.attempts).done();
+      list += delivery_json(d, "attempts");
     }
     return json::Object().raw("dead_letters", list + "]").done();
   }
