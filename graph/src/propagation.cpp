@@ -638,7 +638,9 @@ void GraphState::propagate_lean() {
         (now.as_double() == result || (result != result && now.as_double() != now.as_double()))) {
       return false;
     }
-    if (changed_of[x] < first_stamp) journal.values.emplace_back(x, changed_of[x], std::move(now));
+    if (changed_of[x] < first_stamp) {
+      journal.values.push_back(JournalEntry{x, changed_of[x], std::move(now)});
+    }
     now = Value(result);
     changed_of[x] = now_stamp;
     return true;
