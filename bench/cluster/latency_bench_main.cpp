@@ -176,19 +176,13 @@ int measure(const Args& args) {
     std::cout << j.dump() << std::endl;
     return 0;
   }
-  if (args.effect) {
-    std::printf("mgraph_latency_bench: %zu effect deliveries (trigger -> consumer) through %s after %llu "
-                "warm-up: p50 %.0f us, p90 %.0f us, p99 %.0f us, max %.0f us, mean %.0f us; "
-                "%.0f rounds/s\n",
-                s.count, args.connect.c_str(), static_cast<unsigned long long>(args.warmup),
-                s.p50_us, s.p90_us, s.p99_us, s.max_us, s.mean_us, per_second);
-    return 0;
-  }
-  std::printf("mgraph_latency_bench: %zu transactions (update + commit) through %s after %llu "
+  std::printf("mgraph_latency_bench: %zu %s through %s after %llu "
               "warm-up: p50 %.0f us, p90 %.0f us, p99 %.0f us, max %.0f us, mean %.0f us; "
-              "%.0f transactions/s\n",
-              s.count, args.connect.c_str(), static_cast<unsigned long long>(args.warmup),
-              s.p50_us, s.p90_us, s.p99_us, s.max_us, s.mean_us, per_second);
+              "%.0f %s/s\n",
+              s.count,
+              args.effect ? "effect deliveries (trigger -> consumer)" : "transactions (update + commit)",
+              args.connect.c_str(), static_cast<unsigned long long>(args.warmup), s.p50_us, s.p90_us,
+              s.p99_us, s.max_us, s.mean_us, per_second, args.effect ? "rounds" : "transactions");
   return 0;
 }
 
