@@ -21,9 +21,18 @@
 // the raising transaction to the delivery in hand: the commit, the delivery's wait for its
 // epoch to be committed (and durable with --data), and the poll.
 //
+// With --chain D it times a write whose effects cross D partitions one after another, on a
+// cluster serving bench/cluster/chain.mgs (`v = prev.v + x + 1` down a chain of cells):
+// it creates 64 cells (ids 1..64 on a fresh cluster, checked), picks D + 1 of them so that
+// each lies on another partition than the one before (Placement::partition_of over
+// --partitions, the cluster's count), links them into a chain and times
+//   update #FIRST x=P; commit
+// whose change runs down every link. At the end it reads the last cell's v and checks it
+// against the chain's arithmetic.
+//
 // Exit codes: 0 measured, 1 a line of the setup or of a transaction failed (is the cluster
-// serving examples/shop.mgs?), 2 bad arguments, 3 the cluster could not be reached or the
-// connection failed.
+// serving examples/shop.mgs, or chain.mgs for --chain?), 2 bad arguments, 3 the cluster
+// could not be reached or the connection failed, 4 the chain's last value is wrong.
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -42,6 +51,7 @@
 #include "latency_stats.hpp"
 #include "command_line.hpp"
 #include "mgraph/codec/client_rpc.hpp"
+#include "mgraph/graph/schema/store.hpp"
 #include "mgraph/session/client.hpp"
 
 namespace {
@@ -69,7 +79,33 @@ struct Args {
   std::int64_t timeout_ms = 5000;
   bool json = false;
   bool effect = false;
+  std::uint32_t chain = 0;       ///< --chain D: partitions crossed one after another (0: shop)
+  std::uint32_t partitions = 4;  ///< the cluster's partition count, for --chain
 };
+
+/// Cells --chain creates to choose its chain from: enough that D + 1 of them alternate
+/// partitions for any D up to kChainMax on 2 or more partitions.
+constexpr std::uint64_t kChainCells = 64;
+constexpr std::uint32_t kChainMax = 32;
+
+/// The ids of the chain's cells (1..kChainCells), each on another partition than the one
+/// before, or empty when the cells do not allow it.
+std::vector<std::uint64_t> pick_chain(std::uint32_t depth, std::uint32_t partitions) {
+  std::vector<std::uint64_t> chain{1};
+  std::vector<bool> used(kChainCells + 1, false);
+  used[1] = true;
+  while (chain.size() < depth + 1) {
+    const std::uint32_t last = mgraph::schema::Placement::partition_of(chain.back(), partitions);
+    std::uint64_t next = 0;
+    for (std::uint64_t id = 2; id <= kChainCells && next == 0; ++id) {
+      if (!used[id] && mgraph::schema::Placement::partition_of(id, partitions) != last) next = id;
+    }
+    if (next == 0) return {};
+    used[next] = true;
+    chain.push_back(next);
+  }
+  return chain;
+}
 
 /// Polls one effect's deliveries without pausing, until one comes: the key, or why not. At
 /// most kPollsMax polls (far beyond a delivery's wait on a live cluster).
@@ -119,10 +155,39 @@ int measure(const Args& args) {
   mgraph::codec::RemoteBackend backend(**connection);
   mgraph::session::ScriptClient client(backend, {.batch_transactions = true, .print = {}});
   std::size_t line_no = 0;
-  for (const char* line : kSetup) {
+  std::vector<std::string> setup(std::begin(kSetup), std::end(kSetup));
+  std::vector<std::uint64_t> chain;
+  if (args.chain != 0) {
+    chain = pick_chain(args.chain, args.partitions);
+    if (chain.empty()) {
+      return fail(2, "--chain " + std::to_string(args.chain) + ": " + std::to_string(kChainCells) +
+                         " cells on " + std::to_string(args.partitions) +
+                         " partitions give no such chain (it needs 2 partitions or more)");
+    }
+    setup.clear();
+    for (std::uint64_t k = 0; k < kChainCells; ++k) setup.push_back("create Cell c" + std::to_string(k));
+    setup.emplace_back("commit");
+    for (std::size_t k = 1; k < chain.size(); ++k) {
+      setup.push_back("link #" + std::to_string(chain[k]) + ".prev #" + std::to_string(chain[k - 1]));
+    }
+    setup.emplace_back("commit");
+  }
+  const char* needs = args.chain != 0 ? "bench/cluster/chain.mgs" : "examples/shop.mgs";
+  for (const std::string& line : setup) {
     if (std::string why = run(client, line, ++line_no); !why.empty()) {
       return fail(client.failure().is_ok() ? 1 : 3,
-                  "setup: " + why + " (the benchmark needs a cluster serving examples/shop.mgs)");
+                  "setup: " + why + " (the benchmark needs a fresh cluster serving " + needs + ")");
+    }
+    if (args.chain != 0 && line == "commit" && line_no == kChainCells + 1) {
+      // The cells must be #1..#64, or the chain would not cross what it was picked to.
+      std::string printed;
+      const std::string last = "explain c" + std::to_string(kChainCells - 1) + ".x";
+      client.run_line(last, ++line_no, &printed);
+      const std::string want = "\"Cell#" + std::to_string(kChainCells) + ".x\"";
+      if (printed.find(want) == std::string::npos) {
+        return fail(1, "setup: the cells are not #1..#" + std::to_string(kChainCells) +
+                           " (is the cluster fresh?): " + printed);
+      }
     }
   }
   std::vector<double> us;
@@ -152,7 +217,9 @@ int measure(const Args& args) {
       continue;
     }
     // 1..40, never the value before: every transaction changes the documents.
-    const std::string update = "update i1 price=" + std::to_string(1 + k % 40);
+    const std::string value = std::to_string(1 + k % 40);
+    const std::string update = args.chain != 0 ? "update #" + std::to_string(chain.front()) + " x=" + value
+                                               : "update i1 price=" + value;
     const Clock::time_point t0 = Clock::now();
     std::string why = run(client, update, ++line_no);
     if (why.empty()) why = run(client, "commit", ++line_no);
@@ -164,13 +231,29 @@ int measure(const Args& args) {
     if (k >= args.warmup) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start_counted).count();
+  if (args.chain != 0) {
+    // v = prev.v + x + 1 and only the first cell's x is set: the last v is x + D + 1.
+    const double want = static_cast<double>(1 + (total - 1) % 40) + static_cast<double>(chain.size());
+    std::string printed;
+    client.run_line("get #" + std::to_string(chain.back()) + ".v", ++line_no, &printed);
+    const nlohmann::json got = nlohmann::json::parse(printed, nullptr, false);
+    if (got.is_discarded() || !got.contains("value") || !got["value"].is_number() ||
+        got["value"].get<double>() != want) {
+      return fail(4, "the chain's last cell: expected v = " + std::to_string(want) + ", got " + printed);
+    }
+  }
   const mgraph::bench::LatencySummary s = mgraph::bench::summarize(std::move(us));
   const double per_second = seconds > 0 ? static_cast<double>(s.count) / seconds : 0.0;
   if (args.json) {
     nlohmann::ordered_json j{{"connect", args.connect},
-                             {"transaction", args.effect ? "trigger Customer.vip -> delivery polled"
-                                                         : "update i1 price=P; commit"},
+                             {"transaction", args.effect  ? "trigger Customer.vip -> delivery polled"
+                                             : args.chain != 0 ? "update #FIRST x=P; commit (a chain)"
+                                                               : "update i1 price=P; commit"},
                              {"warmup", args.warmup}};
+    if (args.chain != 0) {
+      j["chain"] = args.chain;
+      j["partitions"] = args.partitions;
+    }
     mgraph::bench::add_to(j, s);
     j["transactions_per_second"] = per_second;
     std::cout << j.dump() << std::endl;
@@ -180,7 +263,11 @@ int measure(const Args& args) {
               "warm-up: p50 %.0f us, p90 %.0f us, p99 %.0f us, max %.0f us, mean %.0f us; "
               "%.0f %s/s\n",
               s.count,
-              args.effect ? "effect deliveries (trigger -> consumer)" : "transactions (update + commit)",
+              args.effect       ? "effect deliveries (trigger -> consumer)"
+              : args.chain != 0 ? ("transactions (update + commit) down a chain across " +
+                                   std::to_string(args.chain) + " partitions")
+                                      .c_str()
+                                : "transactions (update + commit)",
               args.connect.c_str(), static_cast<unsigned long long>(args.warmup), s.p50_us, s.p90_us,
               s.p99_us, s.max_us, s.mean_us, per_second, args.effect ? "rounds" : "transactions");
   return 0;
@@ -207,6 +294,14 @@ int main(int argc, char** argv) {
   app.add_flag("--effect", args.effect,
                "Time trigger -> consumer of the Customer.vip effect instead (each round raises it, "
                "polls until its delivery comes, acks it and lowers it)");
+  app.add_option("--chain", args.chain,
+                 "Time a write whose effects cross D partitions one after another instead (the "
+                 "cluster must serve bench/cluster/chain.mgs and be fresh)")
+      ->check(CLI::Range(std::uint32_t{1}, kChainMax))
+      ->excludes("--effect");
+  app.add_option("--partitions", args.partitions,
+                 "The cluster's partition count, to place the chain (default 4)")
+      ->check(CLI::Range(std::uint32_t{2}, std::uint32_t{1024}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
