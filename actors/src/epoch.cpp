@@ -169,7 +169,7 @@ Status PartitionCore::apply(const Message& m) {
       for (const NodeId n : written_exported_) {
         const Value& now = graph_.read(n);
         const bool changed = !(now == graph_.committed(n));
-        resolved_scratch_.push_back(Resolution{n, changed, changed ? now : Value()});
+        resolved_scratch_.push_back(Resolution{n, changed, changed ? now : Value(), {}});
       }
       return graph_.compute(&resolved_scratch_);
     case MessageKind::resolve:

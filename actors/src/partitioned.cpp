@@ -253,10 +253,11 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
       for (const codec::PartitionMessage& m : q.messages) {
         if (m.resolve) {
           std::vector<Resolution> resolved;
-          a.status = g.resolve_mirror(m.node, m.changed, m.value);
+          a.status = g.resolve_mirror(m.node, m.changed, m.value, m.condition);
           if (a.status.is_ok()) a.status = g.compute(&resolved);
           for (Resolution& r : resolved) {
-            a.resolved.push_back(codec::PartitionMessage{true, r.node, r.changed, std::move(r.value)});
+            a.resolved.push_back(
+                codec::PartitionMessage{true, r.node, r.changed, std::move(r.value), std::move(r.condition)});
           }
         } else {
           a.status = g.mark_mirror(m.node, &a.stale);
@@ -268,7 +269,8 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
       std::vector<Resolution> resolved;
       a.status = g.compute(&resolved);
       for (Resolution& r : resolved) {
-        a.resolved.push_back(codec::PartitionMessage{true, r.node, r.changed, std::move(r.value)});
+        a.resolved.push_back(
+            codec::PartitionMessage{true, r.node, r.changed, std::move(r.value), std::move(r.condition)});
       }
       break;
     }
@@ -790,7 +792,7 @@ void PartitionedDocuments::queue(std::uint32_t from, const PartitionReply& reply
     }
   };
   for (const NodeId n : reply.stale)
-    to_others(codec::PartitionMessage{false, n, false, Value()}, &traffic_.marks);
+    to_others(codec::PartitionMessage{false, n, false, Value(), {}}, &traffic_.marks);
   for (const codec::PartitionMessage& r : reply.resolved) to_others(r, &traffic_.resolutions);
 }
 

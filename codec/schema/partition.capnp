@@ -14,6 +14,11 @@ struct PartitionMessage {
   node @1 :UInt32;
   changed @2 :Bool;
   value @3 :Image.Value;
+  # A Resolve's: the field's condition on its owner (0 ok, 1 failed, 2 blocked), the failed
+  # field it is blocked by, and the failure's reason.
+  state @4 :UInt8;
+  cause @5 :UInt32 = 0xffffffff;
+  reason @6 :Text;
 }
 
 struct PartitionRequest {

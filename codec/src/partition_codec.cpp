@@ -23,6 +23,12 @@ void put_messages(capnp::List<wire::PartitionMessage>::Builder b,
     m.setNode(messages[i].node);
     m.setChanged(messages[i].changed);
     detail::put_value(m.initValue(), messages[i].value);
+    const FieldCondition& c = messages[i].condition;
+    if (c.state != FieldState::ok) {
+      m.setState(static_cast<std::uint8_t>(c.state));
+      m.setCause(c.cause);
+      m.setReason(detail::text(c.reason));
+    }
   }
 }
 
@@ -30,8 +36,15 @@ std::vector<PartitionMessage> get_messages(capnp::List<wire::PartitionMessage>::
   std::vector<PartitionMessage> out;
   out.reserve(r.size());
   for (const auto m : r) {
-    out.push_back(PartitionMessage{m.getResolve(), m.getNode(), m.getChanged(),
-                                   detail::get_value(m.getValue())});
+    const std::uint8_t state = m.getState();
+    if (state > static_cast<std::uint8_t>(FieldState::blocked))
+      throw detail::DecodeError{"unknown field state " + std::to_string(state)};
+    FieldCondition condition;  // ok: no cause, no reason (what an encoder writes)
+    if (state != 0) {
+      condition = FieldCondition{static_cast<FieldState>(state), m.getCause(), std::string(m.getReason().cStr())};
+    }
+    out.push_back(PartitionMessage{m.getResolve(), m.getNode(), m.getChanged(), detail::get_value(m.getValue()),
+                                   std::move(condition)});
   }
   return out;
 }

@@ -13,8 +13,6 @@
 namespace mgraph {
 
 namespace {
-constexpr SpecId kVariableSpec = 0;
-constexpr SpecId kMirrorSpec = 1;
 
 Status unknown_node(NodeId n, std::size_t count) {
   return Status(StatusCode::not_found, "node #" + std::to_string(n) + " does not exist (graph has " +
@@ -922,7 +920,7 @@ Status Graph::compute(std::vector<Resolution>* resolved) {
   return Status::ok();
 }
 
-Status Graph::resolve_mirror(NodeId mirror, bool changed, Value value) {
+Status Graph::resolve_mirror(NodeId mirror, bool changed, Value value, FieldCondition condition) {
   GraphState& g = mut();
   if (mirror >= g.values.size()) return unknown_node(mirror, g.values.size());
   if (g.spec[mirror] != kMirrorSpec) {
@@ -935,11 +933,28 @@ Status Graph::resolve_mirror(NodeId mirror, bool changed, Value value) {
   g.clear(mirror, kStale | kMirrorPending);
   // "Unchanged" is against the start of the transaction: an earlier round of it may have
   // resolved another value here, which a write then took back on the owner.
-  if (!changed) value = g.txn_start_value(mirror);
+  if (!changed) {
+    value = g.txn_start_value(mirror);
+    condition = g.txn_start_condition(mirror);
+  } else if (condition.state == FieldState::failed) {
+    condition.cause = mirror;  // the same node on its owner
+  } else if (condition.state == FieldState::blocked && (condition.cause == mirror || condition.cause >= g.values.size())) {
+    return Status(StatusCode::invalid_argument, g.name_of(mirror) + ": a blocked condition naming no other field (#" +
+                                                    std::to_string(condition.cause) + ")");
+  } else if (condition.state == FieldState::ok) {
+    condition = FieldCondition{};
+  }
   if (!(g.values[mirror] == value)) {
     g.journal_value(mirror);
     g.values[mirror] = std::move(value);
     g.changed_at[mirror] = s;
+  }
+  if (condition.state != FieldState::ok || !g.conditions.empty()) [[unlikely]] {
+    const auto it = g.conditions.find(mirror);
+    if (it == g.conditions.end() ? condition.state != FieldState::ok : !(it->second == condition)) {
+      g.set_condition(mirror, std::move(condition));
+      g.changed_at[mirror] = s;
+    }
   }
   return Status::ok();
 }
@@ -1013,10 +1028,7 @@ FieldCondition Graph::condition(NodeId node) const {
   const auto it = g.conditions.find(node);
   if (it == g.conditions.end()) return FieldCondition{};
   FieldCondition c = it->second;
-  if (c.state == FieldState::blocked) {
-    const auto cause = g.conditions.find(c.cause);
-    if (cause != g.conditions.end()) c.reason = cause->second.reason;
-  }
+  if (c.state == FieldState::blocked) c.reason = g.reason_of_cause(c.cause);
   return c;
 }
 
@@ -1061,9 +1073,9 @@ Status Graph::check_invariants() const {
   }
   for (const auto& [x, c] : g.conditions) {
     const std::string where = g.name_of(x);
-    if (g.is_variable(x) || c.state == FieldState::ok) {
+    if ((g.is_variable(x) && !g.is_mirror(x)) || c.state == FieldState::ok) {
       return Status(StatusCode::internal, "invariant 6: " + where + " has a condition entry but is " +
-                                              (g.is_variable(x) ? "a variable" : "ok"));
+                                              (c.state == FieldState::ok ? "ok" : "a variable"));
     }
     if (c.state == FieldState::failed && c.cause != x) {
       return Status(StatusCode::internal, "invariant 6: failed " + where + " names another cause");
@@ -1074,7 +1086,10 @@ Status Graph::check_invariants() const {
       }
       const auto cause = g.conditions.find(c.cause);
       const bool cause_failed = cause != g.conditions.end() && cause->second.state == FieldState::failed;
-      if (!g.txn_open && !g.has(x, kStale) && g.is_eager(x) && !cause_failed) {
+      // A cause with no condition here lives on another partition: a mirror names it.
+      bool remote = cause == g.conditions.end() && g.is_mirror(x);
+      for (const auto& [m, mc] : g.conditions) remote = remote || (g.is_mirror(m) && mc.cause == c.cause);
+      if (!g.txn_open && !g.has(x, kStale) && g.is_eager(x) && !cause_failed && !remote) {
         return Status(StatusCode::internal, "invariant 6: " + where + " is blocked by " +
                                                 g.name_of(c.cause) + ", which is not failed");
       }

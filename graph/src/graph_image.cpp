@@ -232,7 +232,7 @@ Status Graph::import_image(GraphImage im) {
     return bad_image("stamps or revisions are inconsistent");
   for (std::size_t i = 0; i < im.conditions.size(); ++i) {
     const ConditionEntry& c = im.conditions[i];
-    if (!condition_valid(c, n, false) || cur.is_variable(c.node))
+    if (!condition_valid(c, n, false) || (cur.is_variable(c.node) && !cur.is_mirror(c.node)))
       return bad_image("the condition of node " + std::to_string(c.node) + " is no condition it may have");
     if (i > 0 && im.conditions[i - 1].node >= c.node) return bad_image("conditions are not in node order");
   }

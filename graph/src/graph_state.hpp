@@ -19,6 +19,10 @@
 
 namespace mgraph {
 
+/// The spec ids every graph has: 0 for variables, 1 for mirrors (Graph::add_mirror).
+inline constexpr SpecId kVariableSpec = 0;
+inline constexpr SpecId kMirrorSpec = 1;
+
 // Per-node flag bits, stored in the low bits of `meta` (the height is above them).
 enum NodeFlag : std::uint32_t {
   kStale = 1u << 0,          ///< value may be out of date
@@ -306,7 +310,9 @@ struct GraphState {
     meta[n] = (h << kFlagBits) | (meta[n] & kFlagMask);
   }
   const SpecEntry& spec_of(NodeId n) const { return specs[spec[n]]; }
-  bool is_variable(NodeId n) const { return spec[n] <= 1; }
+  bool is_variable(NodeId n) const { return spec[n] <= kMirrorSpec; }
+  /// A variable holding another partition's field (Graph::add_mirror).
+  bool is_mirror(NodeId n) const { return spec[n] == kMirrorSpec; }
   /// Whether this transaction changed `n` (its old value is in the journal): a change
   /// stamp from this transaction says so, without a flag to clear at commit.
   bool journaled(NodeId n) const { return txn_open && changed_at[n] >= txn_first_stamp; }
@@ -399,6 +405,12 @@ struct GraphState {
     if (it == conditions.end()) return kNoNode;
     return it->second.state == FieldState::failed ? input : it->second.cause;
   }
+  /// The reason of the failed field `cause`: its own, or, when it lives on another
+  /// partition, the one a mirror blocked by it carries (the least such mirror's, so that
+  /// the answer does not depend on the table's order); empty if none is known.
+  std::string reason_of_cause(NodeId cause) const;
+  /// The condition of `n` when the open transaction began.
+  FieldCondition txn_start_condition(NodeId n) const;
   /// `n` ends this computation without a new value, with condition `c` (failed, blocked).
   [[gnu::cold]] void settle_failed(NodeId n, FieldCondition c);
   /// The running formula of `n` threw `e`: fails `n`, or rethrows for fail_transaction.

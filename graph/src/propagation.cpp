@@ -427,9 +427,31 @@ NodeId GraphState::failed_input(NodeId n) {
   return input == kNoNode ? kNoNode : failure_cause(input);
 }
 
+std::string GraphState::reason_of_cause(NodeId cause) const {
+  if (const auto it = conditions.find(cause); it != conditions.end()) return it->second.reason;
+  NodeId by = kNoNode;
+  std::string reason;
+  for (const auto& [x, c] : conditions) {
+    if (c.cause == cause && is_mirror(x) && x < by) {
+      by = x;
+      reason = c.reason;
+    }
+  }
+  return reason;
+}
+
+FieldCondition GraphState::txn_start_condition(NodeId n) const {
+  for (const ConditionEntry& e : journal.conditions) {
+    if (e.node == n) return e.condition;  // the first entry holds what it was before
+  }
+  const auto it = conditions.find(n);
+  return it == conditions.end() ? FieldCondition{} : it->second;
+}
+
 void GraphState::settle_failed(NodeId n, FieldCondition c) {
   note_fresh(n, computed_at[n]);
   computed_at[n] = stamp;
+  stamp_computed = true;  // an input changed after this must take a later stamp
   clear(n, kStale | kForce);
   set_condition(n, std::move(c));
 }
@@ -484,7 +506,14 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
     for (std::size_t i = exported_round_begin; i < exported_marked.size(); ++i) {
       const NodeId n = exported_marked[i];
       if (has(n, kStale) || !exported_reported.insert(n).second) continue;
-      resolved->push_back(Resolution{n, journaled(n), values[n]});
+      Resolution r{n, journaled(n), values[n], {}};
+      if (!conditions.empty()) [[unlikely]] {
+        if (const auto it = conditions.find(n); it != conditions.end()) {
+          r.condition = it->second;
+          if (r.condition.state == FieldState::blocked) r.condition.reason = reason_of_cause(r.condition.cause);
+        }
+      }
+      resolved->push_back(std::move(r));
     }
   }
 }

@@ -195,8 +195,8 @@ TEST_F(PartitionActors, EveryRequestAndReplyIsCountedForItsPartitionInBytesAndDe
     pending.kind = PartitionRequestKind::pending;
     PartitionRequest deliver;
     deliver.kind = PartitionRequestKind::deliver;
-    deliver.messages.push_back(codec::PartitionMessage{false, 0, false, Value()});
-    deliver.messages.push_back(codec::PartitionMessage{false, 1, false, Value()});
+    deliver.messages.push_back(codec::PartitionMessage{false, 0, false, Value(), {}});
+    deliver.messages.push_back(codec::PartitionMessage{false, 1, false, Value(), {}});
     const std::vector<PartitionReply> replies = partitions.call({{0, pending}, {1, deliver}});
     ASSERT_EQ(replies.size(), 2u);
     const std::size_t pending_bytes = codec::encode_partition_request(pending)->size();

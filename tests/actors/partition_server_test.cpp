@@ -90,8 +90,8 @@ PartitionRequest deliver(PartitionMessage m) {
   return q;
 }
 
-PartitionMessage mark(NodeId node) { return PartitionMessage{false, node, false, Value()}; }
-PartitionMessage resolve(NodeId node) { return PartitionMessage{true, node, true, Value(1.5)}; }
+PartitionMessage mark(NodeId node) { return PartitionMessage{false, node, false, Value(), {}}; }
+PartitionMessage resolve(NodeId node) { return PartitionMessage{true, node, true, Value(1.5), {}}; }
 
 /// The partition of `partitions` that owns record `id`.
 std::uint32_t owner(session::RecordId id, std::uint32_t partitions) {
@@ -195,7 +195,7 @@ TEST(PartitionServer, DeliveriesNamingNoMirrorAreRefusedAndTheServerServesOn) {
   EXPECT_TRUE(s->store().graph().is_stale(mirror));
   a = s->serve(of_kind(PartitionRequestKind::compute));
   EXPECT_TRUE(a.status.is_ok()) << a.status.message();
-  a = s->serve(deliver(PartitionMessage{true, mirror, true, Value(8.0)}));
+  a = s->serve(deliver(PartitionMessage{true, mirror, true, Value(8.0), {}}));
   EXPECT_TRUE(a.status.is_ok()) << a.status.message();
   a = s->serve(of_kind(PartitionRequestKind::pending));
   EXPECT_TRUE(a.pending.empty());

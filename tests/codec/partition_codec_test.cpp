@@ -60,13 +60,13 @@ PartitionRequest sample_request(PartitionRequestKind kind) {
   q.batch = (std::uint64_t{1} << 40) + 3;
   q.first = 7;
   q.ops = sample_ops();
-  q.messages = {PartitionMessage{false, 12, false, Value()},
-                PartitionMessage{true, 13, true, Value(std::int64_t{-5})},
-                PartitionMessage{true, 14, true, Value("text")},
-                PartitionMessage{true, 15, false, Value()},
-                PartitionMessage{true, 16, true, tensor()},
-                PartitionMessage{true, kNoNode, true, Value(2.75)},
-                PartitionMessage{true, 0, true, Value(false)}};
+  q.messages = {PartitionMessage{false, 12, false, Value(), {}},
+                PartitionMessage{true, 13, true, Value(std::int64_t{-5}), {}},
+                PartitionMessage{true, 14, true, Value("text"), {FieldState::failed, 14, "division by zero"}},
+                PartitionMessage{true, 15, false, Value(), {}},
+                PartitionMessage{true, 16, true, tensor(), {FieldState::blocked, 14, "division by zero"}},
+                PartitionMessage{true, kNoNode, true, Value(2.75), {}},
+                PartitionMessage{true, 0, true, Value(false), {}}};
   q.record = ~std::uint64_t{0};
   q.name = "items";
   q.other = 99;
@@ -102,11 +102,11 @@ PartitionReply sample_reply() {
   a.results[4].text = "digraph {}";
   a.results[4].value = tensor();
   a.stale = {0, 3, 7, kNoNode - 1};
-  a.resolved = {PartitionMessage{true, 3, true, Value(1.5)},
-                PartitionMessage{true, 4, false, Value()},
-                PartitionMessage{true, 5, true, Value("resolved text")},
-                PartitionMessage{true, 6, true, Value(std::int64_t{1} << 50)},
-                PartitionMessage{true, 8, true, Value(true)}};
+  a.resolved = {PartitionMessage{true, 3, true, Value(1.5), {FieldState::failed, 3, "Item.unit: infinite"}},
+                PartitionMessage{true, 4, false, Value(), {}},
+                PartitionMessage{true, 5, true, Value("resolved text"), {FieldState::blocked, 3, ""}},
+                PartitionMessage{true, 6, true, Value(std::int64_t{1} << 50), {}},
+                PartitionMessage{true, 8, true, Value(true), {}}};
   a.pending = {{3, "o.total", {4, 9}}, {9, "i.price", {}}, {10, "", {3}}};
   a.in_transaction = true;
   a.revision = 123456789012ull;
@@ -368,6 +368,20 @@ TEST(PartitionCodec, AReplysUnknownStatusCodeIsRefused) {
   EXPECT_FALSE(decode_partition_reply(with_byte(invalid, at, static_cast<char>(200))).is_ok());
   // An ok code carrying a message is no status either.
   EXPECT_FALSE(decode_partition_reply(with_byte(invalid, at, '\0')).is_ok());
+}
+
+TEST(PartitionCodec, AResolvesUnknownFieldStateIsRefused) {
+  PartitionReply a = sample_reply();
+  a.resolved = {PartitionMessage{true, 3, true, Value(1.5), {FieldState::failed, 3, "why"}}};
+  const std::string failed = encode_partition_reply(a).value();
+  a.resolved[0].condition.state = FieldState::blocked;
+  const std::string blocked = encode_partition_reply(a).value();
+  const std::size_t at = only_difference(failed, blocked);
+  ASSERT_NE(at, SIZE_MAX);
+  ASSERT_EQ(decode_partition_reply(blocked).value().resolved, a.resolved);
+  const Result<PartitionReply> bad = decode_partition_reply(with_byte(failed, at, '\x03'));
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("unknown field state 3"), std::string::npos) << bad.status().message();
 }
 
 /// An apply request of two ops starting at index `first` of its batch: a create, then an

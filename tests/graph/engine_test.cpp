@@ -881,6 +881,80 @@ TEST(Stepwise, AnUnchangedResolutionTakesBackWhatAnEarlierRoundResolved) {
   EXPECT_TRUE(g.check_invariants().is_ok());
 }
 
+TEST(Stepwise, AMirrorTakesItsFieldsFailedStateAndWhatReadsItIsBlockedByTheSameCause) {
+  Graph g(GraphOptions{.history_limit = 8});
+  NodeId x = g.add_variable(1.0, "x");
+  NodeId m = g.add_mirror(10.0, "remote.unit");
+  NodeId root = g.add_variable(0.0, "remote.price");  // stands for a node the owner computes
+  NodeId e = g.add_derived(sum_spec(g), {x, m}, "e").value();
+  g.set_exported(e, true);
+  ASSERT_TRUE(g.commit().is_ok());
+  auto round = [&](bool changed, Value v, FieldCondition c, std::vector<Resolution>* out) {
+    ASSERT_TRUE(g.mark_mirror(m).is_ok());
+    ASSERT_TRUE(g.resolve_mirror(m, changed, std::move(v), std::move(c)).is_ok());
+    ASSERT_TRUE(g.compute(out).is_ok());
+    ASSERT_TRUE(g.commit().is_ok());
+    ASSERT_TRUE(g.check_invariants().is_ok());
+  };
+  // The remote field failed: its value is unchanged, its state is news.
+  std::vector<Resolution> out;
+  round(true, 10.0, FieldCondition{FieldState::failed, 12345, "division by zero"}, &out);
+  EXPECT_EQ(g.condition(m), (FieldCondition{FieldState::failed, m, "division by zero"}));
+  EXPECT_EQ(g.condition(e), (FieldCondition{FieldState::blocked, m, "division by zero"}));
+  EXPECT_EQ(num(g.read(e)), 11);
+  ASSERT_EQ(out.size(), 1u);  // e's state travels on with it
+  EXPECT_TRUE(out[0].changed);
+  EXPECT_EQ(out[0].condition, (FieldCondition{FieldState::blocked, m, "division by zero"}));
+  // Blocked on its owner by a field this graph holds no state for: the same cause.
+  out.clear();
+  round(true, 10.0, FieldCondition{FieldState::blocked, root, "sqrt of -1"}, &out);
+  EXPECT_EQ(g.condition(e), (FieldCondition{FieldState::blocked, root, "sqrt of -1"}));
+  EXPECT_EQ(g.condition(m), (FieldCondition{FieldState::blocked, root, "sqrt of -1"}));
+  // Recovered remotely: the reader computes again, from the new value.
+  round(true, 30.0, FieldCondition{}, nullptr);
+  EXPECT_EQ(g.condition(e), FieldCondition{});
+  EXPECT_EQ(g.condition(m), FieldCondition{});
+  EXPECT_EQ(num(g.read(e)), 31);
+  EXPECT_EQ(g.failed_count(), 0u);
+  // Undo brings the states back with the values.
+  ASSERT_TRUE(g.undo().is_ok());
+  EXPECT_EQ(g.condition(e), (FieldCondition{FieldState::blocked, root, "sqrt of -1"}));
+  EXPECT_EQ(num(g.read(e)), 11);
+  ASSERT_TRUE(g.redo().is_ok());
+  EXPECT_EQ(g.condition(e), FieldCondition{});
+  // A blocked state naming the mirror itself is refused.
+  ASSERT_TRUE(g.mark_mirror(m).is_ok());
+  EXPECT_EQ(g.resolve_mirror(m, true, 1.0, FieldCondition{FieldState::blocked, m, ""}).code(),
+            StatusCode::invalid_argument);
+  g.abort();
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
+TEST(Stepwise, AnUnchangedResolutionTakesBackTheStateAnEarlierRoundResolved) {
+  Graph g;
+  NodeId x = g.add_variable(1.0, "x");
+  NodeId m = g.add_mirror(10.0, "m");
+  NodeId e = g.add_derived(sum_spec(g), {x, m}, "e").value();
+  g.set_exported(e, true);
+  ASSERT_TRUE(g.commit().is_ok());
+  ASSERT_TRUE(g.write(x, 2.0).is_ok());
+  ASSERT_TRUE(g.mark().is_ok());
+  ASSERT_TRUE(g.mark_mirror(m).is_ok());
+  ASSERT_TRUE(g.resolve_mirror(m, true, 10.0, FieldCondition{FieldState::failed, m, "boom"}).is_ok());
+  ASSERT_TRUE(g.compute().is_ok());
+  EXPECT_EQ(g.condition(e).state, FieldState::blocked);
+  // Round 2: the owner took the failure back; unchanged since the transaction began.
+  ASSERT_TRUE(g.mark().is_ok());
+  ASSERT_TRUE(g.mark_mirror(m).is_ok());
+  ASSERT_TRUE(g.resolve_mirror(m, false, Value()).is_ok());
+  ASSERT_TRUE(g.compute().is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(g.condition(m), FieldCondition{});
+  EXPECT_EQ(g.condition(e), FieldCondition{});
+  EXPECT_EQ(num(g.read(e)), 12);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
 TEST(Stepwise, AbortDropsAPartlyComputedTransaction) {
   Graph g;
   NodeId x = g.add_variable(1.0);

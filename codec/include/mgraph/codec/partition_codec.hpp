@@ -29,6 +29,9 @@ struct PartitionMessage {
   NodeId node = kNoNode;
   bool changed = false;
   Value value;
+  /// A Resolve's: the field's condition on its owner (Resolution::condition), which its
+  /// mirrors take (Graph::resolve_mirror).
+  FieldCondition condition;
   friend bool operator==(const PartitionMessage&, const PartitionMessage&) = default;
 };
 

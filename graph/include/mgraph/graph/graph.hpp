@@ -17,9 +17,10 @@
 //   4. dependents(d) lists n exactly as often as dependencies(n) lists d.
 //   5. Outside a transaction no cycle-group member is kept if possible
 //      (keep_if_possible() lasts one transaction).
-//   6. Only derived fields have a condition other than ok (condition()); a blocked
-//      field names as its cause a field other than itself, and outside a transaction
-//      the cause of a fresh, eager blocked field is failed.
+//   6. Only derived fields and mirrors have a condition other than ok (condition()); a
+//      blocked field names as its cause a field other than itself, and outside a
+//      transaction the cause of a fresh, eager blocked field is failed, or is a remote
+//      field a mirror's condition names (the cause then lives on another partition).
 //
 // Failed fields (docs/SCHEMA.md): a formula that throws a std::exception does not roll
 // the transaction back. Its field keeps its last good value and becomes failed, with the
@@ -28,7 +29,10 @@
 // the failed input's last good value, and are blocked too). A change of condition counts
 // as a change of the field: it is journaled with the value, so reject(), undo() and redo()
 // restore it, and dependents recompute when their input recovers. Engine errors (cycles),
-// reject() and FieldSpec::fail_transaction still roll the transaction back.
+// reject() and FieldSpec::fail_transaction still roll the transaction back. Across
+// partitions a Resolution carries the exported field's condition and its mirror takes it
+// (resolve_mirror), so a field reading a failed remote field is blocked as it would be in
+// one graph, naming the same cause (partitions share node ids) with the same reason.
 
 #include <cstdint>
 #include <functional>
@@ -154,8 +158,10 @@ struct GraphOptions {
 /// A resolved exported field, as reported by Graph::compute() to a partition.
 struct Resolution {
   NodeId node = kNoNode;
-  bool changed = false;
+  bool changed = false;  ///< its value or its condition changed in this transaction
   Value value;
+  /// Its condition as Graph::condition() gives it (a blocked one with its cause's reason).
+  FieldCondition condition;
 };
 
 /// Counts describing one commit.
@@ -411,10 +417,12 @@ class Graph {
   /// Computes every stale field whose stale inputs are resolved, in height order,
   /// stopping where a stale mirror is unresolved. Appends resolved exported fields.
   Status compute(std::vector<Resolution>* resolved = nullptr);
-  /// The remote field resolved: `changed` with its value, or unchanged since the
-  /// transaction began (then the mirror takes back its value from then, which an earlier
-  /// round of the transaction may have changed).
-  Status resolve_mirror(NodeId mirror, bool changed, Value value);
+  /// The remote field resolved: `changed` with its value and condition, or unchanged since
+  /// the transaction began (then the mirror takes back its value and condition from then,
+  /// which an earlier round of the transaction may have changed). A remote failed field
+  /// makes the mirror failed with its reason, a remote blocked one makes it blocked by the
+  /// same cause with the cause's reason: what reads the mirror is blocked, as in one graph.
+  Status resolve_mirror(NodeId mirror, bool changed, Value value, FieldCondition condition = {});
   /// Fields still waiting for a mirror (0 when compute() has finished everything).
   std::size_t pending_count() const;
   /// Those fields.
