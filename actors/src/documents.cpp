@@ -688,6 +688,10 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   BatchingOptions batching = options.batching;
   batching.transactions_max = std::clamp<std::size_t>(batching.transactions_max, 1, session::kMergedBatchesMax);
   const SteadyClock now = options.now ? std::move(options.now) : system_steady_clock();
+  if (!options.wall_clock) options.wall_clock = system_wall_clock();
+  // A tick of the clock waiting for its answer (SequencerOptions::clock_tick).
+  auto ticking = std::make_shared<bool>(false);
+  if (options.clock_tick.count() > 0) self->delayed_send(self, options.clock_tick, clock_tick_atom::value);
   auto epoch = std::make_shared<codec::Epoch>(0);
   // Before any epoch: the driver reports outcomes here (messages from one actor to
   // another arrive in the order sent).
@@ -1198,6 +1202,21 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       [queue, flush](flush_atom) {
         queue->flush_sent = false;
         flush();
+      },
+      [self, queue, ticking, tick = options.clock_tick, wall = options.wall_clock](clock_tick_atom) {
+        if (tick.count() > 0) self->delayed_send(self, tick, clock_tick_atom::value);
+        if (*ticking || !queue->ready || !queue->refusing.empty()) return;
+        session::Op clock;
+        clock.kind = session::OpKind::clock;
+        clock.value = Value(wall());
+        clock.text = std::string(session::kClockTickText);
+        session::Op commit;
+        commit.kind = session::OpKind::commit;
+        Result<std::string> bytes = codec::encode_batch(session::Batch{std::move(clock), std::move(commit)});
+        if (!bytes.is_ok()) return;  // no time of day can fail to encode; nothing to do if it did
+        *ticking = true;
+        self->request(caf::actor_cast<caf::actor>(self), caf::infinite, transact_atom::value, std::move(bytes).value())
+            .then([ticking](const std::string&) { *ticking = false; }, [ticking](caf::error&) { *ticking = false; });
       },
       // Before the driver answers the epoch's clients: durable before they hear that it
       // was rolled back, or the log would run it again at the next start. An epoch run

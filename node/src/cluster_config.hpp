@@ -6,7 +6,8 @@
 //              accepts), batch_transactions_max, batch_bytes_max (batching),
 //              peer_timeout_ms (a peer silent this long is lost), checkpoint_every (epochs
 //              between checkpoints of every partition; 0: only mgraphctl checkpoint),
-//              watch_epochs_kept (epochs the coordinator keeps for subscriptions); for the cluster benchmark (mgraph_cluster_bench): seed, fields
+//              watch_epochs_kept (epochs the coordinator keeps for subscriptions),
+//              clock_tick_ms (how often the coordinator moves a schema's clock); for the cluster benchmark (mgraph_cluster_bench): seed, fields
 //              (the synthetic workload) and epochs (to run)
 //   [log]      level (the node's initial log level: trace, debug, info, warn, error, off;
 //              mgraphd --log-level overrides it), slow_epoch_ms (the coordinator logs an
@@ -101,6 +102,10 @@ inline constexpr std::int64_t checkpoint_every_upper = 1'000'000'000;
 /// subscriber further behind reads the current values): 1 … 10^6.
 inline constexpr std::int64_t watch_epochs_kept_default = 4096;
 inline constexpr std::int64_t watch_epochs_kept_upper = 1'000'000;
+/// Default clock_tick_ms: a schema's clock moves every second, as `@every(1s)`, the
+/// finest period worth a cluster-wide epoch, asks; 0 leaves it to clients. At most a day.
+inline constexpr std::int64_t clock_tick_ms_default = 1000;
+inline constexpr std::int64_t clock_tick_ms_upper = 86'400'000;
 
 /// Default slow_epoch_ms: a hundred times an epoch of the 3-node configuration on loopback
 /// (~10 ms with an fsync), so only an epoch something held up is logged.
@@ -158,6 +163,9 @@ struct ClusterConfig {
   std::uint64_t checkpoint_every = checkpoint_every_default;
   /// Committed epochs kept for subscriptions (actors::WatchBuffer).
   std::size_t watch_epochs_kept = watch_epochs_kept_default;
+  /// How often the coordinator moves a schema's clock (actors::SequencerOptions::clock_tick;
+  /// 0: only clients move it). Without a clock in the schema, nothing ticks.
+  std::chrono::milliseconds clock_tick{clock_tick_ms_default};
   std::vector<NodeConfig> nodes;
   ClientsConfig clients;
   /// [tls]: links between nodes are TLS, both ends checked against `ca`. Paths from the

@@ -99,11 +99,17 @@ Status StoreExecutor::mutate(const Op& op, const BatchResult& earlier, OpResult*
     case OpKind::ack:
       return store_.set(ids.at(0), op.name, Value(false));
     case OpKind::clock: {
-      if (!op.value.is_int() || !(op.text.empty() || op.text == "+")) {
+      if (!op.value.is_int() || !(op.text.empty() || op.text == "+" || op.text == kClockTickText)) {
         return Status(StatusCode::invalid_argument,
                       "a clock operation moves the clock to, or forward by, an int of ms");
       }
       std::int64_t to = op.value.as_int();
+      if (op.text == kClockTickText) {
+        // A cluster's own tick: forward to `to`, or nowhere when a client moved it further.
+        Result<std::int64_t> now = store_.clock();
+        if (!now.is_ok()) return now.status();
+        if (to <= *now) return Status::ok();
+      }
       if (op.text == "+") {
         Result<std::int64_t> now = store_.clock();
         if (!now.is_ok()) return now.status();

@@ -116,6 +116,11 @@ class ActorCluster final : public session::Backend {
                     caf::after(std::chrono::seconds(0)) >> [] {});
     return out;
   }
+  /// Fires the timers that are due (the sequencer's clock tick), then runs the actors.
+  void fire_timers() {
+    sched_.trigger_timeouts();
+    sched_.run();
+  }
   /// Whether the sequencer is still there (it stops on a log it cannot run).
   bool sequencer_alive() {
     caf::scoped_actor probe{sys_};
@@ -751,6 +756,69 @@ TEST_F(Documents, EachTriggerOfAQueueIsADeliveryWithItsValuesAndTimeAckedOneByOn
     EXPECT_TRUE(cluster.poll({"Order.notify"}).empty());
     EXPECT_EQ(cluster.dead_letters("list"), "{\"dead_letters\":[]}");
   }
+}
+
+TEST_F(Documents, TheSequencersTickMovesTheClockSoTimedFieldsFireWithNoClientAndReplayAlike) {
+  auto schema = schema::compile_schema(schema::SourceFile{
+      "t.mgs", "entity Job {\n  total: int = 0\n  shown: int = total @every(5s)\n}\n"});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  ::mgraph::ManualClock wall;
+  MemoryEpochLog log;
+  std::vector<bool> committed;  // per epoch run, in order
+  auto observe = [&](const EpochOutcome& o) {
+    if (!o.replayed) committed.push_back(o.committed);
+  };
+  auto shown = [](session::ScriptClient& client) {
+    std::string out;
+    client.run_line("get #2.shown", 1, &out);  // #1: the global record, which holds the clock
+    const nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+    return j.is_discarded() || !j.contains("value") ? nlohmann::json() : j["value"];
+  };
+  for (const std::uint32_t partitions : {1u, 3u}) {
+    SCOPED_TRACE(std::to_string(partitions) + " partitions");
+    MemoryEpochLog fresh;
+    SequencerOptions options;
+    options.clock_tick = std::chrono::seconds(1);
+    options.wall_clock = wall.clock();
+    wall.set(1'000'000);  // 1970-01-01T00:16:40Z
+    committed.clear();
+    ActorCluster cluster(sys, *schema, partitions == 1 ? &log : &fresh, observe, partitions, options);
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    std::string out;
+    for (const char* line : {"create Job j total=5", "commit", "update j total=7", "commit"}) {
+      client.run_line(line, 1, &out);
+    }
+    EXPECT_EQ(shown(client), 5);  // created at clock 0: the next 5 s boundary is to come
+    EXPECT_EQ(committed.size(), 2u);
+    // The timer fires: the sequencer moves the clock to the time of day by itself, in an
+    // epoch of its own, and the field takes its value.
+    cluster.fire_timers();
+    EXPECT_EQ(committed.size(), 3u);
+    EXPECT_EQ(shown(client), 7);
+    // A client moves the clock an hour ahead; a later tick with the time of day behind it
+    // moves nothing (the clock never goes back; its epoch changes nothing): no boundary.
+    for (const char* line : {"update j total=9", "clock +1h", "commit"}) client.run_line(line, 1, &out);
+    EXPECT_EQ(shown(client), 9);
+    for (const char* line : {"update j total=10", "commit"}) client.run_line(line, 1, &out);
+    wall.advance(5'000);
+    cluster.fire_timers();
+    EXPECT_EQ(shown(client), 9);
+    // Once the time of day passes the clock, ticks move it again.
+    wall.advance(3'600'000);
+    cluster.fire_timers();
+    EXPECT_EQ(shown(client), 10);
+    EXPECT_EQ(committed, (std::vector<bool>{true, true, true, true, true, false, true}));
+  }
+  // The ticks are in the log: a sequencer started again on it, with no timer and a time of
+  // day of 0, brings back the same values; and a timer that never fired sends nothing.
+  SequencerOptions still;
+  still.wall_clock = ::mgraph::ManualClock(0).clock();
+  committed.clear();
+  ActorCluster restarted(sys, *schema, &log, observe, 1, still);
+  session::ScriptClient client(restarted, {.batch_transactions = true, .print = {}});
+  EXPECT_EQ(shown(client), 10);
+  restarted.fire_timers();
+  EXPECT_TRUE(committed.empty());
 }
 
 TEST_F(Documents, AnUnacknowledgedEffectIsResentThenADeadLetterRetriedOrDropped) {

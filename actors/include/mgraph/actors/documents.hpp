@@ -30,6 +30,7 @@
 #include "mgraph/actors/partitioned.hpp"
 #include "mgraph/actors/watch.hpp"
 #include "mgraph/codec/epoch_codec.hpp"
+#include "mgraph/graph/clock.hpp"
 #include "mgraph/graph/schema/store.hpp"
 #include "mgraph/session/executor.hpp"
 
@@ -57,6 +58,8 @@ using restore_atom = caf::atom_constant<caf::atom("mg_restore")>;
 using checkpoint_atom = caf::atom_constant<caf::atom("mg_ckpt")>;
 using checkpointed_atom = caf::atom_constant<caf::atom("mg_ckpted")>;
 using checkpoint_logged_atom = caf::atom_constant<caf::atom("mg_ckptlg")>;
+/// The sequencer's timer -> itself: time to move the schema's clock (SequencerOptions::clock_tick).
+using clock_tick_atom = caf::atom_constant<caf::atom("mg_tick")>;
 
 /// Whether a batch must be logged: it can change the documents or the revision history.
 /// Such a batch is an epoch: the sequencer numbers it.
@@ -253,6 +256,14 @@ struct SequencerOptions {
   /// go to it directly, never through the sequencer. (watch_read_atom, ...) goes to the
   /// driver through the sequencer. None: subscriptions are refused.
   caf::actor watch;
+  /// Every `clock_tick` the sequencer moves the schema's clock (`@clock`, docs/SCHEMA.md
+  /// "Execution timing") to the time of day `wall_clock` reads, by a batch of its own,
+  /// `clock` (forward only: kClockTickText) and `commit`, logged, run and replayed like a
+  /// client's: so `@every` and `@at` fields fire with no client moving time. One tick at a
+  /// time (the next waits for the last's answer); none while the cluster starts or refuses
+  /// work. 0: only clients move the clock. Set it only for a schema with a clock.
+  std::chrono::milliseconds clock_tick{0};
+  WallClock wall_clock = system_wall_clock();
 };
 /// Requests the sequencer has at the driver at most: one epoch running, the next logged
 /// and waiting (its log write overlapped the running one); batches that arrive meanwhile

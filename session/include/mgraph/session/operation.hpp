@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -65,9 +66,13 @@ enum class OpKind : std::uint8_t {
   /// Moves the schema's clock (docs/SCHEMA.md "Execution timing"): to `value` (ms since
   /// 1970), or with `text` "+" forward by `value` ms from where it is when the op runs
   /// (so a replay moves it alike). "now" only inside a client, which sends the time of
-  /// day it reads then (ScriptClient).
+  /// day it reads then (ScriptClient). With `text` kClockTickText, a cluster's own tick:
+  /// forward to `value`, and no change if the clock is there or past it already.
   clock,
 };
+/// The `text` of a clock op that a cluster's sequencer makes itself at every tick
+/// (SequencerOptions::clock_tick): no script line writes it.
+inline constexpr std::string_view kClockTickText = "tick";
 inline constexpr std::size_t kOpKinds = static_cast<std::size_t>(OpKind::clock) + 1;
 const char* op_kind_name(OpKind kind);
 
