@@ -10,6 +10,7 @@
 #include "mgraph/graph/clock.hpp"
 #include "mgraph/graph/hash.hpp"
 #include "mgraph/graph/json.hpp"
+#include "kernel.hpp"
 #include "ops.hpp"
 
 namespace mgraph::schema {
@@ -88,25 +89,21 @@ Value checked(Result<Value> v, const std::string& where) {
 }
 
 /// A formula's result as a value of its field's type: coerce(), without building a
-/// Result when the value has the type already (the common case).
-/// NaN or an infinity where a float field's value should be: a FormulaError, so that the
-/// field fails (docs/SCHEMA.md "Failed fields"). Tensors may hold NaN (an undefined
-/// correlation says so).
-[[noreturn, gnu::cold]] void not_finite(double x, const std::string& where) {
-  throw ops::FormulaError(where + ": the result is " + (std::isnan(x) ? "NaN" : "infinite") +
-                          "; a float field holds finite numbers");
-}
-
+/// Result when the value has the type already (the common case). NaN or an infinity
+/// fails a float field (ops::not_finite); tensors may hold NaN (an undefined correlation
+/// says so).
 Value typed(Value v, Type type, const std::string& where) {
   const bool same = (type == Type::real && v.is_double()) ||
                     (type == Type::integer && v.is_int()) ||
                     (type == Type::boolean && v.is_bool());
   if (same) {
-    if (type == Type::real && !std::isfinite(v.as_double())) [[unlikely]] not_finite(v.as_double(), where);
+    if (type == Type::real && !std::isfinite(v.as_double())) [[unlikely]]
+      ops::not_finite(v.as_double(), where);
     return v;
   }
   Value c = checked(coerce(v, type), where);
-  if (c.is_double() && !std::isfinite(c.as_double())) [[unlikely]] not_finite(c.as_double(), where);
+  if (c.is_double() && !std::isfinite(c.as_double())) [[unlikely]]
+    ops::not_finite(c.as_double(), where);
   return c;
 }
 
@@ -306,6 +303,12 @@ void Store::build_specs() {
           if (nullable && v.is_null()) return v;  // `TYPE?`: no value
           return typed(std::move(v), type, where);
         };
+        if (cf->scalar != nullptr) {
+          // The same formula as a program over doubles (kernel.hpp): add_spec() makes the
+          // Context formula from it, and the lean commit runs it directly.
+          value.kernel = run_scalar_program;
+          value.kernel_data = cf->scalar.get();
+        }
         specs_[ei][f] = graph_.add_spec(std::move(value));
         continue;
       }
