@@ -131,6 +131,9 @@ entity E {
   ne: float = if x / y != 5 then y + 1 else y + 2
   lt: float = if x / y < 5 then y + 1 else y + 2
   least: float = min(x / y, 3) * 0 + max(y, x / y)
+  ratio: float = x / y
+  scaled: float = 2 / y
+  copy: float = ratio
 }
 )";
   for (bool kernels : {true, false}) {
@@ -148,6 +151,16 @@ entity E {
     // min(NaN, 3) keeps its first argument; max(0, NaN) too; NaN * 0 is NaN: failed.
     EXPECT_EQ(s.graph().condition(s.node_of(id, "least").value()).reason,
               "E.least: the result is NaN; a float field holds finite numbers");
+    // The kernels of `x op y` and `c op x` (PackedProgram::kernel) check their result too.
+    EXPECT_EQ(s.graph().condition(s.node_of(id, "ratio").value()).reason,
+              "E.ratio: the result is NaN; a float field holds finite numbers");
+    EXPECT_EQ(s.graph().condition(s.node_of(id, "scaled").value()).reason,
+              "E.scaled: the result is infinite; a float field holds finite numbers");
+    EXPECT_EQ(s.graph().condition(s.node_of(id, "copy").value()).state, FieldState::blocked);
+    ASSERT_TRUE(s.update(id, {{"x", Value(3.0)}, {"y", Value(-0.5)}}).is_ok());
+    ASSERT_TRUE(s.commit().is_ok());
+    EXPECT_EQ(s.get(id, "copy").value(), Value(-6.0));
+    EXPECT_EQ(s.get(id, "scaled").value(), Value(-4.0));
   }
 }
 

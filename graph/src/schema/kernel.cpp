@@ -4,9 +4,11 @@
 #include "kernel.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <optional>
 
+#include "mgraph/graph/assert.hpp"
 #include "ops.hpp"
 
 namespace mgraph::schema {
@@ -260,10 +262,123 @@ std::shared_ptr<const ScalarProgram> compile_scalar_program(const EntityDef& ent
   return program;
 }
 
+namespace {
+
+// The kernels of the commonest programs (PackedProgram::kernel): the same operation on
+// the same doubles as the interpreter, and the same check of the result.
+inline double finite(double result, const PackedProgram& p) {
+  if (!std::isfinite(result)) [[unlikely]] ops::not_finite(result, *p.where);
+  return result;
+}
+
+double copy_kernel(std::span<const double> in, NodeId, const void* data) {
+  const auto& p = *static_cast<const PackedProgram*>(data);
+  return finite(in[p.a], p);
+}
+
+template <class Op>
+double inputs_kernel(std::span<const double> in, NodeId, const void* data) {
+  const auto& p = *static_cast<const PackedProgram*>(data);
+  return finite(Op{}(in[p.a], in[p.b]), p);
+}
+
+template <class Op>
+double input_constant_kernel(std::span<const double> in, NodeId, const void* data) {
+  const auto& p = *static_cast<const PackedProgram*>(data);
+  return finite(Op{}(in[p.a], p.c), p);
+}
+
+template <class Op>
+double constant_input_kernel(std::span<const double> in, NodeId, const void* data) {
+  const auto& p = *static_cast<const PackedProgram*>(data);
+  return finite(Op{}(p.c, in[p.a]), p);
+}
+
+/// The kernel of `x op y` in the operand form F (inputs_kernel, ...) for `op`; null for
+/// other operations.
+template <template <class> class F>
+ScalarKernel binary_kernel(ScalarOp op) {
+  switch (op) {
+    case ScalarOp::add:
+      return F<std::plus<double>>::run;
+    case ScalarOp::subtract:
+      return F<std::minus<double>>::run;
+    case ScalarOp::multiply:
+      return F<std::multiplies<double>>::run;
+    case ScalarOp::divide:
+      return F<std::divides<double>>::run;
+    default:
+      return nullptr;
+  }
+}
+template <class Op>
+struct Inputs {
+  static constexpr ScalarKernel run = inputs_kernel<Op>;
+};
+template <class Op>
+struct InputConstant {
+  static constexpr ScalarKernel run = input_constant_kernel<Op>;
+};
+template <class Op>
+struct ConstantInput {
+  static constexpr ScalarKernel run = constant_input_kernel<Op>;
+};
+
+/// Chooses p.kernel from its code, and fills the operands a specialized kernel reads.
+void specialize(PackedProgram& p) {
+  p.kernel = run_scalar_program;
+  const ScalarInstr* code = p.code;
+  if (p.size == 1 && code[0].op == ScalarOp::input) {
+    p.kernel = copy_kernel;
+    p.a = code[0].arg;
+    return;
+  }
+  if (p.size != 3) return;
+  const bool x_input = code[0].op == ScalarOp::input, y_input = code[1].op == ScalarOp::input;
+  const bool x_constant = code[0].op == ScalarOp::constant;
+  const bool y_constant = code[1].op == ScalarOp::constant;
+  ScalarKernel k = nullptr;
+  if (x_input && y_input) {
+    k = binary_kernel<Inputs>(code[2].op);
+    p.a = code[0].arg;
+    p.b = code[1].arg;
+  } else if (x_input && y_constant) {
+    k = binary_kernel<InputConstant>(code[2].op);
+    p.a = code[0].arg;
+    p.c = code[1].value;
+  } else if (x_constant && y_input) {
+    k = binary_kernel<ConstantInput>(code[2].op);
+    p.a = code[1].arg;
+    p.c = code[0].value;
+  }
+  if (k != nullptr) p.kernel = k;
+}
+
+}  // namespace
+
+void ScalarKernels::reserve(std::size_t program_count, std::size_t instructions) {
+  programs.reserve(program_count);
+  code.reserve(instructions);
+}
+
+const PackedProgram* ScalarKernels::add(const ScalarProgram& p) {
+  MG_ASSERT(programs.size() < programs.capacity() &&
+            code.capacity() - code.size() >= p.code.size());
+  const std::size_t at = code.size();
+  code.insert(code.end(), p.code.begin(), p.code.end());
+  PackedProgram packed;
+  packed.code = code.data() + at;
+  packed.size = static_cast<std::uint32_t>(p.code.size());
+  packed.where = &p.where;
+  specialize(packed);
+  programs.push_back(packed);
+  return &programs.back();
+}
+
 double run_scalar_program(std::span<const double> inputs, NodeId, const void* data) {
-  const auto& program = *static_cast<const ScalarProgram*>(data);
-  const ScalarInstr* const code = program.code.data();
-  const std::size_t size = program.code.size();
+  const auto& program = *static_cast<const PackedProgram*>(data);
+  const ScalarInstr* const code = program.code;
+  const std::size_t size = program.size;
   double stack[kScalarStackMax];
   double* top = stack - 1;  // the last value pushed
   // Comparisons as ops::compare: -1, 0 or 1 from < and >, so NaN compares equal.
@@ -381,7 +496,7 @@ double run_scalar_program(std::span<const double> inputs, NodeId, const void* da
     }
   }
   const double result = stack[0];
-  if (!std::isfinite(result)) [[unlikely]] ops::not_finite(result, program.where);
+  if (!std::isfinite(result)) [[unlikely]] ops::not_finite(result, *program.where);
   return result;
 }
 

@@ -258,6 +258,21 @@ void Store::build_specs() {
   }
   build_mirror_plans();
   build_accumulators();
+  // The fields that run as kernels (CompiledFormula::scalar, not timed): their programs
+  // are packed in field order below, with room made first so that nothing moves.
+  auto runs_kernel = [](const FieldDef& d) {
+    return d.kind == FieldKind::derived && !d.timed.gated() && d.formula.scalar != nullptr;
+  };
+  std::size_t kernel_count = 0, instructions = 0;
+  for (const EntityDef& e : ents) {
+    for (const FieldDef& d : e.fields) {
+      if (!runs_kernel(d)) continue;
+      ++kernel_count;
+      instructions += d.formula.scalar->code.size();
+    }
+  }
+  kernels_ = std::make_shared<ScalarKernels>();
+  kernels_->reserve(kernel_count, instructions);
   hidden_specs_.resize(ents.size());
   for (std::uint32_t ei = 0; ei < ents.size(); ++ei) {
     const EntityDef& e = ents[ei];
@@ -303,11 +318,12 @@ void Store::build_specs() {
           if (nullable && v.is_null()) return v;  // `TYPE?`: no value
           return typed(std::move(v), type, where);
         };
-        if (cf->scalar != nullptr) {
+        if (runs_kernel(d)) {
           // The same formula as a program over doubles (kernel.hpp): add_spec() makes the
           // Context formula from it, and the lean commit runs it directly.
-          value.kernel = run_scalar_program;
-          value.kernel_data = cf->scalar.get();
+          const PackedProgram* program = kernels_->add(*cf->scalar);
+          value.kernel = program->kernel;
+          value.kernel_data = program;
         }
         specs_[ei][f] = graph_.add_spec(std::move(value));
         continue;
