@@ -164,6 +164,32 @@ entity E {
   }
 }
 
+TEST(SchemaKernel, AFailTransactionKernelRollsBackWithTheFormulasMessage) {
+  const std::string text = R"(
+entity E {
+  x: float = 1  y: float = 1
+  q: float = x / y @fail_transaction
+}
+)";
+  for (bool kernels : {true, false}) {
+    SCOPED_TRACE(kernels ? "kernels" : "closures");
+    auto schema = compiled(text, kernels);
+    ASSERT_NE(schema, nullptr);
+    EXPECT_EQ(has_kernel(*schema, "q"), kernels);
+    Store s(schema);
+    const RecordId id = s.create("E", {}).value();
+    ASSERT_TRUE(s.commit().is_ok());
+    ASSERT_TRUE(s.update(id, {{"y", Value(0.0)}}).is_ok());
+    const Result<CommitStats> r = s.commit();
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_EQ(r.status().code(), StatusCode::formula_error);
+    EXPECT_NE(r.status().message().find("E.q: the result is infinite"), std::string::npos)
+        << r.status().message();
+    EXPECT_EQ(s.get(id, "y").value(), Value(1.0));  // rolled back
+    EXPECT_EQ(s.get(id, "q").value(), Value(1.0));
+  }
+}
+
 // ---- Random formulas: the kernel store against the closure store ----
 
 /// Concatenates `parts` (GCC 12 misreports `"(" + std::string` under -Wrestrict).
@@ -285,7 +311,11 @@ TEST(SchemaKernel, KernelsGiveTheFormulasValuesStatesAndReasonsOnRandomFormulas)
     std::vector<std::string> derived;
     for (int k = 0; k < kDerived; ++k) {
       const std::string name = cat({"d", std::to_string(k)});
-      text.append(cat({"  ", name, ": float = ", gen.formula(1 + static_cast<int>(prng.below(4))), "\n"}));
+      // Some lazy fields (computed when read, the Context path) and some with a custom
+      // equality (the lean commit runs their kernel through the Context formula).
+      static const char* kAnnotations[] = {"", "", "", "", " @lazy", " @tolerance(0.5)"};
+      text.append(cat({"  ", name, ": float = ", gen.formula(1 + static_cast<int>(prng.below(4))),
+                       kAnnotations[prng.below(std::size(kAnnotations))], "\n"}));
       gen.names_.push_back(name);  // later formulas read it
       derived.push_back(name);
     }
