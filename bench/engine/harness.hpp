@@ -147,8 +147,11 @@ void trim_heap();
 Value sum_inputs(Context& context);
 
 void register_small_shapes();
-/// BENCH.md's chain and fanin on C++ callables, for benchmarks that compare against them.
-std::unique_ptr<Shape> make_chain_shape();
+/// BENCH.md's chain, broad, cellx and fanin on C++ callables, for benchmarks that compare
+/// against them. `kernel`: the formulas as FieldSpec::kernel, else Formula on a Context.
+std::unique_ptr<Shape> make_chain_shape(bool kernel = false);
+std::unique_ptr<Shape> make_broad_shape(bool kernel);
+std::unique_ptr<Shape> make_cellx_shape(std::size_t layers, bool kernel);
 std::unique_ptr<Shape> make_fanin_shape();
 void register_commit_shapes();
 void register_scale_shapes();

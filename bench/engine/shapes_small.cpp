@@ -167,7 +167,11 @@ class Cellx final : public Shape {
 
 }  // namespace
 
-std::unique_ptr<Shape> make_chain_shape() { return std::make_unique<Chain>(false); }
+std::unique_ptr<Shape> make_chain_shape(bool kernel) { return std::make_unique<Chain>(kernel); }
+std::unique_ptr<Shape> make_broad_shape(bool kernel) { return std::make_unique<Broad>(kernel); }
+std::unique_ptr<Shape> make_cellx_shape(std::size_t layers, bool kernel) {
+  return std::make_unique<Cellx>(layers, kernel);
+}
 std::unique_ptr<Shape> make_fanin_shape() { return std::make_unique<Fanin>(); }
 
 void register_small_shapes() {

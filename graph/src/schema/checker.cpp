@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "compiler.hpp"
+#include "kernel.hpp"
 #include "mgraph/graph/clock.hpp"
 #include "mgraph/graph/cycle_resolution.hpp"
 #include "mgraph/graph/schema/parser.hpp"
@@ -642,6 +643,12 @@ class Checker {
         return;
       }
       if (d.kind == FieldKind::derived || d.kind == FieldKind::effect) {
+        // A float field's arithmetic over its record's numbers also runs as a kernel
+        // (kernel.hpp); an int field cannot: a kernel's result is stored as a double.
+        if (d.kind == FieldKind::derived && d.type == Type::real && options_.scalar_kernels) {
+          cf.scalar = compile_scalar_program(s_.entities[ei], expr, cf,
+                                             s_.entities[ei].name + "." + d.name);
+        }
         s_.entities[ei].fields[f].formula = std::move(cf);
         return;
       }

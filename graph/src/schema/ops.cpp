@@ -73,6 +73,11 @@ Tensor matrix_of(const Value& v, const char* fn) {
 
 }  // namespace
 
+void not_finite(double x, const std::string& where) {
+  throw FormulaError(where + ": the result is " + (std::isnan(x) ? "NaN" : "infinite") +
+                     "; a float field holds finite numbers");
+}
+
 double num(const Value& v) {
   if (v.is_number()) return v.number();
   if (v.is_bool()) return v.as_bool() ? 1 : 0;

@@ -21,6 +21,11 @@ struct FormulaError : std::runtime_error {
 /// memory with a schema of a few hundred bytes.
 inline constexpr std::size_t kStringBytesMax = std::size_t{1} << 20;
 
+/// NaN or an infinity where a float field's value should be: throws the FormulaError that
+/// fails field `where` (docs/SCHEMA.md "Failed fields"), for the Store's formulas and the
+/// scalar kernels alike.
+[[noreturn, gnu::cold]] void not_finite(double x, const std::string& where);
+
 Value arith(char op, const Value& a, const Value& b);  ///< + - * / %
 Value compare(std::string_view op, const Value& a, const Value& b);
 Value negate(const Value& a);

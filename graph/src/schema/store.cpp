@@ -10,6 +10,7 @@
 #include "mgraph/graph/clock.hpp"
 #include "mgraph/graph/hash.hpp"
 #include "mgraph/graph/json.hpp"
+#include "kernel.hpp"
 #include "ops.hpp"
 
 namespace mgraph::schema {
@@ -88,25 +89,21 @@ Value checked(Result<Value> v, const std::string& where) {
 }
 
 /// A formula's result as a value of its field's type: coerce(), without building a
-/// Result when the value has the type already (the common case).
-/// NaN or an infinity where a float field's value should be: a FormulaError, so that the
-/// field fails (docs/SCHEMA.md "Failed fields"). Tensors may hold NaN (an undefined
-/// correlation says so).
-[[noreturn, gnu::cold]] void not_finite(double x, const std::string& where) {
-  throw ops::FormulaError(where + ": the result is " + (std::isnan(x) ? "NaN" : "infinite") +
-                          "; a float field holds finite numbers");
-}
-
+/// Result when the value has the type already (the common case). NaN or an infinity
+/// fails a float field (ops::not_finite); tensors may hold NaN (an undefined correlation
+/// says so).
 Value typed(Value v, Type type, const std::string& where) {
   const bool same = (type == Type::real && v.is_double()) ||
                     (type == Type::integer && v.is_int()) ||
                     (type == Type::boolean && v.is_bool());
   if (same) {
-    if (type == Type::real && !std::isfinite(v.as_double())) [[unlikely]] not_finite(v.as_double(), where);
+    if (type == Type::real && !std::isfinite(v.as_double())) [[unlikely]]
+      ops::not_finite(v.as_double(), where);
     return v;
   }
   Value c = checked(coerce(v, type), where);
-  if (c.is_double() && !std::isfinite(c.as_double())) [[unlikely]] not_finite(c.as_double(), where);
+  if (c.is_double() && !std::isfinite(c.as_double())) [[unlikely]]
+    ops::not_finite(c.as_double(), where);
   return c;
 }
 
@@ -261,6 +258,21 @@ void Store::build_specs() {
   }
   build_mirror_plans();
   build_accumulators();
+  // The fields that run as kernels (CompiledFormula::scalar, not timed): their programs
+  // are packed in field order below, with room made first so that nothing moves.
+  auto runs_kernel = [](const FieldDef& d) {
+    return d.kind == FieldKind::derived && !d.timed.gated() && d.formula.scalar != nullptr;
+  };
+  std::size_t kernel_count = 0, instructions = 0;
+  for (const EntityDef& e : ents) {
+    for (const FieldDef& d : e.fields) {
+      if (!runs_kernel(d)) continue;
+      ++kernel_count;
+      instructions += d.formula.scalar->code.size();
+    }
+  }
+  kernels_ = std::make_shared<ScalarKernels>();
+  kernels_->reserve(kernel_count, instructions);
   hidden_specs_.resize(ents.size());
   for (std::uint32_t ei = 0; ei < ents.size(); ++ei) {
     const EntityDef& e = ents[ei];
@@ -306,6 +318,13 @@ void Store::build_specs() {
           if (nullable && v.is_null()) return v;  // `TYPE?`: no value
           return typed(std::move(v), type, where);
         };
+        if (runs_kernel(d)) {
+          // The same formula as a program over doubles (kernel.hpp): add_spec() makes the
+          // Context formula from it, and the lean commit runs it directly.
+          const PackedProgram* program = kernels_->add(*cf->scalar);
+          value.kernel = program->kernel;
+          value.kernel_data = program;
+        }
         specs_[ei][f] = graph_.add_spec(std::move(value));
         continue;
       }

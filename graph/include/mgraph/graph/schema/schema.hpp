@@ -71,6 +71,9 @@ class Frame {
 
 using Eval = std::function<Value(Frame&)>;
 
+/// A formula over numbers compiled for FieldSpec::kernel (graph/src/schema/kernel.hpp).
+struct ScalarProgram;
+
 struct CompiledFormula {
   Eval eval;
   Type type = Type::null;
@@ -79,6 +82,10 @@ struct CompiledFormula {
   /// Walks relations or scans collections: dependencies are tracked, not declared.
   bool tracked = false;
   bool reads_self = false;
+  /// The same formula as a program over doubles that the Store runs as the field's
+  /// FieldSpec::kernel, when it qualifies (docs/DECISIONS.md "Schema formulas as scalar
+  /// kernels"); null otherwise. Shared by the copies of the schema's formulas.
+  std::shared_ptr<const ScalarProgram> scalar;
 };
 
 /// How an effect's deliveries are sent again until acknowledged (`@retry(initial,
@@ -336,6 +343,10 @@ struct CompileOptions {
   /// Aggregates kept incrementally in accumulators (AggregateDef). Off: every aggregate
   /// rescans its collection when it recomputes (the full-recompute path).
   bool incremental_aggregates = true;
+  /// Derived float fields whose formula is arithmetic over numeric fields of their own
+  /// record also compile to a scalar program, which the commit runs as a kernel
+  /// (CompiledFormula::scalar). Off: every formula runs as closures over a Context only.
+  bool scalar_kernels = true;
 };
 
 /// Parses and checks a schema file. Errors carry file:line:col, the line and a caret;

@@ -104,6 +104,8 @@ struct StoreOptions {
 
 using FieldValues = std::vector<std::pair<std::string, Value>>;
 
+struct ScalarKernels;  // graph/src/schema/kernel.hpp
+
 class Store {
  public:
   explicit Store(std::shared_ptr<const Schema> schema, StoreOptions options = {});
@@ -441,6 +443,9 @@ class Store {
   std::vector<std::vector<std::vector<Watcher>>> watchers_;  ///< [entity][local]
   std::vector<std::vector<SpecId>> acc_specs_;     ///< [entity][aggregate]: computed ones
   std::vector<std::vector<SpecId>> hidden_specs_;  ///< [entity][hidden node]
+  /// The scalar programs of the fields that run as kernels, packed (kernel.hpp); their
+  /// specs' kernel_data point into it.
+  std::shared_ptr<ScalarKernels> kernels_;
   /// Min/max multiset changes found by incremental accumulators in the open transaction
   /// (DeferredBag), and the index of each node's entry. Empty outside a transaction.
   std::vector<DeferredBag> deferred_bags_;
