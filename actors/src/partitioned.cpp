@@ -1,7 +1,10 @@
 #include "mgraph/actors/partitioned.hpp"
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
+#include <optional>
+#include <thread>
 #include <unordered_set>
 #include <string>
 #include <utility>
@@ -353,6 +356,82 @@ std::string PartitionServer::serve_bytes(std::string_view bytes) {
 
 // ---- LocalPartitions ----
 
+/// One thread per partition; a call hands each worker the indices (in `calls`) of its
+/// partition's requests and waits until every worker handed one is done. Everything a
+/// worker reads or writes of a call is published under `mutex_`: the job before it starts,
+/// its replies before the caller wakes.
+class LocalPartitions::Workers {
+ public:
+  Workers(LocalPartitions& set, std::uint32_t partitions) : set_(set), slots_(partitions) {
+    for (std::uint32_t p = 0; p < partitions; ++p) {
+      slots_[p].thread = std::thread([this, p] { loop(p); });
+    }
+  }
+  ~Workers() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    for (Slot& s : slots_) s.wake.notify_one();
+    for (Slot& s : slots_) s.thread.join();
+  }
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+
+  /// Serves calls[i] into replies[i] for every i in `mine` of partition `p` on its worker.
+  /// REQUIRES: no job of `p` outstanding.
+  void post(std::uint32_t p, const std::vector<std::size_t>* mine, const std::vector<Call>* calls,
+            std::vector<codec::PartitionReply>* replies) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      slots_[p].job = Job{mine, calls, replies};
+      ++outstanding_;
+    }
+    slots_[p].wake.notify_one();
+  }
+  /// Blocks until every posted job is done.
+  void wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return outstanding_ == 0; });
+  }
+
+ private:
+  struct Job {
+    const std::vector<std::size_t>* mine = nullptr;
+    const std::vector<Call>* calls = nullptr;
+    std::vector<codec::PartitionReply>* replies = nullptr;
+  };
+  struct Slot {
+    std::thread thread;
+    std::condition_variable wake;
+    std::optional<Job> job;
+  };
+
+  void loop(std::uint32_t p) {
+    Slot& slot = slots_[p];
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      slot.wake.wait(lock, [&] { return stop_ || slot.job.has_value(); });
+      if (!slot.job) return;  // stopping, nothing left to serve
+      const Job job = *slot.job;
+      lock.unlock();
+      for (const std::size_t i : *job.mine) {
+        (*job.replies)[i] = set_.serve(p, (*job.calls)[i].second);
+      }
+      lock.lock();
+      slot.job.reset();
+      if (--outstanding_ == 0) done_.notify_one();
+    }
+  }
+
+  LocalPartitions& set_;
+  std::mutex mutex_;
+  std::condition_variable done_;
+  std::size_t outstanding_ = 0;
+  bool stop_ = false;
+  std::vector<Slot> slots_;
+};
+
 LocalPartitions::LocalPartitions(std::shared_ptr<const schema::Schema> schema, Options options)
     : through_bytes_(options.through_bytes) {
   MG_ASSERT(options.partitions >= 1);
@@ -362,23 +441,42 @@ LocalPartitions::LocalPartitions(std::shared_ptr<const schema::Schema> schema, O
     so.placement = schema::Placement{p, options.partitions, options.salt};
     servers_.push_back(std::make_unique<PartitionServer>(schema, so, options.checkpoints));
   }
+  if (options.threaded && options.partitions > 1) {
+    workers_ = std::make_unique<Workers>(*this, options.partitions);
+    threaded_ = true;
+  }
+}
+
+LocalPartitions::~LocalPartitions() = default;
+
+PartitionReply LocalPartitions::serve(std::uint32_t to, const PartitionRequest& request) {
+  if (!through_bytes_) return servers_[to]->serve(request);
+  Result<std::string> bytes = codec::encode_partition_request(request);
+  MG_ASSERT_MSG(bytes.is_ok(), bytes.status().message().c_str());
+  Result<PartitionReply> reply = codec::decode_partition_reply(servers_[to]->serve_bytes(*bytes));
+  MG_ASSERT_MSG(reply.is_ok(), reply.status().message().c_str());
+  return std::move(reply).value();
 }
 
 std::vector<PartitionReply> LocalPartitions::call(const std::vector<Call>& calls) {
-  std::vector<PartitionReply> replies;
-  replies.reserve(calls.size());
-  for (const auto& [to, request] : calls) {
-    MG_ASSERT(to < size());
-    if (!through_bytes_) {
-      replies.push_back(servers_[to]->serve(request));
-      continue;
-    }
-    Result<std::string> bytes = codec::encode_partition_request(request);
-    MG_ASSERT_MSG(bytes.is_ok(), bytes.status().message().c_str());
-    Result<PartitionReply> reply = codec::decode_partition_reply(servers_[to]->serve_bytes(*bytes));
-    MG_ASSERT_MSG(reply.is_ok(), reply.status().message().c_str());
-    replies.push_back(std::move(reply).value());
+  std::vector<PartitionReply> replies(calls.size());
+  for (const auto& [to, request] : calls) MG_ASSERT(to < size());
+  const bool spread = threaded_ && std::any_of(calls.begin(), calls.end(), [&](const Call& c) {
+                        return c.first != calls.front().first;
+                      });
+  if (!spread) {
+    for (std::size_t i = 0; i < calls.size(); ++i) replies[i] = serve(calls[i].first, calls[i].second);
+    return replies;
   }
+  // Each partition's requests in their order; the first call's partition on this thread.
+  std::vector<std::vector<std::size_t>> mine(size());
+  for (std::size_t i = 0; i < calls.size(); ++i) mine[calls[i].first].push_back(i);
+  const std::uint32_t here = calls.front().first;
+  for (std::uint32_t p = 0; p < size(); ++p) {
+    if (p != here && !mine[p].empty()) workers_->post(p, &mine[p], &calls, &replies);
+  }
+  for (const std::size_t i : mine[here]) replies[i] = serve(here, calls[i].second);
+  workers_->wait();
   return replies;
 }
 
@@ -390,7 +488,8 @@ PartitionedDocuments::PartitionedDocuments(std::shared_ptr<const schema::Schema>
           std::make_unique<LocalPartitions>(
               std::move(schema),
               LocalPartitions::Options{options.partitions, options.salt, options.history_limit,
-                                       options.through_bytes, options.checkpoints}),
+                                       options.through_bytes, options.checkpoints,
+                                       options.threaded}),
           options) {}
 
 PartitionedDocuments::PartitionedDocuments(std::unique_ptr<PartitionSet> set, Options options)
