@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <string>
 #include <utility>
@@ -182,10 +183,19 @@ void PartitionServer::changed_fields(std::vector<codec::FieldChange>* out) {
     }
     out->push_back(codec::FieldChange{nf.record, entity, nf.field->name, g.committed(n), store_->version(n)});
   }
+  if (created.empty()) return;
+  // The fields of created records listed above, by record (a commit may create many: a
+  // search of the whole list for each field would be quadratic).
+  std::unordered_map<schema::RecordId, std::vector<std::string>> listed_of;
+  for (const auto& [record, e] : created) listed_of.emplace(record, std::vector<std::string>());
+  for (std::size_t i = first; i < out->size(); ++i) {
+    const auto it = listed_of.find((*out)[i].record);
+    if (it != listed_of.end()) it->second.push_back((*out)[i].field);
+  }
   for (const auto& [record, e] : created) {
+    const std::vector<std::string>& fields = listed_of[record];
     for (const schema::FieldDef& f : schema_->entities[e].fields) {
-      const bool listed = std::any_of(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
-                                      [&](const codec::FieldChange& c) { return c.record == record && c.field == f.name; });
+      const bool listed = std::find(fields.begin(), fields.end(), f.name) != fields.end();
       const Result<NodeId> n = store_->node_of(record, f.name);
       if (listed || !n.is_ok() || g.is_lazy(*n)) continue;
       out->push_back(codec::FieldChange{record, schema_->entities[e].name, f.name, g.committed(*n), store_->version(*n)});
@@ -252,21 +262,31 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
     case PartitionRequestKind::mark:
       a.status = g.mark(&a.stale);
       break;
-    case PartitionRequestKind::deliver:
+    case PartitionRequestKind::deliver: {
+      // Resolves in a row are taken together, then computed once: a compute walks every
+      // field exported and waiting in the round, so one per Resolve would be quadratic.
+      bool resolved_since_compute = false;
+      auto compute = [&] {
+        std::vector<Resolution> resolved;
+        resolved_since_compute = false;
+        a.status = g.compute(&resolved);
+        for (Resolution& r : resolved) {
+          a.resolved.push_back(codec::PartitionMessage{true, r.node, r.changed, std::move(r.value)});
+        }
+      };
       for (const codec::PartitionMessage& m : q.messages) {
         if (m.resolve) {
-          std::vector<Resolution> resolved;
           a.status = g.resolve_mirror(m.node, m.changed, m.value);
-          if (a.status.is_ok()) a.status = g.compute(&resolved);
-          for (Resolution& r : resolved) {
-            a.resolved.push_back(codec::PartitionMessage{true, r.node, r.changed, std::move(r.value)});
-          }
+          resolved_since_compute = a.status.is_ok();
         } else {
-          a.status = g.mark_mirror(m.node, &a.stale);
+          if (resolved_since_compute) compute();
+          if (a.status.is_ok()) a.status = g.mark_mirror(m.node, &a.stale);
         }
         if (!a.status.is_ok()) break;
       }
+      if (resolved_since_compute) compute();
       break;
+    }
     case PartitionRequestKind::compute: {
       std::vector<Resolution> resolved;
       a.status = g.compute(&resolved);
