@@ -17,10 +17,15 @@
 //                       box i linked to boxes i-1..i-10; boxes 0..9 are sources (x = 1).
 //                       update(u): box i < 10 gets x = (u + i) mod 10, commit, read s of
 //                       every later box.
+//   independent-schema  not a BENCH.md shape: 100,000 records of `entity R { x: float = 0
+//                       y, z, w: float formulas of x }` that read nothing of one another
+//                       (no value crosses partitions: the best case). update(u): every x
+//                       gets (u + k) mod 100 in one batch, commit, read every w.
 //
 // Each shape runs as /1 (one partition: the whole batch in one request), /2-sequential and
 // /2-threaded (two partitions, the requests of a phase served one after another or at
-// once). The checksums are the engine shapes' (bench/engine); a mismatch or an error fails
+// once). The checksums are the engine shapes' (bench/engine), or computed on a plain array
+// where BENCH.md gives none; a mismatch or an error fails
 // the benchmark and makes the binary exit 1.
 //
 // What differs from the engine shapes: a derived value is an incremental aggregate over a
