@@ -495,7 +495,12 @@ std::vector<PartitionReply> LocalPartitions::call(const std::vector<Call>& calls
   for (std::uint32_t p = 0; p < size(); ++p) {
     if (p != here && !mine[p].empty()) workers_->post(p, &mine[p], &calls, &replies);
   }
-  for (const std::size_t i : mine[here]) replies[i] = serve(here, calls[i].second);
+  try {
+    for (const std::size_t i : mine[here]) replies[i] = serve(here, calls[i].second);
+  } catch (...) {
+    workers_->wait();  // they use `mine`, `calls` and `replies` until they are done
+    throw;
+  }
   workers_->wait();
   return replies;
 }
