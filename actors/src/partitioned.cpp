@@ -1,7 +1,11 @@
 #include "mgraph/actors/partitioned.hpp"
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
+#include <optional>
+#include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <string>
 #include <utility>
@@ -179,10 +183,19 @@ void PartitionServer::changed_fields(std::vector<codec::FieldChange>* out) {
     }
     out->push_back(codec::FieldChange{nf.record, entity, nf.field->name, g.committed(n), store_->version(n)});
   }
+  if (created.empty()) return;
+  // The fields of created records listed above, by record (a commit may create many: a
+  // search of the whole list for each field would be quadratic).
+  std::unordered_map<schema::RecordId, std::vector<std::string>> listed_of;
+  for (const auto& [record, e] : created) listed_of.emplace(record, std::vector<std::string>());
+  for (std::size_t i = first; i < out->size(); ++i) {
+    const auto it = listed_of.find((*out)[i].record);
+    if (it != listed_of.end()) it->second.push_back((*out)[i].field);
+  }
   for (const auto& [record, e] : created) {
+    const std::vector<std::string>& fields = listed_of[record];
     for (const schema::FieldDef& f : schema_->entities[e].fields) {
-      const bool listed = std::any_of(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
-                                      [&](const codec::FieldChange& c) { return c.record == record && c.field == f.name; });
+      const bool listed = std::find(fields.begin(), fields.end(), f.name) != fields.end();
       const Result<NodeId> n = store_->node_of(record, f.name);
       if (listed || !n.is_ok() || g.is_lazy(*n)) continue;
       out->push_back(codec::FieldChange{record, schema_->entities[e].name, f.name, g.committed(*n), store_->version(*n)});
@@ -249,22 +262,32 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
     case PartitionRequestKind::mark:
       a.status = g.mark(&a.stale);
       break;
-    case PartitionRequestKind::deliver:
+    case PartitionRequestKind::deliver: {
+      // Resolves in a row are taken together, then computed once: a compute walks every
+      // field exported and waiting in the round, so one per Resolve would be quadratic.
+      bool resolved_since_compute = false;
+      auto compute = [&] {
+        std::vector<Resolution> resolved;
+        resolved_since_compute = false;
+        a.status = g.compute(&resolved);
+        for (Resolution& r : resolved) {
+          a.resolved.push_back(
+              codec::PartitionMessage{true, r.node, r.changed, std::move(r.value), std::move(r.condition)});
+        }
+      };
       for (const codec::PartitionMessage& m : q.messages) {
         if (m.resolve) {
-          std::vector<Resolution> resolved;
           a.status = g.resolve_mirror(m.node, m.changed, m.value, m.condition);
-          if (a.status.is_ok()) a.status = g.compute(&resolved);
-          for (Resolution& r : resolved) {
-            a.resolved.push_back(
-                codec::PartitionMessage{true, r.node, r.changed, std::move(r.value), std::move(r.condition)});
-          }
+          resolved_since_compute = a.status.is_ok();
         } else {
-          a.status = g.mark_mirror(m.node, &a.stale);
+          if (resolved_since_compute) compute();
+          if (a.status.is_ok()) a.status = g.mark_mirror(m.node, &a.stale);
         }
         if (!a.status.is_ok()) break;
       }
+      if (resolved_since_compute) compute();
       break;
+    }
     case PartitionRequestKind::compute: {
       std::vector<Resolution> resolved;
       a.status = g.compute(&resolved);
@@ -355,6 +378,82 @@ std::string PartitionServer::serve_bytes(std::string_view bytes) {
 
 // ---- LocalPartitions ----
 
+/// One thread per partition; a call hands each worker the indices (in `calls`) of its
+/// partition's requests and waits until every worker handed one is done. Everything a
+/// worker reads or writes of a call is published under `mutex_`: the job before it starts,
+/// its replies before the caller wakes.
+class LocalPartitions::Workers {
+ public:
+  Workers(LocalPartitions& set, std::uint32_t partitions) : set_(set), slots_(partitions) {
+    for (std::uint32_t p = 0; p < partitions; ++p) {
+      slots_[p].thread = std::thread([this, p] { loop(p); });
+    }
+  }
+  ~Workers() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    for (Slot& s : slots_) s.wake.notify_one();
+    for (Slot& s : slots_) s.thread.join();
+  }
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+
+  /// Serves calls[i] into replies[i] for every i in `mine` of partition `p` on its worker.
+  /// REQUIRES: no job of `p` outstanding.
+  void post(std::uint32_t p, const std::vector<std::size_t>* mine, const std::vector<Call>* calls,
+            std::vector<codec::PartitionReply>* replies) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      slots_[p].job = Job{mine, calls, replies};
+      ++outstanding_;
+    }
+    slots_[p].wake.notify_one();
+  }
+  /// Blocks until every posted job is done.
+  void wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return outstanding_ == 0; });
+  }
+
+ private:
+  struct Job {
+    const std::vector<std::size_t>* mine = nullptr;
+    const std::vector<Call>* calls = nullptr;
+    std::vector<codec::PartitionReply>* replies = nullptr;
+  };
+  struct Slot {
+    std::thread thread;
+    std::condition_variable wake;
+    std::optional<Job> job;
+  };
+
+  void loop(std::uint32_t p) {
+    Slot& slot = slots_[p];
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      slot.wake.wait(lock, [&] { return stop_ || slot.job.has_value(); });
+      if (!slot.job) return;  // stopping, nothing left to serve
+      const Job job = *slot.job;
+      lock.unlock();
+      for (const std::size_t i : *job.mine) {
+        (*job.replies)[i] = set_.serve(p, (*job.calls)[i].second);
+      }
+      lock.lock();
+      slot.job.reset();
+      if (--outstanding_ == 0) done_.notify_one();
+    }
+  }
+
+  LocalPartitions& set_;
+  std::mutex mutex_;
+  std::condition_variable done_;
+  std::size_t outstanding_ = 0;
+  bool stop_ = false;
+  std::vector<Slot> slots_;
+};
+
 LocalPartitions::LocalPartitions(std::shared_ptr<const schema::Schema> schema, Options options)
     : through_bytes_(options.through_bytes) {
   MG_ASSERT(options.partitions >= 1);
@@ -364,23 +463,47 @@ LocalPartitions::LocalPartitions(std::shared_ptr<const schema::Schema> schema, O
     so.placement = schema::Placement{p, options.partitions, options.salt};
     servers_.push_back(std::make_unique<PartitionServer>(schema, so, options.checkpoints));
   }
+  if (options.threaded && options.partitions > 1) {
+    workers_ = std::make_unique<Workers>(*this, options.partitions);
+    threaded_ = true;
+  }
+}
+
+LocalPartitions::~LocalPartitions() = default;
+
+PartitionReply LocalPartitions::serve(std::uint32_t to, const PartitionRequest& request) {
+  if (!through_bytes_) return servers_[to]->serve(request);
+  Result<std::string> bytes = codec::encode_partition_request(request);
+  MG_ASSERT_MSG(bytes.is_ok(), bytes.status().message().c_str());
+  Result<PartitionReply> reply = codec::decode_partition_reply(servers_[to]->serve_bytes(*bytes));
+  MG_ASSERT_MSG(reply.is_ok(), reply.status().message().c_str());
+  return std::move(reply).value();
 }
 
 std::vector<PartitionReply> LocalPartitions::call(const std::vector<Call>& calls) {
-  std::vector<PartitionReply> replies;
-  replies.reserve(calls.size());
-  for (const auto& [to, request] : calls) {
-    MG_ASSERT(to < size());
-    if (!through_bytes_) {
-      replies.push_back(servers_[to]->serve(request));
-      continue;
-    }
-    Result<std::string> bytes = codec::encode_partition_request(request);
-    MG_ASSERT_MSG(bytes.is_ok(), bytes.status().message().c_str());
-    Result<PartitionReply> reply = codec::decode_partition_reply(servers_[to]->serve_bytes(*bytes));
-    MG_ASSERT_MSG(reply.is_ok(), reply.status().message().c_str());
-    replies.push_back(std::move(reply).value());
+  std::vector<PartitionReply> replies(calls.size());
+  for (const auto& [to, request] : calls) MG_ASSERT(to < size());
+  const bool spread = threaded_ && std::any_of(calls.begin(), calls.end(), [&](const Call& c) {
+                        return c.first != calls.front().first;
+                      });
+  if (!spread) {
+    for (std::size_t i = 0; i < calls.size(); ++i) replies[i] = serve(calls[i].first, calls[i].second);
+    return replies;
   }
+  // Each partition's requests in their order; the first call's partition on this thread.
+  std::vector<std::vector<std::size_t>> mine(size());
+  for (std::size_t i = 0; i < calls.size(); ++i) mine[calls[i].first].push_back(i);
+  const std::uint32_t here = calls.front().first;
+  for (std::uint32_t p = 0; p < size(); ++p) {
+    if (p != here && !mine[p].empty()) workers_->post(p, &mine[p], &calls, &replies);
+  }
+  try {
+    for (const std::size_t i : mine[here]) replies[i] = serve(here, calls[i].second);
+  } catch (...) {
+    workers_->wait();  // they use `mine`, `calls` and `replies` until they are done
+    throw;
+  }
+  workers_->wait();
   return replies;
 }
 
@@ -392,7 +515,8 @@ PartitionedDocuments::PartitionedDocuments(std::shared_ptr<const schema::Schema>
           std::make_unique<LocalPartitions>(
               std::move(schema),
               LocalPartitions::Options{options.partitions, options.salt, options.history_limit,
-                                       options.through_bytes, options.checkpoints}),
+                                       options.through_bytes, options.checkpoints,
+                                       options.threaded}),
           options) {}
 
 PartitionedDocuments::PartitionedDocuments(std::unique_ptr<PartitionSet> set, Options options)

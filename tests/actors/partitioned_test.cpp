@@ -1,6 +1,7 @@
 // Documents spread over partitions print exactly what the embedded engine prints: every
 // example, and random scripts over random schemas, on 1 to 8 partitions with random
-// placement and the network delivering messages in a random order.
+// placement and the network delivering messages in a random order, the partitions served
+// one after another or at once on worker threads (LocalPartitions::Options::threaded).
 
 #include "mgraph/actors/partitioned.hpp"
 
@@ -41,6 +42,7 @@ struct Cluster {
   /// 0: every queued message at once, as on a cluster; else one at a time, picked at random
   std::uint64_t order_seed = 0;
   bool through_bytes = false;  ///< every request and reply encoded and decoded
+  bool threaded = false;       ///< the partitions of a phase served at once on worker threads
 };
 
 Outcome partitioned(std::shared_ptr<const schema::Schema> schema, const std::string& script,
@@ -50,6 +52,7 @@ Outcome partitioned(std::shared_ptr<const schema::Schema> schema, const std::str
   options.partitions = c.partitions;
   options.salt = c.salt;
   options.through_bytes = c.through_bytes;
+  options.threaded = c.threaded;
   if (c.order_seed != 0) options.choose = [order](std::size_t n) { return order->below(n); };
   PartitionedDocuments documents(std::move(schema), options);
   DocumentsBackend backend(documents);
@@ -89,6 +92,7 @@ TEST(PartitionedDocuments, EveryExamplePrintsItsExpectedOutputOnOneToEightPartit
     for (std::uint32_t p = 1; p <= 8; ++p) {
       SCOPED_TRACE(mgs.string() + " on " + std::to_string(p) + " partitions");
       EXPECT_EQ(partitioned(schema, script, Cluster{p, p, p}).out, expected);
+      EXPECT_EQ(partitioned(schema, script, Cluster{p, p, 0, false, true}).out, expected) << "threaded";
     }
   }
 }
@@ -332,6 +336,9 @@ entity Pool {
       SCOPED_TRACE(std::to_string(partitions) + " partitions, order " + std::to_string(order));
       EXPECT_EQ(partitioned(*compiled, script, Cluster{partitions, partitions, order, order != 0}).out,
                 e.out);
+      EXPECT_EQ(partitioned(*compiled, script, Cluster{partitions, partitions, order, false, true}).out,
+                e.out)
+          << "threaded";
     }
   }
   // The check is live: an epoch that moves money out of a pair fails on the cluster too.
@@ -371,11 +378,11 @@ entity P {
     testing::Prng pick(seed * 17 + 3);
     const auto partitions = static_cast<std::uint32_t>(1 + pick.below(8));
     const std::uint64_t salt = pick.next(), order = pick.next() | 1;
-    const Cluster c{partitions, salt, seed % 2 == 1 ? order : 0, seed % 3 == 0};
+    const Cluster c{partitions, salt, seed % 2 == 1 ? order : 0, seed % 3 == 0, seed % 4 == 0};
     const Outcome d = partitioned(*compiled, script, c);
     bool link_cycle = false;
     ASSERT_TRUE(testing::same_output(d.out, e.out, &link_cycle))
-        << "seed " << seed << " on " << c.partitions << " partitions\n"
+        << "seed " << seed << " on " << c.partitions << " partitions" << (c.threaded ? ", threaded\n" : "\n")
         << script << "\n--- cluster\n" << d.out << "--- embedded\n" << e.out;
     compared += link_cycle ? 0 : 1;
   }
@@ -401,13 +408,14 @@ TEST(PartitionedDocuments, RandomScriptsOnRandomSchemasPrintWhatTheEmbeddedEngin
     const Outcome e = embedded(*compiled, script);
     testing::Prng pick(seed * 31 + 7);
     // Odd seeds deliver one message at a time in a random order, even ones as a cluster
-    // does; every third seed sends every request and reply through its bytes.
+    // does; every third seed sends every request and reply through its bytes; every fourth
+    // serves the partitions of each phase at once on worker threads.
     const auto partitions = static_cast<std::uint32_t>(1 + pick.below(8));
     const std::uint64_t salt = pick.next(), order = pick.next() | 1;
-    const Cluster c{partitions, salt, seed % 2 == 1 ? order : 0, seed % 3 == 0};
+    const Cluster c{partitions, salt, seed % 2 == 1 ? order : 0, seed % 3 == 0, seed % 4 == 0};
     const Outcome d = partitioned(*compiled, script, c);
     bool link_cycle = false;
-    ASSERT_TRUE(testing::same_output(d.out, e.out, &link_cycle)) << "seed " << seed << " on " << c.partitions << " partitions\n"
+    ASSERT_TRUE(testing::same_output(d.out, e.out, &link_cycle)) << "seed " << seed << " on " << c.partitions << " partitions" << (c.threaded ? ", threaded\n" : "\n")
                             << text << "\n"
                             << script << "\n--- cluster\n" << d.out << "--- embedded\n" << e.out;
     if (link_cycle) {
@@ -420,6 +428,103 @@ TEST(PartitionedDocuments, RandomScriptsOnRandomSchemasPrintWhatTheEmbeddedEngin
   std::printf("compared %zu scripts whole, %zu up to a cycle (seeds %llu..%llu)\n", compared,
               cut_at_cycle, static_cast<unsigned long long>(first),
               static_cast<unsigned long long>(first + compared + cut_at_cycle - 1));
+}
+
+TEST(PartitionedDocuments, ThreadedPartitionsDoExactlyWhatSequentialOnesDo) {
+  // The same scripts over the same placement, the partitions served one after another and
+  // at once: the same output, the same messages between partitions, and every partition
+  // served the same requests and computed the same formulas.
+  std::size_t spread = 0;
+  for (std::uint64_t seed = 1; seed <= 80; ++seed) {
+    testing::SchemaGenerator schemas(seed, {.lazy = false});
+    auto compiled = schema::compile_schema(schema::SourceFile{"random.mgs", schemas.schema()});
+    ASSERT_TRUE(compiled.is_ok()) << "seed " << seed << ": " << compiled.status().message();
+    testing::ScriptGenerator gen(**compiled, seed);
+    const std::string script = gen.script(120);
+    const auto partitions = static_cast<std::uint32_t>(2 + seed % 5);
+    struct Run {
+      Outcome outcome;
+      PartitionedDocuments::Traffic traffic;
+      std::vector<std::uint64_t> counters;
+    };
+    auto run = [&](bool threaded) {
+      LocalPartitions::Options local;
+      local.partitions = partitions;
+      local.salt = seed;
+      local.threaded = threaded;
+      auto set = std::make_unique<LocalPartitions>(*compiled, local);
+      LocalPartitions& servers = *set;
+      EXPECT_EQ(servers.threaded(), threaded);
+      PartitionedDocuments::Options options;
+      options.salt = seed;
+      PartitionedDocuments documents(std::move(set), options);
+      DocumentsBackend backend(documents);
+      session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
+      Run r{run_script(client, script), documents.traffic(), {}};
+      for (std::uint32_t p = 0; p < partitions; ++p) {
+        const PartitionServer::Counters& c = servers.server(p).counters();
+        r.counters.insert(r.counters.end(), {c.requests.load(), c.owned_changed.load(), c.resolutions.load(),
+                                             c.graph_nodes.load(), c.formulas_computed.load()});
+      }
+      return r;
+    };
+    const Run sequential = run(false);
+    const Run threaded = run(true);
+    SCOPED_TRACE("seed " + std::to_string(seed) + " on " + std::to_string(partitions) + " partitions");
+    EXPECT_EQ(threaded.outcome.out, sequential.outcome.out);
+    EXPECT_EQ(threaded.traffic.marks, sequential.traffic.marks);
+    EXPECT_EQ(threaded.traffic.resolutions, sequential.traffic.resolutions);
+    EXPECT_EQ(threaded.counters, sequential.counters);
+    spread += sequential.traffic.marks + sequential.traffic.resolutions > 0 ? 1 : 0;
+  }
+  EXPECT_GE(spread, 40u);  // most scripts send values between partitions
+}
+
+TEST(PartitionedDocuments, AThreadedSetServesEachPartitionsRequestsInTheirOrder) {
+  // Two requests to one partition in one call are served in order (the second applies the
+  // op after the first's, or the partition refuses it), beside requests to the others;
+  // switched off, the same calls give the same replies on the caller's thread.
+  auto compiled = schema::compile_schema(schema::SourceFile{"a.mgs", "entity A { x: int = 1 }\n"});
+  ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+  for (const bool on : {true, false}) {
+    SCOPED_TRACE(on ? "threaded" : "switched off");
+    LocalPartitions::Options local;
+    local.partitions = 3;
+    local.threaded = true;
+    LocalPartitions set(*compiled, local);
+    set.set_threaded(on);
+    EXPECT_EQ(set.threaded(), on);
+    std::uint64_t batch = 0;
+    for (int round = 0; round < 50; ++round) {
+      ++batch;
+      auto apply = [&](std::uint32_t first) {
+        codec::PartitionRequest q;
+        q.kind = codec::PartitionRequestKind::apply;
+        q.batch = batch;
+        q.first = first;
+        session::Op create;
+        create.kind = session::OpKind::create;
+        create.entity = "A";
+        q.ops.push_back(create);
+        return q;
+      };
+      const std::vector<PartitionSet::Call> calls{{1, apply(0)}, {0, apply(0)}, {1, apply(1)},
+                                                  {2, apply(0)}, {1, apply(2)}};
+      const std::vector<codec::PartitionReply> replies = set.call(calls);
+      ASSERT_EQ(replies.size(), calls.size());
+      // Partition 1 made three records in the order of its requests.
+      for (std::size_t i = 0; i < replies.size(); ++i) {
+        ASSERT_TRUE(replies[i].status.is_ok()) << i << ": " << replies[i].status.message();
+        ASSERT_EQ(replies[i].results.size(), 1u) << i;
+        EXPECT_TRUE(replies[i].results[0].status.is_ok()) << i << ": " << replies[i].results[0].status.message();
+      }
+      EXPECT_EQ(replies[2].results[0].created, replies[0].results[0].created + 1);
+      EXPECT_EQ(replies[4].results[0].created, replies[0].results[0].created + 2);
+    }
+    EXPECT_EQ(set.server(1).counters().requests.load(), 150u);
+    EXPECT_EQ(set.server(0).counters().requests.load(), 50u);
+    EXPECT_EQ(set.server(2).counters().requests.load(), 50u);
+  }
 }
 
 }  // namespace
