@@ -313,7 +313,8 @@ void acked_keys(const session::Batch& batch, const session::BatchResult& results
                 codec::EffectReport* report) {
   if (!committed) return;
   for (std::size_t i = 0; i < batch.size() && i < results.size(); ++i) {
-    if (batch[i].kind != session::OpKind::ack || batch[i].text.empty() || !results[i].status.is_ok()) {
+    const bool settles = batch[i].kind == session::OpKind::ack || batch[i].kind == session::OpKind::resolve;
+    if (!settles || batch[i].text.empty() || !results[i].status.is_ok()) {
       continue;
     }
     if (Result<session::DeliveryKey> k = session::parse_delivery_key(batch[i].text); k.is_ok()) {

@@ -138,8 +138,8 @@ class LineClassifier {
     Op& op = out_.op;
     if (!kind) {
       return bad("unknown command '" + std::string(cmd) +
-                 "' (create, update, delete, link, unlink, update-link, set, ack, commit, "
-                 "reject, undo, redo, get, explain, dot, clock)");
+                 "' (create, update, delete, link, unlink, update-link, set, ack, resolve, "
+                 "commit, reject, undo, redo, get, explain, dot, clock)");
     }
     op.kind = *kind;
     switch (*kind) {
@@ -206,6 +206,22 @@ class LineClassifier {
       }
       case OpKind::clock:
         return clock();
+      case OpKind::resolve: {
+        // resolve REF.field VERSION VALUE: the result of one request of an async field.
+        if (Status s = field_ref(cmd); !s.is_ok()) return s;
+        const std::string_view n = c_.word();
+        std::uint64_t version = 0;
+        const auto [last, ec] = std::from_chars(n.data(), n.data() + n.size(), version);
+        if (n.empty() || ec != std::errc() || last != n.data() + n.size()) {
+          return bad("resolve REF.field VERSION VALUE needs the request's version, not '" +
+                     std::string(n.empty() ? c_.rest() : n) + "'");
+        }
+        op.at = version;
+        Result<Value> parsed = c_.value();
+        if (!parsed.is_ok()) return parsed.status();
+        op.value = std::move(parsed).value();
+        return end();
+      }
       default:  // commit, reject, undo, redo, dot: nothing follows
         return end();
     }
@@ -280,7 +296,7 @@ constexpr std::pair<std::string_view, OpKind> kCommandWords[] = {
     {"ack", OpKind::ack},       {"commit", OpKind::commit},   {"reject", OpKind::reject},
     {"undo", OpKind::undo},     {"redo", OpKind::redo},       {"get", OpKind::get},
     {"explain", OpKind::explain}, {"dot", OpKind::dot}, {"update-link", OpKind::update_link},
-    {"clock", OpKind::clock}};
+    {"clock", OpKind::clock}, {"resolve", OpKind::resolve}};
 
 }  // namespace
 
