@@ -44,6 +44,12 @@ class Cursor {
     }
     return s_.substr(b, i_ - b);
   }
+  /// `t` right here, not after blanks.
+  bool eat_adjacent(std::string_view t) {
+    if (s_.substr(i_).substr(0, t.size()) != t) return false;
+    i_ += t.size();
+    return true;
+  }
   bool eat(char c) {
     skip();
     if (i_ < s_.size() && s_[i_] == c) {
@@ -271,6 +277,8 @@ class LineClassifier {
     if (!split_ref(c_.word(), &ref, &field)) return bad(std::string(cmd) + " needs REF.field");
     if (Status s = record(ref); !s.is_ok()) return s;
     out_.op.name = std::string(field);
+    // The request of an async field (`o.risk@request`, docs/SCHEMA.md "Async fields").
+    if (c_.eat_adjacent("@request")) out_.op.name += "@request";
     return Status::ok();
   }
   Status take_values(std::vector<std::string>* keep) {
