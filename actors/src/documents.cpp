@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "mgraph/codec/image_codec.hpp"
 #include "mgraph/codec/partition_codec.hpp"
 #include "mgraph/graph/json.hpp"
 #include "mgraph/codec/session_codec.hpp"
@@ -308,12 +309,16 @@ std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>
 namespace {
 
 /// The acknowledgements of deliveries in `batch` that took effect: ack ops naming a
-/// delivery key (session::Op::text) that succeeded, in an epoch that committed.
+/// delivery key (session::Op::text) that succeeded, in an epoch that committed; and
+/// results of async requests (resolve ops naming a key) that succeeded in a batch whose
+/// commit succeeded and was not cancelled (`kept`): a superseded result, or one equal to
+/// the field's value, changes nothing, so its epoch may commit no revision.
 void acked_keys(const session::Batch& batch, const session::BatchResult& results, bool committed,
-                codec::EffectReport* report) {
-  if (!committed) return;
+                bool kept, codec::EffectReport* report) {
   for (std::size_t i = 0; i < batch.size() && i < results.size(); ++i) {
-    if (batch[i].kind != session::OpKind::ack || batch[i].text.empty() || !results[i].status.is_ok()) {
+    const bool settles = batch[i].kind == session::OpKind::resolve ? kept
+                                                                    : batch[i].kind == session::OpKind::ack && committed;
+    if (!settles || batch[i].text.empty() || !results[i].status.is_ok()) {
       continue;
     }
     if (Result<session::DeliveryKey> k = session::parse_delivery_key(batch[i].text); k.is_ok()) {
@@ -406,13 +411,15 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         (void)documents->take_phases();  // what a batch that read only left
         session::BatchResult results = documents->run(*batch, &committed);
         if (auto to = caf::actor_cast<caf::actor>(*reporter); to && changes_documents(*batch)) {
+          bool cancelled = false;
           if (std::optional<std::string> why = to_cancel(*batch, results)) {
             self->send(to, cancel_atom::value, epoch, *why, std::vector<std::uint32_t>{});
             committed = false;
+            cancelled = true;
           }
           codec::EffectReport report;
           report.triggers = documents->effects();
-          acked_keys(*batch, results, committed, &report);
+          acked_keys(*batch, results, committed, !cancelled && told_committed(*batch, results), &report);
           self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, {results}),
                      report_bytes(report, committed),
                      static_cast<std::uint8_t>(abort_class(committed, std::span(&*batch, 1),
@@ -454,7 +461,9 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
             &committed);
         for (std::size_t k = 0; k < batches.size() && k < results.size(); ++k) {
           // A batch that ran alone and did not commit acked nothing.
-          acked_keys(batches[k], results[k], committed && told_committed(batches[k], results[k]), &report);
+          const bool told = told_committed(batches[k], results[k]);
+          acked_keys(batches[k], results[k], committed && told,
+                     told && !to_cancel(batches[k], results[k]).has_value(), &report);
         }
         if (auto to = caf::actor_cast<caf::actor>(*reporter)) {
           // A merged run that failed ran its batches alone: some may have committed
@@ -1113,6 +1122,31 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                 },
                 [rp, effects, key](caf::error& e) mutable {
                   effects->finish_ack(key, Status(StatusCode::io_error, "the ack did not run"));
+                  rp.deliver(std::move(e));
+                });
+        return rp;
+      },
+      [self, effects, now](effects_resolve_atom, std::uint64_t field, std::uint64_t version,
+                           const std::string& value) -> caf::result<std::string> {
+        const session::DeliveryKey key{field, version};
+        Result<Value> result = codec::decode_value(value);
+        if (!result.is_ok()) return "failed: " + result.status().message();
+        Result<session::Batch> batch = effects->start_ack(key, now(), &*result);
+        if (!batch.is_ok()) return batch.status().message();  // unknown, duplicate, no request
+        Result<std::string> bytes = codec::encode_batch(*batch, session::TxnId{});
+        if (!bytes.is_ok()) {
+          effects->finish_ack(key, bytes.status());
+          return "failed: " + bytes.status().message();
+        }
+        // As an ack: an input transaction like any client's, logged and replayed.
+        auto rp = self->make_response_promise<std::string>();
+        self->request(caf::actor_cast<caf::actor>(self), caf::infinite, transact_atom::value, std::move(bytes).value())
+            .then(
+                [rp, effects, key](const std::string& answer) mutable {
+                  rp.deliver(effects->finish_ack(key, codec::decode_batch_result(answer)));
+                },
+                [rp, effects, key](caf::error& e) mutable {
+                  effects->finish_ack(key, Status(StatusCode::io_error, "the result did not run"));
                   rp.deliver(std::move(e));
                 });
         return rp;

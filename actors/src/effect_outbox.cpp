@@ -89,7 +89,11 @@ std::vector<std::string> EffectOutbox::poll(const std::vector<std::string>& effe
   std::vector<std::string> out;
   const std::size_t limit = std::min(max, kPollDeliveriesMax);
   for (const session::Delivery& d : due(now, limit, [&](const session::Delivery& x) {
-         return wanted.count(x.payload.effect) != 0;
+         // An async field's name ("Order.risk") asks for its requests ("Order.risk@request").
+         const std::string& e = x.payload.effect;
+         constexpr std::string_view kRequest = "@request";
+         return wanted.count(e) != 0 ||
+                (e.ends_with(kRequest) && wanted.count(e.substr(0, e.size() - kRequest.size())) != 0);
        })) {
     if (counters_) {
       counters_->sent.fetch_add(1, std::memory_order_relaxed);
@@ -101,7 +105,8 @@ std::vector<std::string> EffectOutbox::poll(const std::vector<std::string>& effe
   return out;
 }
 
-Result<session::Batch> EffectOutbox::start_ack(session::DeliveryKey key, session::DeliveryTime now) {
+Result<session::Batch> EffectOutbox::start_ack(session::DeliveryKey key, session::DeliveryTime now,
+                                               const Value* result) {
   due(now, 0);  // deliveries whose time ran out are dead letters first
   publish();
   if (acking_.count(key) != 0 || deliveries_.settled(key)) {
@@ -119,6 +124,18 @@ Result<session::Batch> EffectOutbox::start_ack(session::DeliveryKey key, session
   ack.refs.push_back(session::RecordRef{d->payload.record, {}, std::string{"#"} + std::to_string(d->payload.record)});
   ack.name = effect.substr(effect.find('.') + 1);
   ack.text = session::delivery_key_text(key);
+  if (result != nullptr) {
+    // The request of async field F is the effect F@request; its version names the request.
+    constexpr std::string_view kRequest = "@request";
+    if (!ack.name.ends_with(kRequest)) {
+      return Status(StatusCode::invalid_argument,
+                    "failed: " + effect + " is no request of an async field; acknowledge it instead");
+    }
+    ack.kind = session::OpKind::resolve;
+    ack.name.resize(ack.name.size() - kRequest.size());
+    ack.value = *result;
+    ack.at = key.version;
+  }
   session::Op commit;
   commit.kind = session::OpKind::commit;
   acking_.emplace(key, dead);
@@ -134,6 +151,8 @@ std::string EffectOutbox::finish_ack(session::DeliveryKey key,
   for (const session::OpResult& r : *answer) {
     if (!r.status.is_ok()) return std::string{"failed: "} + r.status.message();
   }
+  // A result: whether it was written or superseded (the delivery is settled either way).
+  if (!answer->empty() && !answer->front().text.empty()) return answer->front().text;
   return session::ack_outcome_name(dead ? session::AckOutcome::acked_dead_letter
                                         : session::AckOutcome::acked);
 }

@@ -10,6 +10,7 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("mgraph::codec::wire");
 using Session = import "session.capnp";
+using Image = import "image.capnp";
 
 # What a client may do (session/access.hpp).
 enum Role {
@@ -55,4 +56,11 @@ interface Cluster {
   # and the last epoch run before them: the values a subscription goes on from.
   watchValues @7 (batch :Session.Batch, entities :List(Text))
       -> (result :Session.BatchResult, epoch :UInt64, records :Text);
+  # The result of a request of an async field (docs/SCHEMA.md "Async fields"), the delivery
+  # (field, version) of its FIELD@request effect: one transaction the cluster logs that
+  # writes `value` into the field when the request is still the newest and settles the
+  # delivery. Its outcome: "written", "superseded" (settled, nothing written), "duplicate" or
+  # "unknown" (nothing ran), or "failed: ..." (a value of the wrong type: nothing settled).
+  # The role must be write or admin.
+  resolveEffect @8 (field :UInt64, version :UInt64, value :Image.Value) -> (outcome :Text);
 }

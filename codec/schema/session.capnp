@@ -37,6 +37,7 @@ struct Op {
     invalid @14;
     updateLink @15;   # writes properties of a link
     clock @16;        # moves the schema's clock: to value, or forward by it (text "+")
+    resolve @17;      # the result (value) of request `at` of an async field
   }
   kind @0 :Kind;
   refs @1 :List(RecordRef);
@@ -47,7 +48,7 @@ struct Op {
   text @6 :Text;
   errorCode @7 :UInt8;
   errorMessage @8 :Text;
-  hasAt @9 :Bool;               # get: read at revision `at`, not the current one
+  hasAt @9 :Bool;               # get: read at revision `at`, not the current one; resolve: the request's version
   at @10 :UInt64;
   keep @11 :List(Text);         # update: group members kept if possible (keep=NAME)
 }

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "log.hpp"
+#include "mgraph/codec/image_codec.hpp"
 #include "mgraph/codec/session_codec.hpp"
 
 namespace mgraph::node {
@@ -315,6 +316,23 @@ void ClientGateway::ack_effects(std::vector<std::string> keys, std::function<voi
   }
   sys_.spawn(effects_request<std::vector<std::string>>, sequencer,
              caf::make_message(actors::effects_ack_atom::value, std::move(keys)), std::move(done));
+}
+
+void ClientGateway::resolve_effect(std::uint64_t field, std::uint64_t version, Value value,
+                                   std::function<void(Texts)> done) {
+  const caf::actor sequencer = state_.sequencer();
+  if (!sequencer) {
+    done(not_ready());
+    return;
+  }
+  Result<std::string> bytes = codec::encode_value(value);
+  if (!bytes.is_ok()) {
+    done(bytes.status());
+    return;
+  }
+  sys_.spawn(effects_request<std::string>, sequencer,
+             caf::make_message(actors::effects_resolve_atom::value, field, version, std::move(bytes).value()),
+             std::move(done));
 }
 
 }  // namespace mgraph::node

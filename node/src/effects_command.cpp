@@ -9,6 +9,8 @@
 #include "client_login.hpp"
 #include "command_line.hpp"
 #include "mgraph/codec/client_rpc.hpp"
+#include "mgraph/graph/schema/literal.hpp"
+#include "mgraph/session/effect_delivery.hpp"
 
 namespace mgraph::node {
 namespace {
@@ -108,6 +110,51 @@ int run_effects_consume(const EffectsConsumeOptions& o, std::ostream& out, std::
     }
   }
   return 0;
+}
+
+int run_effects_resolve(const EffectsResolveOptions& o, std::ostream& out, std::ostream& err) {
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split_address(o.connect, &host, &port)) {
+    err << "mgraph effects resolve: --connect " << o.connect
+        << ": expected HOST:PORT with a port in 1..65535\n";
+    return 2;
+  }
+  const Result<session::DeliveryKey> key = session::parse_delivery_key(o.key);
+  if (!key.is_ok()) {
+    err << "mgraph effects resolve: " << key.status().message() << "\n";
+    return 2;
+  }
+  std::size_t used = 0;
+  Result<Value> value = schema::parse_literal_prefix(o.value, &used);
+  if (value.is_ok() && o.value.find_first_not_of(" \t", used) != std::string::npos) {
+    value = Status(StatusCode::invalid_argument, "unexpected '" + o.value.substr(used) + "' after the value");
+  }
+  if (!value.is_ok()) {
+    err << "mgraph effects resolve: the value '" << o.value << "': " << value.status().message() << "\n";
+    return 2;
+  }
+  if (Status s = check_token(o.token); !s.is_ok()) {
+    err << "mgraph effects resolve: " << s.message() << "\n";
+    return 2;
+  }
+  auto connection = codec::ClientConnection::connect(host, port, std::chrono::milliseconds(o.timeout_ms), o.token);
+  if (!connection.is_ok()) {
+    err << "mgraph effects resolve: " << o.connect << ": "
+        << client_failure(connection.status(), !o.token.empty()) << "\n";
+    return 3;
+  }
+  Result<std::string> outcome = (*connection)->resolve_effect(key->field, key->version, *value);
+  if (!outcome.is_ok()) {
+    err << "mgraph effects resolve: " << client_failure(outcome.status(), !o.token.empty()) << "\n";
+    return 4;
+  }
+  nlohmann::ordered_json line;
+  line["key"] = session::delivery_key_text(*key);
+  line["outcome"] = *outcome;
+  out << line.dump() << "\n" << std::flush;
+  const bool settled = *outcome == "written" || *outcome == "superseded" || *outcome == "duplicate";
+  return settled ? 0 : 4;
 }
 
 }  // namespace mgraph::node

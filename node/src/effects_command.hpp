@@ -37,4 +37,21 @@ struct EffectsConsumeOptions {
 /// cluster cannot be reached or refuses the client, 4 a poll or an ack failed.
 int run_effects_consume(const EffectsConsumeOptions& options, std::ostream& out, std::ostream& err);
 
+/// `mgraph effects resolve --connect HOST:PORT [--token T] KEY VALUE`: sends VALUE (a script
+/// literal: 0.75, "high", null, [1, 2]) as the result of the request of an async field that
+/// delivery KEY ("FIELD:VERSION", as consume printed it) is (docs/SCHEMA.md "Async fields").
+/// Prints {"key":"F:V","outcome":"written"|"superseded"|"duplicate"|"unknown"|"failed: ..."}.
+struct EffectsResolveOptions {
+  std::string connect;
+  std::string token;
+  std::string key;
+  std::string value;
+  std::int64_t timeout_ms = 5000;
+};
+
+/// Exit codes: 0 the delivery is settled (written, superseded, or a duplicate), 2 bad
+/// arguments, 3 the cluster cannot be reached or refuses the client, 4 the call failed, the
+/// key is unknown or the result was refused (a value of the wrong type).
+int run_effects_resolve(const EffectsResolveOptions& options, std::ostream& out, std::ostream& err);
+
 }  // namespace mgraph::node

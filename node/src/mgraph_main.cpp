@@ -134,6 +134,20 @@ int main(int argc, char** argv) {
       ->add_option("--timeout-ms", consume.timeout_ms, "Bound on connecting and on each call, ms")
       ->default_val(5000)
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
+  mgraph::node::EffectsResolveOptions resolve;
+  CLI::App* resolve_cmd = effects_cmd->add_subcommand(
+      "resolve",
+      "Send VALUE as the result of an async field's request, delivery KEY (FIELD:VERSION as "
+      "consume prints it); print the outcome (docs/SCHEMA.md, \"Async fields\")");
+  resolve_cmd->add_option("key", resolve.key, "The delivery's key, FIELD:VERSION")->required();
+  resolve_cmd->add_option("value", resolve.value, "The result, a script literal: 0.75, \"high\", null")
+      ->required();
+  resolve_cmd->add_option("--connect", resolve.connect, "HOST:PORT of a node's client port")->required();
+  add_token_option(resolve_cmd, resolve.token);
+  resolve_cmd
+      ->add_option("--timeout-ms", resolve.timeout_ms, "Bound on connecting and on the call, ms")
+      ->default_val(5000)
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
   mgraph::node::WatchOptions watch;
   std::uint64_t watch_from = 0;
   CLI::App* watch_cmd = app.add_subcommand(
@@ -181,6 +195,10 @@ int main(int argc, char** argv) {
   if (consume_cmd->parsed()) {
     std::signal(SIGPIPE, SIG_IGN);
     return mgraph::node::run_effects_consume(consume, std::cout, std::cerr);
+  }
+  if (resolve_cmd->parsed()) {
+    std::signal(SIGPIPE, SIG_IGN);
+    return mgraph::node::run_effects_resolve(resolve, std::cout, std::cerr);
   }
   if (watch_cmd->parsed()) {
     std::signal(SIGPIPE, SIG_IGN);

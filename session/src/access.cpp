@@ -41,6 +41,7 @@ bool may_apply(Role role, OpKind kind) {
     case OpKind::redo:
     case OpKind::update_link:
     case OpKind::clock:
+    case OpKind::resolve:
       return role >= Role::write;
   }
   return false;

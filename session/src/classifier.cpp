@@ -44,6 +44,12 @@ class Cursor {
     }
     return s_.substr(b, i_ - b);
   }
+  /// `t` right here, not after blanks.
+  bool eat_adjacent(std::string_view t) {
+    if (s_.substr(i_).substr(0, t.size()) != t) return false;
+    i_ += t.size();
+    return true;
+  }
   bool eat(char c) {
     skip();
     if (i_ < s_.size() && s_[i_] == c) {
@@ -138,8 +144,8 @@ class LineClassifier {
     Op& op = out_.op;
     if (!kind) {
       return bad("unknown command '" + std::string(cmd) +
-                 "' (create, update, delete, link, unlink, update-link, set, ack, commit, "
-                 "reject, undo, redo, get, explain, dot, clock)");
+                 "' (create, update, delete, link, unlink, update-link, set, ack, resolve, "
+                 "commit, reject, undo, redo, get, explain, dot, clock)");
     }
     op.kind = *kind;
     switch (*kind) {
@@ -206,6 +212,22 @@ class LineClassifier {
       }
       case OpKind::clock:
         return clock();
+      case OpKind::resolve: {
+        // resolve REF.field VERSION VALUE: the result of one request of an async field.
+        if (Status s = field_ref(cmd); !s.is_ok()) return s;
+        const std::string_view n = c_.word();
+        std::uint64_t version = 0;
+        const auto [last, ec] = std::from_chars(n.data(), n.data() + n.size(), version);
+        if (n.empty() || ec != std::errc() || last != n.data() + n.size()) {
+          return bad("resolve REF.field VERSION VALUE needs the request's version, not '" +
+                     std::string(n.empty() ? c_.rest() : n) + "'");
+        }
+        op.at = version;
+        Result<Value> parsed = c_.value();
+        if (!parsed.is_ok()) return parsed.status();
+        op.value = std::move(parsed).value();
+        return end();
+      }
       default:  // commit, reject, undo, redo, dot: nothing follows
         return end();
     }
@@ -255,6 +277,8 @@ class LineClassifier {
     if (!split_ref(c_.word(), &ref, &field)) return bad(std::string(cmd) + " needs REF.field");
     if (Status s = record(ref); !s.is_ok()) return s;
     out_.op.name = std::string(field);
+    // The request of an async field (`o.risk@request`, docs/SCHEMA.md "Async fields").
+    if (c_.eat_adjacent("@request")) out_.op.name += "@request";
     return Status::ok();
   }
   Status take_values(std::vector<std::string>* keep) {
@@ -280,7 +304,7 @@ constexpr std::pair<std::string_view, OpKind> kCommandWords[] = {
     {"ack", OpKind::ack},       {"commit", OpKind::commit},   {"reject", OpKind::reject},
     {"undo", OpKind::undo},     {"redo", OpKind::redo},       {"get", OpKind::get},
     {"explain", OpKind::explain}, {"dot", OpKind::dot}, {"update-link", OpKind::update_link},
-    {"clock", OpKind::clock}};
+    {"clock", OpKind::clock}, {"resolve", OpKind::resolve}};
 
 }  // namespace
 

@@ -98,6 +98,15 @@ Status StoreExecutor::mutate(const Op& op, const BatchResult& earlier, OpResult*
       return store_.set(ids.at(0), op.name, op.value);
     case OpKind::ack:
       return store_.set(ids.at(0), op.name, Value(false));
+    case OpKind::resolve: {
+      if (!op.at) {
+        return Status(StatusCode::invalid_argument, "a resolve operation names the request's version");
+      }
+      Result<bool> written = store_.resolve(ids.at(0), op.name, *op.at, op.value);
+      if (!written.is_ok()) return written.status();
+      out->text = *written ? "written" : "superseded";
+      return Status::ok();
+    }
     case OpKind::clock: {
       if (!op.value.is_int() || !(op.text.empty() || op.text == "+" || op.text == kClockTickText)) {
         return Status(StatusCode::invalid_argument,

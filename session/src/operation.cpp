@@ -6,7 +6,7 @@ const char* op_kind_name(OpKind kind) {
   static constexpr const char* kNames[kOpKinds] = {
       "create", "update", "delete", "link", "unlink", "set",  "ack",    "commit",
       "reject", "undo",   "redo",   "get",  "explain", "dot", "invalid", "update-link",
-      "clock"};
+      "clock", "resolve"};
   return kNames[static_cast<std::size_t>(kind)];
 }
 
@@ -21,6 +21,7 @@ bool is_mutation(OpKind kind) {
     case OpKind::ack:
     case OpKind::update_link:
     case OpKind::clock:
+    case OpKind::resolve:
       return true;
     default:
       return false;
@@ -33,6 +34,7 @@ std::size_t refs_of(OpKind kind) {
     case OpKind::remove:
     case OpKind::set:
     case OpKind::ack:
+    case OpKind::resolve:
     case OpKind::get:
     case OpKind::explain:
       return 1;

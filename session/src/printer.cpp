@@ -48,6 +48,14 @@ bool print_result(const Op& op, const OpResult& result, std::size_t line_no,
     case OpKind::dot:
       *out += result.text + "\n";
       break;
+    case OpKind::resolve:
+      // Whether the result was written, or superseded by a newer request.
+      *out += json::Object()
+                  .str("resolve", (op.refs.empty() ? std::string() : op.refs[0].text) + "." + op.name)
+                  .unum("version", op.at.value_or(0))
+                  .str("outcome", result.text)
+                  .line();
+      break;
     case OpKind::commit:
     case OpKind::undo:
     case OpKind::redo:

@@ -20,6 +20,7 @@
 #include "deterministic_system.hpp"
 #include "documents_backend.hpp"
 #include "mgraph/actors/documents.hpp"
+#include "mgraph/codec/image_codec.hpp"
 #include "mgraph/codec/partition_codec.hpp"
 #include "mgraph/codec/session_codec.hpp"
 #include "mgraph/session/client.hpp"
@@ -99,6 +100,10 @@ class ActorCluster final : public session::Backend {
   /// A consumer's ack of many keys ("FIELD:VERSION") in one call: an outcome per key.
   std::vector<std::string> ack_all(std::vector<std::string> keys) {
     return ask<std::vector<std::string>>(effects_ack_atom::value, std::move(keys));
+  }
+  /// A consumer's result for the async request (field, version): its outcome.
+  std::string resolve(std::uint64_t field, std::uint64_t version, const Value& value) {
+    return ask<std::string>(effects_resolve_atom::value, field, version, codec::encode_value(value).value());
   }
   /// The admin socket's dead letter command: its JSON.
   std::string dead_letters(const std::string& command, std::uint64_t field = 0,
@@ -819,6 +824,61 @@ TEST_F(Documents, TheSequencersTickMovesTheClockSoTimedFieldsFireWithNoClientAnd
   EXPECT_EQ(shown(client), 10);
   restarted.fire_timers();
   EXPECT_TRUE(committed.empty());
+
+TEST_F(Documents, AnAsyncRequestCarriesItsInputsAndItsResultLandsInTheFieldThroughTheLog) {
+  auto schema = schema::compile_schema(schema::SourceFile{
+      "t.mgs",
+      "entity Order {\n  amount: float = 0  customer: string = \"\"\n"
+      "  risk: float = async(amount, customer) @retry(100, 2, 400, 5)\n  flagged: bool = risk > 0.5\n}\n"});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  ManualClock clock;
+  MemoryEpochLog kept;  // the log of one partition, started again below
+  for (const std::uint32_t partitions : {1u, 3u}) {
+    SCOPED_TRACE(std::to_string(partitions) + " partitions");
+    MemoryEpochLog fresh;
+    ActorCluster cluster(sys, *schema, partitions == 1 ? &kept : &fresh, {}, partitions, clock.options());
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    std::string out;
+    for (const char* line : {"create Order o amount=10 customer=\"ann\"", "commit"}) client.run_line(line, 1, &out);
+    // The creation raised the first request, with the inputs; the field's name asks for it.
+    const std::vector<std::string> first = cluster.poll({"Order.risk"});
+    ASSERT_EQ(first.size(), 1u) << out;
+    const nlohmann::json d1 = delivery(first[0]);
+    EXPECT_EQ(d1["effect"], "Order.risk@request");
+    EXPECT_EQ(d1["record"], 1);
+    EXPECT_EQ(d1["values"], nlohmann::json::parse(R"({"amount":10,"customer":"ann"})"));
+    for (const char* line : {"update o amount=20", "commit"}) client.run_line(line, 1, &out);
+    const std::vector<std::string> second = cluster.poll({"Order.risk"});
+    ASSERT_EQ(second.size(), 1u) << out;
+    const nlohmann::json d2 = delivery(second[0]);
+    EXPECT_EQ(d2["key"]["field"], d1["key"]["field"]);
+    EXPECT_GT(d2["key"]["version"], d1["key"]["version"]);
+    EXPECT_EQ(d2["values"], nlohmann::json::parse(R"({"amount":20,"customer":"ann"})"));
+    // The first result comes late: settled, not written. A wrong type settles nothing.
+    EXPECT_EQ(cluster.resolve(d1["key"]["field"], d1["key"]["version"], Value(0.9)), "superseded");
+    const std::string wrong = cluster.resolve(d2["key"]["field"], d2["key"]["version"], Value("high"));
+    EXPECT_EQ(wrong.rfind("failed: Order.risk: ", 0), 0u) << wrong;
+    EXPECT_EQ(cluster.resolve(d2["key"]["field"], d2["key"]["version"], Value(0.75)), "written");
+    EXPECT_EQ(cluster.resolve(d2["key"]["field"], d2["key"]["version"], Value(0.5)), "duplicate");
+    out.clear();
+    for (const char* line : {"get o.risk", "get o.flagged"}) client.run_line(line, 1, &out);
+    EXPECT_NE(out.find("{\"get\":\"o.risk\",\"value\":0.75,"), std::string::npos) << out;
+    EXPECT_NE(out.find("{\"get\":\"o.flagged\",\"value\":true,"), std::string::npos) << out;
+    // Both deliveries are settled: nothing is resent, nothing dies.
+    clock.t += std::chrono::hours(1);
+    const std::vector<std::string> left = cluster.poll({"Order.risk"});
+    EXPECT_TRUE(left.empty()) << left[0];
+    EXPECT_EQ(cluster.dead_letters("list"), "{\"dead_letters\":[]}");
+  }
+  // Started again on its log: the results replay to the same value, and nothing is owed.
+  ActorCluster restarted(sys, *schema, &kept, {}, 1, clock.options());
+  session::ScriptClient client(restarted, {.batch_transactions = true, .print = {}});
+  std::string out;
+  client.run_line("get #1.risk", 1, &out);
+  EXPECT_NE(out.find("\"value\":0.75,"), std::string::npos) << out;
+  clock.t += std::chrono::hours(1);
+  EXPECT_TRUE(restarted.poll({"Order.risk"}).empty());
+  EXPECT_EQ(restarted.dead_letters("list"), "{\"dead_letters\":[]}");
 }
 
 TEST_F(Documents, AnUnacknowledgedEffectIsResentThenADeadLetterRetriedOrDropped) {

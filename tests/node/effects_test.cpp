@@ -167,3 +167,51 @@ TEST_F(Effects, AnUnackedDeliveryComesAgainAfterItsPauseThenIsADeadLetterThatRet
 
 }  // namespace
 }  // namespace mgraph::node
+
+namespace mgraph::node {
+namespace {
+
+TEST_F(Effects, AResultSentWithTheKeyOfAnAsyncRequestLandsInTheFieldAndSettlesIt) {
+  port_ = start("entity Order {\n  amount: float = 0\n"
+                "  risk: float = async(amount) @retry(200, 1, 200, 50)\n}\n");
+  ASSERT_NE(port_, 0) << node_.printed;
+  std::string out;
+  ASSERT_EQ(eval("create Order o amount=10\ncommit\n", &out), 0) << out;
+  const std::vector<std::string> cli{"/usr/bin/env", "-u", "MGRAPH_TOKEN", MGRAPH_BINARY, "effects"};
+  auto with = [&](std::vector<std::string> words) {
+    std::vector<std::string> args = cli;
+    args.insert(args.end(), words.begin(), words.end());
+    return args;
+  };
+  // The field's name follows its requests; each carries the inputs.
+  ASSERT_EQ(run_to_end(with({"consume", "--connect", address(), "Order.risk", "--manual-ack", "--max", "1",
+                             "--poll-ms", "20"}),
+                       &out),
+            0)
+      << out;
+  const std::vector<nlohmann::json> got = lines_of(out);
+  ASSERT_EQ(got.size(), 1u) << out;
+  EXPECT_EQ(got[0]["effect"], "Order.risk@request");
+  EXPECT_EQ(got[0]["values"], nlohmann::json::parse(R"({"amount":10})"));
+  const std::string key = std::to_string(got[0]["key"]["field"].get<std::uint64_t>()) + ":" +
+                          std::to_string(got[0]["key"]["version"].get<std::uint64_t>());
+  // A result of the wrong type is refused; the right one is written.
+  EXPECT_EQ(run_to_end(with({"resolve", "--connect", address(), key, "\"high\""}), &out), 4) << out;
+  EXPECT_NE(out.find("\"outcome\":\"failed: Order.risk: "), std::string::npos) << out;
+  ASSERT_EQ(run_to_end(with({"resolve", "--connect", address(), key, "0.75"}), &out), 0) << out;
+  EXPECT_EQ(out, "{\"key\":\"" + key + "\",\"outcome\":\"written\"}\n");
+  ASSERT_EQ(eval("get #1.risk\n", &out), 0) << out;
+  EXPECT_NE(out.find("\"value\":0.75"), std::string::npos) << out;
+  // Settled: past several retry pauses, nothing comes again.
+  EXPECT_EQ(run_to_end(with({"consume", "--connect", address(), "Order.risk", "--manual-ack", "--wait-ms",
+                             "1000", "--poll-ms", "20"}),
+                       &out),
+            0)
+      << out;
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(run_to_end(with({"resolve", "--connect", address(), "nokey", "1"}), &out), 2);
+  EXPECT_NE(out.find("'nokey' is no delivery key"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace mgraph::node

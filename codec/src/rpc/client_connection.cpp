@@ -231,6 +231,20 @@ Result<std::string> ClientConnection::ack_effect(std::uint64_t field, std::uint6
   return outcome;
 }
 
+Result<std::string> ClientConnection::resolve_effect(std::uint64_t field, std::uint64_t version,
+                                                     const Value& value) {
+  auto request = impl_->cluster.resolveEffectRequest();
+  request.setField(field);
+  request.setVersion(version);
+  detail::put_value(request.initValue(), value);
+  std::string outcome;
+  auto read = [&outcome](capnp::Response<wire::Cluster::ResolveEffectResults>&& response) {
+    outcome = get_text(response.getOutcome());
+  };
+  if (Status s = impl_->wait(request.send().then(read), "resolveEffect"); !s.is_ok()) return s;
+  return outcome;
+}
+
 Result<std::vector<std::string>> ClientConnection::ack_effects(const std::vector<std::string>& keys) {
   auto request = impl_->cluster.ackEffectsRequest();
   auto list = request.initKeys(static_cast<unsigned>(keys.size()));

@@ -123,6 +123,7 @@ class ClusterService final : public wire::Cluster::Server {
   kj::Promise<void> pollEffects(PollEffectsContext context) override;
   kj::Promise<void> ackEffect(AckEffectContext context) override;
   kj::Promise<void> ackEffects(AckEffectsContext context) override;
+  kj::Promise<void> resolveEffect(ResolveEffectContext context) override;
   kj::Promise<void> watch(WatchContext context) override;
   kj::Promise<void> watchValues(WatchValuesContext context) override;
 
@@ -358,6 +359,28 @@ kj::Promise<void> ClusterService::ackEffect(AckEffectContext context) {
       context,
       [&](std::function<void(Texts)> done) { handler_.ack_effect(field, version, std::move(done)); },
       [](AckEffectContext& c, const std::vector<std::string>& outcome) {
+        c.getResults(kSizeHint).setOutcome(text(outcome.empty() ? std::string() : outcome[0]));
+      });
+}
+
+kj::Promise<void> ClusterService::resolveEffect(ResolveEffectContext context) {
+  if (Status s = admit_ack(); !s.is_ok()) throw rpc::to_exception(s);
+  const auto params = context.getParams();
+  const std::uint64_t field = params.getField();
+  const std::uint64_t version = params.getVersion();
+  Value value;
+  try {
+    value = detail::get_value(params.getValue());
+  } catch (const detail::DecodeError& e) {
+    throw rpc::to_exception(Status(StatusCode::invalid_argument, "resolveEffect: " + e.what));
+  }
+  context.releaseParams();
+  return handed(
+      context,
+      [&](std::function<void(Texts)> done) {
+        handler_.resolve_effect(field, version, std::move(value), std::move(done));
+      },
+      [](ResolveEffectContext& c, const std::vector<std::string>& outcome) {
         c.getResults(kSizeHint).setOutcome(text(outcome.empty() ? std::string() : outcome[0]));
       });
 }
@@ -626,6 +649,10 @@ void ClientHandler::ack_effect(std::uint64_t, std::uint64_t, std::function<void(
 }
 
 void ClientHandler::ack_effects(std::vector<std::string>, std::function<void(Texts)> done) {
+  done(Status(StatusCode::failed_precondition, "this server delivers no effects"));
+}
+
+void ClientHandler::resolve_effect(std::uint64_t, std::uint64_t, Value, std::function<void(Texts)> done) {
   done(Status(StatusCode::failed_precondition, "this server delivers no effects"));
 }
 

@@ -256,6 +256,10 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
       return ops::reshape(fs[0](fr), dims);
     });
   }
+  if (fn == "async") {
+    return error(e.loc, "async(...) is a whole field's value, computed outside the graph "
+                        "(risk: float = async(amount, customer)), not part of a formula");
+  }
   return error(e.loc, "unknown function '" + fn + "'");
 }
 

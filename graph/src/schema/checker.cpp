@@ -38,6 +38,11 @@ bool names_nothing(const ast::Expr& e) {
   return std::all_of(e.args.begin(), e.args.end(), [](const auto& a) { return names_nothing(*a); });
 }
 
+// `risk: float = async(amount, customer)`: a field computed outside the graph.
+bool is_async(const ast::Field& f) {
+  return f.value != nullptr && f.value->kind == ast::ExprKind::call && f.value->text == "async";
+}
+
 /// Evaluates constant formulas at compile time.
 class ConstantFrame final : public Frame {
  public:
@@ -213,6 +218,7 @@ class Checker {
         error(a.loc,
               "entity " + a.name + " has more than " + std::to_string(kMembersMax) + " members");
       }
+      std::vector<std::uint32_t> asyncs;  // indices into a.fields and e.fields alike
       for (const ast::Field& f : a.fields) {
         if (name_taken(e, f.name)) error(f.loc, "'" + f.name + "' is declared twice in " + a.name);
         FieldDef d;
@@ -224,7 +230,13 @@ class Checker {
         d.kind =
             (f.value == nullptr || names_nothing(*f.value)) ? FieldKind::state : FieldKind::derived;
         d.nullable = f.nullable;
-        options(f.annotations, &d);
+        if (is_async(f)) {
+          // Written by results only; its annotations go to its request (below).
+          d.kind = FieldKind::state;
+          asyncs.push_back(static_cast<std::uint32_t>(e.fields.size()));
+        } else {
+          options(f.annotations, &d);
+        }
         e.fields.push_back(std::move(d));
         e.index_names();
       }
@@ -246,6 +258,30 @@ class Checker {
         if (fx.has_carried) carried(a, fx, e, &d);
         options(fx.annotations, &d);
         e.fields.push_back(std::move(d));
+        e.index_names();
+      }
+      // The request of each async field: a hidden queue effect after every declared member.
+      for (const std::uint32_t f : asyncs) {
+        const ast::Field& af = a.fields[f];
+        FieldDef r;
+        r.name = af.name + "@request";
+        r.loc = af.loc;
+        r.kind = FieldKind::effect;
+        r.effect_kind = EffectKind::queue;
+        r.type = Type::integer;
+        r.async_of = f;
+        async_inputs(a, af, e, &r);
+        for (const ast::Annotation& an : af.annotations) {
+          if (an.name == "retry") {
+            retry(an, &r);
+          } else {
+            error(an.loc, "@" + an.name + " on async field " + af.name +
+                              ": an async field takes @retry only (how its requests are "
+                              "delivered); its value is the last result sent back");
+          }
+        }
+        e.fields[f].request = static_cast<std::uint32_t>(e.fields.size());
+        e.fields.push_back(std::move(r));
         e.index_names();
       }
       // Relation names are reserved now so that a field may not shadow them.
@@ -295,6 +331,42 @@ class Checker {
         error(fx.carried_locs[i], "effect " + fx.name + " carries '" + name + "' twice");
       } else {
         d->carried.push_back(f);
+      }
+    }
+  }
+
+  /// `async(amount, customer)`: distinct fields of the record, none an effect nor the
+  /// async field itself; the request carries their values (FieldDef::carried).
+  void async_inputs(const ast::Entity& a, const ast::Field& af, const EntityDef& e, FieldDef* r) {
+    const ast::Expr& call = *af.value;
+    if (call.args.empty()) {
+      error(call.loc, "async field " + af.name +
+                          ": async() names no field; name the fields of " + a.name +
+                          " it is computed from, e.g. async(amount, customer)");
+      return;
+    }
+    for (const auto& arg : call.args) {
+      if (arg->kind != ast::ExprKind::name) {
+        error(arg->loc, "async field " + af.name + ": async takes names of fields of " + a.name +
+                            ", not expressions; compute the expression in a derived field "
+                            "and name it");
+        continue;
+      }
+      const std::string& name = arg->text;
+      const std::uint32_t f = e.find_field(name);
+      const bool effect =
+          std::any_of(a.effects.begin(), a.effects.end(), [&](const ast::Effect& o) { return o.name == name; });
+      if (name == af.name) {
+        error(arg->loc, "async field " + af.name + " names itself; it is computed from other fields");
+      } else if (effect) {
+        error(arg->loc, "async field " + af.name + " names '" + name + "', an effect of " + a.name +
+                            "; it is computed from fields, not effects");
+      } else if (f == kNone) {
+        error(arg->loc, "async field " + af.name + " names unknown field '" + name + "' of " + a.name);
+      } else if (std::find(r->carried.begin(), r->carried.end(), f) != r->carried.end()) {
+        error(arg->loc, "async field " + af.name + " names '" + name + "' twice");
+      } else {
+        r->carried.push_back(f);
       }
     }
   }
@@ -677,7 +749,9 @@ class Checker {
     std::uint32_t f = 0;
     for (const ast::Field& af : a.fields) {
       FieldDef& d = s_.entities[ei].fields[f];
-      if (af.value != nullptr) {
+      if (is_async(af)) {
+        d.initial = d.nullable ? Value() : zero_of(d.type);  // until the first result
+      } else if (af.value != nullptr) {
         compile_field(f, *af.value);
         if (d.kind == FieldKind::derived) timing(c, ei, f, af.annotations);
       } else {
@@ -690,6 +764,18 @@ class Checker {
       s_.entities[ei].fields[f].cond_local = s_.entities[ei].local_count++;
       timing(c, ei, f, fx.annotations);
       ++f;
+    }
+    // Requests of async fields: created after their inputs, which they read; the other
+    // partitions mirror them, so that all of them tell the newest request alike.
+    EntityDef& e = s_.entities[ei];
+    for (; f < e.fields.size(); ++f) {
+      FieldDef& r = e.fields[f];
+      if (r.async_of == kNone) continue;
+      r.cond_local = e.local_count++;
+      r.formula.type = Type::integer;
+      for (const std::uint32_t in : r.carried) r.formula.slots.push_back(e.field_local(in));
+      own_deps_[ei][f] = r.carried;
+      e.read_elsewhere.push_back(e.field_local(f));
     }
   }
 
@@ -854,7 +940,8 @@ class Checker {
           error(g.member_locs[m], "member " + g.members[m] +
                                       " is nullable: the members of a cycle group always hold a "
                                       "value");
-        } else if (ent.fields[f].kind != FieldKind::state || ent.fields[f].group != kNone) {
+        } else if (ent.fields[f].kind != FieldKind::state || ent.fields[f].group != kNone ||
+                   ent.fields[f].request != kNone) {
           error(g.member_locs[m],
                 "member " + g.members[m] +
                     " must be a state field of no other group (the group computes it)");

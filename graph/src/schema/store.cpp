@@ -122,6 +122,12 @@ Result<Value> written(const EntityDef& e, const FieldDef& d, const Value& v) {
   return c;
 }
 
+Status async_refused(const EntityDef& e, const FieldDef& d) {
+  return Status(StatusCode::invalid_argument,
+                e.name + "." + d.name + " is computed outside the graph (async): only a result "
+                "writes it, with resolve " + d.name + " VERSION VALUE");
+}
+
 Equality tolerance_equality(double tol) {
   return [tol](const Value& a, const Value& b) {
     if (a.is_double() && b.is_double()) return std::fabs(a.as_double() - b.as_double()) <= tol;
@@ -330,7 +336,15 @@ void Store::build_specs() {
       }
       // An effect is two nodes: its condition, and the effect, which changes only when the
       // condition does (equality cutoff) or when it is acknowledged (a proposal).
-      if (!d.timed.gated()) {
+      if (d.async_of != kNone) {
+        // An async field's request: its "condition" counts the changes of the inputs
+        // (creation included), so that the request, below, counts one more each time.
+        value.formula = [](Context& c) {
+          const Value& prev = c.self();
+          return Value(prev.is_int() ? prev.as_int() + 1 : std::int64_t{1});
+        };
+        specs_[ei][e.fields.size() + f] = graph_.add_spec(std::move(value));
+      } else if (!d.timed.gated()) {
         value.formula = [this, cf, where](Context& c) {
           FieldFrame frame(*this, c, *cf, Type::boolean);
           return typed(cf->eval(frame), Type::boolean, where);
@@ -340,8 +354,14 @@ void Store::build_specs() {
       FieldSpec fx;
       fx.name = where;
       fx.dependencies = Dependencies::declared;
-      fx.formula = [kind = d.effect_kind](Context& c) {
+      fx.formula = [kind = d.effect_kind, request = d.async_of != kNone](Context& c) {
         const Value& prev = c.self();
+        if (request) {
+          // Requests raised so far: never lowered (an acknowledgement changes nothing), so
+          // that its version is the newest request's (Store::resolve).
+          const std::int64_t raised = prev.is_int() ? prev.as_int() : 0;
+          return c.has_proposed() ? Value(raised) : Value(raised + 1);
+        }
         const bool boolean = kind == EffectKind::boolean;
         const std::int64_t pending = prev.is_int() ? prev.as_int() : 0;
         if (c.has_proposed())
@@ -375,6 +395,7 @@ Result<std::vector<Value>> Store::initial_values(std::uint32_t ei,
       return Status(StatusCode::invalid_argument,
                     e.name + "." + name + " is computed; it cannot be given");
     }
+    if (d.request != kNone) return async_refused(e, d);
     Result<Value> c = written(e, d, v);
     if (!c.is_ok()) return c.status();
     initial[f] = std::move(c).value();
@@ -803,6 +824,7 @@ Status Store::update_record(RecordId id, const FieldValues& values,
     std::uint32_t f = 0;
     if (Status s = check_field(r, name, &f); !s.is_ok()) return s;
     const FieldDef& d = e.fields[f];
+    if (d.request != kNone) return async_refused(e, d);
     Result<Value> c = written(e, d, v);
     if (!c.is_ok()) return c.status();
     const NodeId n = node(r, e.field_local(f));
@@ -1271,7 +1293,9 @@ Status Store::set(RecordId id, std::string_view field, Value value) {
     case FieldKind::member:
       return update(id, {{std::string(field), std::move(value)}});
     case FieldKind::effect:
-      if (!owns(id)) {  // the owner's effect takes the acknowledgement
+      // The owner's effect takes the acknowledgement; a request of an async field counts
+      // the requests raised, which no acknowledgement lowers (Store::resolve).
+      if (!owns(id) || d.async_of != kNone) {
         graph_.begin();
         return Status::ok();
       }
@@ -1282,6 +1306,51 @@ Status Store::set(RecordId id, std::string_view field, Value value) {
   return Status(StatusCode::invalid_argument,
                 e.name + "." + std::string(field) +
                     " is computed by its formula; it takes no proposed value");
+}
+
+Result<bool> Store::resolve(RecordId id, std::string_view field, std::uint64_t version,
+                            Value value) {
+  Result<Record*> rr = live(id);
+  if (!rr.is_ok()) return rr.status();
+  Record& r = **rr;
+  std::uint32_t f = 0;
+  if (Status s = check_field(r, field, &f); !s.is_ok()) return s;
+  const EntityDef& e = schema_->entities[r.entity];
+  const FieldDef& d = e.fields[f];
+  if (d.request == kNone) {
+    return Status(StatusCode::invalid_argument,
+                  e.name + "." + d.name + " is not an async field: resolve writes the result of "
+                  "a field declared = async(...)");
+  }
+  Result<Value> c = written(e, d, value);
+  if (!c.is_ok()) return c.status();
+  const std::uint64_t newest = versions_[node(r, e.field_local(d.request))];
+  if (version == 0 || version > newest) {
+    return Status(StatusCode::not_found,
+                  e.name + "#" + std::to_string(id) + "." + d.name + " has no request of version " +
+                      std::to_string(version) + " (the newest is " + std::to_string(newest) + ")");
+  }
+  if (version < newest) {
+    graph_.begin();  // one transaction, as an acknowledgement that changes nothing
+    return false;    // superseded: the inputs changed since
+  }
+  MutationEvent ev;
+  if (!listeners_.empty()) {
+    ev.type = MutationType::update;
+    ev.entity = r.entity;
+    ev.record = id;
+    ev.old_values = field_values(r);
+  }
+  const NodeId n = node(r, e.field_local(f));
+  const Value old = current(n);
+  if (Status s = write(n, *c); !s.is_ok()) return s;
+  if (old != *c && !watchers_[r.entity][e.field_local(f)].empty())
+    notify(id, e.field_local(f), old, *c);
+  if (listeners_.empty()) return true;
+  ev.values = field_values(r);
+  if (old != *c) ev.diff.push_back(f);
+  emit(std::move(ev));
+  return true;
 }
 
 Result<CommitStats> Store::commit() {

@@ -50,6 +50,9 @@ using inspect_atom = caf::atom_constant<caf::atom("mg_insp")>;  ///< admin -> pa
 /// the admin socket's dead letter commands.
 using effects_poll_atom = caf::atom_constant<caf::atom("mg_fxpoll")>;
 using effects_ack_atom = caf::atom_constant<caf::atom("mg_fxack")>;
+/// The result of an async field's request (docs/SCHEMA.md "Async fields"): its delivery's
+/// key and the value, encoded (codec::encode_value).
+using effects_resolve_atom = caf::atom_constant<caf::atom("mg_fxres")>;
 using dead_letters_atom = caf::atom_constant<caf::atom("mg_dlq")>;
 /// Checkpoints (docs/CLUSTER.md, "Checkpoints"): the sequencer asks the driver to restore
 /// the partitions before it runs the log, and to checkpoint them (the admin socket's
@@ -311,7 +314,9 @@ inline constexpr std::size_t kTxnAnswerBytesRemembered = std::size_t{64} << 20;
 /// due now, one JSON object each; (effects_ack_atom, field, version) with the ack's
 /// outcome, after running the acknowledgement as a batch of its own (logged and replayed
 /// like any); (effects_ack_atom, keys "FIELD:VERSION") with one outcome per key, the acks
-/// queued together so that they share an epoch; (dead_letters_atom, "list"|"retry"|"drop", field, version) with JSON.
+/// queued together so that they share an epoch; (effects_resolve_atom, field, version,
+/// encoded value) with the outcome of the result's batch ("written", "superseded", ...);
+/// (dead_letters_atom, "list"|"retry"|"drop", field, version) with JSON.
 /// REQUIRES: `log` outlives the actor.
 caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
                               EpochObserver observe, SequencerOptions options);

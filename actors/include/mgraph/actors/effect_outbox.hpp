@@ -58,7 +58,8 @@ class EffectOutbox {
   /// `replayed`: the epoch was run again from the log (its offers and acks not counted).
   void report(std::uint64_t epoch, std::string_view bytes, session::DeliveryTime now,
               bool replayed = false);
-  /// The deliveries of `effects` ("Entity.name") due at `now`, at most min(max,
+  /// The deliveries of `effects` ("Entity.name"; an async field's name stands for its
+  /// requests, "Entity.name@request") due at `now`, at most min(max,
   /// kPollDeliveriesMax), each as the JSON object a consumer prints:
   /// {"key":{"field":F,"version":V},"epoch":E,"record":R,"effect":"…","value":…,"attempt":N}.
   /// A queue's delivery also has "values":{FIELD:V,...} and "time" (the clock at the trigger,
@@ -68,9 +69,14 @@ class EffectOutbox {
   /// The batch acknowledging `key` (an ack op naming the key in its text, then a commit);
   /// or, when nothing is to run, a Status whose message is the outcome: "duplicate" (acked
   /// before, or an ack of it is running) or "unknown".
-  Result<session::Batch> start_ack(session::DeliveryKey key, session::DeliveryTime now);
+  /// With `result`, the delivery is the request of an async field (its effect
+  /// "Entity.field@request") and the batch resolves it with that value instead: a resolve
+  /// op naming the key, which writes the result if the request is still the newest.
+  Result<session::Batch> start_ack(session::DeliveryKey key, session::DeliveryTime now,
+                                   const Value* result = nullptr);
   /// The outcome for the consumer once the batch of start_ack(key) answered: "acked" or
-  /// "acked_dead_letter", or "failed: why" (the delivery stays owed).
+  /// "acked_dead_letter" ("written" or "superseded" for a result), or "failed: why" (the
+  /// delivery stays owed).
   std::string finish_ack(session::DeliveryKey key, const Result<session::BatchResult>& answer);
   /// mgraphctl dlq: "list" ({"dead_letters":[…]}), "retry" and "drop" of `key`
   /// ({"ok":true,"key":"F:V"}); {"error":"…"} otherwise.

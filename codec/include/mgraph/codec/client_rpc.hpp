@@ -77,6 +77,10 @@ class ClientHandler {
                           std::function<void(Texts)> done);
   /// Acks of many deliveries, keys "FIELD:VERSION": one outcome per key, in order.
   virtual void ack_effects(std::vector<std::string> keys, std::function<void(Texts)> done);
+  /// The result `value` of the request of an async field that delivery (field, version)
+  /// is: the outcome of the transaction that writes it (one text).
+  virtual void resolve_effect(std::uint64_t field, std::uint64_t version, Value value,
+                              std::function<void(Texts)> done);
   /// Subscriptions (docs/CLUSTER.md, "Subscriptions"), answered like transact: the epochs
   /// after `from` that changed what `targets` names (actors/watch.hpp), and the values of a
   /// batch of gets with the epoch they follow. By default none (failed_precondition).
@@ -189,6 +193,9 @@ class ClientConnection {
   /// Acknowledges the deliveries `keys` ("FIELD:VERSION", at most kAckKeysMax) in one call:
   /// one outcome per key, in order.
   Result<std::vector<std::string>> ack_effects(const std::vector<std::string>& keys);
+  /// Sends the result of the async request that delivery (field, version) is: the outcome
+  /// the server gives ("written", "superseded", ...).
+  Result<std::string> resolve_effect(std::uint64_t field, std::uint64_t version, const Value& value);
   /// A subscription's poll (ClientHandler::watch); `wait_ms` must stay below the call's
   /// deadline.
   Result<WatchAnswer> watch(const std::vector<std::string>& targets, std::uint64_t from,

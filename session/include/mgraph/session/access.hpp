@@ -7,7 +7,7 @@
 //   read   get, explain, dot (and lines the client could not classify, which only answer
 //          an error)
 //   write  read + every operation that changes the documents or their history: create,
-//          update, delete, link, unlink, set, ack, commit, reject, undo, redo
+//          update, delete, link, unlink, set, ack, resolve, commit, reject, undo, redo
 //   admin  everything write may; the client protocol has no operator call yet, so on it
 //          admin and write may do the same today
 //

@@ -69,11 +69,14 @@ enum class OpKind : std::uint8_t {
   /// day it reads then (ScriptClient). With `text` kClockTickText, a cluster's own tick:
   /// forward to `value`, and no change if the clock is there or past it already.
   clock,
+  /// refs[0].name, value, at: the result `value` of request `*at` (its version) of an async
+  /// field (docs/SCHEMA.md "Async fields"); text: the delivery key it settles on a cluster.
+  resolve,
 };
 /// The `text` of a clock op that a cluster's sequencer makes itself at every tick
 /// (SequencerOptions::clock_tick): no script line writes it.
 inline constexpr std::string_view kClockTickText = "tick";
-inline constexpr std::size_t kOpKinds = static_cast<std::size_t>(OpKind::clock) + 1;
+inline constexpr std::size_t kOpKinds = static_cast<std::size_t>(OpKind::resolve) + 1;
 const char* op_kind_name(OpKind kind);
 
 /// Whether an op changes the documents (and so opens a transaction when it succeeds).
@@ -98,6 +101,7 @@ struct Op {
   std::string text;
   Status error;        ///< invalid
   /// get: the revision to read at (one undo or redo can reach); none: the current one.
+  /// resolve: the version of the request answered.
   std::optional<std::uint64_t> at;
   friend bool operator==(const Op&, const Op&) = default;
 };
@@ -110,7 +114,7 @@ struct OpResult {
   std::uint64_t version = 0;
   std::uint64_t revision = 0;  ///< get, commit, undo, redo: the revision after the op
   std::uint64_t changed = 0;   ///< commit, undo, redo: fields whose value changed
-  std::string text;            ///< explain, dot
+  std::string text;            ///< explain, dot; resolve: "written" or "superseded"
   /// get: whether the value is its formula's result (docs/SCHEMA.md "Failed fields"):
   /// failed or blocked keep their last good value. ok for a value read at a past revision.
   FieldState state = FieldState::ok;

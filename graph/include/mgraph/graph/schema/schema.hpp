@@ -165,6 +165,15 @@ struct FieldDef {
   /// Queue effect: the fields of its record (indices into EntityDef::fields) whose values
   /// each trigger carries, in the order written (`queue(total, status)`).
   std::vector<std::uint32_t> carried;
+  /// Async field (`risk: float = async(amount, customer)`, docs/SCHEMA.md "Async fields"):
+  /// a state field that only results write (Store::resolve), and the index of its request,
+  /// the hidden effect `risk@request` appended after the entity's declared fields and
+  /// effects. kNone: not an async field.
+  std::uint32_t request = kNone;
+  /// The request of an async field: a queue effect carrying the inputs (`carried`) whose
+  /// value counts the requests raised (one per change of an input, creation included), so
+  /// its version names the newest request. The index of the async field; kNone otherwise.
+  std::uint32_t async_of = kNone;
 };
 
 struct RelationDef {

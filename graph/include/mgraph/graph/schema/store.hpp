@@ -161,6 +161,11 @@ class Store {
   /// Proposes a value: a write for state fields and group members; for an effect an
   /// acknowledgement (bool: true -> false; counter and queue: one fewer pending).
   Status set(RecordId id, std::string_view field, Value value);
+  /// The result of request `version` of async field `field` (docs/SCHEMA.md "Async
+  /// fields"), in the open transaction: written (true) when that request is the newest, the
+  /// field's request version (`FIELD@request`); superseded (false, nothing written) when the
+  /// inputs changed since. A value of the wrong type, or a version never raised, is refused.
+  Result<bool> resolve(RecordId id, std::string_view field, std::uint64_t version, Value value);
 
   /// Writes the schema's clock (Schema::clock_field: ms since the Unix epoch) in the open
   /// transaction, as a state write: time is an input, and the timed fields that read it
