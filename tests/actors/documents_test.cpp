@@ -824,6 +824,7 @@ TEST_F(Documents, TheSequencersTickMovesTheClockSoTimedFieldsFireWithNoClientAnd
   EXPECT_EQ(shown(client), 10);
   restarted.fire_timers();
   EXPECT_TRUE(committed.empty());
+}
 
 TEST_F(Documents, AnAsyncRequestCarriesItsInputsAndItsResultLandsInTheFieldThroughTheLog) {
   auto schema = schema::compile_schema(schema::SourceFile{
