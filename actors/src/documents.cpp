@@ -1075,6 +1075,28 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
             });
   };
   (*restore)(marks->size(), std::string());
+  // An ack or an async result the outbox started (EffectOutbox::start_ack): an input
+  // transaction like any client's, logged, run and replayed after a restart; its answer
+  // settles the delivery. `what` names it in an error.
+  auto settle = [self, effects](session::DeliveryKey key, const session::Batch& batch,
+                                const char* what) -> caf::result<std::string> {
+    Result<std::string> bytes = codec::encode_batch(batch, session::TxnId{});
+    if (!bytes.is_ok()) {
+      effects->finish_ack(key, bytes.status());
+      return "failed: " + bytes.status().message();
+    }
+    auto rp = self->make_response_promise<std::string>();
+    self->request(caf::actor_cast<caf::actor>(self), caf::infinite, transact_atom::value, std::move(bytes).value())
+        .then(
+            [rp, effects, key](const std::string& answer) mutable {
+              rp.deliver(effects->finish_ack(key, codec::decode_batch_result(answer)));
+            },
+            [rp, effects, key, what](caf::error& e) mutable {
+              effects->finish_ack(key, Status(StatusCode::io_error, std::string("the ") + what + " did not run"));
+              rp.deliver(std::move(e));
+            });
+    return rp;
+  };
   return {
       [self, driver, queue, log_mark, restore](checkpoint_atom) -> caf::result<std::string> {
         (void)restore;  // held here for as long as the sequencer lives
@@ -1106,50 +1128,21 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       [effects, now](effects_poll_atom, const std::vector<std::string>& names, std::uint32_t max) {
         return effects->poll(names, max, now());
       },
-      [self, effects, now](effects_ack_atom, std::uint64_t field,
-                           std::uint64_t version) -> caf::result<std::string> {
+      [effects, now, settle](effects_ack_atom, std::uint64_t field,
+                             std::uint64_t version) -> caf::result<std::string> {
         const session::DeliveryKey key{field, version};
         Result<session::Batch> batch = effects->start_ack(key, now());
         if (!batch.is_ok()) return batch.status().message();  // unknown or duplicate
-        Result<std::string> bytes = codec::encode_batch(*batch, session::TxnId{});
-        if (!bytes.is_ok()) return bad_request(bytes.status());
-        // An input transaction like any client's: logged, run, replayed after a restart.
-        auto rp = self->make_response_promise<std::string>();
-        self->request(caf::actor_cast<caf::actor>(self), caf::infinite, transact_atom::value, std::move(bytes).value())
-            .then(
-                [rp, effects, key](const std::string& answer) mutable {
-                  rp.deliver(effects->finish_ack(key, codec::decode_batch_result(answer)));
-                },
-                [rp, effects, key](caf::error& e) mutable {
-                  effects->finish_ack(key, Status(StatusCode::io_error, "the ack did not run"));
-                  rp.deliver(std::move(e));
-                });
-        return rp;
+        return settle(key, *batch, "ack");
       },
-      [self, effects, now](effects_resolve_atom, std::uint64_t field, std::uint64_t version,
-                           const std::string& value) -> caf::result<std::string> {
+      [effects, now, settle](effects_resolve_atom, std::uint64_t field, std::uint64_t version,
+                             const std::string& value) -> caf::result<std::string> {
         const session::DeliveryKey key{field, version};
         Result<Value> result = codec::decode_value(value);
         if (!result.is_ok()) return "failed: " + result.status().message();
         Result<session::Batch> batch = effects->start_ack(key, now(), &*result);
         if (!batch.is_ok()) return batch.status().message();  // unknown, duplicate, no request
-        Result<std::string> bytes = codec::encode_batch(*batch, session::TxnId{});
-        if (!bytes.is_ok()) {
-          effects->finish_ack(key, bytes.status());
-          return "failed: " + bytes.status().message();
-        }
-        // As an ack: an input transaction like any client's, logged and replayed.
-        auto rp = self->make_response_promise<std::string>();
-        self->request(caf::actor_cast<caf::actor>(self), caf::infinite, transact_atom::value, std::move(bytes).value())
-            .then(
-                [rp, effects, key](const std::string& answer) mutable {
-                  rp.deliver(effects->finish_ack(key, codec::decode_batch_result(answer)));
-                },
-                [rp, effects, key](caf::error& e) mutable {
-                  effects->finish_ack(key, Status(StatusCode::io_error, "the result did not run"));
-                  rp.deliver(std::move(e));
-                });
-        return rp;
+        return settle(key, *batch, "result");
       },
       [self, effects, now](effects_ack_atom,
                            const std::vector<std::string>& keys) -> caf::result<std::vector<std::string>> {

@@ -20,7 +20,6 @@
 namespace mgraph::schema {
 namespace {
 
-bool numeric(Type t) { return t == Type::integer || t == Type::real; }
 bool bag(AccKind k) { return k == AccKind::min || k == AccKind::max; }
 
 /// Whether two patterns walk the same relations from the formula's record.

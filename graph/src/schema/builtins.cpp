@@ -11,8 +11,6 @@
 namespace mgraph::schema {
 namespace {
 
-bool numeric(Type t) { return t == Type::integer || t == Type::real; }
-
 struct AggName {
   const char* name;
   AggOp op;

@@ -12,8 +12,6 @@
 namespace mgraph::schema {
 namespace {
 
-bool numeric(Type t) { return t == Type::integer || t == Type::real; }
-
 /// Evaluates constant operands once, at compile time: they read nothing.
 class ConstantFrame final : public Frame {
  public:

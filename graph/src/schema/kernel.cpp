@@ -14,8 +14,6 @@
 namespace mgraph::schema {
 namespace {
 
-bool numeric(Type t) { return t == Type::integer || t == Type::real; }
-
 struct NamedOp {
   const char* name;
   ScalarOp op;

@@ -34,6 +34,8 @@ inline constexpr std::size_t kMembersMax = 4096;
 inline constexpr std::size_t kDiagnosticsMax = 20;
 
 enum class Type : std::uint8_t { null, boolean, integer, real, string, tensor };
+/// int or float.
+inline constexpr bool numeric(Type t) { return t == Type::integer || t == Type::real; }
 /// "null", "bool", "int", "float", "string", "tensor".
 const char* type_name(Type type);
 /// The zero of a type: false, 0, 0.0, "", an empty vector; null for null.
