@@ -377,8 +377,9 @@ double run_scalar_program(std::span<const double> inputs, NodeId, const void* da
   const auto& program = *static_cast<const PackedProgram*>(data);
   const ScalarInstr* const code = program.code;
   const std::size_t size = program.size;
-  double stack[kScalarStackMax];
-  double* top = stack - 1;  // the last value pushed
+  // stack[0] is never a value: `top` starts there, so it never points before the array.
+  double stack[kScalarStackMax + 1];
+  double* top = stack;  // the last value pushed
   // Comparisons as ops::compare: -1, 0 or 1 from < and >, so NaN compares equal.
   for (std::size_t pc = 0; pc < size; ++pc) {
     const ScalarInstr& in = code[pc];
@@ -493,7 +494,7 @@ double run_scalar_program(std::span<const double> inputs, NodeId, const void* da
         break;
     }
   }
-  const double result = stack[0];
+  const double result = stack[1];
   if (!std::isfinite(result)) [[unlikely]] ops::not_finite(result, *program.where);
   return result;
 }
