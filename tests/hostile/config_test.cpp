@@ -96,6 +96,8 @@ const Case kCases[] = {
     {6, "name = 7", ":6:8: cluster.name must be a string of 1 to 64 bytes"},
     {6, "peer_timeout_ms = 50", ":6:19: cluster.peer_timeout_ms must be an integer in [100, 600000]"},
     {6, "peer_timeout_ms = 1.5", ":6:19: cluster.peer_timeout_ms must be an integer"},
+    {6, "clock_tick_ms = -1", ":6:17: cluster.clock_tick_ms must be an integer in [0, 86400000]"},
+    {6, "clock_tick_ms = 86400001", ":6:17: cluster.clock_tick_ms must be an integer in [0, 86400000]"},
     {0, "port = 65536", ":15:8: node b.port must be an integer in [0, 65535]"},
     {0, "port = -1", ":15:8: node b.port must be an integer in [0, 65535]"},
     {8, "name = \"\"", ":8:8: node 1.name must be a string of 1 to 64 bytes"},
@@ -220,6 +222,11 @@ TEST(Config, TheShippedAndTheValidConfigurationsLoad) {
       std::string(valid).insert(valid.find("\n[[node]]"), "\npeer_timeout_ms = 250"), "c.toml");
   ASSERT_TRUE(timeout.is_ok()) << timeout.status().message();
   EXPECT_EQ(timeout->peer_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(loaded->clock_tick, std::chrono::milliseconds(1000));
+  auto ticks = node::parse_cluster_config(
+      std::string(valid).insert(valid.find("\n[[node]]"), "\nclock_tick_ms = 0"), "c.toml");
+  ASSERT_TRUE(ticks.is_ok()) << ticks.status().message();
+  EXPECT_EQ(ticks->clock_tick, std::chrono::milliseconds(0));
   // Listening addresses default to loopback: a port beyond this machine is written down.
   EXPECT_EQ(loaded->nodes[0].host, "127.0.0.1");
   EXPECT_EQ(loaded->nodes[0].port, 0);
