@@ -864,6 +864,10 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     bool mergeable = false;  ///< may share its epoch with its neighbours (session/merge.hpp)
     std::size_t ops = 0;
     caf::response_promise rp;
+    /// The client call it came from when one call makes several batches (the acks of one
+    /// ackEffects call); 0: a call of its own. Batches of one call count as one transaction
+    /// against BatchingOptions::transactions_max.
+    std::uint64_t call = 0;
   };
   struct Queue {
     std::deque<Pending> pending;
@@ -901,10 +905,14 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     std::vector<Run> runs;
     for (std::size_t i = 0; i < n;) {
       std::size_t j = i + 1, ops = (*pending)[i].ops, bytes = (*pending)[i].bytes.size();
+      std::size_t calls = 1;  // client calls in the run: batches of one call count once
       if ((*pending)[i].mergeable) {
-        while (j < n && (*pending)[j].mergeable && j - i < batching.transactions_max &&
+        while (j < n && (*pending)[j].mergeable && j - i < session::kMergedBatchesMax &&
                ops + (*pending)[j].ops <= session::kMergedOpsMax &&
                bytes + (*pending)[j].bytes.size() <= batching.bytes_max) {
+          const bool same_call = (*pending)[j].call != 0 && (*pending)[j].call == (*pending)[j - 1].call;
+          if (!same_call && calls == batching.transactions_max) break;
+          calls += same_call ? 0 : 1;
           ops += (*pending)[j].ops;
           bytes += (*pending)[j].bytes.size();
           ++j;
@@ -997,6 +1005,38 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
               });
     }
     queue->flush_if_due(self);
+  };
+  // Takes a client's batch into the queue (the transact_atom handlers below); `call` as
+  // Pending::call.
+  // Numbers the client calls that make several batches (Pending::call), from 1.
+  auto calls = std::make_shared<std::uint64_t>(0);
+  auto submit = [self, queue, flush, txns](const std::string& bytes, std::uint64_t call) -> caf::delegated<caf::message> {
+    Result<session::Batch> batch = codec::decode_batch(bytes);
+    auto rp = self->make_response_promise();
+    if (!batch.is_ok()) {
+      rp.deliver(bad_request(batch.status()));
+      return {};
+    }
+    if (!queue->refusing.empty()) {
+      rp.deliver(caf::make_error(caf::sec::runtime_error, queue->refusing));
+      return {};
+    }
+    // Sent again: the first send's outcome, without running it again.
+    const session::TxnId txn = txn_of(bytes);
+    if (!txn.empty() && txns->answer_again(txn, rp)) return {};
+    txns->start(txn);
+    queue->pending.push_back(Pending{bytes, txn, changes_documents(*batch), session::mergeable(*batch),
+                                     batch->size(), std::move(rp), call});
+    // An idle driver takes it at once (a lone client waits for no message); otherwise
+    // it waits for the flush, with whatever arrives meanwhile. A batch of a call that
+    // makes several waits for the flush too: the flush message arrives after the rest
+    // of the call's batches, so they share an epoch.
+    if (call == 0 && queue->ready && queue->at_driver == 0 && !queue->flush_sent) {
+      flush();
+    } else {
+      queue->flush_if_due(self);
+    }
+    return {};
   };
   // Checkpoints (docs/CLUSTER.md, "Checkpoints"): the last one logged, and logging one.
   auto last_mark = std::make_shared<codec::Epoch>(marks->empty() ? 0 : marks->back().epoch);
@@ -1144,10 +1184,12 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         if (!batch.is_ok()) return batch.status().message();  // unknown, duplicate, no request
         return settle(key, *batch, "result");
       },
-      [self, effects, now](effects_ack_atom,
-                           const std::vector<std::string>& keys) -> caf::result<std::vector<std::string>> {
+      [self, effects, now, calls](effects_ack_atom,
+                                  const std::vector<std::string>& keys) -> caf::result<std::vector<std::string>> {
         // Each ack a batch of its own, all asked of this actor before it takes the next
-        // message: they queue together and share an epoch, and one that fails fails alone.
+        // message: they queue together and share an epoch (the call counts as one
+        // transaction against the batching bound), and one that fails fails alone.
+        const std::uint64_t call = ++*calls;
         struct Acks {
           std::vector<std::string> outcomes;
           std::size_t waiting = 0;
@@ -1178,7 +1220,8 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
             answered(i, "failed: " + bytes.status().message());
             continue;
           }
-          self->request(caf::actor_cast<caf::actor>(self), caf::infinite, transact_atom::value, std::move(bytes).value())
+          self->request(caf::actor_cast<caf::actor>(self), caf::infinite, transact_atom::value, std::move(bytes).value(),
+                        call)
               .then(
                   [effects, key = *key, i, answered](const std::string& answer) {
                     answered(i, effects->finish_ack(key, codec::decode_batch_result(answer)));
@@ -1200,31 +1243,13 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                      std::uint64_t version) {
         return effects->dead_letter_command(command, session::DeliveryKey{field, version}, now());
       },
-      [self, queue, flush, txns](transact_atom, const std::string& bytes) -> caf::delegated<caf::message> {
-        Result<session::Batch> batch = codec::decode_batch(bytes);
-        auto rp = self->make_response_promise();
-        if (!batch.is_ok()) {
-          rp.deliver(bad_request(batch.status()));
-          return {};
-        }
-        if (!queue->refusing.empty()) {
-          rp.deliver(caf::make_error(caf::sec::runtime_error, queue->refusing));
-          return {};
-        }
-        // Sent again: the first send's outcome, without running it again.
-        const session::TxnId txn = txn_of(bytes);
-        if (!txn.empty() && txns->answer_again(txn, rp)) return {};
-        txns->start(txn);
-        queue->pending.push_back(Pending{bytes, txn, changes_documents(*batch), session::mergeable(*batch),
-                                         batch->size(), std::move(rp)});
-        // An idle driver takes it at once (a lone client waits for no message); otherwise
-        // it waits for the flush, with whatever arrives meanwhile.
-        if (queue->ready && queue->at_driver == 0 && !queue->flush_sent) {
-          flush();
-        } else {
-          queue->flush_if_due(self);
-        }
-        return {};
+      [submit](transact_atom, const std::string& bytes) -> caf::delegated<caf::message> {
+        return submit(bytes, 0);
+      },
+      // A batch of a client call that makes several (the acks of one ackEffects call, sent
+      // by this actor to itself), named by `call`: they count as one transaction.
+      [submit](transact_atom, const std::string& bytes, std::uint64_t call) -> caf::delegated<caf::message> {
+        return submit(bytes, call);
       },
       [queue, flush](flush_atom) {
         queue->flush_sent = false;

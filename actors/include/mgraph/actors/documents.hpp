@@ -314,7 +314,8 @@ inline constexpr std::size_t kTxnAnswerBytesRemembered = std::size_t{64} << 20;
 /// due now, one JSON object each; (effects_ack_atom, field, version) with the ack's
 /// outcome, after running the acknowledgement as a batch of its own (logged and replayed
 /// like any); (effects_ack_atom, keys "FIELD:VERSION") with one outcome per key, the acks
-/// queued together so that they share an epoch; (effects_resolve_atom, field, version,
+/// queued together so that they share an epoch (they count as one transaction against
+/// `batching.transactions_max`); (effects_resolve_atom, field, version,
 /// encoded value) with the outcome of the result's batch ("written", "superseded", ...);
 /// (dead_letters_atom, "list"|"retry"|"drop", field, version) with JSON.
 /// REQUIRES: `log` outlives the actor.
