@@ -1,6 +1,7 @@
 // Graph::export_image / import_image: the state of a graph as plain data (image.hpp).
 
 #include <algorithm>
+#include <iterator>
 #include <span>
 #include <string>
 #include <utility>
@@ -67,7 +68,7 @@ bool record_in_range(const RevisionRecord& r, std::size_t n, std::size_t depth) 
 }
 
 /// Flattens per-node edge lists into offsets + ids.
-void flatten(const GraphState& g, const std::vector<Span>& spans, std::vector<std::uint64_t>* offsets,
+void flatten(const GraphState& g, const Column<Span>& spans, std::vector<std::uint64_t>* offsets,
              std::vector<NodeId>* ids) {
   offsets->reserve(spans.size() + 1);
   offsets->push_back(0);
@@ -157,13 +158,13 @@ Result<GraphImage> Graph::export_image() const {
   GraphImage im;
   im.shape = shape();
   const std::size_t n = g.values.size();
-  im.values = g.values;
+  im.values.assign(g.values.begin(), g.values.end());
   im.meta.resize(n);
   for (std::size_t x = 0; x < n; ++x) {
     im.meta[x] = (g.meta[x] & ~kFlagMask) | (g.meta[x] & kImageFlags);
   }
-  im.changed_at = g.changed_at;
-  im.computed_at = g.computed_at;
+  im.changed_at.assign(g.changed_at.begin(), g.changed_at.end());
+  im.computed_at.assign(g.computed_at.begin(), g.computed_at.end());
   flatten(g, g.deps, &im.dep_offsets, &im.dep_ids);
   flatten(g, g.rdeps, &im.rdep_offsets, &im.rdep_ids);
   for (const GroupState& gs : g.groups) im.group_keep.push_back(gs.keep);
@@ -238,13 +239,13 @@ Status Graph::import_image(GraphImage im) {
   }
 
   GraphState& g = mut();
-  g.values = std::move(im.values);
+  g.values.assign(std::make_move_iterator(im.values.begin()), std::make_move_iterator(im.values.end()));
   for (std::size_t x = 0; x < n; ++x) {
     g.meta[x] = (im.meta[x] & ~kFlagMask) | (im.meta[x] & kImageFlags) |
                 (g.meta[x] & kKeptFlags);
   }
-  g.changed_at = std::move(im.changed_at);
-  g.computed_at = std::move(im.computed_at);
+  g.changed_at.assign(im.changed_at.begin(), im.changed_at.end());
+  g.computed_at.assign(im.computed_at.begin(), im.computed_at.end());
   EdgeArena fresh;
   fresh.reserve(im.dep_ids.size() + im.rdep_ids.size());
   for (std::size_t x = 0; x < n; ++x) {

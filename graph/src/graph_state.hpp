@@ -12,6 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "column.hpp"
 #include "edge_arena.hpp"
 #include "mgraph/graph/cycle_resolution.hpp"
 #include "mgraph/graph/graph.hpp"
@@ -134,13 +135,14 @@ struct GraphState {
   explicit GraphState(GraphOptions opts);
 
   // ---- Node storage, indexed by NodeId ----
-  std::vector<Value> values;
-  std::vector<std::uint32_t> meta;  ///< height << kFlagBits | flags
-  std::vector<SpecId> spec;
-  std::vector<Span> deps;
-  std::vector<Span> rdeps;
-  std::vector<std::uint32_t> changed_at;   ///< stamp of the last value change
-  std::vector<std::uint32_t> computed_at;  ///< stamp of the last computation (0: never)
+  // (Column: large ones on huge pages, column.hpp.)
+  Column<Value> values;
+  Column<std::uint32_t> meta;  ///< height << kFlagBits | flags
+  Column<SpecId> spec;
+  Column<Span> deps;
+  Column<Span> rdeps;
+  Column<std::uint32_t> changed_at;   ///< stamp of the last value change
+  Column<std::uint32_t> computed_at;  ///< stamp of the last computation (0: never)
   EdgeArena edges;
   std::vector<SpecEntry> specs;  ///< 0: variable, 1: mirror
   std::unordered_map<NodeId, std::string> names;
@@ -260,6 +262,12 @@ struct GraphState {
     std::uint32_t next;
   };
   static constexpr std::uint32_t kLeanEnd = UINT32_MAX;
+  /// propagate_lean() prefetches the columns of the nodes it will visit in graphs of at
+  /// least this many nodes (their columns exceed the caches), this many nodes ahead per
+  /// stage, and the values of at most this many inputs of a node.
+  static constexpr std::size_t kLeanPrefetchNodes = std::size_t{1} << 16;
+  static constexpr std::size_t kLeanPrefetchDistance = 3;
+  static constexpr std::uint32_t kLeanPrefetchInputs = 4;
   struct LeanLevel {
     std::uint32_t head = kLeanEnd;
     std::uint32_t tail = kLeanEnd;

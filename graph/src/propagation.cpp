@@ -590,6 +590,50 @@ void GraphState::propagate_lean() {
   std::size_t next_size = 0;
   std::size_t now_size = 0;  // entries of lean_layers[1 - next_list] (the height computed)
   std::uint64_t kernels_run = 0;  // added to computed_count on the way out
+  // On a graph larger than the cache, the nodes a commit computes lie scattered over the
+  // columns, and each visit would wait for its misses one after the other. So the columns
+  // of the nodes a layer will visit are prefetched a few nodes ahead, in three stages
+  // that each need the previous one's lines: the node's own columns, then its dependency
+  // list (from `deps`), then its inputs' values (from the list). The misses of several
+  // nodes then overlap (DECISIONS.md "Engine locality"). A graph that fits in the cache
+  // skips it: the prefetches would only add instructions.
+  const bool prefetch = values.size() >= kLeanPrefetchNodes;
+  auto prefetch_columns = [&](NodeId x) __attribute__((always_inline)) {
+    __builtin_prefetch(spec_at + x);
+    __builtin_prefetch(deps_at + x);
+    __builtin_prefetch(rdeps_at + x);
+    __builtin_prefetch(value_at + x, 1);
+    __builtin_prefetch(changed_of + x, 1);
+    __builtin_prefetch(computed_of + x, 1);
+  };
+  auto prefetch_deps = [&](NodeId x) __attribute__((always_inline)) {
+    __builtin_prefetch(edge_data + deps_at[x].offset);
+  };
+  auto prefetch_inputs = [&](NodeId x) __attribute__((always_inline)) {
+    const Span ds = deps_at[x];
+    const NodeId* const inputs = edge_data + ds.offset;
+    const std::uint32_t count = std::min<std::uint32_t>(ds.count, kLeanPrefetchInputs);
+    for (std::uint32_t k = 0; k < count; ++k) __builtin_prefetch(value_at + inputs[k]);
+  };
+  // Visits the `count` nodes at `list` (one layer), prefetching ahead when `prefetch`.
+  auto visit_layer = [&](const NodeId* list, std::size_t count, auto&& visit_one)
+      __attribute__((always_inline)) {
+    if (!prefetch || count < 2) {
+      for (std::size_t k = 0; k < count; ++k) visit_one(list[k]);
+      return;
+    }
+    constexpr std::size_t d = kLeanPrefetchDistance;
+    // The first nodes get their three stages at once; later ones d, 2d and 3d nodes ahead.
+    for (std::size_t k = 0; k < std::min(count, 3 * d); ++k) prefetch_columns(list[k]);
+    for (std::size_t k = 0; k < std::min(count, 2 * d); ++k) prefetch_deps(list[k]);
+    for (std::size_t k = 0; k < std::min(count, d); ++k) prefetch_inputs(list[k]);
+    for (std::size_t k = 0; k < count; ++k) {
+      if (k + 3 * d < count) prefetch_columns(list[k + 3 * d]);
+      if (k + 2 * d < count) prefetch_deps(list[k + 2 * d]);
+      if (k + d < count) prefetch_inputs(list[k + d]);
+      visit_one(list[k]);
+    }
+  };
   auto schedule_dependents = [&](NodeId n) __attribute__((always_inline)) {
     const Span r = rdeps_at[n];
     for (const NodeId *d_at = edge_data + r.offset, *end = d_at + r.count; d_at != end; ++d_at) {
@@ -693,7 +737,15 @@ void GraphState::propagate_lean() {
   };
   try {
     for (const Written& w : written) {
-      if (settle_written(w) != nullptr) schedule_dependents(w.node);
+      if (settle_written(w) == nullptr) continue;
+      if (prefetch) {
+        // Scheduling reads the flags of each dependent: fetch them all first.
+        const Span r = rdeps_at[w.node];
+        for (const NodeId* d = edge_data + r.offset, *end = d + r.count; d != end; ++d) {
+          __builtin_prefetch(meta_of + *d, 1);
+        }
+      }
+      schedule_dependents(w.node);
     }
     written.clear();
     for (;;) {
@@ -720,8 +772,7 @@ void GraphState::propagate_lean() {
         cur = h;
       }
       if (now_size != 0) {
-        const NodeId* const now = lean_layers[1 - next_list].data();
-        for (std::size_t k = 0; k < now_size; ++k) visit(now[k]);
+        visit_layer(lean_layers[1 - next_list].data(), now_size, visit);
         now_size = 0;
       }
       if (listed) {
