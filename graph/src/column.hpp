@@ -38,7 +38,14 @@ struct ColumnAllocator {
 
   T* allocate(std::size_t n) {
     const std::size_t bytes = n * sizeof(T);
-    if (bytes < kHugeColumnBytes) return static_cast<T*>(::operator new(bytes));
+    if (bytes < kHugeColumnBytes) {
+      if constexpr (alignof(T) > __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
+        return static_cast<T*>(::operator new(bytes, std::align_val_t{alignof(T)}));
+      } else {
+        return static_cast<T*>(::operator new(bytes));
+      }
+    }
+    static_assert(kHugePageBytes % alignof(T) == 0);
     const std::size_t rounded = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
     void* p = std::aligned_alloc(kHugePageBytes, rounded);
     if (p == nullptr) throw std::bad_alloc();
@@ -51,7 +58,11 @@ struct ColumnAllocator {
   void deallocate(T* p, std::size_t n) noexcept {
     // `n` is what allocate() was given, so it picks the same branch.
     if (n * sizeof(T) < kHugeColumnBytes) {
-      ::operator delete(p);
+      if constexpr (alignof(T) > __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
+        ::operator delete(p, std::align_val_t{alignof(T)});
+      } else {
+        ::operator delete(p);
+      }
     } else {
       std::free(p);
     }
