@@ -54,11 +54,11 @@ GraphState::GraphState(GraphOptions opts) : options(opts) {
   SpecEntry var;
   var.kind = SpecKind::variable;
   var.spec.name = "variable";
-  specs.push_back(var);
+  push_spec(std::move(var));
   SpecEntry mirror;
   mirror.kind = SpecKind::mirror;
   mirror.spec.name = "mirror";
-  specs.push_back(mirror);
+  push_spec(std::move(mirror));
 }
 
 std::string GraphState::name_of(NodeId n) const {
@@ -232,7 +232,7 @@ SpecId Graph::add_spec(FieldSpec spec) {
   if (!e.custom_equality) e.lean_kernel = spec.kernel;
   e.spec = std::move(spec);
   MG_ASSERT(g.specs.size() < UINT32_MAX);
-  g.specs.push_back(std::move(e));
+  g.push_spec(std::move(e));
   return static_cast<SpecId>(g.specs.size() - 1);
 }
 
@@ -507,7 +507,7 @@ Result<CycleGroup> Graph::add_cycle_group(CycleGroupDef def) {
   dispatcher.kind = SpecKind::group_dispatcher;
   dispatcher.group = gid;
   dispatcher.spec.name = def.name + ".dispatcher";
-  g.specs.push_back(dispatcher);
+  g.push_spec(std::move(dispatcher));
   gs.dispatcher = g.new_node(static_cast<SpecId>(g.specs.size() - 1), Value(), def.name + ".dispatcher");
   g.set(gs.dispatcher, kStale | kForce);
   g.pending_new.push_back(gs.dispatcher);
@@ -520,7 +520,7 @@ Result<CycleGroup> Graph::add_cycle_group(CycleGroupDef def) {
     member.group = gid;
     member.member = static_cast<std::uint32_t>(i);
     member.spec.name = def.members[i];
-    g.specs.push_back(member);
+    g.push_spec(std::move(member));
     Value initial = i < def.initial.size() ? def.initial[i] : Value();
     const NodeId m = g.new_node(static_cast<SpecId>(g.specs.size() - 1), std::move(initial),
                                 def.name.empty() ? def.members[i] : def.name + "." + def.members[i]);

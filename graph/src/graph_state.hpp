@@ -154,6 +154,19 @@ struct GraphState {
   Column<NodeRecord> nodes;  ///< everything else of a node, in one half cache line
   EdgeArena edges;
   std::vector<SpecEntry> specs;  ///< 0: variable, 1: mirror
+  /// By spec, what the lean commit needs to run a kernel: SpecEntry::lean_kernel and the
+  /// kernel's data, 16 bytes where a SpecEntry is ~200, so that reaching a node's kernel
+  /// costs a shift and a load (null: not a kernel the lean path runs directly).
+  struct LeanKernel {
+    ScalarKernel kernel;
+    const void* data;
+  };
+  std::vector<LeanKernel> lean_kernels;
+  /// Adds a spec (specs and lean_kernels); its id is specs.size() - 1.
+  void push_spec(SpecEntry e) {
+    lean_kernels.push_back(LeanKernel{e.lean_kernel, e.spec.kernel_data});
+    specs.push_back(std::move(e));
+  }
   std::unordered_map<NodeId, std::string> names;
   std::vector<GroupState> groups;
   /// One resolution memo per group shape (member count, formula outputs and inputs,

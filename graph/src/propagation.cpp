@@ -566,6 +566,7 @@ void GraphState::propagate_lean() {
   NodeRecord* const node_at = nodes.data();
   const NodeId* const edge_data = edges.data();
   const SpecEntry* const spec_entries = specs.data();
+  const LeanKernel* const kernel_at = lean_kernels.data();
   Value* const value_at = values.data();
   const std::uint32_t now_stamp = stamp;
   const std::uint32_t first_stamp = txn_first_stamp;
@@ -582,6 +583,8 @@ void GraphState::propagate_lean() {
   int next_list = 0;
   NodeId* next = lean_layers[0].data();
   std::size_t next_room = lean_layers[0].size();
+  NodeId* now_list = lean_layers[1].data();  // lean_layers[1 - next_list], the height computed
+  std::size_t now_room = lean_layers[1].size();
   std::size_t next_size = 0;
   std::size_t now_size = 0;  // entries of lean_layers[1 - next_list] (the height computed)
   std::uint64_t kernels_run = 0;  // added to computed_count on the way out
@@ -609,19 +612,21 @@ void GraphState::propagate_lean() {
   // Visits the `count` nodes at `list` (one layer), prefetching ahead when `prefetch`.
   auto visit_layer = [&](const NodeId* list, std::size_t count, auto&& visit_one)
       __attribute__((always_inline)) {
-    if (!prefetch || count < 2) {
-      for (std::size_t k = 0; k < count; ++k) visit_one(list[k]);
-      return;
-    }
     constexpr std::size_t d = kLeanPrefetchDistance;
-    // The first nodes get their three stages at once; later ones d, 2d and 3d nodes ahead.
-    for (std::size_t k = 0; k < std::min(count, 3 * d); ++k) prefetch_columns(list[k]);
-    for (std::size_t k = 0; k < std::min(count, 2 * d); ++k) prefetch_deps(list[k]);
-    for (std::size_t k = 0; k < std::min(count, d); ++k) prefetch_inputs(list[k]);
+    const bool ahead = prefetch && count > 1;
+    if (ahead) [[unlikely]] {
+      // The first nodes get their three stages at once; later ones d, 2d and 3d nodes ahead.
+      for (std::size_t k = 0; k < std::min(count, 3 * d); ++k) prefetch_columns(list[k]);
+      for (std::size_t k = 0; k < std::min(count, 2 * d); ++k) prefetch_deps(list[k]);
+      for (std::size_t k = 0; k < std::min(count, d); ++k) prefetch_inputs(list[k]);
+    }
+    // One loop (one copy of the visit), so that the journal push inside stays inlined.
     for (std::size_t k = 0; k < count; ++k) {
-      if (k + 3 * d < count) prefetch_columns(list[k + 3 * d]);
-      if (k + 2 * d < count) prefetch_deps(list[k + 2 * d]);
-      if (k + d < count) prefetch_inputs(list[k + d]);
+      if (ahead) [[unlikely]] {
+        if (k + 3 * d < count) prefetch_columns(list[k + 3 * d]);
+        if (k + 2 * d < count) prefetch_deps(list[k + 2 * d]);
+        if (k + d < count) prefetch_inputs(list[k + d]);
+      }
       visit_one(list[k]);
     }
   };
@@ -673,7 +678,7 @@ void GraphState::propagate_lean() {
   // its inputs as doubles, the kernel called directly, the double compared with the old
   // value and stored in place. No Context, no std::function, no Value built. Whether it
   // changed (a kernel that throws fails x, which is a change, or rethrows).
-  auto run_kernel = [&](NodeId x, const SpecEntry& se) __attribute__((always_inline)) {
+  auto run_kernel = [&](NodeId x, const LeanKernel kernel) __attribute__((always_inline)) {
     const Span ds = node_at[x].deps;
     const NodeId* const inputs = edge_data + ds.offset;
     const std::uint32_t count = ds.count;
@@ -685,8 +690,12 @@ void GraphState::propagate_lean() {
     }
     double result;
     try {
-      for (std::uint32_t k = 0; k < count; ++k) in[k] = kernel_input(value_at[inputs[k]], k);
-      result = se.lean_kernel(std::span<const double>(in, count), x, se.spec.kernel_data);
+      if (count == 1) {
+        in[0] = kernel_input(value_at[inputs[0]], 0);  // chain, broad: no loop
+      } else {
+        for (std::uint32_t k = 0; k < count; ++k) in[k] = kernel_input(value_at[inputs[k]], k);
+      }
+      result = kernel.kernel(std::span<const double>(in, count), x, kernel.data);
     } catch (const std::exception& e) {
       formula_threw(x, e);  // fails x (its dependents are blocked), or rethrows
       node_at[x].meta &= ~kMarked;
@@ -719,10 +728,10 @@ void GraphState::propagate_lean() {
       run_formula(x);
       changed = nodes[x].changed_at == stamp;
       node_at[x].meta &= ~kMarked;
-    } else if (const SpecEntry& se = spec_entries[node_at[x].spec]; se.lean_kernel != nullptr) {
-      changed = run_kernel(x, se);
+    } else if (const LeanKernel kernel = kernel_at[node_at[x].spec]; kernel.kernel != nullptr) {
+      changed = run_kernel(x, kernel);
     } else {
-      changed = lean_formula(x, se);
+      changed = lean_formula(x, spec_entries[node_at[x].spec]);
     }
     if (changed) schedule_dependents(x);
   };
@@ -744,12 +753,15 @@ void GraphState::propagate_lean() {
       if (next_size != 0) {
         // `next` holds height cur now: it is computed, while a new `next` fills up.
         ++cur;
+        // The lists trade places (in locals: a swap, no vector read).
         now_size = next_size;
         next_list = 1 - next_list;
-        next = lean_layers[next_list].data();
-        next_room = lean_layers[next_list].size();
+        std::swap(next, now_list);
+        std::swap(next_room, now_room);
         next_size = 0;
-        listed = cur < level_count && (height_bits[cur / 64] >> (cur % 64) & 1) != 0;
+        // (low: no height had a list in this commit, as on chains and layers.)
+        listed = low != kLeanEnd && cur < level_count &&
+                 (height_bits[cur / 64] >> (cur % 64) & 1) != 0;
       } else {
         // The lowest height with a list: every bit at `cur` and below is clear.
         std::uint32_t h = kLeanEnd;
@@ -763,7 +775,7 @@ void GraphState::propagate_lean() {
         cur = h;
       }
       if (now_size != 0) {
-        visit_layer(lean_layers[1 - next_list].data(), now_size, visit);
+        visit_layer(now_list, now_size, visit);
         now_size = 0;
       }
       if (listed) {
@@ -786,7 +798,7 @@ void GraphState::propagate_lean() {
       marked.push_back(sched[k].node);
       levels[height(sched[k].node)] = LeanLevel{};
     }
-    for (std::size_t k = 0; k < now_size; ++k) marked.push_back(lean_layers[1 - next_list][k]);
+    for (std::size_t k = 0; k < now_size; ++k) marked.push_back(now_list[k]);
     for (std::size_t k = 0; k < next_size; ++k) marked.push_back(next[k]);
     std::fill(lean_height_bits.begin(), lean_height_bits.end(), 0);
     throw;

@@ -198,9 +198,17 @@ void GraphState::finalize_commit() {
     }
     last_changed.resize(journal.values.size());
     NodeId* out = last_changed.data();
-    for (const JournalEntry& e : journal.values) {
-      // A lazy field filling its cache is not a change of the graph's state.
-      if (e.node != kNoNode && is_eager(e.node)) *out++ = e.node;  // variables are never lazy
+    if (lean_blockers == 0) {
+      // No lazy field in the graph (they keep commits off the lean path): no node to look at.
+      for (const JournalEntry& e : journal.values) {
+        *out = e.node;
+        out += e.node != kNoNode ? 1 : 0;
+      }
+    } else {
+      for (const JournalEntry& e : journal.values) {
+        // A lazy field filling its cache is not a change of the graph's state.
+        if (e.node != kNoNode && is_eager(e.node)) *out++ = e.node;  // variables are never lazy
+      }
     }
     last_changed.resize(static_cast<std::size_t>(out - last_changed.data()));
   } else {
