@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "column.hpp"
 #include "mgraph/graph/assert.hpp"
 #include "mgraph/graph/graph.hpp"
 
@@ -59,7 +60,7 @@ class EdgeArena {
   std::uint32_t allocate(std::uint32_t cls);
   void release(std::uint32_t offset, std::uint32_t cls);
 
-  std::vector<NodeId> data_;
+  Column<NodeId> data_;  // on huge pages when large (column.hpp)
   std::array<std::vector<std::uint32_t>, kClasses> free_;
 };
 

@@ -54,11 +54,11 @@ GraphState::GraphState(GraphOptions opts) : options(opts) {
   SpecEntry var;
   var.kind = SpecKind::variable;
   var.spec.name = "variable";
-  specs.push_back(var);
+  push_spec(std::move(var));
   SpecEntry mirror;
   mirror.kind = SpecKind::mirror;
   mirror.spec.name = "mirror";
-  specs.push_back(mirror);
+  push_spec(std::move(mirror));
 }
 
 std::string GraphState::name_of(NodeId n) const {
@@ -71,23 +71,18 @@ NodeId GraphState::new_node(SpecId s, Value initial, std::string name) {
   MG_ASSERT_MSG(values.size() < kNoNode, "node ids exhausted");
   const auto id = static_cast<NodeId>(values.size());
   values.push_back(std::move(initial));
-  meta.push_back(structure_flags(s));
-  spec.push_back(s);
-  deps.emplace_back();
-  rdeps.emplace_back();
-  changed_at.push_back(0);
-  computed_at.push_back(s <= kMirrorSpec ? 1 : 0);
+  nodes.push_back(NodeRecord{structure_flags(s), s, 0, s <= kMirrorSpec ? 1u : 0u, {}, {}});
   lean_blockers += spec_blocks_lean(s) ? 1 : 0;
   if (!name.empty()) names.emplace(id, std::move(name));
   return id;
 }
 
 void GraphState::set_deps(NodeId n, std::span<const NodeId> new_deps) {
-  for (NodeId d : deps_of(n)) edges.remove_one(rdeps[d], n);
-  edges.assign(deps[n], new_deps);
+  for (NodeId d : deps_of(n)) edges.remove_one(nodes[d].rdeps, n);
+  edges.assign(nodes[n].deps, new_deps);
   std::uint32_t h = 0;
   for (NodeId d : new_deps) {
-    edges.push_back(rdeps[d], n);
+    edges.push_back(nodes[d].rdeps, n);
     h = std::max(h, height(d) + 1);
   }
   // Heights follow the current edges exactly, so dependencies that come and go (cycle
@@ -237,7 +232,7 @@ SpecId Graph::add_spec(FieldSpec spec) {
   if (!e.custom_equality) e.lean_kernel = spec.kernel;
   e.spec = std::move(spec);
   MG_ASSERT(g.specs.size() < UINT32_MAX);
-  g.specs.push_back(std::move(e));
+  g.push_spec(std::move(e));
   return static_cast<SpecId>(g.specs.size() - 1);
 }
 
@@ -305,7 +300,7 @@ Status Graph::define(NodeId node, SpecId spec, std::span<const NodeId> inputs) {
   g.set_deps(node, tracked ? std::span<const NodeId>{} : inputs);
   // Recomputed by the next commit as if new; mark() then marks its dependents.
   g.set(node, kStale | kForce);
-  g.computed_at[node] = 0;
+  g.nodes[node].computed_at = 0;
   if (std::find(g.pending_new.begin(), g.pending_new.end(), node) == g.pending_new.end()) {
     g.pending_new.push_back(node);
   }
@@ -383,11 +378,11 @@ std::uint32_t GraphState::input_position(NodeId node, NodeId input) {
 
 void GraphState::remove_input_at(NodeId node, NodeId input, std::uint32_t pos) {
   // Moved to the front first, where EdgeArena::remove_one finds it at once.
-  const std::span<NodeId> ds = edges.get_mut(deps[node]);
+  const std::span<NodeId> ds = edges.get_mut(nodes[node].deps);
   MG_ASSERT(pos < ds.size() && ds[pos] == input);
   std::swap(ds[0], ds[pos]);
-  edges.remove_one(deps[node], input);  // the last input takes its place
-  edges.remove_one(rdeps[input], node);
+  edges.remove_one(nodes[node].deps, input);  // the last input takes its place
+  edges.remove_one(nodes[input].rdeps, node);
   const auto it = input_index.find(node);
   if (it == input_index.end()) return;
   auto& index = it->second;
@@ -398,11 +393,11 @@ void GraphState::remove_input_at(NodeId node, NodeId input, std::uint32_t pos) {
 }
 
 void GraphState::add_input_edge(NodeId node, NodeId input) {
-  edges.push_back(deps[node], input);
-  edges.push_back(rdeps[input], node);
+  edges.push_back(nodes[node].deps, input);
+  edges.push_back(nodes[input].rdeps, node);
   if (height(node) <= height(input)) raise_height(node, height(input) + 1);
   const auto it = input_index.find(node);
-  if (it != input_index.end()) it->second[input] = deps[node].count - 1;
+  if (it != input_index.end()) it->second[input] = nodes[node].deps.count - 1;
 }
 
 Status Graph::check_input(NodeId node, NodeId input) const {
@@ -512,7 +507,7 @@ Result<CycleGroup> Graph::add_cycle_group(CycleGroupDef def) {
   dispatcher.kind = SpecKind::group_dispatcher;
   dispatcher.group = gid;
   dispatcher.spec.name = def.name + ".dispatcher";
-  g.specs.push_back(dispatcher);
+  g.push_spec(std::move(dispatcher));
   gs.dispatcher = g.new_node(static_cast<SpecId>(g.specs.size() - 1), Value(), def.name + ".dispatcher");
   g.set(gs.dispatcher, kStale | kForce);
   g.pending_new.push_back(gs.dispatcher);
@@ -525,7 +520,7 @@ Result<CycleGroup> Graph::add_cycle_group(CycleGroupDef def) {
     member.group = gid;
     member.member = static_cast<std::uint32_t>(i);
     member.spec.name = def.members[i];
-    g.specs.push_back(member);
+    g.push_spec(std::move(member));
     Value initial = i < def.initial.size() ? def.initial[i] : Value();
     const NodeId m = g.new_node(static_cast<SpecId>(g.specs.size() - 1), std::move(initial),
                                 def.name.empty() ? def.members[i] : def.name + "." + def.members[i]);
@@ -605,12 +600,7 @@ std::span<const NodeId> Graph::dependents(NodeId node) const { return state().rd
 void Graph::reserve(std::size_t nodes, std::size_t edge_count) {
   GraphState& g = mut();
   g.values.reserve(nodes);
-  g.meta.reserve(nodes);
-  g.spec.reserve(nodes);
-  g.deps.reserve(nodes);
-  g.rdeps.reserve(nodes);
-  g.changed_at.reserve(nodes);
-  g.computed_at.reserve(nodes);
+  g.nodes.reserve(nodes);
   g.edges.reserve(2 * edge_count);
 }
 
@@ -622,7 +612,7 @@ Status Graph::compact() {
   const std::size_t n = g.values.size();
   std::size_t entries = 0;
   for (NodeId x = 0; x < n; ++x) {
-    for (const Span s : {g.deps[x], g.rdeps[x]}) {
+    for (const Span s : {g.nodes[x].deps, g.nodes[x].rdeps}) {
       if (s.count > 0) entries += EdgeArena::class_capacity()[EdgeArena::class_for(s.count)];
     }
   }
@@ -630,22 +620,17 @@ Status Graph::compact() {
   fresh.reserve(entries);
   std::vector<NodeId> tmp;
   for (NodeId x = 0; x < n; ++x) {
-    for (auto* spans : {&g.deps, &g.rdeps}) {
-      const std::span<const NodeId> cur = g.edges.get((*spans)[x]);
+    for (Span* span : {&g.nodes[x].deps, &g.nodes[x].rdeps}) {
+      const std::span<const NodeId> cur = g.edges.get(*span);
       tmp.assign(cur.begin(), cur.end());
       Span s;
       fresh.assign(s, tmp);
-      (*spans)[x] = s;
+      *span = s;
     }
   }
   g.edges = std::move(fresh);
   g.values.shrink_to_fit();
-  g.meta.shrink_to_fit();
-  g.spec.shrink_to_fit();
-  g.deps.shrink_to_fit();
-  g.rdeps.shrink_to_fit();
-  g.changed_at.shrink_to_fit();
-  g.computed_at.shrink_to_fit();
+  g.nodes.shrink_to_fit();
   for (auto* v : {&g.marked, &g.queue, &g.mark_stack, &g.pending_new, &g.forced, &g.forced_txn,
                   &g.last_changed}) {
     v->shrink_to_fit();
@@ -662,7 +647,7 @@ Status Graph::write(NodeId node, Value value) {
     return Status(StatusCode::invalid_argument,
                   g.name_of(node) + " is a derived field: write() sets variables; use propose()");
   }
-  if (g.spec[node] == kMirrorSpec) {
+  if (g.nodes[node].spec == kMirrorSpec) {
     return Status(StatusCode::invalid_argument,
                   g.name_of(node) + " is a mirror of a remote field: use resolve_mirror()");
   }
@@ -710,7 +695,7 @@ Result<Value> Graph::value_at(NodeId node, Revision revision) const {
                       std::to_string(revision));
   }
   if (revision == g.revision) return g.values[node];
-  if ((g.meta[node] & kLazy) != 0) {
+  if ((g.nodes[node].meta & kLazy) != 0) {
     return Status(StatusCode::invalid_argument,
                   "a lazy field has no value kept at a past revision (revision " +
                       std::to_string(revision) + "; now " + std::to_string(g.revision) + ")");
@@ -760,7 +745,7 @@ bool Graph::ran_in_transaction(NodeId node) const {
   MG_ASSERT(node < g.values.size() && g.has(node, kIncremental));
   // Undone computations of incremental fields take their old stamp back (note_fresh
   // records them for reset_computations and rollback).
-  return g.computed_at[node] >= g.txn_first_stamp;
+  return g.nodes[node].computed_at >= g.txn_first_stamp;
 }
 
 Result<CommitStats> Graph::commit() {
@@ -889,7 +874,7 @@ Status Graph::mark(std::vector<NodeId>* exported_stale) {
 Status Graph::mark_mirror(NodeId mirror, std::vector<NodeId>* exported_stale) {
   GraphState& g = mut();
   if (mirror >= g.values.size()) return unknown_node(mirror, g.values.size());
-  if (g.spec[mirror] != kMirrorSpec) {
+  if (g.nodes[mirror].spec != kMirrorSpec) {
     return Status(StatusCode::invalid_argument, g.name_of(mirror) + " is not a mirror");
   }
   g.input_stamp();
@@ -923,7 +908,7 @@ Status Graph::compute(std::vector<Resolution>* resolved) {
 Status Graph::resolve_mirror(NodeId mirror, bool changed, Value value, FieldCondition condition) {
   GraphState& g = mut();
   if (mirror >= g.values.size()) return unknown_node(mirror, g.values.size());
-  if (g.spec[mirror] != kMirrorSpec) {
+  if (g.nodes[mirror].spec != kMirrorSpec) {
     return Status(StatusCode::invalid_argument, g.name_of(mirror) + " is not a mirror");
   }
   if (!g.has(mirror, kMirrorPending)) {
@@ -947,13 +932,13 @@ Status Graph::resolve_mirror(NodeId mirror, bool changed, Value value, FieldCond
   if (!(g.values[mirror] == value)) {
     g.journal_value(mirror);
     g.values[mirror] = std::move(value);
-    g.changed_at[mirror] = s;
+    g.nodes[mirror].changed_at = s;
   }
   if (condition.state != FieldState::ok || !g.conditions.empty()) [[unlikely]] {
     const auto it = g.conditions.find(mirror);
     if (it == g.conditions.end() ? condition.state != FieldState::ok : !(it->second == condition)) {
       g.set_condition(mirror, std::move(condition));
-      g.changed_at[mirror] = s;
+      g.nodes[mirror].changed_at = s;
     }
   }
   return Status::ok();
@@ -998,10 +983,8 @@ std::span<const NodeId> Graph::last_changed() const { return state().last_change
 
 std::size_t Graph::memory_bytes() const {
   const GraphState& g = state();
-  return g.values.capacity() * sizeof(Value) + g.meta.capacity() * sizeof(std::uint32_t) +
-         g.spec.capacity() * sizeof(SpecId) + g.deps.capacity() * sizeof(Span) +
-         g.rdeps.capacity() * sizeof(Span) + g.changed_at.capacity() * sizeof(std::uint32_t) +
-         g.computed_at.capacity() * sizeof(std::uint32_t) + g.edges.bytes() +
+  return g.values.capacity() * sizeof(Value) + g.nodes.capacity() * sizeof(NodeRecord) +
+         g.edges.bytes() +
          // transaction scratch kept between commits
          g.journal.values.capacity() * sizeof(JournalEntry) + g.marked.capacity() * sizeof(NodeId) +
          g.queue.capacity() * sizeof(NodeId) + g.last_changed.capacity() * sizeof(NodeId) +
@@ -1056,14 +1039,14 @@ Status Graph::check_invariants() const {
       ++edge_balance[(std::uint64_t{d} << 32) | x];
     }
     for (NodeId r : g.rdeps_of(x)) --edge_balance[(std::uint64_t{x} << 32) | r];
-    if (g.has(x, kStale) && g.computed_at[x] != 0) {
+    if (g.has(x, kStale) && g.nodes[x].computed_at != 0) {
       for (NodeId r : g.rdeps_of(x)) {
         if (!g.has(r, kStale)) {
           return Status(StatusCode::internal, "invariant 2: " + where + " is stale but its dependent " +
                                                   g.name_of(r) + " is not");
         }
       }
-      if (!g.txn_open && g.is_eager(x) && g.computed_at[x] != 0) {
+      if (!g.txn_open && g.is_eager(x) && g.nodes[x].computed_at != 0) {
         return Status(StatusCode::internal, "invariant 3: eager " + where + " is stale outside a transaction");
       }
     }
@@ -1113,9 +1096,9 @@ void Graph::set_stamp_for_testing(std::uint32_t stamp) {
   GraphState& g = mut();
   MG_ASSERT(!g.txn_open);
   for (NodeId x = 0; x < g.values.size(); ++x) {
-    MG_ASSERT_MSG(!g.has(x, kStale) || g.computed_at[x] == 0, "stale nodes carry stamp order");
-    g.changed_at[x] = std::min(g.changed_at[x], stamp);
-    if (g.computed_at[x] != 0) g.computed_at[x] = stamp;
+    MG_ASSERT_MSG(!g.has(x, kStale) || g.nodes[x].computed_at == 0, "stale nodes carry stamp order");
+    g.nodes[x].changed_at = std::min(g.nodes[x].changed_at, stamp);
+    if (g.nodes[x].computed_at != 0) g.nodes[x].computed_at = stamp;
   }
   g.clamp_history_stamps(stamp);
   g.stamp = stamp;

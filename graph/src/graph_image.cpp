@@ -1,6 +1,7 @@
 // Graph::export_image / import_image: the state of a graph as plain data (image.hpp).
 
 #include <algorithm>
+#include <iterator>
 #include <span>
 #include <string>
 #include <utility>
@@ -67,12 +68,12 @@ bool record_in_range(const RevisionRecord& r, std::size_t n, std::size_t depth) 
 }
 
 /// Flattens per-node edge lists into offsets + ids.
-void flatten(const GraphState& g, const std::vector<Span>& spans, std::vector<std::uint64_t>* offsets,
+void flatten(const GraphState& g, Span NodeRecord::*field, std::vector<std::uint64_t>* offsets,
              std::vector<NodeId>* ids) {
-  offsets->reserve(spans.size() + 1);
+  offsets->reserve(g.nodes.size() + 1);
   offsets->push_back(0);
-  for (const Span s : spans) {
-    const std::span<const NodeId> list = g.edges.get(s);
+  for (const NodeRecord& r : g.nodes) {
+    const std::span<const NodeId> list = g.edges.get(r.*field);
     ids->insert(ids->end(), list.begin(), list.end());
     offsets->push_back(ids->size());
   }
@@ -144,7 +145,7 @@ std::uint64_t Graph::shape() const {
   // Over the node count, the spec count and each node's spec id.
   Fnv1a64 h;
   h.u64(g.values.size()).u64(g.specs.size()).u64(g.groups.size());
-  for (const SpecId s : g.spec) h.u64(s);
+  for (const NodeRecord& r : g.nodes) h.u64(r.spec);
   return h.value();
 }
 
@@ -157,15 +158,19 @@ Result<GraphImage> Graph::export_image() const {
   GraphImage im;
   im.shape = shape();
   const std::size_t n = g.values.size();
-  im.values = g.values;
+  im.values.assign(g.values.begin(), g.values.end());
   im.meta.resize(n);
   for (std::size_t x = 0; x < n; ++x) {
-    im.meta[x] = (g.meta[x] & ~kFlagMask) | (g.meta[x] & kImageFlags);
+    im.meta[x] = (g.nodes[x].meta & ~kFlagMask) | (g.nodes[x].meta & kImageFlags);
   }
-  im.changed_at = g.changed_at;
-  im.computed_at = g.computed_at;
-  flatten(g, g.deps, &im.dep_offsets, &im.dep_ids);
-  flatten(g, g.rdeps, &im.rdep_offsets, &im.rdep_ids);
+  im.changed_at.resize(n);
+  im.computed_at.resize(n);
+  for (std::size_t x = 0; x < n; ++x) {
+    im.changed_at[x] = g.nodes[x].changed_at;
+    im.computed_at[x] = g.nodes[x].computed_at;
+  }
+  flatten(g, &NodeRecord::deps, &im.dep_offsets, &im.dep_ids);
+  flatten(g, &NodeRecord::rdeps, &im.rdep_offsets, &im.rdep_ids);
   for (const GroupState& gs : g.groups) im.group_keep.push_back(gs.keep);
   im.stamp = g.stamp;
   im.txn_first_stamp = g.txn_first_stamp;
@@ -238,24 +243,26 @@ Status Graph::import_image(GraphImage im) {
   }
 
   GraphState& g = mut();
-  g.values = std::move(im.values);
+  g.values.assign(std::make_move_iterator(im.values.begin()), std::make_move_iterator(im.values.end()));
   for (std::size_t x = 0; x < n; ++x) {
-    g.meta[x] = (im.meta[x] & ~kFlagMask) | (im.meta[x] & kImageFlags) |
-                (g.meta[x] & kKeptFlags);
+    g.nodes[x].meta = (im.meta[x] & ~kFlagMask) | (im.meta[x] & kImageFlags) |
+                (g.nodes[x].meta & kKeptFlags);
   }
-  g.changed_at = std::move(im.changed_at);
-  g.computed_at = std::move(im.computed_at);
+  for (std::size_t x = 0; x < n; ++x) {
+    g.nodes[x].changed_at = im.changed_at[x];
+    g.nodes[x].computed_at = im.computed_at[x];
+  }
   EdgeArena fresh;
   fresh.reserve(im.dep_ids.size() + im.rdep_ids.size());
   for (std::size_t x = 0; x < n; ++x) {
     Span d;
     fresh.assign(d, std::span<const NodeId>(im.dep_ids.data() + im.dep_offsets[x],
                                             im.dep_offsets[x + 1] - im.dep_offsets[x]));
-    g.deps[x] = d;
+    g.nodes[x].deps = d;
     Span r;
     fresh.assign(r, std::span<const NodeId>(im.rdep_ids.data() + im.rdep_offsets[x],
                                             im.rdep_offsets[x + 1] - im.rdep_offsets[x]));
-    g.rdeps[x] = r;
+    g.nodes[x].rdeps = r;
   }
   g.edges = std::move(fresh);
   for (std::size_t i = 0; i < g.groups.size(); ++i) g.groups[i].keep = std::move(im.group_keep[i]);

@@ -12,6 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "column.hpp"
 #include "edge_arena.hpp"
 #include "mgraph/graph/cycle_resolution.hpp"
 #include "mgraph/graph/graph.hpp"
@@ -66,6 +67,20 @@ struct SpecEntry {
   std::uint32_t group = 0;   ///< group members and dispatchers
   std::uint32_t member = 0;  ///< group members
 };
+
+/// A node's fixed-size state but its value, kept together: a commit that computes a node
+/// reads and writes these fields together, so on a graph larger than the cache one record
+/// costs one miss (and one TLB entry) where a column per field cost six
+/// (DECISIONS.md "Engine locality").
+struct alignas(32) NodeRecord {
+  std::uint32_t meta = 0;  ///< height << kFlagBits | flags
+  SpecId spec = 0;
+  std::uint32_t changed_at = 0;   ///< stamp of the last value change
+  std::uint32_t computed_at = 0;  ///< stamp of the last computation (0: never)
+  Span deps;
+  Span rdeps;
+};
+static_assert(sizeof(NodeRecord) == 32, "two node records per cache line");
 
 struct GroupState {
   CycleGroupDef def;
@@ -134,15 +149,24 @@ struct GraphState {
   explicit GraphState(GraphOptions opts);
 
   // ---- Node storage, indexed by NodeId ----
-  std::vector<Value> values;
-  std::vector<std::uint32_t> meta;  ///< height << kFlagBits | flags
-  std::vector<SpecId> spec;
-  std::vector<Span> deps;
-  std::vector<Span> rdeps;
-  std::vector<std::uint32_t> changed_at;   ///< stamp of the last value change
-  std::vector<std::uint32_t> computed_at;  ///< stamp of the last computation (0: never)
+  // (Column: large ones on huge pages, column.hpp.)
+  Column<Value> values;  ///< its own column: Context reads inputs' values from it
+  Column<NodeRecord> nodes;  ///< everything else of a node, in one half cache line
   EdgeArena edges;
   std::vector<SpecEntry> specs;  ///< 0: variable, 1: mirror
+  /// By spec, what the lean commit needs to run a kernel: SpecEntry::lean_kernel and the
+  /// kernel's data, 16 bytes where a SpecEntry is ~200, so that reaching a node's kernel
+  /// costs a shift and a load (null: not a kernel the lean path runs directly).
+  struct LeanKernel {
+    ScalarKernel kernel;
+    const void* data;
+  };
+  std::vector<LeanKernel> lean_kernels;
+  /// Adds a spec (specs and lean_kernels); its id is specs.size() - 1.
+  void push_spec(SpecEntry e) {
+    lean_kernels.push_back(LeanKernel{e.lean_kernel, e.spec.kernel_data});
+    specs.push_back(std::move(e));
+  }
   std::unordered_map<NodeId, std::string> names;
   std::vector<GroupState> groups;
   /// One resolution memo per group shape (member count, formula outputs and inputs,
@@ -260,6 +284,12 @@ struct GraphState {
     std::uint32_t next;
   };
   static constexpr std::uint32_t kLeanEnd = UINT32_MAX;
+  /// propagate_lean() prefetches the columns of the nodes it will visit in graphs of at
+  /// least this many nodes (their columns exceed the caches), this many nodes ahead per
+  /// stage, and the values of at most this many inputs of a node.
+  static constexpr std::size_t kLeanPrefetchNodes = std::size_t{1} << 16;
+  static constexpr std::size_t kLeanPrefetchDistance = 3;
+  static constexpr std::uint32_t kLeanPrefetchInputs = 4;
   struct LeanLevel {
     std::uint32_t head = kLeanEnd;
     std::uint32_t tail = kLeanEnd;
@@ -300,27 +330,27 @@ struct GraphState {
   std::vector<NodeId> mark_stack;
 
   // ---- Node accessors ----
-  std::uint32_t flags(NodeId n) const { return meta[n] & kFlagMask; }
-  bool has(NodeId n, std::uint32_t f) const { return (meta[n] & f) != 0; }
-  void set(NodeId n, std::uint32_t f) { meta[n] |= f; }
-  void clear(NodeId n, std::uint32_t f) { meta[n] &= ~f; }
-  std::uint32_t height(NodeId n) const { return meta[n] >> kFlagBits; }
+  std::uint32_t flags(NodeId n) const { return nodes[n].meta & kFlagMask; }
+  bool has(NodeId n, std::uint32_t f) const { return (nodes[n].meta & f) != 0; }
+  void set(NodeId n, std::uint32_t f) { nodes[n].meta |= f; }
+  void clear(NodeId n, std::uint32_t f) { nodes[n].meta &= ~f; }
+  std::uint32_t height(NodeId n) const { return nodes[n].meta >> kFlagBits; }
   void set_height(NodeId n, std::uint32_t h) {
     MG_ASSERT_MSG(h <= kHeightMax, "graph deeper than kHeightMax");
-    meta[n] = (h << kFlagBits) | (meta[n] & kFlagMask);
+    nodes[n].meta = (h << kFlagBits) | (nodes[n].meta & kFlagMask);
   }
-  const SpecEntry& spec_of(NodeId n) const { return specs[spec[n]]; }
-  bool is_variable(NodeId n) const { return spec[n] <= kMirrorSpec; }
+  const SpecEntry& spec_of(NodeId n) const { return specs[nodes[n].spec]; }
+  bool is_variable(NodeId n) const { return nodes[n].spec <= kMirrorSpec; }
   /// A variable holding another partition's field (Graph::add_mirror).
-  bool is_mirror(NodeId n) const { return spec[n] == kMirrorSpec; }
+  bool is_mirror(NodeId n) const { return nodes[n].spec == kMirrorSpec; }
   /// Whether this transaction changed `n` (its old value is in the journal): a change
   /// stamp from this transaction says so, without a flag to clear at commit.
-  bool journaled(NodeId n) const { return txn_open && changed_at[n] >= txn_first_stamp; }
-  bool is_eager(NodeId n) const { return (meta[n] & kLazy) == 0 || has(n, kObserved | kExported); }
+  bool journaled(NodeId n) const { return txn_open && nodes[n].changed_at >= txn_first_stamp; }
+  bool is_eager(NodeId n) const { return (nodes[n].meta & kLazy) == 0 || has(n, kObserved | kExported); }
   void set_spec(NodeId n, SpecId s) {
-    lean_blockers -= spec_blocks_lean(spec[n]) ? 1 : 0;
+    lean_blockers -= spec_blocks_lean(nodes[n].spec) ? 1 : 0;
     lean_blockers += spec_blocks_lean(s) ? 1 : 0;
-    spec[n] = s;
+    nodes[n].spec = s;
     clear(n, kStructureFlags);
     set(n, structure_flags(s));
   }
@@ -332,8 +362,8 @@ struct GraphState {
   const Value& start_value(NodeId n) const {
     return journaled(n) ? txn_start_value(n) : values[n];
   }
-  std::span<const NodeId> deps_of(NodeId n) const { return edges.get(deps[n]); }
-  std::span<const NodeId> rdeps_of(NodeId n) const { return edges.get(rdeps[n]); }
+  std::span<const NodeId> deps_of(NodeId n) const { return edges.get(nodes[n].deps); }
+  std::span<const NodeId> rdeps_of(NodeId n) const { return edges.get(nodes[n].rdeps); }
   std::string name_of(NodeId n) const;
 
   // ---- Structure ----

@@ -71,7 +71,7 @@ void GraphState::note_input(NodeId node, NodeId input, InputEvent event, const V
 }
 
 std::span<const NodeId> GraphState::incremental_pull(NodeId n) {
-  if (computed_at[n] == 0) return deps_of(n);
+  if (nodes[n].computed_at == 0) return deps_of(n);
   const auto it = input_log_of.find(n);
   if (it == input_log_of.end()) return {};
   InputLog& log = input_logs[it->second];
@@ -90,10 +90,10 @@ Value GraphState::eval_incremental(NodeId n, Context& ctx, const SpecEntry& se) 
   // A computation taken back (reset_computations, rollback) must give its stamp back too,
   // so that Graph::ran_in_transaction tells; note_fresh skips marked nodes without history.
   if (txn_open && has(n, kMarked) && options.history_limit == 0) {
-    freshened.push_back(Freshened{n, computed_at[n], false});
+    freshened.push_back(Freshened{n, nodes[n].computed_at, false});
   }
   std::vector<InputChange> changes;
-  if (computed_at[n] == 0) {
+  if (nodes[n].computed_at == 0) {
     // The first computation (or the first since a rollback made it new again): every
     // input is added, and self() is null.
     const std::span<const NodeId> ds = deps_of(n);
@@ -140,7 +140,7 @@ const Value* GraphState::settle_written(const Written& w) {
   MG_ASSERT(e.node == v);
   if (values[v] == e.value) {
     // Written back to its committed value: no change, no journal entry.
-    changed_at[v] = e.changed_at;
+    nodes[v].changed_at = e.changed_at;
     e.node = kNoNode;
     return nullptr;
   }
@@ -181,20 +181,20 @@ inline bool GraphState::finish_node(NodeId x, Value&& v) {
 inline bool GraphState::finish_value(NodeId x, Value&& v) {
   const SpecEntry& se = spec_of(x);
   const bool same = se.custom_equality ? se.spec.equality(values[x], v) : values[x] == v;
-  note_fresh(x, computed_at[x]);
-  computed_at[x] = stamp;
+  note_fresh(x, nodes[x].computed_at);
+  nodes[x].computed_at = stamp;
   clear(x, kStale | kForce);
   if (same) return false;
   if (txn_open) {
     if (!journaled(x)) {
       // The old value moves into the journal: no copy, no reference count traffic.
-      journal.values.push_back(JournalEntry{x, changed_at[x], std::move(values[x])});
+      journal.values.push_back(JournalEntry{x, nodes[x].changed_at, std::move(values[x])});
     }
   } else if (options.history_limit > 0) {
-    pulls().values.push_back(JournalEntry{x, changed_at[x], std::move(values[x])});
+    pulls().values.push_back(JournalEntry{x, nodes[x].changed_at, std::move(values[x])});
   }
   values[x] = std::move(v);
-  changed_at[x] = stamp;
+  nodes[x].changed_at = stamp;
   return true;
 }
 
@@ -203,15 +203,15 @@ inline bool GraphState::try_compute_in_order(NodeId n) {
   // node of a strict graph visited in pull order. A declared formula reads only its
   // inputs, so it cannot start another computation: no evaluation frame is needed.
   const SpecEntry& se = spec_of(n);
-  if (se.tracked || se.kind != SpecKind::formula || has(n, kForce) || computed_at[n] == 0) {
+  if (se.tracked || se.kind != SpecKind::formula || has(n, kForce) || nodes[n].computed_at == 0) {
     return false;
   }
   bool need = false;
-  const std::uint32_t at = computed_at[n];
+  const std::uint32_t at = nodes[n].computed_at;
   const std::span<const NodeId> ds = deps_of(n);
   for (NodeId d : ds) {
     if (has(d, kStale)) return false;
-    need |= changed_at[d] > at;
+    need |= nodes[d].changed_at > at;
   }
   if (!need) {
     note_fresh(n, at);
@@ -248,7 +248,7 @@ bool GraphState::ensure(NodeId root) {
   while (frames.size() > base) {
     Frame& f = frames.back();
     const NodeId x = f.node;
-    if (!f.need && (has(x, kForce) || computed_at[x] == 0)) f.need = true;
+    if (!f.need && (has(x, kForce) || nodes[x].computed_at == 0)) f.need = true;
     const bool tracked = spec_of(x).tracked;
     const std::span<const NodeId> ds = has(x, kIncremental) ? incremental_pull(x) : deps_of(x);
     bool descended = false;
@@ -271,7 +271,7 @@ bool GraphState::ensure(NodeId root) {
         descended = true;
         break;
       }
-      if (changed_at[d] > computed_at[x]) f.need = true;
+      if (nodes[d].changed_at > nodes[x].computed_at) f.need = true;
       ++f.next_dep;
     }
     if (descended) continue;
@@ -289,7 +289,7 @@ bool GraphState::ensure(NodeId root) {
         continue;
       }
     } else {
-      note_fresh(x, computed_at[x]);
+      note_fresh(x, nodes[x].computed_at);
       clear(x, kStale);
     }
     clear(x, kVisiting);
@@ -308,7 +308,7 @@ void GraphState::run_formula(NodeId x) {
     }
   }
   const auto track_begin = static_cast<std::uint32_t>(track.size());
-  const Span ds = deps[x];
+  const Span ds = nodes[x].deps;
   const bool declared = !se.tracked && se.kind != SpecKind::incremental;
   Context ctx(*this, x, values.data(), edges.get(ds).data(), declared ? ds.count : 0u);
   Value v;
@@ -401,13 +401,13 @@ void GraphState::set_condition(NodeId n, FieldCondition c) {
   // undo restore both, and the revision counts the node as changed.
   if (txn_open) {
     journal.conditions.push_back(ConditionEntry{n, std::move(old)});
-    if (!journaled(n)) journal.values.push_back(JournalEntry{n, changed_at[n], values[n]});
+    if (!journaled(n)) journal.values.push_back(JournalEntry{n, nodes[n].changed_at, values[n]});
   } else if (options.history_limit > 0) {
     RevisionRecord& rec = pulls();
     rec.conditions.push_back(ConditionEntry{n, std::move(old)});
-    rec.values.push_back(JournalEntry{n, changed_at[n], values[n]});
+    rec.values.push_back(JournalEntry{n, nodes[n].changed_at, values[n]});
   }
-  changed_at[n] = stamp;
+  nodes[n].changed_at = stamp;
 }
 
 NodeId GraphState::failed_input(NodeId n) {
@@ -449,8 +449,8 @@ FieldCondition GraphState::txn_start_condition(NodeId n) const {
 }
 
 void GraphState::settle_failed(NodeId n, FieldCondition c) {
-  note_fresh(n, computed_at[n]);
-  computed_at[n] = stamp;
+  note_fresh(n, nodes[n].computed_at);
+  nodes[n].computed_at = stamp;
   stamp_computed = true;  // an input changed after this must take a later stamp
   clear(n, kStale | kForce);
   set_condition(n, std::move(c));
@@ -563,15 +563,11 @@ void GraphState::propagate_lean() {
   // after every store and every call of a formula (DECISIONS.md "Scalar kernels").
   std::uint32_t low = kLeanEnd;  // lowest and highest height with a list
   std::uint32_t high = 0;
-  std::uint32_t* const meta_of = meta.data();
-  const Span* const rdeps_at = rdeps.data();
-  const Span* const deps_at = deps.data();
+  NodeRecord* const node_at = nodes.data();
   const NodeId* const edge_data = edges.data();
-  const SpecId* const spec_at = spec.data();
   const SpecEntry* const spec_entries = specs.data();
+  const LeanKernel* const kernel_at = lean_kernels.data();
   Value* const value_at = values.data();
-  std::uint32_t* const changed_of = changed_at.data();
-  std::uint32_t* const computed_of = computed_at.data();
   const std::uint32_t now_stamp = stamp;
   const std::uint32_t first_stamp = txn_first_stamp;
   const bool keep_history = options.history_limit > 0;
@@ -587,16 +583,60 @@ void GraphState::propagate_lean() {
   int next_list = 0;
   NodeId* next = lean_layers[0].data();
   std::size_t next_room = lean_layers[0].size();
+  NodeId* now_list = lean_layers[1].data();  // lean_layers[1 - next_list], the height computed
+  std::size_t now_room = lean_layers[1].size();
   std::size_t next_size = 0;
   std::size_t now_size = 0;  // entries of lean_layers[1 - next_list] (the height computed)
   std::uint64_t kernels_run = 0;  // added to computed_count on the way out
+  // On a graph larger than the cache, the nodes a commit computes lie scattered over the
+  // columns, and each visit would wait for its misses one after the other. So the columns
+  // of the nodes a layer will visit are prefetched a few nodes ahead, in three stages
+  // that each need the previous one's lines: the node's own columns, then its dependency
+  // list (from `deps`), then its inputs' values (from the list). The misses of several
+  // nodes then overlap (DECISIONS.md "Engine locality"). A graph that fits in the cache
+  // skips it: the prefetches would only add instructions.
+  const bool prefetch = values.size() >= kLeanPrefetchNodes;
+  auto prefetch_columns = [&](NodeId x) __attribute__((always_inline)) {
+    __builtin_prefetch(node_at + x, 1);
+    __builtin_prefetch(value_at + x, 1);
+  };
+  auto prefetch_deps = [&](NodeId x) __attribute__((always_inline)) {
+    __builtin_prefetch(edge_data + node_at[x].deps.offset);
+  };
+  auto prefetch_inputs = [&](NodeId x) __attribute__((always_inline)) {
+    const Span ds = node_at[x].deps;
+    const NodeId* const inputs = edge_data + ds.offset;
+    const std::uint32_t count = std::min<std::uint32_t>(ds.count, kLeanPrefetchInputs);
+    for (std::uint32_t k = 0; k < count; ++k) __builtin_prefetch(value_at + inputs[k]);
+  };
+  // Visits the `count` nodes at `list` (one layer), prefetching ahead when `prefetch`.
+  auto visit_layer = [&](const NodeId* list, std::size_t count, auto&& visit_one)
+      __attribute__((always_inline)) {
+    constexpr std::size_t d = kLeanPrefetchDistance;
+    const bool ahead = prefetch && count > 1;
+    if (ahead) [[unlikely]] {
+      // The first nodes get their three stages at once; later ones d, 2d and 3d nodes ahead.
+      for (std::size_t k = 0; k < std::min(count, 3 * d); ++k) prefetch_columns(list[k]);
+      for (std::size_t k = 0; k < std::min(count, 2 * d); ++k) prefetch_deps(list[k]);
+      for (std::size_t k = 0; k < std::min(count, d); ++k) prefetch_inputs(list[k]);
+    }
+    // One loop (one copy of the visit), so that the journal push inside stays inlined.
+    for (std::size_t k = 0; k < count; ++k) {
+      if (ahead) [[unlikely]] {
+        if (k + 3 * d < count) prefetch_columns(list[k + 3 * d]);
+        if (k + 2 * d < count) prefetch_deps(list[k + 2 * d]);
+        if (k + d < count) prefetch_inputs(list[k + d]);
+      }
+      visit_one(list[k]);
+    }
+  };
   auto schedule_dependents = [&](NodeId n) __attribute__((always_inline)) {
-    const Span r = rdeps_at[n];
+    const Span r = node_at[n].rdeps;
     for (const NodeId *d_at = edge_data + r.offset, *end = d_at + r.count; d_at != end; ++d_at) {
       const NodeId d = *d_at;
-      const std::uint32_t m = meta_of[d];
+      const std::uint32_t m = node_at[d].meta;
       if ((m & kStale) != 0) continue;  // scheduled already
-      meta_of[d] = m | kStale | kMarked;
+      node_at[d].meta = m | kStale | kMarked;
       const std::uint32_t h = m >> kFlagBits;
       if (h == cur + 1) [[likely]] {
         if (next_size == next_room) [[unlikely]] {
@@ -638,8 +678,8 @@ void GraphState::propagate_lean() {
   // its inputs as doubles, the kernel called directly, the double compared with the old
   // value and stored in place. No Context, no std::function, no Value built. Whether it
   // changed (a kernel that throws fails x, which is a change, or rethrows).
-  auto run_kernel = [&](NodeId x, const SpecEntry& se) __attribute__((always_inline)) {
-    const Span ds = deps_at[x];
+  auto run_kernel = [&](NodeId x, const LeanKernel kernel) __attribute__((always_inline)) {
+    const Span ds = node_at[x].deps;
     const NodeId* const inputs = edge_data + ds.offset;
     const std::uint32_t count = ds.count;
     double local[4];
@@ -650,28 +690,32 @@ void GraphState::propagate_lean() {
     }
     double result;
     try {
-      for (std::uint32_t k = 0; k < count; ++k) in[k] = kernel_input(value_at[inputs[k]], k);
-      result = se.lean_kernel(std::span<const double>(in, count), x, se.spec.kernel_data);
+      if (count == 1) {
+        in[0] = kernel_input(value_at[inputs[0]], 0);  // chain, broad: no loop
+      } else {
+        for (std::uint32_t k = 0; k < count; ++k) in[k] = kernel_input(value_at[inputs[k]], k);
+      }
+      result = kernel.kernel(std::span<const double>(in, count), x, kernel.data);
     } catch (const std::exception& e) {
       formula_threw(x, e);  // fails x (its dependents are blocked), or rethrows
-      meta_of[x] &= ~kMarked;
+      node_at[x].meta &= ~kMarked;
       return true;
     }
     ++kernels_run;
-    if (keep_history) freshened.push_back(Freshened{x, computed_of[x], false});
-    computed_of[x] = now_stamp;
-    meta_of[x] &= ~(kStale | kForce | kMarked);
+    if (keep_history) freshened.push_back(Freshened{x, node_at[x].computed_at, false});
+    node_at[x].computed_at = now_stamp;
+    node_at[x].meta &= ~(kStale | kForce | kMarked);
     Value& now = value_at[x];
     // Value's equality for doubles: ==, except that NaN equals NaN.
     if (now.is_double() &&
         (now.as_double() == result || (result != result && now.as_double() != now.as_double()))) {
       return false;
     }
-    if (changed_of[x] < first_stamp) {
-      journal.values.push_back(JournalEntry{x, changed_of[x], std::move(now)});
+    if (node_at[x].changed_at < first_stamp) {
+      journal.values.push_back(JournalEntry{x, node_at[x].changed_at, std::move(now)});
     }
     now = Value(result);
-    changed_of[x] = now_stamp;
+    node_at[x].changed_at = now_stamp;
     return true;
   };
   auto visit = [&](NodeId x) __attribute__((always_inline)) {
@@ -682,18 +726,26 @@ void GraphState::propagate_lean() {
       // input, or fails it, or recovers it. A change of condition moves its change stamp
       // as a change of value does.
       run_formula(x);
-      changed = changed_at[x] == stamp;
-      meta_of[x] &= ~kMarked;
-    } else if (const SpecEntry& se = spec_entries[spec_at[x]]; se.lean_kernel != nullptr) {
-      changed = run_kernel(x, se);
+      changed = nodes[x].changed_at == stamp;
+      node_at[x].meta &= ~kMarked;
+    } else if (const LeanKernel kernel = kernel_at[node_at[x].spec]; kernel.kernel != nullptr) {
+      changed = run_kernel(x, kernel);
     } else {
-      changed = lean_formula(x, se);
+      changed = lean_formula(x, spec_entries[node_at[x].spec]);
     }
     if (changed) schedule_dependents(x);
   };
   try {
     for (const Written& w : written) {
-      if (settle_written(w) != nullptr) schedule_dependents(w.node);
+      if (settle_written(w) == nullptr) continue;
+      if (prefetch) {
+        // Scheduling reads the flags of each dependent: fetch them all first.
+        const Span r = node_at[w.node].rdeps;
+        for (const NodeId* d = edge_data + r.offset, *end = d + r.count; d != end; ++d) {
+          __builtin_prefetch(node_at + *d, 1);
+        }
+      }
+      schedule_dependents(w.node);
     }
     written.clear();
     for (;;) {
@@ -701,12 +753,15 @@ void GraphState::propagate_lean() {
       if (next_size != 0) {
         // `next` holds height cur now: it is computed, while a new `next` fills up.
         ++cur;
+        // The lists trade places (in locals: a swap, no vector read).
         now_size = next_size;
         next_list = 1 - next_list;
-        next = lean_layers[next_list].data();
-        next_room = lean_layers[next_list].size();
+        std::swap(next, now_list);
+        std::swap(next_room, now_room);
         next_size = 0;
-        listed = cur < level_count && (height_bits[cur / 64] >> (cur % 64) & 1) != 0;
+        // (low: no height had a list in this commit, as on chains and layers.)
+        listed = low != kLeanEnd && cur < level_count &&
+                 (height_bits[cur / 64] >> (cur % 64) & 1) != 0;
       } else {
         // The lowest height with a list: every bit at `cur` and below is clear.
         std::uint32_t h = kLeanEnd;
@@ -720,8 +775,7 @@ void GraphState::propagate_lean() {
         cur = h;
       }
       if (now_size != 0) {
-        const NodeId* const now = lean_layers[1 - next_list].data();
-        for (std::size_t k = 0; k < now_size; ++k) visit(now[k]);
+        visit_layer(now_list, now_size, visit);
         now_size = 0;
       }
       if (listed) {
@@ -744,7 +798,7 @@ void GraphState::propagate_lean() {
       marked.push_back(sched[k].node);
       levels[height(sched[k].node)] = LeanLevel{};
     }
-    for (std::size_t k = 0; k < now_size; ++k) marked.push_back(lean_layers[1 - next_list][k]);
+    for (std::size_t k = 0; k < now_size; ++k) marked.push_back(now_list[k]);
     for (std::size_t k = 0; k < next_size; ++k) marked.push_back(next[k]);
     std::fill(lean_height_bits.begin(), lean_height_bits.end(), 0);
     throw;

@@ -31,7 +31,7 @@ void GraphState::open_txn() {
   txn_first_stamp = next_stamp();
   // Lazy fields read since they were defined are no longer new.
   pending_new.erase(std::remove_if(pending_new.begin(), pending_new.end(),
-                                   [&](NodeId n) { return computed_at[n] != 0; }),
+                                   [&](NodeId n) { return nodes[n].computed_at != 0; }),
                     pending_new.end());
 }
 
@@ -43,7 +43,7 @@ std::uint32_t GraphState::input_stamp() {
 
 void GraphState::journal_value(NodeId n) {
   if (journaled(n)) return;
-  journal.values.push_back(JournalEntry{n, changed_at[n], values[n]});
+  journal.values.push_back(JournalEntry{n, nodes[n].changed_at, values[n]});
 }
 
 Status GraphState::write(NodeId n, Value v) {
@@ -67,7 +67,7 @@ Status GraphState::write(NodeId n, Value v) {
     rewritten = true;
   }
   values[n] = std::move(v);
-  changed_at[n] = s;
+  nodes[n].changed_at = s;
   return Status::ok();
 }
 
@@ -77,7 +77,7 @@ void GraphState::rollback() {
     JournalEntry& e = journal.values[i];
     if (e.node == kNoNode) continue;
     values[e.node] = std::move(e.value);
-    changed_at[e.node] = e.changed_at;
+    nodes[e.node].changed_at = e.changed_at;
   }
   for (std::size_t i = journal.deps.size(); i-- > 0;) {
     set_deps(journal.deps[i].node, journal.deps[i].deps);
@@ -87,7 +87,7 @@ void GraphState::rollback() {
   // Whatever this transaction brought up to date was stale before it: stale again,
   // with its old computation stamp. Then nodes this transaction marked were fresh.
   for (std::size_t i = freshened.size(); i-- > 0;) {
-    computed_at[freshened[i].node] = freshened[i].computed_at;
+    nodes[freshened[i].node].computed_at = freshened[i].computed_at;
     set(freshened[i].node, kStale);
   }
   for (NodeId x : marked) clear(x, kStale | kMarked);
@@ -95,11 +95,11 @@ void GraphState::rollback() {
   marked_mirrors.clear();
   for (NodeId x : pending_new) {
     set(x, kStale | kForce);
-    computed_at[x] = 0;
+    nodes[x].computed_at = 0;
   }
   for (const Written& w : written) clear(w.node, kWritten);
   for (NodeId n : forced_txn) {
-    if (computed_at[n] != 0) clear(n, kForce);
+    if (nodes[n].computed_at != 0) clear(n, kForce);
   }
   marked_pos = 0;
   queue.clear();
@@ -134,7 +134,7 @@ void GraphState::reset_computations() {
     JournalEntry& e = journal.values[i];
     if (e.node == kNoNode || is_variable(e.node)) continue;
     values[e.node] = std::move(e.value);
-    changed_at[e.node] = e.changed_at;
+    nodes[e.node].changed_at = e.changed_at;
     e.node = kNoNode;
   }
   for (std::size_t i = journal.deps.size(); i-- > 0;) {
@@ -146,7 +146,7 @@ void GraphState::reset_computations() {
   for (std::size_t i = journal.conditions.size(); i-- > 0;) swap_condition(journal.conditions[i]);
   journal.conditions.clear();
   for (std::size_t i = freshened.size(); i-- > 0;) {
-    computed_at[freshened[i].node] = freshened[i].computed_at;
+    nodes[freshened[i].node].computed_at = freshened[i].computed_at;
     set(freshened[i].node, kStale);
   }
   freshened.clear();
@@ -155,7 +155,7 @@ void GraphState::reset_computations() {
   // inputs still changed makes them recompute, exactly as in a fresh transaction.
   const std::uint32_t s = next_stamp();
   for (const JournalEntry& e : journal.values) {
-    if (e.node != kNoNode) changed_at[e.node] = s;
+    if (e.node != kNoNode) nodes[e.node].changed_at = s;
   }
   for (NodeId n : forced_txn) set(n, kForce);
   marked_pos = 0;
@@ -198,9 +198,17 @@ void GraphState::finalize_commit() {
     }
     last_changed.resize(journal.values.size());
     NodeId* out = last_changed.data();
-    for (const JournalEntry& e : journal.values) {
-      // A lazy field filling its cache is not a change of the graph's state.
-      if (e.node != kNoNode && is_eager(e.node)) *out++ = e.node;  // variables are never lazy
+    if (lean_blockers == 0) {
+      // No lazy field in the graph (they keep commits off the lean path): no node to look at.
+      for (const JournalEntry& e : journal.values) {
+        *out = e.node;
+        out += e.node != kNoNode ? 1 : 0;
+      }
+    } else {
+      for (const JournalEntry& e : journal.values) {
+        // A lazy field filling its cache is not a change of the graph's state.
+        if (e.node != kNoNode && is_eager(e.node)) *out++ = e.node;  // variables are never lazy
+      }
     }
     last_changed.resize(static_cast<std::size_t>(out - last_changed.data()));
   } else {
@@ -210,7 +218,7 @@ void GraphState::finalize_commit() {
       if (spec_of(e.node).custom_equality ? spec_of(e.node).spec.equality(e.value, values[e.node])
                                           : e.value == values[e.node]) {
         // Changed and changed back within the transaction: not a change.
-        changed_at[e.node] = e.changed_at;
+        nodes[e.node].changed_at = e.changed_at;
         e.node = kNoNode;
         continue;
       }
@@ -244,7 +252,7 @@ void GraphState::finalize_commit() {
   rewritten = false;
   forced_txn.clear();
   pending_new.erase(std::remove_if(pending_new.begin(), pending_new.end(),
-                                   [&](NodeId n) { return computed_at[n] != 0; }),
+                                   [&](NodeId n) { return nodes[n].computed_at != 0; }),
                     pending_new.end());
   proposals.clear();
   kept.clear();
@@ -341,7 +349,7 @@ void GraphState::unapply(RevisionRecord& rec) {
   for (std::size_t i = rec.values.size(); i-- > 0;) {
     JournalEntry& e = rec.values[i];
     std::swap(values[e.node], e.value);
-    std::swap(changed_at[e.node], e.changed_at);
+    std::swap(nodes[e.node].changed_at, e.changed_at);
   }
   for (std::size_t i = rec.deps.size(); i-- > 0;) {
     DepsEntry& e = rec.deps[i];
@@ -353,14 +361,14 @@ void GraphState::unapply(RevisionRecord& rec) {
   for (std::size_t i = rec.conditions.size(); i-- > 0;) swap_condition(rec.conditions[i]);
   for (std::size_t i = rec.freshened.size(); i-- > 0;) {
     Freshened& f = rec.freshened[i];
-    std::swap(computed_at[f.node], f.computed_at);
+    std::swap(nodes[f.node].computed_at, f.computed_at);
     if (f.was_stale) set(f.node, kStale);
   }
 }
 
 void GraphState::apply(RevisionRecord& rec) {
   for (Freshened& f : rec.freshened) {
-    std::swap(computed_at[f.node], f.computed_at);
+    std::swap(nodes[f.node].computed_at, f.computed_at);
     clear(f.node, kStale);
   }
   for (DepsEntry& e : rec.deps) {
@@ -372,7 +380,7 @@ void GraphState::apply(RevisionRecord& rec) {
   for (ConditionEntry& e : rec.conditions) swap_condition(e);
   for (JournalEntry& e : rec.values) {
     std::swap(values[e.node], e.value);
-    std::swap(changed_at[e.node], e.changed_at);
+    std::swap(nodes[e.node].changed_at, e.changed_at);
   }
   for (NodeId n : rec.left_stale) set(n, kStale);
   for (RevisionRecord& r : rec.after_pulls) apply(r);
@@ -382,7 +390,7 @@ void GraphState::renormalize_stamps() {
   // Bring every stale lazy field up to date so stamps carry no information any more,
   // then restart the clock. Runs once per ~4 billion transactions.
   for (NodeId n = 0; n < values.size(); ++n) {
-    if (!has(n, kStale) || computed_at[n] == 0) continue;
+    if (!has(n, kStale) || nodes[n].computed_at == 0) continue;
     try {
       if (ensure(n)) continue;
     } catch (...) {
@@ -391,8 +399,8 @@ void GraphState::renormalize_stamps() {
     set(n, kForce);
   }
   for (NodeId n = 0; n < values.size(); ++n) {
-    changed_at[n] = 1;
-    if (computed_at[n] != 0) computed_at[n] = 1;
+    nodes[n].changed_at = 1;
+    if (nodes[n].computed_at != 0) nodes[n].computed_at = 1;
   }
   clamp_history_stamps(1);
   stamp = 1;

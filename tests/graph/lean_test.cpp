@@ -9,6 +9,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mgraph/graph/graph.hpp"
@@ -333,19 +334,27 @@ struct Twin {
   Graph lean;
   Graph general;
   std::vector<NodeId> variables;
+  std::size_t first = 0;  ///< the random graph's first node (after the padding)
   std::size_t nodes = 0;
 
-  Twin(std::uint64_t seed, std::size_t history)
+  /// `padding` variables, never written, come first: they make the graph large enough for
+  /// the lean path to prefetch (GraphState::kLeanPrefetchNodes).
+  Twin(std::uint64_t seed, std::size_t history, std::size_t padding = 0)
       : lean(GraphOptions{.history_limit = history}),
         general(GraphOptions{.history_limit = history}) {
     Prng rng(seed);
-    for (Graph* g : {&lean, &general}) add_specs(*g);
+    for (Graph* g : {&lean, &general}) {
+      add_specs(*g);
+      g->reserve(padding + 200, 600);
+      for (std::size_t k = 0; k < padding; ++k) g->add_variable(Value(std::int64_t{0}));
+    }
+    first = padding;
     const std::size_t count = 40 + rng.below(160);
     for (std::size_t i = 0; i < count; ++i) {
       if (i < 4 || rng.below(4) == 0) {
         // 0 at first, so that the first commit, which computes every field, succeeds.
         for (Graph* g : {&lean, &general}) g->add_variable(Value(std::int64_t{0}));
-        variables.push_back(static_cast<NodeId>(i));
+        variables.push_back(static_cast<NodeId>(first + i));
         continue;
       }
       const SpecId spec = rng.below(kSpecs);
@@ -353,11 +362,11 @@ struct Twin {
       for (NodeId& in : inputs) {
         // Mostly recent nodes, so that chains form; sometimes any earlier one.
         const std::uint64_t back = rng.below(3) == 0 ? i : std::min<std::uint64_t>(i, 6);
-        in = static_cast<NodeId>(i - 1 - rng.below(back));
+        in = static_cast<NodeId>(first + i - 1 - rng.below(back));
       }
       for (Graph* g : {&lean, &general}) g->add_derived(spec_ids[spec], inputs).value();
     }
-    nodes = count;
+    nodes = first + count;
     general.set_exported(general.add_variable(0.0, "blocker"), true);
     EXPECT_TRUE(lean.commit().is_ok());
     EXPECT_TRUE(general.commit().is_ok());
@@ -439,7 +448,7 @@ struct Twin {
   }
 
   std::string compare(const std::string& step) {
-    for (NodeId n = 0; n < nodes; ++n) {
+    for (auto n = static_cast<NodeId>(first); n < nodes; ++n) {
       if (!(lean.read(n) == general.read(n))) {
         return step + ": node " + std::to_string(n) + " is " + lean.read(n).to_json() +
                " on the lean path, " + general.read(n).to_json() + " on the general one";
@@ -460,13 +469,13 @@ struct Twin {
   std::size_t failed_or_blocked = 0;  ///< fields seen failed or blocked over the run
 };
 
-void run_twins(std::size_t history) {
-  constexpr std::uint64_t kSeeds = 60;
+void run_twins(std::size_t history, std::uint64_t seeds = 60, std::size_t padding = 0) {
+  const std::uint64_t kSeeds = seeds;
   constexpr int kSteps = 40;
   int failed_commits = 0;  // the rollback of a lean commit must be exercised too
   std::size_t failed_fields = 0;  // and a field failing without one
   for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    Twin t(seed * 7919 + history, history);
+    Twin t(seed * 7919 + history, history, padding);
     Prng rng(seed);
     int lean_commits = 0;
     for (int step = 0; step < kSteps; ++step) {
@@ -514,6 +523,68 @@ void run_twins(std::size_t history) {
 
 TEST(Lean, MatchesTheGeneralPathOnRandomGraphs) { run_twins(0); }
 TEST(Lean, MatchesTheGeneralPathWithUndoAndRedo) { run_twins(3); }
+// The same on graphs of more than 2^16 nodes, where the lean path prefetches the nodes of a
+// layer ahead of visiting them (DECISIONS.md "Engine locality").
+TEST(Lean, MatchesTheGeneralPathOnGraphsLargeEnoughToPrefetch) {
+  run_twins(0, 8, std::size_t{1} << 16);
+  run_twins(3, 4, std::size_t{1} << 16);
+}
+
+// memory-2input's shape (bench/engine) above the prefetch threshold: every layer is wide,
+// so the prefetch pipeline's start, middle and end all run; values checked against plain
+// arrays after every commit. Its node records (32 B each) take more than kHugeColumnBytes,
+// so they come from the huge-page allocation (graph/src/column.hpp), which a branch copies.
+TEST(Lean, AWideUpdateOnALargeGraphComputesWhatPlainArraysDo) {
+  constexpr std::size_t kVariables = 14000;
+  constexpr std::size_t kDerived = 140000;
+  Graph g;
+  g.reserve(kVariables + kDerived, 2 * kDerived);
+  FieldSpec add;
+  add.kernel = [](std::span<const double> in, NodeId, const void*) { return in[0] + in[1]; };
+  add.name = "add";
+  const SpecId spec = g.add_spec(std::move(add));
+  std::vector<double> value(kVariables);
+  for (std::size_t j = 0; j < kVariables; ++j) {
+    value[j] = static_cast<double>(j);
+    g.add_variable(value[j]);
+  }
+  Prng rng(5);
+  std::vector<std::pair<NodeId, NodeId>> inputs(kDerived);
+  for (auto& [a, b] : inputs) {
+    a = static_cast<NodeId>(rng.below(kVariables));
+    b = static_cast<NodeId>(rng.below(kVariables));
+    const NodeId ab[] = {a, b};
+    ASSERT_TRUE(g.add_derived(spec, ab).is_ok());
+  }
+  ASSERT_TRUE(g.commit().is_ok());
+  for (int step = 0; step < 30; ++step) {
+    // 1, 2 or 3 variables: layers of ~20 to ~60 fields, the first ones sharing inputs.
+    for (std::uint64_t k = 0, writes = 1 + rng.below(3); k < writes; ++k) {
+      const auto v = static_cast<NodeId>(rng.below(kVariables));
+      value[v] += 1;
+      ASSERT_TRUE(g.write(v, value[v]).is_ok());
+    }
+    const CommitStats stats = g.commit().value();
+    ASSERT_TRUE(stats.lean);
+    EXPECT_GT(stats.computed, 0u);
+    for (std::size_t i = 0; i < kDerived; ++i) {
+      const auto [a, b] = inputs[i];
+      ASSERT_EQ(g.read(static_cast<NodeId>(kVariables + i)).as_double(), value[a] + value[b])
+          << "step " << step << " field " << i;
+    }
+  }
+  // A branch copies the columns; its writes never reach the graph it came from.
+  Graph what_if = g.branch();
+  ASSERT_TRUE(what_if.write(0, value[0] + 100).is_ok());
+  ASSERT_TRUE(what_if.commit().is_ok());
+  for (std::size_t i = 0; i < kDerived; ++i) {
+    const auto [a, b] = inputs[i];
+    const double plus = (a == 0 ? 100.0 : 0.0) + (b == 0 ? 100.0 : 0.0);
+    ASSERT_EQ(what_if.read(static_cast<NodeId>(kVariables + i)).as_double(),
+              value[a] + value[b] + plus) << "field " << i;
+    ASSERT_EQ(g.read(static_cast<NodeId>(kVariables + i)).as_double(), value[a] + value[b]);
+  }
+}
 
 }  // namespace
 }  // namespace mgraph
