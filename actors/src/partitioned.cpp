@@ -252,6 +252,8 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
           changed_fields(&a.changes);
         }
       }
+      // The commit is next: its first step, the mark, here (Graph::mark never fails).
+      if (q.mark_after) a.marked = g.mark(&a.stale).is_ok();
       break;
     case PartitionRequestKind::check_link:
       a.status = store_->check_link(q.record, q.name, q.other);
@@ -604,7 +606,7 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
         std::size_t j = i + 1;
         while (j < batch.size() && applied_everywhere(batch[j].kind)) ++j;
         PhaseTimer timer(*this, EpochPhase::apply);
-        everywhere(batch, i, j, &results);
+        everywhere(batch, i, j, &results, j < batch.size() && batch[j].kind == OpKind::commit);
         i = j;
         continue;
       }
@@ -649,6 +651,7 @@ Result<std::vector<codec::FieldChange>> PartitionedDocuments::records_of(const s
 
 Status PartitionedDocuments::reset() {
   queue_.clear();
+  marked_ = false;
   PartitionRequest q;
   q.kind = PartitionRequestKind::reset;
   std::vector<PartitionReply> replies;
@@ -670,6 +673,7 @@ Status PartitionedDocuments::checkpoint(std::uint64_t epoch, std::uint64_t keep_
 
 Status PartitionedDocuments::restore(std::uint64_t epoch) {
   queue_.clear();
+  marked_ = false;
   PartitionRequest q;
   q.kind = PartitionRequestKind::restore;
   q.batch = epoch;
@@ -704,17 +708,27 @@ Status PartitionedDocuments::send_all(const PartitionRequest& request,
 }
 
 void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t first,
-                                      std::size_t last, session::BatchResult* results) {
+                                      std::size_t last, session::BatchResult* results,
+                                      bool mark_after) {
   PartitionRequest q;
   q.kind = PartitionRequestKind::apply;
   q.batch = batch_;
   q.first = static_cast<std::uint32_t>(first);
   q.ops.assign(batch.begin() + static_cast<std::ptrdiff_t>(first),
                batch.begin() + static_cast<std::ptrdiff_t>(last));
+  q.mark_after = mark_after;
   std::vector<PartitionReply> replies;
   const Status s = send_all(q, &replies);
   owned_changed_ = 0;
   for (const PartitionReply& a : replies) owned_changed_ += a.owned_changed;
+  // Marked everywhere: the Marks wait in the queue for the commit's stabilize(). Otherwise
+  // (a partition unreachable) the commit asks for the mark as usual, or rolls back.
+  queue_.clear();
+  marked_ = mark_after && s.is_ok() &&
+            std::all_of(replies.begin(), replies.end(), [](const PartitionReply& a) { return a.marked; });
+  if (marked_) {
+    for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
+  }
   if (s.is_ok()) {
     for (const PartitionReply& a : replies) {
       effects_.insert(effects_.end(), a.effects.begin(), a.effects.end());
@@ -901,6 +915,7 @@ bool PartitionedDocuments::in_transaction() const {
 
 void PartitionedDocuments::reject_all() {
   queue_.clear();
+  marked_ = false;
   PartitionRequest q;
   q.kind = PartitionRequestKind::reject;
   std::vector<PartitionReply> ignored;
@@ -953,7 +968,9 @@ Status PartitionedDocuments::drain() {
 }
 
 Status PartitionedDocuments::stabilize() {
-  queue_.clear();
+  // Marked with the apply just before (everywhere(), mark_after): its Marks are queued.
+  const bool marked = std::exchange(marked_, false);
+  if (!marked) queue_.clear();
   auto fail = [this](Status s) {
     reject_all();
     return s;
@@ -963,9 +980,11 @@ Status PartitionedDocuments::stabilize() {
   {
     // Mark: every partition's own writes, then the Marks they cause, until none is left.
     PhaseTimer timer(*this, EpochPhase::mark);
-    q.kind = PartitionRequestKind::mark;
-    if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
-    for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
+    if (!marked) {
+      q.kind = PartitionRequestKind::mark;
+      if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
+      for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
+    }
     if (Status s = drain(); !s.is_ok()) return fail(s);
   }
   // Compute: what no mirror holds back, then whatever each Resolve releases.

@@ -48,6 +48,7 @@ struct PartitionRequest {
   other @6 :UInt64;               # checkLink; checkpoint: the oldest epoch kept
   batch @7 :UInt64;               # apply: which batch of the driver's the ops belong to;
                                   # checkpoint, restore: the epoch
+  markAfter @8 :Bool;             # apply: then mark, as a mark request (the commit is next)
 }
 
 # A computed field still waiting when no message is left, and the stale fields it reads.
@@ -75,6 +76,8 @@ struct PartitionReply {
   checkpointBytes @14 :UInt64;              # checkpoint: the image's size
   changes @15 :List(FieldChange);           # apply: fields of its records its commits,
                                             # undos and redos changed (subscriptions)
+  marked @16 :Bool;                         # apply with markAfter: it marked; stale holds
+                                            # what that made stale
 }
 
 # A field of a record the partition owns, as a commit, undo or redo left it: what a

@@ -159,6 +159,7 @@ Result<std::string> encode_partition_request(const PartitionRequest& q) {
         root.setRecord(q.record);
         if (!q.name.empty()) root.setName(detail::text(q.name));
         root.setOther(q.other);
+        root.setMarkAfter(q.mark_after);
       });
 }
 
@@ -177,6 +178,7 @@ Result<PartitionRequest> decode_partition_request(std::string_view bytes) {
         q.record = r.getRecord();
         q.name = detail::get_text(r.getName());
         q.other = r.getOther();
+        q.mark_after = r.getMarkAfter();
         return q;
       });
 }
@@ -214,6 +216,7 @@ Result<std::string> encode_partition_reply(const PartitionReply& a) {
         if (!a.dot_edges.empty()) put_texts(root.initDotEdges(detail::n(a.dot_edges.size())), a.dot_edges);
         if (!a.effects.empty()) put_triggers(root.initEffects(detail::n(a.effects.size())), a.effects);
         root.setCheckpointBytes(a.checkpoint_bytes);
+        root.setMarked(a.marked);
         if (!a.changes.empty()) {
           auto changes = root.initChanges(detail::n(a.changes.size()));
           for (std::size_t i = 0; i < a.changes.size(); ++i) {
@@ -251,6 +254,7 @@ Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
         a.dot_edges = get_texts(r.getDotEdges());
         a.effects = get_triggers(r.getEffects());
         a.checkpoint_bytes = r.getCheckpointBytes();
+        a.marked = r.getMarked();
         a.changes.reserve(r.getChanges().size());
         for (const auto c : r.getChanges()) {
           a.changes.push_back(FieldChange{c.getRecord(), detail::get_text(c.getEntity()),

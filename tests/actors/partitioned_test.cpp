@@ -142,6 +142,70 @@ TEST(PartitionedDocuments, ValuesComputedOnOnePartitionReachFormulasOnAnother) {
   EXPECT_GT(traffic.resolutions, 0u);
 }
 
+/// Partitions in this process that record every request the driver sends.
+class RecordingPartitions final : public PartitionSet {
+ public:
+  RecordingPartitions(std::shared_ptr<const schema::Schema> schema, std::uint32_t partitions)
+      : inner_(std::move(schema), options(partitions)) {}
+  std::uint32_t size() const override { return inner_.size(); }
+  std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) override {
+    for (const Call& c : calls) requests.push_back(c.second);
+    return inner_.call(calls);
+  }
+  std::size_t count(codec::PartitionRequestKind kind, bool mark_after = false) const {
+    return static_cast<std::size_t>(std::count_if(requests.begin(), requests.end(), [&](const codec::PartitionRequest& q) {
+      return q.kind == kind && q.mark_after == mark_after;
+    }));
+  }
+  std::vector<codec::PartitionRequest> requests;
+
+ private:
+  static LocalPartitions::Options options(std::uint32_t partitions) {
+    LocalPartitions::Options o;
+    o.partitions = partitions;
+    o.through_bytes = true;
+    return o;
+  }
+  LocalPartitions inner_;
+};
+
+TEST(PartitionedDocuments, ACommitRightAfterItsInputsIsMarkedInTheRequestThatAppliesThem) {
+  auto schema = testing::compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs");
+  ASSERT_NE(schema, nullptr);
+  auto set = std::make_unique<RecordingPartitions>(schema, 3);
+  RecordingPartitions& recorded = *set;
+  PartitionedDocuments::Options options;
+  options.partitions = 3;
+  PartitionedDocuments documents(std::move(set), options);
+  DocumentsBackend backend(documents);
+  session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
+  const std::string setup = testing::read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgscript");
+  // The commit that follows its inputs: its apply marks (one such request per partition)
+  // and no mark request is sent.
+  (void)run_script(client, setup);
+  recorded.requests.clear();
+  std::string out;
+  for (const char* line : {"update book price=40", "commit"}) client.run_line(line, 1, &out);
+  EXPECT_EQ(recorded.count(codec::PartitionRequestKind::apply, true), 3u);
+  EXPECT_EQ(recorded.count(codec::PartitionRequestKind::mark), 0u);
+  EXPECT_EQ(recorded.count(codec::PartitionRequestKind::compute), 3u);
+  // A read inside the transaction settles it with a mark request of its own; the inputs
+  // before the commit are marked with their apply again.
+  recorded.requests.clear();
+  for (const char* line : {"update lamp qty=3", "get o2.total", "update pen qty=5", "commit"})
+    client.run_line(line, 1, &out);
+  EXPECT_EQ(recorded.count(codec::PartitionRequestKind::mark), 3u);
+  EXPECT_EQ(recorded.count(codec::PartitionRequestKind::apply, true), 3u);
+  // And every value is what the embedded engine computes from the same script.
+  const Outcome whole = run_script(client, "get ada.spent\nget o1.total\nget o2.total\nget o2.share\n");
+  auto one = testing::compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs");
+  const Outcome expected = embedded(one, setup + "update book price=40\ncommit\nupdate lamp qty=3\n"
+                                               "get o2.total\nupdate pen qty=5\ncommit\nget ada.spent\n"
+                                               "get o1.total\nget o2.total\nget o2.share\n");
+  ASSERT_FALSE(whole.out.empty());
+  EXPECT_TRUE(expected.out.ends_with(whole.out)) << whole.out << "\n---\n" << expected.out;
+}
+
 TEST(PartitionedDocuments, ALinkClosingACycleAcrossPartitionsRejectsItsTransactionWithThePath) {
   auto compiled = schema::compile_schema(schema::SourceFile{"cycle.mgs", R"(
 entity A {

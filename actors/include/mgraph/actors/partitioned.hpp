@@ -18,7 +18,9 @@
 //     mark:     each partition marks what its writes make stale and returns the exported
 //               fields that became stale; the driver delivers each as a Mark to the other
 //               partitions, which mark their mirror of it and what depends on it there,
-//               returning more, until none is left
+//               returning more, until none is left. When the commit directly follows
+//               the input ops, each partition marks in the same request as it applies
+//               them (mark_after): one round trip fewer, the same marks
 //     compute:  each partition computes what no unresolved mirror holds back and returns
 //               the exported fields it resolved (value, or unchanged); the driver delivers
 //               each as a Resolve to the others, which resolve the mirror and compute
@@ -327,9 +329,11 @@ class PartitionedDocuments {
   };
 
   /// Ops [first, last) of `batch`, which every partition applies alike, on every partition;
-  /// their results appended to *results.
+  /// their results appended to *results. With `mark_after` (the next op is the commit) each
+  /// partition marks after them, in the same request: what that made stale is queued, and
+  /// the commit's stabilize() starts from it instead of asking for a mark.
   void everywhere(const session::Batch& batch, std::size_t first, std::size_t last,
-                  session::BatchResult* results);
+                  session::BatchResult* results, bool mark_after = false);
   session::OpResult read(const session::Op& op, const session::BatchResult& earlier);
   session::OpResult dot();
   session::OpResult link(const session::Batch& batch, const session::BatchResult& earlier);
@@ -370,6 +374,9 @@ class PartitionedDocuments {
   std::uint64_t batch_ = 0;          ///< batches run so far: the number of the current one
   std::uint64_t owned_changed_ = 0;  ///< the sum over partitions, after the last apply
   std::vector<Queued> queue_;
+  /// Every partition marked with the last apply (mark_after) and queue_ holds the Marks it
+  /// made: the next stabilize() drains them instead of asking for a mark.
+  bool marked_ = false;
   Traffic traffic_;
   std::vector<codec::EffectTrigger> effects_;  ///< raised by the current run
   std::vector<codec::FieldChange> changes_;    ///< made by the current run

@@ -78,6 +78,9 @@ struct PartitionRequest {
   std::uint64_t record = 0;
   std::string name;
   std::uint64_t other = 0;
+  /// apply: then mark, as a mark request does (the driver sets it when the batch's next op
+  /// is its commit, saving the mark's round trip); the reply says `marked`.
+  bool mark_after = false;
   friend bool operator==(const PartitionRequest&, const PartitionRequest&) = default;
 };
 
@@ -152,6 +155,7 @@ struct PartitionReply {
   std::vector<EffectTrigger> effects;       ///< apply: effects its commits raised here
   std::uint64_t checkpoint_bytes = 0;       ///< checkpoint: the size of the image stored
   std::vector<FieldChange> changes;         ///< apply: what its commits, undos, redos changed
+  bool marked = false;  ///< apply with mark_after: it marked, and `stale` holds what that made stale
   friend bool operator==(const PartitionReply&, const PartitionReply&) = default;
 };
 
