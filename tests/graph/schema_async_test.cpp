@@ -50,6 +50,14 @@ TEST(SchemaAsync, AnAsyncFieldIsWrittenByResultsAndItsRequestIsAQueueOfItsInputs
   EXPECT_EQ(request.carried, (std::vector<std::uint32_t>{e.find_field("amount"), e.find_field("customer")}));
   EXPECT_EQ(request.options.retry.initial, std::chrono::milliseconds(100));
   EXPECT_EQ(request.options.retry.max_attempts, 5u);
+  // Its count of accepted results, which `@on_completion(risk)` reads.
+  ASSERT_NE(risk.done, kNone);
+  const FieldDef& done = e.fields[risk.done];
+  EXPECT_EQ(done.name, "risk@done");
+  EXPECT_EQ(done.kind, FieldKind::state);
+  EXPECT_EQ(done.type, Type::integer);
+  EXPECT_EQ(done.async_of, e.find_field("risk"));
+  EXPECT_EQ(done.initial, Value(std::int64_t{0}));
   // Until the first result: the type's default, or null for a nullable field.
   EXPECT_EQ(risk.initial, Value(0.0));
   EXPECT_TRUE(e.fields[e.find_field("note")].initial.is_null());
@@ -145,6 +153,9 @@ TEST(SchemaAsync, WrongResultsAndWritesAreRefusedAndChangeNothing) {
       << update.message();
   EXPECT_FALSE(s.set(o, "risk", Value(0.5)).is_ok());
   EXPECT_FALSE(s.create("Order", {{"risk", Value(0.5)}}).is_ok());
+  EXPECT_FALSE(s.create("Order", {{"risk@done", Value(std::int64_t{1})}}).is_ok());
+  EXPECT_FALSE(s.set(o, "risk@done", Value(std::int64_t{1})).is_ok());
+  EXPECT_FALSE(s.resolve(o, "risk@done", 1, Value(std::int64_t{1})).is_ok());
   s.reject();
   EXPECT_EQ(s.get(o, "risk").value(), Value(0.0));
   // An acknowledgement of the request changes nothing: the request counts what was raised.
@@ -166,6 +177,7 @@ TEST(SchemaAsync, AnImageKeepsResultsAndRequests) {
   Store back(order_schema());
   ASSERT_TRUE(back.import_image(std::move(image).value()).is_ok());
   EXPECT_EQ(back.get(o, "risk").value(), Value(0.25));
+  EXPECT_EQ(back.get(o, "risk@done").value(), Value(std::int64_t{1}));
   EXPECT_EQ(request_version(back, o, "risk"), 2u);
   ASSERT_TRUE(back.update(o, {{"amount", Value(12.0)}}).is_ok());
   ASSERT_TRUE(back.commit().is_ok());
