@@ -133,6 +133,36 @@ TEST(SchemaAsync, ChangesOfTheInputsRaiseRequestsAndOnlyTheNewestResultIsWritten
   EXPECT_EQ(s.get(o, "risk").value(), Value(0.75));
 }
 
+// Undo of an input change raises no request (undo walks the history, as for any effect):
+// the results of the requests before it are superseded, and the field keeps its value.
+TEST(SchemaAsync, AnUndoneInputChangeSupersedesTheRequestsBeforeItAndAsksNothing) {
+  Store s(order_schema());
+  const RecordId o = s.create("Order", {{"amount", Value(10.0)}}).value();
+  ASSERT_TRUE(s.commit().is_ok());
+  ASSERT_TRUE(s.resolve(o, "risk", 1, Value(0.25)).value());
+  ASSERT_TRUE(s.commit().is_ok());
+  ASSERT_TRUE(s.update(o, {{"amount", Value(20.0)}}).is_ok());
+  ASSERT_TRUE(s.commit().is_ok());
+  EXPECT_EQ(request_version(s, o, "risk"), 2u);
+  ASSERT_TRUE(s.undo().is_ok());
+  // The count is back to one request, at a version of its own.
+  EXPECT_EQ(s.get(o, "risk@request").value(), Value(std::int64_t{1}));
+  EXPECT_EQ(request_version(s, o, "risk"), 3u);
+  for (const std::uint64_t before : {1u, 2u}) {
+    Result<bool> late = s.resolve(o, "risk", before, Value(0.9));
+    ASSERT_TRUE(late.is_ok()) << late.status().message();
+    EXPECT_FALSE(*late) << before;
+    ASSERT_TRUE(s.commit().is_ok());
+  }
+  EXPECT_EQ(s.get(o, "risk").value(), Value(0.25));
+  EXPECT_EQ(s.get(o, "risk@done").value(), Value(std::int64_t{1}));
+  // A change of the input asks anew.
+  ASSERT_TRUE(s.update(o, {{"amount", Value(30.0)}}).is_ok());
+  ASSERT_TRUE(s.commit().is_ok());
+  EXPECT_EQ(request_version(s, o, "risk"), 4u);
+  EXPECT_EQ(s.get(o, "risk@request").value(), Value(std::int64_t{2}));
+}
+
 TEST(SchemaAsync, WrongResultsAndWritesAreRefusedAndChangeNothing) {
   Store s(order_schema());
   const RecordId o = s.create("Order", {{"amount", Value(10.0)}}).value();
