@@ -221,7 +221,7 @@ TEST_F(Watch, TheEngineHiddenFieldsOfAnAsyncFieldAreNotWatched) {
   ASSERT_EQ(finish_watcher(), 0) << watcher_.printed;
   EXPECT_EQ(lines_of(watcher_.printed),
             (std::vector<std::string>{
-                R"({"epoch":1,"changes":[{"ref":"Quote#1","field":"exists","value":true,"version":1},{"ref":"Quote#1","field":"amount","value":5,"version":0},{"ref":"Quote#1","field":"risk","value":0.0,"version":0}]})",
+                R"({"epoch":1,"changes":[{"ref":"Quote#1","field":"exists","value":true,"version":1},{"ref":"Quote#1","field":"amount","value":5,"version":0},{"ref":"Quote#1","field":"risk","value":0,"version":0}]})",
                 R"({"epoch":2,"changes":[{"ref":"Quote#1","field":"amount","value":6,"version":1}]})",
                 R"({"epoch":3,"changes":[{"ref":"Quote#1","field":"risk","value":0.5,"version":1}]})",
             }))
