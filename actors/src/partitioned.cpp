@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "mgraph/codec/image_codec.hpp"
+#include "mgraph/codec/watch_target.hpp"
 #include "mgraph/graph/assert.hpp"
 
 namespace mgraph::actors {
@@ -181,6 +182,7 @@ void PartitionServer::changed_fields(std::vector<codec::FieldChange>* out) {
       if (now.as_bool()) created.emplace_back(nf.record, nf.entity);
       continue;
     }
+    if (codec::hidden_field(nf.field->name)) continue;  // the engine's, not watched
     out->push_back(codec::FieldChange{nf.record, entity, nf.field->name, g.committed(n), store_->version(n)});
   }
   if (created.empty()) return;
@@ -196,8 +198,9 @@ void PartitionServer::changed_fields(std::vector<codec::FieldChange>* out) {
     const std::vector<std::string>& fields = listed_of[record];
     for (const schema::FieldDef& f : schema_->entities[e].fields) {
       const bool listed = std::find(fields.begin(), fields.end(), f.name) != fields.end();
+      if (listed || codec::hidden_field(f.name)) continue;
       const Result<NodeId> n = store_->node_of(record, f.name);
-      if (listed || !n.is_ok() || g.is_lazy(*n)) continue;
+      if (!n.is_ok() || g.is_lazy(*n)) continue;
       out->push_back(codec::FieldChange{record, schema_->entities[e].name, f.name, g.committed(*n), store_->version(*n)});
     }
   }
@@ -212,6 +215,7 @@ Status PartitionServer::records_of(const std::string& entity, std::vector<codec:
     if (!of.is_ok()) break;  // past the last record
     if (*of != e || !store_->owns(id) || !store_->exists(id)) continue;
     for (const schema::FieldDef& f : schema_->entities[e].fields) {
+      if (codec::hidden_field(f.name)) continue;
       const Result<NodeId> n = store_->node_of(id, f.name);
       if (!n.is_ok() || g.is_lazy(*n)) continue;
       out->push_back(codec::FieldChange{id, entity, f.name, g.committed(*n), store_->version(*n)});

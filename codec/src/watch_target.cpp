@@ -36,6 +36,14 @@ Result<WatchTarget> parse_watch_target(std::string_view text) {
   const std::string_view entity = text.substr(0, hash);
   const std::string_view id = text.substr(hash + 1, dot - hash - 1);
   const std::string_view field = text.substr(dot + 1);
+  if (hidden_field(field) && is_name(entity)) {
+    std::string message = "'";
+    message.append(text);
+    message += "': " + std::string(field) +
+               " is kept by the engine (a name with '@'), not watched; watch the fields the "
+               "schema declares, or read it with get";
+    return Status(StatusCode::invalid_argument, std::move(message));
+  }
   if (!is_name(entity) || !is_name(field) || id.empty()) return bad_target(text);
   const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), t.record);
   if (ec != std::errc() || end != id.data() + id.size() || t.record == 0) return bad_target(text);

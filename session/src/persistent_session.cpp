@@ -392,6 +392,65 @@ Status PersistentSession::log_epoch() {
   return s;
 }
 
+namespace {
+
+/// An effect's move from `before` to `value` at `version`: a trigger (bool false -> true,
+/// a count one more) joins `pending`, the triggers not settled yet, oldest first; an
+/// acknowledgement (bool true -> false, a count one fewer) settles the oldest, which is
+/// appended to `settled` (when not null). True for an acknowledgement. Undo and redo move
+/// the value alike: an undone trigger reads as an ack of the oldest.
+///
+/// An effect changes only when triggered or acknowledged, so triggers in a row have
+/// versions in a row: `pending` keeps runs (versions first .. first + count - 1), and an
+/// effect nobody acknowledges costs one run, however many triggers it has.
+bool effect_moved(const Value& before, const Value& value, std::uint64_t version,
+                  std::deque<TriggerRun>* pending, std::vector<std::uint64_t>* settled) {
+  std::int64_t raised = 0;
+  if (value.is_bool()) {
+    const bool was = before.is_bool() && before.as_bool();
+    raised = value.as_bool() == was ? 0 : (value.as_bool() ? 1 : -1);
+  } else if (value.is_int()) {
+    raised = value.as_int() - (before.is_int() ? before.as_int() : 0);
+  }
+  // A commit raises an effect by one. A move by more (a history with a gap) is kept as
+  // the one trigger its version names: acks past it settle a key of null.
+  if (raised > 0) {
+    if (!pending->empty() && pending->back().first + pending->back().count == version) {
+      ++pending->back().count;
+    } else {
+      pending->push_back(TriggerRun{version, 1});
+    }
+  }
+  for (std::int64_t i = 0; i > raised && !pending->empty(); --i) {
+    TriggerRun& oldest = pending->front();
+    if (settled != nullptr) settled->push_back(oldest.first);
+    ++oldest.first;
+    if (--oldest.count == 0) pending->pop_front();
+  }
+  return raised < 0;
+}
+
+}  // namespace
+
+Status PersistentSession::stored_effect(NodeId n, Value* value,
+                                        std::deque<TriggerRun>* pending) const {
+  // Every stored version of the effect, oldest first, page by page (bounded by the
+  // history's length): the last is its value, and its moves tell which triggers are left.
+  std::uint64_t from = 0;
+  for (;;) {
+    Result<std::vector<persistence::HistoryEntry>> page = store_->history(n, from);
+    if (!page.is_ok()) return page.status();
+    for (const persistence::HistoryEntry& e : *page) {
+      Result<Value> v = codec::decode_value(e.value);
+      if (!v.is_ok()) return v.status();
+      effect_moved(*value, *v, e.version, pending, nullptr);
+      *value = std::move(v).value();
+    }
+    if (page->size() < persistence::read_entries_max) return Status::ok();
+    from = page->back().version + 1;
+  }
+}
+
 Status PersistentSession::record_versions(persistence::WriteBatch& wb, std::uint64_t epoch,
                                          std::uint64_t time_ns) {
   schema::Store& store = runner_->store();
@@ -413,21 +472,17 @@ Status PersistentSession::record_versions(persistence::WriteBatch& wb, std::uint
     wb.put_history(h);
     if (!effect) continue;
     // Acknowledgements lower an effect (bool true -> false, counter and queue one fewer);
-    // triggers raise it. The value before comes from this run or the stored history.
+    // triggers raise it. The value before, and the triggers not settled yet, come from
+    // this run or the stored history.
     Value before;
+    std::deque<TriggerRun>& pending = effect_pending_[n];
     if (auto it = effect_values_.find(n); it != effect_values_.end()) {
       before = it->second;
-    } else {
-      Result<std::optional<persistence::HistoryEntry>> last = store_->value_at(n, epoch - 1);
-      if (!last.is_ok()) return last.status();
-      if (*last) {
-        Result<Value> v = codec::decode_value((*last)->value);
-        if (!v.is_ok()) return v.status();
-        before = std::move(v).value();
-      }
+    } else if (Status s = stored_effect(n, &before, &pending); !s.is_ok()) {
+      return s;
     }
-    const bool ack = (before.is_bool() && value.is_bool() && before.as_bool() && !value.as_bool()) ||
-                     (before.is_int() && value.is_int() && value.as_int() < before.as_int());
+    std::vector<std::uint64_t> settled;
+    const bool ack = effect_moved(before, value, h.version, &pending, &settled);
     persistence::LedgerEntry t;
     t.effect_field_id = n;
     t.version = h.version;
@@ -443,10 +498,22 @@ Status PersistentSession::record_versions(persistence::WriteBatch& wb, std::uint
     }
     wb.put_ledger(t);
     if (ack) {
-      t.seq = 1;
+      // One entry per trigger settled (one per ack), naming it by the delivery key a
+      // cluster's consumer acknowledges: {"key":{"field":N,"version":V},...}; a key of
+      // null when the history no longer tells it.
       t.kind = persistence::LedgerKind::ack;
-      t.detail = before.to_json() + " -> " + value.to_json();
-      wb.put_ledger(t);
+      if (settled.empty()) settled.push_back(0);
+      for (const std::uint64_t v : settled) {
+        ++t.seq;
+        const std::string key =
+            v == 0 ? "null" : json::Object().unum("field", n).unum("version", v).done();
+        t.detail = json::Object()
+                       .raw("key", key)
+                       .raw("before", before.to_json())
+                       .raw("value", value.to_json())
+                       .done();
+        wb.put_ledger(t);
+      }
     }
     effect_values_[n] = value;
   }

@@ -834,7 +834,8 @@ TEST_F(Documents, AnAsyncRequestCarriesItsInputsAndItsResultLandsInTheFieldThrou
   auto schema = schema::compile_schema(schema::SourceFile{
       "t.mgs",
       "entity Order {\n  amount: float = 0  customer: string = \"\"\n"
-      "  risk: float = async(amount, customer) @retry(100, 2, 400, 5)\n  flagged: bool = risk > 0.5\n}\n"});
+      "  risk: float = async(amount, customer) @retry(100, 2, 400, 5)\n  flagged: bool = risk > 0.5\n"
+      "  reviewed: float = amount @on_completion(risk)\n}\n"});
   ASSERT_TRUE(schema.is_ok()) << schema.status().message();
   ManualClock clock;
   MemoryEpochLog kept;  // the log of one partition, started again below
@@ -866,9 +867,12 @@ TEST_F(Documents, AnAsyncRequestCarriesItsInputsAndItsResultLandsInTheFieldThrou
     EXPECT_EQ(cluster.resolve(d2["key"]["field"], d2["key"]["version"], Value(0.75)), "written");
     EXPECT_EQ(cluster.resolve(d2["key"]["field"], d2["key"]["version"], Value(0.5)), "duplicate");
     out.clear();
-    for (const char* line : {"get o.risk", "get o.flagged"}) client.run_line(line, 1, &out);
+    for (const char* line : {"get o.risk", "get o.flagged", "get o.reviewed"}) client.run_line(line, 1, &out);
     EXPECT_NE(out.find("{\"get\":\"o.risk\",\"value\":0.75,"), std::string::npos) << out;
     EXPECT_NE(out.find("{\"get\":\"o.flagged\",\"value\":true,"), std::string::npos) << out;
+    // The accepted result completed `reviewed` (the superseded one did not): it took the
+    // amount the result was asked for.
+    EXPECT_NE(out.find("{\"get\":\"o.reviewed\",\"value\":20,"), std::string::npos) << out;
     // Both deliveries are settled: nothing is resent, nothing dies.
     clock.t += std::chrono::hours(1);
     const std::vector<std::string> left = cluster.poll({"Order.risk"});
@@ -881,6 +885,9 @@ TEST_F(Documents, AnAsyncRequestCarriesItsInputsAndItsResultLandsInTheFieldThrou
   std::string out;
   client.run_line("get #1.risk", 1, &out);
   EXPECT_NE(out.find("\"value\":0.75,"), std::string::npos) << out;
+  out.clear();
+  client.run_line("get #1.reviewed", 1, &out);  // the completion replays with its result
+  EXPECT_NE(out.find("\"value\":20,"), std::string::npos) << out;
   clock.t += std::chrono::hours(1);
   EXPECT_TRUE(restarted.poll({"Order.risk"}).empty());
   EXPECT_EQ(restarted.dead_letters("list"), "{\"dead_letters\":[]}");

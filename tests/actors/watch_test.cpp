@@ -32,6 +32,14 @@ TEST(WatchTarget, FieldsOfRecordsAndEntitiesParseAndAnythingElseIsNamed) {
     EXPECT_EQ(t.status().message(), std::string("'") + bad +
                                         "' names no field or entity to watch (Entity#N.field or Entity)");
   }
+  // A field the engine adds (a name with '@') is refused by name.
+  for (const char* hidden : {"Order#1.risk@request", "global#1.@clock"}) {
+    const Result<WatchTarget> t = codec::parse_watch_target(hidden);
+    ASSERT_FALSE(t.is_ok()) << hidden;
+    EXPECT_NE(t.status().message().find("is kept by the engine (a name with '@'), not watched"), std::string::npos)
+        << t.status().message();
+  }
+  EXPECT_FALSE(codec::parse_watch_target("Or@der#1.total").is_ok());
   EXPECT_FALSE(codec::parse_watch_targets({}).is_ok());
   EXPECT_FALSE(codec::parse_watch_targets(std::vector<std::string>(codec::kWatchTargetsMax + 1, "A")).is_ok());
 }

@@ -50,6 +50,14 @@ TEST(SchemaAsync, AnAsyncFieldIsWrittenByResultsAndItsRequestIsAQueueOfItsInputs
   EXPECT_EQ(request.carried, (std::vector<std::uint32_t>{e.find_field("amount"), e.find_field("customer")}));
   EXPECT_EQ(request.options.retry.initial, std::chrono::milliseconds(100));
   EXPECT_EQ(request.options.retry.max_attempts, 5u);
+  // Its count of accepted results, which `@on_completion(risk)` reads.
+  ASSERT_NE(risk.done, kNone);
+  const FieldDef& done = e.fields[risk.done];
+  EXPECT_EQ(done.name, "risk@done");
+  EXPECT_EQ(done.kind, FieldKind::state);
+  EXPECT_EQ(done.type, Type::integer);
+  EXPECT_EQ(done.async_of, e.find_field("risk"));
+  EXPECT_EQ(done.initial, Value(std::int64_t{0}));
   // Until the first result: the type's default, or null for a nullable field.
   EXPECT_EQ(risk.initial, Value(0.0));
   EXPECT_TRUE(e.fields[e.find_field("note")].initial.is_null());
@@ -125,6 +133,36 @@ TEST(SchemaAsync, ChangesOfTheInputsRaiseRequestsAndOnlyTheNewestResultIsWritten
   EXPECT_EQ(s.get(o, "risk").value(), Value(0.75));
 }
 
+// Undo of an input change raises no request (undo walks the history, as for any effect):
+// the results of the requests before it are superseded, and the field keeps its value.
+TEST(SchemaAsync, AnUndoneInputChangeSupersedesTheRequestsBeforeItAndAsksNothing) {
+  Store s(order_schema());
+  const RecordId o = s.create("Order", {{"amount", Value(10.0)}}).value();
+  ASSERT_TRUE(s.commit().is_ok());
+  ASSERT_TRUE(s.resolve(o, "risk", 1, Value(0.25)).value());
+  ASSERT_TRUE(s.commit().is_ok());
+  ASSERT_TRUE(s.update(o, {{"amount", Value(20.0)}}).is_ok());
+  ASSERT_TRUE(s.commit().is_ok());
+  EXPECT_EQ(request_version(s, o, "risk"), 2u);
+  ASSERT_TRUE(s.undo().is_ok());
+  // The count is back to one request, at a version of its own.
+  EXPECT_EQ(s.get(o, "risk@request").value(), Value(std::int64_t{1}));
+  EXPECT_EQ(request_version(s, o, "risk"), 3u);
+  for (const std::uint64_t before : {1u, 2u}) {
+    Result<bool> late = s.resolve(o, "risk", before, Value(0.9));
+    ASSERT_TRUE(late.is_ok()) << late.status().message();
+    EXPECT_FALSE(*late) << before;
+    ASSERT_TRUE(s.commit().is_ok());
+  }
+  EXPECT_EQ(s.get(o, "risk").value(), Value(0.25));
+  EXPECT_EQ(s.get(o, "risk@done").value(), Value(std::int64_t{1}));
+  // A change of the input asks anew.
+  ASSERT_TRUE(s.update(o, {{"amount", Value(30.0)}}).is_ok());
+  ASSERT_TRUE(s.commit().is_ok());
+  EXPECT_EQ(request_version(s, o, "risk"), 4u);
+  EXPECT_EQ(s.get(o, "risk@request").value(), Value(std::int64_t{2}));
+}
+
 TEST(SchemaAsync, WrongResultsAndWritesAreRefusedAndChangeNothing) {
   Store s(order_schema());
   const RecordId o = s.create("Order", {{"amount", Value(10.0)}}).value();
@@ -145,6 +183,9 @@ TEST(SchemaAsync, WrongResultsAndWritesAreRefusedAndChangeNothing) {
       << update.message();
   EXPECT_FALSE(s.set(o, "risk", Value(0.5)).is_ok());
   EXPECT_FALSE(s.create("Order", {{"risk", Value(0.5)}}).is_ok());
+  EXPECT_FALSE(s.create("Order", {{"risk@done", Value(std::int64_t{1})}}).is_ok());
+  EXPECT_FALSE(s.set(o, "risk@done", Value(std::int64_t{1})).is_ok());
+  EXPECT_FALSE(s.resolve(o, "risk@done", 1, Value(std::int64_t{1})).is_ok());
   s.reject();
   EXPECT_EQ(s.get(o, "risk").value(), Value(0.0));
   // An acknowledgement of the request changes nothing: the request counts what was raised.
@@ -166,6 +207,7 @@ TEST(SchemaAsync, AnImageKeepsResultsAndRequests) {
   Store back(order_schema());
   ASSERT_TRUE(back.import_image(std::move(image).value()).is_ok());
   EXPECT_EQ(back.get(o, "risk").value(), Value(0.25));
+  EXPECT_EQ(back.get(o, "risk@done").value(), Value(std::int64_t{1}));
   EXPECT_EQ(request_version(back, o, "risk"), 2u);
   ASSERT_TRUE(back.update(o, {{"amount", Value(12.0)}}).is_ok());
   ASSERT_TRUE(back.commit().is_ok());

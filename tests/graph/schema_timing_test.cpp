@@ -244,6 +244,74 @@ TEST(SchemaTiming, ConditionalAndOnCompletionEffectsSeeTheirConditionWhenLetThro
   t.put(a, "done", Value(false));
   t.put(a, "done", Value(true));
   EXPECT_EQ(t.get(a, "big_result"), i64(2));
+  // True at the next completion too: one more trigger (a completion is an event).
+  t.put(a, "done", Value(false));
+  t.put(a, "done", Value(true));
+  EXPECT_EQ(t.get(a, "big_result"), i64(3));
+}
+
+// `@on_completion(risk)` on an async field: each accepted result completes, even of the
+// value the field held; a superseded result and changes of the inputs alone do not. An
+// effect sees each completion as an event: it triggers at each one where its condition
+// holds, not only when the condition turns true.
+TEST(SchemaTiming, OnCompletionOfAnAsyncFieldCompletesWithEachAcceptedResult) {
+  Timed t(R"(entity Order {
+    amount: float = 0
+    risk: float = async(amount)
+    scored: float = amount @on_completion(risk)
+    effect high: counter when risk > 0.5 @on_completion(risk)
+    effect scored_again: counter when amount > 0 @on_completion(risk)
+  })");
+  Store& s = *t.s;
+  const RecordId o = s.create("Order", {{"amount", Value(10.0)}}).value();
+  ASSERT_TRUE(s.commit().is_ok());
+  EXPECT_EQ(t.get(o, "scored"), Value(10.0));  // computed when the record is created
+  EXPECT_EQ(t.get(o, "risk@done"), i64(0));
+  EXPECT_EQ(t.get(o, "scored_again"), i64(1));  // the condition holds at the creation
+  auto resolve = [&](std::uint64_t version, double v) {
+    Result<bool> r = s.resolve(o, "risk", version, Value(v));
+    EXPECT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_TRUE(s.commit().is_ok());
+    return r.is_ok() && *r;
+  };
+  // Inputs that change alone complete nothing.
+  t.put(o, "amount", Value(20.0));  // request 2
+  EXPECT_EQ(t.get(o, "scored"), Value(10.0));
+  EXPECT_EQ(t.get(o, "high"), i64(0));
+  EXPECT_EQ(t.get(o, "scored_again"), i64(1));
+  EXPECT_TRUE(resolve(2, 0.75));
+  EXPECT_EQ(t.get(o, "risk@done"), i64(1));
+  EXPECT_EQ(t.get(o, "scored"), Value(20.0));
+  EXPECT_EQ(t.get(o, "high"), i64(1));
+  EXPECT_EQ(t.get(o, "scored_again"), i64(2));
+  // A superseded result completes nothing; the newest one does, with the same value.
+  t.put(o, "amount", Value(30.0));  // request 3
+  t.put(o, "amount", Value(40.0));  // request 4
+  EXPECT_FALSE(resolve(3, 0.9));
+  EXPECT_EQ(t.get(o, "risk@done"), i64(1));
+  EXPECT_EQ(t.get(o, "scored"), Value(20.0));
+  EXPECT_EQ(t.get(o, "high"), i64(1));
+  EXPECT_TRUE(resolve(4, 0.75));
+  EXPECT_EQ(t.get(o, "risk@done"), i64(2));
+  EXPECT_EQ(t.get(o, "scored"), Value(40.0));
+  EXPECT_EQ(t.get(o, "high"), i64(2));  // true at two completions in a row: two triggers
+  EXPECT_EQ(t.get(o, "scored_again"), i64(3));
+  // The same request answered again: one more completion, as the consumer sent one more.
+  EXPECT_TRUE(resolve(4, 0.2));
+  EXPECT_EQ(t.get(o, "high"), i64(2));  // false at this completion
+  EXPECT_EQ(t.get(o, "scored_again"), i64(4));
+  EXPECT_TRUE(resolve(4, 0.8));
+  EXPECT_EQ(t.get(o, "high"), i64(3));
+  // Undo takes a completion back with its result: the count is a value like the others.
+  ASSERT_TRUE(s.undo().is_ok());
+  EXPECT_EQ(t.get(o, "risk@done"), i64(3));
+  EXPECT_EQ(t.get(o, "high"), i64(2));
+  EXPECT_EQ(t.get(o, "risk"), Value(0.2));
+  // Scripts do not write the count.
+  Status write = s.update(o, {{"risk@done", i64(9)}});
+  EXPECT_EQ(write.message(), "Order.risk@done counts the results written to risk: only resolve risk "
+                             "VERSION VALUE adds to it");
+  s.reject();
 }
 
 TEST(SchemaTiming, TimedFieldsReadRelationsSelfAndGlobals) {
@@ -429,7 +497,7 @@ TEST(SchemaTiming, BadAnnotationsAreReportedAtTheirPlace) {
        "1:50: error: @conditional: the condition of y reads the field itself"},
       {"y: int = x @conditional", "1:36: error: @conditional takes a bool condition"},
       {"y: int = x @on_completion(x)",
-       "1:50: error: @on_completion names a bool field of S that becomes true"},
+       "1:50: error: @on_completion names a bool field or an async field of S"},
       {"y: int = x @on_completion", "1:36: error: @on_completion on a derived field names"},
       {"y: int = x @every(1s) @batched(2)",
        "1:47: error: @batched: field y already has the timing @every; a field has one timing"},

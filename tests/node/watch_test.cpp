@@ -2,7 +2,8 @@
 // (two partitions), scripts through `mgraph eval --connect`, and subscribers through
 // `mgraph watch`: the epochs that changed what they watch, in order, with only the watched
 // fields; a subscriber behind the coordinator's buffer resumes from the current values,
-// then gets the following epochs; names the schema does not have are errors.
+// then gets the following epochs; names the schema does not have are errors, and the
+// fields the engine adds (an async field's `risk@request`, `risk@done`) are not watched.
 
 #include <signal.h>
 
@@ -30,7 +31,8 @@ constexpr int kSilenceMs = 60'000;  ///< watchdog on every wait for a process
 
 constexpr const char* kSchema =
     "entity Customer {\n  name: string = \"\"\n}\n"
-    "entity Order {\n  total: int = 0\n  qty: int = 1\n  line: int = total * qty\n}\n";
+    "entity Order {\n  total: int = 0\n  qty: int = 1\n  line: int = total * qty\n}\n"
+    "entity Quote {\n  amount: int = 0\n  risk: float = async(amount)\n}\n";
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -190,11 +192,44 @@ TEST_F(Watch, WithoutFromItPrintsTheCurrentValuesFirstAndNamesWhatTheSchemaDoesN
            {{"Order#1.price"}, "mgraph watch: entity Order has no field 'price'\n"},
            {{"Order#9.total"}, "mgraph watch: Order#9.total: "},
            {{"Order.total"}, "mgraph watch: 'Order.total' names no field or entity to watch (Entity#N.field or Entity)\n"},
+           {{"Quote#1.risk@request"},
+            "mgraph watch: 'Quote#1.risk@request': risk@request is kept by the engine (a name with '@'), not "
+            "watched; watch the fields the schema declares, or read it with get\n"},
        }) {
     std::vector<std::string> args = bad.args;
     ASSERT_EQ(run_to_end(watch_args(args), &out), 2) << out;
     EXPECT_EQ(out.rfind(bad.message, 0), 0u) << out;
   }
+}
+
+TEST_F(Watch, TheEngineHiddenFieldsOfAnAsyncFieldAreNotWatched) {
+  port_ = start();
+  ASSERT_NE(port_, 0) << node_.printed;
+  // Each change of `amount` raises a request (risk@request) and each result counts one
+  // more (risk@done): neither is a field the schema declares, so neither is reported.
+  watcher_ = ChildProcess::spawn(watch_args({"--from", "0", "--count", "3", "Quote"}));
+  std::string out;
+  ASSERT_EQ(eval("create Quote q amount=5\n"  // epoch 1: request 1
+                 "commit\n"
+                 "update q amount=6\n"  // epoch 2: request 2, which only changes amount
+                 "commit\n"
+                 "resolve q.risk 2 0.5\n"  // epoch 3: the result
+                 "commit\n",
+                 &out),
+            0)
+      << out;
+  ASSERT_EQ(finish_watcher(), 0) << watcher_.printed;
+  EXPECT_EQ(lines_of(watcher_.printed),
+            (std::vector<std::string>{
+                R"({"epoch":1,"changes":[{"ref":"Quote#1","field":"exists","value":true,"version":1},{"ref":"Quote#1","field":"amount","value":5,"version":0},{"ref":"Quote#1","field":"risk","value":0,"version":0}]})",
+                R"({"epoch":2,"changes":[{"ref":"Quote#1","field":"amount","value":6,"version":1}]})",
+                R"({"epoch":3,"changes":[{"ref":"Quote#1","field":"risk","value":0.5,"version":1}]})",
+            }))
+      << watcher_.printed << "\nthe script printed:\n" << out;
+  // Read back from the current values: the snapshot leaves them out too.
+  ASSERT_EQ(run_to_end(watch_args({"--count", "1", "Quote"}), &out), 0) << out;
+  EXPECT_EQ(out, R"({"epoch":3,"snapshot":true,"changes":[{"ref":"Quote#1","field":"amount","value":6,"version":1},{"ref":"Quote#1","field":"risk","value":0.5,"version":1}]})"
+                 "\n");
 }
 
 }  // namespace

@@ -282,6 +282,17 @@ class Checker {
         }
         e.fields[f].request = static_cast<std::uint32_t>(e.fields.size());
         e.fields.push_back(std::move(r));
+        // Its count of accepted results, written with each (Store::resolve): what
+        // `@on_completion(risk)` reads, as a value, so undo and images need nothing new.
+        FieldDef done;
+        done.name = af.name + "@done";
+        done.loc = af.loc;
+        done.kind = FieldKind::state;
+        done.type = Type::integer;
+        done.initial = Value(std::int64_t{0});
+        done.async_of = f;
+        e.fields[f].done = static_cast<std::uint32_t>(e.fields.size());
+        e.fields.push_back(std::move(done));
         e.index_names();
       }
       // Relation names are reserved now so that a field may not shadow them.
@@ -770,7 +781,7 @@ class Checker {
     EntityDef& e = s_.entities[ei];
     for (; f < e.fields.size(); ++f) {
       FieldDef& r = e.fields[f];
-      if (r.async_of == kNone) continue;
+      if (r.async_of == kNone || r.kind != FieldKind::effect) continue;
       r.cond_local = e.local_count++;
       r.formula.type = Type::integer;
       for (const std::uint32_t in : r.carried) r.formula.slots.push_back(e.field_local(in));
@@ -852,28 +863,36 @@ class Checker {
       timed.triggers.push_back(helper(ei, f, "when", std::move(pred)));
     } else if (t == Timing::on_completion) {
       const EntityDef& e = s_.entities[ei];
-      const std::uint32_t done =
+      const std::uint32_t named =
           a->expr->kind == ast::ExprKind::name ? e.find_field(a->expr->text) : kNone;
-      if (done == kNone || done == f || e.fields[done].type != Type::boolean) {
-        error(a->expr->loc, "@on_completion names a bool field of " + e.name +
-                                " that becomes true when the work completes, e.g. "
-                                "@on_completion(done)");
+      const bool async = named != kNone && e.fields[named].done != kNone;
+      if (named == kNone || named == f || (!async && e.fields[named].type != Type::boolean)) {
+        error(a->expr->loc, "@on_completion names a bool field or an async field of " + e.name +
+                                ": it completes when the bool becomes true, or with each result "
+                                "of the async field, e.g. @on_completion(done)");
         return;
       }
-      timed.completion = done;
-      reads.push_back(done);
-      // How many times `done` became true: it is recomputed only when `done` changes.
-      CompiledFormula edges;
-      edges.type = Type::integer;
-      edges.reads_self = true;
-      edges.slots = {e.field_local(done)};
-      edges.eval = [](Frame& frame) {
-        const Value prev = frame.self();
-        const std::int64_t n = prev.is_int() ? prev.as_int() : 0;
-        const Value now = frame.slot(0);
-        return Value(now.is_bool() && now.as_bool() ? n + 1 : n);
-      };
-      timed.triggers.push_back(helper(ei, f, "completions", std::move(edges)));
+      timed.completion = named;
+      if (async) {
+        // Each accepted result adds one to `risk@done` (Store::resolve): a change of that
+        // state field is the completion, whatever the result's value.
+        reads.push_back(e.fields[named].done);
+        timed.triggers.push_back(e.field_local(e.fields[named].done));
+      } else {
+        reads.push_back(named);
+        // How many times it became true: recomputed only when it changes.
+        CompiledFormula edges;
+        edges.type = Type::integer;
+        edges.reads_self = true;
+        edges.slots = {e.field_local(named)};
+        edges.eval = [](Frame& frame) {
+          const Value prev = frame.self();
+          const std::int64_t n = prev.is_int() ? prev.as_int() : 0;
+          const Value now = frame.slot(0);
+          return Value(now.is_bool() && now.as_bool() ? n + 1 : n);
+        };
+        timed.triggers.push_back(helper(ei, f, "completions", std::move(edges)));
+      }
     } else if (t == Timing::temporal) {
       if (timed.at) {
         timed.triggers.push_back(helper(ei, f, "at", clock_formula(Type::boolean,

@@ -122,7 +122,19 @@ Result<Value> written(const EntityDef& e, const FieldDef& d, const Value& v) {
   return c;
 }
 
+/// A state field that only Store::resolve writes: an async field or its count of results.
+bool only_resolved(const FieldDef& d) {
+  return d.request != kNone || (d.async_of != kNone && d.kind == FieldKind::state);
+}
+
+/// Why a script may not write `d` (only_resolved).
 Status async_refused(const EntityDef& e, const FieldDef& d) {
+  if (d.request == kNone) {
+    const std::string& of = e.fields[d.async_of].name;
+    return Status(StatusCode::invalid_argument,
+                  e.name + "." + d.name + " counts the results written to " + of +
+                      ": only resolve " + of + " VERSION VALUE adds to it");
+  }
   return Status(StatusCode::invalid_argument,
                 e.name + "." + d.name + " is computed outside the graph (async): only a result "
                 "writes it, with resolve " + d.name + " VERSION VALUE");
@@ -151,6 +163,11 @@ Equality tolerance_equality(double tol) {
 /// is first computed and when a trigger changed (conditional: while the predicate holds),
 /// and keeps its own otherwise. The engine computes inputs first, so peek() reads them
 /// up to date.
+///
+/// An effect's condition under `@on_completion(x)` takes each completion as an event: it
+/// holds 1 + the completions so far (its one trigger, TimingDef::triggers) when the
+/// condition is true at a completion and 0 when it is false, so that two completions in a
+/// row where it is true are two changes of the node, and the effect triggers at each.
 Formula timing_gate(const std::vector<std::uint32_t>& layout, std::uint32_t gated,
                     const FieldDef& d, const std::string& where) {
   const TimingDef& t = d.timed;
@@ -158,9 +175,13 @@ Formula timing_gate(const std::vector<std::uint32_t>& layout, std::uint32_t gate
   const NodeId back_predicate = d.options.timing == Timing::conditional
                                     ? layout[gated] - layout[t.triggers.at(0)]
                                     : kNoNode;
+  const NodeId back_completions =
+      d.options.timing == Timing::on_completion && d.kind == FieldKind::effect
+          ? layout[gated] - layout[t.triggers.at(0)]
+          : kNoNode;
   const Type type = d.kind == FieldKind::effect ? Type::boolean : d.type;
-  return [back_value, back_predicate, type, nullable = d.nullable && d.kind != FieldKind::effect,
-          where](Context& c) -> Value {
+  return [back_value, back_predicate, back_completions, type,
+          nullable = d.nullable && d.kind != FieldKind::effect, where](Context& c) -> Value {
     const NodeId value = c.node() - back_value;
     bool first = false, triggered = false;
     for (const InputChange& ch : c.changes()) {
@@ -171,6 +192,11 @@ Formula timing_gate(const std::vector<std::uint32_t>& layout, std::uint32_t gate
     if (!first && !triggered) return c.self();
     Value v = c.peek(value);
     if (nullable && v.is_null()) return v;
+    if (back_completions != kNoNode) {
+      if (!typed(std::move(v), type, where).as_bool()) return Value(std::int64_t{0});
+      const Value n = c.peek(c.node() - back_completions);
+      return Value((n.is_int() ? n.as_int() : 0) + 1);
+    }
     return typed(std::move(v), type, where);
   };
 }
@@ -366,7 +392,9 @@ void Store::build_specs() {
         const std::int64_t pending = prev.is_int() ? prev.as_int() : 0;
         if (c.has_proposed())
           return boolean ? Value(false) : Value(std::max<std::int64_t>(0, pending - 1));
-        if (!ops::truthy(c.input(0)))
+        // The condition: a bool, or under @on_completion a count, 0 when false (timing_gate).
+        const Value& cond = c.input(0);
+        if (cond.is_int() ? cond.as_int() == 0 : !ops::truthy(cond))
           return prev.is_null() ? (boolean ? Value(false) : Value(std::int64_t{0})) : prev;
         return boolean ? Value(true) : Value(pending + 1);
       };
@@ -395,7 +423,7 @@ Result<std::vector<Value>> Store::initial_values(std::uint32_t ei,
       return Status(StatusCode::invalid_argument,
                     e.name + "." + name + " is computed; it cannot be given");
     }
-    if (d.request != kNone) return async_refused(e, d);
+    if (only_resolved(d)) return async_refused(e, d);
     Result<Value> c = written(e, d, v);
     if (!c.is_ok()) return c.status();
     initial[f] = std::move(c).value();
@@ -824,7 +852,7 @@ Status Store::update_record(RecordId id, const FieldValues& values,
     std::uint32_t f = 0;
     if (Status s = check_field(r, name, &f); !s.is_ok()) return s;
     const FieldDef& d = e.fields[f];
-    if (d.request != kNone) return async_refused(e, d);
+    if (only_resolved(d)) return async_refused(e, d);
     Result<Value> c = written(e, d, v);
     if (!c.is_ok()) return c.status();
     const NodeId n = node(r, e.field_local(f));
@@ -1346,9 +1374,16 @@ Result<bool> Store::resolve(RecordId id, std::string_view field, std::uint64_t v
   if (Status s = write(n, *c); !s.is_ok()) return s;
   if (old != *c && !watchers_[r.entity][e.field_local(f)].empty())
     notify(id, e.field_local(f), old, *c);
+  // The completion, in the same transaction: one more accepted result, even of the same
+  // value, which `@on_completion(risk)` reads (no formula aggregates a hidden field).
+  const NodeId done = node(r, e.field_local(d.done));
+  const Value results = current(done);
+  if (Status s = write(done, Value((results.is_int() ? results.as_int() : 0) + 1)); !s.is_ok())
+    return s;
   if (listeners_.empty()) return true;
   ev.values = field_values(r);
   if (old != *c) ev.diff.push_back(f);
+  ev.diff.push_back(d.done);
   emit(std::move(ev));
   return true;
 }

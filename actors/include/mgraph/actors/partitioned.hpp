@@ -172,7 +172,8 @@ class PartitionServer {
  private:
   /// The effects of owned records the last commit raised (codec::EffectTrigger).
   void raised_effects(std::vector<codec::EffectTrigger>* out);
-  /// The fields of owned records the last commit, undo or redo changed (lazy ones aside),
+  /// The fields of owned records the last commit, undo or redo changed (lazy ones and the
+  /// engine's hidden ones aside, codec::hidden_field),
   /// with their value and version (codec::FieldChange): what subscriptions are told.
   void changed_fields(std::vector<codec::FieldChange>* out);
   /// Every field (lazy ones aside) of the records of `entity` it owns that exist, by record.

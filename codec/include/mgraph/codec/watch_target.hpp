@@ -25,7 +25,12 @@ struct WatchTarget {
   std::string field;
   friend bool operator==(const WatchTarget&, const WatchTarget&) = default;
 };
-/// "Entity#N.field" or "Entity"; invalid_argument otherwise.
+/// A field the compiler adds to an entity (`risk@request`, `risk@done`, the global
+/// `@clock`): its name has an '@', which no declared name has. A subscription never sees
+/// one: it follows what the schema declares, and the partitions do not report them.
+inline bool hidden_field(std::string_view name) { return name.find('@') != std::string_view::npos; }
+
+/// "Entity#N.field" or "Entity"; invalid_argument otherwise, and for a hidden field.
 Result<WatchTarget> parse_watch_target(std::string_view text);
 Result<std::vector<WatchTarget>> parse_watch_targets(const std::vector<std::string>& texts);
 

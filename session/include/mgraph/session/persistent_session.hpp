@@ -30,6 +30,7 @@
 // `audit REF.effect` read them back.
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -81,6 +82,12 @@ std::string eval_header(std::string_view magic, std::uint32_t version, std::uint
                         std::string_view schema_name);
 
 /// Thread-safety: none; one session per data directory per process.
+/// Triggers of an effect in a row, not settled yet: versions first .. first + count - 1.
+struct TriggerRun {
+  std::uint64_t first = 0;
+  std::uint64_t count = 0;
+};
+
 class PersistentSession {
  public:
   /// Opens (or creates) the store in `directory` and replays its log into `runner`, which
@@ -131,6 +138,8 @@ class PersistentSession {
   Status log_epoch();
   /// Adds the history and ledger records of the last commit/undo/redo to `wb`.
   Status record_versions(persistence::WriteBatch& wb, std::uint64_t epoch, std::uint64_t time_ns);
+  /// Effect `n`'s value and its triggers not settled yet, from its stored history.
+  Status stored_effect(NodeId n, Value* value, std::deque<TriggerRun>* pending) const;
   /// `history REF.field [at EPOCH]` and `audit REF.effect`: appends the JSON line.
   Status query(std::string_view cmd, std::string_view line, std::string* out);
   /// Stores the runner's state as the checkpoint at last_epoch_; *bytes gets the size of
@@ -149,6 +158,10 @@ class PersistentSession {
   bool checkpoint_warned_ = false;      ///< an automatic checkpoint failed once
   /// Last stored value of each effect field seen this run (else read from the history).
   std::unordered_map<NodeId, Value> effect_values_;
+  /// The triggers of each effect field seen this run that no ack settled yet, oldest
+  /// first, as runs of versions (else rebuilt from the history): an ack settles the
+  /// oldest, and its ledger entry names it by the key a cluster's consumer acknowledges.
+  std::unordered_map<NodeId, std::deque<TriggerRun>> effect_pending_;
   /// The logged lines since the last epoch: their operations, results and aliases.
   AppliedBatch pending_;
   std::uint64_t last_epoch_ = 0;

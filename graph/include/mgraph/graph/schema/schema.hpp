@@ -143,7 +143,9 @@ struct TimingDef {
   std::int64_t at_ms = 0;      ///< at: the time (ms since the Unix epoch)
   bool at = false;             ///< temporal: `@at`, not `@every`
   std::int64_t count = 0;      ///< batched: changes of the value per recomputation (0: none)
-  std::uint32_t completion = kNone;  ///< on_completion: the bool field that completes
+  /// on_completion: the field that completes, a bool field (its rises) or an async field
+  /// (its accepted results, counted by FieldDef::done)
+  std::uint32_t completion = kNone;
   std::uint32_t value_local = kNone;  ///< kNone: the field is not timed
   /// Locals whose change opens the gate; conditional: the predicate, whose truth does.
   std::vector<std::uint32_t> triggers;
@@ -172,9 +174,15 @@ struct FieldDef {
   /// the hidden effect `risk@request` appended after the entity's declared fields and
   /// effects. kNone: not an async field.
   std::uint32_t request = kNone;
-  /// The request of an async field: a queue effect carrying the inputs (`carried`) whose
-  /// value counts the requests raised (one per change of an input, creation included), so
-  /// its version names the newest request. The index of the async field; kNone otherwise.
+  /// Async field: the index of its count of accepted results, the hidden int state field
+  /// `risk@done` appended after its request, which Store::resolve adds one to in the
+  /// transaction that writes a result (so `@on_completion(risk)` reads a value). kNone:
+  /// not an async field.
+  std::uint32_t done = kNone;
+  /// The index of the async field of which this field is the request (a queue effect
+  /// carrying the inputs, `carried`, whose value counts the requests raised, one per change
+  /// of an input, creation included, so that its version names the newest request) or the
+  /// count of accepted results (`risk@done`, a state field). kNone otherwise.
   std::uint32_t async_of = kNone;
 };
 
