@@ -7,7 +7,9 @@
 # (the coordinator's watch actor, on n1, answers them through n3's gateway) while a writer
 # commits EPOCHS updates of it one after another. Prints one JSON line (fan-out per epoch
 # from the writer's commit answer to the last subscriber's receipt: p50, p99, max).
-# Usage: bench/cluster/watch_clients_bench.sh [SUBSCRIBERS] [EPOCHS] [BUILD_DIR]
+# With NODE=n1 the subscribers and the writer use the coordinator's own client port instead
+# (its gateway reaches the watch actor without a hop between nodes).
+# Usage: [NODE=n1] bench/cluster/watch_clients_bench.sh [SUBSCRIBERS] [EPOCHS] [BUILD_DIR]
 #        (defaults: 1000, 100, build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,5 +24,7 @@ sed -e "s|^schema = .*|schema = \"$PWD/examples/shop.mgs\"|" \
     -e "s|^partitions = 4$|partitions = 4\nclient_connections_max = $((subscribers + 8))|" \
     cluster-configs/local-3.toml > "$dir/cluster.toml"
 CONFIG="$dir/cluster.toml" start_local_cluster "$build" "$dir"
+node=${NODE:-n3}
+if [ "$node" != n3 ]; then client="127.0.0.1:$(port_of "$dir/$node.json" client)"; fi
 "$build/bench/cluster/mgraph_watch_clients_bench" --connect "$client" --subscribers "$subscribers" \
   --epochs "$epochs" --warmup 10
