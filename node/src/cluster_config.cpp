@@ -27,7 +27,7 @@ constexpr std::string_view log_keys[] = {"level", "slow_epoch_ms"};
 constexpr std::string_view cluster_keys[] = {"name", "schema", "seed", "fields", "partitions", "epochs",
                                              "peer_frame_bytes_max", "batch_transactions_max",
                                              "batch_bytes_max", "peer_timeout_ms", "checkpoint_every",
-                                             "watch_epochs_kept", "clock_tick_ms"};
+                                             "watch_epochs_kept", "clock_tick_ms", "client_connections_max"};
 constexpr std::string_view node_keys[] = {"name",        "host",        "port",
                                            "client_port", "coordinator", "partitions"};
 constexpr std::string_view clients_keys[] = {"allow_anonymous", "anonymous_role", "token"};
@@ -142,10 +142,15 @@ Status parse_cluster_table(const std::string& path, const toml::table& root, Clu
                             "the coordinator holds the changes of this many epochs");
   auto clock_tick = integer(path, *cluster, "clock_tick_ms", clock_tick_ms_default, 0, clock_tick_ms_upper,
                             "cluster", "the coordinator moves the schema's clock this often");
+  auto connections = integer(path, *cluster, "client_connections_max", client_connections_default, 1,
+                             client_connections_upper, "cluster",
+                             "a file descriptor each, and each may hold a 64 MiB request in flight");
   for (const Result<std::int64_t>* r : {&seed, &fields, &parts, &epochs, &frame, &batch, &batch_bytes,
-                                        &peer_timeout, &checkpoint_every, &watch_kept, &clock_tick}) {
+                                        &peer_timeout, &checkpoint_every, &watch_kept, &clock_tick,
+                                        &connections}) {
     if (!r->is_ok()) return r->status();
   }
+  c.client_connections_max = static_cast<std::size_t>(*connections);
   c.clock_tick = std::chrono::milliseconds(*clock_tick);
   c.watch_epochs_kept = static_cast<std::size_t>(*watch_kept);
   c.checkpoint_every = static_cast<std::uint64_t>(*checkpoint_every);

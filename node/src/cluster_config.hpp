@@ -7,7 +7,9 @@
 //              peer_timeout_ms (a peer silent this long is lost), checkpoint_every (epochs
 //              between checkpoints of every partition; 0: only mgraphctl checkpoint),
 //              watch_epochs_kept (epochs the coordinator keeps for subscriptions),
-//              clock_tick_ms (how often the coordinator moves a schema's clock); for the cluster benchmark (mgraph_cluster_bench): seed, fields
+//              clock_tick_ms (how often the coordinator moves a schema's clock),
+//              client_connections_max (client connections each node serves at once); for
+//              the cluster benchmark (mgraph_cluster_bench): seed, fields
 //              (the synthetic workload) and epochs (to run)
 //   [log]      level (the node's initial log level: trace, debug, info, warn, error, off;
 //              mgraphd --log-level overrides it), slow_epoch_ms (the coordinator logs an
@@ -107,6 +109,13 @@ inline constexpr std::int64_t watch_epochs_kept_upper = 1'000'000;
 inline constexpr std::int64_t clock_tick_ms_default = 1000;
 inline constexpr std::int64_t clock_tick_ms_upper = 86'400'000;
 
+/// Default client_connections_max: codec::ClientServerLimits::connections_max, 256 sessions.
+/// A node needs a descriptor for each (and kNodeDescriptorsBesidesClients more), so 256 fit
+/// the common soft limit of 1,024; more (e.g. a thousand subscribers on one node) raise the
+/// soft limit at start. At most 65,536: each connection may hold a 64 MiB request in flight.
+inline constexpr std::int64_t client_connections_default = 256;
+inline constexpr std::int64_t client_connections_upper = 65'536;
+
 /// Default slow_epoch_ms: a hundred times an epoch of the 3-node configuration on loopback
 /// (~10 ms with an fsync), so only an epoch something held up is logged.
 inline constexpr std::int64_t slow_epoch_ms_default = 1000;
@@ -166,6 +175,9 @@ struct ClusterConfig {
   /// How often the coordinator moves a schema's clock (actors::SequencerOptions::clock_tick;
   /// 0: only clients move it). Without a clock in the schema, nothing ticks.
   std::chrono::milliseconds clock_tick{clock_tick_ms_default};
+  /// Client connections each node serves at once (codec::ClientServerLimits::connections_max;
+  /// one more is closed as soon as it is accepted).
+  std::size_t client_connections_max = client_connections_default;
   std::vector<NodeConfig> nodes;
   ClientsConfig clients;
   /// [tls]: links between nodes are TLS, both ends checked against `ca`. Paths from the

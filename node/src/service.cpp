@@ -19,6 +19,7 @@
 #include "admin_commands.hpp"
 #include "admin_server.hpp"
 #include "client_gateway.hpp"
+#include "descriptor_limit.hpp"
 #include "epoch_events.hpp"
 #include "field_trace.hpp"
 #include "log.hpp"
@@ -339,6 +340,17 @@ int run_service(const ServiceOptions& o) {
   // Refused before anything listens: a node that would serve anyone on the network.
   auto access = client_access(o.config.clients, o.node, self->host);
   if (!access.is_ok()) return fail(2, o.config_path + ": " + access.status().message());
+  // Refused before anything listens too: a node that would run out of descriptors while
+  // accepting the clients it was configured for. A soft limit that is too low is raised.
+  auto descriptors = ensure_descriptors(
+      o.config.client_connections_max + kNodeDescriptorsBesidesClients,
+      o.config_path + ": [cluster] client_connections_max = " + std::to_string(o.config.client_connections_max));
+  if (!descriptors.is_ok()) return fail(2, descriptors.status().message());
+  if (descriptors->after != descriptors->before) {
+    log::info("descriptor_limit_raised", {{"from", descriptors->before},
+                                          {"to", descriptors->after},
+                                          {"client_connections_max", o.config.client_connections_max}});
+  }
   auto [schema, info] = std::move(loaded).value();
 
   NodeState state;
@@ -528,7 +540,9 @@ int run_service(const ServiceOptions& o) {
   }
   ClientGateway gateway(sys, state, info, std::move(observe_clients));
   const std::string access_text = describe(*access, o.config.clients.tokens.size());
-  auto clients = codec::ClientServer::start(self->host, self->client_port, gateway, {},
+  codec::ClientServerLimits client_limits;
+  client_limits.connections_max = o.config.client_connections_max;
+  auto clients = codec::ClientServer::start(self->host, self->client_port, gateway, client_limits,
                                             std::move(access).value());
   if (!clients.is_ok()) {
     return fail(3, "cannot serve clients on " + self->host + ":" +

@@ -98,6 +98,11 @@ const Case kCases[] = {
     {6, "peer_timeout_ms = 1.5", ":6:19: cluster.peer_timeout_ms must be an integer"},
     {6, "clock_tick_ms = -1", ":6:17: cluster.clock_tick_ms must be an integer in [0, 86400000]"},
     {6, "clock_tick_ms = 86400001", ":6:17: cluster.clock_tick_ms must be an integer in [0, 86400000]"},
+    {6, "client_connections_max = 0", ":6:26: cluster.client_connections_max must be an integer in "
+                                      "[1, 65536] (a file descriptor each, and each may hold a 64 MiB "
+                                      "request in flight)"},
+    {6, "client_connections_max = 65537", ":6:26: cluster.client_connections_max must be an integer in [1, 65536]"},
+    {6, "client_connections_max = \"1k\"", ":6:26: cluster.client_connections_max must be an integer"},
     {0, "port = 65536", ":15:8: node b.port must be an integer in [0, 65535]"},
     {0, "port = -1", ":15:8: node b.port must be an integer in [0, 65535]"},
     {8, "name = \"\"", ":8:8: node 1.name must be a string of 1 to 64 bytes"},
@@ -227,6 +232,11 @@ TEST(Config, TheShippedAndTheValidConfigurationsLoad) {
       std::string(valid).insert(valid.find("\n[[node]]"), "\nclock_tick_ms = 0"), "c.toml");
   ASSERT_TRUE(ticks.is_ok()) << ticks.status().message();
   EXPECT_EQ(ticks->clock_tick, std::chrono::milliseconds(0));
+  EXPECT_EQ(loaded->client_connections_max, 256u);
+  auto connections = node::parse_cluster_config(
+      std::string(valid).insert(valid.find("\n[[node]]"), "\nclient_connections_max = 2000"), "c.toml");
+  ASSERT_TRUE(connections.is_ok()) << connections.status().message();
+  EXPECT_EQ(connections->client_connections_max, 2000u);
   // Listening addresses default to loopback: a port beyond this machine is written down.
   EXPECT_EQ(loaded->nodes[0].host, "127.0.0.1");
   EXPECT_EQ(loaded->nodes[0].port, 0);

@@ -455,6 +455,27 @@ TEST_F(Service, TheLatencyBenchmarkRunsAgainstTheCluster) {
 }
 #endif
 
+#ifdef MGRAPH_WATCH_CLIENTS_BENCH_BINARY
+TEST_F(Service, TheSubscribersFanOutBenchmarkRunsAgainstTheCluster) {
+  // A smoke run (no timing checked): every subscriber must get every epoch, or it fails.
+  const int client = start(read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs"));
+  ASSERT_GT(client, 0) << n1_.printed << n2_.printed << n3_.printed;
+  ChildProcess bench = ChildProcess::spawn({MGRAPH_WATCH_CLIENTS_BENCH_BINARY, "--connect",
+                                            "127.0.0.1:" + std::to_string(client), "--subscribers", "8",
+                                            "--epochs", "5", "--warmup", "1"},
+                                           true);
+  ASSERT_EQ(bench.finish(kSilenceMs), 0) << bench.printed;
+  const nlohmann::json j = nlohmann::json::parse(bench.printed, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << bench.printed;
+  EXPECT_EQ(j["subscribers"], 8) << j;
+  EXPECT_EQ(j["epochs"], 5) << j;
+  EXPECT_EQ(j["field"], "Order#1.total") << j;
+  EXPECT_LE(j["fanout_ms_p50"].get<double>(), j["fanout_ms_max"].get<double>()) << j;
+  EXPECT_GT(j["write_to_last_ms_p50"].get<double>(), 0) << j;
+  stop_all();
+}
+#endif
+
 TEST_F(Service, TheLoadToolRunsConcurrentClientsOnTheSchemaTheClusterServes) {
   const std::string s1 = (dir_ / "n1.sock").string();
   ASSERT_GT(start(read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs"), {"--admin", s1}), 0)

@@ -3,7 +3,9 @@
 // `mgraph watch`: the epochs that changed what they watch, in order, with only the watched
 // fields; a subscriber behind the coordinator's buffer resumes from the current values,
 // then gets the following epochs; names the schema does not have are errors, and the
-// fields the engine adds (an async field's `risk@request`, `risk@done`) are not watched.
+// fields the engine adds (an async field's `risk@request`, `risk@done`) are not watched. A
+// node serves as many client connections at once as [cluster] client_connections_max says
+// (subscribers hold one each), raising its descriptor limit for them or refusing to start.
 
 #include <signal.h>
 
@@ -17,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mgraph/codec/client_rpc.hpp"
 #include "support/child_process.hpp"
 #include "support/node_processes.hpp"
 
@@ -57,13 +60,16 @@ class Watch : public ::testing::Test {
   }
 
   /// Starts a one-node cluster of two partitions serving kSchema, with `extra` [cluster]
-  /// lines; its client port (0: it did not start).
-  int start(const std::string& extra = "") {
+  /// lines, under the shell's `ulimit` arguments when given; its client port (0: it did not
+  /// start).
+  int start(const std::string& extra = "", const std::string& ulimit = "") {
     file("schema.mgs", kSchema);
     const std::string config =
         file("cluster.toml", "[cluster]\nschema = \"schema.mgs\"\npartitions = 2\n" + extra +
                                  "\n[[node]]\nname = \"n1\"\ncoordinator = true\npartitions = [0, 1]\n");
-    node_ = ChildProcess::spawn({MGRAPHD_BINARY, "--config", config, "--node", "n1"}, true);
+    std::vector<std::string> args{MGRAPHD_BINARY, "--config", config, "--node", "n1"};
+    if (!ulimit.empty()) args.insert(args.begin(), {"/bin/sh", "-c", "ulimit " + ulimit + " && exec \"$@\"", "sh"});
+    node_ = ChildProcess::spawn(args, true);
     if (!node_.read_until(": ready", kSilenceMs) || !node_.read_until(" (clients)", kSilenceMs)) return 0;
     const std::size_t end = node_.printed.find(" (clients)");
     const std::size_t colon = node_.printed.rfind(':', end);
@@ -230,6 +236,46 @@ TEST_F(Watch, TheEngineHiddenFieldsOfAnAsyncFieldAreNotWatched) {
   ASSERT_EQ(run_to_end(watch_args({"--count", "1", "Quote"}), &out), 0) << out;
   EXPECT_EQ(out, R"({"epoch":3,"snapshot":true,"changes":[{"ref":"Quote#1","field":"amount","value":6,"version":1},{"ref":"Quote#1","field":"risk","value":0.5,"version":1}]})"
                  "\n");
+}
+
+TEST_F(Watch, ANodeServesAsManyClientConnectionsAsItsConfigurationSaysRaisingItsDescriptorLimit) {
+  // More than the default 256, under a soft descriptor limit the connections alone exceed:
+  // the node raises it to what they need.
+  constexpr int kConnections = 300;
+  port_ = start("client_connections_max = " + std::to_string(kConnections), "-Sn 256");
+  ASSERT_NE(port_, 0) << node_.printed;
+  std::vector<std::unique_ptr<codec::ClientConnection>> connections;
+  for (int k = 0; k < kConnections; ++k) {
+    auto c = codec::ClientConnection::connect("127.0.0.1", static_cast<std::uint16_t>(port_),
+                                              std::chrono::milliseconds(kSilenceMs));
+    ASSERT_TRUE(c.is_ok()) << "connection " << k + 1 << ": " << c.status().message();
+    // Answered: the node has accepted it and counts it among those it serves.
+    auto schema = (*c)->schema();
+    ASSERT_TRUE(schema.is_ok()) << "connection " << k + 1 << ": " << schema.status().message();
+    connections.push_back(std::move(c).value());
+  }
+  // One more is closed as soon as it is accepted: its first call fails.
+  auto extra = codec::ClientConnection::connect("127.0.0.1", static_cast<std::uint16_t>(port_),
+                                                std::chrono::milliseconds(kSilenceMs));
+  if (extra.is_ok()) {
+    EXPECT_FALSE((*extra)->schema().is_ok());
+  }
+  // The others go on: a subscription's poll on the last one answers.
+  auto polled = connections.back()->watch({"Order#1.total"}, 0, 1, 0);
+  ASSERT_TRUE(polled.is_ok()) << polled.status().message();
+  connections.clear();
+  ASSERT_TRUE(node_.read_until("descriptor_limit_raised", kSilenceMs)) << node_.printed;
+}
+
+TEST_F(Watch, ANodeWhoseConnectionsNeedMoreDescriptorsThanItMayOpenRefusesToStart) {
+  // 1,000 connections and the node's own descriptors, where the hard limit is 512.
+  EXPECT_EQ(start("client_connections_max = 1000", "-n 512"), 0);
+  EXPECT_EQ(node_.finish(kSilenceMs), 2) << node_.printed;
+  node_.pid = -1;
+  EXPECT_NE(node_.printed.find("cluster.toml: [cluster] client_connections_max = 1000 needs 1256 file "
+                               "descriptors; this process may open 512 at most"),
+            std::string::npos)
+      << node_.printed;
 }
 
 }  // namespace
