@@ -349,6 +349,7 @@ class KillNine : public ::testing::Test {
   void launch(const std::string& name) { process(name) = ChildProcess::spawn(args(name), true); }
   void kill_nine(const std::string& name) {
     ChildProcess& c = process(name);
+    if (c.pid <= 0) return;  // never started (kill(-1) would signal every process)
     ::kill(c.pid, SIGKILL);
     c.finish(kSilenceMs);
     c.pid = -1;

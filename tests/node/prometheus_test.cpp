@@ -72,6 +72,10 @@ class PrometheusServer {
     const std::vector<std::string> args = {
         binary, "--config.file=" + config.string(), "--storage.tsdb.path=" + data.string(),
         "--web.listen-address=127.0.0.1:" + std::to_string(port), "--log.level=warn"};
+    // Built before fork: the child makes only async-signal-safe calls until exec.
+    std::vector<char*> argv;
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
       const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -79,9 +83,6 @@ class PrometheusServer {
         ::dup2(fd, STDOUT_FILENO);
         ::dup2(fd, STDERR_FILENO);
       }
-      std::vector<char*> argv;
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }

@@ -32,7 +32,19 @@ struct ChildProcess {
       ::close(to[1]);
       return c;
     }
+    // argv is built before fork: in a test with other threads, the child may only make
+    // async-signal-safe calls until exec (an allocation there can wait forever on a lock
+    // another thread held at the fork, the sanitizers' allocator's included).
+    std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
     c.pid = ::fork();
+    if (c.pid < 0) {
+      for (const int fd : {to[0], to[1], from[0], from[1]}) ::close(fd);
+      c.pid = -1;
+      return c;
+    }
     if (c.pid == 0) {
       ::dup2(to[0], STDIN_FILENO);
       ::dup2(from[1], STDOUT_FILENO);
@@ -41,9 +53,6 @@ struct ChildProcess {
       ::close(to[1]);
       ::close(from[0]);
       ::close(from[1]);
-      std::vector<char*> argv;
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
@@ -83,6 +92,7 @@ struct ChildProcess {
   /// was killed by a signal or went silent for `silence_ms` (then it is killed).
   int finish(int silence_ms) {
     close_input();
+    if (pid <= 0) return -1;  // never started: nothing to read or reap
     bool ended = false;
     while (!ended) {
       pollfd pfd{out, POLLIN, 0};
