@@ -725,9 +725,17 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   codec::Epoch first_logged = 0;
   std::map<codec::Epoch, std::vector<std::uint32_t>> cancelled;
   auto marks = std::make_shared<std::vector<codec::EpochCheckpoint>>();
+  // The last change of each effect delivery that no epoch made (EffectOutbox).
+  std::map<session::DeliveryKey, session::DeliveryChange> delivery_changes;
   Status scanned = log->replay([&](codec::Epoch e, std::string_view bytes) {
     if (first_logged == 0) first_logged = e;
-    *epoch = e;  // a cancellation or a checkpoint's entry keeps its number
+    *epoch = e;  // a cancellation or a checkpoint's or deliveries' entry keeps its number
+    if (codec::is_delivery_changes(bytes)) {
+      Result<std::vector<session::DeliveryChange>> changes = codec::decode_delivery_changes(bytes);
+      if (!changes.is_ok()) return bad(e, changes.status());
+      for (const session::DeliveryChange& c : *changes) delivery_changes[c.key] = c;
+      return Status::ok();
+    }
     if (codec::is_epoch_checkpoint(bytes)) {
       Result<codec::EpochCheckpoint> c = codec::decode_epoch_checkpoint(bytes);
       if (!c.is_ok()) return bad(e, c.status());
@@ -746,6 +754,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     return {};
   }
   const codec::Epoch replayed_last = *epoch;
+  effects->replay_changes(std::move(delivery_changes));
   // Every logged transaction is known before any client's message is taken: one sent
   // again while the partitions are restored waits for its answer from the log, instead
   // of running as a new one.
@@ -759,7 +768,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   };
   scanned = log->replay([&](codec::Epoch e, std::string_view bytes) {
     const auto cancel = cancelled.find(e);
-    if (codec::is_epoch_cancel(bytes) || codec::is_epoch_checkpoint(bytes) ||
+    if (codec::is_epoch_cancel(bytes) || codec::is_epoch_checkpoint(bytes) || codec::is_delivery_changes(bytes) ||
         (cancel != cancelled.end() && cancel->second.empty())) {
       return Status::ok();
     }
@@ -782,7 +791,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   auto run_log = [self, log, driver, txns, bad, ids_of, cancelled = std::move(cancelled)](codec::Epoch after) -> Status {
     return log->replay([&](codec::Epoch e, std::string_view bytes) {
     const auto cancel = cancelled.find(e);
-    if (codec::is_epoch_cancel(bytes) || codec::is_epoch_checkpoint(bytes) ||
+    if (codec::is_epoch_cancel(bytes) || codec::is_epoch_checkpoint(bytes) || codec::is_delivery_changes(bytes) ||
         (cancel != cancelled.end() && cancel->second.empty())) {
       return Status::ok();
     }
@@ -1137,6 +1146,29 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
             });
     return rp;
   };
+  // Logs the changes of deliveries the outbox made since the last call (a delivery died,
+  // a dead letter retried or dropped), in entries of at most kDeliveryChangesMax: a restart
+  // keeps them. An entry takes an epoch number, as a cancellation does.
+  auto log_changes = [log, epoch, effects]() -> Status {
+    std::vector<session::DeliveryChange> changes = effects->take_changes();
+    for (std::size_t at = 0; at < changes.size(); at += codec::kDeliveryChangesMax) {
+      const std::vector<session::DeliveryChange> part(
+          changes.begin() + static_cast<std::ptrdiff_t>(at),
+          changes.begin() + static_cast<std::ptrdiff_t>(std::min(changes.size(), at + codec::kDeliveryChangesMax)));
+      Result<std::string> bytes = codec::encode_delivery_changes(part);
+      Status logged = bytes.is_ok() ? log->append(*epoch + 1, *bytes) : bytes.status();
+      if (!logged.is_ok()) {
+        // The change holds in memory; a restart before it is logged again (never) undoes it:
+        // a dead letter pending again, which at-least-once delivery allows.
+        const Status s(logged.code(), "epoch log: " + std::to_string(changes.size() - at) +
+                                          " delivery changes not kept: " + logged.message());
+        effects->count_error(s.message());
+        return s;
+      }
+      ++*epoch;
+    }
+    return Status::ok();
+  };
   return {
       [self, driver, queue, log_mark, restore](checkpoint_atom) -> caf::result<std::string> {
         (void)restore;  // held here for as long as the sequencer lives
@@ -1165,27 +1197,31 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         // checkpoint tries again.
         (void)log_mark(e, bytes);
       },
-      [effects, now](effects_poll_atom, const std::vector<std::string>& names, std::uint32_t max) {
-        return effects->poll(names, max, now());
+      [effects, now, log_changes](effects_poll_atom, const std::vector<std::string>& names, std::uint32_t max) {
+        std::vector<std::string> sent = effects->poll(names, max, now());
+        (void)log_changes();  // counted in the outbox's errors when it fails
+        return sent;
       },
-      [effects, now, settle](effects_ack_atom, std::uint64_t field,
-                             std::uint64_t version) -> caf::result<std::string> {
+      [effects, now, settle, log_changes](effects_ack_atom, std::uint64_t field,
+                                          std::uint64_t version) -> caf::result<std::string> {
         const session::DeliveryKey key{field, version};
         Result<session::Batch> batch = effects->start_ack(key, now());
+        (void)log_changes();
         if (!batch.is_ok()) return batch.status().message();  // unknown or duplicate
         return settle(key, *batch, "ack");
       },
-      [effects, now, settle](effects_resolve_atom, std::uint64_t field, std::uint64_t version,
-                             const std::string& value) -> caf::result<std::string> {
+      [effects, now, settle, log_changes](effects_resolve_atom, std::uint64_t field, std::uint64_t version,
+                                          const std::string& value) -> caf::result<std::string> {
         const session::DeliveryKey key{field, version};
         Result<Value> result = codec::decode_value(value);
         if (!result.is_ok()) return "failed: " + result.status().message();
         Result<session::Batch> batch = effects->start_ack(key, now(), &*result);
+        (void)log_changes();
         if (!batch.is_ok()) return batch.status().message();  // unknown, duplicate, no request
         return settle(key, *batch, "result");
       },
-      [self, effects, now, calls](effects_ack_atom,
-                                  const std::vector<std::string>& keys) -> caf::result<std::vector<std::string>> {
+      [self, effects, now, calls, log_changes](effects_ack_atom, const std::vector<std::string>& keys)
+          -> caf::result<std::vector<std::string>> {
         // Each ack a batch of its own, all asked of this actor before it takes the next
         // message: they queue together and share an epoch (the call counts as one
         // transaction against the batching bound), and one that fails fails alone.
@@ -1231,6 +1267,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                                                                                          to_string(e))));
                   });
         }
+        (void)log_changes();  // deliveries that died before their acks started
         if (--acks->waiting == 0) acks->rp.deliver(std::move(acks->outcomes));
         return acks->rp;
       },
@@ -1239,9 +1276,17 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       [self, driver](watch_read_atom a, std::string& bytes, std::vector<std::string>& entities) {
         return self->delegate(driver, a, std::move(bytes), std::move(entities));
       },
-      [effects, now](dead_letters_atom, const std::string& command, std::uint64_t field,
-                     std::uint64_t version) {
-        return effects->dead_letter_command(command, session::DeliveryKey{field, version}, now());
+      [effects, now, log_changes](dead_letters_atom, const std::string& command, std::uint64_t field,
+                                  std::uint64_t version) {
+        std::string answer = effects->dead_letter_command(command, session::DeliveryKey{field, version}, now());
+        // Durable before the operator hears it was done.
+        if (Status s = log_changes(); !s.is_ok()) {
+          return json::Object()
+              .str("error", command + " " + session::delivery_key_text({field, version}) +
+                                " took effect here, but a restart would undo it: " + s.message())
+              .done();
+        }
+        return answer;
       },
       [submit](transact_atom, const std::string& bytes) -> caf::delegated<caf::message> {
         return submit(bytes, 0);

@@ -37,12 +37,21 @@ std::vector<session::Delivery> EffectOutbox::due(
     session::DeliveryTime now, std::size_t limit,
     const std::function<bool(const session::Delivery&)>& wanted) {
   // `due` only adds dead letters: the growth is what it made.
-  const std::size_t dead_before = deliveries_.dead();
-  std::vector<session::Delivery> out = deliveries_.due(now, limit, wanted);
-  if (counters_) {
-    counters_->dead_lettered.fetch_add(deliveries_.dead() - dead_before, std::memory_order_relaxed);
+  std::vector<session::DeliveryKey> died;
+  std::vector<session::Delivery> out = deliveries_.due(now, limit, wanted, &died);
+  if (counters_) counters_->dead_lettered.fetch_add(died.size(), std::memory_order_relaxed);
+  for (const session::DeliveryKey key : died) {
+    const session::Delivery* d = deliveries_.find_dead(key);
+    changes_.push_back(session::DeliveryChange{key, session::DeliveryChange::Kind::died, d ? d->attempts : 0});
   }
   return out;
+}
+
+void EffectOutbox::restore(session::OwedDeliveries owed, session::DeliveryTime now) {
+  deliveries_.restore(std::move(owed), now);
+  acking_.clear();
+  for (const auto& [key, change] : replayed_changes_) deliveries_.apply(change, now);
+  publish();
 }
 
 void EffectOutbox::publish() {
@@ -63,13 +72,19 @@ void EffectOutbox::report(std::uint64_t epoch, std::string_view bytes, session::
   // Offers only add pending deliveries (one already owed or settled changes nothing).
   const std::size_t pending_before = deliveries_.pending();
   for (codec::EffectTrigger& t : r->triggers) {
-    Status s = deliveries_.offer({t.node, t.version}, epoch,
+    const session::DeliveryKey key{t.node, t.version};
+    Status s = deliveries_.offer(key, epoch,
                                  session::EffectPayload{t.record, std::move(t.effect), std::move(t.value),
                                                         t.queue, std::move(t.values), std::move(t.time)},
                                  t.policy, now);
     if (!s.is_ok()) {
       ++errors_;
       last_error_ = std::string{"epoch "} + std::to_string(epoch) + ": " + s.message();
+      continue;
+    }
+    // Offered again by a replayed epoch: what happened to it afterwards, as the log says.
+    if (replayed) {
+      if (const auto c = replayed_changes_.find(key); c != replayed_changes_.end()) deliveries_.apply(c->second, now);
     }
   }
   if (count)
@@ -172,8 +187,10 @@ std::string EffectOutbox::dead_letter_command(const std::string& command, sessio
   Status s;
   if (command == "retry") {
     s = deliveries_.retry(key, now);
+    if (s.is_ok()) changes_.push_back(session::DeliveryChange{key, session::DeliveryChange::Kind::retried, 0});
   } else if (command == "drop") {
     s = deliveries_.drop(key);
+    if (s.is_ok()) changes_.push_back(session::DeliveryChange{key, session::DeliveryChange::Kind::dropped, 0});
   } else {
     s = Status(StatusCode::invalid_argument,
                std::string{"unknown dead letter command '"} + command + "' (list, retry, drop)");

@@ -140,6 +140,19 @@ struct EpochCheckpoint {
   answers @5 :List(TxnAnswer);  # the last transactions answered, newest last
 }
 
+# A log entry of the coordinator: changes of effect deliveries that no epoch makes (a
+# delivery's last attempt went unacknowledged; an operator retried or dropped a dead
+# letter), so that a restart keeps them (session::DeliveryChange).
+struct DeliveryChanges {
+  changes @0 :List(DeliveryChange);
+}
+
+struct DeliveryChange {
+  key @0 :DeliveryKey;
+  kind @1 :UInt8;       # session::DeliveryChange::Kind: 1 died, 2 retried, 3 dropped
+  attempts @2 :UInt32;  # died: the attempts it was sent
+}
+
 # A transaction's answer a checkpoint's entry keeps (see EpochCheckpoint.answers).
 struct TxnAnswer {
   client @0 :UInt64;

@@ -355,6 +355,55 @@ bool is_epoch_checkpoint(std::string_view bytes) {
   return bytes.size() >= 4 && std::equal(kCheckpointMagic, kCheckpointMagic + 4, bytes.begin());
 }
 
+namespace {
+constexpr char kDeliveryChangesMagic[4] = {'M', 'G', 'D', 'C'};
+}  // namespace
+
+Result<std::string> encode_delivery_changes(const std::vector<session::DeliveryChange>& changes) {
+  if (changes.size() > kDeliveryChangesMax) {
+    return Status(StatusCode::invalid_argument, std::to_string(changes.size()) +
+                                                    " delivery changes in one entry exceed " +
+                                                    std::to_string(kDeliveryChangesMax));
+  }
+  return detail::encode(
+      "delivery changes", kDeliveryChangesMagic, kPartitionFormatVersion, [&](capnp::MallocMessageBuilder& m) {
+        auto list = m.initRoot<wire::DeliveryChanges>().initChanges(detail::n(changes.size()));
+        for (unsigned i = 0; i < changes.size(); ++i) {
+          auto key = list[i].initKey();
+          key.setField(changes[i].key.field);
+          key.setVersion(changes[i].key.version);
+          list[i].setKind(static_cast<std::uint8_t>(changes[i].kind));
+          list[i].setAttempts(changes[i].attempts);
+        }
+      });
+}
+
+Result<std::vector<session::DeliveryChange>> decode_delivery_changes(std::string_view bytes) {
+  return detail::decode<wire::DeliveryChanges>(
+      bytes, "delivery changes", kDeliveryChangesMagic, kPartitionFormatVersion,
+      [](wire::DeliveryChanges::Reader r) {
+        const auto list = r.getChanges();  // read once: each read counts against the limit
+        if (list.size() > kDeliveryChangesMax) {
+          throw detail::DecodeError{std::to_string(list.size()) + " delivery changes exceed " +
+                                    std::to_string(kDeliveryChangesMax)};
+        }
+        std::vector<session::DeliveryChange> out;
+        out.reserve(list.size());
+        for (const auto c : list) {
+          const std::uint8_t kind = c.getKind();
+          if (kind < 1 || kind > 3) throw detail::DecodeError{"delivery change kind " + std::to_string(kind)};
+          out.push_back(session::DeliveryChange{{c.getKey().getField(), c.getKey().getVersion()},
+                                                static_cast<session::DeliveryChange::Kind>(kind),
+                                                c.getAttempts()});
+        }
+        return out;
+      });
+}
+
+bool is_delivery_changes(std::string_view bytes) {
+  return bytes.size() >= 4 && std::equal(kDeliveryChangesMagic, kDeliveryChangesMagic + 4, bytes.begin());
+}
+
 Result<std::string> encode_effect_report(const EffectReport& report) {
   return detail::encode(
       "effect report", kEffectsMagic, kPartitionFormatVersion, [&](capnp::MallocMessageBuilder& m) {

@@ -87,8 +87,21 @@ void EffectDeliveries::restore(OwedDeliveries owed, DeliveryTime now) {
   }
 }
 
+const char* delivery_change_name(DeliveryChange::Kind kind) {
+  switch (kind) {
+    case DeliveryChange::Kind::died:
+      return "died";
+    case DeliveryChange::Kind::retried:
+      return "retried";
+    case DeliveryChange::Kind::dropped:
+      return "dropped";
+  }
+  return "unknown";
+}
+
 std::vector<Delivery> EffectDeliveries::due(DeliveryTime now, std::size_t limit,
-                                            const std::function<bool(const Delivery&)>& wanted) {
+                                            const std::function<bool(const Delivery&)>& wanted,
+                                            std::vector<DeliveryKey>* died) {
   // Deaths first: the deliveries whose last attempt's delay ran out, whether sent now or not.
   for (auto it = dying_.begin(); it != dying_.end() && it->first <= now; it = dying_.erase(it)) {
     const auto [when, key] = *it;
@@ -98,6 +111,7 @@ std::vector<Delivery> EffectDeliveries::due(DeliveryTime now, std::size_t limit,
     p->second.next_due = when;
     dead_.emplace(key, std::move(p->second));
     pending_.erase(p);
+    if (died != nullptr) died->push_back(key);
   }
   // Then the sends, earliest due first, visiting no more of the schedule than it takes:
   // a poll costs O(limit log n) however many deliveries are owed (unless `wanted` passes
@@ -162,6 +176,35 @@ Status EffectDeliveries::drop(DeliveryKey key) {
   }
   settle(key);
   return Status::ok();
+}
+
+bool EffectDeliveries::apply(const DeliveryChange& change, DeliveryTime now) {
+  const DeliveryKey key = change.key;
+  auto p = pending_.find(key);
+  switch (change.kind) {
+    case DeliveryChange::Kind::died: {
+      if (p == pending_.end()) return false;
+      schedule_.erase({p->second.next_due, key});
+      dying_.erase({p->second.next_due, key});
+      p->second.attempts = change.attempts;
+      p->second.next_due = now;
+      dead_.emplace(key, std::move(p->second));
+      pending_.erase(p);
+      return true;
+    }
+    case DeliveryChange::Kind::retried:
+      return retry(key, now).is_ok();
+    case DeliveryChange::Kind::dropped:
+      if (p != pending_.end()) {
+        schedule_.erase({p->second.next_due, key});
+        dying_.erase({p->second.next_due, key});
+        pending_.erase(p);
+        settle(key);
+        return true;
+      }
+      return drop(key).is_ok();
+  }
+  return false;
 }
 
 std::vector<Delivery> EffectDeliveries::dead_letters() const {

@@ -972,6 +972,99 @@ TEST_F(Documents, DeliveriesOwedAtACheckpointAreOwedAfterARestartFromIt) {
   EXPECT_EQ(again.ack(key["field"], key["version"]), "acked");
 }
 
+/// The dead letters `cluster` lists, as (record, attempts) in key order.
+std::vector<std::pair<int, int>> dead_records(ActorCluster& cluster) {
+  std::vector<std::pair<int, int>> out;
+  const nlohmann::json list = nlohmann::json::parse(cluster.dead_letters("list"));
+  for (const nlohmann::json& d : list["dead_letters"]) {
+    out.emplace_back(d["record"].get<int>(), d["attempts"].get<int>());
+  }
+  return out;
+}
+
+TEST_F(Documents, DeadLettersRetriesAndDropsOutliveARestartWithOrWithoutACheckpoint) {
+  auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", kEffectSchema});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  for (const bool checkpoint : {false, true}) {
+    SCOPED_TRACE(checkpoint ? "a checkpoint after the first deaths" : "the whole log");
+    auto checkpoints = std::make_shared<MemoryPartitionCheckpoints>();
+    MemoryEpochLog log;
+    ManualClock clock;
+    std::string out;
+    std::map<int, nlohmann::json> key;  // record -> its delivery's key
+    {
+      ActorCluster cluster(sys, *schema, &log, {}, 2, clock.options(), {}, checkpoints);
+      session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+      for (const char* line : {"create Order o total=500", "create Order p total=600", "create Order q total=700",
+                               "commit"}) {
+        client.run_line(line, 1, &out);
+      }
+      // @retry(100, 2, 1000, 3): sent at 0, 100 and 300 ms, dead at 700 ms; nobody acks.
+      for (int ms = 0; ms <= 700; ms += 100) {
+        for (const std::string& x : cluster.poll({"Order.big"})) key[delivery(x)["record"]] = delivery(x)["key"];
+        clock.t += std::chrono::milliseconds(100);
+      }
+      ASSERT_EQ(dead_records(cluster), (std::vector<std::pair<int, int>>{{1, 3}, {2, 3}, {3, 3}}));
+      if (checkpoint) {
+        ASSERT_TRUE(cluster.checkpoint().is_ok());
+      }
+      // A fourth dies after the checkpoint; o is retried and sent once; p is dropped.
+      for (const char* line : {"create Order r total=800", "commit"}) client.run_line(line, 1, &out);
+      for (int ms = 0; ms <= 700; ms += 100) {
+        for (const std::string& x : cluster.poll({"Order.big"})) key[delivery(x)["record"]] = delivery(x)["key"];
+        clock.t += std::chrono::milliseconds(100);
+      }
+      ASSERT_EQ(key.size(), 4u);
+      EXPECT_EQ(nlohmann::json::parse(cluster.dead_letters("retry", key[1]["field"], key[1]["version"]))["ok"], true);
+      EXPECT_EQ(cluster.poll({"Order.big"}).size(), 1u);
+      EXPECT_EQ(nlohmann::json::parse(cluster.dead_letters("drop", key[2]["field"], key[2]["version"]))["ok"], true);
+      EXPECT_EQ(dead_records(cluster), (std::vector<std::pair<int, int>>{{3, 3}, {4, 3}}));
+    }
+    // Started again on its log: q and r are still dead letters with their attempts, p is
+    // still dropped (a late ack of it runs nothing), o is pending again and is sent.
+    ActorCluster again(sys, *schema, &log, {}, 2, clock.options(), {}, checkpoints);
+    EXPECT_EQ(dead_records(again), (std::vector<std::pair<int, int>>{{3, 3}, {4, 3}}));
+    const std::vector<std::string> sent = again.poll({"Order.big"});
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(delivery(sent[0])["record"], 1);
+    EXPECT_EQ(again.ack(key[2]["field"], key[2]["version"]), "duplicate");
+    EXPECT_EQ(again.ack(key[3]["field"], key[3]["version"]), "acked_dead_letter");
+    EXPECT_EQ(again.ack(key[1]["field"], key[1]["version"]), "acked");
+    EXPECT_EQ(dead_records(again), (std::vector<std::pair<int, int>>{{4, 3}}));
+  }
+}
+
+TEST(DeliveryChanges, RoundTripAndAreToldFromTheOtherEntries) {
+  using Kind = session::DeliveryChange::Kind;
+  const std::vector<session::DeliveryChange> changes{
+      {{7, 3}, Kind::died, 5}, {{7, 3}, Kind::retried, 0}, {{9, 1}, Kind::dropped, 0}};
+  Result<std::string> bytes = codec::encode_delivery_changes(changes);
+  ASSERT_TRUE(bytes.is_ok()) << bytes.status().message();
+  EXPECT_TRUE(codec::is_delivery_changes(*bytes));
+  EXPECT_FALSE(codec::is_epoch_cancel(*bytes));
+  EXPECT_FALSE(codec::is_epoch_checkpoint(*bytes));
+  EXPECT_FALSE(codec::is_batch_group(*bytes));
+  Result<std::vector<session::DeliveryChange>> back = codec::decode_delivery_changes(*bytes);
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  EXPECT_EQ(*back, changes);
+  // A kind the log never holds, and cut bytes, are errors.
+  session::DeliveryChange bad{{1, 1}, static_cast<Kind>(9), 0};
+  Result<std::string> bad_bytes = codec::encode_delivery_changes({bad});
+  ASSERT_TRUE(bad_bytes.is_ok());
+  Result<std::vector<session::DeliveryChange>> refused = codec::decode_delivery_changes(*bad_bytes);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().message().find("delivery change kind 9"), std::string::npos) << refused.status().message();
+  EXPECT_FALSE(codec::decode_delivery_changes(bytes->substr(0, bytes->size() - 3)).is_ok());
+  Result<std::string> batch = codec::encode_batch({});
+  ASSERT_TRUE(batch.is_ok());
+  EXPECT_FALSE(codec::is_delivery_changes(*batch));
+  EXPECT_FALSE(codec::decode_delivery_changes(*batch).is_ok());
+  // More changes than an entry holds are refused: the sequencer logs them in parts.
+  EXPECT_FALSE(codec::encode_delivery_changes(
+                   std::vector<session::DeliveryChange>(codec::kDeliveryChangesMax + 1, changes[0]))
+                   .is_ok());
+}
+
 TEST(EpochCancel, RoundTripsAndIsToldFromBatches) {
   Result<std::string> bytes = codec::encode_epoch_cancel({41, "unavailable: partition 3", {0, 2}});
   ASSERT_TRUE(bytes.is_ok());

@@ -55,16 +55,18 @@ class Effects : public ::testing::Test {
     return path;
   }
 
-  /// Starts a one-node cluster serving `schema` with an admin socket; its client port.
-  int start(const std::string& schema) {
+  /// Starts a one-node cluster serving `schema` with an admin socket (and `--data DIR/data`
+  /// with `durable`); its client port.
+  int start(const std::string& schema, bool durable = false) {
     file("schema.mgs", schema);
     const std::string config =
         file("cluster.toml",
              "[cluster]\nschema = \"schema.mgs\"\npartitions = 1\n\n[[node]]\nname = \"n1\"\n"
              "coordinator = true\npartitions = [0]\n");
     admin_ = (dir_ / "admin.sock").string();
-    node_ = ChildProcess::spawn(
-        {MGRAPHD_BINARY, "--config", config, "--node", "n1", "--admin", admin_}, true);
+    std::vector<std::string> args{MGRAPHD_BINARY, "--config", config, "--node", "n1", "--admin", admin_};
+    if (durable) args.insert(args.end(), {"--data", (dir_ / "data").string()});
+    node_ = ChildProcess::spawn(args, true);
     if (!node_.read_until(": ready", kSilenceMs) || !node_.read_until(" (clients)", kSilenceMs) ||
         !node_.read_until("admin socket", kSilenceMs)) {
       return 0;
@@ -163,6 +165,48 @@ TEST_F(Effects, AnUnackedDeliveryComesAgainAfterItsPauseThenIsADeadLetterThatRet
   std::string printed;
   EXPECT_EQ(run_to_end({MGRAPHCTL_BINARY, "--socket", admin_, "dlq", "drop", key}, &printed), 1);
   EXPECT_NE(printed.find("no dead letter " + key), std::string::npos) << printed;
+}
+
+TEST_F(Effects, ADeadLetterAndADropOutliveTheCoordinatorKilledAndStartedAgain) {
+  const std::string schema = "entity Order {\n  total: int = 0\n"
+                             "  effect big: bool when total > 100 @retry(100, 1, 100, 1)\n}\n";
+  port_ = start(schema, true);
+  ASSERT_NE(port_, 0) << node_.printed;
+  std::string out;
+  ASSERT_EQ(eval("create Order o total=500\ncreate Order p total=600\ncommit\n", &out), 0) << out;
+  ASSERT_EQ(consume({"--manual-ack", "--max", "2"}, &out), 0) << out;
+  const std::vector<nlohmann::json> got = lines_of(out);
+  ASSERT_EQ(got.size(), 2u) << out;
+  // One attempt each, unacknowledged: after its pause, the next poll finds both dead.
+  EXPECT_EQ(consume({"--wait-ms", "300"}, &out), 0) << out;
+  EXPECT_EQ(out, "");
+  ASSERT_EQ(dlq({"list"})["dead_letters"].size(), 2u);
+  auto key_of = [&](int record) {
+    for (const nlohmann::json& d : got) {
+      if (d["record"] == record) {
+        return std::to_string(d["key"]["field"].get<std::uint64_t>()) + ":" +
+               std::to_string(d["key"]["version"].get<std::uint64_t>());
+      }
+    }
+    return std::string("none");
+  };
+  EXPECT_EQ(dlq({"drop", key_of(2)})["ok"], true);
+
+  // No checkpoint was taken: the restart runs the whole log, which offers both again; the
+  // logged changes make o a dead letter again, with its attempt, and keep p dropped.
+  ::kill(node_.pid, SIGKILL);
+  node_.finish(kSilenceMs);
+  port_ = start(schema, true);
+  ASSERT_NE(port_, 0) << node_.printed;
+  const nlohmann::json dead = dlq({"list"});
+  ASSERT_EQ(dead["dead_letters"].size(), 1u) << dead.dump();
+  EXPECT_EQ(dead["dead_letters"][0]["record"], 1);
+  EXPECT_EQ(dead["dead_letters"][0]["attempts"], 1);
+  EXPECT_EQ(consume({"--wait-ms", "300"}, &out), 0) << out;
+  EXPECT_EQ(out, "") << "a dead letter or a dropped delivery was sent again";
+  std::string printed;
+  EXPECT_EQ(run_to_end({MGRAPHCTL_BINARY, "--socket", admin_, "dlq", "drop", key_of(2)}, &printed), 1);
+  EXPECT_NE(printed.find("no dead letter " + key_of(2)), std::string::npos) << printed;
 }
 
 }  // namespace

@@ -182,6 +182,45 @@ TEST(EffectDelivery, DeliveriesDieOnTimeWhenAPollTakesNoneAndAfterARestore) {
   EXPECT_EQ(acked.dead(), 0u);
 }
 
+TEST(EffectDelivery, DueNamesTheDeliveriesThatDiedAndApplyRebuildsWhatChangesLeft) {
+  using Kind = DeliveryChange::Kind;
+  EffectDeliveries d;
+  RetryPolicy once = short_policy();
+  once.max_attempts = 1;
+  for (std::uint64_t r = 1; r <= 3; ++r) ASSERT_TRUE(d.offer({r, 1}, 1, payload(r), once, t0).is_ok());
+  ASSERT_EQ(d.due(t0).size(), 3u);
+  std::vector<DeliveryKey> died;
+  EXPECT_TRUE(d.due(t0 + milliseconds(100), SIZE_MAX, {}, &died).empty());
+  EXPECT_EQ(died, (std::vector<DeliveryKey>{{1, 1}, {2, 1}, {3, 1}}));
+
+  // A restart rebuilds them pending (a replayed offer); the log's last change of each
+  // makes them what they were: dead with its attempts, pending again, forgotten.
+  EffectDeliveries again;
+  for (std::uint64_t r = 1; r <= 4; ++r) ASSERT_TRUE(again.offer({r, 1}, 1, payload(r), short_policy(), t0).is_ok());
+  EXPECT_TRUE(again.apply({{1, 1}, Kind::died, 3}, t0));
+  ASSERT_NE(again.find_dead({1, 1}), nullptr);
+  EXPECT_EQ(again.find_dead({1, 1})->attempts, 3u);
+  EXPECT_FALSE(again.apply({{2, 1}, Kind::retried, 0}, t0));  // pending already
+  EXPECT_NE(again.find_pending({2, 1}), nullptr);
+  EXPECT_TRUE(again.apply({{3, 1}, Kind::dropped, 0}, t0));  // pending, as rebuilt
+  EXPECT_EQ(again.ack({3, 1}), AckOutcome::duplicate);
+  EXPECT_FALSE(again.apply({{9, 1}, Kind::died, 1}, t0));  // not offered: nothing changes
+  // Over a dead letter: retried makes it pending from attempt 1, dropped forgets it.
+  EXPECT_TRUE(again.apply({{1, 1}, Kind::retried, 0}, t0 + milliseconds(5)));
+  const std::vector<Delivery> sent = again.due(t0 + milliseconds(5));
+  ASSERT_EQ(sent.size(), 3u);  // {2,1} and {4,1}, due since t0; then {1,1} again
+  EXPECT_EQ(sent[2].key, (DeliveryKey{1, 1}));
+  EXPECT_EQ(sent[2].attempts, 1u);
+  EXPECT_TRUE(again.apply({{4, 1}, Kind::died, 1}, t0 + milliseconds(6)));
+  EXPECT_TRUE(again.apply({{4, 1}, Kind::dropped, 0}, t0 + milliseconds(6)));
+  EXPECT_EQ(again.dead(), 0u);
+  EXPECT_EQ(again.ack({4, 1}), AckOutcome::duplicate);
+  // Nothing dies or is sent that a change removed.
+  EXPECT_EQ(again.pending(), 2u);
+  EXPECT_STREQ(delivery_change_name(Kind::died), "died");
+  EXPECT_STREQ(delivery_change_name(Kind::dropped), "dropped");
+}
+
 TEST(EffectDelivery, BadPoliciesAndKeysAreRefusedWithContext) {
   EffectDeliveries d;
   RetryPolicy p;

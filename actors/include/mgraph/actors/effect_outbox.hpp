@@ -14,6 +14,13 @@
 // version than any owed, runs nothing and is answered duplicate or unknown. The report of
 // the epoch that ran it settles the delivery; replaying the log after a restart does the
 // same, so what was acknowledged stays acknowledged.
+//
+// What no epoch does — a delivery dying when its last attempt goes unacknowledged, an
+// operator's dlq retry or drop — the outbox keeps as changes (session::DeliveryChange)
+// until the sequencer takes them to log them (take_changes). After a restart the
+// sequencer gives back the last change of each key found in the log (replay_changes),
+// and the outbox applies it to the delivery as the checkpoint or a replayed epoch rebuilds
+// it: a dead letter stays dead with its attempts, a dropped one stays dropped.
 
 #include <atomic>
 #include <cstdint>
@@ -21,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mgraph/graph/status.hpp"
@@ -86,10 +94,21 @@ class EffectOutbox {
   const session::EffectDeliveries& deliveries() const { return deliveries_; }
   /// Takes back the deliveries of a checkpoint (session::EffectDeliveries::restore); no
   /// ack is running then.
-  void restore(session::OwedDeliveries owed, session::DeliveryTime now) {
-    deliveries_.restore(std::move(owed), now);
-    acking_.clear();
-    publish();
+  /// The changes of the log's entries apply to the deliveries restored.
+  void restore(session::OwedDeliveries owed, session::DeliveryTime now);
+  /// The last logged change of each key (a restart's scan of the log, before anything
+  /// runs): applied to the deliveries restore() rebuilds and to those the replayed epochs
+  /// offer again.
+  void replay_changes(std::map<session::DeliveryKey, session::DeliveryChange> last) {
+    replayed_changes_ = std::move(last);
+  }
+  /// The changes made since the last call, in order (the sequencer logs them).
+  std::vector<session::DeliveryChange> take_changes() { return std::exchange(changes_, {}); }
+  /// Counts a failure that touches the deliveries without stopping them (a change the
+  /// log could not keep), keeping the last one.
+  void count_error(std::string why) {
+    ++errors_;
+    last_error_ = std::move(why);
   }
   std::uint64_t errors() const { return errors_; }
   const std::string& last_error() const { return last_error_; }
@@ -105,6 +124,10 @@ class EffectOutbox {
   session::EffectDeliveries deliveries_;
   /// Keys whose ack batch is running, and whether each was a dead letter.
   std::map<session::DeliveryKey, bool> acking_;
+  /// Changes not yet taken by the sequencer, in order.
+  std::vector<session::DeliveryChange> changes_;
+  /// The last change of each key that the log held at the start (replay_changes).
+  std::map<session::DeliveryKey, session::DeliveryChange> replayed_changes_;
   std::uint64_t errors_ = 0;
   std::string last_error_;
 };

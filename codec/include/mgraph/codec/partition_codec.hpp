@@ -136,6 +136,14 @@ Result<std::string> encode_epoch_checkpoint(const EpochCheckpoint& checkpoint);
 Result<EpochCheckpoint> decode_epoch_checkpoint(std::string_view bytes);
 bool is_epoch_checkpoint(std::string_view bytes);
 Result<EffectReport> decode_effect_report(std::string_view bytes);
+/// A log entry of the coordinator: changes of effect deliveries that no epoch makes, in
+/// the order they happened (session::DeliveryChange). "MGDC"; is_delivery_changes tells
+/// it from the other entries. At most kDeliveryChangesMax changes: an entry stays a small
+/// write (the sequencer logs more in several).
+inline constexpr std::size_t kDeliveryChangesMax = 65'536;
+Result<std::string> encode_delivery_changes(const std::vector<session::DeliveryChange>& changes);
+Result<std::vector<session::DeliveryChange>> decode_delivery_changes(std::string_view bytes);
+bool is_delivery_changes(std::string_view bytes);
 
 /// Every reply says whether the partition's transaction is open after the request, its
 /// revision and how many fields wait for a mirror; an apply's, how many of the fields of

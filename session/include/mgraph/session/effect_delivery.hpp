@@ -106,6 +106,21 @@ struct OwedDeliveries {
   friend bool operator==(const OwedDeliveries&, const OwedDeliveries&) = default;
 };
 
+/// A change of a delivery that no epoch makes: its last attempt went unacknowledged (it
+/// died), or an operator retried or dropped it. The cluster's sequencer logs these
+/// (codec::DeliveryChanges) and applies them again after a restart (EffectDeliveries::apply),
+/// so that a dead letter stays dead, and a dropped one dropped, across restarts.
+struct DeliveryChange {
+  /// Values are stored in the log: never renumber, only add.
+  enum class Kind : std::uint8_t { died = 1, retried = 2, dropped = 3 };
+  DeliveryKey key;
+  Kind kind = Kind::died;
+  std::uint32_t attempts = 0;  ///< died: the attempts it was sent
+  friend bool operator==(const DeliveryChange&, const DeliveryChange&) = default;
+};
+/// "died", "retried", "dropped".
+const char* delivery_change_name(DeliveryChange::Kind kind);
+
 /// Thread-safety: none (an actor owns it).
 class EffectDeliveries {
  public:
@@ -119,9 +134,11 @@ class EffectDeliveries {
   /// counted and its next due time set. Before that, deliveries whose last attempt went
   /// unacknowledged for its delay become dead letters.
   /// With `wanted`, only the deliveries it accepts are sent (the others stay due, and die
-  /// on time all the same).
+  /// on time all the same). With `died`, the keys of those that became dead letters are
+  /// added to it.
   std::vector<Delivery> due(DeliveryTime now, std::size_t limit = SIZE_MAX,
-                            const std::function<bool(const Delivery&)>& wanted = {});
+                            const std::function<bool(const Delivery&)>& wanted = {},
+                            std::vector<DeliveryKey>* died = nullptr);
 
   AckOutcome ack(DeliveryKey key);
 
@@ -130,6 +147,13 @@ class EffectDeliveries {
   Status retry(DeliveryKey key, DeliveryTime now);
   /// Forgets dead letter `key` (a later ack answers duplicate). not_found when it is none.
   Status drop(DeliveryKey key);
+  /// Makes the state of `change.key` what the change left it, from whatever state a
+  /// restart rebuilt (the last change of each key is applied, over a checkpoint's state or
+  /// a replayed offer): died makes a pending delivery a dead letter with its attempts,
+  /// retried makes a dead letter pending from attempt 1, dropped forgets the delivery,
+  /// pending or dead. A key in none of those states is left as it is (acknowledged since,
+  /// or not offered yet); true when something changed.
+  bool apply(const DeliveryChange& change, DeliveryTime now);
 
   /// Dead letters in key order.
   std::vector<Delivery> dead_letters() const;
