@@ -517,6 +517,49 @@ Status PersistentSession::record_versions(persistence::WriteBatch& wb, std::uint
     }
     effect_values_[n] = value;
   }
+  return record_results(wb, epoch, time_ns);
+}
+
+Status PersistentSession::record_results(persistence::WriteBatch& wb, std::uint64_t epoch,
+                                         std::uint64_t time_ns) {
+  // A result of an async field settles the request it names, whether it was written or
+  // came too late: an `ack` record at the request's key (the field `F@request`, the
+  // request's version), after the records that key has.
+  schema::Store& store = runner_->store();
+  std::map<std::pair<NodeId, std::uint64_t>, std::uint64_t> next_seq;  // this epoch's keys
+  for (std::size_t i = 0; i < pending_.ops.size() && i < pending_.results.size(); ++i) {
+    const Op& op = pending_.ops[i];
+    if (op.kind != OpKind::resolve || !pending_.results[i].status.is_ok() || !op.at || op.refs.empty()) continue;
+    Result<NodeId> request = store.node_of(op.refs[0].id, op.name + "@request");
+    if (!request.is_ok()) return request.status();
+    const std::pair<NodeId, std::uint64_t> key{*request, *op.at};
+    auto seq = next_seq.find(key);
+    if (seq == next_seq.end()) {
+      Result<std::vector<persistence::LedgerEntry>> trail = store_->audit_trail(key.first, key.second, 0);
+      if (!trail.is_ok()) return trail.status();
+      std::uint64_t next = 0;
+      for (const persistence::LedgerEntry& e : *trail) {
+        if (e.version == key.second) next = e.seq + 1;
+      }
+      // A request with no trigger in the ledger (none can be: effects always keep one)
+      // gets no record: the ledger's first record of a key is its transition.
+      if (next == 0) continue;
+      seq = next_seq.emplace(key, next).first;
+    }
+    persistence::LedgerEntry r;
+    r.effect_field_id = key.first;
+    r.version = key.second;
+    r.seq = seq->second++;
+    r.kind = persistence::LedgerKind::ack;
+    r.epoch = epoch;
+    r.time_ns = time_ns;
+    r.detail = json::Object()
+                   .raw("key", json::Object().unum("field", key.first).unum("version", key.second).done())
+                   .raw("result", op.value.to_json())
+                   .str("outcome", pending_.results[i].text)
+                   .done();
+    wb.put_ledger(r);
+  }
   return Status::ok();
 }
 
@@ -537,7 +580,14 @@ Status PersistentSession::query(std::string_view cmd, std::string_view line, std
   }
   Result<NodeId> node = runner_->field_node(ref);
   if (!node.is_ok()) return node.status();
-  const schema::Store::NodeField nf = runner_->store().field_at(*node);
+  schema::Store::NodeField nf = runner_->store().field_at(*node);
+  if (cmd == "audit" && nf.field != nullptr && nf.field->request != schema::kNone) {
+    // An async field's trail is its requests' (the effect F@request): each asked, then
+    // settled by its result.
+    node = runner_->store().node_of(nf.record, nf.field->name + "@request");
+    if (!node.is_ok()) return node.status();
+    nf = runner_->store().field_at(*node);
+  }
   const bool effect = nf.field != nullptr && nf.field->kind == schema::FieldKind::effect;
   if (nf.field == nullptr || (!effect && !nf.field->options.versioned)) {
     return Status(StatusCode::failed_precondition,

@@ -9,6 +9,10 @@
 #include <filesystem>
 #include <initializer_list>
 #include <string>
+#include <tuple>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "mgraph/session/persistent_session.hpp"
 #include "mgraph/session/script_runner.hpp"
@@ -120,6 +124,39 @@ TEST_F(SessionAsyncPersistent, TheLedgerKeepsEachRequestsInputsAndAReopenedSessi
   EXPECT_EQ(run({"get o.risk", "get o.flagged"}),
             "{\"get\":\"o.risk\",\"value\":0.625,\"version\":1,\"revision\":3}\n"
             "{\"get\":\"o.flagged\",\"value\":true,\"version\":2,\"revision\":3}\n");
+}
+
+TEST_F(SessionAsyncPersistent, AResultSettlesItsRequestInTheLedgerWrittenOrSuperseded) {
+  run({"create Order o amount=10 customer=\"ann\"", "commit",   // request 1
+       "update o customer=\"bob\"", "commit",                     // request 2
+       "resolve o.risk 1 0.25", "commit",                          // too late: superseded
+       "resolve o.risk 2 0.625", "commit"});                       // written
+  // After a reopen too: the trail of o.risk is its requests', each settled by its result.
+  const std::string text = run({"audit o.risk"});
+  const nlohmann::json audit = nlohmann::json::parse(text, nullptr, false);
+  ASSERT_FALSE(audit.is_discarded()) << text;
+  EXPECT_EQ(audit["audit"], "o.risk");
+  std::vector<std::tuple<std::uint64_t, std::uint64_t, std::string>> trail;  // version, seq, kind
+  std::vector<nlohmann::json> acks;
+  for (const nlohmann::json& r : audit["records"]) {
+    trail.emplace_back(r["version"], r["seq"], r["kind"]);
+    if (r["kind"] == "ack") acks.push_back(nlohmann::json::parse(r["detail"].get<std::string>()));
+  }
+  EXPECT_EQ(trail, (std::vector<std::tuple<std::uint64_t, std::uint64_t, std::string>>{
+                       {1, 0, "transition"}, {1, 1, "ack"}, {2, 0, "transition"}, {2, 1, "ack"}}))
+      << text;
+  ASSERT_EQ(acks.size(), 2u);
+  EXPECT_EQ(acks[0]["key"]["version"], 1);
+  EXPECT_EQ(acks[0]["result"], 0.25);
+  EXPECT_EQ(acks[0]["outcome"], "superseded");
+  EXPECT_EQ(acks[1]["key"]["version"], 2);
+  EXPECT_EQ(acks[1]["result"], 0.625);
+  EXPECT_EQ(acks[1]["outcome"], "written");
+  EXPECT_EQ(acks[0]["key"]["field"], acks[1]["key"]["field"]);
+  // A result that fails (no such request) writes nothing.
+  run({"resolve o.risk 9 0.5", "commit"});
+  const nlohmann::json again = nlohmann::json::parse(run({"audit o.risk"}), nullptr, false);
+  EXPECT_EQ(again["records"].size(), 4u) << again.dump();
 }
 
 }  // namespace

@@ -138,6 +138,8 @@ class PersistentSession {
   Status log_epoch();
   /// Adds the history and ledger records of the last commit/undo/redo to `wb`.
   Status record_versions(persistence::WriteBatch& wb, std::uint64_t epoch, std::uint64_t time_ns);
+  /// Adds the ledger records of the results (resolve) of the epoch being logged to `wb`.
+  Status record_results(persistence::WriteBatch& wb, std::uint64_t epoch, std::uint64_t time_ns);
   /// Effect `n`'s value and its triggers not settled yet, from its stored history.
   Status stored_effect(NodeId n, Value* value, std::deque<TriggerRun>* pending) const;
   /// `history REF.field [at EPOCH]` and `audit REF.effect`: appends the JSON line.
