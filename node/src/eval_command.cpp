@@ -418,8 +418,8 @@ int run_eval(const EvalOptions& options, std::istream& in, std::ostream& out, st
     auto opened =
         session::PersistentSession::open(options.data_dir, options.schema_path, file.text,
                                          runner,
-                                         session::SessionOptions{options.checkpoint_every,
-                                                                 options.compact_log});
+                                         session::SessionOptions{.checkpoint_every = options.checkpoint_every,
+                                                                 .compact_log = options.compact_log});
     if (!opened.is_ok()) {
       err << opened.status().message() << "\n";
       return 2;

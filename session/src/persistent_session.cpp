@@ -105,7 +105,15 @@ PersistentSession::PersistentSession(persistence::DirectoryLock lock,
       schema_hash_(schema_hash),
       schema_name_(std::move(schema_name)),
       runner_(&runner),
-      options_(options) {}
+      options_(std::move(options)) {
+  if (!options_.wall_clock_ns) {
+    options_.wall_clock_ns = [] {
+      return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
+    };
+  }
+}
 
 Result<std::unique_ptr<PersistentSession>> PersistentSession::open(const std::string& directory,
                                                                    const std::string& schema_name,
@@ -354,9 +362,7 @@ Status PersistentSession::run_line(std::string_view line, std::size_t line_no, s
 
 Status PersistentSession::log_epoch() {
   const std::uint64_t epoch = last_epoch_ + 1;
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  const auto time_ns =
-      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+  const std::uint64_t time_ns = options_.wall_clock_ns();
   Result<std::string> ops = codec::encode_applied_batch(pending_);
   if (!ops.is_ok()) {
     return Status(ops.status().code(), directory_ + ": cannot encode epoch " +

@@ -85,6 +85,34 @@ class SessionHistory : public ::testing::Test {
   const char* text_ = kSchema;
 };
 
+TEST_F(SessionHistory, EachEpochIsStampedWithTheTimeTheSessionsClockGives) {
+  std::uint64_t now_ns = 1'700'000'000'000'000'000;
+  SessionOptions options;
+  options.wall_clock_ns = [&now_ns] { return now_ns; };
+  ScriptRunner runner(schema_);
+  auto session = PersistentSession::open(dir_, "h.mgs", text_, runner, options);
+  ASSERT_TRUE(session.is_ok()) << session.status().message();
+  std::string out;
+  bool ok = false;
+  std::size_t n = 0;
+  for (const char* line : {"create Order o", "create Item i price=200", "link o.items i", "commit"}) {
+    ASSERT_TRUE((*session)->run_line(line, ++n, &out, &ok).is_ok());
+  }
+  now_ns += 5'000;
+  for (const char* line : {"update i price=20", "commit", "history o.total", "audit o.big"}) {
+    ASSERT_TRUE((*session)->run_line(line, ++n, &out, &ok).is_ok());
+  }
+  EXPECT_NE(out.find("{\"version\":1,\"epoch\":1,\"time_ns\":1700000000000000000,\"value\":200}"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("{\"version\":2,\"epoch\":2,\"time_ns\":1700000000000005000,\"value\":20}"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\"kind\":\"transition\",\"epoch\":1,\"time_ns\":1700000000000000000,\"detail\":\"true\""),
+            std::string::npos)
+      << out;
+}
+
 TEST_F(SessionHistory, VersionedFieldsKeepEveryValueWithItsEpoch) {
   run({"create Order o", "create Item a price=60", "link o.items a", "commit",  // epoch 1
        "update a price=120", "commit",                                           // epoch 2

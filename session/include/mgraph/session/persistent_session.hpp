@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -71,6 +72,9 @@ struct SessionOptions {
   /// (persistence::CheckpointWriter), so that memory and transactions stay bounded
   /// whatever its size. Tests make it small to get many parts.
   std::size_t checkpoint_part_bytes = persistence::checkpoint_part_bytes_default;
+  /// The time an epoch is logged at, in nanoseconds since the Unix epoch (the log's, the
+  /// history's and the ledger's `time_ns`); empty: the system clock. Tests give a fixed one.
+  std::function<std::uint64_t()> wall_clock_ns{};
 };
 
 /// 64-bit FNV-1a of the schema file's bytes: the schema a data directory belongs to.
