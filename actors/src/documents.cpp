@@ -325,6 +325,23 @@ void acked_keys(const session::Batch& batch, const session::BatchResult& results
       report->acked.emplace_back(k->field, k->version);
     }
   }
+  // A script's `ack REF.effect` names no key: it settles the oldest delivery of the
+  // record's effect still owed (EffectOutbox::report).
+  for (std::size_t i = 0; committed && i < batch.size() && i < results.size(); ++i) {
+    const session::Op& op = batch[i];
+    if (op.kind != session::OpKind::ack || !op.text.empty() || !results[i].status.is_ok() || op.refs.empty()) {
+      continue;
+    }
+    // A record created earlier in the batch: the first of its creates that succeeded.
+    std::uint64_t record = op.refs[0].id;
+    for (const std::uint32_t by : op.refs[0].created_by) {
+      if (by < results.size() && results[by].status.is_ok() && results[by].created != 0) {
+        record = results[by].created;
+        break;
+      }
+    }
+    if (record != 0) report->unkeyed.emplace_back(record, op.name);
+  }
 }
 
 /// The report's bytes for the outcome message; empty when it is empty (or, never expected,

@@ -89,11 +89,17 @@ void EffectOutbox::report(std::uint64_t epoch, std::string_view bytes, session::
   }
   if (count)
     counters_->offered.fetch_add(deliveries_.pending() - pending_before, std::memory_order_relaxed);
-  for (const auto& [field, version] : r->acked) {
-    const session::AckOutcome a = deliveries_.ack({field, version});
+  auto settle = [&](session::DeliveryKey key) {
+    const session::AckOutcome a = deliveries_.ack(key);
     if (count && (a == session::AckOutcome::acked || a == session::AckOutcome::acked_dead_letter)) {
       counters_->acked.fetch_add(1, std::memory_order_relaxed);
     }
+  };
+  for (const auto& [field, version] : r->acked) settle({field, version});
+  // A script's ack names no key: the oldest delivery of the effect still owed, whose ack
+  // by a consumer (running, or to come) would find nothing left to lower.
+  for (const auto& [record, name] : r->unkeyed) {
+    if (const std::optional<session::DeliveryKey> key = deliveries_.oldest_of(record, name)) settle(*key);
   }
   publish();
 }

@@ -118,6 +118,14 @@ struct DeliveryKey {
 struct EffectReport {
   triggers @0 :List(EffectTrigger);
   acked @1 :List(DeliveryKey);
+  unkeyed @2 :List(RecordAck);  # acks that name no delivery (a script's `ack REF.effect`)
+}
+
+# An acknowledgement of a record's effect that names no delivery key: it settles the
+# oldest delivery of that effect still owed.
+struct RecordAck {
+  record @0 :UInt64;
+  effect @1 :Text;  # the effect field's name in its entity ("big")
 }
 
 # A delivery the sequencer owes (session/effect_delivery.hpp), as a checkpoint keeps it:

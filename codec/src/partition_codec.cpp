@@ -418,6 +418,13 @@ Result<std::string> encode_effect_report(const EffectReport& report) {
             acked[static_cast<unsigned>(i)].setVersion(report.acked[i].second);
           }
         }
+        if (!report.unkeyed.empty()) {
+          auto unkeyed = root.initUnkeyed(detail::n(report.unkeyed.size()));
+          for (std::size_t i = 0; i < report.unkeyed.size(); ++i) {
+            unkeyed[static_cast<unsigned>(i)].setRecord(report.unkeyed[i].first);
+            unkeyed[static_cast<unsigned>(i)].setEffect(report.unkeyed[i].second);
+          }
+        }
       });
 }
 
@@ -428,6 +435,7 @@ Result<EffectReport> decode_effect_report(std::string_view bytes) {
         EffectReport report;
         report.triggers = get_triggers(r.getTriggers());
         for (const auto k : r.getAcked()) report.acked.emplace_back(k.getField(), k.getVersion());
+        for (const auto a : r.getUnkeyed()) report.unkeyed.emplace_back(a.getRecord(), detail::get_text(a.getEffect()));
         return report;
       });
 }

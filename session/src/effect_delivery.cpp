@@ -219,6 +219,24 @@ std::optional<DeliveryTime> EffectDeliveries::next_wakeup() const {
   return schedule_.begin()->first;
 }
 
+std::optional<DeliveryKey> EffectDeliveries::oldest_of(RecordId record, std::string_view name) const {
+  auto named = [&](const Delivery& d) {
+    const std::string& e = d.payload.effect;
+    return d.payload.record == record && e.size() > name.size() && e.ends_with(name) &&
+           e[e.size() - name.size() - 1] == '.';
+  };
+  // Keys order by (field, version): the first match of each map is its oldest.
+  std::optional<DeliveryKey> oldest;
+  for (const auto* owed : {&pending_, &dead_}) {
+    for (const auto& [key, d] : *owed) {
+      if (!named(d)) continue;
+      if (!oldest || key < *oldest) oldest = key;
+      break;
+    }
+  }
+  return oldest;
+}
+
 const Delivery* EffectDeliveries::find_pending(DeliveryKey key) const {
   auto it = pending_.find(key);
   return it == pending_.end() ? nullptr : &it->second;

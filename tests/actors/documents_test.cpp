@@ -972,6 +972,59 @@ TEST_F(Documents, DeliveriesOwedAtACheckpointAreOwedAfterARestartFromIt) {
   EXPECT_EQ(again.ack(key["field"], key["version"]), "acked");
 }
 
+TEST_F(Documents, AScriptsAckNamingNoKeySettlesTheOldestDeliveryOwedAsEmbedded) {
+  auto schema = schema::compile_schema(schema::SourceFile{
+      "t.mgs", "entity Order {\n  total: int = 0\n"
+               "  effect big: bool when total > 100\n"
+               "  effect changed: counter when total > 0\n}\n"});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  for (const std::uint32_t partitions : {1u, 3u}) {
+    SCOPED_TRACE(std::to_string(partitions) + " partitions");
+    MemoryEpochLog log;
+    ManualClock clock;
+    std::string out;
+    std::map<std::uint64_t, std::string> keys;  // version -> key, of Order.changed
+    {
+      ActorCluster cluster(sys, *schema, &log, {}, partitions, clock.options());
+      session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+      // o's big once; o's counter three times (its condition rises three times, versions
+      // in order); p's big once.
+      for (const char* line : {"create Order o total=500", "create Order p total=600", "commit",
+                               "update o total=0", "commit", "update o total=600", "commit",
+                               "update o total=0", "commit", "update o total=700", "commit"}) {
+        client.run_line(line, 1, &out);
+      }
+      for (const std::string& x : cluster.poll({"Order.changed"})) {
+        if (delivery(x)["record"] != 1) continue;
+        keys[delivery(x)["key"]["version"]] = delivery(x)["key"].dump();
+      }
+      ASSERT_EQ(keys.size(), 3u);
+      // The script acks o's big and o's counter once, naming no key, in one transaction.
+      for (const char* line : {"ack o.big", "ack o.changed", "commit"}) client.run_line(line, 1, &out);
+      clock.t += std::chrono::hours(1);
+      // o's big is settled, p's is not; the oldest of o's counter deliveries is settled.
+      std::vector<int> big;
+      for (const std::string& x : cluster.poll({"Order.big"})) big.push_back(delivery(x)["record"]);
+      EXPECT_EQ(big, std::vector<int>{2});
+      std::vector<std::string> changed;
+      for (const std::string& x : cluster.poll({"Order.changed"})) {
+        if (delivery(x)["record"] == 1) changed.push_back(delivery(x)["key"].dump());
+      }
+      EXPECT_EQ(changed, (std::vector<std::string>{std::next(keys.begin())->second, keys.rbegin()->second}));
+    }
+    // The same after a restart from the log.
+    ActorCluster again(sys, *schema, &log, {}, partitions, clock.options());
+    std::vector<std::string> changed;
+    for (const std::string& x : again.poll({"Order.changed"})) {
+      if (delivery(x)["record"] == 1) changed.push_back(delivery(x)["key"].dump());
+    }
+    EXPECT_EQ(changed, (std::vector<std::string>{std::next(keys.begin())->second, keys.rbegin()->second}));
+    std::vector<int> big;
+    for (const std::string& x : again.poll({"Order.big"})) big.push_back(delivery(x)["record"]);
+    EXPECT_EQ(big, std::vector<int>{2});
+  }
+}
+
 /// The dead letters `cluster` lists, as (record, attempts) in key order.
 std::vector<std::pair<int, int>> dead_records(ActorCluster& cluster) {
   std::vector<std::pair<int, int>> out;

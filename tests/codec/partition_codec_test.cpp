@@ -211,6 +211,7 @@ TEST(PartitionCodec, AnEffectReportRoundTripsAndBadBytesAreRefused) {
   r.triggers[0].values = {{"total", Value(std::int64_t{150})}, {"note", Value()}};
   r.triggers[0].time = Value(std::int64_t{5000});
   r.acked = {{17, 3}, {2, 1}};
+  r.unkeyed = {{4, "big"}, {9, "notify"}};
   Result<std::string> bytes = encode_effect_report(r);
   ASSERT_TRUE(bytes.is_ok()) << bytes.status().message();
   Result<EffectReport> back = decode_effect_report(*bytes);
@@ -221,6 +222,10 @@ TEST(PartitionCodec, AnEffectReportRoundTripsAndBadBytesAreRefused) {
   Result<EffectReport> empty = decode_effect_report(encode_effect_report({}).value());
   ASSERT_TRUE(empty.is_ok());
   EXPECT_TRUE(empty->empty());
+  // A report of script acks alone is not empty.
+  EffectReport unkeyed;
+  unkeyed.unkeyed = {{4, "big"}};
+  EXPECT_FALSE(unkeyed.empty());
 }
 
 TEST(PartitionCodec, EmptyForeignAndOtherVersionBytesAreRefused) {

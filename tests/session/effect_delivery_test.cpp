@@ -221,6 +221,29 @@ TEST(EffectDelivery, DueNamesTheDeliveriesThatDiedAndApplyRebuildsWhatChangesLef
   EXPECT_STREQ(delivery_change_name(Kind::dropped), "dropped");
 }
 
+TEST(EffectDelivery, TheOldestOwedOfARecordsEffectIsFoundPendingOrDead) {
+  EffectDeliveries d;
+  RetryPolicy once = short_policy();
+  once.max_attempts = 1;
+  auto of = [](RecordId record, const char* effect) {
+    return EffectPayload{record, effect, Value(true), false, {}, Value()};
+  };
+  ASSERT_TRUE(d.offer({5, 2}, 1, of(1, "Order.big"), once, t0).is_ok());
+  ASSERT_TRUE(d.offer({5, 3}, 2, of(1, "Order.big"), short_policy(), t0).is_ok());
+  ASSERT_TRUE(d.offer({9, 1}, 1, of(2, "Order.big"), short_policy(), t0).is_ok());
+  ASSERT_TRUE(d.offer({7, 1}, 1, of(1, "Order.bigger"), short_policy(), t0).is_ok());
+  ASSERT_EQ(d.due(t0, 1).size(), 1u);  // {5, 2}: its only attempt
+  ASSERT_TRUE(d.due(t0 + milliseconds(100), 0).empty());
+  ASSERT_NE(d.find_dead({5, 2}), nullptr);
+  EXPECT_EQ(d.oldest_of(1, "big"), (DeliveryKey{5, 2}));  // the dead letter is older
+  EXPECT_EQ(d.ack({5, 2}), AckOutcome::acked_dead_letter);
+  EXPECT_EQ(d.oldest_of(1, "big"), (DeliveryKey{5, 3}));
+  EXPECT_EQ(d.oldest_of(2, "big"), (DeliveryKey{9, 1}));
+  EXPECT_EQ(d.oldest_of(1, "bigger"), (DeliveryKey{7, 1}));
+  EXPECT_EQ(d.oldest_of(1, "ig"), std::nullopt);  // names match whole
+  EXPECT_EQ(d.oldest_of(3, "big"), std::nullopt);
+}
+
 TEST(EffectDelivery, BadPoliciesAndKeysAreRefusedWithContext) {
   EffectDeliveries d;
   RetryPolicy p;

@@ -117,7 +117,11 @@ struct FieldChange {
 struct EffectReport {
   std::vector<EffectTrigger> triggers;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> acked;  ///< (field, version)
-  bool empty() const { return triggers.empty() && acked.empty(); }
+  /// Acks that named no delivery key (a script's `ack REF.effect`): (record, effect name
+  /// in its entity). Each settles the oldest delivery of that effect still owed, as an
+  /// embedded ack settles the oldest trigger.
+  std::vector<std::pair<std::uint64_t, std::string>> unkeyed;
+  bool empty() const { return triggers.empty() && acked.empty() && unkeyed.empty(); }
   friend bool operator==(const EffectReport&, const EffectReport&) = default;
 };
 Result<std::string> encode_effect_report(const EffectReport& report);

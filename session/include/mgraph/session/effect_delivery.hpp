@@ -31,6 +31,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <string_view>
 #include <set>
 #include <string>
 #include <vector>
@@ -167,6 +168,10 @@ class EffectDeliveries {
   std::size_t pending() const { return pending_.size(); }
   /// Dead letters held (dead_letters().size(), without the copies).
   std::size_t dead() const { return dead_.size(); }
+  /// The oldest delivery owed (pending or dead) of effect `name` ("big", the field's name
+  /// in its entity) of `record`: the one an ack naming no key settles. A scan of every
+  /// delivery owed: such acks come from scripts, not from consumers.
+  std::optional<DeliveryKey> oldest_of(RecordId record, std::string_view name) const;
   const Delivery* find_pending(DeliveryKey key) const;
   const Delivery* find_dead(DeliveryKey key) const;
   /// Acknowledged or dropped (and still remembered): an ack now answers duplicate.
