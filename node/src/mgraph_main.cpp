@@ -12,6 +12,7 @@
 #include "bench_command.hpp"
 #include "effects_command.hpp"
 #include "command_line.hpp"
+#include "huge_pages.hpp"
 #include "eval_command.hpp"
 #include "token_command.hpp"
 #include "watch_command.hpp"
@@ -34,6 +35,8 @@ extern "C" void on_watch_signal(int) { watch_stop = 1; }
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Checkpoints load into fresh memory: on huge pages (huge_pages.hpp).
+  mgraph::node::restart_with_huge_pages(argv);
   CLI::App app{"mgraph: reactive computation engine"};
   app.require_subcommand(1);
   mgraph::node::EvalOptions eval;

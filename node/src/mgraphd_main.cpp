@@ -19,6 +19,7 @@
 
 #include "cluster_config.hpp"
 #include "command_line.hpp"
+#include "huge_pages.hpp"
 #include "log.hpp"
 #include "service.hpp"
 
@@ -43,6 +44,8 @@ bool parse_peer(const std::string& text, std::string* name, std::string* host,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Checkpoints load into fresh memory: on huge pages (huge_pages.hpp).
+  mgraph::node::restart_with_huge_pages(argv);
   // A client that leaves while the node writes to it must not stop the node.
   ::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"mgraphd: one node of an mgraph cluster, serving a schema to clients"};

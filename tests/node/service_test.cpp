@@ -14,6 +14,7 @@
 
 #include <array>
 #include <map>
+#include <optional>
 #include <set>
 #include <chrono>
 #include <cstdio>
@@ -602,6 +603,43 @@ TEST_F(Service, ANodeKilledMidRunMakesTransactionsFailAtOnceNamingItsPartitionsA
   EXPECT_NE(out.find("unavailable: partition "), std::string::npos) << out;
   EXPECT_NE(out.find("(node n2)"), std::string::npos) << out;
   EXPECT_NE(out.find("the transaction was rolled back"), std::string::npos) << out;
+}
+
+/// The value of `name` in the environment process `pid` runs with (/proc/PID/environ);
+/// nothing when it has none.
+std::optional<std::string> environment_value(pid_t pid, const std::string& name) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+  for (std::string entry; std::getline(in, entry, '\0');) {
+    if (entry.rfind(name + "=", 0) == 0) return entry.substr(name.size() + 1);
+  }
+  return std::nullopt;
+}
+
+TEST_F(Service, NodesRunWithTheAllocatorOnHugePagesUnlessTheOperatorSetItsTunables) {
+  const char* kTunables = "GLIBC_TUNABLES";
+  const char* inherited = std::getenv(kTunables);
+  const std::optional<std::string> before = inherited ? std::optional<std::string>(inherited) : std::nullopt;
+  if (!before) {
+    ASSERT_GT(start("entity A { x: int = 0 }\n"), 0) << n1_.printed << n2_.printed << n3_.printed;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    // The sanitizer's allocator is not glibc's: the node runs as started.
+    EXPECT_EQ(environment_value(n1_.pid, kTunables), std::nullopt);
+#else
+    EXPECT_EQ(environment_value(n1_.pid, kTunables), "glibc.malloc.hugetlb=1");
+    EXPECT_EQ(environment_value(n3_.pid, kTunables), "glibc.malloc.hugetlb=1");
+#endif
+    mgraph::testing::kill_all({&n1_, &n2_, &n3_}, kSilenceMs);
+  }
+  // An operator's own tunables stand, as given.
+  ASSERT_EQ(::setenv(kTunables, "glibc.malloc.tcache_count=7", 1), 0);
+  const int port = start("entity A { x: int = 0 }\n");
+  if (before) {
+    ::setenv(kTunables, before->c_str(), 1);
+  } else {
+    ::unsetenv(kTunables);
+  }
+  ASSERT_GT(port, 0) << n1_.printed << n2_.printed << n3_.printed;
+  EXPECT_EQ(environment_value(n1_.pid, kTunables), "glibc.malloc.tcache_count=7");
 }
 
 TEST_F(Service, ANodeWithAnotherSchemaIsRefused) {
