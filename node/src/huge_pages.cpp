@@ -9,7 +9,12 @@ namespace mgraph::node {
 namespace {
 /// The variable glibc reads its tunables from, and the one this sets.
 constexpr const char* kTunables = "GLIBC_TUNABLES";
-constexpr const char* kHugePages = "glibc.malloc.hugetlb=1";
+/// Huge pages for large allocations and the heap; the heap's top is neither given back
+/// (trim) below 1 GiB nor grown by less than 64 MiB at a time: otherwise the heap shrinks
+/// and grows again under load, and each time a huge page is faulted in and zeroed whole
+/// (without these two, durable writes/s fell by a tenth).
+constexpr const char* kHugePages =
+    "glibc.malloc.hugetlb=1:glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=67108864";
 }  // namespace
 
 void restart_with_huge_pages(char** argv) {

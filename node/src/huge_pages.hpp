@@ -9,8 +9,9 @@
 
 namespace mgraph::node {
 
-/// Replaces the process by the same program with the same arguments and
-/// GLIBC_TUNABLES=glibc.malloc.hugetlb=1, when GLIBC_TUNABLES is not set at all (an
+/// Replaces the process by the same program with the same arguments and GLIBC_TUNABLES
+/// set to glibc.malloc.hugetlb=1 (with a heap that is not trimmed below 1 GiB and grows by
+/// 64 MiB at least, huge_pages.cpp), when GLIBC_TUNABLES is not set at all (an
 /// operator who sets it, even empty, keeps what they set). Returns, changing nothing, when
 /// the variable is set, in a sanitizer build (its allocator is not glibc's), or when the
 /// program cannot be executed again. Call it first in main(), before any thread starts.

@@ -625,6 +625,8 @@ TEST_F(Service, NodesRunWithTheAllocatorOnHugePagesUnlessTheOperatorSetItsTunabl
     // The sanitizer's allocator is not glibc's: the node runs as started.
     EXPECT_EQ(environment_value(n1_.pid, kTunables), std::nullopt);
 #else
+    // glibc parses the variable in place at start: /proc/PID/environ shows its first
+    // tunable (the others, the heap's trim and pad, apply all the same).
     EXPECT_EQ(environment_value(n1_.pid, kTunables), "glibc.malloc.hugetlb=1");
     EXPECT_EQ(environment_value(n3_.pid, kTunables), "glibc.malloc.hugetlb=1");
 #endif
