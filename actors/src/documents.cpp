@@ -344,6 +344,12 @@ void acked_keys(const session::Batch& batch, const session::BatchResult& results
   }
 }
 
+/// Whether a log entry is one of the sequencer's own (a cancellation, a checkpoint's, a
+/// deliveries' change), which holds no batch to run.
+bool holds_no_batch(std::string_view bytes) {
+  return codec::is_epoch_cancel(bytes) || codec::is_epoch_checkpoint(bytes) || codec::is_delivery_changes(bytes);
+}
+
 /// The report's bytes for the outcome message; empty when it is empty (or, never expected,
 /// cannot be encoded).
 std::string report_bytes(codec::EffectReport& report, bool committed) {
@@ -785,8 +791,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   };
   scanned = log->replay([&](codec::Epoch e, std::string_view bytes) {
     const auto cancel = cancelled.find(e);
-    if (codec::is_epoch_cancel(bytes) || codec::is_epoch_checkpoint(bytes) || codec::is_delivery_changes(bytes) ||
-        (cancel != cancelled.end() && cancel->second.empty())) {
+    if (holds_no_batch(bytes) || (cancel != cancelled.end() && cancel->second.empty())) {
       return Status::ok();
     }
     Result<std::vector<session::TxnId>> ids = ids_of(bytes);
@@ -808,8 +813,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   auto run_log = [self, log, driver, txns, bad, ids_of, cancelled = std::move(cancelled)](codec::Epoch after) -> Status {
     return log->replay([&](codec::Epoch e, std::string_view bytes) {
     const auto cancel = cancelled.find(e);
-    if (codec::is_epoch_cancel(bytes) || codec::is_epoch_checkpoint(bytes) || codec::is_delivery_changes(bytes) ||
-        (cancel != cancelled.end() && cancel->second.empty())) {
+    if (holds_no_batch(bytes) || (cancel != cancelled.end() && cancel->second.empty())) {
       return Status::ok();
     }
     auto bad_e = [&](const Status& s) { return bad(e, s); };
