@@ -195,13 +195,8 @@ bool EffectDeliveries::apply(const DeliveryChange& change, DeliveryTime now) {
     case DeliveryChange::Kind::retried:
       return retry(key, now).is_ok();
     case DeliveryChange::Kind::dropped:
-      if (p != pending_.end()) {
-        schedule_.erase({p->second.next_due, key});
-        dying_.erase({p->second.next_due, key});
-        pending_.erase(p);
-        settle(key);
-        return true;
-      }
+      // Pending as rebuilt: gone and remembered as settled, which is what an ack does.
+      if (p != pending_.end()) return ack(key) == AckOutcome::acked;
       return drop(key).is_ok();
   }
   return false;
