@@ -189,6 +189,19 @@ caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<Part
         if (!nodes) return std::string(R"({"error":"node ids: a length not a multiple of 4"})");
         return inspect_nodes(server->store(), *nodes);
       },
+      [server](ledger_atom, std::uint64_t record, const std::string& field, const std::string& cmd,
+               const std::string& ref) {
+        const session::LedgerQuery query{cmd, ref, std::nullopt};
+        Result<NodeId> node = server->store().node_of(record, field);
+        if (node.is_ok()) node = session::ledger_node(server->store(), *node, query);
+        if (!node.is_ok()) {
+          return json::Object()
+              .str("error", node.status().message())
+              .unum("code", static_cast<std::uint64_t>(node.status().code()))
+              .done();
+        }
+        return json::Object().unum("node", *node).done();
+      },
   };
 }
 
@@ -353,7 +366,10 @@ bool holds_no_batch(std::string_view bytes) {
 /// The report's bytes for the outcome message; empty when it is empty (or, never expected,
 /// cannot be encoded).
 std::string report_bytes(codec::EffectReport& report, bool committed) {
-  if (!committed) report.triggers.clear();
+  if (!committed) {
+    report.triggers.clear();
+    report.recorded.clear();
+  }
   if (report.empty()) return {};
   Result<std::string> bytes = codec::encode_effect_report(report);
   return bytes.is_ok() ? std::move(bytes).value() : std::string();
@@ -442,6 +458,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
           }
           codec::EffectReport report;
           report.triggers = documents->effects();
+          report.recorded = documents->recorded();
           acked_keys(*batch, results, committed, !cancelled && told_committed(*batch, results), &report);
           self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, {results}),
                      report_bytes(report, committed),
@@ -479,6 +496,10 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
               report.triggers.insert(report.triggers.end(), documents->effects().begin(),
                                      documents->effects().end());
               if (watch && *c) changes.insert(changes.end(), documents->changes().begin(), documents->changes().end());
+              if (*c) {
+                report.recorded.insert(report.recorded.end(), documents->recorded().begin(),
+                                       documents->recorded().end());
+              }
               return r;
             },
             &committed);
@@ -1167,6 +1188,25 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
             });
     return rp;
   };
+  // The history and ledger of versions (session/version_ledger.hpp): an epoch's records are
+  // staged with the log, stored with its next entry. A failure is counted with the
+  // outbox's errors and forgets what the recorder remembers: the store is read again.
+  std::shared_ptr<session::VersionRecorder> recorder;
+  if (log->ledger() != nullptr) recorder = std::make_shared<session::VersionRecorder>(*log->ledger());
+  auto record = [log, recorder, effects, wall_clock = options.wall_clock](
+                    codec::Epoch e, const std::vector<session::RecordedChange>& changes) {
+    if (!recorder || changes.empty()) return;
+    const auto time_ns = static_cast<std::uint64_t>(std::max<std::int64_t>(wall_clock(), 0)) * 1'000'000;
+    session::VersionRecords records;
+    for (const session::RecordedChange& c : changes) {
+      if (Status s = recorder->record(c, e, time_ns, &records); !s.is_ok()) {
+        effects->count_error("epoch " + std::to_string(e) + ": versions not recorded: " + s.message());
+        recorder->forget();
+        return;
+      }
+    }
+    if (!records.empty()) log->stage(std::move(records));
+  };
   // Logs the changes of deliveries the outbox made since the last call (a delivery died,
   // a dead letter retried or dropped), in entries of at most kDeliveryChangesMax: a restart
   // keeps them. An entry takes an epoch number, as a cancellation does.
@@ -1297,6 +1337,20 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       [self, driver](watch_read_atom a, std::string& bytes, std::vector<std::string>& entities) {
         return self->delegate(driver, a, std::move(bytes), std::move(entities));
       },
+      [log](ledger_atom, std::uint64_t node, const std::string& cmd, bool has_at,
+            std::uint64_t at) -> caf::result<std::string> {
+        if (log->ledger() == nullptr) {
+          return caf::make_error(caf::sec::invalid_argument, "this cluster's log keeps no history");
+        }
+        if (Status s = log->flush(); !s.is_ok()) {
+          return caf::make_error(caf::sec::invalid_argument, "the history is not readable: " + s.message());
+        }
+        session::LedgerQuery query{cmd, {}, std::nullopt};
+        if (has_at) query.at = at;
+        Result<std::string> answer = session::read_ledger(*log->ledger(), node, query);
+        if (!answer.is_ok()) return caf::make_error(caf::sec::invalid_argument, answer.status().message());
+        return std::move(answer).value();
+      },
       [effects, now, log_changes](dead_letters_atom, const std::string& command, std::uint64_t field,
                                   std::uint64_t version) {
         std::string answer = effects->dead_letter_command(command, session::DeliveryKey{field, version}, now());
@@ -1353,12 +1407,21 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         }
         ++*epoch;
       },
-      [in_flight, observe, replayed_last, now, effects](outcome_atom, codec::Epoch e, bool committed,
-                                                        const std::string& reason,
-                                                        const std::string& report, std::uint8_t why,
-                                                        const std::vector<double>& phases) {
-        // The epoch was logged before it ran and has committed: its effects are owed now.
-        if (!report.empty()) effects->report(e, report, now(), e <= replayed_last);
+      [in_flight, observe, replayed_last, now, effects, record](outcome_atom, codec::Epoch e, bool committed,
+                                                                const std::string& reason,
+                                                                const std::string& report, std::uint8_t why,
+                                                                const std::vector<double>& phases) {
+        // The epoch was logged before it ran and has committed: its effects are owed now,
+        // and its versions recorded.
+        if (!report.empty()) {
+          Result<codec::EffectReport> r = codec::decode_effect_report(report);
+          if (!r.is_ok()) {
+            effects->count_error("epoch " + std::to_string(e) + ": " + r.status().message());
+          } else {
+            record(e, r->recorded);
+            effects->report(e, std::move(r).value(), now(), e <= replayed_last);
+          }
+        }
         if (!observe) return;
         const auto abort = static_cast<AbortReason>(why < kAbortReasons ? why : kAbortReasons - 1);
         if (e <= replayed_last) {

@@ -60,18 +60,12 @@ void EffectOutbox::publish() {
   counters_->dead_letters.store(deliveries_.dead(), std::memory_order_relaxed);
 }
 
-void EffectOutbox::report(std::uint64_t epoch, std::string_view bytes, session::DeliveryTime now,
+void EffectOutbox::report(std::uint64_t epoch, codec::EffectReport report, session::DeliveryTime now,
                           bool replayed) {
-  Result<codec::EffectReport> r = codec::decode_effect_report(bytes);
-  if (!r.is_ok()) {
-    ++errors_;
-    last_error_ = std::string{"epoch "} + std::to_string(epoch) + ": " + r.status().message();
-    return;
-  }
   const bool count = counters_ && !replayed;
   // Offers only add pending deliveries (one already owed or settled changes nothing).
   const std::size_t pending_before = deliveries_.pending();
-  for (codec::EffectTrigger& t : r->triggers) {
+  for (codec::EffectTrigger& t : report.triggers) {
     const session::DeliveryKey key{t.node, t.version};
     Status s = deliveries_.offer(key, epoch,
                                  session::EffectPayload{t.record, std::move(t.effect), std::move(t.value),
@@ -95,10 +89,10 @@ void EffectOutbox::report(std::uint64_t epoch, std::string_view bytes, session::
       counters_->acked.fetch_add(1, std::memory_order_relaxed);
     }
   };
-  for (const auto& [field, version] : r->acked) settle({field, version});
+  for (const auto& [field, version] : report.acked) settle({field, version});
   // A script's ack names no key: the oldest delivery of the effect still owed, whose ack
   // by a consumer (running, or to come) would find nothing left to lower.
-  for (const auto& [record, name] : r->unkeyed) {
+  for (const auto& [record, name] : report.unkeyed) {
     if (const std::optional<session::DeliveryKey> key = deliveries_.oldest_of(record, name)) settle(*key);
   }
   publish();

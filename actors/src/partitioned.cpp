@@ -13,6 +13,7 @@
 #include "mgraph/codec/image_codec.hpp"
 #include "mgraph/codec/watch_target.hpp"
 #include "mgraph/graph/assert.hpp"
+#include "mgraph/session/version_ledger.hpp"
 
 namespace mgraph::actors {
 
@@ -163,6 +164,14 @@ void PartitionServer::raised_effects(std::vector<codec::EffectTrigger>* out) {
   }
 }
 
+void PartitionServer::recorded_changes(std::vector<session::RecordedChange>* out) {
+  for (const NodeId n : store_->graph().last_changed()) {
+    const schema::Store::NodeField nf = store_->field_at(n);
+    if (nf.field == nullptr || !store_->owns(nf.record)) continue;
+    if (std::optional<session::RecordedChange> c = session::recorded_change(*store_, n)) out->push_back(std::move(*c));
+  }
+}
+
 void PartitionServer::changed_fields(std::vector<codec::FieldChange>* out) {
   Graph& g = store_->graph();
   // A record whose exists flag changed was created (or its deletion undone: every field
@@ -254,6 +263,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
           counters_.owned_changed += a.owned_changed;
           if (op.kind == OpKind::commit) raised_effects(&a.effects);
           changed_fields(&a.changes);
+          recorded_changes(&a.recorded);
         }
       }
       // The commit is next: its first step, the mark, here (Graph::mark never fails).
@@ -599,6 +609,7 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
   ++batch_;
   effects_.clear();
   changes_.clear();
+  recorded_.clear();
   if (partitions() == 1) {
     // One partition needs no coordination: the whole batch in one request.
     PhaseTimer timer(*this, EpochPhase::apply);
@@ -737,6 +748,7 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
     for (const PartitionReply& a : replies) {
       effects_.insert(effects_.end(), a.effects.begin(), a.effects.end());
       changes_.insert(changes_.end(), a.changes.begin(), a.changes.end());
+      recorded_.insert(recorded_.end(), a.recorded.begin(), a.recorded.end());
     }
   }
   for (std::size_t i = first; i < last; ++i) {

@@ -63,4 +63,11 @@ interface Cluster {
   # "unknown" (nothing ran), or "failed: ..." (a value of the wrong type: nothing settled).
   # The role must be write or admin.
   resolveEffect @8 (field :UInt64, version :UInt64, value :Image.Value) -> (outcome :Text);
+  # The history and ledger the cluster keeps (docs/SCHEMA.md "Versions and the ledger"):
+  # `command` "history" (of an effect or a @versioned field; with `hasAt`, its version at
+  # epoch `at`) or "audit" (of an effect), of field `field` of record `record`, which the
+  # client wrote as `ref` (named in errors). `answer`: the JSON a session prints after
+  # "records" (audit), "versions" (history) or "version" (history at an epoch).
+  ledger @9 (record :UInt64, field :Text, command :Text, ref :Text, hasAt :Bool, at :UInt64)
+      -> (answer :Text);
 }

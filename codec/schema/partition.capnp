@@ -78,6 +78,19 @@ struct PartitionReply {
                                             # undos and redos changed (subscriptions)
   marked @16 :Bool;                         # apply with markAfter: it marked; stale holds
                                             # what that made stale
+  recorded @17 :List(RecordedChange);       # apply: changes of fields whose versions are
+                                            # kept (effects, @versioned) its commits, undos
+                                            # and redos made
+}
+
+# A change of a field whose versions are kept (session/effect_delivery.hpp RecordedChange):
+# what the coordinator's history and ledger record.
+struct RecordedChange {
+  node @0 :UInt32;
+  version @1 :UInt64;
+  value @2 :Image.Value;
+  effect @3 :Bool;
+  queueTrigger @4 :Text;  # a queue's trigger: what it carries, as JSON; empty otherwise
 }
 
 # A field of a record the partition owns, as a commit, undo or redo left it: what a
@@ -119,6 +132,7 @@ struct EffectReport {
   triggers @0 :List(EffectTrigger);
   acked @1 :List(DeliveryKey);
   unkeyed @2 :List(RecordAck);  # acks that name no delivery (a script's `ack REF.effect`)
+  recorded @3 :List(RecordedChange);  # the epoch's changes of effects and @versioned fields
 }
 
 # An acknowledgement of a record's effect that names no delivery key: it settles the

@@ -111,6 +111,28 @@ std::vector<EffectTrigger> get_triggers(capnp::List<wire::EffectTrigger>::Reader
   return out;
 }
 
+void put_recorded(capnp::List<wire::RecordedChange>::Builder b,
+                  const std::vector<session::RecordedChange>& changes) {
+  for (unsigned i = 0; i < changes.size(); ++i) {
+    const session::RecordedChange& c = changes[i];
+    b[i].setNode(static_cast<std::uint32_t>(c.node));
+    b[i].setVersion(c.version);
+    detail::put_value(b[i].initValue(), c.value);
+    b[i].setEffect(c.effect);
+    if (!c.queue_trigger.empty()) b[i].setQueueTrigger(detail::text(c.queue_trigger));
+  }
+}
+
+std::vector<session::RecordedChange> get_recorded(capnp::List<wire::RecordedChange>::Reader r) {
+  std::vector<session::RecordedChange> out;
+  out.reserve(r.size());
+  for (const auto c : r) {
+    out.push_back(session::RecordedChange{c.getNode(), c.getVersion(), detail::get_value(c.getValue()),
+                                          c.getEffect(), detail::get_text(c.getQueueTrigger())});
+  }
+  return out;
+}
+
 void put_texts(capnp::List<capnp::Text>::Builder b, const std::vector<std::string>& texts) {
   for (std::size_t i = 0; i < texts.size(); ++i)
     b.set(static_cast<unsigned>(i), detail::text(texts[i]));
@@ -229,6 +251,7 @@ Result<std::string> encode_partition_reply(const PartitionReply& a) {
             c.setVersion(x.version);
           }
         }
+        if (!a.recorded.empty()) put_recorded(root.initRecorded(detail::n(a.recorded.size())), a.recorded);
       });
 }
 
@@ -261,6 +284,7 @@ Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
                                           detail::get_text(c.getField()),
                                           detail::get_value(c.getValue()), c.getVersion()});
         }
+        a.recorded = get_recorded(r.getRecorded());
         return a;
       });
 }
@@ -425,6 +449,9 @@ Result<std::string> encode_effect_report(const EffectReport& report) {
             unkeyed[static_cast<unsigned>(i)].setEffect(report.unkeyed[i].second);
           }
         }
+        if (!report.recorded.empty()) {
+          put_recorded(root.initRecorded(detail::n(report.recorded.size())), report.recorded);
+        }
       });
 }
 
@@ -436,6 +463,7 @@ Result<EffectReport> decode_effect_report(std::string_view bytes) {
         report.triggers = get_triggers(r.getTriggers());
         for (const auto k : r.getAcked()) report.acked.emplace_back(k.getField(), k.getVersion());
         for (const auto a : r.getUnkeyed()) report.unkeyed.emplace_back(a.getRecord(), detail::get_text(a.getEffect()));
+        report.recorded = get_recorded(r.getRecorded());
         return report;
       });
 }

@@ -4,6 +4,8 @@
 
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "log.hpp"
 #include "mgraph/codec/image_codec.hpp"
 #include "mgraph/codec/session_codec.hpp"
@@ -91,6 +93,54 @@ void effects_request(caf::event_based_actor* self, caf::actor sequencer, caf::me
           });
 }
 
+/// An actor's refusal (caf::sec::invalid_argument carrying its reason) as that reason with
+/// `code`; any other error as the cluster not answering (io_error).
+Status error_of(caf::actor_system& sys, const caf::error& e, StatusCode code) {
+  const caf::message& context = e.context();
+  if (e.category() == caf::atom("system") && e.code() == static_cast<std::uint8_t>(caf::sec::invalid_argument) &&
+      context.size() == 1 && context.match_element<std::string>(0)) {
+    return Status(code, context.get_as<std::string>(0));
+  }
+  return Status(StatusCode::io_error, "the cluster did not answer: " + sys.render(e));
+}
+
+/// A history or audit (ClientHandler::ledger): the partition owning the record names the
+/// node the query reads (or why there is none), then the sequencer reads what its log's
+/// history and ledger hold of it.
+void ledger_request(caf::event_based_actor* self, caf::actor partition, caf::actor sequencer,
+                    std::uint64_t record, std::string field, std::string command, std::string ref,
+                    std::optional<std::uint64_t> at, TextsDone done) {
+  auto fail = [self, done](Status s) {
+    done(std::move(s));
+    self->quit();
+  };
+  self->request(partition, kBatchTimeout, actors::ledger_atom::value, record, std::move(field), command,
+                std::move(ref))
+      .then(
+          [self, sequencer, command, at, done, fail](const std::string& answer) {
+            const nlohmann::json j = nlohmann::json::parse(answer, nullptr, false);
+            if (j.is_discarded() || !j.is_object()) return fail(Status(StatusCode::internal, "a partition answered no JSON"));
+            if (j.contains("error")) {
+              const auto code = j.value("code", static_cast<unsigned>(StatusCode::internal));
+              return fail(Status(code < static_cast<unsigned>(StatusCode::permission_denied) + 1
+                                     ? static_cast<StatusCode>(code)
+                                     : StatusCode::internal,
+                                 j["error"].get<std::string>()));
+            }
+            self->request(sequencer, kBatchTimeout, actors::ledger_atom::value, j["node"].get<std::uint64_t>(),
+                          command, at.has_value(), at.value_or(0))
+                .then(
+                    [self, done](const std::string& read) {
+                      done(texts(read));
+                      self->quit();
+                    },
+                    [self, fail](caf::error& e) {
+                      fail(error_of(self->system(), e, StatusCode::failed_precondition));
+                    });
+          },
+          [self, fail](caf::error& e) { fail(error_of(self->system(), e, StatusCode::internal)); });
+}
+
 Result<codec::WatchAnswer> watch_answer(bool resume, std::uint64_t through, std::vector<std::string> epochs) {
   return codec::WatchAnswer{std::move(epochs), through, resume};
 }
@@ -127,14 +177,7 @@ void watch_request(caf::event_based_actor* self, caf::actor to, std::string what
           },
           [self, answer](caf::error& e) {
             // The watch actor's own refusals (a name that is no target) carry their reason.
-            const caf::message& context = e.context();
-            if (e.category() == caf::atom("system") &&
-                e.code() == static_cast<std::uint8_t>(caf::sec::invalid_argument) && context.size() == 1 &&
-                context.match_element<std::string>(0)) {
-              answer(Status(StatusCode::invalid_argument, context.get_as<std::string>(0)));
-            } else {
-              answer(Status(StatusCode::io_error, "the cluster did not answer: " + self->system().render(e)));
-            }
+            answer(error_of(self->system(), e, StatusCode::invalid_argument));
             self->quit();
           });
 }
@@ -316,6 +359,20 @@ void ClientGateway::ack_effects(std::vector<std::string> keys, std::function<voi
   }
   sys_.spawn(effects_request<std::vector<std::string>>, sequencer,
              caf::make_message(actors::effects_ack_atom::value, std::move(keys)), std::move(done));
+}
+
+void ClientGateway::ledger(std::uint64_t record, std::string field, std::string command, std::string ref,
+                           std::optional<std::uint64_t> at, std::function<void(Texts)> done) {
+  const caf::actor sequencer = state_.sequencer();
+  const std::uint32_t partitions = state_.partition_count();
+  const caf::actor partition =
+      partitions == 0 ? caf::actor() : state_.partition(schema::Placement::partition_of(record, partitions));
+  if (!sequencer || !partition) {
+    done(not_ready());
+    return;
+  }
+  sys_.spawn(ledger_request, partition, sequencer, record, std::move(field), std::move(command), std::move(ref),
+             at, std::move(done));
 }
 
 void ClientGateway::resolve_effect(std::uint64_t field, std::uint64_t version, Value value,

@@ -25,6 +25,7 @@
 #include "mgraph/session/classifier.hpp"
 #include "mgraph/session/script_runner.hpp"
 #include "mgraph/session/persistent_session.hpp"
+#include "mgraph/session/version_ledger.hpp"
 
 namespace mgraph::node {
 namespace {
@@ -197,7 +198,13 @@ class ConnectedLines final : public Lines {
         token_given_(token_given) {}
 
   bool run(std::string_view line, std::size_t line_no, std::string* printed) override {
-    if (const std::string_view cmd = session_command(line); !cmd.empty()) {
+    if (const std::string_view cmd = session_command(line); cmd == "history" || cmd == "audit") {
+      if (Status s = read_ledger(line, printed); !s.is_ok()) {
+        *printed += session::error_line(s, line_no);
+        ++errors_;
+      }
+      return check();
+    } else if (!cmd.empty()) {
       // Not sent: the cluster keeps its own log and checkpoints (mgraphctl).
       *printed += json::Object()
                       .str("error", std::string(cmd) + " is not available on a cluster")
@@ -220,6 +227,30 @@ class ConnectedLines final : public Lines {
   }
 
  private:
+  /// `history` and `audit`: what the cluster's history and ledger hold, printed as an
+  /// embedded persistent session prints it.
+  Status read_ledger(std::string_view line, std::string* printed) {
+    if (client_.holding()) {
+      // Its lines are sent when it ends: this answer would print before theirs.
+      return Status(StatusCode::failed_precondition, std::string(session::command_word(line)) +
+                                                         " inside an open transaction is not available on a "
+                                                         "cluster: commit or reject it first");
+    }
+    Result<session::LedgerQuery> query = session::parse_ledger_query(line);
+    if (!query.is_ok()) return query.status();
+    const std::size_t dot = query->ref.rfind('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == query->ref.size()) {
+      return Status(StatusCode::invalid_argument, query->ref + " is not REF.field");
+    }
+    Result<session::RecordId> record = client_.record(std::string_view(query->ref).substr(0, dot));
+    if (!record.is_ok()) return record.status();
+    Result<std::string> answer =
+        client_.backend().ledger(*record, query->ref.substr(dot + 1), query->cmd, query->ref, query->at);
+    if (!answer.is_ok()) return answer.status();
+    *printed += session::ledger_line(*query, *answer);
+    return Status::ok();
+  }
+
   bool check() {
     if (client_.failure().is_ok()) return true;
     err_ << "mgraph: " << client_failure(client_.failure(), token_given_) << "\n";

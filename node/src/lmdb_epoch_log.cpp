@@ -15,11 +15,29 @@ Result<std::unique_ptr<LmdbEpochLog>> LmdbEpochLog::open(const std::string& dire
       new LmdbEpochLog(std::move(store).value(), directory, std::move(clock)));
 }
 
+Status LmdbEpochLog::write(persistence::WriteBatch& wb) {
+  staged_.add_to(wb);
+  Status s = store_->write(wb);
+  if (s.is_ok()) staged_ = {};  // else kept for the next write
+  return s;
+}
+
 Status LmdbEpochLog::append(codec::Epoch epoch, std::string_view batch) {
   persistence::WriteBatch wb;
   wb.append_log(epoch, clock_(), batch);
-  if (Status s = store_->write(wb); !s.is_ok())
+  if (Status s = write(wb); !s.is_ok())
     return Status(s.code(), directory_ + ": cannot log epoch " + std::to_string(epoch) + ": " + s.message());
+  return Status::ok();
+}
+
+void LmdbEpochLog::stage(session::VersionRecords records) { staged_.append(std::move(records)); }
+
+Status LmdbEpochLog::flush() {
+  if (staged_.empty()) return Status::ok();
+  persistence::WriteBatch wb;
+  if (Status s = write(wb); !s.is_ok()) {
+    return Status(s.code(), directory_ + ": cannot store the history of versions: " + s.message());
+  }
   return Status::ok();
 }
 
@@ -28,7 +46,7 @@ Status LmdbEpochLog::append_group(const std::vector<std::pair<codec::Epoch, std:
   persistence::WriteBatch wb;
   const std::uint64_t now = clock_();
   for (const auto& [epoch, batch] : epochs) wb.append_log(epoch, now, batch);
-  if (Status s = store_->write(wb); !s.is_ok()) {
+  if (Status s = write(wb); !s.is_ok()) {
     return Status(s.code(), directory_ + ": cannot log epochs " + std::to_string(epochs.front().first) +
                                 "-" + std::to_string(epochs.back().first) + ": " + s.message());
   }
@@ -53,7 +71,7 @@ Status LmdbEpochLog::compact(codec::Epoch before) {
   if (before <= 1) return Status::ok();
   persistence::WriteBatch wb;
   wb.put_checkpoint("log", before - 1, {});
-  Status s = store_->write(wb);
+  Status s = write(wb);
   if (s.is_ok()) s = store_->compact(before);
   if (!s.is_ok()) {
     return Status(s.code(), directory_ + ": cannot compact the log before epoch " + std::to_string(before) + ": " +

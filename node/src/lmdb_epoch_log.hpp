@@ -1,7 +1,8 @@
 #pragma once
 // The sequencer's epoch log (actors/documents.hpp) in a node's LMDB store: each epoch one
 // entry of the input log, its batch of typed operations as the codec encodes it, written
-// and fsync'ed before the epoch runs.
+// and fsync'ed before the epoch runs; and the history and ledger of versions the sequencer
+// records from the epochs it ran (session/version_ledger.hpp), written with the next entry.
 
 #include <functional>
 #include <memory>
@@ -32,12 +33,20 @@ class LmdbEpochLog final : public actors::EpochLog {
   /// before - 1 (no state: the partitions' checkpoints are on their nodes) so that its
   /// compaction rule — every scope can still recover — holds.
   Status compact(codec::Epoch before) override;
+  /// Staged records go into the next write: an append, a compaction or a flush.
+  void stage(session::VersionRecords records) override;
+  Status flush() override;
+  const session::LedgerReader* ledger() const override { return &reader_; }
 
  private:
   LmdbEpochLog(std::unique_ptr<persistence::Store> store, std::string directory, Clock clock)
-      : store_(std::move(store)), directory_(std::move(directory)), clock_(std::move(clock)) {}
+      : store_(std::move(store)), reader_(*store_), directory_(std::move(directory)), clock_(std::move(clock)) {}
+  /// Writes `wb` with the staged records.
+  Status write(persistence::WriteBatch& wb);
 
   std::unique_ptr<persistence::Store> store_;
+  session::StoreLedgerReader reader_;
+  session::VersionRecords staged_;
   std::string directory_;
   Clock clock_;
 };

@@ -14,6 +14,7 @@
 #include "mgraph/graph/json.hpp"
 #include "mgraph/session/classifier.hpp"
 #include "mgraph/session/printer.hpp"
+#include "mgraph/session/version_ledger.hpp"
 #include "mgraph/persistence/checkpoint_writer.hpp"
 #include "mgraph/persistence/write_batch.hpp"
 
@@ -44,19 +45,6 @@ bool next_line(std::string_view* rest, std::string_view* line) {
     rest->remove_prefix(nl + 1);
   }
   return true;
-}
-
-/// The rest of `line` after its command word, trimmed.
-std::string_view args_of(std::string_view line, std::string_view cmd) {
-  std::string_view rest = line.substr(line.find(cmd) + cmd.size());
-  // '#' also starts record ids (#3.total): only " #" starts a comment here.
-  const std::size_t b = rest.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return {};
-  rest.remove_prefix(b);
-  const std::size_t comment = rest.find(" #");
-  if (comment != std::string_view::npos) rest = rest.substr(0, comment);
-  const std::size_t e = rest.find_last_not_of(" \t\r");
-  return rest.substr(0, e + 1);
 }
 
 std::string trim_newline(std::string s) {
@@ -105,7 +93,9 @@ PersistentSession::PersistentSession(persistence::DirectoryLock lock,
       schema_hash_(schema_hash),
       schema_name_(std::move(schema_name)),
       runner_(&runner),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      reader_(*store_),
+      recorder_(reader_) {
   if (!options_.wall_clock_ns) {
     options_.wall_clock_ns = [] {
       return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -335,7 +325,7 @@ Status PersistentSession::run_line(std::string_view line, std::size_t line_no, s
     return s;  // the store failed: as for an epoch that cannot be logged
   }
   if (cmd == "history" || cmd == "audit") {
-    const Status s = query(cmd, line, out);
+    const Status s = query(line, out);
     *line_ok = s.is_ok();
     if (!s.is_ok()) *out += error_line(s, line_no);
     return Status::ok();
@@ -398,131 +388,16 @@ Status PersistentSession::log_epoch() {
   return s;
 }
 
-namespace {
-
-/// An effect's move from `before` to `value` at `version`: a trigger (bool false -> true,
-/// a count one more) joins `pending`, the triggers not settled yet, oldest first; an
-/// acknowledgement (bool true -> false, a count one fewer) settles the oldest, which is
-/// appended to `settled` (when not null). True for an acknowledgement. Undo and redo move
-/// the value alike: an undone trigger reads as an ack of the oldest.
-///
-/// An effect changes only when triggered or acknowledged, so triggers in a row have
-/// versions in a row: `pending` keeps runs (versions first .. first + count - 1), and an
-/// effect nobody acknowledges costs one run, however many triggers it has.
-bool effect_moved(const Value& before, const Value& value, std::uint64_t version,
-                  std::deque<TriggerRun>* pending, std::vector<std::uint64_t>* settled) {
-  std::int64_t raised = 0;
-  if (value.is_bool()) {
-    const bool was = before.is_bool() && before.as_bool();
-    raised = value.as_bool() == was ? 0 : (value.as_bool() ? 1 : -1);
-  } else if (value.is_int()) {
-    raised = value.as_int() - (before.is_int() ? before.as_int() : 0);
-  }
-  // A commit raises an effect by one. A move by more (a history with a gap) is kept as
-  // the one trigger its version names: acks past it settle a key of null.
-  if (raised > 0) {
-    if (!pending->empty() && pending->back().first + pending->back().count == version) {
-      ++pending->back().count;
-    } else {
-      pending->push_back(TriggerRun{version, 1});
-    }
-  }
-  for (std::int64_t i = 0; i > raised && !pending->empty(); --i) {
-    TriggerRun& oldest = pending->front();
-    if (settled != nullptr) settled->push_back(oldest.first);
-    ++oldest.first;
-    if (--oldest.count == 0) pending->pop_front();
-  }
-  return raised < 0;
-}
-
-}  // namespace
-
-Status PersistentSession::stored_effect(NodeId n, Value* value,
-                                        std::deque<TriggerRun>* pending) const {
-  // Every stored version of the effect, oldest first, page by page (bounded by the
-  // history's length): the last is its value, and its moves tell which triggers are left.
-  std::uint64_t from = 0;
-  for (;;) {
-    Result<std::vector<persistence::HistoryEntry>> page = store_->history(n, from);
-    if (!page.is_ok()) return page.status();
-    for (const persistence::HistoryEntry& e : *page) {
-      Result<Value> v = codec::decode_value(e.value);
-      if (!v.is_ok()) return v.status();
-      effect_moved(*value, *v, e.version, pending, nullptr);
-      *value = std::move(v).value();
-    }
-    if (page->size() < persistence::read_entries_max) return Status::ok();
-    from = page->back().version + 1;
-  }
-}
-
 Status PersistentSession::record_versions(persistence::WriteBatch& wb, std::uint64_t epoch,
                                          std::uint64_t time_ns) {
   schema::Store& store = runner_->store();
-  Graph& graph = store.graph();
-  for (const NodeId n : graph.last_changed()) {
-    const schema::Store::NodeField nf = store.field_at(n);
-    if (nf.field == nullptr) continue;
-    const bool effect = nf.field->kind == schema::FieldKind::effect;
-    if (!effect && !nf.field->options.versioned) continue;
-    const Value value = graph.committed(n);
-    Result<std::string> encoded = codec::encode_value(value);
-    if (!encoded.is_ok()) return encoded.status();
-    persistence::HistoryEntry h;
-    h.field_id = n;
-    h.version = store.version(n);
-    h.epoch = epoch;
-    h.time_ns = time_ns;
-    h.value = std::move(encoded).value();
-    wb.put_history(h);
-    if (!effect) continue;
-    // Acknowledgements lower an effect (bool true -> false, counter and queue one fewer);
-    // triggers raise it. The value before, and the triggers not settled yet, come from
-    // this run or the stored history.
-    Value before;
-    std::deque<TriggerRun>& pending = effect_pending_[n];
-    if (auto it = effect_values_.find(n); it != effect_values_.end()) {
-      before = it->second;
-    } else if (Status s = stored_effect(n, &before, &pending); !s.is_ok()) {
-      return s;
-    }
-    std::vector<std::uint64_t> settled;
-    const bool ack = effect_moved(before, value, h.version, &pending, &settled);
-    persistence::LedgerEntry t;
-    t.effect_field_id = n;
-    t.version = h.version;
-    t.seq = 0;
-    t.kind = persistence::LedgerKind::transition;
-    t.epoch = epoch;
-    t.time_ns = time_ns;
-    t.detail = value.to_json();
-    if (nf.field->effect_kind == schema::EffectKind::queue && value.is_int() &&
-        value.as_int() > (before.is_int() ? before.as_int() : 0)) {
-      // A trigger of a queue keeps what it carries: {"value":N,"values":{...},"time":T}.
-      t.detail = schema::Store::queue_trigger_json(store.queue_trigger(nf.record, *nf.field), &value);
-    }
-    wb.put_ledger(t);
-    if (ack) {
-      // One entry per trigger settled (one per ack), naming it by the delivery key a
-      // cluster's consumer acknowledges: {"key":{"field":N,"version":V},...}; a key of
-      // null when the history no longer tells it.
-      t.kind = persistence::LedgerKind::ack;
-      if (settled.empty()) settled.push_back(0);
-      for (const std::uint64_t v : settled) {
-        ++t.seq;
-        const std::string key =
-            v == 0 ? "null" : json::Object().unum("field", n).unum("version", v).done();
-        t.detail = json::Object()
-                       .raw("key", key)
-                       .raw("before", before.to_json())
-                       .raw("value", value.to_json())
-                       .done();
-        wb.put_ledger(t);
-      }
-    }
-    effect_values_[n] = value;
+  VersionRecords records;
+  for (const NodeId n : store.graph().last_changed()) {
+    const std::optional<RecordedChange> change = recorded_change(store, n);
+    if (!change) continue;
+    if (Status s = recorder_.record(*change, epoch, time_ns, &records); !s.is_ok()) return s;
   }
+  records.add_to(wb);
   return record_results(wb, epoch, time_ns);
 }
 
@@ -569,113 +444,16 @@ Status PersistentSession::record_results(persistence::WriteBatch& wb, std::uint6
   return Status::ok();
 }
 
-Status PersistentSession::query(std::string_view cmd, std::string_view line, std::string* out) {
-  std::string_view args = args_of(line, cmd);
-  std::string_view ref = args.substr(0, args.find_first_of(" \t"));
-  std::string_view at_text;
-  if (ref.size() < args.size()) {
-    std::string_view rest = args.substr(ref.size());
-    rest.remove_prefix(rest.find_first_not_of(" \t"));
-    if (cmd != "history" || !rest.starts_with("at ")) {
-      return Status(StatusCode::invalid_argument,
-                    "unexpected '" + std::string(rest) + "'; usage: history REF.field [at EPOCH], "
-                    "audit REF.effect");
-    }
-    at_text = rest.substr(3);
-    at_text.remove_prefix(std::min(at_text.size(), at_text.find_first_not_of(" \t")));
-  }
-  Result<NodeId> node = runner_->field_node(ref);
+Status PersistentSession::query(std::string_view line, std::string* out) {
+  Result<LedgerQuery> query = parse_ledger_query(line);
+  if (!query.is_ok()) return query.status();
+  Result<NodeId> field = runner_->field_node(query->ref);
+  if (!field.is_ok()) return field.status();
+  Result<NodeId> node = ledger_node(runner_->store(), *field, *query);
   if (!node.is_ok()) return node.status();
-  schema::Store::NodeField nf = runner_->store().field_at(*node);
-  if (cmd == "audit" && nf.field != nullptr && nf.field->request != schema::kNone) {
-    // An async field's trail is its requests' (the effect F@request): each asked, then
-    // settled by its result.
-    node = runner_->store().node_of(nf.record, nf.field->name + "@request");
-    if (!node.is_ok()) return node.status();
-    nf = runner_->store().field_at(*node);
-  }
-  const bool effect = nf.field != nullptr && nf.field->kind == schema::FieldKind::effect;
-  if (nf.field == nullptr || (!effect && !nf.field->options.versioned)) {
-    return Status(StatusCode::failed_precondition,
-                  std::string(ref) + " keeps no history: only effects and fields marked "
-                  "@versioned do");
-  }
-  if (cmd == "audit" && !effect)
-    return Status(StatusCode::failed_precondition, std::string(ref) + " is not an effect");
-  if (cmd == "audit") {
-    std::string records = "[";
-    std::uint64_t version = 0, seq = 0;
-    bool first = true;
-    // Page by page; bounded by the trail's length.
-    for (;;) {
-      Result<std::vector<persistence::LedgerEntry>> page = store_->audit_trail(*node, version, seq);
-      if (!page.is_ok()) return page.status();
-      for (const persistence::LedgerEntry& e : *page) {
-        records += first ? "" : ",";
-        first = false;
-        records += json::Object()
-                       .unum("version", e.version)
-                       .unum("seq", e.seq)
-                       .str("kind", persistence::ledger_kind_name(e.kind))
-                       .unum("epoch", e.epoch)
-                       .unum("time_ns", e.time_ns)
-                       .str("detail", e.detail)
-                       .done();
-      }
-      if (page->size() < persistence::read_entries_max) break;
-      version = page->back().version;
-      seq = page->back().seq + 1;
-    }
-    *out += json::Object().str("audit", ref).raw("records", records + "]").line();
-    return Status::ok();
-  }
-  auto entry_json = [](const persistence::HistoryEntry& e) -> Result<std::string> {
-    Result<Value> v = codec::decode_value(e.value);
-    if (!v.is_ok()) return v.status();
-    return json::Object()
-        .unum("version", e.version)
-        .unum("epoch", e.epoch)
-        .unum("time_ns", e.time_ns)
-        .raw("value", v->to_json())
-        .done();
-  };
-  if (!at_text.empty()) {
-    std::uint64_t epoch = 0;
-    const auto [p, ec] = std::from_chars(at_text.data(), at_text.data() + at_text.size(), epoch);
-    if (ec != std::errc() || p != at_text.data() + at_text.size()) {
-      std::string message = "'";
-      message.append(at_text).append("' is not an epoch number");
-      return Status(StatusCode::invalid_argument, std::move(message));
-    }
-    Result<std::optional<persistence::HistoryEntry>> e = store_->value_at(*node, epoch);
-    if (!e.is_ok()) return e.status();
-    json::Object json;
-    json.str("history", ref).unum("at", epoch);
-    if (!*e) {
-      *out += json.raw("version", "null").line();
-      return Status::ok();
-    }
-    Result<std::string> one = entry_json(**e);
-    if (!one.is_ok()) return one.status();
-    *out += json.raw("version", *one).line();
-    return Status::ok();
-  }
-  std::string versions = "[";
-  std::uint64_t from = 0;
-  bool first = true;
-  for (;;) {
-    Result<std::vector<persistence::HistoryEntry>> page = store_->history(*node, from);
-    if (!page.is_ok()) return page.status();
-    for (const persistence::HistoryEntry& e : *page) {
-      Result<std::string> one = entry_json(e);
-      if (!one.is_ok()) return one.status();
-      versions += (first ? "" : ",") + *one;
-      first = false;
-    }
-    if (page->size() < persistence::read_entries_max) break;
-    from = page->back().version + 1;
-  }
-  *out += json::Object().str("history", ref).raw("versions", versions + "]").line();
+  Result<std::string> answer = read_ledger(reader_, *node, *query);
+  if (!answer.is_ok()) return answer.status();
+  *out += ledger_line(*query, *answer);
   return Status::ok();
 }
 

@@ -245,6 +245,24 @@ Result<std::string> ClientConnection::resolve_effect(std::uint64_t field, std::u
   return outcome;
 }
 
+Result<std::string> ClientConnection::ledger(std::uint64_t record, const std::string& field,
+                                             const std::string& command, const std::string& ref,
+                                             std::optional<std::uint64_t> at) {
+  auto request = impl_->cluster.ledgerRequest();
+  request.setRecord(record);
+  request.setField(capnp::Text::Reader(field.data(), field.size()));
+  request.setCommand(capnp::Text::Reader(command.data(), command.size()));
+  request.setRef(capnp::Text::Reader(ref.data(), ref.size()));
+  request.setHasAt(at.has_value());
+  request.setAt(at.value_or(0));
+  std::string answer;
+  auto read = [&answer](capnp::Response<wire::Cluster::LedgerResults>&& response) {
+    answer = get_text(response.getAnswer());
+  };
+  if (Status s = impl_->wait(request.send().then(read), "ledger"); !s.is_ok()) return s;
+  return answer;
+}
+
 Result<std::vector<std::string>> ClientConnection::ack_effects(const std::vector<std::string>& keys) {
   auto request = impl_->cluster.ackEffectsRequest();
   auto list = request.initKeys(static_cast<unsigned>(keys.size()));

@@ -124,6 +124,7 @@ class ClusterService final : public wire::Cluster::Server {
   kj::Promise<void> ackEffect(AckEffectContext context) override;
   kj::Promise<void> ackEffects(AckEffectsContext context) override;
   kj::Promise<void> resolveEffect(ResolveEffectContext context) override;
+  kj::Promise<void> ledger(LedgerContext context) override;
   kj::Promise<void> watch(WatchContext context) override;
   kj::Promise<void> watchValues(WatchValuesContext context) override;
 
@@ -382,6 +383,29 @@ kj::Promise<void> ClusterService::resolveEffect(ResolveEffectContext context) {
       },
       [](ResolveEffectContext& c, const std::vector<std::string>& outcome) {
         c.getResults(kSizeHint).setOutcome(text(outcome.empty() ? std::string() : outcome[0]));
+      });
+}
+
+kj::Promise<void> ClusterService::ledger(LedgerContext context) {
+  activity_->last = timer_.now();
+  const Result<session::Role> acting = role();
+  if (!acting.is_ok()) throw rpc::to_exception(acting.status());
+  if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
+  const auto params = context.getParams();
+  const std::uint64_t record = params.getRecord();
+  std::string field = detail::get_text(params.getField());
+  std::string command = detail::get_text(params.getCommand());
+  std::string ref = detail::get_text(params.getRef());
+  std::optional<std::uint64_t> at;
+  if (params.getHasAt()) at = params.getAt();
+  context.releaseParams();
+  return handed(
+      context,
+      [&](std::function<void(Texts)> done) {
+        handler_.ledger(record, std::move(field), std::move(command), std::move(ref), at, std::move(done));
+      },
+      [](LedgerContext& c, const std::vector<std::string>& answer) {
+        c.getResults(kSizeHint).setAnswer(text(answer.empty() ? std::string() : answer[0]));
       });
 }
 
@@ -654,6 +678,11 @@ void ClientHandler::ack_effects(std::vector<std::string>, std::function<void(Tex
 
 void ClientHandler::resolve_effect(std::uint64_t, std::uint64_t, Value, std::function<void(Texts)> done) {
   done(Status(StatusCode::failed_precondition, "this server delivers no effects"));
+}
+
+void ClientHandler::ledger(std::uint64_t, std::string, std::string, std::string, std::optional<std::uint64_t>,
+                           std::function<void(Texts)> done) {
+  done(Status(StatusCode::failed_precondition, "this server keeps no history"));
 }
 
 }  // namespace mgraph::codec

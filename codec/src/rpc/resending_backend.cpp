@@ -61,4 +61,13 @@ Result<session::BatchResult> ResendingBackend::run(const session::Batch& batch) 
   }
 }
 
+Result<std::string> ResendingBackend::ledger(session::RecordId record, const std::string& field,
+                                             const std::string& command, const std::string& ref,
+                                             std::optional<std::uint64_t> at) {
+  if (Status s = open(); !s.is_ok()) return s;
+  Result<std::string> answer = connection_->ledger(record, field, command, ref, at);
+  if (!answer.is_ok() && answer.status().code() == StatusCode::io_error) connection_.reset();
+  return answer;
+}
+
 }  // namespace mgraph::codec

@@ -33,6 +33,7 @@
 #include "mgraph/graph/clock.hpp"
 #include "mgraph/graph/schema/store.hpp"
 #include "mgraph/session/executor.hpp"
+#include "mgraph/session/version_ledger.hpp"
 
 namespace mgraph::actors {
 
@@ -54,6 +55,12 @@ using effects_ack_atom = caf::atom_constant<caf::atom("mg_fxack")>;
 /// key and the value, encoded (codec::encode_value).
 using effects_resolve_atom = caf::atom_constant<caf::atom("mg_fxres")>;
 using dead_letters_atom = caf::atom_constant<caf::atom("mg_dlq")>;
+/// The history and ledger of versions (session/version_ledger.hpp), which the sequencer
+/// keeps beside its log: (ledger_atom, record, field, cmd, ref) to a partition answers the
+/// node a query (`history`, `audit`) of REF = record.field reads, `{"node":N}`, or
+/// `{"error":MESSAGE,"code":N}` (a StatusCode); (ledger_atom, node, cmd, has_at, at) to
+/// the sequencer answers what it reads (session::read_ledger), or an error.
+using ledger_atom = caf::atom_constant<caf::atom("mg_ledger")>;
 /// Checkpoints (docs/CLUSTER.md, "Checkpoints"): the sequencer asks the driver to restore
 /// the partitions before it runs the log, and to checkpoint them (the admin socket's
 /// command); the driver tells the sequencer of the checkpoints it takes by itself.
@@ -120,6 +127,15 @@ class EpochLog {
     (void)before;
     return Status::ok();
   }
+  /// The history and ledger of versions (session/version_ledger.hpp) kept beside the log.
+  /// `stage` hands over an epoch's records, stored with the next entry appended (one write
+  /// and one sync with it) or by `flush`: they follow from the log, so records a crash
+  /// loses before then are made again when their epochs run again from the log (the
+  /// recorder skips those already stored). `ledger` reads what is stored (flush first).
+  /// A log without one (the default) keeps no history: ledger() is null.
+  virtual void stage(session::VersionRecords records) { (void)records; }
+  virtual Status flush() { return Status::ok(); }
+  virtual const session::LedgerReader* ledger() const { return nullptr; }
 };
 
 /// Epochs in memory: a log for tests and for nodes without a data directory.
@@ -129,9 +145,13 @@ class MemoryEpochLog final : public EpochLog {
   Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) override;
   Result<codec::Epoch> last() override;
   Status compact(codec::Epoch before) override;
+  /// Stored at once.
+  void stage(session::VersionRecords records) override { ledger_.store(std::move(records)); }
+  const session::LedgerReader* ledger() const override { return &ledger_; }
 
  private:
   std::vector<std::pair<codec::Epoch, std::string>> epochs_;
+  session::MemoryLedger ledger_;
 };
 
 /// What a node tells clients and peers about its schema.

@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "mgraph/codec/partition_codec.hpp"
 #include "mgraph/graph/status.hpp"
 #include "mgraph/session/effect_delivery.hpp"
 #include "mgraph/session/operation.hpp"
@@ -61,10 +62,10 @@ class EffectOutbox {
   /// `counters`, if given, is kept up to date (the sequencer's metrics).
   explicit EffectOutbox(std::shared_ptr<EffectCounters> counters = nullptr)
       : counters_(std::move(counters)) {}
-  /// Takes an epoch's EffectReport bytes (codec/partition_codec.hpp). Bad bytes or a refused
-  /// offer are counted in errors() with the last one kept: a report never stops the sequencer.
-  /// `replayed`: the epoch was run again from the log (its offers and acks not counted).
-  void report(std::uint64_t epoch, std::string_view bytes, session::DeliveryTime now,
+  /// Takes an epoch's EffectReport (codec/partition_codec.hpp). A refused offer is counted
+  /// in errors() with the last one kept: a report never stops the sequencer. `replayed`:
+  /// the epoch was run again from the log (its offers and acks not counted).
+  void report(std::uint64_t epoch, codec::EffectReport report, session::DeliveryTime now,
               bool replayed = false);
   /// The deliveries of `effects` ("Entity.name"; an async field's name stands for its
   /// requests, "Entity.name@request") due at `now`, at most min(max,

@@ -176,6 +176,9 @@ class PartitionServer {
   /// engine's hidden ones aside, codec::hidden_field),
   /// with their value and version (codec::FieldChange): what subscriptions are told.
   void changed_fields(std::vector<codec::FieldChange>* out);
+  /// The changes of fields whose versions are kept, of its records, the last commit, undo
+  /// or redo made (session::recorded_change).
+  void recorded_changes(std::vector<session::RecordedChange>* out);
   /// Every field (lazy ones aside) of the records of `entity` it owns that exist, by record.
   Status records_of(const std::string& entity, std::vector<codec::FieldChange>* out);
   /// A new, empty Store (and its executor): the documents as the schema starts them.
@@ -306,6 +309,10 @@ class PartitionedDocuments {
   /// partition owning its record, in the order they answered (a field changed twice is
   /// listed twice): what subscriptions are told (actors/watch.hpp).
   const std::vector<codec::FieldChange>& changes() const { return changes_; }
+  /// The changes of effects and @versioned fields the last run's commits, undos and redos
+  /// made, each reported by the partition owning its record: what the coordinator's
+  /// history and ledger record (session/version_ledger.hpp).
+  const std::vector<session::RecordedChange>& recorded() const { return recorded_; }
 
   std::uint32_t partitions() const { return set_->size(); }
   PartitionSet& set() { return *set_; }
@@ -381,6 +388,7 @@ class PartitionedDocuments {
   Traffic traffic_;
   std::vector<codec::EffectTrigger> effects_;  ///< raised by the current run
   std::vector<codec::FieldChange> changes_;    ///< made by the current run
+  std::vector<session::RecordedChange> recorded_;  ///< made by the current run
   PhaseTimes phases_;  ///< since the last take_phases()
 };
 

@@ -81,6 +81,11 @@ class ClientHandler {
   /// is: the outcome of the transaction that writes it (one text).
   virtual void resolve_effect(std::uint64_t field, std::uint64_t version, Value value,
                               std::function<void(Texts)> done);
+  /// `history` or `audit` (`command`) of field `field` of `record`, written `ref` by the
+  /// client: the JSON array or object read (session::read_ledger), one text. By default
+  /// none is kept (failed_precondition).
+  virtual void ledger(std::uint64_t record, std::string field, std::string command, std::string ref,
+                      std::optional<std::uint64_t> at, std::function<void(Texts)> done);
   /// Subscriptions (docs/CLUSTER.md, "Subscriptions"), answered like transact: the epochs
   /// after `from` that changed what `targets` names (actors/watch.hpp), and the values of a
   /// batch of gets with the epoch they follow. By default none (failed_precondition).
@@ -196,6 +201,9 @@ class ClientConnection {
   /// Sends the result of the async request that delivery (field, version) is: the outcome
   /// the server gives ("written", "superseded", ...).
   Result<std::string> resolve_effect(std::uint64_t field, std::uint64_t version, const Value& value);
+  /// What the cluster's history and ledger hold (ClientHandler::ledger).
+  Result<std::string> ledger(std::uint64_t record, const std::string& field, const std::string& command,
+                             const std::string& ref, std::optional<std::uint64_t> at);
   /// A subscription's poll (ClientHandler::watch); `wait_ms` must stay below the call's
   /// deadline.
   Result<WatchAnswer> watch(const std::vector<std::string>& targets, std::uint64_t from,
@@ -226,6 +234,10 @@ class RemoteBackend final : public session::Backend {
   /// REQUIRES: `connection` outlives the backend.
   explicit RemoteBackend(ClientConnection& connection, std::uint64_t client = random_client_id())
       : connection_(connection), client_(client) {}
+  Result<std::string> ledger(session::RecordId record, const std::string& field, const std::string& command,
+                             const std::string& ref, std::optional<std::uint64_t> at) override {
+    return connection_.ledger(record, field, command, ref, at);
+  }
   Result<session::BatchResult> run(const session::Batch& batch) override {
     last_ = session::TxnId{client_, ++seq_};
     return connection_.transact(batch, last_);

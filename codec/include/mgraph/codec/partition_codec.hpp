@@ -121,7 +121,10 @@ struct EffectReport {
   /// in its entity). Each settles the oldest delivery of that effect still owed, as an
   /// embedded ack settles the oldest trigger.
   std::vector<std::pair<std::uint64_t, std::string>> unkeyed;
-  bool empty() const { return triggers.empty() && acked.empty() && unkeyed.empty(); }
+  /// Every change of an effect or a @versioned field the epoch made: what the
+  /// coordinator's history and ledger record (session/version_ledger.hpp).
+  std::vector<session::RecordedChange> recorded;
+  bool empty() const { return triggers.empty() && acked.empty() && unkeyed.empty() && recorded.empty(); }
   friend bool operator==(const EffectReport&, const EffectReport&) = default;
 };
 Result<std::string> encode_effect_report(const EffectReport& report);
@@ -168,6 +171,9 @@ struct PartitionReply {
   std::uint64_t checkpoint_bytes = 0;       ///< checkpoint: the size of the image stored
   std::vector<FieldChange> changes;         ///< apply: what its commits, undos, redos changed
   bool marked = false;  ///< apply with mark_after: it marked, and `stale` holds what that made stale
+  /// apply: changes of effects and @versioned fields of its records its commits, undos and
+  /// redos made (the coordinator's history and ledger)
+  std::vector<session::RecordedChange> recorded;
   friend bool operator==(const PartitionReply&, const PartitionReply&) = default;
 };
 

@@ -49,6 +49,9 @@ class ResendingBackend final : public session::Backend {
   /// A refusal (a wrong token, say) is never retried, by open() or by run().
   Status open();
   Result<session::BatchResult> run(const session::Batch& batch) override;
+  /// Asked once (a read: nothing to resend).
+  Result<std::string> ledger(session::RecordId record, const std::string& field, const std::string& command,
+                             const std::string& ref, std::optional<std::uint64_t> at) override;
   /// Batches sent again so far.
   std::uint64_t resends() const { return resends_; }
 

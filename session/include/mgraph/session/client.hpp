@@ -12,6 +12,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,14 @@ class Backend {
   /// Applies `batch` in order; one result per op. A failure of the backend itself (not of
   /// an op) is the Status.
   virtual Result<BatchResult> run(const Batch& batch) = 0;
+  /// `history` or `audit` (`command`) of field `field` of `record`, which the script wrote
+  /// `ref`: the JSON a session prints after "records", "versions" or "version"
+  /// (session/version_ledger.hpp). By default the backend keeps no history.
+  virtual Result<std::string> ledger(RecordId record, const std::string& field, const std::string& command,
+                                     const std::string& ref, std::optional<std::uint64_t> at) {
+    (void)record, (void)field, (void)command, (void)ref, (void)at;
+    return Status(StatusCode::failed_precondition, command + " is not available here");
+  }
 };
 
 /// A Store in this process. Its open transaction stays open between batches.
@@ -67,6 +76,9 @@ class ScriptClient {
   std::size_t finish(std::string* out);
   /// A backend failure ends the session: the lines it held are lost and this says why.
   const Status& failure() const { return failure_; }
+  /// Lines of an open transaction are held, to be sent when it ends (a remote backend).
+  bool holding() const { return !batch_.empty(); }
+  Backend& backend() { return backend_; }
 
   /// Applies operations this or another client applied before (a persistent session's
   /// replay): `ops` in order, printing nothing, then gives each of `aliases` (one per op,

@@ -122,6 +122,20 @@ struct DeliveryChange {
 /// "died", "retried", "dropped".
 const char* delivery_change_name(DeliveryChange::Kind kind);
 
+/// A change a commit, undo or redo made to a field whose versions are kept: an effect, or
+/// a field marked @versioned (session/version_ledger.hpp records it). On a cluster the
+/// partition owning the record reports it to the coordinator, which keeps the ledger.
+struct RecordedChange {
+  std::uint64_t node = 0;  ///< the field's node: the same on every partition
+  std::uint64_t version = 0;
+  Value value;             ///< after the change
+  bool effect = false;
+  /// A queue effect's trigger, what it carries (schema::Store::queue_trigger_json with
+  /// the count); empty for any other field. Used when the change raised the queue.
+  std::string queue_trigger;
+  friend bool operator==(const RecordedChange&, const RecordedChange&) = default;
+};
+
 /// Thread-safety: none (an actor owns it).
 class EffectDeliveries {
  public:

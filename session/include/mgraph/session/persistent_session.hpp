@@ -30,15 +30,14 @@
 // `audit REF.effect` read them back.
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "mgraph/session/script_runner.hpp"
+#include "mgraph/session/version_ledger.hpp"
 #include "mgraph/graph/status.hpp"
 #include "mgraph/persistence/directory_lock.hpp"
 #include "mgraph/persistence/store.hpp"
@@ -86,12 +85,6 @@ std::string eval_header(std::string_view magic, std::uint32_t version, std::uint
                         std::string_view schema_name);
 
 /// Thread-safety: none; one session per data directory per process.
-/// Triggers of an effect in a row, not settled yet: versions first .. first + count - 1.
-struct TriggerRun {
-  std::uint64_t first = 0;
-  std::uint64_t count = 0;
-};
-
 class PersistentSession {
  public:
   /// Opens (or creates) the store in `directory` and replays its log into `runner`, which
@@ -144,10 +137,8 @@ class PersistentSession {
   Status record_versions(persistence::WriteBatch& wb, std::uint64_t epoch, std::uint64_t time_ns);
   /// Adds the ledger records of the results (resolve) of the epoch being logged to `wb`.
   Status record_results(persistence::WriteBatch& wb, std::uint64_t epoch, std::uint64_t time_ns);
-  /// Effect `n`'s value and its triggers not settled yet, from its stored history.
-  Status stored_effect(NodeId n, Value* value, std::deque<TriggerRun>* pending) const;
   /// `history REF.field [at EPOCH]` and `audit REF.effect`: appends the JSON line.
-  Status query(std::string_view cmd, std::string_view line, std::string* out);
+  Status query(std::string_view line, std::string* out);
   /// Stores the runner's state as the checkpoint at last_epoch_; *bytes gets the size of
   /// its image (without the header, which names the schema file).
   Status take_checkpoint(std::size_t* bytes);
@@ -162,12 +153,10 @@ class PersistentSession {
   std::uint64_t loaded_checkpoint_ = 0;
   std::uint64_t checkpoint_epoch_ = 0;  ///< epoch of the newest checkpoint (0: none)
   bool checkpoint_warned_ = false;      ///< an automatic checkpoint failed once
-  /// Last stored value of each effect field seen this run (else read from the history).
-  std::unordered_map<NodeId, Value> effect_values_;
-  /// The triggers of each effect field seen this run that no ack settled yet, oldest
-  /// first, as runs of versions (else rebuilt from the history): an ack settles the
-  /// oldest, and its ledger entry names it by the key a cluster's consumer acknowledges.
-  std::unordered_map<NodeId, std::deque<TriggerRun>> effect_pending_;
+  /// The history and ledger records of each epoch (version_ledger.hpp), read back from
+  /// the store for a field this run has not recorded yet.
+  StoreLedgerReader reader_;
+  VersionRecorder recorder_;
   /// The logged lines since the last epoch: their operations, results and aliases.
   AppliedBatch pending_;
   std::uint64_t last_epoch_ = 0;
