@@ -1095,7 +1095,10 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     Result<std::string> entry = codec::encode_epoch_checkpoint(codec::EpochCheckpoint{
         e, bytes, effects->deliveries().owed(),
         txns->recent_answers(kCheckpointAnswersMax, kCheckpointAnswerBytesMax)});
-    Status logged = entry.is_ok() ? log->append(*epoch + 1, *entry) : entry.status();
+    // The records of the epochs it holds are stored first: a restart from it runs only the
+    // epochs after it, so none of theirs would be made again.
+    Status logged = entry.is_ok() ? log->flush() : entry.status();
+    if (logged.is_ok()) logged = log->append(*epoch + 1, *entry);
     if (!logged.is_ok()) return Status(logged.code(), "cannot log the checkpoint of epoch " + std::to_string(e) + ": " + logged.message());
     ++*epoch;
     // From now on the partitions may forget the checkpoints before the one logged before.

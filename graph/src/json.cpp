@@ -6,9 +6,33 @@
 
 namespace mgraph::json {
 
+namespace {
+
+/// Whether `text` is written as it is between quotes: printable ASCII but '"' and '\\' (what
+/// nlohmann-json escapes or replaces is outside it). Keys and most values are.
+bool plain(std::string_view text) {
+  for (const char c : text) {
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+void append_quoted(std::string& out, std::string_view text) {
+  if (plain(text)) {
+    out += '"';
+    out += text;
+    out += '"';
+    return;
+  }
+  out += nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
 std::string quote(std::string_view text) {
-  return nlohmann::json(std::string(text))
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out;
+  append_quoted(out, text);
+  return out;
 }
 
 std::string number(double d) {
@@ -26,7 +50,7 @@ std::string number(double d) {
 
 Object& Object::key(std::string_view key) {
   if (text_.size() > 1) text_ += ',';
-  text_ += quote(key);
+  append_quoted(text_, key);
   text_ += ':';
   return *this;
 }
@@ -37,7 +61,7 @@ Object& Object::raw(std::string_view k, std::string_view json) {
 }
 
 Object& Object::str(std::string_view k, std::string_view text) {
-  key(k).text_ += quote(text);
+  append_quoted(key(k).text_, text);
   return *this;
 }
 

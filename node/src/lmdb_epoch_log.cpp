@@ -15,17 +15,22 @@ Result<std::unique_ptr<LmdbEpochLog>> LmdbEpochLog::open(const std::string& dire
       new LmdbEpochLog(std::move(store).value(), directory, std::move(clock)));
 }
 
-Status LmdbEpochLog::write(persistence::WriteBatch& wb) {
-  staged_.add_to(wb);
+Status LmdbEpochLog::write(persistence::WriteBatch& wb, bool with_staged) {
+  with_staged = with_staged && !staged_.empty();
+  if (with_staged) staged_.add_to(wb);
   Status s = store_->write(wb);
-  if (s.is_ok()) staged_ = {};  // else kept for the next write
+  if (s.is_ok() && with_staged) staged_ = {};  // else kept for a later write
   return s;
+}
+
+bool LmdbEpochLog::staged_enough() const {
+  return staged_.history.size() + staged_.ledger.size() >= kStagedRecordsMin;
 }
 
 Status LmdbEpochLog::append(codec::Epoch epoch, std::string_view batch) {
   persistence::WriteBatch wb;
   wb.append_log(epoch, clock_(), batch);
-  if (Status s = write(wb); !s.is_ok())
+  if (Status s = write(wb, staged_enough()); !s.is_ok())
     return Status(s.code(), directory_ + ": cannot log epoch " + std::to_string(epoch) + ": " + s.message());
   return Status::ok();
 }
@@ -35,7 +40,7 @@ void LmdbEpochLog::stage(session::VersionRecords records) { staged_.append(std::
 Status LmdbEpochLog::flush() {
   if (staged_.empty()) return Status::ok();
   persistence::WriteBatch wb;
-  if (Status s = write(wb); !s.is_ok()) {
+  if (Status s = write(wb, true); !s.is_ok()) {
     return Status(s.code(), directory_ + ": cannot store the history of versions: " + s.message());
   }
   return Status::ok();
@@ -46,7 +51,7 @@ Status LmdbEpochLog::append_group(const std::vector<std::pair<codec::Epoch, std:
   persistence::WriteBatch wb;
   const std::uint64_t now = clock_();
   for (const auto& [epoch, batch] : epochs) wb.append_log(epoch, now, batch);
-  if (Status s = write(wb); !s.is_ok()) {
+  if (Status s = write(wb, staged_enough()); !s.is_ok()) {
     return Status(s.code(), directory_ + ": cannot log epochs " + std::to_string(epochs.front().first) +
                                 "-" + std::to_string(epochs.back().first) + ": " + s.message());
   }
@@ -71,7 +76,7 @@ Status LmdbEpochLog::compact(codec::Epoch before) {
   if (before <= 1) return Status::ok();
   persistence::WriteBatch wb;
   wb.put_checkpoint("log", before - 1, {});
-  Status s = write(wb);
+  Status s = write(wb, true);
   if (s.is_ok()) s = store_->compact(before);
   if (!s.is_ok()) {
     return Status(s.code(), directory_ + ": cannot compact the log before epoch " + std::to_string(before) + ": " +

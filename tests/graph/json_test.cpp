@@ -8,6 +8,8 @@
 #include <limits>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "mgraph/graph/schema/schema.hpp"
 #include "mgraph/session/script_runner.hpp"
 #include "mgraph/graph/value.hpp"
@@ -52,6 +54,20 @@ TEST(Json, QuotesEscapesAndReplacesInvalidUtf8) {
     EXPECT_NE(q.find("\xEF\xBF\xBD"), std::string::npos) << q;
     EXPECT_EQ(q.front(), '"');
     EXPECT_EQ(q.back(), '"');
+  }
+}
+
+TEST(Json, EveryByteIsQuotedAsNlohmannJsonQuotesIt) {
+  // Plain text is written as it is; anything else goes through nlohmann-json: the two must
+  // agree on every byte, alone and between others.
+  for (int b = 0; b < 256; ++b) {
+    const std::string one(1, static_cast<char>(b));
+    for (const std::string& text : {one, "k" + one + "v", one + one}) {
+      const std::string want =
+          nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      EXPECT_EQ(json::quote(text), want) << "byte " << b;
+      EXPECT_EQ(json::Object().str(text, text).done(), "{" + want + ":" + want + "}") << "byte " << b;
+    }
   }
 }
 

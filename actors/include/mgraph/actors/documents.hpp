@@ -128,11 +128,13 @@ class EpochLog {
     return Status::ok();
   }
   /// The history and ledger of versions (session/version_ledger.hpp) kept beside the log.
-  /// `stage` hands over an epoch's records, stored with the next entry appended (one write
-  /// and one sync with it) or by `flush`: they follow from the log, so records a crash
+  /// `stage` hands over an epoch's records, stored later with an entry appended (no write
+  /// or sync of their own) or by `flush`: they follow from the log, so records a crash
   /// loses before then are made again when their epochs run again from the log (the
-  /// recorder skips those already stored). `ledger` reads what is stored (flush first).
-  /// A log without one (the default) keeps no history: ledger() is null.
+  /// recorder skips those already stored). The sequencer flushes before it logs a
+  /// checkpoint's entry (a restart from it runs only the epochs after it). `ledger` reads
+  /// what is stored (flush first). A log without one (the default) keeps no history:
+  /// ledger() is null.
   virtual void stage(session::VersionRecords records) { (void)records; }
   virtual Status flush() { return Status::ok(); }
   virtual const session::LedgerReader* ledger() const { return nullptr; }
