@@ -87,6 +87,13 @@ EffectTrigger sample_trigger() {
   return t;
 }
 
+/// Changes of an effect (a queue's trigger with its payload) and of a @versioned field.
+std::vector<session::RecordedChange> sample_recorded() {
+  return {session::RecordedChange{9, 2, Value(std::int64_t{2}), true, R"({"value":2,"values":{},"time":null})"},
+          session::RecordedChange{10, 7, Value("seven"), false, ""},
+          session::RecordedChange{kNoNode - 1, 1, Value(true), true, ""}};
+}
+
 PartitionReply sample_reply() {
   PartitionReply a;
   a.status = Status(StatusCode::cycle, "dependency cycle across partitions among o.total");
@@ -119,6 +126,7 @@ PartitionReply sample_reply() {
   a.changes = {FieldChange{7, "Order", "total", Value(std::int64_t{12}), 3},
                FieldChange{8, "Customer", "name", Value("Ada"), 0},
                FieldChange{8, "Customer", "exists", Value(true), 1}};
+  a.recorded = sample_recorded();
   return a;
 }
 
@@ -212,6 +220,7 @@ TEST(PartitionCodec, AnEffectReportRoundTripsAndBadBytesAreRefused) {
   r.triggers[0].time = Value(std::int64_t{5000});
   r.acked = {{17, 3}, {2, 1}};
   r.unkeyed = {{4, "big"}, {9, "notify"}};
+  r.recorded = sample_recorded();
   Result<std::string> bytes = encode_effect_report(r);
   ASSERT_TRUE(bytes.is_ok()) << bytes.status().message();
   Result<EffectReport> back = decode_effect_report(*bytes);
@@ -226,6 +235,10 @@ TEST(PartitionCodec, AnEffectReportRoundTripsAndBadBytesAreRefused) {
   EffectReport unkeyed;
   unkeyed.unkeyed = {{4, "big"}};
   EXPECT_FALSE(unkeyed.empty());
+  // So is one of recorded versions alone (an epoch that raised and acked nothing).
+  EffectReport recorded;
+  recorded.recorded = {sample_recorded()[1]};
+  EXPECT_FALSE(recorded.empty());
 }
 
 TEST(PartitionCodec, EmptyForeignAndOtherVersionBytesAreRefused) {
