@@ -184,9 +184,10 @@ std::string without_times(const std::string& out) {
 
 // The cluster keeps the history and ledger of versions a script gives an embedded
 // persistent session, record for record (times aside): triggers, a script's acks, a
-// consumer's ack, a @versioned field. The node is killed before anything read them, so the
-// records of the last epoch were never stored (they go with the next log entry); the
-// restart runs the log again and stores each record once, also across a second kill.
+// consumer's ack, a @versioned field. The node is killed before anything read them, so
+// their records were never stored (they wait for later log entries); the restart runs the
+// log again and stores each record once, also across a second kill. A checkpoint stores
+// what waits first: a restart from it does not run the epochs before it.
 TEST_F(Effects, TheClusterKeepsTheLedgerAndHistoryAScriptGivesEmbeddedAcrossKills) {
   const std::string schema = "entity Order {\n  total: int = 0 @versioned\n"
                              "  effect big: bool when total > 100\n"
@@ -232,6 +233,23 @@ TEST_F(Effects, TheClusterKeepsTheLedgerAndHistoryAScriptGivesEmbeddedAcrossKill
   ASSERT_TRUE(trail.is_object()) << out;
   ASSERT_FALSE(trail["records"].empty()) << out;
   EXPECT_EQ(trail["records"].back()["kind"], "ack") << out;
+  // A version, then a checkpoint before anything read it; the restart from the checkpoint
+  // runs only what follows it.
+  ASSERT_EQ(eval("update #2 total=1\ncommit\n", &out), 0) << out;
+  std::string printed;
+  ASSERT_EQ(run_to_end({MGRAPHCTL_BINARY, "--socket", admin_, "checkpoint"}, &printed), 0) << printed;
+  ::kill(node_.pid, SIGKILL);
+  node_.finish(kSilenceMs);
+  port_ = start(schema, true, 3);
+  ASSERT_NE(port_, 0) << node_.printed;
+  ASSERT_TRUE(node_.read_until("partitions_restored", kSilenceMs)) << node_.printed;
+  ASSERT_TRUE(node_.read_until("\n", kSilenceMs)) << node_.printed;
+  EXPECT_EQ(node_.printed.find("\"checkpoint_epoch\":0"), std::string::npos) << node_.printed;
+  ASSERT_EQ(eval("history #2.total\n", &out), 0) << out;
+  const nlohmann::json history = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_TRUE(history.is_object()) << out;
+  ASSERT_EQ(history["versions"].size(), 2u) << out;
+  EXPECT_EQ(history["versions"][1]["value"], 1) << out;
   // Errors are the embedded session's.
   EXPECT_EQ(eval("audit #1.total\n", &out), 1);
   EXPECT_NE(out.find("#1.total is not an effect"), std::string::npos) << out;
