@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "mgraph/codec/image_codec.hpp"
 #include "mgraph/codec/partition_codec.hpp"
 #include "mgraph/graph/json.hpp"
@@ -171,6 +173,15 @@ caf::error bad_request(const Status& s) {
   return caf::make_error(caf::sec::invalid_argument, s.message());
 }
 
+/// A ledger query's failure as its answer says it (ledger_atom): `{"error":...,"code":N}`.
+std::string ledger_error(const Status& s) {
+  return json::Object().str("error", s.message()).unum("code", static_cast<std::uint64_t>(s.code())).done();
+}
+
+/// How long the sequencer waits for a partition to name a field's node: it answers between
+/// two of the driver's requests.
+constexpr std::chrono::seconds kLedgerPartitionTimeout{10};
+
 }  // namespace
 
 caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionServer> server) {
@@ -194,12 +205,7 @@ caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<Part
         const session::LedgerQuery query{cmd, ref, std::nullopt};
         Result<NodeId> node = server->store().node_of(record, field);
         if (node.is_ok()) node = session::ledger_node(server->store(), *node, query);
-        if (!node.is_ok()) {
-          return json::Object()
-              .str("error", node.status().message())
-              .unum("code", static_cast<std::uint64_t>(node.status().code()))
-              .done();
-        }
+        if (!node.is_ok()) return ledger_error(node.status());
         return json::Object().unum("node", *node).done();
       },
   };
@@ -1196,6 +1202,9 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   // outbox's errors and forgets what the recorder remembers: the store is read again.
   std::shared_ptr<session::VersionRecorder> recorder;
   if (log->ledger() != nullptr) recorder = std::make_shared<session::VersionRecorder>(*log->ledger());
+  // A sequencer started again on the same log (after a node rejoined) records from what
+  // is stored: what the one before staged is stored first, or it would be made twice.
+  if (Status s = log->flush(); !s.is_ok()) effects->count_error("versions not recorded: " + s.message());
   auto record = [log, recorder, effects, wall_clock = options.wall_clock](
                     codec::Epoch e, const std::vector<session::RecordedChange>& changes) {
     if (!recorder || changes.empty()) return;
@@ -1340,19 +1349,40 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       [self, driver](watch_read_atom a, std::string& bytes, std::vector<std::string>& entities) {
         return self->delegate(driver, a, std::move(bytes), std::move(entities));
       },
-      [log](ledger_atom, std::uint64_t node, const std::string& cmd, bool has_at,
-            std::uint64_t at) -> caf::result<std::string> {
-        if (log->ledger() == nullptr) {
-          return caf::make_error(caf::sec::invalid_argument, "this cluster's log keeps no history");
+      [self, log, partitions = options.partitions](ledger_atom, std::uint64_t record, std::string& field,
+                                                   const std::string& cmd, std::string& ref, bool has_at,
+                                                   std::uint64_t at) -> caf::result<std::string> {
+        if (log->ledger() == nullptr || partitions.empty()) {
+          return ledger_error(Status(StatusCode::failed_precondition, "this cluster keeps no history"));
         }
-        if (Status s = log->flush(); !s.is_ok()) {
-          return caf::make_error(caf::sec::invalid_argument, "the history is not readable: " + s.message());
-        }
-        session::LedgerQuery query{cmd, {}, std::nullopt};
-        if (has_at) query.at = at;
-        Result<std::string> answer = session::read_ledger(*log->ledger(), node, query);
-        if (!answer.is_ok()) return caf::make_error(caf::sec::invalid_argument, answer.status().message());
-        return std::move(answer).value();
+        auto rp = self->make_response_promise<std::string>();
+        const caf::actor& owner =
+            partitions[schema::Placement::partition_of(record, static_cast<std::uint32_t>(partitions.size()))];
+        self->request(owner, kLedgerPartitionTimeout, ledger_atom::value, record, std::move(field), cmd,
+                      std::move(ref))
+            .then(
+                [log, rp, cmd, has_at, at](const std::string& named) mutable {
+                  const nlohmann::json j = nlohmann::json::parse(named, nullptr, false);
+                  if (!j.is_object() || !j.contains("node")) {
+                    rp.deliver(j.is_object() && j.contains("error")
+                                   ? named
+                                   : ledger_error(Status(StatusCode::internal, "a partition answered " + named)));
+                    return;
+                  }
+                  if (Status s = log->flush(); !s.is_ok()) {
+                    rp.deliver(ledger_error(Status(s.code(), "the history is not readable: " + s.message())));
+                    return;
+                  }
+                  session::LedgerQuery query{cmd, {}, std::nullopt};
+                  if (has_at) query.at = at;
+                  Result<std::string> answer = session::read_ledger(*log->ledger(), j["node"].get<std::uint64_t>(), query);
+                  rp.deliver(answer.is_ok() ? std::move(answer).value() : ledger_error(answer.status()));
+                },
+                [rp](caf::error& e) mutable {
+                  rp.deliver(ledger_error(Status(StatusCode::io_error, "unavailable: the partition of the record did "
+                                                                       "not answer (" + caf::to_string(e) + ")")));
+                });
+        return rp;
       },
       [effects, now, log_changes](dead_letters_atom, const std::string& command, std::uint64_t field,
                                   std::uint64_t version) {

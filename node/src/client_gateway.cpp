@@ -104,41 +104,27 @@ Status error_of(caf::actor_system& sys, const caf::error& e, StatusCode code) {
   return Status(StatusCode::io_error, "the cluster did not answer: " + sys.render(e));
 }
 
-/// A history or audit (ClientHandler::ledger): the partition owning the record names the
-/// node the query reads (or why there is none), then the sequencer reads what its log's
-/// history and ledger hold of it.
-void ledger_request(caf::event_based_actor* self, caf::actor partition, caf::actor sequencer,
-                    std::uint64_t record, std::string field, std::string command, std::string ref,
-                    std::optional<std::uint64_t> at, TextsDone done) {
-  auto fail = [self, done](Status s) {
-    done(std::move(s));
-    self->quit();
-  };
-  self->request(partition, kBatchTimeout, actors::ledger_atom::value, record, std::move(field), command,
-                std::move(ref))
+/// A history or audit (ClientHandler::ledger), asked of the sequencer: the records read, or
+/// `{"error":...,"code":N}`.
+void ledger_request(caf::event_based_actor* self, caf::actor sequencer, caf::message message, TextsDone done) {
+  self->request(sequencer, kBatchTimeout, std::move(message))
       .then(
-          [self, sequencer, command, at, done, fail](const std::string& answer) {
+          [self, done](const std::string& answer) {
             const nlohmann::json j = nlohmann::json::parse(answer, nullptr, false);
-            if (j.is_discarded() || !j.is_object()) return fail(Status(StatusCode::internal, "a partition answered no JSON"));
-            if (j.contains("error")) {
+            if (j.is_object() && j.contains("error") && j["error"].is_string()) {
               const auto code = j.value("code", static_cast<unsigned>(StatusCode::internal));
-              return fail(Status(code < static_cast<unsigned>(StatusCode::permission_denied) + 1
-                                     ? static_cast<StatusCode>(code)
-                                     : StatusCode::internal,
-                                 j["error"].get<std::string>()));
+              done(Status(code <= static_cast<unsigned>(StatusCode::permission_denied) ? static_cast<StatusCode>(code)
+                                                                                        : StatusCode::internal,
+                          j["error"].get<std::string>()));
+            } else {
+              done(texts(answer));
             }
-            self->request(sequencer, kBatchTimeout, actors::ledger_atom::value, j["node"].get<std::uint64_t>(),
-                          command, at.has_value(), at.value_or(0))
-                .then(
-                    [self, done](const std::string& read) {
-                      done(texts(read));
-                      self->quit();
-                    },
-                    [self, fail](caf::error& e) {
-                      fail(error_of(self->system(), e, StatusCode::failed_precondition));
-                    });
+            self->quit();
           },
-          [self, fail](caf::error& e) { fail(error_of(self->system(), e, StatusCode::internal)); });
+          [self, done](caf::error& e) {
+            done(error_of(self->system(), e, StatusCode::failed_precondition));
+            self->quit();
+          });
 }
 
 Result<codec::WatchAnswer> watch_answer(bool resume, std::uint64_t through, std::vector<std::string> epochs) {
@@ -364,15 +350,14 @@ void ClientGateway::ack_effects(std::vector<std::string> keys, std::function<voi
 void ClientGateway::ledger(std::uint64_t record, std::string field, std::string command, std::string ref,
                            std::optional<std::uint64_t> at, std::function<void(Texts)> done) {
   const caf::actor sequencer = state_.sequencer();
-  const std::uint32_t partitions = state_.partition_count();
-  const caf::actor partition =
-      partitions == 0 ? caf::actor() : state_.partition(schema::Placement::partition_of(record, partitions));
-  if (!sequencer || !partition) {
+  if (!sequencer) {
     done(not_ready());
     return;
   }
-  sys_.spawn(ledger_request, partition, sequencer, record, std::move(field), std::move(command), std::move(ref),
-             at, std::move(done));
+  sys_.spawn(ledger_request, sequencer,
+             caf::make_message(actors::ledger_atom::value, record, std::move(field), std::move(command),
+                               std::move(ref), at.has_value(), at.value_or(0)),
+             std::move(done));
 }
 
 void ClientGateway::resolve_effect(std::uint64_t field, std::uint64_t version, Value value,

@@ -51,8 +51,8 @@ class ClientGateway final : public codec::ClientHandler {
   void ack_effects(std::vector<std::string> keys, std::function<void(Texts)> done) override;
   void resolve_effect(std::uint64_t field, std::uint64_t version, Value value,
                       std::function<void(Texts)> done) override;
-  /// History and audit: the node is named by the partition owning the record, the records
-  /// read by the sequencer (actors/documents.hpp, ledger_atom).
+  /// History and audit: asked of the sequencer, which keeps them (actors/documents.hpp,
+  /// ledger_atom).
   void ledger(std::uint64_t record, std::string field, std::string command, std::string ref,
               std::optional<std::uint64_t> at, std::function<void(Texts)> done) override;
   /// Subscriptions (actors/watch.hpp): polls go to the coordinator's watch actor (the

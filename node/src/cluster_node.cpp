@@ -79,7 +79,9 @@ caf::behavior node_actor(caf::event_based_actor* self, NodeIdentity id, NodeStat
     // Detached: it waits for the partitions' replies on its own thread.
     *driver = self->system().spawn<caf::detached>(actors::documents_driver_actor, documents,
                                                   id.schema, setup.driver);
-    *sequencer = self->spawn(actors::sequencer_actor, *driver, setup.log, setup.observe, setup.sequencer);
+    actors::SequencerOptions sequencer_options = setup.sequencer;
+    sequencer_options.partitions = *all;
+    *sequencer = self->spawn(actors::sequencer_actor, *driver, setup.log, setup.observe, std::move(sequencer_options));
     self->monitor(*sequencer);
     state->set_sequencer(*sequencer);
     state->set_partitions(*all);

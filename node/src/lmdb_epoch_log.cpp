@@ -1,5 +1,6 @@
 #include "lmdb_epoch_log.hpp"
 
+#include "log.hpp"
 #include "mgraph/persistence/write_batch.hpp"
 
 namespace mgraph::node {
@@ -15,12 +16,22 @@ Result<std::unique_ptr<LmdbEpochLog>> LmdbEpochLog::open(const std::string& dire
       new LmdbEpochLog(std::move(store).value(), directory, std::move(clock)));
 }
 
-Status LmdbEpochLog::write(persistence::WriteBatch& wb, bool with_staged) {
-  with_staged = with_staged && !staged_.empty();
-  if (with_staged) staged_.add_to(wb);
-  Status s = store_->write(wb);
-  if (s.is_ok() && with_staged) staged_ = {};  // else kept for a later write
-  return s;
+Status LmdbEpochLog::write(const persistence::WriteBatch& wb, bool with_staged, Status* records) {
+  if (!with_staged || staged_.empty()) return store_->write(wb);
+  persistence::WriteBatch both = wb;
+  staged_.add_to(both);
+  Status s = store_->write(both);
+  if (s.is_ok() || s.code() == StatusCode::io_error || s.code() == StatusCode::corruption) {
+    if (s.is_ok()) staged_ = {};  // else the store failed: kept for a later write
+    return s;
+  }
+  // The store refuses the records (they break its rules, which the recorder must keep):
+  // they must not stop the log. Dropped, and said.
+  const std::size_t count = staged_.history.size() + staged_.ledger.size();
+  log::error("version_records_dropped", {{"records", count}, {"error", s.message()}});
+  staged_ = {};
+  if (records != nullptr) *records = Status(s.code(), std::to_string(count) + " records dropped: " + s.message());
+  return store_->write(wb);
 }
 
 bool LmdbEpochLog::staged_enough() const {
@@ -40,7 +51,10 @@ void LmdbEpochLog::stage(session::VersionRecords records) { staged_.append(std::
 Status LmdbEpochLog::flush() {
   if (staged_.empty()) return Status::ok();
   persistence::WriteBatch wb;
-  if (Status s = write(wb, true); !s.is_ok()) {
+  Status records;
+  Status s = write(wb, true, &records);
+  if (s.is_ok()) s = records;
+  if (!s.is_ok()) {
     return Status(s.code(), directory_ + ": cannot store the history of versions: " + s.message());
   }
   return Status::ok();

@@ -48,8 +48,9 @@ class LmdbEpochLog final : public actors::EpochLog {
  private:
   LmdbEpochLog(std::unique_ptr<persistence::Store> store, std::string directory, Clock clock)
       : store_(std::move(store)), reader_(*store_), directory_(std::move(directory)), clock_(std::move(clock)) {}
-  /// Writes `wb`, with the staged records if `with_staged`.
-  Status write(persistence::WriteBatch& wb, bool with_staged);
+  /// Writes `wb`, with the staged records if `with_staged`. Records the store refuses are
+  /// dropped (logged, and said in *records) and `wb` written alone.
+  Status write(const persistence::WriteBatch& wb, bool with_staged, Status* records = nullptr);
   bool staged_enough() const;
 
   std::unique_ptr<persistence::Store> store_;

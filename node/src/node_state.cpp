@@ -100,11 +100,6 @@ void NodeState::set_partitions(std::vector<caf::actor> partitions) {
   partitions_ = std::move(partitions);
 }
 
-std::uint32_t NodeState::partition_count() const {
-  std::lock_guard lock(mu_);
-  return static_cast<std::uint32_t>(partitions_.size());
-}
-
 caf::actor NodeState::partition(std::uint32_t p) const {
   std::lock_guard lock(mu_);
   return p < partitions_.size() ? partitions_[p] : caf::actor();

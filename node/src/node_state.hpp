@@ -54,8 +54,6 @@ class NodeState {
   /// across nodes: mgraphctl explain, dot); partition(p) is none while unknown.
   void set_partitions(std::vector<caf::actor> partitions);
   caf::actor partition(std::uint32_t p) const;
-  /// How many partitions the cluster has (0: not known yet).
-  std::uint32_t partition_count() const;
 
   /// Asks the node to stop: `exit_code` 0 for a requested shutdown, else a failure (the
   /// first reason given wins).

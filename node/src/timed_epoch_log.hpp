@@ -40,6 +40,9 @@ class TimedEpochLog final : public actors::EpochLog {
   }
   Result<codec::Epoch> last() override { return inner_->last(); }
   Status compact(codec::Epoch before) override { return inner_->compact(before); }
+  void stage(session::VersionRecords records) override { inner_->stage(std::move(records)); }
+  Status flush() override { return inner_->flush(); }
+  const session::LedgerReader* ledger() const override { return inner_->ledger(); }
 
  private:
   std::unique_ptr<actors::EpochLog> inner_;

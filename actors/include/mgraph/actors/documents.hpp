@@ -58,8 +58,9 @@ using dead_letters_atom = caf::atom_constant<caf::atom("mg_dlq")>;
 /// The history and ledger of versions (session/version_ledger.hpp), which the sequencer
 /// keeps beside its log: (ledger_atom, record, field, cmd, ref) to a partition answers the
 /// node a query (`history`, `audit`) of REF = record.field reads, `{"node":N}`, or
-/// `{"error":MESSAGE,"code":N}` (a StatusCode); (ledger_atom, node, cmd, has_at, at) to
-/// the sequencer answers what it reads (session::read_ledger), or an error.
+/// `{"error":MESSAGE,"code":N}` (a StatusCode); (ledger_atom, record, field, cmd, ref,
+/// has_at, at) to the sequencer asks the partition owning the record, then answers what it
+/// reads (session::read_ledger), or that error object.
 using ledger_atom = caf::atom_constant<caf::atom("mg_ledger")>;
 /// Checkpoints (docs/CLUSTER.md, "Checkpoints"): the sequencer asks the driver to restore
 /// the partitions before it runs the log, and to checkpoint them (the admin socket's
@@ -289,6 +290,9 @@ struct SequencerOptions {
   /// work. 0: only clients move the clock. Set it only for a schema with a clock.
   std::chrono::milliseconds clock_tick{0};
   WallClock wall_clock = system_wall_clock();
+  /// Every partition's actor, by partition id: history and audit ask the one owning the
+  /// record which node a field is (ledger_atom). None: they are refused.
+  std::vector<caf::actor> partitions;
 };
 /// Requests the sequencer has at the driver at most: one epoch running, the next logged
 /// and waiting (its log write overlapped the running one); batches that arrive meanwhile
