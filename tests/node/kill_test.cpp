@@ -20,7 +20,8 @@
 // restart, so the consumer sees some keys twice, but each marked entry under exactly one
 // key, and no other entry; once it has acknowledged them all, no entry's effect is owed
 // (the ledger's `unacked` is 0), in the running cluster and in one started again from the
-// log.
+// log. The coordinator's ledger of versions (`audit`) holds each marked entry's trail once:
+// created, raised, and settled by the ack of the key the consumer was given.
 // Kills per test: MGRAPH_KILLS (default 15, so 30 in all); where the kills fall in the load:
 // MGRAPH_KILL_SEED (default 1). scripts/soak-cluster.sh runs many rounds of both.
 
