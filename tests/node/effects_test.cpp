@@ -19,6 +19,7 @@
 
 #include "support/child_process.hpp"
 #include "support/node_processes.hpp"
+#include "support/same_output.hpp"
 
 namespace mgraph::node {
 namespace {
@@ -26,6 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using mgraph::testing::ChildProcess;
 using mgraph::testing::run_to_end;
+using mgraph::testing::without_times;
 
 constexpr int kSilenceMs = 60'000;  ///< watchdog on every wait for a process
 
@@ -169,20 +171,6 @@ TEST_F(Effects, AnUnackedDeliveryComesAgainAfterItsPauseThenIsADeadLetterThatRet
   std::string printed;
   EXPECT_EQ(run_to_end({MGRAPHCTL_BINARY, "--socket", admin_, "dlq", "drop", key}, &printed), 1);
   EXPECT_NE(printed.find("no dead letter " + key), std::string::npos) << printed;
-}
-
-/// `out` with every "time_ns":DIGITS replaced by T (times differ from run to run).
-std::string without_times(const std::string& out) {
-  const std::string key = "\"time_ns\":";
-  std::string r;
-  std::size_t at = 0;
-  for (std::size_t k = out.find(key); k != std::string::npos; k = out.find(key, at)) {
-    r.append(out, at, k - at);
-    r += 'T';
-    at = k + key.size();
-    while (at < out.size() && out[at] >= '0' && out[at] <= '9') ++at;
-  }
-  return r.append(out, at, std::string::npos);
 }
 
 // The cluster keeps the history and ledger of versions a script gives an embedded

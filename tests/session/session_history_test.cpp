@@ -15,6 +15,7 @@
 
 #include "mgraph/session/script_runner.hpp"
 #include "mgraph/session/persistent_session.hpp"
+#include "support/same_output.hpp"
 
 namespace mgraph::session {
 namespace {
@@ -55,21 +56,7 @@ class SessionHistory : public ::testing::Test {
       bool ok = false;
       EXPECT_TRUE((*session)->run_line(line, ++n, &out, &ok).is_ok());
     }
-    return without_times(out);
-  }
-
-  /// `out` with every "time_ns":DIGITS replaced by T (times differ from run to run).
-  static std::string without_times(const std::string& out) {
-    const std::string key = "\"time_ns\":";
-    std::string r;
-    std::size_t at = 0;
-    for (std::size_t k = out.find(key); k != std::string::npos; k = out.find(key, at)) {
-      r.append(out, at, k - at);
-      r += 'T';
-      at = k + key.size();
-      while (at < out.size() && out[at] >= '0' && out[at] <= '9') ++at;
-    }
-    return r.append(out, at, std::string::npos);
+    return mgraph::testing::without_times(out);
   }
 
   /// Sessions run `text` from now on (a test's own schema).

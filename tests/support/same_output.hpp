@@ -10,6 +10,21 @@
 
 namespace mgraph::testing {
 
+/// `out` with every "time_ns":DIGITS replaced by T: the times `history` and `audit` print
+/// differ from run to run.
+inline std::string without_times(const std::string& out) {
+  const std::string key = "\"time_ns\":";
+  std::string r;
+  std::size_t at = 0;
+  for (std::size_t k = out.find(key); k != std::string::npos; k = out.find(key, at)) {
+    r.append(out, at, k - at);
+    r += 'T';
+    at = k + key.size();
+    while (at < out.size() && out[at] >= '0' && out[at] <= '9') ++at;
+  }
+  return r.append(out, at, std::string::npos);
+}
+
 /// Whether the cluster printed what the embedded engine printed, line by line. A cycle
 /// is refused by both on the same line, but its message may differ: through fields on
 /// several partitions the cluster names the fields that wait on one another rather than
