@@ -150,6 +150,9 @@ class ClusterService final : public wire::Cluster::Server {
   /// Whether the connection may acknowledge effects now (its role, then admit()); marks
   /// the connection active.
   Status admit_ack();
+  /// The role a call acts with, if it may be handed to the handler now (the connection acts
+  /// with a role, then admit()); marks the connection active.
+  Result<session::Role> admit_call();
 
   ClientHandler& handler_;
   const ClientServerLimits& limits_;
@@ -226,10 +229,8 @@ Result<session::Role> ClusterService::check(capnp::Text::Reader token) const {
 }
 
 kj::Promise<void> ClusterService::transact(TransactContext context) {
-  activity_->last = timer_.now();
-  const Result<session::Role> acting = role();
+  const Result<session::Role> acting = admit_call();
   if (!acting.is_ok()) throw rpc::to_exception(acting.status());
-  if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
   const auto params = context.getParams().getBatch();
   session::Batch batch = decode(params);
   const session::TxnId txn{params.getTxnClient(), params.getTxnSeq()};
@@ -289,10 +290,8 @@ kj::Promise<void> ClusterService::handed(Context context, Start start, Fill fill
 }
 
 kj::Promise<void> ClusterService::pollEffects(PollEffectsContext context) {
-  activity_->last = timer_.now();
-  const Result<session::Role> acting = role();
+  const Result<session::Role> acting = admit_call();
   if (!acting.is_ok()) throw rpc::to_exception(acting.status());
-  if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
   const auto params = context.getParams();
   if (params.getEffects().size() > kPollEffectNamesMax) {
     throw rpc::to_exception(Status(StatusCode::out_of_range,
@@ -315,6 +314,14 @@ kj::Promise<void> ClusterService::pollEffects(PollEffectsContext context) {
           list.set(static_cast<unsigned>(i), text(deliveries[i]));
         }
       });
+}
+
+Result<session::Role> ClusterService::admit_call() {
+  activity_->last = timer_.now();
+  Result<session::Role> acting = role();
+  if (!acting.is_ok()) return acting;
+  if (Status s = admit(); !s.is_ok()) return s;
+  return acting;
 }
 
 Status ClusterService::admit_ack() {
@@ -387,10 +394,8 @@ kj::Promise<void> ClusterService::resolveEffect(ResolveEffectContext context) {
 }
 
 kj::Promise<void> ClusterService::ledger(LedgerContext context) {
-  activity_->last = timer_.now();
-  const Result<session::Role> acting = role();
+  const Result<session::Role> acting = admit_call();
   if (!acting.is_ok()) throw rpc::to_exception(acting.status());
-  if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
   const auto params = context.getParams();
   const std::uint64_t record = params.getRecord();
   std::string field = detail::get_text(params.getField());
@@ -587,10 +592,8 @@ ClientServer::~ClientServer() {
 }
 
 kj::Promise<void> ClusterService::watch(WatchContext context) {
-  activity_->last = timer_.now();
-  const Result<session::Role> acting = role();
+  const Result<session::Role> acting = admit_call();
   if (!acting.is_ok()) throw rpc::to_exception(acting.status());
-  if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
   const auto params = context.getParams();
   if (params.getTargets().size() > kWatchTargetsMax) {
     throw rpc::to_exception(Status(StatusCode::out_of_range,
@@ -618,10 +621,8 @@ kj::Promise<void> ClusterService::watch(WatchContext context) {
 }
 
 kj::Promise<void> ClusterService::watchValues(WatchValuesContext context) {
-  activity_->last = timer_.now();
-  const Result<session::Role> acting = role();
+  const Result<session::Role> acting = admit_call();
   if (!acting.is_ok()) throw rpc::to_exception(acting.status());
-  if (Status s = admit(); !s.is_ok()) throw rpc::to_exception(s);
   session::Batch batch = decode(context.getParams().getBatch());
   if (context.getParams().getEntities().size() > kWatchTargetsMax) {
     throw rpc::to_exception(Status(StatusCode::out_of_range, "watchValues: at most " +
