@@ -375,6 +375,7 @@ std::string report_bytes(codec::EffectReport& report, bool committed) {
   if (!committed) {
     report.triggers.clear();
     report.recorded.clear();
+    report.request_results.clear();
   }
   if (report.empty()) return {};
   Result<std::string> bytes = codec::encode_effect_report(report);
@@ -465,6 +466,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
           codec::EffectReport report;
           report.triggers = documents->effects();
           report.recorded = documents->recorded();
+          report.request_results = documents->request_results();
           acked_keys(*batch, results, committed, !cancelled && told_committed(*batch, results), &report);
           self->send(to, outcome_atom::value, epoch, committed, abort_reason(committed, {results}),
                      report_bytes(report, committed),
@@ -505,6 +507,8 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
               if (*c) {
                 report.recorded.insert(report.recorded.end(), documents->recorded().begin(),
                                        documents->recorded().end());
+                report.request_results.insert(report.request_results.end(), documents->request_results().begin(),
+                                              documents->request_results().end());
               }
               return r;
             },
@@ -1205,17 +1209,23 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   // A sequencer started again on the same log (after a node rejoined) records from what
   // is stored: what the one before staged is stored first, or it would be made twice.
   if (Status s = log->flush(); !s.is_ok()) effects->count_error("versions not recorded: " + s.message());
-  auto record = [log, recorder, effects, wall_clock = options.wall_clock](
-                    codec::Epoch e, const std::vector<session::RecordedChange>& changes) {
-    if (!recorder || changes.empty()) return;
+  auto record = [log, recorder, effects, wall_clock = options.wall_clock](codec::Epoch e,
+                                                                          const codec::EffectReport& report) {
+    if (!recorder || (report.recorded.empty() && report.request_results.empty())) return;
     const auto time_ns = static_cast<std::uint64_t>(std::max<std::int64_t>(wall_clock(), 0)) * 1'000'000;
     session::VersionRecords records;
-    for (const session::RecordedChange& c : changes) {
-      if (Status s = recorder->record(c, e, time_ns, &records); !s.is_ok()) {
-        effects->count_error("epoch " + std::to_string(e) + ": versions not recorded: " + s.message());
-        recorder->forget();
-        return;
-      }
+    auto failed = [&](const Status& s) {
+      effects->count_error("epoch " + std::to_string(e) + ": versions not recorded: " + s.message());
+      recorder->forget();
+    };
+    for (const session::RecordedChange& c : report.recorded) {
+      if (Status s = recorder->record(c, e, time_ns, &records); !s.is_ok()) return failed(s);
+    }
+    // A result goes after the records its request's key has: those staged are stored first
+    // (results are rarer than triggers and acks).
+    if (Status s = report.request_results.empty() ? Status::ok() : log->flush(); !s.is_ok()) return failed(s);
+    for (const session::RequestResult& r : report.request_results) {
+      if (Status s = recorder->record_result(r, e, time_ns, &records); !s.is_ok()) return failed(s);
     }
     if (!records.empty()) log->stage(std::move(records));
   };
@@ -1451,7 +1461,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
           if (!r.is_ok()) {
             effects->count_error("epoch " + std::to_string(e) + ": " + r.status().message());
           } else {
-            record(e, r->recorded);
+            record(e, *r);
             effects->report(e, std::move(r).value(), now(), e <= replayed_last);
           }
         }

@@ -164,6 +164,13 @@ void PartitionServer::raised_effects(std::vector<codec::EffectTrigger>* out) {
   }
 }
 
+void PartitionServer::request_result(session::RecordId record, const session::Op& op, const std::string& outcome,
+                                     std::vector<session::RequestResult>* out) {
+  if (!store_->owns(record)) return;
+  const Result<NodeId> request = store_->node_of(record, op.name + "@request");
+  if (request.is_ok()) out->push_back(session::RequestResult{*request, *op.at, op.value, outcome});
+}
+
 void PartitionServer::recorded_changes(std::vector<session::RecordedChange>* out) {
   for (const NodeId n : store_->graph().last_changed()) {
     const schema::Store::NodeField nf = store_->field_at(n);
@@ -254,8 +261,14 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
       }
       earlier_.resize(q.first);
       for (const session::Op& op : q.ops) {
+        const Result<session::RecordId> resolved =
+            op.kind == OpKind::resolve && !op.refs.empty() ? session::StoreExecutor::resolve(op.refs[0], earlier_)
+                                                            : Result<session::RecordId>(session::RecordId{0});
         earlier_.push_back(executor_->apply(op, earlier_));
         a.results.push_back(earlier_.back());
+        if (op.kind == OpKind::resolve && earlier_.back().status.is_ok() && op.at && resolved.is_ok()) {
+          request_result(*resolved, op, earlier_.back().text, &a.request_results);
+        }
         const bool transition = op.kind == OpKind::commit || op.kind == OpKind::undo ||
                                 op.kind == OpKind::redo;
         if (transition && earlier_.back().status.is_ok()) {
@@ -610,6 +623,7 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
   effects_.clear();
   changes_.clear();
   recorded_.clear();
+  request_results_.clear();
   if (partitions() == 1) {
     // One partition needs no coordination: the whole batch in one request.
     PhaseTimer timer(*this, EpochPhase::apply);
@@ -749,6 +763,7 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
       effects_.insert(effects_.end(), a.effects.begin(), a.effects.end());
       changes_.insert(changes_.end(), a.changes.begin(), a.changes.end());
       recorded_.insert(recorded_.end(), a.recorded.begin(), a.recorded.end());
+      request_results_.insert(request_results_.end(), a.request_results.begin(), a.request_results.end());
     }
   }
   for (std::size_t i = first; i < last; ++i) {

@@ -81,6 +81,16 @@ struct PartitionReply {
   recorded @17 :List(RecordedChange);       # apply: changes of fields whose versions are
                                             # kept (effects, @versioned) its commits, undos
                                             # and redos made
+  requestResults @18 :List(RequestResult);  # apply: results of async requests its resolves
+                                            # settled
+}
+
+# The result of an async field's request (session/effect_delivery.hpp RequestResult).
+struct RequestResult {
+  node @0 :UInt32;      # the field's F@request effect
+  version @1 :UInt64;   # the request's
+  value @2 :Image.Value;
+  outcome @3 :Text;     # "written" or "superseded"
 }
 
 # A change of a field whose versions are kept (session/effect_delivery.hpp RecordedChange):
@@ -133,6 +143,7 @@ struct EffectReport {
   acked @1 :List(DeliveryKey);
   unkeyed @2 :List(RecordAck);  # acks that name no delivery (a script's `ack REF.effect`)
   recorded @3 :List(RecordedChange);  # the epoch's changes of effects and @versioned fields
+  requestResults @4 :List(RequestResult);  # the results of async requests its resolves settled
 }
 
 # An acknowledgement of a record's effect that names no delivery key: it settles the

@@ -133,6 +133,25 @@ std::vector<session::RecordedChange> get_recorded(capnp::List<wire::RecordedChan
   return out;
 }
 
+void put_results(capnp::List<wire::RequestResult>::Builder b, const std::vector<session::RequestResult>& results) {
+  for (unsigned i = 0; i < results.size(); ++i) {
+    b[i].setNode(static_cast<std::uint32_t>(results[i].node));
+    b[i].setVersion(results[i].version);
+    detail::put_value(b[i].initValue(), results[i].value);
+    b[i].setOutcome(detail::text(results[i].outcome));
+  }
+}
+
+std::vector<session::RequestResult> get_results(capnp::List<wire::RequestResult>::Reader r) {
+  std::vector<session::RequestResult> out;
+  out.reserve(r.size());
+  for (const auto x : r) {
+    out.push_back(session::RequestResult{x.getNode(), x.getVersion(), detail::get_value(x.getValue()),
+                                         detail::get_text(x.getOutcome())});
+  }
+  return out;
+}
+
 void put_texts(capnp::List<capnp::Text>::Builder b, const std::vector<std::string>& texts) {
   for (std::size_t i = 0; i < texts.size(); ++i)
     b.set(static_cast<unsigned>(i), detail::text(texts[i]));
@@ -252,6 +271,9 @@ Result<std::string> encode_partition_reply(const PartitionReply& a) {
           }
         }
         if (!a.recorded.empty()) put_recorded(root.initRecorded(detail::n(a.recorded.size())), a.recorded);
+        if (!a.request_results.empty()) {
+          put_results(root.initRequestResults(detail::n(a.request_results.size())), a.request_results);
+        }
       });
 }
 
@@ -285,6 +307,7 @@ Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
                                           detail::get_value(c.getValue()), c.getVersion()});
         }
         a.recorded = get_recorded(r.getRecorded());
+        a.request_results = get_results(r.getRequestResults());
         return a;
       });
 }
@@ -452,6 +475,9 @@ Result<std::string> encode_effect_report(const EffectReport& report) {
         if (!report.recorded.empty()) {
           put_recorded(root.initRecorded(detail::n(report.recorded.size())), report.recorded);
         }
+        if (!report.request_results.empty()) {
+          put_results(root.initRequestResults(detail::n(report.request_results.size())), report.request_results);
+        }
       });
 }
 
@@ -464,6 +490,7 @@ Result<EffectReport> decode_effect_report(std::string_view bytes) {
         for (const auto k : r.getAcked()) report.acked.emplace_back(k.getField(), k.getVersion());
         for (const auto a : r.getUnkeyed()) report.unkeyed.emplace_back(a.getRecord(), detail::get_text(a.getEffect()));
         report.recorded = get_recorded(r.getRecorded());
+        report.request_results = get_results(r.getRequestResults());
         return report;
       });
 }

@@ -397,50 +397,18 @@ Status PersistentSession::record_versions(persistence::WriteBatch& wb, std::uint
     if (!change) continue;
     if (Status s = recorder_.record(*change, epoch, time_ns, &records); !s.is_ok()) return s;
   }
-  records.add_to(wb);
-  return record_results(wb, epoch, time_ns);
-}
-
-Status PersistentSession::record_results(persistence::WriteBatch& wb, std::uint64_t epoch,
-                                         std::uint64_t time_ns) {
   // A result of an async field settles the request it names, whether it was written or
   // came too late: an `ack` record at the request's key (the field `F@request`, the
-  // request's version), after the records that key has.
-  schema::Store& store = runner_->store();
-  std::map<std::pair<NodeId, std::uint64_t>, std::uint64_t> next_seq;  // this epoch's keys
+  // request's version).
   for (std::size_t i = 0; i < pending_.ops.size() && i < pending_.results.size(); ++i) {
     const Op& op = pending_.ops[i];
     if (op.kind != OpKind::resolve || !pending_.results[i].status.is_ok() || !op.at || op.refs.empty()) continue;
     Result<NodeId> request = store.node_of(op.refs[0].id, op.name + "@request");
     if (!request.is_ok()) return request.status();
-    const std::pair<NodeId, std::uint64_t> key{*request, *op.at};
-    auto seq = next_seq.find(key);
-    if (seq == next_seq.end()) {
-      Result<std::vector<persistence::LedgerEntry>> trail = store_->audit_trail(key.first, key.second, 0);
-      if (!trail.is_ok()) return trail.status();
-      std::uint64_t next = 0;
-      for (const persistence::LedgerEntry& e : *trail) {
-        if (e.version == key.second) next = e.seq + 1;
-      }
-      // A request with no trigger in the ledger (none can be: effects always keep one)
-      // gets no record: the ledger's first record of a key is its transition.
-      if (next == 0) continue;
-      seq = next_seq.emplace(key, next).first;
-    }
-    persistence::LedgerEntry r;
-    r.effect_field_id = key.first;
-    r.version = key.second;
-    r.seq = seq->second++;
-    r.kind = persistence::LedgerKind::ack;
-    r.epoch = epoch;
-    r.time_ns = time_ns;
-    r.detail = json::Object()
-                   .raw("key", json::Object().unum("field", key.first).unum("version", key.second).done())
-                   .raw("result", op.value.to_json())
-                   .str("outcome", pending_.results[i].text)
-                   .done();
-    wb.put_ledger(r);
+    const RequestResult result{*request, *op.at, op.value, pending_.results[i].text};
+    if (Status s = recorder_.record_result(result, epoch, time_ns, &records); !s.is_ok()) return s;
   }
+  records.add_to(wb);
   return Status::ok();
 }
 

@@ -1,5 +1,6 @@
 #include "mgraph/session/version_ledger.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <iterator>
 #include <limits>
@@ -70,10 +71,11 @@ Result<std::optional<persistence::HistoryEntry>> MemoryLedger::value_at(std::uin
 }
 
 Result<std::vector<persistence::LedgerEntry>> MemoryLedger::audit_trail(std::uint64_t field, std::uint64_t version,
-                                                                        std::uint64_t seq) const {
+                                                                        std::uint64_t seq,
+                                                                        std::size_t entries_max) const {
   std::vector<persistence::LedgerEntry> out;
   for (auto it = ledger_.lower_bound({field, version, seq});
-       it != ledger_.end() && std::get<0>(it->first) == field && out.size() < persistence::read_entries_max; ++it) {
+       it != ledger_.end() && std::get<0>(it->first) == field && out.size() < entries_max; ++it) {
     out.push_back(it->second);
   }
   return out;
@@ -214,6 +216,47 @@ Status VersionRecorder::record(const RecordedChange& change, std::uint64_t epoch
   return Status::ok();
 }
 
+Status VersionRecorder::record_result(const RequestResult& result, std::uint64_t epoch, std::uint64_t time_ns,
+                                     VersionRecords* out) {
+  persistence::LedgerEntry r;
+  r.effect_field_id = result.node;
+  r.version = result.version;
+  r.kind = persistence::LedgerKind::ack;
+  r.epoch = epoch;
+  r.time_ns = time_ns;
+  r.detail = json::Object()
+                 .raw("key", json::Object().unum("field", result.node).unum("version", result.version).done())
+                 .raw("result", result.value.to_json())
+                 .str("outcome", result.outcome)
+                 .done();
+  std::uint64_t next = 0;
+  // The records at the key, a few at a time (its transition, its results: few); bounded by
+  // the key's records.
+  constexpr std::size_t kPage = 16;
+  for (bool more = true; more;) {
+    Result<std::vector<persistence::LedgerEntry>> page = stored_.audit_trail(result.node, result.version, next, kPage);
+    if (!page.is_ok()) return page.status();
+    more = page->size() == kPage;
+    for (const persistence::LedgerEntry& e : *page) {
+      if (e.version != result.version) {
+        more = false;
+        break;
+      }
+      if (e.kind == r.kind && e.epoch == epoch && e.detail == r.detail) return Status::ok();  // a replay
+      next = e.seq + 1;
+    }
+  }
+  for (const persistence::LedgerEntry& e : out->ledger) {
+    if (e.effect_field_id == result.node && e.version == result.version) next = std::max(next, e.seq + 1);
+  }
+  // A request with no trigger in the ledger (none can be: effects always keep one) gets no
+  // record: the ledger's first record of a key is its transition.
+  if (next == 0) return Status::ok();
+  r.seq = next;
+  out->ledger.push_back(std::move(r));
+  return Status::ok();
+}
+
 Result<LedgerQuery> parse_ledger_query(std::string_view line) {
   LedgerQuery q;
   q.cmd = std::string(command_word(line));
@@ -284,7 +327,8 @@ Result<std::string> read_ledger(const LedgerReader& reader, std::uint64_t node, 
     std::uint64_t version = 0, seq = 0;
     // Page by page; bounded by the trail's length.
     for (;;) {
-      Result<std::vector<persistence::LedgerEntry>> page = reader.audit_trail(node, version, seq);
+      Result<std::vector<persistence::LedgerEntry>> page =
+          reader.audit_trail(node, version, seq, persistence::read_entries_max);
       if (!page.is_ok()) return page.status();
       for (const persistence::LedgerEntry& e : *page) {
         out += first ? "" : ",";

@@ -127,6 +127,8 @@ PartitionReply sample_reply() {
                FieldChange{8, "Customer", "name", Value("Ada"), 0},
                FieldChange{8, "Customer", "exists", Value(true), 1}};
   a.recorded = sample_recorded();
+  a.request_results = {session::RequestResult{11, 2, Value(0.75), "written"},
+                       session::RequestResult{12, 9, Value(), "superseded"}};
   return a;
 }
 
@@ -221,6 +223,7 @@ TEST(PartitionCodec, AnEffectReportRoundTripsAndBadBytesAreRefused) {
   r.acked = {{17, 3}, {2, 1}};
   r.unkeyed = {{4, "big"}, {9, "notify"}};
   r.recorded = sample_recorded();
+  r.request_results = {session::RequestResult{11, 2, Value("high"), "written"}};
   Result<std::string> bytes = encode_effect_report(r);
   ASSERT_TRUE(bytes.is_ok()) << bytes.status().message();
   Result<EffectReport> back = decode_effect_report(*bytes);

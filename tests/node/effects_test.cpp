@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -335,6 +336,34 @@ TEST_F(Effects, AResultSentWithTheKeyOfAnAsyncRequestLandsInTheFieldAndSettlesIt
             0)
       << out;
   EXPECT_EQ(out, "");
+  // The ledger holds the request and its result as an embedded session's does after the
+  // same result (epochs and times aside: the refused result took an epoch of the log).
+  auto trail_of = [](const std::string& printed) {
+    std::vector<std::string> records;
+    const nlohmann::json audit = nlohmann::json::parse(printed, nullptr, false);
+    if (!audit.is_object()) return records;
+    for (const nlohmann::json& r : audit["records"]) {
+      records.push_back(std::to_string(r["version"].get<int>()) + "/" + std::to_string(r["seq"].get<int>()) + " " +
+                        r["kind"].get<std::string>() + " " + r["detail"].get<std::string>());
+    }
+    return records;
+  };
+  ASSERT_EQ(eval("audit #1.risk\n", &out), 0) << out;
+  const std::vector<std::string> cluster = trail_of(out);
+  std::string embedded;
+  ASSERT_EQ(run_to_end({MGRAPH_BINARY, "eval", (dir_ / "schema.mgs").string(), "--data", (dir_ / "embedded").string(),
+                        "--script",
+                        file("embedded.mgscript", "create Order o amount=10\ncommit\nresolve o.risk " +
+                                                      std::to_string(got[0]["key"]["version"].get<std::uint64_t>()) +
+                                                      " 0.75\ncommit\naudit #1.risk\n")},
+                       &embedded),
+            0)
+      << embedded;
+  EXPECT_EQ(std::count_if(cluster.begin(), cluster.end(),
+                          [](const std::string& r) { return r.find(R"("result":0.75,"outcome":"written")") != std::string::npos; }),
+            1)
+      << out;
+  EXPECT_EQ(cluster, trail_of(embedded.substr(embedded.find("{\"audit\""))));
   EXPECT_EQ(run_to_end(with({"resolve", "--connect", address(), "nokey", "1"}), &out), 2);
   EXPECT_NE(out.find("'nokey' is no delivery key"), std::string::npos) << out;
 }

@@ -89,6 +89,32 @@ TEST(VersionLedger, ChangesReportedAgainAreRecordedOnceAndANewRecorderGoesOnFrom
             R"({"version":3,"epoch":6,"time_ns":6000,"value":30}])");
 }
 
+TEST(VersionLedger, AResultIsRecordedAtItsRequestsKeyOnceAndOnlyAfterItsTrigger) {
+  MemoryLedger ledger;
+  VersionRecorder recorder(ledger);
+  // The request (a trigger of the F@request effect, node 3) at version 2.
+  record_all(recorder, ledger, {bool_effect(1, false), bool_effect(2, true)});
+  const RequestResult written{3, 2, Value(0.75), "written"};
+  VersionRecords records;
+  ASSERT_TRUE(recorder.record_result(written, 3, 0, &records).is_ok());
+  ASSERT_EQ(records.ledger.size(), 1u);
+  EXPECT_EQ(records.ledger[0].version, 2u);
+  EXPECT_EQ(records.ledger[0].seq, 1u);  // after the transition
+  EXPECT_EQ(records.ledger[0].detail, R"({"key":{"field":3,"version":2},"result":0.75,"outcome":"written"})");
+  // A second result in the same epoch goes after the first, though not stored yet.
+  ASSERT_TRUE(recorder.record_result(RequestResult{3, 2, Value(0.5), "superseded"}, 3, 0, &records).is_ok());
+  ASSERT_EQ(records.ledger.size(), 2u);
+  EXPECT_EQ(records.ledger[1].seq, 2u);
+  ledger.store(std::move(records));
+  // The epoch again (a replay): nothing more.
+  VersionRecords again;
+  ASSERT_TRUE(recorder.record_result(written, 3, 0, &again).is_ok());
+  EXPECT_TRUE(again.empty());
+  // A key with no trigger recorded gets nothing.
+  ASSERT_TRUE(recorder.record_result(RequestResult{3, 7, Value(1.0), "written"}, 4, 0, &again).is_ok());
+  EXPECT_TRUE(again.empty());
+}
+
 TEST(VersionLedger, MemoryReadsAsAnLmdbStoreReads) {
   testing::ScratchDir dir("mgraph_version_ledger");
   ASSERT_FALSE(dir.path().empty());

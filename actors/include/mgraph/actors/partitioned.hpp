@@ -179,6 +179,10 @@ class PartitionServer {
   /// The changes of fields whose versions are kept, of its records, the last commit, undo
   /// or redo made (session::recorded_change).
   void recorded_changes(std::vector<session::RecordedChange>* out);
+  /// The result `op` (a resolve that succeeded with `outcome`) gave a request of `record`,
+  /// when the partition owns it.
+  void request_result(session::RecordId record, const session::Op& op, const std::string& outcome,
+                      std::vector<session::RequestResult>* out);
   /// Every field (lazy ones aside) of the records of `entity` it owns that exist, by record.
   Status records_of(const std::string& entity, std::vector<codec::FieldChange>* out);
   /// A new, empty Store (and its executor): the documents as the schema starts them.
@@ -313,6 +317,8 @@ class PartitionedDocuments {
   /// made, each reported by the partition owning its record: what the coordinator's
   /// history and ledger record (session/version_ledger.hpp).
   const std::vector<session::RecordedChange>& recorded() const { return recorded_; }
+  /// The results of async requests the last run's resolves settled (session::RequestResult).
+  const std::vector<session::RequestResult>& request_results() const { return request_results_; }
 
   std::uint32_t partitions() const { return set_->size(); }
   PartitionSet& set() { return *set_; }
@@ -389,6 +395,7 @@ class PartitionedDocuments {
   std::vector<codec::EffectTrigger> effects_;  ///< raised by the current run
   std::vector<codec::FieldChange> changes_;    ///< made by the current run
   std::vector<session::RecordedChange> recorded_;  ///< made by the current run
+  std::vector<session::RequestResult> request_results_;  ///< settled by the current run
   PhaseTimes phases_;  ///< since the last take_phases()
 };
 

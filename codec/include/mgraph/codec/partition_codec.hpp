@@ -124,7 +124,11 @@ struct EffectReport {
   /// Every change of an effect or a @versioned field the epoch made: what the
   /// coordinator's history and ledger record (session/version_ledger.hpp).
   std::vector<session::RecordedChange> recorded;
-  bool empty() const { return triggers.empty() && acked.empty() && unkeyed.empty() && recorded.empty(); }
+  /// The results of async requests its resolves settled (recorded at the requests' keys).
+  std::vector<session::RequestResult> request_results;
+  bool empty() const {
+    return triggers.empty() && acked.empty() && unkeyed.empty() && recorded.empty() && request_results.empty();
+  }
   friend bool operator==(const EffectReport&, const EffectReport&) = default;
 };
 Result<std::string> encode_effect_report(const EffectReport& report);
@@ -174,6 +178,8 @@ struct PartitionReply {
   /// apply: changes of effects and @versioned fields of its records its commits, undos and
   /// redos made (the coordinator's history and ledger)
   std::vector<session::RecordedChange> recorded;
+  /// apply: results of async requests of its records that its resolves settled
+  std::vector<session::RequestResult> request_results;
   friend bool operator==(const PartitionReply&, const PartitionReply&) = default;
 };
 

@@ -136,6 +136,17 @@ struct RecordedChange {
   friend bool operator==(const RecordedChange&, const RecordedChange&) = default;
 };
 
+/// The result of a request of an async field that a committed `resolve` settled: recorded
+/// at the request's key (`node`, the field's `F@request` effect; `version`, the request's)
+/// with the value and "written" or "superseded" (docs/SCHEMA.md "Async fields").
+struct RequestResult {
+  std::uint64_t node = 0;
+  std::uint64_t version = 0;
+  Value value;
+  std::string outcome;
+  friend bool operator==(const RequestResult&, const RequestResult&) = default;
+};
+
 /// Thread-safety: none (an actor owns it).
 class EffectDeliveries {
  public:

@@ -133,10 +133,9 @@ class PersistentSession {
                       std::uint32_t newest, const std::string& where, const char* kind,
                       std::uint32_t* version) const;
   Status log_epoch();
-  /// Adds the history and ledger records of the last commit/undo/redo to `wb`.
+  /// Adds the history and ledger records of the last commit/undo/redo, and of the results
+  /// (resolve) of the epoch being logged, to `wb`.
   Status record_versions(persistence::WriteBatch& wb, std::uint64_t epoch, std::uint64_t time_ns);
-  /// Adds the ledger records of the results (resolve) of the epoch being logged to `wb`.
-  Status record_results(persistence::WriteBatch& wb, std::uint64_t epoch, std::uint64_t time_ns);
   /// `history REF.field [at EPOCH]` and `audit REF.effect`: appends the JSON line.
   Status query(std::string_view line, std::string* out);
   /// Stores the runner's state as the checkpoint at last_epoch_; *bytes gets the size of

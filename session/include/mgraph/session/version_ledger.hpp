@@ -47,9 +47,11 @@ class LedgerReader {
                                                                  std::uint64_t version_from) const = 0;
   virtual Result<std::optional<persistence::HistoryEntry>> value_at(std::uint64_t field,
                                                                     std::uint64_t epoch) const = 0;
+  /// At most `entries_max` (<= persistence::read_entries_max) records.
   virtual Result<std::vector<persistence::LedgerEntry>> audit_trail(std::uint64_t field,
                                                                     std::uint64_t version,
-                                                                    std::uint64_t seq) const = 0;
+                                                                    std::uint64_t seq,
+                                                                    std::size_t entries_max) const = 0;
 };
 
 /// A LedgerReader over an LMDB store. REQUIRES: `store` outlives it.
@@ -65,8 +67,8 @@ class StoreLedgerReader final : public LedgerReader {
     return store_.value_at(field, epoch);
   }
   Result<std::vector<persistence::LedgerEntry>> audit_trail(std::uint64_t field, std::uint64_t version,
-                                                            std::uint64_t seq) const override {
-    return store_.audit_trail(field, version, seq);
+                                                            std::uint64_t seq, std::size_t entries_max) const override {
+    return store_.audit_trail(field, version, seq, entries_max);
   }
 
  private:
@@ -92,7 +94,7 @@ class MemoryLedger final : public LedgerReader {
   Result<std::optional<persistence::HistoryEntry>> value_at(std::uint64_t field,
                                                             std::uint64_t epoch) const override;
   Result<std::vector<persistence::LedgerEntry>> audit_trail(std::uint64_t field, std::uint64_t version,
-                                                            std::uint64_t seq) const override;
+                                                            std::uint64_t seq, std::size_t entries_max) const override;
 
  private:
   std::map<std::pair<std::uint64_t, std::uint64_t>, persistence::HistoryEntry> history_;
@@ -118,6 +120,12 @@ class VersionRecorder {
   /// when `stored` or this recorder has its version already (a replay).
   Status record(const RecordedChange& change, std::uint64_t epoch, std::uint64_t time_ns,
                 VersionRecords* out);
+  /// Appends the `ack` record of `result` at its request's key, after the records there
+  /// (`stored` must hold those of earlier epochs; *out those of this one): {"key":...,
+  /// "result":VALUE,"outcome":...}. Nothing when the key has no record (no trigger was
+  /// recorded), or has this epoch's record of the same result already (a replay).
+  Status record_result(const RequestResult& result, std::uint64_t epoch, std::uint64_t time_ns,
+                       VersionRecords* out);
   /// Forgets what it remembers (the records it made were not stored after all).
   void forget() { fields_.clear(); }
 
