@@ -1202,8 +1202,9 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     return rp;
   };
   // The history and ledger of versions (session/version_ledger.hpp): an epoch's records are
-  // staged with the log, stored with its next entry. A failure is counted with the
-  // outbox's errors and forgets what the recorder remembers: the store is read again.
+  // staged with the log, which stores them with a later entry. A failure is counted with
+  // the outbox's errors and forgets what the recorder remembers: what is staged is stored,
+  // and the store read again.
   std::shared_ptr<session::VersionRecorder> recorder;
   if (log->ledger() != nullptr) recorder = std::make_shared<session::VersionRecorder>(*log->ledger());
   // A sequencer started again on the same log (after a node rejoined) records from what
@@ -1216,6 +1217,8 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     session::VersionRecords records;
     auto failed = [&](const Status& s) {
       effects->count_error("epoch " + std::to_string(e) + ": versions not recorded: " + s.message());
+      // A field read again must find what was recorded of it before.
+      if (Status f = log->flush(); !f.is_ok()) effects->count_error("versions not recorded: " + f.message());
       recorder->forget();
     };
     for (const session::RecordedChange& c : report.recorded) {
