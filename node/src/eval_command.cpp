@@ -238,14 +238,10 @@ class ConnectedLines final : public Lines {
     }
     Result<session::LedgerQuery> query = session::parse_ledger_query(line);
     if (!query.is_ok()) return query.status();
-    const std::size_t dot = query->ref.rfind('.');
-    if (dot == std::string::npos || dot == 0 || dot + 1 == query->ref.size()) {
-      return Status(StatusCode::invalid_argument, query->ref + " is not REF.field");
-    }
-    Result<session::RecordId> record = client_.record(std::string_view(query->ref).substr(0, dot));
-    if (!record.is_ok()) return record.status();
+    Result<std::pair<session::RecordId, std::string_view>> ref = client_.field_ref(query->ref);
+    if (!ref.is_ok()) return ref.status();
     Result<std::string> answer =
-        client_.backend().ledger(*record, query->ref.substr(dot + 1), query->cmd, query->ref, query->at);
+        client_.backend().ledger(ref->first, std::string(ref->second), query->cmd, query->ref, query->at);
     if (!answer.is_ok()) return answer.status();
     *printed += session::ledger_line(*query, *answer);
     return Status::ok();

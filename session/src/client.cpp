@@ -11,6 +11,18 @@ Result<RecordId> ScriptClient::record(std::string_view name) const {
   return it->second;
 }
 
+Result<std::pair<RecordId, std::string_view>> ScriptClient::field_ref(std::string_view ref_field) const {
+  const std::size_t dot = ref_field.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == ref_field.size()) {
+    std::string message(ref_field);
+    message.append(" is not REF.field");
+    return Status(StatusCode::invalid_argument, std::move(message));
+  }
+  Result<RecordId> id = record(ref_field.substr(0, dot));
+  if (!id.is_ok()) return id.status();
+  return std::make_pair(*id, ref_field.substr(dot + 1));
+}
+
 Result<RecordRef> ScriptClient::resolve(std::string_view name) const {
   RecordRef ref;
   ref.text = std::string(name);

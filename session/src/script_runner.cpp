@@ -27,15 +27,9 @@ std::size_t ScriptRunner::run(std::string_view script, std::string* out) {
 }
 
 Result<NodeId> ScriptRunner::field_node(std::string_view ref_field) const {
-  const std::size_t dot = ref_field.rfind('.');
-  if (dot == std::string_view::npos || dot == 0 || dot + 1 == ref_field.size()) {
-    std::string message(ref_field);
-    message.append(" is not REF.field");
-    return Status(StatusCode::invalid_argument, std::move(message));
-  }
-  Result<RecordId> id = client_.record(ref_field.substr(0, dot));
-  if (!id.is_ok()) return id.status();
-  return store_->node_of(*id, ref_field.substr(dot + 1));
+  Result<std::pair<RecordId, std::string_view>> ref = client_.field_ref(ref_field);
+  if (!ref.is_ok()) return ref.status();
+  return store_->node_of(ref->first, ref->second);
 }
 
 Result<schema::RunnerImage> ScriptRunner::export_image() {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "mgraph/graph/clock.hpp"
@@ -89,6 +90,9 @@ class ScriptClient {
 
   /// The record a script name means now: an alias or "#N".
   Result<RecordId> record(std::string_view name) const;
+  /// The record and the field `REF.field` names now; an error when it is not REF.field or
+  /// REF names no record.
+  Result<std::pair<RecordId, std::string_view>> field_ref(std::string_view ref_field) const;
   const std::map<std::string, RecordId, std::less<>>& aliases() const { return aliases_; }
   void set_aliases(std::map<std::string, RecordId, std::less<>> aliases) {
     aliases_ = std::move(aliases);
