@@ -173,8 +173,6 @@ void PartitionServer::request_result(session::RecordId record, const session::Op
 
 void PartitionServer::recorded_changes(std::vector<session::RecordedChange>* out) {
   for (const NodeId n : store_->graph().last_changed()) {
-    const schema::Store::NodeField nf = store_->field_at(n);
-    if (nf.field == nullptr || !store_->owns(nf.record)) continue;
     if (std::optional<session::RecordedChange> c = session::recorded_change(*store_, n)) out->push_back(std::move(*c));
   }
 }

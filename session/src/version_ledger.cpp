@@ -14,7 +14,7 @@ namespace mgraph::session {
 
 std::optional<RecordedChange> recorded_change(schema::Store& store, NodeId n) {
   const schema::Store::NodeField nf = store.field_at(n);
-  if (nf.field == nullptr) return std::nullopt;
+  if (nf.field == nullptr || !store.owns(nf.record)) return std::nullopt;
   const bool effect = nf.field->kind == schema::FieldKind::effect;
   if (!effect && !nf.field->options.versioned) return std::nullopt;
   RecordedChange c;

@@ -35,7 +35,8 @@
 namespace mgraph::session {
 
 /// The change `n` (a field of `store`'s last commit, undo or redo) made, when its versions
-/// are kept (an effect or a @versioned field); nullopt for any other node.
+/// are kept (an effect or a @versioned field) and `store` owns its record (a partition's
+/// store reports only its own); nullopt for any other node.
 std::optional<RecordedChange> recorded_change(schema::Store& store, NodeId n);
 
 /// Where stored history and ledger records are read from, page by page (at most
