@@ -1201,6 +1201,27 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
             });
     return rp;
   };
+  // An ack the outbox started, run as one of the acks of call `call` (they share an epoch and
+  // count as one transaction against the batching bound; one that fails fails alone);
+  // `done` gets the outcome finish_ack gives.
+  auto run_ack = [self, effects](session::DeliveryKey key, const session::Batch& batch, std::uint64_t call,
+                                 std::function<void(std::string)> done) {
+    Result<std::string> bytes = codec::encode_batch(batch, session::TxnId{});
+    if (!bytes.is_ok()) {
+      effects->finish_ack(key, bytes.status());
+      done("failed: " + bytes.status().message());
+      return;
+    }
+    self->request(caf::actor_cast<caf::actor>(self), caf::infinite, transact_atom::value, std::move(bytes).value(),
+                  call)
+        .then(
+            [effects, key, done](const std::string& answer) {
+              done(effects->finish_ack(key, codec::decode_batch_result(answer)));
+            },
+            [effects, key, done](caf::error& e) {
+              done(effects->finish_ack(key, Status(StatusCode::io_error, "the ack did not run: " + to_string(e))));
+            });
+  };
   // The history and ledger of versions (session/version_ledger.hpp): an epoch's records are
   // staged with the log, which stores them with a later entry. A failure is counted with
   // the outbox's errors and forgets what the recorder remembers: what is staged is stored,
@@ -1283,8 +1304,23 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         // checkpoint tries again.
         (void)log_mark(e, bytes);
       },
-      [effects, now, log_changes](effects_poll_atom, const std::vector<std::string>& names, std::uint32_t max) {
+      [effects, now, log_changes, run_ack, calls](effects_poll_atom, const std::vector<std::string>& names,
+                                                  std::uint32_t max) {
         std::vector<std::string> sent = effects->poll(names, max, now());
+        // Fire-and-forget deliveries just sent: acknowledged here, all in one call. One whose
+        // ack fails stays owed and is sent again after its retry delay.
+        const std::vector<session::DeliveryKey> settle = effects->take_sent_to_settle();
+        const std::uint64_t call = settle.empty() ? 0 : ++*calls;
+        for (const session::DeliveryKey key : settle) {
+          Result<session::Batch> batch = effects->start_ack(key, now());
+          if (!batch.is_ok()) continue;  // settled meanwhile (duplicate)
+          run_ack(key, *batch, call, [effects, key](const std::string& outcome) {
+            if (outcome.starts_with("failed")) {
+              effects->count_error("fire-and-forget delivery " + session::delivery_key_text(key) +
+                                   " not settled: " + outcome);
+            }
+          });
+        }
         (void)log_changes();  // counted in the outbox's errors when it fails
         return sent;
       },
@@ -1306,7 +1342,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         if (!batch.is_ok()) return batch.status().message();  // unknown, duplicate, no request
         return settle(key, *batch, "result");
       },
-      [self, effects, now, calls, log_changes](effects_ack_atom, const std::vector<std::string>& keys)
+      [self, effects, now, calls, log_changes, run_ack](effects_ack_atom, const std::vector<std::string>& keys)
           -> caf::result<std::vector<std::string>> {
         // Each ack a batch of its own, all asked of this actor before it takes the next
         // message: they queue together and share an epoch (the call counts as one
@@ -1336,22 +1372,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
             answered(i, batch.status().message());  // unknown or duplicate
             continue;
           }
-          Result<std::string> bytes = codec::encode_batch(*batch, session::TxnId{});
-          if (!bytes.is_ok()) {
-            effects->finish_ack(*key, bytes.status());
-            answered(i, "failed: " + bytes.status().message());
-            continue;
-          }
-          self->request(caf::actor_cast<caf::actor>(self), caf::infinite, transact_atom::value, std::move(bytes).value(),
-                        call)
-              .then(
-                  [effects, key = *key, i, answered](const std::string& answer) {
-                    answered(i, effects->finish_ack(key, codec::decode_batch_result(answer)));
-                  },
-                  [effects, key = *key, i, answered](caf::error& e) {
-                    answered(i, effects->finish_ack(key, Status(StatusCode::io_error, "the ack did not run: " +
-                                                                                         to_string(e))));
-                  });
+          run_ack(*key, *batch, call, [i, answered](std::string outcome) { answered(i, std::move(outcome)); });
         }
         (void)log_changes();  // deliveries that died before their acks started
         if (--acks->waiting == 0) acks->rp.deliver(std::move(acks->outcomes));

@@ -28,6 +28,7 @@ std::string delivery_json(const session::Delivery& d, const char* attempts_name)
     for (const auto& [name, v] : d.payload.values) values.raw(name, v.to_json());
     o.raw("values", values.done()).raw("time", d.payload.time.to_json());
   }
+  if (d.policy.mode == schema::DeliveryMode::counted) o.unum("count", d.covered.size() + 1);
   return o.unum(attempts_name, d.attempts).done();
 }
 
@@ -105,6 +106,7 @@ std::vector<std::string> EffectOutbox::poll(const std::vector<std::string>& effe
   const std::size_t limit = std::min(max, kPollDeliveriesMax);
   for (const session::Delivery& d : due(now, limit, [&](const session::Delivery& x) {
          // An async field's name ("Order.risk") asks for its requests ("Order.risk@request").
+         if (acking_.count(x.key) != 0) return false;  // settling now
          const std::string& e = x.payload.effect;
          constexpr std::string_view kRequest = "@request";
          return wanted.count(e) != 0 ||
@@ -115,6 +117,7 @@ std::vector<std::string> EffectOutbox::poll(const std::vector<std::string>& effe
       if (d.attempts > 1) counters_->redelivered.fetch_add(1, std::memory_order_relaxed);
     }
     out.push_back(delivery_json(d, "attempt"));
+    if (d.policy.mode == schema::DeliveryMode::fire_and_forget) to_settle_.push_back(d.key);
   }
   publish();
   return out;
@@ -127,9 +130,16 @@ Result<session::Batch> EffectOutbox::start_ack(session::DeliveryKey key, session
   if (acking_.count(key) != 0 || deliveries_.settled(key)) {
     return Status(StatusCode::failed_precondition, session::ack_outcome_name(session::AckOutcome::duplicate));
   }
-  const session::Delivery* d = deliveries_.find_pending(key);
+  // A key a counted delivery covers is acknowledged alone: the delivery is found by it.
+  const std::optional<session::DeliveryKey> owner = deliveries_.owner_of(key);
+  if (owner && acking_.count(*owner) != 0) {
+    // The delivery's ack, running, names this key too.
+    return Status(StatusCode::failed_precondition, session::ack_outcome_name(session::AckOutcome::duplicate));
+  }
+  const session::DeliveryKey found = owner.value_or(key);
+  const session::Delivery* d = deliveries_.find_pending(found);
   const bool dead = d == nullptr;
-  if (d == nullptr) d = deliveries_.find_dead(key);
+  if (d == nullptr) d = deliveries_.find_dead(found);
   if (d == nullptr) {
     return Status(StatusCode::not_found, session::ack_outcome_name(session::AckOutcome::unknown));
   }
@@ -153,8 +163,22 @@ Result<session::Batch> EffectOutbox::start_ack(session::DeliveryKey key, session
   }
   session::Op commit;
   commit.kind = session::OpKind::commit;
+  session::Batch batch;
+  if (!owner && result == nullptr) {
+    // A counted delivery: the effect comes down once for each trigger it stands for, each
+    // a transaction (two acks of one effect in a transaction lower it once).
+    for (const session::DeliveryKey c : d->covered) {
+      if (acking_.count(c) != 0) continue;  // acknowledged alone, running
+      session::Op one = ack;
+      one.text = session::delivery_key_text(c);
+      batch.push_back(std::move(one));
+      batch.push_back(commit);
+    }
+  }
+  batch.push_back(std::move(ack));
+  batch.push_back(std::move(commit));
   acking_.emplace(key, dead);
-  return session::Batch{std::move(ack), std::move(commit)};
+  return batch;
 }
 
 std::string EffectOutbox::finish_ack(session::DeliveryKey key,

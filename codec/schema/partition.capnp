@@ -129,6 +129,7 @@ struct EffectTrigger {
   valueNames @10 :List(Text);      # the carried fields, in the order the queue names them
   values @11 :List(Image.Value);   # their values at the trigger
   time @12 :Image.Value;           # the schema clock (@clock) at the trigger; null: none
+  mode @13 :UInt8;                 # schema::DeliveryMode: 0 acknowledged, 1 fire_and_forget, 2 counted
 }
 
 struct DeliveryKey {
@@ -160,6 +161,7 @@ struct OwedDelivery {
   epoch @1 :UInt64;
   attempts @2 :UInt32;
   dead @3 :Bool;
+  covered @4 :List(DeliveryKey);  # counted: the earlier triggers it stands for, oldest first
 }
 
 # A log entry of the coordinator: every partition holds a checkpoint of `epoch` (its

@@ -61,6 +61,7 @@ void put_trigger(wire::EffectTrigger::Builder t, const EffectTrigger& x) {
   t.setMultiplier(x.policy.multiplier);
   t.setMaxDelayMs(static_cast<std::uint64_t>(x.policy.max_delay.count()));
   t.setMaxAttempts(x.policy.max_attempts);
+  t.setMode(static_cast<std::uint8_t>(x.policy.mode));
   t.setQueue(x.queue);
   auto names = t.initValueNames(detail::n(x.values.size()));
   auto values = t.initValues(detail::n(x.values.size()));
@@ -90,6 +91,8 @@ EffectTrigger get_trigger(wire::EffectTrigger::Reader t) {
   x.policy.max_delay = std::chrono::milliseconds(
       static_cast<std::int64_t>(std::min<std::uint64_t>(t.getMaxDelayMs(), INT64_MAX)));
   x.policy.max_attempts = t.getMaxAttempts();
+  // An unknown mode is left for RetryPolicy::check too.
+  x.policy.mode = static_cast<schema::DeliveryMode>(t.getMode());
   x.queue = t.getQueue();
   const auto names = t.getValueNames();
   const auto values = t.getValues();
@@ -347,6 +350,11 @@ Result<std::string> encode_epoch_checkpoint(const EpochCheckpoint& c) {
             o.setEpoch(d.epoch);
             o.setAttempts(d.attempts);
             o.setDead(dead);
+            auto covered = o.initCovered(detail::n(d.covered.size()));
+            for (unsigned k = 0; k < d.covered.size(); ++k) {
+              covered[k].setField(d.covered[k].field);
+              covered[k].setVersion(d.covered[k].version);
+            }
           }
         }
         auto fields = root.initSettledFields(detail::n(c.owed.settled.size()));
@@ -380,6 +388,7 @@ Result<EpochCheckpoint> decode_epoch_checkpoint(std::string_view bytes) {
           d.payload = session::EffectPayload{t.record, t.effect, t.value, t.queue, t.values, t.time};
           d.policy = t.policy;
           d.attempts = o.getAttempts();
+          for (const auto k : o.getCovered()) d.covered.push_back({k.getField(), k.getVersion()});
           (o.getDead() ? c.owed.dead : c.owed.pending).push_back(std::move(d));
         }
         const auto fields = r.getSettledFields();

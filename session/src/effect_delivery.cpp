@@ -1,5 +1,6 @@
 #include "mgraph/session/effect_delivery.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <utility>
 
@@ -35,12 +36,14 @@ const char* ack_outcome_name(AckOutcome outcome) {
 
 Status EffectDeliveries::offer(DeliveryKey key, std::uint64_t epoch, EffectPayload payload,
                                RetryPolicy policy, DeliveryTime now) {
-  if (pending_.count(key) != 0 || dead_.count(key) != 0 || settled(key)) return Status::ok();
+  if (pending_.count(key) != 0 || dead_.count(key) != 0 || covered_by_.count(key) != 0 || settled(key)) {
+    return Status::ok();
+  }
   if (Status s = policy.check(); !s.is_ok()) {
     return Status(StatusCode::invalid_argument, std::string{"delivery "} + delivery_key_text(key) + " of " +
                                                     payload.effect + ": " + s.message());
   }
-  if (pending_.size() + dead_.size() >= kDeliveriesMax) {
+  if (pending_.size() + dead_.size() + covered_by_.size() >= kDeliveriesMax) {
     return Status(StatusCode::out_of_range,
                   std::string{"delivery "} + delivery_key_text(key) + " of " + payload.effect + " refused: " +
                       std::to_string(kDeliveriesMax) +
@@ -52,9 +55,30 @@ Status EffectDeliveries::offer(DeliveryKey key, std::uint64_t epoch, EffectPaylo
   d.payload = std::move(payload);
   d.policy = policy;
   d.next_due = now;
+  if (policy.mode == schema::DeliveryMode::counted) {
+    // Joins the field's delivery not sent yet, taking its place in the schedule.
+    if (const auto u = unsent_.find(key.field); u != unsent_.end() && u->second < key) {
+      auto p = pending_.find(u->second);
+      MG_ASSERT(p != pending_.end() && p->second.attempts == 0);
+      if (p->second.covered.size() + 1 < kCountedTriggersMax) {
+        Delivery& joined = p->second;
+        d.covered = std::move(joined.covered);
+        d.covered.push_back(joined.key);
+        d.next_due = joined.next_due;
+        schedule_.erase({joined.next_due, joined.key});
+        pending_.erase(p);
+      }
+    }
+  }
+  schedule_.emplace(d.next_due, key);
+  index(d);
   pending_.emplace(key, std::move(d));
-  schedule_.emplace(now, key);
   return Status::ok();
+}
+
+void EffectDeliveries::index(const Delivery& d) {
+  for (const DeliveryKey c : d.covered) covered_by_[c] = d.key;
+  if (d.policy.mode == schema::DeliveryMode::counted && d.attempts == 0) unsent_[d.key.field] = d.key;
 }
 
 OwedDeliveries EffectDeliveries::owed() const {
@@ -70,16 +94,20 @@ void EffectDeliveries::restore(OwedDeliveries owed, DeliveryTime now) {
   dead_.clear();
   schedule_.clear();
   dying_.clear();
+  covered_by_.clear();
+  unsent_.clear();
   settled_.clear();
   settled_order_.clear();
   for (Delivery& d : owed.pending) {
     d.next_due = now;
     schedule_.emplace(now, d.key);
     if (d.attempts >= d.policy.max_attempts) dying_.emplace(now, d.key);
+    index(d);
     pending_.emplace(d.key, std::move(d));
   }
   for (Delivery& d : owed.dead) {
     d.next_due = now;
+    for (const DeliveryKey c : d.covered) covered_by_[c] = d.key;
     dead_.emplace(d.key, std::move(d));
   }
   for (const DeliveryKey key : owed.settled) {
@@ -128,6 +156,10 @@ std::vector<Delivery> EffectDeliveries::due(DeliveryTime now, std::size_t limit,
       continue;
     }
     it = schedule_.erase(it);
+    if (d.attempts == 0) {
+      // Sent: later triggers start a delivery of their own.
+      if (const auto u = unsent_.find(key.field); u != unsent_.end() && u->second == key) unsent_.erase(u);
+    }
     ++d.attempts;
     d.next_due = now + d.policy.delay_after(d.attempts);  // > now: past this loop's range
     schedule_.emplace(d.next_due, key);
@@ -141,15 +173,44 @@ AckOutcome EffectDeliveries::ack(DeliveryKey key) {
   if (auto it = pending_.find(key); it != pending_.end()) {
     schedule_.erase({it->second.next_due, key});
     dying_.erase({it->second.next_due, key});
+    if (const auto u = unsent_.find(key.field); u != unsent_.end() && u->second == key) unsent_.erase(u);
+    settle_covered(it->second);
     pending_.erase(it);
     settle(key);
     return AckOutcome::acked;
   }
-  if (dead_.erase(key) != 0) {
+  if (auto it = dead_.find(key); it != dead_.end()) {
+    settle_covered(it->second);
+    dead_.erase(it);
     settle(key);
     return AckOutcome::acked_dead_letter;
   }
+  if (auto c = covered_by_.find(key); c != covered_by_.end()) {
+    // One trigger of a counted delivery: the delivery stands for the others still.
+    auto owner = pending_.find(c->second);
+    const bool dead = owner == pending_.end();
+    if (dead) owner = dead_.find(c->second);
+    MG_ASSERT(owner != dead_.end());
+    std::vector<DeliveryKey>& covered = owner->second.covered;
+    covered.erase(std::find(covered.begin(), covered.end(), key));
+    covered_by_.erase(c);
+    settle(key);
+    return dead ? AckOutcome::acked_dead_letter : AckOutcome::acked;
+  }
   return settled(key) ? AckOutcome::duplicate : AckOutcome::unknown;
+}
+
+std::optional<DeliveryKey> EffectDeliveries::owner_of(DeliveryKey key) const {
+  const auto c = covered_by_.find(key);
+  if (c == covered_by_.end()) return std::nullopt;
+  return c->second;
+}
+
+void EffectDeliveries::settle_covered(const Delivery& d) {
+  for (const DeliveryKey c : d.covered) {
+    covered_by_.erase(c);
+    settle(c);
+  }
 }
 
 Status EffectDeliveries::retry(DeliveryKey key, DeliveryTime now) {
@@ -169,11 +230,14 @@ Status EffectDeliveries::retry(DeliveryKey key, DeliveryTime now) {
 }
 
 Status EffectDeliveries::drop(DeliveryKey key) {
-  if (dead_.erase(key) == 0) {
+  const auto it = dead_.find(key);
+  if (it == dead_.end()) {
     return Status(StatusCode::not_found, std::string{"no dead letter "} + delivery_key_text(key) +
                                              (pending_.count(key) != 0 ? " (it is still pending)"
                                                                        : ""));
   }
+  settle_covered(it->second);
+  dead_.erase(it);
   settle(key);
   return Status::ok();
 }
@@ -184,6 +248,7 @@ bool EffectDeliveries::apply(const DeliveryChange& change, DeliveryTime now) {
   switch (change.kind) {
     case DeliveryChange::Kind::died: {
       if (p == pending_.end()) return false;
+      if (const auto u = unsent_.find(key.field); u != unsent_.end() && u->second == key) unsent_.erase(u);
       schedule_.erase({p->second.next_due, key});
       dying_.erase({p->second.next_due, key});
       p->second.attempts = change.attempts;
@@ -220,12 +285,14 @@ std::optional<DeliveryKey> EffectDeliveries::oldest_of(RecordId record, std::str
     return d.payload.record == record && e.size() > name.size() && e.ends_with(name) &&
            e[e.size() - name.size() - 1] == '.';
   };
-  // Keys order by (field, version): the first match of each map is its oldest.
+  // Keys order by (field, version): the first match of each map is its oldest (or what it
+  // covers, older still).
   std::optional<DeliveryKey> oldest;
   for (const auto* owed : {&pending_, &dead_}) {
     for (const auto& [key, d] : *owed) {
       if (!named(d)) continue;
-      if (!oldest || key < *oldest) oldest = key;
+      const DeliveryKey first = d.covered.empty() ? key : d.covered.front();
+      if (!oldest || first < *oldest) oldest = first;
       break;
     }
   }

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <set>
+#include <span>
+#include <string_view>
+#include <utility>
 
 namespace mgraph::session {
 
@@ -13,7 +17,7 @@ bool mergeable(const Batch& batch) {
 
 namespace {
 
-std::vector<BatchResult> run_alone(const std::vector<Batch>& batches, const BatchRunner& run,
+std::vector<BatchResult> run_alone(std::span<const Batch> batches, const BatchRunner& run,
                                    bool* committed) {
   std::vector<BatchResult> out;
   out.reserve(batches.size());
@@ -25,10 +29,8 @@ std::vector<BatchResult> run_alone(const std::vector<Batch>& batches, const Batc
   return out;
 }
 
-}  // namespace
-
-std::vector<BatchResult> run_merged(const std::vector<Batch>& batches, const BatchRunner& run,
-                                    bool* committed) {
+/// Runs `batches` as one transaction when they may share one, else each alone.
+std::vector<BatchResult> run_group(std::span<const Batch> batches, const BatchRunner& run, bool* committed) {
   *committed = false;
   std::size_t ops = 0;
   for (const Batch& b : batches) ops += b.size();
@@ -66,6 +68,44 @@ std::vector<BatchResult> run_merged(const std::vector<Batch>& batches, const Bat
                   results.begin() + static_cast<std::ptrdiff_t>(first[k] + n));
     out[k].push_back(results.back());
   }
+  return out;
+}
+
+}  // namespace
+
+std::vector<BatchResult> run_merged(const std::vector<Batch>& batches, const BatchRunner& run,
+                                    bool* committed) {
+  *committed = false;
+  // An ack lowers its effect by one, and two proposals of one node in a transaction are
+  // one: a batch acking a record's effect that an earlier batch of the group acks starts a
+  // new group. Groups run in order, each merged.
+  std::vector<BatchResult> out;
+  out.reserve(batches.size());
+  std::set<std::pair<RecordId, std::string_view>> acked;
+  std::size_t start = 0;
+  auto run_from = [&](std::size_t end) {
+    bool c = false;
+    for (BatchResult& r : run_group(std::span<const Batch>(batches).subspan(start, end - start), run, &c)) {
+      out.push_back(std::move(r));
+    }
+    *committed = *committed || c;
+    start = end;
+    acked.clear();
+  };
+  // An ack of an existing record (one created in its batch is no other batch's).
+  auto acks = [](const Op& op) {
+    return op.kind == OpKind::ack && !op.refs.empty() && op.refs[0].created_by.empty() && op.refs[0].id != 0;
+  };
+  for (std::size_t k = 0; k < batches.size(); ++k) {
+    if (std::any_of(batches[k].begin(), batches[k].end(),
+                    [&](const Op& op) { return acks(op) && acked.count({op.refs[0].id, op.name}) != 0; })) {
+      run_from(k);
+    }
+    for (const Op& op : batches[k]) {
+      if (acks(op)) acked.emplace(op.refs[0].id, op.name);
+    }
+  }
+  run_from(batches.size());
   return out;
 }
 

@@ -664,6 +664,69 @@ TEST_F(Documents, AnEffectIsDeliveredOnceItsEpochCommittedAndAnAckSettlesItThrou
   EXPECT_EQ(counts(*counters), (Counts{0, 0, 0, 0, 0, 0, 0}));
 }
 
+TEST_F(Documents, AFireAndForgetEffectIsSettledAsSentAndACountedOneIsOneDeliveryOfItsCount) {
+  auto schema = schema::compile_schema(schema::SourceFile{
+      "t.mgs",
+      "entity Order {\n  total: int = 0\n"
+      "  effect ping: bool when total > 100 @fire_and_forget\n"
+      "  effect jobs: counter when total > 0 @counted @retry(100, 2, 1000, 3)\n}\n"});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  ManualClock clock;
+  for (const std::uint32_t partitions : {1u, 3u}) {
+    SCOPED_TRACE(std::to_string(partitions) + " partitions");
+    MemoryEpochLog log;
+    auto counters = std::make_shared<EffectCounters>();
+    ActorCluster cluster(sys, *schema, &log, {}, partitions, clock.options(counters));
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    std::string out;
+    auto run = [&](std::initializer_list<const char*> lines) {
+      for (const char* line : lines) client.run_line(line, 1, &out);
+    };
+    auto value = [&](const char* ref) {
+      out.clear();
+      client.run_line(std::string{"get "} + ref, 1, &out);
+      return nlohmann::json::parse(out.substr(0, out.find('\n')))["value"];
+    };
+    run({"create Order o total=0", "commit", "update o total=500", "commit"});
+    // Fire-and-forget: sent once, and the cluster acknowledges it as it sends it.
+    const std::vector<std::string> ping = cluster.poll({"Order.ping"});
+    ASSERT_EQ(ping.size(), 1u);
+    EXPECT_EQ(delivery(ping[0])["attempt"], 1);
+    EXPECT_FALSE(delivery(ping[0]).contains("count"));
+    EXPECT_EQ(value("o.ping"), false) << "settled by the cluster";
+    clock.t += std::chrono::seconds(100);
+    EXPECT_TRUE(cluster.poll({"Order.ping"}).empty()) << "never sent again";
+    EXPECT_EQ(cluster.ack(delivery(ping[0])["key"]["field"], delivery(ping[0])["key"]["version"]), "duplicate");
+    // It fires again at the condition's next rise.
+    run({"update o total=0", "commit", "update o total=200", "commit"});
+    EXPECT_EQ(cluster.poll({"Order.ping"}).size(), 1u);
+    EXPECT_EQ(value("o.ping"), false);
+
+    // Counted: the rises before a consumer polls are one delivery of their count, settled
+    // by one ack. (The counter rose at total=500, at 200 and at each rise since.)
+    run({"update o total=0", "commit", "update o total=5", "commit", "update o total=0", "commit",
+         "update o total=7", "commit"});
+    EXPECT_EQ(value("o.jobs"), 4);
+    const std::vector<std::string> jobs = cluster.poll({"Order.jobs"});
+    ASSERT_EQ(jobs.size(), 1u);
+    const nlohmann::json d = delivery(jobs[0]);
+    EXPECT_EQ(d["count"], 4);
+    EXPECT_EQ(d["value"], 4);
+    // A rise after it was sent is a delivery of its own.
+    run({"update o total=0", "commit", "update o total=9", "commit"});
+    EXPECT_EQ(cluster.ack(d["key"]["field"], d["key"]["version"]), "acked");
+    EXPECT_EQ(value("o.jobs"), 1);
+    const std::vector<std::string> next = cluster.poll({"Order.jobs"});
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_EQ(delivery(next[0])["count"], 1);
+    EXPECT_EQ(cluster.ack(delivery(next[0])["key"]["field"], delivery(next[0])["key"]["version"]), "acked");
+    EXPECT_EQ(value("o.jobs"), 0);
+    clock.t += std::chrono::seconds(100);
+    EXPECT_TRUE(cluster.poll({"Order.jobs", "Order.ping"}).empty());
+    EXPECT_EQ(cluster.dead_letters("list"), "{\"dead_letters\":[]}");
+  }
+}
+
 TEST_F(Documents, AcksOfManyKeysInOneCallShareAnEpochAndEachGetsItsOwnOutcome) {
   auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", kEffectSchema});
   ASSERT_TRUE(schema.is_ok()) << schema.status().message();
@@ -715,6 +778,42 @@ TEST_F(Documents, AcksOfManyKeysInOneCallShareAnEpochAndEachGetsItsOwnOutcome) {
     const std::vector<std::string> left = cluster.poll({"Order.big"});
     ASSERT_EQ(left.size(), 1u);
     EXPECT_EQ(delivery(left[0])["record"], 4);
+  }
+}
+
+TEST_F(Documents, AcksOfOneRecordsQueueTriggersInOneCallEachTakeOneOff) {
+  // Each ack lowers the effect by one, so two of the same record's effect cannot be one
+  // transaction (two proposals of one node in a transaction are one).
+  auto schema = schema::compile_schema(schema::SourceFile{
+      "t.mgs", "entity Order {\n  total: int = 0\n  effect notify: queue(total) when total > 100\n}\n"});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  ManualClock clock;
+  for (const std::uint32_t partitions : {1u, 3u}) {
+    SCOPED_TRACE(std::to_string(partitions) + " partitions");
+    MemoryEpochLog log;
+    ActorCluster cluster(sys, *schema, &log, {}, partitions, clock.options());
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    std::string out;
+    for (const char* line : {"create Order o", "create Order p total=300", "commit", "update o total=150", "commit",
+                             "update o total=50", "commit", "update o total=250", "commit", "update o total=0",
+                             "commit", "update o total=350", "commit"}) {
+      client.run_line(line, 1, &out);
+    }
+    std::vector<std::string> keys;
+    for (const std::string& x : cluster.poll({"Order.notify"})) {
+      const nlohmann::json d = delivery(x);
+      keys.push_back(std::to_string(d["key"]["field"].get<std::uint64_t>()) + ":" +
+                     std::to_string(d["key"]["version"].get<std::uint64_t>()));
+    }
+    ASSERT_EQ(keys.size(), 4u) << "three of o, one of p";
+    const std::vector<std::string> outcomes = cluster.ack_all(keys);
+    EXPECT_EQ(outcomes, (std::vector<std::string>(4, "acked")));
+    out.clear();
+    client.run_line("get o.notify", 1, &out);
+    client.run_line("get p.notify", 1, &out);
+    EXPECT_EQ(out.find("\"value\":1"), std::string::npos) << out;
+    EXPECT_EQ(out.find("\"value\":2"), std::string::npos) << out;
+    EXPECT_NE(out.find("\"value\":0"), std::string::npos) << out;
   }
 }
 

@@ -84,6 +84,7 @@ EffectTrigger sample_trigger() {
   t.policy.multiplier = 1.5;
   t.policy.max_delay = std::chrono::milliseconds(400);
   t.policy.max_attempts = 4;
+  t.policy.mode = schema::DeliveryMode::counted;
   return t;
 }
 
@@ -482,6 +483,7 @@ TEST(EpochCheckpointCodec, RoundTripsOwedDeliveriesAndAnswersAndIsToldFromOtherE
   c.owed.pending = {d};
   d.key.version += 1;
   d.attempts = 5;
+  d.covered = {{t.node, 1}, {t.node, 2}};  // a counted delivery's earlier triggers
   c.owed.dead = {d};
   c.owed.settled = {{7, 1}, {7, 3}};
   c.answers = {{session::TxnId{0xabc, 9}, std::string("answer\0bytes", 12)}};

@@ -148,6 +148,53 @@ TEST(SchemaParser, RetryOnAnEffectSetsItsPolicyAndDefaultsOtherwise) {
   EXPECT_EQ(RetryPolicy{}.delay_after(1000), std::chrono::milliseconds(60'000));
 }
 
+TEST(SchemaParser, DeliveryModesAreSetOnEffectsAndKeptWithTheirRetries) {
+  auto ok = compile_schema(SourceFile{"t.mgs",
+                                      "entity A {\n  x: int = 0\n"
+                                      "  effect ping: bool when x > 1 @fire_and_forget\n"
+                                      "  effect jobs: counter when x > 0 @counted @retry(50, 2, 400, 3)\n"
+                                      "  effect log: queue(x) when x > 2 @acknowledged\n"
+                                      "  effect plain: counter when x > 3\n}\n"});
+  ASSERT_TRUE(ok.is_ok()) << ok.status().message();
+  const EntityDef& a = (*ok)->entities[0];
+  auto mode = [&](const char* name) { return a.fields[a.find_field(name)].options.retry.mode; };
+  EXPECT_EQ(mode("ping"), DeliveryMode::fire_and_forget);
+  EXPECT_EQ(mode("jobs"), DeliveryMode::counted);
+  EXPECT_EQ(mode("log"), DeliveryMode::acknowledged);
+  EXPECT_EQ(mode("plain"), DeliveryMode::acknowledged);
+  // @retry after the mode keeps it.
+  EXPECT_EQ(a.fields[a.find_field("jobs")].options.retry.max_attempts, 3u);
+  EXPECT_STREQ(delivery_mode_name(DeliveryMode::fire_and_forget), "fire_and_forget");
+}
+
+TEST(SchemaParser, DeliveryModeErrorsSayWhatTheModeAppliesTo) {
+  auto err = [](const std::string& effect) {
+    return compile_error("entity A {\n  x: int = 0\n  " + effect + "\n}\n");
+  };
+  EXPECT_NE(err("effect e: bool when x > 1 @counted")
+                .find("t.mgs:3:30: error: @counted applies to counter effects ('e' is a bool effect: "
+                      "it has one trigger pending at most)"),
+            std::string::npos)
+      << err("effect e: bool when x > 1 @counted");
+  EXPECT_NE(err("effect e: queue(x) when x > 1 @counted")
+                .find("@counted applies to counter effects ('e' is a queue effect: each trigger keeps "
+                      "its values, so each is acknowledged alone)"),
+            std::string::npos);
+  EXPECT_NE(err("effect e: counter when x > 1 @counted @fire_and_forget")
+                .find("@fire_and_forget: effect e already has the delivery mode @counted; an effect has "
+                      "one"),
+            std::string::npos);
+  EXPECT_NE(err("effect e: bool when x > 1 @fire_and_forget(1)").find("@fire_and_forget takes no arguments"),
+            std::string::npos);
+  EXPECT_NE(err("y: int = x @acknowledged")
+                .find("@acknowledged applies to effects only ('y' is a derived field)"),
+            std::string::npos)
+      << err("y: int = x @acknowledged");
+  RetryPolicy unknown;
+  unknown.mode = static_cast<DeliveryMode>(7);
+  EXPECT_EQ(unknown.check().message(), "delivery mode 7 is unknown");
+}
+
 TEST(SchemaParser, RetryErrorsNameTheArgumentAndTheBound) {
   auto err = [](const std::string& annotation) {
     return compile_error("entity A {\n  x: int = 0\n  effect e: bool when x > 1 " + annotation +

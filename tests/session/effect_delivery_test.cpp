@@ -244,6 +244,84 @@ TEST(EffectDelivery, TheOldestOwedOfARecordsEffectIsFoundPendingOrDead) {
   EXPECT_EQ(d.oldest_of(3, "big"), std::nullopt);
 }
 
+RetryPolicy counted_policy() {
+  RetryPolicy p = short_policy();
+  p.mode = schema::DeliveryMode::counted;
+  return p;
+}
+
+EffectPayload counted(RecordId record, std::int64_t count) {
+  return {record, "Order.jobs", Value(count), false, {}, Value()};
+}
+
+TEST(EffectDelivery, CountedTriggersBeforeTheFirstSendMakeOneDeliveryThatSettlesThemAll) {
+  EffectDeliveries d;
+  ASSERT_TRUE(d.offer({4, 1}, 1, counted(2, 1), counted_policy(), t0).is_ok());
+  ASSERT_TRUE(d.offer({4, 2}, 2, counted(2, 2), counted_policy(), t0 + milliseconds(5)).is_ok());
+  ASSERT_TRUE(d.offer({4, 3}, 3, counted(2, 3), counted_policy(), t0 + milliseconds(6)).is_ok());
+  // Another effect node is a delivery of its own.
+  ASSERT_TRUE(d.offer({6, 1}, 3, counted(3, 1), counted_policy(), t0 + milliseconds(7)).is_ok());
+  EXPECT_EQ(d.pending(), 2u);
+  std::vector<Delivery> sent = d.due(t0 + milliseconds(10));
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].key, (DeliveryKey{4, 3}));  // in the place of the first trigger
+  EXPECT_EQ(sent[0].covered, (std::vector<DeliveryKey>{{4, 1}, {4, 2}}));
+  EXPECT_EQ(sent[0].epoch, 3u);
+  EXPECT_EQ(sent[0].payload, counted(2, 3));
+  EXPECT_EQ(d.owner_of({4, 1}), (DeliveryKey{4, 3}));
+  EXPECT_EQ(d.owner_of({4, 3}), std::nullopt);
+  // Once sent, the next trigger starts a delivery of its own.
+  ASSERT_TRUE(d.offer({4, 4}, 4, counted(2, 4), counted_policy(), t0 + milliseconds(11)).is_ok());
+  EXPECT_EQ(d.pending(), 3u);
+  EXPECT_TRUE(d.find_pending({4, 4})->covered.empty());
+  // A script's ack settles the oldest trigger, a covered one; the delivery stands for the rest.
+  EXPECT_EQ(d.oldest_of(2, "jobs"), (DeliveryKey{4, 1}));
+  EXPECT_EQ(d.ack({4, 1}), AckOutcome::acked);
+  EXPECT_EQ(d.find_pending({4, 3})->covered, (std::vector<DeliveryKey>{{4, 2}}));
+  EXPECT_EQ(d.ack({4, 3}), AckOutcome::acked);
+  EXPECT_EQ(d.ack({4, 2}), AckOutcome::duplicate);  // settled with its delivery
+  EXPECT_EQ(d.ack({4, 1}), AckOutcome::duplicate);
+  // Offered again (a replayed epoch): nothing changes.
+  ASSERT_TRUE(d.offer({4, 2}, 2, counted(2, 2), counted_policy(), t0 + milliseconds(12)).is_ok());
+  EXPECT_EQ(d.pending(), 2u);
+}
+
+TEST(EffectDelivery, ACountedDeliveryDiesWholeAndACheckpointKeepsWhatItCovers) {
+  EffectDeliveries d;
+  ASSERT_TRUE(d.offer({4, 1}, 1, counted(2, 1), counted_policy(), t0).is_ok());
+  ASSERT_TRUE(d.offer({4, 2}, 1, counted(2, 2), counted_policy(), t0).is_ok());
+  // Restored before any send, a later trigger still joins it.
+  EffectDeliveries again;
+  again.restore(d.owed(), t0);
+  ASSERT_TRUE(again.offer({4, 3}, 2, counted(2, 3), counted_policy(), t0).is_ok());
+  EXPECT_EQ(again.pending(), 1u);
+  EXPECT_EQ(again.find_pending({4, 3})->covered, (std::vector<DeliveryKey>{{4, 1}, {4, 2}}));
+  // Never acknowledged: it dies whole, and its covered keys are settled when it is dropped.
+  (void)drive(again, t0, t0 + milliseconds(2'000));
+  ASSERT_EQ(again.dead(), 1u);
+  EXPECT_EQ(again.find_dead({4, 3})->covered.size(), 2u);
+  EffectDeliveries restored;
+  restored.restore(again.owed(), t0);
+  ASSERT_EQ(restored.dead(), 1u);
+  EXPECT_EQ(restored.find_dead({4, 3})->covered, again.find_dead({4, 3})->covered);
+  EXPECT_EQ(restored.find_dead({4, 3})->attempts, 4u);
+  EXPECT_EQ(restored.owner_of({4, 2}), (DeliveryKey{4, 3}));
+  EXPECT_EQ(restored.ack({4, 2}), AckOutcome::acked_dead_letter);  // one trigger of the dead letter
+  ASSERT_TRUE(restored.drop({4, 3}).is_ok());
+  EXPECT_EQ(restored.ack({4, 1}), AckOutcome::duplicate);
+  EXPECT_EQ(restored.owner_of({4, 1}), std::nullopt);
+}
+
+TEST(EffectDelivery, ACountedDeliveryStandsForAtMostItsBoundOfTriggers) {
+  EffectDeliveries d;
+  for (std::uint64_t v = 1; v <= kCountedTriggersMax + 1; ++v) {
+    ASSERT_TRUE(d.offer({4, v}, v, counted(2, static_cast<std::int64_t>(v)), counted_policy(), t0).is_ok());
+  }
+  EXPECT_EQ(d.pending(), 2u);
+  EXPECT_EQ(d.find_pending({4, kCountedTriggersMax})->covered.size(), kCountedTriggersMax - 1);
+  EXPECT_TRUE(d.find_pending({4, kCountedTriggersMax + 1})->covered.empty());
+}
+
 TEST(EffectDelivery, BadPoliciesAndKeysAreRefusedWithContext) {
   EffectDeliveries d;
   RetryPolicy p;

@@ -134,5 +134,30 @@ TEST(Merge, BatchesThatCannotMergeRunAloneInOrder) {
   EXPECT_EQ(d.revision(), 2u);
 }
 
+TEST(Merge, TwoAcksOfOneRecordsEffectAreNeverOneTransaction) {
+  // Each ack lowers its effect by one; in one transaction two would lower it once.
+  std::vector<Batch> ran;
+  const BatchRunner runner = [&](const Batch& b, bool* c) {
+    ran.push_back(b);
+    *c = true;
+    return BatchResult(b.size());
+  };
+  bool committed = false;
+  const std::vector<BatchResult> r =
+      run_merged({batch({"ack #1.e", "commit"}), batch({"ack #2.e", "commit"}), batch({"ack #1.f", "commit"}),
+                  batch({"ack #1.e", "commit"}), batch({"update #1 x=1", "commit"}), batch({"ack #2.e", "commit"})},
+                 runner, &committed);
+  EXPECT_TRUE(committed);
+  ASSERT_EQ(r.size(), 6u);
+  for (const BatchResult& b : r) EXPECT_EQ(b.size(), 2u);
+  // The first three merged; the second ack of #1.e starts a group, which takes the rest
+  // (#2.e's second ack is the first of this group).
+  ASSERT_EQ(ran.size(), 2u);
+  EXPECT_EQ(ran[0].size(), 4u);
+  EXPECT_EQ(ran[1].size(), 4u);
+  EXPECT_EQ(ran[1][0].refs[0].id, 1u);
+  EXPECT_EQ(ran[1][2].refs[0].id, 2u);
+}
+
 }  // namespace
 }  // namespace mgraph::session

@@ -388,6 +388,7 @@ class Checker {
         {"conditional", Timing::conditional}, {"every", Timing::temporal},
         {"at", Timing::temporal},           {"batched", Timing::batched}};
     const ast::Annotation* timed = nullptr;
+    const ast::Annotation* mode = nullptr;
     for (const ast::Annotation& a : as) {
       bool timing = false;
       for (auto [name, t] : kTimings) {
@@ -414,6 +415,8 @@ class Checker {
         d->options.lazy = true;
       } else if (a.name == "retry") {
         retry(a, d);
+      } else if (a.name == "acknowledged" || a.name == "fire_and_forget" || a.name == "counted") {
+        delivery_mode(a, d, &mode);
       } else if (a.name == "versioned") {
         d->options.versioned = true;
       } else if (a.name == "fail_transaction") {
@@ -431,8 +434,9 @@ class Checker {
         }
       } else {
         error(a.loc, "unknown annotation @" + a.name +
-                         " (lazy, versioned, fail_transaction, tolerance, retry, immediate, "
-                         "every, at, batched, conditional, on_completion)");
+                         " (lazy, versioned, fail_transaction, tolerance, retry, acknowledged, "
+                         "fire_and_forget, counted, immediate, every, at, batched, conditional, "
+                         "on_completion)");
       }
     }
     if (timed != nullptr && d->options.timing != Timing::immediate && d->options.lazy) {
@@ -521,6 +525,40 @@ class Checker {
     }
   }
 
+  /// `@acknowledged`, `@fire_and_forget` or `@counted` on an effect: its delivery mode.
+  /// `*seen` is the mode annotation met before on the field, if any.
+  void delivery_mode(const ast::Annotation& a, FieldDef* d, const ast::Annotation** seen) {
+    if (d->kind != FieldKind::effect) {
+      error(a.loc, "@" + a.name + " applies to effects only ('" + d->name + "' is a " +
+                       field_kind_name(d->kind) + " field): it says how the effect's triggers "
+                       "reach its consumers");
+      return;
+    }
+    if (!a.args.empty()) {
+      error(a.loc, "@" + a.name + " takes no arguments");
+      return;
+    }
+    if (*seen != nullptr) {
+      error(a.loc, "@" + a.name + ": effect " + d->name + " already has the delivery mode @" +
+                       (*seen)->name + "; an effect has one");
+      return;
+    }
+    *seen = &a;
+    const DeliveryMode mode = a.name == "fire_and_forget" ? DeliveryMode::fire_and_forget
+                              : a.name == "counted"       ? DeliveryMode::counted
+                                                          : DeliveryMode::acknowledged;
+    if (mode == DeliveryMode::counted && d->effect_kind != EffectKind::counter) {
+      error(a.loc, "@counted applies to counter effects ('" + d->name + "' is a " +
+                       (d->effect_kind == EffectKind::boolean
+                            ? std::string{"bool effect: it has one trigger pending at most"}
+                            : std::string{"queue effect: each trigger keeps its values, so each "
+                                          "is acknowledged alone"}) +
+                       ")");
+      return;
+    }
+    d->options.retry.mode = mode;
+  }
+
   /// `@retry(initial_ms, multiplier, max_delay_ms, max_attempts)` on an effect.
   void retry(const ast::Annotation& a, FieldDef* d) {
     if (d->kind != FieldKind::effect) {
@@ -558,7 +596,7 @@ class Checker {
                        " is outside [1, " + std::to_string(kRetryAttemptsMax) + "]");
       return;
     }
-    RetryPolicy p;
+    RetryPolicy p = d->options.retry;  // keeps a delivery mode written before it
     p.initial = std::chrono::milliseconds(a.args[0].as_int());
     p.multiplier = a.args[1].number();
     p.max_delay = std::chrono::milliseconds(a.args[2].as_int());
@@ -1170,7 +1208,22 @@ Status RetryPolicy::check() const {
     return bad("max attempts " + std::to_string(max_attempts) + " is outside [1, " +
                std::to_string(kRetryAttemptsMax) + "]");
   }
+  if (mode > DeliveryMode::counted) {
+    return bad("delivery mode " + std::to_string(static_cast<int>(mode)) + " is unknown");
+  }
   return Status::ok();
+}
+
+const char* delivery_mode_name(DeliveryMode mode) {
+  switch (mode) {
+    case DeliveryMode::acknowledged:
+      return "acknowledged";
+    case DeliveryMode::fire_and_forget:
+      return "fire_and_forget";
+    case DeliveryMode::counted:
+      return "counted";
+  }
+  return "unknown";
 }
 
 const char* timing_name(Timing timing) {

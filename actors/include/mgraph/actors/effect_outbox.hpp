@@ -15,6 +15,11 @@
 // the epoch that ran it settles the delivery; replaying the log after a restart does the
 // same, so what was acknowledged stays acknowledged.
 //
+// Delivery modes (schema::DeliveryMode): a fire-and-forget delivery, once sent, is in
+// take_sent_to_settle() for the sequencer to acknowledge itself, as a consumer would; a
+// counted one is acknowledged by a batch of one transaction per trigger it stands for
+// (ack, commit), so the effect's count comes down by as many. A delivery whose ack is running is not sent.
+//
 // What no epoch does — a delivery dying when its last attempt goes unacknowledged, an
 // operator's dlq retry or drop — the outbox keeps as changes (session::DeliveryChange)
 // until the sequencer takes them to log them (take_changes). After a restart the
@@ -72,10 +77,12 @@ class EffectOutbox {
   /// kPollDeliveriesMax), each as the JSON object a consumer prints:
   /// {"key":{"field":F,"version":V},"epoch":E,"record":R,"effect":"…","value":…,"attempt":N}.
   /// A queue's delivery also has "values":{FIELD:V,...} and "time" (the clock at the trigger,
-  /// null without one) before "attempt".
+  /// null without one) before "attempt"; a counted one has "count", the triggers it stands
+  /// for.
   std::vector<std::string> poll(const std::vector<std::string>& effects, std::uint32_t max,
                                 session::DeliveryTime now);
-  /// The batch acknowledging `key` (an ack op naming the key in its text, then a commit);
+  /// The batch acknowledging `key`: an ack op naming the key in its text, then a commit
+  /// (before them, such a transaction for each key a counted delivery covers);
   /// or, when nothing is to run, a Status whose message is the outcome: "duplicate" (acked
   /// before, or an ack of it is running) or "unknown".
   /// With `result`, the delivery is the request of an async field (its effect
@@ -91,6 +98,10 @@ class EffectOutbox {
   /// ({"ok":true,"key":"F:V"}); {"error":"…"} otherwise.
   std::string dead_letter_command(const std::string& command, session::DeliveryKey key,
                                   session::DeliveryTime now);
+
+  /// The fire-and-forget deliveries polls sent since the last call: the sequencer
+  /// acknowledges each (start_ack, finish_ack) as a consumer would.
+  std::vector<session::DeliveryKey> take_sent_to_settle() { return std::exchange(to_settle_, {}); }
 
   const session::EffectDeliveries& deliveries() const { return deliveries_; }
   /// Takes back the deliveries of a checkpoint (session::EffectDeliveries::restore); no
@@ -125,6 +136,8 @@ class EffectOutbox {
   session::EffectDeliveries deliveries_;
   /// Keys whose ack batch is running, and whether each was a dead letter.
   std::map<session::DeliveryKey, bool> acking_;
+  /// Fire-and-forget deliveries sent and not yet taken by the sequencer.
+  std::vector<session::DeliveryKey> to_settle_;
   /// Changes not yet taken by the sequencer, in order.
   std::vector<session::DeliveryChange> changes_;
   /// The last change of each key that the log held at the start (replay_changes).

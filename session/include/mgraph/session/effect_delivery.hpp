@@ -19,6 +19,15 @@
 // makes the delivery a dead letter, which stays until `retry` (pending again, attempts from
 // 1) or `drop`.
 //
+// Delivery modes (schema::DeliveryMode) change two things. A fire-and-forget delivery is
+// sent like any other; its owner acknowledges it itself as it sends it (the
+// state machine knows nothing of that). A counted delivery takes in the triggers of the
+// same effect node offered before it is first sent: offering key K2 while K1 of the same
+// field is pending and unsent makes one delivery, keyed K2, that `covers` K1 (and what K1
+// covered), in K1's place in the schedule; acknowledging K2 settles every key it covers,
+// and acknowledging a covered key alone settles that one (a replayed epoch's ack, after a
+// restart coalesced differently).
+//
 // Acknowledgements are never errors: acking a pending delivery or a dead letter removes it
 // (`acked`, `acked_dead_letter`); acking a key acked or dropped before answers `duplicate`
 // and changes nothing (a late or repeated ack after a redelivery); acking a key never
@@ -56,6 +65,11 @@ inline constexpr std::size_t kDeliveriesMax = 1'000'000;
 /// which changes nothing either).
 inline constexpr std::size_t kSettledKeysMax = 100'000;
 
+/// Triggers one counted delivery stands for: its acknowledgement is a batch of one ack
+/// transaction per trigger, which this keeps far within the batch bounds (the next trigger
+/// starts another).
+inline constexpr std::size_t kCountedTriggersMax = 1'000;
+
 /// The idempotency key of a delivery: the effect field and its version after the change.
 struct DeliveryKey {
   std::uint64_t field = 0;
@@ -87,6 +101,9 @@ struct Delivery {
   RetryPolicy policy;
   std::uint32_t attempts = 0;  ///< sends so far (the one `due` just returned included)
   DeliveryTime next_due{};     ///< pending: when it is due (again); dead: when it died
+  /// Counted: the earlier triggers it also stands for, oldest first (their count plus one
+  /// is what the consumer is told to handle).
+  std::vector<DeliveryKey> covered;
   friend bool operator==(const Delivery&, const Delivery&) = default;
 };
 
@@ -150,9 +167,10 @@ struct RequestResult {
 /// Thread-safety: none (an actor owns it).
 class EffectDeliveries {
  public:
-  /// Adds a delivery, due at `now`. An offer of a key already owed or settled changes
-  /// nothing and is ok (an epoch replayed after a restart offers its changes again).
-  /// out_of_range when kDeliveriesMax are owed; invalid_argument for a bad policy.
+  /// Adds a delivery, due at `now` (counted: joined with the field's unsent one, see
+  /// above). An offer of a key already owed, covered or settled changes nothing and is ok
+  /// (an epoch replayed after a restart offers its changes again). out_of_range when
+  /// kDeliveriesMax are owed (covered keys included); invalid_argument for a bad policy.
   Status offer(DeliveryKey key, std::uint64_t epoch, EffectPayload payload, RetryPolicy policy,
                DeliveryTime now);
 
@@ -166,7 +184,10 @@ class EffectDeliveries {
                             const std::function<bool(const Delivery&)>& wanted = {},
                             std::vector<DeliveryKey>* died = nullptr);
 
+  /// Settles `key`: a delivery owed with every key it covers, or one covered key alone.
   AckOutcome ack(DeliveryKey key);
+  /// The delivery (pending or dead) that covers `key`, if a counted one does.
+  std::optional<DeliveryKey> owner_of(DeliveryKey key) const;
 
   /// Dead letter `key` pending again, due at `now`, its attempts counted from 1 again.
   /// not_found when `key` is no dead letter.
@@ -193,9 +214,9 @@ class EffectDeliveries {
   std::size_t pending() const { return pending_.size(); }
   /// Dead letters held (dead_letters().size(), without the copies).
   std::size_t dead() const { return dead_.size(); }
-  /// The oldest delivery owed (pending or dead) of effect `name` ("big", the field's name
-  /// in its entity) of `record`: the one an ack naming no key settles. A scan of every
-  /// delivery owed: such acks come from scripts, not from consumers.
+  /// The oldest trigger owed (pending or dead, a covered one included) of effect `name`
+  /// ("big", the field's name in its entity) of `record`: the one an ack naming no key
+  /// settles. A scan of every delivery owed: such acks come from scripts, not consumers.
   std::optional<DeliveryKey> oldest_of(RecordId record, std::string_view name) const;
   const Delivery* find_pending(DeliveryKey key) const;
   const Delivery* find_dead(DeliveryKey key) const;
@@ -204,6 +225,11 @@ class EffectDeliveries {
 
  private:
   void settle(DeliveryKey key);
+  /// Settles what `d` covers (it is settled itself).
+  void settle_covered(const Delivery& d);
+  /// Indexes pending delivery `d`: its covered keys, and `d` as its field's unsent counted
+  /// delivery when it is one.
+  void index(const Delivery& d);
 
   std::map<DeliveryKey, Delivery> pending_;
   std::map<DeliveryKey, Delivery> dead_;
@@ -212,6 +238,10 @@ class EffectDeliveries {
   /// The entries of schedule_ whose deliveries had their last attempt: at that time they
   /// die instead of being sent again.
   std::set<std::pair<DeliveryTime, DeliveryKey>> dying_;
+  /// Covered key -> the delivery covering it (pending or dead).
+  std::map<DeliveryKey, DeliveryKey> covered_by_;
+  /// Effect field -> its counted delivery not sent yet, which the next trigger joins.
+  std::map<std::uint64_t, DeliveryKey> unsent_;
   std::set<DeliveryKey> settled_;
   std::deque<DeliveryKey> settled_order_;  ///< oldest first, to forget
 };

@@ -8,7 +8,10 @@
 //
 // Only transactions that cannot tell they shared an epoch are merged: input ops and a
 // final commit, no read (it would see the others' writes before their commit), no reject,
-// undo or redo (they act on the whole open transaction or on the last revision). Each of
+// undo or redo (they act on the whole open transaction or on the last revision), and no
+// two acknowledgements of the same record's effect (each lowers it by one, but two
+// proposals of one node in a transaction are one): such a transaction starts a new merged
+// group, and the groups run one after the other in the epoch. Each of
 // them is answered with its own ops' results and the shared commit's (its revision, and
 // the fields the whole epoch changed).
 
@@ -34,7 +37,7 @@ bool mergeable(const Batch& batch);
 using BatchRunner = std::function<BatchResult(const Batch& batch, bool* committed)>;
 
 /// Runs `batches` as one epoch (above); one result per op of each batch. `committed`:
-/// whether the documents' revision moved. Batches that are not all mergeable run alone.
+/// whether the documents' revision moved. Groups that are not all mergeable run alone.
 std::vector<BatchResult> run_merged(const std::vector<Batch>& batches, const BatchRunner& run,
                                     bool* committed);
 

@@ -90,6 +90,20 @@ struct CompiledFormula {
   std::shared_ptr<const ScalarProgram> scalar;
 };
 
+/// How an effect's triggers reach its consumers on a cluster (seed 000 §2.3's communication
+/// patterns; docs/SCHEMA.md "Delivery modes"), by `@acknowledged` (the default),
+/// `@fire_and_forget` or `@counted` on the effect:
+/// - acknowledged: each trigger is a delivery, sent again until a consumer acknowledges it;
+/// - fire_and_forget: each trigger is sent once, and the cluster acknowledges it itself as
+///   it sends it (sent again only when that acknowledgement cannot commit);
+/// - counted (counter effects): the triggers of a record's effect that come before one is
+///   sent form one delivery, which carries their count and whose acknowledgement settles
+///   them all.
+/// Values are stored in the log and checkpoints: never renumber, only add.
+enum class DeliveryMode : std::uint8_t { acknowledged = 0, fire_and_forget = 1, counted = 2 };
+/// "acknowledged", "fire_and_forget", "counted".
+const char* delivery_mode_name(DeliveryMode mode);
+
 /// How an effect's deliveries are sent again until acknowledged (`@retry(initial,
 /// multiplier, max_delay, max_attempts)` on the effect; these defaults when absent): the
 /// first send is at once, attempt k+1 follows attempt k by initial * multiplier^(k-1),
@@ -100,10 +114,13 @@ struct RetryPolicy {
   double multiplier = 2.0;
   std::chrono::milliseconds max_delay{60'000};
   std::uint32_t max_attempts = 8;
+  /// How its triggers become deliveries (above); kept with the retries because both travel
+  /// with every trigger from its partition to the coordinator.
+  DeliveryMode mode = DeliveryMode::acknowledged;
   /// The pause after attempt `attempt` (1-based) before the next one, or before the
   /// delivery becomes a dead letter after the last.
   std::chrono::milliseconds delay_after(std::uint32_t attempt) const;
-  /// Ok, or what is out of bounds (the bounds below), naming the value.
+  /// Ok, or what is out of bounds (the bounds below) or unknown, naming the value.
   Status check() const;
   friend bool operator==(const RetryPolicy&, const RetryPolicy&) = default;
 };
