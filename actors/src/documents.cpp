@@ -1231,15 +1231,21 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   // A sequencer started again on the same log (after a node rejoined) records from what
   // is stored: what the one before staged is stored first, or it would be made twice.
   if (Status s = log->flush(); !s.is_ok()) effects->count_error("versions not recorded: " + s.message());
-  auto record = [log, recorder, effects, wall_clock = options.wall_clock](codec::Epoch e,
-                                                                          const codec::EffectReport& report) {
+  // The wall clock in ns, the time of a ledger record.
+  auto wall_ns = [wall_clock = options.wall_clock] {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(wall_clock(), 0)) * 1'000'000;
+  };
+  auto record = [log, recorder, effects, wall_ns](codec::Epoch e,
+                                                  const codec::EffectReport& report) {
     if (!recorder || (report.recorded.empty() && report.request_results.empty())) return;
-    const auto time_ns = static_cast<std::uint64_t>(std::max<std::int64_t>(wall_clock(), 0)) * 1'000'000;
+    const std::uint64_t time_ns = wall_ns();
     session::VersionRecords records;
     auto failed = [&](const Status& s) {
-      effects->count_error("epoch " + std::to_string(e) + ": versions not recorded: " + s.message());
+      effects->count_error("epoch " + std::to_string(e) +
+                           ": versions not recorded: " + s.message());
       // A field read again must find what was recorded of it before.
-      if (Status f = log->flush(); !f.is_ok()) effects->count_error("versions not recorded: " + f.message());
+      if (Status f = log->flush(); !f.is_ok())
+        effects->count_error("versions not recorded: " + f.message());
       recorder->forget();
     };
     for (const session::RecordedChange& c : report.recorded) {
@@ -1247,7 +1253,8 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     }
     // A result goes after the records its request's key has: those staged are stored first
     // (results are rarer than triggers and acks).
-    if (Status s = report.request_results.empty() ? Status::ok() : log->flush(); !s.is_ok()) return failed(s);
+    if (Status s = report.request_results.empty() ? Status::ok() : log->flush(); !s.is_ok())
+      return failed(s);
     for (const session::RequestResult& r : report.request_results) {
       if (Status s = recorder->record_result(r, e, time_ns, &records); !s.is_ok()) return failed(s);
     }
@@ -1255,13 +1262,29 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   };
   // Logs the changes of deliveries the outbox made since the last call (a delivery died,
   // a dead letter retried or dropped), in entries of at most kDeliveryChangesMax: a restart
-  // keeps them. An entry takes an epoch number, as a cancellation does.
-  auto log_changes = [log, epoch, effects]() -> Status {
+  // keeps them. An entry takes an epoch number, as a cancellation does. Each change's
+  // ledger record (VersionRecorder::record_change) is stored first: a restart does not
+  // make it again, and one whose entry then fails to be logged happened all the same (the
+  // delivery dies again later, with a record of its own).
+  auto log_changes = [log, epoch, effects, recorder, wall_ns]() -> Status {
     std::vector<session::DeliveryChange> changes = effects->take_changes();
     for (std::size_t at = 0; at < changes.size(); at += codec::kDeliveryChangesMax) {
       const std::vector<session::DeliveryChange> part(
           changes.begin() + static_cast<std::ptrdiff_t>(at),
           changes.begin() + static_cast<std::ptrdiff_t>(std::min(changes.size(), at + codec::kDeliveryChangesMax)));
+      if (recorder) {
+        const std::uint64_t time_ns = wall_ns();
+        session::VersionRecords records;
+        Status s = log->flush();  // the records at each key, stored, come before these
+        for (std::size_t k = 0; s.is_ok() && k < part.size(); ++k) {
+          s = recorder->record_change(part[k], *epoch + 1, time_ns, &records);
+        }
+        if (s.is_ok() && !records.empty()) {
+          log->stage(std::move(records));
+          s = log->flush();
+        }
+        if (!s.is_ok()) effects->count_error("delivery changes not recorded in the ledger: " + s.message());
+      }
       Result<std::string> bytes = codec::encode_delivery_changes(part);
       Status logged = bytes.is_ok() ? log->append(*epoch + 1, *bytes) : bytes.status();
       if (!logged.is_ok()) {

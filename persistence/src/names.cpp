@@ -29,6 +29,8 @@ const char* ledger_kind_name(LedgerKind kind) {
       return "dead_letter";
     case LedgerKind::dead_letter_retry:
       return "dead_letter_retry";
+    case LedgerKind::dead_letter_drop:
+      return "dead_letter_drop";
   }
   return "unknown";
 }

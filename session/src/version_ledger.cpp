@@ -229,27 +229,56 @@ Status VersionRecorder::record_result(const RequestResult& result, std::uint64_t
                  .raw("result", result.value.to_json())
                  .str("outcome", result.outcome)
                  .done();
+  return append_at_key(std::move(r), out);
+}
+
+Status VersionRecorder::record_change(const DeliveryChange& change, std::uint64_t epoch, std::uint64_t time_ns,
+                                      VersionRecords* out) {
+  persistence::LedgerEntry r;
+  r.effect_field_id = change.key.field;
+  r.version = change.key.version;
+  r.epoch = epoch;
+  r.time_ns = time_ns;
+  switch (change.kind) {
+    case DeliveryChange::Kind::died:
+      r.kind = persistence::LedgerKind::dead_letter;
+      r.detail = json::Object().unum("attempts", change.attempts).done();
+      break;
+    case DeliveryChange::Kind::retried:
+      r.kind = persistence::LedgerKind::dead_letter_retry;
+      r.detail = "{}";
+      break;
+    case DeliveryChange::Kind::dropped:
+      r.kind = persistence::LedgerKind::dead_letter_drop;
+      r.detail = "{}";
+      break;
+  }
+  return append_at_key(std::move(r), out);
+}
+
+Status VersionRecorder::append_at_key(persistence::LedgerEntry r, VersionRecords* out) const {
+  const std::uint64_t node = r.effect_field_id, version = r.version;
   std::uint64_t next = 0;
-  // The records at the key, a few at a time (its transition, its results: few); bounded by
-  // the key's records.
+  // The records at the key, a few at a time (its transition, acks, results, dead letter
+  // changes: few); bounded by the key's records.
   constexpr std::size_t kPage = 16;
   for (bool more = true; more;) {
-    Result<std::vector<persistence::LedgerEntry>> page = stored_.audit_trail(result.node, result.version, next, kPage);
+    Result<std::vector<persistence::LedgerEntry>> page = stored_.audit_trail(node, version, next, kPage);
     if (!page.is_ok()) return page.status();
     more = page->size() == kPage;
     for (const persistence::LedgerEntry& e : *page) {
-      if (e.version != result.version) {
+      if (e.version != version) {
         more = false;
         break;
       }
-      if (e.kind == r.kind && e.epoch == epoch && e.detail == r.detail) return Status::ok();  // a replay
+      if (e.kind == r.kind && e.epoch == r.epoch && e.detail == r.detail) return Status::ok();  // a replay
       next = e.seq + 1;
     }
   }
   for (const persistence::LedgerEntry& e : out->ledger) {
-    if (e.effect_field_id == result.node && e.version == result.version) next = std::max(next, e.seq + 1);
+    if (e.effect_field_id == node && e.version == version) next = std::max(next, e.seq + 1);
   }
-  // A request with no trigger in the ledger (none can be: effects always keep one) gets no
+  // A key with no trigger in the ledger (none should be: effects always keep one) gets no
   // record: the ledger's first record of a key is its transition.
   if (next == 0) return Status::ok();
   r.seq = next;

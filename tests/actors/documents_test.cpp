@@ -1043,6 +1043,23 @@ TEST_F(Documents, AnUnacknowledgedEffectIsResentThenADeadLetterRetriedOrDropped)
   client.run_line("get p.big", 1, &out);
   EXPECT_NE(out.find("\"value\":false"), std::string::npos) << out;
   EXPECT_NE(out.find("\"value\":true"), std::string::npos) << out;
+  // The ledger tells each key's story after its transition: died after 3 attempts, then
+  // retried (and acked, at the ack's own version), or dropped.
+  auto trail = [&](std::uint64_t f, std::uint64_t v) {
+    std::vector<std::pair<std::string, std::string>> kinds;
+    const Result<std::vector<persistence::LedgerEntry>> records = log.ledger()->audit_trail(f, v, 0, 100);
+    EXPECT_TRUE(records.is_ok()) << records.status().message();
+    if (!records.is_ok()) return kinds;
+    for (const persistence::LedgerEntry& e : *records) {
+      if (e.version == v) kinds.emplace_back(persistence::ledger_kind_name(e.kind), e.detail);
+    }
+    return kinds;
+  };
+  using Trail = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(trail(f1, v1), (Trail{{"transition", "true"}, {"dead_letter", "{\"attempts\":3}"},
+                                  {"dead_letter_retry", "{}"}}));
+  EXPECT_EQ(trail(f2, v2), (Trail{{"transition", "true"}, {"dead_letter", "{\"attempts\":3}"},
+                                  {"dead_letter_drop", "{}"}}));
 }
 
 TEST_F(Documents, DeliveriesOwedAtACheckpointAreOwedAfterARestartFromIt) {

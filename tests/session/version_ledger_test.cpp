@@ -115,6 +115,36 @@ TEST(VersionLedger, AResultIsRecordedAtItsRequestsKeyOnceAndOnlyAfterItsTrigger)
   EXPECT_TRUE(again.empty());
 }
 
+TEST(VersionLedger, ADeadLettersChangesFollowItsTransitionOnceEach) {
+  MemoryLedger ledger;
+  VersionRecorder recorder(ledger);
+  record_all(recorder, ledger, {bool_effect(1, false), bool_effect(2, true)});
+  VersionRecords records;
+  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::died, 8}, 5, 0, &records).is_ok());
+  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::retried, 0}, 6, 0, &records).is_ok());
+  ASSERT_EQ(records.ledger.size(), 2u);
+  EXPECT_EQ(records.ledger[0].kind, persistence::LedgerKind::dead_letter);
+  EXPECT_EQ(records.ledger[0].seq, 1u);
+  EXPECT_EQ(records.ledger[0].detail, R"({"attempts":8})");
+  EXPECT_EQ(records.ledger[1].kind, persistence::LedgerKind::dead_letter_retry);
+  EXPECT_EQ(records.ledger[1].seq, 2u);
+  ledger.store(std::move(records));
+  // Died again after the retry, then dropped: later entries, later records.
+  VersionRecords more;
+  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::died, 8}, 9, 0, &more).is_ok());
+  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::dropped, 0}, 10, 0, &more).is_ok());
+  ASSERT_EQ(more.ledger.size(), 2u);
+  EXPECT_EQ(more.ledger[1].kind, persistence::LedgerKind::dead_letter_drop);
+  EXPECT_EQ(more.ledger[1].seq, 4u);
+  ledger.store(std::move(more));
+  // The same entry again (its records stored before a crash): nothing.
+  VersionRecords again;
+  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::died, 8}, 5, 0, &again).is_ok());
+  EXPECT_TRUE(again.empty());
+  const std::string trail = audit(ledger, 3);
+  EXPECT_NE(trail.find(R"("kind":"dead_letter_drop")"), std::string::npos) << trail;
+}
+
 TEST(VersionLedger, MemoryReadsAsAnLmdbStoreReads) {
   testing::ScratchDir dir("mgraph_version_ledger");
   ASSERT_FALSE(dir.path().empty());

@@ -42,10 +42,11 @@ enum class LedgerKind : unsigned char {
   ack = 4,                ///< the consumer acknowledged
   dead_letter = 5,        ///< retries exhausted: parked for an operator
   dead_letter_retry = 6,  ///< an operator asked for a new delivery
+  dead_letter_drop = 7,   ///< an operator dropped the dead letter: it is not delivered again
 };
 
 /// Largest LedgerKind value; a stored kind outside [1, this] is corruption.
-inline constexpr unsigned char ledger_kind_max = 6;
+inline constexpr unsigned char ledger_kind_max = 7;
 
 /// Name of a ledger kind ("transition", "ack", ...), "unknown" for other values.
 const char* ledger_kind_name(LedgerKind kind);

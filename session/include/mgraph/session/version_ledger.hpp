@@ -127,6 +127,13 @@ class VersionRecorder {
   /// recorded), or has this epoch's record of the same result already (a replay).
   Status record_result(const RequestResult& result, std::uint64_t epoch, std::uint64_t time_ns,
                        VersionRecords* out);
+  /// Appends the record of what happened to a delivery without an epoch (`change`, logged
+  /// by the cluster's sequencer as entry `epoch`) at its key, after the records there (as
+  /// record_result): `dead_letter` {"attempts":N}, `dead_letter_retry` or
+  /// `dead_letter_drop` ({}). Nothing when the key has no record, or has this entry's record
+  /// already (a replay).
+  Status record_change(const DeliveryChange& change, std::uint64_t epoch, std::uint64_t time_ns,
+                       VersionRecords* out);
   /// Forgets what it remembers (the records it made were not stored after all).
   void forget() { fields_.clear(); }
 
@@ -137,6 +144,9 @@ class VersionRecorder {
     std::deque<TriggerRun> pending;   ///< effects: triggers not settled, oldest first
   };
   Status load(std::uint64_t node, bool effect, Field* field) const;
+  /// Appends `r` (its key, kind, epoch, time and detail set) after the records at its key,
+  /// unless the key has none or has the same record of the same epoch (a replay).
+  Status append_at_key(persistence::LedgerEntry r, VersionRecords* out) const;
 
   const LedgerReader& stored_;
   std::unordered_map<std::uint64_t, Field> fields_;
