@@ -1327,9 +1327,12 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         // checkpoint tries again.
         (void)log_mark(e, bytes);
       },
-      [effects, now, log_changes, run_ack, calls](effects_poll_atom, const std::vector<std::string>& names,
-                                                  std::uint32_t max) {
-        std::vector<std::string> sent = effects->poll(names, max, now());
+      [effects, now, log_changes, run_ack, calls](effects_poll_atom, const std::string& group,
+                                                  const std::vector<std::string>& names,
+                                                  std::uint32_t max) -> caf::result<std::vector<std::string>> {
+        Result<std::vector<std::string>> polled = effects->poll(group, names, max, now());
+        if (!polled.is_ok()) return caf::make_error(caf::sec::invalid_argument, polled.status().message());
+        std::vector<std::string> sent = std::move(polled).value();
         // Fire-and-forget deliveries just sent: acknowledged here, all in one call. One whose
         // ack fails stays owed and is sent again after its retry delay.
         const std::vector<session::DeliveryKey> settle = effects->take_sent_to_settle();

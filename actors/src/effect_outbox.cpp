@@ -1,6 +1,7 @@
 #include "mgraph/actors/effect_outbox.hpp"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "mgraph/codec/partition_codec.hpp"
@@ -99,8 +100,41 @@ void EffectOutbox::report(std::uint64_t epoch, codec::EffectReport report, sessi
   publish();
 }
 
-std::vector<std::string> EffectOutbox::poll(const std::vector<std::string>& effects,
-                                            std::uint32_t max, session::DeliveryTime now) {
+Status EffectOutbox::claim(const std::string& group, const std::vector<std::string>& effects,
+                           session::DeliveryTime now) {
+  auto live = [&](const Claim& c) { return now - c.last < kConsumerGroupLease; };
+  std::size_t fresh = 0;
+  for (const std::string& e : effects) {
+    const auto it = claims_.find(e);
+    if (it == claims_.end()) {
+      ++fresh;
+    } else if (it->second.group != group && live(it->second)) {
+      const auto ago = std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second.last);
+      return Status(StatusCode::failed_precondition,
+                    "effect " + e + " is consumed by " +
+                        (it->second.group.empty() ? std::string{"the consumers of no group"}
+                                                  : "group '" + it->second.group + "'") +
+                        " (its last poll " + std::to_string(ago.count()) +
+                        " ms ago); a delivery is acknowledged once, so one group consumes an effect "
+                        "(it is free " + std::to_string(kConsumerGroupLease.count()) +
+                        " ms after that group's last poll)");
+    }
+  }
+  if (claims_.size() + fresh > kClaimedEffectsMax) {
+    std::erase_if(claims_, [&](const auto& c) { return !live(c.second); });
+    if (claims_.size() + fresh > kClaimedEffectsMax) {
+      return Status(StatusCode::out_of_range, "consumer groups hold " + std::to_string(claims_.size()) +
+                                                  " effect names already; at most " +
+                                                  std::to_string(kClaimedEffectsMax));
+    }
+  }
+  for (const std::string& e : effects) claims_[e] = Claim{group, now};
+  return Status::ok();
+}
+
+Result<std::vector<std::string>> EffectOutbox::poll(const std::string& group, const std::vector<std::string>& effects,
+                                                    std::uint32_t max, session::DeliveryTime now) {
+  if (Status s = claim(group, effects, now); !s.is_ok()) return s;
   const std::set<std::string> wanted(effects.begin(), effects.end());
   std::vector<std::string> out;
   const std::size_t limit = std::min(max, kPollDeliveriesMax);

@@ -32,8 +32,9 @@ interface Cluster {
   # Effect deliveries (docs/CLUSTER.md, "Effects"), a request/poll pair: the deliveries of
   # the named effects ("Entity.effect") due now, at most `max`, each the JSON object
   # `mgraph effects consume` prints. A delivery not acknowledged is due again per its
-  # effect's @retry.
-  pollEffects @3 (effects :List(Text), max :UInt32) -> (deliveries :List(Text));
+  # effect's @retry. `group`: the consumer group polling ("" : the consumers of no group);
+  # one group consumes an effect at a time (see consumer).
+  pollEffects @3 (effects :List(Text), max :UInt32, group :Text) -> (deliveries :List(Text));
   # Acknowledges delivery (field, version), as a transaction the cluster logs: its outcome,
   # "acked", "acked_dead_letter", "duplicate" or "unknown" (nothing ran), or "failed: ...".
   # The role must be write or admin.
@@ -70,4 +71,17 @@ interface Cluster {
   # "records" (audit), "versions" (history) or "version" (history at an epoch).
   ledger @9 (record :UInt64, field :Text, command :Text, ref :Text, hasAt :Bool, at :UInt64)
       -> (answer :Text);
+  # A consumer of consumer group `group` (a name of 1 to 64 letters, digits, '_', '-', '.')
+  # following `effects`, with this Cluster's role. An effect's deliveries are acknowledged
+  # once, so one group consumes an effect at a time: its consumers share the deliveries,
+  # and a poll of another group naming one of its effects is refused until the group has
+  # not polled for 30 s (actors::kConsumerGroupLease).
+  consumer @10 (group :Text, effects :List(Text)) -> (consumer :Consumer);
+}
+
+interface Consumer {
+  # pollEffects of the consumer's group and effects.
+  poll @0 (max :UInt32) -> (deliveries :List(Text));
+  # ackEffects.
+  ack @1 (keys :List(Text)) -> (outcomes :List(Text));
 }

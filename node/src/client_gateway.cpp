@@ -59,12 +59,23 @@ void batch_request(caf::event_based_actor* self, caf::actor sequencer, std::stri
 
 using TextsDone = std::function<void(codec::ClientHandler::Texts)>;
 
-/// A short-lived actor: sends one effect request (`message`) to the sequencer and hands the
-/// answer — the deliveries, or an ack's outcome as one text — to `done`. As batch_request,
-/// with the sequencer monitored.
 std::vector<std::string> texts(std::vector<std::string> deliveries) { return deliveries; }
 std::vector<std::string> texts(std::string outcome) { return {std::move(outcome)}; }
 
+/// An actor's refusal (caf::sec::invalid_argument carrying its reason) as that reason with
+/// `code`; any other error as the cluster not answering (io_error).
+Status error_of(caf::actor_system& sys, const caf::error& e, StatusCode code) {
+  const caf::message& context = e.context();
+  if (e.category() == caf::atom("system") && e.code() == static_cast<std::uint8_t>(caf::sec::invalid_argument) &&
+      context.size() == 1 && context.match_element<std::string>(0)) {
+    return Status(code, context.get_as<std::string>(0));
+  }
+  return Status(StatusCode::io_error, "the cluster did not answer: " + sys.render(e));
+}
+
+/// A short-lived actor: sends one effect request (`message`) to the sequencer and hands the
+/// answer — the deliveries, or an ack's outcome as one text — to `done`. As batch_request,
+/// with the sequencer monitored.
 template <typename T>
 void effects_request(caf::event_based_actor* self, caf::actor sequencer, caf::message message,
                      TextsDone done) {
@@ -87,21 +98,10 @@ void effects_request(caf::event_based_actor* self, caf::actor sequencer, caf::me
             self->quit();
           },
           [self, answer](caf::error& e) {
-            answer(Status(StatusCode::io_error,
-                          "the cluster did not answer: " + self->system().render(e)));
+            // A refusal (another consumer group's effect) is the caller's to fix.
+            answer(error_of(self->system(), e, StatusCode::failed_precondition));
             self->quit();
           });
-}
-
-/// An actor's refusal (caf::sec::invalid_argument carrying its reason) as that reason with
-/// `code`; any other error as the cluster not answering (io_error).
-Status error_of(caf::actor_system& sys, const caf::error& e, StatusCode code) {
-  const caf::message& context = e.context();
-  if (e.category() == caf::atom("system") && e.code() == static_cast<std::uint8_t>(caf::sec::invalid_argument) &&
-      context.size() == 1 && context.match_element<std::string>(0)) {
-    return Status(code, context.get_as<std::string>(0));
-  }
-  return Status(StatusCode::io_error, "the cluster did not answer: " + sys.render(e));
 }
 
 /// A history or audit (ClientHandler::ledger), asked of the sequencer: the records read, or
@@ -314,7 +314,7 @@ std::string describe(const codec::ClientAccess& access, std::size_t tokens) {
   return text;
 }
 
-void ClientGateway::poll_effects(std::vector<std::string> effects, std::uint32_t max,
+void ClientGateway::poll_effects(std::string group, std::vector<std::string> effects, std::uint32_t max,
                                  std::function<void(Texts)> done) {
   const caf::actor sequencer = state_.sequencer();
   if (!sequencer) {
@@ -322,7 +322,7 @@ void ClientGateway::poll_effects(std::vector<std::string> effects, std::uint32_t
     return;
   }
   sys_.spawn(effects_request<std::vector<std::string>>, sequencer,
-             caf::make_message(actors::effects_poll_atom::value, std::move(effects), max),
+             caf::make_message(actors::effects_poll_atom::value, std::move(group), std::move(effects), max),
              std::move(done));
 }
 

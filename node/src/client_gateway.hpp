@@ -44,7 +44,7 @@ class ClientGateway final : public codec::ClientHandler {
                 std::function<void(Result<session::BatchResult>)> done) override;
   codec::SchemaInfo schema() override;
   /// Effect deliveries: asked of the sequencer (actors/documents.hpp), like a batch.
-  void poll_effects(std::vector<std::string> effects, std::uint32_t max,
+  void poll_effects(std::string group, std::vector<std::string> effects, std::uint32_t max,
                     std::function<void(Texts)> done) override;
   void ack_effect(std::uint64_t field, std::uint64_t version,
                   std::function<void(Texts)> done) override;

@@ -52,6 +52,10 @@ int run_effects_consume(const EffectsConsumeOptions& o, std::ostream& out, std::
     err << "mgraph effects consume: " << s.message() << "\n";
     return 2;
   }
+  if (Status s = codec::check_consumer_group(o.group); !o.group.empty() && !s.is_ok()) {
+    err << "mgraph effects consume: --group: " << s.message() << "\n";
+    return 2;
+  }
   const std::chrono::milliseconds timeout(o.timeout_ms);
   auto connection = codec::ClientConnection::connect(host, port, timeout, o.token);
   if (!connection.is_ok()) {
@@ -62,13 +66,16 @@ int run_effects_consume(const EffectsConsumeOptions& o, std::ostream& out, std::
   const auto pause = o.pause ? o.pause : [](std::chrono::milliseconds ms) {
     std::this_thread::sleep_for(ms);
   };
+  // A group's consumer polls and acks through the capability the node gives it.
+  std::unique_ptr<codec::ClientConnection::Consumer> member;
+  if (!o.group.empty()) member = (*connection)->consumer(o.group, o.effects);
   std::uint64_t printed = 0;
   std::int64_t idle_ms = 0;
   while (o.max == 0 || printed < o.max) {
     const std::uint32_t ask = o.max == 0 ? kPollBatch
                                          : static_cast<std::uint32_t>(std::min<std::uint64_t>(
                                                kPollBatch, o.max - printed));
-    Result<std::vector<std::string>> got = (*connection)->poll_effects(o.effects, ask);
+    Result<std::vector<std::string>> got = member ? member->poll(ask) : (*connection)->poll_effects(o.effects, ask);
     if (!got.is_ok()) {
       err << "mgraph effects consume: poll: " << client_failure(got.status(), !o.token.empty())
           << "\n";
@@ -97,7 +104,7 @@ int run_effects_consume(const EffectsConsumeOptions& o, std::ostream& out, std::
     }
     if (o.manual_ack || keys.empty()) continue;
     // Everything this poll printed, acknowledged in one call (one epoch on the cluster).
-    Result<std::vector<std::string>> outcomes = (*connection)->ack_effects(keys);
+    Result<std::vector<std::string>> outcomes = member ? member->ack(keys) : (*connection)->ack_effects(keys);
     if (!outcomes.is_ok()) {
       err << "mgraph effects consume: ack: " << client_failure(outcomes.status(), !o.token.empty())
           << "\n";

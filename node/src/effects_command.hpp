@@ -21,6 +21,8 @@ struct EffectsConsumeOptions {
   std::string connect;
   std::string token;
   std::vector<std::string> effects;  ///< "Entity.effect"
+  /// The consumer group (Cluster.consumer); empty: the consumers of no group.
+  std::string group;
   bool manual_ack = false;
   /// Stop after this many deliveries printed (0: never).
   std::uint64_t max = 0;

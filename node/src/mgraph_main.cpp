@@ -122,6 +122,9 @@ int main(int argc, char** argv) {
   consume_cmd->add_option("--connect", consume.connect, "HOST:PORT of a node's client port")
       ->required();
   add_token_option(consume_cmd, consume.token);
+  consume_cmd->add_option("--group", consume.group,
+                          "Consume as a member of this consumer group: its consumers share the "
+                          "deliveries, and one group consumes an effect at a time");
   consume_cmd->add_flag("--manual-ack", consume.manual_ack,
                         "Print deliveries without acknowledging them (they come again per @retry)");
   consume_cmd->add_option("--max", consume.max, "Stop after N deliveries (default: never)")

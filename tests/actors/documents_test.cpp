@@ -91,7 +91,23 @@ class ActorCluster final : public session::Backend {
   }
   /// A consumer's poll for `effects`: the deliveries due (JSON objects).
   std::vector<std::string> poll(std::vector<std::string> effects, std::uint32_t max = 100) {
-    return ask<std::vector<std::string>>(effects_poll_atom::value, std::move(effects), max);
+    return ask<std::vector<std::string>>(effects_poll_atom::value, std::string(), std::move(effects), max);
+  }
+  /// A poll of consumer group `group`: the deliveries, or the refusal.
+  Result<std::vector<std::string>> poll_group(std::string group, std::vector<std::string> effects) {
+    caf::scoped_actor client{sys_};
+    client->send(sequencer_, effects_poll_atom::value, std::move(group), std::move(effects), std::uint32_t{100});
+    sched_.run();
+    Result<std::vector<std::string>> out = Status(StatusCode::internal, "no answer");
+    client->receive([&](const std::vector<std::string>& answer) { out = answer; },
+                    [&](const caf::error& e) {
+                      const caf::message& m = e.context();
+                      out = Status(StatusCode::failed_precondition,
+                                   m.size() == 1 && m.match_element<std::string>(0) ? m.get_as<std::string>(0)
+                                                                                    : sys_.render(e));
+                    },
+                    caf::after(std::chrono::seconds(0)) >> [] {});
+    return out;
   }
   /// A consumer's ack of (field, version): its outcome.
   std::string ack(std::uint64_t field, std::uint64_t version) {
@@ -725,6 +741,40 @@ TEST_F(Documents, AFireAndForgetEffectIsSettledAsSentAndACountedOneIsOneDelivery
     EXPECT_TRUE(cluster.poll({"Order.jobs", "Order.ping"}).empty());
     EXPECT_EQ(cluster.dead_letters("list"), "{\"dead_letters\":[]}");
   }
+}
+
+TEST_F(Documents, OneConsumerGroupConsumesAnEffectUntilItsLeaseRunsOut) {
+  auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", kEffectSchema});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  MemoryEpochLog log;
+  ManualClock clock;
+  ActorCluster cluster(sys, *schema, &log, {}, 1, clock.options());
+  session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+  std::string out;
+  for (const char* line : {"create Order o total=500", "commit"}) client.run_line(line, 1, &out);
+  Result<std::vector<std::string>> a = cluster.poll_group("billing", {"Order.big"});
+  ASSERT_TRUE(a.is_ok()) << a.status().message();
+  EXPECT_EQ(a->size(), 1u);
+  // Another group is refused while billing polls within its lease, whatever else it names.
+  clock.t += kConsumerGroupLease - std::chrono::milliseconds(1);
+  Result<std::vector<std::string>> b = cluster.poll_group("audit", {"Order.other", "Order.big"});
+  ASSERT_FALSE(b.is_ok());
+  EXPECT_EQ(b.status().message(),
+            "effect Order.big is consumed by group 'billing' (its last poll 29999 ms ago); a delivery is "
+            "acknowledged once, so one group consumes an effect (it is free 30000 ms after that group's last "
+            "poll)");
+  EXPECT_FALSE(cluster.poll_group("", {"Order.big"}).is_ok());
+  // A poll of billing renews its lease.
+  ASSERT_TRUE(cluster.poll_group("billing", {"Order.big"}).is_ok());
+  clock.t += kConsumerGroupLease - std::chrono::milliseconds(1);
+  EXPECT_FALSE(cluster.poll_group("audit", {"Order.big"}).is_ok());
+  // Once it runs out, audit takes the effect, and the delivery billing left unacknowledged.
+  clock.t += std::chrono::milliseconds(1);
+  Result<std::vector<std::string>> c = cluster.poll_group("audit", {"Order.big"});
+  ASSERT_TRUE(c.is_ok()) << c.status().message();
+  ASSERT_EQ(c->size(), 1u);
+  EXPECT_GT(delivery((*c)[0])["attempt"].get<int>(), 1);
+  EXPECT_FALSE(cluster.poll_group("billing", {"Order.big"}).is_ok());
 }
 
 TEST_F(Documents, AcksOfManyKeysInOneCallShareAnEpochAndEachGetsItsOwnOutcome) {

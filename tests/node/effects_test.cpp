@@ -140,6 +140,51 @@ TEST_F(Effects, AConsumerGetsTheDeliveryAndAcksItAndASecondConsumerGetsNothingMo
   EXPECT_NE(out.find("'big' is no effect name (Entity.effect)"), std::string::npos) << out;
 }
 
+TEST_F(Effects, OneConsumerGroupConsumesAnEffectAtATimeAndDeliveryModesReachTheConsumer) {
+  port_ = start("entity Order {\n  total: int = 0\n"
+                "  effect big: bool when total > 100\n"
+                "  effect ping: bool when total > 200 @fire_and_forget\n"
+                "  effect jobs: counter when total > 0 @counted\n}\n");
+  ASSERT_NE(port_, 0) << node_.printed;
+  std::string out;
+  ASSERT_EQ(eval("create Order o total=0\ncommit\nupdate o total=500\ncommit\nupdate o total=0\ncommit\n"
+                 "update o total=300\ncommit\n",
+                 &out),
+            0)
+      << out;
+  auto consume_of = [&](const std::string& effect, std::vector<std::string> extra, std::string* printed) {
+    std::vector<std::string> args{"/usr/bin/env", "-u", "MGRAPH_TOKEN", MGRAPH_BINARY, "effects", "consume",
+                                  "--connect", address(), effect, "--poll-ms", "20"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_to_end(args, printed);
+  };
+  // Group billing takes Order.big; group audit, and consumers of no group, are refused it.
+  ASSERT_EQ(consume_of("Order.big", {"--group", "billing", "--max", "1"}, &out), 0) << out;
+  ASSERT_EQ(lines_of(out).size(), 1u) << out;
+  EXPECT_EQ(consume_of("Order.big", {"--group", "audit", "--max", "1"}, &out), 4);
+  EXPECT_NE(out.find("effect Order.big is consumed by group 'billing' (its last poll"), std::string::npos) << out;
+  EXPECT_EQ(consume_of("Order.big", {"--max", "1"}, &out), 4);
+  EXPECT_NE(out.find("is consumed by group 'billing'"), std::string::npos) << out;
+  // Another member of billing shares its deliveries (none left: the first acked it).
+  EXPECT_EQ(consume_of("Order.big", {"--group", "billing", "--wait-ms", "200"}, &out), 0) << out;
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(consume_of("Order.big", {"--group", "no spaces"}, &out), 2);
+  EXPECT_NE(out.find("--group: consumer group 'no spaces' is not a name of 1 to 64 letters"), std::string::npos)
+      << out;
+  // Fire-and-forget: printed, not acknowledged by the consumer, settled by the cluster.
+  ASSERT_EQ(consume_of("Order.ping", {"--manual-ack", "--max", "1"}, &out), 0) << out;
+  ASSERT_EQ(lines_of(out).size(), 1u) << out;
+  ASSERT_EQ(eval("get #1.ping\n", &out), 0) << out;
+  EXPECT_NE(out.find("\"value\":false"), std::string::npos) << out;
+  // Counted: the two rises before the first poll, one delivery of count 2, one ack.
+  ASSERT_EQ(consume_of("Order.jobs", {"--max", "1"}, &out), 0) << out;
+  const std::vector<nlohmann::json> jobs = lines_of(out);
+  ASSERT_EQ(jobs.size(), 1u) << out;
+  EXPECT_EQ(jobs[0]["count"], 2) << out;
+  ASSERT_EQ(eval("get #1.jobs\n", &out), 0) << out;
+  EXPECT_NE(out.find("\"value\":0"), std::string::npos) << out;
+}
+
 TEST_F(Effects, AnUnackedDeliveryComesAgainAfterItsPauseThenIsADeadLetterThatRetryResends) {
   port_ = start("entity Order {\n  total: int = 0\n"
                 "  effect big: bool when total > 100 @retry(200, 1, 200, 2)\n}\n");

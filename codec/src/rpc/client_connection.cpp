@@ -219,6 +219,53 @@ Result<std::vector<std::string>> ClientConnection::poll_effects(
   return out;
 }
 
+struct ClientConnection::Consumer::Impl {
+  ClientConnection::Impl& connection;
+  wire::Consumer::Client consumer;
+};
+
+ClientConnection::Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ClientConnection::Consumer::~Consumer() = default;
+
+std::unique_ptr<ClientConnection::Consumer> ClientConnection::consumer(const std::string& group,
+                                                                       const std::vector<std::string>& effects) {
+  auto request = impl_->cluster.consumerRequest();
+  request.setGroup(capnp::Text::Reader(group.data(), group.size()));
+  auto names = request.initEffects(static_cast<unsigned>(effects.size()));
+  for (std::size_t i = 0; i < effects.size(); ++i) {
+    names.set(static_cast<unsigned>(i), capnp::Text::Reader(effects[i].data(), effects[i].size()));
+  }
+  // Pipelined: the capability is used before the answer comes, which carries any error to
+  // the first call.
+  return std::make_unique<Consumer>(
+      std::make_unique<Consumer::Impl>(Consumer::Impl{*impl_, request.send().getConsumer()}));
+}
+
+Result<std::vector<std::string>> ClientConnection::Consumer::poll(std::uint32_t max) {
+  auto request = impl_->consumer.pollRequest();
+  request.setMax(max);
+  std::vector<std::string> out;
+  auto read = [&out](capnp::Response<wire::Consumer::PollResults>&& response) {
+    for (const auto d : response.getDeliveries()) out.push_back(get_text(d));
+  };
+  if (Status s = impl_->connection.wait(request.send().then(read), "consumer poll"); !s.is_ok()) return s;
+  return out;
+}
+
+Result<std::vector<std::string>> ClientConnection::Consumer::ack(const std::vector<std::string>& keys) {
+  auto request = impl_->consumer.ackRequest();
+  auto list = request.initKeys(static_cast<unsigned>(keys.size()));
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    list.set(static_cast<unsigned>(i), capnp::Text::Reader(keys[i].data(), keys[i].size()));
+  }
+  std::vector<std::string> out;
+  auto read = [&out](capnp::Response<wire::Consumer::AckResults>&& response) {
+    for (const auto o : response.getOutcomes()) out.push_back(get_text(o));
+  };
+  if (Status s = impl_->connection.wait(request.send().then(read), "consumer ack"); !s.is_ok()) return s;
+  return out;
+}
+
 Result<std::string> ClientConnection::ack_effect(std::uint64_t field, std::uint64_t version) {
   auto request = impl_->cluster.ackEffectRequest();
   request.setField(field);

@@ -6,7 +6,9 @@
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -104,6 +106,38 @@ class Reply {
   std::atomic<bool> released_{false};
 };
 
+/// A consumer of one group following some effects (Cluster.consumer): its calls are the
+/// Cluster's pollEffects and ackEffects of the connection that made it, with its group and
+/// effects, so they are admitted and answered as those are.
+class ConsumerService final : public wire::Consumer::Server {
+ public:
+  ConsumerService(wire::Cluster::Client cluster, std::string group, std::vector<std::string> effects)
+      : cluster_(kj::mv(cluster)), group_(std::move(group)), effects_(std::move(effects)) {}
+
+  kj::Promise<void> poll(PollContext context) override {
+    auto request = cluster_.pollEffectsRequest();
+    auto names = request.initEffects(static_cast<unsigned>(effects_.size()));
+    for (std::size_t i = 0; i < effects_.size(); ++i) names.set(static_cast<unsigned>(i), text(effects_[i]));
+    request.setMax(context.getParams().getMax());
+    request.setGroup(text(group_));
+    return request.send().then([context](capnp::Response<wire::Cluster::PollEffectsResults>&& r) mutable {
+      context.getResults(kSizeHint).setDeliveries(r.getDeliveries());
+    });
+  }
+  kj::Promise<void> ack(AckContext context) override {
+    auto request = cluster_.ackEffectsRequest();
+    request.setKeys(context.getParams().getKeys());
+    return request.send().then([context](capnp::Response<wire::Cluster::AckEffectsResults>&& r) mutable {
+      context.getResults(kSizeHint).setOutcomes(r.getOutcomes());
+    });
+  }
+
+ private:
+  wire::Cluster::Client cluster_;
+  const std::string group_;
+  const std::vector<std::string> effects_;
+};
+
 /// The Cluster interface as one connection sees it.
 class ClusterService final : public wire::Cluster::Server {
  public:
@@ -127,6 +161,7 @@ class ClusterService final : public wire::Cluster::Server {
   kj::Promise<void> ledger(LedgerContext context) override;
   kj::Promise<void> watch(WatchContext context) override;
   kj::Promise<void> watchValues(WatchValuesContext context) override;
+  kj::Promise<void> consumer(ConsumerContext context) override;
 
  private:
   /// The role calls act with; unauthenticated when the connection has not logged in.
@@ -302,11 +337,13 @@ kj::Promise<void> ClusterService::pollEffects(PollEffectsContext context) {
   std::vector<std::string> effects;
   for (const auto e : params.getEffects()) effects.emplace_back(e.cStr(), e.size());
   const std::uint32_t max = params.getMax();
+  std::string group = params.getGroup();
+  if (Status s = check_consumer_group(group); !group.empty() && !s.is_ok()) throw rpc::to_exception(s);
   context.releaseParams();
   return handed(
       context,
       [&](std::function<void(Texts)> done) {
-        handler_.poll_effects(std::move(effects), max, std::move(done));
+        handler_.poll_effects(std::move(group), std::move(effects), max, std::move(done));
       },
       [](PollEffectsContext& c, const std::vector<std::string>& deliveries) {
         auto list = c.getResults(kSizeHint).initDeliveries(static_cast<unsigned>(deliveries.size()));
@@ -314,6 +351,24 @@ kj::Promise<void> ClusterService::pollEffects(PollEffectsContext context) {
           list.set(static_cast<unsigned>(i), text(deliveries[i]));
         }
       });
+}
+
+kj::Promise<void> ClusterService::consumer(ConsumerContext context) {
+  const Result<session::Role> acting = role();
+  if (!acting.is_ok()) throw rpc::to_exception(acting.status());
+  const auto params = context.getParams();
+  const std::string group = params.getGroup();
+  if (Status s = check_consumer_group(group); !s.is_ok()) throw rpc::to_exception(s);
+  if (params.getEffects().size() == 0 || params.getEffects().size() > kPollEffectNamesMax) {
+    throw rpc::to_exception(Status(StatusCode::out_of_range,
+                                   "consumer: " + std::to_string(params.getEffects().size()) +
+                                       " effect names; 1 to " + std::to_string(kPollEffectNamesMax)));
+  }
+  std::vector<std::string> effects;
+  for (const auto e : params.getEffects()) effects.emplace_back(e.cStr(), e.size());
+  context.getResults().setConsumer(
+      kj::heap<ConsumerService>(thisCap(), std::move(group), std::move(effects)));
+  return kj::READY_NOW;
 }
 
 Result<session::Role> ClusterService::admit_call() {
@@ -664,7 +719,19 @@ void ClientHandler::watch_values(session::Batch, std::vector<std::string>,
   done(Status(StatusCode::failed_precondition, "this server serves no subscriptions"));
 }
 
-void ClientHandler::poll_effects(std::vector<std::string>, std::uint32_t,
+Status check_consumer_group(std::string_view group) {
+  const bool ok = !group.empty() && group.size() <= kConsumerGroupNameMax &&
+                  std::all_of(group.begin(), group.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
+                  });
+  if (ok) return Status::ok();
+  return Status(StatusCode::invalid_argument,
+                "consumer group '" + std::string(group.substr(0, kConsumerGroupNameMax)) +
+                    (group.size() > kConsumerGroupNameMax ? "...'" : "'") + " is not a name of 1 to " +
+                    std::to_string(kConsumerGroupNameMax) + " letters, digits, '_', '-' or '.'");
+}
+
+void ClientHandler::poll_effects(std::string, std::vector<std::string>, std::uint32_t,
                                  std::function<void(Texts)> done) {
   done(Status(StatusCode::failed_precondition, "this server delivers no effects"));
 }

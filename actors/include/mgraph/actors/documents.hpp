@@ -336,8 +336,9 @@ inline constexpr std::size_t kTxnAnswerBytesRemembered = std::size_t{64} << 20;
 /// kTxnsRemembered ids and kTxnAnswerBytesRemembered bytes of their answers.
 /// Effects (docs/CLUSTER.md, "Effects"): the driver reports what each epoch's commits
 /// raised and which deliveries its acks named; the sequencer keeps the deliveries owed
-/// (EffectOutbox) and answers (effects_poll_atom, effect names, max) with the deliveries
-/// due now, one JSON object each; (effects_ack_atom, field, version) with the ack's
+/// (EffectOutbox) and answers (effects_poll_atom, consumer group, effect names, max) with
+/// the deliveries due now, one JSON object each (an error when another group consumes one
+/// of the effects: EffectOutbox::poll); (effects_ack_atom, field, version) with the ack's
 /// outcome, after running the acknowledgement as a batch of its own (logged and replayed
 /// like any); (effects_ack_atom, keys "FIELD:VERSION") with one outcome per key, the acks
 /// queued together so that they share an epoch (they count as one transaction against

@@ -28,6 +28,7 @@
 // it: a dead letter stays dead with its attempts, a dropped one stays dropped.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -46,6 +47,14 @@ namespace mgraph::actors {
 /// Deliveries one poll returns at most: a consumer polls again for more, and one answer
 /// stays a small message.
 inline constexpr std::uint32_t kPollDeliveriesMax = 1024;
+/// How long a consumer group keeps its effects after its last poll: another group may take
+/// them then. Long beside a consumer's poll interval (a poll waits at most a few seconds),
+/// short enough that a group gone for good frees its effects soon.
+inline constexpr std::chrono::milliseconds kConsumerGroupLease{30'000};
+/// Effect names held by groups at once: a name no group polled within the lease is
+/// forgotten first; beyond this, a poll naming new ones is refused (a schema has a few
+/// hundred effects; the bound stops a client that polls made-up names from growing it).
+inline constexpr std::size_t kClaimedEffectsMax = 10'000;
 
 /// What an outbox did, for the node's metrics: written on the sequencer's thread, read on
 /// any other. The counters count events since the node started, not those of epochs run
@@ -79,8 +88,16 @@ class EffectOutbox {
   /// A queue's delivery also has "values":{FIELD:V,...} and "time" (the clock at the trigger,
   /// null without one) before "attempt"; a counted one has "count", the triggers it stands
   /// for.
-  std::vector<std::string> poll(const std::vector<std::string>& effects, std::uint32_t max,
-                                session::DeliveryTime now);
+  ///
+  /// Consumer groups: an effect's deliveries are owed once (an acknowledgement lowers the
+  /// effect), so one group consumes an effect at a time. Its consumers share the deliveries
+  /// (each is sent to one of them, and again to any of them until acknowledged); the group
+  /// holds the effects it polls until kConsumerGroupLease after its last poll, and a poll of
+  /// another group naming one of them is refused (failed_precondition, naming the effect,
+  /// its group and how long ago that group polled). The group "" is the consumers that name
+  /// none.
+  Result<std::vector<std::string>> poll(const std::string& group, const std::vector<std::string>& effects,
+                                        std::uint32_t max, session::DeliveryTime now);
   /// The batch acknowledging `key`: an ack op naming the key in its text, then a commit
   /// (before them, such a transaction for each key a counted delivery covers);
   /// or, when nothing is to run, a Status whose message is the outcome: "duplicate" (acked
@@ -136,6 +153,15 @@ class EffectOutbox {
   session::EffectDeliveries deliveries_;
   /// Keys whose ack batch is running, and whether each was a dead letter.
   std::map<session::DeliveryKey, bool> acking_;
+  /// Ok when `group` may consume `effects` at `now`, which then become its own (or stay so).
+  Status claim(const std::string& group, const std::vector<std::string>& effects, session::DeliveryTime now);
+
+  /// The group consuming each effect named in a poll, and its last poll.
+  struct Claim {
+    std::string group;
+    session::DeliveryTime last{};
+  };
+  std::map<std::string, Claim> claims_;
   /// Fire-and-forget deliveries sent and not yet taken by the sequencer.
   std::vector<session::DeliveryKey> to_settle_;
   /// Changes not yet taken by the sequencer, in order.

@@ -70,8 +70,9 @@ class ClientHandler {
   /// Effect deliveries (docs/CLUSTER.md, "Effects"), answered like transact: the deliveries
   /// of `effects` due now (at most `max`, JSON objects), and the outcome of an ack (one
   /// text). By default the server delivers no effects (failed_precondition).
+  /// `group`: the consumer group polling ("": none; actors::EffectOutbox::poll).
   using Texts = Result<std::vector<std::string>>;
-  virtual void poll_effects(std::vector<std::string> effects, std::uint32_t max,
+  virtual void poll_effects(std::string group, std::vector<std::string> effects, std::uint32_t max,
                             std::function<void(Texts)> done);
   virtual void ack_effect(std::uint64_t field, std::uint64_t version,
                           std::function<void(Texts)> done);
@@ -98,6 +99,12 @@ class ClientHandler {
 /// Effect names one poll may name: a consumer follows a few effects, and the bound keeps one
 /// poll's filtering small.
 inline constexpr std::size_t kPollEffectNamesMax = 256;
+/// Characters of a consumer group's name at most.
+inline constexpr std::size_t kConsumerGroupNameMax = 64;
+/// Ok when `group` is a consumer group's name: 1 to kConsumerGroupNameMax letters, digits,
+/// '_', '-' or '.'; invalid_argument naming it otherwise.
+Status check_consumer_group(std::string_view group);
+
 /// Keys one ackEffects call may name: a consumer acks what one poll gave it (its consumer
 /// asks for 100 at a time), and the bound keeps one call's epoch small.
 inline constexpr std::size_t kAckKeysMax = 1'000;
@@ -193,6 +200,24 @@ class ClientConnection {
   /// The deliveries of `effects` due now (at most `max`), each a JSON object.
   Result<std::vector<std::string>> poll_effects(const std::vector<std::string>& effects,
                                                 std::uint32_t max);
+  /// A consumer of `group` following `effects` (Cluster.consumer): its polls and acks go
+  /// through the capability the node gives. REQUIRES: the connection outlives it.
+  class Consumer {
+   public:
+    Result<std::vector<std::string>> poll(std::uint32_t max);
+    Result<std::vector<std::string>> ack(const std::vector<std::string>& keys);
+    ~Consumer();
+    Consumer(const Consumer&) = delete;
+    Consumer& operator=(const Consumer&) = delete;
+
+    struct Impl;
+    explicit Consumer(std::unique_ptr<Impl> impl);
+
+   private:
+    std::unique_ptr<Impl> impl_;
+  };
+  /// The consumer; errors (a bad group name, too many effects) come with its first call.
+  std::unique_ptr<Consumer> consumer(const std::string& group, const std::vector<std::string>& effects);
   /// Acknowledges delivery (field, version): the outcome the server gives.
   Result<std::string> ack_effect(std::uint64_t field, std::uint64_t version);
   /// Acknowledges the deliveries `keys` ("FIELD:VERSION", at most kAckKeysMax) in one call:
