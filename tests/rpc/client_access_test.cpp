@@ -225,6 +225,34 @@ TEST(ClientAccess, AnyRoleMayPollEffectsAndOnlyWriteAndAdminMayAckThem) {
   EXPECT_EQ(many.status().to_string(), "out of range: pollEffects: 257 effect names; at most 256");
 }
 
+TEST(ClientAccess, AConsumerCapabilityPollsAndAcksWithItsConnectionsRole) {
+  ClientAccess access = tokens_required();
+  Served s = serve(std::move(access));
+  ASSERT_NE(s.server, nullptr);
+  auto reader = connect(s, kReadToken);
+  ASSERT_TRUE(reader.is_ok());
+  // Its calls are the connection's pollEffects and ackEffects: the handler's answer, and the
+  // role's limits.
+  const std::unique_ptr<ClientConnection::Consumer> member = (*reader)->consumer("billing", {"Order.big"});
+  Result<std::vector<std::string>> polled = member->poll(10);
+  ASSERT_FALSE(polled.is_ok());
+  EXPECT_EQ(polled.status().to_string(), "failed precondition: this server delivers no effects");
+  Result<std::vector<std::string>> acked = member->ack({"3:1"});
+  ASSERT_FALSE(acked.is_ok());
+  EXPECT_EQ(acked.status().to_string(), "permission denied: role read cannot acknowledge effects");
+  // A bad group name, or no effect, is refused with the first call.
+  Result<std::vector<std::string>> bad = (*reader)->consumer("no spaces", {"Order.big"})->poll(10);
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_EQ(bad.status().to_string(),
+            "invalid argument: consumer group 'no spaces' is not a name of 1 to 64 letters, digits, '_', "
+            "'-' or '.'");
+  Result<std::vector<std::string>> none = (*reader)->consumer("billing", {})->poll(10);
+  ASSERT_FALSE(none.is_ok());
+  EXPECT_EQ(none.status().to_string(), "out of range: consumer: 0 effect names; 1 to 256");
+  // The connection still serves.
+  EXPECT_TRUE((*reader)->transact(read_discount()).is_ok());
+}
+
 TEST(ClientAccess, WithoutRulesEveryClientIsAdminAndNoTokenIsAccepted) {
   Served s = serve(ClientAccess{});
   ASSERT_NE(s.server, nullptr);
