@@ -115,7 +115,7 @@ class ConsumerService final : public wire::Consumer::Server {
       : cluster_(kj::mv(cluster)), group_(std::move(group)), effects_(std::move(effects)) {}
 
   kj::Promise<void> poll(PollContext context) override {
-    auto request = cluster_.pollEffectsRequest();
+    auto request = cluster_.pollEffectsRequest(kSizeHint);
     auto names = request.initEffects(static_cast<unsigned>(effects_.size()));
     for (std::size_t i = 0; i < effects_.size(); ++i) names.set(static_cast<unsigned>(i), text(effects_[i]));
     request.setMax(context.getParams().getMax());
@@ -125,7 +125,7 @@ class ConsumerService final : public wire::Consumer::Server {
     });
   }
   kj::Promise<void> ack(AckContext context) override {
-    auto request = cluster_.ackEffectsRequest();
+    auto request = cluster_.ackEffectsRequest(kSizeHint);
     request.setKeys(context.getParams().getKeys());
     return request.send().then([context](capnp::Response<wire::Cluster::AckEffectsResults>&& r) mutable {
       context.getResults(kSizeHint).setOutcomes(r.getOutcomes());
@@ -366,7 +366,7 @@ kj::Promise<void> ClusterService::consumer(ConsumerContext context) {
   }
   std::vector<std::string> effects;
   for (const auto e : params.getEffects()) effects.emplace_back(e.cStr(), e.size());
-  context.getResults().setConsumer(
+  context.getResults(kSizeHint).setConsumer(
       kj::heap<ConsumerService>(thisCap(), std::move(group), std::move(effects)));
   return kj::READY_NOW;
 }
