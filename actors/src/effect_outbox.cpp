@@ -232,6 +232,21 @@ std::string EffectOutbox::finish_ack(session::DeliveryKey key,
 
 std::string EffectOutbox::dead_letter_command(const std::string& command, session::DeliveryKey key,
                                               session::DeliveryTime now) {
+  if (command == "consumers") {
+    // The effects the groups polled: which holds each, and how long ago it polled.
+    std::string list = "[";
+    for (const auto& [effect, claim] : claims_) {
+      if (list.size() > 1) list += ",";
+      const auto ago = std::chrono::duration_cast<std::chrono::milliseconds>(now - claim.last);
+      list += json::Object()
+                  .str("effect", effect)
+                  .str("group", claim.group)
+                  .num("last_poll_ms", static_cast<std::int64_t>(ago.count()))
+                  .boolean("holds", ago < kConsumerGroupLease)
+                  .done();
+    }
+    return json::Object().raw("consumer_groups", list + "]").done();
+  }
   due(now, 0);
   publish();
   if (command == "list") {

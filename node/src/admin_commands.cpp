@@ -188,6 +188,14 @@ AdminServer::Handler admin_commands(NodeStatus status, std::function<void()> shu
     }
     if (word == "log-level") return log_level_answer(status, args);
     if (word == "dlq") return dlq_answer(status, args);
+    if (command == "consumers") {
+      if (!status.dead_letters) return error_answer("consumers: this process holds no effect deliveries");
+      Result<Json> answer = status.dead_letters("consumers", 0, 0);
+      if (!answer.is_ok()) return error_answer("consumers: " + answer.status().message());
+      Json j{{"node", status.node}};
+      for (const auto& [k, v] : answer->items()) j[k] = v;
+      return line_of(j);
+    }
     if (command == "checkpoint") {
       if (!status.checkpoint) return error_answer("checkpoint: this process holds no documents");
       Result<Json> answer = status.checkpoint();
@@ -219,6 +227,7 @@ AdminServer::Handler admin_commands(NodeStatus status, std::function<void()> shu
                                                        "log-level [trace|debug|info|warn|error|off]",
                                                        "drain",
                                                        "dlq list | retry FIELD:VERSION | drop FIELD:VERSION",
+                                                       "consumers",
                                                        "checkpoint", "shutdown", "help"})}});
     return error_answer("unknown command '" + command + "'; try help");
   };

@@ -51,8 +51,9 @@ struct NodeStatus {
   /// Drains the node (idempotent): new client transactions are refused from then on;
   /// answers {"draining":true,"in_flight":N,"drained":N==0}. Null: drain is refused.
   std::function<nlohmann::ordered_json()> drain;
-  /// The dead letter command ("list", "retry", "drop") for delivery (field, version), asked
-  /// of the sequencer: its JSON answer, or why there is none. Null: dlq is refused.
+  /// The dead letter command ("list", "retry", "drop") for delivery (field, version), or
+  /// "consumers" (the consumer groups), asked of the sequencer: its JSON answer, or why
+  /// there is none. Null: dlq and consumers are refused.
   std::function<Result<nlohmann::ordered_json>(const std::string& command, std::uint64_t field,
                                                std::uint64_t version)>
       dead_letters;

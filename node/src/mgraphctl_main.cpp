@@ -204,6 +204,9 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"list", "retry", "drop"}));
   dlq->add_option("KEY", dlq_key, "retry, drop: the delivery's key, FIELD:VERSION");
+  app.add_subcommand("consumers",
+                     "The cluster's consumer groups: the group consuming each effect polled, its "
+                     "last poll, and whether it still holds the effect");
   app.add_subcommand("checkpoint",
                      "Checkpoints every partition of the cluster now (each node into its --data "
                      "DIR/partitions) and compacts the coordinator's log; prints the epoch and the "

@@ -775,6 +775,10 @@ TEST_F(Documents, OneConsumerGroupConsumesAnEffectUntilItsLeaseRunsOut) {
   ASSERT_EQ(c->size(), 1u);
   EXPECT_GT(delivery((*c)[0])["attempt"].get<int>(), 1);
   EXPECT_FALSE(cluster.poll_group("billing", {"Order.big"}).is_ok());
+  // What an operator sees (mgraphctl consumers): audit holds Order.big, polled just now.
+  EXPECT_EQ(cluster.dead_letters("consumers"),
+            "{\"consumer_groups\":[{\"effect\":\"Order.big\",\"group\":\"audit\",\"last_poll_ms\":0,"
+            "\"holds\":true}]}");
 }
 
 TEST_F(Documents, AcksOfManyKeysInOneCallShareAnEpochAndEachGetsItsOwnOutcome) {

@@ -168,6 +168,15 @@ TEST_F(Effects, OneConsumerGroupConsumesAnEffectAtATimeAndDeliveryModesReachTheC
   // Another member of billing shares its deliveries (none left: the first acked it).
   EXPECT_EQ(consume_of("Order.big", {"--group", "billing", "--wait-ms", "200"}, &out), 0) << out;
   EXPECT_EQ(out, "");
+  // The operator sees which group holds each effect polled.
+  std::string printed;
+  ASSERT_EQ(run_to_end({MGRAPHCTL_BINARY, "--socket", admin_, "--json", "consumers"}, &printed), 0) << printed;
+  const nlohmann::json groups = nlohmann::json::parse(printed, nullptr, false)["consumer_groups"];
+  ASSERT_TRUE(groups.is_array()) << printed;
+  ASSERT_EQ(groups.size(), 1u) << printed;
+  EXPECT_EQ(groups[0]["effect"], "Order.big");
+  EXPECT_EQ(groups[0]["group"], "billing");
+  EXPECT_EQ(groups[0]["holds"], true);
   EXPECT_EQ(consume_of("Order.big", {"--group", "no spaces"}, &out), 2);
   EXPECT_NE(out.find("--group: consumer group 'no spaces' is not a name of 1 to 64 letters"), std::string::npos)
       << out;

@@ -112,7 +112,8 @@ class EffectOutbox {
   /// delivery stays owed).
   std::string finish_ack(session::DeliveryKey key, const Result<session::BatchResult>& answer);
   /// mgraphctl dlq: "list" ({"dead_letters":[…]}), "retry" and "drop" of `key`
-  /// ({"ok":true,"key":"F:V"}); {"error":"…"} otherwise.
+  /// ({"ok":true,"key":"F:V"}); mgraphctl consumers: "consumers" ({"consumer_groups":
+  /// [{"effect","group","last_poll_ms","holds"}…]}, by effect); {"error":"…"} otherwise.
   std::string dead_letter_command(const std::string& command, session::DeliveryKey key,
                                   session::DeliveryTime now);
 
