@@ -1235,17 +1235,14 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   auto wall_ns = [wall_clock = options.wall_clock] {
     return static_cast<std::uint64_t>(std::max<std::int64_t>(wall_clock(), 0)) * 1'000'000;
   };
-  auto record = [log, recorder, effects, wall_ns](codec::Epoch e,
-                                                  const codec::EffectReport& report) {
+  auto record = [log, recorder, effects, wall_ns](codec::Epoch e, const codec::EffectReport& report) {
     if (!recorder || (report.recorded.empty() && report.request_results.empty())) return;
     const std::uint64_t time_ns = wall_ns();
     session::VersionRecords records;
     auto failed = [&](const Status& s) {
-      effects->count_error("epoch " + std::to_string(e) +
-                           ": versions not recorded: " + s.message());
+      effects->count_error("epoch " + std::to_string(e) + ": versions not recorded: " + s.message());
       // A field read again must find what was recorded of it before.
-      if (Status f = log->flush(); !f.is_ok())
-        effects->count_error("versions not recorded: " + f.message());
+      if (Status f = log->flush(); !f.is_ok()) effects->count_error("versions not recorded: " + f.message());
       recorder->forget();
     };
     for (const session::RecordedChange& c : report.recorded) {
@@ -1253,8 +1250,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     }
     // A result goes after the records its request's key has: those staged are stored first
     // (results are rarer than triggers and acks).
-    if (Status s = report.request_results.empty() ? Status::ok() : log->flush(); !s.is_ok())
-      return failed(s);
+    if (Status s = report.request_results.empty() ? Status::ok() : log->flush(); !s.is_ok()) return failed(s);
     for (const session::RequestResult& r : report.request_results) {
       if (Status s = recorder->record_result(r, e, time_ns, &records); !s.is_ok()) return failed(s);
     }

@@ -189,8 +189,10 @@ AckOutcome EffectDeliveries::ack(DeliveryKey key) {
     // One trigger of a counted delivery: the delivery stands for the others still.
     auto owner = pending_.find(c->second);
     const bool dead = owner == pending_.end();
-    if (dead) owner = dead_.find(c->second);
-    MG_ASSERT(owner != dead_.end());
+    if (dead) {
+      owner = dead_.find(c->second);
+      MG_ASSERT(owner != dead_.end());
+    }
     std::vector<DeliveryKey>& covered = owner->second.covered;
     covered.erase(std::find(covered.begin(), covered.end(), key));
     covered_by_.erase(c);
