@@ -56,10 +56,13 @@ Status EffectDeliveries::offer(DeliveryKey key, std::uint64_t epoch, EffectPaylo
   d.policy = policy;
   d.next_due = now;
   if (policy.mode == schema::DeliveryMode::counted) {
-    // Joins the field's delivery not sent yet, taking its place in the schedule.
-    if (const auto u = unsent_.find(key.field); u != unsent_.end() && u->second < key) {
-      auto p = pending_.find(u->second);
-      MG_ASSERT(p != pending_.end() && p->second.attempts == 0);
+    // Joins the field's newest pending delivery when it has not been sent (since it was
+    // offered or retried), taking its place in the schedule: a function of the deliveries owed, so
+    // a restore from a checkpoint decides as the run before it would have.
+    auto p = pending_.upper_bound(DeliveryKey{key.field, UINT64_MAX});
+    if (p != pending_.begin()) --p;
+    if (p != pending_.end() && p->first.field == key.field && p->first < key && p->second.attempts == 0 &&
+        p->second.policy.mode == schema::DeliveryMode::counted) {
       if (p->second.covered.size() + 1 < kCountedTriggersMax) {
         Delivery& joined = p->second;
         d.covered = std::move(joined.covered);
@@ -78,7 +81,6 @@ Status EffectDeliveries::offer(DeliveryKey key, std::uint64_t epoch, EffectPaylo
 
 void EffectDeliveries::index(const Delivery& d) {
   for (const DeliveryKey c : d.covered) covered_by_[c] = d.key;
-  if (d.policy.mode == schema::DeliveryMode::counted && d.attempts == 0) unsent_[d.key.field] = d.key;
 }
 
 OwedDeliveries EffectDeliveries::owed() const {
@@ -95,7 +97,6 @@ void EffectDeliveries::restore(OwedDeliveries owed, DeliveryTime now) {
   schedule_.clear();
   dying_.clear();
   covered_by_.clear();
-  unsent_.clear();
   settled_.clear();
   settled_order_.clear();
   for (Delivery& d : owed.pending) {
@@ -107,7 +108,7 @@ void EffectDeliveries::restore(OwedDeliveries owed, DeliveryTime now) {
   }
   for (Delivery& d : owed.dead) {
     d.next_due = now;
-    for (const DeliveryKey c : d.covered) covered_by_[c] = d.key;
+    index(d);
     dead_.emplace(d.key, std::move(d));
   }
   for (const DeliveryKey key : owed.settled) {
@@ -156,10 +157,6 @@ std::vector<Delivery> EffectDeliveries::due(DeliveryTime now, std::size_t limit,
       continue;
     }
     it = schedule_.erase(it);
-    if (d.attempts == 0) {
-      // Sent: later triggers start a delivery of their own.
-      if (const auto u = unsent_.find(key.field); u != unsent_.end() && u->second == key) unsent_.erase(u);
-    }
     ++d.attempts;
     d.next_due = now + d.policy.delay_after(d.attempts);  // > now: past this loop's range
     schedule_.emplace(d.next_due, key);
@@ -173,7 +170,6 @@ AckOutcome EffectDeliveries::ack(DeliveryKey key) {
   if (auto it = pending_.find(key); it != pending_.end()) {
     schedule_.erase({it->second.next_due, key});
     dying_.erase({it->second.next_due, key});
-    if (const auto u = unsent_.find(key.field); u != unsent_.end() && u->second == key) unsent_.erase(u);
     settle_covered(it->second);
     pending_.erase(it);
     settle(key);
@@ -250,7 +246,6 @@ bool EffectDeliveries::apply(const DeliveryChange& change, DeliveryTime now) {
   switch (change.kind) {
     case DeliveryChange::Kind::died: {
       if (p == pending_.end()) return false;
-      if (const auto u = unsent_.find(key.field); u != unsent_.end() && u->second == key) unsent_.erase(u);
       schedule_.erase({p->second.next_due, key});
       dying_.erase({p->second.next_due, key});
       p->second.attempts = change.attempts;

@@ -6,8 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
+#include <optional>
 
 #include "mgraph/session/effect_delivery.hpp"
+#include "support/prng.hpp"
 
 namespace mgraph::session {
 namespace {
@@ -320,6 +323,87 @@ TEST(EffectDelivery, ACountedDeliveryStandsForAtMostItsBoundOfTriggers) {
   EXPECT_EQ(d.pending(), 2u);
   EXPECT_EQ(d.find_pending({4, kCountedTriggersMax})->covered.size(), kCountedTriggersMax - 1);
   EXPECT_TRUE(d.find_pending({4, kCountedTriggersMax + 1})->covered.empty());
+}
+
+// Random offers, sends, acks (of deliveries and of covered keys), deaths, retries, drops and
+// checkpoint round trips of counted deliveries: after every step each key offered is in
+// exactly one place — a delivery's own key (pending or dead), covered by one, or settled —
+// every covered key names a delivery that lists it, and what the deliveries stand for plus
+// what is settled is what was offered. An unsent delivery of a field takes the next trigger.
+TEST(EffectDelivery, CountedDeliveriesAccountForEveryTriggerUnderRandomSteps) {
+  constexpr std::uint64_t kSeeds = 200;
+  constexpr int kSteps = 300;
+  for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    testing::Prng rng(seed);
+    EffectDeliveries d;
+    DeliveryTime now = t0;
+    std::vector<DeliveryKey> offered;
+    std::map<std::uint64_t, std::uint64_t> last_version;  // field -> newest version offered
+    for (int step = 0; step < kSteps; ++step) {
+      const std::uint64_t op = rng.below(100);
+      if (op < 45) {
+        const std::uint64_t field = 1 + rng.below(3);
+        const DeliveryKey key{field, ++last_version[field]};
+        // The field's newest pending delivery, when not sent since it was offered or retried:
+        // the new trigger must join it.
+        std::optional<DeliveryKey> unsent;
+        for (const Delivery& x : d.owed().pending) {
+          if (x.key.field == field) unsent = x.attempts == 0 ? std::optional(x.key) : std::nullopt;
+        }
+        if (unsent && d.find_pending(*unsent)->covered.size() + 1 >= kCountedTriggersMax) unsent.reset();
+        const std::size_t pending_before = d.pending();
+        ASSERT_TRUE(d.offer(key, key.version, counted(field, 1), counted_policy(), now).is_ok());
+        offered.push_back(key);
+        if (unsent) {
+          EXPECT_EQ(d.pending(), pending_before);
+          EXPECT_EQ(d.owner_of(*unsent), key) << "step " << step;
+        } else {
+          EXPECT_EQ(d.pending(), pending_before + 1);
+        }
+      } else if (op < 65) {
+        (void)d.due(now, 1 + rng.below(3));
+      } else if (op < 80 && !offered.empty()) {
+        (void)d.ack(offered[rng.below(offered.size())]);
+      } else if (op < 85) {
+        now += milliseconds(rng.below(400));
+      } else if (op < 90) {
+        const std::vector<Delivery> dead = d.dead_letters();
+        if (!dead.empty()) {
+          const DeliveryKey k = dead[rng.below(dead.size())].key;
+          ASSERT_TRUE((rng.below(2) == 0 ? d.retry(k, now) : d.drop(k)).is_ok());
+        }
+      } else {
+        EffectDeliveries again;
+        again.restore(d.owed(), now);
+        d = std::move(again);
+      }
+      // Every key offered is in one place.
+      const OwedDeliveries owed = d.owed();
+      std::map<DeliveryKey, int> places;
+      std::size_t stands_for = 0;
+      for (const auto* list : {&owed.pending, &owed.dead}) {
+        for (const Delivery& x : *list) {
+          ++places[x.key];
+          stands_for += 1 + x.covered.size();
+          for (const DeliveryKey c : x.covered) {
+            ++places[c];
+            ASSERT_EQ(d.owner_of(c), x.key);
+            ASSERT_LT(c, x.key);
+          }
+        }
+      }
+      std::size_t settled = 0;
+      for (const DeliveryKey k : offered) {
+        if (d.settled(k)) {
+          ++places[k];
+          ++settled;
+        }
+        ASSERT_EQ(places[k], 1) << "key " << delivery_key_text(k) << " at step " << step;
+      }
+      ASSERT_EQ(stands_for + settled, offered.size());
+    }
+  }
 }
 
 TEST(EffectDelivery, BadPoliciesAndKeysAreRefusedWithContext) {

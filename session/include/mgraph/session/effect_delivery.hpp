@@ -22,9 +22,10 @@
 // Delivery modes (schema::DeliveryMode) change two things. A fire-and-forget delivery is
 // sent like any other; its owner acknowledges it itself as it sends it (the
 // state machine knows nothing of that). A counted delivery takes in the triggers of the
-// same effect node offered before it is first sent: offering key K2 while K1 of the same
-// field is pending and unsent makes one delivery, keyed K2, that `covers` K1 (and what K1
-// covered), in K1's place in the schedule; acknowledging K2 settles every key it covers,
+// same effect node offered before it is sent: offering key K2 while K1, the field's newest
+// pending delivery, has not been sent since it was offered or retried makes one
+// delivery, keyed K2, that `covers` K1 (and what K1 covered), in K1's place in the
+// schedule (a function of what is owed, so a restore decides as the run before it); acknowledging K2 settles every key it covers,
 // and acknowledging a covered key alone settles that one (a replayed epoch's ack, after a
 // restart coalesced differently).
 //
@@ -227,8 +228,7 @@ class EffectDeliveries {
   void settle(DeliveryKey key);
   /// Settles what `d` covers (it is settled itself).
   void settle_covered(const Delivery& d);
-  /// Indexes pending delivery `d`: its covered keys, and `d` as its field's unsent counted
-  /// delivery when it is one.
+  /// Indexes the keys delivery `d` covers.
   void index(const Delivery& d);
 
   std::map<DeliveryKey, Delivery> pending_;
@@ -240,8 +240,6 @@ class EffectDeliveries {
   std::set<std::pair<DeliveryTime, DeliveryKey>> dying_;
   /// Covered key -> the delivery covering it (pending or dead).
   std::map<DeliveryKey, DeliveryKey> covered_by_;
-  /// Effect field -> its counted delivery not sent yet, which the next trigger joins.
-  std::map<std::uint64_t, DeliveryKey> unsent_;
   std::set<DeliveryKey> settled_;
   std::deque<DeliveryKey> settled_order_;  ///< oldest first, to forget
 };
