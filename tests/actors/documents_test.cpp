@@ -775,9 +775,22 @@ TEST_F(Documents, OneConsumerGroupConsumesAnEffectUntilItsLeaseRunsOut) {
   ASSERT_EQ(c->size(), 1u);
   EXPECT_GT(delivery((*c)[0])["attempt"].get<int>(), 1);
   EXPECT_FALSE(cluster.poll_group("billing", {"Order.big"}).is_ok());
-  // What an operator sees (mgraphctl consumers): audit holds Order.big, polled just now.
+  // The names groups hold are bounded: past kClaimedEffectsMax a poll naming new ones is
+  // refused until some lease runs out.
+  std::vector<std::string> many;
+  for (std::size_t i = 1; i < kClaimedEffectsMax; ++i) many.push_back("Order.e" + std::to_string(i));
+  ASSERT_TRUE(cluster.poll_group("bulk", many).is_ok());
+  Result<std::vector<std::string>> full = cluster.poll_group("late", {"Order.new"});
+  ASSERT_FALSE(full.is_ok());
+  EXPECT_EQ(full.status().message(), "consumer groups hold 10000 effect names already; at most 10000");
+  clock.t += kConsumerGroupLease;
+  ASSERT_TRUE(cluster.poll_group("late", {"Order.new"}).is_ok()) << "the expired names are forgotten";
+  ASSERT_TRUE(cluster.poll_group("audit", {"Order.big"}).is_ok());
+  // What an operator sees (mgraphctl consumers): audit holds Order.big and late Order.new,
+  // both polled just now.
   EXPECT_EQ(cluster.dead_letters("consumers"),
             "{\"consumer_groups\":[{\"effect\":\"Order.big\",\"group\":\"audit\",\"last_poll_ms\":0,"
+            "\"holds\":true},{\"effect\":\"Order.new\",\"group\":\"late\",\"last_poll_ms\":0,"
             "\"holds\":true}]}");
 }
 
