@@ -155,18 +155,6 @@ std::vector<session::RequestResult> get_results(capnp::List<wire::RequestResult>
   return out;
 }
 
-void put_texts(capnp::List<capnp::Text>::Builder b, const std::vector<std::string>& texts) {
-  for (std::size_t i = 0; i < texts.size(); ++i)
-    b.set(static_cast<unsigned>(i), detail::text(texts[i]));
-}
-
-std::vector<std::string> get_texts(capnp::List<capnp::Text>::Reader r) {
-  std::vector<std::string> out;
-  out.reserve(r.size());
-  for (const auto t : r) out.push_back(detail::get_text(t));
-  return out;
-}
-
 }  // namespace
 
 const char* partition_request_kind_name(PartitionRequestKind kind) {
@@ -256,8 +244,8 @@ Result<std::string> encode_partition_reply(const PartitionReply& a) {
         root.setWaiting(a.waiting);
         root.setOwnedChanged(a.owned_changed);
         root.setComputed(a.computed);
-        if (!a.dot_nodes.empty()) put_texts(root.initDotNodes(detail::n(a.dot_nodes.size())), a.dot_nodes);
-        if (!a.dot_edges.empty()) put_texts(root.initDotEdges(detail::n(a.dot_edges.size())), a.dot_edges);
+        if (!a.dot_nodes.empty()) detail::put_texts(root.initDotNodes(detail::n(a.dot_nodes.size())), a.dot_nodes);
+        if (!a.dot_edges.empty()) detail::put_texts(root.initDotEdges(detail::n(a.dot_edges.size())), a.dot_edges);
         if (!a.effects.empty()) put_triggers(root.initEffects(detail::n(a.effects.size())), a.effects);
         root.setCheckpointBytes(a.checkpoint_bytes);
         root.setMarked(a.marked);
@@ -298,8 +286,8 @@ Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
         a.waiting = r.getWaiting();
         a.owned_changed = r.getOwnedChanged();
         a.computed = r.getComputed();
-        a.dot_nodes = get_texts(r.getDotNodes());
-        a.dot_edges = get_texts(r.getDotEdges());
+        a.dot_nodes = detail::get_texts(r.getDotNodes());
+        a.dot_edges = detail::get_texts(r.getDotEdges());
         a.effects = get_triggers(r.getEffects());
         a.checkpoint_bytes = r.getCheckpointBytes();
         a.marked = r.getMarked();

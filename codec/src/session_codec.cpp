@@ -15,6 +15,17 @@ capnp::Text::Reader text(const std::string& s) { return capnp::Text::Reader(s.da
 
 std::string get_text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
+void put_texts(capnp::List<capnp::Text>::Builder b, const std::vector<std::string>& texts) {
+  for (std::size_t i = 0; i < texts.size(); ++i) b.set(static_cast<unsigned>(i), text(texts[i]));
+}
+
+std::vector<std::string> get_texts(capnp::List<capnp::Text>::Reader r) {
+  std::vector<std::string> out;
+  out.reserve(r.size());
+  for (const auto t : r) out.push_back(get_text(t));
+  return out;
+}
+
 Status get_status(std::uint8_t code, capnp::Text::Reader message) {
   if (code > kStatusCodeMax) throw DecodeError{"unknown status code " + std::to_string(code)};
   if (code == 0) {

@@ -8,12 +8,16 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mgraph::codec::detail {
 
 /// A Cap'n Proto text that reads `s` (no copy).
 capnp::Text::Reader text(const std::string& s);
 std::string get_text(capnp::Text::Reader t);
+/// Sets the texts of `b` (a list initialised to texts.size()) to `texts`.
+void put_texts(capnp::List<capnp::Text>::Builder b, const std::vector<std::string>& texts);
+std::vector<std::string> get_texts(capnp::List<capnp::Text>::Reader r);
 /// A status from its code and message; throws DecodeError for an unknown code, or an ok
 /// code that carries a message.
 Status get_status(std::uint8_t code, capnp::Text::Reader message);

@@ -38,6 +38,14 @@ std::shared_ptr<ThreadLoop> thread_loop() {
   return loop;
 }
 
+/// Ok when an answer to acks of `keys` has one outcome per key; corruption otherwise.
+Status one_outcome_per_key(const std::vector<std::string>& outcomes, const std::vector<std::string>& keys,
+                           const char* what) {
+  if (outcomes.size() == keys.size()) return Status::ok();
+  return Status(StatusCode::corruption, std::string(what) + ": " + std::to_string(outcomes.size()) +
+                                            " outcomes for " + std::to_string(keys.size()) + " keys");
+}
+
 }  // namespace
 
 struct ClientConnection::Impl {
@@ -206,14 +214,11 @@ Result<SchemaInfo> ClientConnection::schema() {
 Result<std::vector<std::string>> ClientConnection::poll_effects(
     const std::vector<std::string>& effects, std::uint32_t max) {
   auto request = impl_->cluster.pollEffectsRequest();
-  auto names = request.initEffects(static_cast<unsigned>(effects.size()));
-  for (std::size_t i = 0; i < effects.size(); ++i) {
-    names.set(static_cast<unsigned>(i), capnp::Text::Reader(effects[i].data(), effects[i].size()));
-  }
+  detail::put_texts(request.initEffects(static_cast<unsigned>(effects.size())), effects);
   request.setMax(max);
   std::vector<std::string> out;
   auto read = [&out](capnp::Response<wire::Cluster::PollEffectsResults>&& response) {
-    for (const auto d : response.getDeliveries()) out.push_back(get_text(d));
+    out = detail::get_texts(response.getDeliveries());
   };
   if (Status s = impl_->wait(request.send().then(read), "pollEffects"); !s.is_ok()) return s;
   return out;
@@ -231,10 +236,7 @@ std::unique_ptr<ClientConnection::Consumer> ClientConnection::consumer(const std
                                                                        const std::vector<std::string>& effects) {
   auto request = impl_->cluster.consumerRequest();
   request.setGroup(capnp::Text::Reader(group.data(), group.size()));
-  auto names = request.initEffects(static_cast<unsigned>(effects.size()));
-  for (std::size_t i = 0; i < effects.size(); ++i) {
-    names.set(static_cast<unsigned>(i), capnp::Text::Reader(effects[i].data(), effects[i].size()));
-  }
+  detail::put_texts(request.initEffects(static_cast<unsigned>(effects.size())), effects);
   // Pipelined: the capability is used before the answer comes, which carries any error to
   // the first call.
   return std::make_unique<Consumer>(
@@ -246,7 +248,7 @@ Result<std::vector<std::string>> ClientConnection::Consumer::poll(std::uint32_t 
   request.setMax(max);
   std::vector<std::string> out;
   auto read = [&out](capnp::Response<wire::Consumer::PollResults>&& response) {
-    for (const auto d : response.getDeliveries()) out.push_back(get_text(d));
+    out = detail::get_texts(response.getDeliveries());
   };
   if (Status s = impl_->connection.wait(request.send().then(read), "consumer poll"); !s.is_ok()) return s;
   return out;
@@ -254,15 +256,13 @@ Result<std::vector<std::string>> ClientConnection::Consumer::poll(std::uint32_t 
 
 Result<std::vector<std::string>> ClientConnection::Consumer::ack(const std::vector<std::string>& keys) {
   auto request = impl_->consumer.ackRequest();
-  auto list = request.initKeys(static_cast<unsigned>(keys.size()));
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    list.set(static_cast<unsigned>(i), capnp::Text::Reader(keys[i].data(), keys[i].size()));
-  }
+  detail::put_texts(request.initKeys(static_cast<unsigned>(keys.size())), keys);
   std::vector<std::string> out;
   auto read = [&out](capnp::Response<wire::Consumer::AckResults>&& response) {
-    for (const auto o : response.getOutcomes()) out.push_back(get_text(o));
+    out = detail::get_texts(response.getOutcomes());
   };
   if (Status s = impl_->connection.wait(request.send().then(read), "consumer ack"); !s.is_ok()) return s;
+  if (Status s = one_outcome_per_key(out, keys, "consumer ack"); !s.is_ok()) return s;
   return out;
 }
 
@@ -312,19 +312,13 @@ Result<std::string> ClientConnection::ledger(std::uint64_t record, const std::st
 
 Result<std::vector<std::string>> ClientConnection::ack_effects(const std::vector<std::string>& keys) {
   auto request = impl_->cluster.ackEffectsRequest();
-  auto list = request.initKeys(static_cast<unsigned>(keys.size()));
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    list.set(static_cast<unsigned>(i), capnp::Text::Reader(keys[i].data(), keys[i].size()));
-  }
+  detail::put_texts(request.initKeys(static_cast<unsigned>(keys.size())), keys);
   std::vector<std::string> out;
   auto read = [&out](capnp::Response<wire::Cluster::AckEffectsResults>&& response) {
-    for (const auto o : response.getOutcomes()) out.push_back(get_text(o));
+    out = detail::get_texts(response.getOutcomes());
   };
   if (Status s = impl_->wait(request.send().then(read), "ackEffects"); !s.is_ok()) return s;
-  if (out.size() != keys.size()) {
-    return Status(StatusCode::corruption, "ackEffects: " + std::to_string(out.size()) + " outcomes for " +
-                                              std::to_string(keys.size()) + " keys");
-  }
+  if (Status s = one_outcome_per_key(out, keys, "ackEffects"); !s.is_ok()) return s;
   return out;
 }
 
@@ -332,16 +326,13 @@ Result<WatchAnswer> ClientConnection::watch(const std::vector<std::string>& targ
                                             std::uint64_t from, std::uint32_t max,
                                             std::uint32_t wait_ms) {
   auto request = impl_->cluster.watchRequest();
-  auto names = request.initTargets(static_cast<unsigned>(targets.size()));
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    names.set(static_cast<unsigned>(i), capnp::Text::Reader(targets[i].data(), targets[i].size()));
-  }
+  detail::put_texts(request.initTargets(static_cast<unsigned>(targets.size())), targets);
   request.setFromEpoch(from);
   request.setMax(max);
   request.setWaitMs(wait_ms);
   WatchAnswer out;
   auto read = [&out](capnp::Response<wire::Cluster::WatchResults>&& response) {
-    for (const auto e : response.getEpochs()) out.epochs.push_back(get_text(e));
+    out.epochs = detail::get_texts(response.getEpochs());
     out.through = response.getThrough();
     out.resume = response.getResume();
   };
@@ -357,10 +348,7 @@ Result<WatchValues> ClientConnection::watch_values(const session::Batch& gets,
   } catch (const detail::EncodeError& e) {
     return Status(StatusCode::out_of_range, "operation batch: " + e.what);
   }
-  auto names = request.initEntities(static_cast<unsigned>(entities.size()));
-  for (std::size_t i = 0; i < entities.size(); ++i) {
-    names.set(static_cast<unsigned>(i), capnp::Text::Reader(entities[i].data(), entities[i].size()));
-  }
+  detail::put_texts(request.initEntities(static_cast<unsigned>(entities.size())), entities);
   Result<WatchValues> out = Status(StatusCode::internal, "no answer");
   auto read = [&out](capnp::Response<wire::Cluster::WatchValuesResults>&& response) {
     try {

@@ -116,8 +116,7 @@ class ConsumerService final : public wire::Consumer::Server {
 
   kj::Promise<void> poll(PollContext context) override {
     auto request = cluster_.pollEffectsRequest(kSizeHint);
-    auto names = request.initEffects(static_cast<unsigned>(effects_.size()));
-    for (std::size_t i = 0; i < effects_.size(); ++i) names.set(static_cast<unsigned>(i), text(effects_[i]));
+    detail::put_texts(request.initEffects(static_cast<unsigned>(effects_.size())), effects_);
     request.setMax(context.getParams().getMax());
     request.setGroup(text(group_));
     return request.send().then([context](capnp::Response<wire::Cluster::PollEffectsResults>&& r) mutable {
@@ -334,8 +333,7 @@ kj::Promise<void> ClusterService::pollEffects(PollEffectsContext context) {
                                        " effect names; at most " +
                                        std::to_string(kPollEffectNamesMax)));
   }
-  std::vector<std::string> effects;
-  for (const auto e : params.getEffects()) effects.emplace_back(e.cStr(), e.size());
+  std::vector<std::string> effects = detail::get_texts(params.getEffects());
   const std::uint32_t max = params.getMax();
   std::string group = params.getGroup();
   if (Status s = check_consumer_group(group); !group.empty() && !s.is_ok()) throw rpc::to_exception(s);
@@ -364,8 +362,7 @@ kj::Promise<void> ClusterService::consumer(ConsumerContext context) {
                                    "consumer: " + std::to_string(params.getEffects().size()) +
                                        " effect names; 1 to " + std::to_string(kPollEffectNamesMax)));
   }
-  std::vector<std::string> effects;
-  for (const auto e : params.getEffects()) effects.emplace_back(e.cStr(), e.size());
+  std::vector<std::string> effects = detail::get_texts(params.getEffects());
   context.getResults(kSizeHint).setConsumer(
       kj::heap<ConsumerService>(thisCap(), std::move(group), std::move(effects)));
   return kj::READY_NOW;
@@ -399,8 +396,7 @@ kj::Promise<void> ClusterService::ackEffects(AckEffectsContext context) {
                                    "ackEffects: " + std::to_string(params.getKeys().size()) +
                                        " keys; at most " + std::to_string(kAckKeysMax)));
   }
-  std::vector<std::string> keys;
-  for (const auto k : params.getKeys()) keys.emplace_back(k.cStr(), k.size());
+  std::vector<std::string> keys = detail::get_texts(params.getKeys());
   context.releaseParams();
   return handed(
       context,
@@ -655,8 +651,7 @@ kj::Promise<void> ClusterService::watch(WatchContext context) {
                                    "watch: " + std::to_string(params.getTargets().size()) +
                                        " names; at most " + std::to_string(kWatchTargetsMax)));
   }
-  std::vector<std::string> targets;
-  for (const auto t : params.getTargets()) targets.emplace_back(t.cStr(), t.size());
+  std::vector<std::string> targets = detail::get_texts(params.getTargets());
   const std::uint64_t from = params.getFromEpoch();
   const std::uint32_t max = params.getMax();
   const std::uint32_t wait_ms = params.getWaitMs();
@@ -683,8 +678,7 @@ kj::Promise<void> ClusterService::watchValues(WatchValuesContext context) {
     throw rpc::to_exception(Status(StatusCode::out_of_range, "watchValues: at most " +
                                                                  std::to_string(kWatchTargetsMax) + " entities"));
   }
-  std::vector<std::string> entities;
-  for (const auto e : context.getParams().getEntities()) entities.emplace_back(e.cStr(), e.size());
+  std::vector<std::string> entities = detail::get_texts(context.getParams().getEntities());
   context.releaseParams();
   for (const session::Op& op : batch) {
     if (op.kind != session::OpKind::get) {
