@@ -22,191 +22,167 @@ Status not_ready() {
                 "yet (mgraphctl status shows the peers); try again");
 }
 
-/// A short-lived actor: sends one batch to the sequencer and hands the answer to `done`.
-/// Its state comes as spawn arguments: CAF 0.17 dereferences a null argument tuple for a
-/// function actor spawned without any (UBSan reports it).
-/// The sequencer is monitored: one that stops before it answers (the coordinator lost, or
-/// a node registering again starts a new one) delivers nothing in CAF 0.17, and the client
-/// must hear at once, not after kBatchTimeout.
-void batch_request(caf::event_based_actor* self, caf::actor sequencer, std::string bytes,
-                   Done done) {
-  auto answered = std::make_shared<bool>(false);
-  auto answer = [answered, done](Result<session::BatchResult> r) {
-    if (*answered) return;
-    *answered = true;
-    done(std::move(r));
-  };
-  self->monitor(sequencer);
-  self->set_down_handler([self, answer](const caf::down_msg& down) {
-    answer(Status(StatusCode::io_error,
-                  "unavailable: the coordinator's sequencer stopped before answering (" +
-                      self->system().render(down.reason) +
-                      "); the batch may have run: read before sending it again"));
-    self->quit();
-  });
-  self->request(sequencer, kBatchTimeout, actors::transact_atom::value, bytes)
-      .then(
-          [self, answer](const std::string& a) {
-            answer(codec::decode_batch_result(a));
-            self->quit();
-          },
-          [self, answer](caf::error& e) {
-            answer(Status(StatusCode::io_error,
-                          "the cluster did not run the batch: " + self->system().render(e)));
-            self->quit();
-          });
-}
-
 using TextsDone = std::function<void(codec::ClientHandler::Texts)>;
+using Kind = RelayOutcome::Kind;
 
-std::vector<std::string> texts(std::vector<std::string> deliveries) { return deliveries; }
-std::vector<std::string> texts(std::string outcome) { return {std::move(outcome)}; }
-
-/// An actor's refusal (caf::sec::invalid_argument carrying its reason) as that reason with
-/// `code`; any other error as the cluster not answering (io_error).
-Status error_of(caf::actor_system& sys, const caf::error& e, StatusCode code) {
+/// A relayed request's error as a Status: an actor's refusal (caf::sec::invalid_argument
+/// carrying its reason) as that reason with `code`; any other error as the cluster not
+/// answering (io_error).
+Status error_of(const RelayOutcome& o, StatusCode code) {
+  const caf::error& e = o.error;
   const caf::message& context = e.context();
   if (e.category() == caf::atom("system") && e.code() == static_cast<std::uint8_t>(caf::sec::invalid_argument) &&
       context.size() == 1 && context.match_element<std::string>(0)) {
     return Status(code, context.get_as<std::string>(0));
   }
-  return Status(StatusCode::io_error, "the cluster did not answer: " + sys.render(e));
+  return Status(StatusCode::io_error, "the cluster did not answer: " + o.reason);
 }
 
-/// A short-lived actor: sends one effect request (`message`) to the sequencer and hands the
-/// answer — the deliveries, or an ack's outcome as one text — to `done`. As batch_request,
-/// with the sequencer monitored.
-template <typename T>
-void effects_request(caf::event_based_actor* self, caf::actor sequencer, caf::message message,
-                     TextsDone done) {
-  auto answered = std::make_shared<bool>(false);
-  auto answer = [answered, done](codec::ClientHandler::Texts r) {
-    if (*answered) return;
-    *answered = true;
-    done(std::move(r));
+/// What a client is told when `what` (an actor of the coordinator) stopped before answering.
+Status stopped(const std::string& what, const RelayOutcome& o) {
+  return Status(StatusCode::io_error, "unavailable: the coordinator's " + what + " stopped (" + o.reason + ")");
+}
+
+/// A batch's answer: the sequencer's BatchResult bytes.
+RelayDone batch_answer(Done done) {
+  return [done = std::move(done)](RelayOutcome o) {
+    switch (o.kind) {
+      case Kind::answered:
+        done(codec::decode_batch_result(o.answer.get_as<std::string>(0)));
+        return;
+      case Kind::failed:
+        done(Status(StatusCode::io_error, "the cluster did not run the batch: " + o.reason));
+        return;
+      case Kind::stopped:
+        done(Status(StatusCode::io_error,
+                    "unavailable: the coordinator's sequencer stopped before answering (" + o.reason +
+                        "); the batch may have run: read before sending it again"));
+        return;
+    }
   };
-  self->monitor(sequencer);
-  self->set_down_handler([self, answer](const caf::down_msg& down) {
-    answer(Status(StatusCode::io_error, "unavailable: the coordinator's sequencer stopped (" +
-                                            self->system().render(down.reason) + ")"));
-    self->quit();
-  });
-  self->request(sequencer, kBatchTimeout, std::move(message))
-      .then(
-          [self, answer](const T& x) {
-            answer(texts(x));
-            self->quit();
-          },
-          [self, answer](caf::error& e) {
-            // A refusal (another consumer group's effect) is the caller's to fix.
-            answer(error_of(self->system(), e, StatusCode::failed_precondition));
-            self->quit();
-          });
 }
 
-/// A history or audit (ClientHandler::ledger), asked of the sequencer: the records read, or
+/// An effect request's answer: the deliveries, or an ack's outcome as one text.
+RelayDone effects_answer(TextsDone done) {
+  return [done = std::move(done)](RelayOutcome o) {
+    switch (o.kind) {
+      case Kind::answered:
+        if (o.answer.match_element<std::string>(0)) {
+          done(codec::ClientHandler::Texts(std::vector<std::string>{o.answer.get_as<std::string>(0)}));
+        } else {
+          done(codec::ClientHandler::Texts(o.answer.get_as<std::vector<std::string>>(0)));
+        }
+        return;
+      case Kind::failed:
+        // A refusal (another consumer group's effect) is the caller's to fix.
+        done(error_of(o, StatusCode::failed_precondition));
+        return;
+      case Kind::stopped:
+        done(stopped("sequencer", o));
+        return;
+    }
+  };
+}
+
+/// A history or audit's answer (ClientHandler::ledger): the records read, or
 /// `{"error":...,"code":N}`.
-void ledger_request(caf::event_based_actor* self, caf::actor sequencer, caf::message message, TextsDone done) {
-  self->request(sequencer, kBatchTimeout, std::move(message))
-      .then(
-          [self, done](const std::string& answer) {
-            const nlohmann::json j = nlohmann::json::parse(answer, nullptr, false);
-            if (j.is_object() && j.contains("error") && j["error"].is_string()) {
-              const auto code = j.value("code", static_cast<unsigned>(StatusCode::internal));
-              done(Status(code <= static_cast<unsigned>(StatusCode::permission_denied) ? static_cast<StatusCode>(code)
-                                                                                        : StatusCode::internal,
-                          j["error"].get<std::string>()));
-            } else {
-              done(texts(answer));
-            }
-            self->quit();
-          },
-          [self, done](caf::error& e) {
-            done(error_of(self->system(), e, StatusCode::failed_precondition));
-            self->quit();
-          });
-}
-
-Result<codec::WatchAnswer> watch_answer(bool resume, std::uint64_t through, std::vector<std::string> epochs) {
-  return codec::WatchAnswer{std::move(epochs), through, resume};
-}
-
-Result<codec::WatchValues> watch_answer(std::uint64_t epoch, const std::string& bytes, std::string records) {
-  Result<session::BatchResult> results = codec::decode_batch_result(bytes);
-  if (!results.is_ok()) return results.status();
-  return codec::WatchValues{std::move(results).value(), epoch, std::move(records)};
-}
-
-/// A short-lived actor: sends one subscription request (`message`) to `to` (the watch actor,
-/// or the sequencer, which passes a read on to the driver) and hands the answer to `done`.
-/// As batch_request, with `to` monitored.
-template <typename A, typename... Ts>
-void watch_request(caf::event_based_actor* self, caf::actor to, std::string what, caf::message message,
-                   std::function<void(Result<A>)> done) {
-  auto answered = std::make_shared<bool>(false);
-  auto answer = [answered, done](Result<A> r) {
-    if (*answered) return;
-    *answered = true;
-    done(std::move(r));
+RelayDone ledger_answer(TextsDone done) {
+  return [done = std::move(done)](RelayOutcome o) {
+    if (o.kind == Kind::failed) {
+      done(error_of(o, StatusCode::failed_precondition));
+      return;
+    }
+    if (o.kind == Kind::stopped) {
+      done(stopped("sequencer", o));
+      return;
+    }
+    const std::string& answer = o.answer.get_as<std::string>(0);
+    const nlohmann::json j = nlohmann::json::parse(answer, nullptr, false);
+    if (j.is_object() && j.contains("error") && j["error"].is_string()) {
+      const auto code = j.value("code", static_cast<unsigned>(StatusCode::internal));
+      done(Status(code <= static_cast<unsigned>(StatusCode::permission_denied) ? static_cast<StatusCode>(code)
+                                                                                : StatusCode::internal,
+                  j["error"].get<std::string>()));
+    } else {
+      done(codec::ClientHandler::Texts(std::vector<std::string>{answer}));
+    }
   };
-  self->monitor(to);
-  self->set_down_handler([self, answer, what](const caf::down_msg& down) {
-    answer(Status(StatusCode::io_error, "unavailable: the coordinator's " + what + " stopped (" +
-                                            self->system().render(down.reason) + ")"));
-    self->quit();
-  });
-  self->request(to, kBatchTimeout, std::move(message))
-      .then(
-          [self, answer](Ts... xs) {
-            answer(watch_answer(std::move(xs)...));
-            self->quit();
-          },
-          [self, answer](caf::error& e) {
-            // The watch actor's own refusals (a name that is no target) carry their reason.
-            answer(error_of(self->system(), e, StatusCode::invalid_argument));
-            self->quit();
-          });
 }
 
 using PollDone = std::function<void(Result<codec::WatchAnswer>)>;
+using ValuesDone = std::function<void(Result<codec::WatchValues>)>;
 using WatchRoute = ClientGateway::WatchRoute;
 
-/// A subscription's poll, sent to the watch actor (actors/watch.hpp) directly.
-void watch_poll(caf::event_based_actor* self, caf::actor watch, caf::message message, PollDone done) {
-  watch_request<codec::WatchAnswer, bool, std::uint64_t, std::vector<std::string>>(self, std::move(watch), "watch actor",
-                                                                                 std::move(message), std::move(done));
+/// A subscription poll's answer, from the watch actor (actors/watch.hpp).
+RelayDone poll_answer(PollDone done) {
+  return [done = std::move(done)](RelayOutcome o) {
+    switch (o.kind) {
+      case Kind::answered:
+        done(codec::WatchAnswer{o.answer.get_as<std::vector<std::string>>(2), o.answer.get_as<std::uint64_t>(1),
+                                o.answer.get_as<bool>(0)});
+        return;
+      case Kind::failed:
+        // The watch actor's own refusals (a name that is no target) carry their reason.
+        done(error_of(o, StatusCode::invalid_argument));
+        return;
+      case Kind::stopped:
+        done(stopped("watch actor", o));
+        return;
+    }
+  };
 }
 
-/// Asks the sequencer where its watch actor is, notes it in `route`, then polls it.
-void watch_route(caf::event_based_actor* self, caf::actor sequencer, std::shared_ptr<WatchRoute> route,
-                 caf::message message, PollDone done) {
-  self->monitor(sequencer);
-  self->set_down_handler([self, done](const caf::down_msg& down) {
-    done(Status(StatusCode::io_error, "unavailable: the coordinator's sequencer stopped (" +
-                                          self->system().render(down.reason) + ")"));
-    self->quit();
-  });
-  self->request(sequencer, kBatchTimeout, actors::watch_atom::value)
-      .then(
-          [self, sequencer, route, message, done](const caf::actor& watch) {
-            if (!watch) {
-              done(Status(StatusCode::failed_precondition, "this cluster serves no subscriptions"));
-            } else {
-              {
-                std::lock_guard<std::mutex> lock(route->mutex);
-                route->sequencer = sequencer;
-                route->watch = watch;
-              }
-              self->system().spawn(watch_poll, watch, message, done);
-            }
-            self->quit();
-          },
-          [self, done](caf::error& e) {
-            done(Status(StatusCode::io_error, "the cluster did not answer: " + self->system().render(e)));
-            self->quit();
-          });
+/// The answer to a subscription's read of current values, from the sequencer's driver.
+RelayDone values_answer(ValuesDone done) {
+  return [done = std::move(done)](RelayOutcome o) {
+    switch (o.kind) {
+      case Kind::answered: {
+        Result<session::BatchResult> results = codec::decode_batch_result(o.answer.get_as<std::string>(1));
+        if (!results.is_ok()) {
+          done(results.status());
+          return;
+        }
+        done(codec::WatchValues{std::move(results).value(), o.answer.get_as<std::uint64_t>(0),
+                                o.answer.get_as<std::string>(2)});
+        return;
+      }
+      case Kind::failed:
+        done(error_of(o, StatusCode::invalid_argument));
+        return;
+      case Kind::stopped:
+        done(stopped("sequencer", o));
+        return;
+    }
+  };
 }
 
+/// The sequencer's answer to where its watch actor is: noted in `route`, then `poll` is
+/// sent there.
+RelayDone route_answer(std::shared_ptr<RequestRelay> relay, caf::actor sequencer, std::shared_ptr<WatchRoute> route,
+                       caf::message poll, PollDone done) {
+  return [relay = std::move(relay), sequencer = std::move(sequencer), route = std::move(route),
+          poll = std::move(poll), done = std::move(done)](RelayOutcome o) mutable {
+    if (o.kind == Kind::failed) {
+      done(Status(StatusCode::io_error, "the cluster did not answer: " + o.reason));
+      return;
+    }
+    if (o.kind == Kind::stopped) {
+      done(stopped("sequencer", o));
+      return;
+    }
+    caf::actor watch = o.answer.get_as<caf::actor>(0);
+    if (!watch) {
+      done(Status(StatusCode::failed_precondition, "this cluster serves no subscriptions"));
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(route->mutex);
+      route->sequencer = sequencer;
+      route->watch = watch;
+    }
+    relay->request(std::move(watch), std::move(poll), RelayAnswer::watch_poll, poll_answer(std::move(done)));
+  };
+}
 }  // namespace
 
 ClientRequestKind client_request_kind(const session::Batch& batch) {
@@ -264,7 +240,8 @@ void ClientGateway::transact(session::Batch batch, session::TxnId txn,
     };
   }
   if (log::enabled(log::Level::debug)) log::debug("client_batch", {{"ops", batch.size()}});
-  sys_.spawn(batch_request, sequencer, std::move(bytes).value(), std::move(done));
+  relay_->request(sequencer, caf::make_message(actors::transact_atom::value, std::move(bytes).value()),
+                  RelayAnswer::text, batch_answer(std::move(done)));
 }
 
 codec::SchemaInfo ClientGateway::schema() {
@@ -321,9 +298,9 @@ void ClientGateway::poll_effects(std::string group, std::vector<std::string> eff
     done(not_ready());
     return;
   }
-  sys_.spawn(effects_request<std::vector<std::string>>, sequencer,
-             caf::make_message(actors::effects_poll_atom::value, std::move(group), std::move(effects), max),
-             std::move(done));
+  relay_->request(sequencer,
+                  caf::make_message(actors::effects_poll_atom::value, std::move(group), std::move(effects), max),
+                  RelayAnswer::texts, effects_answer(std::move(done)));
 }
 
 void ClientGateway::ack_effect(std::uint64_t field, std::uint64_t version,
@@ -333,8 +310,8 @@ void ClientGateway::ack_effect(std::uint64_t field, std::uint64_t version,
     done(not_ready());
     return;
   }
-  sys_.spawn(effects_request<std::string>, sequencer,
-             caf::make_message(actors::effects_ack_atom::value, field, version), std::move(done));
+  relay_->request(sequencer, caf::make_message(actors::effects_ack_atom::value, field, version),
+                  RelayAnswer::text, effects_answer(std::move(done)));
 }
 
 void ClientGateway::ack_effects(std::vector<std::string> keys, std::function<void(Texts)> done) {
@@ -343,8 +320,8 @@ void ClientGateway::ack_effects(std::vector<std::string> keys, std::function<voi
     done(not_ready());
     return;
   }
-  sys_.spawn(effects_request<std::vector<std::string>>, sequencer,
-             caf::make_message(actors::effects_ack_atom::value, std::move(keys)), std::move(done));
+  relay_->request(sequencer, caf::make_message(actors::effects_ack_atom::value, std::move(keys)),
+                  RelayAnswer::texts, effects_answer(std::move(done)));
 }
 
 void ClientGateway::ledger(std::uint64_t record, std::string field, std::string command, std::string ref,
@@ -354,10 +331,10 @@ void ClientGateway::ledger(std::uint64_t record, std::string field, std::string 
     done(not_ready());
     return;
   }
-  sys_.spawn(ledger_request, sequencer,
-             caf::make_message(actors::ledger_atom::value, record, std::move(field), std::move(command),
-                               std::move(ref), at.has_value(), at.value_or(0)),
-             std::move(done));
+  relay_->request(sequencer,
+                  caf::make_message(actors::ledger_atom::value, record, std::move(field), std::move(command),
+                                    std::move(ref), at.has_value(), at.value_or(0)),
+                  RelayAnswer::text, ledger_answer(std::move(done)));
 }
 
 void ClientGateway::resolve_effect(std::uint64_t field, std::uint64_t version, Value value,
@@ -372,9 +349,9 @@ void ClientGateway::resolve_effect(std::uint64_t field, std::uint64_t version, V
     done(bytes.status());
     return;
   }
-  sys_.spawn(effects_request<std::string>, sequencer,
-             caf::make_message(actors::effects_resolve_atom::value, field, version, std::move(bytes).value()),
-             std::move(done));
+  relay_->request(sequencer,
+                  caf::make_message(actors::effects_resolve_atom::value, field, version, std::move(bytes).value()),
+                  RelayAnswer::text, effects_answer(std::move(done)));
 }
 
 }  // namespace mgraph::node
@@ -395,9 +372,10 @@ void ClientGateway::watch(std::vector<std::string> targets, std::uint64_t from, 
     if (route_->sequencer == sequencer) watch = route_->watch;
   }
   if (watch) {
-    sys_.spawn(watch_poll, std::move(watch), std::move(poll), std::move(done));
+    relay_->request(std::move(watch), std::move(poll), RelayAnswer::watch_poll, poll_answer(std::move(done)));
   } else {
-    sys_.spawn(watch_route, sequencer, route_, std::move(poll), std::move(done));
+    relay_->request(sequencer, caf::make_message(actors::watch_atom::value), RelayAnswer::actor,
+                    route_answer(relay_, sequencer, route_, std::move(poll), std::move(done)));
   }
 }
 
@@ -413,10 +391,9 @@ void ClientGateway::watch_values(session::Batch gets, std::vector<std::string> e
     done(bytes.status());
     return;
   }
-  sys_.spawn(watch_request<codec::WatchValues, std::uint64_t, std::string, std::string>, sequencer,
-             std::string("sequencer"),
-             caf::make_message(actors::watch_read_atom::value, std::move(bytes).value(), std::move(entities)),
-             std::move(done));
+  relay_->request(sequencer,
+                  caf::make_message(actors::watch_read_atom::value, std::move(bytes).value(), std::move(entities)),
+                  RelayAnswer::watch_values, values_answer(std::move(done)));
 }
 
 }  // namespace mgraph::node

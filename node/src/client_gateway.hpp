@@ -1,9 +1,10 @@
 #pragma once
 // Clients of any node reach the cluster's sequencer through the node's gateway: the client
 // protocol's server (codec/client_rpc.hpp) hands it each request on its own thread; the
-// gateway sends the batch to the sequencer — on this node or another — from a short-lived
-// actor and answers when the sequencer's partition has run it. It tells an observer (the
-// node's metrics) what each request was and how it ended (client_requests.hpp).
+// gateway sends the batch to the sequencer — on this node or another — through its relay
+// (request_relay.hpp, one long-lived actor) and answers when the sequencer's partition has
+// run it. It tells an observer (the node's metrics) what each request was and how it ended
+// (client_requests.hpp).
 
 #include <caf/all.hpp>
 
@@ -16,6 +17,7 @@
 #include "cluster_config.hpp"
 #include "mgraph/codec/client_rpc.hpp"
 #include "node_state.hpp"
+#include "request_relay.hpp"
 
 namespace mgraph::node {
 
@@ -34,11 +36,11 @@ class ClientGateway final : public codec::ClientHandler {
   ClientGateway(caf::actor_system& sys, NodeState& state, actors::SchemaInfo schema,
                 ClientRequestObserver observe = {},
                 actors::SteadyClock now = actors::system_steady_clock())
-      : sys_(sys),
-        state_(state),
+      : state_(state),
         schema_(std::move(schema)),
         observe_(std::move(observe)),
-        now_(std::move(now)) {}
+        now_(std::move(now)),
+        relay_(std::make_shared<RequestRelay>(sys, kBatchTimeout)) {}
 
   void transact(session::Batch batch, session::TxnId txn,
                 std::function<void(Result<session::BatchResult>)> done) override;
@@ -70,12 +72,13 @@ class ClientGateway final : public codec::ClientHandler {
   };
 
  private:
-  caf::actor_system& sys_;
   NodeState& state_;
   actors::SchemaInfo schema_;
   ClientRequestObserver observe_;
   actors::SteadyClock now_;
   std::shared_ptr<WatchRoute> route_ = std::make_shared<WatchRoute>();
+  /// Shared with the callbacks that send a second request (a watch's route, then its poll).
+  std::shared_ptr<RequestRelay> relay_;
 };
 
 /// Whether `host` reaches this machine only: "localhost", "::1" or an address in 127.0.0.0/8.
