@@ -103,6 +103,19 @@ Status parse_trace_args(const std::string& command, const std::vector<std::strin
   return Status::ok();
 }
 
+/// A line of JSON: the node's name, then `fields` (an object) key by key.
+std::string node_answer(const std::string& node, const Json& fields) {
+  Json j{{"node", node}};
+  for (const auto& [key, value] : fields.items()) j[key] = value;
+  return line_of(j);
+}
+
+/// node_answer of `answer`, or an error line "COMMAND: why".
+std::string node_answer(const std::string& node, const std::string& command, const Result<Json>& answer) {
+  if (!answer.is_ok()) return error_answer(command + ": " + answer.status().message());
+  return node_answer(node, *answer);
+}
+
 std::string no_documents(const std::string& command) {
   return error_answer(command + ": this process holds no documents (an mgraphd node does)");
 }
@@ -112,11 +125,7 @@ std::string explain_answer(const NodeStatus& s, const std::vector<std::string>& 
   std::uint32_t depth = 0;
   if (Status p = parse_trace_args("explain", args, false, &ref, &depth); !p.is_ok()) return error_answer(p.message());
   if (!s.documents) return no_documents("explain");
-  Result<Json> trace = explain_field(*s.documents, *ref, depth);
-  if (!trace.is_ok()) return error_answer("explain: " + trace.status().message());
-  Json j{{"node", s.node}};
-  for (const auto& [key, value] : trace->items()) j[key] = value;
-  return line_of(j);
+  return node_answer(s.node, "explain", explain_field(*s.documents, *ref, depth));
 }
 
 std::string dot_answer(const NodeStatus& s, const std::vector<std::string>& args) {
@@ -157,11 +166,7 @@ std::string dlq_answer(const NodeStatus& s, const std::vector<std::string>& args
     if (!k.is_ok()) return error_answer("dlq " + args[0] + ": " + k.status().message());
     key = *k;
   }
-  Result<Json> answer = s.dead_letters(args[0], key.field, key.version);
-  if (!answer.is_ok()) return error_answer("dlq " + args[0] + ": " + answer.status().message());
-  Json j{{"node", s.node}};
-  for (const auto& [k, v] : answer->items()) j[k] = v;
-  return line_of(j);
+  return node_answer(s.node, "dlq " + args[0], s.dead_letters(args[0], key.field, key.version));
 }
 
 }  // namespace
@@ -190,26 +195,15 @@ AdminServer::Handler admin_commands(NodeStatus status, std::function<void()> shu
     if (word == "dlq") return dlq_answer(status, args);
     if (command == "consumers") {
       if (!status.dead_letters) return error_answer("consumers: this process holds no effect deliveries");
-      Result<Json> answer = status.dead_letters("consumers", 0, 0);
-      if (!answer.is_ok()) return error_answer("consumers: " + answer.status().message());
-      Json j{{"node", status.node}};
-      for (const auto& [k, v] : answer->items()) j[k] = v;
-      return line_of(j);
+      return node_answer(status.node, "consumers", status.dead_letters("consumers", 0, 0));
     }
     if (command == "checkpoint") {
       if (!status.checkpoint) return error_answer("checkpoint: this process holds no documents");
-      Result<Json> answer = status.checkpoint();
-      if (!answer.is_ok()) return error_answer("checkpoint: " + answer.status().message());
-      Json j{{"node", status.node}};
-      for (const auto& [k, v] : answer->items()) j[k] = v;
-      return line_of(j);
+      return node_answer(status.node, "checkpoint", status.checkpoint());
     }
     if (command == "drain") {
       if (!status.drain) return error_answer("drain: this process takes no client transactions");
-      Json j{{"node", status.node}};
-      const Json drained = status.drain();
-      for (const auto& [key, value] : drained.items()) j[key] = value;
-      return line_of(j);
+      return node_answer(status.node, status.drain());
     }
     if (word == "partitions" && args.empty()) {
       return line_of(Json{{"node", status.node},

@@ -165,6 +165,11 @@ TEST(SchemaParser, DeliveryModesAreSetOnEffectsAndKeptWithTheirRetries) {
   // @retry after the mode keeps it.
   EXPECT_EQ(a.fields[a.find_field("jobs")].options.retry.max_attempts, 3u);
   EXPECT_STREQ(delivery_mode_name(DeliveryMode::fire_and_forget), "fire_and_forget");
+  for (const DeliveryMode m : {DeliveryMode::acknowledged, DeliveryMode::fire_and_forget, DeliveryMode::counted}) {
+    EXPECT_EQ(delivery_mode_named(delivery_mode_name(m)), m);
+  }
+  EXPECT_EQ(delivery_mode_named("retry"), std::nullopt);
+  EXPECT_EQ(delivery_mode_named("Counted"), std::nullopt);
 }
 
 TEST(SchemaParser, DeliveryModeErrorsSayWhatTheModeAppliesTo) {

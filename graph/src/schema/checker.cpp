@@ -415,8 +415,8 @@ class Checker {
         d->options.lazy = true;
       } else if (a.name == "retry") {
         retry(a, d);
-      } else if (a.name == "acknowledged" || a.name == "fire_and_forget" || a.name == "counted") {
-        delivery_mode(a, d, &mode);
+      } else if (const std::optional<DeliveryMode> named = delivery_mode_named(a.name)) {
+        delivery_mode(a, *named, d, &mode);
       } else if (a.name == "versioned") {
         d->options.versioned = true;
       } else if (a.name == "fail_transaction") {
@@ -525,9 +525,9 @@ class Checker {
     }
   }
 
-  /// `@acknowledged`, `@fire_and_forget` or `@counted` on an effect: its delivery mode.
-  /// `*seen` is the mode annotation met before on the field, if any.
-  void delivery_mode(const ast::Annotation& a, FieldDef* d, const ast::Annotation** seen) {
+  /// `@acknowledged`, `@fire_and_forget` or `@counted` (annotation `a`, naming `mode`) on an
+  /// effect: its delivery mode. `*seen` is the mode annotation met before on the field, if any.
+  void delivery_mode(const ast::Annotation& a, DeliveryMode mode, FieldDef* d, const ast::Annotation** seen) {
     if (d->kind != FieldKind::effect) {
       error(a.loc, "@" + a.name + " applies to effects only ('" + d->name + "' is a " +
                        field_kind_name(d->kind) + " field): it says how the effect's triggers "
@@ -544,9 +544,6 @@ class Checker {
       return;
     }
     *seen = &a;
-    const DeliveryMode mode = a.name == "fire_and_forget" ? DeliveryMode::fire_and_forget
-                              : a.name == "counted"       ? DeliveryMode::counted
-                                                          : DeliveryMode::acknowledged;
     if (mode == DeliveryMode::counted && d->effect_kind != EffectKind::counter) {
       error(a.loc, "@counted applies to counter effects ('" + d->name + "' is a " +
                        (d->effect_kind == EffectKind::boolean
@@ -1224,6 +1221,14 @@ const char* delivery_mode_name(DeliveryMode mode) {
       return "counted";
   }
   return "unknown";
+}
+
+std::optional<DeliveryMode> delivery_mode_named(std::string_view name) {
+  for (const DeliveryMode mode :
+       {DeliveryMode::acknowledged, DeliveryMode::fire_and_forget, DeliveryMode::counted}) {
+    if (name == delivery_mode_name(mode)) return mode;
+  }
+  return std::nullopt;
 }
 
 const char* timing_name(Timing timing) {

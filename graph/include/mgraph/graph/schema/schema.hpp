@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -101,8 +102,10 @@ struct CompiledFormula {
 ///   them all.
 /// Values are stored in the log and checkpoints: never renumber, only add.
 enum class DeliveryMode : std::uint8_t { acknowledged = 0, fire_and_forget = 1, counted = 2 };
-/// "acknowledged", "fire_and_forget", "counted".
+/// "acknowledged", "fire_and_forget", "counted": also the annotation that sets it.
 const char* delivery_mode_name(DeliveryMode mode);
+/// The mode named `name` (delivery_mode_name's inverse); nullopt for any other name.
+std::optional<DeliveryMode> delivery_mode_named(std::string_view name);
 
 /// How an effect's deliveries are sent again until acknowledged (`@retry(initial,
 /// multiplier, max_delay, max_attempts)` on the effect; these defaults when absent): the
