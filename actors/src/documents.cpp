@@ -173,6 +173,12 @@ caf::error bad_request(const Status& s) {
   return caf::make_error(caf::sec::invalid_argument, s.message());
 }
 
+/// The refusal of an inspect request for a partition the sequencer has no actor of.
+caf::error no_partition(std::uint32_t p, std::size_t partitions) {
+  return bad_request(Status(StatusCode::invalid_argument, "partition " + std::to_string(p) + " of " +
+                                                              std::to_string(partitions) + " is not known here"));
+}
+
 /// A ledger query's failure as its answer says it (ledger_atom): `{"error":...,"code":N}`.
 std::string ledger_error(const Status& s) {
   return json::Object().str("error", s.message()).unum("code", static_cast<std::uint64_t>(s.code())).done();
@@ -1404,6 +1410,18 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       [watch = options.watch](watch_atom) { return watch; },
       [self, driver](watch_read_atom a, std::string& bytes, std::vector<std::string>& entities) {
         return self->delegate(driver, a, std::move(bytes), std::move(entities));
+      },
+      [self, partitions = options.partitions](inspect_atom a, std::uint32_t p, std::uint64_t record,
+                                              std::string& field) -> caf::delegated<caf::message> {
+        if (p < partitions.size() && partitions[p]) return self->delegate(partitions[p], a, record, std::move(field));
+        self->make_response_promise().deliver(no_partition(p, partitions.size()));
+        return {};
+      },
+      [self, partitions = options.partitions](inspect_atom a, std::uint32_t p,
+                                              std::string& packed) -> caf::delegated<caf::message> {
+        if (p < partitions.size() && partitions[p]) return self->delegate(partitions[p], a, std::move(packed));
+        self->make_response_promise().deliver(no_partition(p, partitions.size()));
+        return {};
       },
       [self, log, partitions = options.partitions](ledger_atom, std::uint64_t record, std::string& field,
                                                    const std::string& cmd, std::string& ref, bool has_at,

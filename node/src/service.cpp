@@ -136,8 +136,11 @@ Result<nlohmann::ordered_json> dead_letters(caf::actor_system& sys, const caf::a
                        command, field, version);
 }
 
-/// explain and dot reach partitions through their actors: this node's, and other nodes'
-/// once the coordinator sent them.
+/// explain and dot reach partitions through their actors: this node's directly; other
+/// nodes' through the coordinator's sequencer, which passes the request on (every node is
+/// connected to the coordinator, while a handle learnt through an earlier coordinator may
+/// no longer route after it restarted), or through the handle the coordinator sent while
+/// no sequencer is known.
 std::shared_ptr<PartitionAccess> partition_access(caf::actor_system& sys, const ServiceOptions& o,
                                                   const NodeConfig& self,
                                                   const std::vector<caf::actor>& actors,
@@ -150,17 +153,19 @@ std::shared_ptr<PartitionAccess> partition_access(caf::actor_system& sys, const 
   }
   std::istringstream lines(schema_source);
   for (std::string line; std::getline(lines, line);) a->schema_lines.push_back(line);
-  // This node's partitions, then those of other nodes the coordinator told it of.
-  auto actor_of = [ids = self.partitions, actors, &state](std::uint32_t p) {
-    const auto it = std::find(ids.begin(), ids.end(), p);
-    return it == ids.end() ? state.partition(p) : actors[static_cast<std::size_t>(it - ids.begin())];
+  auto ask = [&sys, ids = self.partitions, actors, &state](std::uint32_t p, const auto&... args) {
+    if (const auto it = std::find(ids.begin(), ids.end(), p); it != ids.end()) {
+      return inspect(sys, actors[static_cast<std::size_t>(it - ids.begin())], p, args...);
+    }
+    if (const caf::actor sequencer = state.sequencer()) return inspect(sys, sequencer, p, p, args...);
+    return inspect(sys, state.partition(p), p, args...);
   };
-  a->reaches = [&state](std::uint32_t p) { return static_cast<bool>(state.partition(p)); };
-  a->field = [&sys, actor_of](std::uint32_t p, std::uint64_t record, const std::string& field) {
-    return inspect(sys, actor_of(p), p, record, field);
+  a->reaches = [&state](std::uint32_t p) { return state.sequencer() || state.partition(p); };
+  a->field = [ask](std::uint32_t p, std::uint64_t record, const std::string& field) {
+    return ask(p, record, field);
   };
-  a->nodes = [&sys, actor_of](std::uint32_t p, const std::vector<std::uint32_t>& nodes) {
-    return inspect(sys, actor_of(p), p, actors::pack_node_ids(nodes));
+  a->nodes = [ask](std::uint32_t p, const std::vector<std::uint32_t>& nodes) {
+    return ask(p, actors::pack_node_ids(nodes));
   };
   return a;
 }

@@ -582,6 +582,66 @@ TEST_F(Service, ConcurrentClientsSharingEpochsLoseNothingAndALoggedClusterComesB
   EXPECT_NE(n1_.printed.find(" last_epoch=" + last + " seconds="), std::string::npos) << n1_.printed;
 }
 
+// After the coordinator restarts, another node's admin socket still traces fields computed
+// on a third node: it asks through the new coordinator, not through the partition handles
+// it learnt from the one that died (they were routed through it).
+TEST_F(Service, ANodesAdminSocketReadsAThirdNodesPartitionsAfterTheCoordinatorRestarts) {
+  const int port = mgraph::testing::free_loopback_port();
+  ASSERT_GT(port, 0);
+  file("schema.mgs",
+       "entity Order {\n  items: many Item via order\n  subtotal: float = sum(items[*].price)\n}\n"
+       "entity Item { price: float = 0  taxed: float = price * 2 }\n");
+  const std::string config = file("cluster.toml", three_nodes("schema.mgs", port));
+  const std::string s2 = (dir_ / "n2.sock").string();
+  std::vector<std::string> a1 = node(config, "n1");
+  a1.insert(a1.end(), {"--data", (dir_ / "n1.data").string()});
+  n1_ = ChildProcess::spawn(a1, true);
+  ASSERT_EQ(port_of(n1_, "(peers)"), port) << n1_.printed;
+  const std::string to_n1 = "n1=127.0.0.1:" + std::to_string(port);
+  std::vector<std::string> a2 = node(config, "n2"), a3 = node(config, "n3");
+  a2.insert(a2.end(), {"--peer", to_n1, "--admin", s2});
+  a3.insert(a3.end(), {"--peer", to_n1});
+  n2_ = ChildProcess::spawn(a2, true);
+  n3_ = ChildProcess::spawn(a3, true);
+  ASSERT_TRUE(n3_.read_until(": ready", kSilenceMs)) << n3_.printed;
+  const int client = port_of(n2_, "(clients)");
+  ASSERT_GT(client, 0) << n2_.printed;
+  const std::string address = "127.0.0.1:" + std::to_string(client);
+  int rc = 0;
+  std::string out = mgraph({"eval", "--connect", address, "--script",
+                            file("s.mgscript", "create Order o\ncreate Item a price=10\nlink o.items a\ncommit\n")},
+                           &rc);
+  ASSERT_EQ(rc, 0) << out;
+  // Item#2 is placed on partition 3, which n3 hosts; n2 hosts 1 and 2.
+  ASSERT_EQ(schema::Placement::partition_of(2, 4), 3u);
+  auto taxed_from_n2 = [&] {
+    int code = 0;
+    const std::string answer = mgraphctl({"--json", "--socket", s2, "explain", "Item#2.taxed"}, &code);
+    EXPECT_EQ(code, 0) << answer;
+    const nlohmann::json field = nlohmann::json::parse(answer, nullptr, false)["field"];
+    EXPECT_EQ(field["node"], "n3") << answer;
+    EXPECT_FALSE(field.contains("remote")) << answer;
+    EXPECT_EQ(field["value"], 20.0) << answer;
+  };
+  taxed_from_n2();
+
+  ::kill(n1_.pid, SIGKILL);
+  n1_.finish(kSilenceMs);
+  n1_ = ChildProcess::spawn(a1, true);
+  ASSERT_TRUE(n1_.read_until(": ready", kSilenceMs)) << n1_.printed;
+  // A client of n2 waits (sending again) until n2 reaches the new coordinator's sequencer.
+  out = mgraph({"eval", "--connect", address, "--script", file("g.mgscript", "get #2.taxed\n")}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("\"value\":20,"), std::string::npos) << out;
+  taxed_from_n2();
+  // dot asks the same way.
+  int code = 0;
+  const std::string dot = mgraphctl({"--socket", s2, "dot", "Item#2.taxed", "--depth", "1"}, &code);
+  EXPECT_EQ(code, 0) << dot;
+  EXPECT_NE(dot.find("Item#2.price"), std::string::npos) << dot;
+  EXPECT_EQ(dot.find("remote"), std::string::npos) << dot;
+}
+
 TEST_F(Service, ANodeKilledMidRunMakesTransactionsFailAtOnceNamingItsPartitionsAndNode) {
   const int client = start(read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs"));
   ASSERT_GT(client, 0) << n1_.printed << n2_.printed << n3_.printed;

@@ -345,6 +345,11 @@ inline constexpr std::size_t kTxnAnswerBytesRemembered = std::size_t{64} << 20;
 /// `batching.transactions_max`); (effects_resolve_atom, field, version,
 /// encoded value) with the outcome of the result's batch ("written", "superseded", ...);
 /// (dead_letters_atom, "list"|"retry"|"drop", field, version) with JSON.
+/// A node's admin socket reads another node's partition through it: (inspect_atom,
+/// partition, ...) is passed on to that partition's actor as (inspect_atom, ...), which
+/// answers (inspect.hpp). The coordinator is connected to every node, so this reaches
+/// partitions that a node's own handle, learnt through an earlier coordinator, no longer
+/// does.
 /// REQUIRES: `log` outlives the actor.
 caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
                               EpochObserver observe, SequencerOptions options);
