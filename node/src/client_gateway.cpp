@@ -43,117 +43,109 @@ Status stopped(const std::string& what, const RelayOutcome& o) {
   return Status(StatusCode::io_error, "unavailable: the coordinator's " + what + " stopped (" + o.reason + ")");
 }
 
-/// A batch's answer: the sequencer's BatchResult bytes.
-RelayDone batch_answer(Done done) {
-  return [done = std::move(done)](RelayOutcome o) {
+using Failure = std::function<Status(const RelayOutcome&)>;
+
+/// A refusal as its reason with `code` (error_of).
+Failure refused_as(StatusCode code) {
+  return [code](const RelayOutcome& o) { return error_of(o, code); };
+}
+/// A stop of `what` before it answered (stopped).
+Failure stop_of(std::string what) {
+  return [what = std::move(what)](const RelayOutcome& o) { return stopped(what, o); };
+}
+
+/// The callback of a relayed request for a caller that takes one result (`done`): the
+/// answer's elements made into it by `answered`, a failure by `failed`, a stop of the
+/// target before it answered by `stop`.
+template <typename Done, typename Answered>
+RelayDone relayed(Done done, Answered answered, Failure failed, Failure stop) {
+  return [done = std::move(done), answered = std::move(answered), failed = std::move(failed),
+          stop = std::move(stop)](RelayOutcome o) {
     switch (o.kind) {
       case Kind::answered:
-        done(codec::decode_batch_result(o.answer.get_as<std::string>(0)));
+        done(answered(o.answer));
         return;
       case Kind::failed:
-        done(Status(StatusCode::io_error, "the cluster did not run the batch: " + o.reason));
+        done(failed(o));
         return;
       case Kind::stopped:
-        done(Status(StatusCode::io_error,
-                    "unavailable: the coordinator's sequencer stopped before answering (" + o.reason +
-                        "); the batch may have run: read before sending it again"));
+        done(stop(o));
         return;
     }
   };
 }
 
-/// An effect request's answer: the deliveries, or an ack's outcome as one text.
+/// A batch's answer: the sequencer's BatchResult bytes.
+RelayDone batch_answer(Done done) {
+  return relayed(
+      std::move(done), [](const caf::message& m) { return codec::decode_batch_result(m.get_as<std::string>(0)); },
+      [](const RelayOutcome& o) {
+        return Status(StatusCode::io_error, "the cluster did not run the batch: " + o.reason);
+      },
+      [](const RelayOutcome& o) {
+        return Status(StatusCode::io_error, "unavailable: the coordinator's sequencer stopped before answering (" +
+                                                o.reason + "); the batch may have run: read before sending it again");
+      });
+}
+
+/// An effect request's answer: the deliveries, or an ack's outcome as one text. A refusal
+/// (another consumer group's effect) is the caller's to fix.
 RelayDone effects_answer(TextsDone done) {
-  return [done = std::move(done)](RelayOutcome o) {
-    switch (o.kind) {
-      case Kind::answered:
-        if (o.answer.match_element<std::string>(0)) {
-          done(codec::ClientHandler::Texts(std::vector<std::string>{o.answer.get_as<std::string>(0)}));
-        } else {
-          done(codec::ClientHandler::Texts(o.answer.get_as<std::vector<std::string>>(0)));
-        }
-        return;
-      case Kind::failed:
-        // A refusal (another consumer group's effect) is the caller's to fix.
-        done(error_of(o, StatusCode::failed_precondition));
-        return;
-      case Kind::stopped:
-        done(stopped("sequencer", o));
-        return;
-    }
-  };
+  return relayed(
+      std::move(done),
+      [](const caf::message& m) {
+        return codec::ClientHandler::Texts(m.match_element<std::string>(0)
+                                               ? std::vector<std::string>{m.get_as<std::string>(0)}
+                                               : m.get_as<std::vector<std::string>>(0));
+      },
+      refused_as(StatusCode::failed_precondition), stop_of("sequencer"));
 }
 
 /// A history or audit's answer (ClientHandler::ledger): the records read, or
 /// `{"error":...,"code":N}`.
 RelayDone ledger_answer(TextsDone done) {
-  return [done = std::move(done)](RelayOutcome o) {
-    if (o.kind == Kind::failed) {
-      done(error_of(o, StatusCode::failed_precondition));
-      return;
-    }
-    if (o.kind == Kind::stopped) {
-      done(stopped("sequencer", o));
-      return;
-    }
-    const std::string& answer = o.answer.get_as<std::string>(0);
-    const nlohmann::json j = nlohmann::json::parse(answer, nullptr, false);
-    if (j.is_object() && j.contains("error") && j["error"].is_string()) {
-      const auto code = j.value("code", static_cast<unsigned>(StatusCode::internal));
-      done(Status(code <= static_cast<unsigned>(StatusCode::permission_denied) ? static_cast<StatusCode>(code)
-                                                                                : StatusCode::internal,
-                  j["error"].get<std::string>()));
-    } else {
-      done(codec::ClientHandler::Texts(std::vector<std::string>{answer}));
-    }
-  };
+  return relayed(
+      std::move(done),
+      [](const caf::message& m) -> codec::ClientHandler::Texts {
+        const std::string& answer = m.get_as<std::string>(0);
+        const nlohmann::json j = nlohmann::json::parse(answer, nullptr, false);
+        if (j.is_object() && j.contains("error") && j["error"].is_string()) {
+          const auto code = j.value("code", static_cast<unsigned>(StatusCode::internal));
+          return Status(code <= static_cast<unsigned>(StatusCode::permission_denied) ? static_cast<StatusCode>(code)
+                                                                                     : StatusCode::internal,
+                        j["error"].get<std::string>());
+        }
+        return std::vector<std::string>{answer};
+      },
+      refused_as(StatusCode::failed_precondition), stop_of("sequencer"));
 }
 
 using PollDone = std::function<void(Result<codec::WatchAnswer>)>;
 using ValuesDone = std::function<void(Result<codec::WatchValues>)>;
 using WatchRoute = ClientGateway::WatchRoute;
 
-/// A subscription poll's answer, from the watch actor (actors/watch.hpp).
+/// A subscription poll's answer, from the watch actor (actors/watch.hpp), whose own
+/// refusals (a name that is no target) carry their reason.
 RelayDone poll_answer(PollDone done) {
-  return [done = std::move(done)](RelayOutcome o) {
-    switch (o.kind) {
-      case Kind::answered:
-        done(codec::WatchAnswer{o.answer.get_as<std::vector<std::string>>(2), o.answer.get_as<std::uint64_t>(1),
-                                o.answer.get_as<bool>(0)});
-        return;
-      case Kind::failed:
-        // The watch actor's own refusals (a name that is no target) carry their reason.
-        done(error_of(o, StatusCode::invalid_argument));
-        return;
-      case Kind::stopped:
-        done(stopped("watch actor", o));
-        return;
-    }
-  };
+  return relayed(
+      std::move(done),
+      [](const caf::message& m) {
+        return Result<codec::WatchAnswer>(codec::WatchAnswer{m.get_as<std::vector<std::string>>(2),
+                                                             m.get_as<std::uint64_t>(1), m.get_as<bool>(0)});
+      },
+      refused_as(StatusCode::invalid_argument), stop_of("watch actor"));
 }
 
 /// The answer to a subscription's read of current values, from the sequencer's driver.
 RelayDone values_answer(ValuesDone done) {
-  return [done = std::move(done)](RelayOutcome o) {
-    switch (o.kind) {
-      case Kind::answered: {
-        Result<session::BatchResult> results = codec::decode_batch_result(o.answer.get_as<std::string>(1));
-        if (!results.is_ok()) {
-          done(results.status());
-          return;
-        }
-        done(codec::WatchValues{std::move(results).value(), o.answer.get_as<std::uint64_t>(0),
-                                o.answer.get_as<std::string>(2)});
-        return;
-      }
-      case Kind::failed:
-        done(error_of(o, StatusCode::invalid_argument));
-        return;
-      case Kind::stopped:
-        done(stopped("sequencer", o));
-        return;
-    }
-  };
+  return relayed(
+      std::move(done),
+      [](const caf::message& m) -> Result<codec::WatchValues> {
+        Result<session::BatchResult> results = codec::decode_batch_result(m.get_as<std::string>(1));
+        if (!results.is_ok()) return results.status();
+        return codec::WatchValues{std::move(results).value(), m.get_as<std::uint64_t>(0), m.get_as<std::string>(2)};
+      },
+      refused_as(StatusCode::invalid_argument), stop_of("sequencer"));
 }
 
 /// The sequencer's answer to where its watch actor is: noted in `route`, then `poll` is

@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -70,6 +71,15 @@ class Outcomes {
 
 class Relay : public ::testing::Test {
  protected:
+  /// Sends one request through `relay` and waits for its outcome.
+  static RelayOutcome one(RequestRelay& relay, const caf::actor& to, caf::message m, RelayAnswer answer) {
+    Outcomes outcomes;
+    relay.request(to, std::move(m), answer, outcomes.add());
+    std::vector<RelayOutcome> got = outcomes.wait(1);
+    EXPECT_EQ(got.size(), 1u);
+    return got.empty() ? RelayOutcome{} : std::move(got[0]);
+  }
+
   caf::actor_system_config config_;
   caf::actor_system sys_{config_};
 };
@@ -107,39 +117,31 @@ TEST_F(Relay, AnswersComeBackToTheirRequestsOnceEachFromAnyThread) {
 TEST_F(Relay, AnswersOfSeveralElementsKeepThemInOrder) {
   RequestRelay relay(sys_, std::chrono::seconds(60));
   const caf::actor t = sys_.spawn(target, caf::actor());
-  Outcomes outcomes;
-  relay.request(t, caf::make_message(poll_atom::value, std::uint64_t{3}), RelayAnswer::watch_poll, outcomes.add());
-  const std::vector<RelayOutcome> got = outcomes.wait(1);
-  ASSERT_EQ(got.size(), 1u);
-  ASSERT_EQ(got[0].kind, RelayOutcome::Kind::answered) << got[0].reason;
-  EXPECT_TRUE(got[0].answer.get_as<bool>(0));
-  EXPECT_EQ(got[0].answer.get_as<std::uint64_t>(1), 3u);
-  EXPECT_EQ(got[0].answer.get_as<std::vector<std::string>>(2).size(), 3u);
+  const RelayOutcome o = one(relay, t, caf::make_message(poll_atom::value, std::uint64_t{3}), RelayAnswer::watch_poll);
+  ASSERT_EQ(o.kind, RelayOutcome::Kind::answered) << o.reason;
+  EXPECT_TRUE(o.answer.get_as<bool>(0));
+  EXPECT_EQ(o.answer.get_as<std::uint64_t>(1), 3u);
+  EXPECT_EQ(o.answer.get_as<std::vector<std::string>>(2).size(), 3u);
   caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(Relay, ARefusalComesBackWithItsReason) {
   RequestRelay relay(sys_, std::chrono::seconds(60));
   const caf::actor t = sys_.spawn(target, caf::actor());
-  Outcomes outcomes;
-  relay.request(t, caf::make_message(refuse_atom::value), RelayAnswer::text, outcomes.add());
-  const std::vector<RelayOutcome> got = outcomes.wait(1);
-  ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].kind, RelayOutcome::Kind::failed);
-  EXPECT_EQ(got[0].error, caf::sec::invalid_argument);
-  ASSERT_EQ(got[0].error.context().size(), 1u);
-  EXPECT_EQ(got[0].error.context().get_as<std::string>(0), "not this one");
+  const RelayOutcome o = one(relay, t, caf::make_message(refuse_atom::value), RelayAnswer::text);
+  EXPECT_EQ(o.kind, RelayOutcome::Kind::failed);
+  EXPECT_EQ(o.error, caf::sec::invalid_argument);
+  ASSERT_EQ(o.error.context().size(), 1u);
+  EXPECT_EQ(o.error.context().get_as<std::string>(0), "not this one");
+  caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(Relay, ARequestNotAnsweredInTimeFails) {
   RequestRelay relay(sys_, std::chrono::milliseconds(50));
   const caf::actor t = sys_.spawn(target, caf::actor());
-  Outcomes outcomes;
-  relay.request(t, caf::make_message(hold_atom::value), RelayAnswer::text, outcomes.add());
-  const std::vector<RelayOutcome> got = outcomes.wait(1);
-  ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].kind, RelayOutcome::Kind::failed);
-  EXPECT_EQ(got[0].error, caf::sec::request_timeout) << got[0].reason;
+  const RelayOutcome o = one(relay, t, caf::make_message(hold_atom::value), RelayAnswer::text);
+  EXPECT_EQ(o.kind, RelayOutcome::Kind::failed);
+  EXPECT_EQ(o.error, caf::sec::request_timeout) << o.reason;
   caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
 }
 
