@@ -227,9 +227,26 @@ ActorPartitions::ActorPartitions(caf::actor_system& system, std::vector<caf::act
 ActorPartitions::~ActorPartitions() = default;
 
 std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>& calls) {
+  std::vector<Outgoing> out;
+  out.reserve(calls.size());
+  for (const auto& [to, request] : calls) {
+    out.push_back(Outgoing{to, codec::encode_partition_request(request), request.messages.size()});
+  }
+  return send_and_wait(std::move(out));
+}
+
+std::vector<codec::PartitionReply> ActorPartitions::call_all(const codec::PartitionRequest& request) {
+  const Result<std::string> bytes = codec::encode_partition_request(request);
+  std::vector<Outgoing> out;
+  out.reserve(partitions_.size());
+  for (std::uint32_t p = 0; p < partitions_.size(); ++p) out.push_back(Outgoing{p, bytes, request.messages.size()});
+  return send_and_wait(std::move(out));
+}
+
+std::vector<codec::PartitionReply> ActorPartitions::send_and_wait(std::vector<Outgoing> calls) {
   std::vector<codec::PartitionReply> replies(calls.size());
   auto unavailable = [&](std::size_t i, const std::string& why) {
-    const std::uint32_t p = calls[i].first;
+    const std::uint32_t p = calls[i].to;
     const std::string where = p < hosts_.size() && !hosts_[p].empty() ? " (" + hosts_[p] + ")" : "";
     replies[i].status =
         Status(StatusCode::io_error, "unavailable: partition " + std::to_string(p) + where + ": " + why);
@@ -258,8 +275,8 @@ std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>
   std::vector<bool> waiting(calls.size(), false);
   std::size_t outstanding = 0;
   for (std::size_t i = 0; i < calls.size(); ++i) {
-    const auto& [to, request] = calls[i];
-    Result<std::string> bytes = codec::encode_partition_request(request);
+    const std::uint32_t to = calls[i].to;
+    Result<std::string>& bytes = calls[i].bytes;
     if (!bytes.is_ok()) {
       replies[i].status = bytes.status();
       continue;
@@ -276,7 +293,7 @@ std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>
       PartitionTraffic::Counts& t = traffic_->partitions[to];
       t.requests.fetch_add(1, std::memory_order_relaxed);
       t.sent_bytes.fetch_add(bytes->size(), std::memory_order_relaxed);
-      t.sent_deltas.fetch_add(request.messages.size(), std::memory_order_relaxed);
+      t.sent_deltas.fetch_add(calls[i].deltas, std::memory_order_relaxed);
     }
     self->send(partitions_[to], partition_atom::value, call, static_cast<std::uint32_t>(i),
                std::move(bytes).value());
@@ -296,8 +313,8 @@ std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>
           waiting[i] = false;
           --outstanding;
           Result<codec::PartitionReply> reply = codec::decode_partition_reply(bytes);
-          PartitionTraffic::Counts* t = traffic_ && calls[i].first < traffic_->partitions.size()
-                                            ? &traffic_->partitions[calls[i].first]
+          PartitionTraffic::Counts* t = traffic_ && calls[i].to < traffic_->partitions.size()
+                                            ? &traffic_->partitions[calls[i].to]
                                             : nullptr;
           if (t != nullptr) t->received_bytes.fetch_add(bytes.size(), std::memory_order_relaxed);
           if (reply.is_ok()) {
@@ -313,10 +330,10 @@ std::vector<codec::PartitionReply> ActorPartitions::call(const std::vector<Call>
         [&](const caf::down_msg& d) {
           down(d);
           for (std::size_t i = 0; i < calls.size(); ++i) {
-            if (!waiting[i] || gone_[calls[i].first].empty()) continue;
+            if (!waiting[i] || gone_[calls[i].to].empty()) continue;
             waiting[i] = false;
             --outstanding;
-            unavailable(i, gone_[calls[i].first]);
+            unavailable(i, gone_[calls[i].to]);
           }
         },
         caf::after(std::chrono::duration_cast<caf::timespan>(left)) >> [&] { timed_out = true; });

@@ -708,30 +708,35 @@ Status PartitionedDocuments::restore(std::uint64_t epoch) {
   return send_all(q, &replies);
 }
 
-Status PartitionedDocuments::send(const std::vector<PartitionSet::Call>& calls,
-                                  std::vector<PartitionReply>* replies) {
-  *replies = set_->call(calls);
-  MG_ASSERT(replies->size() == calls.size());
+Status PartitionedDocuments::note_replies(const std::vector<PartitionReply>& replies,
+                                          const std::function<std::uint32_t(std::size_t)>& partition_of) {
   Status first;
-  for (std::size_t i = 0; i < calls.size(); ++i) {
-    const PartitionReply& a = (*replies)[i];
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    const PartitionReply& a = replies[i];
     if (!a.status.is_ok() && first.is_ok()) first = a.status;
     // Unreachable (io_error): the reply did not come from the partition and says nothing
     // of its state; what the driver last learned of it stands.
     if (a.status.code() == StatusCode::io_error) continue;
-    open_[calls[i].first] = a.in_transaction;
-    revisions_[calls[i].first] = a.revision;
-    waiting_[calls[i].first] = a.waiting;
+    const std::uint32_t p = partition_of(i);
+    open_[p] = a.in_transaction;
+    revisions_[p] = a.revision;
+    waiting_[p] = a.waiting;
   }
   return first;
 }
 
+Status PartitionedDocuments::send(const std::vector<PartitionSet::Call>& calls,
+                                  std::vector<PartitionReply>* replies) {
+  *replies = set_->call(calls);
+  MG_ASSERT(replies->size() == calls.size());
+  return note_replies(*replies, [&](std::size_t i) { return calls[i].first; });
+}
+
 Status PartitionedDocuments::send_all(const PartitionRequest& request,
                                       std::vector<PartitionReply>* replies) {
-  std::vector<PartitionSet::Call> calls;
-  calls.reserve(partitions());
-  for (std::uint32_t p = 0; p < partitions(); ++p) calls.emplace_back(p, request);
-  return send(calls, replies);
+  *replies = set_->call_all(request);
+  MG_ASSERT(replies->size() == partitions());
+  return note_replies(*replies, [](std::size_t i) { return static_cast<std::uint32_t>(i); });
 }
 
 void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t first,

@@ -206,8 +206,18 @@ class ActorPartitions final : public PartitionSet {
   ~ActorPartitions() override;
   std::uint32_t size() const override { return static_cast<std::uint32_t>(partitions_.size()); }
   std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) override;
+  std::vector<codec::PartitionReply> call_all(const codec::PartitionRequest& request) override;
 
  private:
+  /// One request's bytes for partition `to` (or why it has none), and its deltas (counted).
+  struct Outgoing {
+    std::uint32_t to = 0;
+    Result<std::string> bytes = std::string();
+    std::size_t deltas = 0;
+  };
+  /// Sends every request at once and waits for the replies (call, call_all).
+  std::vector<codec::PartitionReply> send_and_wait(std::vector<Outgoing> out);
+
   caf::actor_system& system_;
   std::vector<caf::actor> partitions_;
   caf::timespan timeout_;

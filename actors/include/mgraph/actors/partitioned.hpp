@@ -211,6 +211,14 @@ class PartitionSet {
   /// Sends every request (to its partition) at once and returns the replies in the same
   /// order. A partition that cannot be reached answers with an error status.
   virtual std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) = 0;
+  /// call() with `request` to every partition, the replies by partition. A set that sends
+  /// bytes encodes the request once for all.
+  virtual std::vector<codec::PartitionReply> call_all(const codec::PartitionRequest& request) {
+    std::vector<Call> calls;
+    calls.reserve(size());
+    for (std::uint32_t p = 0; p < size(); ++p) calls.emplace_back(p, request);
+    return call(calls);
+  }
 };
 
 /// Partitions in this process, called directly (or through their bytes, which tests use to
@@ -358,9 +366,13 @@ class PartitionedDocuments {
   /// order of `calls`) or ok.
   Status send(const std::vector<PartitionSet::Call>& calls,
               std::vector<codec::PartitionReply>* replies);
-  /// The same request to every partition.
+  /// The same request to every partition (PartitionSet::call_all).
   Status send_all(const codec::PartitionRequest& request,
                   std::vector<codec::PartitionReply>* replies);
+  /// Notes what each reply says of its partition (reply i is from partition_of(i)): its
+  /// open transaction, revision and waiting fields; the first failure or ok.
+  Status note_replies(const std::vector<codec::PartitionReply>& replies,
+                      const std::function<std::uint32_t(std::size_t)>& partition_of);
   /// One op on one partition.
   session::OpResult apply_on(std::uint32_t partition, const session::Op& op, std::size_t index);
 
