@@ -258,6 +258,8 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
         break;
       }
       earlier_.resize(q.first);
+      earlier_.reserve(q.first + q.ops.size());
+      a.results.reserve(q.ops.size());
       for (const session::Op& op : q.ops) {
         const Result<session::RecordId> resolved =
             op.kind == OpKind::resolve && !op.refs.empty() ? session::StoreExecutor::resolve(op.refs[0], earlier_)
@@ -779,7 +781,7 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
                                           : s));
       continue;
     }
-    OpResult out = replies[0].results[k];
+    OpResult out = std::move(replies[0].results[k]);  // compared below by status and created only
     for (std::uint32_t p = 1; p < partitions(); ++p) {
       const OpResult& other = replies[p].results.size() == q.ops.size() ? replies[p].results[k] : OpResult{};
       if (other.status == out.status && other.created == out.created) continue;
@@ -787,7 +789,7 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
       out = failed(Status(StatusCode::internal,
                           std::string("partitions disagree on a ") +
                               session::op_kind_name(batch[i].kind) + ": partition 0 says '" +
-                              replies[0].results[k].status.message() + "', partition " +
+                              out.status.message() + "', partition " +
                               std::to_string(p) + " '" + other.status.message() + "'"));
       break;
     }
