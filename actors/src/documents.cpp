@@ -1318,6 +1318,15 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     }
     return Status::ok();
   };
+  // Passes an admin socket's request on to partition `p` (inspect_atom, below), or refuses it.
+  auto to_partition = [self, partitions = options.partitions](std::uint32_t p, auto&&... message)
+      -> caf::delegated<caf::message> {
+    if (p < partitions.size() && partitions[p]) {
+      return self->delegate(partitions[p], std::forward<decltype(message)>(message)...);
+    }
+    self->make_response_promise().deliver(no_partition(p, partitions.size()));
+    return {};
+  };
   return {
       [self, driver, queue, log_mark, restore](checkpoint_atom) -> caf::result<std::string> {
         (void)restore;  // held here for as long as the sequencer lives
@@ -1428,17 +1437,11 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       [self, driver](watch_read_atom a, std::string& bytes, std::vector<std::string>& entities) {
         return self->delegate(driver, a, std::move(bytes), std::move(entities));
       },
-      [self, partitions = options.partitions](inspect_atom a, std::uint32_t p, std::uint64_t record,
-                                              std::string& field) -> caf::delegated<caf::message> {
-        if (p < partitions.size() && partitions[p]) return self->delegate(partitions[p], a, record, std::move(field));
-        self->make_response_promise().deliver(no_partition(p, partitions.size()));
-        return {};
+      [to_partition](inspect_atom a, std::uint32_t p, std::uint64_t record, std::string& field) {
+        return to_partition(p, a, record, std::move(field));
       },
-      [self, partitions = options.partitions](inspect_atom a, std::uint32_t p,
-                                              std::string& packed) -> caf::delegated<caf::message> {
-        if (p < partitions.size() && partitions[p]) return self->delegate(partitions[p], a, std::move(packed));
-        self->make_response_promise().deliver(no_partition(p, partitions.size()));
-        return {};
+      [to_partition](inspect_atom a, std::uint32_t p, std::string& packed) {
+        return to_partition(p, a, std::move(packed));
       },
       [self, log, partitions = options.partitions](ledger_atom, std::uint64_t record, std::string& field,
                                                    const std::string& cmd, std::string& ref, bool has_at,
