@@ -22,8 +22,9 @@ namespace mgraph::testing {
 
 /// Under AddressSanitizer the nodes a test starts keep its error checks but not
 /// LeakSanitizer's exit report: CAF 0.17's middleman can leave its broker, the proxies of a
-/// peer and the actors they name in a reference cycle when a node stops while a peer is
-/// connected (indirect leaks, all CAF's, about 1 run in 20). The test process itself keeps
+/// peer and the actors they name in a reference cycle when a node stops (indirect leaks,
+/// all CAF's: about 1 run in 20 while a peer is connected; seen once in ~70 runs of a
+/// node alone, its broker and doorman). The test process itself keeps
 /// leak detection: the option is read by each process as it starts. Call from
 /// SetUpTestSuite, before any node starts.
 inline void no_leak_report_in_nodes() {
