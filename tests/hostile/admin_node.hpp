@@ -18,6 +18,7 @@
 
 #include "net_support.hpp"
 #include "support/child_process.hpp"
+#include "support/node_processes.hpp"
 
 namespace mgraph::hostile {
 
@@ -98,6 +99,7 @@ inline std::string mgraphctl(const std::string& socket, const std::string& comma
 
 class AdminNode : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() { mgraph::testing::no_leak_report_in_nodes(); }
   void SetUp() override {
     const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     dir_ = fs::temp_directory_path() /

@@ -45,6 +45,7 @@ int printed_port(ChildProcess& c, const std::string& key) {
 
 class AllPorts : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() { mgraph::testing::no_leak_report_in_nodes(); }
   void SetUp() override {
     dir_ = std::make_unique<ScratchDir>("mgraph_all_ports");
     dir_->write("s.mgs", kAccounts);

@@ -16,6 +16,7 @@
 
 #include "support/child_process.hpp"
 #include "support/metrics_scrape.hpp"
+#include "support/node_processes.hpp"
 
 namespace mgraph::node {
 namespace {
@@ -27,6 +28,7 @@ constexpr int kSilenceMs = 60'000;  ///< watchdog on every wait for a node
 
 class Cluster : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() { mgraph::testing::no_leak_report_in_nodes(); }
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("mgraph_cluster_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
