@@ -13,6 +13,7 @@ packages=(
   libgtest-dev googletest libgmock-dev
   libbenchmark-dev
   libeigen3-dev
+  libgoogle-perftools-dev
   libtomlplusplus-dev libcli11-dev libedit-dev
   libspdlog-dev libfmt-dev
   nlohmann-json3-dev

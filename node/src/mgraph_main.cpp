@@ -36,7 +36,7 @@ extern "C" void on_watch_signal(int) { watch_stop = 1; }
 
 int main(int argc, char** argv) {
   // Checkpoints load into fresh memory: on huge pages (huge_pages.hpp).
-  mgraph::node::restart_with_huge_pages(argv);
+  mgraph::node::use_huge_pages(argv);
   CLI::App app{"mgraph: reactive computation engine"};
   app.require_subcommand(1);
   mgraph::node::EvalOptions eval;

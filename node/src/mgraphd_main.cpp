@@ -45,7 +45,7 @@ bool parse_peer(const std::string& text, std::string* name, std::string* host,
 
 int main(int argc, char** argv) {
   // Checkpoints load into fresh memory: on huge pages (huge_pages.hpp).
-  mgraph::node::restart_with_huge_pages(argv);
+  mgraph::node::use_huge_pages(argv);
   // A client that leaves while the node writes to it must not stop the node.
   ::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"mgraphd: one node of an mgraph cluster, serving a schema to clients"};

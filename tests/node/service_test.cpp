@@ -684,6 +684,11 @@ TEST_F(Service, NodesRunWithTheAllocatorOnHugePagesUnlessTheOperatorSetItsTunabl
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     // The sanitizer's allocator is not glibc's: the node runs as started.
     EXPECT_EQ(environment_value(n1_.pid, kTunables), std::nullopt);
+#elif defined(MGRAPH_PROGRAMS_TCMALLOC)
+    // Nor is tcmalloc: the node runs as started, its heap advised through tcmalloc
+    // (memory_test.cpp checks the advice).
+    EXPECT_EQ(environment_value(n1_.pid, kTunables), std::nullopt);
+    EXPECT_EQ(environment_value(n3_.pid, kTunables), std::nullopt);
 #else
     // glibc parses the variable in place at start: /proc/PID/environ shows its first
     // tunable (the others, the heap's trim and pad, apply all the same).
