@@ -53,7 +53,7 @@ void advise_tcmalloc_regions() {
   if (std::getenv("TCMALLOC_RELEASE_RATE") == nullptr) tcmalloc->SetMemoryReleaseRate(0);
 }
 
-#else
+#elif !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 
 /// The variable glibc reads its tunables from, and the one this sets.
 constexpr const char* kTunables = "GLIBC_TUNABLES";
