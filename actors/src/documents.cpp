@@ -22,6 +22,19 @@
 #include "mgraph/session/merge.hpp"
 
 namespace mgraph::actors {
+namespace {
+/// Batches the sequencer decoded when they came (to check them and learn their kinds), sent
+/// on to the driver in this process as they are, so that an epoch's ops are not decoded
+/// again on its way (the log still gets their bytes).
+using DecodedBatches = std::shared_ptr<const std::vector<session::Batch>>;
+}  // namespace
+}  // namespace mgraph::actors
+
+// The sequencer and the driver are always in one process (the coordinator's node): the
+// decoded batches are never serialized.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mgraph::actors::DecodedBatches)
+
+namespace mgraph::actors {
 
 bool changes_documents(const session::Batch& batch) {
   for (const session::Op& op : batch) {
@@ -470,11 +483,9 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
       self->send(to, checkpointed_atom::value, epoch, *bytes);
     }
   };
-  return {
-      [self, documents, reporter, ran, checkpoint_if_due, watch](apply_atom, codec::Epoch epoch,
-                                  const std::string& bytes) -> caf::result<std::string> {
-        Result<session::Batch> batch = codec::decode_batch(bytes);
-        if (!batch.is_ok()) return bad_request(batch.status());
+  // An epoch of one batch, decoded by the sequencer or by the handler below.
+  auto run_one = [self, documents, reporter, ran, checkpoint_if_due, watch](
+                     codec::Epoch epoch, const session::Batch* batch) -> caf::result<std::string> {
         checkpoint_if_due();
         bool committed = false;
         (void)documents->take_phases();  // what a batch that read only left
@@ -504,18 +515,12 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         Result<std::string> answer = codec::encode_batch_result(results);
         if (!answer.is_ok()) return bad_request(answer.status());
         return std::move(answer).value();
-      },
-      [self, documents, reporter, ran, checkpoint_if_due, watch](apply_group_atom, codec::Epoch epoch,
-                                  const std::string& bytes) -> caf::result<std::vector<std::string>> {
-        Result<std::vector<std::string>> raw = codec::decode_batch_group(bytes);
-        if (!raw.is_ok()) return bad_request(raw.status());
+  };
+  // An epoch of several batches run as one (session/merge.hpp), decoded likewise.
+  auto run_group = [self, documents, reporter, ran, checkpoint_if_due, watch](
+                       codec::Epoch epoch,
+                       const std::vector<session::Batch>& batches) -> caf::result<std::vector<std::string>> {
         checkpoint_if_due();
-        std::vector<session::Batch> batches;
-        for (const std::string& b : *raw) {
-          Result<session::Batch> batch = codec::decode_batch(b);
-          if (!batch.is_ok()) return bad_request(batch.status());
-          batches.push_back(std::move(batch).value());
-        }
         bool committed = false;
         codec::EffectReport report;
         std::vector<codec::FieldChange> changes;  // of the runs that committed
@@ -574,6 +579,35 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
           answers.push_back(std::move(answer).value());
         }
         return answers;
+  };
+  return {
+      [run_one](apply_atom, codec::Epoch epoch, const std::string& bytes) -> caf::result<std::string> {
+        Result<session::Batch> batch = codec::decode_batch(bytes);
+        if (!batch.is_ok()) return bad_request(batch.status());
+        return run_one(epoch, &*batch);
+      },
+      [run_one](apply_atom, codec::Epoch epoch, const DecodedBatches& decoded) -> caf::result<std::string> {
+        if (decoded == nullptr || decoded->size() != 1) {
+          return bad_request(Status(StatusCode::internal, "an epoch of one batch came with another count"));
+        }
+        return run_one(epoch, &decoded->front());
+      },
+      [run_group](apply_group_atom, codec::Epoch epoch,
+                  const std::string& bytes) -> caf::result<std::vector<std::string>> {
+        Result<std::vector<std::string>> raw = codec::decode_batch_group(bytes);
+        if (!raw.is_ok()) return bad_request(raw.status());
+        std::vector<session::Batch> batches;
+        for (const std::string& b : *raw) {
+          Result<session::Batch> batch = codec::decode_batch(b);
+          if (!batch.is_ok()) return bad_request(batch.status());
+          batches.push_back(std::move(batch).value());
+        }
+        return run_group(epoch, batches);
+      },
+      [run_group](apply_group_atom, codec::Epoch epoch,
+                  const DecodedBatches& decoded) -> caf::result<std::vector<std::string>> {
+        if (decoded == nullptr) return bad_request(Status(StatusCode::internal, "an epoch without its batches"));
+        return run_group(epoch, *decoded);
       },
       [reporter](report_atom, const caf::actor& to) { *reporter = to.address(); },
       [documents, ckpt, watch](restore_atom, codec::Epoch epoch, codec::Epoch replayed_last) -> caf::result<bool> {
@@ -952,6 +986,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     /// ackEffects call); 0: a call of its own. Batches of one call count as one transaction
     /// against BatchingOptions::transactions_max.
     std::uint64_t call = 0;
+    session::Batch decoded;  ///< `bytes`, decoded when it came: what the driver runs
   };
   struct Queue {
     std::deque<Pending> pending;
@@ -1044,8 +1079,11 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       // (a detached actor), so nothing remote keeps it from ending at shutdown. Replies
       // come in the order of the requests: the driver takes one epoch at a time.
       ++queue->at_driver;
+      auto decoded = std::make_shared<std::vector<session::Batch>>();
+      decoded->reserve(batch.size());
+      for (Pending& p : batch) decoded->push_back(std::move(p.decoded));
       if (r.count < 2) {
-        self->request(driver, caf::infinite, apply_atom::value, *epoch, std::move(batch[0].bytes))
+        self->request(driver, caf::infinite, apply_atom::value, *epoch, DecodedBatches(std::move(decoded)))
             .then(
                 [rp = batch[0].rp, txn = batch[0].txn, answered, txns](std::string& answer) mutable {
                   txns->finish(txn, answer);
@@ -1067,7 +1105,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         rps->push_back(std::move(p.rp));
         ids->push_back(p.txn);
       }
-      self->request(driver, caf::infinite, apply_group_atom::value, *epoch, std::move(r.group))
+      self->request(driver, caf::infinite, apply_group_atom::value, *epoch, DecodedBatches(std::move(decoded)))
           .then(
               [rps, ids, answered, txns](std::vector<std::string>& answers) {
                 for (std::size_t k = 0; k < rps->size(); ++k) {
@@ -1109,8 +1147,10 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     const session::TxnId txn = txn_of(bytes);
     if (!txn.empty() && txns->answer_again(txn, rp)) return {};
     txns->start(txn);
-    queue->pending.push_back(Pending{bytes, txn, changes_documents(*batch), session::mergeable(*batch),
-                                     batch->size(), std::move(rp), call});
+    const bool changes = changes_documents(*batch), mergeable = session::mergeable(*batch);
+    const std::size_t ops = batch->size();
+    queue->pending.push_back(Pending{bytes, txn, changes, mergeable, ops, std::move(rp), call,
+                                     std::move(batch).value()});
     // An idle driver takes it at once (a lone client waits for no message); otherwise
     // it waits for the flush, with whatever arrives meanwhile. A batch of a call that
     // makes several waits for the flush too: the flush message arrives after the rest
