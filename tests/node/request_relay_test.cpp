@@ -153,10 +153,14 @@ TEST_F(Relay, ATargetThatStopsBeforeAnsweringIsReportedAtOnceNotAtTheTimeout) {
   relay.request(t, caf::make_message(hold_atom::value), RelayAnswer::text, outcomes.add());
   relay.request(t, caf::make_message(echo_atom::value, std::string("a")), RelayAnswer::text, outcomes.add());
   self->receive([](held_atom) {});  // the target holds the first request
+  // The echo is answered before the target is told to stop: an exit message overtakes
+  // what waits in a mailbox, and the echo would then be the target's loss too.
+  const std::vector<RelayOutcome> echoed = outcomes.wait(1);
+  ASSERT_EQ(echoed.size(), 1u);
+  EXPECT_EQ(echoed[0].kind, RelayOutcome::Kind::answered);
   caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
   const std::vector<RelayOutcome> got = outcomes.wait(2);
   ASSERT_EQ(got.size(), 2u);
-  EXPECT_EQ(got[0].kind, RelayOutcome::Kind::answered);  // the echo
   EXPECT_EQ(got[1].kind, RelayOutcome::Kind::stopped);
   EXPECT_NE(got[1].reason.find("user_shutdown"), std::string::npos) << got[1].reason;
   // A request to the target now gone is answered at once too.
