@@ -37,6 +37,12 @@
 namespace mgraph::node {
 namespace {
 
+/// Prints one of the node's own lines on stdout ("mgraphd NAME: ...") as one write. The
+/// ready line comes from another thread, and scripts and tests read the ports from these
+/// lines: pieces of two lines must never interleave (a line built with several `<<` is
+/// several writes, and another thread's flush can send out half of it).
+void say(const std::string& line) { std::cout << (line + "\n") << std::flush; }
+
 namespace fs = std::filesystem;
 
 /// Logs why the node cannot start (or go on) and returns its exit code.
@@ -361,8 +367,7 @@ int run_service(const ServiceOptions& o) {
   NodeState state;
   SignalWatch signals(state);  // before any other thread starts
   state.on_ready([name = o.node] {
-    std::cout << ("mgraphd " + name + ": ready (the coordinator's sequencer is reachable)\n")
-              << std::flush;
+    say("mgraphd " + name + ": ready (the coordinator's sequencer is reachable)");
     log::info("ready");
   });
   // Before the actor system: the sequencer counts into `state` and `metrics` until the
@@ -372,7 +377,7 @@ int run_service(const ServiceOptions& o) {
     auto served = NodeMetrics::serve(o.metrics);
     if (!served.is_ok()) return fail(3, served.status().message());
     metrics = std::move(served).value();
-    std::cout << "mgraphd " << o.node << ": metrics on port " << metrics->port() << std::endl;
+    say("mgraphd " + o.node + ": metrics on port " + std::to_string(metrics->port()));
   }
   // Likewise before the actor system: the sequencer logs through it until it stops.
   std::unique_ptr<EpochEvents> events;
@@ -553,12 +558,12 @@ int run_service(const ServiceOptions& o) {
     return fail(3, "cannot serve clients on " + self->host + ":" +
                                std::to_string(self->client_port) + ": " + clients.status().message());
   }
-  std::cout << "mgraphd " << o.node << ": listening on " << self->host << ":" << bound
-            << " (peers), " << self->host << ":" << (*clients)->port() << " (clients); schema "
-            << info.name << "; partitions";
-  for (const codec::PartitionId p : self->partitions) std::cout << " " << p;
-  std::cout << (self->coordinator ? "; coordinator" : "") << "; " << access_text
-            << (tls ? "; peers over TLS" : "") << std::endl;
+  std::string listening = "mgraphd " + o.node + ": listening on " + self->host + ":" + std::to_string(bound) +
+                          " (peers), " + self->host + ":" + std::to_string((*clients)->port()) +
+                          " (clients); schema " + info.name + "; partitions";
+  for (const codec::PartitionId p : self->partitions) listening += " " + std::to_string(p);
+  say(listening + (self->coordinator ? "; coordinator" : "") + "; " + access_text +
+      (tls ? "; peers over TLS" : ""));
   std::string hosted;
   for (const codec::PartitionId p : self->partitions) hosted += (hosted.empty() ? "" : ",") + std::to_string(p);
   log::info("node_start", {{"peers", self->host + ":" + std::to_string(bound)},
@@ -629,14 +634,14 @@ int run_service(const ServiceOptions& o) {
       return fail(bad_path ? 2 : 3, started.status().message());
     }
     admin = std::move(started).value();
-    std::cout << "mgraphd " << o.node << ": admin socket " << o.admin << std::endl;
+    say("mgraphd " + o.node + ": admin socket " + o.admin);
   }
 
   const auto [code, reason] = state.wait_for_stop();
   // Clients first: no new batch starts; the actors finish the one they run, then stop.
   clients->reset();
   admin.reset();
-  std::cout << "mgraphd " << o.node << ": stopping (" << reason << ")" << std::endl;
+  say("mgraphd " + o.node + ": stopping (" + reason + ")");
   if (code != 0) {
     log::error("node_stop", {{"exit_code", code}, {"reason", reason}});
   } else {
