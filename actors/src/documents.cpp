@@ -1474,8 +1474,21 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       },
       // Where subscriptions poll (none: this cluster serves none); gateways ask once.
       [watch = options.watch](watch_atom) { return watch; },
-      [self, driver](watch_read_atom a, std::string& bytes, std::vector<std::string>& entities) {
-        return self->delegate(driver, a, std::move(bytes), std::move(entities));
+      // Asked of the driver and answered here, not delegated: a delegated request is
+      // answered by the driver itself, which sends its handle to the subscriber's node, and
+      // the middleman then holds the driver (a detached actor) for that node's proxy; when
+      // the node left without releasing it, this node's actor system waited for the driver
+      // forever at shutdown.
+      [self, driver](watch_read_atom a, std::string& bytes, std::vector<std::string>& entities)
+          -> caf::result<codec::Epoch, std::string, std::string> {
+        auto rp = self->make_response_promise<codec::Epoch, std::string, std::string>();
+        self->request(driver, caf::infinite, a, std::move(bytes), std::move(entities))
+            .then(
+                [rp](codec::Epoch e, std::string& values, std::string& records) mutable {
+                  rp.deliver(e, std::move(values), std::move(records));
+                },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
       },
       [to_partition](inspect_atom a, std::uint32_t p, std::uint64_t record, std::string& field) {
         return to_partition(p, a, record, std::move(field));
