@@ -980,13 +980,12 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     session::TxnId txn;  ///< the client's id (empty: none)
     bool changes = false;    ///< an epoch: logged before it runs
     bool mergeable = false;  ///< may share its epoch with its neighbours (session/merge.hpp)
-    std::size_t ops = 0;
     caf::response_promise rp;
     /// The client call it came from when one call makes several batches (the acks of one
     /// ackEffects call); 0: a call of its own. Batches of one call count as one transaction
     /// against BatchingOptions::transactions_max.
     std::uint64_t call = 0;
-    session::Batch decoded;  ///< `bytes`, decoded when it came: what the driver runs
+    session::Batch decoded;  ///< `bytes`, decoded when it came: what the driver runs (and its op count)
   };
   struct Queue {
     std::deque<Pending> pending;
@@ -1023,16 +1022,16 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     };
     std::vector<Run> runs;
     for (std::size_t i = 0; i < n;) {
-      std::size_t j = i + 1, ops = (*pending)[i].ops, bytes = (*pending)[i].bytes.size();
+      std::size_t j = i + 1, ops = (*pending)[i].decoded.size(), bytes = (*pending)[i].bytes.size();
       std::size_t calls = 1;  // client calls in the run: batches of one call count once
       if ((*pending)[i].mergeable) {
         while (j < n && (*pending)[j].mergeable && j - i < session::kMergedBatchesMax &&
-               ops + (*pending)[j].ops <= session::kMergedOpsMax &&
+               ops + (*pending)[j].decoded.size() <= session::kMergedOpsMax &&
                bytes + (*pending)[j].bytes.size() <= batching.bytes_max) {
           const bool same_call = (*pending)[j].call != 0 && (*pending)[j].call == (*pending)[j - 1].call;
           if (!same_call && calls == batching.transactions_max) break;
           calls += same_call ? 0 : 1;
-          ops += (*pending)[j].ops;
+          ops += (*pending)[j].decoded.size();
           bytes += (*pending)[j].bytes.size();
           ++j;
         }
@@ -1148,8 +1147,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     if (!txn.empty() && txns->answer_again(txn, rp)) return {};
     txns->start(txn);
     const bool changes = changes_documents(*batch), mergeable = session::mergeable(*batch);
-    const std::size_t ops = batch->size();
-    queue->pending.push_back(Pending{bytes, txn, changes, mergeable, ops, std::move(rp), call,
+    queue->pending.push_back(Pending{bytes, txn, changes, mergeable, std::move(rp), call,
                                      std::move(batch).value()});
     // An idle driver takes it at once (a lone client waits for no message); otherwise
     // it waits for the flush, with whatever arrives meanwhile. A batch of a call that

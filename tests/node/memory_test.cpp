@@ -7,7 +7,6 @@
 // neither.
 
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <fstream>
 #include <sstream>
