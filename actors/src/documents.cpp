@@ -895,10 +895,33 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     self->quit(caf::make_error(caf::sec::runtime_error, "epoch log: " + scanned.message()));
     return {};
   }
+  // The run of the log at the start: whether every logged epoch sent to the driver has
+  // been answered, and what waits for that. The outbox learns what those epochs offered
+  // (and which of them the log's delivery changes left dead or dropped) from their
+  // outcomes, so a dead-letter command answered before them would see a part of it.
+  struct Recovery {
+    bool sent = false;      ///< the log went to the driver (or will not run: refused)
+    std::size_t left = 0;   ///< its epochs not answered yet
+    std::vector<std::function<void()>> waiting;
+    bool done() const { return sent && left == 0; }
+    /// Runs what waits once the last answer came.
+    void settle() {
+      if (!done()) return;
+      std::vector<std::function<void()>> now = std::move(waiting);
+      waiting.clear();
+      for (auto& f : now) f();
+    }
+    void answered() {
+      --left;
+      settle();
+    }
+  };
+  auto recovery = std::make_shared<Recovery>();
   // Sends the logged epochs after `after` (the checkpoint the partitions were restored
   // from) to the driver, in order: it handles them before any client's. The transactions
   // of those before it are remembered as run, their answers unknown.
-  auto run_log = [self, log, driver, txns, bad, ids_of, cancelled = std::move(cancelled)](codec::Epoch after) -> Status {
+  auto run_log = [self, log, driver, txns, bad, ids_of, recovery,
+                  cancelled = std::move(cancelled)](codec::Epoch after) -> Status {
     return log->replay([&](codec::Epoch e, std::string_view bytes) {
     const auto cancel = cancelled.find(e);
     if (holds_no_batch(bytes) || (cancel != cancelled.end() && cancel->second.empty())) {
@@ -921,9 +944,17 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     auto run_alone = [&](std::string batch) {
       const session::TxnId id = txn_of(batch);
       txns->start(id);
+      ++recovery->left;
       self->request(driver, caf::infinite, apply_atom::value, e, std::move(batch))
-          .then([txns, id](const std::string& answer) { remember_replayed(*txns, id, answer); },
-                [txns, id](const caf::error& err) { txns->doubt(id, err); });
+          .then(
+              [txns, id, recovery](const std::string& answer) {
+                remember_replayed(*txns, id, answer);
+                recovery->answered();
+              },
+              [txns, id, recovery](const caf::error& err) {
+                txns->doubt(id, err);
+                recovery->answered();
+              });
     };
     if (codec::is_batch_group(bytes)) {
       Result<std::vector<std::string>> group = codec::decode_batch_group(bytes);
@@ -944,15 +975,18 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         ids.push_back(txn_of(b));
         txns->start(ids.back());
       }
+      ++recovery->left;
       self->request(driver, caf::infinite, apply_group_atom::value, e, std::string(bytes))
           .then(
-              [txns, ids](const std::vector<std::string>& answers) {
+              [txns, ids, recovery](const std::vector<std::string>& answers) {
                 for (std::size_t k = 0; k < ids.size() && k < answers.size(); ++k) {
                   remember_replayed(*txns, ids[k], answers[k]);
                 }
+                recovery->answered();
               },
-              [txns, ids](const caf::error& err) {
+              [txns, ids, recovery](const caf::error& err) {
                 for (const session::TxnId& id : ids) txns->doubt(id, err);
+                recovery->answered();
               });
     } else {
       if (Result<session::Batch> b = codec::decode_batch(bytes); !b.is_ok()) return bad_e(b.status());
@@ -1188,7 +1222,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   // It calls itself through `weak` (held by the behavior below: a strong capture would be a
   // cycle).
   *restore = [self, driver, marks, first_logged, replayed_last, run_log, queue, effects, now, txns,
-              restored = options.restored,
+              recovery, restored = options.restored,
               weak = std::weak_ptr<std::function<void(std::size_t, std::string)>>(restore)](
                  std::size_t left, std::string why_not) {
     // A checkpoint is usable if the log still holds every entry after it.
@@ -1204,7 +1238,8 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     }
     self->request(driver, caf::infinite, restore_atom::value, at, replayed_last)
         .then(
-            [self, marks, left, at, run_log, queue, effects, now, txns, restored, replayed_last](bool) {
+            [self, marks, left, at, run_log, queue, effects, now, txns, recovery, restored,
+             replayed_last](bool) {
               if (restored) restored(at, replayed_last);
               if (left > 0) {
                 effects->restore((*marks)[left - 1].owed, now());
@@ -1218,9 +1253,11 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                 return;
               }
               queue->ready = true;
+              recovery->sent = true;
+              recovery->settle();
               queue->flush_if_due(self);
             },
-            [self, left, weak, queue, txns](caf::error& e) {
+            [self, left, weak, queue, txns, recovery](caf::error& e) {
               const std::string why = self->system().render(e);
               if (e == caf::sec::request_receiver_down) {
                 // A partition is unavailable: nothing can run until its node is back,
@@ -1234,6 +1271,9 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                   p.rp.deliver(refused);
                 }
                 queue->pending.clear();
+                // The log will not run: a dead-letter command answers from what is known.
+                recovery->sent = true;
+                recovery->settle();
                 return;
               }
               if (auto again = weak.lock()) (*again)(left == 0 ? 0 : left - 1, why);
@@ -1529,17 +1569,26 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                 });
         return rp;
       },
-      [effects, now, log_changes](dead_letters_atom, const std::string& command, std::uint64_t field,
-                                  std::uint64_t version) {
-        std::string answer = effects->dead_letter_command(command, session::DeliveryKey{field, version}, now());
-        // Durable before the operator hears it was done.
-        if (Status s = log_changes(); !s.is_ok()) {
-          return json::Object()
-              .str("error", command + " " + session::delivery_key_text({field, version}) +
-                                " took effect here, but a restart would undo it: " + s.message())
-              .done();
-        }
-        return answer;
+      [self, effects, now, log_changes, recovery](dead_letters_atom, const std::string& command,
+                                                  std::uint64_t field,
+                                                  std::uint64_t version) -> caf::result<std::string> {
+        auto run = [effects, now, log_changes, command, field, version] {
+          std::string answer = effects->dead_letter_command(command, session::DeliveryKey{field, version}, now());
+          // Durable before the operator hears it was done.
+          if (Status s = log_changes(); !s.is_ok()) {
+            return json::Object()
+                .str("error", command + " " + session::delivery_key_text({field, version}) +
+                                  " took effect here, but a restart would undo it: " + s.message())
+                .done();
+          }
+          return answer;
+        };
+        if (recovery->done()) return run();
+        // While the log runs at the start, the dead letters it holds are not all known:
+        // the command waits for the last of its epochs.
+        auto rp = self->make_response_promise<std::string>();
+        recovery->waiting.push_back([rp, run]() mutable { rp.deliver(run()); });
+        return rp;
       },
       [submit](transact_atom, const std::string& bytes) -> caf::delegated<caf::message> {
         return submit(bytes, 0);
