@@ -353,7 +353,15 @@ class KillNine : public ::testing::Test {
       if (c.printed.size() > kKeptOutputBytes) c.printed.erase(0, c.printed.size() - kKeptOutputBytes);
     }
   }
-  void launch(const std::string& name) { process(name) = ChildProcess::spawn(args(name), true); }
+  void launch(const std::string& name) {
+    if (name != "n1") {
+      process(name) = ChildProcess::spawn(args(name), true);
+      return;
+    }
+    // The coordinator's port was chosen by the test: it may be taken meanwhile.
+    EXPECT_TRUE(mgraph::testing::start_on_chosen_port(process(name), args(name), "(peers)", kSilenceMs))
+        << process(name).printed;
+  }
   void kill_nine(const std::string& name) {
     ChildProcess& c = process(name);
     if (c.pid <= 0) return;  // never started (kill(-1) would signal every process)

@@ -595,7 +595,7 @@ TEST_F(Service, ANodesAdminSocketReadsAThirdNodesPartitionsAfterTheCoordinatorRe
   const std::string s2 = (dir_ / "n2.sock").string();
   std::vector<std::string> a1 = node(config, "n1");
   a1.insert(a1.end(), {"--data", (dir_ / "n1.data").string()});
-  n1_ = ChildProcess::spawn(a1, true);
+  ASSERT_TRUE(mgraph::testing::start_on_chosen_port(n1_, a1, "(peers)", kSilenceMs)) << n1_.printed;
   ASSERT_EQ(port_of(n1_, "(peers)"), port) << n1_.printed;
   const std::string to_n1 = "n1=127.0.0.1:" + std::to_string(port);
   std::vector<std::string> a2 = node(config, "n2"), a3 = node(config, "n3");
@@ -627,8 +627,7 @@ TEST_F(Service, ANodesAdminSocketReadsAThirdNodesPartitionsAfterTheCoordinatorRe
 
   ::kill(n1_.pid, SIGKILL);
   n1_.finish(kSilenceMs);
-  n1_ = ChildProcess::spawn(a1, true);
-  ASSERT_TRUE(n1_.read_until(": ready", kSilenceMs)) << n1_.printed;
+  ASSERT_TRUE(mgraph::testing::start_on_chosen_port(n1_, a1, ": ready", kSilenceMs)) << n1_.printed;
   // A client of n2 waits (sending again) until n2 reaches the new coordinator's sequencer.
   out = mgraph({"eval", "--connect", address, "--script", file("g.mgscript", "get #2.taxed\n")}, &rc);
   ASSERT_EQ(rc, 0) << out;
@@ -779,7 +778,8 @@ TEST_F(Service, ANodeStartedBeforeItsCoordinatorAndItsClientsWaitUntilItAppears)
   ChildProcess waiting = ChildProcess::spawn({MGRAPH_BINARY, "eval", "--connect", address, "--script", script}, true);
   ASSERT_TRUE(waiting.read_until("sending again in", kSilenceMs)) << waiting.printed;
   EXPECT_NE(waiting.printed.find("mgraph: no answer from the cluster ("), std::string::npos) << waiting.printed;
-  n1_ = ChildProcess::spawn(node(config, "n1"), true);
+  ASSERT_TRUE(mgraph::testing::start_on_chosen_port(n1_, node(config, "n1"), "(peers)", kSilenceMs))
+      << n1_.printed;
   EXPECT_EQ(waiting.finish(kSilenceMs), 0) << waiting.printed;
   EXPECT_NE(waiting.printed.find("{\"get\":\"a.y\",\"value\":8,\"version\":1,\"revision\":1}\n"),
             std::string::npos) << waiting.printed;

@@ -35,7 +35,7 @@ inline void no_leak_report_in_nodes() {
 
 /// A port nobody listens on now: bound to 0 on 127.0.0.1, read, released (0 on failure).
 /// For a program that takes a port only as an argument, or one that must keep its port
-/// across a restart; another process could take it in between, and the test then fails.
+/// across a restart; another connection could take it in between (start_on_chosen_port).
 inline int free_loopback_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -49,6 +49,28 @@ inline int free_loopback_port() {
   }
   if (fd >= 0) ::close(fd);
   return port;
+}
+
+/// Starts a node (`args`) that listens on a port the test chose (free_loopback_port, or
+/// the port of an earlier process of the node), reading its output until `text`. Between
+/// the choice, or the earlier process's end, and this start, the OS may give the port to
+/// another connection as its local end (a node dialling the port may even connect to
+/// itself); the node then stops at once with "Address already in use" and is started
+/// again, at most kBusyPortStarts times, kBusyPortPauseMs apart (such connections close
+/// soon: a node that reached itself drops the link at its handshake). Whether `text` came.
+inline constexpr int kBusyPortStarts = 20;
+inline constexpr int kBusyPortPauseMs = 100;
+inline bool start_on_chosen_port(ChildProcess& c, const std::vector<std::string>& args, const std::string& text,
+                                 int silence_ms) {
+  for (int start = 0; start < kBusyPortStarts; ++start) {
+    c = ChildProcess::spawn(args, true);
+    if (c.read_until(text, silence_ms)) return true;
+    if (c.printed.find("Address already in use") == std::string::npos) return false;
+    c.finish(silence_ms);
+    c.pid = -1;
+    ::usleep(kBusyPortPauseMs * 1000);
+  }
+  return false;
 }
 
 /// An empty directory for the running test: PREFIX_PID_NAME (the test's name cut to 20
