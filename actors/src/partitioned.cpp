@@ -258,7 +258,11 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
         break;
       }
       earlier_.resize(q.first);
-      earlier_.reserve(q.first + q.ops.size());
+      // Grown geometrically: a batch arrives in many requests when links split it (one
+      // per link), and an exact reserve for each would copy the earlier results every time.
+      if (const std::size_t need = q.first + q.ops.size(); need > earlier_.capacity()) {
+        earlier_.reserve(std::max(need, 2 * earlier_.capacity()));
+      }
       a.results.reserve(q.ops.size());
       for (const session::Op& op : q.ops) {
         const Result<session::RecordId> resolved =
