@@ -845,7 +845,7 @@ Status Graph::mark(std::vector<NodeId>* exported_stale) {
   g.open_txn();
   // Writes after a finished compute() start another round of the same transaction (a
   // read inside it needed every value): marking may start again.
-  if (g.computing && g.deferred.empty()) {
+  if (g.computing && g.waiting_count == 0) {
     g.computing = false;
     // What the last round reported is resolved: the new round reports what it marks
     // again. Fields marked since the last report (a read inside the transaction marks
@@ -855,6 +855,7 @@ Status Graph::mark(std::vector<NodeId>* exported_stale) {
     // are no longer its own.
     const std::size_t from = g.exported_taken_back ? 0 : g.exported_stale_reported;
     g.exported_round_begin = from;
+    g.exported_scan_from = 0;
     g.exported_stale_reported = from;
     g.exported_taken_back = false;
     g.exported_reported.clear();
@@ -916,6 +917,7 @@ Status Graph::resolve_mirror(NodeId mirror, bool changed, Value value, FieldCond
   }
   const std::uint32_t s = g.input_stamp();
   g.clear(mirror, kStale | kMirrorPending);
+  g.resolved_mirrors.push_back(mirror);  // the next compute() tries the fields waiting for it
   // "Unchanged" is against the start of the transaction: an earlier round of it may have
   // resolved another value here, which a write then took back on the owner.
   if (!changed) {
@@ -944,8 +946,14 @@ Status Graph::resolve_mirror(NodeId mirror, bool changed, Value value, FieldCond
   return Status::ok();
 }
 
-std::size_t Graph::pending_count() const { return state().deferred.size(); }
-std::span<const NodeId> Graph::pending() const { return state().deferred; }
+std::size_t Graph::pending_count() const { return state().waiting_count; }
+std::span<const NodeId> Graph::pending() const {
+  const GraphState& g = state();
+  g.waiting_view.clear();
+  for (const auto& [mirror, fields] : g.waiters) g.waiting_view.insert(g.waiting_view.end(), fields.begin(), fields.end());
+  std::sort(g.waiting_view.begin(), g.waiting_view.end());
+  return g.waiting_view;
+}
 
 // ---- Observers ----
 

@@ -204,14 +204,37 @@ struct GraphState {
   std::size_t marked_pos = 0;        ///< marked[0, marked_pos) went through compute
   std::vector<NodeId> queue;         ///< other nodes to compute (new, forced, deferred)
   std::size_t queue_pos = 0;         ///< queue[0, queue_pos) has been processed
-  std::vector<NodeId> deferred;      ///< waiting for a mirror
-  std::unordered_set<NodeId> blocked;
+  /// Fields whose computation waits for a mirror, by the mirror they wait for: a field is
+  /// tried again when that mirror resolves, not at every compute() (each try walks its
+  /// stale inputs again, so trying every waiting field at every round of a transaction
+  /// whose values cross partitions many times over was quadratic). A field that then meets
+  /// another unresolved mirror waits for that one. Each field is listed once.
+  std::unordered_map<NodeId, std::vector<NodeId>> waiters;
+  std::size_t waiting_count = 0;          ///< fields listed in `waiters`
+  std::vector<NodeId> resolved_mirrors;   ///< resolved since compute() last woke waiters
+  mutable std::vector<NodeId> waiting_view;  ///< Graph::pending(): the waiting fields, sorted
+  /// In the running compute(): nodes found waiting, each with the mirror it waits for.
+  std::unordered_map<NodeId, NodeId> blocked;
+  /// The mirror the last ensure() that returned false waits for.
+  NodeId block_mirror = kNoNode;
+  /// Forgets every waiting field (the transaction ends, or its computations start over).
+  void clear_waiting() {
+    waiters.clear();
+    waiting_count = 0;
+    resolved_mirrors.clear();
+    blocked.clear();
+  }
   RevisionRecord journal;            ///< the open transaction's changes
   std::unordered_set<NodeId> deps_journaled;
   /// Exported nodes marked in this transaction, in every round (a node may appear again).
   std::vector<NodeId> exported_marked;
   /// Where the current round's part of exported_marked begins: what compute() resolves.
   std::size_t exported_round_begin = 0;
+  /// compute() looks at exported_marked from here on: the entries between
+  /// exported_round_begin and it are computed and reported (each compute() of a round
+  /// walking them all again made a round of many exported fields quadratic). Reset to 0
+  /// where exported_round_begin is set or exported_reported cleared.
+  std::size_t exported_scan_from = 0;
   /// exported_marked before this index was reported by Graph::mark()/mark_mirror(); marks
   /// made inside reads and compute() are reported by the next of those calls. The one way
   /// exported fields that became stale are reported.

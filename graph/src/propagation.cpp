@@ -240,7 +240,16 @@ inline bool GraphState::try_compute_in_order(NodeId n) {
 
 bool GraphState::ensure(NodeId root) {
   if (!has(root, kStale)) return true;
-  if (has(root, kMirrorPending) || (!blocked.empty() && blocked.count(root) != 0)) return false;
+  if (has(root, kMirrorPending)) {
+    block_mirror = root;
+    return false;
+  }
+  if (!blocked.empty()) {
+    if (const auto it = blocked.find(root); it != blocked.end()) {
+      block_mirror = it->second;
+      return false;
+    }
+  }
   if (has(root, kVisiting)) throw CycleError{cycle_path(root)};
   const std::size_t base = frames.size();
   frames.push_back(Frame{root, 0, false});
@@ -257,12 +266,19 @@ bool GraphState::ensure(NodeId root) {
       if (tracked && f.need) break;
       const NodeId d = ds[f.next_dep];
       if (has(d, kStale)) {
-        if (has(d, kMirrorPending) || (!blocked.empty() && blocked.count(d) != 0)) {
+        NodeId waits_for = kNoNode;
+        if (has(d, kMirrorPending)) {
+          waits_for = d;
+        } else if (!blocked.empty()) {
+          if (const auto it = blocked.find(d); it != blocked.end()) waits_for = it->second;
+        }
+        if (waits_for != kNoNode) {
           for (std::size_t i = base; i < frames.size(); ++i) {
             clear(frames[i].node, kVisiting);
-            blocked.insert(frames[i].node);
+            blocked.emplace(frames[i].node, waits_for);
           }
           frames.resize(base);
+          block_mirror = waits_for;
           return false;
         }
         if (has(d, kVisiting)) throw CycleError{cycle_path(d)};
@@ -476,8 +492,16 @@ void GraphState::swap_condition(ConditionEntry& e) {
 }
 
 void GraphState::compute_pending(std::vector<Resolution>* resolved) {
-  for (NodeId n : deferred) queue.push_back(n);
-  deferred.clear();
+  // The fields waiting for a mirror resolved since the last call are tried again; the
+  // others wait on (nothing they wait for has changed).
+  for (const NodeId m : resolved_mirrors) {
+    const auto it = waiters.find(m);
+    if (it == waiters.end()) continue;
+    queue.insert(queue.end(), it->second.begin(), it->second.end());
+    waiting_count -= it->second.size();
+    waiters.erase(it);
+  }
+  resolved_mirrors.clear();
   blocked.clear();
   // Pull order: ensure() computes a node's stale inputs before the node, so the
   // order of the queue does not matter for correctness; mark order makes the fast
@@ -485,14 +509,19 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
   computed_in_txn = txn_open;
   auto process = [&](NodeId n) {
     bool done = false;
+    block_mirror = kNoNode;
     try {
       done = try_compute_in_order(n) || ensure(n);
     } catch (const BlockedError&) {
       // A formula read a node that waits for a mirror: retry after it resolves.
       unwind();
-      blocked.insert(n);
+      blocked.emplace(n, block_mirror);
     }
-    if (!done) deferred.push_back(n);
+    if (!done) {
+      MG_ASSERT_MSG(block_mirror != kNoNode, "a field waits for no mirror");
+      waiters[block_mirror].push_back(n);
+      ++waiting_count;
+    }
   };
   for (; marked_pos < marked.size(); ++marked_pos) {
     const NodeId n = marked[marked_pos];
@@ -503,9 +532,15 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
     if (has(n, kStale)) process(n);
   }
   if (resolved != nullptr) {
-    for (std::size_t i = exported_round_begin; i < exported_marked.size(); ++i) {
+    bool prefix = true;  // every entry so far is computed and reported
+    for (std::size_t i = std::max(exported_round_begin, exported_scan_from); i < exported_marked.size(); ++i) {
       const NodeId n = exported_marked[i];
-      if (has(n, kStale) || !exported_reported.insert(n).second) continue;
+      if (has(n, kStale)) {
+        prefix = false;
+        continue;
+      }
+      if (prefix) exported_scan_from = i + 1;
+      if (!exported_reported.insert(n).second) continue;
       Resolution r{n, journaled(n), values[n], {}};
       if (!conditions.empty()) [[unlikely]] {
         if (const auto it = conditions.find(n); it != conditions.end()) {
@@ -541,7 +576,7 @@ bool GraphState::lean_eligible() const {
   // transaction only wrote variables and nothing has marked or computed in it yet.
   return lean_blockers == 0 && marked.empty() && forced.empty() && forced_txn.empty() &&
          pending_new.empty() && proposals.empty() && kept.empty() && !computed_in_txn &&
-         marked_mirrors.empty() && queue.empty() && deferred.empty() && input_logs.empty();
+         marked_mirrors.empty() && queue.empty() && waiting_count == 0 && input_logs.empty();
 }
 
 void GraphState::propagate_lean() {

@@ -113,13 +113,13 @@ void GraphState::rollback() {
   freshened.clear();
   computed_in_txn = false;
   rewritten = false;
-  deferred.clear();
-  blocked.clear();
+  clear_waiting();
   exported_marked.clear();
   exported_stale_reported = 0;
   exported_taken_back = false;
   exported_round_begin = 0;
   exported_reported.clear();
+  exported_scan_from = 0;
   deps_journaled.clear();
   clear_input_logs();
   journal.values.clear();
@@ -167,9 +167,9 @@ void GraphState::reset_computations() {
   for (NodeId n : pending_new) {
     if (has(n, kStale)) queue.push_back(n);
   }
-  deferred.clear();
-  blocked.clear();
+  clear_waiting();
   exported_reported.clear();
+  exported_scan_from = 0;
   computed_in_txn = false;
 }
 
@@ -244,6 +244,7 @@ void GraphState::finalize_commit() {
   }
   marked.clear();
   marked_mirrors.clear();
+  resolved_mirrors.clear();
   marked_pos = 0;
   queue.clear();
   queue_pos = 0;
@@ -261,6 +262,7 @@ void GraphState::finalize_commit() {
   exported_taken_back = false;
   exported_round_begin = 0;
   exported_reported.clear();
+  exported_scan_from = 0;
   deps_journaled.clear();
   clear_input_logs();
   if (!last_changed.empty()) {
@@ -328,13 +330,13 @@ Result<CommitStats> GraphState::commit() {
   }
   std::size_t unresolved = 0;
   for (NodeId m : marked_mirrors) unresolved += has(m, kMirrorPending) ? 1 : 0;
-  if (unresolved != 0 && deferred.empty()) {
+  if (unresolved != 0 && waiting_count == 0) {
     return Status(StatusCode::failed_precondition,
                   std::to_string(unresolved) + " mirrors were marked stale and not resolved");
   }
-  if (!deferred.empty()) {
+  if (waiting_count != 0) {
     return Status(StatusCode::failed_precondition,
-                  std::to_string(deferred.size()) +
+                  std::to_string(waiting_count) +
                       " fields wait for unresolved mirrors; resolve them before commit");
   }
   const auto computed = static_cast<std::size_t>(computed_count - computed_before);
