@@ -854,6 +854,60 @@ TEST(Stepwise, ComputeStopsAtUnresolvedMirrorsAndReportsExportedFields) {
   EXPECT_TRUE(g.check_invariants().is_ok());
 }
 
+TEST(Stepwise, AWaitingFieldIsReleasedByTheMirrorsItWaitsForInEitherOrder) {
+  for (const bool a_first : {true, false}) {
+    SCOPED_TRACE(a_first ? "a resolves first" : "b resolves first");
+    Graph g;
+    NodeId x = g.add_variable(1.0, "x");
+    NodeId a = g.add_mirror(10.0, "a");
+    NodeId b = g.add_mirror(100.0, "b");
+    Counts counts;
+    SpecId sum = sum_spec(g, &counts);
+    NodeId fa = g.add_derived(sum, {x, a}, "fa").value();
+    NodeId fb = g.add_derived(sum, {x, b}, "fb").value();
+    NodeId both = g.add_derived(sum, {fa, fb}, "both").value();
+    ASSERT_TRUE(g.commit().is_ok());
+    counts.runs.clear();
+
+    ASSERT_TRUE(g.write(x, 2.0).is_ok());
+    ASSERT_TRUE(g.mark().is_ok());
+    ASSERT_TRUE(g.mark_mirror(a).is_ok());
+    ASSERT_TRUE(g.mark_mirror(b).is_ok());
+    ASSERT_TRUE(g.compute(nullptr).is_ok());
+    // Every stale field waits, each listed once, by node id.
+    EXPECT_EQ(g.pending_count(), 3u);
+    const std::span<const NodeId> waiting = g.pending();
+    EXPECT_EQ(std::vector<NodeId>(waiting.begin(), waiting.end()), (std::vector<NodeId>{fa, fb, both}));
+    EXPECT_EQ(counts.total(), 0);
+    // A compute() with nothing resolved since releases nothing.
+    ASSERT_TRUE(g.compute(nullptr).is_ok());
+    EXPECT_EQ(g.pending_count(), 3u);
+
+    const NodeId first = a_first ? a : b, second = a_first ? b : a;
+    const NodeId released = a_first ? fa : fb, held = a_first ? fb : fa;
+    ASSERT_TRUE(g.resolve_mirror(first, true, a_first ? 20.0 : 200.0).is_ok());
+    ASSERT_TRUE(g.compute(nullptr).is_ok());
+    EXPECT_FALSE(g.is_stale(released));
+    EXPECT_TRUE(g.is_stale(held));
+    EXPECT_TRUE(g.is_stale(both));
+    EXPECT_EQ(g.pending_count(), 2u);
+    EXPECT_EQ(counts.runs[released], 1);
+    EXPECT_EQ(counts.runs[both], 0);
+
+    ASSERT_TRUE(g.resolve_mirror(second, true, a_first ? 200.0 : 20.0).is_ok());
+    ASSERT_TRUE(g.compute(nullptr).is_ok());
+    EXPECT_EQ(g.pending_count(), 0u);
+    EXPECT_TRUE(g.pending().empty());
+    // Each field computed once, from final inputs.
+    EXPECT_EQ(counts.total(), 3);
+    ASSERT_TRUE(g.commit().is_ok());
+    EXPECT_EQ(num(g.read(fa)), 22);
+    EXPECT_EQ(num(g.read(fb)), 202);
+    EXPECT_EQ(num(g.read(both)), 224);
+    EXPECT_TRUE(g.check_invariants().is_ok());
+  }
+}
+
 TEST(Stepwise, AnUnchangedResolutionTakesBackWhatAnEarlierRoundResolved) {
   Graph g;
   NodeId x = g.add_variable(1.0, "x");
