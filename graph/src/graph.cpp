@@ -845,7 +845,7 @@ Status Graph::mark(std::vector<NodeId>* exported_stale) {
   g.open_txn();
   // Writes after a finished compute() start another round of the same transaction (a
   // read inside it needed every value): marking may start again.
-  if (g.computing && g.waiting_count == 0) {
+  if (g.computing && g.waiting_for.empty()) {
     g.computing = false;
     // What the last round reported is resolved: the new round reports what it marks
     // again. Fields marked since the last report (a read inside the transaction marks
@@ -946,11 +946,11 @@ Status Graph::resolve_mirror(NodeId mirror, bool changed, Value value, FieldCond
   return Status::ok();
 }
 
-std::size_t Graph::pending_count() const { return state().waiting_count; }
+std::size_t Graph::pending_count() const { return state().waiting_for.size(); }
 std::span<const NodeId> Graph::pending() const {
   const GraphState& g = state();
   g.waiting_view.clear();
-  for (const auto& [mirror, fields] : g.waiters) g.waiting_view.insert(g.waiting_view.end(), fields.begin(), fields.end());
+  for (const auto& [field, key] : g.waiting_for) g.waiting_view.push_back(field);
   std::sort(g.waiting_view.begin(), g.waiting_view.end());
   return g.waiting_view;
 }

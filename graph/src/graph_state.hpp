@@ -204,23 +204,30 @@ struct GraphState {
   std::size_t marked_pos = 0;        ///< marked[0, marked_pos) went through compute
   std::vector<NodeId> queue;         ///< other nodes to compute (new, forced, deferred)
   std::size_t queue_pos = 0;         ///< queue[0, queue_pos) has been processed
-  /// Fields whose computation waits for a mirror, by the mirror they wait for: a field is
-  /// tried again when that mirror resolves, not at every compute() (each try walks its
-  /// stale inputs again, so trying every waiting field at every round of a transaction
-  /// whose values cross partitions many times over was quadratic). A field that then meets
-  /// another unresolved mirror waits for that one. Each field is listed once.
+  /// Fields whose computation waits, each with what it waits for: an unresolved mirror,
+  /// or another waiting field (the first waiting node its walk met, when that is one). A
+  /// field is tried again when what it waits for resolves or is computed, not at every
+  /// compute(): each try walks its stale inputs again, so trying every waiting field at
+  /// every round of a transaction whose values cross partitions many times over was
+  /// quadratic, and waiting for the nearest waiting field instead of its mirror keeps a
+  /// chain of them from being tried all again at each of the chain's rounds.
+  /// `waiting_for` is what counts (Graph::pending()); `waiters` lists, by what they wait
+  /// for, the fields to try when it is done (an entry whose field was computed meanwhile,
+  /// or waits for something else now, is skipped).
+  std::unordered_map<NodeId, NodeId> waiting_for;
   std::unordered_map<NodeId, std::vector<NodeId>> waiters;
-  std::size_t waiting_count = 0;          ///< fields listed in `waiters`
   std::vector<NodeId> resolved_mirrors;   ///< resolved since compute() last woke waiters
   mutable std::vector<NodeId> waiting_view;  ///< Graph::pending(): the waiting fields, sorted
   /// In the running compute(): nodes found waiting, each with the mirror it waits for.
   std::unordered_map<NodeId, NodeId> blocked;
-  /// The mirror the last ensure() that returned false waits for.
+  /// What the last ensure() that returned false waits for: its mirror, and the node to
+  /// wait for (the mirror, or the waiting field its walk met).
   NodeId block_mirror = kNoNode;
+  NodeId block_key = kNoNode;
   /// Forgets every waiting field (the transaction ends, or its computations start over).
   void clear_waiting() {
+    waiting_for.clear();
     waiters.clear();
-    waiting_count = 0;
     resolved_mirrors.clear();
     blocked.clear();
   }

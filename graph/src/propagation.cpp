@@ -241,12 +241,12 @@ inline bool GraphState::try_compute_in_order(NodeId n) {
 bool GraphState::ensure(NodeId root) {
   if (!has(root, kStale)) return true;
   if (has(root, kMirrorPending)) {
-    block_mirror = root;
+    block_mirror = block_key = root;
     return false;
   }
   if (!blocked.empty()) {
     if (const auto it = blocked.find(root); it != blocked.end()) {
-      block_mirror = it->second;
+      block_mirror = block_key = it->second;
       return false;
     }
   }
@@ -266,11 +266,15 @@ bool GraphState::ensure(NodeId root) {
       if (tracked && f.need) break;
       const NodeId d = ds[f.next_dep];
       if (has(d, kStale)) {
-        NodeId waits_for = kNoNode;
+        NodeId waits_for = kNoNode;  // the mirror
+        NodeId key = kNoNode;        // what to wait for: the mirror, or a waiting field
         if (has(d, kMirrorPending)) {
-          waits_for = d;
+          waits_for = key = d;
         } else if (!blocked.empty()) {
-          if (const auto it = blocked.find(d); it != blocked.end()) waits_for = it->second;
+          if (const auto it = blocked.find(d); it != blocked.end()) {
+            waits_for = it->second;
+            key = waiting_for.count(d) != 0 ? d : waits_for;
+          }
         }
         if (waits_for != kNoNode) {
           for (std::size_t i = base; i < frames.size(); ++i) {
@@ -279,6 +283,7 @@ bool GraphState::ensure(NodeId root) {
           }
           frames.resize(base);
           block_mirror = waits_for;
+          block_key = key;
           return false;
         }
         if (has(d, kVisiting)) throw CycleError{cycle_path(d)};
@@ -492,15 +497,29 @@ void GraphState::swap_condition(ConditionEntry& e) {
 }
 
 void GraphState::compute_pending(std::vector<Resolution>* resolved) {
+  // Queues the fields waiting for `key` (a mirror resolved, a field computed) that still
+  // wait for it.
+  auto wake = [&](NodeId key) {
+    const auto it = waiters.find(key);
+    if (it == waiters.end()) return;
+    const std::vector<NodeId> fields = std::move(it->second);
+    waiters.erase(it);
+    for (const NodeId n : fields) {
+      const auto w = waiting_for.find(n);
+      if (w == waiting_for.end() || w->second != key) continue;
+      waiting_for.erase(w);
+      queue.push_back(n);
+    }
+  };
+  // `n` is computed (or was, by another field's walk): it waits no more, and what waits
+  // for it may go on.
+  auto done_with = [&](NodeId n) {
+    if (!waiting_for.empty()) waiting_for.erase(n);
+    wake(n);
+  };
   // The fields waiting for a mirror resolved since the last call are tried again; the
   // others wait on (nothing they wait for has changed).
-  for (const NodeId m : resolved_mirrors) {
-    const auto it = waiters.find(m);
-    if (it == waiters.end()) continue;
-    queue.insert(queue.end(), it->second.begin(), it->second.end());
-    waiting_count -= it->second.size();
-    waiters.erase(it);
-  }
+  for (const NodeId m : resolved_mirrors) wake(m);
   resolved_mirrors.clear();
   blocked.clear();
   // Pull order: ensure() computes a node's stale inputs before the node, so the
@@ -509,7 +528,7 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
   computed_in_txn = txn_open;
   auto process = [&](NodeId n) {
     bool done = false;
-    block_mirror = kNoNode;
+    block_mirror = block_key = kNoNode;
     try {
       done = try_compute_in_order(n) || ensure(n);
     } catch (const BlockedError&) {
@@ -517,11 +536,13 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
       unwind();
       blocked.emplace(n, block_mirror);
     }
-    if (!done) {
-      MG_ASSERT_MSG(block_mirror != kNoNode, "a field waits for no mirror");
-      waiters[block_mirror].push_back(n);
-      ++waiting_count;
+    if (done) {
+      done_with(n);
+      return;
     }
+    MG_ASSERT_MSG(block_key != kNoNode, "a field waits for nothing");
+    // Listed once: a field tried while it waits keeps what it waits for.
+    if (waiting_for.emplace(n, block_key).second) waiters[block_key].push_back(n);
   };
   for (; marked_pos < marked.size(); ++marked_pos) {
     const NodeId n = marked[marked_pos];
@@ -529,7 +550,11 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
   }
   for (; queue_pos < queue.size(); ++queue_pos) {
     const NodeId n = queue[queue_pos];
-    if (has(n, kStale)) process(n);
+    if (has(n, kStale)) {
+      process(n);
+    } else {
+      done_with(n);
+    }
   }
   if (resolved != nullptr) {
     bool prefix = true;  // every entry so far is computed and reported
@@ -576,7 +601,7 @@ bool GraphState::lean_eligible() const {
   // transaction only wrote variables and nothing has marked or computed in it yet.
   return lean_blockers == 0 && marked.empty() && forced.empty() && forced_txn.empty() &&
          pending_new.empty() && proposals.empty() && kept.empty() && !computed_in_txn &&
-         marked_mirrors.empty() && queue.empty() && waiting_count == 0 && input_logs.empty();
+         marked_mirrors.empty() && queue.empty() && waiting_for.empty() && input_logs.empty();
 }
 
 void GraphState::propagate_lean() {

@@ -330,13 +330,13 @@ Result<CommitStats> GraphState::commit() {
   }
   std::size_t unresolved = 0;
   for (NodeId m : marked_mirrors) unresolved += has(m, kMirrorPending) ? 1 : 0;
-  if (unresolved != 0 && waiting_count == 0) {
+  if (unresolved != 0 && waiting_for.empty()) {
     return Status(StatusCode::failed_precondition,
                   std::to_string(unresolved) + " mirrors were marked stale and not resolved");
   }
-  if (waiting_count != 0) {
+  if (!waiting_for.empty()) {
     return Status(StatusCode::failed_precondition,
-                  std::to_string(waiting_count) +
+                  std::to_string(waiting_for.size()) +
                       " fields wait for unresolved mirrors; resolve them before commit");
   }
   const auto computed = static_cast<std::size_t>(computed_count - computed_before);
