@@ -908,6 +908,60 @@ TEST(Stepwise, AWaitingFieldIsReleasedByTheMirrorsItWaitsForInEitherOrder) {
   }
 }
 
+TEST(Stepwise, AFieldWaitingBehindAnotherWaitingFieldGoesOnWhenThatOneIsComputed) {
+  // c1 waits for m1; c2 reads c1 and m2; c3 reads c2: a chain of waiting fields.
+  Graph g;
+  NodeId x = g.add_variable(1.0, "x");
+  NodeId m1 = g.add_mirror(10.0, "m1");
+  NodeId m2 = g.add_mirror(100.0, "m2");
+  Counts counts;
+  SpecId sum = sum_spec(g, &counts);
+  NodeId c1 = g.add_derived(sum, {x, m1}, "c1").value();
+  NodeId c2 = g.add_derived(sum, {c1, m2}, "c2").value();
+  NodeId c3 = g.add_derived(sum, {c2}, "c3").value();
+  ASSERT_TRUE(g.commit().is_ok());
+  counts.runs.clear();
+
+  ASSERT_TRUE(g.write(x, 2.0).is_ok());
+  ASSERT_TRUE(g.mark().is_ok());
+  ASSERT_TRUE(g.mark_mirror(m1).is_ok());
+  ASSERT_TRUE(g.mark_mirror(m2).is_ok());
+  ASSERT_TRUE(g.compute(nullptr).is_ok());
+  EXPECT_EQ(g.pending_count(), 3u);
+  // m2 first: c2 still waits for c1, so nothing moves.
+  ASSERT_TRUE(g.resolve_mirror(m2, true, 200.0).is_ok());
+  ASSERT_TRUE(g.compute(nullptr).is_ok());
+  EXPECT_EQ(g.pending_count(), 3u);
+  EXPECT_EQ(counts.total(), 0);
+  // m1: c1, then c2 (its other mirror resolved already), then c3, in one compute().
+  ASSERT_TRUE(g.resolve_mirror(m1, true, 20.0).is_ok());
+  ASSERT_TRUE(g.compute(nullptr).is_ok());
+  EXPECT_EQ(g.pending_count(), 0u);
+  EXPECT_EQ(counts.total(), 3);
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(c3)), 222);
+
+  // Again with m1 first: c1 goes on, c2 then waits for m2, and c3 for c2.
+  counts.runs.clear();
+  ASSERT_TRUE(g.write(x, 3.0).is_ok());
+  ASSERT_TRUE(g.mark().is_ok());
+  ASSERT_TRUE(g.mark_mirror(m1).is_ok());
+  ASSERT_TRUE(g.mark_mirror(m2).is_ok());
+  ASSERT_TRUE(g.compute(nullptr).is_ok());
+  ASSERT_TRUE(g.resolve_mirror(m1, true, 30.0).is_ok());
+  ASSERT_TRUE(g.compute(nullptr).is_ok());
+  EXPECT_FALSE(g.is_stale(c1));
+  const std::span<const NodeId> waiting = g.pending();
+  EXPECT_EQ(std::vector<NodeId>(waiting.begin(), waiting.end()), (std::vector<NodeId>{c2, c3}));
+  ASSERT_TRUE(g.resolve_mirror(m2, true, 300.0).is_ok());
+  ASSERT_TRUE(g.compute(nullptr).is_ok());
+  EXPECT_EQ(g.pending_count(), 0u);
+  EXPECT_EQ(counts.total(), 3);
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(num(g.read(c3)), 333);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
 TEST(Stepwise, AnUnchangedResolutionTakesBackWhatAnEarlierRoundResolved) {
   Graph g;
   NodeId x = g.add_variable(1.0, "x");
