@@ -855,10 +855,15 @@ Status Graph::mark(std::vector<NodeId>* exported_stale) {
     // are no longer its own.
     const std::size_t from = g.exported_taken_back ? 0 : g.exported_stale_reported;
     g.exported_round_begin = from;
-    g.exported_scan_from = 0;
     g.exported_stale_reported = from;
     g.exported_taken_back = false;
     g.exported_reported.clear();
+    // What this round's compute() reports: those computed since (the rest of the round
+    // is noted as it computes).
+    g.exported_done.clear();
+    for (std::size_t i = from; i < g.exported_marked.size(); ++i) {
+      if (!g.has(g.exported_marked[i], kStale)) g.exported_done.push_back(g.exported_marked[i]);
+    }
     // Of those, the ones a read has computed since are announced too: the other
     // partitions mark their mirrors, and compute() sends the value.
     if (exported_stale != nullptr) {

@@ -235,13 +235,23 @@ struct GraphState {
   std::unordered_set<NodeId> deps_journaled;
   /// Exported nodes marked in this transaction, in every round (a node may appear again).
   std::vector<NodeId> exported_marked;
+  std::unordered_set<NodeId> exported_listed;  ///< the nodes in exported_marked
+  void note_exported_marked(NodeId n) {
+    exported_marked.push_back(n);
+    exported_listed.insert(n);
+  }
   /// Where the current round's part of exported_marked begins: what compute() resolves.
   std::size_t exported_round_begin = 0;
-  /// compute() looks at exported_marked from here on: the entries between
-  /// exported_round_begin and it are computed and reported (each compute() of a round
-  /// walking them all again made a round of many exported fields quadratic). Reset to 0
-  /// where exported_round_begin is set or exported_reported cleared.
-  std::size_t exported_scan_from = 0;
+  /// Exported nodes computed since compute() last reported (by compute(), or by a read
+  /// inside the transaction; a node may appear again): what the next compute() reports,
+  /// those still fresh, marked in this transaction and not reported in this round.
+  /// Reporting from exported_marked meant walking every exported field of the round at
+  /// each compute() of it: quadratic in a round that resolves them one call at a time.
+  std::vector<NodeId> exported_done;
+  /// Notes `x`, just computed, for compute()'s report when it is exported.
+  void note_computed_export(NodeId x) {
+    if (has(x, kExported)) exported_done.push_back(x);
+  }
   /// exported_marked before this index was reported by Graph::mark()/mark_mirror(); marks
   /// made inside reads and compute() are reported by the next of those calls. The one way
   /// exported fields that became stale are reported.

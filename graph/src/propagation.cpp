@@ -24,7 +24,7 @@ void GraphState::mark_node(NodeId start) {
     if (has(x, kStale)) continue;  // invariant 2: its dependents are stale already
     set(x, kStale | kMarked);
     marked.push_back(x);  // compute() walks this list for the eager ones
-    if (has(x, kExported)) exported_marked.push_back(x);
+    if (has(x, kExported)) note_exported_marked(x);
     for (NodeId d : rdeps_of(x)) {
       if (has(d, kIncremental)) [[unlikely]] note_marked(d, x, nullptr);
       if (!has(d, kStale)) mark_stack.push_back(d);
@@ -157,7 +157,7 @@ void GraphState::mark() {
     // transaction; a repeated mark() may queue it twice, which compute skips.
     if (!has(n, kStale)) continue;  // computed already in this transaction (read)
     if (is_eager(n)) queue.push_back(n);
-    if (has(n, kExported)) exported_marked.push_back(n);
+    if (has(n, kExported)) note_exported_marked(n);
     mark_dependents(n);  // dependents of a redefined field
   }
   for (NodeId n : forced) {
@@ -313,6 +313,7 @@ bool GraphState::ensure(NodeId root) {
       note_fresh(x, nodes[x].computed_at);
       clear(x, kStale);
     }
+    note_computed_export(x);
     clear(x, kVisiting);
     frames.pop_back();
   }
@@ -521,7 +522,9 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
   // others wait on (nothing they wait for has changed).
   for (const NodeId m : resolved_mirrors) wake(m);
   resolved_mirrors.clear();
-  blocked.clear();
+  // Entry by entry: clear() also zeroes the bucket array, which a large round left large,
+  // at every call.
+  for (auto it = blocked.begin(); it != blocked.end();) it = blocked.erase(it);
   // Pull order: ensure() computes a node's stale inputs before the node, so the
   // order of the queue does not matter for correctness; mark order makes the fast
   // path (every input already fresh) the common case.
@@ -530,7 +533,12 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
     bool done = false;
     block_mirror = block_key = kNoNode;
     try {
-      done = try_compute_in_order(n) || ensure(n);
+      if (try_compute_in_order(n)) {
+        note_computed_export(n);
+        done = true;
+      } else {
+        done = ensure(n);
+      }
     } catch (const BlockedError&) {
       // A formula read a node that waits for a mirror: retry after it resolves.
       unwind();
@@ -557,15 +565,12 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
     }
   }
   if (resolved != nullptr) {
-    bool prefix = true;  // every entry so far is computed and reported
-    for (std::size_t i = std::max(exported_round_begin, exported_scan_from); i < exported_marked.size(); ++i) {
-      const NodeId n = exported_marked[i];
-      if (has(n, kStale)) {
-        prefix = false;
-        continue;
-      }
-      if (prefix) exported_scan_from = i + 1;
-      if (!exported_reported.insert(n).second) continue;
+    const std::vector<NodeId> done = std::move(exported_done);
+    exported_done.clear();
+    for (const NodeId n : done) {
+      // Stale again (taken back, marked in a later round): noted again when computed.
+      // Never in exported_marked: no other partition was told it is stale.
+      if (has(n, kStale) || exported_listed.count(n) == 0 || !exported_reported.insert(n).second) continue;
       Resolution r{n, journaled(n), values[n], {}};
       if (!conditions.empty()) [[unlikely]] {
         if (const auto it = conditions.find(n); it != conditions.end()) {

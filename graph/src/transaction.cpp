@@ -115,11 +115,12 @@ void GraphState::rollback() {
   rewritten = false;
   clear_waiting();
   exported_marked.clear();
+  exported_listed.clear();
   exported_stale_reported = 0;
   exported_taken_back = false;
   exported_round_begin = 0;
   exported_reported.clear();
-  exported_scan_from = 0;
+  exported_done.clear();
   deps_journaled.clear();
   clear_input_logs();
   journal.values.clear();
@@ -169,7 +170,7 @@ void GraphState::reset_computations() {
   }
   clear_waiting();
   exported_reported.clear();
-  exported_scan_from = 0;
+  exported_done.clear();
   computed_in_txn = false;
 }
 
@@ -258,11 +259,12 @@ void GraphState::finalize_commit() {
   proposals.clear();
   kept.clear();
   exported_marked.clear();
+  exported_listed.clear();
   exported_stale_reported = 0;
   exported_taken_back = false;
   exported_round_begin = 0;
   exported_reported.clear();
-  exported_scan_from = 0;
+  exported_done.clear();
   deps_journaled.clear();
   clear_input_logs();
   if (!last_changed.empty()) {
