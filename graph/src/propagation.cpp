@@ -515,7 +515,8 @@ void GraphState::compute_pending(std::vector<Resolution>* resolved) {
   // `n` is computed (or was, by another field's walk): it waits no more, and what waits
   // for it may go on.
   auto done_with = [&](NodeId n) {
-    if (!waiting_for.empty()) waiting_for.erase(n);
+    if (waiters.empty()) return;  // nothing waits (every graph but a partition's)
+    waiting_for.erase(n);
     wake(n);
   };
   // The fields waiting for a mirror resolved since the last call are tried again; the
