@@ -56,10 +56,10 @@ inline int free_loopback_port() {
 /// the choice, or the earlier process's end, and this start, the OS may give the port to
 /// another connection as its local end (a node dialling the port may even connect to
 /// itself); the node then stops at once with "Address already in use" and is started
-/// again, at most kBusyPortStarts times, kBusyPortPauseMs apart (such connections close
-/// soon: a node that reached itself drops the link at its handshake). Whether `text` came.
-inline constexpr int kBusyPortStarts = 20;
-inline constexpr int kBusyPortPauseMs = 100;
+/// again, at most kBusyPortStarts times (such connections close soon: a node that reached
+/// itself drops the link at its handshake; each start, up to its bind, takes the while
+/// between tries). Whether `text` came.
+inline constexpr int kBusyPortStarts = 50;
 inline bool start_on_chosen_port(ChildProcess& c, const std::vector<std::string>& args, const std::string& text,
                                  int silence_ms) {
   for (int start = 0; start < kBusyPortStarts; ++start) {
@@ -68,7 +68,6 @@ inline bool start_on_chosen_port(ChildProcess& c, const std::vector<std::string>
     if (c.printed.find("Address already in use") == std::string::npos) return false;
     c.finish(silence_ms);
     c.pid = -1;
-    ::usleep(kBusyPortPauseMs * 1000);
   }
   return false;
 }
