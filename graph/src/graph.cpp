@@ -854,7 +854,6 @@ Status Graph::mark(std::vector<NodeId>* exported_stale) {
     // reported, in any round, is announced again, since the values other partitions hold
     // are no longer its own.
     const std::size_t from = g.exported_taken_back ? 0 : g.exported_stale_reported;
-    g.exported_round_begin = from;
     g.exported_stale_reported = from;
     g.exported_taken_back = false;
     g.exported_reported.clear();

@@ -240,8 +240,6 @@ struct GraphState {
     exported_marked.push_back(n);
     exported_listed.insert(n);
   }
-  /// Where the current round's part of exported_marked begins: what compute() resolves.
-  std::size_t exported_round_begin = 0;
   /// Exported nodes computed since compute() last reported (by compute(), or by a read
   /// inside the transaction; a node may appear again): what the next compute() reports,
   /// those still fresh, marked in this transaction and not reported in this round.

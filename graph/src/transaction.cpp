@@ -118,7 +118,6 @@ void GraphState::rollback() {
   exported_listed.clear();
   exported_stale_reported = 0;
   exported_taken_back = false;
-  exported_round_begin = 0;
   exported_reported.clear();
   exported_done.clear();
   deps_journaled.clear();
@@ -262,7 +261,6 @@ void GraphState::finalize_commit() {
   exported_listed.clear();
   exported_stale_reported = 0;
   exported_taken_back = false;
-  exported_round_begin = 0;
   exported_reported.clear();
   exported_done.clear();
   deps_journaled.clear();
