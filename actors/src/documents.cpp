@@ -903,10 +903,12 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     bool sent = false;      ///< the log went to the driver (or will not run: refused)
     std::size_t left = 0;   ///< its epochs not answered yet
     std::vector<std::function<void()>> waiting;
+    std::function<void()> recovered;  ///< SequencerOptions::recovered, called once
     bool done() const { return sent && left == 0; }
     /// Runs what waits once the last answer came.
     void settle() {
       if (!done()) return;
+      if (recovered) std::exchange(recovered, nullptr)();
       std::vector<std::function<void()>> now = std::move(waiting);
       waiting.clear();
       for (auto& f : now) f();
@@ -917,6 +919,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     }
   };
   auto recovery = std::make_shared<Recovery>();
+  recovery->recovered = options.recovered;
   // Sends the logged epochs after `after` (the checkpoint the partitions were restored
   // from) to the driver, in order: it handles them before any client's. The transactions
   // of those before it are remembered as run, their answers unknown.

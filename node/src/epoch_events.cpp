@@ -21,6 +21,10 @@ void EpochEvents::done(std::uint64_t epoch, std::chrono::steady_clock::time_poin
                               {"seconds", std::chrono::duration<double>(t - started_).count()}});
 }
 
+void EpochEvents::recovered() {
+  if (recovering_) done(last_replayed_, now());
+}
+
 std::chrono::steady_clock::time_point EpochEvents::now() const {
   return clock_ ? clock_() : std::chrono::steady_clock::now();
 }

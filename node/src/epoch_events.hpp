@@ -32,6 +32,10 @@ class EpochEvents {
   /// start (0: none), which the sequencer runs again first. `clock`: null, the steady clock.
   EpochEvents(std::uint64_t slow_epoch_ms, std::uint64_t replay_last, Clock clock = nullptr);
   void observe(const actors::EpochOutcome& outcome);
+  /// The sequencer has the outcome of every epoch its log run at start sent
+  /// (SequencerOptions::recovered): a recovery still open ends here, also when the log's
+  /// last entries have no outcome (a cancellation, a checkpoint's or deliveries' entry).
+  void recovered();
 
  private:
   std::chrono::steady_clock::time_point now() const;

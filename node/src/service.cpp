@@ -456,6 +456,7 @@ int run_service(const ServiceOptions& o) {
   // Subscriptions (actors/watch.hpp): on the coordinator, the driver fills the buffer and
   // the watch actor answers polls from it; it outlives the sequencers a restart replaces.
   actors::SequencerOptions sequencer = sequencer_options(o.config, effect_counters);
+  if (events) sequencer.recovered = [e = events.get()] { e->recovered(); };
   // Time moves on its own only where the schema has a clock to move.
   if (schema->clock_field != schema::kNone) sequencer.clock_tick = o.config.clock_tick;
   actors::DriverOptions driver{o.config.checkpoint_every};

@@ -345,6 +345,22 @@ TEST_F(Log, EachRunOfTheLogAgainIsOneRecoveryNotALinePerEpoch) {
                             "info node=n1 event=recovery_done epochs=2 last_epoch=2 seconds=0.000\n");
 }
 
+TEST_F(Log, TheRecoveryEndsWhenTheLogRunIsAnsweredThoughItsLastEntriesHaveNoOutcome) {
+  std::chrono::steady_clock::time_point now{};
+  // The log's last entry, epoch 3, is a dead letter's change: no epoch outcome comes of it.
+  EpochEvents events(0, 3, [&now] { return now; });
+  events.observe({1, true, true, 0, 0, ""});
+  now += std::chrono::milliseconds(40);
+  events.observe({2, true, true, 0, 0, ""});
+  const std::string p = "2026-12-02T20:31:00.123Z ";
+  EXPECT_EQ(out_.str(), p + "info node=n1 event=recovery_start last_epoch=3\n");
+  events.recovered();
+  events.recovered();  // once
+  events.observe({4, true, false, 0.01, 1, ""});
+  EXPECT_EQ(out_.str(), p + "info node=n1 event=recovery_start last_epoch=3\n" + p +
+                            "info node=n1 event=recovery_done epochs=2 last_epoch=2 seconds=0.040\n");
+}
+
 TEST_F(Log, DrainingRefusesNewTransactionsAndCountsThoseInFlight) {
   NodeState state;
   ASSERT_TRUE(state.begin_transaction());
