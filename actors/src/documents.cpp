@@ -1274,7 +1274,9 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                   p.rp.deliver(refused);
                 }
                 queue->pending.clear();
-                // The log will not run: a dead-letter command answers from what is known.
+                // The log will not run: a dead-letter command answers from what is known,
+                // and no recovery ended (a later sequencer runs the log).
+                recovery->recovered = nullptr;
                 recovery->sent = true;
                 recovery->settle();
                 return;

@@ -289,8 +289,8 @@ struct SequencerOptions {
   /// the checkpoint's epoch (0: none, the whole log runs) and the log's last epoch.
   std::function<void(codec::Epoch checkpoint, codec::Epoch log_last)> restored;
   /// Called once every epoch the log run at start sent to the driver has been answered (at
-  /// once when none was sent, or when the partitions could not be restored and the log will
-  /// not run): from then on a dead-letter command answers.
+  /// once when none was sent); not when the partitions could not be restored (the log does
+  /// not run: a later sequencer runs it).
   std::function<void()> recovered;
   /// The watch actor (watch.hpp), which the sequencer names when asked (watch_atom): polls
   /// go to it directly, never through the sequencer. (watch_read_atom, ...) goes to the
