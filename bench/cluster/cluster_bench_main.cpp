@@ -61,6 +61,7 @@
 #include "cluster_config.hpp"
 #include "node_metrics.hpp"
 #include "peer_guard.hpp"
+#include "peer_port.hpp"
 #include "mgraph/actors/local_cluster.hpp"
 #include "latency_stats.hpp"
 #include "cluster/workload.hpp"
@@ -319,21 +320,18 @@ int run(const Args& args) {
       for (const caf::actor& p : local) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     }
   } stop_local{node, local};
-  // CAF on loopback only; the peer guard serves the configured address and relays to it.
-  auto inner = sys.middleman().publish(node, 0, "127.0.0.1");
-  if (!inner) return fail(3, "cannot listen on 127.0.0.1: " + sys.render(inner.error()));
+  // The peer guard serves the configured address and relays to CAF on loopback (or, with
+  // peer_guard = false, CAF serves it itself).
   mgraph::node::PeerGuardOptions guard_options;
   guard_options.host = self_config->host;
   guard_options.port = self_config->port;
-  guard_options.inner_port = *inner;
   guard_options.frame_bytes_max = config.peer_frame_bytes_max;
   guard_options.report = [name = args.node](const std::string& what) {
     std::cerr << ("mgraph_cluster_bench " + name + ": " + what + "\n") << std::flush;
   };
-  auto guarded = mgraph::node::PeerGuard::start(std::move(guard_options));
-  if (!guarded.is_ok()) return fail(3, guarded.status().message());
-  const std::unique_ptr<mgraph::node::PeerGuard> guard = std::move(guarded).value();
-  const std::uint16_t listen_port = guard->port();
+  auto peer_port = mgraph::node::serve_peer_port(sys, node, config.peer_guard, std::move(guard_options));
+  if (!peer_port.is_ok()) return fail(3, peer_port.status().message());
+  const std::uint16_t listen_port = peer_port->port;
   std::cout << "mgraph_cluster_bench " << args.node << ": listening on " << self_config->host << ":"
             << listen_port << ", partitions";
   for (const PartitionId p : self_config->partitions) std::cout << " " << p;

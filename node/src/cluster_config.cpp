@@ -27,7 +27,8 @@ constexpr std::string_view log_keys[] = {"level", "slow_epoch_ms"};
 constexpr std::string_view cluster_keys[] = {"name", "schema", "seed", "fields", "partitions", "epochs",
                                              "peer_frame_bytes_max", "batch_transactions_max",
                                              "batch_bytes_max", "peer_timeout_ms", "checkpoint_every",
-                                             "watch_epochs_kept", "clock_tick_ms", "client_connections_max"};
+                                             "watch_epochs_kept", "clock_tick_ms", "client_connections_max",
+                                             "peer_guard"};
 constexpr std::string_view node_keys[] = {"name",        "host",        "port",
                                            "client_port", "coordinator", "partitions"};
 constexpr std::string_view clients_keys[] = {"allow_anonymous", "anonymous_role", "token"};
@@ -171,6 +172,10 @@ Status parse_cluster_table(const std::string& path, const toml::table& root, Clu
   c.partitions = static_cast<std::size_t>(*parts);
   c.workload.epochs = static_cast<std::uint64_t>(*epochs);
   c.peer_frame_bytes_max = static_cast<std::uint32_t>(*frame);
+  if (const toml::node* guard = cluster->get("peer_guard"); guard != nullptr) {
+    if (!guard->is_boolean()) return bad_at(path, guard->source(), "cluster.peer_guard must be true or false");
+    c.peer_guard = guard->as_boolean()->get();
+  }
   if (const toml::node* schema = cluster->get("schema"); schema != nullptr) {
     const toml::value<std::string>* file = schema->as_string();
     if (file == nullptr || file->get().empty()) {
@@ -468,6 +473,11 @@ Result<ClusterConfig> parse_cluster_config(std::string_view text, const std::str
   if (Status s = parse_nodes(path, root, c); !s.is_ok()) return s;
   if (Status s = parse_clients(path, root, c); !s.is_ok()) return s;
   if (Status s = parse_tls(path, root, c); !s.is_ok()) return s;
+  if (!c.peer_guard && c.tls) {
+    const toml::node* guard = root.at_path("cluster.peer_guard").node();
+    return bad_at(path, guard->source(),
+                  "cluster.peer_guard = false and [tls] do not go together: the peer guard terminates TLS");
+  }
   if (Status s = parse_log_table(path, root, c.log); !s.is_ok()) return s;
   return c;
 }

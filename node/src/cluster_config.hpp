@@ -162,6 +162,10 @@ struct ClusterConfig {
   std::size_t partitions = 3;
   WorkloadConfig workload;
   std::uint32_t peer_frame_bytes_max = peer_frame_bytes_default;
+  /// The peer guard serves the node's peer port (docs/CLUSTER.md, "Peer port"); false: CAF
+  /// serves it itself, one relay less per message and no bound on the frames a peer sends
+  /// (for a network where whoever can reach the port is trusted; not with [tls]).
+  bool peer_guard = true;
   /// Batching (actors::BatchingOptions): client transactions in one epoch at most, and
   /// their bytes together.
   std::size_t batch_transactions_max = batch_transactions_default;

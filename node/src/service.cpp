@@ -32,6 +32,7 @@
 #include "node_metrics.hpp"
 #include "node_state.hpp"
 #include "peer_guard.hpp"
+#include "peer_port.hpp"
 #include "timed_epoch_log.hpp"
 
 namespace mgraph::node {
@@ -497,20 +498,21 @@ int run_service(const ServiceOptions& o) {
   auto report = [](const std::string& what) {
     log::warn("peer_connection_closed", {{"detail", what}});
   };
-  // CAF on loopback only; the peer guard serves the configured address and relays to it,
-  // closing a connection whose frame claims more than peer_frame_bytes_max.
-  auto inner = sys.middleman().publish(node, 0, "127.0.0.1");
-  if (!inner) return fail(3, "cannot listen on 127.0.0.1: " + sys.render(inner.error()));
+  // The peer guard serves the configured address and relays to CAF on loopback, closing a
+  // connection whose frame claims more than peer_frame_bytes_max; without it
+  // (peer_guard = false) CAF serves the address itself.
   PeerGuardOptions guard_options;
   guard_options.host = self->host;
   guard_options.port = self->port;
-  guard_options.inner_port = *inner;
   guard_options.frame_bytes_max = o.config.peer_frame_bytes_max;
   guard_options.report = report;
   guard_options.tls = tls;
-  auto guard = PeerGuard::start(std::move(guard_options));
-  if (!guard.is_ok()) return fail(3, guard.status().message());
-  const std::uint16_t bound = (*guard)->port();
+  auto peer_port = serve_peer_port(sys, node, o.config.peer_guard, std::move(guard_options));
+  if (!peer_port.is_ok()) return fail(3, peer_port.status().message());
+  if (!o.config.peer_guard) {
+    log::warn("peer_guard_off", {{"detail", "the peer port is served by CAF itself: a peer's frames are not bounded"}});
+  }
+  const std::uint16_t bound = peer_port->port;
   std::unique_ptr<PeerGuard> outbound;
   if (!self->coordinator) {
     const NodeConfig& c = o.config.coordinator();

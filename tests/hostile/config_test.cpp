@@ -136,6 +136,8 @@ const Case kCases[] = {
                                "existing integer 'fields'"},
     // Client tokens ([clients], [[clients.token]]): a token's digest, never the token.
     {0, "[clients]\nallow_anonymous = \"yes\"", ":16:19: clients.allow_anonymous must be true or false"},
+    {6, "peer_guard = \"no\"", ":6:14: cluster.peer_guard must be true or false"},
+    {6, "peer_guard = 0", ":6:14: cluster.peer_guard must be true or false"},
     {0, "[clients]\nanonymous_role = \"root\"",
      ":16:18: clients.anonymous_role must be \"read\", \"write\" or \"admin\""},
     {0, "[clients]\ntokens = []", ":16:1: unknown key 'tokens' in [clients]; known: allow_anonymous, "
@@ -207,6 +209,11 @@ TEST(Config, TheShippedAndTheValidConfigurationsLoad) {
       "c.toml");
   ASSERT_TRUE(limit.is_ok()) << limit.status().message();
   EXPECT_EQ(limit->peer_frame_bytes_max, 262144u);
+  EXPECT_TRUE(loaded->peer_guard);
+  auto unguarded = node::parse_cluster_config(
+      std::string(valid).insert(valid.find("\n[[node]]"), "\npeer_guard = false"), "c.toml");
+  ASSERT_TRUE(unguarded.is_ok()) << unguarded.status().message();
+  EXPECT_FALSE(unguarded->peer_guard);
   EXPECT_EQ(loaded->log.level, "info");
   EXPECT_EQ(loaded->log.slow_epoch_ms, 1000u);
   auto logging = node::parse_cluster_config(valid + "[log]\nlevel = \"warn\"\nslow_epoch_ms = 0\n", "c.toml");
@@ -293,6 +300,12 @@ TEST(Config, TlsPathsAreRelativeToTheFileAndNodeStandsForTheNodesName) {
   auto typo = node::parse_cluster_config(valid + "[tls]\nca = \"a\"\ncrt = \"b\"\n", "c.toml");
   ASSERT_FALSE(typo.is_ok());
   EXPECT_EQ(typo.status().message(), "c.toml:17:1: unknown key 'crt' in [tls]; known: ca, cert, key");
+  // The guard terminates TLS: turning it off and asking for TLS is refused at the key.
+  auto unguarded = node::parse_cluster_config(
+      std::string(valid).insert(valid.find("\n[[node]]"), "\npeer_guard = false") + tls, "c.toml");
+  ASSERT_FALSE(unguarded.is_ok());
+  EXPECT_EQ(unguarded.status().message(),
+            "c.toml:7:14: cluster.peer_guard = false and [tls] do not go together: the peer guard terminates TLS");
   auto empty = node::parse_cluster_config(valid + "[tls]\nca = \"\"\n", "c.toml");
   ASSERT_FALSE(empty.is_ok());
   EXPECT_EQ(empty.status().message(), "c.toml:16:6: [tls].ca must be a string of 1 to 4096 bytes");

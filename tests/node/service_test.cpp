@@ -756,6 +756,36 @@ TEST_F(Service, ANodeOfAnotherClusterOrPointedAtTheWrongNodeIsRefused) {
       << misled.printed;
 }
 
+TEST_F(Service, AClusterWithoutPeerGuardsServesItsClientsAndEachNodeSaysSo) {
+  file("schema.mgs", "entity A { x: int = 0  y: int = x * 2 }\n");
+  std::string text = three_nodes("schema.mgs");
+  text.insert(text.find('\n') + 1, "peer_guard = false\n");
+  const std::string config = file("cluster.toml", text);
+  n1_ = ChildProcess::spawn(node(config, "n1"), true);
+  const int peer = port_of(n1_, "(peers)");
+  ASSERT_GT(peer, 0) << n1_.printed;
+  const std::string to_n1 = "n1=127.0.0.1:" + std::to_string(peer);
+  std::vector<std::string> a2 = node(config, "n2"), a3 = node(config, "n3");
+  for (auto* a : {&a2, &a3}) a->insert(a->end(), {"--peer", to_n1});
+  n2_ = ChildProcess::spawn(a2, true);
+  n3_ = ChildProcess::spawn(a3, true);
+  ASSERT_TRUE(n3_.read_until(": ready", kSilenceMs)) << n3_.printed << n1_.printed;
+  const int client = port_of(n3_, "(clients)");
+  ASSERT_GT(client, 0) << n3_.printed;
+  int rc = 0;
+  // a's records spread over the partitions of all three nodes: values cross nodes.
+  const std::string out =
+      mgraph({"eval", "--connect", "127.0.0.1:" + std::to_string(client), "--script",
+              file("s.mgscript", "create A a x=4\ncreate A b x=5\ncreate A c x=6\ncommit\nget a.y\nget c.y\n")},
+             &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("\"value\":8,"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"value\":12,"), std::string::npos) << out;
+  for (ChildProcess* c : {&n1_, &n2_, &n3_}) {
+    EXPECT_TRUE(c->read_until("event=peer_guard_off", kSilenceMs)) << c->printed;
+  }
+}
+
 TEST_F(Service, ANodeStartedBeforeItsCoordinatorAndItsClientsWaitUntilItAppears) {
   // A port from the OS for n1, given to n1 in the file.
   const int port = mgraph::testing::free_loopback_port();
