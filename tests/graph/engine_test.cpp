@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <map>
 
 #include "mgraph/graph/graph.hpp"
@@ -854,6 +855,15 @@ TEST(Stepwise, ComputeStopsAtUnresolvedMirrorsAndReportsExportedFields) {
   EXPECT_TRUE(g.check_invariants().is_ok());
 }
 
+/// A round of a partition's transaction: `x` written, `mirrors` marked stale (a remote
+/// field changed), computed as far as they let it.
+void write_and_wait_for(Graph& g, NodeId x, double value, std::initializer_list<NodeId> mirrors) {
+  ASSERT_TRUE(g.write(x, value).is_ok());
+  ASSERT_TRUE(g.mark().is_ok());
+  for (const NodeId m : mirrors) ASSERT_TRUE(g.mark_mirror(m).is_ok());
+  ASSERT_TRUE(g.compute(nullptr).is_ok());
+}
+
 TEST(Stepwise, AWaitingFieldIsReleasedByTheMirrorsItWaitsForInEitherOrder) {
   for (const bool a_first : {true, false}) {
     SCOPED_TRACE(a_first ? "a resolves first" : "b resolves first");
@@ -869,11 +879,7 @@ TEST(Stepwise, AWaitingFieldIsReleasedByTheMirrorsItWaitsForInEitherOrder) {
     ASSERT_TRUE(g.commit().is_ok());
     counts.runs.clear();
 
-    ASSERT_TRUE(g.write(x, 2.0).is_ok());
-    ASSERT_TRUE(g.mark().is_ok());
-    ASSERT_TRUE(g.mark_mirror(a).is_ok());
-    ASSERT_TRUE(g.mark_mirror(b).is_ok());
-    ASSERT_TRUE(g.compute(nullptr).is_ok());
+    write_and_wait_for(g, x, 2.0, {a, b});
     // Every stale field waits, each listed once, by node id.
     EXPECT_EQ(g.pending_count(), 3u);
     const std::span<const NodeId> waiting = g.pending();
@@ -922,11 +928,7 @@ TEST(Stepwise, AFieldWaitingBehindAnotherWaitingFieldGoesOnWhenThatOneIsComputed
   ASSERT_TRUE(g.commit().is_ok());
   counts.runs.clear();
 
-  ASSERT_TRUE(g.write(x, 2.0).is_ok());
-  ASSERT_TRUE(g.mark().is_ok());
-  ASSERT_TRUE(g.mark_mirror(m1).is_ok());
-  ASSERT_TRUE(g.mark_mirror(m2).is_ok());
-  ASSERT_TRUE(g.compute(nullptr).is_ok());
+  write_and_wait_for(g, x, 2.0, {m1, m2});
   EXPECT_EQ(g.pending_count(), 3u);
   // m2 first: c2 still waits for c1, so nothing moves.
   ASSERT_TRUE(g.resolve_mirror(m2, true, 200.0).is_ok());
@@ -943,11 +945,7 @@ TEST(Stepwise, AFieldWaitingBehindAnotherWaitingFieldGoesOnWhenThatOneIsComputed
 
   // Again with m1 first: c1 goes on, c2 then waits for m2, and c3 for c2.
   counts.runs.clear();
-  ASSERT_TRUE(g.write(x, 3.0).is_ok());
-  ASSERT_TRUE(g.mark().is_ok());
-  ASSERT_TRUE(g.mark_mirror(m1).is_ok());
-  ASSERT_TRUE(g.mark_mirror(m2).is_ok());
-  ASSERT_TRUE(g.compute(nullptr).is_ok());
+  write_and_wait_for(g, x, 3.0, {m1, m2});
   ASSERT_TRUE(g.resolve_mirror(m1, true, 30.0).is_ok());
   ASSERT_TRUE(g.compute(nullptr).is_ok());
   EXPECT_FALSE(g.is_stale(c1));
