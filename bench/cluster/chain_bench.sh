@@ -5,7 +5,8 @@
 # fresh cluster and `mgraph_latency_bench --chain D --json`: a line "nodes C depth D: JSON".
 # Usage: bench/cluster/chain_bench.sh [BUILD_DIR] [N] [NODE_COUNTS] [DEPTHS]
 #   (defaults: build, 1000 transactions, "1 2 3", "1 2 3 4 5 6 7 8"); DATA=1: the
-#   coordinator logs every epoch durably (--data).
+#   coordinator logs every epoch durably (--data); GUARD=0: the nodes run without peer
+#   guards ([cluster] peer_guard = false).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
@@ -27,6 +28,7 @@ write_config() {
     *) echo "chain_bench.sh: node counts are 1, 2 or 3" >&2; exit 2 ;;
   esac
   printf '[cluster]\nschema = "%s"\npartitions = 4\n' "$schema" > "$file"
+  [ "${GUARD:-1}" = 0 ] && printf 'peer_guard = false\n' >> "$file"
   for i in "${!layout[@]}"; do
     printf '\n[[node]]\nname = "n%d"\nhost = "127.0.0.1"\nport = 0\nclient_port = 0\n' $((i + 1)) >> "$file"
     [ "$i" = 0 ] && printf 'coordinator = true\n' >> "$file"
