@@ -244,7 +244,7 @@ void GraphState::finalize_commit() {
   }
   marked.clear();
   marked_mirrors.clear();
-  resolved_mirrors.clear();
+  clear_waiting();  // nothing waits (commit() checked): what a round left of its bookkeeping
   marked_pos = 0;
   queue.clear();
   queue_pos = 0;
