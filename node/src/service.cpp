@@ -382,6 +382,10 @@ int run_service(const ServiceOptions& o) {
   }
   // Likewise before the actor system: the sequencer logs through it until it stops.
   std::unique_ptr<EpochEvents> events;
+  // The coordinator's epoch log, declared before the actor system so that it outlives it:
+  // the system's destructor waits for the sequencer, which may still be logging when the
+  // node is told to stop (destroyed first, the log was used after it was freed).
+  std::unique_ptr<actors::EpochLog> log;
   caf::actor_system_config cfg;
   configure(cfg, o.config.peer_timeout);
   caf::actor_system sys{cfg};
@@ -389,7 +393,6 @@ int run_service(const ServiceOptions& o) {
   const NodeIdentity id{o.config.name, o.node, info, self->coordinator};
   // This node's partitions: each a Store placed as the configuration says (salt 0).
   const auto partition_count = static_cast<std::uint32_t>(o.config.partitions);
-  std::unique_ptr<actors::EpochLog> log;
   if (self->coordinator) {
     if (o.data.empty()) {
       log = std::make_unique<actors::MemoryEpochLog>();
