@@ -44,7 +44,7 @@ std::vector<session::Delivery> EffectOutbox::due(
   if (counters_) counters_->dead_lettered.fetch_add(died.size(), std::memory_order_relaxed);
   for (const session::DeliveryKey key : died) {
     const session::Delivery* d = deliveries_.find_dead(key);
-    changes_.push_back(session::DeliveryChange{key, session::DeliveryChange::Kind::died, d ? d->attempts : 0});
+    changes_.push_back(session::DeliveryChange{key, session::DeliveryChange::Kind::died, d ? d->attempts : 0, {}});
   }
   return out;
 }
@@ -151,6 +151,7 @@ Result<std::vector<std::string>> EffectOutbox::poll(const std::string& group, co
       if (d.attempts > 1) counters_->redelivered.fetch_add(1, std::memory_order_relaxed);
     }
     out.push_back(delivery_json(d, "attempt"));
+    changes_.push_back(session::DeliveryChange{d.key, session::DeliveryChange::Kind::attempted, d.attempts, group});
     if (d.policy.mode == schema::DeliveryMode::fire_and_forget) to_settle_.push_back(d.key);
   }
   publish();
@@ -260,10 +261,10 @@ std::string EffectOutbox::dead_letter_command(const std::string& command, sessio
   Status s;
   if (command == "retry") {
     s = deliveries_.retry(key, now);
-    if (s.is_ok()) changes_.push_back(session::DeliveryChange{key, session::DeliveryChange::Kind::retried, 0});
+    if (s.is_ok()) changes_.push_back(session::DeliveryChange{key, session::DeliveryChange::Kind::retried, 0, {}});
   } else if (command == "drop") {
     s = deliveries_.drop(key);
-    if (s.is_ok()) changes_.push_back(session::DeliveryChange{key, session::DeliveryChange::Kind::dropped, 0});
+    if (s.is_ok()) changes_.push_back(session::DeliveryChange{key, session::DeliveryChange::Kind::dropped, 0, {}});
   } else {
     s = Status(StatusCode::invalid_argument,
                std::string{"unknown dead letter command '"} + command + "' (list, retry, drop)");

@@ -176,16 +176,17 @@ struct EpochCheckpoint {
 }
 
 # A log entry of the coordinator: changes of effect deliveries that no epoch makes (a
-# delivery's last attempt went unacknowledged; an operator retried or dropped a dead
-# letter), so that a restart keeps them (session::DeliveryChange).
+# delivery was sent; its last attempt went unacknowledged; an operator retried or dropped
+# a dead letter), so that a restart keeps them (session::DeliveryChange).
 struct DeliveryChanges {
   changes @0 :List(DeliveryChange);
 }
 
 struct DeliveryChange {
   key @0 :DeliveryKey;
-  kind @1 :UInt8;       # session::DeliveryChange::Kind: 1 died, 2 retried, 3 dropped
-  attempts @2 :UInt32;  # died: the attempts it was sent
+  kind @1 :UInt8;       # session::DeliveryChange::Kind: 1 died, 2 retried, 3 dropped, 4 attempted
+  attempts @2 :UInt32;  # died: the attempts it was sent; attempted: this attempt's number
+  group @3 :Text;       # attempted: the consumer group it was sent to
 }
 
 # A transaction's answer a checkpoint's entry keeps (see EpochCheckpoint.answers).

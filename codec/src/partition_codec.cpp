@@ -418,6 +418,7 @@ Result<std::string> encode_delivery_changes(const std::vector<session::DeliveryC
           key.setVersion(changes[i].key.version);
           list[i].setKind(static_cast<std::uint8_t>(changes[i].kind));
           list[i].setAttempts(changes[i].attempts);
+          if (!changes[i].group.empty()) list[i].setGroup(changes[i].group);
         }
       });
 }
@@ -435,10 +436,13 @@ Result<std::vector<session::DeliveryChange>> decode_delivery_changes(std::string
         out.reserve(list.size());
         for (const auto c : list) {
           const std::uint8_t kind = c.getKind();
-          if (kind < 1 || kind > 3) throw detail::DecodeError{"delivery change kind " + std::to_string(kind)};
+          if (kind < 1 || kind > session::kDeliveryChangeKindMax) {
+            throw detail::DecodeError{"delivery change kind " + std::to_string(kind)};
+          }
           out.push_back(session::DeliveryChange{{c.getKey().getField(), c.getKey().getVersion()},
                                                 static_cast<session::DeliveryChange::Kind>(kind),
-                                                c.getAttempts()});
+                                                c.getAttempts(),
+                                                std::string{c.getGroup().cStr(), c.getGroup().size()}});
         }
         return out;
       });

@@ -124,6 +124,8 @@ const char* delivery_change_name(DeliveryChange::Kind kind) {
       return "retried";
     case DeliveryChange::Kind::dropped:
       return "dropped";
+    case DeliveryChange::Kind::attempted:
+      return "attempted";
   }
   return "unknown";
 }
@@ -260,6 +262,20 @@ bool EffectDeliveries::apply(const DeliveryChange& change, DeliveryTime now) {
       // Pending as rebuilt: gone and remembered as settled, which is what an ack does.
       if (p != pending_.end()) return ack(key) == AckOutcome::acked;
       return drop(key).is_ok();
+    case DeliveryChange::Kind::attempted: {
+      if (p == pending_.end()) {
+        if (!retry(key, now).is_ok()) return false;  // neither pending nor dead
+        p = pending_.find(key);
+      }
+      Delivery& d = p->second;
+      schedule_.erase({d.next_due, key});
+      dying_.erase({d.next_due, key});
+      d.attempts = change.attempts;
+      d.next_due = now;
+      schedule_.emplace(now, key);
+      if (d.attempts >= d.policy.max_attempts) dying_.emplace(now, key);
+      return true;
+    }
   }
   return false;
 }

@@ -252,6 +252,19 @@ Status VersionRecorder::record_change(const DeliveryChange& change, std::uint64_
       r.kind = persistence::LedgerKind::dead_letter_drop;
       r.detail = "{}";
       break;
+    case DeliveryChange::Kind::attempted:
+      if (change.attempts > 1) {
+        persistence::LedgerEntry failed = r;
+        failed.kind = persistence::LedgerKind::delivery_failure;
+        failed.detail = json::Object()
+                            .unum("attempt", change.attempts - 1)
+                            .str("why", "not acknowledged within its retry delay")
+                            .done();
+        if (Status s = append_at_key(std::move(failed), out); !s.is_ok()) return s;
+      }
+      r.kind = persistence::LedgerKind::delivery_attempt;
+      r.detail = json::Object().unum("attempt", change.attempts).str("group", change.group).done();
+      break;
   }
   return append_at_key(std::move(r), out);
 }
@@ -275,9 +288,14 @@ Status VersionRecorder::append_at_key(persistence::LedgerEntry r, VersionRecords
       next = e.seq + 1;
     }
   }
-  for (const persistence::LedgerEntry& e : out->ledger) {
-    if (e.effect_field_id == node && e.version == version) next = std::max(next, e.seq + 1);
+  // And after those staged in `out`: its index, brought up to date with what was added
+  // since (a poll's attempts are a record each; a scan per record would be quadratic).
+  for (; out->indexed < out->ledger.size(); ++out->indexed) {
+    const persistence::LedgerEntry& e = out->ledger[out->indexed];
+    std::uint64_t& n = out->next_seq[{e.effect_field_id, e.version}];
+    n = std::max(n, e.seq + 1);
   }
+  if (const auto it = out->next_seq.find({node, version}); it != out->next_seq.end()) next = std::max(next, it->second);
   // A key with no trigger in the ledger (none should be: effects always keep one) gets no
   // record: the ledger's first record of a key is its transition.
   if (next == 0) return Status::ok();

@@ -1111,8 +1111,9 @@ TEST_F(Documents, AnUnacknowledgedEffectIsResentThenADeadLetterRetriedOrDropped)
   client.run_line("get p.big", 1, &out);
   EXPECT_NE(out.find("\"value\":false"), std::string::npos) << out;
   EXPECT_NE(out.find("\"value\":true"), std::string::npos) << out;
-  // The ledger tells each key's story after its transition: died after 3 attempts, then
-  // retried (and acked, at the ack's own version), or dropped.
+  // The ledger tells each key's story after its transition: three attempts, the first two
+  // unacknowledged in time, died after the third, then retried and sent once more (and
+  // acked, at the ack's own version), or dropped.
   auto trail = [&](std::uint64_t f, std::uint64_t v) {
     std::vector<std::pair<std::string, std::string>> kinds;
     const Result<std::vector<persistence::LedgerEntry>> records = log.ledger()->audit_trail(f, v, 0, 100);
@@ -1124,10 +1125,72 @@ TEST_F(Documents, AnUnacknowledgedEffectIsResentThenADeadLetterRetriedOrDropped)
     return kinds;
   };
   using Trail = std::vector<std::pair<std::string, std::string>>;
-  EXPECT_EQ(trail(f1, v1), (Trail{{"transition", "true"}, {"dead_letter", "{\"attempts\":3}"},
-                                  {"dead_letter_retry", "{}"}}));
-  EXPECT_EQ(trail(f2, v2), (Trail{{"transition", "true"}, {"dead_letter", "{\"attempts\":3}"},
-                                  {"dead_letter_drop", "{}"}}));
+  const Trail attempts{{"transition", "true"},
+                       {"delivery_attempt", R"({"attempt":1,"group":""})"},
+                       {"delivery_failure", R"({"attempt":1,"why":"not acknowledged within its retry delay"})"},
+                       {"delivery_attempt", R"({"attempt":2,"group":""})"},
+                       {"delivery_failure", R"({"attempt":2,"why":"not acknowledged within its retry delay"})"},
+                       {"delivery_attempt", R"({"attempt":3,"group":""})"},
+                       {"dead_letter", R"({"attempts":3})"}};
+  Trail retried = attempts, dropped = attempts;
+  retried.insert(retried.end(), {{"dead_letter_retry", "{}"}, {"delivery_attempt", R"({"attempt":1,"group":""})"}});
+  dropped.emplace_back("dead_letter_drop", "{}");
+  EXPECT_EQ(trail(f1, v1), retried);
+  EXPECT_EQ(trail(f2, v2), dropped);
+}
+
+TEST_F(Documents, ADeliverysAttemptsAfterTheCheckpointCountAfterARestart) {
+  // @retry(100, 2, 1000, 3): a delivery sent twice after the checkpoint is sent once more
+  // after a restart, as its last attempt, then dies; the ledger holds every attempt.
+  auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", kEffectSchema});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  auto checkpoints = std::make_shared<MemoryPartitionCheckpoints>();
+  MemoryEpochLog log;
+  ManualClock clock;
+  std::string out;
+  nlohmann::json key;
+  {
+    ActorCluster cluster(sys, *schema, &log, {}, 2, clock.options(), {}, checkpoints);
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    for (const char* line : {"create Order o total=500", "commit"}) client.run_line(line, 1, &out);
+    ASSERT_TRUE(cluster.checkpoint().is_ok());  // owes the delivery, unsent
+    for (const int attempt : {1, 2}) {
+      const Result<std::vector<std::string>> polled = cluster.poll_group("billing", {"Order.big"});
+      ASSERT_TRUE(polled.is_ok()) << polled.status().message();
+      const std::vector<std::string>& sent = *polled;
+      ASSERT_EQ(sent.size(), 1u);
+      EXPECT_EQ(delivery(sent[0])["attempt"], attempt);
+      key = delivery(sent[0])["key"];
+      clock.t += std::chrono::milliseconds(100);
+    }
+  }
+  ActorCluster again(sys, *schema, &log, {}, 2, clock.options(), {}, checkpoints);
+  const Result<std::vector<std::string>> polled = again.poll_group("billing", {"Order.big"});
+  ASSERT_TRUE(polled.is_ok()) << polled.status().message();
+  const std::vector<std::string>& resent = *polled;
+  ASSERT_EQ(resent.size(), 1u);
+  EXPECT_EQ(delivery(resent[0])["key"], key);
+  EXPECT_EQ(delivery(resent[0])["attempt"], 3);  // 1 if the log had not kept the two before
+  clock.t += std::chrono::milliseconds(1000);
+  const Result<std::vector<std::string>> none = again.poll_group("billing", {"Order.big"});
+  ASSERT_TRUE(none.is_ok()) << none.status().message();
+  EXPECT_TRUE(none->empty());
+  const nlohmann::json dead = nlohmann::json::parse(again.dead_letters("list"))["dead_letters"];
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0]["attempts"], 3);
+  const std::uint64_t f = key["field"], v = key["version"];
+  const Result<std::vector<persistence::LedgerEntry>> records = log.ledger()->audit_trail(f, v, 0, 100);
+  ASSERT_TRUE(records.is_ok()) << records.status().message();
+  std::vector<std::string> kinds;
+  for (const persistence::LedgerEntry& e : *records) {
+    kinds.push_back(std::string{persistence::ledger_kind_name(e.kind)} + " " + e.detail);
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{
+                       "transition true", R"(delivery_attempt {"attempt":1,"group":"billing"})",
+                       R"(delivery_failure {"attempt":1,"why":"not acknowledged within its retry delay"})",
+                       R"(delivery_attempt {"attempt":2,"group":"billing"})",
+                       R"(delivery_failure {"attempt":2,"why":"not acknowledged within its retry delay"})",
+                       R"(delivery_attempt {"attempt":3,"group":"billing"})", R"(dead_letter {"attempts":3})"}));
 }
 
 TEST_F(Documents, DeliveriesOwedAtACheckpointAreOwedAfterARestartFromIt) {
@@ -1279,7 +1342,8 @@ TEST_F(Documents, DeadLettersRetriesAndDropsOutliveARestartWithOrWithoutACheckpo
 TEST(DeliveryChanges, RoundTripAndAreToldFromTheOtherEntries) {
   using Kind = session::DeliveryChange::Kind;
   const std::vector<session::DeliveryChange> changes{
-      {{7, 3}, Kind::died, 5}, {{7, 3}, Kind::retried, 0}, {{9, 1}, Kind::dropped, 0}};
+      {{7, 3}, Kind::died, 5, {}}, {{7, 3}, Kind::retried, 0, {}}, {{9, 1}, Kind::dropped, 0, {}},
+      {{9, 2}, Kind::attempted, 2, "billing"}, {{9, 3}, Kind::attempted, 1, {}}};
   Result<std::string> bytes = codec::encode_delivery_changes(changes);
   ASSERT_TRUE(bytes.is_ok()) << bytes.status().message();
   EXPECT_TRUE(codec::is_delivery_changes(*bytes));
@@ -1290,7 +1354,7 @@ TEST(DeliveryChanges, RoundTripAndAreToldFromTheOtherEntries) {
   ASSERT_TRUE(back.is_ok()) << back.status().message();
   EXPECT_EQ(*back, changes);
   // A kind the log never holds, and cut bytes, are errors.
-  session::DeliveryChange bad{{1, 1}, static_cast<Kind>(9), 0};
+  session::DeliveryChange bad{{1, 1}, static_cast<Kind>(9), 0, {}};
   Result<std::string> bad_bytes = codec::encode_delivery_changes({bad});
   ASSERT_TRUE(bad_bytes.is_ok());
   Result<std::vector<session::DeliveryChange>> refused = codec::decode_delivery_changes(*bad_bytes);

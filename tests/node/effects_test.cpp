@@ -394,19 +394,27 @@ TEST_F(Effects, AResultSentWithTheKeyOfAnAsyncRequestLandsInTheFieldAndSettlesIt
       << out;
   EXPECT_EQ(out, "");
   // The ledger holds the request and its result as an embedded session's does after the
-  // same result (epochs and times aside: the refused result took an epoch of the log).
-  auto trail_of = [](const std::string& printed) {
+  // same result (epochs and times aside: the refused result took an epoch of the log), and
+  // the cluster's also the request's one delivery attempt (an embedded session sends none).
+  auto trail_of = [](const std::string& printed, std::vector<std::string>* deliveries = nullptr) {
     std::vector<std::string> records;
     const nlohmann::json audit = nlohmann::json::parse(printed, nullptr, false);
     if (!audit.is_object()) return records;
     for (const nlohmann::json& r : audit["records"]) {
-      records.push_back(std::to_string(r["version"].get<int>()) + "/" + std::to_string(r["seq"].get<int>()) + " " +
-                        r["kind"].get<std::string>() + " " + r["detail"].get<std::string>());
+      const std::string kind = r["kind"];
+      std::string record = std::to_string(r["version"].get<int>()) + " " + kind + " " + r["detail"].get<std::string>();
+      if (!kind.starts_with("delivery_")) {
+        records.push_back(std::move(record));
+      } else if (deliveries != nullptr) {
+        deliveries->push_back(std::move(record));
+      }
     }
     return records;
   };
   ASSERT_EQ(eval("audit #1.risk\n", &out), 0) << out;
-  const std::vector<std::string> cluster = trail_of(out);
+  std::vector<std::string> attempts;
+  const std::vector<std::string> cluster = trail_of(out, &attempts);
+  EXPECT_EQ(attempts, std::vector<std::string>{R"(1 delivery_attempt {"attempt":1,"group":""})"}) << out;
   std::string embedded;
   ASSERT_EQ(run_to_end({MGRAPH_BINARY, "eval", (dir_ / "schema.mgs").string(), "--data", (dir_ / "embedded").string(),
                         "--script",

@@ -471,14 +471,54 @@ class KillNine : public ::testing::Test {
   /// The coordinator's ledger of each marked entry's effect: created false (version 1),
   /// raised by its mark (2), lowered by the consumer's ack (3), whose record settles the key
   /// the consumer was given; nothing more, so no record was lost or made twice across the
-  /// kills and the runs of the log after them.
+  /// kills and the runs of the log after them. Between, at the key of version 2, the
+  /// attempts to deliver it (check_attempts).
+  /// The delivery records of a key, in order: attempt 1, then any number of (the failure of
+  /// attempt n, attempt n+1), all at version 2 after its transition. A coordinator killed
+  /// after storing an attempt's records and before logging it counts from the attempt
+  /// before when it restarts, so the last pair (or a lone attempt 1) may come again.
+  static void check_attempts(const nlohmann::json& records, const std::string& context) {
+    ASSERT_FALSE(records.empty()) << "no delivery attempt recorded: " << context;
+    auto number = [](const nlohmann::json& x) {
+      return nlohmann::json::parse(x["detail"].get<std::string>())["attempt"].get<int>();
+    };
+    int last = 0;  // the last attempt recorded
+    std::uint64_t seq = 0;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const nlohmann::json& x = records[i];
+      EXPECT_EQ(x["version"], 2) << context;
+      EXPECT_GT(x["seq"].get<std::uint64_t>(), seq) << context;
+      seq = x["seq"];
+      const int n = number(x);
+      if (x["kind"] == "delivery_failure") {
+        ASSERT_LT(i + 1, records.size()) << "a failure without the attempt after it: " << context;
+        ASSERT_EQ(records[i + 1]["kind"], "delivery_attempt") << context;
+        EXPECT_EQ(number(records[i + 1]), n + 1) << context;
+        EXPECT_TRUE(n == last || n + 1 == last) << "failure of attempt " << n << " after attempt " << last << ": "
+                                                << context;
+        last = n + 1;
+        ++i;  // its attempt, checked
+      } else {
+        ASSERT_EQ(x["kind"], "delivery_attempt") << context;
+        EXPECT_EQ(n, 1) << "attempt " << n << " without the failure before it: " << context;
+        EXPECT_LE(last, 1) << context;
+        last = 1;
+      }
+    }
+  }
+
   void check_ledger(Client& client, const std::map<session::RecordId, int>& entry_of,
                     const std::map<session::RecordId, Consumer::Key>& key_of) {
     for (const auto& [record, k] : entry_of) {
       const Result<std::string> out = client.audit(record, "paid");
       ASSERT_TRUE(out.is_ok()) << "entry " << k << ": " << out.status().message() << "\n" << tails();
-      const nlohmann::json r = nlohmann::json::parse(*out, nullptr, false);
-      ASSERT_TRUE(r.is_array()) << *out;
+      const nlohmann::json all = nlohmann::json::parse(*out, nullptr, false);
+      ASSERT_TRUE(all.is_array()) << *out;
+      nlohmann::json r = nlohmann::json::array(), attempts = nlohmann::json::array();
+      for (const nlohmann::json& x : all) {
+        (x["kind"].get<std::string>().starts_with("delivery_") ? attempts : r).push_back(x);
+      }
+      check_attempts(attempts, "entry " + std::to_string(k) + ": " + *out);
       ASSERT_EQ(r.size(), 4u) << "entry " << k << ": " << *out;
       const auto key = key_of.find(record);
       ASSERT_NE(key, key_of.end()) << "entry " << k;

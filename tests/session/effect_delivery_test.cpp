@@ -185,6 +185,29 @@ TEST(EffectDelivery, DeliveriesDieOnTimeWhenAPollTakesNoneAndAfterARestore) {
   EXPECT_EQ(acked.dead(), 0u);
 }
 
+TEST(EffectDelivery, AnAttemptChangeRevivesARetriedDeadLetterAndAtItsLastAttemptItDies) {
+  using Kind = DeliveryChange::Kind;
+  RetryPolicy p = short_policy();  // 4 attempts
+  EffectDeliveries d;
+  ASSERT_TRUE(d.offer({1, 1}, 1, payload(1), p, t0).is_ok());
+  ASSERT_TRUE(d.offer({2, 1}, 1, payload(2), p, t0).is_ok());
+  // {1,1} dead as rebuilt, retried and sent since (the log's last change: an attempt).
+  ASSERT_TRUE(d.apply({{1, 1}, Kind::died, 4, {}}, t0));
+  EXPECT_TRUE(d.apply({{1, 1}, Kind::attempted, 1, {}}, t0));
+  EXPECT_EQ(d.dead(), 0u);
+  ASSERT_NE(d.find_pending({1, 1}), nullptr);
+  EXPECT_EQ(d.find_pending({1, 1})->attempts, 1u);
+  // {2,1} had its last attempt: it dies at the restart's time, unsent (as restore does).
+  EXPECT_TRUE(d.apply({{2, 1}, Kind::attempted, 4, {}}, t0));
+  std::vector<DeliveryKey> died;
+  const std::vector<Delivery> sent = d.due(t0, SIZE_MAX, {}, &died);
+  EXPECT_EQ(died, (std::vector<DeliveryKey>{{2, 1}}));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].key, (DeliveryKey{1, 1}));
+  EXPECT_EQ(sent[0].attempts, 2u);
+  EXPECT_EQ(d.find_dead({2, 1})->attempts, 4u);
+}
+
 TEST(EffectDelivery, DueNamesTheDeliveriesThatDiedAndApplyRebuildsWhatChangesLeft) {
   using Kind = DeliveryChange::Kind;
   EffectDeliveries d;
@@ -200,27 +223,33 @@ TEST(EffectDelivery, DueNamesTheDeliveriesThatDiedAndApplyRebuildsWhatChangesLef
   // makes them what they were: dead with its attempts, pending again, forgotten.
   EffectDeliveries again;
   for (std::uint64_t r = 1; r <= 4; ++r) ASSERT_TRUE(again.offer({r, 1}, 1, payload(r), short_policy(), t0).is_ok());
-  EXPECT_TRUE(again.apply({{1, 1}, Kind::died, 3}, t0));
+  EXPECT_TRUE(again.apply({{1, 1}, Kind::died, 3, {}}, t0));
   ASSERT_NE(again.find_dead({1, 1}), nullptr);
   EXPECT_EQ(again.find_dead({1, 1})->attempts, 3u);
-  EXPECT_FALSE(again.apply({{2, 1}, Kind::retried, 0}, t0));  // pending already
+  EXPECT_FALSE(again.apply({{2, 1}, Kind::retried, 0, {}}, t0));  // pending already
   EXPECT_NE(again.find_pending({2, 1}), nullptr);
-  EXPECT_TRUE(again.apply({{3, 1}, Kind::dropped, 0}, t0));  // pending, as rebuilt
+  EXPECT_TRUE(again.apply({{3, 1}, Kind::dropped, 0, {}}, t0));  // pending, as rebuilt
   EXPECT_EQ(again.ack({3, 1}), AckOutcome::duplicate);
-  EXPECT_FALSE(again.apply({{9, 1}, Kind::died, 1}, t0));  // not offered: nothing changes
+  EXPECT_FALSE(again.apply({{9, 1}, Kind::died, 1, {}}, t0));  // not offered: nothing changes
   // Over a dead letter: retried makes it pending from attempt 1, dropped forgets it.
-  EXPECT_TRUE(again.apply({{1, 1}, Kind::retried, 0}, t0 + milliseconds(5)));
+  EXPECT_TRUE(again.apply({{1, 1}, Kind::retried, 0, {}}, t0 + milliseconds(5)));
   const std::vector<Delivery> sent = again.due(t0 + milliseconds(5));
   ASSERT_EQ(sent.size(), 3u);  // {2,1} and {4,1}, due since t0; then {1,1} again
   EXPECT_EQ(sent[2].key, (DeliveryKey{1, 1}));
   EXPECT_EQ(sent[2].attempts, 1u);
-  EXPECT_TRUE(again.apply({{4, 1}, Kind::died, 1}, t0 + milliseconds(6)));
-  EXPECT_TRUE(again.apply({{4, 1}, Kind::dropped, 0}, t0 + milliseconds(6)));
+  EXPECT_TRUE(again.apply({{4, 1}, Kind::died, 1, {}}, t0 + milliseconds(6)));
+  EXPECT_TRUE(again.apply({{4, 1}, Kind::dropped, 0, {}}, t0 + milliseconds(6)));
   EXPECT_EQ(again.dead(), 0u);
   EXPECT_EQ(again.ack({4, 1}), AckOutcome::duplicate);
   // Nothing dies or is sent that a change removed.
   EXPECT_EQ(again.pending(), 2u);
+  // attempted: a restart keeps the attempts a delivery was sent after its checkpoint.
+  EXPECT_TRUE(again.apply({{2, 1}, Kind::attempted, 2, "g"}, t0 + milliseconds(7)));
+  EXPECT_EQ(again.find_pending({2, 1})->attempts, 2u);
+  EXPECT_EQ(again.next_wakeup(), t0 + milliseconds(7));  // due at once, as restored
+  EXPECT_FALSE(again.apply({{9, 1}, Kind::attempted, 1, {}}, t0));  // not offered
   EXPECT_STREQ(delivery_change_name(Kind::died), "died");
+  EXPECT_STREQ(delivery_change_name(Kind::attempted), "attempted");
   EXPECT_STREQ(delivery_change_name(Kind::dropped), "dropped");
 }
 

@@ -120,8 +120,8 @@ TEST(VersionLedger, ADeadLettersChangesFollowItsTransitionOnceEach) {
   VersionRecorder recorder(ledger);
   record_all(recorder, ledger, {bool_effect(1, false), bool_effect(2, true)});
   VersionRecords records;
-  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::died, 8}, 5, 0, &records).is_ok());
-  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::retried, 0}, 6, 0, &records).is_ok());
+  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::died, 8, {}}, 5, 0, &records).is_ok());
+  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::retried, 0, {}}, 6, 0, &records).is_ok());
   ASSERT_EQ(records.ledger.size(), 2u);
   EXPECT_EQ(records.ledger[0].kind, persistence::LedgerKind::dead_letter);
   EXPECT_EQ(records.ledger[0].seq, 1u);
@@ -131,18 +131,54 @@ TEST(VersionLedger, ADeadLettersChangesFollowItsTransitionOnceEach) {
   ledger.store(std::move(records));
   // Died again after the retry, then dropped: later entries, later records.
   VersionRecords more;
-  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::died, 8}, 9, 0, &more).is_ok());
-  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::dropped, 0}, 10, 0, &more).is_ok());
+  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::died, 8, {}}, 9, 0, &more).is_ok());
+  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::dropped, 0, {}}, 10, 0, &more).is_ok());
   ASSERT_EQ(more.ledger.size(), 2u);
   EXPECT_EQ(more.ledger[1].kind, persistence::LedgerKind::dead_letter_drop);
   EXPECT_EQ(more.ledger[1].seq, 4u);
   ledger.store(std::move(more));
   // The same entry again (its records stored before a crash): nothing.
   VersionRecords again;
-  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::died, 8}, 5, 0, &again).is_ok());
+  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::died, 8, {}}, 5, 0, &again).is_ok());
   EXPECT_TRUE(again.empty());
   const std::string trail = audit(ledger, 3);
   EXPECT_NE(trail.find(R"("kind":"dead_letter_drop")"), std::string::npos) << trail;
+}
+
+TEST(VersionLedger, EachAttemptIsARecordAndEachRedeliveryFollowsTheFailureBeforeIt) {
+  MemoryLedger ledger;
+  VersionRecorder recorder(ledger);
+  record_all(recorder, ledger, {bool_effect(1, false), bool_effect(2, true)});
+  // Attempts 1 and 2 of one poll's entry (two polls' changes logged together), the second
+  // after the first went unacknowledged: staged records at one key follow each other.
+  VersionRecords records;
+  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::attempted, 1, "billing"}, 5, 7,
+                                     &records)
+                  .is_ok());
+  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::attempted, 2, ""}, 5, 7, &records)
+                  .is_ok());
+  std::vector<std::string> got;
+  for (const persistence::LedgerEntry& e : records.ledger) {
+    got.push_back(std::to_string(e.seq) + " " + persistence::ledger_kind_name(e.kind) + " " + e.detail);
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     R"(1 delivery_attempt {"attempt":1,"group":"billing"})",
+                     R"(2 delivery_failure {"attempt":1,"why":"not acknowledged within its retry delay"})",
+                     R"(3 delivery_attempt {"attempt":2,"group":""})"}));
+  ledger.store(std::move(records));
+  // A later entry's attempt follows what is stored.
+  VersionRecords more;
+  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 2}, DeliveryChange::Kind::attempted, 3, ""}, 6, 7, &more)
+                  .is_ok());
+  ASSERT_EQ(more.ledger.size(), 2u);
+  EXPECT_EQ(more.ledger[0].seq, 4u);
+  EXPECT_EQ(more.ledger[1].seq, 5u);
+  EXPECT_EQ(more.ledger[1].kind, persistence::LedgerKind::delivery_attempt);
+  // A key with no transition gets no record.
+  VersionRecords none;
+  ASSERT_TRUE(recorder.record_change(DeliveryChange{{3, 9}, DeliveryChange::Kind::attempted, 1, ""}, 6, 7, &none)
+                  .is_ok());
+  EXPECT_TRUE(none.empty());
 }
 
 TEST(VersionLedger, MemoryReadsAsAnLmdbStoreReads) {

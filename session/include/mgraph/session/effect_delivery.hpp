@@ -125,19 +125,23 @@ struct OwedDeliveries {
   friend bool operator==(const OwedDeliveries&, const OwedDeliveries&) = default;
 };
 
-/// A change of a delivery that no epoch makes: its last attempt went unacknowledged (it
-/// died), or an operator retried or dropped it. The cluster's sequencer logs these
-/// (codec::DeliveryChanges) and applies them again after a restart (EffectDeliveries::apply),
-/// so that a dead letter stays dead, and a dropped one dropped, across restarts.
+/// A change of a delivery that no epoch makes: it was sent (an attempt), its last attempt
+/// went unacknowledged (it died), or an operator retried or dropped it. The cluster's
+/// sequencer logs these (codec::DeliveryChanges) and applies them again after a restart
+/// (EffectDeliveries::apply), so that a delivery keeps its attempts, a dead letter stays
+/// dead, and a dropped one dropped, across restarts.
 struct DeliveryChange {
   /// Values are stored in the log: never renumber, only add.
-  enum class Kind : std::uint8_t { died = 1, retried = 2, dropped = 3 };
+  enum class Kind : std::uint8_t { died = 1, retried = 2, dropped = 3, attempted = 4 };
   DeliveryKey key;
   Kind kind = Kind::died;
-  std::uint32_t attempts = 0;  ///< died: the attempts it was sent
+  std::uint32_t attempts = 0;  ///< died: the attempts it was sent; attempted: this attempt's number
+  std::string group;           ///< attempted: the consumer group it was sent to ("" for none)
   friend bool operator==(const DeliveryChange&, const DeliveryChange&) = default;
 };
-/// "died", "retried", "dropped".
+/// Largest DeliveryChange::Kind value; a stored kind outside [1, this] is corruption.
+inline constexpr std::uint8_t kDeliveryChangeKindMax = 4;
+/// "died", "retried", "dropped", "attempted".
 const char* delivery_change_name(DeliveryChange::Kind kind);
 
 /// A change a commit, undo or redo made to a field whose versions are kept: an effect, or
@@ -199,7 +203,9 @@ class EffectDeliveries {
   /// restart rebuilt (the last change of each key is applied, over a checkpoint's state or
   /// a replayed offer): died makes a pending delivery a dead letter with its attempts,
   /// retried makes a dead letter pending from attempt 1, dropped forgets the delivery,
-  /// pending or dead. A key in none of those states is left as it is (acknowledged since,
+  /// pending or dead; attempted makes the delivery pending (a dead letter: retried since)
+  /// with that many attempts, due at `now` as restore() makes one (its last attempt had:
+  /// dying at `now`). A key in none of those states is left as it is (acknowledged since,
   /// or not offered yet); true when something changed.
   bool apply(const DeliveryChange& change, DeliveryTime now);
 

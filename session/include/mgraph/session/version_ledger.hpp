@@ -22,6 +22,7 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "mgraph/graph/graph.hpp"
@@ -80,6 +81,10 @@ class StoreLedgerReader final : public LedgerReader {
 struct VersionRecords {
   std::vector<persistence::HistoryEntry> history;
   std::vector<persistence::LedgerEntry> ledger;
+  /// VersionRecorder's index of `ledger`: the next seq at each key of its first `indexed`
+  /// records (a record appended at a key already staged follows them without a scan).
+  std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> next_seq;
+  std::size_t indexed = 0;
   bool empty() const { return history.empty() && ledger.empty(); }
   void add_to(persistence::WriteBatch& wb) const;
   void append(VersionRecords more);
@@ -130,8 +135,10 @@ class VersionRecorder {
   /// Appends the record of what happened to a delivery without an epoch (`change`, logged
   /// by the cluster's sequencer as entry `epoch`) at its key, after the records there (as
   /// record_result): `dead_letter` {"attempts":N}, `dead_letter_retry` or
-  /// `dead_letter_drop` ({}). Nothing when the key has no record, or has this entry's record
-  /// already (a replay).
+  /// `dead_letter_drop` ({}), `delivery_attempt` {"attempt":N,"group":G} — after attempt 1,
+  /// preceded by the `delivery_failure` of the attempt before it ({"attempt":N-1,"why":…}:
+  /// a delivery is sent again only when its attempt went unacknowledged). Nothing when the
+  /// key has no record, or has this entry's record already (a replay).
   Status record_change(const DeliveryChange& change, std::uint64_t epoch, std::uint64_t time_ns,
                        VersionRecords* out);
   /// Forgets what it remembers (the records it made were not stored after all).
