@@ -836,8 +836,10 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   codec::Epoch first_logged = 0;
   std::map<codec::Epoch, std::vector<std::uint32_t>> cancelled;
   auto marks = std::make_shared<std::vector<codec::EpochCheckpoint>>();
-  // The last change of each effect delivery that no epoch made (EffectOutbox).
+  // The last change of each effect delivery that no epoch made, and the last group to
+  // take each effect (EffectOutbox).
   std::map<session::DeliveryKey, session::DeliveryChange> delivery_changes;
+  std::map<std::string, std::string> claims;
   Status scanned = log->replay([&](codec::Epoch e, std::string_view bytes) {
     if (first_logged == 0) first_logged = e;
     *epoch = e;  // a cancellation or a checkpoint's or deliveries' entry keeps its number
@@ -845,6 +847,9 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       Result<std::vector<session::DeliveryChange>> changes = codec::decode_delivery_changes(bytes);
       if (!changes.is_ok()) return bad(e, changes.status());
       for (const session::DeliveryChange& c : *changes) delivery_changes[c.key] = c;
+      Result<std::vector<codec::EffectClaim>> claimed = codec::decode_effect_claims(bytes);
+      if (!claimed.is_ok()) return bad(e, claimed.status());
+      for (codec::EffectClaim& c : *claimed) claims[c.effect] = std::move(c.group);
       return Status::ok();
     }
     if (codec::is_epoch_checkpoint(bytes)) {
@@ -866,6 +871,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   }
   const codec::Epoch replayed_last = *epoch;
   effects->replay_changes(std::move(delivery_changes));
+  effects->restore_claims(claims, now());
   // Every logged transaction is known before any client's message is taken: one sent
   // again while the partitions are restored waits for its answer from the log, instead
   // of running as a new one.
@@ -1199,7 +1205,8 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   };
   // Checkpoints (docs/CLUSTER.md, "Checkpoints"): the last one logged, and logging one.
   auto last_mark = std::make_shared<codec::Epoch>(marks->empty() ? 0 : marks->back().epoch);
-  auto log_mark = [self, driver, log, epoch, effects, last_mark, txns](codec::Epoch e, std::uint64_t bytes) -> Status {
+  auto log_mark = [self, driver, log, epoch, effects, last_mark, txns, now](codec::Epoch e,
+                                                                            std::uint64_t bytes) -> Status {
     Result<std::string> entry = codec::encode_epoch_checkpoint(codec::EpochCheckpoint{
         e, bytes, effects->deliveries().owed(),
         txns->recent_answers(kCheckpointAnswersMax, kCheckpointAnswerBytesMax)});
@@ -1209,6 +1216,16 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     if (logged.is_ok()) logged = log->append(*epoch + 1, *entry);
     if (!logged.is_ok()) return Status(logged.code(), "cannot log the checkpoint of epoch " + std::to_string(e) + ": " + logged.message());
     ++*epoch;
+    // The consumer groups' effects again, after it: compacting the log up to it keeps them.
+    if (const std::vector<codec::EffectClaim> held = effects->live_claims(now()); !held.empty()) {
+      Result<std::string> claims = codec::encode_delivery_changes({}, held);
+      Status s = claims.is_ok() ? log->append(*epoch + 1, *claims) : claims.status();
+      if (s.is_ok()) {
+        ++*epoch;
+      } else {
+        effects->count_error("consumer groups' effects not logged after the checkpoint: " + s.message());
+      }
+    }
     // From now on the partitions may forget the checkpoints before the one logged before.
     self->send(driver, checkpoint_logged_atom::value, e);
     // The checkpoint before this one stays restorable (a partition may lack this one):
@@ -1362,19 +1379,21 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     }
     if (!records.empty()) log->stage(std::move(records));
   };
-  // Logs the changes of deliveries the outbox made since the last call (a delivery died,
-  // a dead letter retried or dropped), in entries of at most kDeliveryChangesMax: a restart
-  // keeps them. An entry takes an epoch number, as a cancellation does. Each change's
+  // Logs the changes of deliveries the outbox made since the last call (a delivery sent or
+  // dead, a dead letter retried or dropped) and the effects consumer groups took, in
+  // entries of at most kDeliveryChangesMax changes: a restart keeps them. An entry takes an epoch number, as a cancellation does. Each change's
   // ledger record (VersionRecorder::record_change) is stored first: a restart does not
   // make it again, and one whose entry then fails to be logged happened all the same (the
   // delivery dies again later, with a record of its own).
   auto log_changes = [log, epoch, effects, recorder, wall_ns]() -> Status {
     std::vector<session::DeliveryChange> changes = effects->take_changes();
-    for (std::size_t at = 0; at < changes.size(); at += codec::kDeliveryChangesMax) {
+    // The effects consumer groups took go with the first part (at most kClaimedEffectsMax).
+    std::vector<codec::EffectClaim> claims = effects->take_claims();
+    for (std::size_t at = 0; at < changes.size() || (at == 0 && !claims.empty()); at += codec::kDeliveryChangesMax) {
       const std::vector<session::DeliveryChange> part(
           changes.begin() + static_cast<std::ptrdiff_t>(at),
           changes.begin() + static_cast<std::ptrdiff_t>(std::min(changes.size(), at + codec::kDeliveryChangesMax)));
-      if (recorder) {
+      if (recorder && !part.empty()) {
         const std::uint64_t time_ns = wall_ns();
         session::VersionRecords records;
         Status s = log->flush();  // the records at each key, stored, come before these
@@ -1387,7 +1406,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         }
         if (!s.is_ok()) effects->count_error("delivery changes not recorded in the ledger: " + s.message());
       }
-      Result<std::string> bytes = codec::encode_delivery_changes(part);
+      Result<std::string> bytes = codec::encode_delivery_changes(part, at == 0 ? claims : std::vector<codec::EffectClaim>{});
       Status logged = bytes.is_ok() ? log->append(*epoch + 1, *bytes) : bytes.status();
       if (!logged.is_ok()) {
         // The change holds in memory; a restart before it is logged again (never) undoes it:

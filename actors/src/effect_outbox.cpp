@@ -128,8 +128,28 @@ Status EffectOutbox::claim(const std::string& group, const std::vector<std::stri
                                                   std::to_string(kClaimedEffectsMax));
     }
   }
-  for (const std::string& e : effects) claims_[e] = Claim{group, now};
+  for (const std::string& e : effects) {
+    const auto [it, fresh] = claims_.try_emplace(e);
+    // A new holder is logged (take_claims); a poll of the holder only renews the lease.
+    if (fresh || it->second.group != group) claims_changed_.push_back(codec::EffectClaim{e, group});
+    it->second = Claim{group, now};
+  }
   return Status::ok();
+}
+
+std::vector<codec::EffectClaim> EffectOutbox::live_claims(session::DeliveryTime now) const {
+  std::vector<codec::EffectClaim> out;
+  for (const auto& [effect, c] : claims_) {
+    if (now - c.last < kConsumerGroupLease) out.push_back(codec::EffectClaim{effect, c.group});
+  }
+  return out;
+}
+
+void EffectOutbox::restore_claims(const std::map<std::string, std::string>& held, session::DeliveryTime now) {
+  for (const auto& [effect, group] : held) {
+    if (claims_.size() >= kClaimedEffectsMax && claims_.count(effect) == 0) break;
+    claims_[effect] = Claim{group, now};
+  }
 }
 
 Result<std::vector<std::string>> EffectOutbox::poll(const std::string& group, const std::vector<std::string>& effects,

@@ -180,6 +180,12 @@ struct EpochCheckpoint {
 # a dead letter), so that a restart keeps them (session::DeliveryChange).
 struct DeliveryChanges {
   changes @0 :List(DeliveryChange);
+  claims @1 :List(EffectClaim);  # consumer groups taking effects (codec::EffectClaim)
+}
+
+struct EffectClaim {
+  effect @0 :Text;
+  group @1 :Text;
 }
 
 struct DeliveryChange {

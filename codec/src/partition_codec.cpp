@@ -403,15 +403,28 @@ namespace {
 constexpr char kDeliveryChangesMagic[4] = {'M', 'G', 'D', 'C'};
 }  // namespace
 
-Result<std::string> encode_delivery_changes(const std::vector<session::DeliveryChange>& changes) {
+Result<std::string> encode_delivery_changes(const std::vector<session::DeliveryChange>& changes,
+                                            const std::vector<EffectClaim>& claims) {
   if (changes.size() > kDeliveryChangesMax) {
     return Status(StatusCode::invalid_argument, std::to_string(changes.size()) +
                                                     " delivery changes in one entry exceed " +
                                                     std::to_string(kDeliveryChangesMax));
   }
+  if (claims.size() > kEffectClaimsMax) {
+    return Status(StatusCode::invalid_argument, std::to_string(claims.size()) + " effect claims in one entry exceed " +
+                                                    std::to_string(kEffectClaimsMax));
+  }
   return detail::encode(
       "delivery changes", kDeliveryChangesMagic, kPartitionFormatVersion, [&](capnp::MallocMessageBuilder& m) {
-        auto list = m.initRoot<wire::DeliveryChanges>().initChanges(detail::n(changes.size()));
+        auto root = m.initRoot<wire::DeliveryChanges>();
+        if (!claims.empty()) {
+          auto c = root.initClaims(detail::n(claims.size()));
+          for (unsigned i = 0; i < claims.size(); ++i) {
+            c[i].setEffect(claims[i].effect);
+            c[i].setGroup(claims[i].group);
+          }
+        }
+        auto list = root.initChanges(detail::n(changes.size()));
         for (unsigned i = 0; i < changes.size(); ++i) {
           auto key = list[i].initKey();
           key.setField(changes[i].key.field);
@@ -443,6 +456,25 @@ Result<std::vector<session::DeliveryChange>> decode_delivery_changes(std::string
                                                 static_cast<session::DeliveryChange::Kind>(kind),
                                                 c.getAttempts(),
                                                 std::string{c.getGroup().cStr(), c.getGroup().size()}});
+        }
+        return out;
+      });
+}
+
+Result<std::vector<EffectClaim>> decode_effect_claims(std::string_view bytes) {
+  return detail::decode<wire::DeliveryChanges>(
+      bytes, "delivery changes", kDeliveryChangesMagic, kPartitionFormatVersion,
+      [](wire::DeliveryChanges::Reader r) {
+        const auto list = r.getClaims();  // read once: each read counts against the limit
+        if (list.size() > kEffectClaimsMax) {
+          throw detail::DecodeError{std::to_string(list.size()) + " effect claims exceed " +
+                                    std::to_string(kEffectClaimsMax)};
+        }
+        std::vector<EffectClaim> out;
+        out.reserve(list.size());
+        for (const auto c : list) {
+          out.push_back(EffectClaim{std::string{c.getEffect().cStr(), c.getEffect().size()},
+                                    std::string{c.getGroup().cStr(), c.getGroup().size()}});
         }
         return out;
       });

@@ -795,6 +795,53 @@ TEST_F(Documents, OneConsumerGroupConsumesAnEffectUntilItsLeaseRunsOut) {
             "\"holds\":true}]}");
 }
 
+TEST_F(Documents, AConsumerGroupKeepsItsEffectsAcrossARestartAndTheCheckpointsCompactingTheLog) {
+  auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", kEffectSchema});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  auto checkpoints = std::make_shared<MemoryPartitionCheckpoints>();
+  MemoryEpochLog log;
+  ManualClock clock;
+  std::string out;
+  for (const bool compacted : {false, true}) {
+    SCOPED_TRACE(compacted ? "after two checkpoints" : "from the log");
+    {
+      ActorCluster cluster(sys, *schema, &log, {}, 2, clock.options(), {}, checkpoints);
+      session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+      for (const char* line : {"create Order o total=500", "commit"}) client.run_line(line, 1, &out);
+      ASSERT_TRUE(cluster.poll_group("billing", {"Order.big"}).is_ok());
+      if (compacted) {
+        // The entry of billing's claim goes with the compaction the second checkpoint makes;
+        // each checkpoint logs the effects held again after its entry.
+        clock.t += std::chrono::milliseconds(10);
+        for (const char* total : {"600", "700"}) {
+          for (const std::string& line : {std::string{"update o total="} + total, std::string{"commit"}}) {
+            client.run_line(line, 1, &out);
+          }
+          const Result<std::string> c = cluster.checkpoint();
+          ASSERT_TRUE(c.is_ok()) << c.status().message();
+        }
+      }
+    }
+    // Started again: billing holds Order.big from the start, for a lease, though audit
+    // polls first; then audit may take it.
+    ActorCluster again(sys, *schema, &log, {}, 2, clock.options(), {}, checkpoints);
+    Result<std::vector<std::string>> refused = again.poll_group("audit", {"Order.big"});
+    ASSERT_FALSE(refused.is_ok());
+    EXPECT_NE(refused.status().message().find("is consumed by group 'billing' (its last poll 0 ms ago)"),
+              std::string::npos)
+        << refused.status().message();
+    clock.t += kConsumerGroupLease;
+    EXPECT_TRUE(again.poll_group("audit", {"Order.big"}).is_ok());
+    // audit's claim is logged too: billing is refused after another restart.
+    clock.t += std::chrono::milliseconds(1);
+    ActorCluster third(sys, *schema, &log, {}, 2, clock.options(), {}, checkpoints);
+    EXPECT_FALSE(third.poll_group("billing", {"Order.big"}).is_ok());
+    ASSERT_TRUE(third.poll_group("audit", {"Order.big"}).is_ok());
+    clock.t += kConsumerGroupLease;
+    ASSERT_TRUE(third.poll_group("billing", {"Order.big"}).is_ok());  // for the next round
+  }
+}
+
 TEST_F(Documents, AcksOfManyKeysInOneCallShareAnEpochAndEachGetsItsOwnOutcome) {
   auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", kEffectSchema});
   ASSERT_TRUE(schema.is_ok()) << schema.status().message();
@@ -1353,6 +1400,18 @@ TEST(DeliveryChanges, RoundTripAndAreToldFromTheOtherEntries) {
   Result<std::vector<session::DeliveryChange>> back = codec::decode_delivery_changes(*bytes);
   ASSERT_TRUE(back.is_ok()) << back.status().message();
   EXPECT_EQ(*back, changes);
+  Result<std::vector<codec::EffectClaim>> no_claims = codec::decode_effect_claims(*bytes);
+  ASSERT_TRUE(no_claims.is_ok()) << no_claims.status().message();
+  EXPECT_TRUE(no_claims->empty());
+  // Claims of effects by consumer groups, with changes or alone.
+  const std::vector<codec::EffectClaim> claims{{"Order.big", "billing"}, {"Order.small", ""}};
+  for (const auto& with : {changes, std::vector<session::DeliveryChange>{}}) {
+    Result<std::string> both = codec::encode_delivery_changes(with, claims);
+    ASSERT_TRUE(both.is_ok()) << both.status().message();
+    EXPECT_EQ(codec::decode_delivery_changes(*both).value(), with);
+    EXPECT_EQ(codec::decode_effect_claims(*both).value(), claims);
+  }
+  EXPECT_FALSE(codec::encode_delivery_changes({}, std::vector<codec::EffectClaim>(codec::kEffectClaimsMax + 1)).is_ok());
   // A kind the log never holds, and cut bytes, are errors.
   session::DeliveryChange bad{{1, 1}, static_cast<Kind>(9), 0, {}};
   Result<std::string> bad_bytes = codec::encode_delivery_changes({bad});

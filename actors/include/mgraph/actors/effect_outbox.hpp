@@ -134,6 +134,17 @@ class EffectOutbox {
   }
   /// The changes made since the last call, in order (the sequencer logs them).
   std::vector<session::DeliveryChange> take_changes() { return std::exchange(changes_, {}); }
+  /// The effects a consumer group took since the last call (from no group, or another),
+  /// in order: the sequencer logs them with the changes, so that a restart gives each
+  /// effect back to its group (restore_claims) instead of to whichever group polls first.
+  std::vector<codec::EffectClaim> take_claims() { return std::exchange(claims_changed_, {}); }
+  /// The effects held now (within kConsumerGroupLease of their group's last poll): the
+  /// sequencer logs them again after a checkpoint's entry, so that compacting the log
+  /// before it keeps them.
+  std::vector<codec::EffectClaim> live_claims(session::DeliveryTime now) const;
+  /// The last claim of each effect that the log held at the start (effect -> group): each
+  /// group holds its effects as if it had polled at `now` (at most kClaimedEffectsMax).
+  void restore_claims(const std::map<std::string, std::string>& held, session::DeliveryTime now);
   /// Counts a failure that touches the deliveries without stopping them (a change the
   /// log could not keep), keeping the last one.
   void count_error(std::string why) {
@@ -167,6 +178,8 @@ class EffectOutbox {
   std::vector<session::DeliveryKey> to_settle_;
   /// Changes not yet taken by the sequencer, in order.
   std::vector<session::DeliveryChange> changes_;
+  /// Claims of effects by a new group not yet taken by the sequencer, in order.
+  std::vector<codec::EffectClaim> claims_changed_;
   /// The last change of each key that the log held at the start (replay_changes).
   std::map<session::DeliveryKey, session::DeliveryChange> replayed_changes_;
   std::uint64_t errors_ = 0;

@@ -152,8 +152,20 @@ Result<EffectReport> decode_effect_report(std::string_view bytes);
 /// it from the other entries. At most kDeliveryChangesMax changes: an entry stays a small
 /// write (the sequencer logs more in several).
 inline constexpr std::size_t kDeliveryChangesMax = 65'536;
-Result<std::string> encode_delivery_changes(const std::vector<session::DeliveryChange>& changes);
+/// A consumer group taking an effect (actors::EffectOutbox's consumer groups): kept in the
+/// same entries, so that a restart gives each effect back to the group that held it.
+struct EffectClaim {
+  std::string effect;  ///< "Entity.name"
+  std::string group;   ///< "" : the consumers of no group
+  friend bool operator==(const EffectClaim&, const EffectClaim&) = default;
+};
+/// Claims one entry holds at most (a coordinator holds at most actors::kClaimedEffectsMax).
+inline constexpr std::size_t kEffectClaimsMax = 65'536;
+Result<std::string> encode_delivery_changes(const std::vector<session::DeliveryChange>& changes,
+                                            const std::vector<EffectClaim>& claims = {});
 Result<std::vector<session::DeliveryChange>> decode_delivery_changes(std::string_view bytes);
+/// The claims of such an entry, in the order they were made.
+Result<std::vector<EffectClaim>> decode_effect_claims(std::string_view bytes);
 bool is_delivery_changes(std::string_view bytes);
 
 /// Every reply says whether the partition's transaction is open after the request, its
