@@ -908,20 +908,34 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
   struct Recovery {
     bool sent = false;      ///< the log went to the driver (or will not run: refused)
     std::size_t left = 0;   ///< its epochs not answered yet
-    std::vector<std::function<void()>> waiting;
+    std::size_t total = 0;  ///< its epochs sent to the driver
+    /// What waits for the end, by id: run then (first), or given up (second:
+    /// recovery_wait_atom).
+    std::map<std::uint64_t, std::pair<std::function<void()>, std::function<void(const std::string& progress)>>>
+        waiting;
+    std::uint64_t next_id = 0;
     std::function<void()> recovered;  ///< SequencerOptions::recovered, called once
     bool done() const { return sent && left == 0; }
     /// Runs what waits once the last answer came.
     void settle() {
       if (!done()) return;
       if (recovered) std::exchange(recovered, nullptr)();
-      std::vector<std::function<void()>> now = std::move(waiting);
+      auto now = std::move(waiting);
       waiting.clear();
-      for (auto& f : now) f();
+      for (auto& [id, f] : now) f.first();
+    }
+    void sent_one() {
+      ++left;
+      ++total;
     }
     void answered() {
       --left;
       settle();
+    }
+    /// How far the log has run, for one who waited too long.
+    std::string progress() const {
+      if (!sent) return "the partitions are taking back their checkpoint";
+      return std::to_string(total - left) + " of its " + std::to_string(total) + " epochs answered";
     }
   };
   auto recovery = std::make_shared<Recovery>();
@@ -953,7 +967,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     auto run_alone = [&](std::string batch) {
       const session::TxnId id = txn_of(batch);
       txns->start(id);
-      ++recovery->left;
+      recovery->sent_one();
       self->request(driver, caf::infinite, apply_atom::value, e, std::move(batch))
           .then(
               [txns, id, recovery](const std::string& answer) {
@@ -984,7 +998,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         ids.push_back(txn_of(b));
         txns->start(ids.back());
       }
-      ++recovery->left;
+      recovery->sent_one();
       self->request(driver, caf::infinite, apply_group_atom::value, e, std::string(bytes))
           .then(
               [txns, ids, recovery](const std::vector<std::string>& answers) {
@@ -1609,10 +1623,28 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         };
         if (recovery->done()) return run();
         // While the log runs at the start, the dead letters it holds are not all known:
-        // the command waits for the last of its epochs.
+        // the command waits for the last of its epochs, kRecoveryWaitMax at most.
         auto rp = self->make_response_promise<std::string>();
-        recovery->waiting.push_back([rp, run]() mutable { rp.deliver(run()); });
+        const std::uint64_t id = recovery->next_id++;
+        recovery->waiting.emplace(
+            id, std::make_pair([rp, run]() mutable { rp.deliver(run()); },
+                               [rp](const std::string& progress) mutable {
+                                 rp.deliver(json::Object()
+                                                .str("error", "the coordinator is still running its log after a "
+                                                              "restart (" + progress +
+                                                                  "); dead letters are known once it has: try "
+                                                                  "again shortly")
+                                                .done());
+                               }));
+        self->delayed_send(self, kRecoveryWaitMax, recovery_wait_atom::value, id);
         return rp;
+      },
+      [recovery](recovery_wait_atom, std::uint64_t id) {
+        const auto it = recovery->waiting.find(id);
+        if (it == recovery->waiting.end()) return;  // answered meanwhile
+        auto give_up = std::move(it->second.second);
+        recovery->waiting.erase(it);
+        give_up(recovery->progress());
       },
       [submit](transact_atom, const std::string& bytes) -> caf::delegated<caf::message> {
         return submit(bytes, 0);

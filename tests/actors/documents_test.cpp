@@ -127,6 +127,28 @@ class ActorCluster final : public session::Backend {
                            std::uint64_t version = 0) {
     return ask<std::string>(dead_letters_atom::value, command, field, version);
   }
+  /// The admin socket's dead letter command asked as the sequencer starts, while the log it
+  /// runs then is unanswered: only the sequencer runs (and, with `restored`, the driver
+  /// once, to take back the partitions' checkpoint), and its timers fire. The answer.
+  std::string dead_letters_while_the_log_runs(const std::string& command, bool restored) {
+    caf::scoped_actor client{sys_};
+    client->send(sequencer_, dead_letters_atom::value, command, std::uint64_t{0}, std::uint64_t{0});
+    auto job_of = [](const caf::actor& a) { return dynamic_cast<caf::resumable*>(caf::actor_cast<caf::abstract_actor*>(a)); };
+    auto run_only = [&](caf::resumable* job) { sched_.run_jobs_filtered([job](caf::resumable* r) { return r == job; }); };
+    caf::resumable* sequencer = job_of(sequencer_);
+    auto run_sequencer = [&] { run_only(sequencer); };
+    run_sequencer();
+    if (restored) {
+      run_only(job_of(partition_));
+      run_sequencer();  // takes the answer, sends the log after the checkpoint to the driver
+    }
+    sched_.trigger_timeouts();
+    run_sequencer();
+    std::string out = "no answer";
+    client->receive([&](const std::string& answer) { out = answer; },
+                    [&](const caf::error& e) { out = sys_.render(e); }, caf::after(std::chrono::seconds(0)) >> [] {});
+    return out;
+  }
   /// The admin socket's checkpoint command: its JSON, or the error.
   Result<std::string> checkpoint() {
     caf::scoped_actor client{sys_};
@@ -1370,6 +1392,20 @@ TEST_F(Documents, DeadLettersRetriesAndDropsOutliveARestartWithOrWithoutACheckpo
     // Asked as the sequencer starts, before its log has run: the answer waits for the log.
     {
       ActorCluster starting(sys, *schema, &log, {}, 2, clock.options(), {}, checkpoints, nullptr, false);
+      EXPECT_EQ(dead_records(starting), (std::vector<std::pair<int, int>>{{3, 3}, {4, 3}}));
+    }
+    // ... kRecoveryWaitMax at most: then it is told the log still runs, and how far.
+    {
+      ActorCluster starting(sys, *schema, &log, {}, 2, clock.options(), {}, checkpoints, nullptr, false);
+      EXPECT_EQ(starting.dead_letters_while_the_log_runs("list", false),
+                R"({"error":"the coordinator is still running its log after a restart (the partitions are taking )"
+                R"(back their checkpoint); dead letters are known once it has: try again shortly"})");
+      EXPECT_EQ(dead_records(starting), (std::vector<std::pair<int, int>>{{3, 3}, {4, 3}}));
+    }
+    {
+      ActorCluster starting(sys, *schema, &log, {}, 2, clock.options(), {}, checkpoints, nullptr, false);
+      const std::string answer = starting.dead_letters_while_the_log_runs("list", true);
+      EXPECT_NE(answer.find(R"(running its log after a restart (0 of its )"), std::string::npos) << answer;
       EXPECT_EQ(dead_records(starting), (std::vector<std::pair<int, int>>{{3, 3}, {4, 3}}));
     }
     // Started again on its log: q and r are still dead letters with their attempts, p is

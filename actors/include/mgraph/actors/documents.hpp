@@ -69,6 +69,7 @@ using restore_atom = caf::atom_constant<caf::atom("mg_restore")>;
 using checkpoint_atom = caf::atom_constant<caf::atom("mg_ckpt")>;
 using checkpointed_atom = caf::atom_constant<caf::atom("mg_ckpted")>;
 using checkpoint_logged_atom = caf::atom_constant<caf::atom("mg_ckptlg")>;
+using recovery_wait_atom = caf::atom_constant<caf::atom("mg_recwait")>;  ///< sequencer -> itself
 /// The sequencer's timer -> itself: time to move the schema's clock (SequencerOptions::clock_tick).
 using clock_tick_atom = caf::atom_constant<caf::atom("mg_tick")>;
 
@@ -268,6 +269,12 @@ struct DriverOptions {
 caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                      std::shared_ptr<PartitionedDocuments> documents,
                                      SchemaInfo schema, DriverOptions options);
+
+/// How long a dead-letter command waits for the log a restarted sequencer runs (the dead
+/// letters are not all known before it has run): then it is answered that the log is still
+/// running, with how far it is. Below the admin socket's bound on such a request (2 s), so
+/// that the operator reads why instead of a timeout.
+inline constexpr std::chrono::milliseconds kRecoveryWaitMax{1500};
 
 /// Batches the sequencer logs with one sync at most (group commit); more wait for the next.
 inline constexpr std::size_t kGroupCommitBatchesMax = 1024;
