@@ -340,30 +340,261 @@ void read_at_scrape(NodeMetrics& metrics, const NodeState& state,
   metrics.read_at_scrape(std::move(sources));
 }
 
-}  // namespace
+/// What a node is, checked before anything starts or listens: any failure is a bad
+/// argument (exit code 2).
+struct Prepared {
+  const NodeConfig* self = nullptr;
+  std::shared_ptr<const schema::Schema> schema;
+  actors::SchemaInfo info;
+  codec::ClientAccess access;
+};
 
-int run_service(const ServiceOptions& o) {
-  const std::string& level = o.log_level.empty() ? o.config.log.level : o.log_level;
-  log::init(o.node, log::parse_level(level).value());  // both checked when read
-  const NodeConfig* self = o.config.find(o.node);
-  if (self == nullptr) return fail(2, o.config_path + ": no node named '" + o.node + "'");
+/// Its node in the configuration, the schema compiled, who may connect as a client (a node
+/// that would serve anyone on the network is refused) and enough file descriptors for the
+/// clients configured (a soft limit that is too low is raised).
+Result<Prepared> prepare(const ServiceOptions& o) {
+  Prepared p;
+  p.self = o.config.find(o.node);
+  if (p.self == nullptr) return Status(StatusCode::invalid_argument, o.config_path + ": no node named '" + o.node + "'");
   auto loaded = load_schema(o);
-  if (!loaded.is_ok()) return fail(2, loaded.status().message());
-  // Refused before anything listens: a node that would serve anyone on the network.
-  auto access = client_access(o.config.clients, o.node, self->host);
-  if (!access.is_ok()) return fail(2, o.config_path + ": " + access.status().message());
-  // Refused before anything listens too: a node that would run out of descriptors while
-  // accepting the clients it was configured for. A soft limit that is too low is raised.
+  if (!loaded.is_ok()) return loaded.status();
+  auto access = client_access(o.config.clients, o.node, p.self->host);
+  if (!access.is_ok()) return Status(access.status().code(), o.config_path + ": " + access.status().message());
   auto descriptors = ensure_descriptors(
       o.config.client_connections_max + kNodeDescriptorsBesidesClients,
       o.config_path + ": [cluster] client_connections_max = " + std::to_string(o.config.client_connections_max));
-  if (!descriptors.is_ok()) return fail(2, descriptors.status().message());
+  if (!descriptors.is_ok()) return descriptors.status();
   if (descriptors->after != descriptors->before) {
     log::info("descriptor_limit_raised", {{"from", descriptors->before},
                                           {"to", descriptors->after},
                                           {"client_connections_max", o.config.client_connections_max}});
   }
-  auto [schema, info] = std::move(loaded).value();
+  std::tie(p.schema, p.info) = std::move(loaded).value();
+  p.access = std::move(access).value();
+  return p;
+}
+
+/// The coordinator's epoch log: in memory, or in LMDB at --data (a path that is no usable
+/// epoch log is a bad argument, refused before listening); timed for the metrics.
+Result<std::unique_ptr<actors::EpochLog>> open_epoch_log(const ServiceOptions& o, NodeMetrics* metrics) {
+  std::unique_ptr<actors::EpochLog> log;
+  if (o.data.empty()) {
+    log = std::make_unique<actors::MemoryEpochLog>();
+  } else {
+    auto opened = LmdbEpochLog::open(o.data, wall_clock_ns);
+    if (!opened.is_ok()) return Status(opened.status().code(), "--data " + opened.status().message());
+    log = std::move(opened).value();
+  }
+  if (metrics != nullptr) {
+    log = std::make_unique<TimedEpochLog>(
+        std::move(log), [metrics](const LogAppend& a) { metrics->log_append(a.ok, a.bytes, a.seconds); });
+  }
+  return log;
+}
+
+/// With --data, the partitions' checkpoints in DIR/partitions (the coordinator's epoch log
+/// is DIR itself); without, none (null): a restart runs the whole log.
+Result<std::shared_ptr<LmdbPartitionCheckpoints>> open_checkpoints(const ServiceOptions& o, const NodeConfig& self) {
+  if (o.data.empty()) return std::shared_ptr<LmdbPartitionCheckpoints>();
+  std::error_code ec;
+  if (!self.coordinator) fs::create_directories(o.data, ec);  // the coordinator's log makes it
+  auto opened = LmdbPartitionCheckpoints::open((fs::path(o.data) / "partitions").string());
+  if (!opened.is_ok()) return Status(opened.status().code(), "--data " + opened.status().message());
+  return std::shared_ptr<LmdbPartitionCheckpoints>(std::move(opened).value());
+}
+
+/// This node's partitions: each a Store placed as the configuration says (salt 0), served
+/// by its actor.
+struct Hosted {
+  std::vector<caf::actor> actors;
+  std::vector<std::shared_ptr<const actors::PartitionServer>> servers;  ///< for their counters
+};
+Hosted spawn_partitions(caf::actor_system& sys, const std::shared_ptr<const schema::Schema>& schema,
+                        const NodeConfig& self, std::uint32_t partition_count,
+                        const std::shared_ptr<LmdbPartitionCheckpoints>& checkpoints) {
+  Hosted h;
+  for (const codec::PartitionId p : self.partitions) {
+    schema::StoreOptions so;
+    so.placement = schema::Placement{p, partition_count, 0};
+    auto server = std::make_shared<actors::PartitionServer>(schema, so, checkpoints);
+    h.servers.push_back(server);
+    h.actors.push_back(sys.spawn(actors::partition_actor, std::move(server)));
+  }
+  return h;
+}
+
+/// What the coordinator does with each epoch's outcome: its log events, the node's counts
+/// and (with metrics) the metrics. `metrics` may be null; the others outlive the sequencer.
+actors::EpochObserver epoch_observer(NodeState& state, NodeMetrics* metrics, EpochEvents* events) {
+  return [&state, metrics, events](const actors::EpochOutcome& outcome) {
+    events->observe(outcome);
+    state.count_epoch(outcome);
+    if (metrics == nullptr) return;
+    if (!outcome.replayed) {
+      metrics->epoch(outcome.committed, outcome.seconds);
+      metrics->epoch_transactions(outcome.transactions);
+      metrics->epoch_aborted(outcome.why);
+      metrics->epoch_phases(outcome.phases);
+    }
+    metrics->last_epoch(outcome.epoch);
+  };
+}
+
+/// The coordinator's sequencer and driver options, and the watch actor of subscriptions
+/// (actors/watch.hpp): the driver fills the buffer and the watch actor answers polls from
+/// it; it outlives the sequencers a restart replaces. A node that does not coordinate gets
+/// the options alone (unused) and no watch actor.
+struct Coordination {
+  actors::SequencerOptions sequencer;
+  actors::DriverOptions driver;
+  caf::actor watch;
+};
+Coordination coordination(caf::actor_system& sys, const ServiceOptions& o, const NodeConfig& self,
+                          const schema::Schema& schema, std::shared_ptr<actors::EffectCounters> effect_counters,
+                          EpochEvents* events) {
+  Coordination c{sequencer_options(o.config, std::move(effect_counters)),
+                 actors::DriverOptions{o.config.checkpoint_every}, caf::actor()};
+  if (events != nullptr) c.sequencer.recovered = [events] { events->recovered(); };
+  // Time moves on its own only where the schema has a clock to move.
+  if (schema.clock_field != schema::kNone) c.sequencer.clock_tick = o.config.clock_tick;
+  if (self.coordinator) {
+    c.driver.watch = std::make_shared<actors::WatchBuffer>(o.config.watch_epochs_kept);
+    c.watch = sys.spawn(actors::watch_actor, c.driver.watch);
+    c.driver.watch->set_notify([addr = c.watch.address()] {
+      if (auto to = caf::actor_cast<caf::actor>(addr)) caf::anon_send(to, actors::watch_epoch_atom::value);
+    });
+    c.sequencer.watch = c.watch;
+  }
+  return c;
+}
+
+/// A node's link to the coordinator (a node that does not coordinate): the address to
+/// dial (--peer overrides the configuration's), through a TLS guard of this node on
+/// loopback with [tls]. A failure comes with the exit code it means.
+struct CoordinatorLink {
+  LinkTarget target;
+  std::unique_ptr<PeerGuard> outbound;  ///< with [tls]: CAF dials it, it dials the coordinator
+};
+Result<CoordinatorLink> coordinator_link(const ServiceOptions& o, std::shared_ptr<const TlsContext> tls,
+                                         const std::function<void(const std::string&)>& report, int* code) {
+  const NodeConfig& c = o.config.coordinator();
+  CoordinatorLink link{LinkTarget{c.name, c.host, c.port}, nullptr};
+  if (const auto it = o.peers.find(c.name); it != o.peers.end()) {
+    link.target.host = it->second.first;
+    link.target.port = it->second.second;
+  }
+  if (link.target.port == 0) {
+    *code = 2;
+    return Status(StatusCode::invalid_argument, "the coordinator " + c.name +
+                                                    " has port 0 in the configuration: give --peer " + c.name +
+                                                    "=HOST:PORT");
+  }
+  if (tls) {
+    PeerGuardOptions out;
+    out.host = "127.0.0.1";
+    out.frame_bytes_max = o.config.peer_frame_bytes_max;
+    out.report = report;
+    out.tls = std::move(tls);
+    out.dial_host = link.target.host;
+    out.dial_port = link.target.port;
+    out.dial_name = link.target.coordinator;
+    auto started = PeerGuard::start(std::move(out));
+    if (!started.is_ok()) {
+      *code = 3;
+      return started.status();
+    }
+    link.outbound = std::move(started).value();
+    link.target.host = "127.0.0.1";
+    link.target.port = link.outbound->port();
+  }
+  return link;
+}
+
+/// Everything the admin socket answers from (admin_commands.hpp). The references must
+/// outlive the admin server.
+NodeStatus admin_status(caf::actor_system& sys, const ServiceOptions& o, const NodeConfig& self,
+                        std::uint16_t peer_port, std::uint16_t client_port, const std::string& access_text,
+                        bool peer_tls, NodeState& state, const Hosted& hosted, const std::string& schema_source) {
+  return NodeStatus{
+      .node = o.node,
+      .listen = self.host + ":" + std::to_string(peer_port),
+      .coordinator = self.coordinator,
+      .partitions = self.partitions,
+      .committed = &state.epochs_committed(),
+      .aborted = &state.epochs_aborted(),
+      .last = &state.last_epoch(),
+      .more = [&state, client_port, host = self.host, access_text, peer_tls] {
+        return nlohmann::ordered_json{{"clients", host + ":" + std::to_string(client_port)},
+                                      {"client_access", access_text},
+                                      {"peer_tls", peer_tls},
+                                      {"batches", state.batches_served()},
+                                      {"ready", static_cast<bool>(state.sequencer())},
+                                      {"peers", state.peers_json()},
+                                      {"draining", state.draining()}};
+      },
+      .partitions_work = [servers = hosted.servers, ids = self.partitions] {
+        // What each partition hosted here did: its share of the documents.
+        nlohmann::ordered_json work = nlohmann::ordered_json::array();
+        for (std::size_t i = 0; i < servers.size(); ++i) {
+          const auto& c = servers[i]->counters();
+          work.push_back({{"partition", ids[i]},
+                          {"requests", c.requests.load()},
+                          {"owned_fields_changed", c.owned_changed.load()},
+                          {"values_sent", c.resolutions.load()}});
+        }
+        return work;
+      },
+      .epochs = [&state](std::size_t n) { return state.recent_epochs(n); },
+      .documents = partition_access(sys, o, self, hosted.actors, schema_source, state),
+      .drain = [&state] {
+        const std::uint64_t in_flight = state.drain();
+        return nlohmann::ordered_json{{"draining", true}, {"in_flight", in_flight}, {"drained", in_flight == 0}};
+      },
+      .dead_letters = [&sys, &state](const std::string& command, std::uint64_t field, std::uint64_t version) {
+        return dead_letters(sys, state.sequencer(), command, field, version);
+      },
+      .checkpoint = [&sys, &state] { return checkpoint(sys, state.sequencer()); }};
+}
+
+/// --port-file: the ports as JSON, written whole (a reader never sees half of it).
+Status write_port_file(const std::string& path, std::uint16_t peer, std::uint16_t client) {
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << nlohmann::json{{"peer", peer}, {"client", client}}.dump() << "\n";
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Status(StatusCode::io_error, "cannot write --port-file " + path + ": " + ec.message());
+  return Status::ok();
+}
+
+/// The node's start line (stdout) and log event, once it listens.
+void announce(const ServiceOptions& o, const NodeConfig& self, std::uint16_t peer_port, std::uint16_t client_port,
+              const std::string& schema_name, const std::string& access_text, bool peer_tls) {
+  std::ostringstream listening;
+  listening << "mgraphd " << o.node << ": listening on " << self.host << ":" << peer_port << " (peers), " << self.host
+            << ":" << client_port << " (clients); schema " << schema_name << "; partitions";
+  for (const codec::PartitionId p : self.partitions) listening << " " << p;
+  listening << (self.coordinator ? "; coordinator" : "") << "; " << access_text << (peer_tls ? "; peers over TLS" : "");
+  say(listening.str());
+  std::ostringstream hosted_list;
+  for (std::size_t i = 0; i < self.partitions.size(); ++i) hosted_list << (i == 0 ? "" : ",") << self.partitions[i];
+  const std::string hosted = hosted_list.str();
+  log::info("node_start", {{"peers", self.host + ":" + std::to_string(peer_port)},
+                           {"clients", self.host + ":" + std::to_string(client_port)},
+                           {"schema", schema_name},
+                           {"partitions", hosted.empty() ? std::string("none") : hosted},
+                           {"coordinator", self.coordinator}});
+}
+
+}  // namespace
+
+int run_service(const ServiceOptions& o) {
+  const std::string& level = o.log_level.empty() ? o.config.log.level : o.log_level;
+  log::init(o.node, log::parse_level(level).value());  // both checked when read
+  auto prepared = prepare(o);
+  if (!prepared.is_ok()) return fail(2, prepared.status().message());
+  const NodeConfig& self = *prepared->self;
+  const std::shared_ptr<const schema::Schema> schema = prepared->schema;
+  const actors::SchemaInfo info = prepared->info;
 
   NodeState state;
   SignalWatch signals(state);  // before any other thread starts
@@ -371,8 +602,9 @@ int run_service(const ServiceOptions& o) {
     say("mgraphd " + name + ": ready (the coordinator's sequencer is reachable)");
     log::info("ready");
   });
-  // Before the actor system: the sequencer counts into `state` and `metrics` until the
-  // actor system's destructor has stopped it.
+  // Before the actor system, so that they outlive it: its destructor waits for the
+  // sequencer, which counts into `state` and `metrics`, logs its events through `events`
+  // and may still be writing its epoch `log` when the node is told to stop.
   std::unique_ptr<NodeMetrics> metrics;
   if (!o.metrics.empty()) {
     auto served = NodeMetrics::serve(o.metrics);
@@ -380,103 +612,45 @@ int run_service(const ServiceOptions& o) {
     metrics = std::move(served).value();
     say("mgraphd " + o.node + ": metrics on port " + std::to_string(metrics->port()));
   }
-  // Likewise before the actor system: the sequencer logs through it until it stops.
   std::unique_ptr<EpochEvents> events;
-  // The coordinator's epoch log, declared before the actor system so that it outlives it:
-  // the system's destructor waits for the sequencer, which may still be logging when the
-  // node is told to stop (destroyed first, the log was used after it was freed).
   std::unique_ptr<actors::EpochLog> log;
+  if (self.coordinator) {
+    auto opened = open_epoch_log(o, metrics.get());
+    if (!opened.is_ok()) return fail(2, opened.status().message());
+    log = std::move(opened).value();
+    Result<codec::Epoch> logged = log->last();
+    if (!logged.is_ok()) return fail(3, "--data " + o.data + ": " + logged.status().message());
+    events = std::make_unique<EpochEvents>(o.config.log.slow_epoch_ms, *logged);
+  }
   caf::actor_system_config cfg;
   configure(cfg, o.config.peer_timeout);
   caf::actor_system sys{cfg};
 
-  const NodeIdentity id{o.config.name, o.node, info, self->coordinator};
-  // This node's partitions: each a Store placed as the configuration says (salt 0).
+  const NodeIdentity id{o.config.name, o.node, info, self.coordinator};
   const auto partition_count = static_cast<std::uint32_t>(o.config.partitions);
-  if (self->coordinator) {
-    if (o.data.empty()) {
-      log = std::make_unique<actors::MemoryEpochLog>();
-    } else {
-      // A path that is no usable epoch log is a bad argument, refused before listening.
-      auto opened = LmdbEpochLog::open(o.data, wall_clock_ns);
-      if (!opened.is_ok()) return fail(2, "--data " + opened.status().message());
-      log = std::move(opened).value();
-    }
-    if (metrics) {
-      log = std::make_unique<TimedEpochLog>(
-          std::move(log),
-          [m = metrics.get()](const LogAppend& a) { m->log_append(a.ok, a.bytes, a.seconds); });
-    }
-  }
-  std::vector<caf::actor> partitions;
-  std::vector<std::shared_ptr<const actors::PartitionServer>> servers;  // for their counters
-  // With --data, the partitions' checkpoints in DIR/partitions (the coordinator's epoch
-  // log is DIR itself); without, none: a restart runs the whole log.
-  std::shared_ptr<LmdbPartitionCheckpoints> checkpoints;
-  if (!o.data.empty()) {
-    std::error_code ec;
-    if (!self->coordinator) fs::create_directories(o.data, ec);  // the coordinator's log makes it
-    auto opened = LmdbPartitionCheckpoints::open((fs::path(o.data) / "partitions").string());
-    if (!opened.is_ok()) return fail(2, "--data " + opened.status().message());
-    checkpoints = std::move(opened).value();
-  }
-  for (const codec::PartitionId p : self->partitions) {
-    schema::StoreOptions so;
-    so.placement = schema::Placement{p, partition_count, 0};
-    auto server = std::make_shared<actors::PartitionServer>(schema, so, checkpoints);
-    servers.push_back(server);
-    partitions.push_back(sys.spawn(actors::partition_actor, std::move(server)));
-  }
+  auto checkpoints = open_checkpoints(o, self);
+  if (!checkpoints.is_ok()) return fail(2, checkpoints.status().message());
+  const Hosted hosted = spawn_partitions(sys, schema, self, partition_count, *checkpoints);
   // What the coordinator's sequencer and driver count for the metrics.
   std::shared_ptr<actors::EffectCounters> effect_counters;
   std::shared_ptr<actors::PartitionTraffic> traffic;
-  if (metrics && self->coordinator) {
+  if (metrics && self.coordinator) {
     effect_counters = std::make_shared<actors::EffectCounters>();
     traffic = std::make_shared<actors::PartitionTraffic>(partition_count);
   }
-  if (metrics)
-    read_at_scrape(*metrics, state, self->partitions, servers, self->coordinator ? o.data : "",
-                   o.config, effect_counters, traffic, checkpoints);
+  if (metrics) {
+    read_at_scrape(*metrics, state, self.partitions, hosted.servers, self.coordinator ? o.data : "", o.config,
+                   effect_counters, traffic, *checkpoints);
+  }
   std::map<std::string, std::vector<codec::PartitionId>> placement;
   for (const NodeConfig& n : o.config.nodes) placement[n.name] = n.partitions;
   actors::EpochObserver observe;
-  if (self->coordinator) {
-    Result<codec::Epoch> logged = log->last();
-    if (!logged.is_ok()) return fail(3, "--data " + o.data + ": " + logged.status().message());
-    events = std::make_unique<EpochEvents>(o.config.log.slow_epoch_ms, *logged);
-    observe = [&state, m = metrics.get(), e = events.get()](const actors::EpochOutcome& outcome) {
-      e->observe(outcome);
-      state.count_epoch(outcome);
-      if (m == nullptr) return;
-      if (!outcome.replayed) {
-        m->epoch(outcome.committed, outcome.seconds);
-        m->epoch_transactions(outcome.transactions);
-        m->epoch_aborted(outcome.why);
-        m->epoch_phases(outcome.phases);
-      }
-      m->last_epoch(outcome.epoch);
-    };
-  }
-  // Subscriptions (actors/watch.hpp): on the coordinator, the driver fills the buffer and
-  // the watch actor answers polls from it; it outlives the sequencers a restart replaces.
-  actors::SequencerOptions sequencer = sequencer_options(o.config, effect_counters);
-  if (events) sequencer.recovered = [e = events.get()] { e->recovered(); };
-  // Time moves on its own only where the schema has a clock to move.
-  if (schema->clock_field != schema::kNone) sequencer.clock_tick = o.config.clock_tick;
-  actors::DriverOptions driver{o.config.checkpoint_every};
-  caf::actor watch;
-  if (self->coordinator) {
-    driver.watch = std::make_shared<actors::WatchBuffer>(o.config.watch_epochs_kept);
-    watch = sys.spawn(actors::watch_actor, driver.watch);
-    driver.watch->set_notify([addr = watch.address()] {
-      if (auto to = caf::actor_cast<caf::actor>(addr)) caf::anon_send(to, actors::watch_epoch_atom::value);
-    });
-    sequencer.watch = watch;
-  }
+  if (self.coordinator) observe = epoch_observer(state, metrics.get(), events.get());
+  Coordination coordinator = coordination(sys, o, self, *schema, effect_counters, events.get());
   const caf::actor node =
-      sys.spawn(node_actor, id, &state, partitions,
+      sys.spawn(node_actor, id, &state, hosted.actors,
                 CoordinatorSetup{std::move(placement), partition_count, log.get(), observe,
-                                 std::move(sequencer), std::move(driver), traffic});
+                                 std::move(coordinator.sequencer), std::move(coordinator.driver), traffic});
   // Whatever way this returns, the node's actors stop first (the actor system's
   // destructor waits for them), and `state` lets go of the sequencer: a handle outliving
   // the actor system would keep the documents' driver, a detached actor, from ending.
@@ -488,8 +662,8 @@ int run_service(const ServiceOptions& o) {
       for (const caf::actor& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     }
   } stop_actors{state, {node}};
-  for (const caf::actor& p : partitions) stop_actors.actors.push_back(p);
-  if (watch) stop_actors.actors.push_back(watch);
+  for (const caf::actor& p : hosted.actors) stop_actors.actors.push_back(p);
+  if (coordinator.watch) stop_actors.actors.push_back(coordinator.watch);
 
   // [tls]: every link to another node is TLS, terminated by the peer guards.
   std::shared_ptr<const TlsContext> tls;
@@ -505,8 +679,8 @@ int run_service(const ServiceOptions& o) {
   // connection whose frame claims more than peer_frame_bytes_max; without it
   // (peer_guard = false) CAF serves the address itself.
   PeerGuardOptions guard_options;
-  guard_options.host = self->host;
-  guard_options.port = self->port;
+  guard_options.host = self.host;
+  guard_options.port = self.port;
   guard_options.frame_bytes_max = o.config.peer_frame_bytes_max;
   guard_options.report = report;
   guard_options.tls = tls;
@@ -517,35 +691,12 @@ int run_service(const ServiceOptions& o) {
   }
   const std::uint16_t bound = peer_port->port;
   std::unique_ptr<PeerGuard> outbound;
-  if (!self->coordinator) {
-    const NodeConfig& c = o.config.coordinator();
-    LinkTarget target{c.name, c.host, c.port};
-    if (const auto it = o.peers.find(c.name); it != o.peers.end()) {
-      target.host = it->second.first;
-      target.port = it->second.second;
-    }
-    if (target.port == 0) {
-      return fail(2, "the coordinator " + c.name +
-                                 " has port 0 in the configuration: give --peer " + c.name +
-                                 "=HOST:PORT");
-    }
-    if (tls) {
-      // CAF links to a guard of this node on loopback, which dials the coordinator with TLS.
-      PeerGuardOptions out;
-      out.host = "127.0.0.1";
-      out.frame_bytes_max = o.config.peer_frame_bytes_max;
-      out.report = report;
-      out.tls = tls;
-      out.dial_host = target.host;
-      out.dial_port = target.port;
-      out.dial_name = target.coordinator;
-      auto started = PeerGuard::start(std::move(out));
-      if (!started.is_ok()) return fail(3, started.status().message());
-      outbound = std::move(started).value();
-      target.host = "127.0.0.1";
-      target.port = outbound->port();
-    }
-    stop_actors.actors.push_back(sys.spawn(link_actor, target, id, node, partitions, &state));
+  if (!self.coordinator) {
+    int code = 0;
+    auto link = coordinator_link(o, tls, report, &code);
+    if (!link.is_ok()) return fail(code, link.status().message());
+    outbound = std::move(link->outbound);
+    stop_actors.actors.push_back(sys.spawn(link_actor, link->target, id, node, hosted.actors, &state));
   }
 
   ClientRequestObserver observe_clients;
@@ -555,83 +706,26 @@ int run_service(const ServiceOptions& o) {
     };
   }
   ClientGateway gateway(sys, state, info, std::move(observe_clients));
-  const std::string access_text = describe(*access, o.config.clients.tokens.size());
+  const std::string access_text = describe(prepared->access, o.config.clients.tokens.size());
   codec::ClientServerLimits client_limits;
   client_limits.connections_max = o.config.client_connections_max;
-  auto clients = codec::ClientServer::start(self->host, self->client_port, gateway, client_limits,
-                                            std::move(access).value());
+  auto clients = codec::ClientServer::start(self.host, self.client_port, gateway, client_limits,
+                                            std::move(prepared->access));
   if (!clients.is_ok()) {
-    return fail(3, "cannot serve clients on " + self->host + ":" +
-                               std::to_string(self->client_port) + ": " + clients.status().message());
+    return fail(3, "cannot serve clients on " + self.host + ":" + std::to_string(self.client_port) + ": " +
+                       clients.status().message());
   }
-  std::string listening = "mgraphd " + o.node + ": listening on " + self->host + ":" + std::to_string(bound) +
-                          " (peers), " + self->host + ":" + std::to_string((*clients)->port()) +
-                          " (clients); schema " + info.name + "; partitions";
-  for (const codec::PartitionId p : self->partitions) listening += " " + std::to_string(p);
-  say(listening + (self->coordinator ? "; coordinator" : "") + "; " + access_text +
-      (tls ? "; peers over TLS" : ""));
-  std::string hosted;
-  for (const codec::PartitionId p : self->partitions) hosted += (hosted.empty() ? "" : ",") + std::to_string(p);
-  log::info("node_start", {{"peers", self->host + ":" + std::to_string(bound)},
-                           {"clients", self->host + ":" + std::to_string((*clients)->port())},
-                           {"schema", info.name},
-                           {"partitions", hosted.empty() ? std::string("none") : hosted},
-                           {"coordinator", self->coordinator}});
+  const std::uint16_t client_port = (*clients)->port();
+  announce(o, self, bound, client_port, info.name, access_text, tls != nullptr);
   if (!o.port_file.empty()) {
-    const std::string tmp = o.port_file + ".tmp";
-    std::ofstream(tmp) << nlohmann::json{{"peer", bound}, {"client", (*clients)->port()}}.dump()
-                       << "\n";
-    std::error_code ec;
-    fs::rename(tmp, o.port_file, ec);
-    if (ec) return fail(3, "cannot write --port-file " + o.port_file + ": " + ec.message());
+    if (Status s = write_port_file(o.port_file, bound, client_port); !s.is_ok()) return fail(3, s.message());
   }
 
   std::unique_ptr<AdminServer> admin;
   if (!o.admin.empty()) {
-    NodeStatus status{.node = o.node,
-                      .listen = self->host + ":" + std::to_string(bound),
-                      .coordinator = self->coordinator,
-                      .partitions = self->partitions,
-                      .committed = &state.epochs_committed(),
-                      .aborted = &state.epochs_aborted(),
-                      .last = &state.last_epoch(),
-                      .more = [&state, port = (*clients)->port(), host = self->host,
-                               access_text, peer_tls = tls != nullptr] {
-                        return nlohmann::ordered_json{
-                            {"clients", host + ":" + std::to_string(port)},
-                            {"client_access", access_text},
-                            {"peer_tls", peer_tls},
-                            {"batches", state.batches_served()},
-                            {"ready", static_cast<bool>(state.sequencer())},
-                            {"peers", state.peers_json()},
-                            {"draining", state.draining()}};
-                      },
-                      .partitions_work = [&servers, ids = self->partitions] {
-                        // What each partition hosted here did: its share of the documents.
-                        nlohmann::ordered_json work = nlohmann::ordered_json::array();
-                        for (std::size_t i = 0; i < servers.size(); ++i) {
-                          const auto& c = servers[i]->counters();
-                          work.push_back({{"partition", ids[i]},
-                                          {"requests", c.requests.load()},
-                                          {"owned_fields_changed", c.owned_changed.load()},
-                                          {"values_sent", c.resolutions.load()}});
-                        }
-                        return work;
-                      },
-                      .epochs = [&state](std::size_t n) { return state.recent_epochs(n); },
-                      .documents = partition_access(sys, o, *self, partitions, info.source, state),
-                      .drain = [&state] {
-                        const std::uint64_t in_flight = state.drain();
-                        return nlohmann::ordered_json{{"draining", true},
-                                                      {"in_flight", in_flight},
-                                                      {"drained", in_flight == 0}};
-                      },
-                      .dead_letters = [&sys, &state](const std::string& command, std::uint64_t field,
-                                                     std::uint64_t version) {
-                        return dead_letters(sys, state.sequencer(), command, field, version);
-                      },
-                      .checkpoint = [&sys, &state] { return checkpoint(sys, state.sequencer()); }};
-    auto started = AdminServer::start(o.admin, admin_commands(status, [&state] {
+    NodeStatus status = admin_status(sys, o, self, bound, client_port, access_text, tls != nullptr, state, hosted,
+                                     info.source);
+    auto started = AdminServer::start(o.admin, admin_commands(std::move(status), [&state] {
                                         state.stop(0, "mgraphctl shutdown");
                                       }));
     if (!started.is_ok()) {
