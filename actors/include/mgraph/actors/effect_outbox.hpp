@@ -20,12 +20,15 @@
 // counted one is acknowledged by a batch of one transaction per trigger it stands for
 // (ack, commit), so the effect's count comes down by as many. A delivery whose ack is running is not sent.
 //
-// What no epoch does — a delivery dying when its last attempt goes unacknowledged, an
-// operator's dlq retry or drop — the outbox keeps as changes (session::DeliveryChange)
-// until the sequencer takes them to log them (take_changes). After a restart the
-// sequencer gives back the last change of each key found in the log (replay_changes),
+// What no epoch does — a delivery sent (an attempt), a delivery dying when its last
+// attempt goes unacknowledged, an operator's dlq retry or drop — the outbox keeps as
+// changes (session::DeliveryChange) until the sequencer takes them to log them
+// (take_changes), with the effects a consumer group took (take_claims). After a restart
+// the sequencer gives back the last change of each key found in the log (replay_changes),
 // and the outbox applies it to the delivery as the checkpoint or a replayed epoch rebuilds
-// it: a dead letter stays dead with its attempts, a dropped one stays dropped.
+// it: a delivery keeps its attempts, a dead letter stays dead with its attempts, a dropped
+// one stays dropped; and each effect goes back to the last group that took it
+// (restore_claims).
 
 #include <atomic>
 #include <chrono>
