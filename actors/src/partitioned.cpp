@@ -13,6 +13,7 @@
 #include "mgraph/codec/image_codec.hpp"
 #include "mgraph/codec/watch_target.hpp"
 #include "mgraph/graph/assert.hpp"
+#include "mgraph/graph/hash.hpp"
 #include "mgraph/session/version_ledger.hpp"
 
 namespace mgraph::actors {
@@ -22,6 +23,18 @@ using codec::PartitionRequest;
 using codec::PartitionRequestKind;
 using session::OpKind;
 using session::OpResult;
+
+std::uint64_t results_digest(const session::BatchResult& results, std::size_t first) {
+  Fnv1a64 h;
+  for (std::size_t i = first; i < results.size(); ++i) {
+    const OpResult& r = results[i];
+    h.byte(static_cast<unsigned char>(r.status.code()))
+        .u64(r.status.message().size())
+        .bytes(r.status.message())
+        .u64(r.created);
+  }
+  return h.value();
+}
 
 const char* epoch_phase_name(EpochPhase phase) {
   static constexpr const char* kNames[kEpochPhases] = {"apply", "mark", "compute", "commit"};
@@ -245,7 +258,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   Graph& g = store_->graph();
   const std::uint64_t computed_before = g.formulas_computed();
   switch (q.kind) {
-    case PartitionRequestKind::apply:
+    case PartitionRequestKind::apply: {
       if (q.batch != batch_) {
         batch_ = q.batch;
         earlier_.clear();
@@ -263,13 +276,15 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
       if (const std::size_t need = q.first + q.ops.size(); need > earlier_.capacity()) {
         earlier_.reserve(std::max(need, 2 * earlier_.capacity()));
       }
-      a.results.reserve(q.ops.size());
+      const bool report =
+          q.reporter == codec::kEveryPartitionReports || q.reporter == store_->placement().partition;
+      if (report) a.results.reserve(q.ops.size());
       for (const session::Op& op : q.ops) {
         const Result<session::RecordId> resolved =
             op.kind == OpKind::resolve && !op.refs.empty() ? session::StoreExecutor::resolve(op.refs[0], earlier_)
                                                             : Result<session::RecordId>(session::RecordId{0});
         earlier_.push_back(executor_->apply(op, earlier_));
-        a.results.push_back(earlier_.back());
+        if (report) a.results.push_back(earlier_.back());
         if (op.kind == OpKind::resolve && earlier_.back().status.is_ok() && op.at && resolved.is_ok()) {
           request_result(*resolved, op, earlier_.back().text, &a.request_results);
         }
@@ -283,9 +298,14 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
           recorded_changes(&a.recorded);
         }
       }
+      if (!report) {
+        a.results_count = static_cast<std::uint32_t>(q.ops.size());
+        a.results_digest = results_digest(earlier_, q.first);
+      }
       // The commit is next: its first step, the mark, here (Graph::mark never fails).
       if (q.mark_after) a.marked = g.mark(&a.stale).is_ok();
       break;
+    }
     case PartitionRequestKind::check_link:
       a.status = store_->check_link(q.record, q.name, q.other);
       break;
@@ -755,6 +775,7 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
   q.ops.assign(batch.begin() + static_cast<std::ptrdiff_t>(first),
                batch.begin() + static_cast<std::ptrdiff_t>(last));
   q.mark_after = mark_after;
+  q.reporter = 0;  // the others send a digest of their results, checked below
   std::vector<PartitionReply> replies;
   const Status s = send_all(q, &replies);
   owned_changed_ = 0;
@@ -775,6 +796,15 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
       request_results_.insert(request_results_.end(), a.request_results.begin(), a.request_results.end());
     }
   }
+  // Inputs are applied alike everywhere: every other partition's digest of its results
+  // must be partition 0's. A difference is a defect, never an answer.
+  std::optional<std::uint32_t> differs;
+  if (s.is_ok() && replies[0].results.size() == q.ops.size()) {
+    const std::uint64_t digest = results_digest(replies[0].results, 0);
+    for (std::uint32_t p = 1; p < partitions() && !differs; ++p) {
+      if (replies[p].results_count != q.ops.size() || replies[p].results_digest != digest) differs = p;
+    }
+  }
   for (std::size_t i = first; i < last; ++i) {
     const std::size_t k = i - first;
     if (!s.is_ok() || replies[0].results.size() != q.ops.size()) {
@@ -785,19 +815,16 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
                                           : s));
       continue;
     }
-    OpResult out = std::move(replies[0].results[k]);  // compared below by status and created only
-    for (std::uint32_t p = 1; p < partitions(); ++p) {
-      const OpResult& other = replies[p].results.size() == q.ops.size() ? replies[p].results[k] : OpResult{};
-      if (other.status == out.status && other.created == out.created) continue;
-      // Inputs are applied alike everywhere: a difference is a defect, never an answer.
-      out = failed(Status(StatusCode::internal,
-                          std::string("partitions disagree on a ") +
-                              session::op_kind_name(batch[i].kind) + ": partition 0 says '" +
-                              out.status.message() + "', partition " +
-                              std::to_string(p) + " '" + other.status.message() + "'"));
-      break;
+    if (differs) {
+      results->push_back(failed(Status(
+          StatusCode::internal, "partitions disagree on the results of operations " + std::to_string(first) + "-" +
+                                    std::to_string(last - 1) + " (a " + session::op_kind_name(batch[i].kind) +
+                                    " among them): partition " + std::to_string(*differs) + " applied " +
+                                    std::to_string(replies[*differs].results_count) +
+                                    " with results unlike partition 0's")));
+      continue;
     }
-    results->push_back(std::move(out));
+    results->push_back(std::move(replies[0].results[k]));
   }
 }
 
@@ -893,13 +920,14 @@ OpResult PartitionedDocuments::transition(const session::Batch& batch,
                                           const session::BatchResult& earlier) {
   const std::size_t index = earlier.size();
   // An op of this transaction that could not reach a partition (io_error) may have been
-  // applied by the others and not by it: the transaction cannot commit, everywhere.
+  // applied by the others and not by it, and one the partitions applied unlike each other
+  // (internal: a defect) left them different: the transaction cannot commit, everywhere.
   if (batch[index].kind == OpKind::commit) {
     for (std::size_t k = index; k-- > 0 && !is_transition(batch[k].kind);) {
-      if (earlier[k].status.code() != StatusCode::io_error) continue;
+      const StatusCode code = earlier[k].status.code();
+      if (code != StatusCode::io_error && code != StatusCode::internal) continue;
       reject_all();
-      return failed(Status(StatusCode::io_error,
-                           earlier[k].status.message() + "; the transaction was rolled back"));
+      return failed(Status(code, earlier[k].status.message() + "; the transaction was rolled back"));
     }
   }
   // A commit computes what is new even with no transaction open: fields of a record whose

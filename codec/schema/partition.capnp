@@ -49,6 +49,8 @@ struct PartitionRequest {
   batch @7 :UInt64;               # apply: which batch of the driver's the ops belong to;
                                   # checkpoint, restore: the epoch
   markAfter @8 :Bool;             # apply: then mark, as a mark request (the commit is next)
+  reporter @9 :UInt32 = 0xffffffff;  # apply: the partition that returns its results (the
+                                     # others their count and digest); all by default
 }
 
 # A computed field still waiting when no message is left, and the stale fields it reads.
@@ -83,6 +85,8 @@ struct PartitionReply {
                                             # and redos made
   requestResults @18 :List(RequestResult);  # apply: results of async requests its resolves
                                             # settled
+  resultsCount @19 :UInt32;                 # apply, not the reporter: the ops it applied
+  resultsDigest @20 :UInt64;                # and their results' digest
 }
 
 # The result of an async field's request (session/effect_delivery.hpp RequestResult).

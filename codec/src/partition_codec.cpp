@@ -192,6 +192,7 @@ Result<std::string> encode_partition_request(const PartitionRequest& q) {
         if (!q.name.empty()) root.setName(detail::text(q.name));
         root.setOther(q.other);
         root.setMarkAfter(q.mark_after);
+        root.setReporter(q.reporter);
       });
 }
 
@@ -211,6 +212,7 @@ Result<PartitionRequest> decode_partition_request(std::string_view bytes) {
         q.name = detail::get_text(r.getName());
         q.other = r.getOther();
         q.mark_after = r.getMarkAfter();
+        q.reporter = r.getReporter();
         return q;
       });
 }
@@ -265,6 +267,8 @@ Result<std::string> encode_partition_reply(const PartitionReply& a) {
         if (!a.request_results.empty()) {
           put_results(root.initRequestResults(detail::n(a.request_results.size())), a.request_results);
         }
+        root.setResultsCount(a.results_count);
+        root.setResultsDigest(a.results_digest);
       });
 }
 
@@ -299,6 +303,8 @@ Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
         }
         a.recorded = get_recorded(r.getRecorded());
         a.request_results = get_results(r.getRequestResults());
+        a.results_count = r.getResultsCount();
+        a.results_digest = r.getResultsDigest();
         return a;
       });
 }

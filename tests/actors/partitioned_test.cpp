@@ -150,7 +150,12 @@ class RecordingPartitions final : public PartitionSet {
   std::uint32_t size() const override { return inner_.size(); }
   std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) override {
     for (const Call& c : calls) requests.push_back(c.second);
-    return inner_.call(calls);
+    std::vector<codec::PartitionReply> out = inner_.call(calls);
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      if (tamper) tamper(calls[i].first, calls[i].second, out[i]);
+      replies.emplace_back(calls[i].first, out[i]);
+    }
+    return out;
   }
   std::size_t count(codec::PartitionRequestKind kind, bool mark_after = false) const {
     return static_cast<std::size_t>(std::count_if(requests.begin(), requests.end(), [&](const codec::PartitionRequest& q) {
@@ -158,6 +163,10 @@ class RecordingPartitions final : public PartitionSet {
     }));
   }
   std::vector<codec::PartitionRequest> requests;
+  /// The replies, with the partition each came from.
+  std::vector<std::pair<std::uint32_t, codec::PartitionReply>> replies;
+  /// Changes a reply before the driver reads it (partition, request, reply).
+  std::function<void(std::uint32_t, const codec::PartitionRequest&, codec::PartitionReply&)> tamper;
 
  private:
   static LocalPartitions::Options options(std::uint32_t partitions) {
@@ -168,6 +177,61 @@ class RecordingPartitions final : public PartitionSet {
   }
   LocalPartitions inner_;
 };
+
+TEST(PartitionedDocuments, OnlyPartitionZeroSendsAnApplysResultsTheOthersTheirDigestWhichIsChecked) {
+  auto schema = testing::compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs");
+  ASSERT_NE(schema, nullptr);
+  auto set = std::make_unique<RecordingPartitions>(schema, 3);
+  RecordingPartitions& recorded = *set;
+  PartitionedDocuments::Options options;
+  options.partitions = 3;
+  PartitionedDocuments documents(std::move(set), options);
+  DocumentsBackend backend(documents);
+  session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
+  (void)run_script(client, testing::read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgscript"));
+  recorded.requests.clear();
+  recorded.replies.clear();
+  std::string out;
+  for (const char* line : {"update book price=40", "update pen price=3", "commit"}) client.run_line(line, 1, &out);
+  // The replies of one call come together, partition 0's first.
+  std::size_t others = 0;
+  const codec::PartitionReply* reporter = nullptr;
+  for (const auto& [p, a] : recorded.replies) {
+    if (a.results.empty() && a.results_count == 0) continue;  // not an apply's
+    if (p == 0) {
+      EXPECT_FALSE(a.results.empty());
+      EXPECT_EQ(a.results_count, 0u);
+      reporter = &a;
+      continue;
+    }
+    ASSERT_NE(reporter, nullptr);
+    ++others;
+    EXPECT_TRUE(a.results.empty()) << "partition " << p;
+    EXPECT_EQ(a.results_count, reporter->results.size()) << "partition " << p;
+    EXPECT_EQ(a.results_digest, results_digest(reporter->results, 0)) << "partition " << p;
+  }
+  EXPECT_GE(others, 2u);
+  for (const codec::PartitionRequest& q : recorded.requests) {
+    if (q.kind == codec::PartitionRequestKind::apply) {
+      EXPECT_EQ(q.reporter, 0u);
+    }
+  }
+  // A partition whose results differ (a defect, made here by changing its digest) fails
+  // the ops, naming it, and the transaction is rolled back everywhere.
+  recorded.tamper = [](std::uint32_t p, const codec::PartitionRequest& q, codec::PartitionReply& a) {
+    if (p == 2 && q.kind == codec::PartitionRequestKind::apply) ++a.results_digest;
+  };
+  out.clear();
+  for (const char* line : {"update book price=41", "commit"}) client.run_line(line, 1, &out);
+  EXPECT_NE(out.find("partitions disagree on the results of operations 0-0 (a update among them): partition 2 "
+                     "applied 1 with results unlike partition 0's"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("the transaction was rolled back"), std::string::npos) << out;
+  recorded.tamper = nullptr;
+  const Outcome read = run_script(client, "get book.price\n");
+  EXPECT_NE(read.out.find("\"value\":40"), std::string::npos) << read.out;
+}
 
 TEST(PartitionedDocuments, ACommitRightAfterItsInputsIsMarkedInTheRequestThatAppliesThem) {
   auto schema = testing::compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs");

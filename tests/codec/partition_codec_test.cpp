@@ -70,6 +70,8 @@ PartitionRequest sample_request(PartitionRequestKind kind) {
   q.record = ~std::uint64_t{0};
   q.name = "items";
   q.other = 99;
+  q.mark_after = true;
+  q.reporter = 2;
   return q;
 }
 
@@ -130,6 +132,8 @@ PartitionReply sample_reply() {
   a.recorded = sample_recorded();
   a.request_results = {session::RequestResult{11, 2, Value(0.75), "written"},
                        session::RequestResult{12, 9, Value(), "superseded"}};
+  a.results_count = 4096;
+  a.results_digest = 0xfedcba9876543210ull;
   return a;
 }
 

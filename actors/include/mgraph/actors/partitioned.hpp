@@ -132,6 +132,12 @@ class MemoryPartitionCheckpoints final : public PartitionCheckpoints {
   std::map<std::pair<std::uint32_t, std::uint64_t>, std::string> images_;
 };
 
+/// What must be alike in every partition's results of the same ops (results[first..]):
+/// each one's status and the record it created (FNV-1a). A partition that is not an
+/// apply's reporter (codec::PartitionRequest::reporter) sends this instead of its results,
+/// and the driver compares it with the reporter's.
+std::uint64_t results_digest(const session::BatchResult& results, std::size_t first);
+
 /// One partition's documents, answering the driver's requests (codec/partition_codec.hpp).
 /// Every request is checked: a malformed one is answered with an error, never a crash.
 class PartitionServer {

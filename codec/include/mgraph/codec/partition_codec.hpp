@@ -69,6 +69,9 @@ struct PendingField {
   friend bool operator==(const PendingField&, const PendingField&) = default;
 };
 
+/// PartitionRequest::reporter: every partition returns its results.
+inline constexpr std::uint32_t kEveryPartitionReports = 0xffffffff;
+
 struct PartitionRequest {
   PartitionRequestKind kind = PartitionRequestKind::apply;
   std::uint64_t batch = 0;
@@ -81,6 +84,11 @@ struct PartitionRequest {
   /// apply: then mark, as a mark request does (the driver sets it when the batch's next op
   /// is its commit, saving the mark's round trip); the reply says `marked`.
   bool mark_after = false;
+  /// apply: the partition that returns its results; every other one returns how many ops
+  /// it applied and a digest of their results (PartitionReply::results_count, _digest).
+  /// Inputs apply alike everywhere, so the driver needs one copy and a check, not one copy
+  /// per partition. kEveryPartitionReports: each returns its results.
+  std::uint32_t reporter = kEveryPartitionReports;
   friend bool operator==(const PartitionRequest&, const PartitionRequest&) = default;
 };
 
@@ -192,6 +200,10 @@ struct PartitionReply {
   std::vector<session::RecordedChange> recorded;
   /// apply: results of async requests of its records that its resolves settled
   std::vector<session::RequestResult> request_results;
+  /// apply to a partition that is not the request's reporter: the ops it applied (then
+  /// `results` is empty) and the digest of their results (actors/partitioned.cpp).
+  std::uint32_t results_count = 0;
+  std::uint64_t results_digest = 0;
   friend bool operator==(const PartitionReply&, const PartitionReply&) = default;
 };
 
