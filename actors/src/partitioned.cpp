@@ -818,8 +818,8 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
     if (differs) {
       results->push_back(failed(Status(
           StatusCode::internal, "partitions disagree on the results of operations " + std::to_string(first) + "-" +
-                                    std::to_string(last - 1) + " (a " + session::op_kind_name(batch[i].kind) +
-                                    " among them): partition " + std::to_string(*differs) + " applied " +
+                                    std::to_string(last - 1) + " (the first: " +
+                                    session::op_kind_name(batch[first].kind) + "): partition " + std::to_string(*differs) + " applied " +
                                     std::to_string(replies[*differs].results_count) +
                                     " with results unlike partition 0's")));
       continue;

@@ -178,17 +178,34 @@ class RecordingPartitions final : public PartitionSet {
   LocalPartitions inner_;
 };
 
+/// examples/shop.mgs on 3 recorded partitions, after examples/shop.mgscript ran.
+struct RecordedShop {
+  explicit RecordedShop(std::shared_ptr<const schema::Schema> schema)
+      : made(std::make_unique<RecordingPartitions>(std::move(schema), 3)),
+        recorded(*made),
+        documents(std::move(made), options()),
+        backend(documents),
+        client(backend, session::ClientOptions{.batch_transactions = true, .print = {}}) {
+    (void)run_script(client, testing::read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgscript"));
+  }
+  static PartitionedDocuments::Options options() {
+    PartitionedDocuments::Options o;
+    o.partitions = 3;
+    return o;
+  }
+  std::unique_ptr<RecordingPartitions> made;  ///< handed to `documents`
+  RecordingPartitions& recorded;
+  PartitionedDocuments documents;
+  DocumentsBackend backend;
+  session::ScriptClient client;
+};
+
 TEST(PartitionedDocuments, OnlyPartitionZeroSendsAnApplysResultsTheOthersTheirDigestWhichIsChecked) {
   auto schema = testing::compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs");
   ASSERT_NE(schema, nullptr);
-  auto set = std::make_unique<RecordingPartitions>(schema, 3);
-  RecordingPartitions& recorded = *set;
-  PartitionedDocuments::Options options;
-  options.partitions = 3;
-  PartitionedDocuments documents(std::move(set), options);
-  DocumentsBackend backend(documents);
-  session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
-  (void)run_script(client, testing::read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgscript"));
+  RecordedShop shop(schema);
+  RecordingPartitions& recorded = shop.recorded;
+  session::ScriptClient& client = shop.client;
   recorded.requests.clear();
   recorded.replies.clear();
   std::string out;
@@ -223,7 +240,7 @@ TEST(PartitionedDocuments, OnlyPartitionZeroSendsAnApplysResultsTheOthersTheirDi
   };
   out.clear();
   for (const char* line : {"update book price=41", "commit"}) client.run_line(line, 1, &out);
-  EXPECT_NE(out.find("partitions disagree on the results of operations 0-0 (a update among them): partition 2 "
+  EXPECT_NE(out.find("partitions disagree on the results of operations 0-0 (the first: update): partition 2 "
                      "applied 1 with results unlike partition 0's"),
             std::string::npos)
       << out;
@@ -236,17 +253,11 @@ TEST(PartitionedDocuments, OnlyPartitionZeroSendsAnApplysResultsTheOthersTheirDi
 TEST(PartitionedDocuments, ACommitRightAfterItsInputsIsMarkedInTheRequestThatAppliesThem) {
   auto schema = testing::compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs");
   ASSERT_NE(schema, nullptr);
-  auto set = std::make_unique<RecordingPartitions>(schema, 3);
-  RecordingPartitions& recorded = *set;
-  PartitionedDocuments::Options options;
-  options.partitions = 3;
-  PartitionedDocuments documents(std::move(set), options);
-  DocumentsBackend backend(documents);
-  session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
-  const std::string setup = testing::read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgscript");
+  RecordedShop shop(schema);
+  RecordingPartitions& recorded = shop.recorded;
+  session::ScriptClient& client = shop.client;
   // The commit that follows its inputs: its apply marks (one such request per partition)
   // and no mark request is sent.
-  (void)run_script(client, setup);
   recorded.requests.clear();
   std::string out;
   for (const char* line : {"update book price=40", "commit"}) client.run_line(line, 1, &out);
@@ -263,6 +274,7 @@ TEST(PartitionedDocuments, ACommitRightAfterItsInputsIsMarkedInTheRequestThatApp
   // And every value is what the embedded engine computes from the same script.
   const Outcome whole = run_script(client, "get ada.spent\nget o1.total\nget o2.total\nget o2.share\n");
   auto one = testing::compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs");
+  const std::string setup = testing::read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgscript");
   const Outcome expected = embedded(one, setup + "update book price=40\ncommit\nupdate lamp qty=3\n"
                                                "get o2.total\nupdate pen qty=5\ncommit\nget ada.spent\n"
                                                "get o1.total\nget o2.total\nget o2.share\n");
