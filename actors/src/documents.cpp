@@ -844,12 +844,10 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     if (first_logged == 0) first_logged = e;
     *epoch = e;  // a cancellation or a checkpoint's or deliveries' entry keeps its number
     if (codec::is_delivery_changes(bytes)) {
-      Result<std::vector<session::DeliveryChange>> changes = codec::decode_delivery_changes(bytes);
-      if (!changes.is_ok()) return bad(e, changes.status());
-      for (const session::DeliveryChange& c : *changes) delivery_changes[c.key] = c;
-      Result<std::vector<codec::EffectClaim>> claimed = codec::decode_effect_claims(bytes);
-      if (!claimed.is_ok()) return bad(e, claimed.status());
-      for (codec::EffectClaim& c : *claimed) claims[c.effect] = std::move(c.group);
+      Result<codec::DeliveryChangesEntry> entry = codec::decode_delivery_changes(bytes);
+      if (!entry.is_ok()) return bad(e, entry.status());
+      for (const session::DeliveryChange& c : entry->changes) delivery_changes[c.key] = c;
+      for (codec::EffectClaim& c : entry->claims) claims[c.effect] = std::move(c.group);
       return Status::ok();
     }
     if (codec::is_epoch_checkpoint(bytes)) {

@@ -798,33 +798,27 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
   }
   // Inputs are applied alike everywhere: every other partition's digest of its results
   // must be partition 0's. A difference is a defect, never an answer.
-  std::optional<std::uint32_t> differs;
-  if (s.is_ok() && replies[0].results.size() == q.ops.size()) {
+  // What fails every op: a partition that did not apply them (unreachable, or a refused
+  // request), or one whose results differ from partition 0's.
+  Status all = s;
+  if (all.is_ok() && replies[0].results.size() != q.ops.size()) {
+    all = Status(StatusCode::internal, "a partition applied " + std::to_string(replies[0].results.size()) + " of " +
+                                           std::to_string(q.ops.size()) + " operations");
+  }
+  if (all.is_ok()) {
     const std::uint64_t digest = results_digest(replies[0].results, 0);
-    for (std::uint32_t p = 1; p < partitions() && !differs; ++p) {
-      if (replies[p].results_count != q.ops.size() || replies[p].results_digest != digest) differs = p;
+    for (std::uint32_t p = 1; p < partitions() && all.is_ok(); ++p) {
+      if (replies[p].results_count == q.ops.size() && replies[p].results_digest == digest) continue;
+      all = Status(StatusCode::internal, "partitions disagree on the results of operations " + std::to_string(first) +
+                                             "-" + std::to_string(last - 1) + " (the first: " +
+                                             session::op_kind_name(batch[first].kind) + "): partition " +
+                                             std::to_string(p) + " applied " +
+                                             std::to_string(replies[p].results_count) +
+                                             " with results unlike partition 0's");
     }
   }
   for (std::size_t i = first; i < last; ++i) {
-    const std::size_t k = i - first;
-    if (!s.is_ok() || replies[0].results.size() != q.ops.size()) {
-      // A partition that did not apply the ops (unreachable, or a refused request).
-      results->push_back(failed(s.is_ok() ? Status(StatusCode::internal, "a partition applied " +
-                                                       std::to_string(replies[0].results.size()) +
-                                                       " of " + std::to_string(q.ops.size()) + " operations")
-                                          : s));
-      continue;
-    }
-    if (differs) {
-      results->push_back(failed(Status(
-          StatusCode::internal, "partitions disagree on the results of operations " + std::to_string(first) + "-" +
-                                    std::to_string(last - 1) + " (the first: " +
-                                    session::op_kind_name(batch[first].kind) + "): partition " + std::to_string(*differs) + " applied " +
-                                    std::to_string(replies[*differs].results_count) +
-                                    " with results unlike partition 0's")));
-      continue;
-    }
-    results->push_back(std::move(replies[0].results[k]));
+    results->push_back(all.is_ok() ? std::move(replies[0].results[i - first]) : failed(all));
   }
 }
 

@@ -442,45 +442,35 @@ Result<std::string> encode_delivery_changes(const std::vector<session::DeliveryC
       });
 }
 
-Result<std::vector<session::DeliveryChange>> decode_delivery_changes(std::string_view bytes) {
+Result<DeliveryChangesEntry> decode_delivery_changes(std::string_view bytes) {
   return detail::decode<wire::DeliveryChanges>(
       bytes, "delivery changes", kDeliveryChangesMagic, kPartitionFormatVersion,
       [](wire::DeliveryChanges::Reader r) {
-        const auto list = r.getChanges();  // read once: each read counts against the limit
+        // Each list read once: each read counts against the limit.
+        const auto list = r.getChanges();
+        const auto claims = r.getClaims();
         if (list.size() > kDeliveryChangesMax) {
           throw detail::DecodeError{std::to_string(list.size()) + " delivery changes exceed " +
                                     std::to_string(kDeliveryChangesMax)};
         }
-        std::vector<session::DeliveryChange> out;
-        out.reserve(list.size());
+        if (claims.size() > kEffectClaimsMax) {
+          throw detail::DecodeError{std::to_string(claims.size()) + " effect claims exceed " +
+                                    std::to_string(kEffectClaimsMax)};
+        }
+        DeliveryChangesEntry out;
+        out.changes.reserve(list.size());
         for (const auto c : list) {
           const std::uint8_t kind = c.getKind();
           if (kind < 1 || kind > session::kDeliveryChangeKindMax) {
             throw detail::DecodeError{"delivery change kind " + std::to_string(kind)};
           }
-          out.push_back(session::DeliveryChange{{c.getKey().getField(), c.getKey().getVersion()},
-                                                static_cast<session::DeliveryChange::Kind>(kind),
-                                                c.getAttempts(),
-                                                std::string{c.getGroup().cStr(), c.getGroup().size()}});
+          out.changes.push_back(session::DeliveryChange{{c.getKey().getField(), c.getKey().getVersion()},
+                                                        static_cast<session::DeliveryChange::Kind>(kind),
+                                                        c.getAttempts(), detail::get_text(c.getGroup())});
         }
-        return out;
-      });
-}
-
-Result<std::vector<EffectClaim>> decode_effect_claims(std::string_view bytes) {
-  return detail::decode<wire::DeliveryChanges>(
-      bytes, "delivery changes", kDeliveryChangesMagic, kPartitionFormatVersion,
-      [](wire::DeliveryChanges::Reader r) {
-        const auto list = r.getClaims();  // read once: each read counts against the limit
-        if (list.size() > kEffectClaimsMax) {
-          throw detail::DecodeError{std::to_string(list.size()) + " effect claims exceed " +
-                                    std::to_string(kEffectClaimsMax)};
-        }
-        std::vector<EffectClaim> out;
-        out.reserve(list.size());
-        for (const auto c : list) {
-          out.push_back(EffectClaim{std::string{c.getEffect().cStr(), c.getEffect().size()},
-                                    std::string{c.getGroup().cStr(), c.getGroup().size()}});
+        out.claims.reserve(claims.size());
+        for (const auto c : claims) {
+          out.claims.push_back(EffectClaim{detail::get_text(c.getEffect()), detail::get_text(c.getGroup())});
         }
         return out;
       });

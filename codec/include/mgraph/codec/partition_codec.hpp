@@ -171,9 +171,12 @@ struct EffectClaim {
 inline constexpr std::size_t kEffectClaimsMax = 65'536;
 Result<std::string> encode_delivery_changes(const std::vector<session::DeliveryChange>& changes,
                                             const std::vector<EffectClaim>& claims = {});
-Result<std::vector<session::DeliveryChange>> decode_delivery_changes(std::string_view bytes);
-/// The claims of such an entry, in the order they were made.
-Result<std::vector<EffectClaim>> decode_effect_claims(std::string_view bytes);
+/// What such an entry holds: the changes and the claims, each in the order they were made.
+struct DeliveryChangesEntry {
+  std::vector<session::DeliveryChange> changes;
+  std::vector<EffectClaim> claims;
+};
+Result<DeliveryChangesEntry> decode_delivery_changes(std::string_view bytes);
 bool is_delivery_changes(std::string_view bytes);
 
 /// Every reply says whether the partition's transaction is open after the request, its
