@@ -73,11 +73,13 @@ NodeId GraphState::new_node(SpecId s, Value initial, std::string name) {
   values.push_back(std::move(initial));
   nodes.push_back(NodeRecord{structure_flags(s), s, 0, s <= kMirrorSpec ? 1u : 0u, {}, {}});
   lean_blockers += spec_blocks_lean(s) ? 1 : 0;
+  structure_changed();
   if (!name.empty()) names.emplace(id, std::move(name));
   return id;
 }
 
 void GraphState::set_deps(NodeId n, std::span<const NodeId> new_deps) {
+  structure_changed();
   for (NodeId d : deps_of(n)) edges.remove_one(nodes[d].rdeps, n);
   edges.assign(nodes[n].deps, new_deps);
   std::uint32_t h = 0;
@@ -381,6 +383,7 @@ void GraphState::remove_input_at(NodeId node, NodeId input, std::uint32_t pos) {
   const std::span<NodeId> ds = edges.get_mut(nodes[node].deps);
   MG_ASSERT(pos < ds.size() && ds[pos] == input);
   std::swap(ds[0], ds[pos]);
+  structure_changed();
   edges.remove_one(nodes[node].deps, input);  // the last input takes its place
   edges.remove_one(nodes[input].rdeps, node);
   const auto it = input_index.find(node);
@@ -393,6 +396,7 @@ void GraphState::remove_input_at(NodeId node, NodeId input, std::uint32_t pos) {
 }
 
 void GraphState::add_input_edge(NodeId node, NodeId input) {
+  structure_changed();
   edges.push_back(nodes[node].deps, input);
   edges.push_back(nodes[input].rdeps, node);
   if (height(node) <= height(input)) raise_height(node, height(input) + 1);
@@ -629,6 +633,7 @@ Status Graph::compact() {
     }
   }
   g.edges = std::move(fresh);
+  g.structure_changed();
   g.values.shrink_to_fit();
   g.nodes.shrink_to_fit();
   for (auto* v : {&g.marked, &g.queue, &g.mark_stack, &g.pending_new, &g.forced, &g.forced_txn,
@@ -1005,7 +1010,9 @@ std::size_t Graph::memory_bytes() const {
          g.lean_levels.capacity() * sizeof(GraphState::LeanLevel) +
          g.lean_height_bits.capacity() * sizeof(std::uint64_t) +
          g.kernel_inputs.capacity() * sizeof(double) +
-         (g.lean_layers[0].capacity() + g.lean_layers[1].capacity()) * sizeof(NodeId);
+         (g.lean_layers[0].capacity() + g.lean_layers[1].capacity()) * sizeof(NodeId) +
+         g.lean_plans.bytes() + g.lean_sources.capacity() * sizeof(NodeId) +
+         g.lean_changed.capacity();
 }
 
 const char* field_state_name(FieldState state) {

@@ -243,6 +243,7 @@ Status Graph::import_image(GraphImage im) {
   }
 
   GraphState& g = mut();
+  g.structure_changed();  // heights and edges come from the image
   g.values.assign(std::make_move_iterator(im.values.begin()), std::make_move_iterator(im.values.end()));
   for (std::size_t x = 0; x < n; ++x) {
     g.nodes[x].meta = (im.meta[x] & ~kFlagMask) | (im.meta[x] & kImageFlags) |

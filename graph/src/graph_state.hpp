@@ -14,6 +14,7 @@
 
 #include "column.hpp"
 #include "edge_arena.hpp"
+#include "lean_plan.hpp"
 #include "mgraph/graph/cycle_resolution.hpp"
 #include "mgraph/graph/graph.hpp"
 #include "mgraph/graph/image.hpp"
@@ -348,6 +349,17 @@ struct GraphState {
   [[gnu::noinline]] bool lean_formula(NodeId x, const SpecEntry& se);
   /// Whether commit() can propagate the open transaction with propagate_lean().
   bool lean_eligible() const;
+  /// Bumped by every change of nodes, edges, heights or specs: plans built before it are
+  /// stale (lean_plan.hpp, invariant 2).
+  std::uint64_t structure_version = 0;
+  void structure_changed() { ++structure_version; }
+  LeanPlans lean_plans;
+  /// scratch: the variables a lean commit changed, sorted (a plan's key)
+  std::vector<NodeId> lean_sources;
+  /// scratch: by slot of the plan followed, whether that source or field changed
+  std::vector<std::uint8_t> lean_changed;
+  /// Whether the last propagate_lean() followed a plan (CommitStats::planned).
+  bool lean_planned = false;
   /// Commit's propagation for a transaction that only wrote variables, in a graph whose
   /// derived fields are all strict with declared inputs: computes exactly the fields an
   /// input of which changed, in height order, without marking first. Throws what a
@@ -375,6 +387,7 @@ struct GraphState {
   std::uint32_t height(NodeId n) const { return nodes[n].meta >> kFlagBits; }
   void set_height(NodeId n, std::uint32_t h) {
     MG_ASSERT_MSG(h <= kHeightMax, "graph deeper than kHeightMax");
+    structure_changed();
     nodes[n].meta = (h << kFlagBits) | (nodes[n].meta & kFlagMask);
   }
   const SpecEntry& spec_of(NodeId n) const { return specs[nodes[n].spec]; }
@@ -388,6 +401,7 @@ struct GraphState {
   void set_spec(NodeId n, SpecId s) {
     lean_blockers -= spec_blocks_lean(nodes[n].spec) ? 1 : 0;
     lean_blockers += spec_blocks_lean(s) ? 1 : 0;
+    structure_changed();
     nodes[n].spec = s;
     clear(n, kStructureFlags);
     set(n, structure_flags(s));

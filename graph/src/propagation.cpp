@@ -610,6 +610,156 @@ bool GraphState::lean_eligible() const {
          marked_mirrors.empty() && queue.empty() && waiting_for.empty() && input_logs.empty();
 }
 
+namespace {
+
+/// What a lean commit reads and writes per field, held in locals: structure does not
+/// change while formulas run, and nothing but the lean loops grows these lists, so the
+/// columns need not be reloaded after every store and every call of a formula
+/// (DECISIONS.md "Scalar kernels"). Inlined into each loop, it lives in registers.
+struct LeanRun {
+  NodeRecord* node_at;
+  const NodeId* edge_data;
+  const SpecEntry* spec_entries;
+  const GraphState::LeanKernel* kernel_at;
+  Value* value_at;
+  std::uint32_t now_stamp;
+  std::uint32_t first_stamp;
+  bool keep_history;
+  /// Columns of the nodes to visit are prefetched ahead (graphs larger than the cache).
+  bool prefetch;
+  std::uint64_t kernels_run = 0;  ///< added to computed_count on the way out
+
+  explicit LeanRun(GraphState& g)
+      : node_at(g.nodes.data()),
+        edge_data(g.edges.data()),
+        spec_entries(g.specs.data()),
+        kernel_at(g.lean_kernels.data()),
+        value_at(g.values.data()),
+        now_stamp(g.stamp),
+        first_stamp(g.txn_first_stamp),
+        keep_history(g.options.history_limit > 0),
+        prefetch(g.values.size() >= GraphState::kLeanPrefetchNodes) {}
+
+  // The three stages of prefetching a node a loop will visit, each needing the previous
+  // one's lines: its own columns, its dependency list, its inputs' values.
+  [[gnu::always_inline]] void prefetch_columns(NodeId x) const {
+    __builtin_prefetch(node_at + x, 1);
+    __builtin_prefetch(value_at + x, 1);
+  }
+  [[gnu::always_inline]] void prefetch_deps(NodeId x) const {
+    __builtin_prefetch(edge_data + node_at[x].deps.offset);
+  }
+  [[gnu::always_inline]] void prefetch_inputs(NodeId x) const {
+    const Span ds = node_at[x].deps;
+    const NodeId* const inputs = edge_data + ds.offset;
+    const std::uint32_t count = std::min<std::uint32_t>(ds.count, GraphState::kLeanPrefetchInputs);
+    for (std::uint32_t k = 0; k < count; ++k) __builtin_prefetch(value_at + inputs[k]);
+  }
+};
+
+/// A kernel field (FieldSpec::kernel, no custom equality, no failed field in the graph):
+/// its inputs as doubles, the kernel called directly, the double compared with the old
+/// value and stored in place. No Context, no std::function, no Value built. Whether it
+/// changed (a kernel that throws fails x, which is a change, or rethrows).
+[[gnu::always_inline]] inline bool lean_kernel(GraphState& g, LeanRun& r, NodeId x,
+                                              const GraphState::LeanKernel kernel) {
+  NodeRecord* const node_at = r.node_at;
+  const Span ds = node_at[x].deps;
+  const NodeId* const inputs = r.edge_data + ds.offset;
+  const std::uint32_t count = ds.count;
+  double local[4];
+  double* in = local;
+  if (count > 4) [[unlikely]] {
+    if (g.kernel_inputs.size() < count) g.kernel_inputs.resize(count);
+    in = g.kernel_inputs.data();
+  }
+  double result;
+  try {
+    if (count == 1) {
+      in[0] = kernel_input(r.value_at[inputs[0]], 0);  // chain, broad: no loop
+    } else {
+      for (std::uint32_t k = 0; k < count; ++k) in[k] = kernel_input(r.value_at[inputs[k]], k);
+    }
+    result = kernel.kernel(std::span<const double>(in, count), x, kernel.data);
+  } catch (const std::exception& e) {
+    g.formula_threw(x, e);  // fails x (its dependents are blocked), or rethrows
+    node_at[x].meta &= ~kMarked;
+    return true;
+  }
+  ++r.kernels_run;
+  if (r.keep_history) g.freshened.push_back(Freshened{x, node_at[x].computed_at, false});
+  node_at[x].computed_at = r.now_stamp;
+  node_at[x].meta &= ~(kStale | kForce | kMarked);
+  Value& now = r.value_at[x];
+  // Value's equality for doubles: ==, except that NaN equals NaN.
+  if (now.is_double() &&
+      (now.as_double() == result || (result != result && now.as_double() != now.as_double()))) {
+    return false;
+  }
+  if (node_at[x].changed_at < r.first_stamp) {
+    g.journal.values.push_back(JournalEntry{x, node_at[x].changed_at, std::move(now)});
+  }
+  now = Value(result);
+  node_at[x].changed_at = r.now_stamp;
+  return true;
+}
+
+/// Computes x, flagged kStale | kMarked (scheduled or planned); whether it changed.
+[[gnu::always_inline]] inline bool lean_compute(GraphState& g, LeanRun& r, NodeId x) {
+  g.current = x;
+  if (!g.conditions.empty()) [[unlikely]] {
+    // A failed or blocked field exists: the general routine blocks x behind a failed
+    // input, or fails it, or recovers it. A change of condition moves its change stamp
+    // as a change of value does.
+    g.run_formula(x);
+    r.node_at[x].meta &= ~kMarked;
+    return r.node_at[x].changed_at == g.stamp;
+  }
+  if (const GraphState::LeanKernel kernel = r.kernel_at[r.node_at[x].spec]; kernel.kernel != nullptr) {
+    return lean_kernel(g, r, x, kernel);
+  }
+  return g.lean_formula(x, r.spec_entries[r.node_at[x].spec]);
+}
+
+/// Follows `plan` (lean_plan.hpp): its steps in order, each computed if an input of it in
+/// the plan changed, flagged as it would be when scheduled without a plan. The one field
+/// flagged when a formula throws out of it is g.current. Out of line: the loops of
+/// GraphState::propagate_lean() keep their own inlined copy of the computation.
+[[gnu::noinline]] void follow_plan(GraphState& g, LeanRun& r, const LeanPlan& plan) {
+  const std::size_t first_step = plan.sources.size();
+  const std::size_t count = plan.steps.size();
+  g.lean_changed.resize(first_step + count);
+  std::uint8_t* const changed = g.lean_changed.data();
+  std::fill_n(changed, first_step, std::uint8_t{1});  // the key: every source changed
+  const LeanPlan::Step* const steps = plan.steps.data();
+  const std::uint32_t* const slots = plan.slots.data();
+  constexpr std::size_t d = GraphState::kLeanPrefetchDistance;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (r.prefetch) [[unlikely]] {
+      if (i + 3 * d < count) r.prefetch_columns(steps[i + 3 * d].node);
+      if (i + 2 * d < count) r.prefetch_deps(steps[i + 2 * d].node);
+      if (i + d < count) r.prefetch_inputs(steps[i + d].node);
+    }
+    const LeanPlan::Step s = steps[i];
+    bool input_changed;
+    if (s.count == 1) [[likely]] {
+      input_changed = changed[s.slot] != 0;
+    } else {
+      std::uint8_t any = 0;
+      for (std::uint32_t k = s.slot; k < s.slot + s.count; ++k) any |= changed[slots[k]];
+      input_changed = any != 0;
+    }
+    std::uint8_t now = 0;
+    if (input_changed) {
+      r.node_at[s.node].meta |= kStale | kMarked;
+      now = lean_compute(g, r, s.node) ? 1 : 0;
+    }
+    changed[first_step + i] = now;
+  }
+}
+
+}  // namespace
+
 void GraphState::propagate_lean() {
   // Push instead of mark-then-pull. Marking exists for what a lean graph does not have:
   // lazy fields that stay stale (invariant 2), formulas that read undeclared nodes, fields
@@ -629,14 +779,9 @@ void GraphState::propagate_lean() {
   // after every store and every call of a formula (DECISIONS.md "Scalar kernels").
   std::uint32_t low = kLeanEnd;  // lowest and highest height with a list
   std::uint32_t high = 0;
-  NodeRecord* const node_at = nodes.data();
-  const NodeId* const edge_data = edges.data();
-  const SpecEntry* const spec_entries = specs.data();
-  const LeanKernel* const kernel_at = lean_kernels.data();
-  Value* const value_at = values.data();
-  const std::uint32_t now_stamp = stamp;
-  const std::uint32_t first_stamp = txn_first_stamp;
-  const bool keep_history = options.history_limit > 0;
+  LeanRun run(*this);
+  NodeRecord* const node_at = run.node_at;
+  const NodeId* const edge_data = run.edge_data;
   std::uint32_t cur = 0;  // variables have height 0
   // lean_scheduled is used up to `scheduled`; its size is the room it has. The same for
   // the two lists of lean_layers: the one computed now and `next`.
@@ -653,28 +798,15 @@ void GraphState::propagate_lean() {
   std::size_t now_room = lean_layers[1].size();
   std::size_t next_size = 0;
   std::size_t now_size = 0;  // entries of lean_layers[1 - next_list] (the height computed)
-  std::uint64_t kernels_run = 0;  // added to computed_count on the way out
   // On a graph larger than the cache, the nodes a commit computes lie scattered over the
   // columns, and each visit would wait for its misses one after the other. So the columns
   // of the nodes a layer will visit are prefetched a few nodes ahead, in three stages
-  // that each need the previous one's lines: the node's own columns, then its dependency
-  // list (from `deps`), then its inputs' values (from the list). The misses of several
-  // nodes then overlap (DECISIONS.md "Engine locality"). A graph that fits in the cache
-  // skips it: the prefetches would only add instructions.
-  const bool prefetch = values.size() >= kLeanPrefetchNodes;
-  auto prefetch_columns = [&](NodeId x) __attribute__((always_inline)) {
-    __builtin_prefetch(node_at + x, 1);
-    __builtin_prefetch(value_at + x, 1);
-  };
-  auto prefetch_deps = [&](NodeId x) __attribute__((always_inline)) {
-    __builtin_prefetch(edge_data + node_at[x].deps.offset);
-  };
-  auto prefetch_inputs = [&](NodeId x) __attribute__((always_inline)) {
-    const Span ds = node_at[x].deps;
-    const NodeId* const inputs = edge_data + ds.offset;
-    const std::uint32_t count = std::min<std::uint32_t>(ds.count, kLeanPrefetchInputs);
-    for (std::uint32_t k = 0; k < count; ++k) __builtin_prefetch(value_at + inputs[k]);
-  };
+  // (LeanRun): the misses of several nodes then overlap (DECISIONS.md "Engine locality").
+  // A graph that fits in the cache skips it: the prefetches would only add instructions.
+  const bool prefetch = run.prefetch;
+  auto prefetch_columns = [&](NodeId x) __attribute__((always_inline)) { run.prefetch_columns(x); };
+  auto prefetch_deps = [&](NodeId x) __attribute__((always_inline)) { run.prefetch_deps(x); };
+  auto prefetch_inputs = [&](NodeId x) __attribute__((always_inline)) { run.prefetch_inputs(x); };
   // Visits the `count` nodes at `list` (one layer), prefetching ahead when `prefetch`.
   auto visit_layer = [&](const NodeId* list, std::size_t count, auto&& visit_one)
       __attribute__((always_inline)) {
@@ -740,80 +872,36 @@ void GraphState::propagate_lean() {
       level.tail = index;
     }
   };
-  // A kernel field (FieldSpec::kernel, no custom equality, no failed field in the graph):
-  // its inputs as doubles, the kernel called directly, the double compared with the old
-  // value and stored in place. No Context, no std::function, no Value built. Whether it
-  // changed (a kernel that throws fails x, which is a change, or rethrows).
-  auto run_kernel = [&](NodeId x, const LeanKernel kernel) __attribute__((always_inline)) {
-    const Span ds = node_at[x].deps;
-    const NodeId* const inputs = edge_data + ds.offset;
-    const std::uint32_t count = ds.count;
-    double local[4];
-    double* in = local;
-    if (count > 4) [[unlikely]] {
-      if (kernel_inputs.size() < count) kernel_inputs.resize(count);
-      in = kernel_inputs.data();
-    }
-    double result;
-    try {
-      if (count == 1) {
-        in[0] = kernel_input(value_at[inputs[0]], 0);  // chain, broad: no loop
-      } else {
-        for (std::uint32_t k = 0; k < count; ++k) in[k] = kernel_input(value_at[inputs[k]], k);
-      }
-      result = kernel.kernel(std::span<const double>(in, count), x, kernel.data);
-    } catch (const std::exception& e) {
-      formula_threw(x, e);  // fails x (its dependents are blocked), or rethrows
-      node_at[x].meta &= ~kMarked;
-      return true;
-    }
-    ++kernels_run;
-    if (keep_history) freshened.push_back(Freshened{x, node_at[x].computed_at, false});
-    node_at[x].computed_at = now_stamp;
-    node_at[x].meta &= ~(kStale | kForce | kMarked);
-    Value& now = value_at[x];
-    // Value's equality for doubles: ==, except that NaN equals NaN.
-    if (now.is_double() &&
-        (now.as_double() == result || (result != result && now.as_double() != now.as_double()))) {
-      return false;
-    }
-    if (node_at[x].changed_at < first_stamp) {
-      journal.values.push_back(JournalEntry{x, node_at[x].changed_at, std::move(now)});
-    }
-    now = Value(result);
-    node_at[x].changed_at = now_stamp;
-    return true;
-  };
   auto visit = [&](NodeId x) __attribute__((always_inline)) {
-    current = x;
-    bool changed = false;
-    if (!conditions.empty()) [[unlikely]] {
-      // A failed or blocked field exists: the general routine blocks x behind a failed
-      // input, or fails it, or recovers it. A change of condition moves its change stamp
-      // as a change of value does.
-      run_formula(x);
-      changed = nodes[x].changed_at == stamp;
-      node_at[x].meta &= ~kMarked;
-    } else if (const LeanKernel kernel = kernel_at[node_at[x].spec]; kernel.kernel != nullptr) {
-      changed = run_kernel(x, kernel);
-    } else {
-      changed = lean_formula(x, spec_entries[node_at[x].spec]);
-    }
-    if (changed) schedule_dependents(x);
+    if (lean_compute(*this, run, x)) schedule_dependents(x);
   };
+  const std::uint64_t computed_before = computed_count;
+  LeanPlan* plan = nullptr;
+  lean_planned = false;
   try {
+    lean_sources.clear();
     for (const Written& w : written) {
-      if (settle_written(w) == nullptr) continue;
+      if (settle_written(w) != nullptr) lean_sources.push_back(w.node);
+    }
+    written.clear();
+    if (options.plan_after != 0 && !lean_sources.empty()) {
+      std::sort(lean_sources.begin(), lean_sources.end());  // distinct: written lists each once
+      plan = lean_plans.find(lean_sources, *this);
+    }
+    if (plan != nullptr && plan->useful) {
+      lean_planned = true;
+      follow_plan(*this, run, *plan);
+    }
+    for (const NodeId source : lean_planned ? std::span<const NodeId>() : std::span<const NodeId>(lean_sources)) {
       if (prefetch) {
         // Scheduling reads the flags of each dependent: fetch them all first.
-        const Span r = node_at[w.node].rdeps;
+        const Span r = node_at[source].rdeps;
         for (const NodeId* d = edge_data + r.offset, *end = d + r.count; d != end; ++d) {
           __builtin_prefetch(node_at + *d, 1);
         }
       }
-      schedule_dependents(w.node);
+      schedule_dependents(source);
     }
-    written.clear();
     for (;;) {
       bool listed = true;  // height cur has a list of its own
       if (next_size != 0) {
@@ -851,13 +939,19 @@ void GraphState::propagate_lean() {
         for (; i != kLeanEnd; i = sched[i].next) visit(sched[i].node);
       }
     }
-    computed_count += kernels_run;
-    stamp_computed = stamp_computed || scheduled != 0 || cur != 0;
+    computed_count += run.kernels_run;
+    stamp_computed = stamp_computed || scheduled != 0 || cur != 0 || (lean_planned && !plan->steps.empty());
+    const auto computed = static_cast<std::size_t>(computed_count - computed_before);
+    if (plan != nullptr) {
+      LeanPlans::note_computed(*plan, computed);
+    } else if (options.plan_after != 0) {
+      lean_plans.note_unplanned(lean_sources, computed, *this);
+    }
   } catch (...) {
     // Hand the scheduled nodes to rollback() as marked ones: it makes them fresh again.
     // Those computed already are fresh, but with history they are in `freshened`, which
     // rollback() makes stale: they go to it as well (nothing else is in it yet).
-    computed_count += kernels_run;
+    computed_count += run.kernels_run;
     stamp_computed = true;
     for (const Freshened& f : freshened) marked.push_back(f.node);
     for (std::uint32_t k = 0; k < scheduled; ++k) {
@@ -866,6 +960,8 @@ void GraphState::propagate_lean() {
     }
     for (std::size_t k = 0; k < now_size; ++k) marked.push_back(now_list[k]);
     for (std::size_t k = 0; k < next_size; ++k) marked.push_back(next[k]);
+    // A planned commit flags the field it computes, and no other.
+    if (lean_planned && current != kNoNode) marked.push_back(current);
     std::fill(lean_height_bits.begin(), lean_height_bits.end(), 0);
     throw;
   }

@@ -299,6 +299,7 @@ void GraphState::trim_scratch() {
   trim(lean_scheduled);
   trim(lean_layers[0]);
   trim(lean_layers[1]);
+  trim(lean_changed);
   // The height lists and their bits go together (both are empty between commits).
   if (lean_levels.capacity() > kScratchKeepMax) {
     trim(lean_levels);
@@ -341,7 +342,7 @@ Result<CommitStats> GraphState::commit() {
   }
   const auto computed = static_cast<std::size_t>(computed_count - computed_before);
   finalize_commit();
-  return CommitStats{revision, computed, last_changed.size(), lean};
+  return CommitStats{revision, computed, last_changed.size(), lean, lean && lean_planned};
 }
 
 void GraphState::unapply(RevisionRecord& rec) {

@@ -202,7 +202,7 @@ TEST(Lean, ADeepChainGivesBackItsHeightListsAndStaysCorrect) {
   // Deeper than the scratch a graph keeps between commits (2^16 entries): every lean
   // commit grows the height lists again and gives them back at its end.
   constexpr std::size_t kDepth = (std::size_t{1} << 16) + 100;
-  Graph g;
+  Graph g(GraphOptions{.plan_after = 0});  // no plan, which the graph would keep
   const NodeId x = g.add_variable(0.0, "x");
   const SpecId sum = sum_spec(g);
   NodeId last = x;
@@ -215,9 +215,217 @@ TEST(Lean, ADeepChainGivesBackItsHeightListsAndStaysCorrect) {
     ASSERT_TRUE(stats.lean);
     EXPECT_EQ(stats.computed, kDepth);
     EXPECT_EQ(g.read(last).number(), v);
-    // Beyond the two lists of one height's nodes, which a chain keeps small (64 each).
-    EXPECT_LE(g.memory_bytes(), settled + 2 * 64 * sizeof(NodeId));
+    // Beyond the two lists of one height's nodes, which a chain keeps small (64 each), and
+    // the list of the variables written.
+    EXPECT_LE(g.memory_bytes(), settled + 2 * 64 * sizeof(NodeId) + sizeof(NodeId));
   }
+}
+
+// ---- Planned commits (lean_plan.hpp) ----
+
+/// x -> c[0] -> ... -> c[n-1] (each +1, a kernel), and cut = min(c[0], 10) -> d[0..n) (each
+/// a copy of cut): a write of x reaches 2n + 1 fields, of which the d[i] only change while
+/// c[0] is at most 10.
+struct PlannedChain {
+  Graph g;
+  NodeId x;
+  std::vector<NodeId> c, d;
+  NodeId cut;
+  explicit PlannedChain(GraphOptions options, std::size_t n = 100) : g(options) {
+    x = g.add_variable(0.0, "x");
+    FieldSpec plus;
+    plus.kernel = [](std::span<const double> in, NodeId, const void*) { return in[0] + 1; };
+    const SpecId plus_one = g.add_spec(std::move(plus));
+    FieldSpec clamp;
+    clamp.kernel = [](std::span<const double> in, NodeId, const void*) { return std::min(in[0], 10.0); };
+    FieldSpec copy;
+    copy.kernel = [](std::span<const double> in, NodeId, const void*) { return in[0]; };
+    const SpecId copy_spec = g.add_spec(std::move(copy));
+    NodeId last = x;
+    for (std::size_t i = 0; i < n; ++i) c.push_back(last = g.add_derived(plus_one, {last}).value());
+    cut = g.add_derived(g.add_spec(std::move(clamp)), {c[0]}).value();
+    last = cut;
+    for (std::size_t i = 0; i < n; ++i) d.push_back(last = g.add_derived(copy_spec, {last}).value());
+    EXPECT_TRUE(g.commit().is_ok());
+  }
+  CommitStats write(double v) {
+    EXPECT_TRUE(g.write(x, v).is_ok());
+    return g.commit().value();
+  }
+};
+
+TEST(Plan, FollowedFromTheKeysSecondCommitOnWithTheSameResults) {
+  PlannedChain p(GraphOptions{});  // plan_after 2, plan_min_fields 64
+  PlannedChain unplanned(GraphOptions{.plan_after = 0});
+  for (int step = 1; step <= 12; ++step) {
+    const CommitStats a = p.write(step);
+    const CommitStats b = unplanned.write(step);
+    ASSERT_TRUE(a.lean);
+    // Seen once, twice: planned from the third commit of the key on.
+    EXPECT_EQ(a.planned, step >= 3) << "step " << step;
+    EXPECT_FALSE(b.planned);
+    EXPECT_EQ(a.computed, b.computed) << "step " << step;
+    EXPECT_EQ(a.changed, b.changed) << "step " << step;
+    // Until c[0] passes 10 the copies change; then the cutoff at `cut` stops the change.
+    EXPECT_EQ(a.computed, step + 1 <= 10 ? 201u : 101u) << "step " << step;
+    EXPECT_EQ(p.g.read(p.c.back()).number(), step + 100.0);
+    EXPECT_EQ(p.g.read(p.d.back()).number(), std::min(step + 1.0, 10.0));
+    std::vector<NodeId> x(p.g.last_changed().begin(), p.g.last_changed().end());
+    std::vector<NodeId> y(unplanned.g.last_changed().begin(), unplanned.g.last_changed().end());
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    EXPECT_EQ(x, y) << "step " << step;
+  }
+}
+
+TEST(Plan, NotFollowedWhileItsCommitsComputeLittleOfIt) {
+  // y -> z (always 0) -> 300 fields: a write of y reaches 301 fields and computes 1.
+  Graph g(GraphOptions{.plan_min_fields = 1});
+  const NodeId y = g.add_variable(0.0, "y");
+  FieldSpec zero;
+  zero.kernel = [](std::span<const double>, NodeId, const void*) { return 0.0; };
+  const NodeId z = g.add_derived(g.add_spec(std::move(zero)), {y}, "z").value();
+  FieldSpec plus;
+  plus.kernel = [](std::span<const double> in, NodeId, const void*) { return in[0] + 1; };
+  const SpecId plus_one = g.add_spec(std::move(plus));
+  NodeId last = z;
+  for (int i = 0; i < 300; ++i) last = g.add_derived(plus_one, {last}).value();
+  ASSERT_TRUE(g.commit().is_ok());
+  auto write = [&](double v) {
+    EXPECT_TRUE(g.write(y, v).is_ok());
+    return g.commit().value();
+  };
+  EXPECT_FALSE(write(1).planned);
+  EXPECT_FALSE(write(2).planned);  // seen twice: the plan is built after this commit
+  const CommitStats planned = write(3);
+  EXPECT_TRUE(planned.planned);
+  EXPECT_EQ(planned.computed, 1u);
+  // 1 of 301 computed: scheduling is cheaper, and the unplanned commits keep showing it.
+  for (double v : {4.0, 5.0, 6.0}) {
+    const CommitStats stats = write(v);
+    EXPECT_FALSE(stats.planned);
+    EXPECT_TRUE(stats.lean);
+    EXPECT_EQ(stats.computed, 1u);
+  }
+  EXPECT_EQ(g.read(last).number(), 300.0);
+}
+
+TEST(Plan, ChangesOfStructureDropThePlans) {
+  PlannedChain p(GraphOptions{});
+  for (int step = 1; step <= 3; ++step) p.write(step);
+  ASSERT_TRUE(p.write(4).planned);
+  // A new field reading the end of the chain: the plans built before it are dropped, and the
+  // key is planned again from its third commit after, with the new field in its plan.
+  FieldSpec twice;
+  twice.kernel = [](std::span<const double> in, NodeId, const void*) { return 2 * in[0]; };
+  const NodeId t = p.g.add_derived(p.g.add_spec(std::move(twice)), {p.c.back()}).value();
+  EXPECT_FALSE(p.g.commit().value().lean);  // computes the new field
+  EXPECT_EQ(p.g.read(t).number(), 208.0);
+  EXPECT_FALSE(p.write(5).planned);
+  EXPECT_FALSE(p.write(6).planned);
+  const CommitStats stats = p.write(7);
+  EXPECT_TRUE(stats.planned);
+  EXPECT_EQ(p.g.read(t).number(), 214.0);
+  // A planned field redefined with a second input from the plan: d[0] = cut + c[5], two
+  // paths from x to it (a step with two slots).
+  FieldSpec add;
+  add.kernel = [](std::span<const double> in, NodeId, const void*) { return in[0] + in[1]; };
+  const NodeId inputs[] = {p.cut, p.c[5]};
+  ASSERT_TRUE(p.g.define(p.d[0], p.g.add_spec(std::move(add)), inputs).is_ok());
+  EXPECT_FALSE(p.g.commit().value().lean);  // computes the redefined field
+  EXPECT_FALSE(p.write(8).planned);
+  EXPECT_FALSE(p.write(9).planned);
+  for (double v : {10.0, 11.0}) {
+    EXPECT_TRUE(p.write(v).planned);
+    EXPECT_EQ(p.g.read(p.d.back()).number(), std::min(v + 1, 10.0) + v + 6);
+  }
+  EXPECT_TRUE(p.g.check_invariants().is_ok()) << p.g.check_invariants().message();
+}
+
+TEST(Plan, AThrowingKernelInAPlanFailsItsFieldOrRollsBackAsWithout) {
+  for (const bool fail_transaction : {false, true}) {
+    Graph g(GraphOptions{.history_limit = 2, .plan_after = 1, .plan_min_fields = 1});
+    const NodeId x = g.add_variable(0.0, "x");
+    FieldSpec fragile;  // throws at 5
+    fragile.kernel = [](std::span<const double> in, NodeId, const void*) {
+      if (in[0] == 5) throw std::runtime_error("five");
+      return in[0];
+    };
+    fragile.fail_transaction = fail_transaction;
+    const NodeId f = g.add_derived(g.add_spec(std::move(fragile)), {x}, "f").value();
+    FieldSpec plus;
+    plus.kernel = [](std::span<const double> in, NodeId, const void*) { return in[0] + 1; };
+    const NodeId after = g.add_derived(g.add_spec(std::move(plus)), {f}, "after").value();
+    ASSERT_TRUE(g.commit().is_ok());
+    ASSERT_TRUE(g.write(x, 1.0).is_ok());
+    ASSERT_FALSE(g.commit().value().planned);  // the key's first commit builds its plan
+    ASSERT_TRUE(g.write(x, 5.0).is_ok());
+    Result<CommitStats> r = g.commit();
+    if (fail_transaction) {
+      ASSERT_FALSE(r.is_ok());
+      EXPECT_NE(r.status().message().find("five"), std::string::npos) << r.status().message();
+      EXPECT_EQ(g.read(f).number(), 1.0);
+      EXPECT_EQ(g.read(after).number(), 2.0);
+      EXPECT_EQ(g.read(x).number(), 1.0);
+    } else {
+      ASSERT_TRUE(r.is_ok());
+      EXPECT_TRUE(r->planned);
+      EXPECT_EQ(g.condition(f).state, FieldState::failed);
+      EXPECT_EQ(g.condition(after).state, FieldState::blocked);
+      EXPECT_EQ(g.read(after).number(), 2.0);  // its last good value
+      // It recovers with its input, on the plan.
+      ASSERT_TRUE(g.write(x, 6.0).is_ok());
+      EXPECT_TRUE(g.commit().value().planned);
+      EXPECT_EQ(g.condition(after).state, FieldState::ok);
+      EXPECT_EQ(g.read(after).number(), 7.0);
+      ASSERT_TRUE(g.undo().is_ok());
+      EXPECT_EQ(g.condition(f).state, FieldState::failed);
+    }
+    EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().message();
+    // The plan goes on serving the key.
+    ASSERT_TRUE(g.write(x, 2.0).is_ok());
+    const CommitStats stats = g.commit().value();
+    EXPECT_TRUE(stats.planned);
+    EXPECT_EQ(g.read(after).number(), 3.0);
+  }
+}
+
+TEST(Plan, MemoryStaysBoundedUnderEverNewKeys) {
+  // 3,000 variables, each the head of its own chain of 64 fields, written in turn twice:
+  // a plan per key, more keys than plans are kept (lean_plan.hpp, invariant 3).
+  Graph g(GraphOptions{.plan_after = 1});
+  FieldSpec plus;
+  plus.kernel = [](std::span<const double> in, NodeId, const void*) { return in[0] + 1; };
+  const SpecId plus_one = g.add_spec(std::move(plus));
+  std::vector<NodeId> heads;
+  for (int k = 0; k < 3000; ++k) {
+    NodeId last = g.add_variable(0.0);
+    heads.push_back(last);
+    for (int i = 0; i < 64; ++i) last = g.add_derived(plus_one, {last}).value();
+  }
+  ASSERT_TRUE(g.commit().is_ok());
+  const std::size_t settled = g.memory_bytes();
+  std::size_t most = 0;
+  int planned = 0;
+  for (int round = 1; round <= 2; ++round) {
+    if (round == 2) std::reverse(heads.begin(), heads.end());  // the last plans kept first
+    for (const NodeId h : heads) {
+      ASSERT_TRUE(g.write(h, round).is_ok());
+      const CommitStats stats = g.commit().value();
+      ASSERT_EQ(stats.computed, 64u);
+      if (round == 1) {
+        EXPECT_FALSE(stats.planned);
+      }
+      planned += stats.planned ? 1 : 0;
+      most = std::max(most, g.memory_bytes() - settled);
+    }
+  }
+  // The plans kept when the first round ended serve the second, until they are dropped
+  // to make room for new ones.
+  EXPECT_GT(planned, 0);
+  EXPECT_LT(planned, 3000);
+  // At most kPlansMax (1,024) plans of 64 steps (12 B each) and their keys: under 2 MiB.
+  EXPECT_LT(most, std::size_t{2} << 20);
 }
 
 // ---- Kernels (FieldSpec::kernel) ----
@@ -339,8 +547,11 @@ struct Twin {
 
   /// `padding` variables, never written, come first: they make the graph large enough for
   /// the lean path to prefetch (GraphState::kLeanPrefetchNodes).
-  Twin(std::uint64_t seed, std::size_t history, std::size_t padding = 0)
-      : lean(GraphOptions{.history_limit = history}),
+  /// `plan`: the lean graph plans every key from its first commit on (GraphOptions).
+  Twin(std::uint64_t seed, std::size_t history, std::size_t padding = 0, bool plan = false)
+      : lean(GraphOptions{.history_limit = history,
+                          .plan_after = plan ? 1u : 0u,
+                          .plan_min_fields = 1}),
         general(GraphOptions{.history_limit = history}) {
     Prng rng(seed);
     for (Graph* g : {&lean, &general}) {
@@ -469,14 +680,25 @@ struct Twin {
   std::size_t failed_or_blocked = 0;  ///< fields seen failed or blocked over the run
 };
 
-void run_twins(std::size_t history, std::uint64_t seeds = 60, std::size_t padding = 0) {
+/// With `plan`, the lean graph plans every key (Twin), and the writes come from four sets
+/// of variables fixed per seed, so that most commits follow a plan.
+void run_twins(std::size_t history, std::uint64_t seeds = 60, std::size_t padding = 0,
+               bool plan = false) {
   const std::uint64_t kSeeds = seeds;
   constexpr int kSteps = 40;
   int failed_commits = 0;  // the rollback of a lean commit must be exercised too
   std::size_t failed_fields = 0;  // and a field failing without one
+  int planned_commits = 0;
   for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    Twin t(seed * 7919 + history, history, padding);
+    Twin t(seed * 7919 + history, history, padding, plan);
     Prng rng(seed);
+    std::vector<std::vector<NodeId>> write_sets(plan ? 4 : 1);
+    for (std::vector<NodeId>& set : write_sets) {
+      if (!plan) break;  // the writes are drawn one by one
+      for (std::size_t k = 0, n = 1 + rng.below(3); k < n; ++k) {
+        set.push_back(t.variables[rng.below(t.variables.size())]);
+      }
+    }
     int lean_commits = 0;
     for (int step = 0; step < kSteps; ++step) {
       const std::string where = "seed " + std::to_string(seed) + " step " + std::to_string(step);
@@ -489,8 +711,9 @@ void run_twins(std::size_t history, std::uint64_t seeds = 60, std::size_t paddin
         ASSERT_EQ(a, t.general.redo().is_ok()) << where;
       } else {
         const std::size_t writes = 1 + rng.below(3);
-        for (std::size_t k = 0; k < writes; ++k) {
-          const NodeId v = t.variables[rng.below(t.variables.size())];
+        const std::vector<NodeId>& set = plan ? write_sets[rng.below(write_sets.size())] : write_sets[0];
+        for (std::size_t k = 0; k < (plan ? set.size() : writes); ++k) {
+          const NodeId v = plan ? set[k] : t.variables[rng.below(t.variables.size())];
           const Value value(static_cast<std::int64_t>(rng.below(7)));
           ASSERT_TRUE(t.lean.write(v, value).is_ok());
           ASSERT_TRUE(t.general.write(v, value).is_ok());
@@ -501,6 +724,9 @@ void run_twins(std::size_t history, std::uint64_t seeds = 60, std::size_t paddin
         if (a.is_ok()) {
           ASSERT_TRUE(a->lean) << where;
           ASSERT_FALSE(b->lean) << where;
+          ASSERT_FALSE(b->planned) << where;
+          ASSERT_TRUE(plan || !a->planned) << where;
+          planned_commits += a->planned ? 1 : 0;
           ++lean_commits;
           EXPECT_EQ(a->revision, b->revision) << where;
           EXPECT_EQ(a->computed, b->computed) << where;
@@ -519,10 +745,22 @@ void run_twins(std::size_t history, std::uint64_t seeds = 60, std::size_t paddin
   }
   EXPECT_GT(failed_commits, 0);
   EXPECT_GT(failed_fields, 0u);
+  // Many commits follow a plan (~40%); the other steps undo or redo, or commit a key seen
+  // for the first time, or one whose plan its commits compute too little of to be followed.
+  if (plan) {
+    EXPECT_GT(planned_commits, static_cast<int>(kSeeds) * kSteps / 4);
+  }
 }
 
 TEST(Lean, MatchesTheGeneralPathOnRandomGraphs) { run_twins(0); }
 TEST(Lean, MatchesTheGeneralPathWithUndoAndRedo) { run_twins(3); }
+// Planned commits (DECISIONS.md "Planned commits") on the same graphs: every failing,
+// blocking, cut-off and rolled-back case of the unplanned lean commit, following a plan.
+TEST(Plan, MatchesTheGeneralPathOnRandomGraphs) { run_twins(0, 60, 0, true); }
+TEST(Plan, MatchesTheGeneralPathWithUndoAndRedo) { run_twins(3, 60, 0, true); }
+TEST(Plan, MatchesTheGeneralPathOnGraphsLargeEnoughToPrefetch) {
+  run_twins(0, 8, std::size_t{1} << 16, true);
+}
 // The same on graphs of more than 2^16 nodes, where the lean path prefetches the nodes of a
 // layer ahead of visiting them (DECISIONS.md "Engine locality").
 TEST(Lean, MatchesTheGeneralPathOnGraphsLargeEnoughToPrefetch) {

@@ -153,6 +153,13 @@ struct FieldCondition {
 struct GraphOptions {
   /// Committed revisions kept for undo(). 0 disables undo (reject() still works).
   std::size_t history_limit = 0;
+  /// Planned lean commits (DECISIONS.md "Planned commits"): a set of changed variables
+  /// gets a plan, its reach worked out once, when it has been committed this many times
+  /// (0: never plan) ...
+  std::uint32_t plan_after = 2;
+  /// ... and its writes can reach at least this many fields (fewer: the unplanned lean
+  /// commit is as fast). The same results either way; tests lower both to plan everything.
+  std::uint32_t plan_min_fields = 64;
 };
 
 /// A resolved exported field, as reported by Graph::compute() to a partition.
@@ -173,6 +180,8 @@ struct CommitStats {
   /// inputs, none exported, no mirror, and the transaction only wrote variables
   /// (DECISIONS.md "Lean commit"). The same results either way.
   bool lean = false;
+  /// The lean commit followed a plan (GraphOptions::plan_after).
+  bool planned = false;
 };
 
 /// Handle for Graph::unobserve.

@@ -1,0 +1,116 @@
+#include "lean_plan.hpp"
+
+#include <algorithm>
+
+#include "graph_state.hpp"
+#include "mgraph/graph/hash.hpp"
+
+namespace mgraph {
+namespace {
+
+/// The key's hash: a single source (the common key) is its own.
+std::uint64_t key_hash(std::span<const NodeId> sources) {
+  if (sources.size() == 1) return sources[0];
+  Fnv1a64 h;
+  for (const NodeId s : sources) h.u64(s);
+  return h.value();
+}
+
+}  // namespace
+
+void LeanPlans::check_version(const GraphState& g) {
+  if (version_ != g.structure_version) {
+    clear();  // invariant 2
+    version_ = g.structure_version;
+  }
+}
+
+LeanPlan* LeanPlans::find(std::span<const NodeId> sources, const GraphState& g) {
+  check_version(g);
+  if (by_key_.empty()) return nullptr;
+  const auto it = by_key_.find(key_hash(sources));
+  if (it == by_key_.end()) return nullptr;
+  LeanPlan& plan = plans_[it->second];
+  // Another key with the same hash has no plan.
+  const bool same = std::equal(sources.begin(), sources.end(), plan.sources.begin(), plan.sources.end());
+  return same && plan.usable ? &plan : nullptr;
+}
+
+void LeanPlans::note_unplanned(std::span<const NodeId> sources, std::size_t computed, const GraphState& g) {
+  if (computed < g.options.plan_min_fields) return;
+  check_version(g);
+  const std::uint64_t key = key_hash(sources);
+  if (by_key_.count(key) != 0) return;  // noted as not worth a plan, or a collision
+  if (sightings_.size() >= kPlanSightingsMax) sightings_.clear();
+  if (++sightings_[key] < g.options.plan_after) return;
+  sightings_.erase(key);
+  LeanPlan plan = build(sources, g);
+  if (plans_.size() >= kPlansMax || steps_ + plan.steps.size() > kPlanStepsBudget) {
+    clear();  // invariant 3
+  }
+  steps_ += plan.steps.size();
+  by_key_.emplace(key, static_cast<std::uint32_t>(plans_.size()));
+  plans_.push_back(std::move(plan));
+}
+
+LeanPlan LeanPlans::build(std::span<const NodeId> sources, const GraphState& g) {
+  LeanPlan plan;
+  plan.sources.assign(sources.begin(), sources.end());
+  // Every field reachable from the sources, each once (a breadth-first walk over
+  // dependents), then in height order: invariant 1.
+  std::unordered_map<NodeId, std::uint32_t> slot_of;
+  for (std::size_t k = 0; k < sources.size(); ++k) slot_of.emplace(sources[k], static_cast<std::uint32_t>(k));
+  std::vector<NodeId> fields;
+  auto reach_from = [&](NodeId n) {
+    for (const NodeId d : g.rdeps_of(n)) {
+      if (slot_of.emplace(d, 0).second) fields.push_back(d);
+    }
+  };
+  for (const NodeId s : sources) reach_from(s);
+  for (std::size_t i = 0; i < fields.size() && fields.size() <= kPlanStepsBudget; ++i) reach_from(fields[i]);
+  if (fields.size() < g.options.plan_min_fields || fields.size() > kPlanStepsBudget) {
+    return plan;  // not worth a plan (usable stays false), or too large for one
+  }
+  std::stable_sort(fields.begin(), fields.end(),
+                   [&](NodeId a, NodeId b) { return g.height(a) < g.height(b); });
+  const auto first_step = static_cast<std::uint32_t>(sources.size());
+  for (std::size_t i = 0; i < fields.size(); ++i) slot_of[fields[i]] = first_step + static_cast<std::uint32_t>(i);
+  plan.steps.reserve(fields.size());
+  std::vector<std::uint32_t> inputs;
+  for (const NodeId x : fields) {
+    inputs.clear();
+    // Inputs outside the plan never change in a commit of this key: no slot.
+    for (const NodeId d : g.deps_of(x)) {
+      if (const auto it = slot_of.find(d); it != slot_of.end()) inputs.push_back(it->second);
+    }
+    MG_ASSERT_MSG(!inputs.empty(), "a planned field has no input in its plan");
+    if (inputs.size() == 1) {
+      plan.steps.push_back(LeanPlan::Step{x, inputs[0], 1});
+    } else {
+      plan.steps.push_back(LeanPlan::Step{x, static_cast<std::uint32_t>(plan.slots.size()),
+                                          static_cast<std::uint32_t>(inputs.size())});
+      plan.slots.insert(plan.slots.end(), inputs.begin(), inputs.end());
+    }
+  }
+  plan.usable = true;
+  return plan;
+}
+
+void LeanPlans::clear() {
+  plans_.clear();
+  by_key_.clear();
+  sightings_.clear();
+  steps_ = 0;
+}
+
+std::size_t LeanPlans::bytes() const {
+  std::size_t total = plans_.capacity() * sizeof(LeanPlan);
+  for (const LeanPlan& p : plans_) total += p.bytes();
+  // Hash nodes: a key, a value and a next pointer each, plus the bucket arrays.
+  constexpr std::size_t kNodeBytes = 2 * sizeof(std::uint64_t) + sizeof(void*);
+  total += (by_key_.size() + sightings_.size()) * kNodeBytes +
+           (by_key_.bucket_count() + sightings_.bucket_count()) * sizeof(void*);
+  return total;
+}
+
+}  // namespace mgraph
