@@ -27,61 +27,105 @@ void LeanPlans::check_version(const GraphState& g) {
 
 LeanPlan* LeanPlans::find(std::span<const NodeId> sources, const GraphState& g) {
   check_version(g);
+  ++tick_;
   if (by_key_.empty()) return nullptr;
   const auto it = by_key_.find(key_hash(sources));
   if (it == by_key_.end()) return nullptr;
   LeanPlan& plan = plans_[it->second];
   // Another key with the same hash has no plan.
   const bool same = std::equal(sources.begin(), sources.end(), plan.sources.begin(), plan.sources.end());
-  return same && plan.usable ? &plan : nullptr;
+  if (!same || !plan.usable) return nullptr;
+  plan.last_used = tick_;
+  if (plan.useful) ++plan.uses;
+  return &plan;
 }
 
-void LeanPlans::note_unplanned(std::span<const NodeId> sources, std::size_t computed, const GraphState& g) {
+void LeanPlans::note_unplanned(std::span<const NodeId> sources, std::size_t computed, GraphState& g) {
   if (computed < g.options.plan_min_fields) return;
   check_version(g);
   const std::uint64_t key = key_hash(sources);
-  if (by_key_.count(key) != 0) return;  // noted as not worth a plan, or a collision
+  if (by_key_.count(key) != 0) return;  // noted as too large for a plan, or a collision
   if (sightings_.size() >= kPlanSightingsMax) sightings_.clear();
-  if (++sightings_[key] < g.options.plan_after) return;
-  sightings_.erase(key);
+  // Building costs about as much per field as a commit: a larger reach waits for more
+  // commits of its key to pay for it.
+  const std::size_t needed = g.options.plan_after + computed / kPlanFieldsPerSighting;
+  if (++sightings_[key] < needed) return;
+  sightings_.erase(key);  // seen plan_after times more before it is tried again
+  // The plan has at least `computed` steps: no room for that, no walk.
+  if (!make_room(computed)) return;
   LeanPlan plan = build(sources, g);
-  if (plans_.size() >= kPlansMax || steps_ + plan.steps.size() > kPlanStepsBudget) {
-    clear();  // invariant 3
-  }
+  if (!make_room(plan.steps.size())) return;
+  plan.key = key;
+  plan.last_used = tick_;
   steps_ += plan.steps.size();
   by_key_.emplace(key, static_cast<std::uint32_t>(plans_.size()));
   plans_.push_back(std::move(plan));
 }
 
-LeanPlan LeanPlans::build(std::span<const NodeId> sources, const GraphState& g) {
+bool LeanPlans::make_room(std::size_t steps) {
+  auto fits = [&] { return plans_.size() < kPlansMax && steps_ + steps <= kPlanStepsBudget; };
+  if (fits()) return true;
+  for (std::size_t i = plans_.size(); i-- > 0;) {
+    const LeanPlan& p = plans_[i];
+    // Paid for, not followed (its commits compute too little of it), or idle.
+    if (p.uses < kPlanPaidUses && p.useful && tick_ - p.last_used < kPlanIdleTicks) continue;
+    steps_ -= p.steps.size();
+    by_key_.erase(p.key);
+    if (i + 1 != plans_.size()) {
+      plans_[i] = std::move(plans_.back());
+      by_key_[plans_[i].key] = static_cast<std::uint32_t>(i);
+    }
+    plans_.pop_back();
+    if (fits()) return true;
+  }
+  return false;
+}
+
+LeanPlan LeanPlans::build(std::span<const NodeId> sources, GraphState& g) {
   LeanPlan plan;
   plan.sources.assign(sources.begin(), sources.end());
   // Every field reachable from the sources, each once (a breadth-first walk over
-  // dependents), then in height order: invariant 1.
-  std::unordered_map<NodeId, std::uint32_t> slot_of;
-  for (std::size_t k = 0; k < sources.size(); ++k) slot_of.emplace(sources[k], static_cast<std::uint32_t>(k));
+  // dependents, kVisiting marking the fields met: no commit runs, so none is on an
+  // evaluation stack), then in height order: invariant 1.
   std::vector<NodeId> fields;
+  struct Unmark {  // the marks go, whatever happens
+    GraphState& g;
+    const std::vector<NodeId>& fields;
+    ~Unmark() {
+      for (const NodeId x : fields) g.clear(x, kVisiting);
+    }
+  } unmark{g, fields};
   auto reach_from = [&](NodeId n) {
     for (const NodeId d : g.rdeps_of(n)) {
-      if (slot_of.emplace(d, 0).second) fields.push_back(d);
+      if (g.has(d, kVisiting)) continue;
+      g.set(d, kVisiting);
+      fields.push_back(d);
     }
   };
   for (const NodeId s : sources) reach_from(s);
   for (std::size_t i = 0; i < fields.size() && fields.size() <= kPlanStepsBudget; ++i) reach_from(fields[i]);
-  if (fields.size() < g.options.plan_min_fields || fields.size() > kPlanStepsBudget) {
-    return plan;  // not worth a plan (usable stays false), or too large for one
+  if (fields.size() > kPlanStepsBudget) {
+    return plan;  // too large for a plan: usable stays false
   }
   std::stable_sort(fields.begin(), fields.end(),
                    [&](NodeId a, NodeId b) { return g.height(a) < g.height(b); });
+  // Each node of the plan with its slot, by node: a field's inputs are looked up in it.
+  std::vector<std::pair<NodeId, std::uint32_t>> slot_of;
+  slot_of.reserve(sources.size() + fields.size());
+  for (std::size_t k = 0; k < sources.size(); ++k) slot_of.emplace_back(sources[k], static_cast<std::uint32_t>(k));
   const auto first_step = static_cast<std::uint32_t>(sources.size());
-  for (std::size_t i = 0; i < fields.size(); ++i) slot_of[fields[i]] = first_step + static_cast<std::uint32_t>(i);
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    slot_of.emplace_back(fields[i], first_step + static_cast<std::uint32_t>(i));
+  }
+  std::sort(slot_of.begin(), slot_of.end());
   plan.steps.reserve(fields.size());
   std::vector<std::uint32_t> inputs;
   for (const NodeId x : fields) {
     inputs.clear();
     // Inputs outside the plan never change in a commit of this key: no slot.
     for (const NodeId d : g.deps_of(x)) {
-      if (const auto it = slot_of.find(d); it != slot_of.end()) inputs.push_back(it->second);
+      const auto it = std::lower_bound(slot_of.begin(), slot_of.end(), std::pair<NodeId, std::uint32_t>{d, 0});
+      if (it != slot_of.end() && it->first == d) inputs.push_back(it->second);
     }
     MG_ASSERT_MSG(!inputs.empty(), "a planned field has no input in its plan");
     if (inputs.size() == 1) {

@@ -7,12 +7,15 @@
 //
 // What a plan saves: per computed field, the scheduling of its dependents (a flag test
 // and store, a height test, a push) and the walk over heights and lists, ~70 of the ~200
-// instructions a field cost on a chain. What it costs: a flag test per field it lists and
-// does not compute (the cutoff stopped the change before it), and its memory. So a key
-// gets a plan only once it has been seen `GraphOptions::plan_after` times, only if its
-// reach has at least `plan_min_fields` fields and at most kPlanStepsMax, and a plan is
-// used only while its commits compute at least one field in kPlanUsefulShare of it
-// (unplanned commits of the same key keep measuring that).
+// instructions a field cost on a chain. What it costs: building it (a walk over its reach
+// and a sort, a few commits' worth), a byte test per field it lists and does not compute
+// (the cutoff stopped the change before it), and its memory. So a key gets a plan only
+// once unplanned commits of it have computed at least `GraphOptions::plan_min_fields`
+// fields `plan_after` times (more for a larger reach: kPlanFieldsPerSighting); a plan is followed only while its commits compute at least
+// one field in kPlanUsefulShare of it (unplanned commits of the key keep measuring that);
+// and a plan makes room for another only once it has paid for its building or has not
+// been used for long, so that more keys than the budget holds do not rebuild plans
+// endlessly.
 //
 // Invariants:
 //   1. A plan lists every derived field reachable from its sources through dependents,
@@ -21,8 +24,8 @@
 //   2. A plan is valid for the structure it was built on: any change of nodes, edges,
 //      heights or specs bumps GraphState::structure_version, and the cache drops every
 //      plan and sighting when it sees a new version.
-//   3. Memory is bounded: at most kPlanStepsBudget steps and kPlansMax plans (or keys
-//      noted as not worth a plan) are kept; reaching either drops them all.
+//   3. Memory is bounded: at most kPlanStepsBudget steps in kPlansMax plans (or keys noted
+//      as too large for one), and kPlanSightingsMax keys counted.
 
 #include <cstddef>
 #include <cstdint>
@@ -47,13 +50,15 @@ struct LeanPlan {
     std::uint32_t count;
   };
   std::vector<NodeId> sources;  ///< the changed variables, sorted: the plan's key
+  std::uint64_t key = 0;        ///< the key's hash
   std::vector<Step> steps;      ///< in height order (invariant 1)
   std::vector<std::uint32_t> slots;
-  /// False for a key noted as not worth a plan (its reach too small or too large): kept so
-  /// that it is not built again.
+  /// False for a key noted as too large for a plan: kept so that it is not walked again.
   bool usable = false;
   /// Whether its last commit computed enough of it for the plan to pay (kPlanUsefulShare).
   bool useful = true;
+  std::uint32_t uses = 0;       ///< commits that followed it
+  std::uint64_t last_used = 0;  ///< LeanPlans' tick when it was last found
 
   std::size_t bytes() const {
     return sources.capacity() * sizeof(NodeId) + steps.capacity() * sizeof(Step) +
@@ -65,14 +70,24 @@ struct LeanPlan {
 /// (a listed field left alone costs ~8 instructions, a scheduled one ~70 more than a
 /// planned one: about one in 9 breaks even).
 inline constexpr std::size_t kPlanUsefulShare = 8;
-/// Steps over all plans kept (~12 B each with their slots): 3 MiB. A reach larger than this
-/// gets no plan: on such graphs a write's cutoff usually stops it far earlier.
+/// Steps over all plans kept (~12 B each with their slots): 3 MiB. A larger reach gets no
+/// plan: on such graphs a write's cutoff usually stops it far earlier.
 inline constexpr std::size_t kPlanStepsBudget = std::size_t{1} << 18;
-/// Plans and keys noted as not worth one, kept at most (each ~100 B plus its steps).
+/// Plans and keys noted as too large for one, kept at most (each ~100 B beside its steps).
 inline constexpr std::size_t kPlansMax = 1024;
 /// Keys seen fewer than plan_after times, counted at most: a workload of ever new keys
 /// forgets them all when this is reached.
 inline constexpr std::size_t kPlanSightingsMax = 4096;
+/// A key is seen plan_after times, and once more per this many fields its commit computed,
+/// before its plan is built.
+inline constexpr std::size_t kPlanFieldsPerSighting = 4096;
+/// A plan makes room for another once followed this many times (building one costs a few
+/// commits; following it saves a fifth to a third of one), or while it is not followed
+/// (LeanPlan::useful) ...
+inline constexpr std::uint32_t kPlanPaidUses = 16;
+/// ... or once no commit looked for it in this many lookups (lean commits with a plan
+/// lookup) since it was last found.
+inline constexpr std::uint64_t kPlanIdleTicks = 4096;
 
 class LeanPlans {
  public:
@@ -81,8 +96,9 @@ class LeanPlans {
   LeanPlan* find(std::span<const NodeId> sources, const GraphState& g);
   /// Notes that an unplanned commit of `sources`, which has no plan, computed `computed`
   /// fields: a key seen plan_after times computing at least plan_min_fields gets its plan
-  /// built (one computing fewer is not even counted).
-  void note_unplanned(std::span<const NodeId> sources, std::size_t computed, const GraphState& g);
+  /// built, if there is room for it or room can be made (one computing fewer is not even
+  /// counted).
+  void note_unplanned(std::span<const NodeId> sources, std::size_t computed, GraphState& g);
   /// Notes that a commit of `plan`'s key computed `computed` fields (planned or not).
   static void note_computed(LeanPlan& plan, std::size_t computed) {
     plan.useful = computed * kPlanUsefulShare >= plan.steps.size();
@@ -93,13 +109,17 @@ class LeanPlans {
  private:
   void clear();
   void check_version(const GraphState& g);
-  static LeanPlan build(std::span<const NodeId> sources, const GraphState& g);
+  /// Drops plans that have paid for themselves, are not followed or stayed idle until
+  /// `steps` more fit in the budget and a plan more in kPlansMax; whether they do.
+  bool make_room(std::size_t steps);
+  static LeanPlan build(std::span<const NodeId> sources, GraphState& g);
 
   std::vector<LeanPlan> plans_;
   std::unordered_map<std::uint64_t, std::uint32_t> by_key_;  ///< key hash -> index in plans_
   std::unordered_map<std::uint64_t, std::uint32_t> sightings_;  ///< key hash -> times seen
   std::uint64_t version_ = 0;  ///< GraphState::structure_version the plans were built on
   std::size_t steps_ = 0;      ///< steps over all plans
+  std::uint64_t tick_ = 0;     ///< lookups so far
 };
 
 }  // namespace mgraph

@@ -736,9 +736,15 @@ struct LeanRun {
   constexpr std::size_t d = GraphState::kLeanPrefetchDistance;
   for (std::size_t i = 0; i < count; ++i) {
     if (r.prefetch) [[unlikely]] {
-      if (i + 3 * d < count) r.prefetch_columns(steps[i + 3 * d].node);
-      if (i + 2 * d < count) r.prefetch_deps(steps[i + 2 * d].node);
-      if (i + d < count) r.prefetch_inputs(steps[i + d].node);
+      // Only for steps that look as if they will compute (by their first input's flag,
+      // which for a step ahead may still be the last commit's: a guess, good across a
+      // layer): a listed field left alone must cost no miss.
+      auto likely_computed = [&](const LeanPlan::Step& a) {
+        return changed[a.count == 1 ? a.slot : slots[a.slot]] != 0;
+      };
+      if (i + 3 * d < count && likely_computed(steps[i + 3 * d])) r.prefetch_columns(steps[i + 3 * d].node);
+      if (i + 2 * d < count && likely_computed(steps[i + 2 * d])) r.prefetch_deps(steps[i + 2 * d].node);
+      if (i + d < count && likely_computed(steps[i + d])) r.prefetch_inputs(steps[i + d].node);
     }
     const LeanPlan::Step s = steps[i];
     bool input_changed;
