@@ -724,7 +724,8 @@ struct LeanRun {
 /// Follows `plan` (lean_plan.hpp): its steps in order, each computed if an input of it in
 /// the plan changed, flagged as it would be when scheduled without a plan. The one field
 /// flagged when a formula throws out of it is g.current. Out of line: the loops of
-/// GraphState::propagate_lean() keep their own inlined copy of the computation.
+/// GraphState::propagate_lean() keep their own inlined copy of the computation; and `r` is
+/// not the caller's own LeanRun, which then stays in registers.
 [[gnu::noinline]] void follow_plan(GraphState& g, LeanRun& r, const LeanPlan& plan) {
   const std::size_t first_step = plan.sources.size();
   const std::size_t count = plan.steps.size();
@@ -882,6 +883,7 @@ void GraphState::propagate_lean() {
     if (lean_compute(*this, run, x)) schedule_dependents(x);
   };
   const std::uint64_t computed_before = computed_count;
+  LeanRun planned_run = run;
   LeanPlan* plan = nullptr;
   lean_planned = false;
   try {
@@ -896,7 +898,7 @@ void GraphState::propagate_lean() {
     }
     if (plan != nullptr && plan->useful) {
       lean_planned = true;
-      follow_plan(*this, run, *plan);
+      follow_plan(*this, planned_run, *plan);
     }
     for (const NodeId source : lean_planned ? std::span<const NodeId>() : std::span<const NodeId>(lean_sources)) {
       if (prefetch) {
@@ -945,7 +947,7 @@ void GraphState::propagate_lean() {
         for (; i != kLeanEnd; i = sched[i].next) visit(sched[i].node);
       }
     }
-    computed_count += run.kernels_run;
+    computed_count += run.kernels_run + planned_run.kernels_run;
     stamp_computed = stamp_computed || scheduled != 0 || cur != 0 || (lean_planned && !plan->steps.empty());
     const auto computed = static_cast<std::size_t>(computed_count - computed_before);
     if (plan != nullptr) {
@@ -957,7 +959,7 @@ void GraphState::propagate_lean() {
     // Hand the scheduled nodes to rollback() as marked ones: it makes them fresh again.
     // Those computed already are fresh, but with history they are in `freshened`, which
     // rollback() makes stale: they go to it as well (nothing else is in it yet).
-    computed_count += run.kernels_run;
+    computed_count += run.kernels_run + planned_run.kernels_run;
     stamp_computed = true;
     for (const Freshened& f : freshened) marked.push_back(f.node);
     for (std::uint32_t k = 0; k < scheduled; ++k) {
