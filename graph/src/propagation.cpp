@@ -784,6 +784,9 @@ void GraphState::propagate_lean() {
   // Structure does not change while formulas run, and nothing but this loop grows the
   // scratch lists: columns and lists are held in locals, which spares reloading them
   // after every store and every call of a formula (DECISIONS.md "Scalar kernels").
+  //
+  // When the changed variables have a plan that pays (lean_plan.hpp), follow_plan() walks
+  // it instead and nothing is scheduled: the same fields, computed in an order of heights.
   std::uint32_t low = kLeanEnd;  // lowest and highest height with a list
   std::uint32_t high = 0;
   LeanRun run(*this);
