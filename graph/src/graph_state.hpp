@@ -354,7 +354,7 @@ struct GraphState {
   std::uint64_t structure_version = 0;
   void structure_changed() { ++structure_version; }
   LeanPlans lean_plans;
-  /// scratch: the variables a lean commit changed, sorted (a plan's key)
+  /// scratch: the variables a lean commit changed (a plan's key: sorted when plans are on)
   std::vector<NodeId> lean_sources;
   /// scratch: by slot of the plan followed, whether that source or field changed
   std::vector<std::uint8_t> lean_changed;
