@@ -200,12 +200,24 @@ struct RecordedShop {
   session::ScriptClient client;
 };
 
-TEST(PartitionedDocuments, OnlyPartitionZeroSendsAnApplysResultsTheOthersTheirDigestWhichIsChecked) {
-  auto schema = testing::compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs");
-  ASSERT_NE(schema, nullptr);
-  RecordedShop shop(schema);
-  RecordingPartitions& recorded = shop.recorded;
-  session::ScriptClient& client = shop.client;
+/// Tests on a RecordedShop: `recorded` and `client` are the shop's.
+class PartitionedShop : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::shared_ptr<const schema::Schema> schema = testing::compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs");
+    ASSERT_NE(schema, nullptr);
+    shop_ = std::make_unique<RecordedShop>(std::move(schema));
+  }
+  RecordingPartitions& recorded() { return shop_->recorded; }
+  session::ScriptClient& client() { return shop_->client; }
+
+ private:
+  std::unique_ptr<RecordedShop> shop_;
+};
+
+TEST_F(PartitionedShop, OnlyPartitionZeroSendsAnApplysResultsTheOthersTheirDigestWhichIsChecked) {
+  RecordingPartitions& recorded = this->recorded();
+  session::ScriptClient& client = this->client();
   recorded.requests.clear();
   recorded.replies.clear();
   std::string out;
@@ -250,12 +262,9 @@ TEST(PartitionedDocuments, OnlyPartitionZeroSendsAnApplysResultsTheOthersTheirDi
   EXPECT_NE(read.out.find("\"value\":40"), std::string::npos) << read.out;
 }
 
-TEST(PartitionedDocuments, ACommitRightAfterItsInputsIsMarkedInTheRequestThatAppliesThem) {
-  auto schema = testing::compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs");
-  ASSERT_NE(schema, nullptr);
-  RecordedShop shop(schema);
-  RecordingPartitions& recorded = shop.recorded;
-  session::ScriptClient& client = shop.client;
+TEST_F(PartitionedShop, ACommitRightAfterItsInputsIsMarkedInTheRequestThatAppliesThem) {
+  RecordingPartitions& recorded = this->recorded();
+  session::ScriptClient& client = this->client();
   // The commit that follows its inputs: its apply marks (one such request per partition)
   // and no mark request is sent.
   recorded.requests.clear();
