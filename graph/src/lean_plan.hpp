@@ -104,7 +104,6 @@ class LeanPlans {
     plan.useful = computed * kPlanUsefulShare >= plan.steps.size();
   }
   std::size_t bytes() const;
-  std::size_t size() const { return plans_.size(); }
 
  private:
   void clear();
