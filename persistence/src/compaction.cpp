@@ -1,4 +1,6 @@
-// Store::compact: drop log entries that no retained checkpoint needs.
+// Store::compact: drop log entries that no retained checkpoint needs. Also the deletions
+// of checkpoints and history versions before a bound (drop_checkpoints_before,
+// drop_history_before).
 //
 // Step 1 (one transaction): check that every scope's newest checkpoint is at or after
 // before_epoch - 1, delete the checkpoints that would need deleted entries, and raise the
@@ -130,7 +132,75 @@ Status delete_log_below(WriteTxn& txn, std::uint64_t bound, bool& done) {
   return Status::ok();
 }
 
+/// Deletes up to compact_entries_per_txn_max versions of `field_id` below `version`.
+Status delete_history_below(WriteTxn& txn, std::uint64_t field_id, std::uint64_t version, bool& done) {
+  StoreImpl& store = txn.store();
+  Cursor cursor;
+  Status s = cursor.open(store, txn.get(), store.history_dbi, "mdb_cursor_open(history)");
+  if (!s) return s;
+  detail::Key first = detail::history_key(field_id, 0);
+  auto below = [&](const MDB_val& k) {
+    return k.mv_size == detail::history_key_bytes &&
+           detail::get_u64(static_cast<const char*>(k.mv_data)) == field_id &&
+           detail::get_u64(static_cast<const char*>(k.mv_data) + 8) < version;
+  };
+  done = false;
+  for (std::size_t deleted = 0; deleted < compact_entries_per_txn_max; ++deleted) {
+    MDB_val k = first.val(), v{};
+    const int rc = cursor.get(k, v, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND || (rc == 0 && !below(k))) {
+      done = true;
+      return Status::ok();
+    }
+    if (rc != 0) return store.error(rc, "mdb_cursor_get(history, MDB_SET_RANGE)");
+    s = txn.check(mdb_cursor_del(cursor.raw(), 0), "mdb_cursor_del(history)");
+    if (!s) return s;
+  }
+  return Status::ok();
+}
+
 }  // namespace
+
+Status Store::drop_history_before(std::uint64_t field_id, std::uint64_t version) {
+  StoreImpl& store = *impl_;
+  if (version == 0) return Status::ok();
+  {
+    detail::ReadTxn txn(store);
+    Status s = txn.begin("drop history");
+    if (!s) return s;
+    Cursor cursor;
+    s = cursor.open(store, txn.get(), store.ledger_dbi, "mdb_cursor_open(ledger)");
+    if (!s) return s;
+    detail::Key first = detail::ledger_key(field_id, 0, 0);
+    MDB_val k = first.val(), v{};
+    const int rc = cursor.get(k, v, MDB_SET_RANGE);
+    if (rc != 0 && rc != MDB_NOTFOUND) return store.error(rc, "mdb_cursor_get(ledger, MDB_SET_RANGE)");
+    if (rc == 0 && k.mv_size == detail::ledger_key_bytes &&
+        detail::get_u64(static_cast<const char*>(k.mv_data)) == field_id &&
+        detail::get_u64(static_cast<const char*>(k.mv_data) + 8) < version) {
+      return Status(StatusCode::failed_precondition,
+                    store.data_file + ": history of field " + std::to_string(field_id) + " before version " +
+                        std::to_string(version) + " is kept: the ledger has a record of version " +
+                        std::to_string(detail::get_u64(static_cast<const char*>(k.mv_data) + 8)));
+    }
+  }
+  auto entries = [&]() -> Result<std::uint64_t> {
+    detail::ReadTxn txn(store);
+    Status begun = txn.begin("drop history");
+    if (!begun) return begun;
+    return detail::entry_count(store, txn.get(), store.history_dbi);
+  }();
+  if (!entries) return entries.status();
+  const std::uint64_t rounds_max = *entries / compact_entries_per_txn_max + 2;
+  for (std::uint64_t round = 0; round < rounds_max; ++round) {
+    bool done = false;
+    Status s = store.run_write("drop history", [&](WriteTxn& txn) {
+      return delete_history_below(txn, field_id, version, done);
+    });
+    if (!s || done) return s;
+  }
+  return Status::ok();
+}
 
 Status Store::drop_checkpoints_before(std::string_view scope, std::uint64_t epoch) {
   StoreImpl& store = *impl_;

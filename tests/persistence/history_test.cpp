@@ -118,6 +118,45 @@ TEST_F(History, FullHistoryComesInVersionOrderPageByPage) {
   EXPECT_EQ(store_->history(9, 0, 0).status().code(), StatusCode::invalid_argument);
 }
 
+TEST_F(History, DropBeforeDeletesOnlyTheFieldsOlderVersions) {
+  for (std::uint64_t v = 1; v <= 20; ++v) {
+    MG_ASSERT_OK(put(5, v, v));
+    MG_ASSERT_OK(put(4, v, v));  // neighbours on both sides keep everything
+    MG_ASSERT_OK(put(6, v, v));
+  }
+  MG_ASSERT_OK(store_->drop_history_before(5, 12));
+  reopen();
+  auto left = store_->history(5);
+  ASSERT_TRUE(left.is_ok());
+  ASSERT_EQ(left->size(), 9u);
+  EXPECT_EQ(left->front().version, 12u);
+  EXPECT_EQ(left->back().version, 20u);
+  EXPECT_EQ(version_at(5, 11), 0u);  // the value before the bound is gone
+  EXPECT_EQ(version_at(5, 12), 12u);
+  EXPECT_EQ(store_->history(4)->size(), 20u);
+  EXPECT_EQ(store_->history(6)->size(), 20u);
+  MG_ASSERT_OK(store_->drop_history_before(5, 3));  // below what is left: nothing to do
+  EXPECT_EQ(store_->history(5)->size(), 9u);
+  EXPECT_EQ(put(5, 20, 21).code(), StatusCode::invalid_argument);  // still after the last
+  MG_ASSERT_OK(put(5, 21, 21));
+  auto report = store_->verify();
+  ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+  EXPECT_EQ(report->history_entries, 50u);
+}
+
+TEST_F(History, DropBeforeRefusesVersionsTheLedgerNames) {
+  for (std::uint64_t v = 1; v <= 4; ++v) MG_ASSERT_OK(put(8, v, v));
+  WriteBatch batch;
+  batch.put_ledger(LedgerEntry{8, 3, 0, LedgerKind::transition, 3, 0, ""});
+  MG_ASSERT_OK(store_->write(batch));
+  const Status s = store_->drop_history_before(8, 4);
+  EXPECT_EQ(s.code(), StatusCode::failed_precondition) << s.to_string();
+  EXPECT_NE(s.message().find("record of version 3"), std::string::npos) << s.to_string();
+  EXPECT_EQ(store_->history(8)->size(), 4u);  // nothing deleted
+  MG_ASSERT_OK(store_->drop_history_before(8, 3));  // the versions before the record's
+  EXPECT_EQ(store_->history(8)->front().version, 3u);
+}
+
 TEST_F(History, RejectsAVersionNotAfterTheFieldsLastOne) {
   MG_ASSERT_OK(put(3, 10, 1));
   const Status same = put(3, 10, 2);

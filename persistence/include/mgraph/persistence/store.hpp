@@ -151,6 +151,12 @@ class Store {
   /// REQUIRES: 0 < entries_max <= read_entries_max.
   Result<std::vector<HistoryEntry>> history(std::uint64_t field_id, std::uint64_t version_from = 0,
                                             std::size_t entries_max = read_entries_max) const;
+  /// Deletes the field's versions below `version` (none at or above it), in transactions
+  /// of at most compact_entries_per_txn_max deletions: a bounded history's retention. A crash
+  /// between them leaves a shorter prefix deleted, which a call again finishes. Refused
+  /// (failed_precondition, nothing deleted) when the ledger has a record of the field below
+  /// `version`: ledger records name history versions (invariant 3).
+  Status drop_history_before(std::uint64_t field_id, std::uint64_t version);
 
   // ---- effect ledger ----
 
