@@ -187,6 +187,12 @@ struct DeliveryChanges {
   claims @1 :List(EffectClaim);  # consumer groups taking effects (codec::EffectClaim)
 }
 
+# One committed epoch's changes, as a coordinator's history of subscriptions keeps them
+# (codec::encode_field_changes).
+struct FieldChanges {
+  changes @0 :List(FieldChange);
+}
+
 struct EffectClaim {
   effect @0 :Text;
   group @1 :Text;

@@ -136,6 +136,27 @@ std::vector<session::RecordedChange> get_recorded(capnp::List<wire::RecordedChan
   return out;
 }
 
+void put_changes(capnp::List<wire::FieldChange>::Builder b, const std::vector<FieldChange>& changes) {
+  for (unsigned i = 0; i < changes.size(); ++i) {
+    const FieldChange& x = changes[i];
+    b[i].setRecord(x.record);
+    b[i].setEntity(detail::text(x.entity));
+    b[i].setField(detail::text(x.field));
+    detail::put_value(b[i].initValue(), x.value);
+    b[i].setVersion(x.version);
+  }
+}
+
+std::vector<FieldChange> get_changes(capnp::List<wire::FieldChange>::Reader r) {
+  std::vector<FieldChange> out;
+  out.reserve(r.size());
+  for (const auto c : r) {
+    out.push_back(FieldChange{c.getRecord(), detail::get_text(c.getEntity()), detail::get_text(c.getField()),
+                              detail::get_value(c.getValue()), c.getVersion()});
+  }
+  return out;
+}
+
 void put_results(capnp::List<wire::RequestResult>::Builder b, const std::vector<session::RequestResult>& results) {
   for (unsigned i = 0; i < results.size(); ++i) {
     b[i].setNode(static_cast<std::uint32_t>(results[i].node));
@@ -251,18 +272,7 @@ Result<std::string> encode_partition_reply(const PartitionReply& a) {
         if (!a.effects.empty()) put_triggers(root.initEffects(detail::n(a.effects.size())), a.effects);
         root.setCheckpointBytes(a.checkpoint_bytes);
         root.setMarked(a.marked);
-        if (!a.changes.empty()) {
-          auto changes = root.initChanges(detail::n(a.changes.size()));
-          for (std::size_t i = 0; i < a.changes.size(); ++i) {
-            auto c = changes[static_cast<unsigned>(i)];
-            const FieldChange& x = a.changes[i];
-            c.setRecord(x.record);
-            c.setEntity(detail::text(x.entity));
-            c.setField(detail::text(x.field));
-            detail::put_value(c.initValue(), x.value);
-            c.setVersion(x.version);
-          }
-        }
+        if (!a.changes.empty()) put_changes(root.initChanges(detail::n(a.changes.size())), a.changes);
         if (!a.recorded.empty()) put_recorded(root.initRecorded(detail::n(a.recorded.size())), a.recorded);
         if (!a.request_results.empty()) {
           put_results(root.initRequestResults(detail::n(a.request_results.size())), a.request_results);
@@ -295,12 +305,7 @@ Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
         a.effects = get_triggers(r.getEffects());
         a.checkpoint_bytes = r.getCheckpointBytes();
         a.marked = r.getMarked();
-        a.changes.reserve(r.getChanges().size());
-        for (const auto c : r.getChanges()) {
-          a.changes.push_back(FieldChange{c.getRecord(), detail::get_text(c.getEntity()),
-                                          detail::get_text(c.getField()),
-                                          detail::get_value(c.getValue()), c.getVersion()});
-        }
+        a.changes = get_changes(r.getChanges());
         a.recorded = get_recorded(r.getRecorded());
         a.request_results = get_results(r.getRequestResults());
         a.results_count = r.getResultsCount();
@@ -478,6 +483,23 @@ Result<DeliveryChangesEntry> decode_delivery_changes(std::string_view bytes) {
 
 bool is_delivery_changes(std::string_view bytes) {
   return bytes.size() >= 4 && std::equal(kDeliveryChangesMagic, kDeliveryChangesMagic + 4, bytes.begin());
+}
+
+namespace {
+constexpr char kFieldChangesMagic[4] = {'M', 'G', 'W', 'C'};
+}  // namespace
+
+Result<std::string> encode_field_changes(const std::vector<FieldChange>& changes) {
+  return detail::encode("field changes", kFieldChangesMagic, kPartitionFormatVersion,
+                        [&](capnp::MallocMessageBuilder& m) {
+                          auto root = m.initRoot<wire::FieldChanges>();
+                          put_changes(root.initChanges(detail::n(changes.size())), changes);
+                        });
+}
+
+Result<std::vector<FieldChange>> decode_field_changes(std::string_view bytes) {
+  return detail::decode<wire::FieldChanges>(bytes, "field changes", kFieldChangesMagic, kPartitionFormatVersion,
+                                            [](wire::FieldChanges::Reader r) { return get_changes(r.getChanges()); });
 }
 
 Result<std::string> encode_effect_report(const EffectReport& report) {

@@ -249,6 +249,25 @@ TEST(PartitionCodec, AnEffectReportRoundTripsAndBadBytesAreRefused) {
   EXPECT_FALSE(recorded.empty());
 }
 
+TEST(PartitionCodec, AnEpochsFieldChangesRoundTripAndBadBytesAreRefused) {
+  const std::vector<FieldChange> changes = {FieldChange{7, "Order", "total", Value(std::int64_t{12}), 3},
+                                            FieldChange{8, "Customer", "name", Value("Ada"), 0},
+                                            FieldChange{8, "Customer", "score", Value(2.5), 4}};
+  Result<std::string> bytes = encode_field_changes(changes);
+  ASSERT_TRUE(bytes.is_ok()) << bytes.status().message();
+  Result<std::vector<FieldChange>> back = decode_field_changes(*bytes);
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  EXPECT_EQ(*back, changes);
+  for (std::size_t len = 0; len < bytes->size(); ++len) {
+    EXPECT_FALSE(decode_field_changes(bytes->substr(0, len)).is_ok()) << "cut to " << len;
+  }
+  // Other kinds of bytes are told apart by their magic.
+  EXPECT_FALSE(decode_field_changes(encode_effect_report({}).value()).is_ok());
+  Result<std::vector<FieldChange>> none = decode_field_changes(encode_field_changes({}).value());
+  ASSERT_TRUE(none.is_ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST(PartitionCodec, EmptyForeignAndOtherVersionBytesAreRefused) {
   const std::string request = encode_partition_request(sample_request(PartitionRequestKind::apply)).value();
   const std::string reply = encode_partition_reply(sample_reply()).value();

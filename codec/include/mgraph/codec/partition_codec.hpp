@@ -119,6 +119,11 @@ struct FieldChange {
   friend bool operator==(const FieldChange&, const FieldChange&) = default;
 };
 
+/// One committed epoch's changes as bytes: what a coordinator's history of subscriptions
+/// stores (actors::WatchHistory). Decoding checks them as every codec does.
+Result<std::string> encode_field_changes(const std::vector<FieldChange>& changes);
+Result<std::vector<FieldChange>> decode_field_changes(std::string_view bytes);
+
 /// What an epoch did to effect deliveries, from the driver to the sequencer: the effects
 /// its commits raised, and the delivery keys its acknowledgements named (acks that
 /// succeeded in a committed epoch).
