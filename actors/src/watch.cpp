@@ -46,8 +46,18 @@ std::string watch_epoch_json(codec::Epoch epoch, const std::vector<codec::FieldC
   return json::Object().unum("epoch", epoch).raw("changes", list + "]").done();
 }
 
-WatchBuffer::WatchBuffer(std::size_t epochs_max, std::size_t changes_max)
-    : epochs_max_(std::max<std::size_t>(epochs_max, 1)), changes_max_(changes_max) {}
+WatchBuffer::WatchBuffer(std::size_t epochs_max, std::size_t changes_max, std::unique_ptr<WatchHistory> history)
+    : epochs_max_(std::max<std::size_t>(epochs_max, 1)), changes_max_(changes_max), history_(std::move(history)) {}
+
+void WatchBuffer::history_failed(const Status& s, codec::Epoch epoch) {
+  ++history_errors_;
+  history_error_ = s.message();
+  if (Status r = history_->reset(epoch); !r.is_ok()) {
+    ++history_errors_;
+    history_error_ = r.message();
+    history_.reset();
+  }
+}
 
 void WatchBuffer::restored(codec::Epoch epoch) {
   {
@@ -56,6 +66,11 @@ void WatchBuffer::restored(codec::Epoch epoch) {
     changes_ = 0;
     floor_ = epoch;
     newest_ = epoch;
+    // The log runs again from `epoch`: a history that reaches it holds what is run again
+    // (the same epochs give the same changes); one that does not lost epochs before it.
+    if (history_ && history_->newest() < epoch) {
+      if (Status s = history_->reset(epoch); !s.is_ok()) history_failed(s, epoch);
+    }
   }
   if (notify_) notify_();
 }
@@ -72,9 +87,9 @@ void WatchBuffer::ran(codec::Epoch epoch, bool committed, const std::vector<code
       floor_ = std::min(floor_, epoch - 1);
     }
     newest_ = epoch;
-    if (committed && !changes.empty()) {
-      // One entry per field, as the epoch left it, in the order each first changed.
-      Kept k{epoch, {}};
+    // One entry per field, as the epoch left it, in the order each first changed.
+    Kept k{epoch, {}};
+    if (committed) {
       std::map<std::pair<std::uint64_t, std::string_view>, std::size_t> at;
       for (const codec::FieldChange& c : changes) {
         const auto [it, fresh] = at.try_emplace({c.record, c.field}, k.changes.size());
@@ -84,6 +99,12 @@ void WatchBuffer::ran(codec::Epoch epoch, bool committed, const std::vector<code
           k.changes[it->second] = c;
         }
       }
+    }
+    // An epoch the history holds already is one the log runs again: the same changes.
+    if (history_ && epoch > history_->newest()) {
+      if (Status s = history_->add(epoch, k.changes); !s.is_ok()) history_failed(s, epoch);
+    }
+    if (!k.changes.empty()) {
       changes_ += k.changes.size();
       kept_.push_back(std::move(k));
       trim();
@@ -102,11 +123,40 @@ void WatchBuffer::trim() {
 
 void WatchBuffer::set_notify(std::function<void()> notify) { notify_ = std::move(notify); }
 
+WatchBuffer::Answer WatchBuffer::read_history(const std::vector<WatchTarget>& targets, codec::Epoch from,
+                                              std::size_t max) {
+  Answer a;
+  Result<std::vector<HeldEpoch>> held = history_->read(from, kWatchHistoryEpochsPerRead, kWatchHistoryBytesPerRead);
+  if (!held.is_ok()) {
+    history_failed(held.status(), newest_);
+    a.resume = true;
+    a.through = newest_;
+    return a;
+  }
+  // What it holds goes up to the newest epoch run (it is written as each runs).
+  a.through = held->empty() ? std::max(from, newest_) : held->back().epoch;
+  for (const HeldEpoch& e : *held) {
+    const bool hit = std::any_of(e.changes.begin(), e.changes.end(), [&](const codec::FieldChange& c) {
+      return std::any_of(targets.begin(), targets.end(), [&](const WatchTarget& t) { return watches(t, c); });
+    });
+    if (!hit) continue;
+    if (a.epochs.size() == max) {
+      a.through = e.epoch - 1;
+      break;
+    }
+    a.epochs.push_back(watch_epoch_json(e.epoch, e.changes, targets));
+  }
+  return a;
+}
+
 WatchBuffer::Answer WatchBuffer::read(const std::vector<WatchTarget>& targets, codec::Epoch from,
-                                      std::size_t max) const {
+                                      std::size_t max) {
   std::lock_guard<std::mutex> lock(mutex_);
   Answer a;
   if (from < floor_) {
+    if (history_ && from >= history_->floor() && history_->newest() >= newest_) {
+      return read_history(targets, from, max);
+    }
     a.resume = true;
     a.through = newest_;
     return a;
@@ -136,6 +186,21 @@ codec::Epoch WatchBuffer::newest() const {
 std::size_t WatchBuffer::epochs_kept() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return kept_.size();
+}
+
+codec::Epoch WatchBuffer::reach() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return history_ && history_->newest() >= newest_ ? std::min(floor_, history_->floor()) : floor_;
+}
+
+std::uint64_t WatchBuffer::history_errors() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return history_errors_;
+}
+
+std::string WatchBuffer::history_error() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return history_error_;
 }
 
 caf::behavior watch_actor(caf::event_based_actor* self, std::shared_ptr<WatchBuffer> buffer) {

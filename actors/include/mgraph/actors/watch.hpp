@@ -7,7 +7,9 @@
 // Subscribers pull with a cursor: watch(targets, from, max, wait) answers the epochs after
 // `from` that changed a target, from a bounded buffer of the last committed epochs' changes
 // on the coordinator (WatchBuffer); the documents' driver fills it as it runs each epoch.
-// A subscriber whose cursor fell behind the buffer is told to resume: it reads the current
+// With a history on disk (WatchHistory: the coordinator's --data), a cursor behind the
+// buffer is answered from it, epoch by epoch, as far back as its retention reaches. A
+// subscriber whose cursor fell behind both is told to resume: it reads the current
 // values of its fields and the epoch they are the values after (watch_read_atom, answered
 // by the driver between two epochs), and goes on from that epoch. Nothing waits for a
 // subscriber: the driver only appends to the buffer, and a poll that finds nothing new
@@ -71,14 +73,54 @@ std::string watch_changes_json(const std::vector<codec::FieldChange>& changes);
 std::string watch_epoch_json(codec::Epoch epoch, const std::vector<codec::FieldChange>& changes,
                              const std::vector<WatchTarget>& targets);
 
+/// One epoch's changes as a history holds them.
+struct HeldEpoch {
+  codec::Epoch epoch = 0;
+  std::vector<codec::FieldChange> changes;  ///< one per field; none: aborted or no change
+};
+
+/// The epochs' changes kept beyond the buffer, on disk (node/: LMDB at the coordinator's
+/// --data), bounded by its own retention: what serves a subscriber further behind than the
+/// buffer, or one resuming after the coordinator restarted, with every epoch's deltas.
+/// It holds every epoch the driver ran in (floor(), newest()] — committed ones with their
+/// changes, the others empty — so that after a restart from a checkpoint it can tell
+/// whether it still reaches the checkpoint (newest() >= it) or lost epochs (then it starts
+/// again from there: reset()).
+/// Thread-safety: none; the buffer calls it under its lock.
+class WatchHistory {
+ public:
+  virtual ~WatchHistory() = default;
+  /// Every epoch the driver ran after floor() up to newest() is held (both 0: none).
+  virtual codec::Epoch floor() const = 0;
+  virtual codec::Epoch newest() const = 0;
+  /// Holds `epoch` (> newest()) with its changes (one per field), then drops its oldest
+  /// epochs beyond its retention (floor() moves up).
+  virtual Status add(codec::Epoch epoch, const std::vector<codec::FieldChange>& changes) = 0;
+  /// Forgets every epoch: it holds nothing, floor() and newest() are `epoch`.
+  virtual Status reset(codec::Epoch epoch) = 0;
+  /// The held epochs after `from` (>= floor()), in order, at most `epochs_max`, stopping
+  /// early after about `bytes_max` bytes of stored changes (never before the first).
+  virtual Result<std::vector<HeldEpoch>> read(codec::Epoch from, std::size_t epochs_max,
+                                              std::size_t bytes_max) = 0;
+};
+
+/// Epochs one poll answered from a WatchHistory looks at, at most: the rest of a long way
+/// behind is the next poll's (the buffer's lock is held meanwhile, so the driver's next
+/// epoch may wait for it).
+inline constexpr std::size_t kWatchHistoryEpochsPerRead = 4096;
+/// Bytes of stored changes one such poll reads, about, at most: a few milliseconds.
+inline constexpr std::size_t kWatchHistoryBytesPerRead = std::size_t{4} << 20;
+
 /// The changes of the last committed epochs, as the driver ran them. Thread-safe: the
 /// driver adds from its thread, the watch actor reads from another.
 class WatchBuffer {
  public:
   /// Keeps at most `epochs_max` epochs and about `changes_max` changes (an epoch with more
-  /// is still kept alone).
+  /// is still kept alone) in memory; with a `history`, every epoch goes there too, and a
+  /// cursor behind the memory but not behind the history is answered from it.
   explicit WatchBuffer(std::size_t epochs_max = kWatchEpochsKept,
-                       std::size_t changes_max = kWatchChangesKept);
+                       std::size_t changes_max = kWatchChangesKept,
+                       std::unique_ptr<WatchHistory> history = nullptr);
 
   /// The partitions were restored to `epoch` (0: emptied): nothing before or at it is held.
   void restored(codec::Epoch epoch);
@@ -97,10 +139,18 @@ class WatchBuffer {
     std::vector<std::string> epochs;  ///< watch_epoch_json of each epoch that matched
   };
   /// The epochs after `from` that changed a target, at most `max`.
-  Answer read(const std::vector<WatchTarget>& targets, codec::Epoch from, std::size_t max) const;
+  Answer read(const std::vector<WatchTarget>& targets, codec::Epoch from, std::size_t max);
   /// The newest epoch run (0: none).
   codec::Epoch newest() const;
   std::size_t epochs_kept() const;
+  /// The oldest cursor answered with epochs rather than told to resume: the history's
+  /// floor, or the memory's when it reaches further back (or there is no history).
+  codec::Epoch reach() const;
+  /// Failures of the history (a write or a read), and the last one's message: after a
+  /// failed write it is reset to the epoch (it never claims an epoch it does not hold),
+  /// after a failed reset dropped.
+  std::uint64_t history_errors() const;
+  std::string history_error() const;
 
  private:
   struct Kept {
@@ -108,6 +158,11 @@ class WatchBuffer {
     std::vector<codec::FieldChange> changes;
   };
   void trim();  ///< REQUIRES: mutex_ held
+  /// Counts the history's failure `s`, then resets it to `epoch` (or drops it).
+  /// REQUIRES: mutex_ held.
+  void history_failed(const Status& s, codec::Epoch epoch);
+  /// read() from the history. REQUIRES: mutex_ held, history_ and from >= its floor.
+  Answer read_history(const std::vector<WatchTarget>& targets, codec::Epoch from, std::size_t max);
 
   const std::size_t epochs_max_;
   const std::size_t changes_max_;
@@ -118,6 +173,9 @@ class WatchBuffer {
   codec::Epoch floor_ = 0;
   codec::Epoch newest_ = 0;
   std::function<void()> notify_;
+  std::unique_ptr<WatchHistory> history_;
+  std::uint64_t history_errors_ = 0;
+  std::string history_error_;
 };
 
 /// Serves polls from `buffer`: (watch_atom, targets as text, from, max, wait_ms) answered

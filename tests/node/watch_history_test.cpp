@@ -1,0 +1,199 @@
+// The coordinator's history of subscriptions in LMDB (lmdb_watch_history.hpp) and the
+// buffer answering from it (actors/watch.hpp): every epoch run is held, in order, across a
+// reopen; a restart from a checkpoint the history reaches keeps it, one it does not reach
+// starts it again; the retention by epochs and by bytes drops the oldest; a history of
+// another log is emptied; and a cursor behind the memory buffer gets the epochs' deltas.
+
+#include "lmdb_watch_history.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "mgraph/actors/watch.hpp"
+#include "support/scratch_dir.hpp"
+
+namespace mgraph::node {
+namespace {
+
+using actors::HeldEpoch;
+
+void expect_ok(const Status& s) { EXPECT_TRUE(s.is_ok()) << s.to_string(); }
+
+codec::FieldChange change(std::uint64_t record, const std::string& field, std::int64_t value, std::uint64_t version) {
+  return codec::FieldChange{record, "A", field, Value(value), version};
+}
+
+class WatchHistoryTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<LmdbWatchHistory> open(std::uint64_t log_id = 7, std::uint64_t epochs = 1000,
+                                         std::uint64_t bytes = std::uint64_t{1} << 30) {
+    auto h = LmdbWatchHistory::open(dir_.sub("watch"), log_id, epochs, bytes);
+    EXPECT_TRUE(h.is_ok()) << h.status().message();
+    return h.is_ok() ? std::move(h).value() : nullptr;
+  }
+  static std::vector<HeldEpoch> all(LmdbWatchHistory& h, codec::Epoch from) {
+    auto read = h.read(from, 1'000'000, std::size_t{1} << 30);
+    EXPECT_TRUE(read.is_ok()) << read.status().message();
+    return read.is_ok() ? std::move(read).value() : std::vector<HeldEpoch>{};
+  }
+  static std::vector<codec::Epoch> epochs(const std::vector<HeldEpoch>& held) {
+    std::vector<codec::Epoch> out;
+    for (const HeldEpoch& e : held) out.push_back(e.epoch);
+    return out;
+  }
+
+  testing::ScratchDir dir_{"mgraph_watch_history"};
+};
+
+TEST_F(WatchHistoryTest, EveryEpochAddedIsReadBackInOrderAfterAReopen) {
+  {
+    auto h = open();
+    ASSERT_NE(h, nullptr);
+    EXPECT_EQ(h->floor(), 0u);
+    EXPECT_EQ(h->newest(), 0u);
+    expect_ok(h->add(1, {change(1, "x", 5, 1), change(2, "x", 7, 1)}));
+    expect_ok(h->add(2, {}));  // aborted, or nothing changed: held empty
+    expect_ok(h->add(4, {change(1, "x", 9, 2)}));
+    EXPECT_EQ(h->add(4, {}).code(), StatusCode::invalid_argument);
+  }
+  auto h = open();
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->floor(), 0u);
+  EXPECT_EQ(h->newest(), 4u);
+  const std::vector<HeldEpoch> held = all(*h, 0);
+  ASSERT_EQ(epochs(held), (std::vector<codec::Epoch>{1, 2, 4}));
+  EXPECT_EQ(held[0].changes, (std::vector<codec::FieldChange>{change(1, "x", 5, 1), change(2, "x", 7, 1)}));
+  EXPECT_TRUE(held[1].changes.empty());
+  EXPECT_EQ(held[2].changes, (std::vector<codec::FieldChange>{change(1, "x", 9, 2)}));
+  EXPECT_EQ(epochs(all(*h, 2)), (std::vector<codec::Epoch>{4}));
+  EXPECT_TRUE(all(*h, 4).empty());
+  // Bounded reads: by epochs, and by bytes (never fewer than one).
+  EXPECT_EQ(epochs(h->read(0, 2, 1 << 20).value()), (std::vector<codec::Epoch>{1, 2}));
+  EXPECT_EQ(epochs(h->read(0, 10, 1).value()), (std::vector<codec::Epoch>{1}));
+}
+
+TEST_F(WatchHistoryTest, AResetStartsItAgainFromAnEpochAndSurvivesAReopen) {
+  {
+    auto h = open();
+    for (codec::Epoch e = 1; e <= 5; ++e) expect_ok(h->add(e, {change(1, "x", static_cast<std::int64_t>(e), e)}));
+    expect_ok(h->reset(9));
+    EXPECT_EQ(h->floor(), 9u);
+    EXPECT_EQ(h->newest(), 9u);
+    EXPECT_EQ(h->bytes_held(), 0u);
+    expect_ok(h->add(10, {change(1, "x", 10, 10)}));
+  }
+  auto h = open();
+  EXPECT_EQ(h->floor(), 9u);
+  EXPECT_EQ(h->newest(), 10u);
+  EXPECT_EQ(epochs(all(*h, 9)), (std::vector<codec::Epoch>{10}));
+}
+
+TEST_F(WatchHistoryTest, AHistoryOfAnotherLogIsEmptiedAtOpen) {
+  {
+    auto h = open(7);
+    expect_ok(h->add(1, {change(1, "x", 1, 1)}));
+  }
+  EXPECT_EQ(open(7)->newest(), 1u);
+  auto other = open(8);
+  EXPECT_EQ(other->newest(), 0u);
+  EXPECT_TRUE(all(*other, 0).empty());
+}
+
+TEST_F(WatchHistoryTest, RetentionDropsTheOldestEpochsByCountAndByBytes) {
+  {
+    auto h = open(7, 32);
+    for (codec::Epoch e = 1; e <= 200; ++e) expect_ok(h->add(e, {change(1, "x", static_cast<std::int64_t>(e), e)}));
+    // Trimmed a sixteenth past the bound, back to it.
+    EXPECT_LE(h->newest() - h->floor(), 32u + 2u);
+    EXPECT_GE(h->newest() - h->floor(), 32u);
+    const std::vector<HeldEpoch> held = all(*h, h->floor());
+    ASSERT_FALSE(held.empty());
+    EXPECT_EQ(held.front().epoch, h->floor() + 1);
+    EXPECT_EQ(held.back().epoch, 200u);
+    EXPECT_EQ(held.size(), h->newest() - h->floor());
+  }
+  // By bytes: epochs of ~1 KiB each under a bound of 16 KiB.
+  testing::ScratchDir other{"mgraph_watch_history_bytes"};
+  auto opened = LmdbWatchHistory::open(other.sub("watch"), 7, 1'000'000, 16 << 10);
+  ASSERT_TRUE(opened.is_ok()) << opened.status().message();
+  LmdbWatchHistory& h = **opened;
+  const std::string big(1000, 'b');
+  for (codec::Epoch e = 1; e <= 100; ++e) {
+    expect_ok(h.add(e, {codec::FieldChange{e, "A", "text", Value(big), e}}));
+    EXPECT_LE(h.bytes_held(), (16u << 10) + (1u << 10) + 2048u) << "epoch " << e;
+  }
+  EXPECT_GE(h.bytes_held(), (16u << 10) - 2048u);
+  EXPECT_GT(h.floor(), 70u);
+  const std::vector<HeldEpoch> held = all(h, h.floor());
+  ASSERT_FALSE(held.empty());
+  EXPECT_EQ(held.front().epoch, h.floor() + 1);
+  EXPECT_EQ(held.back().epoch, 100u);
+}
+
+std::vector<actors::WatchTarget> targets(const std::vector<std::string>& texts) {
+  Result<std::vector<actors::WatchTarget>> t = codec::parse_watch_targets(texts);
+  EXPECT_TRUE(t.is_ok()) << t.status().message();
+  return t.is_ok() ? *t : std::vector<actors::WatchTarget>{};
+}
+
+TEST_F(WatchHistoryTest, ACursorBehindTheBufferGetsEveryEpochFromTheHistory) {
+  actors::WatchBuffer buffer(2, actors::kWatchChangesKept, open());
+  buffer.restored(0);
+  for (codec::Epoch e = 1; e <= 10; ++e) {
+    // Field x changes at every epoch, y at the even ones; epoch 7 aborts.
+    std::vector<codec::FieldChange> changes = {change(1, "x", static_cast<std::int64_t>(e), e)};
+    if (e % 2 == 0) changes.push_back(change(1, "y", static_cast<std::int64_t>(e), e / 2));
+    buffer.ran(e, e != 7, changes);
+  }
+  EXPECT_EQ(buffer.epochs_kept(), 2u);
+  EXPECT_EQ(buffer.reach(), 0u);
+  const actors::WatchBuffer::Answer a = buffer.read(targets({"A#1.y"}), 1, 100);
+  EXPECT_FALSE(a.resume);
+  EXPECT_EQ(a.through, 10u);
+  ASSERT_EQ(a.epochs.size(), 5u);
+  EXPECT_EQ(a.epochs[0], R"({"epoch":2,"changes":[{"ref":"A#1","field":"y","value":2,"version":1}]})");
+  EXPECT_EQ(a.epochs[4], R"({"epoch":10,"changes":[{"ref":"A#1","field":"y","value":10,"version":5}]})");
+  // At most `max`: the next poll goes on from `through`, from the history or the memory.
+  const actors::WatchBuffer::Answer first = buffer.read(targets({"A"}), 0, 3);
+  ASSERT_EQ(first.epochs.size(), 3u);
+  EXPECT_EQ(first.through, 3u);
+  const actors::WatchBuffer::Answer rest = buffer.read(targets({"A"}), first.through, 100);
+  ASSERT_EQ(rest.epochs.size(), 6u);  // 4, 5, 6, 8, 9, 10: the aborted 7 changed nothing
+  EXPECT_EQ(rest.epochs[3].rfind(R"({"epoch":8,)", 0), 0u) << rest.epochs[3];
+}
+
+TEST_F(WatchHistoryTest, ARestartFromACheckpointKeepsTheHistoryThatReachesItAndNotOneThatDoesNot) {
+  {
+    actors::WatchBuffer buffer(2, actors::kWatchChangesKept, open());
+    buffer.restored(0);
+    for (codec::Epoch e = 1; e <= 6; ++e) buffer.ran(e, true, {change(1, "x", static_cast<std::int64_t>(e), e)});
+  }
+  {
+    // The coordinator restarts from its checkpoint of epoch 4 and runs the log again: the
+    // epochs held are not held twice, and a cursor from before the checkpoint is answered.
+    actors::WatchBuffer buffer(2, actors::kWatchChangesKept, open());
+    buffer.restored(4);
+    for (codec::Epoch e = 5; e <= 8; ++e) buffer.ran(e, true, {change(1, "x", static_cast<std::int64_t>(e), e)});
+    const actors::WatchBuffer::Answer a = buffer.read(targets({"A"}), 0, 100);
+    EXPECT_FALSE(a.resume);
+    ASSERT_EQ(a.epochs.size(), 8u);
+    for (std::size_t i = 0; i < a.epochs.size(); ++i) {
+      EXPECT_EQ(a.epochs[i].rfind("{\"epoch\":" + std::to_string(i + 1) + ",", 0), 0u) << a.epochs[i];
+    }
+    EXPECT_EQ(buffer.history_errors(), 0u);
+  }
+  // A history behind the checkpoint the log runs from (it lost epochs) starts there again.
+  actors::WatchBuffer buffer(2, actors::kWatchChangesKept, open());
+  buffer.restored(12);
+  buffer.ran(13, true, {change(1, "x", 13, 13)});
+  EXPECT_EQ(buffer.reach(), 12u);
+  EXPECT_TRUE(buffer.read(targets({"A"}), 11, 100).resume);
+  const actors::WatchBuffer::Answer a = buffer.read(targets({"A"}), 12, 100);
+  EXPECT_FALSE(a.resume);
+  EXPECT_EQ(a.epochs.size(), 1u);
+}
+
+}  // namespace
+}  // namespace mgraph::node
