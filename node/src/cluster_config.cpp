@@ -27,8 +27,8 @@ constexpr std::string_view log_keys[] = {"level", "slow_epoch_ms"};
 constexpr std::string_view cluster_keys[] = {"name", "schema", "seed", "fields", "partitions", "epochs",
                                              "peer_frame_bytes_max", "batch_transactions_max",
                                              "batch_bytes_max", "peer_timeout_ms", "checkpoint_every",
-                                             "watch_epochs_kept", "clock_tick_ms", "client_connections_max",
-                                             "peer_guard"};
+                                             "watch_epochs_kept", "watch_history_epochs", "watch_history_bytes",
+                                             "clock_tick_ms", "client_connections_max", "peer_guard"};
 constexpr std::string_view node_keys[] = {"name",        "host",        "port",
                                            "client_port", "coordinator", "partitions"};
 constexpr std::string_view clients_keys[] = {"allow_anonymous", "anonymous_role", "token"};
@@ -141,19 +141,27 @@ Status parse_cluster_table(const std::string& path, const toml::table& root, Clu
   auto watch_kept = integer(path, *cluster, "watch_epochs_kept", watch_epochs_kept_default, 1,
                             watch_epochs_kept_upper, "cluster",
                             "the coordinator holds the changes of this many epochs");
+  auto history_epochs = integer(path, *cluster, "watch_history_epochs", watch_history_epochs_default, 0,
+                                watch_history_epochs_upper, "cluster",
+                                "the coordinator's --data keeps the changes of this many epochs");
+  auto history_bytes = integer(path, *cluster, "watch_history_bytes", watch_history_bytes_default,
+                               watch_history_bytes_lower, watch_history_bytes_upper, "cluster",
+                               "the coordinator's --data keeps this many bytes of changes");
   auto clock_tick = integer(path, *cluster, "clock_tick_ms", clock_tick_ms_default, 0, clock_tick_ms_upper,
                             "cluster", "the coordinator moves the schema's clock this often");
   auto connections = integer(path, *cluster, "client_connections_max", client_connections_default, 1,
                              client_connections_upper, "cluster",
                              "a file descriptor each, and each may hold a 64 MiB request in flight");
   for (const Result<std::int64_t>* r : {&seed, &fields, &parts, &epochs, &frame, &batch, &batch_bytes,
-                                        &peer_timeout, &checkpoint_every, &watch_kept, &clock_tick,
-                                        &connections}) {
+                                        &peer_timeout, &checkpoint_every, &watch_kept, &history_epochs,
+                                        &history_bytes, &clock_tick, &connections}) {
     if (!r->is_ok()) return r->status();
   }
   c.client_connections_max = static_cast<std::size_t>(*connections);
   c.clock_tick = std::chrono::milliseconds(*clock_tick);
   c.watch_epochs_kept = static_cast<std::size_t>(*watch_kept);
+  c.watch_history_epochs = static_cast<std::uint64_t>(*history_epochs);
+  c.watch_history_bytes = static_cast<std::uint64_t>(*history_bytes);
   c.checkpoint_every = static_cast<std::uint64_t>(*checkpoint_every);
   c.batch_transactions_max = static_cast<std::size_t>(*batch);
   c.batch_bytes_max = static_cast<std::size_t>(*batch_bytes);

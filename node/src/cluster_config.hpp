@@ -7,6 +7,7 @@
 //              peer_timeout_ms (a peer silent this long is lost), checkpoint_every (epochs
 //              between checkpoints of every partition; 0: only mgraphctl checkpoint),
 //              watch_epochs_kept (epochs the coordinator keeps for subscriptions),
+//              watch_history_epochs, watch_history_bytes (what its --data keeps beyond them),
 //              clock_tick_ms (how often the coordinator moves a schema's clock),
 //              client_connections_max (client connections each node serves at once); for
 //              the cluster benchmark (mgraph_cluster_bench): seed, fields
@@ -104,6 +105,15 @@ inline constexpr std::int64_t checkpoint_every_upper = 1'000'000'000;
 /// subscriber further behind reads the current values): 1 … 10^6.
 inline constexpr std::int64_t watch_epochs_kept_default = 4096;
 inline constexpr std::int64_t watch_epochs_kept_upper = 1'000'000;
+/// Epoch numbers and bytes of changes the coordinator's history of subscriptions keeps on
+/// disk with --data (lmdb_watch_history.hpp; 0 epochs: none): a million epochs are minutes
+/// to hours of the cluster's rates, and under load the gibibyte binds first. At most 10^9
+/// epochs and a tebibyte; at least a mebibyte (a few epochs of a busy cluster).
+inline constexpr std::int64_t watch_history_epochs_default = 1'000'000;
+inline constexpr std::int64_t watch_history_epochs_upper = 1'000'000'000;
+inline constexpr std::int64_t watch_history_bytes_default = std::int64_t{1} << 30;
+inline constexpr std::int64_t watch_history_bytes_lower = std::int64_t{1} << 20;
+inline constexpr std::int64_t watch_history_bytes_upper = std::int64_t{1} << 40;
 /// Default clock_tick_ms: a schema's clock moves every second, as `@every(1s)`, the
 /// finest period worth a cluster-wide epoch, asks; 0 leaves it to clients. At most a day.
 inline constexpr std::int64_t clock_tick_ms_default = 1000;
@@ -176,6 +186,10 @@ struct ClusterConfig {
   std::uint64_t checkpoint_every = checkpoint_every_default;
   /// Committed epochs kept for subscriptions (actors::WatchBuffer).
   std::size_t watch_epochs_kept = watch_epochs_kept_default;
+  /// The history of subscriptions on the coordinator's --data (LmdbWatchHistory): epochs
+  /// (0: none) and bytes of changes it keeps.
+  std::uint64_t watch_history_epochs = watch_history_epochs_default;
+  std::uint64_t watch_history_bytes = watch_history_bytes_default;
   /// How often the coordinator moves a schema's clock (actors::SequencerOptions::clock_tick;
   /// 0: only clients move it). Without a clock in the schema, nothing ticks.
   std::chrono::milliseconds clock_tick{clock_tick_ms_default};

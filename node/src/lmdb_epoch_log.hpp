@@ -44,6 +44,9 @@ class LmdbEpochLog final : public actors::EpochLog {
   void stage(session::VersionRecords records) override;
   Status flush() override;
   const session::LedgerReader* ledger() const override { return &reader_; }
+  /// When the store was created (ns since the Unix epoch): what tells this log from another
+  /// one made in the same directory later (the history of subscriptions checks it).
+  std::uint64_t created_time_ns() const { return store_->info().created_time_ns; }
 
  private:
   LmdbEpochLog(std::unique_ptr<persistence::Store> store, std::string directory, Clock clock)

@@ -16,8 +16,9 @@
 // then finds missing (its newest is behind the checkpoint the log runs from) and starts
 // the history again from there.
 //
-// Retention: the epochs of the newest `epochs_max` epoch numbers and `bytes_max` bytes of
-// changes, trimmed by a sixteenth at a time (one deletion pass per sixteenth written).
+// Retention ([cluster] watch_history_epochs and watch_history_bytes): the epochs of the
+// newest `epochs_max` epoch numbers and `bytes_max` bytes of changes, trimmed by a
+// sixteenth at a time (one deletion pass per sixteenth written).
 //
 // Thread-safety: none (the buffer calls it under its lock).
 
@@ -30,13 +31,6 @@
 #include "mgraph/persistence/store.hpp"
 
 namespace mgraph::node {
-
-/// Epoch numbers a history keeps by default ([cluster] watch_history_epochs): a million
-/// epochs are minutes to hours of the cluster's rates, and the bytes bound below usually
-/// binds first under load.
-inline constexpr std::uint64_t kWatchHistoryEpochsDefault = 1'000'000;
-/// Bytes of changes a history keeps by default ([cluster] watch_history_bytes).
-inline constexpr std::uint64_t kWatchHistoryBytesDefault = std::uint64_t{1} << 30;
 
 class LmdbWatchHistory final : public actors::WatchHistory {
  public:

@@ -25,6 +25,7 @@
 #include "log.hpp"
 #include "cluster_node.hpp"
 #include "lmdb_epoch_log.hpp"
+#include "lmdb_watch_history.hpp"
 #include "lmdb_partition_checkpoints.hpp"
 #include "mgraph/actors/inspect.hpp"
 #include "mgraph/graph/hash.hpp"
@@ -376,13 +377,17 @@ Result<Prepared> prepare(const ServiceOptions& o) {
 
 /// The coordinator's epoch log: in memory, or in LMDB at --data (a path that is no usable
 /// epoch log is a bad argument, refused before listening); timed for the metrics.
-Result<std::unique_ptr<actors::EpochLog>> open_epoch_log(const ServiceOptions& o, NodeMetrics* metrics) {
+/// `*log_id`: the LMDB log's creation time (LmdbEpochLog::created_time_ns), 0 in memory.
+Result<std::unique_ptr<actors::EpochLog>> open_epoch_log(const ServiceOptions& o, NodeMetrics* metrics,
+                                                         std::uint64_t* log_id) {
   std::unique_ptr<actors::EpochLog> log;
+  *log_id = 0;
   if (o.data.empty()) {
     log = std::make_unique<actors::MemoryEpochLog>();
   } else {
     auto opened = LmdbEpochLog::open(o.data, wall_clock_ns);
     if (!opened.is_ok()) return Status(opened.status().code(), "--data " + opened.status().message());
+    *log_id = (*opened)->created_time_ns();
     log = std::move(opened).value();
   }
   if (metrics != nullptr) {
@@ -390,6 +395,20 @@ Result<std::unique_ptr<actors::EpochLog>> open_epoch_log(const ServiceOptions& o
         std::move(log), [metrics](const LogAppend& a) { metrics->log_append(a.ok, a.bytes, a.seconds); });
   }
   return log;
+}
+
+/// With --data on the coordinator, the history of subscriptions in DIR/watch (none without,
+/// or with [cluster] watch_history_epochs = 0: null).
+Result<std::unique_ptr<actors::WatchHistory>> open_watch_history(const ServiceOptions& o, std::uint64_t log_id) {
+  if (o.data.empty() || o.config.watch_history_epochs == 0) return std::unique_ptr<actors::WatchHistory>();
+  auto opened = LmdbWatchHistory::open((fs::path(o.data) / "watch").string(), log_id,
+                                       o.config.watch_history_epochs, o.config.watch_history_bytes);
+  if (!opened.is_ok()) {
+    return Status(opened.status().code(), "--data " + opened.status().message() +
+                                              " (it holds only what subscribers behind the buffer are told: "
+                                              "removing the directory loses nothing else)");
+  }
+  return std::unique_ptr<actors::WatchHistory>(std::move(opened).value());
 }
 
 /// With --data, the partitions' checkpoints in DIR/partitions (the coordinator's epoch log
@@ -451,14 +470,15 @@ struct Coordination {
 };
 Coordination coordination(caf::actor_system& sys, const ServiceOptions& o, const NodeConfig& self,
                           const schema::Schema& schema, std::shared_ptr<actors::EffectCounters> effect_counters,
-                          EpochEvents* events) {
+                          EpochEvents* events, std::unique_ptr<actors::WatchHistory> history) {
   Coordination c{sequencer_options(o.config, std::move(effect_counters)),
                  actors::DriverOptions{o.config.checkpoint_every}, caf::actor()};
   if (events != nullptr) c.sequencer.recovered = [events] { events->recovered(); };
   // Time moves on its own only where the schema has a clock to move.
   if (schema.clock_field != schema::kNone) c.sequencer.clock_tick = o.config.clock_tick;
   if (self.coordinator) {
-    c.driver.watch = std::make_shared<actors::WatchBuffer>(o.config.watch_epochs_kept);
+    c.driver.watch =
+        std::make_shared<actors::WatchBuffer>(o.config.watch_epochs_kept, actors::kWatchChangesKept, std::move(history));
     c.watch = sys.spawn(actors::watch_actor, c.driver.watch);
     c.driver.watch->set_notify([addr = c.watch.address()] {
       if (auto to = caf::actor_cast<caf::actor>(addr)) caf::anon_send(to, actors::watch_epoch_atom::value);
@@ -614,10 +634,15 @@ int run_service(const ServiceOptions& o) {
   }
   std::unique_ptr<EpochEvents> events;
   std::unique_ptr<actors::EpochLog> log;
+  std::unique_ptr<actors::WatchHistory> watch_history;
   if (self.coordinator) {
-    auto opened = open_epoch_log(o, metrics.get());
+    std::uint64_t log_id = 0;
+    auto opened = open_epoch_log(o, metrics.get(), &log_id);
     if (!opened.is_ok()) return fail(2, opened.status().message());
     log = std::move(opened).value();
+    auto history = open_watch_history(o, log_id);
+    if (!history.is_ok()) return fail(2, history.status().message());
+    watch_history = std::move(history).value();
     Result<codec::Epoch> logged = log->last();
     if (!logged.is_ok()) return fail(3, "--data " + o.data + ": " + logged.status().message());
     events = std::make_unique<EpochEvents>(o.config.log.slow_epoch_ms, *logged);
@@ -646,7 +671,8 @@ int run_service(const ServiceOptions& o) {
   for (const NodeConfig& n : o.config.nodes) placement[n.name] = n.partitions;
   actors::EpochObserver observe;
   if (self.coordinator) observe = epoch_observer(state, metrics.get(), events.get());
-  Coordination coordinator = coordination(sys, o, self, *schema, effect_counters, events.get());
+  Coordination coordinator =
+      coordination(sys, o, self, *schema, effect_counters, events.get(), std::move(watch_history));
   const caf::actor node =
       sys.spawn(node_actor, id, &state, hosted.actors,
                 CoordinatorSetup{std::move(placement), partition_count, log.get(), observe,

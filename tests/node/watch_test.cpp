@@ -2,7 +2,8 @@
 // (two partitions), scripts through `mgraph eval --connect`, and subscribers through
 // `mgraph watch`: the epochs that changed what they watch, in order, with only the watched
 // fields; a subscriber behind the coordinator's buffer resumes from the current values,
-// then gets the following epochs; names the schema does not have are errors, and the
+// then gets the following epochs, unless the coordinator's --data holds them (its history
+// of subscriptions, which a kill keeps); names the schema does not have are errors, and the
 // fields the engine adds (an async field's `risk@request`, `risk@done`) are not watched. A
 // node serves as many client connections at once as [cluster] client_connections_max says
 // (subscribers hold one each), raising its descriptor limit for them or refusing to start.
@@ -62,12 +63,13 @@ class Watch : public ::testing::Test {
   /// Starts a one-node cluster of two partitions serving kSchema, with `extra` [cluster]
   /// lines, under the shell's `ulimit` arguments when given; its client port (0: it did not
   /// start).
-  int start(const std::string& extra = "", const std::string& ulimit = "") {
+  int start(const std::string& extra = "", const std::string& ulimit = "", const std::string& data = "") {
     file("schema.mgs", kSchema);
     const std::string config =
         file("cluster.toml", "[cluster]\nschema = \"schema.mgs\"\npartitions = 2\n" + extra +
                                  "\n[[node]]\nname = \"n1\"\ncoordinator = true\npartitions = [0, 1]\n");
     std::vector<std::string> args{MGRAPHD_BINARY, "--config", config, "--node", "n1"};
+    if (!data.empty()) args.insert(args.end(), {"--data", data});
     if (!ulimit.empty()) args.insert(args.begin(), {"/bin/sh", "-c", "ulimit " + ulimit + " && exec \"$@\"", "sh"});
     node_ = ChildProcess::spawn(args, true);
     if (!node_.read_until(": ready", kSilenceMs) || !node_.read_until(" (clients)", kSilenceMs)) return 0;
@@ -169,6 +171,60 @@ TEST_F(Watch, ASubscriberBehindTheBufferResumesFromTheCurrentValuesThenGetsTheFo
   ASSERT_EQ(run_to_end(watch_args({"--from", "5", "--count", "1", "Order"}), &out), 0) << out;
   EXPECT_EQ(out, R"({"epoch":6,"changes":[{"ref":"Order#1","field":"qty","value":9,"version":1},{"ref":"Order#1","field":"line","value":45,"version":6}]})"
                  "\n");
+}
+
+/// The epochs and values of Order#1.total a subscriber printed, in order; a snapshot line
+/// fails the test.
+std::vector<std::pair<std::uint64_t, std::int64_t>> totals(const std::string& printed) {
+  std::vector<std::pair<std::uint64_t, std::int64_t>> out;
+  for (const std::string& line : lines_of(printed)) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    EXPECT_TRUE(j.is_object() && !j.contains("snapshot")) << line;
+    if (!j.is_object() || !j.contains("changes") || j["changes"].size() != 1) continue;
+    out.emplace_back(j["epoch"].get<std::uint64_t>(), j["changes"][0]["value"].get<std::int64_t>());
+  }
+  return out;
+}
+
+TEST_F(Watch, WithDataASubscriberBehindTheBufferGetsEveryEpochFromTheHistoryAlsoAfterAKill) {
+  // Two epochs in memory, the history on disk; checkpoints every three epochs, so that the
+  // restart runs only the end of the log again.
+  const std::string data = (dir_ / "n1.data").string();
+  const std::string config = "watch_epochs_kept = 2\ncheckpoint_every = 3\n";
+  port_ = start(config, "", data);
+  ASSERT_NE(port_, 0) << node_.printed;
+  std::string out;
+  std::string script = "create Order o total=1\ncommit\n";
+  for (int v = 2; v <= 6; ++v) script += "update o total=" + std::to_string(v) + "\ncommit\n";
+  ASSERT_EQ(eval(script, &out), 0) << out;
+  ASSERT_EQ(run_to_end(watch_args({"--from", "0", "--count", "6", "Order#1.total"}), &out), 0) << out;
+  const std::vector<std::pair<std::uint64_t, std::int64_t>> before = totals(out);
+  ASSERT_EQ(before.size(), 6u) << out;
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(before[i].second, static_cast<std::int64_t>(i + 1)) << out;
+    if (i > 0) {
+      EXPECT_GT(before[i].first, before[i - 1].first) << out;
+    }
+  }
+  // Killed and started again on its --data: the same epochs, and the next one after them.
+  ::kill(node_.pid, SIGKILL);
+  node_.finish(kSilenceMs);
+  node_ = ChildProcess();
+  port_ = start(config, "", data);
+  ASSERT_NE(port_, 0) << node_.printed;
+  ASSERT_EQ(eval("update Order#1 total=7\ncommit\n", &out), 0) << out;
+  ASSERT_EQ(run_to_end(watch_args({"--from", "0", "--count", "7", "Order#1.total"}), &out), 0) << out;
+  const std::vector<std::pair<std::uint64_t, std::int64_t>> after = totals(out);
+  ASSERT_EQ(after.size(), 7u) << out;
+  EXPECT_EQ(std::vector(after.begin(), after.begin() + 6), before) << out;
+  EXPECT_EQ(after[6].second, 7) << out;
+  EXPECT_GT(after[6].first, after[5].first) << out;
+  // A cursor between two of them gets those after it.
+  ASSERT_EQ(run_to_end(watch_args({"--from", std::to_string(before[2].first), "--count", "1", "Order#1.total"}), &out),
+            0)
+      << out;
+  ASSERT_EQ(totals(out).size(), 1u) << out;
+  EXPECT_EQ(totals(out)[0], before[3]) << out;
 }
 
 TEST_F(Watch, WithoutFromItPrintsTheCurrentValuesFirstAndNamesWhatTheSchemaDoesNotHave) {
