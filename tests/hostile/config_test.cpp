@@ -98,6 +98,10 @@ const Case kCases[] = {
     {6, "peer_timeout_ms = 1.5", ":6:19: cluster.peer_timeout_ms must be an integer"},
     {6, "clock_tick_ms = -1", ":6:17: cluster.clock_tick_ms must be an integer in [0, 86400000]"},
     {6, "clock_tick_ms = 86400001", ":6:17: cluster.clock_tick_ms must be an integer in [0, 86400000]"},
+    {6, "watch_history_epochs = -1", ":6:24: cluster.watch_history_epochs must be an integer in [0, 1000000000]"},
+    {6, "watch_history_bytes = 1000", ":6:23: cluster.watch_history_bytes must be an integer in "
+                                      "[1048576, 1099511627776] (the coordinator's --data keeps this many "
+                                      "bytes of changes)"},
     {6, "client_connections_max = 0", ":6:26: cluster.client_connections_max must be an integer in "
                                       "[1, 65536] (a file descriptor each, and each may hold a 64 MiB "
                                       "request in flight)"},
@@ -239,6 +243,14 @@ TEST(Config, TheShippedAndTheValidConfigurationsLoad) {
       std::string(valid).insert(valid.find("\n[[node]]"), "\nclock_tick_ms = 0"), "c.toml");
   ASSERT_TRUE(ticks.is_ok()) << ticks.status().message();
   EXPECT_EQ(ticks->clock_tick, std::chrono::milliseconds(0));
+  EXPECT_EQ(loaded->watch_history_epochs, 1'000'000u);
+  EXPECT_EQ(loaded->watch_history_bytes, std::uint64_t{1} << 30);
+  auto history = node::parse_cluster_config(
+      std::string(valid).insert(valid.find("\n[[node]]"), "\nwatch_history_epochs = 0\nwatch_history_bytes = 1048576"),
+      "c.toml");
+  ASSERT_TRUE(history.is_ok()) << history.status().message();
+  EXPECT_EQ(history->watch_history_epochs, 0u);
+  EXPECT_EQ(history->watch_history_bytes, 1048576u);
   EXPECT_EQ(loaded->client_connections_max, 256u);
   auto connections = node::parse_cluster_config(
       std::string(valid).insert(valid.find("\n[[node]]"), "\nclient_connections_max = 2000"), "c.toml");
