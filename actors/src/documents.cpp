@@ -448,7 +448,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
   auto ckpt = std::make_shared<Checkpoints>();
   const std::shared_ptr<WatchBuffer> watch = options.watch;
   // Takes a checkpoint of the epoch last run; its image bytes, or why not.
-  auto take = [documents, ckpt]() -> Result<std::uint64_t> {
+  auto take = [documents, ckpt, watch]() -> Result<std::uint64_t> {
     if (ckpt->cut) {
       return Status(StatusCode::failed_precondition,
                     "a partition was unavailable during an epoch since the partitions were last "
@@ -456,6 +456,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
     }
     std::uint64_t bytes = 0;
     if (Status s = documents->checkpoint(ckpt->last_run, ckpt->logged_before, &bytes); !s.is_ok()) return s;
+    if (watch) watch->checkpointed();
     ckpt->last_taken = ckpt->last_run;
     ckpt->since = 0;
     return bytes;

@@ -49,9 +49,34 @@ std::string watch_epoch_json(codec::Epoch epoch, const std::vector<codec::FieldC
 WatchBuffer::WatchBuffer(std::size_t epochs_max, std::size_t changes_max, std::unique_ptr<WatchHistory> history)
     : epochs_max_(std::max<std::size_t>(epochs_max, 1)), changes_max_(changes_max), history_(std::move(history)) {}
 
+WatchBuffer::~WatchBuffer() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (history_) write_history();
+}
+
+codec::Epoch WatchBuffer::history_newest() const {
+  return unwritten_.empty() ? history_->newest() : unwritten_.back().epoch;
+}
+
+void WatchBuffer::write_history() {
+  if (unwritten_.empty()) return;
+  const codec::Epoch last = unwritten_.back().epoch;
+  Status s = history_->add(unwritten_);
+  unwritten_.clear();
+  unwritten_changes_ = 0;
+  if (!s.is_ok()) history_failed(s, last);
+}
+
+void WatchBuffer::checkpointed() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (history_) write_history();
+}
+
 void WatchBuffer::history_failed(const Status& s, codec::Epoch epoch) {
   ++history_errors_;
   history_error_ = s.message();
+  unwritten_.clear();
+  unwritten_changes_ = 0;
   if (Status r = history_->reset(epoch); !r.is_ok()) {
     ++history_errors_;
     history_error_ = r.message();
@@ -68,6 +93,7 @@ void WatchBuffer::restored(codec::Epoch epoch) {
     newest_ = epoch;
     // The log runs again from `epoch`: a history that reaches it holds what is run again
     // (the same epochs give the same changes); one that does not lost epochs before it.
+    if (history_) write_history();
     if (history_ && history_->newest() < epoch) {
       if (Status s = history_->reset(epoch); !s.is_ok()) history_failed(s, epoch);
     }
@@ -101,8 +127,12 @@ void WatchBuffer::ran(codec::Epoch epoch, bool committed, const std::vector<code
       }
     }
     // An epoch the history holds already is one the log runs again: the same changes.
-    if (history_ && epoch > history_->newest()) {
-      if (Status s = history_->add(epoch, k.changes); !s.is_ok()) history_failed(s, epoch);
+    if (history_ && epoch > history_newest()) {
+      unwritten_.push_back(HeldEpoch{epoch, k.changes});
+      unwritten_changes_ += k.changes.size();
+      if (unwritten_.size() >= kWatchHistoryBatchEpochs || unwritten_changes_ >= kWatchHistoryBatchChanges) {
+        write_history();
+      }
     }
     if (!k.changes.empty()) {
       changes_ += k.changes.size();
@@ -154,6 +184,7 @@ WatchBuffer::Answer WatchBuffer::read(const std::vector<WatchTarget>& targets, c
   std::lock_guard<std::mutex> lock(mutex_);
   Answer a;
   if (from < floor_) {
+    if (history_) write_history();
     if (history_ && from >= history_->floor() && history_->newest() >= newest_) {
       return read_history(targets, from, max);
     }
@@ -190,7 +221,7 @@ std::size_t WatchBuffer::epochs_kept() const {
 
 codec::Epoch WatchBuffer::reach() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return history_ && history_->newest() >= newest_ ? std::min(floor_, history_->floor()) : floor_;
+  return history_ && history_newest() >= newest_ ? std::min(floor_, history_->floor()) : floor_;
 }
 
 std::uint64_t WatchBuffer::history_errors() const {

@@ -103,19 +103,46 @@ Status LmdbWatchHistory::put(codec::Epoch version, char kind, std::string_view c
   return Status::ok();
 }
 
-Status LmdbWatchHistory::add(codec::Epoch epoch, const std::vector<codec::FieldChange>& changes) {
-  if (epoch <= newest_) {
-    return Status(StatusCode::invalid_argument, directory_ + ": the history of subscriptions holds epoch " +
-                                                    std::to_string(newest_) + " already; epoch " +
-                                                    std::to_string(epoch) + " comes too late");
+Status LmdbWatchHistory::add(const std::vector<actors::HeldEpoch>& epochs) {
+  persistence::WriteBatch wb;
+  std::uint64_t cum = cum_;
+  codec::Epoch newest = newest_;
+  auto write = [&]() -> Status {
+    if (wb.empty()) return Status::ok();
+    if (Status s = store_->write(wb); !s.is_ok()) return named(s);
+    wb.clear();
+    cum_ = cum;
+    newest_ = newest;
+    return Status::ok();
+  };
+  for (const actors::HeldEpoch& e : epochs) {
+    if (e.epoch <= newest) {
+      return Status(StatusCode::invalid_argument, directory_ + ": the history of subscriptions holds epoch " +
+                                                      std::to_string(newest) + " already; epoch " +
+                                                      std::to_string(e.epoch) + " comes too late");
+    }
+    Result<std::string> bytes = codec::encode_field_changes(e.changes);
+    if (!bytes.is_ok()) return named(bytes.status());
+    // An epoch too large for one entry (a bulk load) is not held: the history starts again
+    // after it, and a subscriber from before it resumes from the values.
+    if (bytes->size() + kHeaderBytes > persistence::history_value_bytes_max) {
+      if (Status s = write(); !s.is_ok()) return s;
+      if (Status s = reset(e.epoch); !s.is_ok()) return s;
+      cum = cum_;
+      newest = newest_;
+      continue;
+    }
+    cum += bytes->size();
+    std::string value = header(kEpochKind, cum);
+    value.append(*bytes);
+    wb.put_history(persistence::HistoryEntry{kField, e.epoch, e.epoch, 0, std::move(value)});
+    newest = e.epoch;
+    // One write stays far inside a write batch's bounds (persistence/limits.hpp).
+    if (wb.op_count() >= kPageEntries * 16 || wb.payload_bytes() >= persistence::history_value_bytes_max) {
+      if (Status s = write(); !s.is_ok()) return s;
+    }
   }
-  Result<std::string> bytes = codec::encode_field_changes(changes);
-  if (!bytes.is_ok()) return named(bytes.status());
-  // An epoch too large for one entry (a bulk load) is not held: the history starts again
-  // after it, and a subscriber from before it resumes from the values.
-  if (bytes->size() + kHeaderBytes > persistence::history_value_bytes_max) return reset(epoch);
-  if (Status s = put(epoch, kEpochKind, *bytes); !s.is_ok()) return s;
-  newest_ = epoch;
+  if (Status s = write(); !s.is_ok()) return s;
   return trim();
 }
 

@@ -44,7 +44,7 @@ class LmdbWatchHistory final : public actors::WatchHistory {
 
   codec::Epoch floor() const override { return floor_; }
   codec::Epoch newest() const override { return newest_; }
-  Status add(codec::Epoch epoch, const std::vector<codec::FieldChange>& changes) override;
+  Status add(const std::vector<actors::HeldEpoch>& epochs) override;
   Status reset(codec::Epoch epoch) override;
   Result<std::vector<actors::HeldEpoch>> read(codec::Epoch from, std::size_t epochs_max,
                                               std::size_t bytes_max) override;

@@ -53,22 +53,25 @@ TEST_F(WatchHistoryTest, EveryEpochAddedIsReadBackInOrderAfterAReopen) {
     ASSERT_NE(h, nullptr);
     EXPECT_EQ(h->floor(), 0u);
     EXPECT_EQ(h->newest(), 0u);
-    expect_ok(h->add(1, {change(1, "x", 5, 1), change(2, "x", 7, 1)}));
-    expect_ok(h->add(2, {}));  // aborted, or nothing changed: held empty
-    expect_ok(h->add(4, {change(1, "x", 9, 2)}));
-    EXPECT_EQ(h->add(4, {}).code(), StatusCode::invalid_argument);
+    expect_ok(h->add({{1, {change(1, "x", 5, 1), change(2, "x", 7, 1)}}}));
+    expect_ok(h->add({{2, {}}}));  // aborted, or nothing changed: held empty
+    expect_ok(h->add({{4, {change(1, "x", 9, 2)}}}));
+    EXPECT_EQ(h->add({{4, {}}}).code(), StatusCode::invalid_argument);
+    // Several epochs in one write.
+    expect_ok(h->add({{5, {change(3, "x", 1, 1)}}, {6, {}}, {8, {change(3, "x", 2, 2)}}}));
   }
   auto h = open();
   ASSERT_NE(h, nullptr);
   EXPECT_EQ(h->floor(), 0u);
-  EXPECT_EQ(h->newest(), 4u);
+  EXPECT_EQ(h->newest(), 8u);
   const std::vector<HeldEpoch> held = all(*h, 0);
-  ASSERT_EQ(epochs(held), (std::vector<codec::Epoch>{1, 2, 4}));
+  ASSERT_EQ(epochs(held), (std::vector<codec::Epoch>{1, 2, 4, 5, 6, 8}));
   EXPECT_EQ(held[0].changes, (std::vector<codec::FieldChange>{change(1, "x", 5, 1), change(2, "x", 7, 1)}));
   EXPECT_TRUE(held[1].changes.empty());
   EXPECT_EQ(held[2].changes, (std::vector<codec::FieldChange>{change(1, "x", 9, 2)}));
-  EXPECT_EQ(epochs(all(*h, 2)), (std::vector<codec::Epoch>{4}));
-  EXPECT_TRUE(all(*h, 4).empty());
+  EXPECT_EQ(held[5].changes, (std::vector<codec::FieldChange>{change(3, "x", 2, 2)}));
+  EXPECT_EQ(epochs(all(*h, 2)), (std::vector<codec::Epoch>{4, 5, 6, 8}));
+  EXPECT_TRUE(all(*h, 8).empty());
   // Bounded reads: by epochs, and by bytes (never fewer than one).
   EXPECT_EQ(epochs(h->read(0, 2, 1 << 20).value()), (std::vector<codec::Epoch>{1, 2}));
   EXPECT_EQ(epochs(h->read(0, 10, 1).value()), (std::vector<codec::Epoch>{1}));
@@ -77,12 +80,12 @@ TEST_F(WatchHistoryTest, EveryEpochAddedIsReadBackInOrderAfterAReopen) {
 TEST_F(WatchHistoryTest, AResetStartsItAgainFromAnEpochAndSurvivesAReopen) {
   {
     auto h = open();
-    for (codec::Epoch e = 1; e <= 5; ++e) expect_ok(h->add(e, {change(1, "x", static_cast<std::int64_t>(e), e)}));
+    for (codec::Epoch e = 1; e <= 5; ++e) expect_ok(h->add({{e, {change(1, "x", static_cast<std::int64_t>(e), e)}}}));
     expect_ok(h->reset(9));
     EXPECT_EQ(h->floor(), 9u);
     EXPECT_EQ(h->newest(), 9u);
     EXPECT_EQ(h->bytes_held(), 0u);
-    expect_ok(h->add(10, {change(1, "x", 10, 10)}));
+    expect_ok(h->add({{10, {change(1, "x", 10, 10)}}}));
   }
   auto h = open();
   EXPECT_EQ(h->floor(), 9u);
@@ -93,7 +96,7 @@ TEST_F(WatchHistoryTest, AResetStartsItAgainFromAnEpochAndSurvivesAReopen) {
 TEST_F(WatchHistoryTest, AHistoryOfAnotherLogIsEmptiedAtOpen) {
   {
     auto h = open(7);
-    expect_ok(h->add(1, {change(1, "x", 1, 1)}));
+    expect_ok(h->add({{1, {change(1, "x", 1, 1)}}}));
   }
   EXPECT_EQ(open(7)->newest(), 1u);
   auto other = open(8);
@@ -104,7 +107,7 @@ TEST_F(WatchHistoryTest, AHistoryOfAnotherLogIsEmptiedAtOpen) {
 TEST_F(WatchHistoryTest, RetentionDropsTheOldestEpochsByCountAndByBytes) {
   {
     auto h = open(7, 32);
-    for (codec::Epoch e = 1; e <= 200; ++e) expect_ok(h->add(e, {change(1, "x", static_cast<std::int64_t>(e), e)}));
+    for (codec::Epoch e = 1; e <= 200; ++e) expect_ok(h->add({{e, {change(1, "x", static_cast<std::int64_t>(e), e)}}}));
     // Trimmed a sixteenth past the bound, back to it.
     EXPECT_LE(h->newest() - h->floor(), 32u + 2u);
     EXPECT_GE(h->newest() - h->floor(), 32u);
@@ -121,7 +124,7 @@ TEST_F(WatchHistoryTest, RetentionDropsTheOldestEpochsByCountAndByBytes) {
   LmdbWatchHistory& h = **opened;
   const std::string big(1000, 'b');
   for (codec::Epoch e = 1; e <= 100; ++e) {
-    expect_ok(h.add(e, {codec::FieldChange{e, "A", "text", Value(big), e}}));
+    expect_ok(h.add({{e, {codec::FieldChange{e, "A", "text", Value(big), e}}}}));
     EXPECT_LE(h.bytes_held(), (16u << 10) + (1u << 10) + 2048u) << "epoch " << e;
   }
   EXPECT_GE(h.bytes_held(), (16u << 10) - 2048u);
@@ -193,6 +196,60 @@ TEST_F(WatchHistoryTest, ARestartFromACheckpointKeepsTheHistoryThatReachesItAndN
   const actors::WatchBuffer::Answer a = buffer.read(targets({"A"}), 12, 100);
   EXPECT_FALSE(a.resume);
   EXPECT_EQ(a.epochs.size(), 1u);
+}
+
+/// A history that forwards to another until it is cut off: then writes are lost, as a
+/// killed coordinator's epochs not yet written are.
+class Severable final : public actors::WatchHistory {
+ public:
+  Severable(actors::WatchHistory& to, const bool& cut) : to_(to), cut_(cut) {}
+  codec::Epoch floor() const override { return to_.floor(); }
+  codec::Epoch newest() const override { return to_.newest(); }
+  Status add(const std::vector<HeldEpoch>& epochs) override { return cut_ ? Status::ok() : to_.add(epochs); }
+  Status reset(codec::Epoch epoch) override { return cut_ ? Status::ok() : to_.reset(epoch); }
+  Result<std::vector<HeldEpoch>> read(codec::Epoch from, std::size_t epochs_max, std::size_t bytes_max) override {
+    return to_.read(from, epochs_max, bytes_max);
+  }
+
+ private:
+  actors::WatchHistory& to_;
+  const bool& cut_;
+};
+
+TEST_F(WatchHistoryTest, EpochsNotWrittenYetAreWrittenInBatchesAndAtACheckpointAndAKillLosesOnlyWhatTheLogRunsAgain) {
+  auto lmdb = open();
+  bool cut = false;
+  {
+    actors::WatchBuffer buffer(2, actors::kWatchChangesKept, std::make_unique<Severable>(*lmdb, cut));
+    buffer.restored(0);
+    const codec::Epoch last = actors::kWatchHistoryBatchEpochs + 10;
+    for (codec::Epoch e = 1; e <= last; ++e) {
+      buffer.ran(e, true, {change(1, "x", static_cast<std::int64_t>(e), e)});
+      // Written a batch at a time: nothing before the first batch is full.
+      EXPECT_EQ(lmdb->newest(), e < actors::kWatchHistoryBatchEpochs ? 0 : actors::kWatchHistoryBatchEpochs);
+    }
+    buffer.checkpointed();  // the driver took a checkpoint of `last`
+    EXPECT_EQ(lmdb->newest(), last);
+    buffer.ran(last + 1, true, {change(1, "x", 0, last + 1)});
+    buffer.ran(last + 2, true, {change(1, "x", 0, last + 2)});
+    cut = true;  // killed: the last two epochs are never written
+  }
+  EXPECT_EQ(lmdb->newest(), actors::kWatchHistoryBatchEpochs + 10);
+  // Started again from the checkpoint: the log runs the two epochs again, and the history
+  // gets them; a cursor from 0 gets every epoch.
+  cut = false;
+  actors::WatchBuffer buffer(2, actors::kWatchChangesKept, std::make_unique<Severable>(*lmdb, cut));
+  const codec::Epoch checkpoint = actors::kWatchHistoryBatchEpochs + 10;
+  buffer.restored(checkpoint);
+  buffer.ran(checkpoint + 1, true, {change(1, "x", 0, checkpoint + 1)});
+  buffer.ran(checkpoint + 2, true, {change(1, "x", 0, checkpoint + 2)});
+  buffer.ran(checkpoint + 3, true, {change(1, "x", 0, checkpoint + 3)});
+  actors::WatchBuffer::Answer a = buffer.read(targets({"A"}), 0, actors::kWatchEpochsPerAnswerMax);
+  EXPECT_FALSE(a.resume);
+  ASSERT_EQ(a.epochs.size(), checkpoint + 3);
+  for (std::size_t i = 0; i < a.epochs.size(); ++i) {
+    EXPECT_EQ(a.epochs[i].rfind("{\"epoch\":" + std::to_string(i + 1) + ",", 0), 0u) << a.epochs[i];
+  }
 }
 
 }  // namespace

@@ -187,38 +187,46 @@ std::vector<std::pair<std::uint64_t, std::int64_t>> totals(const std::string& pr
 }
 
 TEST_F(Watch, WithDataASubscriberBehindTheBufferGetsEveryEpochFromTheHistoryAlsoAfterAKill) {
-  // Two epochs in memory, the history on disk; checkpoints every three epochs, so that the
+  // Two epochs in memory, the history on disk; checkpoints every three epochs, so that a
   // restart runs only the end of the log again.
   const std::string data = (dir_ / "n1.data").string();
   const std::string config = "watch_epochs_kept = 2\ncheckpoint_every = 3\n";
+  auto restart = [&] {
+    ::kill(node_.pid, SIGKILL);
+    node_.finish(kSilenceMs);
+    node_ = ChildProcess();
+    port_ = start(config, "", data);
+  };
   port_ = start(config, "", data);
   ASSERT_NE(port_, 0) << node_.printed;
   std::string out;
   std::string script = "create Order o total=1\ncommit\n";
   for (int v = 2; v <= 6; ++v) script += "update o total=" + std::to_string(v) + "\ncommit\n";
   ASSERT_EQ(eval(script, &out), 0) << out;
-  ASSERT_EQ(run_to_end(watch_args({"--from", "0", "--count", "6", "Order#1.total"}), &out), 0) << out;
+  // Killed before any subscriber asked (the history had only what the checkpoint wrote),
+  // started again on its --data: every epoch, and the next one after them.
+  restart();
+  ASSERT_NE(port_, 0) << node_.printed;
+  ASSERT_EQ(eval("update Order#1 total=7\ncommit\n", &out), 0) << out;
+  ASSERT_EQ(run_to_end(watch_args({"--from", "0", "--count", "7", "Order#1.total"}), &out), 0) << out;
   const std::vector<std::pair<std::uint64_t, std::int64_t>> before = totals(out);
-  ASSERT_EQ(before.size(), 6u) << out;
+  ASSERT_EQ(before.size(), 7u) << out;
   for (std::size_t i = 0; i < before.size(); ++i) {
     EXPECT_EQ(before[i].second, static_cast<std::int64_t>(i + 1)) << out;
     if (i > 0) {
       EXPECT_GT(before[i].first, before[i - 1].first) << out;
     }
   }
-  // Killed and started again on its --data: the same epochs, and the next one after them.
-  ::kill(node_.pid, SIGKILL);
-  node_.finish(kSilenceMs);
-  node_ = ChildProcess();
-  port_ = start(config, "", data);
+  // Again: the same epochs, then the next.
+  restart();
   ASSERT_NE(port_, 0) << node_.printed;
-  ASSERT_EQ(eval("update Order#1 total=7\ncommit\n", &out), 0) << out;
-  ASSERT_EQ(run_to_end(watch_args({"--from", "0", "--count", "7", "Order#1.total"}), &out), 0) << out;
+  ASSERT_EQ(eval("update Order#1 total=8\ncommit\n", &out), 0) << out;
+  ASSERT_EQ(run_to_end(watch_args({"--from", "0", "--count", "8", "Order#1.total"}), &out), 0) << out;
   const std::vector<std::pair<std::uint64_t, std::int64_t>> after = totals(out);
-  ASSERT_EQ(after.size(), 7u) << out;
-  EXPECT_EQ(std::vector(after.begin(), after.begin() + 6), before) << out;
-  EXPECT_EQ(after[6].second, 7) << out;
-  EXPECT_GT(after[6].first, after[5].first) << out;
+  ASSERT_EQ(after.size(), 8u) << out;
+  EXPECT_EQ(std::vector(after.begin(), after.begin() + 7), before) << out;
+  EXPECT_EQ(after[7].second, 8) << out;
+  EXPECT_GT(after[7].first, after[6].first) << out;
   // A cursor between two of them gets those after it.
   ASSERT_EQ(run_to_end(watch_args({"--from", std::to_string(before[2].first), "--count", "1", "Order#1.total"}), &out),
             0)

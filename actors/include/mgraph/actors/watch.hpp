@@ -93,9 +93,9 @@ class WatchHistory {
   /// Every epoch the driver ran after floor() up to newest() is held (both 0: none).
   virtual codec::Epoch floor() const = 0;
   virtual codec::Epoch newest() const = 0;
-  /// Holds `epoch` (> newest()) with its changes (one per field), then drops its oldest
-  /// epochs beyond its retention (floor() moves up).
-  virtual Status add(codec::Epoch epoch, const std::vector<codec::FieldChange>& changes) = 0;
+  /// Holds `epochs` (in order, each after newest()) with their changes (one per field),
+  /// in one write, then drops its oldest epochs beyond its retention (floor() moves up).
+  virtual Status add(const std::vector<HeldEpoch>& epochs) = 0;
   /// Forgets every epoch: it holds nothing, floor() and newest() are `epoch`.
   virtual Status reset(codec::Epoch epoch) = 0;
   /// The held epochs after `from` (>= floor()), in order, at most `epochs_max`, stopping
@@ -103,6 +103,15 @@ class WatchHistory {
   virtual Result<std::vector<HeldEpoch>> read(codec::Epoch from, std::size_t epochs_max,
                                               std::size_t bytes_max) = 0;
 };
+
+/// Epochs the buffer hands a WatchHistory in one write, at most, and changes about: a
+/// write per epoch would cost a single write's epoch a tenth of its time on the driver's
+/// thread. Epochs not written yet are written before the history is read, when a
+/// checkpoint is taken (checkpointed()), and when the buffer ends; a killed coordinator
+/// loses them, which the restart finds (its log runs again from the checkpoint, and the
+/// epochs the history lacks after it are written again as they run).
+inline constexpr std::size_t kWatchHistoryBatchEpochs = 64;
+inline constexpr std::size_t kWatchHistoryBatchChanges = 16384;
 
 /// Epochs one poll answered from a WatchHistory looks at, at most: the rest of a long way
 /// behind is the next poll's (the buffer's lock is held meanwhile, so the driver's next
@@ -130,6 +139,13 @@ class WatchBuffer {
   void ran(codec::Epoch epoch, bool committed, const std::vector<codec::FieldChange>& changes);
   /// Called after each ran() (outside the buffer's lock): the watch actor's wake-up.
   void set_notify(std::function<void()> notify);
+  /// The driver took a checkpoint: the history gets every epoch run so far, so that a
+  /// restart from the checkpoint finds it reaching it.
+  void checkpointed();
+  /// Writes what the history has not been given yet.
+  ~WatchBuffer();
+  WatchBuffer(const WatchBuffer&) = delete;
+  WatchBuffer& operator=(const WatchBuffer&) = delete;
 
   struct Answer {
     /// The buffer no longer holds every epoch after `from`: read the current values.
@@ -158,9 +174,13 @@ class WatchBuffer {
     std::vector<codec::FieldChange> changes;
   };
   void trim();  ///< REQUIRES: mutex_ held
-  /// Counts the history's failure `s`, then resets it to `epoch` (or drops it).
-  /// REQUIRES: mutex_ held.
+  /// Counts the history's failure `s`, then resets it to `epoch` (or drops it); what was
+  /// not written yet is dropped. REQUIRES: mutex_ held.
   void history_failed(const Status& s, codec::Epoch epoch);
+  /// Gives the history the epochs not written yet. REQUIRES: mutex_ held.
+  void write_history();
+  /// The newest epoch the history holds or will be given. REQUIRES: mutex_ held, history_.
+  codec::Epoch history_newest() const;
   /// read() from the history. REQUIRES: mutex_ held, history_ and from >= its floor.
   Answer read_history(const std::vector<WatchTarget>& targets, codec::Epoch from, std::size_t max);
 
@@ -174,6 +194,8 @@ class WatchBuffer {
   codec::Epoch newest_ = 0;
   std::function<void()> notify_;
   std::unique_ptr<WatchHistory> history_;
+  std::vector<HeldEpoch> unwritten_;  ///< for history_, in order
+  std::size_t unwritten_changes_ = 0;
   std::uint64_t history_errors_ = 0;
   std::string history_error_;
 };
