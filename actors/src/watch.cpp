@@ -74,14 +74,20 @@ void WatchBuffer::checkpointed() {
 
 void WatchBuffer::history_failed(const Status& s, codec::Epoch epoch) {
   ++history_errors_;
-  history_error_ = s.message();
+  history_error_ = s.message() + " (it starts again after epoch " + std::to_string(epoch) + ")";
   unwritten_.clear();
   unwritten_changes_ = 0;
   if (Status r = history_->reset(epoch); !r.is_ok()) {
     ++history_errors_;
-    history_error_ = r.message();
+    history_error_ = r.message() + " (no history is kept from now on)";
     history_.reset();
   }
+  if (on_history_error_) on_history_error_(history_error_);
+}
+
+void WatchBuffer::set_on_history_error(std::function<void(const std::string&)> on_error) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  on_history_error_ = std::move(on_error);
 }
 
 void WatchBuffer::restored(codec::Epoch epoch) {

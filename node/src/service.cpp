@@ -479,6 +479,8 @@ Coordination coordination(caf::actor_system& sys, const ServiceOptions& o, const
   if (self.coordinator) {
     c.driver.watch =
         std::make_shared<actors::WatchBuffer>(o.config.watch_epochs_kept, actors::kWatchChangesKept, std::move(history));
+    c.driver.watch->set_on_history_error(
+        [](const std::string& error) { log::error("watch_history_failed", {{"error", error}}); });
     c.watch = sys.spawn(actors::watch_actor, c.driver.watch);
     c.driver.watch->set_notify([addr = c.watch.address()] {
       if (auto to = caf::actor_cast<caf::actor>(addr)) caf::anon_send(to, actors::watch_epoch_atom::value);

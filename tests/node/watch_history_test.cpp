@@ -2,7 +2,8 @@
 // buffer answering from it (actors/watch.hpp): every epoch run is held, in order, across a
 // reopen; a restart from a checkpoint the history reaches keeps it, one it does not reach
 // starts it again; the retention by epochs and by bytes drops the oldest; a history of
-// another log is emptied; and a cursor behind the memory buffer gets the epochs' deltas.
+// another log is emptied; a cursor behind the memory buffer gets the epochs' deltas; and a
+// failing history is said, and never claims an epoch it does not hold.
 
 #include "lmdb_watch_history.hpp"
 
@@ -249,6 +250,55 @@ TEST_F(WatchHistoryTest, EpochsNotWrittenYetAreWrittenInBatchesAndAtACheckpointA
   ASSERT_EQ(a.epochs.size(), checkpoint + 3);
   for (std::size_t i = 0; i < a.epochs.size(); ++i) {
     EXPECT_EQ(a.epochs[i].rfind("{\"epoch\":" + std::to_string(i + 1) + ",", 0), 0u) << a.epochs[i];
+  }
+}
+
+/// A history whose writes fail (a full disk), and whose resets fail when told to.
+class Failing final : public actors::WatchHistory {
+ public:
+  explicit Failing(bool resets_fail) : resets_fail_(resets_fail) {}
+  codec::Epoch floor() const override { return floor_; }
+  codec::Epoch newest() const override { return newest_; }
+  Status add(const std::vector<HeldEpoch>&) override { return Status(StatusCode::io_error, "disk full"); }
+  Status reset(codec::Epoch epoch) override {
+    if (resets_fail_) return Status(StatusCode::io_error, "disk gone");
+    floor_ = newest_ = epoch;
+    return Status::ok();
+  }
+  Result<std::vector<HeldEpoch>> read(codec::Epoch, std::size_t, std::size_t) override {
+    return std::vector<HeldEpoch>{};
+  }
+
+ private:
+  bool resets_fail_;
+  codec::Epoch floor_ = 0;
+  codec::Epoch newest_ = 0;
+};
+
+TEST_F(WatchHistoryTest, AFailingHistoryIsSaidStartsAgainAfterTheEpochAndIsDroppedWhenItCannot) {
+  for (const bool resets_fail : {false, true}) {
+    SCOPED_TRACE(resets_fail ? "resets fail" : "resets succeed");
+    actors::WatchBuffer buffer(2, actors::kWatchChangesKept, std::make_unique<Failing>(resets_fail));
+    std::vector<std::string> said;
+    buffer.set_on_history_error([&](const std::string& error) { said.push_back(error); });
+    buffer.restored(0);
+    for (codec::Epoch e = 1; e <= actors::kWatchHistoryBatchEpochs; ++e) {
+      buffer.ran(e, true, {change(1, "x", static_cast<std::int64_t>(e), e)});
+    }
+    ASSERT_EQ(said.size(), 1u);
+    EXPECT_EQ(buffer.history_error(), said[0]);
+    if (!resets_fail) {
+      EXPECT_EQ(said[0], "disk full (it starts again after epoch 64)");
+      EXPECT_EQ(buffer.history_errors(), 1u);
+      EXPECT_EQ(buffer.reach(), 62u);  // the memory's 2 epochs; the history holds none
+    } else {
+      EXPECT_EQ(said[0], "disk gone (no history is kept from now on)");
+      EXPECT_EQ(buffer.history_errors(), 2u);
+      EXPECT_EQ(buffer.reach(), 62u);
+    }
+    // Never an epoch it does not hold: a cursor behind the memory resumes.
+    EXPECT_TRUE(buffer.read(targets({"A"}), 10, 100).resume);
+    EXPECT_EQ(buffer.read(targets({"A"}), 62, 100).epochs.size(), 2u);
   }
 }
 

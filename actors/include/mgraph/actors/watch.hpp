@@ -167,6 +167,9 @@ class WatchBuffer {
   /// after a failed reset dropped.
   std::uint64_t history_errors() const;
   std::string history_error() const;
+  /// Called with each failure's message as it happens (the node logs it), under the
+  /// buffer's lock: it must not call the buffer.
+  void set_on_history_error(std::function<void(const std::string&)> on_error);
 
  private:
   struct Kept {
@@ -198,6 +201,7 @@ class WatchBuffer {
   std::size_t unwritten_changes_ = 0;
   std::uint64_t history_errors_ = 0;
   std::string history_error_;
+  std::function<void(const std::string&)> on_history_error_;
 };
 
 /// Serves polls from `buffer`: (watch_atom, targets as text, from, max, wait_ms) answered
