@@ -47,29 +47,42 @@ std::string watch_epoch_json(codec::Epoch epoch, const std::vector<codec::FieldC
 }
 
 WatchBuffer::WatchBuffer(std::size_t epochs_max, std::size_t changes_max, std::unique_ptr<WatchHistory> history)
-    : epochs_max_(std::max<std::size_t>(epochs_max, 1)), changes_max_(changes_max), history_(std::move(history)) {}
+    : epochs_max_(std::max<std::size_t>(epochs_max, 1)), changes_max_(changes_max), history_(std::move(history)) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> h(history_mutex_);
+  sync_history();
+}
 
 WatchBuffer::~WatchBuffer() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (history_) write_history();
+  std::lock_guard<std::mutex> h(history_mutex_);
+  write_history();
+}
+
+void WatchBuffer::sync_history() {
+  has_history_ = history_ != nullptr;
+  history_floor_ = has_history_ ? history_->floor() : 0;
+  history_newest_ = has_history_ ? history_->newest() : 0;
 }
 
 codec::Epoch WatchBuffer::history_newest() const {
-  return unwritten_.empty() ? history_->newest() : unwritten_.back().epoch;
+  return unwritten_.empty() ? history_newest_ : unwritten_.back().epoch;
 }
 
 void WatchBuffer::write_history() {
-  if (unwritten_.empty()) return;
+  if (!history_ || unwritten_.empty()) return;
   const codec::Epoch last = unwritten_.back().epoch;
   Status s = history_->add(unwritten_);
   unwritten_.clear();
   unwritten_changes_ = 0;
-  if (!s.is_ok()) history_failed(s, last);
+  if (!s.is_ok()) return history_failed(s, last);
+  sync_history();
 }
 
 void WatchBuffer::checkpointed() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (history_) write_history();
+  std::lock_guard<std::mutex> h(history_mutex_);
+  write_history();
 }
 
 void WatchBuffer::history_failed(const Status& s, codec::Epoch epoch) {
@@ -82,6 +95,7 @@ void WatchBuffer::history_failed(const Status& s, codec::Epoch epoch) {
     history_error_ = r.message() + " (no history is kept from now on)";
     history_.reset();
   }
+  sync_history();
   if (on_history_error_) on_history_error_(history_error_);
 }
 
@@ -99,9 +113,14 @@ void WatchBuffer::restored(codec::Epoch epoch) {
     newest_ = epoch;
     // The log runs again from `epoch`: a history that reaches it holds what is run again
     // (the same epochs give the same changes); one that does not lost epochs before it.
-    if (history_) write_history();
+    std::lock_guard<std::mutex> h(history_mutex_);
+    write_history();
     if (history_ && history_->newest() < epoch) {
-      if (Status s = history_->reset(epoch); !s.is_ok()) history_failed(s, epoch);
+      if (Status s = history_->reset(epoch); !s.is_ok()) {
+        history_failed(s, epoch);
+      } else {
+        sync_history();
+      }
     }
   }
   if (notify_) notify_();
@@ -133,11 +152,18 @@ void WatchBuffer::ran(codec::Epoch epoch, bool committed, const std::vector<code
       }
     }
     // An epoch the history holds already is one the log runs again: the same changes.
-    if (history_ && epoch > history_newest()) {
+    if (has_history_ && epoch > history_newest()) {
       unwritten_.push_back(HeldEpoch{epoch, k.changes});
       unwritten_changes_ += k.changes.size();
       if (unwritten_.size() >= kWatchHistoryBatchEpochs || unwritten_changes_ >= kWatchHistoryBatchChanges) {
-        write_history();
+        // Not while a subscriber reads the history (the epoch would wait for it), unless
+        // that has held back several batches already.
+        std::unique_lock<std::mutex> h(history_mutex_, std::try_to_lock);
+        if (!h.owns_lock() && (unwritten_.size() >= kWatchHistoryBatchEpochs * kWatchHistoryBatchesHeldMax ||
+                               unwritten_changes_ >= kWatchHistoryBatchChanges * kWatchHistoryBatchesHeldMax)) {
+          h.lock();
+        }
+        if (h.owns_lock()) write_history();
       }
     }
     if (!k.changes.empty()) {
@@ -159,19 +185,13 @@ void WatchBuffer::trim() {
 
 void WatchBuffer::set_notify(std::function<void()> notify) { notify_ = std::move(notify); }
 
-WatchBuffer::Answer WatchBuffer::read_history(const std::vector<WatchTarget>& targets, codec::Epoch from,
-                                              std::size_t max) {
+WatchBuffer::Answer WatchBuffer::answer_from(const std::vector<HeldEpoch>& held,
+                                             const std::vector<WatchTarget>& targets, codec::Epoch from,
+                                             std::size_t max, codec::Epoch newest) {
   Answer a;
-  Result<std::vector<HeldEpoch>> held = history_->read(from, kWatchHistoryEpochsPerRead, kWatchHistoryBytesPerRead);
-  if (!held.is_ok()) {
-    history_failed(held.status(), newest_);
-    a.resume = true;
-    a.through = newest_;
-    return a;
-  }
-  // What it holds goes up to the newest epoch run (it is written as each runs).
-  a.through = held->empty() ? std::max(from, newest_) : held->back().epoch;
-  for (const HeldEpoch& e : *held) {
+  // What it holds goes up to the newest epoch run (every epoch run was given to it).
+  a.through = held.empty() ? std::max(from, newest) : held.back().epoch;
+  for (const HeldEpoch& e : held) {
     const bool hit = std::any_of(e.changes.begin(), e.changes.end(), [&](const codec::FieldChange& c) {
       return std::any_of(targets.begin(), targets.end(), [&](const WatchTarget& t) { return watches(t, c); });
     });
@@ -187,12 +207,48 @@ WatchBuffer::Answer WatchBuffer::read_history(const std::vector<WatchTarget>& ta
 
 WatchBuffer::Answer WatchBuffer::read(const std::vector<WatchTarget>& targets, codec::Epoch from,
                                       std::size_t max) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
   Answer a;
   if (from < floor_) {
-    if (history_) write_history();
-    if (history_ && from >= history_->floor() && history_->newest() >= newest_) {
-      return read_history(targets, from, max);
+    if (has_history_) {
+      std::unique_lock<std::mutex> h(history_mutex_);
+      write_history();
+      if (history_ && from >= history_floor_ && history_newest_ >= newest_) {
+        // Read without the buffer's lock: the driver goes on adding epochs meanwhile. A page
+        // at a time, until `max` epochs matched (the rest is the next poll's) or the bounds.
+        const codec::Epoch newest = newest_;
+        lock.unlock();
+        std::vector<HeldEpoch> held;
+        Status failed;
+        std::size_t matched = 0;
+        std::size_t bytes = 0;
+        for (codec::Epoch after = from; matched < max && held.size() < kWatchHistoryEpochsPerRead &&
+                                        bytes < kWatchHistoryBytesPerRead;) {
+          Result<std::vector<HeldEpoch>> page = history_->read(
+              after, std::min(kWatchHistoryEpochsPerPage, kWatchHistoryEpochsPerRead - held.size()),
+              kWatchHistoryBytesPerRead - bytes);
+          if (!page.is_ok()) {
+            failed = page.status();
+            break;
+          }
+          if (page->empty()) break;
+          after = page->back().epoch;
+          for (HeldEpoch& e : *page) {
+            for (const codec::FieldChange& c : e.changes) bytes += c.entity.size() + c.field.size() + 32;
+            if (std::any_of(e.changes.begin(), e.changes.end(), [&](const codec::FieldChange& c) {
+                  return std::any_of(targets.begin(), targets.end(), [&](const WatchTarget& t) { return watches(t, c); });
+                })) {
+              ++matched;
+            }
+            held.push_back(std::move(e));
+          }
+        }
+        h.unlock();
+        if (failed.is_ok()) return answer_from(held, targets, from, max, newest);
+        lock.lock();
+        h.lock();
+        if (history_) history_failed(failed, newest_);
+      }
     }
     a.resume = true;
     a.through = newest_;
@@ -227,7 +283,7 @@ std::size_t WatchBuffer::epochs_kept() const {
 
 codec::Epoch WatchBuffer::reach() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return history_ && history_newest() >= newest_ ? std::min(floor_, history_->floor()) : floor_;
+  return has_history_ && history_newest() >= newest_ ? std::min(floor_, history_floor_) : floor_;
 }
 
 std::uint64_t WatchBuffer::history_errors() const {

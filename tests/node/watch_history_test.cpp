@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mgraph/actors/watch.hpp"
@@ -251,6 +252,50 @@ TEST_F(WatchHistoryTest, EpochsNotWrittenYetAreWrittenInBatchesAndAtACheckpointA
   for (std::size_t i = 0; i < a.epochs.size(); ++i) {
     EXPECT_EQ(a.epochs[i].rfind("{\"epoch\":" + std::to_string(i + 1) + ",", 0), 0u) << a.epochs[i];
   }
+}
+
+TEST_F(WatchHistoryTest, ASubscriberReadsTheHistoryWhileTheDriverAddsEpochs) {
+  // The driver's thread adds epochs while this one polls from 0 again and again: every
+  // answer is the epochs in order, each with its own value, none missing.
+  actors::WatchBuffer buffer(8, actors::kWatchChangesKept, open(7, 1'000'000));
+  buffer.restored(0);
+  constexpr codec::Epoch kEpochs = 3000;
+  std::thread driver([&] {
+    for (codec::Epoch e = 1; e <= kEpochs; ++e) {
+      buffer.ran(e, true, {change(1, "x", static_cast<std::int64_t>(e), e)});
+    }
+  });
+  struct Join {  // also when an assertion returns early
+    std::thread& thread;
+    ~Join() {
+      if (thread.joinable()) thread.join();
+    }
+  } join{driver};
+  std::size_t polls = 0;
+  codec::Epoch seen = 0;
+  // Bounded: each pass reads at most kEpochs epochs, and the driver ends.
+  for (int pass = 0; pass < 100'000 && seen < kEpochs; ++pass) {
+    codec::Epoch from = 0;
+    for (int poll = 0; poll < 10'000; ++poll) {
+      const actors::WatchBuffer::Answer a = buffer.read(targets({"A#1.x"}), from, 100);
+      ++polls;
+      ASSERT_FALSE(a.resume) << "from " << from << ", reach " << buffer.reach();
+      for (std::size_t i = 0; i < a.epochs.size(); ++i) {
+        const codec::Epoch e = from + i + 1;
+        ASSERT_EQ(a.epochs[i], "{\"epoch\":" + std::to_string(e) + ",\"changes\":[{\"ref\":\"A#1\",\"field\":\"x\",\"value\":" +
+                                   std::to_string(e) + ",\"version\":" + std::to_string(e) + "}]}");
+      }
+      ASSERT_EQ(a.through, from + a.epochs.size()) << "poll " << poll;
+      if (a.epochs.empty()) break;
+      from = a.through;
+    }
+    seen = std::max(seen, from);
+  }
+  driver.join();
+  EXPECT_GT(polls, 1u);
+  EXPECT_EQ(buffer.history_errors(), 0u);
+  const actors::WatchBuffer::Answer all = buffer.read(targets({"A"}), 0, actors::kWatchEpochsPerAnswerMax);
+  EXPECT_EQ(all.epochs.size(), actors::kWatchEpochsPerAnswerMax);
 }
 
 /// A history whose writes fail (a full disk), and whose resets fail when told to.

@@ -112,13 +112,19 @@ class WatchHistory {
 /// epochs the history lacks after it are written again as they run).
 inline constexpr std::size_t kWatchHistoryBatchEpochs = 64;
 inline constexpr std::size_t kWatchHistoryBatchChanges = 16384;
+/// Batches the driver leaves unwritten while a subscriber reads the history, at most: then
+/// it waits for the read (one read is bounded below), so that memory stays bounded.
+inline constexpr std::size_t kWatchHistoryBatchesHeldMax = 4;
 
 /// Epochs one poll answered from a WatchHistory looks at, at most: the rest of a long way
-/// behind is the next poll's (the buffer's lock is held meanwhile, so the driver's next
-/// epoch may wait for it).
+/// behind is the next poll's.
 inline constexpr std::size_t kWatchHistoryEpochsPerRead = 4096;
 /// Bytes of stored changes one such poll reads, about, at most: a few milliseconds.
 inline constexpr std::size_t kWatchHistoryBytesPerRead = std::size_t{4} << 20;
+/// Epochs one read of the history returns: a poll reads pages until it has as many
+/// epochs that match as it may answer with, so a subscriber of everything reads no more
+/// than it is sent.
+inline constexpr std::size_t kWatchHistoryEpochsPerPage = 256;
 
 /// The changes of the last committed epochs, as the driver ran them. Thread-safe: the
 /// driver adds from its thread, the watch actor reads from another.
@@ -177,15 +183,24 @@ class WatchBuffer {
     std::vector<codec::FieldChange> changes;
   };
   void trim();  ///< REQUIRES: mutex_ held
+  // The history: history_ and its calls are guarded by history_mutex_, which is taken after
+  // mutex_ when both are (a subscriber's read of the history holds it alone, so the driver
+  // adds epochs meanwhile); what the buffer knows of it (has_history_, its bounds as of the
+  // last write) is guarded by mutex_ and written with both held.
+
   /// Counts the history's failure `s`, then resets it to `epoch` (or drops it); what was
-  /// not written yet is dropped. REQUIRES: mutex_ held.
+  /// not written yet is dropped. REQUIRES: both held, history_.
   void history_failed(const Status& s, codec::Epoch epoch);
-  /// Gives the history the epochs not written yet. REQUIRES: mutex_ held.
+  /// Gives the history the epochs not written yet. REQUIRES: both held.
   void write_history();
-  /// The newest epoch the history holds or will be given. REQUIRES: mutex_ held, history_.
+  /// Takes the history's bounds. REQUIRES: both held.
+  void sync_history();
+  /// The newest epoch the history holds or will be given. REQUIRES: mutex_ held.
   codec::Epoch history_newest() const;
-  /// read() from the history. REQUIRES: mutex_ held, history_ and from >= its floor.
-  Answer read_history(const std::vector<WatchTarget>& targets, codec::Epoch from, std::size_t max);
+  /// The answer of the held epochs after `from` (read() from the history), `newest` being
+  /// the newest epoch run when they were read.
+  static Answer answer_from(const std::vector<HeldEpoch>& held, const std::vector<WatchTarget>& targets,
+                            codec::Epoch from, std::size_t max, codec::Epoch newest);
 
   const std::size_t epochs_max_;
   const std::size_t changes_max_;
@@ -196,7 +211,11 @@ class WatchBuffer {
   codec::Epoch floor_ = 0;
   codec::Epoch newest_ = 0;
   std::function<void()> notify_;
+  std::mutex history_mutex_;
   std::unique_ptr<WatchHistory> history_;
+  bool has_history_ = false;
+  codec::Epoch history_floor_ = 0;
+  codec::Epoch history_newest_ = 0;
   std::vector<HeldEpoch> unwritten_;  ///< for history_, in order
   std::size_t unwritten_changes_ = 0;
   std::uint64_t history_errors_ = 0;
