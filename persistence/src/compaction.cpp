@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -159,6 +160,27 @@ Status delete_history_below(WriteTxn& txn, std::uint64_t field_id, std::uint64_t
   return Status::ok();
 }
 
+/// Runs `step`, a bounded deletion in `dbi` that says when nothing is left, in write
+/// transactions until it is done: at most (the entries of `dbi`) / compact_entries_per_txn_max
+/// + 2 of them, each of which deletes that many unless it is done.
+Status delete_in_rounds(StoreImpl& store, MDB_dbi dbi, const char* operation,
+                        const std::function<Status(WriteTxn&, bool&)>& step) {
+  auto entries = [&]() -> Result<std::uint64_t> {
+    detail::ReadTxn txn(store);
+    Status begun = txn.begin(operation);
+    if (!begun) return begun;
+    return detail::entry_count(store, txn.get(), dbi);
+  }();
+  if (!entries) return entries.status();
+  const std::uint64_t rounds_max = *entries / compact_entries_per_txn_max + 2;
+  for (std::uint64_t round = 0; round < rounds_max; ++round) {
+    bool done = false;
+    Status s = store.run_write(operation, [&](WriteTxn& txn) { return step(txn, done); });
+    if (!s || done) return s;
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status Store::drop_history_before(std::uint64_t field_id, std::uint64_t version) {
@@ -184,22 +206,9 @@ Status Store::drop_history_before(std::uint64_t field_id, std::uint64_t version)
                         std::to_string(detail::get_u64(static_cast<const char*>(k.mv_data) + 8)));
     }
   }
-  auto entries = [&]() -> Result<std::uint64_t> {
-    detail::ReadTxn txn(store);
-    Status begun = txn.begin("drop history");
-    if (!begun) return begun;
-    return detail::entry_count(store, txn.get(), store.history_dbi);
-  }();
-  if (!entries) return entries.status();
-  const std::uint64_t rounds_max = *entries / compact_entries_per_txn_max + 2;
-  for (std::uint64_t round = 0; round < rounds_max; ++round) {
-    bool done = false;
-    Status s = store.run_write("drop history", [&](WriteTxn& txn) {
-      return delete_history_below(txn, field_id, version, done);
-    });
-    if (!s || done) return s;
-  }
-  return Status::ok();
+  return delete_in_rounds(store, store.history_dbi, "drop history", [&](WriteTxn& txn, bool& done) {
+    return delete_history_below(txn, field_id, version, done);
+  });
 }
 
 Status Store::drop_checkpoints_before(std::string_view scope, std::uint64_t epoch) {
@@ -252,21 +261,8 @@ Status Store::compact(std::uint64_t before_epoch) {
       "compact", [&](WriteTxn& txn) { return retire_checkpoints(txn, before_epoch, bound); });
   if (!s) return s;
   store.compacted_before = bound;
-  auto entries = [&]() -> Result<std::uint64_t> {
-    detail::ReadTxn txn(store);
-    Status begun = txn.begin("compact");
-    if (!begun) return begun;
-    return detail::entry_count(store, txn.get(), store.log_dbi);
-  }();
-  if (!entries) return entries.status();
-  const std::uint64_t rounds_max = *entries / compact_entries_per_txn_max + 2;
-  for (std::uint64_t round = 0; round < rounds_max; ++round) {
-    bool done = false;
-    s = store.run_write("compact log",
-                        [&](WriteTxn& txn) { return delete_log_below(txn, bound, done); });
-    if (!s || done) return s;
-  }
-  return Status::ok();
+  return delete_in_rounds(store, store.log_dbi, "compact log",
+                          [&](WriteTxn& txn, bool& done) { return delete_log_below(txn, bound, done); });
 }
 
 }  // namespace mgraph::persistence
