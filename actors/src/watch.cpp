@@ -286,6 +286,12 @@ codec::Epoch WatchBuffer::reach() const {
   return has_history_ && history_newest() >= newest_ ? std::min(floor_, history_floor_) : floor_;
 }
 
+std::uint64_t WatchBuffer::history_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> h(history_mutex_);
+  return history_ ? history_->bytes() : 0;
+}
+
 std::uint64_t WatchBuffer::history_errors() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return history_errors_;

@@ -161,7 +161,7 @@ Status LmdbWatchHistory::reset(codec::Epoch epoch) {
 Status LmdbWatchHistory::trim() {
   codec::Epoch before = 0;
   if (newest_ - floor_ > epochs_max_ + epochs_max_ / 16) before = newest_ - epochs_max_ + 1;
-  if (bytes_held() > bytes_max_ + bytes_max_ / 16) {
+  if (bytes() > bytes_max_ + bytes_max_ / 16) {
     // The oldest epoch from which on the history holds at most bytes_max_.
     codec::Epoch from = 0;
     bool found = false;

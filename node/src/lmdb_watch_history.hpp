@@ -49,8 +49,7 @@ class LmdbWatchHistory final : public actors::WatchHistory {
   Result<std::vector<actors::HeldEpoch>> read(codec::Epoch from, std::size_t epochs_max,
                                               std::size_t bytes_max) override;
 
-  /// Bytes of changes held (the retention's measure).
-  std::uint64_t bytes_held() const { return cum_ - cum_before_first_; }
+  std::uint64_t bytes() const override { return cum_ - cum_before_first_; }
 
  private:
   LmdbWatchHistory(std::unique_ptr<persistence::Store> store, std::string directory, std::uint64_t epochs_max,

@@ -152,6 +152,7 @@ class NodeMetrics::ScrapedGauges final : public prometheus::Collectable {
     out.push_back(std::move(formula_failures));
     out.push_back(std::move(computed));
     collect_effects(&out);
+    collect_watch(&out);
     collect_traffic(&out);
     return out;
   }
@@ -191,6 +192,23 @@ class NodeMetrics::ScrapedGauges final : public prometheus::Collectable {
     counter("mgraph_effect_dead_lettered_total",
             "Effect deliveries that used up their attempts without an ack (coordinator)",
             e.dead_lettered);
+  }
+  /// The coordinator's subscriptions (0 elsewhere). REQUIRES: mu_ held.
+  void collect_watch(std::vector<prometheus::MetricFamily>* out) const {
+    const WatchCounts w = sources_.watch ? sources_.watch() : WatchCounts{};
+    auto reach = gauge_family("mgraph_watch_reach_epoch",
+                              "The oldest cursor a subscriber may poll from and get every epoch after it, "
+                              "from the memory buffer or the history on disk (coordinator)");
+    add_gauge(reach, static_cast<double>(w.reach));
+    out->push_back(std::move(reach));
+    auto bytes = gauge_family("mgraph_watch_history_bytes",
+                              "Bytes of changes the history of subscriptions holds (coordinator with --data)");
+    add_gauge(bytes, static_cast<double>(w.history_bytes));
+    out->push_back(std::move(bytes));
+    auto errors = counter_family("mgraph_watch_history_errors_total",
+                                 "Writes and reads of the history of subscriptions that failed (coordinator)");
+    add_counter(errors, w.history_errors);
+    out->push_back(std::move(errors));
   }
   /// The driver's traffic per node hosting partitions. REQUIRES: mu_ held.
   void collect_traffic(std::vector<prometheus::MetricFamily>* out) const {

@@ -77,6 +77,13 @@ struct EffectCounts {
   std::uint64_t dead_lettered = 0;
 };
 
+/// The coordinator's subscriptions (actors::WatchBuffer, read at a scrape).
+struct WatchCounts {
+  std::uint64_t reach = 0;           ///< the oldest cursor answered with epochs
+  std::uint64_t history_bytes = 0;   ///< bytes of changes its history on disk holds
+  std::uint64_t history_errors = 0;  ///< failures of that history
+};
+
 /// The driver's traffic with the partitions one node hosts (actors::PartitionTraffic,
 /// summed over that node's partitions).
 struct PeerTraffic {
@@ -119,6 +126,8 @@ struct ScrapeSources {
   std::function<std::uint64_t()> checkpoint_store_bytes;
   /// The effect outbox's counts: mgraph_effect_* (all 0 without it).
   std::function<EffectCounts()> effects;
+  /// The subscriptions' buffer and history: mgraph_watch_* (all 0 without them).
+  std::function<WatchCounts()> watch;
   /// The driver's traffic per node hosting partitions: mgraph_peer_{requests,sent_bytes,
   /// received_bytes,sent_deltas,received_deltas}_total.
   std::function<std::vector<PeerTraffic>()> traffic;

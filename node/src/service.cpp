@@ -254,7 +254,8 @@ void read_at_scrape(NodeMetrics& metrics, const NodeState& state,
                     const std::string& data, const ClusterConfig& config,
                     std::shared_ptr<const actors::EffectCounters> effects,
                     std::shared_ptr<const actors::PartitionTraffic> traffic,
-                    std::shared_ptr<const LmdbPartitionCheckpoints> checkpoints) {
+                    std::shared_ptr<const LmdbPartitionCheckpoints> checkpoints,
+                    std::shared_ptr<const actors::WatchBuffer> watch) {
   metrics.partitions().Set(static_cast<double>(ids.size()));
   ScrapeSources sources;
   sources.checkpoints = [ids, servers] {
@@ -294,6 +295,11 @@ void read_at_scrape(NodeMetrics& metrics, const NodeState& state,
     }
     return out;
   };
+  if (watch) {
+    sources.watch = [watch] {
+      return WatchCounts{watch->reach(), watch->history_bytes(), watch->history_errors()};
+    };
+  }
   if (effects) {
     sources.effects = [effects] {
       EffectCounts c;
@@ -665,16 +671,16 @@ int run_service(const ServiceOptions& o) {
     effect_counters = std::make_shared<actors::EffectCounters>();
     traffic = std::make_shared<actors::PartitionTraffic>(partition_count);
   }
-  if (metrics) {
-    read_at_scrape(*metrics, state, self.partitions, hosted.servers, self.coordinator ? o.data : "", o.config,
-                   effect_counters, traffic, *checkpoints);
-  }
   std::map<std::string, std::vector<codec::PartitionId>> placement;
   for (const NodeConfig& n : o.config.nodes) placement[n.name] = n.partitions;
   actors::EpochObserver observe;
   if (self.coordinator) observe = epoch_observer(state, metrics.get(), events.get());
   Coordination coordinator =
       coordination(sys, o, self, *schema, effect_counters, events.get(), std::move(watch_history));
+  if (metrics) {
+    read_at_scrape(*metrics, state, self.partitions, hosted.servers, self.coordinator ? o.data : "", o.config,
+                   effect_counters, traffic, *checkpoints, coordinator.driver.watch);
+  }
   const caf::actor node =
       sys.spawn(node_actor, id, &state, hosted.actors,
                 CoordinatorSetup{std::move(placement), partition_count, log.get(), observe,

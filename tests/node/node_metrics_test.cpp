@@ -61,6 +61,9 @@ TEST(NodeMetrics, EveryFamilyIsExportedFromTheStartWithItsType) {
       {"mgraph_checkpoints_total", "counter"},
       {"mgraph_checkpoint_image_bytes", "gauge"},
       {"mgraph_checkpoint_store_bytes", "gauge"},
+      {"mgraph_watch_reach_epoch", "gauge"},
+      {"mgraph_watch_history_bytes", "gauge"},
+      {"mgraph_watch_history_errors_total", "counter"},
       {"mgraph_epoch_phase_seconds", "histogram"},
       {"mgraph_epoch_aborts_total", "counter"},
       {"mgraph_effect_deliveries_pending", "gauge"},
@@ -194,6 +197,7 @@ TEST(NodeMetrics, GaugesOfOtherPartsStateAreReadAtEachScrape) {
     return std::vector<ScrapeSources::PartitionCheckpoints>{{3, checkpoints->load(), 5000}, {7, 0, 0}};
   };
   sources.checkpoint_store_bytes = [] { return std::uint64_t{1} << 20; };
+  sources.watch = [] { return WatchCounts{1200, 65536, 2}; };
   sources.traffic = [] {
     PeerTraffic n1{"n1", 10, 1000, 2000, 5, 7};
     PeerTraffic n2{"n2", 4, 300, 400, 0, 1};
@@ -219,6 +223,9 @@ TEST(NodeMetrics, GaugesOfOtherPartsStateAreReadAtEachScrape) {
   EXPECT_EQ(metric_value(text, "mgraph_checkpoints_total{partition=\"7\"}"), 0.0);
   EXPECT_EQ(metric_value(text, "mgraph_checkpoint_image_bytes{partition=\"3\"}"), 5000.0);
   EXPECT_EQ(metric_value(text, "mgraph_checkpoint_store_bytes"), 1048576.0);
+  EXPECT_EQ(metric_value(text, "mgraph_watch_reach_epoch"), 1200.0);
+  EXPECT_EQ(metric_value(text, "mgraph_watch_history_bytes"), 65536.0);
+  EXPECT_EQ(metric_value(text, "mgraph_watch_history_errors_total"), 2.0);
   acked->store(2);
   checkpoints->store(2);
   EXPECT_EQ(metric_value(scrape(*m), "mgraph_effect_acks_total"), 2.0);

@@ -86,7 +86,7 @@ TEST_F(WatchHistoryTest, AResetStartsItAgainFromAnEpochAndSurvivesAReopen) {
     expect_ok(h->reset(9));
     EXPECT_EQ(h->floor(), 9u);
     EXPECT_EQ(h->newest(), 9u);
-    EXPECT_EQ(h->bytes_held(), 0u);
+    EXPECT_EQ(h->bytes(), 0u);
     expect_ok(h->add({{10, {change(1, "x", 10, 10)}}}));
   }
   auto h = open();
@@ -127,9 +127,9 @@ TEST_F(WatchHistoryTest, RetentionDropsTheOldestEpochsByCountAndByBytes) {
   const std::string big(1000, 'b');
   for (codec::Epoch e = 1; e <= 100; ++e) {
     expect_ok(h.add({{e, {codec::FieldChange{e, "A", "text", Value(big), e}}}}));
-    EXPECT_LE(h.bytes_held(), (16u << 10) + (1u << 10) + 2048u) << "epoch " << e;
+    EXPECT_LE(h.bytes(), (16u << 10) + (1u << 10) + 2048u) << "epoch " << e;
   }
-  EXPECT_GE(h.bytes_held(), (16u << 10) - 2048u);
+  EXPECT_GE(h.bytes(), (16u << 10) - 2048u);
   EXPECT_GT(h.floor(), 70u);
   const std::vector<HeldEpoch> held = all(h, h.floor());
   ASSERT_FALSE(held.empty());
@@ -209,6 +209,7 @@ class Severable final : public actors::WatchHistory {
   codec::Epoch newest() const override { return to_.newest(); }
   Status add(const std::vector<HeldEpoch>& epochs) override { return cut_ ? Status::ok() : to_.add(epochs); }
   Status reset(codec::Epoch epoch) override { return cut_ ? Status::ok() : to_.reset(epoch); }
+  std::uint64_t bytes() const override { return to_.bytes(); }
   Result<std::vector<HeldEpoch>> read(codec::Epoch from, std::size_t epochs_max, std::size_t bytes_max) override {
     return to_.read(from, epochs_max, bytes_max);
   }
@@ -313,6 +314,7 @@ class Failing final : public actors::WatchHistory {
   Result<std::vector<HeldEpoch>> read(codec::Epoch, std::size_t, std::size_t) override {
     return std::vector<HeldEpoch>{};
   }
+  std::uint64_t bytes() const override { return 0; }
 
  private:
   bool resets_fail_;

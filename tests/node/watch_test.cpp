@@ -22,6 +22,8 @@
 
 #include "mgraph/codec/client_rpc.hpp"
 #include "support/child_process.hpp"
+#include "support/metrics_scrape.hpp"
+#include "support/metrics_text.hpp"
 #include "support/node_processes.hpp"
 
 namespace mgraph::node {
@@ -69,7 +71,7 @@ class Watch : public ::testing::Test {
         file("cluster.toml", "[cluster]\nschema = \"schema.mgs\"\npartitions = 2\n" + extra +
                                  "\n[[node]]\nname = \"n1\"\ncoordinator = true\npartitions = [0, 1]\n");
     std::vector<std::string> args{MGRAPHD_BINARY, "--config", config, "--node", "n1"};
-    if (!data.empty()) args.insert(args.end(), {"--data", data});
+    if (!data.empty()) args.insert(args.end(), {"--data", data, "--metrics", "127.0.0.1:0"});
     if (!ulimit.empty()) args.insert(args.begin(), {"/bin/sh", "-c", "ulimit " + ulimit + " && exec \"$@\"", "sh"});
     node_ = ChildProcess::spawn(args, true);
     if (!node_.read_until(": ready", kSilenceMs) || !node_.read_until(" (clients)", kSilenceMs)) return 0;
@@ -233,6 +235,14 @@ TEST_F(Watch, WithDataASubscriberBehindTheBufferGetsEveryEpochFromTheHistoryAlso
       << out;
   ASSERT_EQ(totals(out).size(), 1u) << out;
   EXPECT_EQ(totals(out)[0], before[3]) << out;
+  // The metrics say how far back subscribers reach, and what the history holds.
+  const std::string key = "metrics on port ";
+  const std::size_t at = node_.printed.find(key);
+  ASSERT_NE(at, std::string::npos) << node_.printed;
+  const std::string metrics = testing::scrape_metrics(std::atoi(node_.printed.c_str() + at + key.size()));
+  EXPECT_EQ(testing::metric_value(metrics, "mgraph_watch_reach_epoch"), 0.0) << metrics;
+  EXPECT_GT(testing::metric_value(metrics, "mgraph_watch_history_bytes").value_or(0), 0.0) << metrics;
+  EXPECT_EQ(testing::metric_value(metrics, "mgraph_watch_history_errors_total"), 0.0) << metrics;
 }
 
 TEST_F(Watch, WithoutFromItPrintsTheCurrentValuesFirstAndNamesWhatTheSchemaDoesNotHave) {

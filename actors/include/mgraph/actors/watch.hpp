@@ -98,6 +98,8 @@ class WatchHistory {
   virtual Status add(const std::vector<HeldEpoch>& epochs) = 0;
   /// Forgets every epoch: it holds nothing, floor() and newest() are `epoch`.
   virtual Status reset(codec::Epoch epoch) = 0;
+  /// Bytes of changes it holds (what its retention measures).
+  virtual std::uint64_t bytes() const = 0;
   /// The held epochs after `from` (>= floor()), in order, at most `epochs_max`, stopping
   /// early after about `bytes_max` bytes of stored changes (never before the first).
   virtual Result<std::vector<HeldEpoch>> read(codec::Epoch from, std::size_t epochs_max,
@@ -168,6 +170,8 @@ class WatchBuffer {
   /// The oldest cursor answered with epochs rather than told to resume: the history's
   /// floor, or the memory's when it reaches further back (or there is no history).
   codec::Epoch reach() const;
+  /// Bytes of changes the history holds (0 without one).
+  std::uint64_t history_bytes() const;
   /// Failures of the history (a write or a read), and the last one's message: after a
   /// failed write it is reset to the epoch (it never claims an epoch it does not hold),
   /// after a failed reset dropped.
@@ -211,7 +215,7 @@ class WatchBuffer {
   codec::Epoch floor_ = 0;
   codec::Epoch newest_ = 0;
   std::function<void()> notify_;
-  std::mutex history_mutex_;
+  mutable std::mutex history_mutex_;
   std::unique_ptr<WatchHistory> history_;
   bool has_history_ = false;
   codec::Epoch history_floor_ = 0;
