@@ -111,12 +111,14 @@ void WatchBuffer::restored(codec::Epoch epoch) {
     changes_ = 0;
     floor_ = epoch;
     newest_ = epoch;
-    // The log runs again from `epoch`: a history that reaches it holds what is run again
-    // (the same epochs give the same changes); one that does not lost epochs before it.
+    // The log runs again from `epoch`: a history that reaches it forgets what follows (the
+    // epochs run again are written again: one that ran while a partition was unavailable
+    // may end otherwise); one that does not reach it lost epochs before it.
     std::lock_guard<std::mutex> h(history_mutex_);
     write_history();
-    if (history_ && history_->newest() < epoch) {
-      if (Status s = history_->reset(epoch); !s.is_ok()) {
+    if (history_) {
+      Status s = history_->newest() < epoch ? history_->reset(epoch) : history_->truncate(epoch);
+      if (!s.is_ok()) {
         history_failed(s, epoch);
       } else {
         sync_history();
@@ -151,8 +153,23 @@ void WatchBuffer::ran(codec::Epoch epoch, bool committed, const std::vector<code
         }
       }
     }
-    // An epoch the history holds already is one the log runs again: the same changes.
-    if (has_history_ && epoch > history_newest()) {
+    // An epoch the history holds already is one the log runs again (without a restore
+    // first): what it held from there on is forgotten, as the memory's is.
+    if (has_history_ && epoch <= history_newest()) {
+      while (!unwritten_.empty() && unwritten_.back().epoch >= epoch) {
+        unwritten_changes_ -= unwritten_.back().changes.size();
+        unwritten_.pop_back();
+      }
+      std::lock_guard<std::mutex> h(history_mutex_);
+      if (history_ && history_->newest() >= epoch) {
+        if (Status s = history_->truncate(epoch - 1); !s.is_ok()) {
+          history_failed(s, epoch - 1);
+        } else {
+          sync_history();
+        }
+      }
+    }
+    if (has_history_) {
       unwritten_.push_back(HeldEpoch{epoch, k.changes});
       unwritten_changes_ += k.changes.size();
       if (unwritten_.size() >= kWatchHistoryBatchEpochs || unwritten_changes_ >= kWatchHistoryBatchChanges) {

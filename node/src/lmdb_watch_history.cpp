@@ -158,6 +158,20 @@ Status LmdbWatchHistory::reset(codec::Epoch epoch) {
   return Status::ok();
 }
 
+Status LmdbWatchHistory::truncate(codec::Epoch epoch) {
+  if (epoch >= newest_) return Status::ok();
+  if (epoch <= floor_) return reset(epoch);
+  const codec::Epoch floor = floor_;
+  if (Status s = store_->drop_history_from(kField, epoch + 1); !s.is_ok()) return named(s);
+  if (Status s = load(); !s.is_ok()) return s;
+  // Nothing left after the floor: the floor is kept by a marker.
+  if (floor_ != floor) {
+    if (Status s = put(floor, kFloorKind, {}); !s.is_ok()) return s;
+    return load();
+  }
+  return Status::ok();
+}
+
 Status LmdbWatchHistory::trim() {
   codec::Epoch before = 0;
   if (newest_ - floor_ > epochs_max_ + epochs_max_ / 16) before = newest_ - epochs_max_ + 1;

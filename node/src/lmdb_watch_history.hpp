@@ -46,6 +46,7 @@ class LmdbWatchHistory final : public actors::WatchHistory {
   codec::Epoch newest() const override { return newest_; }
   Status add(const std::vector<actors::HeldEpoch>& epochs) override;
   Status reset(codec::Epoch epoch) override;
+  Status truncate(codec::Epoch epoch) override;
   Result<std::vector<actors::HeldEpoch>> read(codec::Epoch from, std::size_t epochs_max,
                                               std::size_t bytes_max) override;
 

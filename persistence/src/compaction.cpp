@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -133,17 +134,18 @@ Status delete_log_below(WriteTxn& txn, std::uint64_t bound, bool& done) {
   return Status::ok();
 }
 
-/// Deletes up to compact_entries_per_txn_max versions of `field_id` below `version`.
-Status delete_history_below(WriteTxn& txn, std::uint64_t field_id, std::uint64_t version, bool& done) {
+/// Deletes up to compact_entries_per_txn_max versions of `field_id` in [from, to).
+Status delete_history_range(WriteTxn& txn, std::uint64_t field_id, std::uint64_t from, std::uint64_t to,
+                            bool& done) {
   StoreImpl& store = txn.store();
   Cursor cursor;
   Status s = cursor.open(store, txn.get(), store.history_dbi, "mdb_cursor_open(history)");
   if (!s) return s;
-  detail::Key first = detail::history_key(field_id, 0);
+  detail::Key first = detail::history_key(field_id, from);
   auto below = [&](const MDB_val& k) {
     return k.mv_size == detail::history_key_bytes &&
            detail::get_u64(static_cast<const char*>(k.mv_data)) == field_id &&
-           detail::get_u64(static_cast<const char*>(k.mv_data) + 8) < version;
+           detail::get_u64(static_cast<const char*>(k.mv_data) + 8) < to;
   };
   done = false;
   for (std::size_t deleted = 0; deleted < compact_entries_per_txn_max; ++deleted) {
@@ -181,11 +183,12 @@ Status delete_in_rounds(StoreImpl& store, MDB_dbi dbi, const char* operation,
   return Status::ok();
 }
 
-}  // namespace
 
-Status Store::drop_history_before(std::uint64_t field_id, std::uint64_t version) {
-  StoreImpl& store = *impl_;
-  if (version == 0) return Status::ok();
+/// Deletes the field's history versions in [from, to), unless the ledger has a record of
+/// one of them (`what` says which versions, for the refusal).
+Status drop_history_range(StoreImpl& store, std::uint64_t field_id, std::uint64_t from, std::uint64_t to,
+                          const std::string& what) {
+  if (from >= to) return Status::ok();
   {
     detail::ReadTxn txn(store);
     Status s = txn.begin("drop history");
@@ -193,22 +196,33 @@ Status Store::drop_history_before(std::uint64_t field_id, std::uint64_t version)
     Cursor cursor;
     s = cursor.open(store, txn.get(), store.ledger_dbi, "mdb_cursor_open(ledger)");
     if (!s) return s;
-    detail::Key first = detail::ledger_key(field_id, 0, 0);
+    detail::Key first = detail::ledger_key(field_id, from, 0);
     MDB_val k = first.val(), v{};
     const int rc = cursor.get(k, v, MDB_SET_RANGE);
     if (rc != 0 && rc != MDB_NOTFOUND) return store.error(rc, "mdb_cursor_get(ledger, MDB_SET_RANGE)");
     if (rc == 0 && k.mv_size == detail::ledger_key_bytes &&
         detail::get_u64(static_cast<const char*>(k.mv_data)) == field_id &&
-        detail::get_u64(static_cast<const char*>(k.mv_data) + 8) < version) {
+        detail::get_u64(static_cast<const char*>(k.mv_data) + 8) < to) {
       return Status(StatusCode::failed_precondition,
-                    store.data_file + ": history of field " + std::to_string(field_id) + " before version " +
-                        std::to_string(version) + " is kept: the ledger has a record of version " +
+                    store.data_file + ": history of field " + std::to_string(field_id) + " " + what +
+                        " is kept: the ledger has a record of version " +
                         std::to_string(detail::get_u64(static_cast<const char*>(k.mv_data) + 8)));
     }
   }
   return delete_in_rounds(store, store.history_dbi, "drop history", [&](WriteTxn& txn, bool& done) {
-    return delete_history_below(txn, field_id, version, done);
+    return delete_history_range(txn, field_id, from, to, done);
   });
+}
+
+}  // namespace
+
+Status Store::drop_history_before(std::uint64_t field_id, std::uint64_t version) {
+  return drop_history_range(*impl_, field_id, 0, version, "before version " + std::to_string(version));
+}
+
+Status Store::drop_history_from(std::uint64_t field_id, std::uint64_t version) {
+  return drop_history_range(*impl_, field_id, version, std::numeric_limits<std::uint64_t>::max(),
+                            "from version " + std::to_string(version));
 }
 
 Status Store::drop_checkpoints_before(std::string_view scope, std::uint64_t epoch) {

@@ -21,7 +21,10 @@
 // key, and no other entry; once it has acknowledged them all, no entry's effect is owed
 // (the ledger's `unacked` is 0), in the running cluster and in one started again from the
 // log. The coordinator's ledger of versions (`audit`) holds each marked entry's trail once:
-// created, raised, and settled by the ack of the key the consumer was given.
+// created, raised, and settled by the ack of the key the consumer was given. A subscriber
+// from epoch 0 is told of each marked entry once, in epoch order (the coordinator's history
+// of subscriptions on its --data keeps every epoch across the kills), in the running
+// cluster and in one started again from the log.
 // Kills per test: MGRAPH_KILLS (default 15, so 30 in all); where the kills fall in the load:
 // MGRAPH_KILL_SEED (default 1). scripts/soak-cluster.sh runs many rounds of both.
 
@@ -575,6 +578,42 @@ class KillNine : public ::testing::Test {
   /// The run: a client thread commits one transaction after another through n3, each on
   /// an entry of its own (a failed one is not sent again), while this thread kills `victim`
   /// with SIGKILL at random points of the load and starts it again, kills_ times.
+  /// How often a subscriber from epoch 0 is told that each entry's amount became 1 (by
+  /// entry number; `entry_of` maps record ids to them): the coordinator answers from its
+  /// buffer and its history on disk, which hold every epoch since the log started, across
+  /// the kills. Fails the test on a resume (an epoch not held) or on epochs out of order.
+  std::map<int, int> watched_marks(int port, const std::map<session::RecordId, int>& entry_of) {
+    std::map<int, int> seen;
+    auto connection = codec::ClientConnection::connect("127.0.0.1", static_cast<std::uint16_t>(port), kCallTimeout);
+    EXPECT_TRUE(connection.is_ok()) << connection.status().message();
+    if (!connection.is_ok()) return seen;
+    std::uint64_t from = 0, last = 0;
+    // Bounded: each poll moves the cursor on, and the cluster is idle.
+    for (int poll = 0; poll < 100'000; ++poll) {
+      Result<codec::WatchAnswer> a = (*connection)->watch({"Entry"}, from, 1024, 0);
+      EXPECT_TRUE(a.is_ok()) << a.status().message();
+      if (!a.is_ok()) break;
+      EXPECT_FALSE(a->resume) << "told to resume from epoch " << from << ": an epoch the coordinator does not hold";
+      if (a->resume) break;
+      for (const std::string& text : a->epochs) {
+        const nlohmann::json epoch = nlohmann::json::parse(text);
+        const std::uint64_t e = epoch["epoch"].get<std::uint64_t>();
+        EXPECT_GT(e, last) << text;
+        last = e;
+        for (const nlohmann::json& c : epoch["changes"]) {
+          if (c["field"] != "amount" || c["value"] != 1) continue;
+          const std::string ref = c["ref"].get<std::string>();
+          const auto it = entry_of.find(std::stoull(ref.substr(ref.find('#') + 1)));
+          EXPECT_NE(it, entry_of.end()) << text;
+          if (it != entry_of.end()) ++seen[it->second];
+        }
+      }
+      if (a->epochs.empty()) break;
+      from = a->through;
+    }
+    return seen;
+  }
+
   void run_with_kills(const std::string& victim) {
     const int port = start();
     ASSERT_GT(port, 0) << n1_.printed << n2_.printed << n3_.printed;
@@ -651,12 +690,22 @@ class KillNine : public ::testing::Test {
               << " answered as rolled back, " << unknown_.size() << " of unknown outcome ("
               << (marked.size() - acknowledged_.size()) << " of those applied)\n";
 
-    // The whole cluster again, from the coordinator's log: the same ledger.
+    // A subscriber from epoch 0 is told of each marked entry once, in epoch order: the
+    // coordinator's history of subscriptions kept every epoch across the kills.
+    std::map<session::RecordId, int> entry_number;
+    for (int k = 1; k <= entries; ++k) entry_number[client.aliases().at("e" + std::to_string(k))] = k;
+    std::map<int, int> told;
+    for (const int k : marked) told[k] = 1;
+    EXPECT_EQ(watched_marks(port, entry_number), told);
+
+    // The whole cluster again, from the coordinator's log: the same ledger, and the same
+    // epochs for a subscriber.
     for (const char* name : {"n3", "n2", "n1"}) kill_nine(name);
     const int again = start();
     ASSERT_GT(again, 0) << n1_.printed << n2_.printed << n3_.printed;
     Client reread(again, client);
     EXPECT_EQ(read_back_checked(reread, entries), marked);
+    EXPECT_EQ(watched_marks(again, entry_number), told);
     EXPECT_EQ(get_int(reread, "L.unacked"), 0) << "effects owed again after a restart from the log";
     std::map<session::RecordId, int> entry_of;
     for (const int k : marked) entry_of[reread.aliases().at("e" + std::to_string(k))] = k;

@@ -27,6 +27,12 @@ codec::FieldChange change(std::uint64_t record, const std::string& field, std::i
   return codec::FieldChange{record, "A", field, Value(value), version};
 }
 
+std::vector<actors::WatchTarget> targets(const std::vector<std::string>& texts) {
+  Result<std::vector<actors::WatchTarget>> t = codec::parse_watch_targets(texts);
+  EXPECT_TRUE(t.is_ok()) << t.status().message();
+  return t.is_ok() ? *t : std::vector<actors::WatchTarget>{};
+}
+
 class WatchHistoryTest : public ::testing::Test {
  protected:
   std::unique_ptr<LmdbWatchHistory> open(std::uint64_t log_id = 7, std::uint64_t epochs = 1000,
@@ -95,6 +101,58 @@ TEST_F(WatchHistoryTest, AResetStartsItAgainFromAnEpochAndSurvivesAReopen) {
   EXPECT_EQ(epochs(all(*h, 9)), (std::vector<codec::Epoch>{10}));
 }
 
+TEST_F(WatchHistoryTest, ATruncationForgetsTheEpochsAfterOneAndTheyAreWrittenAgain) {
+  auto h = open();
+  expect_ok(h->reset(10));
+  for (codec::Epoch e = 11; e <= 20; e += 3) expect_ok(h->add({{e, {change(1, "x", static_cast<std::int64_t>(e), e)}}}));
+  // Held: 11, 14, 17, 20 after the floor 10.
+  expect_ok(h->truncate(15));
+  EXPECT_EQ(h->floor(), 10u);
+  EXPECT_EQ(h->newest(), 14u);
+  expect_ok(h->add({{15, {change(1, "x", 99, 15)}}}));
+  EXPECT_EQ(epochs(all(*h, 10)), (std::vector<codec::Epoch>{11, 14, 15}));
+  EXPECT_EQ(all(*h, 14)[0].changes, (std::vector<codec::FieldChange>{change(1, "x", 99, 15)}));
+  // Nothing left after the floor: the floor stays, and survives a reopen.
+  expect_ok(h->truncate(10));
+  EXPECT_EQ(h->floor(), 10u);
+  EXPECT_EQ(h->newest(), 10u);
+  expect_ok(h->add({{11, {}}}));
+  expect_ok(h->truncate(10));
+  h.reset();
+  h = open();
+  EXPECT_EQ(h->floor(), 10u);
+  EXPECT_EQ(h->newest(), 10u);
+  // At or below the floor: a reset there.
+  expect_ok(h->truncate(4));
+  EXPECT_EQ(h->floor(), 4u);
+  EXPECT_EQ(h->newest(), 4u);
+}
+
+TEST_F(WatchHistoryTest, AnEpochRunAgainWithAnotherOutcomeReplacesTheOneHeld) {
+  // Epoch 5 ran while a partition was unavailable (aborted); the partition back, the log
+  // runs again from the checkpoint of 4, and epoch 5 commits this time.
+  actors::WatchBuffer buffer(2, actors::kWatchChangesKept, open());
+  buffer.restored(0);
+  for (codec::Epoch e = 1; e <= 6; ++e) buffer.ran(e, e != 5, {change(1, "x", static_cast<std::int64_t>(e), e)});
+  buffer.checkpointed();
+  buffer.restored(4);
+  buffer.ran(5, true, {change(1, "x", 5, 5)});
+  buffer.ran(6, true, {change(1, "x", 6, 6)});
+  actors::WatchBuffer::Answer a = buffer.read(targets({"A"}), 0, 100);
+  ASSERT_EQ(a.epochs.size(), 6u);
+  EXPECT_EQ(a.epochs[4].rfind(R"({"epoch":5,)", 0), 0u) << a.epochs[4];
+  // The log running again without a restore first (the driver's epoch numbers going
+  // back): what followed is forgotten, in memory and in the history alike.
+  for (codec::Epoch e = 7; e <= 80; ++e) buffer.ran(e, true, {change(1, "x", static_cast<std::int64_t>(e), e)});
+  buffer.ran(70, false, {});
+  buffer.ran(71, true, {change(1, "y", 71, 1)});
+  a = buffer.read(targets({"A#1.x"}), 60, 100);
+  ASSERT_EQ(a.epochs.size(), 9u);  // 61 to 69
+  EXPECT_EQ(a.through, 71u);
+  EXPECT_EQ(buffer.read(targets({"A#1.y"}), 0, 100).epochs.size(), 1u);
+  EXPECT_EQ(buffer.history_errors(), 0u);
+}
+
 TEST_F(WatchHistoryTest, AHistoryOfAnotherLogIsEmptiedAtOpen) {
   {
     auto h = open(7);
@@ -135,12 +193,6 @@ TEST_F(WatchHistoryTest, RetentionDropsTheOldestEpochsByCountAndByBytes) {
   ASSERT_FALSE(held.empty());
   EXPECT_EQ(held.front().epoch, h.floor() + 1);
   EXPECT_EQ(held.back().epoch, 100u);
-}
-
-std::vector<actors::WatchTarget> targets(const std::vector<std::string>& texts) {
-  Result<std::vector<actors::WatchTarget>> t = codec::parse_watch_targets(texts);
-  EXPECT_TRUE(t.is_ok()) << t.status().message();
-  return t.is_ok() ? *t : std::vector<actors::WatchTarget>{};
 }
 
 TEST_F(WatchHistoryTest, ACursorBehindTheBufferGetsEveryEpochFromTheHistory) {
@@ -209,6 +261,7 @@ class Severable final : public actors::WatchHistory {
   codec::Epoch newest() const override { return to_.newest(); }
   Status add(const std::vector<HeldEpoch>& epochs) override { return cut_ ? Status::ok() : to_.add(epochs); }
   Status reset(codec::Epoch epoch) override { return cut_ ? Status::ok() : to_.reset(epoch); }
+  Status truncate(codec::Epoch epoch) override { return cut_ ? Status::ok() : to_.truncate(epoch); }
   std::uint64_t bytes() const override { return to_.bytes(); }
   Result<std::vector<HeldEpoch>> read(codec::Epoch from, std::size_t epochs_max, std::size_t bytes_max) override {
     return to_.read(from, epochs_max, bytes_max);
@@ -311,6 +364,7 @@ class Failing final : public actors::WatchHistory {
     floor_ = newest_ = epoch;
     return Status::ok();
   }
+  Status truncate(codec::Epoch epoch) override { return reset(epoch); }
   Result<std::vector<HeldEpoch>> read(codec::Epoch, std::size_t, std::size_t) override {
     return std::vector<HeldEpoch>{};
   }

@@ -144,6 +144,34 @@ TEST_F(History, DropBeforeDeletesOnlyTheFieldsOlderVersions) {
   EXPECT_EQ(report->history_entries, 50u);
 }
 
+TEST_F(History, DropFromDeletesTheFieldsVersionsFromOneOnAndTheyMayBeWrittenAgain) {
+  for (std::uint64_t v = 1; v <= 10; ++v) {
+    MG_ASSERT_OK(put(5, v, v));
+    MG_ASSERT_OK(put(6, v, v));
+  }
+  MG_ASSERT_OK(store_->drop_history_from(5, 7));
+  reopen();
+  auto left = store_->history(5);
+  ASSERT_TRUE(left.is_ok());
+  ASSERT_EQ(left->size(), 6u);
+  EXPECT_EQ(left->back().version, 6u);
+  EXPECT_EQ(version_at(5, 100), 6u);
+  EXPECT_EQ(store_->history(6)->size(), 10u);
+  MG_ASSERT_OK(put(5, 7, 7, "again"));  // written again from there
+  EXPECT_EQ(store_->history(5)->back().value, "again");
+  // The ledger's versions are kept.
+  WriteBatch batch;
+  batch.put_ledger(LedgerEntry{6, 8, 0, LedgerKind::transition, 8, 0, ""});
+  MG_ASSERT_OK(store_->write(batch));
+  const Status s = store_->drop_history_from(6, 5);
+  EXPECT_EQ(s.code(), StatusCode::failed_precondition) << s.to_string();
+  EXPECT_EQ(store_->history(6)->size(), 10u);
+  MG_ASSERT_OK(store_->drop_history_from(6, 9));
+  EXPECT_EQ(store_->history(6)->size(), 8u);
+  auto report = store_->verify();
+  ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+}
+
 TEST_F(History, DropBeforeRefusesVersionsTheLedgerNames) {
   for (std::uint64_t v = 1; v <= 4; ++v) MG_ASSERT_OK(put(8, v, v));
   WriteBatch batch;

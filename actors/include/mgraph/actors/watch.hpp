@@ -84,8 +84,9 @@ struct HeldEpoch {
 /// buffer, or one resuming after the coordinator restarted, with every epoch's deltas.
 /// It holds every epoch the driver ran in (floor(), newest()] — committed ones with their
 /// changes, the others empty — so that after a restart from a checkpoint it can tell
-/// whether it still reaches the checkpoint (newest() >= it) or lost epochs (then it starts
-/// again from there: reset()).
+/// whether it still reaches the checkpoint (newest() >= it: the epochs after it are
+/// forgotten, truncate(), and written again as the log runs them) or lost epochs (then it
+/// starts again from there: reset()).
 /// Thread-safety: none; the buffer calls it under its lock.
 class WatchHistory {
  public:
@@ -98,6 +99,10 @@ class WatchHistory {
   virtual Status add(const std::vector<HeldEpoch>& epochs) = 0;
   /// Forgets every epoch: it holds nothing, floor() and newest() are `epoch`.
   virtual Status reset(codec::Epoch epoch) = 0;
+  /// Forgets the epochs after `epoch`: the log runs again from there, and an epoch that
+  /// ran while a partition was unavailable may end otherwise this time. newest() becomes
+  /// at most `epoch` (a reset when `epoch` is at or below floor()).
+  virtual Status truncate(codec::Epoch epoch) = 0;
   /// Bytes of changes it holds (what its retention measures).
   virtual std::uint64_t bytes() const = 0;
   /// The held epochs after `from` (>= floor()), in order, at most `epochs_max`, stopping

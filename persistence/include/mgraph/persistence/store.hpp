@@ -157,6 +157,11 @@ class Store {
   /// (failed_precondition, nothing deleted) when the ledger has a record of the field below
   /// `version`: ledger records name history versions (invariant 3).
   Status drop_history_before(std::uint64_t field_id, std::uint64_t version);
+  /// Deletes the field's versions at and after `version` (none before it), in the same
+  /// bounded transactions: a history that must be written again from there. Refused
+  /// (failed_precondition, nothing deleted) when the ledger has a record of the field at or
+  /// after `version`.
+  Status drop_history_from(std::uint64_t field_id, std::uint64_t version);
 
   // ---- effect ledger ----
 
