@@ -6,7 +6,9 @@
 # Each round checks that no acknowledged transaction is lost, none answered as rolled back
 # took effect, and a cluster started again from the coordinator's log holds the same; and
 # that a consumer of the effect each transaction triggers, deduplicating by key, got every
-# acknowledged one exactly once, redelivered across the kills, and acknowledged them all.
+# acknowledged one exactly once, redelivered across the kills, and acknowledged them all;
+# and that a subscriber from epoch 0 is told of every acknowledged one exactly once, in
+# epoch order, from the coordinator's buffer and its history of subscriptions.
 #   Usage: scripts/soak-cluster.sh N [FIRST seed, default 1] [build dir, default build]
 # Example: scripts/soak-cluster.sh 1000     (2,000 kills, about 50 minutes)
 set -euo pipefail
