@@ -444,6 +444,11 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
     /// partitions may hold what the log does not until they are restored, so no
     /// checkpoint of them is taken.
     bool cut = false;
+    /// The first epoch run again from the log (at most replayed_last) that an unavailable
+    /// partition cut short since the last restore (0: none): its outcome, and that of the
+    /// epochs after it, is in doubt until the partition is back and the log runs again, so
+    /// subscribers are not told of them meanwhile (WatchBuffer::ran).
+    codec::Epoch doubt_from = 0;
   };
   auto ckpt = std::make_shared<Checkpoints>();
   const std::shared_ptr<WatchBuffer> watch = options.watch;
@@ -461,11 +466,15 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
     ckpt->since = 0;
     return bytes;
   };
-  // After an epoch that changed documents.
+  // After an epoch that changed documents; whether its outcome is in doubt (doubt_from).
   auto ran = [ckpt](codec::Epoch epoch, const std::vector<session::BatchResult>& results) {
     ckpt->last_run = epoch;
     ++ckpt->since;
-    for (const session::BatchResult& r : results) ckpt->cut |= cut_short(r).has_value();
+    bool cut = false;
+    for (const session::BatchResult& r : results) cut |= cut_short(r).has_value();
+    ckpt->cut |= cut;
+    if (cut && epoch <= ckpt->replayed_last && ckpt->doubt_from == 0) ckpt->doubt_from = epoch;
+    return ckpt->doubt_from != 0;
   };
   // Before the next batch runs, a checkpoint of the epoch last run when one is due: taken
   // here, not at the end of that epoch, so that the sequencer has the epoch's answers and
@@ -510,8 +519,8 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
                      phase_seconds(documents->take_phases()));
         }
         if (changes_documents(*batch)) {
-          ran(epoch, {results});
-          if (watch) watch->ran(epoch, committed && !to_cancel(*batch, results), documents->changes());
+          const bool in_doubt = ran(epoch, {results});
+          if (watch) watch->ran(epoch, committed && !to_cancel(*batch, results), documents->changes(), in_doubt);
         }
         Result<std::string> answer = codec::encode_batch_result(results);
         if (!answer.is_ok()) return bad_request(answer.status());
@@ -571,8 +580,8 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
                      static_cast<std::uint8_t>(abort_class(committed, batches, results)),
                      phase_seconds(documents->take_phases()));
         }
-        ran(epoch, results);
-        if (watch) watch->ran(epoch, committed, changes);
+        const bool in_doubt = ran(epoch, results);
+        if (watch) watch->ran(epoch, committed, changes, in_doubt);
         std::vector<std::string> answers;
         for (const session::BatchResult& r : results) {
           Result<std::string> answer = codec::encode_batch_result(r);
@@ -636,7 +645,11 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
           if (!r.is_ok()) return bad_request(r.status());
           records.insert(records.end(), r->begin(), r->end());
         }
-        return caf::result<codec::Epoch, std::string, std::string>(ckpt->last_run, std::move(answer).value(),
+        // Values read while epochs are in doubt go on from before the first of them: the
+        // subscriber is told of those epochs once they are settled (again, for the changes
+        // these values hold already).
+        const codec::Epoch after = ckpt->doubt_from != 0 ? std::min(ckpt->last_run, ckpt->doubt_from - 1) : ckpt->last_run;
+        return caf::result<codec::Epoch, std::string, std::string>(after, std::move(answer).value(),
                                                                    watch_changes_json(records));
       },
       [ckpt](checkpoint_logged_atom, codec::Epoch epoch) {

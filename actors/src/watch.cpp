@@ -111,6 +111,7 @@ void WatchBuffer::restored(codec::Epoch epoch) {
     changes_ = 0;
     floor_ = epoch;
     newest_ = epoch;
+    doubt_from_ = 0;
     // The log runs again from `epoch`: a history that reaches it forgets what follows (the
     // epochs run again are written again: one that ran while a partition was unavailable
     // may end otherwise); one that does not reach it lost epochs before it.
@@ -128,9 +129,12 @@ void WatchBuffer::restored(codec::Epoch epoch) {
   if (notify_) notify_();
 }
 
-void WatchBuffer::ran(codec::Epoch epoch, bool committed, const std::vector<codec::FieldChange>& changes) {
+void WatchBuffer::ran(codec::Epoch epoch, bool committed, const std::vector<codec::FieldChange>& changes,
+                      bool in_doubt) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (epoch <= doubt_from_) doubt_from_ = 0;  // the log runs again from before it
+    if (in_doubt && doubt_from_ == 0) doubt_from_ = epoch;
     if (epoch <= newest_) {
       // The log runs again from before what was held: nothing from `epoch` on stands.
       while (!kept_.empty() && kept_.back().epoch >= epoch) {
@@ -226,6 +230,8 @@ WatchBuffer::Answer WatchBuffer::read(const std::vector<WatchTarget>& targets, c
                                       std::size_t max) {
   std::unique_lock<std::mutex> lock(mutex_);
   Answer a;
+  // What polls may see: the epochs before the first one in doubt.
+  const codec::Epoch visible = doubt_from_ != 0 ? doubt_from_ - 1 : newest_;
   if (from < floor_) {
     if (has_history_) {
       std::unique_lock<std::mutex> h(history_mutex_);
@@ -233,13 +239,14 @@ WatchBuffer::Answer WatchBuffer::read(const std::vector<WatchTarget>& targets, c
       if (history_ && from >= history_floor_ && history_newest_ >= newest_) {
         // Read without the buffer's lock: the driver goes on adding epochs meanwhile. A page
         // at a time, until `max` epochs matched (the rest is the next poll's) or the bounds.
-        const codec::Epoch newest = newest_;
+        const codec::Epoch newest = visible;
         lock.unlock();
         std::vector<HeldEpoch> held;
         Status failed;
         std::size_t matched = 0;
         std::size_t bytes = 0;
-        for (codec::Epoch after = from; matched < max && held.size() < kWatchHistoryEpochsPerRead &&
+        bool beyond = false;  // reached an epoch in doubt
+        for (codec::Epoch after = from; !beyond && matched < max && held.size() < kWatchHistoryEpochsPerRead &&
                                         bytes < kWatchHistoryBytesPerRead;) {
           Result<std::vector<HeldEpoch>> page = history_->read(
               after, std::min(kWatchHistoryEpochsPerPage, kWatchHistoryEpochsPerRead - held.size()),
@@ -251,6 +258,10 @@ WatchBuffer::Answer WatchBuffer::read(const std::vector<WatchTarget>& targets, c
           if (page->empty()) break;
           after = page->back().epoch;
           for (HeldEpoch& e : *page) {
+            if (e.epoch > newest) {
+              beyond = true;
+              break;
+            }
             for (const codec::FieldChange& c : e.changes) bytes += c.entity.size() + c.field.size() + 32;
             if (std::any_of(e.changes.begin(), e.changes.end(), [&](const codec::FieldChange& c) {
                   return std::any_of(targets.begin(), targets.end(), [&](const WatchTarget& t) { return watches(t, c); });
@@ -271,10 +282,10 @@ WatchBuffer::Answer WatchBuffer::read(const std::vector<WatchTarget>& targets, c
     a.through = newest_;
     return a;
   }
-  a.through = std::max(from, newest_);
+  a.through = std::max(from, visible);
   auto it = std::upper_bound(kept_.begin(), kept_.end(), from,
                              [](codec::Epoch e, const Kept& k) { return e < k.epoch; });
-  for (; it != kept_.end(); ++it) {
+  for (; it != kept_.end() && it->epoch <= visible; ++it) {
     const bool hit = std::any_of(it->changes.begin(), it->changes.end(), [&](const codec::FieldChange& c) {
       return std::any_of(targets.begin(), targets.end(), [&](const WatchTarget& t) { return watches(t, c); });
     });

@@ -153,6 +153,34 @@ TEST_F(WatchHistoryTest, AnEpochRunAgainWithAnotherOutcomeReplacesTheOneHeld) {
   EXPECT_EQ(buffer.history_errors(), 0u);
 }
 
+TEST_F(WatchHistoryTest, EpochsInDoubtAreNotToldUntilTheLogRunsAgain) {
+  // The log runs again from the checkpoint of 2 while a partition is unavailable: epoch 4
+  // is cut short (in doubt) and so is everything after it until the next restore, when
+  // the partition is back and epoch 4 commits.
+  actors::WatchBuffer buffer(2, actors::kWatchChangesKept, open());
+  buffer.restored(2);
+  buffer.ran(3, true, {change(1, "x", 3, 3)});
+  buffer.ran(4, false, {}, true);
+  buffer.ran(5, true, {change(1, "x", 5, 4)}, true);
+  actors::WatchBuffer::Answer a = buffer.read(targets({"A"}), 2, 100);
+  ASSERT_EQ(a.epochs.size(), 1u);  // 3 alone
+  EXPECT_EQ(a.through, 3u);
+  EXPECT_TRUE(buffer.read(targets({"A"}), 3, 100).epochs.empty());
+  EXPECT_EQ(buffer.read(targets({"A"}), 3, 100).through, 3u);
+  // From the history too (the memory holds 2 epochs).
+  for (codec::Epoch e = 6; e <= 9; ++e) buffer.ran(e, true, {change(1, "x", static_cast<std::int64_t>(e), e)}, true);
+  a = buffer.read(targets({"A"}), 2, 100);
+  ASSERT_EQ(a.epochs.size(), 1u);
+  EXPECT_EQ(a.through, 3u);
+  // The partition back: a restore from 2 and the log again; now every epoch is told.
+  buffer.restored(2);
+  for (codec::Epoch e = 3; e <= 9; ++e) buffer.ran(e, true, {change(1, "x", static_cast<std::int64_t>(e), e)});
+  a = buffer.read(targets({"A"}), 2, 100);
+  ASSERT_EQ(a.epochs.size(), 7u);
+  EXPECT_EQ(a.epochs[1].rfind(R"({"epoch":4,)", 0), 0u) << a.epochs[1];
+  EXPECT_EQ(a.through, 9u);
+}
+
 TEST_F(WatchHistoryTest, AHistoryOfAnotherLogIsEmptiedAtOpen) {
   {
     auto h = open(7);

@@ -148,8 +148,13 @@ class WatchBuffer {
   void restored(codec::Epoch epoch);
   /// The driver ran `epoch`: committed with `changes` (a field changed twice is kept once,
   /// as it was last), or aborted (nothing kept). An epoch at or before the newest one (the
-  /// log running again) forgets everything from it on.
-  void ran(codec::Epoch epoch, bool committed, const std::vector<codec::FieldChange>& changes);
+  /// log running again) forgets everything from it on. `in_doubt`: the log ran again while
+  /// a partition was unavailable, and an epoch of it (this one or one before) was cut
+  /// short, so it may end otherwise once the partition is back and the log runs again
+  /// (after a restore): from the first such epoch on, polls are not answered with epochs
+  /// until restored() (a cursor must not move past an epoch whose outcome may change).
+  void ran(codec::Epoch epoch, bool committed, const std::vector<codec::FieldChange>& changes,
+           bool in_doubt = false);
   /// Called after each ran() (outside the buffer's lock): the watch actor's wake-up.
   void set_notify(std::function<void()> notify);
   /// The driver took a checkpoint: the history gets every epoch run so far, so that a
@@ -219,6 +224,9 @@ class WatchBuffer {
   /// Every committed epoch in (floor_, newest_] that changed something is in kept_.
   codec::Epoch floor_ = 0;
   codec::Epoch newest_ = 0;
+  /// The first epoch in doubt since the last restore (ran()), 0: none; polls see the
+  /// epochs before it only.
+  codec::Epoch doubt_from_ = 0;
   std::function<void()> notify_;
   mutable std::mutex history_mutex_;
   std::unique_ptr<WatchHistory> history_;
