@@ -24,7 +24,8 @@
 // created, raised, and settled by the ack of the key the consumer was given. A subscriber
 // from epoch 0 is told of each marked entry once, in epoch order (the coordinator's history
 // of subscriptions on its --data keeps every epoch across the kills), in the running
-// cluster and in one started again from the log.
+// cluster and in one started again from the log; so is a subscriber that polled all along
+// the kills.
 // Kills per test: MGRAPH_KILLS (default 15, so 30 in all); where the kills fall in the load:
 // MGRAPH_KILL_SEED (default 1). scripts/soak-cluster.sh runs many rounds of both.
 
@@ -299,6 +300,105 @@ class Consumer {
   std::condition_variable changed_;
   bool stop_ = false;
   Seen seen_;
+  std::thread thread_;
+};
+
+/// A subscriber of every Entry through n3, polling all along the kills as `mgraph watch`
+/// does (a failed poll connects again after a pause and asks from the same cursor): each
+/// record whose amount it was told became 1, with how often, and what went wrong (a
+/// resume, an epoch out of order). Epochs the log runs again while a partition is
+/// unavailable are held back until it is back (they may end otherwise), so a cursor never
+/// passes an epoch whose outcome changes.
+class Subscriber {
+ public:
+  explicit Subscriber(int port) : port_(port), thread_([this] { run(); }) {}
+  ~Subscriber() { stop(); }
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  /// Waits until its cursor reached `epoch`, at most `bound`.
+  bool wait_for(std::uint64_t epoch, std::chrono::milliseconds bound) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return changed_.wait_for(lock, bound, [&] { return from_ >= epoch; });
+  }
+  std::map<session::RecordId, int> marks() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return marks_;
+  }
+  std::vector<std::string> errors() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return errors_;
+  }
+
+ private:
+  static constexpr std::uint32_t kWaitMs = 200;
+  static constexpr std::chrono::milliseconds kFailPause{10};
+  static constexpr std::chrono::milliseconds kFailPauseMax{320};
+
+  void run() {
+    std::unique_ptr<codec::ClientConnection> connection;
+    std::chrono::milliseconds pause{0};
+    for (;;) {
+      std::uint64_t from = 0;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (changed_.wait_for(lock, pause, [&] { return stop_; })) return;
+        from = from_;
+      }
+      if (!connection) {
+        auto c = codec::ClientConnection::connect("127.0.0.1", static_cast<std::uint16_t>(port_), kCallTimeout);
+        if (!c.is_ok()) {
+          pause = std::min(std::max(pause * 2, kFailPause), kFailPauseMax);
+          continue;
+        }
+        connection = std::move(*c);
+      }
+      Result<codec::WatchAnswer> a = connection->watch({"Entry"}, from, 1024, kWaitMs);
+      if (!a.is_ok()) {
+        connection.reset();
+        pause = std::min(std::max(pause * 2, kFailPause), kFailPauseMax);
+        continue;
+      }
+      pause = std::chrono::milliseconds(0);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (a->resume) {
+        errors_.push_back("told to resume from epoch " + std::to_string(from));
+        from_ = a->through;
+        continue;
+      }
+      for (const std::string& text : a->epochs) {
+        const nlohmann::json epoch = nlohmann::json::parse(text, nullptr, false);
+        if (epoch.is_discarded() || !epoch.contains("epoch")) {
+          errors_.push_back("not an epoch: " + text);
+          continue;
+        }
+        const auto e = epoch["epoch"].get<std::uint64_t>();
+        if (e <= last_) errors_.push_back("epoch " + std::to_string(e) + " after " + std::to_string(last_));
+        last_ = e;
+        for (const nlohmann::json& c : epoch["changes"]) {
+          if (c["field"] != "amount" || c["value"] != 1) continue;
+          const std::string ref = c["ref"].get<std::string>();
+          ++marks_[std::stoull(ref.substr(ref.find('#') + 1))];
+        }
+      }
+      from_ = std::max(from_, a->through);
+      changed_.notify_all();
+    }
+  }
+
+  int port_;
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  bool stop_ = false;
+  std::uint64_t from_ = 0;
+  std::uint64_t last_ = 0;
+  std::map<session::RecordId, int> marks_;
+  std::vector<std::string> errors_;
   std::thread thread_;
 };
 
@@ -623,6 +723,7 @@ class KillNine : public ::testing::Test {
     Client client(port);
     ASSERT_NO_FATAL_FAILURE(create_ledger(client, entries));
     Consumer consumer(port);
+    Subscriber subscriber(port);
 
     std::mutex mu;
     std::condition_variable progressed;
@@ -697,6 +798,30 @@ class KillNine : public ::testing::Test {
     std::map<int, int> told;
     for (const int k : marked) told[k] = 1;
     EXPECT_EQ(watched_marks(port, entry_number), told);
+    // And so was the subscriber that polled all along, once it caught up.
+    {
+      auto c = codec::ClientConnection::connect("127.0.0.1", static_cast<std::uint16_t>(port), kCallTimeout);
+      ASSERT_TRUE(c.is_ok()) << c.status().message();
+      // The newest epoch polls are told of: a poll of a field nothing changes moves its
+      // cursor to it (a history's worth of epochs at a time).
+      std::uint64_t newest = 0;
+      for (std::uint64_t from = 0, poll = 0; poll < 100'000; ++poll) {
+        Result<codec::WatchAnswer> a = (*c)->watch({"Ledger#999999999.total"}, from, 1, 0);
+        ASSERT_TRUE(a.is_ok()) << a.status().message();
+        if (a->through == from) break;
+        from = newest = a->through;
+      }
+      EXPECT_TRUE(subscriber.wait_for(newest, std::chrono::milliseconds(kSilenceMs))) << "epoch " << newest;
+    }
+    subscriber.stop();
+    std::map<int, int> live;
+    for (const auto& [record, n] : subscriber.marks()) {
+      const auto it = entry_number.find(record);
+      EXPECT_NE(it, entry_number.end()) << "record " << record;
+      if (it != entry_number.end()) live[it->second] = n;
+    }
+    EXPECT_EQ(live, told);
+    EXPECT_TRUE(subscriber.errors().empty()) << subscriber.errors().front();
 
     // The whole cluster again, from the coordinator's log: the same ledger, and the same
     // epochs for a subscriber.
