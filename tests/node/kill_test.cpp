@@ -176,12 +176,65 @@ class Client {
   std::unique_ptr<session::ScriptClient> script_;
 };
 
+/// A client of one node on a thread of its own, polling until stopped: each round waits
+/// its pause (or until stopped), connects when it has no connection, and runs round(). A
+/// call that fails (a node on the path killed) drops the connection, and the next round
+/// connects again after a pause doubling from kFailPause up to kFailPauseMax.
+/// A derived class calls start() at the end of its constructor and stop() first in its
+/// destructor (the thread calls round(), which uses its members).
+class PollingClient {
+ public:
+  virtual ~PollingClient() = default;
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ protected:
+  explicit PollingClient(int port) : port_(port) {}
+  void start() { thread_ = std::thread([this] { run(); }); }
+  /// One round on `connection`: false when a call failed. *pause: before the next round.
+  virtual bool round(codec::ClientConnection& connection, std::chrono::milliseconds* pause) = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+
+ private:
+  static constexpr std::chrono::milliseconds kFailPause{10};
+  static constexpr std::chrono::milliseconds kFailPauseMax{320};
+
+  void run() {
+    std::unique_ptr<codec::ClientConnection> connection;
+    std::chrono::milliseconds pause{0};
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (changed_.wait_for(lock, pause, [&] { return stop_; })) return;
+      }
+      if (!connection) {
+        auto c = codec::ClientConnection::connect("127.0.0.1", static_cast<std::uint16_t>(port_), kCallTimeout);
+        if (c.is_ok()) connection = std::move(*c);
+      }
+      if (!connection || !round(*connection, &pause)) {
+        connection.reset();
+        pause = std::min(std::max(pause * 2, kFailPause), kFailPauseMax);
+      }
+    }
+  }
+
+  int port_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 /// A consumer of `Entry.paid` through one node: polls, acknowledges the deliveries (every
 /// third key only when it comes again), and keeps each key it was given with the record
-/// the delivery names. A call that fails (a
-/// node on the path killed) drops the connection; the next round connects again after a
-/// pause, and acknowledgements whose answer was lost are sent again first.
-class Consumer {
+/// the delivery names; acknowledgements whose answer was lost are sent again first.
+class Consumer final : public PollingClient {
  public:
   using Key = std::pair<std::uint64_t, std::uint64_t>;  ///< (field, version)
   struct Seen {
@@ -191,16 +244,8 @@ class Consumer {
     std::vector<std::string> errors;
   };
 
-  explicit Consumer(int port) : port_(port) { thread_ = std::thread([this] { run(); }); }
-  ~Consumer() { stop(); }
-  void stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    changed_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
+  explicit Consumer(int port) : PollingClient(port) { start(); }
+  ~Consumer() override { stop(); }
   /// Waits until every record of `records` was delivered under some key and every key
   /// received was acknowledged with an answer, at most `bound`; the outcome either way.
   bool wait_settled(const std::set<session::RecordId>& records, std::chrono::milliseconds bound) {
@@ -218,64 +263,35 @@ class Consumer {
   }
 
  private:
-  /// Deliveries asked for per poll; the pause after an empty poll; the pause after a
-  /// failed call, doubling up to the maximum.
+  /// Deliveries asked for per poll; the pause after an empty poll.
   static constexpr std::uint32_t kPollMax = 64;
   static constexpr std::chrono::milliseconds kIdlePause{20};
-  static constexpr std::chrono::milliseconds kFailPause{10};
-  static constexpr std::chrono::milliseconds kFailPauseMax{320};
 
-  void run() {
-    std::unique_ptr<codec::ClientConnection> connection;
-    std::chrono::milliseconds pause{0};
-    std::vector<Key> unanswered;  // acknowledgements to send (again)
-    auto failed = [&] {
-      connection.reset();
-      pause = std::min(std::max(pause * 2, kFailPause), kFailPauseMax);
-    };
-    for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        if (changed_.wait_for(lock, pause, [&] { return stop_; })) return;
-      }
-      if (!connection) {
-        auto c = codec::ClientConnection::connect("127.0.0.1", static_cast<std::uint16_t>(port_), kCallTimeout);
-        if (!c.is_ok()) {
-          failed();
+  bool round(codec::ClientConnection& connection, std::chrono::milliseconds* pause) override {
+    // Acknowledgements whose answer was lost are sent again first.
+    if (!ack(connection, &unanswered_)) return false;
+    Result<std::vector<std::string>> got = connection.poll_effects({"Entry.paid"}, kPollMax);
+    if (!got.is_ok()) return false;
+    *pause = got->empty() ? kIdlePause : std::chrono::milliseconds(0);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const std::string& text : *got) {
+        const nlohmann::json d = nlohmann::json::parse(text, nullptr, false);
+        if (d.is_discarded() || !d.contains("key") || !d.contains("record")) {
+          seen_.errors.push_back("not a delivery: " + text);
           continue;
         }
-        connection = std::move(*c);
+        const Key key{d["key"]["field"].get<std::uint64_t>(), d["key"]["version"].get<std::uint64_t>()};
+        const auto record = d["record"].get<session::RecordId>();
+        ++seen_.deliveries;
+        const auto [at, fresh] = seen_.keys.emplace(key, record);
+        if (!fresh && at->second != record) seen_.errors.push_back("a key named two records: " + text);
+        // Every third new key is left unacknowledged the first time, as by a consumer that
+        // died before its ack: it stays owed, across the kills too, until sent again.
+        if (!fresh || seen_.keys.size() % 3 != 0) unanswered_.push_back(key);
       }
-      if (!ack(*connection, &unanswered)) {
-        failed();
-        continue;
-      }
-      Result<std::vector<std::string>> got = connection->poll_effects({"Entry.paid"}, kPollMax);
-      if (!got.is_ok()) {
-        failed();
-        continue;
-      }
-      pause = got->empty() ? kIdlePause : std::chrono::milliseconds(0);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        for (const std::string& text : *got) {
-          const nlohmann::json d = nlohmann::json::parse(text, nullptr, false);
-          if (d.is_discarded() || !d.contains("key") || !d.contains("record")) {
-            seen_.errors.push_back("not a delivery: " + text);
-            continue;
-          }
-          const Key key{d["key"]["field"].get<std::uint64_t>(), d["key"]["version"].get<std::uint64_t>()};
-          const auto record = d["record"].get<session::RecordId>();
-          ++seen_.deliveries;
-          const auto [at, fresh] = seen_.keys.emplace(key, record);
-          if (!fresh && at->second != record) seen_.errors.push_back("a key named two records: " + text);
-          // Every third new key is left unacknowledged the first time, as by a consumer that
-          // died before its ack: it stays owed, across the kills too, until sent again.
-          if (!fresh || seen_.keys.size() % 3 != 0) unanswered.push_back(key);
-        }
-      }
-      if (!ack(*connection, &unanswered)) failed();
     }
+    return ack(connection, &unanswered_);
   }
   /// Sends the acknowledgements of `keys`, removing each one answered; false when a call
   /// failed (the rest stay to be sent again). Every answer (acked, duplicate, unknown)
@@ -295,32 +311,20 @@ class Consumer {
     return true;
   }
 
-  int port_;
-  mutable std::mutex mu_;
-  std::condition_variable changed_;
-  bool stop_ = false;
+  std::vector<Key> unanswered_;  ///< acknowledgements to send (again)
   Seen seen_;
-  std::thread thread_;
 };
 
 /// A subscriber of every Entry through n3, polling all along the kills as `mgraph watch`
-/// does (a failed poll connects again after a pause and asks from the same cursor): each
+/// does (after a failed poll it asks again from the same cursor): each
 /// record whose amount it was told became 1, with how often, and what went wrong (a
 /// resume, an epoch out of order). Epochs the log runs again while a partition is
 /// unavailable are held back until it is back (they may end otherwise), so a cursor never
 /// passes an epoch whose outcome changes.
-class Subscriber {
+class Subscriber final : public PollingClient {
  public:
-  explicit Subscriber(int port) : port_(port), thread_([this] { run(); }) {}
-  ~Subscriber() { stop(); }
-  void stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    changed_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
+  explicit Subscriber(int port) : PollingClient(port) { start(); }
+  ~Subscriber() override { stop(); }
   /// Waits until its cursor reached `epoch`, at most `bound`.
   bool wait_for(std::uint64_t epoch, std::chrono::milliseconds bound) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -337,69 +341,46 @@ class Subscriber {
 
  private:
   static constexpr std::uint32_t kWaitMs = 200;
-  static constexpr std::chrono::milliseconds kFailPause{10};
-  static constexpr std::chrono::milliseconds kFailPauseMax{320};
 
-  void run() {
-    std::unique_ptr<codec::ClientConnection> connection;
-    std::chrono::milliseconds pause{0};
-    for (;;) {
-      std::uint64_t from = 0;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        if (changed_.wait_for(lock, pause, [&] { return stop_; })) return;
-        from = from_;
-      }
-      if (!connection) {
-        auto c = codec::ClientConnection::connect("127.0.0.1", static_cast<std::uint16_t>(port_), kCallTimeout);
-        if (!c.is_ok()) {
-          pause = std::min(std::max(pause * 2, kFailPause), kFailPauseMax);
-          continue;
-        }
-        connection = std::move(*c);
-      }
-      Result<codec::WatchAnswer> a = connection->watch({"Entry"}, from, 1024, kWaitMs);
-      if (!a.is_ok()) {
-        connection.reset();
-        pause = std::min(std::max(pause * 2, kFailPause), kFailPauseMax);
-        continue;
-      }
-      pause = std::chrono::milliseconds(0);
+  bool round(codec::ClientConnection& connection, std::chrono::milliseconds* pause) override {
+    std::uint64_t from = 0;
+    {
       std::lock_guard<std::mutex> lock(mu_);
-      if (a->resume) {
-        errors_.push_back("told to resume from epoch " + std::to_string(from));
-        from_ = a->through;
+      from = from_;
+    }
+    Result<codec::WatchAnswer> a = connection.watch({"Entry"}, from, 1024, kWaitMs);
+    if (!a.is_ok()) return false;
+    *pause = std::chrono::milliseconds(0);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (a->resume) {
+      errors_.push_back("told to resume from epoch " + std::to_string(from));
+      from_ = a->through;
+      return true;
+    }
+    for (const std::string& text : a->epochs) {
+      const nlohmann::json epoch = nlohmann::json::parse(text, nullptr, false);
+      if (epoch.is_discarded() || !epoch.contains("epoch")) {
+        errors_.push_back("not an epoch: " + text);
         continue;
       }
-      for (const std::string& text : a->epochs) {
-        const nlohmann::json epoch = nlohmann::json::parse(text, nullptr, false);
-        if (epoch.is_discarded() || !epoch.contains("epoch")) {
-          errors_.push_back("not an epoch: " + text);
-          continue;
-        }
-        const auto e = epoch["epoch"].get<std::uint64_t>();
-        if (e <= last_) errors_.push_back("epoch " + std::to_string(e) + " after " + std::to_string(last_));
-        last_ = e;
-        for (const nlohmann::json& c : epoch["changes"]) {
-          if (c["field"] != "amount" || c["value"] != 1) continue;
-          const std::string ref = c["ref"].get<std::string>();
-          ++marks_[std::stoull(ref.substr(ref.find('#') + 1))];
-        }
+      const auto e = epoch["epoch"].get<std::uint64_t>();
+      if (e <= last_) errors_.push_back("epoch " + std::to_string(e) + " after " + std::to_string(last_));
+      last_ = e;
+      for (const nlohmann::json& c : epoch["changes"]) {
+        if (c["field"] != "amount" || c["value"] != 1) continue;
+        const std::string ref = c["ref"].get<std::string>();
+        ++marks_[std::stoull(ref.substr(ref.find('#') + 1))];
       }
-      from_ = std::max(from_, a->through);
-      changed_.notify_all();
     }
+    from_ = std::max(from_, a->through);
+    changed_.notify_all();
+    return true;
   }
 
-  int port_;
-  mutable std::mutex mu_;
-  std::condition_variable changed_;
-  bool stop_ = false;
   std::uint64_t from_ = 0;
   std::uint64_t last_ = 0;
   std::map<session::RecordId, int> marks_;
   std::vector<std::string> errors_;
-  std::thread thread_;
 };
 
 class KillNine : public ::testing::Test {
