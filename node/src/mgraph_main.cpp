@@ -180,6 +180,12 @@ int main(int argc, char** argv) {
       ->add_option("--timeout-ms", watch.timeout_ms, "Bound on connecting and on each call beyond --wait-ms, ms")
       ->default_val(5000)
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
+  watch_cmd
+      ->add_option("--retry-ms", watch.retry_ms,
+                   "How long to keep trying, from the same epoch, when the cluster is out of reach (a node "
+                   "restarting) before giving up with exit code 4, ms (0: never)")
+      ->default_val(60'000)
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400'000}));
   mgraph::node::TokenOptions token;
   CLI::App* token_cmd = app.add_subcommand("token", "Client tokens for a cluster's configuration");
   token_cmd->require_subcommand(1);

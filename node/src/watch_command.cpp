@@ -1,7 +1,9 @@
 #include "watch_command.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <ostream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -143,18 +145,46 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
     }
     from = *at;
   }
+  // After a failure for want of the cluster: connects again, pausing between attempts,
+  // until it is connected (true) or retry_ms passed since the failure, or it is stopped.
+  auto reach_again = [&](const Status& failure, const char* what) -> bool {
+    // For want of the cluster: the network, an unavailable node, one not ready yet.
+    const bool transient =
+        failure.code() == StatusCode::io_error || failure.code() == StatusCode::failed_precondition;
+    if (o.retry_ms <= 0 || !transient) return false;
+    err << "mgraph watch: " << what << ": " << client_failure(failure, !o.token.empty()) << "; trying again from epoch "
+        << from << " for up to " << o.retry_ms << " ms\n";
+    std::chrono::milliseconds waited{0};
+    std::chrono::milliseconds pause = kWatchRetryPauseMin;
+    // Bounded: every attempt pauses, and the pauses add up to retry_ms.
+    while (waited.count() < o.retry_ms && !done()) {
+      (o.pause ? o.pause : [](std::chrono::milliseconds ms) { std::this_thread::sleep_for(ms); })(pause);
+      waited += pause;
+      pause = std::min(pause * 2, kWatchRetryPauseMax);
+      auto again = codec::ClientConnection::connect(host, port, timeout, o.token);
+      if (!again.is_ok()) continue;
+      *connection = std::move(again).value();
+      err << "mgraph watch: connected again; going on from epoch " << from << "\n";
+      return true;
+    }
+    return false;
+  };
   while (!done()) {
     const std::uint32_t ask = o.count == 0 ? kWatchBatch
                                            : static_cast<std::uint32_t>(
                                                  std::min<std::uint64_t>(kWatchBatch, o.count - printed));
     Result<codec::WatchAnswer> got = (*connection)->watch(o.targets, from, ask, wait_ms);
     if (!got.is_ok()) {
+      if (reach_again(got.status(), "poll")) continue;
+      if (done()) return 0;
       err << "mgraph watch: poll: " << client_failure(got.status(), !o.token.empty()) << "\n";
       return got.status().code() == StatusCode::invalid_argument ? 2 : 4;
     }
     if (got->resume) {
       Result<std::uint64_t> at = snapshot(false, from);
       if (!at.is_ok()) {
+        if (reach_again(at.status(), "resume")) continue;
+        if (done()) return 0;
         err << "mgraph watch: resume: " << client_failure(at.status(), !o.token.empty()) << "\n";
         return 4;
       }

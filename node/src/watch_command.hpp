@@ -8,8 +8,10 @@
 // Without --from it first prints the watched fields' current values and the epoch they
 // follow, {"epoch":E,"snapshot":true,"changes":[...]}, and goes on after E; with --from F it
 // goes on after epoch F. When the cluster no longer holds the epochs after its cursor (it
-// fell behind the coordinator's buffer), it prints a snapshot with "resumed_from": the
-// cursor, and goes on after the snapshot's epoch.
+// fell behind the coordinator's buffer and history), it prints a snapshot with
+// "resumed_from": the cursor, and goes on after the snapshot's epoch. When the cluster is
+// out of reach for a while (a node restarting), it says so on stderr and tries again from
+// its cursor, so that it prints every epoch once across the restart.
 
 #include <chrono>
 #include <cstdint>
@@ -21,6 +23,10 @@
 
 namespace mgraph::node {
 
+/// The pauses between a subscriber's attempts to reach the cluster again (WatchOptions::retry_ms).
+inline constexpr std::chrono::milliseconds kWatchRetryPauseMin{50};
+inline constexpr std::chrono::milliseconds kWatchRetryPauseMax{2000};
+
 struct WatchOptions {
   std::string connect;
   std::string token;
@@ -31,13 +37,21 @@ struct WatchOptions {
   /// How long one poll waits at the cluster for an epoch: also how soon a stop is seen.
   std::int64_t wait_ms = 1000;
   std::int64_t timeout_ms = 5000;  ///< bound on connecting and on each call, beyond wait_ms
+  /// How long it keeps trying after a poll (or a resume's read) failed for want of the
+  /// cluster — a node on the path or the coordinator restarting — before exit code 4: it
+  /// connects again, with a pause doubling from kWatchRetryPauseMin up to
+  /// kWatchRetryPauseMax, and asks from the same cursor (0: it does not try again).
+  std::int64_t retry_ms = 60'000;
+  /// Waits that long between attempts (tests' seam; the default sleeps).
+  std::function<void(std::chrono::milliseconds)> pause;
   /// Whether to stop now (checked between polls): Ctrl-C in mgraph; tests' seam.
   std::function<bool()> stop;
 };
 
 /// Exit codes: 0 done (--count printed, or stopped), 2 bad arguments (a target that is no
 /// field or entity of the cluster's schema, a record that does not exist), 3 the cluster
-/// unreachable or refusing the client, 4 a poll failed.
+/// unreachable or refusing the client at start, 4 a poll failed (and, for want of the
+/// cluster, kept failing for retry_ms).
 int run_watch(const WatchOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace mgraph::node

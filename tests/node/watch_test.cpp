@@ -69,7 +69,7 @@ class Watch : public ::testing::Test {
     file("schema.mgs", kSchema);
     const std::string config =
         file("cluster.toml", "[cluster]\nschema = \"schema.mgs\"\npartitions = 2\n" + extra +
-                                 "\n[[node]]\nname = \"n1\"\ncoordinator = true\npartitions = [0, 1]\n");
+                                 "\n[[node]]\nname = \"n1\"\ncoordinator = true\npartitions = [0, 1]\n" + node_extra_);
     std::vector<std::string> args{MGRAPHD_BINARY, "--config", config, "--node", "n1"};
     if (!data.empty()) args.insert(args.end(), {"--data", data, "--metrics", "127.0.0.1:0"});
     if (!ulimit.empty()) args.insert(args.begin(), {"/bin/sh", "-c", "ulimit " + ulimit + " && exec \"$@\"", "sh"});
@@ -103,6 +103,7 @@ class Watch : public ::testing::Test {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
   fs::path dir_;
+  std::string node_extra_;  ///< lines of the node's table (a fixed client port)
   int port_ = 0;
   ChildProcess node_;
   ChildProcess watcher_;
@@ -193,6 +194,10 @@ TEST_F(Watch, WithDataASubscriberBehindTheBufferGetsEveryEpochFromTheHistoryAlso
   // restart runs only the end of the log again.
   const std::string data = (dir_ / "n1.data").string();
   const std::string config = "watch_epochs_kept = 2\ncheckpoint_every = 3\n";
+  // The same client port across restarts, so that a subscriber reaches the node again.
+  const int fixed = testing::free_loopback_port();
+  ASSERT_GT(fixed, 0);
+  node_extra_ = "client_port = " + std::to_string(fixed) + "\n";
   auto restart = [&] {
     ::kill(node_.pid, SIGKILL);
     node_.finish(kSilenceMs);
@@ -201,6 +206,8 @@ TEST_F(Watch, WithDataASubscriberBehindTheBufferGetsEveryEpochFromTheHistoryAlso
   };
   port_ = start(config, "", data);
   ASSERT_NE(port_, 0) << node_.printed;
+  // A subscriber all along, across both kills: every epoch once, in order.
+  watcher_ = ChildProcess::spawn(watch_args({"--from", "0", "--count", "8", "--wait-ms", "100", "Order#1.total"}));
   std::string out;
   std::string script = "create Order o total=1\ncommit\n";
   for (int v = 2; v <= 6; ++v) script += "update o total=" + std::to_string(v) + "\ncommit\n";
@@ -229,6 +236,8 @@ TEST_F(Watch, WithDataASubscriberBehindTheBufferGetsEveryEpochFromTheHistoryAlso
   EXPECT_EQ(std::vector(after.begin(), after.begin() + 7), before) << out;
   EXPECT_EQ(after[7].second, 8) << out;
   EXPECT_GT(after[7].first, after[6].first) << out;
+  ASSERT_EQ(finish_watcher(), 0) << watcher_.printed;
+  EXPECT_EQ(totals(watcher_.printed), after) << watcher_.printed;
   // A cursor between two of them gets those after it.
   ASSERT_EQ(run_to_end(watch_args({"--from", std::to_string(before[2].first), "--count", "1", "Order#1.total"}), &out),
             0)
