@@ -18,8 +18,9 @@ using Done = std::function<void(Result<session::BatchResult>)>;
 /// What a client is told while this node does not reach the coordinator's sequencer.
 Status not_ready() {
   return Status(StatusCode::failed_precondition,
-                "the cluster is not ready: this node does not reach the coordinator's sequencer "
-                "yet (mgraphctl status shows the peers); try again");
+                std::string(codec::kClusterNotReady) +
+                    ": this node does not reach the coordinator's sequencer yet (mgraphctl status shows the "
+                    "peers); try again");
 }
 
 using TextsDone = std::function<void(codec::ClientHandler::Texts)>;

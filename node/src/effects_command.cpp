@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client_login.hpp"
+#include "client_retry.hpp"
 #include "command_line.hpp"
 #include "mgraph/codec/client_rpc.hpp"
 #include "mgraph/graph/schema/literal.hpp"
@@ -69,6 +70,20 @@ int run_effects_consume(const EffectsConsumeOptions& o, std::ostream& out, std::
   // A group's consumer polls and acks through the capability the node gives it.
   std::unique_ptr<codec::ClientConnection::Consumer> member;
   if (!o.group.empty()) member = (*connection)->consumer(o.group, o.effects);
+  // After a failure for want of the cluster: connects again (client_retry.hpp) and takes
+  // the group's capability again, until connected (true) or retry_ms passed.
+  auto reach_again = [&](const Status& failure, const char* what) -> bool {
+    if (o.retry_ms <= 0 || !out_of_reach(failure)) return false;
+    err << "mgraph effects consume: " << what << ": " << client_failure(failure, !o.token.empty())
+        << "; trying again for up to " << o.retry_ms << " ms\n";
+    auto again = connect_again(host, port, timeout, o.token, o.retry_ms, pause, nullptr);
+    if (!again) return false;
+    member.reset();
+    *connection = std::move(again);
+    if (!o.group.empty()) member = (*connection)->consumer(o.group, o.effects);
+    err << "mgraph effects consume: connected again\n";
+    return true;
+  };
   std::uint64_t printed = 0;
   std::int64_t idle_ms = 0;
   while (o.max == 0 || printed < o.max) {
@@ -77,6 +92,7 @@ int run_effects_consume(const EffectsConsumeOptions& o, std::ostream& out, std::
                                                kPollBatch, o.max - printed));
     Result<std::vector<std::string>> got = member ? member->poll(ask) : (*connection)->poll_effects(o.effects, ask);
     if (!got.is_ok()) {
+      if (reach_again(got.status(), "poll")) continue;
       err << "mgraph effects consume: poll: " << client_failure(got.status(), !o.token.empty())
           << "\n";
       return 4;
@@ -106,6 +122,8 @@ int run_effects_consume(const EffectsConsumeOptions& o, std::ostream& out, std::
     // Everything this poll printed, acknowledged in one call (one epoch on the cluster).
     Result<std::vector<std::string>> outcomes = member ? member->ack(keys) : (*connection)->ack_effects(keys);
     if (!outcomes.is_ok()) {
+      // The deliveries it printed stay owed, and come again after the timeout.
+      if (reach_again(outcomes.status(), "ack")) continue;
       err << "mgraph effects consume: ack: " << client_failure(outcomes.status(), !o.token.empty())
           << "\n";
       return 4;

@@ -31,12 +31,17 @@ struct EffectsConsumeOptions {
   /// Pause between polls that found nothing.
   std::int64_t poll_ms = 100;
   std::int64_t timeout_ms = 5000;  ///< bound on connecting and on each call
-  /// The seam tests control: waiting between polls (default: sleeping).
+  /// How long it keeps trying after a poll or an ack failed for want of the cluster (a node
+  /// restarting) before exit code 4: it connects again (client_retry.hpp) and polls on;
+  /// deliveries it printed whose ack was lost come again (0: it does not try again).
+  std::int64_t retry_ms = 60'000;
+  /// The seam tests control: waiting between polls and attempts (default: sleeping).
   std::function<void(std::chrono::milliseconds)> pause;
 };
 
 /// Exit codes: 0 done (--max reached, or --wait-ms passed idle), 2 bad arguments, 3 the
-/// cluster cannot be reached or refuses the client, 4 a poll or an ack failed.
+/// cluster cannot be reached or refuses the client at start, 4 a poll or an ack failed
+/// (and, for want of the cluster, kept failing for retry_ms).
 int run_effects_consume(const EffectsConsumeOptions& options, std::ostream& out, std::ostream& err);
 
 /// `mgraph effects resolve --connect HOST:PORT [--token T] KEY VALUE`: sends VALUE (a script

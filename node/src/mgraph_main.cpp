@@ -140,6 +140,12 @@ int main(int argc, char** argv) {
       ->add_option("--timeout-ms", consume.timeout_ms, "Bound on connecting and on each call, ms")
       ->default_val(5000)
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
+  consume_cmd
+      ->add_option("--retry-ms", consume.retry_ms,
+                   "How long to keep trying when the cluster is out of reach (a node restarting) before "
+                   "giving up with exit code 4, ms (0: never)")
+      ->default_val(60'000)
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400'000}));
   mgraph::node::EffectsResolveOptions resolve;
   CLI::App* resolve_cmd = effects_cmd->add_subcommand(
       "resolve",

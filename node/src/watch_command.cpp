@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client_login.hpp"
+#include "client_retry.hpp"
 #include "command_line.hpp"
 #include "mgraph/codec/client_rpc.hpp"
 #include "mgraph/codec/watch_target.hpp"
@@ -145,29 +146,19 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
     }
     from = *at;
   }
-  // After a failure for want of the cluster: connects again, pausing between attempts,
-  // until it is connected (true) or retry_ms passed since the failure, or it is stopped.
+  // After a failure for want of the cluster: connects again (client_retry.hpp), until it
+  // is connected (true) or retry_ms passed since the failure, or it is stopped.
   auto reach_again = [&](const Status& failure, const char* what) -> bool {
-    // For want of the cluster: the network, an unavailable node, one not ready yet.
-    const bool transient =
-        failure.code() == StatusCode::io_error || failure.code() == StatusCode::failed_precondition;
-    if (o.retry_ms <= 0 || !transient) return false;
+    if (o.retry_ms <= 0 || !out_of_reach(failure)) return false;
     err << "mgraph watch: " << what << ": " << client_failure(failure, !o.token.empty()) << "; trying again from epoch "
         << from << " for up to " << o.retry_ms << " ms\n";
-    std::chrono::milliseconds waited{0};
-    std::chrono::milliseconds pause = kWatchRetryPauseMin;
-    // Bounded: every attempt pauses, and the pauses add up to retry_ms.
-    while (waited.count() < o.retry_ms && !done()) {
-      (o.pause ? o.pause : [](std::chrono::milliseconds ms) { std::this_thread::sleep_for(ms); })(pause);
-      waited += pause;
-      pause = std::min(pause * 2, kWatchRetryPauseMax);
-      auto again = codec::ClientConnection::connect(host, port, timeout, o.token);
-      if (!again.is_ok()) continue;
-      *connection = std::move(again).value();
-      err << "mgraph watch: connected again; going on from epoch " << from << "\n";
-      return true;
-    }
-    return false;
+    auto again = connect_again(host, port, timeout, o.token, o.retry_ms,
+                               o.pause ? o.pause : [](std::chrono::milliseconds ms) { std::this_thread::sleep_for(ms); },
+                               done);
+    if (!again) return false;
+    *connection = std::move(again);
+    err << "mgraph watch: connected again; going on from epoch " << from << "\n";
+    return true;
   };
   while (!done()) {
     const std::uint32_t ask = o.count == 0 ? kWatchBatch

@@ -23,10 +23,6 @@
 
 namespace mgraph::node {
 
-/// The pauses between a subscriber's attempts to reach the cluster again (WatchOptions::retry_ms).
-inline constexpr std::chrono::milliseconds kWatchRetryPauseMin{50};
-inline constexpr std::chrono::milliseconds kWatchRetryPauseMax{2000};
-
 struct WatchOptions {
   std::string connect;
   std::string token;
@@ -39,8 +35,8 @@ struct WatchOptions {
   std::int64_t timeout_ms = 5000;  ///< bound on connecting and on each call, beyond wait_ms
   /// How long it keeps trying after a poll (or a resume's read) failed for want of the
   /// cluster — a node on the path or the coordinator restarting — before exit code 4: it
-  /// connects again, with a pause doubling from kWatchRetryPauseMin up to
-  /// kWatchRetryPauseMax, and asks from the same cursor (0: it does not try again).
+  /// connects again (client_retry.hpp) and asks from the same cursor (0: it does not try
+  /// again).
   std::int64_t retry_ms = 60'000;
   /// Waits that long between attempts (tests' seam; the default sleeps).
   std::function<void(std::chrono::milliseconds)> pause;

@@ -96,6 +96,10 @@ class ClientHandler {
                             std::function<void(Result<WatchValues>)> done);
 };
 
+/// How a node's refusal begins while it does not reach the coordinator's sequencer (a
+/// failed_precondition): a client may try again, which it may not for other refusals of
+/// that code (a subscription or an effect this cluster does not serve, a group's lease).
+inline constexpr std::string_view kClusterNotReady = "the cluster is not ready";
 /// Effect names one poll may name: a consumer follows a few effects, and the bound keeps one
 /// poll's filtering small.
 inline constexpr std::size_t kPollEffectNamesMax = 256;
