@@ -856,7 +856,10 @@ TEST_F(KillNine, AStoppedNodeIsCalledUnavailableAndRejoinsWhenItGoesOn) {
   const std::optional<std::string> out = client.run({"update e2 amount=1", "commit"}, &failures);
   const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped).count();
   ASSERT_TRUE(out.has_value()) << client.failure();
-  EXPECT_NE(out->find("unavailable: partition 1 (node n2)"), std::string::npos) << *out;
+  // n2 hosts partitions 1 and 2: whichever the driver heard of first is named.
+  EXPECT_TRUE(out->find("unavailable: partition 1 (node n2)") != std::string::npos ||
+              out->find("unavailable: partition 2 (node n2)") != std::string::npos)
+      << *out;
   std::cout << "a stopped node was called unavailable after " << waited << " s\n";
   // Within the configured timeout, not CAF's default (5 s) or the driver's bound on a
   // reply (30 s); the slack is for a loaded machine.
