@@ -28,6 +28,17 @@ void add_token_option(CLI::App* cmd, std::string& token) {
       ->envname("MGRAPH_TOKEN");
 }
 
+/// --retry-ms of a command that keeps trying while the cluster is out of reach
+/// (client_retry.hpp): `what` says from where it goes on.
+void add_retry_option(CLI::App* cmd, std::int64_t& retry_ms, const std::string& what) {
+  cmd->add_option("--retry-ms", retry_ms,
+                  "How long to keep trying, " + what +
+                      ", when the cluster is out of reach (a node restarting) before giving up with exit "
+                      "code 4, ms (0: never)")
+      ->default_val(60'000)
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400'000}));
+}
+
 /// Set by SIGINT or SIGTERM while `mgraph watch` runs: it stops after its current poll.
 volatile std::sig_atomic_t watch_stop = 0;
 extern "C" void on_watch_signal(int) { watch_stop = 1; }
@@ -140,12 +151,7 @@ int main(int argc, char** argv) {
       ->add_option("--timeout-ms", consume.timeout_ms, "Bound on connecting and on each call, ms")
       ->default_val(5000)
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
-  consume_cmd
-      ->add_option("--retry-ms", consume.retry_ms,
-                   "How long to keep trying when the cluster is out of reach (a node restarting) before "
-                   "giving up with exit code 4, ms (0: never)")
-      ->default_val(60'000)
-      ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400'000}));
+  add_retry_option(consume_cmd, consume.retry_ms, "polling on");
   mgraph::node::EffectsResolveOptions resolve;
   CLI::App* resolve_cmd = effects_cmd->add_subcommand(
       "resolve",
@@ -186,12 +192,7 @@ int main(int argc, char** argv) {
       ->add_option("--timeout-ms", watch.timeout_ms, "Bound on connecting and on each call beyond --wait-ms, ms")
       ->default_val(5000)
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
-  watch_cmd
-      ->add_option("--retry-ms", watch.retry_ms,
-                   "How long to keep trying, from the same epoch, when the cluster is out of reach (a node "
-                   "restarting) before giving up with exit code 4, ms (0: never)")
-      ->default_val(60'000)
-      ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400'000}));
+  add_retry_option(watch_cmd, watch.retry_ms, "from the same epoch");
   mgraph::node::TokenOptions token;
   CLI::App* token_cmd = app.add_subcommand("token", "Client tokens for a cluster's configuration");
   token_cmd->require_subcommand(1);
