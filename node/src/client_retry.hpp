@@ -1,7 +1,7 @@
 #pragma once
 // What `mgraph watch` and `mgraph effects consume` share about a cluster out of reach for a
 // while (a node restarting): which failures are worth trying again, and connecting again
-// with pauses between the attempts.
+// with pauses between the attempts (the one place these commands sleep).
 
 #include <algorithm>
 #include <chrono>
@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "mgraph/codec/client_rpc.hpp"
 #include "mgraph/graph/status.hpp"
@@ -19,6 +20,10 @@ namespace mgraph::node {
 /// last, so that a restart of a few seconds is noticed within a pause.
 inline constexpr std::chrono::milliseconds kRetryPauseMin{50};
 inline constexpr std::chrono::milliseconds kRetryPauseMax{2000};
+
+/// Waits `ms`: a command's pause between attempts to reach the cluster, or between polls
+/// that found nothing, unless a test gives its own (the commands' `pause` seam).
+inline void sleep_pause(std::chrono::milliseconds ms) { std::this_thread::sleep_for(ms); }
 
 /// Whether a call failed for want of the cluster (the network, an unavailable node, a
 /// node that does not reach the coordinator yet), so that the same call may succeed later.

@@ -1,8 +1,8 @@
 #include "effects_command.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <ostream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -64,9 +64,7 @@ int run_effects_consume(const EffectsConsumeOptions& o, std::ostream& out, std::
         << client_failure(connection.status(), !o.token.empty()) << "\n";
     return 3;
   }
-  const auto pause = o.pause ? o.pause : [](std::chrono::milliseconds ms) {
-    std::this_thread::sleep_for(ms);
-  };
+  const std::function<void(std::chrono::milliseconds)> pause = o.pause ? o.pause : sleep_pause;
   // A group's consumer polls and acks through the capability the node gives it.
   std::unique_ptr<codec::ClientConnection::Consumer> member;
   if (!o.group.empty()) member = (*connection)->consumer(o.group, o.effects);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <ostream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -152,9 +151,7 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
     if (o.retry_ms <= 0 || !out_of_reach(failure)) return false;
     err << "mgraph watch: " << what << ": " << client_failure(failure, !o.token.empty()) << "; trying again from epoch "
         << from << " for up to " << o.retry_ms << " ms\n";
-    auto again = connect_again(host, port, timeout, o.token, o.retry_ms,
-                               o.pause ? o.pause : [](std::chrono::milliseconds ms) { std::this_thread::sleep_for(ms); },
-                               done);
+    auto again = connect_again(host, port, timeout, o.token, o.retry_ms, o.pause ? o.pause : sleep_pause, done);
     if (!again) return false;
     *connection = std::move(again);
     err << "mgraph watch: connected again; going on from epoch " << from << "\n";
