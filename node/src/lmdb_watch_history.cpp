@@ -93,13 +93,10 @@ Status LmdbWatchHistory::load() {
   return Status::ok();
 }
 
-Status LmdbWatchHistory::put(codec::Epoch version, char kind, std::string_view changes) {
+Status LmdbWatchHistory::put_floor(codec::Epoch epoch) {
   persistence::WriteBatch wb;
-  std::string value = header(kind, cum_ + changes.size());
-  value.append(changes);
-  wb.put_history(persistence::HistoryEntry{kField, version, version, 0, std::move(value)});
+  wb.put_history(persistence::HistoryEntry{kField, epoch, epoch, 0, header(kFloorKind, cum_)});
   if (Status s = store_->write(wb); !s.is_ok()) return named(s);
-  cum_ += changes.size();
   return Status::ok();
 }
 
@@ -151,7 +148,7 @@ Status LmdbWatchHistory::reset(codec::Epoch epoch) {
     return named(s);
   }
   if (epoch > 0) {
-    if (Status s = put(epoch, kFloorKind, {}); !s.is_ok()) return s;
+    if (Status s = put_floor(epoch); !s.is_ok()) return s;
   }
   floor_ = newest_ = epoch;
   cum_before_first_ = cum_;
@@ -166,7 +163,7 @@ Status LmdbWatchHistory::truncate(codec::Epoch epoch) {
   if (Status s = load(); !s.is_ok()) return s;
   // Nothing left after the floor: the floor is kept by a marker.
   if (floor_ != floor) {
-    if (Status s = put(floor, kFloorKind, {}); !s.is_ok()) return s;
+    if (Status s = put_floor(floor); !s.is_ok()) return s;
     return load();
   }
   return Status::ok();

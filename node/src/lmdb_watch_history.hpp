@@ -60,7 +60,8 @@ class LmdbWatchHistory final : public actors::WatchHistory {
   Status load();
   /// Drops the oldest epochs beyond the retention.
   Status trim();
-  Status put(codec::Epoch version, char kind, std::string_view changes);
+  /// Writes a floor marker at `epoch`: the history starts again after it.
+  Status put_floor(codec::Epoch epoch);
   Status named(const Status& s) const;
 
   std::unique_ptr<persistence::Store> store_;
