@@ -682,6 +682,13 @@ const Value& Graph::read(NodeId node) {
   return mut().read(node, nullptr);
 }
 
+void Graph::prefetch(NodeId node) const {
+  const GraphState& g = state();
+  if (node >= g.values.size()) return;
+  __builtin_prefetch(&g.nodes[node], 1);
+  __builtin_prefetch(&g.values[node], 1);
+}
+
 Result<Value> Graph::try_read(NodeId node) {
   GraphState& g = mut();
   if (node >= g.values.size()) return unknown_node(node, g.values.size());

@@ -69,6 +69,35 @@ TEST(SchemaStore, MutationEventsCarryOldRecordAndDiff) {
   EXPECT_EQ(s.get(o, "n").value(), Value(std::int64_t{0}));
 }
 
+// update() looks the first fields it writes up once (for a prefetch and the writes) and
+// the rest as it goes: every field lands, in any position, and an unknown one is named.
+TEST(SchemaStore, UpdateWritesEveryFieldAndNamesAnUnknownOneInAnyPosition) {
+  std::string source = "entity Wide {";
+  for (int k = 0; k < 12; ++k) source += " f" + std::to_string(k) + ": float = 0";
+  source += " total: float = f0 + f5 + f9 + f11 }";
+  auto schema = compile_schema(SourceFile{"wide.mgs", source}, CompileOptions{true});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  Store s(std::move(schema).value());
+  const RecordId w = s.create("Wide", {}).value();
+  ASSERT_TRUE(s.commit().is_ok());
+  FieldValues all;
+  for (int k = 11; k >= 0; --k) all.emplace_back("f" + std::to_string(k), Value(k + 0.5));
+  ASSERT_TRUE(s.update(w, all).is_ok());
+  ASSERT_TRUE(s.commit().is_ok());
+  for (int k = 0; k < 12; ++k) EXPECT_EQ(s.get(w, "f" + std::to_string(k)).value(), Value(k + 0.5)) << k;
+  EXPECT_EQ(s.get(w, "total").value(), Value(0.5 + 5.5 + 9.5 + 11.5));
+  for (const std::size_t at : {std::size_t{0}, std::size_t{3}, std::size_t{7}, std::size_t{8}, std::size_t{11}}) {
+    FieldValues bad = all;
+    bad[at].first = "nope";
+    const Status st = s.update(w, bad);
+    EXPECT_EQ(st.code(), StatusCode::not_found) << at;
+    EXPECT_NE(st.message().find("unknown field 'nope' in entity Wide"), std::string::npos) << st.message();
+    s.reject();
+  }
+  EXPECT_EQ(s.update(w + 100, all).code(), StatusCode::not_found);
+  EXPECT_EQ(s.get(w, "f3").value(), Value(3.5));
+}
+
 TEST(SchemaStore, IncrementalAggregatesReadStateNodesNotTheCollection) {
   Store s(shop(true));
   const RecordId o = s.create("Order", {}).value();

@@ -4,6 +4,7 @@
 #include "mgraph/graph/schema/store.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 
@@ -824,6 +825,25 @@ Status Store::update(RecordId id, const FieldValues& values, std::span<const std
 
 Status Store::update_record(RecordId id, const FieldValues& values,
                             std::span<const std::string> keep) {
+  // The fields of the first few values, looked up once: for the prefetch and the writes.
+  constexpr std::size_t kFoundMax = 8;
+  std::array<std::uint32_t, kFoundMax> found;
+  found.fill(kNone);
+  const std::size_t found_count = std::min(values.size(), kFoundMax);
+  if (const Record* r = find(id); r != nullptr && r->base != kNoNode) {
+    // In a store larger than the cache, the lines an update touches after the record
+    // (its existence flag, each written field's node and value, their version counters)
+    // are each a miss: asked for together here, they overlap instead of following one
+    // another.
+    graph_.prefetch(node(*r, EntityDef::exists_local));
+    for (std::size_t i = 0; i < found_count; ++i) {
+      found[i] = find_field(r->entity, values[i].first);
+      if (found[i] == kNone) continue;
+      const NodeId n = node(*r, schema_->entities[r->entity].field_local(found[i]));
+      graph_.prefetch(n);
+      if (n < versions_.size()) __builtin_prefetch(&versions_[n], 1);
+    }
+  }
   Result<Record*> rr = live(id);
   if (!rr.is_ok()) return rr.status();
   Record& r = **rr;
@@ -848,9 +868,12 @@ Status Store::update_record(RecordId id, const FieldValues& values,
     ev.record = id;
     ev.old_values = field_values(r);
   }
-  for (const auto& [name, v] : values) {
-    std::uint32_t f = 0;
-    if (Status s = check_field(r, name, &f); !s.is_ok()) return s;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const auto& [name, v] = values[i];
+    std::uint32_t f = i < found_count ? found[i] : kNone;
+    if (f == kNone) {
+      if (Status s = check_field(r, name, &f); !s.is_ok()) return s;
+    }
     const FieldDef& d = e.fields[f];
     if (only_resolved(d)) return async_refused(e, d);
     Result<Value> c = written(e, d, v);

@@ -355,6 +355,11 @@ class Graph {
   /// The value as of the last commit, without computing anything (stale lazy fields
   /// give their last computed value). Valid while a transaction is open.
   Value committed(NodeId node) const;
+  /// A hint that `node` is about to be written or read: its record and value are fetched
+  /// toward the cache, so that in a graph larger than the cache the misses of several
+  /// nodes overlap instead of following one another. Changes nothing; an id out of range
+  /// is ignored.
+  void prefetch(NodeId node) const;
   bool is_stale(NodeId node) const;
   /// Whether the formula of incremental field `node` ran in the open transaction (with
   /// none open: in the last one) and that computation stands; a write after a read in a
