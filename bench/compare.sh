@@ -7,7 +7,8 @@
 #
 #   PEERS_DIR     the peer harness directory (run.mjs, worker.mjs, lib/, package.json,
 #                 package-lock.json). It is copied to a scratch directory and never written.
-#   FLOOR_CPP     the floor's source (one file). The word `none` leaves the floor out: its
+#   FLOOR_CPP     the floor's source (one file): this repository's is bench/floor/floor.cpp
+#                 (bench/floor/README.md). The word `none` leaves the floor out: its
 #                 columns then show "—".
 #   BUILD_DIR     the CMake build directory holding bench/mgraph_bench_engine (default:
 #                 build/ at the repository root). Build it in Release:

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mgraph/codec/client_rpc.hpp"
 #include "mgraph/codec/image_codec.hpp"
 #include "mgraph/codec/partition_codec.hpp"
 #include "mgraph/graph/json.hpp"
@@ -632,6 +633,16 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
       },
       [documents, ckpt](watch_read_atom, const std::string& bytes,
                         const std::vector<std::string>& entities) -> caf::result<codec::Epoch, std::string, std::string> {
+        if (ckpt->cut) {
+          // Partitions that committed an epoch another one could not may hold values the
+          // log does not (the epoch is cancelled in it) until they are restored: values read
+          // now could be taken back, so a subscriber is told to come back after the restore.
+          return bad_request(Status(StatusCode::failed_precondition,
+                                    std::string(codec::kClusterNotReady) +
+                                        ": a partition was unavailable during an epoch since the partitions were "
+                                        "last restored, so their values may differ from the log until it runs "
+                                        "again; try again"));
+        }
         Result<session::Batch> batch = codec::decode_batch(bytes);
         if (!batch.is_ok()) return bad_request(batch.status());
         for (const session::Op& op : *batch) {

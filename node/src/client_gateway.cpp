@@ -27,14 +27,17 @@ using TextsDone = std::function<void(codec::ClientHandler::Texts)>;
 using Kind = RelayOutcome::Kind;
 
 /// A relayed request's error as a Status: an actor's refusal (caf::sec::invalid_argument
-/// carrying its reason) as that reason with `code`; any other error as the cluster not
-/// answering (io_error).
+/// carrying its reason) as that reason with `code`, or as failed_precondition when the
+/// reason says the cluster is not ready (codec::kClusterNotReady: the client may try
+/// again); any other error as the cluster not answering (io_error).
 Status error_of(const RelayOutcome& o, StatusCode code) {
   const caf::error& e = o.error;
   const caf::message& context = e.context();
   if (e.category() == caf::atom("system") && e.code() == static_cast<std::uint8_t>(caf::sec::invalid_argument) &&
       context.size() == 1 && context.match_element<std::string>(0)) {
-    return Status(code, context.get_as<std::string>(0));
+    const std::string& reason = context.get_as<std::string>(0);
+    if (reason.rfind(codec::kClusterNotReady, 0) == 0) return Status(StatusCode::failed_precondition, reason);
+    return Status(code, reason);
   }
   return Status(StatusCode::io_error, "the cluster did not answer: " + o.reason);
 }

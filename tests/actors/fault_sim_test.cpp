@@ -30,6 +30,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -40,6 +41,8 @@
 
 #include "deterministic_system.hpp"
 #include "mgraph/actors/documents.hpp"
+#include "mgraph/actors/watch.hpp"
+#include "mgraph/codec/client_rpc.hpp"
 #include "mgraph/codec/partition_codec.hpp"
 #include "mgraph/codec/session_codec.hpp"
 #include "mgraph/graph/schema/parser.hpp"
@@ -131,6 +134,19 @@ session::Batch entry_txn(std::int64_t tag) {
   session::Op commit;
   commit.kind = session::OpKind::commit;
   return {create, link, commit};
+}
+
+session::Op make_ledger_op() {
+  session::Op create;
+  create.kind = session::OpKind::create;
+  create.entity = "Ledger";
+  return create;
+}
+
+session::Op commit_op() {
+  session::Op commit;
+  commit.kind = session::OpKind::commit;
+  return commit;
 }
 
 /// The ledger's aggregates.
@@ -459,6 +475,107 @@ TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPar
               "%zu runs with checkpoints in their log\n",
               static_cast<unsigned long long>(seeds), acknowledged, rolled_back, crashes, losses, resends, doubts,
               with_checkpoints);
+}
+
+// A snapshot a subscriber resumes from (watch_read_atom) is never read while the partitions
+// may hold what the log does not: once an epoch was cut short by an unavailable partition
+// (the others may have committed it, and it is cancelled in the log), the read is refused as
+// "not ready" (so `mgraph watch` tries again) until the partitions are restored from the log.
+TEST_F(FaultSim, ASnapshotIsRefusedAsNotReadyFromAnEpochCutShortUntilThePartitionsAreRestored) {
+  auto compiled = schema::compile_schema(schema::SourceFile{"ledger.mgs", kSchema});
+  ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  constexpr std::uint32_t kPartitions = 2;
+  MemoryEpochLog log;
+  auto checkpoints = std::make_shared<MemoryPartitionCheckpoints>();
+  auto down = std::make_shared<std::vector<bool>>(kPartitions, false);
+  bool lose_next = false;  // partition 1 is lost at its next request
+  caf::actor sequencer, driver;
+  auto start = [&] {
+    std::fill(down->begin(), down->end(), false);
+    auto local = std::make_unique<LocalPartitions>(
+        *compiled, LocalPartitions::Options{kPartitions, 7, 64, /*through_bytes=*/true, checkpoints});
+    auto set = std::make_unique<FaultyPartitions>(std::move(local), down, [&] {
+      if (!lose_next) return false;
+      lose_next = false;
+      return true;
+    });
+    PartitionedDocuments::Options options;
+    options.salt = 7;
+    driver = sys.spawn(documents_driver_actor, std::make_shared<PartitionedDocuments>(std::move(set), options),
+                       SchemaInfo{"sim", (*compiled)->source.text, 1}, DriverOptions{});
+    sequencer = sys.spawn(sequencer_actor, driver, &log, EpochObserver{}, SequencerOptions{});
+    sched.run();
+  };
+  auto stop = [&] {
+    caf::anon_send_exit(sequencer, caf::exit_reason::kill);
+    caf::anon_send_exit(driver, caf::exit_reason::kill);
+    sched.run();
+  };
+  caf::scoped_actor client{sys};
+  // Sends `batch`; whether every op of it succeeded.
+  auto transact = [&](const session::Batch& batch) {
+    Result<std::string> bytes = codec::encode_batch(batch);
+    EXPECT_TRUE(bytes.is_ok());
+    client->send(sequencer, transact_atom::value, *bytes);
+    sched.run();
+    bool ok = false;
+    client->receive(
+        [&](const std::string& answer) {
+          Result<session::BatchResult> r = codec::decode_batch_result(answer);
+          ok = r.is_ok() && std::all_of(r->begin(), r->end(), [](const session::OpResult& op) { return op.status.is_ok(); });
+        },
+        [&](const caf::error&) {}, caf::after(std::chrono::seconds(0)) >> [] {});
+    return ok;
+  };
+  // A subscriber's snapshot of the ledger's count: the epoch it is the value after and the
+  // count, or the refusal's reason.
+  struct Snapshot {
+    bool answered = false;
+    codec::Epoch epoch = 0;
+    std::int64_t n = -1;
+    std::string refusal;
+  };
+  auto snapshot = [&] {
+    Snapshot out;
+    Result<std::string> bytes = codec::encode_batch(session::Batch{get_op("n")});
+    EXPECT_TRUE(bytes.is_ok());
+    client->send(sequencer, watch_read_atom::value, *bytes, std::vector<std::string>{});
+    sched.run();
+    client->receive(
+        [&](codec::Epoch epoch, const std::string& values, const std::string&) {
+          Result<session::BatchResult> r = codec::decode_batch_result(values);
+          if (!r.is_ok() || r->size() != 1 || !r->front().status.is_ok()) return;
+          out.answered = true;
+          out.epoch = epoch;
+          out.n = r->front().value.as_int();
+        },
+        [&](const caf::error& e) { out.refusal = sys.render(e); },
+        caf::after(std::chrono::seconds(0)) >> [] {});
+    return out;
+  };
+
+  start();
+  ASSERT_TRUE(transact(session::Batch{make_ledger_op(), commit_op()}));
+  ASSERT_TRUE(transact(entry_txn(5)));
+  const Snapshot before = snapshot();
+  ASSERT_TRUE(before.answered) << before.refusal;
+  EXPECT_EQ(before.n, 1);
+
+  lose_next = true;
+  EXPECT_FALSE(transact(entry_txn(6)));  // cut short: partition 1 is lost
+  const Snapshot during = snapshot();
+  EXPECT_FALSE(during.answered);
+  EXPECT_NE(during.refusal.find(std::string(codec::kClusterNotReady)), std::string::npos) << during.refusal;
+
+  // The node comes back: the coordinator starts again on its log, the partitions restored.
+  stop();
+  start();
+  const Snapshot after = snapshot();
+  ASSERT_TRUE(after.answered) << after.refusal;
+  EXPECT_EQ(after.n, 1);  // the cut epoch is cancelled in the log
+  EXPECT_GE(after.epoch, before.epoch);
+  stop();
 }
 
 }  // namespace
