@@ -21,25 +21,10 @@
 #include <span>
 #include <string>
 
+#include "engine/mulberry32.hpp"
 #include "mgraph/graph/graph.hpp"
 
 namespace mgraph::bench {
-
-/// mulberry32 exactly as BENCH.md defines it: all arithmetic modulo 2^32.
-class Mulberry32 {
- public:
-  explicit Mulberry32(std::uint32_t seed) : state_(seed) {}
-  std::uint32_t next() {
-    state_ += 0x6D2B79F5u;
-    std::uint32_t t = state_;
-    t = (t ^ (t >> 15)) * (t | 1u);
-    t = (t + ((t ^ (t >> 7)) * (t | 61u))) ^ t;
-    return t ^ (t >> 14);
-  }
-
- private:
-  std::uint32_t state_;
-};
 
 /// One benchmark graph. A subclass builds the graph and evaluates it once in its
 /// constructor, then performs one update per update(u) call. Engine failures are recorded

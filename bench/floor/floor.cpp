@@ -34,26 +34,14 @@
 #include <string>
 #include <vector>
 
+#include "../engine/mulberry32.hpp"
+
 namespace {
 
 // ---------------------------------------------------------------------------------------------
 // Utilities
 
-/// mulberry32 exactly as BENCH.md defines it: all arithmetic modulo 2^32.
-class Mulberry32 {
- public:
-  explicit Mulberry32(std::uint32_t seed) : state_(seed) {}
-  std::uint32_t next() {
-    state_ += 0x6D2B79F5u;
-    std::uint32_t t = state_;
-    t = (t ^ (t >> 15)) * (t | 1u);
-    t = (t + ((t ^ (t >> 7)) * (t | 61u))) ^ t;
-    return t ^ (t >> 14);
-  }
-
- private:
-  std::uint32_t state_;
-};
+using mgraph::bench::Mulberry32;
 
 /// Makes the compiler believe `value` is used and that any memory may be read: the result of
 /// every update is consumed, and (with escape()) every store into the node arrays happens.
