@@ -628,7 +628,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
                                  s.message());
         }
         *ckpt = Checkpoints{epoch, epoch, epoch, epoch, 0, replayed_last, false};
-        if (watch) watch->restored(epoch);
+        if (watch) watch->restored(epoch, replayed_last);
         return true;
       },
       [documents, ckpt](watch_read_atom, const std::string& bytes,

@@ -104,13 +104,14 @@ void WatchBuffer::set_on_history_error(std::function<void(const std::string&)> o
   on_history_error_ = std::move(on_error);
 }
 
-void WatchBuffer::restored(codec::Epoch epoch) {
+void WatchBuffer::restored(codec::Epoch epoch, codec::Epoch log_end) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     kept_.clear();
     changes_ = 0;
     floor_ = epoch;
     newest_ = epoch;
+    log_end_ = log_end;
     doubt_from_ = 0;
     // The log runs again from `epoch`: a history that reaches it forgets what follows (the
     // epochs run again are written again: one that ran while a partition was unavailable
@@ -232,6 +233,12 @@ WatchBuffer::Answer WatchBuffer::read(const std::vector<WatchTarget>& targets, c
   Answer a;
   // What polls may see: the epochs before the first one in doubt.
   const codec::Epoch visible = doubt_from_ != 0 ? doubt_from_ - 1 : newest_;
+  if (from > std::max(newest_, log_end_)) {
+    // Past everything this log holds: a cursor of another log (restored()).
+    a.resume = true;
+    a.through = newest_;
+    return a;
+  }
   if (from < floor_) {
     if (has_history_) {
       std::unique_lock<std::mutex> h(history_mutex_);

@@ -75,6 +75,36 @@ TEST(WatchBuffer, APollGetsTheEpochsAfterItsCursorThatChangedWhatItWatchesInOrde
   EXPECT_EQ(none.through, 4u);
 }
 
+// A cursor past every epoch the log holds or has run comes from another log (the
+// coordinator started again on a fresh one): it resumes instead of waiting for epochs the
+// new log numbers as the old one did. One the log will run again waits for them.
+TEST(WatchBuffer, ACursorPastEverythingTheLogHoldsIsToldToResumeAndOneItWillRunAgainWaits) {
+  const std::vector<WatchTarget> x = targets({"A#1.x"});
+  WatchBuffer fresh;
+  fresh.restored(0, 0);  // a new, empty log
+  const WatchBuffer::Answer other = fresh.read(x, 7, 10);
+  EXPECT_TRUE(other.resume);
+  EXPECT_EQ(other.through, 0u);
+  fresh.ran(1, true, {change(1, "A", "x", 1, 1)});
+  EXPECT_TRUE(fresh.read(x, 7, 10).resume);
+  EXPECT_FALSE(fresh.read(x, 1, 10).resume);  // the newest epoch: nothing new yet
+  EXPECT_EQ(fresh.read(x, 0, 10).epochs.size(), 1u);
+  // Restored to a checkpoint at 4 with the log holding epochs up to 9: a cursor at 7 is
+  // one the log will reach again, so it waits (no epochs yet), then gets 8 and 9.
+  WatchBuffer again;
+  again.restored(4, 9);
+  const WatchBuffer::Answer waiting = again.read(x, 7, 10);
+  EXPECT_FALSE(waiting.resume);
+  EXPECT_TRUE(waiting.epochs.empty());
+  EXPECT_EQ(waiting.through, 7u);
+  EXPECT_TRUE(again.read(x, 10, 10).resume);  // past the log's end
+  for (std::uint64_t e = 5; e <= 9; ++e) again.ran(e, true, {change(1, "A", "x", static_cast<std::int64_t>(e), e)});
+  const WatchBuffer::Answer caught_up = again.read(x, 7, 10);
+  EXPECT_FALSE(caught_up.resume);
+  EXPECT_EQ(caught_up.epochs.size(), 2u);
+  EXPECT_EQ(caught_up.through, 9u);
+}
+
 TEST(WatchBuffer, ACursorBehindWhatTheBoundKeepsIsToldToResume) {
   WatchBuffer buffer(2);
   buffer.restored(0);

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -187,6 +188,45 @@ std::vector<std::pair<std::uint64_t, std::int64_t>> totals(const std::string& pr
     out.emplace_back(j["epoch"].get<std::uint64_t>(), j["changes"][0]["value"].get<std::int64_t>());
   }
   return out;
+}
+
+// Without --data, a coordinator started again has a new, empty log and numbers its epochs
+// from 1 again: a subscriber's cursor from before is past everything it holds, so it
+// resumes from the new log's values at once, then gets the new log's epochs, instead of
+// waiting for an epoch beyond its cursor (which would not be the epoch it names).
+TEST_F(Watch, WithoutDataASubscriberAcrossARestartResumesFromTheNewLogsValues) {
+  const int fixed = testing::free_loopback_port();
+  ASSERT_GT(fixed, 0);
+  node_extra_ = "client_port = " + std::to_string(fixed) + "\n";
+  port_ = start();
+  ASSERT_NE(port_, 0) << node_.printed;
+  std::string out;
+  ASSERT_EQ(eval("create Order o total=1\ncommit\nupdate o total=2\ncommit\nupdate o total=3\ncommit\n", &out), 0)
+      << out;
+  watcher_ = ChildProcess::spawn(watch_args({"--from", "0", "--count", "5", "--wait-ms", "100", "Order#1.total"}));
+  // Bounded: every read waits at most kSilenceMs, and the subscriber prints 5 lines at most.
+  auto lines_printed = [&](std::size_t n) {
+    while (static_cast<std::size_t>(std::count(watcher_.printed.begin(), watcher_.printed.end(), '\n')) < n) {
+      if (!watcher_.read_some(kSilenceMs)) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(lines_printed(3)) << watcher_.printed;
+  ::kill(node_.pid, SIGKILL);
+  node_.finish(kSilenceMs);
+  node_ = ChildProcess();
+  port_ = start();
+  ASSERT_NE(port_, 0) << node_.printed;
+  // The subscriber reaches the new coordinator, whose log is empty: it resumes from the
+  // values (Order#1 does not exist there yet).
+  ASSERT_TRUE(lines_printed(4)) << watcher_.printed;
+  ASSERT_EQ(eval("create Order o total=10\ncommit\n", &out), 0) << out;
+  ASSERT_EQ(finish_watcher(), 0) << watcher_.printed;
+  const std::vector<std::string> got = lines_of(watcher_.printed);
+  ASSERT_EQ(got.size(), 5u) << watcher_.printed;
+  EXPECT_EQ(got[2], R"({"epoch":3,"changes":[{"ref":"Order#1","field":"total","value":3,"version":2}]})");
+  EXPECT_EQ(got[3], R"({"epoch":0,"snapshot":true,"resumed_from":3,"changes":[]})");
+  EXPECT_EQ(got[4], R"({"epoch":1,"changes":[{"ref":"Order#1","field":"total","value":10,"version":0}]})");
 }
 
 TEST_F(Watch, WithDataASubscriberBehindTheBufferGetsEveryEpochFromTheHistoryAlsoAfterAKill) {

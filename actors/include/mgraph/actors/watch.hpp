@@ -145,7 +145,12 @@ class WatchBuffer {
                        std::unique_ptr<WatchHistory> history = nullptr);
 
   /// The partitions were restored to `epoch` (0: emptied): nothing before or at it is held.
-  void restored(codec::Epoch epoch);
+  /// `log_end`: the last epoch of the log that runs again after it (0: none). A cursor
+  /// beyond both the newest epoch run and `log_end` comes from another log — the
+  /// coordinator started again on a fresh one (no --data, or a new one), numbering its
+  /// epochs from 1 again — and is told to resume, rather than waiting for epochs that the
+  /// new log numbers as it did and never matching them.
+  void restored(codec::Epoch epoch, codec::Epoch log_end = 0);
   /// The driver ran `epoch`: committed with `changes` (a field changed twice is kept once,
   /// as it was last), or aborted (nothing kept). An epoch at or before the newest one (the
   /// log running again) forgets everything from it on. `in_doubt`: the log ran again while
@@ -224,6 +229,7 @@ class WatchBuffer {
   /// Every committed epoch in (floor_, newest_] that changed something is in kept_.
   codec::Epoch floor_ = 0;
   codec::Epoch newest_ = 0;
+  codec::Epoch log_end_ = 0;  ///< the last epoch of the log when it was restored
   /// The first epoch in doubt since the last restore (ran()), 0: none; polls see the
   /// epochs before it only.
   codec::Epoch doubt_from_ = 0;
