@@ -104,6 +104,11 @@ void WatchBuffer::set_on_history_error(std::function<void(const std::string&)> o
   on_history_error_ = std::move(on_error);
 }
 
+void WatchBuffer::set_log(std::uint64_t log) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  log_ = log;
+}
+
 void WatchBuffer::restored(codec::Epoch epoch, codec::Epoch log_end) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -231,6 +236,7 @@ WatchBuffer::Answer WatchBuffer::read(const std::vector<WatchTarget>& targets, c
                                       std::size_t max) {
   std::unique_lock<std::mutex> lock(mutex_);
   Answer a;
+  a.log = log_;
   // What polls may see: the epochs before the first one in doubt.
   const codec::Epoch visible = doubt_from_ != 0 ? doubt_from_ - 1 : newest_;
   if (from > std::max(newest_, log_end_)) {
@@ -279,7 +285,11 @@ WatchBuffer::Answer WatchBuffer::read(const std::vector<WatchTarget>& targets, c
           }
         }
         h.unlock();
-        if (failed.is_ok()) return answer_from(held, targets, from, max, newest);
+        if (failed.is_ok()) {
+          Answer from_history = answer_from(held, targets, from, max, newest);
+          from_history.log = a.log;
+          return from_history;
+        }
         lock.lock();
         h.lock();
         if (history_) history_failed(failed, newest_);
@@ -348,7 +358,7 @@ caf::behavior watch_actor(caf::event_based_actor* self, std::shared_ptr<WatchBuf
   auto waiting = std::make_shared<std::map<std::uint64_t, Waiting>>();
   auto next_id = std::make_shared<std::uint64_t>(0);
   auto answer = [](caf::response_promise& rp, WatchBuffer::Answer a) {
-    rp.deliver(a.resume, a.through, std::move(a.epochs));
+    rp.deliver(a.resume, a.through, std::move(a.epochs), a.log);
   };
   return {
       [self, buffer, waiting, next_id, answer](watch_atom, const std::vector<std::string>& names,

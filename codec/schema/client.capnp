@@ -49,9 +49,10 @@ interface Cluster {
   # `max`, each the JSON object `mgraph watch` prints; with none yet, waits up to `waitMs`
   # for one. `through`: the epoch to ask from next. `resume`: the cluster no longer holds
   # every epoch after `fromEpoch`: read the current values (watchValues) and go on from the
-  # epoch they are read after.
+  # epoch they are read after. `log`: the coordinator's epoch log these epochs are numbered
+  # in; when it changes between polls, the cursor numbers another log's epochs: resume.
   watch @6 (targets :List(Text), fromEpoch :UInt64, max :UInt32, waitMs :UInt32)
-      -> (epochs :List(Text), through :UInt64, resume :Bool);
+      -> (epochs :List(Text), through :UInt64, resume :Bool, log :UInt64);
   # The results of a batch of `get` operations only, and every field of every record of
   # `entities` (a JSON array of changes, as in watch's epochs), read between two epochs,
   # and the last epoch run before them: the values a subscription goes on from.

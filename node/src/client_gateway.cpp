@@ -135,7 +135,8 @@ RelayDone poll_answer(PollDone done) {
       std::move(done),
       [](const caf::message& m) {
         return Result<codec::WatchAnswer>(codec::WatchAnswer{m.get_as<std::vector<std::string>>(2),
-                                                             m.get_as<std::uint64_t>(1), m.get_as<bool>(0)});
+                                                             m.get_as<std::uint64_t>(1), m.get_as<bool>(0),
+                                                             m.get_as<std::uint64_t>(3)});
       },
       refused_as(StatusCode::invalid_argument), stop_of("watch actor"));
 }

@@ -97,8 +97,8 @@ caf::behavior relay(Self* self, std::shared_ptr<RequestRelay::Waiting> waiting,
             send<std::vector<std::string>>(self, waiting, to, std::move(message), token, timeout);
             break;
           case RelayAnswer::watch_poll:
-            send<bool, std::uint64_t, std::vector<std::string>>(self, waiting, to, std::move(message), token,
-                                                                 timeout);
+            send<bool, std::uint64_t, std::vector<std::string>, std::uint64_t>(self, waiting, to, std::move(message),
+                                                                                token, timeout);
             break;
           case RelayAnswer::watch_values:
             send<std::uint64_t, std::string, std::string>(self, waiting, to, std::move(message), token,

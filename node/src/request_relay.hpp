@@ -31,7 +31,7 @@ namespace mgraph::node {
 enum class RelayAnswer : std::uint8_t {
   text,          ///< std::string
   texts,         ///< std::vector<std::string>
-  watch_poll,    ///< bool, std::uint64_t, std::vector<std::string>
+  watch_poll,    ///< bool, std::uint64_t, std::vector<std::string>, std::uint64_t
   watch_values,  ///< std::uint64_t, std::string, std::string
   actor,         ///< caf::actor
 };

@@ -476,7 +476,8 @@ struct Coordination {
 };
 Coordination coordination(caf::actor_system& sys, const ServiceOptions& o, const NodeConfig& self,
                           const schema::Schema& schema, std::shared_ptr<actors::EffectCounters> effect_counters,
-                          EpochEvents* events, std::unique_ptr<actors::WatchHistory> history) {
+                          EpochEvents* events, std::unique_ptr<actors::WatchHistory> history,
+                          std::uint64_t watch_log) {
   Coordination c{sequencer_options(o.config, std::move(effect_counters)),
                  actors::DriverOptions{o.config.checkpoint_every}, caf::actor()};
   if (events != nullptr) c.sequencer.recovered = [events] { events->recovered(); };
@@ -485,6 +486,7 @@ Coordination coordination(caf::actor_system& sys, const ServiceOptions& o, const
   if (self.coordinator) {
     c.driver.watch =
         std::make_shared<actors::WatchBuffer>(o.config.watch_epochs_kept, actors::kWatchChangesKept, std::move(history));
+    c.driver.watch->set_log(watch_log);
     c.driver.watch->set_on_history_error(
         [](const std::string& error) { log::error("watch_history_failed", {{"error", error}}); });
     c.watch = sys.spawn(actors::watch_actor, c.driver.watch);
@@ -643,6 +645,9 @@ int run_service(const ServiceOptions& o) {
   std::unique_ptr<EpochEvents> events;
   std::unique_ptr<actors::EpochLog> log;
   std::unique_ptr<actors::WatchHistory> watch_history;
+  // What subscribers are told their epochs are numbered in: the LMDB log's creation time,
+  // or for a log in memory (a new one every start) this start's.
+  std::uint64_t watch_log = 0;
   if (self.coordinator) {
     std::uint64_t log_id = 0;
     auto opened = open_epoch_log(o, metrics.get(), &log_id);
@@ -651,6 +656,7 @@ int run_service(const ServiceOptions& o) {
     auto history = open_watch_history(o, log_id);
     if (!history.is_ok()) return fail(2, history.status().message());
     watch_history = std::move(history).value();
+    watch_log = log_id != 0 ? log_id : wall_clock_ns();
     Result<codec::Epoch> logged = log->last();
     if (!logged.is_ok()) return fail(3, "--data " + o.data + ": " + logged.status().message());
     events = std::make_unique<EpochEvents>(o.config.log.slow_epoch_ms, *logged);
@@ -676,7 +682,7 @@ int run_service(const ServiceOptions& o) {
   actors::EpochObserver observe;
   if (self.coordinator) observe = epoch_observer(state, metrics.get(), events.get());
   Coordination coordinator =
-      coordination(sys, o, self, *schema, effect_counters, events.get(), std::move(watch_history));
+      coordination(sys, o, self, *schema, effect_counters, events.get(), std::move(watch_history), watch_log);
   if (metrics) {
     read_at_scrape(*metrics, state, self.partitions, hosted.servers, self.coordinator ? o.data : "", o.config,
                    effect_counters, traffic, *checkpoints, coordinator.driver.watch);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <ostream>
 
 #include <nlohmann/json.hpp>
@@ -157,6 +158,8 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
     err << "mgraph watch: connected again; going on from epoch " << from << "\n";
     return true;
   };
+  // The log the cursor numbers epochs of, once a poll told it (WatchAnswer::log).
+  std::optional<std::uint64_t> log;
   while (!done()) {
     const std::uint32_t ask = o.count == 0 ? kWatchBatch
                                            : static_cast<std::uint32_t>(
@@ -168,7 +171,12 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
       err << "mgraph watch: poll: " << client_failure(got.status(), !o.token.empty()) << "\n";
       return got.status().code() == StatusCode::invalid_argument ? 2 : 4;
     }
-    if (got->resume) {
+    // Another log than the cursor's (the coordinator started again on a new one): its epoch
+    // numbers are not the cursor's, so the subscriber resumes from its values.
+    // (The log is noted once the resume is done: a failed one is tried again as such.)
+    const bool other_log = log && got->log != 0 && got->log != *log;
+    if (!log && got->log != 0) log = got->log;
+    if (got->resume || other_log) {
       Result<std::uint64_t> at = snapshot(false, from);
       if (!at.is_ok()) {
         if (reach_again(at.status(), "resume")) continue;
@@ -177,6 +185,7 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
         return 4;
       }
       from = *at;
+      if (got->log != 0) log = got->log;
       continue;
     }
     for (const std::string& text : got->epochs) {

@@ -229,6 +229,47 @@ TEST_F(Watch, WithoutDataASubscriberAcrossARestartResumesFromTheNewLogsValues) {
   EXPECT_EQ(got[4], R"({"epoch":1,"changes":[{"ref":"Order#1","field":"total","value":10,"version":0}]})");
 }
 
+// The same when the new log has already run past the cursor by the time the subscriber
+// asks again (here it was stopped meanwhile): every answer names the log its epochs are
+// numbered in, and a subscriber that sees it change resumes, instead of taking the new
+// log's epochs after its cursor for the ones it missed.
+TEST_F(Watch, ASubscriberWhoseCursorTheNewLogPassedResumesFromItsValuesToo) {
+  const int fixed = testing::free_loopback_port();
+  ASSERT_GT(fixed, 0);
+  node_extra_ = "client_port = " + std::to_string(fixed) + "\n";
+  port_ = start();
+  ASSERT_NE(port_, 0) << node_.printed;
+  std::string out;
+  ASSERT_EQ(eval("create Order o total=1\ncommit\nupdate o total=2\ncommit\n", &out), 0) << out;
+  watcher_ = ChildProcess::spawn(watch_args({"--from", "0", "--count", "3", "--wait-ms", "100", "Order#1.total"}));
+  auto lines_printed = [&](std::size_t n) {  // bounded: each read waits kSilenceMs at most
+    while (static_cast<std::size_t>(std::count(watcher_.printed.begin(), watcher_.printed.end(), '\n')) < n) {
+      if (!watcher_.read_some(kSilenceMs)) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(lines_printed(2)) << watcher_.printed;
+  ::kill(watcher_.pid, SIGSTOP);
+  ::kill(node_.pid, SIGKILL);
+  node_.finish(kSilenceMs);
+  node_ = ChildProcess();
+  port_ = start();
+  ASSERT_NE(port_, 0) << node_.printed;
+  // Five epochs in the new log, past the subscriber's cursor (2).
+  ASSERT_EQ(eval("create Order o total=10\ncommit\n"
+                 "update o total=11\ncommit\nupdate o total=12\ncommit\n"
+                 "update o total=13\ncommit\nupdate o total=14\ncommit\n",
+                 &out),
+            0)
+      << out;
+  ::kill(watcher_.pid, SIGCONT);
+  ASSERT_EQ(finish_watcher(), 0) << watcher_.printed;
+  const std::vector<std::string> got = lines_of(watcher_.printed);
+  ASSERT_EQ(got.size(), 3u) << watcher_.printed;
+  EXPECT_EQ(got[1], R"({"epoch":2,"changes":[{"ref":"Order#1","field":"total","value":2,"version":1}]})");
+  EXPECT_EQ(got[2], R"({"epoch":5,"snapshot":true,"resumed_from":2,"changes":[{"ref":"Order#1","field":"total","value":14,"version":4}]})");
+}
+
 TEST_F(Watch, WithDataASubscriberBehindTheBufferGetsEveryEpochFromTheHistoryAlsoAfterAKill) {
   // Two epochs in memory, the history on disk; checkpoints every three epochs, so that a
   // restart runs only the end of the log again.

@@ -335,6 +335,7 @@ Result<WatchAnswer> ClientConnection::watch(const std::vector<std::string>& targ
     out.epochs = detail::get_texts(response.getEpochs());
     out.through = response.getThrough();
     out.resume = response.getResume();
+    out.log = response.getLog();
   };
   if (Status s = impl_->wait(request.send().then(read), "watch"); !s.is_ok()) return s;
   return out;

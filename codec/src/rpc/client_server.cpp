@@ -667,6 +667,7 @@ kj::Promise<void> ClusterService::watch(WatchContext context) {
         for (std::size_t i = 0; i < a.epochs.size(); ++i) list.set(static_cast<unsigned>(i), text(a.epochs[i]));
         results.setThrough(a.through);
         results.setResume(a.resume);
+        results.setLog(a.log);
       });
 }
 

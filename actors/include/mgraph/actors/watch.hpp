@@ -176,7 +176,13 @@ class WatchBuffer {
     /// The epoch to poll from next (the last one looked at).
     codec::Epoch through = 0;
     std::vector<std::string> epochs;  ///< watch_epoch_json of each epoch that matched
+    /// The log these epochs are numbered in (set_log): a subscriber that sees it change
+    /// resumes, since its cursor numbers another log's epochs.
+    std::uint64_t log = 0;
   };
+  /// Names the log whose epochs the buffer holds (the coordinator's epoch log: its creation
+  /// time, or for a log in memory the process's start), told with every answer.
+  void set_log(std::uint64_t log);
   /// The epochs after `from` that changed a target, at most `max`.
   Answer read(const std::vector<WatchTarget>& targets, codec::Epoch from, std::size_t max);
   /// The newest epoch run (0: none).
@@ -230,6 +236,7 @@ class WatchBuffer {
   codec::Epoch floor_ = 0;
   codec::Epoch newest_ = 0;
   codec::Epoch log_end_ = 0;  ///< the last epoch of the log when it was restored
+  std::uint64_t log_ = 0;     ///< set_log
   /// The first epoch in doubt since the last restore (ran()), 0: none; polls see the
   /// epochs before it only.
   codec::Epoch doubt_from_ = 0;

@@ -46,6 +46,9 @@ struct WatchAnswer {
   std::vector<std::string> epochs;
   std::uint64_t through = 0;
   bool resume = false;
+  /// The log the epochs are numbered in: when it changes, a subscriber's cursor numbers
+  /// another log's epochs, and it resumes from the values (0: not told).
+  std::uint64_t log = 0;
 };
 /// The values a subscription goes on from, read after `epoch`: one result per get, and
 /// the fields of the records of the entities asked for (a JSON array of changes).
