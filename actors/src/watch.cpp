@@ -117,6 +117,7 @@ void WatchBuffer::restored(codec::Epoch epoch, codec::Epoch log_end) {
     floor_ = epoch;
     newest_ = epoch;
     log_end_ = log_end;
+    restored_ = true;
     doubt_from_ = 0;
     // The log runs again from `epoch`: a history that reaches it forgets what follows (the
     // epochs run again are written again: one that ran while a partition was unavailable
@@ -239,7 +240,7 @@ WatchBuffer::Answer WatchBuffer::read(const std::vector<WatchTarget>& targets, c
   a.log = log_;
   // What polls may see: the epochs before the first one in doubt.
   const codec::Epoch visible = doubt_from_ != 0 ? doubt_from_ - 1 : newest_;
-  if (from > std::max(newest_, log_end_)) {
+  if (restored_ && from > std::max(newest_, log_end_)) {
     // Past everything this log holds: a cursor of another log (restored()).
     a.resume = true;
     a.through = newest_;

@@ -81,6 +81,10 @@ TEST(WatchBuffer, APollGetsTheEpochsAfterItsCursorThatChangedWhatItWatchesInOrde
 TEST(WatchBuffer, ACursorPastEverythingTheLogHoldsIsToldToResumeAndOneItWillRunAgainWaits) {
   const std::vector<WatchTarget> x = targets({"A#1.x"});
   WatchBuffer fresh;
+  // Before the coordinator restored its partitions the log's end is not known: a poll waits.
+  const WatchBuffer::Answer early = fresh.read(x, 7, 10);
+  EXPECT_FALSE(early.resume);
+  EXPECT_TRUE(early.epochs.empty());
   fresh.restored(0, 0);  // a new, empty log
   const WatchBuffer::Answer other = fresh.read(x, 7, 10);
   EXPECT_TRUE(other.resume);

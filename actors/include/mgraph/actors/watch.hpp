@@ -149,7 +149,8 @@ class WatchBuffer {
   /// beyond both the newest epoch run and `log_end` comes from another log — the
   /// coordinator started again on a fresh one (no --data, or a new one), numbering its
   /// epochs from 1 again — and is told to resume, rather than waiting for epochs that the
-  /// new log numbers as it did and never matching them.
+  /// new log numbers as it did and never matching them. (Before the first restored(), the
+  /// log's end is not known: a poll waits.)
   void restored(codec::Epoch epoch, codec::Epoch log_end = 0);
   /// The driver ran `epoch`: committed with `changes` (a field changed twice is kept once,
   /// as it was last), or aborted (nothing kept). An epoch at or before the newest one (the
@@ -236,6 +237,7 @@ class WatchBuffer {
   codec::Epoch floor_ = 0;
   codec::Epoch newest_ = 0;
   codec::Epoch log_end_ = 0;  ///< the last epoch of the log when it was restored
+  bool restored_ = false;     ///< restored() was called: log_end_ is known
   std::uint64_t log_ = 0;     ///< set_log
   /// The first epoch in doubt since the last restore (ran()), 0: none; polls see the
   /// epochs before it only.
