@@ -33,7 +33,7 @@ caf::behavior target(caf::event_based_actor* self, caf::actor held) {
   return {
       [](echo_atom, const std::string& s) { return "echo " + s; },
       [](poll_atom, std::uint64_t n) {
-        return caf::make_message(true, n, std::vector<std::string>(n, "x"));
+        return caf::make_message(true, n, std::vector<std::string>(n, "x"), n + 40);
       },
       [](refuse_atom) -> caf::result<std::string> {
         return caf::make_error(caf::sec::invalid_argument, std::string("not this one"));
@@ -122,6 +122,7 @@ TEST_F(Relay, AnswersOfSeveralElementsKeepThemInOrder) {
   EXPECT_TRUE(o.answer.get_as<bool>(0));
   EXPECT_EQ(o.answer.get_as<std::uint64_t>(1), 3u);
   EXPECT_EQ(o.answer.get_as<std::vector<std::string>>(2).size(), 3u);
+  EXPECT_EQ(o.answer.get_as<std::uint64_t>(3), 43u);
   caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
 }
 
