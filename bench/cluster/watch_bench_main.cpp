@@ -56,7 +56,7 @@ void subscriber(caf::event_based_actor* self, caf::actor watch, std::shared_ptr<
     self->request(watch, caf::infinite, actors::watch_atom::value, std::vector<std::string>{"Order#1.total"}, from,
                   std::uint32_t{64}, std::uint32_t{10000})
         .then(
-            [tally, poll](bool, std::uint64_t through, const std::vector<std::string>& epochs) {
+            [tally, poll](bool, std::uint64_t through, const std::vector<std::string>& epochs, std::uint64_t) {
               tally->add(epochs.size());
               (*poll)(through);
             },
