@@ -631,8 +631,8 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         if (watch) watch->restored(epoch, replayed_last);
         return true;
       },
-      [documents, ckpt](watch_read_atom, const std::string& bytes,
-                        const std::vector<std::string>& entities) -> caf::result<codec::Epoch, std::string, std::string> {
+      [documents, ckpt, watch](watch_read_atom, const std::string& bytes, const std::vector<std::string>& entities)
+          -> caf::result<codec::Epoch, std::string, std::string, std::uint64_t> {
         if (ckpt->cut) {
           // Partitions that committed an epoch another one could not may hold values the
           // log does not (the epoch is cancelled in it) until they are restored: values read
@@ -660,8 +660,9 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         // subscriber is told of those epochs once they are settled (again, for the changes
         // these values hold already).
         const codec::Epoch after = ckpt->doubt_from != 0 ? std::min(ckpt->last_run, ckpt->doubt_from - 1) : ckpt->last_run;
-        return caf::result<codec::Epoch, std::string, std::string>(after, std::move(answer).value(),
-                                                                   watch_changes_json(records));
+        // The log the epoch is numbered in, as polls are told it (WatchBuffer::set_log).
+        return caf::result<codec::Epoch, std::string, std::string, std::uint64_t>(
+            after, std::move(answer).value(), watch_changes_json(records), watch ? watch->log() : 0);
       },
       [ckpt](checkpoint_logged_atom, codec::Epoch epoch) {
         if (epoch <= ckpt->logged_last) return;
@@ -1579,12 +1580,12 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       // the node left without releasing it, this node's actor system waited for the driver
       // forever at shutdown.
       [self, driver](watch_read_atom a, std::string& bytes, std::vector<std::string>& entities)
-          -> caf::result<codec::Epoch, std::string, std::string> {
-        auto rp = self->make_response_promise<codec::Epoch, std::string, std::string>();
+          -> caf::result<codec::Epoch, std::string, std::string, std::uint64_t> {
+        auto rp = self->make_response_promise<codec::Epoch, std::string, std::string, std::uint64_t>();
         self->request(driver, caf::infinite, a, std::move(bytes), std::move(entities))
             .then(
-                [rp](codec::Epoch e, std::string& values, std::string& records) mutable {
-                  rp.deliver(e, std::move(values), std::move(records));
+                [rp](codec::Epoch e, std::string& values, std::string& records, std::uint64_t log) mutable {
+                  rp.deliver(e, std::move(values), std::move(records), log);
                 },
                 [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;

@@ -109,6 +109,11 @@ void WatchBuffer::set_log(std::uint64_t log) {
   log_ = log;
 }
 
+std::uint64_t WatchBuffer::log() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return log_;
+}
+
 void WatchBuffer::restored(codec::Epoch epoch, codec::Epoch log_end) {
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -57,7 +57,7 @@ interface Cluster {
   # `entities` (a JSON array of changes, as in watch's epochs), read between two epochs,
   # and the last epoch run before them: the values a subscription goes on from.
   watchValues @7 (batch :Session.Batch, entities :List(Text))
-      -> (result :Session.BatchResult, epoch :UInt64, records :Text);
+      -> (result :Session.BatchResult, epoch :UInt64, records :Text, log :UInt64);
   # The result of a request of an async field (docs/SCHEMA.md "Async fields"), the delivery
   # (field, version) of its FIELD@request effect: one transaction the cluster logs that
   # writes `value` into the field when the request is still the newest and settles the

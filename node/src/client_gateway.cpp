@@ -148,7 +148,8 @@ RelayDone values_answer(ValuesDone done) {
       [](const caf::message& m) -> Result<codec::WatchValues> {
         Result<session::BatchResult> results = codec::decode_batch_result(m.get_as<std::string>(1));
         if (!results.is_ok()) return results.status();
-        return codec::WatchValues{std::move(results).value(), m.get_as<std::uint64_t>(0), m.get_as<std::string>(2)};
+        return codec::WatchValues{std::move(results).value(), m.get_as<std::uint64_t>(0), m.get_as<std::string>(2),
+                                  m.get_as<std::uint64_t>(3)};
       },
       refused_as(StatusCode::invalid_argument), stop_of("sequencer"));
 }

@@ -101,8 +101,8 @@ caf::behavior relay(Self* self, std::shared_ptr<RequestRelay::Waiting> waiting,
                                                                                 token, timeout);
             break;
           case RelayAnswer::watch_values:
-            send<std::uint64_t, std::string, std::string>(self, waiting, to, std::move(message), token,
-                                                          timeout);
+            send<std::uint64_t, std::string, std::string, std::uint64_t>(self, waiting, to, std::move(message), token,
+                                                                         timeout);
             break;
           case RelayAnswer::actor:
             send<caf::actor>(self, waiting, to, std::move(message), token, timeout);

@@ -32,7 +32,7 @@ enum class RelayAnswer : std::uint8_t {
   text,          ///< std::string
   texts,         ///< std::vector<std::string>
   watch_poll,    ///< bool, std::uint64_t, std::vector<std::string>, std::uint64_t
-  watch_values,  ///< std::uint64_t, std::string, std::string
+  watch_values,  ///< std::uint64_t, std::string, std::string, std::uint64_t
   actor,         ///< caf::actor
 };
 

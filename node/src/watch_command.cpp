@@ -106,9 +106,13 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
       entities.push_back(t.entity);
     }
   }
+  // The log the cursor numbers epochs of, once a snapshot or a poll told it
+  // (WatchValues::log, WatchAnswer::log).
+  std::optional<std::uint64_t> log;
   auto snapshot = [&](bool strict, std::optional<std::uint64_t> resumed_from) -> Result<std::uint64_t> {
     Result<codec::WatchValues> values = (*connection)->watch_values(gets, entities);
     if (!values.is_ok()) return values.status();
+    if (values->log != 0) log = values->log;
     nlohmann::ordered_json changes = nlohmann::ordered_json::array();
     for (std::size_t i = 0; i < gets.size(); ++i) {
       const session::OpResult& r = values->results[i];
@@ -158,8 +162,6 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
     err << "mgraph watch: connected again; going on from epoch " << from << "\n";
     return true;
   };
-  // The log the cursor numbers epochs of, once a poll told it (WatchAnswer::log).
-  std::optional<std::uint64_t> log;
   while (!done()) {
     const std::uint32_t ask = o.count == 0 ? kWatchBatch
                                            : static_cast<std::uint32_t>(
@@ -173,10 +175,11 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
     }
     // Another log than the cursor's (the coordinator started again on a new one): its epoch
     // numbers are not the cursor's, so the subscriber resumes from its values.
-    // (The log is noted once the resume is done: a failed one is tried again as such.)
+    // (The log is noted by the resume's snapshot: a failed one is tried again as such.)
     const bool other_log = log && got->log != 0 && got->log != *log;
     if (!log && got->log != 0) log = got->log;
     if (got->resume || other_log) {
+      const std::optional<std::uint64_t> before = log;
       Result<std::uint64_t> at = snapshot(false, from);
       if (!at.is_ok()) {
         if (reach_again(at.status(), "resume")) continue;
@@ -185,7 +188,7 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
         return 4;
       }
       from = *at;
-      if (got->log != 0) log = got->log;
+      if (log == before && got->log != 0) log = got->log;  // the snapshot did not say
       continue;
     }
     for (const std::string& text : got->epochs) {

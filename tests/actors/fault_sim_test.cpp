@@ -543,7 +543,7 @@ TEST_F(FaultSim, ASnapshotIsRefusedAsNotReadyFromAnEpochCutShortUntilThePartitio
     client->send(sequencer, watch_read_atom::value, *bytes, std::vector<std::string>{});
     sched.run();
     client->receive(
-        [&](codec::Epoch epoch, const std::string& values, const std::string&) {
+        [&](codec::Epoch epoch, const std::string& values, const std::string&, std::uint64_t) {
           Result<session::BatchResult> r = codec::decode_batch_result(values);
           if (!r.is_ok() || r->size() != 1 || !r->front().status.is_ok()) return;
           out.answered = true;

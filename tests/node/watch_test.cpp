@@ -270,6 +270,40 @@ TEST_F(Watch, ASubscriberWhoseCursorTheNewLogPassedResumesFromItsValuesToo) {
   EXPECT_EQ(got[2], R"({"epoch":5,"snapshot":true,"resumed_from":2,"changes":[{"ref":"Order#1","field":"total","value":14,"version":4}]})");
 }
 
+// A subscriber that starts from the values learns the log from them, before any poll is
+// answered: killed while its first poll waits, the coordinator starts again on a new log,
+// which runs past the snapshot's epoch before the subscriber asks it.
+TEST_F(Watch, ASubscriberStartedFromTheValuesKnowsTheirLogBeforeItsFirstPollIsAnswered) {
+  const int fixed = testing::free_loopback_port();
+  ASSERT_GT(fixed, 0);
+  node_extra_ = "client_port = " + std::to_string(fixed) + "\n";
+  port_ = start();
+  ASSERT_NE(port_, 0) << node_.printed;
+  std::string out;
+  ASSERT_EQ(eval("create Order o total=1\ncommit\nupdate o total=2\ncommit\n", &out), 0) << out;
+  // Its first poll waits up to 10 s at the coordinator: killed meanwhile, never answered.
+  watcher_ = ChildProcess::spawn(watch_args({"--count", "2", "--wait-ms", "10000", "Order#1.total"}));
+  ASSERT_TRUE(watcher_.read_until("\n", kSilenceMs)) << watcher_.printed;
+  ::kill(watcher_.pid, SIGSTOP);
+  ::kill(node_.pid, SIGKILL);
+  node_.finish(kSilenceMs);
+  node_ = ChildProcess();
+  port_ = start();
+  ASSERT_NE(port_, 0) << node_.printed;
+  ASSERT_EQ(eval("create Order o total=10\ncommit\n"
+                 "update o total=11\ncommit\nupdate o total=12\ncommit\n"
+                 "update o total=13\ncommit\nupdate o total=14\ncommit\n",
+                 &out),
+            0)
+      << out;
+  ::kill(watcher_.pid, SIGCONT);
+  ASSERT_EQ(finish_watcher(), 0) << watcher_.printed;
+  const std::vector<std::string> got = lines_of(watcher_.printed);
+  ASSERT_EQ(got.size(), 2u) << watcher_.printed;
+  EXPECT_EQ(got[0], R"({"epoch":2,"snapshot":true,"changes":[{"ref":"Order#1","field":"total","value":2,"version":1}]})");
+  EXPECT_EQ(got[1], R"({"epoch":5,"snapshot":true,"resumed_from":2,"changes":[{"ref":"Order#1","field":"total","value":14,"version":4}]})");
+}
+
 TEST_F(Watch, WithDataASubscriberBehindTheBufferGetsEveryEpochFromTheHistoryAlsoAfterAKill) {
   // Two epochs in memory, the history on disk; checkpoints every three epochs, so that a
   // restart runs only the end of the log again.

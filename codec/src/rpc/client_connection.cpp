@@ -354,7 +354,7 @@ Result<WatchValues> ClientConnection::watch_values(const session::Batch& gets,
   auto read = [&out](capnp::Response<wire::Cluster::WatchValuesResults>&& response) {
     try {
       out = WatchValues{detail::get_batch_result(response.getResult()), response.getEpoch(),
-                        get_text(response.getRecords())};
+                        get_text(response.getRecords()), response.getLog()};
     } catch (const detail::DecodeError& e) {
       out = Status(StatusCode::corruption, "batch result: " + e.what);
     } catch (const kj::Exception& e) {

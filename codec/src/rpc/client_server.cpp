@@ -701,6 +701,7 @@ kj::Promise<void> ClusterService::watchValues(WatchValuesContext context) {
         }
         results.setEpoch(v.epoch);
         results.setRecords(text(v.records));
+        results.setLog(v.log);
       });
 }
 

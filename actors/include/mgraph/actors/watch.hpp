@@ -184,6 +184,7 @@ class WatchBuffer {
   /// Names the log whose epochs the buffer holds (the coordinator's epoch log: its creation
   /// time, or for a log in memory the process's start), told with every answer.
   void set_log(std::uint64_t log);
+  std::uint64_t log() const;
   /// The epochs after `from` that changed a target, at most `max`.
   Answer read(const std::vector<WatchTarget>& targets, codec::Epoch from, std::size_t max);
   /// The newest epoch run (0: none).

@@ -56,6 +56,7 @@ struct WatchValues {
   session::BatchResult results;
   std::uint64_t epoch = 0;
   std::string records = "[]";
+  std::uint64_t log = 0;  ///< the log `epoch` is numbered in (as WatchAnswer::log)
 };
 
 /// What serves client requests. Called on the RPC thread; `done` may be called from any
