@@ -3,7 +3,9 @@
 // `mgraph watch`: the epochs that changed what they watch, in order, with only the watched
 // fields; a subscriber behind the coordinator's buffer resumes from the current values,
 // then gets the following epochs, unless the coordinator's --data holds them (its history
-// of subscriptions, which a kill keeps); names the schema does not have are errors, and the
+// of subscriptions, which a kill keeps); a coordinator started again on a new log (no
+// --data) makes its subscribers resume from its values, however far the new log ran before
+// they asked; names the schema does not have are errors, and the
 // fields the engine adds (an async field's `risk@request`, `risk@done`) are not watched. A
 // node serves as many client connections at once as [cluster] client_connections_max says
 // (subscribers hold one each), raising its descriptor limit for them or refusing to start.
@@ -103,6 +105,62 @@ class Watch : public ::testing::Test {
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
+  /// The same client port across restarts (the node's table), so that a subscriber reaches
+  /// the node again; false if no port was free.
+  bool fix_client_port() {
+    const int fixed = testing::free_loopback_port();
+    if (fixed <= 0) return false;
+    node_extra_ = "client_port = " + std::to_string(fixed) + "\n";
+    return true;
+  }
+
+  /// Kills the node with SIGKILL and starts it again with `extra` and `data` (start()); its
+  /// client port (0: it did not start).
+  int kill_and_start(const std::string& extra = "", const std::string& data = "") {
+    ::kill(node_.pid, SIGKILL);
+    node_.finish(kSilenceMs);
+    node_ = ChildProcess();
+    return start(extra, "", data);
+  }
+
+  /// Whether the subscriber printed `n` lines, reading on while it does (bounded: each read
+  /// waits kSilenceMs at most).
+  bool watcher_lines(std::size_t n) {
+    while (static_cast<std::size_t>(std::count(watcher_.printed.begin(), watcher_.printed.end(), '\n')) < n) {
+      if (!watcher_.read_some(kSilenceMs)) return false;
+    }
+    return true;
+  }
+
+  /// A subscriber (`args`) on a node without --data that ran two epochs (Order#1.total 1,
+  /// 2), stopped with SIGSTOP once it printed `lines` lines while the node is killed and
+  /// started again — a new log — which runs five epochs (Order#1.total 10 to 14, past the
+  /// old log's epochs) before the subscriber goes on. The lines it printed by the time it
+  /// ended by itself (--count); none if something failed (recorded).
+  std::vector<std::string> stopped_across_a_new_log(const std::vector<std::string>& args, std::size_t lines) {
+    std::vector<std::string> none;
+    EXPECT_TRUE(fix_client_port());
+    port_ = start();
+    EXPECT_NE(port_, 0) << node_.printed;
+    std::string out;
+    EXPECT_EQ(eval("create Order o total=1\ncommit\nupdate o total=2\ncommit\n", &out), 0) << out;
+    watcher_ = ChildProcess::spawn(watch_args(args));
+    EXPECT_TRUE(watcher_lines(lines)) << watcher_.printed;
+    if (::testing::Test::HasFailure()) return none;
+    ::kill(watcher_.pid, SIGSTOP);
+    port_ = kill_and_start();
+    EXPECT_NE(port_, 0) << node_.printed;
+    EXPECT_EQ(eval("create Order o total=10\ncommit\n"
+                   "update o total=11\ncommit\nupdate o total=12\ncommit\n"
+                   "update o total=13\ncommit\nupdate o total=14\ncommit\n",
+                   &out),
+              0)
+        << out;
+    ::kill(watcher_.pid, SIGCONT);
+    EXPECT_EQ(finish_watcher(), 0) << watcher_.printed;
+    return ::testing::Test::HasFailure() ? none : lines_of(watcher_.printed);
+  }
+
   fs::path dir_;
   std::string node_extra_;  ///< lines of the node's table (a fixed client port)
   int port_ = 0;
@@ -195,31 +253,19 @@ std::vector<std::pair<std::uint64_t, std::int64_t>> totals(const std::string& pr
 // resumes from the new log's values at once, then gets the new log's epochs, instead of
 // waiting for an epoch beyond its cursor (which would not be the epoch it names).
 TEST_F(Watch, WithoutDataASubscriberAcrossARestartResumesFromTheNewLogsValues) {
-  const int fixed = testing::free_loopback_port();
-  ASSERT_GT(fixed, 0);
-  node_extra_ = "client_port = " + std::to_string(fixed) + "\n";
+  ASSERT_TRUE(fix_client_port());
   port_ = start();
   ASSERT_NE(port_, 0) << node_.printed;
   std::string out;
   ASSERT_EQ(eval("create Order o total=1\ncommit\nupdate o total=2\ncommit\nupdate o total=3\ncommit\n", &out), 0)
       << out;
   watcher_ = ChildProcess::spawn(watch_args({"--from", "0", "--count", "5", "--wait-ms", "100", "Order#1.total"}));
-  // Bounded: every read waits at most kSilenceMs, and the subscriber prints 5 lines at most.
-  auto lines_printed = [&](std::size_t n) {
-    while (static_cast<std::size_t>(std::count(watcher_.printed.begin(), watcher_.printed.end(), '\n')) < n) {
-      if (!watcher_.read_some(kSilenceMs)) return false;
-    }
-    return true;
-  };
-  ASSERT_TRUE(lines_printed(3)) << watcher_.printed;
-  ::kill(node_.pid, SIGKILL);
-  node_.finish(kSilenceMs);
-  node_ = ChildProcess();
-  port_ = start();
+  ASSERT_TRUE(watcher_lines(3)) << watcher_.printed;
+  port_ = kill_and_start();
   ASSERT_NE(port_, 0) << node_.printed;
   // The subscriber reaches the new coordinator, whose log is empty: it resumes from the
   // values (Order#1 does not exist there yet).
-  ASSERT_TRUE(lines_printed(4)) << watcher_.printed;
+  ASSERT_TRUE(watcher_lines(4)) << watcher_.printed;
   ASSERT_EQ(eval("create Order o total=10\ncommit\n", &out), 0) << out;
   ASSERT_EQ(finish_watcher(), 0) << watcher_.printed;
   const std::vector<std::string> got = lines_of(watcher_.printed);
@@ -234,37 +280,8 @@ TEST_F(Watch, WithoutDataASubscriberAcrossARestartResumesFromTheNewLogsValues) {
 // numbered in, and a subscriber that sees it change resumes, instead of taking the new
 // log's epochs after its cursor for the ones it missed.
 TEST_F(Watch, ASubscriberWhoseCursorTheNewLogPassedResumesFromItsValuesToo) {
-  const int fixed = testing::free_loopback_port();
-  ASSERT_GT(fixed, 0);
-  node_extra_ = "client_port = " + std::to_string(fixed) + "\n";
-  port_ = start();
-  ASSERT_NE(port_, 0) << node_.printed;
-  std::string out;
-  ASSERT_EQ(eval("create Order o total=1\ncommit\nupdate o total=2\ncommit\n", &out), 0) << out;
-  watcher_ = ChildProcess::spawn(watch_args({"--from", "0", "--count", "3", "--wait-ms", "100", "Order#1.total"}));
-  auto lines_printed = [&](std::size_t n) {  // bounded: each read waits kSilenceMs at most
-    while (static_cast<std::size_t>(std::count(watcher_.printed.begin(), watcher_.printed.end(), '\n')) < n) {
-      if (!watcher_.read_some(kSilenceMs)) return false;
-    }
-    return true;
-  };
-  ASSERT_TRUE(lines_printed(2)) << watcher_.printed;
-  ::kill(watcher_.pid, SIGSTOP);
-  ::kill(node_.pid, SIGKILL);
-  node_.finish(kSilenceMs);
-  node_ = ChildProcess();
-  port_ = start();
-  ASSERT_NE(port_, 0) << node_.printed;
-  // Five epochs in the new log, past the subscriber's cursor (2).
-  ASSERT_EQ(eval("create Order o total=10\ncommit\n"
-                 "update o total=11\ncommit\nupdate o total=12\ncommit\n"
-                 "update o total=13\ncommit\nupdate o total=14\ncommit\n",
-                 &out),
-            0)
-      << out;
-  ::kill(watcher_.pid, SIGCONT);
-  ASSERT_EQ(finish_watcher(), 0) << watcher_.printed;
-  const std::vector<std::string> got = lines_of(watcher_.printed);
+  const std::vector<std::string> got =
+      stopped_across_a_new_log({"--from", "0", "--count", "3", "--wait-ms", "100", "Order#1.total"}, 2);
   ASSERT_EQ(got.size(), 3u) << watcher_.printed;
   EXPECT_EQ(got[1], R"({"epoch":2,"changes":[{"ref":"Order#1","field":"total","value":2,"version":1}]})");
   EXPECT_EQ(got[2], R"({"epoch":5,"snapshot":true,"resumed_from":2,"changes":[{"ref":"Order#1","field":"total","value":14,"version":4}]})");
@@ -274,31 +291,9 @@ TEST_F(Watch, ASubscriberWhoseCursorTheNewLogPassedResumesFromItsValuesToo) {
 // answered: killed while its first poll waits, the coordinator starts again on a new log,
 // which runs past the snapshot's epoch before the subscriber asks it.
 TEST_F(Watch, ASubscriberStartedFromTheValuesKnowsTheirLogBeforeItsFirstPollIsAnswered) {
-  const int fixed = testing::free_loopback_port();
-  ASSERT_GT(fixed, 0);
-  node_extra_ = "client_port = " + std::to_string(fixed) + "\n";
-  port_ = start();
-  ASSERT_NE(port_, 0) << node_.printed;
-  std::string out;
-  ASSERT_EQ(eval("create Order o total=1\ncommit\nupdate o total=2\ncommit\n", &out), 0) << out;
   // Its first poll waits up to 10 s at the coordinator: killed meanwhile, never answered.
-  watcher_ = ChildProcess::spawn(watch_args({"--count", "2", "--wait-ms", "10000", "Order#1.total"}));
-  ASSERT_TRUE(watcher_.read_until("\n", kSilenceMs)) << watcher_.printed;
-  ::kill(watcher_.pid, SIGSTOP);
-  ::kill(node_.pid, SIGKILL);
-  node_.finish(kSilenceMs);
-  node_ = ChildProcess();
-  port_ = start();
-  ASSERT_NE(port_, 0) << node_.printed;
-  ASSERT_EQ(eval("create Order o total=10\ncommit\n"
-                 "update o total=11\ncommit\nupdate o total=12\ncommit\n"
-                 "update o total=13\ncommit\nupdate o total=14\ncommit\n",
-                 &out),
-            0)
-      << out;
-  ::kill(watcher_.pid, SIGCONT);
-  ASSERT_EQ(finish_watcher(), 0) << watcher_.printed;
-  const std::vector<std::string> got = lines_of(watcher_.printed);
+  const std::vector<std::string> got =
+      stopped_across_a_new_log({"--count", "2", "--wait-ms", "10000", "Order#1.total"}, 1);
   ASSERT_EQ(got.size(), 2u) << watcher_.printed;
   EXPECT_EQ(got[0], R"({"epoch":2,"snapshot":true,"changes":[{"ref":"Order#1","field":"total","value":2,"version":1}]})");
   EXPECT_EQ(got[1], R"({"epoch":5,"snapshot":true,"resumed_from":2,"changes":[{"ref":"Order#1","field":"total","value":14,"version":4}]})");
@@ -309,16 +304,8 @@ TEST_F(Watch, WithDataASubscriberBehindTheBufferGetsEveryEpochFromTheHistoryAlso
   // restart runs only the end of the log again.
   const std::string data = (dir_ / "n1.data").string();
   const std::string config = "watch_epochs_kept = 2\ncheckpoint_every = 3\n";
-  // The same client port across restarts, so that a subscriber reaches the node again.
-  const int fixed = testing::free_loopback_port();
-  ASSERT_GT(fixed, 0);
-  node_extra_ = "client_port = " + std::to_string(fixed) + "\n";
-  auto restart = [&] {
-    ::kill(node_.pid, SIGKILL);
-    node_.finish(kSilenceMs);
-    node_ = ChildProcess();
-    port_ = start(config, "", data);
-  };
+  ASSERT_TRUE(fix_client_port());
+  auto restart = [&] { port_ = kill_and_start(config, data); };
   port_ = start(config, "", data);
   ASSERT_NE(port_, 0) << node_.printed;
   // A subscriber all along, across both kills: every epoch once, in order.
