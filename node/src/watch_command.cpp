@@ -41,7 +41,8 @@ session::Batch gets_of(const std::vector<codec::WatchTarget>& targets) {
     if (t.record == 0) continue;
     session::Op op;
     op.kind = session::OpKind::get;
-    op.refs.push_back(session::RecordRef{t.record, {}, "#" + std::to_string(t.record)});
+    // Named with its entity, so that a record of another entity is refused (StoreExecutor).
+    op.refs.push_back(session::RecordRef{t.record, {}, t.entity + "#" + std::to_string(t.record)});
     op.name = t.field;
     op.text = t.entity + "#" + std::to_string(t.record) + "." + t.field;
     batch.push_back(std::move(op));

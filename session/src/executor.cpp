@@ -22,6 +22,18 @@ Result<RecordId> StoreExecutor::record(const RecordRef& ref, const BatchResult& 
     return Status(StatusCode::not_found,
                   "unknown record 'global': the schema declares no global values");
   }
+  // A record named with its entity (Entity#N) must be of that entity.
+  if (const std::size_t hash = ref.text.find('#');
+      id.is_ok() && ref.created_by.empty() && hash != std::string::npos && hash > 0) {
+    const std::string_view named = std::string_view(ref.text).substr(0, hash);
+    if (const Result<std::uint32_t> e = store_.entity_of(*id); e.is_ok()) {
+      const std::string& actual = store_.schema().entities[*e].name;
+      if (actual != named) {
+        return Status(StatusCode::not_found, "no " + std::string(named) + " #" + std::to_string(*id) + " (record #" +
+                                                 std::to_string(*id) + " is of entity " + actual + ")");
+      }
+    }
+  }
   return id;
 }
 

@@ -382,6 +382,7 @@ TEST_F(Watch, WithoutFromItPrintsTheCurrentValuesFirstAndNamesWhatTheSchemaDoesN
            {{"Invoice"}, "mgraph watch: unknown entity 'Invoice' (the cluster serves schema.mgs)\n"},
            {{"Order#1.price"}, "mgraph watch: entity Order has no field 'price'\n"},
            {{"Order#9.total"}, "mgraph watch: Order#9.total: "},
+           {{"Customer#1.name"}, "mgraph watch: Customer#1.name: no Customer #1 (record #1 is of entity Order)\n"},
            {{"Order.total"}, "mgraph watch: 'Order.total' names no field or entity to watch (Entity#N.field or Entity)\n"},
            {{"Quote#1.risk@request"},
             "mgraph watch: 'Quote#1.risk@request': risk@request is kept by the engine (a name with '@'), not "

@@ -130,6 +130,26 @@ TEST(ScriptClient, ANameGivenTwiceInABatchMeansTheLatestCreationThatStood) {
   EXPECT_EQ(e.failed, 4u);
 }
 
+// `Entity#N` names record N only if it is of that entity (`#N` names it whatever it is):
+// embedded and through a backend alike.
+TEST(ScriptClient, ARecordNamedWithItsEntityMustBeOfThatEntity) {
+  auto compiled = schema::compile_schema(
+      schema::SourceFile{"two.mgs", "entity A { x: int = 0 }\nentity B { x: int = 0 }\n"});
+  ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+  const auto schema = std::move(compiled).value();
+  const std::string script =
+      "create A a x=1\ncreate B b x=2\ncommit\n"
+      "get A#1.x\nget B#1.x\nget #1.x\nget B#2.x\nupdate B#1 x=5\ncommit\nget #1.x\n";
+  const Outcome e = embedded(schema, script);
+  EXPECT_EQ(batched(schema, script).out, e.out);
+  EXPECT_NE(e.out.find(R"({"get":"A#1.x","value":1)"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("no B #1 (record #1 is of entity A)"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find(R"({"get":"#1.x","value":1)"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find(R"({"get":"B#2.x","value":2)"), std::string::npos) << e.out;
+  EXPECT_EQ(e.failed, 2u) << e.out;  // the get and the update naming B#1
+  EXPECT_EQ(e.out.find(R"("value":5)"), std::string::npos) << e.out;
+}
+
 TEST(ScriptClient, EchoesCommitsUndosAndRedosWhenAsked) {
   auto schema = compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
   ASSERT_NE(schema, nullptr);
