@@ -1016,6 +1016,50 @@ TEST_F(Documents, EachTriggerOfAQueueIsADeliveryWithItsValuesAndTimeAckedOneByOn
   }
 }
 
+// A change feed (docs/SCHEMA.md "Change feeds") on the cluster: each epoch that changes a
+// field it names is one delivery, in epoch order, carrying the values that epoch left; an
+// epoch that changes nothing it names delivers nothing; each delivery is acked on its own.
+TEST_F(Documents, AChangeFeedDeliversEachEpochThatChangedWhatItNamesWithItsValues) {
+  auto schema = schema::compile_schema(schema::SourceFile{
+      "t.mgs",
+      "entity Order {\n  total: int = 0  note: string = \"\"\n  doubled: int = total * 2\n"
+      "  effect feed: queue(total, doubled) when changed(total, doubled)\n}\n"});
+  ASSERT_TRUE(schema.is_ok()) << schema.status().message();
+  ManualClock clock;
+  for (const std::uint32_t partitions : {1u, 3u}) {
+    SCOPED_TRACE(std::to_string(partitions) + " partitions");
+    MemoryEpochLog log;
+    ActorCluster cluster(sys, *schema, &log, {}, partitions, clock.options());
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    std::string out;
+    for (const char* line : {"create Order o", "commit",              // the creation: a delivery
+                             "update o total=2", "commit",            // a delivery
+                             "update o note=\"x\"", "commit",         // nothing it names
+                             "update o total=2", "commit",            // no change
+                             "update o total=3", "update o total=4", "commit"}) {  // one delivery
+      client.run_line(line, 1, &out);
+    }
+    std::vector<nlohmann::json> sent;
+    for (const std::string& x : cluster.poll({"Order.feed"})) sent.push_back(delivery(x));
+    ASSERT_EQ(sent.size(), 3u) << out;
+    std::sort(sent.begin(), sent.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+      return a["key"]["version"] < b["key"]["version"];
+    });
+    EXPECT_EQ(sent[0]["values"], nlohmann::json::parse(R"({"total":0,"doubled":0})"));
+    EXPECT_EQ(sent[1]["values"], nlohmann::json::parse(R"({"total":2,"doubled":4})"));
+    EXPECT_EQ(sent[2]["values"], nlohmann::json::parse(R"({"total":4,"doubled":8})"));
+    EXPECT_LT(sent[0]["epoch"], sent[1]["epoch"]);
+    EXPECT_EQ(sent[2]["epoch"].get<std::uint64_t>(), sent[1]["epoch"].get<std::uint64_t>() + 3);
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+      EXPECT_EQ(cluster.ack(sent[i]["key"]["field"], sent[i]["key"]["version"]), "acked") << i;
+    }
+    out.clear();
+    client.run_line("get o.feed", 1, &out);
+    EXPECT_NE(out.find("\"value\":0"), std::string::npos) << out;
+    EXPECT_TRUE(cluster.poll({"Order.feed"}).empty());
+  }
+}
+
 TEST_F(Documents, TheSequencersTickMovesTheClockSoTimedFieldsFireWithNoClientAndReplayAlike) {
   auto schema = schema::compile_schema(schema::SourceFile{
       "t.mgs", "entity Job {\n  total: int = 0\n  shown: int = total @every(5s)\n}\n"});

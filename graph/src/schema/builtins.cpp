@@ -258,6 +258,10 @@ bool ExprCompiler::call(const ast::Expr& e, Typed* out) {
     return error(e.loc, "async(...) is a whole field's value, computed outside the graph "
                         "(risk: float = async(amount, customer)), not part of a formula");
   }
+  if (fn == "changed") {
+    return error(e.loc, "changed(...) is a whole effect's condition (effect feed: queue(total) "
+                        "when changed(total)), not part of a formula");
+  }
   return error(e.loc, "unknown function '" + fn + "'");
 }
 

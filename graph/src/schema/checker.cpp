@@ -43,6 +43,11 @@ bool is_async(const ast::Field& f) {
   return f.value != nullptr && f.value->kind == ast::ExprKind::call && f.value->text == "async";
 }
 
+/// `effect feed: queue(total) when changed(total, status)`: a change feed (FieldDef::watched).
+bool is_change_feed(const ast::Effect& fx) {
+  return fx.when != nullptr && fx.when->kind == ast::ExprKind::call && fx.when->text == "changed";
+}
+
 /// Evaluates constant formulas at compile time.
 class ConstantFrame final : public Frame {
  public:
@@ -257,6 +262,7 @@ class Checker {
         d.type = d.effect_kind == EffectKind::boolean ? Type::boolean : Type::integer;
         if (fx.has_carried) carried(a, fx, e, &d);
         options(fx.annotations, &d);
+        if (is_change_feed(fx)) change_feed(a, fx, e, &d);
         e.fields.push_back(std::move(d));
         e.index_names();
       }
@@ -346,19 +352,27 @@ class Checker {
     }
   }
 
-  /// `async(amount, customer)`: distinct fields of the record, none an effect nor the
-  /// async field itself; the request carries their values (FieldDef::carried).
-  void async_inputs(const ast::Entity& a, const ast::Field& af, const EntityDef& e, FieldDef* r) {
-    const ast::Expr& call = *af.value;
+  /// What named_fields() says of the call it checks, in its errors.
+  struct NamedFieldsText {
+    std::string who;      ///< "async field risk", "effect feed"
+    std::string fn;       ///< "async", "changed"
+    std::string purpose;  ///< "it is computed from", "whose changes trigger it"
+    std::string example;  ///< "async(amount, customer)"
+    std::string not_effects;  ///< after "an effect of A; ": "it is computed from fields, not effects"
+  };
+
+  /// The arguments of `call` as distinct fields of the record, none an effect (nor the
+  /// field `self`, if given), appended to *out; an error for each that is not.
+  void named_fields(const ast::Entity& a, const ast::Expr& call, const EntityDef& e,
+                    const NamedFieldsText& t, const std::string& self, std::vector<std::uint32_t>* out) {
     if (call.args.empty()) {
-      error(call.loc, "async field " + af.name +
-                          ": async() names no field; name the fields of " + a.name +
-                          " it is computed from, e.g. async(amount, customer)");
+      error(call.loc, t.who + ": " + t.fn + "() names no field; name the fields of " + a.name + " " +
+                          t.purpose + ", e.g. " + t.example);
       return;
     }
     for (const auto& arg : call.args) {
       if (arg->kind != ast::ExprKind::name) {
-        error(arg->loc, "async field " + af.name + ": async takes names of fields of " + a.name +
+        error(arg->loc, t.who + ": " + t.fn + " takes names of fields of " + a.name +
                             ", not expressions; compute the expression in a derived field "
                             "and name it");
         continue;
@@ -367,17 +381,46 @@ class Checker {
       const std::uint32_t f = e.find_field(name);
       const bool effect =
           std::any_of(a.effects.begin(), a.effects.end(), [&](const ast::Effect& o) { return o.name == name; });
-      if (name == af.name) {
-        error(arg->loc, "async field " + af.name + " names itself; it is computed from other fields");
+      if (name == self) {
+        error(arg->loc, t.who + " names itself; it is computed from other fields");
       } else if (effect) {
-        error(arg->loc, "async field " + af.name + " names '" + name + "', an effect of " + a.name +
-                            "; it is computed from fields, not effects");
+        error(arg->loc, t.who + " names '" + name + "', an effect of " + a.name + "; " + t.not_effects);
       } else if (f == kNone) {
-        error(arg->loc, "async field " + af.name + " names unknown field '" + name + "' of " + a.name);
-      } else if (std::find(r->carried.begin(), r->carried.end(), f) != r->carried.end()) {
-        error(arg->loc, "async field " + af.name + " names '" + name + "' twice");
+        error(arg->loc, t.who + " names unknown field '" + name + "' of " + a.name);
+      } else if (std::find(out->begin(), out->end(), f) != out->end()) {
+        error(arg->loc, t.who + " names '" + name + "' twice");
       } else {
-        r->carried.push_back(f);
+        out->push_back(f);
+      }
+    }
+  }
+
+  /// `async(amount, customer)`: distinct fields of the record, none an effect nor the
+  /// async field itself; the request carries their values (FieldDef::carried).
+  void async_inputs(const ast::Entity& a, const ast::Field& af, const EntityDef& e, FieldDef* r) {
+    named_fields(a, *af.value, e,
+                 {"async field " + af.name, "async", "it is computed from", "async(amount, customer)",
+                  "it is computed from fields, not effects"},
+                 af.name, &r->carried);
+  }
+
+  /// `when changed(total, status)`: distinct fields of the record, none an effect, each
+  /// change of which triggers the effect (FieldDef::watched). No timing but @immediate: a
+  /// feed is told of every commit that changes them.
+  void change_feed(const ast::Entity& a, const ast::Effect& fx, const EntityDef& e, FieldDef* d) {
+    named_fields(a, *fx.when, e,
+                 {"effect " + fx.name, "changed", "whose changes trigger it", "changed(total, status)",
+                  "a feed follows fields, not effects"},
+                 std::string(), &d->watched);
+    if (d->options.timing != Timing::immediate) {
+      for (const ast::Annotation& an : fx.annotations) {
+        if (an.name == "immediate") continue;
+        for (const char* timing : {"on_completion", "conditional", "every", "at", "batched"}) {
+          if (an.name != timing) continue;
+          error(an.loc, "@" + an.name + " on effect " + fx.name +
+                            ": a change feed (when changed(...)) triggers at every commit that "
+                            "changes what it names; it takes no timing");
+        }
       }
     }
   }
@@ -806,8 +849,16 @@ class Checker {
       ++f;
     }
     for (const ast::Effect& fx : a.effects) {
-      compile_field(f, *fx.when);
-      s_.entities[ei].fields[f].cond_local = s_.entities[ei].local_count++;
+      FieldDef& d = s_.entities[ei].fields[f];
+      if (is_change_feed(fx)) {
+        // Its condition counts the changes of the fields it names (Store::build_specs).
+        d.formula.type = Type::integer;
+        for (const std::uint32_t in : d.watched) d.formula.slots.push_back(s_.entities[ei].field_local(in));
+        own_deps_[ei][f] = d.watched;
+      } else {
+        compile_field(f, *fx.when);
+      }
+      d.cond_local = s_.entities[ei].local_count++;
       timing(c, ei, f, fx.annotations);
       ++f;
     }

@@ -363,9 +363,10 @@ void Store::build_specs() {
       }
       // An effect is two nodes: its condition, and the effect, which changes only when the
       // condition does (equality cutoff) or when it is acknowledged (a proposal).
-      if (d.async_of != kNone) {
-        // An async field's request: its "condition" counts the changes of the inputs
-        // (creation included), so that the request, below, counts one more each time.
+      if (d.async_of != kNone || !d.watched.empty()) {
+        // An async field's request, or a change feed (`when changed(...)`): its "condition"
+        // counts the changes of the inputs (creation included), so that the effect, below,
+        // is triggered by each (a count is true once it is not 0).
         value.formula = [](Context& c) {
           const Value& prev = c.self();
           return Value(prev.is_int() ? prev.as_int() + 1 : std::int64_t{1});

@@ -189,6 +189,11 @@ struct FieldDef {
   /// Queue effect: the fields of its record (indices into EntityDef::fields) whose values
   /// each trigger carries, in the order written (`queue(total, status)`).
   std::vector<std::uint32_t> carried;
+  /// Effect `when changed(total, status)` (docs/SCHEMA.md "Change feeds"): the fields of its
+  /// record (indices into EntityDef::fields) each change of which triggers it, creation
+  /// included. Its condition node counts those changes instead of evaluating a formula.
+  /// Empty for an effect with a condition.
+  std::vector<std::uint32_t> watched;
   /// Async field (`risk: float = async(amount, customer)`, docs/SCHEMA.md "Async fields"):
   /// a state field that only results write (Store::resolve), and the index of its request,
   /// the hidden effect `risk@request` appended after the entity's declared fields and
