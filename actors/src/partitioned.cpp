@@ -338,7 +338,9 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
         }
         if (!a.status.is_ok()) break;
       }
-      if (resolved_since_compute) compute();
+      // compute_after: the Marks were a commit's, predicted, and the compute goes with
+      // them (PartitionedDocuments::stabilize).
+      if (resolved_since_compute || (q.compute_after && a.status.is_ok())) compute();
       break;
     }
     case PartitionRequestKind::compute: {
@@ -626,6 +628,34 @@ bool applied_everywhere(OpKind kind) {
   }
 }
 
+/// Closures of Marks kept (PartitionedDocuments::closures_): a workload of ever new write
+/// patterns forgets them all when this is reached; each is a few fields.
+constexpr std::size_t kMarkClosuresMax = 1024;
+/// First Marks of at most this many fields make a key: a commit of many writes (a merged
+/// epoch of many clients) seldom comes again alike.
+constexpr std::size_t kMarkClosureKeyMax = 64;
+/// A closure of at most this many fields is kept: one that large costs its waves anyway.
+constexpr std::size_t kMarkClosureMax = 4096;
+
+/// Whether a batch may send a closure of Marks with its commit's compute: writes of values
+/// (which change no structure, so the batch can run again alike after a rejection) and
+/// one commit, last.
+bool predictable(const session::Batch& batch) {
+  if (batch.size() < 2 || batch.back().kind != OpKind::commit) return false;
+  return std::all_of(batch.begin(), batch.end() - 1, [](const session::Op& op) {
+    switch (op.kind) {
+      case OpKind::update:
+      case OpKind::set:
+      case OpKind::ack:
+      case OpKind::clock:
+      case OpKind::resolve:
+        return true;
+      default:
+        return false;
+    }
+  });
+}
+
 /// Ops that end a transaction (or act outside one).
 bool is_transition(OpKind kind) {
   return kind == OpKind::commit || kind == OpKind::reject || kind == OpKind::undo || kind == OpKind::redo;
@@ -640,6 +670,23 @@ OpResult failed(Status s) {
 }  // namespace
 
 session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool* committed) {
+  predicting_ = options_.predict_marks && partitions() > 1 && predictable(batch);
+  rerun_ = false;
+  session::BatchResult results = run_once(batch, committed);
+  if (rerun_) {
+    // Its closure fell short, or its commit failed, and every partition rejected the
+    // transaction: it changed nothing (writes and a commit), so it runs again, with the
+    // waves of Marks.
+    ++traffic_.reruns;
+    predicting_ = false;
+    rerun_ = false;
+    results = run_once(batch, committed);
+  }
+  predicting_ = false;
+  return results;
+}
+
+session::BatchResult PartitionedDocuments::run_once(const session::Batch& batch, bool* committed) {
   session::BatchResult results;
   results.reserve(batch.size());
   const std::uint64_t revision_before = revisions_[0];
@@ -992,8 +1039,10 @@ void PartitionedDocuments::queue(std::uint32_t from, const PartitionReply& reply
       ++*count;
     }
   };
-  for (const NodeId n : reply.stale)
+  for (const NodeId n : reply.stale) {
     to_others(codec::PartitionMessage{false, n, false, Value(), {}}, &traffic_.marks);
+    if (mark_log_ != nullptr) mark_log_->emplace_back(n, from);
+  }
   for (const codec::PartitionMessage& r : reply.resolved) to_others(r, &traffic_.resolutions);
 }
 
@@ -1033,7 +1082,12 @@ Status PartitionedDocuments::stabilize() {
   // Marked with the apply just before (everywhere(), mark_after): its Marks are queued.
   const bool marked = std::exchange(marked_, false);
   if (!marked) queue_.clear();
-  auto fail = [this](Status s) {
+  bool computed = false;  // the compute went with predicted Marks
+  auto fail = [this, &computed](Status s) {
+    // After predicted Marks, a failure is told as the waves tell it (which formula fails
+    // first, or which cycle is found, depends on the rounds): the batch runs again with
+    // them. An unreachable partition is told at once.
+    if (computed && s.code() != StatusCode::io_error) rerun_ = true;
     reject_all();
     return s;
   };
@@ -1047,13 +1101,40 @@ Status PartitionedDocuments::stabilize() {
       if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
       for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
     }
-    if (Status s = drain(); !s.is_ok()) return fail(s);
+    // The first Marks, by field: the key of the closure the waves after them reach.
+    std::vector<NodeId> first;
+    for (const Queued& m : queue_) {
+      if (!m.message.resolve) first.push_back(m.message.node);
+    }
+    std::sort(first.begin(), first.end());
+    first.erase(std::unique(first.begin(), first.end()), first.end());
+    const bool keyed = options_.predict_marks && !first.empty() && first.size() <= kMarkClosureKeyMax;
+    const auto known = keyed && predicting_ ? closures_.find(first) : closures_.end();
+    if (known != closures_.end()) {
+      computed = true;
+      if (Status s = predicted_round(known->second); !s.is_ok()) {
+        if (rerun_) closures_.erase(known);  // short: learnt anew by the run again
+        return fail(s);
+      }
+    } else {
+      MarkClosure reached;
+      if (keyed) mark_log_ = &reached;
+      const Status s = drain();
+      mark_log_ = nullptr;
+      if (!s.is_ok()) return fail(s);
+      if (keyed && reached.size() <= kMarkClosureMax) {
+        if (closures_.size() >= kMarkClosuresMax) closures_.clear();
+        closures_[std::move(first)] = std::move(reached);
+      }
+    }
   }
   // Compute: what no mirror holds back, then whatever each Resolve releases.
   PhaseTimer timer(*this, EpochPhase::compute);
-  q.kind = PartitionRequestKind::compute;
-  if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
-  for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
+  if (!computed) {
+    q.kind = PartitionRequestKind::compute;
+    if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
+    for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
+  }
   if (Status s = drain(); !s.is_ok()) return fail(s);
   // Fields still waiting wait on one another through other partitions. Each partition's
   // last reply said how many wait there: none, and the epoch is computed through.
@@ -1070,6 +1151,64 @@ Status PartitionedDocuments::stabilize() {
   }
   if (waiting.empty()) return Status::ok();
   return fail(Status(StatusCode::cycle, cycle_message(waiting)));
+}
+
+Status PartitionedDocuments::predicted_round(MarkClosure& closure) {
+  // Every partition takes the first Marks (queued) and the closure's, then computes.
+  std::unordered_set<NodeId> expected;
+  for (const Queued& m : queue_) expected.insert(m.message.node);
+  for (const auto& [n, owner] : closure) {
+    expected.insert(n);
+    for (std::uint32_t p = 0; p < partitions(); ++p) {
+      if (p != owner) queue_.push_back(Queued{p, codec::PartitionMessage{false, n, false, Value(), {}}});
+    }
+    traffic_.marks += partitions() - 1;
+  }
+  std::vector<PartitionSet::Call> calls(partitions());
+  for (std::uint32_t p = 0; p < partitions(); ++p) {
+    calls[p].first = p;
+    calls[p].second.kind = PartitionRequestKind::deliver;
+    calls[p].second.compute_after = true;
+  }
+  for (Queued& m : queue_) calls[m.to].second.messages.push_back(std::move(m.message));
+  queue_.clear();
+  std::vector<PartitionReply> replies;
+  if (Status s = send(calls, &replies); !s.is_ok()) return s;
+  ++traffic_.predicted;
+  // What the Marks made stale must be in the closure: a field outside it was not marked
+  // where it is read before those partitions computed.
+  MarkClosure reached;
+  std::unordered_set<NodeId> marked;
+  for (std::uint32_t p = 0; p < partitions(); ++p) {
+    for (const NodeId n : replies[p].stale) {
+      if (expected.count(n) == 0) {
+        rerun_ = true;
+        return Status(StatusCode::failed_precondition, "field " + std::to_string(n) + " of partition " + std::to_string(p) +
+                                               " was marked outside the predicted Marks");
+      }
+      marked.insert(n);
+      reached.emplace_back(n, p);
+    }
+  }
+  // A field of the closure its owner did not mark did not change: its readers are told so.
+  for (const auto& [n, owner] : closure) {
+    if (marked.count(n) != 0) continue;
+    for (std::uint32_t p = 0; p < partitions(); ++p) {
+      if (p != owner) queue_.push_back(Queued{p, codec::PartitionMessage{true, n, false, Value(), {}}});
+    }
+    traffic_.resolutions += partitions() - 1;
+  }
+  if (reached.size() != closure.size()) closure = std::move(reached);
+  // What the compute resolved goes on as from a compute request.
+  for (std::uint32_t p = 0; p < partitions(); ++p) {
+    for (const codec::PartitionMessage& r : replies[p].resolved) {
+      for (std::uint32_t q = 0; q < partitions(); ++q) {
+        if (q != p) queue_.push_back(Queued{q, r});
+      }
+      traffic_.resolutions += partitions() - 1;
+    }
+  }
+  return Status::ok();
 }
 
 std::string PartitionedDocuments::cycle_message(

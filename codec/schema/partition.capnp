@@ -51,6 +51,8 @@ struct PartitionRequest {
   markAfter @8 :Bool;             # apply: then mark, as a mark request (the commit is next)
   reporter @9 :UInt32 = 0xffffffff;  # apply: the partition that returns its results (the
                                      # others their count and digest); all by default
+  computeAfter @10 :Bool;         # deliver: then compute, as a compute request (the driver
+                                  # sends a commit's predicted Marks with its compute)
 }
 
 # A computed field still waiting when no message is left, and the stale fields it reads.

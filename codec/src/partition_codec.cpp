@@ -214,6 +214,7 @@ Result<std::string> encode_partition_request(const PartitionRequest& q) {
         root.setOther(q.other);
         root.setMarkAfter(q.mark_after);
         root.setReporter(q.reporter);
+        root.setComputeAfter(q.compute_after);
       });
 }
 
@@ -234,6 +235,7 @@ Result<PartitionRequest> decode_partition_request(std::string_view bytes) {
         q.other = r.getOther();
         q.mark_after = r.getMarkAfter();
         q.reporter = r.getReporter();
+        q.compute_after = r.getComputeAfter();
         return q;
       });
 }

@@ -278,7 +278,8 @@ TEST(PartitionServer, GarbageBytesGetAnErrorReplyAndTheServerServesOn) {
       std::string(),
       std::string("MGPQ"),
       std::string("MGPQ\x01\0\0\0", 8),
-      std::string("MGPQ\x02\0\0\0", 8) + good.substr(8),           // another version
+      std::string("MGPQ") + static_cast<char>(codec::kPartitionFormatVersion + 1) +
+          std::string(3, '\0') + good.substr(8),                     // another version
       std::string("MGPR") + good.substr(4),                         // a reply's magic
       good.substr(0, good.size() - 8),                              // cut short
       good + std::string(8, '\0'),                                  // trailing words

@@ -43,6 +43,7 @@ struct Cluster {
   std::uint64_t order_seed = 0;
   bool through_bytes = false;  ///< every request and reply encoded and decoded
   bool threaded = false;       ///< the partitions of a phase served at once on worker threads
+  bool predict_marks = true;   ///< PartitionedDocuments::Options::predict_marks
 };
 
 Outcome partitioned(std::shared_ptr<const schema::Schema> schema, const std::string& script,
@@ -53,6 +54,7 @@ Outcome partitioned(std::shared_ptr<const schema::Schema> schema, const std::str
   options.salt = c.salt;
   options.through_bytes = c.through_bytes;
   options.threaded = c.threaded;
+  options.predict_marks = c.predict_marks;
   if (c.order_seed != 0) options.choose = [order](std::size_t n) { return order->below(n); };
   PartitionedDocuments documents(std::move(schema), options);
   DocumentsBackend backend(documents);
@@ -149,6 +151,7 @@ class RecordingPartitions final : public PartitionSet {
       : inner_(std::move(schema), options(partitions)) {}
   std::uint32_t size() const override { return inner_.size(); }
   std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) override {
+    ++this->calls;
     for (const Call& c : calls) requests.push_back(c.second);
     std::vector<codec::PartitionReply> out = inner_.call(calls);
     for (std::size_t i = 0; i < calls.size(); ++i) {
@@ -163,6 +166,7 @@ class RecordingPartitions final : public PartitionSet {
     }));
   }
   std::vector<codec::PartitionRequest> requests;
+  std::size_t calls = 0;  ///< call()s: rounds of requests
   /// The replies, with the partition each came from.
   std::vector<std::pair<std::uint32_t, codec::PartitionReply>> replies;
   /// Changes a reply before the driver reads it (partition, request, reply).
@@ -289,6 +293,120 @@ TEST_F(PartitionedShop, ACommitRightAfterItsInputsIsMarkedInTheRequestThatApplie
                                                "get o1.total\nget o2.total\nget o2.share\n");
   ASSERT_FALSE(whole.out.empty());
   EXPECT_TRUE(expected.out.ends_with(whole.out)) << whole.out << "\n---\n" << expected.out;
+}
+
+TEST_F(PartitionedShop, TheSameWritesAgainSendTheirMarksWithTheComputeInOneRound) {
+  RecordingPartitions& recorded = this->recorded();
+  session::ScriptClient& client = this->client();
+  // Calls (rounds) of one `update book price=P; commit`: apply and mark, the waves of Marks,
+  // compute, the waves of Resolves, commit. The first time learns the waves' closure; from
+  // the second, its Marks go with the compute.
+  auto rounds = [&](int price) {
+    const std::size_t before = recorded.calls;
+    std::string out;
+    client.run_line("update book price=" + std::to_string(price), 1, &out);
+    client.run_line("commit", 2, &out);
+    EXPECT_EQ(out.find("error"), std::string::npos) << out;
+    return recorded.calls - before;
+  };
+  const std::size_t first = rounds(41);
+  const std::size_t second = rounds(42);
+  const std::size_t third = rounds(43);
+  EXPECT_EQ(first, 7u);  // apply+mark, 2 waves of Marks, compute, 2 waves of Resolves, commit
+  EXPECT_EQ(second, 5u);
+  EXPECT_EQ(third, 5u);
+  // The values are the embedded engine's.
+  const Outcome whole = run_script(client, "get ada.spent\nget o1.total\nget o1.share\nget o2.share\n");
+  auto one = testing::compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs");
+  const std::string setup = testing::read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgscript");
+  const Outcome expected = embedded(one, setup + "update book price=41\ncommit\nupdate book price=42\ncommit\n"
+                                               "update book price=43\ncommit\nget ada.spent\nget o1.total\n"
+                                               "get o1.share\nget o2.share\n");
+  ASSERT_FALSE(whole.out.empty());
+  EXPECT_TRUE(expected.out.ends_with(whole.out)) << whole.out << "\n---\n" << expected.out;
+}
+
+/// A partition count that puts records 1, 2 and 3 on three different partitions.
+std::uint32_t three_apart() {
+  for (std::uint32_t p = 3; p <= 16; ++p) {
+    const std::uint32_t a = schema::Placement::partition_of(1, p), b = schema::Placement::partition_of(2, p),
+                        c = schema::Placement::partition_of(3, p);
+    if (a != b && b != c && a != c) return p;
+  }
+  return 0;
+}
+
+// A closure learnt before a link changed what the writes reach: one that falls short (a
+// new reader) makes the batch run again with the waves; one that reaches too far (a reader
+// gone) is told unchanged. Either way the output is what the waves and the embedded engine
+// print. c.w = b.y - a.d stays 1 while b reads a, so c.moved, which counts the commits
+// that change c.w, would count one more if c.w ever computed from b.y and a.d of two
+// epochs: what a closure that fell short would let happen if its batch went on (C
+// computing from a resolved a.d and a b.y that was never marked there).
+TEST(PartitionedDocuments, PredictedMarksThatFallShortRunAgainAndOnesThatReachTooFarAreUnchanged) {
+  auto compiled = schema::compile_schema(schema::SourceFile{"reach.mgs", R"(
+entity A { x: int = 0  d: int = x * 2 }
+entity B { a: one A via many bs  y: int = a.d + 1 }
+entity C {
+  b: one B via many cs
+  a: one A via many watchers
+  w: int = b.y - a.d
+  effect moved: counter when changed(w)
+  z: int = b.y * 10
+}
+)"});
+  ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+  const std::uint32_t partitions = three_apart();
+  ASSERT_NE(partitions, 0u);
+  const std::string script =
+      "create A a\ncreate B b\ncreate C c\nlink c.b b\nlink c.a a\ncommit\n"
+      "update a x=1\ncommit\nupdate a x=2\ncommit\n"      // b reads nothing of a: closure {}
+      "link b.a a\ncommit\n"
+      "update a x=3\ncommit\n"                            // b.y is marked: short, run again
+      "get b.y\nget c.z\nget c.moved\n"
+      "update a x=4\ncommit\nget c.z\n"                   // closure {b.y}
+      "unlink b.a a\ncommit\n"
+      "update a x=5\ncommit\n"                            // b.y is not marked: unchanged
+      "get b.y\nget c.z\nupdate a x=6\ncommit\nget c.z\nget c.moved\n";
+  const Outcome expected = embedded(*compiled, script);
+  ASSERT_EQ(expected.out.find("error"), std::string::npos) << expected.out;
+  for (const bool bytes : {false, true}) {
+    SCOPED_TRACE(bytes ? "through bytes" : "direct");
+    PartitionedDocuments::Traffic traffic;
+    const Outcome predicted = partitioned(*compiled, script, Cluster{partitions, 0, 0, bytes}, &traffic);
+    EXPECT_EQ(predicted.out, expected.out);
+    EXPECT_EQ(traffic.predicted, 5u);  // x=2 to x=6: x=1 learnt the first closure
+    EXPECT_EQ(traffic.reruns, 1u);     // x=3, whose rerun learnt the closure {b.y}
+    Cluster waves{partitions, 0, 0, bytes};
+    waves.predict_marks = false;
+    PartitionedDocuments::Traffic none;
+    EXPECT_EQ(partitioned(*compiled, script, waves, &none).out, expected.out);
+    EXPECT_EQ(none.predicted, 0u);
+  }
+}
+
+// A commit that fails after predicted Marks fails as the waves tell it: which formula
+// fails first depends on the rounds, so the batch runs again with them.
+TEST(PartitionedDocuments, ACommitThatFailsAfterPredictedMarksFailsAsTheWavesTellIt) {
+  auto compiled = schema::compile_schema(schema::SourceFile{"fail.mgs", R"(
+entity A { x: int = 1  d: int = x + 0 }
+entity B { a: one A via many bs  y: int = 10 % a.d  @fail_transaction }
+entity C { b: one B via many cs  z: int = b.y * 10 }
+)"});
+  ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+  const std::uint32_t partitions = three_apart();
+  ASSERT_NE(partitions, 0u);
+  const std::string script =
+      "create A a\ncreate B b\ncreate C c\nlink b.a a\nlink c.b b\ncommit\n"
+      "update a x=3\ncommit\nupdate a x=4\ncommit\n"
+      "update a x=0\ncommit\n"  // 10 % 0 on b: the transaction fails
+      "get b.y\nupdate a x=5\ncommit\nget c.z\n";
+  const Outcome expected = embedded(*compiled, script);
+  ASSERT_NE(expected.out.find("integer modulo by zero"), std::string::npos) << expected.out;
+  PartitionedDocuments::Traffic traffic;
+  EXPECT_EQ(partitioned(*compiled, script, Cluster{partitions}, &traffic).out, expected.out);
+  EXPECT_GE(traffic.predicted, 2u);
+  EXPECT_EQ(traffic.reruns, 1u);
 }
 
 TEST(PartitionedDocuments, ALinkClosingACycleAcrossPartitionsRejectsItsTransactionWithThePath) {

@@ -71,6 +71,7 @@ PartitionRequest sample_request(PartitionRequestKind kind) {
   q.name = "items";
   q.other = 99;
   q.mark_after = true;
+  q.compute_after = true;
   q.reporter = 2;
   return q;
 }
@@ -289,8 +290,8 @@ TEST(PartitionCodec, EmptyForeignAndOtherVersionBytesAreRefused) {
     EXPECT_FALSE(decode_partition_reply(with_byte(reply, i, 'x')).is_ok());
   }
   // Other format versions (little-endian u32 after the magic): older, newer, far off.
-  ASSERT_EQ(kPartitionFormatVersion, 1u);
-  for (const std::uint32_t version : {0u, 2u, 256u, 0x01000001u, 0xffffffffu}) {
+  ASSERT_EQ(kPartitionFormatVersion, 2u);
+  for (const std::uint32_t version : {0u, 1u, 3u, 256u, 0x01000001u, 0xffffffffu}) {
     SCOPED_TRACE("version " + std::to_string(version));
     std::string q = request, a = reply;
     for (int i = 0; i < 4; ++i) {

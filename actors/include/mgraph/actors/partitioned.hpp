@@ -37,6 +37,25 @@
 // Fields still waiting then wait on one another through other partitions: a cycle across
 // partitions, which rejects the transaction everywhere.
 //
+// Predicted Marks. The waves of Marks of a commit depend on what its writes first made
+// stale (the Marks the apply's mark returns) and on the structure, so the same writes find
+// the same waves again and again. The driver remembers, by its first Marks, every field the
+// waves after them marked (its closure). When a batch of writes and one commit (nothing
+// that creates, deletes or links) finds a closure, the driver sends the first Marks and the
+// closure's at once, and the compute with them (deliver with compute_after): one round
+// instead of the waves and the compute. Why that is still glitch-free: each partition
+// takes every Mark of the epoch before it computes, provided the closure holds every field
+// the Marks reach. The replies say what each partition marked: a field outside the closure
+// means some partition may have computed before its Mark came, so every partition rejects
+// the transaction and the batch runs again as above, without a closure (and the closure is
+// learnt anew). A commit that fails after predicted Marks runs again the same way, so that
+// it fails as the waves tell it (which formula fails first depends on the rounds). A field
+// of the closure that its owner did not mark (a tracked dependency
+// went away) did not change, and the driver tells the others so with a Resolve (unchanged).
+// Nothing else differs: the same fields compute once each from the same inputs, so the
+// results, revisions and effects are those of the waves, and a replay, with or without
+// closures, gives the same.
+//
 // Thread-safety: PartitionedDocuments, none (one thread drives it). LocalPartitions may
 // serve the partitions of one phase at once on worker threads (its comment).
 
@@ -293,6 +312,8 @@ class PartitionedDocuments {
     SteadyClock now = nullptr;
     std::shared_ptr<PartitionCheckpoints> checkpoints;  ///< LocalPartitions::Options::checkpoints
     bool threaded = false;  ///< LocalPartitions::Options::threaded
+    /// Predicted Marks (above). Off: every commit sends the waves of Marks.
+    bool predict_marks = true;
   };
 
   /// Documents on `options.partitions` partitions in this process.
@@ -341,6 +362,10 @@ class PartitionedDocuments {
   struct Traffic {
     std::uint64_t marks = 0;
     std::uint64_t resolutions = 0;
+    std::uint64_t predicted = 0;     ///< commits that sent predicted Marks (above)
+    /// Of those, batches run again with the waves: a closure fell short, or the commit
+    /// failed (so that it fails as the waves tell it).
+    std::uint64_t reruns = 0;
   };
   const Traffic& traffic() const { return traffic_; }
 
@@ -385,6 +410,15 @@ class PartitionedDocuments {
   /// Mark and compute rounds until every partition's open transaction is computed
   /// through. On failure every partition's transaction is rejected.
   Status stabilize();
+  /// The closure of Marks of a commit: the exported fields the waves after its first Marks
+  /// marked, each with its owner.
+  using MarkClosure = std::vector<std::pair<NodeId, std::uint32_t>>;
+  /// Sends the first Marks (queued) and `closure`'s with the compute, and checks what the
+  /// partitions marked (Predicted Marks, above); a closure that fell short sets rerun_
+  /// and fails.
+  Status predicted_round(MarkClosure& closure);
+  /// run() once: `predicting_` says whether a commit may use a closure.
+  session::BatchResult run_once(const session::Batch& batch, bool* committed);
   /// Delivers what is queued, all at once or as `choose` picks, until nothing is.
   Status drain();
   /// stabilize() when a transaction is open: what a read of computed values needs.
@@ -409,6 +443,12 @@ class PartitionedDocuments {
   /// Every partition marked with the last apply (mark_after) and queue_ holds the Marks it
   /// made: the next stabilize() drains them instead of asking for a mark.
   bool marked_ = false;
+  /// Closures of Marks by first Marks (sorted), at most kMarkClosuresMax (then all are
+  /// forgotten), each key of at most kMarkClosureKeyMax fields.
+  std::map<std::vector<NodeId>, MarkClosure> closures_;
+  bool predicting_ = false;    ///< the batch run is writes and one commit (run())
+  bool rerun_ = false;  ///< a closure fell short, or the commit failed: run() runs it again without
+  MarkClosure* mark_log_ = nullptr;  ///< queue() notes each Mark it queues here
   Traffic traffic_;
   std::vector<codec::EffectTrigger> effects_;  ///< raised by the current run
   std::vector<codec::FieldChange> changes_;    ///< made by the current run

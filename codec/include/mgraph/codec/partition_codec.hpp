@@ -20,7 +20,9 @@
 
 namespace mgraph::codec {
 
-inline constexpr std::uint32_t kPartitionFormatVersion = 1;
+/// 2: deliver's compute_after (a partition of version 1 would take the Marks and not
+/// compute, and the driver would wait for Resolves that never come).
+inline constexpr std::uint32_t kPartitionFormatVersion = 2;
 
 /// A Mark (the field `node` became stale on its owner) or a Resolve (its value for the
 /// epoch: changed and the value, or unchanged), for the partitions that mirror it.
@@ -89,6 +91,10 @@ struct PartitionRequest {
   /// Inputs apply alike everywhere, so the driver needs one copy and a check, not one copy
   /// per partition. kEveryPartitionReports: each returns its results.
   std::uint32_t reporter = kEveryPartitionReports;
+  /// deliver: then compute, as a compute request does (the driver sends a commit's
+  /// predicted Marks with its compute, actors/partitioned.hpp "Predicted Marks"); the reply
+  /// holds what both made stale and resolved.
+  bool compute_after = false;
   friend bool operator==(const PartitionRequest&, const PartitionRequest&) = default;
 };
 
