@@ -251,6 +251,20 @@ Status PartitionServer::records_of(const std::string& entity, std::vector<codec:
   return Status::ok();
 }
 
+namespace {
+
+/// Computes what no unresolved mirror holds back, into the reply: its status and the
+/// exported fields resolved (as Resolves).
+void compute_into(Graph& g, PartitionReply* a) {
+  std::vector<Resolution> resolved;
+  a->status = g.compute(&resolved);
+  for (Resolution& r : resolved) {
+    a->resolved.push_back(codec::PartitionMessage{true, r.node, r.changed, std::move(r.value), std::move(r.condition)});
+  }
+}
+
+}  // namespace
+
 PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   PartitionReply a;
   if (q.kind == PartitionRequestKind::reset) renew();
@@ -304,6 +318,14 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
       }
       // The commit is next: its first step, the mark, here (Graph::mark never fails).
       if (q.mark_after) a.marked = g.mark(&a.stale).is_ok();
+      // And, with a closure of Marks (PartitionedDocuments, "Predicted Marks"), the Marks
+      // of every other partition and the compute.
+      for (const codec::PartitionMessage& m : q.messages) {
+        a.status = m.resolve ? Status(StatusCode::invalid_argument, "apply: a Resolve before the compute")
+                             : g.mark_mirror(m.node, &a.stale);
+        if (!a.status.is_ok()) break;
+      }
+      if (q.compute_after && a.status.is_ok()) compute_into(g, &a);
       break;
     }
     case PartitionRequestKind::check_link:
@@ -320,13 +342,8 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
       // field exported and waiting in the round, so one per Resolve would be quadratic.
       bool resolved_since_compute = false;
       auto compute = [&] {
-        std::vector<Resolution> resolved;
         resolved_since_compute = false;
-        a.status = g.compute(&resolved);
-        for (Resolution& r : resolved) {
-          a.resolved.push_back(
-              codec::PartitionMessage{true, r.node, r.changed, std::move(r.value), std::move(r.condition)});
-        }
+        compute_into(g, &a);
       };
       for (const codec::PartitionMessage& m : q.messages) {
         if (m.resolve) {
@@ -338,20 +355,12 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
         }
         if (!a.status.is_ok()) break;
       }
-      // compute_after: the Marks were a commit's, predicted, and the compute goes with
-      // them (PartitionedDocuments::stabilize).
-      if (resolved_since_compute || (q.compute_after && a.status.is_ok())) compute();
+      if (resolved_since_compute) compute();
       break;
     }
-    case PartitionRequestKind::compute: {
-      std::vector<Resolution> resolved;
-      a.status = g.compute(&resolved);
-      for (Resolution& r : resolved) {
-        a.resolved.push_back(
-            codec::PartitionMessage{true, r.node, r.changed, std::move(r.value), std::move(r.condition)});
-      }
+    case PartitionRequestKind::compute:
+      compute_into(g, &a);
       break;
-    }
     case PartitionRequestKind::pending: {
       // The computed fields the waiting ones reach through stale inputs, each with the
       // stale fields it reads: the driver joins every partition's into one graph.
@@ -631,11 +640,29 @@ bool applied_everywhere(OpKind kind) {
 /// Closures of Marks kept (PartitionedDocuments::closures_): a workload of ever new write
 /// patterns forgets them all when this is reached; each is a few fields.
 constexpr std::size_t kMarkClosuresMax = 1024;
-/// First Marks of at most this many fields make a key: a commit of many writes (a merged
-/// epoch of many clients) seldom comes again alike.
-constexpr std::size_t kMarkClosureKeyMax = 64;
+/// A batch whose signature (below) is longer gets no closure: many writes (a merged epoch
+/// of many clients) seldom come again alike.
+constexpr std::size_t kMarkClosureKeyMax = 1024;
 /// A closure of at most this many fields is kept: one that large costs its waves anyway.
 constexpr std::size_t kMarkClosureMax = 4096;
+
+/// What a batch of writes writes, without the values: each op's kind, records and field
+/// names. The key of its closure of Marks; empty when longer than kMarkClosureKeyMax.
+std::string write_signature(const session::Batch& batch) {
+  std::string key;
+  auto put = [&](std::string_view text) {
+    key.append(text);
+    key.push_back('\0');
+  };
+  for (const session::Op& op : batch) {
+    key.push_back(static_cast<char>(op.kind));
+    for (const session::RecordRef& r : op.refs) put(std::to_string(r.id));
+    put(op.name);
+    for (const auto& [field, value] : op.values) put(field);
+    if (key.size() > kMarkClosureKeyMax) return std::string();
+  }
+  return key;
+}
 
 /// Whether a batch may send a closure of Marks with its commit's compute: writes of values
 /// (which change no structure, so the batch can run again alike after a rejection) and
@@ -671,6 +698,8 @@ OpResult failed(Status s) {
 
 session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool* committed) {
   predicting_ = options_.predict_marks && partitions() > 1 && predictable(batch);
+  key_ = predicting_ ? write_signature(batch) : std::string();
+  predicting_ = !key_.empty();
   rerun_ = false;
   session::BatchResult results = run_once(batch, committed);
   if (rerun_) {
@@ -683,6 +712,7 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
     results = run_once(batch, committed);
   }
   predicting_ = false;
+  key_.clear();
   return results;
 }
 
@@ -710,6 +740,7 @@ session::BatchResult PartitionedDocuments::run_once(const session::Batch& batch,
         i = j;
         continue;
       }
+      if (rerun_) break;  // the batch runs again (run()); what it gives now is dropped
       switch (op.kind) {
         case OpKind::get:
         case OpKind::explain:
@@ -823,8 +854,29 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
                batch.begin() + static_cast<std::ptrdiff_t>(last));
   q.mark_after = mark_after;
   q.reporter = 0;  // the others send a digest of their results, checked below
+  // A batch of writes whose closure of Marks is known sends it, and the compute, with its
+  // apply (Predicted Marks in partitioned.hpp).
+  MarkClosure* closure = nullptr;
+  if (predicting_ && mark_after && first == 0 && last + 1 == batch.size()) {
+    if (const auto it = closures_.find(key_); it != closures_.end()) closure = &it->second;
+  }
   std::vector<PartitionReply> replies;
-  const Status s = send_all(q, &replies);
+  Status s;
+  if (closure == nullptr) {
+    s = send_all(q, &replies);
+  } else {
+    q.compute_after = true;
+    std::vector<PartitionSet::Call> calls;
+    for (std::uint32_t p = 0; p < partitions(); ++p) calls.emplace_back(p, q);
+    for (const auto& [n, owner] : *closure) {
+      for (std::uint32_t p = 0; p < partitions(); ++p) {
+        if (p != owner) calls[p].second.messages.push_back(codec::PartitionMessage{false, n, false, Value(), {}});
+      }
+      traffic_.marks += partitions() - 1;
+    }
+    ++traffic_.predicted;
+    s = send(calls, &replies);
+  }
   owned_changed_ = 0;
   for (const PartitionReply& a : replies) owned_changed_ += a.owned_changed;
   // Marked everywhere: the Marks wait in the queue for the commit's stabilize(). Otherwise
@@ -832,8 +884,24 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
   queue_.clear();
   marked_ = mark_after && s.is_ok() &&
             std::all_of(replies.begin(), replies.end(), [](const PartitionReply& a) { return a.marked; });
-  if (marked_) {
+  if (closure != nullptr) {
+    // Computed with the closure's Marks: the commit's stabilize() drains what it resolved.
+    // A failure other than an unreachable partition (a formula failing the transaction)
+    // is told as the waves tell it: the batch runs again with them.
+    const bool taken = marked_ && take_predicted(replies, *closure);
+    marked_ = false;
+    computed_ = taken;
+    if (!taken && (s.is_ok() || s.code() != StatusCode::io_error)) {
+      rerun_ = true;
+      reject_all();
+    }
+  } else if (marked_) {
+    if (!key_.empty()) {
+      learning_.clear();
+      mark_log_ = &learning_;
+    }
     for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
+    mark_log_ = nullptr;
   }
   if (s.is_ok()) {
     for (const PartitionReply& a : replies) {
@@ -1081,9 +1149,10 @@ Status PartitionedDocuments::drain() {
 Status PartitionedDocuments::stabilize() {
   // Marked with the apply just before (everywhere(), mark_after): its Marks are queued.
   const bool marked = std::exchange(marked_, false);
-  if (!marked) queue_.clear();
-  bool computed = false;  // the compute went with predicted Marks
-  auto fail = [this, &computed](Status s) {
+  // Or computed with it, a closure's Marks sent along (Predicted Marks): its Resolves are.
+  const bool computed = std::exchange(computed_, false);
+  if (!marked && !computed) queue_.clear();
+  auto fail = [this, computed](Status s) {
     // After predicted Marks, a failure is told as the waves tell it (which formula fails
     // first, or which cycle is found, depends on the rounds): the batch runs again with
     // them. An unreachable partition is told at once.
@@ -1093,7 +1162,7 @@ Status PartitionedDocuments::stabilize() {
   };
   std::vector<PartitionReply> replies;
   PartitionRequest q;
-  {
+  if (!computed) {
     // Mark: every partition's own writes, then the Marks they cause, until none is left.
     PhaseTimer timer(*this, EpochPhase::mark);
     if (!marked) {
@@ -1101,31 +1170,23 @@ Status PartitionedDocuments::stabilize() {
       if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
       for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
     }
-    // The first Marks, by field: the key of the closure the waves after them reach.
-    std::vector<NodeId> first;
-    for (const Queued& m : queue_) {
-      if (!m.message.resolve) first.push_back(m.message.node);
-    }
-    std::sort(first.begin(), first.end());
-    first.erase(std::unique(first.begin(), first.end()), first.end());
-    const bool keyed = options_.predict_marks && !first.empty() && first.size() <= kMarkClosureKeyMax;
-    const auto known = keyed && predicting_ ? closures_.find(first) : closures_.end();
-    if (known != closures_.end()) {
-      computed = true;
-      if (Status s = predicted_round(known->second); !s.is_ok()) {
-        if (rerun_) closures_.erase(known);  // short: learnt anew by the run again
-        return fail(s);
+    // A batch of writes learns its closure: the Marks of the apply (noted by everywhere())
+    // and those of every wave.
+    const bool learn = marked && !key_.empty();
+    if (learn) mark_log_ = &learning_;
+    const Status s = drain();
+    mark_log_ = nullptr;
+    if (!s.is_ok()) return fail(s);
+    if (learn) {
+      // Kept as the union of every closure the batch's writes found, so that writes whose
+      // reach alternates (a timing that fires every other time) stop falling short once
+      // each was seen; a field marked no more costs a Resolve (unchanged).
+      if (closures_.size() >= kMarkClosuresMax && closures_.count(key_) == 0) closures_.clear();
+      MarkClosure& known = closures_[key_];
+      for (const auto& mark : learning_) {
+        if (std::find(known.begin(), known.end(), mark) == known.end()) known.push_back(mark);
       }
-    } else {
-      MarkClosure reached;
-      if (keyed) mark_log_ = &reached;
-      const Status s = drain();
-      mark_log_ = nullptr;
-      if (!s.is_ok()) return fail(s);
-      if (keyed && reached.size() <= kMarkClosureMax) {
-        if (closures_.size() >= kMarkClosuresMax) closures_.clear();
-        closures_[std::move(first)] = std::move(reached);
-      }
+      if (known.size() > kMarkClosureMax) closures_.erase(key_);
     }
   }
   // Compute: what no mirror holds back, then whatever each Resolve releases.
@@ -1153,44 +1214,22 @@ Status PartitionedDocuments::stabilize() {
   return fail(Status(StatusCode::cycle, cycle_message(waiting)));
 }
 
-Status PartitionedDocuments::predicted_round(MarkClosure& closure) {
-  // Every partition takes the first Marks (queued) and the closure's, then computes.
-  std::unordered_set<NodeId> expected;
-  for (const Queued& m : queue_) expected.insert(m.message.node);
-  for (const auto& [n, owner] : closure) {
-    expected.insert(n);
-    for (std::uint32_t p = 0; p < partitions(); ++p) {
-      if (p != owner) queue_.push_back(Queued{p, codec::PartitionMessage{false, n, false, Value(), {}}});
-    }
-    traffic_.marks += partitions() - 1;
-  }
-  std::vector<PartitionSet::Call> calls(partitions());
-  for (std::uint32_t p = 0; p < partitions(); ++p) {
-    calls[p].first = p;
-    calls[p].second.kind = PartitionRequestKind::deliver;
-    calls[p].second.compute_after = true;
-  }
-  for (Queued& m : queue_) calls[m.to].second.messages.push_back(std::move(m.message));
-  queue_.clear();
-  std::vector<PartitionReply> replies;
-  if (Status s = send(calls, &replies); !s.is_ok()) return s;
-  ++traffic_.predicted;
+bool PartitionedDocuments::take_predicted(const std::vector<PartitionReply>& replies, MarkClosure& closure) {
   // What the Marks made stale must be in the closure: a field outside it was not marked
   // where it is read before those partitions computed.
+  std::unordered_set<NodeId> expected;
+  for (const auto& [n, owner] : closure) expected.insert(n);
   MarkClosure reached;
-  std::unordered_set<NodeId> marked;
   for (std::uint32_t p = 0; p < partitions(); ++p) {
+    if (!replies[p].status.is_ok()) return false;
     for (const NodeId n : replies[p].stale) {
-      if (expected.count(n) == 0) {
-        rerun_ = true;
-        return Status(StatusCode::failed_precondition, "field " + std::to_string(n) + " of partition " + std::to_string(p) +
-                                               " was marked outside the predicted Marks");
-      }
-      marked.insert(n);
+      if (expected.count(n) == 0) return false;  // the run again adds what it marks
       reached.emplace_back(n, p);
     }
   }
   // A field of the closure its owner did not mark did not change: its readers are told so.
+  std::unordered_set<NodeId> marked;
+  for (const auto& [n, owner] : reached) marked.insert(n);
   for (const auto& [n, owner] : closure) {
     if (marked.count(n) != 0) continue;
     for (std::uint32_t p = 0; p < partitions(); ++p) {
@@ -1198,7 +1237,6 @@ Status PartitionedDocuments::predicted_round(MarkClosure& closure) {
     }
     traffic_.resolutions += partitions() - 1;
   }
-  if (reached.size() != closure.size()) closure = std::move(reached);
   // What the compute resolved goes on as from a compute request.
   for (std::uint32_t p = 0; p < partitions(); ++p) {
     for (const codec::PartitionMessage& r : replies[p].resolved) {
@@ -1208,7 +1246,7 @@ Status PartitionedDocuments::predicted_round(MarkClosure& closure) {
       traffic_.resolutions += partitions() - 1;
     }
   }
-  return Status::ok();
+  return true;
 }
 
 std::string PartitionedDocuments::cycle_message(

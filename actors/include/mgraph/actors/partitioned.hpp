@@ -37,24 +37,28 @@
 // Fields still waiting then wait on one another through other partitions: a cycle across
 // partitions, which rejects the transaction everywhere.
 //
-// Predicted Marks. The waves of Marks of a commit depend on what its writes first made
-// stale (the Marks the apply's mark returns) and on the structure, so the same writes find
-// the same waves again and again. The driver remembers, by its first Marks, every field the
-// waves after them marked (its closure). When a batch of writes and one commit (nothing
-// that creates, deletes or links) finds a closure, the driver sends the first Marks and the
-// closure's at once, and the compute with them (deliver with compute_after): one round
-// instead of the waves and the compute. Why that is still glitch-free: each partition
-// takes every Mark of the epoch before it computes, provided the closure holds every field
-// the Marks reach. The replies say what each partition marked: a field outside the closure
-// means some partition may have computed before its Mark came, so every partition rejects
-// the transaction and the batch runs again as above, without a closure (and the closure is
-// learnt anew). A commit that fails after predicted Marks runs again the same way, so that
+// Predicted Marks. The Marks of a commit depend on which fields its writes write and on
+// the structure, so the same writes find the same waves of Marks again and again. The
+// driver remembers, by the batch's write signature (each op's kind, records and field
+// names, not the values), every exported field the apply's mark and the waves marked, with
+// its owner: the closure. A batch of value writes and one commit (nothing that creates,
+// deletes or links) whose closure is known sends it with its apply: each partition applies
+// the ops, marks, takes the closure's Marks of the others' fields and computes, in one
+// request (apply with mark_after, messages and compute_after); the Resolves follow as
+// usual. The apply, the waves of Marks and the compute become one round. Why that is still
+// glitch-free: each partition takes every Mark of the epoch before it computes, provided
+// the closure holds every field the Marks reach. The replies say what each partition
+// marked: a field outside the closure means some partition may have computed before its
+// Mark came, so every partition rejects the transaction and the batch runs again with the
+// waves (writes and a commit change nothing once rejected), whose Marks the closure then
+// takes in (it is the union of every closure the same writes found, so writes whose reach
+// alternates fall short once per reach). The engine also refuses a Resolve for a mirror
+// never marked. A commit that fails after predicted Marks runs again the same way, so that
 // it fails as the waves tell it (which formula fails first depends on the rounds). A field
-// of the closure that its owner did not mark (a tracked dependency
-// went away) did not change, and the driver tells the others so with a Resolve (unchanged).
-// Nothing else differs: the same fields compute once each from the same inputs, so the
-// results, revisions and effects are those of the waves, and a replay, with or without
-// closures, gives the same.
+// of the closure its owner did not mark (a tracked dependency went away) did not change,
+// and the driver tells its readers so with a Resolve (unchanged). So the same fields
+// compute once each from the same inputs: results, revisions and effects are those of the
+// waves, and a replay, with or without closures, gives the same.
 //
 // Thread-safety: PartitionedDocuments, none (one thread drives it). LocalPartitions may
 // serve the partitions of one phase at once on worker threads (its comment).
@@ -413,10 +417,12 @@ class PartitionedDocuments {
   /// The closure of Marks of a commit: the exported fields the waves after its first Marks
   /// marked, each with its owner.
   using MarkClosure = std::vector<std::pair<NodeId, std::uint32_t>>;
-  /// Sends the first Marks (queued) and `closure`'s with the compute, and checks what the
-  /// partitions marked (Predicted Marks, above); a closure that fell short sets rerun_
-  /// and fails.
-  Status predicted_round(MarkClosure& closure);
+  /// Takes the replies of an apply sent with `closure`'s Marks and the compute (Predicted
+  /// Marks, above): checks what the partitions marked, queues their Resolves and an
+  /// unchanged one for each field of the closure its owner did not mark. False when one
+  /// marked a field outside it (the run again with the waves adds what they mark to the
+  /// closure) or failed.
+  bool take_predicted(const std::vector<codec::PartitionReply>& replies, MarkClosure& closure);
   /// run() once: `predicting_` says whether a commit may use a closure.
   session::BatchResult run_once(const session::Batch& batch, bool* committed);
   /// Delivers what is queued, all at once or as `choose` picks, until nothing is.
@@ -443,10 +449,15 @@ class PartitionedDocuments {
   /// Every partition marked with the last apply (mark_after) and queue_ holds the Marks it
   /// made: the next stabilize() drains them instead of asking for a mark.
   bool marked_ = false;
-  /// Closures of Marks by first Marks (sorted), at most kMarkClosuresMax (then all are
-  /// forgotten), each key of at most kMarkClosureKeyMax fields.
-  std::map<std::vector<NodeId>, MarkClosure> closures_;
-  bool predicting_ = false;    ///< the batch run is writes and one commit (run())
+  /// Closures of Marks by the write signature of their batch (partitioned.cpp), at most
+  /// kMarkClosuresMax (then all are forgotten).
+  std::map<std::string, MarkClosure> closures_;
+  bool predicting_ = false;  ///< the batch run is writes and one commit, and may use its closure
+  std::string key_;          ///< its write signature; empty: not such a batch
+  MarkClosure learning_;     ///< the Marks of its commit so far, when it runs with the waves
+  /// The apply computed with the closure's Marks: the commit's stabilize() drains what
+  /// it resolved (queue_) instead of marking and computing.
+  bool computed_ = false;
   bool rerun_ = false;  ///< a closure fell short, or the commit failed: run() runs it again without
   MarkClosure* mark_log_ = nullptr;  ///< queue() notes each Mark it queues here
   Traffic traffic_;
