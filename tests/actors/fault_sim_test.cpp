@@ -16,12 +16,16 @@
 // Clients send transactions with ids, one at a time each, and send every one whose answer
 // they have not had again (same id) to the coordinator that starts after a crash.
 //
-// Each transaction creates an Entry with a distinct tag and links it to the ledger, whose
-// aggregates count the entries and sum their tags and their tags' squares. After the run,
-// and after one more restart from the log: every transaction was answered (none of unknown
-// outcome), and the ledger's three aggregates equal those of exactly the acknowledged
-// transactions — so none acknowledged is lost, none answered "rolled back" is there, and
-// none is there twice — which is also what the embedded engine gives for them.
+// Every other transaction of a client creates an Entry with a distinct tag and links it to
+// the ledger, whose aggregates count the entries and sum their tags and their tags'
+// squares; the others write the tag to the client's own Counter (`update #C v=TAG`), whose
+// `w = v * 2` the ledger sums: the same writes again and again, which the driver sends with
+// their predicted Marks (docs/EPOCHS.md) once it has learnt them. After the run, and after
+// one more restart from the log: every transaction was answered (none of unknown outcome),
+// and the ledger's aggregates equal those of exactly the acknowledged transactions — so
+// none acknowledged is lost, none answered "rolled back" is there, and none is there twice
+// (a client's counter holds its last acknowledged tag: its transactions run in the order
+// it sends them) — which is also what the embedded engine gives for them.
 //
 // Seeds: MGRAPH_SIM_SEEDS (default 500) from MGRAPH_SIM_FIRST_SEED (default 1);
 // scripts/soak-sim.sh runs more.
@@ -61,10 +65,16 @@ constexpr const char* kSchema =
     "  n: int = count(entries)\n"
     "  tags: int = sum(entries[*].tag)\n"
     "  squares: int = sum(entries[*].square)\n"
+    "  counters: many Counter via ledger\n"
+    "  ws: int = sum(counters[*].w)\n"
     "}\n"
     "entity Entry {\n"
     "  tag: int = 0\n"
     "  square: int = tag * tag\n"
+    "}\n"
+    "entity Counter {\n"
+    "  v: int = 0\n"
+    "  w: int = v * 2\n"
     "}\n";
 
 constexpr std::size_t kClients = 3;
@@ -76,6 +86,10 @@ constexpr int kCrashesMax = 3;
 constexpr int kPartitionLossesMax = 2;
 /// The ledger's record id: the first record the cluster creates.
 constexpr session::RecordId kLedger = 1;
+/// Client k's Counter: made with the ledger, right after it.
+constexpr session::RecordId counter_of(std::size_t client) { return kLedger + 1 + client; }
+/// Which client a tag is of (send_next numbers them).
+constexpr std::size_t client_of(std::int64_t tag) { return static_cast<std::size_t>(tag - 1) % kClients; }
 
 /// Partitions in this process that the simulation takes down: a partition that is down
 /// answers every request "unavailable", as ActorPartitions answers for a lost node.
@@ -136,6 +150,17 @@ session::Batch entry_txn(std::int64_t tag) {
   return {create, link, commit};
 }
 
+/// Writes `tag` to the client's Counter, commits.
+session::Batch counter_txn(std::size_t client, std::int64_t tag) {
+  session::Op update;
+  update.kind = session::OpKind::update;
+  update.refs = {session::RecordRef{counter_of(client), {}, "C"}};
+  update.values = {{"v", Value(tag)}};
+  session::Op commit;
+  commit.kind = session::OpKind::commit;
+  return {update, commit};
+}
+
 session::Op make_ledger_op() {
   session::Op create;
   create.kind = session::OpKind::create;
@@ -151,12 +176,13 @@ session::Op commit_op() {
 
 /// The ledger's aggregates.
 struct Totals {
-  std::int64_t n = 0, tags = 0, squares = 0;
+  std::int64_t n = 0, tags = 0, squares = 0, ws = 0;
   friend bool operator==(const Totals&, const Totals&) = default;
 };
 
 std::string show(const Totals& t) {
-  return "n=" + std::to_string(t.n) + " tags=" + std::to_string(t.tags) + " squares=" + std::to_string(t.squares);
+  return "n=" + std::to_string(t.n) + " tags=" + std::to_string(t.tags) + " squares=" + std::to_string(t.squares) +
+         " ws=" + std::to_string(t.ws);
 }
 
 /// One client: its transactions in order, the one it waits for, what it was told.
@@ -165,6 +191,7 @@ struct SimClient {
   std::uint64_t id = 0;
   std::size_t next = 0;                     ///< transactions sent so far (the next's index)
   std::optional<std::int64_t> waiting;      ///< the tag of the transaction awaiting its answer
+  bool counter = false;                     ///< that transaction writes the client's Counter
   std::string bytes;                        ///< that transaction's bytes, sent again as they are
   bool resend = false;                      ///< answered with an error: to send again
 };
@@ -241,7 +268,7 @@ class FaultSimulation {
   std::optional<Totals> read_back() {
     faults_ = false;
     restart();
-    session::Batch reads{get_op("n"), get_op("tags"), get_op("squares")};
+    session::Batch reads{get_op("n"), get_op("tags"), get_op("squares"), get_op("ws")};
     Result<std::string> bytes = codec::encode_batch(reads);
     if (!bytes.is_ok()) return std::nullopt;
     Result<std::string> answer = ask(*bytes);
@@ -250,10 +277,10 @@ class FaultSimulation {
       return std::nullopt;
     }
     Result<session::BatchResult> r = codec::decode_batch_result(*answer);
-    if (!r.is_ok() || r->size() != 3) return std::nullopt;
+    if (!r.is_ok() || r->size() != 4) return std::nullopt;
     Totals t;
-    std::int64_t* fields[] = {&t.n, &t.tags, &t.squares};
-    for (std::size_t i = 0; i < 3; ++i) {
+    std::int64_t* fields[] = {&t.n, &t.tags, &t.squares, &t.ws};
+    for (std::size_t i = 0; i < 4; ++i) {
       if (!(*r)[i].status.is_ok()) {
         ADD_FAILURE() << (*r)[i].status.message();
         return std::nullopt;
@@ -266,13 +293,22 @@ class FaultSimulation {
   /// What the acknowledged transactions, and they alone, give.
   Totals expected() const {
     Totals t;
+    std::vector<std::int64_t> last(kClients, 0);  // each client's last acknowledged counter tag
     for (const std::int64_t tag : acknowledged_) {
+      if (counter_tags_.count(tag) != 0) {
+        last[client_of(tag)] = std::max(last[client_of(tag)], tag);
+        continue;
+      }
       ++t.n;
       t.tags += tag;
       t.squares += tag * tag;
     }
+    for (const std::int64_t v : last) t.ws += 2 * v;
     return t;
   }
+  /// Commits the drivers sent with predicted Marks, and batches they ran again.
+  std::uint64_t predicted() const { return predicted_; }
+  std::uint64_t reruns() const { return reruns_; }
 
   const std::set<std::int64_t>& acknowledged() const { return acknowledged_; }
   const std::set<std::int64_t>& rolled_back() const { return rolled_back_; }
@@ -292,13 +328,25 @@ class FaultSimulation {
   std::size_t doubts() const { return doubts_; }
 
  private:
+  /// The ledger, and each client's Counter linked to it.
   session::Batch make_ledger() const {
-    session::Op create;
-    create.kind = session::OpKind::create;
-    create.entity = "Ledger";
-    session::Op commit;
-    commit.kind = session::OpKind::commit;
-    return {create, commit};
+    session::Batch batch{make_ledger_op()};
+    for (std::size_t c = 0; c < kClients; ++c) {
+      session::Op create;
+      create.kind = session::OpKind::create;
+      create.entity = "Counter";
+      batch.push_back(create);
+    }
+    for (std::size_t c = 0; c < kClients; ++c) {
+      session::Op link;
+      link.kind = session::OpKind::link;
+      link.refs = {session::RecordRef{0, {static_cast<std::uint32_t>(1 + c)}, "C"},
+                   session::RecordRef{0, {0}, "L"}};
+      link.name = "ledger";
+      batch.push_back(link);
+    }
+    batch.push_back(commit_op());
+    return batch;
   }
 
   void start() {
@@ -314,9 +362,9 @@ class FaultSimulation {
     PartitionedDocuments::Options options;
     options.salt = salt_;
     options.choose = [this](std::size_t n) { return rng_.below(n); };
-    driver_ = sys_.spawn(documents_driver_actor,
-                         std::make_shared<PartitionedDocuments>(std::move(set), options),
-                         SchemaInfo{"sim", schema_->source.text, 1}, driver_options_);
+    documents_ = std::make_shared<PartitionedDocuments>(std::move(set), options);
+    driver_ = sys_.spawn(documents_driver_actor, documents_, SchemaInfo{"sim", schema_->source.text, 1},
+                         driver_options_);
     SequencerOptions sequencer;
     sequencer.batching = batching_;
     sequencer.now = [this] { return clock_; };
@@ -331,6 +379,9 @@ class FaultSimulation {
     sched_.run();
     sequencer_ = caf::actor{};
     driver_ = caf::actor{};
+    predicted_ += documents_->traffic().predicted;
+    reruns_ += documents_->traffic().reruns;
+    documents_.reset();
   }
 
   /// A new coordinator on the log (every partition empty: it runs the log again); every
@@ -357,9 +408,13 @@ class FaultSimulation {
   }
 
   void send_next(SimClient& c) {
-    const std::int64_t tag = static_cast<std::int64_t>(1 + c.next * kClients + (c.id - 0x51000));
+    const std::size_t client = c.id - 0x51000;
+    const std::int64_t tag = static_cast<std::int64_t>(1 + c.next * kClients + client);
+    c.counter = c.next % 2 == 1;
     ++c.next;
-    Result<std::string> bytes = codec::encode_batch(entry_txn(tag), session::TxnId{c.id, c.next});
+    if (c.counter) counter_tags_.insert(tag);
+    Result<std::string> bytes =
+        codec::encode_batch(c.counter ? counter_txn(client, tag) : entry_txn(tag), session::TxnId{c.id, c.next});
     ASSERT_TRUE(bytes.is_ok()) << bytes.status().message();
     c.waiting = tag;
     c.bytes = *bytes;
@@ -375,7 +430,7 @@ class FaultSimulation {
             ASSERT_TRUE(c.waiting) << "client " << c.id << " was answered twice";
             Result<session::BatchResult> r = codec::decode_batch_result(answer);
             ASSERT_TRUE(r.is_ok()) << r.status().message();
-            bool ok = r->size() == 3;
+            bool ok = r->size() == (c.counter ? 2u : 3u);
             for (const session::OpResult& op : *r) ok = ok && op.status.is_ok();
             (ok ? acknowledged_ : rolled_back_).insert(*c.waiting);
             c.waiting.reset();
@@ -411,7 +466,11 @@ class FaultSimulation {
     faults_ = true;
     if (!answer.is_ok()) return false;
     Result<session::BatchResult> r = codec::decode_batch_result(*answer);
-    return r.is_ok() && r->size() == 2 && r->front().status.is_ok() && r->front().created == kLedger;
+    if (!r.is_ok() || r->size() != batch.size()) return false;
+    for (const session::OpResult& op : *r) {
+      if (!op.status.is_ok()) return false;
+    }
+    return r->front().created == kLedger && (*r)[1].created == counter_of(0);
   }
 
   caf::actor_system& sys_;
@@ -430,8 +489,11 @@ class FaultSimulation {
   std::shared_ptr<MemoryPartitionCheckpoints> checkpoints_ = std::make_shared<MemoryPartitionCheckpoints>();
   DriverOptions driver_options_;
   caf::actor sequencer_, driver_;
+  std::shared_ptr<PartitionedDocuments> documents_;  ///< the driver's, while it runs
   std::vector<SimClient> clients_;
   std::set<std::int64_t> acknowledged_, rolled_back_;
+  std::set<std::int64_t> counter_tags_;  ///< tags of the transactions writing a Counter
+  std::uint64_t predicted_ = 0, reruns_ = 0;
   bool faults_ = true;  ///< partitions may be lost
   int crashes_ = 0, losses_ = 0;
   std::size_t resends_ = 0, doubts_ = 0;
@@ -446,6 +508,7 @@ TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPar
   const std::uint64_t first = mgraph::testing::env_u64("MGRAPH_SIM_FIRST_SEED", 1);
   std::size_t acknowledged = 0, rolled_back = 0, crashes = 0, losses = 0, resends = 0, doubts = 0;
   std::size_t with_checkpoints = 0;
+  std::uint64_t predicted = 0, reruns = 0;
   for (std::uint64_t seed = first; seed < first + seeds; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (MGRAPH_SIM_FIRST_SEED=" + std::to_string(seed) +
                  " MGRAPH_SIM_SEEDS=1 replays it)");
@@ -464,17 +527,20 @@ TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPar
     resends += sim.resends();
     doubts += sim.doubts();
     with_checkpoints += sim.checkpoints_logged() > 0 ? 1 : 0;
+    predicted += sim.predicted();
+    reruns += sim.reruns();
   }
   // The faults happened: the runs are not all fault-free.
   EXPECT_GT(crashes, seeds / 2);
   EXPECT_GT(losses, seeds / 4);
   EXPECT_GT(rolled_back, 0u);
   EXPECT_GT(with_checkpoints, seeds / 2);  // most runs start again from checkpoints
+  EXPECT_GT(predicted, seeds / 4);          // commits sent with their predicted Marks
   std::printf("%llu seeds: %zu transactions acknowledged, %zu rolled back, %zu coordinator crashes, "
               "%zu partition losses, %zu transactions sent again, %zu answered \"in doubt\" meanwhile; "
-              "%zu runs with checkpoints in their log\n",
+              "%zu runs with checkpoints in their log; %llu commits with predicted Marks, %llu run again\n",
               static_cast<unsigned long long>(seeds), acknowledged, rolled_back, crashes, losses, resends, doubts,
-              with_checkpoints);
+              with_checkpoints, static_cast<unsigned long long>(predicted), static_cast<unsigned long long>(reruns));
 }
 
 // A snapshot a subscriber resumes from (watch_read_atom) is never read while the partitions
