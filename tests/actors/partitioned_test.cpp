@@ -218,6 +218,16 @@ class PartitionedShop : public ::testing::Test {
   }
   RecordingPartitions& recorded() { return shop_->recorded; }
   session::ScriptClient& client() { return shop_->client; }
+  /// What the shop's client prints for `reads` now is what the embedded engine prints for
+  /// them after examples/shop.mgscript and `writes`.
+  void expect_as_embedded(const std::string& writes, const std::string& reads) {
+    const Outcome whole = run_script(client(), reads);
+    auto one = testing::compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs");
+    const std::string setup = testing::read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgscript");
+    const Outcome expected = embedded(one, setup + writes + reads);
+    ASSERT_FALSE(whole.out.empty());
+    EXPECT_TRUE(expected.out.ends_with(whole.out)) << whole.out << "\n---\n" << expected.out;
+  }
 
  private:
   std::unique_ptr<RecordedShop> shop_;
@@ -289,14 +299,8 @@ TEST_F(PartitionedShop, ACommitRightAfterItsInputsIsMarkedInTheRequestThatApplie
   EXPECT_EQ(recorded.count(codec::PartitionRequestKind::mark), 3u);
   EXPECT_EQ(recorded.count(codec::PartitionRequestKind::apply, true), 3u);
   // And every value is what the embedded engine computes from the same script.
-  const Outcome whole = run_script(client, "get ada.spent\nget o1.total\nget o2.total\nget o2.share\n");
-  auto one = testing::compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs");
-  const std::string setup = testing::read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgscript");
-  const Outcome expected = embedded(one, setup + "update book price=40\ncommit\nupdate lamp qty=3\n"
-                                               "get o2.total\nupdate pen qty=5\ncommit\nget ada.spent\n"
-                                               "get o1.total\nget o2.total\nget o2.share\n");
-  ASSERT_FALSE(whole.out.empty());
-  EXPECT_TRUE(expected.out.ends_with(whole.out)) << whole.out << "\n---\n" << expected.out;
+  expect_as_embedded("update book price=40\ncommit\nupdate lamp qty=3\nget o2.total\nupdate pen qty=5\ncommit\n",
+                     "get ada.spent\nget o1.total\nget o2.total\nget o2.share\n");
 }
 
 TEST_F(PartitionedShop, TheSameWritesAgainSendTheirMarksWithTheComputeInOneRound) {
@@ -320,14 +324,8 @@ TEST_F(PartitionedShop, TheSameWritesAgainSendTheirMarksWithTheComputeInOneRound
   EXPECT_EQ(second, 4u);  // apply+mark+Marks+compute, 2 waves of Resolves, commit
   EXPECT_EQ(third, 4u);
   // The values are the embedded engine's.
-  const Outcome whole = run_script(client, "get ada.spent\nget o1.total\nget o1.share\nget o2.share\n");
-  auto one = testing::compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgs");
-  const std::string setup = testing::read_file(fs::path(MGRAPH_EXAMPLES_DIR) / "shop.mgscript");
-  const Outcome expected = embedded(one, setup + "update book price=41\ncommit\nupdate book price=42\ncommit\n"
-                                               "update book price=43\ncommit\nget ada.spent\nget o1.total\n"
-                                               "get o1.share\nget o2.share\n");
-  ASSERT_FALSE(whole.out.empty());
-  EXPECT_TRUE(expected.out.ends_with(whole.out)) << whole.out << "\n---\n" << expected.out;
+  expect_as_embedded("update book price=41\ncommit\nupdate book price=42\ncommit\nupdate book price=43\ncommit\n",
+                     "get ada.spent\nget o1.total\nget o1.share\nget o2.share\n");
 }
 
 /// A partition count that puts records 1, 2 and 3 on three different partitions.

@@ -9,6 +9,7 @@
 #include "mgraph/graph/schema/parser.hpp"
 #include "mgraph/graph/schema/schema.hpp"
 #include "mgraph/graph/schema/store.hpp"
+#include "support/schema_files.hpp"
 
 namespace mgraph::schema {
 namespace {
@@ -27,10 +28,7 @@ std::shared_ptr<const Schema> order_schema() {
   return std::move(r).value();
 }
 
-std::string compile_error(const std::string& text) {
-  auto r = compile_schema(SourceFile{"t.mgs", text});
-  return r.is_ok() ? std::string("(compiled)") : r.status().message();
-}
+using testing::compile_outcome;
 
 std::uint64_t request_version(Store& s, RecordId id, const std::string& field) {
   return s.version(s.node_of(id, field + "@request").value());
@@ -65,7 +63,7 @@ TEST(SchemaAsync, AnAsyncFieldIsWrittenByResultsAndItsRequestIsAQueueOfItsInputs
 
 TEST(SchemaAsync, DiagnosticsNameTheFieldAndThePlace) {
   auto err = [](const std::string& field) {
-    return compile_error("entity A {\n  x: int = 0  y: int = 1\n  " + field +
+    return compile_outcome("entity A {\n  x: int = 0  y: int = 1\n  " + field +
                          "\n  effect e: bool when x > 1\n}\n");
   };
   EXPECT_NE(err("r: float = async(x, nope)").find("t.mgs:3:23: error: async field r names unknown field 'nope' of A"),

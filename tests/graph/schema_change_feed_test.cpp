@@ -9,6 +9,7 @@
 #include "mgraph/graph/schema/parser.hpp"
 #include "mgraph/graph/schema/schema.hpp"
 #include "mgraph/graph/schema/store.hpp"
+#include "support/schema_files.hpp"
 
 namespace mgraph::schema {
 namespace {
@@ -28,10 +29,7 @@ std::shared_ptr<const Schema> order_schema() {
   return std::move(r).value();
 }
 
-std::string compile_error(const std::string& text) {
-  auto r = compile_schema(SourceFile{"t.mgs", text});
-  return r.is_ok() ? std::string("(compiled)") : r.status().message();
-}
+using testing::compile_outcome;
 
 Value count(std::int64_t n) { return Value(n); }
 
@@ -67,7 +65,7 @@ TEST(SchemaChangeFeed, AFeedWatchesFieldsOfItsRecordAndItsConditionCountsTheirCh
 
 TEST(SchemaChangeFeed, DiagnosticsNameTheEffectAndThePlace) {
   auto err = [](const std::string& effect) {
-    return compile_error("entity A {\n  x: int = 0  y: int = 1\n  " + effect +
+    return compile_outcome("entity A {\n  x: int = 0  y: int = 1\n  " + effect +
                          "\n  effect e: bool when x > 1\n}\n");
   };
   EXPECT_NE(err("effect f: queue when changed(x, nope)")

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "mgraph/graph/schema/store.hpp"
+#include "support/schema_files.hpp"
 
 namespace mgraph::schema {
 namespace {
@@ -126,11 +127,7 @@ TEST_P(SchemaFiltered, ConditionsMayFollowRelationsAndNestedPatterns) {
 INSTANTIATE_TEST_SUITE_P(IncrementalAndFull, SchemaFiltered, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Incremental" : "Full"; });
 
-std::string compile_error(const std::string& text) {
-  auto r = compile_schema(SourceFile{"t.mgs", text});
-  EXPECT_FALSE(r.is_ok()) << "expected an error for:\n" << text;
-  return r.is_ok() ? std::string() : r.status().message();
-}
+using testing::compile_error;
 
 constexpr const char* kItem = "entity I { price: float = 0  o: one O via many items }\n";
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "mgraph/graph/schema/store.hpp"
+#include "support/schema_files.hpp"
 
 namespace mgraph::schema {
 namespace {
@@ -137,11 +138,7 @@ TEST(SchemaGlobalsStore, ACycleThroughAWholeEntityAggregateFailsTheCommitWithIts
   EXPECT_EQ(s->get(kGlobalRecord, "total").value(), i64(0));
 }
 
-std::string compile_error(const std::string& text) {
-  auto r = compile_schema(SourceFile{"t.mgs", text});
-  EXPECT_FALSE(r.is_ok()) << "expected an error for:\n" << text;
-  return r.is_ok() ? std::string() : r.status().message();
-}
+using testing::compile_error;
 
 TEST(SchemaGlobalsErrors, MisusesAreReportedAtTheirPlace) {
   EXPECT_EQ(compile_error("entity A { x: float = global.rate }"),

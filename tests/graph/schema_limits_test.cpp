@@ -8,15 +8,12 @@
 
 #include "mgraph/graph/schema/parser.hpp"
 #include "mgraph/graph/schema/schema.hpp"
+#include "support/schema_files.hpp"
 
 namespace mgraph::schema {
 namespace {
 
-std::string compile_error(const std::string& text) {
-  auto r = compile_schema(SourceFile{"t.mgs", text});
-  EXPECT_FALSE(r.is_ok());
-  return r.is_ok() ? std::string() : r.status().message();
-}
+using testing::compile_error;
 
 /// `n` times: `before`, the number, `after` (appended piece by piece: GCC 12 warns
 /// wrongly about `"x" + std::to_string(i)` at -O3).

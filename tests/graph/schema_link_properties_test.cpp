@@ -9,6 +9,7 @@
 #include <string>
 
 #include "mgraph/graph/schema/store.hpp"
+#include "support/schema_files.hpp"
 
 namespace mgraph::schema {
 
@@ -51,10 +52,7 @@ std::shared_ptr<const Schema> compiled(const char* text, bool incremental) {
 
 Value i64(std::int64_t v) { return Value(v); }
 
-std::string compile_error(const char* text) {
-  auto r = compile_schema(SourceFile{"t.mgs", text});
-  return r.is_ok() ? std::string("(compiled)") : r.status().message();
-}
+using testing::compile_outcome;
 
 class SchemaLinkProperties : public ::testing::TestWithParam<bool> {};
 
@@ -295,42 +293,42 @@ TEST(SchemaLinkProperties, LinkEventsNameTheLinkedRecordsAsLinkRecordsAreMade) {
 }
 
 TEST(SchemaLinkProperties, ErrorsNameThePlace) {
-  EXPECT_NE(compile_error(R"(
+  EXPECT_NE(compile_outcome(R"(
 entity A { bs: many B via a { w: int = x } }
 entity B { x: int = 0 })")
                 .find("link property w has a formula"),
             std::string::npos);
-  EXPECT_NE(compile_error(R"(
+  EXPECT_NE(compile_outcome(R"(
 entity A { bs: many B via a  n: int = sum(bs[*].link.w) }
 entity B { x: int = 0 })")
                 .find("A.bs has none"),
             std::string::npos);
-  EXPECT_NE(compile_error(R"(
+  EXPECT_NE(compile_outcome(R"(
 entity A { bs: many B via a { w: int = 1 } }
 entity B { a: one A via many bs { v: int = 1 } })")
                 .find("declared on both sides"),
             std::string::npos);
-  EXPECT_NE(compile_error(R"(
+  EXPECT_NE(compile_outcome(R"(
 entity A { bs: many B via a { source: int = 1 } }
 entity B { x: int = 0 })")
                 .find("may not be named 'source'"),
             std::string::npos);
-  EXPECT_NE(compile_error(R"(
+  EXPECT_NE(compile_outcome(R"(
 entity A { bs: many B via a { w: int = 1 }  n: int = count(bs[*] where link.w > 1 and w > 1) }
 entity B { x: int = 0 })")
                 .find("write link.w"),
             std::string::npos);
-  EXPECT_NE(compile_error(R"(
+  EXPECT_NE(compile_outcome(R"(
 entity A { bs: many B via a { w: int = 1 }  n: int = count(bs[*] where link.w) }
 entity B { x: int = 0 })")
                 .find("needs a bool condition over the fields of B and its link"),
             std::string::npos);
-  EXPECT_NE(compile_error(R"(
+  EXPECT_NE(compile_outcome(R"(
 entity A { bs: many B via a  n: bool = every(bs[*].ok, always) }
 entity B { ok: bool = true })")
                 .find("notEmpty"),
             std::string::npos);
-  EXPECT_NE(compile_error(R"(
+  EXPECT_NE(compile_outcome(R"(
 entity A { bs: many B via a  cs: many C via a  n: float = wsum(bs[*].x, cs[*].x) }
 entity B { x: int = 0 }  entity C { x: int = 0 })")
                 .find("wsum takes two numeric patterns over the same collection"),

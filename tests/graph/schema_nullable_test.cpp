@@ -7,6 +7,7 @@
 #include <string>
 
 #include "mgraph/graph/schema/store.hpp"
+#include "support/schema_files.hpp"
 
 namespace mgraph::schema {
 namespace {
@@ -110,11 +111,7 @@ TEST(SchemaNullableStore, OnlyNullableFieldsTakeNull) {
   EXPECT_FALSE(s->update(t, {{"start", Value("x")}}).is_ok());  // still a float
 }
 
-std::string compile_error(const std::string& text) {
-  auto r = compile_schema(SourceFile{"t.mgs", text});
-  EXPECT_FALSE(r.is_ok()) << "expected an error for:\n" << text;
-  return r.is_ok() ? std::string() : r.status().message();
-}
+using testing::compile_error;
 
 TEST(SchemaNullableErrors, NullOnlyWhereDeclared) {
   EXPECT_EQ(compile_error("entity A { x: float = null }"),

@@ -9,15 +9,12 @@
 #include "mgraph/graph/schema/parser.hpp"
 #include "mgraph/graph/schema/schema.hpp"
 #include "mgraph/graph/schema/store.hpp"
+#include "support/schema_files.hpp"
 
 namespace mgraph::schema {
 namespace {
 
-std::string compile_error(const std::string& text) {
-  auto r = compile_schema(SourceFile{"t.mgs", text});
-  EXPECT_FALSE(r.is_ok()) << "expected an error for:\n" << text;
-  return r.is_ok() ? std::string() : r.status().message();
-}
+using testing::compile_error;
 
 TEST(SchemaParser, ParsesEntitiesFieldsRelationsEffectsAndGroups) {
   const char* text = R"(

@@ -13,6 +13,7 @@
 #include "mgraph/graph/clock.hpp"
 #include "mgraph/graph/prng.hpp"
 #include "mgraph/graph/schema/store.hpp"
+#include "support/schema_files.hpp"
 
 namespace mgraph::schema {
 namespace {
@@ -24,10 +25,7 @@ std::unique_ptr<Store> store_for(const std::string& text, StoreOptions options =
   return std::make_unique<Store>(std::move(r).value(), options);
 }
 
-std::string compile_error(const std::string& text) {
-  auto r = compile_schema(SourceFile{"t.mgs", text});
-  return r.is_ok() ? std::string("(compiled)") : r.status().message();
-}
+using testing::compile_outcome;
 
 Value i64(std::int64_t v) { return Value(v); }
 
@@ -508,7 +506,7 @@ TEST(SchemaTiming, BadAnnotationsAreReportedAtTheirPlace) {
   };
   for (const Case& c : cases) {
     const std::string text = std::string("entity S { x: int = 0  ") + c.member + " }";
-    const std::string msg = compile_error(text);
+    const std::string msg = compile_outcome(text);
     EXPECT_NE(msg.find(std::string("t.mgs:") + c.message), std::string::npos)
         << c.member << "\n"
         << msg;

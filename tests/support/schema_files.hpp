@@ -1,6 +1,6 @@
 #pragma once
-// Files of the tests: a whole file's bytes, and a schema file compiled (a failure is a
-// test failure, and null).
+// Files of the tests: a whole file's bytes, a schema file compiled (a failure is a test
+// failure, and null), and what compiling a schema's text gives (its error).
 
 #include <gtest/gtest.h>
 
@@ -25,6 +25,20 @@ inline std::shared_ptr<const schema::Schema> compile_file(const std::filesystem:
   auto compiled = schema::compile_schema(schema::SourceFile{p.string(), read_file(p)});
   EXPECT_TRUE(compiled.is_ok()) << p << ": " << compiled.status().message();
   return compiled.is_ok() ? std::move(compiled).value() : nullptr;
+}
+
+/// What compiling `text` as the file t.mgs gives: the error message, or "(compiled)".
+inline std::string compile_outcome(const std::string& text) {
+  auto r = schema::compile_schema(schema::SourceFile{"t.mgs", text});
+  return r.is_ok() ? std::string("(compiled)") : r.status().message();
+}
+
+/// The error compiling `text` as the file t.mgs gives; a test failure, and "", when it
+/// compiles.
+inline std::string compile_error(const std::string& text) {
+  auto r = schema::compile_schema(schema::SourceFile{"t.mgs", text});
+  EXPECT_FALSE(r.is_ok()) << "expected an error for:\n" << text;
+  return r.is_ok() ? std::string() : r.status().message();
 }
 
 }  // namespace mgraph::testing
