@@ -104,10 +104,13 @@ AbortReason abort_class(bool committed, std::span<const session::Batch> batches,
   return AbortReason::no_change;
 }
 
-/// The phases' seconds as the outcome message carries them: negative for one not run.
+/// The phases' seconds as the outcome message carries them: negative for one not run;
+/// then PhaseTimes::predicted and ::rerun as 1 or 0.
 std::vector<double> phase_seconds(const PhaseTimes& t) {
-  std::vector<double> out(kEpochPhases);
+  std::vector<double> out(kEpochPhases + 2);
   for (std::size_t p = 0; p < kEpochPhases; ++p) out[p] = t.ran[p] ? t.seconds[p] : -1;
+  out[kEpochPhases] = t.predicted ? 1 : 0;
+  out[kEpochPhases + 1] = t.rerun ? 1 : 0;
   return out;
 }
 
@@ -117,6 +120,8 @@ PhaseTimes phase_times(const std::vector<double>& seconds) {
     t.ran[p] = seconds[p] >= 0;
     t.seconds[p] = t.ran[p] ? seconds[p] : 0;
   }
+  t.predicted = seconds.size() > kEpochPhases && seconds[kEpochPhases] > 0;
+  t.rerun = seconds.size() > kEpochPhases + 1 && seconds[kEpochPhases + 1] > 0;
   return t;
 }
 

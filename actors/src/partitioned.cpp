@@ -707,6 +707,7 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
     // transaction: it changed nothing (writes and a commit), so it runs again, with the
     // waves of Marks.
     ++traffic_.reruns;
+    phases_.rerun = true;
     predicting_ = false;
     rerun_ = false;
     results = run_once(batch, committed);
@@ -875,6 +876,7 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
       traffic_.marks += partitions() - 1;
     }
     ++traffic_.predicted;
+    phases_.predicted = true;
     s = send(calls, &replies);
   }
   owned_changed_ = 0;

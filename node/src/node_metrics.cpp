@@ -294,6 +294,18 @@ Result<std::unique_ptr<NodeMetrics>> NodeMetrics::serve(const std::string& addre
         &phases.Add({{"phase", actors::epoch_phase_name(static_cast<actors::EpochPhase>(p))}},
                     seconds_buckets());
   }
+  m->predicted_ = &prometheus::BuildCounter()
+                        .Name("mgraph_epochs_predicted_total")
+                        .Help("Epochs whose commit the documents' driver sent with its predicted Marks, "
+                              "apply, Marks and compute in one round")
+                        .Register(r)
+                        .Add({});
+  m->reruns_ = &prometheus::BuildCounter()
+                     .Name("mgraph_epochs_rerun_total")
+                     .Help("Of those, epochs run again with the waves of Marks: the prediction fell "
+                           "short, or the commit failed")
+                     .Register(r)
+                     .Add({});
   auto& aborts =
       prometheus::BuildCounter()
           .Name("mgraph_epoch_aborts_total")
@@ -369,6 +381,8 @@ void NodeMetrics::epoch_phases(const actors::PhaseTimes& phases) {
   for (std::size_t p = 0; p < actors::kEpochPhases; ++p) {
     if (phases.ran[p]) phase_seconds_[p]->Observe(phases.seconds[p]);
   }
+  if (phases.predicted) predicted_->Increment();
+  if (phases.rerun) reruns_->Increment();
 }
 
 void NodeMetrics::epoch_transactions(std::size_t transactions) {

@@ -1850,6 +1850,30 @@ TEST_F(Documents, TheDriverTimesThePhasesEachEpochRanThroughItsClock) {
   EXPECT_EQ(seen[1].why, AbortReason::rejected);
 }
 
+TEST_F(Documents, AnEpochWhoseCommitWentWithItsPredictedMarksSaysSo) {
+  auto schema = compile_file(fs::path(MGRAPH_EXAMPLES_DIR) / "order_total.mgs");
+  ASSERT_NE(schema, nullptr);
+  MemoryEpochLog log;
+  std::vector<EpochOutcome> seen;
+  {
+    ActorCluster cluster(sys, schema, &log, [&](const EpochOutcome& o) { seen.push_back(o); }, 3);
+    session::ScriptClient client(cluster, {.batch_transactions = true, .print = {}});
+    run_lines(client,
+              {"create Order o", "create Item i price=4", "link o.items i", "commit",  // 1
+               "update i price=5", "commit",   // 2: learns what the write marks
+               "update i price=6", "commit"},  // 3: sends it with the apply
+              1);
+  }
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_FALSE(seen[0].phases.predicted);
+  EXPECT_FALSE(seen[1].phases.predicted);
+  EXPECT_TRUE(seen[2].phases.predicted);
+  EXPECT_TRUE(seen[2].committed);
+  for (const EpochOutcome& o : seen) EXPECT_FALSE(o.phases.rerun);
+  // A predicted commit marks nothing apart: no mark phase.
+  EXPECT_FALSE(seen[2].phases.ran[static_cast<std::size_t>(EpochPhase::mark)]);
+}
+
 TEST_F(Documents, PartitionActorsRunInARandomOrderPrintWhatOneStorePrints) {
   // Random schemas and scripts on 1-8 partition actors with random placement: CAF's
   // deterministic scheduler runs the actors' jobs in a random order, and odd seeds also

@@ -65,6 +65,8 @@ TEST(NodeMetrics, EveryFamilyIsExportedFromTheStartWithItsType) {
       {"mgraph_watch_history_bytes", "gauge"},
       {"mgraph_watch_history_errors_total", "counter"},
       {"mgraph_epoch_phase_seconds", "histogram"},
+      {"mgraph_epochs_predicted_total", "counter"},
+      {"mgraph_epochs_rerun_total", "counter"},
       {"mgraph_epoch_aborts_total", "counter"},
       {"mgraph_effect_deliveries_pending", "gauge"},
       {"mgraph_effect_dead_letters", "gauge"},
@@ -136,13 +138,18 @@ TEST(NodeMetrics, WhatTheNodeCountsShowsInTheNextScrape) {
   m->epoch_phases(phases);
   phases.ran = {true, false, false, false};
   phases.seconds = {0.003, 0, 0, 0};
+  phases.predicted = true;
+  m->epoch_phases(phases);
+  phases.rerun = true;
   m->epoch_phases(phases);
   const std::string text = scrape(*m);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_aborts_total{reason=\"rejected\"}"), 1.0);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_aborts_total{reason=\"cycle\"}"), 2.0);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_aborts_total{reason=\"other\"}"), 0.0);
-  EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_count{phase=\"apply\"}"), 2.0);
-  EXPECT_DOUBLE_EQ(*metric_value(text, "mgraph_epoch_phase_seconds_sum{phase=\"apply\"}"), 0.004);
+  EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_count{phase=\"apply\"}"), 3.0);
+  EXPECT_DOUBLE_EQ(*metric_value(text, "mgraph_epoch_phase_seconds_sum{phase=\"apply\"}"), 0.007);
+  EXPECT_EQ(metric_value(text, "mgraph_epochs_predicted_total"), 2.0);
+  EXPECT_EQ(metric_value(text, "mgraph_epochs_rerun_total"), 1.0);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_count{phase=\"mark\"}"), 1.0);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_bucket{phase=\"mark\",le=\"0.0005\"}"),
             1.0);

@@ -106,6 +106,10 @@ const char* epoch_phase_name(EpochPhase phase);
 struct PhaseTimes {
   std::array<double, kEpochPhases> seconds{};
   std::array<bool, kEpochPhases> ran{};
+  /// A commit of the epoch went with its predicted Marks (PartitionedDocuments, "Predicted
+  /// Marks"); and its batch ran again with the waves (the closure fell short, or it failed).
+  bool predicted = false;
+  bool rerun = false;
 };
 
 /// Why an epoch aborted, as a closed set (the node's mgraph_epoch_aborts_total): the code of
