@@ -1185,8 +1185,10 @@ Status PartitionedDocuments::stabilize() {
       // each was seen; a field marked no more costs a Resolve (unchanged).
       if (closures_.size() >= kMarkClosuresMax && closures_.count(key_) == 0) closures_.clear();
       MarkClosure& known = closures_[key_];
+      std::unordered_set<NodeId> had;
+      for (const auto& [n, owner] : known) had.insert(n);
       for (const auto& mark : learning_) {
-        if (std::find(known.begin(), known.end(), mark) == known.end()) known.push_back(mark);
+        if (had.insert(mark.first).second) known.push_back(mark);
       }
       if (known.size() > kMarkClosureMax) closures_.erase(key_);
     }
@@ -1216,22 +1218,21 @@ Status PartitionedDocuments::stabilize() {
   return fail(Status(StatusCode::cycle, cycle_message(waiting)));
 }
 
-bool PartitionedDocuments::take_predicted(const std::vector<PartitionReply>& replies, MarkClosure& closure) {
+bool PartitionedDocuments::take_predicted(const std::vector<PartitionReply>& replies,
+                                          const MarkClosure& closure) {
   // What the Marks made stale must be in the closure: a field outside it was not marked
   // where it is read before those partitions computed.
   std::unordered_set<NodeId> expected;
   for (const auto& [n, owner] : closure) expected.insert(n);
-  MarkClosure reached;
+  std::unordered_set<NodeId> marked;
   for (std::uint32_t p = 0; p < partitions(); ++p) {
     if (!replies[p].status.is_ok()) return false;
     for (const NodeId n : replies[p].stale) {
       if (expected.count(n) == 0) return false;  // the run again adds what it marks
-      reached.emplace_back(n, p);
+      marked.insert(n);
     }
   }
   // A field of the closure its owner did not mark did not change: its readers are told so.
-  std::unordered_set<NodeId> marked;
-  for (const auto& [n, owner] : reached) marked.insert(n);
   for (const auto& [n, owner] : closure) {
     if (marked.count(n) != 0) continue;
     for (std::uint32_t p = 0; p < partitions(); ++p) {

@@ -426,7 +426,7 @@ class PartitionedDocuments {
   /// unchanged one for each field of the closure its owner did not mark. False when one
   /// marked a field outside it (the run again with the waves adds what they mark to the
   /// closure) or failed.
-  bool take_predicted(const std::vector<codec::PartitionReply>& replies, MarkClosure& closure);
+  bool take_predicted(const std::vector<codec::PartitionReply>& replies, const MarkClosure& closure);
   /// run() once: `predicting_` says whether a commit may use a closure.
   session::BatchResult run_once(const session::Batch& batch, bool* committed);
   /// Delivers what is queued, all at once or as `choose` picks, until nothing is.
