@@ -607,6 +607,16 @@ TEST_F(Documents, ATransactionSentAgainIsAnsweredWithItsFirstOutcomeEvenAfterARe
 /// A delivery's JSON, read back.
 nlohmann::json delivery(const std::string& text) { return nlohmann::json::parse(text); }
 
+/// The deliveries of `effect` the cluster offers now, oldest trigger first (by version).
+std::vector<nlohmann::json> deliveries_in_order(ActorCluster& cluster, const std::string& effect) {
+  std::vector<nlohmann::json> sent;
+  for (const std::string& x : cluster.poll({effect})) sent.push_back(delivery(x));
+  std::sort(sent.begin(), sent.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    return a["key"]["version"] < b["key"]["version"];
+  });
+  return sent;
+}
+
 /// The sequencer's clock in the effect tests: moved by hand.
 struct ManualClock {
   std::chrono::steady_clock::time_point t = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
@@ -987,12 +997,8 @@ TEST_F(Documents, EachTriggerOfAQueueIsADeliveryWithItsValuesAndTimeAckedOneByOn
           "update p total=200 status=\"paid\"", "clock +1s", "commit"}) {  // the second
       client.run_line(line, 1, &out);
     }
-    std::vector<nlohmann::json> sent;
-    for (const std::string& x : cluster.poll({"Order.notify"})) sent.push_back(delivery(x));
+    const std::vector<nlohmann::json> sent = deliveries_in_order(cluster, "Order.notify");
     ASSERT_EQ(sent.size(), 2u) << out;
-    std::sort(sent.begin(), sent.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-      return a["key"]["version"] < b["key"]["version"];
-    });
     EXPECT_EQ(sent[0]["key"]["field"], sent[1]["key"]["field"]);
     EXPECT_LT(sent[0]["epoch"], sent[1]["epoch"]);
     EXPECT_EQ(sent[0]["record"], 3);
@@ -1039,12 +1045,8 @@ TEST_F(Documents, AChangeFeedDeliversEachEpochThatChangedWhatItNamesWithItsValue
                              "update o total=3", "update o total=4", "commit"}) {  // one delivery
       client.run_line(line, 1, &out);
     }
-    std::vector<nlohmann::json> sent;
-    for (const std::string& x : cluster.poll({"Order.feed"})) sent.push_back(delivery(x));
+    const std::vector<nlohmann::json> sent = deliveries_in_order(cluster, "Order.feed");
     ASSERT_EQ(sent.size(), 3u) << out;
-    std::sort(sent.begin(), sent.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-      return a["key"]["version"] < b["key"]["version"];
-    });
     EXPECT_EQ(sent[0]["values"], nlohmann::json::parse(R"({"total":0,"doubled":0})"));
     EXPECT_EQ(sent[1]["values"], nlohmann::json::parse(R"({"total":2,"doubled":4})"));
     EXPECT_EQ(sent[2]["values"], nlohmann::json::parse(R"({"total":4,"doubled":8})"));

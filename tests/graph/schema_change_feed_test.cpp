@@ -23,11 +23,7 @@ constexpr const char* kOrder = R"(entity Order {
   effect seen: counter when changed(status)
 })";
 
-std::shared_ptr<const Schema> order_schema() {
-  auto r = compile_schema(SourceFile{"o.mgs", kOrder});
-  EXPECT_TRUE(r.is_ok()) << r.status().message();
-  return std::move(r).value();
-}
+std::shared_ptr<const Schema> order_schema() { return testing::compile_text("o.mgs", kOrder); }
 
 using testing::compile_outcome;
 

@@ -27,6 +27,13 @@ inline std::shared_ptr<const schema::Schema> compile_file(const std::filesystem:
   return compiled.is_ok() ? std::move(compiled).value() : nullptr;
 }
 
+/// `text` compiled as the file `name` (a failure is a test failure, and null).
+inline std::shared_ptr<const schema::Schema> compile_text(const std::string& name, const std::string& text) {
+  auto compiled = schema::compile_schema(schema::SourceFile{name, text});
+  EXPECT_TRUE(compiled.is_ok()) << name << ": " << compiled.status().message();
+  return compiled.is_ok() ? std::move(compiled).value() : nullptr;
+}
+
 /// What compiling `text` as the file t.mgs gives: the error message, or "(compiled)".
 inline std::string compile_outcome(const std::string& text) {
   auto r = schema::compile_schema(schema::SourceFile{"t.mgs", text});
