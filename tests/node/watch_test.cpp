@@ -314,8 +314,11 @@ TEST_F(Watch, WithDataASubscriberBehindTheBufferGetsEveryEpochFromTheHistoryAlso
   std::string script = "create Order o total=1\ncommit\n";
   for (int v = 2; v <= 6; ++v) script += "update o total=" + std::to_string(v) + "\ncommit\n";
   ASSERT_EQ(eval(script, &out), 0) << out;
-  // Killed before any subscriber asked (the history had only what the checkpoint wrote),
-  // started again on its --data: every epoch, and the next one after them.
+  // The subscriber has had the six epochs before the first kill: a subscriber that could
+  // not reach the node when it started gives up (exit 3), one that lost it tries again.
+  ASSERT_TRUE(watcher_lines(6)) << watcher_.printed;
+  // Killed before any other subscriber asked (the history had only what the checkpoint
+  // wrote), started again on its --data: every epoch, and the next one after them.
   restart();
   ASSERT_NE(port_, 0) << node_.printed;
   ASSERT_EQ(eval("update Order#1 total=7\ncommit\n", &out), 0) << out;
