@@ -697,8 +697,8 @@ OpResult failed(Status s) {
 }  // namespace
 
 session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool* committed) {
-  predicting_ = options_.predict_marks && partitions() > 1 && predictable(batch);
-  key_ = predicting_ ? write_signature(batch) : std::string();
+  key_ = options_.predict_marks && partitions() > 1 && predictable(batch) ? write_signature(batch)
+                                                                          : std::string();
   predicting_ = !key_.empty();
   rerun_ = false;
   session::BatchResult results = run_once(batch, committed);
@@ -1101,19 +1101,20 @@ void PartitionedDocuments::reject_all() {
   (void)send_all(q, &ignored);
 }
 
+void PartitionedDocuments::queue_to_others(std::uint32_t from, const codec::PartitionMessage& m) {
+  for (std::uint32_t q = 0; q < partitions(); ++q) {
+    if (q == from) continue;
+    queue_.push_back(Queued{q, m});
+    ++(m.resolve ? traffic_.resolutions : traffic_.marks);
+  }
+}
+
 void PartitionedDocuments::queue(std::uint32_t from, const PartitionReply& reply) {
-  auto to_others = [&](const codec::PartitionMessage& m, std::uint64_t* count) {
-    for (std::uint32_t q = 0; q < partitions(); ++q) {
-      if (q == from) continue;
-      queue_.push_back(Queued{q, m});
-      ++*count;
-    }
-  };
   for (const NodeId n : reply.stale) {
-    to_others(codec::PartitionMessage{false, n, false, Value(), {}}, &traffic_.marks);
+    queue_to_others(from, codec::PartitionMessage{false, n, false, Value(), {}});
     if (mark_log_ != nullptr) mark_log_->emplace_back(n, from);
   }
-  for (const codec::PartitionMessage& r : reply.resolved) to_others(r, &traffic_.resolutions);
+  for (const codec::PartitionMessage& r : reply.resolved) queue_to_others(from, r);
 }
 
 Status PartitionedDocuments::drain() {
@@ -1234,20 +1235,11 @@ bool PartitionedDocuments::take_predicted(const std::vector<PartitionReply>& rep
   }
   // A field of the closure its owner did not mark did not change: its readers are told so.
   for (const auto& [n, owner] : closure) {
-    if (marked.count(n) != 0) continue;
-    for (std::uint32_t p = 0; p < partitions(); ++p) {
-      if (p != owner) queue_.push_back(Queued{p, codec::PartitionMessage{true, n, false, Value(), {}}});
-    }
-    traffic_.resolutions += partitions() - 1;
+    if (marked.count(n) == 0) queue_to_others(owner, codec::PartitionMessage{true, n, false, Value(), {}});
   }
   // What the compute resolved goes on as from a compute request.
   for (std::uint32_t p = 0; p < partitions(); ++p) {
-    for (const codec::PartitionMessage& r : replies[p].resolved) {
-      for (std::uint32_t q = 0; q < partitions(); ++q) {
-        if (q != p) queue_.push_back(Queued{q, r});
-      }
-      traffic_.resolutions += partitions() - 1;
-    }
+    for (const codec::PartitionMessage& r : replies[p].resolved) queue_to_others(p, r);
   }
   return true;
 }

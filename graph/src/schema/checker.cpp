@@ -43,6 +43,12 @@ bool is_async(const ast::Field& f) {
   return f.value != nullptr && f.value->kind == ast::ExprKind::call && f.value->text == "async";
 }
 
+/// The timing annotations (docs/SCHEMA.md "Execution timing") and the timing each sets.
+constexpr std::pair<std::string_view, Timing> kTimings[] = {
+    {"immediate", Timing::immediate},     {"on_completion", Timing::on_completion},
+    {"conditional", Timing::conditional}, {"every", Timing::temporal},
+    {"at", Timing::temporal},             {"batched", Timing::batched}};
+
 /// `effect feed: queue(total) when changed(total, status)`: a change feed (FieldDef::watched).
 bool is_change_feed(const ast::Effect& fx) {
   return fx.when != nullptr && fx.when->kind == ast::ExprKind::call && fx.when->text == "changed";
@@ -412,24 +418,17 @@ class Checker {
                  {"effect " + fx.name, "changed", "whose changes trigger it", "changed(total, status)",
                   "a feed follows fields, not effects"},
                  std::string(), &d->watched);
-    if (d->options.timing != Timing::immediate) {
-      for (const ast::Annotation& an : fx.annotations) {
-        if (an.name == "immediate") continue;
-        for (const char* timing : {"on_completion", "conditional", "every", "at", "batched"}) {
-          if (an.name != timing) continue;
-          error(an.loc, "@" + an.name + " on effect " + fx.name +
-                            ": a change feed (when changed(...)) triggers at every commit that "
-                            "changes what it names; it takes no timing");
-        }
+    for (const ast::Annotation& an : fx.annotations) {
+      for (auto [name, t] : kTimings) {
+        if (an.name != name || t == Timing::immediate) continue;
+        error(an.loc, "@" + an.name + " on effect " + fx.name +
+                          ": a change feed (when changed(...)) triggers at every commit that "
+                          "changes what it names; it takes no timing");
       }
     }
   }
 
   void options(const std::vector<ast::Annotation>& as, FieldDef* d) {
-    static constexpr std::pair<std::string_view, Timing> kTimings[] = {
-        {"immediate", Timing::immediate},   {"on_completion", Timing::on_completion},
-        {"conditional", Timing::conditional}, {"every", Timing::temporal},
-        {"at", Timing::temporal},           {"batched", Timing::batched}};
     const ast::Annotation* timed = nullptr;
     const ast::Annotation* mode = nullptr;
     for (const ast::Annotation& a : as) {
@@ -851,10 +850,7 @@ class Checker {
     for (const ast::Effect& fx : a.effects) {
       FieldDef& d = s_.entities[ei].fields[f];
       if (is_change_feed(fx)) {
-        // Its condition counts the changes of the fields it names (Store::build_specs).
-        d.formula.type = Type::integer;
-        for (const std::uint32_t in : d.watched) d.formula.slots.push_back(s_.entities[ei].field_local(in));
-        own_deps_[ei][f] = d.watched;
+        counts_changes(ei, f, d.watched);
       } else {
         compile_field(f, *fx.when);
       }
@@ -869,11 +865,20 @@ class Checker {
       FieldDef& r = e.fields[f];
       if (r.async_of == kNone || r.kind != FieldKind::effect) continue;
       r.cond_local = e.local_count++;
-      r.formula.type = Type::integer;
-      for (const std::uint32_t in : r.carried) r.formula.slots.push_back(e.field_local(in));
-      own_deps_[ei][f] = r.carried;
+      counts_changes(ei, f, r.carried);
       e.read_elsewhere.push_back(e.field_local(f));
     }
+  }
+
+  /// Effect `f` of entity `ei` has a condition that counts the changes of `fields` of its
+  /// record (an async field's request, a change feed: Store::build_specs) instead of a
+  /// formula: an int reading them.
+  void counts_changes(std::uint32_t ei, std::uint32_t f, const std::vector<std::uint32_t>& fields) {
+    EntityDef& e = s_.entities[ei];
+    FieldDef& d = e.fields[f];
+    d.formula.type = Type::integer;
+    for (const std::uint32_t in : fields) d.formula.slots.push_back(e.field_local(in));
+    own_deps_[ei][f] = fields;
   }
 
   /// A hidden node of entity `ei` created just before field `before`.

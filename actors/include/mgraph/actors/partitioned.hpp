@@ -439,6 +439,8 @@ class PartitionedDocuments {
       const std::map<NodeId, std::pair<std::uint32_t, codec::PendingField>>& waiting);
   std::uint32_t owner_of(session::RecordId id) const;
   void queue(std::uint32_t from, const codec::PartitionReply& reply);
+  /// Queues `m` (a Mark or a Resolve of partition `from`'s field) to every other partition.
+  void queue_to_others(std::uint32_t from, const codec::PartitionMessage& m);
   bool in_transaction() const;
   void reject_all();
 
