@@ -105,12 +105,13 @@ AbortReason abort_class(bool committed, std::span<const session::Batch> batches,
 }
 
 /// The phases' seconds as the outcome message carries them: negative for one not run;
-/// then PhaseTimes::predicted and ::rerun as 1 or 0.
+/// then PhaseTimes::predicted, ::rerun and ::decided as 1 or 0.
 std::vector<double> phase_seconds(const PhaseTimes& t) {
-  std::vector<double> out(kEpochPhases + 2);
+  std::vector<double> out(kEpochPhases + 3);
   for (std::size_t p = 0; p < kEpochPhases; ++p) out[p] = t.ran[p] ? t.seconds[p] : -1;
   out[kEpochPhases] = t.predicted ? 1 : 0;
   out[kEpochPhases + 1] = t.rerun ? 1 : 0;
+  out[kEpochPhases + 2] = t.decided ? 1 : 0;
   return out;
 }
 
@@ -122,6 +123,7 @@ PhaseTimes phase_times(const std::vector<double>& seconds) {
   }
   t.predicted = seconds.size() > kEpochPhases && seconds[kEpochPhases] > 0;
   t.rerun = seconds.size() > kEpochPhases + 1 && seconds[kEpochPhases + 1] > 0;
+  t.decided = seconds.size() > kEpochPhases + 2 && seconds[kEpochPhases + 2] > 0;
   return t;
 }
 
@@ -500,12 +502,31 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
     }
   };
   // An epoch of one batch, decoded by the sequencer or by the handler below.
-  auto run_one = [self, documents, reporter, ran, checkpoint_if_due, watch](
+  auto run_one = [self, documents, reporter, ran, checkpoint_if_due, watch, ckpt](
                      codec::Epoch epoch, const session::Batch* batch) -> caf::result<std::string> {
         checkpoint_if_due();
         bool committed = false;
         (void)documents->take_phases();  // what a batch that read only left
-        session::BatchResult results = documents->run(*batch, &committed);
+        // Answered when decided (partitioned.hpp): the sequencer hears of it first, so that
+        // it holds back what reads the epoch's outcome until that comes.
+        std::optional<caf::typed_response_promise<std::string>> answered;
+        auto decided = [&](const session::BatchResult& told) {
+          // No outcome follows a batch that changes nothing, to release what is held; and an
+          // epoch run again from the log is answered with the rest of the log's run, whose
+          // end what waits for the recovery takes as all of its outcomes in.
+          if (!changes_documents(*batch) || epoch <= ckpt->replayed_last) return;
+          Result<std::string> answer = codec::encode_batch_result(told);
+          if (!answer.is_ok()) return;  // answered at the end, with the same error
+          if (auto to = caf::actor_cast<caf::actor>(*reporter)) self->send(to, decided_atom::value, epoch);
+          answered = self->make_response_promise<std::string>();
+          answered->deliver(std::move(answer).value());
+        };
+        session::BatchResult results = documents->run(*batch, &committed, decided);
+        if (documents->cut_after_decided()) {
+          // Committed as told, but not by every partition: they hold less than the log
+          // until they are restored, and subscribers hear of the epoch from the log then.
+          ckpt->cut = true;
+        }
         if (auto to = caf::actor_cast<caf::actor>(*reporter); to && changes_documents(*batch)) {
           bool cancelled = false;
           if (std::optional<std::string> why = to_cancel(*batch, results)) {
@@ -525,9 +546,10 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
                      phase_seconds(documents->take_phases()));
         }
         if (changes_documents(*batch)) {
-          const bool in_doubt = ran(epoch, {results});
+          const bool in_doubt = ran(epoch, {results}) || documents->cut_after_decided();
           if (watch) watch->ran(epoch, committed && !to_cancel(*batch, results), documents->changes(), in_doubt);
         }
+        if (answered) return *answered;
         Result<std::string> answer = codec::encode_batch_result(results);
         if (!answer.is_ok()) return bad_request(answer.status());
         return std::move(answer).value();
@@ -1056,6 +1078,20 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     std::size_t transactions;
   };
   auto in_flight = std::make_shared<std::deque<InFlight>>();
+  // Epochs answered when decided (decided_atom) whose outcome has not come yet, and the
+  // requests that read outcomes held back until none is left: a client that heard
+  // "committed" then finds the epoch's effects and versions.
+  struct Held {
+    std::set<codec::Epoch> owed;
+    std::vector<std::function<void()>> requests;
+  };
+  auto held = std::make_shared<Held>();
+  // The current request again, once nothing is owed, answered as it would have been now.
+  auto hold = [self, held](auto... args) {
+    caf::response_promise rp = self->make_response_promise();
+    held->requests.push_back([self, rp, args...]() mutable { rp.delegate(caf::actor_cast<caf::actor>(self), args...); });
+    return rp;
+  };
   // Batches received and not yet logged, in order of arrival. While fewer than
   // kEpochsAtDriver requests are at the driver, a flush message to itself, sent with the
   // first of them, arrives after every batch already in the mailbox: those are logged
@@ -1500,9 +1536,10 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         // checkpoint tries again.
         (void)log_mark(e, bytes);
       },
-      [effects, now, log_changes, run_ack, calls](effects_poll_atom, const std::string& group,
-                                                  const std::vector<std::string>& names,
-                                                  std::uint32_t max) -> caf::result<std::vector<std::string>> {
+      [effects, now, log_changes, run_ack, calls, held, hold](effects_poll_atom a, const std::string& group,
+                                                              const std::vector<std::string>& names,
+                                                              std::uint32_t max) -> caf::result<std::vector<std::string>> {
+        if (!held->owed.empty()) return hold(a, group, names, max);
         Result<std::vector<std::string>> polled = effects->poll(group, names, max, now());
         if (!polled.is_ok()) return caf::make_error(caf::sec::invalid_argument, polled.status().message());
         std::vector<std::string> sent = std::move(polled).value();
@@ -1601,9 +1638,10 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       [to_partition](inspect_atom a, std::uint32_t p, std::string& packed) {
         return to_partition(p, a, std::move(packed));
       },
-      [self, log, partitions = options.partitions](ledger_atom, std::uint64_t record, std::string& field,
-                                                   const std::string& cmd, std::string& ref, bool has_at,
-                                                   std::uint64_t at) -> caf::result<std::string> {
+      [self, log, partitions = options.partitions, held, hold](
+          ledger_atom a, std::uint64_t record, std::string& field, const std::string& cmd, std::string& ref,
+          bool has_at, std::uint64_t at) -> caf::result<std::string> {
+        if (!held->owed.empty()) return hold(a, record, field, cmd, ref, has_at, at);
         if (log->ledger() == nullptr || partitions.empty()) {
           return ledger_error(Status(StatusCode::failed_precondition, "this cluster keeps no history"));
         }
@@ -1636,9 +1674,10 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                 });
         return rp;
       },
-      [self, effects, now, log_changes, recovery](dead_letters_atom, const std::string& command,
-                                                  std::uint64_t field,
-                                                  std::uint64_t version) -> caf::result<std::string> {
+      [self, effects, now, log_changes, recovery, held, hold](dead_letters_atom a, const std::string& command,
+                                                              std::uint64_t field,
+                                                              std::uint64_t version) -> caf::result<std::string> {
+        if (!held->owed.empty()) return hold(a, command, field, version);
         auto run = [effects, now, log_changes, command, field, version] {
           std::string answer = effects->dead_letter_command(command, session::DeliveryKey{field, version}, now());
           // Durable before the operator hears it was done.
@@ -1719,10 +1758,15 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         }
         ++*epoch;
       },
-      [in_flight, observe, replayed_last, now, effects, record](outcome_atom, codec::Epoch e, bool committed,
-                                                                const std::string& reason,
-                                                                const std::string& report, std::uint8_t why,
-                                                                const std::vector<double>& phases) {
+      [held](decided_atom, codec::Epoch e) { held->owed.insert(e); },
+      [in_flight, observe, replayed_last, now, effects, record, held](
+          outcome_atom, codec::Epoch e, bool committed, const std::string& reason, const std::string& report,
+          std::uint8_t why, const std::vector<double>& phases) {
+        // Once every epoch answered when decided has its outcome, what was held goes on
+        // (after this outcome is taken in: it is queued behind it).
+        if (held->owed.erase(e) != 0 && held->owed.empty()) {
+          for (std::function<void()>& f : std::exchange(held->requests, {})) f();
+        }
         // The epoch was logged before it ran and has committed: its effects are owed now,
         // and its versions recorded.
         if (!report.empty()) {

@@ -271,6 +271,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
   if (q.kind == PartitionRequestKind::restore) a.status = restore(q.batch);
   Graph& g = store_->graph();
   const std::uint64_t computed_before = g.formulas_computed();
+  bool computed_last = false;  // the request ended with a compute (a preview may follow)
   switch (q.kind) {
     case PartitionRequestKind::apply: {
       if (q.batch != batch_) {
@@ -325,7 +326,10 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
                              : g.mark_mirror(m.node, &a.stale);
         if (!a.status.is_ok()) break;
       }
-      if (q.compute_after && a.status.is_ok()) compute_into(g, &a);
+      if (q.compute_after && a.status.is_ok()) {
+        compute_into(g, &a);
+        computed_last = true;
+      }
       break;
     }
     case PartitionRequestKind::check_link:
@@ -344,6 +348,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
       auto compute = [&] {
         resolved_since_compute = false;
         compute_into(g, &a);
+        computed_last = true;
       };
       for (const codec::PartitionMessage& m : q.messages) {
         if (m.resolve) {
@@ -352,6 +357,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
         } else {
           if (resolved_since_compute) compute();
           if (a.status.is_ok()) a.status = g.mark_mirror(m.node, &a.stale);
+          computed_last = false;
         }
         if (!a.status.is_ok()) break;
       }
@@ -360,6 +366,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
     }
     case PartitionRequestKind::compute:
       compute_into(g, &a);
+      computed_last = true;
       break;
     case PartitionRequestKind::pending: {
       // The computed fields the waiting ones reach through stale inputs, each with the
@@ -407,6 +414,15 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
     case PartitionRequestKind::records:
       a.status = records_of(q.name, &a.changes);
       break;
+  }
+  if (q.preview && computed_last && a.status.is_ok()) {
+    // What the commit would make, once nothing is left to compute (PartitionedDocuments,
+    // "Answered when decided").
+    if (const std::optional<schema::Store::CommitPreview> p = store_->preview_commit()) {
+      a.previewed = true;
+      a.preview_revision = p->revision;
+      a.preview_owned_changed = p->owned_changed;
+    }
   }
   a.in_transaction = g.in_transaction();
   a.revision = g.revision();
@@ -588,7 +604,8 @@ PartitionedDocuments::PartitionedDocuments(std::unique_ptr<PartitionSet> set, Op
       set_(std::move(set)),
       open_(set_->size(), false),
       revisions_(set_->size(), 0),
-      waiting_(set_->size(), 0) {
+      waiting_(set_->size(), 0),
+      previews_(set_->size()) {
   MG_ASSERT(set_->size() >= 1);
   options_.partitions = set_->size();
 }
@@ -696,11 +713,19 @@ OpResult failed(Status s) {
 
 }  // namespace
 
-session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool* committed) {
+session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool* committed,
+                                               const Decided& decided) {
   key_ = options_.predict_marks && partitions() > 1 && predictable(batch) ? write_signature(batch)
                                                                           : std::string();
   predicting_ = !key_.empty();
   rerun_ = false;
+  // With one partition the commit goes in the batch's one request: nothing to save.
+  decided_ = decided && options_.answer_when_decided && partitions() > 1 && !batch.empty() &&
+                     batch.back().kind == OpKind::commit
+                 ? &decided
+                 : nullptr;
+  told_.reset();
+  cut_after_decided_ = false;
   session::BatchResult results = run_once(batch, committed);
   if (rerun_) {
     // Its closure fell short, or its commit failed, and every partition rejected the
@@ -714,6 +739,8 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
   }
   predicting_ = false;
   key_.clear();
+  decided_ = nullptr;
+  previewing_ = false;
   return results;
 }
 
@@ -722,6 +749,7 @@ session::BatchResult PartitionedDocuments::run_once(const session::Batch& batch,
   results.reserve(batch.size());
   const std::uint64_t revision_before = revisions_[0];
   ++batch_;
+  previewing_ = decided_ != nullptr;
   effects_.clear();
   changes_.clear();
   recorded_.clear();
@@ -763,7 +791,10 @@ session::BatchResult PartitionedDocuments::run_once(const session::Batch& batch,
     }
   }
   if (in_transaction()) reject_all();
-  if (committed != nullptr) *committed = revisions_[0] != revision_before;
+  if (committed != nullptr) {
+    // Told as committed, also when partition 0 was lost before it committed.
+    *committed = revisions_[0] != revision_before || (told_ && told_->revision != revision_before);
+  }
   return results;
 }
 
@@ -821,8 +852,9 @@ Status PartitionedDocuments::note_replies(const std::vector<PartitionReply>& rep
     if (!a.status.is_ok() && first.is_ok()) first = a.status;
     // Unreachable (io_error): the reply did not come from the partition and says nothing
     // of its state; what the driver last learned of it stands.
-    if (a.status.code() == StatusCode::io_error) continue;
     const std::uint32_t p = partition_of(i);
+    previews_[p] = a.previewed ? std::optional(Preview{a.preview_revision, a.preview_owned_changed}) : std::nullopt;
+    if (a.status.code() == StatusCode::io_error) continue;
     open_[p] = a.in_transaction;
     revisions_[p] = a.revision;
     waiting_[p] = a.waiting;
@@ -855,6 +887,7 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
                batch.begin() + static_cast<std::ptrdiff_t>(last));
   q.mark_after = mark_after;
   q.reporter = 0;  // the others send a digest of their results, checked below
+  q.preview = previewing_;
   // A batch of writes whose closure of Marks is known sends it, and the compute, with its
   // apply (Predicted Marks in partitioned.hpp).
   MarkClosure* closure = nullptr;
@@ -1047,12 +1080,40 @@ OpResult PartitionedDocuments::transition(const session::Batch& batch,
     if (Status s = stabilize(); !s.is_ok()) {
       return failed(Status(s.code(), s.message() + "; the transaction was rolled back"));
     }
+    previewing_ = false;
+    // Computed through everywhere: the commit is decided, and the caller hears it now.
+    if (decided_ != nullptr && index + 1 == batch.size() &&
+        std::all_of(previews_.begin(), previews_.end(), [](const std::optional<Preview>& p) { return p.has_value(); })) {
+      OpResult told;
+      for (const std::optional<Preview>& p : previews_) {
+        told.revision = std::max(told.revision, p->revision);
+        told.changed += p->owned_changed;
+      }
+      told_ = told;
+      ++traffic_.decided;
+      phases_.decided = true;
+      session::BatchResult all = earlier;
+      all.push_back(told);
+      (*decided_)(all);
+    }
   }
   PhaseTimer timer(*this, EpochPhase::commit);
   session::BatchResult one;
   everywhere(batch, index, index + 1, &one);
   OpResult out = std::move(one.front());
-  if (!out.status.is_ok()) return out;
+  // Told already: what the commit makes must be that. A partition lost meanwhile leaves
+  // the answer as told (the log makes it when the cluster runs it again).
+  auto as_told = [this](OpResult made) {
+    if (!told_) return made;
+    if (made.status.code() == StatusCode::io_error) {
+      cut_after_decided_ = true;
+      ++traffic_.decided_cut;
+    } else if (!(made == *told_)) {
+      ++traffic_.decided_unlike;
+    }
+    return *told_;
+  };
+  if (!out.status.is_ok()) return as_told(std::move(out));
   out.changed = owned_changed_;
   if (batch[index].kind == OpKind::commit) {
     // A partition makes a revision when a value it holds changed; one whose fields did not
@@ -1072,12 +1133,12 @@ OpResult PartitionedDocuments::transition(const session::Batch& batch,
     // the cluster runs its log again.
     if (!calls.empty()) {
       if (Status s = send(calls, &replies); !s.is_ok()) {
-        return failed(Status(s.code(), s.message() + "; the transaction was rolled back"));
+        return as_told(failed(Status(s.code(), s.message() + "; the transaction was rolled back")));
       }
     }
     out.revision = newest;
   }
-  return out;
+  return as_told(std::move(out));
 }
 
 std::uint32_t PartitionedDocuments::owner_of(session::RecordId id) const {
@@ -1126,6 +1187,7 @@ Status PartitionedDocuments::drain() {
       MG_ASSERT(i < queue_.size());
       PartitionRequest q;
       q.kind = PartitionRequestKind::deliver;
+      q.preview = previewing_;
       q.messages.push_back(std::move(queue_[i].message));
       calls.emplace_back(queue_[i].to, std::move(q));
       queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -1137,6 +1199,7 @@ Status PartitionedDocuments::drain() {
           slot[m.to] = calls.size();
           PartitionRequest q;
           q.kind = PartitionRequestKind::deliver;
+          q.preview = previewing_;
           calls.emplace_back(m.to, std::move(q));
         }
         calls[slot[m.to]].second.messages.push_back(std::move(m.message));
@@ -1198,6 +1261,7 @@ Status PartitionedDocuments::stabilize() {
   PhaseTimer timer(*this, EpochPhase::compute);
   if (!computed) {
     q.kind = PartitionRequestKind::compute;
+    q.preview = previewing_;
     if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
     for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
   }

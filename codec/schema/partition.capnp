@@ -53,6 +53,8 @@ struct PartitionRequest {
                                      # others their count and digest); all by default
   computeAfter @10 :Bool;         # deliver: then compute, as a compute request (the driver
                                   # sends a commit's predicted Marks with its compute)
+  preview @11 :Bool;              # apply, deliver, compute: with nothing left to compute,
+                                  # also tell what the commit would make (previewed)
 }
 
 # A computed field still waiting when no message is left, and the stale fields it reads.
@@ -89,6 +91,9 @@ struct PartitionReply {
                                             # settled
   resultsCount @19 :UInt32;                 # apply, not the reporter: the ops it applied
   resultsDigest @20 :UInt64;                # and their results' digest
+  previewed @21 :Bool;                      # with preview: nothing is left to compute, and
+  previewRevision @22 :UInt64;              # the commit would make this revision and
+  previewOwnedChanged @23 :UInt64;          # change this many fields of its records
 }
 
 # The result of an async field's request (session/effect_delivery.hpp RequestResult).

@@ -215,6 +215,7 @@ Result<std::string> encode_partition_request(const PartitionRequest& q) {
         root.setMarkAfter(q.mark_after);
         root.setReporter(q.reporter);
         root.setComputeAfter(q.compute_after);
+        root.setPreview(q.preview);
       });
 }
 
@@ -236,6 +237,7 @@ Result<PartitionRequest> decode_partition_request(std::string_view bytes) {
         q.mark_after = r.getMarkAfter();
         q.reporter = r.getReporter();
         q.compute_after = r.getComputeAfter();
+        q.preview = r.getPreview();
         return q;
       });
 }
@@ -281,6 +283,9 @@ Result<std::string> encode_partition_reply(const PartitionReply& a) {
         }
         root.setResultsCount(a.results_count);
         root.setResultsDigest(a.results_digest);
+        root.setPreviewed(a.previewed);
+        root.setPreviewRevision(a.preview_revision);
+        root.setPreviewOwnedChanged(a.preview_owned_changed);
       });
 }
 
@@ -312,6 +317,9 @@ Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
         a.request_results = get_results(r.getRequestResults());
         a.results_count = r.getResultsCount();
         a.results_digest = r.getResultsDigest();
+        a.previewed = r.getPreviewed();
+        a.preview_revision = r.getPreviewRevision();
+        a.preview_owned_changed = r.getPreviewOwnedChanged();
         return a;
       });
 }

@@ -963,6 +963,7 @@ Status Graph::resolve_mirror(NodeId mirror, bool changed, Value value, FieldCond
 }
 
 std::size_t Graph::pending_count() const { return state().waiting_for.size(); }
+std::optional<CommitPreview> Graph::preview_commit() const { return state().preview_commit(); }
 std::span<const NodeId> Graph::pending() const {
   const GraphState& g = state();
   g.waiting_view.clear();

@@ -434,6 +434,11 @@ struct GraphState {
   /// The stamp for a new input change, bumped if formulas already ran at the current one.
   std::uint32_t input_stamp();
   void finalize_commit();
+  /// Graph::preview_commit().
+  std::optional<CommitPreview> preview_commit() const;
+  /// Whether journal entry `e`, written again after a mark(), ends where the transaction
+  /// started (then it is no change).
+  bool changed_back(const JournalEntry& e) const;
   /// Makes `rec` the revision after the current one (undo takes it back first).
   void push_revision(RevisionRecord rec);
   void trim_scratch();

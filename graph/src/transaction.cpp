@@ -188,6 +188,32 @@ void GraphState::push_revision(RevisionRecord rec) {
   }
 }
 
+bool GraphState::changed_back(const JournalEntry& e) const {
+  return spec_of(e.node).custom_equality ? spec_of(e.node).spec.equality(e.value, values[e.node])
+                                         : e.value == values[e.node];
+}
+
+std::optional<CommitPreview> GraphState::preview_commit() const {
+  // Left to compute: fields that wait, mirrors not resolved, or (with no transaction open)
+  // fields added since the last commit, which commit() computes.
+  if (!waiting_for.empty()) return std::nullopt;
+  for (NodeId m : marked_mirrors) {
+    if (has(m, kMirrorPending)) return std::nullopt;
+  }
+  CommitPreview out{revision, {}};
+  if (!txn_open) {
+    if (!pending_new.empty()) return std::nullopt;
+    return out;
+  }
+  // finalize_commit()'s list, without changing anything.
+  for (const JournalEntry& e : journal.values) {
+    if (e.node == kNoNode || (rewritten && changed_back(e)) || !is_eager(e.node)) continue;
+    out.changed.push_back(e.node);
+  }
+  if (!out.changed.empty()) out.revision = next_revision;
+  return out;
+}
+
 void GraphState::finalize_commit() {
   last_changed.clear();
   if (!rewritten) {
@@ -215,8 +241,7 @@ void GraphState::finalize_commit() {
     for (JournalEntry& e : journal.values) {
       if (e.node == kNoNode) continue;
       // Only a variable written again after a mark() can end where it started.
-      if (spec_of(e.node).custom_equality ? spec_of(e.node).spec.equality(e.value, values[e.node])
-                                          : e.value == values[e.node]) {
+      if (changed_back(e)) {
         // Changed and changed back within the transaction: not a change.
         nodes[e.node].changed_at = e.changed_at;
         e.node = kNoNode;

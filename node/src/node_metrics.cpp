@@ -300,6 +300,12 @@ Result<std::unique_ptr<NodeMetrics>> NodeMetrics::serve(const std::string& addre
                               "apply, Marks and compute in one round")
                         .Register(r)
                         .Add({});
+  m->decided_ = &prometheus::BuildCounter()
+                      .Name("mgraph_epochs_answered_when_decided_total")
+                      .Help("Epochs whose transaction the coordinator answered once its commit was "
+                            "decided, before every partition committed it")
+                      .Register(r)
+                      .Add({});
   m->reruns_ = &prometheus::BuildCounter()
                      .Name("mgraph_epochs_rerun_total")
                      .Help("Of those, epochs run again with the waves of Marks: the prediction fell "
@@ -383,6 +389,7 @@ void NodeMetrics::epoch_phases(const actors::PhaseTimes& phases) {
   }
   if (phases.predicted) predicted_->Increment();
   if (phases.rerun) reruns_->Increment();
+  if (phases.decided) decided_->Increment();
 }
 
 void NodeMetrics::epoch_transactions(std::size_t transactions) {

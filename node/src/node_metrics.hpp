@@ -182,6 +182,7 @@ class NodeMetrics {
   prometheus::Histogram* epoch_transactions_ = nullptr;
   std::array<prometheus::Histogram*, actors::kEpochPhases> phase_seconds_{};
   prometheus::Counter* predicted_ = nullptr;  ///< mgraph_epochs_predicted_total
+  prometheus::Counter* decided_ = nullptr;    ///< mgraph_epochs_answered_when_decided_total
   prometheus::Counter* reruns_ = nullptr;     ///< mgraph_epochs_rerun_total
   std::array<prometheus::Counter*, actors::kAbortReasons> aborts_{};  ///< [none] stays null
   prometheus::Gauge* last_epoch_ = nullptr;

@@ -654,6 +654,67 @@ constexpr const char* kEffectSchema =
     "entity Order {\n  total: int = 0\n"
     "  effect big: bool when total > 100 @retry(100, 2, 1000, 3)\n}\n";
 
+TEST_F(Documents, AClientAnsweredWhenItsCommitIsDecidedFindsItsEffectWhenItPollsAtOnce) {
+  // Two partition actors: the driver is answered by them while the deterministic scheduler
+  // runs every other actor (the pump), so the sequencer answers the client, and the client
+  // polls, while the partitions still commit. The poll waits for the epoch's outcome.
+  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  auto compiled = schema::compile_schema(schema::SourceFile{"t.mgs", kEffectSchema});
+  ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+  std::vector<caf::actor> actors;
+  for (std::uint32_t p = 0; p < 2; ++p) {
+    schema::StoreOptions so;
+    so.placement = schema::Placement{p, 2, 0};
+    actors.push_back(sys.spawn(partition_actor, std::make_shared<PartitionServer>(*compiled, so)));
+  }
+  auto pump = [&sched] {
+    while (sched.has_job()) sched.run_once();
+  };
+  auto documents = std::make_shared<PartitionedDocuments>(
+      std::make_unique<ActorPartitions>(sys, actors, caf::timespan{std::chrono::seconds(10)}, pump),
+      PartitionedDocuments::Options{});
+  auto events = std::make_shared<std::vector<std::string>>();
+  MemoryEpochLog log;
+  caf::actor driver = sys.spawn(documents_driver_actor, documents, SchemaInfo{"t", (*compiled)->source.text, 7},
+                                DriverOptions{});
+  caf::actor sequencer = sys.spawn(sequencer_actor, driver, &log,
+                                   [events](const EpochOutcome& o) {
+                                     events->push_back(o.committed ? "outcome: committed" : "outcome: not");
+                                   },
+                                   SequencerOptions{});
+  sched.run();
+  session::Batch batch(2);
+  batch[0].kind = session::OpKind::create;
+  batch[0].entity = "Order";
+  batch[0].values = {{"total", Value(std::int64_t{500})}};
+  batch[1].kind = session::OpKind::commit;
+  const std::string bytes = codec::encode_batch(batch).value();
+  auto polled = std::make_shared<std::vector<std::string>>();
+  sys.spawn([events, polled, sequencer, bytes](caf::event_based_actor* self) {
+    self->request(sequencer, caf::infinite, transact_atom::value, bytes).then([=](const std::string& answer) {
+      const session::BatchResult r = codec::decode_batch_result(answer).value();
+      events->push_back(r.back().status.is_ok() ? "answer: committed" : "answer: " + r.back().status.message());
+      self->request(sequencer, caf::infinite, effects_poll_atom::value, std::string(),
+                    std::vector<std::string>{"Order.big"}, std::uint32_t{100})
+          .then([=](const std::vector<std::string>& deliveries) {
+            events->push_back("polled " + std::to_string(deliveries.size()));
+            *polled = deliveries;
+          });
+    });
+  });
+  sched.run();
+  // Answered before the commit's outcome (the partitions had not committed yet), and the
+  // poll sent right then answered after it, with the delivery.
+  EXPECT_EQ(*events, (std::vector<std::string>{"answer: committed", "outcome: committed", "polled 1"}));
+  ASSERT_EQ(polled->size(), 1u);
+  EXPECT_EQ(delivery(polled->front())["record"], 1);
+  EXPECT_EQ(documents->traffic().decided, 1u);
+  caf::anon_send_exit(sequencer, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(driver, caf::exit_reason::user_shutdown);
+  for (const caf::actor& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
 TEST_F(Documents, AnEffectIsDeliveredOnceItsEpochCommittedAndAnAckSettlesItThroughTheLog) {
   auto schema = schema::compile_schema(schema::SourceFile{"t.mgs", kEffectSchema});
   ASSERT_TRUE(schema.is_ok()) << schema.status().message();
@@ -1872,6 +1933,8 @@ TEST_F(Documents, AnEpochWhoseCommitWentWithItsPredictedMarksSaysSo) {
   EXPECT_TRUE(seen[2].phases.predicted);
   EXPECT_TRUE(seen[2].committed);
   for (const EpochOutcome& o : seen) EXPECT_FALSE(o.phases.rerun);
+  // Each commit computed through on 3 partitions was answered before it was sent.
+  for (const EpochOutcome& o : seen) EXPECT_TRUE(o.phases.decided);
   // A predicted commit marks nothing apart: no mark phase.
   EXPECT_FALSE(seen[2].phases.ran[static_cast<std::size_t>(EpochPhase::mark)]);
 }

@@ -309,6 +309,9 @@ class FaultSimulation {
   /// Commits the drivers sent with predicted Marks, and batches they ran again.
   std::uint64_t predicted() const { return predicted_; }
   std::uint64_t reruns() const { return reruns_; }
+  /// Commits answered when decided, and of those the ones a partition was lost during.
+  std::uint64_t decided() const { return decided_; }
+  std::uint64_t decided_cut() const { return decided_cut_; }
 
   const std::set<std::int64_t>& acknowledged() const { return acknowledged_; }
   const std::set<std::int64_t>& rolled_back() const { return rolled_back_; }
@@ -381,6 +384,9 @@ class FaultSimulation {
     driver_ = caf::actor{};
     predicted_ += documents_->traffic().predicted;
     reruns_ += documents_->traffic().reruns;
+    decided_ += documents_->traffic().decided;
+    decided_cut_ += documents_->traffic().decided_cut;
+    EXPECT_EQ(documents_->traffic().decided_unlike, 0u);
     documents_.reset();
   }
 
@@ -493,7 +499,7 @@ class FaultSimulation {
   std::vector<SimClient> clients_;
   std::set<std::int64_t> acknowledged_, rolled_back_;
   std::set<std::int64_t> counter_tags_;  ///< tags of the transactions writing a Counter
-  std::uint64_t predicted_ = 0, reruns_ = 0;
+  std::uint64_t predicted_ = 0, reruns_ = 0, decided_ = 0, decided_cut_ = 0;
   bool faults_ = true;  ///< partitions may be lost
   int crashes_ = 0, losses_ = 0;
   std::size_t resends_ = 0, doubts_ = 0;
@@ -508,7 +514,7 @@ TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPar
   const std::uint64_t first = mgraph::testing::env_u64("MGRAPH_SIM_FIRST_SEED", 1);
   std::size_t acknowledged = 0, rolled_back = 0, crashes = 0, losses = 0, resends = 0, doubts = 0;
   std::size_t with_checkpoints = 0;
-  std::uint64_t predicted = 0, reruns = 0;
+  std::uint64_t predicted = 0, reruns = 0, decided = 0, decided_cut = 0;
   for (std::uint64_t seed = first; seed < first + seeds; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (MGRAPH_SIM_FIRST_SEED=" + std::to_string(seed) +
                  " MGRAPH_SIM_SEEDS=1 replays it)");
@@ -529,6 +535,8 @@ TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPar
     with_checkpoints += sim.checkpoints_logged() > 0 ? 1 : 0;
     predicted += sim.predicted();
     reruns += sim.reruns();
+    decided += sim.decided();
+    decided_cut += sim.decided_cut();
   }
   // The faults happened: the runs are not all fault-free.
   EXPECT_GT(crashes, seeds / 2);
@@ -536,11 +544,15 @@ TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPar
   EXPECT_GT(rolled_back, 0u);
   EXPECT_GT(with_checkpoints, seeds / 2);  // most runs start again from checkpoints
   EXPECT_GT(predicted, seeds / 4);          // commits sent with their predicted Marks
+  EXPECT_GT(decided, seeds);                 // commits answered when decided
+  EXPECT_GT(decided_cut, 0u);                // a partition lost after the answer
   std::printf("%llu seeds: %zu transactions acknowledged, %zu rolled back, %zu coordinator crashes, "
               "%zu partition losses, %zu transactions sent again, %zu answered \"in doubt\" meanwhile; "
-              "%zu runs with checkpoints in their log; %llu commits with predicted Marks, %llu run again\n",
+              "%zu runs with checkpoints in their log; %llu commits with predicted Marks, %llu run again; "
+              "%llu answered when decided, %llu of them then cut short by a lost partition\n",
               static_cast<unsigned long long>(seeds), acknowledged, rolled_back, crashes, losses, resends, doubts,
-              with_checkpoints, static_cast<unsigned long long>(predicted), static_cast<unsigned long long>(reruns));
+              with_checkpoints, static_cast<unsigned long long>(predicted), static_cast<unsigned long long>(reruns),
+              static_cast<unsigned long long>(decided), static_cast<unsigned long long>(decided_cut));
 }
 
 // A snapshot a subscriber resumes from (watch_read_atom) is never read while the partitions

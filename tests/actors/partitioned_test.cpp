@@ -60,6 +60,9 @@ Outcome partitioned(std::shared_ptr<const schema::Schema> schema, const std::str
   DocumentsBackend backend(documents);
   session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
   Outcome r = run_script(client, script);
+  // Every commit answered when decided made what it was told.
+  EXPECT_EQ(documents.traffic().decided_unlike, 0u);
+  EXPECT_EQ(backend.told(), documents.traffic().decided);
   if (traffic != nullptr) *traffic = documents.traffic();
   return r;
 }
@@ -675,6 +678,7 @@ TEST(PartitionedDocuments, RandomScriptsOnRandomSchemasPrintWhatTheEmbeddedEngin
   const std::uint64_t want = testing::env_u64("MGRAPH_DIFFERENTIAL_SEEDS", 500);
   const std::uint64_t first = testing::env_u64("MGRAPH_DIFFERENTIAL_FIRST_SEED", 1);
   std::size_t compared = 0, cut_at_cycle = 0;
+  std::uint64_t decided = 0;  // commits answered when decided (DocumentsBackend checks each)
   for (std::uint64_t seed = first; compared < want; ++seed) {
     // Lazy fields are computed eagerly on a partitioned cluster (docs/CLUSTER.md).
     testing::SchemaGenerator schemas(seed, {.lazy = false});
@@ -691,7 +695,9 @@ TEST(PartitionedDocuments, RandomScriptsOnRandomSchemasPrintWhatTheEmbeddedEngin
     const auto partitions = static_cast<std::uint32_t>(1 + pick.below(8));
     const std::uint64_t salt = pick.next(), order = pick.next() | 1;
     const Cluster c{partitions, salt, seed % 2 == 1 ? order : 0, seed % 3 == 0, seed % 4 == 0};
-    const Outcome d = partitioned(*compiled, script, c);
+    PartitionedDocuments::Traffic traffic;
+    const Outcome d = partitioned(*compiled, script, c, &traffic);
+    decided += traffic.decided;
     bool link_cycle = false;
     ASSERT_TRUE(testing::same_output(d.out, e.out, &link_cycle)) << "seed " << seed << " on " << c.partitions << " partitions" << (c.threaded ? ", threaded\n" : "\n")
                             << text << "\n"
@@ -703,9 +709,11 @@ TEST(PartitionedDocuments, RandomScriptsOnRandomSchemasPrintWhatTheEmbeddedEngin
     ++compared;
   }
   EXPECT_LE(cut_at_cycle, 1 + want / 4);
-  std::printf("compared %zu scripts whole, %zu up to a cycle (seeds %llu..%llu)\n", compared,
-              cut_at_cycle, static_cast<unsigned long long>(first),
-              static_cast<unsigned long long>(first + compared + cut_at_cycle - 1));
+  EXPECT_GE(decided, want);  // about 7 per script on 2-8 partitions
+  std::printf("compared %zu scripts whole, %zu up to a cycle (seeds %llu..%llu), %llu commits answered when decided\n",
+              compared, cut_at_cycle, static_cast<unsigned long long>(first),
+              static_cast<unsigned long long>(first + compared + cut_at_cycle - 1),
+              static_cast<unsigned long long>(decided));
 }
 
 TEST(PartitionedDocuments, ThreadedPartitionsDoExactlyWhatSequentialOnesDo) {

@@ -72,6 +72,7 @@ PartitionRequest sample_request(PartitionRequestKind kind) {
   q.other = 99;
   q.mark_after = true;
   q.compute_after = true;
+  q.preview = true;
   q.reporter = 2;
   return q;
 }
@@ -135,6 +136,9 @@ PartitionReply sample_reply() {
                        session::RequestResult{12, 9, Value(), "superseded"}};
   a.results_count = 4096;
   a.results_digest = 0xfedcba9876543210ull;
+  a.previewed = true;
+  a.preview_revision = 0x0123456789abcdefull;
+  a.preview_owned_changed = 77;
   return a;
 }
 

@@ -66,6 +66,7 @@ TEST(NodeMetrics, EveryFamilyIsExportedFromTheStartWithItsType) {
       {"mgraph_watch_history_errors_total", "counter"},
       {"mgraph_epoch_phase_seconds", "histogram"},
       {"mgraph_epochs_predicted_total", "counter"},
+      {"mgraph_epochs_answered_when_decided_total", "counter"},
       {"mgraph_epochs_rerun_total", "counter"},
       {"mgraph_epoch_aborts_total", "counter"},
       {"mgraph_effect_deliveries_pending", "gauge"},
@@ -141,6 +142,7 @@ TEST(NodeMetrics, WhatTheNodeCountsShowsInTheNextScrape) {
   phases.predicted = true;
   m->epoch_phases(phases);
   phases.rerun = true;
+  phases.decided = true;
   m->epoch_phases(phases);
   const std::string text = scrape(*m);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_aborts_total{reason=\"rejected\"}"), 1.0);
@@ -150,6 +152,7 @@ TEST(NodeMetrics, WhatTheNodeCountsShowsInTheNextScrape) {
   EXPECT_DOUBLE_EQ(*metric_value(text, "mgraph_epoch_phase_seconds_sum{phase=\"apply\"}"), 0.007);
   EXPECT_EQ(metric_value(text, "mgraph_epochs_predicted_total"), 2.0);
   EXPECT_EQ(metric_value(text, "mgraph_epochs_rerun_total"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_epochs_answered_when_decided_total"), 1.0);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_count{phase=\"mark\"}"), 1.0);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_bucket{phase=\"mark\",le=\"0.0005\"}"),
             1.0);

@@ -115,12 +115,20 @@ Result<std::string> Store::explain(RecordId id, std::string_view field) {
   return out.raw("inputs", inputs + "]").done();
 }
 
-std::size_t Store::owned_changed() const {
+std::size_t Store::owned_count(std::span<const NodeId> nodes) const {
   std::size_t n = 0;
-  for (NodeId x : graph_.last_changed()) {
+  for (NodeId x : nodes) {
     if (x < owner_.size() && owner_[x] != 0 && owns(owner_[x]) && !graph_.is_lazy(x)) ++n;
   }
   return n;
+}
+
+std::size_t Store::owned_changed() const { return owned_count(graph_.last_changed()); }
+
+std::optional<Store::CommitPreview> Store::preview_commit() const {
+  const std::optional<mgraph::CommitPreview> p = graph_.preview_commit();
+  if (!p) return std::nullopt;
+  return CommitPreview{p->revision, owned_count(p->changed)};
 }
 
 Store::DotParts Store::dot_parts() {

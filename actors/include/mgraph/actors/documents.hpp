@@ -9,6 +9,13 @@
 //   driver ◀──(partition_atom, request/reply bytes)──▶ each partition (partitioned.hpp)
 //   driver ──(outcome_atom, e, committed, reason, effects, why, phases)──▶ sequencer   (epochs only, off the client's path)
 //
+// A batch of one epoch whose commit is decided before the partitions commit it
+// (partitioned.hpp, "Answered when decided") is answered then: the driver sends
+// (decided_atom, e) and the answer, then commits, then the outcome. Until the outcome of
+// every epoch so answered has come, the sequencer holds back what reads the outcomes
+// (effect polls, ledger queries), so that a client that heard "committed" finds its
+// effects and versions.
+//
 // A batch runs whole, in order, and leaves no transaction open: the next batch may be
 // another client's.
 //
@@ -46,6 +53,7 @@ using outcome_atom = caf::atom_constant<caf::atom("mg_outcome")>;  ///< driver -
 using partition_atom = caf::atom_constant<caf::atom("mg_part")>;  ///< driver -> partition
 using flush_atom = caf::atom_constant<caf::atom("mg_flush")>;    ///< sequencer -> itself
 using cancel_atom = caf::atom_constant<caf::atom("mg_cancel")>;  ///< driver -> sequencer
+using decided_atom = caf::atom_constant<caf::atom("mg_decided")>;  ///< driver -> sequencer
 using inspect_atom = caf::atom_constant<caf::atom("mg_insp")>;  ///< admin -> partition (inspect.hpp)
 /// Effect deliveries at the sequencer (effect_outbox.hpp): a consumer's poll, its ack, and
 /// the admin socket's dead letter commands.
@@ -244,7 +252,9 @@ class ActorPartitions final : public PartitionSet {
 /// did not commit because a partition was unavailable (an op failed with io_error: the
 /// others rolled it back; members: those of a merged epoch's batches that were cut short
 /// after the others committed alone, none listed for the whole epoch), before it answers
-/// the batch. Over ActorPartitions it blocks while the
+/// the batch. A batch of one epoch may be answered once its commit is decided, before the
+/// partitions commit it: then (decided_atom, epoch) goes to that actor just before the
+/// answer, and the outcome after the commit. Over ActorPartitions it blocks while the
 /// partitions work: spawn it detached.
 ///
 /// Checkpoints: (restore_atom, epoch, replayed_last) makes every partition take back its

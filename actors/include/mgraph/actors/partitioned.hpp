@@ -60,6 +60,21 @@
 // compute once each from the same inputs: results, revisions and effects are those of the
 // waves, and a replay, with or without closures, gives the same.
 //
+// Answered when decided. Once every partition has computed a commit through (no field
+// waits, no message is left) and none failed, the commit cannot fail but for a lost
+// partition: what it makes is decided, and the batch was logged before it ran, so a run
+// of the log makes the same. Each compute asked with `preview` (a request of a batch whose
+// last op is its commit, when the caller gave run() a `decided` callback) says, when it
+// leaves nothing to compute on its partition, what its commit would make there: the
+// revision and its count of changed fields of its own records (schema::Store::
+// preview_commit). With every partition's last reply saying so, run() hands the batch's
+// results, the commit's included, to `decided` before it sends the commit: the driver
+// answers the client a round earlier. The commit then goes as usual and must make what was
+// told (a defect otherwise, counted in Traffic::decided_unlike). A partition lost during
+// that commit does not change the answer: the epoch stands (the cluster runs its log again
+// when the node comes back), and cut_after_decided() says that the partitions hold less
+// than the log until then.
+//
 // Thread-safety: PartitionedDocuments, none (one thread drives it). LocalPartitions may
 // serve the partitions of one phase at once on worker threads (its comment).
 
@@ -110,6 +125,9 @@ struct PhaseTimes {
   /// Marks"); and its batch ran again with the waves (the closure fell short, or it failed).
   bool predicted = false;
   bool rerun = false;
+  /// Its batch was answered once its commit was decided, before the commit (Partitioned-
+  /// Documents, "Answered when decided").
+  bool decided = false;
 };
 
 /// Why an epoch aborted, as a closed set (the node's mgraph_epoch_aborts_total): the code of
@@ -322,6 +340,8 @@ class PartitionedDocuments {
     bool threaded = false;  ///< LocalPartitions::Options::threaded
     /// Predicted Marks (above). Off: every commit sends the waves of Marks.
     bool predict_marks = true;
+    /// Answered when decided (above). Off: run() never calls `decided`.
+    bool answer_when_decided = true;
   };
 
   /// Documents on `options.partitions` partitions in this process.
@@ -330,9 +350,18 @@ class PartitionedDocuments {
   /// Documents on the partitions `set` reaches (options.partitions is ignored).
   PartitionedDocuments(std::unique_ptr<PartitionSet> set, Options options);
 
+  /// Called with a batch's results once its last op, a commit, is decided (above).
+  using Decided = std::function<void(const session::BatchResult&)>;
+
   /// Applies a batch, in order, as one Store would; a transaction the batch left open is
   /// rejected. `*committed`, if given: whether a commit, undo or redo of it took effect.
-  session::BatchResult run(const session::Batch& batch, bool* committed = nullptr);
+  /// `decided`, if given, may be called once, before run() returns, with what run() will
+  /// return (Answered when decided, above).
+  session::BatchResult run(const session::Batch& batch, bool* committed = nullptr,
+                           const Decided& decided = nullptr);
+  /// The last run() told `decided` its results and a partition was then lost before it
+  /// committed: the partitions hold less than the log until they are restored.
+  bool cut_after_decided() const { return cut_after_decided_; }
   /// Empties every partition: the documents as the schema starts them, no revision. What a
   /// driver does before it runs a log from its start.
   Status reset();
@@ -374,6 +403,12 @@ class PartitionedDocuments {
     /// Of those, batches run again with the waves: a closure fell short, or the commit
     /// failed (so that it fails as the waves tell it).
     std::uint64_t reruns = 0;
+    /// Commits whose results went to run()'s `decided` before they were sent (above).
+    std::uint64_t decided = 0;
+    /// Of those, commits that made other results than told: a defect (none should).
+    std::uint64_t decided_unlike = 0;
+    /// Of those, commits a partition was lost during (cut_after_decided()).
+    std::uint64_t decided_cut = 0;
   };
   const Traffic& traffic() const { return traffic_; }
 
@@ -449,6 +484,18 @@ class PartitionedDocuments {
   std::vector<bool> open_;  ///< each partition's transaction, as its last reply said
   std::vector<std::uint64_t> revisions_;  ///< each partition's revision, likewise
   std::vector<std::uint32_t> waiting_;    ///< each partition's fields waiting for a mirror
+  /// What each partition's last reply said its commit would make (Answered when decided),
+  /// when it did.
+  struct Preview {
+    std::uint64_t revision = 0;
+    std::uint64_t owned_changed = 0;
+  };
+  std::vector<std::optional<Preview>> previews_;
+  const Decided* decided_ = nullptr;  ///< run()'s, while its batch may be answered when decided
+  bool previewing_ = false;           ///< compute requests ask for previews
+  /// The commit's results as run() told `decided`; cut_after_decided().
+  std::optional<session::OpResult> told_;
+  bool cut_after_decided_ = false;
   std::uint64_t batch_ = 0;          ///< batches run so far: the number of the current one
   std::uint64_t owned_changed_ = 0;  ///< the sum over partitions, after the last apply
   std::vector<Queued> queue_;

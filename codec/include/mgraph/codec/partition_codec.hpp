@@ -95,6 +95,11 @@ struct PartitionRequest {
   /// predicted Marks with its compute, actors/partitioned.hpp "Predicted Marks"); the reply
   /// holds what both made stale and resolved.
   bool compute_after = false;
+  /// apply, deliver, compute: when the partition is then left with nothing to compute, it
+  /// also says what its commit would make (PartitionReply::previewed), so that the driver
+  /// can answer the client once every partition has (actors/partitioned.hpp, "Answered
+  /// when decided").
+  bool preview = false;
   friend bool operator==(const PartitionRequest&, const PartitionRequest&) = default;
 };
 
@@ -218,6 +223,12 @@ struct PartitionReply {
   /// `results` is empty) and the digest of their results (actors/partitioned.cpp).
   std::uint32_t results_count = 0;
   std::uint64_t results_digest = 0;
+  /// A request with `preview` left nothing to compute: the commit would make revision
+  /// `preview_revision` and change `preview_owned_changed` fields of its records
+  /// (schema::Store::preview_commit).
+  bool previewed = false;
+  std::uint64_t preview_revision = 0;
+  std::uint64_t preview_owned_changed = 0;
   friend bool operator==(const PartitionReply&, const PartitionReply&) = default;
 };
 

@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -182,6 +183,13 @@ struct CommitStats {
   bool lean = false;
   /// The lean commit followed a plan (GraphOptions::plan_after).
   bool planned = false;
+};
+
+/// What Graph::commit() would make of the open transaction, told before it commits
+/// (Graph::preview_commit).
+struct CommitPreview {
+  Revision revision = 0;          ///< the revision after the commit (as now when nothing changes)
+  std::vector<NodeId> changed;    ///< what last_changed() would list, in its order
 };
 
 /// Handle for Graph::unobserve.
@@ -439,6 +447,12 @@ class Graph {
   Status resolve_mirror(NodeId mirror, bool changed, Value value, FieldCondition condition = {});
   /// Fields still waiting for a mirror (0 when compute() has finished everything).
   std::size_t pending_count() const;
+  /// What commit() would make of the transaction now, changing nothing: once compute() has
+  /// finished everything (no field waits, every marked mirror resolved), commit() computes
+  /// nothing more, so its changes and revision are decided. nullopt while something is
+  /// left to compute. What a partition tells the driver so that a client can be answered
+  /// before every partition has committed (docs/EPOCHS.md, "Answered when decided").
+  std::optional<CommitPreview> preview_commit() const;
   /// Those fields.
   std::span<const NodeId> pending() const;
   /// Same as reject(): drops the open transaction.

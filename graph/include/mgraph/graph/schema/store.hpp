@@ -121,6 +121,14 @@ class Store {
   /// Of the nodes the last commit, undo or redo changed, those of records this Store owns,
   /// lazy fields aside: a partition's share of CommitStats::changed.
   std::size_t owned_changed() const;
+  /// What commit() would make of the open transaction, changing nothing (Graph::
+  /// preview_commit): the revision after it and what owned_changed() would then say.
+  /// nullopt while the graph has something left to compute.
+  struct CommitPreview {
+    Revision revision = 0;
+    std::size_t owned_changed = 0;
+  };
+  std::optional<CommitPreview> preview_commit() const;
   /// Graphviz lines of the nodes of owned records: `nodes[n]` declares node n, `edges[n]`
   /// its incoming edges; empty for nodes owned elsewhere. Partitions' parts merge into
   /// what dot() prints for the whole graph.
@@ -262,6 +270,8 @@ class Store {
 
  private:
   class FieldFrame;
+  /// Of `nodes`, those of records this Store owns, lazy fields aside.
+  std::size_t owned_count(std::span<const NodeId> nodes) const;
   struct Collections {
     std::vector<std::vector<RecordId>> members;         ///< by relation index (many only)
     /// By aggregate (accumulator) index, min/max only: the members' values. For an
