@@ -690,18 +690,23 @@ TEST_F(Documents, AClientAnsweredWhenItsCommitIsDecidedFindsItsEffectWhenItPolls
   batch[1].kind = session::OpKind::commit;
   const std::string bytes = codec::encode_batch(batch).value();
   auto polled = std::make_shared<std::vector<std::string>>();
-  sys.spawn([events, polled, sequencer, bytes](caf::event_based_actor* self) {
-    self->request(sequencer, caf::infinite, transact_atom::value, bytes).then([=](const std::string& answer) {
-      const session::BatchResult r = codec::decode_batch_result(answer).value();
-      events->push_back(r.back().status.is_ok() ? "answer: committed" : "answer: " + r.back().status.message());
-      self->request(sequencer, caf::infinite, effects_poll_atom::value, std::string(),
-                    std::vector<std::string>{"Order.big"}, std::uint32_t{100})
-          .then([=](const std::vector<std::string>& deliveries) {
-            events->push_back("polled " + std::to_string(deliveries.size()));
-            *polled = deliveries;
-          });
-    });
-  });
+  // A client that polls the moment it is answered. (Spawned with arguments: CAF 0.17
+  // dereferences a null tuple for a function actor spawned with none.)
+  sys.spawn(
+      [](caf::event_based_actor* self, std::shared_ptr<std::vector<std::string>> events,
+         std::shared_ptr<std::vector<std::string>> polled, caf::actor sequencer, std::string bytes) {
+        self->request(sequencer, caf::infinite, transact_atom::value, bytes).then([=](const std::string& answer) {
+          const session::BatchResult r = codec::decode_batch_result(answer).value();
+          events->push_back(r.back().status.is_ok() ? "answer: committed" : "answer: " + r.back().status.message());
+          self->request(sequencer, caf::infinite, effects_poll_atom::value, std::string(),
+                        std::vector<std::string>{"Order.big"}, std::uint32_t{100})
+              .then([=](const std::vector<std::string>& deliveries) {
+                events->push_back("polled " + std::to_string(deliveries.size()));
+                *polled = deliveries;
+              });
+        });
+      },
+      events, polled, sequencer, bytes);
   sched.run();
   // Answered before the commit's outcome (the partitions had not committed yet), and the
   // poll sent right then answered after it, with the delivery.
