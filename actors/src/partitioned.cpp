@@ -850,10 +850,11 @@ Status PartitionedDocuments::note_replies(const std::vector<PartitionReply>& rep
   for (std::size_t i = 0; i < replies.size(); ++i) {
     const PartitionReply& a = replies[i];
     if (!a.status.is_ok() && first.is_ok()) first = a.status;
+    const std::uint32_t p = partition_of(i);
+    // A preview holds until the partition's next reply (which has its own, or none).
+    previews_[p] = a.previewed ? std::optional(Preview{a.preview_revision, a.preview_owned_changed}) : std::nullopt;
     // Unreachable (io_error): the reply did not come from the partition and says nothing
     // of its state; what the driver last learned of it stands.
-    const std::uint32_t p = partition_of(i);
-    previews_[p] = a.previewed ? std::optional(Preview{a.preview_revision, a.preview_owned_changed}) : std::nullopt;
     if (a.status.code() == StatusCode::io_error) continue;
     open_[p] = a.in_transaction;
     revisions_[p] = a.revision;
