@@ -1086,10 +1086,12 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     std::vector<std::function<void()>> requests;
   };
   auto held = std::make_shared<Held>();
-  // The current request again, once nothing is owed, answered as it would have been now.
+  // The current request again once nothing is owed, marked (held_atom) so that it runs
+  // then whatever was decided since: it waits for the epochs answered before it came only.
   auto hold = [self, held](auto... args) {
     caf::response_promise rp = self->make_response_promise();
-    held->requests.push_back([self, rp, args...]() mutable { rp.delegate(caf::actor_cast<caf::actor>(self), args...); });
+    held->requests.push_back(
+        [self, rp, args...]() mutable { rp.delegate(caf::actor_cast<caf::actor>(self), held_atom::value, args...); });
     return rp;
   };
   // Batches received and not yet logged, in order of arrival. While fewer than
@@ -1508,6 +1510,97 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     self->make_response_promise().deliver(no_partition(p, partitions.size()));
     return {};
   };
+  // Effect deliveries due now for a consumer group (effects_poll_atom).
+  auto poll = [effects, now, log_changes, run_ack, calls](const std::string& group, const std::vector<std::string>& names,
+                                                          std::uint32_t max) -> caf::result<std::vector<std::string>> {
+    Result<std::vector<std::string>> polled = effects->poll(group, names, max, now());
+    if (!polled.is_ok()) return caf::make_error(caf::sec::invalid_argument, polled.status().message());
+    std::vector<std::string> sent = std::move(polled).value();
+    // Fire-and-forget deliveries just sent: acknowledged here, all in one call. One whose
+    // ack fails stays owed and is sent again after its retry delay.
+    const std::vector<session::DeliveryKey> settle = effects->take_sent_to_settle();
+    const std::uint64_t call = settle.empty() ? 0 : ++*calls;
+    for (const session::DeliveryKey key : settle) {
+      Result<session::Batch> batch = effects->start_ack(key, now());
+      if (!batch.is_ok()) continue;  // settled meanwhile (duplicate)
+      run_ack(key, *batch, call, [effects, key](const std::string& outcome) {
+        if (outcome.starts_with("failed")) {
+          effects->count_error("fire-and-forget delivery " + session::delivery_key_text(key) +
+                               " not settled: " + outcome);
+        }
+      });
+    }
+    (void)log_changes();  // counted in the outbox's errors when it fails
+    return sent;
+  };
+  // A field's history or audit (ledger_atom).
+  auto ledger = [self, log, partitions = options.partitions](std::uint64_t record, std::string field,
+                                                              const std::string& cmd, std::string ref, bool has_at,
+                                                              std::uint64_t at) -> caf::result<std::string> {
+    if (log->ledger() == nullptr || partitions.empty()) {
+      return ledger_error(Status(StatusCode::failed_precondition, "this cluster keeps no history"));
+    }
+    auto rp = self->make_response_promise<std::string>();
+    const caf::actor& owner =
+        partitions[schema::Placement::partition_of(record, static_cast<std::uint32_t>(partitions.size()))];
+    self->request(owner, kLedgerPartitionTimeout, ledger_atom::value, record, std::move(field), cmd,
+                  std::move(ref))
+        .then(
+            [log, rp, cmd, has_at, at](const std::string& named) mutable {
+              const nlohmann::json j = nlohmann::json::parse(named, nullptr, false);
+              if (!j.is_object() || !j.contains("node")) {
+                rp.deliver(j.is_object() && j.contains("error")
+                               ? named
+                               : ledger_error(Status(StatusCode::internal, "a partition answered " + named)));
+                return;
+              }
+              if (Status s = log->flush(); !s.is_ok()) {
+                rp.deliver(ledger_error(Status(s.code(), "the history is not readable: " + s.message())));
+                return;
+              }
+              session::LedgerQuery query{cmd, {}, std::nullopt};
+              if (has_at) query.at = at;
+              Result<std::string> answer = session::read_ledger(*log->ledger(), j["node"].get<std::uint64_t>(), query);
+              rp.deliver(answer.is_ok() ? std::move(answer).value() : ledger_error(answer.status()));
+            },
+            [rp](caf::error& e) mutable {
+              rp.deliver(ledger_error(Status(StatusCode::io_error, "unavailable: the partition of the record did "
+                                                                   "not answer (" + caf::to_string(e) + ")")));
+            });
+    return rp;
+  };
+  // An operator's dead-letter command (dead_letters_atom).
+  auto dead_letters = [self, effects, now, log_changes, recovery](const std::string& command, std::uint64_t field,
+                                                                  std::uint64_t version) -> caf::result<std::string> {
+    auto run = [effects, now, log_changes, command, field, version] {
+      std::string answer = effects->dead_letter_command(command, session::DeliveryKey{field, version}, now());
+      // Durable before the operator hears it was done.
+      if (Status s = log_changes(); !s.is_ok()) {
+        return json::Object()
+            .str("error", command + " " + session::delivery_key_text({field, version}) +
+                              " took effect here, but a restart would undo it: " + s.message())
+            .done();
+      }
+      return answer;
+    };
+    if (recovery->done()) return run();
+    // While the log runs at the start, the dead letters it holds are not all known:
+    // the command waits for the last of its epochs, kRecoveryWaitMax at most.
+    auto rp = self->make_response_promise<std::string>();
+    const std::uint64_t id = recovery->next_id++;
+    recovery->waiting.emplace(
+        id, std::make_pair([rp, run]() mutable { rp.deliver(run()); },
+                           [rp](const std::string& progress) mutable {
+                             rp.deliver(json::Object()
+                                            .str("error", "the coordinator is still running its log after a "
+                                                          "restart (" + progress +
+                                                              "); dead letters are known once it has: try "
+                                                              "again shortly")
+                                            .done());
+                           }));
+    self->delayed_send(self, kRecoveryWaitMax, recovery_wait_atom::value, id);
+    return rp;
+  };
   return {
       [self, driver, queue, log_mark, restore](checkpoint_atom) -> caf::result<std::string> {
         (void)restore;  // held here for as long as the sequencer lives
@@ -1536,30 +1629,13 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
         // checkpoint tries again.
         (void)log_mark(e, bytes);
       },
-      [effects, now, log_changes, run_ack, calls, held, hold](effects_poll_atom a, const std::string& group,
-                                                              const std::vector<std::string>& names,
-                                                              std::uint32_t max) -> caf::result<std::vector<std::string>> {
+      [poll, held, hold](effects_poll_atom a, const std::string& group, const std::vector<std::string>& names,
+                         std::uint32_t max) -> caf::result<std::vector<std::string>> {
         if (!held->owed.empty()) return hold(a, group, names, max);
-        Result<std::vector<std::string>> polled = effects->poll(group, names, max, now());
-        if (!polled.is_ok()) return caf::make_error(caf::sec::invalid_argument, polled.status().message());
-        std::vector<std::string> sent = std::move(polled).value();
-        // Fire-and-forget deliveries just sent: acknowledged here, all in one call. One whose
-        // ack fails stays owed and is sent again after its retry delay.
-        const std::vector<session::DeliveryKey> settle = effects->take_sent_to_settle();
-        const std::uint64_t call = settle.empty() ? 0 : ++*calls;
-        for (const session::DeliveryKey key : settle) {
-          Result<session::Batch> batch = effects->start_ack(key, now());
-          if (!batch.is_ok()) continue;  // settled meanwhile (duplicate)
-          run_ack(key, *batch, call, [effects, key](const std::string& outcome) {
-            if (outcome.starts_with("failed")) {
-              effects->count_error("fire-and-forget delivery " + session::delivery_key_text(key) +
-                                   " not settled: " + outcome);
-            }
-          });
-        }
-        (void)log_changes();  // counted in the outbox's errors when it fails
-        return sent;
+        return poll(group, names, max);
       },
+      [poll](held_atom, effects_poll_atom, const std::string& group, const std::vector<std::string>& names,
+             std::uint32_t max) { return poll(group, names, max); },
       [effects, now, settle, log_changes](effects_ack_atom, std::uint64_t field,
                                           std::uint64_t version) -> caf::result<std::string> {
         const session::DeliveryKey key{field, version};
@@ -1638,75 +1714,22 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       [to_partition](inspect_atom a, std::uint32_t p, std::string& packed) {
         return to_partition(p, a, std::move(packed));
       },
-      [self, log, partitions = options.partitions, held, hold](
-          ledger_atom a, std::uint64_t record, std::string& field, const std::string& cmd, std::string& ref,
-          bool has_at, std::uint64_t at) -> caf::result<std::string> {
+      [ledger, held, hold](ledger_atom a, std::uint64_t record, std::string& field, const std::string& cmd,
+                           std::string& ref, bool has_at, std::uint64_t at) -> caf::result<std::string> {
         if (!held->owed.empty()) return hold(a, record, field, cmd, ref, has_at, at);
-        if (log->ledger() == nullptr || partitions.empty()) {
-          return ledger_error(Status(StatusCode::failed_precondition, "this cluster keeps no history"));
-        }
-        auto rp = self->make_response_promise<std::string>();
-        const caf::actor& owner =
-            partitions[schema::Placement::partition_of(record, static_cast<std::uint32_t>(partitions.size()))];
-        self->request(owner, kLedgerPartitionTimeout, ledger_atom::value, record, std::move(field), cmd,
-                      std::move(ref))
-            .then(
-                [log, rp, cmd, has_at, at](const std::string& named) mutable {
-                  const nlohmann::json j = nlohmann::json::parse(named, nullptr, false);
-                  if (!j.is_object() || !j.contains("node")) {
-                    rp.deliver(j.is_object() && j.contains("error")
-                                   ? named
-                                   : ledger_error(Status(StatusCode::internal, "a partition answered " + named)));
-                    return;
-                  }
-                  if (Status s = log->flush(); !s.is_ok()) {
-                    rp.deliver(ledger_error(Status(s.code(), "the history is not readable: " + s.message())));
-                    return;
-                  }
-                  session::LedgerQuery query{cmd, {}, std::nullopt};
-                  if (has_at) query.at = at;
-                  Result<std::string> answer = session::read_ledger(*log->ledger(), j["node"].get<std::uint64_t>(), query);
-                  rp.deliver(answer.is_ok() ? std::move(answer).value() : ledger_error(answer.status()));
-                },
-                [rp](caf::error& e) mutable {
-                  rp.deliver(ledger_error(Status(StatusCode::io_error, "unavailable: the partition of the record did "
-                                                                       "not answer (" + caf::to_string(e) + ")")));
-                });
-        return rp;
+        return ledger(record, std::move(field), cmd, std::move(ref), has_at, at);
       },
-      [self, effects, now, log_changes, recovery, held, hold](dead_letters_atom a, const std::string& command,
-                                                              std::uint64_t field,
-                                                              std::uint64_t version) -> caf::result<std::string> {
+      [ledger](held_atom, ledger_atom, std::uint64_t record, std::string& field, const std::string& cmd,
+               std::string& ref, bool has_at, std::uint64_t at) {
+        return ledger(record, std::move(field), cmd, std::move(ref), has_at, at);
+      },
+      [dead_letters, held, hold](dead_letters_atom a, const std::string& command, std::uint64_t field,
+                                 std::uint64_t version) -> caf::result<std::string> {
         if (!held->owed.empty()) return hold(a, command, field, version);
-        auto run = [effects, now, log_changes, command, field, version] {
-          std::string answer = effects->dead_letter_command(command, session::DeliveryKey{field, version}, now());
-          // Durable before the operator hears it was done.
-          if (Status s = log_changes(); !s.is_ok()) {
-            return json::Object()
-                .str("error", command + " " + session::delivery_key_text({field, version}) +
-                                  " took effect here, but a restart would undo it: " + s.message())
-                .done();
-          }
-          return answer;
-        };
-        if (recovery->done()) return run();
-        // While the log runs at the start, the dead letters it holds are not all known:
-        // the command waits for the last of its epochs, kRecoveryWaitMax at most.
-        auto rp = self->make_response_promise<std::string>();
-        const std::uint64_t id = recovery->next_id++;
-        recovery->waiting.emplace(
-            id, std::make_pair([rp, run]() mutable { rp.deliver(run()); },
-                               [rp](const std::string& progress) mutable {
-                                 rp.deliver(json::Object()
-                                                .str("error", "the coordinator is still running its log after a "
-                                                              "restart (" + progress +
-                                                                  "); dead letters are known once it has: try "
-                                                                  "again shortly")
-                                                .done());
-                               }));
-        self->delayed_send(self, kRecoveryWaitMax, recovery_wait_atom::value, id);
-        return rp;
+        return dead_letters(command, field, version);
       },
+      [dead_letters](held_atom, dead_letters_atom, const std::string& command, std::uint64_t field,
+                     std::uint64_t version) { return dead_letters(command, field, version); },
       [recovery](recovery_wait_atom, std::uint64_t id) {
         const auto it = recovery->waiting.find(id);
         if (it == recovery->waiting.end()) return;  // answered meanwhile

@@ -78,6 +78,7 @@ using checkpoint_atom = caf::atom_constant<caf::atom("mg_ckpt")>;
 using checkpointed_atom = caf::atom_constant<caf::atom("mg_ckpted")>;
 using checkpoint_logged_atom = caf::atom_constant<caf::atom("mg_ckptlg")>;
 using recovery_wait_atom = caf::atom_constant<caf::atom("mg_recwait")>;  ///< sequencer -> itself
+using held_atom = caf::atom_constant<caf::atom("mg_held")>;  ///< sequencer -> itself
 /// The sequencer's timer -> itself: time to move the schema's clock (SequencerOptions::clock_tick).
 using clock_tick_atom = caf::atom_constant<caf::atom("mg_tick")>;
 
