@@ -855,6 +855,57 @@ TEST(Stepwise, ComputeStopsAtUnresolvedMirrorsAndReportsExportedFields) {
   EXPECT_TRUE(g.check_invariants().is_ok());
 }
 
+TEST(Stepwise, APreviewOfTheCommitSaysWhatItMakesOnceNothingIsLeftToCompute) {
+  Graph g;
+  NodeId x = g.add_variable(1.0, "x");
+  NodeId y = g.add_variable(5.0, "y");
+  NodeId m = g.add_mirror(10.0, "m");
+  SpecId sum = sum_spec(g);
+  NodeId local = g.add_derived(sum, {x}, "local").value();
+  NodeId mixed = g.add_derived(sum, {x, m}, "mixed").value();
+  ASSERT_TRUE(g.commit().is_ok());
+  const Revision before = g.revision();
+  // Nothing open: nothing changes.
+  ASSERT_TRUE(g.preview_commit().has_value());
+  EXPECT_EQ(g.preview_commit()->revision, before);
+  EXPECT_TRUE(g.preview_commit()->changed.empty());
+
+  // x written, y written and written back: while the mirror is unresolved, mixed waits.
+  ASSERT_TRUE(g.write(x, 2.0).is_ok());
+  ASSERT_TRUE(g.mark().is_ok());
+  ASSERT_TRUE(g.write(y, 6.0).is_ok());
+  ASSERT_TRUE(g.write(y, 5.0).is_ok());
+  ASSERT_TRUE(g.mark().is_ok());
+  ASSERT_TRUE(g.mark_mirror(m).is_ok());
+  ASSERT_TRUE(g.compute(nullptr).is_ok());
+  EXPECT_FALSE(g.preview_commit().has_value());
+  // Resolved and computed through: the preview is the commit, and changes nothing itself.
+  ASSERT_TRUE(g.resolve_mirror(m, true, 20.0).is_ok());
+  ASSERT_TRUE(g.compute(nullptr).is_ok());
+  const std::optional<CommitPreview> p = g.preview_commit();
+  ASSERT_TRUE(p.has_value());
+  EXPECT_NE(p->revision, before);
+  EXPECT_TRUE(g.in_transaction());
+  Result<CommitStats> c = g.commit();
+  ASSERT_TRUE(c.is_ok());
+  EXPECT_EQ(p->revision, c->revision);
+  EXPECT_EQ(p->changed, std::vector<NodeId>(g.last_changed().begin(), g.last_changed().end()));
+  EXPECT_EQ(std::set<NodeId>(p->changed.begin(), p->changed.end()), (std::set<NodeId>{x, m, local, mixed}));
+
+  // A mirror resolved unchanged and nothing else written: a commit of no change.
+  ASSERT_TRUE(g.mark_mirror(m).is_ok());
+  ASSERT_TRUE(g.resolve_mirror(m, false, Value()).is_ok());
+  ASSERT_TRUE(g.compute(nullptr).is_ok());
+  const std::optional<CommitPreview> none = g.preview_commit();
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->changed.empty());
+  EXPECT_EQ(none->revision, g.revision());
+  const Revision same = g.revision();
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(g.revision(), same);
+  EXPECT_TRUE(g.check_invariants().is_ok());
+}
+
 /// A round of a partition's transaction: `x` written, `mirrors` marked stale (a remote
 /// field changed), computed as far as they let it.
 void write_and_wait_for(Graph& g, NodeId x, double value, std::initializer_list<NodeId> mirrors) {
