@@ -897,9 +897,38 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
   }
   std::vector<PartitionReply> replies;
   Status s;
-  if (closure == nullptr) {
+  if (closure == nullptr && deferred_.empty()) {
     s = send_all(q, &replies);
+  } else if (closure == nullptr) {
+    // The Resolves a commit's stabilize() kept (drain()) go first, in the same call: each
+    // partition takes them, then the ops. Nothing there waits for them, so they resolve
+    // their mirrors and compute nothing.
+    std::vector<PartitionSet::Call> calls;
+    std::vector<std::size_t> slot(partitions(), SIZE_MAX);
+    for (Queued& m : deferred_) {
+      if (slot[m.to] == SIZE_MAX) {
+        slot[m.to] = calls.size();
+        PartitionRequest d;
+        d.kind = PartitionRequestKind::deliver;
+        calls.emplace_back(m.to, std::move(d));
+      }
+      calls[slot[m.to]].second.messages.push_back(std::move(m.message));
+    }
+    deferred_.clear();
+    const std::size_t deliveries = calls.size();
+    for (std::uint32_t p = 0; p < partitions(); ++p) calls.emplace_back(p, q);
+    std::vector<PartitionReply> all;
+    s = send(calls, &all);
+    for (std::size_t i = 0; i < deliveries && s.is_ok(); ++i) {
+      if (!all[i].resolved.empty() || !all[i].stale.empty()) {
+        s = Status(StatusCode::internal, "partition " + std::to_string(calls[i].first) +
+                                             " computed from Resolves kept for the commit");
+      }
+    }
+    replies.assign(std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(deliveries)),
+                   std::make_move_iterator(all.end()));
   } else {
+    MG_ASSERT(deferred_.empty());
     q.compute_after = true;
     std::vector<PartitionSet::Call> calls;
     for (std::uint32_t p = 0; p < partitions(); ++p) calls.emplace_back(p, q);
@@ -1078,7 +1107,7 @@ OpResult PartitionedDocuments::transition(const session::Batch& batch,
   // A commit computes what is new even with no transaction open: fields of a record whose
   // creation was rejected still compute at the next commit, as in one Store.
   if (batch[index].kind == OpKind::commit) {
-    if (Status s = stabilize(); !s.is_ok()) {
+    if (Status s = stabilize(/*for_commit=*/true); !s.is_ok()) {
       return failed(Status(s.code(), s.message() + "; the transaction was rolled back"));
     }
     previewing_ = false;
@@ -1156,6 +1185,7 @@ bool PartitionedDocuments::in_transaction() const {
 
 void PartitionedDocuments::reject_all() {
   queue_.clear();
+  deferred_.clear();
   marked_ = false;
   PartitionRequest q;
   q.kind = PartitionRequestKind::reject;
@@ -1179,13 +1209,22 @@ void PartitionedDocuments::queue(std::uint32_t from, const PartitionReply& reply
   for (const codec::PartitionMessage& r : reply.resolved) queue_to_others(from, r);
 }
 
-Status PartitionedDocuments::drain() {
+Status PartitionedDocuments::drain(bool defer_idle) {
+  // Only a field that waits reads a mirror while the transaction computes (every Mark came
+  // first), and a partition's last reply says how many wait there.
+  auto deferrable = [&](const Queued& m) { return defer_idle && m.message.resolve && waiting_[m.to] == 0; };
   std::vector<PartitionReply> replies;
   while (!queue_.empty()) {
     std::vector<PartitionSet::Call> calls;
     if (options_.choose) {
       const std::size_t i = options_.choose(queue_.size());
       MG_ASSERT(i < queue_.size());
+      if (deferrable(queue_[i])) {
+        deferred_.push_back(std::move(queue_[i]));
+        ++traffic_.deferred;
+        queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
+      }
       PartitionRequest q;
       q.kind = PartitionRequestKind::deliver;
       q.preview = previewing_;
@@ -1196,6 +1235,11 @@ Status PartitionedDocuments::drain() {
       // Everything queued at once, one request per partition, in the order it was sent.
       std::vector<std::size_t> slot(partitions(), SIZE_MAX);
       for (Queued& m : queue_) {
+        if (deferrable(m)) {
+          deferred_.push_back(std::move(m));
+          ++traffic_.deferred;
+          continue;
+        }
         if (slot[m.to] == SIZE_MAX) {
           slot[m.to] = calls.size();
           PartitionRequest q;
@@ -1206,6 +1250,7 @@ Status PartitionedDocuments::drain() {
         calls[slot[m.to]].second.messages.push_back(std::move(m.message));
       }
       queue_.clear();
+      if (calls.empty()) break;
     }
     if (Status s = send(calls, &replies); !s.is_ok()) return s;
     for (std::size_t i = 0; i < calls.size(); ++i) queue(calls[i].first, replies[i]);
@@ -1213,7 +1258,7 @@ Status PartitionedDocuments::drain() {
   return Status::ok();
 }
 
-Status PartitionedDocuments::stabilize() {
+Status PartitionedDocuments::stabilize(bool for_commit) {
   // Marked with the apply just before (everywhere(), mark_after): its Marks are queued.
   const bool marked = std::exchange(marked_, false);
   // Or computed with it, a closure's Marks sent along (Predicted Marks): its Resolves are.
@@ -1266,7 +1311,7 @@ Status PartitionedDocuments::stabilize() {
     if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
     for (std::uint32_t p = 0; p < partitions(); ++p) queue(p, replies[p]);
   }
-  if (Status s = drain(); !s.is_ok()) return fail(s);
+  if (Status s = drain(for_commit); !s.is_ok()) return fail(s);
   // Fields still waiting wait on one another through other partitions. Each partition's
   // last reply said how many wait there: none, and the epoch is computed through.
   if (std::all_of(waiting_.begin(), waiting_.end(), [](std::uint32_t n) { return n == 0; }))

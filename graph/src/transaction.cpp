@@ -194,12 +194,10 @@ bool GraphState::changed_back(const JournalEntry& e) const {
 }
 
 std::optional<CommitPreview> GraphState::preview_commit() const {
-  // Left to compute: fields that wait, mirrors not resolved, or (with no transaction open)
-  // fields added since the last commit, which commit() computes.
+  // Left to compute: fields that wait, or (with no transaction open) fields added since
+  // the last commit, which commit() computes. A marked mirror still unresolved holds
+  // nothing back when no field waits: its own change is not listed.
   if (!waiting_for.empty()) return std::nullopt;
-  for (NodeId m : marked_mirrors) {
-    if (has(m, kMirrorPending)) return std::nullopt;
-  }
   CommitPreview out{revision, {}};
   if (!txn_open) {
     if (!pending_new.empty()) return std::nullopt;

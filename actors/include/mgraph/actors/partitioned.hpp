@@ -409,6 +409,8 @@ class PartitionedDocuments {
     std::uint64_t decided_unlike = 0;
     /// Of those, commits a partition was lost during (cut_after_decided()).
     std::uint64_t decided_cut = 0;
+    /// Resolves kept for the commit's request (drain()), of `resolutions`.
+    std::uint64_t deferred = 0;
   };
   const Traffic& traffic() const { return traffic_; }
 
@@ -451,8 +453,10 @@ class PartitionedDocuments {
   session::OpResult apply_on(std::uint32_t partition, const session::Op& op, std::size_t index);
 
   /// Mark and compute rounds until every partition's open transaction is computed
-  /// through. On failure every partition's transaction is rejected.
-  Status stabilize();
+  /// through. On failure every partition's transaction is rejected. `for_commit`: the
+  /// commit follows at once, so Resolves for a partition where nothing waits are kept
+  /// (deferred_) for the commit's request instead of costing a round.
+  Status stabilize(bool for_commit = false);
   /// The closure of Marks of a commit: the exported fields the waves after its first Marks
   /// marked, each with its owner.
   using MarkClosure = std::vector<std::pair<NodeId, std::uint32_t>>;
@@ -464,8 +468,9 @@ class PartitionedDocuments {
   bool take_predicted(const std::vector<codec::PartitionReply>& replies, const MarkClosure& closure);
   /// run() once: `predicting_` says whether a commit may use a closure.
   session::BatchResult run_once(const session::Batch& batch, bool* committed);
-  /// Delivers what is queued, all at once or as `choose` picks, until nothing is.
-  Status drain();
+  /// Delivers what is queued, all at once or as `choose` picks, until nothing is; with
+  /// `defer_idle`, a Resolve for a partition where no field waits goes to deferred_.
+  Status drain(bool defer_idle = false);
   /// stabilize() when a transaction is open: what a read of computed values needs.
   Status settle_for_read();
   /// The cycle that holds the fields still waiting (by node: the partition computing it
@@ -499,6 +504,10 @@ class PartitionedDocuments {
   std::uint64_t batch_ = 0;          ///< batches run so far: the number of the current one
   std::uint64_t owned_changed_ = 0;  ///< the sum over partitions, after the last apply
   std::vector<Queued> queue_;
+  /// Resolves for partitions where nothing waits for them, kept by a commit's stabilize()
+  /// for the commit's own request (everywhere()): nothing there reads those mirrors, so
+  /// they only need their values before the commit.
+  std::vector<Queued> deferred_;
   /// Every partition marked with the last apply (mark_after) and queue_ holds the Marks it
   /// made: the next stabilize() drains them instead of asking for a mark.
   bool marked_ = false;

@@ -448,10 +448,12 @@ class Graph {
   /// Fields still waiting for a mirror (0 when compute() has finished everything).
   std::size_t pending_count() const;
   /// What commit() would make of the transaction now, changing nothing: once compute() has
-  /// finished everything (no field waits, every marked mirror resolved), commit() computes
-  /// nothing more, so its changes and revision are decided. nullopt while something is
-  /// left to compute. What a partition tells the driver so that a client can be answered
-  /// before every partition has committed (docs/EPOCHS.md, "Answered when decided").
+  /// finished everything (no field waits), commit() computes nothing more, so its changes
+  /// and revision are decided. Marked mirrors not resolved yet (which commit() needs
+  /// resolved first) are left out: nothing here reads them, and what their own values do
+  /// is not listed. nullopt while something is left to compute. What a partition tells the
+  /// driver so that a client can be answered before every partition has committed
+  /// (docs/EPOCHS.md, "Answered when decided").
   std::optional<CommitPreview> preview_commit() const;
   /// Those fields.
   std::span<const NodeId> pending() const;
