@@ -24,7 +24,8 @@
 //     compute:  each partition computes what no unresolved mirror holds back and returns
 //               the exported fields it resolved (value, or unchanged); the driver delivers
 //               each as a Resolve to the others, which resolve the mirror and compute
-//               further, until none is left
+//               further, until none is left. Before a commit, a Resolve for a partition
+//               where no field waits is kept and sent in the commit's call (deferred_)
 //     commit:   every partition commits; a commit's count of changed fields is the sum of
 //               each partition's share of its own records
 //   undo, redo: every partition walks its own history: all revisions were made in step
