@@ -904,17 +904,7 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
     // partition takes them, then the ops. Nothing there waits for them, so they resolve
     // their mirrors and compute nothing.
     std::vector<PartitionSet::Call> calls;
-    std::vector<std::size_t> slot(partitions(), SIZE_MAX);
-    for (Queued& m : deferred_) {
-      if (slot[m.to] == SIZE_MAX) {
-        slot[m.to] = calls.size();
-        PartitionRequest d;
-        d.kind = PartitionRequestKind::deliver;
-        calls.emplace_back(m.to, std::move(d));
-      }
-      calls[slot[m.to]].second.messages.push_back(std::move(m.message));
-    }
-    deferred_.clear();
+    add_deliveries(std::exchange(deferred_, {}), &calls);
     const std::size_t deliveries = calls.size();
     for (std::uint32_t p = 0; p < partitions(); ++p) calls.emplace_back(p, q);
     std::vector<PartitionReply> all;
@@ -1209,6 +1199,20 @@ void PartitionedDocuments::queue(std::uint32_t from, const PartitionReply& reply
   for (const codec::PartitionMessage& r : reply.resolved) queue_to_others(from, r);
 }
 
+void PartitionedDocuments::add_deliveries(std::vector<Queued> messages, std::vector<PartitionSet::Call>* calls) const {
+  std::vector<std::size_t> slot(partitions(), SIZE_MAX);
+  for (Queued& m : messages) {
+    if (slot[m.to] == SIZE_MAX) {
+      slot[m.to] = calls->size();
+      PartitionRequest q;
+      q.kind = PartitionRequestKind::deliver;
+      q.preview = previewing_;
+      calls->emplace_back(m.to, std::move(q));
+    }
+    (*calls)[slot[m.to]].second.messages.push_back(std::move(m.message));
+  }
+}
+
 Status PartitionedDocuments::drain(bool defer_idle) {
   // Only a field that waits reads a mirror while the transaction computes (every Mark came
   // first), and a partition's last reply says how many wait there.
@@ -1233,23 +1237,16 @@ Status PartitionedDocuments::drain(bool defer_idle) {
       queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
     } else {
       // Everything queued at once, one request per partition, in the order it was sent.
-      std::vector<std::size_t> slot(partitions(), SIZE_MAX);
-      for (Queued& m : queue_) {
+      std::vector<Queued> now;
+      for (Queued& m : std::exchange(queue_, {})) {
         if (deferrable(m)) {
           deferred_.push_back(std::move(m));
           ++traffic_.deferred;
-          continue;
+        } else {
+          now.push_back(std::move(m));
         }
-        if (slot[m.to] == SIZE_MAX) {
-          slot[m.to] = calls.size();
-          PartitionRequest q;
-          q.kind = PartitionRequestKind::deliver;
-          q.preview = previewing_;
-          calls.emplace_back(m.to, std::move(q));
-        }
-        calls[slot[m.to]].second.messages.push_back(std::move(m.message));
       }
-      queue_.clear();
+      add_deliveries(std::move(now), &calls);
       if (calls.empty()) break;
     }
     if (Status s = send(calls, &replies); !s.is_ok()) return s;

@@ -469,6 +469,9 @@ class PartitionedDocuments {
   bool take_predicted(const std::vector<codec::PartitionReply>& replies, const MarkClosure& closure);
   /// run() once: `predicting_` says whether a commit may use a closure.
   session::BatchResult run_once(const session::Batch& batch, bool* committed);
+  /// Appends to `calls` one deliver request per partition with its messages of `messages`,
+  /// in the order they were sent.
+  void add_deliveries(std::vector<Queued> messages, std::vector<PartitionSet::Call>* calls) const;
   /// Delivers what is queued, all at once or as `choose` picks, until nothing is; with
   /// `defer_idle`, a Resolve for a partition where no field waits goes to deferred_.
   Status drain(bool defer_idle = false);
