@@ -61,6 +61,7 @@
 #include "cluster_config.hpp"
 #include "node_metrics.hpp"
 #include "peer_guard.hpp"
+#include "basp_checks.hpp"
 #include "peer_port.hpp"
 #include "mgraph/actors/local_cluster.hpp"
 #include "latency_stats.hpp"
@@ -252,7 +253,7 @@ int run(const Args& args) {
   }
 
   caf::actor_system_config cfg;
-  cfg.load<caf::io::middleman>();
+  mgraph::node::load_checked_middleman(cfg);  // the guarded peer port checks frames in CAF
   // Round trips of ~50 us instead of ~400 us on loopback (docs/DEPENDENCIES).
   cfg.set("middleman.workers", std::size_t{0});
   cfg.set("scheduler.policy", caf::atom("sharing"));
@@ -320,8 +321,8 @@ int run(const Args& args) {
       for (const caf::actor& p : local) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     }
   } stop_local{node, local};
-  // The peer guard serves the configured address and relays to CAF on loopback (or, with
-  // peer_guard = false, CAF serves it itself).
+  // CAF serves the configured address, checking each peer's frames as it reads them (or,
+  // with peer_guard = false, without checks).
   mgraph::node::PeerGuardOptions guard_options;
   guard_options.host = self_config->host;
   guard_options.port = self_config->port;

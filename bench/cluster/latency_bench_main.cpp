@@ -12,7 +12,8 @@
 // sent as one batch, from before the update line is classified to after the commit's
 // result is decoded. The warm-up transactions are not counted. It prints the count, p50,
 // p90, p99, max and mean in microseconds and the transactions per second (one line of
-// text, or of JSON with --json).
+// text, or of JSON with --json). Transactions go back to back (each sent as the one before
+// is answered); --pause-us N waits N µs before each, so that each finds the cluster idle.
 //
 // With --effect it times trigger→consumer instead: each round raises the customer's `vip`
 // effect (update i1 price=200; commit: spent passes 100), then polls `Customer.vip` on the
@@ -46,6 +47,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "latency_stats.hpp"
@@ -81,6 +83,7 @@ struct Args {
   bool effect = false;
   std::uint32_t chain = 0;       ///< --chain D: partitions crossed one after another (0: shop)
   std::uint32_t partitions = 4;  ///< the cluster's partition count, for --chain
+  std::uint64_t pause_us = 0;    ///< --pause-us: wait before each transaction (0: back to back)
 };
 
 /// Cells --chain creates to choose its chain from: enough that D + 1 of them alternate
@@ -196,6 +199,7 @@ int measure(const Args& args) {
   const Clock::time_point start_all = Clock::now();
   Clock::time_point start_counted = start_all;
   for (std::uint64_t k = 0; k < total; ++k) {
+    if (args.pause_us != 0) std::this_thread::sleep_for(std::chrono::microseconds(args.pause_us));
     if (k == args.warmup) start_counted = Clock::now();
     if (args.effect) {
       const Clock::time_point t0 = Clock::now();
@@ -302,6 +306,10 @@ int main(int argc, char** argv) {
   app.add_option("--partitions", args.partitions,
                  "The cluster's partition count, to place the chain (default 4)")
       ->check(CLI::Range(std::uint32_t{2}, std::uint32_t{1024}));
+  app.add_option("--pause-us", args.pause_us,
+                 "Wait this long before each transaction, so that each finds the cluster idle "
+                 "(default 0: back to back, each sent as the one before is answered)")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1'000'000}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -169,6 +169,15 @@ bool BaspFrameReader::feed(const char* data, std::size_t size) {
   return !failed_;
 }
 
+std::string oversized_frame_text(std::uint32_t claim, std::uint32_t max) {
+  return "a frame claims " + std::to_string(claim) + " bytes, more than peer_frame_bytes_max (" +
+         std::to_string(max) + ")";
+}
+
+std::string slow_frame_text(std::chrono::milliseconds max) {
+  return "no complete frame within " + std::to_string(max.count()) + " ms";
+}
+
 /// One relayed connection: `outer` is the peer, `inner` CAF on 127.0.0.1.
 struct PeerGuard::Slot {
   /// Bytes read from one side, not yet written to the other: [begin, end) of data.
@@ -449,10 +458,7 @@ void PeerGuard::handle(Slot& s, short outer_events, short inner_events) {
     }
     const auto got = static_cast<ssize_t>(*read);
     if (!s.frames.feed(s.up.data.get() + at, static_cast<std::size_t>(got))) {
-      return violation(s, oversized_,
-                       "a frame claims " + std::to_string(s.frames.last_claim()) +
-                           " bytes, more than peer_frame_bytes_max (" +
-                           std::to_string(options_.frame_bytes_max) + ")");
+      return violation(s, oversized_, oversized_frame_text(s.frames.last_claim(), options_.frame_bytes_max));
     }
     s.up.end += static_cast<std::size_t>(got);
     if (s.frames.at_boundary() && s.frames.frames() > 0) {
@@ -487,9 +493,7 @@ bool PeerGuard::step() {
   for (Slot& s : slots_) {
     if (!s.open()) continue;
     if (s.has_deadline && s.deadline <= now) {
-      violation(
-          s, too_slow_,
-          "no complete frame within " + std::to_string(options_.frame_time_max.count()) + " ms");
+      violation(s, too_slow_, slow_frame_text(options_.frame_time_max));
       continue;
     }
     if (s.has_deadline) next = std::min(next, s.deadline);

@@ -66,6 +66,11 @@ class BaspFrameReader {
   bool failed_ = false;
 };
 
+/// What a report says of a header claiming `claim` bytes, over `max`.
+std::string oversized_frame_text(std::uint32_t claim, std::uint32_t max);
+/// What a report says of a frame that took longer than `max`.
+std::string slow_frame_text(std::chrono::milliseconds max);
+
 struct PeerGuardOptions {
   std::string host = "127.0.0.1";  ///< the public address (a name or a literal)
   std::uint16_t port = 0;          ///< the public port; 0: the OS chooses

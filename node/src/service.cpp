@@ -32,6 +32,7 @@
 #include "mgraph/graph/schema/schema.hpp"
 #include "node_metrics.hpp"
 #include "node_state.hpp"
+#include "basp_checks.hpp"
 #include "peer_guard.hpp"
 #include "peer_port.hpp"
 #include "timed_epoch_log.hpp"
@@ -234,7 +235,9 @@ class SignalWatch {
 constexpr std::chrono::milliseconds kHeartbeatMin{10};
 
 void configure(caf::actor_system_config& cfg, std::chrono::milliseconds peer_timeout) {
-  cfg.load<caf::io::middleman>();
+  // CAF's middleman, whose reads of a peer's connection can check its frames (the guarded
+  // peer port without a relay: basp_checks.hpp).
+  load_checked_middleman(cfg);
   // Round trips of ~50 us instead of ~400 us on loopback.
   cfg.set("middleman.workers", std::size_t{0});
   cfg.set("scheduler.policy", caf::atom("sharing"));
@@ -715,9 +718,9 @@ int run_service(const ServiceOptions& o) {
   auto report = [](const std::string& what) {
     log::warn("peer_connection_closed", {{"detail", what}});
   };
-  // The peer guard serves the configured address and relays to CAF on loopback, closing a
-  // connection whose frame claims more than peer_frame_bytes_max; without it
-  // (peer_guard = false) CAF serves the address itself.
+  // The peer port closes a connection whose frame claims more than peer_frame_bytes_max:
+  // CAF checks the frames where it reads them, or with TLS the peer guard relays to CAF on
+  // loopback and checks them (peer_port.hpp); with peer_guard = false nothing is checked.
   PeerGuardOptions guard_options;
   guard_options.host = self.host;
   guard_options.port = self.port;
@@ -727,7 +730,7 @@ int run_service(const ServiceOptions& o) {
   auto peer_port = serve_peer_port(sys, node, o.config.peer_guard, std::move(guard_options));
   if (!peer_port.is_ok()) return fail(3, peer_port.status().message());
   if (!o.config.peer_guard) {
-    log::warn("peer_guard_off", {{"detail", "the peer port is served by CAF itself: a peer's frames are not bounded"}});
+    log::warn("peer_guard_off", {{"detail", "the peer port is served by CAF without checks: a peer's frames are not bounded"}});
   }
   const std::uint16_t bound = peer_port->port;
   std::unique_ptr<PeerGuard> outbound;
