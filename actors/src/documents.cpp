@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <span>
@@ -24,10 +26,50 @@
 
 namespace mgraph::actors {
 namespace {
+/// One log write of the sequencer's (a flush's epochs, one sync), which runs while the
+/// driver runs those epochs: each waits for it before anything of it lasts
+/// (PartitionedDocuments::Logged; docs/EPOCHS.md, "The log write beside the epoch").
+class LogWrite {
+ public:
+  void done(Status s) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (done_) return;
+      status_ = std::move(s);
+      done_ = true;
+    }
+    written_.notify_all();
+  }
+  /// Blocks until done(); what it was given. The sequencer calls done() in the handler
+  /// that sent the epochs (or its guard does, if the handler throws), on its own thread:
+  /// it never waits for the driver, so this wait ends.
+  Status wait() const {
+    std::unique_lock<std::mutex> lock(mutex_);
+    written_.wait(lock, [this] { return done_; });
+    return status_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::condition_variable written_;
+  bool done_ = false;
+  Status status_;
+};
+
 /// Batches the sequencer decoded when they came (to check them and learn their kinds), sent
 /// on to the driver in this process as they are, so that an epoch's ops are not decoded
-/// again on its way (the log still gets their bytes).
-using DecodedBatches = std::shared_ptr<const std::vector<session::Batch>>;
+/// again on its way (the log still gets their bytes); and the log write they wait for
+/// (null: nothing to wait for, as for a batch that only reads).
+struct DecodedBatches {
+  std::shared_ptr<const std::vector<session::Batch>> batches;
+  std::shared_ptr<const LogWrite> logged;
+};
+
+/// PartitionedDocuments::run()'s `logged` for an epoch that waits for `w` (none: null).
+PartitionedDocuments::Logged wait_for(std::shared_ptr<const LogWrite> w) {
+  if (!w) return nullptr;
+  return [w = std::move(w)] { return w->wait(); };
+}
 }  // namespace
 }  // namespace mgraph::actors
 
@@ -503,7 +545,8 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
   };
   // An epoch of one batch, decoded by the sequencer or by the handler below.
   auto run_one = [self, documents, reporter, ran, checkpoint_if_due, watch, ckpt](
-                     codec::Epoch epoch, const session::Batch* batch) -> caf::result<std::string> {
+                     codec::Epoch epoch, const session::Batch* batch,
+                     const PartitionedDocuments::Logged& logged) -> caf::result<std::string> {
         checkpoint_if_due();
         bool committed = false;
         (void)documents->take_phases();  // what a batch that read only left
@@ -521,7 +564,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
           answered = self->make_response_promise<std::string>();
           answered->deliver(std::move(answer).value());
         };
-        session::BatchResult results = documents->run(*batch, &committed, decided);
+        session::BatchResult results = documents->run(*batch, &committed, decided, logged);
         if (documents->cut_after_decided()) {
           // Committed as told, but not by every partition: they hold less than the log
           // until they are restored, and subscribers hear of the epoch from the log then.
@@ -556,8 +599,8 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
   };
   // An epoch of several batches run as one (session/merge.hpp), decoded likewise.
   auto run_group = [self, documents, reporter, ran, checkpoint_if_due, watch](
-                       codec::Epoch epoch,
-                       const std::vector<session::Batch>& batches) -> caf::result<std::vector<std::string>> {
+                       codec::Epoch epoch, const std::vector<session::Batch>& batches,
+                       const PartitionedDocuments::Logged& logged) -> caf::result<std::vector<std::string>> {
         checkpoint_if_due();
         bool committed = false;
         codec::EffectReport report;
@@ -566,7 +609,7 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
         const std::vector<session::BatchResult> results = session::run_merged(
             batches,
             [&](const session::Batch& b, bool* c) {
-              session::BatchResult r = documents->run(b, c);
+              session::BatchResult r = documents->run(b, c, nullptr, logged);
               report.triggers.insert(report.triggers.end(), documents->effects().begin(),
                                      documents->effects().end());
               if (watch && *c) changes.insert(changes.end(), documents->changes().begin(), documents->changes().end());
@@ -622,13 +665,13 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
       [run_one](apply_atom, codec::Epoch epoch, const std::string& bytes) -> caf::result<std::string> {
         Result<session::Batch> batch = codec::decode_batch(bytes);
         if (!batch.is_ok()) return bad_request(batch.status());
-        return run_one(epoch, &*batch);
+        return run_one(epoch, &*batch, nullptr);  // from the log: written already
       },
       [run_one](apply_atom, codec::Epoch epoch, const DecodedBatches& decoded) -> caf::result<std::string> {
-        if (decoded == nullptr || decoded->size() != 1) {
+        if (decoded.batches == nullptr || decoded.batches->size() != 1) {
           return bad_request(Status(StatusCode::internal, "an epoch of one batch came with another count"));
         }
-        return run_one(epoch, &decoded->front());
+        return run_one(epoch, &decoded.batches->front(), wait_for(decoded.logged));
       },
       [run_group](apply_group_atom, codec::Epoch epoch,
                   const std::string& bytes) -> caf::result<std::vector<std::string>> {
@@ -640,12 +683,14 @@ caf::behavior documents_driver_actor(caf::event_based_actor* self,
           if (!batch.is_ok()) return bad_request(batch.status());
           batches.push_back(std::move(batch).value());
         }
-        return run_group(epoch, batches);
+        return run_group(epoch, batches, nullptr);  // from the log: written already
       },
       [run_group](apply_group_atom, codec::Epoch epoch,
                   const DecodedBatches& decoded) -> caf::result<std::vector<std::string>> {
-        if (decoded == nullptr) return bad_request(Status(StatusCode::internal, "an epoch without its batches"));
-        return run_group(epoch, *decoded);
+        if (decoded.batches == nullptr) {
+          return bad_request(Status(StatusCode::internal, "an epoch without its batches"));
+        }
+        return run_group(epoch, *decoded.batches, wait_for(decoded.logged));
       },
       [reporter](report_atom, const caf::actor& to) { *reporter = to.address(); },
       [documents, ckpt, watch](restore_atom, codec::Epoch epoch, codec::Epoch replayed_last) -> caf::result<bool> {
@@ -1133,7 +1178,7 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     --queue->at_driver;
     queue->flush_if_due(self);
   };
-  // Logs the waiting batches (one sync) and sends them to the driver, as epochs.
+  // Sends the waiting batches to the driver, as epochs, and logs them (one sync).
   auto flush = [self, driver, log, epoch, in_flight, observe, pending, queue, answered, batching, now, txns]() {
     const std::size_t n = std::min(pending->size(), kGroupCommitBatchesMax);
     if (n == 0) return;
@@ -1163,39 +1208,45 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       runs.push_back(Run{i, j - i, (*pending)[i].changes, {}});
       i = j;
     }
-    Status logged;
+    Status grouped;
     for (Run& r : runs) {
       if (r.count < 2) continue;
       std::vector<std::string_view> batches;
       for (std::size_t k = r.first; k < r.first + r.count; ++k) batches.push_back((*pending)[k].bytes);
       Result<std::string> group = codec::encode_batch_group(batches);
-      if (!group.is_ok()) logged = group.status();
+      if (!group.is_ok()) grouped = group.status();
       else r.group = std::move(group).value();
     }
-    // Durable before they run: a crash after this runs them again at the next start.
-    std::vector<std::pair<codec::Epoch, std::string_view>> epochs;
-    for (const Run& r : runs) {
-      if (!r.changes) continue;
-      epochs.emplace_back(*epoch + epochs.size() + 1,
-                          r.count >= 2 ? std::string_view(r.group) : std::string_view((*pending)[r.first].bytes));
+    // The n batches leave the queue; their bytes stay here until the log write below.
+    std::vector<Pending> taken;
+    taken.reserve(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      taken.push_back(std::move(pending->front()));
+      pending->pop_front();
     }
-    if (logged.is_ok() && !epochs.empty()) logged = log->append_group(epochs);
+    if (!grouped.is_ok()) {
+      for (Pending& p : taken) {
+        const caf::error e = caf::make_error(caf::sec::runtime_error, "epoch log: " + grouped.message());
+        txns->fail(p.txn, e);
+        p.rp.deliver(e);
+      }
+      queue->flush_if_due(self);
+      return;
+    }
+    // The epochs go to the driver first and are logged right after (one sync for all):
+    // the write runs beside their apply and compute, and each waits for it before
+    // anything of it lasts (docs/EPOCHS.md, "The log write beside the epoch"). A crash
+    // before the write is done loses epochs that nothing committed and nobody was told of.
+    auto write = std::make_shared<LogWrite>();
+    struct Unwritten {  // the driver hears of a write this handler never finished
+      std::shared_ptr<LogWrite> write;
+      ~Unwritten() { write->done(Status(StatusCode::internal, "epoch log: the sequencer stopped before logging the epoch")); }
+    } unwritten{write};
+    std::vector<std::pair<codec::Epoch, std::string_view>> epochs;
     for (Run& r : runs) {
-      std::vector<Pending> batch;
-      for (std::size_t k = 0; k < r.count; ++k) {
-        batch.push_back(std::move(pending->front()));
-        pending->pop_front();
-      }
-      if (!logged.is_ok()) {
-        for (Pending& p : batch) {
-          const caf::error e = caf::make_error(caf::sec::runtime_error, "epoch log: " + logged.message());
-          txns->fail(p.txn, e);
-          p.rp.deliver(e);
-        }
-        continue;
-      }
       if (r.changes) {
         ++*epoch;
+        epochs.emplace_back(*epoch, r.count >= 2 ? std::string_view(r.group) : std::string_view(taken[r.first].bytes));
         if (observe) in_flight->push_back(InFlight{*epoch, now(), r.count});
       }
       // The sequencer answers, not the driver: only local actors ever hold the driver
@@ -1203,17 +1254,20 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       // come in the order of the requests: the driver takes one epoch at a time.
       ++queue->at_driver;
       auto decoded = std::make_shared<std::vector<session::Batch>>();
-      decoded->reserve(batch.size());
-      for (Pending& p : batch) decoded->push_back(std::move(p.decoded));
+      decoded->reserve(r.count);
+      for (std::size_t k = r.first; k < r.first + r.count; ++k) decoded->push_back(std::move(taken[k].decoded));
+      // A batch that only reads waits for no write: the epochs before it are committed.
+      DecodedBatches message{std::move(decoded), r.changes ? write : nullptr};
       if (r.count < 2) {
-        self->request(driver, caf::infinite, apply_atom::value, *epoch, DecodedBatches(std::move(decoded)))
+        Pending& p = taken[r.first];
+        self->request(driver, caf::infinite, apply_atom::value, *epoch, std::move(message))
             .then(
-                [rp = batch[0].rp, txn = batch[0].txn, answered, txns](std::string& answer) mutable {
+                [rp = p.rp, txn = p.txn, answered, txns](std::string& answer) mutable {
                   txns->finish(txn, answer);
                   rp.deliver(std::move(answer));
                   answered();
                 },
-                [rp = batch[0].rp, txn = batch[0].txn, changes = r.changes, answered, txns](caf::error& e) mutable {
+                [rp = p.rp, txn = p.txn, changes = r.changes, answered, txns](caf::error& e) mutable {
                   // A logged batch may run when the log runs again: never as a new one.
                   if (changes) txns->doubt(txn, e);
                   else txns->fail(txn, e);
@@ -1224,11 +1278,11 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
       }
       auto rps = std::make_shared<std::vector<caf::response_promise>>();
       auto ids = std::make_shared<std::vector<session::TxnId>>();
-      for (Pending& p : batch) {
-        rps->push_back(std::move(p.rp));
-        ids->push_back(p.txn);
+      for (std::size_t k = r.first; k < r.first + r.count; ++k) {
+        rps->push_back(std::move(taken[k].rp));
+        ids->push_back(taken[k].txn);
       }
-      self->request(driver, caf::infinite, apply_group_atom::value, *epoch, DecodedBatches(std::move(decoded)))
+      self->request(driver, caf::infinite, apply_group_atom::value, *epoch, std::move(message))
           .then(
               [rps, ids, answered, txns](std::vector<std::string>& answers) {
                 for (std::size_t k = 0; k < rps->size(); ++k) {
@@ -1249,6 +1303,10 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
                 answered();
               });
     }
+    // Durable before anything of them lasts: a failed write rolls every epoch of it back
+    // (their answers say so), and a crash before it returns runs none of them again.
+    Status logged = epochs.empty() ? Status::ok() : log->append_group(epochs);
+    write->done(logged.is_ok() ? Status::ok() : Status(logged.code(), "epoch log: " + logged.message()));
     queue->flush_if_due(self);
   };
   // Takes a client's batch into the queue (the transact_atom handlers below); `call` as

@@ -714,7 +714,8 @@ OpResult failed(Status s) {
 }  // namespace
 
 session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool* committed,
-                                               const Decided& decided) {
+                                               const Decided& decided, const Logged& logged) {
+  logged_ = logged ? &logged : nullptr;
   key_ = options_.predict_marks && partitions() > 1 && predictable(batch) ? write_signature(batch)
                                                                           : std::string();
   predicting_ = !key_.empty();
@@ -740,8 +741,16 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
   predicting_ = false;
   key_.clear();
   decided_ = nullptr;
+  logged_ = nullptr;
   previewing_ = false;
   return results;
+}
+
+Status PartitionedDocuments::await_logged() {
+  if (logged_ == nullptr) return Status::ok();
+  Status s = (*logged_)();
+  logged_ = nullptr;
+  return s;
 }
 
 session::BatchResult PartitionedDocuments::run_once(const session::Batch& batch, bool* committed) {
@@ -755,7 +764,14 @@ session::BatchResult PartitionedDocuments::run_once(const session::Batch& batch,
   recorded_.clear();
   request_results_.clear();
   if (partitions() == 1) {
-    // One partition needs no coordination: the whole batch in one request.
+    // One partition needs no coordination: the whole batch in one request, its commit
+    // with it, so after the log write.
+    if (Status s = await_logged(); !s.is_ok()) {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        results.push_back(failed(Status(StatusCode::failed_precondition, s.message() + "; the transaction was rolled back")));
+      }
+      return results;
+    }
     PhaseTimer timer(*this, EpochPhase::apply);
     everywhere(batch, 0, batch.size(), &results);
   } else {
@@ -1101,6 +1117,17 @@ OpResult PartitionedDocuments::transition(const session::Batch& batch,
       return failed(Status(s.code(), s.message() + "; the transaction was rolled back"));
     }
     previewing_ = false;
+  }
+  // Nothing lasts before the epoch is in the log: a commit is neither told nor sent, an
+  // undo or a redo not sent, until its log write is done (it ran beside the apply and the
+  // compute).
+  if (batch[index].kind != OpKind::reject) {
+    if (Status s = await_logged(); !s.is_ok()) {
+      reject_all();
+      return failed(Status(StatusCode::failed_precondition, s.message() + "; the transaction was rolled back"));
+    }
+  }
+  if (batch[index].kind == OpKind::commit) {
     // Computed through everywhere: the commit is decided, and the caller hears it now.
     if (decided_ != nullptr && index + 1 == batch.size() &&
         std::all_of(previews_.begin(), previews_.end(), [](const std::optional<Preview>& p) { return p.has_value(); })) {

@@ -1,8 +1,9 @@
 #pragma once
 // The sequencer's epoch log (actors/documents.hpp) in a node's LMDB store: each epoch one
 // entry of the input log, its batch of typed operations as the codec encodes it, written
-// and fsync'ed before the epoch runs; and the history and ledger of versions the sequencer
-// records from the epochs it ran (session/version_ledger.hpp), written with the next entry.
+// and fsync'ed before anything of the epoch lasts (while the driver applies and computes
+// it); and the history and ledger of versions the sequencer records from the epochs it
+// ran (session/version_ledger.hpp), written with the next entry.
 
 #include <functional>
 #include <memory>

@@ -387,6 +387,95 @@ entity Cell { x: float = 0  next: one Cell via one prev  v: float = prev.v + x +
             embedded(*compiled, setup + "update a x=2\ncommit\n").out + reads.out);
 }
 
+/// Runs batches with the log-write and decided hooks a test sets (PartitionedDocuments::run).
+class HookedBackend final : public session::Backend {
+ public:
+  explicit HookedBackend(PartitionedDocuments& documents) : documents_(documents) {}
+  Result<session::BatchResult> run(const session::Batch& batch) override {
+    return documents_.run(batch, nullptr, decided, logged);
+  }
+  PartitionedDocuments::Decided decided;
+  PartitionedDocuments::Logged logged;
+
+ private:
+  PartitionedDocuments& documents_;
+};
+
+bool carries_commit(const codec::PartitionRequest& q) {
+  return std::any_of(q.ops.begin(), q.ops.end(), [](const session::Op& op) { return op.kind == session::OpKind::commit; });
+}
+
+TEST(PartitionedDocuments, NothingOfABatchLastsBeforeItsLogWriteIsDone) {
+  // docs/EPOCHS.md, "The log write beside the epoch": the chain's write is applied and
+  // computed across its three partitions while the log write runs; its commit is decided
+  // (the client told) and sent only once the write is done; a failed write rolls the
+  // transaction back everywhere, as if it had never come.
+  auto compiled = schema::compile_schema(schema::SourceFile{"chain.mgs", R"(
+entity Cell { x: float = 0  next: one Cell via one prev  v: float = prev.v + x + 1 }
+)"});
+  ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+  const std::uint32_t partitions = three_apart();
+  ASSERT_NE(partitions, 0u);
+  auto made = std::make_unique<RecordingPartitions>(*compiled, partitions);
+  RecordingPartitions& recorded = *made;
+  PartitionedDocuments documents(std::move(made), PartitionedDocuments::Options{});
+  HookedBackend backend(documents);
+  session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
+  const std::string setup = "create Cell a\ncreate Cell b\ncreate Cell c\nlink a.next b\nlink b.next c\ncommit\n";
+  ASSERT_EQ(run_script(client, setup).out.find("error"), std::string::npos);
+
+  std::vector<std::string> events;
+  std::size_t at_write = 0;  // requests made when the write was awaited
+  Status write_status;
+  backend.logged = [&] {
+    events.push_back("logged");
+    at_write = recorded.requests.size();
+    return write_status;
+  };
+  backend.decided = [&](const session::BatchResult&) { events.push_back("decided"); };
+  std::size_t before = recorded.requests.size();
+  Outcome o = run_script(client, "update a x=2\ncommit\n");
+  ASSERT_EQ(o.out.find("error"), std::string::npos) << o.out;
+  EXPECT_EQ(events, (std::vector<std::string>{"logged", "decided"}));
+  // Before the write was awaited: the write's apply and the compute across the chain's
+  // partitions (Resolves delivered), no commit.
+  ASSERT_GT(at_write, before);
+  std::size_t applies = 0, delivers = 0, commits = 0;
+  for (std::size_t i = before; i < at_write; ++i) {
+    const codec::PartitionRequest& q = recorded.requests[i];
+    applies += q.kind == codec::PartitionRequestKind::apply ? 1 : 0;
+    delivers += q.kind == codec::PartitionRequestKind::deliver ? 1 : 0;
+    commits += carries_commit(q) ? 1 : 0;
+  }
+  EXPECT_EQ(applies, partitions);
+  EXPECT_GT(delivers, 0u);
+  EXPECT_EQ(commits, 0u);
+  // After it, the commit on every partition.
+  std::size_t commits_after = 0;
+  for (std::size_t i = at_write; i < recorded.requests.size(); ++i) commits_after += carries_commit(recorded.requests[i]) ? 1 : 0;
+  EXPECT_EQ(commits_after, partitions);
+
+  // A write that fails: nothing is told, no commit goes out, and the documents are as
+  // before it, on every partition.
+  events.clear();
+  write_status = Status(StatusCode::io_error, "epoch log: disk full");
+  before = recorded.requests.size();
+  o = run_script(client, "update a x=5\ncommit\n");
+  EXPECT_NE(o.out.find("epoch log: disk full; the transaction was rolled back"), std::string::npos) << o.out;
+  EXPECT_EQ(events, (std::vector<std::string>{"logged"}));
+  for (std::size_t i = before; i < recorded.requests.size(); ++i) {
+    EXPECT_FALSE(carries_commit(recorded.requests[i])) << "a commit went out after its log write failed";
+  }
+  backend.logged = nullptr;
+  const Outcome reads = run_script(client, "get a.x\nget b.v\nget c.v\n");
+  EXPECT_EQ(embedded(*compiled, setup + "update a x=2\ncommit\nget a.x\nget b.v\nget c.v\n").out,
+            embedded(*compiled, setup + "update a x=2\ncommit\n").out + reads.out);
+  // And the next batch commits as usual.
+  o = run_script(client, "update a x=7\ncommit\nget c.v\n");
+  EXPECT_EQ(o.out.find("error"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("\"value\":10"), std::string::npos) << o.out;  // 7 + 1, + 1, + 1
+}
+
 // A closure learnt before a link changed what the writes reach: one that falls short (a
 // new reader) makes the batch run again with the waves; one that reaches too far (a reader
 // gone) is told unchanged. Either way the output is what the waves and the embedded engine

@@ -24,8 +24,10 @@ using node::BaspCheckOptions;
 constexpr int kWaitMs = 5'000;  ///< bound of every wait for the node
 constexpr std::uint32_t kMax = 1024;
 
-caf::behavior echo() {
-  return {[](int x) { return x + 1; }};
+/// Answers x with x + step. (Spawned with an argument: CAF 0.17 dereferences a null tuple
+/// for a function actor spawned with none.)
+caf::behavior echo(int step) {
+  return {[step](int x) { return x + step; }};
 }
 
 /// An actor system whose middleman checks frames, serving an actor on 127.0.0.1.
@@ -38,7 +40,7 @@ class Checked {
     };
     checks_ = node::basp_checks(system_);
     if (checks_) checks_->enable(std::move(options));
-    actor_ = system_.spawn(echo);
+    actor_ = system_.spawn(echo, 1);
     auto port = system_.middleman().publish(actor_, 0, "127.0.0.1");
     port_ = port ? *port : 0;
   }

@@ -1,7 +1,8 @@
 #pragma once
 // The user's documents on the cluster: client batches of typed operations
-// (session/operation.hpp) ordered into epochs by a sequencer, logged before they run, and
-// applied by the driver to the partitions that hold the documents.
+// (session/operation.hpp) ordered into epochs by a sequencer, logged before anything of
+// them lasts (the log write runs while the driver applies and computes them), and applied
+// by the driver to the partitions that hold the documents.
 //
 //   client ──(transact_atom, Batch bytes)──▶ sequencer, on the coordinator node
 //   sequencer: epoch e = next; log (e, batch) durably if the batch changes anything
@@ -96,8 +97,8 @@ struct EpochOutcome {
   bool committed = false;
   /// Run again from the log when the sequencer started (counted by the run that logged it).
   bool replayed = false;
-  /// From the sequencer numbering the epoch to learning its outcome (0 when replayed). The
-  /// epoch is durable when numbered: its log write is not part of this time.
+  /// From the sequencer numbering the epoch to learning its outcome (0 when replayed). Its
+  /// log write runs meanwhile, beside its apply and compute.
   double seconds = 0;
   /// Client transactions that shared the epoch (batching: 1 to transactions_max; 0 when
   /// replayed).
@@ -114,8 +115,9 @@ struct EpochOutcome {
 /// Called on the sequencer's thread, once per epoch, in epoch order.
 using EpochObserver = std::function<void(const EpochOutcome&)>;
 
-/// Where the sequencer keeps epochs: appended durably before they run, read back in order
-/// when it starts. LMDB on a node (node/), memory in tests.
+/// Where the sequencer keeps epochs: appended durably before anything of them lasts (the
+/// driver waits for the write before a commit), read back in order when it starts. LMDB on
+/// a node (node/), memory in tests.
 class EpochLog {
  public:
   virtual ~EpochLog() = default;

@@ -354,12 +354,19 @@ class PartitionedDocuments {
   /// Called with a batch's results once its last op, a commit, is decided (above).
   using Decided = std::function<void(const session::BatchResult&)>;
 
+  /// Waits until the batch's log write is done; its failure. The sequencer logs an epoch
+  /// while the driver runs it (docs/EPOCHS.md, "The log write beside the epoch").
+  using Logged = std::function<Status()>;
+
   /// Applies a batch, in order, as one Store would; a transaction the batch left open is
   /// rejected. `*committed`, if given: whether a commit, undo or redo of it took effect.
   /// `decided`, if given, may be called once, before run() returns, with what run() will
-  /// return (Answered when decided, above).
+  /// return (Answered when decided, above). `logged`, if given, is called once before
+  /// anything of the batch can last — before a commit is decided or sent, an undo or a
+  /// redo, or the one request of a single partition — and a failure it returns rolls the
+  /// transaction back (failed_precondition).
   session::BatchResult run(const session::Batch& batch, bool* committed = nullptr,
-                           const Decided& decided = nullptr);
+                           const Decided& decided = nullptr, const Logged& logged = nullptr);
   /// The last run() told `decided` its results and a partition was then lost before it
   /// committed: the partitions hold less than the log until they are restored.
   bool cut_after_decided() const { return cut_after_decided_; }
@@ -477,6 +484,9 @@ class PartitionedDocuments {
   Status drain(bool defer_idle = false);
   /// stabilize() when a transaction is open: what a read of computed values needs.
   Status settle_for_read();
+  /// Waits for run()'s log write (once: later calls of the run return at once); its
+  /// failure, as "epoch log: ...".
+  Status await_logged();
   /// The cycle that holds the fields still waiting (by node: the partition computing it
   /// and what it waits on), as the path round it.
   static std::string cycle_message(
@@ -501,6 +511,7 @@ class PartitionedDocuments {
   };
   std::vector<std::optional<Preview>> previews_;
   const Decided* decided_ = nullptr;  ///< run()'s, while its batch may be answered when decided
+  const Logged* logged_ = nullptr;    ///< run()'s, until its log write is known done
   bool previewing_ = false;           ///< compute requests ask for previews
   /// The commit's results as run() told `decided`; cut_after_decided().
   std::optional<session::OpResult> told_;
