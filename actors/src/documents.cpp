@@ -3,6 +3,7 @@
 #include "mgraph/actors/inspect.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -253,29 +254,104 @@ constexpr std::chrono::seconds kLedgerPartitionTimeout{10};
 
 }  // namespace
 
-caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionServer> server) {
+namespace {
+
+/// partition_actor's handlers for `self`, calling `served()` once each request is done
+/// with the server.
+template <typename Self, typename Served>
+caf::behavior partition_behavior(Self* self, std::shared_ptr<PartitionServer> server, Served served) {
   return {
-      [self, server](partition_atom, std::uint64_t call, std::uint32_t index,
-                     const std::string& bytes) {
+      [self, server, served](partition_atom, std::uint64_t call, std::uint32_t index, const std::string& bytes) {
+        std::string reply = server->serve_bytes(bytes);
+        served();
         // A plain message back, not a response: see ActorPartitions::call.
-        self->send(caf::actor_cast<caf::actor>(self->current_sender()), partition_atom::value,
-                   call, index, server->serve_bytes(bytes));
+        self->send(caf::actor_cast<caf::actor>(self->current_sender()), partition_atom::value, call, index,
+                   std::move(reply));
       },
-      [server](inspect_atom, std::uint64_t record, const std::string& field) {
-        return inspect_field(server->store(), record, field);
+      [server, served](inspect_atom, std::uint64_t record, const std::string& field) {
+        std::string out = inspect_field(server->store(), record, field);
+        served();
+        return out;
       },
-      [server](inspect_atom, const std::string& packed) {
+      [server, served](inspect_atom, const std::string& packed) {
         const std::optional<std::vector<std::uint32_t>> nodes = unpack_node_ids(packed);
-        if (!nodes) return std::string(R"({"error":"node ids: a length not a multiple of 4"})");
-        return inspect_nodes(server->store(), *nodes);
+        std::string out = nodes ? inspect_nodes(server->store(), *nodes)
+                                : std::string(R"({"error":"node ids: a length not a multiple of 4"})");
+        served();
+        return out;
       },
-      [server](ledger_atom, std::uint64_t record, const std::string& field, const std::string& cmd,
-               const std::string& ref) {
+      [server, served](ledger_atom, std::uint64_t record, const std::string& field, const std::string& cmd,
+                       const std::string& ref) {
         const session::LedgerQuery query{cmd, ref, std::nullopt};
         Result<NodeId> node = server->store().node_of(record, field);
         if (node.is_ok()) node = session::ledger_node(server->store(), *node, query);
-        if (!node.is_ok()) return ledger_error(node.status());
-        return json::Object().unum("node", *node).done();
+        std::string out = node.is_ok() ? json::Object().unum("node", *node).done() : ledger_error(node.status());
+        served();
+        return out;
+      },
+  };
+}
+
+/// Whether a partition_host serves `bytes` on its I/O thread (documents.hpp).
+bool served_inline(const std::string& bytes, std::size_t inline_bytes_max) {
+  if (bytes.size() > inline_bytes_max) return false;
+  const Result<codec::PartitionRequestKind> kind = codec::decode_partition_request_kind(bytes);
+  if (!kind.is_ok()) return true;  // refused at once
+  switch (*kind) {
+    case codec::PartitionRequestKind::checkpoint:
+    case codec::PartitionRequestKind::restore:
+    case codec::PartitionRequestKind::reset:
+    case codec::PartitionRequestKind::dot:
+    case codec::PartitionRequestKind::records:
+      return false;
+    default:
+      return true;
+  }
+}
+
+/// A partition_host's worker: what partition_actor answers, each request counted in `done`
+/// once the server is free again.
+caf::behavior partition_worker(caf::event_based_actor* self, std::shared_ptr<PartitionServer> server,
+                               std::shared_ptr<std::atomic<std::uint64_t>> done) {
+  return partition_behavior(self, std::move(server), [done] { done->fetch_add(1, std::memory_order_release); });
+}
+
+}  // namespace
+
+caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionServer> server) {
+  return partition_behavior(self, std::move(server), [] {});
+}
+
+caf::behavior partition_host(caf::io::broker* self, std::shared_ptr<PartitionServer> server,
+                             std::size_t inline_bytes_max) {
+  auto done = std::make_shared<std::atomic<std::uint64_t>>(0);
+  auto handed = std::make_shared<std::uint64_t>(0);  // requests given to the worker
+  caf::actor worker = self->spawn<caf::linked>(partition_worker, server, done);
+  // The worker has served all it was given: the server is the host's (acquire: what the
+  // worker did to it is seen here).
+  auto idle = [done, handed] { return done->load(std::memory_order_acquire) == *handed; };
+  return {
+      [=](partition_atom a, std::uint64_t call, std::uint32_t index, const std::string& bytes) {
+        if (idle() && served_inline(bytes, inline_bytes_max)) {
+          self->send(caf::actor_cast<caf::actor>(self->current_sender()), partition_atom::value, call, index,
+                     server->serve_bytes(bytes));
+          return;
+        }
+        ++*handed;
+        self->delegate(worker, a, call, index, bytes);
+      },
+      [=](inspect_atom a, std::uint64_t record, const std::string& field) {
+        ++*handed;
+        return self->delegate(worker, a, record, field);
+      },
+      [=](inspect_atom a, const std::string& packed) {
+        ++*handed;
+        return self->delegate(worker, a, packed);
+      },
+      [=](ledger_atom a, std::uint64_t record, const std::string& field, const std::string& cmd,
+          const std::string& ref) {
+        ++*handed;
+        return self->delegate(worker, a, record, field, cmd, ref);
       },
   };
 }

@@ -242,6 +242,16 @@ Result<PartitionRequest> decode_partition_request(std::string_view bytes) {
       });
 }
 
+Result<PartitionRequestKind> decode_partition_request_kind(std::string_view bytes) {
+  return detail::decode<wire::PartitionRequest>(
+      bytes, "partition request", kRequestMagic, kPartitionFormatVersion,
+      [](wire::PartitionRequest::Reader r) {
+        const auto kind = static_cast<std::uint16_t>(r.getKind());
+        if (kind > kKindMax) throw detail::DecodeError{"unknown request kind " + std::to_string(kind)};
+        return static_cast<PartitionRequestKind>(kind);
+      });
+}
+
 Result<std::string> encode_partition_reply(const PartitionReply& a) {
   return detail::encode(
       "partition reply", kReplyMagic, kPartitionFormatVersion,

@@ -446,7 +446,15 @@ Hosted spawn_partitions(caf::actor_system& sys, const std::shared_ptr<const sche
     so.placement = schema::Placement{p, partition_count, 0};
     auto server = std::make_shared<actors::PartitionServer>(schema, so, checkpoints);
     h.servers.push_back(server);
-    h.actors.push_back(sys.spawn(actors::partition_actor, std::move(server)));
+    // A partition runs where its requests arrive: on another node than the coordinator's,
+    // on the I/O thread that reads them from the network (documents.hpp, partition_host);
+    // beside the driver, on a scheduler thread, as the driver's local messages go there.
+    if (self.coordinator) {
+      h.actors.push_back(sys.spawn(actors::partition_actor, std::move(server)));
+    } else {
+      h.actors.push_back(
+          sys.middleman().spawn_broker(actors::partition_host, std::move(server), actors::kInlineRequestBytesMax));
+    }
   }
   return h;
 }

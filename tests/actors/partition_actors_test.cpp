@@ -4,6 +4,7 @@
 // gone is reported as unavailable, by name, and the others answer.
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 #include <gtest/gtest.h>
 
 #include "documents_backend.hpp"
@@ -93,6 +94,54 @@ TEST_F(PartitionActors, EveryExamplePrintsItsExpectedOutputOnOneAndThreePartitio
         }
       }  // the driver and its scoped actor go before the partitions
       stop_all(actors);
+    }
+  }
+}
+
+/// An actor system with a middleman: partition hosts are brokers on its I/O thread.
+struct PartitionHosts : ::testing::Test {
+  static caf::actor_system_config& with_middleman(caf::actor_system_config& c) {
+    c.load<caf::io::middleman>();
+    return c;
+  }
+  caf::actor_system_config cfg;
+  caf::actor_system sys{with_middleman(cfg)};
+};
+
+TEST_F(PartitionHosts, EveryExamplePrintsItsExpectedOutputWhateverServesEachRequest) {
+  // inline_bytes_max 0: every request goes to the host's worker; 300: the small ones are
+  // served on the I/O thread and the larger ones by the worker, and each one after a
+  // handed one too until the worker is done; the default: nearly all on the I/O thread.
+  const std::vector<fs::path> examples = testing::scripted_examples(MGRAPH_EXAMPLES_DIR);
+  ASSERT_GE(examples.size(), 5u);
+  for (const fs::path& mgs : examples) {
+    auto schema = testing::compile_file(mgs);
+    ASSERT_NE(schema, nullptr);
+    const std::string script = testing::read_file(fs::path(mgs).replace_extension(".mgscript"));
+    const std::string expected = testing::read_file(fs::path(mgs).replace_extension(".expected"));
+    for (const std::size_t inline_max : {std::size_t{0}, std::size_t{300}, kInlineRequestBytesMax}) {
+      SCOPED_TRACE(mgs.filename().string() + " with inline_bytes_max " + std::to_string(inline_max));
+      std::vector<caf::actor> hosts;
+      for (std::uint32_t p = 0; p < 3; ++p) {
+        schema::StoreOptions so;
+        so.placement = schema::Placement{p, 3, 0};
+        hosts.push_back(sys.middleman().spawn_broker(partition_host, std::make_shared<PartitionServer>(schema, so),
+                                                     inline_max));
+      }
+      {
+        PartitionedDocuments documents(std::make_unique<ActorPartitions>(sys, hosts, kTimeout),
+                                       PartitionedDocuments::Options{});
+        DocumentsBackend backend(documents);
+        session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
+        EXPECT_EQ(testing::run_script(client, script).out, expected);
+      }
+      // The admin socket's read goes to the worker and is answered by it.
+      caf::scoped_actor self{sys};
+      std::string read;
+      self->request(hosts[0], kTimeout, inspect_atom::value, std::string())
+          .receive([&](const std::string& json) { read = json; }, [&](caf::error& e) { read = sys.render(e); });
+      EXPECT_EQ(read.rfind("{\"nodes\":", 0), 0u) << read;  // the size of partition 0's graph
+      for (const caf::actor& h : hosts) EXPECT_TRUE(stop(sys, h));
     }
   }
 }

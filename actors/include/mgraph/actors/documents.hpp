@@ -24,6 +24,7 @@
 // are thin.
 
 #include <caf/all.hpp>
+#include <caf/io/broker.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -182,6 +183,24 @@ struct SchemaInfo {
 /// (inspect_atom, record, field) and (inspect_atom, packed node ids) with inspect_field's and
 /// inspect_nodes' JSON (inspect.hpp), which read without computing anything.
 caf::behavior partition_actor(caf::event_based_actor* self, std::shared_ptr<PartitionServer> server);
+
+/// Requests at most this large, of a kind whose work does not grow with the documents, a
+/// partition_host serves on its I/O thread: a latency-sized request (an apply of a few
+/// writes, a delivery, a compute) is ~100 B to a few KiB, the largest a client's
+/// transaction makes are batches of thousands of writes.
+inline constexpr std::size_t kInlineRequestBytesMax = 64 * 1024;
+
+/// A partition as partition_actor answers, spawned as a broker (middleman().spawn_broker)
+/// so that it runs on its node's I/O thread, where the requests from the driver arrive and
+/// where its replies leave: no hand-over to a scheduler thread and back per request (on 3
+/// loopback nodes ~0.1 ms of a write crossing 2 partitions; docs/DECISIONS.md "A partition
+/// answers on its node's I/O thread"). What would hold that thread up — a request over
+/// `inline_bytes_max`, a checkpoint, a restore, a reset, the graph's text, an entity's
+/// records, and the admin socket's reads — goes to a worker actor of the partition's own,
+/// and so does every request after it until the worker has served all it was given, so the
+/// server (not thread-safe) is used by one thread at a time, in the order requests came.
+caf::behavior partition_host(caf::io::broker* self, std::shared_ptr<PartitionServer> server,
+                             std::size_t inline_bytes_max);
 
 /// What a driver over ActorPartitions sent to each partition and got back, by partition
 /// id; counted on the driver's thread, readable from any other. Bytes are the encoded

@@ -234,6 +234,8 @@ struct PartitionReply {
 
 Result<std::string> encode_partition_request(const PartitionRequest& request);
 Result<PartitionRequest> decode_partition_request(std::string_view bytes);
+/// The kind of an encoded request, reading nothing else of it.
+Result<PartitionRequestKind> decode_partition_request_kind(std::string_view bytes);
 Result<std::string> encode_partition_reply(const PartitionReply& reply);
 Result<PartitionReply> decode_partition_reply(std::string_view bytes);
 
