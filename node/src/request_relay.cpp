@@ -1,5 +1,7 @@
 #include "request_relay.hpp"
 
+#include <caf/io/all.hpp>
+
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -17,7 +19,7 @@ struct RelayState {
   std::vector<caf::actor_addr> monitored;
 };
 
-using Self = caf::stateful_actor<RelayState>;
+using Self = caf::io::stateful_broker<RelayState>;
 
 void finish(Self* self, RequestRelay::Waiting& waiting, std::uint64_t token, RelayOutcome outcome) {
   self->state.target.erase(token);
@@ -124,7 +126,7 @@ RelayDone RequestRelay::Waiting::take(std::uint64_t token) {
 }
 
 RequestRelay::RequestRelay(caf::actor_system& sys, std::chrono::milliseconds timeout)
-    : actor_(sys.spawn(relay, waiting_, timeout)) {}
+    : actor_(sys.middleman().spawn_broker(relay, waiting_, timeout)) {}
 
 RequestRelay::~RequestRelay() { caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown); }
 

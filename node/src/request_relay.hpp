@@ -12,8 +12,14 @@
 // not after the timeout; and a relay stopped with requests outstanding (the node stopping)
 // answers each of them, so no caller waits forever.
 //
-// Thread-safety: request() may be called from any thread; `done` runs on an actor's
-// thread, exactly once per request.
+// The relay is a broker (middleman().spawn_broker): CAF runs it on the node's I/O thread,
+// which writes its requests to the coordinator and reads the answers, so neither waits
+// for a hand-over to a scheduler thread (a write through a node other than the
+// coordinator's ~0.04 ms sooner at p50 on 3 loopback nodes; docs/PERFORMANCE.md). `done`
+// should be short: it runs there too.
+//
+// Thread-safety: request() may be called from any thread; `done` runs on the I/O thread,
+// exactly once per request.
 
 #include <caf/all.hpp>
 

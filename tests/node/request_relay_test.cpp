@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -80,8 +81,13 @@ class Relay : public ::testing::Test {
     return got.empty() ? RelayOutcome{} : std::move(got[0]);
   }
 
+  // The relay is a broker: the system runs a middleman.
+  static caf::actor_system_config& with_middleman(caf::actor_system_config& c) {
+    c.load<caf::io::middleman>();
+    return c;
+  }
   caf::actor_system_config config_;
-  caf::actor_system sys_{config_};
+  caf::actor_system sys_{with_middleman(config_)};
 };
 
 TEST_F(Relay, AnswersComeBackToTheirRequestsOnceEachFromAnyThread) {
