@@ -66,6 +66,48 @@ struct DecodedBatches {
   std::shared_ptr<const LogWrite> logged;
 };
 
+/// The sequencer's log without holes. A flush numbers its epochs before its write (they
+/// run beside it), so a write that fails leaves numbers that no entry holds; compaction and
+/// the choice of a checkpoint to restart from count on the log's numbers following each
+/// other. So the next write that succeeds first fills each such number with an entry
+/// cancelling it (an EpochCancel of itself, which a replay skips), in the same write.
+/// Thread-safety: the sequencer's only.
+class GaplessLog final : public EpochLog {
+ public:
+  explicit GaplessLog(EpochLog& inner) : inner_(inner) {
+    const Result<codec::Epoch> last = inner_.last();
+    written_ = last.is_ok() ? *last : 0;
+  }
+  Status append(codec::Epoch epoch, std::string_view batch) override { return append_group({{epoch, batch}}); }
+  Status append_group(const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs) override {
+    if (epochs.empty()) return Status::ok();
+    std::vector<std::string> fills;
+    for (codec::Epoch e = written_ + 1; e < epochs.front().first; ++e) {
+      Result<std::string> cancel =
+          codec::encode_epoch_cancel(codec::EpochCancel{e, "its log write failed: rolled back, never committed", {}});
+      if (!cancel.is_ok()) return cancel.status();
+      fills.push_back(std::move(cancel).value());
+    }
+    std::vector<std::pair<codec::Epoch, std::string_view>> all;
+    all.reserve(fills.size() + epochs.size());
+    for (std::size_t k = 0; k < fills.size(); ++k) all.emplace_back(written_ + 1 + k, fills[k]);
+    all.insert(all.end(), epochs.begin(), epochs.end());
+    Status s = inner_.append_group(all);
+    if (s.is_ok()) written_ = epochs.back().first;
+    return s;
+  }
+  Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) override { return inner_.replay(f); }
+  Result<codec::Epoch> last() override { return inner_.last(); }
+  Status compact(codec::Epoch before) override { return inner_.compact(before); }
+  void stage(session::VersionRecords records) override { inner_.stage(std::move(records)); }
+  Status flush() override { return inner_.flush(); }
+  const session::LedgerReader* ledger() const override { return inner_.ledger(); }
+
+ private:
+  EpochLog& inner_;
+  codec::Epoch written_ = 0;  ///< the last number an entry holds
+};
+
 /// PartitionedDocuments::run()'s `logged` for an epoch that waits for `w` (none: null).
 PartitionedDocuments::Logged wait_for(std::shared_ptr<const LogWrite> w) {
   if (!w) return nullptr;
@@ -975,8 +1017,13 @@ void remember_replayed(SeenTxns& txns, const session::TxnId& id, const std::stri
 
 }  // namespace
 
-caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* log,
+caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, EpochLog* durable,
                               EpochObserver observe, SequencerOptions options) {
+  // Every entry goes through `log`, which keeps the numbers without holes; it lives as
+  // long as this actor.
+  auto gapless = std::make_shared<GaplessLog>(*durable);
+  self->attach_functor([gapless](const caf::error&) {});
+  EpochLog* const log = gapless.get();
   auto txns = std::make_shared<SeenTxns>();
   auto effects = std::make_shared<EffectOutbox>(options.effect_counters);
   BatchingOptions batching = options.batching;

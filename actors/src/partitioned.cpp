@@ -716,6 +716,7 @@ OpResult failed(Status s) {
 session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool* committed,
                                                const Decided& decided, const Logged& logged) {
   logged_ = logged ? &logged : nullptr;
+  logged_status_.reset();
   key_ = options_.predict_marks && partitions() > 1 && predictable(batch) ? write_signature(batch)
                                                                           : std::string();
   predicting_ = !key_.empty();
@@ -742,15 +743,16 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
   key_.clear();
   decided_ = nullptr;
   logged_ = nullptr;
+  logged_status_.reset();
   previewing_ = false;
   return results;
 }
 
 Status PartitionedDocuments::await_logged() {
   if (logged_ == nullptr) return Status::ok();
-  Status s = (*logged_)();
-  logged_ = nullptr;
-  return s;
+  // Once: a failure stays, so no later commit of the batch goes out either.
+  if (!logged_status_) logged_status_ = (*logged_)();
+  return *logged_status_;
 }
 
 session::BatchResult PartitionedDocuments::run_once(const session::Batch& batch, bool* committed) {

@@ -484,8 +484,8 @@ class PartitionedDocuments {
   Status drain(bool defer_idle = false);
   /// stabilize() when a transaction is open: what a read of computed values needs.
   Status settle_for_read();
-  /// Waits for run()'s log write (once: later calls of the run return at once); its
-  /// failure, as "epoch log: ...".
+  /// Waits for run()'s log write (once: later calls of the run return what it returned);
+  /// its failure, as "epoch log: ...".
   Status await_logged();
   /// The cycle that holds the fields still waiting (by node: the partition computing it
   /// and what it waits on), as the path round it.
@@ -511,7 +511,8 @@ class PartitionedDocuments {
   };
   std::vector<std::optional<Preview>> previews_;
   const Decided* decided_ = nullptr;  ///< run()'s, while its batch may be answered when decided
-  const Logged* logged_ = nullptr;    ///< run()'s, until its log write is known done
+  const Logged* logged_ = nullptr;    ///< run()'s
+  std::optional<Status> logged_status_;  ///< what logged_ returned, once called in this run()
   bool previewing_ = false;           ///< compute requests ask for previews
   /// The commit's results as run() told `decided`; cut_after_decided().
   std::optional<session::OpResult> told_;
