@@ -72,10 +72,10 @@ struct DecodedBatches {
 /// other. So the next write that succeeds first fills each such number with an entry
 /// cancelling it (an EpochCancel of itself, which a replay skips), in the same write.
 /// Thread-safety: the sequencer's only.
-class GaplessLog final : public EpochLog {
+class GaplessLog final : public ForwardingEpochLog {
  public:
-  explicit GaplessLog(EpochLog& inner) : inner_(inner) {
-    const Result<codec::Epoch> last = inner_.last();
+  explicit GaplessLog(EpochLog& inner) : ForwardingEpochLog(inner) {
+    const Result<codec::Epoch> last = inner.last();
     written_ = last.is_ok() ? *last : 0;
   }
   Status append(codec::Epoch epoch, std::string_view batch) override { return append_group({{epoch, batch}}); }
@@ -92,19 +92,12 @@ class GaplessLog final : public EpochLog {
     all.reserve(fills.size() + epochs.size());
     for (std::size_t k = 0; k < fills.size(); ++k) all.emplace_back(written_ + 1 + k, fills[k]);
     all.insert(all.end(), epochs.begin(), epochs.end());
-    Status s = inner_.append_group(all);
+    Status s = inner().append_group(all);
     if (s.is_ok()) written_ = epochs.back().first;
     return s;
   }
-  Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) override { return inner_.replay(f); }
-  Result<codec::Epoch> last() override { return inner_.last(); }
-  Status compact(codec::Epoch before) override { return inner_.compact(before); }
-  void stage(session::VersionRecords records) override { inner_.stage(std::move(records)); }
-  Status flush() override { return inner_.flush(); }
-  const session::LedgerReader* ledger() const override { return inner_.ledger(); }
 
  private:
-  EpochLog& inner_;
   codec::Epoch written_ = 0;  ///< the last number an entry holds
 };
 
@@ -1363,7 +1356,9 @@ caf::behavior sequencer_actor(caf::event_based_actor* self, caf::actor driver, E
     auto write = std::make_shared<LogWrite>();
     struct Unwritten {  // the driver hears of a write this handler never finished
       std::shared_ptr<LogWrite> write;
-      ~Unwritten() { write->done(Status(StatusCode::internal, "epoch log: the sequencer stopped before logging the epoch")); }
+      ~Unwritten() {
+        write->done(Status(StatusCode::internal, "epoch log: the sequencer stopped before logging the epoch"));
+      }
     } unwritten{write};
     std::vector<std::pair<codec::Epoch, std::string_view>> epochs;
     for (Run& r : runs) {

@@ -6,10 +6,19 @@
 
 namespace mgraph::node {
 
+namespace {
+actors::EpochLog& checked(const std::unique_ptr<actors::EpochLog>& log) {
+  MG_ASSERT(log != nullptr);
+  return *log;
+}
+}  // namespace
+
 TimedEpochLog::TimedEpochLog(std::unique_ptr<actors::EpochLog> inner, LogAppendObserver observe,
                              actors::SteadyClock now)
-    : inner_(std::move(inner)), observe_(std::move(observe)), now_(std::move(now)) {
-  MG_ASSERT(inner_ != nullptr);
+    : ForwardingEpochLog(checked(inner)),
+      owned_(std::move(inner)),
+      observe_(std::move(observe)),
+      now_(std::move(now)) {
   if (!now_) now_ = actors::system_steady_clock();
 }
 
@@ -20,7 +29,7 @@ Status TimedEpochLog::append(codec::Epoch epoch, std::string_view batch) {
 Status TimedEpochLog::append_group(
     const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs) {
   const auto start = now_();
-  Status s = inner_->append_group(epochs);
+  Status s = ForwardingEpochLog::append_group(epochs);
   if (observe_ && !epochs.empty()) {
     LogAppend a;
     a.epochs = epochs.size();

@@ -26,7 +26,7 @@ struct LogAppend {
 /// Called on the sequencer's thread after every append.
 using LogAppendObserver = std::function<void(const LogAppend&)>;
 
-class TimedEpochLog final : public actors::EpochLog {
+class TimedEpochLog final : public actors::ForwardingEpochLog {
  public:
   /// REQUIRES: `inner` is not null.
   TimedEpochLog(std::unique_ptr<actors::EpochLog> inner, LogAppendObserver observe,
@@ -35,17 +35,9 @@ class TimedEpochLog final : public actors::EpochLog {
   Status append(codec::Epoch epoch, std::string_view batch) override;
   Status append_group(
       const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs) override;
-  Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) override {
-    return inner_->replay(f);
-  }
-  Result<codec::Epoch> last() override { return inner_->last(); }
-  Status compact(codec::Epoch before) override { return inner_->compact(before); }
-  void stage(session::VersionRecords records) override { inner_->stage(std::move(records)); }
-  Status flush() override { return inner_->flush(); }
-  const session::LedgerReader* ledger() const override { return inner_->ledger(); }
 
  private:
-  std::unique_ptr<actors::EpochLog> inner_;
+  std::unique_ptr<actors::EpochLog> owned_;  ///< the log the base forwards to
   LogAppendObserver observe_;
   actors::SteadyClock now_;
 };

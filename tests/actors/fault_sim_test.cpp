@@ -133,28 +133,21 @@ class FaultyPartitions final : public PartitionSet {
 /// fail at random as a failing disk's do, writing nothing of the group. The driver ran
 /// those epochs beside the write and rolls them back (docs/EPOCHS.md, "The log write
 /// beside the epoch"); the other entries (checkpoints, cancellations) are always written.
-class FlakyLog final : public EpochLog {
+class FlakyLog final : public ForwardingEpochLog {
  public:
-  explicit FlakyLog(std::function<bool()> fails) : fails_(std::move(fails)) {}
-  Status append(codec::Epoch epoch, std::string_view batch) override { return inner_.append(epoch, batch); }
+  explicit FlakyLog(std::function<bool()> fails) : ForwardingEpochLog(memory_), fails_(std::move(fails)) {}
   Status append_group(const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs) override {
     if (fails_()) {
       ++failed_;
       return Status(StatusCode::io_error, "disk full (simulated)");
     }
-    return inner_.append_group(epochs);
+    return ForwardingEpochLog::append_group(epochs);
   }
-  Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) override { return inner_.replay(f); }
-  Result<codec::Epoch> last() override { return inner_.last(); }
-  Status compact(codec::Epoch before) override { return inner_.compact(before); }
-  void stage(session::VersionRecords records) override { inner_.stage(std::move(records)); }
-  Status flush() override { return inner_.flush(); }
-  const session::LedgerReader* ledger() const override { return inner_.ledger(); }
   /// Group writes that failed so far.
   std::size_t failed() const { return failed_; }
 
  private:
-  MemoryEpochLog inner_;
+  MemoryEpochLog memory_;  // constructed after the base, which only keeps a reference
   std::function<bool()> fails_;
   std::size_t failed_ = 0;
 };

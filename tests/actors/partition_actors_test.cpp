@@ -62,37 +62,58 @@ void stop_all(const std::vector<caf::actor>& actors) {
   for (const caf::actor& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
+/// An example as the tests below run it.
+struct Example {
+  std::string name;  ///< its schema file's name
+  std::shared_ptr<const schema::Schema> schema;
+  std::string script, expected;
+};
+
+/// Every example that has a script and its expected output.
+std::vector<Example> scripted_examples() {
+  std::vector<Example> out;
+  for (const fs::path& mgs : testing::scripted_examples(MGRAPH_EXAMPLES_DIR)) {
+    out.push_back(Example{mgs.filename().string(), testing::compile_file(mgs),
+                          testing::read_file(fs::path(mgs).replace_extension(".mgscript")),
+                          testing::read_file(fs::path(mgs).replace_extension(".expected"))});
+  }
+  return out;
+}
+
+/// What `script` prints through a driver over `actors`; the driver is gone on return.
+std::string print_through(caf::actor_system& sys, const std::vector<caf::actor>& actors, const std::string& script,
+                          PartitionedDocuments::Traffic* traffic = nullptr) {
+  PartitionedDocuments documents(std::make_unique<ActorPartitions>(sys, actors, kTimeout),
+                                 PartitionedDocuments::Options{});
+  EXPECT_EQ(documents.partitions(), actors.size());
+  DocumentsBackend backend(documents);
+  session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
+  std::string out = testing::run_script(client, script).out;
+  if (traffic != nullptr) *traffic = documents.traffic();
+  return out;
+}
+
 struct PartitionActors : ::testing::Test {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
 };
 
 TEST_F(PartitionActors, EveryExamplePrintsItsExpectedOutputOnOneAndThreePartitions) {
-  const std::vector<fs::path> examples = testing::scripted_examples(MGRAPH_EXAMPLES_DIR);
+  const std::vector<Example> examples = scripted_examples();
   ASSERT_GE(examples.size(), 5u);
-  for (const fs::path& mgs : examples) {
-    auto schema = testing::compile_file(mgs);
-    ASSERT_NE(schema, nullptr);
-    const std::string script = testing::read_file(fs::path(mgs).replace_extension(".mgscript"));
-    const std::string expected = testing::read_file(fs::path(mgs).replace_extension(".expected"));
+  for (const Example& e : examples) {
+    ASSERT_NE(e.schema, nullptr) << e.name;
     for (const std::uint32_t n : {1u, 3u}) {
-      SCOPED_TRACE(mgs.filename().string() + " on " + std::to_string(n) + " partition actors");
-      const std::vector<caf::actor> actors = spawn_partitions(sys, schema, n);
-      {
-        PartitionedDocuments documents(std::make_unique<ActorPartitions>(sys, actors, kTimeout),
-                                       PartitionedDocuments::Options{});
-        ASSERT_EQ(documents.partitions(), n);
-        DocumentsBackend backend(documents);
-        session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
-        const testing::Outcome o = testing::run_script(client, script);
-        EXPECT_EQ(o.out, expected);
-        // Several partitions exchanged marks and resolutions through the driver for the
-        // scripts that compute across records.
-        if (n > 1 && mgs.filename() == "shop.mgs") {
-          EXPECT_GT(documents.traffic().marks, 0u);
-          EXPECT_GT(documents.traffic().resolutions, 0u);
-        }
-      }  // the driver and its scoped actor go before the partitions
+      SCOPED_TRACE(e.name + " on " + std::to_string(n) + " partition actors");
+      const std::vector<caf::actor> actors = spawn_partitions(sys, e.schema, n);
+      PartitionedDocuments::Traffic traffic;
+      EXPECT_EQ(print_through(sys, actors, e.script, &traffic), e.expected);
+      // Several partitions exchanged marks and resolutions through the driver for the
+      // scripts that compute across records.
+      if (n > 1 && e.name == "shop.mgs") {
+        EXPECT_GT(traffic.marks, 0u);
+        EXPECT_GT(traffic.resolutions, 0u);
+      }
       stop_all(actors);
     }
   }
@@ -112,34 +133,25 @@ TEST_F(PartitionHosts, EveryExamplePrintsItsExpectedOutputWhateverServesEachRequ
   // inline_bytes_max 0: every request goes to the host's worker; 300: the small ones are
   // served on the I/O thread and the larger ones by the worker, and each one after a
   // handed one too until the worker is done; the default: nearly all on the I/O thread.
-  const std::vector<fs::path> examples = testing::scripted_examples(MGRAPH_EXAMPLES_DIR);
+  const std::vector<Example> examples = scripted_examples();
   ASSERT_GE(examples.size(), 5u);
-  for (const fs::path& mgs : examples) {
-    auto schema = testing::compile_file(mgs);
-    ASSERT_NE(schema, nullptr);
-    const std::string script = testing::read_file(fs::path(mgs).replace_extension(".mgscript"));
-    const std::string expected = testing::read_file(fs::path(mgs).replace_extension(".expected"));
+  for (const Example& e : examples) {
+    ASSERT_NE(e.schema, nullptr) << e.name;
     for (const std::size_t inline_max : {std::size_t{0}, std::size_t{300}, kInlineRequestBytesMax}) {
-      SCOPED_TRACE(mgs.filename().string() + " with inline_bytes_max " + std::to_string(inline_max));
+      SCOPED_TRACE(e.name + " with inline_bytes_max " + std::to_string(inline_max));
       std::vector<caf::actor> hosts;
       for (std::uint32_t p = 0; p < 3; ++p) {
         schema::StoreOptions so;
         so.placement = schema::Placement{p, 3, 0};
-        hosts.push_back(sys.middleman().spawn_broker(partition_host, std::make_shared<PartitionServer>(schema, so),
+        hosts.push_back(sys.middleman().spawn_broker(partition_host, std::make_shared<PartitionServer>(e.schema, so),
                                                      inline_max));
       }
-      {
-        PartitionedDocuments documents(std::make_unique<ActorPartitions>(sys, hosts, kTimeout),
-                                       PartitionedDocuments::Options{});
-        DocumentsBackend backend(documents);
-        session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
-        EXPECT_EQ(testing::run_script(client, script).out, expected);
-      }
+      EXPECT_EQ(print_through(sys, hosts, e.script), e.expected);
       // The admin socket's read goes to the worker and is answered by it.
       caf::scoped_actor self{sys};
       std::string read;
       self->request(hosts[0], kTimeout, inspect_atom::value, std::string())
-          .receive([&](const std::string& json) { read = json; }, [&](caf::error& e) { read = sys.render(e); });
+          .receive([&](const std::string& json) { read = json; }, [&](caf::error& err) { read = sys.render(err); });
       EXPECT_EQ(read.rfind("{\"nodes\":", 0), 0u) << read;  // the size of partition 0's graph
       for (const caf::actor& h : hosts) EXPECT_TRUE(stop(sys, h));
     }

@@ -331,6 +331,9 @@ TEST_F(PartitionedShop, TheSameWritesAgainSendTheirMarksWithTheComputeInOneRound
                      "get ada.spent\nget o1.total\nget o1.share\nget o2.share\n");
 }
 
+/// Cells in a chain, each v reading the one before (bench/cluster/chain.mgs).
+constexpr const char* kChain = "entity Cell { x: float = 0  next: one Cell via one prev  v: float = prev.v + x + 1 }\n";
+
 /// A partition count that puts records 1, 2 and 3 on three different partitions.
 std::uint32_t three_apart() {
   for (std::uint32_t p = 3; p <= 16; ++p) {
@@ -341,50 +344,63 @@ std::uint32_t three_apart() {
   return 0;
 }
 
+/// kChain's documents on three_apart() partitions, each request recorded.
+struct RecordedChain {
+  RecordedChain() {
+    auto compiled = schema::compile_schema(schema::SourceFile{"chain.mgs", kChain});
+    EXPECT_TRUE(compiled.is_ok()) << compiled.status().message();
+    partitions = three_apart();
+    if (!compiled.is_ok() || partitions == 0) return;
+    schema = *compiled;
+    auto made = std::make_unique<RecordingPartitions>(schema, partitions);
+    recorded = made.get();
+    documents = std::make_unique<PartitionedDocuments>(std::move(made), PartitionedDocuments::Options{});
+  }
+  bool ok() const { return documents != nullptr; }
+
+  std::shared_ptr<const schema::Schema> schema;
+  std::uint32_t partitions = 0;
+  RecordingPartitions* recorded = nullptr;  ///< documents' set
+  std::unique_ptr<PartitionedDocuments> documents;
+};
+
 TEST(PartitionedDocuments, AResolveForAPartitionWhereNothingWaitsGoesWithTheCommit) {
   // Cells 1 -> 2 -> 3 on three different partitions, each v reading the one before: a write
   // of cell 1's x resolves 1.v, which cell 2's partition reads, then 2.v, which cell 3's
   // reads. A round of Resolves goes only to the partitions where a field waits; the others'
   // mirrors are resolved in the commit's own call.
-  auto compiled = schema::compile_schema(schema::SourceFile{"chain.mgs", R"(
-entity Cell { x: float = 0  next: one Cell via one prev  v: float = prev.v + x + 1 }
-)"});
-  ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
-  const std::uint32_t partitions = three_apart();
-  ASSERT_NE(partitions, 0u);
-  auto made = std::make_unique<RecordingPartitions>(*compiled, partitions);
-  RecordingPartitions& recorded = *made;
-  PartitionedDocuments::Options options;
-  PartitionedDocuments documents(std::move(made), options);
-  DocumentsBackend backend(documents);
+  RecordedChain chain;
+  ASSERT_TRUE(chain.ok());
+  DocumentsBackend backend(*chain.documents);
   session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
   const std::string setup = "create Cell a\ncreate Cell b\ncreate Cell c\nlink a.next b\nlink b.next c\ncommit\n"
                             "update a x=1\ncommit\n";  // learns the closure of Marks
   (void)run_script(client, setup);
-  const std::size_t calls_before = recorded.calls, requests_before = recorded.requests.size();
-  const std::uint64_t deferred_before = documents.traffic().deferred;
+  const std::size_t calls_before = chain.recorded->calls, requests_before = chain.recorded->requests.size();
+  const std::uint64_t deferred_before = chain.documents->traffic().deferred;
   const Outcome o = run_script(client, "update a x=2\ncommit\n");
   ASSERT_EQ(o.out.find("error"), std::string::npos) << o.out;
   // The apply with the Marks and the compute (every partition), a Resolve round to b's
   // partition, one to c's, and the commit with the kept Resolves.
-  EXPECT_EQ(recorded.calls - calls_before, 4u);
-  const std::vector<codec::PartitionRequest> made_now(recorded.requests.begin() + static_cast<std::ptrdiff_t>(requests_before),
-                                                      recorded.requests.end());
+  EXPECT_EQ(chain.recorded->calls - calls_before, 4u);
+  const std::vector<codec::PartitionRequest> made_now(chain.recorded->requests.begin() + static_cast<std::ptrdiff_t>(requests_before),
+                                                      chain.recorded->requests.end());
   std::size_t delivers = 0, applies = 0;
   for (const codec::PartitionRequest& q : made_now) {
     delivers += q.kind == codec::PartitionRequestKind::deliver ? 1 : 0;
     applies += q.kind == codec::PartitionRequestKind::apply ? 1 : 0;
   }
-  EXPECT_EQ(applies, 2u * partitions);  // the writes' apply and the commit, everywhere
+  EXPECT_EQ(applies, 2u * chain.partitions);  // the writes' apply and the commit, everywhere
   // 1.v's Resolve to the partitions where a field waits (b's for b.v, c's for c.v, which
   // waits behind b.v), 2.v's to c's only, and in the commit's call one request to each of
   // the P - 1 partitions that mirror what they were not sent: 1.v (P - 3 of them), 2.v
   // (P - 2) and 3.v (P - 1, read nowhere).
-  EXPECT_EQ(delivers, 2u + 1u + (partitions - 1));
-  EXPECT_EQ(documents.traffic().deferred - deferred_before, (partitions - 3) + (partitions - 2) + (partitions - 1));
+  EXPECT_EQ(delivers, 2u + 1u + (chain.partitions - 1));
+  const std::uint32_t p = chain.partitions;
+  EXPECT_EQ(chain.documents->traffic().deferred - deferred_before, (p - 3) + (p - 2) + (p - 1));
   const Outcome reads = run_script(client, "get a.v\nget b.v\nget c.v\n");
-  EXPECT_EQ(embedded(*compiled, setup + "update a x=2\ncommit\nget a.v\nget b.v\nget c.v\n").out,
-            embedded(*compiled, setup + "update a x=2\ncommit\n").out + reads.out);
+  EXPECT_EQ(embedded(chain.schema, setup + "update a x=2\ncommit\nget a.v\nget b.v\nget c.v\n").out,
+            embedded(chain.schema, setup + "update a x=2\ncommit\n").out + reads.out);
 }
 
 /// Runs batches with the log-write and decided hooks a test sets (PartitionedDocuments::run).
@@ -402,7 +418,8 @@ class HookedBackend final : public session::Backend {
 };
 
 bool carries_commit(const codec::PartitionRequest& q) {
-  return std::any_of(q.ops.begin(), q.ops.end(), [](const session::Op& op) { return op.kind == session::OpKind::commit; });
+  return std::any_of(q.ops.begin(), q.ops.end(),
+                     [](const session::Op& op) { return op.kind == session::OpKind::commit; });
 }
 
 TEST(PartitionedDocuments, NothingOfABatchLastsBeforeItsLogWriteIsDone) {
@@ -410,16 +427,9 @@ TEST(PartitionedDocuments, NothingOfABatchLastsBeforeItsLogWriteIsDone) {
   // computed across its three partitions while the log write runs; its commit is decided
   // (the client told) and sent only once the write is done; a failed write rolls the
   // transaction back everywhere, as if it had never come.
-  auto compiled = schema::compile_schema(schema::SourceFile{"chain.mgs", R"(
-entity Cell { x: float = 0  next: one Cell via one prev  v: float = prev.v + x + 1 }
-)"});
-  ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
-  const std::uint32_t partitions = three_apart();
-  ASSERT_NE(partitions, 0u);
-  auto made = std::make_unique<RecordingPartitions>(*compiled, partitions);
-  RecordingPartitions& recorded = *made;
-  PartitionedDocuments documents(std::move(made), PartitionedDocuments::Options{});
-  HookedBackend backend(documents);
+  RecordedChain chain;
+  ASSERT_TRUE(chain.ok());
+  HookedBackend backend(*chain.documents);
   session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
   const std::string setup = "create Cell a\ncreate Cell b\ncreate Cell c\nlink a.next b\nlink b.next c\ncommit\n";
   ASSERT_EQ(run_script(client, setup).out.find("error"), std::string::npos);
@@ -429,11 +439,11 @@ entity Cell { x: float = 0  next: one Cell via one prev  v: float = prev.v + x +
   Status write_status;
   backend.logged = [&] {
     events.push_back("logged");
-    at_write = recorded.requests.size();
+    at_write = chain.recorded->requests.size();
     return write_status;
   };
   backend.decided = [&](const session::BatchResult&) { events.push_back("decided"); };
-  std::size_t before = recorded.requests.size();
+  std::size_t before = chain.recorded->requests.size();
   Outcome o = run_script(client, "update a x=2\ncommit\n");
   ASSERT_EQ(o.out.find("error"), std::string::npos) << o.out;
   EXPECT_EQ(events, (std::vector<std::string>{"logged", "decided"}));
@@ -442,34 +452,35 @@ entity Cell { x: float = 0  next: one Cell via one prev  v: float = prev.v + x +
   ASSERT_GT(at_write, before);
   std::size_t applies = 0, delivers = 0, commits = 0;
   for (std::size_t i = before; i < at_write; ++i) {
-    const codec::PartitionRequest& q = recorded.requests[i];
+    const codec::PartitionRequest& q = chain.recorded->requests[i];
     applies += q.kind == codec::PartitionRequestKind::apply ? 1 : 0;
     delivers += q.kind == codec::PartitionRequestKind::deliver ? 1 : 0;
     commits += carries_commit(q) ? 1 : 0;
   }
-  EXPECT_EQ(applies, partitions);
+  EXPECT_EQ(applies, chain.partitions);
   EXPECT_GT(delivers, 0u);
   EXPECT_EQ(commits, 0u);
   // After it, the commit on every partition.
   std::size_t commits_after = 0;
-  for (std::size_t i = at_write; i < recorded.requests.size(); ++i) commits_after += carries_commit(recorded.requests[i]) ? 1 : 0;
-  EXPECT_EQ(commits_after, partitions);
+  const std::vector<codec::PartitionRequest>& requests = chain.recorded->requests;
+  for (std::size_t i = at_write; i < requests.size(); ++i) commits_after += carries_commit(requests[i]) ? 1 : 0;
+  EXPECT_EQ(commits_after, chain.partitions);
 
   // A write that fails: nothing is told, no commit goes out, and the documents are as
   // before it, on every partition.
   events.clear();
   write_status = Status(StatusCode::io_error, "epoch log: disk full");
-  before = recorded.requests.size();
+  before = chain.recorded->requests.size();
   o = run_script(client, "update a x=5\ncommit\n");
   EXPECT_NE(o.out.find("epoch log: disk full; the transaction was rolled back"), std::string::npos) << o.out;
   EXPECT_EQ(events, (std::vector<std::string>{"logged"}));
-  for (std::size_t i = before; i < recorded.requests.size(); ++i) {
-    EXPECT_FALSE(carries_commit(recorded.requests[i])) << "a commit went out after its log write failed";
+  for (std::size_t i = before; i < chain.recorded->requests.size(); ++i) {
+    EXPECT_FALSE(carries_commit(chain.recorded->requests[i])) << "a commit went out after its log write failed";
   }
   backend.logged = nullptr;
   const Outcome reads = run_script(client, "get a.x\nget b.v\nget c.v\n");
-  EXPECT_EQ(embedded(*compiled, setup + "update a x=2\ncommit\nget a.x\nget b.v\nget c.v\n").out,
-            embedded(*compiled, setup + "update a x=2\ncommit\n").out + reads.out);
+  EXPECT_EQ(embedded(chain.schema, setup + "update a x=2\ncommit\nget a.x\nget b.v\nget c.v\n").out,
+            embedded(chain.schema, setup + "update a x=2\ncommit\n").out + reads.out);
   // And the next batch commits as usual.
   o = run_script(client, "update a x=7\ncommit\nget c.v\n");
   EXPECT_EQ(o.out.find("error"), std::string::npos) << o.out;

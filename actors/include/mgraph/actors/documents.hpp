@@ -154,6 +154,30 @@ class EpochLog {
   virtual const session::LedgerReader* ledger() const { return nullptr; }
 };
 
+/// A log that passes every call to `inner` (which must outlive it): the base of a log
+/// that changes some of them (a timed one, the sequencer's gapless one, a test's failing
+/// one).
+class ForwardingEpochLog : public EpochLog {
+ public:
+  explicit ForwardingEpochLog(EpochLog& inner) : inner_(inner) {}
+  Status append(codec::Epoch epoch, std::string_view batch) override { return inner_.append(epoch, batch); }
+  Status append_group(const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs) override {
+    return inner_.append_group(epochs);
+  }
+  Status replay(const std::function<Status(codec::Epoch, std::string_view)>& f) override { return inner_.replay(f); }
+  Result<codec::Epoch> last() override { return inner_.last(); }
+  Status compact(codec::Epoch before) override { return inner_.compact(before); }
+  void stage(session::VersionRecords records) override { inner_.stage(std::move(records)); }
+  Status flush() override { return inner_.flush(); }
+  const session::LedgerReader* ledger() const override { return inner_.ledger(); }
+
+ protected:
+  EpochLog& inner() { return inner_; }
+
+ private:
+  EpochLog& inner_;
+};
+
 /// Epochs in memory: a log for tests and for nodes without a data directory.
 class MemoryEpochLog final : public EpochLog {
  public:
