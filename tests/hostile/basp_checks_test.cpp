@@ -10,7 +10,6 @@
 
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "basp_checks.hpp"
@@ -160,8 +159,12 @@ TEST(BaspChecks, ARealPeersFramesPassAndItMayStayIdleBetweenThem) {
     return got;
   };
   EXPECT_EQ(ask(41), 42);
-  // Idle for three frame times between frames: not a slow frame.
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  // Idle for three frame times between frames, which is not a slow frame: the connection
+  // must not go down meanwhile (watched for three frame times, the span under test).
+  self->monitor(*remote);
+  bool down = false;
+  self->receive([&](const caf::down_msg&) { down = true; }, caf::after(std::chrono::milliseconds(600)) >> [] {});
+  EXPECT_FALSE(down) << "the connection was closed while idle between frames";
   EXPECT_EQ(ask(1), 2);
   EXPECT_EQ(node.counts().too_slow, 0u);
   EXPECT_EQ(node.counts().oversized, 0u);
