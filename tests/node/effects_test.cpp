@@ -72,9 +72,10 @@ class Effects : public ::testing::Test {
     std::vector<std::string> args{MGRAPHD_BINARY, "--config", config, "--node", "n1", "--admin", admin_};
     if (durable) args.insert(args.end(), {"--data", (dir_ / "data").string()});
     if (metrics_) args.insert(args.end(), {"--metrics", "127.0.0.1:0"});
-    node_ = ChildProcess::spawn(args, true);
-    if (!node_.read_until(": ready", kSilenceMs) || !node_.read_until(" (clients)", kSilenceMs) ||
-        !node_.read_until("admin socket", kSilenceMs)) {
+    // A fixed client port (node_extra_) may be taken by another of the node's own ports,
+    // which the OS chooses: the start is then made again.
+    if (!testing::start_on_chosen_port(node_, args, " (clients)", kSilenceMs) ||
+        !node_.read_until(": ready", kSilenceMs) || !node_.read_until("admin socket", kSilenceMs)) {
       return 0;
     }
     const std::size_t end = node_.printed.find(" (clients)");

@@ -76,8 +76,12 @@ class Watch : public ::testing::Test {
     std::vector<std::string> args{MGRAPHD_BINARY, "--config", config, "--node", "n1"};
     if (!data.empty()) args.insert(args.end(), {"--data", data, "--metrics", "127.0.0.1:0"});
     if (!ulimit.empty()) args.insert(args.begin(), {"/bin/sh", "-c", "ulimit " + ulimit + " && exec \"$@\"", "sh"});
-    node_ = ChildProcess::spawn(args, true);
-    if (!node_.read_until(": ready", kSilenceMs) || !node_.read_until(" (clients)", kSilenceMs)) return 0;
+    // A fixed client port (fix_client_port) may be taken by another of the node's own ports,
+    // which the OS chooses: the start is then made again.
+    if (!testing::start_on_chosen_port(node_, args, " (clients)", kSilenceMs) ||
+        !node_.read_until(": ready", kSilenceMs)) {
+      return 0;
+    }
     const std::size_t end = node_.printed.find(" (clients)");
     const std::size_t colon = node_.printed.rfind(':', end);
     if (end == std::string::npos || colon == std::string::npos) return 0;
