@@ -219,14 +219,21 @@ Result<std::string> encode_partition_request(const PartitionRequest& q) {
       });
 }
 
+namespace {
+/// A request's kind, checked (DecodeError for one this version does not know).
+PartitionRequestKind request_kind(wire::PartitionRequest::Reader r) {
+  const auto kind = static_cast<std::uint16_t>(r.getKind());
+  if (kind > kKindMax) throw detail::DecodeError{"unknown request kind " + std::to_string(kind)};
+  return static_cast<PartitionRequestKind>(kind);
+}
+}  // namespace
+
 Result<PartitionRequest> decode_partition_request(std::string_view bytes) {
   return detail::decode<wire::PartitionRequest>(
       bytes, "partition request", kRequestMagic, kPartitionFormatVersion,
       [](wire::PartitionRequest::Reader r) {
-        const auto kind = static_cast<std::uint16_t>(r.getKind());
-        if (kind > kKindMax) throw detail::DecodeError{"unknown request kind " + std::to_string(kind)};
         PartitionRequest q;
-        q.kind = static_cast<PartitionRequestKind>(kind);
+        q.kind = request_kind(r);
         q.batch = r.getBatch();
         q.first = r.getFirst();
         if (r.hasOps()) q.ops = detail::get_batch(r.getOps(), q.first);
@@ -245,11 +252,7 @@ Result<PartitionRequest> decode_partition_request(std::string_view bytes) {
 Result<PartitionRequestKind> decode_partition_request_kind(std::string_view bytes) {
   return detail::decode<wire::PartitionRequest>(
       bytes, "partition request", kRequestMagic, kPartitionFormatVersion,
-      [](wire::PartitionRequest::Reader r) {
-        const auto kind = static_cast<std::uint16_t>(r.getKind());
-        if (kind > kKindMax) throw detail::DecodeError{"unknown request kind " + std::to_string(kind)};
-        return static_cast<PartitionRequestKind>(kind);
-      });
+      [](wire::PartitionRequest::Reader r) { return request_kind(r); });
 }
 
 Result<std::string> encode_partition_reply(const PartitionReply& a) {
