@@ -106,7 +106,7 @@ inline constexpr std::int64_t checkpoint_every_upper = 1'000'000'000;
 inline constexpr std::int64_t watch_epochs_kept_default = 4096;
 inline constexpr std::int64_t watch_epochs_kept_upper = 1'000'000;
 /// Epoch numbers and bytes of changes the coordinator's history of subscriptions keeps on
-/// disk with --data (lmdb_watch_history.hpp; 0 epochs: none): a million epochs are minutes
+/// disk (lmdb_watch_history.hpp; 0 epochs: none): a million epochs are minutes
 /// to hours of the cluster's rates, and under load the gibibyte binds first. At most 10^9
 /// epochs and a tebibyte; at least a mebibyte (a few epochs of a busy cluster).
 inline constexpr std::int64_t watch_history_epochs_default = 1'000'000;
@@ -186,7 +186,7 @@ struct ClusterConfig {
   std::uint64_t checkpoint_every = checkpoint_every_default;
   /// Committed epochs kept for subscriptions (actors::WatchBuffer).
   std::size_t watch_epochs_kept = watch_epochs_kept_default;
-  /// The history of subscriptions on the coordinator's --data (LmdbWatchHistory): epochs
+  /// The coordinator's history of subscriptions (LmdbWatchHistory): epochs
   /// (0: none) and bytes of changes it keeps.
   std::uint64_t watch_history_epochs = watch_history_epochs_default;
   std::uint64_t watch_history_bytes = watch_history_bytes_default;

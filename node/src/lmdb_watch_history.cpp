@@ -1,6 +1,11 @@
 #include "lmdb_watch_history.hpp"
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -37,6 +42,26 @@ std::uint64_t cum_of(const persistence::HistoryEntry& e) {
 std::uint64_t payload_of(const persistence::HistoryEntry& e) { return e.value.size() - kHeaderBytes; }
 
 }  // namespace
+
+Result<std::unique_ptr<LmdbWatchHistory>> LmdbWatchHistory::open_unlinked(const std::string& parent,
+                                                                           std::uint64_t log_id,
+                                                                           std::uint64_t epochs_max,
+                                                                           std::uint64_t bytes_max) {
+  std::string directory = (std::filesystem::path(parent) / "mgraph-watch-XXXXXX").string();
+  if (::mkdtemp(directory.data()) == nullptr) {
+    const int error = errno;
+    return Status(StatusCode::io_error, parent + ": cannot make a directory for the history of subscriptions: " +
+                                            std::strerror(error));
+  }
+  Result<std::unique_ptr<LmdbWatchHistory>> opened = open(directory, log_id, epochs_max, bytes_max);
+  // LMDB and the directory lock hold their files open: only the names go.
+  std::error_code removed;
+  std::filesystem::remove_all(directory, removed);
+  if (opened.is_ok() && removed) {
+    return Status(StatusCode::io_error, directory + ": cannot remove the history's files once open: " + removed.message());
+  }
+  return opened;
+}
 
 Result<std::unique_ptr<LmdbWatchHistory>> LmdbWatchHistory::open(const std::string& directory, std::uint64_t log_id,
                                                                   std::uint64_t epochs_max, std::uint64_t bytes_max) {

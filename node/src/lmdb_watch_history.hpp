@@ -41,6 +41,12 @@ class LmdbWatchHistory final : public actors::WatchHistory {
   /// `log_id`; errors name the directory. REQUIRES: epochs_max >= 1, bytes_max >= 1.
   static Result<std::unique_ptr<LmdbWatchHistory>> open(const std::string& directory, std::uint64_t log_id,
                                                         std::uint64_t epochs_max, std::uint64_t bytes_max);
+  /// The history of a coordinator without --data: a new store in a directory made under
+  /// `parent` (the system's temporary directory), whose files are removed as soon as the
+  /// store has them open, so that it takes disk space while the process runs and none after
+  /// it, however it ends (a SIGKILL included). Errors name `parent`.
+  static Result<std::unique_ptr<LmdbWatchHistory>> open_unlinked(const std::string& parent, std::uint64_t log_id,
+                                                                 std::uint64_t epochs_max, std::uint64_t bytes_max);
 
   codec::Epoch floor() const override { return floor_; }
   codec::Epoch newest() const override { return newest_; }

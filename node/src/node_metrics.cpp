@@ -202,7 +202,7 @@ class NodeMetrics::ScrapedGauges final : public prometheus::Collectable {
     add_gauge(reach, static_cast<double>(w.reach));
     out->push_back(std::move(reach));
     auto bytes = gauge_family("mgraph_watch_history_bytes",
-                              "Bytes of changes the history of subscriptions holds (coordinator with --data)");
+                              "Bytes of changes the history of subscriptions holds (coordinator)");
     add_gauge(bytes, static_cast<double>(w.history_bytes));
     out->push_back(std::move(bytes));
     auto errors = counter_family("mgraph_watch_history_errors_total",

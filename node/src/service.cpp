@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -406,10 +407,27 @@ Result<std::unique_ptr<actors::EpochLog>> open_epoch_log(const ServiceOptions& o
   return log;
 }
 
-/// With --data on the coordinator, the history of subscriptions in DIR/watch (none without,
-/// or with [cluster] watch_history_epochs = 0: null).
+/// The coordinator's history of subscriptions: with --data in DIR/watch, without it in a
+/// store under the system's temporary directory that no name reaches once it is open (its
+/// log lives as long as the process, and so does the history); with [cluster]
+/// watch_history_epochs = 0 none (null).
 Result<std::unique_ptr<actors::WatchHistory>> open_watch_history(const ServiceOptions& o, std::uint64_t log_id) {
-  if (o.data.empty() || o.config.watch_history_epochs == 0) return std::unique_ptr<actors::WatchHistory>();
+  if (o.config.watch_history_epochs == 0) return std::unique_ptr<actors::WatchHistory>();
+  if (o.data.empty()) {
+    const std::string hint = " (without --data the history of subscriptions is kept in the temporary directory: "
+                             "set TMPDIR to one, or [cluster] watch_history_epochs = 0 to keep none)";
+    std::error_code error;
+    const fs::path parent = fs::temp_directory_path(error);
+    if (error) {
+      const char* tmpdir = std::getenv("TMPDIR");
+      return Status(StatusCode::io_error, "TMPDIR=" + std::string(tmpdir != nullptr ? tmpdir : "") +
+                                              ": not a directory: " + error.message() + hint);
+    }
+    auto opened = LmdbWatchHistory::open_unlinked(parent.string(), log_id, o.config.watch_history_epochs,
+                                                  o.config.watch_history_bytes);
+    if (!opened.is_ok()) return Status(opened.status().code(), opened.status().message() + hint);
+    return std::unique_ptr<actors::WatchHistory>(std::move(opened).value());
+  }
   auto opened = LmdbWatchHistory::open((fs::path(o.data) / "watch").string(), log_id,
                                        o.config.watch_history_epochs, o.config.watch_history_bytes);
   if (!opened.is_ok()) {
@@ -664,10 +682,10 @@ int run_service(const ServiceOptions& o) {
     auto opened = open_epoch_log(o, metrics.get(), &log_id);
     if (!opened.is_ok()) return fail(2, opened.status().message());
     log = std::move(opened).value();
-    auto history = open_watch_history(o, log_id);
+    watch_log = log_id != 0 ? log_id : wall_clock_ns();
+    auto history = open_watch_history(o, watch_log);
     if (!history.is_ok()) return fail(2, history.status().message());
     watch_history = std::move(history).value();
-    watch_log = log_id != 0 ? log_id : wall_clock_ns();
     Result<codec::Epoch> logged = log->last();
     if (!logged.is_ok()) return fail(3, "--data " + o.data + ": " + logged.status().message());
     events = std::make_unique<EpochEvents>(o.config.log.slow_epoch_ms, *logged);

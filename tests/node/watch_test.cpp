@@ -76,6 +76,10 @@ class Watch : public ::testing::Test {
     std::vector<std::string> args{MGRAPHD_BINARY, "--config", config, "--node", "n1"};
     if (!data.empty()) args.insert(args.end(), {"--data", data, "--metrics", "127.0.0.1:0"});
     if (!ulimit.empty()) args.insert(args.begin(), {"/bin/sh", "-c", "ulimit " + ulimit + " && exec \"$@\"", "sh"});
+    if (!env_.empty()) {
+      args.insert(args.begin(), env_.begin(), env_.end());
+      args.insert(args.begin(), "/usr/bin/env");
+    }
     // A fixed client port (fix_client_port) may be taken by another of the node's own ports,
     // which the OS chooses: the start is then made again.
     if (!testing::start_on_chosen_port(node_, args, " (clients)", kSilenceMs) ||
@@ -167,6 +171,7 @@ class Watch : public ::testing::Test {
 
   fs::path dir_;
   std::string node_extra_;  ///< lines of the node's table (a fixed client port)
+  std::vector<std::string> env_;  ///< NAME=VALUE the node runs with
   int port_ = 0;
   ChildProcess node_;
   ChildProcess watcher_;
@@ -209,9 +214,10 @@ TEST_F(Watch, EachCommittedEpochThatChangedAWatchedFieldComesInOrderWithOnlyTheW
 }
 
 TEST_F(Watch, ASubscriberBehindTheBufferResumesFromTheCurrentValuesThenGetsTheFollowingEpochs) {
-  // Three epochs kept: the four of the first script overrun it, and the three of the second
-  // leave the subscriber's cursor (epoch 4) covered however fast they come.
-  port_ = start("watch_epochs_kept = 3\n");
+  // Three epochs kept and no history: the four of the first script overrun it, and the
+  // three of the second leave the subscriber's cursor (epoch 4) covered however fast they
+  // come.
+  port_ = start("watch_epochs_kept = 3\nwatch_history_epochs = 0\n");
   ASSERT_NE(port_, 0) << node_.printed;
   std::string out;
   ASSERT_EQ(eval("create Order o total=1\ncommit\n"
@@ -250,6 +256,46 @@ std::vector<std::pair<std::uint64_t, std::int64_t>> totals(const std::string& pr
     out.emplace_back(j["epoch"].get<std::uint64_t>(), j["changes"][0]["value"].get<std::int64_t>());
   }
   return out;
+}
+
+// Without --data the history of subscriptions is a store in the temporary directory that
+// no name reaches once open: a subscriber behind the buffer gets every epoch, and nothing
+// is left on disk when the node ends.
+TEST_F(Watch, WithoutDataASubscriberBehindTheBufferGetsEveryEpochFromAHistoryThatLeavesNoFile) {
+  const fs::path tmp = dir_ / "tmp";
+  fs::create_directories(tmp);
+  env_ = {"TMPDIR=" + tmp.string()};
+  port_ = start("watch_epochs_kept = 2\n");
+  ASSERT_NE(port_, 0) << node_.printed;
+  EXPECT_TRUE(fs::is_empty(tmp)) << fs::begin(fs::directory_iterator(tmp))->path();
+  std::string script = "create Order o total=1\ncommit\n";
+  for (int v = 2; v <= 6; ++v) script += "update o total=" + std::to_string(v) + "\ncommit\n";
+  std::string out;
+  ASSERT_EQ(eval(script, &out), 0) << out;
+  ASSERT_EQ(run_to_end(watch_args({"--from", "0", "--count", "6", "Order#1.total"}), &out), 0) << out;
+  const std::vector<std::pair<std::uint64_t, std::int64_t>> got = totals(out);
+  ASSERT_EQ(got.size(), 6u) << out;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].second, static_cast<std::int64_t>(i + 1)) << out;
+    if (i > 0) {
+      EXPECT_GT(got[i].first, got[i - 1].first) << out;
+    }
+  }
+  EXPECT_TRUE(fs::is_empty(tmp));
+}
+
+TEST_F(Watch, WithoutDataANodeThatCannotMakeItsHistoryRefusesToStartNamingWhy) {
+  const fs::path missing = dir_ / "no-such-directory";
+  env_ = {"TMPDIR=" + missing.string()};
+  EXPECT_EQ(start(), 0);
+  EXPECT_EQ(node_.finish(kSilenceMs), 2) << node_.printed;
+  node_.pid = -1;
+  EXPECT_NE(node_.printed.find("the history of subscriptions"), std::string::npos) << node_.printed;
+  EXPECT_NE(node_.printed.find("watch_history_epochs = 0"), std::string::npos) << node_.printed;
+  // Without a history the node starts there.
+  node_ = ChildProcess();
+  port_ = start("watch_history_epochs = 0\n");
+  EXPECT_NE(port_, 0) << node_.printed;
 }
 
 // Without --data, a coordinator started again has a new, empty log and numbers its epochs
