@@ -1,0 +1,221 @@
+// The coordinator's epoch log in LMDB with its write-ahead file (lmdb_epoch_log.hpp,
+// epoch_wal.hpp): a group is durable in the file alone and read back after a process that
+// never moved it into the store; the store takes the file's entries with every write of its
+// own, and the file is written from its start again without its old records being read; a
+// write that fails is never read back; a torn record ends the reading; a file beside
+// another store is not read.
+
+#include "lmdb_epoch_log.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mgraph/persistence/store.hpp"
+#include "support/scratch_dir.hpp"
+
+namespace mgraph::node {
+namespace {
+
+void expect_ok(const Status& s) { EXPECT_TRUE(s.is_ok()) << s.to_string(); }
+
+std::string batch_of(codec::Epoch epoch, std::size_t bytes = 24) {
+  std::string b = "epoch " + std::to_string(epoch) + " ";
+  b.resize(std::max(bytes, b.size()), static_cast<char>('a' + epoch % 26));
+  return b;
+}
+
+class EpochLogTest : public ::testing::Test {
+ protected:
+  /// Opens the log in the scratch directory; its file's syncs fail while `fail_syncs_` > 0
+  /// (each failure counts one down).
+  std::unique_ptr<LmdbEpochLog> open() {
+    auto log = LmdbEpochLog::open(
+        dir_.sub("log"), [this] { return ++clock_; },
+        [this](int fd) {
+          if (fail_syncs_ > 0) {
+            --fail_syncs_;
+            return EIO;
+          }
+          return ::fdatasync(fd) == 0 ? 0 : errno;
+        });
+    EXPECT_TRUE(log.is_ok()) << log.status().message();
+    return log.is_ok() ? std::move(log).value() : nullptr;
+  }
+  static std::vector<std::pair<codec::Epoch, std::string>> replayed(LmdbEpochLog& log) {
+    std::vector<std::pair<codec::Epoch, std::string>> out;
+    expect_ok(log.replay([&](codec::Epoch e, std::string_view b) {
+      out.emplace_back(e, std::string(b));
+      return Status::ok();
+    }));
+    return out;
+  }
+  static std::vector<std::pair<codec::Epoch, std::string>> expected(codec::Epoch first, codec::Epoch last,
+                                                                    std::size_t bytes = 24) {
+    std::vector<std::pair<codec::Epoch, std::string>> out;
+    for (codec::Epoch e = first; e <= last; ++e) out.emplace_back(e, batch_of(e, bytes));
+    return out;
+  }
+  static void append(LmdbEpochLog& log, codec::Epoch first, codec::Epoch last, std::size_t bytes = 24) {
+    std::vector<std::string> batches;
+    for (codec::Epoch e = first; e <= last; ++e) batches.push_back(batch_of(e, bytes));
+    std::vector<std::pair<codec::Epoch, std::string_view>> group;
+    for (codec::Epoch e = first; e <= last; ++e) group.emplace_back(e, batches[e - first]);
+    expect_ok(log.append_group(group));
+  }
+  /// The last epoch the LMDB store itself holds (the log closed).
+  std::uint64_t store_last() {
+    persistence::StoreOptions options;
+    options.create_if_missing = false;
+    auto store = persistence::Store::open(dir_.sub("log"), options);
+    EXPECT_TRUE(store.is_ok()) << store.status().message();
+    if (!store.is_ok()) return 0;
+    auto last = (*store)->last_epoch();
+    EXPECT_TRUE(last.is_ok());
+    return last.is_ok() ? *last : 0;
+  }
+
+  testing::ScratchDir dir_{"mgraph_epoch_log"};
+  std::uint64_t clock_ = 0;
+  int fail_syncs_ = 0;
+};
+
+TEST_F(EpochLogTest, AGroupIsDurableInTheFileAloneAndMovesIntoTheStoreWhenTheLogOpensAgain) {
+  {
+    auto log = open();
+    ASSERT_NE(log, nullptr);
+    append(*log, 1, 3);
+    append(*log, 4, 4);
+    expect_ok(log->append(5, batch_of(5)));
+    EXPECT_EQ(log->held(), 5u);
+    EXPECT_EQ(*log->last(), 5u);
+    EXPECT_EQ(replayed(*log), expected(1, 5));
+  }  // gone without moving anything, as a killed process
+  EXPECT_EQ(store_last(), 0u);
+  auto log = open();
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->held(), 0u);
+  EXPECT_EQ(*log->last(), 5u);
+  EXPECT_EQ(replayed(*log), expected(1, 5));
+  // The file is written from its start again: the old records are not read after new ones.
+  append(*log, 6, 7);
+  log.reset();
+  EXPECT_EQ(store_last(), 5u);
+  log = open();
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(replayed(*log), expected(1, 7));
+}
+
+TEST_F(EpochLogTest, EveryWriteOfTheStoreTakesTheHeldEntriesAndTheFileStartsAgain) {
+  auto log = open();
+  ASSERT_NE(log, nullptr);
+  append(*log, 1, 2);
+  expect_ok(log->compact(2));  // a checkpoint at 1: the store writes, with 1 and 2
+  EXPECT_EQ(log->held(), 0u);
+  append(*log, 3, 3);
+  EXPECT_EQ(log->held(), 1u);
+  // A group larger than kEpochWalGroupBytesMax goes to the store, with what is held.
+  append(*log, 4, 4, kEpochWalGroupBytesMax + 1);
+  EXPECT_EQ(log->held(), 0u);
+  // Groups of 32 KiB fill the file: the one that does not fit moves them all.
+  const std::size_t kib32 = std::size_t{32} << 10;
+  const codec::Epoch fit = kEpochWalBytes / EpochWal::record_bytes(kib32);
+  for (codec::Epoch e = 5; e < 5 + fit; ++e) append(*log, e, e, kib32);
+  EXPECT_EQ(log->held(), static_cast<std::size_t>(fit));
+  append(*log, 5 + fit, 5 + fit, kib32);
+  EXPECT_EQ(log->held(), 0u);
+  append(*log, 6 + fit, 6 + fit);
+  EXPECT_EQ(log->held(), 1u);
+  log.reset();
+  EXPECT_EQ(store_last(), 5 + fit);
+  log = open();
+  ASSERT_NE(log, nullptr);
+  const auto all = replayed(*log);
+  ASSERT_EQ(all.size(), 5 + fit);  // from 2: compaction dropped 1
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const codec::Epoch e = i + 2;
+    const std::size_t bytes = e == 4 ? kEpochWalGroupBytesMax + 1 : (e >= 5 && e <= 5 + fit) ? kib32 : 24;
+    EXPECT_EQ(all[i].first, e);
+    EXPECT_TRUE(all[i].second == batch_of(e, bytes)) << "epoch " << e;
+  }
+}
+
+TEST_F(EpochLogTest, AGroupWhoseSyncFailedIsNeverReadBackAndTheNextIsWrittenInItsPlace) {
+  auto log = open();
+  ASSERT_NE(log, nullptr);
+  append(*log, 1, 2);
+  fail_syncs_ = 1;  // the group's sync fails, its unwriting succeeds
+  std::vector<std::pair<codec::Epoch, std::string_view>> group{{3, "three"}, {4, "four"}};
+  const Status failed = log->append_group(group);
+  EXPECT_EQ(failed.code(), StatusCode::io_error);
+  EXPECT_NE(failed.message().find("cannot log epochs 3-4"), std::string::npos) << failed.message();
+  EXPECT_EQ(*log->last(), 2u);
+  log.reset();
+  log = open();
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(replayed(*log), expected(1, 2));
+  // Written after a failure that could not be unwritten either: the file is not written
+  // again, the store takes every group.
+  append(*log, 3, 3);
+  fail_syncs_ = 2;
+  EXPECT_FALSE(log->append(4, "four").is_ok());
+  append(*log, 4, 5);
+  EXPECT_EQ(log->held(), 0u);
+  log.reset();
+  EXPECT_EQ(store_last(), 5u);
+  log = open();
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(replayed(*log), expected(1, 5));
+}
+
+TEST_F(EpochLogTest, ATornRecordEndsTheReadingAndAFileBesideAnotherStoreIsNotRead) {
+  {
+    auto log = open();
+    ASSERT_NE(log, nullptr);
+    append(*log, 1, 3);
+  }
+  const std::string wal = dir_.sub("log/epochs.wal");
+  const std::string kept = dir_.sub("kept.wal");
+  std::filesystem::copy_file(wal, kept);
+  {
+    // One byte of the third record's batch changed: epochs 1 and 2 only.
+    std::fstream f(wal, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(2 * EpochWal::record_bytes(24) + kEpochWalHeaderBytes + 3));
+    f.put('#');
+  }
+  {
+    auto log = open();
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(replayed(*log), expected(1, 2));
+  }
+  // A new store in another directory with the first one's file: nothing of it is read.
+  std::filesystem::remove_all(dir_.sub("log"));
+  const std::size_t large = kEpochWalGroupBytesMax + 1;  // written to the store itself
+  {
+    auto log = open();
+    ASSERT_NE(log, nullptr);
+    append(*log, 1, 1, large);
+    EXPECT_EQ(log->held(), 0u);
+  }
+  std::filesystem::copy_file(kept, wal, std::filesystem::copy_options::overwrite_existing);
+  auto log = open();
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(replayed(*log), expected(1, 1, large));
+}
+
+TEST_F(EpochLogTest, AWriteAheadPathThatIsNotAFileIsRefusedNamingIt) {
+  std::filesystem::create_directories(dir_.sub("log/epochs.wal"));
+  auto log = LmdbEpochLog::open(dir_.sub("log"), [] { return std::uint64_t{1}; });
+  ASSERT_FALSE(log.is_ok());
+  EXPECT_NE(log.status().message().find("epochs.wal"), std::string::npos) << log.status().message();
+}
+
+}  // namespace
+}  // namespace mgraph::node
