@@ -93,31 +93,31 @@ Result<std::unique_ptr<EpochWal>> EpochWal::open(const std::string& path, std::u
 EpochWal::~EpochWal() { ::close(fd_); }
 
 Result<std::vector<WalEntry>> EpochWal::read() const {
-  std::vector<WalEntry> out;
-  std::string header(kEpochWalHeaderBytes, '\0');
-  std::size_t at = 0;
-  // Each pass reads one record and moves past it: bounded by the file's size.
-  while (at + kEpochWalHeaderBytes <= capacity_) {
-    const ssize_t n = ::pread(fd_, header.data(), kEpochWalHeaderBytes, static_cast<off_t>(at));
+  // The whole file at once (read only when the log opens).
+  std::string file(capacity_, '\0');
+  std::size_t got = 0;
+  while (got < file.size()) {
+    const ssize_t n = ::pread(fd_, file.data() + got, file.size() - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno_status(path_, errno);
-    if (static_cast<std::size_t>(n) < kEpochWalHeaderBytes) break;
-    const char* h = header.data();
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  std::vector<WalEntry> out;
+  std::size_t at = 0;
+  // Each pass takes one record and moves past it: bounded by the file's size.
+  while (at + kEpochWalHeaderBytes <= got) {
+    const char* h = file.data() + at;
     if (get32(h) != kMagic || get64(h + 8) != store_id_) break;
     const std::uint64_t epoch = get64(h + 16);
     const std::uint32_t size = get32(h + 32);
     if (epoch == 0 || (!out.empty() && epoch <= out.back().epoch)) break;
-    if (size > capacity_ || at + record_bytes(size) > capacity_) break;
-    WalEntry e;
-    e.epoch = epoch;
-    e.time_ns = get64(h + 24);
-    e.batch.resize(size);
-    const ssize_t m = ::pread(fd_, e.batch.data(), size, static_cast<off_t>(at + kEpochWalHeaderBytes));
-    if (m < 0) return errno_status(path_, errno);
-    if (static_cast<std::size_t>(m) < size) break;
+    if (size > got || at + record_bytes(size) > got) break;
+    const char* batch = h + kEpochWalHeaderBytes;
     std::uint32_t crc = persistence::crc32c_extend(0, h + 8, kEpochWalHeaderBytes - 8);
-    crc = persistence::crc32c_extend(crc, e.batch.data(), e.batch.size());
+    crc = persistence::crc32c_extend(crc, batch, size);
     if (persistence::crc32c_mask(crc) != get32(h + 4)) break;
-    out.push_back(std::move(e));
+    out.push_back(WalEntry{epoch, get64(h + 24), std::string(batch, size)});
     at += record_bytes(size);
   }
   return out;
