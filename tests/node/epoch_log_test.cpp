@@ -70,6 +70,13 @@ class EpochLogTest : public ::testing::Test {
     for (codec::Epoch e = first; e <= last; ++e) group.emplace_back(e, batches[e - first]);
     expect_ok(log.append_group(group));
   }
+  /// Closes `log` (as a killed process: nothing held moves), checks that the store itself
+  /// holds `stored` epochs, and opens it again (null if it failed: recorded).
+  void reopen(std::unique_ptr<LmdbEpochLog>& log, std::uint64_t stored) {
+    log.reset();
+    EXPECT_EQ(store_last(), stored);
+    log = open();
+  }
   /// The last epoch the LMDB store itself holds (the log closed).
   std::uint64_t store_last() {
     persistence::StoreOptions options;
@@ -106,9 +113,7 @@ TEST_F(EpochLogTest, AGroupIsDurableInTheFileAloneAndMovesIntoTheStoreWhenTheLog
   EXPECT_EQ(replayed(*log), expected(1, 5));
   // The file is written from its start again: the old records are not read after new ones.
   append(*log, 6, 7);
-  log.reset();
-  EXPECT_EQ(store_last(), 5u);
-  log = open();
+  reopen(log, 5);
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(replayed(*log), expected(1, 7));
 }
@@ -133,9 +138,7 @@ TEST_F(EpochLogTest, EveryWriteOfTheStoreTakesTheHeldEntriesAndTheFileStartsAgai
   EXPECT_EQ(log->held(), 0u);
   append(*log, 6 + fit, 6 + fit);
   EXPECT_EQ(log->held(), 1u);
-  log.reset();
-  EXPECT_EQ(store_last(), 5 + fit);
-  log = open();
+  reopen(log, 5 + fit);
   ASSERT_NE(log, nullptr);
   const auto all = replayed(*log);
   ASSERT_EQ(all.size(), 5 + fit);  // from 2: compaction dropped 1
@@ -157,8 +160,7 @@ TEST_F(EpochLogTest, AGroupWhoseSyncFailedIsNeverReadBackAndTheNextIsWrittenInIt
   EXPECT_EQ(failed.code(), StatusCode::io_error);
   EXPECT_NE(failed.message().find("cannot log epochs 3-4"), std::string::npos) << failed.message();
   EXPECT_EQ(*log->last(), 2u);
-  log.reset();
-  log = open();
+  reopen(log, 0);
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(replayed(*log), expected(1, 2));
   // Written after a failure that could not be unwritten either: the file is not written
@@ -168,9 +170,7 @@ TEST_F(EpochLogTest, AGroupWhoseSyncFailedIsNeverReadBackAndTheNextIsWrittenInIt
   EXPECT_FALSE(log->append(4, "four").is_ok());
   append(*log, 4, 5);
   EXPECT_EQ(log->held(), 0u);
-  log.reset();
-  EXPECT_EQ(store_last(), 5u);
-  log = open();
+  reopen(log, 5);
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(replayed(*log), expected(1, 5));
 }

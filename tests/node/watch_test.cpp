@@ -258,6 +258,19 @@ std::vector<std::pair<std::uint64_t, std::int64_t>> totals(const std::string& pr
   return out;
 }
 
+/// totals(printed), which must be n epochs in increasing order with the values 1 to n.
+std::vector<std::pair<std::uint64_t, std::int64_t>> totals_one_to(const std::string& printed, std::size_t n) {
+  const std::vector<std::pair<std::uint64_t, std::int64_t>> got = totals(printed);
+  EXPECT_EQ(got.size(), n) << printed;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].second, static_cast<std::int64_t>(i + 1)) << printed;
+    if (i > 0) {
+      EXPECT_GT(got[i].first, got[i - 1].first) << printed;
+    }
+  }
+  return got;
+}
+
 // Without --data the history of subscriptions is a store in the temporary directory that
 // no name reaches once open: a subscriber behind the buffer gets every epoch, and nothing
 // is left on disk when the node ends.
@@ -273,14 +286,7 @@ TEST_F(Watch, WithoutDataASubscriberBehindTheBufferGetsEveryEpochFromAHistoryTha
   std::string out;
   ASSERT_EQ(eval(script, &out), 0) << out;
   ASSERT_EQ(run_to_end(watch_args({"--from", "0", "--count", "6", "Order#1.total"}), &out), 0) << out;
-  const std::vector<std::pair<std::uint64_t, std::int64_t>> got = totals(out);
-  ASSERT_EQ(got.size(), 6u) << out;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    EXPECT_EQ(got[i].second, static_cast<std::int64_t>(i + 1)) << out;
-    if (i > 0) {
-      EXPECT_GT(got[i].first, got[i - 1].first) << out;
-    }
-  }
+  totals_one_to(out, 6);
   EXPECT_TRUE(fs::is_empty(tmp));
 }
 
@@ -373,14 +379,8 @@ TEST_F(Watch, WithDataASubscriberBehindTheBufferGetsEveryEpochFromTheHistoryAlso
   ASSERT_NE(port_, 0) << node_.printed;
   ASSERT_EQ(eval("update Order#1 total=7\ncommit\n", &out), 0) << out;
   ASSERT_EQ(run_to_end(watch_args({"--from", "0", "--count", "7", "Order#1.total"}), &out), 0) << out;
-  const std::vector<std::pair<std::uint64_t, std::int64_t>> before = totals(out);
+  const std::vector<std::pair<std::uint64_t, std::int64_t>> before = totals_one_to(out, 7);
   ASSERT_EQ(before.size(), 7u) << out;
-  for (std::size_t i = 0; i < before.size(); ++i) {
-    EXPECT_EQ(before[i].second, static_cast<std::int64_t>(i + 1)) << out;
-    if (i > 0) {
-      EXPECT_GT(before[i].first, before[i - 1].first) << out;
-    }
-  }
   // Again: the same epochs, then the next.
   restart();
   ASSERT_NE(port_, 0) << node_.printed;
