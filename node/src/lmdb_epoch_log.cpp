@@ -6,7 +6,7 @@
 namespace mgraph::node {
 
 Result<std::unique_ptr<LmdbEpochLog>> LmdbEpochLog::open(const std::string& directory, Clock clock,
-                                                         EpochWal::Sync sync) {
+                                                         EpochWal::Sync sync, std::size_t wal_bytes) {
   persistence::StoreOptions options;
   options.durability = persistence::Durability::sync;
   options.create_if_missing = true;
@@ -14,7 +14,7 @@ Result<std::unique_ptr<LmdbEpochLog>> LmdbEpochLog::open(const std::string& dire
   if (!store.is_ok()) return Status(store.status().code(), directory + ": " + store.status().message());
   std::unique_ptr<LmdbEpochLog> log(new LmdbEpochLog(std::move(store).value(), directory, std::move(clock)));
   Result<std::unique_ptr<EpochWal>> wal =
-      EpochWal::open(directory + "/epochs.wal", log->store_->info().created_time_ns, kEpochWalBytes, std::move(sync));
+      EpochWal::open(directory + "/epochs.wal", log->store_->info().created_time_ns, wal_bytes, std::move(sync));
   if (!wal.is_ok()) return wal.status();
   Result<std::vector<WalEntry>> entries = (*wal)->read();
   if (!entries.is_ok()) return entries.status();

@@ -43,9 +43,11 @@ class LmdbEpochLog final : public actors::EpochLog {
 
   /// Opens (creating when missing) the store in `directory` and its write-ahead file,
   /// moving the entries the file holds beyond the store's into it; errors name them. `sync`
-  /// is the file's (EpochWal::Sync; tests make it fail).
+  /// is the file's (EpochWal::Sync; tests make it fail), `wal_bytes` its size when made
+  /// (tests make it small, so that it fills).
   static Result<std::unique_ptr<LmdbEpochLog>> open(const std::string& directory, Clock clock,
-                                                    EpochWal::Sync sync = {});
+                                                    EpochWal::Sync sync = {},
+                                                    std::size_t wal_bytes = kEpochWalBytes);
 
   Status append(codec::Epoch epoch, std::string_view batch) override;
   /// One write and one sync of the write-ahead file for the whole group (or one LMDB

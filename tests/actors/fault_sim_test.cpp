@@ -16,6 +16,10 @@
 //   - the log fails a write of a flush's epochs (one sync), writing nothing: the driver ran
 //     them beside the write and rolls them back, their clients hear "rolled back", and the
 //     next write fills their numbers with cancellations.
+// In half of the seeds the log is the coordinator's own on disk (node/src/lmdb_epoch_log.hpp:
+// LMDB behind a write-ahead file, here of 4 KiB so that it fills and moves into the store
+// often), closed at every crash without moving what the file holds and opened again at the
+// start, and it is the file's syncs that fail (each failed group unwritten).
 // Clients send transactions with ids, one at a time each, and send every one whose answer
 // they have not had again (same id) to the coordinator that starts after a crash.
 //
@@ -47,6 +51,7 @@
 #include <vector>
 
 #include "deterministic_system.hpp"
+#include "lmdb_epoch_log.hpp"
 #include "mgraph/actors/documents.hpp"
 #include "mgraph/actors/watch.hpp"
 #include "mgraph/codec/client_rpc.hpp"
@@ -56,6 +61,7 @@
 #include "mgraph/session/client.hpp"
 #include "support/env.hpp"
 #include "support/prng.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace mgraph::actors {
 namespace {
@@ -87,6 +93,8 @@ constexpr std::size_t kStepsMax = 100'000;
 /// Faults in one seed's run at most, so that every run ends.
 constexpr int kCrashesMax = 3;
 constexpr int kPartitionLossesMax = 2;
+/// The write-ahead file of the log on disk: a dozen of the simulation's epochs fill it.
+constexpr std::size_t kSimWalBytes = 4096;
 /// The ledger's record id: the first record the cluster creates.
 constexpr session::RecordId kLedger = 1;
 /// Client k's Counter: made with the ledger, right after it.
@@ -248,6 +256,8 @@ class FaultSimulation {
     // Log writes that fail, in three seeds of four (drawn last: the draws above are as
     // they were before this fault existed).
     log_fail_per_mille_ = rng_.below(4) == 0 ? 0 : rng_.below(150);
+    // The log on disk, in half of the seeds (drawn after the others, for the same reason).
+    if (rng_.below(2) == 0) disk_ = std::make_unique<mgraph::testing::ScratchDir>("mgraph_sim_log");
   }
   ~FaultSimulation() { stop(); }
 
@@ -343,7 +353,9 @@ class FaultSimulation {
   std::uint64_t decided_cut() const { return decided_cut_; }
 
   /// Group writes of the log that failed (their epochs rolled back).
-  std::size_t log_failures() const { return log_.failed(); }
+  std::size_t log_failures() const { return disk_ ? disk_failures_ : log_.failed(); }
+  /// Whether the log was the one on disk.
+  bool on_disk() const { return disk_ != nullptr; }
   const std::set<std::int64_t>& acknowledged() const { return acknowledged_; }
   const std::set<std::int64_t>& rolled_back() const { return rolled_back_; }
   int crashes() const { return crashes_; }
@@ -353,7 +365,7 @@ class FaultSimulation {
   /// Checkpoints of every partition the log records now (compaction keeps the last ones).
   std::size_t checkpoints_logged() {
     std::size_t n = 0;
-    EXPECT_TRUE(log_.replay([&](codec::Epoch, std::string_view bytes) {
+    EXPECT_TRUE(log().replay([&](codec::Epoch, std::string_view bytes) {
                       n += codec::is_epoch_checkpoint(bytes) ? 1 : 0;
                       return Status::ok();
                     }).is_ok());
@@ -402,8 +414,23 @@ class FaultSimulation {
     SequencerOptions sequencer;
     sequencer.batching = batching_;
     sequencer.now = [this] { return clock_; };
-    sequencer_ = sys_.spawn(sequencer_actor, driver_, &log_, EpochObserver{}, sequencer);
+    if (disk_) {
+      // Opened again as a restarted coordinator opens it: what the file holds moves in.
+      auto opened = node::LmdbEpochLog::open(
+          disk_->sub("log"), [this] { return ++log_clock_; },
+          [this](int) {
+            if (!faults_ || rng_.below(1000) >= log_fail_per_mille_) return 0;
+            ++disk_failures_;
+            return EIO;
+          },
+          kSimWalBytes);
+      ASSERT_TRUE(opened.is_ok()) << opened.status().message();
+      disk_log_ = std::move(opened).value();
+    }
+    sequencer_ = sys_.spawn(sequencer_actor, driver_, &log(), EpochObserver{}, sequencer);
   }
+
+  EpochLog& log() { return disk_log_ ? static_cast<EpochLog&>(*disk_log_) : log_; }
 
   /// The coordinator stops where it is, losing what it held in memory.
   void stop() {
@@ -419,6 +446,7 @@ class FaultSimulation {
     decided_cut_ += documents_->traffic().decided_cut;
     EXPECT_EQ(documents_->traffic().decided_unlike, 0u);
     documents_.reset();
+    disk_log_.reset();  // as the process ends: nothing the file holds moves into the store
   }
 
   /// A new coordinator on the log (every partition empty: it runs the log again); every
@@ -524,6 +552,12 @@ class FaultSimulation {
   std::chrono::steady_clock::time_point clock_{};
   std::uint64_t log_fail_per_mille_ = 0;  ///< per group write of the log
   FlakyLog log_{[this] { return faults_ && rng_.below(1000) < log_fail_per_mille_; }};
+  /// The log on disk (in half of the seeds): its directory, the log while a coordinator
+  /// runs, its clock, and the syncs of its file that failed.
+  std::unique_ptr<mgraph::testing::ScratchDir> disk_;
+  std::unique_ptr<node::LmdbEpochLog> disk_log_;
+  std::uint64_t log_clock_ = 0;
+  std::size_t disk_failures_ = 0;
   std::shared_ptr<MemoryPartitionCheckpoints> checkpoints_ = std::make_shared<MemoryPartitionCheckpoints>();
   DriverOptions driver_options_;
   caf::actor sequencer_, driver_;
@@ -545,7 +579,7 @@ TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPar
   const std::uint64_t seeds = mgraph::testing::env_u64("MGRAPH_SIM_SEEDS", 500);
   const std::uint64_t first = mgraph::testing::env_u64("MGRAPH_SIM_FIRST_SEED", 1);
   std::size_t acknowledged = 0, rolled_back = 0, crashes = 0, losses = 0, resends = 0, doubts = 0;
-  std::size_t with_checkpoints = 0, log_failures = 0;
+  std::size_t with_checkpoints = 0, log_failures = 0, on_disk = 0;
   std::uint64_t predicted = 0, reruns = 0, decided = 0, decided_cut = 0;
   for (std::uint64_t seed = first; seed < first + seeds; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (MGRAPH_SIM_FIRST_SEED=" + std::to_string(seed) +
@@ -570,6 +604,7 @@ TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPar
     decided += sim.decided();
     decided_cut += sim.decided_cut();
     log_failures += sim.log_failures();
+    on_disk += sim.on_disk() ? 1 : 0;
   }
   // The faults happened: the runs are not all fault-free.
   EXPECT_GT(crashes, seeds / 2);
@@ -580,14 +615,15 @@ TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPar
   EXPECT_GT(decided, seeds);                 // commits answered when decided
   EXPECT_GT(decided_cut, 0u);                // a partition lost after the answer
   EXPECT_GT(log_failures, seeds / 4);        // epochs whose log write failed, rolled back
+  EXPECT_GT(on_disk, seeds / 4);             // runs on the coordinator's log on disk
   std::printf("%llu seeds: %zu transactions acknowledged, %zu rolled back, %zu coordinator crashes, "
               "%zu partition losses, %zu transactions sent again, %zu answered \"in doubt\" meanwhile; "
               "%zu runs with checkpoints in their log; %llu commits with predicted Marks, %llu run again; "
               "%llu answered when decided, %llu of them then cut short by a lost partition; "
-              "%zu log writes failed\n",
+              "%zu log writes failed; %zu runs on the log on disk\n",
               static_cast<unsigned long long>(seeds), acknowledged, rolled_back, crashes, losses, resends, doubts,
               with_checkpoints, static_cast<unsigned long long>(predicted), static_cast<unsigned long long>(reruns),
-              static_cast<unsigned long long>(decided), static_cast<unsigned long long>(decided_cut), log_failures);
+              static_cast<unsigned long long>(decided), static_cast<unsigned long long>(decided_cut), log_failures, on_disk);
 }
 
 // A snapshot a subscriber resumes from (watch_read_atom) is never read while the partitions
