@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fault-simulation soak of the cluster's documents: the sequencer, the driver, 1-4
 # partitions and three clients in one process under CAF's deterministic scheduler, with
-# random message order, coordinator crashes and lost partitions at random points
+# random message order, coordinator crashes, lost partitions and failing log writes at
+# random points, on a log in memory or on disk (LMDB behind its write-ahead file)
 # (tests/actors/fault_sim_test.cpp), for N seeds from FIRST, in rounds of 10,000 so that
 # progress shows. A failure names the seed that replays it.
 #   Usage: scripts/soak-sim.sh N [FIRST, default 1] [build dir, default build]
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 if [ $# -lt 1 ] || [ $# -gt 3 ] || ! [[ "$1" =~ ^[1-9][0-9]*$ ]] ||
    { [ $# -ge 2 ] && ! [[ "$2" =~ ^[1-9][0-9]*$ ]]; }; then
-  sed -n '2,8p' "$0"
+  sed -n '2,9p' "$0"
   exit 2
 fi
 seeds=$1
