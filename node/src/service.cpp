@@ -426,6 +426,8 @@ Result<std::unique_ptr<actors::WatchHistory>> open_watch_history(const ServiceOp
     auto opened = LmdbWatchHistory::open_unlinked(parent.string(), log_id, o.config.watch_history_epochs,
                                                   o.config.watch_history_bytes);
     if (!opened.is_ok()) return Status(opened.status().code(), opened.status().message() + hint);
+    // Said, since the directory may be a tmpfs, where the history is memory.
+    log::info("watch_history_unnamed", {{"directory", parent.string()}, {"bytes_max", o.config.watch_history_bytes}});
     return std::unique_ptr<actors::WatchHistory>(std::move(opened).value());
   }
   auto opened = LmdbWatchHistory::open((fs::path(o.data) / "watch").string(), log_id,

@@ -281,6 +281,8 @@ TEST_F(Watch, WithoutDataASubscriberBehindTheBufferGetsEveryEpochFromAHistoryTha
   port_ = start("watch_epochs_kept = 2\n");
   ASSERT_NE(port_, 0) << node_.printed;
   EXPECT_TRUE(fs::is_empty(tmp)) << fs::begin(fs::directory_iterator(tmp))->path();
+  EXPECT_NE(node_.printed.find("event=watch_history_unnamed directory=" + tmp.string()), std::string::npos)
+      << node_.printed;
   std::string script = "create Order o total=1\ncommit\n";
   for (int v = 2; v <= 6; ++v) script += "update o total=" + std::to_string(v) + "\ncommit\n";
   std::string out;
