@@ -181,6 +181,10 @@ int main(int argc, char** argv) {
   CLI::Option* from_opt = watch_cmd->add_option(
       "--from", watch_from,
       "Go on after this epoch (default: print the current values first and go on after them)");
+  watch_cmd->add_option("--cursor", watch.cursor,
+                        "Keep the cursor in FILE, rewritten after every line printed; when FILE exists, go on "
+                        "after the epoch it names (instead of --from or the current values): started again, the "
+                        "subscriber prints every epoch at least once");
   watch_cmd->add_option("--count", watch.count, "Stop after N lines (default: at Ctrl-C)")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000}));
   watch_cmd

@@ -1,9 +1,14 @@
 #include "watch_command.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <optional>
 #include <ostream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -50,6 +55,57 @@ session::Batch gets_of(const std::vector<codec::WatchTarget>& targets) {
   return batch;
 }
 
+/// Where a subscriber goes on from (--cursor FILE).
+struct Cursor {
+  std::uint64_t epoch = 0;
+  std::uint64_t log = 0;  ///< 0: not known yet
+  std::vector<std::string> targets;
+};
+
+/// The cursor in `path`; none when the file does not exist. Errors name the file.
+Result<std::optional<Cursor>> read_cursor(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT) return std::optional<Cursor>();
+    return Status(StatusCode::io_error, path + ": " + std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
+  if (!j.is_object() || !j.contains("epoch") || !j["epoch"].is_number_unsigned() || !j.contains("log") ||
+      !j["log"].is_number_unsigned() || !j.contains("targets") || !j["targets"].is_array()) {
+    return Status(StatusCode::invalid_argument,
+                  path + ": not a cursor of mgraph watch (expected {\"epoch\":E,\"log\":L,\"targets\":[...]})");
+  }
+  Cursor c;
+  c.epoch = j["epoch"].get<std::uint64_t>();
+  c.log = j["log"].get<std::uint64_t>();
+  for (const nlohmann::json& t : j["targets"]) {
+    if (!t.is_string()) return Status(StatusCode::invalid_argument, path + ": a target that is not a string");
+    c.targets.push_back(t.get<std::string>());
+  }
+  return std::optional<Cursor>(std::move(c));
+}
+
+/// Replaces `path` with `c` whole (a new file renamed over it): a reader never sees half.
+Status write_cursor(const std::string& path, const Cursor& c) {
+  nlohmann::ordered_json j;
+  j["epoch"] = c.epoch;
+  j["log"] = c.log;
+  j["targets"] = c.targets;
+  const std::string next = path + ".next";
+  {
+    std::ofstream out(next, std::ios::binary | std::ios::trunc);
+    out << j.dump() << "\n";
+    out.flush();
+    if (!out) return Status(StatusCode::io_error, next + ": " + std::strerror(errno));
+  }
+  if (std::rename(next.c_str(), path.c_str()) != 0) {
+    return Status(StatusCode::io_error, path + ": " + std::strerror(errno));
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
@@ -92,6 +148,37 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
       return 2;
     }
   }
+  // The cursor kept in a file: where to go on from, if it was kept before.
+  std::optional<Cursor> kept;
+  if (!o.cursor.empty()) {
+    Result<std::optional<Cursor>> read = read_cursor(o.cursor);
+    if (!read.is_ok()) {
+      err << "mgraph watch: --cursor " << read.status().message() << "\n";
+      return 2;
+    }
+    kept = std::move(read).value();
+    if (kept) {
+      std::vector<std::string> theirs = kept->targets, ours = o.targets;
+      std::sort(theirs.begin(), theirs.end());
+      std::sort(ours.begin(), ours.end());
+      if (theirs != ours) {
+        std::string names;
+        for (const std::string& t : kept->targets) names += (names.empty() ? "" : " ") + t;
+        err << "mgraph watch: --cursor " << o.cursor << ": the cursor of other targets (" << names
+            << "): watch those, or give another file\n";
+        return 2;
+      }
+    }
+  }
+  // The log the cursor numbers epochs of, once a snapshot or a poll told it
+  // (WatchValues::log, WatchAnswer::log).
+  std::optional<std::uint64_t> log;
+  if (kept && kept->log != 0) log = kept->log;
+  // Keeps the cursor in its file, if any: after every line printed.
+  auto keep = [&](std::uint64_t epoch) -> Status {
+    if (o.cursor.empty()) return Status::ok();
+    return write_cursor(o.cursor, Cursor{epoch, log.value_or(0), o.targets});
+  };
   std::uint64_t printed = 0;
   auto done = [&] { return (o.count != 0 && printed >= o.count) || (o.stop && o.stop()); };
   auto print = [&](const nlohmann::ordered_json& line) {
@@ -107,9 +194,6 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
       entities.push_back(t.entity);
     }
   }
-  // The log the cursor numbers epochs of, once a snapshot or a poll told it
-  // (WatchValues::log, WatchAnswer::log).
-  std::optional<std::uint64_t> log;
   auto snapshot = [&](bool strict, std::optional<std::uint64_t> resumed_from) -> Result<std::uint64_t> {
     Result<codec::WatchValues> values = (*connection)->watch_values(gets, entities);
     if (!values.is_ok()) return values.status();
@@ -138,10 +222,13 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
     if (resumed_from) line["resumed_from"] = *resumed_from;
     line["changes"] = std::move(changes);
     print(line);
+    if (Status s = keep(values->epoch); !s.is_ok()) return Status(StatusCode::failed_precondition, "--cursor " + s.message());
     return values->epoch;
   };
   std::uint64_t from = 0;
-  if (o.from) {
+  if (kept) {
+    from = kept->epoch;
+  } else if (o.from) {
     from = *o.from;
   } else {
     Result<std::uint64_t> at = snapshot(true, std::nullopt);
@@ -195,14 +282,24 @@ int run_watch(const WatchOptions& o, std::ostream& out, std::ostream& err) {
     for (const std::string& text : got->epochs) {
       // Read back and printed by nlohmann-json: one valid line whatever the server sent.
       const nlohmann::ordered_json e = nlohmann::ordered_json::parse(text, nullptr, false);
-      if (e.is_discarded() || !e.contains("epoch") || !e.contains("changes")) {
+      if (e.is_discarded() || !e.contains("epoch") || !e["epoch"].is_number_unsigned() || !e.contains("changes")) {
         err << "mgraph watch: the cluster sent no epoch: " << text << "\n";
         return 4;
       }
       print(e);
+      if (Status s = keep(e["epoch"].get<std::uint64_t>()); !s.is_ok()) {
+        err << "mgraph watch: --cursor " << s.message() << "\n";
+        return 4;
+      }
       if (done()) return 0;
     }
-    from = std::max(from, got->through);
+    if (got->through > from) {
+      from = got->through;
+      if (Status s = keep(from); !s.is_ok()) {
+        err << "mgraph watch: --cursor " << s.message() << "\n";
+        return 4;
+      }
+    }
   }
   return 0;
 }

@@ -11,7 +11,11 @@
 // fell behind the coordinator's buffer and history), it prints a snapshot with
 // "resumed_from": the cursor, and goes on after the snapshot's epoch. When the cluster is
 // out of reach for a while (a node restarting), it says so on stderr and tries again from
-// its cursor, so that it prints every epoch once across the restart.
+// its cursor, so that it prints every epoch once across the restart. With --cursor FILE it
+// keeps its cursor in FILE ({"epoch":E,"log":L,"targets":[...]}, replaced whole after every
+// line it prints) and, started again with the same FILE and targets, goes on after E: a
+// subscriber that stops, is killed or restarts prints every epoch at least once (one it
+// printed just before it was killed may come again), with no snapshot in between.
 
 #include <chrono>
 #include <cstdint>
@@ -28,6 +32,9 @@ struct WatchOptions {
   std::string token;
   std::vector<std::string> targets;  ///< "Entity#N.field" or "Entity"
   std::optional<std::uint64_t> from;
+  /// The file the cursor is kept in (empty: none); when it exists it says where to go on
+  /// from, and `from` is not used.
+  std::string cursor;
   /// Stop after this many lines printed (0: never).
   std::uint64_t count = 0;
   /// How long one poll waits at the cluster for an epoch: also how soon a stop is seen.
@@ -45,9 +52,10 @@ struct WatchOptions {
 };
 
 /// Exit codes: 0 done (--count printed, or stopped), 2 bad arguments (a target that is no
-/// field or entity of the cluster's schema, a record that does not exist), 3 the cluster
+/// field or entity of the cluster's schema, a record that does not exist, a cursor file that
+/// is not one or is of other targets), 3 the cluster
 /// unreachable or refusing the client at start, 4 a poll failed (and, for want of the
-/// cluster, kept failing for retry_ms).
+/// cluster, kept failing for retry_ms) or the cursor could not be written.
 int run_watch(const WatchOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace mgraph::node

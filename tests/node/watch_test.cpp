@@ -306,6 +306,48 @@ TEST_F(Watch, WithoutDataANodeThatCannotMakeItsHistoryRefusesToStartNamingWhy) {
   EXPECT_NE(port_, 0) << node_.printed;
 }
 
+// --cursor FILE: a subscriber that ends (here by --count) and starts again with the same
+// file goes on after the last epoch it printed, with no snapshot in between; the file says
+// where, and is refused for other targets or when it is not a cursor.
+TEST_F(Watch, WithACursorFileASubscriberStartedAgainGoesOnAfterTheLastEpochItPrinted) {
+  port_ = start();
+  ASSERT_NE(port_, 0) << node_.printed;
+  std::string out;
+  ASSERT_EQ(eval("create Order o total=1\ncommit\nupdate o total=2\ncommit\n", &out), 0) << out;
+  const std::string cursor = (dir_ / "cursor.json").string();
+  // No file yet: the current values first, as without --cursor.
+  ASSERT_EQ(run_to_end(watch_args({"--cursor", cursor, "--count", "1", "Order#1.total"}), &out), 0) << out;
+  ASSERT_NE(out.find(R"("snapshot":true)"), std::string::npos) << out;
+  ASSERT_NE(out.find(R"("value":2)"), std::string::npos) << out;
+  ASSERT_EQ(eval("update Order#1 total=3\ncommit\nupdate Order#1 qty=5\ncommit\nupdate Order#1 total=4\ncommit\n",
+                 &out),
+            0)
+      << out;
+  // Started again: the epochs after the snapshot's, each once, then again after them.
+  ASSERT_EQ(run_to_end(watch_args({"--cursor", cursor, "--count", "2", "Order#1.total"}), &out), 0) << out;
+  const auto got = totals(out);
+  ASSERT_EQ(got.size(), 2u) << out;
+  EXPECT_EQ(got[0].second, 3) << out;
+  EXPECT_EQ(got[1].second, 4) << out;
+  std::ifstream in(cursor);
+  const nlohmann::json kept = nlohmann::json::parse(in, nullptr, false);
+  ASSERT_TRUE(kept.is_object()) << cursor;
+  EXPECT_EQ(kept["epoch"], got[1].first) << kept.dump();
+  EXPECT_NE(kept["log"], 0) << kept.dump();
+  EXPECT_EQ(kept["targets"], nlohmann::json::array({"Order#1.total"})) << kept.dump();
+  ASSERT_EQ(eval("update Order#1 total=5\ncommit\n", &out), 0) << out;
+  ASSERT_EQ(run_to_end(watch_args({"--cursor", cursor, "--count", "1", "Order#1.total"}), &out), 0) << out;
+  ASSERT_EQ(totals(out).size(), 1u) << out;
+  EXPECT_EQ(totals(out)[0].second, 5) << out;
+  EXPECT_GT(totals(out)[0].first, got[1].first) << out;
+  // Another subscription's file, and a file that is no cursor: refused, exit code 2.
+  EXPECT_EQ(run_to_end(watch_args({"--cursor", cursor, "--count", "1", "Order"}), &out), 2) << out;
+  EXPECT_NE(out.find("the cursor of other targets (Order#1.total)"), std::string::npos) << out;
+  const std::string junk = file("junk.json", "[1, 2]");
+  EXPECT_EQ(run_to_end(watch_args({"--cursor", junk, "--count", "1", "Order#1.total"}), &out), 2) << out;
+  EXPECT_NE(out.find(junk + ": not a cursor of mgraph watch"), std::string::npos) << out;
+}
+
 // Without --data, a coordinator started again has a new, empty log and numbers its epochs
 // from 1 again: a subscriber's cursor from before is past everything it holds, so it
 // resumes from the new log's values at once, then gets the new log's epochs, instead of
