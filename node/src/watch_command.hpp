@@ -1,5 +1,5 @@
 #pragma once
-// `mgraph watch --connect HOST:PORT [--token T] [--from EPOCH] [--count N] TARGET...`: a
+// `mgraph watch --connect HOST:PORT [--token T] [--from EPOCH] [--cursor FILE] [--count N] TARGET...`: a
 // subscriber to a cluster's committed epochs (docs/CLUSTER.md, "Subscriptions"). A target
 // is a field of one record (`Order#1.total`) or every field of an entity (`Order`). It
 // prints, in epoch order, one JSON line per committed epoch that changed something it
