@@ -1,6 +1,6 @@
 #pragma once
-// `mgraph watch --connect HOST:PORT [--token T] [--from EPOCH] [--cursor FILE] [--count N] TARGET...`: a
-// subscriber to a cluster's committed epochs (docs/CLUSTER.md, "Subscriptions"). A target
+// `mgraph watch --connect HOST:PORT [--token T] [--from EPOCH] [--cursor FILE] [--count N]
+// TARGET...`: a subscriber to a cluster's committed epochs (docs/CLUSTER.md, "Subscriptions"). A target
 // is a field of one record (`Order#1.total`) or every field of an entity (`Order`). It
 // prints, in epoch order, one JSON line per committed epoch that changed something it
 // watches:
