@@ -1,9 +1,9 @@
 #pragma once
 // `mgraph watch --connect HOST:PORT [--token T] [--from EPOCH] [--cursor FILE] [--count N]
-// TARGET...`: a subscriber to a cluster's committed epochs (docs/CLUSTER.md, "Subscriptions"). A target
-// is a field of one record (`Order#1.total`) or every field of an entity (`Order`). It
-// prints, in epoch order, one JSON line per committed epoch that changed something it
-// watches:
+// TARGET...`: a subscriber to a cluster's committed epochs (docs/CLUSTER.md,
+// "Subscriptions"). A target is a field of one record (`Order#1.total`) or every field of
+// an entity (`Order`). It prints, in epoch order, one JSON line per committed epoch that
+// changed something it watches:
 //   {"epoch":E,"changes":[{"ref":"Order#1","field":"total","value":V,"version":K},...]}
 // Without --from it first prints the watched fields' current values and the epoch they
 // follow, {"epoch":E,"snapshot":true,"changes":[...]}, and goes on after E; with --from F it
