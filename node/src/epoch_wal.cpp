@@ -68,18 +68,21 @@ Result<std::unique_ptr<EpochWal>> EpochWal::open(const std::string& path, std::u
   std::unique_ptr<EpochWal> wal(new EpochWal(fd, path, store_id, capacity, std::move(sync)));
   struct stat st {};
   if (::fstat(fd, &st) != 0) return errno_status(path, errno);
-  if (!S_ISREG(st.st_mode)) return Status(StatusCode::invalid_argument, path + ": not a regular file");
+  if (!S_ISREG(st.st_mode))
+    return Status(StatusCode::invalid_argument, path + ": not a regular file");
   if (static_cast<std::size_t>(st.st_size) < capacity) {
     // Zeroes, written, not only allocated: see the header.
     const std::string zeros(kFillChunk, '\0');
     for (std::size_t at = static_cast<std::size_t>(st.st_size); at < capacity; at += kFillChunk) {
       const std::size_t n = std::min(kFillChunk, capacity - at);
-      if (int e = write_all(fd, zeros.data(), n, static_cast<off_t>(at)); e != 0) return errno_status(path, e);
+      if (int e = write_all(fd, zeros.data(), n, static_cast<off_t>(at)); e != 0)
+        return errno_status(path, e);
     }
     if (::fsync(fd) != 0) return errno_status(path, errno);
     // The file's name lasts too: records synced into a file an OS crash unnames are lost.
     const std::string parent = std::filesystem::path(path).parent_path().string();
-    const int dir = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const int dir =
+        ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0) return errno_status(parent, errno);
     const int synced = ::fsync(dir) == 0 ? 0 : errno;
     ::close(dir);
@@ -125,7 +128,8 @@ Result<std::vector<WalEntry>> EpochWal::read() const {
 
 Status EpochWal::append(const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs,
                         std::uint64_t time_ns) {
-  if (broken_) return Status(StatusCode::io_error, path_ + ": a failed write could not be unwritten");
+  if (broken_)
+    return Status(StatusCode::io_error, path_ + ": a failed write could not be unwritten");
   std::size_t bytes = 0;
   for (const auto& [epoch, batch] : epochs) bytes += record_bytes(batch.size());
   if (!fits(bytes)) return Status(StatusCode::out_of_range, path_ + ": full");
@@ -138,7 +142,8 @@ Status EpochWal::append(const std::vector<std::pair<codec::Epoch, std::string_vi
     put64(buffer_, at + 24, time_ns);
     put32(buffer_, at + 32, static_cast<std::uint32_t>(batch.size()));
     std::memcpy(buffer_.data() + at + kEpochWalHeaderBytes, batch.data(), batch.size());
-    std::uint32_t crc = persistence::crc32c_extend(0, buffer_.data() + at + 8, kEpochWalHeaderBytes - 8);
+    std::uint32_t crc =
+        persistence::crc32c_extend(0, buffer_.data() + at + 8, kEpochWalHeaderBytes - 8);
     crc = persistence::crc32c_extend(crc, batch.data(), batch.size());
     put32(buffer_, at + 4, persistence::crc32c_mask(crc));
     at += record_bytes(batch.size());
@@ -151,7 +156,8 @@ Status EpochWal::append(const std::vector<std::pair<codec::Epoch, std::string_vi
   }
   // Unwritten: a zero magic ends the reading before these records.
   const std::string zeros(kEpochWalHeaderBytes, '\0');
-  if (write_all(fd_, zeros.data(), zeros.size(), static_cast<off_t>(used_)) != 0 || sync_(fd_) != 0) broken_ = true;
+  if (write_all(fd_, zeros.data(), zeros.size(), static_cast<off_t>(used_)) != 0 || sync_(fd_) != 0)
+    broken_ = true;
   return errno_status(path_ + ": cannot log epochs " + std::to_string(epochs.front().first) + "-" +
                           std::to_string(epochs.back().first),
                       error);

@@ -66,7 +66,8 @@ class EpochWal {
   /// Opens `path`, making it (zero-filled to `capacity` bytes, synced) when missing or
   /// smaller; records of other stores than `store_id` are never read. Errors name the path.
   static Result<std::unique_ptr<EpochWal>> open(const std::string& path, std::uint64_t store_id,
-                                                std::size_t capacity = kEpochWalBytes, Sync sync = {});
+                                                std::size_t capacity = kEpochWalBytes,
+                                                Sync sync = {});
   ~EpochWal();
   EpochWal(const EpochWal&) = delete;
   EpochWal& operator=(const EpochWal&) = delete;
@@ -79,7 +80,8 @@ class EpochWal {
   bool fits(std::size_t bytes) const { return used_ + bytes <= capacity_; }
   /// Writes the epochs' records after those written, with one write and one sync. On
   /// failure nothing of them may be read back (see above) and the position stays.
-  Status append(const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs, std::uint64_t time_ns);
+  Status append(const std::vector<std::pair<codec::Epoch, std::string_view>>& epochs,
+                std::uint64_t time_ns);
   /// Writes from the file's start again: the store holds every record written.
   void rewind() { used_ = 0; }
   /// Whether a failed append could not be unwritten: the file must not be written again.
@@ -90,7 +92,11 @@ class EpochWal {
 
  private:
   EpochWal(int fd, std::string path, std::uint64_t store_id, std::size_t capacity, Sync sync)
-      : fd_(fd), path_(std::move(path)), store_id_(store_id), capacity_(capacity), sync_(std::move(sync)) {}
+      : fd_(fd),
+        path_(std::move(path)),
+        store_id_(store_id),
+        capacity_(capacity),
+        sync_(std::move(sync)) {}
 
   int fd_;
   std::string path_;

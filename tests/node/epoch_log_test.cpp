@@ -5,8 +5,6 @@
 // write that fails is never read back; a torn record ends the reading (also torn at random,
 // 300 seeds); a file beside another store is not read.
 
-#include "lmdb_epoch_log.hpp"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -19,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "lmdb_epoch_log.hpp"
 #include "mgraph/graph/prng.hpp"
 #include "mgraph/persistence/store.hpp"
 #include "support/scratch_dir.hpp"
@@ -59,13 +58,15 @@ class EpochLogTest : public ::testing::Test {
     }));
     return out;
   }
-  static std::vector<std::pair<codec::Epoch, std::string>> expected(codec::Epoch first, codec::Epoch last,
+  static std::vector<std::pair<codec::Epoch, std::string>> expected(codec::Epoch first,
+                                                                    codec::Epoch last,
                                                                     std::size_t bytes = 24) {
     std::vector<std::pair<codec::Epoch, std::string>> out;
     for (codec::Epoch e = first; e <= last; ++e) out.emplace_back(e, batch_of(e, bytes));
     return out;
   }
-  static void append(LmdbEpochLog& log, codec::Epoch first, codec::Epoch last, std::size_t bytes = 24) {
+  static void append(LmdbEpochLog& log, codec::Epoch first, codec::Epoch last,
+                     std::size_t bytes = 24) {
     std::vector<std::string> batches;
     for (codec::Epoch e = first; e <= last; ++e) batches.push_back(batch_of(e, bytes));
     std::vector<std::pair<codec::Epoch, std::string_view>> group;
@@ -146,7 +147,9 @@ TEST_F(EpochLogTest, EveryWriteOfTheStoreTakesTheHeldEntriesAndTheFileStartsAgai
   ASSERT_EQ(all.size(), 5 + fit);  // from 2: compaction dropped 1
   for (std::size_t i = 0; i < all.size(); ++i) {
     const codec::Epoch e = i + 2;
-    const std::size_t bytes = e == 4 ? kEpochWalGroupBytesMax + 1 : (e >= 5 && e <= 5 + fit) ? kib32 : 24;
+    const std::size_t bytes = e == 4                     ? kEpochWalGroupBytesMax + 1
+                              : (e >= 5 && e <= 5 + fit) ? kib32
+                                                         : 24;
     EXPECT_EQ(all[i].first, e);
     EXPECT_TRUE(all[i].second == batch_of(e, bytes)) << "epoch " << e;
   }
@@ -276,8 +279,8 @@ TEST_F(EpochLogTest, ATornLastGroupKeepsEveryEarlierGroupAndItsRecordsBeforeTheF
       }
       default: {  // its end never written
         const std::size_t from = start + prng.below(end - start);
-        std::fill(after.begin() + static_cast<std::ptrdiff_t>(from), after.begin() + static_cast<std::ptrdiff_t>(end),
-                  '\0');
+        std::fill(after.begin() + static_cast<std::ptrdiff_t>(from),
+                  after.begin() + static_cast<std::ptrdiff_t>(end), '\0');
       }
     }
     {
