@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <ostream>
@@ -64,11 +65,10 @@ struct Cursor {
 
 /// The cursor in `path`; none when the file does not exist. Errors name the file.
 Result<std::optional<Cursor>> read_cursor(const std::string& path) {
+  std::error_code missing;
+  if (!std::filesystem::exists(path, missing) && !missing) return std::optional<Cursor>();
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (errno == ENOENT) return std::optional<Cursor>();
-    return Status(StatusCode::io_error, path + ": " + std::strerror(errno));
-  }
+  if (!in) return Status(StatusCode::io_error, path + ": cannot be read: " + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
   const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
