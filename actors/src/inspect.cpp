@@ -1,6 +1,7 @@
 #include "mgraph/actors/inspect.hpp"
 
 #include "mgraph/graph/json.hpp"
+#include "mgraph/graph/little_endian.hpp"
 
 namespace mgraph::actors {
 namespace {
@@ -71,22 +72,15 @@ std::string inspect_nodes(const schema::Store& store, std::span<const std::uint3
 }
 
 std::string pack_node_ids(std::span<const std::uint32_t> nodes) {
-  std::string packed;
-  packed.reserve(nodes.size() * 4);
-  for (const std::uint32_t n : nodes) {
-    for (int i = 0; i < 4; ++i) packed.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-  }
+  std::string packed(nodes.size() * 4, '\0');
+  for (std::size_t k = 0; k < nodes.size(); ++k) put_le32(packed.data() + 4 * k, nodes[k]);
   return packed;
 }
 
 std::optional<std::vector<std::uint32_t>> unpack_node_ids(std::string_view packed) {
   if (packed.size() % 4 != 0) return std::nullopt;
   std::vector<std::uint32_t> nodes(packed.size() / 4);
-  for (std::size_t k = 0; k < nodes.size(); ++k) {
-    for (int i = 0; i < 4; ++i) {
-      nodes[k] |= std::uint32_t{static_cast<unsigned char>(packed[4 * k + static_cast<std::size_t>(i)])} << (8 * i);
-    }
-  }
+  for (std::size_t k = 0; k < nodes.size(); ++k) nodes[k] = get_le32(packed.data() + 4 * k);
   return nodes;
 }
 

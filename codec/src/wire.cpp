@@ -81,7 +81,7 @@ std::string finish(capnp::MallocMessageBuilder& message, const char (&magic)[4],
   const std::size_t body = capnp::computeSerializedSizeInWords(message) * sizeof(capnp::word);
   std::string out(kPrefixBytes + body, '\0');
   std::memcpy(out.data(), magic, 4);
-  for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<char>((version >> (8 * i)) & 0xff);
+  put_le32(out.data() + 4, version);
   kj::ArrayOutputStream stream(kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()) + kPrefixBytes, body));
   capnp::writeMessage(stream, message);
   MG_ASSERT(stream.getArray().size() == body);
@@ -90,10 +90,7 @@ std::string finish(capnp::MallocMessageBuilder& message, const char (&magic)[4],
 
 std::uint32_t version_of(std::string_view bytes, const char (&magic)[4]) {
   if (bytes.size() < kPrefixBytes || std::memcmp(bytes.data(), magic, 4) != 0) return 0;
-  std::uint32_t found = 0;
-  for (int i = 0; i < 4; ++i)
-    found |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[4 + i])) << (8 * i);
-  return found;
+  return get_le32(bytes.data() + 4);
 }
 
 void SinkStream::write(const void* buffer, size_t size) {
@@ -113,9 +110,7 @@ Status unframe(std::string_view bytes, const char* what, const char (&magic)[4],
     return fail(std::string("not an mgraph ") + what + " (no '" + std::string(magic, 4) +
                 "' prefix)");
   }
-  std::uint32_t found = 0;
-  for (int i = 0; i < 4; ++i)
-    found |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[4 + i])) << (8 * i);
+  const std::uint32_t found = get_le32(bytes.data() + 4);
   if (found != version) {
     return Status(StatusCode::failed_precondition,
                   std::string(what) + ": format version " + std::to_string(found) +

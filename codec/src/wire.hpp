@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "mgraph/codec/wire/image.capnp.h"
+#include "mgraph/graph/little_endian.hpp"
 #include "mgraph/graph/status.hpp"
 #include "mgraph/graph/value.hpp"
 
@@ -112,7 +113,7 @@ Status write_packed(const char* what, const char (&magic)[4], std::uint32_t vers
     build(message);
     char prefix[kPrefixBytes];
     std::memcpy(prefix, magic, 4);
-    for (int i = 0; i < 4; ++i) prefix[4 + i] = static_cast<char>((version >> (8 * i)) & 0xff);
+    put_le32(prefix + 4, version);
     if (Status s = sink(std::string_view(prefix, sizeof prefix)); !s.is_ok()) return s;
     SinkStream stream(sink);
     kj::BufferedOutputStreamWrapper buffered(stream);

@@ -1,6 +1,7 @@
 #include "mgraph/graph/value.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <new>
@@ -64,6 +65,10 @@ const char* status_code_name(StatusCode code) {
     case StatusCode::permission_denied: return "permission denied";
   }
   return "unknown";
+}
+
+Status errno_status(int error, const std::string& what) {
+  return Status(error == ENOENT ? StatusCode::not_found : StatusCode::io_error, what + ": " + std::strerror(error));
 }
 
 std::string Status::to_string() const {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "mgraph/graph/little_endian.hpp"
 #include "mgraph/persistence/crc32c.hpp"
 
 namespace mgraph::node {
@@ -17,27 +18,6 @@ namespace {
 constexpr std::uint32_t kMagic = 0x4c57474d;  // "MGWL" read as little-endian bytes
 /// Zeroes written at a time when the file is made.
 constexpr std::size_t kFillChunk = std::size_t{1} << 20;
-
-Status errno_status(const std::string& what, int error) {
-  return Status(StatusCode::io_error, what + ": " + std::strerror(error));
-}
-
-void put32(std::string& out, std::size_t at, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-void put64(std::string& out, std::size_t at, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-std::uint32_t get32(const char* p) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= std::uint32_t{static_cast<unsigned char>(p[i])} << (8 * i);
-  return v;
-}
-std::uint64_t get64(const char* p) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
-  return v;
-}
 
 /// Writes all of `bytes` at `offset` (pwrite may write less than asked).
 int write_all(int fd, const char* bytes, std::size_t size, off_t offset) {
@@ -64,10 +44,10 @@ Result<std::unique_ptr<EpochWal>> EpochWal::open(const std::string& path, std::u
                                                  std::size_t capacity, Sync sync) {
   if (!sync) sync = [](int fd) { return ::fdatasync(fd) == 0 ? 0 : errno; };
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_status(path, errno);
+  if (fd < 0) return errno_status(errno, path);
   std::unique_ptr<EpochWal> wal(new EpochWal(fd, path, store_id, capacity, std::move(sync)));
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return errno_status(path, errno);
+  if (::fstat(fd, &st) != 0) return errno_status(errno, path);
   if (!S_ISREG(st.st_mode))
     return Status(StatusCode::invalid_argument, path + ": not a regular file");
   if (static_cast<std::size_t>(st.st_size) < capacity) {
@@ -76,17 +56,17 @@ Result<std::unique_ptr<EpochWal>> EpochWal::open(const std::string& path, std::u
     for (std::size_t at = static_cast<std::size_t>(st.st_size); at < capacity; at += kFillChunk) {
       const std::size_t n = std::min(kFillChunk, capacity - at);
       if (int e = write_all(fd, zeros.data(), n, static_cast<off_t>(at)); e != 0)
-        return errno_status(path, e);
+        return errno_status(e, path);
     }
-    if (::fsync(fd) != 0) return errno_status(path, errno);
+    if (::fsync(fd) != 0) return errno_status(errno, path);
     // The file's name lasts too: records synced into a file an OS crash unnames are lost.
     const std::string parent = std::filesystem::path(path).parent_path().string();
     const int dir =
         ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0) return errno_status(parent, errno);
+    if (dir < 0) return errno_status(errno, parent);
     const int synced = ::fsync(dir) == 0 ? 0 : errno;
     ::close(dir);
-    if (synced != 0) return errno_status(parent, synced);
+    if (synced != 0) return errno_status(synced, parent);
   } else {
     wal->capacity_ = static_cast<std::size_t>(st.st_size);
   }
@@ -102,7 +82,7 @@ Result<std::vector<WalEntry>> EpochWal::read() const {
   while (got < file.size()) {
     const ssize_t n = ::pread(fd_, file.data() + got, file.size() - got, static_cast<off_t>(got));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_status(path_, errno);
+    if (n < 0) return errno_status(errno, path_);
     if (n == 0) break;
     got += static_cast<std::size_t>(n);
   }
@@ -111,16 +91,16 @@ Result<std::vector<WalEntry>> EpochWal::read() const {
   // Each pass takes one record and moves past it: bounded by the file's size.
   while (at + kEpochWalHeaderBytes <= got) {
     const char* h = file.data() + at;
-    if (get32(h) != kMagic || get64(h + 8) != store_id_) break;
-    const std::uint64_t epoch = get64(h + 16);
-    const std::uint32_t size = get32(h + 32);
+    if (get_le32(h) != kMagic || get_le64(h + 8) != store_id_) break;
+    const std::uint64_t epoch = get_le64(h + 16);
+    const std::uint32_t size = get_le32(h + 32);
     if (epoch == 0 || (!out.empty() && epoch <= out.back().epoch)) break;
     if (size > got || at + record_bytes(size) > got) break;
     const char* batch = h + kEpochWalHeaderBytes;
     std::uint32_t crc = persistence::crc32c_extend(0, h + 8, kEpochWalHeaderBytes - 8);
     crc = persistence::crc32c_extend(crc, batch, size);
-    if (persistence::crc32c_mask(crc) != get32(h + 4)) break;
-    out.push_back(WalEntry{epoch, get64(h + 24), std::string(batch, size)});
+    if (persistence::crc32c_mask(crc) != get_le32(h + 4)) break;
+    out.push_back(WalEntry{epoch, get_le64(h + 24), std::string(batch, size)});
     at += record_bytes(size);
   }
   return out;
@@ -136,16 +116,16 @@ Status EpochWal::append(const std::vector<std::pair<codec::Epoch, std::string_vi
   buffer_.assign(bytes, '\0');
   std::size_t at = 0;
   for (const auto& [epoch, batch] : epochs) {
-    put32(buffer_, at, kMagic);
-    put64(buffer_, at + 8, store_id_);
-    put64(buffer_, at + 16, epoch);
-    put64(buffer_, at + 24, time_ns);
-    put32(buffer_, at + 32, static_cast<std::uint32_t>(batch.size()));
+    put_le32(buffer_.data() + at, kMagic);
+    put_le64(buffer_.data() + at + 8, store_id_);
+    put_le64(buffer_.data() + at + 16, epoch);
+    put_le64(buffer_.data() + at + 24, time_ns);
+    put_le32(buffer_.data() + at + 32, static_cast<std::uint32_t>(batch.size()));
     std::memcpy(buffer_.data() + at + kEpochWalHeaderBytes, batch.data(), batch.size());
     std::uint32_t crc =
         persistence::crc32c_extend(0, buffer_.data() + at + 8, kEpochWalHeaderBytes - 8);
     crc = persistence::crc32c_extend(crc, batch.data(), batch.size());
-    put32(buffer_, at + 4, persistence::crc32c_mask(crc));
+    put_le32(buffer_.data() + at + 4, persistence::crc32c_mask(crc));
     at += record_bytes(batch.size());
   }
   int error = write_all(fd_, buffer_.data(), buffer_.size(), static_cast<off_t>(used_));
@@ -158,9 +138,8 @@ Status EpochWal::append(const std::vector<std::pair<codec::Epoch, std::string_vi
   const std::string zeros(kEpochWalHeaderBytes, '\0');
   if (write_all(fd_, zeros.data(), zeros.size(), static_cast<off_t>(used_)) != 0 || sync_(fd_) != 0)
     broken_ = true;
-  return errno_status(path_ + ": cannot log epochs " + std::to_string(epochs.front().first) + "-" +
-                          std::to_string(epochs.back().first),
-                      error);
+  return errno_status(error, path_ + ": cannot log epochs " + std::to_string(epochs.front().first) + "-" +
+                                 std::to_string(epochs.back().first));
 }
 
 }  // namespace mgraph::node

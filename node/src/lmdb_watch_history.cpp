@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "mgraph/codec/partition_codec.hpp"
+#include "mgraph/graph/little_endian.hpp"
 #include "mgraph/persistence/write_batch.hpp"
 
 namespace mgraph::node {
@@ -28,15 +29,11 @@ constexpr std::string_view kLogScope = "log";
 std::string header(char kind, std::uint64_t cum) {
   std::string h(kHeaderBytes, '\0');
   h[0] = kind;
-  for (int i = 0; i < 8; ++i) h[1 + i] = static_cast<char>((cum >> (8 * i)) & 0xff);
+  put_le64(h.data() + 1, cum);
   return h;
 }
 
-std::uint64_t cum_of(const persistence::HistoryEntry& e) {
-  std::uint64_t cum = 0;
-  for (int i = 0; i < 8; ++i) cum |= std::uint64_t{static_cast<unsigned char>(e.value[1 + i])} << (8 * i);
-  return cum;
-}
+std::uint64_t cum_of(const persistence::HistoryEntry& e) { return get_le64(e.value.data() + 1); }
 
 /// Bytes of changes an entry holds (a floor holds none).
 std::uint64_t payload_of(const persistence::HistoryEntry& e) { return e.value.size() - kHeaderBytes; }

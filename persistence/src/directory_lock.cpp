@@ -18,11 +18,6 @@ constexpr unsigned int directory_mode = 0755;
 /// Bytes of the lock file read to name the holder: a pid and a newline.
 constexpr std::size_t holder_bytes_max = 32;
 
-Status errno_status(int err, const std::string& what) {
-  return Status(err == ENOENT ? StatusCode::not_found : StatusCode::io_error,
-                what + ": " + std::strerror(err));
-}
-
 /// The pid the holder wrote into the lock file, or "" when it has not yet (or not a pid).
 std::string holder_of(int fd) {
   char buf[holder_bytes_max] = {};

@@ -29,11 +29,6 @@ constexpr unsigned int databases_max = 8;
 constexpr unsigned int file_mode = 0644;
 constexpr unsigned int directory_mode = 0755;
 
-Status errno_status(int err, const std::string& what) {
-  const StatusCode code = err == ENOENT ? StatusCode::not_found : StatusCode::io_error;
-  return Status(code, what + ": " + std::strerror(err));
-}
-
 Status validate_options(const std::string& directory, const StoreOptions& options) {
   if (directory.empty()) return Status(StatusCode::invalid_argument, "store directory is empty");
   if (options.map_size_initial_bytes < map_size_min_bytes) {

@@ -51,6 +51,10 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
+/// A failed system call's Status: "what: strerror(error)", not_found for ENOENT, else
+/// io_error.
+Status errno_status(int error, const std::string& what);
+
 /// A value of type T, or the Status saying why there is none.
 template <class T>
 class [[nodiscard]] Result {
