@@ -27,10 +27,12 @@ SpecId Shape::add_spec(Formula formula, std::string name, Evaluation evaluation)
   return graph_.add_spec(std::move(spec));
 }
 
-SpecId Shape::add_kernel_spec(ScalarKernel kernel, const void* data, std::string name) {
+SpecId Shape::add_kernel_spec(ScalarKernel kernel, const void* data, std::string name,
+                              KernelForm form) {
   FieldSpec spec;
   spec.kernel = kernel;
   spec.kernel_data = data;
+  spec.kernel_form = form;
   spec.evaluation = evaluation_;
   spec.dependencies = Dependencies::declared;
   spec.name = std::move(name);

@@ -61,7 +61,8 @@ class Shape {
   SpecId add_spec(Formula formula, std::string name);
   SpecId add_spec(Formula formula, std::string name, Evaluation evaluation);
   /// A spec with declared dependencies, this shape's evaluation mode and a kernel.
-  SpecId add_kernel_spec(ScalarKernel kernel, const void* data, std::string name);
+  SpecId add_kernel_spec(ScalarKernel kernel, const void* data, std::string name,
+                         KernelForm form = {});
   NodeId add_variable(double initial);
   NodeId add_derived(SpecId spec, std::span<const NodeId> inputs);
   NodeId add_derived(SpecId spec, std::initializer_list<NodeId> inputs) {

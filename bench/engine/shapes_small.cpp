@@ -17,6 +17,12 @@ double copy_kernel(std::span<const double> in, NodeId, const void*) { return in[
 double add_kernel(std::span<const double> in, NodeId, const void*) { return in[0] + in[1]; }
 double subtract_kernel(std::span<const double> in, NodeId, const void*) { return in[0] - in[1]; }
 
+// What each kernel computes (FieldSpec::kernel_form), so that a commit computes it in line.
+constexpr KernelForm kPlusOneForm{KernelForm::Op::add, KernelForm::Operands::input_constant, 0, 0, 1.0};
+constexpr KernelForm kCopyForm{KernelForm::Op::copy, KernelForm::Operands::inputs, 0, 0, 0.0};
+constexpr KernelForm kAddForm{KernelForm::Op::add, KernelForm::Operands::inputs, 0, 1, 0.0};
+constexpr KernelForm kSubtractForm{KernelForm::Op::subtract, KernelForm::Operands::inputs, 0, 1, 0.0};
+
 Value plus_one(Context& context) { return Value(context.input(0).as_double() + 1.0); }
 Value copy_input(Context& context) { return Value(context.input(0).as_double()); }
 Value add_inputs(Context& context) {
@@ -35,7 +41,7 @@ class Chain final : public Shape {
   explicit Chain(bool kernel) : Shape(Evaluation::strict) {
     graph_.reserve(kLength + 1, kLength);
     head_ = add_variable(0);
-    const SpecId spec = kernel ? add_kernel_spec(plus_one_kernel, nullptr, "plus_one")
+    const SpecId spec = kernel ? add_kernel_spec(plus_one_kernel, nullptr, "plus_one", kPlusOneForm)
                                : add_spec(plus_one, "plus_one");
     NodeId previous = head_;
     for (std::size_t i = 0; i < kLength; ++i) previous = add_derived(spec, {previous});
@@ -135,10 +141,10 @@ class Cellx final : public Shape {
     graph_.reserve(4 * (layers + 1), 6 * layers);
     for (int k = 0; k < 4; ++k) start_[k] = add_variable(k + 1.0);
     const SpecId copy =
-        kernel ? add_kernel_spec(copy_kernel, nullptr, "copy") : add_spec(copy_input, "copy");
+        kernel ? add_kernel_spec(copy_kernel, nullptr, "copy", kCopyForm) : add_spec(copy_input, "copy");
     const SpecId add =
-        kernel ? add_kernel_spec(add_kernel, nullptr, "add") : add_spec(add_inputs, "add");
-    const SpecId subtract = kernel ? add_kernel_spec(subtract_kernel, nullptr, "subtract")
+        kernel ? add_kernel_spec(add_kernel, nullptr, "add", kAddForm) : add_spec(add_inputs, "add");
+    const SpecId subtract = kernel ? add_kernel_spec(subtract_kernel, nullptr, "subtract", kSubtractForm)
                                    : add_spec(subtract_inputs, "subtract");
     NodeId a = start_[0], b = start_[1], c = start_[2], d = start_[3];
     for (std::size_t layer = 0; layer < layers; ++layer) {

@@ -26,6 +26,52 @@ Status kernel_spec_status(const SpecEntry& e) {
                 "spec " + e.spec.name + " has a kernel, which needs declared dependencies");
 }
 
+// Whether spec e's kernel form (FieldSpec::kernel_form) can stand for its kernel on a field
+// `node` with `input_count` inputs: it reads only inputs the field has, and on a few inputs
+// it computes what the kernel does (a kernel that throws on one is not compared there).
+Status kernel_form_status(const SpecEntry& e, std::size_t input_count, NodeId node) {
+  const KernelForm& form = e.spec.kernel_form;
+  if (form.op == KernelForm::Op::none) return Status::ok();
+  const std::string what = "spec " + e.spec.name + "'s kernel_form";
+  if (e.spec.kernel == nullptr) {
+    return Status(StatusCode::invalid_argument, what + " describes a kernel, and the spec has none");
+  }
+  if (form.inputs_read() > input_count) {
+    return Status(StatusCode::invalid_argument,
+                  what + " reads input " + std::to_string(form.inputs_read() - 1) + "; the field has " +
+                      std::to_string(input_count) + " inputs");
+  }
+  // Inputs with distinct values (and none zero: a divisor), in two orders.
+  constexpr double kSamples[] = {1.5, -2.25, 7.0, 0.375, -11.0, 3.0};
+  std::array<double, 8> local{};
+  std::vector<double> heap;
+  std::span<double> in(local.data(), input_count);
+  if (input_count > local.size()) {
+    heap.resize(input_count);
+    in = std::span<double>(heap);
+  }
+  for (std::size_t round = 0; round < 2; ++round) {
+    for (std::size_t k = 0; k < input_count; ++k) {
+      in[k] = kSamples[(round == 0 ? k : input_count - 1 - k) % std::size(kSamples)] + static_cast<double>(k / std::size(kSamples));
+    }
+    double by_kernel;
+    try {
+      by_kernel = e.spec.kernel(std::span<const double>(in.data(), in.size()), node, e.spec.kernel_data);
+    } catch (const std::exception&) {
+      continue;
+    }
+    const double by_form = form.apply(in.data());
+    if (by_kernel != by_form && !(by_kernel != by_kernel && by_form != by_form)) {
+      std::string inputs;
+      for (std::size_t k = 0; k < input_count; ++k) inputs += (k == 0 ? "" : ", ") + Value(in[k]).to_json();
+      return Status(StatusCode::invalid_argument,
+                    what + " does not compute what its kernel does: for inputs (" + inputs + ") the kernel gives " +
+                        Value(by_kernel).to_json() + ", the form " + Value(by_form).to_json());
+    }
+  }
+  return Status::ok();
+}
+
 // The Context formula of a kernel spec: what reads and the general commit path run.
 Formula kernel_formula(ScalarKernel kernel, const void* data) {
   return [kernel, data](Context& ctx) -> Value {
@@ -258,6 +304,10 @@ Result<NodeId> Graph::add_derived(SpecId spec, std::span<const NodeId> inputs, s
   for (NodeId in : inputs) {
     if (in >= g.values.size()) return unknown_node(in, g.values.size());
   }
+  if (Status s = kernel_form_status(g.specs[spec], inputs.size(), static_cast<NodeId>(g.values.size()));
+      !s.is_ok()) {
+    return s;
+  }
   const NodeId n = g.new_node(spec, Value(), std::move(name));
   if (!g.specs[spec].tracked) g.set_deps(n, inputs);
   g.set(n, kStale | kForce);
@@ -294,6 +344,7 @@ Status Graph::define(NodeId node, SpecId spec, std::span<const NodeId> inputs) {
   for (NodeId in : inputs) {
     if (in >= g.values.size()) return unknown_node(in, g.values.size());
   }
+  if (Status s = kernel_form_status(g.specs[spec], inputs.size(), node); !s.is_ok()) return s;
   const bool tracked = g.specs[spec].tracked;
   if (!tracked) {
     if (Status s = g.check_cycle(node, inputs); !s) return s;
@@ -1020,7 +1071,7 @@ std::size_t Graph::memory_bytes() const {
          g.kernel_inputs.capacity() * sizeof(double) +
          (g.lean_layers[0].capacity() + g.lean_layers[1].capacity()) * sizeof(NodeId) +
          g.lean_plans.bytes() + g.lean_sources.capacity() * sizeof(NodeId) +
-         g.lean_changed.capacity();
+         g.lean_changed.capacity() + g.lean_staged.capacity() * sizeof(GraphState::StagedDouble);
 }
 
 const char* field_state_name(FieldState state) {

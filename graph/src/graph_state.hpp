@@ -358,6 +358,23 @@ struct GraphState {
   std::vector<NodeId> lean_sources;
   /// scratch: by slot of the plan followed, whether that source or field changed
   std::vector<std::uint8_t> lean_changed;
+  /// A journal entry of a field whose old value is a double, as a lean commit stages it
+  /// (trivially copied).
+  struct StagedDouble {
+    NodeId node;
+    std::uint32_t changed_at;
+    double value;
+  };
+  /// The staged part of the journal: lean_staged[0, lean_staged_count) are journal entries
+  /// as journal.values holds them (LeanRun::journal); the vector's size is room, at least
+  /// kLeanStagedEntries. Empty but between a lean commit's loops and finalize_commit(),
+  /// which reads it; every other way out of a commit moves it into journal.values first
+  /// (unstage_journal()), so nothing else that reads the journal needs to know of it.
+  std::vector<StagedDouble> lean_staged;
+  std::size_t lean_staged_count = 0;
+  static constexpr std::size_t kLeanStagedEntries = 1024;
+  /// Moves the staged entries into journal.values.
+  void unstage_journal();
   /// Whether the last propagate_lean() followed a plan (CommitStats::planned).
   bool lean_planned = false;
   /// Commit's propagation for a transaction that only wrote variables, in a graph whose

@@ -16,6 +16,59 @@ std::uint64_t key_hash(std::span<const NodeId> sources) {
   return h.value();
 }
 
+/// The code of `form`, which reads inputs `in_a`, `in_b` (in_a twice for one), and the
+/// constant it uses.
+LeanPlan::FormCode form_code(const KernelForm& form) {
+  using Op = KernelForm::Op;
+  using Operands = KernelForm::Operands;
+  using Code = LeanPlan::FormCode;
+  if (form.op == Op::copy) return Code::copy;
+  switch (form.operands) {
+    case Operands::inputs:
+      return form.op == Op::add        ? Code::add
+             : form.op == Op::subtract ? Code::subtract
+             : form.op == Op::multiply ? Code::multiply
+                                       : Code::divide;
+    case Operands::input_constant:
+      return form.op == Op::add        ? Code::add_c
+             : form.op == Op::subtract ? Code::subtract_c
+             : form.op == Op::multiply ? Code::multiply_c
+                                       : Code::divide_c;
+    case Operands::constant_input:
+      // c + x and c * x are x + c and x * c (IEEE addition and multiplication commute).
+      return form.op == Op::add        ? Code::add_c
+             : form.op == Op::subtract ? Code::c_subtract
+             : form.op == Op::multiply ? Code::multiply_c
+                                       : Code::c_divide;
+  }
+  return Code::copy;
+}
+
+/// `plan`'s steps as FormSteps, or none if a field is not a kernel the lean path runs with a
+/// form, or has more than two inputs in the plan.
+std::vector<LeanPlan::FormStep> form_steps(const LeanPlan& plan, const GraphState& g) {
+  std::vector<LeanPlan::FormStep> out;
+  out.reserve(plan.steps.size());
+  for (const LeanPlan::Step& s : plan.steps) {
+    const SpecEntry& e = g.specs[g.nodes[s.node].spec];
+    const KernelForm& form = e.spec.kernel_form;
+    if (e.lean_kernel == nullptr || form.op == KernelForm::Op::none || s.count > 2) return {};
+    const std::span<const NodeId> deps = g.deps_of(s.node);
+    if (form.inputs_read() > deps.size()) return {};  // add_derived refuses such fields
+    LeanPlan::FormStep f{};
+    f.node = s.node;
+    f.slot_a = s.count == 1 ? s.slot : plan.slots[s.slot];
+    f.slot_b = s.count == 1 ? s.slot : plan.slots[s.slot + 1];
+    const bool reads_b = form.op != KernelForm::Op::copy && form.operands == KernelForm::Operands::inputs;
+    f.in_a = deps[form.a];
+    f.in_b = reads_b ? deps[form.b] : deps[form.a];
+    f.code = form_code(form);
+    f.c = form.c;
+    out.push_back(f);
+  }
+  return out;
+}
+
 }  // namespace
 
 void LeanPlans::check_version(const GraphState& g) {
@@ -54,10 +107,10 @@ void LeanPlans::note_unplanned(std::span<const NodeId> sources, std::size_t comp
   // The plan has at least `computed` steps: no room for that, no walk.
   if (!make_room(computed)) return;
   LeanPlan plan = build(sources, g);
-  if (!make_room(plan.steps.size())) return;
+  if (!make_room(plan.weight())) return;
   plan.key = key;
   plan.last_used = tick_;
-  steps_ += plan.steps.size();
+  steps_ += plan.weight();
   by_key_.emplace(key, static_cast<std::uint32_t>(plans_.size()));
   plans_.push_back(std::move(plan));
 }
@@ -69,7 +122,7 @@ bool LeanPlans::make_room(std::size_t steps) {
     const LeanPlan& p = plans_[i];
     // Paid for, not followed (its commits compute too little of it), or idle.
     if (p.uses < kPlanPaidUses && p.useful && tick_ - p.last_used < kPlanIdleTicks) continue;
-    steps_ -= p.steps.size();
+    steps_ -= p.weight();
     by_key_.erase(p.key);
     if (i + 1 != plans_.size()) {
       plans_[i] = std::move(plans_.back());
@@ -137,6 +190,7 @@ LeanPlan LeanPlans::build(std::span<const NodeId> sources, GraphState& g) {
     }
   }
   plan.usable = true;
+  plan.form_steps = form_steps(plan, g);
   return plan;
 }
 

@@ -49,10 +49,39 @@ struct LeanPlan {
     std::uint32_t slot;
     std::uint32_t count;
   };
+  /// The operation of a kernel form (KernelForm) in one code: a, b the inputs it reads,
+  /// c its constant.
+  enum class FormCode : std::uint8_t {
+    copy,
+    add,
+    subtract,
+    multiply,
+    divide,
+    add_c,
+    subtract_c,
+    multiply_c,
+    divide_c,
+    c_subtract,
+    c_divide,
+  };
+  /// A step of a plan whose every field is a kernel with a form (FieldSpec::kernel_form)
+  /// and at most two inputs in the plan: its slots (slot_a twice for one), the inputs its
+  /// form reads (in_a twice for one), its form. What the commit needs, in one place.
+  struct FormStep {
+    NodeId node;
+    std::uint32_t slot_a;
+    std::uint32_t slot_b;
+    NodeId in_a;
+    NodeId in_b;
+    FormCode code;
+    double c;
+  };
   std::vector<NodeId> sources;  ///< the changed variables, sorted: the plan's key
   std::uint64_t key = 0;        ///< the key's hash
   std::vector<Step> steps;      ///< in height order (invariant 1)
   std::vector<std::uint32_t> slots;
+  /// steps' fields as FormSteps, when each qualifies (else empty): followed in line.
+  std::vector<FormStep> form_steps;
   /// False for a key noted as too large for a plan: kept so that it is not walked again.
   bool usable = false;
   /// Whether its last commit computed enough of it for the plan to pay (kPlanUsefulShare).
@@ -62,17 +91,26 @@ struct LeanPlan {
 
   std::size_t bytes() const {
     return sources.capacity() * sizeof(NodeId) + steps.capacity() * sizeof(Step) +
-           slots.capacity() * sizeof(std::uint32_t);
+           slots.capacity() * sizeof(std::uint32_t) + form_steps.capacity() * sizeof(FormStep);
   }
+  /// What it takes of kPlanStepsBudget: a step, and kFormStepWeight more with a FormStep.
+  std::size_t weight() const;
 };
 
 /// A plan pays while its commits compute at least one field in this many of those it lists
 /// (a listed field left alone costs ~8 instructions, a scheduled one ~70 more than a
 /// planned one: about one in 9 breaks even).
 inline constexpr std::size_t kPlanUsefulShare = 8;
-/// Steps over all plans kept (~12 B each with their slots): 3 MiB. A larger reach gets no
+/// Steps over all plans kept (~12 B each with their slots, a FormStep as
+/// kFormStepWeight more): 3 MiB. A larger reach gets no
 /// plan: on such graphs a write's cutoff usually stops it far earlier.
 inline constexpr std::size_t kPlanStepsBudget = std::size_t{1} << 18;
+/// A FormStep's weight in steps (its bytes over a step's, rounded up).
+inline constexpr std::size_t kFormStepWeight =
+    (sizeof(LeanPlan::FormStep) + sizeof(LeanPlan::Step) - 1) / sizeof(LeanPlan::Step);
+inline std::size_t LeanPlan::weight() const {
+  return steps.size() + form_steps.size() * kFormStepWeight;
+}
 /// Plans and keys noted as too large for one, kept at most (each ~100 B beside its steps).
 inline constexpr std::size_t kPlansMax = 1024;
 /// Keys seen fewer than plan_after times, counted at most: a workload of ever new keys

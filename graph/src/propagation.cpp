@@ -628,6 +628,16 @@ struct LeanRun {
   /// Columns of the nodes to visit are prefetched ahead (graphs larger than the cache).
   bool prefetch;
   std::uint64_t kernels_run = 0;  ///< added to computed_count on the way out
+  /// The journal entries of fields whose old value was a double go to the staged part of
+  /// the journal (GraphState::lean_staged), trivially copied into room made ahead: a push
+  /// into journal.values is a call the compiler may or may not inline into a loop (it did
+  /// not once this file grew), and around a call the loop's state leaves the registers.
+  /// The count lives here while a loop runs: settle() stores it in the GraphState when
+  /// the loop ends, resume() reads it back, and unstage() moves the staged entries into
+  /// journal.values before anything that may read the journal or throw out of the loop.
+  GraphState::StagedDouble* staged;
+  std::size_t staged_room;
+  std::size_t staged_count;
 
   explicit LeanRun(GraphState& g)
       : node_at(g.nodes.data()),
@@ -638,7 +648,42 @@ struct LeanRun {
         now_stamp(g.stamp),
         first_stamp(g.txn_first_stamp),
         keep_history(g.options.history_limit > 0),
-        prefetch(g.values.size() >= GraphState::kLeanPrefetchNodes) {}
+        prefetch(g.values.size() >= GraphState::kLeanPrefetchNodes),
+        staged(g.lean_staged.data()),
+        staged_room(g.lean_staged.size()),
+        staged_count(g.lean_staged_count) {}
+
+  /// Journals x's old value `old`, changed at `changed_at`, which the caller then replaces.
+  [[gnu::always_inline]] void journal(GraphState& g, NodeId x, std::uint32_t changed_at, Value& old) {
+    if (old.is_double() && staged_count != staged_room) [[likely]] {
+      staged[staged_count++] = GraphState::StagedDouble{x, changed_at, old.as_double()};
+    } else {
+      journal_rare(g, x, changed_at, old);
+    }
+  }
+  [[gnu::noinline]] void journal_rare(GraphState& g, NodeId x, std::uint32_t changed_at, Value& old) {
+    if (!old.is_double()) {
+      g.journal.values.push_back(JournalEntry{x, changed_at, std::move(old)});
+      return;
+    }
+    settle(g);
+    g.lean_staged.resize(std::max(GraphState::kLeanStagedEntries, 2 * staged_room));
+    resume(g);
+    staged[staged_count++] = GraphState::StagedDouble{x, changed_at, old.as_double()};
+  }
+  void settle(GraphState& g) const { g.lean_staged_count = staged_count; }
+  void resume(const GraphState& g) {
+    staged = const_cast<GraphState::StagedDouble*>(g.lean_staged.data());
+    staged_room = g.lean_staged.size();
+    staged_count = g.lean_staged_count;
+  }
+  [[gnu::always_inline]] void unstage(GraphState& g) {
+    if (staged_count != 0) [[unlikely]] {
+      settle(g);
+      g.unstage_journal();
+      staged_count = 0;
+    }
+  }
 
   // The three stages of prefetching a node a loop will visit, each needing the previous
   // one's lines: its own columns, its dependency list, its inputs' values.
@@ -682,6 +727,7 @@ struct LeanRun {
     }
     result = kernel.kernel(std::span<const double>(in, count), x, kernel.data);
   } catch (const std::exception& e) {
+    r.unstage(g);
     g.formula_threw(x, e);  // fails x (its dependents are blocked), or rethrows
     node_at[x].meta &= ~kMarked;
     return true;
@@ -696,9 +742,7 @@ struct LeanRun {
       (now.as_double() == result || (result != result && now.as_double() != now.as_double()))) {
     return false;
   }
-  if (node_at[x].changed_at < r.first_stamp) {
-    g.journal.values.push_back(JournalEntry{x, node_at[x].changed_at, std::move(now)});
-  }
+  if (node_at[x].changed_at < r.first_stamp) r.journal(g, x, node_at[x].changed_at, now);
   now = Value(result);
   node_at[x].changed_at = r.now_stamp;
   return true;
@@ -711,6 +755,7 @@ struct LeanRun {
     // A failed or blocked field exists: the general routine blocks x behind a failed
     // input, or fails it, or recovers it. A change of condition moves its change stamp
     // as a change of value does.
+    r.unstage(g);
     g.run_formula(x);
     r.node_at[x].meta &= ~kMarked;
     return r.node_at[x].changed_at == g.stamp;
@@ -718,6 +763,7 @@ struct LeanRun {
   if (const GraphState::LeanKernel kernel = r.kernel_at[r.node_at[x].spec]; kernel.kernel != nullptr) {
     return lean_kernel(g, r, x, kernel);
   }
+  r.unstage(g);  // a formula may read the journal (txn_start_value) or throw
   return g.lean_formula(x, r.spec_entries[r.node_at[x].spec]);
 }
 
@@ -763,6 +809,95 @@ struct LeanRun {
     }
     changed[first_step + i] = now;
   }
+  r.settle(g);
+}
+
+/// Follows a plan of kernel fields with forms (LeanPlan::form_steps): the same fields as
+/// follow_plan() computes, with the same records, each form computed in line from its
+/// inputs' values. A field whose input is not a double, whose result is not finite or
+/// whose old value is not a double is computed by its kernel through its formula
+/// (lean_formula(), which converts, fails or throws as a kernel does).
+///
+/// What keeps the loop's state in registers: no call on the common path (the journal
+/// entries staged, LeanRun::journal; counters in locals).
+/// REQUIRES: no failed or blocked field (GraphState::conditions empty).
+[[gnu::noinline]] void follow_form_plan(GraphState& g, LeanRun& r, const LeanPlan& plan) {
+  const std::size_t first_step = plan.sources.size();
+  const std::size_t count = plan.form_steps.size();
+  g.lean_changed.resize(first_step + count);
+  std::uint8_t* const changed = g.lean_changed.data();
+  std::fill_n(changed, first_step, std::uint8_t{1});  // the key: every source changed
+  const LeanPlan::FormStep* const steps = plan.form_steps.data();
+  NodeRecord* const node_at = r.node_at;
+  Value* const value_at = r.value_at;
+  const std::uint32_t now_stamp = r.now_stamp;
+  const std::uint32_t first_stamp = r.first_stamp;
+  const bool keep_history = r.keep_history;
+  const bool prefetch = r.prefetch;
+  std::uint64_t kernels_run = 0;
+  constexpr std::size_t d = GraphState::kLeanPrefetchDistance;
+  for (std::size_t i = 0; i < count; ++i) {
+    const LeanPlan::FormStep& s = steps[i];
+    if ((changed[s.slot_a] | changed[s.slot_b]) == 0) {
+      changed[first_step + i] = 0;
+      continue;
+    }
+    if (prefetch && i + d < count) [[unlikely]] {
+      const LeanPlan::FormStep& ahead = steps[i + d];
+      __builtin_prefetch(node_at + ahead.node, 1);
+      __builtin_prefetch(value_at + ahead.node, 1);
+      __builtin_prefetch(value_at + ahead.in_a);
+      __builtin_prefetch(value_at + ahead.in_b);
+    }
+    const NodeId x = s.node;
+    const Value& va = value_at[s.in_a];
+    const Value& vb = value_at[s.in_b];
+    Value& now = value_at[x];
+    if (va.is_double() && vb.is_double() && now.is_double()) [[likely]] {
+      const double a = va.as_double();
+      const double b = vb.as_double();
+      double result;
+      switch (s.code) {
+        case LeanPlan::FormCode::copy: result = a; break;
+        case LeanPlan::FormCode::add: result = a + b; break;
+        case LeanPlan::FormCode::subtract: result = a - b; break;
+        case LeanPlan::FormCode::multiply: result = a * b; break;
+        case LeanPlan::FormCode::divide: result = a / b; break;
+        case LeanPlan::FormCode::add_c: result = a + s.c; break;
+        case LeanPlan::FormCode::subtract_c: result = a - s.c; break;
+        case LeanPlan::FormCode::multiply_c: result = a * s.c; break;
+        case LeanPlan::FormCode::divide_c: result = a / s.c; break;
+        case LeanPlan::FormCode::c_subtract: result = s.c - a; break;
+        case LeanPlan::FormCode::c_divide: result = s.c / a; break;
+        default: __builtin_unreachable();
+      }
+      if (std::isfinite(result)) [[likely]] {
+        // As lean_kernel(); a finite result equals the old double by ==.
+        NodeRecord& rec = node_at[x];
+        ++kernels_run;
+        if (keep_history) g.freshened.push_back(Freshened{x, rec.computed_at, false});
+        rec.computed_at = now_stamp;
+        rec.meta &= ~(kStale | kForce | kMarked);
+        const double old = now.as_double();
+        bool now_changed = false;
+        if (old != result) {
+          if (rec.changed_at < first_stamp) r.journal(g, x, rec.changed_at, now);
+          now = Value(result);
+          rec.changed_at = now_stamp;
+          now_changed = true;
+        }
+        changed[first_step + i] = now_changed ? 1 : 0;
+        continue;
+      }
+    }
+    // The kernel's formula through a Context (FieldSpec::kernel).
+    node_at[x].meta |= kStale | kMarked;
+    g.current = x;
+    r.unstage(g);
+    changed[first_step + i] = g.lean_formula(x, r.spec_entries[node_at[x].spec]) ? 1 : 0;
+  }
+  r.settle(g);
+  r.kernels_run += kernels_run;
 }
 
 }  // namespace
@@ -789,6 +924,8 @@ void GraphState::propagate_lean() {
   // it instead and nothing is scheduled: the same fields, computed in an order of heights.
   std::uint32_t low = kLeanEnd;  // lowest and highest height with a list
   std::uint32_t high = 0;
+  MG_ASSERT(lean_staged_count == 0);
+  if (lean_staged.size() < kLeanStagedEntries) lean_staged.resize(kLeanStagedEntries);
   LeanRun run(*this);
   NodeRecord* const node_at = run.node_at;
   const NodeId* const edge_data = run.edge_data;
@@ -901,7 +1038,12 @@ void GraphState::propagate_lean() {
     }
     if (plan != nullptr && plan->useful) {
       lean_planned = true;
-      follow_plan(*this, planned_run, *plan);
+      if (!plan->form_steps.empty() && conditions.empty()) {
+        follow_form_plan(*this, planned_run, *plan);
+      } else {
+        follow_plan(*this, planned_run, *plan);
+      }
+      run.resume(*this);
     }
     for (const NodeId source : lean_planned ? std::span<const NodeId>() : std::span<const NodeId>(lean_sources)) {
       if (prefetch) {
@@ -950,6 +1092,7 @@ void GraphState::propagate_lean() {
         for (; i != kLeanEnd; i = sched[i].next) visit(sched[i].node);
       }
     }
+    run.settle(*this);  // finalize_commit() reads the staged entries
     computed_count += run.kernels_run + planned_run.kernels_run;
     stamp_computed = stamp_computed || scheduled != 0 || cur != 0 || (lean_planned && !plan->steps.empty());
     const auto computed = static_cast<std::size_t>(computed_count - computed_before);
@@ -962,6 +1105,10 @@ void GraphState::propagate_lean() {
     // Hand the scheduled nodes to rollback() as marked ones: it makes them fresh again.
     // Those computed already are fresh, but with history they are in `freshened`, which
     // rollback() makes stale: they go to it as well (nothing else is in it yet).
+    // rollback() restores the journal: the entries staged go into it first. Of the two
+    // runs, the one that ran last has the larger count.
+    lean_staged_count = std::max(run.staged_count, planned_run.staged_count);
+    unstage_journal();
     computed_count += run.kernels_run + planned_run.kernels_run;
     stamp_computed = true;
     for (const Freshened& f : freshened) marked.push_back(f.node);

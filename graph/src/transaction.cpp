@@ -71,7 +71,18 @@ Status GraphState::write(NodeId n, Value v) {
   return Status::ok();
 }
 
+void GraphState::unstage_journal() {
+  if (lean_staged_count == 0) return;
+  journal.values.reserve(journal.values.size() + lean_staged_count);
+  for (std::size_t k = 0; k < lean_staged_count; ++k) {
+    const StagedDouble& e = lean_staged[k];
+    journal.values.push_back(JournalEntry{e.node, e.changed_at, Value(e.value)});
+  }
+  lean_staged_count = 0;
+}
+
 void GraphState::rollback() {
+  unstage_journal();
   unwind();
   for (std::size_t i = journal.values.size(); i-- > 0;) {
     JournalEntry& e = journal.values[i];
@@ -128,6 +139,7 @@ void GraphState::rollback() {
 }
 
 void GraphState::reset_computations() {
+  unstage_journal();
   unwind();
   if (computing) exported_taken_back = true;
   for (std::size_t i = journal.values.size(); i-- > 0;) {
@@ -204,6 +216,7 @@ std::optional<CommitPreview> GraphState::preview_commit() const {
     return out;
   }
   // finalize_commit()'s list, without changing anything.
+  MG_ASSERT(lean_staged_count == 0);  // staged only within commit()
   for (const JournalEntry& e : journal.values) {
     if (e.node == kNoNode || (rewritten && changed_back(e)) || !is_eager(e.node)) continue;
     out.changed.push_back(e.node);
@@ -213,14 +226,18 @@ std::optional<CommitPreview> GraphState::preview_commit() const {
 }
 
 void GraphState::finalize_commit() {
+  const bool keep_history = options.history_limit > 0;
+  // The staged entries stay apart only on the common path below, which lists them too.
+  if (rewritten || keep_history || lean_blockers != 0) unstage_journal();
   last_changed.clear();
   if (!rewritten) {
     // The common case, in one pass without growth checks: every entry is a change.
-    if (last_changed.capacity() < journal.values.size()) {
+    const std::size_t entries = journal.values.size() + lean_staged_count;
+    if (last_changed.capacity() < entries) {
       // The capacities push_back would have grown to.
-      last_changed.reserve(std::bit_ceil(journal.values.size()));
+      last_changed.reserve(std::bit_ceil(entries));
     }
-    last_changed.resize(journal.values.size());
+    last_changed.resize(entries);
     NodeId* out = last_changed.data();
     if (lean_blockers == 0) {
       // No lazy field in the graph (they keep commits off the lean path): no node to look at.
@@ -228,6 +245,8 @@ void GraphState::finalize_commit() {
         *out = e.node;
         out += e.node != kNoNode ? 1 : 0;
       }
+      for (std::size_t k = 0; k < lean_staged_count; ++k) *out++ = lean_staged[k].node;
+      lean_staged_count = 0;
     } else {
       for (const JournalEntry& e : journal.values) {
         // A lazy field filling its cache is not a change of the graph's state.
@@ -248,7 +267,6 @@ void GraphState::finalize_commit() {
       if (is_eager(e.node)) last_changed.push_back(e.node);
     }
   }
-  const bool keep_history = options.history_limit > 0;
   RevisionRecord rec;
   for (NodeId x : marked) {
     clear(x, kMarked);
@@ -323,6 +341,10 @@ void GraphState::trim_scratch() {
   trim(lean_layers[0]);
   trim(lean_layers[1]);
   trim(lean_changed);
+  if (lean_staged.size() > kScratchKeepMax) {
+    lean_staged.resize(kLeanStagedEntries);
+    lean_staged.shrink_to_fit();
+  }
   // The height lists and their bits go together (both are empty between commits).
   if (lean_levels.capacity() > kScratchKeepMax) {
     trim(lean_levels);
@@ -354,6 +376,7 @@ Result<CommitStats> GraphState::commit() {
   }
   std::size_t unresolved = 0;
   for (NodeId m : marked_mirrors) unresolved += has(m, kMirrorPending) ? 1 : 0;
+  if (unresolved != 0 || !waiting_for.empty()) unstage_journal();  // the transaction stays open
   if (unresolved != 0 && waiting_for.empty()) {
     return Status(StatusCode::failed_precondition,
                   std::to_string(unresolved) + " mirrors were marked stale and not resolved");
@@ -448,6 +471,7 @@ void GraphState::clamp_history_stamps(std::uint32_t s) {
 }
 
 const Value& GraphState::txn_start_value(NodeId n) const {
+  MG_ASSERT(lean_staged_count == 0);  // a lean commit unstages before any formula runs
   if (journaled(n)) {
     for (std::size_t i = journal.values.size(); i-- > 0;) {
       if (journal.values[i].node == n) return journal.values[i].value;

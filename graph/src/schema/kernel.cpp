@@ -322,13 +322,33 @@ struct ConstantInput {
   static constexpr ScalarKernel run = constant_input_kernel<Op>;
 };
 
-/// Chooses p.kernel from its code, and fills the operands a specialized kernel reads.
+/// The KernelForm of `x op y` for `op`, Op::none for other operations.
+KernelForm::Op form_op(ScalarOp op) {
+  switch (op) {
+    case ScalarOp::add:
+      return KernelForm::Op::add;
+    case ScalarOp::subtract:
+      return KernelForm::Op::subtract;
+    case ScalarOp::multiply:
+      return KernelForm::Op::multiply;
+    case ScalarOp::divide:
+      return KernelForm::Op::divide;
+    default:
+      return KernelForm::Op::none;
+  }
+}
+
+/// Chooses p.kernel from its code, and fills the operands a specialized kernel reads and
+/// the form that describes it (the commit computes that in line, and calls the kernel for
+/// a result that is not finite, which fails the field with its message).
 void specialize(PackedProgram& p) {
   p.kernel = run_scalar_program;
+  p.form = KernelForm{};
   const ScalarInstr* code = p.code;
   if (p.size == 1 && code[0].op == ScalarOp::input) {
     p.kernel = copy_kernel;
     p.a = code[0].arg;
+    p.form = KernelForm{KernelForm::Op::copy, KernelForm::Operands::inputs, p.a, p.a, 0.0};
     return;
   }
   if (p.size != 3) return;
@@ -349,7 +369,15 @@ void specialize(PackedProgram& p) {
     p.a = code[1].arg;
     p.c = code[0].value;
   }
-  if (k != nullptr) p.kernel = k;
+  if (k == nullptr) return;
+  p.kernel = k;
+  p.form.op = form_op(code[2].op);
+  p.form.operands = x_input && y_input ? KernelForm::Operands::inputs
+                    : x_input          ? KernelForm::Operands::input_constant
+                                       : KernelForm::Operands::constant_input;
+  p.form.a = p.a;
+  p.form.b = x_input && y_input ? p.b : p.a;
+  p.form.c = p.c;
 }
 
 }  // namespace

@@ -101,6 +101,8 @@ struct PackedProgram {
   std::uint32_t a = 0;
   std::uint32_t b = 0;
   double c = 0;
+  /// What such a kernel computes (FieldSpec::kernel_form), Op::none for the others.
+  KernelForm form;
 };
 
 /// The programs of a Store's fields packed back to back, in the order of their fields, so

@@ -357,6 +357,7 @@ void Store::build_specs() {
           const PackedProgram* program = kernels_->add(*cf->scalar);
           value.kernel = program->kernel;
           value.kernel_data = program;
+          value.kernel_form = program->form;
         }
         specs_[ei][f] = graph_.add_spec(std::move(value));
         continue;

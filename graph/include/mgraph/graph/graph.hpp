@@ -34,6 +34,7 @@
 // (resolve_mirror), so a field reading a failed remote field is blocked as it would be in
 // one graph, naming the same cause (partitions share node ids) with the same reason.
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -75,6 +76,41 @@ using Formula = std::function<Value(Context&)>;
 /// It must be deterministic; it may throw a std::exception, which fails the field as a
 /// throwing formula does.
 using ScalarKernel = double (*)(std::span<const double> inputs, NodeId node, const void* data);
+
+/// What a kernel (FieldSpec::kernel) computes when it is one arithmetic operation over its
+/// inputs and a constant: a commit then computes it in line instead of calling the kernel
+/// (DECISIONS.md "Kernel forms"). Operands: inputs `a` and `b` (Operands::inputs), input
+/// `a` and the constant `c` (input_constant: in[a] op c), `c` and input `a`
+/// (constant_input: c op in[a]); Op::copy is in[a].
+struct KernelForm {
+  enum class Op : std::uint8_t { none, copy, add, subtract, multiply, divide };
+  enum class Operands : std::uint8_t { inputs, input_constant, constant_input };
+  Op op = Op::none;
+  Operands operands = Operands::inputs;
+  std::uint32_t a = 0;
+  std::uint32_t b = 0;
+  double c = 0;
+  /// Its result for `inputs` (which must hold inputs a and b), as the commit computes it.
+  double apply(const double* inputs) const {
+    const double x = operands == Operands::constant_input ? c : inputs[a];
+    const double y = operands == Operands::inputs           ? inputs[b]
+                     : operands == Operands::input_constant ? c
+                                                            : inputs[a];
+    switch (op) {
+      case Op::add: return x + y;
+      case Op::subtract: return x - y;
+      case Op::multiply: return x * y;
+      case Op::divide: return x / y;
+      case Op::copy:
+      case Op::none: break;
+    }
+    return inputs[a];
+  }
+  /// The inputs it reads: one more than its highest input index.
+  std::uint32_t inputs_read() const {
+    return (operands == Operands::inputs && op != Op::copy ? std::max(a, b) : a) + 1;
+  }
+};
 
 /// Custom equality for the cutoff: returning true means "unchanged", so dependents
 /// are not recomputed. Empty means Value's operator==.
@@ -127,6 +163,12 @@ struct FieldSpec {
   ScalarKernel kernel = nullptr;
   /// Passed to `kernel` as is; nothing copies or frees it, so it must outlive the spec.
   const void* kernel_data = nullptr;
+  /// What `kernel` computes, when it is one of KernelForm's operations: a commit computes
+  /// that in line and calls `kernel` only for a result that is not finite (so that a
+  /// kernel that refuses such results throws its own error). It must compute what the
+  /// kernel does: add_derived() tries both on a few inputs and refuses a spec where they
+  /// differ, or whose form reads an input the field does not have.
+  KernelForm kernel_form{};
 };
 
 /// Whether a derived field's value is the result of its formula (see the comment above
