@@ -812,15 +812,17 @@ struct LeanRun {
   r.settle(g);
 }
 
+/// lean_compute() out of line, for what a loop rarely needs.
+[[gnu::noinline]] bool lean_compute_rare(GraphState& g, LeanRun& r, NodeId x) { return lean_compute(g, r, x); }
+
 /// Follows a plan of kernel fields with forms (LeanPlan::form_steps): the same fields as
 /// follow_plan() computes, with the same records, each form computed in line from its
 /// inputs' values. A field whose input is not a double, whose result is not finite or
-/// whose old value is not a double is computed by its kernel through its formula
-/// (lean_formula(), which converts, fails or throws as a kernel does).
+/// whose old value is not a double is computed as follow_plan() computes it (its kernel
+/// converts, fails or throws), and so is every field once one has failed.
 ///
 /// What keeps the loop's state in registers: no call on the common path (the journal
 /// entries staged, LeanRun::journal; counters in locals).
-/// REQUIRES: no failed or blocked field (GraphState::conditions empty).
 [[gnu::noinline]] void follow_form_plan(GraphState& g, LeanRun& r, const LeanPlan& plan) {
   const std::size_t first_step = plan.sources.size();
   const std::size_t count = plan.form_steps.size();
@@ -834,6 +836,7 @@ struct LeanRun {
   const std::uint32_t first_stamp = r.first_stamp;
   const bool keep_history = r.keep_history;
   const bool prefetch = r.prefetch;
+  bool no_conditions = g.conditions.empty();  // no failed or blocked field
   std::uint64_t kernels_run = 0;
   constexpr std::size_t d = GraphState::kLeanPrefetchDistance;
   for (std::size_t i = 0; i < count; ++i) {
@@ -853,7 +856,7 @@ struct LeanRun {
     const Value& va = value_at[s.in_a];
     const Value& vb = value_at[s.in_b];
     Value& now = value_at[x];
-    if (va.is_double() && vb.is_double() && now.is_double()) [[likely]] {
+    if (no_conditions && va.is_double() && vb.is_double() && now.is_double()) [[likely]] {
       const double a = va.as_double();
       const double b = vb.as_double();
       double result;
@@ -890,11 +893,12 @@ struct LeanRun {
         continue;
       }
     }
-    // The kernel's formula through a Context (FieldSpec::kernel).
+    // As follow_plan() computes it: through the kernel, or once a field failed (which
+    // puts a condition in the graph) through the general routine, which blocks the fields
+    // that depend on it.
     node_at[x].meta |= kStale | kMarked;
-    g.current = x;
-    r.unstage(g);
-    changed[first_step + i] = g.lean_formula(x, r.spec_entries[node_at[x].spec]) ? 1 : 0;
+    changed[first_step + i] = lean_compute_rare(g, r, x) ? 1 : 0;
+    no_conditions = g.conditions.empty();
   }
   r.settle(g);
   r.kernels_run += kernels_run;
@@ -1038,7 +1042,7 @@ void GraphState::propagate_lean() {
     }
     if (plan != nullptr && plan->useful) {
       lean_planned = true;
-      if (!plan->form_steps.empty() && conditions.empty()) {
+      if (!plan->form_steps.empty()) {
         follow_form_plan(*this, planned_run, *plan);
       } else {
         follow_plan(*this, planned_run, *plan);

@@ -393,6 +393,101 @@ TEST(Plan, AThrowingKernelInAPlanFailsItsFieldOrRollsBackAsWithout) {
   }
 }
 
+TEST(Lean, AnExceptionOfAnyTypeRollsBackEveryValueTheCommitChanged) {
+  // A kernel may throw only std::exceptions, which fail its field; anything else leaves
+  // the commit where it is, and the transaction is rolled back. x -> c[0..3000) (each +1,
+  // more than the room for staged journal entries a commit starts with), d = c[2999] - y,
+  // t = 1 / d, whose kernel throws an int where d is 0: the commit writing x and y so
+  // that d is 0 computes the whole chain first. Every form is followed in line when
+  // planned; the division's result, not finite, goes to its kernel, which throws.
+  using Op = KernelForm::Op;
+  using Operands = KernelForm::Operands;
+  for (const bool plan : {false, true}) {
+    Graph g(GraphOptions{.plan_after = plan ? 1u : 0u, .plan_min_fields = 1});
+    const NodeId x = g.add_variable(0.0, "x");
+    const NodeId y = g.add_variable(0.0, "y");
+    FieldSpec plus;
+    plus.kernel = [](std::span<const double> in, NodeId, const void*) { return in[0] + 1; };
+    plus.kernel_form = {Op::add, Operands::input_constant, 0, 0, 1.0};
+    const SpecId plus_one = g.add_spec(std::move(plus));
+    FieldSpec minus;
+    minus.kernel = [](std::span<const double> in, NodeId, const void*) { return in[0] - in[1]; };
+    minus.kernel_form = {Op::subtract, Operands::inputs, 0, 1, 0};
+    FieldSpec inverse;
+    inverse.kernel = [](std::span<const double> in, NodeId, const void*) {
+      if (in[0] == 0) throw 42;
+      return 1 / in[0];
+    };
+    inverse.kernel_form = {Op::divide, Operands::constant_input, 0, 0, 1.0};
+    std::vector<NodeId> c;
+    NodeId last = x;
+    for (int i = 0; i < 3000; ++i) c.push_back(last = g.add_derived(plus_one, {last}).value());
+    const NodeId d = g.add_derived(g.add_spec(std::move(minus)), {last, y}, "d").value();
+    const NodeId t = g.add_derived(g.add_spec(std::move(inverse)), {d}, "t").value();
+    ASSERT_TRUE(g.commit().is_ok());
+    ASSERT_TRUE(g.write(x, 1.0).is_ok());
+    ASSERT_TRUE(g.write(y, 1.0).is_ok());
+    ASSERT_TRUE(g.commit().is_ok());  // the key's first commit: its plan is built
+    ASSERT_EQ(g.read(t).number(), 1.0 / 3000);
+
+    ASSERT_TRUE(g.write(x, 2.0).is_ok());
+    ASSERT_TRUE(g.write(y, 3002.0).is_ok());
+    const Result<CommitStats> r = g.commit();
+    ASSERT_FALSE(r.is_ok()) << (plan ? "planned" : "unplanned");
+    EXPECT_NE(r.status().message().find("rolled back"), std::string::npos) << r.status().message();
+    EXPECT_EQ(g.read(x).number(), 1.0);
+    EXPECT_EQ(g.read(y).number(), 1.0);
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      ASSERT_EQ(g.read(c[i]).number(), 2.0 + static_cast<double>(i)) << "c[" << i << "], " << (plan ? "planned" : "unplanned");
+    }
+    EXPECT_EQ(g.read(d).number(), 3000.0);
+    EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().message();
+    // The graph goes on, on the plan (a write that changes both: the same key).
+    ASSERT_TRUE(g.write(x, 3.0).is_ok());
+    ASSERT_TRUE(g.write(y, 2.0).is_ok());
+    const CommitStats stats = g.commit().value();
+    EXPECT_EQ(stats.planned, plan);
+    EXPECT_EQ(g.read(t).number(), 1.0 / 3001);
+  }
+}
+
+TEST(Kernel, AFormMustComputeWhatItsKernelDoesAndReadOnlyInputsTheFieldHas) {
+  Graph g;
+  const NodeId a = g.add_variable(1.0, "a");
+  const NodeId b = g.add_variable(2.0, "b");
+  FieldSpec wrong;  // says in[0] + in[1], computes in[0] - in[1]
+  wrong.name = "wrong";
+  wrong.kernel = [](std::span<const double> in, NodeId, const void*) { return in[0] - in[1]; };
+  wrong.kernel_form = {KernelForm::Op::add, KernelForm::Operands::inputs, 0, 1, 0};
+  const SpecId w = g.add_spec(std::move(wrong));
+  Result<NodeId> r = g.add_derived(w, std::vector<NodeId>{a, b});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), StatusCode::invalid_argument);
+  EXPECT_NE(r.status().message().find("spec wrong's kernel_form does not compute what its kernel does"),
+            std::string::npos)
+      << r.status().message();
+  FieldSpec second;  // in[0] * in[1], on a field of one input
+  second.name = "product";
+  second.kernel = [](std::span<const double> in, NodeId, const void*) { return in[0] * in[1]; };
+  second.kernel_form = {KernelForm::Op::multiply, KernelForm::Operands::inputs, 0, 1, 0};
+  const SpecId p = g.add_spec(std::move(second));
+  r = g.add_derived(p, std::vector<NodeId>{a});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().message(), "spec product's kernel_form reads input 1; the field has 1 inputs");
+  FieldSpec orphan;  // a form with no kernel to stand for
+  orphan.name = "orphan";
+  orphan.formula = [](Context& c) { return c.input(0); };
+  orphan.kernel_form = {KernelForm::Op::copy, KernelForm::Operands::inputs, 0, 0, 0};
+  r = g.add_derived(g.add_spec(std::move(orphan)), std::vector<NodeId>{a});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("describes a kernel, and the spec has none"), std::string::npos);
+  // The right ones are taken, by add_derived and define alike.
+  const NodeId product = g.add_derived(p, std::vector<NodeId>{a, b}).value();
+  EXPECT_FALSE(g.define(product, w, std::vector<NodeId>{a, b}).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(g.read(product).number(), 2.0);
+}
+
 TEST(Plan, MemoryStaysBoundedUnderEverNewKeys) {
   // 3,000 variables, each the head of its own chain of 64 fields, written in turn twice:
   // a plan per key, more keys than plans are kept (lean_plan.hpp, invariant 3).
@@ -551,14 +646,21 @@ struct Twin {
   /// `padding` variables, never written, come first: they make the graph large enough for
   /// the lean path to prefetch (GraphState::kLeanPrefetchNodes).
   /// `plan`: the lean graph plans every key from its first commit on (GraphOptions).
-  Twin(std::uint64_t seed, std::size_t history, std::size_t padding = 0, bool plan = false)
+  /// `forms`: every field is a kernel with a form (FieldSpec::kernel_form) of one or two
+  /// inputs, so that plans are followed in line (DECISIONS.md "Kernel forms").
+  Twin(std::uint64_t seed, std::size_t history, std::size_t padding = 0, bool plan = false,
+       bool forms = false)
       : lean(GraphOptions{.history_limit = history,
                           .plan_after = plan ? 1u : 0u,
                           .plan_min_fields = 1}),
         general(GraphOptions{.history_limit = history}) {
     Prng rng(seed);
     for (Graph* g : {&lean, &general}) {
-      add_specs(*g);
+      if (forms) {
+        add_form_specs(*g);
+      } else {
+        add_specs(*g);
+      }
       g->reserve(padding + 200, 600);
       for (std::size_t k = 0; k < padding; ++k) g->add_variable(Value(std::int64_t{0}));
     }
@@ -571,8 +673,8 @@ struct Twin {
         variables.push_back(static_cast<NodeId>(first + i));
         continue;
       }
-      const SpecId spec = rng.below(kSpecs);
-      std::vector<NodeId> inputs(1 + rng.below(3));
+      std::vector<NodeId> inputs(1 + rng.below(forms ? 2 : 3));
+      const SpecId spec = forms ? form_spec(rng, inputs.size()) : rng.below(kSpecs);
       for (NodeId& in : inputs) {
         // Mostly recent nodes, so that chains form; sometimes any earlier one.
         const std::uint64_t back = rng.below(3) == 0 ? i : std::min<std::uint64_t>(i, 6);
@@ -584,10 +686,24 @@ struct Twin {
     general.set_exported(general.add_variable(0.0, "blocker"), true);
     EXPECT_TRUE(lean.commit().is_ok());
     EXPECT_TRUE(general.commit().is_ok());
+    if (forms) {
+      // Commits that push the first one out of the history (no test here undoes more than
+      // `history` commits). Undoing the first commit leaves every field stale, which the
+      // general path computes when read and the lean one when an input changes: with the
+      // ratios refusing results, a commit would fail on one path and a read on the other.
+      for (std::size_t k = 0; k < history; ++k) {
+        for (Graph* g : {&lean, &general}) {
+          for (const NodeId v : variables) EXPECT_TRUE(g->write(v, Value(1.0 + static_cast<double>((v + k) % 3))).is_ok());
+          EXPECT_TRUE(g->commit().is_ok());
+        }
+      }
+    }
+    armed = true;
   }
 
   static constexpr std::uint64_t kSpecs = 9;
-  SpecId spec_ids[kSpecs] = {};
+  static constexpr std::uint64_t kFormSpecs = 10;
+  SpecId spec_ids[kFormSpecs] = {};
 
   void add_specs(Graph& g) {
     // int64 sum; min(sum, 3) (cutoffs); parity with a custom equality; a formula that
@@ -656,6 +772,61 @@ struct Twin {
     spec_ids[7] = g.add_spec(std::move(kfragile));
     spec_ids[8] = g.add_spec(std::move(kstrict));
   }
+  /// Kernels with forms: copy, + - * / of inputs 0 and 1 (- as in[1] - in[0]), in[0] + 0.5,
+  /// 3 - in[0], in[0] / 4, and in[0] / in[1] refusing a result that is not finite (as the
+  /// schema's kernels do), failing the field or (fail_transaction) the whole transaction.
+  /// A division by zero gives infinities and NaN to the others, which keep them.
+  void add_form_specs(Graph& g) {
+    auto add = [&](std::size_t k, ScalarKernel kernel, KernelForm form, std::string name,
+                   bool fail_transaction = false) {
+      FieldSpec spec;
+      spec.kernel = kernel;
+      spec.kernel_data = &armed;
+      spec.kernel_form = form;
+      spec.name = std::move(name);
+      spec.fail_transaction = fail_transaction;
+      spec_ids[k] = g.add_spec(std::move(spec));
+    };
+    using Op = KernelForm::Op;
+    using Operands = KernelForm::Operands;
+    add(0, [](std::span<const double> in, NodeId, const void*) { return in[0]; },
+        {Op::copy, Operands::inputs, 0, 0, 0}, "copy");
+    add(1, [](std::span<const double> in, NodeId, const void*) { return in[0] + in[1]; },
+        {Op::add, Operands::inputs, 0, 1, 0}, "add");
+    add(2, [](std::span<const double> in, NodeId, const void*) { return in[1] - in[0]; },
+        {Op::subtract, Operands::inputs, 1, 0, 0}, "subtract");
+    add(3, [](std::span<const double> in, NodeId, const void*) { return in[0] * in[1]; },
+        {Op::multiply, Operands::inputs, 0, 1, 0}, "multiply");
+    add(4, [](std::span<const double> in, NodeId, const void*) { return in[0] / in[1]; },
+        {Op::divide, Operands::inputs, 0, 1, 0}, "divide");
+    add(5, [](std::span<const double> in, NodeId, const void*) { return in[0] + 0.5; },
+        {Op::add, Operands::input_constant, 0, 0, 0.5}, "plus half");
+    add(6, [](std::span<const double> in, NodeId, const void*) { return 3 - in[0]; },
+        {Op::subtract, Operands::constant_input, 0, 0, 3}, "three minus");
+    add(7, [](std::span<const double> in, NodeId, const void*) { return in[0] / 4; },
+        {Op::divide, Operands::input_constant, 0, 0, 4}, "quarter");
+    auto finite_ratio = [](std::span<const double> in, NodeId, const void* armed) {
+      const double r = in[0] / in[1];
+      if (!std::isfinite(r) && *static_cast<const bool*>(armed)) throw std::domain_error("not finite");
+      return r;
+    };
+    add(8, finite_ratio, {Op::divide, Operands::inputs, 0, 1, 0}, "finite ratio");
+    add(9, finite_ratio, {Op::divide, Operands::inputs, 0, 1, 0}, "strict ratio", true);
+  }
+  /// Whether the ratios refuse results that are not finite: not before the first commits,
+  /// which must succeed whatever the graph (their kernel_data).
+  bool armed = false;
+  /// A form spec for a field of `inputs` inputs (two-input forms need two; the ratios
+  /// are rarer, so that most commits succeed).
+  SpecId form_spec(Prng& rng, std::size_t inputs) {
+    if (inputs == 1) {
+      constexpr SpecId kOne[] = {0, 5, 6, 7};
+      return kOne[rng.below(std::size(kOne))];
+    }
+    if (rng.below(6) == 0) return 8 + static_cast<SpecId>(rng.below(2));
+    return static_cast<SpecId>(rng.below(8));
+  }
+
   /// An int64 or a double with no fraction, as an int64.
   static std::int64_t whole(const Value& v) {
     return v.is_int() ? v.as_int() : static_cast<std::int64_t>(v.as_double());
@@ -685,15 +856,17 @@ struct Twin {
 
 /// With `plan`, the lean graph plans every key (Twin), and the writes come from four sets
 /// of variables fixed per seed, so that most commits follow a plan.
+/// With `forms`, the fields are kernels with forms (Twin) and the writes are doubles, now
+/// and then an int64 (which a form does not compute in line).
 void run_twins(std::size_t history, std::uint64_t seeds = 60, std::size_t padding = 0,
-               bool plan = false) {
+               bool plan = false, bool forms = false) {
   const std::uint64_t kSeeds = seeds;
   constexpr int kSteps = 40;
   int failed_commits = 0;  // the rollback of a lean commit must be exercised too
   std::size_t failed_fields = 0;  // and a field failing without one
   int planned_commits = 0;
   for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    Twin t(seed * 7919 + history, history, padding, plan);
+    Twin t(seed * 7919 + history, history, padding, plan, forms);
     Prng rng(seed);
     std::vector<std::vector<NodeId>> write_sets(plan ? 4 : 1);
     for (std::vector<NodeId>& set : write_sets) {
@@ -717,7 +890,9 @@ void run_twins(std::size_t history, std::uint64_t seeds = 60, std::size_t paddin
         const std::vector<NodeId>& set = plan ? write_sets[rng.below(write_sets.size())] : write_sets[0];
         for (std::size_t k = 0; k < (plan ? set.size() : writes); ++k) {
           const NodeId v = plan ? set[k] : t.variables[rng.below(t.variables.size())];
-          const Value value(static_cast<std::int64_t>(rng.below(7)));
+          constexpr double kDoubles[] = {0, 1, 2, 0.5, -1, 3, -2.5};
+          const Value value = !forms || rng.below(8) == 0 ? Value(static_cast<std::int64_t>(rng.below(7)))
+                                                          : Value(kDoubles[rng.below(std::size(kDoubles))]);
           ASSERT_TRUE(t.lean.write(v, value).is_ok());
           ASSERT_TRUE(t.general.write(v, value).is_ok());
         }
@@ -761,6 +936,13 @@ TEST(Lean, MatchesTheGeneralPathWithUndoAndRedo) { run_twins(3); }
 // blocking, cut-off and rolled-back case of the unplanned lean commit, following a plan.
 TEST(Plan, MatchesTheGeneralPathOnRandomGraphs) { run_twins(0, 60, 0, true); }
 TEST(Plan, MatchesTheGeneralPathWithUndoAndRedo) { run_twins(3, 60, 0, true); }
+// Plans of kernels with forms, followed in line: divisions by zero, infinities and NaN
+// kept or refused (a failed field, a rolled-back transaction), int64 inputs, undo and redo.
+TEST(Plan, OfFormsMatchesTheGeneralPathOnRandomGraphs) { run_twins(0, 60, 0, true, true); }
+TEST(Plan, OfFormsMatchesTheGeneralPathWithUndoAndRedo) { run_twins(3, 60, 0, true, true); }
+TEST(Plan, OfFormsMatchesTheGeneralPathOnGraphsLargeEnoughToPrefetch) {
+  run_twins(0, 8, std::size_t{1} << 16, true, true);
+}
 TEST(Plan, MatchesTheGeneralPathOnGraphsLargeEnoughToPrefetch) {
   run_twins(0, 8, std::size_t{1} << 16, true);
 }
