@@ -70,13 +70,17 @@ class Broad final : public Shape {
   explicit Broad(bool kernel) : Shape(Evaluation::strict) {
     graph_.reserve(kWidth + 1, kWidth);
     source_ = add_variable(0);
+    first_ = static_cast<NodeId>(graph_.node_count());  // the id b[0] gets
+    // The kernel's form: in[0] + (node - first), the field's position in the run.
+    const KernelForm offset{KernelForm::Op::add, KernelForm::Operands::input_position, 0, 0,
+                            static_cast<double>(first_)};
     const SpecId spec =
         kernel ? add_kernel_spec(
                      [](std::span<const double> in, NodeId node, const void* data) {
                        const NodeId first = static_cast<const Broad*>(data)->first_;
                        return in[0] + static_cast<double>(node - first);
                      },
-                     this, "source_plus_offset")
+                     this, "source_plus_offset", offset)
                : add_spec(
                      [this](Context& context) {
                        return Value(context.input(0).as_double() +
@@ -85,7 +89,6 @@ class Broad final : public Shape {
                      "source_plus_offset");
     for (std::size_t i = 0; i < kWidth; ++i) {
       const NodeId node = add_derived(spec, {source_});
-      if (i == 0) first_ = node;
       MG_ASSERT(node == first_ + i);
       nodes_.push_back(node);
     }

@@ -60,7 +60,7 @@ Status kernel_form_status(const SpecEntry& e, std::size_t input_count, NodeId no
     } catch (const std::exception&) {
       continue;
     }
-    const double by_form = form.apply(in.data());
+    const double by_form = form.apply(in.data(), node);
     if (by_kernel != by_form && !(by_kernel != by_kernel && by_form != by_form)) {
       std::string inputs;
       for (std::size_t k = 0; k < input_count; ++k) inputs += (k == 0 ? "" : ", ") + Value(in[k]).to_json();

@@ -40,6 +40,11 @@ LeanPlan::FormCode form_code(const KernelForm& form) {
              : form.op == Op::subtract ? Code::c_subtract
              : form.op == Op::multiply ? Code::multiply_c
                                        : Code::c_divide;
+    case Operands::input_position:
+      return form.op == Op::add        ? Code::add_position
+             : form.op == Op::subtract ? Code::subtract_position
+             : form.op == Op::multiply ? Code::multiply_position
+                                       : Code::divide_position;
   }
   return Code::copy;
 }

@@ -63,6 +63,10 @@ struct LeanPlan {
     divide_c,
     c_subtract,
     c_divide,
+    add_position,  ///< in[a] + (node - c)
+    subtract_position,
+    multiply_position,
+    divide_position,
   };
   /// A step of a plan whose every field is a kernel with a form (FieldSpec::kernel_form)
   /// and at most two inputs in the plan: its slots (slot_a twice for one), the inputs its

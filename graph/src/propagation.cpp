@@ -872,6 +872,10 @@ struct LeanRun {
         case LeanPlan::FormCode::divide_c: result = a / s.c; break;
         case LeanPlan::FormCode::c_subtract: result = s.c - a; break;
         case LeanPlan::FormCode::c_divide: result = s.c / a; break;
+        case LeanPlan::FormCode::add_position: result = a + (static_cast<double>(x) - s.c); break;
+        case LeanPlan::FormCode::subtract_position: result = a - (static_cast<double>(x) - s.c); break;
+        case LeanPlan::FormCode::multiply_position: result = a * (static_cast<double>(x) - s.c); break;
+        case LeanPlan::FormCode::divide_position: result = a / (static_cast<double>(x) - s.c); break;
         default: __builtin_unreachable();
       }
       if (std::isfinite(result)) [[likely]] {

@@ -702,7 +702,7 @@ struct Twin {
   }
 
   static constexpr std::uint64_t kSpecs = 9;
-  static constexpr std::uint64_t kFormSpecs = 10;
+  static constexpr std::uint64_t kFormSpecs = 11;
   SpecId spec_ids[kFormSpecs] = {};
 
   void add_specs(Graph& g) {
@@ -773,8 +773,9 @@ struct Twin {
     spec_ids[8] = g.add_spec(std::move(kstrict));
   }
   /// Kernels with forms: copy, + - * / of inputs 0 and 1 (- as in[1] - in[0]), in[0] + 0.5,
-  /// 3 - in[0], in[0] / 4, and in[0] / in[1] refusing a result that is not finite (as the
-  /// schema's kernels do), failing the field or (fail_transaction) the whole transaction.
+  /// 3 - in[0], in[0] / 4, in[0] - (node - 7), and in[0] / in[1] refusing a result that is
+  /// not finite (as the schema's kernels do), failing the field or (fail_transaction) the
+  /// whole transaction.
   /// A division by zero gives infinities and NaN to the others, which keep them.
   void add_form_specs(Graph& g) {
     auto add = [&](std::size_t k, ScalarKernel kernel, KernelForm form, std::string name,
@@ -812,6 +813,8 @@ struct Twin {
     };
     add(8, finite_ratio, {Op::divide, Operands::inputs, 0, 1, 0}, "finite ratio");
     add(9, finite_ratio, {Op::divide, Operands::inputs, 0, 1, 0}, "strict ratio", true);
+    add(10, [](std::span<const double> in, NodeId node, const void*) { return in[0] - (static_cast<double>(node) - 7); },
+        {Op::subtract, Operands::input_position, 0, 0, 7}, "minus position");
   }
   /// Whether the ratios refuse results that are not finite: not before the first commits,
   /// which must succeed whatever the graph (their kernel_data).
@@ -820,7 +823,7 @@ struct Twin {
   /// are rarer, so that most commits succeed).
   SpecId form_spec(Prng& rng, std::size_t inputs) {
     if (inputs == 1) {
-      constexpr SpecId kOne[] = {0, 5, 6, 7};
+      constexpr SpecId kOne[] = {0, 5, 6, 7, 10};
       return kOne[rng.below(std::size(kOne))];
     }
     if (rng.below(6) == 0) return 8 + static_cast<SpecId>(rng.below(2));

@@ -77,25 +77,32 @@ using Formula = std::function<Value(Context&)>;
 /// throwing formula does.
 using ScalarKernel = double (*)(std::span<const double> inputs, NodeId node, const void* data);
 
-/// What a kernel (FieldSpec::kernel) computes when it is one arithmetic operation over its
-/// inputs and a constant: a commit then computes it in line instead of calling the kernel
-/// (DECISIONS.md "Kernel forms"). Operands: inputs `a` and `b` (Operands::inputs), input
-/// `a` and the constant `c` (input_constant: in[a] op c), `c` and input `a`
-/// (constant_input: c op in[a]); Op::copy is in[a].
+/// What a kernel (FieldSpec::kernel) computes when it is one arithmetic operation over
+/// what a kernel gets (its inputs, its node) and a constant: a commit then computes it in
+/// line instead of calling the kernel (DECISIONS.md "Kernel forms"). Operands: inputs `a`
+/// and `b` (Operands::inputs: in[a] op in[b]), input `a` and the constant `c`
+/// (input_constant: in[a] op c), `c` and input `a` (constant_input: c op in[a]), input `a`
+/// and the field's position after node `c` (input_position: in[a] op (node - c), for a run
+/// of fields added one after another, each with its own offset). Op::copy is in[a].
 struct KernelForm {
   enum class Op : std::uint8_t { none, copy, add, subtract, multiply, divide };
-  enum class Operands : std::uint8_t { inputs, input_constant, constant_input };
+  enum class Operands : std::uint8_t { inputs, input_constant, constant_input, input_position };
   Op op = Op::none;
   Operands operands = Operands::inputs;
   std::uint32_t a = 0;
   std::uint32_t b = 0;
   double c = 0;
-  /// Its result for `inputs` (which must hold inputs a and b), as the commit computes it.
-  double apply(const double* inputs) const {
-    const double x = operands == Operands::constant_input ? c : inputs[a];
-    const double y = operands == Operands::inputs           ? inputs[b]
-                     : operands == Operands::input_constant ? c
-                                                            : inputs[a];
+  /// Its result for `inputs` (which must hold the inputs it reads) on field `node`, as the
+  /// commit computes it.
+  double apply(const double* inputs, NodeId node) const {
+    double x = inputs[a];
+    double y = 0;
+    switch (operands) {
+      case Operands::inputs: y = op == Op::copy ? 0.0 : inputs[b]; break;
+      case Operands::input_constant: y = c; break;
+      case Operands::constant_input: x = c; y = inputs[a]; break;
+      case Operands::input_position: y = static_cast<double>(node) - c; break;
+    }
     switch (op) {
       case Op::add: return x + y;
       case Op::subtract: return x - y;
