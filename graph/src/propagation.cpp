@@ -666,10 +666,14 @@ struct LeanRun {
       g.journal.values.push_back(JournalEntry{x, changed_at, std::move(old)});
       return;
     }
+    grow(g);
+    staged[staged_count++] = GraphState::StagedDouble{x, changed_at, old.as_double()};
+  }
+  /// Doubles the room for staged entries (the count stays).
+  [[gnu::noinline]] void grow(GraphState& g) {
     settle(g);
     g.lean_staged.resize(std::max(GraphState::kLeanStagedEntries, 2 * staged_room));
     resume(g);
-    staged[staged_count++] = GraphState::StagedDouble{x, changed_at, old.as_double()};
   }
   void settle(GraphState& g) const { g.lean_staged_count = staged_count; }
   void resume(const GraphState& g) {
@@ -743,7 +747,12 @@ struct LeanRun {
     return false;
   }
   if (node_at[x].changed_at < r.first_stamp) r.journal(g, x, node_at[x].changed_at, now);
-  now = Value(result);
+  // (A double journaled is staged as a copy: it is still there to replace.)
+  if (now.is_double()) [[likely]] {
+    now.replace_double(result);
+  } else {
+    now = Value(result);
+  }
   node_at[x].changed_at = r.now_stamp;
   return true;
 }
@@ -838,6 +847,10 @@ struct LeanRun {
   const bool prefetch = r.prefetch;
   bool no_conditions = g.conditions.empty();  // no failed or blocked field
   std::uint64_t kernels_run = 0;
+  // r's staging, in locals (r is in memory): handed back to r around each call.
+  GraphState::StagedDouble* staged = r.staged;
+  std::size_t staged_room = r.staged_room;
+  std::size_t staged_count = r.staged_count;
   constexpr std::size_t d = GraphState::kLeanPrefetchDistance;
   for (std::size_t i = 0; i < count; ++i) {
     const LeanPlan::FormStep& s = steps[i];
@@ -888,8 +901,16 @@ struct LeanRun {
         const double old = now.as_double();
         bool now_changed = false;
         if (old != result) {
-          if (rec.changed_at < first_stamp) r.journal(g, x, rec.changed_at, now);
-          now = Value(result);
+          if (rec.changed_at < first_stamp) {
+            if (staged_count == staged_room) [[unlikely]] {
+              r.staged_count = staged_count;
+              r.grow(g);
+              staged = r.staged;
+              staged_room = r.staged_room;
+            }
+            staged[staged_count++] = GraphState::StagedDouble{x, rec.changed_at, old};
+          }
+          now.replace_double(result);
           rec.changed_at = now_stamp;
           now_changed = true;
         }
@@ -901,9 +922,14 @@ struct LeanRun {
     // puts a condition in the graph) through the general routine, which blocks the fields
     // that depend on it.
     node_at[x].meta |= kStale | kMarked;
+    r.staged_count = staged_count;
     changed[first_step + i] = lean_compute_rare(g, r, x) ? 1 : 0;
+    staged = r.staged;
+    staged_room = r.staged_room;
+    staged_count = r.staged_count;
     no_conditions = g.conditions.empty();
   }
+  r.staged_count = staged_count;
   r.settle(g);
   r.kernels_run += kernels_run;
 }

@@ -115,6 +115,9 @@ class Value {
     return *this;
   }
   ~Value() { release(); }
+  /// Replaces a double by `d` in place (the engine's commit of a number over a number).
+  /// REQUIRES: is_double(), so that nothing is released.
+  void replace_double(double d) noexcept { d_ = d; }
 
   ValueType type() const { return type_; }
   bool is_null() const { return type_ == ValueType::null; }
