@@ -776,6 +776,15 @@ struct LeanRun {
   return g.lean_formula(x, r.spec_entries[r.node_at[x].spec]);
 }
 
+/// A plan's flags of change by slot (GraphState::lean_changed), room for `sources` sources
+/// and `steps` steps: the sources, its key, all changed.
+std::uint8_t* changed_flags(GraphState& g, std::size_t sources, std::size_t steps) {
+  g.lean_changed.resize(sources + steps);
+  std::uint8_t* const changed = g.lean_changed.data();
+  std::fill_n(changed, sources, std::uint8_t{1});
+  return changed;
+}
+
 /// Follows `plan` (lean_plan.hpp): its steps in order, each computed if an input of it in
 /// the plan changed, flagged as it would be when scheduled without a plan. The one field
 /// flagged when a formula throws out of it is g.current. Out of line: the loops of
@@ -784,9 +793,7 @@ struct LeanRun {
 [[gnu::noinline]] void follow_plan(GraphState& g, LeanRun& r, const LeanPlan& plan) {
   const std::size_t first_step = plan.sources.size();
   const std::size_t count = plan.steps.size();
-  g.lean_changed.resize(first_step + count);
-  std::uint8_t* const changed = g.lean_changed.data();
-  std::fill_n(changed, first_step, std::uint8_t{1});  // the key: every source changed
+  std::uint8_t* const changed = changed_flags(g, first_step, count);
   const LeanPlan::Step* const steps = plan.steps.data();
   const std::uint32_t* const slots = plan.slots.data();
   constexpr std::size_t d = GraphState::kLeanPrefetchDistance;
@@ -835,9 +842,7 @@ struct LeanRun {
 [[gnu::noinline]] void follow_form_plan(GraphState& g, LeanRun& r, const LeanPlan& plan) {
   const std::size_t first_step = plan.sources.size();
   const std::size_t count = plan.form_steps.size();
-  g.lean_changed.resize(first_step + count);
-  std::uint8_t* const changed = g.lean_changed.data();
-  std::fill_n(changed, first_step, std::uint8_t{1});  // the key: every source changed
+  std::uint8_t* const changed = changed_flags(g, first_step, count);
   const LeanPlan::FormStep* const steps = plan.form_steps.data();
   NodeRecord* const node_at = r.node_at;
   Value* const value_at = r.value_at;
