@@ -676,8 +676,8 @@ struct LeanRun {
     resume(g);
   }
   void settle(GraphState& g) const { g.lean_staged_count = staged_count; }
-  void resume(const GraphState& g) {
-    staged = const_cast<GraphState::StagedDouble*>(g.lean_staged.data());
+  void resume(GraphState& g) {
+    staged = g.lean_staged.data();
     staged_room = g.lean_staged.size();
     staged_count = g.lean_staged_count;
   }
