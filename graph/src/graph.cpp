@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -251,6 +252,7 @@ Graph::Graph(Graph&&) noexcept = default;
 Graph& Graph::operator=(Graph&&) noexcept = default;
 
 GraphState& Graph::mut() {
+  window_.count = 0;
   if (state_.use_count() > 1) state_ = std::make_shared<GraphState>(*state_);
   return *state_;
 }
@@ -726,11 +728,22 @@ Status Graph::propose(NodeId node, Value value) {
   return Status::ok();
 }
 
-const Value& Graph::read(NodeId node) {
+const Value& Graph::read_slow(NodeId node) {
   const GraphState& g = state();
   MG_ASSERT_MSG(node < g.values.size(), "read of a node that does not exist");
-  if (!g.has(node, kStale) && g.written.empty() && g.forced.empty()) return g.values[node];
-  return mut().read(node, nullptr);
+  const bool quiet = g.written.empty() && g.forced.empty();
+  const Value& v = !g.has(node, kStale) && quiet ? g.values[node] : mut().read(node, nullptr);
+  // state_ may be a new copy now (mut() detaches a shared state): take the window from it.
+  const GraphState& now = state();
+  // Graph::read() reads a node's stale bit through the window, as the first word of a
+  // record of kRecordBytes bytes.
+  static_assert(offsetof(NodeRecord, meta) == 0 && kStale == 1u &&
+                sizeof(NodeRecord) == kRecordBytes && sizeof(NodeRecord::meta) == 4);
+  if (now.written.empty() && now.forced.empty() && !now.values.empty()) {
+    window_ = ReadWindow(now.values.data(), reinterpret_cast<const std::byte*>(now.nodes.data()),
+                         now.values.size());
+  }
+  return v;
 }
 
 void Graph::prefetch(NodeId node) const {

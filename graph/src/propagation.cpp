@@ -831,112 +831,165 @@ std::uint8_t* changed_flags(GraphState& g, std::size_t sources, std::size_t step
 /// lean_compute() out of line, for what a loop rarely needs.
 [[gnu::noinline]] bool lean_compute_rare(GraphState& g, LeanRun& r, NodeId x) { return lean_compute(g, r, x); }
 
-/// Follows a plan of kernel fields with forms (LeanPlan::form_steps): the same fields as
-/// follow_plan() computes, with the same records, each form computed in line from its
-/// inputs' values. A field whose input is not a double, whose result is not finite or
-/// whose old value is not a double is computed as follow_plan() computes it (its kernel
-/// converts, fails or throws), and so is every field once one has failed.
-///
-/// What keeps the loop's state in registers: no call on the common path (the journal
-/// entries staged, LeanRun::journal; counters in locals).
-[[gnu::noinline]] void follow_form_plan(GraphState& g, LeanRun& r, const LeanPlan& plan) {
-  const std::size_t first_step = plan.sources.size();
-  const std::size_t count = plan.form_steps.size();
-  std::uint8_t* const changed = changed_flags(g, first_step, count);
-  const LeanPlan::FormStep* const steps = plan.form_steps.data();
-  NodeRecord* const node_at = r.node_at;
-  Value* const value_at = r.value_at;
-  const std::uint32_t now_stamp = r.now_stamp;
-  const std::uint32_t first_stamp = r.first_stamp;
-  const bool keep_history = r.keep_history;
-  const bool prefetch = r.prefetch;
-  bool no_conditions = g.conditions.empty();  // no failed or blocked field
+/// What follow_form_plan()'s inner loop reads and never changes.
+struct FormLoop {
+  const LeanPlan::FormStep* steps;
+  std::size_t count;
+  const std::uint8_t* changed;  ///< flags by slot: the sources', then the steps'
+  std::uint8_t* changed_out;    ///< the steps' flags (changed + the plan's source count)
+  NodeRecord* node_at;
+  Value* value_at;
+  std::uint32_t now_stamp;
+  std::uint32_t first_stamp;
+};
+
+/// Where follow_form_plan()'s inner loop stands: the step it is at and the room it
+/// writes into, made ahead by the outer loop.
+struct FormCursor {
+  std::size_t i = 0;
+  GraphState::StagedDouble* staged = nullptr;      ///< next staged journal entry
+  GraphState::StagedDouble* staged_end = nullptr;  ///< end of the staged room
+  Freshened* fresh = nullptr;  ///< next entry of g.freshened (history on), room for every step
   std::uint64_t kernels_run = 0;
-  // r's staging, in locals (r is in memory): handed back to r around each call.
-  GraphState::StagedDouble* staged = r.staged;
-  std::size_t staged_room = r.staged_room;
-  std::size_t staged_count = r.staged_count;
+};
+
+/// Steps from c.i on, each form computed in line, until the end or a step it cannot
+/// compute in line (then c.i is that step): an input or the old value not a double, a
+/// result not finite, or no staged room left for a change. No call and no throw: the
+/// loop's state stays in registers, and the outer loop does whatever needs a call.
+template <bool kPrefetch, bool kHistory>
+[[gnu::noinline]] void forms_in_line(const FormLoop& l, FormCursor& c) {
+  const LeanPlan::FormStep* const steps = l.steps;
+  const std::size_t count = l.count;
+  const std::uint8_t* const changed = l.changed;
+  std::uint8_t* const changed_out = l.changed_out;
+  NodeRecord* const node_at = l.node_at;
+  Value* const value_at = l.value_at;
+  const std::uint32_t now_stamp = l.now_stamp;
+  const std::uint32_t first_stamp = l.first_stamp;
+  GraphState::StagedDouble* staged = c.staged;
+  GraphState::StagedDouble* const staged_end = c.staged_end;
+  Freshened* fresh = c.fresh;
+  std::uint64_t kernels_run = 0;
   constexpr std::size_t d = GraphState::kLeanPrefetchDistance;
-  for (std::size_t i = 0; i < count; ++i) {
+  std::size_t i = c.i;
+  for (; i < count; ++i) {
     const LeanPlan::FormStep& s = steps[i];
     if ((changed[s.slot_a] | changed[s.slot_b]) == 0) {
-      changed[first_step + i] = 0;
+      changed_out[i] = 0;
       continue;
     }
-    if (prefetch && i + d < count) [[unlikely]] {
-      const LeanPlan::FormStep& ahead = steps[i + d];
-      __builtin_prefetch(node_at + ahead.node, 1);
-      __builtin_prefetch(value_at + ahead.node, 1);
-      __builtin_prefetch(value_at + ahead.in_a);
-      __builtin_prefetch(value_at + ahead.in_b);
+    if constexpr (kPrefetch) {
+      if (i + d < count) {
+        const LeanPlan::FormStep& ahead = steps[i + d];
+        __builtin_prefetch(node_at + ahead.node, 1);
+        __builtin_prefetch(value_at + ahead.node, 1);
+        __builtin_prefetch(value_at + ahead.in_a);
+        __builtin_prefetch(value_at + ahead.in_b);
+      }
     }
     const NodeId x = s.node;
     const Value& va = value_at[s.in_a];
     const Value& vb = value_at[s.in_b];
     Value& now = value_at[x];
-    if (no_conditions && va.is_double() && vb.is_double() && now.is_double()) [[likely]] {
-      const double a = va.as_double();
-      const double b = vb.as_double();
-      double result;
-      switch (s.code) {
-        case LeanPlan::FormCode::copy: result = a; break;
-        case LeanPlan::FormCode::add: result = a + b; break;
-        case LeanPlan::FormCode::subtract: result = a - b; break;
-        case LeanPlan::FormCode::multiply: result = a * b; break;
-        case LeanPlan::FormCode::divide: result = a / b; break;
-        case LeanPlan::FormCode::add_c: result = a + s.c; break;
-        case LeanPlan::FormCode::subtract_c: result = a - s.c; break;
-        case LeanPlan::FormCode::multiply_c: result = a * s.c; break;
-        case LeanPlan::FormCode::divide_c: result = a / s.c; break;
-        case LeanPlan::FormCode::c_subtract: result = s.c - a; break;
-        case LeanPlan::FormCode::c_divide: result = s.c / a; break;
-        case LeanPlan::FormCode::add_position: result = a + (static_cast<double>(x) - s.c); break;
-        case LeanPlan::FormCode::subtract_position: result = a - (static_cast<double>(x) - s.c); break;
-        case LeanPlan::FormCode::multiply_position: result = a * (static_cast<double>(x) - s.c); break;
-        case LeanPlan::FormCode::divide_position: result = a / (static_cast<double>(x) - s.c); break;
-        default: __builtin_unreachable();
+    if (!(va.is_double() && vb.is_double() && now.is_double())) [[unlikely]] break;
+    const double a = va.as_double();
+    const double b = vb.as_double();
+    double result;
+    switch (s.code) {
+      case LeanPlan::FormCode::copy: result = a; break;
+      case LeanPlan::FormCode::add: result = a + b; break;
+      case LeanPlan::FormCode::subtract: result = a - b; break;
+      case LeanPlan::FormCode::multiply: result = a * b; break;
+      case LeanPlan::FormCode::divide: result = a / b; break;
+      case LeanPlan::FormCode::add_c: result = a + s.c; break;
+      case LeanPlan::FormCode::subtract_c: result = a - s.c; break;
+      case LeanPlan::FormCode::multiply_c: result = a * s.c; break;
+      case LeanPlan::FormCode::divide_c: result = a / s.c; break;
+      case LeanPlan::FormCode::c_subtract: result = s.c - a; break;
+      case LeanPlan::FormCode::c_divide: result = s.c / a; break;
+      case LeanPlan::FormCode::add_position: result = a + (static_cast<double>(x) - s.c); break;
+      case LeanPlan::FormCode::subtract_position: result = a - (static_cast<double>(x) - s.c); break;
+      case LeanPlan::FormCode::multiply_position: result = a * (static_cast<double>(x) - s.c); break;
+      case LeanPlan::FormCode::divide_position: result = a / (static_cast<double>(x) - s.c); break;
+      default: __builtin_unreachable();
+    }
+    if (!std::isfinite(result)) [[unlikely]] break;
+    // As lean_kernel(); a finite result equals the old double by ==.
+    NodeRecord& rec = node_at[x];
+    const double old = now.as_double();
+    const bool now_changed = old != result;
+    const bool to_stage = now_changed && rec.changed_at < first_stamp;
+    if (to_stage && staged == staged_end) [[unlikely]] break;
+    ++kernels_run;
+    if constexpr (kHistory) *fresh++ = Freshened{x, rec.computed_at, false};
+    rec.computed_at = now_stamp;
+    rec.meta &= ~(kStale | kForce | kMarked);
+    if (now_changed) {
+      if (to_stage) *staged++ = GraphState::StagedDouble{x, rec.changed_at, old};
+      now.replace_double(result);
+      rec.changed_at = now_stamp;
+    }
+    changed_out[i] = now_changed ? 1 : 0;
+  }
+  c.i = i;
+  c.staged = staged;
+  c.fresh = fresh;
+  c.kernels_run += kernels_run;
+}
+
+/// Follows a plan of kernel fields with forms (LeanPlan::form_steps): the same fields as
+/// follow_plan() computes, with the same records, each form computed in line from its
+/// inputs' values (forms_in_line). A field whose input is not a double, whose result is
+/// not finite or whose old value is not a double is computed as follow_plan() computes it
+/// (its kernel converts, fails or throws), and so is every field once one has failed.
+///
+/// Between runs of the inner loop, and so around every call that may throw, r's staged
+/// count and g.freshened are exact: room is made for the inner loop only while it runs.
+[[gnu::noinline]] void follow_form_plan(GraphState& g, LeanRun& r, const LeanPlan& plan) {
+  const std::size_t first_step = plan.sources.size();
+  const std::size_t count = plan.form_steps.size();
+  std::uint8_t* const changed = changed_flags(g, first_step, count);
+  const FormLoop loop{plan.form_steps.data(), count,       changed,     changed + first_step,
+                      r.node_at,              r.value_at,  r.now_stamp, r.first_stamp};
+  const bool history = r.keep_history;
+  FormCursor c;
+  while (c.i < count) {
+    if (g.conditions.empty()) {  // no failed or blocked field: forms in line
+      c.staged = r.staged + r.staged_count;
+      c.staged_end = r.staged + r.staged_room;
+      const std::size_t fresh_at = g.freshened.size();
+      if (history) {
+        g.freshened.resize(fresh_at + (count - c.i));
+        c.fresh = g.freshened.data() + fresh_at;
       }
-      if (std::isfinite(result)) [[likely]] {
-        // As lean_kernel(); a finite result equals the old double by ==.
-        NodeRecord& rec = node_at[x];
-        ++kernels_run;
-        if (keep_history) g.freshened.push_back(Freshened{x, rec.computed_at, false});
-        rec.computed_at = now_stamp;
-        rec.meta &= ~(kStale | kForce | kMarked);
-        const double old = now.as_double();
-        bool now_changed = false;
-        if (old != result) {
-          if (rec.changed_at < first_stamp) {
-            if (staged_count == staged_room) [[unlikely]] {
-              r.staged_count = staged_count;
-              r.grow(g);
-              staged = r.staged;
-              staged_room = r.staged_room;
-            }
-            staged[staged_count++] = GraphState::StagedDouble{x, rec.changed_at, old};
-          }
-          now.replace_double(result);
-          rec.changed_at = now_stamp;
-          now_changed = true;
-        }
-        changed[first_step + i] = now_changed ? 1 : 0;
+      if (r.prefetch) {
+        history ? forms_in_line<true, true>(loop, c) : forms_in_line<true, false>(loop, c);
+      } else {
+        history ? forms_in_line<false, true>(loop, c) : forms_in_line<false, false>(loop, c);
+      }
+      r.staged_count = static_cast<std::size_t>(c.staged - r.staged);
+      if (history) g.freshened.resize(static_cast<std::size_t>(c.fresh - g.freshened.data()));
+      if (c.i == count) break;
+      if (c.staged == c.staged_end) {  // perhaps for want of room: make it, and go on
+        r.grow(g);
         continue;
       }
     }
     // As follow_plan() computes it: through the kernel, or once a field failed (which
     // puts a condition in the graph) through the general routine, which blocks the fields
     // that depend on it.
-    node_at[x].meta |= kStale | kMarked;
-    r.staged_count = staged_count;
-    changed[first_step + i] = lean_compute_rare(g, r, x) ? 1 : 0;
-    staged = r.staged;
-    staged_room = r.staged_room;
-    staged_count = r.staged_count;
-    no_conditions = g.conditions.empty();
+    const LeanPlan::FormStep& s = loop.steps[c.i];
+    if ((changed[s.slot_a] | changed[s.slot_b]) == 0) {
+      loop.changed_out[c.i] = 0;
+    } else {
+      r.node_at[s.node].meta |= kStale | kMarked;
+      loop.changed_out[c.i] = lean_compute_rare(g, r, s.node) ? 1 : 0;
+    }
+    ++c.i;
   }
-  r.staged_count = staged_count;
   r.settle(g);
-  r.kernels_run += kernels_run;
+  r.kernels_run += c.kernels_run;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "mgraph/graph/graph.hpp"
+#include "mgraph/graph/prng.hpp"
 
 namespace mgraph {
 namespace {
@@ -408,6 +409,84 @@ TEST(Branch, ChangesNeverReachTheOtherSide) {
   NodeId extra = bb.add_variable(3.0);
   EXPECT_EQ(bb.node_count(), g.node_count() + 1);
   EXPECT_EQ(num(bb.read(extra)), 3);
+}
+
+// read() answers a current node in line, through a window on the columns that every
+// other call closes (Graph::ReadWindow). Random operations that move the columns (new
+// nodes), open transactions, roll back, walk the history, branch and move graphs, each
+// followed by reading every node of both graphs: read() must answer what try_read(),
+// which never goes through the window, answers (and ASan sees no stale column).
+TEST(Read, ThroughItsWindowAnswersAsTheFullRoutineAfterEveryKindOfChange) {
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    SCOPED_TRACE(seed);
+    Prng rng(seed);
+    Graph a(GraphOptions{.history_limit = 4});
+    std::vector<NodeId> variables{a.add_variable(1.0), a.add_variable(2.0)};
+    const SpecId strict = sum_spec(a);
+    const SpecId lazy = sum_spec(a, nullptr, Evaluation::lazy);
+    Graph b = a.branch();
+    std::vector<NodeId> b_variables = variables;
+    auto check = [&](Graph& g) {
+      for (NodeId n = 0; n < g.node_count(); ++n) {
+        const Value through_window = g.read(n);
+        const Result<Value> full = g.try_read(n);
+        ASSERT_TRUE(full.is_ok()) << full.status().to_string();
+        ASSERT_EQ(through_window, *full) << "node " << n;
+      }
+    };
+    for (int step = 0; step < 120; ++step) {
+      const bool on_a = rng.below(2) == 0;
+      Graph& g = on_a ? a : b;
+      std::vector<NodeId>& vars = on_a ? variables : b_variables;
+      switch (rng.below(9)) {
+        case 0:
+        case 1:
+          ASSERT_TRUE(g.write(vars[rng.below(vars.size())], static_cast<double>(rng.below(100))).is_ok());
+          break;
+        case 2:
+          ASSERT_TRUE(g.commit().is_ok());
+          break;
+        case 3:
+          g.reject();
+          break;
+        case 4:
+          if (!g.in_transaction() && g.can_undo()) {
+            ASSERT_TRUE(g.undo().is_ok());
+          }
+          break;
+        case 5:
+          if (!g.in_transaction() && g.can_redo()) {
+            ASSERT_TRUE(g.redo().is_ok());
+          }
+          break;
+        case 6: {  // new nodes: the columns may move
+          if (g.in_transaction()) break;
+          vars.push_back(g.add_variable(static_cast<double>(rng.below(100))));
+          const NodeId x = vars[rng.below(vars.size())];
+          const NodeId y = static_cast<NodeId>(rng.below(g.node_count()));
+          ASSERT_TRUE(g.add_derived(rng.below(2) == 0 ? strict : lazy, {x, y}).is_ok());
+          break;
+        }
+        case 7:  // the other graph becomes a branch of this one (they share a state)
+          if (g.in_transaction()) break;
+          if (on_a) {
+            b = a.branch();
+            b_variables = variables;
+          } else {
+            a = b.branch();
+            variables = b_variables;
+          }
+          break;
+        case 8: {  // moved away and back
+          Graph moved = std::move(g);
+          g = std::move(moved);
+          break;
+        }
+      }
+      check(a);
+      check(b);
+    }
+  }
 }
 
 TEST(Branch, ObserversStayWithTheirGraph) {

@@ -836,6 +836,13 @@ struct Twin {
   }
 
   std::string compare(const std::string& step) {
+    // A variable is never stale (before any read, which would hide it).
+    for (NodeId v : variables) {
+      if (lean.is_stale(v) || general.is_stale(v)) {
+        return step + ": variable " + std::to_string(v) + " is stale on the " +
+               (lean.is_stale(v) ? "lean" : "general") + " path";
+      }
+    }
     for (auto n = static_cast<NodeId>(first); n < nodes; ++n) {
       if (!(lean.read(n) == general.read(n))) {
         return step + ": node " + std::to_string(n) + " is " + lean.read(n).to_json() +
@@ -845,6 +852,13 @@ struct Twin {
         return step + ": node " + std::to_string(n) + "'s condition differs between the paths";
       }
       if (lean.condition(n).state != FieldState::ok) ++failed_or_blocked;
+    }
+    // Every node read above is fresh on both paths, and variables are never stale.
+    for (NodeId n = 0; n < nodes; ++n) {
+      if (lean.is_stale(n) != general.is_stale(n)) {
+        return step + ": node " + std::to_string(n) + " is " + (lean.is_stale(n) ? "" : "not ") +
+               "stale on the lean path only";
+      }
     }
     std::vector<NodeId> a(lean.last_changed().begin(), lean.last_changed().end());
     std::vector<NodeId> b(general.last_changed().begin(), general.last_changed().end());

@@ -35,7 +35,9 @@
 // one graph, naming the same cause (partitions share node ids) with the same reason.
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -408,7 +410,15 @@ class Graph {
   /// The node's value, computing it (and whatever it needs) if it is stale. Inside an
   /// open transaction this is the transaction's value. REQUIRES: node < node_count()
   /// (try_read() reports a bad id instead).
-  const Value& read(NodeId node);
+  const Value& read(NodeId node) {
+    // The common case in line: a current node and no write waiting (see ReadWindow).
+    if (node < window_.count) [[likely]] {
+      std::uint32_t meta;  // the record's first word, read as bytes (records are not named here)
+      std::memcpy(&meta, window_.records + std::size_t{node} * kRecordBytes, sizeof meta);
+      if ((meta & 1u) == 0) [[likely]] return window_.values[node];
+    }
+    return read_slow(node);
+  }
   /// The value as of the last commit, without computing anything (stale lazy fields
   /// give their last computed value). Valid while a transaction is open.
   Value committed(NodeId node) const;
@@ -551,8 +561,39 @@ class Graph {
   Status step_history(bool forward);
   const GraphState& state() const { return *state_; }
   void run_observers();
+  const Value& read_slow(NodeId node);
+
+  /// What read() needs on its common path, so that reading a current value is a few
+  /// instructions in the caller's loop and not a call (around which the caller's
+  /// registers would be spilled). `count` nodes of the state may be read through it;
+  /// count is 0 (nothing) unless the state had no write or forced node waiting when the
+  /// window was taken. mut() closes the window (count 0), since whatever it is called for
+  /// may move the columns or start a transaction; read_slow() opens it again from a
+  /// quiet state. A node's record is kRecordBytes bytes with its meta word first, whose
+  /// bit 0 is "stale" (read_slow() checks both against the records).
+  struct ReadWindow {
+    const Value* values = nullptr;
+    const std::byte* records = nullptr;
+    std::size_t count = 0;
+    ReadWindow() = default;
+    ReadWindow(const Value* v, const std::byte* r, std::size_t n)
+        : values(v), records(r), count(n) {}
+    // A moved-from graph reads nothing through its window.
+    ReadWindow(ReadWindow&& o) noexcept : values(o.values), records(o.records), count(o.count) {
+      o.count = 0;
+    }
+    ReadWindow& operator=(ReadWindow&& o) noexcept {
+      values = o.values;
+      records = o.records;
+      count = o.count;
+      o.count = 0;
+      return *this;
+    }
+  };
+  static constexpr std::size_t kRecordBytes = 32;
 
   std::shared_ptr<GraphState> state_;
+  ReadWindow window_;
   // Observers by node: a commit that changes k observed nodes costs O(k), whatever
   // the number of observers elsewhere.
   std::unordered_map<NodeId, std::vector<std::pair<ObserverId, std::shared_ptr<const Observer>>>>
