@@ -826,7 +826,7 @@ bool Graph::ran_in_transaction(NodeId node) const {
 
 Result<CommitStats> Graph::commit() {
   Result<CommitStats> r = mut().commit();
-  if (r.is_ok() && r->changed > 0 && !observers_.empty()) run_observers();
+  if (r.is_ok() && r->changed > 0 && !observer_nodes_.empty()) run_observers();
   return r;
 }
 
@@ -836,15 +836,21 @@ void Graph::run_observers() {
   const std::vector<NodeId> changed(state().last_changed.begin(), state().last_changed.end());
   for (NodeId n : changed) {
     if (!state().has(n, kObserved)) continue;
-    auto it = observers_.find(n);
-    if (it == observers_.end()) continue;
+    const ObserverList* list = observers_of(n);
+    if (list == nullptr) continue;  // observed by another graph sharing the state
+    if (list->size() == 1) {  // the common case: no other observer to look up again
+      const std::shared_ptr<const Observer> call = list->front().second;
+      (*call)(n, committed(n));
+      continue;
+    }
     observer_scratch_.clear();
-    for (const auto& [id, fn] : it->second) observer_scratch_.push_back(id);
+    for (const auto& [id, fn] : *list) observer_scratch_.push_back(id);
     const std::vector<ObserverId> ids = observer_scratch_;
     for (ObserverId id : ids) {
-      auto node_it = observers_.find(n);
-      if (node_it == observers_.end()) break;
-      for (const auto& [oid, fn] : node_it->second) {
+      // Looked up again: an observer called may have changed the lists.
+      const ObserverList* now = observers_of(n);
+      if (now == nullptr) break;
+      for (const auto& [oid, fn] : *now) {
         if (oid == id) {
           const std::shared_ptr<const Observer> call = fn;  // survives unobserve() inside
           (*call)(n, committed(n));
@@ -1047,7 +1053,17 @@ ObserverId Graph::observe(NodeId node, Observer observer) {
     g.forced.push_back(node);
   }
   const ObserverId id = next_observer_id_++;
-  observers_[node].emplace_back(id, std::make_shared<const Observer>(std::move(observer)));
+  if (node >= observer_list_of_.size()) observer_list_of_.resize(std::size_t{node} + 1, 0);
+  if (observer_list_of_[node] == 0) {
+    if (free_observer_lists_.empty()) {
+      observer_lists_.emplace_back();
+      observer_list_of_[node] = static_cast<std::uint32_t>(observer_lists_.size());
+    } else {
+      observer_list_of_[node] = free_observer_lists_.back() + 1;
+      free_observer_lists_.pop_back();
+    }
+  }
+  observers_of(node)->emplace_back(id, std::make_shared<const Observer>(std::move(observer)));
   observer_nodes_.emplace(id, node);
   return id;
 }
@@ -1057,11 +1073,13 @@ void Graph::unobserve(ObserverId id) {
   if (where == observer_nodes_.end()) return;
   const NodeId node = where->second;
   observer_nodes_.erase(where);
-  auto& list = observers_[node];
+  ObserverList& list = *observers_of(node);
   list.erase(std::remove_if(list.begin(), list.end(), [&](const auto& e) { return e.first == id; }),
              list.end());
   if (list.empty()) {
-    observers_.erase(node);
+    list.shrink_to_fit();
+    free_observer_lists_.push_back(observer_list_of_[node] - 1);
+    observer_list_of_[node] = 0;
     mut().clear(node, kObserved);
   }
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <map>
 
@@ -869,6 +870,95 @@ TEST(Observers, RunAfterCommitsThatChangeTheNode) {
   ASSERT_TRUE(g.write(x, 9.0).is_ok());
   ASSERT_TRUE(g.commit().is_ok());
   EXPECT_EQ(seen.size(), 3u);
+}
+
+// Observers come and go at random between commits (lists of a node emptied and reused by
+// another): each commit calls exactly the observers of the fields it changed, once each,
+// with the new value.
+TEST(Observers, EachCommitCallsTheObserversOfWhatChangedOnceEach) {
+  Prng rng(7);
+  Graph g;
+  constexpr std::size_t kFields = 50;
+  std::vector<NodeId> xs, fs;
+  const SpecId copy = sum_spec(g);
+  for (std::size_t i = 0; i < kFields; ++i) {
+    xs.push_back(g.add_variable(0.0));
+    fs.push_back(g.add_derived(copy, {xs.back()}).value());
+  }
+  ASSERT_TRUE(g.commit().is_ok());
+  std::map<ObserverId, std::size_t> watching;  // observer -> field index
+  std::map<ObserverId, std::vector<double>> seen;
+  for (int round = 0; round < 300; ++round) {
+    for (int k = 0, n = static_cast<int>(rng.below(4)); k < n; ++k) {
+      if (!watching.empty() && rng.below(2) == 0) {
+        auto it = watching.begin();
+        std::advance(it, static_cast<long>(rng.below(watching.size())));
+        g.unobserve(it->first);
+        watching.erase(it);
+      } else {
+        const std::size_t i = rng.below(kFields);
+        auto slot = std::make_shared<ObserverId>(0);
+        const ObserverId id = g.observe(fs[i], [&seen, slot](NodeId, const Value& v) {
+          seen[*slot].push_back(v.number());
+        });
+        *slot = id;
+        watching[id] = i;
+      }
+    }
+    std::vector<double> now(kFields);
+    for (std::size_t i = 0; i < kFields; ++i) now[i] = num(g.read(fs[i]));
+    std::vector<bool> changes(kFields, false);
+    for (int k = 0, n = 1 + static_cast<int>(rng.below(5)); k < n; ++k) {
+      const std::size_t i = rng.below(kFields);
+      const double v = static_cast<double>(rng.below(3));
+      ASSERT_TRUE(g.write(xs[i], v).is_ok());
+      changes[i] = v != now[i];  // the last write decides
+      now[i] = v;
+    }
+    seen.clear();
+    ASSERT_TRUE(g.commit().is_ok());
+    std::map<ObserverId, std::vector<double>> expected;
+    for (const auto& [id, i] : watching) {
+      if (changes[i]) expected[id] = {now[i]};
+    }
+    ASSERT_EQ(seen, expected) << "round " << round;
+  }
+}
+
+// An observer that unobserves the next observer of its node, and observes other nodes
+// (which may move the lists), while it runs: the one removed is not called.
+TEST(Observers, ChangesMadeByAnObserverTakeEffectAtOnce) {
+  Graph g;
+  NodeId x = g.add_variable(1.0);
+  NodeId f = g.add_derived(sum_spec(g), {x}).value();
+  std::vector<NodeId> others;
+  for (int i = 0; i < 20; ++i) others.push_back(g.add_derived(sum_spec(g), {x}).value());
+  ASSERT_TRUE(g.commit().is_ok());
+  std::vector<std::string> calls;
+  ObserverId second = 0;
+  bool added = false;
+  g.observe(f, [&](NodeId, const Value&) {
+    calls.push_back("first");
+    g.unobserve(second);
+    if (added) return;
+    added = true;
+    for (NodeId o : others) g.observe(o, [&](NodeId, const Value&) { calls.push_back("other"); });
+  });
+  second = g.observe(f, [&](NodeId, const Value&) { calls.push_back("second"); });
+  g.observe(f, [&](NodeId, const Value&) { calls.push_back("third"); });
+  ASSERT_TRUE(g.write(x, 2.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  // The observers of `others` were added during the walk of this commit's changes: those
+  // of nodes after f in the walk are called too, as they observe a node that changed.
+  ASSERT_GE(calls.size(), 2u);
+  EXPECT_EQ(calls[0], "first");
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), "second"), 0);
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), "third"), 1);
+  calls.clear();
+  ASSERT_TRUE(g.write(x, 3.0).is_ok());
+  ASSERT_TRUE(g.commit().is_ok());
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), "other"), 20);
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), "third"), 1);
 }
 
 TEST(Observers, ObservingALazyFieldMakesItComputeAtCommit) {
