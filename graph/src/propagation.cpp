@@ -670,9 +670,11 @@ struct LeanRun {
     staged[staged_count++] = GraphState::StagedDouble{x, changed_at, old.as_double()};
   }
   /// Doubles the room for staged entries (the count stays).
-  [[gnu::noinline]] void grow(GraphState& g) {
+  [[gnu::noinline]] void grow(GraphState& g) { make_room(g, staged_count + 1); }
+  /// Room for `entries` staged entries in all, at least doubled (the count stays).
+  [[gnu::noinline]] void make_room(GraphState& g, std::size_t entries) {
     settle(g);
-    g.lean_staged.resize(std::max(GraphState::kLeanStagedEntries, 2 * staged_room));
+    g.lean_staged.resize(std::max({GraphState::kLeanStagedEntries, 2 * staged_room, entries}));
     resume(g);
   }
   void settle(GraphState& g) const { g.lean_staged_count = staged_count; }
@@ -844,19 +846,18 @@ struct FormLoop {
 };
 
 /// Where follow_form_plan()'s inner loop stands: the step it is at and the room it
-/// writes into, made ahead by the outer loop.
+/// writes into, made ahead by the outer loop for every step left.
 struct FormCursor {
   std::size_t i = 0;
-  GraphState::StagedDouble* staged = nullptr;      ///< next staged journal entry
-  GraphState::StagedDouble* staged_end = nullptr;  ///< end of the staged room
-  Freshened* fresh = nullptr;  ///< next entry of g.freshened (history on), room for every step
+  GraphState::StagedDouble* staged = nullptr;  ///< next staged journal entry
+  Freshened* fresh = nullptr;  ///< next entry of g.freshened (history on)
   std::uint64_t kernels_run = 0;
 };
 
 /// Steps from c.i on, each form computed in line, until the end or a step it cannot
-/// compute in line (then c.i is that step): an input or the old value not a double, a
-/// result not finite, or no staged room left for a change. No call and no throw: the
-/// loop's state stays in registers, and the outer loop does whatever needs a call.
+/// compute in line (then c.i is that step): an input or the old value not a double, or a
+/// result not finite. No call, no throw and no check of room: the loop's state stays in
+/// registers, and the outer loop does whatever needs a call.
 template <bool kPrefetch, bool kHistory>
 [[gnu::noinline]] void forms_in_line(const FormLoop& l, FormCursor& c) {
   const LeanPlan::FormStep* const steps = l.steps;
@@ -868,7 +869,6 @@ template <bool kPrefetch, bool kHistory>
   const std::uint32_t now_stamp = l.now_stamp;
   const std::uint32_t first_stamp = l.first_stamp;
   GraphState::StagedDouble* staged = c.staged;
-  GraphState::StagedDouble* const staged_end = c.staged_end;
   Freshened* fresh = c.fresh;
   std::uint64_t kernels_run = 0;
   constexpr std::size_t d = GraphState::kLeanPrefetchDistance;
@@ -919,14 +919,12 @@ template <bool kPrefetch, bool kHistory>
     NodeRecord& rec = node_at[x];
     const double old = now.as_double();
     const bool now_changed = old != result;
-    const bool to_stage = now_changed && rec.changed_at < first_stamp;
-    if (to_stage && staged == staged_end) [[unlikely]] break;
     ++kernels_run;
     if constexpr (kHistory) *fresh++ = Freshened{x, rec.computed_at, false};
     rec.computed_at = now_stamp;
     rec.meta &= ~(kStale | kForce | kMarked);
     if (now_changed) {
-      if (to_stage) *staged++ = GraphState::StagedDouble{x, rec.changed_at, old};
+      if (rec.changed_at < first_stamp) *staged++ = GraphState::StagedDouble{x, rec.changed_at, old};
       now.replace_double(result);
       rec.changed_at = now_stamp;
     }
@@ -956,8 +954,9 @@ template <bool kPrefetch, bool kHistory>
   FormCursor c;
   while (c.i < count) {
     if (g.conditions.empty()) {  // no failed or blocked field: forms in line
+      // Room for an entry of every step left: the inner loop never checks.
+      if (r.staged_room - r.staged_count < count - c.i) r.make_room(g, r.staged_count + (count - c.i));
       c.staged = r.staged + r.staged_count;
-      c.staged_end = r.staged + r.staged_room;
       const std::size_t fresh_at = g.freshened.size();
       if (history) {
         g.freshened.resize(fresh_at + (count - c.i));
@@ -971,10 +970,6 @@ template <bool kPrefetch, bool kHistory>
       r.staged_count = static_cast<std::size_t>(c.staged - r.staged);
       if (history) g.freshened.resize(static_cast<std::size_t>(c.fresh - g.freshened.data()));
       if (c.i == count) break;
-      if (c.staged == c.staged_end) {  // perhaps for want of room: make it, and go on
-        r.grow(g);
-        continue;
-      }
     }
     // As follow_plan() computes it: through the kernel, or once a field failed (which
     // puts a condition in the graph) through the general routine, which blocks the fields
