@@ -399,11 +399,14 @@ TEST(Lean, AnExceptionOfAnyTypeRollsBackEveryValueTheCommitChanged) {
   // more than the room for staged journal entries a commit starts with), d = c[2999] - y,
   // t = 1 / d, whose kernel throws an int where d is 0: the commit writing x and y so
   // that d is 0 computes the whole chain first. Every form is followed in line when
-  // planned; the division's result, not finite, goes to its kernel, which throws.
+  // planned; the division's result, not finite, goes to its kernel, which throws. With
+  // history on, the commits before and after the failed one are undone and redone.
   using Op = KernelForm::Op;
   using Operands = KernelForm::Operands;
+  for (const std::size_t history : {std::size_t{0}, std::size_t{2}})
   for (const bool plan : {false, true}) {
-    Graph g(GraphOptions{.plan_after = plan ? 1u : 0u, .plan_min_fields = 1});
+    SCOPED_TRACE(history);
+    Graph g(GraphOptions{.history_limit = history, .plan_after = plan ? 1u : 0u, .plan_min_fields = 1});
     const NodeId x = g.add_variable(0.0, "x");
     const NodeId y = g.add_variable(0.0, "y");
     FieldSpec plus;
@@ -448,6 +451,18 @@ TEST(Lean, AnExceptionOfAnyTypeRollsBackEveryValueTheCommitChanged) {
     const CommitStats stats = g.commit().value();
     EXPECT_EQ(stats.planned, plan);
     EXPECT_EQ(g.read(t).number(), 1.0 / 3001);
+    if (history == 0) continue;
+    // Undone: the values of the commit before, as the failed commit left them.
+    ASSERT_TRUE(g.undo().is_ok());
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      ASSERT_EQ(g.read(c[i]).number(), 2.0 + static_cast<double>(i)) << "c[" << i << "] undone";
+    }
+    EXPECT_EQ(g.read(t).number(), 1.0 / 3000);
+    EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().message();
+    ASSERT_TRUE(g.redo().is_ok());
+    EXPECT_EQ(g.read(c.back()).number(), 3003.0);
+    EXPECT_EQ(g.read(t).number(), 1.0 / 3001);
+    EXPECT_TRUE(g.check_invariants().is_ok()) << g.check_invariants().message();
   }
 }
 
