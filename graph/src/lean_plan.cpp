@@ -40,11 +40,11 @@ LeanPlan::FormCode form_code(const KernelForm& form) {
              : form.op == Op::subtract ? Code::c_subtract
              : form.op == Op::multiply ? Code::multiply_c
                                        : Code::c_divide;
-    case Operands::input_position:
-      return form.op == Op::add        ? Code::add_position
-             : form.op == Op::subtract ? Code::subtract_position
-             : form.op == Op::multiply ? Code::multiply_position
-                                       : Code::divide_position;
+    case Operands::input_position:  // the constant node - c (form_steps)
+      return form.op == Op::add        ? Code::add_c
+             : form.op == Op::subtract ? Code::subtract_c
+             : form.op == Op::multiply ? Code::multiply_c
+                                       : Code::divide_c;
   }
   return Code::copy;
 }
@@ -68,7 +68,8 @@ std::vector<LeanPlan::FormStep> form_steps(const LeanPlan& plan, const GraphStat
     f.in_a = deps[form.a];
     f.in_b = reads_b ? deps[form.b] : deps[form.a];
     f.code = form_code(form);
-    f.c = form.c;
+    // in[a] op (node - c) as KernelForm::apply computes it, the position folded in.
+    f.c = form.operands == KernelForm::Operands::input_position ? static_cast<double>(s.node) - form.c : form.c;
     out.push_back(f);
   }
   return out;

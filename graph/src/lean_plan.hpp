@@ -63,14 +63,12 @@ struct LeanPlan {
     divide_c,
     c_subtract,
     c_divide,
-    add_position,  ///< in[a] + (node - c)
-    subtract_position,
-    multiply_position,
-    divide_position,
   };
   /// A step of a plan whose every field is a kernel with a form (FieldSpec::kernel_form)
   /// and at most two inputs in the plan: its slots (slot_a twice for one), the inputs its
-  /// form reads (in_a twice for one), its form. What the commit needs, in one place.
+  /// form reads (in_a twice for one), its form. What the commit needs, in one place. A
+  /// form with the field's position (in[a] op (node - c)) is the same op with the constant
+  /// node - c, worked out once here: the same double, so the same result.
   struct FormStep {
     NodeId node;
     std::uint32_t slot_a;

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstddef>
+#include <cstring>
 #include <unordered_set>
 
 #include "graph_state.hpp"
@@ -852,6 +854,7 @@ struct FormCursor {
   GraphState::StagedDouble* staged = nullptr;  ///< next staged journal entry
   Freshened* fresh = nullptr;  ///< next entry of g.freshened (history on)
   std::uint64_t kernels_run = 0;
+  std::uint64_t skipped = 0;  ///< steps passed over (no input changed)
 };
 
 /// Steps from c.i on, each form computed in line, until the end or a step it cannot
@@ -870,13 +873,22 @@ template <bool kPrefetch, bool kHistory>
   const std::uint32_t first_stamp = l.first_stamp;
   GraphState::StagedDouble* staged = c.staged;
   Freshened* fresh = c.fresh;
-  std::uint64_t kernels_run = 0;
   constexpr std::size_t d = GraphState::kLeanPrefetchDistance;
+  const std::size_t first = c.i;
+  const std::uint64_t skipped_before = c.skipped;
+  // changed_at and computed_at, side by side in the record, both set to now_stamp.
+  static_assert(offsetof(NodeRecord, computed_at) == offsetof(NodeRecord, changed_at) + 4);
+  const std::uint64_t both_stamps = std::uint64_t{now_stamp} << 32 | now_stamp;
   std::size_t i = c.i;
+  // The field this loop computed last and its value (a double): only this loop writes
+  // values while it runs, so the value stays the field's until the loop returns.
+  NodeId last_node = kNoNode;
+  double last_value = 0;
   for (; i < count; ++i) {
     const LeanPlan::FormStep& s = steps[i];
     if ((changed[s.slot_a] | changed[s.slot_b]) == 0) {
       changed_out[i] = 0;
+      ++c.skipped;  // in memory: the loop's registers are for the steps that compute
       continue;
     }
     if constexpr (kPrefetch) {
@@ -889,12 +901,28 @@ template <bool kPrefetch, bool kHistory>
       }
     }
     const NodeId x = s.node;
-    const Value& va = value_at[s.in_a];
-    const Value& vb = value_at[s.in_b];
+    // An input that is the field computed just before (a chain) comes from a register:
+    // through memory, each step would wait for the store of the one before it.
+    double a;
+    double b;
+    if (s.in_a == last_node) {
+      a = last_value;
+    } else {
+      const Value& va = value_at[s.in_a];
+      if (!va.is_double()) [[unlikely]] break;
+      a = va.as_double();
+    }
+    if (s.in_b == s.in_a) {  // a form of one input (FormStep: in_a twice)
+      b = a;
+    } else if (s.in_b == last_node) {
+      b = last_value;
+    } else {
+      const Value& vb = value_at[s.in_b];
+      if (!vb.is_double()) [[unlikely]] break;
+      b = vb.as_double();
+    }
     Value& now = value_at[x];
-    if (!(va.is_double() && vb.is_double() && now.is_double())) [[unlikely]] break;
-    const double a = va.as_double();
-    const double b = vb.as_double();
+    if (!now.is_double()) [[unlikely]] break;
     double result;
     switch (s.code) {
       case LeanPlan::FormCode::copy: result = a; break;
@@ -908,32 +936,34 @@ template <bool kPrefetch, bool kHistory>
       case LeanPlan::FormCode::divide_c: result = a / s.c; break;
       case LeanPlan::FormCode::c_subtract: result = s.c - a; break;
       case LeanPlan::FormCode::c_divide: result = s.c / a; break;
-      case LeanPlan::FormCode::add_position: result = a + (static_cast<double>(x) - s.c); break;
-      case LeanPlan::FormCode::subtract_position: result = a - (static_cast<double>(x) - s.c); break;
-      case LeanPlan::FormCode::multiply_position: result = a * (static_cast<double>(x) - s.c); break;
-      case LeanPlan::FormCode::divide_position: result = a / (static_cast<double>(x) - s.c); break;
       default: __builtin_unreachable();
     }
     if (!std::isfinite(result)) [[unlikely]] break;
-    // As lean_kernel(); a finite result equals the old double by ==.
+    // As lean_kernel(); a finite result equals the old double by ==. No store that
+    // changes nothing: the flags are cleared only where set, and a change writes both
+    // stamps with one store.
     NodeRecord& rec = node_at[x];
     const double old = now.as_double();
-    const bool now_changed = old != result;
-    ++kernels_run;
     if constexpr (kHistory) *fresh++ = Freshened{x, rec.computed_at, false};
-    rec.computed_at = now_stamp;
-    rec.meta &= ~(kStale | kForce | kMarked);
-    if (now_changed) {
+    if ((rec.meta & (kStale | kForce | kMarked)) != 0) [[unlikely]] rec.meta &= ~(kStale | kForce | kMarked);
+    if (old != result) {
       if (rec.changed_at < first_stamp) *staged++ = GraphState::StagedDouble{x, rec.changed_at, old};
       now.replace_double(result);
-      rec.changed_at = now_stamp;
+      std::memcpy(reinterpret_cast<unsigned char*>(&rec) + offsetof(NodeRecord, changed_at), &both_stamps,
+                  sizeof both_stamps);
+      changed_out[i] = 1;
+    } else {
+      rec.computed_at = now_stamp;
+      changed_out[i] = 0;
     }
-    changed_out[i] = now_changed ? 1 : 0;
+    last_node = x;
+    last_value = result;  // x's value now, changed or not (then old == result)
   }
+  // Every step from `first` to i computed, but those skipped.
+  c.kernels_run += (i - first) - (c.skipped - skipped_before);
   c.i = i;
   c.staged = staged;
   c.fresh = fresh;
-  c.kernels_run += kernels_run;
 }
 
 /// Follows a plan of kernel fields with forms (LeanPlan::form_steps): the same fields as
