@@ -834,7 +834,41 @@ void Graph::run_observers() {
   // An observer may write (opening the next transaction), observe or unobserve: walk
   // a copy of the changed list and look each observer up again before calling it.
   const std::vector<NodeId> changed(state().last_changed.begin(), state().last_changed.end());
-  for (NodeId n : changed) {
+  // Reaching a node's observer takes four loads, each needing the one before: its entry
+  // in the column, its list, the list's first pair, the observer (and its count). On a
+  // large graph each one misses, so the nodes ahead are prefetched in four stages, kDist
+  // nodes apart, and the misses of several nodes overlap (as the lean commit does with
+  // the columns it visits). A prefetch is only a hint: an observer called may change the
+  // lists, and the addresses read ahead are then merely useless.
+  constexpr std::size_t kDist = 8;
+  const std::size_t count = changed.size();
+  const NodeId* const at = changed.data();
+  // The list of node `a` (null: none), from the column, as observers_of() finds it.
+  auto list_ahead = [&](NodeId a) -> const ObserverList* {
+    if (a >= observer_list_of_.size()) return nullptr;
+    const std::uint32_t index = observer_list_of_[a];
+    return index == 0 || index > observer_lists_.size() ? nullptr : &observer_lists_[index - 1];
+  };
+  for (std::size_t k = 0; k < count; ++k) {
+    if (k + 4 * kDist < count && at[k + 4 * kDist] < observer_list_of_.size()) {
+      __builtin_prefetch(observer_list_of_.data() + at[k + 4 * kDist]);
+    }
+    if (k + 3 * kDist < count) {
+      if (const ObserverList* l = list_ahead(at[k + 3 * kDist])) __builtin_prefetch(l);
+    }
+    if (k + 2 * kDist < count) {
+      if (const ObserverList* l = list_ahead(at[k + 2 * kDist]); l != nullptr && !l->empty()) {
+        __builtin_prefetch(l->data());
+      }
+    }
+    if (k + kDist < count) {
+      if (const ObserverList* l = list_ahead(at[k + kDist]); l != nullptr && !l->empty()) {
+        const char* const fn = reinterpret_cast<const char*>(l->front().second.get());
+        __builtin_prefetch(fn);
+        __builtin_prefetch(fn - 16);  // make_shared's counts, before the observer
+      }
+    }
+    const NodeId n = changed[k];
     if (!state().has(n, kObserved)) continue;
     const ObserverList* list = observers_of(n);
     if (list == nullptr) continue;  // observed by another graph sharing the state

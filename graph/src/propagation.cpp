@@ -860,9 +860,11 @@ struct FormCursor {
 /// Steps from c.i on, each form computed in line, until the end or a step it cannot
 /// compute in line (then c.i is that step): an input or the old value not a double, or a
 /// result not finite. No call, no throw and no check of room: the loop's state stays in
-/// registers, and the outer loop does whatever needs a call.
+/// registers, and the outer loop does whatever needs a call. Aligned to a cache line, so
+/// that where the loop falls does not move with every change elsewhere in the library
+/// (broad and chain moved 5-8% between builds that did not change this file).
 template <bool kPrefetch, bool kHistory>
-[[gnu::noinline]] void forms_in_line(const FormLoop& l, FormCursor& c) {
+[[gnu::noinline, gnu::aligned(64)]] void forms_in_line(const FormLoop& l, FormCursor& c) {
   const LeanPlan::FormStep* const steps = l.steps;
   const std::size_t count = l.count;
   const std::uint8_t* const changed = l.changed;
