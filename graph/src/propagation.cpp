@@ -708,6 +708,17 @@ struct LeanRun {
     const std::uint32_t count = std::min<std::uint32_t>(ds.count, GraphState::kLeanPrefetchInputs);
     for (std::uint32_t k = 0; k < count; ++k) __builtin_prefetch(value_at + inputs[k]);
   }
+  // The same two stages for what scheduling a node's dependents reads once it changed
+  // (the unplanned commit): its list of dependents, then their records' flags.
+  [[gnu::always_inline]] void prefetch_dependent_list(NodeId x) const {
+    __builtin_prefetch(edge_data + node_at[x].rdeps.offset);
+  }
+  [[gnu::always_inline]] void prefetch_dependents(NodeId x) const {
+    const Span rs = node_at[x].rdeps;
+    const NodeId* const dependents = edge_data + rs.offset;
+    const std::uint32_t count = std::min<std::uint32_t>(rs.count, GraphState::kLeanPrefetchInputs);
+    for (std::uint32_t k = 0; k < count; ++k) __builtin_prefetch(node_at + dependents[k], 1);
+  }
 };
 
 /// A kernel field (FieldSpec::kernel, no custom equality, no failed field in the graph):
@@ -1081,15 +1092,27 @@ void GraphState::propagate_lean() {
     if (ahead) [[unlikely]] {
       // The first nodes get their three stages at once; later ones d, 2d and 3d nodes ahead.
       for (std::size_t k = 0; k < std::min(count, 3 * d); ++k) prefetch_columns(list[k]);
-      for (std::size_t k = 0; k < std::min(count, 2 * d); ++k) prefetch_deps(list[k]);
-      for (std::size_t k = 0; k < std::min(count, d); ++k) prefetch_inputs(list[k]);
+      for (std::size_t k = 0; k < std::min(count, 2 * d); ++k) {
+        prefetch_deps(list[k]);
+        run.prefetch_dependent_list(list[k]);
+      }
+      for (std::size_t k = 0; k < std::min(count, d); ++k) {
+        prefetch_inputs(list[k]);
+        run.prefetch_dependents(list[k]);
+      }
     }
     // One loop (one copy of the visit), so that the journal push inside stays inlined.
     for (std::size_t k = 0; k < count; ++k) {
       if (ahead) [[unlikely]] {
         if (k + 3 * d < count) prefetch_columns(list[k + 3 * d]);
-        if (k + 2 * d < count) prefetch_deps(list[k + 2 * d]);
-        if (k + d < count) prefetch_inputs(list[k + d]);
+        if (k + 2 * d < count) {
+          prefetch_deps(list[k + 2 * d]);
+          run.prefetch_dependent_list(list[k + 2 * d]);
+        }
+        if (k + d < count) {
+          prefetch_inputs(list[k + d]);
+          run.prefetch_dependents(list[k + d]);
+        }
       }
       visit_one(list[k]);
     }
