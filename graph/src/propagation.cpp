@@ -614,6 +614,10 @@ bool GraphState::lean_eligible() const {
 
 namespace {
 
+/// A layer of at most this many nodes is prefetched stage by stage for all its nodes at
+/// once (propagate_lean's visit_layer): about the misses a core keeps in flight.
+constexpr std::size_t kLeanPrefetchWholeLayer = 32;
+
 /// What a lean commit reads and writes per field, held in locals: structure does not
 /// change while formulas run, and nothing but the lean loops grows these lists, so the
 /// columns need not be reloaded after every store and every call of a formula
@@ -1089,21 +1093,25 @@ void GraphState::propagate_lean() {
       __attribute__((always_inline)) {
     constexpr std::size_t d = kLeanPrefetchDistance;
     const bool ahead = prefetch && count > 1;
+    // A short layer (a few dependents of one variable) gets each stage for all its nodes
+    // at once, so that all their misses of a stage overlap; a long one has its first nodes
+    // get their three stages at once, and later ones d, 2d and 3d nodes ahead.
+    const bool whole = count <= kLeanPrefetchWholeLayer;
     if (ahead) [[unlikely]] {
-      // The first nodes get their three stages at once; later ones d, 2d and 3d nodes ahead.
-      for (std::size_t k = 0; k < std::min(count, 3 * d); ++k) prefetch_columns(list[k]);
-      for (std::size_t k = 0; k < std::min(count, 2 * d); ++k) {
+      for (std::size_t k = 0; k < (whole ? count : std::min(count, 3 * d)); ++k) prefetch_columns(list[k]);
+      for (std::size_t k = 0; k < (whole ? count : std::min(count, 2 * d)); ++k) {
         prefetch_deps(list[k]);
         run.prefetch_dependent_list(list[k]);
       }
-      for (std::size_t k = 0; k < std::min(count, d); ++k) {
+      for (std::size_t k = 0; k < (whole ? count : std::min(count, d)); ++k) {
         prefetch_inputs(list[k]);
         run.prefetch_dependents(list[k]);
       }
     }
+    const bool each = ahead && !whole;
     // One loop (one copy of the visit), so that the journal push inside stays inlined.
     for (std::size_t k = 0; k < count; ++k) {
-      if (ahead) [[unlikely]] {
+      if (each) [[unlikely]] {
         if (k + 3 * d < count) prefetch_columns(list[k + 3 * d]);
         if (k + 2 * d < count) {
           prefetch_deps(list[k + 2 * d]);
