@@ -6,7 +6,8 @@
 # Usage: bench/cluster/chain_bench.sh [BUILD_DIR] [N] [NODE_COUNTS] [DEPTHS]
 #   (defaults: build, 1000 transactions, "1 2 3", "1 2 3 4 5 6 7 8"); DATA=1: the
 #   coordinator logs every epoch durably (--data); GUARD=0: the nodes run without peer
-#   guards ([cluster] peer_guard = false).
+#   guards ([cluster] peer_guard = false); CLIENT_NODE=n1: the client connects to n1 (the
+#   coordinator's node) instead of the last node.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}

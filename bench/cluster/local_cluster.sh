@@ -8,7 +8,8 @@
 # cluster-configs/local-3.toml (or $CONFIG; $NODES names the nodes besides n1, default
 # "n2 n3", "" for n1 alone) on loopback (ports from the OS; sequencer on n1, documents on 4
 # partitions over all of them), waits until the last is ready, adds the nodes to $pids and
-# sets $client (the last node's client address, HOST:PORT).
+# sets $client (the last node's client address, HOST:PORT, or with $CLIENT_NODE that
+# node's, e.g. CLIENT_NODE=n1 for the coordinator's).
 
 dir=$(mktemp -d)
 pids=""
@@ -38,5 +39,5 @@ start_local_cluster() {
   wait_for "$dir/$last.json"
   for _ in $(seq 100); do grep -q ": ready" "$dir/$last.log" && break; sleep 0.1; done
   # shellcheck disable=SC2034 # read by the sourcing script
-  client="127.0.0.1:$(port_of "$dir/$last.json" client)"
+  client="127.0.0.1:$(port_of "$dir/${CLIENT_NODE:-$last}.json" client)"
 }
