@@ -706,22 +706,20 @@ struct LeanRun {
   [[gnu::always_inline]] void prefetch_deps(NodeId x) const {
     __builtin_prefetch(edge_data + node_at[x].deps.offset);
   }
-  [[gnu::always_inline]] void prefetch_inputs(NodeId x) const {
-    const Span ds = node_at[x].deps;
-    const NodeId* const inputs = edge_data + ds.offset;
-    const std::uint32_t count = std::min<std::uint32_t>(ds.count, GraphState::kLeanPrefetchInputs);
-    for (std::uint32_t k = 0; k < count; ++k) __builtin_prefetch(value_at + inputs[k]);
-  }
+  [[gnu::always_inline]] void prefetch_inputs(NodeId x) const { prefetch_listed<0>(node_at[x].deps, value_at); }
   // The same two stages for what scheduling a node's dependents reads once it changed
   // (the unplanned commit): its list of dependents, then their records' flags.
   [[gnu::always_inline]] void prefetch_dependent_list(NodeId x) const {
     __builtin_prefetch(edge_data + node_at[x].rdeps.offset);
   }
-  [[gnu::always_inline]] void prefetch_dependents(NodeId x) const {
-    const Span rs = node_at[x].rdeps;
-    const NodeId* const dependents = edge_data + rs.offset;
-    const std::uint32_t count = std::min<std::uint32_t>(rs.count, GraphState::kLeanPrefetchInputs);
-    for (std::uint32_t k = 0; k < count; ++k) __builtin_prefetch(node_at + dependents[k], 1);
+  [[gnu::always_inline]] void prefetch_dependents(NodeId x) const { prefetch_listed<1>(node_at[x].rdeps, node_at); }
+  /// The entries of `column` for the first kLeanPrefetchInputs nodes of the edge list
+  /// `list`, for reading (kWrite 0) or writing (1).
+  template <int kWrite, typename T>
+  [[gnu::always_inline]] void prefetch_listed(Span list, const T* column) const {
+    const NodeId* const nodes = edge_data + list.offset;
+    const std::uint32_t count = std::min<std::uint32_t>(list.count, GraphState::kLeanPrefetchInputs);
+    for (std::uint32_t k = 0; k < count; ++k) __builtin_prefetch(column + nodes[k], kWrite);
   }
 };
 

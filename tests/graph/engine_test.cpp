@@ -877,17 +877,26 @@ TEST(Observers, RunAfterCommitsThatChangeTheNode) {
 // Observers come and go at random between commits (lists of a node emptied and reused by
 // another): each commit calls exactly the observers of the fields it changed, once each,
 // with the new value.
+/// `count` variables, each with a field copying it (committed): xs[i] and fs[i].
+struct CopiedVariables {
+  std::vector<NodeId> xs, fs;
+  CopiedVariables(Graph& g, std::size_t count) {
+    const SpecId copy = sum_spec(g);
+    for (std::size_t i = 0; i < count; ++i) {
+      xs.push_back(g.add_variable(0.0));
+      fs.push_back(g.add_derived(copy, {xs.back()}).value());
+    }
+    EXPECT_TRUE(g.commit().is_ok());
+  }
+};
+
 TEST(Observers, EachCommitCallsTheObserversOfWhatChangedOnceEach) {
   Prng rng(7);
   Graph g;
   constexpr std::size_t kFields = 50;
-  std::vector<NodeId> xs, fs;
-  const SpecId copy = sum_spec(g);
-  for (std::size_t i = 0; i < kFields; ++i) {
-    xs.push_back(g.add_variable(0.0));
-    fs.push_back(g.add_derived(copy, {xs.back()}).value());
-  }
-  ASSERT_TRUE(g.commit().is_ok());
+  const CopiedVariables copied(g, kFields);
+  const std::vector<NodeId>& xs = copied.xs;
+  const std::vector<NodeId>& fs = copied.fs;
   std::map<ObserverId, std::size_t> watching;  // observer -> field index
   std::map<ObserverId, std::vector<double>> seen;
   for (int round = 0; round < 300; ++round) {
@@ -973,15 +982,11 @@ TEST(Observers, ObserversChangingTheListsDuringALargeCommitAreCalledAsTheListsSa
   Prng rng(11);
   Graph g;
   constexpr std::size_t kFields = 400;
-  std::vector<NodeId> xs, fs;
-  const SpecId copy = sum_spec(g);
+  const CopiedVariables copied(g, kFields);
+  const std::vector<NodeId>& xs = copied.xs;
+  const std::vector<NodeId>& fs = copied.fs;
   std::map<NodeId, std::size_t> field_index;
-  for (std::size_t i = 0; i < kFields; ++i) {
-    xs.push_back(g.add_variable(0.0));
-    fs.push_back(g.add_derived(copy, {xs.back()}).value());
-    field_index[fs.back()] = i;
-  }
-  ASSERT_TRUE(g.commit().is_ok());
+  for (std::size_t i = 0; i < kFields; ++i) field_index[fs[i]] = i;
   std::set<ObserverId> live;
   std::map<ObserverId, int> calls;  // this commit's calls per observer
   std::vector<double> expected(kFields, 0.0);
