@@ -843,26 +843,20 @@ void Graph::run_observers() {
   constexpr std::size_t kDist = 8;
   const std::size_t count = changed.size();
   const NodeId* const at = changed.data();
-  // The list of node `a` (null: none), from the column, as observers_of() finds it.
-  auto list_ahead = [&](NodeId a) -> const ObserverList* {
-    if (a >= observer_list_of_.size()) return nullptr;
-    const std::uint32_t index = observer_list_of_[a];
-    return index == 0 || index > observer_lists_.size() ? nullptr : &observer_lists_[index - 1];
-  };
   for (std::size_t k = 0; k < count; ++k) {
     if (k + 4 * kDist < count && at[k + 4 * kDist] < observer_list_of_.size()) {
       __builtin_prefetch(observer_list_of_.data() + at[k + 4 * kDist]);
     }
     if (k + 3 * kDist < count) {
-      if (const ObserverList* l = list_ahead(at[k + 3 * kDist])) __builtin_prefetch(l);
+      if (const ObserverList* l = observers_of(at[k + 3 * kDist])) __builtin_prefetch(l);
     }
     if (k + 2 * kDist < count) {
-      if (const ObserverList* l = list_ahead(at[k + 2 * kDist]); l != nullptr && !l->empty()) {
+      if (const ObserverList* l = observers_of(at[k + 2 * kDist]); l != nullptr && !l->empty()) {
         __builtin_prefetch(l->data());
       }
     }
     if (k + kDist < count) {
-      if (const ObserverList* l = list_ahead(at[k + kDist]); l != nullptr && !l->empty()) {
+      if (const ObserverList* l = observers_of(at[k + kDist]); l != nullptr && !l->empty()) {
         const char* const fn = reinterpret_cast<const char*>(l->front().second.get());
         __builtin_prefetch(fn);
         __builtin_prefetch(fn - 16);  // make_shared's counts, before the observer

@@ -874,9 +874,6 @@ TEST(Observers, RunAfterCommitsThatChangeTheNode) {
   EXPECT_EQ(seen.size(), 3u);
 }
 
-// Observers come and go at random between commits (lists of a node emptied and reused by
-// another): each commit calls exactly the observers of the fields it changed, once each,
-// with the new value.
 /// `count` variables, each with a field copying it (committed): xs[i] and fs[i].
 struct CopiedVariables {
   std::vector<NodeId> xs, fs;
@@ -890,6 +887,9 @@ struct CopiedVariables {
   }
 };
 
+// Observers come and go at random between commits (lists of a node emptied and reused by
+// another): each commit calls exactly the observers of the fields it changed, once each,
+// with the new value.
 TEST(Observers, EachCommitCallsTheObserversOfWhatChangedOnceEach) {
   Prng rng(7);
   Graph g;
