@@ -8,11 +8,17 @@
 #include <limits>
 #include <utility>
 
+#include "mgraph/graph/thread_lanes.hpp"
+
 namespace mgraph::bench {
 
 double Shape::bytes_per_node() const {
   return static_cast<double>(graph_.memory_bytes()) / static_cast<double>(graph_.node_count());
 }
+
+Shape::Shape(Evaluation evaluation, std::uint32_t lanes)
+    : graph_(GraphOptions{.lanes = lanes > 1 ? std::make_shared<ThreadLanes>(lanes) : nullptr}),
+      evaluation_(evaluation) {}
 
 SpecId Shape::add_spec(Formula formula, std::string name) {
   return add_spec(std::move(formula), std::move(name), evaluation_);

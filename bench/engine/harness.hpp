@@ -32,6 +32,9 @@ namespace mgraph::bench {
 class Shape {
  public:
   explicit Shape(Evaluation evaluation) : evaluation_(evaluation) {}
+  /// A shape whose graph computes its large layers on `lanes` threads (GraphOptions::lanes;
+  /// 1: on the calling thread alone, as the other constructor).
+  Shape(Evaluation evaluation, std::uint32_t lanes);
   virtual ~Shape() = default;
   Shape(const Shape&) = delete;
   Shape& operator=(const Shape&) = delete;

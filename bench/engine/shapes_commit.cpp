@@ -47,7 +47,8 @@ double sum_of_mods_kernel(std::span<const double> inputs, NodeId, const void*) {
 /// With `kernel`, the formula is a FieldSpec::kernel; without, a Formula on a Context.
 class Commit final : public Shape {
  public:
-  Commit(std::size_t atoms, std::size_t dependencies, bool kernel) : Shape(Evaluation::strict) {
+  Commit(std::size_t atoms, std::size_t dependencies, bool kernel, std::uint32_t lanes)
+      : Shape(Evaluation::strict, lanes) {
     MG_ASSERT(dependencies >= 1 && dependencies < atoms);
     graph_.reserve(atoms, (atoms - dependencies) * dependencies);
     sources_ = dependencies;
@@ -79,9 +80,10 @@ class Commit final : public Shape {
 };
 
 ShapeDef commit_shape(const char* key, std::size_t atoms, std::size_t dependencies,
-                      std::uint64_t updates, double checksum, bool kernel = true) {
+                      std::uint64_t updates, double checksum, bool kernel = true,
+                      std::uint32_t lanes = 1) {
   return {key, updates, checksum,
-          [=] { return std::make_unique<Commit>(atoms, dependencies, kernel); }};
+          [=] { return std::make_unique<Commit>(atoms, dependencies, kernel, lanes); }};
 }
 
 }  // namespace
@@ -91,6 +93,9 @@ void register_commit_shapes() {
   register_shape(commit_shape("commit-1k-d10", 1000, 10, 20, 985420680.0));
   register_shape(commit_shape("commit-1k-d100", 1000, 100, 20, 8457674250.0));
   register_shape(commit_shape("commit-100k-d10", 100000, 10, 5, 24949823660.0));
+  // On 2 threads (GraphOptions::lanes): a chain, each height one field, so no layer is
+  // large enough for the lanes; measured to show that they cost it nothing.
+  register_shape(commit_shape("commit-100k-d10/lanes:2", 100000, 10, 5, 24949823660.0, true, 2));
   // The Formula form (on a Context) of the same graphs.
   register_shape(commit_shape("commit-1k-d1-context", 1000, 1, 20, 89910.0, false));
   register_shape(commit_shape("commit-1k-d10-context", 1000, 10, 20, 985420680.0, false));

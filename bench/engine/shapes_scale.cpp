@@ -14,7 +14,8 @@ namespace {
 
 class Scale final : public Shape {
  public:
-  Scale(Evaluation evaluation, bool effects) : Shape(evaluation), effects_(effects) {
+  Scale(Evaluation evaluation, bool effects, std::uint32_t lanes)
+      : Shape(evaluation, lanes), effects_(effects) {
     const Topology topology;
     graph_.reserve(kNodes, topology.parents.size());
     const SpecId spec = add_spec(sum_inputs, "sum");
@@ -94,9 +95,14 @@ constexpr double kScaleChecksum = 1184265425966.0;
 
 void register_scale_shapes() {
   register_shape({"scale-pull", 5, kScaleChecksum,
-                  [] { return std::make_unique<Scale>(Evaluation::strict, false); }});
+                  [] { return std::make_unique<Scale>(Evaluation::strict, false, 1); }});
   register_shape({"scale-effect", 5, kScaleChecksum,
-                  [] { return std::make_unique<Scale>(Evaluation::strict, true); }});
+                  [] { return std::make_unique<Scale>(Evaluation::strict, true, 1); }});
+  // The same on 2 threads (GraphOptions::lanes): its layers of 1,024 nodes or more.
+  register_shape({"scale-pull/lanes:2", 5, kScaleChecksum,
+                  [] { return std::make_unique<Scale>(Evaluation::strict, false, 2); }});
+  register_shape({"scale-effect/lanes:2", 5, kScaleChecksum,
+                  [] { return std::make_unique<Scale>(Evaluation::strict, true, 2); }});
 }
 
 }  // namespace mgraph::bench

@@ -375,6 +375,49 @@ struct GraphState {
   static constexpr std::size_t kLeanStagedEntries = 1024;
   /// Moves the staged entries into journal.values.
   void unstage_journal();
+
+  // ---- Layers computed on several lanes (GraphOptions::lanes) ----
+  // A layer of the unplanned lean commit of at least GraphOptions::lanes_min_layer nodes is
+  // computed in two passes over the lanes of GraphOptions::lanes (DECISIONS.md "Layers
+  // computed on several cores"). Pass 1: lane t computes its share of the layer, the t-th
+  // of `lanes` equal ranges of the layer's list, and sorts the dependents of the fields
+  // that changed by the lane that owns them (lean_lane_of). Pass 2: lane u schedules the
+  // dependents it owns, from every lane's share in lane order, into its own lists. Each
+  // node's flags are then written by one lane in a pass, with no atomic; every list is
+  // filled in an order that depends on the graph and the lanes' count alone, so the
+  // journal and last_changed() are the same from run to run. Lane u >= 1 computes the
+  // nodes it scheduled in the next pass 1 (its share is its list, when the lists are
+  // about even), so each lane writes the records and values of the nodes it owns.
+  // (A cache line or more of its own: lanes write their counts and lists' ends at once.)
+  struct alignas(64) LeanLane {
+    std::vector<StagedDouble> staged;    ///< pass 1: the old values of fields that changed ...
+    std::vector<JournalEntry> journal;   ///< ... but those that were not doubles
+    std::vector<Freshened> freshened;    ///< pass 1, with history: as note_fresh() records
+    std::vector<NodeId> deferred;        ///< pass 1: fields whose computation threw
+    /// pass 1: by owning lane, dependents to schedule (each list's end on its own line)
+    struct alignas(64) Out {
+      std::vector<NodeId> nodes;
+    };
+    std::vector<Out> out;
+    std::vector<NodeId> next;            ///< pass 2: scheduled one height above
+    std::vector<NodeId> far;             ///< pass 2: scheduled higher
+    std::vector<NodeId> now;             ///< lanes 1..: the height being computed (was `next`)
+    std::vector<double> inputs;          ///< kernels with more than 4 inputs
+    std::uint64_t computed = 0;          ///< pass 1: fields computed
+    bool failed = false;                 ///< pass 1 ran out of memory: the commit rethrows
+  };
+  /// Nodes are owned by lanes in blocks of 2^kLeanLaneBlockBits ids: 2 KiB of records and
+  /// 1 KiB of values, whose lines one lane writes.
+  static constexpr std::uint32_t kLeanLaneBlockBits = 6;
+  static std::uint32_t lean_lane_of(NodeId n, std::uint32_t lanes) {
+    return (n >> kLeanLaneBlockBits) % lanes;
+  }
+  /// scratch, one per lane (lanes[0] is the calling thread's)
+  std::vector<LeanLane> lean_lanes;
+  /// Pass 1's computation of x on lane `lane`: as lean_compute() with no failed field in
+  /// the graph, with what it records kept in the lane. Whether x changed; a computation
+  /// that throws leaves x as it was, in lane.deferred, for the calling thread to run again.
+  bool lean_lane_compute(LeanLane& lane, NodeId x);
   /// Whether the last propagate_lean() followed a plan (CommitStats::planned).
   bool lean_planned = false;
   /// Commit's propagation for a transaction that only wrote variables, in a graph whose
@@ -382,6 +425,10 @@ struct GraphState {
   /// input of which changed, in height order, without marking first. Throws what a
   /// formula throws, leaving the state for rollback().
   void propagate_lean();
+  /// propagate_lean() with (kLanes) or without lanes: the loop without them has no trace of
+  /// them.
+  template <bool kLanes>
+  void propagate_lean_on();
   /// A variable of `written` that mark() or propagate_lean() handles: its old value, or
   /// null if it was written back to the value it had (then it is no change at all).
   const Value* settle_written(const Written& w);

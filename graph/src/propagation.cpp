@@ -12,6 +12,8 @@
 #include <bit>
 #include <cstddef>
 #include <cstring>
+#include <iterator>
+#include <new>
 #include <unordered_set>
 
 #include "graph_state.hpp"
@@ -1034,7 +1036,179 @@ template <bool kPrefetch, bool kHistory>
 
 }  // namespace
 
+bool GraphState::lean_lane_compute(LeanLane& lane, NodeId x) {
+  NodeRecord& rec = nodes[x];
+  const Span ds = rec.deps;
+  const NodeId* const inputs = edges.data() + ds.offset;
+  Value& now = values[x];
+  const LeanKernel kernel = lean_kernels[rec.spec];
+  bool same;
+  double result = 0;
+  Value v;
+  // Nothing of x is written before its computation has returned: one that throws leaves x
+  // as it was, to be run again by the calling thread (which fails x or rethrows).
+  try {
+    if (kernel.kernel != nullptr) {
+      double local[4];
+      double* in = local;
+      if (ds.count > 4) [[unlikely]] {
+        if (lane.inputs.size() < ds.count) lane.inputs.resize(ds.count);
+        in = lane.inputs.data();
+      }
+      for (std::uint32_t k = 0; k < ds.count; ++k) in[k] = kernel_input(values[inputs[k]], k);
+      result = kernel.kernel(std::span<const double>(in, ds.count), x, kernel.data);
+      same = now.is_double() && (now.as_double() == result ||
+                                 (result != result && now.as_double() != now.as_double()));
+    } else {
+      const SpecEntry& se = specs[rec.spec];
+      Context ctx(*this, x, values.data(), inputs, ds.count);
+      v = se.spec.formula(ctx);
+      same = se.custom_equality ? se.spec.equality(now, v) : now == v;
+    }
+  } catch (...) {
+    lane.deferred.push_back(x);
+    return false;
+  }
+  ++lane.computed;
+  if (options.history_limit > 0) lane.freshened.push_back(Freshened{x, rec.computed_at, false});
+  rec.computed_at = stamp;
+  rec.meta &= ~(kStale | kForce | kMarked);
+  if (same) return false;
+  if (rec.changed_at < txn_first_stamp) {
+    if (now.is_double()) {
+      lane.staged.push_back(StagedDouble{x, rec.changed_at, now.as_double()});
+    } else {
+      lane.journal.push_back(JournalEntry{x, rec.changed_at, std::move(now)});
+    }
+  }
+  if (kernel.kernel != nullptr) {
+    now = Value(result);
+  } else {
+    now = std::move(v);
+  }
+  rec.changed_at = stamp;
+  return true;
+}
+
+namespace {
+
+/// One layer of the unplanned lean commit computed on several lanes (GraphState::LeanLane):
+/// what the lanes of one LaneRunner::run() share. The layer's list is in `lanes` pieces:
+/// the calling thread's list of height `cur`, then lane u's `now` for u = 1, 2, ...
+struct LanesLayer {
+  GraphState* g;
+  std::uint32_t lanes;
+  std::uint32_t cur;
+  bool prefetch;
+  std::size_t total;  ///< nodes in all pieces
+  const NodeId* first;  ///< the calling thread's list of height `cur` ...
+  std::size_t first_size;  ///< ... and its count
+};
+
+/// Pass 1 on `lane`: computes its share of the layer and sorts the dependents of what
+/// changed by owning lane. Runs the visit for the list's entries [begin, end) piece by
+/// piece, prefetching ahead as propagate_lean's visit_layer() does (but the dependents'
+/// records, which their owner reads in pass 2).
+void lanes_compute(void* context, std::uint32_t lane_index) {
+  const LanesLayer& layer = *static_cast<const LanesLayer*>(context);
+  GraphState& g = *layer.g;
+  GraphState::LeanLane& lane = g.lean_lanes[lane_index];
+  lane.journal.clear();
+  lane.staged.clear();
+  lane.freshened.clear();
+  lane.deferred.clear();
+  for (GraphState::LeanLane::Out& out : lane.out) out.nodes.clear();
+  lane.computed = 0;
+  lane.failed = false;
+  const std::size_t begin = layer.total * lane_index / layer.lanes;
+  const std::size_t end = layer.total * (lane_index + 1) / layer.lanes;
+  NodeRecord* const node_at = g.nodes.data();
+  const NodeId* const edge_data = g.edges.data();
+  const Value* const value_at = g.values.data();
+  constexpr std::size_t d = 10;
+  try {
+    std::size_t first = 0;  // index of piece p's first node in the layer
+    for (std::uint32_t p = 0; p < layer.lanes; ++p) {
+      const NodeId* const piece = p == 0 ? layer.first : g.lean_lanes[p].now.data();
+      const std::size_t size = p == 0 ? layer.first_size : g.lean_lanes[p].now.size();
+      const std::size_t from = std::max(begin, first);
+      const std::size_t to = std::min(end, first + size);
+      first += size;
+      if (from >= to) continue;
+      const NodeId* const list = piece + (from - (first - size));
+      const std::size_t count = to - from;
+      // The three stages of LeanRun's prefetches, the dependent list with the dependencies.
+      auto columns = [&](NodeId x) {
+        __builtin_prefetch(node_at + x, 1);
+        __builtin_prefetch(value_at + x, 1);
+      };
+      auto lists = [&](NodeId x) {
+        __builtin_prefetch(edge_data + node_at[x].deps.offset);
+        __builtin_prefetch(edge_data + node_at[x].rdeps.offset);
+      };
+      auto inputs = [&](NodeId x) {
+        const Span ds = node_at[x].deps;
+        const std::uint32_t n = std::min<std::uint32_t>(ds.count, GraphState::kLeanPrefetchInputs);
+        for (std::uint32_t i = 0; i < n; ++i) __builtin_prefetch(value_at + edge_data[ds.offset + i]);
+      };
+      if (layer.prefetch) {
+        for (std::size_t k = 0; k < std::min(count, 3 * d); ++k) columns(list[k]);
+        for (std::size_t k = 0; k < std::min(count, 2 * d); ++k) lists(list[k]);
+        for (std::size_t k = 0; k < std::min(count, d); ++k) inputs(list[k]);
+      }
+      for (std::size_t k = 0; k < count; ++k) {
+        if (layer.prefetch) {
+          if (k + 3 * d < count) columns(list[k + 3 * d]);
+          if (k + 2 * d < count) lists(list[k + 2 * d]);
+          if (k + d < count) inputs(list[k + d]);
+        }
+        const NodeId x = list[k];
+        if (!g.lean_lane_compute(lane, x)) continue;
+        const Span r = node_at[x].rdeps;
+        for (const NodeId *at = edge_data + r.offset, *e = at + r.count; at != e; ++at) {
+          lane.out[GraphState::lean_lane_of(*at, layer.lanes)].nodes.push_back(*at);
+        }
+      }
+    }
+  } catch (...) {
+    lane.failed = true;  // out of memory: the commit rethrows (it is rolled back)
+  }
+}
+
+/// Pass 2 on `lane`: schedules the dependents it owns, from every lane's share in lane
+/// order. REQUIRES: its `next` and `far` have room for them all (no allocation, no throw).
+void lanes_schedule(void* context, std::uint32_t lane_index) {
+  const LanesLayer& layer = *static_cast<const LanesLayer*>(context);
+  GraphState& g = *layer.g;
+  GraphState::LeanLane& lane = g.lean_lanes[lane_index];
+  NodeRecord* const node_at = g.nodes.data();
+  constexpr std::size_t kAhead = 8;  // records of dependents prefetched this many entries ahead
+  for (std::uint32_t t = 0; t < layer.lanes; ++t) {
+    const std::vector<NodeId>& out = g.lean_lanes[t].out[lane_index].nodes;
+    const std::size_t count = out.size();
+    for (std::size_t k = 0; k < count; ++k) {
+      if (layer.prefetch && k + kAhead < count) __builtin_prefetch(node_at + out[k + kAhead], 1);
+      const NodeId dep = out[k];
+      const std::uint32_t m = node_at[dep].meta;
+      if ((m & kStale) != 0) continue;  // scheduled already
+      node_at[dep].meta = m | kStale | kMarked;
+      (m >> kFlagBits == layer.cur + 1 ? lane.next : lane.far).push_back(dep);
+    }
+  }
+}
+
+}  // namespace
+
 void GraphState::propagate_lean() {
+  if (options.lanes != nullptr && options.lanes->lanes() > 1) {
+    propagate_lean_on<true>();
+  } else {
+    propagate_lean_on<false>();
+  }
+}
+
+template <bool kLanes>
+void GraphState::propagate_lean_on() {
   // Push instead of mark-then-pull. Marking exists for what a lean graph does not have:
   // lazy fields that stay stale (invariant 2), formulas that read undeclared nodes, fields
   // waiting for mirrors, exported fields to report. Here a node is scheduled when an input
@@ -1123,6 +1297,33 @@ void GraphState::propagate_lean() {
       visit_one(list[k]);
     }
   };
+  // Lists d, flagged already, at its height h > cur + 1.
+  auto schedule_high = [&](NodeId d, std::uint32_t h) __attribute__((always_inline)) {
+    if (h >= level_count) [[unlikely]] {
+      lean_levels.resize(std::size_t{h} + 1);
+      lean_height_bits.resize(std::size_t{h} / 64 + 1);
+      levels = lean_levels.data();
+      level_count = lean_levels.size();
+      height_bits = lean_height_bits.data();
+    }
+    if (scheduled == sched_room) [[unlikely]] {
+      lean_scheduled.resize(std::max<std::size_t>(64, 2 * sched_room));
+      sched = lean_scheduled.data();
+      sched_room = lean_scheduled.size();
+    }
+    const std::uint32_t index = scheduled++;
+    sched[index] = LeanEntry{d, kLeanEnd};
+    LeanLevel& level = levels[h];
+    if (level.head == kLeanEnd) {
+      level.head = index;
+      height_bits[h / 64] |= std::uint64_t{1} << (h % 64);
+      low = std::min(low, h);
+      high = std::max(high, h);
+    } else {
+      sched[level.tail].next = index;
+    }
+    level.tail = index;
+  };
   auto schedule_dependents = [&](NodeId n) __attribute__((always_inline)) {
     const Span r = node_at[n].rdeps;
     for (const NodeId *d_at = edge_data + r.offset, *end = d_at + r.count; d_at != end; ++d_at) {
@@ -1141,34 +1342,89 @@ void GraphState::propagate_lean() {
         next[next_size++] = d;
         continue;
       }
-      if (h >= level_count) [[unlikely]] {
-        lean_levels.resize(std::size_t{h} + 1);
-        lean_height_bits.resize(std::size_t{h} / 64 + 1);
-        levels = lean_levels.data();
-        level_count = lean_levels.size();
-        height_bits = lean_height_bits.data();
-      }
-      if (scheduled == sched_room) [[unlikely]] {
-        lean_scheduled.resize(std::max<std::size_t>(64, 2 * sched_room));
-        sched = lean_scheduled.data();
-        sched_room = lean_scheduled.size();
-      }
-      const std::uint32_t index = scheduled++;
-      sched[index] = LeanEntry{d, kLeanEnd};
-      LeanLevel& level = levels[h];
-      if (level.head == kLeanEnd) {
-        level.head = index;
-        height_bits[h / 64] |= std::uint64_t{1} << (h % 64);
-        low = std::min(low, h);
-        high = std::max(high, h);
-      } else {
-        sched[level.tail].next = index;
-      }
-      level.tail = index;
+      schedule_high(d, h);
     }
   };
   auto visit = [&](NodeId x) __attribute__((always_inline)) {
     if (lean_compute(*this, run, x)) schedule_dependents(x);
+  };
+  // A layer of at least GraphOptions::lanes_min_layer nodes goes to the lanes, if
+  // there are several (LeanLane), when no field has failed. Lane u >= 1 then keeps the part
+  // of the next height it scheduled in its `next` (side_size nodes in all), which becomes
+  // its `now` (side_now) when that height comes up.
+  LaneRunner* const runner = options.lanes.get();
+  const std::uint32_t lane_count = kLanes ? runner->lanes() : 1;
+  if constexpr (kLanes) {
+    if (lean_lanes.size() != lane_count) lean_lanes.assign(lane_count, LeanLane{});
+    for (LeanLane& lane : lean_lanes) {
+      lane.out.resize(lane_count);
+      lane.now.clear();
+      lane.next.clear();
+      lane.far.clear();
+    }
+  }
+  std::size_t side_size = 0;
+  std::size_t side_now = 0;
+  // The lanes' journal entries and fields made fresh join the commit's, in lane order: the
+  // old doubles staged after the caller's, the others into the journal (as LeanRun does).
+  auto merge_lanes = [&]() {
+    for (LeanLane& lane : lean_lanes) {
+      journal.values.insert(journal.values.end(), std::make_move_iterator(lane.journal.begin()),
+                            std::make_move_iterator(lane.journal.end()));
+      lane.journal.clear();
+      if (run.staged_count + lane.staged.size() > run.staged_room) run.make_room(*this, run.staged_count + lane.staged.size());
+      std::copy(lane.staged.begin(), lane.staged.end(), run.staged + run.staged_count);
+      run.staged_count += lane.staged.size();
+      lane.staged.clear();
+      freshened.insert(freshened.end(), lane.freshened.begin(), lane.freshened.end());
+      lane.freshened.clear();
+      computed_count += lane.computed;
+      lane.computed = 0;
+    }
+  };
+  // Height `cur` (now_list and the lanes' `now`) computed on the lanes, in two passes.
+  auto lanes_layer = [&]() __attribute__((noinline)) {
+    LanesLayer layer{this, lane_count, cur, prefetch, now_size + side_now, now_list, now_size};
+    runner->run(lanes_compute, &layer);
+    merge_lanes();
+    for (const LeanLane& lane : lean_lanes) {
+      if (lane.failed) throw std::bad_alloc();
+    }
+    // Computations that threw run again here, where a failure is handled (or rethrown);
+    // their dependents join lane 0's share.
+    for (LeanLane& lane : lean_lanes) {
+      for (const NodeId x : lane.deferred) {
+        if (!lean_compute(*this, run, x)) continue;
+        const Span r = node_at[x].rdeps;
+        for (const NodeId* d = edge_data + r.offset, *end = d + r.count; d != end; ++d) {
+          lean_lanes[0].out[lean_lane_of(*d, lane_count)].nodes.push_back(*d);
+        }
+      }
+      lane.deferred.clear();
+    }
+    for (std::uint32_t u = 0; u < lane_count; ++u) {
+      std::size_t room = 0;
+      for (const LeanLane& lane : lean_lanes) room += lane.out[u].nodes.size();
+      MG_ASSERT(lean_lanes[u].next.empty() && lean_lanes[u].far.empty());
+      lean_lanes[u].next.reserve(room);
+      lean_lanes[u].far.reserve(room);
+    }
+    runner->run(lanes_schedule, &layer);
+    std::vector<NodeId>& mine = lean_lanes[0].next;
+    if (next_size + mine.size() > next_room) {
+      std::vector<NodeId>& list = lean_layers[next_list];
+      list.resize(std::max({std::size_t{64}, 2 * next_room, next_size + mine.size()}));
+      next = list.data();
+      next_room = list.size();
+    }
+    std::copy(mine.begin(), mine.end(), next + next_size);
+    next_size += mine.size();
+    mine.clear();
+    for (std::uint32_t u = 1; u < lane_count; ++u) side_size += lean_lanes[u].next.size();
+    for (LeanLane& lane : lean_lanes) {
+      for (const NodeId d : lane.far) schedule_high(d, height(d));
+      lane.far.clear();
+    }
   };
   const std::uint64_t computed_before = computed_count;
   LeanRun planned_run = run;
@@ -1205,9 +1461,14 @@ void GraphState::propagate_lean() {
     }
     for (;;) {
       bool listed = true;  // height cur has a list of its own
-      if (next_size != 0) {
+      if (next_size != 0 || (kLanes && side_size != 0)) {
         // `next` holds height cur now: it is computed, while a new `next` fills up.
         ++cur;
+        if (kLanes && side_size != 0) {
+          for (std::uint32_t u = 1; u < lane_count; ++u) std::swap(lean_lanes[u].now, lean_lanes[u].next);
+          side_now = side_size;
+          side_size = 0;
+        }
         // The lists trade places (in locals: a swap, no vector read).
         now_size = next_size;
         next_list = 1 - next_list;
@@ -1229,9 +1490,18 @@ void GraphState::propagate_lean() {
         if (h == kLeanEnd) break;
         cur = h;
       }
-      if (now_size != 0) {
-        visit_layer(now_list, now_size, visit);
-        now_size = 0;
+      if (kLanes && now_size + side_now >= options.lanes_min_layer && conditions.empty()) {
+        lanes_layer();
+      } else {
+        if (now_size != 0) visit_layer(now_list, now_size, visit);
+        for (std::uint32_t u = 1; kLanes && side_now != 0 && u < lane_count; ++u) {
+          visit_layer(lean_lanes[u].now.data(), lean_lanes[u].now.size(), visit);
+        }
+      }
+      now_size = 0;
+      if (kLanes && side_now != 0) {
+        for (std::uint32_t u = 1; u < lane_count; ++u) lean_lanes[u].now.clear();
+        side_now = 0;
       }
       if (listed) {
         height_bits[cur / 64] &= ~(std::uint64_t{1} << (cur % 64));
@@ -1250,6 +1520,20 @@ void GraphState::propagate_lean() {
       lean_plans.note_unplanned(lean_sources, computed, *this);
     }
   } catch (...) {
+    // The lanes' entries not merged yet (an allocation failed in a pass) join first; the
+    // nodes their lists hold are flagged, so they go to rollback() with the rest.
+    if constexpr (kLanes) {
+      merge_lanes();
+      for (LeanLane& lane : lean_lanes) {
+        for (const std::vector<NodeId>* list : {&lane.now, &lane.next, &lane.far}) {
+          marked.insert(marked.end(), list->begin(), list->end());
+        }
+        lane.now.clear();
+        lane.next.clear();
+        lane.far.clear();
+        lane.deferred.clear();
+      }
+    }
     // Hand the scheduled nodes to rollback() as marked ones: it makes them fresh again.
     // Those computed already are fresh, but with history they are in `freshened`, which
     // rollback() makes stale: they go to it as well (nothing else is in it yet).

@@ -14,6 +14,8 @@
 
 #include "mgraph/graph/graph.hpp"
 #include "mgraph/graph/prng.hpp"
+#include "mgraph/graph/thread_lanes.hpp"
+#include "test_lanes.hpp"
 
 namespace mgraph {
 namespace {
@@ -663,11 +665,14 @@ struct Twin {
   /// `plan`: the lean graph plans every key from its first commit on (GraphOptions).
   /// `forms`: every field is a kernel with a form (FieldSpec::kernel_form) of one or two
   /// inputs, so that plans are followed in line (DECISIONS.md "Kernel forms").
+  /// `lanes`: the lean graph computes every layer on these lanes (GraphOptions::lanes).
   Twin(std::uint64_t seed, std::size_t history, std::size_t padding = 0, bool plan = false,
-       bool forms = false)
+       bool forms = false, std::shared_ptr<LaneRunner> lanes = nullptr)
       : lean(GraphOptions{.history_limit = history,
                           .plan_after = plan ? 1u : 0u,
-                          .plan_min_fields = 1}),
+                          .plan_min_fields = 1,
+                          .lanes = std::move(lanes),
+                          .lanes_min_layer = 1}),
         general(GraphOptions{.history_limit = history}) {
     Prng rng(seed);
     for (Graph* g : {&lean, &general}) {
@@ -890,15 +895,17 @@ struct Twin {
 /// of variables fixed per seed, so that most commits follow a plan.
 /// With `forms`, the fields are kernels with forms (Twin) and the writes are doubles, now
 /// and then an int64 (which a form does not compute in line).
+/// With `lanes`, the lean graph computes its layers on them (Twin).
 void run_twins(std::size_t history, std::uint64_t seeds = 60, std::size_t padding = 0,
-               bool plan = false, bool forms = false) {
+               bool plan = false, bool forms = false,
+               const std::shared_ptr<LaneRunner>& lanes = nullptr) {
   const std::uint64_t kSeeds = seeds;
   constexpr int kSteps = 40;
   int failed_commits = 0;  // the rollback of a lean commit must be exercised too
   std::size_t failed_fields = 0;  // and a field failing without one
   int planned_commits = 0;
   for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    Twin t(seed * 7919 + history, history, padding, plan, forms);
+    Twin t(seed * 7919 + history, history, padding, plan, forms, lanes);
     Prng rng(seed);
     std::vector<std::vector<NodeId>> write_sets(plan ? 4 : 1);
     for (std::vector<NodeId>& set : write_sets) {
@@ -983,6 +990,33 @@ TEST(Plan, MatchesTheGeneralPathOnGraphsLargeEnoughToPrefetch) {
 TEST(Lean, MatchesTheGeneralPathOnGraphsLargeEnoughToPrefetch) {
   run_twins(0, 8, std::size_t{1} << 16);
   run_twins(3, 4, std::size_t{1} << 16);
+}
+
+// Every layer computed on lanes (GraphOptions::lanes, lanes_min_layer 1; DECISIONS.md
+// "Layers computed on several cores"): one after another on the calling thread, the last
+// lane first (so a lane never finds another's part of a pass done), and on threads. The
+// formulas that throw do so on a lane, which leaves the field to the calling thread.
+TEST(Lanes, MatchTheGeneralPathOnRandomGraphs) {
+  for (const std::uint32_t count : {2u, 3u}) {
+    auto lanes = std::make_shared<CountingLanes>(std::make_shared<BackwardLanes>(count));
+    run_twins(0, 60, 0, false, false, lanes);
+    EXPECT_GT(lanes->runs(), 1000u);
+  }
+  auto threads = std::make_shared<CountingLanes>(std::make_shared<ThreadLanes>(2));
+  run_twins(0, 30, 0, false, false, threads);
+  EXPECT_GT(threads->runs(), 500u);
+}
+TEST(Lanes, MatchTheGeneralPathWithUndoAndRedo) {
+  run_twins(3, 60, 0, false, false, std::make_shared<BackwardLanes>(2));
+  run_twins(3, 30, 0, false, false, std::make_shared<ThreadLanes>(2));
+}
+TEST(Lanes, OfKernelsWithFormsMatchTheGeneralPath) {
+  run_twins(0, 60, 0, false, true, std::make_shared<BackwardLanes>(2));
+  run_twins(3, 30, 0, false, true, std::make_shared<ThreadLanes>(3));
+}
+TEST(Lanes, MatchTheGeneralPathOnGraphsLargeEnoughToPrefetch) {
+  run_twins(0, 4, std::size_t{1} << 16, false, false, std::make_shared<ThreadLanes>(2));
+  run_twins(3, 4, std::size_t{1} << 16, false, true, std::make_shared<ThreadLanes>(2));
 }
 
 // memory-2input's shape (bench/engine) above the prefetch threshold: every layer is wide,

@@ -9,6 +9,9 @@
 //
 // Thread-safety: none. A Graph is owned by one thread (an embedding program, or one
 // partition actor); distinct Graphs, including branches, may live on distinct threads.
+// With GraphOptions::lanes, commit() computes its large layers on the runner's lanes and
+// returns when they are done: the caller sees one thread's results; the formulas run on
+// several threads at once. Branches share their runner, so they must not commit at once.
 //
 // Invariants (checked by check_invariants()):
 //   1. height(n) > height(d) for every dependency d of n; variables have height 0.
@@ -202,6 +205,22 @@ struct FieldCondition {
   friend bool operator==(const FieldCondition&, const FieldCondition&) = default;
 };
 
+/// Runs the lanes of a parallel step of a commit (GraphOptions::lanes): the engine itself
+/// starts no thread, and a runner decides where each lane runs. ThreadLanes
+/// (mgraph/graph/thread_lanes.hpp) runs them on threads of its own; a test may run them one
+/// after another, in any order, since no lane waits for another within one call.
+class LaneRunner {
+ public:
+  using Task = void (*)(void* context, std::uint32_t lane);
+  virtual ~LaneRunner() = default;
+  /// How many lanes a call of run() has: at least 1.
+  virtual std::uint32_t lanes() const = 0;
+  /// Calls task(context, lane) once for every lane in [0, lanes()) and returns when every
+  /// call has returned. A task does not throw. One call at a time: the graphs sharing a
+  /// runner (branches share their options) must not commit at once.
+  virtual void run(Task task, void* context) = 0;
+};
+
 struct GraphOptions {
   /// Committed revisions kept for undo(). 0 disables undo (reject() still works).
   std::size_t history_limit = 0;
@@ -212,6 +231,15 @@ struct GraphOptions {
   /// ... and its writes can reach at least this many fields (fewer: the unplanned lean
   /// commit is as fast). The same results either way; tests lower both to plan everything.
   std::uint32_t plan_min_fields = 64;
+  /// Computes the large layers of a lean commit on several lanes at once (DECISIONS.md
+  /// "Layers computed on several cores"); null or one lane: on the calling thread alone.
+  /// The same values, changes and conditions either way, and for a given number of lanes
+  /// the same order of last_changed(); formulas, kernels and equalities then run on several
+  /// threads at once, so they must only read their inputs (Context::input, read, self).
+  std::shared_ptr<LaneRunner> lanes = nullptr;
+  /// ... for layers of at least this many fields (fewer: handing them out costs more than
+  /// it saves); tests lower it to 1 so that every layer goes to the lanes.
+  std::uint32_t lanes_min_layer = 512;
 };
 
 /// A resolved exported field, as reported by Graph::compute() to a partition.
