@@ -2,8 +2,10 @@
 # Installs what is missing, builds mgraph twice and runs every test with ctest:
 #   1. Release with -Wall -Wextra -Werror          (build/)
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
-# then fuzzes the schema language and checkpoint images for 60 s in all with clang and
-# libFuzzer (scripts/fuzz.sh, build-fuzz/); set MGRAPH_SKIP_FUZZ=1 to skip that step.
+# then the tests of the engine's lanes (one commit on several threads) under
+# ThreadSanitizer (build-tsan/, the engine's tests only), then fuzzes the schema language
+# and checkpoint images for 60 s in all with clang and libFuzzer (scripts/fuzz.sh,
+# build-fuzz/); set MGRAPH_SKIP_FUZZ=1 to skip that step.
 # Usage: scripts/test.sh [--no-asan] [extra ctest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +15,7 @@ ctest_args=()
 for a in "$@"; do
   case "$a" in
     --no-asan) asan=0 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) ctest_args+=("$a") ;;
   esac
 done
@@ -40,6 +42,16 @@ if [ "$asan" = 1 ]; then
   # and links in much less time than at -O2 -g on CI's 2 cores.
   run_pass build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
     -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" -DMGRAPH_SANITIZE=ON -DMGRAPH_BUILD_BENCH=OFF
+  # The one place where the engine runs on several threads: GraphOptions::lanes.
+  echo "== configure build-tsan"
+  cmake -S . -B build-tsan -G Ninja -DMGRAPH_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" \
+    -DMGRAPH_TSAN=ON -DMGRAPH_TCMALLOC=OFF -DMGRAPH_BUILD_BENCH=OFF
+  echo "== build build-tsan (mgraph_graph_tests)"
+  cmake --build build-tsan -j "$jobs" --target mgraph_graph_tests
+  echo "== test build-tsan (the lanes' tests)"
+  TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/graph/mgraph_graph_tests \
+    --gtest_filter='Lanes.*:ThreadLanes.*'
 fi
 if [ "${MGRAPH_SKIP_FUZZ:-0}" = 1 ]; then
   echo "== fuzz skipped (MGRAPH_SKIP_FUZZ=1)"
