@@ -8,6 +8,7 @@
 # A consumer writes
 #   find_package(mgraph 0.1 REQUIRED)
 #   target_link_libraries(app PRIVATE mgraph::graph)     # the engine and schema language
+#   target_link_libraries(app PRIVATE mgraph::graph_threads)  # + ThreadLanes (GraphOptions::lanes)
 #   target_link_libraries(app PRIVATE mgraph::session)   # + scripts, persistent sessions
 # and declares `LANGUAGES C CXX` in its project(): Cap'n Proto's CMake package, which the
 # session library needs for its checkpoint images, probes libatomic with the C compiler.
@@ -21,7 +22,7 @@ set(MGRAPH_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/mgraph)
 # and mgraph_flags come along only because the static libraries above them link them
 # privately: CMake must be able to name every library a static library needs.
 set(mgraph_package_libraries
-  mgraph_flags:flags mgraph_graph:graph mgraph_ops:ops mgraph_codec:codec
+  mgraph_flags:flags mgraph_graph:graph mgraph_graph_threads:graph_threads mgraph_ops:ops mgraph_codec:codec
   mgraph_persistence:persistence mgraph_session:session)
 set(mgraph_package_targets)
 foreach(entry IN LISTS mgraph_package_libraries)
