@@ -1125,7 +1125,7 @@ void lanes_compute(void* context, std::uint32_t lane_index) {
   NodeRecord* const node_at = g.nodes.data();
   const NodeId* const edge_data = g.edges.data();
   const Value* const value_at = g.values.data();
-  constexpr std::size_t d = 10;
+  constexpr std::size_t d = GraphState::kLeanPrefetchDistance;
   try {
     std::size_t first = 0;  // index of piece p's first node in the layer
     for (std::uint32_t p = 0; p < layer.lanes; ++p) {
