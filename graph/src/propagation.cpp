@@ -725,6 +725,13 @@ struct LeanRun {
   }
 };
 
+/// Whether the value `now` equals the double `result` as Value's equality says: ==, except
+/// that NaN equals NaN.
+[[gnu::always_inline]] inline bool same_double(const Value& now, double result) {
+  return now.is_double() &&
+         (now.as_double() == result || (result != result && now.as_double() != now.as_double()));
+}
+
 /// A kernel field (FieldSpec::kernel, no custom equality, no failed field in the graph):
 /// its inputs as doubles, the kernel called directly, the double compared with the old
 /// value and stored in place. No Context, no std::function, no Value built. Whether it
@@ -760,11 +767,7 @@ struct LeanRun {
   node_at[x].computed_at = r.now_stamp;
   node_at[x].meta &= ~(kStale | kForce | kMarked);
   Value& now = r.value_at[x];
-  // Value's equality for doubles: ==, except that NaN equals NaN.
-  if (now.is_double() &&
-      (now.as_double() == result || (result != result && now.as_double() != now.as_double()))) {
-    return false;
-  }
+  if (same_double(now, result)) return false;
   if (node_at[x].changed_at < r.first_stamp) r.journal(g, x, node_at[x].changed_at, now);
   // (A double journaled is staged as a copy: it is still there to replace.)
   if (now.is_double()) [[likely]] {
@@ -1057,8 +1060,7 @@ bool GraphState::lean_lane_compute(LeanLane& lane, NodeId x) {
       }
       for (std::uint32_t k = 0; k < ds.count; ++k) in[k] = kernel_input(values[inputs[k]], k);
       result = kernel.kernel(std::span<const double>(in, ds.count), x, kernel.data);
-      same = now.is_double() && (now.as_double() == result ||
-                                 (result != result && now.as_double() != now.as_double()));
+      same = same_double(now, result);
     } else {
       const SpecEntry& se = specs[rec.spec];
       Context ctx(*this, x, values.data(), inputs, ds.count);
@@ -1099,7 +1101,6 @@ struct LanesLayer {
   GraphState* g;
   std::uint32_t lanes;
   std::uint32_t cur;
-  bool prefetch;
   std::size_t total;  ///< nodes in all pieces
   const NodeId* first;  ///< the calling thread's list of height `cur` ...
   std::size_t first_size;  ///< ... and its count
@@ -1122,9 +1123,9 @@ void lanes_compute(void* context, std::uint32_t lane_index) {
   lane.failed = false;
   const std::size_t begin = layer.total * lane_index / layer.lanes;
   const std::size_t end = layer.total * (lane_index + 1) / layer.lanes;
-  NodeRecord* const node_at = g.nodes.data();
-  const NodeId* const edge_data = g.edges.data();
-  const Value* const value_at = g.values.data();
+  const LeanRun run(g);  // its columns and prefetches (read only: nothing here is staged)
+  const NodeRecord* const node_at = run.node_at;
+  const NodeId* const edge_data = run.edge_data;
   constexpr std::size_t d = GraphState::kLeanPrefetchDistance;
   try {
     std::size_t first = 0;  // index of piece p's first node in the layer
@@ -1137,30 +1138,22 @@ void lanes_compute(void* context, std::uint32_t lane_index) {
       if (from >= to) continue;
       const NodeId* const list = piece + (from - (first - size));
       const std::size_t count = to - from;
-      // The three stages of LeanRun's prefetches, the dependent list with the dependencies.
-      auto columns = [&](NodeId x) {
-        __builtin_prefetch(node_at + x, 1);
-        __builtin_prefetch(value_at + x, 1);
-      };
+      // LeanRun's three stages, the dependent list with the dependencies (its dependents'
+      // records are prefetched by their owner in pass 2).
       auto lists = [&](NodeId x) {
-        __builtin_prefetch(edge_data + node_at[x].deps.offset);
-        __builtin_prefetch(edge_data + node_at[x].rdeps.offset);
+        run.prefetch_deps(x);
+        run.prefetch_dependent_list(x);
       };
-      auto inputs = [&](NodeId x) {
-        const Span ds = node_at[x].deps;
-        const std::uint32_t n = std::min<std::uint32_t>(ds.count, GraphState::kLeanPrefetchInputs);
-        for (std::uint32_t i = 0; i < n; ++i) __builtin_prefetch(value_at + edge_data[ds.offset + i]);
-      };
-      if (layer.prefetch) {
-        for (std::size_t k = 0; k < std::min(count, 3 * d); ++k) columns(list[k]);
+      if (run.prefetch) {
+        for (std::size_t k = 0; k < std::min(count, 3 * d); ++k) run.prefetch_columns(list[k]);
         for (std::size_t k = 0; k < std::min(count, 2 * d); ++k) lists(list[k]);
-        for (std::size_t k = 0; k < std::min(count, d); ++k) inputs(list[k]);
+        for (std::size_t k = 0; k < std::min(count, d); ++k) run.prefetch_inputs(list[k]);
       }
       for (std::size_t k = 0; k < count; ++k) {
-        if (layer.prefetch) {
-          if (k + 3 * d < count) columns(list[k + 3 * d]);
+        if (run.prefetch) {
+          if (k + 3 * d < count) run.prefetch_columns(list[k + 3 * d]);
           if (k + 2 * d < count) lists(list[k + 2 * d]);
-          if (k + d < count) inputs(list[k + d]);
+          if (k + d < count) run.prefetch_inputs(list[k + d]);
         }
         const NodeId x = list[k];
         if (!g.lean_lane_compute(lane, x)) continue;
@@ -1182,12 +1175,13 @@ void lanes_schedule(void* context, std::uint32_t lane_index) {
   GraphState& g = *layer.g;
   GraphState::LeanLane& lane = g.lean_lanes[lane_index];
   NodeRecord* const node_at = g.nodes.data();
+  const bool prefetch = g.values.size() >= GraphState::kLeanPrefetchNodes;  // as LeanRun
   constexpr std::size_t kAhead = 8;  // records of dependents prefetched this many entries ahead
   for (std::uint32_t t = 0; t < layer.lanes; ++t) {
     const std::vector<NodeId>& out = g.lean_lanes[t].out[lane_index].nodes;
     const std::size_t count = out.size();
     for (std::size_t k = 0; k < count; ++k) {
-      if (layer.prefetch && k + kAhead < count) __builtin_prefetch(node_at + out[k + kAhead], 1);
+      if (prefetch && k + kAhead < count) __builtin_prefetch(node_at + out[k + kAhead], 1);
       const NodeId dep = out[k];
       const std::uint32_t m = node_at[dep].meta;
       if ((m & kStale) != 0) continue;  // scheduled already
@@ -1384,7 +1378,7 @@ void GraphState::propagate_lean_on() {
   };
   // Height `cur` (now_list and the lanes' `now`) computed on the lanes, in two passes.
   auto lanes_layer = [&]() __attribute__((noinline)) {
-    LanesLayer layer{this, lane_count, cur, prefetch, now_size + side_now, now_list, now_size};
+    LanesLayer layer{this, lane_count, cur, now_size + side_now, now_list, now_size};
     runner->run(lanes_compute, &layer);
     merge_lanes();
     for (const LeanLane& lane : lean_lanes) {
