@@ -1359,6 +1359,7 @@ void GraphState::propagate_lean_on() {
   }
   std::size_t side_size = 0;
   std::size_t side_now = 0;
+  bool on_lanes = false;  // a layer went to the lanes
   // The lanes' journal entries and fields made fresh join the commit's, in lane order: the
   // old doubles staged after the caller's, the others into the journal (as LeanRun does).
   auto merge_lanes = [&]() {
@@ -1378,6 +1379,7 @@ void GraphState::propagate_lean_on() {
   };
   // Height `cur` (now_list and the lanes' `now`) computed on the lanes, in two passes.
   auto lanes_layer = [&]() __attribute__((noinline)) {
+    on_lanes = true;
     LanesLayer layer{this, lane_count, cur, now_size + side_now, now_list, now_size};
     runner->run(lanes_compute, &layer);
     merge_lanes();
@@ -1510,7 +1512,10 @@ void GraphState::propagate_lean_on() {
     const auto computed = static_cast<std::size_t>(computed_count - computed_before);
     if (plan != nullptr) {
       LeanPlans::note_computed(*plan, computed);
-    } else if (options.plan_after != 0) {
+    } else if (options.plan_after != 0 && !on_lanes) {
+      // A key whose commits reach layers wide enough for the lanes gets no plan: a plan is
+      // followed on the calling thread alone, slower than the lanes (DECISIONS.md "Layers
+      // computed on several cores").
       lean_plans.note_unplanned(lean_sources, computed, *this);
     }
   } catch (...) {

@@ -133,5 +133,31 @@ TEST(Lanes, ChangeTheSameFieldsInTheSameOrderWhoeverRunsThem) {
   }
 }
 
+// A plan is followed on the calling thread alone: a key whose commits reach layers wide
+// enough for the lanes gets none, and stays on the lanes; without lanes the same key is
+// planned (GraphOptions::plan_after).
+TEST(Lanes, AKeyWhoseCommitsUseTheLanesGetsNoPlan) {
+  Layered on_lanes(std::make_shared<BackwardLanes>(2));
+  Layered alone(nullptr);
+  std::vector<NodeId> key(on_lanes.variables.begin(), on_lanes.variables.begin() + 300);
+  int planned_on_lanes = 0;
+  int planned_alone = 0;
+  for (int step = 0; step < 12; ++step) {
+    for (Layered* g : {&on_lanes, &alone}) {
+      for (const NodeId v : key) ASSERT_TRUE(g->graph.write(v, Value(static_cast<double>(step + 2))).is_ok());
+    }
+    const Result<CommitStats> a = on_lanes.graph.commit();
+    const Result<CommitStats> b = alone.graph.commit();
+    ASSERT_TRUE(a.is_ok() && b.is_ok());
+    ASSERT_TRUE(a->lean && b->lean);
+    ASSERT_EQ(a->computed, b->computed) << "step " << step;
+    planned_on_lanes += a->planned ? 1 : 0;
+    planned_alone += b->planned ? 1 : 0;
+  }
+  EXPECT_EQ(planned_on_lanes, 0);
+  EXPECT_GT(planned_alone, 0);
+  for (NodeId n = 0; n < alone.graph.node_count(); ++n) ASSERT_EQ(on_lanes.graph.read(n), alone.graph.read(n));
+}
+
 }  // namespace
 }  // namespace mgraph
