@@ -236,6 +236,7 @@ struct GraphOptions {
   /// The same values, changes and conditions either way, and for a given number of lanes
   /// the same order of last_changed(); formulas, kernels and equalities then run on several
   /// threads at once, so they must only read their inputs (Context::input, read, self).
+  /// A set of changed variables whose commits use the lanes gets no plan (plan_after).
   std::shared_ptr<LaneRunner> lanes = nullptr;
   /// ... for layers of at least this many fields (fewer: handing them out costs more than
   /// it saves); tests lower it to 1 so that every layer goes to the lanes.
