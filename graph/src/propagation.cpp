@@ -1174,14 +1174,14 @@ void lanes_schedule(void* context, std::uint32_t lane_index) {
   const LanesLayer& layer = *static_cast<const LanesLayer*>(context);
   GraphState& g = *layer.g;
   GraphState::LeanLane& lane = g.lean_lanes[lane_index];
-  NodeRecord* const node_at = g.nodes.data();
-  const bool prefetch = g.values.size() >= GraphState::kLeanPrefetchNodes;  // as LeanRun
+  const LeanRun run(g);  // its columns and whether to prefetch (read only, as in pass 1)
+  NodeRecord* const node_at = run.node_at;
   constexpr std::size_t kAhead = 8;  // records of dependents prefetched this many entries ahead
   for (std::uint32_t t = 0; t < layer.lanes; ++t) {
     const std::vector<NodeId>& out = g.lean_lanes[t].out[lane_index].nodes;
     const std::size_t count = out.size();
     for (std::size_t k = 0; k < count; ++k) {
-      if (prefetch && k + kAhead < count) __builtin_prefetch(node_at + out[k + kAhead], 1);
+      if (run.prefetch && k + kAhead < count) __builtin_prefetch(node_at + out[k + kAhead], 1);
       const NodeId dep = out[k];
       const std::uint32_t m = node_at[dep].meta;
       if ((m & kStale) != 0) continue;  // scheduled already
@@ -1367,7 +1367,8 @@ void GraphState::propagate_lean_on() {
       journal.values.insert(journal.values.end(), std::make_move_iterator(lane.journal.begin()),
                             std::make_move_iterator(lane.journal.end()));
       lane.journal.clear();
-      if (run.staged_count + lane.staged.size() > run.staged_room) run.make_room(*this, run.staged_count + lane.staged.size());
+      const std::size_t staged = run.staged_count + lane.staged.size();
+      if (staged > run.staged_room) run.make_room(*this, staged);
       std::copy(lane.staged.begin(), lane.staged.end(), run.staged + run.staged_count);
       run.staged_count += lane.staged.size();
       lane.staged.clear();
