@@ -417,13 +417,21 @@ std::vector<codec::PartitionReply> ActorPartitions::call_all(const codec::Partit
   return send_and_wait(std::move(out));
 }
 
+std::string ActorPartitions::unavailable(std::uint32_t p, const std::string& why) const {
+  const std::string where = p < hosts_.size() && !hosts_[p].empty() ? " (" + hosts_[p] + ")" : "";
+  return "unavailable: partition " + std::to_string(p) + where + ": " + why;
+}
+
+std::string ActorPartitions::unreachable(std::uint32_t p) const {
+  if (p >= partitions_.size() || !partitions_[p]) return unavailable(p, "no actor");
+  if (p < gone_.size() && !gone_[p].empty()) return unavailable(p, gone_[p]);
+  return std::string();
+}
+
 std::vector<codec::PartitionReply> ActorPartitions::send_and_wait(std::vector<Outgoing> calls) {
   std::vector<codec::PartitionReply> replies(calls.size());
   auto unavailable = [&](std::size_t i, const std::string& why) {
-    const std::uint32_t p = calls[i].to;
-    const std::string where = p < hosts_.size() && !hosts_[p].empty() ? " (" + hosts_[p] + ")" : "";
-    replies[i].status =
-        Status(StatusCode::io_error, "unavailable: partition " + std::to_string(p) + where + ": " + why);
+    replies[i].status = Status(StatusCode::io_error, this->unavailable(calls[i].to, why));
   };
   // One requester for every call: a new actor per call would make each remote node build
   // a proxy for it. Requests and replies are plain messages tagged with the call's number

@@ -263,6 +263,25 @@ void compute_into(Graph& g, PartitionReply* a) {
   }
 }
 
+/// Whether every op is an update of an existing record whose fields no other record's
+/// formula reads and no accumulator sums (schema::read_only_by_its_record): what it
+/// changes, the record's owner alone computes (PartitionRequest::confine).
+bool confined_to_owners(const schema::Store& store, const session::Batch& ops) {
+  const schema::Schema& schema = store.schema();
+  for (const session::Op& op : ops) {
+    if (op.kind != OpKind::update || op.refs.size() != 1 || !op.refs[0].created_by.empty() || !op.keep.empty()) {
+      return false;
+    }
+    const Result<std::uint32_t> entity = store.entity_of(op.refs[0].id);
+    if (!entity.is_ok()) return false;
+    for (const auto& [name, value] : op.values) {
+      const std::uint32_t field = schema.entities[*entity].find_field(name);
+      if (!schema::read_only_by_its_record(schema, *entity, field)) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 PartitionReply PartitionServer::serve(const PartitionRequest& q) {
@@ -313,6 +332,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
           recorded_changes(&a.recorded);
         }
       }
+      if (q.confine) a.confined = confined_to_owners(*store_, q.ops);
       if (!report) {
         a.results_count = static_cast<std::uint32_t>(q.ops.size());
         a.results_digest = results_digest(earlier_, q.first);
@@ -700,6 +720,16 @@ bool predictable(const session::Batch& batch) {
   });
 }
 
+/// Whether a batch is updates of records named by id and one commit, last: the only batches
+/// that may commit around an unreachable partition (PartitionedDocuments, "Commits around
+/// an unreachable partition"); the partitions check the fields it writes.
+bool updates_and_commit(const session::Batch& batch) {
+  if (batch.size() < 2 || batch.back().kind != OpKind::commit) return false;
+  return std::all_of(batch.begin(), batch.end() - 1, [](const session::Op& op) {
+    return op.kind == OpKind::update && op.refs.size() == 1 && op.refs[0].created_by.empty() && op.refs[0].id != 0;
+  });
+}
+
 /// Ops that end a transaction (or act outside one).
 bool is_transition(OpKind kind) {
   return kind == OpKind::commit || kind == OpKind::reject || kind == OpKind::undo || kind == OpKind::redo;
@@ -717,17 +747,22 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
                                                const Decided& decided, const Logged& logged) {
   logged_ = logged ? &logged : nullptr;
   logged_status_.reset();
-  key_ = options_.predict_marks && partitions() > 1 && predictable(batch) ? write_signature(batch)
-                                                                          : std::string();
+  if (partitions() > 1) leave_out_unreachable(batch);
+  // Around an unreachable partition, a batch runs as plainly as it can: no closure, no
+  // answer before the commit (both need every partition).
+  const bool whole = left_out_.empty();
+  key_ = whole && options_.predict_marks && partitions() > 1 && predictable(batch) ? write_signature(batch)
+                                                                                   : std::string();
   predicting_ = !key_.empty();
   rerun_ = false;
   // With one partition the commit goes in the batch's one request: nothing to save.
-  decided_ = decided && options_.answer_when_decided && partitions() > 1 && !batch.empty() &&
+  decided_ = whole && decided && options_.answer_when_decided && partitions() > 1 && !batch.empty() &&
                      batch.back().kind == OpKind::commit
                  ? &decided
                  : nullptr;
   told_.reset();
   cut_after_decided_ = false;
+  const std::vector<std::uint64_t> revisions = revisions_;
   session::BatchResult results = run_once(batch, committed);
   if (rerun_) {
     // Its closure fell short, or its commit failed, and every partition rejected the
@@ -739,13 +774,55 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
     rerun_ = false;
     results = run_once(batch, committed);
   }
+  // Cut short by an unreachable partition after a partition made a revision of it: the
+  // partitions hold what the log, which skips the epoch, does not.
+  const bool cut = std::any_of(results.begin(), results.end(), [](const OpResult& r) {
+    return r.status.code() == StatusCode::io_error;
+  });
+  if (cut && revisions_ != revisions) unlike_log_ = true;
   predicting_ = false;
   key_.clear();
   decided_ = nullptr;
   logged_ = nullptr;
   logged_status_.reset();
   previewing_ = false;
+  left_out_.clear();
+  reporter_ = 0;
+  needs_left_out_ = false;
   return results;
+}
+
+void PartitionedDocuments::leave_out_unreachable(const session::Batch& batch) {
+  left_out_.clear();
+  reporter_ = 0;
+  needs_left_out_ = false;
+  unreachable_.clear();
+  std::vector<bool> out(partitions(), false);
+  for (std::uint32_t p = 0; p < partitions(); ++p) {
+    std::string why = set_->unreachable(p);
+    if (why.empty()) continue;
+    out[p] = true;
+    if (unreachable_.empty()) unreachable_ = std::move(why);
+  }
+  // None unreachable, or a batch that needs every partition: it runs as usual (and fails
+  // on the unreachable one, naming it).
+  if (unreachable_.empty() || !options_.commit_around_unreachable || unlike_log_ || !updates_and_commit(batch)) {
+    return;
+  }
+  for (std::size_t k = 0; k + 1 < batch.size(); ++k) {
+    if (out[owner_of(batch[k].refs[0].id)]) return;
+  }
+  const auto first = std::find(out.begin(), out.end(), false);
+  if (first == out.end()) return;
+  reporter_ = static_cast<std::uint32_t>(first - out.begin());
+  left_out_ = std::move(out);
+}
+
+Status PartitionedDocuments::needed_left_out(std::string_view what) const {
+  return Status(StatusCode::io_error, unreachable_ + "; " + std::string(what) +
+                                          ", so it needs every partition (while one is unreachable, only "
+                                          "updates of fields no other record reads, of records the others "
+                                          "own, can commit)");
 }
 
 Status PartitionedDocuments::await_logged() {
@@ -758,7 +835,7 @@ Status PartitionedDocuments::await_logged() {
 session::BatchResult PartitionedDocuments::run_once(const session::Batch& batch, bool* committed) {
   session::BatchResult results;
   results.reserve(batch.size());
-  const std::uint64_t revision_before = revisions_[0];
+  const std::uint64_t revision_before = revisions_[reporter_];
   ++batch_;
   previewing_ = decided_ != nullptr;
   effects_.clear();
@@ -811,7 +888,7 @@ session::BatchResult PartitionedDocuments::run_once(const session::Batch& batch,
   if (in_transaction()) reject_all();
   if (committed != nullptr) {
     // Told as committed, also when partition 0 was lost before it committed.
-    *committed = revisions_[0] != revision_before || (told_ && told_->revision != revision_before);
+    *committed = revisions_[reporter_] != revision_before || (told_ && told_->revision != revision_before);
   }
   return results;
 }
@@ -831,6 +908,7 @@ Result<std::vector<codec::FieldChange>> PartitionedDocuments::records_of(const s
 }
 
 Status PartitionedDocuments::reset() {
+  unlike_log_ = false;
   queue_.clear();
   marked_ = false;
   PartitionRequest q;
@@ -841,6 +919,14 @@ Status PartitionedDocuments::reset() {
 
 Status PartitionedDocuments::checkpoint(std::uint64_t epoch, std::uint64_t keep_from,
                                         std::uint64_t* bytes) {
+  *bytes = 0;
+  // A checkpoint is of every partition or of none: one that cannot be reached fails it
+  // before the others make their images for nothing.
+  for (std::uint32_t p = 0; p < partitions(); ++p) {
+    if (std::string why = set_->unreachable(p); !why.empty()) {
+      return Status(StatusCode::io_error, why + "; no checkpoint is taken until it is back");
+    }
+  }
   PartitionRequest q;
   q.kind = PartitionRequestKind::checkpoint;
   q.batch = epoch;
@@ -853,6 +939,7 @@ Status PartitionedDocuments::checkpoint(std::uint64_t epoch, std::uint64_t keep_
 }
 
 Status PartitionedDocuments::restore(std::uint64_t epoch) {
+  unlike_log_ = false;
   queue_.clear();
   marked_ = false;
   PartitionRequest q;
@@ -890,6 +977,19 @@ Status PartitionedDocuments::send(const std::vector<PartitionSet::Call>& calls,
 
 Status PartitionedDocuments::send_all(const PartitionRequest& request,
                                       std::vector<PartitionReply>* replies) {
+  if (!left_out_.empty()) {
+    // Around an unreachable partition: the others only; a partition left out gets an
+    // empty reply here, which nothing notes.
+    std::vector<PartitionSet::Call> calls;
+    for (std::uint32_t p = 0; p < partitions(); ++p) {
+      if (!left_out(p)) calls.emplace_back(p, request);
+    }
+    std::vector<PartitionReply> got;
+    const Status s = send(calls, &got);
+    replies->assign(partitions(), PartitionReply());
+    for (std::size_t i = 0; i < calls.size(); ++i) (*replies)[calls[i].first] = std::move(got[i]);
+    return s;
+  }
   *replies = set_->call_all(request);
   MG_ASSERT(replies->size() == partitions());
   return note_replies(*replies, [](std::size_t i) { return static_cast<std::uint32_t>(i); });
@@ -905,8 +1005,9 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
   q.ops.assign(batch.begin() + static_cast<std::ptrdiff_t>(first),
                batch.begin() + static_cast<std::ptrdiff_t>(last));
   q.mark_after = mark_after;
-  q.reporter = 0;  // the others send a digest of their results, checked below
+  q.reporter = reporter_;  // the others send a digest of their results, checked below
   q.preview = previewing_;
+  q.confine = !left_out_.empty() && !is_transition(batch[first].kind);
   // A batch of writes whose closure of Marks is known sends it, and the compute, with its
   // apply (Predicted Marks in partitioned.hpp).
   MarkClosure* closure = nullptr;
@@ -924,7 +1025,9 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
     std::vector<PartitionSet::Call> calls;
     add_deliveries(std::exchange(deferred_, {}), &calls);
     const std::size_t deliveries = calls.size();
-    for (std::uint32_t p = 0; p < partitions(); ++p) calls.emplace_back(p, q);
+    for (std::uint32_t p = 0; p < partitions(); ++p) {
+      if (!left_out(p)) calls.emplace_back(p, q);
+    }
     std::vector<PartitionReply> all;
     s = send(calls, &all);
     for (std::size_t i = 0; i < deliveries && s.is_ok(); ++i) {
@@ -933,8 +1036,8 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
                                              " computed from Resolves kept for the commit");
       }
     }
-    replies.assign(std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(deliveries)),
-                   std::make_move_iterator(all.end()));
+    replies.assign(partitions(), PartitionReply());
+    for (std::size_t i = deliveries; i < calls.size(); ++i) replies[calls[i].first] = std::move(all[i]);
   } else {
     MG_ASSERT(deferred_.empty());
     q.compute_after = true;
@@ -955,8 +1058,10 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
   // Marked everywhere: the Marks wait in the queue for the commit's stabilize(). Otherwise
   // (a partition unreachable) the commit asks for the mark as usual, or rolls back.
   queue_.clear();
-  marked_ = mark_after && s.is_ok() &&
-            std::all_of(replies.begin(), replies.end(), [](const PartitionReply& a) { return a.marked; });
+  marked_ = mark_after && s.is_ok();
+  for (std::uint32_t p = 0; p < partitions(); ++p) {
+    if (!left_out(p) && !replies[p].marked) marked_ = false;
+  }
   if (closure != nullptr) {
     // Computed with the closure's Marks: the commit's stabilize() drains what it resolved.
     // A failure other than an unreachable partition (a formula failing the transaction)
@@ -985,28 +1090,35 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
     }
   }
   // Inputs are applied alike everywhere: every other partition's digest of its results
-  // must be partition 0's. A difference is a defect, never an answer.
+  // must be the reporter's (partition 0's unless it is left out). A difference is a
+  // defect, never an answer.
   // What fails every op: a partition that did not apply them (unreachable, or a refused
-  // request), or one whose results differ from partition 0's.
+  // request), or one whose results differ from the reporter's.
+  const std::uint32_t r = reporter_;
   Status all = s;
-  if (all.is_ok() && replies[0].results.size() != q.ops.size()) {
-    all = Status(StatusCode::internal, "a partition applied " + std::to_string(replies[0].results.size()) + " of " +
+  if (all.is_ok() && replies[r].results.size() != q.ops.size()) {
+    all = Status(StatusCode::internal, "a partition applied " + std::to_string(replies[r].results.size()) + " of " +
                                            std::to_string(q.ops.size()) + " operations");
   }
   if (all.is_ok()) {
-    const std::uint64_t digest = results_digest(replies[0].results, 0);
-    for (std::uint32_t p = 1; p < partitions() && all.is_ok(); ++p) {
+    const std::uint64_t digest = results_digest(replies[r].results, 0);
+    for (std::uint32_t p = 0; p < partitions() && all.is_ok(); ++p) {
+      if (p == r || left_out(p)) continue;
       if (replies[p].results_count == q.ops.size() && replies[p].results_digest == digest) continue;
       all = Status(StatusCode::internal, "partitions disagree on the results of operations " + std::to_string(first) +
                                              "-" + std::to_string(last - 1) + " (the first: " +
                                              session::op_kind_name(batch[first].kind) + "): partition " +
                                              std::to_string(p) + " applied " +
                                              std::to_string(replies[p].results_count) +
-                                             " with results unlike partition 0's");
+                                             " with results unlike partition " + std::to_string(r) + "'s");
     }
   }
+  // Around an unreachable partition, what the ops write must reach no other record.
+  for (std::uint32_t p = 0; p < partitions() && all.is_ok() && q.confine; ++p) {
+    if (!left_out(p) && !replies[p].confined) all = needed_left_out("the transaction writes fields other records read");
+  }
   for (std::size_t i = first; i < last; ++i) {
-    results->push_back(all.is_ok() ? std::move(replies[0].results[i - first]) : failed(all));
+    results->push_back(all.is_ok() ? std::move(replies[r].results[i - first]) : failed(all));
   }
 }
 
@@ -1168,10 +1280,13 @@ OpResult PartitionedDocuments::transition(const session::Batch& batch,
     // A partition makes a revision when a value it holds changed; one whose fields did not
     // change (those of its records that others read were not touched) makes an empty one,
     // so that every partition has the same revisions.
-    const std::uint64_t newest = *std::max_element(revisions_.begin(), revisions_.end());
+    std::uint64_t newest = 0;
+    for (std::uint32_t p = 0; p < partitions(); ++p) {
+      if (!left_out(p)) newest = std::max(newest, revisions_[p]);
+    }
     std::vector<PartitionSet::Call> calls;
     for (std::uint32_t p = 0; p < partitions(); ++p) {
-      if (revisions_[p] == newest) continue;
+      if (revisions_[p] == newest || left_out(p)) continue;
       PartitionRequest q;
       q.kind = PartitionRequestKind::add_revision;
       calls.emplace_back(p, std::move(q));
@@ -1186,6 +1301,7 @@ OpResult PartitionedDocuments::transition(const session::Batch& batch,
       }
     }
     out.revision = newest;
+    if (!left_out_.empty()) ++traffic_.around_unreachable;
   }
   return as_told(std::move(out));
 }
@@ -1199,7 +1315,10 @@ Status PartitionedDocuments::settle_for_read() {
 }
 
 bool PartitionedDocuments::in_transaction() const {
-  return std::find(open_.begin(), open_.end(), true) != open_.end();
+  for (std::uint32_t p = 0; p < partitions(); ++p) {
+    if (open_[p] && !left_out(p)) return true;
+  }
+  return false;
 }
 
 void PartitionedDocuments::reject_all() {
@@ -1215,6 +1334,10 @@ void PartitionedDocuments::reject_all() {
 void PartitionedDocuments::queue_to_others(std::uint32_t from, const codec::PartitionMessage& m) {
   for (std::uint32_t q = 0; q < partitions(); ++q) {
     if (q == from) continue;
+    if (left_out(q)) {
+      needs_left_out_ = true;  // drain() fails the run
+      continue;
+    }
     queue_.push_back(Queued{q, m});
     ++(m.resolve ? traffic_.resolutions : traffic_.marks);
   }
@@ -1247,7 +1370,9 @@ Status PartitionedDocuments::drain(bool defer_idle) {
   // first), and a partition's last reply says how many wait there.
   auto deferrable = [&](const Queued& m) { return defer_idle && m.message.resolve && waiting_[m.to] == 0; };
   std::vector<PartitionReply> replies;
-  while (!queue_.empty()) {
+  while (true) {
+    if (needs_left_out_) return needed_left_out("the transaction changes fields other records read");
+    if (queue_.empty()) break;
     std::vector<PartitionSet::Call> calls;
     if (options_.choose) {
       const std::size_t i = options_.choose(queue_.size());
@@ -1340,8 +1465,9 @@ Status PartitionedDocuments::stabilize(bool for_commit) {
   if (Status s = drain(for_commit); !s.is_ok()) return fail(s);
   // Fields still waiting wait on one another through other partitions. Each partition's
   // last reply said how many wait there: none, and the epoch is computed through.
-  if (std::all_of(waiting_.begin(), waiting_.end(), [](std::uint32_t n) { return n == 0; }))
-    return Status::ok();
+  bool waits = false;
+  for (std::uint32_t p = 0; p < partitions(); ++p) waits = waits || (waiting_[p] != 0 && !left_out(p));
+  if (!waits) return Status::ok();
   q.kind = PartitionRequestKind::pending;
   if (Status s = send_all(q, &replies); !s.is_ok()) return fail(s);
   std::map<NodeId, std::pair<std::uint32_t, codec::PendingField>> waiting;  // by node

@@ -216,6 +216,7 @@ Result<std::string> encode_partition_request(const PartitionRequest& q) {
         root.setReporter(q.reporter);
         root.setComputeAfter(q.compute_after);
         root.setPreview(q.preview);
+        root.setConfine(q.confine);
       });
 }
 
@@ -245,6 +246,7 @@ Result<PartitionRequest> decode_partition_request(std::string_view bytes) {
         q.reporter = r.getReporter();
         q.compute_after = r.getComputeAfter();
         q.preview = r.getPreview();
+        q.confine = r.getConfine();
         return q;
       });
 }
@@ -299,6 +301,7 @@ Result<std::string> encode_partition_reply(const PartitionReply& a) {
         root.setPreviewed(a.previewed);
         root.setPreviewRevision(a.preview_revision);
         root.setPreviewOwnedChanged(a.preview_owned_changed);
+        root.setConfined(a.confined);
       });
 }
 
@@ -333,6 +336,7 @@ Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
         a.previewed = r.getPreviewed();
         a.preview_revision = r.getPreviewRevision();
         a.preview_owned_changed = r.getPreviewOwnedChanged();
+        a.confined = r.getConfined();
         return a;
       });
 }

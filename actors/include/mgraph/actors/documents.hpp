@@ -262,8 +262,13 @@ class ActorPartitions final : public PartitionSet {
   std::uint32_t size() const override { return static_cast<std::uint32_t>(partitions_.size()); }
   std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) override;
   std::vector<codec::PartitionReply> call_all(const codec::PartitionRequest& request) override;
+  /// Partitions with no actor, and those a call found gone (their actor went down): the
+  /// error a call to one gets.
+  std::string unreachable(std::uint32_t p) const override;
 
  private:
+  /// "unavailable: partition P (HOST): WHY".
+  std::string unavailable(std::uint32_t p, const std::string& why) const;
   /// One request's bytes for partition `to` (or why it has none), and its deltas (counted).
   struct Outgoing {
     std::uint32_t to = 0;

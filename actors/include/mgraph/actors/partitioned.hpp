@@ -76,6 +76,27 @@
 // when the node comes back), and cut_after_decided() says that the partitions hold less
 // than the log until then.
 //
+// Commits around an unreachable partition. While a partition cannot be reached (its node
+// is gone: PartitionSet::unreachable), a batch of updates and one commit runs on the others
+// alone when nothing it writes reaches past its own records:
+//   - every update names an existing record owned by a reachable partition;
+//   - each writes state fields that no formula of another record reads and no accumulator
+//     sums (schema::read_only_by_its_record), which the partitions check as they apply it
+//     (PartitionRequest::confine), since they, not the driver, know each record's entity;
+//   - no Mark or Resolve of it is for the unreachable partition (every exported field's
+//     are, so a write whose record's computed fields other records read does not qualify).
+// The partition left out would have applied the inputs and computed nothing from them, so
+// every value the others commit is the one they would have committed with it. It lags
+// behind their revisions until the cluster is restored from a checkpoint and runs its log,
+// which holds the batch, again: what the coordinator does when the node is back. Any other
+// batch fails at once as unavailable, naming the partition, and rolls back everywhere; no
+// checkpoint is taken meanwhile. A batch cut short by an unreachable partition after some
+// partition made a revision of it (an undo, or a commit that one made and another did not)
+// left the reachable ones unlike the log, which skips that epoch: from then on nothing
+// commits around the partition until the partitions are restored. Why the batch must be confined rather than merely skip
+// the partition: a formula there may read what it writes, and what that formula would
+// compute (and what reads it in turn) nobody else can tell.
+//
 // Thread-safety: PartitionedDocuments, none (one thread drives it). LocalPartitions may
 // serve the partitions of one phase at once on worker threads (its comment).
 
@@ -263,6 +284,14 @@ class PartitionSet {
   /// Sends every request (to its partition) at once and returns the replies in the same
   /// order. A partition that cannot be reached answers with an error status.
   virtual std::vector<codec::PartitionReply> call(const std::vector<Call>& calls) = 0;
+  /// Why partition `p` cannot be reached now, as a call to it would fail ("unavailable:
+  /// partition P (NODE): gone (...)"); empty when it may be reached. A set learns that a
+  /// partition is gone from a call, so a partition that went away since the last one is
+  /// not known yet.
+  virtual std::string unreachable(std::uint32_t p) const {
+    (void)p;
+    return std::string();
+  }
   /// call() with `request` to every partition, the replies by partition. A set that sends
   /// bytes encodes the request once for all.
   virtual std::vector<codec::PartitionReply> call_all(const codec::PartitionRequest& request) {
@@ -343,6 +372,9 @@ class PartitionedDocuments {
     bool predict_marks = true;
     /// Answered when decided (above). Off: run() never calls `decided`.
     bool answer_when_decided = true;
+    /// Commits around an unreachable partition (above). Off: while one is unreachable,
+    /// every batch that needs all of them fails.
+    bool commit_around_unreachable = true;
   };
 
   /// Documents on `options.partitions` partitions in this process.
@@ -370,6 +402,10 @@ class PartitionedDocuments {
   /// The last run() told `decided` its results and a partition was then lost before it
   /// committed: the partitions hold less than the log until they are restored.
   bool cut_after_decided() const { return cut_after_decided_; }
+  /// A run cut short by an unreachable partition moved a partition's revision since the
+  /// partitions were last restored: they hold what the log does not, and nothing commits
+  /// around an unreachable partition until they are restored (above).
+  bool unlike_log() const { return unlike_log_; }
   /// Empties every partition: the documents as the schema starts them, no revision. What a
   /// driver does before it runs a log from its start.
   Status reset();
@@ -419,6 +455,8 @@ class PartitionedDocuments {
     std::uint64_t decided_cut = 0;
     /// Resolves kept for the commit's request (drain()), of `resolutions`.
     std::uint64_t deferred = 0;
+    /// Commits made while a partition was unreachable, without it (above).
+    std::uint64_t around_unreachable = 0;
   };
   const Traffic& traffic() const { return traffic_; }
 
@@ -497,6 +535,13 @@ class PartitionedDocuments {
   void queue_to_others(std::uint32_t from, const codec::PartitionMessage& m);
   bool in_transaction() const;
   void reject_all();
+  /// Commits around an unreachable partition (above): when one is unreachable and the
+  /// batch may run without it, leaves out every unreachable partition for this run().
+  void leave_out_unreachable(const session::Batch& batch);
+  /// Whether this run() leaves partition `p` out.
+  bool left_out(std::uint32_t p) const { return !left_out_.empty() && left_out_[p]; }
+  /// Why this run() left partitions out, as a failure of what then needed one of them.
+  Status needed_left_out(std::string_view what) const;
 
   Options options_;
   std::unique_ptr<PartitionSet> set_;
@@ -538,6 +583,17 @@ class PartitionedDocuments {
   bool computed_ = false;
   bool rerun_ = false;  ///< a closure fell short, or the commit failed: run() runs it again without
   MarkClosure* mark_log_ = nullptr;  ///< queue() notes each Mark it queues here
+  /// The partitions this run() leaves out (empty: none), the first of the others, which
+  /// reports an apply's results (0 when none is left out), and why the first left out
+  /// cannot be reached.
+  std::vector<bool> left_out_;
+  std::uint32_t reporter_ = 0;
+  std::string unreachable_;
+  /// A Mark or Resolve of this run was for a partition left out: the run fails.
+  bool needs_left_out_ = false;
+  /// A run cut short by an unreachable partition moved a partition's revision since the
+  /// partitions were last restored (above): no commit goes around a partition.
+  bool unlike_log_ = false;
   Traffic traffic_;
   std::vector<codec::EffectTrigger> effects_;  ///< raised by the current run
   std::vector<codec::FieldChange> changes_;    ///< made by the current run

@@ -100,6 +100,11 @@ struct PartitionRequest {
   /// can answer the client once every partition has (actors/partitioned.hpp, "Answered
   /// when decided").
   bool preview = false;
+  /// apply: also say whether every op is an update of state fields that no formula of
+  /// another record reads and no accumulator sums (PartitionReply::confined): then only
+  /// the owners of the records it names compute from it (actors/partitioned.hpp,
+  /// "Commits around an unreachable partition").
+  bool confine = false;
   friend bool operator==(const PartitionRequest&, const PartitionRequest&) = default;
 };
 
@@ -229,6 +234,8 @@ struct PartitionReply {
   bool previewed = false;
   std::uint64_t preview_revision = 0;
   std::uint64_t preview_owned_changed = 0;
+  /// apply with `confine`: every op is such an update (PartitionRequest::confine).
+  bool confined = false;
   friend bool operator==(const PartitionReply&, const PartitionReply&) = default;
 };
 
