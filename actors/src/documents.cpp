@@ -183,13 +183,14 @@ AbortReason abort_class(bool committed, std::span<const session::Batch> batches,
 }
 
 /// The phases' seconds as the outcome message carries them: negative for one not run;
-/// then PhaseTimes::predicted, ::rerun and ::decided as 1 or 0.
+/// then PhaseTimes::predicted, ::rerun, ::decided and ::around as 1 or 0.
 std::vector<double> phase_seconds(const PhaseTimes& t) {
-  std::vector<double> out(kEpochPhases + 3);
+  std::vector<double> out(kEpochPhases + 4);
   for (std::size_t p = 0; p < kEpochPhases; ++p) out[p] = t.ran[p] ? t.seconds[p] : -1;
   out[kEpochPhases] = t.predicted ? 1 : 0;
   out[kEpochPhases + 1] = t.rerun ? 1 : 0;
   out[kEpochPhases + 2] = t.decided ? 1 : 0;
+  out[kEpochPhases + 3] = t.around ? 1 : 0;
   return out;
 }
 
@@ -202,6 +203,7 @@ PhaseTimes phase_times(const std::vector<double>& seconds) {
   t.predicted = seconds.size() > kEpochPhases && seconds[kEpochPhases] > 0;
   t.rerun = seconds.size() > kEpochPhases + 1 && seconds[kEpochPhases + 1] > 0;
   t.decided = seconds.size() > kEpochPhases + 2 && seconds[kEpochPhases + 2] > 0;
+  t.around = seconds.size() > kEpochPhases + 3 && seconds[kEpochPhases + 3] > 0;
   return t;
 }
 

@@ -1213,6 +1213,14 @@ OpResult PartitionedDocuments::link(const session::Batch& batch,
 OpResult PartitionedDocuments::transition(const session::Batch& batch,
                                           const session::BatchResult& earlier) {
   const std::size_t index = earlier.size();
+  // An undo or a redo walks every partition's history: with one known to be unreachable,
+  // the others would walk theirs alone and hold what the log (which cancels the epoch)
+  // does not, so it is refused before anything is sent.
+  const OpKind kind = batch[index].kind;
+  if ((kind == OpKind::undo || kind == OpKind::redo) && !unreachable_.empty()) {
+    return failed(Status(StatusCode::io_error,
+                         unreachable_ + (kind == OpKind::undo ? "; an undo" : "; a redo") + " needs every partition"));
+  }
   // An op of this transaction that could not reach a partition (io_error) may have been
   // applied by the others and not by it, and one the partitions applied unlike each other
   // (internal: a defect) left them different: the transaction cannot commit, everywhere.
@@ -1301,7 +1309,10 @@ OpResult PartitionedDocuments::transition(const session::Batch& batch,
       }
     }
     out.revision = newest;
-    if (!left_out_.empty()) ++traffic_.around_unreachable;
+    if (!left_out_.empty()) {
+      ++traffic_.around_unreachable;
+      phases_.around = true;
+    }
   }
   return as_told(std::move(out));
 }

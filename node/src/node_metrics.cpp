@@ -312,6 +312,12 @@ Result<std::unique_ptr<NodeMetrics>> NodeMetrics::serve(const std::string& addre
                            "short, or the commit failed")
                      .Register(r)
                      .Add({});
+  m->around_ = &prometheus::BuildCounter()
+                     .Name("mgraph_epochs_around_unreachable_total")
+                     .Help("Epochs committed while a partition was unreachable, on the other "
+                           "partitions alone: updates of fields no other record reads")
+                     .Register(r)
+                     .Add({});
   auto& aborts =
       prometheus::BuildCounter()
           .Name("mgraph_epoch_aborts_total")
@@ -390,6 +396,7 @@ void NodeMetrics::epoch_phases(const actors::PhaseTimes& phases) {
   if (phases.predicted) predicted_->Increment();
   if (phases.rerun) reruns_->Increment();
   if (phases.decided) decided_->Increment();
+  if (phases.around) around_->Increment();
 }
 
 void NodeMetrics::epoch_transactions(std::size_t transactions) {

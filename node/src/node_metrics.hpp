@@ -184,6 +184,7 @@ class NodeMetrics {
   prometheus::Counter* predicted_ = nullptr;  ///< mgraph_epochs_predicted_total
   prometheus::Counter* decided_ = nullptr;    ///< mgraph_epochs_answered_when_decided_total
   prometheus::Counter* reruns_ = nullptr;     ///< mgraph_epochs_rerun_total
+  prometheus::Counter* around_ = nullptr;     ///< mgraph_epochs_around_unreachable_total
   std::array<prometheus::Counter*, actors::kAbortReasons> aborts_{};  ///< [none] stays null
   prometheus::Gauge* last_epoch_ = nullptr;
   std::array<std::array<prometheus::Counter*, kClientRequestOutcomes>, kClientRequestKinds>

@@ -23,16 +23,19 @@
 // Clients send transactions with ids, one at a time each, and send every one whose answer
 // they have not had again (same id) to the coordinator that starts after a crash.
 //
-// Every other transaction of a client creates an Entry with a distinct tag and links it to
-// the ledger, whose aggregates count the entries and sum their tags and their tags'
-// squares; the others write the tag to the client's own Counter (`update #C v=TAG`), whose
+// Of every three transactions of a client, one creates an Entry with a distinct tag and
+// links it to the ledger, whose aggregates count the entries and sum their tags and their
+// tags' squares; one writes the tag to the client's own Counter (`update #C v=TAG`), whose
 // `w = v * 2` the ledger sums: the same writes again and again, which the driver sends with
-// their predicted Marks (docs/EPOCHS.md) once it has learnt them. After the run, and after
-// one more restart from the log: every transaction was answered (none of unknown outcome),
-// and the ledger's aggregates equal those of exactly the acknowledged transactions — so
-// none acknowledged is lost, none answered "rolled back" is there, and none is there twice
-// (a client's counter holds its last acknowledged tag: its transactions run in the order
-// it sends them) — which is also what the embedded engine gives for them.
+// their predicted Marks (docs/EPOCHS.md) once it has learnt them; and one writes it to the
+// Counter's memo, which only the counter's own `thrice` reads, so that it commits around a
+// lost partition that does not own the counter (actors/partitioned.hpp, "Commits around an
+// unreachable partition"). After the run, and after one more restart from the log: every
+// transaction was answered (none of unknown outcome), and the ledger's aggregates and the
+// counters' memos equal those of exactly the acknowledged transactions — so none
+// acknowledged is lost, none answered "rolled back" is there, and none is there twice (a
+// client's counter holds its last acknowledged tags: its transactions run in the order it
+// sends them) — which is also what the embedded engine gives for them.
 //
 // Seeds: MGRAPH_SIM_SEEDS (default 500) from MGRAPH_SIM_FIRST_SEED (default 1);
 // scripts/soak-sim.sh runs more.
@@ -84,10 +87,12 @@ constexpr const char* kSchema =
     "entity Counter {\n"
     "  v: int = 0\n"
     "  w: int = v * 2\n"
+    "  memo: int = 0\n"
+    "  thrice: int = memo * 3\n"
     "}\n";
 
 constexpr std::size_t kClients = 3;
-constexpr std::size_t kTxnsPerClient = 6;
+constexpr std::size_t kTxnsPerClient = 9;
 /// Scheduler steps in one seed's run at most: a run that has not ended by then hangs.
 constexpr std::size_t kStepsMax = 100'000;
 /// Faults in one seed's run at most, so that every run ends.
@@ -105,6 +110,10 @@ constexpr std::size_t client_of(std::int64_t tag) { return static_cast<std::size
 /// Partitions in this process that the simulation takes down: a partition that is down
 /// answers every request "unavailable", as ActorPartitions answers for a lost node.
 class FaultyPartitions final : public PartitionSet {
+  static std::string lost(std::uint32_t p) {
+    return "unavailable: partition " + std::to_string(p) + " (node sim" + std::to_string(p) + "): lost";
+  }
+
  public:
   /// `down` is shared with the simulation, which decides when a partition goes down
   /// (`fails`, asked before and after each request a partition serves) and brings it back.
@@ -124,12 +133,12 @@ class FaultyPartitions final : public PartitionSet {
       }
       if ((*down_)[p]) {
         replies[i] = codec::PartitionReply{};
-        replies[i].status = Status(StatusCode::io_error, "unavailable: partition " + std::to_string(p) +
-                                                             " (node sim" + std::to_string(p) + "): lost");
+        replies[i].status = Status(StatusCode::io_error, lost(p));
       }
     }
     return replies;
   }
+  std::string unreachable(std::uint32_t p) const override { return (*down_)[p] ? lost(p) : std::string(); }
 
  private:
   std::unique_ptr<LocalPartitions> inner_;
@@ -160,12 +169,12 @@ class FlakyLog final : public ForwardingEpochLog {
   std::size_t failed_ = 0;
 };
 
-session::Op get_op(const std::string& field) {
+session::Op get_op(const std::string& field, session::RecordId record = kLedger) {
   session::Op op;
   op.kind = session::OpKind::get;
-  op.refs = {session::RecordRef{kLedger, {}, "L"}};
+  op.refs = {session::RecordRef{record, {}, "R"}};
   op.name = field;
-  op.text = "L." + field;
+  op.text = "R." + field;
   return op;
 }
 
@@ -184,12 +193,12 @@ session::Batch entry_txn(std::int64_t tag) {
   return {create, link, commit};
 }
 
-/// Writes `tag` to the client's Counter, commits.
-session::Batch counter_txn(std::size_t client, std::int64_t tag) {
+/// Writes `tag` to field `field` of the client's Counter, commits.
+session::Batch counter_txn(std::size_t client, std::int64_t tag, const char* field) {
   session::Op update;
   update.kind = session::OpKind::update;
   update.refs = {session::RecordRef{counter_of(client), {}, "C"}};
-  update.values = {{"v", Value(tag)}};
+  update.values = {{field, Value(tag)}};
   session::Op commit;
   commit.kind = session::OpKind::commit;
   return {update, commit};
@@ -208,16 +217,22 @@ session::Op commit_op() {
   return commit;
 }
 
-/// The ledger's aggregates.
+/// The ledger's aggregates, and the clients' counters' memos (which no aggregate reads)
+/// and their `thrice`, summed.
 struct Totals {
-  std::int64_t n = 0, tags = 0, squares = 0, ws = 0;
+  std::int64_t n = 0, tags = 0, squares = 0, ws = 0, memos = 0, thrices = 0;
   friend bool operator==(const Totals&, const Totals&) = default;
 };
 
 std::string show(const Totals& t) {
   return "n=" + std::to_string(t.n) + " tags=" + std::to_string(t.tags) + " squares=" + std::to_string(t.squares) +
-         " ws=" + std::to_string(t.ws);
+         " ws=" + std::to_string(t.ws) + " memos=" + std::to_string(t.memos) + " thrices=" + std::to_string(t.thrices);
 }
+
+/// What a client's transaction does: an entry of the ledger, its counter's `v` (which the
+/// ledger sums), or its counter's memo (which only the counter reads: it commits around a
+/// lost partition that does not own the counter, actors/partitioned.hpp).
+enum class TxnKind : std::uint8_t { entry, counter, memo };
 
 /// One client: its transactions in order, the one it waits for, what it was told.
 struct SimClient {
@@ -225,7 +240,7 @@ struct SimClient {
   std::uint64_t id = 0;
   std::size_t next = 0;                     ///< transactions sent so far (the next's index)
   std::optional<std::int64_t> waiting;      ///< the tag of the transaction awaiting its answer
-  bool counter = false;                     ///< that transaction writes the client's Counter
+  TxnKind kind = TxnKind::entry;            ///< that transaction's
   std::string bytes;                        ///< that transaction's bytes, sent again as they are
   bool resend = false;                      ///< answered with an error: to send again
 };
@@ -308,6 +323,10 @@ class FaultSimulation {
     faults_ = false;
     restart();
     session::Batch reads{get_op("n"), get_op("tags"), get_op("squares"), get_op("ws")};
+    for (std::size_t c = 0; c < kClients; ++c) {
+      reads.push_back(get_op("memo", counter_of(c)));
+      reads.push_back(get_op("thrice", counter_of(c)));
+    }
     Result<std::string> bytes = codec::encode_batch(reads);
     if (!bytes.is_ok()) return std::nullopt;
     Result<std::string> answer = ask(*bytes);
@@ -316,15 +335,20 @@ class FaultSimulation {
       return std::nullopt;
     }
     Result<session::BatchResult> r = codec::decode_batch_result(*answer);
-    if (!r.is_ok() || r->size() != 4) return std::nullopt;
+    if (!r.is_ok() || r->size() != reads.size()) return std::nullopt;
     Totals t;
     std::int64_t* fields[] = {&t.n, &t.tags, &t.squares, &t.ws};
-    for (std::size_t i = 0; i < 4; ++i) {
+    for (std::size_t i = 0; i < reads.size(); ++i) {
       if (!(*r)[i].status.is_ok()) {
         ADD_FAILURE() << (*r)[i].status.message();
         return std::nullopt;
       }
-      *fields[i] = (*r)[i].value.as_int();
+      const std::int64_t v = (*r)[i].value.as_int();
+      if (i < 4) {
+        *fields[i] = v;
+      } else {
+        ((i - 4) % 2 == 0 ? t.memos : t.thrices) += v;
+      }
     }
     return t;
   }
@@ -333,9 +357,14 @@ class FaultSimulation {
   Totals expected() const {
     Totals t;
     std::vector<std::int64_t> last(kClients, 0);  // each client's last acknowledged counter tag
+    std::vector<std::int64_t> memo(kClients, 0);  // and memo tag
     for (const std::int64_t tag : acknowledged_) {
       if (counter_tags_.count(tag) != 0) {
         last[client_of(tag)] = std::max(last[client_of(tag)], tag);
+        continue;
+      }
+      if (memo_tags_.count(tag) != 0) {
+        memo[client_of(tag)] = std::max(memo[client_of(tag)], tag);
         continue;
       }
       ++t.n;
@@ -343,6 +372,10 @@ class FaultSimulation {
       t.squares += tag * tag;
     }
     for (const std::int64_t v : last) t.ws += 2 * v;
+    for (const std::int64_t m : memo) {
+      t.memos += m;
+      t.thrices += 3 * m;
+    }
     return t;
   }
   /// Commits the drivers sent with predicted Marks, and batches they ran again.
@@ -351,6 +384,8 @@ class FaultSimulation {
   /// Commits answered when decided, and of those the ones a partition was lost during.
   std::uint64_t decided() const { return decided_; }
   std::uint64_t decided_cut() const { return decided_cut_; }
+  /// Commits made around a lost partition (actors/partitioned.hpp).
+  std::uint64_t around() const { return around_; }
 
   /// Group writes of the log that failed (their epochs rolled back).
   std::size_t log_failures() const { return disk_ ? disk_failures_ : log_.failed(); }
@@ -444,6 +479,7 @@ class FaultSimulation {
     reruns_ += documents_->traffic().reruns;
     decided_ += documents_->traffic().decided;
     decided_cut_ += documents_->traffic().decided_cut;
+    around_ += documents_->traffic().around_unreachable;
     EXPECT_EQ(documents_->traffic().decided_unlike, 0u);
     documents_.reset();
     disk_log_.reset();  // as the process ends: nothing the file holds moves into the store
@@ -475,11 +511,14 @@ class FaultSimulation {
   void send_next(SimClient& c) {
     const std::size_t client = c.id - 0x51000;
     const std::int64_t tag = static_cast<std::int64_t>(1 + c.next * kClients + client);
-    c.counter = c.next % 2 == 1;
+    c.kind = static_cast<TxnKind>(c.next % 3);
     ++c.next;
-    if (c.counter) counter_tags_.insert(tag);
-    Result<std::string> bytes =
-        codec::encode_batch(c.counter ? counter_txn(client, tag) : entry_txn(tag), session::TxnId{c.id, c.next});
+    if (c.kind == TxnKind::counter) counter_tags_.insert(tag);
+    if (c.kind == TxnKind::memo) memo_tags_.insert(tag);
+    const session::Batch batch = c.kind == TxnKind::entry     ? entry_txn(tag)
+                                 : c.kind == TxnKind::counter ? counter_txn(client, tag, "v")
+                                                              : counter_txn(client, tag, "memo");
+    Result<std::string> bytes = codec::encode_batch(batch, session::TxnId{c.id, c.next});
     ASSERT_TRUE(bytes.is_ok()) << bytes.status().message();
     c.waiting = tag;
     c.bytes = *bytes;
@@ -495,7 +534,7 @@ class FaultSimulation {
             ASSERT_TRUE(c.waiting) << "client " << c.id << " was answered twice";
             Result<session::BatchResult> r = codec::decode_batch_result(answer);
             ASSERT_TRUE(r.is_ok()) << r.status().message();
-            bool ok = r->size() == (c.counter ? 2u : 3u);
+            bool ok = r->size() == (c.kind == TxnKind::entry ? 3u : 2u);
             for (const session::OpResult& op : *r) ok = ok && op.status.is_ok();
             (ok ? acknowledged_ : rolled_back_).insert(*c.waiting);
             c.waiting.reset();
@@ -564,8 +603,9 @@ class FaultSimulation {
   std::shared_ptr<PartitionedDocuments> documents_;  ///< the driver's, while it runs
   std::vector<SimClient> clients_;
   std::set<std::int64_t> acknowledged_, rolled_back_;
-  std::set<std::int64_t> counter_tags_;  ///< tags of the transactions writing a Counter
-  std::uint64_t predicted_ = 0, reruns_ = 0, decided_ = 0, decided_cut_ = 0;
+  std::set<std::int64_t> counter_tags_;  ///< tags of the transactions writing a Counter's v
+  std::set<std::int64_t> memo_tags_;     ///< tags of those writing a Counter's memo
+  std::uint64_t predicted_ = 0, reruns_ = 0, decided_ = 0, decided_cut_ = 0, around_ = 0;
   bool faults_ = true;  ///< partitions may be lost
   int crashes_ = 0, losses_ = 0;
   std::size_t resends_ = 0, doubts_ = 0;
@@ -580,7 +620,7 @@ TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPar
   const std::uint64_t first = mgraph::testing::env_u64("MGRAPH_SIM_FIRST_SEED", 1);
   std::size_t acknowledged = 0, rolled_back = 0, crashes = 0, losses = 0, resends = 0, doubts = 0;
   std::size_t with_checkpoints = 0, log_failures = 0, on_disk = 0;
-  std::uint64_t predicted = 0, reruns = 0, decided = 0, decided_cut = 0;
+  std::uint64_t predicted = 0, reruns = 0, decided = 0, decided_cut = 0, around = 0;
   for (std::uint64_t seed = first; seed < first + seeds; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (MGRAPH_SIM_FIRST_SEED=" + std::to_string(seed) +
                  " MGRAPH_SIM_SEEDS=1 replays it)");
@@ -603,6 +643,7 @@ TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPar
     reruns += sim.reruns();
     decided += sim.decided();
     decided_cut += sim.decided_cut();
+    around += sim.around();
     log_failures += sim.log_failures();
     on_disk += sim.on_disk() ? 1 : 0;
   }
@@ -614,16 +655,19 @@ TEST_F(FaultSim, EveryAcknowledgedTransactionIsThereOnceThroughCrashesAndLostPar
   EXPECT_GT(predicted, seeds / 4);          // commits sent with their predicted Marks
   EXPECT_GT(decided, seeds);                 // commits answered when decided
   EXPECT_GT(decided_cut, 0u);                // a partition lost after the answer
+  EXPECT_GT(around, seeds / 20);             // memos committed around a lost partition
   EXPECT_GT(log_failures, seeds / 4);        // epochs whose log write failed, rolled back
   EXPECT_GT(on_disk, seeds / 4);             // runs on the coordinator's log on disk
   std::printf("%llu seeds: %zu transactions acknowledged, %zu rolled back, %zu coordinator crashes, "
               "%zu partition losses, %zu transactions sent again, %zu answered \"in doubt\" meanwhile; "
               "%zu runs with checkpoints in their log; %llu commits with predicted Marks, %llu run again; "
               "%llu answered when decided, %llu of them then cut short by a lost partition; "
+              "%llu committed around a lost partition; "
               "%zu log writes failed; %zu runs on the log on disk\n",
               static_cast<unsigned long long>(seeds), acknowledged, rolled_back, crashes, losses, resends, doubts,
               with_checkpoints, static_cast<unsigned long long>(predicted), static_cast<unsigned long long>(reruns),
-              static_cast<unsigned long long>(decided), static_cast<unsigned long long>(decided_cut), log_failures, on_disk);
+              static_cast<unsigned long long>(decided), static_cast<unsigned long long>(decided_cut),
+              static_cast<unsigned long long>(around), log_failures, on_disk);
 }
 
 // A snapshot a subscriber resumes from (watch_read_atom) is never read while the partitions

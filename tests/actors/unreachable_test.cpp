@@ -242,6 +242,14 @@ TEST(CommitsAroundAnUnreachablePartition, AnUpdateNoOtherRecordReadsCommitsWitho
   EXPECT_NE(after.find(R"("get":"i1.price","value":10,)"), std::string::npos) << after;
   EXPECT_NE(after.find(R"("get":"o.discount","value":0,)"), std::string::npos) << after;
 
+  // An undo or a redo would walk the reachable partitions' histories alone: refused
+  // before anything is sent, so what they hold stays what the log holds.
+  const std::size_t sent = shop.set.reached[0] + shop.set.reached[2];
+  const std::string undo = shop.run("undo\n");
+  EXPECT_NE(undo.find("an undo needs every partition"), std::string::npos) << undo;
+  EXPECT_EQ(shop.set.reached[0] + shop.set.reached[2], sent);
+  EXPECT_FALSE(shop.documents.unlike_log());
+
   // Several updates in one transaction, all of records the others own: one commit.
   const session::RecordId another = [&] {
     for (session::RecordId id = other + 1; id <= 12; ++id) {

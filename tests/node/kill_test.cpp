@@ -57,6 +57,7 @@
 
 #include "mgraph/codec/client_rpc.hpp"
 #include "mgraph/codec/resending_backend.hpp"
+#include "mgraph/graph/schema/store.hpp"
 #include "mgraph/session/client.hpp"
 #include "support/child_process.hpp"
 #include "support/env.hpp"
@@ -105,6 +106,8 @@ constexpr const char* kSchema =
     "}\n"
     "entity Entry {\n"
     "  amount: int = 0\n"
+    "  memo: int = 0\n"
+    "  twice: int = memo * 2\n"
     "  effect paid: bool when amount > 0 @retry(100, 2, 400, 1000)\n"
     "}\n";
 
@@ -875,6 +878,68 @@ TEST_F(KillNine, AStoppedNodeIsCalledUnavailableAndRejoinsWhenItGoesOn) {
   const auto [marked, total] = read_back(client, 4);
   EXPECT_EQ(marked, (std::set<int>{1, 3}));
   EXPECT_EQ(total, 2);
+}
+
+TEST_F(KillNine, AnUpdateThatStaysInItsRecordCommitsWhileANodeIsDownAndStaysWhenItIsBack) {
+  // docs/CLUSTER.md, "Losing a node": an entry's memo is read by its own `twice` only, so
+  // an update of it commits without n2 (partitions 1 and 2) when n1 or n3 owns the entry;
+  // its amount is summed by the ledger, so an update of it needs every partition.
+  const int port = start();
+  ASSERT_GT(port, 0) << n1_.printed << n2_.printed << n3_.printed;
+  Client client(port);
+  ASSERT_NO_FATAL_FAILURE(create_ledger(client, 8));
+  auto owner = [&](int k) {
+    return schema::Placement::partition_of(client.aliases().at("e" + std::to_string(k)), 4, 0);
+  };
+  int up = 0, down = 0;  // an entry of partition 0 or 3, and one of partition 1 or 2
+  for (int k = 1; k <= 8; ++k) {
+    const std::uint32_t p = owner(k);
+    if ((p == 0 || p == 3) && up == 0) up = k;
+    if ((p == 1 || p == 2) && down == 0) down = k;
+  }
+  ASSERT_TRUE(up != 0 && down != 0) << "the 8 entries all fall on one side";
+  kill_nine("n2");
+  const std::string e_up = "e" + std::to_string(up), e_down = "e" + std::to_string(down);
+  // The first transaction after the kill may be the one that finds n2 gone.
+  std::optional<std::string> out;
+  std::size_t failures = 1;
+  auto pause = kRetryPause;
+  for (int attempt = 0; attempt < 40 && failures != 0; ++attempt) {
+    out = client.run({"update " + e_up + " memo=21", "commit"}, &failures);
+    ASSERT_TRUE(out.has_value()) << client.failure();
+    if (failures != 0) {
+      ASSERT_NE(out->find("(node n2)"), std::string::npos) << *out;
+      std::this_thread::sleep_for(pause);
+      pause = std::min(2 * pause, kRetryPauseMax);
+    }
+  }
+  ASSERT_EQ(failures, 0u) << *out << tails();
+  out = client.run({"get " + e_up + ".twice"}, &failures);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_NE(out->find("\"value\":42"), std::string::npos) << *out;
+  // An entry n2 computes, and a field the ledger sums: both need n2, and say so.
+  out = client.run({"update " + e_down + " memo=5", "commit"}, &failures);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_NE(out->find("(node n2)"), std::string::npos) << *out;
+  EXPECT_NE(failures, 0u);
+  out = client.run({"update " + e_up + " amount=1", "commit"}, &failures);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_NE(out->find("writes fields other records read"), std::string::npos) << *out;
+  EXPECT_NE(failures, 0u);
+  // n2 back: the cluster restores every partition and runs the log, the memo's epoch in it.
+  launch("n2");
+  bool back = false;
+  for (int attempt = 0; attempt < 200 && !back; ++attempt) {
+    back = mark(client, down);
+    if (!back) std::this_thread::sleep_for(kRetryPauseMax / 4);
+  }
+  ASSERT_TRUE(back) << tails();
+  out = client.run({"get " + e_up + ".twice", "get " + e_up + ".amount", "get L.total"}, &failures);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(failures, 0u) << *out;
+  EXPECT_NE(out->find("\"get\":\"" + e_up + ".twice\",\"value\":42"), std::string::npos) << *out;
+  EXPECT_NE(out->find("\"get\":\"" + e_up + ".amount\",\"value\":0"), std::string::npos) << *out;
+  EXPECT_NE(out->find("\"get\":\"L.total\",\"value\":1"), std::string::npos) << *out;
 }
 
 TEST_F(KillNine, AShellScriptGoesOnAcrossAKilledCoordinatorAndRunsEachTransactionOnce) {

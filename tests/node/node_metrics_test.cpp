@@ -67,6 +67,7 @@ TEST(NodeMetrics, EveryFamilyIsExportedFromTheStartWithItsType) {
       {"mgraph_epoch_phase_seconds", "histogram"},
       {"mgraph_epochs_predicted_total", "counter"},
       {"mgraph_epochs_answered_when_decided_total", "counter"},
+      {"mgraph_epochs_around_unreachable_total", "counter"},
       {"mgraph_epochs_rerun_total", "counter"},
       {"mgraph_epoch_aborts_total", "counter"},
       {"mgraph_effect_deliveries_pending", "gauge"},
@@ -144,6 +145,9 @@ TEST(NodeMetrics, WhatTheNodeCountsShowsInTheNextScrape) {
   phases.rerun = true;
   phases.decided = true;
   m->epoch_phases(phases);
+  phases = actors::PhaseTimes{};  // no phase timed, only committed around a partition
+  phases.around = true;
+  m->epoch_phases(phases);
   const std::string text = scrape(*m);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_aborts_total{reason=\"rejected\"}"), 1.0);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_aborts_total{reason=\"cycle\"}"), 2.0);
@@ -153,6 +157,7 @@ TEST(NodeMetrics, WhatTheNodeCountsShowsInTheNextScrape) {
   EXPECT_EQ(metric_value(text, "mgraph_epochs_predicted_total"), 2.0);
   EXPECT_EQ(metric_value(text, "mgraph_epochs_rerun_total"), 1.0);
   EXPECT_EQ(metric_value(text, "mgraph_epochs_answered_when_decided_total"), 1.0);
+  EXPECT_EQ(metric_value(text, "mgraph_epochs_around_unreachable_total"), 1.0);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_count{phase=\"mark\"}"), 1.0);
   EXPECT_EQ(metric_value(text, "mgraph_epoch_phase_seconds_bucket{phase=\"mark\",le=\"0.0005\"}"),
             1.0);

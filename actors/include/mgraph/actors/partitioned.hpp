@@ -150,6 +150,9 @@ struct PhaseTimes {
   /// Its batch was answered once its commit was decided, before the commit (Partitioned-
   /// Documents, "Answered when decided").
   bool decided = false;
+  /// Its commit was made while a partition was unreachable, on the others alone
+  /// (PartitionedDocuments, "Commits around an unreachable partition").
+  bool around = false;
 };
 
 /// Why an epoch aborted, as a closed set (the node's mgraph_epoch_aborts_total): the code of
