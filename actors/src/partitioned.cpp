@@ -802,6 +802,10 @@ void PartitionedDocuments::leave_out_unreachable(const session::Batch& batch) {
     std::string why = set_->unreachable(p);
     if (why.empty()) continue;
     out[p] = true;
+    // Whatever it had open is gone with it (and is restored from the log when it is back):
+    // a read of another partition's record does not wait for it.
+    open_[p] = false;
+    waiting_[p] = 0;
     if (unreachable_.empty()) unreachable_ = std::move(why);
   }
   // None unreachable, or a batch that needs every partition: it runs as usual (and fails
@@ -908,13 +912,14 @@ Result<std::vector<codec::FieldChange>> PartitionedDocuments::records_of(const s
 }
 
 Status PartitionedDocuments::reset() {
-  unlike_log_ = false;
   queue_.clear();
   marked_ = false;
   PartitionRequest q;
   q.kind = PartitionRequestKind::reset;
   std::vector<PartitionReply> replies;
-  return send_all(q, &replies);
+  const Status s = send_all(q, &replies);
+  if (s.is_ok()) unlike_log_ = false;  // every partition as the log's start
+  return s;
 }
 
 Status PartitionedDocuments::checkpoint(std::uint64_t epoch, std::uint64_t keep_from,
@@ -939,14 +944,15 @@ Status PartitionedDocuments::checkpoint(std::uint64_t epoch, std::uint64_t keep_
 }
 
 Status PartitionedDocuments::restore(std::uint64_t epoch) {
-  unlike_log_ = false;
   queue_.clear();
   marked_ = false;
   PartitionRequest q;
   q.kind = PartitionRequestKind::restore;
   q.batch = epoch;
   std::vector<PartitionReply> replies;
-  return send_all(q, &replies);
+  const Status s = send_all(q, &replies);
+  if (s.is_ok()) unlike_log_ = false;  // every partition as the log after `epoch`
+  return s;
 }
 
 Status PartitionedDocuments::note_replies(const std::vector<PartitionReply>& replies,

@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -53,7 +54,21 @@ class DownPartitions final : public PartitionSet {
       where.push_back(i);
     }
     std::vector<codec::PartitionReply> got = inner_.call(up);
-    for (std::size_t k = 0; k < up.size(); ++k) out[where[k]] = std::move(got[k]);
+    for (std::size_t k = 0; k < up.size(); ++k) {
+      const std::uint32_t p = up[k].first;
+      const codec::PartitionRequest& q = up[k].second;
+      const bool commit = q.kind == codec::PartitionRequestKind::apply && !q.ops.empty() &&
+                          q.ops.front().kind == session::OpKind::commit;
+      if (dies_serving_commit && *dies_serving_commit == p && commit) {
+        // Served, and gone before its reply left: the driver never hears what it did.
+        dies_serving_commit.reset();
+        down.insert(p);
+        found.insert(p);
+        got[k] = codec::PartitionReply{};
+        got[k].status = Status(StatusCode::io_error, gone(p));
+      }
+      out[where[k]] = std::move(got[k]);
+    }
     return out;
   }
   std::string unreachable(std::uint32_t p) const override {
@@ -64,6 +79,8 @@ class DownPartitions final : public PartitionSet {
   std::set<std::uint32_t> down;   ///< partitions whose node is gone
   std::set<std::uint32_t> found;  ///< of those, the ones a call found gone
   std::vector<std::size_t> reached;  ///< requests each partition was sent
+  /// A partition that commits the next commit sent to it, then goes down with its reply.
+  std::optional<std::uint32_t> dies_serving_commit;
 
  private:
   static std::string gone(std::uint32_t p) {
@@ -306,6 +323,29 @@ entity Order { tier: int = customer.level + 1 }
   const testing::Outcome r = testing::run_script(client, "update " + ref(customer) + " level=2\ncommit\n");
   EXPECT_NE(r.out.find("writes fields other records read"), std::string::npos) << r.out;
   EXPECT_EQ(backend.around, 0u);
+}
+
+TEST(CommitsAroundAnUnreachablePartition, APartitionLostInsideATransactionHoldsUpNoReadOfTheOthers) {
+  // Partition 1 applies an update (its last reply says its transaction is open), then
+  // commits and is lost before the commit's reply leaves: the driver never hears that its
+  // transaction closed. The others committed, and the batch fails (the cluster cancels its
+  // epoch), so they hold what the log will not: nothing commits around partition 1 until
+  // they are restored. A read of a record another partition owns must not wait for it.
+  Shop shop;
+  const session::RecordId other = shop.customer(Shop::kDown, /*owned=*/false);
+  shop.set.dies_serving_commit = Shop::kDown;
+  const std::string lost = shop.run("update " + ref(other) + " level=7\ncommit\n");
+  EXPECT_NE(lost.find("unavailable: partition 1 (n2)"), std::string::npos) << lost;
+  EXPECT_TRUE(shop.documents.unlike_log());
+  const std::string read = shop.run("get " + ref(other) + ".bonus\n");
+  EXPECT_NE(read.find(R"(.bonus","value":70,)"), std::string::npos) << read;
+  const std::string refused = shop.run("update " + ref(other) + " level=8\ncommit\n");
+  EXPECT_NE(refused.find("unavailable: partition 1 (n2)"), std::string::npos) << refused;
+  EXPECT_EQ(shop.backend.around, 0u);
+  // A restore needs every partition: while one is unreachable it fails, and the others
+  // stay unlike the log.
+  EXPECT_EQ(shop.documents.restore(0).code(), StatusCode::io_error);
+  EXPECT_TRUE(shop.documents.unlike_log());
 }
 
 TEST(CommitsAroundAnUnreachablePartition, OffEveryTransactionFailsWhileAPartitionIsUnreachable) {
