@@ -249,17 +249,7 @@ std::optional<std::string> cut_short(const session::BatchResult& results) {
   return std::nullopt;
 }
 
-/// Whether a batch's answer tells its client that a transaction of it took effect: a
-/// commit, undo or redo that succeeded.
-bool told_committed(const session::Batch& batch, const session::BatchResult& results) {
-  for (std::size_t k = 0; k < batch.size() && k < results.size(); ++k) {
-    const session::OpKind kind = batch[k].kind;
-    const bool transition =
-        kind == session::OpKind::commit || kind == session::OpKind::undo || kind == session::OpKind::redo;
-    if (transition && results[k].status.is_ok()) return true;
-  }
-  return false;
-}
+using session::told_committed;
 
 /// Why a batch must not run when the log runs again: an unavailable partition cut it short
 /// and its client is told it did not commit (whatever some partitions did meanwhile: the

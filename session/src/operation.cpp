@@ -47,4 +47,13 @@ std::size_t refs_of(OpKind kind) {
   }
 }
 
+bool told_committed(const Batch& batch, const BatchResult& results) {
+  for (std::size_t k = 0; k < batch.size() && k < results.size(); ++k) {
+    const OpKind kind = batch[k].kind;
+    const bool transition = kind == OpKind::commit || kind == OpKind::undo || kind == OpKind::redo;
+    if (transition && results[k].status.is_ok()) return true;
+  }
+  return false;
+}
+
 }  // namespace mgraph::session

@@ -96,16 +96,7 @@ class DownPartitions final : public PartitionSet {
   LocalPartitions inner_;
 };
 
-/// Whether the batch's answer tells that a commit, undo or redo of it took effect.
-bool told_committed(const session::Batch& batch, const session::BatchResult& results) {
-  for (std::size_t k = 0; k < batch.size() && k < results.size(); ++k) {
-    const session::OpKind kind = batch[k].kind;
-    const bool transition =
-        kind == session::OpKind::commit || kind == session::OpKind::undo || kind == session::OpKind::redo;
-    if (transition && results[k].status.is_ok()) return true;
-  }
-  return false;
-}
+using session::told_committed;
 
 /// A client's batches run on `documents`; `log` collects what the coordinator's log would
 /// keep of them, `around_at` which of those committed around an unreachable partition.

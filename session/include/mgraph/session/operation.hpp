@@ -137,6 +137,10 @@ struct TxnId {
 using Batch = std::vector<Op>;
 using BatchResult = std::vector<OpResult>;
 
+/// Whether a batch's answer tells its client that a transaction of it took effect: a
+/// commit, undo or redo that succeeded.
+bool told_committed(const Batch& batch, const BatchResult& results);
+
 /// Operations as a script client applied them: each with the result it had and the alias
 /// its line gave the record it creates (empty: none; only a create gives one). Aliases
 /// are the client's, so they travel beside the ops, never in them. A persistent session
