@@ -169,7 +169,7 @@ struct Shop {
         set(*made),
         documents(std::move(made), driver(kPartitions)),
         backend(documents),
-        client(backend, session::ClientOptions{.batch_transactions = true, .print = {}}) {
+        client(backend, session::ClientOptions{.batch_transactions = true, .print = {.echo_transitions = true}}) {
     // Records #1-#12: customers; #13: an order of #1 with items #14 and #15.
     std::string setup;
     for (int c = 1; c <= 12; ++c) setup += "create Customer c" + std::to_string(c) + " level=1\n";
@@ -227,6 +227,7 @@ TEST(CommitsAroundAnUnreachablePartition, AnUpdateNoOtherRecordReadsCommitsWitho
   // A customer's level on a partition that is up: committed without partition 1.
   const std::string ok = shop.run("update " + ref(other) + " level=3\ncommit\nget " + ref(other) + ".bonus\n");
   EXPECT_EQ(ok.find("error"), std::string::npos) << ok;
+  EXPECT_NE(ok.find(R"("changed":2})"), std::string::npos) << ok;  // level and bonus, on their owner
   EXPECT_NE(ok.find(R"(.bonus","value":30,)"), std::string::npos) << ok;
   EXPECT_EQ(shop.backend.around, 1u);
   EXPECT_EQ(shop.documents.traffic().around_unreachable, 1u);
