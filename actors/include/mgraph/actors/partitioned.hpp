@@ -89,13 +89,15 @@
 // every value the others commit is the one they would have committed with it. It lags
 // behind their revisions until the cluster is restored from a checkpoint and runs its log,
 // which holds the batch, again: what the coordinator does when the node is back. Any other
-// batch fails at once as unavailable, naming the partition, and rolls back everywhere; no
-// checkpoint is taken meanwhile. A batch cut short by an unreachable partition after some
-// partition made a revision of it (an undo, or a commit that one made and another did not)
-// left the reachable ones unlike the log, which skips that epoch: from then on nothing
-// commits around the partition until the partitions are restored. Why the batch must be confined rather than merely skip
-// the partition: a formula there may read what it writes, and what that formula would
-// compute (and what reads it in turn) nobody else can tell.
+// batch fails at once as unavailable, naming the partition, and rolls back everywhere; an
+// undo or a redo is refused before anything is sent; no checkpoint is taken meanwhile; a
+// transaction the partition had open is taken as gone with it (reads of the others do not
+// wait for it). A batch cut short by an unreachable partition after some partition made a
+// revision of it (a commit that one made and another did not) left the reachable ones
+// unlike the log, which skips that epoch: from then on nothing commits around the
+// partition until a restore reaches every partition. Why the batch must be confined rather
+// than merely skip the partition: a formula there may read what it writes, and what that
+// formula would compute (and what reads it in turn) nobody else can tell.
 //
 // Thread-safety: PartitionedDocuments, none (one thread drives it). LocalPartitions may
 // serve the partitions of one phase at once on worker threads (its comment).
