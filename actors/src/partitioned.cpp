@@ -730,6 +730,32 @@ bool updates_and_commit(const session::Batch& batch) {
   });
 }
 
+/// Whether ops that change the structure (create, delete, link, unlink, a link's
+/// properties, undo, redo) follow the last commit of `batch` that succeeded (or are in it
+/// while none did): what they left computes at the next commit (PartitionedDocuments,
+/// "Commits around an unreachable partition").
+bool unsettled_structure(const session::Batch& batch, const session::BatchResult& results) {
+  std::size_t from = 0;
+  for (std::size_t k = 0; k < batch.size() && k < results.size(); ++k) {
+    if (batch[k].kind == OpKind::commit && results[k].status.is_ok()) from = k + 1;
+  }
+  for (std::size_t k = from; k < batch.size(); ++k) {
+    switch (batch[k].kind) {
+      case OpKind::create:
+      case OpKind::remove:
+      case OpKind::link:
+      case OpKind::unlink:
+      case OpKind::update_link:
+      case OpKind::undo:
+      case OpKind::redo:
+        return true;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
 /// Ops that end a transaction (or act outside one).
 bool is_transition(OpKind kind) {
   return kind == OpKind::commit || kind == OpKind::reject || kind == OpKind::undo || kind == OpKind::redo;
@@ -780,6 +806,15 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
     return r.status.code() == StatusCode::io_error;
   });
   if (cut && revisions_ != revisions) unlike_log_ = true;
+  // A batch that reached every partition (one cut short is cancelled in the log): what it
+  // left for the next commit, or the commit that settled it.
+  if (left_out_.empty() && !cut) {
+    if (unsettled_structure(batch, results)) {
+      unsettled_ = true;
+    } else if (session::told_committed(batch, results)) {
+      unsettled_ = false;
+    }
+  }
   predicting_ = false;
   key_.clear();
   decided_ = nullptr;
@@ -810,7 +845,8 @@ void PartitionedDocuments::leave_out_unreachable(const session::Batch& batch) {
   }
   // None unreachable, or a batch that needs every partition: it runs as usual (and fails
   // on the unreachable one, naming it).
-  if (unreachable_.empty() || !options_.commit_around_unreachable || unlike_log_ || !updates_and_commit(batch)) {
+  if (unreachable_.empty() || !options_.commit_around_unreachable || unlike_log_ || unsettled_ ||
+      !updates_and_commit(batch)) {
     return;
   }
   for (std::size_t k = 0; k + 1 < batch.size(); ++k) {
@@ -918,7 +954,7 @@ Status PartitionedDocuments::reset() {
   q.kind = PartitionRequestKind::reset;
   std::vector<PartitionReply> replies;
   const Status s = send_all(q, &replies);
-  if (s.is_ok()) unlike_log_ = false;  // every partition as the log's start
+  if (s.is_ok()) unlike_log_ = unsettled_ = false;  // every partition as the log's start
   return s;
 }
 
@@ -951,7 +987,7 @@ Status PartitionedDocuments::restore(std::uint64_t epoch) {
   q.batch = epoch;
   std::vector<PartitionReply> replies;
   const Status s = send_all(q, &replies);
-  if (s.is_ok()) unlike_log_ = false;  // every partition as the log after `epoch`
+  if (s.is_ok()) unlike_log_ = unsettled_ = false;  // every partition as the log after `epoch`
   return s;
 }
 

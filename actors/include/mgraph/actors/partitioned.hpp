@@ -95,7 +95,13 @@
 // wait for it). A batch cut short by an unreachable partition after some partition made a
 // revision of it (a commit that one made and another did not) left the reachable ones
 // unlike the log, which skips that epoch: from then on nothing commits around the
-// partition until a restore reaches every partition. Why the batch must be confined rather
+// partition until a restore reaches every partition. Nor does anything commit around it
+// while a batch that changed the structure (a creation, a deletion, a link, an undo) and
+// did not commit is the last such news every partition had: what it left waits for the
+// next commit on every partition, as in one Store (a record whose creation was rolled back
+// computes then, and may fail it), and the missing partition's share, which a run of the
+// log computes, could fail the commit that went around it. A commit that reached every
+// partition, or a restore, settles it. Why the batch must be confined rather
 // than merely skip the partition: a formula there may read what it writes, and what that
 // formula would compute (and what reads it in turn) nobody else can tell.
 //
@@ -599,6 +605,9 @@ class PartitionedDocuments {
   /// A run cut short by an unreachable partition moved a partition's revision since the
   /// partitions were last restored (above): no commit goes around a partition.
   bool unlike_log_ = false;
+  /// A batch that reached every partition changed the structure and did not commit since
+  /// the last commit that reached them all (above): no commit goes around a partition.
+  bool unsettled_ = false;
   Traffic traffic_;
   std::vector<codec::EffectTrigger> effects_;  ///< raised by the current run
   std::vector<codec::FieldChange> changes_;    ///< made by the current run
