@@ -731,9 +731,10 @@ bool updates_and_commit(const session::Batch& batch) {
 }
 
 /// Whether ops that change the structure (create, delete, link, unlink, a link's
-/// properties, undo, redo) follow the last commit of `batch` that succeeded (or are in it
-/// while none did): what they left computes at the next commit (PartitionedDocuments,
-/// "Commits around an unreachable partition").
+/// properties) follow the last commit of `batch` that succeeded (or are in it while none
+/// did): what they left computes at the next commit (PartitionedDocuments, "Commits around
+/// an unreachable partition"). An undo or a redo is a whole transition of its own: it
+/// walks to a revision and leaves nothing to compute.
 bool unsettled_structure(const session::Batch& batch, const session::BatchResult& results) {
   std::size_t from = 0;
   for (std::size_t k = 0; k < batch.size() && k < results.size(); ++k) {
@@ -746,8 +747,6 @@ bool unsettled_structure(const session::Batch& batch, const session::BatchResult
       case OpKind::link:
       case OpKind::unlink:
       case OpKind::update_link:
-      case OpKind::undo:
-      case OpKind::redo:
         return true;
       default:
         break;

@@ -96,8 +96,8 @@
 // revision of it (a commit that one made and another did not) left the reachable ones
 // unlike the log, which skips that epoch: from then on nothing commits around the
 // partition until a restore reaches every partition. Nor does anything commit around it
-// while a batch that changed the structure (a creation, a deletion, a link, an undo) and
-// did not commit is the last such news every partition had: what it left waits for the
+// while a batch that changed the structure (a creation, a deletion, a link) and did not
+// commit is the last such news every partition had: what it left waits for the
 // next commit on every partition, as in one Store (a record whose creation was rolled back
 // computes then, and may fail it), and the missing partition's share, which a run of the
 // log computes, could fail the commit that went around it. A commit that reached every
