@@ -239,16 +239,7 @@ Status MemoryEpochLog::compact(codec::Epoch before) {
 
 namespace {
 
-/// Why an epoch that did not commit was cut short by an unavailable partition (the first
-/// such op's error), or nothing when it failed on its own (a formula, a rejection: running
-/// it again fails the same way, so the log keeps it).
-std::optional<std::string> cut_short(const session::BatchResult& results) {
-  for (const session::OpResult& r : results) {
-    if (r.status.code() == StatusCode::io_error) return r.status.message();
-  }
-  return std::nullopt;
-}
-
+using session::cut_short;
 using session::told_committed;
 
 /// Why a batch must not run when the log runs again: an unavailable partition cut it short

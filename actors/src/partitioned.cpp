@@ -801,9 +801,7 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
   }
   // Cut short by an unreachable partition after a partition made a revision of it: the
   // partitions hold what the log, which skips the epoch, does not.
-  const bool cut = std::any_of(results.begin(), results.end(), [](const OpResult& r) {
-    return r.status.code() == StatusCode::io_error;
-  });
+  const bool cut = session::cut_short(results).has_value();
   if (cut && revisions_ != revisions) unlike_log_ = true;
   // A batch that reached every partition (one cut short is cancelled in the log): what it
   // left for the next commit, or the commit that settled it.

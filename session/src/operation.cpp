@@ -56,4 +56,11 @@ bool told_committed(const Batch& batch, const BatchResult& results) {
   return false;
 }
 
+std::optional<std::string> cut_short(const BatchResult& results) {
+  for (const OpResult& r : results) {
+    if (r.status.code() == StatusCode::io_error) return r.status.message();
+  }
+  return std::nullopt;
+}
+
 }  // namespace mgraph::session

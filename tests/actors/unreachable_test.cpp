@@ -107,8 +107,7 @@ class CountingBackend final : public session::Backend {
     bool took = false;
     const std::uint64_t before = documents_.traffic().around_unreachable;
     session::BatchResult results = documents_.run(batch, &took);
-    const bool cut = std::any_of(results.begin(), results.end(),
-                                 [](const session::OpResult& r) { return r.status.code() == StatusCode::io_error; });
+    const bool cut = session::cut_short(results).has_value();
     // What the log keeps: every batch but those an unreachable partition cut short and
     // whose client is told they did not commit (the cluster cancels their epochs).
     if (!cut || told_committed(batch, results)) {

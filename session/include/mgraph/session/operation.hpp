@@ -141,6 +141,12 @@ using BatchResult = std::vector<OpResult>;
 /// commit, undo or redo that succeeded.
 bool told_committed(const Batch& batch, const BatchResult& results);
 
+/// Why a batch was cut short by a partition it could not reach (the first such op's
+/// error: StatusCode::io_error), or nothing when every op ran or failed on its own (a
+/// formula, a rejection: running it again fails the same way). On a cluster such a batch's
+/// epoch is cancelled in the log unless its client is told it committed (told_committed).
+std::optional<std::string> cut_short(const BatchResult& results);
+
 /// Operations as a script client applied them: each with the result it had and the alias
 /// its line gave the record it creates (empty: none; only a create gives one). Aliases
 /// are the client's, so they travel beside the ops, never in them. A persistent session
