@@ -263,23 +263,18 @@ void compute_into(Graph& g, PartitionReply* a) {
   }
 }
 
-/// Whether every op is an update of an existing record whose fields no other record's
-/// formula reads and no accumulator sums (schema::read_only_by_its_record): what it
-/// changes, the record's owner alone computes (PartitionRequest::confine).
-bool confined_to_owners(const schema::Store& store, const session::Batch& ops) {
-  const schema::Schema& schema = store.schema();
+/// Whether every op is an update of an existing record and what the transaction wrote
+/// (the fields, and the accumulators summing them) no formula of another record reads
+/// (schema::Store::written_stays_with_owners): then only the owners of what it wrote,
+/// into `owners`, compute from it (PartitionRequest::confine).
+bool confined_to_owners(const schema::Store& store, const session::Batch& ops, std::vector<std::uint32_t>* owners) {
+  owners->clear();
   for (const session::Op& op : ops) {
     if (op.kind != OpKind::update || op.refs.size() != 1 || !op.refs[0].created_by.empty() || !op.keep.empty()) {
       return false;
     }
-    const Result<std::uint32_t> entity = store.entity_of(op.refs[0].id);
-    if (!entity.is_ok()) return false;
-    for (const auto& [name, value] : op.values) {
-      const std::uint32_t field = schema.entities[*entity].find_field(name);
-      if (!schema::read_only_by_its_record(schema, *entity, field)) return false;
-    }
   }
-  return true;
+  return store.written_stays_with_owners(owners);
 }
 
 }  // namespace
@@ -332,7 +327,7 @@ PartitionReply PartitionServer::serve(const PartitionRequest& q) {
           recorded_changes(&a.recorded);
         }
       }
-      if (q.confine) a.confined = confined_to_owners(*store_, q.ops);
+      if (q.confine) a.confined = confined_to_owners(*store_, q.ops, &a.written_owners);
       if (!report) {
         a.results_count = static_cast<std::uint32_t>(q.ops.size());
         a.results_digest = results_digest(earlier_, q.first);
@@ -755,6 +750,15 @@ bool unsettled_structure(const session::Batch& batch, const session::BatchResult
   return false;
 }
 
+/// Whether a commit of `batch` succeeded (an undo or a redo does not count: neither computes
+/// what a rolled-back structural change left).
+bool committed_a_commit(const session::Batch& batch, const session::BatchResult& results) {
+  for (std::size_t k = 0; k < batch.size() && k < results.size(); ++k) {
+    if (batch[k].kind == OpKind::commit && results[k].status.is_ok()) return true;
+  }
+  return false;
+}
+
 /// Ops that end a transaction (or act outside one).
 bool is_transition(OpKind kind) {
   return kind == OpKind::commit || kind == OpKind::reject || kind == OpKind::undo || kind == OpKind::redo;
@@ -773,6 +777,18 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
   logged_ = logged ? &logged : nullptr;
   logged_status_.reset();
   if (partitions() > 1) leave_out_unreachable(batch);
+  // A creation, deletion or link that the partitions that are up applied and rolled back
+  // would still compute at their next commit, which the log (cancelling this epoch) does
+  // not hold: refused before anything is sent while a partition is known unreachable.
+  if (!unreachable_.empty() && left_out_.empty() && unsettled_structure(batch, {})) {
+    const Status refused(StatusCode::io_error, unreachable_ + "; a creation, deletion or link needs every partition");
+    session::BatchResult results(batch.size(), failed(refused));
+    if (committed != nullptr) *committed = false;
+    logged_ = nullptr;
+    reporter_ = 0;
+    needs_left_out_ = false;
+    return results;
+  }
   // Around an unreachable partition, a batch runs as plainly as it can: no closure, no
   // answer before the commit (both need every partition).
   const bool whole = left_out_.empty();
@@ -799,17 +815,18 @@ session::BatchResult PartitionedDocuments::run(const session::Batch& batch, bool
     rerun_ = false;
     results = run_once(batch, committed);
   }
-  // Cut short by an unreachable partition after a partition made a revision of it: the
-  // partitions hold what the log, which skips the epoch, does not.
+  // Cut short by an unreachable partition after a partition made a revision of it, or
+  // after the others applied a creation, deletion or link that the next commit computes
+  // even rolled back: the partitions hold what the log, which skips the epoch, does not.
   const bool cut = session::cut_short(results).has_value();
-  if (cut && revisions_ != revisions) unlike_log_ = true;
+  if (cut && (revisions_ != revisions || unsettled_structure(batch, results))) unlike_log_ = true;
   // A batch that reached every partition (one cut short is cancelled in the log): what it
   // left for the next commit, or the commit that settled it.
   if (left_out_.empty() && !cut) {
     if (unsettled_structure(batch, results)) {
       unsettled_ = true;
-    } else if (session::told_committed(batch, results)) {
-      unsettled_ = false;
+    } else if (committed_a_commit(batch, results)) {
+      unsettled_ = false;  // an undo or a redo computes no leftover: only a commit does
     }
   }
   predicting_ = false;
@@ -858,8 +875,8 @@ void PartitionedDocuments::leave_out_unreachable(const session::Batch& batch) {
 Status PartitionedDocuments::needed_left_out(std::string_view what) const {
   return Status(StatusCode::io_error, unreachable_ + "; " + std::string(what) +
                                           ", so it needs every partition (while one is unreachable, only "
-                                          "updates of fields no other record reads, of records the others "
-                                          "own, can commit)");
+                                          "updates can commit whose writes, sums included, stay in records "
+                                          "the others own and no other record reads)");
 }
 
 Status PartitionedDocuments::await_logged() {
@@ -1152,9 +1169,20 @@ void PartitionedDocuments::everywhere(const session::Batch& batch, std::size_t f
                                              " with results unlike partition " + std::to_string(r) + "'s");
     }
   }
-  // Around an unreachable partition, what the ops write must reach no other record.
+  // Around an unreachable partition, what the ops write must reach no other record, and
+  // belong to records the partitions in the run own (a sum on one the missing one owns).
   for (std::uint32_t p = 0; p < partitions() && all.is_ok() && q.confine; ++p) {
-    if (!left_out(p) && !replies[p].confined) all = needed_left_out("the transaction writes fields other records read");
+    if (left_out(p)) continue;
+    if (!replies[p].confined) {
+      all = needed_left_out("the transaction writes fields other records read");
+      continue;
+    }
+    for (const std::uint32_t owner : replies[p].written_owners) {
+      if (owner >= partitions() || left_out(owner)) {
+        all = needed_left_out("the transaction writes what records of partition " + std::to_string(owner) + " hold");
+        break;
+      }
+    }
   }
   for (std::size_t i = first; i < last; ++i) {
     results->push_back(all.is_ok() ? std::move(replies[r].results[i - first]) : failed(all));

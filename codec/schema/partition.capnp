@@ -56,7 +56,7 @@ struct PartitionRequest {
   preview @11 :Bool;              # apply, deliver, compute: with nothing left to compute,
                                   # also tell what the commit would make (previewed)
   confine @12 :Bool;              # apply: also tell whether the ops concern their records'
-                                  # owners alone (confined)
+                                  # owners alone (confined, writtenOwners)
 }
 
 # A computed field still waiting when no message is left, and the stale fields it reads.
@@ -96,8 +96,10 @@ struct PartitionReply {
   previewed @21 :Bool;                      # with preview: nothing is left to compute, and
   previewRevision @22 :UInt64;              # the commit would make this revision and
   previewOwnedChanged @23 :UInt64;          # change this many fields of its records
-  confined @24 :Bool;                       # apply with confine: every op writes state
-                                            # fields that no other record reads
+  confined @24 :Bool;                       # apply with confine: every op updates a
+                                            # record, and what the transaction wrote no
+                                            # other record reads
+  writtenOwners @25 :List(UInt32);          # and the partitions owning what it wrote
 }
 
 # The result of an async field's request (session/effect_delivery.hpp RequestResult).

@@ -302,6 +302,12 @@ Result<std::string> encode_partition_reply(const PartitionReply& a) {
         root.setPreviewRevision(a.preview_revision);
         root.setPreviewOwnedChanged(a.preview_owned_changed);
         root.setConfined(a.confined);
+        if (!a.written_owners.empty()) {
+          auto owners = root.initWrittenOwners(detail::n(a.written_owners.size()));
+          for (std::size_t i = 0; i < a.written_owners.size(); ++i) {
+            owners.set(static_cast<unsigned>(i), a.written_owners[i]);
+          }
+        }
       });
 }
 
@@ -337,6 +343,7 @@ Result<PartitionReply> decode_partition_reply(std::string_view bytes) {
         a.preview_revision = r.getPreviewRevision();
         a.preview_owned_changed = r.getPreviewOwnedChanged();
         a.confined = r.getConfined();
+        a.written_owners = detail::get_list<std::uint32_t>(r.getWrittenOwners());
         return a;
       });
 }

@@ -315,7 +315,7 @@ Result<std::unique_ptr<NodeMetrics>> NodeMetrics::serve(const std::string& addre
   m->around_ = &prometheus::BuildCounter()
                      .Name("mgraph_epochs_around_unreachable_total")
                      .Help("Epochs committed while a partition was unreachable, on the other "
-                           "partitions alone: updates of fields no other record reads")
+                           "partitions alone: updates whose writes no other record reads")
                      .Register(r)
                      .Add({});
   auto& aborts =

@@ -139,6 +139,8 @@ PartitionReply sample_reply() {
   a.previewed = true;
   a.preview_revision = 0x0123456789abcdefull;
   a.preview_owned_changed = 77;
+  a.confined = true;
+  a.written_owners = {0, 2, 4294967295u};
   return a;
 }
 

@@ -1298,23 +1298,6 @@ const char* field_kind_name(FieldKind kind) {
   return kNames[static_cast<int>(kind)];
 }
 
-bool read_only_by_its_record(const Schema& schema, std::uint32_t entity, std::uint32_t field) {
-  if (entity >= schema.entities.size() || entity == schema.global_entity) return false;
-  const EntityDef& e = schema.entities[entity];
-  if (field >= e.fields.size()) return false;
-  const FieldDef& f = e.fields[field];
-  if (f.kind != FieldKind::state || f.async_of != kNone || f.request != kNone) return false;
-  const std::uint32_t local = e.field_local(field);
-  if (std::find(e.read_elsewhere.begin(), e.read_elsewhere.end(), local) != e.read_elsewhere.end()) return false;
-  for (const EntityDef& owner : schema.entities) {
-    for (const AggregateDef& a : owner.aggregates) {
-      if (owner.relations[a.relation].target != entity) continue;
-      if (a.source == local || a.weight == local) return false;
-    }
-  }
-  return true;
-}
-
 const char* agg_name(AggOp op) {
   static constexpr const char* kNames[] = {"count", "sum", "avg", "min", "max", "any", "every"};
   return kNames[static_cast<int>(op)];

@@ -801,6 +801,24 @@ Value Store::current(NodeId node) const {
   return graph_.committed(node);
 }
 
+bool Store::written_stays_with_owners(std::vector<std::uint32_t>* owners) const {
+  owners->clear();
+  if (!txn_current()) return true;  // nothing written in the open transaction
+  for (const NodeId n : txn_nodes_) {
+    if (n >= owner_.size() || owner_[n] == 0) return false;  // no record's: not known here
+    const RecordId id = owner_[n];
+    const Record& r = records_[id - 1];
+    if (r.entity == schema_->global_entity || r.base == kNoNode || n < r.base) return false;
+    const std::vector<MirrorNode>& plan = mirror_plans_[r.entity];
+    const std::size_t offset = n - r.base;
+    if (offset >= plan.size() || plan[offset].read_elsewhere) return false;
+    owners->push_back(Placement::partition_of(id, options_.placement.partitions, options_.placement.salt));
+  }
+  std::sort(owners->begin(), owners->end());
+  owners->erase(std::unique(owners->begin(), owners->end()), owners->end());
+  return true;
+}
+
 void Store::end_transaction() {
   if (txn_nodes_.empty()) return;
   txn_nodes_.clear();

@@ -80,9 +80,11 @@
 // is gone: PartitionSet::unreachable), a batch of updates and one commit runs on the others
 // alone when nothing it writes reaches past its own records:
 //   - every update names an existing record owned by a reachable partition;
-//   - each writes state fields that no formula of another record reads and no accumulator
-//     sums (schema::read_only_by_its_record), which the partitions check as they apply it
-//     (PartitionRequest::confine), since they, not the driver, know each record's entity;
+//   - what the transaction wrote — the fields, and the sums the Store keeps of them — no
+//     formula of another record reads, and it belongs to records reachable partitions own
+//     (schema::Store::written_stays_with_owners). The partitions check it as they apply
+//     the batch (PartitionRequest::confine; the reply's written_owners), since they, not
+//     the driver, know each record's entity and links;
 //   - no Mark or Resolve of it is for the unreachable partition (every exported field's
 //     are, so a write whose record's computed fields other records read does not qualify).
 // The partition left out would have applied the inputs and computed nothing from them, so
@@ -90,7 +92,10 @@
 // behind their revisions until the cluster is restored from a checkpoint and runs its log,
 // which holds the batch, again: what the coordinator does when the node is back. Any other
 // batch fails at once as unavailable, naming the partition, and rolls back everywhere; an
-// undo or a redo is refused before anything is sent; no checkpoint is taken meanwhile; a
+// undo or a redo, and a batch that creates, deletes or links (which the others would
+// compute at their next commit even rolled back), is refused before anything is sent
+// (one that reached them before the partition was known unreachable leaves them unlike
+// the log, below); no checkpoint is taken meanwhile; a
 // transaction the partition had open is taken as gone with it (reads of the others do not
 // wait for it). A batch cut short by an unreachable partition after some partition made a
 // revision of it (a commit that one made and another did not) left the reachable ones
@@ -101,7 +106,8 @@
 // next commit on every partition, as in one Store (a record whose creation was rolled back
 // computes then, and may fail it), and the missing partition's share, which a run of the
 // log computes, could fail the commit that went around it. A commit that reached every
-// partition, or a restore, settles it. Why the batch must be confined rather
+// partition, or a restore, settles it; an undo or a redo does not (it computes nothing
+// new). Why the batch must be confined rather
 // than merely skip the partition: a formula there may read what it writes, and what that
 // formula would compute (and what reads it in turn) nobody else can tell.
 //
@@ -606,7 +612,8 @@ class PartitionedDocuments {
   /// partitions were last restored (above): no commit goes around a partition.
   bool unlike_log_ = false;
   /// A batch that reached every partition changed the structure and did not commit since
-  /// the last commit that reached them all (above): no commit goes around a partition.
+  /// the last commit (not an undo or a redo) that reached them all (above): no commit goes
+  /// around a partition.
   bool unsettled_ = false;
   Traffic traffic_;
   std::vector<codec::EffectTrigger> effects_;  ///< raised by the current run

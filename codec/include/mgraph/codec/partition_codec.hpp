@@ -100,10 +100,10 @@ struct PartitionRequest {
   /// can answer the client once every partition has (actors/partitioned.hpp, "Answered
   /// when decided").
   bool preview = false;
-  /// apply: also say whether every op is an update of state fields that no formula of
-  /// another record reads and no accumulator sums (PartitionReply::confined): then only
-  /// the owners of the records it names compute from it (actors/partitioned.hpp,
-  /// "Commits around an unreachable partition").
+  /// apply: also say whether every op is an update and no formula of another record reads
+  /// what the transaction wrote (PartitionReply::confined), and which partitions own it
+  /// (PartitionReply::written_owners): then only those compute from it
+  /// (actors/partitioned.hpp, "Commits around an unreachable partition").
   bool confine = false;
   friend bool operator==(const PartitionRequest&, const PartitionRequest&) = default;
 };
@@ -234,8 +234,12 @@ struct PartitionReply {
   bool previewed = false;
   std::uint64_t preview_revision = 0;
   std::uint64_t preview_owned_changed = 0;
-  /// apply with `confine`: every op is such an update (PartitionRequest::confine).
+  /// apply with `confine`: every op is an update and what the transaction wrote is read
+  /// by its records' formulas alone (PartitionRequest::confine;
+  /// schema::Store::written_stays_with_owners) ...
   bool confined = false;
+  /// ... and the partitions owning those records, sorted.
+  std::vector<std::uint32_t> written_owners;
   friend bool operator==(const PartitionReply&, const PartitionReply&) = default;
 };
 

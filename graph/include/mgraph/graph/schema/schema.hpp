@@ -383,15 +383,6 @@ struct Schema {
   std::uint32_t indexed_entities = 0;
 };
 
-/// Whether a write of field `field` (an index into EntityDef::fields) of a record of
-/// `entity` reaches nothing outside that record: a state field, of an entity other than the
-/// global one, that no formula of another record reads (EntityDef::read_elsewhere) and no
-/// accumulator sums (AggregateDef::source, weight). What the write changes is then
-/// computed by the record's owner alone, which is what lets a partitioned cluster commit
-/// it while another partition is unreachable (actors/partitioned.hpp, "Commits around an
-/// unreachable partition"). False for an index out of range.
-bool read_only_by_its_record(const Schema& schema, std::uint32_t entity, std::uint32_t field);
-
 struct CompileOptions {
   /// Aggregates kept incrementally in accumulators (AggregateDef). Off: every aggregate
   /// rescans its collection when it recomputes (the full-recompute path).

@@ -209,6 +209,16 @@ class Store {
     const FieldDef* field = nullptr;
   };
   NodeField field_at(NodeId node) const;
+  /// Where the inputs the open transaction wrote lead, for a driver committing without a
+  /// partition (actors/partitioned.hpp, "Commits around an unreachable partition"): sets
+  /// `owners` to the partitions owning their records (sorted, distinct) and answers
+  /// whether each of them is read by its record's formulas alone, so that no other
+  /// partition computes anything from them. False if one is read elsewhere
+  /// (EntityDef::read_elsewhere, the source of an accumulator over computed sources) or
+  /// belongs to the global record. Inputs are state fields, exists flags, relations and
+  /// the accumulators the Store writes (an update of a summed field writes its sum too).
+  /// O(inputs written).
+  bool written_stays_with_owners(std::vector<std::uint32_t>* owners) const;
   /// What a trigger of a queue effect keeps (docs/SCHEMA.md "Queue effects"): the values
   /// of the fields it carries (FieldDef::carried, in that order) and the clock (`@clock`;
   /// null when the schema has none), as the record holds them now.
