@@ -167,15 +167,29 @@ std::shared_ptr<const schema::Schema> compile(const std::string& text) {
   return compiled.is_ok() ? *compiled : nullptr;
 }
 
-struct Shop {
+/// Partitions of `schema` in this process, none down yet, driven by a script client (that
+/// prints what each commit changed with `echo`).
+struct Cluster {
+  Cluster(std::shared_ptr<const schema::Schema> schema, std::uint32_t partitions, bool echo,
+          PartitionedDocuments::Options options, std::uint64_t salt = 0)
+      : made(std::make_unique<DownPartitions>(std::move(schema), partitions, salt)),
+        set(*made),
+        documents(std::move(made), std::move(options)),
+        backend(documents),
+        client(backend, session::ClientOptions{.batch_transactions = true, .print = {.echo_transitions = echo}}) {}
+  Cluster(std::shared_ptr<const schema::Schema> schema, std::uint32_t partitions, bool echo = false)
+      : Cluster(std::move(schema), partitions, echo, driver(partitions)) {}
+  std::unique_ptr<DownPartitions> made;
+  DownPartitions& set;
+  PartitionedDocuments documents;
+  CountingBackend backend;
+  session::ScriptClient client;
+};
+
+struct Shop : Cluster {
   static constexpr std::uint32_t kPartitions = 3;
   static constexpr std::uint32_t kDown = 1;
-  explicit Shop(const std::string& schema = kSchema)
-      : made(std::make_unique<DownPartitions>(compile(schema), kPartitions, 0)),
-        set(*made),
-        documents(std::move(made), driver(kPartitions)),
-        backend(documents),
-        client(backend, session::ClientOptions{.batch_transactions = true, .print = {.echo_transitions = true}}) {
+  explicit Shop(const std::string& schema = kSchema) : Cluster(compile(schema), kPartitions, /*echo=*/true) {
     // Records #1-#12: customers; #13: an order of #1 with items #14 and #15.
     std::string setup;
     for (int c = 1; c <= 12; ++c) setup += "create Customer c" + std::to_string(c) + " level=1\n";
@@ -196,11 +210,6 @@ struct Shop {
     const testing::Outcome r = testing::run_script(client, script);
     return r.out;
   }
-  std::unique_ptr<DownPartitions> made;
-  DownPartitions& set;
-  PartitionedDocuments documents;
-  CountingBackend backend;
-  session::ScriptClient client;
 };
 
 std::string ref(session::RecordId id) { return "#" + std::to_string(id); }
@@ -334,11 +343,8 @@ entity Order { tier: int = customer.level + 1 }
 )");
   ASSERT_NE(schema, nullptr);
   constexpr std::uint32_t kDown = 1;
-  auto made = std::make_unique<DownPartitions>(schema, 2, 0);
-  DownPartitions& set = *made;
-  PartitionedDocuments documents(std::move(made), driver(2));
-  CountingBackend backend(documents);
-  session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
+  Cluster cluster(schema, 2);
+  auto& [made, set, documents, backend, client] = cluster;
   // Customers and orders #1-#16 alternately; a customer that partition 0 owns, with an
   // order that partition 1 owns.
   std::string setup;
@@ -385,12 +391,8 @@ entity Visit {
 )");
   ASSERT_NE(schema, nullptr);
   constexpr std::uint32_t kDown = 1;
-  auto made = std::make_unique<DownPartitions>(schema, 2, 0);
-  DownPartitions& set = *made;
-  PartitionedDocuments documents(std::move(made), driver(2));
-  CountingBackend backend(documents);
-  session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true,
-                                                                .print = {.echo_transitions = true}});
+  Cluster cluster(schema, 2, /*echo=*/true);
+  auto& [made, set, documents, backend, client] = cluster;
   // Customers #1-#8, visits #9-#24.
   std::string setup;
   for (int k = 1; k <= 8; ++k) setup += "create Customer c" + std::to_string(k) + "\n";
@@ -528,11 +530,8 @@ TEST(CommitsAroundAnUnreachablePartition, ACommitThatReachedEveryPartitionSettle
 TEST(CommitsAroundAnUnreachablePartition, OffEveryTransactionFailsWhileAPartitionIsUnreachable) {
   PartitionedDocuments::Options options = driver(Shop::kPartitions);
   options.commit_around_unreachable = false;
-  auto made = std::make_unique<DownPartitions>(compile(kSchema), Shop::kPartitions, 0);
-  DownPartitions& set = *made;
-  PartitionedDocuments documents(std::move(made), options);
-  CountingBackend backend(documents);
-  session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
+  Cluster cluster(compile(kSchema), Shop::kPartitions, /*echo=*/false, options);
+  auto& [made, set, documents, backend, client] = cluster;
   (void)testing::run_script(client, "create Customer c level=1\ncommit\n");
   set.down.insert(0);
   for (int i = 0; i < 3; ++i) {
@@ -601,11 +600,8 @@ TEST(CommitsAroundAnUnreachablePartition, RandomScriptsCommitAroundItWhatTheWhol
     const std::uint64_t salt = pick.next();
     const auto down = static_cast<std::uint32_t>(pick.below(partitions));
 
-    auto made = std::make_unique<DownPartitions>(compiled, partitions, salt);
-    DownPartitions& set = *made;
-    PartitionedDocuments documents(std::move(made), driver(partitions, salt));
-    CountingBackend backend(documents);
-    session::ScriptClient client(backend, session::ClientOptions{.batch_transactions = true, .print = {}});
+    Cluster cluster(compiled, partitions, /*echo=*/false, driver(partitions, salt), salt);
+    auto& [made, set, documents, backend, client] = cluster;
     std::vector<std::string> lines;
     {
       std::istringstream in(script);
