@@ -263,16 +263,24 @@ void compute_into(Graph& g, PartitionReply* a) {
   }
 }
 
-/// Whether every op is an update of an existing record and what the transaction wrote
-/// (the fields, and the accumulators summing them) no formula of another record reads
-/// (schema::Store::written_stays_with_owners): then only the owners of what it wrote,
-/// into `owners`, compute from it (PartitionRequest::confine).
+/// Whether `op` updates a record named by id, or acknowledges one of its effects: the ops
+/// that may commit around an unreachable partition (PartitionedDocuments, "Commits around
+/// an unreachable partition"). An acknowledgement changes its effect on the record's owner
+/// alone (the others apply nothing: schema::Store::set).
+bool writes_a_named_record(const session::Op& op) {
+  return (op.kind == OpKind::update || op.kind == OpKind::ack) && op.refs.size() == 1 &&
+         op.refs[0].created_by.empty() && op.refs[0].id != 0;
+}
+
+/// Whether every op updates an existing record or acknowledges one of its effects, and
+/// what the transaction wrote (the fields, and the accumulators summing them) no formula
+/// of another record reads (schema::Store::written_stays_with_owners): then only the
+/// owners of what it wrote, into `owners`, and of the acknowledged effects' records (which
+/// the driver checks), compute from it (PartitionRequest::confine).
 bool confined_to_owners(const schema::Store& store, const session::Batch& ops, std::vector<std::uint32_t>* owners) {
   owners->clear();
   for (const session::Op& op : ops) {
-    if (op.kind != OpKind::update || op.refs.size() != 1 || !op.refs[0].created_by.empty() || !op.keep.empty()) {
-      return false;
-    }
+    if (!writes_a_named_record(op) || !op.keep.empty()) return false;
   }
   return store.written_stays_with_owners(owners);
 }
@@ -715,14 +723,12 @@ bool predictable(const session::Batch& batch) {
   });
 }
 
-/// Whether a batch is updates of records named by id and one commit, last: the only batches
-/// that may commit around an unreachable partition (PartitionedDocuments, "Commits around
-/// an unreachable partition"); the partitions check the fields it writes.
-bool updates_and_commit(const session::Batch& batch) {
+/// Whether a batch is ops that write a named record (writes_a_named_record) and one
+/// commit, last: the only batches that may commit around an unreachable partition; the
+/// partitions check what it writes.
+bool writes_and_commit(const session::Batch& batch) {
   if (batch.size() < 2 || batch.back().kind != OpKind::commit) return false;
-  return std::all_of(batch.begin(), batch.end() - 1, [](const session::Op& op) {
-    return op.kind == OpKind::update && op.refs.size() == 1 && op.refs[0].created_by.empty() && op.refs[0].id != 0;
-  });
+  return std::all_of(batch.begin(), batch.end() - 1, writes_a_named_record);
 }
 
 /// Whether ops that change the structure (create, delete, link, unlink, a link's
@@ -860,7 +866,7 @@ void PartitionedDocuments::leave_out_unreachable(const session::Batch& batch) {
   // None unreachable, or a batch that needs every partition: it runs as usual (and fails
   // on the unreachable one, naming it).
   if (unreachable_.empty() || !options_.commit_around_unreachable || unlike_log_ || unsettled_ ||
-      !updates_and_commit(batch)) {
+      !writes_and_commit(batch)) {
     return;
   }
   for (std::size_t k = 0; k + 1 < batch.size(); ++k) {
@@ -875,8 +881,9 @@ void PartitionedDocuments::leave_out_unreachable(const session::Batch& batch) {
 Status PartitionedDocuments::needed_left_out(std::string_view what) const {
   return Status(StatusCode::io_error, unreachable_ + "; " + std::string(what) +
                                           ", so it needs every partition (while one is unreachable, only "
-                                          "updates can commit whose writes, sums included, stay in records "
-                                          "the others own and no other record reads)");
+                                          "updates and acknowledgements can commit whose writes, sums "
+                                          "included, stay in records the others own and no other record "
+                                          "reads)");
 }
 
 Status PartitionedDocuments::await_logged() {

@@ -315,7 +315,8 @@ Result<std::unique_ptr<NodeMetrics>> NodeMetrics::serve(const std::string& addre
   m->around_ = &prometheus::BuildCounter()
                      .Name("mgraph_epochs_around_unreachable_total")
                      .Help("Epochs committed while a partition was unreachable, on the other "
-                           "partitions alone: updates whose writes no other record reads")
+                           "partitions alone: updates and acknowledgements whose writes no other "
+                           "record reads")
                      .Register(r)
                      .Add({});
   auto& aborts =

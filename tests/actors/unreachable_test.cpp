@@ -442,6 +442,40 @@ entity Visit {
   EXPECT_NE(after.out.find(R"(.fee","value":1,)"), std::string::npos) << after.out;
 }
 
+TEST(CommitsAroundAnUnreachablePartition, AnAcknowledgementCommitsWhenItsRecordIsOnAPartitionThatIsUp) {
+  // An effect changes on its record's owner alone when acknowledged (the other partitions
+  // apply nothing): acknowledged around partition 1 if partition 0 owns the record.
+  Cluster cluster(compile(R"(
+entity Entry {
+  amount: int = 0
+  effect paid: bool when amount > 0
+}
+)"),
+                  2, /*echo=*/true);
+  auto& [made, set, documents, backend, client] = cluster;
+  constexpr std::uint32_t kDown = 1;
+  std::string setup;
+  for (int k = 1; k <= 8; ++k) setup += "create Entry e" + std::to_string(k) + " amount=" + std::to_string(k) + "\n";
+  setup += "commit\n";
+  ASSERT_EQ(testing::run_script(client, setup).failed, 0u);
+  session::RecordId near = 0, far = 0;
+  for (session::RecordId id = 1; id <= 8; ++id) {
+    (schema::Placement::partition_of(id, 2, 0) == kDown ? far : near) = id;
+  }
+  ASSERT_TRUE(near != 0 && far != 0);
+  set.down.insert(kDown);
+  set.found.insert(kDown);
+  const testing::Outcome ok =
+      testing::run_script(client, "ack " + ref(near) + ".paid\ncommit\nget " + ref(near) + ".paid\n");
+  EXPECT_EQ(ok.failed, 0u) << ok.out;
+  EXPECT_NE(ok.out.find(R"("changed":1})"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find(R"(.paid","value":false,)"), std::string::npos) << ok.out;
+  EXPECT_EQ(backend.around, 1u);
+  const testing::Outcome theirs = testing::run_script(client, "ack " + ref(far) + ".paid\ncommit\n");
+  EXPECT_NE(theirs.out.find("unavailable: partition 1 (n2)"), std::string::npos) << theirs.out;
+  EXPECT_EQ(backend.around, 1u);
+}
+
 TEST(CommitsAroundAnUnreachablePartition, APartitionLostInsideATransactionHoldsUpNoReadOfTheOthers) {
   // Partition 1 applies an update (its last reply says its transaction is open), then
   // commits and is lost before the commit's reply leaves: the driver never hears that its
@@ -631,6 +665,11 @@ TEST(CommitsAroundAnUnreachablePartition, RandomScriptsCommitAroundItWhatTheWhol
       if (!e.is_ok()) continue;
       const auto& fields = compiled->entities[*e].fields;
       const schema::FieldDef& f = fields[pick.below(fields.size())];
+      if (f.kind == schema::FieldKind::effect) {  // acknowledged, whether raised or not
+        (void)client.run_line("ack #" + std::to_string(id) + "." + f.name, line + 1, &out);
+        (void)client.run_line("commit", line + 1, &out);
+        continue;
+      }
       std::string value;
       switch (f.type) {
         case schema::Type::boolean: value = pick.below(2) ? "true" : "false"; break;

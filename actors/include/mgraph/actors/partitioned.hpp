@@ -77,9 +77,10 @@
 // than the log until then.
 //
 // Commits around an unreachable partition. While a partition cannot be reached (its node
-// is gone: PartitionSet::unreachable), a batch of updates and one commit runs on the others
-// alone when nothing it writes reaches past its own records:
-//   - every update names an existing record owned by a reachable partition;
+// is gone: PartitionSet::unreachable), a batch of updates and acknowledgements and one
+// commit runs on the others alone when nothing it writes reaches past its own records:
+//   - every op names an existing record owned by a reachable partition (an
+//     acknowledgement changes its effect on the record's owner alone);
 //   - what the transaction wrote — the fields, and the sums the Store keeps of them — no
 //     formula of another record reads, and it belongs to records reachable partitions own
 //     (schema::Store::written_stays_with_owners). The partitions check it as they apply
